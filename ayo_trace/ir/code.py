@@ -1,0 +1,105 @@
+"""User code carried by ``python`` and ``break`` nodes, and source locations.
+
+The frontend compiles each plain-Python statement of a workflow into a small function whose
+parameters are the traced values the statement reads. The source text travels with the node (it is
+what the printer shows and what JSON stores); the compiled function is attached when the graph is
+built from the user's code, or compiled again from the source and the module's globals after a JSON
+round-trip.
+"""
+
+from __future__ import annotations
+
+import importlib
+import os
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from typing import Any
+
+
+@dataclass(frozen=True, order=True)
+class SourceLoc:
+    """A place in the user's code. Prints as ``basename:line`` so printed graphs are portable."""
+
+    file: str
+    line: int
+
+    def __str__(self) -> str:
+        return f"{os.path.basename(self.file)}:{self.line}"
+
+
+@dataclass(frozen=True, eq=False)
+class PyCode:
+    """A compiled piece of user code.
+
+    ``source`` is the user's statement (dedented). ``params`` name the function's parameters, one
+    per node arg, in order. ``returns`` names what the statement assigns (the value is a tuple when
+    more than one). ``bindings`` are names fixed at trace time (static arguments, closure cells).
+    ``fn`` is the compiled function, called as ``fn(*arg_values)``; ``is_async`` when it must be
+    awaited (graph breaks).
+    """
+
+    source: str
+    params: tuple[str, ...]
+    returns: tuple[str, ...]
+    module: str
+    filename: str
+    line: int
+    is_async: bool = False
+    effect: bool = False
+    bindings: dict[str, Any] = field(default_factory=dict)
+    fn: Callable[..., Any] | None = None
+
+    def __eq__(self, other: object) -> bool:
+        return (
+            isinstance(other, PyCode)
+            and (self.source, self.params, self.returns, self.is_async)
+            == (other.source, other.params, other.returns, other.is_async)
+        )
+
+    def __hash__(self) -> int:
+        return hash((self.source, self.params, self.returns, self.is_async))
+
+    def resolve(self) -> Callable[..., Any]:
+        """The compiled function; compiles it from the source and the module's globals if needed."""
+        if self.fn is not None:
+            return self.fn
+        fn = compile_statement(self)
+        object.__setattr__(self, "fn", fn)
+        return fn
+
+    def short(self, width: int = 60) -> str:
+        first = self.source.strip().splitlines()[0] if self.source.strip() else ""
+        more = len(self.source.strip().splitlines()) > 1
+        text = first + (" …" if more else "")
+        return text if len(text) <= width else text[: width - 1] + "…"
+
+
+def compile_statement(code: PyCode, globals_: dict[str, Any] | None = None) -> Callable[..., Any]:
+    """Compile ``code.source`` into a function of ``code.params`` returning ``code.returns``.
+
+    Line numbers are those of the user's file, so a traceback points at the user's own line.
+    """
+    if globals_ is None:
+        globals_ = vars(importlib.import_module(code.module)) if code.module else {}
+    binds = list(code.bindings)
+    inner = ("async def" if code.is_async else "def") + f" __ayo_stmt({', '.join(code.params)}):"
+    body = "\n".join("        " + line for line in code.source.splitlines()) or "        pass"
+    if not code.returns:
+        ret = "        return None"
+    elif len(code.returns) == 1:
+        ret = f"        return {code.returns[0]}"
+    else:
+        ret = f"        return ({', '.join(code.returns)},)"
+    # Bindings become closure cells of the statement's function, whose globals stay the module's own
+    # (live) dict. Newlines pad the statement so its first line lands on the user's line number.
+    text = (
+        "\n" * max(code.line - 3, 0)
+        + f"def __ayo_make({', '.join(binds)}):\n    {inner}\n"
+        + body
+        + "\n"
+        + ret
+        + "\n    return __ayo_stmt\n"
+    )
+    namespace: dict[str, Any] = {}
+    exec(compile(text, code.filename, "exec"), globals_, namespace)
+    return namespace["__ayo_make"](*(code.bindings[b] for b in binds))  # type: ignore[no-any-return]

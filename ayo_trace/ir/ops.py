@@ -1,0 +1,109 @@
+"""The closed vocabulary of node ops, and what each one means.
+
+Execution dispatches on these names (the runtime has one method per op), so a new behaviour is a new
+op here, not an ``isinstance`` chain elsewhere. ``args`` are always nodes (the data inputs, in order);
+everything static lives in ``attrs``. The value of a node is what it produces when it runs.
+
+Traced ops (what ``@ayo.workflow`` records):
+
+=========== ==================================== =========================================================
+op          args                                 attrs and value
+=========== ==================================== =========================================================
+input       ()                                   ``name``: the parameter. Value: the argument.
+const       ()                                   ``value``. Value: that value.
+python      inputs read by the statement          ``code: PyCode``. Value: the function's return value.
+getitem     (tuple_node,)                        ``index``. Value: ``tuple_node[index]``.
+llm         template holes                       ``template: Template``, ``sampling: SamplingParams``,
+                                                 ``parse: Parser | None``, ``engine``. Value: the text,
+                                                 or the parsed list of items.
+embed       (texts,)                             ``engine``. Value: a vector for a str, or a list of them.
+ingest      (passages,)                          ``collection``, ``engine``, ``embed_engine``. Value: number
+                                                 of new rows. Effect: writes ``collection``.
+search      (query,)                             ``params: SearchParams``, ``engine``, ``embed_engine``.
+                                                 Value: ``list[Hit]``. Effect: reads ``collection``.
+rerank      (query, passages_or_hits)            ``top_k``, ``engine``. Value: ``list[Hit]``, best first.
+map         (iterable, *captured)                ``body: Graph`` whose inputs are (item, *captured),
+                                                 ``item``: the loop variable, ``concurrency`` (1 = in
+                                                 order; None = every item at once). Value: list of the
+                                                 body's outputs.
+cond        (predicate, *captured)               ``then``/``orelse: Graph`` with inputs (*captured).
+                                                 Value: the chosen branch's output.
+break       inputs read by the statement          ``code: PyCode`` (async), ``reason``. A graph break: the
+                                                 runtime materializes the inputs and runs the statement
+                                                 eagerly (primitives inside call the engines directly).
+output      (*values,)                           Value: ``values[0]``, or the tuple when there are more.
+=========== ==================================== =========================================================
+
+Lowered ops (what the passes produce; the runtime runs both levels):
+
+=========== ==================================== =========================================================
+llm_prefill (prev_prefill?, *holes)              ``session``: the prompt's session key, ``template``: this
+                                                 part's text and holes (hole indices count ``args``),
+                                                 ``part``/``parts``, ``chained``: args[0] is the previous
+                                                 part, ``shared``: the part is a constant prefix shared
+                                                 across queries, ``engine``. Value: the session handle.
+llm_decode  (last_prefill,)                      ``sampling``, ``parse``, ``engine``, ``stream``: emit parsed
+                                                 items as they close. Value: text or parsed list.
+db_insert   (texts, vectors)                     ``collection``, ``engine``. Value: number of new rows.
+db_search   (vector,)                            ``params: SearchParams``, ``engine``. Value: ``list[Hit]``.
+=========== ==================================== =========================================================
+
+Any node may carry ``stream: True`` (it produces a sequence item by item) and ``stream_args``: the
+indices of its args it consumes as streams (a ``stream`` edge). A consumer that does not stream an
+arg gets the whole value. ``chunk``: on ``embed``/``db_insert``, the number of items per chunk
+(stage decomposition). Effects order nodes only through ``Node.after`` (``order`` edges).
+"""
+
+from __future__ import annotations
+
+TRACED_OPS = frozenset(
+    {
+        "input",
+        "const",
+        "python",
+        "getitem",
+        "llm",
+        "embed",
+        "ingest",
+        "search",
+        "rerank",
+        "map",
+        "cond",
+        "break",
+        "output",
+    }
+)
+
+LOWERED_OPS = frozenset({"llm_prefill", "llm_decode", "db_insert", "db_search"})
+
+ALL_OPS = TRACED_OPS | LOWERED_OPS
+
+# Ops that call an engine, and the kind of engine they call.
+ENGINE_KIND = {
+    "llm": "llm",
+    "llm_prefill": "llm",
+    "llm_decode": "llm",
+    "embed": "embedding",
+    "ingest": "vector_store",
+    "search": "vector_store",
+    "db_insert": "vector_store",
+    "db_search": "vector_store",
+    "rerank": "rerank",
+}
+
+# Default engine names by kind (the default runtime registers engines under these names).
+DEFAULT_ENGINE = {"llm": "llm", "embedding": "embed", "vector_store": "store", "rerank": "rerank"}
+
+# Ops whose effect on a collection orders them: writers before later readers of the same collection.
+WRITES_COLLECTION = frozenset({"ingest", "db_insert"})
+READS_COLLECTION = frozenset({"search", "db_search"})
+
+# Ops that are safe to retry after a failure (no effect, or an idempotent one).
+IDEMPOTENT = frozenset(
+    {"const", "getitem", "embed", "search", "db_search", "rerank", "ingest", "db_insert", "llm"}
+)
+
+# Ops with no side effects (dead-code elimination may drop them when nothing uses their value).
+PURE = frozenset(
+    {"input", "const", "getitem", "embed", "search", "db_search", "rerank", "llm", "llm_prefill", "llm_decode"}
+)

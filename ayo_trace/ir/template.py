@@ -1,0 +1,98 @@
+"""Prompt templates: constant text with holes, known at trace time.
+
+A template is what an f-string, ``str.format``, ``+`` or ``"".join`` over traced values becomes. Its
+holes point at the node's arguments by index, so the constant text (and where each hole sits) is
+known before any input arrives: prefill splitting needs exactly that.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+from typing import Any
+
+
+@dataclass(frozen=True)
+class Hole:
+    """A value slot. ``arg`` indexes the owning node's ``args``.
+
+    ``kind="format"`` renders like an f-string field (``conversion`` then ``format(value, spec)``);
+    ``kind="str"`` is a ``+`` operand and must already be a ``str`` (as Python's ``+`` demands).
+    """
+
+    arg: int
+    kind: str = "format"
+    conversion: str | None = None
+    spec: str = ""
+
+    def render(self, value: Any) -> str:
+        if self.kind == "str":
+            if not isinstance(value, str):
+                raise TypeError(f'can only concatenate str (not "{type(value).__name__}") to str')
+            return value
+        if self.conversion == "r":
+            value = repr(value)
+        elif self.conversion == "s":
+            value = str(value)
+        elif self.conversion == "a":
+            value = ascii(value)
+        return format(value, self.spec)
+
+
+@dataclass(frozen=True)
+class Template:
+    """Constant strings and holes, in order. Adjacent strings are merged on construction."""
+
+    parts: tuple[str | Hole, ...]
+
+    def __post_init__(self) -> None:
+        merged: list[str | Hole] = []
+        for p in self.parts:
+            if isinstance(p, str):
+                if not p:
+                    continue
+                if merged and isinstance(merged[-1], str):
+                    merged[-1] = merged[-1] + p
+                    continue
+            merged.append(p)
+        object.__setattr__(self, "parts", tuple(merged))
+
+    @property
+    def holes(self) -> tuple[Hole, ...]:
+        return tuple(p for p in self.parts if isinstance(p, Hole))
+
+    @property
+    def prefix(self) -> str:
+        """The constant text before the first hole ('' when the prompt starts with a hole)."""
+        first = self.parts[0] if self.parts else ""
+        return first if isinstance(first, str) else ""
+
+    def render(self, values: Sequence[Any]) -> str:
+        """The prompt, given the values of the owning node's args."""
+        return "".join(p if isinstance(p, str) else p.render(values[p.arg]) for p in self.parts)
+
+    def remap(self, mapping: dict[int, int]) -> Template:
+        """The same template with hole arg indices renumbered through ``mapping``."""
+        return Template(
+            tuple(
+                p if isinstance(p, str) else Hole(mapping[p.arg], p.kind, p.conversion, p.spec)
+                for p in self.parts
+            )
+        )
+
+    def show(self, names: Sequence[str]) -> str:
+        """An f-string-like rendering with ``%name`` holes, for the graph printer."""
+        out = []
+        for p in self.parts:
+            if isinstance(p, str):
+                out.append(repr(p)[1:-1].replace("{", "{{").replace("}", "}}").replace('"', '\\"'))
+            else:
+                conv = f"!{p.conversion}" if p.conversion else ""
+                spec = f":{p.spec}" if p.spec else ""
+                mark = "+" if p.kind == "str" else ""
+                out.append("{" + mark + "%" + names[p.arg] + conv + spec + "}")
+        return 'f"' + "".join(out) + '"'
+
+    @staticmethod
+    def constant(text: str) -> Template:
+        return Template((text,))
