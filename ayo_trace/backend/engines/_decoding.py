@@ -1,0 +1,188 @@
+"""Pure-Python pieces every LLM engine shares: turning generated tokens into text deltas.
+
+Two detokenizers cover the two kinds of tokenizer API:
+
+* ``ByteDetokenizer`` takes each token's raw bytes (llama.cpp's ``token_to_piece``) and returns the
+  text those bytes complete. A multibyte UTF-8 character split across tokens is emitted once its last
+  byte arrives, never as replacement characters.
+* ``WindowDetokenizer`` works with a tokenizer that only decodes whole token lists (Hugging Face). It
+  decodes a short window of recent tokens twice (with and without the newest ones) and emits the
+  difference, holding text back while it ends in an incomplete character (U+FFFD).
+
+``StopFilter`` sits after either: it never lets a stop string out, and holds back any tail of the text
+that could still become one until it is known not to. ``TextStream`` chains a detokenizer, a stop
+filter and the sampling limits into the per-session state a decode loop keeps; ``sample`` picks a
+token from logits (argmax when greedy).
+"""
+
+from __future__ import annotations
+
+import codecs
+import math
+from collections.abc import Callable, Sequence
+from typing import Protocol
+
+import numpy as np
+
+from ...ir.params import SamplingParams
+
+REPLACEMENT = "\ufffd"
+
+
+class Detokenizer(Protocol):
+    def push(self, token: int) -> str:
+        """Text completed by ``token``."""
+
+    def finish(self) -> str:
+        """Text still held when generation ends (incomplete characters become U+FFFD)."""
+
+
+class ByteDetokenizer:
+    """Incremental UTF-8 assembly of per-token byte pieces."""
+
+    def __init__(self, piece: Callable[[int], bytes]) -> None:
+        self._piece = piece
+        self._decoder = codecs.getincrementaldecoder("utf-8")(errors="replace")
+
+    def push(self, token: int) -> str:
+        return self._decoder.decode(self._piece(token))
+
+    def finish(self) -> str:
+        return self._decoder.decode(b"", final=True)
+
+
+class WindowDetokenizer:
+    """Incremental detokenization through a whole-list ``decode`` (the vLLM/TGI offset scheme).
+
+    ``prefix`` tokens (the prompt's tail) give the first generated token its left context, so that
+    tokenizers which drop a leading space on the first token of a string still produce it.
+    """
+
+    def __init__(self, decode: Callable[[Sequence[int]], str], prefix: Sequence[int] = ()) -> None:
+        self._decode = decode
+        self._tokens: list[int] = list(prefix)[-6:]
+        self._prefix_offset = 0
+        self._read_offset = len(self._tokens)
+
+    def push(self, token: int) -> str:
+        self._tokens.append(token)
+        return self._advance(final=False)
+
+    def finish(self) -> str:
+        return self._advance(final=True)
+
+    def _advance(self, *, final: bool) -> str:
+        before = self._decode(self._tokens[self._prefix_offset : self._read_offset])
+        after = self._decode(self._tokens[self._prefix_offset :])
+        if len(after) <= len(before) or (after.endswith(REPLACEMENT) and not final):
+            return ""
+        delta = after[len(before) :]
+        self._prefix_offset = self._read_offset
+        self._read_offset = len(self._tokens)
+        return delta
+
+
+class StopFilter:
+    """Withholds stop strings and anything that may still turn into one.
+
+    Invariant: the concatenation of everything ``push`` returned (plus ``flush`` when no stop was
+    found) equals the full text cut at the earliest occurrence of any stop string.
+    """
+
+    def __init__(self, stops: Sequence[str]) -> None:
+        self._stops = tuple(s for s in stops if s)
+        self._held = ""
+        self.stopped = False
+
+    def push(self, text: str) -> str:
+        if self.stopped:
+            return ""
+        buf = self._held + text
+        cut = min((i for i in (buf.find(s) for s in self._stops) if i >= 0), default=-1)
+        if cut >= 0:
+            self.stopped = True
+            self._held = ""
+            return buf[:cut]
+        keep = self._partial_stop_len(buf)
+        self._held = buf[len(buf) - keep :] if keep else ""
+        return buf[: len(buf) - keep]
+
+    def flush(self) -> str:
+        held, self._held = self._held, ""
+        return "" if self.stopped else held
+
+    def _partial_stop_len(self, buf: str) -> int:
+        """Length of the longest suffix of ``buf`` that is a proper prefix of some stop string."""
+        longest = 0
+        for stop in self._stops:
+            for n in range(min(len(stop) - 1, len(buf)), longest, -1):
+                if buf.endswith(stop[:n]):
+                    longest = n
+                    break
+        return longest
+
+
+class TextStream:
+    """Per-session decode state: token count, detokenizer, stop filter and finish reason.
+
+    ``push`` takes one sampled token and returns the text it releases; once ``finish_reason`` is set
+    the stream is done and later tokens are ignored. ``is_eos`` marks tokens that end generation
+    without being shown.
+    """
+
+    def __init__(self, params: SamplingParams, detokenizer: Detokenizer) -> None:
+        self.params = params
+        self.n_generated = 0
+        self.finish_reason: str | None = None
+        self._detok = detokenizer
+        self._stops = StopFilter(params.stop)
+        self.rng = np.random.default_rng(params.seed)
+
+    @property
+    def done(self) -> bool:
+        return self.finish_reason is not None
+
+    def push(self, token: int, *, is_eos: bool) -> str:
+        if self.done:
+            return ""
+        self.n_generated += 1
+        if is_eos:
+            return self.finish("stop")
+        out = self._stops.push(self._detok.push(token))
+        if self._stops.stopped:
+            self.finish_reason = "stop"
+        elif self.n_generated >= self.params.max_tokens:
+            out += self.finish("length")
+        return out
+
+    def finish(self, reason: str) -> str:
+        """End the stream (end of sequence, length, context full) and release held text."""
+        if self.done:
+            return ""
+        self.finish_reason = reason
+        return self._stops.push(self._detok.finish()) + self._stops.flush()
+
+
+def sample(logits: np.ndarray, params: SamplingParams, rng: np.random.Generator) -> int:
+    """Next token from one row of logits: argmax when greedy, else temperature and top-p sampling."""
+    if params.greedy:
+        return int(np.argmax(logits))
+    scaled = logits.astype(np.float64) / params.temperature
+    scaled -= scaled.max()
+    probs = np.exp(scaled)
+    probs /= probs.sum()
+    if params.top_p < 1.0:
+        order = np.argsort(-probs)
+        cum = np.cumsum(probs[order])
+        n_keep = int(np.searchsorted(cum, params.top_p)) + 1
+        keep = order[:n_keep]
+        kept = probs[keep] / probs[keep].sum()
+        return int(keep[rng.choice(len(keep), p=kept)])
+    return int(rng.choice(len(probs), p=probs))
+
+
+def log_softmax_at(logits: np.ndarray, token: int) -> float:
+    """``log softmax(logits)[token]`` computed stably in float64."""
+    row = logits.astype(np.float64)
+    peak = float(row.max())
+    return float(row[token] - peak - math.log(float(np.exp(row - peak).sum())))

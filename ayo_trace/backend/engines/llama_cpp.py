@@ -1,0 +1,472 @@
+"""llama.cpp engine (the CPU default): every session is a sequence of one shared llama context.
+
+Sessions live as sequence ids of one ``llama_context`` created with ``n_seq_max`` sequences and a
+non-unified KV cache of ``n_ctx`` cells per sequence. Saving and restoring whole context states per
+session was measured to cost more than recomputing the prompt (see DESIGN.md), so nothing is ever
+copied out: a prefill keeps the longest common token prefix of what the sequence holds and what
+``tokenize(BOS + whole session text)`` gives, removes the rest with ``llama_memory_seq_rm`` and
+evaluates the new tokens. Prefills and decode steps of many sessions go into one ``llama_batch`` with
+per-token sequence ids, so they share a ``llama_decode`` call.
+
+Contract details beyond ``base.py``:
+
+* Decoded tokens stay in the sequence's KV but are not part of the session's text; prefilling the
+  generated text afterwards reuses them through the common-prefix match.
+* A session released while a decode of it is in flight ends that decode's chunk with
+  ``done=True`` and ``finish_reason="abort"``; cancelling the awaiting task stops the worker within
+  one step (prefill chunk or decode step).
+* ``PrefillRequest.shared_prefix`` is ignored for now. Sessions are plain sequence ids, so a later
+  prefix cache can fork a prefix held in a spare sequence with ``llama_memory_seq_cp``.
+* Batched decode is not bit-identical to single-sequence decode (llama.cpp's kernels reduce in a
+  batch-dependent order), so exact-equality checks must decode one session per call.
+* ``score`` evaluates each request in a spare sequence, freed afterwards; it needs at least one
+  free sequence slot (``Overloaded`` otherwise).
+"""
+
+from __future__ import annotations
+
+import ctypes
+import threading
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any, TypeVar
+
+import anyio
+import numpy as np
+
+from ...errors import ConfigError, EngineError, InvalidRequest, Overloaded
+from ._decoding import ByteDetokenizer, TextStream, log_softmax_at, sample
+from .base import DecodeChunk, DecodeRequest, LLMEngine, PrefillRequest, PrefillResult, ScoreRequest
+from .models import default_gguf_path
+
+T = TypeVar("T")
+# One forward entry: (sequence id, token, position, key for the logits callback or None).
+_Entry = tuple[int, int, int, Any]
+
+
+@dataclass(eq=False)
+class _Session:
+    name: str
+    seq: int
+    text: str = ""
+    tokens: list[int] = field(default_factory=list)  # exactly what the sequence's KV holds
+    logits: np.ndarray | None = None  # logits after the last token of ``tokens``
+    stream: TextStream | None = None
+    released: bool = False
+
+
+class LlamaCppEngine(LLMEngine):
+    """LLM engine on llama-cpp-python's low-level API.
+
+    ``model_path`` defaults to the shipped Gemma 3 270M GGUF. ``n_ctx`` is the context window of each
+    session, ``n_seq_max`` the number of sessions held at once (a prefill that needs one more raises
+    ``Overloaded``; the engine scheduler bounds concurrency below it). ``threads`` sets llama.cpp's
+    compute threads, ``n_batch`` the most tokens per ``llama_decode`` call.
+    """
+
+    def __init__(
+        self,
+        name: str = "llama.cpp",
+        model_path: str | Path | None = None,
+        *,
+        n_ctx: int = 2048,
+        n_seq_max: int = 16,
+        n_batch: int = 512,
+        threads: int = 2,
+        gpu_layers: int = 0,
+        verbose: bool = False,
+    ) -> None:
+        super().__init__(name)
+        if n_ctx < 8 or n_seq_max < 1 or n_batch < 1 or threads < 1:
+            raise ConfigError(f"engine {name!r}: n_ctx, n_seq_max, n_batch and threads must be positive")
+        self._model_path = Path(model_path) if model_path is not None else None
+        self._n_ctx = n_ctx
+        self._n_seq_max = n_seq_max
+        self._n_batch = n_batch
+        self._threads = threads
+        self._gpu_layers = gpu_layers
+        self._verbose = verbose
+        self._limiter = anyio.CapacityLimiter(1)
+        # Abandoned (cancelled) worker calls may still be finishing a step; the lock keeps the
+        # context single-threaded across them, the limiter keeps the thread pool from filling up.
+        self._lock = threading.Lock()
+        self._sessions: dict[str, _Session] = {}
+        self._free: list[int] = []
+        self._llama: Any = None
+        self._model: Any = None
+        self._ctx: Any = None
+        self._mem: Any = None
+        self._vocab: Any = None
+        self._batch: Any = None
+        self._n_vocab = 0
+        self._counters = dict.fromkeys(
+            ("prompt_tokens_computed", "prompt_tokens_cached", "generated_tokens", "scored_tokens"), 0
+        )
+
+    # --- lifecycle -------------------------------------------------------------------------------
+
+    async def start(self) -> None:
+        path = self._model_path
+        if path is None:
+            path = await anyio.to_thread.run_sync(default_gguf_path)
+        await anyio.to_thread.run_sync(self._load, path, limiter=self._limiter)
+
+    async def stop(self) -> None:
+        with anyio.CancelScope(shield=True):
+            await anyio.to_thread.run_sync(self._free_all, limiter=self._limiter)
+
+    def _load(self, path: Path) -> None:
+        import llama_cpp
+        from llama_cpp import _logger
+
+        _logger.set_verbose(self._verbose)
+        if not path.exists():
+            raise ConfigError(f"engine {self.name!r}: model file {path} does not exist")
+        lib = llama_cpp
+        mparams = lib.llama_model_default_params()
+        mparams.n_gpu_layers = self._gpu_layers
+        model = lib.llama_model_load_from_file(str(path).encode(), mparams)
+        if not model:
+            raise ConfigError(f"engine {self.name!r}: llama.cpp could not load {path}")
+        cparams = lib.llama_context_default_params()
+        cparams.n_ctx = self._n_ctx * self._n_seq_max
+        cparams.n_seq_max = self._n_seq_max
+        cparams.kv_unified = False  # every sequence gets its own n_ctx cells
+        cparams.swa_full = True  # sliding-window layers must keep all cells for partial seq_rm
+        cparams.n_batch = self._n_batch
+        cparams.n_ubatch = min(self._n_batch, 512)
+        cparams.n_outputs_max = 0
+        cparams.n_outputs_max_per_seq = 0
+        cparams.n_threads = self._threads
+        cparams.n_threads_batch = self._threads
+        cparams.no_perf = True
+        ctx = lib.llama_init_from_model(model, cparams)
+        if not ctx:
+            lib.llama_model_free(model)
+            raise ConfigError(f"engine {self.name!r}: llama.cpp could not create a context")
+        self._llama, self._model, self._ctx = lib, model, ctx
+        self._mem = lib.llama_get_memory(ctx)
+        self._vocab = lib.llama_model_get_vocab(model)
+        self._n_vocab = lib.llama_vocab_n_tokens(self._vocab)
+        self._n_ctx = lib.llama_n_ctx_seq(ctx)
+        self._batch = lib.llama_batch_init(self._n_batch, 0, 1)
+        self._free = list(range(self._n_seq_max - 1, -1, -1))
+
+    def _free_all(self) -> None:
+        with self._lock:
+            lib = self._llama
+            if lib is None:
+                return
+            lib.llama_batch_free(self._batch)
+            lib.llama_free(self._ctx)
+            lib.llama_model_free(self._model)
+            self._llama = self._ctx = self._model = self._mem = self._vocab = None
+            for s in self._sessions.values():
+                s.released = True
+            self._sessions.clear()
+            self._free = []
+
+    # --- protocol --------------------------------------------------------------------------------
+
+    @property
+    def context_length(self) -> int:
+        return self._n_ctx
+
+    def count_tokens(self, text: str) -> int:
+        self._require_started()
+        return len(self._tokenize(text, bos=False))
+
+    def stats(self) -> dict[str, Any]:
+        return {
+            **self._counters,
+            "sessions": len(self._sessions),
+            "free_slots": len(self._free),
+            "kv_tokens": sum(len(s.tokens) for s in self._sessions.values()),
+        }
+
+    async def prefill(self, batch: Sequence[PrefillRequest]) -> list[PrefillResult]:
+        self._require_started()
+        results: list[PrefillResult | None] = [None] * len(batch)
+        for round_ in _rounds(batch):
+            new = [r.session for _, r in round_ if r.session not in self._sessions]
+            if len(new) > len(self._free):
+                raise Overloaded(
+                    f"no free sequence slot for session(s) {new!r} ({self._n_seq_max} held)",
+                    engine=self.name,
+                )
+            plans = await self._call(self._plan_prefill, [r for _, r in round_])
+            for s in new:  # slots are taken only once every request of the round is known valid
+                self._sessions[s] = _Session(s, self._free.pop())
+            sessions = [self._sessions[r.session] for _, r in round_]
+            done = await self._call(self._run_prefill, sessions, plans)
+            for (i, _), res in zip(round_, done, strict=True):
+                results[i] = res
+        return [r for r in results if r is not None]
+
+    async def decode(self, batch: Sequence[DecodeRequest], max_steps: int) -> list[DecodeChunk]:
+        self._require_started()
+        unknown = [r.session for r in batch if r.session not in self._sessions]
+        if unknown:
+            raise InvalidRequest(
+                f"decode of session(s) {unknown!r} that were never prefilled", engine=self.name
+            )
+        if len({r.session for r in batch}) != len(batch):
+            raise InvalidRequest("a decode batch names the same session twice", engine=self.name)
+        sessions = [self._sessions[r.session] for r in batch]
+        return await self._call(self._run_decode, sessions, [r.params for r in batch], max(1, max_steps))
+
+    async def release(self, sessions: Sequence[str]) -> None:
+        gone = [self._sessions.pop(s) for s in dict.fromkeys(sessions) if s in self._sessions]
+        for s in gone:
+            s.released = True  # seen by an in-flight decode at its next step
+        if gone and self._llama is not None:
+            with anyio.CancelScope(shield=True):
+                await anyio.to_thread.run_sync(self._locked, self._drop, (gone,), limiter=self._limiter)
+
+    async def score(self, batch: Sequence[ScoreRequest]) -> list[float]:
+        self._require_started()
+        if not batch:
+            return []
+        if not self._free:
+            raise Overloaded("no free sequence slot to score in", engine=self.name)
+        return await self._call(self._run_score, list(batch))
+
+    async def seq_lengths(self) -> dict[str, int]:
+        """Tokens each held session's sequence has in the KV cache, read from llama.cpp itself."""
+        return await self._call(self._read_seq_lengths)
+
+    # --- worker-thread side ----------------------------------------------------------------------
+
+    async def _call(self, fn: Callable[..., T], *args: Any) -> T:
+        stop = threading.Event()
+        try:
+            result: T = await anyio.to_thread.run_sync(
+                self._locked, fn, (*args, stop), abandon_on_cancel=True, limiter=self._limiter
+            )
+            return result
+        finally:
+            stop.set()
+
+    def _locked(self, fn: Callable[..., T], args: tuple[Any, ...]) -> T:
+        with self._lock:
+            if self._llama is None:
+                raise EngineError("engine is not started", engine=self.name)
+            return fn(*args)
+
+    def _plan_prefill(self, reqs: list[PrefillRequest], stop: threading.Event) -> list[tuple[str, list[int]]]:
+        plans = []
+        for r in reqs:
+            held = self._sessions.get(r.session)
+            text = (held.text if held else "") + r.text
+            tokens = self._tokenize(text, bos=True)
+            if len(tokens) > self._n_ctx:
+                raise InvalidRequest(
+                    f"session {r.session!r}: prompt of {len(tokens)} tokens does not fit the context "
+                    f"window of {self._n_ctx} tokens; shorten it or start the engine with a larger n_ctx",
+                    engine=self.name,
+                )
+            plans.append((text, tokens))
+        return plans
+
+    def _run_prefill(
+        self, sessions: list[_Session], plans: list[tuple[str, list[int]]], stop: threading.Event
+    ) -> list[PrefillResult]:
+        entries: list[_Entry] = []
+        results = []
+        for s, (_, tokens) in zip(sessions, plans, strict=True):
+            if s.released:  # released while this prefill waited for the context; its slot is gone
+                results.append(PrefillResult(n_tokens=0))
+                continue
+            n_common = _common_prefix(s.tokens, tokens)
+            if n_common == len(tokens) and (n_common != len(s.tokens) or s.logits is None):
+                n_common -= 1  # the last token must be evaluated again to get its logits
+            if n_common < len(s.tokens):
+                self._llama.llama_memory_seq_rm(self._mem, s.seq, n_common, -1)
+                del s.tokens[n_common:]
+                s.logits = None
+            s.stream = None
+            fresh = tokens[n_common:]
+            entries += [
+                (s.seq, t, n_common + j, s if j == len(fresh) - 1 else None) for j, t in enumerate(fresh)
+            ]
+            results.append(PrefillResult(n_tokens=len(fresh), n_cached=n_common))
+            self._counters["prompt_tokens_cached"] += n_common
+        by_seq = {s.seq: s for s in sessions}
+        n_done = self._forward(entries, self._advance, stop)
+        for seq, tok, _, _ in entries[:n_done]:
+            by_seq[seq].tokens.append(tok)
+        self._counters["prompt_tokens_computed"] += n_done
+        if n_done < len(entries):
+            raise _Stopped
+        for s, (text, _) in zip(sessions, plans, strict=True):
+            s.text = text
+        return results
+
+    @staticmethod
+    def _advance(s: _Session, row: np.ndarray) -> None:
+        s.logits = row.copy()
+
+    def _run_decode(
+        self, sessions: list[_Session], params: list[Any], max_steps: int, stop: threading.Event
+    ) -> list[DecodeChunk]:
+        for s, p in zip(sessions, params, strict=True):
+            if s.stream is None:
+                s.stream = TextStream(p, ByteDetokenizer(self._piece))
+        texts = [""] * len(sessions)
+        counts = [0] * len(sessions)
+        for _ in range(max_steps):
+            entries: list[_Entry] = []
+            for i, s in enumerate(sessions):
+                stream = s.stream
+                if s.released or stream is None or stream.done:
+                    continue
+                if s.logits is None or len(s.tokens) >= self._n_ctx:
+                    texts[i] += stream.finish("length")
+                    continue
+                tok = sample(s.logits, stream.params, stream.rng)
+                counts[i] += 1
+                texts[i] += stream.push(tok, is_eos=bool(self._llama.llama_vocab_is_eog(self._vocab, tok)))
+                if not stream.done:
+                    entries.append((s.seq, tok, len(s.tokens), s))
+            if not entries or stop.is_set():
+                break
+            n_done = self._forward(entries, self._advance, stop)
+            for _, tok, _, s in entries[:n_done]:
+                s.tokens.append(tok)
+        self._counters["generated_tokens"] += sum(counts)
+        chunks = []
+        for s, text, n in zip(sessions, texts, counts, strict=True):
+            if s.released:
+                chunks.append(DecodeChunk(text="", done=True, finish_reason="abort", n_tokens=n))
+            else:
+                assert s.stream is not None
+                reason = s.stream.finish_reason
+                chunks.append(
+                    DecodeChunk(text=text, done=reason is not None, finish_reason=reason, n_tokens=n)
+                )
+        return chunks
+
+    def _run_score(self, reqs: list[ScoreRequest], stop: threading.Event) -> list[float]:
+        planned = []
+        for r in reqs:
+            ctx = self._tokenize(r.context, bos=True)
+            cont = self._tokenize(r.continuation, bos=False)
+            if len(ctx) + len(cont) > self._n_ctx:
+                raise InvalidRequest(
+                    f"score request of {len(ctx) + len(cont)} tokens does not fit the context window "
+                    f"of {self._n_ctx} tokens",
+                    engine=self.name,
+                )
+            planned.append((ctx, cont))
+        totals = [0.0] * len(reqs)
+        slots = list(self._free)
+        if not slots:
+            raise Overloaded("no free sequence slot to score in", engine=self.name)
+        for start in range(0, len(reqs), len(slots)):
+            group = list(enumerate(planned))[start : start + len(slots)]
+            entries: list[_Entry] = []
+            for (i, (ctx, cont)), seq in zip(group, slots, strict=False):
+                full = ctx + cont
+                for pos, tok in enumerate(full[:-1]):
+                    # logits at pos predict full[pos + 1]; only continuation targets are scored
+                    key = (i, full[pos + 1]) if pos + 1 >= len(ctx) else None
+                    entries.append((seq, tok, pos, key))
+            try:
+
+                def add(key: tuple[int, int], row: np.ndarray) -> None:
+                    totals[key[0]] += log_softmax_at(row, key[1])
+
+                n_done = self._forward(entries, add, stop)
+            finally:
+                for seq in slots:
+                    self._llama.llama_memory_seq_rm(self._mem, seq, -1, -1)
+            self._counters["scored_tokens"] += n_done
+            if n_done < len(entries):
+                raise _Stopped
+        return totals
+
+    def _drop(self, sessions: list[_Session], stop: threading.Event | None = None) -> None:
+        for s in sessions:
+            self._llama.llama_memory_seq_rm(self._mem, s.seq, -1, -1)
+            s.tokens.clear()
+            s.logits = None
+            self._free.append(s.seq)
+
+    def _read_seq_lengths(self, stop: threading.Event) -> dict[str, int]:
+        pos_max = self._llama.llama_memory_seq_pos_max
+        return {name: pos_max(self._mem, s.seq) + 1 for name, s in self._sessions.items()}
+
+    def _forward(
+        self, entries: list[_Entry], on_logits: Callable[[Any, np.ndarray], None], stop: threading.Event
+    ) -> int:
+        """Evaluate entries in ``n_batch``-sized llama_decode calls; returns how many were evaluated.
+
+        ``on_logits(key, row)`` gets a view of the logits of every entry whose key is not None; the
+        view is valid only during the call. Stops early (between calls) when ``stop`` is set.
+        """
+        lib, batch = self._llama, self._batch
+        for start in range(0, len(entries), self._n_batch):
+            if stop.is_set():
+                return start
+            chunk = entries[start : start + self._n_batch]
+            batch.n_tokens = len(chunk)
+            for j, (seq, tok, pos, key) in enumerate(chunk):
+                batch.token[j] = tok
+                batch.pos[j] = pos
+                batch.n_seq_id[j] = 1
+                batch.seq_id[j][0] = seq
+                batch.logits[j] = key is not None
+            rc = lib.llama_decode(self._ctx, batch)
+            if rc != 0:
+                raise EngineError(f"llama_decode failed with status {rc}", engine=self.name)
+            for j, (_, _, _, key) in enumerate(chunk):
+                if key is not None:
+                    ptr = lib.llama_get_logits_ith(self._ctx, j)
+                    on_logits(key, np.ctypeslib.as_array(ptr, shape=(self._n_vocab,)))
+        return len(entries)
+
+    def _tokenize(self, text: str, *, bos: bool) -> list[int]:
+        data = text.encode("utf-8")
+        buf = (self._llama.llama_token * (len(data) + 2))()
+        n = self._llama.llama_tokenize(self._vocab, data, len(data), buf, len(buf), bos, False)
+        if n < 0:
+            raise EngineError(f"tokenizing {len(data)} bytes failed", engine=self.name)
+        return list(buf[:n])
+
+    def _piece(self, token: int) -> bytes:
+        buf = ctypes.create_string_buffer(64)
+        n = self._llama.llama_token_to_piece(self._vocab, token, buf, len(buf), 0, False)
+        if n < 0:
+            buf = ctypes.create_string_buffer(-n)
+            n = self._llama.llama_token_to_piece(self._vocab, token, buf, len(buf), 0, False)
+        return buf.raw[:n]
+
+    def _require_started(self) -> None:
+        if self._llama is None:
+            raise EngineError("engine is not started (use 'async with engine:')", engine=self.name)
+
+
+class _Stopped(Exception):
+    """Raised in an abandoned worker call that stopped early; nobody awaits it any more."""
+
+
+def _common_prefix(a: Sequence[int], b: Sequence[int]) -> int:
+    n = min(len(a), len(b))
+    for i in range(n):
+        if a[i] != b[i]:
+            return i
+    return n
+
+
+def _rounds(batch: Sequence[PrefillRequest]) -> list[list[tuple[int, PrefillRequest]]]:
+    """Split a batch so that each round names a session at most once, keeping per-session order."""
+    rounds: list[list[tuple[int, PrefillRequest]]] = []
+    seen: dict[str, int] = {}
+    for i, r in enumerate(batch):
+        k = seen.get(r.session, -1) + 1
+        seen[r.session] = k
+        if k == len(rounds):
+            rounds.append([])
+        rounds[k].append((i, r))
+    return rounds
