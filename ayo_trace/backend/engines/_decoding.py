@@ -13,20 +13,27 @@ Two detokenizers cover the two kinds of tokenizer API:
 that could still become one until it is known not to. ``TextStream`` chains a detokenizer, a stop
 filter and the sampling limits into the per-session state a decode loop keeps; ``sample`` picks a
 token from logits (argmax when greedy).
+
+The plumbing the CPU engines share sits here too: ``SerialWorker`` runs their blocking model calls
+one at a time off the event loop, ``common_prefix`` and ``prefill_rounds`` implement the session
+contract's bookkeeping.
 """
 
 from __future__ import annotations
 
 import codecs
 import math
+import threading
 from collections.abc import Callable, Sequence
-from typing import Protocol
+from typing import Any, Protocol, TypeVar
 
+import anyio
 import numpy as np
 
 from ...ir.params import SamplingParams
 
 REPLACEMENT = "\ufffd"
+T = TypeVar("T")
 
 
 class Detokenizer(Protocol):
@@ -186,3 +193,76 @@ def log_softmax_at(logits: np.ndarray, token: int) -> float:
     row = logits.astype(np.float64)
     peak = float(row.max())
     return float(row[token] - peak - math.log(float(np.exp(row - peak).sum())))
+
+
+# --- engine plumbing -----------------------------------------------------------------------------
+
+
+class Stopped(Exception):
+    """Raised inside a worker call that stopped early because its caller was cancelled."""
+
+
+class SerialWorker:
+    """Runs an engine's blocking calls in worker threads, one at a time, without blocking the loop.
+
+    ``call(fn, *args)`` runs ``fn(*args, stop)`` where ``stop`` is a ``threading.Event`` set once the
+    caller is cancelled: the awaiting task returns at once (the thread is abandoned) and ``fn`` is
+    expected to check ``stop`` between steps and return early. A lock, not only the limiter, keeps
+    calls serial, because an abandoned thread may still be finishing its step when the next starts.
+    ``call_shielded`` runs cleanup work (freeing sessions, unloading) to completion even if the
+    caller is cancelled.
+    """
+
+    def __init__(self) -> None:
+        self.limiter = anyio.CapacityLimiter(1)
+        self._lock = threading.Lock()
+
+    async def call(self, fn: Callable[..., T], *args: Any) -> T:
+        stop = threading.Event()
+        try:
+            result: T = await anyio.to_thread.run_sync(
+                self._run, fn, (*args, stop), abandon_on_cancel=True, limiter=self.limiter
+            )
+            return result
+        finally:
+            stop.set()
+
+    async def call_shielded(self, fn: Callable[..., T], *args: Any) -> T:
+        with anyio.CancelScope(shield=True):
+            result: T = await anyio.to_thread.run_sync(self._run, fn, args, limiter=self.limiter)
+        return result
+
+    def _run(self, fn: Callable[..., T], args: tuple[Any, ...]) -> T:
+        with self._lock:
+            return fn(*args)
+
+
+def common_prefix(a: Sequence[int], b: Sequence[int]) -> int:
+    """Length of the longest common prefix of two token lists."""
+    n = min(len(a), len(b))
+    for i in range(n):
+        if a[i] != b[i]:
+            return i
+    return n
+
+
+def reuse_length(held: Sequence[int], wanted: Sequence[int], *, have_logits: bool) -> int:
+    """How many held tokens a prefill to ``wanted`` keeps: the common prefix, less one when nothing
+    would be evaluated but the last token's logits are unknown (the cache holds more, or none kept)."""
+    n = common_prefix(held, wanted)
+    if n == len(wanted) and (n != len(held) or not have_logits):
+        n -= 1
+    return n
+
+
+def prefill_rounds(sessions: Sequence[str]) -> list[list[int]]:
+    """Indices of a prefill batch split into rounds that name each session at most once, in order."""
+    rounds: list[list[int]] = []
+    seen: dict[str, int] = {}
+    for i, name in enumerate(sessions):
+        k = seen.get(name, -1) + 1
+        seen[name] = k
+        if k == len(rounds):
+            rounds.append([])
+        rounds[k].append(i)
+    return rounds

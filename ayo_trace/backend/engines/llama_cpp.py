@@ -36,7 +36,16 @@ import anyio
 import numpy as np
 
 from ...errors import ConfigError, EngineError, InvalidRequest, Overloaded
-from ._decoding import ByteDetokenizer, TextStream, log_softmax_at, sample
+from ._decoding import (
+    ByteDetokenizer,
+    SerialWorker,
+    Stopped,
+    TextStream,
+    log_softmax_at,
+    prefill_rounds,
+    reuse_length,
+    sample,
+)
 from .base import DecodeChunk, DecodeRequest, LLMEngine, PrefillRequest, PrefillResult, ScoreRequest
 from .models import default_gguf_path
 
@@ -87,10 +96,7 @@ class LlamaCppEngine(LLMEngine):
         self._threads = threads
         self._gpu_layers = gpu_layers
         self._verbose = verbose
-        self._limiter = anyio.CapacityLimiter(1)
-        # Abandoned (cancelled) worker calls may still be finishing a step; the lock keeps the
-        # context single-threaded across them, the limiter keeps the thread pool from filling up.
-        self._lock = threading.Lock()
+        self._worker = SerialWorker()
         self._sessions: dict[str, _Session] = {}
         self._free: list[int] = []
         self._llama: Any = None
@@ -110,11 +116,10 @@ class LlamaCppEngine(LLMEngine):
         path = self._model_path
         if path is None:
             path = await anyio.to_thread.run_sync(default_gguf_path)
-        await anyio.to_thread.run_sync(self._load, path, limiter=self._limiter)
+        await self._worker.call_shielded(self._load, path)
 
     async def stop(self) -> None:
-        with anyio.CancelScope(shield=True):
-            await anyio.to_thread.run_sync(self._free_all, limiter=self._limiter)
+        await self._worker.call_shielded(self._free_all)
 
     def _load(self, path: Path) -> None:
         import llama_cpp
@@ -154,18 +159,17 @@ class LlamaCppEngine(LLMEngine):
         self._free = list(range(self._n_seq_max - 1, -1, -1))
 
     def _free_all(self) -> None:
-        with self._lock:
-            lib = self._llama
-            if lib is None:
-                return
-            lib.llama_batch_free(self._batch)
-            lib.llama_free(self._ctx)
-            lib.llama_model_free(self._model)
-            self._llama = self._ctx = self._model = self._mem = self._vocab = None
-            for s in self._sessions.values():
-                s.released = True
-            self._sessions.clear()
-            self._free = []
+        lib = self._llama
+        if lib is None:
+            return
+        lib.llama_batch_free(self._batch)
+        lib.llama_free(self._ctx)
+        lib.llama_model_free(self._model)
+        self._llama = self._ctx = self._model = self._mem = self._vocab = None
+        for s in self._sessions.values():
+            s.released = True
+        self._sessions.clear()
+        self._free = []
 
     # --- protocol --------------------------------------------------------------------------------
 
@@ -188,7 +192,8 @@ class LlamaCppEngine(LLMEngine):
     async def prefill(self, batch: Sequence[PrefillRequest]) -> list[PrefillResult]:
         self._require_started()
         results: list[PrefillResult | None] = [None] * len(batch)
-        for round_ in _rounds(batch):
+        for idx in prefill_rounds([r.session for r in batch]):
+            round_ = [(i, batch[i]) for i in idx]
             new = [r.session for _, r in round_ if r.session not in self._sessions]
             if len(new) > len(self._free):
                 raise Overloaded(
@@ -220,9 +225,8 @@ class LlamaCppEngine(LLMEngine):
         gone = [self._sessions.pop(s) for s in dict.fromkeys(sessions) if s in self._sessions]
         for s in gone:
             s.released = True  # seen by an in-flight decode at its next step
-        if gone and self._llama is not None:
-            with anyio.CancelScope(shield=True):
-                await anyio.to_thread.run_sync(self._locked, self._drop, (gone,), limiter=self._limiter)
+        if gone:
+            await self._worker.call_shielded(self._drop, gone)
 
     async def score(self, batch: Sequence[ScoreRequest]) -> list[float]:
         self._require_started()
@@ -239,20 +243,12 @@ class LlamaCppEngine(LLMEngine):
     # --- worker-thread side ----------------------------------------------------------------------
 
     async def _call(self, fn: Callable[..., T], *args: Any) -> T:
-        stop = threading.Event()
-        try:
-            result: T = await anyio.to_thread.run_sync(
-                self._locked, fn, (*args, stop), abandon_on_cancel=True, limiter=self._limiter
-            )
-            return result
-        finally:
-            stop.set()
+        return await self._worker.call(self._started, fn, *args)
 
-    def _locked(self, fn: Callable[..., T], args: tuple[Any, ...]) -> T:
-        with self._lock:
-            if self._llama is None:
-                raise EngineError("engine is not started", engine=self.name)
-            return fn(*args)
+    def _started(self, fn: Callable[..., T], *args: Any) -> T:
+        if self._llama is None:  # stopped while this call waited for the context
+            raise EngineError("engine is not started", engine=self.name)
+        return fn(*args)
 
     def _plan_prefill(self, reqs: list[PrefillRequest], stop: threading.Event) -> list[tuple[str, list[int]]]:
         plans = []
@@ -278,9 +274,7 @@ class LlamaCppEngine(LLMEngine):
             if s.released:  # released while this prefill waited for the context; its slot is gone
                 results.append(PrefillResult(n_tokens=0))
                 continue
-            n_common = _common_prefix(s.tokens, tokens)
-            if n_common == len(tokens) and (n_common != len(s.tokens) or s.logits is None):
-                n_common -= 1  # the last token must be evaluated again to get its logits
+            n_common = reuse_length(s.tokens, tokens, have_logits=s.logits is not None)
             if n_common < len(s.tokens):
                 self._llama.llama_memory_seq_rm(self._mem, s.seq, n_common, -1)
                 del s.tokens[n_common:]
@@ -298,7 +292,7 @@ class LlamaCppEngine(LLMEngine):
             by_seq[seq].tokens.append(tok)
         self._counters["prompt_tokens_computed"] += n_done
         if n_done < len(entries):
-            raise _Stopped
+            raise Stopped
         for s, (text, _) in zip(sessions, plans, strict=True):
             s.text = text
         return results
@@ -383,10 +377,12 @@ class LlamaCppEngine(LLMEngine):
                     self._llama.llama_memory_seq_rm(self._mem, seq, -1, -1)
             self._counters["scored_tokens"] += n_done
             if n_done < len(entries):
-                raise _Stopped
+                raise Stopped
         return totals
 
-    def _drop(self, sessions: list[_Session], stop: threading.Event | None = None) -> None:
+    def _drop(self, sessions: list[_Session]) -> None:
+        if self._llama is None:
+            return
         for s in sessions:
             self._llama.llama_memory_seq_rm(self._mem, s.seq, -1, -1)
             s.tokens.clear()
@@ -445,28 +441,3 @@ class LlamaCppEngine(LLMEngine):
     def _require_started(self) -> None:
         if self._llama is None:
             raise EngineError("engine is not started (use 'async with engine:')", engine=self.name)
-
-
-class _Stopped(Exception):
-    """Raised in an abandoned worker call that stopped early; nobody awaits it any more."""
-
-
-def _common_prefix(a: Sequence[int], b: Sequence[int]) -> int:
-    n = min(len(a), len(b))
-    for i in range(n):
-        if a[i] != b[i]:
-            return i
-    return n
-
-
-def _rounds(batch: Sequence[PrefillRequest]) -> list[list[tuple[int, PrefillRequest]]]:
-    """Split a batch so that each round names a session at most once, keeping per-session order."""
-    rounds: list[list[tuple[int, PrefillRequest]]] = []
-    seen: dict[str, int] = {}
-    for i, r in enumerate(batch):
-        k = seen.get(r.session, -1) + 1
-        seen[r.session] = k
-        if k == len(rounds):
-            rounds.append([])
-        rounds[k].append((i, r))
-    return rounds
