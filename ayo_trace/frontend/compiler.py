@@ -1,0 +1,566 @@
+"""Compile a workflow's statements into a graph.
+
+The compiler walks the function's libcst tree in program order with an environment of ``Value``s.
+Awaited primitive calls become primitive nodes; plain statements become ``python`` nodes compiled
+from the user's own source, reading exactly the traced values libcst's scope analysis says they
+read; loops and comprehensions over traced lists that await primitives become ``map`` nodes;
+branches on traced values that await primitives become ``cond`` nodes; what cannot be traced with
+its meaning intact becomes a graph break (``break``: the runtime runs that statement, or the rest of
+the function, eagerly with the values materialized) or a ``TraceError`` that names the line.
+Expressions are handled in ``expressions.py``; this module holds statements.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Any
+
+import libcst as cst
+
+from ..errors import TraceError
+from ..ir.code import PyCode, SourceLoc, compile_statement
+from ..ir.graph import Graph, Node
+from .expressions import ExpressionCompiler, contains_await, mutated_roots
+from .source import FunctionSource
+from .values import Static, Text, Traced, Value
+
+
+@dataclass
+class Chain:
+    """The last statement-level node of a body, for program-order edges."""
+
+    last: Node | None = None
+
+
+@dataclass
+class TraceDeps:
+    """Globals and closure cells the trace read at trace time, with the values it saw."""
+
+    seen: dict[tuple[str, str], Any] = field(default_factory=dict)
+
+
+class _Returned(Exception):
+    def __init__(self, value: Value) -> None:
+        self.value = value
+
+
+class Compiler(ExpressionCompiler):
+    """Compiles one function body (or one loop/branch body) into ``graph``."""
+
+    def __init__(
+        self,
+        src: FunctionSource,
+        graph: Graph,
+        env: dict[str, Value],
+        deps: TraceDeps,
+        *,
+        parent: Compiler | None = None,
+        chain: Chain | None = None,
+    ) -> None:
+        self.src = src
+        self.graph = graph
+        self.env = env
+        self.deps = deps
+        self.parent = parent
+        self.chain = chain or Chain()
+        self.captures: dict[str, tuple[Node, Node]] = {}  # name -> (outer node, body input)
+        self.temps: dict[str, Value] = {}
+
+    # --- nodes -----------------------------------------------------------------------------------
+
+    def emit(
+        self,
+        op: str,
+        args: list[Node] | tuple[Node, ...],
+        attrs: dict[str, Any],
+        loc: SourceLoc | None,
+        name: str | None = None,
+    ) -> Node:
+        last = self.chain.last
+        after = [last] if last is not None and last not in args else []
+        node = self.graph.add(op, args, attrs, loc=loc, name=name or op, after=after)
+        self.chain.last = node
+        return node
+
+    def const(self, value: Any, loc: SourceLoc | None, name: str = "const") -> Node:
+        return self.graph.add("const", (), {"value": value}, loc=loc, name=name)
+
+    def materialize(self, value: Value, loc: SourceLoc | None, name: str = "value") -> Node:
+        if isinstance(value, Traced):
+            return value.node
+        if isinstance(value, Text):
+            return value.node()
+        return self.const(value.value, loc, name)
+
+    # --- names -----------------------------------------------------------------------------------
+
+    def lookup_local(self, name: str, loc: SourceLoc) -> Value:
+        if name in self.temps:
+            return self.temps[name]
+        if name in self.env:
+            return self.env[name]
+        if self.parent is not None:
+            outer = self.parent.lookup_local(name, loc)
+            if isinstance(outer, Static):
+                return outer
+            if name not in self.captures:
+                outer_node = self.parent.materialize(outer, loc, name)
+                inp = self.graph.add("input", (), {"name": name}, name=name)
+                self.captures[name] = (outer_node, inp)
+            value = Traced(self.captures[name][1])
+            self.env[name] = value
+            return value
+        raise TraceError(
+            f"`{name}` is read here but may not be assigned on every path before this line; assign it "
+            "before it is read (or give it a default) so the trace is the same on every path",
+            loc=loc,
+            construct="name",
+        )
+
+    # --- bodies ----------------------------------------------------------------------------------
+
+    def compile_function(self) -> Value:
+        """Compile the whole function body; returns the value it returns."""
+        try:
+            self.block(list(self.src.node.body.body), top=True)
+        except _Returned as r:
+            return r.value
+        return Static(None)
+
+    def block(self, stmts: list[cst.BaseStatement], *, top: bool) -> None:
+        for i, stmt in enumerate(stmts):
+            if top and self._needs_rest_break(stmt):
+                self.rest_break(stmts[i:])
+            self.statement(stmt, top=top)
+
+    def _needs_rest_break(self, stmt: cst.BaseStatement) -> bool:
+        """A compound statement with a ``return`` inside, whose control flow depends on traced values."""
+        if isinstance(stmt, cst.SimpleStatementLine) or not _has(stmt, cst.Return):
+            return False
+        if isinstance(stmt, cst.If) and self.static_test(stmt.test) is not None:
+            return False
+        return True
+
+    def statement(self, stmt: cst.BaseStatement, *, top: bool) -> None:
+        loc = self.src.loc(stmt)
+        if isinstance(stmt, cst.SimpleStatementLine):
+            for small in stmt.body:
+                self.small_statement(small, stmt, loc)
+            return
+        if isinstance(stmt, cst.If):
+            return self.if_statement(stmt, loc, top=top)
+        if isinstance(stmt, cst.For) and stmt.asynchronous is None:
+            return self.for_statement(stmt, loc)
+        if isinstance(stmt, cst.FunctionDef | cst.ClassDef):
+            names = [stmt.name.value]
+            return self.python_statement(stmt, loc, names, effect=False)
+        # while, try, with, async for/with: plain code when they await nothing, else a graph break
+        if not contains_await(stmt):
+            return self.python_statement(stmt, loc, self.src.assigned_names(stmt), effect=True)
+        self.statement_break(stmt, loc, _construct(stmt))
+
+    def small_statement(self, small: cst.BaseSmallStatement, line: cst.CSTNode, loc: SourceLoc) -> None:
+        if isinstance(small, cst.Return):
+            value = Static(None) if small.value is None else self.expr(small.value, loc, "result")
+            raise _Returned(value)
+        if isinstance(small, cst.Pass):
+            return
+        if isinstance(small, cst.Global | cst.Nonlocal):
+            raise TraceError(
+                f"`{self.src.code(small).strip()}` cannot be traced: a workflow's graph cannot assign "
+                "names outside itself; return the value instead",
+                loc=loc,
+                construct=type(small).__name__.lower(),
+            )
+        if isinstance(small, cst.Assign | cst.AnnAssign) and small.value is not None:
+            targets = [t.target for t in small.targets] if isinstance(small, cst.Assign) else [small.target]
+            if len(targets) == 1 and isinstance(targets[0], cst.Name):
+                name = targets[0].value
+                self.env[name] = self.assign_value(small, small.value, name, loc)
+                return
+            if len(targets) == 1 and isinstance(targets[0], cst.Tuple | cst.List):
+                names = [e.value.value for e in targets[0].elements if isinstance(e.value, cst.Name)]
+                if len(names) == len(targets[0].elements) and not any(
+                    isinstance(e, cst.StarredElement) for e in targets[0].elements
+                ):
+                    return self.unpack(small, small.value, names, loc)
+        if isinstance(small, cst.Expr):
+            value = small.value
+            if isinstance(value, cst.Await) and self.primitive_of(value) is not None:
+                self.await_expr(value, loc, None)
+                return
+            if isinstance(value, cst.Await) and self.break_call_target(value):
+                return self.statement_break(line, loc, "await of a non-primitive")
+        if isinstance(small, cst.Import | cst.ImportFrom):
+            return self.python_statement(small, loc, self.src.assigned_names(small), effect=False)
+        if contains_await(small):
+            return self.anf_statement(small, loc)
+        names = self.src.assigned_names(small)
+        effect = not isinstance(small, cst.Assign | cst.AnnAssign | cst.AugAssign)
+        self.python_statement(small, loc, names, effect=effect)
+
+    def assign_value(self, stmt: cst.CSTNode, value: cst.BaseExpression, name: str, loc: SourceLoc) -> Value:
+        if isinstance(value, cst.Await) or self.map_comprehension(value):
+            return self.expr(value, loc, name)
+        if contains_await(value):
+            self.anf_statement(stmt, loc)
+            return self.env[name]
+        static = self.try_static(value)
+        if static is not None and _immutable(static.value):
+            return static
+        text = self.as_text(value, loc, lambda: self.python_node(stmt, loc, [name], name=name))
+        if text is not None:
+            return text
+        return Traced(self.python_node(stmt, loc, [name], name=name))
+
+    def unpack(self, stmt: cst.CSTNode, value: cst.BaseExpression, names: list[str], loc: SourceLoc) -> None:
+        if not contains_await(value):
+            static = self.try_static(value)
+            if static is not None and _immutable(static.value):
+                for n, v in zip(names, static.value, strict=True):  # type: ignore[call-overload]
+                    self.env[n] = Static(v)
+                return
+            return self.python_statement(stmt, loc, names, effect=False)
+        self.anf_statement(stmt, loc)
+
+    # --- plain statements --------------------------------------------------------------------------
+
+    def python_node(
+        self,
+        stmt: cst.CSTNode,
+        loc: SourceLoc,
+        returns: list[str],
+        *,
+        name: str | None = None,
+        effect: bool = False,
+        source: str | None = None,
+        exclude: frozenset[int] = frozenset(),
+        reads: list[str] | None = None,
+        is_async: bool = False,
+        op: str = "python",
+        reason: str | None = None,
+    ) -> Node:
+        """A node running ``stmt`` (or ``source``) with the traced values it reads as parameters."""
+        if reads is not None:
+            local, other = reads, []
+        elif exclude:
+            local, other = self.free_excluding(stmt, exclude)
+        else:
+            local, other = self.src.free_names(stmt)
+        local, other = self.split_names(local, other)
+        params: list[str] = []
+        args: list[Node] = []
+        bindings: dict[str, Any] = {}
+        assigned = set(returns)
+        for n in dict.fromkeys([*local, *self.temps]):
+            if n in self.temps and n not in local and n not in (source or ""):
+                continue
+            value = self.lookup_local(n, loc)
+            if isinstance(value, Static) and n not in assigned:
+                bindings[n] = value.value
+                continue
+            params.append(n)
+            args.append(self.materialize(value, loc, n))
+        for n in other:
+            bindings.update(self.closure_binding(n))
+        code = PyCode(
+            source=(source if source is not None else self.src.code(stmt)).strip("\n"),
+            params=tuple(params),
+            returns=tuple(returns),
+            module=getattr(self.src.fn, "__module__", "") or "",
+            filename=self.src.filename,
+            line=loc.line,
+            is_async=is_async,
+            effect=effect,
+            bindings=bindings,
+        )
+        object.__setattr__(code, "fn", compile_statement(code, self.src.fn.__globals__))
+        attrs: dict[str, Any] = {"code": code}
+        if reason is not None:
+            attrs["reason"] = reason
+        return self.emit(op, args, attrs, loc, name or (returns[0] if len(returns) == 1 else op))
+
+    def closure_binding(self, name: str) -> dict[str, Any]:
+        code = self.src.fn.__code__
+        if name in code.co_freevars and self.src.fn.__closure__:
+            cell = self.src.fn.__closure__[code.co_freevars.index(name)]
+            try:
+                value = cell.cell_contents
+            except ValueError:
+                return {}
+            self.deps.seen[("closure", name)] = value
+            return {name: value}
+        return {}
+
+    def python_statement(self, stmt: cst.CSTNode, loc: SourceLoc, names: list[str], *, effect: bool) -> None:
+        returns = list(dict.fromkeys([*names, *self.mutated_locals(stmt)]))
+        node = self.python_node(stmt, loc, returns, effect=effect or not names)
+        self.rebind(returns, node, loc)
+
+    def rebind(self, names: list[str], node: Node, loc: SourceLoc) -> None:
+        if len(names) == 1:
+            self.env[names[0]] = Traced(node)
+            return
+        for i, n in enumerate(names):
+            self.env[n] = Traced(self.graph.add("getitem", (node,), {"index": i}, loc=loc, name=n))
+
+    def mutated_locals(self, stmt: cst.CSTNode) -> list[str]:
+        local, _ = self.src.free_names(stmt)
+        return [n for n in mutated_roots(stmt) if n in local]
+
+    def anf_statement(self, stmt: cst.CSTNode, loc: SourceLoc) -> None:
+        """A statement with awaited primitives inside a larger expression: the awaits become nodes,
+        the rest of the statement a python node reading them."""
+        names = self.src.assigned_names(stmt)
+        new_stmt, replaced = self.lift_awaits(stmt, loc)
+        if new_stmt is None:
+            return self.statement_break(stmt, loc, "await of a non-primitive")
+        returns = list(dict.fromkeys([*names, *self.mutated_locals(stmt)]))
+        node = self.python_node(
+            stmt,
+            loc,
+            returns,
+            source=self.src.module.code_for_node(new_stmt),
+            exclude=replaced,
+            effect=not names,
+            name=names[0] if len(names) == 1 else None,
+        )
+        self.temps.clear()
+        self.rebind(returns, node, loc)
+
+    # --- graph breaks ------------------------------------------------------------------------------
+
+    def statement_break(self, stmt: cst.CSTNode, loc: SourceLoc, reason: str) -> None:
+        names = self.src.assigned_names(stmt)
+        returns = list(dict.fromkeys([*names, *self.mutated_locals(stmt)]))
+        node = self.python_node(
+            stmt, loc, returns, is_async=True, op="break", reason=reason, effect=True, name="break"
+        )
+        if returns:
+            self.rebind(returns, node, loc)
+
+    def rest_break(self, stmts: list[cst.BaseStatement]) -> None:
+        """The rest of the function runs eagerly; its return value is the workflow's."""
+        loc = self.src.loc(stmts[0])
+        source = "".join(self.src.code(s) for s in stmts)
+        holder = cst.IndentedBlock(body=stmts)
+        reason = f"{_construct(stmts[0])} with a return inside, on a traced value"
+        node = self.python_node(
+            holder, loc, [], source=source, is_async=True, op="break", reason=reason, effect=True, name="break"
+        )
+        raise _Returned(Traced(node))
+
+    # --- if ----------------------------------------------------------------------------------------
+
+    def static_test(self, test: cst.BaseExpression) -> Static | None:
+        if contains_await(test):
+            return None
+        return self.try_static(test)
+
+    def if_statement(self, stmt: cst.If, loc: SourceLoc, *, top: bool) -> None:
+        static = self.static_test(stmt.test)
+        if static is not None:
+            branch: Any = stmt.body if static.value else stmt.orelse
+            if isinstance(branch, cst.Else):
+                branch = branch.body
+            if isinstance(branch, cst.If):
+                return self.if_statement(branch, self.src.loc(branch), top=top)
+            if branch is not None:
+                self.block(list(branch.body), top=top)
+            return
+        if not contains_await(stmt):
+            return self.python_statement(stmt, loc, self.src.assigned_names(stmt), effect=True)
+        if _has(stmt, cst.Break | cst.Continue):
+            return self.statement_break(stmt, loc, "if with break/continue on a traced value")
+        self.cond(stmt, loc)
+
+    def cond(self, stmt: cst.If, loc: SourceLoc) -> None:
+        pred = self.materialize(self.expr(stmt.test, loc, "test"), loc, "test")
+        names = list(dict.fromkeys([*self.src.assigned_names(stmt), *self.mutated_locals(stmt)]))
+        then_body = list(stmt.body.body)
+        orelse: list[cst.BaseStatement] = []
+        if isinstance(stmt.orelse, cst.Else):
+            orelse = list(stmt.orelse.body.body)
+        elif isinstance(stmt.orelse, cst.If):
+            orelse = [stmt.orelse]
+        branches = []
+        for body in (then_body, orelse):
+            child = Compiler(self.src, Graph("then" if body is then_body else "orelse"), {}, self.deps, parent=self)
+            child.block(body, top=False)
+            branches.append(child)
+        captured: dict[str, Node] = {}
+        for child in branches:
+            for n, (outer, _) in child.captures.items():
+                captured[n] = outer
+        # Each branch outputs every name either branch assigns; a name a branch leaves alone
+        # passes through the value it had before the if.
+        for child in branches:
+            outs = [child.materialize(child.lookup_local(n, loc), loc, n) for n in names]
+            for n, (outer, _) in child.captures.items():
+                captured.setdefault(n, outer)
+            child.graph.add("output", outs or [child.const(None, loc)])
+        order = list(captured)
+        for child in branches:
+            _align_inputs(child, order)
+        node = self.emit(
+            "cond",
+            [pred, *(captured[n] for n in order)],
+            {"then": branches[0].graph, "orelse": branches[1].graph},
+            loc,
+            names[0] if len(names) == 1 else "cond",
+        )
+        if names:
+            self.rebind(names, node, loc)
+
+    # --- for ---------------------------------------------------------------------------------------
+
+    def for_statement(self, stmt: cst.For, loc: SourceLoc) -> None:
+        if not contains_await(stmt):
+            return self.python_statement(stmt, loc, self.src.assigned_names(stmt), effect=True)
+        if stmt.orelse is not None or _has(stmt, cst.Break | cst.Continue | cst.Return):
+            return self.statement_break(stmt, loc, "for loop with break/continue/else around primitives")
+        if not isinstance(stmt.target, cst.Name):
+            return self.statement_break(stmt, loc, "for loop unpacking its target around primitives")
+        accs = self.accumulators(stmt)
+        if accs is None:
+            return self.statement_break(
+                stmt, loc, "for loop that changes outer state other than list.append/extend"
+            )
+        item = stmt.target.value
+        iterable = self.materialize(self.expr(stmt.iter, loc, "items"), loc, "items")
+        body_stmts = [s for s in stmt.body.body if s not in {a[2] for a in accs}]
+        child = Compiler(self.src, Graph("body"), {}, self.deps, parent=self)
+        item_input = child.graph.add("input", (), {"name": item}, name=item)
+        child.env[item] = Traced(item_input)
+        child.block(body_stmts, top=False)
+        outs = []
+        for _, _, line, arg in accs:
+            outs.append(child.materialize(child.expr(arg, self.src.loc(line), "item"), loc, "item"))
+        child.graph.add("output", outs or [child.const(None, loc)])
+        order = list(child.captures)
+        _align_inputs(child, order, first=item_input)
+        mapped = self.emit(
+            "map",
+            [iterable, *(child.captures[n][0] for n in order)],
+            {"body": child.graph, "item": item, "concurrency": 1},
+            loc,
+            accs[0][0] if len(accs) == 1 else "map",
+        )
+        for i, (acc, method, line, _) in enumerate(accs):
+            values = mapped if len(accs) == 1 else self.graph.add("getitem", (mapped,), {"index": i}, loc=loc)
+            if method == "append":
+                source = f"{acc}.extend({values.name})"
+            else:
+                source = f"for v in {values.name}:\n    {acc}.extend(v)"
+            self.temps[values.name] = Traced(values)
+            node = self.python_node(
+                line, self.src.loc(line), [acc], source=source, name=acc, reads=[acc, values.name]
+            )
+            self.temps.clear()
+            self.env[acc] = Traced(node)
+
+    def accumulators(self, stmt: cst.For) -> list[tuple[str, str, cst.CSTNode, cst.BaseExpression]] | None:
+        """``acc.append(x)`` / ``acc.extend(xs)`` lines of a loop body on lists defined before the
+        loop; None when the body changes outer state in any other way or assigns names read later."""
+        assigned_in_body = set(self.src.assigned_names(stmt.body))
+        out = []
+        for line in stmt.body.body:
+            if not isinstance(line, cst.SimpleStatementLine) or len(line.body) != 1:
+                continue
+            small = line.body[0]
+            if not isinstance(small, cst.Expr) or not isinstance(small.value, cst.Call):
+                continue
+            call = small.value
+            func = call.func
+            if (
+                isinstance(func, cst.Attribute)
+                and isinstance(func.value, cst.Name)
+                and func.attr.value in ("append", "extend")
+                and len(call.args) == 1
+                and call.args[0].keyword is None
+                and not call.args[0].star
+                and func.value.value not in assigned_in_body
+            ):
+                out.append((func.value.value, func.attr.value, line, call.args[0].value))
+        acc_lines = {id(a[2]) for a in out}
+        for line in stmt.body.body:
+            if id(line) in acc_lines:
+                continue
+            local, _ = self.src.free_names(line)
+            outer_mutated = [n for n in mutated_roots(line) if n in local and n not in assigned_in_body]
+            if outer_mutated:
+                return None
+        if assigned_in_body & set(self.names_read_after(stmt)):
+            return None
+        return out
+
+    def names_read_after(self, stmt: cst.CSTNode) -> list[str]:
+        body = list(self.src.node.body.body)
+        found = False
+        names: list[str] = []
+        for s in body:
+            if found:
+                names.extend(self.src.free_names(s)[0])
+            if s is stmt or _contains_node(s, stmt):
+                found = True
+        return names
+
+
+def _align_inputs(child: Compiler, order: list[str], first: Node | None = None) -> None:
+    """Put the body's input nodes first, in ``order`` (after ``first``, the map item)."""
+    inputs = [first] if first is not None else []
+    inputs += [child.captures[n][1] for n in order]
+    rest = [n for n in child.graph.nodes if n not in inputs]
+    child.graph.nodes = inputs + rest
+
+
+def _immutable(value: object) -> bool:
+    if isinstance(value, tuple | frozenset):
+        return all(_immutable(v) for v in value)
+    return not isinstance(value, list | dict | set | bytearray) and (
+        isinstance(value, str | bytes | int | float | complex | bool | type(None) | range)
+        or callable(value)
+        or type(value).__hash__ is not None
+    )
+
+
+def _has(node: cst.CSTNode, kinds: Any) -> bool:
+    found = False
+
+    class V(cst.CSTVisitor):
+        def on_visit(self, n: cst.CSTNode) -> bool:
+            nonlocal found
+            if isinstance(n, kinds):
+                found = True
+            # nested functions and classes have their own returns/loops
+            return not found and not isinstance(n, cst.FunctionDef | cst.ClassDef | cst.Lambda)
+
+    for child in node.children:
+        child.visit(V())
+    return found
+
+
+def _contains_node(outer: cst.CSTNode, inner: cst.CSTNode) -> bool:
+    found = False
+
+    class V(cst.CSTVisitor):
+        def on_visit(self, n: cst.CSTNode) -> bool:
+            nonlocal found
+            if n is inner:
+                found = True
+            return not found
+
+    outer.visit(V())
+    return found
+
+
+def _construct(stmt: cst.CSTNode) -> str:
+    if isinstance(stmt, cst.For):
+        return "async for" if stmt.asynchronous else "for"
+    if isinstance(stmt, cst.With):
+        return "async with" if stmt.asynchronous else "with"
+    names = {cst.While: "while", cst.Try: "try", cst.If: "if", cst.TryStar: "try"}
+    for t, n in names.items():
+        if isinstance(stmt, t):
+            return n
+    return type(stmt).__name__.lower()

@@ -1,0 +1,110 @@
+"""The task primitives users call: ``llm``, ``embed``, ``ingest``, ``search``, ``rerank``.
+
+Called directly (in ``eager`` mode, in a graph break, or outside any workflow), each primitive runs
+at once on the current runtime. Inside an ``@ayo.workflow`` the tracer never calls them: it reads the
+call from the source and records a node with the same meaning, so the function's signature here is
+the contract for both.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Sequence
+from typing import Any, TypeVar
+
+from ..ir.params import Hit, SamplingParams, SearchParams
+from ..ir.parsers import Parser
+
+F = TypeVar("F", bound=Callable[..., Any])
+
+
+def _primitive(op: str) -> Callable[[F], F]:
+    def mark(fn: F) -> F:
+        fn.__ayo_primitive__ = op  # type: ignore[attr-defined]
+        return fn
+
+    return mark
+
+
+def _runtime() -> Any:
+    from ..backend.runtime import current_runtime
+
+    return current_runtime()
+
+
+def sampling_params(
+    max_tokens: int = 64,
+    stop: str | Sequence[str] | None = None,
+    temperature: float = 0.0,
+    top_p: float = 1.0,
+    seed: int | None = None,
+) -> SamplingParams:
+    stops: tuple[str, ...] = () if stop is None else (stop,) if isinstance(stop, str) else tuple(stop)
+    return SamplingParams(max_tokens=max_tokens, temperature=temperature, top_p=top_p, stop=stops, seed=seed)
+
+
+@_primitive("llm")
+async def llm(
+    prompt: str,
+    *,
+    max_tokens: int = 64,
+    stop: str | Sequence[str] | None = None,
+    parse: Parser | None = None,
+    temperature: float = 0.0,
+    top_p: float = 1.0,
+    seed: int | None = None,
+    engine: str | None = None,
+) -> Any:
+    """Complete ``prompt`` (greedy by default). With ``parse=ayo.lines`` or ``ayo.json_list`` the
+    result is the list of parsed items, which decode pipelining can stream to the next step."""
+    params = sampling_params(max_tokens, stop, temperature, top_p, seed)
+    return await _runtime().llm(prompt, params, parse=parse, engine=engine)
+
+
+@_primitive("embed")
+async def embed(texts: str | list[str], *, engine: str | None = None) -> Any:
+    """A vector for a string, or a list of vectors for a list of strings."""
+    return await _runtime().embed(texts, engine=engine)
+
+
+@_primitive("ingest")
+async def ingest(
+    passages: list[str],
+    *,
+    collection: str,
+    engine: str | None = None,
+    embed_engine: str | None = None,
+) -> int:
+    """Embed ``passages`` and insert them into ``collection`` in one transaction (idempotent:
+    passages the collection already holds are skipped). Returns the number of new rows."""
+    return int(await _runtime().ingest(passages, collection, engine=engine, embed_engine=embed_engine))
+
+
+@_primitive("search")
+async def search(
+    query: str,
+    *,
+    collection: str,
+    top_k: int = 4,
+    engine: str | None = None,
+    embed_engine: str | None = None,
+) -> list[Hit]:
+    """The ``top_k`` passages of ``collection`` nearest to ``query``, best first."""
+    params = SearchParams(collection=collection, top_k=top_k)
+    return list(await _runtime().search(query, params, engine=engine, embed_engine=embed_engine))
+
+
+@_primitive("rerank")
+async def rerank(
+    query: str, passages: Sequence[str | Hit], *, top_k: int = 3, engine: str | None = None
+) -> list[Hit]:
+    """The ``top_k`` most relevant of ``passages`` (strings or hits) for ``query``, best first."""
+    return list(await _runtime().rerank(query, list(passages), top_k, engine=engine))
+
+
+PRIMITIVES: dict[str, Callable[..., Any]] = {
+    "llm": llm,
+    "embed": embed,
+    "ingest": ingest,
+    "search": search,
+    "rerank": rerank,
+}

@@ -1,0 +1,195 @@
+"""The user's function as libcst sees it: its tree, positions, scopes and the names a piece reads.
+
+Parsed once per function and kept on the ``Workflow``; a re-trace for a new static signature reuses it.
+"""
+
+from __future__ import annotations
+
+import inspect
+import textwrap
+from collections.abc import Callable, Iterable
+from dataclasses import dataclass, field
+from typing import Any
+
+import libcst as cst
+from libcst.metadata import (
+    ClassScope,
+    FunctionScope,
+    MetadataWrapper,
+    ParentNodeProvider,
+    PositionProvider,
+    Scope,
+    ScopeProvider,
+)
+
+from ..errors import TraceError
+from ..ir.code import SourceLoc
+
+
+@dataclass
+class FunctionSource:
+    """A parsed ``async def``: the tree, where it sits in its file, and scope metadata."""
+
+    fn: Callable[..., Any]
+    filename: str
+    first_line: int
+    module: cst.Module
+    node: cst.FunctionDef
+    scopes: Any
+    positions: Any
+    parents: Any
+    fn_scope: Scope
+    _free_cache: dict[int, tuple[list[str], list[str]]] = field(default_factory=dict)
+
+    @classmethod
+    def parse(cls, fn: Callable[..., Any]) -> FunctionSource:
+        try:
+            lines, first = inspect.getsourcelines(fn)
+            filename = inspect.getsourcefile(fn) or inspect.getfile(fn)
+        except (OSError, TypeError) as e:
+            raise TraceError(
+                f"cannot read the source of {fn.__qualname__}: @ayo.workflow needs the function's source "
+                "file (functions typed into a REPL or built with exec cannot be traced); run it with "
+                "wf.eager(...) instead",
+                construct="source",
+            ) from e
+        text = textwrap.dedent("".join(lines))
+        module = cst.parse_module(text)
+        wrapper = MetadataWrapper(module, unsafe_skip_copy=True)
+        scopes = wrapper.resolve(ScopeProvider)
+        positions = wrapper.resolve(PositionProvider)
+        parents = wrapper.resolve(ParentNodeProvider)
+        node = next(s for s in module.body if isinstance(s, cst.FunctionDef))
+        if node.asynchronous is None:
+            raise TraceError(
+                f"@ayo.workflow needs an `async def`, and {fn.__qualname__} is a plain `def`; "
+                "make it `async def` and `await` the primitives",
+                loc=SourceLoc(filename, first),
+                construct="def",
+            )
+        fn_scope = scopes[node.body]
+        return cls(fn, filename, first, module, node, scopes, positions, parents, fn_scope)
+
+    def loc(self, node: cst.CSTNode) -> SourceLoc:
+        return SourceLoc(self.filename, self.positions[node].start.line + self.first_line - 1)
+
+    def code(self, node: cst.CSTNode) -> str:
+        return self.module.code_for_node(node)
+
+    def _home(self, scope: Scope | None, name: str) -> Scope | None:
+        """The scope that binds ``name`` as seen from ``scope`` (Python's lexical rule)."""
+        while scope is not None:
+            if not isinstance(scope, ClassScope) and scope.assignments[name]:
+                return scope
+            if scope is scope.parent:
+                break
+            scope = scope.parent
+        return None
+
+    def free_names(self, node: cst.CSTNode) -> tuple[list[str], list[str]]:
+        """Names ``node`` reads from outside itself: (function locals, everything else).
+
+        Function locals are names bound in the workflow's own scope (parameters included);
+        everything else is a global, a closure cell or a builtin. Names bound by comprehensions or
+        lambdas inside ``node`` are not free.
+        """
+        key = id(node)
+        if key in self._free_cache:
+            return self._free_cache[key]
+        local: dict[str, None] = {}
+        other: dict[str, None] = {}
+        for name in _names_in(node):
+            scope = self.scopes.get(name)
+            if scope is None:
+                continue
+            if not _is_load(name, self.parents):
+                continue
+            home = self._home(scope, name.value)
+            if home is self.fn_scope:
+                local[name.value] = None
+            elif home is None or not _inside(home, self.fn_scope):
+                other[name.value] = None
+        out = (list(local), list(other))
+        self._free_cache[key] = out
+        return out
+
+    def assigned_names(self, node: cst.CSTNode) -> list[str]:
+        """Names of the workflow's scope that ``node`` binds (targets, for-loop variables, ...)."""
+        out: dict[str, None] = {}
+        for name in _names_in(node):
+            if _is_load(name, self.parents):
+                continue
+            scope = self.scopes.get(name)
+            if scope is self.fn_scope:
+                out[name.value] = None
+        return list(out)
+
+
+def _inside(scope: Scope, outer: Scope) -> bool:
+    while True:
+        if scope is outer:
+            return True
+        if scope is scope.parent:
+            return False
+        scope = scope.parent
+
+
+def _names_in(node: cst.CSTNode) -> Iterable[cst.Name]:
+    found: list[cst.Name] = []
+
+    class V(cst.CSTVisitor):
+        def visit_Name(self, n: cst.Name) -> None:
+            found.append(n)
+
+        def visit_Attribute(self, n: cst.Attribute) -> bool:
+            n.value.visit(self)  # the attribute name itself is not a variable
+            return False
+
+        def visit_Arg(self, n: cst.Arg) -> bool:
+            n.value.visit(self)  # keyword names are not variables
+            return False
+
+    node.visit(V())
+    return found
+
+
+def _is_load(name: cst.Name, parents: Any) -> bool:
+    parent = parents.get(name)
+    if isinstance(parent, cst.AssignTarget) and parent.target is name:
+        return False
+    if isinstance(parent, cst.AnnAssign) and parent.target is name:
+        return False
+    if isinstance(parent, cst.AugAssign) and parent.target is name:
+        return True  # x += 1 reads x too
+    if isinstance(parent, cst.For | cst.CompFor) and parent.target is name:
+        return False
+    if isinstance(parent, cst.Tuple | cst.List):
+        # an element of a target tuple: climb to see whether the tuple is a target
+        p = parent
+        while isinstance(p, cst.Tuple | cst.List | cst.Element | cst.StarredElement):
+            child, p = p, parents.get(p)
+            if isinstance(p, cst.AssignTarget | cst.For | cst.CompFor) and p.target is child:
+                return False
+        return True
+    if isinstance(parent, cst.Element):
+        return _is_load_element(name, parents)
+    if isinstance(parent, cst.AsName | cst.Param | cst.FunctionDef | cst.ClassDef):
+        return False
+    if isinstance(parent, cst.NamedExpr) and parent.target is name:
+        return False
+    if isinstance(parent, cst.ImportAlias | cst.Global | cst.Nonlocal):
+        return False
+    return True
+
+
+def _is_load_element(name: cst.Name, parents: Any) -> bool:
+    p: Any = parents.get(name)
+    child: Any = name
+    while isinstance(p, cst.Tuple | cst.List | cst.Element | cst.StarredElement):
+        child, p = p, parents.get(p)
+    return not (isinstance(p, cst.AssignTarget | cst.For | cst.CompFor) and p.target is child)
+
+
+def function_scope_of(scopes: Any, node: cst.CSTNode) -> FunctionScope | None:
+    s = scopes.get(node)
+    return s if isinstance(s, FunctionScope) else None

@@ -1,0 +1,79 @@
+"""What a name holds while a workflow is traced.
+
+``Static``: known at trace time (a static argument, a constant, a global). ``Traced``: produced by a
+node when the graph runs. ``Text``: a string built from traced values (an f-string, ``+``,
+``str.format``, ``sep.join([...])``) kept as constant text and holes, so a prompt made from it
+becomes a template; it turns into a ``python`` node only if plain code needs the string itself.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass, field
+
+from ..ir.graph import Node
+from ..ir.template import Hole, Template
+
+Part = "str | Piece"
+
+
+@dataclass(frozen=True)
+class Static:
+    value: object
+
+
+@dataclass(frozen=True)
+class Traced:
+    node: Node
+
+
+@dataclass(frozen=True)
+class Piece:
+    """A hole of a ``Text``: the node whose value fills it, rendered as in ``Hole``."""
+
+    node: Node
+    kind: str = "format"
+    conversion: str | None = None
+    spec: str = ""
+
+
+@dataclass
+class Text:
+    parts: list[str | Piece]
+    materialize: Callable[[], Node]
+    _node: Node | None = field(default=None, repr=False)
+
+    def node(self) -> Node:
+        if self._node is None:
+            self._node = self.materialize()
+        return self._node
+
+    def template(self) -> tuple[Template, list[Node]]:
+        """The template and its args: each distinct hole node once, in order of appearance."""
+        args: list[Node] = []
+        index: dict[Node, int] = {}
+        parts: list[str | Hole] = []
+        for p in self.parts:
+            if isinstance(p, str):
+                parts.append(p)
+                continue
+            if p.node not in index:
+                index[p.node] = len(args)
+                args.append(p.node)
+            parts.append(Hole(index[p.node], p.kind, p.conversion, p.spec))
+        return Template(tuple(parts)), args
+
+
+Value = Static | Traced | Text
+
+
+def pieces_of(value: Value, kind: str) -> list[str | Piece] | None:
+    """The parts a value contributes to a ``Text`` as a ``+`` operand (kind "str") or a plain
+    f-string field (kind "format"); None when the value cannot be one (a non-str static for ``+``)."""
+    if isinstance(value, Static):
+        if kind == "str" and not isinstance(value.value, str):
+            return None
+        return [value.value if kind == "str" else format(value.value)]  # type: ignore[list-item]
+    if isinstance(value, Text):
+        return list(value.parts)
+    return [Piece(value.node, kind)]

@@ -1,0 +1,282 @@
+"""``@ayo.workflow``: an async function that is traced into a graph, optimized and run.
+
+A workflow is traced once per *static signature*: which arguments are static (ints, floats, bools,
+None, enums, and any argument named in ``static=``) and their values. Every other argument is traced:
+it becomes an ``input`` node. The trace also remembers the globals and closure cells it folded in at
+trace time and re-traces when one of them changes, so a stale graph is never reused.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import enum
+import functools
+import inspect
+import threading
+from collections import OrderedDict
+from collections.abc import Callable, Iterator, Sequence
+from contextvars import ContextVar
+from dataclasses import dataclass
+from typing import Any
+
+from ..errors import TraceError
+from ..ir.graph import Graph
+from .compiler import Compiler, TraceDeps
+from .source import FunctionSource
+from .values import Static, Traced, Value
+
+_EAGER: ContextVar[bool] = ContextVar("ayo_eager", default=False)
+_AUTO_STATIC = (bool, int, float, type(None), enum.Enum)
+_CACHE_SIZE = 64
+
+
+@contextlib.contextmanager
+def eager() -> Iterator[None]:
+    """Within this context, workflows run as plain Python: each primitive calls its engine directly."""
+    token = _EAGER.set(True)
+    try:
+        yield
+    finally:
+        _EAGER.reset(token)
+
+
+@dataclass
+class _Entry:
+    graph: Graph
+    deps: TraceDeps
+    traced_params: tuple[str, ...]
+    optimized: dict[tuple[Any, ...], Graph]
+
+
+_MISSING = object()
+
+
+class Workflow:
+    """The object ``@ayo.workflow`` returns. Call it like the function; ``graph``, ``eager`` and
+    ``explain`` show and check what it does."""
+
+    __ayo_workflow__ = True
+
+    def __init__(
+        self,
+        fn: Callable[..., Any],
+        *,
+        passes: Sequence[Any] | None = None,
+        static: Sequence[str] = (),
+        bound_self: Any = None,
+    ) -> None:
+        if not inspect.iscoroutinefunction(fn):
+            raise TraceError(
+                f"@ayo.workflow needs an `async def`; {fn.__qualname__} is not one",
+                construct="def",
+            )
+        self.fn = fn
+        self.passes = passes
+        self.static = tuple(static)
+        self.bound_self = bound_self
+        self._src: FunctionSource | None = None
+        self._cache: OrderedDict[tuple[Any, ...], _Entry] = OrderedDict()
+        self._lock = threading.Lock()
+        functools.update_wrapper(self, fn)
+
+    # --- binding ---------------------------------------------------------------------------------
+
+    def __get__(self, instance: Any, owner: type | None = None) -> Workflow:
+        if instance is None:
+            return self
+        bound = Workflow.__new__(Workflow)
+        bound.__dict__.update(self.__dict__)
+        bound.bound_self = instance
+        # one cache per (workflow, instance) pair lives on the instance's bound object
+        key = f"__ayo_bound_{self.fn.__name__}"
+        cached = instance.__dict__.get(key) if hasattr(instance, "__dict__") else None
+        if cached is not None:
+            return cached  # type: ignore[no-any-return]
+        bound._cache = OrderedDict()
+        bound._lock = threading.Lock()
+        if hasattr(instance, "__dict__"):
+            instance.__dict__[key] = bound
+        return bound
+
+    @property
+    def signature_fn(self) -> Callable[..., Any]:
+        """A function with the user-visible signature (``self`` dropped for bound methods)."""
+        if self.bound_self is None:
+            return self.fn
+        return functools.partial(self.fn, self.bound_self)
+
+    def source(self) -> FunctionSource:
+        if self._src is None:
+            self._src = FunctionSource.parse(self.fn)
+        return self._src
+
+    def _bind(self, args: tuple[Any, ...], kwargs: dict[str, Any]) -> inspect.BoundArguments:
+        sig = inspect.signature(self.fn)
+        full_args = (self.bound_self, *args) if self.bound_self is not None else args
+        try:
+            bound = sig.bind(*full_args, **kwargs)
+        except TypeError as e:
+            raise TypeError(f"{self.fn.__qualname__}(): {e}") from None
+        bound.apply_defaults()
+        return bound
+
+    def _is_static(self, name: str, value: Any, index: int) -> bool:
+        if self.bound_self is not None and index == 0:
+            return True
+        return name in self.static or isinstance(value, _AUTO_STATIC)
+
+    def _key(self, bound: inspect.BoundArguments) -> tuple[Any, ...]:
+        key: list[Any] = []
+        for i, (name, value) in enumerate(bound.arguments.items()):
+            if self._is_static(name, value, i):
+                try:
+                    hash(value)
+                except TypeError:
+                    raise TraceError(
+                        f"static argument `{name}` of {self.fn.__qualname__} must be hashable to key "
+                        f"the trace cache; got a {type(value).__name__}",
+                        construct="static",
+                    ) from None
+                key.append((name, "static", type(value), value if i or self.bound_self is None else id(value)))
+            else:
+                key.append((name, "traced"))
+        return tuple(key)
+
+    # --- tracing ---------------------------------------------------------------------------------
+
+    def _trace(self, bound: inspect.BoundArguments) -> _Entry:
+        src = self.source()
+        graph = Graph(self.fn.__name__)
+        env: dict[str, Value] = {}
+        traced: list[str] = []
+        for i, (name, value) in enumerate(bound.arguments.items()):
+            if self._is_static(name, value, i):
+                env[name] = Static(value)
+                if not (self.bound_self is not None and i == 0):
+                    graph.statics[name] = value
+            else:
+                env[name] = Traced(graph.add("input", (), {"name": name}, name=name, loc=src.loc(src.node)))
+                traced.append(name)
+        deps = TraceDeps()
+        result = Compiler(src, graph, env, deps).compile_function()
+        compiler_out = Compiler(src, graph, env, deps)
+        out_node = compiler_out.materialize(result, src.loc(src.node), "result")
+        last = [n for n in graph.nodes if n.op not in ("input", "const")]
+        after = [last[-1]] if last and last[-1] is not out_node else []
+        graph.add("output", [out_node], after=after)
+        graph.lint()
+        return _Entry(graph, deps, tuple(traced), {})
+
+    def _fresh(self, entry: _Entry) -> bool:
+        g = self.fn.__globals__
+        for (kind, name), seen in entry.deps.seen.items():
+            if kind == "global":
+                now = g.get(name, _MISSING)
+            else:
+                code = self.fn.__code__
+                cell = self.fn.__closure__[code.co_freevars.index(name)] if self.fn.__closure__ else None
+                try:
+                    now = cell.cell_contents if cell is not None else _MISSING
+                except ValueError:
+                    now = _MISSING
+            if now is not seen:
+                try:
+                    if not bool(now == seen):
+                        return False
+                except Exception:
+                    return False
+        return True
+
+    def _entry(self, args: tuple[Any, ...], kwargs: dict[str, Any]) -> tuple[_Entry, dict[str, Any]]:
+        bound = self._bind(args, kwargs)
+        key = self._key(bound)
+        with self._lock:
+            entry = self._cache.get(key)
+            if entry is not None and self._fresh(entry):
+                self._cache.move_to_end(key)
+            else:
+                entry = self._trace(bound)
+                self._cache[key] = entry
+                while len(self._cache) > _CACHE_SIZE:
+                    self._cache.popitem(last=False)
+        inputs = {name: bound.arguments[name] for name in entry.traced_params}
+        return entry, inputs
+
+    def _passes(self) -> Sequence[Any]:
+        if self.passes is not None:
+            return self.passes
+        from ..passes import DEFAULT_PASSES
+
+        return DEFAULT_PASSES
+
+    def _optimized(self, entry: _Entry) -> Graph:
+        passes = tuple(self._passes())
+        key = tuple(id(p) for p in passes)
+        graph = entry.optimized.get(key)
+        if graph is None:
+            if passes:
+                from ..passes import run_passes
+
+                graph = run_passes(entry.graph, passes)
+            else:
+                graph = entry.graph
+            entry.optimized[key] = graph
+        return graph
+
+    # --- public ----------------------------------------------------------------------------------
+
+    def graph(self, *args: Any, optimized: bool = False, **kwargs: Any) -> Graph:
+        """The traced graph for these arguments (only their static values matter); with
+        ``optimized=True``, the graph after this workflow's passes."""
+        entry, _ = self._entry(args, kwargs)
+        return self._optimized(entry) if optimized else entry.graph
+
+    def explain(self, *args: Any, **kwargs: Any) -> str:
+        """What each pass changed, as a before/after of the printed graph, with the estimated
+        critical path before and after."""
+        from ..passes import explain
+
+        entry, _ = self._entry(args, kwargs)
+        return str(explain(entry.graph, tuple(self._passes())))
+
+    async def eager(self, *args: Any, **kwargs: Any) -> Any:
+        """Run the function as plain Python, each primitive calling its engine directly: the
+        reference semantics every optimization is tested against."""
+        token = _EAGER.set(True)
+        try:
+            if self.bound_self is not None:
+                return await self.fn(self.bound_self, *args, **kwargs)
+            return await self.fn(*args, **kwargs)
+        finally:
+            _EAGER.reset(token)
+
+    async def __call__(self, *args: Any, **kwargs: Any) -> Any:
+        if _EAGER.get():
+            return await self.eager(*args, **kwargs)
+        entry, inputs = self._entry(args, kwargs)
+        graph = self._optimized(entry)
+        from ..backend.runtime import current_runtime
+
+        return await current_runtime().run(graph, inputs)
+
+    def __repr__(self) -> str:
+        return f"<ayo.workflow {self.fn.__qualname__}>"
+
+
+def workflow(
+    fn: Callable[..., Any] | None = None,
+    *,
+    passes: Sequence[Any] | None = None,
+    static: Sequence[str] = (),
+) -> Any:
+    """Decorate an ``async def`` so that calling it traces, optimizes and runs it as a graph.
+
+    ``passes``: the optimization passes (default ``ayo.DEFAULT_PASSES``; ``[]`` is the unoptimized,
+    program-order baseline). ``static``: parameter names to specialize the trace on even when their
+    values are not ints/floats/bools/None (their values must be hashable).
+    """
+
+    def wrap(f: Callable[..., Any]) -> Workflow:
+        return Workflow(f, passes=passes, static=static)
+
+    return wrap(fn) if fn is not None else wrap
