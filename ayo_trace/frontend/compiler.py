@@ -137,9 +137,7 @@ class Compiler(ExpressionCompiler):
         """A compound statement with a ``return`` inside, whose control flow depends on traced values."""
         if isinstance(stmt, cst.SimpleStatementLine) or not _has(stmt, cst.Return):
             return False
-        if isinstance(stmt, cst.If) and self.static_test(stmt.test) is not None:
-            return False
-        return True
+        return not (isinstance(stmt, cst.If) and self.static_test(stmt.test) is not None)
 
     def statement(self, stmt: cst.BaseStatement, *, top: bool) -> None:
         loc = self.src.loc(stmt)
@@ -161,8 +159,9 @@ class Compiler(ExpressionCompiler):
 
     def small_statement(self, small: cst.BaseSmallStatement, line: cst.CSTNode, loc: SourceLoc) -> None:
         if isinstance(small, cst.Return):
-            value = Static(None) if small.value is None else self.expr(small.value, loc, "result")
-            raise _Returned(value)
+            if small.value is None:
+                raise _Returned(Static(None))
+            raise _Returned(self.expr(small.value, loc, "result", text=False))
         if isinstance(small, cst.Pass):
             return
         if isinstance(small, cst.Global | cst.Nonlocal):
@@ -200,7 +199,7 @@ class Compiler(ExpressionCompiler):
         self.python_statement(small, loc, names, effect=effect)
 
     def assign_value(self, stmt: cst.CSTNode, value: cst.BaseExpression, name: str, loc: SourceLoc) -> Value:
-        if isinstance(value, cst.Await) or self.map_comprehension(value):
+        if isinstance(value, cst.Await | cst.Name) or self.map_comprehension(value):
             return self.expr(value, loc, name)
         if contains_await(value):
             self.anf_statement(stmt, loc)
@@ -346,7 +345,15 @@ class Compiler(ExpressionCompiler):
         holder = cst.IndentedBlock(body=stmts)
         reason = f"{_construct(stmts[0])} with a return inside, on a traced value"
         node = self.python_node(
-            holder, loc, [], source=source, is_async=True, op="break", reason=reason, effect=True, name="break"
+            holder,
+            loc,
+            [],
+            source=source,
+            is_async=True,
+            op="break",
+            reason=reason,
+            effect=True,
+            name="break",
         )
         raise _Returned(Traced(node))
 
@@ -385,7 +392,9 @@ class Compiler(ExpressionCompiler):
             orelse = [stmt.orelse]
         branches = []
         for body in (then_body, orelse):
-            child = Compiler(self.src, Graph("then" if body is then_body else "orelse"), {}, self.deps, parent=self)
+            child = Compiler(
+                self.src, Graph("then" if body is then_body else "orelse"), {}, self.deps, parent=self
+            )
             child.block(body, top=False)
             branches.append(child)
         captured: dict[str, Node] = {}

@@ -17,8 +17,8 @@ import libcst as cst
 from ..errors import TraceError
 from ..ir.code import SourceLoc
 from ..ir.graph import Graph, Node
-from ..ir.parsers import Parser
 from ..ir.params import SearchParams
+from ..ir.parsers import Parser
 from ..ir.template import Template
 from .primitives import PRIMITIVES, sampling_params
 from .values import Piece, Static, Text, Traced, Value, pieces_of
@@ -29,15 +29,74 @@ if TYPE_CHECKING:
 # Calls that static folding may evaluate at trace time: pure, deterministic, cheap.
 _PURE_BUILTINS = frozenset(
     getattr(builtins, n)
-    for n in (
-        "abs all any bool bytes chr dict divmod enumerate float frozenset int isinstance len list max min "
-        "ord range repr reversed round set sorted str sum tuple zip"
-    ).split()
+    for n in [
+        "abs",
+        "all",
+        "any",
+        "bool",
+        "bytes",
+        "chr",
+        "dict",
+        "divmod",
+        "enumerate",
+        "float",
+        "frozenset",
+        "int",
+        "isinstance",
+        "len",
+        "list",
+        "max",
+        "min",
+        "ord",
+        "range",
+        "repr",
+        "reversed",
+        "round",
+        "set",
+        "sorted",
+        "str",
+        "sum",
+        "tuple",
+        "zip",
+    ]
 )
 _PURE_STR_METHODS = frozenset(
-    "capitalize casefold center count endswith find format index isalnum isalpha isdigit islower isspace "
-    "isupper join ljust lower lstrip partition removeprefix removesuffix replace rfind rjust rsplit rstrip "
-    "split splitlines startswith strip swapcase title upper zfill".split()
+    [
+        "capitalize",
+        "casefold",
+        "center",
+        "count",
+        "endswith",
+        "find",
+        "format",
+        "index",
+        "isalnum",
+        "isalpha",
+        "isdigit",
+        "islower",
+        "isspace",
+        "isupper",
+        "join",
+        "ljust",
+        "lower",
+        "lstrip",
+        "partition",
+        "removeprefix",
+        "removesuffix",
+        "replace",
+        "rfind",
+        "rjust",
+        "rsplit",
+        "rstrip",
+        "split",
+        "splitlines",
+        "startswith",
+        "strip",
+        "swapcase",
+        "title",
+        "upper",
+        "zfill",
+    ]
 )
 _STATIC_NODES = (
     cst.Name,
@@ -89,6 +148,55 @@ def contains_await(node: cst.CSTNode) -> bool:
     return found
 
 
+# Method names that never change their receiver on the built-in types (str, list, dict, Hit ...);
+# a call of any other method is taken to may change it.
+_READ_ONLY_METHODS = frozenset(
+    [
+        "capitalize",
+        "casefold",
+        "center",
+        "copy",
+        "count",
+        "decode",
+        "encode",
+        "endswith",
+        "find",
+        "format",
+        "get",
+        "index",
+        "isalnum",
+        "isalpha",
+        "isdigit",
+        "islower",
+        "isspace",
+        "isupper",
+        "items",
+        "join",
+        "keys",
+        "ljust",
+        "lower",
+        "lstrip",
+        "partition",
+        "removeprefix",
+        "removesuffix",
+        "replace",
+        "rfind",
+        "rjust",
+        "rsplit",
+        "rstrip",
+        "split",
+        "splitlines",
+        "startswith",
+        "strip",
+        "swapcase",
+        "title",
+        "upper",
+        "values",
+        "zfill",
+    ]
+)
+
+
 def mutated_roots(node: cst.CSTNode) -> list[str]:
     """Names whose object ``node`` may change in place: ``x.m(...)``, ``x[i] = ...``, ``x.a = ...``."""
     out: dict[str, None] = {}
@@ -100,7 +208,12 @@ def mutated_roots(node: cst.CSTNode) -> list[str]:
 
     class V(cst.CSTVisitor):
         def visit_Call(self, n: cst.Call) -> None:
-            if isinstance(n.func, cst.Attribute) and (r := root(n.func.value)):
+            func = n.func
+            if (
+                isinstance(func, cst.Attribute)
+                and func.attr.value not in _READ_ONLY_METHODS
+                and (r := root(func.value))
+            ):
                 out[r] = None
 
         def visit_AssignTarget(self, n: cst.AssignTarget) -> None:
@@ -129,7 +242,8 @@ class ExpressionCompiler:
 
     # --- entry ---------------------------------------------------------------------------------------
 
-    def expr(self: Compiler, e: cst.BaseExpression, loc: SourceLoc, hint: str) -> Value:
+    def expr(self: Compiler, e: cst.BaseExpression, loc: SourceLoc, hint: str, *, text: bool = True) -> Value:
+        """The value of expression ``e``; ``text=False`` when a string it builds is needed whole."""
         if isinstance(e, cst.Await):
             return self.await_expr(e, loc, hint)
         if isinstance(e, cst.Name) and (e.value in self.temps or e.value in self.env or self._is_local(e)):
@@ -156,9 +270,10 @@ class ExpressionCompiler:
         static = self.try_static(e)
         if static is not None:
             return static
-        text = self.as_text(e, loc, lambda: self._expr_node(e, loc, hint))
-        if text is not None:
-            return text
+        if text:
+            built = self.as_text(e, loc, lambda: self._expr_node(e, loc, hint))
+            if built is not None:
+                return built
         return Traced(self._expr_node(e, loc, hint))
 
     def _expr_node(self: Compiler, e: cst.BaseExpression, loc: SourceLoc, hint: str) -> Node:
@@ -213,7 +328,7 @@ class ExpressionCompiler:
         if not self._pure_calls(e, scope):
             return None
         try:
-            value = eval(self.src.code(e).strip(), fn.__globals__, scope)  # noqa: S307 (user's own code)
+            value = eval(self.src.code(e).strip(), fn.__globals__, scope)
         except Exception:
             return None
         return Static(value)
@@ -225,7 +340,18 @@ class ExpressionCompiler:
             def on_visit(self, n: cst.CSTNode) -> bool:
                 nonlocal ok
                 if not isinstance(n, _STATIC_NODES) and not isinstance(
-                    n, (cst.BaseBinaryOp, cst.BaseBooleanOp, cst.BaseUnaryOp, cst.BaseCompOp, cst.BaseParenthesizableWhitespace, cst.Comma, cst.Dot, cst.Colon, cst.AssignEqual)
+                    n,
+                    (
+                        cst.BaseBinaryOp,
+                        cst.BaseBooleanOp,
+                        cst.BaseUnaryOp,
+                        cst.BaseCompOp,
+                        cst.BaseParenthesizableWhitespace,
+                        cst.Comma,
+                        cst.Dot,
+                        cst.Colon,
+                        cst.AssignEqual,
+                    ),
                 ):
                     ok = False
                 return ok
@@ -243,7 +369,7 @@ class ExpressionCompiler:
         e.visit(V())
         for call in calls:
             try:
-                fn = eval(self.src.code(call.func).strip(), self.src.fn.__globals__, scope)  # noqa: S307
+                fn = eval(self.src.code(call.func).strip(), self.src.fn.__globals__, scope)
             except Exception:
                 return False
             if fn in _PURE_BUILTINS:
@@ -401,7 +527,7 @@ class ExpressionCompiler:
         for n in other:
             scope.update(self.closure_binding(n))
         try:
-            value = eval(self.src.code(func).strip(), self.src.fn.__globals__, scope)  # noqa: S307
+            value = eval(self.src.code(func).strip(), self.src.fn.__globals__, scope)
         except Exception:
             return None
         return Static(value)
@@ -490,7 +616,12 @@ class ExpressionCompiler:
             if parse is not None and not isinstance(parse, Parser):
                 raise TraceError("parse= takes ayo.lines or ayo.json_list", loc=loc, construct="llm")
             engine = st.pop("engine", None)
-            attrs = {"template": template, "sampling": sampling_params(**st), "parse": parse, "engine": engine}
+            attrs = {
+                "template": template,
+                "sampling": sampling_params(**st),
+                "parse": parse,
+                "engine": engine,
+            }
             return self.emit("llm", args, attrs, loc, name)
         values = [self.materialize(self.expr(bound[k], loc, k), loc, k) for k in data if k in bound]
         if op == "search":
@@ -534,7 +665,11 @@ class ExpressionCompiler:
         from .compiler import Compiler as _Compiler
 
         comp = e.for_in
-        if comp.inner_for_in is not None or comp.asynchronous is not None or not isinstance(comp.target, cst.Name):
+        if (
+            comp.inner_for_in is not None
+            or comp.asynchronous is not None
+            or not isinstance(comp.target, cst.Name)
+        ):
             raise TraceError(
                 "a comprehension that awaits primitives must have a single `for name in items` "
                 "(no nested or async for, no tuple target); write a for loop or flatten the list first",
@@ -600,7 +735,9 @@ class ExpressionCompiler:
             new = new.deep_replace(old, repl)  # type: ignore[assignment]
         return new, frozenset(id(t) for t in targets)
 
-    def free_excluding(self: Compiler, node: cst.CSTNode, exclude: frozenset[int]) -> tuple[list[str], list[str]]:
+    def free_excluding(
+        self: Compiler, node: cst.CSTNode, exclude: frozenset[int]
+    ) -> tuple[list[str], list[str]]:
         """``free_names`` of ``node`` without the subtrees in ``exclude`` (lifted awaits)."""
         local: dict[str, None] = {}
         other: dict[str, None] = {}

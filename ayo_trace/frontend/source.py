@@ -117,7 +117,9 @@ class FunctionSource:
         """Names of the workflow's scope that ``node`` binds (targets, for-loop variables, ...)."""
         out: dict[str, None] = {}
         for name in _names_in(node):
-            if _is_load(name, self.parents):
+            parent = self.parents.get(name)
+            aug = isinstance(parent, cst.AugAssign) and parent.target is name
+            if _is_load(name, self.parents) and not aug:
                 continue
             scope = self.scopes.get(name)
             if scope is self.fn_scope:
@@ -177,9 +179,7 @@ def _is_load(name: cst.Name, parents: Any) -> bool:
         return False
     if isinstance(parent, cst.NamedExpr) and parent.target is name:
         return False
-    if isinstance(parent, cst.ImportAlias | cst.Global | cst.Nonlocal):
-        return False
-    return True
+    return not isinstance(parent, cst.ImportAlias | cst.Global | cst.Nonlocal)
 
 
 def _is_load_element(name: cst.Name, parents: Any) -> bool:

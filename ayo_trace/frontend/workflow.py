@@ -137,7 +137,9 @@ class Workflow:
                         f"the trace cache; got a {type(value).__name__}",
                         construct="static",
                     ) from None
-                key.append((name, "static", type(value), value if i or self.bound_self is None else id(value)))
+                key.append(
+                    (name, "static", type(value), value if i or self.bound_self is None else id(value))
+                )
             else:
                 key.append((name, "traced"))
         return tuple(key)

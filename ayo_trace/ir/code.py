@@ -50,10 +50,11 @@ class PyCode:
     fn: Callable[..., Any] | None = None
 
     def __eq__(self, other: object) -> bool:
-        return (
-            isinstance(other, PyCode)
-            and (self.source, self.params, self.returns, self.is_async)
-            == (other.source, other.params, other.returns, other.is_async)
+        return isinstance(other, PyCode) and (self.source, self.params, self.returns, self.is_async) == (
+            other.source,
+            other.params,
+            other.returns,
+            other.is_async,
         )
 
     def __hash__(self) -> int:

@@ -105,5 +105,16 @@ IDEMPOTENT = frozenset(
 
 # Ops with no side effects (dead-code elimination may drop them when nothing uses their value).
 PURE = frozenset(
-    {"input", "const", "getitem", "embed", "search", "db_search", "rerank", "llm", "llm_prefill", "llm_decode"}
+    {
+        "input",
+        "const",
+        "getitem",
+        "embed",
+        "search",
+        "db_search",
+        "rerank",
+        "llm",
+        "llm_prefill",
+        "llm_decode",
+    }
 )
