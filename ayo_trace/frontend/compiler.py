@@ -65,6 +65,8 @@ class Compiler(ExpressionCompiler):
         self.chain = chain or Chain()
         self.captures: dict[str, tuple[Node, Node]] = {}  # name -> (outer node, body input)
         self.temps: dict[str, Value] = {}
+        # names a traced `if` assigns on one path only: reading them later is an error
+        self.maybe_unbound: dict[str, tuple[SourceLoc, Value]] = {}
 
     # --- nodes -----------------------------------------------------------------------------------
 
@@ -97,6 +99,14 @@ class Compiler(ExpressionCompiler):
     def lookup_local(self, name: str, loc: SourceLoc) -> Value:
         if name in self.temps:
             return self.temps[name]
+        if name in self.maybe_unbound and self.env.get(name) is self.maybe_unbound[name][1]:
+            where = self.maybe_unbound[name][0]
+            raise TraceError(
+                f"`{name}` is read here but the `if` at {where} assigns it on one branch only; assign it "
+                "before the `if` (or on every branch)",
+                loc=loc,
+                construct="name",
+            )
         if name in self.env:
             return self.env[name]
         if self.parent is not None:
@@ -127,7 +137,7 @@ class Compiler(ExpressionCompiler):
             return r.value
         return Static(None)
 
-    def block(self, stmts: list[cst.BaseStatement], *, top: bool) -> None:
+    def block(self, stmts: Any, *, top: bool) -> None:
         for i, stmt in enumerate(stmts):
             if top and self._needs_rest_break(stmt):
                 self.rest_break(stmts[i:])
@@ -241,7 +251,7 @@ class Compiler(ExpressionCompiler):
     ) -> Node:
         """A node running ``stmt`` (or ``source``) with the traced values it reads as parameters."""
         if reads is not None:
-            local, other = reads, []
+            local, other = reads, list[str]()
         elif exclude:
             local, other = self.free_excluding(stmt, exclude)
         else:
@@ -387,7 +397,7 @@ class Compiler(ExpressionCompiler):
         then_body = list(stmt.body.body)
         orelse: list[cst.BaseStatement] = []
         if isinstance(stmt.orelse, cst.Else):
-            orelse = list(stmt.orelse.body.body)
+            orelse = [s for s in stmt.orelse.body.body if isinstance(s, cst.BaseStatement)]
         elif isinstance(stmt.orelse, cst.If):
             orelse = [stmt.orelse]
         branches = []
@@ -403,13 +413,23 @@ class Compiler(ExpressionCompiler):
                 captured[n] = outer
         # Each branch outputs every name either branch assigns; a name a branch leaves alone
         # passes through the value it had before the if.
+        unbound: set[str] = set()
         for child in branches:
-            outs = [child.materialize(child.lookup_local(n, loc), loc, n) for n in names]
+            outs = []
+            for n in names:
+                try:
+                    outs.append(child.materialize(child.lookup_local(n, loc), loc, n))
+                except TraceError:
+                    unbound.add(n)  # assigned on the other branch only
+                    outs.append(child.const(None, loc, n))
             for n, (outer, _) in child.captures.items():
                 captured.setdefault(n, outer)
             child.graph.add("output", outs or [child.const(None, loc)])
         order = list(captured)
         for child in branches:
+            for n in order:
+                if n not in child.captures:
+                    child.lookup_local(n, loc)  # an input the branch does not read, to match the args
             _align_inputs(child, order)
         node = self.emit(
             "cond",
@@ -420,6 +440,8 @@ class Compiler(ExpressionCompiler):
         )
         if names:
             self.rebind(names, node, loc)
+        for n in unbound:
+            self.maybe_unbound[n] = (loc, self.env[n])
 
     # --- for ---------------------------------------------------------------------------------------
 
@@ -468,7 +490,9 @@ class Compiler(ExpressionCompiler):
             self.temps.clear()
             self.env[acc] = Traced(node)
 
-    def accumulators(self, stmt: cst.For) -> list[tuple[str, str, cst.CSTNode, cst.BaseExpression]] | None:
+    def accumulators(
+        self, stmt: cst.For
+    ) -> list[tuple[str, str, cst.SimpleStatementLine, cst.BaseExpression]] | None:
         """``acc.append(x)`` / ``acc.extend(xs)`` lines of a loop body on lists defined before the
         loop; None when the body changes outer state in any other way or assigns names read later."""
         assigned_in_body = set(self.src.assigned_names(stmt.body))

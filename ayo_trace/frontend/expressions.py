@@ -10,7 +10,7 @@ import builtins
 import inspect
 import string
 from collections.abc import Callable
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 import libcst as cst
 
@@ -22,9 +22,6 @@ from ..ir.parsers import Parser
 from ..ir.template import Template
 from .primitives import PRIMITIVES, sampling_params
 from .values import Piece, Static, Text, Traced, Value, pieces_of
-
-if TYPE_CHECKING:
-    from .compiler import Compiler
 
 # Calls that static folding may evaluate at trace time: pure, deterministic, cheap.
 _PURE_BUILTINS = frozenset(
@@ -233,16 +230,49 @@ def mutated_roots(node: cst.CSTNode) -> list[str]:
 
 
 class ExpressionCompiler:
-    # --- provided by Compiler ----------------------------------------------------------------------
+    """Expression methods of ``Compiler``; the attributes and methods below are the Compiler's."""
+
     src: Any
     graph: Graph
     env: dict[str, Value]
     deps: Any
     temps: dict[str, Value]
+    chain: Any
+
+    def emit(
+        self, op: str, args: Any, attrs: dict[str, Any], loc: SourceLoc | None, name: str | None = None
+    ) -> Node:
+        raise NotImplementedError
+
+    def materialize(self, value: Value, loc: SourceLoc | None, name: str = "value") -> Node:
+        raise NotImplementedError
+
+    def lookup_local(self, name: str, loc: SourceLoc) -> Value:
+        raise NotImplementedError
+
+    def python_node(
+        self,
+        stmt: cst.CSTNode,
+        loc: SourceLoc,
+        returns: list[str],
+        *,
+        name: str | None = None,
+        effect: bool = False,
+        source: str | None = None,
+        exclude: frozenset[int] = frozenset(),
+        reads: list[str] | None = None,
+        is_async: bool = False,
+        op: str = "python",
+        reason: str | None = None,
+    ) -> Node:
+        raise NotImplementedError
+
+    def closure_binding(self, name: str) -> dict[str, Any]:
+        raise NotImplementedError
 
     # --- entry ---------------------------------------------------------------------------------------
 
-    def expr(self: Compiler, e: cst.BaseExpression, loc: SourceLoc, hint: str, *, text: bool = True) -> Value:
+    def expr(self, e: cst.BaseExpression, loc: SourceLoc, hint: str, *, text: bool = True) -> Value:
         """The value of expression ``e``; ``text=False`` when a string it builds is needed whole."""
         if isinstance(e, cst.Await):
             return self.await_expr(e, loc, hint)
@@ -276,7 +306,7 @@ class ExpressionCompiler:
                 return built
         return Traced(self._expr_node(e, loc, hint))
 
-    def _expr_node(self: Compiler, e: cst.BaseExpression, loc: SourceLoc, hint: str) -> Node:
+    def _expr_node(self, e: cst.BaseExpression, loc: SourceLoc, hint: str) -> Node:
         local, _ = self.src.free_names(e)
         target = hint if hint not in local else hint + "_"
         source = f"{target} = {self.src.code(e)}"
@@ -299,7 +329,7 @@ class ExpressionCompiler:
 
     # --- static folding ------------------------------------------------------------------------------
 
-    def try_static(self: Compiler, e: cst.BaseExpression) -> Static | None:
+    def try_static(self, e: cst.BaseExpression) -> Static | None:
         """The value of ``e`` at trace time, when it reads only static values and pure operations."""
         if not self._static_shape(e):
             return None
@@ -359,7 +389,7 @@ class ExpressionCompiler:
         e.visit(V())
         return ok
 
-    def _pure_calls(self: Compiler, e: cst.CSTNode, scope: dict[str, Any]) -> bool:
+    def _pure_calls(self, e: cst.CSTNode, scope: dict[str, Any]) -> bool:
         calls: list[cst.Call] = []
 
         class V(cst.CSTVisitor):
@@ -382,9 +412,7 @@ class ExpressionCompiler:
 
     # --- text ------------------------------------------------------------------------------------------
 
-    def as_text(
-        self: Compiler, e: cst.BaseExpression, loc: SourceLoc, materialize: Callable[[], Node]
-    ) -> Text | None:
+    def as_text(self, e: cst.BaseExpression, loc: SourceLoc, materialize: Callable[[], Node]) -> Text | None:
         """A ``Text`` for a string built from traced values by f-string, ``+``, ``str.format`` or
         ``sep.join([...])``; None when ``e`` is not such an expression."""
         parts = self._text_parts(e, loc)
@@ -392,7 +420,7 @@ class ExpressionCompiler:
             return None
         return Text(parts, materialize)
 
-    def _text_parts(self: Compiler, e: cst.BaseExpression, loc: SourceLoc) -> list[str | Piece] | None:
+    def _text_parts(self, e: cst.BaseExpression, loc: SourceLoc) -> list[str | Piece] | None:
         if isinstance(e, cst.FormattedString):
             if "b" in e.prefix.lower():
                 return None
@@ -406,14 +434,16 @@ class ExpressionCompiler:
                 if part.format_spec:
                     if not all(isinstance(s, cst.FormattedStringText) for s in part.format_spec):
                         return None
-                    spec = "".join(s.value for s in part.format_spec)  # type: ignore[union-attr]
+                    spec = "".join(
+                        s.value for s in part.format_spec if isinstance(s, cst.FormattedStringText)
+                    )
                 conv = part.conversion
                 value = self.expr(part.expression, loc, "field")
                 if part.equal is not None:
                     return None
                 if isinstance(value, Static):
                     v = value.value
-                    v = {"r": repr, "s": str, "a": ascii}[conv](v) if conv else v
+                    v = _convert(v, conv)
                     out.append(format(v, spec))
                 elif isinstance(value, Text) and not conv and not spec:
                     out.extend(value.parts)
@@ -446,10 +476,10 @@ class ExpressionCompiler:
                 for i, el in enumerate(elems):
                     if i:
                         out.append(receiver.value)
-                    part = self._text_operand(el.value, loc)
-                    if part is None:
+                    operand = self._text_operand(el.value, loc)
+                    if operand is None:
                         return None
-                    out.extend(part)
+                    out.extend(operand)
                 return out
         return None
 
@@ -458,7 +488,7 @@ class ExpressionCompiler:
             isinstance(e, cst.BinaryOperation) and (self._stringy(e.left) or self._stringy(e.right))
         )
 
-    def _text_operand(self: Compiler, e: cst.BaseExpression, loc: SourceLoc) -> list[str | Piece] | None:
+    def _text_operand(self, e: cst.BaseExpression, loc: SourceLoc) -> list[str | Piece] | None:
         if isinstance(e, cst.FormattedString | cst.BinaryOperation | cst.Call):
             parts = self._text_parts(e, loc)
             if parts is not None:
@@ -466,7 +496,7 @@ class ExpressionCompiler:
         value = self.expr(e, loc, "part")
         return pieces_of(value, "str")
 
-    def _format_parts(self: Compiler, fmt: str, args: Any, loc: SourceLoc) -> list[str | Piece] | None:
+    def _format_parts(self, fmt: str, args: Any, loc: SourceLoc) -> list[str | Piece] | None:
         positional = [a.value for a in args if a.keyword is None and not a.star]
         keywords = {a.keyword.value: a.value for a in args if a.keyword is not None}
         if any(a.star for a in args):
@@ -498,7 +528,7 @@ class ExpressionCompiler:
             value = self.expr(expr, loc, field or "field")
             if isinstance(value, Static):
                 v = value.value
-                v = {"r": repr, "s": str, "a": ascii}[conv](v) if conv else v
+                v = _convert(v, conv)
                 out.append(format(v, spec or ""))
             else:
                 out.append(Piece(self.materialize(value, loc, "field"), "format", conv, spec or ""))
@@ -506,12 +536,12 @@ class ExpressionCompiler:
 
     # --- awaits ------------------------------------------------------------------------------------
 
-    def callee(self: Compiler, call: cst.Call) -> Any:
+    def callee(self, call: cst.Call) -> Any:
         """What a call's function is at trace time, or None when it is not known then."""
         static = self.try_static_callable(call.func)
         return None if static is None else static.value
 
-    def try_static_callable(self: Compiler, func: cst.BaseExpression) -> Static | None:
+    def try_static_callable(self, func: cst.BaseExpression) -> Static | None:
         if not isinstance(func, cst.Name | cst.Attribute):
             return None
         try:
@@ -532,23 +562,23 @@ class ExpressionCompiler:
             return None
         return Static(value)
 
-    def primitive_of(self: Compiler, e: cst.Await) -> str | None:
+    def primitive_of(self, e: cst.Await) -> str | None:
         if not isinstance(e.expression, cst.Call):
             return None
         fn = self.callee(e.expression)
         op = getattr(fn, "__ayo_primitive__", None)
         return op if isinstance(op, str) else None
 
-    def workflow_of(self: Compiler, e: cst.Await) -> Any:
+    def workflow_of(self, e: cst.Await) -> Any:
         if not isinstance(e.expression, cst.Call):
             return None
         fn = self.callee(e.expression)
         return fn if getattr(fn, "__ayo_workflow__", False) else None
 
-    def break_call_target(self: Compiler, e: cst.Await) -> bool:
+    def break_call_target(self, e: cst.Await) -> bool:
         return self.primitive_of(e) is None and self.workflow_of(e) is None
 
-    def await_expr(self: Compiler, e: cst.Await, loc: SourceLoc, hint: str | None) -> Value:
+    def await_expr(self, e: cst.Await, loc: SourceLoc, hint: str | None) -> Value:
         call = e.expression
         call_loc = self.src.loc(e) if e in self.src.positions else loc
         op = self.primitive_of(e)
@@ -568,7 +598,7 @@ class ExpressionCompiler:
         )
 
     def bind_call(
-        self: Compiler, fn: Callable[..., Any], call: cst.Call, loc: SourceLoc
+        self, fn: Callable[..., Any], call: cst.Call, loc: SourceLoc
     ) -> dict[str, cst.BaseExpression]:
         if any(a.star for a in call.args):
             raise TraceError(
@@ -585,7 +615,7 @@ class ExpressionCompiler:
             raise TraceError(f"bad call to {fn.__name__}: {err}", loc=loc, construct="call") from err
         return dict(bound.arguments)
 
-    def static_arg(self: Compiler, e: cst.BaseExpression, name: str, op: str, loc: SourceLoc) -> Any:
+    def static_arg(self, e: cst.BaseExpression, name: str, op: str, loc: SourceLoc) -> Any:
         value = self.expr(e, loc, name)
         if not isinstance(value, Static):
             raise TraceError(
@@ -597,7 +627,7 @@ class ExpressionCompiler:
             )
         return value.value
 
-    def primitive_call(self: Compiler, op: str, call: cst.Call, loc: SourceLoc, hint: str | None) -> Node:
+    def primitive_call(self, op: str, call: cst.Call, loc: SourceLoc, hint: str | None) -> Node:
         bound = self.bind_call(PRIMITIVES[op], call, loc)
         data = {"llm": ("prompt",), "embed": ("texts",), "ingest": ("passages",), "search": ("query",)}.get(
             op, ("query", "passages")
@@ -607,7 +637,7 @@ class ExpressionCompiler:
         if op == "llm":
             prompt = self.expr(bound["prompt"], loc, "prompt")
             if isinstance(prompt, Static):
-                template, args = Template.constant(str(prompt.value)), []
+                template, args = Template.constant(str(prompt.value)), list[Node]()
             elif isinstance(prompt, Text):
                 template, args = prompt.template()
             else:
@@ -639,7 +669,7 @@ class ExpressionCompiler:
             attrs = {"engine": st.get("engine")}
         return self.emit(op, values, attrs, loc, name)
 
-    def inline_workflow(self: Compiler, wf: Any, call: cst.Call, loc: SourceLoc) -> Value:
+    def inline_workflow(self, wf: Any, call: cst.Call, loc: SourceLoc) -> Value:
         from .compiler import Compiler as _Compiler
 
         bound = self.bind_call(wf.signature_fn, call, loc)
@@ -661,7 +691,7 @@ class ExpressionCompiler:
     def map_comprehension(self, e: cst.BaseExpression) -> bool:
         return isinstance(e, cst.ListComp | cst.GeneratorExp) and contains_await(e.elt)
 
-    def comprehension_map(self: Compiler, e: cst.ListComp, loc: SourceLoc, hint: str) -> Value:
+    def comprehension_map(self, e: cst.ListComp, loc: SourceLoc, hint: str) -> Value:
         from .compiler import Compiler as _Compiler
 
         comp = e.for_in
@@ -683,7 +713,7 @@ class ExpressionCompiler:
             iterable = self.python_node(comp, loc, [f"{hint}_items"], source=source, name=f"{hint}_items")
         else:
             iterable = self.materialize(self.expr(comp.iter, loc, "items"), loc, "items")
-        child = _Compiler(self.src, Graph("body"), {}, self.deps, parent=self)
+        child = _Compiler(self.src, Graph("body"), {}, self.deps, parent=self)  # type: ignore[arg-type]
         item_input = child.graph.add("input", (), {"name": item}, name=item)
         child.env[item] = Traced(item_input)
         out = child.materialize(child.expr(e.elt, loc, ""), loc, "item")
@@ -703,9 +733,7 @@ class ExpressionCompiler:
 
     # --- awaits inside larger expressions ------------------------------------------------------------
 
-    def lift_awaits(
-        self: Compiler, node: cst.CSTNode, loc: SourceLoc
-    ) -> tuple[cst.CSTNode | None, frozenset[int]]:
+    def lift_awaits(self, node: cst.CSTNode, loc: SourceLoc) -> tuple[cst.CSTNode | None, frozenset[int]]:
         """Replace each awaited primitive (and each comprehension that awaits) in ``node`` by a name
         bound in ``temps``; None when an await is of something else."""
         targets: list[cst.CSTNode] = []
@@ -732,12 +760,10 @@ class ExpressionCompiler:
             replacements[t] = cst.Name(n.name)
         new = node
         for old, repl in replacements.items():
-            new = new.deep_replace(old, repl)  # type: ignore[assignment]
+            new = new.deep_replace(old, repl)
         return new, frozenset(id(t) for t in targets)
 
-    def free_excluding(
-        self: Compiler, node: cst.CSTNode, exclude: frozenset[int]
-    ) -> tuple[list[str], list[str]]:
+    def free_excluding(self, node: cst.CSTNode, exclude: frozenset[int]) -> tuple[list[str], list[str]]:
         """``free_names`` of ``node`` without the subtrees in ``exclude`` (lifted awaits)."""
         local: dict[str, None] = {}
         other: dict[str, None] = {}
@@ -755,6 +781,16 @@ class ExpressionCompiler:
 
         node.visit(V())
         return list(local), list(other)
+
+
+def _convert(value: Any, conversion: str | None) -> Any:
+    if conversion == "r":
+        return repr(value)
+    if conversion == "s":
+        return str(value)
+    if conversion == "a":
+        return ascii(value)
+    return value
 
 
 def _hole0() -> Any:

@@ -68,6 +68,7 @@ class FunctionSource:
                 construct="def",
             )
         fn_scope = scopes[node.body]
+        assert fn_scope is not None
         return cls(fn, filename, first, module, node, scopes, positions, parents, fn_scope)
 
     def loc(self, node: cst.CSTNode) -> SourceLoc:

@@ -91,7 +91,7 @@ class Workflow:
         key = f"__ayo_bound_{self.fn.__name__}"
         cached = instance.__dict__.get(key) if hasattr(instance, "__dict__") else None
         if cached is not None:
-            return cached  # type: ignore[no-any-return]
+            return cached
         bound._cache = OrderedDict()
         bound._lock = threading.Lock()
         if hasattr(instance, "__dict__"):

@@ -103,4 +103,5 @@ def compile_statement(code: PyCode, globals_: dict[str, Any] | None = None) -> C
     )
     namespace: dict[str, Any] = {}
     exec(compile(text, code.filename, "exec"), globals_, namespace)
-    return namespace["__ayo_make"](*(code.bindings[b] for b in binds))  # type: ignore[no-any-return]
+    fn: Callable[..., Any] = namespace["__ayo_make"](*(code.bindings[b] for b in binds))
+    return fn

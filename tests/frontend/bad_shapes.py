@@ -1,0 +1,49 @@
+"""Workflows that cannot be traced; each must fail with a TraceError naming its line here."""
+
+from __future__ import annotations
+
+import ayo_trace as ayo
+
+COUNTER = 0
+
+
+async def fetch(q: str) -> str:
+    return q
+
+
+@ayo.workflow
+async def assigns_global(question: str) -> str:
+    global COUNTER
+    return await ayo.llm(question)
+
+
+@ayo.workflow
+async def traced_max_tokens(question: str, budget: list[int]) -> str:
+    return await ayo.llm(question, max_tokens=budget[0])
+
+
+@ayo.workflow
+async def nested_comprehension(groups: list[list[str]]) -> list[str]:
+    return [await ayo.llm(q) for group in groups for q in group]
+
+
+@ayo.workflow
+async def unknown_await_in_argument(question: str) -> str:
+    return await ayo.llm(await fetch(question) + "?")
+
+
+@ayo.workflow
+async def maybe_unbound(question: str, flag: str) -> str:
+    if flag == "yes":
+        extra = await ayo.llm(question)
+    return await ayo.llm(extra)
+
+
+@ayo.workflow
+async def starred_call(question: str, kwargs: dict) -> str:
+    return await ayo.llm(question, **kwargs)
+
+
+@ayo.workflow
+async def bad_parser(question: str) -> list[str]:
+    return await ayo.llm(question, parse=str.split)

@@ -1,0 +1,68 @@
+"""What cannot be traced raises TraceError naming the construct, the user's file:line and the way out."""
+
+from __future__ import annotations
+
+import inspect
+
+import pytest
+
+import ayo_trace as ayo
+
+from . import bad_shapes as b
+
+
+def line_of(text: str) -> int:
+    lines = inspect.getsource(b).splitlines()
+    for i, line in enumerate(lines, start=1):
+        if text in line:
+            return i
+    raise AssertionError(f"{text!r} not in bad_shapes.py")
+
+
+CASES = [
+    (lambda: b.assigns_global.graph("q"), "global COUNTER", "return the value instead"),
+    (
+        lambda: b.traced_max_tokens.graph("q", [1]),
+        "max_tokens=budget[0]",
+        "must be known when the workflow is traced",
+    ),
+    (
+        lambda: b.nested_comprehension.graph([["a"]]),
+        "for group in groups for q in group",
+        "single `for name in items`",
+    ),
+    (lambda: b.unknown_await_in_argument.graph("q"), "await fetch(question)", "in its own statement"),
+    (
+        lambda: b.maybe_unbound.graph("q", "yes"),
+        "return await ayo.llm(extra)",
+        "assigns it on one branch only",
+    ),
+    (lambda: b.starred_call.graph("q", {}), "**kwargs)", "pass each argument by name"),
+    (lambda: b.bad_parser.graph("q"), "parse=str.split", "ayo.lines or ayo.json_list"),
+]
+
+
+@pytest.mark.parametrize(("make", "line_text", "hint"), CASES, ids=[c[1][:30] for c in CASES])
+def test_trace_error_names_file_line_and_fix(make, line_text: str, hint: str) -> None:
+    with pytest.raises(ayo.TraceError) as info:
+        make()
+    message = str(info.value)
+    assert f"bad_shapes.py:{line_of(line_text)}" in message
+    assert hint in message
+
+
+def test_plain_def_is_refused_at_decoration() -> None:
+    def not_async(q: str) -> str:
+        return q
+
+    with pytest.raises(ayo.TraceError, match="async def"):
+        ayo.workflow(not_async)
+
+
+def test_unhashable_static_argument_is_a_clear_error() -> None:
+    @ayo.workflow(static=("options",))
+    async def wf(q: str, options: list[str]) -> str:
+        return await ayo.llm(q)
+
+    with pytest.raises(ayo.TraceError, match="must be hashable"):
+        wf.graph("q", ["a"])
