@@ -1,0 +1,375 @@
+"""Cost analysis: estimated seconds per node, earliest finish times and the critical path.
+
+The model is deliberately simple and every figure is documented where it is declared:
+
+* Each engine kind has an ``EngineProfile``: a fixed cost per request batch, a cost per item and per
+  input token, and (LLMs) a cost per generated token that batching shares (``decode_speedup``).
+  ``DEFAULT_PROFILES`` holds the CPU defaults of DESIGN.md; pass your own, keyed by engine name or
+  by engine kind (``"llm"``, ``"embedding"``, ``"vector_store"``, ``"rerank"``).
+* Sizes are estimated from producers (``Estimates``): an LLM writes ``max_tokens`` tokens (an upper
+  bound: stop strings are unknown), a search returns ``top_k`` passages, a parsed LLM output holds one
+  item per ``line_chars`` characters of its ``max_tokens``; a list the graph says nothing about has
+  ``list_items`` items. Text is ``chars_per_token`` characters per token.
+* Costs are those of an idle engine: concurrent nodes of one query are not queued behind each other
+  (the estimate is optimistic for branches that share an engine), except the items of a ``map``
+  running all at once, which are costed as one batch of that many items.
+* A ``map`` costs its items times its body when items run one after another (``concurrency=1``),
+  and its body once, batched over all items, when they run at once (``concurrency=None``). A map
+  that streams its iterable starts each item when the producer closes it (items close evenly over the
+  producer's run); its items then barely overlap, so each is costed unbatched.
+* A chunked ``embed`` streamed into a ``db_insert`` is a two-stage pipeline over its chunks.
+* ``python`` and ``break`` nodes cost nothing (their time is unknown and usually small).
+
+``annotate`` writes ``node.meta["cost"]`` (seconds of the node's own work), ``["finish"]`` (earliest
+finish from the start of its graph), ``["remaining"]`` (longest path from the node's start to its
+graph's output, own cost included: the runtime's critical-path-first priority) and ``["items"]`` (the
+estimated list length of its value, 1 for a scalar). Body nodes are annotated relative to the start
+of one item, at the batch size their map runs them with.
+"""
+
+from __future__ import annotations
+
+import itertools
+import math
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from types import MappingProxyType
+
+from ..ir import Graph, Node, Template
+from ..ir.ops import ENGINE_KIND
+
+
+@dataclass(frozen=True)
+class EngineProfile:
+    """Latency of one engine as a function of batch size and tokens.
+
+    ``latency(batch, tokens, new_tokens)`` = ``rounds * fixed_s + batch * per_item_s + tokens *
+    per_token_s`` plus, for generation, ``new_tokens * decode_token_s * batch / speedup(batch)``, where
+    ``rounds`` is how many batches of ``max_batch`` the request needs and ``speedup(b)`` is the
+    engine's total decode throughput at ``b`` sequences relative to one sequence.
+    """
+
+    kind: str
+    fixed_s: float = 0.0
+    per_item_s: float = 0.0
+    per_token_s: float = 0.0
+    decode_token_s: float = 0.0
+    max_batch: int = 64
+    decode_speedup: tuple[tuple[int, float], ...] = ((1, 1.0),)
+
+    def speedup(self, batch: int) -> float:
+        """Total decode throughput at ``batch`` sequences over that of one (linear between points)."""
+        pts = sorted(self.decode_speedup)
+        if batch <= pts[0][0]:
+            return pts[0][1]
+        for (b0, s0), (b1, s1) in itertools.pairwise(pts):
+            if batch <= b1:
+                return s0 + (s1 - s0) * (batch - b0) / (b1 - b0)
+        return pts[-1][1]
+
+    def latency(self, batch: int = 1, tokens: float = 0.0, new_tokens: float = 0.0) -> float:
+        """Seconds to serve ``batch`` items holding ``tokens`` input tokens in all, each generating
+        ``new_tokens`` tokens, on an idle engine."""
+        batch = max(1, batch)
+        rounds = math.ceil(batch / self.max_batch)
+        t = rounds * self.fixed_s + batch * self.per_item_s + tokens * self.per_token_s
+        if new_tokens:
+            per_round = min(batch, self.max_batch)
+            t += rounds * new_tokens * self.decode_token_s * per_round / self.speedup(per_round)
+        return t
+
+    def per_item(self, batch: int, tokens_per_item: float = 0.0) -> float:
+        return self.latency(batch, batch * tokens_per_item) / max(1, batch)
+
+    def batch_knee(self, tokens_per_item: float = 0.0, tolerance: float = 0.1) -> int:
+        """The batch size beyond which per-item time stops improving: the smallest batch whose
+        per-item time (items of ``tokens_per_item`` tokens) is within ``tolerance`` of the best that
+        any batch up to ``max_batch`` reaches."""
+        per = [self.per_item(b, tokens_per_item) for b in range(1, self.max_batch + 1)]
+        best = min(per)
+        return next(b for b, t in enumerate(per, start=1) if t <= best * (1 + tolerance))
+
+
+# The CPU defaults (DESIGN.md, 2 cores). LLM: llama.cpp serving Gemma 3 270M, ~900 prompt tokens/s,
+# ~78 generated tokens/s for one sequence; the batched decode speedups are the measured low-level
+# figures (1 sequence 102 tok/s, 2: 94, 4: 135, 8: 205 in total). Embedding: all-MiniLM-L6-v2 through
+# sentence-transformers on the same 2 cores, measured for this profile: 24 ms for one 600-character
+# passage, 18-19 ms per passage in batches of 4 to 64, 10.5 ms for a short query; fitted as 6 ms per
+# call + 4 ms per text + 0.1 ms per token (so per-passage time stops improving at about 4). Vector store:
+# embedded PostgreSQL + pgvector, one transaction per call plus a per-row cost (HNSW insert or one
+# index probe); figures for a local socket, not measured here. Rerank: the default reranker scores a
+# passage by the LLM's likelihood of the question given the passage, i.e. a prefill of passage and
+# question per passage at the LLM's prompt rate.
+DEFAULT_PROFILES: Mapping[str, EngineProfile] = MappingProxyType(
+    {
+        "llm": EngineProfile(
+            "llm",
+            fixed_s=0.005,
+            per_token_s=1 / 900,
+            decode_token_s=1 / 78,
+            max_batch=8,
+            decode_speedup=((1, 1.0), (2, 94 / 102), (4, 135 / 102), (8, 205 / 102)),
+        ),
+        "embedding": EngineProfile(
+            "embedding", fixed_s=0.006, per_item_s=0.004, per_token_s=0.0001, max_batch=64
+        ),
+        "vector_store": EngineProfile("vector_store", fixed_s=0.003, per_item_s=0.001, max_batch=1000),
+        "rerank": EngineProfile("rerank", fixed_s=0.005, per_token_s=1 / 900, max_batch=8),
+    }
+)
+
+Profiles = Mapping[str, EngineProfile]
+
+
+@dataclass(frozen=True)
+class Estimates:
+    """Sizes the analysis assumes where the graph does not say. See the module docstring."""
+
+    chars_per_token: float = 4.0
+    text_chars: int = 200  # a string input (a question) or a python value of unknown size
+    list_items: int = 8  # a list input (documents) or a list of unknown length
+    passage_chars: int = 600  # one document, passage or hit
+    line_chars: int = 60  # one item of a parsed LLM output (a search query of about ten words)
+
+
+@dataclass(frozen=True)
+class _Size:
+    chars: float  # characters when rendered into a prompt
+    items: float = 1.0  # list length (1 for a scalar)
+
+    @property
+    def n(self) -> int:
+        return max(1, round(self.items))
+
+
+@dataclass
+class _Times:
+    start: dict[Node, float] = field(default_factory=dict)
+    finish: dict[Node, float] = field(default_factory=dict)
+    cost: dict[Node, float] = field(default_factory=dict)
+
+
+def profile_for(node: Node, profiles: Profiles | None, *, embedding: bool = False) -> EngineProfile:
+    """The profile of the engine ``node`` calls (``embedding``: the embedding engine of an
+    ``ingest``/``search``): by engine name, else by kind, else the default of the kind."""
+    kind = "embedding" if embedding else ENGINE_KIND[node.op]
+    name = node.attrs.get("embed_engine" if embedding else "engine")
+    profiles = profiles or {}
+    if isinstance(name, str) and name in profiles:
+        return profiles[name]
+    return profiles.get(kind) or DEFAULT_PROFILES[kind]
+
+
+class _Analysis:
+    def __init__(self, profiles: Profiles | None, est: Estimates) -> None:
+        self.profiles = profiles
+        self.est = est
+        self.sizes: dict[Node, _Size] = {}
+
+    # --- sizes -----------------------------------------------------------------------------------
+
+    def tokens(self, chars: float) -> float:
+        return chars / self.est.chars_per_token
+
+    def prompt_chars(self, tpl: Template, args: tuple[Node, ...]) -> float:
+        return sum(len(p) if isinstance(p, str) else self.sizes[args[p.arg]].chars for p in tpl.parts)
+
+    def _input_size(self, node: Node) -> _Size:
+        as_list = any(
+            (u.op in ("map", "ingest", "db_insert") and u.args and u.args[0] is node)
+            or (u.op == "rerank" and len(u.args) > 1 and u.args[1] is node)
+            for u in node.users
+        )
+        if as_list:
+            e = self.est
+            return _Size(e.list_items * e.passage_chars, e.list_items)
+        return _Size(self.est.text_chars)
+
+    def size(self, node: Node) -> _Size:
+        e, op, a = self.est, node.op, node.attrs
+        if op == "const":
+            v = a.get("value")
+            if isinstance(v, list | tuple):
+                return _Size(sum(len(str(x)) for x in v), len(v))
+            return _Size(len(str(v)))
+        if op in ("llm", "llm_decode"):
+            chars = a["sampling"].max_tokens * e.chars_per_token
+            if a.get("parse") is not None:
+                return _Size(chars, max(1.0, chars / e.line_chars))
+            return _Size(chars)
+        if op in ("search", "db_search"):
+            k = a["params"].top_k
+            return _Size(k * e.passage_chars, k)
+        if op == "rerank":
+            given = self.sizes[node.args[1]].items if len(node.args) > 1 else 1
+            k = a.get("top_k") or given
+            return _Size(min(k, given) * e.passage_chars, min(k, given))
+        if op == "embed":
+            return _Size(0, self.sizes[node.args[0]].items)
+        if op in ("ingest", "db_insert", "llm_prefill"):
+            return _Size(4)
+        if op == "getitem":
+            src = self.sizes[node.args[0]]
+            return _Size(src.chars / src.n)
+        if op == "python" and node.args:
+            arg_sizes = [self.sizes[x] for x in node.args]
+            return _Size(sum(s.chars for s in arg_sizes), max(s.items for s in arg_sizes))
+        return _Size(e.text_chars)
+
+    # --- costs -----------------------------------------------------------------------------------
+
+    def engine_cost(self, node: Node, fanout: int) -> float:
+        """Seconds of ``node``'s engine work, ``fanout`` copies of it batched together."""
+        op, a, e = node.op, node.attrs, self.est
+        if op in ("llm", "llm_prefill"):
+            prof = profile_for(node, self.profiles)
+            toks = self.tokens(self.prompt_chars(a["template"], node.args))
+            t = prof.latency(fanout, toks * fanout)
+            if op == "llm":
+                t += prof.latency(fanout, 0, a["sampling"].max_tokens) - prof.latency(fanout)
+            return t
+        if op == "llm_decode":
+            prof = profile_for(node, self.profiles)
+            return prof.latency(fanout, 0, a["sampling"].max_tokens)
+        if op in ("embed", "ingest", "search"):
+            src = self.sizes[node.args[0]]
+            n = src.n if op != "search" else 1
+            emb = profile_for(node, self.profiles, embedding=op != "embed")
+            t = emb.latency(n * fanout, self.tokens(src.chars) * fanout)
+            if op != "embed":
+                t += profile_for(node, self.profiles).latency(n * fanout)
+            return t
+        if op in ("db_insert", "db_search"):
+            n = self.sizes[node.args[0]].n if op == "db_insert" else 1
+            return profile_for(node, self.profiles).latency(n * fanout)
+        if op == "rerank":
+            hits = self.sizes[node.args[1]].n if len(node.args) > 1 else 1
+            query = self.sizes[node.args[0]].chars
+            toks = self.tokens(hits * (e.passage_chars + query))
+            return profile_for(node, self.profiles).latency(hits * fanout, toks * fanout)
+        return 0.0
+
+    # --- schedule --------------------------------------------------------------------------------
+
+    def run(self, graph: Graph, inputs: list[_Size] | None, fanout: int) -> _Times:
+        """Sizes and earliest times of every node of ``graph`` (bodies annotated too)."""
+        times = _Times()
+        graph_inputs = graph.inputs
+        for n in graph.nodes:
+            if n.op == "input":
+                i = graph_inputs.index(n)
+                self.sizes[n] = inputs[i] if inputs is not None else self._input_size(n)
+            elif n.op in ("map", "cond"):
+                self.sizes[n] = _Size(0)  # set by _block
+            elif n.op != "output":
+                self.sizes[n] = self.size(n)
+            preds = [*n.args, *n.after]
+            ready = max((times.finish[p] for p in preds), default=0.0)
+            if n.op in ("map", "cond"):
+                start, finish, cost = self._block(n, times, fanout)
+            elif n.op == "db_insert" and 1 in n.attrs.get("stream_args", ()):
+                start, finish, cost = self._streamed_insert(n, times, fanout)
+            else:
+                cost = self.engine_cost(n, fanout)
+                if n.op == "embed" and n.attrs.get("stream") and n.attrs.get("chunk"):
+                    chunk, src = n.attrs["chunk"], self.sizes[n.args[0]]
+                    per = min(chunk, src.n) * fanout
+                    prof = profile_for(n, self.profiles)
+                    cost = math.ceil(src.n / chunk) * prof.latency(per, self.tokens(src.chars) / src.n * per)
+                start, finish = ready, ready + cost
+            if n.op == "output":
+                self.sizes[n] = self.sizes[n.args[0]] if n.args else _Size(0)
+            times.start[n], times.finish[n], times.cost[n] = start, finish, cost
+        self._write_meta(graph, times)
+        return times
+
+    def _write_meta(self, graph: Graph, times: _Times) -> None:
+        remaining: dict[Node, float] = {}
+        for n in reversed(graph.nodes):
+            after = max((remaining[u] for u in n.users if u in remaining), default=0.0)
+            remaining[n] = times.cost[n] + after
+            n.meta["cost"] = times.cost[n]
+            n.meta["finish"] = times.finish[n]
+            n.meta["remaining"] = remaining[n]
+            n.meta["items"] = self.sizes[n].items
+
+    def _ready(self, node: Node, times: _Times, skip: int | None = None) -> float:
+        preds = [x for i, x in enumerate(node.args) if i != skip] + list(node.after)
+        return max((times.finish[p] for p in preds), default=0.0)
+
+    def _streamed_insert(self, node: Node, times: _Times, fanout: int) -> tuple[float, float, float]:
+        src = node.args[1]
+        items = self.sizes[node.args[0]].n
+        chunk = min(int(node.attrs.get("chunk") or src.attrs.get("chunk") or items), items)
+        n_chunks = math.ceil(items / chunk)
+        prof = profile_for(node, self.profiles)
+        per_chunk = prof.latency(chunk * fanout)
+        first = times.start[src] + times.cost[src] / n_chunks
+        start = max(self._ready(node, times, skip=1), first)
+        finish = max(start + n_chunks * per_chunk, times.finish[src] + per_chunk)
+        return start, finish, n_chunks * per_chunk
+
+    def _block(self, node: Node, times: _Times, fanout: int) -> tuple[float, float, float]:
+        if node.op == "cond":
+            captured = [self.sizes[x] for x in node.args[1:]]
+            branches = [self.run(b, captured, fanout) for b in node.graph.subgraphs(node)]
+            outs = [b.finish[g.output] for b, g in zip(branches, node.graph.subgraphs(node), strict=True)]
+            sizes = [self.sizes[g.output] for g in node.graph.subgraphs(node)]
+            self.sizes[node] = max(sizes, key=lambda s: s.chars)
+            start = self._ready(node, times)
+            return start, start + max(outs), max(outs)
+        body = node.attrs["body"]
+        src = node.args[0]
+        it = self.sizes[src]
+        n = it.n
+        item = _Size(it.chars / n)
+        captured = [self.sizes[x] for x in node.args[1:]]
+        conc = node.attrs.get("concurrency")
+        streamed = 0 in node.attrs.get("stream_args", ())
+        # one item alone, then (unless streamed) the batched item the schedule needs
+        single = self.run(body, [item, *captured], fanout).finish[body.output]
+        self.sizes[node] = _Size(n * self.sizes[body.output].chars, n)
+        if streamed:
+            other = self._ready(node, times, skip=0)
+            s0, s1 = times.start[src], times.finish[src]
+            closes = [s0 + (s1 - s0) * (i + 1) / n for i in range(n)]
+            start = max(other, closes[0])
+            if conc is None:
+                finish = max(other, closes[-1]) + single
+            else:
+                t = other
+                for c in closes:
+                    t = max(t, c) + single
+                finish = t
+            return start, finish, (single if conc is None else n * single)
+        start = self._ready(node, times)
+        width = n if conc is None else max(1, min(int(conc), n))
+        body_t = (
+            single if width == 1 else self.run(body, [item, *captured], fanout * width).finish[body.output]
+        )
+        cost = math.ceil(n / width) * body_t
+        return start, start + cost, cost
+
+
+def annotate(graph: Graph, profiles: Profiles | None = None, *, estimates: Estimates | None = None) -> None:
+    """Write ``meta["cost"]``, ``meta["finish"]`` and ``meta["remaining"]`` on every node."""
+    _Analysis(profiles, estimates or Estimates()).run(graph, None, 1)
+
+
+def critical_path(
+    graph: Graph, profiles: Profiles | None = None, *, estimates: Estimates | None = None
+) -> tuple[float, list[str]]:
+    """The estimated time from query start to the output, and the names of the nodes on the longest
+    path to it (outermost graph only; a map or cond stands for its bodies). Annotates ``graph``."""
+    times = _Analysis(profiles, estimates or Estimates()).run(graph, None, 1)
+    out = graph.output
+    path = [out]
+    node = out
+    while True:
+        preds = [*node.args, *node.after]
+        if not preds:
+            break
+        node = max(preds, key=lambda p: (times.finish[p], -graph.nodes.index(p)))
+        path.append(node)
+    names = [n.name for n in reversed(path) if n.op not in ("input", "const", "output")]
+    return times.finish[out], names

@@ -1,0 +1,74 @@
+"""Stage decomposition: let items flow on their own instead of waiting for a whole stage.
+
+* A ``map`` whose items are independent (its body has no effect, no break, writes no collection and
+  changes no value in place: ``effects.parallel_safe``) runs every item at once
+  (``concurrency=None``). A map whose items do depend on each other keeps running them in order.
+* An ``embed`` whose only user is a ``db_insert`` storing its vectors streams them (``stream=True``,
+  ``chunk=N``) and the insert consumes them chunk by chunk in one transaction (``stream_args=(1,)``,
+  ``chunk=N``). ``N`` is ``chunk`` if given, else the embedding profile's batch knee for passages of
+  the estimated size (the batch beyond which per-item time stops improving). A list that fits in one
+  chunk (by the cost analysis's estimate of its length: exact for a constant) is left alone.
+
+Bodies are decomposed too.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import ClassVar
+
+from ..ir import Graph, Node
+from .cost import Estimates, Profiles, annotate, profile_for
+from .effects import parallel_safe
+from .manager import PassResult
+
+
+@dataclass(frozen=True)
+class DecomposeStages:
+    """Run independent map items at once; stream chunked embeddings into their insert."""
+
+    chunk: int | None = None
+    profiles: Profiles | None = None
+    estimates: Estimates = field(default_factory=Estimates)
+
+    name: ClassVar[str] = "decompose_stages"
+
+    def chunk_for(self, embed: Node) -> int:
+        if self.chunk is not None:
+            return self.chunk
+        est = self.estimates
+        return profile_for(embed, self.profiles).batch_knee(est.passage_chars / est.chars_per_token)
+
+    def _streams_into(self, embed: Node) -> Node | None:
+        users = list(embed.users)
+        if embed.op != "embed" or len(users) != 1:
+            return None
+        ins = users[0]
+        if ins.op != "db_insert" or len(ins.args) != 2 or ins.args[1] is not embed or embed in ins.after:
+            return None
+        return ins
+
+    def rewrite(self, graph: Graph) -> bool:
+        changed = False
+        for n in graph.nodes:
+            for body in graph.subgraphs(n):
+                changed |= self.rewrite(body)
+            if n.op == "map" and n.attrs.get("concurrency") is not None and parallel_safe(n.attrs["body"]):
+                n.attrs["concurrency"] = None
+                changed = True
+            ins = self._streams_into(n)
+            if ins is None or n.attrs.get("stream"):
+                continue
+            chunk = self.chunk_for(n)
+            if n.args[0].meta.get("items", chunk + 1) <= chunk:
+                continue
+            n.attrs["stream"] = True
+            n.attrs["chunk"] = chunk
+            ins.attrs["stream_args"] = tuple(sorted({*ins.attrs.get("stream_args", ()), 1}))
+            ins.attrs["chunk"] = chunk
+            changed = True
+        return changed
+
+    def __call__(self, graph: Graph) -> PassResult:
+        annotate(graph, self.profiles, estimates=self.estimates)
+        return PassResult(graph, self.rewrite(graph))

@@ -1,0 +1,203 @@
+"""Effect analysis: what a node reads, writes or may change, and which pairs of nodes must keep their order.
+
+Dependency pruning and stage decomposition both ask the same question, "may these two nodes run in
+either order?", so the answer lives here, once. A node's ``Access`` summarizes its own op and,
+for ``map``/``cond``, everything its bodies do.
+
+Two nodes that ran in program order ``a`` then ``b`` keep that order when (``conflicts``):
+
+* they touch a collection that at least one of them writes (write→read, read→write, write→write:
+  a search must see exactly the rows the program had inserted before it, and no later ones);
+* both are effects (``python`` statements with ``code.effect``, breaks, or bodies holding one): effects
+  happen in program order;
+* one may change a value the other reads in place (``results.append(x)``), so readers of ``results``
+  keep their place around it. A ``python`` statement may change a value it reads when the source
+  calls a method on it, stores into an item or attribute of it, augments it (``+=``) or passes it to
+  a function other than a few known read-only builtins (``print``, ``len``, ``sorted`` ...); a break
+  may change every value it reads. Values known to be immutable (LLM text, constant strings and
+  numbers) are never changed;
+* one is a graph break and the other is not a pure engine op: a break runs arbitrary code (it may
+  call primitives eagerly), so it keeps its order with everything that could observe it.
+"""
+
+from __future__ import annotations
+
+import ast
+import textwrap
+from collections.abc import Iterable
+from dataclasses import dataclass
+
+from ..ir import Graph, Node, PyCode
+from ..ir.ops import READS_COLLECTION, WRITES_COLLECTION
+
+ANY_COLLECTION = "*"  # a collection named by a value the graph does not know
+
+# Ops whose result depends on nothing but their args, so no break, effect or mutation can change it
+# once their args are fixed. They need no order edge to a break.
+ORDER_FREE = frozenset({"getitem", "embed", "rerank", "llm", "llm_prefill", "llm_decode"})
+
+# Ops that are not statements: they never take or give program order.
+NOT_STATEMENTS = frozenset({"input", "const", "output"})
+
+
+@dataclass(frozen=True)
+class Access:
+    """What running a node (its bodies included) may read, write or change."""
+
+    reads: frozenset[str] = frozenset()  # collections searched
+    writes: frozenset[str] = frozenset()  # collections inserted into
+    effect: bool = False  # an effect statement or a break: must not be dropped or reordered
+    barrier: bool = False  # a graph break: keeps order with everything that could observe it
+    mutates: frozenset[int] = frozenset()  # indices of args the node may change in place
+
+    @property
+    def keeps_alive(self) -> bool:
+        """True when the node must run even if nothing reads its value."""
+        return self.effect or self.barrier or bool(self.writes) or bool(self.mutates)
+
+    @property
+    def order_free(self) -> bool:
+        return not (self.reads or self.writes or self.effect or self.barrier or self.mutates)
+
+
+def _collection(node: Node) -> str:
+    if node.op in ("search", "db_search"):
+        params = node.attrs.get("params")
+        name = getattr(params, "collection", None)
+    else:
+        name = node.attrs.get("collection")
+    return name if isinstance(name, str) else ANY_COLLECTION
+
+
+def access(node: Node) -> Access:
+    """The access summary of ``node``, bodies included."""
+    op = node.op
+    if op in WRITES_COLLECTION:
+        return Access(writes=frozenset({_collection(node)}))
+    if op in READS_COLLECTION:
+        return Access(reads=frozenset({_collection(node)}))
+    if op == "python":
+        code = node.attrs.get("code")
+        changed = _changed_params(code) if isinstance(code, PyCode) else set(range(len(node.args)))
+        return Access(effect=bool(getattr(code, "effect", False)), mutates=_changeable(node, changed))
+    if op == "break":
+        return Access(effect=True, barrier=True, mutates=_changeable(node, range(len(node.args))))
+    if op in ("map", "cond"):
+        offset = 0 if op == "map" else 1  # a cond's bodies take (*captured), its args (pred, *captured)
+        bodies = node.graph.subgraphs(node)
+        summaries = [body_access(body) for body in bodies]
+        mutates: set[int] = set()
+        for body in bodies:
+            mutated = mutated_values(body)
+            mutates.update(i + offset for i, inp in enumerate(body.inputs) if inp in mutated)
+        return Access(
+            reads=frozenset().union(*(a.reads for a in summaries)),
+            writes=frozenset().union(*(a.writes for a in summaries)),
+            effect=any(a.effect for a in summaries),
+            barrier=any(a.barrier for a in summaries),
+            mutates=_changeable(node, mutates),
+        )
+    return Access()
+
+
+def body_access(graph: Graph) -> Access:
+    """The union of the accesses of every node of ``graph`` (mutations are not carried: see
+    ``mutated_values``)."""
+    accs = [access(n) for n in graph.nodes]
+    return Access(
+        reads=frozenset().union(*(a.reads for a in accs)),
+        writes=frozenset().union(*(a.writes for a in accs)),
+        effect=any(a.effect for a in accs),
+        barrier=any(a.barrier for a in accs),
+    )
+
+
+def mutated_values(graph: Graph) -> set[Node]:
+    """The nodes of ``graph`` whose values some node of ``graph`` may change in place."""
+    out: set[Node] = set()
+    for n in graph.nodes:
+        out.update(n.args[i] for i in access(n).mutates)
+    return out
+
+
+# Builtins that never change their arguments.
+_READ_ONLY_CALLS = frozenset(
+    {
+        "print", "len", "str", "repr", "int", "float", "bool", "abs", "round", "min", "max", "sum",
+        "any", "all", "sorted", "list", "tuple", "set", "frozenset", "dict", "enumerate", "zip",
+        "range", "reversed", "isinstance", "format", "hash", "id", "type", "ascii", "iter",
+    }
+)  # fmt: skip
+
+
+def _root(expr: ast.expr) -> str | None:
+    while isinstance(expr, ast.Attribute | ast.Subscript):
+        expr = expr.value
+    return expr.id if isinstance(expr, ast.Name) else None
+
+
+def _changed_params(code: PyCode) -> set[int]:
+    """Indices of the parameters the statement may change in place (all of them if unsure)."""
+    params = {name: i for i, name in enumerate(code.params)}
+    try:
+        tree = ast.parse(textwrap.dedent(code.source))
+    except SyntaxError:
+        return set(params.values())
+    names: set[str | None] = set()
+    for node in ast.walk(tree):
+        if isinstance(node, ast.Call):
+            if isinstance(node.func, ast.Attribute):
+                names.add(_root(node.func.value))
+            if not (isinstance(node.func, ast.Name) and node.func.id in _READ_ONLY_CALLS):
+                names.update(_root(a) for a in [*node.args, *(k.value for k in node.keywords)])
+        elif isinstance(node, ast.Assign | ast.AugAssign | ast.AnnAssign | ast.Delete):
+            targets = node.targets if isinstance(node, ast.Assign | ast.Delete) else [node.target]
+            for t in targets:
+                if isinstance(t, ast.Attribute | ast.Subscript) or isinstance(node, ast.AugAssign):
+                    names.add(_root(t))
+    return {params[n] for n in names if n in params}
+
+
+def _changeable(node: Node, indices: Iterable[int]) -> frozenset[int]:
+    return frozenset(i for i in indices if may_change(node.args[i]))
+
+
+_IMMUTABLE = (str, bytes, int, float, bool, type(None), tuple, frozenset)
+
+
+def may_change(value: Node) -> bool:
+    """False when the value of ``value`` is known to be immutable (so no statement can change it)."""
+    if value.op in ("llm", "llm_decode"):
+        return value.attrs.get("parse") is not None  # text is a str; parsed items form a list
+    if value.op == "const":
+        return not isinstance(value.attrs.get("value"), _IMMUTABLE)
+    return value.op not in ("ingest", "db_insert", "llm_prefill")
+
+
+def _overlap(a: frozenset[str], b: frozenset[str]) -> bool:
+    if not a or not b:
+        return False
+    return bool(a & b) or ANY_COLLECTION in a or ANY_COLLECTION in b
+
+
+def conflicts(a: Node, acc_a: Access, b: Node, acc_b: Access) -> bool:
+    """True when ``a`` and ``b`` (in either program order) must keep that order."""
+    if acc_a.barrier or acc_b.barrier:
+        other = acc_b if acc_a.barrier else acc_a
+        other_node = b if acc_a.barrier else a
+        if not (other_node.op in ORDER_FREE and other.order_free):
+            return True
+    if acc_a.effect and acc_b.effect:
+        return True
+    if _overlap(acc_a.writes, acc_b.reads | acc_b.writes) or _overlap(acc_a.reads, acc_b.writes):
+        return True
+    mut_a = {a.args[i] for i in acc_a.mutates}
+    mut_b = {b.args[i] for i in acc_b.mutates}
+    return bool(mut_a & set(b.args)) or bool(mut_b & set(a.args))
+
+
+def parallel_safe(body: Graph) -> bool:
+    """True when the items of a map over ``body`` may run in any order, all at once."""
+    acc = body_access(body)
+    changed_inputs = mutated_values(body) & set(body.inputs)
+    return not (acc.effect or acc.barrier or acc.writes or changed_inputs)

@@ -1,0 +1,91 @@
+"""Dependency pruning: keep only real data dependencies and the order effects need.
+
+A traced graph chains every statement to the one before it (program order). This pass first removes
+dead nodes (no data users, no effect, not an input or the output), then replaces every ``after``
+edge with the order edges ``effects.conflicts`` demands between pairs of statements, in program
+order (the order of ``graph.nodes``). Edges already implied by other paths are left out, so each
+node lists only the latest conflicting statements it does not otherwise wait for. The output keeps
+order edges to the effects it does not otherwise wait for, so a query (or a map item) finishes only
+after all its effects. Bodies of ``map``/``cond`` are pruned first, each on its own.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import ClassVar
+
+from ..ir import Graph, Node
+from .effects import NOT_STATEMENTS, Access, access, conflicts
+from .manager import PassResult
+
+
+def _remove_dead(graph: Graph, accs: dict[Node, Access]) -> bool:
+    live: set[Node] = set()
+    work = [n for n in graph.nodes if n.op in ("input", "output") or accs[n].keeps_alive]
+    while work:
+        n = work.pop()
+        if n in live:
+            continue
+        live.add(n)
+        work.extend(n.args)
+    dead = [n for n in graph.nodes if n not in live]
+    if not dead:
+        return False
+    for n in graph.nodes:
+        if any(a not in live for a in n.after):
+            graph.set_after(n, [a for a in n.after if a in live])
+    for n in reversed(dead):
+        graph.set_after(n, ())
+    for n in reversed(dead):
+        graph.erase(n)
+    return True
+
+
+def order_edges(graph: Graph, accs: dict[Node, Access]) -> dict[Node, tuple[Node, ...]]:
+    """The ``after`` edges every node of ``graph`` needs, in program order, without implied ones."""
+    stmts = [n for n in graph.nodes if n.op not in NOT_STATEMENTS]
+    ancestors: dict[Node, set[Node]] = {}
+    edges: dict[Node, tuple[Node, ...]] = {}
+    for n in graph.nodes:
+        seen: set[Node] = set()
+        for p in n.args:
+            seen |= {p} | ancestors[p]
+        keep: list[Node] = []
+        if n.op == "output":
+            candidates = [s for s in reversed(stmts) if accs[s].keeps_alive]
+        elif n.op in NOT_STATEMENTS:
+            candidates = []
+        else:
+            earlier = stmts[: stmts.index(n)]
+            candidates = [a for a in reversed(earlier) if conflicts(a, accs[a], n, accs[n])]
+        for a in candidates:
+            if a not in seen:
+                keep.append(a)
+                seen |= {a} | ancestors[a]
+        ancestors[n] = seen
+        edges[n] = tuple(reversed(keep))
+    return edges
+
+
+def prune_graph(graph: Graph) -> bool:
+    changed = False
+    for n in graph.nodes:
+        for body in graph.subgraphs(n):
+            changed |= prune_graph(body)
+    accs = {n: access(n) for n in graph.nodes}
+    changed |= _remove_dead(graph, accs)
+    for n, after in order_edges(graph, accs).items():
+        if after != n.after:
+            graph.set_after(n, after)
+            changed = True
+    return changed
+
+
+@dataclass(frozen=True)
+class PruneDependencies:
+    """Drop program-order edges that no data or effect needs, then dead nodes."""
+
+    name: ClassVar[str] = "prune_dependencies"
+
+    def __call__(self, graph: Graph) -> PassResult:
+        return PassResult(graph, prune_graph(graph))

@@ -1,0 +1,120 @@
+"""Prefill splitting: prefill each part of a prompt as soon as that part can be known.
+
+An ``llm_prefill`` (one part, not yet split) is cut, in text order, into:
+
+* a constant prefix, when the template starts with text and has holes: a part with no args that runs
+  at query start, ``shared=True`` with a ``prefix_key`` (a stable hash of its text) so engines may
+  share it across queries;
+* then a new part at every hole that becomes ready later (by the cost analysis, by more than
+  ``min_gap_s``) than every hole before it. Text between holes goes with the part before it, so
+  everything known early is prefilled early.
+
+Parts share the prefill's ``session``, are numbered ``part``/``parts``, and parts after the first are
+``chained`` (``args[0]`` is the previous part; their template's hole indices count ``args``). The
+first part that reads the query's values takes over the prefill's order edges; the ``llm_decode``
+reads the last part. A prompt with no constant prefix whose holes are all ready together is not
+split; neither is a prompt without holes. Concatenating the parts' text gives the unsplit prompt.
+"""
+
+from __future__ import annotations
+
+import hashlib
+from dataclasses import dataclass
+from typing import ClassVar
+
+from ..ir import Graph, Hole, Node, Template
+from .cost import Profiles, annotate
+from .manager import PassResult
+
+
+def prefix_key(text: str) -> str:
+    """A stable key of a constant prompt prefix (the same in every process and run)."""
+    return hashlib.sha256(text.encode("utf-8")).hexdigest()[:16]
+
+
+@dataclass(frozen=True)
+class SplitPrefill:
+    """Split prompts into a shared constant prefix and parts that become ready at different times."""
+
+    profiles: Profiles | None = None
+    min_gap_s: float = 0.005
+
+    name: ClassVar[str] = "split_prefill"
+
+    def segments(self, node: Node) -> list[list[str | Hole]]:
+        """The template's parts, grouped into the prefill parts they belong to."""
+        tpl: Template = node.attrs["template"]
+        parts = list(tpl.parts)
+        if not tpl.holes:
+            return [parts]
+        segs: list[list[str | Hole]] = []
+        if isinstance(parts[0], str):
+            segs.append([parts.pop(0)])
+        cur: list[str | Hole] = []
+        ready = float("-inf")
+        for p in parts:
+            if isinstance(p, Hole):
+                t = float(node.args[p.arg].meta.get("finish", 0.0))
+                if cur and t > ready + self.min_gap_s:
+                    segs.append(cur)
+                    cur = []
+                ready = max(ready, t)
+            cur.append(p)
+        segs.append(cur)
+        return segs
+
+    def _split(self, graph: Graph, node: Node, segs: list[list[str | Hole]]) -> None:
+        a = node.attrs
+        prev: Node | None = None
+        after = node.after
+        for k, seg in enumerate(segs, start=1):
+            offset = 0 if prev is None else 1
+            args: list[Node] = []
+            for p in seg:
+                if isinstance(p, Hole) and node.args[p.arg] not in args:
+                    args.append(node.args[p.arg])
+            mapping = {p.arg: args.index(node.args[p.arg]) + offset for p in seg if isinstance(p, Hole)}
+            attrs = {
+                "session": a["session"],
+                "template": Template(tuple(seg)).remap(mapping),
+                "part": k,
+                "parts": len(segs),
+                "chained": prev is not None,
+            }
+            shared = not args and k == 1
+            if shared:
+                text = "".join(p for p in seg if isinstance(p, str))
+                attrs.update(shared=True, prefix_key=prefix_key(text))
+            attrs["engine"] = a.get("engine")
+            prev = graph.add(
+                "llm_prefill",
+                ([prev] if prev is not None else []) + args,
+                attrs,
+                loc=node.loc,
+                name=f"{node.name}_p{k}",
+                after=() if shared else after,
+                before=node,
+            )
+            if not shared:
+                after = ()
+        assert prev is not None
+        graph.replace_all_uses(node, prev)
+        graph.set_after(node, ())
+        graph.erase(node)
+
+    def rewrite(self, graph: Graph) -> bool:
+        changed = False
+        for n in list(graph.nodes):
+            for body in graph.subgraphs(n):
+                changed |= self.rewrite(body)
+            if n.op != "llm_prefill" or n.attrs.get("parts", 1) != 1 or n.attrs.get("chained"):
+                continue
+            segs = self.segments(n)
+            if len(segs) > 1:
+                self._split(graph, n, segs)
+                changed = True
+        return changed
+
+    def __call__(self, graph: Graph) -> PassResult:
+        annotate(graph, self.profiles)
+        return PassResult(graph, self.rewrite(graph))
