@@ -1,0 +1,254 @@
+"""The LLM engine contract (``ayo_trace.backend.engines.base``) on the real CPU engines.
+
+Every test runs on llama.cpp and on transformers, both serving the shipped Gemma 3 270M (a base
+model, so prompts are completion-style). Sessions get a fresh name per test (``sid``) and are
+released at the end, so tests do not depend on each other's leftovers. ``engine`` is session-scoped
+so pytest runs all tests of one engine before the other: alternating them makes torch's and
+llama.cpp's spinning worker threads fight over the two cores.
+"""
+
+from __future__ import annotations
+
+import itertools
+import time
+import uuid
+from collections.abc import AsyncIterator, Callable
+
+import anyio
+import pytest
+
+from ayo_trace.backend.engines.base import DecodeRequest, LLMEngine, PrefillRequest, ScoreRequest
+from ayo_trace.backend.engines.llama_cpp import LlamaCppEngine
+from ayo_trace.errors import InvalidRequest, Overloaded
+from ayo_trace.ir.params import SamplingParams
+
+pytestmark = [pytest.mark.real, pytest.mark.anyio]
+
+FRANCE = "Question: What is the capital of France?\nAnswer:"
+RAG = (
+    "Context: The Eiffel Tower is a wrought-iron lattice tower on the Champ de Mars in Paris. "
+    "It was designed by the company of Gustave Eiffel and completed in 1889.\n"
+    "Question: Who designed the Eiffel Tower?\nAnswer:"
+)
+
+
+@pytest.fixture(scope="session", params=["llama", "transformers"])
+def engine(request: pytest.FixtureRequest) -> LLMEngine:
+    engine: LLMEngine = request.getfixturevalue(f"{request.param}_engine")
+    return engine
+
+
+@pytest.fixture
+async def sid(engine: LLMEngine) -> AsyncIterator[Callable[[str], str]]:
+    """Makes unique session names and releases them all after the test."""
+    made: list[str] = []
+
+    def make(stem: str = "s") -> str:
+        made.append(f"{stem}-{uuid.uuid4().hex[:8]}")
+        return made[-1]
+
+    yield make
+    await engine.release(made)
+
+
+async def generate(engine: LLMEngine, session: str, params: SamplingParams, step: int = 64) -> str:
+    chunks = []
+    while True:
+        (chunk,) = await engine.decode([DecodeRequest(session, params)], step)
+        chunks.append(chunk.text)
+        if chunk.done:
+            return "".join(chunks)
+
+
+async def complete(engine: LLMEngine, session: str, prompt: str, params: SamplingParams) -> str:
+    await engine.prefill([PrefillRequest(session, prompt)])
+    return await generate(engine, session, params)
+
+
+async def test_answers_paris_to_a_completion_style_question(engine: LLMEngine, sid) -> None:
+    out = await complete(engine, sid(), FRANCE, SamplingParams(max_tokens=8, stop=("\n",)))
+    assert out.strip() == "Paris"
+
+
+@pytest.mark.parametrize(
+    "cuts",
+    [
+        pytest.param((len(RAG) // 2,), id="two-parts"),
+        pytest.param((RAG.index("Gustave") + 3, RAG.index("Question")), id="three-parts-mid-word"),
+        pytest.param((RAG.index("Answer:"), len(RAG) - 1), id="split-before-last-char"),
+    ],
+)
+async def test_split_prefill_gives_the_greedy_output_of_one_prefill(engine: LLMEngine, sid, cuts) -> None:
+    params = SamplingParams(max_tokens=6)
+    full = await complete(engine, sid(), RAG, params)
+    split = sid()
+    bounds = [0, *cuts, len(RAG)]
+    results = []
+    for a, b in itertools.pairwise(bounds):
+        results += await engine.prefill([PrefillRequest(split, RAG[a:b])])
+    assert await generate(engine, split, params) == full
+    assert all(r.n_cached > 0 for r in results[1:]), "later parts must reuse the earlier KV"
+    assert sum(r.n_tokens for r in results) < engine.count_tokens(RAG) + 1 + 2 * len(cuts)
+
+
+async def test_released_session_frees_its_cache(engine: LLMEngine, sid) -> None:
+    before = engine.stats()
+    name = sid()
+    await engine.prefill([PrefillRequest(name, RAG)])
+    held = engine.stats()
+    assert held["sessions"] == before["sessions"] + 1
+    assert held["kv_tokens"] == before["kv_tokens"] + engine.count_tokens(RAG) + 1
+    if isinstance(engine, LlamaCppEngine):
+        assert (await engine.seq_lengths())[name] == engine.count_tokens(RAG) + 1
+        assert held["free_slots"] == before["free_slots"] - 1
+    await engine.release([name, "never-existed"])
+    after = engine.stats()
+    assert (after["sessions"], after["kv_tokens"]) == (before["sessions"], before["kv_tokens"])
+    if isinstance(engine, LlamaCppEngine):
+        assert name not in await engine.seq_lengths()
+        assert after["free_slots"] == before["free_slots"]
+
+
+async def test_batch_of_one_decodes_exactly_like_a_lone_session(engine: LLMEngine, sid) -> None:
+    params = SamplingParams(max_tokens=8)
+    a, b = sid(), sid()
+    await engine.prefill([PrefillRequest(a, FRANCE), PrefillRequest(b, RAG)])
+    lone = await complete(engine, sid(), FRANCE, params)
+    assert await generate(engine, a, params, step=3) == lone
+
+
+async def test_batched_decode_is_reproducible_and_starts_like_single_decodes(engine: LLMEngine, sid) -> None:
+    """Four sessions decoded in one batch.
+
+    llama.cpp is not batch-invariant: its kernels reduce in a batch-dependent order, and greedy
+    continuations in batches of 4 were measured to drift from single-sequence ones after about 8
+    tokens (DESIGN.md). So the batch is checked against the same batch replayed (exactly), its first
+    tokens against single decodes, and the whole text only for transformers, which runs sessions one
+    after another and must match single decodes exactly.
+    """
+    prompts = [FRANCE, RAG, "The opposite of hot is", "1, 2, 3, 4,"]
+    params = SamplingParams(max_tokens=8 if isinstance(engine, LlamaCppEngine) else 4)
+
+    async def batched() -> list[str]:
+        names = [sid() for _ in prompts]
+        await engine.prefill([PrefillRequest(n, p) for n, p in zip(names, prompts, strict=True)])
+        outs = [""] * len(names)
+        for _ in range(params.max_tokens):
+            chunks = await engine.decode([DecodeRequest(n, params) for n in names], 1)
+            outs = [o + c.text for o, c in zip(outs, chunks, strict=True)]
+        await engine.release(names)
+        return outs
+
+    first, replay = await batched(), await batched()
+    assert first == replay
+    singles = [await complete(engine, sid(), p, params) for p in prompts]
+    if isinstance(engine, LlamaCppEngine):
+        assert [o[:6] for o in first] == [s[:6] for s in singles]
+    else:
+        assert first == singles
+
+
+async def test_release_while_decoding_stops_the_work(engine: LLMEngine, sid) -> None:
+    name = sid()
+    await engine.prefill([PrefillRequest(name, "Once upon a time")])
+    start = engine.stats()["generated_tokens"]
+    chunks = []
+
+    async def run() -> None:
+        chunks.extend(await engine.decode([DecodeRequest(name, SamplingParams(max_tokens=500))], 500))
+
+    async with anyio.create_task_group() as tg:
+        tg.start_soon(run)
+        await anyio.sleep(0.5)
+        t0 = time.perf_counter()
+        await engine.release([name])
+    assert time.perf_counter() - t0 < 2.0
+    (chunk,) = chunks
+    assert (chunk.done, chunk.finish_reason) == (True, "abort")
+    assert 0 < chunk.n_tokens < 500
+    assert engine.stats()["generated_tokens"] - start == chunk.n_tokens
+    assert name not in getattr(engine, "_sessions", {})
+
+
+async def test_cancelled_decode_returns_at_once_and_frees_the_engine(engine: LLMEngine, sid) -> None:
+    name = sid()
+    await engine.prefill([PrefillRequest(name, "Once upon a time")])
+    with anyio.move_on_after(0.5) as scope:
+        await engine.decode([DecodeRequest(name, SamplingParams(max_tokens=500))], 500)
+    assert scope.cancelled_caught
+    t0 = time.perf_counter()
+    out = await complete(engine, sid(), FRANCE, SamplingParams(max_tokens=4, stop=("\n",)))
+    assert out.strip() == "Paris"
+    assert time.perf_counter() - t0 < 3.0, "the abandoned decode kept the engine busy"
+
+
+async def test_overlong_prompt_raises_and_leaves_the_session_as_it_was(engine: LLMEngine, sid) -> None:
+    name = sid()
+    params = SamplingParams(max_tokens=4, stop=("\n",))
+    await engine.prefill([PrefillRequest(name, "Question: What is the capital of France?")])
+    with pytest.raises(InvalidRequest, match=rf"session '{name}'.*does not fit the context window"):
+        await engine.prefill([PrefillRequest(name, " very" * engine.context_length)])
+    await engine.prefill([PrefillRequest(name, "\nAnswer:")])
+    assert (await generate(engine, name, params)).strip() == "Paris"
+
+
+async def test_stop_strings_are_cut_and_partial_stops_released(engine: LLMEngine, sid) -> None:
+    plain = await complete(engine, sid(), FRANCE, SamplingParams(max_tokens=6))
+    assert plain.startswith(" Paris\n")
+    cut = await complete(engine, sid(), FRANCE, SamplingParams(max_tokens=6, stop=("\nQuest", "is the")))
+    assert cut == " Paris"
+    # "Parisian" is never produced, but "Paris" looks like its start until "\n" arrives.
+    name = sid()
+    await engine.prefill([PrefillRequest(name, FRANCE)])
+    params = SamplingParams(max_tokens=6, stop=("Parisian",))
+    chunks = []
+    while not (chunks and chunks[-1].done):
+        chunks += await engine.decode([DecodeRequest(name, params)], 1)
+    assert "".join(c.text for c in chunks) == plain
+    # the token " Paris" releases only " ", and "Paris" follows with the next token "\n"
+    assert (chunks[0].text, chunks[0].n_tokens) == (" ", 1), chunks
+    assert chunks[1].text.startswith("Paris\n"), chunks
+
+
+async def test_multibyte_text_streams_whole_characters(engine: LLMEngine, sid) -> None:
+    prompt = "English: cat\nJapanese: 猫\nEnglish: dog\nJapanese: 犬\nEnglish: water\nJapanese:"
+    params = SamplingParams(max_tokens=6, stop=("\n",))
+    whole = await complete(engine, sid(), prompt, params)
+    name = sid()
+    await engine.prefill([PrefillRequest(name, prompt)])
+    pieces = []
+    while True:
+        (chunk,) = await engine.decode([DecodeRequest(name, params)], 1)
+        pieces.append(chunk.text)
+        if chunk.done:
+            break
+    assert "".join(pieces) == whole
+    assert any(ord(c) > 0x2FFF for c in whole), whole
+    assert all("\ufffd" not in p for p in pieces)
+
+
+async def test_score_prefers_the_right_answer(engine: LLMEngine) -> None:
+    reqs = [ScoreRequest(FRANCE, " Paris"), ScoreRequest(FRANCE, " London"), ScoreRequest(RAG, " Gustave")]
+    batch = await engine.score(reqs)
+    singles = [(await engine.score([r]))[0] for r in reqs]
+    assert batch == pytest.approx(singles, abs=1e-3)
+    assert batch[0] > batch[1]
+    assert all(s < 0 for s in batch)
+
+
+async def test_seeded_sampling_is_reproducible(engine: LLMEngine, sid) -> None:
+    params = SamplingParams(max_tokens=5, temperature=0.9, top_p=0.95, seed=7)
+    assert await complete(engine, sid(), FRANCE, params) == await complete(engine, sid(), FRANCE, params)
+
+
+async def test_llama_refuses_a_session_past_its_slots(llama_engine: LlamaCppEngine) -> None:
+    names = [f"slot-{i}-{uuid.uuid4().hex[:6]}" for i in range(llama_engine.stats()["free_slots"])]
+    try:
+        await llama_engine.prefill([PrefillRequest(n, "Hi") for n in names])
+        with pytest.raises(Overloaded, match="no free sequence slot"):
+            await llama_engine.prefill([PrefillRequest("one-too-many", "Hi")])
+        with pytest.raises(Overloaded):
+            await llama_engine.score([ScoreRequest("Hi", " there")])
+    finally:
+        await llama_engine.release(names)
+    assert llama_engine.stats()["free_slots"] == len(names)
