@@ -1,0 +1,522 @@
+"""Engine schedulers: one per engine instance, batching requests from every concurrent query.
+
+Design: leader-based batching, with no background task.
+    A request is queued (a full queue raises ``Overloaded`` at once) and its task then waits in the
+    queue. When the scheduler has no *leader*, the first waiting task becomes it: it waits as the
+    batching policy says (``batching.next_batch``: up to ``max_wait_s`` for a batch to fill, woken
+    early by arrivals), takes the batch, runs the one engine call for it, delivers every member's
+    result, and gives up leadership, waking the first request still queued, which leads next. The
+    engine call is shielded from the leader's own cancellation so the other members of the batch
+    still get their results; the leader's cancellation takes effect right after. A cancelled waiter
+    leaves the queue; a cancelled leader hands leadership on in its ``finally``.
+
+    Since every piece of work runs in the task of a request that waits for it, the schedulers work
+    the same under ``async with Runtime(...)`` and under the lazily started default runtime, in any
+    event loop, one after another: nothing outlives the requests that started it.
+
+LLM decoding is continuous batching on top of the same mechanism: every session that is decoding
+asks for its next step; a decode round takes all those steps (the policy waits until every active
+session has asked, for a few milliseconds at most) and advances them together with one
+``engine.decode(batch, max_steps)`` call. ``max_steps`` is small, so sessions that start decoding
+join quickly and deltas stream in fine steps; each session hands its deltas to its own consumer.
+
+One engine instance runs one call at a time (an LLM's prefill, decode and release share its
+context). Vector-store writes (``insert``, ``insert_stream``) and admin calls go straight to the
+store, which runs them as transactions of their own; searches are batched per collection.
+"""
+
+from __future__ import annotations
+
+import copy
+import logging
+import math
+import time
+from collections import Counter
+from collections.abc import AsyncIterator, Awaitable, Callable, Hashable, Sequence
+from typing import Any, Protocol
+
+import anyio
+import anyio.lowlevel
+
+from ..errors import AyoError, EngineError, InvalidRequest, Overloaded
+from ..ir.params import Hit, SamplingParams
+from .batching import Dispatch, Waiting, next_batch
+from .config import BatchPolicy
+from .engines.base import (
+    DecodeChunk,
+    DecodeRequest,
+    EmbeddingEngine,
+    Engine,
+    LLMEngine,
+    PrefillRequest,
+    RerankEngine,
+    RerankRequest,
+    ScoreRequest,
+    Vector,
+    VectorStore,
+)
+
+log = logging.getLogger("ayo_trace.engine_scheduler")
+
+DEFAULT_DECODE_STEPS = 8
+RELEASE_TIMEOUT_S = 30.0
+# Keys whose requests have no effect on engine state: a batch that fails with InvalidRequest is
+# retried one request at a time so only the invalid one fails.
+_ISOLATABLE = frozenset({"embed", "rerank", "score", "search"})
+
+
+class BatchRecorder(Protocol):
+    def batch(
+        self, engine: str, key: str, batch_id: int, start: float, end: float, waits: list[float], error: bool
+    ) -> None: ...
+
+
+class _Request:
+    __slots__ = (
+        "arrival",
+        "error",
+        "key",
+        "payload",
+        "priority",
+        "result",
+        "size",
+        "tokens",
+        "urgent",
+        "wake",
+    )
+
+    def __init__(
+        self,
+        key: Hashable,
+        payload: Any,
+        priority: float,
+        size: int = 1,
+        tokens: int = 0,
+        urgent: bool = False,
+    ) -> None:
+        self.key = key
+        self.payload = payload
+        self.priority = priority
+        self.size = size
+        self.tokens = tokens
+        self.urgent = urgent
+        self.arrival = time.monotonic()
+        self.result: Any = _PENDING
+        self.error: BaseException | None = None
+        self.wake: anyio.Event | None = None
+
+    @property
+    def done(self) -> bool:
+        return self.result is not _PENDING or self.error is not None
+
+    def waiting(self) -> Waiting:
+        return Waiting(self.key, self.priority, self.arrival, self.size, self.tokens, self.urgent)
+
+    def notify(self) -> None:
+        if self.wake is not None:
+            self.wake.set()
+
+
+_PENDING = object()
+
+
+def _kind_of(key: Hashable) -> str:
+    return key[0] if isinstance(key, tuple) else str(key)
+
+
+class EngineScheduler:
+    """Queues and batches the requests for one engine instance. See the module docstring."""
+
+    def __init__(
+        self,
+        engine: Engine,
+        policy: BatchPolicy,
+        *,
+        max_queue: int = 1024,
+        decode_steps: int = DEFAULT_DECODE_STEPS,
+        recorder: BatchRecorder | None = None,
+    ) -> None:
+        self.engine = engine
+        self.name = engine.name
+        self.policy = policy
+        self.max_queue = max_queue
+        self.decode_steps = decode_steps
+        self.recorder = recorder
+        self.reset()
+        self._started_at = time.monotonic()
+        self.requests: Counter[str] = Counter()
+        self.batch_sizes: Counter[int] = Counter()
+        self.batches: Counter[str] = Counter()
+        self.rejected = 0
+        self.failed_batches = 0
+        self.wait_total = 0.0
+        self.wait_max = 0.0
+        self.waits_n = 0
+        self.busy_s = 0.0
+        self._batch_ids = 0
+
+    def reset(self) -> None:
+        """Forget queued work: called when the runtime moves to a new event loop."""
+        self._queue: list[_Request] = []
+        self._leader: _Request | None = None
+        self._arrival: anyio.Event | None = None
+        self.active_decodes = 0
+        self.in_flight = 0
+
+    @property
+    def load(self) -> int:
+        """Outstanding work, for load balancing across instances."""
+        return len(self._queue) + self.in_flight + self.active_decodes
+
+    # --- the leader protocol ---------------------------------------------------------------------
+
+    async def submit(self, req: _Request) -> Any:
+        """Queue ``req``, wait for it (leading batches when no one else does) and return its result."""
+        if not req.urgent and len(self._queue) >= self.max_queue:
+            self.rejected += 1
+            raise Overloaded(
+                f"queue full ({len(self._queue)} waiting, max_queue={self.max_queue})", engine=self.name
+            )
+        self.requests[_kind_of(req.key)] += 1
+        self._queue.append(req)
+        if self._arrival is not None:
+            self._arrival.set()
+        try:
+            while not req.done:
+                if self._leader is None:
+                    self._leader = req
+                    try:
+                        await self._lead()
+                    finally:
+                        self._leader = None
+                        self._hand_off()
+                else:
+                    req.wake = anyio.Event()
+                    await req.wake.wait()
+        except BaseException:
+            if req in self._queue:
+                self._queue.remove(req)
+                if self._leader is None:
+                    self._hand_off()  # it may have been woken to lead: pass that on
+            raise
+        if req.error is not None:
+            raise req.error
+        return req.result
+
+    def _hand_off(self) -> None:
+        if self._queue:
+            self._queue[0].notify()
+
+    async def _lead(self) -> None:
+        """Wait for a batch to be ready, run it, deliver. One batch per call."""
+        while True:
+            if not self._queue:
+                return
+            expected: dict[Hashable, int] | None = (
+                {"decode": self.active_decodes} if self.active_decodes else None
+            )
+            decision = next_batch([r.waiting() for r in self._queue], self.policy, time.monotonic(), expected)
+            if isinstance(decision, Dispatch):
+                break
+            self._arrival = anyio.Event()
+            try:
+                with anyio.move_on_after(decision.seconds if decision.seconds is not None else math.inf):
+                    await self._arrival.wait()
+            finally:
+                self._arrival = None
+        taken = set(decision.indices)
+        batch = [self._queue[i] for i in decision.indices]
+        self._queue = [r for i, r in enumerate(self._queue) if i not in taken]
+        with anyio.CancelScope(shield=True):
+            await self._run(batch)
+
+    async def _run(self, batch: list[_Request]) -> None:
+        key = batch[0].key
+        kind = _kind_of(key)
+        start = time.monotonic()
+        waits = [start - r.arrival for r in batch]
+        self._batch_ids += 1
+        batch_id = self._batch_ids
+        self.in_flight += len(batch)
+        error = False
+        try:
+            results = await self._call(key, [r.payload for r in batch])
+            for r, res in zip(batch, results, strict=True):
+                if isinstance(res, _Failed):
+                    r.error = res.error
+                else:
+                    r.result = res
+        except Exception as exc:
+            error = True
+            self.failed_batches += 1
+            err = self._translate(exc)
+            log.warning("engine %s: %s batch of %d failed: %s", self.name, kind, len(batch), err)
+            for r in batch:
+                r.error = copy_error(err)
+        finally:
+            self.in_flight -= len(batch)
+            end = time.monotonic()
+            self.busy_s += end - start
+            self.batches[kind] += 1
+            self.batch_sizes[len(batch)] += 1
+            for w in waits:
+                self.wait_total += w
+                self.wait_max = max(self.wait_max, w)
+            self.waits_n += len(waits)
+            if self.recorder is not None:
+                self.recorder.batch(self.name, kind, batch_id, start, end, waits, error)
+            for r in batch:
+                if not r.done:  # a BaseException went through: nobody may wait forever
+                    r.error = EngineError("batch aborted", engine=self.name)
+                r.notify()
+
+    def _translate(self, exc: Exception) -> AyoError:
+        if isinstance(exc, EngineError):
+            if exc.engine is None:
+                exc.engine = self.name
+            return exc
+        if isinstance(exc, AyoError):
+            return exc
+        err = EngineError(f"{type(exc).__name__}: {exc}", engine=self.name)
+        err.__cause__ = exc
+        return err
+
+    async def _call(self, key: Hashable, payloads: list[Any]) -> list[Any]:
+        kind = _kind_of(key)
+        try:
+            results = await self._dispatch(key, payloads)
+        except InvalidRequest:
+            if kind not in _ISOLATABLE or len(payloads) == 1:
+                raise
+            results = []
+            for p in payloads:
+                try:
+                    results.extend(await self._dispatch(key, [p]))
+                except Exception as exc:
+                    results.append(_Failed(self._translate(exc)))
+        if len(results) != len(payloads):
+            raise EngineError(
+                f"{kind}: {len(payloads)} requests but {len(results)} results", engine=self.name
+            )
+        return results
+
+    async def _dispatch(self, key: Hashable, payloads: list[Any]) -> list[Any]:
+        kind = _kind_of(key)
+        engine = self.engine
+        if kind == "prefill":
+            assert isinstance(engine, LLMEngine)
+            return list(await engine.prefill(payloads))
+        if kind == "decode":
+            assert isinstance(engine, LLMEngine)
+            return list(await engine.decode(payloads, self.decode_steps))
+        if kind == "release":
+            assert isinstance(engine, LLMEngine)
+            await engine.release(payloads)
+            return [None] * len(payloads)
+        if kind == "score":
+            assert isinstance(engine, LLMEngine | RerankEngine)
+            return list(await engine.score(payloads))
+        if kind == "embed":
+            assert isinstance(engine, EmbeddingEngine)
+            flat = [t for texts in payloads for t in texts]
+            vectors = list(await engine.embed(flat))
+            if len(vectors) != len(flat):
+                raise EngineError(f"embed: {len(flat)} texts but {len(vectors)} vectors", engine=self.name)
+            out, i = [], 0
+            for texts in payloads:
+                out.append(vectors[i : i + len(texts)])
+                i += len(texts)
+            return out
+        if kind == "search":
+            assert isinstance(engine, VectorStore) and isinstance(key, tuple)
+            _, collection, top_k = key
+            return list(await engine.search(collection, payloads, top_k))
+        raise EngineError(f"unknown request kind {kind!r}", engine=self.name)
+
+    # --- requests --------------------------------------------------------------------------------
+
+    async def prefill(self, req: PrefillRequest, priority: float = 0.0) -> Any:
+        tokens = 0
+        if self.policy.token_budget is not None:
+            assert isinstance(self.engine, LLMEngine)
+            tokens = self.engine.count_tokens(req.text)
+        return await self.submit(_Request("prefill", req, priority, tokens=tokens))
+
+    async def decode(
+        self,
+        session: str,
+        params: SamplingParams,
+        on_delta: Callable[[str], Awaitable[None]],
+        priority: float = 0.0,
+    ) -> str | None:
+        """Decode ``session`` to its end in continuous-batching rounds, handing each delta to
+        ``on_delta``; returns the finish reason."""
+        self.active_decodes += 1
+        try:
+            while True:
+                chunk: DecodeChunk = await self.submit(
+                    _Request("decode", DecodeRequest(session, params), priority)
+                )
+                if chunk.text:
+                    await on_delta(chunk.text)
+                if chunk.done:
+                    return chunk.finish_reason
+        finally:
+            self.active_decodes -= 1
+
+    async def release(self, session: str) -> None:
+        """Free ``session`` on the engine; runs even in a cancelled task (shielded, time-bounded)."""
+        with anyio.CancelScope(shield=True), anyio.move_on_after(RELEASE_TIMEOUT_S) as scope:
+            await self.submit(_Request("release", session, math.inf, urgent=True))
+        if scope.cancelled_caught:
+            log.error("engine %s: releasing session %s timed out", self.name, session)
+
+    async def score(self, req: ScoreRequest | RerankRequest, priority: float = 0.0) -> Any:
+        return await self.submit(_Request("score", req, priority))
+
+    async def embed(self, texts: Sequence[str], priority: float = 0.0) -> list[list[float]]:
+        return await self.submit(_Request("embed", list(texts), priority, size=max(len(texts), 1)))
+
+    async def search(self, collection: str, vector: Vector, top_k: int, priority: float = 0.0) -> list[Hit]:
+        return await self.submit(_Request(("search", collection, top_k), vector, priority))
+
+    async def direct(self, kind: str, fn: Callable[[], Awaitable[Any]]) -> Any:
+        """Run a call that is not batched (a store transaction), counting it and translating errors."""
+        self.requests[kind] += 1
+        start = time.monotonic()
+        self.in_flight += 1
+        try:
+            return await fn()
+        except Exception as exc:
+            raise self._translate(exc) from exc
+        finally:
+            self.in_flight -= 1
+            self.busy_s += time.monotonic() - start
+
+    # --- reporting -------------------------------------------------------------------------------
+
+    def stats(self) -> dict[str, Any]:
+        n_batches = sum(self.batch_sizes.values())
+        n_items = sum(k * v for k, v in self.batch_sizes.items())
+        wall = max(time.monotonic() - self._started_at, 1e-9)
+        return {
+            "engine": self.name,
+            "requests": dict(self.requests),
+            "batches": dict(self.batches),
+            "batch_sizes": dict(sorted(self.batch_sizes.items())),
+            "mean_batch": n_items / n_batches if n_batches else 0.0,
+            "max_batch": max(self.batch_sizes, default=0),
+            "queue_wait_mean_s": self.wait_total / self.waits_n if self.waits_n else 0.0,
+            "queue_wait_max_s": self.wait_max,
+            "busy_s": self.busy_s,
+            "utilization": min(self.busy_s / wall, 1.0),
+            "rejected": self.rejected,
+            "failed_batches": self.failed_batches,
+            "queued": len(self._queue),
+            "engine_stats": self.engine.stats(),
+        }
+
+
+def copy_error(err: BaseException) -> BaseException:
+    """A copy of ``err`` with the same cause, so each waiter raises (and may annotate) its own."""
+    try:
+        new = copy.copy(err)
+    except Exception:
+        return err
+    new.__cause__ = err.__cause__
+    new.__traceback__ = None
+    return new
+
+
+class _Failed:
+    __slots__ = ("error",)
+
+    def __init__(self, error: BaseException) -> None:
+        self.error = error
+
+
+class EnginePool:
+    """The instances of one logical engine: least outstanding work first, LLM sessions pinned to the
+    instance that holds them."""
+
+    def __init__(self, name: str, kind: str, schedulers: Sequence[EngineScheduler]) -> None:
+        if not schedulers:
+            raise ValueError(f"engine pool {name!r} has no instances")
+        self.name = name
+        self.kind = kind
+        self.schedulers = list(schedulers)
+        self._pins: dict[str, EngineScheduler] = {}
+
+    def pick(self, session: str | None = None) -> EngineScheduler:
+        if session is not None:
+            pinned = self._pins.get(session)
+            if pinned is not None:
+                return pinned
+        best = self.schedulers[0]
+        if len(self.schedulers) > 1:
+            best = min(self.schedulers, key=lambda s: s.load)
+        if session is not None:
+            self._pins[session] = best
+        return best
+
+    def reset(self) -> None:
+        self._pins.clear()
+        for s in self.schedulers:
+            s.reset()
+
+    @property
+    def engines(self) -> list[Engine]:
+        return [s.engine for s in self.schedulers]
+
+    # --- LLM -------------------------------------------------------------------------------------
+
+    async def prefill(self, req: PrefillRequest, priority: float = 0.0) -> Any:
+        return await self.pick(req.session).prefill(req, priority)
+
+    async def decode(
+        self,
+        session: str,
+        params: SamplingParams,
+        on_delta: Callable[[str], Awaitable[None]],
+        priority: float = 0.0,
+    ) -> str | None:
+        return await self.pick(session).decode(session, params, on_delta, priority)
+
+    async def release(self, session: str) -> None:
+        sched = self._pins.pop(session, None)
+        if sched is not None:
+            await sched.release(session)
+
+    def holds(self, session: str) -> bool:
+        return session in self._pins
+
+    async def score(self, req: ScoreRequest | RerankRequest, priority: float = 0.0) -> Any:
+        return await self.pick().score(req, priority)
+
+    # --- embedding, store ------------------------------------------------------------------------
+
+    async def embed(self, texts: Sequence[str], priority: float = 0.0) -> list[list[float]]:
+        return await self.pick().embed(texts, priority)
+
+    async def search(self, collection: str, vector: Vector, top_k: int, priority: float = 0.0) -> list[Hit]:
+        return await self.pick().search(collection, vector, top_k, priority)
+
+    async def insert(self, collection: str, texts: Sequence[str], vectors: Sequence[Vector]) -> int:
+        sched = self.pick()
+        store = sched.engine
+        assert isinstance(store, VectorStore)
+        return await sched.direct("insert", lambda: store.insert(collection, texts, vectors))
+
+    async def insert_stream(
+        self, collection: str, chunks: AsyncIterator[tuple[Sequence[str], Sequence[Vector]]]
+    ) -> int:
+        sched = self.pick()
+        store = sched.engine
+        assert isinstance(store, VectorStore)
+        return await sched.direct("insert_stream", lambda: store.insert_stream(collection, chunks))
+
+    def stats(self) -> list[dict[str, Any]]:
+        return [s.stats() for s in self.schedulers]
+
+
+__all__ = ["DEFAULT_DECODE_STEPS", "EnginePool", "EngineScheduler"]

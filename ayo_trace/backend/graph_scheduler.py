@@ -1,0 +1,541 @@
+"""The graph scheduler: runs one query's graph, traced or lowered (see docs/ir-conventions.md).
+
+A node starts as soon as the nodes it reads (``args``) and the nodes it must follow (``after``) are
+done; each running node is a task in the query's task group, and execution dispatches on the op name
+to one ``op_<name>`` method, like torch.fx's ``Interpreter``. The first node that fails cancels the
+rest of the query and its error, naming the node and its ``file:line``, is the query's error.
+
+Stream edges (``stream_args`` of a ``map`` on its iterable, of a ``db_insert`` on its vectors) are
+bounded memory object streams, so a fast producer waits for a slow consumer. The consumer starts as
+soon as its other inputs are ready and takes items as the producer emits them; every other reader
+of the producer gets the whole value when it is done. An edge whose consumer also depends on the
+producer's whole value (directly or through another node) would deadlock, so it carries the whole
+value instead.
+
+LLM sessions are named ``{scope}/{session}``: the scope is the query id, extended with
+``/{map node}[{i}]`` inside a map body's i-th run and ``/{cond node}`` inside a branch, so that every
+run of a body gets sessions of its own. Every session a query opens is released when its decode
+ends, and again (a no-op if already done) when the query ends, fails or is cancelled.
+
+Deadlines: the query's ``deadline_s`` and a node's ``timeout`` (``node.meta`` or ``node.attrs``)
+raise ``QueryTimeout`` naming the node that was running. Retries: a node whose op is in
+``ops.IDEMPOTENT`` is retried up to ``retries`` times after an ``EngineError`` (never after
+``Overloaded`` or ``InvalidRequest``, and never once it has streamed items out).
+"""
+
+from __future__ import annotations
+
+import contextlib
+import copy
+import logging
+import math
+import time
+from collections.abc import AsyncIterator, Awaitable, Callable, Mapping, Sequence
+from dataclasses import dataclass
+from typing import TYPE_CHECKING, Any
+
+import anyio
+from anyio.abc import TaskGroup
+from anyio.streams.memory import MemoryObjectReceiveStream, MemoryObjectSendStream
+
+from ..errors import AyoError, EngineError, InvalidRequest, NodeError, Overloaded, QueryTimeout, UserCodeError
+from ..ir.code import PyCode, SourceLoc
+from ..ir.graph import Graph, Node
+from ..ir.ops import IDEMPOTENT
+
+if TYPE_CHECKING:
+    from .runtime import Runtime
+
+log = logging.getLogger("ayo_trace.graph_scheduler")
+
+STREAM_BUFFER = 64
+# (consumer op, arg index) pairs the scheduler feeds item by item; other stream_args get whole values.
+STREAM_CONSUMERS = frozenset({("map", 0), ("db_insert", 1)})
+
+Emit = Callable[[Any], Awaitable[None]]
+
+
+def where(node: Node) -> SourceLoc | None:
+    """The node's place in the user's code (its own, or its code's for python/break nodes)."""
+    if node.loc is not None:
+        return node.loc
+    code = node.attrs.get("code")
+    if isinstance(code, PyCode) and code.filename:
+        return SourceLoc(code.filename, code.line)
+    return None
+
+
+def annotate(exc: Exception, node: Node) -> AyoError:
+    """``exc`` as an ayo-trace error naming ``node`` and its ``file:line``.
+
+    A ``NodeError`` (or an error already annotated, e.g. by a node in a map body) names the innermost
+    node already and passes unchanged. Another ``AyoError`` keeps its type (so ``except Overloaded``
+    works) and gains ``node``/``loc`` and a message prefix; anything else becomes a ``NodeError``.
+    """
+    if getattr(exc, "node", None) is not None and isinstance(exc, AyoError):
+        return exc
+    loc = where(node)
+    if isinstance(exc, AyoError):
+        new = copy.copy(exc)
+        new.__cause__ = exc.__cause__
+        text = str(exc.args[0]) if exc.args else type(exc).__name__
+        at = f" ({loc})" if loc is not None else ""
+        new.args = (f"node %{node.name}{at}: {text}", *exc.args[1:])
+        new.node = node.name  # type: ignore[attr-defined]
+        new.loc = loc  # type: ignore[attr-defined]
+        new.__cause__ = exc
+        return new
+    err = NodeError(f"{type(exc).__name__}: {exc}", node=node.name, loc=loc)
+    err.__cause__ = exc
+    return err
+
+
+class QueryContext:
+    """What the runs of one query share: its id, its open LLM sessions, its running nodes."""
+
+    def __init__(self, rt: Runtime, query_id: str) -> None:
+        self.rt = rt
+        self.query_id = query_id
+        self.sessions: dict[str, str | None] = {}  # session id -> engine name
+        self.running: dict[tuple[str, Node], float] = {}
+        self.interrupted: dict[tuple[str, Node], float] = {}  # nodes a cancellation stopped
+
+    def interrupted_leaf(self) -> tuple[str, Node] | None:
+        """Of the nodes a cancellation stopped, the one that had run longest, preferring nodes that
+        are not map/cond containers (those run as long as anything inside them)."""
+        if not self.interrupted:
+            return None
+        leaves = [k for k in self.interrupted if k[1].op not in ("map", "cond")] or list(self.interrupted)
+        return min(leaves, key=lambda k: self.interrupted[k])
+
+    async def release_all(self) -> None:
+        for session, engine in list(self.sessions.items()):
+            await self.rt._release(session, engine)
+        self.sessions.clear()
+
+
+async def run_query(
+    rt: Runtime, graph: Graph, inputs: Mapping[str, Any], query_id: str, deadline_s: float | None
+) -> Any:
+    """Run ``graph`` as one query; see the module docstring."""
+    ctx = QueryContext(rt, query_id)
+    values = []
+    for node in graph.inputs:
+        name = node.attrs.get("name", node.name)
+        if name not in inputs:
+            raise NodeError(f"missing input {name!r}", node=node.name, loc=node.loc)
+        values.append(inputs[name])
+    try:
+        with anyio.move_on_after(math.inf if deadline_s is None else deadline_s):
+            return await GraphRun(ctx, graph, query_id).run(values)
+        leaf = ctx.interrupted_leaf()
+        running = sorted(f"%{n.name}" for _, n in ctx.interrupted)
+        if leaf is None:
+            raise QueryTimeout(f"query deadline of {deadline_s}s expired", node="?")
+        scope, node = leaf
+        raise QueryTimeout(
+            f"query deadline of {deadline_s}s expired while running {', '.join(running)}"
+            + (f" (in {scope})" if scope != query_id else ""),
+            node=node.name,
+            loc=where(node),
+        )
+    finally:
+        with anyio.CancelScope(shield=True):
+            await ctx.release_all()
+
+
+@dataclass
+class _Plan:
+    deps: dict[Node, int]  # upstream nodes to wait for
+    waiters: dict[Node, list[Node]]  # node -> the users that wait for it to finish
+    streams: dict[Node, list[tuple[Node, int]]]  # producer -> (consumer, arg index) fed item by item
+    roots: list[Node]
+    fingerprint: tuple[Any, ...]
+
+
+def _fingerprint(graph: Graph) -> tuple[Any, ...]:
+    return tuple((id(n), n.args, n.after) for n in graph.nodes)
+
+
+def _ancestors(nodes: Sequence[Node]) -> set[Node]:
+    seen: set[Node] = set()
+    stack = list(nodes)
+    while stack:
+        n = stack.pop()
+        for up in (*n.args, *n.after):
+            if up not in seen:
+                seen.add(up)
+                stack.append(up)
+    return seen
+
+
+def plan(graph: Graph) -> _Plan:
+    """Dependency counts and stream edges of ``graph`` (cached on the graph while it is unchanged)."""
+    fp = _fingerprint(graph)
+    cached = getattr(graph, "_ayo_plan", None)
+    if isinstance(cached, _Plan) and cached.fingerprint == fp:
+        return cached
+    streams: dict[Node, list[tuple[Node, int]]] = {}
+    streamed: dict[Node, set[Node]] = {}
+    for n in graph.nodes:
+        for i in n.attrs.get("stream_args", ()):
+            if (n.op, i) not in STREAM_CONSUMERS or not 0 <= i < len(n.args):
+                continue
+            producer = n.args[i]
+            if not producer.attrs.get("stream"):
+                continue
+            others = [a for j, a in enumerate(n.args) if j != i] + list(n.after)
+            if producer in others or producer in _ancestors(others):
+                continue  # the consumer needs the whole value anyway: streaming would deadlock
+            streams.setdefault(producer, []).append((n, i))
+            streamed.setdefault(n, set()).add(producer)
+    deps: dict[Node, int] = {}
+    waiters: dict[Node, list[Node]] = {n: [] for n in graph.nodes}
+    for n in graph.nodes:
+        ups = {u for u in (*n.args, *n.after) if u not in streamed.get(n, ())}
+        deps[n] = len(ups)
+        for u in ups:
+            waiters[u].append(n)
+    p = _Plan(deps, waiters, streams, [n for n in graph.nodes if deps[n] == 0], fp)
+    graph._ayo_plan = p  # type: ignore[attr-defined]
+    return p
+
+
+class _UpstreamFailed(Exception):
+    """A stream ended because its producer failed (the producer's own error is the query's)."""
+
+
+class _Edge:
+    """One stream edge: a bounded memory object stream, and whether the producer finished."""
+
+    __slots__ = ("ok", "receive", "send")
+
+    def __init__(self, buffer: int) -> None:
+        self.send: MemoryObjectSendStream[Any]
+        self.receive: MemoryObjectReceiveStream[Any]
+        self.send, self.receive = anyio.create_memory_object_stream[Any](buffer)
+        self.ok = False
+
+    async def items(self) -> AsyncIterator[Any]:
+        async for item in self.receive:
+            yield item
+        if not self.ok:
+            raise _UpstreamFailed("the producer of this stream failed")
+
+    def close(self) -> None:
+        self.send.close()
+        self.receive.close()
+
+
+class GraphRun:
+    """One run of one graph (a query's graph, a map body for one item, a cond branch)."""
+
+    def __init__(self, ctx: QueryContext, graph: Graph, scope: str) -> None:
+        self.ctx = ctx
+        self.rt = ctx.rt
+        self.graph = graph
+        self.scope = scope
+        self.values: dict[Node, Any] = {}
+        self.error: AyoError | None = None
+        self._tg: TaskGroup | None = None
+        self._edges_out: dict[Node, list[_Edge]] = {}
+        self._edges_in: dict[Node, dict[int, _Edge]] = {}
+        self._emitted: dict[Node, int] = {}
+
+    async def run(self, inputs: Sequence[Any]) -> Any:
+        p = plan(self.graph)
+        self._pending = dict(p.deps)
+        self._plan = p
+        for node, value in zip(self.graph.inputs, inputs, strict=True):
+            self.values[node] = value
+        for producer, consumers in p.streams.items():
+            chunk = int(producer.attrs.get("chunk") or 0)
+            for consumer, i in consumers:
+                edge = _Edge(max(STREAM_BUFFER, 2 * chunk))
+                self._edges_out.setdefault(producer, []).append(edge)
+                self._edges_in.setdefault(consumer, {})[i] = edge
+        try:
+            async with anyio.create_task_group() as tg:
+                self._tg = tg
+                for n in p.roots:
+                    tg.start_soon(self._run_node, n)
+        finally:
+            for edges in self._edges_out.values():
+                for e in edges:
+                    e.close()
+        if self.error is not None:
+            raise self.error
+        return self.values[self.graph.output]
+
+    # --- running one node ------------------------------------------------------------------------
+
+    async def _run_node(self, node: Node) -> None:
+        key = (self.scope, node)
+        start = time.monotonic()
+        self.ctx.running[key] = start
+        ok = False
+        try:
+            value = await self._execute(node)
+            ok = True
+        except anyio.get_cancelled_exc_class():
+            self.ctx.interrupted[key] = start
+            raise
+        except Exception as exc:
+            if self.error is None:
+                self.error = annotate(exc, node) if not isinstance(exc, _UpstreamFailed) else None
+                if self.error is not None:
+                    assert self._tg is not None
+                    self._tg.cancel_scope.cancel()
+            return
+        finally:
+            del self.ctx.running[key]
+            self.rt._record_node(self.ctx.query_id, self.scope, node, start, time.monotonic(), ok)
+            for edge in self._edges_out.get(node, ()):
+                edge.ok = ok
+                edge.send.close()
+        self.values[node] = value
+        pending = self._pending
+        assert self._tg is not None
+        for user in self._plan.waiters[node]:
+            pending[user] -= 1
+            if pending[user] == 0:
+                self._tg.start_soon(self._run_node, user)
+
+    async def _execute(self, node: Node) -> Any:
+        handler = _HANDLERS.get(node.op)
+        if handler is None:
+            raise NodeError(f"the runtime has no handler for op {node.op!r}", node=node.name, loc=where(node))
+        edges_in = self._edges_in.get(node)
+        args = [
+            edges_in[i] if edges_in and i in edges_in else self.values[a] for i, a in enumerate(node.args)
+        ]
+        timeout = node.meta.get("timeout", node.attrs.get("timeout"))
+        attempts = self.rt.retries + 1 if node.op in IDEMPOTENT else 1
+        for attempt in range(1, attempts + 1):
+            try:
+                if timeout is None:
+                    return await handler(self, node, args)
+                with anyio.move_on_after(timeout):
+                    return await handler(self, node, args)
+                raise QueryTimeout(f"node timeout of {timeout}s expired", node=node.name, loc=where(node))
+            except EngineError as exc:
+                if (
+                    attempt >= attempts
+                    or isinstance(exc, Overloaded | InvalidRequest)
+                    or self._emitted.get(node, 0) > 0
+                ):
+                    raise
+                log.warning(
+                    "node %s: attempt %d of %d failed (%s); retrying", node.name, attempt, attempts, exc
+                )
+        raise AssertionError("unreachable")
+
+    def _emit(self, node: Node) -> Emit | None:
+        edges = self._edges_out.get(node)
+        if not edges:
+            return None
+
+        async def emit(item: Any) -> None:
+            self._emitted[node] = self._emitted.get(node, 0) + 1
+            for edge in edges:
+                # a consumer that is gone failed, and the query is being cancelled
+                with contextlib.suppress(anyio.BrokenResourceError, anyio.ClosedResourceError):
+                    await edge.send.send(item)
+
+        return emit
+
+    async def _emit_all(self, node: Node, value: Any) -> Any:
+        """For producers whose op cannot stream: emit the whole value's items when it is done."""
+        emit = self._emit(node)
+        if emit is not None and not self._emitted.get(node):
+            for item in value:
+                await emit(item)
+        return value
+
+    def _priority(self, node: Node) -> float:
+        return float(node.meta.get("remaining", 0.0) or 0.0)
+
+    def _session(self, name: str) -> str:
+        return f"{self.scope}/{name}"
+
+    # --- ops ------------------------------------------------------------------------------------
+
+    async def op_input(self, node: Node, args: list[Any]) -> Any:
+        return self.values[node]
+
+    async def op_const(self, node: Node, args: list[Any]) -> Any:
+        return node.attrs["value"]
+
+    async def op_getitem(self, node: Node, args: list[Any]) -> Any:
+        return await self._emit_all(node, args[0][node.attrs["index"]])
+
+    async def op_output(self, node: Node, args: list[Any]) -> Any:
+        return args[0] if len(args) == 1 else tuple(args)
+
+    async def op_python(self, node: Node, args: list[Any]) -> Any:
+        code: PyCode = node.attrs["code"]
+        try:
+            value = code.resolve()(*args)
+        except Exception as exc:
+            raise UserCodeError(f"{type(exc).__name__}: {exc}", node=node.name, loc=where(node)) from exc
+        return await self._emit_all(node, value)
+
+    async def op_break(self, node: Node, args: list[Any]) -> Any:
+        code: PyCode = node.attrs["code"]
+        try:
+            value = code.resolve()(*args)
+            if code.is_async or hasattr(value, "__await__"):
+                value = await value
+        except AyoError:
+            raise
+        except Exception as exc:
+            raise UserCodeError(f"{type(exc).__name__}: {exc}", node=node.name, loc=where(node)) from exc
+        return await self._emit_all(node, value)
+
+    async def op_llm(self, node: Node, args: list[Any]) -> Any:
+        a = node.attrs
+        prompt = a["template"].render(args)
+        return await self.rt._generate(
+            self._session(node.name),
+            prompt,
+            a["sampling"],
+            a.get("parse"),
+            a.get("engine"),
+            self._priority(node),
+            emit=self._emit(node),
+            track=self.ctx.sessions,
+        )
+
+    async def op_llm_prefill(self, node: Node, args: list[Any]) -> Any:
+        a = node.attrs
+        session = self._session(a["session"])
+        shared = a.get("prefix_key") if a.get("shared") else None
+        await self.rt._prefill(
+            session,
+            a["template"].render(args),
+            a.get("engine"),
+            self._priority(node),
+            shared_prefix=shared,
+            track=self.ctx.sessions,
+        )
+        return session
+
+    async def op_llm_decode(self, node: Node, args: list[Any]) -> Any:
+        a = node.attrs
+        return await self.rt._decode(
+            args[0],
+            a["sampling"],
+            a.get("parse"),
+            a.get("engine"),
+            self._priority(node),
+            emit=self._emit(node),
+            track=self.ctx.sessions,
+        )
+
+    async def op_embed(self, node: Node, args: list[Any]) -> Any:
+        return await self.rt._embed(
+            args[0], node.attrs.get("engine"), self._priority(node), node.attrs.get("chunk"), self._emit(node)
+        )
+
+    async def op_ingest(self, node: Node, args: list[Any]) -> Any:
+        a = node.attrs
+        return await self.rt._ingest(
+            args[0], a["collection"], a.get("engine"), a.get("embed_engine"), self._priority(node)
+        )
+
+    async def op_search(self, node: Node, args: list[Any]) -> Any:
+        a = node.attrs
+        return await self._emit_all(
+            node,
+            await self.rt._search(
+                args[0], a["params"], a.get("engine"), a.get("embed_engine"), self._priority(node)
+            ),
+        )
+
+    async def op_rerank(self, node: Node, args: list[Any]) -> Any:
+        a = node.attrs
+        return await self._emit_all(
+            node, await self.rt._rerank(args[0], args[1], a["top_k"], a.get("engine"), self._priority(node))
+        )
+
+    async def op_db_insert(self, node: Node, args: list[Any]) -> Any:
+        a = node.attrs
+        texts, vectors = args[0], args[1]
+        if isinstance(vectors, _Edge):
+            chunk = int(a.get("chunk") or STREAM_BUFFER)
+            return await self.rt._insert_stream(
+                a["collection"], texts, vectors.items(), chunk, a.get("engine")
+            )
+        return await self.rt._insert(a["collection"], texts, vectors, a.get("engine"))
+
+    async def op_db_search(self, node: Node, args: list[Any]) -> Any:
+        a = node.attrs
+        return await self._emit_all(
+            node, await self.rt._db_search(args[0], a["params"], a.get("engine"), self._priority(node))
+        )
+
+    async def op_cond(self, node: Node, args: list[Any]) -> Any:
+        branch: Graph = node.attrs["then"] if args[0] else node.attrs["orelse"]
+        value = await GraphRun(self.ctx, branch, f"{self.scope}/{node.name}").run(args[1:])
+        return await self._emit_all(node, value)
+
+    async def op_map(self, node: Node, args: list[Any]) -> Any:
+        body: Graph = node.attrs["body"]
+        concurrency = node.attrs.get("concurrency", 1)
+        source, captured = args[0], args[1:]
+        results: dict[int, Any] = {}
+        emit = self._emit(node)
+
+        async def one(i: int, item: Any) -> None:
+            results[i] = await GraphRun(self.ctx, body, f"{self.scope}/{node.name}[{i}]").run(
+                [item, *captured]
+            )
+
+        count = 0
+        if concurrency == 1 and not isinstance(source, _Edge):
+            for item in source:
+                await one(count, item)
+                count += 1
+        else:
+            failure: list[Exception] = []
+            limiter = anyio.CapacityLimiter(concurrency) if concurrency else None
+
+            async def guarded(i: int, item: Any, token: object) -> None:
+                try:
+                    await one(i, item)
+                except Exception as exc:
+                    if not failure:
+                        failure.append(exc)
+                        tg.cancel_scope.cancel()
+                finally:
+                    if limiter is not None:
+                        limiter.release_on_behalf_of(token)
+
+            items = source.items() if isinstance(source, _Edge) else _aiter(source)
+            async with anyio.create_task_group() as tg:
+                async for item in items:
+                    token = object()
+                    if limiter is not None:
+                        await limiter.acquire_on_behalf_of(token)
+                    tg.start_soon(guarded, count, item, token)
+                    count += 1
+            if failure:
+                raise failure[0]
+        value = [results[i] for i in range(count)]
+        if emit is not None:
+            for v in value:
+                await emit(v)
+        return value
+
+
+async def _aiter(items: Any) -> AsyncIterator[Any]:
+    for item in items:
+        yield item
+
+
+Handler = Callable[[GraphRun, Node, list[Any]], Awaitable[Any]]
+_HANDLERS: dict[str, Handler] = {
+    name[3:]: fn for name, fn in vars(GraphRun).items() if name.startswith("op_") and callable(fn)
+}
+
+__all__ = ["GraphRun", "QueryContext", "annotate", "plan", "run_query"]

@@ -1,0 +1,95 @@
+"""A minimal in-order interpreter for traced graphs: the reference for differential tests.
+
+It runs the nodes one at a time in list order (which respects every edge, the graph being in
+topological order) and map items one after another, calling the runtime's eager primitives, so
+the value it computes is the value of the user's function run as plain Python. It knows nothing
+of streams, sessions or batching; it runs traced graphs only (no lowered ops).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+from typing import TYPE_CHECKING, Any
+
+from ..errors import NodeError, UserCodeError
+from ..ir.graph import Graph, Node
+from .graph_scheduler import where
+
+if TYPE_CHECKING:
+    from .runtime import Runtime
+
+
+class Interpreter:
+    """``await Interpreter(rt).run(graph, inputs)``; one ``op_<name>`` method per traced op."""
+
+    def __init__(self, rt: Runtime) -> None:
+        self.rt = rt
+
+    async def run(self, graph: Graph, inputs: Mapping[str, Any]) -> Any:
+        await self.rt._ensure_started()
+        values = [inputs[n.attrs.get("name", n.name)] for n in graph.inputs]
+        return await self.run_graph(graph, values)
+
+    async def run_graph(self, graph: Graph, inputs: Sequence[Any]) -> Any:
+        env: dict[Node, Any] = dict(zip(graph.inputs, inputs, strict=True))
+        for node in graph.nodes:
+            if node.op == "input":
+                continue
+            handler = getattr(self, f"op_{node.op}", None)
+            if handler is None:
+                raise NodeError(f"the interpreter runs traced graphs only, not {node.op!r}", node=node.name)
+            env[node] = await handler(node, [env[a] for a in node.args])
+        return env[graph.output]
+
+    async def op_const(self, node: Node, args: list[Any]) -> Any:
+        return node.attrs["value"]
+
+    async def op_getitem(self, node: Node, args: list[Any]) -> Any:
+        return args[0][node.attrs["index"]]
+
+    async def op_output(self, node: Node, args: list[Any]) -> Any:
+        return args[0] if len(args) == 1 else tuple(args)
+
+    async def op_python(self, node: Node, args: list[Any]) -> Any:
+        try:
+            return node.attrs["code"].resolve()(*args)
+        except Exception as exc:
+            raise UserCodeError(f"{type(exc).__name__}: {exc}", node=node.name, loc=where(node)) from exc
+
+    async def op_break(self, node: Node, args: list[Any]) -> Any:
+        value = node.attrs["code"].resolve()(*args)
+        return await value if hasattr(value, "__await__") else value
+
+    async def op_llm(self, node: Node, args: list[Any]) -> Any:
+        a = node.attrs
+        return await self.rt.llm(a["template"].render(args), a["sampling"], a.get("parse"), a.get("engine"))
+
+    async def op_embed(self, node: Node, args: list[Any]) -> Any:
+        return await self.rt.embed(args[0], node.attrs.get("engine"))
+
+    async def op_ingest(self, node: Node, args: list[Any]) -> Any:
+        a = node.attrs
+        return await self.rt.ingest(args[0], a["collection"], a.get("engine"), a.get("embed_engine"))
+
+    async def op_search(self, node: Node, args: list[Any]) -> Any:
+        a = node.attrs
+        return await self.rt.search(args[0], a["params"], a.get("engine"), a.get("embed_engine"))
+
+    async def op_rerank(self, node: Node, args: list[Any]) -> Any:
+        return await self.rt.rerank(args[0], args[1], node.attrs["top_k"], node.attrs.get("engine"))
+
+    async def op_map(self, node: Node, args: list[Any]) -> Any:
+        body: Graph = node.attrs["body"]
+        return [await self.run_graph(body, [item, *args[1:]]) for item in args[0]]
+
+    async def op_cond(self, node: Node, args: list[Any]) -> Any:
+        branch: Graph = node.attrs["then"] if args[0] else node.attrs["orelse"]
+        return await self.run_graph(branch, args[1:])
+
+
+async def interpret(rt: Runtime, graph: Graph, inputs: Mapping[str, Any]) -> Any:
+    """Run a traced ``graph`` in order on ``rt`` (see ``Interpreter``)."""
+    return await Interpreter(rt).run(graph, inputs)
+
+
+__all__ = ["Interpreter", "interpret"]

@@ -1,0 +1,680 @@
+"""``Runtime``: the engines, their schedulers, and the entry points that run graphs and primitives.
+
+Two ways to use it:
+
+* ``async with Runtime(engines=[...]) as rt:`` starts the engines it builds from ``EngineConfig``s
+  (and those passed in built, when ``own_engines=True``), makes ``rt`` the *current* runtime of the
+  block (a ``ContextVar``), and stops them on exit.
+* ``Runtime.default()``: the process default, used when no runtime is current. It is built from
+  ``$AYO_TRACE_CONFIG`` (a TOML file, see ``config.load_config``) or the offline defaults, and starts
+  on first use, with a progress bar while models load. It works across successive event loops
+  (``asyncio.run`` after ``asyncio.run``): on the first use in a new loop it forgets queued work and
+  restarts the engines that hold loop-bound resources. ``Runtime.set_default`` replaces it (tests
+  install scripted engines this way).
+
+Cross-query batching works the same in both: the engine schedulers run batches in the tasks of the
+requests that wait for them (see ``engine_scheduler``), so nothing runs in the background.
+
+The primitive methods (``llm``, ``embed``, ``ingest``, ``search``, ``rerank``) serve the frontend's
+eager mode and graph breaks; the graph scheduler's handlers call the same private methods, so a
+traced node computes exactly what the eager call does.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import itertools
+import json
+import logging
+import os
+import threading
+import time
+from collections import Counter, deque
+from collections.abc import AsyncGenerator, AsyncIterator, Sequence
+from contextlib import aclosing
+from contextvars import ContextVar, Token
+from pathlib import Path
+from types import TracebackType
+from typing import Any, Self
+
+import anyio
+import anyio.lowlevel
+
+from ..errors import ConfigError
+from ..ir.graph import Graph, Node
+from ..ir.ops import DEFAULT_ENGINE
+from ..ir.params import Hit, SamplingParams, SearchParams
+from ..ir.parsers import Parser
+from .config import BACKENDS, UNBATCHED, BatchPolicy, EngineConfig, build_engine, default_configs, load_config
+from .engine_scheduler import DEFAULT_DECODE_STEPS, EnginePool, EngineScheduler
+from .engines.base import Engine, PrefillRequest, RerankRequest, Vector
+from .graph_scheduler import Emit, run_query
+
+log = logging.getLogger("ayo_trace.runtime")
+
+_CURRENT: ContextVar[Runtime | None] = ContextVar("ayo_runtime", default=None)
+
+
+def current_runtime(*, default: bool = True) -> Runtime | None:
+    """The runtime entered with ``async with`` in this context, else (unless ``default=False``) the
+    process default runtime."""
+    rt = _CURRENT.get()
+    if rt is None and default:
+        return Runtime.default()
+    return rt
+
+
+class _DefaultRuntime:
+    """The process default runtime (one per process, created on first use)."""
+
+    def __init__(self) -> None:
+        self.lock = threading.Lock()
+        self.runtime: Runtime | None = None
+
+
+_DEFAULT = _DefaultRuntime()
+
+
+# --- timeline ------------------------------------------------------------------------------------
+
+
+@dataclasses.dataclass
+class Timeline:
+    """Chrome trace events (``ph: "X"`` complete events, microseconds) that Perfetto and
+    chrome://tracing open: pid 1 holds one thread per query (its nodes), pid 2 one per engine
+    instance (its batches, with batch id, size and queue waits)."""
+
+    events: list[dict[str, Any]]
+
+    def to_json(self) -> dict[str, Any]:
+        return {"traceEvents": self.events, "displayTimeUnit": "ms"}
+
+    def save(self, path: str | Path) -> Path:
+        path = Path(path)
+        path.write_text(json.dumps(self.to_json()))
+        return path
+
+
+class _Recorder:
+    """Bounded event log behind ``Runtime.timeline()``."""
+
+    def __init__(self, size: int) -> None:
+        self.t0 = time.monotonic()
+        self.events: deque[dict[str, Any]] = deque(maxlen=size)
+        self.enabled = size > 0
+        self._tids: dict[tuple[int, str], int] = {}
+
+    def _tid(self, pid: int, name: str) -> int:
+        tid = self._tids.get((pid, name))
+        if tid is None:
+            tid = self._tids[(pid, name)] = len(self._tids) + 1
+        return tid
+
+    def _us(self, t: float) -> float:
+        return round((t - self.t0) * 1e6, 1)
+
+    def node(self, query: str, scope: str, node: Node, start: float, end: float, ok: bool) -> None:
+        if not self.enabled:
+            return
+        self.events.append(
+            {
+                "name": node.name,
+                "cat": node.op,
+                "ph": "X",
+                "ts": self._us(start),
+                "dur": self._us(end) - self._us(start),
+                "pid": 1,
+                "tid": self._tid(1, query),
+                "args": {"query": query, "scope": scope, "op": node.op, "loc": str(node.loc), "ok": ok},
+            }
+        )
+
+    def batch(
+        self, engine: str, key: str, batch_id: int, start: float, end: float, waits: list[float], error: bool
+    ) -> None:
+        if not self.enabled:
+            return
+        self.events.append(
+            {
+                "name": f"{key} x{len(waits)}",
+                "cat": key,
+                "ph": "X",
+                "ts": self._us(start),
+                "dur": self._us(end) - self._us(start),
+                "pid": 2,
+                "tid": self._tid(2, engine),
+                "args": {
+                    "engine": engine,
+                    "batch_id": batch_id,
+                    "size": len(waits),
+                    "queue_wait_mean_ms": 1e3 * sum(waits) / len(waits) if waits else 0.0,
+                    "queue_wait_max_ms": 1e3 * max(waits, default=0.0),
+                    "error": error,
+                },
+            }
+        )
+
+    def timeline(self) -> Timeline:
+        meta: list[dict[str, Any]] = [
+            {"name": "process_name", "ph": "M", "pid": 1, "tid": 0, "args": {"name": "queries"}},
+            {"name": "process_name", "ph": "M", "pid": 2, "tid": 0, "args": {"name": "engines"}},
+        ]
+        for (pid, name), tid in self._tids.items():
+            meta.append({"name": "thread_name", "ph": "M", "pid": pid, "tid": tid, "args": {"name": name}})
+        return Timeline(meta + list(self.events))
+
+
+# --- the runtime ---------------------------------------------------------------------------------
+
+
+class Runtime:
+    """Engines, their schedulers, and ``run`` for graphs. See the module docstring.
+
+    ``engines``: ``EngineConfig``s to build and start, and/or ``Engine`` objects already built
+    (started by the caller; ``own_engines=True`` makes the runtime start and stop them too). None
+    means ``$AYO_TRACE_CONFIG`` or the offline defaults. ``batching=False`` turns cross-request
+    batching off (each engine call serves one request: what exact output comparisons need).
+    ``batch`` is the policy of engines passed in built (a config carries its own). ``deadline_s``
+    is the default per-query deadline, ``retries`` the retries of idempotent nodes after an
+    engine error, ``decode_steps`` the tokens per continuous-batching decode round,
+    ``timeline_size`` the number of events ``timeline()`` keeps (0: none).
+    """
+
+    def __init__(
+        self,
+        engines: Sequence[EngineConfig | Engine] | None = None,
+        *,
+        batching: bool = True,
+        deadline_s: float | None = None,
+        retries: int = 1,
+        batch: BatchPolicy | None = None,
+        max_queue: int = 1024,
+        decode_steps: int = DEFAULT_DECODE_STEPS,
+        own_engines: bool = False,
+        timeline_size: int = 100_000,
+        progress: bool | None = None,
+    ) -> None:
+        if engines is None:
+            path = os.environ.get("AYO_TRACE_CONFIG")
+            engines = load_config(path) if path else default_configs()
+        if retries < 0:
+            raise ConfigError(f"retries must be >= 0, got {retries}")
+        self._specs = list(engines)
+        for spec in self._specs:
+            if not isinstance(spec, EngineConfig | Engine):
+                raise ConfigError(f"engines must be EngineConfig or Engine objects, got {spec!r}")
+        self.batching = batching
+        self.deadline_s = deadline_s
+        self.retries = retries
+        self.batch = batch or BatchPolicy()
+        self.max_queue = max_queue
+        self.decode_steps = decode_steps
+        self.own_engines = own_engines
+        self.progress = progress
+        self._recorder = _Recorder(timeline_size)
+        self._pools: dict[str, EnginePool] = {}
+        self._by_kind: dict[str, list[str]] = {}
+        self._started: list[tuple[Engine, EngineConfig | None]] = []  # what stop() stops
+        self._running = False
+        self._loop: Any = None
+        self._lock: anyio.Lock | None = None
+        self._lock_loop: Any = None
+        self._ids = itertools.count(1)
+        self._eager_ids = itertools.count(1)
+        self._tokens: list[Token[Runtime | None]] = []
+        self.queries = self.failures = self.cancelled = 0
+
+    # --- lifecycle -------------------------------------------------------------------------------
+
+    @classmethod
+    def default(cls) -> Runtime:
+        """The process default runtime (created, not started: it starts on first use)."""
+        with _DEFAULT.lock:
+            if _DEFAULT.runtime is None:
+                _DEFAULT.runtime = cls()
+            return _DEFAULT.runtime
+
+    @classmethod
+    def set_default(cls, runtime: Runtime | None) -> Runtime | None:
+        """Make ``runtime`` the process default (None: build one from the defaults on next use);
+        returns the previous one, which the caller may ``aclose()``."""
+        with _DEFAULT.lock:
+            previous, _DEFAULT.runtime = _DEFAULT.runtime, runtime
+            return previous
+
+    async def __aenter__(self) -> Self:
+        await self.start()
+        self._tokens.append(_CURRENT.set(self))
+        return self
+
+    async def __aexit__(
+        self, exc_type: type[BaseException] | None, exc: BaseException | None, tb: TracebackType | None
+    ) -> None:
+        if self._tokens:
+            _CURRENT.reset(self._tokens.pop())
+        await self.aclose()
+
+    async def start(self) -> None:
+        """Build and start the engines (idempotent)."""
+        if self._running:
+            return
+        built: dict[str, Engine] = {}
+        to_start: list[tuple[Engine, EngineConfig | None]] = []
+        pools: list[tuple[str, str, list[Engine], BatchPolicy, int]] = []
+        for spec in self._specs:
+            if isinstance(spec, EngineConfig):
+                instances = []
+                for i in range(spec.instances):
+                    engine = build_engine(spec, built, instance=i)
+                    built[engine.name] = engine
+                    instances.append(engine)
+                    to_start.append((engine, spec))
+                built.setdefault(spec.name, instances[0])
+                pools.append((spec.name, spec.kind, instances, spec.batch, spec.max_queue))
+            else:
+                built[spec.name] = spec
+                if self.own_engines:
+                    to_start.append((spec, None))
+                pools.append((spec.name, spec.kind, [spec], self.batch, self.max_queue))
+        names = [p[0] for p in pools]
+        if len(set(names)) != len(names):
+            raise ConfigError(f"engine names must be unique, got {names}")
+        await self._start_engines(to_start)
+        self._pools.clear()
+        self._by_kind.clear()
+        for name, kind, engines, policy, max_queue in pools:
+            scheds = [
+                EngineScheduler(
+                    e,
+                    policy if self.batching else UNBATCHED,
+                    max_queue=max_queue,
+                    decode_steps=self.decode_steps,
+                    recorder=self._recorder,
+                )
+                for e in engines
+            ]
+            self._pools[name] = EnginePool(name, kind, scheds)
+            self._by_kind.setdefault(kind, []).append(name)
+        self._loop = _loop_token()
+        self._running = True
+
+    async def _start_engines(self, engines: list[tuple[Engine, EngineConfig | None]]) -> None:
+        if not engines:
+            return
+        from tqdm.auto import tqdm
+
+        disable = None if self.progress is None else not self.progress
+        with tqdm(
+            total=len(engines), desc="ayo-trace: starting engines", unit="engine", disable=disable
+        ) as bar:
+            for engine, spec in engines:
+                bar.set_postfix_str(engine.name)
+                t = time.monotonic()
+                try:
+                    await engine.start()
+                except BaseException:
+                    await self._stop_engines()
+                    raise
+                self._started.append((engine, spec))
+                log.info("started engine %s in %.2fs", engine.name, time.monotonic() - t)
+                bar.update(1)
+
+    async def _stop_engines(self) -> None:
+        while self._started:
+            engine, _ = self._started.pop()
+            with anyio.CancelScope(shield=True):
+                try:
+                    await engine.stop()
+                except Exception:
+                    log.exception("stopping engine %s failed", engine.name)
+
+    async def aclose(self) -> None:
+        """Stop the engines this runtime started."""
+        self._running = False
+        await self._stop_engines()
+
+    async def _ensure_started(self) -> None:
+        loop = _loop_token()
+        if self._running and self._loop is loop:
+            return
+        if self._lock is None or self._lock_loop is not loop:
+            self._lock, self._lock_loop = anyio.Lock(), loop
+        async with self._lock:
+            if not self._running:
+                await self.start()
+            elif self._loop is not loop:
+                await self._rebind(loop)
+
+    async def _rebind(self, loop: Any) -> None:
+        """First use in a new event loop: forget queued work, restart loop-bound engines."""
+        log.info("runtime moves to a new event loop")
+        for pool in self._pools.values():
+            pool.reset()
+            for sched in pool.schedulers:
+                spec = next((s for e, s in self._started if e is sched.engine), None)
+                loop_bound = getattr(sched.engine, "loop_bound", None)
+                if loop_bound is None:
+                    loop_bound = spec is not None and BACKENDS[spec.backend].loop_bound
+                if not loop_bound or not any(e is sched.engine for e, _ in self._started):
+                    continue
+                with anyio.move_on_after(10):
+                    try:
+                        await sched.engine.stop()
+                    except Exception as exc:
+                        log.debug("stopping %s from the old loop failed: %s", sched.engine.name, exc)
+                await sched.engine.start()
+        self._loop = loop
+
+    # --- running graphs --------------------------------------------------------------------------
+
+    async def run(self, graph: Graph, inputs: dict[str, Any], *, deadline_s: float | None = None) -> Any:
+        """Run ``graph`` (traced or lowered) as one query and return its output value."""
+        await self._ensure_started()
+        query_id = f"q{next(self._ids)}"
+        token = _CURRENT.set(self)
+        self.queries += 1
+        try:
+            return await run_query(
+                self, graph, inputs, query_id, self.deadline_s if deadline_s is None else deadline_s
+            )
+        except anyio.get_cancelled_exc_class():
+            self.cancelled += 1
+            raise
+        except BaseException:
+            self.failures += 1
+            raise
+        finally:
+            _CURRENT.reset(token)
+
+    def _record_node(self, query: str, scope: str, node: Node, start: float, end: float, ok: bool) -> None:
+        self._recorder.node(query, scope, node, start, end, ok)
+
+    # --- engines ---------------------------------------------------------------------------------
+
+    def pool(self, kind: str, name: str | None = None) -> EnginePool:
+        """The engine pool serving ``kind`` under ``name`` (None: the default engine of that kind)."""
+        if name is None:
+            names = self._by_kind.get(kind, [])
+            default = DEFAULT_ENGINE.get(kind)
+            if default in names:
+                name = default
+            elif names:
+                name = names[0]
+            else:
+                raise ConfigError(f"no {kind} engine is configured (engines: {sorted(self._pools)})")
+        pool = self._pools.get(name)
+        if pool is None:
+            raise ConfigError(f"no engine named {name!r} (engines: {sorted(self._pools)})")
+        if pool.kind != kind:
+            raise ConfigError(f"engine {name!r} is a {pool.kind} engine, not a {kind} engine")
+        return pool
+
+    @property
+    def engines(self) -> dict[str, list[Engine]]:
+        return {name: pool.engines for name, pool in self._pools.items()}
+
+    # --- eager primitives ------------------------------------------------------------------------
+
+    async def llm(
+        self, prompt: str, sampling: SamplingParams, parse: Parser | None = None, engine: str | None = None
+    ) -> str | list[Any]:
+        """Complete ``prompt``; with ``parse``, the list of parsed items."""
+        await self._ensure_started()
+        session = f"eager/{next(self._eager_ids)}"
+        return await self._generate(session, prompt, sampling, parse, engine, 0.0)
+
+    async def embed(self, texts: str | list[str], engine: str | None = None) -> Any:
+        """A vector for a string, a list of vectors for a list of strings."""
+        await self._ensure_started()
+        return await self._embed(texts, engine, 0.0)
+
+    async def ingest(
+        self, passages: list[str], collection: str, engine: str | None = None, embed_engine: str | None = None
+    ) -> int:
+        """Embed ``passages`` and insert them into ``collection`` in one transaction; new rows."""
+        await self._ensure_started()
+        return await self._ingest(passages, collection, engine, embed_engine, 0.0)
+
+    async def search(
+        self, query: str, params: SearchParams, engine: str | None = None, embed_engine: str | None = None
+    ) -> list[Hit]:
+        await self._ensure_started()
+        return await self._search(query, params, engine, embed_engine, 0.0)
+
+    async def rerank(
+        self, query: str, passages: list[str | Hit], top_k: int, engine: str | None = None
+    ) -> list[Hit]:
+        """The ``top_k`` most relevant passages, best first; str passages become ``Hit(text, score)``."""
+        await self._ensure_started()
+        return await self._rerank(query, passages, top_k, engine, 0.0)
+
+    # --- the shared implementation of the primitives ---------------------------------------------
+
+    async def _generate(
+        self,
+        session: str,
+        prompt: str,
+        sampling: SamplingParams,
+        parse: Parser | None,
+        engine: str | None,
+        priority: float,
+        *,
+        emit: Emit | None = None,
+        track: dict[str, str | None] | None = None,
+    ) -> Any:
+        try:
+            await self._prefill(session, prompt, engine, priority, track=track)
+            return await self._decode(session, sampling, parse, engine, priority, emit=emit, track=track)
+        finally:
+            await self._release(session, engine, track)
+
+    async def _prefill(
+        self,
+        session: str,
+        text: str,
+        engine: str | None,
+        priority: float,
+        *,
+        shared_prefix: str | None = None,
+        track: dict[str, str | None] | None = None,
+    ) -> None:
+        pool = self.pool("llm", engine)
+        if track is not None:
+            track[session] = engine
+        await pool.prefill(PrefillRequest(session, text, shared_prefix), priority)
+
+    async def _decode(
+        self,
+        session: str,
+        sampling: SamplingParams,
+        parse: Parser | None,
+        engine: str | None,
+        priority: float,
+        *,
+        emit: Emit | None = None,
+        track: dict[str, str | None] | None = None,
+    ) -> Any:
+        pool = self.pool("llm", engine)
+        parser = parse.incremental() if parse is not None else None
+        parts: list[str] = []
+        items: list[Any] = []
+
+        async def on_delta(delta: str) -> None:
+            parts.append(delta)
+            if parser is not None:
+                for item in parser.feed(delta):
+                    items.append(item)
+                    if emit is not None:
+                        await emit(item)
+
+        try:
+            await pool.decode(session, sampling, on_delta, priority)
+        finally:
+            await self._release(session, engine, track)
+        if parser is None:
+            return "".join(parts)
+        for item in parser.close():
+            items.append(item)
+            if emit is not None:
+                await emit(item)
+        return items
+
+    async def _release(
+        self, session: str, engine: str | None, track: dict[str, str | None] | None = None
+    ) -> None:
+        if track is not None:
+            track.pop(session, None)
+        await self.pool("llm", engine).release(session)
+
+    async def _embed(
+        self,
+        texts: str | Sequence[str],
+        engine: str | None,
+        priority: float,
+        chunk: int | None = None,
+        emit: Emit | None = None,
+    ) -> Any:
+        pool = self.pool("embedding", engine)
+        if isinstance(texts, str):
+            vector = (await pool.embed([texts], priority))[0]
+            if emit is not None:
+                await emit(vector)
+            return vector
+        texts = list(texts)
+        step = int(chunk) if chunk else self._configured_batch(pool)
+        out: list[list[float]] = []
+        for i in range(0, len(texts), step):
+            vectors = await pool.embed(texts[i : i + step], priority)
+            out.extend(vectors)
+            if emit is not None:
+                for v in vectors:
+                    await emit(v)
+        return out
+
+    def _configured_batch(self, pool: EnginePool) -> int:
+        spec = next((s for s in self._specs if isinstance(s, EngineConfig) and s.name == pool.name), None)
+        return (spec.batch if spec is not None else self.batch).max_batch
+
+    async def _db_search(
+        self, vector: Vector, params: SearchParams, engine: str | None, priority: float
+    ) -> Any:
+        return await self.pool("vector_store", engine).search(
+            params.collection, vector, params.top_k, priority
+        )
+
+    async def _search(
+        self, query: str, params: SearchParams, engine: str | None, embed_engine: str | None, priority: float
+    ) -> list[Hit]:
+        vector = await self._embed(query, embed_engine, priority)
+        return list(await self._db_search(vector, params, engine, priority))
+
+    async def _insert(
+        self, collection: str, texts: Sequence[str], vectors: Sequence[Vector], engine: str | None
+    ) -> int:
+        return await self.pool("vector_store", engine).insert(collection, list(texts), list(vectors))
+
+    async def _insert_stream(
+        self,
+        collection: str,
+        texts: Sequence[str],
+        vectors: AsyncIterator[Vector],
+        chunk: int,
+        engine: str | None,
+    ) -> int:
+        texts = list(texts)
+
+        async def chunks() -> AsyncGenerator[tuple[Sequence[str], Sequence[Vector]], None]:
+            buf: list[Vector] = []
+            done = 0
+            async for v in vectors:
+                buf.append(v)
+                if len(buf) >= chunk:
+                    yield texts[done : done + len(buf)], buf
+                    done += len(buf)
+                    buf = []
+            if buf:
+                yield texts[done : done + len(buf)], buf
+
+        async with aclosing(chunks()) as it:
+            return await self.pool("vector_store", engine).insert_stream(collection, it)
+
+    async def _ingest(
+        self,
+        passages: Sequence[str],
+        collection: str,
+        engine: str | None,
+        embed_engine: str | None,
+        priority: float,
+    ) -> int:
+        passages = list(passages)
+        vectors = await self._embed(passages, embed_engine, priority)
+        return await self._insert(collection, passages, vectors, engine)
+
+    async def _rerank(
+        self, query: str, passages: Sequence[str | Hit], top_k: int, engine: str | None, priority: float
+    ) -> list[Hit]:
+        passages = list(passages)
+        if not passages:
+            return []
+        texts = [p.text if isinstance(p, Hit) else str(p) for p in passages]
+        scores = await self.pool("rerank", engine).score(RerankRequest(query, tuple(texts)), priority)
+        hits = [
+            dataclasses.replace(p, score=float(s)) if isinstance(p, Hit) else Hit(t, float(s))
+            for p, t, s in zip(passages, texts, scores, strict=True)
+        ]
+        order = sorted(range(len(hits)), key=lambda i: (-hits[i].score, i))
+        return [hits[i] for i in order[:top_k]]
+
+    # --- reporting -------------------------------------------------------------------------------
+
+    def stats(self) -> dict[str, Any]:
+        """Per engine (all instances together, and each one): requests, batches, batch sizes,
+        queue waits, busy time and utilization; per runtime: queries, failures, cancellations."""
+        engines: dict[str, Any] = {}
+        for name, pool in self._pools.items():
+            per = pool.stats()
+            sizes: Counter[int] = Counter()
+            requests: Counter[str] = Counter()
+            batches: Counter[str] = Counter()
+            for s in per:
+                sizes.update(s["batch_sizes"])
+                requests.update(s["requests"])
+                batches.update(s["batches"])
+            n = sum(sizes.values())
+            waits_n = sum(sched.waits_n for sched in pool.schedulers)
+            engines[name] = {
+                "kind": pool.kind,
+                "instances": len(per),
+                "requests": dict(requests),
+                "batches": dict(batches),
+                "batch_sizes": dict(sorted(sizes.items())),
+                "mean_batch": sum(k * v for k, v in sizes.items()) / n if n else 0.0,
+                "max_batch": max(sizes, default=0),
+                "queue_wait_mean_s": (
+                    sum(sched.wait_total for sched in pool.schedulers) / waits_n if waits_n else 0.0
+                ),
+                "queue_wait_max_s": max(s["queue_wait_max_s"] for s in per),
+                "busy_s": sum(s["busy_s"] for s in per),
+                "utilization": sum(s["utilization"] for s in per) / len(per),
+                "rejected": sum(s["rejected"] for s in per),
+                "failed_batches": sum(s["failed_batches"] for s in per),
+                "per_instance": per,
+            }
+        return {
+            "engines": engines,
+            "queries": self.queries,
+            "failures": self.failures,
+            "cancelled": self.cancelled,
+        }
+
+    def timeline(self) -> Timeline:
+        """The recorded node and batch events as a Chrome trace (``.save(path)`` for Perfetto)."""
+        return self._recorder.timeline()
+
+
+def _loop_token() -> Any:
+    """The running event loop (asyncio) or trio token: identifies the loop the runtime serves."""
+    return anyio.lowlevel.current_token().native_token
+
+
+__all__ = ["Runtime", "Timeline", "current_runtime"]
