@@ -43,6 +43,7 @@ if TYPE_CHECKING:
     from psycopg_pool import AsyncConnectionPool
 
 _NAME = re.compile(r"^[a-z_][a-z0-9_]{0,62}$")
+_MEMORY = re.compile(r"^[1-9][0-9]*(kB|MB|GB)$")
 # pgvector: at most 16000 dimensions in a column, 2000 in an HNSW index over ``vector``; ``ef_search``
 # at most 1000.
 _MAX_DIM = 16000
@@ -109,7 +110,9 @@ class PgVectorStore(VectorStore):
     * ``count`` of a missing collection is 0; ``drop`` of one does nothing.
 
     ``dsn`` selects an external server; otherwise the embedded one runs in ``data_dir``
-    (default ``default_data_dir()``). ``pool_size`` bounds the connections held.
+    (default ``default_data_dir()``). ``pool_size`` bounds the connections held. ``hnsw_m`` and
+    ``hnsw_ef_construction`` are the index's build parameters; ``index_build_memory`` is the
+    ``maintenance_work_mem`` that ``build_index`` runs with.
     """
 
     kind: ClassVar[str] = "vector_store"
@@ -124,6 +127,7 @@ class PgVectorStore(VectorStore):
         hnsw: bool = True,
         hnsw_m: int = 16,
         hnsw_ef_construction: int = 64,
+        index_build_memory: str = "1GB",
         pool_size: int = 4,
         connect_timeout: float = 30.0,
     ) -> None:
@@ -136,12 +140,17 @@ class PgVectorStore(VectorStore):
             raise ConfigError(f"engine {name!r}: schema name {schema!r} does not match {_NAME.pattern}")
         if pool_size < 1:
             raise ConfigError(f"engine {name!r}: pool_size must be at least 1, got {pool_size}")
+        if not _MEMORY.match(index_build_memory):
+            raise ConfigError(
+                f"engine {name!r}: index_build_memory must look like '512MB', got {index_build_memory!r}"
+            )
         self.dsn = dsn
         self.data_dir = Path(data_dir).expanduser().resolve() if data_dir is not None else None
         self.schema = schema
         self.hnsw = hnsw
         self.hnsw_m = hnsw_m
         self.hnsw_ef_construction = hnsw_ef_construction
+        self.index_build_memory = index_build_memory
         self.pool_size = pool_size
         self.connect_timeout = connect_timeout
         self._server: Any = None
@@ -410,6 +419,10 @@ class PgVectorStore(VectorStore):
                 row = await cur.fetchone()
                 if row is not None and row[0] > 0:
                     return False
+                # An HNSW build is far slower once its graph outgrows maintenance_work_mem.
+                await conn.execute(
+                    "SELECT set_config('maintenance_work_mem', %s, true)", (self.index_build_memory,)
+                )
                 await self._create_index(conn, table)
                 return True
         except psycopg.Error as e:
