@@ -18,6 +18,11 @@ and the server stops when the last of them stops. Stores in other processes on t
 directory share the same running server: pgserver records which processes use it (under a file lock)
 and only the last one to leave stops it. PostgreSQL itself refuses to run two servers on one data
 directory, so the data cannot be corrupted by two postmasters.
+
+When run as root, pgserver runs PostgreSQL as a ``pgserver`` system user (creating it if missing) and
+makes the data directory's parent directories traversable by it. A process killed without running its
+exit handlers stays registered as a user of the server, so the server then outlives the last store;
+stop it with ``pg_ctl -D <data_dir> stop``.
 """
 
 from __future__ import annotations

@@ -185,11 +185,17 @@ class CrossEncoderReranker(RerankEngine):
         from sentence_transformers import CrossEncoder
 
         try:
-            return CrossEncoder(
+            model = CrossEncoder(
                 str(self.model_path), device=self.device, max_length=self.max_length, local_files_only=True
             )
         except (OSError, ValueError) as e:
             raise ConfigError(f"engine {self.name!r}: cannot load {str(self.model_path)!r}: {e}") from e
+        if model.num_labels != 1:
+            raise ConfigError(
+                f"engine {self.name!r}: {str(self.model_path)!r} has {model.num_labels} labels; a reranking "
+                "cross-encoder has one (a relevance score)"
+            )
+        return model
 
     async def stop(self) -> None:
         self._model = None
