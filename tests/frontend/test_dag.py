@@ -96,10 +96,10 @@ graph naive_rag(question, docs):
 graph per_query(question):
   %question = input  # test_dag.py:50
   %queries = llm(f"Rewrite as search queries:\\n{%question}\\n", max_tokens=32, parse=lines)  # test_dag.py:51
-  %result = map(%queries, %question, concurrency=1) {  # test_dag.py:54
+  %result = map(%queries, %question, concurrency=1) {  # test_dag.py:57
       %q = input
       %question = input
-      %llm = llm(f"{%q} / {%question}", max_tokens=8)  # test_dag.py:54
+      %llm = llm(f"{%q} / {%question}", max_tokens=8)  # test_dag.py:58
       return %llm
   }
   return %result""",
@@ -108,12 +108,12 @@ graph per_query(question):
         declared_order,
         """\
 graph declared_order(question):
-  %question = input  # test_dag.py:61
-  %doc_hits = search(%question, collection='docs', top_k=2)  # test_dag.py:63
-  %code_hits = search(%question, collection='code', top_k=2) after %doc_hits  # test_dag.py:62
-  %n = python(%doc_hits) { len(doc_hits) } after %code_hits  # test_dag.py:65
-  %const = const(3)  # test_dag.py:66
-  %merged = python(%code_hits, %doc_hits, %const) { merged = fn(code_hits, doc_hits, const) } after %n  # test_dag.py:66
+  %question = input  # test_dag.py:66
+  %doc_hits = search(%question, collection='docs', top_k=2)  # test_dag.py:68
+  %code_hits = search(%question, collection='code', top_k=2) after %doc_hits  # test_dag.py:67
+  %n = python(%doc_hits) { len(doc_hits) } after %code_hits  # test_dag.py:70
+  %const = const(3)  # test_dag.py:71
+  %merged = python(%code_hits, %doc_hits, %const) { merged = fn(code_hits, doc_hits, const) } after %n  # test_dag.py:71
   return %merged""",
     ),
 }
