@@ -22,8 +22,8 @@ The model is deliberately simple and every figure is documented where it is decl
 
 ``annotate`` writes ``node.meta["cost"]`` (seconds of the node's own work), ``["finish"]`` (earliest
 finish from the start of its graph), ``["remaining"]`` (longest path from the node's start to its
-graph's output, own cost included: the runtime's critical-path-first priority) and ``["items"]`` (the
-estimated list length of its value, 1 for a scalar). Body nodes are annotated relative to the start
+graph's output, own cost included: the runtime's critical-path-first priority), ``["items"]`` (the
+estimated list length of its value, 1 for a scalar) and ``["chars"]`` (its estimated size as text). Body nodes are annotated relative to the start
 of one item, at the batch size their map runs them with.
 """
 
@@ -292,6 +292,7 @@ class _Analysis:
             n.meta["finish"] = times.finish[n]
             n.meta["remaining"] = remaining[n]
             n.meta["items"] = self.sizes[n].items
+            n.meta["chars"] = self.sizes[n].chars
 
     def _ready(self, node: Node, times: _Times, skip: int | None = None) -> float:
         preds = [x for i, x in enumerate(node.args) if i != skip] + list(node.after)

@@ -6,14 +6,17 @@
 * An ``embed`` whose only user is a ``db_insert`` storing its vectors streams them (``stream=True``,
   ``chunk=N``) and the insert consumes them chunk by chunk in one transaction (``stream_args=(1,)``,
   ``chunk=N``). ``N`` is ``chunk`` if given, else the embedding profile's batch knee for passages of
-  the estimated size (the batch beyond which per-item time stops improving). A list that fits in one
-  chunk (by the cost analysis's estimate of its length: exact for a constant) is left alone.
+  the estimated size (the batch beyond which per-item time stops improving, within ``tolerance``).
+  The pair is chunked only when the cost model says the two-stage pipeline over the chunks finishes
+  before embedding everything and then inserting everything (more calls cost more fixed overhead):
+  a short list (a constant one is measured exactly) is left alone.
 
 Bodies are decomposed too.
 """
 
 from __future__ import annotations
 
+import math
 from dataclasses import dataclass, field
 from typing import ClassVar
 
@@ -30,6 +33,7 @@ class DecomposeStages:
     chunk: int | None = None
     profiles: Profiles | None = None
     estimates: Estimates = field(default_factory=Estimates)
+    tolerance: float = 0.05
 
     name: ClassVar[str] = "decompose_stages"
 
@@ -37,7 +41,21 @@ class DecomposeStages:
         if self.chunk is not None:
             return self.chunk
         est = self.estimates
-        return profile_for(embed, self.profiles).batch_knee(est.passage_chars / est.chars_per_token)
+        tokens = est.passage_chars / est.chars_per_token
+        return profile_for(embed, self.profiles).batch_knee(tokens, self.tolerance)
+
+    def pays(self, embed: Node, insert: Node, chunk: int) -> bool:
+        """True when streaming ``embed`` into ``insert`` in chunks is estimated to finish earlier."""
+        src = embed.args[0]
+        items = max(1, round(src.meta.get("items", 1)))
+        if items <= chunk:
+            return False
+        tokens = src.meta.get("chars", 0.0) / self.estimates.chars_per_token / items
+        emb, store = profile_for(embed, self.profiles), profile_for(insert, self.profiles)
+        whole = emb.latency(items, tokens * items) + store.latency(items)
+        n_chunks = math.ceil(items / chunk)
+        e, i = emb.latency(chunk, tokens * chunk), store.latency(chunk)
+        return max(n_chunks * e + i, e + n_chunks * i) < whole
 
     def _streams_into(self, embed: Node) -> Node | None:
         users = list(embed.users)
@@ -60,7 +78,7 @@ class DecomposeStages:
             if ins is None or n.attrs.get("stream"):
                 continue
             chunk = self.chunk_for(n)
-            if n.args[0].meta.get("items", chunk + 1) <= chunk:
+            if not self.pays(n, ins, chunk):
                 continue
             n.attrs["stream"] = True
             n.attrs["chunk"] = chunk

@@ -9,6 +9,9 @@ An ``llm_prefill`` (one part, not yet split) is cut, in text order, into:
   ``min_gap_s``) than every hole before it. Text between holes goes with the part before it, so
   everything known early is prefilled early.
 
+A part whose prefill is estimated to take less than ``min_part_s`` (default: the LLM profile's fixed
+cost of one request) is merged into the part after it: a few tokens are not worth a request.
+
 Parts share the prefill's ``session``, are numbered ``part``/``parts``, and parts after the first are
 ``chained`` (``args[0]`` is the previous part; their template's hole indices count ``args``). The
 first part that reads the query's values takes over the prefill's order edges; the ``llm_decode``
@@ -23,7 +26,7 @@ from dataclasses import dataclass
 from typing import ClassVar
 
 from ..ir import Graph, Hole, Node, Template
-from .cost import Profiles, annotate
+from .cost import Estimates, Profiles, annotate, profile_for
 from .manager import PassResult
 
 
@@ -38,6 +41,7 @@ class SplitPrefill:
 
     profiles: Profiles | None = None
     min_gap_s: float = 0.005
+    min_part_s: float | None = None
 
     name: ClassVar[str] = "split_prefill"
 
@@ -61,7 +65,26 @@ class SplitPrefill:
                 ready = max(ready, t)
             cur.append(p)
         segs.append(cur)
-        return segs
+        return self._merge_small(node, segs)
+
+    def _merge_small(self, node: Node, segs: list[list[str | Hole]]) -> list[list[str | Hole]]:
+        """Merge every part but the last whose prefill would take less than one request costs."""
+        prof = profile_for(node, self.profiles)
+        floor = prof.fixed_s if self.min_part_s is None else self.min_part_s
+        est = Estimates()
+        out: list[list[str | Hole]] = []
+        carry: list[str | Hole] = []
+        for i, seg in enumerate(segs):
+            seg = carry + seg
+            chars = sum(
+                len(p) if isinstance(p, str) else node.args[p.arg].meta.get("chars", 0.0) for p in seg
+            )
+            if i < len(segs) - 1 and chars / est.chars_per_token * prof.per_token_s < floor:
+                carry = seg
+                continue
+            out.append(seg)
+            carry = []
+        return out
 
     def _split(self, graph: Graph, node: Node, segs: list[list[str | Hole]]) -> None:
         a = node.attrs

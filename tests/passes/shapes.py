@@ -148,7 +148,7 @@ class Trace:
         return self.g
 
 
-RAG_PROMPT = tpl("Context: ", 0, "\nQuestion: ", 1, "\nAnswer:")
+RAG_PROMPT = tpl("Answer the question using only the context.\nContext: ", 0, "\nQuestion: ", 1, "\nAnswer:")
 
 
 def naive_rag() -> Graph:
@@ -157,7 +157,7 @@ def naive_rag() -> Graph:
     hits = await ayo.search(question, SearchParams("docs", top_k=8))
     best = await ayo.rerank(question, hits, top_k=3)
     ctx = "\\n".join(h.text for h in best)
-    answer = await ayo.llm(f"Context: {ctx}\\nQuestion: {question}\\nAnswer:", max_tokens=32)
+    answer = await ayo.llm(f"Answer the question using only the context.\\nContext: {ctx}\\nQuestion: {question}\\nAnswer:", max_tokens=32)
     return answer"""
     t = Trace("rag")
     question, docs = t.input("question"), t.input("docs")
@@ -176,7 +176,7 @@ def query_expansion() -> Graph:
     hits = [h for r in results for h in r]
     best = await ayo.rerank(question, hits, top_k=4)
     ctx = "\\n".join(h.text for h in best)
-    answer = await ayo.llm(f"Context: {ctx}\\nQuestion: {question}\\nAnswer:", max_tokens=32)
+    answer = await ayo.llm(f"Answer the question using only the context.\\nContext: {ctx}\\nQuestion: {question}\\nAnswer:", max_tokens=32)
     return answer"""
     t = Trace("expand")
     question = t.input("question")
@@ -261,7 +261,8 @@ def effects() -> Graph:
 
 def map_llm() -> Graph:
     """async def summarize(docs):
-    summaries = [await ayo.llm(f"Summarize: {d}\\nSummary:", max_tokens=24) for d in docs]
+    summaries = [await ayo.llm(f"Summarize this document in one sentence.\\n{d}\\nSummary:", max_tokens=24)
+                 for d in docs]
     return summaries"""
     t = Trace("summarize")
     docs = t.input("docs")
@@ -270,7 +271,12 @@ def map_llm() -> Graph:
         docs,
         [],
         "d",
-        lambda b, ins: b.llm("summary", tpl("Summarize: ", 0, "\nSummary:"), [ins[0]], max_tokens=24),
+        lambda b, ins: b.llm(
+            "summary",
+            tpl("Summarize this document in one sentence.\n", 0, "\nSummary:"),
+            [ins[0]],
+            max_tokens=24,
+        ),
     )
     return t.output(summaries)
 

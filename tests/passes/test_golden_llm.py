@@ -97,18 +97,7 @@ graph chatty(question):
   %print_1 = python(%answer) { print(answer) } after %append  # wf.py:8
   return %n after %print_1""",
         "decompose_stages": SAME,
-        "split_prefill": """\
-graph chatty(question):
-  %question = input  # wf.py:1
-  %print = python(%question) { print("asking", question) }  # wf.py:2
-  %log = python() { log = [] }  # wf.py:3
-  %answer_prefill_p1 = llm_prefill(f"Q: ", session='answer', part=1, parts=2, shared, prefix_key='7a2801cbe1c7321b')  # wf.py:5
-  %answer_prefill_p2 = llm_prefill(%answer_prefill_p1, f"{%question}\\nA:", session='answer', part=2, parts=2, chained)  # wf.py:5
-  %answer = llm_decode(%answer_prefill_p2, max_tokens=16)  # wf.py:5
-  %append = python(%log, %answer) { log.append(answer) } after %print  # wf.py:6
-  %n = python(%log) { n = len(log) } after %append  # wf.py:7
-  %print_1 = python(%answer) { print(answer) } after %append  # wf.py:8
-  return %n after %print_1""",
+        "split_prefill": SAME,
         "pipeline_decode": SAME,
     },
     "map_llm": {
@@ -117,7 +106,7 @@ graph summarize(docs):
   %docs = input  # wf.py:1
   %summaries = map(%docs, concurrency=1) {  # wf.py:2
       %d = input
-      %summary = llm(f"Summarize: {%d}\\nSummary:", max_tokens=24)  # wf.py:3
+      %summary = llm(f"Summarize this document in one sentence.\\n{%d}\\nSummary:", max_tokens=24)  # wf.py:3
       return %summary
   }
   return %summaries""",
@@ -126,7 +115,7 @@ graph summarize(docs):
   %docs = input  # wf.py:1
   %summaries = map(%docs, concurrency=1) {  # wf.py:2
       %d = input
-      %summary_prefill = llm_prefill(f"Summarize: {%d}\\nSummary:", session='summary', part=1, parts=1)  # wf.py:3
+      %summary_prefill = llm_prefill(f"Summarize this document in one sentence.\\n{%d}\\nSummary:", session='summary', part=1, parts=1)  # wf.py:3
       %summary = llm_decode(%summary_prefill, max_tokens=24)  # wf.py:3
       return %summary
   }
@@ -137,7 +126,7 @@ graph summarize(docs):
   %docs = input  # wf.py:1
   %summaries = map(%docs) {  # wf.py:2
       %d = input
-      %summary_prefill = llm_prefill(f"Summarize: {%d}\\nSummary:", session='summary', part=1, parts=1)  # wf.py:3
+      %summary_prefill = llm_prefill(f"Summarize this document in one sentence.\\n{%d}\\nSummary:", session='summary', part=1, parts=1)  # wf.py:3
       %summary = llm_decode(%summary_prefill, max_tokens=24)  # wf.py:3
       return %summary
   }
@@ -147,7 +136,7 @@ graph summarize(docs):
   %docs = input  # wf.py:1
   %summaries = map(%docs) {  # wf.py:2
       %d = input
-      %summary_prefill_p1 = llm_prefill(f"Summarize: ", session='summary', part=1, parts=2, shared, prefix_key='076c27e91fc2e11d')  # wf.py:3
+      %summary_prefill_p1 = llm_prefill(f"Summarize this document in one sentence.\\n", session='summary', part=1, parts=2, shared, prefix_key='836d44cbc4cdf323')  # wf.py:3
       %summary_prefill_p2 = llm_prefill(%summary_prefill_p1, f"{%d}\\nSummary:", session='summary', part=2, parts=2, chained)  # wf.py:3
       %summary = llm_decode(%summary_prefill_p2, max_tokens=24)  # wf.py:3
       return %summary
@@ -193,9 +182,8 @@ graph tool(question):
         "split_prefill": """\
 graph tool(question):
   %question = input  # wf.py:1
-  %plan_prefill_p1 = llm_prefill(f"Plan for: ", session='plan', part=1, parts=2, shared, prefix_key='382c5c86ad43e265')  # wf.py:2
-  %plan_prefill_p2 = llm_prefill(%plan_prefill_p1, f"{%question}\\n", session='plan', part=2, parts=2, chained)  # wf.py:2
-  %plan = llm_decode(%plan_prefill_p2, max_tokens=16)  # wf.py:2
+  %plan_prefill = llm_prefill(f"Plan for: {%question}\\n", session='plan', part=1, parts=1)  # wf.py:2
+  %plan = llm_decode(%plan_prefill, max_tokens=16)  # wf.py:2
   %stamp = python() { stamp = time.time() }  # wf.py:3
   %result = break(%plan, reason='call_tool is not an ayo primitive') { result = await call_tool(plan) } after %stamp  # wf.py:4
   %hits_embed = embed(%question)  # wf.py:5
@@ -222,14 +210,7 @@ graph count_ideas(topic):
   return %n""",
         "prune_dependencies": SAME,
         "decompose_stages": SAME,
-        "split_prefill": """\
-graph count_ideas(topic):
-  %topic = input  # wf.py:1
-  %ideas_prefill_p1 = llm_prefill(f"Ideas about ", session='ideas', part=1, parts=2, shared, prefix_key='89de7b16b5181d7c')  # wf.py:2
-  %ideas_prefill_p2 = llm_prefill(%ideas_prefill_p1, f"{%topic}:\\n", session='ideas', part=2, parts=2, chained)  # wf.py:2
-  %ideas = llm_decode(%ideas_prefill_p2, max_tokens=32, parse=lines)  # wf.py:2
-  %n = python(%ideas) { n = len(ideas) }  # wf.py:3
-  return %n""",
+        "split_prefill": SAME,
         "pipeline_decode": SAME,
     },
     "nested_map": {
@@ -289,27 +270,7 @@ graph drill(topics):
       return %append
   }
   return %answers after %loop""",
-        "split_prefill": """\
-graph drill(topics):
-  %topics = input  # wf.py:1
-  %answers = python() { answers = [] }  # wf.py:2
-  %loop = map(%topics, %answers, concurrency=1) {  # wf.py:3
-      %topic = input
-      %answers = input
-      %questions_prefill_p1 = llm_prefill(f"Questions about ", session='questions', part=1, parts=2, shared, prefix_key='c5e7183a538c606e')  # wf.py:4
-      %questions_prefill_p2 = llm_prefill(%questions_prefill_p1, f"{%topic}:\\n", session='questions', part=2, parts=2, chained)  # wf.py:4
-      %questions = llm_decode(%questions_prefill_p2, max_tokens=32, parse=lines)  # wf.py:4
-      %replies = map(%questions) {  # wf.py:5
-          %q = input
-          %reply_prefill_p1 = llm_prefill(f"Q: ", session='reply', part=1, parts=2, shared, prefix_key='7a2801cbe1c7321b')  # wf.py:6
-          %reply_prefill_p2 = llm_prefill(%reply_prefill_p1, f"{%q}\\nA:", session='reply', part=2, parts=2, chained)  # wf.py:6
-          %reply = llm_decode(%reply_prefill_p2, max_tokens=16)  # wf.py:6
-          return %reply
-      }
-      %append = python(%answers, %replies) { answers.append(replies) }  # wf.py:7
-      return %append
-  }
-  return %answers after %loop""",
+        "split_prefill": SAME,
         "pipeline_decode": """\
 graph drill(topics):
   %topics = input  # wf.py:1
@@ -317,14 +278,12 @@ graph drill(topics):
   %loop = map(%topics, %answers, concurrency=1) {  # wf.py:3
       %topic = input
       %answers = input
-      %questions_prefill_p1 = llm_prefill(f"Questions about ", session='questions', part=1, parts=2, shared, prefix_key='c5e7183a538c606e')  # wf.py:4
-      %questions_prefill_p2 = llm_prefill(%questions_prefill_p1, f"{%topic}:\\n", session='questions', part=2, parts=2, chained)  # wf.py:4
-      %questions = llm_decode(%questions_prefill_p2, max_tokens=32, parse=lines, stream)  # wf.py:4
+      %questions_prefill = llm_prefill(f"Questions about {%topic}:\\n", session='questions', part=1, parts=1)  # wf.py:4
+      %questions = llm_decode(%questions_prefill, max_tokens=32, parse=lines, stream)  # wf.py:4
       %replies = map(stream %questions) {  # wf.py:5
           %q = input
-          %reply_prefill_p1 = llm_prefill(f"Q: ", session='reply', part=1, parts=2, shared, prefix_key='7a2801cbe1c7321b')  # wf.py:6
-          %reply_prefill_p2 = llm_prefill(%reply_prefill_p1, f"{%q}\\nA:", session='reply', part=2, parts=2, chained)  # wf.py:6
-          %reply = llm_decode(%reply_prefill_p2, max_tokens=16)  # wf.py:6
+          %reply_prefill = llm_prefill(f"Q: {%q}\\nA:", session='reply', part=1, parts=1)  # wf.py:6
+          %reply = llm_decode(%reply_prefill, max_tokens=16)  # wf.py:6
           return %reply
       }
       %append = python(%answers, %replies) { answers.append(replies) }  # wf.py:7

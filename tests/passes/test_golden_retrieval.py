@@ -23,7 +23,7 @@ graph rag(question, docs):
   %hits = search(%question, collection='docs', top_k=8) after %ingest  # wf.py:3
   %best = rerank(%question, %hits, top_k=3)  # wf.py:4
   %ctx = python(%best) { ctx = "\\n".join(h.text for h in best) }  # wf.py:5
-  %answer = llm(f"Context: {%ctx}\\nQuestion: {%question}\\nAnswer:", max_tokens=32)  # wf.py:6
+  %answer = llm(f"Answer the question using only the context.\\nContext: {%ctx}\\nQuestion: {%question}\\nAnswer:", max_tokens=32)  # wf.py:6
   return %answer""",
         "lower": """\
 graph rag(question, docs):
@@ -35,7 +35,7 @@ graph rag(question, docs):
   %hits = db_search(%hits_embed, collection='docs', top_k=8)  # wf.py:3
   %best = rerank(%question, %hits, top_k=3)  # wf.py:4
   %ctx = python(%best) { ctx = "\\n".join(h.text for h in best) }  # wf.py:5
-  %answer_prefill = llm_prefill(f"Context: {%ctx}\\nQuestion: {%question}\\nAnswer:", session='answer', part=1, parts=1)  # wf.py:6
+  %answer_prefill = llm_prefill(f"Answer the question using only the context.\\nContext: {%ctx}\\nQuestion: {%question}\\nAnswer:", session='answer', part=1, parts=1)  # wf.py:6
   %answer = llm_decode(%answer_prefill, max_tokens=32)  # wf.py:6
   return %answer""",
         "prune_dependencies": """\
@@ -48,33 +48,21 @@ graph rag(question, docs):
   %hits = db_search(%hits_embed, collection='docs', top_k=8) after %ingest  # wf.py:3
   %best = rerank(%question, %hits, top_k=3)  # wf.py:4
   %ctx = python(%best) { ctx = "\\n".join(h.text for h in best) }  # wf.py:5
-  %answer_prefill = llm_prefill(f"Context: {%ctx}\\nQuestion: {%question}\\nAnswer:", session='answer', part=1, parts=1)  # wf.py:6
+  %answer_prefill = llm_prefill(f"Answer the question using only the context.\\nContext: {%ctx}\\nQuestion: {%question}\\nAnswer:", session='answer', part=1, parts=1)  # wf.py:6
   %answer = llm_decode(%answer_prefill, max_tokens=32)  # wf.py:6
   return %answer""",
-        "decompose_stages": """\
-graph rag(question, docs):
-  %question = input  # wf.py:1
-  %docs = input  # wf.py:1
-  %ingest_embed = embed(%docs, stream, chunk=3)  # wf.py:2
-  %ingest = db_insert(%docs, stream %ingest_embed, collection='docs', chunk=3)  # wf.py:2
-  %hits_embed = embed(%question)  # wf.py:3
-  %hits = db_search(%hits_embed, collection='docs', top_k=8) after %ingest  # wf.py:3
-  %best = rerank(%question, %hits, top_k=3)  # wf.py:4
-  %ctx = python(%best) { ctx = "\\n".join(h.text for h in best) }  # wf.py:5
-  %answer_prefill = llm_prefill(f"Context: {%ctx}\\nQuestion: {%question}\\nAnswer:", session='answer', part=1, parts=1)  # wf.py:6
-  %answer = llm_decode(%answer_prefill, max_tokens=32)  # wf.py:6
-  return %answer""",
+        "decompose_stages": SAME,
         "split_prefill": """\
 graph rag(question, docs):
   %question = input  # wf.py:1
   %docs = input  # wf.py:1
-  %ingest_embed = embed(%docs, stream, chunk=3)  # wf.py:2
-  %ingest = db_insert(%docs, stream %ingest_embed, collection='docs', chunk=3)  # wf.py:2
+  %ingest_embed = embed(%docs)  # wf.py:2
+  %ingest = db_insert(%docs, %ingest_embed, collection='docs')  # wf.py:2
   %hits_embed = embed(%question)  # wf.py:3
   %hits = db_search(%hits_embed, collection='docs', top_k=8) after %ingest  # wf.py:3
   %best = rerank(%question, %hits, top_k=3)  # wf.py:4
   %ctx = python(%best) { ctx = "\\n".join(h.text for h in best) }  # wf.py:5
-  %answer_prefill_p1 = llm_prefill(f"Context: ", session='answer', part=1, parts=2, shared, prefix_key='eada78d2ec26344f')  # wf.py:6
+  %answer_prefill_p1 = llm_prefill(f"Answer the question using only the context.\\nContext: ", session='answer', part=1, parts=2, shared, prefix_key='b81f2c2449d3ad38')  # wf.py:6
   %answer_prefill_p2 = llm_prefill(%answer_prefill_p1, f"{%ctx}\\nQuestion: {%question}\\nAnswer:", session='answer', part=2, parts=2, chained)  # wf.py:6
   %answer = llm_decode(%answer_prefill_p2, max_tokens=32)  # wf.py:6
   return %answer""",
@@ -93,7 +81,7 @@ graph expand(question):
   %hits = python(%results) { hits = [h for r in results for h in r] }  # wf.py:5
   %best = rerank(%question, %hits, top_k=4)  # wf.py:6
   %ctx = python(%best) { ctx = "\\n".join(h.text for h in best) }  # wf.py:7
-  %answer = llm(f"Context: {%ctx}\\nQuestion: {%question}\\nAnswer:", max_tokens=32)  # wf.py:8
+  %answer = llm(f"Answer the question using only the context.\\nContext: {%ctx}\\nQuestion: {%question}\\nAnswer:", max_tokens=32)  # wf.py:8
   return %answer""",
         "lower": """\
 graph expand(question):
@@ -109,7 +97,7 @@ graph expand(question):
   %hits = python(%results) { hits = [h for r in results for h in r] }  # wf.py:5
   %best = rerank(%question, %hits, top_k=4)  # wf.py:6
   %ctx = python(%best) { ctx = "\\n".join(h.text for h in best) }  # wf.py:7
-  %answer_prefill = llm_prefill(f"Context: {%ctx}\\nQuestion: {%question}\\nAnswer:", session='answer', part=1, parts=1)  # wf.py:8
+  %answer_prefill = llm_prefill(f"Answer the question using only the context.\\nContext: {%ctx}\\nQuestion: {%question}\\nAnswer:", session='answer', part=1, parts=1)  # wf.py:8
   %answer = llm_decode(%answer_prefill, max_tokens=32)  # wf.py:8
   return %answer""",
         "prune_dependencies": SAME,
@@ -127,7 +115,7 @@ graph expand(question):
   %hits = python(%results) { hits = [h for r in results for h in r] }  # wf.py:5
   %best = rerank(%question, %hits, top_k=4)  # wf.py:6
   %ctx = python(%best) { ctx = "\\n".join(h.text for h in best) }  # wf.py:7
-  %answer_prefill = llm_prefill(f"Context: {%ctx}\\nQuestion: {%question}\\nAnswer:", session='answer', part=1, parts=1)  # wf.py:8
+  %answer_prefill = llm_prefill(f"Answer the question using only the context.\\nContext: {%ctx}\\nQuestion: {%question}\\nAnswer:", session='answer', part=1, parts=1)  # wf.py:8
   %answer = llm_decode(%answer_prefill, max_tokens=32)  # wf.py:8
   return %answer""",
         "split_prefill": """\
@@ -145,7 +133,7 @@ graph expand(question):
   %hits = python(%results) { hits = [h for r in results for h in r] }  # wf.py:5
   %best = rerank(%question, %hits, top_k=4)  # wf.py:6
   %ctx = python(%best) { ctx = "\\n".join(h.text for h in best) }  # wf.py:7
-  %answer_prefill_p1 = llm_prefill(f"Context: ", session='answer', part=1, parts=2, shared, prefix_key='eada78d2ec26344f')  # wf.py:8
+  %answer_prefill_p1 = llm_prefill(f"Answer the question using only the context.\\nContext: ", session='answer', part=1, parts=2, shared, prefix_key='b81f2c2449d3ad38')  # wf.py:8
   %answer_prefill_p2 = llm_prefill(%answer_prefill_p1, f"{%ctx}\\nQuestion: {%question}\\nAnswer:", session='answer', part=2, parts=2, chained)  # wf.py:8
   %answer = llm_decode(%answer_prefill_p2, max_tokens=32)  # wf.py:8
   return %answer""",
@@ -164,7 +152,7 @@ graph expand(question):
   %hits = python(%results) { hits = [h for r in results for h in r] }  # wf.py:5
   %best = rerank(%question, %hits, top_k=4)  # wf.py:6
   %ctx = python(%best) { ctx = "\\n".join(h.text for h in best) }  # wf.py:7
-  %answer_prefill_p1 = llm_prefill(f"Context: ", session='answer', part=1, parts=2, shared, prefix_key='eada78d2ec26344f')  # wf.py:8
+  %answer_prefill_p1 = llm_prefill(f"Answer the question using only the context.\\nContext: ", session='answer', part=1, parts=2, shared, prefix_key='b81f2c2449d3ad38')  # wf.py:8
   %answer_prefill_p2 = llm_prefill(%answer_prefill_p1, f"{%ctx}\\nQuestion: {%question}\\nAnswer:", session='answer', part=2, parts=2, chained)  # wf.py:8
   %answer = llm_decode(%answer_prefill_p2, max_tokens=32)  # wf.py:8
   return %answer""",
@@ -221,25 +209,7 @@ graph stores(question, notes, papers):
   %found = db_search(%found_embed, collection='papers', top_k=4) after %ingest_1  # wf.py:7
   %everything = python(%old, %new, %facts, %found) { everything = old + new + facts + found }  # wf.py:8
   return %everything""",
-        "decompose_stages": """\
-graph stores(question, notes, papers):
-  %question = input  # wf.py:1
-  %notes = input  # wf.py:1
-  %papers = input  # wf.py:1
-  %old_embed = embed(%question)  # wf.py:2
-  %old = db_search(%old_embed, collection='notes', top_k=4)  # wf.py:2
-  %ingest_embed = embed(%notes, stream, chunk=3)  # wf.py:3
-  %ingest = db_insert(%notes, stream %ingest_embed, collection='notes', chunk=3) after %old  # wf.py:3
-  %new_embed = embed(%question)  # wf.py:4
-  %new = db_search(%new_embed, collection='notes', top_k=4) after %ingest  # wf.py:4
-  %ingest_1_embed = embed(%papers, stream, chunk=3)  # wf.py:5
-  %ingest_1 = db_insert(%papers, stream %ingest_1_embed, collection='papers', chunk=3)  # wf.py:5
-  %facts_embed = embed(%question)  # wf.py:6
-  %facts = db_search(%facts_embed, collection='facts', top_k=4)  # wf.py:6
-  %found_embed = embed(%question)  # wf.py:7
-  %found = db_search(%found_embed, collection='papers', top_k=4) after %ingest_1  # wf.py:7
-  %everything = python(%old, %new, %facts, %found) { everything = old + new + facts + found }  # wf.py:8
-  return %everything""",
+        "decompose_stages": SAME,
         "split_prefill": SAME,
         "pipeline_decode": SAME,
     },
@@ -373,45 +343,8 @@ graph route(question, docs):
       return %out
   }
   return %out""",
-        "decompose_stages": """\
-graph route(question, docs):
-  %question = input  # wf.py:1
-  %docs = input  # wf.py:1
-  %ingest_embed = embed(%docs, stream, chunk=3)  # wf.py:2
-  %ingest = db_insert(%docs, stream %ingest_embed, collection='kb', chunk=3)  # wf.py:2
-  %long = python(%question) { long = len(question) > 40 }  # wf.py:3
-  %out = cond(%long, %question) after %ingest {  # wf.py:4
-      %question = input
-      %out_embed = embed(%question)  # wf.py:5
-      %out = db_search(%out_embed, collection='kb', top_k=2)  # wf.py:5
-      return %out
-  } else {
-      %question = input
-      %out_prefill = llm_prefill(f"Answer briefly: {%question}\\n", session='out', part=1, parts=1)  # wf.py:6
-      %out = llm_decode(%out_prefill, max_tokens=16)  # wf.py:6
-      return %out
-  }
-  return %out""",
-        "split_prefill": """\
-graph route(question, docs):
-  %question = input  # wf.py:1
-  %docs = input  # wf.py:1
-  %ingest_embed = embed(%docs, stream, chunk=3)  # wf.py:2
-  %ingest = db_insert(%docs, stream %ingest_embed, collection='kb', chunk=3)  # wf.py:2
-  %long = python(%question) { long = len(question) > 40 }  # wf.py:3
-  %out = cond(%long, %question) after %ingest {  # wf.py:4
-      %question = input
-      %out_embed = embed(%question)  # wf.py:5
-      %out = db_search(%out_embed, collection='kb', top_k=2)  # wf.py:5
-      return %out
-  } else {
-      %question = input
-      %out_prefill_p1 = llm_prefill(f"Answer briefly: ", session='out', part=1, parts=2, shared, prefix_key='0c64c17292ca3057')  # wf.py:6
-      %out_prefill_p2 = llm_prefill(%out_prefill_p1, f"{%question}\\n", session='out', part=2, parts=2, chained)  # wf.py:6
-      %out = llm_decode(%out_prefill_p2, max_tokens=16)  # wf.py:6
-      return %out
-  }
-  return %out""",
+        "decompose_stages": SAME,
+        "split_prefill": SAME,
         "pipeline_decode": SAME,
     },
     "late_holes": {

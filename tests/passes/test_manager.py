@@ -11,7 +11,6 @@ from ayo_trace.errors import PassError
 from ayo_trace.ir import Graph
 from ayo_trace.passes import (
     DEFAULT_PASSES,
-    DEFAULT_PROFILES,
     PASS_NAMES,
     DecomposeStages,
     EngineProfile,
@@ -115,15 +114,17 @@ def test_a_pass_must_return_a_pass_result() -> None:
 
 
 def test_run_passes_hands_its_profiles_to_passes_without_their_own() -> None:
-    slow_calls = EngineProfile("embedding", fixed_s=1.0, per_item_s=0.001, max_batch=256)
-    profiles = {**DEFAULT_PROFILES, "embedding": slow_calls}
+    # no fixed cost per embedding call (the knee is 1) and a slow index (50 ms a row): chunking pays
+    profiles = {
+        "embedding": EngineProfile("embedding", per_item_s=0.004, per_token_s=0.0001),
+        "vector_store": EngineProfile("vector_store", fixed_s=0.003, per_item_s=0.05),
+    }
     default = run_passes(shapes.naive_rag(), DEFAULT_PASSES)
     tuned = run_passes(shapes.naive_rag(), DEFAULT_PASSES, profiles=profiles)
-    assert "chunk=3" in str(default)
-    # a large fixed cost per call moves the knee up: 8 estimated documents then fit in one chunk
-    assert "chunk=" not in str(tuned)
+    assert "chunk=" not in str(default)
+    assert "%ingest = db_insert(%docs, stream %ingest_embed, collection='docs', chunk=1)" in str(tuned)
     own = run_passes(shapes.naive_rag(), [DEFAULT_PASSES[0], DecomposeStages(chunk=2)], profiles=profiles)
-    assert "chunk=2" in str(own)
+    assert "%ingest_embed = embed(%docs, stream, chunk=2)" in str(own)
 
 
 def test_explain_shows_each_changing_pass_and_the_critical_paths() -> None:

@@ -128,9 +128,18 @@ def reaches(src: Node, dst: Node) -> bool:
 def must_order(a: Effects, b: Effects) -> bool:
     if a.effect and b.effect:
         return True
-    if a.mutates & b.uses or b.mutates & a.uses:
-        return True
     return bool(a.writes & (b.reads | b.writes)) or bool(a.reads & b.writes)
+
+
+def value_name(index: int) -> str:
+    return ("question", "docs")[index] if index < 2 else f"s{index - 2}"
+
+
+def readers(final: Graph, stmt: str, values: frozenset[int]) -> list[Node]:
+    """The nodes a statement became (itself, or its lowered parts) that read one of ``values``."""
+    names = {value_name(v) for v in values}
+    group = [n for n in final.nodes if n.name == stmt or n.name.startswith(stmt + "_")]
+    return [n for n in group if names & {x.name for x in n.args}]
 
 
 SUBSETS = [
@@ -143,7 +152,16 @@ def check_order(graph: Graph, final: Graph, oracle: dict[str, Effects]) -> None:
     names = [n.name for n in graph.nodes if n.name in oracle]
     by_name = {n.name: n for n in final.nodes}
     for a, b in itertools.combinations(names, 2):
-        if not must_order(oracle[a], oracle[b]):
+        ea, eb = oracle[a], oracle[b]
+        for reader in readers(final, a, eb.mutates) if b in by_name else []:
+            assert reaches(reader, by_name[b]), (
+                f"%{b} may change a value before %{reader.name} reads it\n{final}"
+            )
+        for reader in readers(final, b, ea.mutates) if a in by_name else []:
+            assert reaches(by_name[a], reader), (
+                f"%{reader.name} may read a value before %{a} changes it\n{final}"
+            )
+        if not must_order(ea, eb):
             continue
         if a not in by_name or b not in by_name:
             continue  # a dead statement without effects was dropped (checked below)
