@@ -101,21 +101,21 @@ def next_batch(
     for key, members in groups.items():
         members.sort(key=lambda i: _order(queue, i))
         taken, full = _take(queue, members, policy)
-        oldest = min(queue[i].arrival for i in members)
+        age = max(now - min(queue[i].arrival for i in members), 0.0)
         want = expected.get(key) if expected else None
         horizon = policy.max_wait_s if want is None else max(policy.max_wait_s, EXPECTED_WAIT_S)
         ready = (
             full
             or (want is not None and len(members) >= want)
             or any(queue[i].urgent for i in members)
-            or now - oldest >= horizon
+            or age >= horizon
         )
         if ready:
             head = _order(queue, taken[0])
             if best is None or head < best[0]:
                 best = (head, taken)
         else:
-            left = horizon - (now - oldest)
+            left = horizon - age
             wait = left if wait is None else min(wait, left)
     if best is not None:
         return Dispatch(tuple(best[1]))

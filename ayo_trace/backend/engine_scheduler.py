@@ -209,6 +209,9 @@ class EngineScheduler:
 
     async def _lead(self) -> None:
         """Wait for a batch to be ready, run it, deliver. One batch per call."""
+        # Let the tasks that the last delivery woke run first: they often queue their next request
+        # (a decode step after a prefill, the next round) at once, and then join this batch.
+        await anyio.lowlevel.checkpoint()
         while True:
             if not self._queue:
                 return
@@ -229,6 +232,7 @@ class EngineScheduler:
         self._queue = [r for i, r in enumerate(self._queue) if i not in taken]
         with anyio.CancelScope(shield=True):
             await self._run(batch)
+        await anyio.lowlevel.checkpoint_if_cancelled()  # a leader cancelled meanwhile stops now
 
     async def _run(self, batch: list[_Request]) -> None:
         key = batch[0].key

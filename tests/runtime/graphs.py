@@ -49,10 +49,20 @@ def chain() -> Graph:
     """question -> llm -> llm -> output."""
     g = Graph("chain")
     q = g.add("input", attrs={"name": "question"}, name="question")
-    a = g.add("llm", [q], {"template": tpl("Q: ", 0, "\nA:"), "sampling": SAMPLING, "parse": None,
-                           "engine": None}, loc=loc(), name="answer")
-    b = g.add("llm", [a], {"template": tpl("Summarize: ", 0), "sampling": SAMPLING, "parse": None,
-                           "engine": None}, loc=loc(), name="summary")
+    a = g.add(
+        "llm",
+        [q],
+        {"template": tpl("Q: ", 0, "\nA:"), "sampling": SAMPLING, "parse": None, "engine": None},
+        loc=loc(),
+        name="answer",
+    )
+    b = g.add(
+        "llm",
+        [a],
+        {"template": tpl("Summarize: ", 0), "sampling": SAMPLING, "parse": None, "engine": None},
+        loc=loc(),
+        name="summary",
+    )
     g.add("output", [b], loc=loc())
     return g
 
@@ -60,8 +70,13 @@ def chain() -> Graph:
 def _answer_body(engine: str | None = None) -> Graph:
     body = Graph("body")
     item = body.add("input", attrs={"name": "sub"}, name="sub")
-    ans = body.add("llm", [item], {"template": tpl("Answer: ", 0), "sampling": SAMPLING, "parse": None,
-                                   "engine": engine}, loc=loc(), name="sub_answer")
+    ans = body.add(
+        "llm",
+        [item],
+        {"template": tpl("Answer: ", 0), "sampling": SAMPLING, "parse": None, "engine": engine},
+        loc=loc(),
+        name="sub_answer",
+    )
     body.add("output", [ans], loc=loc())
     return body
 
@@ -70,10 +85,20 @@ def expansion(concurrency: int | None = 1) -> Graph:
     """Query expansion, traced: one llm lists sub-questions, a loop answers each."""
     g = Graph("expansion")
     q = g.add("input", attrs={"name": "question"}, name="question")
-    subs = g.add("llm", [q], {"template": tpl("Expand: ", 0), "sampling": SAMPLING, "parse": lines,
-                              "engine": None}, loc=loc(), name="subs")
-    m = g.add("map", [subs], {"body": _answer_body(), "item": "sub", "concurrency": concurrency},
-              loc=loc(), name="answers")
+    subs = g.add(
+        "llm",
+        [q],
+        {"template": tpl("Expand: ", 0), "sampling": SAMPLING, "parse": lines, "engine": None},
+        loc=loc(),
+        name="subs",
+    )
+    m = g.add(
+        "map",
+        [subs],
+        {"body": _answer_body(), "item": "sub", "concurrency": concurrency},
+        loc=loc(),
+        name="answers",
+    )
     g.add("output", [m], loc=loc())
     return g
 
@@ -82,16 +107,49 @@ def expansion_lowered(concurrency: int | None = None, stream: bool = True) -> Gr
     """Query expansion as the passes lower it: prefill + streamed decode feeding the map."""
     g = Graph("expansion")
     q = g.add("input", attrs={"name": "question"}, name="question")
-    p = g.add("llm_prefill", [q], {"session": "subs", "template": tpl("Expand: ", 0), "part": 1, "parts": 1,
-                                   "chained": False, "engine": None}, loc=loc(), name="subs_prefill")
-    d = g.add("llm_decode", [p], {"sampling": SAMPLING, "parse": lines, "engine": None, "stream": stream},
-              loc=loc(), name="subs")
+    p = g.add(
+        "llm_prefill",
+        [q],
+        {
+            "session": "subs",
+            "template": tpl("Expand: ", 0),
+            "part": 1,
+            "parts": 1,
+            "chained": False,
+            "engine": None,
+        },
+        loc=loc(),
+        name="subs_prefill",
+    )
+    d = g.add(
+        "llm_decode",
+        [p],
+        {"sampling": SAMPLING, "parse": lines, "engine": None, "stream": stream},
+        loc=loc(),
+        name="subs",
+    )
     body = Graph("body")
     item = body.add("input", attrs={"name": "sub"}, name="sub")
-    bp = body.add("llm_prefill", [item], {"session": "sub_answer", "template": tpl("Answer: ", 0), "part": 1,
-                                          "parts": 1, "chained": False, "engine": None}, loc=loc())
-    bd = body.add("llm_decode", [bp], {"sampling": SAMPLING, "parse": None, "engine": None, "stream": False},
-                  loc=loc(), name="sub_answer")
+    bp = body.add(
+        "llm_prefill",
+        [item],
+        {
+            "session": "sub_answer",
+            "template": tpl("Answer: ", 0),
+            "part": 1,
+            "parts": 1,
+            "chained": False,
+            "engine": None,
+        },
+        loc=loc(),
+    )
+    bd = body.add(
+        "llm_decode",
+        [bp],
+        {"sampling": SAMPLING, "parse": None, "engine": None, "stream": False},
+        loc=loc(),
+        name="sub_answer",
+    )
     body.add("output", [bd], loc=loc())
     attrs: dict[str, Any] = {"body": body, "item": "sub", "concurrency": concurrency}
     if stream:
@@ -105,13 +163,41 @@ def split_prompt() -> Graph:
     """One prompt prefilled in two chained parts (a shared constant prefix, then the question)."""
     g = Graph("split")
     q = g.add("input", attrs={"name": "question"}, name="question")
-    p1 = g.add("llm_prefill", [], {"session": "answer", "template": tpl("You answer questions.\n"), "part": 1,
-                                   "parts": 2, "chained": False, "shared": True, "prefix_key": "k1",
-                                   "engine": None}, loc=loc())
-    p2 = g.add("llm_prefill", [p1, q], {"session": "answer", "template": tpl("Q: ", 1, "\nA:"), "part": 2,
-                                        "parts": 2, "chained": True, "engine": None}, loc=loc())
-    d = g.add("llm_decode", [p2], {"sampling": SAMPLING, "parse": None, "engine": None, "stream": False},
-              loc=loc(), name="answer")
+    p1 = g.add(
+        "llm_prefill",
+        [],
+        {
+            "session": "answer",
+            "template": tpl("You answer questions.\n"),
+            "part": 1,
+            "parts": 2,
+            "chained": False,
+            "shared": True,
+            "prefix_key": "k1",
+            "engine": None,
+        },
+        loc=loc(),
+    )
+    p2 = g.add(
+        "llm_prefill",
+        [p1, q],
+        {
+            "session": "answer",
+            "template": tpl("Q: ", 1, "\nA:"),
+            "part": 2,
+            "parts": 2,
+            "chained": True,
+            "engine": None,
+        },
+        loc=loc(),
+    )
+    d = g.add(
+        "llm_decode",
+        [p2],
+        {"sampling": SAMPLING, "parse": None, "engine": None, "stream": False},
+        loc=loc(),
+        name="answer",
+    )
     g.add("output", [d], loc=loc())
     return g
 
@@ -119,8 +205,18 @@ def split_prompt() -> Graph:
 def unsplit_prompt() -> Graph:
     g = Graph("unsplit")
     q = g.add("input", attrs={"name": "question"}, name="question")
-    a = g.add("llm", [q], {"template": tpl("You answer questions.\nQ: ", 0, "\nA:"), "sampling": SAMPLING,
-                           "parse": None, "engine": None}, loc=loc(), name="answer")
+    a = g.add(
+        "llm",
+        [q],
+        {
+            "template": tpl("You answer questions.\nQ: ", 0, "\nA:"),
+            "sampling": SAMPLING,
+            "parse": None,
+            "engine": None,
+        },
+        loc=loc(),
+        name="answer",
+    )
     g.add("output", [a], loc=loc())
     return g
 
@@ -130,19 +226,45 @@ def rag(collection: str = "kb", top_k: int = 3) -> Graph:
     g = Graph("rag")
     docs = g.add("input", attrs={"name": "docs"}, name="docs")
     q = g.add("input", attrs={"name": "question"}, name="question")
-    n = g.add("ingest", [docs], {"collection": collection, "engine": None, "embed_engine": None},
-              loc=loc(), name="n")
-    hits = g.add("search", [q], {"params": SearchParams(collection, top_k), "engine": None,
-                                 "embed_engine": None}, loc=loc(), name="hits", after=[n])
+    n = g.add(
+        "ingest",
+        [docs],
+        {"collection": collection, "engine": None, "embed_engine": None},
+        loc=loc(),
+        name="n",
+    )
+    hits = g.add(
+        "search",
+        [q],
+        {"params": SearchParams(collection, top_k), "engine": None, "embed_engine": None},
+        loc=loc(),
+        name="hits",
+        after=[n],
+    )
     top = g.add("rerank", [q, hits], {"top_k": 2, "engine": None}, loc=loc(), name="top")
 
     def join(top: list[Any]) -> str:
         return "\n".join(h.text for h in top)
 
-    ctx = g.add("python", [top], {"code": code(join, 'context = "\\n".join(h.text for h in top)', ("top",))},
-                loc=loc(), name="context")
-    ans = g.add("llm", [ctx, q], {"template": tpl("Context: ", 0, "\nQuestion: ", 1, "\nAnswer:"),
-                                  "sampling": SAMPLING, "parse": None, "engine": None}, loc=loc(), name="answer")
+    ctx = g.add(
+        "python",
+        [top],
+        {"code": code(join, 'context = "\\n".join(h.text for h in top)', ("top",))},
+        loc=loc(),
+        name="context",
+    )
+    ans = g.add(
+        "llm",
+        [ctx, q],
+        {
+            "template": tpl("Context: ", 0, "\nQuestion: ", 1, "\nAnswer:"),
+            "sampling": SAMPLING,
+            "parse": None,
+            "engine": None,
+        },
+        loc=loc(),
+        name="answer",
+    )
     g.add("output", [ans], loc=loc())
     return g
 
@@ -152,8 +274,13 @@ def stream_ingest(collection: str = "kb", chunk: int = 2) -> Graph:
     g = Graph("ingest")
     docs = g.add("input", attrs={"name": "docs"}, name="docs")
     e = g.add("embed", [docs], {"engine": None, "stream": True, "chunk": chunk}, loc=loc(), name="vectors")
-    ins = g.add("db_insert", [docs, e], {"collection": collection, "engine": None, "stream_args": (1,),
-                                         "chunk": chunk}, loc=loc(), name="insert")
+    ins = g.add(
+        "db_insert",
+        [docs, e],
+        {"collection": collection, "engine": None, "stream_args": (1,), "chunk": chunk},
+        loc=loc(),
+        name="insert",
+    )
     g.add("output", [ins], loc=loc())
     return g
 
@@ -171,8 +298,9 @@ def with_break(fn: Callable[..., Any]) -> Graph:
     """input x -> break (async user code run eagerly) -> output."""
     g = Graph("brk")
     x = g.add("input", attrs={"name": "x"}, name="x")
-    v = g.add("break", [x], {"code": code(fn, "v = await fn(x)", ("x",)), "reason": "test"}, loc=loc(),
-              name="v")
+    v = g.add(
+        "break", [x], {"code": code(fn, "v = await fn(x)", ("x",)), "reason": "test"}, loc=loc(), name="v"
+    )
     g.add("output", [v], loc=loc())
     return g
 
@@ -188,8 +316,13 @@ def branch() -> Graph:
     pred = g.add("python", [x], {"code": code(is_long, "v = len(x) > 5", ("x",))}, loc=loc(), name="pred")
     then = Graph("then")
     tx = then.add("input", attrs={"name": "x"}, name="x")
-    ta = then.add("llm", [tx], {"template": tpl("Long: ", 0), "sampling": SAMPLING, "parse": None,
-                                "engine": None}, loc=loc(), name="long")
+    ta = then.add(
+        "llm",
+        [tx],
+        {"template": tpl("Long: ", 0), "sampling": SAMPLING, "parse": None, "engine": None},
+        loc=loc(),
+        name="long",
+    )
     then.add("output", [ta])
     orelse = Graph("orelse")
     orelse.add("input", attrs={"name": "x"}, name="x")
