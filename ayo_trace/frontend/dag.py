@@ -67,13 +67,18 @@ def located(loc: SourceLoc | None) -> Iterator[None]:
         _LOC.reset(token)
 
 
-def caller() -> tuple[SourceLoc | None, str | None]:
-    """The user's line that called into this module, and the variable it assigns (if any)."""
+def caller(constructing: object = None) -> tuple[SourceLoc | None, str | None]:
+    """The user's line that called into this module, and the variable it assigns (if any).
+
+    Frames of ``constructing``'s own ``__init__``/``__post_init__`` (a user's subclass) are skipped."""
     forced = _LOC.get()
     if forced is not None:
         return forced, None
     frame = sys._getframe(1)
-    while frame is not None and frame.f_globals.get("__name__") in _INTERNAL:
+    while frame is not None and (
+        frame.f_globals.get("__name__") in _INTERNAL
+        or (constructing is not None and frame.f_locals.get("self") is constructing)
+    ):
         frame = frame.f_back  # type: ignore[assignment]
     if frame is None:
         return None, None
@@ -99,14 +104,15 @@ class DAGNode:
     hint: str
     seq: int
     declared: list[DAGNode] = field(default_factory=list)
-    spec: Any = None  # python: (fn, call positions, effect); map: the body DAG
+    spec: Any = None  # python: (fn, effect); map: the body DAG
 
     def after(self, *nodes: DAGNode) -> DAGNode:
         """Declare that this node runs after ``nodes`` (an ``after`` edge); returns this node.
 
         Only nodes of the same DAG may be ordered; an input is never ordered."""
+        loc, _ = caller()
         for other in nodes:
-            self.dag._check_order(other, self)
+            self.dag._check_order(other, self, loc)
             if other not in self.declared:
                 self.declared.append(other)
         self.dag._version += 1
@@ -172,19 +178,14 @@ class DAG:
         self._captures[value] = (outer, inp)
         return inp
 
-    def _check_order(self, before: DAGNode, node: DAGNode) -> None:
+    def _check_order(self, before: DAGNode, node: DAGNode, loc: SourceLoc | None) -> None:
         if not isinstance(before, DAGNode) or before.dag is not self:
-            raise TraceError(
-                f"{node!r} can only be ordered after nodes of its own DAG {self.name!r}, not {before!r}",
-                loc=node.loc,
-                construct="after",
-            )
-        if "input" in (before.op, node.op) or before is node:
-            raise TraceError(
-                f"cannot order {node!r} after {before!r}: inputs are never ordered, nor a node after itself",
-                loc=node.loc,
-                construct="after",
-            )
+            why = f"only nodes of its own DAG {self.name!r} can be ordered before it"
+        elif "input" in (before.op, node.op) or before is node:
+            why = "inputs are never ordered, nor a node after itself"
+        else:
+            return
+        raise TraceError(f"cannot order {node!r} after {before!r}: {why}", loc=loc, construct="after")
 
     # --- public constructors ---------------------------------------------------------------------
 

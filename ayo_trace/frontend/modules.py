@@ -87,7 +87,7 @@ class Module:
     loc: SourceLoc | None = field(default=None, init=False, compare=False, repr=False)
 
     def __post_init__(self) -> None:
-        object.__setattr__(self, "loc", caller()[0])
+        object.__setattr__(self, "loc", caller(self)[0])
 
     def lower(self, dag: DAG, values: Mapping[str, DAGNode]) -> dict[str, DAGNode]:
         """Add this module's primitives to ``dag``, reading ``values`` (one node per input port);
@@ -269,16 +269,15 @@ class Pipeline:
                 source = produced.get(port.name) or needed.get(port.name)
                 if source is not None:
                     if source[0].type != port.type:
-                        raise _mismatch(
-                            self.modules[max(i - 1, 0)], m, port, f"{source[1].describe()} gives {source[0]}"
-                        )
+                        why = f"{source[1].describe()} gives {source[0]}"
+                        raise _mismatch(self.modules[max(i - 1, 0)], m, port, why, "make the types agree")
                 elif port.external or i == 0:
                     needed[port.name] = (port, m)
                 else:
                     have = ", ".join(str(p) for p, _ in produced.values()) or "nothing"
-                    raise _mismatch(
-                        self.modules[i - 1], m, port, f"nothing before it produces it (it has {have})"
-                    )
+                    why = f"nothing before it produces it (it has {have})"
+                    fix = f"chain {_producers(port.name)} before {type(m).__name__}"
+                    raise _mismatch(self.modules[i - 1], m, port, why, fix)
             produced.update({p.name: (p, m) for p in m.OUTPUTS})
         self.inputs = tuple(p for p, _ in needed.values())
         self.output: Port = self.modules[-1].OUTPUTS[0]
@@ -326,10 +325,21 @@ class Pipeline:
         return " >> ".join(repr(m) for m in self.modules)
 
 
-def _mismatch(left: Module, right: Module, port: Port, why: str) -> TraceError:
+def _producers(name: str) -> str:
+    """The known module classes that produce ``name``, for the fix an error suggests."""
+    found, todo = [], list(Module.__subclasses__())
+    while todo:
+        cls = todo.pop(0)
+        todo.extend(cls.__subclasses__())
+        if any(p.name == name for p in cls.OUTPUTS):
+            found.append(f"a {cls.__name__}")
+    return " or ".join(found) or f"a module that produces `{name}`"
+
+
+def _mismatch(left: Module, right: Module, port: Port, why: str, fix: str) -> TraceError:
     return TraceError(
         f"{type(left).__name__} >> {type(right).__name__} does not fit: {right.describe()} reads "
-        f"{port}, but {why}; chain after {left.describe()} a module that produces it",
+        f"{port}, but {why}; {fix} (the left side ends with {left.describe()})",
         loc=right.loc,
         construct=">>",
     )

@@ -226,14 +226,15 @@ def test_a_cycle_of_declared_orders_names_the_nodes_and_lines() -> None:
         (lambda d, q: q.after(d.embed(q)), "inputs are never ordered"),
         (
             lambda d, q: d.embed(q).after(DAG("other").input("x")),
-            "only be ordered after nodes of its own DAG",
+            "only nodes of its own DAG 'bad' can be ordered",
         ),
     ],
 )
 def test_bad_orders_are_trace_errors(build: Any, message: str) -> None:
     dag = DAG("bad")
-    with pytest.raises(ayo.TraceError, match=message):
+    with pytest.raises(ayo.TraceError, match=message) as info:
         build(dag, dag.input("q"))
+    assert re.match(r"test_dag.py:\d+: ", str(info.value))
 
 
 # --- nodes ---------------------------------------------------------------------------------------
