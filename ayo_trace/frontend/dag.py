@@ -433,7 +433,7 @@ class DAG:
             attrs = dict(n.attrs)
             if n.op == "python":
                 graph_args = list(dict.fromkeys(args))
-                attrs["code"] = _python_code(n, graph_args, [graph_args.index(a) for a in args], graph)
+                attrs["code"] = _python_code(n, graph_args, [graph_args.index(a) for a in args])
                 args = graph_args
             elif n.op == "map":
                 body: DAG = n.spec
@@ -537,7 +537,7 @@ def _safe(name: str, taken: set[str], fallback: str) -> str:
     return out
 
 
-def _python_code(node: DAGNode, args: list[Node], call: list[int], graph: Graph) -> PyCode:
+def _python_code(node: DAGNode, args: list[Node], call: list[int]) -> PyCode:
     """``returns = fn(params...)``: the source a reader sees; ``fn`` resolves from its module's
     globals when it is a module-level name (so the code survives a JSON round-trip), otherwise from
     a binding."""
