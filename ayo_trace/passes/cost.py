@@ -18,7 +18,9 @@ The model is deliberately simple and every figure is documented where it is decl
   that streams its iterable starts each item when the producer closes it (items close evenly over the
   producer's run); its items then barely overlap, so each is costed unbatched.
 * A chunked ``embed`` streamed into a ``db_insert`` is a two-stage pipeline over its chunks.
-* ``python`` and ``break`` nodes cost nothing (their time is unknown and usually small).
+* ``python`` and ``break`` nodes cost nothing (their time is unknown and usually small). A ``python``
+  value is as large as what it reads, and a list of lists it reads is assumed to be flattened
+  (``[h for hits in per_query for h in hits]``).
 
 ``annotate`` writes ``node.meta["cost"]`` (seconds of the node's own work), ``["finish"]`` (earliest
 finish from the start of its graph), ``["remaining"]`` (longest path from the node's start to its
@@ -136,6 +138,7 @@ class Estimates:
 class _Size:
     chars: float  # characters when rendered into a prompt
     items: float = 1.0  # list length (1 for a scalar)
+    inner: float = 1.0  # list length of each item (a map's items may be lists themselves)
 
     @property
     def n(self) -> int:
@@ -212,8 +215,9 @@ class _Analysis:
             src = self.sizes[node.args[0]]
             return _Size(src.chars / src.n)
         if op == "python" and node.args:
+            # keeps the size of what it reads; a list of lists is assumed flattened
             arg_sizes = [self.sizes[x] for x in node.args]
-            return _Size(sum(s.chars for s in arg_sizes), max(s.items for s in arg_sizes))
+            return _Size(sum(s.chars for s in arg_sizes), max(s.items * s.inner for s in arg_sizes))
         return _Size(e.text_chars)
 
     # --- costs -----------------------------------------------------------------------------------
@@ -329,7 +333,8 @@ class _Analysis:
         streamed = 0 in node.attrs.get("stream_args", ())
         # one item alone, then (unless streamed) the batched item the schedule needs
         single = self.run(body, [item, *captured], fanout).finish[body.output]
-        self.sizes[node] = _Size(n * self.sizes[body.output].chars, n)
+        out = self.sizes[body.output]
+        self.sizes[node] = _Size(n * out.chars, n, out.items)
         if streamed:
             other = self._ready(node, times, skip=0)
             s0, s1 = times.start[src], times.finish[src]
