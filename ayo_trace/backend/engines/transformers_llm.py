@@ -115,7 +115,7 @@ class TransformersEngine(LLMEngine):
         path = self._resolve_model_dir(transformers)
         try:
             tok = transformers.AutoTokenizer.from_pretrained(path)
-            model = transformers.AutoModelForCausalLM.from_pretrained(path, dtype=torch.float32)
+            model: Any = transformers.AutoModelForCausalLM.from_pretrained(path, dtype=torch.float32)
         except (OSError, ValueError) as exc:
             raise ConfigError(f"engine {self.name!r}: cannot load a causal LM from {path}: {exc}") from exc
         model.to(self._device).eval()
@@ -205,7 +205,9 @@ class TransformersEngine(LLMEngine):
         self._require_started()
         unknown = [r.session for r in batch if r.session not in self._sessions]
         if unknown:
-            raise InvalidRequest(f"decode of session(s) {unknown!r} that were never prefilled", engine=self.name)
+            raise InvalidRequest(
+                f"decode of session(s) {unknown!r} that were never prefilled", engine=self.name
+            )
         if len({r.session for r in batch}) != len(batch):
             raise InvalidRequest("a decode batch names the same session twice", engine=self.name)
         sessions = [self._sessions[r.session] for r in batch]
@@ -310,7 +312,9 @@ class TransformersEngine(LLMEngine):
             else:
                 assert s.stream is not None
                 reason = s.stream.finish_reason
-                chunks.append(DecodeChunk(text=text, done=reason is not None, finish_reason=reason, n_tokens=n))
+                chunks.append(
+                    DecodeChunk(text=text, done=reason is not None, finish_reason=reason, n_tokens=n)
+                )
         return chunks
 
     def _run_score(self, reqs: list[ScoreRequest], stop: threading.Event) -> list[float]:

@@ -1,0 +1,177 @@
+"""LLM engine throughput: prefill and decode tokens/s against batch size, and RAG time-to-first-token.
+
+Runs every CPU engine (llama.cpp, transformers) on the shipped Gemma 3 270M GGUF with 2 threads,
+prints a table of medians and rewrites the section ``## LLM engines (bench/llm.py)`` of
+``bench/RESULTS.md`` (other sections are left as they are).
+
+    HF_HUB_OFFLINE=1 .venv/bin/python bench/llm.py [--repeats 3] [--engines llama,transformers]
+
+* prefill: B sessions with distinct ~130-token prompts prefilled in one ``prefill`` call.
+* decode: the same B sessions advanced in one ``decode`` call of N steps (greedy, no stop strings).
+* TTFT: a RAG prompt (~300 tokens of context, then the question) up to its first generated token,
+  cold (one prefill of everything) and split (the context prefilled ahead, untimed, then only the
+  question timed), which is what the prefill-splitting pass buys.
+"""
+
+from __future__ import annotations
+
+import argparse
+import datetime
+import os
+import platform
+import re
+import statistics
+import subprocess
+import sys
+import time
+import uuid
+from pathlib import Path
+
+import anyio
+
+sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
+
+from ayo_trace.backend.engines.base import DecodeRequest, LLMEngine, PrefillRequest
+from ayo_trace.ir.params import SamplingParams
+
+BATCHES = (1, 2, 4, 8)
+HEADING = "## LLM engines (bench/llm.py)"
+RESULTS = Path(__file__).resolve().parent / "RESULTS.md"
+TOPICS = ["rivers", "volcanoes", "bees", "glaciers", "deserts", "comets", "forests", "tides"]
+CONTEXT = " ".join(
+    f"Passage {i}: The {t} of the region were surveyed in {1900 + 7 * i}; the survey recorded their size, "
+    f"their age and how they changed over the following decades, and it is still cited today."
+    for i, t in enumerate(TOPICS * 2)
+)
+QUESTION = "\nQuestion: In which year were the glaciers surveyed?\nAnswer:"
+
+
+def prompt_for(i: int) -> str:
+    return f"Notes on {TOPICS[i % len(TOPICS)]} ({i}). " + CONTEXT[: 600 + 13 * i]
+
+
+async def timed(coro_fn) -> float:
+    t0 = time.perf_counter()
+    await coro_fn()
+    return time.perf_counter() - t0
+
+
+async def bench_engine(engine: LLMEngine, repeats: int, decode_steps: int) -> dict[str, float]:
+    out: dict[str, float] = {}
+    for b in BATCHES:
+        pre, dec = [], []
+        for _ in range(repeats):
+            names = [f"b{b}-{uuid.uuid4().hex[:6]}" for _ in range(b)]
+            reqs = [PrefillRequest(n, prompt_for(i)) for i, n in enumerate(names)]
+            t0 = time.perf_counter()
+            results = await engine.prefill(reqs)
+            pre.append(sum(r.n_tokens for r in results) / (time.perf_counter() - t0))
+            params = SamplingParams(max_tokens=decode_steps)
+            t0 = time.perf_counter()
+            chunks = await engine.decode([DecodeRequest(n, params) for n in names], decode_steps)
+            dec.append(sum(c.n_tokens for c in chunks) / (time.perf_counter() - t0))
+            await engine.release(names)
+        out[f"prefill_b{b}"] = statistics.median(pre)
+        out[f"decode_b{b}"] = statistics.median(dec)
+    cold, split = [], []
+    first = SamplingParams(max_tokens=1)
+    for _ in range(repeats):
+        name = f"cold-{uuid.uuid4().hex[:6]}"
+
+        async def cold_run(name: str = name) -> None:
+            await engine.prefill([PrefillRequest(name, CONTEXT + QUESTION)])
+            await engine.decode([DecodeRequest(name, first)], 1)
+
+        cold.append(await timed(cold_run))
+        await engine.release([name])
+        name = f"split-{uuid.uuid4().hex[:6]}"
+        await engine.prefill([PrefillRequest(name, CONTEXT)])
+
+        async def split_run(name: str = name) -> None:
+            await engine.prefill([PrefillRequest(name, QUESTION)])
+            await engine.decode([DecodeRequest(name, first)], 1)
+
+        split.append(await timed(split_run))
+        await engine.release([name])
+    out["ttft_cold_ms"] = 1000 * statistics.median(cold)
+    out["ttft_split_ms"] = 1000 * statistics.median(split)
+    out["rag_prompt_tokens"] = engine.count_tokens(CONTEXT + QUESTION) + 1
+    return out
+
+
+def make_engine(kind: str) -> tuple[LLMEngine, int]:
+    from ayo_trace.backend.engines.models import default_gguf_path
+
+    if kind == "llama":
+        from ayo_trace.backend.engines.llama_cpp import LlamaCppEngine
+
+        return LlamaCppEngine(n_ctx=1024, n_seq_max=8, threads=2), 32
+    if kind == "transformers":
+        from ayo_trace.backend.engines.transformers_llm import TransformersEngine
+
+        return TransformersEngine(gguf_file=default_gguf_path(), threads=2, max_sessions=8), 8
+    raise SystemExit(f"unknown engine {kind!r}")
+
+
+def table(results: dict[str, dict[str, float]], decode_steps: dict[str, int]) -> str:
+    head = "| engine | metric | " + " | ".join(f"batch {b}" for b in BATCHES) + " |"
+    lines = [head, "|" + " --- |" * (len(BATCHES) + 2)]
+    for kind, r in results.items():
+        for metric in ("prefill", "decode"):
+            cells = " | ".join(f"{r[f'{metric}_b{b}']:.0f}" for b in BATCHES)
+            label = f"{metric} tokens/s" + (f" ({decode_steps[kind]} steps)" if metric == "decode" else "")
+            lines.append(f"| {kind} | {label} | {cells} |")
+    lines += ["", "| engine | RAG prompt tokens | TTFT cold (ms) | TTFT with context prefilled ahead (ms) |"]
+    lines.append("| --- | --- | --- | --- |")
+    for kind, r in results.items():
+        lines.append(
+            f"| {kind} | {r['rag_prompt_tokens']:.0f} | {r['ttft_cold_ms']:.0f} | {r['ttft_split_ms']:.0f} |"
+        )
+    return "\n".join(lines)
+
+
+def machine() -> str:
+    try:
+        lscpu = subprocess.run(["lscpu"], capture_output=True, text=True, check=False).stdout
+        model = re.search(r"Model name:\s*(.+)", lscpu)
+        cpu = model.group(1).strip() if model else platform.processor()
+    except OSError:
+        cpu = platform.processor()
+    return f"{os.cpu_count()} cores, {cpu}"
+
+
+def write_section(body: str) -> None:
+    text = RESULTS.read_text() if RESULTS.exists() else "# Benchmark results\n"
+    section = f"{HEADING}\n\n{body.strip()}\n"
+    pattern = re.compile(rf"^{re.escape(HEADING)}\n.*?(?=^## |\Z)", re.S | re.M)
+    if pattern.search(text):
+        text = pattern.sub(lambda _: section + "\n", text).rstrip() + "\n"
+    else:
+        text = text.rstrip() + "\n\n" + section
+    RESULTS.write_text(text)
+
+
+async def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--repeats", type=int, default=3)
+    parser.add_argument("--engines", default="llama,transformers")
+    parser.add_argument("--no-write", action="store_true", help="print only, leave RESULTS.md alone")
+    args = parser.parse_args()
+    results, steps = {}, {}
+    for kind in args.engines.split(","):
+        engine, steps[kind] = make_engine(kind)
+        async with engine:
+            results[kind] = await bench_engine(engine, args.repeats, steps[kind])
+        print(f"{kind}: {results[kind]}", flush=True)
+    report = table(results, steps)
+    print(report)
+    if not args.no_write:
+        command = "HF_HUB_OFFLINE=1 .venv/bin/python bench/llm.py " + " ".join(sys.argv[1:])
+        write_section(
+            f"Command: `{command.strip()}`  \nDate: {datetime.date.today().isoformat()}  \n"
+            f"Machine: {machine()}; 2 threads per engine; medians of {args.repeats} runs.\n\n{report}\n"
+        )
+
+
+if __name__ == "__main__":
+    anyio.run(main)
