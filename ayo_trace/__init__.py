@@ -12,6 +12,7 @@ self-hosted engines that batch across concurrent queries.
         return await ayo.llm(f"Context:\\n{context}\\nQuestion: {question}\\nAnswer:", max_tokens=32)
 """
 
+from .backend import BatchPolicy, EngineConfig, Runtime, current_runtime, load_config
 from .errors import (
     AyoError,
     ConfigError,
@@ -28,38 +29,91 @@ from .errors import (
     UserCodeError,
 )
 from .frontend import Workflow, eager, embed, ingest, llm, rerank, search, workflow
+from .frontend.dag import DAG, DAGNode, run_graph
+from .frontend.modules import (
+    AnsweringModule,
+    IndexingModule,
+    Module,
+    Pipeline,
+    Port,
+    QueryExpandingModule,
+    RerankingModule,
+    SearchingModule,
+)
 from .ir import Graph, Hit, Node, SamplingParams, SearchParams, Template, json_list, lines
+from .passes import (
+    DEFAULT_PASSES,
+    DecomposeStages,
+    EngineProfile,
+    Lower,
+    Pass,
+    PassResult,
+    PipelineDecode,
+    PruneDependencies,
+    SplitPrefill,
+    critical_path,
+    explain,
+    run_passes,
+)
 
 __version__ = "0.1.0.dev0"
 
 __all__ = [
+    "DAG",
+    "DEFAULT_PASSES",
+    "AnsweringModule",
     "AyoError",
+    "BatchPolicy",
     "ConfigError",
+    "DAGNode",
+    "DecomposeStages",
+    "EngineConfig",
     "EngineDied",
     "EngineError",
+    "EngineProfile",
     "Graph",
     "GraphError",
     "Hit",
+    "IndexingModule",
     "InvalidRequest",
+    "Lower",
+    "Module",
     "Node",
     "NodeError",
     "Overloaded",
+    "Pass",
     "PassError",
+    "PassResult",
+    "Pipeline",
+    "PipelineDecode",
+    "Port",
+    "PruneDependencies",
+    "QueryExpandingModule",
     "QueryTimeout",
+    "RerankingModule",
+    "Runtime",
     "SamplingParams",
     "SearchParams",
+    "SearchingModule",
+    "SplitPrefill",
     "StoreError",
     "Template",
     "TraceError",
     "UserCodeError",
     "Workflow",
+    "critical_path",
+    "current_runtime",
     "eager",
     "embed",
+    "explain",
     "ingest",
     "json_list",
     "lines",
     "llm",
+    "load_config",
     "rerank",
+    "run_graph",
+    "run_passes",
     "search",
     "workflow",
 ]

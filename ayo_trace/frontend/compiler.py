@@ -127,6 +127,11 @@ class Compiler(ExpressionCompiler):
             construct="name",
         )
 
+    def is_bound(self, name: str) -> bool:
+        if name in self.temps or name in self.env:
+            return True
+        return self.parent is not None and self.parent.is_bound(name)
+
     # --- bodies ----------------------------------------------------------------------------------
 
     def compile_function(self) -> Value:
@@ -264,6 +269,8 @@ class Compiler(ExpressionCompiler):
         for n in dict.fromkeys([*local, *self.temps]):
             if n in self.temps and n not in local and n not in (source or ""):
                 continue
+            if n in assigned and not self.is_bound(n):
+                continue  # the statement binds it before reading it (a loop variable, say)
             value = self.lookup_local(n, loc)
             if isinstance(value, Static) and n not in assigned:
                 bindings[n] = value.value
@@ -458,6 +465,9 @@ class Compiler(ExpressionCompiler):
                 stmt, loc, "for loop that changes outer state other than list.append/extend"
             )
         item = stmt.target.value
+        # Names the loop binds that later code reads take their last iteration's value.
+        later = set(self.names_read_after(stmt))
+        live = [n for n in dict.fromkeys([item, *self.src.assigned_names(stmt.body)]) if n in later]
         iterable = self.materialize(self.expr(stmt.iter, loc, "items"), loc, "items")
         body_stmts = [s for s in stmt.body.body if s not in {a[2] for a in accs}]
         child = Compiler(self.src, Graph("body"), {}, self.deps, parent=self)
@@ -467,6 +477,7 @@ class Compiler(ExpressionCompiler):
         outs = []
         for _, _, line, arg in accs:
             outs.append(child.materialize(child.expr(arg, self.src.loc(line), "item"), loc, "item"))
+        outs += [child.materialize(child.lookup_local(n, loc), loc, n) for n in live]
         child.graph.add("output", outs or [child.const(None, loc)])
         order = list(child.captures)
         _align_inputs(child, order, first=item_input)
@@ -475,26 +486,33 @@ class Compiler(ExpressionCompiler):
             [iterable, *(child.captures[n][0] for n in order)],
             {"body": child.graph, "item": item, "concurrency": 1},
             loc,
-            accs[0][0] if len(accs) == 1 else "map",
+            accs[0][0] if len(accs) == 1 and not live else "map",
         )
+        m = mapped.name
+        self.temps[m] = Traced(mapped)
+        tuple_out = len(outs) > 1
         for i, (acc, method, line, _) in enumerate(accs):
-            values = mapped if len(accs) == 1 else self.graph.add("getitem", (mapped,), {"index": i}, loc=loc)
-            if method == "append":
-                source = f"{acc}.extend({values.name})"
-            else:
-                source = f"for v in {values.name}:\n    {acc}.extend(v)"
-            self.temps[values.name] = Traced(values)
-            node = self.python_node(
-                line, self.src.loc(line), [acc], source=source, name=acc, reads=[acc, values.name]
+            v = f"v[{i}]" if tuple_out else "v"
+            source = (
+                f"{acc}.extend({v} for v in {m})"
+                if method == "append"
+                else f"for v in {m}:\n    {acc}.extend({v})"
             )
-            self.temps.clear()
+            node = self.python_node(line, self.src.loc(line), [acc], source=source, name=acc, reads=[acc, m])
             self.env[acc] = Traced(node)
+        for j, n in enumerate(live, start=len(accs)):
+            last = f"{m}[-1][{j}]" if tuple_out else f"{m}[-1]"
+            bound_before = n in self.env or (self.parent is not None and n in self.parent.env)
+            source = f"{n} = {last} if {m} else {n}" if bound_before else f"{n} = {last}"
+            reads = [m, n] if bound_before else [m]
+            self.env[n] = Traced(self.python_node(stmt, loc, [n], source=source, name=n, reads=reads))
+        self.temps.clear()
 
     def accumulators(
         self, stmt: cst.For
     ) -> list[tuple[str, str, cst.SimpleStatementLine, cst.BaseExpression]] | None:
         """``acc.append(x)`` / ``acc.extend(xs)`` lines of a loop body on lists defined before the
-        loop; None when the body changes outer state in any other way or assigns names read later."""
+        loop; None when the body changes outer state in any other way."""
         assigned_in_body = set(self.src.assigned_names(stmt.body))
         out = []
         for line in stmt.body.body:
@@ -516,6 +534,8 @@ class Compiler(ExpressionCompiler):
             ):
                 out.append((func.value.value, func.attr.value, line, call.args[0].value))
         acc_lines = {id(a[2]) for a in out}
+        if {a[0] for a in out} & assigned_in_body:
+            return None
         for line in stmt.body.body:
             if id(line) in acc_lines:
                 continue
@@ -523,8 +543,6 @@ class Compiler(ExpressionCompiler):
             outer_mutated = [n for n in mutated_roots(line) if n in local and n not in assigned_in_body]
             if outer_mutated:
                 return None
-        if assigned_in_body & set(self.names_read_after(stmt)):
-            return None
         return out
 
     def names_read_after(self, stmt: cst.CSTNode) -> list[str]:

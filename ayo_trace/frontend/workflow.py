@@ -257,9 +257,10 @@ class Workflow:
             return await self.eager(*args, **kwargs)
         entry, inputs = self._entry(args, kwargs)
         graph = self._optimized(entry)
-        from ..backend.runtime import current_runtime
+        from ..backend.runtime import Runtime, current_runtime
 
-        return await current_runtime().run(graph, inputs)
+        rt = current_runtime() or Runtime.default()
+        return await rt.run(graph, inputs)
 
     def __repr__(self) -> str:
         return f"<ayo.workflow {self.fn.__qualname__}>"

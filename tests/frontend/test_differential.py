@@ -1,0 +1,127 @@
+"""The central oracle: eager ≡ traced ≡ optimized, on random programs and on every named shape.
+
+Programs run on scripted engines (deterministic outputs, here with random latencies so the
+concurrent runtime really interleaves) with cross-request batching off. Each mode gets fresh engines,
+so one run's inserts never leak into another's searches.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import itertools
+import random
+from collections.abc import Callable, Sequence
+from pathlib import Path
+from typing import Any
+
+import anyio
+import pytest
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
+
+import ayo_trace as ayo
+from ayo_trace.backend.interpreter import interpret
+from ayo_trace.passes import DEFAULT_PASSES, run_passes
+from ayo_trace.testing import ScriptedEmbedder, ScriptedLLM, ScriptedReranker, ScriptedStore
+
+from . import shapes
+from .programs import load, program_source, programs
+
+QUESTION = "how do generators work"
+DOCS = ["generators yield values lazily", "lists hold values", "coroutines await other coroutines"]
+
+
+def respond(prompt: str) -> str:
+    h = hashlib.sha1(prompt.encode()).hexdigest()
+    return f" {h[:4]} yields\n- {h[4:8]} lists\n{h[8:12]} await\n"
+
+
+def engines(seed: int | None) -> list[Any]:
+    rnd = random.Random(seed)
+
+    def lat() -> float:
+        return 0.0 if seed is None else rnd.uniform(0, 0.002)
+
+    return [
+        ScriptedLLM("llm", respond, decode_s_per_step=lat(), prefill_s_per_token=lat() / 50),
+        ScriptedEmbedder("embed"),
+        ScriptedStore("store"),
+        ScriptedReranker("rerank"),
+    ]
+
+
+async def run_modes(
+    wf: Any, args: Sequence[Any], seed: int | None, pass_sets: Sequence[Sequence[Any]]
+) -> list[tuple[str, Any]]:
+    results: list[tuple[str, Any]] = []
+
+    async def in_runtime(label: str, fn: Callable[[Any], Any]) -> None:
+        async with ayo.Runtime(engines=engines(seed), batching=False) as rt:
+            try:
+                results.append((label, await fn(rt)))
+            except Exception as e:  # the same user error must surface in every mode
+                while e.__cause__ is not None:
+                    e = e.__cause__  # type: ignore[assignment]
+                results.append((label, ("raised", type(e).__name__, str(e))))
+
+    traced = wf.graph(*args)
+    inputs = {
+        n.attrs["name"]: a for n, a in zip(traced.inputs, [a for a in args if not _static(a)], strict=True)
+    }
+    await in_runtime("eager", lambda rt: wf.eager(*args))
+    await in_runtime("in-order interpreter", lambda rt: interpret(rt, traced, inputs))
+    for passes in pass_sets:
+        graph = run_passes(traced, passes)
+        names = "+".join(p.name for p in passes) or "traced"
+        await in_runtime(names, lambda rt, g=graph: rt.run(g, inputs))
+    return results
+
+
+def _static(value: Any) -> bool:
+    return isinstance(value, bool | int | float | type(None))
+
+
+def assert_all_equal(results: list[tuple[str, Any]]) -> None:
+    reference_label, reference = results[0]
+    for label, value in results[1:]:
+        assert value == reference, f"{label} differs from {reference_label}:\n{value!r}\n!=\n{reference!r}"
+
+
+ALL_SUBSETS = [
+    list(c) for r in range(len(DEFAULT_PASSES) + 1) for c in itertools.combinations(DEFAULT_PASSES, r)
+]
+
+
+@settings(max_examples=30, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+@given(spec=programs, seed=st.integers(0, 2**16), subset=st.sampled_from(ALL_SUBSETS))
+def test_random_programs_traced_equals_eager(spec: Any, seed: int, subset: list[Any], tmp_path: Path) -> None:
+    module = load(program_source(spec), tmp_path)
+    results = anyio.run(run_modes, module.program, (QUESTION, DOCS), seed, [[], subset, list(DEFAULT_PASSES)])
+    assert_all_equal(results)
+
+
+SHAPES = {
+    "answer": (shapes.answer, (QUESTION, DOCS)),
+    "naive_rag": (shapes.naive_rag, (QUESTION, DOCS)),
+    "query_expansion": (shapes.query_expansion, (QUESTION,)),
+    "independent_branches": (shapes.independent_branches, (QUESTION,)),
+    "map_passages": (shapes.map_passages, (DOCS,)),
+    "nested": (shapes.nested, (QUESTION,)),
+    "conditional": (shapes.conditional, (QUESTION,)),
+    "static_flags": (shapes.static_flags, (QUESTION, 1, False)),
+    "two_collections": (shapes.two_collections, (QUESTION, DOCS[:2], DOCS[2:])),
+    "string_glue": (shapes.string_glue, ("generators", "beginners")),
+    "helpers": (shapes.helpers, (QUESTION, DOCS)),
+    "loop_append": (shapes.loop_append, (DOCS,)),
+    "expand_until_long": (shapes.expand_until_long, ("short",)),
+    "embed_similarity": (shapes.embed_similarity, ("a cat", "a dog")),
+    "marked_static": (shapes.marked_static, (QUESTION,)),
+    "early_return": (shapes.early_return, (QUESTION,)),
+}
+
+
+@pytest.mark.parametrize("name", sorted(SHAPES))
+def test_every_shape_under_every_pass_subset(name: str) -> None:
+    wf, args = SHAPES[name]
+    results = anyio.run(run_modes, wf, args, 7, ALL_SUBSETS)
+    assert_all_equal(results)
