@@ -231,7 +231,8 @@ class Workflow:
         """The traced graph for these arguments (only their static values matter); with
         ``optimized=True``, the graph after this workflow's passes."""
         entry, _ = self._entry(args, kwargs)
-        return self._optimized(entry) if optimized else entry.graph
+        graph = self._optimized(entry) if optimized else entry.graph
+        return graph.copy()  # the cached graph stays private: callers may edit what they get
 
     def explain(self, *args: Any, **kwargs: Any) -> str:
         """What each pass changed, as a before/after of the printed graph, with the estimated
