@@ -216,13 +216,16 @@ def report(
     rerank: dict[str, Any],
     embedding: list[tuple[int, float]],
     store: dict[str, Any],
+    load: tuple[float, float],
 ) -> str:
     r = rerank
     lines = [
         HEADING,
         "",
         f"`python bench/retrieval.py{' --quick' if args.quick else ''}` on {datetime.date.today().isoformat()}, "
-        f"{machine()} (shared with other work; CPU only).",
+        f"{machine()}, CPU only, shared with other work: load average {load[0]:.1f} at the start, "
+        f"{load[1]:.1f} at the end (above 2, the throughput and latency figures are depressed by contention; "
+        "the accuracy figures are deterministic).",
         "",
         f"**Reranking** ({r['questions']} hand-written questions x {r['passages_per_question']} passages, one relevant; "
         "`bench/data/rerank_set.json`):",
@@ -282,6 +285,7 @@ async def main(args: argparse.Namespace) -> None:
     limit = 10 if args.quick else None
     sizes = [2_000, 5_000] if args.quick else [10_000, 100_000]
     t0 = time.perf_counter()
+    load_start = os.getloadavg()[0]
     async with SentenceTransformerEmbedder(threads=2) as embedder:
         rerank = await bench_rerank(embedder, limit)
     print(f"rerank done at {time.perf_counter() - t0:.0f} s", file=sys.stderr)
@@ -294,7 +298,7 @@ async def main(args: argparse.Namespace) -> None:
     finally:
         shutil.rmtree(tmp, ignore_errors=True)
     print(f"store done at {time.perf_counter() - t0:.0f} s", file=sys.stderr)
-    section = report(args, rerank, embedding, store)
+    section = report(args, rerank, embedding, store, (load_start, os.getloadavg()[0]))
     print(section)
     if not args.no_write:
         write_section(section)
