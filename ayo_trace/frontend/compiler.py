@@ -493,11 +493,10 @@ class Compiler(ExpressionCompiler):
         tuple_out = len(outs) > 1
         for i, (acc, method, line, _) in enumerate(accs):
             v = f"v[{i}]" if tuple_out else "v"
-            source = (
-                f"{acc}.extend({v} for v in {m})"
-                if method == "append"
-                else f"for v in {m}:\n    {acc}.extend({v})"
-            )
+            if method == "append":
+                source = f"{acc}.extend({v} for v in {m})" if tuple_out else f"{acc}.extend({m})"
+            else:
+                source = f"for v in {m}:\n    {acc}.extend({v})"
             node = self.python_node(line, self.src.loc(line), [acc], source=source, name=acc, reads=[acc, m])
             self.env[acc] = Traced(node)
         for j, n in enumerate(live, start=len(accs)):
