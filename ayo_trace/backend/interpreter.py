@@ -92,4 +92,6 @@ async def interpret(rt: Runtime, graph: Graph, inputs: Mapping[str, Any]) -> Any
     return await Interpreter(rt).run(graph, inputs)
 
 
-__all__ = ["Interpreter", "interpret"]
+run_in_order = interpret
+
+__all__ = ["Interpreter", "interpret", "run_in_order"]

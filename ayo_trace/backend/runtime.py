@@ -24,16 +24,14 @@ from __future__ import annotations
 
 import dataclasses
 import itertools
-import json
 import logging
 import os
 import threading
 import time
-from collections import Counter, deque
+from collections import Counter
 from collections.abc import AsyncGenerator, AsyncIterator, Sequence
 from contextlib import aclosing
 from contextvars import ContextVar, Token
-from pathlib import Path
 from types import TracebackType
 from typing import Any, Self
 
@@ -49,6 +47,7 @@ from .config import BACKENDS, UNBATCHED, BatchPolicy, EngineConfig, build_engine
 from .engine_scheduler import DEFAULT_DECODE_STEPS, EnginePool, EngineScheduler
 from .engines.base import Engine, PrefillRequest, RerankRequest, Vector
 from .graph_scheduler import Emit, run_query
+from .timeline import Recorder, Timeline
 
 log = logging.getLogger("ayo_trace.runtime")
 
@@ -73,95 +72,6 @@ class _DefaultRuntime:
 
 
 _DEFAULT = _DefaultRuntime()
-
-
-# --- timeline ------------------------------------------------------------------------------------
-
-
-@dataclasses.dataclass
-class Timeline:
-    """Chrome trace events (``ph: "X"`` complete events, microseconds) that Perfetto and
-    chrome://tracing open: pid 1 holds one thread per query (its nodes), pid 2 one per engine
-    instance (its batches, with batch id, size and queue waits)."""
-
-    events: list[dict[str, Any]]
-
-    def to_json(self) -> dict[str, Any]:
-        return {"traceEvents": self.events, "displayTimeUnit": "ms"}
-
-    def save(self, path: str | Path) -> Path:
-        path = Path(path)
-        path.write_text(json.dumps(self.to_json()))
-        return path
-
-
-class _Recorder:
-    """Bounded event log behind ``Runtime.timeline()``."""
-
-    def __init__(self, size: int) -> None:
-        self.t0 = time.monotonic()
-        self.events: deque[dict[str, Any]] = deque(maxlen=size)
-        self.enabled = size > 0
-        self._tids: dict[tuple[int, str], int] = {}
-
-    def _tid(self, pid: int, name: str) -> int:
-        tid = self._tids.get((pid, name))
-        if tid is None:
-            tid = self._tids[(pid, name)] = len(self._tids) + 1
-        return tid
-
-    def _us(self, t: float) -> float:
-        return round((t - self.t0) * 1e6, 1)
-
-    def node(self, query: str, scope: str, node: Node, start: float, end: float, ok: bool) -> None:
-        if not self.enabled:
-            return
-        self.events.append(
-            {
-                "name": node.name,
-                "cat": node.op,
-                "ph": "X",
-                "ts": self._us(start),
-                "dur": self._us(end) - self._us(start),
-                "pid": 1,
-                "tid": self._tid(1, query),
-                "args": {"query": query, "scope": scope, "op": node.op, "loc": str(node.loc), "ok": ok},
-            }
-        )
-
-    def batch(
-        self, engine: str, key: str, batch_id: int, start: float, end: float, waits: list[float], error: bool
-    ) -> None:
-        if not self.enabled:
-            return
-        self.events.append(
-            {
-                "name": f"{key} x{len(waits)}",
-                "cat": key,
-                "ph": "X",
-                "ts": self._us(start),
-                "dur": self._us(end) - self._us(start),
-                "pid": 2,
-                "tid": self._tid(2, engine),
-                "args": {
-                    "engine": engine,
-                    "batch_id": batch_id,
-                    "size": len(waits),
-                    "queue_wait_mean_ms": 1e3 * sum(waits) / len(waits) if waits else 0.0,
-                    "queue_wait_max_ms": 1e3 * max(waits, default=0.0),
-                    "error": error,
-                },
-            }
-        )
-
-    def timeline(self) -> Timeline:
-        meta: list[dict[str, Any]] = [
-            {"name": "process_name", "ph": "M", "pid": 1, "tid": 0, "args": {"name": "queries"}},
-            {"name": "process_name", "ph": "M", "pid": 2, "tid": 0, "args": {"name": "engines"}},
-        ]
-        for (pid, name), tid in self._tids.items():
-            meta.append({"name": "thread_name", "ph": "M", "pid": pid, "tid": tid, "args": {"name": name}})
-        return Timeline(meta + list(self.events))
 
 
 # --- the runtime ---------------------------------------------------------------------------------
@@ -211,7 +121,7 @@ class Runtime:
         self.decode_steps = decode_steps
         self.own_engines = own_engines
         self.progress = progress
-        self._recorder = _Recorder(timeline_size)
+        self._recorder = Recorder(timeline_size)
         self._pools: dict[str, EnginePool] = {}
         self._by_kind: dict[str, list[str]] = {}
         self._started: list[tuple[Engine, EngineConfig | None]] = []  # what stop() stops

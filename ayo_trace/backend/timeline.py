@@ -1,0 +1,105 @@
+"""The runtime's timeline: node runs per query and batches per engine, as Chrome trace events.
+
+``Runtime.timeline()`` returns a ``Timeline``; ``save(path)`` writes JSON that Perfetto
+(ui.perfetto.dev) and chrome://tracing open. The recorder keeps a bounded number of events.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import json
+import time
+from collections import deque
+from pathlib import Path
+from typing import Any
+
+from ..ir.graph import Node
+
+
+@dataclasses.dataclass
+class Timeline:
+    """Chrome trace events (``ph: "X"`` complete events, microseconds) that Perfetto and
+    chrome://tracing open: pid 1 holds one thread per query (its nodes), pid 2 one per engine
+    instance (its batches, with batch id, size and queue waits)."""
+
+    events: list[dict[str, Any]]
+
+    def to_json(self) -> dict[str, Any]:
+        return {"traceEvents": self.events, "displayTimeUnit": "ms"}
+
+    def save(self, path: str | Path) -> Path:
+        path = Path(path)
+        path.write_text(json.dumps(self.to_json()))
+        return path
+
+
+class Recorder:
+    """Bounded event log behind ``Runtime.timeline()``."""
+
+    def __init__(self, size: int) -> None:
+        self.t0 = time.monotonic()
+        self.events: deque[dict[str, Any]] = deque(maxlen=size)
+        self.enabled = size > 0
+        self._tids: dict[tuple[int, str], int] = {}
+
+    def _tid(self, pid: int, name: str) -> int:
+        tid = self._tids.get((pid, name))
+        if tid is None:
+            tid = self._tids[(pid, name)] = len(self._tids) + 1
+        return tid
+
+    def _us(self, t: float) -> float:
+        return round((t - self.t0) * 1e6, 1)
+
+    def node(self, query: str, scope: str, node: Node, start: float, end: float, ok: bool) -> None:
+        if not self.enabled:
+            return
+        self.events.append(
+            {
+                "name": node.name,
+                "cat": node.op,
+                "ph": "X",
+                "ts": self._us(start),
+                "dur": self._us(end) - self._us(start),
+                "pid": 1,
+                "tid": self._tid(1, query),
+                "args": {"query": query, "scope": scope, "op": node.op, "loc": str(node.loc), "ok": ok},
+            }
+        )
+
+    def batch(
+        self, engine: str, key: str, batch_id: int, start: float, end: float, waits: list[float], error: bool
+    ) -> None:
+        if not self.enabled:
+            return
+        self.events.append(
+            {
+                "name": f"{key} x{len(waits)}",
+                "cat": key,
+                "ph": "X",
+                "ts": self._us(start),
+                "dur": self._us(end) - self._us(start),
+                "pid": 2,
+                "tid": self._tid(2, engine),
+                "args": {
+                    "engine": engine,
+                    "batch_id": batch_id,
+                    "size": len(waits),
+                    "queue_wait_mean_ms": 1e3 * sum(waits) / len(waits) if waits else 0.0,
+                    "queue_wait_max_ms": 1e3 * max(waits, default=0.0),
+                    "error": error,
+                },
+            }
+        )
+
+    def timeline(self) -> Timeline:
+        meta: list[dict[str, Any]] = [
+            {"name": "process_name", "ph": "M", "pid": 1, "tid": 0, "args": {"name": "queries"}},
+            {"name": "process_name", "ph": "M", "pid": 2, "tid": 0, "args": {"name": "engines"}},
+        ]
+        for (pid, name), tid in self._tids.items():
+            meta.append({"name": "thread_name", "ph": "M", "pid": pid, "tid": tid, "args": {"name": name}})
+        return Timeline(meta + list(self.events))
+
+
+__all__ = ["Recorder", "Timeline"]
