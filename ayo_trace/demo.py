@@ -31,6 +31,7 @@ from .backend.config import default_configs
 from .backend.engines.base import VectorStore
 from .backend.runtime import Runtime
 from .corpus import DEMO_MODULES, Passage, corpus_key, stdlib_passages
+from .ir.graph import Graph
 from .ir.params import Hit
 
 DEFAULT_QUESTIONS = (
@@ -78,14 +79,17 @@ def title_of(hit: Hit | str) -> str:
 
 
 def show_graphs(wf: Any, *args: Any, mermaid: bool = True, **kwargs: Any) -> None:
-    """Print ``wf``'s traced and optimized graphs for these arguments, as text and as Mermaid."""
-    for optimized in (False, True):
-        graph = wf.graph(*args, optimized=optimized, **kwargs)
-        label = "optimized" if optimized else "traced"
+    """Print workflow ``wf``'s traced and optimized graphs for these arguments (text and Mermaid)."""
+    print_graphs(wf.graph(*args, **kwargs), wf.graph(*args, optimized=True, **kwargs), mermaid=mermaid)
+
+
+def print_graphs(traced: Graph, optimized: Graph, *, mermaid: bool = True) -> None:
+    """Print a traced graph and its optimized form, as text and (with ``mermaid``) as Mermaid."""
+    for label, graph in (("traced", traced), ("optimized", optimized)):
         print(f"--- {label} graph ---\n{graph}")
         if mermaid:
             print(f"--- {label} graph (Mermaid) ---\n{graph.to_mermaid()}")
-    print()
+    print(flush=True)
 
 
 # --- the corpus in the store ---------------------------------------------------------------------
