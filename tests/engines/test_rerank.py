@@ -154,43 +154,25 @@ def test_a_template_without_a_passage_slot_is_a_config_error() -> None:
         LikelihoodReranker(ScriptedLLM(), template="Question:")
 
 
-# --- the likelihood reranker on llama.cpp ------------------------------------------------------------
-
-
-@pytest.fixture(scope="module")
-async def own_llama_engine() -> AsyncIterator[LLMEngine]:
-    from ayo_trace.backend.engines.llama_cpp import LlamaCppEngine
-
-    async with LlamaCppEngine(n_ctx=1024, threads=2) as engine:
-        yield engine
-
-
-@pytest.fixture(scope="module")
-def llm(request: pytest.FixtureRequest) -> LLMEngine:
-    """The session's llama.cpp engine (``llama_engine``) when the suite provides one, else our own.
-
-    A sync fixture, because anyio cannot start an async fixture from inside another one."""
-    try:
-        engine: LLMEngine = request.getfixturevalue("llama_engine")
-    except pytest.FixtureLookupError:
-        engine = request.getfixturevalue("own_llama_engine")
-    return engine
+# --- the likelihood reranker on llama.cpp (the session's ``llama_engine``) ------------------------------
 
 
 @pytest.mark.real
-async def test_the_relevant_passage_ranks_first_on_llama_cpp(llm: LLMEngine) -> None:
-    scores = await LikelihoodReranker(llm).score(CASES)
+async def test_the_relevant_passage_ranks_first_on_llama_cpp(llama_engine: LLMEngine) -> None:
+    scores = await LikelihoodReranker(llama_engine).score(CASES)
     assert [int(np.argmax(s)) for s in scores] == RELEVANT
     assert all(x < 0 for s in scores for x in s)
 
 
 @pytest.mark.real
-async def test_a_score_is_the_engines_log_likelihood_over_question_tokens(llm: LLMEngine) -> None:
+async def test_a_score_is_the_engines_log_likelihood_over_question_tokens(llama_engine: LLMEngine) -> None:
     case = CASES[0]
-    [scores] = await LikelihoodReranker(llm).score([RerankRequest(case.query, case.passages[1:2])])
+    [scores] = await LikelihoodReranker(llama_engine).score([RerankRequest(case.query, case.passages[1:2])])
     continuation = " " + case.query
-    [total] = await llm.score([ScoreRequest(DEFAULT_TEMPLATE.format(passage=case.passages[1]), continuation)])
-    assert scores == pytest.approx([total / llm.count_tokens(continuation)], abs=1e-3)
+    [total] = await llama_engine.score(
+        [ScoreRequest(DEFAULT_TEMPLATE.format(passage=case.passages[1]), continuation)]
+    )
+    assert scores == pytest.approx([total / llama_engine.count_tokens(continuation)], abs=1e-3)
 
 
 # --- the cross-encoder --------------------------------------------------------------------------------
