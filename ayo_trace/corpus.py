@@ -185,6 +185,8 @@ def stdlib_passages(
     if modules is not None and isinstance(modules, str):
         modules = [modules]
     out: list[Passage] = []
+    if limit == 0:
+        return out
     chunks: dict[str, int] = {}  # title -> chunks so far (two modules may document one title)
     documents: set[str] = set()  # the store keeps one row per text: keep one passage per text
     for name, path in stdlib_modules(root):
@@ -336,6 +338,7 @@ __all__ = [
     "DEMO_MODULES",
     "MAX_WORDS",
     "MIN_WORDS",
+    "SHORTEST",
     "Passage",
     "chunk_words",
     "clean_docstring",

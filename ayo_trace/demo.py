@@ -132,6 +132,7 @@ class Answered:
     sources: list[str]
     seconds: float
     unoptimized_seconds: float | None = None
+    unoptimized_answer: str | None = None
 
 
 async def ask(question: str, collection: str, *, compare: bool = False) -> Answered:
@@ -141,8 +142,9 @@ async def ask(question: str, collection: str, *, compare: bool = False) -> Answe
     result = Answered(question, reply, [title_of(h) for h in hits], seconds)
     if compare:
         t = time.perf_counter()
-        await answer_unoptimized(question, collection)
+        baseline, _ = await answer_unoptimized(question, collection)
         result.unoptimized_seconds = time.perf_counter() - t
+        result.unoptimized_answer = baseline
     return result
 
 
