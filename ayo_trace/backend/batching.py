@@ -26,10 +26,28 @@ from __future__ import annotations
 
 from collections.abc import Hashable, Mapping, Sequence
 from dataclasses import dataclass
+from typing import Protocol
 
 from .config import BatchPolicy
 
 EXPECTED_WAIT_S = 0.005
+
+
+class Queued(Protocol):
+    """What the policy reads of a queued request (``Waiting``, or the scheduler's own request)."""
+
+    @property
+    def key(self) -> Hashable: ...
+    @property
+    def priority(self) -> float: ...
+    @property
+    def arrival(self) -> float: ...
+    @property
+    def size(self) -> int: ...
+    @property
+    def tokens(self) -> int: ...
+    @property
+    def urgent(self) -> bool: ...
 
 
 @dataclass(frozen=True, slots=True)
@@ -61,12 +79,12 @@ class Wait:
     seconds: float | None
 
 
-def _order(queue: Sequence[Waiting], i: int) -> tuple[float, float, int]:
+def _order(queue: Sequence[Queued], i: int) -> tuple[float, float, int]:
     w = queue[i]
     return (-w.priority, w.arrival, i)
 
 
-def _take(queue: Sequence[Waiting], members: list[int], policy: BatchPolicy) -> tuple[list[int], bool]:
+def _take(queue: Sequence[Queued], members: list[int], policy: BatchPolicy) -> tuple[list[int], bool]:
     """The batch prefix of ``members`` (already ordered) and whether the batch is full."""
     taken: list[int] = []
     size = tokens = 0
@@ -85,7 +103,7 @@ def _take(queue: Sequence[Waiting], members: list[int], policy: BatchPolicy) -> 
 
 
 def next_batch(
-    queue: Sequence[Waiting],
+    queue: Sequence[Queued],
     policy: BatchPolicy,
     now: float,
     expected: Mapping[Hashable, int] | None = None,
@@ -94,12 +112,16 @@ def next_batch(
     if not queue:
         return Wait(None)
     groups: dict[Hashable, list[int]] = {}
-    for i, w in enumerate(queue):
-        groups.setdefault(w.key, []).append(i)
+    if len(queue) == 1:
+        groups[queue[0].key] = [0]
+    else:
+        for i, w in enumerate(queue):
+            groups.setdefault(w.key, []).append(i)
     best: tuple[tuple[float, float, int], list[int]] | None = None
     wait: float | None = None
     for key, members in groups.items():
-        members.sort(key=lambda i: _order(queue, i))
+        if len(members) > 1:
+            members.sort(key=lambda i: _order(queue, i))
         taken, full = _take(queue, members, policy)
         age = max(now - min(queue[i].arrival for i in members), 0.0)
         want = expected.get(key) if expected else None
@@ -123,4 +145,4 @@ def next_batch(
     return Wait(max(wait, 0.0))
 
 
-__all__ = ["EXPECTED_WAIT_S", "Dispatch", "Wait", "Waiting", "next_batch"]
+__all__ = ["EXPECTED_WAIT_S", "Dispatch", "Queued", "Wait", "Waiting", "next_batch"]

@@ -28,6 +28,7 @@ store, which runs them as transactions of their own; searches are batched per co
 from __future__ import annotations
 
 import copy
+import dataclasses
 import logging
 import math
 import time
@@ -40,7 +41,7 @@ import anyio.lowlevel
 
 from ..errors import AyoError, EngineError, InvalidRequest, Overloaded
 from ..ir.params import Hit, SamplingParams
-from .batching import Dispatch, Waiting, next_batch
+from .batching import Dispatch, next_batch
 from .config import BatchPolicy
 from .engines.base import (
     DecodeChunk,
@@ -109,9 +110,6 @@ class _Request:
     def done(self) -> bool:
         return self.result is not _PENDING or self.error is not None
 
-    def waiting(self) -> Waiting:
-        return Waiting(self.key, self.priority, self.arrival, self.size, self.tokens, self.urgent)
-
     def notify(self) -> None:
         if self.wake is not None:
             self.wake.set()
@@ -135,6 +133,7 @@ class EngineScheduler:
         max_queue: int = 1024,
         decode_steps: int = DEFAULT_DECODE_STEPS,
         recorder: BatchRecorder | None = None,
+        peers: Callable[[], int] | None = None,
     ) -> None:
         self.engine = engine
         self.name = engine.name
@@ -142,6 +141,10 @@ class EngineScheduler:
         self.max_queue = max_queue
         self.decode_steps = decode_steps
         self.recorder = recorder
+        # How many queries (and eager calls) are running: with one, nobody else can join a batch,
+        # so waiting for batch mates would only add latency.
+        self.peers = peers
+        self._alone_policy = dataclasses.replace(policy, max_wait_s=0.0)
         self.reset()
         self._started_at = time.monotonic()
         self.requests: Counter[str] = Counter()
@@ -218,7 +221,8 @@ class EngineScheduler:
             expected: dict[Hashable, int] | None = (
                 {"decode": self.active_decodes} if self.active_decodes else None
             )
-            decision = next_batch([r.waiting() for r in self._queue], self.policy, time.monotonic(), expected)
+            policy = self.policy if self.peers is None or self.peers() > 1 else self._alone_policy
+            decision = next_batch(self._queue, policy, time.monotonic(), expected)
             if isinstance(decision, Dispatch):
                 break
             self._arrival = anyio.Event()

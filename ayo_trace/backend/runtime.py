@@ -22,6 +22,7 @@ traced node computes exactly what the eager call does.
 
 from __future__ import annotations
 
+import contextlib
 import dataclasses
 import itertools
 import logging
@@ -29,7 +30,7 @@ import os
 import threading
 import time
 from collections import Counter
-from collections.abc import AsyncGenerator, AsyncIterator, Sequence
+from collections.abc import AsyncGenerator, AsyncIterator, Iterator, Sequence
 from contextlib import aclosing
 from contextvars import ContextVar, Token
 from types import TracebackType
@@ -52,6 +53,7 @@ from .timeline import Recorder, Timeline
 log = logging.getLogger("ayo_trace.runtime")
 
 _CURRENT: ContextVar[Runtime | None] = ContextVar("ayo_runtime", default=None)
+_IN_QUERY: ContextVar[bool] = ContextVar("ayo_in_query", default=False)
 
 
 def current_runtime(*, default: bool = True) -> Runtime | None:
@@ -133,6 +135,10 @@ class Runtime:
         self._eager_ids = itertools.count(1)
         self._tokens: list[Token[Runtime | None]] = []
         self.queries = self.failures = self.cancelled = 0
+        self.active = 0  # queries and eager calls running now
+
+    def _peers(self) -> int:
+        return self.active
 
     # --- lifecycle -------------------------------------------------------------------------------
 
@@ -200,6 +206,7 @@ class Runtime:
                     max_queue=max_queue,
                     decode_steps=self.decode_steps,
                     recorder=self._recorder,
+                    peers=self._peers,
                 )
                 for e in engines
             ]
@@ -282,7 +289,9 @@ class Runtime:
         await self._ensure_started()
         query_id = f"q{next(self._ids)}"
         token = _CURRENT.set(self)
+        in_query = _IN_QUERY.set(True)
         self.queries += 1
+        self.active += 1
         try:
             return await run_query(
                 self, graph, inputs, query_id, self.deadline_s if deadline_s is None else deadline_s
@@ -294,7 +303,21 @@ class Runtime:
             self.failures += 1
             raise
         finally:
+            self.active -= 1
+            _IN_QUERY.reset(in_query)
             _CURRENT.reset(token)
+
+    @contextlib.contextmanager
+    def _eager(self) -> Iterator[None]:
+        """Counts an eager call as running work, unless it runs inside a query (a graph break)."""
+        nested = _IN_QUERY.get()
+        if not nested:
+            self.active += 1
+        try:
+            yield
+        finally:
+            if not nested:
+                self.active -= 1
 
     def _record_node(self, query: str, scope: str, node: Node, start: float, end: float, ok: bool) -> None:
         self._recorder.node(query, scope, node, start, end, ok)
@@ -331,32 +354,37 @@ class Runtime:
         """Complete ``prompt``; with ``parse``, the list of parsed items."""
         await self._ensure_started()
         session = f"eager/{next(self._eager_ids)}"
-        return await self._generate(session, prompt, sampling, parse, engine, 0.0)
+        with self._eager():
+            return await self._generate(session, prompt, sampling, parse, engine, 0.0)
 
     async def embed(self, texts: str | list[str], engine: str | None = None) -> Any:
         """A vector for a string, a list of vectors for a list of strings."""
         await self._ensure_started()
-        return await self._embed(texts, engine, 0.0)
+        with self._eager():
+            return await self._embed(texts, engine, 0.0)
 
     async def ingest(
         self, passages: list[str], collection: str, engine: str | None = None, embed_engine: str | None = None
     ) -> int:
         """Embed ``passages`` and insert them into ``collection`` in one transaction; new rows."""
         await self._ensure_started()
-        return await self._ingest(passages, collection, engine, embed_engine, 0.0)
+        with self._eager():
+            return await self._ingest(passages, collection, engine, embed_engine, 0.0)
 
     async def search(
         self, query: str, params: SearchParams, engine: str | None = None, embed_engine: str | None = None
     ) -> list[Hit]:
         await self._ensure_started()
-        return await self._search(query, params, engine, embed_engine, 0.0)
+        with self._eager():
+            return await self._search(query, params, engine, embed_engine, 0.0)
 
     async def rerank(
         self, query: str, passages: list[str | Hit], top_k: int, engine: str | None = None
     ) -> list[Hit]:
         """The ``top_k`` most relevant passages, best first; str passages become ``Hit(text, score)``."""
         await self._ensure_started()
-        return await self._rerank(query, passages, top_k, engine, 0.0)
+        with self._eager():
+            return await self._rerank(query, passages, top_k, engine, 0.0)
 
     # --- the shared implementation of the primitives ---------------------------------------------
 

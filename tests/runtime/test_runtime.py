@@ -66,6 +66,12 @@ async def test_concurrent_queries_are_batched_across_queries(engines: Engines) -
     assert engines.llm.sessions == {}
 
 
+async def test_a_lone_query_does_not_wait_for_batch_mates(engines: Engines) -> None:
+    async with Runtime(engines=engines.all(), batch=BatchPolicy(max_batch=8, max_wait_s=0.5)) as rt:
+        with anyio.fail_after(0.4):  # four engine requests: waiting max_wait_s for each would take 2 s
+            await rt.run(G.chain(), {"question": "q"})
+
+
 async def test_batching_off_runs_one_request_per_engine_call(engines: Engines) -> None:
     async with Runtime(engines=engines.all(), batching=False) as rt:
         await run_all(rt, G.expansion, n=8)

@@ -1,0 +1,224 @@
+"""Runtime overhead per node, on zero-latency scripted engines.
+
+Three graph shapes, each a chain of N nodes run as one query, many times:
+
+* ``python``: N plain-Python nodes (pure graph-scheduler cost: dependency tracking, tasks, timing);
+* ``llm``: N traced ``llm`` nodes (graph scheduler + engine scheduler: queueing, leader batching,
+  prefill, continuous-batching decode, release);
+* ``lowered``: the same prompts as ``llm_prefill`` + ``llm_decode`` pairs (2N nodes).
+
+For the engine shapes, the scripted engine's own work (tokenizing, scripting the completion) is
+measured separately by calling the engine directly in the same order, and subtracted: what remains
+is the runtime's overhead. ``--profile`` prints the top of a cProfile of the ``llm`` shape.
+
+    .venv/bin/python bench/overhead.py [--nodes 50] [--queries 40] [--profile] [--write]
+"""
+
+from __future__ import annotations
+
+import argparse
+import cProfile
+import datetime
+import io
+import platform
+import pstats
+import sys
+import time
+from pathlib import Path
+from typing import Any
+
+import anyio
+
+sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
+
+from ayo_trace.backend import BatchPolicy, Runtime
+from ayo_trace.backend.engines.base import DecodeRequest, PrefillRequest
+from ayo_trace.ir import Graph, Hole, PyCode, SamplingParams, SourceLoc, Template
+from ayo_trace.testing import ScriptedLLM
+
+SAMPLING = SamplingParams(max_tokens=8)
+REPEATS = 3
+LOC = SourceLoc(__file__, 1)
+
+
+def respond(prompt: str) -> str:
+    return " a b c d"  # four tokens: one decode round
+
+
+def python_chain(n: int) -> Graph:
+    g = Graph("python_chain")
+    prev = g.add("input", attrs={"name": "x"}, name="x")
+
+    def inc(x: int) -> int:
+        return x + 1
+
+    code = PyCode("v = x + 1", ("x",), ("v",), "", __file__, 1, fn=inc)
+    for i in range(n):
+        prev = g.add("python", [prev], {"code": code}, loc=LOC, name=f"p{i}")
+    g.add("output", [prev])
+    return g
+
+
+def llm_chain(n: int) -> Graph:
+    g = Graph("llm_chain")
+    prev = g.add("input", attrs={"name": "x"}, name="x")
+    tpl = Template(("Step: ", Hole(0)))
+    for i in range(n):
+        attrs = {"template": tpl, "sampling": SAMPLING, "parse": None, "engine": None}
+        prev = g.add("llm", [prev], attrs, loc=LOC, name=f"l{i}")
+    g.add("output", [prev])
+    return g
+
+
+def lowered_chain(n: int) -> Graph:
+    g = Graph("lowered_chain")
+    prev = g.add("input", attrs={"name": "x"}, name="x")
+    tpl = Template(("Step: ", Hole(0)))
+    for i in range(n):
+        p = g.add(
+            "llm_prefill",
+            [prev],
+            {"session": f"l{i}", "template": tpl, "part": 1, "parts": 1, "chained": False, "engine": None},
+            loc=LOC,
+        )
+        prev = g.add(
+            "llm_decode", [p], {"sampling": SAMPLING, "parse": None, "engine": None, "stream": False}, loc=LOC
+        )
+    g.add("output", [prev])
+    return g
+
+
+async def direct_engine_time(n: int, queries: int) -> float:
+    """The scripted engine's own work for ``queries`` chains of ``n`` llm calls, called directly."""
+    return min([await _direct_engine_time(n, queries) for _ in range(REPEATS)])
+
+
+async def _direct_engine_time(n: int, queries: int) -> float:
+    llm = ScriptedLLM("llm", respond)
+    t = time.perf_counter()
+    for q in range(queries):
+        text = "x"
+        for i in range(n):
+            s = f"q{q}/l{i}"
+            await llm.prefill([PrefillRequest(s, f"Step: {text}")])
+            out = ""
+            while True:
+                [chunk] = await llm.decode([DecodeRequest(s, SAMPLING)], 8)
+                out += chunk.text
+                if chunk.done:
+                    break
+            await llm.release([s])
+            text = out
+    return time.perf_counter() - t
+
+
+async def runtime_time(graph: Graph, queries: int, policy: BatchPolicy, batching: bool) -> float:
+    async with Runtime(
+        engines=[ScriptedLLM("llm", respond)], batch=policy, batching=batching, timeline_size=0
+    ) as rt:
+        x = 0 if graph.name == "python_chain" else "x"
+        for _ in range(3):  # warm up
+            await rt.run(graph, {"x": x})
+        best = float("inf")
+        for _ in range(REPEATS):  # the best of a few rounds: the machine is shared
+            t = time.perf_counter()
+            for _ in range(queries):
+                await rt.run(graph, {"x": x})
+            best = min(best, time.perf_counter() - t)
+        return best
+
+
+async def measure(n: int, queries: int) -> list[dict[str, Any]]:
+    rows: list[dict[str, Any]] = []
+    engine_s = await direct_engine_time(n, queries)
+    for label, policy, batching in (
+        ("batching on, default policy", BatchPolicy(), True),
+        ("batching on, max_wait_s=0", BatchPolicy(max_wait_s=0.0), True),
+        ("batching off", BatchPolicy(), False),
+    ):
+        for shape, graph, nodes, engine in (
+            ("python", python_chain(n), n, 0.0),
+            ("llm", llm_chain(n), n, engine_s),
+            ("lowered", lowered_chain(n), 2 * n, engine_s),
+        ):
+            total = await runtime_time(graph, queries, policy, batching)
+            per_node = (total - engine) / (queries * nodes)
+            rows.append(
+                {
+                    "shape": shape,
+                    "policy": label,
+                    "nodes": nodes,
+                    "total_ms_per_query": 1e3 * total / queries,
+                    "engine_ms_per_query": 1e3 * engine / queries,
+                    "overhead_us_per_node": 1e6 * per_node,
+                }
+            )
+    return rows
+
+
+def profile(n: int, queries: int) -> str:
+    prof = cProfile.Profile()
+    prof.enable()
+    anyio.run(runtime_time, llm_chain(n), queries, BatchPolicy(max_wait_s=0.0), True)
+    prof.disable()
+    out = io.StringIO()
+    pstats.Stats(prof, stream=out).sort_stats("tottime").print_stats(18)
+    return out.getvalue()
+
+
+def table(rows: list[dict[str, Any]]) -> str:
+    lines = [
+        "| shape | policy | nodes/query | ms/query | engine ms/query | overhead µs/node |",
+        "|---|---|---:|---:|---:|---:|",
+    ]
+    for r in rows:
+        lines.append(
+            f"| {r['shape']} | {r['policy']} | {r['nodes']} | {r['total_ms_per_query']:.2f} | "
+            f"{r['engine_ms_per_query']:.2f} | {r['overhead_us_per_node']:.0f} |"
+        )
+    return "\n".join(lines)
+
+
+def write_section(path: Path, heading: str, body: str) -> None:
+    """Replace (or append) the section under ``heading`` in RESULTS.md, leaving the others alone."""
+    text = path.read_text() if path.exists() else "# Benchmark results\n"
+    lines = text.splitlines()
+    start = next((i for i, line in enumerate(lines) if line.strip() == heading), None)
+    if start is None:
+        new = text.rstrip("\n") + f"\n\n{heading}\n\n{body.strip()}\n"
+    else:
+        end = next((i for i in range(start + 1, len(lines)) if lines[i].startswith("## ")), len(lines))
+        new = "\n".join([*lines[:start], heading, "", body.strip(), "", *lines[end:]]).rstrip("\n") + "\n"
+    path.write_text(new)
+
+
+def main() -> None:
+    ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    ap.add_argument("--nodes", type=int, default=50)
+    ap.add_argument("--queries", type=int, default=40)
+    ap.add_argument("--profile", action="store_true")
+    ap.add_argument("--write", action="store_true", help="write the section of bench/RESULTS.md")
+    args = ap.parse_args()
+    rows = anyio.run(measure, args.nodes, args.queries)
+    print(table(rows))
+    prof = profile(args.nodes, args.queries) if args.profile else ""
+    if prof:
+        print(prof)
+    if args.write:
+        body = (
+            f"Command: `.venv/bin/python bench/overhead.py --nodes {args.nodes} --queries {args.queries}` "
+            f"({datetime.date.today()}, {platform.machine()}, {_cores()} cores, Python {platform.python_version()}).\n"
+            "One query at a time, a chain of nodes per query, zero-latency scripted engines; engine work "
+            "measured by calling the scripted engine directly and subtracted.\n\n" + table(rows)
+        )
+        write_section(Path(__file__).with_name("RESULTS.md"), "## Runtime overhead (bench/overhead.py)", body)
+
+
+def _cores() -> int:
+    import os
+
+    return len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else os.cpu_count() or 0
+
+
+if __name__ == "__main__":
+    main()
