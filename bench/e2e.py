@@ -1,0 +1,605 @@
+"""End-to-end benchmark (issue 7): two RAG workflows, four ways, on the same engines and inputs.
+
+Workflows (``bench/workflows.py``): 1. ``naive_rag``, naive RAG with per-query ingestion; 2.
+``expanded_rag``, advanced RAG with LLM query expansion. Variants, interleaved in one run on one
+``Runtime`` (so the very same engine objects):
+
+* (a) ``unoptimized``: the traced workflow with ``passes=[]``, run in program order;
+* (b) ``optimized``: the same workflow with ``ayo.DEFAULT_PASSES``;
+* (c) ``langchain``: the same pipeline in langchain-core LCEL over the same engines
+  (``bench/langchain_baseline.py`` says why it calls the runtime's eager primitives);
+* (d) ``bound``: the critical-path lower bound. Every query's optimized graph is run once with all its
+  nodes forced one after another (each node alone on idle engines; map items one at a time), each
+  node's duration is read from ``rt.timeline()``, and the longest path through the *optimized*
+  graph's dependencies is summed from those durations. A map's items count as running at once, and a
+  map fed by a streamed decode may finish as early as its producer does (a strict bound: the streamed
+  items' own work is taken as fully hidden). It ignores that concurrent nodes share engines and cores.
+
+At concurrency 1 every query runs under (a), (b) and (c) back to back (the order rotates per query),
+giving p50/p95 latency. At concurrency C, C closed-loop clients share a list of ``max(2C, queries)``
+queries; each variant runs the list in turn (order rotating per round), giving throughput (queries
+per second of makespan) and p50 latency. Engine counters (``rt.stats()``) and the engines' batch
+events (``rt.timeline()``) are kept per (workflow, variant, concurrency) to show batch sizes and
+where the time went; ``--trace`` saves the whole Chrome trace for Perfetto.
+
+    .venv/bin/python bench/e2e.py --write                 # full run (~12-15 min on 2 cores)
+    .venv/bin/python bench/e2e.py --quick                 # ~2-3 min: 4 queries, concurrency 1 and 4
+    .venv/bin/python bench/e2e.py --workflows naive_rag --concurrency 1 4 16 --queries 8
+"""
+
+from __future__ import annotations
+
+import argparse
+import datetime
+import json
+import math
+import os
+import platform
+import statistics
+import subprocess
+import sys
+import time
+from collections import Counter, defaultdict
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
+os.environ.setdefault("HF_HUB_OFFLINE", "1")
+os.environ.setdefault("TOKENIZERS_PARALLELISM", "false")
+
+import anyio
+
+import ayo_trace as ayo
+from ayo_trace.ir.graph import Graph
+from bench import workflows as W
+from bench.langchain_baseline import build_chains
+
+HERE = Path(__file__).resolve().parent
+HEADING = "## End to end (bench/e2e.py)"
+VARIANTS = ("unoptimized", "optimized", "langchain")
+WORKFLOWS = ("naive_rag", "expanded_rag")
+LABEL = {"unoptimized": "(a) unoptimized", "optimized": "(b) optimized", "langchain": "(c) LangChain"}
+
+
+# --- engines -------------------------------------------------------------------------------------
+
+
+def real_engines(pg_dir: Path, n_seq_max: int) -> list[Any]:
+    """The CPU defaults: llama.cpp Gemma 3 270M, MiniLM, embedded pgvector, LLM-likelihood reranker."""
+    from ayo_trace.backend.engines.likelihood_rerank import LikelihoodReranker
+    from ayo_trace.backend.engines.llama_cpp import LlamaCppEngine
+    from ayo_trace.backend.engines.pgvector_store import PgVectorStore
+    from ayo_trace.backend.engines.sentence_transformers import SentenceTransformerEmbedder
+
+    llm = LlamaCppEngine("llm", n_ctx=1024, n_seq_max=n_seq_max, threads=2)
+    return [
+        llm,
+        SentenceTransformerEmbedder("embed", threads=2),
+        PgVectorStore("store", data_dir=pg_dir),
+        LikelihoodReranker(llm, "rerank"),
+    ]
+
+
+def scripted_engines(scale: float = 1.0) -> list[Any]:
+    """Scripted stand-ins (``ayo_trace.testing``) with small latencies, for tests of this script: the
+    expansion prompt is answered with three queries made of the question's words."""
+    from ayo_trace.testing import (
+        ScriptedEmbedder,
+        ScriptedLLM,
+        ScriptedReranker,
+        ScriptedStore,
+        default_response,
+    )
+
+    def respond(prompt: str) -> str:
+        if prompt.endswith("Queries:\n"):
+            words = prompt.rsplit("Question: ", 1)[1].split("\n", 1)[0].split()
+            third = max(1, len(words) // 3)
+            parts = [" ".join(words[i : i + third]) for i in range(0, len(words), third)]
+            return "\n".join(parts[:3]) + "\n\nQuestion:"
+        return default_response(prompt) + "\nQuestion:"
+
+    return [
+        ScriptedLLM(
+            "llm",
+            respond,
+            prefill_s_per_token=2e-5 * scale,
+            decode_s_per_step=2e-3 * scale,
+            call_s=5e-4 * scale,
+        ),
+        ScriptedEmbedder("embed", call_s=1e-3 * scale, per_text_s=2e-4 * scale),
+        ScriptedStore("store", call_s=5e-4 * scale),
+        ScriptedReranker("rerank", call_s=1e-3 * scale, per_passage_s=5e-4 * scale),
+    ]
+
+
+# --- one run of one variant ----------------------------------------------------------------------
+
+
+@dataclass
+class Batch:
+    """What one variant did on one list of queries at one concurrency."""
+
+    workflow: str
+    variant: str
+    concurrency: int
+    latencies: list[float] = field(default_factory=list)
+    query_ids: list[str] = field(default_factory=list)  # parallel to latencies
+    answers: dict[str, str] = field(default_factory=dict)
+    errors: list[str] = field(default_factory=list)
+    makespan: float = 0.0
+
+
+class Bench:
+    """The runtime, the three runnable variants, and the measurements taken so far."""
+
+    def __init__(self, rt: ayo.Runtime) -> None:
+        self.rt = rt
+        self.unoptimized = W.make_workflows([])
+        self.optimized = W.make_workflows(None)
+        self.chains = build_chains(rt)
+        self.batches: list[Batch] = []
+        self.engine_use: dict[tuple[str, str, int], dict[str, Any]] = {}
+        self.node_time: dict[tuple[str, str], Counter[str]] = {}
+
+    async def call(self, variant: str, workflow: str, query: W.Query) -> str:
+        inputs = W.inputs_for(workflow, query)
+        if variant == "unoptimized":
+            return str(await self.unoptimized[workflow](**inputs))
+        if variant == "optimized":
+            return str(await self.optimized[workflow](**inputs))
+        return str(await self.chains[workflow].ainvoke(inputs))
+
+    async def run(self, variant: str, workflow: str, queries: Sequence[W.Query], concurrency: int) -> Batch:
+        """Run ``queries`` with ``concurrency`` closed-loop clients; record latencies and engine use."""
+        batch = Batch(workflow, variant, concurrency)
+        todo = iter(queries)
+        mark = len(_events(self.rt))
+
+        async def client() -> None:
+            for q in todo:
+                t = time.perf_counter()
+                try:
+                    batch.answers[q.id] = await self.call(variant, workflow, q)
+                except Exception as exc:  # a failed query is reported, not fatal to the run
+                    batch.errors.append(f"{q.id}: {type(exc).__name__}: {exc}")
+                    continue
+                batch.latencies.append(time.perf_counter() - t)
+                batch.query_ids.append(q.id)
+
+        t0 = time.perf_counter()
+        async with anyio.create_task_group() as tg:
+            for _ in range(concurrency):
+                tg.start_soon(client)
+        batch.makespan = time.perf_counter() - t0
+        self._account(batch, _events(self.rt)[mark:])
+        self.batches.append(batch)
+        return batch
+
+    def _account(self, batch: Batch, events: list[dict[str, Any]]) -> None:
+        """Add the batch's engine calls and node times to the per-variant totals."""
+        use = self.engine_use.setdefault((batch.workflow, batch.variant, batch.concurrency), {})
+        for e in events:
+            if e["pid"] == 2:
+                key = f"{e['args']['engine']}.{e['cat']}"
+                u = use.setdefault(key, {"calls": 0, "items": 0, "busy_s": 0.0, "wait_s": 0.0})
+                u["calls"] += 1
+                u["items"] += e["args"]["size"]
+                u["busy_s"] += e["dur"] / 1e6
+                u["wait_s"] += e["args"]["queue_wait_mean_ms"] * e["args"]["size"] / 1e3
+            elif batch.concurrency == 1 and "/" not in e["args"]["scope"]:
+                ops = self.node_time.setdefault((batch.workflow, batch.variant), Counter())
+                ops[e["name"]] += e["dur"] / 1e6
+                ops["#queries"] += e["cat"] == "output"
+
+    # --- (d): the critical-path lower bound --------------------------------------------------------
+
+    async def lower_bound(self, workflow: str, query: W.Query) -> tuple[float, list[str]]:
+        """Seconds of the optimized graph's longest path, from its nodes' durations when each ran alone."""
+        inputs = W.inputs_for(workflow, query)
+        graph = self.optimized[workflow].graph(**inputs, optimized=True)
+        before = {e["args"]["query"] for e in _events(self.rt) if e["pid"] == 1}
+        await self.rt.run(serialized(graph), inputs)
+        events = [e for e in _events(self.rt) if e["pid"] == 1 and e["args"]["query"] not in before]
+        durations = {(e["args"]["scope"], e["name"]): e["dur"] / 1e6 for e in events}
+        query_id = events[-1]["args"]["query"]
+        return critical_path(graph, durations, query_id)
+
+
+def _events(rt: ayo.Runtime) -> list[dict[str, Any]]:
+    return [e for e in rt.timeline().events if e.get("ph") == "X"]
+
+
+def serialized(graph: Graph) -> Graph:
+    """A copy of ``graph`` whose nodes run one after another in graph order (map items too)."""
+    g = graph.copy()
+    _chain(g)
+    return g
+
+
+def _chain(g: Graph) -> None:
+    prev = None
+    for n in list(g.nodes):
+        if n.op == "map":
+            n.attrs["concurrency"] = 1
+            n.attrs.pop("stream_args", None)
+        for sub in g.subgraphs(n):
+            _chain(sub)
+        if n.op in ("input", "const"):
+            continue
+        if prev is not None and prev not in n.args:
+            g.set_after(n, [*n.after, prev])
+        prev = n
+
+
+def critical_path(
+    graph: Graph, durations: dict[tuple[str, str], float], scope: str
+) -> tuple[float, list[str]]:
+    """Earliest finish of ``graph``'s output if every node took its measured duration and waited only
+    for its dependencies; and the nodes on that path. Map items run at once; see the module docstring."""
+    finish: dict[Any, float] = {}
+    path: dict[Any, list[str]] = {}
+    for n in graph.nodes:
+        deps = [*n.args, *n.after]
+        start_dep = max(deps, key=lambda d: finish[d], default=None)
+        start = finish[start_dep] if start_dep is not None else 0.0
+        via = path[start_dep] if start_dep is not None else []
+        if n.op == "map":
+            items = []
+            i = 0
+            while any(s == f"{scope}/{n.name}[{i}]" for s, _ in durations):
+                items.append(critical_path(n.attrs["body"], durations, f"{scope}/{n.name}[{i}]"))
+                i += 1
+            longest = max(items, default=(0.0, []))
+            src = n.args[0]
+            if 0 in n.attrs.get("stream_args", ()) and src.attrs.get("stream"):
+                others = [d for d in deps if d is not src]
+                src_start = finish[src] - durations.get((scope, src.name), 0.0)
+                candidates = [(finish[src], path[src]), (src_start + longest[0], [*via, *longest[1]])]
+                candidates += [(finish[o] + longest[0], [*path[o], *longest[1]]) for o in others]
+                finish[n], path[n] = max(candidates, key=lambda c: c[0])
+            elif n.attrs.get("concurrency") == 1:
+                finish[n] = start + sum(t for t, _ in items)
+                path[n] = [*via, f"{n.name}[*]"]
+            else:
+                finish[n], path[n] = start + longest[0], [*via, *longest[1]]
+            continue
+        finish[n] = start + durations.get((scope, n.name), 0.0)
+        path[n] = [*via, n.name] if n.op not in ("input", "const", "output", "python") else via
+    out = graph.output
+    return finish[out], path[out]
+
+
+# --- the schedule --------------------------------------------------------------------------------
+
+
+@dataclass
+class Options:
+    workflows: Sequence[str] = WORKFLOWS
+    concurrency: Sequence[int] = (1, 4, 16)
+    queries: int = 16  # distinct queries at concurrency 1 (and the floor of the list at C > 1)
+    rounds: int = 1  # repetitions of each variant's list at C > 1
+    bound_queries: int = 8
+    progress: Callable[[str], None] = print
+
+
+async def prepare(bench: Bench, opts: Options) -> None:
+    """Fill the knowledge base and every query's collection, and warm every variant up once."""
+    rt = bench.rt
+    t = time.perf_counter()
+    if "expanded_rag" in opts.workflows:
+        await rt.ingest(W.knowledge_base(), W.KB_COLLECTION)
+    for q in W.QUERIES:
+        await rt.ingest(list(W.docs_for(q.module)), W.collection_for(q))
+    for workflow in opts.workflows:
+        for variant in VARIANTS:
+            await bench.call(variant, workflow, W.QUERIES[-1])
+    opts.progress(f"prepared collections and warmed up in {time.perf_counter() - t:.1f}s")
+
+
+async def measure(bench: Bench, opts: Options) -> dict[str, Any]:
+    """Run the whole schedule; returns the results as plain data (see ``summarize``)."""
+    await prepare(bench, opts)
+    queries = list(W.QUERIES[: opts.queries])
+    bounds: dict[str, list[float]] = {}
+    bound_paths: dict[str, list[str]] = {}
+    for workflow in opts.workflows:
+        bounds[workflow] = []
+        for q in queries[: opts.bound_queries]:
+            seconds, nodes = await bench.lower_bound(workflow, q)
+            bounds[workflow].append(seconds)
+            bound_paths.setdefault(workflow, nodes)
+        opts.progress(f"{workflow}: bound p50 {statistics.median(bounds[workflow]):.2f}s")
+        for c in opts.concurrency:
+            if c == 1:
+                for i, q in enumerate(queries):
+                    for variant in _rotate(VARIANTS, i):
+                        await bench.run(variant, workflow, [q], 1)
+            else:
+                n = max(2 * c, len(queries))
+                work = [queries[i % len(queries)] for i in range(n)]
+                for r in range(opts.rounds):
+                    for variant in _rotate(VARIANTS, r + c):
+                        b = await bench.run(variant, workflow, work, c)
+                        opts.progress(
+                            f"{workflow} c={c} {variant}: {n / b.makespan:.2f} q/s, "
+                            f"p50 {_pct(b.latencies, 50):.2f}s, errors {len(b.errors)}"
+                        )
+            if c == 1:
+                line = ", ".join(f"{v} p50 {_pct(_lat(bench, workflow, v, 1), 50):.2f}s" for v in VARIANTS)
+                opts.progress(f"{workflow} c=1: {line}")
+    return summarize(bench, opts, bounds, bound_paths)
+
+
+def _rotate(items: Sequence[str], k: int) -> list[str]:
+    k %= len(items)
+    return [*items[k:], *items[:k]]
+
+
+def _lat(bench: Bench, workflow: str, variant: str, c: int) -> list[float]:
+    return [
+        t
+        for b in bench.batches
+        if (b.workflow, b.variant, b.concurrency) == (workflow, variant, c)
+        for t in b.latencies
+    ]
+
+
+def _pct(xs: Sequence[float], p: float) -> float:
+    """The ``p``-th percentile (nearest rank); nan for no data."""
+    if not xs:
+        return math.nan
+    s = sorted(xs)
+    return s[min(len(s) - 1, max(0, math.ceil(p / 100 * len(s)) - 1))]
+
+
+def summarize(
+    bench: Bench, opts: Options, bounds: dict[str, list[float]], bound_paths: dict[str, list[str]]
+) -> dict[str, Any]:
+    out: dict[str, Any] = {"workflows": {}, "engine_use": {}, "node_time": {}}
+    for workflow in opts.workflows:
+        rows: dict[str, Any] = {}
+        for variant in VARIANTS:
+            row: dict[str, Any] = {}
+            for c in opts.concurrency:
+                bs = [
+                    b
+                    for b in bench.batches
+                    if (b.workflow, b.variant, b.concurrency) == (workflow, variant, c)
+                ]
+                lat = [t for b in bs for t in b.latencies]
+                done = sum(len(b.latencies) for b in bs)
+                row[str(c)] = {
+                    "p50": _pct(lat, 50),
+                    "p95": _pct(lat, 95),
+                    "qps": statistics.median(len(b.latencies) / b.makespan for b in bs) if bs else math.nan,
+                    "queries": done,
+                    "errors": [e for b in bs for e in b.errors],
+                }
+            rows[variant] = row
+        answers = defaultdict(dict)
+        for b in bench.batches:
+            if b.workflow == workflow:
+                for qid, a in b.answers.items():
+                    answers[qid].setdefault(b.variant, a)
+        agree = sum(len(set(v.values())) == 1 for v in answers.values() if len(v) == len(VARIANTS))
+        out["workflows"][workflow] = {
+            "variants": rows,
+            "bound": {"p50": statistics.median(bounds[workflow]), "per_query": bounds[workflow]},
+            "bound_path": bound_paths.get(workflow, []),
+            "answers_agree": f"{agree}/{len(answers)}",
+            "sample_answers": {qid: v for qid, v in list(answers.items())[:3]},
+        }
+    for (workflow, variant, c), use in bench.engine_use.items():
+        out["engine_use"][f"{workflow}/{variant}/c{c}"] = use
+    for (workflow, variant), ops in bench.node_time.items():
+        n = max(1, ops.pop("#queries", 1))
+        out["node_time"][f"{workflow}/{variant}"] = {k: round(v / n, 4) for k, v in ops.most_common()}
+    out["bound_vs_optimized"] = {
+        workflow: _bound_ratio(bench, workflow, bounds[workflow], opts) for workflow in opts.workflows
+    }
+    return out
+
+
+def _bound_ratio(bench: Bench, workflow: str, bounds: list[float], opts: Options) -> float:
+    """Median over queries of (b)'s concurrency-1 latency over that query's bound."""
+    by_query = {}
+    for b in bench.batches:
+        if (b.workflow, b.variant, b.concurrency) == (workflow, "optimized", 1):
+            for qid, t in zip(b.query_ids, b.latencies, strict=True):
+                by_query.setdefault(qid, t)
+    ids = [q.id for q in W.QUERIES[: len(bounds)]]
+    ratios = [by_query[i] / s for i, s in zip(ids, bounds, strict=True) if i in by_query and s > 0]
+    return statistics.median(ratios) if ratios else math.nan
+
+
+# --- report --------------------------------------------------------------------------------------
+
+
+def table(results: dict[str, Any], concurrency: Sequence[int]) -> str:
+    """The markdown table of latencies, throughputs, ratios and the bound."""
+    cols = ["workflow", "variant", "c=1 p50 (s)", "c=1 p95 (s)"]
+    for c in concurrency:
+        if c != 1:
+            cols += [f"c={c} q/s", f"c={c} p50 (s)"]
+    lines = ["| " + " | ".join(cols) + " |", "|" + "---|" * 2 + "---:|" * (len(cols) - 2)]
+    for workflow, r in results["workflows"].items():
+        v = r["variants"]
+        for variant in VARIANTS:
+            cells = [workflow, LABEL[variant]]
+            for c in concurrency:
+                m = v[variant][str(c)]
+                cells += (
+                    [f"{m['p50']:.2f}", f"{m['p95']:.2f}"]
+                    if c == 1
+                    else [f"{m['qps']:.2f}", f"{m['p50']:.2f}"]
+                )
+            lines.append("| " + " | ".join(cells) + " |")
+        for other, name in (("unoptimized", "(a)/(b)"), ("langchain", "(c)/(b)")):
+            cells = [workflow, f"{name}: latency x, throughput of (b) over it"]
+            for c in concurrency:
+                a, b = v[other][str(c)], v["optimized"][str(c)]
+                if c == 1:
+                    cells += [f"{a['p50'] / b['p50']:.2f}x", f"{a['p95'] / b['p95']:.2f}x"]
+                else:
+                    cells += [f"{b['qps'] / a['qps']:.2f}x", f"{a['p50'] / b['p50']:.2f}x"]
+            lines.append("| " + " | ".join(cells) + " |")
+        bound = r["bound"]["p50"]
+        ratio = results["bound_vs_optimized"][workflow]
+        cells = [workflow, "(d) critical-path bound", f"{bound:.2f}", f"(b)/(d) = {ratio:.2f}x"]
+        cells += [""] * (len(cols) - len(cells))
+        lines.append("| " + " | ".join(cells) + " |")
+    return "\n".join(lines)
+
+
+def plot(results: dict[str, Any], concurrency: Sequence[int], path: Path) -> Path:
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    workflows = list(results["workflows"])
+    fig, axes = plt.subplots(len(workflows), 2, figsize=(11, 4 * len(workflows)), squeeze=False)
+    width = 0.8 / len(VARIANTS)
+    for row, workflow in enumerate(workflows):
+        r = results["workflows"][workflow]
+        lat_ax, qps_ax = axes[row]
+        for i, variant in enumerate(VARIANTS):
+            m = r["variants"][variant]
+            xs = [j + (i - 1) * width for j in range(len(concurrency))]
+            p50 = [m[str(c)]["p50"] for c in concurrency]
+            p95 = [m[str(c)]["p95"] for c in concurrency]
+            lat_ax.bar(xs, p50, width, label=LABEL[variant])
+            lat_ax.errorbar(
+                xs,
+                p50,
+                yerr=[[0] * len(p50), [b - a for a, b in zip(p50, p95, strict=True)]],
+                fmt="none",
+                ecolor="black",
+                capsize=3,
+            )
+            qps_ax.plot(
+                list(concurrency), [m[str(c)]["qps"] for c in concurrency], marker="o", label=LABEL[variant]
+            )
+        lat_ax.axhline(r["bound"]["p50"], color="grey", linestyle="--", label="(d) critical-path bound, c=1")
+        lat_ax.set_xticks(range(len(concurrency)), [f"c={c}" for c in concurrency])
+        lat_ax.set_ylabel("latency (s): p50, whisker to p95")
+        lat_ax.set_title(f"{workflow}: latency")
+        lat_ax.legend(fontsize=8)
+        qps_ax.set_xscale("log", base=2)
+        qps_ax.set_xticks(list(concurrency), [str(c) for c in concurrency])
+        qps_ax.set_xlabel("concurrent clients")
+        qps_ax.set_ylabel("queries / s")
+        qps_ax.set_title(f"{workflow}: throughput")
+        qps_ax.legend(fontsize=8)
+    fig.tight_layout()
+    fig.savefig(path, dpi=110)
+    plt.close(fig)
+    return path
+
+
+def machine() -> str:
+    model = "unknown CPU"
+    try:
+        out = subprocess.run(["lscpu"], capture_output=True, text=True, check=False).stdout
+        model = next(
+            line.split(":", 1)[1].strip() for line in out.splitlines() if line.startswith("Model name")
+        )
+    except (OSError, StopIteration):
+        pass
+    return f"{model}, {os.cpu_count()} cores, Python {platform.python_version()}"
+
+
+def load() -> str:
+    one, five, fifteen = os.getloadavg()
+    return f"{one:.2f}, {five:.2f}, {fifteen:.2f}"
+
+
+def write_section(text: str, path: Path = HERE / "RESULTS.md") -> None:
+    """Replace (or append) this benchmark's section of RESULTS.md, leaving the others alone."""
+    doc = path.read_text() if path.exists() else "# Benchmark results\n"
+    start = doc.find(HEADING)
+    if start < 0:
+        doc = doc.rstrip("\n") + "\n\n" + text.rstrip("\n") + "\n"
+    else:
+        nxt = doc.find("\n## ", start + len(HEADING))
+        end = len(doc) if nxt < 0 else nxt + 1
+        doc = doc[:start] + text.rstrip("\n") + "\n" + ("\n" + doc[end:] if nxt >= 0 else "")
+    path.write_text(doc)
+
+
+# --- entry point ---------------------------------------------------------------------------------
+
+
+def parse_args(argv: Sequence[str] | None = None) -> argparse.Namespace:
+    p = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    p.add_argument("--workflows", nargs="+", choices=WORKFLOWS, default=list(WORKFLOWS))
+    p.add_argument("--concurrency", nargs="+", type=int, default=[1, 4, 16])
+    p.add_argument("--queries", type=int, default=16, help=f"distinct queries (at most {len(W.QUERIES)})")
+    p.add_argument("--rounds", type=int, default=1, help="repetitions per variant at concurrency > 1")
+    p.add_argument("--bound-queries", type=int, default=8, help="queries the lower bound is measured on")
+    p.add_argument("--quick", action="store_true", help="4 queries, concurrency 1 and 4 (about 2-3 minutes)")
+    p.add_argument("--n-seq-max", type=int, default=64, help="llama.cpp sessions held at once")
+    p.add_argument("--pg-dir", type=Path, default=Path("~/.cache/ayo-trace/e2e-pgdata").expanduser())
+    p.add_argument("--json", type=Path, default=Path("/tmp/ayo-e2e.json"), help="raw results")
+    p.add_argument("--trace", type=Path, default=None, help="save the Chrome trace of the whole run here")
+    p.add_argument(
+        "--write", action="store_true", help="write the table to bench/RESULTS.md and bench/e2e.png"
+    )
+    args = p.parse_args(argv)
+    if args.quick:
+        args.queries, args.concurrency, args.bound_queries = 4, [1, 4], 4
+    args.queries = min(args.queries, len(W.QUERIES))
+    return args
+
+
+async def main_async(args: argparse.Namespace) -> dict[str, Any]:
+    opts = Options(
+        workflows=args.workflows,
+        concurrency=args.concurrency,
+        queries=args.queries,
+        rounds=args.rounds,
+        bound_queries=min(args.bound_queries, args.queries),
+    )
+    engines = real_engines(args.pg_dir, args.n_seq_max)
+    async with ayo.Runtime(engines=engines, own_engines=True, timeline_size=2_000_000) as rt:
+        bench = Bench(rt)
+        results = await measure(bench, opts)
+        results["stats"] = _jsonable(rt.stats())
+        if args.trace:
+            rt.timeline().save(args.trace)
+    return results
+
+
+def _jsonable(x: Any) -> Any:
+    return json.loads(json.dumps(x, default=str))
+
+
+def main(argv: Sequence[str] | None = None) -> None:
+    args = parse_args(argv)
+    started = datetime.datetime.now()
+    load_before = load()
+    t0 = time.perf_counter()
+    results = anyio.run(main_async, args)
+    wall = time.perf_counter() - t0
+    results["meta"] = {
+        "command": "python bench/e2e.py " + " ".join(sys.argv[1:] if argv is None else argv),
+        "date": started.isoformat(timespec="minutes"),
+        "machine": machine(),
+        "load_before": load_before,
+        "load_after": load(),
+        "wall_s": wall,
+    }
+    args.json.write_text(json.dumps(results, indent=1, default=str))
+    text = table(results, args.concurrency)
+    print(text)
+    print(f"load average before {load_before}, after {load()}; {wall:.0f}s; raw results in {args.json}")
+    if args.write:
+        plot(results, args.concurrency, HERE / "e2e.png")
+        print(f"wrote {HERE / 'e2e.png'}; edit the reading in RESULTS.md by hand")
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,56 @@
+"""bench/e2e.py's core on scripted engines: every variant answers every query the same way (with
+cross-request batching off), and the critical-path bound is a positive lower bound of (b)'s latency."""
+
+from __future__ import annotations
+
+import math
+
+import pytest
+
+import ayo_trace as ayo
+from bench import e2e
+
+
+@pytest.fixture
+def anyio_backend() -> str:
+    return "asyncio"
+
+
+@pytest.mark.anyio
+async def test_variants_agree_and_bound_holds() -> None:
+    opts = e2e.Options(queries=3, concurrency=(1, 3), bound_queries=2, progress=lambda _: None)
+    async with ayo.Runtime(engines=e2e.scripted_engines(), batching=False) as rt:
+        bench = e2e.Bench(rt)
+        results = await e2e.measure(bench, opts)
+
+    assert not [e for b in bench.batches for e in b.errors]
+    for workflow in e2e.WORKFLOWS:
+        answers: dict[str, set[str]] = {}
+        for b in bench.batches:
+            if b.workflow == workflow:
+                assert set(b.answers) == set(b.query_ids)
+                for qid, answer in b.answers.items():
+                    answers.setdefault(qid, set()).add(answer)
+        assert len(answers) == 3
+        assert all(len(a) == 1 for a in answers.values()), answers
+        r = results["workflows"][workflow]
+        for variant in e2e.VARIANTS:
+            for c in ("1", "3"):
+                assert r["variants"][variant][c]["p50"] > 0
+                assert r["variants"][variant][c]["qps"] > 0
+        assert 0 < r["bound"]["p50"] <= r["variants"]["optimized"]["1"]["p50"]
+        assert results["bound_vs_optimized"][workflow] >= 1.0
+    table = e2e.table(results, opts.concurrency)
+    assert "(d) critical-path bound" in table and "(a)/(b)" in table
+
+
+def test_critical_path_of_a_streamed_map_counts_its_items_as_hidden() -> None:
+    graph = e2e.W.make_workflows(None)["expanded_rag"].graph(question="q", optimized=True)
+    names = {n.name for n in graph.nodes}
+    assert {"queries", "hits", "best", "result"} <= names
+    d = {("q1", n.name): 0.1 for n in graph.nodes if n.op not in ("input", "output", "python", "map")}
+    d |= {(f"q1/hits[{i}]", n): 0.05 for i in range(2) for n in ("search_embed", "search")}
+    seconds, path = e2e.critical_path(graph, d, "q1")
+    # prefill parts, the decode, rerank, the answer's second part and its decode: 6 nodes of 0.1 s
+    assert math.isclose(seconds, 0.6)
+    assert path[-1] == "result" and "hits" not in path
