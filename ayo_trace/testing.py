@@ -9,6 +9,8 @@ judge model quality. Each one:
 * sleeps a configurable, batch-aware latency, so a batch of k requests costs less than k single
   requests and batching is observable in wall time,
 * counts its calls and batch sizes (``calls``, ``batch_sizes``) for tests to assert on,
+* keeps a history (``prompts``, ``released``, ``batch_sizes``) unless made with ``history=False``
+  (load tests, whose memory must not grow with the number of queries),
 * fails on demand: ``fail`` is a predicate over one request's text; a batch holding a request it
   accepts raises ``RuntimeError`` for the whole batch (as a real engine would).
 """
@@ -24,6 +26,7 @@ from dataclasses import dataclass
 from typing import Any
 
 import anyio
+import numpy as np
 
 from .backend.engines.base import (
     DecodeChunk,
@@ -63,6 +66,8 @@ def default_response(prompt: str) -> str:
 class _Counting:
     """Call counters shared by the scripted engines."""
 
+    history = True
+
     def _init_counts(self) -> None:
         self.calls: dict[str, int] = defaultdict(int)
         self.batch_sizes: dict[str, list[int]] = defaultdict(list)
@@ -70,7 +75,8 @@ class _Counting:
 
     def _count(self, method: str, size: int) -> None:
         self.calls[method] += 1
-        self.batch_sizes[method].append(size)
+        if self.history:
+            self.batch_sizes[method].append(size)
 
     def _check_fail(self, fail: Callable[[str], bool] | None, texts: Sequence[str], what: str) -> None:
         if fail is not None and any(fail(t) for t in texts):
@@ -158,8 +164,10 @@ class ScriptedLLM(_Counting, LLMEngine):
         batch_penalty: float = 0.1,
         context_length: int = 4096,
         fail: Callable[[str], bool] | None = None,
+        history: bool = True,
     ) -> None:
         super().__init__(name)
+        self.history = history
         self._respond = respond
         self.prefill_s_per_token = prefill_s_per_token
         self.decode_s_per_step = decode_s_per_step
@@ -210,7 +218,8 @@ class ScriptedLLM(_Counting, LLMEngine):
 
     def _start(self, req: DecodeRequest) -> _Decoding:
         prompt = self.sessions[req.session]
-        self.prompts.append(prompt)
+        if self.history:
+            self.prompts.append(prompt)
         return _plan_completion(self.respond(prompt), req.params.max_tokens, req.params.stop)
 
     async def decode(self, batch: Sequence[DecodeRequest], max_steps: int) -> list[DecodeChunk]:
@@ -245,7 +254,7 @@ class ScriptedLLM(_Counting, LLMEngine):
     async def release(self, sessions: Sequence[str]) -> None:
         self._count("release", len(sessions))
         for s in sessions:
-            if self.sessions.pop(s, None) is not None:
+            if self.sessions.pop(s, None) is not None and self.history:
                 self.released.append(s)
             self._decoding.pop(s, None)
 
@@ -375,6 +384,7 @@ class ScriptedStore(_Counting, VectorStore):
         self.call_s = call_s
         self.fail = fail
         self.collections: dict[str, list[_Row]] = {}
+        self._matrices: dict[str, tuple[int, np.ndarray]] = {}
         self._next_id = 1
         self.transactions = 0
         self._init_counts()
@@ -421,7 +431,8 @@ class ScriptedStore(_Counting, VectorStore):
         async for chunk_texts, chunk_vectors in chunks:
             self._validate(chunk_texts, chunk_vectors)
             self._check_fail(self.fail, chunk_texts, "insert")
-            self.batch_sizes["insert_stream_chunk"].append(len(chunk_texts))
+            if self.history:
+                self.batch_sizes["insert_stream_chunk"].append(len(chunk_texts))
             texts.extend(chunk_texts)
             vectors.extend(chunk_vectors)
             await _sleep(self.call_s)
@@ -432,26 +443,37 @@ class ScriptedStore(_Counting, VectorStore):
         await _sleep(self.call_s)
         rows = self.collections.get(collection, [])
         out: list[list[Hit]] = []
+        if not rows:
+            return [[] for _ in vectors]
+        matrix = self._matrix(collection, rows)
         for q in vectors:
-            scored = sorted(((_cosine(q, r.vector), r) for r in rows), key=lambda sr: (-sr[0], sr[1].id))
-            out.append([Hit(r.text, s, r.id, collection) for s, r in scored[:top_k]])
+            qv = np.asarray(q, dtype=np.float64)
+            norm = float(np.linalg.norm(qv))
+            sims = matrix @ (qv / norm) if norm else np.zeros(len(rows))
+            best = sorted(range(len(rows)), key=lambda i: (-sims[i], rows[i].id))[:top_k]
+            out.append([Hit(rows[i].text, float(sims[i]), rows[i].id, collection) for i in best])
         return out
+
+    def _matrix(self, collection: str, rows: list[_Row]) -> np.ndarray:
+        """Row vectors, normalized, cached until the collection changes."""
+        cached = self._matrices.get(collection)
+        if cached is not None and cached[0] == len(rows):
+            return cached[1]
+        m = np.asarray([r.vector for r in rows], dtype=np.float64)
+        norms = np.linalg.norm(m, axis=1, keepdims=True)
+        m = np.divide(m, norms, out=np.zeros_like(m), where=norms > 0)
+        self._matrices[collection] = (len(rows), m)
+        return m
 
     async def count(self, collection: str) -> int:
         return len(self.collections.get(collection, []))
 
     async def drop(self, collection: str) -> None:
         self.collections.pop(collection, None)
+        self._matrices.pop(collection, None)
 
     def stats(self) -> dict[str, Any]:
         return {"collections": {k: len(v) for k, v in self.collections.items()}, "calls": dict(self.calls)}
-
-
-def _cosine(a: Vector, b: Vector) -> float:
-    dot = sum(x * y for x, y in zip(a, b, strict=True))
-    na = math.sqrt(sum(x * x for x in a))
-    nb = math.sqrt(sum(y * y for y in b))
-    return dot / (na * nb) if na and nb else 0.0
 
 
 def scripted_engines(**llm_kwargs: Any) -> list[Any]:

@@ -270,36 +270,46 @@ class GraphRun:
     # --- running one node ------------------------------------------------------------------------
 
     async def _run_node(self, node: Node) -> None:
+        """Run ``node``, then, in the same task, one of the users it made ready (the others get
+        tasks of their own): a chain of nodes costs one task, not one per node."""
+        next_node: Node | None = node
+        while next_node is not None:
+            node, next_node = next_node, None
+            if not await self._run_one(node):
+                return
+            pending = self._pending
+            assert self._tg is not None
+            for user in self._plan.waiters[node]:
+                pending[user] -= 1
+                if pending[user] == 0:
+                    if next_node is None:
+                        next_node = user
+                    else:
+                        self._tg.start_soon(self._run_node, user)
+
+    async def _run_one(self, node: Node) -> bool:
         key = (self.scope, node)
         start = time.monotonic()
         self.ctx.running[key] = start
         ok = False
         try:
-            value = await self._execute(node)
+            self.values[node] = await self._execute(node)
             ok = True
         except anyio.get_cancelled_exc_class():
             self.ctx.interrupted[key] = start
             raise
         except Exception as exc:
-            if self.error is None:
-                self.error = annotate(exc, node) if not isinstance(exc, _UpstreamFailed) else None
-                if self.error is not None:
-                    assert self._tg is not None
-                    self._tg.cancel_scope.cancel()
-            return
+            if self.error is None and not isinstance(exc, _UpstreamFailed):
+                self.error = annotate(exc, node)
+                assert self._tg is not None
+                self._tg.cancel_scope.cancel()
         finally:
             del self.ctx.running[key]
             self.rt._record_node(self.ctx.query_id, self.scope, node, start, time.monotonic(), ok)
             for edge in self._edges_out.get(node, ()):
                 edge.ok = ok
                 edge.send.close()
-        self.values[node] = value
-        pending = self._pending
-        assert self._tg is not None
-        for user in self._plan.waiters[node]:
-            pending[user] -= 1
-            if pending[user] == 0:
-                self._tg.start_soon(self._run_node, user)
+        return ok
 
     async def _execute(self, node: Node) -> Any:
         handler = _HANDLERS.get(node.op)

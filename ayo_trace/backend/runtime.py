@@ -103,7 +103,7 @@ class Runtime:
         max_queue: int = 1024,
         decode_steps: int = DEFAULT_DECODE_STEPS,
         own_engines: bool = False,
-        timeline_size: int = 100_000,
+        timeline_size: int = 20_000,
         progress: bool | None = None,
     ) -> None:
         if engines is None:
@@ -134,7 +134,7 @@ class Runtime:
         self._ids = itertools.count(1)
         self._eager_ids = itertools.count(1)
         self._tokens: list[Token[Runtime | None]] = []
-        self.queries = self.failures = self.cancelled = 0
+        self.queries = self.failures = self.cancelled = self.nodes_run = 0
         self.active = 0  # queries and eager calls running now
 
     def _peers(self) -> int:
@@ -320,6 +320,7 @@ class Runtime:
                 self.active -= 1
 
     def _record_node(self, query: str, scope: str, node: Node, start: float, end: float, ok: bool) -> None:
+        self.nodes_run += 1
         self._recorder.node(query, scope, node, start, end, ok)
 
     # --- engines ---------------------------------------------------------------------------------
@@ -603,6 +604,7 @@ class Runtime:
             "queries": self.queries,
             "failures": self.failures,
             "cancelled": self.cancelled,
+            "nodes": self.nodes_run,
         }
 
     def timeline(self) -> Timeline:
