@@ -17,9 +17,9 @@ import pytest
 from psycopg import sql
 
 from ayo_trace.backend.engines.base import Vector
-from ayo_trace.backend.engines.pgvector_store import PgVectorStore
+from ayo_trace.backend.engines.pgvector_store import PgVectorStore, default_data_dir
 from ayo_trace.backend.engines.sentence_transformers import SentenceTransformerEmbedder
-from ayo_trace.errors import InvalidRequest
+from ayo_trace.errors import ConfigError, InvalidRequest, StoreError
 
 pytestmark = [pytest.mark.real, pytest.mark.anyio]
 
@@ -312,8 +312,8 @@ async def test_a_hostile_collection_name_is_refused_and_touches_nothing(
 # --- the embedded server ---------------------------------------------------------------------------
 
 
-async def test_the_embedded_server_restarts_with_its_data(tmp_path: Path) -> None:
-    data_dir = tmp_path / "data"
+async def test_the_embedded_server_restarts_with_its_data(fresh_pg_data_dir: Path) -> None:
+    data_dir = fresh_pg_data_dir
     texts, vectors = random_rows(20)
     async with PgVectorStore(data_dir=data_dir) as store:
         await store.insert("kept", texts, vectors)
@@ -348,7 +348,7 @@ async def test_a_store_in_another_process_shares_the_running_server(
     script = textwrap.dedent(
         f"""
         import anyio
-        from ayo_trace.backend.engines.pgvector_store import PgVectorStore
+        from ayo_trace.backend.engines.pgvector_store import PgVectorStore, default_data_dir
 
         async def main():
             async with PgVectorStore(data_dir={str(pg_data_dir)!r}) as store:
@@ -365,3 +365,33 @@ async def test_a_store_in_another_process_shares_the_running_server(
     assert await pg_store.count(collection) == 1
     [hits] = await pg_store.search(collection, [[1.0, 2.0, 3.0]], top_k=1)
     assert hits[0].text == "from the child"
+
+
+async def test_a_dsn_selects_an_external_server_and_schemas_keep_stores_apart(
+    pg_store: PgVectorStore, collection: str
+) -> None:
+    texts, vectors = random_rows(4)
+    async with PgVectorStore(dsn=pg_store.conninfo, schema="ayo_other") as external:
+        assert external._server is None, "a dsn must not start an embedded server"
+        assert await external.insert(collection, texts, vectors) == 4
+        assert collection in await external.collections()
+        assert collection not in await pg_store.collections()
+        await external.drop(collection)
+
+
+async def test_an_unreachable_dsn_is_a_store_error(tmp_path: Path) -> None:
+    store = PgVectorStore(dsn=f"postgresql://postgres@/postgres?host={tmp_path}", connect_timeout=2)
+    with pytest.raises(StoreError, match="cannot connect"):
+        await store.start()
+
+
+def test_the_default_data_dir_is_in_the_user_cache(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
+    monkeypatch.setenv("XDG_CACHE_HOME", str(tmp_path))
+    assert default_data_dir() == tmp_path / "ayo-trace" / "pgdata"
+    monkeypatch.delenv("XDG_CACHE_HOME")
+    assert default_data_dir() == Path.home() / ".cache" / "ayo-trace" / "pgdata"
+
+
+def test_dsn_and_data_dir_together_are_a_config_error(tmp_path: Path) -> None:
+    with pytest.raises(ConfigError, match="not both"):
+        PgVectorStore(dsn="postgresql://x", data_dir=tmp_path)

@@ -29,6 +29,7 @@ from __future__ import annotations
 
 import os
 import re
+import subprocess
 import threading
 import warnings
 from collections.abc import AsyncIterator, Sequence
@@ -159,6 +160,8 @@ class PgVectorStore(VectorStore):
         self.pool_size = pool_size
         self.connect_timeout = connect_timeout
         self._server: Any = None
+        # Starting and stopping the embedded server are blocking process management, done off the loop.
+        self._limiter = anyio.CapacityLimiter(1)
         self._conninfo: str | None = None
         self._pool: AsyncConnectionPool[Any] | None = None
         self._rows_inserted = 0
@@ -183,10 +186,12 @@ class PgVectorStore(VectorStore):
             pgserver = _import_pgserver()
             try:
                 self._server, self._conninfo = await anyio.to_thread.run_sync(
-                    _acquire_server, pgserver, data_dir
+                    _acquire_server, pgserver, data_dir, limiter=self._limiter
                 )
-            except (OSError, RuntimeError, ValueError) as e:
-                raise StoreError(f"cannot start the embedded PostgreSQL in {str(data_dir)!r}: {e}") from e
+            except (OSError, RuntimeError, ValueError, subprocess.SubprocessError) as e:
+                raise StoreError(
+                    f"cannot start the embedded PostgreSQL in {str(data_dir)!r}: {e}", engine=self.name
+                ) from e
         else:
             self._conninfo = self.dsn
         conninfo = self.conninfo
@@ -232,7 +237,7 @@ class PgVectorStore(VectorStore):
                 await pool.close()
             server, self._server = self._server, None
             if server is not None:
-                await anyio.to_thread.run_sync(_release_server, server)
+                await anyio.to_thread.run_sync(_release_server, server, limiter=self._limiter)
             self._conninfo = None
 
     def _require_pool(self) -> AsyncConnectionPool[Any]:
