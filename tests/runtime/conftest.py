@@ -2,13 +2,18 @@
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator, Iterator
+from collections.abc import AsyncIterator, Awaitable, Callable, Iterator
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
+from typing import Any, TypeVar
 
+import anyio
 import pytest
 
 from ayo_trace.backend import Runtime
 from ayo_trace.testing import ScriptedEmbedder, ScriptedLLM, ScriptedReranker, ScriptedStore
+
+T = TypeVar("T")
 
 EXPANSIONS = {
     "why is the sky blue?": "\n- what is light scattering\n- which colors scatter most\n- how thick is air\n",
@@ -38,7 +43,15 @@ class Engines:
 
 @pytest.fixture
 def anyio_backend() -> str:
+    """Function scope: each async test of this folder gets an event loop of its own."""
     return "asyncio"
+
+
+def run_in_new_loop(fn: Callable[..., Awaitable[T]], *args: Any) -> T:
+    """``anyio.run(fn, *args)`` in a fresh thread: a new event loop even when pytest's anyio runner
+    (session-scoped in tests/fixtures) holds this thread, which makes ``anyio.run`` refuse here."""
+    with ThreadPoolExecutor(1) as pool:
+        return pool.submit(anyio.run, fn, *args).result()
 
 
 @pytest.fixture

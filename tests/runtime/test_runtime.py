@@ -6,6 +6,7 @@ from __future__ import annotations
 import json
 import subprocess
 import sys
+from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 from typing import Any
 
@@ -18,7 +19,7 @@ from ayo_trace.errors import ConfigError, EngineError, Overloaded
 from ayo_trace.testing import ScriptedLLM
 
 from . import graphs as G
-from .conftest import Engines, respond
+from .conftest import Engines, respond, run_in_new_loop
 
 pytestmark = pytest.mark.anyio
 
@@ -188,8 +189,8 @@ def test_the_default_runtime_works_across_event_loops(default_runtime_slot: None
                 tg.start_soon(one, i)
         return out, rt
 
-    first, rt1 = anyio.run(use)
-    second, rt2 = anyio.run(use)
+    first, rt1 = run_in_new_loop(use)
+    second, rt2 = run_in_new_loop(use)
     assert first == second and rt1 is rt2
     assert len(first[0]) == 3
     stats = rt1.stats()
@@ -209,7 +210,11 @@ def test_the_default_runtime_serves_eager_primitives_with_asyncio_gather(default
         assert rt is not None
         return list(await asyncio.gather(*(rt.llm(f"Q{i}", G.SAMPLING) for i in range(6))))
 
-    assert asyncio.run(main()) == asyncio.run(main())
+    def in_asyncio_run() -> list[Any]:  # plain asyncio.run, in a thread of its own (see run_in_new_loop)
+        with ThreadPoolExecutor(1) as pool:
+            return pool.submit(asyncio.run, main()).result()
+
+    assert in_asyncio_run() == in_asyncio_run()
 
 
 async def test_the_timeline_is_valid_chrome_trace_json(rt: Runtime, tmp_path: Path) -> None:

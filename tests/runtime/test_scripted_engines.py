@@ -5,7 +5,6 @@ from __future__ import annotations
 import time
 from collections.abc import AsyncIterator, Sequence
 
-import anyio
 import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
@@ -14,6 +13,8 @@ from ayo_trace.backend.engines.base import DecodeRequest, PrefillRequest, Vector
 from ayo_trace.errors import InvalidRequest
 from ayo_trace.ir import SamplingParams
 from ayo_trace.testing import ScriptedEmbedder, ScriptedLLM, ScriptedReranker, ScriptedStore, tokenize
+
+from .conftest import run_in_new_loop
 
 pytestmark = pytest.mark.anyio
 
@@ -43,7 +44,7 @@ def test_a_session_depends_only_on_its_concatenated_text(prompt: str, cut: int, 
             await generate(llm, "split", params, steps)
         )[0]
 
-    whole, split = anyio.run(run)
+    whole, split = run_in_new_loop(run)
     assert whole == split
 
 

@@ -1,0 +1,84 @@
+"""The runtime on the real engines: continuous batching on llama.cpp, and the default runtime (no
+``async with``) serving a traced RAG workflow across two event loops with llama.cpp, the MiniLM
+embedder and an embedded pgvector store (restarted in the second loop: its pool is loop-bound)."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+import anyio
+import pytest
+
+import ayo_trace as ayo
+from ayo_trace.backend import BatchPolicy, EngineConfig, Runtime, current_runtime
+from ayo_trace.backend.engines.llama_cpp import LlamaCppEngine
+
+from . import graphs as G
+from .conftest import run_in_new_loop
+
+pytestmark = [pytest.mark.real, pytest.mark.slow]
+
+DOCS = ["Paris is the capital of France.", "Berlin is the capital of Germany.", "Cats sleep a lot."]
+
+
+@ayo.workflow
+async def rag(question: str, docs: list[str]) -> str:
+    await ayo.ingest(docs, collection="runtime_smoke")
+    hits = await ayo.search(question, collection="runtime_smoke", top_k=2)
+    best = await ayo.rerank(question, hits, top_k=1)
+    return await ayo.llm(f"Context: {best[0].text}\nQuestion: {question}\nAnswer:", max_tokens=8, stop="\n")
+
+
+@pytest.mark.anyio
+async def test_concurrent_queries_decode_together_on_llama_cpp() -> None:
+    llama_engine = LlamaCppEngine("llm", n_ctx=1024, n_seq_max=8, threads=2)
+    policy = BatchPolicy(max_batch=8, max_wait_s=0.01)
+    async with Runtime(engines=[llama_engine], batch=policy, own_engines=True, progress=False) as rt:
+        out: list[Any] = [None] * 6
+
+        async def one(i: int) -> None:
+            out[i] = await rt.run(G.unsplit_prompt(), {"question": f"What is {i} plus {i}?"})
+
+        async with anyio.create_task_group() as tg:
+            for i in range(6):
+                tg.start_soon(one, i)
+        llm = rt.stats()["engines"]["llm"]
+        sessions_left = llama_engine.stats().get("sessions", 0)
+    assert all(isinstance(o, str) and o for o in out)
+    assert llm["max_batch"] >= 3  # prefills and decode rounds served several queries at once
+    assert sessions_left == 0
+
+
+def test_the_default_runtime_serves_a_workflow_in_two_event_loops(
+    fresh_pg_data_dir: Path, default_runtime_slot: None
+) -> None:
+    Runtime.set_default(
+        Runtime(
+            engines=[
+                EngineConfig("llm", "llm", "llama_cpp", threads=2, options={"n_ctx": 1024, "n_seq_max": 4}),
+                EngineConfig("embed", "embedding", "sentence_transformers", threads=2),
+                EngineConfig("store", "vector_store", "pgvector", data_dir=str(fresh_pg_data_dir)),
+                EngineConfig("rerank", "rerank", "likelihood", options={"llm": "llm"}),
+            ],
+            progress=False,
+        )
+    )
+
+    async def ask() -> str:
+        return str(await rag("What is the capital of France?", DOCS))
+
+    first = run_in_new_loop(ask)
+    second = run_in_new_loop(ask)
+    assert first == second and "Paris" in first
+
+    async def close() -> dict[str, Any]:
+        rt = current_runtime()
+        assert rt is not None
+        stats = rt.stats()
+        await rt.aclose()
+        return stats
+
+    stats = run_in_new_loop(close)
+    assert stats["queries"] == 2 and stats["failures"] == 0
+    assert stats["engines"]["store"]["requests"] == {"insert": 2, "search": 2}
