@@ -246,7 +246,11 @@ class Runtime:
                     log.exception("stopping engine %s failed", engine.name)
 
     async def aclose(self) -> None:
-        """Stop the engines this runtime started."""
+        """Stop the engines this runtime started (from any event loop: engines bound to the loop
+        they ran in are first moved to this one, so they can close cleanly)."""
+        if self._running and self._loop is not _loop_token():
+            with anyio.CancelScope(shield=True):
+                await self._rebind(_loop_token())
         self._running = False
         await self._stop_engines()
 
