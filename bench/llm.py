@@ -34,6 +34,15 @@ sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 from ayo_trace.backend.engines.base import DecodeRequest, LLMEngine, PrefillRequest
 from ayo_trace.ir.params import SamplingParams
 
+VLLM_NOTE = """vLLM (GPU) was not measured. The device machine lent to this project (one H100, torch
+2.11.0+cu130, no vLLM, no network) could only get vLLM as carried wheels, at most 64 MiB per call and
+30 device-minutes for the whole team. vLLM 0.25.1 (CUDA 13), a release pinned to exactly that torch
+(0.27.1 and later pin torch 2.13.0), is a 250 MB wheel; it also needs about 30 packages the image lacks (pydantic, fastapi, msgspec, pyzmq,
+blake3, cbor2, openai, compressed-tensors, xgrammar, llguidance, flashinfer, ...), and the model (the
+253 MB GGUF, or 1 GB as a converted float32 directory) has no copy there either: at least eight
+chunked transfer calls on a machine that is given back after 30 s idle, before one test runs. That was
+judged not feasible within the limits, so no device time was spent; ``VLLMEngine`` is written against
+vLLM 0.25.1's ``AsyncLLM`` source and its tests skip with that reason."""
 BATCHES = (1, 2, 4, 8)
 HEADING = "## LLM engines (bench/llm.py)"
 RESULTS = Path(__file__).resolve().parent / "RESULTS.md"
@@ -41,7 +50,7 @@ TOPICS = ["rivers", "volcanoes", "bees", "glaciers", "deserts", "comets", "fores
 CONTEXT = " ".join(
     f"Passage {i}: The {t} of the region were surveyed in {1900 + 7 * i}; the survey recorded their size, "
     f"their age and how they changed over the following decades, and it is still cited today."
-    for i, t in enumerate(TOPICS * 2)
+    for i, t in enumerate(TOPICS)
 )
 QUESTION = "\nQuestion: In which year were the glaciers surveyed?\nAnswer:"
 
@@ -157,6 +166,7 @@ async def main() -> None:
     parser.add_argument("--engines", default="llama,transformers")
     parser.add_argument("--no-write", action="store_true", help="print only, leave RESULTS.md alone")
     args = parser.parse_args()
+    load = " ".join(f"{x:.1f}" for x in os.getloadavg())
     results, steps = {}, {}
     for kind in args.engines.split(","):
         engine, steps[kind] = make_engine(kind)
@@ -169,7 +179,8 @@ async def main() -> None:
         command = "HF_HUB_OFFLINE=1 .venv/bin/python bench/llm.py " + " ".join(sys.argv[1:])
         write_section(
             f"Command: `{command.strip()}`  \nDate: {datetime.date.today().isoformat()}  \n"
-            f"Machine: {machine()}; 2 threads per engine; medians of {args.repeats} runs.\n\n{report}\n"
+            f"Machine: {machine()}; 2 threads per engine; medians of {args.repeats} runs; "
+            f"load average before the run: {load}.\n\n{report}\n\n{VLLM_NOTE}\n"
         )
 
 
