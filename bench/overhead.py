@@ -166,6 +166,21 @@ def profile(n: int, queries: int) -> str:
     return out.getvalue()
 
 
+PROFILE_NOTES = """
+
+What the profile (cProfile, `--profile`) showed, and what changed:
+- Plain nodes: a task per node (anyio `start_soon` plus its cancel scope, about 20 µs) dominated
+  (30 µs/node). A node now runs the first user it makes ready in its own task: 5-8 µs/node.
+- Engine nodes: the engine-scheduler round trip dominates: the leader's checkpoint before it forms a
+  batch (one event-loop pass, which is what lets just-woken sessions join a decode round), the
+  shielded engine call, the per-request event. A traced `llm` node makes three (prefill, decode
+  round, release): 150-250 µs per node; lowered nodes make one or two: about 100 µs per node.
+  `next_batch` building a `Waiting` per queued request on every call cost ~19 µs; it now reads the
+  queued requests directly. With the default policy a lone query never waits `max_wait_s` (the
+  schedulers wait for batch mates only while more than one query runs).
+- Numbers vary by ±30% between runs: the 2 cores were shared with other jobs (load average 5-8)."""
+
+
 def table(rows: list[dict[str, Any]]) -> str:
     lines = [
         "| shape | policy | nodes/query | ms/query | engine ms/query | overhead µs/node |",
@@ -209,7 +224,9 @@ def main() -> None:
             f"Command: `.venv/bin/python bench/overhead.py --nodes {args.nodes} --queries {args.queries}` "
             f"({datetime.date.today()}, {platform.machine()}, {_cores()} cores, Python {platform.python_version()}).\n"
             "One query at a time, a chain of nodes per query, zero-latency scripted engines; engine work "
-            "measured by calling the scripted engine directly and subtracted.\n\n" + table(rows)
+            "measured by calling the scripted engine directly and subtracted.\n\n"
+            + table(rows)
+            + PROFILE_NOTES
         )
         write_section(Path(__file__).with_name("RESULTS.md"), "## Runtime overhead (bench/overhead.py)", body)
 
