@@ -34,7 +34,7 @@ from collections.abc import AsyncGenerator, AsyncIterator, Iterator, Sequence
 from contextlib import aclosing
 from contextvars import ContextVar, Token
 from types import TracebackType
-from typing import Any, Self
+from typing import Any, Literal, Self, overload
 
 import anyio
 import anyio.lowlevel
@@ -54,6 +54,14 @@ log = logging.getLogger("ayo_trace.runtime")
 
 _CURRENT: ContextVar[Runtime | None] = ContextVar("ayo_runtime", default=None)
 _IN_QUERY: ContextVar[bool] = ContextVar("ayo_in_query", default=False)
+
+
+@overload
+def current_runtime() -> Runtime: ...
+@overload
+def current_runtime(*, default: Literal[True]) -> Runtime: ...
+@overload
+def current_runtime(*, default: bool) -> Runtime | None: ...
 
 
 def current_runtime(*, default: bool = True) -> Runtime | None:

@@ -208,7 +208,7 @@ async def test_a_graph_break_runs_primitives_eagerly_on_the_same_runtime(rt: Run
 
     async def fn(x: str) -> Any:
         seen.append(current_runtime(default=False))
-        return await current_runtime().llm(f"Q: {x}", G.SAMPLING)  # type: ignore[union-attr]
+        return await current_runtime().llm(f"Q: {x}", G.SAMPLING)
 
     assert await rt.run(G.with_break(fn), {"x": "hi"}) == await rt.llm("Q: hi", G.SAMPLING)
     assert seen == [rt]
