@@ -30,7 +30,7 @@ import copy
 import logging
 import math
 import time
-from collections.abc import AsyncIterator, Awaitable, Callable, Mapping, Sequence
+from collections.abc import AsyncGenerator, Awaitable, Callable, Mapping, Sequence
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
@@ -216,7 +216,7 @@ class _Edge:
         self.send, self.receive = anyio.create_memory_object_stream[Any](buffer)
         self.ok = False
 
-    async def items(self) -> AsyncIterator[Any]:
+    async def items(self) -> AsyncGenerator[Any, None]:
         async for item in self.receive:
             yield item
         if not self.ok:
@@ -522,7 +522,7 @@ class GraphRun:
                         limiter.release_on_behalf_of(token)
 
             items = source.items() if isinstance(source, _Edge) else _aiter(source)
-            async with anyio.create_task_group() as tg:
+            async with contextlib.aclosing(items), anyio.create_task_group() as tg:
                 async for item in items:
                     token = object()
                     if limiter is not None:
@@ -538,7 +538,7 @@ class GraphRun:
         return value
 
 
-async def _aiter(items: Any) -> AsyncIterator[Any]:
+async def _aiter(items: Any) -> AsyncGenerator[Any, None]:
     for item in items:
         yield item
 
