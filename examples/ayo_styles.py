@@ -72,7 +72,7 @@ INPUTS: dict[str, dict[str, Any]] = {
 }
 SMALL_INPUTS: dict[str, dict[str, Any]] = {
     "dag": {"question": "How do I copy a file's permission bits?", "docs": docs("shutil", limit=6)},
-    "pipeline": {"query": "How do I parse a JSON string?", "passages": docs("json", limit=6)},
+    "pipeline": {"query": "How do I make a secure random token?", "passages": docs("secrets")},
 }
 
 

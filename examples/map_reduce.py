@@ -2,7 +2,7 @@
 summaries into one.
 
 Written as a list comprehension over the chunks; the optimizer runs the chunk summaries at once
-(and the engines batch them), and prefills each prompt's constant head before the chunks exist.
+(and the engines batch them).
 
     python examples/map_reduce.py
 """
@@ -17,15 +17,7 @@ import ayo_trace as ayo
 from ayo_trace.corpus import stdlib_passages
 from ayo_trace.demo import show_graphs
 
-SUMMARIZE = (
-    "Text: The sun is a star at the centre of the solar system. It is a nearly perfect ball of hot "
-    "plasma, heated to incandescence by nuclear fusion in its core.\n"
-    "Summary: The sun is the hot, fusion-powered star at the centre of the solar system.\n\n"
-)
-COMBINE = (
-    "Notes:\n- Cats sleep most of the day.\n- Cats hunt at dawn and dusk.\n"
-    "Summary: Cats sleep by day and hunt at dawn and dusk.\n\n"
-)
+# A base model summarizes when the text is followed by "TL;DR:", the way it saw summaries online.
 
 
 def split_words(text: str, size: int) -> list[str]:
@@ -37,9 +29,9 @@ def split_words(text: str, size: int) -> list[str]:
 @ayo.workflow
 async def summarize(document: str, words_per_chunk: int = 120) -> str:
     chunks = split_words(document, words_per_chunk)
-    notes = [await ayo.llm(f"{SUMMARIZE}Text: {c}\nSummary:", max_tokens=24, stop="\n") for c in chunks]
+    notes = [await ayo.llm(f"{c}\n\nTL;DR:", max_tokens=24, stop="\n") for c in chunks]
     listing = "\n".join(f"- {n.strip()}" for n in notes)
-    return await ayo.llm(f"{COMBINE}Notes:\n{listing}\nSummary:", max_tokens=32, stop="\n")
+    return await ayo.llm(f"Notes:\n{listing}\n\nTL;DR:", max_tokens=32, stop="\n")
 
 
 def module_docs(module: str, limit: int | None = None) -> str:
@@ -48,7 +40,7 @@ def module_docs(module: str, limit: int | None = None) -> str:
 
 
 INPUTS: dict[str, Any] = {"document": module_docs("json")}
-SMALL_INPUTS: dict[str, Any] = {"document": module_docs("json", limit=3), "words_per_chunk": 80}
+SMALL_INPUTS: dict[str, Any] = {"document": module_docs("glob"), "words_per_chunk": 70}
 
 
 async def run(small: bool = False) -> str:

@@ -47,9 +47,9 @@ async def answer(question: str) -> str:
 
 
 CORPUS = ("json", "pathlib", "shutil", "subprocess")
-SMALL_CORPUS = ("json",)
+SMALL_CORPUS = ("fnmatch", "glob")
 INPUTS: dict[str, Any] = {"question": "How do I copy a directory with everything in it?"}
-SMALL_INPUTS: dict[str, Any] = {"question": "How do I make JSON output readable?"}
+SMALL_INPUTS: dict[str, Any] = {"question": "How do I find every file whose name ends in .txt?"}
 
 
 async def prepare(small: bool = False) -> None:

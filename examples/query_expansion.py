@@ -43,9 +43,9 @@ async def expand_and_answer(question: str) -> str:
 
 # The collection it searches: the docstrings of a few standard-library modules.
 CORPUS = ("csv", "json", "pathlib")
-SMALL_CORPUS = ("json",)
+SMALL_CORPUS = ("fnmatch", "secrets")
 INPUTS: dict[str, Any] = {"question": "How do I turn a dictionary into a JSON string?"}
-SMALL_INPUTS: dict[str, Any] = {"question": "How do I parse a JSON document?"}
+SMALL_INPUTS: dict[str, Any] = {"question": "How do I make a random token for a password reset link?"}
 
 
 async def prepare(small: bool = False) -> None:
