@@ -14,7 +14,6 @@ from collections.abc import Callable, Sequence
 from pathlib import Path
 from typing import Any
 
-import anyio
 import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
@@ -23,6 +22,7 @@ import ayo_trace as ayo
 from ayo_trace.backend.interpreter import interpret
 from ayo_trace.passes import DEFAULT_PASSES, run_passes
 from ayo_trace.testing import ScriptedEmbedder, ScriptedLLM, ScriptedReranker, ScriptedStore
+from tests.util import run_in_new_loop
 
 from . import shapes
 from .programs import load, program_source, programs
@@ -96,7 +96,9 @@ ALL_SUBSETS = [
 @given(spec=programs, seed=st.integers(0, 2**16), subset=st.sampled_from(ALL_SUBSETS))
 def test_random_programs_traced_equals_eager(spec: Any, seed: int, subset: list[Any], tmp_path: Path) -> None:
     module = load(program_source(spec), tmp_path)
-    results = anyio.run(run_modes, module.program, (QUESTION, DOCS), seed, [[], subset, list(DEFAULT_PASSES)])
+    results = run_in_new_loop(
+        run_modes, module.program, (QUESTION, DOCS), seed, [[], subset, list(DEFAULT_PASSES)]
+    )
     assert_all_equal(results)
 
 
@@ -123,5 +125,5 @@ SHAPES = {
 @pytest.mark.parametrize("name", sorted(SHAPES))
 def test_every_shape_under_every_pass_subset(name: str) -> None:
     wf, args = SHAPES[name]
-    results = anyio.run(run_modes, wf, args, 7, ALL_SUBSETS)
+    results = run_in_new_loop(run_modes, wf, args, 7, ALL_SUBSETS)
     assert_all_equal(results)

@@ -2,12 +2,10 @@
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator, Awaitable, Callable, Iterator
-from concurrent.futures import ThreadPoolExecutor
+from collections.abc import AsyncIterator, Iterator
 from dataclasses import dataclass
-from typing import Any, TypeVar
+from typing import TypeVar
 
-import anyio
 import pytest
 
 from ayo_trace.backend import Runtime
@@ -45,13 +43,6 @@ class Engines:
 def anyio_backend() -> str:
     """Function scope: each async test of this folder gets an event loop of its own."""
     return "asyncio"
-
-
-def run_in_new_loop(fn: Callable[..., Awaitable[T]], *args: Any) -> T:
-    """``anyio.run(fn, *args)`` in a fresh thread: a new event loop even when pytest's anyio runner
-    (session-scoped in tests/fixtures) holds this thread, which makes ``anyio.run`` refuse here."""
-    with ThreadPoolExecutor(1) as pool:
-        return pool.submit(anyio.run, fn, *args).result()
 
 
 @pytest.fixture

@@ -15,7 +15,7 @@ from ayo_trace.backend import BatchPolicy, EngineConfig, Runtime, current_runtim
 from ayo_trace.backend.engines.llama_cpp import LlamaCppEngine
 
 from . import graphs as G
-from .conftest import run_in_new_loop
+from tests.util import run_in_new_loop
 
 pytestmark = [pytest.mark.real, pytest.mark.slow]
 

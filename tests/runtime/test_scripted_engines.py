@@ -14,7 +14,7 @@ from ayo_trace.errors import InvalidRequest
 from ayo_trace.ir import SamplingParams
 from ayo_trace.testing import ScriptedEmbedder, ScriptedLLM, ScriptedReranker, ScriptedStore, tokenize
 
-from .conftest import run_in_new_loop
+from tests.util import run_in_new_loop
 
 pytestmark = pytest.mark.anyio
 
