@@ -13,9 +13,9 @@ import pytest
 import ayo_trace as ayo
 from ayo_trace.backend import BatchPolicy, EngineConfig, Runtime, current_runtime
 from ayo_trace.backend.engines.llama_cpp import LlamaCppEngine
+from tests.util import run_in_new_loop
 
 from . import graphs as G
-from tests.util import run_in_new_loop
 
 pytestmark = [pytest.mark.real, pytest.mark.slow]
 

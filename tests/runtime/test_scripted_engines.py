@@ -13,7 +13,6 @@ from ayo_trace.backend.engines.base import DecodeRequest, PrefillRequest, Vector
 from ayo_trace.errors import InvalidRequest
 from ayo_trace.ir import SamplingParams
 from ayo_trace.testing import ScriptedEmbedder, ScriptedLLM, ScriptedReranker, ScriptedStore, tokenize
-
 from tests.util import run_in_new_loop
 
 pytestmark = pytest.mark.anyio
