@@ -26,7 +26,14 @@ from typing import Any
 
 
 class AyoError(Exception):
-    """Base of every error ayo-trace raises on purpose."""
+    """Base of every error ayo-trace raises on purpose.
+
+    ``node`` and ``loc`` name the node that was running and its place in the user's code, when the
+    error happened while a graph ran (the runtime fills them in; they stay None otherwise).
+    """
+
+    node: str | None = None
+    loc: Any = None
 
 
 class TraceError(AyoError):

@@ -81,8 +81,8 @@ def annotate(exc: Exception, node: Node) -> AyoError:
         text = str(exc.args[0]) if exc.args else type(exc).__name__
         at = f" ({loc})" if loc is not None else ""
         new.args = (f"node %{node.name}{at}: {text}", *exc.args[1:])
-        new.node = node.name  # type: ignore[attr-defined]
-        new.loc = loc  # type: ignore[attr-defined]
+        new.node = node.name
+        new.loc = loc
         new.__cause__ = exc
         return new
     err = NodeError(f"{type(exc).__name__}: {exc}", node=node.name, loc=loc)

@@ -17,9 +17,10 @@ from ayo_trace.backend import BatchPolicy, EngineConfig, Runtime, current_runtim
 from ayo_trace.backend.config import build_engine
 from ayo_trace.errors import ConfigError, EngineError, Overloaded
 from ayo_trace.testing import ScriptedLLM
+from tests.util import run_in_new_loop
 
 from . import graphs as G
-from .conftest import Engines, respond, run_in_new_loop
+from .conftest import Engines, respond
 
 pytestmark = pytest.mark.anyio
 
