@@ -1,0 +1,230 @@
+"""Static folding: the value of an expression at trace time, when it reads only static values and
+pure operations (so folding it can never freeze a side effect or a clock into the graph)."""
+
+from __future__ import annotations
+
+import builtins
+from typing import Any
+
+import libcst as cst
+
+from ..errors import TraceError
+from ..ir.code import SourceLoc
+from .state import CompilerState
+from .values import Static
+
+_PURE_BUILTINS = frozenset(
+    getattr(builtins, n)
+    for n in [
+        "abs",
+        "all",
+        "any",
+        "bool",
+        "bytes",
+        "chr",
+        "dict",
+        "divmod",
+        "enumerate",
+        "float",
+        "frozenset",
+        "int",
+        "isinstance",
+        "len",
+        "list",
+        "max",
+        "min",
+        "ord",
+        "range",
+        "repr",
+        "reversed",
+        "round",
+        "set",
+        "sorted",
+        "str",
+        "sum",
+        "tuple",
+        "zip",
+    ]
+)
+_PURE_STR_METHODS = frozenset(
+    [
+        "capitalize",
+        "casefold",
+        "center",
+        "count",
+        "endswith",
+        "find",
+        "format",
+        "index",
+        "isalnum",
+        "isalpha",
+        "isdigit",
+        "islower",
+        "isspace",
+        "isupper",
+        "join",
+        "ljust",
+        "lower",
+        "lstrip",
+        "partition",
+        "removeprefix",
+        "removesuffix",
+        "replace",
+        "rfind",
+        "rjust",
+        "rsplit",
+        "rstrip",
+        "split",
+        "splitlines",
+        "startswith",
+        "strip",
+        "swapcase",
+        "title",
+        "upper",
+        "zfill",
+    ]
+)
+_STATIC_NODES = (
+    cst.Name,
+    cst.Attribute,
+    cst.Integer,
+    cst.Float,
+    cst.Imaginary,
+    cst.SimpleString,
+    cst.ConcatenatedString,
+    cst.FormattedString,
+    cst.FormattedStringText,
+    cst.FormattedStringExpression,
+    cst.BinaryOperation,
+    cst.UnaryOperation,
+    cst.BooleanOperation,
+    cst.Comparison,
+    cst.ComparisonTarget,
+    cst.Tuple,
+    cst.List,
+    cst.Set,
+    cst.Dict,
+    cst.DictElement,
+    cst.Element,
+    cst.StarredElement,
+    cst.IfExp,
+    cst.Subscript,
+    cst.SubscriptElement,
+    cst.Index,
+    cst.Slice,
+    cst.Call,
+    cst.Arg,
+    cst.LeftParen,
+    cst.RightParen,
+)
+
+
+class StaticFolding(CompilerState):
+    def try_static(self, e: cst.BaseExpression) -> Static | None:
+        """The value of ``e`` at trace time, when it reads only static values and pure operations."""
+        if not self._static_shape(e):
+            return None
+        try:
+            local, other = self.split_names(*self.src.free_names(e))
+        except KeyError:
+            return None
+        scope: dict[str, Any] = {}
+        for n in local:
+            v = self.env.get(n) if n not in self.temps else self.temps[n]
+            if v is None and getattr(self, "parent", None) is not None:
+                try:
+                    v = self.lookup_local(n, SourceLoc(self.src.filename, 0))
+                except TraceError:
+                    return None
+            if not isinstance(v, Static):
+                return None
+            scope[n] = v.value
+        fn = self.src.fn
+        for n in other:
+            closure = self.closure_binding(n)
+            if closure:
+                scope.update(closure)
+            elif n in fn.__globals__:
+                self.deps.seen[("global", n)] = fn.__globals__[n]
+        if not self._pure_calls(e, scope):
+            return None
+        try:
+            value = eval(self.src.code(e).strip(), fn.__globals__, scope)
+        except Exception:
+            return None
+        return Static(value)
+
+    def _static_shape(self, e: cst.CSTNode) -> bool:
+        ok = True
+
+        class V(cst.CSTVisitor):
+            def on_visit(self, n: cst.CSTNode) -> bool:
+                nonlocal ok
+                if not isinstance(n, _STATIC_NODES) and not isinstance(
+                    n,
+                    (
+                        cst.BaseBinaryOp,
+                        cst.BaseBooleanOp,
+                        cst.BaseUnaryOp,
+                        cst.BaseCompOp,
+                        cst.BaseParenthesizableWhitespace,
+                        cst.Comma,
+                        cst.Dot,
+                        cst.Colon,
+                        cst.AssignEqual,
+                    ),
+                ):
+                    ok = False
+                return ok
+
+        e.visit(V())
+        return ok
+
+    def _pure_calls(self, e: cst.CSTNode, scope: dict[str, Any]) -> bool:
+        calls: list[cst.Call] = []
+
+        class V(cst.CSTVisitor):
+            def visit_Call(self, n: cst.Call) -> None:
+                calls.append(n)
+
+        e.visit(V())
+        for call in calls:
+            try:
+                fn = eval(self.src.code(call.func).strip(), self.src.fn.__globals__, scope)
+            except Exception:
+                return False
+            if fn in _PURE_BUILTINS:
+                continue
+            owner = getattr(fn, "__self__", None)
+            if isinstance(owner, str) and getattr(fn, "__name__", "") in _PURE_STR_METHODS:
+                continue
+            return False
+        return True
+
+    # --- text ------------------------------------------------------------------------------------------
+
+    def callee(self, call: cst.Call) -> Any:
+        """What a call's function is at trace time, or None when it is not known then."""
+        static = self.try_static_callable(call.func)
+        return None if static is None else static.value
+
+    def try_static_callable(self, func: cst.BaseExpression) -> Static | None:
+        if not isinstance(func, cst.Name | cst.Attribute):
+            return None
+        try:
+            local, other = self.split_names(*self.src.free_names(func))
+        except KeyError:
+            return None
+        scope: dict[str, Any] = {}
+        for n in local:
+            v = self.env.get(n)
+            if not isinstance(v, Static):
+                return None
+            scope[n] = v.value
+        for n in other:
+            scope.update(self.closure_binding(n))
+        try:
+            value = eval(self.src.code(func).strip(), self.src.fn.__globals__, scope)
+        except Exception:
+            return None
+        return Static(value)

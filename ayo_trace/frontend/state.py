@@ -1,0 +1,163 @@
+"""What the expression mixins of ``Compiler`` rely on, and libcst helpers they share."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import libcst as cst
+
+from ..ir.code import SourceLoc
+from ..ir.graph import Graph, Node
+from .values import Value
+
+
+def contains_await(node: cst.CSTNode) -> bool:
+    """Whether ``node`` awaits anything outside nested functions."""
+    found = False
+
+    class V(cst.CSTVisitor):
+        def on_visit(self, n: cst.CSTNode) -> bool:
+            nonlocal found
+            if isinstance(n, cst.Await):
+                found = True
+            return not found and not isinstance(n, cst.FunctionDef | cst.Lambda | cst.ClassDef)
+
+    node.visit(V())
+    return found
+
+
+# Method names that never change their receiver on the built-in types (str, list, dict, Hit ...);
+# a call of any other method is taken to may change it.
+_READ_ONLY_METHODS = frozenset(
+    [
+        "capitalize",
+        "casefold",
+        "center",
+        "copy",
+        "count",
+        "decode",
+        "encode",
+        "endswith",
+        "find",
+        "format",
+        "get",
+        "index",
+        "isalnum",
+        "isalpha",
+        "isdigit",
+        "islower",
+        "isspace",
+        "isupper",
+        "items",
+        "join",
+        "keys",
+        "ljust",
+        "lower",
+        "lstrip",
+        "partition",
+        "removeprefix",
+        "removesuffix",
+        "replace",
+        "rfind",
+        "rjust",
+        "rsplit",
+        "rstrip",
+        "split",
+        "splitlines",
+        "startswith",
+        "strip",
+        "swapcase",
+        "title",
+        "upper",
+        "values",
+        "zfill",
+    ]
+)
+
+
+def mutated_roots(node: cst.CSTNode) -> list[str]:
+    """Names whose object ``node`` may change in place: ``x.m(...)``, ``x[i] = ...``, ``x.a = ...``."""
+    out: dict[str, None] = {}
+
+    def root(e: cst.BaseExpression) -> str | None:
+        while isinstance(e, cst.Attribute | cst.Subscript):
+            e = e.value
+        return e.value if isinstance(e, cst.Name) else None
+
+    class V(cst.CSTVisitor):
+        def visit_Call(self, n: cst.Call) -> None:
+            func = n.func
+            if (
+                isinstance(func, cst.Attribute)
+                and func.attr.value not in _READ_ONLY_METHODS
+                and (r := root(func.value))
+            ):
+                out[r] = None
+
+        def visit_AssignTarget(self, n: cst.AssignTarget) -> None:
+            if isinstance(n.target, cst.Attribute | cst.Subscript) and (r := root(n.target)):
+                out[r] = None
+
+        def visit_AugAssign(self, n: cst.AugAssign) -> None:
+            if isinstance(n.target, cst.Attribute | cst.Subscript) and (r := root(n.target)):
+                out[r] = None
+
+        def visit_Del(self, n: cst.Del) -> None:
+            if isinstance(n.target, cst.Attribute | cst.Subscript) and (r := root(n.target)):
+                out[r] = None
+
+    node.visit(V())
+    return list(out)
+
+
+class CompilerState:
+    """The attributes and methods of ``Compiler`` that its expression mixins use."""
+
+    src: Any
+    graph: Graph
+    env: dict[str, Value]
+    deps: Any
+    temps: dict[str, Value]
+    chain: Any
+
+    def emit(
+        self, op: str, args: Any, attrs: dict[str, Any], loc: SourceLoc | None, name: str | None = None
+    ) -> Node:
+        raise NotImplementedError
+
+    def materialize(self, value: Value, loc: SourceLoc | None, name: str = "value") -> Node:
+        raise NotImplementedError
+
+    def lookup_local(self, name: str, loc: SourceLoc) -> Value:
+        raise NotImplementedError
+
+    def python_node(
+        self,
+        stmt: cst.CSTNode,
+        loc: SourceLoc,
+        returns: list[str],
+        *,
+        name: str | None = None,
+        effect: bool = False,
+        source: str | None = None,
+        exclude: frozenset[int] = frozenset(),
+        reads: list[str] | None = None,
+        is_async: bool = False,
+        op: str = "python",
+        reason: str | None = None,
+    ) -> Node:
+        raise NotImplementedError
+
+    def closure_binding(self, name: str) -> dict[str, Any]:
+        raise NotImplementedError
+
+    # --- entry ---------------------------------------------------------------------------------------
+
+    def expr(self, e: cst.BaseExpression, loc: SourceLoc, hint: str, *, text: bool = True) -> Value:
+        raise NotImplementedError
+
+    def split_names(self, local: list[str], other: list[str]) -> tuple[list[str], list[str]]:
+        raise NotImplementedError
+
+    def try_static(self, e: cst.BaseExpression) -> Any:
+        raise NotImplementedError
