@@ -252,6 +252,8 @@ class EngineScheduler:
             for r, res in zip(batch, results, strict=True):
                 if isinstance(res, _Failed):
                     r.error = res.error
+                elif isinstance(res, EngineError):  # the engine failed this request alone
+                    r.error = self._translate(res)
                 else:
                     r.result = res
         except Exception as exc:

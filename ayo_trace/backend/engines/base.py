@@ -21,6 +21,10 @@ Contracts every LLM engine keeps (the test suite checks them on every engine):
 * ``release`` frees sessions (unknown names are ignored) and aborts any work in flight for them.
 * A request that can never be served (too long for the context window) raises ``InvalidRequest``
   and leaves the session as it was.
+
+Any engine may fail one request of a batch alone by returning an ``EngineError`` in that request's
+place in the result list (the Ray proxies do so for a session lost with its actor); raising fails the
+whole batch.
 """
 
 from __future__ import annotations
