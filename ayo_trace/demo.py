@@ -29,7 +29,7 @@ import anyio
 from . import frontend as ayo
 from .backend.config import default_configs
 from .backend.engines.base import VectorStore
-from .backend.runtime import Runtime
+from .backend.runtime import Runtime, current_runtime
 from .corpus import DEMO_MODULES, Passage, corpus_key, stdlib_passages
 from .ir.graph import Graph
 from .ir.params import Hit
@@ -191,8 +191,19 @@ def runtime_for(args: argparse.Namespace) -> Runtime:
 
 
 async def run(argv: Sequence[str] | None = None, *, runtime: Runtime | None = None) -> list[Answered]:
-    """The demo on ``runtime`` (default: as ``--dsn`` says; stopped at the end unless passed in)."""
+    """The demo with command-line arguments ``argv``. Without ``runtime`` it runs on the default
+    runtime (or, with ``--dsn``, one whose store is that server) and stops it at the end; a
+    ``runtime`` passed in must be the current one (``current_runtime()``) and is left running."""
     args = parse_args(argv)
+    if runtime is None:
+        async with runtime_for(args) as rt:  # the current runtime within the block
+            return await _run(args, rt)
+    if current_runtime() is not runtime:
+        raise ValueError("demo.run(runtime=...) needs the current runtime: the workflows run on it")
+    return await _run(args, runtime)
+
+
+async def _run(args: argparse.Namespace, rt: Runtime) -> list[Answered]:
     modules = None if args.full else args.modules.split(",") if args.modules else DEMO_MODULES
     passages = stdlib_passages(limit=args.limit, modules=modules)
     if not passages:
@@ -202,18 +213,13 @@ async def run(argv: Sequence[str] | None = None, *, runtime: Runtime | None = No
     print("ayo-trace demo: questions about Python, answered from the standard library's docstrings")
     print(f"corpus: {len(passages)} passages -> collection {collection}", flush=True)
 
-    rt = runtime if runtime is not None else runtime_for(args)
+    added = await ensure_ingested(rt, passages, collection)
+    print(f"ingested {added} new passages\n" if added else "corpus already ingested\n", flush=True)
     results: list[Answered] = []
-    try:
-        added = await ensure_ingested(rt, passages, collection)
-        print(f"ingested {added} new passages\n" if added else "corpus already ingested\n", flush=True)
-        for question in questions:
-            result = await ask(question, collection, compare=args.compare)
-            print_answer(result)
-            results.append(result)
-    finally:
-        if runtime is None:
-            await rt.aclose()
+    for question in questions:
+        result = await ask(question, collection, compare=args.compare)
+        print_answer(result)
+        results.append(result)
 
     graph = answer.graph(questions[0], collection, optimized=True)
     print(f"optimized graph:\n{graph}")

@@ -36,9 +36,9 @@ def test_the_baseline_is_the_same_function_without_passes() -> None:
 @pytest.mark.real
 @pytest.mark.anyio
 async def test_demo_answers_with_sources_then_reuses_the_corpus(
-    real_runtime: ayo.Runtime, capsys: pytest.CaptureFixture[str]
+    on_real_runtime: ayo.Runtime, capsys: pytest.CaptureFixture[str]
 ) -> None:
-    results = await demo.run([*TINY, QUESTION], runtime=real_runtime)
+    results = await demo.run([*TINY, QUESTION], runtime=on_real_runtime)
     out = capsys.readouterr().out
 
     assert "ingested 10 new passages" in out
@@ -48,9 +48,19 @@ async def test_demo_answers_with_sources_then_reuses_the_corpus(
     assert f"sources: {', '.join(result.sources)}" in out
     assert "optimized graph:\ngraph answer(question)" in out
 
-    again = await demo.run([*TINY, "--compare", QUESTION], runtime=real_runtime)
+    again = await demo.run([*TINY, "--compare", QUESTION], runtime=on_real_runtime)
     out = capsys.readouterr().out
     assert "corpus already ingested" in out
     assert again[0].unoptimized_seconds is not None and "s unoptimized" in out
     assert again[0].answer == result.answer
     assert again[0].unoptimized_answer == result.answer
+
+
+@pytest.mark.anyio
+async def test_a_runtime_passed_in_must_be_the_current_one() -> None:
+    previous = ayo.Runtime.set_default(ayo.Runtime(engines=[]))
+    try:
+        with pytest.raises(ValueError, match="current runtime"):
+            await demo.run(["--limit", "1"], runtime=ayo.Runtime(engines=[]))
+    finally:
+        ayo.Runtime.set_default(previous)
