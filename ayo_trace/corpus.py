@@ -154,7 +154,7 @@ def stdlib_modules(root: Path | None = None) -> list[tuple[str, Path]]:
     found: list[tuple[str, Path]] = []
     for folder, dirs, files in os.walk(root):
         here = Path(folder).relative_to(root).parts
-        dirs[:] = [d for d in dirs if _public_component(d) and not (d in SKIPPED and not here)]
+        dirs[:] = sorted(d for d in dirs if _public_component(d) and d not in SKIPPED)
         for file in files:
             stem, ext = os.path.splitext(file)
             if ext != ".py" or (stem != "__init__" and not _public_component(stem)):
