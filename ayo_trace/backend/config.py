@@ -4,7 +4,8 @@ An ``EngineConfig`` names one logical engine (``"llm"``, ``"embed"``, ...) and s
 (``backend``) serves it with which model, how many instances run it and how its engine scheduler
 batches (``BatchPolicy``). ``build_engine`` turns a config into an engine object through a table of
 lazy imports, so a heavy library (torch, llama_cpp, vllm, psycopg) is imported only when an engine
-that needs it is built. ``load_config`` reads a list of configs from TOML::
+that needs it is built. ``load_config`` reads a list of configs from TOML (``load_runtime_options``
+reads the file's optional ``[runtime]`` table: ``cluster = "ray"``, ``ray_address``)::
 
     [[engine]]
     name = "llm"
@@ -37,6 +38,13 @@ from .engines.base import Engine
 log = logging.getLogger("ayo_trace.config")
 
 KINDS = ("llm", "embedding", "rerank", "vector_store")
+# The adapter of each kind when a config names none: the offline defaults.
+DEFAULT_BACKENDS = {
+    "llm": "llama_cpp",
+    "embedding": "sentence_transformers",
+    "rerank": "likelihood",
+    "vector_store": "pgvector",
+}
 
 
 @dataclass(frozen=True)
@@ -70,14 +78,20 @@ class EngineConfig:
     """One logical engine: ``instances`` copies of one adapter, each with its own scheduler.
 
     ``kind`` is one of ``"llm"``, ``"embedding"``, ``"rerank"``, ``"vector_store"``; ``backend`` picks
-    the adapter (see ``BACKENDS``). ``options`` are passed to the adapter's constructor as keyword
-    arguments after the common fields it accepts (``model``, ``device``, ``threads``, ``dsn``,
-    ``data_dir``); for ``backend="likelihood"`` the option ``llm`` names the LLM engine it scores with.
+    the adapter (see ``BACKENDS``; left out: the kind's offline default, ``DEFAULT_BACKENDS``).
+    ``options`` are passed to the adapter's constructor as keyword arguments after the common fields it accepts
+    (``model``, ``device``, ``threads``, ``dsn``, ``data_dir``); for ``backend="likelihood"`` the
+    option ``llm`` names the LLM engine it scores with.
+
+    Placement on a Ray cluster (``Runtime(cluster="ray")``): each instance is one actor reserving
+    ``num_cpus`` and ``num_gpus``; ``ray_options`` are further actor options (``max_restarts``,
+    ``resources``, ``scheduling_strategy``, ``runtime_env``, ``memory``, ...). In-process runtimes
+    ignore the three.
     """
 
     name: str
     kind: str
-    backend: str
+    backend: str = ""  # empty: the kind's default
     model: str | None = None
     instances: int = 1
     device: str = "cpu"
@@ -89,10 +103,13 @@ class EngineConfig:
     num_gpus: float = 0.0
     num_cpus: float = 1.0
     options: Mapping[str, Any] = field(default_factory=dict, hash=False)
+    ray_options: Mapping[str, Any] = field(default_factory=dict, hash=False)
 
     def __post_init__(self) -> None:
         if self.kind not in KINDS:
             raise ConfigError(f"engine {self.name!r}: kind must be one of {KINDS}, got {self.kind!r}")
+        if not self.backend:
+            object.__setattr__(self, "backend", DEFAULT_BACKENDS[self.kind])
         if self.backend not in BACKENDS:
             raise ConfigError(
                 f"engine {self.name!r}: unknown backend {self.backend!r}; known: {sorted(BACKENDS)}"
@@ -106,9 +123,12 @@ class EngineConfig:
             raise ConfigError(f"engine {self.name!r}: instances must be at least 1")
         if self.max_queue < 1:
             raise ConfigError(f"engine {self.name!r}: max_queue must be at least 1")
+        if self.num_cpus < 0 or self.num_gpus < 0:
+            raise ConfigError(f"engine {self.name!r}: num_cpus and num_gpus must be >= 0")
         if isinstance(self.batch, Mapping):
             object.__setattr__(self, "batch", BatchPolicy(**self.batch))
         object.__setattr__(self, "options", dict(self.options))
+        object.__setattr__(self, "ray_options", dict(self.ray_options))
 
 
 @dataclass(frozen=True)
@@ -226,6 +246,27 @@ def load_config(path: str | Path) -> list[EngineConfig]:
     return configs_from_dicts(data.get("engine", []), source=str(path))
 
 
+CLUSTERS = ("local", "ray")
+_RUNTIME_KEYS = ("cluster", "ray_address")
+
+
+def load_runtime_options(path: str | Path) -> dict[str, Any]:
+    """The ``[runtime]`` table of an engine config file (``cluster``, ``ray_address``), or ``{}``."""
+    try:
+        with open(path, "rb") as f:
+            table = tomllib.load(f).get("runtime", {})
+    except (OSError, tomllib.TOMLDecodeError) as exc:
+        raise ConfigError(f"cannot read engine config {path}: {exc}") from exc
+    if not isinstance(table, Mapping):
+        raise ConfigError(f"{path}: [runtime] must be a table")
+    unknown = set(table) - set(_RUNTIME_KEYS)
+    if unknown:
+        raise ConfigError(f"{path}: [runtime]: unknown keys {sorted(unknown)}; known: {list(_RUNTIME_KEYS)}")
+    if table.get("cluster", "local") not in CLUSTERS:
+        raise ConfigError(f"{path}: [runtime]: cluster must be one of {CLUSTERS}, got {table['cluster']!r}")
+    return dict(table)
+
+
 def configs_from_dicts(items: list[Mapping[str, Any]], *, source: str = "config") -> list[EngineConfig]:
     known = {f.name for f in fields(EngineConfig)}
     out: list[EngineConfig] = []
@@ -257,10 +298,13 @@ def default_configs() -> list[EngineConfig]:
 
 __all__ = [
     "BACKENDS",
+    "CLUSTERS",
+    "DEFAULT_BACKENDS",
     "UNBATCHED",
     "BatchPolicy",
     "EngineConfig",
     "build_engine",
     "default_configs",
     "load_config",
+    "load_runtime_options",
 ]

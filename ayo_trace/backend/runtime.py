@@ -44,7 +44,17 @@ from ..ir.graph import Graph, Node
 from ..ir.ops import DEFAULT_ENGINE
 from ..ir.params import Hit, SamplingParams, SearchParams
 from ..ir.parsers import Parser
-from .config import BACKENDS, UNBATCHED, BatchPolicy, EngineConfig, build_engine, default_configs, load_config
+from .config import (
+    BACKENDS,
+    CLUSTERS,
+    UNBATCHED,
+    BatchPolicy,
+    EngineConfig,
+    build_engine,
+    default_configs,
+    load_config,
+    load_runtime_options,
+)
 from .engine_scheduler import DEFAULT_DECODE_STEPS, EnginePool, EngineScheduler
 from .engines.base import Engine, PrefillRequest, RerankRequest, Vector
 from .graph_scheduler import Emit, run_query
@@ -92,7 +102,10 @@ class Runtime:
 
     ``engines``: ``EngineConfig``s to build and start, and/or ``Engine`` objects already built
     (started by the caller; ``own_engines=True`` makes the runtime start and stop them too). None
-    means ``$AYO_TRACE_CONFIG`` or the offline defaults. ``batching=False`` turns cross-request
+    means ``$AYO_TRACE_CONFIG`` or the offline defaults. ``cluster="ray"`` runs every engine instance
+    built from a config as a Ray actor (``cluster/ray_engines.py``), joining the Ray cluster at
+    ``ray_address``, or a Ray already initialized here, or starting a local one; the workflows do not
+    change (a config file's ``[runtime]`` table may say the same). ``batching=False`` turns cross-request
     batching off (each engine call serves one request: what exact output comparisons need).
     ``batch`` is the policy of engines passed in built (a config carries its own). ``deadline_s``
     is the default per-query deadline, ``retries`` the retries of idempotent nodes after an
@@ -104,6 +117,8 @@ class Runtime:
         self,
         engines: Sequence[EngineConfig | Engine] | None = None,
         *,
+        cluster: str | None = None,
+        ray_address: str | None = None,
         batching: bool = True,
         deadline_s: float | None = None,
         retries: int = 1,
@@ -114,9 +129,14 @@ class Runtime:
         timeline_size: int = 20_000,
         progress: bool | None = None,
     ) -> None:
+        path = os.environ.get("AYO_TRACE_CONFIG") if engines is None else None
         if engines is None:
-            path = os.environ.get("AYO_TRACE_CONFIG")
             engines = load_config(path) if path else default_configs()
+        if path and cluster is None:
+            table = load_runtime_options(path)
+            cluster, ray_address = table.get("cluster"), ray_address or table.get("ray_address")
+        if cluster is not None and cluster not in CLUSTERS:
+            raise ConfigError(f"cluster must be one of {CLUSTERS}, got {cluster!r}")
         if retries < 0:
             raise ConfigError(f"retries must be >= 0, got {retries}")
         self._specs = list(engines)
@@ -124,6 +144,8 @@ class Runtime:
             if not isinstance(spec, EngineConfig | Engine):
                 raise ConfigError(f"engines must be EngineConfig or Engine objects, got {spec!r}")
         self.batching = batching
+        self.cluster = cluster or "local"
+        self.ray_address = ray_address
         self.deadline_s = deadline_s
         self.retries = retries
         self.batch = batch or BatchPolicy()
@@ -135,6 +157,7 @@ class Runtime:
         self._pools: dict[str, EnginePool] = {}
         self._by_kind: dict[str, list[str]] = {}
         self._started: list[tuple[Engine, EngineConfig | None]] = []  # what stop() stops
+        self._cluster: Any = None  # the Ray cluster connection (cluster="ray") while running
         self._running = False
         self._loop: Any = None
         self._lock: anyio.Lock | None = None
@@ -182,6 +205,31 @@ class Runtime:
         """Build and start the engines (idempotent)."""
         if self._running:
             return
+        self._cluster = self._connect_cluster()
+        try:
+            await self._start()
+        except BaseException:
+            self._close_cluster()
+            raise
+
+    def _connect_cluster(self) -> Any:
+        """The Ray cluster the configured engines run on, connected (None: they run in this process)."""
+        if self.cluster != "ray":
+            return None
+        try:
+            from .cluster.ray_engines import RayCluster
+        except ImportError as exc:
+            raise ConfigError(f'cluster="ray" needs ray (pip install "ayo-trace[ray]"): {exc}') from exc
+        cluster = RayCluster(self.ray_address)
+        cluster.connect()
+        return cluster
+
+    def _close_cluster(self) -> None:
+        if self._cluster is not None:
+            cluster, self._cluster = self._cluster, None
+            cluster.close()
+
+    async def _start(self) -> None:
         built: dict[str, Engine] = {}
         to_start: list[tuple[Engine, EngineConfig | None]] = []
         pools: list[tuple[str, str, list[Engine], BatchPolicy, int]] = []
@@ -189,7 +237,8 @@ class Runtime:
             if isinstance(spec, EngineConfig):
                 instances = []
                 for i in range(spec.instances):
-                    engine = build_engine(spec, built, instance=i)
+                    build = build_engine if self._cluster is None else self._cluster.build
+                    engine = build(spec, built, instance=i)
                     built[engine.name] = engine
                     instances.append(engine)
                     to_start.append((engine, spec))
@@ -261,6 +310,7 @@ class Runtime:
                 await self._rebind(_loop_token())
         self._running = False
         await self._stop_engines()
+        self._close_cluster()
 
     async def _ensure_started(self) -> None:
         loop = _loop_token()
