@@ -8,7 +8,6 @@ from __future__ import annotations
 import re
 from typing import Any
 
-import anyio
 import pytest
 
 import ayo_trace as ayo
@@ -17,6 +16,7 @@ from ayo_trace.frontend.dag import DAG, DAGNode, run_graph
 from ayo_trace.ir import Graph
 from ayo_trace.passes import DEFAULT_PASSES, run_passes
 from ayo_trace.testing import scripted_engines
+from tests.util import run_in_new_loop
 
 from . import shapes
 
@@ -176,14 +176,14 @@ def test_dag_runs_like_the_workflow(dag: Any, workflow: Any, args: tuple[Any, ..
             from_workflow = await workflow.eager(*args)
         return from_dag, from_workflow
 
-    from_dag, from_workflow = anyio.run(main)
+    from_dag, from_workflow = run_in_new_loop(main)
     assert from_dag == from_workflow
 
 
 def test_run_graph_checks_the_inputs() -> None:
     graph = naive_rag().graph()
     with pytest.raises(TypeError, match=r"takes inputs \['question', 'docs'\]; missing \['docs'\]"):
-        anyio.run(lambda: run_graph(graph, {"question": QUESTION}))
+        run_in_new_loop(lambda: run_graph(graph, {"question": QUESTION}))
 
 
 # --- program order and declared order ------------------------------------------------------------
@@ -334,4 +334,4 @@ def test_map_captures_outer_nodes_through_nested_bodies() -> None:
         async with Runtime(engines=scripted_engines(), batching=False):
             return await dag.run(rows=[["a", "b"], ["c"]], sep="!")
 
-    assert anyio.run(main) == [["a!", "b!"], ["c!"]]
+    assert run_in_new_loop(main) == [["a!", "b!"], ["c!"]]

@@ -10,7 +10,6 @@ import re
 from dataclasses import dataclass
 from typing import Any
 
-import anyio
 import pytest
 
 import ayo_trace as ayo
@@ -29,6 +28,7 @@ from ayo_trace.frontend.modules import (
 from ayo_trace.ir import Graph
 from ayo_trace.passes import DEFAULT_PASSES, run_passes
 from ayo_trace.testing import ScriptedEmbedder, ScriptedLLM, ScriptedReranker, ScriptedStore
+from tests.util import run_in_new_loop
 
 
 def ayo_readme_chain() -> Pipeline:
@@ -173,7 +173,7 @@ def test_pipeline_runs_like_the_workflow(passes: Any) -> None:
             from_workflow = await rag.eager(DOCS, QUERY)
         return from_pipeline, from_default, from_workflow
 
-    from_pipeline, from_default, from_workflow = anyio.run(main)
+    from_pipeline, from_default, from_workflow = run_in_new_loop(main)
     assert from_pipeline == from_default == from_workflow
 
 
@@ -182,14 +182,14 @@ def test_the_readme_chain_returns_the_reranked_hits() -> None:
         async with Runtime(engines=engines(), batching=False):
             return await ayo_readme_chain().run(passages=DOCS, query=QUERY)
 
-    hits = anyio.run(main)
+    hits = run_in_new_loop(main)
     assert len(hits) == 3 and all(isinstance(h, ayo.Hit) for h in hits)
     assert {h.text for h in hits} <= set(DOCS)
 
 
 def test_run_names_missing_inputs() -> None:
     with pytest.raises(TypeError, match=r"missing \['passages'\]"):
-        anyio.run(lambda: answering_chain().run(query=QUERY))
+        run_in_new_loop(lambda: answering_chain().run(query=QUERY))
 
 
 # --- modules that do not fit ----------------------------------------------------------------------
