@@ -66,17 +66,18 @@ LABEL = {"unoptimized": "(a) unoptimized", "optimized": "(b) optimized", "langch
 # --- engines -------------------------------------------------------------------------------------
 
 
-def real_engines(pg_dir: Path, n_seq_max: int) -> list[Any]:
-    """The CPU defaults: llama.cpp Gemma 3 270M, MiniLM, embedded pgvector, LLM-likelihood reranker."""
+def real_engines(pg_dir: Path, n_seq_max: int, threads: int) -> list[Any]:
+    """The CPU defaults: llama.cpp Gemma 3 270M, MiniLM, embedded pgvector, LLM-likelihood reranker;
+    ``threads`` compute threads each for llama.cpp and torch."""
     from ayo_trace.backend.engines.likelihood_rerank import LikelihoodReranker
     from ayo_trace.backend.engines.llama_cpp import LlamaCppEngine
     from ayo_trace.backend.engines.pgvector_store import PgVectorStore
     from ayo_trace.backend.engines.sentence_transformers import SentenceTransformerEmbedder
 
-    llm = LlamaCppEngine("llm", n_ctx=1024, n_seq_max=n_seq_max, threads=2)
+    llm = LlamaCppEngine("llm", n_ctx=1024, n_seq_max=n_seq_max, threads=threads)
     return [
         llm,
-        SentenceTransformerEmbedder("embed", threads=2),
+        SentenceTransformerEmbedder("embed", threads=threads),
         PgVectorStore("store", data_dir=pg_dir),
         LikelihoodReranker(llm, "rerank"),
     ]
@@ -517,16 +518,48 @@ def load() -> str:
     return f"{one:.2f}, {five:.2f}, {fifteen:.2f}"
 
 
+READING = "<!-- e2e: the reading below is written by hand and kept by --write -->"
+
+
+def section(results: dict[str, Any], concurrency: Sequence[int]) -> str:
+    """This benchmark's RESULTS.md section without its reading: command, machine, load, the table."""
+    m = results["meta"]
+    lines = [
+        HEADING,
+        "",
+        f"Command: `.venv/bin/{m['command']}` ({m['date']}, {m['wall_s'] / 60:.1f} min). Machine: {m['machine']}; "
+        f"load average (1, 5, 15 min) {m['load_before']} before the run and {m['load_after']} after it.",
+        "",
+        table(results, concurrency),
+        "",
+        "Answers equal across (a), (b), (c) (batching on, so batch-variant kernels may differ): "
+        + ", ".join(f"{w} {r['answers_agree']}" for w, r in results["workflows"].items())
+        + ". Critical path of (d): "
+        + "; ".join(f"{w}: {' -> '.join(r['bound_path'])}" for w, r in results["workflows"].items())
+        + ". Plot: `bench/e2e.png`.",
+    ]
+    return "\n".join(lines) + "\n"
+
+
 def write_section(text: str, path: Path = HERE / "RESULTS.md") -> None:
-    """Replace (or append) this benchmark's section of RESULTS.md, leaving the others alone."""
+    """Replace (or append) this benchmark's section of RESULTS.md, leaving the others alone and keeping
+    the hand-written reading that follows ``READING`` in the old section."""
     doc = path.read_text() if path.exists() else "# Benchmark results\n"
     start = doc.find(HEADING)
-    if start < 0:
-        doc = doc.rstrip("\n") + "\n\n" + text.rstrip("\n") + "\n"
-    else:
+    end = len(doc)
+    reading = f"\n{READING}\n\nReading: to be written.\n"
+    if start >= 0:
         nxt = doc.find("\n## ", start + len(HEADING))
         end = len(doc) if nxt < 0 else nxt + 1
-        doc = doc[:start] + text.rstrip("\n") + "\n" + ("\n" + doc[end:] if nxt >= 0 else "")
+        old = doc[start:end]
+        if READING in old:
+            reading = "\n" + old[old.index(READING) :].rstrip("\n") + "\n"
+    else:
+        start = end = len(doc.rstrip("\n")) + 1
+        doc = doc.rstrip("\n") + "\n\n"
+        start = end = len(doc)
+    tail = doc[end:]
+    doc = doc[:start] + text.rstrip("\n") + "\n" + reading + ("\n" + tail if tail else "")
     path.write_text(doc)
 
 
@@ -542,6 +575,13 @@ def parse_args(argv: Sequence[str] | None = None) -> argparse.Namespace:
     p.add_argument("--bound-queries", type=int, default=8, help="queries the lower bound is measured on")
     p.add_argument("--quick", action="store_true", help="4 queries, concurrency 1 and 4 (about 2-3 minutes)")
     p.add_argument("--n-seq-max", type=int, default=64, help="llama.cpp sessions held at once")
+    p.add_argument(
+        "--threads",
+        type=int,
+        default=1,
+        help="compute threads of llama.cpp and of torch each (1: on a shared 2-core machine llama.cpp "
+        "with 2 threads was measured 3-7x slower under outside load, its threads spin-wait on each other)",
+    )
     p.add_argument("--pg-dir", type=Path, default=Path("~/.cache/ayo-trace/e2e-pgdata").expanduser())
     p.add_argument("--json", type=Path, default=Path("/tmp/ayo-e2e.json"), help="raw results")
     p.add_argument("--trace", type=Path, default=None, help="save the Chrome trace of the whole run here")
@@ -563,7 +603,7 @@ async def main_async(args: argparse.Namespace) -> dict[str, Any]:
         rounds=args.rounds,
         bound_queries=min(args.bound_queries, args.queries),
     )
-    engines = real_engines(args.pg_dir, args.n_seq_max)
+    engines = real_engines(args.pg_dir, args.n_seq_max, args.threads)
     async with ayo.Runtime(engines=engines, own_engines=True, timeline_size=2_000_000) as rt:
         bench = Bench(rt)
         results = await measure(bench, opts)
@@ -598,7 +638,8 @@ def main(argv: Sequence[str] | None = None) -> None:
     print(f"load average before {load_before}, after {load()}; {wall:.0f}s; raw results in {args.json}")
     if args.write:
         plot(results, args.concurrency, HERE / "e2e.png")
-        print(f"wrote {HERE / 'e2e.png'}; edit the reading in RESULTS.md by hand")
+        write_section(section(results, args.concurrency))
+        print(f"wrote {HERE / 'e2e.png'} and the table into {HERE / 'RESULTS.md'}")
 
 
 if __name__ == "__main__":
