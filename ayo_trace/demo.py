@@ -40,7 +40,7 @@ DEFAULT_QUESTIONS = (
     "How do I create a temporary directory?",
 )
 
-SEARCH_K = 6  # passages the vector search returns
+SEARCH_K = 4  # passages the vector search returns
 CONTEXT_K = 2  # passages the reranker keeps for the prompt
 MAX_TOKENS = 32
 INGEST_BATCH = 64  # passages per ingest call (one transaction each; the progress bar's step)
