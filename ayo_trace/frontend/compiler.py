@@ -179,6 +179,8 @@ class Compiler(ExpressionCompiler):
             raise _Returned(self.expr(small.value, loc, "result", text=False))
         if isinstance(small, cst.Pass):
             return
+        if isinstance(small, cst.Expr) and isinstance(small.value, cst.SimpleString | cst.ConcatenatedString):
+            return  # a docstring, or any bare string literal: nothing to run
         if isinstance(small, cst.Global | cst.Nonlocal):
             raise TraceError(
                 f"`{self.src.code(small).strip()}` cannot be traced: a workflow's graph cannot assign "

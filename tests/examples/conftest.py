@@ -38,8 +38,14 @@ async def real_runtime(
 ) -> AsyncIterator[ayo.Runtime]:
     """A runtime on the session's real engines (not started or stopped by it), batching off."""
     reranker = LikelihoodReranker(llama_engine, name="rerank")
-    async with ayo.Runtime(engines=[llama_engine, embedder, pg_store, reranker], batching=False) as rt:
+    # Started, not entered: `async with` would make it the current runtime of the session's event
+    # loop context, and every later async test in the session would run on it.
+    rt = ayo.Runtime(engines=[llama_engine, embedder, pg_store, reranker], batching=False)
+    await rt.start()
+    try:
         yield rt
+    finally:
+        await rt.aclose()
 
 
 @pytest.fixture

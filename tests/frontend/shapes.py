@@ -150,6 +150,7 @@ async def expand_until_long(question: str) -> str:
 
 @ayo.workflow
 async def embed_similarity(a: str, b: str) -> float:
+    """A docstring is not a step of the graph."""
     va = await ayo.embed(a)
     vb = await ayo.embed(b)
     return sum(x * y for x, y in zip(va, vb, strict=True))

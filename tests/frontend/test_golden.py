@@ -190,26 +190,26 @@ graph expand_until_long(question):
 graph embed_similarity(a, b):
   %a = input  # shapes.py:152
   %b = input  # shapes.py:152
-  %va = embed(%a)  # shapes.py:153
-  %vb = embed(%b) after %va  # shapes.py:154
-  %result = python(%va, %vb) { result = sum(x * y for x, y in zip(va, vb, strict=True)) }  # shapes.py:155
+  %va = embed(%a)  # shapes.py:154
+  %vb = embed(%b) after %va  # shapes.py:155
+  %result = python(%va, %vb) { result = sum(x * y for x, y in zip(va, vb, strict=True)) }  # shapes.py:156
   return %result""",
     ),
     "marked_static": (
         lambda: s.marked_static.graph("q"),
         """\
 graph marked_static(question) [static style='short']:
-  %question = input  # shapes.py:159
-  %result = llm(f"Answer in one word.\\nQ: {%question}\\nA:", max_tokens=8)  # shapes.py:161
+  %question = input  # shapes.py:160
+  %result = llm(f"Answer in one word.\\nQ: {%question}\\nA:", max_tokens=8)  # shapes.py:162
   return %result""",
     ),
     "early_return": (
         lambda: s.early_return.graph("q"),
         """\
 graph early_return(question):
-  %question = input  # shapes.py:165
-  %label = llm(f"Yes or no: {%question}\\n", max_tokens=2)  # shapes.py:166
-  %break = break(%label, %question, reason='if with a return inside, on a traced value') { if label.strip() == "yes": … }  # shapes.py:167
+  %question = input  # shapes.py:166
+  %label = llm(f"Yes or no: {%question}\\n", max_tokens=2)  # shapes.py:167
+  %break = break(%label, %question, reason='if with a return inside, on a traced value') { if label.strip() == "yes": … }  # shapes.py:168
   return %break""",
     ),
     "closure": (
