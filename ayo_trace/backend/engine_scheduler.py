@@ -50,6 +50,7 @@ from .engines.base import (
     Engine,
     LLMEngine,
     PrefillRequest,
+    PrefillResult,
     RerankEngine,
     RerankRequest,
     ScoreRequest,
@@ -447,7 +448,15 @@ class _Failed:
 
 class EnginePool:
     """The instances of one logical engine: least outstanding work first, LLM sessions pinned to the
-    instance that holds them."""
+    instance that holds them.
+
+    Session admission: an LLM engine that holds a bounded number of sessions (``max_sessions``)
+    gets at most that many open at once; a query that needs one more waits for a slot instead of
+    failing. A part prefilled ahead of time (``PrefillRequest.ahead``) never waits: with no slot
+    free it is kept aside and sent with the session's next part. That rule keeps admission free of
+    deadlock: a slot is only ever held by a session whose prompt is complete (it will decode and
+    release without waiting on another session) or that took a slot no one was waiting for.
+    """
 
     def __init__(self, name: str, kind: str, schedulers: Sequence[EngineScheduler]) -> None:
         if not schedulers:
@@ -456,6 +465,12 @@ class EnginePool:
         self.kind = kind
         self.schedulers = list(schedulers)
         self._pins: dict[str, EngineScheduler] = {}
+        self._deferred: dict[str, list[PrefillRequest]] = {}
+        self._slots: dict[EngineScheduler, anyio.Semaphore] = {}
+        for s in self.schedulers:
+            limit = getattr(s.engine, "max_sessions", None) if kind == "llm" else None
+            if isinstance(limit, int) and limit > 0:
+                self._slots[s] = anyio.Semaphore(limit)
 
     def pick(self, session: str | None = None) -> EngineScheduler:
         if session is not None:
@@ -471,6 +486,9 @@ class EnginePool:
 
     def reset(self) -> None:
         self._pins.clear()
+        self._deferred.clear()
+        for s in list(self._slots):
+            self._slots[s] = anyio.Semaphore(s.engine.max_sessions)  # type: ignore[attr-defined]
         for s in self.schedulers:
             s.reset()
 
@@ -481,7 +499,38 @@ class EnginePool:
     # --- LLM -------------------------------------------------------------------------------------
 
     async def prefill(self, req: PrefillRequest, priority: float = 0.0) -> Any:
-        return await self.pick(req.session).prefill(req, priority)
+        sched = self._pins.get(req.session)
+        if sched is None:
+            sched = await self._admit(req)
+            if sched is None:  # ahead of time and no slot free: sent with the session's next part
+                self._deferred.setdefault(req.session, []).append(req)
+                return PrefillResult(n_tokens=0)
+            for earlier in self._deferred.pop(req.session, []):
+                await sched.prefill(earlier, priority)
+        return await sched.prefill(req, priority)
+
+    async def _admit(self, req: PrefillRequest) -> EngineScheduler | None:
+        """Pin a new session to an instance with a free slot (waiting for one unless ``ahead``)."""
+        if not self._slots:
+            return self.pick(req.session)
+        by_load = sorted(self.schedulers, key=lambda s: s.load)
+        for sched in by_load:
+            sem = self._slots.get(sched)
+            if sem is None:
+                self._pins[req.session] = sched
+                return sched
+            try:
+                sem.acquire_nowait()
+            except anyio.WouldBlock:
+                continue
+            self._pins[req.session] = sched
+            return sched
+        if req.ahead:
+            return None
+        sched = by_load[0]
+        await self._slots[sched].acquire()
+        self._pins[req.session] = sched
+        return sched
 
     async def decode(
         self,
@@ -493,9 +542,14 @@ class EnginePool:
         return await self.pick(session).decode(session, params, on_delta, priority)
 
     async def release(self, session: str) -> None:
+        self._deferred.pop(session, None)
         sched = self._pins.pop(session, None)
         if sched is not None:
-            await sched.release(session)
+            try:
+                await sched.release(session)
+            finally:
+                if (sem := self._slots.get(sched)) is not None:
+                    sem.release()
 
     def holds(self, session: str) -> bool:
         return session in self._pins

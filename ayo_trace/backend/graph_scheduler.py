@@ -426,6 +426,7 @@ class GraphRun:
             a.get("engine"),
             self._priority(node),
             shared_prefix=shared,
+            ahead=a.get("part", 1) < a.get("parts", 1),
             track=self.ctx.sessions,
         )
         return session

@@ -9,7 +9,7 @@ from typing import Any
 
 from ayo_trace.backend.config import EngineConfig
 
-ACTOR_CPUS = 0.25  # a local test cluster has 2 CPUs; every test actor fits beside the others
+ACTOR_CPUS = 0.1  # a local test cluster has 2 CPUs: two runtimes' actors (5 each) fit at once
 
 
 def respond(prompt: str) -> str:

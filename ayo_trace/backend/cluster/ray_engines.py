@@ -68,6 +68,7 @@ log = logging.getLogger("ayo_trace.ray")
 
 DEFAULT_MAX_RESTARTS = 3
 START_TIMEOUT_S = 600.0  # building and starting an actor's engines (model loading included)
+PENDING_WARN_S = 30.0  # an actor not started by then is reported (it may wait for resources)
 STOP_TIMEOUT_S = 30.0
 
 _HostActor = ray.remote(EngineHost)
@@ -199,17 +200,26 @@ class EngineActor:
             if self._ready:
                 return
             self.cluster.launch()
-            try:
-                with anyio.fail_after(START_TIMEOUT_S):
-                    reply = await self.call(self.name, "describe")
-            except TimeoutError as exc:
-                raise ConfigError(
-                    f"engine {self.name!r}: its Ray actor did not start within {START_TIMEOUT_S:g}s; it "
-                    f"asks for {self.options.get('num_cpus')} CPUs and {self.options.get('num_gpus')} "
-                    f"GPUs, the cluster has {ray.available_resources()} available"
-                ) from exc
+            reply: Reply | None = None
+            with anyio.move_on_after(PENDING_WARN_S):
+                reply = await self.call(self.name, "describe")
+            if reply is None:
+                log.warning("engine %s: %s", self.name, self._pending())
+                try:
+                    with anyio.fail_after(START_TIMEOUT_S):
+                        reply = await self.call(self.name, "describe")
+                except TimeoutError as exc:
+                    raise ConfigError(f"engine {self.name!r}: {self._pending()}") from exc
             self.facts = reply.value
             self._ready = True
+
+    def _pending(self) -> str:
+        return (
+            "its Ray actor has not started yet; it asks for "
+            f"{self.options.get('num_cpus'):g} CPUs and {self.options.get('num_gpus'):g} GPUs, and the "
+            f"cluster has {ray.available_resources()} available (an actor waits until its resources "
+            "are free)"
+        )
 
     async def stop(self) -> None:
         if self.handle is None:

@@ -48,10 +48,10 @@ class Engine(ABC):
     def __init__(self, name: str) -> None:
         self.name = name
 
-    async def start(self) -> None:
+    async def start(self) -> None:  # noqa: B027 (an optional hook)
         """Load the model or connect. Called once by ``__aenter__``."""
 
-    async def stop(self) -> None:
+    async def stop(self) -> None:  # noqa: B027 (an optional hook)
         """Free everything ``start`` took. Called once by ``__aexit__``."""
 
     async def __aenter__(self) -> Self:
@@ -79,12 +79,15 @@ class PrefillRequest:
     """Append ``text`` to ``session`` (created on first use) and compute its KV state.
 
     ``shared_prefix`` (optional) names a cross-query prefix the session starts from; engines that
-    support prefix sharing fork it instead of recomputing it.
+    support prefix sharing fork it instead of recomputing it. ``ahead`` marks a part prefilled ahead
+    of time (a later part of the same prompt follows): the runtime may postpone it when the engine
+    has no session slot free, and engines may ignore the flag.
     """
 
     session: str
     text: str
     shared_prefix: str | None = None
+    ahead: bool = False
 
 
 @dataclass(frozen=True)
@@ -122,6 +125,12 @@ class LLMEngine(Engine):
     @property
     @abstractmethod
     def context_length(self) -> int: ...
+
+    @property
+    def max_sessions(self) -> int | None:
+        """How many sessions the engine can hold at once (None: no fixed limit). The runtime admits
+        new sessions below this, so a burst of queries waits for a slot instead of failing."""
+        return None
 
     @abstractmethod
     def count_tokens(self, text: str) -> int:

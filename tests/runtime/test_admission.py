@@ -1,0 +1,66 @@
+"""Session admission: an LLM that holds few sessions serves many concurrent queries without failing
+or deadlocking, prefills ahead of time are postponed when no slot is free, and every slot comes back."""
+
+from __future__ import annotations
+
+import anyio
+import pytest
+
+import ayo_trace as ayo
+from ayo_trace.testing import ScriptedEmbedder, ScriptedLLM, ScriptedReranker, ScriptedStore
+from tests.frontend import shapes
+from tests.util import run_in_new_loop
+
+QUESTIONS = [f"how do generators work, case {i}" for i in range(8)]
+DOCS = ["generators yield values lazily", "lists hold values", "coroutines await other coroutines"]
+
+
+class FewSlotLLM(ScriptedLLM):
+    """A scripted LLM that, like llama.cpp, holds a fixed number of sessions."""
+
+    def __init__(self, slots: int) -> None:
+        super().__init__("llm", lambda p: " search one\nsearch two\n")
+        self.slots = slots
+
+    @property
+    def max_sessions(self) -> int:
+        return self.slots
+
+    async def prefill(self, batch):  # type: ignore[no-untyped-def]
+        opened = {r.session for r in batch} - set(self.sessions)
+        if len(self.sessions) + len(opened) > self.slots:
+            raise ayo.Overloaded(f"{len(self.sessions)} sessions held", engine=self.name)
+        return await super().prefill(batch)
+
+
+def engines(slots: int) -> list[object]:
+    return [FewSlotLLM(slots), ScriptedEmbedder("embed"), ScriptedStore("store"), ScriptedReranker("rerank")]
+
+
+@pytest.mark.parametrize("slots", [1, 2, 3])
+def test_many_queries_share_few_session_slots(slots: int) -> None:
+    async def main() -> tuple[list[object], list[object], FewSlotLLM]:
+        reference = []
+        for q in QUESTIONS:
+            async with ayo.Runtime(engines=engines(64), batching=False):
+                reference.append(await shapes.answer.eager(q, DOCS))
+        llm_engines = engines(slots)
+        out: list[object] = [None] * len(QUESTIONS)
+        async with ayo.Runtime(engines=llm_engines) as rt:
+
+            async def one(i: int) -> None:
+                out[i] = await shapes.answer(QUESTIONS[i], DOCS)
+
+            with anyio.fail_after(30):  # a deadlock fails here instead of hanging the suite
+                async with anyio.create_task_group() as tg:
+                    for i in range(len(QUESTIONS)):
+                        tg.start_soon(one, i)
+            assert rt.stats()["failures"] == 0
+        llm = llm_engines[0]
+        assert isinstance(llm, FewSlotLLM)
+        return out, reference, llm
+
+    out, reference, llm = run_in_new_loop(main)
+    assert out == reference
+    assert llm.peak_sessions <= slots
+    assert llm.sessions == {}
