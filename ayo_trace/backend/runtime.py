@@ -110,7 +110,9 @@ class Runtime:
     ``batch`` is the policy of engines passed in built (a config carries its own). ``deadline_s``
     is the default per-query deadline, ``retries`` the retries of idempotent nodes after an
     engine error, ``decode_steps`` the tokens per continuous-batching decode round,
-    ``timeline_size`` the number of events ``timeline()`` keeps (0: none).
+    ``timeline_size`` the number of events ``timeline()`` keeps (0: none). ``share_prefixes=False``
+    stops marking constant prompt prefixes as shared (``PrefillRequest.shared_prefix``), so engines
+    prefill them again for every query instead of forking a kept copy.
     """
 
     def __init__(
@@ -128,6 +130,7 @@ class Runtime:
         own_engines: bool = False,
         timeline_size: int = 20_000,
         progress: bool | None = None,
+        share_prefixes: bool = True,
     ) -> None:
         path = os.environ.get("AYO_TRACE_CONFIG") if engines is None else None
         if engines is None:
@@ -153,6 +156,7 @@ class Runtime:
         self.decode_steps = decode_steps
         self.own_engines = own_engines
         self.progress = progress
+        self.share_prefixes = share_prefixes
         self._recorder = Recorder(timeline_size)
         self._pools: dict[str, EnginePool] = {}
         self._by_kind: dict[str, list[str]] = {}
@@ -477,12 +481,14 @@ class Runtime:
         priority: float,
         *,
         shared_prefix: str | None = None,
+        ahead: bool = False,
         track: dict[str, str | None] | None = None,
     ) -> None:
         pool = self.pool("llm", engine)
         if track is not None:
             track[session] = engine
-        await pool.prefill(PrefillRequest(session, text, shared_prefix), priority)
+        shared = shared_prefix if self.share_prefixes else None
+        await pool.prefill(PrefillRequest(session, text, shared, ahead), priority)
 
     async def _decode(
         self,
