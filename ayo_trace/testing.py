@@ -151,6 +151,10 @@ class ScriptedLLM(_Counting, LLMEngine):
     Latency: a prefill call costs ``call_s + prefill_s_per_token * tokens in the batch``; a decode
     call costs ``call_s + decode_s_per_step * steps * (1 + batch_penalty * (k - 1))`` for k sessions,
     so k sessions decoding together cost far less than k decoding alone.
+
+    Shared prefixes: a new session's request marked ``shared_prefix`` whose text this engine has
+    seen under that key before costs no prefill time (a fork of the kept prefix); ``shared_prefixes``
+    counts the requests per key, ``stats()`` the hits and misses.
     """
 
     def __init__(
@@ -180,6 +184,9 @@ class ScriptedLLM(_Counting, LLMEngine):
         self.released: list[str] = []
         self.peak_sessions = 0
         self.prompts: list[str] = []  # every session's text when its decode started
+        self.shared_prefixes: dict[str, int] = defaultdict(int)
+        self._kept: dict[str, str] = {}  # shared prefix key -> its text
+        self._prefix_counts = dict.fromkeys(("prefix_hits", "prefix_misses"), 0)
         self._init_counts()
 
     @property
@@ -209,12 +216,26 @@ class ScriptedLLM(_Counting, LLMEngine):
                 )
         self._check_fail(self.fail, list(texts.values()), "prefill")
         n = [self.count_tokens(r.text) for r in batch]
-        await _sleep(self.call_s + self.prefill_s_per_token * sum(n))
+        forked = [False] * len(batch)
+        for i, r in enumerate(batch):
+            key = r.shared_prefix
+            if key is None or r.session in self.sessions:
+                continue
+            self.shared_prefixes[key] += 1
+            forked[i] = self._kept.get(key) == r.text
+            self._prefix_counts["prefix_hits" if forked[i] else "prefix_misses"] += 1
+            self._kept[key] = r.text
+        await _sleep(
+            self.call_s + self.prefill_s_per_token * sum(k for k, f in zip(n, forked, strict=True) if not f)
+        )
         for r in batch:
             self.sessions[r.session] = self.sessions.get(r.session, "") + r.text
             self._decoding.pop(r.session, None)
         self.peak_sessions = max(self.peak_sessions, len(self.sessions))
-        return [PrefillResult(n_tokens=k) for k in n]
+        return [
+            PrefillResult(n_tokens=0, n_cached=k) if f else PrefillResult(n_tokens=k)
+            for k, f in zip(n, forked, strict=True)
+        ]
 
     def _start(self, req: DecodeRequest) -> _Decoding:
         prompt = self.sessions[req.session]
@@ -271,6 +292,7 @@ class ScriptedLLM(_Counting, LLMEngine):
             "sessions": len(self.sessions),
             "peak_sessions": self.peak_sessions,
             "calls": dict(self.calls),
+            **self._prefix_counts,
         }
 
 

@@ -15,8 +15,14 @@ Contract details beyond ``base.py``:
 * A session released while a decode of it is in flight ends that decode's chunk with
   ``done=True`` and ``finish_reason="abort"``; cancelling the awaiting task stops the worker within
   one step (prefill chunk or decode step).
-* ``PrefillRequest.shared_prefix`` is ignored for now. Sessions are plain sequence ids, so a later
-  prefix cache can fork a prefix held in a spare sequence with ``llama_memory_seq_cp``.
+* Shared prefixes (``PrefillRequest.shared_prefix``, see ``_prefix_cache``): a new session whose
+  first request is marked shared starts from a copy of a kept prefix's sequence
+  (``llama_memory_seq_cp``, a copy of that sequence's KV buffers, done by llama.cpp before the next
+  ``llama_decode``) instead of recomputing it. A missed prefix is computed in the first session
+  that asks for it, copied into a free sequence slot and kept; sessions of the same batch asking for
+  it are copied from that session. Kept prefixes occupy sequence slots: a new session (or a score
+  request) that finds no free slot evicts the least recently used prefix, and ``free_slots`` counts
+  the slots held by prefixes as free. ``prefix_cache_tokens`` bounds the tokens kept (0: off).
 * Batched decode is not bit-identical to single-sequence decode (llama.cpp's kernels reduce in a
   batch-dependent order), so exact-equality checks must decode one session per call.
 * ``score`` evaluates each request in a spare sequence, freed afterwards; it needs at least one
@@ -46,6 +52,7 @@ from ._decoding import (
     reuse_length,
     sample,
 )
+from ._prefix_cache import DEFAULT_PREFIX_TOKENS, PrefixCache, PrefixEntry
 from .base import DecodeChunk, DecodeRequest, LLMEngine, PrefillRequest, PrefillResult, ScoreRequest
 from .models import default_gguf_path
 
@@ -71,7 +78,8 @@ class LlamaCppEngine(LLMEngine):
     ``model_path`` defaults to the shipped Gemma 3 270M GGUF. ``n_ctx`` is the context window of each
     session, ``n_seq_max`` the number of sessions held at once (a prefill that needs one more raises
     ``Overloaded``; the engine scheduler bounds concurrency below it). ``threads`` sets llama.cpp's
-    compute threads, ``n_batch`` the most tokens per ``llama_decode`` call.
+    compute threads, ``n_batch`` the most tokens per ``llama_decode`` call. ``prefix_cache_tokens``
+    bounds the tokens of shared prefixes kept for forking (0 turns prefix sharing off).
     """
 
     def __init__(
@@ -84,11 +92,14 @@ class LlamaCppEngine(LLMEngine):
         n_batch: int = 512,
         threads: int = 2,
         gpu_layers: int = 0,
+        prefix_cache_tokens: int = DEFAULT_PREFIX_TOKENS,
         verbose: bool = False,
     ) -> None:
         super().__init__(name)
         if n_ctx < 8 or n_seq_max < 1 or n_batch < 1 or threads < 1:
             raise ConfigError(f"engine {name!r}: n_ctx, n_seq_max, n_batch and threads must be positive")
+        if prefix_cache_tokens < 0:
+            raise ConfigError(f"engine {name!r}: prefix_cache_tokens must be >= 0")
         self._model_path = Path(model_path) if model_path is not None else None
         self._n_ctx = n_ctx
         self._n_seq_max = n_seq_max
@@ -99,6 +110,7 @@ class LlamaCppEngine(LLMEngine):
         self._worker = SerialWorker()
         self._sessions: dict[str, _Session] = {}
         self._free: list[int] = []
+        self.prefixes: PrefixCache[int] = PrefixCache(prefix_cache_tokens, self._evict_prefix)
         self._llama: Any = None
         self._model: Any = None
         self._ctx: Any = None
@@ -169,6 +181,7 @@ class LlamaCppEngine(LLMEngine):
         for s in self._sessions.values():
             s.released = True
         self._sessions.clear()
+        self.prefixes.clear(free=False)
         self._free = []
 
     # --- protocol --------------------------------------------------------------------------------
@@ -177,6 +190,10 @@ class LlamaCppEngine(LLMEngine):
     def context_length(self) -> int:
         return self._n_ctx
 
+    @property
+    def max_sessions(self) -> int:
+        return max(1, self._n_seq_max - 1)  # one slot stays free for score()
+
     def count_tokens(self, text: str) -> int:
         self._require_started()
         return len(self._tokenize(text, bos=False))
@@ -184,8 +201,10 @@ class LlamaCppEngine(LLMEngine):
     def stats(self) -> dict[str, Any]:
         return {
             **self._counters,
+            **self.prefixes.stats(),
             "sessions": len(self._sessions),
-            "free_slots": len(self._free),
+            "free_slots": len(self._free) + len(self.prefixes),  # a kept prefix yields its slot
+            "prefix_slots": len(self.prefixes),
             "kv_tokens": sum(len(s.tokens) for s in self._sessions.values()),
         }
 
@@ -195,16 +214,17 @@ class LlamaCppEngine(LLMEngine):
         for idx in prefill_rounds([r.session for r in batch]):
             round_ = [(i, batch[i]) for i in idx]
             new = [r.session for _, r in round_ if r.session not in self._sessions]
-            if len(new) > len(self._free):
+            if len(new) > len(self._free) + len(self.prefixes):
                 raise Overloaded(
                     f"no free sequence slot for session(s) {new!r} ({self._n_seq_max} held)",
                     engine=self.name,
                 )
-            plans = await self._call(self._plan_prefill, [r for _, r in round_])
+            plans = await self._call(self._plan_prefill, [r for _, r in round_], len(new))
             for s in new:  # slots are taken only once every request of the round is known valid
                 self._sessions[s] = _Session(s, self._free.pop())
             sessions = [self._sessions[r.session] for _, r in round_]
-            done = await self._call(self._run_prefill, sessions, plans)
+            shared = [r.shared_prefix is not None and r.session in new for _, r in round_]
+            done = await self._call(self._run_prefill, sessions, plans, shared)
             for (i, _), res in zip(round_, done, strict=True):
                 results[i] = res
         return [r for r in results if r is not None]
@@ -232,7 +252,7 @@ class LlamaCppEngine(LLMEngine):
         self._require_started()
         if not batch:
             return []
-        if not self._free:
+        if not self._free and not len(self.prefixes):
             raise Overloaded("no free sequence slot to score in", engine=self.name)
         return await self._call(self._run_score, list(batch))
 
@@ -250,7 +270,10 @@ class LlamaCppEngine(LLMEngine):
             raise EngineError("engine is not started", engine=self.name)
         return fn(*args)
 
-    def _plan_prefill(self, reqs: list[PrefillRequest], stop: threading.Event) -> list[tuple[str, list[int]]]:
+    def _plan_prefill(
+        self, reqs: list[PrefillRequest], n_new: int, stop: threading.Event
+    ) -> list[tuple[str, list[int]]]:
+        """Tokenize every request's whole session text; once all fit, free ``n_new`` slots."""
         plans = []
         for r in reqs:
             held = self._sessions.get(r.session)
@@ -263,17 +286,36 @@ class LlamaCppEngine(LLMEngine):
                     engine=self.name,
                 )
             plans.append((text, tokens))
+        while len(self._free) < n_new and self.prefixes.pop_lru() is not None:
+            pass
         return plans
 
     def _run_prefill(
-        self, sessions: list[_Session], plans: list[tuple[str, list[int]]], stop: threading.Event
+        self,
+        sessions: list[_Session],
+        plans: list[tuple[str, list[int]]],
+        shared: list[bool],
+        stop: threading.Event,
     ) -> list[PrefillResult]:
         entries: list[_Entry] = []
-        results = []
-        for s, (_, tokens) in zip(sessions, plans, strict=True):
+        results: list[PrefillResult] = []
+        leaders: dict[tuple[int, ...], _Session] = {}  # shared prefixes computed by this call
+        followers: list[tuple[int, _Session, _Session]] = []
+        for s, (_, tokens), share in zip(sessions, plans, shared, strict=True):
             if s.released:  # released while this prefill waited for the context; its slot is gone
                 results.append(PrefillResult(n_tokens=0))
                 continue
+            if share and self.prefixes.enabled:
+                key = tuple(tokens)
+                if key in leaders:  # asked for twice in one batch: computed once, copied after
+                    followers.append((len(results), s, leaders[key]))
+                    results.append(PrefillResult(n_tokens=0, n_cached=len(tokens)))
+                    continue
+                hit = self.prefixes.lookup(tokens)
+                if hit is not None:
+                    self._fork(hit.entry.state, s, hit.entry.tokens, hit.entry.logits)
+                if hit is None or not hit.exact:
+                    leaders[key] = s
             n_common = reuse_length(s.tokens, tokens, have_logits=s.logits is not None)
             if n_common < len(s.tokens):
                 self._llama.llama_memory_seq_rm(self._mem, s.seq, n_common, -1)
@@ -295,7 +337,36 @@ class LlamaCppEngine(LLMEngine):
             raise Stopped
         for s, (text, _) in zip(sessions, plans, strict=True):
             s.text = text
+        for i, s, leader in followers:
+            self._fork(leader.seq, s, leader.tokens, leader.logits)
+            self.prefixes.count_hit(len(leader.tokens))
+            self._counters["prompt_tokens_cached"] += results[i].n_cached
+        for leader in leaders.values():
+            self._keep_prefix(leader)
         return results
+
+    def _fork(self, seq: int, s: _Session, tokens: Sequence[int], logits: np.ndarray | None) -> None:
+        """Make session ``s`` hold what sequence ``seq`` holds (``tokens``, then ``logits``)."""
+        self._llama.llama_memory_seq_cp(self._mem, seq, s.seq, -1, -1)
+        s.tokens = list(tokens)
+        s.logits = None if logits is None else logits.copy()
+        s.stream = None
+
+    def _keep_prefix(self, s: _Session) -> None:
+        """Copy a shared prefix just computed in session ``s`` into a slot of its own and keep it."""
+        if not self._free:
+            self.prefixes.pop_lru()
+        if not self._free or s.logits is None:
+            self.prefixes.count_dropped()  # every slot holds a session: computed, not kept
+            return
+        seq = self._free.pop()
+        self._llama.llama_memory_seq_cp(self._mem, s.seq, seq, -1, -1)
+        self.prefixes.put(PrefixEntry(tuple(s.tokens), s.text, s.logits.copy(), seq))
+
+    def _evict_prefix(self, entry: PrefixEntry[int]) -> None:
+        if self._llama is not None:
+            self._llama.llama_memory_seq_rm(self._mem, entry.state, -1, -1)
+            self._free.append(entry.state)
 
     @staticmethod
     def _advance(s: _Session, row: np.ndarray) -> None:
@@ -354,6 +425,8 @@ class LlamaCppEngine(LLMEngine):
                 )
             planned.append((ctx, cont))
         totals = [0.0] * len(reqs)
+        if not self._free:
+            self.prefixes.pop_lru()
         slots = list(self._free)
         if not slots:
             raise Overloaded("no free sequence slot to score in", engine=self.name)

@@ -14,12 +14,19 @@ window, and only full layers can be cropped back to any length.
 ``gguf_file=`` loads a GGUF through transformers' dequantizer (about 40 s for Gemma 3 270M) and
 saves the converted model and tokenizer under ``cache_dir()/hf/`` so later starts load it directly.
 ``threads`` is applied with ``torch.set_num_threads`` before every model call of this engine (torch's
-pool is per process). Decoded tokens, ``shared_prefix``, ``release`` during decode and ``score``
-behave as in ``LlamaCppEngine``.
+pool is per process). Decoded tokens, ``release`` during decode and ``score`` behave as in
+``LlamaCppEngine``.
+
+Shared prefixes (``PrefillRequest.shared_prefix``, see ``_prefix_cache``): a kept prefix is the list
+of its cache layers; a session forked from it gets new layer objects that point at the same key and
+value tensors, copying nothing. That is safe because a ``DynamicLayer`` never writes into its tensors:
+appending concatenates into new ones and cropping slices. ``prefix_cache_tokens`` bounds the tokens
+kept (0: off); ``stats()["prefix_bytes_held"]`` is the memory of their tensors.
 """
 
 from __future__ import annotations
 
+import copy
 import os
 import shutil
 import threading
@@ -42,6 +49,7 @@ from ._decoding import (
     reuse_length,
     sample,
 )
+from ._prefix_cache import DEFAULT_PREFIX_TOKENS, PrefixCache, PrefixEntry
 from .base import DecodeChunk, DecodeRequest, LLMEngine, PrefillRequest, PrefillResult, ScoreRequest
 from .models import cache_dir, file_fingerprint
 
@@ -65,7 +73,7 @@ class TransformersEngine(LLMEngine):
 
     ``model`` is a model directory (or a folder holding ``gguf_file``); ``max_sessions`` bounds the
     sessions held at once (``Overloaded`` past it); ``max_context`` caps the context window below the
-    model's own.
+    model's own; ``prefix_cache_tokens`` bounds the tokens of shared prefixes kept (0: no sharing).
     """
 
     def __init__(
@@ -77,11 +85,14 @@ class TransformersEngine(LLMEngine):
         threads: int = 2,
         max_sessions: int = 16,
         max_context: int = 4096,
+        prefix_cache_tokens: int = DEFAULT_PREFIX_TOKENS,
         device: str = "cpu",
     ) -> None:
         super().__init__(name)
         if model is None and gguf_file is None:
             raise ConfigError(f"engine {name!r}: pass a model directory or gguf_file=")
+        if prefix_cache_tokens < 0:
+            raise ConfigError(f"engine {name!r}: prefix_cache_tokens must be >= 0")
         self._source = Path(model) if model is not None else None
         self._gguf = Path(gguf_file) if gguf_file is not None else None
         self._threads = threads
@@ -90,6 +101,7 @@ class TransformersEngine(LLMEngine):
         self._device = device
         self._worker = SerialWorker()
         self._sessions: dict[str, _Session] = {}
+        self.prefixes: PrefixCache[list[Any]] = PrefixCache(prefix_cache_tokens)
         self._torch: Any = None
         self._model: Any = None
         self._tok: Any = None
@@ -164,6 +176,7 @@ class TransformersEngine(LLMEngine):
         for s in self._sessions.values():
             s.released = True
         self._sessions.clear()
+        self.prefixes.clear()
         self._model = self._tok = self._torch = None
 
     # --- protocol --------------------------------------------------------------------------------
@@ -177,8 +190,13 @@ class TransformersEngine(LLMEngine):
         return len(self._tokenize(text, bos=False))
 
     def stats(self) -> dict[str, Any]:
+        held = {
+            id(t): t for e in self.prefixes.entries() for layer in e.state for t in (layer.keys, layer.values)
+        }
         return {
             **self._counters,
+            **self.prefixes.stats(),
+            "prefix_bytes_held": sum(t.numel() * t.element_size() for t in held.values() if t is not None),
             "sessions": len(self._sessions),
             "kv_tokens": sum(len(s.tokens) for s in self._sessions.values()),
         }
@@ -197,7 +215,9 @@ class TransformersEngine(LLMEngine):
             for name in new:
                 self._sessions[name] = _Session(name)
             sessions = [self._sessions[r.session] for r in reqs]
-            for i, res in zip(idx, await self._call(self._run_prefill, sessions, plans), strict=True):
+            shared = [r.shared_prefix is not None and r.session in new for r in reqs]
+            done = await self._call(self._run_prefill, sessions, plans, shared)
+            for i, res in zip(idx, done, strict=True):
                 results[i] = res
         return [r for r in results if r is not None]
 
@@ -253,15 +273,28 @@ class TransformersEngine(LLMEngine):
         return plans
 
     def _run_prefill(
-        self, sessions: list[_Session], plans: list[tuple[str, list[int]]], stop: threading.Event
+        self,
+        sessions: list[_Session],
+        plans: list[tuple[str, list[int]]],
+        shared: list[bool],
+        stop: threading.Event,
     ) -> list[PrefillResult]:
         results = []
-        for s, (text, tokens) in zip(sessions, plans, strict=True):
+        for s, (text, tokens), share in zip(sessions, plans, shared, strict=True):
             if s.released:
                 results.append(PrefillResult(n_tokens=0))
                 continue
             if stop.is_set():
                 raise Stopped
+            keep = False
+            if share and self.prefixes.enabled:
+                # Sessions run one after another, so a prefix kept by one is a hit for the next.
+                hit = self.prefixes.lookup(tokens)
+                if hit is not None:
+                    s.cache = self._fork_cache(hit.entry.state)
+                    s.tokens = list(hit.entry.tokens)
+                    s.logits = hit.entry.logits.copy()
+                keep = hit is None or not hit.exact
             n_common = reuse_length(s.tokens, tokens, have_logits=s.logits is not None)
             if n_common <= 0 or s.cache is None:
                 n_common, s.cache, s.tokens = 0, self._new_cache(), []
@@ -270,13 +303,23 @@ class TransformersEngine(LLMEngine):
                 del s.tokens[n_common:]
             s.stream = None
             fresh = tokens[n_common:]
-            s.logits = self._forward(s, fresh)
+            if fresh:  # nothing to run when a fork already holds every token (and its logits)
+                s.logits = self._forward(s, fresh)
             s.tokens += fresh
             s.text = text
             results.append(PrefillResult(n_tokens=len(fresh), n_cached=n_common))
             self._counters["prompt_tokens_computed"] += len(fresh)
             self._counters["prompt_tokens_cached"] += n_common
+            if keep and s.logits is not None:
+                layers = [copy.copy(layer) for layer in s.cache.layers]
+                self.prefixes.put(PrefixEntry(tuple(s.tokens), text, s.logits.copy(), layers))
         return results
+
+    def _fork_cache(self, layers: list[Any]) -> Any:
+        """A cache whose layers share the kept prefix's tensors (nothing writes into them)."""
+        cache = self._new_cache()
+        cache.layers = [copy.copy(layer) for layer in layers]
+        return cache
 
     def _run_decode(
         self, sessions: list[_Session], params: list[Any], max_steps: int, stop: threading.Event
