@@ -77,3 +77,11 @@ async def test_query_expansion_as_actors_equals_in_process(ray_runtime: ayo.Runt
     # decode pipelining: the expansion's searches started from its streamed lines
     graph = example.expand_and_answer.graph(**inputs[0], optimized=True)
     assert any(n.op == "llm_decode" and n.attrs.get("stream") for n in graph.nodes)
+
+
+async def test_an_engine_asking_more_than_the_cluster_has_is_refused(ray_cluster: Any) -> None:
+    greedy = ayo.EngineConfig("llm", kind="llm", backend="scripted", num_cpus=64)
+
+    with pytest.raises(ayo.ConfigError, match=r"engine 'llm': an instance asks for 64 CPUs"):
+        async with ayo.Runtime(engines=[greedy], cluster="ray"):
+            pass
