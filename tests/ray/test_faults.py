@@ -12,6 +12,9 @@ import anyio
 import pytest
 
 import ayo_trace as ayo
+
+pytest.importorskip("ray")  # before anything that imports it
+
 from ayo_trace.backend.cluster.ray_engines import RemoteLLM
 from ayo_trace.backend.engines.base import DecodeChunk, DecodeRequest, PrefillRequest
 

@@ -10,6 +10,9 @@ import numpy as np
 import pytest
 
 import ayo_trace as ayo
+
+pytest.importorskip("ray")  # before anything that imports it
+
 from ayo_trace.backend.cluster.ray_engines import RemoteEmbedder, RemoteLLM, RemoteReranker
 from ayo_trace.backend.config import EngineConfig
 from ayo_trace.backend.engines.likelihood_rerank import LikelihoodReranker

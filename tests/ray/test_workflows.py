@@ -10,6 +10,9 @@ from typing import Any
 import pytest
 
 import ayo_trace as ayo
+
+pytest.importorskip("ray")  # before anything that imports it
+
 from ayo_trace.backend.cluster.ray_engines import RemoteEmbedder, RemoteLLM, RemoteReranker, RemoteStore
 
 from ..examples.conftest import load_example
