@@ -4,7 +4,10 @@ An ``llm_prefill`` (one part, not yet split) is cut, in text order, into:
 
 * a constant prefix, when the template starts with text and has holes: a part with no args that runs
   at query start, ``shared=True`` with a ``prefix_key`` (a stable hash of its text) so engines may
-  share it across queries;
+  share it across queries. The text is constant across queries: it ends at the first hole, and
+  static parameters are already folded into the template's text. The key names the prefix in the
+  graph only; engines key the shared KV state by the prefix's token ids under their own model, so
+  prompts of different workflows that start with the same text share one copy;
 * then a new part at every hole that becomes ready later (by the cost analysis, by more than
   ``min_gap_s``) than every hole before it. Text between holes goes with the part before it, so
   everything known early is prefilled early.

@@ -21,6 +21,16 @@ Contracts every LLM engine keeps (the test suite checks them on every engine):
 * ``release`` frees sessions (unknown names are ignored) and aborts any work in flight for them.
 * A request that can never be served (too long for the context window) raises ``InvalidRequest``
   and leaves the session as it was.
+* Shared prefixes: the first request of a new session may carry ``shared_prefix``; its text is then
+  a prompt prefix that other sessions (other queries, other workflows) start with too. An engine
+  that shares prefixes keeps that text's KV state, keyed by its token ids (never by the name), and
+  starts later sessions asking for the same tokens from a copy of it; the session's KV state is still
+  that of a prefill of its whole text, so outputs do not change. Many sessions asking at once get it
+  computed once; kept prefixes live under a memory budget with LRU eviction, and a session never
+  depends on a kept prefix after its first prefill, so an evicted prefix is simply computed again by
+  the next session that asks. ``stats()`` reports ``prefix_hits``, ``prefix_misses``,
+  ``prefix_evictions`` and ``prefix_tokens_held`` (``engines/_prefix_cache.py``). On a session that
+  already exists the field is ignored, and engines without sharing ignore it.
 
 Any engine may fail one request of a batch alone by returning an ``EngineError`` in that request's
 place in the result list (the Ray proxies do so for a session lost with its actor); raising fails the
