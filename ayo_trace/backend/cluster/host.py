@@ -48,14 +48,13 @@ class Reply:
 
 
 class EngineHost:
-    """Builds, starts and serves the engines of one actor: ``configs[0]`` is the actor's own engine
-    (instance ``instance`` of its config); later configs wrap it (a likelihood reranker scoring with
-    this LLM) and live beside it."""
+    """Builds, starts and serves the engines of one actor, each given as (config, instance): the
+    first is the actor's own engine; later ones wrap it (a likelihood reranker scoring with this LLM)
+    and live beside it."""
 
-    def __init__(self, configs: Sequence[EngineConfig], instance: int = 0) -> None:
+    def __init__(self, engines: Sequence[tuple[EngineConfig, int]]) -> None:
         self.incarnation = uuid.uuid4().hex[:12]
-        self._configs = list(configs)
-        self._instance = instance
+        self._configs = list(engines)
         self._engines: dict[str, Engine] = {}
         self._started: list[Engine] = []
         self._lock: anyio.Lock | None = None
@@ -83,8 +82,8 @@ class EngineHost:
             if self._ready:
                 return
             by_name: dict[str, Engine] = {}
-            for i, config in enumerate(self._configs):
-                engine = build_engine(config, by_name, instance=self._instance if i == 0 else 0)
+            for config, instance in self._configs:
+                engine = build_engine(config, by_name, instance=instance)
                 by_name[config.name] = by_name[engine.name] = engine
                 self._engines[engine.name] = engine
                 await engine.start()
@@ -104,7 +103,7 @@ class EngineHost:
         try:
             await self._start()
         except Exception as exc:
-            return self._failed(self._configs[0].name, exc)
+            return self._failed(self._configs[0][0].name, exc)
         info: dict[str, dict[str, Any]] = {}
         for name, engine in self._engines.items():
             facts: dict[str, Any] = {"kind": engine.kind}

@@ -178,9 +178,7 @@ class EngineActor:
         if self.handle is not None:
             return
         try:
-            self.handle = _HostActor.options(**self.options).remote(
-                [c for c, _ in self.configs], self.configs[0][1]
-            )
+            self.handle = _HostActor.options(**self.options).remote(list(self.configs))
         except (TypeError, ValueError) as exc:
             raise ConfigError(
                 f"engine {self.name!r}: invalid Ray actor options {self.options}: {exc}"
@@ -194,6 +192,8 @@ class EngineActor:
 
     async def ready(self) -> None:
         """Launch the cluster's actors if needed and wait until this one's engines have started."""
+        if self._ready:
+            return
         if self._lock is None:
             self._lock = anyio.Lock()
         async with self._lock:
