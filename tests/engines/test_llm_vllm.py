@@ -1,18 +1,25 @@
-"""VLLMEngine on a GPU: split prefill through vLLM's prefix cache, delta streaming, abort on release.
+"""VLLMEngine on a GPU: the LLM engine contract (``ayo_trace.backend.engines.base``) through vLLM.
 
 Skipped unless vLLM imports, CUDA is available and ``AYO_VLLM_MODEL`` names a local Hugging Face model
-directory (nothing is downloaded). CI machines have neither vLLM nor a GPU.
+directory (nothing is downloaded). CI machines have neither vLLM nor a GPU. On the lent H100 these ran
+against a tiny random-weight Llama built by ``bench/make_tiny_llama.py``: its text is gibberish, so the
+tests compare the engine with itself (split against whole prefill, streamed against one call,
+batched against replayed) and take stop strings from its own output instead of expecting words.
 """
 
 from __future__ import annotations
 
+import itertools
 import os
-from collections.abc import AsyncIterator
+import time
+import uuid
+from collections.abc import AsyncIterator, Callable
 
 import anyio
 import pytest
 
-from ayo_trace.backend.engines.base import DecodeRequest, PrefillRequest, ScoreRequest
+from ayo_trace.backend.engines.base import DecodeChunk, DecodeRequest, PrefillRequest, ScoreRequest
+from ayo_trace.errors import InvalidRequest
 from ayo_trace.ir.params import SamplingParams
 
 vllm = pytest.importorskip("vllm", reason="vLLM is not installed (optional extra 'vllm')")
@@ -33,66 +40,205 @@ RAG = (
     "World's Fair, and it has become a global cultural icon of France.\n"
     "Question: Who designed the Eiffel Tower?\nAnswer:"
 )
+PROMPTS = [RAG, "Once upon a time", "The opposite of hot is", "1, 2, 3, 4,"]
+BLOCK = 16  # vLLM's default KV block size: prefix-cache hits come in whole blocks
 
 
 @pytest.fixture(scope="session")
 async def vllm_engine() -> AsyncIterator[VLLMEngine]:
-    async with VLLMEngine(model=MODEL, max_model_len=2048, gpu_memory_utilization=0.3) as engine:
+    engine = VLLMEngine(
+        model=MODEL,
+        max_model_len=4096,
+        gpu_memory_utilization=0.3,
+        engine_kwargs={"compilation_config": {"cudagraph_capture_sizes": [1, 2, 4, 8, 16]}},
+    )
+    async with engine:
         yield engine
 
 
+@pytest.fixture
+async def sid(vllm_engine: VLLMEngine) -> AsyncIterator[Callable[[str], str]]:
+    made: list[str] = []
+
+    def make(stem: str = "s") -> str:
+        made.append(f"{stem}-{uuid.uuid4().hex[:8]}")
+        return made[-1]
+
+    yield make
+    await vllm_engine.release(made)
+
+
+async def chunks_of(engine: VLLMEngine, session: str, params: SamplingParams, step: int) -> list[DecodeChunk]:
+    chunks: list[DecodeChunk] = []
+    while not (chunks and chunks[-1].done):
+        chunks += await engine.decode([DecodeRequest(session, params)], step)
+    return chunks
+
+
 async def generate(engine: VLLMEngine, session: str, params: SamplingParams, step: int = 64) -> str:
-    text = ""
-    while True:
-        (chunk,) = await engine.decode([DecodeRequest(session, params)], step)
-        text += chunk.text
-        if chunk.done:
-            return text
+    return "".join(c.text for c in await chunks_of(engine, session, params, step))
 
 
-async def test_split_prefill_hits_the_prefix_cache_and_matches_one_prefill(vllm_engine) -> None:
-    params = SamplingParams(max_tokens=12)
-    await vllm_engine.prefill([PrefillRequest("full", RAG)])
-    full = await generate(vllm_engine, "full", params)
-    cut = RAG.index("Question")
-    (first,) = await vllm_engine.prefill([PrefillRequest("split", RAG[:cut])])
-    (second,) = await vllm_engine.prefill([PrefillRequest("split", RAG[cut:])])
-    assert second.n_cached >= 16, "the context's full blocks must come from the prefix cache"
-    assert first.n_tokens + second.n_tokens < 2 * vllm_engine.count_tokens(RAG)
-    assert await generate(vllm_engine, "split", params, step=3) == full
-    assert vllm_engine.stats()["prompt_tokens_cached"] >= second.n_cached
-    await vllm_engine.release(["full", "split"])
+async def complete(engine: VLLMEngine, session: str, prompt: str, params: SamplingParams) -> str:
+    await engine.prefill([PrefillRequest(session, prompt)])
+    return await generate(engine, session, params)
 
 
-async def test_streamed_deltas_equal_one_call(vllm_engine) -> None:
-    params = SamplingParams(max_tokens=20, stop=("\n\n",))
-    await vllm_engine.prefill([PrefillRequest("a", RAG), PrefillRequest("b", RAG)])
-    whole = await generate(vllm_engine, "a", params)
-    assert await generate(vllm_engine, "b", params, step=1) == whole
-    assert "\n\n" not in whole
-    await vllm_engine.release(["a", "b"])
+@pytest.mark.parametrize(
+    "cuts",
+    [
+        pytest.param((len(RAG) // 2,), id="two-parts"),
+        pytest.param((RAG.index("Gustave") + 3, RAG.index("Question")), id="three-parts-mid-word"),
+        pytest.param((RAG.index("Answer:"), len(RAG) - 1), id="split-before-last-char"),
+    ],
+)
+async def test_split_prefill_hits_the_prefix_cache_and_gives_the_greedy_output_of_one_prefill(
+    vllm_engine: VLLMEngine, sid, cuts
+) -> None:
+    params = SamplingParams(max_tokens=16)
+    full = await complete(vllm_engine, sid(), RAG, params)
+    split = sid()
+    bounds = [0, *cuts, len(RAG)]
+    cached_before = vllm_engine.stats()["prompt_tokens_cached"]
+    results = []
+    for a, b in itertools.pairwise(bounds):
+        results += await vllm_engine.prefill([PrefillRequest(split, RAG[a:b])])
+    assert await generate(vllm_engine, split, params, step=3) == full
+    # vLLM's own num_cached_tokens: every part after the first reuses the earlier parts' full blocks
+    for a, r in zip(bounds[1:-1], results[1:], strict=True):
+        assert r.n_cached >= BLOCK * ((vllm_engine.count_tokens(RAG[:a]) - 1) // BLOCK), results
+        assert r.n_cached > 0, results
+    assert vllm_engine.stats()["prompt_tokens_cached"] - cached_before == sum(r.n_cached for r in results)
 
 
-async def test_release_aborts_an_in_flight_decode(vllm_engine) -> None:
-    await vllm_engine.prefill([PrefillRequest("long", "Once upon a time")])
-    chunks = []
+async def test_prefill_reports_the_tokens_it_computed(vllm_engine: VLLMEngine, sid) -> None:
+    name = sid()
+    (first,) = await vllm_engine.prefill([PrefillRequest(name, RAG)])
+    assert first.n_tokens + first.n_cached == vllm_engine.count_tokens(RAG) + 1  # + BOS
+    assert first.n_cached % BLOCK == 0
+
+
+async def test_decode_streams_deltas_that_add_up_to_one_call(vllm_engine: VLLMEngine, sid) -> None:
+    params = SamplingParams(max_tokens=40)
+    whole = await complete(vllm_engine, sid(), RAG, params)
+    name = sid()
+    await vllm_engine.prefill([PrefillRequest(name, RAG)])
+    chunks = await chunks_of(vllm_engine, name, params, step=3)
+    assert "".join(c.text for c in chunks) == whole
+    assert all(0 < c.n_tokens <= 3 for c in chunks)
+    assert sum(c.n_tokens for c in chunks) == params.max_tokens
+    assert [c.done for c in chunks] == [False] * (len(chunks) - 1) + [True]
+    assert chunks[-1].finish_reason == "length"
+    # a done session stays done
+    (again,) = await vllm_engine.decode([DecodeRequest(name, params)], 3)
+    assert (again.text, again.done, again.n_tokens) == ("", True, 0)
+
+
+async def test_a_slow_reader_gets_at_most_max_steps_per_call(vllm_engine: VLLMEngine, sid) -> None:
+    """vLLM runs ahead and merges deltas; the engine still hands out at most max_steps tokens a call."""
+    params = SamplingParams(max_tokens=30)
+    whole = await complete(vllm_engine, sid(), RAG, params)
+    name = sid()
+    await vllm_engine.prefill([PrefillRequest(name, RAG)])
+    chunks = [(await vllm_engine.decode([DecodeRequest(name, params)], 1))[0]]
+    await anyio.sleep(0.5)  # vLLM finishes all 30 tokens meanwhile
+    chunks += await chunks_of(vllm_engine, name, params, step=4)
+    assert [c.n_tokens for c in chunks] == [1] + [4] * 7 + [1]
+    assert "".join(c.text for c in chunks) == whole
+
+
+async def test_stop_strings_are_cut_from_the_text(vllm_engine: VLLMEngine, sid) -> None:
+    plain = await complete(vllm_engine, sid(), RAG, SamplingParams(max_tokens=24))
+    stop = plain[len(plain) // 2 : len(plain) // 2 + 3]
+    expected = plain[: plain.index(stop)]
+    params = SamplingParams(max_tokens=24, stop=(stop,))
+    assert await complete(vllm_engine, sid(), RAG, params) == expected
+    name = sid()
+    await vllm_engine.prefill([PrefillRequest(name, RAG)])
+    chunks = await chunks_of(vllm_engine, name, params, step=1)
+    assert "".join(c.text for c in chunks) == expected
+    assert chunks[-1].finish_reason == "stop"
+
+
+async def test_release_aborts_an_in_flight_decode(vllm_engine: VLLMEngine, sid) -> None:
+    name = sid()
+    await vllm_engine.prefill([PrefillRequest(name, "Once upon a time")])
+    start = vllm_engine.stats()["generated_tokens"]
+    chunks: list[DecodeChunk] = []
 
     async def run() -> None:
-        chunks.extend(
-            await vllm_engine.decode([DecodeRequest("long", SamplingParams(max_tokens=1500))], 1500)
-        )
+        chunks.extend(await vllm_engine.decode([DecodeRequest(name, SamplingParams(max_tokens=4000))], 4000))
 
     async with anyio.create_task_group() as tg:
         tg.start_soon(run)
         await anyio.sleep(0.3)
-        await vllm_engine.release(["long"])
+        t0 = time.perf_counter()
+        await vllm_engine.release([name, "never-existed"])
+    assert time.perf_counter() - t0 < 2.0
     (chunk,) = chunks
-    assert chunk.done and chunk.n_tokens < 1500
-    assert vllm_engine.stats()["sessions"] == 0
+    assert (chunk.done, chunk.finish_reason) == (True, "abort")
+    assert 0 < chunk.n_tokens < 4000
+    assert vllm_engine.stats()["generated_tokens"] - start == chunk.n_tokens
+    assert name not in vllm_engine._sessions
 
 
-async def test_score_sums_continuation_logprobs(vllm_engine) -> None:
-    good, bad = await vllm_engine.score(
-        [ScoreRequest(RAG, " Gustave Eiffel"), ScoreRequest(RAG, " Napoleon")]
-    )
-    assert good > bad
+async def test_cancelled_decode_returns_at_once_and_frees_the_engine(vllm_engine: VLLMEngine, sid) -> None:
+    name = sid()
+    await vllm_engine.prefill([PrefillRequest(name, "Once upon a time")])
+    with anyio.move_on_after(0.3) as scope:
+        await vllm_engine.decode([DecodeRequest(name, SamplingParams(max_tokens=4000))], 4000)
+    assert scope.cancelled_caught
+    (chunk,) = await vllm_engine.decode([DecodeRequest(name, SamplingParams(max_tokens=4000))], 10)
+    assert (chunk.done, chunk.finish_reason) == (True, "abort")
+    t0 = time.perf_counter()
+    await complete(vllm_engine, sid(), RAG, SamplingParams(max_tokens=8))
+    assert time.perf_counter() - t0 < 3.0, "the abandoned request kept the engine busy"
+
+
+async def test_overlong_prompt_raises_and_leaves_the_session_as_it_was(vllm_engine: VLLMEngine, sid) -> None:
+    params = SamplingParams(max_tokens=8)
+    expected = await complete(vllm_engine, sid(), RAG, params)
+    name = sid()
+    await vllm_engine.prefill([PrefillRequest(name, RAG[:100])])
+    with pytest.raises(InvalidRequest, match=rf"session '{name}'.*does not fit the context window"):
+        await vllm_engine.prefill([PrefillRequest(name, " very" * vllm_engine.context_length)])
+    await vllm_engine.prefill([PrefillRequest(name, RAG[100:])])
+    assert await generate(vllm_engine, name, params) == expected
+
+
+async def test_batched_decode_of_four_sessions_is_consistent(vllm_engine: VLLMEngine, sid) -> None:
+    """Four sessions decoded in one batch: the batch replayed gives the same text, and each session's
+    text equals its lone decode. vLLM is not batch-invariant in general (as llama.cpp is not, see
+    DESIGN.md); what this asserts was measured on the H100 with the tiny model."""
+    params = SamplingParams(max_tokens=12)
+
+    async def batched() -> list[str]:
+        names = [sid() for _ in PROMPTS]
+        await vllm_engine.prefill([PrefillRequest(n, p) for n, p in zip(names, PROMPTS, strict=True)])
+        outs = [""] * len(names)
+        for _ in range(params.max_tokens):
+            chunks = await vllm_engine.decode([DecodeRequest(n, params) for n in names], 1)
+            assert all(c.n_tokens == 1 for c in chunks)
+            outs = [o + c.text for o, c in zip(outs, chunks, strict=True)]
+        await vllm_engine.release(names)
+        return outs
+
+    first, replay = await batched(), await batched()
+    assert first == replay
+    singles = [await complete(vllm_engine, sid(), p, params) for p in PROMPTS]
+    assert first == singles
+
+
+async def test_score_sums_continuation_logprobs(vllm_engine: VLLMEngine, sid) -> None:
+    greedy = await complete(vllm_engine, sid(), RAG, SamplingParams(max_tokens=1))
+    reqs = [ScoreRequest(RAG, greedy), ScoreRequest(RAG, " Napoleon"), ScoreRequest("1, 2, 3,", " 4, 5")]
+    batch = await vllm_engine.score(reqs)
+    singles = [(await vllm_engine.score([r]))[0] for r in reqs]
+    assert batch == pytest.approx(singles, abs=2e-2)
+    assert all(s < 0 for s in batch)
+    assert batch[0] > batch[1], "the greedy token must be likelier than another continuation"
+
+
+async def test_seeded_sampling_is_reproducible(vllm_engine: VLLMEngine, sid) -> None:
+    params = SamplingParams(max_tokens=12, temperature=0.9, top_p=0.95, seed=7)
+    assert await complete(vllm_engine, sid(), RAG, params) == await complete(vllm_engine, sid(), RAG, params)

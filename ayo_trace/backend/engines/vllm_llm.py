@@ -10,18 +10,24 @@ whole blocks (``block_size``, 16 by default), and blocks can be evicted under me
 split prefill is a hint, never a guarantee; results are the same either way.
 
 ``decode(batch, max_steps)`` keeps one ``generate()`` stream per session, started on its first decode
-call with ``RequestOutputKind.DELTA``, and pulls up to ``max_steps`` tokens' worth of deltas from every
-session's stream concurrently. Stop strings go to vLLM (so generation stops) and through the same
-``StopFilter`` as the CPU engines. ``release`` aborts the session's in-flight request. Cancelling a
-``decode`` call cancels the pull, which makes vLLM abort that request; the session then reports
-``finish_reason="abort"``. ``shared_prefix`` is ignored: vLLM's prefix cache shares any common prefix
-on its own. vLLM is imported only inside this module; its tests skip where vLLM or CUDA is missing.
+call with ``RequestOutputKind.DELTA``, and pulls deltas from every session's stream concurrently, so
+vLLM's scheduler batches them. vLLM runs ahead of the caller and merges the deltas a slow reader has
+not taken yet, so the token ids it delivers go through a per-session queue: each call consumes at most
+``max_steps`` of them, and text comes from the same ``TextStream`` (window detokenizer and stop filter)
+as the CPU engines, never from vLLM's merged text. Stop strings also go to vLLM, so generation stops.
+``release`` aborts the session's in-flight request (a decode pulling it at that moment returns what it
+has with ``finish_reason="abort"``). Cancelling a ``decode`` call cancels the pull, which makes vLLM
+abort that request. ``shared_prefix`` is ignored: vLLM's prefix cache shares any common prefix on its
+own. ``AsyncLLM`` needs the asyncio backend. vLLM is imported only inside this module; its tests skip
+where vLLM or CUDA is missing.
 """
 
 from __future__ import annotations
 
-import inspect
+import importlib.util
 import itertools
+import os
+from collections import deque
 from collections.abc import AsyncIterator, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -31,8 +37,12 @@ import anyio
 
 from ...errors import ConfigError, EngineError, InvalidRequest
 from ...ir.params import SamplingParams
-from ._decoding import StopFilter
+from ._decoding import TextStream, WindowDetokenizer
 from .base import DecodeChunk, DecodeRequest, LLMEngine, PrefillRequest, PrefillResult, ScoreRequest
+
+# A token vLLM delivered and the caller has not consumed yet. ``end`` is set on the last token of a
+# finished request (vLLM's finish_reason and stop_reason); ``token`` is None for a finish with no token.
+_Pending = tuple[int | None, tuple[str, Any] | None]
 
 
 @dataclass(eq=False)
@@ -40,18 +50,19 @@ class _Session:
     name: str
     text: str = ""
     tokens: list[int] = field(default_factory=list)
-    stream: AsyncIterator[Any] | None = None
+    out: TextStream | None = None  # decode state, from the first decode call on
+    stream: AsyncIterator[Any] | None = None  # the running vLLM request, if any
     request_id: str | None = None
-    stops: StopFilter | None = None
-    n_generated: int = 0
-    finish_reason: str | None = None
+    pending: deque[_Pending] = field(default_factory=deque)
+    pulling: bool = False  # a decode call is awaiting ``stream`` right now
 
 
 class VLLMEngine(LLMEngine):
     """LLM engine on vLLM's ``AsyncLLM``.
 
     ``model`` is a Hugging Face model directory or name (nothing is downloaded when
-    ``HF_HUB_OFFLINE=1``); ``engine_kwargs`` go to ``AsyncEngineArgs`` unchanged.
+    ``HF_HUB_OFFLINE=1``); ``engine_kwargs`` go to ``AsyncEngineArgs`` unchanged (``enforce_eager``,
+    ``dtype``, ``compilation_config``, ...).
     """
 
     def __init__(
@@ -86,6 +97,10 @@ class VLLMEngine(LLMEngine):
             from vllm.v1.engine.async_llm import AsyncLLM
         except ImportError as exc:
             raise ConfigError(f"engine {self.name!r}: vLLM is not installed (extra 'vllm')") from exc
+        if importlib.util.find_spec("flashinfer") is None:
+            # vLLM 0.25's sampler imports FlashInfer unless told not to; without it (a slim install, as
+            # on the lent H100) the engine core dies at start. Torch's top-k/top-p sampler is used then.
+            os.environ.setdefault("VLLM_USE_FLASHINFER_SAMPLER", "0")
         args = AsyncEngineArgs(
             model=self._model_name,
             enable_prefix_caching=True,
@@ -93,9 +108,15 @@ class VLLMEngine(LLMEngine):
             gpu_memory_utilization=self._gpu_memory_utilization,
             **self._engine_kwargs,
         )
-        self._llm = AsyncLLM.from_engine_args(args)
-        tok = self._llm.get_tokenizer()
-        self._tok = await tok if inspect.isawaitable(tok) else tok
+        # Blocks the event loop while vLLM loads the model, compiles and captures CUDA graphs (tens of
+        # seconds, once): AsyncLLM must be built on the loop that will run its output handler.
+        try:
+            self._llm = AsyncLLM.from_engine_args(args)
+        except Exception as exc:
+            raise EngineError(
+                f"vLLM failed to start on {self._model_name!r}: {exc}", engine=self.name
+            ) from exc
+        self._tok = self._llm.get_tokenizer()
         self._vllm = vllm
 
     async def stop(self) -> None:
@@ -115,6 +136,8 @@ class VLLMEngine(LLMEngine):
 
     def stats(self) -> dict[str, Any]:
         return {**self._counters, "sessions": len(self._sessions)}
+
+    # --- prefill ---------------------------------------------------------------------------------
 
     async def prefill(self, batch: Sequence[PrefillRequest]) -> list[PrefillResult]:
         self._require_started()
@@ -136,30 +159,30 @@ class VLLMEngine(LLMEngine):
             self._sessions.setdefault(s.name, s)
         results: list[PrefillResult | None] = [None] * len(plans)
 
-        async def one(i: int, s: _Session, text: str, tokens: list[int]) -> None:
-            params = self._vllm.SamplingParams(
-                max_tokens=1, temperature=0.0, output_kind=self._output_kind("FINAL_ONLY")
-            )
-            final = await self._run_to_end(tokens, params)
-            cached = min(int(getattr(final, "num_cached_tokens", 0) or 0), len(tokens))
-            s.text, s.tokens = text, tokens
-            await self._reset_stream(s)
-            results[i] = PrefillResult(n_tokens=len(tokens) - cached, n_cached=cached)
-            self._counters["prompt_tokens_computed"] += len(tokens) - cached
-            self._counters["prompt_tokens_cached"] += cached
+        async def in_order(mine: list[int]) -> None:
+            for i in mine:
+                s, text, tokens = plans[i]
+                params = self._vllm.SamplingParams(
+                    max_tokens=1, temperature=0.0, output_kind=self._output_kind("FINAL_ONLY")
+                )
+                final = await self._run_to_end(tokens, params)
+                cached = min(int(final.num_cached_tokens or 0), len(tokens))
+                await self._close_stream(s)
+                s.text, s.tokens, s.out = text, tokens, None
+                results[i] = PrefillResult(n_tokens=len(tokens) - cached, n_cached=cached)
+                self._counters["prompt_tokens_computed"] += len(tokens) - cached
+                self._counters["prompt_tokens_cached"] += cached
 
         # Requests naming the same session run in order; different sessions run concurrently.
+        order: dict[str, list[int]] = {}
+        for i, (s, _, _) in enumerate(plans):
+            order.setdefault(s.name, []).append(i)
         async with anyio.create_task_group() as tg:
-            for s in {s.name: s for s, _, _ in plans}.values():
-                mine = [(i, p) for i, p in enumerate(plans) if p[0].name == s.name]
-                tg.start_soon(self._prefill_in_order, one, mine)
+            for mine in order.values():
+                tg.start_soon(in_order, mine)
         return [r for r in results if r is not None]
 
-    async def _prefill_in_order(
-        self, one: Any, mine: list[tuple[int, tuple[_Session, str, list[int]]]]
-    ) -> None:
-        for i, (s, text, tokens) in mine:
-            await one(i, s, text, tokens)
+    # --- decode ----------------------------------------------------------------------------------
 
     async def decode(self, batch: Sequence[DecodeRequest], max_steps: int) -> list[DecodeChunk]:
         self._require_started()
@@ -179,57 +202,87 @@ class VLLMEngine(LLMEngine):
         return [c for c in chunks if c is not None]
 
     async def _pull(self, s: _Session, params: SamplingParams, max_steps: int) -> DecodeChunk:
-        if s.finish_reason is not None:
-            return DecodeChunk(text="", done=True, finish_reason=s.finish_reason)
-        if s.stream is None:
-            s.request_id = f"{s.name}-d{next(self._ids)}"
-            s.stops = StopFilter(params.stop)
-            vparams = self._vllm.SamplingParams(
-                max_tokens=params.max_tokens,
-                temperature=params.temperature,
-                top_p=params.top_p,
-                seed=params.seed,
-                stop=list(params.stop),
-                output_kind=self._output_kind("DELTA"),
-            )
-            prompt = self._vllm.TokensPrompt(prompt_token_ids=s.tokens)
-            s.stream = aiter(self._llm.generate(prompt, vparams, s.request_id))
-        assert s.stops is not None
+        if s.out is None:
+            s.out = TextStream(params, WindowDetokenizer(self._decode_tokens, s.tokens[1:]))
+            self._start_request(s, params)
+        out = s.out
         text, n = "", 0
         try:
-            while n < max_steps:
-                try:
-                    out = await anext(s.stream)
-                except StopAsyncIteration:
-                    s.finish_reason = s.finish_reason or "stop"
-                    break
-                completion = out.outputs[0]
-                n += len(completion.token_ids)
-                text += s.stops.push(completion.text)
-                if out.finished:
-                    reason = completion.finish_reason or "stop"
-                    s.finish_reason = "abort" if reason == "abort" else reason
-                    text += s.stops.flush()
-                    break
-                if s.stops.stopped:
-                    s.finish_reason = "stop"
-                    await self._reset_stream(s, keep_result=True)
-                    break
+            while n < max_steps and not out.done:
+                if not s.pending:
+                    if s.stream is None:  # vLLM's request ended without a final output
+                        text += out.finish("stop")
+                        break
+                    await self._receive(s)
+                    continue
+                token, end = s.pending.popleft()
+                if token is not None:
+                    n += 1
+                    eos = end is not None and end[0] == "stop" and not isinstance(end[1], str)
+                    text += out.push(token, is_eos=eos)
+                if end is not None and not out.done:
+                    text += out.finish(end[0] if end[0] in ("length", "abort") else "stop")
         except anyio.get_cancelled_exc_class():
-            s.finish_reason = "abort"  # vLLM aborts a request whose stream is cancelled
+            # vLLM aborts a request whose generate() is cancelled; the held text is dropped.
+            out.finish("abort")
+            s.stream = s.request_id = None
             raise
         finally:
-            s.n_generated += n
             self._counters["generated_tokens"] += n
-        done = s.finish_reason is not None
-        return DecodeChunk(text=text, done=done, finish_reason=s.finish_reason, n_tokens=n)
+        if out.done and s.stream is not None:
+            await self._close_stream(s)  # our stop filter or max_tokens ended it first
+        return DecodeChunk(text=text, done=out.done, finish_reason=out.finish_reason, n_tokens=n)
+
+    def _start_request(self, s: _Session, params: SamplingParams) -> None:
+        s.request_id = f"{s.name}-d{next(self._ids)}"
+        vparams = self._vllm.SamplingParams(
+            max_tokens=params.max_tokens,
+            temperature=params.temperature,
+            top_p=params.top_p,
+            seed=params.seed,
+            stop=list(params.stop) or None,
+            output_kind=self._output_kind("DELTA"),
+        )
+        prompt = self._vllm.TokensPrompt(prompt_token_ids=s.tokens)
+        s.stream = aiter(self._llm.generate(prompt, vparams, s.request_id))
+        s.pending.clear()
+
+    async def _receive(self, s: _Session) -> None:
+        """Wait for vLLM's next delta of ``s`` and queue its tokens."""
+        assert s.stream is not None
+        s.pulling = True
+        try:
+            result = await anext(s.stream)
+        except StopAsyncIteration:
+            s.stream = s.request_id = None
+            return
+        finally:
+            s.pulling = False
+        completion = result.outputs[0]
+        ids = list(completion.token_ids)
+        s.pending.extend((t, None) for t in ids)
+        if result.finished:
+            end = (completion.finish_reason or "stop", completion.stop_reason)
+            if ids:
+                s.pending[-1] = (ids[-1], end)
+            else:
+                s.pending.append((None, end))
+            s.stream = s.request_id = None  # the generator has returned; nothing to abort or close
 
     async def release(self, sessions: Sequence[str]) -> None:
         for name in dict.fromkeys(sessions):
             s = self._sessions.pop(name, None)
-            if s is not None:
-                with anyio.CancelScope(shield=True):
-                    await self._reset_stream(s)
+            if s is None:
+                continue
+            with anyio.CancelScope(shield=True):
+                if s.pulling and s.request_id is not None:
+                    # A decode is awaiting this stream: vLLM's abort ends it with a final "abort"
+                    # output, which that decode returns; it cannot be closed from here meanwhile.
+                    await self._llm.abort(s.request_id)
+                else:
+                    await self._close_stream(s)
+
+    # --- scoring ---------------------------------------------------------------------------------
 
     async def score(self, batch: Sequence[ScoreRequest]) -> list[float]:
         self._require_started()
@@ -240,7 +293,8 @@ class VLLMEngine(LLMEngine):
             cont = self._tokenize(r.continuation, bos=False)
             if len(ctx) + len(cont) >= self._max_model_len:
                 raise InvalidRequest(
-                    f"score request of {len(ctx) + len(cont)} tokens does not fit the context window",
+                    f"score request of {len(ctx) + len(cont)} tokens does not fit the context window "
+                    f"of {self._max_model_len} tokens",
                     engine=self.name,
                 )
             if not cont:
@@ -264,25 +318,26 @@ class VLLMEngine(LLMEngine):
     async def _run_to_end(self, tokens: list[int], params: Any) -> Any:
         request_id = f"ayo-{next(self._ids)}"
         final = None
-        async for out in self._llm.generate(
-            self._vllm.TokensPrompt(prompt_token_ids=tokens), params, request_id
-        ):
-            final = out
+        try:
+            async for out in self._llm.generate(
+                self._vllm.TokensPrompt(prompt_token_ids=tokens), params, request_id
+            ):
+                final = out
+        except ValueError as exc:  # vLLM's input validation (prompt too long, ...)
+            raise InvalidRequest(f"vLLM refused request {request_id}: {exc}", engine=self.name) from exc
         if final is None:
             raise EngineError(f"vLLM returned no output for request {request_id}", engine=self.name)
         return final
 
-    async def _reset_stream(self, s: _Session, *, keep_result: bool = False) -> None:
-        """Abort the session's running request, if any; unless ``keep_result``, forget its outcome
-        too, so the next decode starts a new request on the session's current prompt."""
+    async def _close_stream(self, s: _Session) -> None:
+        """Abort the session's running request, if any, and close its generator."""
         stream, request_id = s.stream, s.request_id
         s.stream = s.request_id = None
+        s.pending.clear()
         if request_id is not None:
             await self._llm.abort(request_id)
         if stream is not None and hasattr(stream, "aclose"):
             await stream.aclose()
-        if not keep_result:
-            s.finish_reason, s.stops, s.n_generated = None, None, 0
 
     def _output_kind(self, name: str) -> Any:
         from vllm.sampling_params import RequestOutputKind
@@ -290,8 +345,12 @@ class VLLMEngine(LLMEngine):
         return getattr(RequestOutputKind, name)
 
     def _tokenize(self, text: str, *, bos: bool) -> list[int]:
-        ids: list[int] = self._tok(text, add_special_tokens=bos)["input_ids"]
+        ids: list[int] = self._tok.encode(text, add_special_tokens=bos)
         return ids
+
+    def _decode_tokens(self, tokens: Sequence[int]) -> str:
+        text: str = self._tok.decode(list(tokens), skip_special_tokens=True)
+        return text
 
     def _require_started(self) -> None:
         if self._llm is None:
