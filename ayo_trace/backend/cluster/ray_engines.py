@@ -35,7 +35,6 @@ from __future__ import annotations
 
 import contextlib
 import logging
-import os
 from collections.abc import AsyncIterator, Mapping, Sequence
 from typing import Any
 
@@ -92,11 +91,10 @@ class RayCluster:
             if self.address is not None:
                 log.info("ray is already initialized here; ray_address=%r is not used", self.address)
             return
-        kwargs: dict[str, Any] = {}
-        if self.address is None and not os.environ.get("RAY_ADDRESS"):
-            kwargs["include_dashboard"] = False  # a local cluster of our own
         try:
-            ray.init(address=self.address, **kwargs)
+            # the dashboard setting only applies to a local cluster started here (Ray ignores it
+            # when joining one); to run one with a dashboard, call ray.init before the runtime
+            ray.init(address=self.address, include_dashboard=False)
         except (ConnectionError, RuntimeError, ValueError) as exc:
             where = f"at {self.address!r}" if self.address else "(local)"
             raise ConfigError(f"cannot start or join the Ray cluster {where}: {exc}") from exc
@@ -186,7 +184,8 @@ class EngineActor:
 
     def kill(self) -> None:
         if self.handle is not None:
-            ray.kill(self.handle, no_restart=True)
+            if ray.is_initialized():  # else the actor went with its cluster
+                ray.kill(self.handle, no_restart=True)
             self.handle = None
             self._ready = False
 
@@ -243,9 +242,10 @@ class EngineActor:
         try:
             reply: Reply = await self._get(ref)
         except ray.exceptions.RayActorError as exc:
+            what = args[1] if method == "call" else method  # the protocol method
             reason = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
             raise EngineDied(
-                f"its Ray actor died while serving {method} ({type(exc).__name__}: {reason}); Ray "
+                f"its Ray actor died while serving {what} ({type(exc).__name__}: {reason}); Ray "
                 f"restarts it (max_restarts={self.options.get('max_restarts')}) and the sessions it held "
                 "are lost",
                 engine=engine,
@@ -303,7 +303,7 @@ class _Remote(Engine):
 
     def stats(self) -> dict[str, Any]:
         return {
-            "ray_actor": self.actor.handle._actor_id.hex() if self.actor.handle is not None else None,
+            "ray_actor": getattr(getattr(self.actor.handle, "_actor_id", None), "hex", lambda: None)(),
             "incarnation": self.actor.incarnation,
             "restarts": self.actor.restarts,
             "calls": self.actor.calls,
