@@ -5,6 +5,7 @@ continued; the runtime keeps serving."""
 
 from __future__ import annotations
 
+import contextlib
 from collections.abc import AsyncIterator
 from typing import Any
 
@@ -116,14 +117,16 @@ async def test_a_session_lost_with_its_actor_is_never_continued(
     assert isinstance(llm, RemoteLLM)
     lost_before = llm.stats()["lost_sessions"]
     await llm.prefill([PrefillRequest("lost/s", "Question: why?\n")])
+    killed = llm.actor.incarnation
     ray.kill(llm.actor.handle, no_restart=False)
     with anyio.fail_after(60):
-        while True:  # until the restarted actor answers
-            try:
-                await llm.prefill([PrefillRequest("lost/fresh", "Question: new?\n")])
-                break
-            except ayo.EngineDied:
-                await anyio.sleep(0.1)
+        while True:  # until the restarted actor answers (the kill itself takes a moment)
+            with contextlib.suppress(ayo.EngineDied):
+                await llm.remote_stats()
+                if llm.actor.incarnation != killed:
+                    break
+            await anyio.sleep(0.05)
+    await llm.prefill([PrefillRequest("lost/fresh", "Question: new?\n")])
 
     decoded = await llm.decode([DecodeRequest("lost/s", SAMPLING), DecodeRequest("lost/fresh", SAMPLING)], 8)
     chained = await llm.prefill([PrefillRequest("lost/s", " And how?")])
