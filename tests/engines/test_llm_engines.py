@@ -18,15 +18,20 @@ import anyio
 import pytest
 
 from ayo_trace.backend.engines.base import DecodeRequest, LLMEngine, PrefillRequest, ScoreRequest
-from ayo_trace.backend.engines.llama_cpp import LlamaCppEngine
+from ayo_trace.backend.engines.llama_cpp import PREFILL_BLOCK, LlamaCppEngine
 from ayo_trace.errors import InvalidRequest, Overloaded
 from ayo_trace.ir.params import SamplingParams
 
 pytestmark = [pytest.mark.real, pytest.mark.anyio]
 
 FRANCE = "Question: What is the capital of France?\nAnswer:"
+# Longer than two of llama.cpp's 64-token prefill blocks before any cut, so later parts can reuse KV.
 RAG = (
-    "Context: The Eiffel Tower is a wrought-iron lattice tower on the Champ de Mars in Paris. "
+    "Context: The Champ de Mars is a large public green space in Paris, France, located in the seventh "
+    "arrondissement, between the Eiffel Tower to the northwest and the Ecole Militaire to the southeast. "
+    "The park is named after the Campus Martius in Rome, a tribute to the Roman god of war. The name "
+    "alludes to the fact that the lawns here were formerly used as drilling and marching grounds by "
+    "the French military. The Eiffel Tower is a wrought-iron lattice tower on the Champ de Mars in Paris. "
     "It was designed by the company of Gustave Eiffel and completed in 1889.\n"
     "Question: Who designed the Eiffel Tower?\nAnswer:"
 )
@@ -88,7 +93,10 @@ async def test_split_prefill_gives_the_greedy_output_of_one_prefill(engine: LLME
         results += await engine.prefill([PrefillRequest(split, RAG[a:b])])
     assert await generate(engine, split, params) == full
     assert all(r.n_cached > 0 for r in results[1:]), "later parts must reuse the earlier KV"
-    assert sum(r.n_tokens for r in results) < engine.count_tokens(RAG) + 1 + 2 * len(cuts)
+    # A later part recomputes the token(s) its boundary may merge; llama.cpp recomputes from the start
+    # of the 64-token block the boundary falls in (that is what makes its output split-independent).
+    redo = PREFILL_BLOCK if isinstance(engine, LlamaCppEngine) else 2
+    assert sum(r.n_tokens for r in results) < engine.count_tokens(RAG) + 1 + redo * len(cuts)
 
 
 async def test_released_session_frees_its_cache(engine: LLMEngine, sid) -> None:

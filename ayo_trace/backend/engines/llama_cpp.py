@@ -72,6 +72,21 @@ class _Session:
     released: bool = False
 
 
+# Prompts are evaluated in blocks of this many tokens at fixed positions (0..63, 64..127, ...), one
+# sequence per llama_decode call. llama.cpp's CPU kernels round differently for different batch
+# shapes, so this is what makes a prompt's KV and logits independent of how it was split into parts
+# (and of what else was prefilled at the same time): a later part recomputes its first partial block.
+PREFILL_BLOCK = 64
+
+
+def _aligned_blocks(entries: list[_Entry]) -> list[list[_Entry]]:
+    """``entries`` (sequence, token, position, key) grouped by sequence and position block."""
+    blocks: dict[tuple[int, int], list[_Entry]] = {}
+    for e in entries:
+        blocks.setdefault((e[0], e[2] // PREFILL_BLOCK), []).append(e)
+    return list(blocks.values())
+
+
 class LlamaCppEngine(LLMEngine):
     """LLM engine on llama-cpp-python's low-level API.
 
@@ -317,6 +332,8 @@ class LlamaCppEngine(LLMEngine):
                 if hit is None or not hit.exact:
                     leaders[key] = s
             n_common = reuse_length(s.tokens, tokens, have_logits=s.logits is not None)
+            if n_common < len(tokens):
+                n_common -= n_common % PREFILL_BLOCK  # recompute from the start of a partial block
             if n_common < len(s.tokens):
                 self._llama.llama_memory_seq_rm(self._mem, s.seq, n_common, -1)
                 del s.tokens[n_common:]
@@ -329,12 +346,13 @@ class LlamaCppEngine(LLMEngine):
             results.append(PrefillResult(n_tokens=len(fresh), n_cached=n_common))
             self._counters["prompt_tokens_cached"] += n_common
         by_seq = {s.seq: s for s in sessions}
-        n_done = self._forward(entries, self._advance, stop)
-        for seq, tok, _, _ in entries[:n_done]:
-            by_seq[seq].tokens.append(tok)
-        self._counters["prompt_tokens_computed"] += n_done
-        if n_done < len(entries):
-            raise Stopped
+        for block in _aligned_blocks(entries):
+            n_done = self._forward(block, self._advance, stop)
+            for seq, tok, _, _ in block[:n_done]:
+                by_seq[seq].tokens.append(tok)
+            self._counters["prompt_tokens_computed"] += n_done
+            if n_done < len(block):
+                raise Stopped
         for s, (text, _) in zip(sessions, plans, strict=True):
             s.text = text
         for i, s, leader in followers:
