@@ -34,15 +34,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 from ayo_trace.backend.engines.base import DecodeRequest, LLMEngine, PrefillRequest
 from ayo_trace.ir.params import SamplingParams
 
-VLLM_NOTE = """vLLM (GPU) was not measured. The device machine lent to this project (one H100, torch
-2.11.0+cu130, no vLLM, no network) could only get vLLM as carried wheels, at most 64 MiB per call and
-30 device-minutes for the whole team. vLLM 0.25.1 (CUDA 13), a release pinned to exactly that torch
-(0.27.1 and later pin torch 2.13.0), is a 250 MB wheel; it also needs about 30 packages the image lacks (pydantic, fastapi, msgspec, pyzmq,
-blake3, cbor2, openai, compressed-tensors, xgrammar, llguidance, flashinfer, ...), and the model (the
-253 MB GGUF, or 1 GB as a converted float32 directory) has no copy there either: at least eight
-chunked transfer calls on a machine that is given back after 30 s idle, before one test runs. That was
-judged not feasible within the limits, so no device time was spent; ``VLLMEngine`` is written against
-vLLM 0.25.1's ``AsyncLLM`` source and its tests skip with that reason."""
+VLLM_NOTE = """vLLM (GPU) is measured by bench/vllm_gpu.py on the lent H100: see the section "vLLM on GPU"."""
 BATCHES = (1, 2, 4, 8)
 HEADING = "## LLM engines (bench/llm.py)"
 RESULTS = Path(__file__).resolve().parent / "RESULTS.md"
