@@ -111,6 +111,39 @@ async def test_split_prefill_hits_the_prefix_cache_and_gives_the_greedy_output_o
     assert vllm_engine.stats()["prompt_tokens_cached"] - cached_before == sum(r.n_cached for r in results)
 
 
+@pytest.mark.parametrize("together", [True, False], ids=["one-batch", "concurrent-calls"])
+async def test_eight_sessions_asking_for_a_new_shared_prefix_compute_it_once(
+    vllm_engine: VLLMEngine, sid, together
+) -> None:
+    prefix = f"[{uuid.uuid4().hex}] {RAG}\n\n"  # a first block no earlier request has
+    names = [sid("shared") for _ in range(8)]
+    before = vllm_engine.stats()
+    if together:
+        results = await vllm_engine.prefill([PrefillRequest(n, prefix, "key") for n in names])
+    else:
+        results = [None] * 8
+
+        async def one(i: int) -> None:
+            (results[i],) = await vllm_engine.prefill([PrefillRequest(names[i], prefix, "key")])
+
+        async with anyio.create_task_group() as tg:
+            for i in range(8):
+                tg.start_soon(one, i)
+    after = vllm_engine.stats()
+    assert (
+        after["prefix_misses"] - before["prefix_misses"],
+        after["prefix_hits"] - before["prefix_hits"],
+    ) == (1, 7)
+    # vLLM's own metric: one request computed the prefix, seven found all its full blocks cached.
+    n_prefix = vllm_engine.count_tokens(prefix) + 1
+    assert sorted(r.n_cached for r in results) == [0] + [(n_prefix - 1) // BLOCK * BLOCK] * 7, results
+    params = SamplingParams(max_tokens=12)
+    whole = await complete(vllm_engine, sid(), prefix + "Question: Who built it?", params)
+    for name in names[:2]:
+        await vllm_engine.prefill([PrefillRequest(name, "Question: Who built it?")])
+        assert await generate(vllm_engine, name, params) == whole
+
+
 async def test_prefill_reports_the_tokens_it_computed(vllm_engine: VLLMEngine, sid) -> None:
     name = sid()
     (first,) = await vllm_engine.prefill([PrefillRequest(name, RAG)])
