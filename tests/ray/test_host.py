@@ -27,7 +27,7 @@ async def test_a_host_builds_its_engine_and_the_rerankers_beside_it() -> None:
 
     assert reply.incarnation == host.incarnation and reply.error is None
     assert reply.value == {
-        "llm#1": {"kind": "llm", "context_length": 4096},
+        "llm#1": {"kind": "llm", "context_length": 4096, "max_sessions": None},
         "rerank#0": {"kind": "rerank"},
         "rerank#1": {"kind": "rerank"},
     }

@@ -76,6 +76,7 @@ async def test_llama_cpp_and_its_reranker_as_an_actor_equal_in_process(
         proxy, reranker = remote.engines["llm"][0], remote.engines["rerank"][0]
         assert isinstance(proxy, RemoteLLM) and isinstance(reranker, RemoteReranker)
         assert reranker.actor is proxy.actor  # the reranker scores with the LLM in its actor
+        assert proxy.max_sessions == llama_engine.max_sessions  # session admission works remotely
         with default_runtime(remote):
             got = [await example.naive_rag(**x) for x in inputs]
 

@@ -109,6 +109,7 @@ class EngineHost:
             facts: dict[str, Any] = {"kind": engine.kind}
             if isinstance(engine, LLMEngine):
                 facts["context_length"] = engine.context_length
+                facts["max_sessions"] = engine.max_sessions
             if engine.kind == "embedding":
                 facts["dim"] = engine.dim  # type: ignore[attr-defined]
             info[name] = facts

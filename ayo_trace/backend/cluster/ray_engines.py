@@ -328,6 +328,11 @@ class RemoteLLM(_Remote, LLMEngine):
     def context_length(self) -> int:
         return int(self._fact("context_length"))
 
+    @property
+    def max_sessions(self) -> int | None:
+        limit = self.actor.facts.get(self.name, {}).get("max_sessions")
+        return None if limit is None else int(limit)
+
     def count_tokens(self, text: str) -> int:
         if self.actor.handle is None:
             raise EngineError("the engine is not started", engine=self.name)
