@@ -13,7 +13,7 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-from tests.frontend import shapes  # noqa: E402
+from tests.frontend import shapes
 
 
 def timed(fn, repeat: int) -> list[float]:
