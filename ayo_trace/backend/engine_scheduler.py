@@ -351,7 +351,10 @@ class EngineScheduler:
         if self.policy.token_budget is not None:
             assert isinstance(self.engine, LLMEngine)
             tokens = self.engine.count_tokens(req.text)
-        return await self.submit(_Request("prefill", req, priority, tokens=tokens))
+        # A part prefilled ahead of time is never batched with prefills a query waits for: on a
+        # compute-bound engine a batch costs its whole token count, so it would only delay them.
+        key: Hashable = ("prefill", "ahead") if req.ahead else "prefill"
+        return await self.submit(_Request(key, req, priority, tokens=tokens))
 
     async def decode(
         self,
