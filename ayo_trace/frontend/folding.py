@@ -10,7 +10,7 @@ import libcst as cst
 
 from ..errors import TraceError
 from ..ir.code import SourceLoc
-from .state import CompilerState
+from .state import PURE_STR_METHODS, CompilerState
 from .values import Static
 
 _PURE_BUILTINS = frozenset(
@@ -44,44 +44,6 @@ _PURE_BUILTINS = frozenset(
         "sum",
         "tuple",
         "zip",
-    ]
-)
-_PURE_STR_METHODS = frozenset(
-    [
-        "capitalize",
-        "casefold",
-        "center",
-        "count",
-        "endswith",
-        "find",
-        "format",
-        "index",
-        "isalnum",
-        "isalpha",
-        "isdigit",
-        "islower",
-        "isspace",
-        "isupper",
-        "join",
-        "ljust",
-        "lower",
-        "lstrip",
-        "partition",
-        "removeprefix",
-        "removesuffix",
-        "replace",
-        "rfind",
-        "rjust",
-        "rsplit",
-        "rstrip",
-        "split",
-        "splitlines",
-        "startswith",
-        "strip",
-        "swapcase",
-        "title",
-        "upper",
-        "zfill",
     ]
 )
 _STATIC_NODES = (
@@ -196,7 +158,7 @@ class StaticFolding(CompilerState):
             if fn in _PURE_BUILTINS:
                 continue
             owner = getattr(fn, "__self__", None)
-            if isinstance(owner, str) and getattr(fn, "__name__", "") in _PURE_STR_METHODS:
+            if isinstance(owner, str) and getattr(fn, "__name__", "") in PURE_STR_METHODS:
                 continue
             return False
         return True

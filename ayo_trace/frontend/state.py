@@ -26,53 +26,13 @@ def contains_await(node: cst.CSTNode) -> bool:
     return found
 
 
-# Method names that never change their receiver on the built-in types (str, list, dict, Hit ...);
-# a call of any other method is taken to may change it.
-_READ_ONLY_METHODS = frozenset(
-    [
-        "capitalize",
-        "casefold",
-        "center",
-        "copy",
-        "count",
-        "decode",
-        "encode",
-        "endswith",
-        "find",
-        "format",
-        "get",
-        "index",
-        "isalnum",
-        "isalpha",
-        "isdigit",
-        "islower",
-        "isspace",
-        "isupper",
-        "items",
-        "join",
-        "keys",
-        "ljust",
-        "lower",
-        "lstrip",
-        "partition",
-        "removeprefix",
-        "removesuffix",
-        "replace",
-        "rfind",
-        "rjust",
-        "rsplit",
-        "rstrip",
-        "split",
-        "splitlines",
-        "startswith",
-        "strip",
-        "swapcase",
-        "title",
-        "upper",
-        "values",
-        "zfill",
-    ]
+# str methods: pure, so static folding may call them at trace time, and none changes its receiver.
+PURE_STR_METHODS = frozenset(
+    ["capitalize", "casefold", "center", "count", "endswith", "find", "format", "index", "isalnum", "isalpha", "isdigit", "islower", "isspace", "isupper", "join", "ljust", "lower", "lstrip", "partition", "removeprefix", "removesuffix", "replace", "rfind", "rjust", "rsplit", "rstrip", "split", "splitlines", "startswith", "strip", "swapcase", "title", "upper", "zfill"]
 )
+# Method names that never change their receiver on the built-in types (str, list, dict, Hit, ...);
+# a call of any other method is taken to maybe change it.
+_READ_ONLY_METHODS = PURE_STR_METHODS | {"copy", "decode", "encode", "get", "items", "keys", "values"}
 
 
 def mutated_roots(node: cst.CSTNode) -> list[str]:
