@@ -24,12 +24,13 @@ from __future__ import annotations
 import codecs
 import math
 import threading
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from typing import Any, Protocol, TypeVar
 
 import anyio
 import numpy as np
 
+from ...errors import InvalidRequest
 from ...ir.params import SamplingParams
 
 REPLACEMENT = "\ufffd"
@@ -266,3 +267,12 @@ def prefill_rounds(sessions: Sequence[str]) -> list[list[int]]:
             rounds.append([])
         rounds[k].append(i)
     return rounds
+
+
+def check_decode_batch(batch: Sequence[Any], held: Mapping[str, Any], engine: str) -> None:
+    """Refuse a decode batch that names a session never prefilled, or one session twice."""
+    unknown = [r.session for r in batch if r.session not in held]
+    if unknown:
+        raise InvalidRequest(f"decode of session(s) {unknown!r} that were never prefilled", engine=engine)
+    if len({r.session for r in batch}) != len(batch):
+        raise InvalidRequest("a decode batch names the same session twice", engine=engine)

@@ -47,6 +47,7 @@ from ._decoding import (
     SerialWorker,
     Stopped,
     TextStream,
+    check_decode_batch,
     log_softmax_at,
     prefill_rounds,
     reuse_length,
@@ -246,13 +247,7 @@ class LlamaCppEngine(LLMEngine):
 
     async def decode(self, batch: Sequence[DecodeRequest], max_steps: int) -> list[DecodeChunk]:
         self._require_started()
-        unknown = [r.session for r in batch if r.session not in self._sessions]
-        if unknown:
-            raise InvalidRequest(
-                f"decode of session(s) {unknown!r} that were never prefilled", engine=self.name
-            )
-        if len({r.session for r in batch}) != len(batch):
-            raise InvalidRequest("a decode batch names the same session twice", engine=self.name)
+        check_decode_batch(batch, self._sessions, self.name)
         sessions = [self._sessions[r.session] for r in batch]
         return await self._call(self._run_decode, sessions, [r.params for r in batch], max(1, max_steps))
 
