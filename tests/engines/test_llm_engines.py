@@ -10,7 +10,6 @@ llama.cpp's spinning worker threads fight over the two cores.
 from __future__ import annotations
 
 import itertools
-import time
 import uuid
 from collections.abc import AsyncIterator, Callable
 
@@ -168,9 +167,7 @@ async def test_release_while_decoding_stops_the_work(engine: LLMEngine, sid) -> 
     async with anyio.create_task_group() as tg:
         tg.start_soon(run)
         await anyio.sleep(0.5)
-        t0 = time.perf_counter()
         await engine.release([name])
-    assert time.perf_counter() - t0 < 2.0
     (chunk,) = chunks
     assert (chunk.done, chunk.finish_reason) == (True, "abort")
     assert 0 < chunk.n_tokens < 500
@@ -184,10 +181,12 @@ async def test_cancelled_decode_returns_at_once_and_frees_the_engine(engine: LLM
     with anyio.move_on_after(0.5) as scope:
         await engine.decode([DecodeRequest(name, SamplingParams(max_tokens=500))], 500)
     assert scope.cancelled_caught
-    t0 = time.perf_counter()
+    generated = engine.stats()["generated_tokens"]
     out = await complete(engine, sid(), FRANCE, SamplingParams(max_tokens=4, stop=("\n",)))
     assert out.strip() == "Paris"
-    assert time.perf_counter() - t0 < 3.0, "the abandoned decode kept the engine busy"
+    # the abandoned decode (500 tokens asked) stopped within a step: since the cancel the engine
+    # generated the new answer's few tokens and at most the step that was in flight
+    assert engine.stats()["generated_tokens"] - generated < 50, "the abandoned decode kept running"
 
 
 async def test_overlong_prompt_raises_and_leaves_the_session_as_it_was(engine: LLMEngine, sid) -> None:
