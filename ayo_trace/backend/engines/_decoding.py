@@ -32,6 +32,7 @@ import numpy as np
 
 from ...errors import InvalidRequest
 from ...ir.params import SamplingParams
+from .base import DecodeChunk
 
 REPLACEMENT = "\ufffd"
 T = TypeVar("T")
@@ -276,3 +277,17 @@ def check_decode_batch(batch: Sequence[Any], held: Mapping[str, Any], engine: st
         raise InvalidRequest(f"decode of session(s) {unknown!r} that were never prefilled", engine=engine)
     if len({r.session for r in batch}) != len(batch):
         raise InvalidRequest("a decode batch names the same session twice", engine=engine)
+
+
+def decode_chunks(sessions: Sequence[Any], texts: Sequence[str], counts: Sequence[int]) -> list[DecodeChunk]:
+    """The ``DecodeChunk`` of each session after a decode call: its text and whether it ended
+    (``abort`` for a session released while the call ran). Sessions carry ``released`` and ``stream``."""
+    chunks: list[DecodeChunk] = []
+    for s, text, n in zip(sessions, texts, counts, strict=True):
+        if s.released:
+            chunks.append(DecodeChunk(text="", done=True, finish_reason="abort", n_tokens=n))
+            continue
+        assert s.stream is not None
+        reason = s.stream.finish_reason
+        chunks.append(DecodeChunk(text=text, done=reason is not None, finish_reason=reason, n_tokens=n))
+    return chunks

@@ -48,6 +48,7 @@ from ._decoding import (
     Stopped,
     TextStream,
     check_decode_batch,
+    decode_chunks,
     log_softmax_at,
     prefill_rounds,
     reuse_length,
@@ -413,17 +414,7 @@ class LlamaCppEngine(LLMEngine):
             for _, tok, _, s in entries[:n_done]:
                 s.tokens.append(tok)
         self._counters["generated_tokens"] += sum(counts)
-        chunks = []
-        for s, text, n in zip(sessions, texts, counts, strict=True):
-            if s.released:
-                chunks.append(DecodeChunk(text="", done=True, finish_reason="abort", n_tokens=n))
-            else:
-                assert s.stream is not None
-                reason = s.stream.finish_reason
-                chunks.append(
-                    DecodeChunk(text=text, done=reason is not None, finish_reason=reason, n_tokens=n)
-                )
-        return chunks
+        return decode_chunks(sessions, texts, counts)
 
     def _run_score(self, reqs: list[ScoreRequest], stop: threading.Event) -> list[float]:
         planned = []

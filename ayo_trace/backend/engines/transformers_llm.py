@@ -45,6 +45,7 @@ from ._decoding import (
     TextStream,
     WindowDetokenizer,
     check_decode_batch,
+    decode_chunks,
     log_softmax_at,
     prefill_rounds,
     reuse_length,
@@ -343,17 +344,7 @@ class TransformersEngine(LLMEngine):
             if not progressed:
                 break
         self._counters["generated_tokens"] += sum(counts)
-        chunks = []
-        for s, text, n in zip(sessions, texts, counts, strict=True):
-            if s.released:
-                chunks.append(DecodeChunk(text="", done=True, finish_reason="abort", n_tokens=n))
-            else:
-                assert s.stream is not None
-                reason = s.stream.finish_reason
-                chunks.append(
-                    DecodeChunk(text=text, done=reason is not None, finish_reason=reason, n_tokens=n)
-                )
-        return chunks
+        return decode_chunks(sessions, texts, counts)
 
     def _run_score(self, reqs: list[ScoreRequest], stop: threading.Event) -> list[float]:
         torch = self._torch
