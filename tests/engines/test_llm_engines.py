@@ -259,3 +259,30 @@ async def test_llama_refuses_a_session_past_its_slots(llama_engine: LlamaCppEngi
     finally:
         await llama_engine.release(names)
     assert llama_engine.stats()["free_slots"] == len(names)
+
+
+async def test_llama_scores_do_not_depend_on_the_batch(llama_engine: LlamaCppEngine) -> None:
+    reqs = [
+        ScoreRequest(RAG, " Gustave Eiffel"),
+        ScoreRequest(FRANCE, " Paris"),
+        ScoreRequest(FRANCE, " Rome"),
+    ]
+    batch = await llama_engine.score(reqs)
+    assert batch == [(await llama_engine.score([r]))[0] for r in reqs]  # bit-equal, not approximately
+    assert batch == (await llama_engine.score(reqs[::-1]))[::-1]
+
+
+async def test_llama_keeps_live_sessions_on_the_lowest_sequence_ids(llama_engine: LlamaCppEngine) -> None:
+    """llama.cpp batches only consecutive sequence ids in one micro-batch (non-unified cache), so a
+    freed slot is reused lowest first and the ids of live sessions stay dense."""
+    names = [f"dense-{i}-{uuid.uuid4().hex[:6]}" for i in range(4)]
+    try:
+        await llama_engine.prefill([PrefillRequest(n, "Hi") for n in names])
+        seqs = [llama_engine._sessions[n].seq for n in names]
+        await llama_engine.release([names[0], names[2]])  # a stack would hand out names[2]'s slot next
+        again = f"again-{uuid.uuid4().hex[:6]}"
+        names.append(again)
+        await llama_engine.prefill([PrefillRequest(again, "Hi")])
+        assert llama_engine._sessions[again].seq == min(seqs[0], seqs[2]) == min(seqs)
+    finally:
+        await llama_engine.release(names)
