@@ -34,9 +34,7 @@ import datetime
 import json
 import math
 import os
-import platform
 import statistics
-import subprocess
 import sys
 import time
 from collections import Counter, defaultdict
@@ -55,6 +53,7 @@ import ayo_trace as ayo
 from ayo_trace.ir.graph import Graph
 from bench import workflows as W
 from bench.langchain_baseline import build_chains
+from bench.report import load_average, machine, write_section
 
 HERE = Path(__file__).resolve().parent
 HEADING = "## End to end (bench/e2e.py)"
@@ -501,26 +500,6 @@ def plot(results: dict[str, Any], concurrency: Sequence[int], path: Path) -> Pat
     return path
 
 
-def machine() -> str:
-    model = "unknown CPU"
-    try:
-        out = subprocess.run(["lscpu"], capture_output=True, text=True, check=False).stdout
-        model = next(
-            line.split(":", 1)[1].strip() for line in out.splitlines() if line.startswith("Model name")
-        )
-    except (OSError, StopIteration):
-        pass
-    return f"{model}, {os.cpu_count()} cores, Python {platform.python_version()}"
-
-
-def load() -> str:
-    one, five, fifteen = os.getloadavg()
-    return f"{one:.2f}, {five:.2f}, {fifteen:.2f}"
-
-
-READING = "<!-- e2e: the reading below is written by hand and kept by --write -->"
-
-
 def section(results: dict[str, Any], concurrency: Sequence[int]) -> str:
     """This benchmark's RESULTS.md section without its reading: command, machine, load, the table."""
     m = results["meta"]
@@ -539,28 +518,6 @@ def section(results: dict[str, Any], concurrency: Sequence[int]) -> str:
         + ". Plot: `bench/e2e.png`.",
     ]
     return "\n".join(lines) + "\n"
-
-
-def write_section(text: str, path: Path = HERE / "RESULTS.md") -> None:
-    """Replace (or append) this benchmark's section of RESULTS.md, leaving the others alone and keeping
-    the hand-written reading that follows ``READING`` in the old section."""
-    doc = path.read_text() if path.exists() else "# Benchmark results\n"
-    start = doc.find(HEADING)
-    end = len(doc)
-    reading = f"\n{READING}\n\nReading: to be written.\n"
-    if start >= 0:
-        nxt = doc.find("\n## ", start + len(HEADING))
-        end = len(doc) if nxt < 0 else nxt + 1
-        old = doc[start:end]
-        if READING in old:
-            reading = "\n" + old[old.index(READING) :].rstrip("\n") + "\n"
-    else:
-        start = end = len(doc.rstrip("\n")) + 1
-        doc = doc.rstrip("\n") + "\n\n"
-        start = end = len(doc)
-    tail = doc[end:]
-    doc = doc[:start] + text.rstrip("\n") + "\n" + reading + ("\n" + tail if tail else "")
-    path.write_text(doc)
 
 
 # --- entry point ---------------------------------------------------------------------------------
@@ -620,7 +577,7 @@ def _jsonable(x: Any) -> Any:
 def main(argv: Sequence[str] | None = None) -> None:
     args = parse_args(argv)
     started = datetime.datetime.now()
-    load_before = load()
+    load_before = load_average()
     t0 = time.perf_counter()
     results = anyio.run(main_async, args)
     wall = time.perf_counter() - t0
@@ -629,16 +586,18 @@ def main(argv: Sequence[str] | None = None) -> None:
         "date": started.isoformat(timespec="minutes"),
         "machine": machine(),
         "load_before": load_before,
-        "load_after": load(),
+        "load_after": load_average(),
         "wall_s": wall,
     }
     args.json.write_text(json.dumps(results, indent=1, default=str))
     text = table(results, args.concurrency)
     print(text)
-    print(f"load average before {load_before}, after {load()}; {wall:.0f}s; raw results in {args.json}")
+    print(
+        f"load average before {load_before}, after {load_average()}; {wall:.0f}s; raw results in {args.json}"
+    )
     if args.write:
         plot(results, args.concurrency, HERE / "e2e.png")
-        write_section(section(results, args.concurrency))
+        write_section(HEADING, section(results, args.concurrency).split("\n", 1)[1])
         print(f"wrote {HERE / 'e2e.png'} and the table into {HERE / 'RESULTS.md'}")
 
 

@@ -18,10 +18,7 @@ from __future__ import annotations
 import argparse
 import datetime
 import os
-import platform
-import re
 import statistics
-import subprocess
 import sys
 import time
 import uuid
@@ -33,11 +30,11 @@ sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 from ayo_trace.backend.engines.base import DecodeRequest, LLMEngine, PrefillRequest
 from ayo_trace.ir.params import SamplingParams
+from bench.report import machine, write_section
 
 VLLM_NOTE = """vLLM (GPU) is measured by bench/vllm_gpu.py on the lent H100: see the section "vLLM on GPU"."""
 BATCHES = (1, 2, 4, 8)
 HEADING = "## LLM engines (bench/llm.py)"
-RESULTS = Path(__file__).resolve().parent / "RESULTS.md"
 TOPICS = ["rivers", "volcanoes", "bees", "glaciers", "deserts", "comets", "forests", "tides"]
 CONTEXT = " ".join(
     f"Passage {i}: The {t} of the region were surveyed in {1900 + 7 * i}; the survey recorded their size, "
@@ -131,27 +128,6 @@ def table(results: dict[str, dict[str, float]], decode_steps: dict[str, int]) ->
     return "\n".join(lines)
 
 
-def machine() -> str:
-    try:
-        lscpu = subprocess.run(["lscpu"], capture_output=True, text=True, check=False).stdout
-        model = re.search(r"Model name:\s*(.+)", lscpu)
-        cpu = model.group(1).strip() if model else platform.processor()
-    except OSError:
-        cpu = platform.processor()
-    return f"{os.cpu_count()} cores, {cpu}"
-
-
-def write_section(body: str) -> None:
-    text = RESULTS.read_text() if RESULTS.exists() else "# Benchmark results\n"
-    section = f"{HEADING}\n\n{body.strip()}\n"
-    pattern = re.compile(rf"^{re.escape(HEADING)}\n.*?(?=^## |\Z)", re.S | re.M)
-    if pattern.search(text):
-        text = pattern.sub(lambda _: section + "\n", text).rstrip() + "\n"
-    else:
-        text = text.rstrip() + "\n\n" + section
-    RESULTS.write_text(text)
-
-
 async def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--repeats", type=int, default=3)
@@ -170,9 +146,10 @@ async def main() -> None:
     if not args.no_write:
         command = "HF_HUB_OFFLINE=1 .venv/bin/python bench/llm.py " + " ".join(sys.argv[1:])
         write_section(
+            HEADING,
             f"Command: `{command.strip()}`  \nDate: {datetime.date.today().isoformat()}  \n"
             f"Machine: {machine()}; 2 threads per engine; medians of {args.repeats} runs; "
-            f"load average before the run: {load}.\n\n{report}\n\n{VLLM_NOTE}\n"
+            f"load average before the run: {load}.\n\n{report}\n\n{VLLM_NOTE}\n",
         )
 
 

@@ -33,7 +33,7 @@ from ayo_trace.backend.interpreter import run_in_order
 from ayo_trace.testing import ScriptedEmbedder, ScriptedLLM, ScriptedReranker, ScriptedStore
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-from overhead import write_section
+from bench.report import write_section
 
 DOCS = [f"passage {i} about topic {i % 17} and subject {i % 5}" for i in range(200)]
 
@@ -168,7 +168,7 @@ def main() -> None:
     text = "\n".join(lines)
     print(text)
     if args.write:
-        write_section(Path(__file__).with_name("RESULTS.md"), "## Load test (bench/load.py)", text)
+        write_section("## Load test (bench/load.py)", text)
 
 
 def _cores() -> int:

@@ -35,6 +35,7 @@ from ayo_trace.backend import BatchPolicy, Runtime
 from ayo_trace.backend.engines.base import DecodeRequest, PrefillRequest
 from ayo_trace.ir import Graph, Hole, PyCode, SamplingParams, SourceLoc, Template
 from ayo_trace.testing import ScriptedLLM
+from bench.report import write_section
 
 SAMPLING = SamplingParams(max_tokens=8)
 REPEATS = 3
@@ -194,19 +195,6 @@ def table(rows: list[dict[str, Any]]) -> str:
     return "\n".join(lines)
 
 
-def write_section(path: Path, heading: str, body: str) -> None:
-    """Replace (or append) the section under ``heading`` in RESULTS.md, leaving the others alone."""
-    text = path.read_text() if path.exists() else "# Benchmark results\n"
-    lines = text.splitlines()
-    start = next((i for i, line in enumerate(lines) if line.strip() == heading), None)
-    if start is None:
-        new = text.rstrip("\n") + f"\n\n{heading}\n\n{body.strip()}\n"
-    else:
-        end = next((i for i in range(start + 1, len(lines)) if lines[i].startswith("## ")), len(lines))
-        new = "\n".join([*lines[:start], heading, "", body.strip(), "", *lines[end:]]).rstrip("\n") + "\n"
-    path.write_text(new)
-
-
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--nodes", type=int, default=50)
@@ -228,7 +216,7 @@ def main() -> None:
             + table(rows)
             + PROFILE_NOTES
         )
-        write_section(Path(__file__).with_name("RESULTS.md"), "## Runtime overhead (bench/overhead.py)", body)
+        write_section("## Runtime overhead (bench/overhead.py)", body)
 
 
 def _cores() -> int:

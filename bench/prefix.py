@@ -25,7 +25,6 @@ from __future__ import annotations
 import argparse
 import datetime
 import os
-import re
 import statistics
 import sys
 import time
@@ -41,11 +40,10 @@ from ayo_trace.backend import Runtime
 from ayo_trace.backend.engines.llama_cpp import LlamaCppEngine
 from ayo_trace.corpus import stdlib_passages
 from ayo_trace.testing import ScriptedEmbedder, ScriptedStore
-from bench.llm import machine
+from bench.report import machine, write_section
 from bench.workflows import QUERIES
 
 HEADING = "## Prefix sharing (bench/prefix.py)"
-RESULTS = Path(__file__).resolve().parent / "RESULTS.md"
 COLLECTION = "prefix_kb"
 PASSAGE_WORDS = 40
 ANSWER_TOKENS = 16
@@ -185,18 +183,6 @@ def table(rows: list[dict[str, Any]]) -> str:
     return "\n".join(lines)
 
 
-def write_section(body: str) -> None:
-    """Replace this benchmark's section of RESULTS.md (or append it), leaving the others alone."""
-    text = RESULTS.read_text() if RESULTS.exists() else "# Benchmark results\n"
-    section = f"{HEADING}\n\n{body.strip()}\n"
-    pattern = re.compile(rf"^{re.escape(HEADING)}\n.*?(?=^## |\Z)", re.S | re.M)
-    if pattern.search(text):
-        text = pattern.sub(lambda _: section + "\n", text).rstrip() + "\n"
-    else:
-        text = text.rstrip() + "\n\n" + section
-    RESULTS.write_text(text)
-
-
 async def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--queries", type=int, default=32)
@@ -219,11 +205,12 @@ async def main() -> None:
     if not args.no_write:
         command = "HF_HUB_OFFLINE=1 .venv/bin/python bench/prefix.py " + " ".join(sys.argv[1:])
         write_section(
+            HEADING,
             f"Command: `{command.strip()}`  \nDate: {datetime.date.today().isoformat()}  \n"
             f"Machine: {machine()}; llama.cpp with 2 threads, 16 sequence slots; {args.queries} queries "
             f"per arm, each arm on a fresh engine; instruction block of {rows[0]['prompt_tokens']} tokens "
             f"(with BOS); {time.perf_counter() - t0:.0f} s in all; load average (1, 5, 15 min) "
-            f"{load_before} before and {load_after} after.\n\n{report}\n"
+            f"{load_before} before and {load_after} after.\n\n{report}\n",
         )
 
 

@@ -35,6 +35,7 @@ import ray  # noqa: E402
 
 from ayo_trace.backend import EngineConfig, Runtime  # noqa: E402
 from ayo_trace.ir.params import SamplingParams, SearchParams  # noqa: E402
+from bench.report import write_section  # noqa: E402
 
 HEADING = "## Ray (bench/ray.py)"
 CPUS = 0.1
@@ -194,19 +195,6 @@ with 8 sessions batched.
 """
 
 
-def write_section(path: Path, heading: str, body: str) -> None:
-    """Replace (or append) the section under ``heading`` in RESULTS.md, leaving the others alone."""
-    text = path.read_text() if path.exists() else "# Benchmark results\n"
-    lines = text.splitlines()
-    start = next((i for i, line in enumerate(lines) if line.strip() == heading), None)
-    if start is None:
-        new = text.rstrip("\n") + f"\n\n{heading}\n\n{body.strip()}\n"
-    else:
-        end = next((i for i in range(start + 1, len(lines)) if lines[i].startswith("## ")), len(lines))
-        new = "\n".join([*lines[:start], heading, "", body.strip(), "", *lines[end:]]).rstrip("\n") + "\n"
-    path.write_text(new)
-
-
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--calls", type=int, default=200)
@@ -227,7 +215,7 @@ def main() -> None:
             "Zero-latency scripted engines, in-process and as Ray actors on a local cluster "
             "(`num_cpus=2`); the difference is the actor boundary.\n\n" + text + "\n" + NOTES
         )
-        write_section(_HERE / "RESULTS.md", HEADING, body)
+        write_section(HEADING, body)
 
 
 if __name__ == "__main__":

@@ -24,7 +24,6 @@ import os
 import random
 import shutil
 import statistics
-import subprocess
 import sys
 import tempfile
 import time
@@ -44,6 +43,7 @@ from ayo_trace.backend.engines.likelihood_rerank import LikelihoodReranker
 from ayo_trace.backend.engines.llama_cpp import LlamaCppEngine
 from ayo_trace.backend.engines.pgvector_store import PgVectorStore
 from ayo_trace.backend.engines.sentence_transformers import SentenceTransformerEmbedder
+from bench.report import machine, write_section
 
 HERE = Path(__file__).resolve().parent
 HEADING = "## Retrieval engines (bench/retrieval.py)"
@@ -200,17 +200,6 @@ async def bench_store(data_dir: Path, sizes: Sequence[int], n_queries: int) -> d
 # --- report ------------------------------------------------------------------------------------------
 
 
-def machine() -> str:
-    try:
-        lscpu = subprocess.run(["lscpu"], capture_output=True, text=True, check=True).stdout
-        model = next(
-            line.split(":", 1)[1].strip() for line in lscpu.splitlines() if line.startswith("Model name")
-        )
-    except (OSError, subprocess.CalledProcessError, StopIteration):
-        model = "unknown CPU"
-    return f"{os.cpu_count()} cores, {model}"
-
-
 def report(
     args: argparse.Namespace,
     rerank: dict[str, Any],
@@ -266,18 +255,6 @@ def report(
     return "\n".join(lines)
 
 
-def write_section(section: str) -> None:
-    path = HERE / "RESULTS.md"
-    text = path.read_text() if path.exists() else "# Benchmark results\n\n"
-    start = text.find(HEADING)
-    if start < 0:
-        text = text.rstrip("\n") + "\n\n" + section
-    else:
-        end = text.find("\n## ", start + len(HEADING))
-        text = text[:start] + section + ("" if end < 0 else text[end + 1 :])
-    path.write_text(text)
-
-
 async def main(args: argparse.Namespace) -> None:
     import torch
 
@@ -301,7 +278,7 @@ async def main(args: argparse.Namespace) -> None:
     section = report(args, rerank, embedding, store, (load_start, os.getloadavg()[0]))
     print(section)
     if not args.no_write:
-        write_section(section)
+        write_section(HEADING, section.split("\n", 1)[1])
 
 
 if __name__ == "__main__":

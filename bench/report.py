@@ -1,0 +1,55 @@
+"""What every benchmark writes into ``bench/RESULTS.md``: the machine line and its own section.
+
+A benchmark owns one ``## ...`` section and rewrites it on each run, leaving the other sections alone.
+A reading written by hand under the marker ``READING`` survives the rewrite: everything from the
+marker to the end of the old section is carried over below the new figures, so the figures stay
+machine-written and the words stay human-written (reread them against the new figures).
+"""
+
+from __future__ import annotations
+
+import os
+import platform
+import subprocess
+from pathlib import Path
+
+RESULTS = Path(__file__).resolve().parent / "RESULTS.md"
+READING = "<!-- reading: written by hand; kept when the benchmark rewrites this section -->"
+
+
+def machine() -> str:
+    """``'<cpu model>, <n> cores, Python <version>'`` for the report's machine line."""
+    model = "unknown CPU"
+    try:
+        out = subprocess.run(["lscpu"], capture_output=True, text=True, check=False).stdout
+        model = next(
+            line.split(":", 1)[1].strip() for line in out.splitlines() if line.startswith("Model name")
+        )
+    except (OSError, StopIteration):
+        pass
+    return f"{model}, {os.cpu_count()} cores, Python {platform.python_version()}"
+
+
+def load_average() -> str:
+    """The 1, 5 and 15 minute load averages, for saying how busy the machine was."""
+    return ", ".join(f"{x:.2f}" for x in os.getloadavg())
+
+
+def write_section(heading: str, body: str, path: Path = RESULTS) -> None:
+    """Replace (or append) the section under ``heading`` with ``body``, keeping its hand-written reading."""
+    doc = path.read_text() if path.exists() else "# Benchmark results\n"
+    lines = doc.splitlines()
+    start = next((i for i, line in enumerate(lines) if line.strip() == heading), None)
+    new = [heading, "", body.strip()]
+    if start is None:
+        lines += ["", *new]
+    else:
+        end = next((i for i in range(start + 1, len(lines)) if lines[i].startswith("## ")), len(lines))
+        old = lines[start:end]
+        mark = next((i for i, line in enumerate(old) if line.strip() == READING), None)
+        if mark is not None:
+            new += ["", *old[mark:]]
+        while new[-1] == "":
+            new.pop()
+        lines[start:end] = [*new, *([""] if end < len(lines) else [])]
+    path.write_text("\n".join(lines).rstrip("\n") + "\n")
