@@ -56,7 +56,7 @@ from .config import (
     load_runtime_options,
 )
 from .engine_scheduler import DEFAULT_DECODE_STEPS, EnginePool, EngineScheduler
-from .engines.base import Engine, PrefillRequest, RerankRequest, Vector
+from .engines.base import Engine, LLMScoredReranker, PrefillRequest, RerankRequest, ScoreRequest, Vector
 from .graph_scheduler import Emit, run_query
 from .timeline import Recorder, Timeline
 
@@ -409,6 +409,17 @@ class Runtime:
             raise ConfigError(f"engine {name!r} is a {pool.kind} engine, not a {kind} engine")
         return pool
 
+    def _scoring_llm(self, pool: EnginePool) -> EnginePool | None:
+        """The LLM pool whose engine ``pool``'s reranker scores with (``LLMScoredReranker.llm``), or
+        None: a reranker with its own model, or one whose LLM this runtime does not schedule (Ray)."""
+        engine = pool.engines[0]
+        if not isinstance(engine, LLMScoredReranker):
+            return None
+        for other in self._pools.values():
+            if other.kind == "llm" and any(e is engine.llm for e in other.engines):
+                return other
+        return None
+
     @property
     def engines(self) -> dict[str, list[Engine]]:
         return {name: pool.engines for name, pool in self._pools.items()}
@@ -624,7 +635,31 @@ class Runtime:
         if not passages:
             return []
         texts = [p.text if isinstance(p, Hit) else str(p) for p in passages]
-        scores = await self.pool("rerank", engine).score(RerankRequest(query, tuple(texts)), priority)
+        request = RerankRequest(query, tuple(texts))
+        pool = self.pool("rerank", engine)
+        llm = self._scoring_llm(pool)
+        if llm is None:
+            scores = await pool.score(request, priority)
+        else:
+            # A likelihood reranker scores with an LLM of this runtime: its scoring goes through that
+            # LLM's scheduler (batched with other queries' scoring, ordered by priority, never run
+            # beside the LLM's prefills and decode steps) instead of calling the engine directly.
+            sched = pool.pick()
+            reranker = sched.engine
+            assert isinstance(reranker, LLMScoredReranker)
+
+            async def scorer(requests: list[ScoreRequest]) -> list[float]:
+                results: list[float] = [0.0] * len(requests)
+
+                async def one(i: int) -> None:
+                    results[i] = await llm.score(requests[i], priority)
+
+                async with anyio.create_task_group() as tg:
+                    for i in range(len(requests)):
+                        tg.start_soon(one, i)
+                return results
+
+            scores = (await sched.direct("score", lambda: reranker.score_with([request], scorer)))[0]
         hits = [
             dataclasses.replace(p, score=float(s)) if isinstance(p, Hit) else Hit(t, float(s))
             for p, t, s in zip(passages, texts, scores, strict=True)

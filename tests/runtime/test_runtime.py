@@ -15,6 +15,7 @@ import pytest
 
 from ayo_trace.backend import BatchPolicy, EngineConfig, Runtime, current_runtime, load_config
 from ayo_trace.backend.config import build_engine
+from ayo_trace.backend.engines.base import RerankRequest
 from ayo_trace.errors import ConfigError, EngineError, Overloaded
 from ayo_trace.testing import ScriptedLLM
 from tests.util import run_in_new_loop
@@ -301,3 +302,30 @@ def test_importing_the_runtime_imports_no_engine_library() -> None:
     )
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
     assert out.stdout.strip() == "[]"
+
+
+async def test_likelihood_reranking_is_scheduled_on_its_llm() -> None:
+    """A likelihood reranker's scoring goes through the scheduler of the LLM it scores with: the
+    reranks of concurrent queries share LLM ``score`` batches, and the scores are the reranker's own."""
+    from ayo_trace.backend.engines.likelihood_rerank import LikelihoodReranker
+
+    llm = ScriptedLLM("llm", prefill_s_per_token=0.0002)
+    reranker = LikelihoodReranker(llm, "rerank")
+    passages = ("cats sleep all day", "the capital of france is paris", "dogs bark at night")
+    async with Runtime(engines=[llm, reranker], batch=BatchPolicy(max_batch=32, max_wait_s=0.01)) as rt:
+        tops: list[Any] = [None] * 4
+
+        async def one(i: int) -> None:
+            tops[i] = await rt._rerank(f"what is the capital of france {i}", passages, 2, None, 0.0)
+
+        async with anyio.create_task_group() as tg:
+            for i in range(4):
+                tg.start_soon(one, i)
+        stats = rt.stats()["engines"]
+    assert llm.calls["score"] < 4 * len(passages)  # pairs of several queries share a call
+    assert max(llm.batch_sizes["score"]) > len(passages)
+    assert stats["llm"]["requests"]["score"] == 4 * len(passages)
+    assert stats["rerank"]["requests"]["score"] == 4
+    direct = await reranker.score([RerankRequest(f"what is the capital of france {0}", passages)])
+    assert [h.score for h in tops[0]] == sorted(direct[0], reverse=True)[:2]
+    assert tops[0][0].text == "the capital of france is paris"

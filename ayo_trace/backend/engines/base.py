@@ -40,7 +40,7 @@ whole batch.
 from __future__ import annotations
 
 from abc import ABC, abstractmethod
-from collections.abc import AsyncIterator, Sequence
+from collections.abc import AsyncIterator, Awaitable, Callable, Sequence
 from dataclasses import dataclass
 from types import TracebackType
 from typing import Any, ClassVar, Self
@@ -186,6 +186,25 @@ class RerankEngine(Engine):
     @abstractmethod
     async def score(self, batch: Sequence[RerankRequest]) -> list[list[float]]:
         """A relevance score per passage of each request, higher is more relevant."""
+
+
+class LLMScoredReranker(RerankEngine):
+    """A reranker whose scores are an LLM's log-likelihoods (``llm.score``). The runtime calls
+    ``score_with`` with its scheduler of ``llm`` as ``scorer`` when it schedules that LLM, so reranking
+    shares the LLM's batches and priorities; ``score`` calls ``llm.score`` directly."""
+
+    llm: LLMEngine
+
+    async def score(self, batch: Sequence[RerankRequest]) -> list[list[float]]:
+        return await self.score_with(batch, self.llm.score)
+
+    @abstractmethod
+    async def score_with(
+        self,
+        batch: Sequence[RerankRequest],
+        scorer: Callable[[list[ScoreRequest]], Awaitable[Sequence[float]]],
+    ) -> list[list[float]]:
+        """``score``, with the LLM's log-likelihoods computed by ``scorer`` instead of ``llm.score``."""
 
 
 class VectorStore(Engine):

@@ -13,17 +13,17 @@ already runs.
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Awaitable, Callable, Sequence
 from typing import Any, ClassVar
 
-from ...errors import ConfigError, InvalidRequest
-from .base import LLMEngine, RerankEngine, RerankRequest, ScoreRequest
+from ...errors import ConfigError, EngineError, InvalidRequest
+from .base import LLMEngine, LLMScoredReranker, RerankRequest, ScoreRequest
 
 _MARGIN = 4
 DEFAULT_TEMPLATE = "Passage: {passage}\nPlease write a question based on this passage.\nQuestion:"
 
 
-class LikelihoodReranker(RerankEngine):
+class LikelihoodReranker(LLMScoredReranker):
     """Scores passages by an LLM's mean log-likelihood of the question given each passage.
 
     ``score`` sends every (passage, question) pair of every request to ``llm.score`` as one batch and
@@ -49,7 +49,11 @@ class LikelihoodReranker(RerankEngine):
         self._pairs = 0
         self._truncated = 0
 
-    async def score(self, batch: Sequence[RerankRequest]) -> list[list[float]]:
+    async def score_with(
+        self,
+        batch: Sequence[RerankRequest],
+        scorer: Callable[[list[ScoreRequest]], Awaitable[Sequence[float]]],
+    ) -> list[list[float]]:
         requests: list[ScoreRequest] = []
         lengths: list[int] = []
         for request in batch:
@@ -61,7 +65,9 @@ class LikelihoodReranker(RerankEngine):
                 lengths.append(n_question)
         if not requests:
             return [[] for _ in batch]
-        totals = await self.llm.score(requests)
+        totals = list(await scorer(requests))
+        if len(totals) != len(requests):
+            raise EngineError(f"{len(requests)} score requests but {len(totals)} scores", engine=self.name)
         self._pairs += len(requests)
         flat = [total / n for total, n in zip(totals, lengths, strict=True)]
         scores: list[list[float]] = []
