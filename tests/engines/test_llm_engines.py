@@ -274,7 +274,8 @@ async def test_llama_scores_do_not_depend_on_the_batch(llama_engine: LlamaCppEng
 
 async def test_llama_keeps_live_sessions_on_the_lowest_sequence_ids(llama_engine: LlamaCppEngine) -> None:
     """llama.cpp batches only consecutive sequence ids in one micro-batch (non-unified cache), so a
-    freed slot is reused lowest first and the ids of live sessions stay dense."""
+    freed slot is reused lowest first, a session prefilled ahead of time takes the highest, and the
+    ids of the sessions that decode now stay dense."""
     names = [f"dense-{i}-{uuid.uuid4().hex[:6]}" for i in range(4)]
     try:
         await llama_engine.prefill([PrefillRequest(n, "Hi") for n in names])
@@ -284,5 +285,53 @@ async def test_llama_keeps_live_sessions_on_the_lowest_sequence_ids(llama_engine
         names.append(again)
         await llama_engine.prefill([PrefillRequest(again, "Hi")])
         assert llama_engine._sessions[again].seq == min(seqs[0], seqs[2]) == min(seqs)
+        idle = f"ahead-{uuid.uuid4().hex[:6]}"  # prefilled ahead of time: it idles, so it goes on top
+        names.append(idle)
+        highest_free = llama_engine._free[-1]
+        await llama_engine.prefill([PrefillRequest(idle, "Hi", ahead=True)])
+        assert llama_engine._sessions[idle].seq == highest_free
     finally:
         await llama_engine.release(names)
+
+
+async def test_llama_gathers_scattered_decoding_sessions_into_one_batch(llama_engine: LlamaCppEngine) -> None:
+    """Sessions that decode together are moved onto consecutive sequence ids first (one micro-batch),
+    which neither changes what they generate nor touches the sessions they were scattered between."""
+    prompts = [FRANCE, RAG, "The opposite of hot is", "1, 2, 3, 4,"]
+    params = SamplingParams(max_tokens=12)
+    tag = uuid.uuid4().hex[:6]
+
+    async def batch(names: list[str]) -> list[str]:
+        outs = [""] * len(names)
+        for _ in range(3):
+            chunks = await llama_engine.decode([DecodeRequest(n, params) for n in names], 4)
+            outs = [o + c.text for o, c in zip(outs, chunks, strict=True)]
+        return outs
+
+    dense = [f"dense{i}-{tag}" for i in range(4)]
+    await llama_engine.prefill([PrefillRequest(n, p) for n, p in zip(dense, prompts, strict=True)])
+    expected = await batch(dense)
+    await llama_engine.release(dense)
+
+    # q0 f0 q1 q2 q3 take consecutive slots (lowest first): the filler splits the q's. The engine has
+    # 8 slots, so the gathered window must use the free ones above.
+    decoders = [f"q{i}-{tag}" for i in range(4)]
+    fillers = [f"f0-{tag}"]
+    order = [decoders[0], fillers[0], *decoders[1:]]
+    texts = dict(zip(decoders, prompts, strict=True)) | dict.fromkeys(fillers, "The capital of Italy is")
+    try:
+        await llama_engine.prefill([PrefillRequest(n, texts[n]) for n in order])
+        scattered = [llama_engine._sessions[n].seq for n in decoders]
+        assert max(scattered) - min(scattered) == 4
+        moved = llama_engine.stats()["sessions_moved"]
+        assert await batch(decoders) == expected
+        assert llama_engine.stats()["sessions_moved"] > moved
+        gathered = sorted(llama_engine._sessions[n].seq for n in decoders)
+        assert gathered == list(range(gathered[0], gathered[0] + 4))
+        fillers.append(f"lone-{tag}")  # released with the others below
+        lone = await complete(
+            llama_engine, fillers[-1], "The capital of Italy is", SamplingParams(max_tokens=6)
+        )
+        assert await generate(llama_engine, fillers[0], SamplingParams(max_tokens=6)) == lone
+    finally:
+        await llama_engine.release(decoders + fillers)

@@ -11,8 +11,9 @@ sequence ids, so they share a ``llama_decode`` call.
 With a non-unified cache llama.cpp puts into one micro-batch only sequences whose ids follow each
 other in the batch (``split_equal(..., sequential=true)``): a decode batch of sequences 4, 3 or 0, 2
 runs as two weight passes, not one. So slots are handed out lowest first to sessions and highest
-first to kept prefixes, which keeps the live sessions' ids dense, and a decode step lists its
-sessions in ascending sequence order (measured on 2 cores: 8 sessions decode at ~185 tokens/s in
+first to kept prefixes and to sessions prefilled ahead of time (which idle until their query reaches
+them), which keeps the ids of the sessions decoding now dense, and a decode step lists its sessions
+in ascending sequence order (measured on 2 cores: 8 sessions decode at ~185 tokens/s in
 consecutive order against ~79 in descending order, the single-session rate).
 
 Contract details beyond ``base.py``:
@@ -159,7 +160,14 @@ class LlamaCppEngine(LLMEngine):
         self._batch: Any = None
         self._n_vocab = 0
         self._counters = dict.fromkeys(
-            ("prompt_tokens_computed", "prompt_tokens_cached", "generated_tokens", "scored_tokens"), 0
+            (
+                "prompt_tokens_computed",
+                "prompt_tokens_cached",
+                "generated_tokens",
+                "scored_tokens",
+                "sessions_moved",
+            ),
+            0,
         )
 
     # --- lifecycle -------------------------------------------------------------------------------
@@ -261,8 +269,11 @@ class LlamaCppEngine(LLMEngine):
                     engine=self.name,
                 )
             plans = await self._call(self._plan_prefill, [r for _, r in round_], len(new))
+            ahead = {r.session for _, r in round_ if r.ahead}
             for s in new:  # slots are taken only once every request of the round is known valid
-                self._sessions[s] = _Session(s, self._free.pop(0))  # lowest: dense decode batches
+                # A session prefilled ahead of time idles until its query reaches it: it takes the
+                # highest slot, so the ids of the sessions decoding now stay dense at the bottom.
+                self._sessions[s] = _Session(s, self._free.pop() if s in ahead else self._free.pop(0))
             sessions = [self._sessions[r.session] for _, r in round_]
             shared = [r.shared_prefix is not None and r.session in new for _, r in round_]
             done = await self._call(self._run_prefill, sessions, plans, shared)
@@ -416,6 +427,7 @@ class LlamaCppEngine(LLMEngine):
         for s, p in zip(sessions, params, strict=True):
             if s.stream is None:
                 s.stream = TextStream(p, ByteDetokenizer(self._piece))
+        self._gather([s for s in sessions if not s.released and not (s.stream and s.stream.done)])
         texts = [""] * len(sessions)
         counts = [0] * len(sessions)
         for _ in range(max_steps):
@@ -440,6 +452,41 @@ class LlamaCppEngine(LLMEngine):
                 s.tokens.append(tok)
         self._counters["generated_tokens"] += sum(counts)
         return decode_chunks(sessions, texts, counts)
+
+    def _gather(self, decoding: list[_Session]) -> None:
+        """Move the sessions about to decode onto consecutive sequence ids, so a step is one micro-batch.
+
+        Sessions that open and close at different times leave the decoding ones scattered between
+        sessions that are prefilling or idle. The window of ``len(decoding)`` ids made only of free ids
+        and decoding sessions' ids that needs the fewest moves is chosen; each session outside it is
+        copied into a free id of the window (``llama_memory_seq_cp``: a copy of that sequence's KV
+        buffers, done by llama.cpp before the next ``llama_decode``, the same bytes) and its old id
+        freed. No copy reads an id another copy writes, so the copies' order does not matter.
+        """
+        k = len(decoding)
+        ids = {s.seq for s in decoding}
+        if k < 2 or max(ids) - min(ids) == k - 1:
+            return
+        allowed = ids | set(self._free)
+        best: tuple[int, int] | None = None  # (moves, window start)
+        for start in range(self._n_seq_max - k + 1):
+            window = range(start, start + k)
+            if all(i in allowed for i in window):
+                moves = sum(1 for i in ids if i not in window)
+                if best is None or moves < best[0]:
+                    best = (moves, start)
+        if best is None:
+            return  # no window free of other sessions and prefixes: decode in several micro-batches
+        window = range(best[1], best[1] + k)
+        targets = [i for i in window if i not in ids]
+        movers = [s for s in decoding if s.seq not in window]
+        for s, target in zip(movers, targets, strict=True):
+            self._llama.llama_memory_seq_cp(self._mem, s.seq, target, -1, -1)
+            self._llama.llama_memory_seq_rm(self._mem, s.seq, -1, -1)
+            self._free.remove(target)
+            bisect.insort(self._free, s.seq)
+            s.seq = target
+        self._counters["sessions_moved"] += len(movers)
 
     def _run_score(self, reqs: list[ScoreRequest], stop: threading.Event) -> list[float]:
         planned = []
