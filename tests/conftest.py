@@ -9,10 +9,18 @@ from __future__ import annotations
 import os
 
 import pytest
+from hypothesis import settings
 
 os.environ.setdefault("HF_HUB_OFFLINE", "1")
 os.environ.setdefault("TRANSFORMERS_OFFLINE", "1")
 os.environ.setdefault("TOKENIZERS_PARALLELISM", "false")
+
+# The suite's property tests replay the same examples on every run, so a run is reproducible and a
+# green commit stays green; `pytest --hypothesis-profile=explore` searches new random examples (and
+# keeps what it finds in .hypothesis/ for the next runs). A bug found that way gets a plain test.
+settings.register_profile("default", derandomize=True, print_blob=True)
+settings.register_profile("explore", max_examples=1000, print_blob=True)
+settings.load_profile("default")
 
 pytest_plugins = [
     "tests.fixtures.llm",

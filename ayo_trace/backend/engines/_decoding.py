@@ -95,7 +95,11 @@ class StopFilter:
     """Withholds stop strings and anything that may still turn into one.
 
     Invariant: the concatenation of everything ``push`` returned (plus ``flush`` when no stop was
-    found) equals the full text cut at the earliest occurrence of any stop string.
+    found) equals the full text cut at the start of the first stop string to be *completed*, read
+    left to right (of stops completed at the same character, the one that starts first): what a
+    generator that stops as soon as a stop string appears shows, whatever the chunking. With
+    overlapping stops this is not always the earliest-starting one: in ``"aa猫a"`` with stops
+    ``"猫"`` and ``"a猫a"``, ``"猫"`` completes first and the text is cut to ``"aa"``.
     """
 
     def __init__(self, stops: Sequence[str]) -> None:
@@ -107,8 +111,9 @@ class StopFilter:
         if self.stopped:
             return ""
         buf = self._held + text
-        cut = min((i for i in (buf.find(s) for s in self._stops) if i >= 0), default=-1)
-        if cut >= 0:
+        found = [(i + len(s), i) for s, i in ((s, buf.find(s)) for s in self._stops) if i >= 0]
+        if found:
+            _, cut = min(found)  # the stop that ends first; of those, the one that starts first
             self.stopped = True
             self._held = ""
             return buf[:cut]
