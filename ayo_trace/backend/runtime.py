@@ -650,13 +650,20 @@ class Runtime:
 
             async def scorer(requests: list[ScoreRequest]) -> list[float]:
                 results: list[float] = [0.0] * len(requests)
+                errors: list[Exception] = []
 
                 async def one(i: int) -> None:
-                    results[i] = await llm.score(requests[i], priority)
+                    try:
+                        results[i] = await llm.score(requests[i], priority)
+                    except Exception as exc:  # the first failure fails the rerank, as one call would
+                        errors.append(exc)
+                        tg.cancel_scope.cancel()
 
                 async with anyio.create_task_group() as tg:
                     for i in range(len(requests)):
                         tg.start_soon(one, i)
+                if errors:
+                    raise errors[0]
                 return results
 
             scores = (await sched.direct("score", lambda: reranker.score_with([request], scorer)))[0]

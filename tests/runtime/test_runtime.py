@@ -329,3 +329,16 @@ async def test_likelihood_reranking_is_scheduled_on_its_llm() -> None:
     direct = await reranker.score([RerankRequest(f"what is the capital of france {0}", passages)])
     assert [h.score for h in tops[0]] == sorted(direct[0], reverse=True)[:2]
     assert tops[0][0].text == "the capital of france is paris"
+
+
+async def test_a_failed_likelihood_score_fails_the_rerank_with_the_engine_error() -> None:
+    from ayo_trace.backend.engines.likelihood_rerank import LikelihoodReranker
+
+    llm = ScriptedLLM("llm", fail=lambda context: "poison" in context)
+    async with Runtime(engines=[llm, LikelihoodReranker(llm, "rerank")]) as rt:
+        with pytest.raises(EngineError, match="scripted score failure") as info:
+            await rt._rerank("question", ["fine passage", "poison passage", "other"], 2, None, 0.0)
+        assert info.value.engine == "llm"
+        assert [h.text for h in await rt._rerank("question", ["fine passage"], 1, None, 0.0)] == [
+            "fine passage"
+        ]

@@ -14,7 +14,9 @@ runs as two weight passes, not one. So slots are handed out lowest first to sess
 first to kept prefixes and to sessions prefilled ahead of time (which idle until their query reaches
 them), which keeps the ids of the sessions decoding now dense, and a decode step lists its sessions
 in ascending sequence order (measured on 2 cores: 8 sessions decode at ~185 tokens/s in
-consecutive order against ~79 in descending order, the single-session rate).
+consecutive order against ~79 in descending order, the single-session rate). Sessions still end up
+scattered as others open and close, so before each decode round the round's sessions are moved
+onto consecutive free ids (``_gather``: a copy of the same KV bytes).
 
 Contract details beyond ``base.py``:
 
