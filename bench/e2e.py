@@ -25,6 +25,10 @@ where the time went; ``--trace`` saves the whole Chrome trace for Perfetto.
     .venv/bin/python bench/e2e.py --write                 # full run (~12-15 min on 2 cores)
     .venv/bin/python bench/e2e.py --quick                 # ~2-3 min: 4 queries, concurrency 1 and 4
     .venv/bin/python bench/e2e.py --workflows naive_rag --concurrency 1 4 16 --queries 8
+    .venv/bin/python bench/e2e.py --llm vllm --device cuda --write   # on a GPU, its own section
+
+``--llm`` picks the LLM backend (``bench/e2e_engines.py``): llama.cpp by default, transformers, or vLLM
+on a GPU with the shipped model's float32 conversion.
 """
 
 from __future__ import annotations
@@ -52,67 +56,16 @@ import anyio
 import ayo_trace as ayo
 from ayo_trace.ir.graph import Graph
 from bench import workflows as W
+from bench.e2e_engines import LLMS, EngineChoice, describe, real_engines, scripted_engines
 from bench.langchain_baseline import build_chains
 from bench.report import load_average, machine, write_section
 
 HERE = Path(__file__).resolve().parent
-HEADING = "## End to end (bench/e2e.py)"
+HEADING = "## End to end (bench/e2e.py)"  # the CPU defaults; another LLM backend gets its own section
 VARIANTS = ("unoptimized", "optimized", "langchain")
 WORKFLOWS = ("naive_rag", "expanded_rag")
 LABEL = {"unoptimized": "(a) unoptimized", "optimized": "(b) optimized", "langchain": "(c) LangChain"}
-
-
-# --- engines -------------------------------------------------------------------------------------
-
-
-def real_engines(pg_dir: Path, n_seq_max: int, threads: int) -> list[Any]:
-    """The CPU defaults: llama.cpp Gemma 3 270M, MiniLM, embedded pgvector, LLM-likelihood reranker;
-    ``threads`` compute threads each for llama.cpp and torch."""
-    from ayo_trace.backend.engines.likelihood_rerank import LikelihoodReranker
-    from ayo_trace.backend.engines.llama_cpp import LlamaCppEngine
-    from ayo_trace.backend.engines.pgvector_store import PgVectorStore
-    from ayo_trace.backend.engines.sentence_transformers import SentenceTransformerEmbedder
-
-    llm = LlamaCppEngine("llm", n_ctx=1024, n_seq_max=n_seq_max, threads=threads)
-    return [
-        llm,
-        SentenceTransformerEmbedder("embed", threads=threads),
-        PgVectorStore("store", data_dir=pg_dir),
-        LikelihoodReranker(llm, "rerank"),
-    ]
-
-
-def scripted_engines(scale: float = 1.0) -> list[Any]:
-    """Scripted stand-ins (``ayo_trace.testing``) with small latencies, for tests of this script: the
-    expansion prompt is answered with three queries made of the question's words."""
-    from ayo_trace.testing import (
-        ScriptedEmbedder,
-        ScriptedLLM,
-        ScriptedReranker,
-        ScriptedStore,
-        default_response,
-    )
-
-    def respond(prompt: str) -> str:
-        if prompt.endswith("Queries:\n"):
-            words = prompt.rsplit("Question: ", 1)[1].split("\n", 1)[0].split()
-            third = max(1, len(words) // 3)
-            parts = [" ".join(words[i : i + third]) for i in range(0, len(words), third)]
-            return "\n".join(parts[:3]) + "\n\nQuestion:"
-        return default_response(prompt) + "\nQuestion:"
-
-    return [
-        ScriptedLLM(
-            "llm",
-            respond,
-            prefill_s_per_token=2e-5 * scale,
-            decode_s_per_step=2e-3 * scale,
-            call_s=5e-4 * scale,
-        ),
-        ScriptedEmbedder("embed", call_s=1e-3 * scale, per_text_s=2e-4 * scale),
-        ScriptedStore("store", call_s=5e-4 * scale),
-        ScriptedReranker("rerank", call_s=1e-3 * scale, per_passage_s=5e-4 * scale),
-    ]
+__all__ = ["Bench", "Options", "critical_path", "measure", "scripted_engines", "serialized", "table"]
 
 
 # --- one run of one variant ----------------------------------------------------------------------
@@ -420,10 +373,9 @@ def _bound_ratio(bench: Bench, workflow: str, bounds: list[float], opts: Options
 
 def table(results: dict[str, Any], concurrency: Sequence[int]) -> str:
     """The markdown table of latencies, throughputs, ratios and the bound."""
-    cols = ["workflow", "variant", "c=1 p50 (s)", "c=1 p95 (s)"]
+    cols = ["workflow", "variant"]
     for c in concurrency:
-        if c != 1:
-            cols += [f"c={c} q/s", f"c={c} p50 (s)"]
+        cols += ["c=1 p50 (s)", "c=1 p95 (s)"] if c == 1 else [f"c={c} q/s", f"c={c} p50 (s)"]
     lines = ["| " + " | ".join(cols) + " |", "|" + "---|" * 2 + "---:|" * (len(cols) - 2)]
     for workflow, r in results["workflows"].items():
         v = r["variants"]
@@ -448,7 +400,7 @@ def table(results: dict[str, Any], concurrency: Sequence[int]) -> str:
             lines.append("| " + " | ".join(cells) + " |")
         bound = r["bound"]["p50"]
         ratio = results["bound_vs_optimized"][workflow]
-        cells = [workflow, "(d) critical-path bound", f"{bound:.2f}", f"(b)/(d) = {ratio:.2f}x"]
+        cells = [workflow, "(d) critical-path bound", f"{bound:.2f} s", f"(b)/(d) = {ratio:.2f}x (b at c=1)"]
         cells += [""] * (len(cols) - len(cells))
         lines.append("| " + " | ".join(cells) + " |")
     return "\n".join(lines)
@@ -500,13 +452,14 @@ def plot(results: dict[str, Any], concurrency: Sequence[int], path: Path) -> Pat
     return path
 
 
-def section(results: dict[str, Any], concurrency: Sequence[int]) -> str:
+def section(results: dict[str, Any], concurrency: Sequence[int], png: str = "e2e.png") -> str:
     """This benchmark's RESULTS.md section without its reading: command, machine, load, the table."""
     m = results["meta"]
     lines = [
         HEADING,
         "",
         f"Command: `.venv/bin/{m['command']}` ({m['date']}, {m['wall_s'] / 60:.1f} min). Machine: {m['machine']}; "
+        f"engines: {m.get('engines', describe(EngineChoice()))}; "
         f"load average (1, 5, 15 min) {m['load_before']} before the run and {m['load_after']} after it.",
         "",
         table(results, concurrency),
@@ -515,7 +468,7 @@ def section(results: dict[str, Any], concurrency: Sequence[int]) -> str:
         + ", ".join(f"{w} {r['answers_agree']}" for w, r in results["workflows"].items())
         + ". Critical path of (d): "
         + "; ".join(f"{w}: {' -> '.join(r['bound_path'])}" for w, r in results["workflows"].items())
-        + ". Plot: `bench/e2e.png`.",
+        + f". Plot: `bench/{png}`.",
     ]
     return "\n".join(lines) + "\n"
 
@@ -531,6 +484,15 @@ def parse_args(argv: Sequence[str] | None = None) -> argparse.Namespace:
     p.add_argument("--rounds", type=int, default=1, help="repetitions per variant at concurrency > 1")
     p.add_argument("--bound-queries", type=int, default=8, help="queries the lower bound is measured on")
     p.add_argument("--quick", action="store_true", help="4 queries, concurrency 1 and 4 (about 2-3 minutes)")
+    p.add_argument("--llm", choices=LLMS, default="llama-cpp", help="the LLM backend (bench/e2e_engines.py)")
+    p.add_argument(
+        "--llm-model",
+        type=Path,
+        default=None,
+        help="GGUF file or HF directory (default: shipped Gemma 3 270M)",
+    )
+    p.add_argument("--device", default="cpu", help="the embedder's torch device (cuda on a GPU)")
+    p.add_argument("--gpu-memory-utilization", type=float, default=0.5, help="vLLM's share of the GPU")
     p.add_argument("--n-seq-max", type=int, default=64, help="llama.cpp sessions held at once")
     p.add_argument(
         "--threads",
@@ -560,7 +522,7 @@ async def main_async(args: argparse.Namespace) -> dict[str, Any]:
         rounds=args.rounds,
         bound_queries=min(args.bound_queries, args.queries),
     )
-    engines = real_engines(args.pg_dir, args.n_seq_max, args.threads)
+    engines = await real_engines(args.pg_dir, engine_choice(args))
     async with ayo.Runtime(engines=engines, own_engines=True, timeline_size=2_000_000) as rt:
         bench = Bench(rt)
         results = await measure(bench, opts)
@@ -568,6 +530,17 @@ async def main_async(args: argparse.Namespace) -> dict[str, Any]:
         if args.trace:
             rt.timeline().save(args.trace)
     return results
+
+
+def engine_choice(args: argparse.Namespace) -> EngineChoice:
+    return EngineChoice(
+        llm=args.llm,
+        llm_model=args.llm_model,
+        device=args.device,
+        n_seq_max=args.n_seq_max,
+        threads=args.threads,
+        gpu_memory_utilization=args.gpu_memory_utilization,
+    )
 
 
 def _jsonable(x: Any) -> Any:
@@ -585,6 +558,7 @@ def main(argv: Sequence[str] | None = None) -> None:
         "command": "python bench/e2e.py " + " ".join(sys.argv[1:] if argv is None else argv),
         "date": started.isoformat(timespec="minutes"),
         "machine": machine(),
+        "engines": describe(engine_choice(args)),
         "load_before": load_before,
         "load_after": load_average(),
         "wall_s": wall,
@@ -596,9 +570,17 @@ def main(argv: Sequence[str] | None = None) -> None:
         f"load average before {load_before}, after {load_average()}; {wall:.0f}s; raw results in {args.json}"
     )
     if args.write:
-        plot(results, args.concurrency, HERE / "e2e.png")
-        write_section(HEADING, section(results, args.concurrency).split("\n", 1)[1])
-        print(f"wrote {HERE / 'e2e.png'} and the table into {HERE / 'RESULTS.md'}")
+        heading, png = outputs(args.llm)
+        plot(results, args.concurrency, HERE / png)
+        write_section(heading, section(results, args.concurrency, png).split("\n", 1)[1])
+        print(f"wrote {HERE / png} and the table into {HERE / 'RESULTS.md'}")
+
+
+def outputs(llm: str) -> tuple[str, str]:
+    """The RESULTS.md heading and plot file of a run on ``llm``: the default keeps the plain ones."""
+    if llm == "llama-cpp":
+        return HEADING, "e2e.png"
+    return f"## End to end on {llm} (bench/e2e.py --llm {llm})", f"e2e-{llm}.png"
 
 
 if __name__ == "__main__":

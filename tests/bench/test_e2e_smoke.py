@@ -44,6 +44,8 @@ async def test_variants_agree_and_every_figure_is_produced() -> None:
         assert results["bound_vs_optimized"][workflow] > 0
     table = e2e.table(results, opts.concurrency)
     assert "(d) critical-path bound" in table and "(a)/(b)" in table
+    header = e2e.table(results, (3,)).splitlines()[0]  # columns only for the concurrencies asked
+    assert "c=3 q/s" in header and "c=1" not in header
 
 
 def test_critical_path_of_a_streamed_map_counts_its_items_as_hidden() -> None:
