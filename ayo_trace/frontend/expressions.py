@@ -143,7 +143,7 @@ class ExpressionCompiler(StaticFolding, TextBuilding):
             raise TraceError(
                 f"`{name}=` of ayo.{op}() must be known when the workflow is traced, but "
                 f"`{self.src.code(e).strip()}` depends on traced values; compute it from static "
-                "arguments or constants (an int argument is static), or call ayo.{op} in eager mode",
+                f"arguments or constants (an int argument is static), or call ayo.{op} in eager mode",
                 loc=loc,
                 construct=op,
             )

@@ -78,6 +78,10 @@ _STATIC_NODES = (
     cst.Arg,
     cst.LeftParen,
     cst.RightParen,
+    cst.LeftSquareBracket,
+    cst.RightSquareBracket,
+    cst.LeftCurlyBrace,
+    cst.RightCurlyBrace,
 )
 
 
