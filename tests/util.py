@@ -11,8 +11,9 @@ import anyio
 T = TypeVar("T")
 
 
-def run_in_new_loop(fn: Callable[..., Awaitable[T]], *args: Any) -> T:
-    """``anyio.run(fn, *args)`` in a fresh thread: a new event loop even when pytest's anyio runner
-    (session-scoped, so real-engine fixtures load once) holds this thread's loop."""
+def run_in_new_loop(fn: Callable[..., Awaitable[T]], *args: Any, backend: str = "asyncio") -> T:
+    """``anyio.run(fn, *args, backend=backend)`` in a fresh thread: a new event loop even when
+    pytest's anyio runner (session-scoped, so real-engine fixtures load once) holds this thread's
+    loop."""
     with ThreadPoolExecutor(1) as pool:
-        return pool.submit(anyio.run, fn, *args).result()
+        return pool.submit(anyio.run, fn, *args, backend=backend).result()

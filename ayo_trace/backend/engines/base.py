@@ -45,9 +45,24 @@ from dataclasses import dataclass
 from types import TracebackType
 from typing import Any, ClassVar, Self
 
+from ...errors import ConfigError
 from ...ir.params import Hit, SamplingParams
 
 Vector = Sequence[float]
+
+
+def require_asyncio(engine: str, needs: str) -> None:
+    """Raise ``ConfigError`` unless an asyncio loop runs this task: for engines whose library only
+    runs on asyncio (``needs`` names it), started from trio or another anyio backend."""
+    import asyncio
+
+    try:
+        asyncio.get_running_loop()
+    except RuntimeError:
+        raise ConfigError(
+            f"engine {engine!r} needs the asyncio backend ({needs}); run the runtime under asyncio "
+            "(anyio.run(main) or asyncio.run(main)), not trio"
+        ) from None
 
 
 class Engine(ABC):

@@ -42,7 +42,7 @@ import numpy as np
 
 from ...errors import ConfigError, InvalidRequest, StoreError
 from ...ir.params import Hit
-from .base import Vector, VectorStore
+from .base import Vector, VectorStore, require_asyncio
 
 if TYPE_CHECKING:
     import psycopg
@@ -177,6 +177,7 @@ class PgVectorStore(VectorStore):
         return self._conninfo
 
     async def start(self) -> None:
+        require_asyncio(self.name, "psycopg's async connection pool")
         import psycopg
         from pgvector.psycopg import register_vector_async
         from psycopg_pool import AsyncConnectionPool

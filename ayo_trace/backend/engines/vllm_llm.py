@@ -48,7 +48,15 @@ import anyio
 from ...errors import ConfigError, EngineError, InvalidRequest
 from ...ir.params import SamplingParams
 from ._decoding import TextStream, WindowDetokenizer
-from .base import DecodeChunk, DecodeRequest, LLMEngine, PrefillRequest, PrefillResult, ScoreRequest
+from .base import (
+    DecodeChunk,
+    DecodeRequest,
+    LLMEngine,
+    PrefillRequest,
+    PrefillResult,
+    ScoreRequest,
+    require_asyncio,
+)
 
 # A token vLLM delivered and the caller has not consumed yet. ``end`` is set on the last token of a
 # finished request (vLLM's finish_reason and stop_reason); ``token`` is None for a finish with no token.
@@ -111,6 +119,7 @@ class VLLMEngine(LLMEngine):
         self._prefix_flights: dict[tuple[int, ...], anyio.Event] = {}
 
     async def start(self) -> None:
+        require_asyncio(self.name, "vLLM's AsyncLLM")
         try:
             import vllm
             from vllm.engine.arg_utils import AsyncEngineArgs
