@@ -13,6 +13,8 @@ import pytest
 import ayo_trace as ayo
 from ayo_trace.backend import BatchPolicy, EngineConfig, Runtime, current_runtime
 from ayo_trace.backend.engines.llama_cpp import LlamaCppEngine
+from ayo_trace.backend.engines.models import default_gguf_path
+from ayo_trace.backend.engines.transformers_llm import TransformersEngine
 from tests.util import run_in_new_loop
 
 from . import graphs as G
@@ -48,6 +50,34 @@ async def test_concurrent_queries_decode_together_on_llama_cpp() -> None:
     assert all(isinstance(o, str) and o for o in out)
     assert llm["max_batch"] >= 3  # prefills and decode rounds served several queries at once
     assert sessions_left == 0
+
+
+@ayo.workflow
+async def two_sessions(question: str) -> str:
+    """Two LLM calls with constant prompt heads: the optimized graph opens both sessions ahead."""
+    topic = await ayo.llm(
+        f"Name the topic of this question in one word.\nQuestion: {question}\nTopic:", max_tokens=2
+    )
+    return await ayo.llm(f"Answer briefly.\nTopic: {topic}\nQuestion: {question}\nAnswer:", max_tokens=2)
+
+
+@pytest.mark.anyio
+async def test_a_burst_past_the_transformers_session_limit_waits_instead_of_failing() -> None:
+    """Six queries of two sessions each on an engine that holds four: the runtime admits sessions
+    below the engine's ``max_sessions`` and the rest wait for a slot (no ``Overloaded``)."""
+    llm = TransformersEngine("llm", gguf_file=default_gguf_path(), threads=2, max_sessions=4, max_context=512)
+    assert llm.max_sessions == 4
+    async with Runtime(engines=[llm], own_engines=True, progress=False):
+        out: list[Any] = [None] * 6
+
+        async def one(i: int) -> None:
+            out[i] = await two_sessions(f"What is {i} plus {i}?")
+
+        async with anyio.create_task_group() as tg:
+            for i in range(6):
+                tg.start_soon(one, i)
+        assert llm.stats()["sessions"] == 0
+    assert all(isinstance(o, str) for o in out)
 
 
 def test_the_default_runtime_serves_a_workflow_in_two_event_loops(

@@ -235,6 +235,10 @@ class TransformersEngine(LLMEngine):
         return self._n_ctx
 
     @property
+    def max_sessions(self) -> int:
+        return self._max_sessions
+
+    @property
     def model_dir(self) -> Path:
         """The Hugging Face directory the model was loaded from (for a GGUF, its cached conversion,
         which other engines such as vLLM can load too). Known once the engine has started."""
