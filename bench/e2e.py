@@ -56,7 +56,7 @@ import anyio
 import ayo_trace as ayo
 from ayo_trace.ir.graph import Graph
 from bench import workflows as W
-from bench.e2e_engines import LLMS, EngineChoice, describe, real_engines, scripted_engines
+from bench.e2e_engines import LLMS, EngineChoice, describe, real_engines
 from bench.langchain_baseline import build_chains
 from bench.report import load_average, machine, write_section
 
@@ -65,7 +65,6 @@ HEADING = "## End to end (bench/e2e.py)"  # the CPU defaults; another LLM backen
 VARIANTS = ("unoptimized", "optimized", "langchain")
 WORKFLOWS = ("naive_rag", "expanded_rag")
 LABEL = {"unoptimized": "(a) unoptimized", "optimized": "(b) optimized", "langchain": "(c) LangChain"}
-__all__ = ["Bench", "Options", "critical_path", "measure", "scripted_engines", "serialized", "table"]
 
 
 # --- one run of one variant ----------------------------------------------------------------------
@@ -383,17 +382,17 @@ def table(results: dict[str, Any], concurrency: Sequence[int]) -> str:
             cells = [workflow, LABEL[variant]]
             for c in concurrency:
                 m = v[variant][str(c)]
-                cells += (
-                    [f"{m['p50']:.2f}", f"{m['p95']:.2f}"]
-                    if c == 1
-                    else [f"{m['qps']:.2f}", f"{m['p50']:.2f}"]
-                )
+                first, second = (m["p50"], m["p95"]) if c == 1 else (m["qps"], m["p50"])
+                failed = f" ({len(m['errors'])} failed)" if m["errors"] else ""
+                cells += [f"{first:.2f}{failed}", f"{second:.2f}"]
             lines.append("| " + " | ".join(cells) + " |")
         for other, name in (("unoptimized", "(a)/(b)"), ("langchain", "(c)/(b)")):
             cells = [workflow, f"{name}: latency x, throughput of (b) over it"]
             for c in concurrency:
                 a, b = v[other][str(c)], v["optimized"][str(c)]
-                if c == 1:
+                if a["errors"] or b["errors"]:  # a ratio over a partial run would mislead
+                    cells += ["n/a (failed queries)", "n/a"]
+                elif c == 1:
                     cells += [f"{a['p50'] / b['p50']:.2f}x", f"{a['p95'] / b['p95']:.2f}x"]
                 else:
                     cells += [f"{b['qps'] / a['qps']:.2f}x", f"{a['p50'] / b['p50']:.2f}x"]
@@ -404,6 +403,17 @@ def table(results: dict[str, Any], concurrency: Sequence[int]) -> str:
         cells += [""] * (len(cols) - len(cells))
         lines.append("| " + " | ".join(cells) + " |")
     return "\n".join(lines)
+
+
+def failures(results: dict[str, Any]) -> dict[str, int]:
+    """Failed queries per ``workflow/variant/c=C``, where there were any."""
+    return {
+        f"{w}/{variant}/c={c}": len(m["errors"])
+        for w, r in results["workflows"].items()
+        for variant, per_c in r["variants"].items()
+        for c, m in per_c.items()
+        if m["errors"]
+    }
 
 
 def plot(results: dict[str, Any], concurrency: Sequence[int], path: Path) -> Path:
@@ -468,7 +478,9 @@ def section(results: dict[str, Any], concurrency: Sequence[int], png: str = "e2e
         + ", ".join(f"{w} {r['answers_agree']}" for w, r in results["workflows"].items())
         + ". Critical path of (d): "
         + "; ".join(f"{w}: {' -> '.join(r['bound_path'])}" for w, r in results["workflows"].items())
-        + f". Plot: `bench/{png}`.",
+        + f". Plot: `bench/{png}`. Failed queries: "
+        + (", ".join(f"{k} {n}" for k, n in failures(results).items()) or "none")
+        + ".",
     ]
     return "\n".join(lines) + "\n"
 
@@ -566,6 +578,9 @@ def main(argv: Sequence[str] | None = None) -> None:
     args.json.write_text(json.dumps(results, indent=1, default=str))
     text = table(results, args.concurrency)
     print(text)
+    failed = failures(results)
+    if failed:
+        print(f"WARNING: queries failed, their variants' figures cover only the rest: {failed}")
     print(
         f"load average before {load_before}, after {load_average()}; {wall:.0f}s; raw results in {args.json}"
     )

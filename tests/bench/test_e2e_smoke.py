@@ -9,6 +9,7 @@ import pytest
 
 import ayo_trace as ayo
 from bench import e2e
+from bench.e2e_engines import scripted_engines
 
 
 @pytest.fixture
@@ -19,7 +20,7 @@ def anyio_backend() -> str:
 @pytest.mark.anyio
 async def test_variants_agree_and_every_figure_is_produced() -> None:
     opts = e2e.Options(queries=3, concurrency=(1, 3), bound_queries=2, progress=lambda _: None)
-    async with ayo.Runtime(engines=e2e.scripted_engines(), batching=False) as rt:
+    async with ayo.Runtime(engines=scripted_engines(), batching=False) as rt:
         bench = e2e.Bench(rt)
         results = await e2e.measure(bench, opts)
 
@@ -46,6 +47,14 @@ async def test_variants_agree_and_every_figure_is_produced() -> None:
     assert "(d) critical-path bound" in table and "(a)/(b)" in table
     header = e2e.table(results, (3,)).splitlines()[0]  # columns only for the concurrencies asked
     assert "c=3 q/s" in header and "c=1" not in header
+    assert e2e.failures(results) == {}
+
+    # a variant whose queries failed is flagged, and no ratio is taken over it
+    results["workflows"]["naive_rag"]["variants"]["optimized"]["3"]["errors"] = ["q1: Overloaded: ..."]
+    assert e2e.failures(results) == {"naive_rag/optimized/c=3": 1}
+    rows = {line.split(" | ")[1]: line for line in e2e.table(results, (1, 3)).splitlines()[2:7]}
+    assert "(1 failed)" in rows["(b) optimized"] and "failed" not in rows["(a) unoptimized"]
+    assert rows["(a)/(b): latency x, throughput of (b) over it"].count("n/a") == 2
 
 
 def test_critical_path_of_a_streamed_map_counts_its_items_as_hidden() -> None:
