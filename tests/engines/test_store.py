@@ -386,8 +386,12 @@ async def test_an_unreachable_dsn_is_a_store_error(tmp_path: Path) -> None:
 
 
 def test_the_default_data_dir_is_in_the_user_cache(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
+    monkeypatch.delenv("AYO_TRACE_CACHE", raising=False)
     monkeypatch.setenv("XDG_CACHE_HOME", str(tmp_path))
     assert default_data_dir() == tmp_path / "ayo-trace" / "pgdata"
+    monkeypatch.setenv("AYO_TRACE_CACHE", str(tmp_path / "own"))  # ayo-trace's own setting wins
+    assert default_data_dir() == tmp_path / "own" / "pgdata"
+    monkeypatch.delenv("AYO_TRACE_CACHE")
     monkeypatch.delenv("XDG_CACHE_HOME")
     assert default_data_dir() == Path.home() / ".cache" / "ayo-trace" / "pgdata"
 

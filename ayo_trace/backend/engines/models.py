@@ -15,8 +15,11 @@ from ...errors import ConfigError
 
 
 def cache_dir() -> Path:
-    """ayo-trace's cache folder: ``$AYO_TRACE_CACHE`` or ``~/.cache/ayo-trace``."""
-    return Path(os.environ.get("AYO_TRACE_CACHE", Path.home() / ".cache" / "ayo-trace"))
+    """ayo-trace's cache folder (converted models, the embedded PostgreSQL's data):
+    ``$AYO_TRACE_CACHE``, else ``$XDG_CACHE_HOME/ayo-trace``, else ``~/.cache/ayo-trace``."""
+    if own := os.environ.get("AYO_TRACE_CACHE"):
+        return Path(own).expanduser()
+    return Path(os.environ.get("XDG_CACHE_HOME") or "~/.cache").expanduser() / "ayo-trace"
 
 
 @functools.cache

@@ -27,7 +27,6 @@ stop it with ``pg_ctl -D <data_dir> stop``.
 
 from __future__ import annotations
 
-import os
 import re
 import subprocess
 import threading
@@ -43,6 +42,7 @@ import numpy as np
 from ...errors import ConfigError, InvalidRequest, StoreError
 from ...ir.params import Hit
 from .base import Vector, VectorStore, require_asyncio
+from .models import cache_dir
 
 if TYPE_CHECKING:
     import psycopg
@@ -65,9 +65,9 @@ Chunk = tuple[Sequence[str], Sequence[Vector]]
 
 
 def default_data_dir() -> Path:
-    """``$XDG_CACHE_HOME/ayo-trace/pgdata``, or ``~/.cache/ayo-trace/pgdata``."""
-    cache = os.environ.get("XDG_CACHE_HOME") or "~/.cache"
-    return Path(cache).expanduser() / "ayo-trace" / "pgdata"
+    """``pgdata`` in ayo-trace's cache folder (``models.cache_dir()``: ``$AYO_TRACE_CACHE``, else
+    ``$XDG_CACHE_HOME/ayo-trace``, else ``~/.cache/ayo-trace``)."""
+    return cache_dir() / "pgdata"
 
 
 def _import_pgserver() -> Any:
