@@ -36,15 +36,9 @@ sys.path[0] = str(Path(__file__).resolve().parent.parent)
 from ayo_trace.backend.engines.base import DecodeRequest, PrefillRequest  # noqa: E402
 from ayo_trace.backend.engines.vllm_llm import VLLMEngine  # noqa: E402
 from ayo_trace.ir.params import SamplingParams  # noqa: E402
+from bench.llm import CONTEXT, QUESTION, prompt_for  # noqa: E402  (the prompts of the CPU table)
 
 BATCHES = (1, 2, 4, 8, 16)
-TOPICS = ["rivers", "volcanoes", "bees", "glaciers", "deserts", "comets", "forests", "tides"]
-CONTEXT = " ".join(
-    f"Passage {i}: The {t} of the region were surveyed in {1900 + 7 * i}; the survey recorded their size, "
-    f"their age and how they changed over the following decades, and it is still cited today."
-    for i, t in enumerate(TOPICS)
-)
-QUESTION = "\nQuestion: In which year were the glaciers surveyed?\nAnswer:"
 
 
 def fresh(text: str) -> str:
@@ -58,7 +52,7 @@ async def bench(engine: VLLMEngine, repeats: int, steps: int) -> dict[str, float
         prefill, decode = [], []
         for _ in range(repeats + 1):  # the first round warms up and is dropped
             names = [uuid.uuid4().hex for _ in range(b)]
-            prompts = [fresh(f"Notes on {TOPICS[i % 8]} ({i}). " + CONTEXT[: 600 + 13 * i]) for i in range(b)]
+            prompts = [fresh(prompt_for(i)) for i in range(b)]
             t0 = time.perf_counter()
             results = await engine.prefill(
                 [PrefillRequest(n, p) for n, p in zip(names, prompts, strict=True)]
