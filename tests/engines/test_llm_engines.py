@@ -21,6 +21,8 @@ from ayo_trace.backend.engines.llama_cpp import PREFILL_BLOCK, LlamaCppEngine
 from ayo_trace.errors import InvalidRequest, Overloaded
 from ayo_trace.ir.params import SamplingParams
 
+from .sessions import complete, generate, session_names
+
 pytestmark = [pytest.mark.real, pytest.mark.anyio]
 
 FRANCE = "Question: What is the capital of France?\nAnswer:"
@@ -43,30 +45,10 @@ def engine(request: pytest.FixtureRequest) -> LLMEngine:
 
 
 @pytest.fixture
-async def sid(engine: LLMEngine) -> AsyncIterator[Callable[[str], str]]:
+async def sid(engine: LLMEngine) -> AsyncIterator[Callable[..., str]]:
     """Makes unique session names and releases them all after the test."""
-    made: list[str] = []
-
-    def make(stem: str = "s") -> str:
-        made.append(f"{stem}-{uuid.uuid4().hex[:8]}")
-        return made[-1]
-
-    yield make
-    await engine.release(made)
-
-
-async def generate(engine: LLMEngine, session: str, params: SamplingParams, step: int = 64) -> str:
-    chunks = []
-    while True:
-        (chunk,) = await engine.decode([DecodeRequest(session, params)], step)
-        chunks.append(chunk.text)
-        if chunk.done:
-            return "".join(chunks)
-
-
-async def complete(engine: LLMEngine, session: str, prompt: str, params: SamplingParams) -> str:
-    await engine.prefill([PrefillRequest(session, prompt)])
-    return await generate(engine, session, params)
+    async with session_names(engine) as make:
+        yield make
 
 
 async def test_answers_paris_to_a_completion_style_question(engine: LLMEngine, sid) -> None:

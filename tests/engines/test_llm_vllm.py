@@ -32,6 +32,8 @@ if not MODEL:
 
 from ayo_trace.backend.engines.vllm_llm import VLLMEngine  # noqa: E402
 
+from .sessions import chunks_of, complete, generate, session_names  # noqa: E402
+
 pytestmark = [pytest.mark.real, pytest.mark.gpu, pytest.mark.anyio]
 
 RAG = (
@@ -57,31 +59,9 @@ async def vllm_engine() -> AsyncIterator[VLLMEngine]:
 
 
 @pytest.fixture
-async def sid(vllm_engine: VLLMEngine) -> AsyncIterator[Callable[[str], str]]:
-    made: list[str] = []
-
-    def make(stem: str = "s") -> str:
-        made.append(f"{stem}-{uuid.uuid4().hex[:8]}")
-        return made[-1]
-
-    yield make
-    await vllm_engine.release(made)
-
-
-async def chunks_of(engine: VLLMEngine, session: str, params: SamplingParams, step: int) -> list[DecodeChunk]:
-    chunks: list[DecodeChunk] = []
-    while not (chunks and chunks[-1].done):
-        chunks += await engine.decode([DecodeRequest(session, params)], step)
-    return chunks
-
-
-async def generate(engine: VLLMEngine, session: str, params: SamplingParams, step: int = 64) -> str:
-    return "".join(c.text for c in await chunks_of(engine, session, params, step))
-
-
-async def complete(engine: VLLMEngine, session: str, prompt: str, params: SamplingParams) -> str:
-    await engine.prefill([PrefillRequest(session, prompt)])
-    return await generate(engine, session, params)
+async def sid(vllm_engine: VLLMEngine) -> AsyncIterator[Callable[..., str]]:
+    async with session_names(vllm_engine) as make:
+        yield make
 
 
 @pytest.mark.parametrize(

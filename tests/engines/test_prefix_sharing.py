@@ -19,10 +19,13 @@ import pytest
 
 import ayo_trace as ayo
 from ayo_trace.backend import Runtime
-from ayo_trace.backend.engines.base import DecodeRequest, LLMEngine, PrefillRequest
+from ayo_trace.backend.engines.base import LLMEngine, PrefillRequest
 from ayo_trace.backend.engines.llama_cpp import LlamaCppEngine
 from ayo_trace.ir.params import SamplingParams
 from tests.fixtures.llm import LLM_CONTEXT
+
+from .sessions import generate as decode_to_end
+from .sessions import session_names
 
 pytestmark = [pytest.mark.real, pytest.mark.anyio]
 
@@ -56,15 +59,9 @@ def engine(request: pytest.FixtureRequest) -> LLMEngine:
 
 
 @pytest.fixture
-async def sid(engine: LLMEngine) -> AsyncIterator[Callable[[], str]]:
-    made: list[str] = []
-
-    def make() -> str:
-        made.append(f"p-{uuid.uuid4().hex[:8]}")
-        return made[-1]
-
-    yield make
-    await engine.release(made)
+async def sid(engine: LLMEngine) -> AsyncIterator[Callable[..., str]]:
+    async with session_names(engine) as make:
+        yield make
 
 
 def instructions(tag: str = "") -> str:
@@ -89,12 +86,7 @@ def delta(engine: LLMEngine, before: dict[str, Any]) -> dict[str, int]:
 
 
 async def generate(engine: LLMEngine, session: str) -> str:
-    out = []
-    while True:
-        (chunk,) = await engine.decode([DecodeRequest(session, PARAMS)], 64)
-        out.append(chunk.text)
-        if chunk.done:
-            return "".join(out)
+    return await decode_to_end(engine, session, PARAMS)
 
 
 async def answer(engine: LLMEngine, session: str, parts: list[str], shared: bool) -> str:
