@@ -39,7 +39,7 @@ from typing import Any, Protocol
 import anyio
 import anyio.lowlevel
 
-from ..errors import AyoError, EngineError, InvalidRequest, Overloaded
+from ..errors import AyoError, EngineError, Overloaded
 from ..ir.params import Hit, SamplingParams
 from .batching import Dispatch, next_batch
 from .config import BatchPolicy
@@ -57,14 +57,12 @@ from .engines.base import (
     Vector,
     VectorStore,
 )
+from .isolation import Failed, Quarantine, check_request, run_isolated
 
 log = logging.getLogger("ayo_trace.engine_scheduler")
 
 DEFAULT_DECODE_STEPS = 8
 RELEASE_TIMEOUT_S = 30.0
-# Keys whose requests have no effect on engine state: a batch that fails with InvalidRequest is
-# retried one request at a time so only the invalid one fails.
-_ISOLATABLE = frozenset({"embed", "rerank", "score", "search"})
 
 
 class BatchRecorder(Protocol):
@@ -158,6 +156,7 @@ class EngineScheduler:
         self.waits_n = 0
         self.busy_s = 0.0
         self._batch_ids = 0
+        self._quarantine = Quarantine()
 
     def reset(self) -> None:
         """Forget queued work: called when the runtime moves to a new event loop."""
@@ -249,19 +248,24 @@ class EngineScheduler:
         self.in_flight += len(batch)
         error = False
         try:
-            results = await self._call(key, [r.payload for r in batch])
+            results, failures = await self._call(key, [r.payload for r in batch])
+            if failures:
+                error = True
+                self.failed_batches += failures
+                log.warning(
+                    "engine %s: %s batch of %d: %d call(s) failed", self.name, kind, len(batch), failures
+                )
             for r, res in zip(batch, results, strict=True):
-                if isinstance(res, _Failed):
-                    r.error = res.error
+                if isinstance(res, Failed):
+                    r.error = copy_error(res.error)
                 elif isinstance(res, EngineError):  # the engine failed this request alone
                     r.error = self._translate(res)
                 else:
                     r.result = res
-        except Exception as exc:
+        except Exception as exc:  # not the engine's (run_isolated catches those): fail the batch
             error = True
             self.failed_batches += 1
             err = self._translate(exc)
-            log.warning("engine %s: %s batch of %d failed: %s", self.name, kind, len(batch), err)
             for r in batch:
                 r.error = copy_error(err)
         finally:
@@ -282,34 +286,25 @@ class EngineScheduler:
                 r.notify()
 
     def _translate(self, exc: Exception) -> AyoError:
+        """Our error for what the engine raised: never the caught instance changed in place."""
         if isinstance(exc, EngineError):
-            if exc.engine is None:
-                exc.engine = self.name
-            return exc
+            if exc.engine is not None:
+                return exc
+            err = copy.copy(exc)
+            err.engine = self.name
+            err.__cause__ = exc.__cause__
+            return err
         if isinstance(exc, AyoError):
             return exc
         err = EngineError(f"{type(exc).__name__}: {exc}", engine=self.name)
         err.__cause__ = exc
         return err
 
-    async def _call(self, key: Hashable, payloads: list[Any]) -> list[Any]:
-        kind = _kind_of(key)
-        try:
-            results = await self._dispatch(key, payloads)
-        except InvalidRequest:
-            if kind not in _ISOLATABLE or len(payloads) == 1:
-                raise
-            results = []
-            for p in payloads:
-                try:
-                    results.extend(await self._dispatch(key, [p]))
-                except Exception as exc:
-                    results.append(_Failed(self._translate(exc)))
-        if len(results) != len(payloads):
-            raise EngineError(
-                f"{kind}: {len(payloads)} requests but {len(results)} results", engine=self.name
-            )
-        return results
+    async def _call(self, key: Hashable, payloads: list[Any]) -> tuple[list[Any], int]:
+        """Each payload's result (``Failed`` for a request that failed alone) and the failed calls."""
+        return await run_isolated(
+            _kind_of(key), payloads, lambda ps: self._dispatch(key, ps), self._translate, self._quarantine
+        )
 
     async def _dispatch(self, key: Hashable, payloads: list[Any]) -> list[Any]:
         kind = _kind_of(key)
@@ -354,6 +349,7 @@ class EngineScheduler:
         # A part prefilled ahead of time is never batched with prefills a query waits for: on a
         # compute-bound engine a batch costs its whole token count, so it would only delay them.
         key: Hashable = ("prefill", "ahead") if req.ahead else "prefill"
+        check_request("prefill", req)
         return await self.submit(_Request(key, req, priority, tokens=tokens))
 
     async def decode(
@@ -386,12 +382,15 @@ class EngineScheduler:
             log.error("engine %s: releasing session %s timed out", self.name, session)
 
     async def score(self, req: ScoreRequest | RerankRequest, priority: float = 0.0) -> Any:
+        check_request("score", req)
         return await self.submit(_Request("score", req, priority))
 
     async def embed(self, texts: Sequence[str], priority: float = 0.0) -> list[list[float]]:
+        check_request("embed", texts)
         return await self.submit(_Request("embed", list(texts), priority, size=max(len(texts), 1)))
 
     async def search(self, collection: str, vector: Vector, top_k: int, priority: float = 0.0) -> list[Hit]:
+        check_request("search", vector)
         return await self.submit(_Request(("search", collection, top_k), vector, priority))
 
     async def direct(self, kind: str, fn: Callable[[], Awaitable[Any]]) -> Any:
@@ -432,21 +431,17 @@ class EngineScheduler:
 
 
 def copy_error(err: BaseException) -> BaseException:
-    """A copy of ``err`` with the same cause, so each waiter raises (and may annotate) its own."""
+    """A copy of ``err`` with the same cause, so each waiter raises (and may annotate) its own; an
+    error that cannot be copied is wrapped in a fresh ``EngineError``, never shared."""
     try:
         new = copy.copy(err)
     except Exception:
-        return err
+        new = EngineError(f"{type(err).__name__}: {err}")
+        new.__cause__ = err
+        return new
     new.__cause__ = err.__cause__
     new.__traceback__ = None
     return new
-
-
-class _Failed:
-    __slots__ = ("error",)
-
-    def __init__(self, error: BaseException) -> None:
-        self.error = error
 
 
 class EnginePool:
