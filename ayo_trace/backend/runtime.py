@@ -43,7 +43,7 @@ import anyio.lowlevel
 from ..errors import ConfigError
 from ..ir.graph import Graph, Node
 from ..ir.ops import DEFAULT_ENGINE
-from ..ir.params import Hit, SamplingParams, SearchParams
+from ..ir.params import Hit, SamplingParams, SearchParams, check_passages, check_text
 from ..ir.parsers import Parser
 from .config import (
     BACKENDS,
@@ -630,6 +630,7 @@ class Runtime:
         embed_engine: str | None,
         priority: float,
     ) -> int:
+        check_passages(passages)
         passages = list(passages)
         vectors = await self._embed(passages, embed_engine, priority)
         return await self._insert(collection, passages, vectors, engine)
@@ -640,7 +641,7 @@ class Runtime:
         passages = list(passages)
         if not passages:
             return []
-        texts = [p.text if isinstance(p, Hit) else str(p) for p in passages]
+        texts = [p.text if isinstance(p, Hit) else check_text(p, "passage") for p in passages]
         request = RerankRequest(query, tuple(texts))
         pool = self.pool("rerank", engine)
         llm = self._scoring_llm(pool)

@@ -308,4 +308,4 @@ class ExpressionCompiler(StaticFolding, TextBuilding):
 def _hole0() -> Any:
     from ..ir.template import Hole
 
-    return Hole(0)
+    return Hole(0, "prompt")  # the whole prompt is a value: it must be a str, as when eager

@@ -32,6 +32,19 @@ def check_text(value: object, what: str) -> str:
     return value
 
 
+def check_passages(passages: object) -> None:
+    """``InvalidParams`` unless ``passages`` is a list or tuple of strings (a bare string would be
+    stored one character per row)."""
+    if isinstance(passages, str) or not isinstance(passages, list | tuple):
+        raise InvalidParams(
+            f"passages must be a list of strings, got {type(passages).__name__} "
+            "(wrap a single passage in a list)",
+            param="passages",
+        )
+    for p in passages:
+        check_text(p, "passage")
+
+
 def _int(value: object, name: str, least: int) -> int:
     if isinstance(value, bool) or not isinstance(value, Integral):
         raise InvalidParams(f"{name} must be an integer, got {value!r}", param=name)
