@@ -18,7 +18,7 @@ import ayo_trace as ayo
 from ayo_trace.backend import Runtime
 from ayo_trace.backend.config import BatchPolicy
 from ayo_trace.backend.engine_scheduler import EngineScheduler
-from ayo_trace.backend.engines.base import DecodeRequest, PrefillRequest, RerankRequest, ScoreRequest
+from ayo_trace.backend.engines.base import PrefillRequest, RerankRequest, ScoreRequest
 from ayo_trace.backend.engines.likelihood_rerank import LikelihoodReranker
 from ayo_trace.ir import SamplingParams
 from ayo_trace.testing import ScriptedEmbedder, ScriptedLLM, ScriptedReranker, ScriptedStore
