@@ -34,6 +34,7 @@ from __future__ import annotations
 
 import fcntl
 import json
+import logging
 import os
 import subprocess
 import threading
@@ -42,8 +43,11 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+log = logging.getLogger("ayo_trace.pgvector")
+
 SERVICE_USER = "pgserver"
 START_TIMEOUT_S = 60
+STOP_TIMEOUT_S = 30
 _USERS = "ayo_trace_users.json"
 HBA = (
     "# Written by ayo-trace at every start: only the OS user running the store may connect, over the\n"
@@ -178,7 +182,12 @@ def _postmaster(data_dir: Path) -> tuple[int | None, str | None]:
     except (IndexError, ValueError):
         pid = 0
     if pid <= 0 or not _process_alive(pid):
-        (data_dir / "postmaster.pid").unlink(missing_ok=True)  # a crash left it: start afresh
+        # A crash left it (PostgreSQL itself would take a zombie postmaster, whose pid still
+        # answers kill(pid, 0), for a running one): start afresh, with the socket's lock file too.
+        for lock in data_dir.glob(".s.PGSQL.*.lock"):
+            lock.unlink(missing_ok=True)
+            lock.with_suffix("").unlink(missing_ok=True)
+        (data_dir / "postmaster.pid").unlink(missing_ok=True)
         return None, None
     return pid, lines[4] if len(lines) > 4 else None
 
@@ -272,7 +281,23 @@ def release(data_dir: Path) -> None:
                 _write_private(data_dir / _USERS, json.dumps(users), _service_user())
                 pid, _ = _postmaster(data_dir)
                 if not users and pid is not None:
-                    _run("pg_ctl", ["-D", fd_path(fd, data_dir), "-w", "-m", "fast", "stop"], fd)
+                    try:
+                        _run(
+                            "pg_ctl",
+                            [
+                                "-D",
+                                fd_path(fd, data_dir),
+                                "-w",
+                                "-t",
+                                str(STOP_TIMEOUT_S),
+                                "-m",
+                                "fast",
+                                "stop",
+                            ],
+                            fd,
+                        )
+                    except (RuntimeError, subprocess.SubprocessError) as e:  # e.g. it was dying already
+                        log.warning("stopping the embedded PostgreSQL in %s: %s", data_dir, e)
             finally:
                 fcntl.flock(fd, fcntl.LOCK_UN)
         finally:
