@@ -8,7 +8,6 @@ import pwd
 import shutil
 import signal
 import stat
-import subprocess
 import sys
 import tempfile
 import textwrap
@@ -16,6 +15,7 @@ import time
 from collections.abc import Iterator
 from pathlib import Path
 
+import anyio
 import psycopg
 import pytest
 
@@ -23,6 +23,8 @@ from ayo_trace.backend.engines import _embedded_pg
 from ayo_trace.backend.engines.pgvector_store import PgVectorStore
 
 pytestmark = pytest.mark.anyio
+
+REPO = str(Path(__file__).resolve().parents[2])
 
 
 @pytest.fixture
@@ -39,6 +41,12 @@ def postmaster_pid(data_dir: Path) -> int | None:
         return int((data_dir / "postmaster.pid").read_text().splitlines()[0])
     except (OSError, IndexError, ValueError):
         return None
+
+
+def wait_until_dead(pid: int) -> None:
+    """Until ``pid`` is dead, or a zombie no one reaps."""
+    while _embedded_pg._process_alive(pid):
+        time.sleep(0.01)
 
 
 async def rows(store: PgVectorStore, sql: str) -> list[tuple[object, ...]]:
@@ -70,7 +78,7 @@ async def test_another_local_user_cannot_connect(private_root: Path) -> None:
         ]
         attempts += [f"host=/proc/{pid}/fd/{fd} user=postgres dbname=postgres" for fd in range(3, 12)]
         for conninfo in attempts:
-            as_nobody = subprocess.run(
+            as_nobody = await anyio.run_process(
                 [
                     "setpriv",
                     "--reuid=nobody",
@@ -81,9 +89,7 @@ async def test_another_local_user_cannot_connect(private_root: Path) -> None:
                     "-c",
                     "SELECT 1",
                 ],
-                capture_output=True,
-                text=True,
-                timeout=60,
+                check=False,
                 cwd="/",
             )
             assert as_nobody.returncode != 0, (conninfo, as_nobody.stdout)
@@ -126,8 +132,7 @@ async def test_the_store_reopens_after_its_postmaster_was_killed(private_root: P
         pid = postmaster_pid(data_dir)
         assert pid is not None
         os.kill(pid, signal.SIGKILL)
-        while _embedded_pg._process_alive(pid):  # dead, or a zombie no one reaps
-            time.sleep(0.01)
+        await anyio.to_thread.run_sync(wait_until_dead, pid)
     async with PgVectorStore(data_dir=data_dir) as store:
         assert await store.count("kept") == 1
     assert postmaster_pid(data_dir) is None
@@ -148,8 +153,8 @@ async def test_a_client_killed_with_sigkill_does_not_keep_the_server_running(pri
         anyio.run(main)
         """
     )
-    env = {**os.environ, "PYTHONPATH": str(Path(__file__).resolve().parents[2])}
-    killed = subprocess.run([sys.executable, "-c", script], env=env, capture_output=True, timeout=120)
+    env = {**os.environ, "PYTHONPATH": REPO}
+    killed = await anyio.run_process([sys.executable, "-c", script], env=env, check=False)
     assert killed.returncode == -signal.SIGKILL, killed.stderr
     assert postmaster_pid(data_dir) is not None  # the killed client left the server running
     async with PgVectorStore(data_dir=data_dir) as store:
