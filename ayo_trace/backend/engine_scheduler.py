@@ -57,7 +57,7 @@ from .engines.base import (
     Vector,
     VectorStore,
 )
-from .isolation import Failed, Quarantine, check_request, run_isolated
+from .isolation import Failed, InFlight, Quarantine, check_request, copy_error, run_isolated
 
 log = logging.getLogger("ayo_trace.engine_scheduler")
 
@@ -165,6 +165,7 @@ class EngineScheduler:
         self._arrival: anyio.Event | None = None
         self.active_decodes = 0
         self.in_flight = 0
+        self._in_flight = InFlight()  # the batch the engine is running
 
     @property
     def load(self) -> int:
@@ -201,6 +202,8 @@ class EngineScheduler:
                 self._queue.remove(req)
                 if self._leader is None:
                     self._hand_off()  # it may have been woken to lead: pass that on
+            else:
+                self._in_flight.abandon(req)
             raise
         if req.error is not None:
             raise req.error
@@ -234,8 +237,7 @@ class EngineScheduler:
         taken = set(decision.indices)
         batch = [self._queue[i] for i in decision.indices]
         self._queue = [r for i, r in enumerate(self._queue) if i not in taken]
-        with anyio.CancelScope(shield=True):
-            await self._run(batch)
+        await self._in_flight.run(batch, self._leader, self._run)
         await anyio.lowlevel.checkpoint_if_cancelled()  # a leader cancelled meanwhile stops now
 
     async def _run(self, batch: list[_Request]) -> None:
@@ -430,20 +432,6 @@ class EngineScheduler:
         }
 
 
-def copy_error(err: BaseException) -> BaseException:
-    """A copy of ``err`` with the same cause, so each waiter raises (and may annotate) its own; an
-    error that cannot be copied is wrapped in a fresh ``EngineError``, never shared."""
-    try:
-        new = copy.copy(err)
-    except Exception:
-        new = EngineError(f"{type(err).__name__}: {err}")
-        new.__cause__ = err
-        return new
-    new.__cause__ = err.__cause__
-    new.__traceback__ = None
-    return new
-
-
 class EnginePool:
     """The instances of one logical engine: least outstanding work first, LLM sessions pinned to the
     instance that holds them.
@@ -581,4 +569,4 @@ class EnginePool:
         return [s.stats() for s in self.schedulers]
 
 
-__all__ = ["DEFAULT_DECODE_STEPS", "EnginePool", "EngineScheduler"]
+__all__ = ["DEFAULT_DECODE_STEPS", "EnginePool", "EngineScheduler", "copy_error"]

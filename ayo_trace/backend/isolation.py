@@ -21,14 +21,21 @@ added forgotten first).
 
 ``check_request`` validates what can be validated before a request is queued (text encodable as
 UTF-8, finite vectors), so the commonest poisons never reach a batch at all.
+
+``InFlight`` runs a batch shielded from its leader's cancellation (its other members still get their
+results) but cancels the engine call once every member has been abandoned (their tasks cancelled: a
+deadline, say): a deadline then interrupts engine work that no one waits for any more.
 """
 
 from __future__ import annotations
 
+import copy
 import math
 from collections import OrderedDict
 from collections.abc import Awaitable, Callable, Hashable, Sequence
 from typing import Any
+
+import anyio
 
 from ..errors import AyoError, EngineDied, EngineError, InvalidParams, Overloaded
 from ..ir.params import check_text
@@ -141,6 +148,64 @@ async def run_isolated(
     return results, failures
 
 
+def copy_error(err: BaseException) -> BaseException:
+    """A copy of ``err`` with the same cause, so each waiter raises (and may annotate) its own; an
+    error that cannot be copied is wrapped in a fresh ``EngineError``, never shared."""
+    try:
+        new = copy.copy(err)
+    except Exception:
+        wrapped = EngineError(f"{type(err).__name__}: {err}")
+        wrapped.__cause__ = err
+        return wrapped
+    new.__cause__ = err.__cause__
+    new.__traceback__ = None
+    return new
+
+
+class InFlight:
+    """The batch an engine scheduler is running, and who still waits for it (see the module
+    docstring). Requests are compared by identity."""
+
+    def __init__(self) -> None:
+        self.batch: list[Any] | None = None
+        self.scope: anyio.CancelScope | None = None
+        self.abandoned: set[int] = set()
+
+    async def run(self, batch: list[Any], leader: Any, run: Callable[[list[Any]], Awaitable[None]]) -> None:
+        """``run(batch)``, led by the task of request ``leader``."""
+        scope = anyio.CancelScope(shield=True)
+        self.batch, self.scope, self.abandoned = batch, scope, set()
+        try:
+            if leader is None or not any(r is leader for r in batch):
+                with scope:
+                    await run(batch)
+                return
+            async with anyio.create_task_group() as tg:
+                # not shielded: cancelled with the leader, it abandons the leader's own request
+                tg.start_soon(self._abandon_when_cancelled, leader)
+                with scope:
+                    await run(batch)
+                self.batch = None
+                tg.cancel_scope.cancel()
+        finally:
+            self.batch = self.scope = None
+
+    async def _abandon_when_cancelled(self, req: Any) -> None:
+        try:
+            await anyio.sleep_forever()
+        finally:
+            self.abandon(req)
+
+    def abandon(self, req: Any) -> None:
+        """``req``'s task was cancelled: cancel the running batch if no member is waited for any more."""
+        batch = self.batch
+        if batch is None or not any(r is req for r in batch):
+            return
+        self.abandoned.add(id(req))
+        if self.scope is not None and all(id(r) in self.abandoned for r in batch):
+            self.scope.cancel()
+
+
 def check_request(kind: str, payload: Any) -> None:
     """Refuse, before it is queued, a request that would fail any batch it joined: ``InvalidParams``."""
     if kind == "prefill":
@@ -165,4 +230,4 @@ def check_request(kind: str, payload: Any) -> None:
             raise InvalidParams("a search vector must be a sequence of finite numbers", param="vector")
 
 
-__all__ = ["Failed", "Quarantine", "check_request", "fingerprint", "run_isolated"]
+__all__ = ["Failed", "InFlight", "Quarantine", "check_request", "copy_error", "fingerprint", "run_isolated"]
