@@ -33,9 +33,10 @@ async def run_script(body: str) -> Any:
 
 
 async def test_the_ray_cluster_ayo_starts_listens_on_loopback_only() -> None:
-    listening = await run_script(
+    found = await run_script(
         """
-        import json, psutil, ray
+        import json, os, psutil, ray
+        from pathlib import Path
         from ayo_trace.backend.cluster.ray_engines import RayCluster
 
         cluster = RayCluster()
@@ -50,13 +51,19 @@ async def test_the_ray_cluster_ayo_starts_listens_on_loopback_only() -> None:
             except psutil.Error:
                 continue
             found += [[c.laddr.ip, c.laddr.port, p.name()] for c in conns if c.status == psutil.CONN_LISTEN]
+        token = Path(os.environ.get("RAY_AUTH_TOKEN_PATH") or Path.home() / ".ray" / "auth_token")
+        token_mode = token.stat().st_mode & 0o777 if token.exists() else None
         cluster.close()
-        print(json.dumps(found))
+        print(json.dumps({"listening": found, "token_mode": token_mode}))
         """
     )
+    listening = found["listening"]
     names = {name for _, _, name in listening}
     assert {"gcs_server", "raylet"} <= names, listening  # the cluster's own servers were seen
     assert [s for s in listening if s[0] not in LOOPBACK] == []
+    # loopback ports are open to every local user: the authentication token is what keeps them out
+    if os.environ.get("RAY_AUTH_MODE", "token") == "token":
+        assert found["token_mode"] == 0o600
 
 
 async def test_actors_that_together_ask_more_than_the_cluster_has_are_refused_at_once() -> None:

@@ -32,7 +32,9 @@ like loading a model); the runtime shuts Ray down on close only if it started it
 started here is private to this machine: its node address is ``127.0.0.1``, so every Ray server
 (GCS, raylet, object manager, workers) listens on the loopback interface only, and no dashboard
 runs. (Ray turns a loopback node address into the machine's external one unless told otherwise;
-``_loopback_node`` tells it.) To serve other machines, start Ray yourself with authentication and
+``_loopback_node`` tells it.) Local users can still reach loopback ports: Ray's token authentication
+(on by default for a local cluster) keeps them out, and the token file is made readable by its
+owner only. To serve other machines, start Ray yourself with authentication and
 pass ``ray_address``: see docs/security.md.
 
 Resources: every actor reserves its config's ``num_cpus``/``num_gpus`` (or its ``ray_options``);
@@ -46,6 +48,7 @@ import contextlib
 import logging
 import os
 from collections.abc import AsyncIterator, Iterator, Mapping, Sequence
+from pathlib import Path
 from typing import Any
 
 import anyio
@@ -83,6 +86,15 @@ STOP_TIMEOUT_S = 30.0
 LOOPBACK = "127.0.0.1"
 
 _HostActor = ray.remote(EngineHost)
+
+
+def _private_token() -> None:
+    """Make Ray's authentication token file readable by its owner only: Ray writes it with the
+    default umask (0644), and loopback ports are reachable by every local user, so the token is
+    what keeps them out."""
+    path = Path(os.environ.get("RAY_AUTH_TOKEN_PATH") or Path.home() / ".ray" / "auth_token")
+    with contextlib.suppress(OSError):
+        path.chmod(0o600)
 
 
 @contextlib.contextmanager
@@ -123,6 +135,7 @@ class RayCluster:
             if self.address is None and not os.environ.get("RAY_ADDRESS"):
                 with _loopback_node():
                     ray.init(include_dashboard=False, _node_ip_address=LOOPBACK)
+                _private_token()
             else:
                 # the dashboard setting only applies to a local cluster started here (Ray ignores it
                 # when joining one); to run one with a dashboard, call ray.init before the runtime
