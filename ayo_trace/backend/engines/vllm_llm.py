@@ -192,7 +192,7 @@ class VLLMEngine(LLMEngine):
 
         async def in_order(mine: list[int]) -> None:
             for i in mine:
-                s, text, tokens = plans[i]
+                s, _, tokens = plans[i]
                 params = self._vllm.SamplingParams(
                     max_tokens=1, temperature=0.0, output_kind=self._output_kind("FINAL_ONLY")
                 )
