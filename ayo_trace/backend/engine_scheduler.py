@@ -304,8 +304,10 @@ class EngineScheduler:
 
     async def _call(self, key: Hashable, payloads: list[Any]) -> tuple[list[Any], int]:
         """Each payload's result (``Failed`` for a request that failed alone) and the failed calls."""
+        kind = _kind_of(key)
+        rerun = kind != "decode" or bool(getattr(self.engine, "atomic_decode", False))
         return await run_isolated(
-            _kind_of(key), payloads, lambda ps: self._dispatch(key, ps), self._translate, self._quarantine
+            kind, payloads, lambda ps: self._dispatch(key, ps), self._translate, self._quarantine, rerun=rerun
         )
 
     async def _dispatch(self, key: Hashable, payloads: list[Any]) -> list[Any]:

@@ -9,8 +9,11 @@ at most about ``2 k log2 n`` extra calls.
 
 Re-running a request is safe because of the engine contract (``engines/base.py``): a call that
 raises leaves the engine as it was for every request in it (a prefill's session text is committed
-only when the call succeeds; a decode advances no session), and embed, rerank, score and search have
-no effect at all. Two kinds of failure are not a request's fault and are not bisected:
+only when the call succeeds), and embed, rerank, score and search have no effect at all. A decode
+is re-run only on an engine that declares ``atomic_decode`` (a decode that raised advanced no
+session); on any other engine a decode step may have produced text that no one received, so every
+member of a failed decode batch fails, and each is quarantined: its query's retry (which reopens the
+session) decodes it alone, so the innocent ones answer on retry and the culprit fails alone. Two kinds of failure are not a request's fault and are not bisected:
 ``Overloaded`` (the engine is full, not wrong) and ``EngineDied`` (the engine is gone); a release
 is never re-run either.
 
@@ -105,10 +108,13 @@ async def run_isolated(
     call: Callable[[list[Any]], Awaitable[list[Any]]],
     translate: Callable[[Exception], AyoError],
     quarantine: Quarantine,
+    *,
+    rerun: bool = True,
 ) -> tuple[list[Any], int]:
-    """Results for ``payloads`` (a ``Failed`` in the place of each request that failed alone) and the
+    """Results for ``payloads`` (a ``Failed`` in the place of each request that failed) and the
     number of engine calls that raised. ``call`` runs one batch; ``translate`` makes our error of
-    what it raised. Quarantined requests run alone; the others run as one batch first."""
+    what it raised. Quarantined requests run alone; the others run as one batch first. Without
+    ``rerun``, a failed batch is not run again: all its requests fail and are quarantined."""
     results: list[Any] = [None] * len(payloads)
     failures = 0
 
@@ -119,11 +125,11 @@ async def run_isolated(
         except Exception as exc:
             failures += 1
             err = translate(exc)
-            if len(indices) == 1 or kind in _NOT_ISOLATED or isinstance(err, _NOT_A_CULPRIT):
+            if len(indices) == 1 or not rerun or kind in _NOT_ISOLATED or isinstance(err, _NOT_A_CULPRIT):
                 for i in indices:
                     results[i] = Failed(err)
-                if len(indices) == 1 and not isinstance(err, _NOT_A_CULPRIT):
-                    quarantine.add(kind, payloads[indices[0]])
+                    if not isinstance(err, _NOT_A_CULPRIT) and (len(indices) == 1 or not rerun):
+                        quarantine.add(kind, payloads[i])
                 return
             half = len(indices) // 2
             await run(indices[:half])

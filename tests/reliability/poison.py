@@ -54,6 +54,18 @@ class _Recorder:
                 alone.add(batch[0])
         return bad
 
+    def batches_with_poison_after_it_failed(self) -> list[list[str]]:
+        """Batches holding a poisoned request together with others, after any batch holding that
+        request had failed: what a quarantine of every failed member must prevent."""
+        failed: set[str] = set()
+        bad: list[list[str]] = []
+        for batch in self.batches:
+            if len(batch) > 1 and any(t in failed for t in batch):
+                bad.append(batch)
+            if any(poisoned(t) for t in batch):
+                failed.update(batch)
+        return bad
+
     def mixed_batches(self) -> int:
         """Batches that held poisoned and innocent requests together (the precondition)."""
         return sum(1 for b in self.batches if any(map(poisoned, b)) and not all(map(poisoned, b)))
@@ -76,6 +88,12 @@ class PoisonLLM(_Recorder, ScriptedLLM):
     async def score(self, batch: Sequence[ScoreRequest]) -> list[float]:
         self._record("score", [r.context + r.continuation for r in batch])
         return await super().score(batch)
+
+
+class NonAtomicPoisonLLM(PoisonLLM):
+    """As ``PoisonLLM``, on an engine whose failed decode may have advanced sessions."""
+
+    atomic_decode = False
 
 
 class PoisonEmbedder(_Recorder, ScriptedEmbedder):

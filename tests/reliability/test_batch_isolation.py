@@ -24,7 +24,7 @@ from ayo_trace.ir import SamplingParams
 from ayo_trace.testing import ScriptedEmbedder, ScriptedLLM, ScriptedReranker, ScriptedStore
 
 from ..runtime import graphs as G
-from .poison import POISON, PoisonEmbedder, PoisonLLM, PoisonReranker, PoisonStore
+from .poison import POISON, NonAtomicPoisonLLM, PoisonEmbedder, PoisonLLM, PoisonReranker, PoisonStore
 
 pytestmark = pytest.mark.anyio
 
@@ -112,6 +112,21 @@ async def test_only_the_poisoned_queries_of_a_batch_fail(kind: str, retries: int
         assert f"node %{FAILING_NODE[kind]} (graphs.py:" in str(err)
         assert "poisoned request in a batch of 1" in str(err)  # its own failure, alone
     assert poisoned.batches_with_poison_after_it_failed_alone() == []
+
+
+async def test_a_failed_decode_batch_on_an_engine_without_atomic_decode_is_retried_member_by_member() -> None:
+    # Its failed decode may have produced text no one received: the batch is not run again; every
+    # member fails, and its query's retry (on a reopened session) decodes it alone.
+    llm = NonAtomicPoisonLLM("decode")
+    good = [i for i in range(N_QUERIES) if i not in BAD]
+    want = await answers_alone("decode", good)
+    engines = [llm, ScriptedEmbedder("embed"), ScriptedStore("store"), ScriptedReranker("rerank")]
+    async with Runtime(engines=engines, batch=POLICY, retries=1) as rt:
+        got = await run_queries(rt, list(range(N_QUERIES)))
+    assert llm.mixed_batches() >= 1
+    assert {i: got[i] for i in good} == want
+    assert all(isinstance(got[i], ayo.EngineError) and got[i].node == "answer" for i in BAD)
+    assert llm.batches_with_poison_after_it_failed() == []
 
 
 # --- the engine scheduler itself, one kind of call at a time -----------------------------------------

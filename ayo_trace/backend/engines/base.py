@@ -148,6 +148,11 @@ class ScoreRequest:
 
 class LLMEngine(Engine):
     kind: ClassVar[str] = "llm"
+    # True when a ``decode`` call that raises has advanced no session (everything that can fail is
+    # checked before any session samples): the engine scheduler may then run a failed decode batch
+    # again in halves. Otherwise every member of a failed decode batch fails (a decode may have
+    # produced text no one received) and is retried alone, on a reopened session.
+    atomic_decode: ClassVar[bool] = False
 
     @property
     @abstractmethod
