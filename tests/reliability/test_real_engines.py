@@ -14,6 +14,7 @@ import ayo_trace as ayo
 from ayo_trace.backend import BatchPolicy, Runtime
 from ayo_trace.backend.engines.llama_cpp import LlamaCppEngine
 from ayo_trace.backend.engines.sentence_transformers import SentenceTransformerEmbedder
+from ayo_trace.backend.engines.transformers_llm import TransformersEngine
 
 from ..runtime import graphs as G
 
@@ -77,3 +78,16 @@ async def test_a_surrogate_and_a_nan_temperature_among_llama_cpp_queries_fail_al
     assert all(isinstance(got[i], str) and got[i] for i in (0, 1, 3, 4, 5)), got
     assert isinstance(got[6], ayo.InvalidParams) and got[6].param == "temperature"
     assert sessions_left == 0
+
+
+@pytest.mark.slow
+async def test_a_surrogate_among_transformers_queries_fails_alone(
+    transformers_engine: TransformersEngine,
+) -> None:
+    questions = [f"What is {i} plus {i}?" for i in range(4)]
+    questions[1] = SURROGATE
+    async with Runtime(engines=[transformers_engine], batch=POLICY, progress=False) as rt:
+        got = await concurrently([lambda q=q: rt.run(G.unsplit_prompt(), {"question": q}) for q in questions])
+    assert isinstance(got[1], ayo.InvalidParams) and got[1].node == "answer", repr(got[1])
+    assert all(isinstance(got[i], str) and got[i] for i in (0, 2, 3)), got
+    assert transformers_engine.stats()["sessions"] == 0
