@@ -139,7 +139,8 @@ class PgVectorStore(VectorStore):
 
     @property
     def conninfo(self) -> str:
-        """The connection string in use (the embedded server's socket URI, or ``dsn``)."""
+        """The connection string in use: ``dsn``, or the embedded server's (valid in this process only: it
+        names the socket through this process's descriptor of the data directory)."""
         if self._conninfo is None:
             raise StoreError("not started", engine=self.name)
         return self._conninfo
