@@ -12,6 +12,7 @@ import pytest
 
 import ayo_trace as ayo
 from ayo_trace.backend import BatchPolicy, Runtime
+from ayo_trace.backend.engines.base import DecodeRequest, PrefillRequest
 from ayo_trace.backend.engines.llama_cpp import LlamaCppEngine
 from ayo_trace.backend.engines.sentence_transformers import SentenceTransformerEmbedder
 from ayo_trace.backend.engines.transformers_llm import TransformersEngine
@@ -91,3 +92,42 @@ async def test_a_surrogate_among_transformers_queries_fails_alone(
     assert isinstance(got[1], ayo.InvalidParams) and got[1].node == "answer", repr(got[1])
     assert all(isinstance(got[i], str) and got[i] for i in (0, 2, 3)), got
     assert transformers_engine.stats()["sessions"] == 0
+
+
+@pytest.mark.slow
+async def test_a_transformers_prefill_batch_that_fails_midway_leaves_every_session_as_it_was(
+    transformers_engine: TransformersEngine, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # The scheduler re-runs a failed batch in halves: a session prefilled before the failure must
+    # not keep its new text, or the re-run would append it twice.
+    engine = transformers_engine
+    forward = engine._forward
+
+    def failing(s: Any, tokens: list[int]) -> Any:
+        if s.name.startswith("poisoned"):
+            raise RuntimeError("the device failed")
+        return forward(s, tokens)
+
+    prompt = "Question: What is the capital of France?\nAnswer:"
+    params = ayo.SamplingParams(max_tokens=6)
+    try:
+        monkeypatch.setattr(engine, "_forward", failing)
+        with pytest.raises(RuntimeError):
+            await engine.prefill([PrefillRequest("innocent", prompt), PrefillRequest("poisoned", prompt)])
+        monkeypatch.undo()
+        await engine.prefill([PrefillRequest("innocent", prompt)])  # the re-run
+        await engine.prefill([PrefillRequest("fresh", prompt)])
+        got = await decode_to_end(engine, "innocent", params)
+        want = await decode_to_end(engine, "fresh", params)
+    finally:
+        await engine.release(["innocent", "poisoned", "fresh"])
+    assert got == want
+
+
+async def decode_to_end(engine: Any, session: str, params: ayo.SamplingParams) -> str:
+    text = ""
+    while True:
+        (chunk,) = await engine.decode([DecodeRequest(session, params)], 4)
+        text += chunk.text
+        if chunk.done:
+            return text
