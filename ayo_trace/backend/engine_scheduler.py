@@ -7,8 +7,14 @@ Design: leader-based batching, with no background task.
     early by arrivals), takes the batch, runs the one engine call for it, delivers every member's
     result, and gives up leadership, waking the first request still queued, which leads next. The
     engine call is shielded from the leader's own cancellation so the other members of the batch
-    still get their results; the leader's cancellation takes effect right after. A cancelled waiter
-    leaves the queue; a cancelled leader hands leadership on in its ``finally``.
+    still get their results; the leader's cancellation takes effect right after. Once no member is
+    waited for any more (every member's task cancelled, by a deadline say), the engine call itself
+    is cancelled (``isolation.InFlight``). A cancelled waiter leaves the queue; a cancelled leader
+    hands leadership on in its ``finally``.
+
+Failures (``isolation.py``): text and vectors are checked before a request is queued; a batch the
+    engine fails as a whole is run again in halves, so only the requests at fault fail, each with
+    its own error, and those are quarantined (run alone from then on).
 
     Since every piece of work runs in the task of a request that waits for it, the schedulers work
     the same under ``async with Runtime(...)`` and under the lazily started default runtime, in any

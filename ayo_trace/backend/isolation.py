@@ -65,10 +65,12 @@ def fingerprint(payload: Any) -> Hashable | None:
     if isinstance(payload, PrefillRequest | DecodeRequest | ScoreRequest | RerankRequest | str):
         return payload
     if isinstance(payload, list | tuple):
+        fp = tuple(payload)
         try:
-            return tuple(payload)
+            hash(fp)
         except TypeError:
             return None
+        return fp
     return None
 
 
@@ -94,12 +96,7 @@ class Quarantine:
     def __contains__(self, item: tuple[str, Any]) -> bool:
         kind, payload = item
         fp = fingerprint(payload)
-        if fp is None:
-            return False
-        try:
-            return (kind, fp) in self._held
-        except TypeError:  # a payload that only looked hashable
-            return False
+        return fp is not None and (kind, fp) in self._held
 
 
 async def run_isolated(
