@@ -13,6 +13,7 @@
     └── EngineError         an engine failed or refused a request
         ├── Overloaded      an engine queue is full; the request was refused, not queued
         ├── InvalidRequest  a request the engine can never serve (prompt too long, wrong dimension)
+        │   └── InvalidParams   a parameter value that is out of range (also a ``ValueError``)
         ├── StoreError      the vector store refused or failed an operation
         └── EngineDied      an engine (or its Ray actor) died while serving the request
 
@@ -34,6 +35,19 @@ class AyoError(Exception):
 
     node: str | None = None
     loc: Any = None
+
+    def __reduce__(self) -> tuple[Any, ...]:
+        # The default rebuilds an exception as ``cls(*args)``, which fails for subclasses with required
+        # keyword-only arguments (``NodeError(message, node=...)``); rebuild from args and attributes
+        # instead, so ``copy.copy`` and pickling (Ray) give an equal, separate error of the same type.
+        return (_rebuild, (type(self), self.args, dict(self.__dict__)))
+
+
+def _rebuild(cls: type[AyoError], args: tuple[Any, ...], state: dict[str, Any]) -> AyoError:
+    err = cls.__new__(cls, *args)
+    err.args = args
+    err.__dict__.update(state)
+    return err
 
 
 class TraceError(AyoError):
@@ -82,6 +96,16 @@ class InvalidRequest(EngineError):
     """A request that the engine can never serve, e.g. a prompt longer than the context window."""
 
 
+class InvalidParams(InvalidRequest, ValueError):
+    """A parameter that no engine can serve: ``max_tokens=0``, a negative or non-finite temperature,
+    text that is not valid Unicode. Raised where the value is made, before any request is batched;
+    ``param`` names the parameter. It is also a ``ValueError``, as a bad argument value is."""
+
+    def __init__(self, message: str, *, param: str | None = None, engine: str | None = None) -> None:
+        self.param = param
+        super().__init__(message, engine=engine)
+
+
 class StoreError(EngineError):
     """The vector store refused or failed an operation; nothing was half-written."""
 
@@ -101,7 +125,16 @@ class NodeError(AyoError):
 
 
 class QueryTimeout(NodeError):
-    """A query's deadline, or a node's timeout, expired. ``node`` is the node that was running."""
+    """A query's deadline, or a node's timeout, expired. ``node`` is the node that was running, or
+    None when the deadline expired while no node ran (the message then says so)."""
+
+    def __init__(self, message: str, *, node: str | None, loc: Any = None) -> None:
+        if node is not None:
+            super().__init__(message, node=node, loc=loc)
+            return
+        self.node = None
+        self.loc = loc
+        AyoError.__init__(self, f"{message} (no node was running)")
 
 
 class UserCodeError(NodeError):
@@ -114,6 +147,7 @@ __all__ = [
     "EngineDied",
     "EngineError",
     "GraphError",
+    "InvalidParams",
     "InvalidRequest",
     "NodeError",
     "Overloaded",

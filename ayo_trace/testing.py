@@ -142,7 +142,8 @@ def _plan_completion(completion: str, max_tokens: int, stops: tuple[str, ...]) -
 
 
 class ScriptedLLM(_Counting, LLMEngine):
-    """An LLM whose completion of a session is ``respond(session text)``.
+    """An LLM whose completion of a session is ``respond(session text)``. Its decode checks for
+    failures before any session advances (``atomic_decode``).
 
     ``respond`` is a function of the full prompt, a mapping from prompt to completion (prompts not in
     it get ``default_response``), or None for the default. A completion ends with end-of-sequence
@@ -156,6 +157,8 @@ class ScriptedLLM(_Counting, LLMEngine):
     seen under that key before costs no prefill time (a fork of the kept prefix); ``shared_prefixes``
     counts the requests per key, ``stats()`` the hits and misses.
     """
+
+    atomic_decode = True
 
     def __init__(
         self,

@@ -7,8 +7,14 @@ Design: leader-based batching, with no background task.
     early by arrivals), takes the batch, runs the one engine call for it, delivers every member's
     result, and gives up leadership, waking the first request still queued, which leads next. The
     engine call is shielded from the leader's own cancellation so the other members of the batch
-    still get their results; the leader's cancellation takes effect right after. A cancelled waiter
-    leaves the queue; a cancelled leader hands leadership on in its ``finally``.
+    still get their results; the leader's cancellation takes effect right after. Once no member is
+    waited for any more (every member's task cancelled, by a deadline say), the engine call itself
+    is cancelled (``isolation.InFlight``). A cancelled waiter leaves the queue; a cancelled leader
+    hands leadership on in its ``finally``.
+
+Failures (``isolation.py``): text and vectors are checked before a request is queued; a batch the
+    engine fails as a whole is run again in halves, so only the requests at fault fail, each with
+    its own error, and those are quarantined (run alone from then on).
 
     Since every piece of work runs in the task of a request that waits for it, the schedulers work
     the same under ``async with Runtime(...)`` and under the lazily started default runtime, in any
@@ -39,7 +45,7 @@ from typing import Any, Protocol
 import anyio
 import anyio.lowlevel
 
-from ..errors import AyoError, EngineError, InvalidRequest, Overloaded
+from ..errors import AyoError, EngineError, Overloaded
 from ..ir.params import Hit, SamplingParams
 from .batching import Dispatch, next_batch
 from .config import BatchPolicy
@@ -57,14 +63,12 @@ from .engines.base import (
     Vector,
     VectorStore,
 )
+from .isolation import Failed, InFlight, Quarantine, check_request, copy_error, run_isolated
 
 log = logging.getLogger("ayo_trace.engine_scheduler")
 
 DEFAULT_DECODE_STEPS = 8
 RELEASE_TIMEOUT_S = 30.0
-# Keys whose requests have no effect on engine state: a batch that fails with InvalidRequest is
-# retried one request at a time so only the invalid one fails.
-_ISOLATABLE = frozenset({"embed", "rerank", "score", "search"})
 
 
 class BatchRecorder(Protocol):
@@ -158,6 +162,7 @@ class EngineScheduler:
         self.waits_n = 0
         self.busy_s = 0.0
         self._batch_ids = 0
+        self._quarantine = Quarantine()
 
     def reset(self) -> None:
         """Forget queued work: called when the runtime moves to a new event loop."""
@@ -166,6 +171,7 @@ class EngineScheduler:
         self._arrival: anyio.Event | None = None
         self.active_decodes = 0
         self.in_flight = 0
+        self._in_flight = InFlight()  # the batch the engine is running
 
     @property
     def load(self) -> int:
@@ -202,6 +208,8 @@ class EngineScheduler:
                 self._queue.remove(req)
                 if self._leader is None:
                     self._hand_off()  # it may have been woken to lead: pass that on
+            else:
+                self._in_flight.abandon(req)
             raise
         if req.error is not None:
             raise req.error
@@ -235,8 +243,7 @@ class EngineScheduler:
         taken = set(decision.indices)
         batch = [self._queue[i] for i in decision.indices]
         self._queue = [r for i, r in enumerate(self._queue) if i not in taken]
-        with anyio.CancelScope(shield=True):
-            await self._run(batch)
+        await self._in_flight.run(batch, self._leader, self._run)
         await anyio.lowlevel.checkpoint_if_cancelled()  # a leader cancelled meanwhile stops now
 
     async def _run(self, batch: list[_Request]) -> None:
@@ -249,19 +256,24 @@ class EngineScheduler:
         self.in_flight += len(batch)
         error = False
         try:
-            results = await self._call(key, [r.payload for r in batch])
+            results, failures = await self._call(key, [r.payload for r in batch])
+            if failures:
+                error = True
+                self.failed_batches += failures
+                log.warning(
+                    "engine %s: %s batch of %d: %d call(s) failed", self.name, kind, len(batch), failures
+                )
             for r, res in zip(batch, results, strict=True):
-                if isinstance(res, _Failed):
-                    r.error = res.error
+                if isinstance(res, Failed):
+                    r.error = copy_error(res.error)
                 elif isinstance(res, EngineError):  # the engine failed this request alone
                     r.error = self._translate(res)
                 else:
                     r.result = res
-        except Exception as exc:
+        except Exception as exc:  # not the engine's (run_isolated catches those): fail the batch
             error = True
             self.failed_batches += 1
             err = self._translate(exc)
-            log.warning("engine %s: %s batch of %d failed: %s", self.name, kind, len(batch), err)
             for r in batch:
                 r.error = copy_error(err)
         finally:
@@ -282,34 +294,27 @@ class EngineScheduler:
                 r.notify()
 
     def _translate(self, exc: Exception) -> AyoError:
+        """Our error for what the engine raised: never the caught instance changed in place."""
         if isinstance(exc, EngineError):
-            if exc.engine is None:
-                exc.engine = self.name
-            return exc
+            if exc.engine is not None:
+                return exc
+            err = copy.copy(exc)
+            err.engine = self.name
+            err.__cause__ = exc.__cause__
+            return err
         if isinstance(exc, AyoError):
             return exc
         err = EngineError(f"{type(exc).__name__}: {exc}", engine=self.name)
         err.__cause__ = exc
         return err
 
-    async def _call(self, key: Hashable, payloads: list[Any]) -> list[Any]:
+    async def _call(self, key: Hashable, payloads: list[Any]) -> tuple[list[Any], int]:
+        """Each payload's result (``Failed`` for a request that failed alone) and the failed calls."""
         kind = _kind_of(key)
-        try:
-            results = await self._dispatch(key, payloads)
-        except InvalidRequest:
-            if kind not in _ISOLATABLE or len(payloads) == 1:
-                raise
-            results = []
-            for p in payloads:
-                try:
-                    results.extend(await self._dispatch(key, [p]))
-                except Exception as exc:
-                    results.append(_Failed(self._translate(exc)))
-        if len(results) != len(payloads):
-            raise EngineError(
-                f"{kind}: {len(payloads)} requests but {len(results)} results", engine=self.name
-            )
-        return results
+        rerun = kind != "decode" or bool(getattr(self.engine, "atomic_decode", False))
+        return await run_isolated(
+            kind, payloads, lambda ps: self._dispatch(key, ps), self._translate, self._quarantine, rerun=rerun
+        )
 
     async def _dispatch(self, key: Hashable, payloads: list[Any]) -> list[Any]:
         kind = _kind_of(key)
@@ -354,6 +359,7 @@ class EngineScheduler:
         # A part prefilled ahead of time is never batched with prefills a query waits for: on a
         # compute-bound engine a batch costs its whole token count, so it would only delay them.
         key: Hashable = ("prefill", "ahead") if req.ahead else "prefill"
+        check_request("prefill", req)
         return await self.submit(_Request(key, req, priority, tokens=tokens))
 
     async def decode(
@@ -386,12 +392,15 @@ class EngineScheduler:
             log.error("engine %s: releasing session %s timed out", self.name, session)
 
     async def score(self, req: ScoreRequest | RerankRequest, priority: float = 0.0) -> Any:
+        check_request("score", req)
         return await self.submit(_Request("score", req, priority))
 
     async def embed(self, texts: Sequence[str], priority: float = 0.0) -> list[list[float]]:
+        check_request("embed", texts)
         return await self.submit(_Request("embed", list(texts), priority, size=max(len(texts), 1)))
 
     async def search(self, collection: str, vector: Vector, top_k: int, priority: float = 0.0) -> list[Hit]:
+        check_request("search", vector)
         return await self.submit(_Request(("search", collection, top_k), vector, priority))
 
     async def direct(self, kind: str, fn: Callable[[], Awaitable[Any]]) -> Any:
@@ -429,24 +438,6 @@ class EngineScheduler:
             "queued": len(self._queue),
             "engine_stats": self.engine.stats(),
         }
-
-
-def copy_error(err: BaseException) -> BaseException:
-    """A copy of ``err`` with the same cause, so each waiter raises (and may annotate) its own."""
-    try:
-        new = copy.copy(err)
-    except Exception:
-        return err
-    new.__cause__ = err.__cause__
-    new.__traceback__ = None
-    return new
-
-
-class _Failed:
-    __slots__ = ("error",)
-
-    def __init__(self, error: BaseException) -> None:
-        self.error = error
 
 
 class EnginePool:
@@ -586,4 +577,4 @@ class EnginePool:
         return [s.stats() for s in self.schedulers]
 
 
-__all__ = ["DEFAULT_DECODE_STEPS", "EnginePool", "EngineScheduler"]
+__all__ = ["DEFAULT_DECODE_STEPS", "EnginePool", "EngineScheduler", "copy_error"]

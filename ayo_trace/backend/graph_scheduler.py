@@ -19,8 +19,15 @@ ends, and again (a no-op if already done) when the query ends, fails or is cance
 
 Deadlines: the query's ``deadline_s`` and a node's ``timeout`` (``node.meta`` or ``node.attrs``)
 raise ``QueryTimeout`` naming the node that was running. Retries: a node whose op is in
-``ops.IDEMPOTENT`` is retried up to ``retries`` times after an ``EngineError`` (never after
-``Overloaded`` or ``InvalidRequest``, and never once it has streamed items out).
+``ops.IDEMPOTENT``, or a lowered ``llm_prefill``/``llm_decode``, is retried up to ``retries`` times
+after an ``EngineError`` (never after ``Overloaded`` or ``InvalidRequest``, and never once it has
+streamed items out), waiting ``retry_backoff_s * 2**(attempt - 1)`` before each new attempt. An
+LLM session is engine state that a failure may leave half-advanced (a decode that produced text the
+consumer never got, a session lost with its Ray actor), so a retried ``llm_prefill`` or
+``llm_decode`` first reopens its session: releases it and prefills again, in order, the parts of it
+that had succeeded; the retried node then runs on a session exactly as it was before its first
+attempt. A decode that already handed items to a consumer is never retried (they cannot be taken
+back).
 """
 
 from __future__ import annotations
@@ -49,6 +56,9 @@ if TYPE_CHECKING:
 log = logging.getLogger("ayo_trace.graph_scheduler")
 
 STREAM_BUFFER = 64
+# Ops retried after an EngineError: the idempotent ones, and an LLM session's parts (which reopen
+# the session first, see the module docstring).
+RETRYABLE = IDEMPOTENT | {"llm_prefill", "llm_decode"}
 # (consumer op, arg index) pairs the scheduler feeds item by item; other stream_args get whole values.
 STREAM_CONSUMERS = frozenset({("map", 0), ("db_insert", 1)})
 
@@ -131,7 +141,7 @@ async def run_query(
         leaf = ctx.interrupted_leaf()
         running = sorted(f"%{n.name}" for _, n in ctx.interrupted)
         if leaf is None:
-            raise QueryTimeout(f"query deadline of {deadline_s}s expired", node="?")
+            raise QueryTimeout(f"query deadline of {deadline_s}s expired", node=None)
         scope, node = leaf
         raise QueryTimeout(
             f"query deadline of {deadline_s}s expired while running {', '.join(running)}"
@@ -241,6 +251,9 @@ class GraphRun:
         self._edges_out: dict[Node, list[_Edge]] = {}
         self._edges_in: dict[Node, dict[int, _Edge]] = {}
         self._emitted: dict[Node, int] = {}
+        # The parts each LLM session was prefilled with so far (text, engine, shared prefix, ahead),
+        # replayed in order when a retried llm_prefill/llm_decode reopens the session.
+        self._parts: dict[str, list[tuple[str, str | None, str | None, bool]]] = {}
 
     async def run(self, inputs: Sequence[Any]) -> Any:
         p = plan(self.graph)
@@ -320,9 +333,11 @@ class GraphRun:
             edges_in[i] if edges_in and i in edges_in else self.values[a] for i, a in enumerate(node.args)
         ]
         timeout = node.meta.get("timeout", node.attrs.get("timeout"))
-        attempts = self.rt.retries + 1 if node.op in IDEMPOTENT else 1
+        attempts = self.rt.retries + 1 if node.op in RETRYABLE else 1
         for attempt in range(1, attempts + 1):
             try:
+                if attempt > 1 and node.op in ("llm_prefill", "llm_decode"):
+                    await self._reopen(node, args)
                 if timeout is None:
                     return await handler(self, node, args)
                 with anyio.move_on_after(timeout):
@@ -335,10 +350,33 @@ class GraphRun:
                     or self._emitted.get(node, 0) > 0
                 ):
                     raise
+                delay = self.rt.retry_backoff_s * 2 ** (attempt - 1)
                 log.warning(
-                    "node %s: attempt %d of %d failed (%s); retrying", node.name, attempt, attempts, exc
+                    "node %s: attempt %d of %d failed (%s); retrying in %.3gs",
+                    node.name,
+                    attempt,
+                    attempts,
+                    exc,
+                    delay,
                 )
+                await backoff(delay)
         raise AssertionError("unreachable")
+
+    async def _reopen(self, node: Node, args: list[Any]) -> None:
+        """Make a retried LLM node's session what it was before the node's first attempt."""
+        session = self._session(node.attrs["session"]) if node.op == "llm_prefill" else args[0]
+        engine = node.attrs.get("engine")
+        await self.rt._release(session, engine, self.ctx.sessions)
+        for text, part_engine, shared, ahead in self._parts.get(session, ()):
+            await self.rt._prefill(
+                session,
+                text,
+                part_engine,
+                self._priority(node),
+                shared_prefix=shared,
+                ahead=ahead,
+                track=self.ctx.sessions,
+            )
 
     def _emit(self, node: Node) -> Emit | None:
         edges = self._edges_out.get(node)
@@ -419,16 +457,19 @@ class GraphRun:
     async def op_llm_prefill(self, node: Node, args: list[Any]) -> Any:
         a = node.attrs
         session = self._session(a["session"])
+        text = a["template"].render(args)
         shared = a.get("prefix_key") if a.get("shared") else None
+        ahead = a.get("part", 1) < a.get("parts", 1)
         await self.rt._prefill(
             session,
-            a["template"].render(args),
+            text,
             a.get("engine"),
             self._priority(node),
             shared_prefix=shared,
-            ahead=a.get("part", 1) < a.get("parts", 1),
+            ahead=ahead,
             track=self.ctx.sessions,
         )
+        self._parts.setdefault(session, []).append((text, a.get("engine"), shared, ahead))
         return session
 
     async def op_llm_decode(self, node: Node, args: list[Any]) -> Any:
@@ -537,6 +578,11 @@ class GraphRun:
             for v in value:
                 await emit(v)
         return value
+
+
+async def backoff(seconds: float) -> None:
+    """Wait before a retry (a function of its own, so tests can count the waits)."""
+    await anyio.sleep(seconds)
 
 
 async def _aiter(items: Any) -> AsyncGenerator[Any, None]:

@@ -26,6 +26,7 @@ import contextlib
 import dataclasses
 import itertools
 import logging
+import math
 import os
 import threading
 import time
@@ -42,7 +43,7 @@ import anyio.lowlevel
 from ..errors import ConfigError
 from ..ir.graph import Graph, Node
 from ..ir.ops import DEFAULT_ENGINE
-from ..ir.params import Hit, SamplingParams, SearchParams
+from ..ir.params import Hit, SamplingParams, SearchParams, check_passages, check_text
 from ..ir.parsers import Parser
 from .config import (
     BACKENDS,
@@ -108,8 +109,9 @@ class Runtime:
     change (a config file's ``[runtime]`` table may say the same). ``batching=False`` turns cross-request
     batching off (each engine call serves one request: what exact output comparisons need).
     ``batch`` is the policy of engines passed in built (a config carries its own). ``deadline_s``
-    is the default per-query deadline, ``retries`` the retries of idempotent nodes after an
-    engine error, ``decode_steps`` the tokens per continuous-batching decode round,
+    is the default per-query deadline, ``retries`` the retries of idempotent nodes (and of an LLM
+    session's prefill and decode) after an engine error, each after ``retry_backoff_s`` doubled per
+    attempt, ``decode_steps`` the tokens per continuous-batching decode round,
     ``timeline_size`` the number of events ``timeline()`` keeps (0: none). ``share_prefixes=False``
     stops marking constant prompt prefixes as shared (``PrefillRequest.shared_prefix``), so engines
     prefill them again for every query instead of forking a kept copy.
@@ -124,6 +126,7 @@ class Runtime:
         batching: bool = True,
         deadline_s: float | None = None,
         retries: int = 1,
+        retry_backoff_s: float = 0.05,
         batch: BatchPolicy | None = None,
         max_queue: int = 1024,
         decode_steps: int = DEFAULT_DECODE_STEPS,
@@ -142,6 +145,8 @@ class Runtime:
             raise ConfigError(f"cluster must be one of {CLUSTERS}, got {cluster!r}")
         if retries < 0:
             raise ConfigError(f"retries must be >= 0, got {retries}")
+        if not 0 <= retry_backoff_s < math.inf:
+            raise ConfigError(f"retry_backoff_s must be a finite number >= 0, got {retry_backoff_s}")
         self._specs = list(engines)
         for spec in self._specs:
             if not isinstance(spec, EngineConfig | Engine):
@@ -151,6 +156,7 @@ class Runtime:
         self.ray_address = ray_address
         self.deadline_s = deadline_s
         self.retries = retries
+        self.retry_backoff_s = retry_backoff_s
         self.batch = batch or BatchPolicy()
         self.max_queue = max_queue
         self.decode_steps = decode_steps
@@ -624,6 +630,7 @@ class Runtime:
         embed_engine: str | None,
         priority: float,
     ) -> int:
+        check_passages(passages)
         passages = list(passages)
         vectors = await self._embed(passages, embed_engine, priority)
         return await self._insert(collection, passages, vectors, engine)
@@ -634,7 +641,7 @@ class Runtime:
         passages = list(passages)
         if not passages:
             return []
-        texts = [p.text if isinstance(p, Hit) else str(p) for p in passages]
+        texts = [p.text if isinstance(p, Hit) else check_text(p, "passage") for p in passages]
         request = RerankRequest(query, tuple(texts))
         pool = self.pool("rerank", engine)
         llm = self._scoring_llm(pool)

@@ -12,7 +12,7 @@ import libcst as cst
 from ..errors import TraceError
 from ..ir.code import SourceLoc
 from ..ir.graph import Graph, Node
-from ..ir.params import SearchParams
+from ..ir.params import SearchParams, check_text
 from ..ir.parsers import Parser
 from ..ir.template import Template
 from .folding import StaticFolding
@@ -159,7 +159,7 @@ class ExpressionCompiler(StaticFolding, TextBuilding):
         if op == "llm":
             prompt = self.expr(bound["prompt"], loc, "prompt")
             if isinstance(prompt, Static):
-                template, args = Template.constant(str(prompt.value)), list[Node]()
+                template, args = Template.constant(check_text(prompt.value, "prompt")), list[Node]()
             elif isinstance(prompt, Text):
                 template, args = prompt.template()
             else:
@@ -308,4 +308,4 @@ class ExpressionCompiler(StaticFolding, TextBuilding):
 def _hole0() -> Any:
     from ..ir.template import Hole
 
-    return Hole(0)
+    return Hole(0, "prompt")  # the whole prompt is a value: it must be a str, as when eager

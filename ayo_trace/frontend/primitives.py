@@ -11,7 +11,8 @@ from __future__ import annotations
 from collections.abc import Callable, Sequence
 from typing import Any, TypeVar
 
-from ..ir.params import Hit, SamplingParams, SearchParams
+from ..errors import InvalidParams
+from ..ir.params import Hit, SamplingParams, SearchParams, check_text
 from ..ir.parsers import Parser
 
 F = TypeVar("F", bound=Callable[..., Any])
@@ -56,13 +57,18 @@ async def llm(
 ) -> Any:
     """Complete ``prompt`` (greedy by default). With ``parse=ayo.lines`` or ``ayo.json_list`` the
     result is the list of parsed items, which decode pipelining can stream to the next step."""
+    check_text(prompt, "prompt")
     params = sampling_params(max_tokens, stop, temperature, top_p, seed)
+    if parse is not None and not isinstance(parse, Parser):
+        raise InvalidParams(f"parse= takes ayo.lines or ayo.json_list, got {parse!r}", param="parse")
     return await _runtime().llm(prompt, params, parse=parse, engine=engine)
 
 
 @_primitive("embed")
 async def embed(texts: str | list[str], *, engine: str | None = None) -> Any:
     """A vector for a string, or a list of vectors for a list of strings."""
+    for t in [texts] if isinstance(texts, str) else texts:
+        check_text(t, "text to embed")
     return await _runtime().embed(texts, engine=engine)
 
 
@@ -89,6 +95,7 @@ async def search(
     embed_engine: str | None = None,
 ) -> list[Hit]:
     """The ``top_k`` passages of ``collection`` nearest to ``query``, best first."""
+    check_text(query, "query")
     params = SearchParams(collection=collection, top_k=top_k)
     return list(await _runtime().search(query, params, engine=engine, embed_engine=embed_engine))
 
@@ -98,6 +105,7 @@ async def rerank(
     query: str, passages: Sequence[str | Hit], *, top_k: int = 3, engine: str | None = None
 ) -> list[Hit]:
     """The ``top_k`` most relevant of ``passages`` (strings or hits) for ``query``, best first."""
+    check_text(query, "query")
     return list(await _runtime().rerank(query, list(passages), top_k, engine=engine))
 
 

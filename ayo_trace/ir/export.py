@@ -3,6 +3,14 @@
 A value that JSON cannot hold (an object bound from a closure, say) is stored as an ``Opaque`` with
 its ``repr``: the graph still prints and lints after the round-trip, but running the node that needs
 the value raises a clear error.
+
+A graph file is code: a ``python`` or ``break`` node carries the user's statement as source text and
+the module whose globals it runs in, and running the graph executes that text and imports that
+module. So ``from_json`` refuses any code (``PyCode``) unless the caller says the file is trusted
+(``trusted=True``: only for files you wrote or got from someone you would let run code on this
+machine). Whatever the file holds, a malformed one raises ``GraphError`` (never a bare
+``KeyError``/``ValueError``), and sizes are bounded: the text (``MAX_JSON_CHARS``), the nesting of
+subgraphs (``MAX_DEPTH``) and source line numbers (``MAX_LINE``).
 """
 
 from __future__ import annotations
@@ -11,12 +19,18 @@ import dataclasses
 import json
 from typing import Any
 
+from ..errors import GraphError
 from .code import PyCode, SourceLoc
 from .graph import Graph, Node
 from .params import Hit, SamplingParams, SearchParams
 from .parsers import PARSERS, Parser
 from .printer import format_attrs
 from .template import Hole, Template
+
+MAX_JSON_CHARS = 64 * 1024 * 1024
+MAX_DEPTH = 64  # subgraphs (map bodies, branches) nested in each other
+MAX_LINE = 10_000_000
+FORMAT = "ayo-trace-graph/1"
 
 _EDGE_MERMAID = {"data": "-->", "stream": "==>|stream|", "order": "-.->|order|"}
 _EDGE_DOT = {"data": "solid", "stream": "bold", "order": "dashed"}
@@ -140,31 +154,103 @@ _DATACLASSES: dict[str, Any] = {
 }
 
 
-def _dec(v: Any) -> Any:
-    if isinstance(v, list):
-        return [_dec(x) for x in v]
-    if not isinstance(v, dict):
-        return v
-    t = v.get("__t")
-    if t == "tuple":
-        return tuple(_dec(x) for x in v["items"])
-    if t == "dict":
-        return {k: _dec(x) for k, x in v["items"].items()}
-    if t == "Graph":
-        return _graph_from_dict(v["graph"])
-    if t == "Template":
-        return Template(tuple(p if isinstance(p, str) else Hole(**p) for p in v["parts"]))
-    if t == "Parser":
-        return PARSERS[v["name"]]
-    if t in _DATACLASSES:
-        fields = {k: _dec(x) for k, x in v.items() if k != "__t"}
-        return _DATACLASSES[t](**fields)
-    if t == "PyCode":
-        fields = {k: _dec(x) for k, x in v.items() if k not in ("__t", "bindings")}
-        return PyCode(**fields, bindings={k: _dec(x) for k, x in v["bindings"].items()})
-    if t == "Opaque":
-        return Opaque(v["text"])
-    raise ValueError(f"unknown JSON value tag {t!r}")
+class _Decoder:
+    """Decodes JSON values into IR values; refuses code unless ``trusted``."""
+
+    def __init__(self, trusted: bool) -> None:
+        self.trusted = trusted
+        self.depth = 0
+
+    def __call__(self, v: Any) -> Any:
+        if isinstance(v, list):
+            return [self(x) for x in v]
+        if not isinstance(v, dict):
+            return v
+        t = v.get("__t")
+        if t == "tuple":
+            return tuple(self(x) for x in v["items"])
+        if t == "dict":
+            return {_str(k, "dict key"): self(x) for k, x in v["items"].items()}
+        if t == "Graph":
+            self.depth += 1
+            if self.depth > MAX_DEPTH:
+                raise GraphError(f"subgraphs nested deeper than {MAX_DEPTH}")
+            try:
+                return self.graph(v["graph"])
+            finally:
+                self.depth -= 1
+        if t == "Template":
+            return Template(tuple(p if isinstance(p, str) else Hole(**p) for p in v["parts"]))
+        if t == "Parser":
+            return PARSERS[v["name"]]
+        if t in _DATACLASSES:
+            fields = {k: self(x) for k, x in v.items() if k != "__t"}
+            if t == "SourceLoc":
+                _line(fields.get("line"))
+            return _DATACLASSES[t](**fields)
+        if t == "PyCode":
+            return self.code(v)
+        if t == "Opaque":
+            return Opaque(_str(v["text"], "opaque text"))
+        raise GraphError(f"unknown JSON value tag {t!r}")
+
+    def code(self, v: dict[str, Any]) -> PyCode:
+        fields = {k: self(x) for k, x in v.items() if k not in ("__t", "bindings")}
+        if not self.trusted:
+            raise GraphError(
+                f"the graph file holds code (a statement of module {fields.get('module')!r} at line "
+                f"{fields.get('line')!r}): a graph file is code, and running it would execute that "
+                "text; load it with trusted=True only if you would run this file as a program"
+            )
+        _line(fields.get("line"))
+        for name in ("source", "module", "filename"):
+            _str(fields.get(name), f"code {name}")
+        fields["params"] = tuple(fields.get("params", ()))
+        fields["returns"] = tuple(fields.get("returns", ()))
+        return PyCode(**fields, bindings={_str(k, "binding"): self(x) for k, x in v["bindings"].items()})
+
+    def graph(self, d: dict[str, Any]) -> Graph:
+        g = Graph(_str(d["name"], "graph name"))
+        g.statics = {_str(k, "static"): self(x) for k, x in d["statics"].items()}
+        by_name: dict[str, Node] = {}
+        for nd in d["nodes"]:
+            loc = SourceLoc(_str(nd["loc"][0], "file"), _line(nd["loc"][1])) if nd["loc"] else None
+            attrs = {_str(k, "attribute"): self(x) for k, x in nd["attrs"].items()}
+            name = _str(nd["name"], "node name")
+            if name in by_name:
+                raise GraphError(f"two nodes named {name!r}")
+            n = g.add(
+                _str(nd["op"], "op"),
+                [_ref(by_name, a) for a in nd["args"]],
+                attrs,
+                loc=loc,
+                name=name,
+                after=[_ref(by_name, a) for a in nd["after"]],
+            )
+            if n.name != name:
+                raise GraphError(f"node name {name!r} is not a valid name")
+            n.meta = dict(nd["meta"])
+            by_name[n.name] = n
+        return g
+
+
+def _str(v: Any, what: str) -> str:
+    if not isinstance(v, str):
+        raise GraphError(f"{what} must be a string, got {type(v).__name__}")
+    return v
+
+
+def _line(v: Any) -> int:
+    if isinstance(v, bool) or not isinstance(v, int) or not 0 <= v <= MAX_LINE:
+        raise GraphError(f"a source line must be an integer in 0..{MAX_LINE}, got {v!r}")
+    return v
+
+
+def _ref(by_name: dict[str, Node], name: Any) -> Node:
+    node = by_name.get(_str(name, "node reference"))
+    if node is None:
+        raise GraphError(f"a node reads {name!r}, which is not defined before it")
+    return node
 
 
 def _meta(meta: dict[str, Any]) -> dict[str, Any]:
@@ -197,32 +283,21 @@ def _graph_dict(graph: Graph) -> dict[str, Any]:
     }
 
 
-def _graph_from_dict(d: dict[str, Any]) -> Graph:
-    g = Graph(d["name"])
-    g.statics = {k: _dec(x) for k, x in d["statics"].items()}
-    by_name: dict[str, Node] = {}
-    for nd in d["nodes"]:
-        loc = SourceLoc(nd["loc"][0], nd["loc"][1]) if nd["loc"] else None
-        attrs = {k: _dec(x) for k, x in nd["attrs"].items()}
-        n = g.add(
-            nd["op"],
-            [by_name[a] for a in nd["args"]],
-            attrs,
-            loc=loc,
-            name=nd["name"],
-            after=[by_name[a] for a in nd["after"]],
-        )
-        n.meta = dict(nd["meta"])
-        by_name[n.name] = n
-    return g
-
-
 def to_json(graph: Graph) -> str:
-    return json.dumps({"format": "ayo-trace-graph/1", "graph": _graph_dict(graph)}, indent=1)
+    return json.dumps({"format": FORMAT, "graph": _graph_dict(graph)}, indent=1)
 
 
-def from_json(text: str) -> Graph:
-    data = json.loads(text)
-    if data.get("format") != "ayo-trace-graph/1":
-        raise ValueError("not an ayo-trace graph (missing format 'ayo-trace-graph/1')")
-    return _graph_from_dict(data["graph"])
+def from_json(text: str | bytes, *, trusted: bool = False) -> Graph:
+    """The graph a ``to_json`` text holds. Refuses code unless ``trusted`` (see the module docstring);
+    a malformed or oversized text raises ``GraphError``."""
+    if len(text) > MAX_JSON_CHARS:
+        raise GraphError(f"graph file of {len(text)} characters, more than {MAX_JSON_CHARS}")
+    try:
+        data = json.loads(text)
+        if not isinstance(data, dict) or data.get("format") != FORMAT:
+            raise GraphError(f"not an ayo-trace graph (missing format {FORMAT!r})")
+        return _Decoder(trusted).graph(data["graph"])
+    except GraphError:
+        raise
+    except (KeyError, TypeError, ValueError, AttributeError, IndexError, RecursionError) as e:
+        raise GraphError(f"malformed graph file: {type(e).__name__}: {e}") from e

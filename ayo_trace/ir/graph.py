@@ -315,7 +315,9 @@ class Graph:
         return to_json(self)
 
     @staticmethod
-    def from_json(text: str) -> Graph:
+    def from_json(text: str | bytes, *, trusted: bool = False) -> Graph:
+        """The graph of a ``to_json`` text. A graph file is code (its ``python`` nodes run their
+        source): it is refused with ``GraphError`` if it holds any unless ``trusted=True``."""
         from .export import from_json
 
-        return from_json(text)
+        return from_json(text, trusted=trusted)

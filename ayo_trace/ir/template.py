@@ -11,13 +11,17 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any
 
+from .params import check_text
+
 
 @dataclass(frozen=True)
 class Hole:
     """A value slot. ``arg`` indexes the owning node's ``args``.
 
     ``kind="format"`` renders like an f-string field (``conversion`` then ``format(value, spec)``);
-    ``kind="str"`` is a ``+`` operand and must already be a ``str`` (as Python's ``+`` demands).
+    ``kind="str"`` is a ``+`` operand and must already be a ``str`` (as Python's ``+`` demands);
+    ``kind="prompt"`` is a whole prompt passed as a value (``ayo.llm(x)``): it must be a ``str`` too,
+    as the eager call demands (``InvalidParams``), and prints like a plain field.
     """
 
     arg: int
@@ -26,6 +30,8 @@ class Hole:
     spec: str = ""
 
     def render(self, value: Any) -> str:
+        if self.kind == "prompt":
+            return check_text(value, "prompt")
         if self.kind == "str":
             if not isinstance(value, str):
                 raise TypeError(f'can only concatenate str (not "{type(value).__name__}") to str')

@@ -131,7 +131,7 @@ def test_golden_text(name: str) -> None:
 def test_graph_optimizes_and_round_trips(name: str) -> None:
     graph = GOLDEN[name][0]().graph()
     run_passes(graph, DEFAULT_PASSES).lint()
-    assert str(Graph.from_json(graph.to_json())) == str(graph)
+    assert str(Graph.from_json(graph.to_json(), trusted=True)) == str(graph)
 
 
 # --- the same IR as the traced workflow ------------------------------------------------------------
@@ -280,7 +280,7 @@ def test_python_step_runs_from_its_generated_source() -> None:
 
 
 def test_module_level_function_resolves_after_json() -> None:
-    graph = Graph.from_json(naive_rag().graph().to_json())
+    graph = Graph.from_json(naive_rag().graph().to_json(), trusted=True)
     code = graph.find("context").attrs["code"]
     assert code.resolve()([ayo.Hit("a", 1.0), ayo.Hit("b", 0.5)]) == "a\nb"
 

@@ -1,7 +1,8 @@
 """Faults: an engine actor killed mid-flight is restarted by Ray; the queries it was serving are
-retried (idempotent ``llm`` nodes, prefilled again from scratch) or fail with ``EngineDied`` naming
-the engine and the node; no other query is disturbed; a session lost with its actor is never
-continued; the runtime keeps serving."""
+retried (``llm`` nodes, and lowered ``llm_prefill``/``llm_decode`` nodes, on a session prefilled
+again from scratch) or, with no retries left, fail with ``EngineDied`` naming the engine and the
+node; no other query is disturbed; a session lost with its actor is never continued; the runtime
+keeps serving."""
 
 from __future__ import annotations
 
@@ -80,7 +81,11 @@ async def test_killing_an_llm_actor_fails_only_its_queries_then_serves_again(
 ) -> None:
     restarts = slow_runtime.engines["llm"][0].stats()["restarts"]
 
-    results, killed = await run_and_kill(slow_runtime, example.naive_rag)
+    slow_runtime.retries = 0
+    try:
+        results, killed = await run_and_kill(slow_runtime, example.naive_rag)
+    finally:
+        slow_runtime.retries = 1
 
     failed = [r for r in results if isinstance(r, Exception)]
     for got, want in zip(results, expected, strict=True):
@@ -98,6 +103,16 @@ async def test_killing_an_llm_actor_fails_only_its_queries_then_serves_again(
         again = await run_all(example.naive_rag, INPUTS)
     assert again == expected
     assert slow_runtime.engines["llm"][0].stats()["restarts"] == restarts + 1
+
+
+async def test_a_retried_llm_decode_reopens_its_session(
+    slow_runtime: ayo.Runtime, expected: list[str]
+) -> None:
+    # Optimized, the answer is an llm_prefill and an llm_decode: the decode's retry releases the
+    # lost session and prefills it again before decoding.
+    results, _ = await run_and_kill(slow_runtime, example.naive_rag)
+
+    assert results == expected
 
 
 async def test_a_retried_llm_node_prefills_again(slow_runtime: ayo.Runtime, expected: list[str]) -> None:

@@ -186,12 +186,13 @@ async def test_idempotent_nodes_are_retried(engines: Engines) -> None:
     assert flaky.calls["failed_prefill"] == 1 and flaky.calls["prefill"] == 1
 
 
-async def test_non_idempotent_nodes_are_not_retried(engines: Engines) -> None:
+async def test_lowered_llm_nodes_are_retried_too(engines: Engines) -> None:
+    async with Runtime(engines=[Flaky(failures=0), engines.embed, engines.store, engines.rerank]) as rt:
+        want = await rt.run(G.split_prompt(), {"question": Q})
     flaky = Flaky(failures=1)
     async with Runtime(engines=[flaky, engines.embed, engines.store, engines.rerank], retries=3) as rt:
-        with pytest.raises(EngineError):
-            await rt.run(G.split_prompt(), {"question": Q})  # llm_prefill appends to a session
-    assert flaky.calls["failed_prefill"] == 1 and flaky.calls["prefill"] == 0
+        assert await rt.run(G.split_prompt(), {"question": Q}) == want  # llm_prefill reopens its session
+    assert flaky.calls["failed_prefill"] == 1 and flaky.calls["prefill"] >= 1
     assert flaky.sessions == {}
 
 

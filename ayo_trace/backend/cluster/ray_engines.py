@@ -28,14 +28,27 @@ is never continued. A retried ``llm`` node releases its session and prefills it 
 
 Ray itself: ``RayCluster.connect`` joins the cluster at ``ray_address``, or a Ray already
 initialized in this process, or starts a local one (``ray.init``, which blocks for a few seconds,
-like loading a model); the runtime shuts Ray down on close only if it started it.
+like loading a model); the runtime shuts Ray down on close only if it started it. A local cluster
+started here is private to this machine: its node address is ``127.0.0.1``, so every Ray server
+(GCS, raylet, object manager, workers) listens on the loopback interface only, and no dashboard
+runs. (Ray turns a loopback node address into the machine's external one unless told otherwise;
+``_loopback_node`` tells it.) Local users can still reach loopback ports: Ray's token authentication
+(on by default for a local cluster) keeps them out, and the token file is made readable by its
+owner only. To serve other machines, start Ray yourself with authentication and
+pass ``ray_address``: see docs/security.md.
+
+Resources: every actor reserves its config's ``num_cpus``/``num_gpus`` (or its ``ray_options``);
+when the actors built so far ask for more than the cluster has in all, building the next one raises
+``ConfigError`` at once, instead of leaving an actor that waits for resources forever.
 """
 
 from __future__ import annotations
 
 import contextlib
 import logging
-from collections.abc import AsyncIterator, Mapping, Sequence
+import os
+from collections.abc import AsyncIterator, Iterator, Mapping, Sequence
+from pathlib import Path
 from typing import Any
 
 import anyio
@@ -70,7 +83,33 @@ START_TIMEOUT_S = 600.0  # building and starting an actor's engines (model loadi
 PENDING_WARN_S = 30.0  # an actor not started by then is reported (it may wait for resources)
 STOP_TIMEOUT_S = 30.0
 
+LOOPBACK = "127.0.0.1"
+
 _HostActor = ray.remote(EngineHost)
+
+
+def _private_token() -> None:
+    """Make Ray's authentication token file readable by its owner only: Ray writes it with the
+    default umask (0644), and loopback ports are reachable by every local user, so the token is
+    what keeps them out."""
+    path = Path(os.environ.get("RAY_AUTH_TOKEN_PATH") or Path.home() / ".ray" / "auth_token")
+    with contextlib.suppress(OSError):
+        path.chmod(0o600)
+
+
+@contextlib.contextmanager
+def _loopback_node() -> Iterator[None]:
+    """Let ``ray.init(_node_ip_address="127.0.0.1")`` keep that address: Ray replaces a loopback
+    node address with the machine's external one (``services.resolve_ip_for_localhost``), and its
+    servers then listen on every interface; with the loopback address they listen on it only."""
+    from ray._private import services
+
+    resolve = services.resolve_ip_for_localhost
+    services.resolve_ip_for_localhost = lambda host: host
+    try:
+        yield
+    finally:
+        services.resolve_ip_for_localhost = resolve
 
 
 def instance_name(config: EngineConfig, instance: int) -> str:
@@ -85,6 +124,7 @@ class RayCluster:
         self.address = address
         self.owns_ray = False
         self.actors: list[EngineActor] = []
+        self._reserved = {"CPU": 0.0, "GPU": 0.0}  # what the actors built so far reserve
 
     def connect(self) -> None:
         if ray.is_initialized():
@@ -92,9 +132,14 @@ class RayCluster:
                 log.info("ray is already initialized here; ray_address=%r is not used", self.address)
             return
         try:
-            # the dashboard setting only applies to a local cluster started here (Ray ignores it
-            # when joining one); to run one with a dashboard, call ray.init before the runtime
-            ray.init(address=self.address, include_dashboard=False)
+            if self.address is None and not os.environ.get("RAY_ADDRESS"):
+                with _loopback_node():
+                    ray.init(include_dashboard=False, _node_ip_address=LOOPBACK)
+                _private_token()
+            else:
+                # the dashboard setting only applies to a local cluster started here (Ray ignores it
+                # when joining one); to run one with a dashboard, call ray.init before the runtime
+                ray.init(address=self.address, include_dashboard=False)
         except (ConnectionError, RuntimeError, ValueError) as exc:
             where = f"at {self.address!r}" if self.address else "(local)"
             raise ConfigError(f"cannot start or join the Ray cluster {where}: {exc}") from exc
@@ -110,7 +155,6 @@ class RayCluster:
                 return build_engine(config, built, instance=instance)
             llm.actor.attach(config, instance)
             return RemoteReranker(llm.actor, name, owner=False)
-        self._check_resources(config)
         options = {
             "num_cpus": config.num_cpus,
             "num_gpus": config.num_gpus,
@@ -118,19 +162,31 @@ class RayCluster:
             "max_task_retries": 0,
             **config.ray_options,
         }
+        self._reserve(config, float(options.get("num_cpus") or 0), float(options.get("num_gpus") or 0))
         actor = EngineActor(self, name, config, instance, options)
         self.actors.append(actor)
         proxy_cls = _PROXIES[config.kind]
         return proxy_cls(actor, name, owner=True)
 
-    def _check_resources(self, config: EngineConfig) -> None:
+    def _reserve(self, config: EngineConfig, cpus: float, gpus: float) -> None:
+        """Count one more actor's resources; ``ConfigError`` when the actors so far need more than
+        the cluster has in all (an actor would wait for them forever)."""
         total = ray.cluster_resources()
-        for key, want in (("CPU", config.num_cpus), ("GPU", config.num_gpus)):
-            if want > total.get(key, 0.0):
+        for key, want in (("CPU", cpus), ("GPU", gpus)):
+            have = float(total.get(key, 0.0))
+            if want > have:
                 raise ConfigError(
                     f"engine {config.name!r}: an instance asks for {want:g} {key}s, but the Ray "
-                    f"cluster has {total.get(key, 0.0):g} in all (set num_{key.lower()}s lower)"
+                    f"cluster has {have:g} in all (set num_{key.lower()}s lower)"
                 )
+            if self._reserved[key] + want > have:
+                raise ConfigError(
+                    f"engine {config.name!r}: its actors and the ones built before it ask for "
+                    f"{self._reserved[key] + want:g} {key}s in all, but the Ray cluster has {have:g} "
+                    f"(set num_{key.lower()}s lower, or fewer instances, or join a larger cluster)"
+                )
+        self._reserved["CPU"] += cpus
+        self._reserved["GPU"] += gpus
 
     def launch(self) -> None:
         """Create every actor not created yet: their processes start (and load models) in parallel."""
@@ -142,6 +198,7 @@ class RayCluster:
         for actor in self.actors:
             actor.kill()
         self.actors.clear()
+        self._reserved = {"CPU": 0.0, "GPU": 0.0}
         if self.owns_ray and ray.is_initialized():
             ray.shutdown()
         self.owns_ray = False

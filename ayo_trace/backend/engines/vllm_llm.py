@@ -192,7 +192,7 @@ class VLLMEngine(LLMEngine):
 
         async def in_order(mine: list[int]) -> None:
             for i in mine:
-                s, text, tokens = plans[i]
+                s, _, tokens = plans[i]
                 params = self._vllm.SamplingParams(
                     max_tokens=1, temperature=0.0, output_kind=self._output_kind("FINAL_ONLY")
                 )
@@ -202,7 +202,7 @@ class VLLMEngine(LLMEngine):
                     final = await self._run_to_end(tokens, params)
                 cached = min(int(final.num_cached_tokens or 0), len(tokens))
                 await self._close_stream(s)
-                s.text, s.tokens, s.out = text, tokens, None
+                s.out = None
                 results[i] = PrefillResult(n_tokens=len(tokens) - cached, n_cached=cached)
                 self._counters["prompt_tokens_computed"] += len(tokens) - cached
                 self._counters["prompt_tokens_cached"] += cached
@@ -214,6 +214,8 @@ class VLLMEngine(LLMEngine):
         async with anyio.create_task_group() as tg:
             for mine in order.values():
                 tg.start_soon(in_order, mine)
+        for s, text, tokens in plans:  # only now: a failure above left every session's text as it was
+            s.text, s.tokens = text, tokens
         return [r for r in results if r is not None]
 
     async def _prefill_shared(self, tokens: list[int], params: Any) -> Any:
