@@ -20,6 +20,7 @@ import libcst as cst
 from ..errors import TraceError
 from ..ir.code import PyCode, SourceLoc, compile_statement
 from ..ir.graph import Graph, Node
+from . import control_flow, parallel
 from .expressions import ExpressionCompiler, contains_await, mutated_roots
 from .source import FunctionSource
 from .values import Static, Text, Traced, Value
@@ -160,6 +161,8 @@ class Compiler(ExpressionCompiler):
             for small in stmt.body:
                 self.small_statement(small, stmt, loc)
             return
+        if control_flow.compound(self, stmt, loc):  # loops, try, match, task groups
+            return
         if isinstance(stmt, cst.If):
             return self.if_statement(stmt, loc, top=top)
         if isinstance(stmt, cst.For) and stmt.asynchronous is None:
@@ -178,6 +181,8 @@ class Compiler(ExpressionCompiler):
                 raise _Returned(Static(None))
             raise _Returned(self.expr(small.value, loc, "result", text=False))
         if isinstance(small, cst.Pass):
+            return
+        if parallel.small_statement(self, small, loc):  # t = asyncio.create_task(...)
             return
         if isinstance(small, cst.Expr) and isinstance(small.value, cst.SimpleString | cst.ConcatenatedString):
             return  # a docstring, or any bare string literal: nothing to run

@@ -16,6 +16,7 @@ from ..ir.params import SearchParams
 from ..ir.parsers import Parser
 from ..ir.template import Template
 from .folding import StaticFolding
+from .parallel import awaited, traceable_await
 from .primitives import PRIMITIVES, sampling_params
 from .state import contains_await, mutated_roots
 from .text import TextBuilding
@@ -98,7 +99,7 @@ class ExpressionCompiler(StaticFolding, TextBuilding):
         return fn if getattr(fn, "__ayo_workflow__", False) else None
 
     def break_call_target(self, e: cst.Await) -> bool:
-        return self.primitive_of(e) is None and self.workflow_of(e) is None
+        return self.primitive_of(e) is None and self.workflow_of(e) is None and not traceable_await(self, e)  # type: ignore[arg-type]
 
     def await_expr(self, e: cst.Await, loc: SourceLoc, hint: str | None) -> Value:
         call = e.expression
@@ -111,6 +112,9 @@ class ExpressionCompiler(StaticFolding, TextBuilding):
         if wf is not None:
             assert isinstance(call, cst.Call)
             return self.inline_workflow(wf, call, call_loc)
+        gathered = awaited(self, e, loc, hint)  # type: ignore[arg-type]  # gather, tasks
+        if gathered is not None:
+            return gathered
         raise TraceError(
             f"`{self.src.code(e).strip()}` awaits something that is not an ayo primitive or workflow "
             "inside an expression the tracer must understand; await it in a statement of its own "
