@@ -22,6 +22,7 @@ before: a ``map``, plain code, or a graph break).
 from __future__ import annotations
 
 from collections.abc import Callable, Sequence
+from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
 import libcst as cst
@@ -38,6 +39,7 @@ if TYPE_CHECKING:
 MAX_ITERATIONS = 1000  # how many times a traced `while` body may run before the runtime refuses
 BROKE = "__ayo_broke"  # in a loop body: whether this iteration ran a `break`
 SUBJECT = "__ayo_subject"
+LOOP = "__ayo_loop"  # in a loop body's own environment: its _LoopInfo
 ITEM = "__ayo_item"  # a loop's item, when its target unpacks it
 _LOOPS = (cst.For, cst.While)
 _SCOPES = (cst.FunctionDef, cst.ClassDef, cst.Lambda)
@@ -92,6 +94,8 @@ def jumps(node: cst.CSTNode) -> bool:
                 found = True
             return not found and not isinstance(n, _LOOPS + _SCOPES)
 
+    if isinstance(node, _LOOPS):  # its own body's jumps are its own; its `else` may jump out
+        return node.orelse is not None and jumps(node.orelse)
     for child in node.children:
         child.visit(V())
     return found
@@ -120,6 +124,7 @@ def jump_block(comp: Compiler, stmts: Sequence[cst.BaseStatement]) -> None:
         ):
             for small in stmt.body:
                 if isinstance(small, cst.Break):
+                    _record_break(comp)
                     comp.env[BROKE] = Static(True)
                     return
                 if isinstance(small, cst.Continue):
@@ -133,9 +138,15 @@ def jump_block(comp: Compiler, stmts: Sequence[cst.BaseStatement]) -> None:
             return if_with_jumps(comp, stmt, rest, loc)
         if isinstance(stmt, cst.Match):
             return match_statement(comp, stmt, loc, rest)
+        if isinstance(stmt, cst.Try):
+            from .try_except import try_statement
+
+            if try_statement(comp, stmt, loc, rest):
+                return
         raise TraceError(
-            f"a `break`/`continue` inside a `{type(stmt).__name__.lower()}` statement of a traced loop "
-            "cannot be traced; move it into an `if` of the loop body",
+            f"a `break`/`continue` inside this `{type(stmt).__name__.lower()}` statement of a loop "
+            "that awaits primitives cannot be traced; move it into an `if` of the loop body (a `try` "
+            "part may end with one)",
             loc=loc,
             construct="loop",
         )
@@ -217,8 +228,7 @@ def branch(comp: Compiler, pred: Node, then: Fill, orelse: Fill, names: list[str
         order.extend(n for n in child.captures if n not in order)
     for child in children:
         for n in order:
-            if n not in child.captures:
-                child.lookup_local(n, loc)
+            capture(child, n, loc)
         align(child, [], order)
     captured = [next(c.captures[n][0] for c in children if n in c.captures) for n in order]
     node = comp.emit(
@@ -233,6 +243,16 @@ def branch(comp: Compiler, pred: Node, then: Fill, orelse: Fill, names: list[str
     for n in unbound:
         comp.maybe_unbound[n] = (loc, comp.env[n])
     return node
+
+
+def capture(child: Compiler, name: str, loc: SourceLoc) -> None:
+    """Give ``child`` an input for the outer value of ``name`` (so sibling bodies take the same
+    inputs), also when it binds ``name`` itself before reading it."""
+    if name in child.captures:
+        return
+    assert child.parent is not None
+    outer = child.parent.materialize(child.parent.lookup_local(name, loc), loc, name)
+    child.captures[name] = (outer, child.graph.add("input", (), {"name": name}, name=name))
 
 
 def align(child: Compiler, first: list[Node], order: list[str]) -> None:
@@ -258,7 +278,8 @@ def compile_loop(comp: Compiler, stmt: cst.For | cst.While, loc: SourceLoc) -> N
     """A ``loop`` node for ``stmt`` (see the module docstring), then its ``else``."""
     body_stmts = _branch_stmts(stmt.body)
     is_for = isinstance(stmt, cst.For)
-    names = [n for n in bound_names(comp, [stmt]) if n != BROKE]
+    outside = reads_outside(comp, stmt)
+    names = [n for n in bound_names(comp, [stmt]) if n != BROKE and (comp.is_bound(n) or n in outside)]
     can_break = _breaks(stmt.body)
     carried = [*names, BROKE] if can_break and stmt.orelse is not None else list(names)
     init: list[Node] = []
@@ -287,6 +308,8 @@ def compile_loop(comp: Compiler, stmt: cst.For | cst.While, loc: SourceLoc) -> N
         if n != BROKE:
             child.env[n] = Traced(inp)
     child.env[BROKE] = Static(False)
+    info = _LoopInfo({n: first[i + len(first) - len(carried)] for i, n in enumerate(carried)}, unbound)
+    child.env[LOOP] = Static(info)
     if isinstance(stmt, cst.For):
         _bind_target(child, stmt.target, first[0], loc)
         jump_block(child, body_stmts)
@@ -313,10 +336,68 @@ def compile_loop(comp: Compiler, stmt: cst.For | cst.While, loc: SourceLoc) -> N
     }
     for n in names:
         comp.env[n] = Traced(values[n])
+    # A name the loop may leave unbound is bound after it when every `break` binds it first and
+    # the `else` binds it too (`for ...: if ...: x = ...; break` / `else: x = ...`).
+    deferred = info.bound_at_every_break() if stmt.orelse is not None else set()
     for n in unbound:
-        comp.maybe_unbound[n] = (loc, comp.env[n])
+        if n not in deferred:
+            comp.maybe_unbound[n] = (loc, comp.env[n])
     if stmt.orelse is not None:
-        _loop_else(comp, stmt.orelse, values.get(BROKE), loc)
+        _loop_else(comp, stmt.orelse, values.get(BROKE), loc, deferred)
+
+
+@dataclass
+class _LoopInfo:
+    """What a loop body's compilation learns for the code after the loop: the body's carried
+    inputs, and for each ``break`` which of the names unbound before the loop it had bound."""
+
+    carried: dict[str, Node]
+    unbound: list[str]
+    breaks: list[set[str]] = field(default_factory=list)
+
+    def bound_at_every_break(self) -> set[str]:
+        if not self.breaks:
+            return set()
+        return set.intersection(*self.breaks)
+
+
+def _record_break(comp: Compiler) -> None:
+    """Note which names unbound before the loop this ``break``'s path has bound."""
+    c: Compiler | None = comp
+    bound: set[str] = set()
+    while c is not None:
+        marker = c.env.get(LOOP)
+        info = marker.value if isinstance(marker, Static) else None
+        for n, v in c.env.items():
+            if not isinstance(v, Traced) or n in c.maybe_unbound:
+                continue
+            if n in c.captures and v.node is c.captures[n][1]:
+                continue
+            if isinstance(info, _LoopInfo) and v.node is info.carried.get(n):
+                continue
+            bound.add(n)
+        if isinstance(info, _LoopInfo):
+            info.breaks.append(bound & set(info.unbound))
+            return
+        c = c.parent
+
+
+def reads_outside(comp: Compiler, stmt: cst.CSTNode) -> set[str]:
+    """Names of the workflow's scope read anywhere in the function but inside ``stmt``: a name a
+    loop binds that is read nowhere else lives one iteration and need not be carried."""
+    out: set[str] = set()
+    src = comp.src
+
+    class V(cst.CSTVisitor):
+        def on_visit(self, n: cst.CSTNode) -> bool:
+            if n is stmt:
+                return False
+            if isinstance(n, cst.Name):
+                out.update(src.free_names(n)[0])
+            return True
+
+    src.node.body.visit(V())
+    return out
 
 
 def _breaks(node: cst.CSTNode) -> bool:
@@ -369,14 +450,28 @@ def _while_body(
     return child.env[GO]
 
 
-def _loop_else(comp: Compiler, orelse: cst.Else, broke: Node | None, loc: SourceLoc) -> None:
+def _loop_else(
+    comp: Compiler, orelse: cst.Else, broke: Node | None, loc: SourceLoc, deferred: set[str]
+) -> None:
     stmts = _branch_stmts(orelse)
     run: Fill = (lambda c: jump_block(c, stmts)) if in_loop(comp) else (lambda c: c.block(stmts, top=False))
     if broke is None:
         run(comp)
         return
+    assigned: set[str] = set()
+
+    def orelse_fill(c: Compiler) -> None:
+        run(c)
+        for n in deferred:
+            v = c.env.get(n)
+            captured = n in c.captures and isinstance(v, Traced) and v.node is c.captures[n][1]
+            if v is not None and not captured and n not in c.maybe_unbound:
+                assigned.add(n)
+
     names = bound_names(comp, stmts)
-    branch(comp, broke, lambda c: None, run, names, loc)
+    branch(comp, broke, lambda c: None, orelse_fill, names, loc)
+    for n in deferred - assigned:
+        comp.maybe_unbound[n] = (loc, comp.env[n])
 
 
 # --- match -------------------------------------------------------------------------------------------
@@ -437,6 +532,12 @@ def _cases(
     hit = f"(True, {''.join(c + ', ' for c in caught)})"
     miss = f"(False, {'None, ' * len(caught)})"
     var = f"case_{k}"
+    if isinstance(case.pattern, cst.MatchAs) and case.pattern.pattern is None and not guard:
+        # `case _:` / `case name:` always match (and end the match): no test, no cond
+        for n in caught:
+            comp.env[n] = comp.lookup_local(SUBJECT, case_loc)
+        run(comp, [*_branch_stmts(case.body), *rest])
+        return
     source = (
         f"match {SUBJECT}:\n    case {pattern}{guard}:\n        {var} = {hit}\n"
         f"    case _:\n        {var} = {miss}"

@@ -24,29 +24,58 @@ import libcst as cst
 from ..errors import TraceError
 from ..ir.code import PyCode, SourceLoc, compile_statement
 from ..ir.graph import Graph, Node
-from .control_flow import BROKE, _branch_stmts, _has_return, align, bound_names, jumps
+from .control_flow import (
+    BROKE,
+    _branch_stmts,
+    _has_return,
+    align,
+    bound_names,
+    branch,
+    capture,
+    jump_block,
+    jumps,
+    reads_outside,
+)
 from .state import contains_await
-from .values import Traced
+from .values import Static, Traced
 
 if TYPE_CHECKING:
     from .compiler import Compiler
 
 CATCH = "__ayo_catch"
+JUMP = "__ayo_jump"  # in a loop body: which jump a try's part ended with ("" for none)
 
 
-def try_statement(comp: Compiler, stmt: cst.Try, loc: SourceLoc) -> bool:
-    """Compile ``stmt`` into a ``try`` node; False when it must stay a graph break (see above)."""
-    if not contains_await(stmt) or _has_return(stmt) or jumps(stmt) or _bare_raise(stmt.handlers):
+def try_statement(
+    comp: Compiler, stmt: cst.Try, loc: SourceLoc, rest: list[cst.BaseStatement] | None = None
+) -> bool:
+    """Compile ``stmt`` into a ``try`` node; False when it must stay a graph break (see above).
+
+    In a loop body, ``rest`` is the body after the statement, and a part of it may end in ``break``
+    or ``continue`` (``except ayo.EngineError: continue``): the node then also outputs which jump
+    ran, and the rest of the body runs only when none did."""
+    if _has_return(stmt) or _bare_raise(stmt.handlers):
         return False
-    body = _branch_stmts(stmt.body)
-    body_names = bound_names(comp, body)
-    if any(comp.src.assigned_names(s) for s in body[:-1]):
-        for h in stmt.handlers:
-            reads = set(comp.src.free_names(h.body)[0])
-            if not _reraises(h) and (
-                set(body_names) - set(bound_names(comp, [h.body])) or reads & set(body_names)
-            ):
+    if rest is None and (jumps(stmt) or not contains_await(stmt)):
+        return False
+    blocks = [stmt.body, *(h.body for h in stmt.handlers)] + ([stmt.orelse.body] if stmt.orelse else [])
+    if rest is not None:
+        if stmt.finalbody is not None and jumps(stmt.finalbody):
+            return False
+        for b in blocks:
+            stmts = _branch_stmts(b)
+            if any(jumps(x) for x in stmts[:-1]) or (jumps(stmts[-1]) and _trailing_jump(stmts[-1]) is None):
                 return False
+    body = _branch_stmts(stmt.body)
+    early: set[str] = set()  # names bound before the body's last statement, which a failure keeps
+    for s in body[:-1]:
+        early.update(bound_names(comp, [s]))
+    early.discard(BROKE)
+    relevant = early & reads_outside(comp, stmt)
+    for h in stmt.handlers:
+        reads = set(comp.src.free_names(h.body)[0]) & early
+        if reads or not (_reraises(h) or relevant <= set(bound_names(comp, [h.body]))):
+            return False
     bind = [
         h.name.name.value if h.name and isinstance(h.name.name, cst.Name) else None for h in stmt.handlers
     ]
@@ -65,14 +94,27 @@ def try_statement(comp: Compiler, stmt: cst.Try, loc: SourceLoc) -> bool:
 
     children: list[tuple[str, Compiler, list[Node]]] = []
 
+    if rest is not None:
+        names.append(JUMP)
+        comp.env[JUMP] = Static("")
+
     def part(role: str, stmts: list[cst.BaseStatement], first: list[str]) -> Compiler:
         child = type(comp)(comp.src, Graph(role), {}, comp.deps, parent=comp)
         inputs = []
         for n in first:
-            inp = child.graph.add("input", (), {"name": n}, name=n)
+            inp = child.graph.add("input", (), {"name": n}, name=n.strip("_"))
             child.env[n] = Traced(inp)
             inputs.append(inp)
-        child.block(stmts, top=False)
+        jump = _trailing_jump(stmts[-1]) if rest is not None and stmts else None
+        if jump is None:
+            child.block(stmts, top=False)
+        else:
+            child.block(stmts[:-1], top=False)
+            last = stmts[-1]
+            assert isinstance(last, cst.SimpleStatementLine)
+            for small in last.body[:-1]:
+                child.small_statement(small, last, comp.src.loc(last))
+            child.env[JUMP] = Static(jump)
         children.append((role, child, inputs))
         return child
 
@@ -84,25 +126,32 @@ def try_statement(comp: Compiler, stmt: cst.Try, loc: SourceLoc) -> bool:
     if final:
         part("finalbody", final, [])
     unbound: set[str] = set()
-    for role, child, _ in children:
+    body_unbound: set[str] = set()
+    for role, child, inputs in children:
         if role == "finalbody":
             child.graph.add("output", [child.const(None, loc)])
             continue
         outs = []
         for n in names:
             try:
-                outs.append(child.materialize(child.lookup_local(n, loc), loc, n))
+                value = child.lookup_local(n, loc)
             except TraceError:
-                unbound.add(n)
-                outs.append(child.const(None, loc, n))
+                jumped = child.env.get(JUMP)
+                if not (isinstance(jumped, Static) and jumped.value):  # (a jump skips the reads)
+                    (body_unbound if role == "body" else unbound).add(n)
+                value = Static(None)
+            if role == "orelse" and n in body_unbound and isinstance(value, Traced) and value.node in inputs:
+                unbound.add(n)  # unbound after the body, and the else leaves it alone
+            outs.append(child.materialize(value, loc, n))
         child.graph.add("output", outs or [child.const(None, loc)])
+    if stmt.orelse is None:
+        unbound |= body_unbound
     order: list[str] = []
     for _, child, _ in children:
         order.extend(n for n in child.captures if n not in order)
     for _, child, inputs in children:
         for n in order:
-            if n not in child.captures:
-                child.lookup_local(n, loc)
+            capture(child, n, loc)
         align(child, inputs, order)
     captured = [next(c.captures[n][0] for _, c, _ in children if n in c.captures) for n in order]
     graphs = {role: child.graph for role, child, _ in children}
@@ -117,7 +166,7 @@ def try_statement(comp: Compiler, stmt: cst.Try, loc: SourceLoc) -> bool:
     }
     node = comp.emit("try", captured, attrs, loc, "try")
     for i, n in enumerate(names):
-        comp.env[n] = Traced(comp.graph.add("getitem", (node,), {"index": i}, loc=loc, name=n))
+        comp.env[n] = Traced(comp.graph.add("getitem", (node,), {"index": i}, loc=loc, name=n.strip("_")))
     for n in unbound:
         comp.maybe_unbound[n] = (loc, comp.env[n])
     for b in bind:
@@ -126,7 +175,31 @@ def try_statement(comp: Compiler, stmt: cst.Try, loc: SourceLoc) -> bool:
             comp.maybe_unbound[b] = (loc, comp.env[b])
         elif b is not None:
             comp.env.pop(b, None)
+    if rest is not None:
+        _after_jumps(comp, rest, loc)
     return True
+
+
+def _trailing_jump(line: cst.BaseStatement) -> str | None:
+    """``"break"``/``"continue"`` when ``line`` is a simple line ending in one, else None."""
+    if not isinstance(line, cst.SimpleStatementLine):
+        return None
+    last = line.body[-1]
+    return "break" if isinstance(last, cst.Break) else "continue" if isinstance(last, cst.Continue) else None
+
+
+def _after_jumps(comp: Compiler, rest: list[cst.BaseStatement], loc: SourceLoc) -> None:
+    """The loop body after a try that may have jumped: it runs only when no part jumped; a
+    ``break`` sets the loop's flag."""
+    went_on = comp.python_node(cst.Pass(), loc, ["went_on"], source=f"went_on = {JUMP} == ''", reads=[JUMP])
+
+    def jumped(c: Compiler) -> None:
+        c.env[BROKE] = Traced(
+            c.python_node(cst.Pass(), loc, ["broke"], source=f"broke = {JUMP} == 'break'", reads=[JUMP])
+        )
+
+    branch(comp, went_on, lambda c: jump_block(c, rest), jumped, bound_names(comp, rest), loc)
+    comp.env.pop(JUMP, None)
 
 
 def _catch(comp: Compiler, handler: cst.ExceptHandler, loc: SourceLoc) -> PyCode | bool | None:

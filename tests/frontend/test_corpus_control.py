@@ -7,15 +7,21 @@ primitive nodes), never into a ``break`` node, and every mode must return what p
 
 from __future__ import annotations
 
+import random
+from collections.abc import Callable, Sequence
 from typing import Any
 
 import pytest
 
+import ayo_trace as ayo
+from ayo_trace.backend.interpreter import interpret
 from ayo_trace.ir import Graph
+from ayo_trace.passes import run_passes
+from ayo_trace.testing import ScriptedEmbedder, ScriptedLLM, ScriptedReranker, ScriptedStore
 from tests.util import run_in_new_loop
 
 from .corpus_control import agents, loops, parallel_wfs, try_match
-from .test_differential import ALL_SUBSETS, DOCS, QUESTION, assert_all_equal, run_modes
+from .test_differential import ALL_SUBSETS, DOCS, QUESTION, assert_all_equal, respond
 
 CASES: dict[str, tuple[Any, tuple[Any, ...]]] = {
     # parallel constructs
@@ -27,7 +33,105 @@ CASES: dict[str, tuple[Any, tuple[Any, ...]]] = {
     "task_group_results": (parallel_wfs.task_group_results, (QUESTION,)),
     "create_task_then_await": (parallel_wfs.create_task_then_await, (QUESTION,)),
     "anyio_task_group": (parallel_wfs.anyio_task_group, (DOCS, QUESTION)),
+    # loops
+    "enumerate_zip_pairs": (loops.enumerate_zip_pairs, (["what", "why", "how"], DOCS)),
+    "zip_grade": (loops.zip_grade, (["what", "why"], DOCS)),
+    "items_rewrite": (loops.items_rewrite, ({"intro": DOCS[0], "usage": DOCS[1]},)),
+    "first_relevant": (loops.first_relevant, (QUESTION, DOCS)),
+    "first_relevant_none": (loops.first_relevant, ("zzz", [])),
+    "skip_short_docs": (loops.skip_short_docs, (DOCS,)),
+    "search_else": (loops.search_else, (QUESTION, DOCS)),
+    "search_else_found": (loops.search_else, (QUESTION, ["zzz one", "zzz two"])),
+    "refine_while_short": (loops.refine_while_short, (QUESTION,)),
+    "ingest_then_search_loop": (loops.ingest_then_search_loop, (QUESTION, [DOCS[:1], DOCS[1:2], DOCS, DOCS])),
+    "nested_loops_break": (loops.nested_loops_break, (["lists", "values"], DOCS)),
+    # agent loops
+    "react_agent": (agents.react_agent, (QUESTION,)),
+    "react_agent_budget_1": (agents.react_agent, (QUESTION, 1)),
+    "while_agent": (agents.while_agent, (QUESTION, DOCS)),
+    "tool_dispatch_agent": (agents.tool_dispatch_agent, ("add 2 and 3",)),
+    "react_agent_done": (agents.react_agent, ("what is a dict",)),
+    "tool_dispatch_calc": (agents.tool_dispatch_agent, ("how to sort",)),
+    "tool_dispatch_stops": (agents.tool_dispatch_agent, ("explain closures",)),
+    # try/except/else/finally
+    "answer_or_fallback": (try_match.answer_or_fallback, (QUESTION,)),
+    "answer_or_fallback_fails": (try_match.answer_or_fallback, ("FAIL " + QUESTION,)),
+    "score_or_minus_one": (try_match.score_or_minus_one, (QUESTION,)),
+    "score_or_minus_one_parse_fails": (try_match.score_or_minus_one, ("b",)),
+    "two_handlers_user_error": (try_match.two_handlers, ("zz",)),
+    "two_handlers": (try_match.two_handlers, (QUESTION,)),
+    "two_handlers_engine": (try_match.two_handlers, ("FAIL",)),
+    "try_else_finally": (try_match.try_else_finally, (QUESTION, DOCS)),
+    "try_else_finally_fails": (try_match.try_else_finally, ("FAIL", DOCS)),
+    "retry_until_ok": (try_match.retry_until_ok, (["FAIL one", "two", "FAILFAIL three"],)),
+    "error_name_unbound_after": (try_match.error_name_unbound_after, ("FAIL",)),
+    # match
+    "route_by_intent": (try_match.route_by_intent, (QUESTION,)),
+    "route_by_intent_other": (try_match.route_by_intent, ("what is a list",)),
+    "route_by_intent_digit": (try_match.route_by_intent, ("what",)),
+    "handle_request_summarize": (try_match.handle_request, ({"kind": "summarize", "text": DOCS[0]},)),
+    "handle_request_translate": (
+        try_match.handle_request,
+        ({"kind": "translate", "text": "hi", "to": "fr"},),
+    ),
+    "handle_request_ticket": (try_match.handle_request, (try_match.Ticket(1, "server down"),)),
+    "handle_request_queued": (try_match.handle_request, (try_match.Ticket(3, "typo"),)),
+    "handle_request_list": (try_match.handle_request, (["a", "b", "c"],)),
+    "handle_request_other": (try_match.handle_request, (42,)),
 }
+
+
+def engines(seed: int | None) -> list[Any]:
+    """The differential test's scripted engines, with an LLM that fails prompts holding FAIL."""
+    rnd = random.Random(seed)
+
+    def lat() -> float:
+        return 0.0 if seed is None else rnd.uniform(0, 0.002)
+
+    return [
+        ScriptedLLM(
+            "llm",
+            respond,
+            decode_s_per_step=lat(),
+            prefill_s_per_token=lat() / 50,
+            fail=lambda prompt: "FAIL" in prompt,
+        ),
+        ScriptedEmbedder("embed"),
+        ScriptedStore("store"),
+        ScriptedReranker("rerank"),
+    ]
+
+
+async def run_modes(
+    wf: Any, args: Sequence[Any], seed: int | None, pass_sets: Sequence[Sequence[Any]]
+) -> list[tuple[str, Any]]:
+    """``(mode, result)`` for eager, the in-order interpreter and the runtime under each pass set;
+    an error counts as the result ``("raised", type, message)`` of its innermost cause."""
+    results: list[tuple[str, Any]] = []
+
+    async def in_runtime(label: str, fn: Callable[[Any], Any]) -> None:
+        async with ayo.Runtime(engines=engines(seed), batching=False, retries=0) as rt:
+            try:
+                results.append((label, await fn(rt)))
+            except Exception as e:
+                while e.__cause__ is not None:
+                    e = e.__cause__  # type: ignore[assignment]
+                results.append((label, ("raised", type(e).__name__, str(e))))
+
+    traced = wf.graph(*args)
+    statics = [isinstance(a, bool | int | float | type(None)) for a in args]
+    inputs = {
+        n.attrs["name"]: a
+        for n, a in zip(traced.inputs, [a for a, s in zip(args, statics, strict=True) if not s], strict=True)
+    }
+    await in_runtime("eager", lambda rt: wf.eager(*args))
+    await in_runtime("in-order interpreter", lambda rt: interpret(rt, traced, inputs))
+    for passes in pass_sets:
+        graph = run_passes(traced, passes)
+        graph.lint()
+        names = "+".join(p.name for p in passes) or "traced"
+        await in_runtime(names, lambda rt, g=graph: rt.run(g, inputs))
+    return results
 
 
 def breaks(graph: Graph) -> list[str]:
