@@ -8,6 +8,7 @@ the value raises a clear error.
 from __future__ import annotations
 
 import dataclasses
+import importlib
 import json
 from typing import Any
 
@@ -127,6 +128,10 @@ def _enc(v: Any) -> Any:
             },
             "bindings": {k: _enc(x) for k, x in v.bindings.items()},
         }
+    if isinstance(v, range):
+        return {"__t": "range", "items": [v.start, v.stop, v.step]}
+    if isinstance(v, type) and v.__module__.split(".")[0] == "ayo_trace":
+        return {"__t": "class", "module": v.__module__, "name": v.__qualname__}  # e.g. a task's result
     if isinstance(v, Opaque):
         return {"__t": "Opaque", "text": v.text}
     return {"__t": "Opaque", "text": repr(v)}
@@ -162,6 +167,10 @@ def _dec(v: Any) -> Any:
     if t == "PyCode":
         fields = {k: _dec(x) for k, x in v.items() if k not in ("__t", "bindings")}
         return PyCode(**fields, bindings={k: _dec(x) for k, x in v["bindings"].items()})
+    if t == "range":
+        return range(*v["items"])
+    if t == "class" and v["module"].split(".")[0] == "ayo_trace":
+        return getattr(importlib.import_module(v["module"]), v["name"])
     if t == "Opaque":
         return Opaque(v["text"])
     raise ValueError(f"unknown JSON value tag {t!r}")

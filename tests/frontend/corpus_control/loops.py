@@ -8,7 +8,7 @@ import ayo_trace as ayo
 @ayo.workflow
 async def enumerate_zip_pairs(questions: list[str], docs: list[str]) -> list[str]:
     answers = []
-    for i, (q, d) in enumerate(zip(questions, docs)):
+    for i, (q, d) in enumerate(zip(questions, docs, strict=False)):
         a = await ayo.llm(f"{i + 1}. Context: {d}\nQuestion: {q}\nAnswer:", max_tokens=8)
         answers.append(f"{i}:{a.strip()}")
     return answers
@@ -17,7 +17,7 @@ async def enumerate_zip_pairs(questions: list[str], docs: list[str]) -> list[str
 @ayo.workflow
 async def zip_grade(questions: list[str], docs: list[str]) -> dict[str, str]:
     grades = {}
-    for q, d in zip(questions, docs):
+    for q, d in zip(questions, docs, strict=False):
         grades[q] = await ayo.llm(f"Does '{d}' answer '{q}'? yes or no:", max_tokens=2)
     return grades
 

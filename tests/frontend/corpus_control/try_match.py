@@ -89,7 +89,7 @@ async def error_name_unbound_after(question: str) -> str:
     e = "kept"
     try:
         out = await ayo.llm(question, max_tokens=4)
-    except ayo.EngineError as e:  # noqa: F841 - Python deletes `e` after the handler
+    except ayo.EngineError as e:  # noqa: F811, F841 - Python deletes `e` after the handler
         out = "failed"
     return out
 
