@@ -169,12 +169,19 @@ def try_statement(
         comp.env[n] = Traced(comp.graph.add("getitem", (node,), {"index": i}, loc=loc, name=n.strip("_")))
     for n in unbound:
         comp.maybe_unbound[n] = (loc, comp.env[n])
-    for b in bind:
+    for name in bind:
         # Python deletes `e` after its handler: unbound after the statement if the handler ran
-        if b is not None and comp.is_bound(b) and b in comp.env:
-            comp.maybe_unbound[b] = (loc, comp.env[b])
-        elif b is not None:
-            comp.env.pop(b, None)
+        if name is None:
+            continue
+        try:
+            before = comp.lookup_local(name, loc) if comp.is_bound(name) else None
+        except TraceError:
+            before = None
+        if before is None:
+            comp.env.pop(name, None)
+        else:
+            comp.env[name] = before
+            comp.maybe_unbound[name] = (loc, before)
     if rest is not None:
         _after_jumps(comp, rest, loc)
     return True

@@ -135,7 +135,9 @@ def _format_try(node: Node, text: str, loc: str, indent: str) -> list[str]:
     inner = indent + "    "
     lines = [text + " {" + loc, *format_nodes(node.attrs["body"], inner)]
     binds = node.attrs.get("bind") or ()
-    for i, (handler, catch) in enumerate(zip(node.attrs["handlers"], node.attrs["catches"], strict=True)):
+    catches = node.attrs.get("catches") or ()
+    for i, handler in enumerate(node.attrs.get("handlers") or ()):
+        catch = catches[i] if i < len(catches) else None  # (lint reports a mismatch; print anyway)
         what = "" if catch is None else " " + catch.source.split("=", 1)[1].strip()
         name = binds[i] if i < len(binds) else None
         lines.append(indent + "} except" + what + (f" as {name}" if name else "") + " {")

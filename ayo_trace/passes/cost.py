@@ -362,21 +362,21 @@ class _Analysis:
     def _sequential_block(self, node: Node, times: _Times, fanout: int) -> tuple[float, float, float]:
         """A ``loop`` costs one body run per item (one run when it is a ``while``: how many it
         takes is not known); a ``try`` costs its body, else and finally (handlers run on failure
-        only, and are not costed)."""
+        only: their nodes are annotated, but they add nothing to the try's cost)."""
         cost = 0.0
         runs = 1
         if node.op == "loop" and node.attrs.get("item") is not None:
             runs = max(1, self.sizes[node.args[0]].n)
         for role, body in named_bodies(node):
-            if role.startswith("except"):
-                continue
             inputs = [
                 self.sizes[node.args[i]] if i is not None else _Size(0) for i in bindings(node, role, body)
             ]
             if node.op == "loop" and node.attrs.get("item") is not None:
                 item = self.sizes[node.args[0]]
                 inputs[0] = _Size(item.chars / max(1, item.n))
-            cost += self.run(body, inputs, fanout).finish[body.output]
+            finish = self.run(body, inputs, fanout).finish[body.output]
+            if not role.startswith("except"):  # (handlers are annotated, not counted)
+                cost += finish
         self.sizes[node] = _Size(0)
         start = self._ready(node, times)
         return start, start + runs * cost, runs * cost
