@@ -229,9 +229,12 @@ class Compiler(ExpressionCompiler):
         static = self.try_static(value)
         if static is not None and _immutable(static.value):
             return static
-        text = self.as_text(value, loc, lambda: self.python_node(stmt, loc, [name], name=name))
-        if text is not None:
-            return text
+        # A Text materializes by running the statement later, reading names as bound then: not for
+        # `s = s + "..."`, whose `s` will be the Text itself by then (endless recursion).
+        if name not in self.src.free_names(value)[0]:
+            text = self.as_text(value, loc, lambda: self.python_node(stmt, loc, [name], name=name))
+            if text is not None:
+                return text
         return Traced(self.python_node(stmt, loc, [name], name=name))
 
     def unpack(self, stmt: cst.CSTNode, value: cst.BaseExpression, names: list[str], loc: SourceLoc) -> None:
@@ -511,7 +514,11 @@ class Compiler(ExpressionCompiler):
             bound_before = n in self.env or (self.parent is not None and n in self.parent.env)
             source = f"{n} = {last} if {m} else {n}" if bound_before else f"{n} = {last}"
             reads = [m, n] if bound_before else [m]
+            # a name unbound on some path before the loop stays so when the loop runs no item
+            maybe = self.maybe_unbound.pop(n, None)
             self.env[n] = Traced(self.python_node(stmt, loc, [n], source=source, name=n, reads=reads))
+            if maybe is not None:
+                self.maybe_unbound[n] = (maybe[0], self.env[n])
         self.temps.clear()
 
     def accumulators(

@@ -287,8 +287,8 @@ def compile_loop(comp: Compiler, stmt: cst.For | cst.While, loc: SourceLoc) -> N
     for n in carried:
         if n == BROKE:
             init.append(comp.const(False, loc, "broke"))
-        elif comp.is_bound(n):
-            init.append(comp.materialize(comp.lookup_local(n, loc), loc, n))
+        elif (value := _bound_value(comp, n, loc)) is not None:
+            init.append(comp.materialize(value, loc, n))
         else:
             unbound.append(n)
             init.append(comp.const(None, loc, n))
@@ -382,18 +382,38 @@ def _record_break(comp: Compiler) -> None:
         c = c.parent
 
 
+def _bound_value(comp: Compiler, name: str, loc: SourceLoc) -> Value | None:
+    """The value ``name`` has before a loop, or None when it may be unbound there."""
+    if not comp.is_bound(name):
+        return None
+    try:
+        return comp.lookup_local(name, loc)
+    except TraceError:
+        return None
+
+
 def reads_outside(comp: Compiler, stmt: cst.CSTNode) -> set[str]:
     """Names of the workflow's scope read anywhere in the function but inside ``stmt``: a name a
-    loop binds that is read nowhere else lives one iteration and need not be carried."""
+    loop binds that is read nowhere else lives one iteration and need not be carried. A read in the
+    body of another ``for`` whose target binds the name reads that loop's own value, not this one."""
     out: set[str] = set()
     src = comp.src
+    shadowed: list[set[str]] = []
 
     class V(cst.CSTVisitor):
         def on_visit(self, n: cst.CSTNode) -> bool:
             if n is stmt:
                 return False
+            if isinstance(n, cst.For):
+                n.iter.visit(self)
+                shadowed.append(set(src.assigned_names(n.target)))
+                n.body.visit(self)
+                shadowed.pop()
+                if n.orelse is not None:
+                    n.orelse.visit(self)
+                return False
             if isinstance(n, cst.Name):
-                out.update(src.free_names(n)[0])
+                out.update(x for x in src.free_names(n)[0] if not any(x in s for s in shadowed))
             return True
 
     src.node.body.visit(V())
@@ -446,7 +466,8 @@ def _while_body(
         c.env[GO] = Static(False)
 
     child.env[GO] = Static(False)
-    branch(child, pred, then, orelse, [*names, BROKE, GO], loc)
+    flag = [BROKE] if _breaks(stmt.body) else []
+    branch(child, pred, then, orelse, [*names, *flag, GO], loc)
     return child.env[GO]
 
 

@@ -9,18 +9,23 @@ from __future__ import annotations
 
 import random
 from collections.abc import Callable, Sequence
+from pathlib import Path
 from typing import Any
 
 import pytest
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
 
 import ayo_trace as ayo
 from ayo_trace.backend.interpreter import interpret
 from ayo_trace.ir import Graph
-from ayo_trace.passes import run_passes
+from ayo_trace.passes import DEFAULT_PASSES, run_passes
 from ayo_trace.testing import ScriptedEmbedder, ScriptedLLM, ScriptedReranker, ScriptedStore
 from tests.util import run_in_new_loop
 
 from .corpus_control import agents, loops, parallel_wfs, try_match
+from .programs import load
+from .programs_control import control_program_source, control_programs
 from .test_differential import ALL_SUBSETS, DOCS, QUESTION, assert_all_equal, respond
 
 CASES: dict[str, tuple[Any, tuple[Any, ...]]] = {
@@ -152,4 +157,17 @@ def test_eager_equals_traced_under_every_pass_subset(name: str) -> None:
     results = run_in_new_loop(run_modes, wf, args, 11, ALL_SUBSETS)
     assert len(results) == len(ALL_SUBSETS) + 2
     assert not any(isinstance(v, tuple) and v[:1] == ("raised",) for _, v in results[:1]), results[0]
+    assert_all_equal(results)
+
+
+@settings(max_examples=15, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+@given(spec=control_programs, seed=st.integers(0, 2**16), subset=st.sampled_from(ALL_SUBSETS))
+def test_random_control_programs_trace_whole_and_equal_eager(
+    spec: Any, seed: int, subset: list[Any], tmp_path: Path
+) -> None:
+    module = load(control_program_source(spec), tmp_path)
+    assert breaks(module.program.graph(QUESTION, DOCS)) == []
+    results = run_in_new_loop(
+        run_modes, module.program, (QUESTION, DOCS), seed, [[], subset, list(DEFAULT_PASSES)]
+    )
     assert_all_equal(results)

@@ -177,20 +177,17 @@ graph refine_while_short(question):
           %value = llm(f"Continue: {%answer}", max_tokens=4)  # loops.py:74
           %answer_1 = python(%answer, %value) { answer += value }  # loops.py:74
           %rounds_1 = python(%rounds) { rounds += 1 } after %answer_1  # loops.py:75
-          %ayo_broke = const(False)  # loops.py:73
           %ayo_go = const(True)  # loops.py:73
-          return %answer_1, %rounds_1, %ayo_broke, %ayo_go
+          return %answer_1, %rounds_1, %ayo_go
       } else {
           %answer = input
           %rounds = input
-          %ayo_broke = const(False)  # loops.py:73
           %ayo_go = const(False)  # loops.py:73
-          return %answer, %rounds, %ayo_broke, %ayo_go
+          return %answer, %rounds, %ayo_go
       }
       %answer_1 = getitem(%cond, index=0)  # loops.py:73
       %rounds_1 = getitem(%cond, index=1)  # loops.py:73
-      %ayo_broke = getitem(%cond, index=2)  # loops.py:73
-      %ayo_go = getitem(%cond, index=3)  # loops.py:73
+      %ayo_go = getitem(%cond, index=2)  # loops.py:73
       return %ayo_go, %answer_1, %rounds_1
   }
   %answer_1 = getitem(%loop, index=0)  # loops.py:73
@@ -241,21 +238,19 @@ graph while_agent(question, docs):
           %history_1 = getitem(%cond, index=2)  # agents.py:56
           %ayo_broke = getitem(%cond, index=3)  # agents.py:56
           %go_on = python(%ayo_broke) { go_on = not __ayo_broke } after %cond  # agents.py:53
-          return %steps_1, %done_1, %history_1, %ayo_broke, %go_on
+          return %steps_1, %done_1, %history_1, %go_on
       } else {
           %question = input
           %history = input
           %steps = input
           %done = input
-          %ayo_broke = const(False)  # agents.py:53
           %ayo_go = const(False)  # agents.py:53
-          return %steps, %done, %history, %ayo_broke, %ayo_go
+          return %steps, %done, %history, %ayo_go
       }
       %steps_1 = getitem(%cond, index=0)  # agents.py:53
       %done_1 = getitem(%cond, index=1)  # agents.py:53
       %history_1 = getitem(%cond, index=2)  # agents.py:53
-      %ayo_broke = getitem(%cond, index=3)  # agents.py:53
-      %ayo_go = getitem(%cond, index=4)  # agents.py:53
+      %ayo_go = getitem(%cond, index=3)  # agents.py:53
       return %ayo_go, %steps_1, %done_1, %history_1
   }
   %steps_1 = getitem(%loop, index=0)  # agents.py:53
