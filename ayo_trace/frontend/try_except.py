@@ -177,11 +177,10 @@ def try_statement(
             before = comp.lookup_local(name, loc) if comp.is_bound(name) else None
         except TraceError:
             before = None
-        if before is None:
-            comp.env.pop(name, None)
-        else:
-            comp.env[name] = before
-            comp.maybe_unbound[name] = (loc, before)
+        # (libcst's scopes do not see `as e` bind a local: the placeholder makes later reads
+        # of `e` local reads, which the compiler refuses)
+        comp.env[name] = before if before is not None else Static(None)
+        comp.maybe_unbound[name] = (loc, comp.env[name])
     if rest is not None:
         _after_jumps(comp, rest, loc)
     return True
