@@ -71,7 +71,9 @@ async def run_loop(node: Node, args: Sequence[Any], run_body: RunBody) -> tuple[
 
 async def run_try(node: Node, args: Sequence[Any], run_body: RunBody) -> tuple[Any, ...]:
     """Run a ``try`` node: body, then the first matching handler on an error, else ``orelse``;
-    ``finalbody`` runs after all of them, also when an error propagates (not on cancellation)."""
+    ``finalbody`` runs after all of them, also when an error propagates. Cancellation is never a
+    handler's error, not even for a bare ``except`` (which, run eagerly, would swallow it), and
+    skips ``finalbody``."""
     a = node.attrs
     count = len(a["names"])
     captured = list(args)

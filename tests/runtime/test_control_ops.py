@@ -65,12 +65,16 @@ async def guarded(question: str) -> str:
     return answer
 
 
+HANDLED: list[str] = []
+
+
 @ayo.workflow
 async def catch_all(question: str) -> str:
     try:
         answer = await ayo.llm(question, max_tokens=8)
-    except Exception:
-        answer = await ayo.llm("HANDLER ran", max_tokens=2)
+    except:  # noqa: E722 - on purpose: even a bare except does not swallow cancellation
+        HANDLED.append(question)
+        answer = "caught"
     return answer
 
 
@@ -151,20 +155,15 @@ async def test_finally_runs_when_the_error_propagates(engines: Engines) -> None:
     assert [r.text for r in engines.store.collections["audit"]] == ["audit row"]
 
 
-async def test_except_exception_does_not_catch_cancellation(engines: Engines) -> None:
-    prompts: list[str] = []
-    respond = engines.llm.respond
-
-    def recording(prompt: str) -> str:
-        prompts.append(prompt)
-        return respond(prompt)
-
-    engines.llm.respond = recording  # type: ignore[method-assign]
+async def test_even_a_bare_except_does_not_swallow_cancellation(engines: Engines) -> None:
     engines.llm.decode_s_per_step = 0.05
+    HANDLED.clear()
     async with Runtime(engines=engines.all(), batching=False) as rt:
-        with pytest.raises(QueryTimeout):
-            await rt.run(catch_all.graph("q"), {"question": "q"}, deadline_s=0.1)
-    assert prompts and not any("HANDLER" in p for p in prompts)
+        graph = catch_all.graph("q")
+        for g in (graph, run_passes(graph, DEFAULT_PASSES)):
+            with pytest.raises(QueryTimeout):
+                await rt.run(g, {"question": "q"}, deadline_s=0.1)
+    assert HANDLED == []
 
 
 def test_handlers_see_the_exception_the_user_code_raised() -> None:
