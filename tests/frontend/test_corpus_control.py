@@ -23,7 +23,7 @@ from ayo_trace.passes import DEFAULT_PASSES, run_passes
 from ayo_trace.testing import ScriptedEmbedder, ScriptedLLM, ScriptedReranker, ScriptedStore
 from tests.util import run_in_new_loop
 
-from .corpus_control import agents, loops, parallel_wfs, try_match
+from .corpus_control import agents, combined, loops, parallel_wfs, try_match
 from .programs import load
 from .programs_control import control_program_source, control_programs
 from .test_differential import ALL_SUBSETS, DOCS, QUESTION, assert_all_equal, respond
@@ -83,6 +83,12 @@ CASES: dict[str, tuple[Any, tuple[Any, ...]]] = {
     "handle_request_queued": (try_match.handle_request, (try_match.Ticket(3, "typo"),)),
     "handle_request_list": (try_match.handle_request, (["a", "b", "c"],)),
     "handle_request_other": (try_match.handle_request, (42,)),
+    # combinations
+    "debate_until_agreement": (combined.debate_until_agreement, (["tabs", "spaces", "linters", "types"],)),
+    "agent_with_flaky_tool": (combined.agent_with_flaky_tool, (QUESTION,)),
+    "agent_with_flaky_tool_budget_2": (combined.agent_with_flaky_tool, (QUESTION, 2)),
+    "triage": (combined.triage, (["spam:buy now", "urgent:server down", "hello", "a:b"],)),
+    "per_doc_task_groups": (combined.per_doc_task_groups, (DOCS,)),
 }
 
 
