@@ -467,22 +467,22 @@ class Compiler(ExpressionCompiler):
             return self.python_statement(stmt, loc, self.src.assigned_names(stmt), effect=True)
         if stmt.orelse is not None or _has(stmt, cst.Break | cst.Continue | cst.Return):
             return self.statement_break(stmt, loc, "for loop with break/continue/else around primitives")
-        if not isinstance(stmt.target, cst.Name):
-            return self.statement_break(stmt, loc, "for loop unpacking its target around primitives")
         accs = self.accumulators(stmt)
         if accs is None:
             return self.statement_break(
                 stmt, loc, "for loop that changes outer state other than list.append/extend"
             )
-        item = stmt.target.value
+        # a tuple target (`for i, (a, b) in enumerate(zip(...))`) unpacks the item in the body
+        item = stmt.target.value if isinstance(stmt.target, cst.Name) else control_flow.ITEM
+        targets = self.src.assigned_names(stmt.target)
         # Names the loop binds that later code reads take their last iteration's value.
         later = set(self.names_read_after(stmt))
-        live = [n for n in dict.fromkeys([item, *self.src.assigned_names(stmt.body)]) if n in later]
+        live = [n for n in dict.fromkeys([*targets, *self.src.assigned_names(stmt.body)]) if n in later]
         iterable = self.materialize(self.expr(stmt.iter, loc, "items"), loc, "items")
         body_stmts = [s for s in stmt.body.body if s not in {a[2] for a in accs}]
         child = Compiler(self.src, Graph("body"), {}, self.deps, parent=self)
-        item_input = child.graph.add("input", (), {"name": item}, name=item)
-        child.env[item] = Traced(item_input)
+        item_input = child.graph.add("input", (), {"name": item}, name=item.strip("_"))
+        control_flow.bind_target(child, stmt.target, item_input, loc)
         child.block(body_stmts, top=False)
         outs = []
         for _, _, line, arg in accs:
@@ -494,7 +494,7 @@ class Compiler(ExpressionCompiler):
         mapped = self.emit(
             "map",
             [iterable, *(child.captures[n][0] for n in order)],
-            {"body": child.graph, "item": item, "concurrency": 1},
+            {"body": child.graph, "item": self.src.code(stmt.target).strip(), "concurrency": 1},
             loc,
             accs[0][0] if len(accs) == 1 and not live else "map",
         )

@@ -60,7 +60,7 @@ def compound(comp: Compiler, stmt: cst.BaseStatement, loc: SourceLoc) -> bool:
     if isinstance(stmt, cst.For) and stmt.asynchronous is None:
         if not contains_await(stmt) or _has_return(stmt):
             return False
-        simple = isinstance(stmt.target, cst.Name) and stmt.orelse is None and not jumps(stmt.body)
+        simple = stmt.orelse is None and not jumps(stmt.body) and not _carries(comp, stmt)
         if simple and comp.accumulators(stmt) is not None:
             return False  # a map, the compiler's own path
         compile_loop(comp, stmt, loc)
@@ -311,7 +311,7 @@ def compile_loop(comp: Compiler, stmt: cst.For | cst.While, loc: SourceLoc) -> N
     info = _LoopInfo({n: first[i + len(first) - len(carried)] for i, n in enumerate(carried)}, unbound)
     child.env[LOOP] = Static(info)
     if isinstance(stmt, cst.For):
-        _bind_target(child, stmt.target, first[0], loc)
+        bind_target(child, stmt.target, first[0], loc)
         jump_block(child, body_stmts)
         go = negate(child, child.env[BROKE], loc, "go_on")
     else:
@@ -382,6 +382,13 @@ def _record_break(comp: Compiler) -> None:
         c = c.parent
 
 
+def _carries(comp: Compiler, stmt: cst.For) -> bool:
+    """Whether an iteration may read what an earlier one bound (``out += ...``, ``n = n + 1``): the
+    body rebinds and reads a name bound before the loop. Its items cannot be a ``map``'s."""
+    read = set(comp.src.free_names(stmt.body)[0])
+    return any(n in read and comp.is_bound(n) for n in comp.src.assigned_names(stmt.body))
+
+
 def _bound_value(comp: Compiler, name: str, loc: SourceLoc) -> Value | None:
     """The value ``name`` has before a loop, or None when it may be unbound there."""
     if not comp.is_bound(name):
@@ -433,11 +440,30 @@ def _breaks(node: cst.CSTNode) -> bool:
     return found
 
 
-def _bind_target(child: Compiler, target: cst.BaseAssignTargetExpression, item: Node, loc: SourceLoc) -> None:
+def target_names(target: cst.CSTNode) -> list[str]:
+    """The names a loop or comprehension target binds, in order (a comprehension's are its own,
+    which the function's scope does not list)."""
+    out: dict[str, None] = {}
+
+    class V(cst.CSTVisitor):
+        def visit_Name(self, n: cst.Name) -> None:
+            out[n.value] = None
+
+        def visit_Attribute(self, n: cst.Attribute) -> bool:
+            return False
+
+        def visit_Subscript(self, n: cst.Subscript) -> bool:
+            return False
+
+    target.visit(V())
+    return list(out)
+
+
+def bind_target(child: Compiler, target: cst.BaseAssignTargetExpression, item: Node, loc: SourceLoc) -> None:
     if isinstance(target, cst.Name):
         child.env[target.value] = Traced(item)
         return
-    names = child.src.assigned_names(target)
+    names = target_names(target)
     item_var = item.attrs["name"]
     source = f"{child.src.code(target).strip()} = {item_var}"
     child.env[item_var] = Traced(item)

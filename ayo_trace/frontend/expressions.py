@@ -219,29 +219,27 @@ class ExpressionCompiler(StaticFolding, TextBuilding):
 
     def comprehension_map(self, e: cst.ListComp, loc: SourceLoc, hint: str) -> Value:
         from .compiler import Compiler as _Compiler
+        from .control_flow import ITEM, bind_target
 
         comp = e.for_in
-        if (
-            comp.inner_for_in is not None
-            or comp.asynchronous is not None
-            or not isinstance(comp.target, cst.Name)
-        ):
+        if comp.inner_for_in is not None or comp.asynchronous is not None:
             raise TraceError(
                 "a comprehension that awaits primitives must have a single `for name in items` "
-                "(no nested or async for, no tuple target); write a for loop or flatten the list first",
+                "(or a tuple target; no nested or async for); write a for loop or flatten the list first",
                 loc=loc,
                 construct="comprehension",
             )
-        item = comp.target.value
+        item = comp.target.value if isinstance(comp.target, cst.Name) else ITEM
         if comp.ifs:
             cond = " ".join(self.src.code(c).strip() for c in comp.ifs)
-            source = f"{hint}_items = [{item} for {item} in {self.src.code(comp.iter).strip()} {cond}]"
+            target = self.src.code(comp.target).strip()
+            source = f"{hint}_items = [({target}) for {target} in {self.src.code(comp.iter).strip()} {cond}]"
             iterable = self.python_node(comp, loc, [f"{hint}_items"], source=source, name=f"{hint}_items")
         else:
             iterable = self.materialize(self.expr(comp.iter, loc, "items"), loc, "items")
         child = _Compiler(self.src, Graph("body"), {}, self.deps, parent=self)  # type: ignore[arg-type]
-        item_input = child.graph.add("input", (), {"name": item}, name=item)
-        child.env[item] = Traced(item_input)
+        item_input = child.graph.add("input", (), {"name": item}, name=item.strip("_"))
+        bind_target(child, comp.target, item_input, loc)
         out = child.materialize(child.expr(e.elt, loc, ""), loc, "item")
         child.graph.add("output", [out])
         order = list(child.captures)
@@ -251,7 +249,7 @@ class ExpressionCompiler(StaticFolding, TextBuilding):
         node = self.emit(
             "map",
             [iterable, *(child.captures[n][0] for n in order)],
-            {"body": child.graph, "item": item, "concurrency": 1},
+            {"body": child.graph, "item": self.src.code(comp.target).strip(), "concurrency": 1},
             loc,
             hint,
         )

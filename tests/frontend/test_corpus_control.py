@@ -38,7 +38,10 @@ CASES: dict[str, tuple[Any, tuple[Any, ...]]] = {
     "task_group_results": (parallel_wfs.task_group_results, (QUESTION,)),
     "create_task_then_await": (parallel_wfs.create_task_then_await, (QUESTION,)),
     "anyio_task_group": (parallel_wfs.anyio_task_group, (DOCS, QUESTION)),
+    "gather_pairs": (parallel_wfs.gather_pairs, (["what", "why"], DOCS)),
     # loops
+    "running_summary": (loops.running_summary, (DOCS,)),
+    "numbered_answers": (loops.numbered_answers, (["what", "why", "how"],)),
     "enumerate_zip_pairs": (loops.enumerate_zip_pairs, (["what", "why", "how"], DOCS)),
     "zip_grade": (loops.zip_grade, (["what", "why"], DOCS)),
     "items_rewrite": (loops.items_rewrite, ({"intro": DOCS[0], "usage": DOCS[1]},)),

@@ -72,21 +72,20 @@ graph enumerate_zip_pairs(questions, docs):
   %docs = input  # loops.py:9
   %answers = python() { answers = [] }  # loops.py:10
   %items = python(%questions, %docs) { items = enumerate(zip(questions, docs, strict=False)) } after %answers  # loops.py:11
-  %loop = loop(%items, %answers, carried=('answers',)) for i, (q, d) {  # loops.py:11
+  %answers_1 = map(%items, concurrency=1) {  # loops.py:11
       %ayo_item = input
-      %answers = input
       %i = python(%ayo_item) { i, (q, d) = __ayo_item }  # loops.py:11
       %i_1 = getitem(%i, index=0)  # loops.py:11
       %q = getitem(%i, index=1)  # loops.py:11
       %d = getitem(%i, index=2)  # loops.py:11
       %field = python(%i_1) { field = i + 1 } after %i  # loops.py:12
       %a = llm(f"{%field}. Context: {%d}\\nQuestion: {%q}\\nAnswer:", max_tokens=8)  # loops.py:12
-      %answers_1 = python(%answers, %i_1, %a) { answers.append(f"{i}:{a.strip()}") }  # loops.py:13
-      %go_on = const(True)  # loops.py:11
-      return %go_on, %answers_1
+      %field_1 = python(%a) { field = a.strip() }  # loops.py:13
+      %item = python(%i_1, %a) { item = f"{i}:{a.strip()}" } after %field_1  # loops.py:13
+      return %item
   }
-  %answers_1 = getitem(%loop, index=0)  # loops.py:11
-  return %answers_1""",
+  %answers_2 = python(%answers, %answers_1) { answers.extend(answers_1) }  # loops.py:13
+  return %answers_2""",
     "first_relevant": """\
 graph first_relevant(question, docs):
   %question = input  # loops.py:35

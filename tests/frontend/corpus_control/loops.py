@@ -100,3 +100,16 @@ async def nested_loops_break(topics: list[str], docs: list[str]) -> list[str]:
         else:
             picked.append(f"{topic}:-")
     return picked
+
+
+@ayo.workflow
+async def running_summary(docs: list[str]) -> str:
+    summary = ""
+    for doc in docs:
+        summary = await ayo.llm(f"Update the summary '{summary.strip()}' with: {doc}\nSummary:", max_tokens=6)
+    return summary
+
+
+@ayo.workflow
+async def numbered_answers(questions: list[str]) -> list[str]:
+    return [await ayo.llm(f"Q{i}: {q}\nA:", max_tokens=4) for i, q in enumerate(questions, start=1)]

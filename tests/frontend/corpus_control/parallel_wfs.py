@@ -82,3 +82,10 @@ async def anyio_task_group(docs: list[str], question: str) -> str:
         tg.start_soon(summarize, question)
     hits = await ayo.search(question, collection="notes", top_k=2)
     return "\n".join(h.text for h in hits)
+
+
+@ayo.workflow
+async def gather_pairs(questions: list[str], docs: list[str]) -> list[str]:
+    return await asyncio.gather(
+        *(ayo.llm(f"Does '{d}' answer '{q}'?", max_tokens=2) for q, d in zip(questions, docs, strict=False))
+    )
