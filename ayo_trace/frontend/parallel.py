@@ -178,10 +178,42 @@ def _task(comp: Compiler, at: cst.CSTNode, call: cst.Call, target: str | None, l
     comp.env[target] = Traced(node)
 
 
+_SPAWNERS = (asyncio.create_task, asyncio.ensure_future, asyncio.gather)
+
+
 def small_statement(comp: Compiler, small: cst.BaseSmallStatement, loc: SourceLoc) -> bool:
-    """``t = asyncio.create_task(f(...))``: trace it (True), or leave the statement (False)."""
-    if not isinstance(small, cst.Assign) or len(small.targets) != 1:
+    """``t = asyncio.create_task(f(...))``: trace it (True), or leave the statement (False). A task
+    or gather the statement starts without awaiting it otherwise is refused: run as plain code it
+    would outlive the statement (and the query)."""
+    if not (isinstance(small, cst.Assign) and len(small.targets) == 1 and _task_assignment(comp, small, loc)):
+        _refuse_unawaited(comp, small, loc)
         return False
+    return True
+
+
+def _refuse_unawaited(comp: Compiler, small: cst.BaseSmallStatement, loc: SourceLoc) -> None:
+    found: list[cst.Call] = []
+
+    class V(cst.CSTVisitor):
+        def on_visit(self, n: cst.CSTNode) -> bool:
+            if isinstance(n, cst.Await):
+                return False  # awaited here: traced, or a graph break that awaits it
+            if isinstance(n, cst.Call) and comp.callee(n) in _SPAWNERS:
+                found.append(n)
+            return not isinstance(n, cst.FunctionDef | cst.Lambda | cst.ClassDef)
+
+    small.visit(V())
+    if found:
+        raise TraceError(
+            f"`{comp.src.code(found[0]).strip()}` starts work this statement does not await, which a "
+            "traced workflow cannot run; keep the task (`t = asyncio.create_task(f(...))`) and "
+            "`await t` later, or `await asyncio.gather(...)` here",
+            loc=loc,
+            construct="task",
+        )
+
+
+def _task_assignment(comp: Compiler, small: cst.Assign, loc: SourceLoc) -> bool:
     target = small.targets[0].target
     call = small.value
     if not (isinstance(target, cst.Name) and isinstance(call, cst.Call) and _is_create_task(comp, call)):

@@ -41,3 +41,10 @@ def test_gather_returning_exceptions_is_not_traced_as_a_list_of_values() -> None
     with pytest.raises(TraceError) as info:
         refused.gather_returning_exceptions.graph("q")
     assert "refused.py:" in str(info.value)
+
+
+@pytest.mark.parametrize("wf", [refused.fire_and_forget, refused.tasks_in_a_list])
+def test_a_task_started_but_not_awaited_in_the_statement_is_refused(wf: object) -> None:
+    with pytest.raises(TraceError) as info:
+        wf.graph(*(("q",) if wf is refused.fire_and_forget else (["a"],)))  # type: ignore[attr-defined]
+    assert "asyncio.create_task" in str(info.value) and "refused.py:" in str(info.value)

@@ -52,3 +52,15 @@ async def partial_body_then_handler(question: str) -> str:
 async def gather_returning_exceptions(question: str) -> list[object]:
     results = await asyncio.gather(ayo.llm(question, max_tokens=2), return_exceptions=True)
     return results
+
+
+@ayo.workflow
+async def fire_and_forget(question: str) -> str:
+    asyncio.create_task(ayo.ingest([question], collection="log"))  # noqa: RUF006 - on purpose
+    return await ayo.llm(question, max_tokens=4)
+
+
+@ayo.workflow
+async def tasks_in_a_list(docs: list[str]) -> list[str]:
+    tasks = [asyncio.create_task(ayo.llm(d, max_tokens=2)) for d in docs]
+    return [await t for t in tasks]
