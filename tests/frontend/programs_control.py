@@ -1,6 +1,7 @@
 """Random programs with control flow and parallel constructs: the generator of ``programs.py``
 extended with loops with ``break``/``continue``, ``while`` loops, ``try``/``except``, ``gather``,
-tuple-target loops and effects inside loop bodies. Every statement these kinds add must trace
+tuple-target loops and comprehensions, loops whose iterations depend on each other, ``match`` and
+effects inside loop bodies. Every statement these kinds add must trace
 whole (no graph break)."""
 
 from __future__ import annotations
@@ -19,6 +20,9 @@ CONTROL_KINDS = [
     "gather_map",
     "enumerate_loop",
     "effect_loop",
+    "match",
+    "carry_loop",
+    "tuple_comp",
 ]
 
 
@@ -84,6 +88,27 @@ def control_statement(kind: str, i: int, pick: int, scope: dict[str, list[str]],
             f"    for k, (a, b) in enumerate(zip({lst}, {lst}[1:], strict=False)):",
             f'        l{i}.append(await ayo.llm(f"{{k}} {{a}} {{b}}", max_tokens=3))',
         ]
+    if kind == "match":
+        scope["s"].append(f"s{i}")
+        return [
+            f"    match len({s}) % 3, {s}[:1]:",
+            "        case (0, _):",
+            f'            s{i} = await ayo.llm(f"Zero {{{s}}}", max_tokens=3)',
+            "        case (1, first) if first.isalpha():",
+            f'            s{i} = "one " + first',
+            "        case _:",
+            f'            s{i} = await ayo.llm(f"Other {{{s}}}", max_tokens=4)',
+        ]
+    if kind == "carry_loop":
+        scope["s"].append(f"s{i}")
+        return [
+            f"    s{i} = {s}[:8]",
+            f"    for item in {lst}:",
+            f'        s{i} = await ayo.llm(f"Merge {{s{i}}} with {{item}}", max_tokens=3)',
+        ]
+    if kind == "tuple_comp":
+        scope["l"].append(f"l{i}")
+        return [f'    l{i} = [await ayo.llm(f"{{n}}. {{x}}", max_tokens=3) for n, x in enumerate({lst})]']
     scope["l"].append(f"l{i}")
     return [
         f"    l{i} = []",
