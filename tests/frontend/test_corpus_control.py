@@ -42,6 +42,8 @@ CASES: dict[str, tuple[Any, tuple[Any, ...]]] = {
     # loops
     "running_summary": (loops.running_summary, (DOCS,)),
     "numbered_answers": (loops.numbered_answers, (["what", "why", "how"],)),
+    "search_rounds": (loops.search_rounds, (["lists", "values"], DOCS)),
+    "reviewed_draft": (loops.reviewed_draft, (QUESTION,)),
     "enumerate_zip_pairs": (loops.enumerate_zip_pairs, (["what", "why", "how"], DOCS)),
     "zip_grade": (loops.zip_grade, (["what", "why"], DOCS)),
     "items_rewrite": (loops.items_rewrite, ({"intro": DOCS[0], "usage": DOCS[1]},)),

@@ -113,3 +113,32 @@ async def running_summary(docs: list[str]) -> str:
 @ayo.workflow
 async def numbered_answers(questions: list[str]) -> list[str]:
     return [await ayo.llm(f"Q{i}: {q}\nA:", max_tokens=4) for i, q in enumerate(questions, start=1)]
+
+
+@ayo.workflow
+async def search_rounds(questions: list[str], docs: list[str]) -> tuple[list[int], list[str]]:
+    await ayo.ingest(docs, collection="rounds_kb")
+    counts = []
+    for q in questions:
+        hits = await ayo.search(q, collection="rounds_kb", top_k=2)
+        if not hits:
+            break
+        counts.append(len(hits))
+    texts = []
+    for q in questions:
+        hits = await ayo.search(q, collection="rounds_kb", top_k=1)
+        texts.append(q.upper())
+    for q in questions:
+        hits = await ayo.search(q + "?", collection="rounds_kb", top_k=3)
+        if hits:
+            counts.append(len(hits))
+            break
+    return counts, texts
+
+
+@ayo.workflow
+async def reviewed_draft(question: str) -> str:
+    draft = await ayo.llm(f"Draft: {question}\n", max_tokens=6)
+    draft = draft + "\n(reviewed)"
+    final = await ayo.llm(f"Polish: {draft}\n", max_tokens=6)
+    return draft + final
