@@ -94,6 +94,8 @@ CASES: dict[str, tuple[Any, tuple[Any, ...]]] = {
     "agent_with_flaky_tool_budget_2": (combined.agent_with_flaky_tool, (QUESTION, 2)),
     "triage": (combined.triage, (["spam:buy now", "urgent:server down", "hello", "a:b"],)),
     "per_doc_task_groups": (combined.per_doc_task_groups, (DOCS,)),
+    "stop_on_outage": (combined.stop_on_outage, (["a", "FAIL b", "c"],)),
+    "stop_on_outage_none": (combined.stop_on_outage, (["a", "c"],)),
 }
 
 

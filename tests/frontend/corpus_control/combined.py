@@ -66,3 +66,17 @@ async def per_doc_task_groups(docs: list[str]) -> list[str]:
             summary = tg.create_task(ayo.llm(f"Summary of: {doc}", max_tokens=5))
         cards.append(f"{title.result().strip()}: {summary.result().strip()}")
     return cards
+
+
+@ayo.workflow
+async def stop_on_outage(questions: list[str]) -> list[str]:
+    answers = []
+    for q in questions:
+        try:
+            answers.append(await ayo.llm(q, max_tokens=3))
+        except ayo.EngineError:
+            answers.append("outage")
+            break
+    else:
+        answers.append("all answered")
+    return answers
