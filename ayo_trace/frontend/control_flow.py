@@ -1,4 +1,4 @@
-"""Loops, ``break``/``continue`` and ``match`` traced into the IR instead of graph breaks.
+"""Loops and ``break``/``continue`` traced into the IR instead of graph breaks.
 
 ``Compiler.statement`` hands each compound statement to ``compound`` first; it compiles the ones
 whose meaning is known at trace time and returns False for the rest (which the compiler traces as
@@ -14,9 +14,7 @@ before: a ``map``, plain code, or a graph break).
 * ``break`` and ``continue`` are compiled away inside the body: the statements after an ``if`` that
   may jump move into the branches that do not jump (``cond`` nodes), and a flag carried out of the
   body says whether the loop broke (for ``go_on`` and the loop's ``else``).
-* ``match`` on a traced value whose cases await primitives (or jump) becomes a chain of ``cond``
-  nodes: Python itself matches each case's pattern and guard in a ``python`` node, which returns
-  whether it matched and the names the pattern captures.
+* ``match`` statements are in ``matching.py``.
 """
 
 from __future__ import annotations
@@ -38,7 +36,6 @@ if TYPE_CHECKING:
 
 MAX_ITERATIONS = 1000  # how many times a traced `while` body may run before the runtime refuses
 BROKE = "__ayo_broke"  # in a loop body: whether this iteration ran a `break`
-SUBJECT = "__ayo_subject"
 LOOP = "__ayo_loop"  # in a loop body's own environment: its _LoopInfo
 ITEM = "__ayo_item"  # a loop's item, when its target unpacks it
 _LOOPS = (cst.For, cst.While)
@@ -75,6 +72,8 @@ def compound(comp: Compiler, stmt: cst.BaseStatement, loc: SourceLoc) -> bool:
     if isinstance(stmt, cst.Match):
         if _has_return(stmt) or not contains_await(stmt):
             return False
+        from .matching import match_statement
+
         match_statement(comp, stmt, loc)
         return True
     return False
@@ -137,6 +136,8 @@ def jump_block(comp: Compiler, stmts: Sequence[cst.BaseStatement]) -> None:
         if isinstance(stmt, cst.If):
             return if_with_jumps(comp, stmt, rest, loc)
         if isinstance(stmt, cst.Match):
+            from .matching import match_statement
+
             return match_statement(comp, stmt, loc, rest)
         if isinstance(stmt, cst.Try):
             from .try_except import try_statement
@@ -189,6 +190,8 @@ def bound_names(comp: Compiler, stmts: Sequence[cst.CSTNode]) -> list[str]:
         out.update(dict.fromkeys(comp.src.assigned_names(s)))
         out.update(dict.fromkeys(comp.mutated_locals(s)))
         if isinstance(s, cst.Match):
+            from .matching import captures
+
             for case in s.cases:
                 out.update(dict.fromkeys(captures(case.pattern)))
     if in_loop(comp):
@@ -519,96 +522,3 @@ def _loop_else(
     branch(comp, broke, lambda c: None, orelse_fill, names, loc)
     for n in deferred - assigned:
         comp.maybe_unbound[n] = (loc, comp.env[n])
-
-
-# --- match -------------------------------------------------------------------------------------------
-
-
-def captures(pattern: cst.CSTNode) -> list[str]:
-    """The names a ``case`` pattern binds."""
-    out: dict[str, None] = {}
-
-    class V(cst.CSTVisitor):
-        def visit_MatchAs(self, n: cst.MatchAs) -> None:
-            if n.name is not None:
-                out[n.name.value] = None
-
-        def visit_MatchStar(self, n: cst.MatchStar) -> None:
-            if n.name is not None:
-                out[n.name.value] = None
-
-        def visit_MatchMapping(self, n: cst.MatchMapping) -> None:
-            if n.rest is not None:
-                out[n.rest.value] = None
-
-    pattern.visit(V())
-    return list(out)
-
-
-def match_statement(
-    comp: Compiler, stmt: cst.Match, loc: SourceLoc, rest: Sequence[cst.BaseStatement] = ()
-) -> None:
-    """``match`` as a chain of ``cond`` nodes; ``rest`` (the loop body after it) runs after each case."""
-    subject = comp.materialize(comp.expr(stmt.subject, loc, "subject"), loc, "subject")
-    names = bound_names(comp, [stmt, *rest])
-    run: Callable[[Compiler, list[cst.BaseStatement]], None] = (
-        jump_block if in_loop(comp) else (lambda c, s: c.block(s, top=False))
-    )
-    comp.temps[SUBJECT] = Traced(subject)
-    _cases(comp, stmt, 0, list(rest), names, run, loc)
-    comp.temps.pop(SUBJECT, None)
-
-
-def _cases(
-    comp: Compiler,
-    stmt: cst.Match,
-    k: int,
-    rest: list[cst.BaseStatement],
-    names: list[str],
-    run: Callable[[Compiler, list[cst.BaseStatement]], None],
-    loc: SourceLoc,
-) -> None:
-    if k == len(stmt.cases):
-        run(comp, rest)
-        return
-    case = stmt.cases[k]
-    caught = captures(case.pattern)
-    case_loc = comp.src.loc(case)
-    pattern = comp.src.code(case.pattern).strip()
-    guard = f" if {comp.src.code(case.guard).strip()}" if case.guard is not None else ""
-    hit = f"(True, {''.join(c + ', ' for c in caught)})"
-    miss = f"(False, {'None, ' * len(caught)})"
-    var = f"case_{k}"
-    if isinstance(case.pattern, cst.MatchAs) and case.pattern.pattern is None and not guard:
-        # `case _:` / `case name:` always match (and end the match): no test, no cond
-        for n in caught:
-            comp.env[n] = comp.lookup_local(SUBJECT, case_loc)
-        run(comp, [*_branch_stmts(case.body), *rest])
-        return
-    source = (
-        f"match {SUBJECT}:\n    case {pattern}{guard}:\n        {var} = {hit}\n"
-        f"    case _:\n        {var} = {miss}"
-    )
-    reads = [SUBJECT]
-    for part in (case.pattern, case.guard):
-        if part is not None:
-            reads.extend(n for n in comp.src.free_names(part)[0] if n not in caught and n not in reads)
-    comp.temps[SUBJECT] = comp.lookup_local(SUBJECT, case_loc)
-    matched = comp.python_node(case, case_loc, [var], source=source, reads=reads, name=var)
-    comp.temps[var] = Traced(matched)
-    pred = comp.graph.add("getitem", (matched,), {"index": 0}, loc=case_loc, name=f"{var}_hit")
-
-    def then(c: Compiler) -> None:
-        got = c.lookup_local(var, case_loc)
-        assert isinstance(got, Traced)
-        for i, n in enumerate(caught, start=1):
-            c.env[n] = Traced(c.graph.add("getitem", (got.node,), {"index": i}, loc=case_loc, name=n))
-        run(c, [*_branch_stmts(case.body), *rest])
-
-    def orelse(c: Compiler) -> None:
-        if k + 1 < len(stmt.cases):
-            c.temps[SUBJECT] = c.lookup_local(SUBJECT, case_loc)
-        _cases(c, stmt, k + 1, rest, names, run, loc)
-
-    branch(comp, pred, then, orelse, names, case_loc)
-    comp.temps.pop(var, None)
