@@ -75,6 +75,7 @@ CASES: dict[str, tuple[Any, tuple[Any, ...]]] = {
     "try_else_finally_fails": (try_match.try_else_finally, ("FAIL", DOCS)),
     "retry_until_ok": (try_match.retry_until_ok, (["FAIL one", "two", "FAILFAIL three"],)),
     "error_name_unbound_after": (try_match.error_name_unbound_after, ("FAIL",)),
+    "engine_error_message": (try_match.engine_error_message, ("FAIL",)),
     # match
     "route_by_intent": (try_match.route_by_intent, (QUESTION,)),
     "route_by_intent_other": (try_match.route_by_intent, ("what is a list",)),

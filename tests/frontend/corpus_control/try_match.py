@@ -129,3 +129,12 @@ async def handle_request(request: object) -> str:
         case _:
             out = "unsupported"
     return out
+
+
+@ayo.workflow
+async def engine_error_message(question: str) -> str:
+    try:
+        out = await ayo.llm(question, max_tokens=3)
+    except ayo.EngineError as e:
+        out = f"error: {e} (node {e.node})"
+    return out
