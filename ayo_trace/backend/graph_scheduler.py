@@ -13,7 +13,9 @@ producer's whole value (directly or through another node) would deadlock, so it 
 value instead.
 
 LLM sessions are named ``{scope}/{session}``: the scope is the query id, extended with
-``/{map node}[{i}]`` inside a map body's i-th run and ``/{cond node}`` inside a branch, so that every
+``/{map node}[{i}]`` inside a map body's i-th run (``/{loop node}[{i}]`` inside a loop's i-th iteration),
+``/{cond node}`` inside a branch and ``/{try node}/try`` (``/except{k}``, ``/else``, ``/finally``) inside
+a try's parts, so that every
 run of a body gets sessions of its own. Every session a query opens is released when its decode
 ends, and again (a no-op if already done) when the query ends, fails or is cancelled.
 
@@ -46,9 +48,11 @@ from anyio.abc import TaskGroup
 from anyio.streams.memory import MemoryObjectReceiveStream, MemoryObjectSendStream
 
 from ..errors import AyoError, EngineError, InvalidRequest, NodeError, Overloaded, QueryTimeout, UserCodeError
+from ..ir.blocks import BLOCK_OPS
 from ..ir.code import PyCode, SourceLoc
 from ..ir.graph import Graph, Node
 from ..ir.ops import IDEMPOTENT
+from .control import RunBody, run_loop, run_try
 
 if TYPE_CHECKING:
     from .runtime import Runtime
@@ -112,10 +116,10 @@ class QueryContext:
 
     def interrupted_leaf(self) -> tuple[str, Node] | None:
         """Of the nodes a cancellation stopped, the one that had run longest, preferring nodes that
-        are not map/cond containers (those run as long as anything inside them)."""
+        are not map/cond/loop/try containers (those run as long as anything inside them)."""
         if not self.interrupted:
             return None
-        leaves = [k for k in self.interrupted if k[1].op not in ("map", "cond")] or list(self.interrupted)
+        leaves = [k for k in self.interrupted if k[1].op not in BLOCK_OPS] or list(self.interrupted)
         return min(leaves, key=lambda k: self.interrupted[k])
 
     async def release_all(self) -> None:
@@ -530,6 +534,18 @@ class GraphRun:
         branch: Graph = node.attrs["then"] if args[0] else node.attrs["orelse"]
         value = await GraphRun(self.ctx, branch, f"{self.scope}/{node.name}").run(args[1:])
         return await self._emit_all(node, value)
+
+    async def op_loop(self, node: Node, args: list[Any]) -> Any:
+        return await self._emit_all(node, await run_loop(node, args, self._body_runner(node)))
+
+    async def op_try(self, node: Node, args: list[Any]) -> Any:
+        return await self._emit_all(node, await run_try(node, args, self._body_runner(node)))
+
+    def _body_runner(self, node: Node) -> RunBody:
+        async def run_body(graph: Graph, inputs: list[Any], scope: str) -> Any:
+            return await GraphRun(self.ctx, graph, f"{self.scope}/{node.name}{scope}").run(inputs)
+
+        return run_body
 
     async def op_map(self, node: Node, args: list[Any]) -> Any:
         body: Graph = node.attrs["body"]

@@ -13,6 +13,7 @@ from typing import TYPE_CHECKING, Any
 
 from ..errors import NodeError, UserCodeError
 from ..ir.graph import Graph, Node
+from .control import run_loop, run_try
 from .graph_scheduler import where
 
 if TYPE_CHECKING:
@@ -85,6 +86,15 @@ class Interpreter:
     async def op_cond(self, node: Node, args: list[Any]) -> Any:
         branch: Graph = node.attrs["then"] if args[0] else node.attrs["orelse"]
         return await self.run_graph(branch, args[1:])
+
+    async def _body(self, graph: Graph, inputs: list[Any], scope: str) -> Any:
+        return await self.run_graph(graph, inputs)
+
+    async def op_loop(self, node: Node, args: list[Any]) -> Any:
+        return await run_loop(node, args, self._body)
+
+    async def op_try(self, node: Node, args: list[Any]) -> Any:
+        return await run_try(node, args, self._body)
 
 
 async def interpret(rt: Runtime, graph: Graph, inputs: Mapping[str, Any]) -> Any:

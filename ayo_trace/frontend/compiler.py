@@ -20,6 +20,7 @@ import libcst as cst
 from ..errors import TraceError
 from ..ir.code import PyCode, SourceLoc, compile_statement
 from ..ir.graph import Graph, Node
+from . import control_flow, parallel
 from .expressions import ExpressionCompiler, contains_await, mutated_roots
 from .source import FunctionSource
 from .values import Static, Text, Traced, Value
@@ -160,6 +161,8 @@ class Compiler(ExpressionCompiler):
             for small in stmt.body:
                 self.small_statement(small, stmt, loc)
             return
+        if control_flow.compound(self, stmt, loc):  # loops, try, match, task groups
+            return
         if isinstance(stmt, cst.If):
             return self.if_statement(stmt, loc, top=top)
         if isinstance(stmt, cst.For) and stmt.asynchronous is None:
@@ -178,6 +181,8 @@ class Compiler(ExpressionCompiler):
                 raise _Returned(Static(None))
             raise _Returned(self.expr(small.value, loc, "result", text=False))
         if isinstance(small, cst.Pass):
+            return
+        if parallel.small_statement(self, small, loc):  # t = asyncio.create_task(...)
             return
         if isinstance(small, cst.Expr) and isinstance(small.value, cst.SimpleString | cst.ConcatenatedString):
             return  # a docstring, or any bare string literal: nothing to run
@@ -224,9 +229,12 @@ class Compiler(ExpressionCompiler):
         static = self.try_static(value)
         if static is not None and _immutable(static.value):
             return static
-        text = self.as_text(value, loc, lambda: self.python_node(stmt, loc, [name], name=name))
-        if text is not None:
-            return text
+        # A Text materializes by running the statement later, reading names as bound then: not for
+        # `s = s + "..."`, whose `s` will be the Text itself by then (endless recursion).
+        if name not in self.src.free_names(value)[0]:
+            text = self.as_text(value, loc, lambda: self.python_node(stmt, loc, [name], name=name))
+            if text is not None:
+                return text
         return Traced(self.python_node(stmt, loc, [name], name=name))
 
     def unpack(self, stmt: cst.CSTNode, value: cst.BaseExpression, names: list[str], loc: SourceLoc) -> None:
@@ -459,22 +467,22 @@ class Compiler(ExpressionCompiler):
             return self.python_statement(stmt, loc, self.src.assigned_names(stmt), effect=True)
         if stmt.orelse is not None or _has(stmt, cst.Break | cst.Continue | cst.Return):
             return self.statement_break(stmt, loc, "for loop with break/continue/else around primitives")
-        if not isinstance(stmt.target, cst.Name):
-            return self.statement_break(stmt, loc, "for loop unpacking its target around primitives")
         accs = self.accumulators(stmt)
         if accs is None:
             return self.statement_break(
                 stmt, loc, "for loop that changes outer state other than list.append/extend"
             )
-        item = stmt.target.value
+        # a tuple target (`for i, (a, b) in enumerate(zip(...))`) unpacks the item in the body
+        item = stmt.target.value if isinstance(stmt.target, cst.Name) else control_flow.ITEM
+        targets = self.src.assigned_names(stmt.target)
         # Names the loop binds that later code reads take their last iteration's value.
         later = set(self.names_read_after(stmt))
-        live = [n for n in dict.fromkeys([item, *self.src.assigned_names(stmt.body)]) if n in later]
+        live = [n for n in dict.fromkeys([*targets, *self.src.assigned_names(stmt.body)]) if n in later]
         iterable = self.materialize(self.expr(stmt.iter, loc, "items"), loc, "items")
         body_stmts = [s for s in stmt.body.body if s not in {a[2] for a in accs}]
         child = Compiler(self.src, Graph("body"), {}, self.deps, parent=self)
-        item_input = child.graph.add("input", (), {"name": item}, name=item)
-        child.env[item] = Traced(item_input)
+        item_input = child.graph.add("input", (), {"name": item}, name=item.strip("_"))
+        control_flow.bind_target(child, stmt.target, item_input, loc)
         child.block(body_stmts, top=False)
         outs = []
         for _, _, line, arg in accs:
@@ -486,7 +494,7 @@ class Compiler(ExpressionCompiler):
         mapped = self.emit(
             "map",
             [iterable, *(child.captures[n][0] for n in order)],
-            {"body": child.graph, "item": item, "concurrency": 1},
+            {"body": child.graph, "item": self.src.code(stmt.target).strip(), "concurrency": 1},
             loc,
             accs[0][0] if len(accs) == 1 and not live else "map",
         )
@@ -506,7 +514,11 @@ class Compiler(ExpressionCompiler):
             bound_before = n in self.env or (self.parent is not None and n in self.parent.env)
             source = f"{n} = {last} if {m} else {n}" if bound_before else f"{n} = {last}"
             reads = [m, n] if bound_before else [m]
+            # a name unbound on some path before the loop stays so when the loop runs no item
+            maybe = self.maybe_unbound.pop(n, None)
             self.env[n] = Traced(self.python_node(stmt, loc, [n], source=source, name=n, reads=reads))
+            if maybe is not None:
+                self.maybe_unbound[n] = (maybe[0], self.env[n])
         self.temps.clear()
 
     def accumulators(

@@ -16,6 +16,7 @@ from ..ir.params import SearchParams, check_text
 from ..ir.parsers import Parser
 from ..ir.template import Template
 from .folding import StaticFolding
+from .parallel import awaited, traceable_await
 from .primitives import PRIMITIVES, sampling_params
 from .state import contains_await, mutated_roots
 from .text import TextBuilding
@@ -98,7 +99,7 @@ class ExpressionCompiler(StaticFolding, TextBuilding):
         return fn if getattr(fn, "__ayo_workflow__", False) else None
 
     def break_call_target(self, e: cst.Await) -> bool:
-        return self.primitive_of(e) is None and self.workflow_of(e) is None
+        return self.primitive_of(e) is None and self.workflow_of(e) is None and not traceable_await(self, e)  # type: ignore[arg-type]
 
     def await_expr(self, e: cst.Await, loc: SourceLoc, hint: str | None) -> Value:
         call = e.expression
@@ -111,6 +112,9 @@ class ExpressionCompiler(StaticFolding, TextBuilding):
         if wf is not None:
             assert isinstance(call, cst.Call)
             return self.inline_workflow(wf, call, call_loc)
+        gathered = awaited(self, e, loc, hint)  # type: ignore[arg-type]  # gather, tasks
+        if gathered is not None:
+            return gathered
         raise TraceError(
             f"`{self.src.code(e).strip()}` awaits something that is not an ayo primitive or workflow "
             "inside an expression the tracer must understand; await it in a statement of its own "
@@ -215,29 +219,27 @@ class ExpressionCompiler(StaticFolding, TextBuilding):
 
     def comprehension_map(self, e: cst.ListComp, loc: SourceLoc, hint: str) -> Value:
         from .compiler import Compiler as _Compiler
+        from .control_flow import ITEM, bind_target
 
         comp = e.for_in
-        if (
-            comp.inner_for_in is not None
-            or comp.asynchronous is not None
-            or not isinstance(comp.target, cst.Name)
-        ):
+        if comp.inner_for_in is not None or comp.asynchronous is not None:
             raise TraceError(
                 "a comprehension that awaits primitives must have a single `for name in items` "
-                "(no nested or async for, no tuple target); write a for loop or flatten the list first",
+                "(or a tuple target; no nested or async for); write a for loop or flatten the list first",
                 loc=loc,
                 construct="comprehension",
             )
-        item = comp.target.value
+        item = comp.target.value if isinstance(comp.target, cst.Name) else ITEM
         if comp.ifs:
             cond = " ".join(self.src.code(c).strip() for c in comp.ifs)
-            source = f"{hint}_items = [{item} for {item} in {self.src.code(comp.iter).strip()} {cond}]"
+            target = self.src.code(comp.target).strip()
+            source = f"{hint}_items = [({target}) for {target} in {self.src.code(comp.iter).strip()} {cond}]"
             iterable = self.python_node(comp, loc, [f"{hint}_items"], source=source, name=f"{hint}_items")
         else:
             iterable = self.materialize(self.expr(comp.iter, loc, "items"), loc, "items")
         child = _Compiler(self.src, Graph("body"), {}, self.deps, parent=self)  # type: ignore[arg-type]
-        item_input = child.graph.add("input", (), {"name": item}, name=item)
-        child.env[item] = Traced(item_input)
+        item_input = child.graph.add("input", (), {"name": item}, name=item.strip("_"))
+        bind_target(child, comp.target, item_input, loc)
         out = child.materialize(child.expr(e.elt, loc, ""), loc, "item")
         child.graph.add("output", [out])
         order = list(child.captures)
@@ -247,7 +249,7 @@ class ExpressionCompiler(StaticFolding, TextBuilding):
         node = self.emit(
             "map",
             [iterable, *(child.captures[n][0] for n in order)],
-            {"body": child.graph, "item": item, "concurrency": 1},
+            {"body": child.graph, "item": self.src.code(comp.target).strip(), "concurrency": 1},
             loc,
             hint,
         )

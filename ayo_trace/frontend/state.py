@@ -12,13 +12,16 @@ from .values import Value
 
 
 def contains_await(node: cst.CSTNode) -> bool:
-    """Whether ``node`` awaits anything outside nested functions."""
+    """Whether ``node`` awaits anything outside nested functions (``async with``/``async for``
+    await too)."""
     found = False
 
     class V(cst.CSTVisitor):
         def on_visit(self, n: cst.CSTNode) -> bool:
             nonlocal found
-            if isinstance(n, cst.Await):
+            if isinstance(n, cst.Await) or (
+                isinstance(n, cst.With | cst.For | cst.CompFor) and n.asynchronous is not None
+            ):
                 found = True
             return not found and not isinstance(n, cst.FunctionDef | cst.Lambda | cst.ClassDef)
 

@@ -16,6 +16,7 @@ subgraphs (``MAX_DEPTH``) and source line numbers (``MAX_LINE``).
 from __future__ import annotations
 
 import dataclasses
+import importlib
 import json
 from typing import Any
 
@@ -141,6 +142,10 @@ def _enc(v: Any) -> Any:
             },
             "bindings": {k: _enc(x) for k, x in v.bindings.items()},
         }
+    if isinstance(v, range):
+        return {"__t": "range", "items": [v.start, v.stop, v.step]}
+    if isinstance(v, type) and v.__module__.split(".")[0] == "ayo_trace":
+        return {"__t": "class", "module": v.__module__, "name": v.__qualname__}  # e.g. a task's result
     if isinstance(v, Opaque):
         return {"__t": "Opaque", "text": v.text}
     return {"__t": "Opaque", "text": repr(v)}
@@ -190,6 +195,13 @@ class _Decoder:
             return _DATACLASSES[t](**fields)
         if t == "PyCode":
             return self.code(v)
+        if t == "range":
+            items = v["items"]
+            if not (isinstance(items, list) and len(items) == 3 and all(type(x) is int for x in items)):
+                raise GraphError(f"a range must be three integers, got {items!r}")
+            return range(*items)
+        if t == "class":
+            return _ayo_class(_str(v["module"], "class module"), _str(v["name"], "class name"))
         if t == "Opaque":
             return Opaque(_str(v["text"], "opaque text"))
         raise GraphError(f"unknown JSON value tag {t!r}")
@@ -232,6 +244,20 @@ class _Decoder:
             n.meta = dict(nd["meta"])
             by_name[n.name] = n
         return g
+
+
+def _ayo_class(module: str, name: str) -> type:
+    """A class of ayo_trace itself (a task's result holder): importing ayo_trace's own modules runs
+    no code from the file, so this is allowed in untrusted files too; anything else is refused."""
+    if module.split(".")[0] != "ayo_trace" or not name.isidentifier():
+        raise GraphError(f"a graph file may name only ayo_trace's own classes, not {module}.{name}")
+    try:
+        cls = getattr(importlib.import_module(module), name)
+    except (ImportError, AttributeError) as e:
+        raise GraphError(f"no class {module}.{name}") from e
+    if not isinstance(cls, type):
+        raise GraphError(f"{module}.{name} is not a class")
+    return cls
 
 
 def _str(v: Any, what: str) -> str:

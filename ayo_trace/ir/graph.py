@@ -14,6 +14,7 @@ from collections.abc import Iterable, Iterator, Sequence
 from typing import Any
 
 from ..errors import GraphError
+from .blocks import bindings, named_bodies
 from .code import SourceLoc
 from .ops import ALL_OPS
 
@@ -195,7 +196,8 @@ class Graph:
                 yield src, dst, "order"
 
     def subgraphs(self, node: Node) -> list[Graph]:
-        return [g for key in ("body", "then", "orelse") if isinstance(g := node.attrs.get(key), Graph)]
+        """Every graph ``node`` holds (see ``blocks.named_bodies``)."""
+        return [g for _, g in named_bodies(node)]
 
     def walk(self) -> Iterator[Node]:
         """Every node, including those of nested bodies (map, cond), depth first."""
@@ -210,7 +212,7 @@ class Graph:
         g.statics = dict(self.statics)
         mapping: dict[Node, Node] = {}
         for n in self.nodes:
-            attrs = {k: (v.copy() if isinstance(v, Graph) else v) for k, v in n.attrs.items()}
+            attrs = {k: _copy_value(v) for k, v in n.attrs.items()}
             m = g.add(
                 n.op,
                 [mapping[a] for a in n.args],
@@ -284,6 +286,8 @@ class Graph:
                         out.append(f"{where}: cond without a {key} graph")
                     elif len(body.inputs) != len(n.args) - 1:
                         out.append(f"{where}: cond {key} has {len(body.inputs)} inputs for {len(n.args) - 1}")
+            if n.op in ("loop", "try"):
+                out.extend(_block_problems(n, where))
             for sub in self.subgraphs(n):
                 out.extend(f"{where} body: {p}" for p in sub._problems())
             seen.add(n)
@@ -321,3 +325,52 @@ class Graph:
         from .export import from_json
 
         return from_json(text, trusted=trusted)
+
+
+def _copy_value(v: Any) -> Any:
+    if isinstance(v, Graph):
+        return v.copy()
+    if isinstance(v, tuple) and any(isinstance(x, Graph) for x in v):
+        return tuple(_copy_value(x) for x in v)
+    return v
+
+
+def _block_problems(n: Node, where: str) -> list[str]:
+    """The layout invariants of ``loop`` and ``try`` nodes (``blocks`` describes the layouts)."""
+    out: list[str] = []
+    bodies = list(named_bodies(n))
+    if not any(role == "body" for role, _ in bodies):
+        out.append(f"{where}: {n.op} without a body graph")
+    for role, body in bodies:
+        want = bindings(n, role, body)
+        if any(i is not None and not 0 <= i < len(n.args) for i in want):
+            out.append(f"{where}: {n.op} {role} has {len(body.inputs)} inputs for {len(n.args)} args")
+    if n.op == "loop":
+        carried = n.attrs.get("carried")
+        if not isinstance(carried, tuple):
+            out.append(f"{where}: loop without a carried-names tuple")
+            return out
+        loop_body = n.attrs.get("body")
+        if isinstance(loop_body, Graph):
+            body = loop_body
+            first = 1 if n.attrs.get("item") is not None else 0
+            if len(body.inputs) < first + len(carried):
+                out.append(f"{where}: loop body has fewer inputs than its item and carried names")
+            outs = body.output.args if any(x.op == "output" for x in body.nodes) else ()
+            if len(outs) != 1 + len(carried):
+                out.append(f"{where}: loop body outputs {len(outs)} values, not go_on and {len(carried)}")
+        limit = n.attrs.get("max_iterations")
+        if n.attrs.get("item") is None and (not isinstance(limit, int) or limit < 1):
+            out.append(f"{where}: loop max_iterations must be a positive int, not {limit!r}")
+    else:
+        handlers = n.attrs.get("handlers") or ()
+        catches = n.attrs.get("catches") or ()
+        if len(handlers) != len(catches):
+            out.append(f"{where}: try has {len(handlers)} handlers for {len(catches)} catches")
+        names = n.attrs.get("names")
+        if not isinstance(names, tuple):
+            out.append(f"{where}: try without a names tuple")
+        for role, body in bodies:
+            if role.startswith("except") and not body.inputs:
+                out.append(f"{where}: try {role} takes no exception input")
+    return out

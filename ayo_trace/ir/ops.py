@@ -28,6 +28,22 @@ map         (iterable, *captured)                ``body: Graph`` whose inputs ar
                                                  body's outputs.
 cond        (predicate, *captured)               ``then``/``orelse: Graph`` with inputs (*captured).
                                                  Value: the chosen branch's output.
+loop        (iterable?, *init, *captured)        ``body: Graph`` with inputs (item?, *carried, *captured)
+                                                 and outputs (go_on, *carried_next); ``carried``: the
+                                                 loop-carried names; ``item``: the loop variable when
+                                                 it runs over ``iterable`` (else a ``while``: the body
+                                                 tests the condition itself); ``max_iterations``. Runs
+                                                 the body in order until ``go_on`` is false (or the
+                                                 items end); past ``max_iterations`` runs it fails.
+                                                 Value: the tuple of the final carried values.
+try         (*captured)                          ``body``; ``handlers``: graphs of (exc, *captured);
+                                                 ``catches``: per handler, a ``PyCode`` giving the
+                                                 exception class(es) to match, or None (bare except);
+                                                 ``orelse`` (of (*names, *captured)) and ``finalbody``
+                                                 (of (*captured)), either None; ``names``. Runs body;
+                                                 on an error whose user-level exception matches a
+                                                 handler's classes, that handler; else orelse; always
+                                                 finalbody. Value: (*names, *finalbody outputs).
 break       inputs read by the statement          ``code: PyCode`` (async), ``reason``. A graph break: the
                                                  runtime materializes the inputs and runs the statement
                                                  eagerly (primitives inside call the engines directly).
@@ -69,6 +85,8 @@ TRACED_OPS = frozenset(
         "rerank",
         "map",
         "cond",
+        "loop",
+        "try",
         "break",
         "output",
     }

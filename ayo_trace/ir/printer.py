@@ -17,7 +17,10 @@ from .template import Template
 if TYPE_CHECKING:
     from .graph import Graph, Node
 
-_HIDDEN = {"template", "code", "body", "then", "orelse", "name", "stream_args", "value", "item"}
+_HIDDEN = {
+    "template", "code", "body", "then", "orelse", "name", "stream_args", "value", "item",
+    "handlers", "catches", "bind", "finalbody",
+}  # fmt: skip
 _DEFAULT_SAMPLING = SamplingParams()
 
 
@@ -99,7 +102,7 @@ def format_node(node: Node, indent: str) -> list[str]:
     text = head + ", ".join(parts) + ")"
     if isinstance(code, PyCode):
         text += " { " + code.short() + " }"
-    if op in ("map", "cond"):
+    if op in ("map", "cond", "loop", "try"):
         return _format_block(node, text + after, loc, indent)
     return [text + after + loc]
 
@@ -107,10 +110,14 @@ def format_node(node: Node, indent: str) -> list[str]:
 def _format_block(node: Node, text: str, loc: str, indent: str) -> list[str]:
     from .graph import Graph
 
-    if node.op == "map":
+    if node.op in ("map", "loop"):
         body = node.attrs["body"]
         assert isinstance(body, Graph)
+        if node.op == "loop" and node.attrs.get("item") is not None:
+            text += f" for {node.attrs['item']}"
         return [text + " {" + loc, *format_nodes(body, indent + "    "), indent + "}"]
+    if node.op == "try":
+        return _format_try(node, text, loc, indent)
     then, orelse = node.attrs["then"], node.attrs["orelse"]
     assert isinstance(then, Graph) and isinstance(orelse, Graph)
     return [
@@ -120,3 +127,24 @@ def _format_block(node: Node, text: str, loc: str, indent: str) -> list[str]:
         *format_nodes(orelse, indent + "    "),
         indent + "}",
     ]
+
+
+def _format_try(node: Node, text: str, loc: str, indent: str) -> list[str]:
+    from .graph import Graph
+
+    inner = indent + "    "
+    lines = [text + " {" + loc, *format_nodes(node.attrs["body"], inner)]
+    binds = node.attrs.get("bind") or ()
+    catches = node.attrs.get("catches") or ()
+    for i, handler in enumerate(node.attrs.get("handlers") or ()):
+        catch = catches[i] if i < len(catches) else None  # (lint reports a mismatch; print anyway)
+        what = "" if catch is None else " " + catch.source.split("=", 1)[1].strip()
+        name = binds[i] if i < len(binds) else None
+        lines.append(indent + "} except" + what + (f" as {name}" if name else "") + " {")
+        lines.extend(format_nodes(handler, inner))
+    for key, word in (("orelse", "else"), ("finalbody", "finally")):
+        body = node.attrs.get(key)
+        if isinstance(body, Graph):
+            lines.append(indent + "} " + word + " {")
+            lines.extend(format_nodes(body, inner))
+    return [*lines, indent + "}"]

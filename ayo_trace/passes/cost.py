@@ -38,6 +38,7 @@ from dataclasses import dataclass, field
 from types import MappingProxyType
 
 from ..ir import Graph, Node, Template
+from ..ir.blocks import BLOCK_OPS, bindings, named_bodies
 from ..ir.ops import ENGINE_KIND
 
 
@@ -263,13 +264,13 @@ class _Analysis:
             if n.op == "input":
                 i = graph_inputs.index(n)
                 self.sizes[n] = inputs[i] if inputs is not None else self._input_size(n)
-            elif n.op in ("map", "cond"):
+            elif n.op in BLOCK_OPS:
                 self.sizes[n] = _Size(0)  # set by _block
             elif n.op != "output":
                 self.sizes[n] = self.size(n)
             preds = [*n.args, *n.after]
             ready = max((times.finish[p] for p in preds), default=0.0)
-            if n.op in ("map", "cond"):
+            if n.op in BLOCK_OPS:
                 start, finish, cost = self._block(n, times, fanout)
             elif n.op == "db_insert" and 1 in n.attrs.get("stream_args", ()):
                 start, finish, cost = self._streamed_insert(n, times, fanout)
@@ -315,6 +316,8 @@ class _Analysis:
         return start, finish, n_chunks * per_chunk
 
     def _block(self, node: Node, times: _Times, fanout: int) -> tuple[float, float, float]:
+        if node.op in ("loop", "try"):
+            return self._sequential_block(node, times, fanout)
         if node.op == "cond":
             captured = [self.sizes[x] for x in node.args[1:]]
             branches = [self.run(b, captured, fanout) for b in node.graph.subgraphs(node)]
@@ -355,6 +358,28 @@ class _Analysis:
         )
         cost = math.ceil(n / width) * body_t
         return start, start + cost, cost
+
+    def _sequential_block(self, node: Node, times: _Times, fanout: int) -> tuple[float, float, float]:
+        """A ``loop`` costs one body run per item (one run when it is a ``while``: how many it
+        takes is not known); a ``try`` costs its body, else and finally (handlers run on failure
+        only: their nodes are annotated, but they add nothing to the try's cost)."""
+        cost = 0.0
+        runs = 1
+        if node.op == "loop" and node.attrs.get("item") is not None:
+            runs = max(1, self.sizes[node.args[0]].n)
+        for role, body in named_bodies(node):
+            inputs = [
+                self.sizes[node.args[i]] if i is not None else _Size(0) for i in bindings(node, role, body)
+            ]
+            if node.op == "loop" and node.attrs.get("item") is not None:
+                item = self.sizes[node.args[0]]
+                inputs[0] = _Size(item.chars / max(1, item.n))
+            finish = self.run(body, inputs, fanout).finish[body.output]
+            if not role.startswith("except"):  # (handlers are annotated, not counted)
+                cost += finish
+        self.sizes[node] = _Size(0)
+        start = self._ready(node, times)
+        return start, start + runs * cost, runs * cost
 
 
 def annotate(graph: Graph, profiles: Profiles | None = None, *, estimates: Estimates | None = None) -> None:

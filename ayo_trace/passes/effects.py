@@ -2,7 +2,7 @@
 
 Dependency pruning and stage decomposition both ask the same question, "may these two nodes run in
 either order?", so the answer lives here, once. A node's ``Access`` summarizes its own op and,
-for ``map``/``cond``, everything its bodies do.
+for ``map``/``cond``/``loop``/``try``, everything its bodies do.
 
 Two nodes that ran in program order ``a`` then ``b`` keep that order when (``conflicts``):
 
@@ -28,6 +28,7 @@ from collections.abc import Iterable
 from dataclasses import dataclass
 
 from ..ir import Graph, Node, PyCode
+from ..ir.blocks import BLOCK_OPS, bindings, named_bodies
 from ..ir.ops import READS_COLLECTION, WRITES_COLLECTION
 
 ANY_COLLECTION = "*"  # a collection named by a value the graph does not know
@@ -82,14 +83,16 @@ def access(node: Node) -> Access:
         return Access(effect=bool(getattr(code, "effect", False)), mutates=_changeable(node, changed))
     if op == "break":
         return Access(effect=True, barrier=True, mutates=_changeable(node, range(len(node.args))))
-    if op in ("map", "cond"):
-        offset = 0 if op == "map" else 1  # a cond's bodies take (*captured), its args (pred, *captured)
-        bodies = node.graph.subgraphs(node)
-        summaries = [body_access(body) for body in bodies]
+    if op in BLOCK_OPS:
+        bodies = list(named_bodies(node))
+        summaries = [body_access(body) for _, body in bodies]
         mutates: set[int] = set()
-        for body in bodies:
+        for role, body in bodies:
             mutated = mutated_values(body)
-            mutates.update(i + offset for i, inp in enumerate(body.inputs) if inp in mutated)
+            bound = bindings(node, role, body)
+            mutates.update(
+                i for i, inp in zip(bound, body.inputs, strict=True) if i is not None and inp in mutated
+            )
         return Access(
             reads=frozenset().union(*(a.reads for a in summaries)),
             writes=frozenset().union(*(a.writes for a in summaries)),

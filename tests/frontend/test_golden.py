@@ -181,8 +181,26 @@ graph loop_append(queries):
         """\
 graph expand_until_long(question):
   %question = input  # shapes.py:144
-  %break = break(%question, reason='while') { while len(text) < 40: … }  # shapes.py:146
-  return %break""",
+  %loop = loop(%question, carried=('text',), max_iterations=1000) {  # shapes.py:146
+      %text = input
+      %test = python(%text) { test = len(text) < 40 }  # shapes.py:146
+      %cond = cond(%test, %text) {  # shapes.py:146
+          %text = input
+          %value = llm(f"Continue: {%text}", max_tokens=8)  # shapes.py:147
+          %text_1 = python(%text, %value) { text = text + value }  # shapes.py:147
+          %ayo_go = const(True)  # shapes.py:146
+          return %text_1, %ayo_go
+      } else {
+          %text = input
+          %ayo_go = const(False)  # shapes.py:146
+          return %text, %ayo_go
+      }
+      %text_1 = getitem(%cond, index=0)  # shapes.py:146
+      %ayo_go = getitem(%cond, index=1)  # shapes.py:146
+      return %ayo_go, %text_1
+  }
+  %text = getitem(%loop, index=0)  # shapes.py:146
+  return %text""",
     ),
     "embed_similarity": (
         lambda: s.embed_similarity.graph("a", "b"),

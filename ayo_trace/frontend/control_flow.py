@@ -1,0 +1,524 @@
+"""Loops and ``break``/``continue`` traced into the IR instead of graph breaks.
+
+``Compiler.statement`` hands each compound statement to ``compound`` first; it compiles the ones
+whose meaning is known at trace time and returns False for the rest (which the compiler traces as
+before: a ``map``, plain code, or a graph break).
+
+* ``for`` loops that await primitives and that the ``map`` path cannot take (a tuple target such as
+  ``for i, (a, b) in enumerate(zip(xs, ys))``, ``break``/``continue``/``else``, or a body that
+  changes outer state in other ways) and ``while`` loops that await primitives become ``loop``
+  nodes: the body is a subgraph run in order, carrying every name the body binds or changes in
+  place from one iteration to the next. A ``while`` body tests the condition first and says whether
+  to go on; it may run at most ``MAX_ITERATIONS`` times (the runtime's error names the node and
+  line past it).
+* ``break`` and ``continue`` are compiled away inside the body: the statements after an ``if`` that
+  may jump move into the branches that do not jump (``cond`` nodes), and a flag carried out of the
+  body says whether the loop broke (for ``go_on`` and the loop's ``else``).
+* ``match`` statements are in ``matching.py``.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass, field
+from typing import TYPE_CHECKING, Any
+
+import libcst as cst
+
+from ..errors import TraceError
+from ..ir.code import SourceLoc
+from ..ir.graph import Graph, Node
+from .state import contains_await
+from .values import Static, Traced, Value
+
+if TYPE_CHECKING:
+    from .compiler import Compiler
+
+MAX_ITERATIONS = 1000  # how many times a traced `while` body may run before the runtime refuses
+BROKE = "__ayo_broke"  # in a loop body: whether this iteration ran a `break`
+LOOP = "__ayo_loop"  # in a loop body's own environment: its _LoopInfo
+ITEM = "__ayo_item"  # a loop's item, when its target unpacks it
+_LOOPS = (cst.For, cst.While)
+_SCOPES = (cst.FunctionDef, cst.ClassDef, cst.Lambda)
+
+Fill = Callable[["Compiler"], None]
+
+
+def compound(comp: Compiler, stmt: cst.BaseStatement, loc: SourceLoc) -> bool:
+    """Compile ``stmt`` if it is a loop or ``match`` this module traces; False to leave it to the
+    compiler. Statements with a ``return`` inside never reach here (the compiler breaks on them)."""
+    from .parallel import task_group
+    from .try_except import try_statement
+
+    if isinstance(stmt, cst.With) and stmt.asynchronous is not None:
+        return task_group(comp, stmt, loc)
+    if isinstance(stmt, cst.Try):
+        return try_statement(comp, stmt, loc)
+    if isinstance(stmt, cst.For) and stmt.asynchronous is None:
+        if not contains_await(stmt) or _has_return(stmt):
+            return False
+        simple = stmt.orelse is None and not jumps(stmt.body) and not _carries(comp, stmt)
+        if simple and comp.accumulators(stmt) is not None:
+            return False  # a map, the compiler's own path
+        compile_loop(comp, stmt, loc)
+        return True
+    if isinstance(stmt, cst.While):
+        if not contains_await(stmt) or _has_return(stmt):
+            return False
+        if contains_await(stmt.test):
+            return False  # an await in the condition itself: a graph break
+        compile_loop(comp, stmt, loc)
+        return True
+    if isinstance(stmt, cst.Match):
+        if _has_return(stmt) or not contains_await(stmt):
+            return False
+        from .matching import match_statement
+
+        match_statement(comp, stmt, loc)
+        return True
+    return False
+
+
+# --- jumps -----------------------------------------------------------------------------------------
+
+
+def jumps(node: cst.CSTNode) -> bool:
+    """Whether ``node`` holds a ``break``/``continue`` of the loop around it (not of a nested loop)."""
+    found = False
+
+    class V(cst.CSTVisitor):
+        def on_visit(self, n: cst.CSTNode) -> bool:
+            nonlocal found
+            if isinstance(n, cst.Break | cst.Continue):
+                found = True
+            return not found and not isinstance(n, _LOOPS + _SCOPES)
+
+    if isinstance(node, _LOOPS):  # its own body's jumps are its own; its `else` may jump out
+        return node.orelse is not None and jumps(node.orelse)
+    for child in node.children:
+        child.visit(V())
+    return found
+
+
+def _has_return(node: cst.CSTNode) -> bool:
+    found = False
+
+    class V(cst.CSTVisitor):
+        def on_visit(self, n: cst.CSTNode) -> bool:
+            nonlocal found
+            found = found or isinstance(n, cst.Return)
+            return not found and not isinstance(n, _SCOPES)
+
+    node.visit(V())
+    return found
+
+
+def jump_block(comp: Compiler, stmts: Sequence[cst.BaseStatement]) -> None:
+    """Compile a loop body's statements, turning ``break``/``continue`` into the ``BROKE`` flag and
+    the end of the statements compiled on that path."""
+    for i, stmt in enumerate(stmts):
+        loc = comp.src.loc(stmt)
+        if isinstance(stmt, cst.SimpleStatementLine) and any(
+            isinstance(s, cst.Break | cst.Continue) for s in stmt.body
+        ):
+            for small in stmt.body:
+                if isinstance(small, cst.Break):
+                    _record_break(comp)
+                    comp.env[BROKE] = Static(True)
+                    return
+                if isinstance(small, cst.Continue):
+                    return
+                comp.small_statement(small, stmt, loc)
+        if not jumps(stmt):
+            comp.statement(stmt, top=False)
+            continue
+        rest = list(stmts[i + 1 :])
+        if isinstance(stmt, cst.If):
+            return if_with_jumps(comp, stmt, rest, loc)
+        if isinstance(stmt, cst.Match):
+            from .matching import match_statement
+
+            return match_statement(comp, stmt, loc, rest)
+        if isinstance(stmt, cst.Try):
+            from .try_except import try_statement
+
+            if try_statement(comp, stmt, loc, rest):
+                return
+        raise TraceError(
+            f"a `break`/`continue` inside this `{type(stmt).__name__.lower()}` statement of a loop "
+            "that awaits primitives cannot be traced; move it into an `if` of the loop body (a `try` "
+            "part may end with one)",
+            loc=loc,
+            construct="loop",
+        )
+
+
+def _branch_stmts(block: Any) -> list[cst.BaseStatement]:
+    if block is None:
+        return []
+    if isinstance(block, cst.If):
+        return [block]
+    if isinstance(block, cst.Else):
+        block = block.body
+    return [s for s in block.body if isinstance(s, cst.BaseStatement)]
+
+
+def if_with_jumps(comp: Compiler, stmt: cst.If, rest: list[cst.BaseStatement], loc: SourceLoc) -> None:
+    """An ``if`` of a loop body that may jump: each branch runs its own statements, then the rest of
+    the body (unless it jumped)."""
+    then_stmts = _branch_stmts(stmt.body) + rest
+    else_stmts = _branch_stmts(stmt.orelse) + rest
+    static = comp.static_test(stmt.test)
+    if static is not None:
+        return jump_block(comp, then_stmts if static.value else else_stmts)
+    pred = comp.materialize(comp.expr(stmt.test, loc, "test"), loc, "test")
+    names = bound_names(comp, [*then_stmts, *else_stmts])
+    branch(
+        comp,
+        pred,
+        lambda c: jump_block(c, then_stmts),
+        lambda c: jump_block(c, else_stmts),
+        names,
+        loc,
+    )
+
+
+def bound_names(comp: Compiler, stmts: Sequence[cst.CSTNode]) -> list[str]:
+    """Names the statements bind or change in place (plus the loop's flag inside a loop body)."""
+    out: dict[str, None] = {}
+    for s in stmts:
+        out.update(dict.fromkeys(comp.src.assigned_names(s)))
+        out.update(dict.fromkeys(comp.mutated_locals(s)))
+        if isinstance(s, cst.Match):
+            from .matching import captures
+
+            for case in s.cases:
+                out.update(dict.fromkeys(captures(case.pattern)))
+    if in_loop(comp):
+        out[BROKE] = None
+    return list(out)
+
+
+def in_loop(comp: Compiler) -> bool:
+    """Whether ``comp`` compiles (a branch of) a traced loop's body."""
+    return comp.is_bound(BROKE)
+
+
+# --- cond from callbacks ----------------------------------------------------------------------------
+
+
+def branch(comp: Compiler, pred: Node, then: Fill, orelse: Fill, names: list[str], loc: SourceLoc) -> Node:
+    """A ``cond`` node on ``pred`` whose branches ``then``/``orelse`` fill; it outputs ``names``
+    (each branch passes on the value a name had before when it leaves the name alone) and rebinds
+    them in ``comp``. A name one branch leaves unbound is unbound-on-a-path afterwards."""
+    children = []
+    for role, fill in (("then", then), ("orelse", orelse)):
+        child = type(comp)(comp.src, Graph(role), {}, comp.deps, parent=comp)
+        fill(child)
+        children.append(child)
+    unbound: set[str] = set()
+    for child in children:
+        outs = []
+        for n in names:
+            try:
+                outs.append(child.materialize(child.lookup_local(n, loc), loc, n))
+            except TraceError:
+                unbound.add(n)
+                outs.append(child.const(None, loc, n))
+        child.graph.add("output", outs or [child.const(None, loc)])
+    order: list[str] = []
+    for child in children:
+        order.extend(n for n in child.captures if n not in order)
+    for child in children:
+        for n in order:
+            capture(child, n, loc)
+        align(child, [], order)
+    captured = [next(c.captures[n][0] for c in children if n in c.captures) for n in order]
+    node = comp.emit(
+        "cond",
+        [pred, *captured],
+        {"then": children[0].graph, "orelse": children[1].graph},
+        loc,
+        names[0] if len(names) == 1 and not names[0].startswith("__") else "cond",
+    )
+    if names:
+        comp.rebind(names, node, loc)
+    for n in unbound:
+        comp.maybe_unbound[n] = (loc, comp.env[n])
+    return node
+
+
+def capture(child: Compiler, name: str, loc: SourceLoc) -> None:
+    """Give ``child`` an input for the outer value of ``name`` (so sibling bodies take the same
+    inputs), also when it binds ``name`` itself before reading it."""
+    if name in child.captures:
+        return
+    assert child.parent is not None
+    outer = child.parent.materialize(child.parent.lookup_local(name, loc), loc, name)
+    child.captures[name] = (outer, child.graph.add("input", (), {"name": name}, name=name))
+
+
+def align(child: Compiler, first: list[Node], order: list[str]) -> None:
+    """Put the body's inputs first: ``first`` (item, carried values, exception), then the captured
+    names in ``order``."""
+    inputs = [*first, *(child.captures[n][1] for n in order)]
+    child.graph.nodes = inputs + [n for n in child.graph.nodes if n not in inputs]
+
+
+def negate(comp: Compiler, value: Value, loc: SourceLoc, name: str) -> Value:
+    if isinstance(value, Static):
+        return Static(not value.value)
+    comp.temps[BROKE] = value
+    node = comp.python_node(cst.Pass(), loc, [name], source=f"{name} = not {BROKE}", reads=[BROKE], name=name)
+    del comp.temps[BROKE]
+    return Traced(node)
+
+
+# --- loops -------------------------------------------------------------------------------------------
+
+
+def compile_loop(comp: Compiler, stmt: cst.For | cst.While, loc: SourceLoc) -> None:
+    """A ``loop`` node for ``stmt`` (see the module docstring), then its ``else``."""
+    body_stmts = _branch_stmts(stmt.body)
+    is_for = isinstance(stmt, cst.For)
+    outside = reads_outside(comp, stmt)
+    names = [n for n in bound_names(comp, [stmt]) if n != BROKE and (comp.is_bound(n) or n in outside)]
+    can_break = _breaks(stmt.body)
+    carried = [*names, BROKE] if can_break and stmt.orelse is not None else list(names)
+    init: list[Node] = []
+    unbound: list[str] = []
+    for n in carried:
+        if n == BROKE:
+            init.append(comp.const(False, loc, "broke"))
+        elif (value := _bound_value(comp, n, loc)) is not None:
+            init.append(comp.materialize(value, loc, n))
+        else:
+            unbound.append(n)
+            init.append(comp.const(None, loc, n))
+    iterable = None
+    if isinstance(stmt, cst.For):
+        iterable = comp.materialize(comp.expr(stmt.iter, loc, "items"), loc, "items")
+    child = type(comp)(comp.src, Graph("body"), {}, comp.deps, parent=comp)
+    first: list[Node] = []
+    item_name = None
+    if isinstance(stmt, cst.For):
+        target = stmt.target
+        item_name = target.value if isinstance(target, cst.Name) else ITEM
+        first.append(child.graph.add("input", (), {"name": item_name}, name=item_name.strip("_")))
+    for n in carried:
+        inp = child.graph.add("input", (), {"name": n}, name=n.strip("_"))
+        first.append(inp)
+        if n != BROKE:
+            child.env[n] = Traced(inp)
+    child.env[BROKE] = Static(False)
+    info = _LoopInfo({n: first[i + len(first) - len(carried)] for i, n in enumerate(carried)}, unbound)
+    child.env[LOOP] = Static(info)
+    if isinstance(stmt, cst.For):
+        bind_target(child, stmt.target, first[0], loc)
+        jump_block(child, body_stmts)
+        go = negate(child, child.env[BROKE], loc, "go_on")
+    else:
+        go = _while_body(child, stmt, body_stmts, names, loc)
+    outs = [child.materialize(go, loc, "go_on")]
+    for n in carried:
+        outs.append(child.materialize(child.lookup_local(n, loc), loc, n.strip("_")))
+    child.graph.add("output", outs)
+    order = list(child.captures)
+    align(child, first, order)
+    attrs: dict[str, Any] = {
+        "body": child.graph,
+        "carried": tuple(n.strip("_") if n == BROKE else n for n in carried),
+        "item": comp.src.code(stmt.target).strip() if isinstance(stmt, cst.For) else None,
+        "max_iterations": None if is_for else MAX_ITERATIONS,
+    }
+    args = [*([iterable] if iterable is not None else []), *init, *(child.captures[n][0] for n in order)]
+    node = comp.emit("loop", args, attrs, loc, "loop")
+    values = {
+        n: comp.graph.add("getitem", (node,), {"index": i}, loc=loc, name=n.strip("_"))
+        for i, n in enumerate(carried)
+    }
+    for n in names:
+        comp.env[n] = Traced(values[n])
+    # A name the loop may leave unbound is bound after it when every `break` binds it first and
+    # the `else` binds it too (`for ...: if ...: x = ...; break` / `else: x = ...`).
+    deferred = info.bound_at_every_break() if stmt.orelse is not None else set()
+    for n in unbound:
+        if n not in deferred:
+            comp.maybe_unbound[n] = (loc, comp.env[n])
+    if stmt.orelse is not None:
+        _loop_else(comp, stmt.orelse, values.get(BROKE), loc, deferred)
+
+
+@dataclass
+class _LoopInfo:
+    """What a loop body's compilation learns for the code after the loop: the body's carried
+    inputs, and for each ``break`` which of the names unbound before the loop it had bound."""
+
+    carried: dict[str, Node]
+    unbound: list[str]
+    breaks: list[set[str]] = field(default_factory=list)
+
+    def bound_at_every_break(self) -> set[str]:
+        if not self.breaks:
+            return set()
+        return set.intersection(*self.breaks)
+
+
+def _record_break(comp: Compiler) -> None:
+    """Note which names unbound before the loop this ``break``'s path has bound."""
+    c: Compiler | None = comp
+    bound: set[str] = set()
+    while c is not None:
+        marker = c.env.get(LOOP)
+        info = marker.value if isinstance(marker, Static) else None
+        for n, v in c.env.items():
+            if not isinstance(v, Traced) or n in c.maybe_unbound:
+                continue
+            if n in c.captures and v.node is c.captures[n][1]:
+                continue
+            if isinstance(info, _LoopInfo) and v.node is info.carried.get(n):
+                continue
+            bound.add(n)
+        if isinstance(info, _LoopInfo):
+            info.breaks.append(bound & set(info.unbound))
+            return
+        c = c.parent
+
+
+def _carries(comp: Compiler, stmt: cst.For) -> bool:
+    """Whether an iteration may read what an earlier one bound (``out += ...``, ``n = n + 1``): the
+    body rebinds and reads a name bound before the loop. Its items cannot be a ``map``'s."""
+    read = set(comp.src.free_names(stmt.body)[0])
+    return any(n in read and comp.is_bound(n) for n in comp.src.assigned_names(stmt.body))
+
+
+def _bound_value(comp: Compiler, name: str, loc: SourceLoc) -> Value | None:
+    """The value ``name`` has before a loop, or None when it may be unbound there."""
+    if not comp.is_bound(name):
+        return None
+    try:
+        return comp.lookup_local(name, loc)
+    except TraceError:
+        return None
+
+
+def reads_outside(comp: Compiler, stmt: cst.CSTNode) -> set[str]:
+    """Names of the workflow's scope read anywhere in the function but inside ``stmt``: a name a
+    loop binds that is read nowhere else lives one iteration and need not be carried. A read in the
+    body of another ``for`` whose target binds the name reads that loop's own value, not this one."""
+    out: set[str] = set()
+    src = comp.src
+    shadowed: list[set[str]] = []
+
+    class V(cst.CSTVisitor):
+        def on_visit(self, n: cst.CSTNode) -> bool:
+            if n is stmt:
+                return False
+            if isinstance(n, cst.For):
+                n.iter.visit(self)
+                shadowed.append(set(src.assigned_names(n.target)))
+                n.body.visit(self)
+                shadowed.pop()
+                if n.orelse is not None:
+                    n.orelse.visit(self)
+                return False
+            if isinstance(n, cst.Name):
+                out.update(x for x in src.free_names(n)[0] if not any(x in s for s in shadowed))
+            return True
+
+    src.node.body.visit(V())
+    return out
+
+
+def _breaks(node: cst.CSTNode) -> bool:
+    found = False
+
+    class V(cst.CSTVisitor):
+        def on_visit(self, n: cst.CSTNode) -> bool:
+            nonlocal found
+            found = found or isinstance(n, cst.Break)
+            return not found and not isinstance(n, _LOOPS + _SCOPES)
+
+    node.visit(V())
+    return found
+
+
+def target_names(target: cst.CSTNode) -> list[str]:
+    """The names a loop or comprehension target binds, in order (a comprehension's are its own,
+    which the function's scope does not list)."""
+    out: dict[str, None] = {}
+
+    class V(cst.CSTVisitor):
+        def visit_Name(self, n: cst.Name) -> None:
+            out[n.value] = None
+
+        def visit_Attribute(self, n: cst.Attribute) -> bool:
+            return False
+
+        def visit_Subscript(self, n: cst.Subscript) -> bool:
+            return False
+
+    target.visit(V())
+    return list(out)
+
+
+def bind_target(child: Compiler, target: cst.BaseAssignTargetExpression, item: Node, loc: SourceLoc) -> None:
+    if isinstance(target, cst.Name):
+        child.env[target.value] = Traced(item)
+        return
+    names = target_names(target)
+    item_var = item.attrs["name"]
+    source = f"{child.src.code(target).strip()} = {item_var}"
+    child.env[item_var] = Traced(item)
+    node = child.python_node(target, loc, names, source=source, reads=[item_var], name=names[0])
+    child.rebind(names, node, loc)
+
+
+def _while_body(
+    child: Compiler, stmt: cst.While, body_stmts: list[cst.BaseStatement], names: list[str], loc: SourceLoc
+) -> Value:
+    """A ``while`` body: test the condition, and run the statements only when it holds."""
+    GO = "__ayo_go"
+    test = child.static_test(stmt.test)
+    if test is not None and not test.value:
+        return Static(False)
+    if test is not None:
+        jump_block(child, body_stmts)
+        return negate(child, child.env[BROKE], loc, "go_on")
+    pred = child.materialize(child.expr(stmt.test, loc, "test"), loc, "test")
+
+    def then(c: Compiler) -> None:
+        jump_block(c, body_stmts)
+        c.env[GO] = negate(c, c.lookup_local(BROKE, loc), loc, "go_on")
+
+    def orelse(c: Compiler) -> None:
+        c.env[GO] = Static(False)
+
+    child.env[GO] = Static(False)
+    flag = [BROKE] if _breaks(stmt.body) else []
+    branch(child, pred, then, orelse, [*names, *flag, GO], loc)
+    return child.env[GO]
+
+
+def _loop_else(
+    comp: Compiler, orelse: cst.Else, broke: Node | None, loc: SourceLoc, deferred: set[str]
+) -> None:
+    stmts = _branch_stmts(orelse)
+    run: Fill = (lambda c: jump_block(c, stmts)) if in_loop(comp) else (lambda c: c.block(stmts, top=False))
+    if broke is None:
+        run(comp)
+        return
+    assigned: set[str] = set()
+
+    def orelse_fill(c: Compiler) -> None:
+        run(c)
+        for n in deferred:
+            v = c.env.get(n)
+            captured = n in c.captures and isinstance(v, Traced) and v.node is c.captures[n][1]
+            if v is not None and not captured and n not in c.maybe_unbound:
+                assigned.add(n)
+
+    names = bound_names(comp, stmts)
+    branch(comp, broke, lambda c: None, orelse_fill, names, loc)
+    for n in deferred - assigned:
+        comp.maybe_unbound[n] = (loc, comp.env[n])

@@ -1,0 +1,114 @@
+"""``match`` on a traced value, traced as a chain of ``cond`` nodes instead of a graph break.
+
+Python itself matches each case: a ``python`` node runs the case's pattern and guard on the subject
+and returns whether it matched and the names the pattern captures; the case's body (and, in a loop
+body, the rest of the body after the ``match``) runs in the ``then`` branch, the next cases in the
+``orelse``. A ``case _:`` or ``case name:`` needs no test. Literal, capture, value, or, class,
+mapping and sequence patterns and guards all work this way.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Sequence
+from typing import TYPE_CHECKING
+
+import libcst as cst
+
+from ..ir.code import SourceLoc
+from .control_flow import _branch_stmts, bound_names, branch, in_loop, jump_block
+from .values import Traced
+
+if TYPE_CHECKING:
+    from .compiler import Compiler
+
+SUBJECT = "__ayo_subject"
+
+
+def captures(pattern: cst.CSTNode) -> list[str]:
+    """The names a ``case`` pattern binds."""
+    out: dict[str, None] = {}
+
+    class V(cst.CSTVisitor):
+        def visit_MatchAs(self, n: cst.MatchAs) -> None:
+            if n.name is not None:
+                out[n.name.value] = None
+
+        def visit_MatchStar(self, n: cst.MatchStar) -> None:
+            if n.name is not None:
+                out[n.name.value] = None
+
+        def visit_MatchMapping(self, n: cst.MatchMapping) -> None:
+            if n.rest is not None:
+                out[n.rest.value] = None
+
+    pattern.visit(V())
+    return list(out)
+
+
+def match_statement(
+    comp: Compiler, stmt: cst.Match, loc: SourceLoc, rest: Sequence[cst.BaseStatement] = ()
+) -> None:
+    """``match`` as a chain of ``cond`` nodes; ``rest`` (the loop body after it) runs after each case."""
+    subject = comp.materialize(comp.expr(stmt.subject, loc, "subject"), loc, "subject")
+    names = bound_names(comp, [stmt, *rest])
+    run: Callable[[Compiler, list[cst.BaseStatement]], None] = (
+        jump_block if in_loop(comp) else (lambda c, s: c.block(s, top=False))
+    )
+    comp.temps[SUBJECT] = Traced(subject)
+    _cases(comp, stmt, 0, list(rest), names, run, loc)
+    comp.temps.pop(SUBJECT, None)
+
+
+def _cases(
+    comp: Compiler,
+    stmt: cst.Match,
+    k: int,
+    rest: list[cst.BaseStatement],
+    names: list[str],
+    run: Callable[[Compiler, list[cst.BaseStatement]], None],
+    loc: SourceLoc,
+) -> None:
+    if k == len(stmt.cases):
+        run(comp, rest)
+        return
+    case = stmt.cases[k]
+    caught = captures(case.pattern)
+    case_loc = comp.src.loc(case)
+    pattern = comp.src.code(case.pattern).strip()
+    guard = f" if {comp.src.code(case.guard).strip()}" if case.guard is not None else ""
+    hit = f"(True, {''.join(c + ', ' for c in caught)})"
+    miss = f"(False, {'None, ' * len(caught)})"
+    var = f"case_{k}"
+    if isinstance(case.pattern, cst.MatchAs) and case.pattern.pattern is None and not guard:
+        # `case _:` / `case name:` always match (and end the match): no test, no cond
+        for n in caught:
+            comp.env[n] = comp.lookup_local(SUBJECT, case_loc)
+        run(comp, [*_branch_stmts(case.body), *rest])
+        return
+    source = (
+        f"match {SUBJECT}:\n    case {pattern}{guard}:\n        {var} = {hit}\n"
+        f"    case _:\n        {var} = {miss}"
+    )
+    reads = [SUBJECT]
+    for part in (case.pattern, case.guard):
+        if part is not None:
+            reads.extend(n for n in comp.src.free_names(part)[0] if n not in caught and n not in reads)
+    comp.temps[SUBJECT] = comp.lookup_local(SUBJECT, case_loc)
+    matched = comp.python_node(case, case_loc, [var], source=source, reads=reads, name=var)
+    comp.temps[var] = Traced(matched)
+    pred = comp.graph.add("getitem", (matched,), {"index": 0}, loc=case_loc, name=f"{var}_hit")
+
+    def then(c: Compiler) -> None:
+        got = c.lookup_local(var, case_loc)
+        assert isinstance(got, Traced)
+        for i, n in enumerate(caught, start=1):
+            c.env[n] = Traced(c.graph.add("getitem", (got.node,), {"index": i}, loc=case_loc, name=n))
+        run(c, [*_branch_stmts(case.body), *rest])
+
+    def orelse(c: Compiler) -> None:
+        if k + 1 < len(stmt.cases):
+            c.temps[SUBJECT] = c.lookup_local(SUBJECT, case_loc)
+        _cases(c, stmt, k + 1, rest, names, run, loc)
+
+    branch(comp, pred, then, orelse, names, case_loc)
+    comp.temps.pop(var, None)

@@ -1,0 +1,302 @@
+"""Parallel constructs traced as nodes that may run at once, instead of graph breaks.
+
+* ``await asyncio.gather(a(...), b(...))`` of awaitable primitive or workflow calls: each call is
+  traced as if awaited in its own statement, and the result is the list of their values in order.
+  ``await asyncio.gather(*(f(x) for x in xs))`` (or ``*[...]``) is a ``map`` over ``xs``.
+  ``return_exceptions=True`` changes what gather returns, so it is not traced here.
+* ``async with asyncio.TaskGroup() as tg:`` with ``t = tg.create_task(f(...))`` lines, and anyio's
+  ``async with anyio.create_task_group() as tg:`` with ``tg.start_soon(f, *args)`` lines: each task
+  is traced as the awaited call; ``t`` holds a ``Completed`` task whose ``result()`` (or ``await t``)
+  is the call's value. ``t = asyncio.create_task(f(...))`` outside a group is traced the same way.
+
+The calls are nodes with no data edge between them; the trace keeps program order (the baseline
+runs them one after another), and dependency pruning lets them run at once when no effect orders
+them, which is what the user asked for by writing gather. A call the tracer can trace when awaited
+on its own (a primitive, a workflow, and a helper once helpers are traced) is traceable here: each
+call goes through ``Compiler.await_expr`` and ``break_call_target`` decides, so nothing here lists
+what may be gathered.
+"""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import Sequence
+from dataclasses import dataclass
+from typing import TYPE_CHECKING, Any
+
+import libcst as cst
+
+from ..errors import TraceError
+from ..ir.code import SourceLoc
+from ..ir.graph import Node
+from .values import Static, Traced, Value
+
+if TYPE_CHECKING:
+    from .compiler import Compiler
+
+DONE = "__ayo_done"
+RESULT = "__ayo_result"
+
+
+@dataclass(frozen=True)
+class Completed:
+    """A task the graph has already run to its end: what ``t`` holds after
+    ``t = tg.create_task(...)`` in a traced workflow (the parts of ``asyncio.Task`` code reads)."""
+
+    value: Any
+
+    def result(self) -> Any:
+        return self.value
+
+    def done(self) -> bool:
+        return True
+
+    def cancelled(self) -> bool:
+        return False
+
+    def exception(self) -> BaseException | None:
+        return None
+
+
+# --- recognizing --------------------------------------------------------------------------------------
+
+
+def _is_gather(comp: Compiler, call: cst.Call) -> bool:
+    return comp.callee(call) is asyncio.gather
+
+
+def _is_create_task(comp: Compiler, call: cst.Call) -> bool:
+    return comp.callee(call) is asyncio.create_task
+
+
+def _traceable(comp: Compiler, call: cst.BaseExpression) -> bool:
+    """Whether ``await call`` is something the tracer traces (not a graph break)."""
+    return isinstance(call, cst.Call) and not comp.break_call_target(cst.Await(expression=call))
+
+
+def _task_node(comp: Compiler, e: cst.BaseExpression) -> Node | None:
+    """The wrapper node of a task name (``t`` after ``t = tg.create_task(...)``)."""
+    if not isinstance(e, cst.Name) or not comp.is_bound(e.value):
+        return None
+    try:
+        value = comp.lookup_local(e.value, SourceLoc("", 0))
+    except TraceError:
+        return None
+    if isinstance(value, Traced) and value.node.op == "python":
+        code = value.node.attrs.get("code")
+        if code is not None and DONE in code.source and value.node.args:
+            return value.node
+    return None
+
+
+def traceable_await(comp: Compiler, e: cst.Await) -> bool:
+    """Whether this module traces ``e`` (so it is not a graph break)."""
+    inner = e.expression
+    if _task_node(comp, inner) is not None:
+        return True
+    return isinstance(inner, cst.Call) and _is_gather(comp, inner) and _gather_parts(comp, inner) is not None
+
+
+# --- gather ---------------------------------------------------------------------------------------------
+
+
+def _gather_parts(comp: Compiler, call: cst.Call) -> list[cst.BaseExpression] | cst.BaseExpression | None:
+    """The calls gather awaits (a list), the comprehension it spreads (one node), or None."""
+    for a in call.args:
+        if a.keyword is not None:
+            if a.keyword.value != "return_exceptions":
+                return None
+            flag = comp.try_static(a.value)
+            if flag is None or flag.value is not False:
+                return None
+    positional = [a for a in call.args if a.keyword is None]
+    if len(positional) == 1 and positional[0].star == "*":
+        spread = positional[0].value
+        if isinstance(spread, cst.GeneratorExp | cst.ListComp) and _traceable(comp, spread.elt):
+            return spread
+        return None
+    if any(a.star for a in positional):
+        return None
+    parts = [a.value for a in positional]
+    if all(_traceable(comp, p) or _task_node(comp, p) is not None for p in parts):
+        return parts
+    return None
+
+
+def awaited(comp: Compiler, e: cst.Await, loc: SourceLoc, hint: str | None) -> Value | None:
+    """The value of ``await e`` when it is a gather or a task this module traces, else None."""
+    inner = e.expression
+    task = _task_node(comp, inner)
+    if task is not None:
+        return Traced(task.args[0])
+    if not isinstance(inner, cst.Call) or not _is_gather(comp, inner):
+        return None
+    parts = _gather_parts(comp, inner)
+    if parts is None:
+        return None
+    name = hint or "gathered"
+    if not isinstance(parts, list):
+        assert isinstance(parts, cst.GeneratorExp | cst.ListComp)
+        spread = cst.ListComp(elt=cst.Await(expression=parts.elt), for_in=parts.for_in)
+        return comp.comprehension_map(spread, loc, name)
+    values: list[Node] = []
+    for p in parts:
+        task = _task_node(comp, p)
+        if task is not None:
+            values.append(task.args[0])
+        else:
+            values.append(comp.materialize(comp.await_expr(cst.Await(expression=p), loc, None), loc, "value"))
+    return Traced(_list_node(comp, inner, values, loc, name))
+
+
+def _list_node(comp: Compiler, at: cst.CSTNode, values: Sequence[Node], loc: SourceLoc, name: str) -> Node:
+    """A ``python`` node making the list of ``values`` (gather's result)."""
+    params = [f"__ayo_{i}" for i in range(len(values))]
+    for p, v in zip(params, values, strict=True):
+        comp.temps[p] = Traced(v)
+    source = f"{name} = [{', '.join(params)}]"
+    node = comp.python_node(at, loc, [name], source=source, reads=params, name=name)
+    for p in params:
+        comp.temps.pop(p, None)
+    return node
+
+
+# --- tasks ------------------------------------------------------------------------------------------
+
+
+def _task(comp: Compiler, at: cst.CSTNode, call: cst.Call, target: str | None, loc: SourceLoc) -> None:
+    """Trace ``await call`` now; bind ``target`` to the ``Completed`` task holding its value."""
+    value = comp.materialize(comp.await_expr(cst.Await(expression=call), loc, target), loc, "result")
+    if target is None:
+        return
+    comp.temps[RESULT] = Traced(value)
+    comp.temps[DONE] = Static(Completed)
+    source = f"{target} = {DONE}({RESULT})"
+    node = comp.python_node(at, loc, [target], source=source, reads=[RESULT, DONE], name=target)
+    comp.temps.pop(RESULT, None)
+    comp.temps.pop(DONE, None)
+    comp.env[target] = Traced(node)
+
+
+_SPAWNERS = (asyncio.create_task, asyncio.ensure_future, asyncio.gather)
+
+
+def small_statement(comp: Compiler, small: cst.BaseSmallStatement, loc: SourceLoc) -> bool:
+    """``t = asyncio.create_task(f(...))``: trace it (True), or leave the statement (False). A task
+    or gather the statement starts without awaiting it otherwise is refused: run as plain code it
+    would outlive the statement (and the query)."""
+    if not (isinstance(small, cst.Assign) and len(small.targets) == 1 and _task_assignment(comp, small, loc)):
+        _refuse_unawaited(comp, small, loc)
+        return False
+    return True
+
+
+def _refuse_unawaited(comp: Compiler, small: cst.BaseSmallStatement, loc: SourceLoc) -> None:
+    found: list[cst.Call] = []
+
+    class V(cst.CSTVisitor):
+        def on_visit(self, n: cst.CSTNode) -> bool:
+            if isinstance(n, cst.Await):
+                return False  # awaited here: traced, or a graph break that awaits it
+            if isinstance(n, cst.Call) and comp.callee(n) in _SPAWNERS:
+                found.append(n)
+            return not isinstance(n, cst.FunctionDef | cst.Lambda | cst.ClassDef)
+
+    small.visit(V())
+    if found:
+        raise TraceError(
+            f"`{comp.src.code(found[0]).strip()}` starts work this statement does not await, which a "
+            "traced workflow cannot run; keep the task (`t = asyncio.create_task(f(...))`) and "
+            "`await t` later, or `await asyncio.gather(...)` here",
+            loc=loc,
+            construct="task",
+        )
+
+
+def _task_assignment(comp: Compiler, small: cst.Assign, loc: SourceLoc) -> bool:
+    target = small.targets[0].target
+    call = small.value
+    if not (isinstance(target, cst.Name) and isinstance(call, cst.Call) and _is_create_task(comp, call)):
+        return False
+    coro = _only_arg(call)
+    if coro is None or not _traceable(comp, coro):
+        return False
+    assert isinstance(coro, cst.Call)
+    _task(comp, small, coro, target.value, loc)
+    return True
+
+
+def _only_arg(call: cst.Call) -> cst.BaseExpression | None:
+    if len(call.args) != 1 or call.args[0].keyword is not None or call.args[0].star:
+        return None
+    return call.args[0].value
+
+
+def _group_factory(fn: Any) -> bool:
+    if fn is asyncio.TaskGroup:
+        return True
+    module = getattr(fn, "__module__", "") or ""
+    return module.split(".")[0] == "anyio" and getattr(fn, "__name__", "") == "create_task_group"
+
+
+def _group_call(comp: Compiler, stmt: cst.BaseStatement, tg: str) -> tuple[str | None, cst.Call] | None:
+    """``(target, call)`` for a ``t = tg.create_task(call)``, ``tg.create_task(call)`` or
+    ``tg.start_soon(f, *args)`` line (the latter as the call ``f(*args)``), else None."""
+    if not isinstance(stmt, cst.SimpleStatementLine) or len(stmt.body) != 1:
+        return None
+    small = stmt.body[0]
+    target: str | None = None
+    if (
+        isinstance(small, cst.Assign)
+        and len(small.targets) == 1
+        and isinstance(small.targets[0].target, cst.Name)
+    ):
+        target, value = small.targets[0].target.value, small.value
+    elif isinstance(small, cst.Expr):
+        value = small.value
+    else:
+        return None
+    if not (
+        isinstance(value, cst.Call)
+        and isinstance(value.func, cst.Attribute)
+        and isinstance(value.func.value, cst.Name)
+        and value.func.value.value == tg
+    ):
+        return None
+    method = value.func.attr.value
+    if method == "create_task":
+        coro = _only_arg(value)
+        return (target, coro) if isinstance(coro, cst.Call) and _traceable(comp, coro) else None
+    if method == "start_soon" and target is None and value.args:
+        if any(a.keyword is not None or a.star for a in value.args):
+            return None
+        call = cst.Call(
+            func=value.args[0].value,
+            args=[a.with_changes(comma=cst.MaybeSentinel.DEFAULT) for a in value.args[1:]],
+        )
+        return (None, call) if _traceable(comp, call) else None
+    return None
+
+
+def task_group(comp: Compiler, stmt: cst.With, loc: SourceLoc) -> bool:
+    """``async with`` a task group whose tasks are all traceable: True once traced."""
+    if len(stmt.items) != 1:
+        return False
+    item = stmt.items[0]
+    factory = item.item
+    if not (isinstance(factory, cst.Call) and not factory.args and _group_factory(comp.callee(factory))):
+        return False
+    if item.asname is None or not isinstance(item.asname.name, cst.Name):
+        return False
+    tg = item.asname.name.value
+    body = [s for s in stmt.body.body if isinstance(s, cst.BaseStatement)]
+    calls = [_group_call(comp, s, tg) for s in body]
+    for s, c in zip(body, calls, strict=True):
+        if c is None and (tg in comp.src.free_names(s)[0] or not isinstance(s, cst.SimpleStatementLine)):
+            return False  # the group used another way: a graph break runs it as written
+    for s, c in zip(body, calls, strict=True):
+        if c is None:
+            comp.statement(s, top=False)
+        else:
+            _task(comp, s, c[1], c[0], comp.src.loc(s))
+    return True

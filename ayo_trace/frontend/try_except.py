@@ -1,0 +1,250 @@
+"""``try``/``except``/``else``/``finally`` around primitives, traced as a ``try`` node.
+
+The body, each handler, the ``else`` and the ``finally`` become subgraphs. The runtime runs the body
+and, on an error, the first handler whose classes match the exception the user's code would have
+seen eagerly (``except ayo.EngineError as e``, ``except MyError``, ``except Exception``, a bare
+``except``); ``e`` is the handler's first input, and it is unbound after the statement as Python
+leaves it. The node's value holds every name the statement binds.
+
+A subgraph that fails gives no partial results, so the statement is traced only where that loses
+nothing Python would keep (otherwise it stays a graph break):
+
+* names the body binds are bound by its last statement only, or else every handler binds them all
+  (or re-raises) and reads none of them first;
+* ``finally`` binds nothing and reads nothing the other parts bind;
+* no ``return``, ``break``/``continue``, bare ``raise`` or ``except*``.
+"""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING, Any
+
+import libcst as cst
+
+from ..errors import TraceError
+from ..ir.code import PyCode, SourceLoc, compile_statement
+from ..ir.graph import Graph, Node
+from .control_flow import (
+    BROKE,
+    _branch_stmts,
+    _has_return,
+    align,
+    bound_names,
+    branch,
+    capture,
+    jump_block,
+    jumps,
+    reads_outside,
+)
+from .state import contains_await
+from .values import Static, Traced
+
+if TYPE_CHECKING:
+    from .compiler import Compiler
+
+CATCH = "__ayo_catch"
+JUMP = "__ayo_jump"  # in a loop body: which jump a try's part ended with ("" for none)
+
+
+def try_statement(
+    comp: Compiler, stmt: cst.Try, loc: SourceLoc, rest: list[cst.BaseStatement] | None = None
+) -> bool:
+    """Compile ``stmt`` into a ``try`` node; False when it must stay a graph break (see above).
+
+    In a loop body, ``rest`` is the body after the statement, and a part of it may end in ``break``
+    or ``continue`` (``except ayo.EngineError: continue``): the node then also outputs which jump
+    ran, and the rest of the body runs only when none did."""
+    if _has_return(stmt) or _bare_raise(stmt.handlers):
+        return False
+    if rest is None and (jumps(stmt) or not contains_await(stmt)):
+        return False
+    blocks = [stmt.body, *(h.body for h in stmt.handlers)] + ([stmt.orelse.body] if stmt.orelse else [])
+    if rest is not None:
+        if stmt.finalbody is not None and jumps(stmt.finalbody):
+            return False
+        for b in blocks:
+            stmts = _branch_stmts(b)
+            if any(jumps(x) for x in stmts[:-1]) or (jumps(stmts[-1]) and _trailing_jump(stmts[-1]) is None):
+                return False
+    body = _branch_stmts(stmt.body)
+    early: set[str] = set()  # names bound before the body's last statement, which a failure keeps
+    for s in body[:-1]:
+        early.update(bound_names(comp, [s]))
+    early.discard(BROKE)
+    relevant = early & reads_outside(comp, stmt)
+    for h in stmt.handlers:
+        reads = set(comp.src.free_names(h.body)[0]) & early
+        if reads or not (_reraises(h) or relevant <= set(bound_names(comp, [h.body]))):
+            return False
+    bind = [
+        h.name.name.value if h.name and isinstance(h.name.name, cst.Name) else None for h in stmt.handlers
+    ]
+    catches = [_catch(comp, h, comp.src.loc(h)) for h in stmt.handlers]
+    if any(c is False for c in catches):
+        return False
+    parts: list[cst.CSTNode] = [*body, *(h.body for h in stmt.handlers)]
+    if stmt.orelse is not None:
+        parts.append(stmt.orelse.body)
+    names = [n for n in bound_names(comp, parts) if n not in bind and n != BROKE]
+    final = _branch_stmts(stmt.finalbody.body) if stmt.finalbody is not None else []
+    if final:
+        final_reads = set(comp.src.free_names(stmt.finalbody.body)[0])  # type: ignore[union-attr]
+        if bound_names(comp, final) or final_reads & {*names, *(b for b in bind if b)}:
+            return False
+
+    children: list[tuple[str, Compiler, list[Node]]] = []
+
+    if rest is not None:
+        names.append(JUMP)
+        comp.env[JUMP] = Static("")
+
+    def part(role: str, stmts: list[cst.BaseStatement], first: list[str]) -> Compiler:
+        child = type(comp)(comp.src, Graph(role), {}, comp.deps, parent=comp)
+        inputs = []
+        for n in first:
+            inp = child.graph.add("input", (), {"name": n}, name=n.strip("_"))
+            child.env[n] = Traced(inp)
+            inputs.append(inp)
+        jump = _trailing_jump(stmts[-1]) if rest is not None and stmts else None
+        if jump is None:
+            child.block(stmts, top=False)
+        else:
+            child.block(stmts[:-1], top=False)
+            last = stmts[-1]
+            assert isinstance(last, cst.SimpleStatementLine)
+            for small in last.body[:-1]:
+                child.small_statement(small, last, comp.src.loc(last))
+            child.env[JUMP] = Static(jump)
+        children.append((role, child, inputs))
+        return child
+
+    part("body", body, [])
+    for k, h in enumerate(stmt.handlers):
+        part(f"except{k}", _branch_stmts(h.body), [bind[k] or "exc"])
+    if stmt.orelse is not None:
+        part("orelse", _branch_stmts(stmt.orelse.body), names)
+    if final:
+        part("finalbody", final, [])
+    unbound: set[str] = set()
+    body_unbound: set[str] = set()
+    for role, child, inputs in children:
+        if role == "finalbody":
+            child.graph.add("output", [child.const(None, loc)])
+            continue
+        outs = []
+        for n in names:
+            try:
+                value = child.lookup_local(n, loc)
+            except TraceError:
+                jumped = child.env.get(JUMP)
+                if not (isinstance(jumped, Static) and jumped.value):  # (a jump skips the reads)
+                    (body_unbound if role == "body" else unbound).add(n)
+                value = Static(None)
+            if role == "orelse" and n in body_unbound and isinstance(value, Traced) and value.node in inputs:
+                unbound.add(n)  # unbound after the body, and the else leaves it alone
+            outs.append(child.materialize(value, loc, n))
+        child.graph.add("output", outs or [child.const(None, loc)])
+    if stmt.orelse is None:
+        unbound |= body_unbound
+    order: list[str] = []
+    for _, child, _ in children:
+        order.extend(n for n in child.captures if n not in order)
+    for _, child, inputs in children:
+        for n in order:
+            capture(child, n, loc)
+        align(child, inputs, order)
+    captured = [next(c.captures[n][0] for _, c, _ in children if n in c.captures) for n in order]
+    graphs = {role: child.graph for role, child, _ in children}
+    attrs: dict[str, Any] = {
+        "body": graphs["body"],
+        "handlers": tuple(graphs[f"except{k}"] for k in range(len(stmt.handlers))),
+        "catches": tuple(catches),
+        "bind": tuple(bind),
+        "orelse": graphs.get("orelse"),
+        "finalbody": graphs.get("finalbody"),
+        "names": tuple(names),
+    }
+    node = comp.emit("try", captured, attrs, loc, "try")
+    for i, n in enumerate(names):
+        comp.env[n] = Traced(comp.graph.add("getitem", (node,), {"index": i}, loc=loc, name=n.strip("_")))
+    for n in unbound:
+        comp.maybe_unbound[n] = (loc, comp.env[n])
+    for name in bind:
+        # Python deletes `e` after its handler: unbound after the statement if the handler ran
+        if name is None:
+            continue
+        try:
+            before = comp.lookup_local(name, loc) if comp.is_bound(name) else None
+        except TraceError:
+            before = None
+        # (libcst's scopes do not see `as e` bind a local: the placeholder makes later reads
+        # of `e` local reads, which the compiler refuses)
+        comp.env[name] = before if before is not None else Static(None)
+        comp.maybe_unbound[name] = (loc, comp.env[name])
+    if rest is not None:
+        _after_jumps(comp, rest, loc)
+    return True
+
+
+def _trailing_jump(line: cst.BaseStatement) -> str | None:
+    """``"break"``/``"continue"`` when ``line`` is a simple line ending in one, else None."""
+    if not isinstance(line, cst.SimpleStatementLine):
+        return None
+    last = line.body[-1]
+    return "break" if isinstance(last, cst.Break) else "continue" if isinstance(last, cst.Continue) else None
+
+
+def _after_jumps(comp: Compiler, rest: list[cst.BaseStatement], loc: SourceLoc) -> None:
+    """The loop body after a try that may have jumped: it runs only when no part jumped; a
+    ``break`` sets the loop's flag."""
+    went_on = comp.python_node(cst.Pass(), loc, ["went_on"], source=f"went_on = {JUMP} == ''", reads=[JUMP])
+
+    def jumped(c: Compiler) -> None:
+        c.env[BROKE] = Traced(
+            c.python_node(cst.Pass(), loc, ["broke"], source=f"broke = {JUMP} == 'break'", reads=[JUMP])
+        )
+
+    branch(comp, went_on, lambda c: jump_block(c, rest), jumped, bound_names(comp, rest), loc)
+    comp.env.pop(JUMP, None)
+
+
+def _catch(comp: Compiler, handler: cst.ExceptHandler, loc: SourceLoc) -> PyCode | bool | None:
+    """The code that gives the handler's exception class(es); None for a bare ``except``; False when
+    the classes depend on traced values."""
+    if handler.type is None:
+        return None
+    local, other = comp.src.free_names(handler.type)
+    if local:
+        return False
+    bindings: dict[str, Any] = {}
+    for n in other:
+        bindings.update(comp.closure_binding(n))
+    code = PyCode(
+        source=f"{CATCH} = {comp.src.code(handler.type).strip()}",
+        params=(),
+        returns=(CATCH,),
+        module=getattr(comp.src.fn, "__module__", "") or "",
+        filename=comp.src.filename,
+        line=loc.line,
+        bindings=bindings,
+    )
+    object.__setattr__(code, "fn", compile_statement(code, comp.src.fn.__globals__))
+    return code
+
+
+def _reraises(handler: cst.ExceptHandler) -> bool:
+    last = handler.body.body[-1] if handler.body.body else None
+    return isinstance(last, cst.SimpleStatementLine) and any(isinstance(s, cst.Raise) for s in last.body)
+
+
+def _bare_raise(handlers: Any) -> bool:
+    found = False
+
+    class V(cst.CSTVisitor):
+        def visit_Raise(self, n: cst.Raise) -> None:
+            nonlocal found
+            found = found or n.exc is None
+
+    for h in handlers:
+        h.visit(V())
+    return found

@@ -1,0 +1,66 @@
+"""Control flow whose meaning the tracer cannot keep in the graph: each is refused at trace time
+with a message naming the line and the fix, or left as a graph break that runs it eagerly."""
+
+from __future__ import annotations
+
+import asyncio
+
+import ayo_trace as ayo
+
+
+@ayo.workflow
+async def reads_error_after_handler(question: str) -> str:
+    try:
+        out = await ayo.llm(question, max_tokens=4)
+    except ayo.EngineError as e:  # noqa: F841
+        out = "failed"
+    return out + str(e)  # noqa: F821 - Python deleted `e` after the handler
+
+
+@ayo.workflow
+async def break_inside_try_body(questions: list[str]) -> str:
+    found = ""
+    for q in questions:
+        try:
+            found = await ayo.llm(q, max_tokens=4)
+            if found:
+                break
+        except ayo.EngineError:
+            pass
+    return found
+
+
+@ayo.workflow
+async def await_in_while_condition(question: str) -> int:
+    rounds = 0
+    while "stop" not in await ayo.llm(f"{question} {rounds}", max_tokens=4) and rounds < 3:
+        rounds += 1
+    return rounds
+
+
+@ayo.workflow
+async def partial_body_then_handler(question: str) -> str:
+    try:
+        first = await ayo.llm(question, max_tokens=4)
+        second = await ayo.llm(first, max_tokens=4)
+    except ayo.EngineError:
+        second = "failed"
+    return first + second
+
+
+@ayo.workflow
+async def gather_returning_exceptions(question: str) -> list[object]:
+    results = await asyncio.gather(ayo.llm(question, max_tokens=2), return_exceptions=True)
+    return results
+
+
+@ayo.workflow
+async def fire_and_forget(question: str) -> str:
+    asyncio.create_task(ayo.ingest([question], collection="log"))  # noqa: RUF006 - on purpose
+    return await ayo.llm(question, max_tokens=4)
+
+
+@ayo.workflow
+async def tasks_in_a_list(docs: list[str]) -> list[str]:
+    tasks = [asyncio.create_task(ayo.llm(d, max_tokens=2)) for d in docs]
+    return [await t for t in tasks]
