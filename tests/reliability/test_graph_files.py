@@ -142,3 +142,26 @@ SPLIT_DOC = json.loads(G.split_prompt().to_json())  # templates, sampling parame
 def test_any_mutated_file_loads_or_raises_graph_error(doc: Any, trusted: bool) -> None:
     with contextlib.suppress(ayo.GraphError):
         ayo.Graph.from_json(json.dumps(doc), trusted=trusted)
+
+
+@pytest.mark.parametrize(
+    ("module", "name"),
+    [
+        ("os", "system"),
+        ("subprocess", "Popen"),
+        ("ayo_trace.ir.export", "from_json"),
+        ("ayo_trace.ir", "nope"),
+    ],
+)
+def test_a_graph_file_names_only_ayo_trace_classes(module: str, name: str) -> None:
+    """A ``class`` value (a task's result holder) resolves only to a class of ayo_trace itself."""
+    with pytest.raises(ayo.GraphError):
+        export._Decoder(trusted=False)({"__t": "class", "module": module, "name": name})
+
+
+def test_a_graph_file_keeps_ranges_and_ayo_trace_classes() -> None:
+    decode = export._Decoder(trusted=False)
+    assert decode(export._enc(range(1, 9, 2))) == range(1, 9, 2)
+    assert decode(export._enc(ayo.Hit)) is ayo.Hit
+    with pytest.raises(ayo.GraphError):
+        decode({"__t": "range", "items": ["1", 2, 3]})
