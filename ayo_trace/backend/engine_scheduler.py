@@ -20,6 +20,11 @@ session has asked, for a few milliseconds at most) and advances them together wi
 ``engine.decode(batch, max_steps)`` call. ``max_steps`` is small, so sessions that start decoding
 join quickly and deltas stream in fine steps; each session hands its deltas to its own consumer.
 
+Order: the queue is a ``batching.Backlog`` in the order of the runtime's scheduling policy
+(``policy.py``): every request carries the ``QueryTag`` of the query it serves (read from the
+context when it is made), so eager calls and graph nodes take part alike; a request whose query's
+deadline cannot be met is failed before it runs.
+
 One engine instance runs one call at a time (an LLM's prefill, decode and release share its
 context). Vector-store writes (``insert``, ``insert_stream``) and admin calls go straight to the
 store, which runs them as transactions of their own; searches are batched per collection.
@@ -39,9 +44,9 @@ from typing import Any, Protocol
 import anyio
 import anyio.lowlevel
 
-from ..errors import AyoError, EngineError, InvalidRequest, Overloaded
+from ..errors import AyoError, EngineError, InvalidRequest, Overloaded, QueryTimeout
 from ..ir.params import Hit, SamplingParams
-from .batching import Dispatch, next_batch
+from .batching import Backlog, Dispatch, next_batch
 from .config import BatchPolicy
 from .engines.base import (
     DecodeChunk,
@@ -57,6 +62,7 @@ from .engines.base import (
     Vector,
     VectorStore,
 )
+from .policy import Ordered, OrderKey, current_query, query_order
 
 log = logging.getLogger("ayo_trace.engine_scheduler")
 
@@ -75,11 +81,15 @@ class BatchRecorder(Protocol):
 
 class _Request:
     __slots__ = (
+        "ahead",
         "arrival",
+        "deadline",
         "error",
         "key",
         "payload",
         "priority",
+        "query",
+        "rank",
         "result",
         "size",
         "tokens",
@@ -95,6 +105,7 @@ class _Request:
         size: int = 1,
         tokens: int = 0,
         urgent: bool = False,
+        ahead: bool = False,
     ) -> None:
         self.key = key
         self.payload = payload
@@ -102,7 +113,13 @@ class _Request:
         self.size = size
         self.tokens = tokens
         self.urgent = urgent
-        self.arrival = time.monotonic()
+        self.ahead = ahead
+        self.arrival = anyio.current_time()  # the policy's clock (virtual under a test clock)
+        tag = current_query()
+        self.query = tag.id if tag is not None else None
+        # A request made outside any query (an engine scheduler used directly) ranks as it arrives.
+        self.rank = -math.inf if urgent else (tag.rank if tag is not None else self.arrival)
+        self.deadline = tag.deadline if tag is not None else None
         self.result: Any = _PENDING
         self.error: BaseException | None = None
         self.wake: anyio.Event | None = None
@@ -135,8 +152,10 @@ class EngineScheduler:
         decode_steps: int = DEFAULT_DECODE_STEPS,
         recorder: BatchRecorder | None = None,
         peers: Callable[[], int] | None = None,
+        order: Callable[[Ordered], OrderKey] = query_order,
     ) -> None:
         self.engine = engine
+        self.order = order
         self.name = engine.name
         self.policy = policy
         self.max_queue = max_queue
@@ -152,6 +171,7 @@ class EngineScheduler:
         self.batch_sizes: Counter[int] = Counter()
         self.batches: Counter[str] = Counter()
         self.rejected = 0
+        self.expired = 0
         self.failed_batches = 0
         self.wait_total = 0.0
         self.wait_max = 0.0
@@ -161,7 +181,7 @@ class EngineScheduler:
 
     def reset(self) -> None:
         """Forget queued work: called when the runtime moves to a new event loop."""
-        self._queue: list[_Request] = []
+        self._queue: Backlog[_Request] = Backlog(self.order)
         self._leader: _Request | None = None
         self._arrival: anyio.Event | None = None
         self.active_decodes = 0
@@ -182,7 +202,7 @@ class EngineScheduler:
                 f"queue full ({len(self._queue)} waiting, max_queue={self.max_queue})", engine=self.name
             )
         self.requests[_kind_of(req.key)] += 1
-        self._queue.append(req)
+        self._queue.add(req)
         if self._arrival is not None:
             self._arrival.set()
         try:
@@ -199,7 +219,7 @@ class EngineScheduler:
                     await req.wake.wait()
         except BaseException:
             if req in self._queue:
-                self._queue.remove(req)
+                self._queue.discard(req)
                 if self._leader is None:
                     self._hand_off()  # it may have been woken to lead: pass that on
             raise
@@ -208,8 +228,9 @@ class EngineScheduler:
         return req.result
 
     def _hand_off(self) -> None:
-        if self._queue:
-            self._queue[0].notify()
+        first = self._queue.first()
+        if first is not None:
+            first.notify()
 
     async def _lead(self) -> None:
         """Wait for a batch to be ready, run it, deliver. One batch per call."""
@@ -223,18 +244,20 @@ class EngineScheduler:
                 {"decode": self.active_decodes} if self.active_decodes else None
             )
             policy = self.policy if self.peers is None or self.peers() > 1 else self._alone_policy
-            decision = next_batch(self._queue, policy, time.monotonic(), expected)
+            now = anyio.current_time()
+            decision = next_batch(self._queue, policy, now, expected)
             if isinstance(decision, Dispatch):
-                break
+                self._expire(self._queue.pop(decision.expired), now)
+                if decision.indices:
+                    break
+                continue
             self._arrival = anyio.Event()
             try:
                 with anyio.move_on_after(decision.seconds if decision.seconds is not None else math.inf):
                     await self._arrival.wait()
             finally:
                 self._arrival = None
-        taken = set(decision.indices)
-        batch = [self._queue[i] for i in decision.indices]
-        self._queue = [r for i, r in enumerate(self._queue) if i not in taken]
+        batch = self._queue.pop(decision.indices)
         with anyio.CancelScope(shield=True):
             await self._run(batch)
         await anyio.lowlevel.checkpoint_if_cancelled()  # a leader cancelled meanwhile stops now
@@ -243,7 +266,8 @@ class EngineScheduler:
         key = batch[0].key
         kind = _kind_of(key)
         start = time.monotonic()
-        waits = [start - r.arrival for r in batch]
+        now = anyio.current_time()
+        waits = [now - r.arrival for r in batch]
         self._batch_ids += 1
         batch_id = self._batch_ids
         self.in_flight += len(batch)
@@ -280,6 +304,18 @@ class EngineScheduler:
                 if not r.done:  # a BaseException went through: nobody may wait forever
                     r.error = EngineError("batch aborted", engine=self.name)
                 r.notify()
+
+    def _expire(self, requests: list[_Request], now: float) -> None:
+        """Fail requests whose query's deadline cannot be met, before they take engine time."""
+        for r in requests:
+            assert r.deadline is not None
+            self.expired += 1
+            left = r.deadline - now
+            r.error = _unmeetable(
+                f"query deadline cannot be met: {max(left, 0.0):.3f}s left, "
+                f"about {r.priority:.3f}s of work to do (failed before running on engine {self.name!r})"
+            )
+            r.notify()
 
     def _translate(self, exc: Exception) -> AyoError:
         if isinstance(exc, EngineError):
@@ -354,7 +390,7 @@ class EngineScheduler:
         # A part prefilled ahead of time is never batched with prefills a query waits for: on a
         # compute-bound engine a batch costs its whole token count, so it would only delay them.
         key: Hashable = ("prefill", "ahead") if req.ahead else "prefill"
-        return await self.submit(_Request(key, req, priority, tokens=tokens))
+        return await self.submit(_Request(key, req, priority, tokens=tokens, ahead=req.ahead))
 
     async def decode(
         self,
@@ -425,10 +461,18 @@ class EngineScheduler:
             "busy_s": self.busy_s,
             "utilization": min(self.busy_s / wall, 1.0),
             "rejected": self.rejected,
+            "expired": self.expired,
             "failed_batches": self.failed_batches,
             "queued": len(self._queue),
             "engine_stats": self.engine.stats(),
         }
+
+
+def _unmeetable(message: str) -> QueryTimeout:
+    """A ``QueryTimeout`` that names no node yet: the graph scheduler adds the node and its line."""
+    err = QueryTimeout.__new__(QueryTimeout)
+    Exception.__init__(err, message)
+    return err
 
 
 def copy_error(err: BaseException) -> BaseException:

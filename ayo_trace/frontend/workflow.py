@@ -245,11 +245,15 @@ class Workflow:
     async def eager(self, *args: Any, **kwargs: Any) -> Any:
         """Run the function as plain Python, each primitive calling its engine directly: the
         reference semantics every optimization is tested against."""
+        from ..backend.runtime import current_runtime
+
         token = _EAGER.set(True)
         try:
-            if self.bound_self is not None:
-                return await self.fn(self.bound_self, *args, **kwargs)
-            return await self.fn(*args, **kwargs)
+            # One query for the whole run: its engine calls share its arrival and its admission.
+            async with current_runtime().serve():
+                if self.bound_self is not None:
+                    return await self.fn(self.bound_self, *args, **kwargs)
+                return await self.fn(*args, **kwargs)
         finally:
             _EAGER.reset(token)
 
