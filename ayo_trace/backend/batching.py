@@ -152,6 +152,11 @@ class Backlog(Generic[T]):
     def __iter__(self) -> Iterator[T]:
         return iter(list(self._items.values()))
 
+    def count(self, key: Hashable) -> int:
+        """How many requests of group ``key`` are queued."""
+        g = self._groups.get(key)
+        return g.live if g is not None else 0
+
     def first(self) -> T | None:
         """The request queued earliest of those still queued."""
         return next(iter(self._items.values()), None)

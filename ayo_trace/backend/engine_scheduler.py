@@ -71,6 +71,7 @@ RELEASE_TIMEOUT_S = 30.0
 # Keys whose requests have no effect on engine state: a batch that fails with InvalidRequest is
 # retried one request at a time so only the invalid one fails.
 _ISOLATABLE = frozenset({"embed", "rerank", "score", "search"})
+_AHEAD = ("prefill", "ahead")
 
 
 class BatchRecorder(Protocol):
@@ -186,6 +187,12 @@ class EngineScheduler:
         self._arrival: anyio.Event | None = None
         self.active_decodes = 0
         self.in_flight = 0
+
+    @property
+    def saturated(self) -> bool:
+        """Whether requests other than work run ahead (and releases) are waiting for the engine."""
+        q = self._queue
+        return len(q) - q.count(_AHEAD) - q.count("release") > 0
 
     @property
     def load(self) -> int:
@@ -389,7 +396,7 @@ class EngineScheduler:
             tokens = self.engine.count_tokens(req.text)
         # A part prefilled ahead of time is never batched with prefills a query waits for: on a
         # compute-bound engine a batch costs its whole token count, so it would only delay them.
-        key: Hashable = ("prefill", "ahead") if req.ahead else "prefill"
+        key: Hashable = _AHEAD if req.ahead else "prefill"
         return await self.submit(_Request(key, req, priority, tokens=tokens, ahead=req.ahead))
 
     async def decode(
@@ -500,17 +507,26 @@ class EnginePool:
     Session admission: an LLM engine that holds a bounded number of sessions (``max_sessions``)
     gets at most that many open at once; a query that needs one more waits for a slot instead of
     failing. A part prefilled ahead of time (``PrefillRequest.ahead``) never waits: with no slot
-    free it is kept aside and sent with the session's next part. That rule keeps admission free of
-    deadlock: a slot is only ever held by a session whose prompt is complete (it will decode and
+    free it is kept aside and prefilled with the session's next part. That rule keeps admission free
+    of deadlock: a slot is only ever held by a session whose prompt is complete (it will decode and
     release without waiting on another session) or that took a slot no one was waiting for.
+
+    No extra work under load (``defer_ahead``): a part run ahead of time is also kept aside when its
+    engine is saturated (other requests are waiting for it), and prefilled as one request with the
+    session's next part: run ahead on a busy engine it would only take the engine from waiting
+    work, split the session's prompt into more calls and make the engine recompute the seam.
     """
 
-    def __init__(self, name: str, kind: str, schedulers: Sequence[EngineScheduler]) -> None:
+    def __init__(
+        self, name: str, kind: str, schedulers: Sequence[EngineScheduler], *, defer_ahead: bool = False
+    ) -> None:
         if not schedulers:
             raise ValueError(f"engine pool {name!r} has no instances")
         self.name = name
         self.kind = kind
         self.schedulers = list(schedulers)
+        self.defer_ahead = defer_ahead
+        self.deferred_parts = 0  # parts run ahead that were kept aside and merged into the next part
         self._pins: dict[str, EngineScheduler] = {}
         self._deferred: dict[str, list[PrefillRequest]] = {}
         self._slots: dict[EngineScheduler, anyio.Semaphore] = {}
@@ -547,14 +563,22 @@ class EnginePool:
 
     async def prefill(self, req: PrefillRequest, priority: float = 0.0) -> Any:
         sched = self._pins.get(req.session)
+        if req.ahead and self.defer_ahead and (sched or self.pick()).saturated:
+            return self._defer(req)
         if sched is None:
             sched = await self._admit(req)
             if sched is None:  # ahead of time and no slot free: sent with the session's next part
-                self._deferred.setdefault(req.session, []).append(req)
-                return PrefillResult(n_tokens=0)
-            for earlier in self._deferred.pop(req.session, []):
-                await sched.prefill(earlier, priority)
+                return self._defer(req)
+        earlier = self._deferred.pop(req.session, [])
+        if earlier:
+            # One request for the parts kept aside and this one: the same text, one seam fewer.
+            req = PrefillRequest(req.session, "".join(p.text for p in [*earlier, req]), None, req.ahead)
         return await sched.prefill(req, priority)
+
+    def _defer(self, req: PrefillRequest) -> PrefillResult:
+        self._deferred.setdefault(req.session, []).append(req)
+        self.deferred_parts += 1
+        return PrefillResult(n_tokens=0)
 
     async def _admit(self, req: PrefillRequest) -> EngineScheduler | None:
         """Pin a new session to an instance with a free slot (waiting for one unless ``ahead``)."""

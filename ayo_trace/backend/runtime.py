@@ -301,7 +301,7 @@ class Runtime:
                 )
                 for e in engines
             ]
-            self._pools[name] = EnginePool(name, kind, scheds)
+            self._pools[name] = EnginePool(name, kind, scheds, defer_ahead=self.policy == "query")
             self._by_kind.setdefault(kind, []).append(name)
         self._loop = _loop_token()
         self._running = True
@@ -771,10 +771,18 @@ class Runtime:
                 "utilization": sum(s["utilization"] for s in per) / len(per),
                 "rejected": sum(s["rejected"] for s in per),
                 "failed_batches": sum(s["failed_batches"] for s in per),
+                "expired": sum(s["expired"] for s in per),
+                "deferred_parts": pool.deferred_parts,
                 "per_instance": per,
             }
         return {
             "engines": engines,
+            "admission": {
+                "max_active": self.max_active,
+                "serving": self._admission.serving,
+                "waiting": self._admission.waiting,
+                "refused": self._admission.refused,
+            },
             "queries": self.queries,
             "failures": self.failures,
             "cancelled": self.cancelled,
