@@ -242,7 +242,10 @@ class EngineScheduler:
     async def _lead(self) -> None:
         """Wait for a batch to be ready, run it, deliver. One batch per call."""
         # Let the tasks that the last delivery woke run first: they often queue their next request
-        # (a decode step after a prefill, the next round) at once, and then join this batch.
+        # (a decode step after a prefill, the next round, the query's next step) at once, and then
+        # join this batch or go ahead of later queries. Twice: a woken task may be scheduled after
+        # this one (trio orders each batch of runnable tasks at random).
+        await anyio.lowlevel.checkpoint()
         await anyio.lowlevel.checkpoint()
         while True:
             if not self._queue:
