@@ -216,12 +216,10 @@ class Workflow:
         key = tuple(id(p) for p in passes)
         graph = entry.optimized.get(key)
         if graph is None:
-            if passes:
-                from ..passes import run_passes
+            from ..passes import run_passes
 
-                graph = run_passes(entry.graph, passes)
-            else:
-                graph = entry.graph
+            # With no passes too: the copy is annotated with the cost estimates the runtime ranks by.
+            graph = run_passes(entry.graph, passes)
             entry.optimized[key] = graph
         return graph
 

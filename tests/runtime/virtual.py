@@ -11,7 +11,8 @@ from typing import Any, TypeVar
 import anyio
 import pytest
 
-from ayo_trace.testing import ScriptedEmbedder
+from ayo_trace.backend.engines.base import PrefillRequest, PrefillResult
+from ayo_trace.testing import ScriptedEmbedder, ScriptedLLM
 
 trio_testing = pytest.importorskip("trio.testing", reason="trio is in the 'dev' extra")
 
@@ -41,3 +42,15 @@ class RecordingEmbedder(ScriptedEmbedder):
     def order(self) -> list[str]:
         """The texts in the order the engine embedded them."""
         return [t for _, texts in self.log for t in texts]
+
+
+class RecordingLLM(ScriptedLLM):
+    """A scripted LLM that records, per prefill call, its sessions' texts."""
+
+    def __init__(self, **kw: Any) -> None:
+        super().__init__("llm", **kw)
+        self.prefills: list[list[str]] = []
+
+    async def prefill(self, batch: Sequence[PrefillRequest]) -> list[PrefillResult]:
+        self.prefills.append([r.text for r in batch])
+        return await super().prefill(batch)

@@ -1,0 +1,78 @@
+"""Every engine request belongs to a query: an eager workflow is one query for its whole run (its
+steps keep their place in line), a traced query's estimated work ranks it and decides whether its
+deadline can be met at all, and the timeline stays bounded however many queries ran."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import anyio
+import pytest
+
+import ayo_trace as ayo
+from ayo_trace.backend import BatchPolicy, Runtime
+from ayo_trace.backend.runtime import estimated_work
+from ayo_trace.errors import QueryTimeout
+from ayo_trace.testing import ScriptedEmbedder, ScriptedLLM, ScriptedReranker, ScriptedStore
+
+from .test_workflows import DOCS, expand_and_answer
+from .virtual import RecordingEmbedder, in_virtual_time
+
+
+@ayo.workflow
+async def three_steps(name: str) -> list[Any]:
+    out = []
+    for i in range(3):
+        out.append(await ayo.embed(f"{name}{i}"))
+    return out
+
+
+async def two_eager_workflows(policy: str) -> list[str]:
+    emb = RecordingEmbedder()
+    async with Runtime(engines=[emb], batch=BatchPolicy(max_batch=1, max_wait_s=0.0), policy=policy):
+
+        async def later(name: str, at: float) -> None:
+            await anyio.sleep(at)
+            await three_steps.eager(name)
+
+        async with anyio.create_task_group() as tg:
+            tg.start_soon(later, "a", 0.0)
+            tg.start_soon(later, "b", 0.5)
+    return emb.order()
+
+
+def test_an_eager_workflow_is_one_query_whose_steps_keep_their_place() -> None:
+    assert in_virtual_time(two_eager_workflows, "query") == ["a0", "a1", "a2", "b0", "b1", "b2"]
+    # per request, in arrival order: the two workflows share the engine and both finish late
+    assert in_virtual_time(two_eager_workflows, "critical_path") == ["a0", "b0", "a1", "b1", "a2", "b2"]
+
+
+def engines() -> list[Any]:
+    return [ScriptedLLM("llm"), ScriptedEmbedder("embed"), ScriptedStore("store"), ScriptedReranker("rerank")]
+
+
+def test_a_query_whose_estimated_work_exceeds_its_deadline_fails_before_any_engine_call() -> None:
+    async def main() -> tuple[type[BaseException], dict[str, Any]]:
+        used = engines()
+        graph = expand_and_answer.graph("why?", DOCS, optimized=True)
+        work = estimated_work(graph)
+        assert work > 0
+        async with Runtime(engines=used) as rt:
+            with pytest.raises(QueryTimeout, match="cannot be met") as info:
+                await rt.run(graph, {"question": "why?", "docs": DOCS}, deadline_s=work / 2)
+        return info.type, {e.name: dict(e.calls) for e in used}
+
+    _, calls = anyio.run(main)
+    assert all(not c for c in calls.values())
+
+
+def test_the_timeline_keeps_at_most_its_size_whatever_the_number_of_queries() -> None:
+    async def main() -> int:
+        async with Runtime(engines=engines(), timeline_size=20) as rt:
+            graph = expand_and_answer.graph("why?", DOCS, optimized=True)
+            for i in range(150):
+                await rt.run(graph, {"question": f"why {i}?", "docs": DOCS})
+            return len(rt.timeline().events)
+
+    # 20 events, the names of at most 20 threads they are on, and the two process names
+    assert anyio.run(main) <= 20 + 20 + 2
