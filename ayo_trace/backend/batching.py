@@ -42,6 +42,7 @@ from .config import BatchPolicy
 from .policy import OrderKey, critical_path_order
 
 EXPECTED_WAIT_S = 0.005
+_EPS = 1e-9
 
 
 class Queued(Protocol):
@@ -62,6 +63,8 @@ class Queued(Protocol):
     @property
     def rank(self) -> float: ...
     @property
+    def query_seq(self) -> int: ...
+    @property
     def ahead(self) -> bool: ...
     @property
     def deadline(self) -> float | None: ...
@@ -70,7 +73,8 @@ class Queued(Protocol):
 @dataclass(frozen=True, slots=True)
 class Waiting:
     """What the policy knows about one queued request. ``rank`` is its query's rank
-    (``policy.QueryTag.rank``), ``deadline`` its query's absolute deadline (None: none)."""
+    (``policy.QueryTag.rank``), ``query_seq`` its ``seq``, ``deadline`` its query's absolute deadline
+    (None: none)."""
 
     key: Hashable
     priority: float = 0.0
@@ -80,6 +84,7 @@ class Waiting:
     urgent: bool = False
     rank: float = 0.0
     ahead: bool = False
+    query_seq: int = 0
     deadline: float | None = None
 
 
@@ -284,7 +289,8 @@ def next_batch(
         age = max(now - g.arrivals[0][0], 0.0)
         want = expected.get(key) if expected else None
         horizon = policy.max_wait_s if want is None else max(policy.max_wait_s, EXPECTED_WAIT_S)
-        ready = full or (want is not None and g.live >= want) or g.urgent > 0 or age >= horizon
+        # (within a nanosecond: ``now + left`` may round to ``now``, and the wait would never end)
+        ready = full or (want is not None and g.live >= want) or g.urgent > 0 or age >= horizon - _EPS
         if ready:
             head = (taken[0][0], taken[0][1])
             if best is None or head < best[0]:

@@ -90,6 +90,7 @@ class _Request:
         "payload",
         "priority",
         "query",
+        "query_seq",
         "rank",
         "result",
         "size",
@@ -118,6 +119,7 @@ class _Request:
         self.arrival = anyio.current_time()  # the policy's clock (virtual under a test clock)
         tag = current_query()
         self.query = tag.id if tag is not None else None
+        self.query_seq = tag.seq if tag is not None else 0
         # A request made outside any query (an engine scheduler used directly) ranks as it arrives.
         self.rank = -math.inf if urgent else (tag.rank if tag is not None else self.arrival)
         self.deadline = tag.deadline if tag is not None else None
@@ -187,6 +189,13 @@ class EngineScheduler:
         self._arrival: anyio.Event | None = None
         self.active_decodes = 0
         self.in_flight = 0
+
+    def use_order(self, order: Callable[[Ordered], OrderKey]) -> None:
+        """Order the queue by ``order`` from now on (the queue must be empty)."""
+        if self._queue:
+            raise RuntimeError(f"engine {self.name}: cannot change the order with requests queued")
+        self.order = order
+        self._queue = Backlog(order)
 
     @property
     def saturated(self) -> bool:

@@ -15,8 +15,8 @@ work, an optional deadline). A policy is the sort key ``order(policy, request)``
 
 ``"query"`` (the default): queries in order of their *rank*, and within a query critical path first.
     A query's rank is its deadline when it has one, else ``arrival + work``: the deadline an idle
-    engine would meet. Ties go to requests not run ahead, then to larger ``priority``, then to the
-    earlier request.
+    engine would meet; queries of equal rank go in the order they started (``seq``). Then requests
+    not run ahead go first, then larger ``priority``, then the earlier request.
 
 Why this rank, of the candidates (shortest estimated remaining work of the query, least attained
 service, arrival order with aging):
@@ -72,12 +72,14 @@ DEFAULT_POLICY: PolicyName = "query"
 class QueryTag:
     """The query a request serves. ``arrival`` and ``deadline`` are on the scheduler's clock
     (``anyio.current_time()``); ``work`` is the query's estimated critical path in seconds (0: no
-    estimate, an eager call); ``deadline`` is absolute (None: none)."""
+    estimate, an eager call); ``deadline`` is absolute (None: none); ``seq`` counts the queries a
+    runtime started (it orders queries of equal rank, e.g. a burst in one instant)."""
 
     id: str
     arrival: float
     work: float = 0.0
     deadline: float | None = None
+    seq: int = 0
 
     @property
     def rank(self) -> float:
@@ -103,10 +105,10 @@ def serving(tag: QueryTag) -> Iterator[QueryTag]:
         _QUERY.reset(token)
 
 
-def new_tag(query_id: str, work: float = 0.0, deadline_s: float | None = None) -> QueryTag:
+def new_tag(query_id: str, work: float = 0.0, deadline_s: float | None = None, seq: int = 0) -> QueryTag:
     """A tag for a query arriving now."""
     now = anyio.current_time()
-    return QueryTag(query_id, now, max(work, 0.0), None if deadline_s is None else now + deadline_s)
+    return QueryTag(query_id, now, max(work, 0.0), None if deadline_s is None else now + deadline_s, seq)
 
 
 class Ordered(Protocol):
@@ -118,6 +120,8 @@ class Ordered(Protocol):
     def arrival(self) -> float: ...
     @property
     def rank(self) -> float: ...
+    @property
+    def query_seq(self) -> int: ...
     @property
     def ahead(self) -> bool: ...
 
@@ -131,9 +135,9 @@ def critical_path_order(w: Ordered) -> OrderKey:
 
 
 def query_order(w: Ordered) -> OrderKey:
-    """The ``"query"`` key: smaller query rank first, then critical work before work run ahead,
-    then larger priority, then earlier arrival."""
-    return (w.rank, float(w.ahead), -w.priority, w.arrival)
+    """The ``"query"`` key: smaller query rank first (then the query started first), then critical
+    work before work run ahead, then larger priority, then earlier arrival."""
+    return (w.rank, float(w.query_seq), float(w.ahead), -w.priority, w.arrival)
 
 
 def order_for(policy: str) -> Callable[[Ordered], OrderKey]:

@@ -197,6 +197,7 @@ class Runtime:
         self._lock_loop: Any = None
         self._ids = itertools.count(1)
         self._eager_ids = itertools.count(1)
+        self._query_seq = itertools.count(1)
         self._tokens: list[Token[Runtime | None]] = []
         self.queries = self.failures = self.cancelled = self.nodes_run = 0
         self.active = 0  # queries and eager calls running now
@@ -378,6 +379,23 @@ class Runtime:
                 await sched.engine.start()
         self._loop = loop
 
+    def set_policy(self, policy: str, max_active: int | None = DEFAULT_MAX_ACTIVE) -> None:
+        """Switch the scheduling ``policy`` and ``max_active`` (see the class docstring) between
+        queries, keeping the engines: how a benchmark compares policies on one set of loaded models.
+        Raises ``ConfigError`` while any query is in service or waiting to start."""
+        if policy not in POLICIES:
+            raise ConfigError(f"policy must be one of {POLICIES}, got {policy!r}")
+        if max_active is not None and max_active < 1:
+            raise ConfigError(f"max_active must be at least 1 (or None), got {max_active}")
+        if self.active or self._admission.serving or self._admission.waiting:
+            raise ConfigError("set_policy needs an idle runtime: queries are running")
+        self.policy, self.max_active = policy, max_active
+        self._admission = Admission(max_active, self.max_queue)
+        for pool in self._pools.values():
+            pool.defer_ahead = policy == "query"
+            for sched in pool.schedulers:
+                sched.use_order(order_for(policy))
+
     # --- running graphs --------------------------------------------------------------------------
 
     async def run(self, graph: Graph, inputs: dict[str, Any], *, deadline_s: float | None = None) -> Any:
@@ -418,7 +436,7 @@ class Runtime:
         if outer is not None:
             yield outer
             return
-        tag = new_tag(query_id or f"eager/q{next(self._eager_ids)}", work, deadline_s)
+        tag = new_tag(query_id or f"eager/q{next(self._eager_ids)}", work, deadline_s, next(self._query_seq))
         if tag.deadline is not None and work > deadline_s:  # type: ignore[operator]
             raise QueryTimeout(
                 f"query deadline of {deadline_s}s cannot be met: its estimated work is {work:.3f}s "

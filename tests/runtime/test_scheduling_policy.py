@@ -30,6 +30,20 @@ def test_queries_go_by_rank_then_critical_work_before_work_run_ahead_then_critic
     assert next_batch(queue, policy, NOW, order=critical_path_order) == Dispatch((0, 3, 1, 2))
 
 
+def test_queries_of_equal_rank_go_in_the_order_they_started() -> None:
+    """A burst arriving in one instant (virtual time, or one tick of the loop) is still a queue."""
+    queue = [Waiting("score", rank=1.0, query_seq=2, priority=5.0), Waiting("score", rank=1.0, query_seq=1)]
+    assert next_batch(queue, BatchPolicy(max_batch=1, max_wait_s=0.0), NOW, order=query_order) == Dispatch(
+        (1,)
+    )
+
+
+def test_a_wait_too_short_to_move_the_clock_counts_as_over() -> None:
+    """At t=1000 a float cannot hold 1000 + 5e-14: waiting that long would never end."""
+    queue = [Waiting("embed", arrival=999.998)]
+    assert next_batch(queue, BatchPolicy(max_batch=4, max_wait_s=0.002), 1000.0) == Dispatch((0,))
+
+
 def test_a_query_rank_is_its_deadline_else_arrival_plus_work() -> None:
     assert QueryTag("a", arrival=3.0, work=2.0).rank == 5.0
     assert QueryTag("b", arrival=3.0, work=2.0, deadline=4.0).rank == 4.0
@@ -62,6 +76,7 @@ waiting = st.builds(
     tokens=st.integers(0, 50),
     urgent=st.booleans(),
     rank=st.sampled_from([0.0, 1.0, 1.5, 3.0]),
+    query_seq=st.integers(0, 3),
     ahead=st.booleans(),
     deadline=st.one_of(st.none(), st.floats(0.0, 3.0)),
 )
