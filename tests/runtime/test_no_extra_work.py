@@ -19,12 +19,14 @@ PREFIX = "Context:"  # one scripted token
 LATE = " c c c c c"  # five
 
 
-async def prefill_at(pool: EnginePool, at: float, name: str, text: str, ahead: bool = False) -> None:
+async def prefill_at(pool: EnginePool, at: float, name: str, text: str, ahead: bool, shared: bool) -> None:
     await anyio.sleep_until(at)
-    await pool.prefill(PrefillRequest(f"{name}/answer", text, None, ahead))
+    await pool.prefill(PrefillRequest(f"{name}/answer", text, "prefix" if shared else None, ahead))
 
 
-async def run(defer_ahead: bool, busy: bool) -> tuple[list[list[str]], dict[str, float], int]:
+async def run(
+    defer_ahead: bool, busy: bool, shared: bool = False
+) -> tuple[list[list[str]], dict[str, float], int]:
     llm = RecordingLLM(prefill_s_per_token=0.1)
     pool = EnginePool("llm", "llm", [EngineScheduler(llm, BatchPolicy(max_batch=1, max_wait_s=0.0))])
     pool.defer_ahead = defer_ahead
@@ -34,7 +36,7 @@ async def run(defer_ahead: bool, busy: bool) -> tuple[list[list[str]], dict[str,
         await anyio.sleep(at)
         with serving(new_tag(name)):
             for t, text, ahead in parts:
-                await prefill_at(pool, t, name, text, ahead)
+                await prefill_at(pool, t, name, text, ahead, shared and ahead)
         done[name] = anyio.current_time()
 
     async with anyio.create_task_group() as tg:
@@ -65,3 +67,11 @@ def test_on_an_idle_engine_the_ahead_part_runs_ahead() -> None:
     assert prefills == [[PREFIX], [LATE]]
     assert deferred == 0
     assert done["q3"] == pytest.approx(1.0)  # 0.5 + five tokens: the prefix was done while retrieval ran
+
+
+def test_a_shared_prefix_is_not_kept_aside_its_copy_is_cheap() -> None:
+    """A constant prefix shared across queries is forked from the engine's kept copy: merged into the
+    next part it would be computed again instead."""
+    prefills, _, deferred = in_virtual_time(run, True, True, True)
+    assert prefills == [[" a" * 10], [" b" * 10], [PREFIX], [LATE]]
+    assert deferred == 0
