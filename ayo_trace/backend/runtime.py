@@ -410,7 +410,9 @@ class Runtime:
         self.queries += 1
         try:
             async with self.serve(query_id, estimated_work(graph), deadline) as tag:
-                left = None if tag.deadline is None else tag.deadline - anyio.current_time()
+                left = deadline
+                if tag.deadline is not None and anyio.current_time() - tag.arrival > 1e-3:
+                    left = tag.deadline - anyio.current_time()  # it waited to start
                 return await run_query(self, graph, inputs, query_id, left)
         except anyio.get_cancelled_exc_class():
             self.cancelled += 1
