@@ -36,8 +36,13 @@ would have finished alone, and eager calls (``work`` 0) are served in arrival or
 starve: a query's rank is fixed when it starts, and every query that arrives after that rank has a
 larger one, so the requests that may go ahead of a waiting one are finitely many (those of queries
 that arrived before its rank, and those with an earlier deadline, which are failed once it passes).
-Measured on scripted engines in virtual time (``tests/runtime/test_query_scheduling.py``,
-``bench/load_latency.py``): under a burst, queries finish one after another instead of all at the end.
+Measured on scripted engines with the CPU engines' latencies in virtual time (``bench/load_latency.py
+--engines scripted``, against ``"critical_path"``): a burst of 16 naive-RAG queries, optimized, has
+p50 3.3 s instead of 5.1 s with the makespan 4.8 s instead of 5.1 s; eager, 4.4 s instead of 5.8 s;
+query expansion, optimized, p50 5.1 s instead of 7.9 s for a makespan 3% longer (decode rounds are
+smaller when queries are at different stages); a stream of 32 query expansions at 0.5 s, optimized,
+p50 2.45 s and p95 4.0 s instead of 2.67 s and 4.4 s, the same makespan. The exact schedules are
+tested in ``tests/runtime/test_query_scheduling.py``.
 
 Deadlines are ranks on the same axis, so queries that have one are served earliest deadline first; a
 request whose query's deadline cannot be met (less time left than its node's ``priority``, the
