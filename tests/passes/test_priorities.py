@@ -1,7 +1,10 @@
 """The cost annotation runs after the last pass, so the nodes a pass creates (split prompt parts)
-carry the critical-path estimate the engine schedulers order requests by."""
+carry the critical-path estimate the engine schedulers order requests by; a split is made only where
+it saves more than its seam costs."""
 
 from __future__ import annotations
+
+import dataclasses
 
 import pytest
 
@@ -9,7 +12,7 @@ from ayo_trace.backend.batching import Dispatch, Waiting, next_batch
 from ayo_trace.backend.config import BatchPolicy
 from ayo_trace.backend.policy import critical_path_order, query_order
 from ayo_trace.ir import Graph
-from ayo_trace.passes import DEFAULT_PASSES, run_passes
+from ayo_trace.passes import DEFAULT_PASSES, DEFAULT_PROFILES, EngineProfile, SplitPrefill, run_passes
 
 from . import shapes
 
@@ -36,3 +39,23 @@ def test_split_parts_are_served_critical_path_first() -> None:
     policy = BatchPolicy(max_batch=1, max_wait_s=0.0)
     for order in (critical_path_order, query_order):
         assert next_batch(queue, policy, 0.0, order=order) == Dispatch((1,))
+
+
+def blocky(block: int) -> dict[str, EngineProfile]:
+    return {**DEFAULT_PROFILES, "llm": dataclasses.replace(DEFAULT_PROFILES["llm"], prefill_block=block)}
+
+
+def test_a_split_whose_seam_recomputes_more_than_it_saves_is_not_made() -> None:
+    """The naive RAG prompt's constant prefix is about 13 tokens: an engine that evaluates prompts in
+    64-token blocks recomputes all of it after the seam, so splitting there only adds a request."""
+    lowered = run_passes(shapes.naive_rag(), DEFAULT_PASSES[:3])
+    assert SplitPrefill()(lowered.copy()).changed  # no block: the prefix is computed once and shared
+    assert not SplitPrefill(profiles=blocky(64))(lowered.copy()).changed
+    # with 8-token blocks the seam recomputes 5 of its 13 tokens: the split still pays
+    assert SplitPrefill(profiles=blocky(8))(lowered.copy()).changed
+
+
+def test_seam_tokens_are_the_partial_block_before_the_seam() -> None:
+    prof = blocky(64)["llm"]
+    assert [prof.seam_tokens(n) for n in (13, 64, 100)] == [13, 0, 36]
+    assert DEFAULT_PROFILES["llm"].seam_tokens(100) == 0

@@ -12,7 +12,7 @@ import pytest
 import ayo_trace as ayo
 from ayo_trace.backend import BatchPolicy, Runtime
 from ayo_trace.backend.runtime import estimated_work
-from ayo_trace.errors import QueryTimeout
+from ayo_trace.errors import ConfigError, QueryTimeout
 from ayo_trace.testing import ScriptedEmbedder, ScriptedLLM, ScriptedReranker, ScriptedStore
 
 from .test_workflows import DOCS, expand_and_answer
@@ -76,3 +76,23 @@ def test_the_timeline_keeps_at_most_its_size_whatever_the_number_of_queries() ->
 
     # 20 events, the names of at most 20 threads they are on, and the two process names
     assert anyio.run(main) <= 20 + 20 + 2
+
+
+@pytest.mark.parametrize("kw", [{"policy": "fastest"}, {"max_active": 0}])
+def test_a_bad_policy_or_bound_is_a_config_error(kw: dict[str, Any]) -> None:
+    with pytest.raises(ConfigError):
+        Runtime(engines=engines(), **kw)
+
+
+def test_the_policy_switches_only_between_queries() -> None:
+    async def main() -> tuple[str, int | None]:
+        emb = RecordingEmbedder()
+        async with Runtime(engines=[emb]) as rt:
+            async with rt.serve("busy"):
+                with pytest.raises(ConfigError, match="idle"):
+                    rt.set_policy("critical_path")
+            rt.set_policy("critical_path", None)
+            await rt.embed("x")
+            return rt.policy, rt.stats()["admission"]["max_active"]
+
+    assert in_virtual_time(main) == ("critical_path", None)
