@@ -50,9 +50,12 @@ estimated time to the query's end on an idle engine) is failed before it runs (`
 ``expired``), and ``Runtime`` fails a query whose estimated work exceeds its deadline before it
 starts.
 
-Work run ahead of time runs in its own batches (``batching``) after the critical work of its own
-query, and, being part of an older query, before the work of newer ones: it yields to the critical
-work that is waiting, in the order that query would want it.
+Work run ahead of time runs in its own batches (the engine scheduler's ``("prefill", "ahead")``
+group) after the critical work of its own query, and, being part of an older query, before the work
+of newer ones: it yields to the critical work that is waiting, in the order that query would want it.
+Under this policy a part run ahead that finds its engine saturated is not even queued: it is kept
+aside and prefilled with its session's next part in one request (``engine_scheduler.EnginePool``),
+so work run ahead adds no request and no seam when the engine has no idle time to give it.
 
 Decode rounds are one group per engine: the policy only orders which sessions fill a round when more
 than ``max_batch`` decode; every active session is waited for (decoding together is nearly free).
