@@ -96,3 +96,38 @@ def test_the_policy_switches_only_between_queries() -> None:
             return rt.policy, rt.stats()["admission"]["max_active"]
 
     assert in_virtual_time(main) == ("critical_path", None)
+
+
+@ayo.workflow
+async def three_embeds(x: str) -> int:
+    a = await ayo.embed(x)
+    b = await ayo.embed(f"{x} {len(a)}")
+    c = await ayo.embed(f"{x} {len(b)} {len(a)}")
+    return len(c)
+
+
+@ayo.workflow
+async def one_embed(x: str) -> int:
+    return len(await ayo.embed(x))
+
+
+async def long_and_short(policy: str) -> list[str]:
+    emb = RecordingEmbedder()
+    async with Runtime(engines=[emb], batch=BatchPolicy(max_batch=1, max_wait_s=0.0), policy=policy):
+
+        async def short() -> None:
+            await anyio.sleep(0.001)
+            await one_embed("short")
+
+        async with anyio.create_task_group() as tg:
+            tg.start_soon(three_embeds, "long")
+            tg.start_soon(short)
+    return emb.order()
+
+
+def test_traced_queries_rank_by_their_estimated_work() -> None:
+    # the short query arrived while the long one's first call ran: it goes next (SRPT-like) ...
+    assert in_virtual_time(long_and_short, "query") == ["long", "short", "long 32", "long 32 32"]
+    # ... where critical-path-first across queries prefers the long query's longer path left, then
+    # (equal paths left) the request that came first
+    assert in_virtual_time(long_and_short, "critical_path") == ["long", "long 32", "short", "long 32 32"]
