@@ -40,8 +40,6 @@ from ayo_trace.backend import Runtime
 from ayo_trace.backend.engines.likelihood_rerank import LikelihoodReranker
 from ayo_trace.backend.runtime import DEFAULT_MAX_ACTIVE
 from ayo_trace.testing import ScriptedEmbedder, ScriptedLLM, ScriptedStore
-
-sys.path.insert(0, str(Path(__file__).resolve().parent))
 from bench.report import load_average, machine, write_section
 from bench.workflows import KB_COLLECTION, QUERIES, inputs_for, knowledge_base, make_workflows
 
