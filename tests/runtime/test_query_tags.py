@@ -14,6 +14,7 @@ from ayo_trace.backend import BatchPolicy, Runtime
 from ayo_trace.backend.runtime import estimated_work
 from ayo_trace.errors import ConfigError, QueryTimeout
 from ayo_trace.testing import ScriptedEmbedder, ScriptedLLM, ScriptedReranker, ScriptedStore
+from tests.util import run_in_new_loop
 
 from .test_workflows import DOCS, expand_and_answer
 from .virtual import RecordingEmbedder, in_virtual_time
@@ -62,7 +63,7 @@ def test_a_query_whose_estimated_work_exceeds_its_deadline_fails_before_any_engi
                 await rt.run(graph, {"question": "why?", "docs": DOCS}, deadline_s=work / 2)
         return info.type, {e.name: dict(e.calls) for e in used}
 
-    _, calls = anyio.run(main)
+    _, calls = run_in_new_loop(main)
     assert all(not c for c in calls.values())
 
 
@@ -75,7 +76,7 @@ def test_the_timeline_keeps_at_most_its_size_whatever_the_number_of_queries() ->
             return len(rt.timeline().events)
 
     # 20 events, the names of at most 20 threads they are on, and the two process names
-    assert anyio.run(main) <= 20 + 20 + 2
+    assert run_in_new_loop(main) <= 20 + 20 + 2
 
 
 @pytest.mark.parametrize("kw", [{"policy": "fastest"}, {"max_active": 0}])
