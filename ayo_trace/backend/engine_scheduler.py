@@ -26,6 +26,11 @@ session has asked, for a few milliseconds at most) and advances them together wi
 ``engine.decode(batch, max_steps)`` call. ``max_steps`` is small, so sessions that start decoding
 join quickly and deltas stream in fine steps; each session hands its deltas to its own consumer.
 
+Order: the queue is a ``batching.Backlog`` in the order of the runtime's scheduling policy
+(``policy.py``): every request carries the ``QueryTag`` of the query it serves (read from the
+context when it is made), so eager calls and graph nodes take part alike; a request whose query's
+deadline cannot be met is failed before it runs.
+
 One engine instance runs one call at a time (an LLM's prefill, decode and release share its
 context). Vector-store writes (``insert``, ``insert_stream``) and admin calls go straight to the
 store, which runs them as transactions of their own; searches are batched per collection.
@@ -45,9 +50,9 @@ from typing import Any, Protocol
 import anyio
 import anyio.lowlevel
 
-from ..errors import AyoError, EngineError, Overloaded
+from ..errors import AyoError, EngineError, Overloaded, QueryTimeout
 from ..ir.params import Hit, SamplingParams
-from .batching import Dispatch, next_batch
+from .batching import Backlog, Dispatch, next_batch
 from .config import BatchPolicy
 from .engines.base import (
     DecodeChunk,
@@ -64,11 +69,13 @@ from .engines.base import (
     VectorStore,
 )
 from .isolation import Failed, InFlight, Quarantine, check_request, copy_error, run_isolated
+from .policy import Ordered, OrderKey, current_query, query_order
 
 log = logging.getLogger("ayo_trace.engine_scheduler")
 
 DEFAULT_DECODE_STEPS = 8
 RELEASE_TIMEOUT_S = 30.0
+_AHEAD = ("prefill", "ahead")
 
 
 class BatchRecorder(Protocol):
@@ -79,11 +86,16 @@ class BatchRecorder(Protocol):
 
 class _Request:
     __slots__ = (
+        "ahead",
         "arrival",
+        "deadline",
         "error",
         "key",
         "payload",
         "priority",
+        "query",
+        "query_seq",
+        "rank",
         "result",
         "size",
         "tokens",
@@ -99,6 +111,7 @@ class _Request:
         size: int = 1,
         tokens: int = 0,
         urgent: bool = False,
+        ahead: bool = False,
     ) -> None:
         self.key = key
         self.payload = payload
@@ -106,7 +119,14 @@ class _Request:
         self.size = size
         self.tokens = tokens
         self.urgent = urgent
-        self.arrival = time.monotonic()
+        self.ahead = ahead
+        self.arrival = anyio.current_time()  # the policy's clock (virtual under a test clock)
+        tag = current_query()
+        self.query = tag.id if tag is not None else None
+        self.query_seq = tag.seq if tag is not None else 0
+        # A request made outside any query (an engine scheduler used directly) ranks as it arrives.
+        self.rank = -math.inf if urgent else (tag.rank if tag is not None else self.arrival)
+        self.deadline = tag.deadline if tag is not None else None
         self.result: Any = _PENDING
         self.error: BaseException | None = None
         self.wake: anyio.Event | None = None
@@ -139,8 +159,10 @@ class EngineScheduler:
         decode_steps: int = DEFAULT_DECODE_STEPS,
         recorder: BatchRecorder | None = None,
         peers: Callable[[], int] | None = None,
+        order: Callable[[Ordered], OrderKey] = query_order,
     ) -> None:
         self.engine = engine
+        self.order = order
         self.name = engine.name
         self.policy = policy
         self.max_queue = max_queue
@@ -156,6 +178,7 @@ class EngineScheduler:
         self.batch_sizes: Counter[int] = Counter()
         self.batches: Counter[str] = Counter()
         self.rejected = 0
+        self.expired = 0
         self.failed_batches = 0
         self.wait_total = 0.0
         self.wait_max = 0.0
@@ -166,12 +189,25 @@ class EngineScheduler:
 
     def reset(self) -> None:
         """Forget queued work: called when the runtime moves to a new event loop."""
-        self._queue: list[_Request] = []
+        self._queue: Backlog[_Request] = Backlog(self.order)
         self._leader: _Request | None = None
         self._arrival: anyio.Event | None = None
         self.active_decodes = 0
         self.in_flight = 0
         self._in_flight = InFlight()  # the batch the engine is running
+
+    def use_order(self, order: Callable[[Ordered], OrderKey]) -> None:
+        """Order the queue by ``order`` from now on (the queue must be empty)."""
+        if self._queue:
+            raise RuntimeError(f"engine {self.name}: cannot change the order with requests queued")
+        self.order = order
+        self._queue = Backlog(order)
+
+    @property
+    def saturated(self) -> bool:
+        """Whether requests other than work run ahead (and releases) are waiting for the engine."""
+        q = self._queue
+        return len(q) - q.count(_AHEAD) - q.count("release") > 0
 
     @property
     def load(self) -> int:
@@ -188,7 +224,7 @@ class EngineScheduler:
                 f"queue full ({len(self._queue)} waiting, max_queue={self.max_queue})", engine=self.name
             )
         self.requests[_kind_of(req.key)] += 1
-        self._queue.append(req)
+        self._queue.add(req)
         if self._arrival is not None:
             self._arrival.set()
         try:
@@ -205,7 +241,7 @@ class EngineScheduler:
                     await req.wake.wait()
         except BaseException:
             if req in self._queue:
-                self._queue.remove(req)
+                self._queue.discard(req)
                 if self._leader is None:
                     self._hand_off()  # it may have been woken to lead: pass that on
             else:
@@ -216,13 +252,17 @@ class EngineScheduler:
         return req.result
 
     def _hand_off(self) -> None:
-        if self._queue:
-            self._queue[0].notify()
+        first = self._queue.first()
+        if first is not None:
+            first.notify()
 
     async def _lead(self) -> None:
         """Wait for a batch to be ready, run it, deliver. One batch per call."""
         # Let the tasks that the last delivery woke run first: they often queue their next request
-        # (a decode step after a prefill, the next round) at once, and then join this batch.
+        # (a decode step after a prefill, the next round, the query's next step) at once, and then
+        # join this batch or go ahead of later queries. Twice: a woken task may be scheduled after
+        # this one (trio orders each batch of runnable tasks at random).
+        await anyio.lowlevel.checkpoint()
         await anyio.lowlevel.checkpoint()
         while True:
             if not self._queue:
@@ -231,18 +271,20 @@ class EngineScheduler:
                 {"decode": self.active_decodes} if self.active_decodes else None
             )
             policy = self.policy if self.peers is None or self.peers() > 1 else self._alone_policy
-            decision = next_batch(self._queue, policy, time.monotonic(), expected)
+            now = anyio.current_time()
+            decision = next_batch(self._queue, policy, now, expected)
             if isinstance(decision, Dispatch):
-                break
+                self._expire(self._queue.pop(decision.expired), now)
+                if decision.indices:
+                    break
+                continue
             self._arrival = anyio.Event()
             try:
                 with anyio.move_on_after(decision.seconds if decision.seconds is not None else math.inf):
                     await self._arrival.wait()
             finally:
                 self._arrival = None
-        taken = set(decision.indices)
-        batch = [self._queue[i] for i in decision.indices]
-        self._queue = [r for i, r in enumerate(self._queue) if i not in taken]
+        batch = self._queue.pop(decision.indices)
         await self._in_flight.run(batch, self._leader, self._run)
         await anyio.lowlevel.checkpoint_if_cancelled()  # a leader cancelled meanwhile stops now
 
@@ -250,7 +292,8 @@ class EngineScheduler:
         key = batch[0].key
         kind = _kind_of(key)
         start = time.monotonic()
-        waits = [start - r.arrival for r in batch]
+        now = anyio.current_time()
+        waits = [now - r.arrival for r in batch]
         self._batch_ids += 1
         batch_id = self._batch_ids
         self.in_flight += len(batch)
@@ -292,6 +335,18 @@ class EngineScheduler:
                 if not r.done:  # a BaseException went through: nobody may wait forever
                     r.error = EngineError("batch aborted", engine=self.name)
                 r.notify()
+
+    def _expire(self, requests: list[_Request], now: float) -> None:
+        """Fail requests whose query's deadline cannot be met, before they take engine time."""
+        for r in requests:
+            assert r.deadline is not None
+            self.expired += 1
+            left = r.deadline - now
+            r.error = _unmeetable(
+                f"query deadline cannot be met: {max(left, 0.0):.3f}s left, "
+                f"about {r.priority:.3f}s of work to do (failed before running on engine {self.name!r})"
+            )
+            r.notify()
 
     def _translate(self, exc: Exception) -> AyoError:
         """Our error for what the engine raised: never the caught instance changed in place."""
@@ -358,9 +413,9 @@ class EngineScheduler:
             tokens = self.engine.count_tokens(req.text)
         # A part prefilled ahead of time is never batched with prefills a query waits for: on a
         # compute-bound engine a batch costs its whole token count, so it would only delay them.
-        key: Hashable = ("prefill", "ahead") if req.ahead else "prefill"
+        key: Hashable = _AHEAD if req.ahead else "prefill"
         check_request("prefill", req)
-        return await self.submit(_Request(key, req, priority, tokens=tokens))
+        return await self.submit(_Request(key, req, priority, tokens=tokens, ahead=req.ahead))
 
     async def decode(
         self,
@@ -434,10 +489,18 @@ class EngineScheduler:
             "busy_s": self.busy_s,
             "utilization": min(self.busy_s / wall, 1.0),
             "rejected": self.rejected,
+            "expired": self.expired,
             "failed_batches": self.failed_batches,
             "queued": len(self._queue),
             "engine_stats": self.engine.stats(),
         }
+
+
+def _unmeetable(message: str) -> QueryTimeout:
+    """A ``QueryTimeout`` that names no node yet: the graph scheduler adds the node and its line."""
+    err = QueryTimeout.__new__(QueryTimeout)
+    Exception.__init__(err, message)
+    return err
 
 
 class EnginePool:
@@ -447,17 +510,29 @@ class EnginePool:
     Session admission: an LLM engine that holds a bounded number of sessions (``max_sessions``)
     gets at most that many open at once; a query that needs one more waits for a slot instead of
     failing. A part prefilled ahead of time (``PrefillRequest.ahead``) never waits: with no slot
-    free it is kept aside and sent with the session's next part. That rule keeps admission free of
-    deadlock: a slot is only ever held by a session whose prompt is complete (it will decode and
+    free it is kept aside and prefilled with the session's next part. That rule keeps admission free
+    of deadlock: a slot is only ever held by a session whose prompt is complete (it will decode and
     release without waiting on another session) or that took a slot no one was waiting for.
+
+    No extra work under load (``defer_ahead``): a part run ahead of time is also kept aside when its
+    engine is saturated (other requests are waiting for it), and prefilled as one request with the
+    session's next part: run ahead on a busy engine it would only take the engine from waiting
+    work, split the session's prompt into more calls and make the engine recompute the seam. A
+    shared constant prefix (``shared_prefix``) still goes ahead: engines fork it from a kept copy, and
+    merged into the next part it would be computed again (measured with bench/load_latency.py
+    --engines scripted: deferring shared prefixes too made the query-expansion stream slower).
     """
 
-    def __init__(self, name: str, kind: str, schedulers: Sequence[EngineScheduler]) -> None:
+    def __init__(
+        self, name: str, kind: str, schedulers: Sequence[EngineScheduler], *, defer_ahead: bool = False
+    ) -> None:
         if not schedulers:
             raise ValueError(f"engine pool {name!r} has no instances")
         self.name = name
         self.kind = kind
         self.schedulers = list(schedulers)
+        self.defer_ahead = defer_ahead
+        self.deferred_parts = 0  # parts run ahead that were kept aside and merged into the next part
         self._pins: dict[str, EngineScheduler] = {}
         self._deferred: dict[str, list[PrefillRequest]] = {}
         self._slots: dict[EngineScheduler, anyio.Semaphore] = {}
@@ -494,14 +569,22 @@ class EnginePool:
 
     async def prefill(self, req: PrefillRequest, priority: float = 0.0) -> Any:
         sched = self._pins.get(req.session)
+        if req.ahead and self.defer_ahead and req.shared_prefix is None and (sched or self.pick()).saturated:
+            return self._defer(req)
         if sched is None:
             sched = await self._admit(req)
             if sched is None:  # ahead of time and no slot free: sent with the session's next part
-                self._deferred.setdefault(req.session, []).append(req)
-                return PrefillResult(n_tokens=0)
-            for earlier in self._deferred.pop(req.session, []):
-                await sched.prefill(earlier, priority)
+                return self._defer(req)
+        earlier = self._deferred.pop(req.session, [])
+        if earlier:
+            # One request for the parts kept aside and this one: the same text, one seam fewer.
+            req = PrefillRequest(req.session, "".join(p.text for p in [*earlier, req]), None, req.ahead)
         return await sched.prefill(req, priority)
+
+    def _defer(self, req: PrefillRequest) -> PrefillResult:
+        self._deferred.setdefault(req.session, []).append(req)
+        self.deferred_parts += 1
+        return PrefillResult(n_tokens=0)
 
     async def _admit(self, req: PrefillRequest) -> EngineScheduler | None:
         """Pin a new session to an instance with a free slot (waiting for one unless ``ahead``)."""

@@ -12,6 +12,14 @@ Two ways to use it:
   restarts the engines that hold loop-bound resources. ``Runtime.set_default`` replaces it (tests
   install scripted engines this way).
 
+Many queries at once: every engine request carries the ``QueryTag`` of the query it serves
+(``policy.py``), set by ``run`` for a graph, by an eager workflow for its whole run, and by a
+primitive called on its own, so the engine schedulers order all of them by the scheduling
+``policy``. At most ``max_active`` queries are in service at once (``admission.py``); the others
+wait in arrival order before starting. A query with a deadline whose estimated work (its graph's
+critical path, ``meta["remaining"]``) exceeds the deadline, or that could not start in time, fails
+with ``QueryTimeout`` before it takes engine time.
+
 Cross-query batching works the same in both: the engine schedulers run batches in the tasks of the
 requests that wait for them (see ``engine_scheduler``), so nothing runs in the background.
 
@@ -31,7 +39,7 @@ import os
 import threading
 import time
 from collections import Counter
-from collections.abc import AsyncGenerator, AsyncIterator, Iterator, Sequence
+from collections.abc import AsyncGenerator, AsyncIterator, Sequence
 from contextlib import aclosing
 from contextvars import ContextVar, Token
 from types import TracebackType
@@ -40,11 +48,12 @@ from typing import Any, Literal, Self, overload
 import anyio
 import anyio.lowlevel
 
-from ..errors import ConfigError
+from ..errors import ConfigError, QueryTimeout
 from ..ir.graph import Graph, Node
 from ..ir.ops import DEFAULT_ENGINE
 from ..ir.params import Hit, SamplingParams, SearchParams, check_passages, check_text
 from ..ir.parsers import Parser
+from .admission import Admission
 from .config import (
     BACKENDS,
     CLUSTERS,
@@ -59,12 +68,22 @@ from .config import (
 from .engine_scheduler import DEFAULT_DECODE_STEPS, EnginePool, EngineScheduler
 from .engines.base import Engine, LLMScoredReranker, PrefillRequest, RerankRequest, ScoreRequest, Vector
 from .graph_scheduler import Emit, run_query
+from .policy import DEFAULT_POLICY, POLICIES, QueryTag, current_query, new_tag, order_for, serving
 from .timeline import Recorder, Timeline
 
 log = logging.getLogger("ayo_trace.runtime")
 
+# Queries in service at once by default (see ``Runtime``), the LLM's default max batch. Measured with
+# ``bench/load_latency.py --engines scripted --sweep`` (scripted engines with the CPU engines'
+# latencies, virtual time; bursts of 8 and 16, streams of 32 at 0.5 s and 1 s, both workflows, eager
+# and optimized): a bound under the LLM's batch shrinks decode rounds and stretches the makespan
+# (max_active=2: up to +19%, 4: up to +9%, 8: up to +3%, against no bound) for a p50 that is not
+# consistently better; at 16 the makespan is within 1% of no bound's and p50 as good or better
+# (burst of 16, naive RAG optimized: 3.33 s against 3.96 s). A bound keeps a flood of queries
+# waiting to start instead of spreading the engines over all of them.
+DEFAULT_MAX_ACTIVE = 16
+
 _CURRENT: ContextVar[Runtime | None] = ContextVar("ayo_runtime", default=None)
-_IN_QUERY: ContextVar[bool] = ContextVar("ayo_in_query", default=False)
 
 
 @overload
@@ -115,6 +134,12 @@ class Runtime:
     ``timeline_size`` the number of events ``timeline()`` keeps (0: none). ``share_prefixes=False``
     stops marking constant prompt prefixes as shared (``PrefillRequest.shared_prefix``), so engines
     prefill them again for every query instead of forking a kept copy.
+
+    ``policy`` orders each engine's queue across queries (``policy.py``): ``"query"`` (queries by
+    deadline, else by arrival plus estimated work, critical path first within a query) or
+    ``"critical_path"`` (the order before query-level scheduling, for comparison). ``max_active``
+    bounds the queries (traced or eager) in service at once (None: no bound); up to ``max_queue``
+    more wait to start, in arrival order, and one more is refused with ``Overloaded``.
     """
 
     def __init__(
@@ -134,6 +159,8 @@ class Runtime:
         timeline_size: int = 20_000,
         progress: bool | None = None,
         share_prefixes: bool = True,
+        policy: str = DEFAULT_POLICY,
+        max_active: int | None = DEFAULT_MAX_ACTIVE,
     ) -> None:
         path = os.environ.get("AYO_TRACE_CONFIG") if engines is None else None
         if engines is None:
@@ -147,6 +174,10 @@ class Runtime:
             raise ConfigError(f"retries must be >= 0, got {retries}")
         if not 0 <= retry_backoff_s < math.inf:
             raise ConfigError(f"retry_backoff_s must be a finite number >= 0, got {retry_backoff_s}")
+        if policy not in POLICIES:
+            raise ConfigError(f"policy must be one of {POLICIES}, got {policy!r}")
+        if max_active is not None and max_active < 1:
+            raise ConfigError(f"max_active must be at least 1 (or None), got {max_active}")
         self._specs = list(engines)
         for spec in self._specs:
             if not isinstance(spec, EngineConfig | Engine):
@@ -163,6 +194,9 @@ class Runtime:
         self.own_engines = own_engines
         self.progress = progress
         self.share_prefixes = share_prefixes
+        self.policy = policy
+        self.max_active = max_active
+        self._admission = Admission(max_active, max_queue)
         self._recorder = Recorder(timeline_size)
         self._pools: dict[str, EnginePool] = {}
         self._by_kind: dict[str, list[str]] = {}
@@ -174,6 +208,7 @@ class Runtime:
         self._lock_loop: Any = None
         self._ids = itertools.count(1)
         self._eager_ids = itertools.count(1)
+        self._query_seq = itertools.count(1)
         self._tokens: list[Token[Runtime | None]] = []
         self.queries = self.failures = self.cancelled = self.nodes_run = 0
         self.active = 0  # queries and eager calls running now
@@ -274,10 +309,11 @@ class Runtime:
                     decode_steps=self.decode_steps,
                     recorder=self._recorder,
                     peers=self._peers,
+                    order=order_for(self.policy),
                 )
                 for e in engines
             ]
-            self._pools[name] = EnginePool(name, kind, scheds)
+            self._pools[name] = EnginePool(name, kind, scheds, defer_ahead=self.policy == "query")
             self._by_kind.setdefault(kind, []).append(name)
         self._loop = _loop_token()
         self._running = True
@@ -354,20 +390,41 @@ class Runtime:
                 await sched.engine.start()
         self._loop = loop
 
+    def set_policy(self, policy: str, max_active: int | None = DEFAULT_MAX_ACTIVE) -> None:
+        """Switch the scheduling ``policy`` and ``max_active`` (see the class docstring) between
+        queries, keeping the engines: how a benchmark compares policies on one set of loaded models.
+        Raises ``ConfigError`` while any query is in service or waiting to start."""
+        if policy not in POLICIES:
+            raise ConfigError(f"policy must be one of {POLICIES}, got {policy!r}")
+        if max_active is not None and max_active < 1:
+            raise ConfigError(f"max_active must be at least 1 (or None), got {max_active}")
+        if self.active or self._admission.serving or self._admission.waiting:
+            raise ConfigError("set_policy needs an idle runtime: queries are running")
+        self.policy, self.max_active = policy, max_active
+        self._admission = Admission(max_active, self.max_queue)
+        for pool in self._pools.values():
+            pool.defer_ahead = policy == "query"
+            for sched in pool.schedulers:
+                sched.use_order(order_for(policy))
+
     # --- running graphs --------------------------------------------------------------------------
 
     async def run(self, graph: Graph, inputs: dict[str, Any], *, deadline_s: float | None = None) -> Any:
-        """Run ``graph`` (traced or lowered) as one query and return its output value."""
+        """Run ``graph`` (traced or lowered) as one query and return its output value.
+
+        Within another query (a graph break, an eager workflow) it runs as part of that query:
+        no admission, the same tag."""
         await self._ensure_started()
         query_id = f"q{next(self._ids)}"
+        deadline = self.deadline_s if deadline_s is None else deadline_s
         token = _CURRENT.set(self)
-        in_query = _IN_QUERY.set(True)
         self.queries += 1
-        self.active += 1
         try:
-            return await run_query(
-                self, graph, inputs, query_id, self.deadline_s if deadline_s is None else deadline_s
-            )
+            async with self.serve(query_id, estimated_work(graph), deadline) as tag:
+                left = deadline
+                if tag.deadline is not None and anyio.current_time() - tag.arrival > 1e-3:
+                    left = tag.deadline - anyio.current_time()  # it waited to start
+                return await run_query(self, graph, inputs, query_id, left)
         except anyio.get_cancelled_exc_class():
             self.cancelled += 1
             raise
@@ -375,21 +432,53 @@ class Runtime:
             self.failures += 1
             raise
         finally:
-            self.active -= 1
-            _IN_QUERY.reset(in_query)
             _CURRENT.reset(token)
 
-    @contextlib.contextmanager
-    def _eager(self) -> Iterator[None]:
-        """Counts an eager call as running work, unless it runs inside a query (a graph break)."""
-        nested = _IN_QUERY.get()
-        if not nested:
+    @contextlib.asynccontextmanager
+    async def serve(
+        self, query_id: str | None = None, work: float = 0.0, deadline_s: float | None = None
+    ) -> AsyncIterator[QueryTag]:
+        """Serve one query for the body: wait for admission (in arrival order, see ``max_active``),
+        then tag every engine request made within (and in the tasks it starts) as this query's and
+        count it as running. Within a query already served, the body is part of that query.
+
+        With ``deadline_s``, a query whose estimated ``work`` (seconds) exceeds it, or that cannot
+        start early enough to do that work in time, raises ``QueryTimeout`` before it takes engine
+        time."""
+        outer = current_query()
+        if outer is not None:
+            yield outer
+            return
+        tag = new_tag(query_id or f"eager/q{next(self._eager_ids)}", work, deadline_s, next(self._query_seq))
+        if tag.deadline is not None and work > deadline_s:  # type: ignore[operator]
+            raise QueryTimeout(
+                f"query deadline of {deadline_s}s cannot be met: its estimated work is {work:.3f}s "
+                "(failed before it started)",
+                node="?",
+            )
+        start_by = math.inf if tag.deadline is None else tag.deadline - work - anyio.current_time()
+        async with contextlib.AsyncExitStack() as stack:
+            with anyio.move_on_after(start_by) as waited:
+                await stack.enter_async_context(self._admission.slot())
+            if waited.cancelled_caught:
+                raise QueryTimeout(
+                    f"query deadline of {deadline_s}s cannot be met: it waited {anyio.current_time() - tag.arrival:.3f}s "
+                    f"to start and its estimated work is {work:.3f}s (failed before it started)",
+                    node="?",
+                )
             self.active += 1
-        try:
-            yield
-        finally:
-            if not nested:
+            try:
+                with serving(tag):
+                    yield tag
+            finally:
                 self.active -= 1
+
+    @contextlib.asynccontextmanager
+    async def _eager(self) -> AsyncIterator[None]:
+        """Serves an eager call as a query of its own, unless it runs inside one (a graph break, an
+        eager workflow)."""
+        async with self.serve():
+            yield
 
     def _record_node(self, query: str, scope: str, node: Node, start: float, end: float, ok: bool) -> None:
         self.nodes_run += 1
@@ -438,13 +527,13 @@ class Runtime:
         """Complete ``prompt``; with ``parse``, the list of parsed items."""
         await self._ensure_started()
         session = f"eager/{next(self._eager_ids)}"
-        with self._eager():
+        async with self._eager():
             return await self._generate(session, prompt, sampling, parse, engine, 0.0)
 
     async def embed(self, texts: str | list[str], engine: str | None = None) -> Any:
         """A vector for a string, a list of vectors for a list of strings."""
         await self._ensure_started()
-        with self._eager():
+        async with self._eager():
             return await self._embed(texts, engine, 0.0)
 
     async def ingest(
@@ -452,14 +541,14 @@ class Runtime:
     ) -> int:
         """Embed ``passages`` and insert them into ``collection`` in one transaction; new rows."""
         await self._ensure_started()
-        with self._eager():
+        async with self._eager():
             return await self._ingest(passages, collection, engine, embed_engine, 0.0)
 
     async def search(
         self, query: str, params: SearchParams, engine: str | None = None, embed_engine: str | None = None
     ) -> list[Hit]:
         await self._ensure_started()
-        with self._eager():
+        async with self._eager():
             return await self._search(query, params, engine, embed_engine, 0.0)
 
     async def rerank(
@@ -467,7 +556,7 @@ class Runtime:
     ) -> list[Hit]:
         """The ``top_k`` most relevant passages, best first; str passages become ``Hit(text, score)``."""
         await self._ensure_started()
-        with self._eager():
+        async with self._eager():
             return await self._rerank(query, passages, top_k, engine, 0.0)
 
     # --- the shared implementation of the primitives ---------------------------------------------
@@ -714,10 +803,18 @@ class Runtime:
                 "utilization": sum(s["utilization"] for s in per) / len(per),
                 "rejected": sum(s["rejected"] for s in per),
                 "failed_batches": sum(s["failed_batches"] for s in per),
+                "expired": sum(s["expired"] for s in per),
+                "deferred_parts": pool.deferred_parts,
                 "per_instance": per,
             }
         return {
             "engines": engines,
+            "admission": {
+                "max_active": self.max_active,
+                "serving": self._admission.serving,
+                "waiting": self._admission.waiting,
+                "refused": self._admission.refused,
+            },
             "queries": self.queries,
             "failures": self.failures,
             "cancelled": self.cancelled,
@@ -727,6 +824,12 @@ class Runtime:
     def timeline(self) -> Timeline:
         """The recorded node and batch events as a Chrome trace (``.save(path)`` for Perfetto)."""
         return self._recorder.timeline()
+
+
+def estimated_work(graph: Graph) -> float:
+    """The estimated seconds from a query's start to its end on idle engines: the largest
+    ``meta["remaining"]`` of its graph (0 for a graph the cost analysis has not annotated)."""
+    return max((float(n.meta.get("remaining", 0.0) or 0.0) for n in graph.nodes), default=0.0)
 
 
 def _loop_token() -> Any:

@@ -1,7 +1,9 @@
 """The runtime's timeline: node runs per query and batches per engine, as Chrome trace events.
 
 ``Runtime.timeline()`` returns a ``Timeline``; ``save(path)`` writes JSON that Perfetto
-(ui.perfetto.dev) and chrome://tracing open. The recorder keeps a bounded number of events.
+(ui.perfetto.dev) and chrome://tracing open. The recorder keeps a bounded number of events, and
+names only the threads (queries, engine instances) those events are on: its memory stays flat
+however many queries run.
 """
 
 from __future__ import annotations
@@ -9,7 +11,7 @@ from __future__ import annotations
 import dataclasses
 import json
 import time
-from collections import deque
+from collections import OrderedDict, deque
 from pathlib import Path
 from typing import Any
 
@@ -40,12 +42,21 @@ class Recorder:
         self.t0 = time.monotonic()
         self.events: deque[dict[str, Any]] = deque(maxlen=size)
         self.enabled = size > 0
-        self._tids: dict[tuple[int, str], int] = {}
+        self.size = size
+        # Thread ids by name, least recently used first: the events kept are the last ``size``, so
+        # the names they are on are among the ``size`` most recently used, and no more are kept.
+        self._tids: OrderedDict[tuple[int, str], int] = OrderedDict()
+        self._next_tid = 0
 
     def _tid(self, pid: int, name: str) -> int:
         tid = self._tids.get((pid, name))
         if tid is None:
-            tid = self._tids[(pid, name)] = len(self._tids) + 1
+            self._next_tid += 1
+            tid = self._tids[(pid, name)] = self._next_tid
+            if len(self._tids) > self.size:
+                self._tids.popitem(last=False)
+        else:
+            self._tids.move_to_end((pid, name))
         return tid
 
     def _us(self, t: float) -> float:

@@ -216,12 +216,10 @@ class Workflow:
         key = tuple(id(p) for p in passes)
         graph = entry.optimized.get(key)
         if graph is None:
-            if passes:
-                from ..passes import run_passes
+            from ..passes import run_passes
 
-                graph = run_passes(entry.graph, passes)
-            else:
-                graph = entry.graph
+            # With no passes too: the copy is annotated with the cost estimates the runtime ranks by.
+            graph = run_passes(entry.graph, passes)
             entry.optimized[key] = graph
         return graph
 
@@ -245,11 +243,15 @@ class Workflow:
     async def eager(self, *args: Any, **kwargs: Any) -> Any:
         """Run the function as plain Python, each primitive calling its engine directly: the
         reference semantics every optimization is tested against."""
+        from ..backend.runtime import current_runtime
+
         token = _EAGER.set(True)
         try:
-            if self.bound_self is not None:
-                return await self.fn(self.bound_self, *args, **kwargs)
-            return await self.fn(*args, **kwargs)
+            # One query for the whole run: its engine calls share its arrival and its admission.
+            async with current_runtime().serve():
+                if self.bound_self is not None:
+                    return await self.fn(self.bound_self, *args, **kwargs)
+                return await self.fn(*args, **kwargs)
         finally:
             _EAGER.reset(token)
 

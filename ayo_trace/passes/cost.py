@@ -50,6 +50,10 @@ class EngineProfile:
     per_token_s`` plus, for generation, ``new_tokens * decode_token_s * batch / speedup(batch)``, where
     ``rounds`` is how many batches of ``max_batch`` the request needs and ``speedup(b)`` is the
     engine's total decode throughput at ``b`` sequences relative to one sequence.
+
+    ``prefill_block`` (LLMs): an engine that evaluates prompts in blocks of this many tokens at
+    fixed positions recomputes, when a session's prompt comes in parts, the partial block before
+    each seam (``seam_tokens``); 0: a later part costs only its own tokens.
     """
 
     kind: str
@@ -59,6 +63,11 @@ class EngineProfile:
     decode_token_s: float = 0.0
     max_batch: int = 64
     decode_speedup: tuple[tuple[int, float], ...] = ((1, 1.0),)
+    prefill_block: int = 0
+
+    def seam_tokens(self, before: float) -> float:
+        """Tokens recomputed at a seam after ``before`` prompt tokens (see ``prefill_block``)."""
+        return before % self.prefill_block if self.prefill_block else 0.0
 
     def speedup(self, batch: int) -> float:
         """Total decode throughput at ``batch`` sequences over that of one (linear between points)."""
@@ -102,7 +111,11 @@ class EngineProfile:
 # embedded PostgreSQL + pgvector, one transaction per call plus a per-row cost (HNSW insert or one
 # index probe); figures for a local socket, not measured here. Rerank: the default reranker scores a
 # passage by the LLM's likelihood of the question given the passage, i.e. a prefill of passage and
-# question per passage at the LLM's prompt rate.
+# question per passage at the LLM's prompt rate. llama.cpp evaluates prompts in 64-token blocks at
+# fixed positions (llama_cpp.PREFILL_BLOCK), so a prompt part after a seam recomputes the partial
+# block; the default LLM profile leaves ``prefill_block`` at 0 (every split the cost analysis finds is
+# made), because the runtime already merges parts run ahead when the engine is busy
+# (engine_scheduler.EnginePool); pass a profile with ``prefill_block=64`` to decide it at compile time.
 DEFAULT_PROFILES: Mapping[str, EngineProfile] = MappingProxyType(
     {
         "llm": EngineProfile(

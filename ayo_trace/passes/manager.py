@@ -5,6 +5,10 @@ PassResult``. Like torch.fx passes, a pass rewrites the graph it is given in pla
 ``run_passes`` hands the first pass a copy, so the caller's graph never changes, and lints the graph
 after every pass. Passes that read the cost model take ``profiles``; when a pass's own ``profiles``
 is None, ``run_passes(..., profiles=...)`` supplies them.
+
+After the last pass, ``run_passes`` runs the cost analysis (``cost.annotate``) on the result, so
+every node the runtime runs, including those a pass created (split prompt parts), carries the
+``meta["remaining"]`` its engine requests are prioritized by.
 """
 
 from __future__ import annotations
@@ -17,7 +21,7 @@ from typing import Protocol
 
 from ..errors import GraphError, PassError
 from ..ir import Graph
-from .cost import Profiles, critical_path
+from .cost import Profiles, annotate, critical_path
 
 
 @dataclass(frozen=True)
@@ -68,11 +72,16 @@ def apply_pass(p: Pass, graph: Graph) -> PassResult:
 def run_passes(graph: Graph, passes: Sequence[Pass], *, profiles: Profiles | None = None) -> Graph:
     """Run ``passes`` in order on a copy of ``graph`` and return the result (lints after each pass).
 
-    An empty list returns an unchanged copy: the unoptimized, program-order baseline.
+    An empty list returns an unchanged copy: the unoptimized, program-order baseline. Either way
+    the result is annotated by the cost analysis (see the module docstring).
     """
     g = graph.copy()
     for p in passes:
         g = apply_pass(configure(p, profiles), g).graph
+    try:
+        annotate(g, profiles)
+    except Exception as exc:
+        raise PassError(f"raised {type(exc).__name__}: {exc}", pass_name="cost") from exc
     return g
 
 

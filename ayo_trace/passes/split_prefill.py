@@ -13,7 +13,13 @@ An ``llm_prefill`` (one part, not yet split) is cut, in text order, into:
   everything known early is prefilled early.
 
 A part whose prefill is estimated to take less than ``min_part_s`` (default: the LLM profile's fixed
-cost of one request) is merged into the part after it: a few tokens are not worth a request.
+cost of one request) is merged into the part after it: a few tokens are not worth a request. So is a
+part whose seam costs more than the split saves: the split saves at most the part's prefill time
+(all of it for a constant prefix, computed once for every query that shares it), and for other
+parts no more than the time between that part and the next becoming ready (the work moved off the
+critical path); it costs one more request (``min_part_s``) and the tokens the engine recomputes at the seam
+(``EngineProfile.seam_tokens``: with ``prefill_block=64``, llama.cpp's figure, a constant prefix
+shorter than a block saves nothing and only adds work under load; the default profile has no block).
 
 Parts share the prefill's ``session``, are numbered ``part``/``parts``, and parts after the first are
 ``chained`` (``args[0]`` is the previous part; their template's hole indices count ``args``). The
@@ -68,7 +74,7 @@ class SplitPrefill:
                 ready = max(ready, t)
             cur.append(p)
         segs.append(cur)
-        return self._merge_small(node, segs)
+        return self._merge_unprofitable(node, self._merge_small(node, segs))
 
     def _merge_small(self, node: Node, segs: list[list[str | Hole]]) -> list[list[str | Hole]]:
         """Merge every part but the last whose prefill would take less than one request costs."""
@@ -88,6 +94,39 @@ class SplitPrefill:
             out.append(seg)
             carry = []
         return out
+
+    def _merge_unprofitable(self, node: Node, segs: list[list[str | Hole]]) -> list[list[str | Hole]]:
+        """Merge every part whose seam with the next part costs more than splitting there saves."""
+        prof = profile_for(node, self.profiles)
+        request = prof.fixed_s if self.min_part_s is None else self.min_part_s
+        est = Estimates()
+
+        def tokens(seg: list[str | Hole]) -> float:
+            chars = sum(
+                len(p) if isinstance(p, str) else node.args[p.arg].meta.get("chars", 0.0) for p in seg
+            )
+            return chars / est.chars_per_token
+
+        def ready(seg: list[str | Hole]) -> float:
+            return max(
+                (float(node.args[p.arg].meta.get("finish", 0.0)) for p in seg if isinstance(p, Hole)),
+                default=0.0,
+            )
+
+        segs = list(segs)
+        i, before = 0, 0.0
+        while i < len(segs) - 1:
+            n = tokens(segs[i])
+            saves = n * prof.per_token_s
+            if i > 0 or any(isinstance(p, Hole) for p in segs[i]):  # a constant prefix is shared
+                saves = min(saves, ready(segs[i + 1]) - ready(segs[i]))
+            costs = request + prof.seam_tokens(before + n) * prof.per_token_s
+            if saves <= costs:
+                segs[i : i + 2] = [segs[i] + segs[i + 1]]
+                continue
+            before += n
+            i += 1
+        return segs
 
     def _split(self, graph: Graph, node: Node, segs: list[list[str | Hole]]) -> None:
         a = node.attrs

@@ -1,0 +1,84 @@
+"""Admission: at most ``limit`` queries in service at once; the others wait, in arrival order.
+
+Under a burst, letting every query start at once makes them share the engines, so all of them
+finish near the end of the burst; a bounded number in service keeps the engines' batches full (the
+limit is larger than one batch) while later queries wait before starting, not half-way through.
+``max_waiting`` bounds the waiting queries: one more is refused with ``Overloaded``, as an engine
+queue past its bound refuses a request. A slot freed is handed to the first waiter directly, so a
+query arriving meanwhile cannot overtake it.
+
+The state belongs to one event loop: the first use in another loop starts afresh (the runtime
+forgets queued work the same way when it moves to a new loop).
+"""
+
+from __future__ import annotations
+
+import contextlib
+from collections import deque
+from collections.abc import AsyncIterator
+
+import anyio
+import anyio.lowlevel
+
+from ..errors import Overloaded
+
+
+class Admission:
+    """A first-come, first-served gate of ``limit`` slots (None: no limit)."""
+
+    def __init__(self, limit: int | None, max_waiting: int) -> None:
+        self.limit = limit
+        self.max_waiting = max_waiting
+        self.refused = 0
+        self._reset(None)
+
+    def _reset(self, loop: object) -> None:
+        self._loop = loop
+        self.serving = 0
+        self._waiting: deque[anyio.Event] = deque()
+
+    @property
+    def waiting(self) -> int:
+        return len(self._waiting)
+
+    @contextlib.asynccontextmanager
+    async def slot(self) -> AsyncIterator[None]:
+        """Hold one slot for the body, waiting for it in arrival order."""
+        if self.limit is None:
+            yield
+            return
+        loop = anyio.lowlevel.current_token().native_token
+        if loop is not self._loop:
+            self._reset(loop)
+        if self.serving < self.limit and not self._waiting:
+            self.serving += 1
+        else:
+            if len(self._waiting) >= self.max_waiting:
+                self.refused += 1
+                raise Overloaded(
+                    f"{self.serving} queries in service and {len(self._waiting)} waiting to start "
+                    f"(max_active={self.limit}, max_queue={self.max_waiting})"
+                )
+            ev = anyio.Event()
+            self._waiting.append(ev)
+            try:
+                await ev.wait()
+            except BaseException:
+                if ev.is_set():
+                    self._release()  # the slot was handed to this waiter: pass it on
+                else:
+                    self._waiting.remove(ev)
+                raise
+        try:
+            yield
+        finally:
+            self._release()
+
+    def _release(self) -> None:
+        if self._waiting:
+            self._waiting.popleft().set()  # the slot passes on: ``serving`` is unchanged
+        else:
+            self.serving -= 1
+
+
+__all__ = ["Admission"]

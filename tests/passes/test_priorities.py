@@ -1,0 +1,61 @@
+"""The cost annotation runs after the last pass, so the nodes a pass creates (split prompt parts)
+carry the critical-path estimate the engine schedulers order requests by; a split is made only where
+it saves more than its seam costs."""
+
+from __future__ import annotations
+
+import dataclasses
+
+import pytest
+
+from ayo_trace.backend.batching import Dispatch, Waiting, next_batch
+from ayo_trace.backend.config import BatchPolicy
+from ayo_trace.backend.policy import critical_path_order, query_order
+from ayo_trace.ir import Graph
+from ayo_trace.passes import DEFAULT_PASSES, DEFAULT_PROFILES, EngineProfile, SplitPrefill, run_passes
+
+from . import shapes
+
+
+@pytest.mark.parametrize("shape", [shapes.naive_rag, shapes.query_expansion, shapes.late_holes])
+def test_every_split_part_carries_its_remaining_critical_path(shape: object) -> None:
+    graph: Graph = run_passes(shape(), DEFAULT_PASSES)  # type: ignore[operator]
+    parts = [n for n in graph.nodes if n.op == "llm_prefill" and n.attrs.get("parts", 1) > 1]
+    assert parts
+    for p in parts:
+        after = max(u.meta["remaining"] for u in p.users)
+        assert p.meta["remaining"] > after > 0  # its own cost, then the longest path after it
+
+
+def test_split_parts_are_served_critical_path_first() -> None:
+    """At query start the LLM holds two prefixes run ahead: the one whose query path is longest
+    (the expansion prompt: expand, search, answer) goes first though it came second."""
+    graph = run_passes(shapes.query_expansion(), DEFAULT_PASSES)
+    answer, queries = graph.find("answer_prefill_p1"), graph.find("queries_prefill_p1")
+    queue = [
+        Waiting(("prefill", "ahead"), priority=answer.meta["remaining"], arrival=0.0, ahead=True),
+        Waiting(("prefill", "ahead"), priority=queries.meta["remaining"], arrival=0.001, ahead=True),
+    ]
+    policy = BatchPolicy(max_batch=1, max_wait_s=0.0)
+    for order in (critical_path_order, query_order):
+        assert next_batch(queue, policy, 0.0, order=order) == Dispatch((1,))
+
+
+def blocky(block: int) -> dict[str, EngineProfile]:
+    return {**DEFAULT_PROFILES, "llm": dataclasses.replace(DEFAULT_PROFILES["llm"], prefill_block=block)}
+
+
+def test_a_split_whose_seam_recomputes_more_than_it_saves_is_not_made() -> None:
+    """The naive RAG prompt's constant prefix is about 13 tokens: an engine that evaluates prompts in
+    64-token blocks recomputes all of it after the seam, so splitting there only adds a request."""
+    lowered = run_passes(shapes.naive_rag(), DEFAULT_PASSES[:3])
+    assert SplitPrefill()(lowered.copy()).changed  # no block: the prefix is computed once and shared
+    assert not SplitPrefill(profiles=blocky(64))(lowered.copy()).changed
+    # with 8-token blocks the seam recomputes 5 of its 13 tokens: the split still pays
+    assert SplitPrefill(profiles=blocky(8))(lowered.copy()).changed
+
+
+def test_seam_tokens_are_the_partial_block_before_the_seam() -> None:
+    prof = blocky(64)["llm"]
+    assert [prof.seam_tokens(n) for n in (13, 64, 100)] == [13, 0, 36]
+    assert DEFAULT_PROFILES["llm"].seam_tokens(100) == 0

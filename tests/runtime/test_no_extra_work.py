@@ -1,0 +1,77 @@
+"""No extra work under load (issue 15): a prompt part run ahead of time yields to the critical work
+waiting for a saturated engine, and is prefilled with its session's next part in one request
+(no extra call, no seam); on an idle engine it still runs ahead. Virtual time, one LLM call at a
+time, a prefill costs 0.1 s per scripted token."""
+
+from __future__ import annotations
+
+import anyio
+import pytest
+
+from ayo_trace.backend.config import BatchPolicy
+from ayo_trace.backend.engine_scheduler import EnginePool, EngineScheduler
+from ayo_trace.backend.engines.base import PrefillRequest
+from ayo_trace.backend.policy import new_tag, serving
+
+from .virtual import RecordingLLM, in_virtual_time
+
+PREFIX = "Context:"  # one scripted token
+LATE = " c c c c c"  # five
+
+
+async def prefill_at(pool: EnginePool, at: float, name: str, text: str, ahead: bool, shared: bool) -> None:
+    await anyio.sleep_until(at)
+    await pool.prefill(PrefillRequest(f"{name}/answer", text, "prefix" if shared else None, ahead))
+
+
+async def run(
+    defer_ahead: bool, busy: bool, shared: bool = False
+) -> tuple[list[list[str]], dict[str, float], int]:
+    llm = RecordingLLM(prefill_s_per_token=0.1)
+    pool = EnginePool("llm", "llm", [EngineScheduler(llm, BatchPolicy(max_batch=1, max_wait_s=0.0))])
+    pool.defer_ahead = defer_ahead
+    done: dict[str, float] = {}
+
+    async def query(name: str, at: float, parts: list[tuple[float, str, bool]]) -> None:
+        await anyio.sleep(at)
+        with serving(new_tag(name)):
+            for t, text, ahead in parts:
+                await prefill_at(pool, t, name, text, ahead, shared and ahead)
+        done[name] = anyio.current_time()
+
+    async with anyio.create_task_group() as tg:
+        if busy:  # two older queries' critical prefills: 1 s each
+            tg.start_soon(query, "q1", 0.0, [(0.0, " a" * 10, False)])
+            tg.start_soon(query, "q2", 0.1, [(0.1, " b" * 10, False)])
+        # the new query: its constant prefix ahead at arrival, the rest when retrieval is done
+        tg.start_soon(query, "q3", 0.2, [(0.2, PREFIX, True), (0.5, LATE, False)])
+    return llm.prefills, done, pool.deferred_parts
+
+
+def test_ahead_work_yields_to_waiting_critical_work_and_merges_into_the_next_part() -> None:
+    prefills, done, deferred = in_virtual_time(run, True, True)
+    assert prefills == [[" a" * 10], [" b" * 10], [PREFIX + LATE]]
+    assert deferred == 1
+    assert done == pytest.approx({"q1": 1.0, "q2": 2.0, "q3": 2.6})
+
+
+def test_without_deferral_the_ahead_part_costs_a_call_of_its_own_on_the_busy_engine() -> None:
+    prefills, done, deferred = in_virtual_time(run, False, True)
+    assert prefills == [[" a" * 10], [" b" * 10], [PREFIX], [LATE]]
+    assert deferred == 0
+    assert done["q3"] == pytest.approx(2.6)  # the same here: the scripted engine recomputes no seam
+
+
+def test_on_an_idle_engine_the_ahead_part_runs_ahead() -> None:
+    prefills, done, deferred = in_virtual_time(run, True, False)
+    assert prefills == [[PREFIX], [LATE]]
+    assert deferred == 0
+    assert done["q3"] == pytest.approx(1.0)  # 0.5 + five tokens: the prefix was done while retrieval ran
+
+
+def test_a_shared_prefix_is_not_kept_aside_its_copy_is_cheap() -> None:
+    """A constant prefix shared across queries is forked from the engine's kept copy: merged into the
+    next part it would be computed again instead."""
+    prefills, _, deferred = in_virtual_time(run, True, True, True)
+    assert prefills == [[" a" * 10], [" b" * 10], [PREFIX], [LATE]]
+    assert deferred == 0
