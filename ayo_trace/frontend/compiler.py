@@ -21,6 +21,8 @@ from ..errors import TraceError
 from ..ir.code import PyCode, SourceLoc, compile_statement
 from ..ir.graph import Graph, Node
 from .expressions import ExpressionCompiler, contains_await, mutated_roots
+from .helpers import Helpers
+from .returns import Returns, Unbound
 from .source import FunctionSource
 from .values import Static, Text, Traced, Value
 
@@ -34,9 +36,36 @@ class Chain:
 
 @dataclass
 class TraceDeps:
-    """Globals and closure cells the trace read at trace time, with the values it saw."""
+    """Globals and closure cells the trace read at trace time (of the workflow and of every helper
+    it inlined), with the values it saw; and the parsed sources of those helpers."""
 
-    seen: dict[tuple[str, str], Any] = field(default_factory=dict)
+    seen: dict[tuple[int, str], tuple[Any, Any]] = field(default_factory=dict)
+    sources: dict[Any, FunctionSource] = field(default_factory=dict)
+
+    def saw_global(self, namespace: dict[str, Any], name: str) -> None:
+        self.seen[(id(namespace), name)] = (namespace, namespace[name])
+
+    def saw_cell(self, cell: Any, value: Any) -> None:
+        self.seen[(id(cell), "")] = (cell, value)
+
+    def fresh(self) -> bool:
+        """Whether every global and cell still holds (a value equal to) what the trace saw."""
+        for (_, name), (where, seen) in self.seen.items():
+            try:
+                now = where.get(name, _MISSING) if name else where.cell_contents
+            except ValueError:
+                now = _MISSING
+            if now is seen:
+                continue
+            try:
+                if not bool(now == seen):
+                    return False
+            except Exception:
+                return False
+        return True
+
+
+_MISSING = object()
 
 
 class _Returned(Exception):
@@ -44,7 +73,7 @@ class _Returned(Exception):
         self.value = value
 
 
-class Compiler(ExpressionCompiler):
+class Compiler(Returns, Helpers, ExpressionCompiler):
     """Compiles one function body (or one loop/branch body) into ``graph``."""
 
     def __init__(
@@ -56,6 +85,7 @@ class Compiler(ExpressionCompiler):
         *,
         parent: Compiler | None = None,
         chain: Chain | None = None,
+        depth: int = 0,
     ) -> None:
         self.src = src
         self.graph = graph
@@ -63,6 +93,9 @@ class Compiler(ExpressionCompiler):
         self.deps = deps
         self.parent = parent
         self.chain = chain or Chain()
+        self.depth = depth  # how many helpers or workflows are inlined around this body
+        self.enclosing: Compiler | None = None  # an inlined local helper reads the workflow's names here
+        self.local_defs: dict[str, tuple[cst.FunctionDef, Value]] = {}  # async defs of this body
         self.captures: dict[str, tuple[Node, Node]] = {}  # name -> (outer node, body input)
         self.temps: dict[str, Value] = {}
         # names a traced `if` assigns on one path only: reading them later is an error
@@ -99,6 +132,14 @@ class Compiler(ExpressionCompiler):
     def lookup_local(self, name: str, loc: SourceLoc) -> Value:
         if name in self.temps:
             return self.temps[name]
+        unbound = self.env.get(name)
+        if isinstance(unbound, Unbound):
+            raise TraceError(
+                f"`{name}` is read here but {unbound.why} (Python could raise UnboundLocalError here); "
+                "assign it before that statement, or on every path",
+                loc=loc,
+                construct="name",
+            )
         if name in self.maybe_unbound and self.env.get(name) is self.maybe_unbound[name][1]:
             where = self.maybe_unbound[name][0]
             raise TraceError(
@@ -120,6 +161,8 @@ class Compiler(ExpressionCompiler):
             value = Traced(self.captures[name][1])
             self.env[name] = value
             return value
+        if self.enclosing is not None:
+            return self.enclosing.lookup_local(name, loc)
         raise TraceError(
             f"`{name}` is read here but may not be assigned on every path before this line; assign it "
             "before it is read (or give it a default) so the trace is the same on every path",
@@ -127,9 +170,16 @@ class Compiler(ExpressionCompiler):
             construct="name",
         )
 
+    def capture(self, name: str, outer: Node) -> None:
+        """Make ``outer`` (a node of the enclosing graph) an input of this body, read as ``name``."""
+        if name not in self.captures:
+            self.captures[name] = (outer, self.graph.add("input", (), {"name": name}, name=name))
+
     def is_bound(self, name: str) -> bool:
-        if name in self.temps or name in self.env:
+        if name in self.temps:
             return True
+        if name in self.env:
+            return not isinstance(self.env[name], Unbound)
         return self.parent is not None and self.parent.is_bound(name)
 
     # --- bodies ----------------------------------------------------------------------------------
@@ -143,14 +193,24 @@ class Compiler(ExpressionCompiler):
         return Static(None)
 
     def block(self, stmts: Any, *, top: bool) -> None:
+        """Compile ``stmts``; ``top``: a ``return`` among them returns from the function."""
+        stmts = list(stmts)
         for i, stmt in enumerate(stmts):
+            if top and self._returning_if(stmt):
+                raise _Returned(self.returning_if(stmt, stmts[i + 1 :], self.src.loc(stmt)))
             if top and self._needs_rest_break(stmt):
                 self.rest_break(stmts[i:])
             self.statement(stmt, top=top)
 
+    def _returning_if(self, stmt: cst.BaseStatement) -> bool:
+        """An ``if`` on a traced value with a ``return`` inside (not inside a loop or ``try`` of it)."""
+        return isinstance(stmt, cst.If) and _has(stmt, cst.Return) and self.static_test(stmt.test) is None
+
     def _needs_rest_break(self, stmt: cst.BaseStatement) -> bool:
         """A compound statement with a ``return`` inside, whose control flow depends on traced values."""
-        if isinstance(stmt, cst.SimpleStatementLine) or not _has(stmt, cst.Return):
+        if isinstance(stmt, cst.SimpleStatementLine | cst.FunctionDef | cst.ClassDef):
+            return False  # a nested def's return is its own
+        if not _has(stmt, cst.Return):
             return False
         return not (isinstance(stmt, cst.If) and self.static_test(stmt.test) is not None)
 
@@ -166,7 +226,10 @@ class Compiler(ExpressionCompiler):
             return self.for_statement(stmt, loc)
         if isinstance(stmt, cst.FunctionDef | cst.ClassDef):
             names = [stmt.name.value]
-            return self.python_statement(stmt, loc, names, effect=False)
+            self.python_statement(stmt, loc, names, effect=False)
+            if isinstance(stmt, cst.FunctionDef) and stmt.asynchronous is not None:
+                self.local_defs[names[0]] = (stmt, self.env[names[0]])  # inlined where awaited
+            return
         # while, try, with, async for/with: plain code when they await nothing, else a graph break
         if not contains_await(stmt):
             return self.python_statement(stmt, loc, self.src.assigned_names(stmt), effect=True)
@@ -216,7 +279,11 @@ class Compiler(ExpressionCompiler):
         self.python_statement(small, loc, names, effect=effect)
 
     def assign_value(self, stmt: cst.CSTNode, value: cst.BaseExpression, name: str, loc: SourceLoc) -> Value:
-        if isinstance(value, cst.Await | cst.Name) or self.map_comprehension(value):
+        if (
+            isinstance(value, cst.Await | cst.Name)
+            or self.map_comprehension(value)
+            or self.branching_await(value)
+        ):
             return self.expr(value, loc, name)
         if contains_await(value):
             self.anf_statement(stmt, loc)
@@ -255,8 +322,10 @@ class Compiler(ExpressionCompiler):
         is_async: bool = False,
         op: str = "python",
         reason: str | None = None,
+        keep: tuple[str, ...] = (),
     ) -> Node:
-        """A node running ``stmt`` (or ``source``) with the traced values it reads as parameters."""
+        """A node running ``stmt`` (or ``source``) with the traced values it reads as parameters
+        (and the names in ``keep``, which it must hand back unchanged on some path)."""
         if reads is not None:
             local, other = reads, list[str]()
         elif exclude:
@@ -267,11 +336,12 @@ class Compiler(ExpressionCompiler):
         params: list[str] = []
         args: list[Node] = []
         bindings: dict[str, Any] = {}
-        assigned = set(returns)
-        for n in dict.fromkeys([*local, *self.temps]):
+        # names the code binds itself: read before any binding, Python raises as it would eagerly
+        assigned = {*returns, *(self.src.assigned_names(stmt) if source is None or reads is None else ())}
+        for n in dict.fromkeys([*local, *keep, *self.temps]):
             if n in self.temps and n not in local and n not in (source or ""):
                 continue
-            if n in assigned and not self.is_bound(n):
+            if n in assigned and n not in keep and not self.is_bound(n):
                 continue  # the statement binds it before reading it (a loop variable, say)
             value = self.lookup_local(n, loc)
             if isinstance(value, Static) and n not in assigned:
@@ -306,13 +376,13 @@ class Compiler(ExpressionCompiler):
                 value = cell.cell_contents
             except ValueError:
                 return {}
-            self.deps.seen[("closure", name)] = value
+            self.deps.saw_cell(cell, value)
             return {name: value}
         return {}
 
     def python_statement(self, stmt: cst.CSTNode, loc: SourceLoc, names: list[str], *, effect: bool) -> None:
-        returns = list(dict.fromkeys([*names, *self.mutated_locals(stmt)]))
-        node = self.python_node(stmt, loc, returns, effect=effect or not names)
+        returns, keep = self.settle(stmt, list(dict.fromkeys([*names, *self.mutated_locals(stmt)])), loc)
+        node = self.python_node(stmt, loc, returns, effect=effect or not names, keep=tuple(keep))
         self.rebind(returns, node, loc)
 
     def rebind(self, names: list[str], node: Node, loc: SourceLoc) -> None:
@@ -350,9 +420,17 @@ class Compiler(ExpressionCompiler):
 
     def statement_break(self, stmt: cst.CSTNode, loc: SourceLoc, reason: str) -> None:
         names = self.src.assigned_names(stmt)
-        returns = list(dict.fromkeys([*names, *self.mutated_locals(stmt)]))
+        returns, keep = self.settle(stmt, list(dict.fromkeys([*names, *self.mutated_locals(stmt)])), loc)
         node = self.python_node(
-            stmt, loc, returns, is_async=True, op="break", reason=reason, effect=True, name="break"
+            stmt,
+            loc,
+            returns,
+            is_async=True,
+            op="break",
+            reason=reason,
+            effect=True,
+            name="break",
+            keep=tuple(keep),
         )
         if returns:
             self.rebind(returns, node, loc)

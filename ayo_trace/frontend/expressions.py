@@ -11,10 +11,11 @@ import libcst as cst
 
 from ..errors import TraceError
 from ..ir.code import SourceLoc
-from ..ir.graph import Graph, Node
+from ..ir.graph import Node
 from ..ir.params import SearchParams
 from ..ir.parsers import Parser
 from ..ir.template import Template
+from .comprehensions import ComprehensionMaps
 from .folding import StaticFolding
 from .primitives import PRIMITIVES, sampling_params
 from .state import contains_await, mutated_roots
@@ -24,7 +25,7 @@ from .values import Static, Text, Traced, Value
 __all__ = ["ExpressionCompiler", "contains_await", "mutated_roots"]
 
 
-class ExpressionCompiler(StaticFolding, TextBuilding):
+class ExpressionCompiler(ComprehensionMaps, StaticFolding, TextBuilding):
     """Expression methods of ``Compiler`` (the attributes they use are declared in ``CompilerState``)."""
 
     def expr(self, e: cst.BaseExpression, loc: SourceLoc, hint: str, *, text: bool = True) -> Value:
@@ -34,18 +35,21 @@ class ExpressionCompiler(StaticFolding, TextBuilding):
         if isinstance(e, cst.Name) and (e.value in self.temps or e.value in self.env or self._is_local(e)):
             return self.lookup_local(e.value, loc)
         if self.map_comprehension(e):
-            return self.comprehension_map(e, loc, hint)  # type: ignore[arg-type]
+            return self.comprehension_map(e, loc, hint)
+        if self.branching_await(e):
+            return self.branch_value(e, loc, hint)  # type: ignore[arg-type]
         if contains_await(e):
             holder = cst.SimpleStatementLine(
                 body=[cst.Assign(targets=[cst.AssignTarget(cst.Name(hint))], value=e)]
             )
             new_stmt, replaced = self.lift_awaits(e, loc)
-            if new_stmt is None:
-                raise TraceError(
-                    "an await of something that is not an ayo primitive or workflow, inside an "
-                    "argument, cannot be traced; await it in its own statement (`x = await f(...)`)",
-                    loc=loc,
-                    construct="await",
+            if new_stmt is None:  # it awaits something else too: the whole expression runs eagerly
+                reason = "await of something that is not an ayo primitive, workflow or traced helper"
+                source = f"{hint} = {self.src.code(e).strip()}"
+                return Traced(
+                    self.python_node(
+                        e, loc, [hint], source=source, is_async=True, op="break", reason=reason, effect=True
+                    )
                 )
             source = f"{hint} = {self.src.module.code_for_node(new_stmt)}"
             node = self.python_node(e, loc, [hint], source=source, exclude=replaced, name=hint)
@@ -70,7 +74,12 @@ class ExpressionCompiler(StaticFolding, TextBuilding):
     def split_names(self, local: list[str], other: list[str]) -> tuple[list[str], list[str]]:
         """Move to ``local`` the names libcst sees as non-local that this body binds (a map body's
         loop variable is a comprehension's own name in the source, but a local of the body)."""
-        moved = [n for n in other if n in self.env or n in self.temps]
+        enclosing = getattr(self, "enclosing", None)
+        moved = [
+            n
+            for n in other
+            if n in self.env or n in self.temps or (enclosing is not None and enclosing.is_bound(n))
+        ]
         if not moved:
             return local, other
         return [*local, *moved], [n for n in other if n not in moved]
@@ -98,7 +107,7 @@ class ExpressionCompiler(StaticFolding, TextBuilding):
         return fn if getattr(fn, "__ayo_workflow__", False) else None
 
     def break_call_target(self, e: cst.Await) -> bool:
-        return self.primitive_of(e) is None and self.workflow_of(e) is None
+        return self.primitive_of(e) is None and self.workflow_of(e) is None and self.helper_of(e) is None
 
     def await_expr(self, e: cst.Await, loc: SourceLoc, hint: str | None) -> Value:
         call = e.expression
@@ -111,13 +120,25 @@ class ExpressionCompiler(StaticFolding, TextBuilding):
         if wf is not None:
             assert isinstance(call, cst.Call)
             return self.inline_workflow(wf, call, call_loc)
-        raise TraceError(
-            f"`{self.src.code(e).strip()}` awaits something that is not an ayo primitive or workflow "
-            "inside an expression the tracer must understand; await it in a statement of its own "
-            "(`x = await f(...)`), which becomes a graph break, or decorate it with @ayo.workflow",
-            loc=loc,
-            construct="await",
+        helper = self.helper_of(e)
+        if helper is not None:
+            assert isinstance(call, cst.Call)
+            return self.inline_helper(helper, call, call_loc)
+        # anything else runs eagerly where it stands: a graph break of this one await
+        name = hint or "value"
+        reason = "await of something that is not an ayo primitive, workflow or traced helper"
+        node = self.python_node(
+            e,
+            call_loc,
+            [name],
+            source=f"{name} = {self.src.code(e).strip()}",
+            is_async=True,
+            op="break",
+            reason=reason,
+            effect=True,
+            name=name,
         )
+        return Traced(node)
 
     def bind_call(
         self, fn: Callable[..., Any], call: cst.Call, loc: SourceLoc
@@ -205,53 +226,9 @@ class ExpressionCompiler(StaticFolding, TextBuilding):
                 env[pname] = Static(param.default)
         if getattr(wf, "bound_self", None) is not None:
             env[next(iter(sig.parameters))] = Static(wf.bound_self)
-        child = _Compiler(src, self.graph, env, self.deps, chain=self.chain)
+        self.check_depth(call, loc)
+        child = _Compiler(src, self.graph, env, self.deps, chain=self.chain, depth=self.depth + 1)
         return child.compile_function()
-
-    # --- comprehensions that become maps -------------------------------------------------------------
-
-    def map_comprehension(self, e: cst.BaseExpression) -> bool:
-        return isinstance(e, cst.ListComp | cst.GeneratorExp) and contains_await(e.elt)
-
-    def comprehension_map(self, e: cst.ListComp, loc: SourceLoc, hint: str) -> Value:
-        from .compiler import Compiler as _Compiler
-
-        comp = e.for_in
-        if (
-            comp.inner_for_in is not None
-            or comp.asynchronous is not None
-            or not isinstance(comp.target, cst.Name)
-        ):
-            raise TraceError(
-                "a comprehension that awaits primitives must have a single `for name in items` "
-                "(no nested or async for, no tuple target); write a for loop or flatten the list first",
-                loc=loc,
-                construct="comprehension",
-            )
-        item = comp.target.value
-        if comp.ifs:
-            cond = " ".join(self.src.code(c).strip() for c in comp.ifs)
-            source = f"{hint}_items = [{item} for {item} in {self.src.code(comp.iter).strip()} {cond}]"
-            iterable = self.python_node(comp, loc, [f"{hint}_items"], source=source, name=f"{hint}_items")
-        else:
-            iterable = self.materialize(self.expr(comp.iter, loc, "items"), loc, "items")
-        child = _Compiler(self.src, Graph("body"), {}, self.deps, parent=self)  # type: ignore[arg-type]
-        item_input = child.graph.add("input", (), {"name": item}, name=item)
-        child.env[item] = Traced(item_input)
-        out = child.materialize(child.expr(e.elt, loc, ""), loc, "item")
-        child.graph.add("output", [out])
-        order = list(child.captures)
-        from .compiler import _align_inputs
-
-        _align_inputs(child, order, first=item_input)
-        node = self.emit(
-            "map",
-            [iterable, *(child.captures[n][0] for n in order)],
-            {"body": child.graph, "item": item, "concurrency": 1},
-            loc,
-            hint,
-        )
-        return Traced(node)
 
     # --- awaits inside larger expressions ------------------------------------------------------------
 
@@ -266,16 +243,16 @@ class ExpressionCompiler(StaticFolding, TextBuilding):
                 if isinstance(n, cst.Await):
                     targets.append(n)
                     return False
-                if isinstance(n, cst.ListComp | cst.GeneratorExp) and compiler.map_comprehension(n):
+                if compiler.map_comprehension(n) or compiler.branching_await(n):
                     targets.append(n)
                     return False
                 return not isinstance(n, cst.FunctionDef | cst.Lambda | cst.ClassDef)
 
         node.visit(Find())
         replacements: dict[cst.CSTNode, cst.CSTNode] = {}
+        if any(isinstance(t, cst.Await) and self.break_call_target(t) for t in targets):
+            return None, frozenset()
         for t in targets:
-            if isinstance(t, cst.Await) and self.break_call_target(t):
-                return None, frozenset()
             value = self.expr(t, self.src.loc(t), "value")  # type: ignore[arg-type]
             n = self.materialize(value, loc, "value")
             self.temps[n.name] = Traced(n)
@@ -290,13 +267,14 @@ class ExpressionCompiler(StaticFolding, TextBuilding):
         local: dict[str, None] = {}
         other: dict[str, None] = {}
         src = self.src
+        root = node
 
         class V(cst.CSTVisitor):
             def on_visit(self, n: cst.CSTNode) -> bool:
                 if id(n) in exclude:
                     return False
                 if isinstance(n, cst.Name):
-                    lo, ot = src.free_names(n)
+                    lo, ot = src.free_names(n, root)
                     local.update(dict.fromkeys(lo))
                     other.update(dict.fromkeys(ot))
                 return True

@@ -114,6 +114,13 @@ class CompilerState:
     deps: Any
     temps: dict[str, Value]
     chain: Any
+    depth: int
+
+    def capture(self, name: str, outer: Node) -> None:
+        raise NotImplementedError
+
+    def is_bound(self, name: str) -> bool:
+        raise NotImplementedError
 
     def emit(
         self, op: str, args: Any, attrs: dict[str, Any], loc: SourceLoc | None, name: str | None = None
@@ -140,6 +147,7 @@ class CompilerState:
         is_async: bool = False,
         op: str = "python",
         reason: str | None = None,
+        keep: tuple[str, ...] = (),
     ) -> Node:
         raise NotImplementedError
 
@@ -155,4 +163,16 @@ class CompilerState:
         raise NotImplementedError
 
     def try_static(self, e: cst.BaseExpression) -> Any:
+        raise NotImplementedError
+
+    def callee(self, call: cst.Call) -> Any:
+        raise NotImplementedError
+
+    def helper_of(self, e: cst.Await) -> Any:
+        raise NotImplementedError
+
+    def inline_helper(self, helper: Any, call: cst.Call, loc: SourceLoc) -> Value:
+        raise NotImplementedError
+
+    def check_depth(self, call: cst.Call, loc: SourceLoc) -> None:
         raise NotImplementedError

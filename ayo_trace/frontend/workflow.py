@@ -170,24 +170,7 @@ class Workflow:
         return _Entry(graph, deps, tuple(traced), {})
 
     def _fresh(self, entry: _Entry) -> bool:
-        g = self.fn.__globals__
-        for (kind, name), seen in entry.deps.seen.items():
-            if kind == "global":
-                now = g.get(name, _MISSING)
-            else:
-                code = self.fn.__code__
-                cell = self.fn.__closure__[code.co_freevars.index(name)] if self.fn.__closure__ else None
-                try:
-                    now = cell.cell_contents if cell is not None else _MISSING
-                except ValueError:
-                    now = _MISSING
-            if now is not seen:
-                try:
-                    if not bool(now == seen):
-                        return False
-                except Exception:
-                    return False
-        return True
+        return entry.deps.fresh()
 
     def _entry(self, args: tuple[Any, ...], kwargs: dict[str, Any]) -> tuple[_Entry, dict[str, Any]]:
         bound = self._bind(args, kwargs)

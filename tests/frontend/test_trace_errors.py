@@ -27,11 +27,15 @@ CASES = [
         "must be known when the workflow is traced",
     ),
     (
-        lambda: b.nested_comprehension.graph([["a"]]),
-        "for group in groups for q in group",
-        "single `for name in items`",
+        lambda: b.awaiting_filter.graph(["a"]),
+        "for q in queries if await",
+        "in its element only",
     ),
-    (lambda: b.unknown_await_in_argument.graph("q"), "await fetch(question)", "in its own statement"),
+    (
+        lambda: b.endless_recursion.graph("q", "abc"),
+        "return await endless_recursion(question, depth[1:])",
+        "more than 24 calls deep",
+    ),
     (
         lambda: b.maybe_unbound.graph("q", "yes"),
         "return await ayo.llm(extra)",
