@@ -95,6 +95,7 @@ class Compiler(Returns, Helpers, ExpressionCompiler):
         self.chain = chain or Chain()
         self.depth = depth  # how many helpers or workflows are inlined around this body
         self.enclosing: Compiler | None = None  # an inlined local helper reads the workflow's names here
+        self.caller: Any = None  # the body that inlined this one (same graph)
         self.local_defs: dict[str, tuple[cst.FunctionDef, Value]] = {}  # async defs of this body
         self.captures: dict[str, tuple[Node, Node]] = {}  # name -> (outer node, body input)
         self.temps: dict[str, Value] = {}

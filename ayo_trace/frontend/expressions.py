@@ -12,20 +12,17 @@ import libcst as cst
 from ..errors import TraceError
 from ..ir.code import SourceLoc
 from ..ir.graph import Node
-from ..ir.params import SearchParams
-from ..ir.parsers import Parser
-from ..ir.template import Template
 from .comprehensions import ComprehensionMaps
 from .folding import StaticFolding
-from .primitives import PRIMITIVES, sampling_params
+from .primitive_calls import PrimitiveCalls
 from .state import contains_await, mutated_roots
 from .text import TextBuilding
-from .values import Static, Text, Traced, Value
+from .values import Static, Traced, Value
 
 __all__ = ["ExpressionCompiler", "contains_await", "mutated_roots"]
 
 
-class ExpressionCompiler(ComprehensionMaps, StaticFolding, TextBuilding):
+class ExpressionCompiler(PrimitiveCalls, ComprehensionMaps, StaticFolding, TextBuilding):
     """Expression methods of ``Compiler`` (the attributes they use are declared in ``CompilerState``)."""
 
     def expr(self, e: cst.BaseExpression, loc: SourceLoc, hint: str, *, text: bool = True) -> Value:
@@ -158,60 +155,6 @@ class ExpressionCompiler(ComprehensionMaps, StaticFolding, TextBuilding):
             raise TraceError(f"bad call to {fn.__name__}: {err}", loc=loc, construct="call") from err
         return dict(bound.arguments)
 
-    def static_arg(self, e: cst.BaseExpression, name: str, op: str, loc: SourceLoc) -> Any:
-        value = self.expr(e, loc, name)
-        if not isinstance(value, Static):
-            raise TraceError(
-                f"`{name}=` of ayo.{op}() must be known when the workflow is traced, but "
-                f"`{self.src.code(e).strip()}` depends on traced values; compute it from static "
-                f"arguments or constants (an int argument is static), or call ayo.{op} in eager mode",
-                loc=loc,
-                construct=op,
-            )
-        return value.value
-
-    def primitive_call(self, op: str, call: cst.Call, loc: SourceLoc, hint: str | None) -> Node:
-        bound = self.bind_call(PRIMITIVES[op], call, loc)
-        data = {"llm": ("prompt",), "embed": ("texts",), "ingest": ("passages",), "search": ("query",)}.get(
-            op, ("query", "passages")
-        )
-        st = {k: self.static_arg(v, k, op, loc) for k, v in bound.items() if k not in data}
-        name = hint or op
-        if op == "llm":
-            prompt = self.expr(bound["prompt"], loc, "prompt")
-            if isinstance(prompt, Static):
-                template, args = Template.constant(str(prompt.value)), list[Node]()
-            elif isinstance(prompt, Text):
-                template, args = prompt.template()
-            else:
-                template, args = Template((_hole0(),)), [prompt.node]
-            parse = st.pop("parse", None)
-            if parse is not None and not isinstance(parse, Parser):
-                raise TraceError("parse= takes ayo.lines or ayo.json_list", loc=loc, construct="llm")
-            engine = st.pop("engine", None)
-            attrs = {
-                "template": template,
-                "sampling": sampling_params(**st),
-                "parse": parse,
-                "engine": engine,
-            }
-            return self.emit("llm", args, attrs, loc, name)
-        values = [self.materialize(self.expr(bound[k], loc, k), loc, k) for k in data if k in bound]
-        if op == "search":
-            params = SearchParams(collection=st["collection"], top_k=st.get("top_k", 4))
-            attrs = {"params": params, "engine": st.get("engine"), "embed_engine": st.get("embed_engine")}
-        elif op == "ingest":
-            attrs = {
-                "collection": st["collection"],
-                "engine": st.get("engine"),
-                "embed_engine": st.get("embed_engine"),
-            }
-        elif op == "rerank":
-            attrs = {"top_k": st.get("top_k", 3), "engine": st.get("engine")}
-        else:
-            attrs = {"engine": st.get("engine")}
-        return self.emit(op, values, attrs, loc, name)
-
     def inline_workflow(self, wf: Any, call: cst.Call, loc: SourceLoc) -> Value:
         from .compiler import Compiler as _Compiler
 
@@ -228,6 +171,7 @@ class ExpressionCompiler(ComprehensionMaps, StaticFolding, TextBuilding):
             env[next(iter(sig.parameters))] = Static(wf.bound_self)
         self.check_depth(call, loc)
         child = _Compiler(src, self.graph, env, self.deps, chain=self.chain, depth=self.depth + 1)
+        child.caller = self
         return child.compile_function()
 
     # --- awaits inside larger expressions ------------------------------------------------------------
@@ -281,9 +225,3 @@ class ExpressionCompiler(ComprehensionMaps, StaticFolding, TextBuilding):
 
         node.visit(V())
         return list(local), list(other)
-
-
-def _hole0() -> Any:
-    from ..ir.template import Hole
-
-    return Hole(0)

@@ -175,6 +175,7 @@ class Helpers(CompilerState):
             )
         child = Compiler(helper.src, self.graph, env, self.deps, chain=self.chain, depth=self.depth + 1)
         child.enclosing = helper.enclosing
+        child.caller = self
         return child.compile_function()
 
     def check_depth(self, call: cst.Call, loc: SourceLoc) -> None:

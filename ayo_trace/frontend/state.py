@@ -168,6 +168,9 @@ class CompilerState:
     def callee(self, call: cst.Call) -> Any:
         raise NotImplementedError
 
+    def bind_call(self, fn: Any, call: cst.Call, loc: SourceLoc) -> dict[str, cst.BaseExpression]:
+        raise NotImplementedError
+
     def helper_of(self, e: cst.Await) -> Any:
         raise NotImplementedError
 

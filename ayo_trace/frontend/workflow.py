@@ -1,9 +1,15 @@
 """``@ayo.workflow``: an async function that is traced into a graph, optimized and run.
 
 A workflow is traced once per *static signature*: which arguments are static (ints, floats, bools,
-None, enums, and any argument named in ``static=``) and their values. Every other argument is traced:
-it becomes an ``input`` node. The trace also remembers the globals and closure cells it folded in at
-trace time and re-traces when one of them changes, so a stale graph is never reused.
+None, enums, any argument named in ``static=``, and any argument the graph needs as a constant, such
+as a ``str`` passed as ``collection=``) and their values. Every other argument is traced: it becomes
+an ``input`` node. An argument made static by need is a *guard* of the graph: printed in its header
+and listed by ``explain()``; a call with another value traces again. The trace also remembers the
+globals and closure cells it folded in at trace time and re-traces when one of them changes, so a
+stale graph is never reused.
+
+What stays a graph break is listed by ``explain()`` with its reason and fix; ``strict=True`` refuses
+any break with a ``TraceError``.
 """
 
 from __future__ import annotations
@@ -20,8 +26,10 @@ from dataclasses import dataclass
 from typing import Any
 
 from ..errors import TraceError
-from ..ir.graph import Graph
+from ..ir.code import SourceLoc
+from ..ir.graph import Graph, Node
 from .compiler import Compiler, TraceDeps
+from .primitive_calls import NeedStatic
 from .source import FunctionSource
 from .values import Static, Traced, Value
 
@@ -64,15 +72,19 @@ class Workflow:
         passes: Sequence[Any] | None = None,
         static: Sequence[str] = (),
         bound_self: Any = None,
+        strict: bool = False,
     ) -> None:
         if not inspect.iscoroutinefunction(fn):
             raise TraceError(
                 f"@ayo.workflow needs an `async def`; {fn.__qualname__} is not one",
+                loc=def_loc(fn),
                 construct="def",
             )
         self.fn = fn
         self.passes = passes
         self.static = tuple(static)
+        self.strict = strict
+        self._by_need: dict[str, str] = {}  # parameters made static because the graph needs them
         self.bound_self = bound_self
         self._src: FunctionSource | None = None
         self._cache: OrderedDict[tuple[Any, ...], _Entry] = OrderedDict()
@@ -123,7 +135,7 @@ class Workflow:
     def _is_static(self, name: str, value: Any, index: int) -> bool:
         if self.bound_self is not None and index == 0:
             return True
-        return name in self.static or isinstance(value, _AUTO_STATIC)
+        return name in self.static or name in self._by_need or isinstance(value, _AUTO_STATIC)
 
     def _key(self, bound: inspect.BoundArguments) -> tuple[Any, ...]:
         key: list[Any] = []
@@ -132,9 +144,15 @@ class Workflow:
                 try:
                     hash(value)
                 except TypeError:
+                    why = (
+                        f" (the graph needs it as a constant: {self._by_need[name]})"
+                        if name in self._by_need
+                        else ""
+                    )
                     raise TraceError(
                         f"static argument `{name}` of {self.fn.__qualname__} must be hashable to key "
-                        f"the trace cache; got a {type(value).__name__}",
+                        f"the trace cache; got a {type(value).__name__}{why}",
+                        loc=def_loc(self.fn),
                         construct="static",
                     ) from None
                 key.append(
@@ -159,6 +177,7 @@ class Workflow:
             else:
                 env[name] = Traced(graph.add("input", (), {"name": name}, name=name, loc=src.loc(src.node)))
                 traced.append(name)
+        graph.guards = {n: use for n, use in self._by_need.items() if n in graph.statics}
         deps = TraceDeps()
         result = Compiler(src, graph, env, deps).compile_function()
         compiler_out = Compiler(src, graph, env, deps)
@@ -167,6 +186,14 @@ class Workflow:
         after = [last[-1]] if last and last[-1] is not out_node else []
         graph.add("output", [out_node], after=after)
         graph.lint()
+        if self.strict and (found := graph_breaks(graph)):
+            listing = "\n".join(f"  {describe_break(n)}" for n in found)
+            raise TraceError(
+                f"{self.fn.__qualname__} is strict, but {len(found)} statement(s) would run as graph "
+                f"breaks:\n{listing}",
+                loc=found[0].loc,
+                construct="break",
+            )
         return _Entry(graph, deps, tuple(traced), {})
 
     def _fresh(self, entry: _Entry) -> bool:
@@ -174,16 +201,29 @@ class Workflow:
 
     def _entry(self, args: tuple[Any, ...], kwargs: dict[str, Any]) -> tuple[_Entry, dict[str, Any]]:
         bound = self._bind(args, kwargs)
-        key = self._key(bound)
         with self._lock:
-            entry = self._cache.get(key)
-            if entry is not None and self._fresh(entry):
-                self._cache.move_to_end(key)
-            else:
-                entry = self._trace(bound)
+            while True:
+                key = self._key(bound)
+                entry = self._cache.get(key)
+                if entry is not None and self._fresh(entry):
+                    self._cache.move_to_end(key)
+                    break
+                try:
+                    entry = self._trace(bound)
+                except NeedStatic as need:
+                    if need.param in self._by_need or need.param not in bound.arguments:
+                        raise TraceError(
+                            f"parameter `{need.param}` is needed as a constant by {need.use}, but it "
+                            "cannot be made static here",
+                            loc=def_loc(self.fn),
+                            construct="static",
+                        ) from None
+                    self._by_need[need.param] = need.use  # trace again, specialized on its value
+                    continue
                 self._cache[key] = entry
-                while len(self._cache) > _CACHE_SIZE:
-                    self._cache.popitem(last=False)
+                break
+            while len(self._cache) > _CACHE_SIZE:
+                self._cache.popitem(last=False)
         inputs = {name: bound.arguments[name] for name in entry.traced_params}
         return entry, inputs
 
@@ -218,12 +258,22 @@ class Workflow:
         return graph.copy()  # the cached graph stays private: callers may edit what they get
 
     def explain(self, *args: Any, **kwargs: Any) -> str:
-        """What each pass changed, as a before/after of the printed graph, with the estimated
-        critical path before and after."""
+        """The guards the trace specialized on, each graph break with its reason and fix, then what
+        each pass changed (a before/after of the printed graph) with the estimated critical path
+        before and after."""
         from ..passes import explain
 
         entry, _ = self._entry(args, kwargs)
-        return str(explain(entry.graph, tuple(self._passes())))
+        graph = entry.graph
+        head = [
+            f"guard {n} == {graph.statics.get(n)!r}: needed as a constant by {use}; another value "
+            "traces again"
+            for n, use in graph.guards.items()
+        ]
+        found = graph_breaks(graph)
+        head.append(f"graph breaks: {len(found)}")
+        head += [f"  {describe_break(n)}" for n in found]
+        return "\n".join(head) + "\n\n" + str(explain(graph, tuple(self._passes())))
 
     async def eager(self, *args: Any, **kwargs: Any) -> Any:
         """Run the function as plain Python, each primitive calling its engine directly: the
@@ -255,15 +305,50 @@ def workflow(
     *,
     passes: Sequence[Any] | None = None,
     static: Sequence[str] = (),
+    strict: bool = False,
 ) -> Any:
     """Decorate an ``async def`` so that calling it traces, optimizes and runs it as a graph.
 
     ``passes``: the optimization passes (default ``ayo.DEFAULT_PASSES``; ``[]`` is the unoptimized,
     program-order baseline). ``static``: parameter names to specialize the trace on even when their
-    values are not ints/floats/bools/None (their values must be hashable).
+    values are not ints/floats/bools/None (their values must be hashable). ``strict``: refuse any
+    graph break with a ``TraceError`` (which lists them) instead of running it eagerly.
     """
 
     def wrap(f: Callable[..., Any]) -> Workflow:
-        return Workflow(f, passes=passes, static=static)
+        return Workflow(f, passes=passes, static=static, strict=strict)
 
     return wrap(fn) if fn is not None else wrap
+
+
+def def_loc(fn: Callable[..., Any]) -> SourceLoc | None:
+    """Where ``fn`` is defined (its ``def`` line), for errors about the function as a whole."""
+    code = getattr(fn, "__code__", None)
+    return SourceLoc(code.co_filename, code.co_firstlineno) if code is not None else None
+
+
+# What to change so a break traces whole, by the start of (or a phrase in) its reason; first match wins.
+_FIXES = (
+    ("await of", "make it an ayo primitive, a workflow, or an `async def` helper that awaits them"),
+    ("with a return inside", "return only at the end, or from an `if` (which traces as a cond)"),
+    ("for loop that changes", "change outer state only by appending to (or extending) lists"),
+    ("for loop unpacking", "iterate over one name and unpack inside the body"),
+    ("for loop with", "filter the items first (a comprehension with `if`), then loop without break"),
+    ("if with break", "compute the condition in the loop, then break outside the `if`"),
+    ("try", "let the error propagate, or catch it in a helper called outside the workflow"),
+    ("while", "loop a static number of times (`for _ in range(n)` with a static n)"),
+    ("with", "enter the context outside the workflow and pass in what it gives"),
+    ("async for", "collect the items before the workflow and pass them in"),
+)
+
+
+def graph_breaks(graph: Graph) -> list[Node]:
+    """Every ``break`` node of ``graph`` and its bodies, in program order."""
+    return [n for n in graph.walk() if n.op == "break"]
+
+
+def describe_break(node: Node) -> str:
+    """``file:line: reason; fix: ...`` for a break node."""
+    reason = str(node.attrs.get("reason", "graph break"))
+    fix = next((f for key, f in _FIXES if reason.startswith(key) or f" {key}" in reason), None)
+    return f"{node.loc}: {reason}" + (f"; fix: {fix}" if fix else "")

@@ -182,6 +182,7 @@ def _graph_dict(graph: Graph) -> dict[str, Any]:
     return {
         "name": graph.name,
         "statics": {k: _enc(x) for k, x in graph.statics.items()},
+        "guards": dict(graph.guards),
         "nodes": [
             {
                 "name": n.name,
@@ -200,6 +201,7 @@ def _graph_dict(graph: Graph) -> dict[str, Any]:
 def _graph_from_dict(d: dict[str, Any]) -> Graph:
     g = Graph(d["name"])
     g.statics = {k: _dec(x) for k, x in d["statics"].items()}
+    g.guards = dict(d.get("guards", {}))
     by_name: dict[str, Node] = {}
     for nd in d["nodes"]:
         loc = SourceLoc(nd["loc"][0], nd["loc"][1]) if nd["loc"] else None
