@@ -21,6 +21,7 @@ from ..errors import TraceError
 from ..ir.code import PyCode, SourceLoc, compile_statement
 from ..ir.graph import Graph, Node
 from .expressions import ExpressionCompiler, contains_await, mutated_roots
+from .flow import flow
 from .helpers import Helpers
 from .returns import Returns, Unbound
 from .source import FunctionSource
@@ -93,7 +94,8 @@ class Compiler(Returns, Helpers, ExpressionCompiler):
         self.deps = deps
         self.parent = parent
         self.chain = chain or Chain()
-        self.depth = depth  # how many helpers or workflows are inlined around this body
+        # how many helpers or workflows are inlined around this body (a nested body inherits it)
+        self.depth = parent.depth if parent is not None else depth
         self.enclosing: Compiler | None = None  # an inlined local helper reads the workflow's names here
         self.caller: Any = None  # the body that inlined this one (same graph)
         self.local_defs: dict[str, tuple[cst.FunctionDef, Value]] = {}  # async defs of this body
@@ -502,13 +504,15 @@ class Compiler(Returns, Helpers, ExpressionCompiler):
         # Each branch outputs every name either branch assigns; a name a branch leaves alone
         # passes through the value it had before the if.
         unbound: set[str] = set()
-        for child in branches:
+        for child, body in zip(branches, (then_body, orelse), strict=True):
+            through = flow(body, self.src.assigned_names).falls_through  # a branch that raises does not
             outs = []
             for n in names:
                 try:
                     outs.append(child.materialize(child.lookup_local(n, loc), loc, n))
                 except TraceError:
-                    unbound.add(n)  # assigned on the other branch only
+                    if through:
+                        unbound.add(n)  # assigned on the other branch only
                     outs.append(child.const(None, loc, n))
             for n, (outer, _) in child.captures.items():
                 captured.setdefault(n, outer)

@@ -48,7 +48,6 @@ class ComprehensionMaps(CompilerState):
             items = self._comprehension_items(e, comp, items, names, loc, hint)
         item = names[0] if len(names) == 1 else "item"
         child = Compiler(self.src, Graph("body"), {}, self.deps, parent=self)  # type: ignore[arg-type]
-        child.depth = getattr(self, "depth", 0)
         item_input = child.graph.add("input", (), {"name": item}, name=item)
         if len(names) == 1:
             child.env[names[0]] = Traced(item_input)
@@ -137,7 +136,6 @@ class ComprehensionMaps(CompilerState):
         branches = []
         for label, part in (("then", then), ("orelse", orelse)):
             child = Compiler(self.src, Graph(label), {}, self.deps, parent=self)  # type: ignore[arg-type]
-            child.depth = getattr(self, "depth", 0)
             if isinstance(part, Node):
                 self.temps[part.name] = Traced(part)
                 try:

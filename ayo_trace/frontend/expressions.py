@@ -36,9 +36,7 @@ class ExpressionCompiler(PrimitiveCalls, ComprehensionMaps, StaticFolding, TextB
         if self.branching_await(e):
             return self.branch_value(e, loc, hint)  # type: ignore[arg-type]
         if contains_await(e):
-            holder = cst.SimpleStatementLine(
-                body=[cst.Assign(targets=[cst.AssignTarget(cst.Name(hint))], value=e)]
-            )
+            hint = hint or "value"
             new_stmt, replaced = self.lift_awaits(e, loc)
             if new_stmt is None:  # it awaits something else too: the whole expression runs eagerly
                 reason = "await of something that is not an ayo primitive, workflow or traced helper"
@@ -50,7 +48,6 @@ class ExpressionCompiler(PrimitiveCalls, ComprehensionMaps, StaticFolding, TextB
                 )
             source = f"{hint} = {self.src.module.code_for_node(new_stmt)}"
             node = self.python_node(e, loc, [hint], source=source, exclude=replaced, name=hint)
-            del holder
             self.temps.clear()
             return Traced(node)
         static = self.try_static(e)
@@ -64,6 +61,7 @@ class ExpressionCompiler(PrimitiveCalls, ComprehensionMaps, StaticFolding, TextB
 
     def _expr_node(self, e: cst.BaseExpression, loc: SourceLoc, hint: str) -> Node:
         local, _ = self.src.free_names(e)
+        hint = hint or "value"
         target = hint if hint not in local else hint + "_"
         source = f"{target} = {self.src.code(e)}"
         return self.python_node(e, loc, [target], source=source, name=hint)

@@ -52,7 +52,7 @@ class Returns(CompilerState):
         for label, body in (("then", then_body), ("orelse", orelse)):
             if flow(body, self.src.assigned_names).falls_through:
                 body = body + rest
-            child = Compiler(self.src, Graph(label), {}, self.deps, parent=self, depth=self.depth)  # type: ignore[arg-type]
+            child = Compiler(self.src, Graph(label), {}, self.deps, parent=self)  # type: ignore[arg-type]
             try:
                 child.block(body, top=True)
                 value: Value = Static(None)

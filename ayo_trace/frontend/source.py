@@ -143,7 +143,33 @@ class FunctionSource:
             scope = self.scopes.get(name)
             if scope is self.fn_scope:
                 out[name.value] = None
+        for alias, stmt in _imports_in(node, self.parents):
+            if self.scopes.get(stmt) is self.fn_scope:
+                out[_import_name(alias)] = None
         return list(out)
+
+
+def _imports_in(node: cst.CSTNode, parents: Any) -> list[tuple[cst.ImportAlias, cst.CSTNode]]:
+    """The aliases of the imports in ``node``, each with its import statement."""
+    found: list[tuple[cst.ImportAlias, cst.CSTNode]] = []
+
+    class V(cst.CSTVisitor):
+        def visit_ImportAlias(self, n: cst.ImportAlias) -> None:
+            found.append((n, parents.get(n)))
+
+    node.visit(V())
+    return found
+
+
+def _import_name(alias: cst.ImportAlias) -> str:
+    """The name an import alias binds: ``as`` name, else the first part of the dotted name."""
+    if alias.asname is not None and isinstance(alias.asname.name, cst.Name):
+        return alias.asname.name.value
+    e: cst.BaseExpression = alias.name
+    while isinstance(e, cst.Attribute):
+        e = e.value
+    assert isinstance(e, cst.Name)
+    return e.value
 
 
 def _inside(scope: Scope, outer: Scope) -> bool:
