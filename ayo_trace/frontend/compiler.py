@@ -504,8 +504,9 @@ class Compiler(Returns, Helpers, ExpressionCompiler):
         # Each branch outputs every name either branch assigns; a name a branch leaves alone
         # passes through the value it had before the if.
         unbound: set[str] = set()
-        for child, body in zip(branches, (then_body, orelse), strict=True):
-            through = flow(body, self.src.assigned_names).falls_through  # a branch that raises does not
+        bodies: list[list[Any]] = [list(then_body), list(orelse)]
+        for child, stmts in zip(branches, bodies, strict=True):
+            through = flow(stmts, self.src.assigned_names).falls_through  # a branch that raises does not
             outs = []
             for n in names:
                 try:

@@ -45,7 +45,7 @@ async def run_case(case: Case, seed: int | None, pass_sets: Sequence[Sequence[An
 @pytest.mark.parametrize("case", CASES, ids=[c.id for c in CASES])
 def test_eager_traced_and_optimized_agree_under_every_pass_subset(case: Case) -> None:
     results = run_in_new_loop(run_case, case, 7, ALL_SUBSETS)
-    label, eager = results[0]
+    _, eager = results[0]
     assert not (isinstance(eager, tuple) and eager[:1] == ("raised",)), f"the eager run raised: {eager}"
     assert_all_equal(results)
 

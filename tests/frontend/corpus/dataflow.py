@@ -50,7 +50,10 @@ async def numbered_with_enumerate(docs: list[str]) -> list[str]:
 
 @ayo.workflow
 async def pairs_from_zip(questions: list[str], docs: list[str]) -> list[str]:
-    return [await ayo.llm(f"Q: {q}\nDoc: {d[:20]}\nA:", max_tokens=3) for q, d in zip(questions, docs)]
+    return [
+        await ayo.llm(f"Q: {q}\nDoc: {d[:20]}\nA:", max_tokens=3)
+        for q, d in zip(questions, docs, strict=True)
+    ]
 
 
 @ayo.workflow
@@ -139,7 +142,7 @@ async def try_except_maybe_unassigned(question: str) -> str:
     draft = "none"
     try:
         draft = await ayo.llm(f"Draft: {question}", max_tokens=3)
-        extra = await ayo.llm(f"More: {draft}", max_tokens=2)
+        extra = await ayo.llm(f"More: {draft}", max_tokens=2)  # noqa: F841
     except OutOfBudget:
         pass
     return draft
