@@ -268,8 +268,8 @@ class Compiler(Returns, Helpers, ExpressionCompiler):
                     return self.unpack(small, small.value, names, loc)
         if isinstance(small, cst.Expr):
             value = small.value
-            if isinstance(value, cst.Await) and self.primitive_of(value) is not None:
-                self.await_expr(value, loc, None)
+            if isinstance(value, cst.Await) and not self.break_call_target(value):
+                self.await_expr(value, loc, None)  # a primitive, or an inlined workflow or helper
                 return
             if isinstance(value, cst.Await) and self.break_call_target(value):
                 return self.statement_break(line, loc, "await of a non-primitive")

@@ -54,7 +54,7 @@ class Helpers(CompilerState):
             self_value, fn = fn.__self__, fn.__func__
         if not inspect.iscoroutinefunction(fn) or getattr(fn, "__ayo_workflow__", False):
             return None
-        if not self._awaits_ayo(fn, 0):
+        if not self._awaits_ayo(fn, self_value, 0):
             return None
         try:
             src = self.helper_source(fn)
@@ -68,9 +68,9 @@ class Helpers(CompilerState):
             cache[fn] = FunctionSource.parse(fn)
         return cache[fn]
 
-    def _awaits_ayo(self, fn: Any, depth: int) -> bool:
+    def _awaits_ayo(self, fn: Any, self_value: Any, depth: int) -> bool:
         """Whether ``fn`` awaits an ayo primitive or workflow, directly or through other helpers
-        (names resolved in its globals and closure at trace time)."""
+        (names resolved in its globals, its closure and, for a method, its ``self`` at trace time)."""
         if depth > 4:
             return False
         try:
@@ -79,6 +79,9 @@ class Helpers(CompilerState):
             return False
         closure = inspect.getclosurevars(fn)
         scope = {**closure.globals, **closure.nonlocals, **closure.builtins}
+        params = src.node.params.params
+        if self_value is not None and params:
+            scope[params[0].name.value] = self_value
         found = False
 
         class V(cst.CSTVisitor):
@@ -96,10 +99,13 @@ class Helpers(CompilerState):
                 target = eval(src.code(func).strip(), fn.__globals__, scope)
             except Exception:
                 continue
+            owner = None
+            if inspect.ismethod(target):
+                owner, target = target.__self__, target.__func__
             if (
                 getattr(target, "__ayo_primitive__", None)
                 or getattr(target, "__ayo_workflow__", False)
-                or (inspect.iscoroutinefunction(target) and self._awaits_ayo(target, depth + 1))
+                or (inspect.iscoroutinefunction(target) and self._awaits_ayo(target, owner, depth + 1))
             ):
                 found = True
             if found:
