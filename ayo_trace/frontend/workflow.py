@@ -87,6 +87,7 @@ class Workflow:
         self._by_need: dict[str, str] = {}  # parameters made static because the graph needs them
         self.bound_self = bound_self
         self._src: FunctionSource | None = None
+        self._sources: dict[Any, FunctionSource] = {}  # the parsed sources of inlined helpers
         self._cache: OrderedDict[tuple[Any, ...], _Entry] = OrderedDict()
         self._lock = threading.Lock()
         functools.update_wrapper(self, fn)
@@ -178,7 +179,7 @@ class Workflow:
                 env[name] = Traced(graph.add("input", (), {"name": name}, name=name, loc=src.loc(src.node)))
                 traced.append(name)
         graph.guards = {n: use for n, use in self._by_need.items() if n in graph.statics}
-        deps = TraceDeps()
+        deps = TraceDeps(sources=self._sources)  # helpers parsed by earlier traces are reused
         result = Compiler(src, graph, env, deps).compile_function()
         compiler_out = Compiler(src, graph, env, deps)
         out_node = compiler_out.materialize(result, src.loc(src.node), "result")
