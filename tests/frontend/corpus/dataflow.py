@@ -153,7 +153,7 @@ CASES = [
     case(glossary_from_dict_items, {"generator": "a function that yields", "list": "an ordered sequence"}),
     case(topics_as_a_set, DOCS),
     case(numbered_with_enumerate, DOCS),
-    case(pairs_from_zip, ["what yields?", "what holds?"], DOCS),
+    case(pairs_from_zip, ["what yields?", "what holds?", "what awaits?"], DOCS),
     case(words_of_every_doc, DOCS),
     case(filtered_by_helper, DOCS, "Which holds values?"),
     case(lambda_in_the_element, DOCS, "terse"),
