@@ -51,6 +51,7 @@ class FunctionSource:
                 f"cannot read the source of {fn.__qualname__}: @ayo.workflow needs the function's source "
                 "file (functions typed into a REPL or built with exec cannot be traced); run it with "
                 "wf.eager(...) instead",
+                loc=_def_loc(fn),
                 construct="source",
             ) from e
         text = textwrap.dedent("".join(lines))
@@ -170,6 +171,11 @@ def _import_name(alias: cst.ImportAlias) -> str:
         e = e.value
     assert isinstance(e, cst.Name)
     return e.value
+
+
+def _def_loc(fn: Callable[..., Any]) -> SourceLoc | None:
+    code = getattr(fn, "__code__", None)
+    return SourceLoc(code.co_filename, code.co_firstlineno) if code is not None else None
 
 
 def _inside(scope: Scope, outer: Scope) -> bool:

@@ -131,7 +131,11 @@ def test_unbounded_recursion_stops_at_the_depth_limit() -> None:
 
 
 def test_every_trace_error_carries_a_location() -> None:
+    namespace: dict[str, object] = {"ayo": ayo}
+    exec("async def typed(q):\n    return await ayo.llm(q)\n", namespace)
+    sourceless = ayo.workflow(namespace["typed"])
     makers = [
+        lambda: sourceless.graph("q"),
         lambda: b.assigns_global.graph("q"),
         lambda: b.traced_max_tokens.graph("q", [1]),
         lambda: b.awaiting_filter.graph(["a"]),
