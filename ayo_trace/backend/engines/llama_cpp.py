@@ -115,6 +115,18 @@ def _close_devnull_at_exit() -> None:
             atexit.register(f.close)
 
 
+def cpu_has_amx() -> bool:
+    """Whether this CPU has AMX tiles. ggml's AMX matmul (an "extra buffer type" that llama.cpp uses
+    for weights when the CPU has AMX) segfaults in the first ``llama_decode`` on such CPUs with
+    llama-cpp-python 0.3.36 built from source (seen in gdb: ``ggml_backend_amx_mul_mat``), so the
+    engine loads weights without extra buffer types there (plain CPU buffers, same results)."""
+    try:
+        with open("/proc/cpuinfo", encoding="utf-8") as f:
+            return any(line.startswith("flags") and " amx_tile" in line for line in f)
+    except OSError:
+        return False
+
+
 class LlamaCppEngine(LLMEngine):
     """LLM engine on llama-cpp-python's low-level API.
 
@@ -194,6 +206,7 @@ class LlamaCppEngine(LLMEngine):
         lib = llama_cpp
         mparams = lib.llama_model_default_params()
         mparams.n_gpu_layers = self._gpu_layers
+        mparams.use_extra_bufts = not cpu_has_amx()
         model = lib.llama_model_load_from_file(str(path).encode(), mparams)
         if not model:
             raise ConfigError(f"engine {self.name!r}: llama.cpp could not load {path}")
