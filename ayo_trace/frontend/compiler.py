@@ -20,6 +20,7 @@ import libcst as cst
 from ..errors import TraceError
 from ..ir.code import PyCode, SourceLoc, compile_statement
 from ..ir.graph import Graph, Node
+from .breaks import fix_for
 from .expressions import ExpressionCompiler, contains_await, mutated_roots
 from .flow import flow
 from .helpers import Helpers
@@ -369,6 +370,8 @@ class Compiler(Returns, Helpers, ExpressionCompiler):
         attrs: dict[str, Any] = {"code": code}
         if reason is not None:
             attrs["reason"] = reason
+            if (fix := fix_for(reason)) is not None:
+                attrs["fix"] = fix
         return self.emit(op, args, attrs, loc, name or (returns[0] if len(returns) == 1 else op))
 
     def closure_binding(self, name: str) -> dict[str, Any]:

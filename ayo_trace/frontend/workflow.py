@@ -27,7 +27,8 @@ from typing import Any
 
 from ..errors import TraceError
 from ..ir.code import SourceLoc
-from ..ir.graph import Graph, Node
+from ..ir.graph import Graph
+from .breaks import describe_break, graph_breaks
 from .compiler import Compiler, TraceDeps
 from .primitive_calls import NeedStatic
 from .source import FunctionSource
@@ -326,30 +327,3 @@ def def_loc(fn: Callable[..., Any]) -> SourceLoc | None:
     """Where ``fn`` is defined (its ``def`` line), for errors about the function as a whole."""
     code = getattr(fn, "__code__", None)
     return SourceLoc(code.co_filename, code.co_firstlineno) if code is not None else None
-
-
-# What to change so a break traces whole, by the start of (or a phrase in) its reason; first match wins.
-_FIXES = (
-    ("await of", "make it an ayo primitive, a workflow, or an `async def` helper that awaits them"),
-    ("with a return inside", "return only at the end, or from an `if` (which traces as a cond)"),
-    ("for loop that changes", "change outer state only by appending to (or extending) lists"),
-    ("for loop unpacking", "iterate over one name and unpack inside the body"),
-    ("for loop with", "filter the items first (a comprehension with `if`), then loop without break"),
-    ("if with break", "compute the condition in the loop, then break outside the `if`"),
-    ("try", "let the error propagate, or catch it in a helper called outside the workflow"),
-    ("while", "loop a static number of times (`for _ in range(n)` with a static n)"),
-    ("with", "enter the context outside the workflow and pass in what it gives"),
-    ("async for", "collect the items before the workflow and pass them in"),
-)
-
-
-def graph_breaks(graph: Graph) -> list[Node]:
-    """Every ``break`` node of ``graph`` and its bodies, in program order."""
-    return [n for n in graph.walk() if n.op == "break"]
-
-
-def describe_break(node: Node) -> str:
-    """``file:line: reason; fix: ...`` for a break node."""
-    reason = str(node.attrs.get("reason", "graph break"))
-    fix = next((f for key, f in _FIXES if reason.startswith(key) or f" {key}" in reason), None)
-    return f"{node.loc}: {reason}" + (f"; fix: {fix}" if fix else "")

@@ -106,7 +106,7 @@ graph cached_or_generated(question, cache):
         """\
 graph try_except_as(question):
   %question = input  # dataflow.py:132
-  %break = break(%question, reason='try') { try: … }  # dataflow.py:133
+  %break = break(%question, reason='try', fix='let the error propagate, or catch it in a helper called outside the workflow') { try: … }  # dataflow.py:133
   return %break""",
     ),
     "guard_clause": (

@@ -181,7 +181,7 @@ graph loop_append(queries):
         """\
 graph expand_until_long(question):
   %question = input  # shapes.py:144
-  %break = break(%question, reason='while') { while len(text) < 40: … }  # shapes.py:146
+  %break = break(%question, reason='while', fix='loop a static number of times (`for _ in range(n)` with a static n)') { while len(text) < 40: … }  # shapes.py:146
   return %break""",
     ),
     "embed_similarity": (
