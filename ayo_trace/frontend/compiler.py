@@ -12,7 +12,7 @@ Expressions are handled in ``expressions.py``; this module holds statements.
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from typing import Any
 
 import libcst as cst
@@ -21,12 +21,16 @@ from ..errors import TraceError
 from ..ir.code import PyCode, SourceLoc, compile_statement
 from ..ir.graph import Graph, Node
 from .breaks import fix_for
+from .deps import TraceDeps
 from .expressions import ExpressionCompiler, contains_await, mutated_roots
 from .flow import flow
 from .helpers import Helpers
 from .returns import Returns, Unbound
 from .source import FunctionSource
+from .state import _construct, _contains_node, _has, _immutable
 from .values import Static, Text, Traced, Value
+
+__all__ = ["Chain", "Compiler", "TraceDeps"]
 
 
 @dataclass
@@ -34,40 +38,6 @@ class Chain:
     """The last statement-level node of a body, for program-order edges."""
 
     last: Node | None = None
-
-
-@dataclass
-class TraceDeps:
-    """Globals and closure cells the trace read at trace time (of the workflow and of every helper
-    it inlined), with the values it saw; and the parsed sources of those helpers."""
-
-    seen: dict[tuple[int, str], tuple[Any, Any]] = field(default_factory=dict)
-    sources: dict[Any, FunctionSource] = field(default_factory=dict)
-
-    def saw_global(self, namespace: dict[str, Any], name: str) -> None:
-        self.seen[(id(namespace), name)] = (namespace, namespace[name])
-
-    def saw_cell(self, cell: Any, value: Any) -> None:
-        self.seen[(id(cell), "")] = (cell, value)
-
-    def fresh(self) -> bool:
-        """Whether every global and cell still holds (a value equal to) what the trace saw."""
-        for (_, name), (where, seen) in self.seen.items():
-            try:
-                now = where.get(name, _MISSING) if name else where.cell_contents
-            except ValueError:
-                now = _MISSING
-            if now is seen:
-                continue
-            try:
-                if not bool(now == seen):
-                    return False
-            except Exception:
-                return False
-        return True
-
-
-_MISSING = object()
 
 
 class _Returned(Exception):
@@ -651,55 +621,3 @@ def _align_inputs(child: Compiler, order: list[str], first: Node | None = None) 
     inputs += [child.captures[n][1] for n in order]
     rest = [n for n in child.graph.nodes if n not in inputs]
     child.graph.nodes = inputs + rest
-
-
-def _immutable(value: object) -> bool:
-    if isinstance(value, tuple | frozenset):
-        return all(_immutable(v) for v in value)
-    return not isinstance(value, list | dict | set | bytearray) and (
-        isinstance(value, str | bytes | int | float | complex | bool | type(None) | range)
-        or callable(value)
-        or type(value).__hash__ is not None
-    )
-
-
-def _has(node: cst.CSTNode, kinds: Any) -> bool:
-    found = False
-
-    class V(cst.CSTVisitor):
-        def on_visit(self, n: cst.CSTNode) -> bool:
-            nonlocal found
-            if isinstance(n, kinds):
-                found = True
-            # nested functions and classes have their own returns/loops
-            return not found and not isinstance(n, cst.FunctionDef | cst.ClassDef | cst.Lambda)
-
-    for child in node.children:
-        child.visit(V())
-    return found
-
-
-def _contains_node(outer: cst.CSTNode, inner: cst.CSTNode) -> bool:
-    found = False
-
-    class V(cst.CSTVisitor):
-        def on_visit(self, n: cst.CSTNode) -> bool:
-            nonlocal found
-            if n is inner:
-                found = True
-            return not found
-
-    outer.visit(V())
-    return found
-
-
-def _construct(stmt: cst.CSTNode) -> str:
-    if isinstance(stmt, cst.For):
-        return "async for" if stmt.asynchronous else "for"
-    if isinstance(stmt, cst.With):
-        return "async with" if stmt.asynchronous else "with"
-    names = {cst.While: "while", cst.Try: "try", cst.If: "if", cst.TryStar: "try"}
-    for t, n in names.items():
-        if isinstance(stmt, t):
-            return n
-    return type(stmt).__name__.lower()
