@@ -68,11 +68,16 @@ def flow(stmts: Sequence[cst.CSTNode], assigned: Assigned) -> Flow:
 
 
 def _block(body: cst.BaseSuite | None, assigned: Assigned) -> Flow:
-    if body is None:
-        return Flow()
-    if isinstance(body, cst.SimpleStatementSuite):
-        return flow(list(body.body), assigned)
-    return flow(list(body.body), assigned)
+    return Flow() if body is None else flow(list(body.body), assigned)
+
+
+def _names(target: cst.BaseExpression) -> list[str]:
+    """The plain names a ``del`` target deletes (``del x``, ``del x, y``; not ``del x[i]``)."""
+    if isinstance(target, cst.Name):
+        return [target.value]
+    if isinstance(target, cst.Tuple | cst.List):
+        return [n for e in target.elements for n in _names(e.value)]
+    return []
 
 
 def _bound(node: cst.CSTNode, assigned: Assigned) -> Flow:
@@ -90,8 +95,7 @@ def _statement(s: cst.CSTNode, assigned: Assigned) -> Flow:
     if isinstance(s, cst.Continue):
         return Flow(falls_through=False)
     if isinstance(s, cst.Del):
-        names = frozenset(assigned(s))
-        return Flow(killed=names)
+        return Flow(killed=frozenset(_names(s.target)))
     if isinstance(s, cst.If):
         then = _block(s.body, assigned)
         if isinstance(s.orelse, cst.If):
@@ -149,8 +153,6 @@ def _statement(s: cst.CSTNode, assigned: Assigned) -> Flow:
         return join(cases if irrefutable else [*cases, Flow()])
     if isinstance(s, cst.FunctionDef | cst.ClassDef):
         return Flow(frozenset([s.name.value]), frozenset([s.name.value]))
-    if isinstance(s, cst.Expr) and isinstance(s.value, cst.Call):
-        return _bound(s, assigned)
     return _bound(s, assigned)
 
 
