@@ -131,21 +131,15 @@ PURE = frozenset(
 )
 
 
-def _top_k(value: Any) -> int:
-    if isinstance(value, bool) or not isinstance(value, int) or value < 1:
-        raise ValueError(f"top_k must be an int of at least 1, got {value!r}")
-    return value
-
-
 def search_params(node: Node, args: list[Any]) -> SearchParams:
     """The ``SearchParams`` of a ``search``/``db_search`` run with ``args`` (top_k from its arg when
-    the node has ``top_k_arg``)."""
+    the node has ``top_k_arg``, checked as ``ayo.search`` checks it)."""
     params: SearchParams = node.attrs["params"]
     i = node.attrs.get("top_k_arg")
-    return params if i is None else dataclasses.replace(params, top_k=_top_k(args[i]))
+    return params if i is None else dataclasses.replace(params, top_k=args[i])
 
 
-def rerank_top_k(node: Node, args: list[Any]) -> int:
-    """The ``top_k`` of a ``rerank`` run with ``args``."""
+def rerank_top_k(node: Node, args: list[Any]) -> Any:
+    """The ``top_k`` of a ``rerank`` run with ``args`` (passed on as ``ayo.rerank`` passes it)."""
     i = node.attrs.get("top_k_arg")
-    return int(node.attrs["top_k"]) if i is None else _top_k(args[i])
+    return node.attrs["top_k"] if i is None else args[i]

@@ -14,6 +14,7 @@ from ayo_trace.passes import run_passes
 from tests.util import run_in_new_loop
 
 from .corpus import Case, all_cases
+from .corpus.statics import RAISING
 from .test_differential import ALL_SUBSETS, assert_all_equal, engines
 
 CASES = all_cases()
@@ -60,3 +61,11 @@ def test_graph_breaks_are_what_the_case_declares(case: Case) -> None:
 def test_the_corpus_is_large() -> None:
     assert len(CASES) >= 40
     assert len({c.wf for c in CASES}) >= 40
+
+
+@pytest.mark.parametrize("case", RAISING, ids=lambda c: c.id)
+def test_a_run_time_error_is_the_same_in_every_mode(case: Case) -> None:
+    results = run_in_new_loop(run_case, case, 7, ALL_SUBSETS)
+    _, eager = results[0]
+    assert isinstance(eager, tuple) and eager[:1] == ("raised",)
+    assert_all_equal(results)

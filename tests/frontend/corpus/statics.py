@@ -102,3 +102,22 @@ CASES = [
     case(collection_through_a_helper, "what holds", DOCS, "helper_space"),
     case(collection_in_a_map_body, ["what yields", "what holds"], DOCS, "mapped"),
 ]
+
+
+@ayo.workflow
+async def top_k_that_is_zero_at_run_time(question: str, docs: list[str]) -> list[str]:
+    await ayo.ingest(docs, collection="zero_k")
+    hits = await ayo.search(question, collection="zero_k", top_k=len(question) - len(question))
+    return [h.text for h in hits]
+
+
+@ayo.workflow
+async def rerank_top_k_of_zero(question: str, docs: list[str]) -> list[str]:
+    best = await ayo.rerank(question, docs, top_k=len(docs) - len(docs))
+    return [h.text for h in best]
+
+
+RAISING = [
+    case(top_k_that_is_zero_at_run_time, "what yields", DOCS),
+]
+CASES.append(case(rerank_top_k_of_zero, "what holds", DOCS))
