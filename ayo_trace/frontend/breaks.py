@@ -8,6 +8,10 @@ from ..ir.graph import Graph, Node
 # What to change so a break traces whole, by the start of (or a phrase in) its reason; first match wins.
 _FIXES = (
     ("await of", "make it an ayo primitive, a workflow, or an `async def` helper that awaits them"),
+    (
+        "comprehension that awaits in",
+        "await in a statement before the comprehension, then map over the result",
+    ),
     ("with a return inside", "return only at the end, or from an `if` (which traces as a cond)"),
     ("for loop that changes", "change outer state only by appending to (or extending) lists"),
     ("for loop unpacking", "iterate over one name and unpack inside the body"),

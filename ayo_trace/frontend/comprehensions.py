@@ -5,8 +5,8 @@ A comprehension's element (a dict comprehension's key and value) is the map body
 The items are what its ``for`` clauses (any number of them, with tuple targets and ``if`` filters)
 bind, computed by a ``python`` node when there is more than a single ``for name in items``: a list of
 the tuples of every name the clauses bind, which the body unpacks. The outermost iterable is
-evaluated in the enclosing scope, as Python does; an ``await`` anywhere else in the clauses (an inner
-iterable, a filter) is refused, since it would run once per item outside the body.
+evaluated in the enclosing scope, as Python does; a comprehension with an ``await`` anywhere else in
+its clauses (an inner iterable, a filter) or an ``async for`` runs eagerly as a graph break.
 """
 
 from __future__ import annotations
@@ -15,7 +15,6 @@ from typing import Any
 
 import libcst as cst
 
-from ..errors import TraceError
 from ..ir.code import SourceLoc
 from ..ir.graph import Graph, Node
 from .state import CompilerState, contains_await
@@ -34,13 +33,23 @@ class ComprehensionMaps(CompilerState):
 
         comp: cst.CompFor = e.for_in
         if comp.asynchronous is not None or _clause_awaits(comp):
-            raise TraceError(
-                "a comprehension that awaits primitives must await them in its element only (not in "
-                "an `async for`, an inner iterable or an `if` filter); compute those in a statement "
-                "before it",
-                loc=loc,
-                construct="comprehension",
+            # an await in a `for`/`if` clause runs once per item outside the element: the whole
+            # comprehension runs eagerly, as written (a graph break, not a refusal)
+            name = hint or "value"
+            reason = "comprehension that awaits in an `async for`, an inner iterable or an `if` filter"
+            source = f"{name} = {self.src.code(e).strip()}"
+            node = self.python_node(
+                e,
+                loc,
+                [name],
+                source=source,
+                is_async=True,
+                op="break",
+                reason=reason,
+                effect=True,
+                name=name,
             )
+            return Traced(node)
         names = _bound_names(comp)
         simple = isinstance(comp.target, cst.Name) and not comp.ifs and comp.inner_for_in is None
         items = self.materialize(self.expr(comp.iter, loc, "items"), loc, "items")

@@ -23,11 +23,6 @@ async def traced_max_tokens(question: str, budget: list[int]) -> str:
 
 
 @ayo.workflow
-async def awaiting_filter(queries: list[str]) -> list[str]:
-    return [await ayo.llm(q) for q in queries if await ayo.llm(q + "?")]
-
-
-@ayo.workflow
 async def endless_recursion(question: str, depth: str) -> str:
     if depth == "":
         return question

@@ -105,8 +105,8 @@ graph cached_or_generated(question, cache):
         lambda: f.try_except_as.graph("q"),
         """\
 graph try_except_as(question):
-  %question = input  # dataflow.py:132
-  %break = break(%question, reason='try', fix='let the error propagate, or catch it in a helper called outside the workflow') { try: … }  # dataflow.py:133
+  %question = input  # dataflow.py:137
+  %break = break(%question, reason='try', fix='let the error propagate, or catch it in a helper called outside the workflow') { try: … }  # dataflow.py:138
   return %break""",
     ),
     "guard_clause": (

@@ -27,11 +27,6 @@ CASES = [
         "must be known when the workflow is traced",
     ),
     (
-        lambda: b.awaiting_filter.graph(["a"]),
-        "for q in queries if await",
-        "in its element only",
-    ),
-    (
         lambda: b.endless_recursion.graph("q", "abc"),
         "return await endless_recursion(question, depth[1:])",
         "more than 24 calls deep",

@@ -138,7 +138,6 @@ def test_every_trace_error_carries_a_location() -> None:
         lambda: sourceless.graph("q"),
         lambda: b.assigns_global.graph("q"),
         lambda: b.traced_max_tokens.graph("q", [1]),
-        lambda: b.awaiting_filter.graph(["a"]),
         lambda: b.maybe_unbound.graph("q", "yes"),
         lambda: b.starred_call.graph("q", {}),
         lambda: b.bad_parser.graph("q"),

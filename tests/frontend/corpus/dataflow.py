@@ -124,6 +124,11 @@ async def nested_comprehension_in_a_prompt(docs: list[str], question: str) -> st
     return await ayo.llm(f"Context:\n{context}\nQ: {question}\nA:", max_tokens=6)
 
 
+@ayo.workflow
+async def awaiting_filter(questions: list[str]) -> list[str]:
+    return [await ayo.llm(q, max_tokens=2) for q in questions if "a" in await ayo.llm(q + "?", max_tokens=2)]
+
+
 class OutOfBudget(Exception):
     pass
 
@@ -165,6 +170,7 @@ CASES = [
     case(cached_or_generated, "what is a list", {"what is a list": "an ordered sequence"}, label="cache_hit"),
     case(cached_or_generated, "what is a set", {"what is a list": "an ordered sequence"}),
     case(nested_comprehension_in_a_prompt, DOCS, "how are values produced"),
+    case(awaiting_filter, ["what yields", "what holds", "what awaits"], breaks=1),
     case(try_except_as, "what is a coroutine", breaks=1),
     case(try_except_maybe_unassigned, "what is a coroutine", breaks=1),
 ]
