@@ -29,19 +29,26 @@ class Flow:
     maybe: frozenset[str] = frozenset()
     killed: frozenset[str] = frozenset()
     falls_through: bool = True
-    exits_loop: bool = False  # a ``break`` may leave the enclosing loop
+    # names bound on every path that leaves the enclosing loop by ``break`` (None: no such path)
+    breaks: frozenset[str] | None = None
 
     def then(self, other: Flow) -> Flow:
         """This block followed by ``other`` (which runs only if this one falls through)."""
         if not self.falls_through:
             return self
+        later = None if other.breaks is None else (self.definite - other.killed) | other.breaks
         return Flow(
             (self.definite - other.killed) | other.definite,
             self.maybe | other.maybe,
             (self.killed - other.definite) | other.killed,
             other.falls_through,
-            self.exits_loop or other.exits_loop,
+            _meet([self.breaks, later]),
         )
+
+
+def _meet(sets: Sequence[frozenset[str] | None]) -> frozenset[str] | None:
+    present = [s for s in sets if s is not None]
+    return frozenset.intersection(*present) if present else None
 
 
 def join(flows: Sequence[Flow]) -> Flow:
@@ -53,7 +60,7 @@ def join(flows: Sequence[Flow]) -> Flow:
         frozenset().union(*(f.maybe for f in flows)),
         frozenset().union(*(f.killed for f in through)),
         bool(through),
-        any(f.exits_loop for f in flows),
+        _meet([f.breaks for f in flows]),
     )
 
 
@@ -91,7 +98,7 @@ def _statement(s: cst.CSTNode, assigned: Assigned) -> Flow:
     if isinstance(s, cst.Return | cst.Raise):
         return Flow(falls_through=False)
     if isinstance(s, cst.Break):
-        return Flow(falls_through=False, exits_loop=True)
+        return Flow(falls_through=False, breaks=frozenset())
     if isinstance(s, cst.Continue):
         return Flow(falls_through=False)
     if isinstance(s, cst.Del):
@@ -111,11 +118,15 @@ def _statement(s: cst.CSTNode, assigned: Assigned) -> Flow:
         # the body may run zero times; `else` runs when no `break` left the loop
         orelse = _block(s.orelse.body, assigned) if s.orelse is not None else Flow()
         ran = Flow(maybe=body.maybe | head.maybe, killed=body.killed)
-        if body.exits_loop:
-            return join([ran.then(orelse), Flow(maybe=body.maybe, killed=body.killed)])
+        # leaving by `break`: the body ran at least once, up to a break
+        broke = None if body.breaks is None else Flow(body.breaks, body.maybe, body.killed)
         if isinstance(s, cst.While) and _always_true(s.test):
-            return Flow(maybe=body.maybe, killed=body.killed, falls_through=False)
-        return ran.then(orelse)
+            return (
+                broke
+                if broke is not None
+                else Flow(maybe=body.maybe, killed=body.killed, falls_through=False)
+            )
+        return join([ran.then(orelse), *([broke] if broke is not None else [])])
     if isinstance(s, cst.Try | cst.TryStar):
         body = _block(s.body, assigned)
         orelse = _block(s.orelse.body, assigned) if s.orelse is not None else Flow()
@@ -133,7 +144,7 @@ def _statement(s: cst.CSTNode, assigned: Assigned) -> Flow:
                     handler.maybe | caught,
                     handler.killed,
                     handler.falls_through,
-                    handler.exits_loop,
+                    handler.breaks,
                 )
             paths.append(handler)
         out = join(paths)

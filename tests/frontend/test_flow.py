@@ -9,6 +9,7 @@ import itertools
 from pathlib import Path
 from typing import Any
 
+import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
@@ -46,6 +47,16 @@ def block(depth: int) -> st.SearchStrategy[list[str]]:
         st.tuples(st.sampled_from(CONDS), inner).map(lambda t: [f"for _ in [0] * {t[0]}:", *indent(t[1])]),
         st.tuples(st.sampled_from(CONDS), inner).map(
             lambda t: [f"while {t[0]}:", *indent(t[1]), "    break"]
+        ),
+        st.tuples(inner, st.sampled_from(CONDS), inner).map(
+            lambda t: [
+                "while True:",
+                *indent(t[0]),
+                f"    if {t[1]}:",
+                "        break",
+                *indent(t[2]),
+                "    break",
+            ]
         ),
     )
     return st.lists(st.one_of(simple, compound), min_size=1, max_size=3).map(
@@ -113,3 +124,26 @@ def _parse(fn: Any) -> FunctionSource:
         wrapper.resolve(ParentNodeProvider),
         scopes[node.body],
     )
+
+
+PRECISE = [
+    ("while True:\n    a = 1\n    if p:\n        break\n    b = 1", {"a"}),
+    ("try:\n    a = 1\nexcept Boom as b:\n    a = 2", {"a"}),
+    ("if p:\n    a = 1\nelse:\n    raise Boom()", {"a"}),
+    ("if p:\n    return 'early'\nelif q:\n    a = 1\nelse:\n    a = 2", {"a"}),
+    ("for _ in [p]:\n    a = 1", set()),
+    ("with open(__file__) as c:\n    a = c.read()", {"a", "c"}),
+    ("import os.path as op, json", {"op", "json"}),
+    ("def f():\n    return 1\nclass K:\n    pass", {"f", "K"}),
+    ("a = b = 1\ndel b", {"a"}),
+]
+
+
+@pytest.mark.parametrize(("body", "definite"), PRECISE, ids=[p[0].splitlines()[0] for p in PRECISE])
+def test_flow_is_as_precise_as_python(body: str, definite: set[str], tmp_path: Path) -> None:
+    source = "class Boom(Exception):\n    pass\n\n\ndef program(p, q):\n"
+    source += "".join(f"    {line}\n" for line in body.splitlines()) + "    return None\n"
+    module = load(source, tmp_path)
+    parsed = _parse(module.program)
+    f = flow(list(parsed.node.body.body)[:-1], parsed.assigned_names)
+    assert f.definite - f.killed == definite

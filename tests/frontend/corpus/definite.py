@@ -123,6 +123,17 @@ async def with_block_binds(question: str) -> str:
     return await ayo.llm(f"{title} / {shout}", max_tokens=3)
 
 
+@ayo.workflow
+async def agent_loop(task: str) -> str:
+    steps = []
+    while True:
+        action = await ayo.llm(f"Task: {task}\nDone so far: {len(steps)}\nNext action:", max_tokens=2)
+        steps.append(action.strip())
+        if len(steps) >= 3 or "a" in action:
+            break
+    return f"{action.strip()} after {len(steps)} steps"
+
+
 CASES = [
     case(guard_clause, "how do generators work", DOCS),
     case(guard_clause, "anything", [], label="guard_clause_empty"),
@@ -137,4 +148,5 @@ CASES = [
     case(local_class_and_import, "python", DOCS),
     case(assigned_before_the_branch, "what is a list"),
     case(with_block_binds, "python lists"),
+    case(agent_loop, "sort a list", breaks=None),
 ]
