@@ -67,9 +67,10 @@ class Compiler(Returns, Helpers, ExpressionCompiler):
         self.chain = chain or Chain()
         # how many helpers or workflows are inlined around this body (a nested body inherits it)
         self.depth = parent.depth if parent is not None else depth
-        self.enclosing: Compiler | None = None  # an inlined local helper reads the workflow's names here
+        self.enclosing: Any = None  # the body whose names an inlined local helper reads
         self.caller: Any = None  # the body that inlined this one (same graph)
         self.local_defs: dict[str, tuple[cst.FunctionDef, Value]] = {}  # async defs of this body
+        self.comprehension_names: set[str] = set()  # names a comprehension binds in this map body
         self.captures: dict[str, tuple[Node, Node]] = {}  # name -> (outer node, body input)
         self.temps: dict[str, Value] = {}
         # names a traced `if` assigns on one path only: reading them later is an error
@@ -136,13 +137,27 @@ class Compiler(Returns, Helpers, ExpressionCompiler):
             self.env[name] = value
             return value
         if self.enclosing is not None:
-            return self.enclosing.lookup_local(name, loc)
+            return self.enclosing.lookup_enclosing(name, loc)
         raise TraceError(
             f"`{name}` is read here but may not be assigned on every path before this line; assign it "
             "before it is read (or give it a default) so the trace is the same on every path",
             loc=loc,
             construct="name",
         )
+
+    def lookup_enclosing(self, name: str, loc: SourceLoc) -> Value:
+        """``name`` as the workflow's own variable, which a helper defined in the workflow reads: in a
+        map body, a name the comprehension binds is not it, so it comes from the body around."""
+        if name not in self.comprehension_names or self.parent is None:
+            return self.lookup_local(name, loc)
+        outer = self.parent.lookup_enclosing(name, loc)
+        if isinstance(outer, Static):
+            return outer
+        key = f"{name} (outside the comprehension)"
+        if key not in self.captures:
+            outer_node = self.parent.materialize(outer, loc, name)
+            self.captures[key] = (outer_node, self.graph.add("input", (), {"name": name}, name=name))
+        return Traced(self.captures[key][1])
 
     def capture(self, name: str, outer: Node) -> None:
         """Make ``outer`` (a node of the enclosing graph) an input of this body, read as ``name``."""

@@ -57,6 +57,7 @@ class ComprehensionMaps(CompilerState):
             items = self._comprehension_items(e, comp, items, names, loc, hint)
         item = names[0] if len(names) == 1 else "item"
         child = Compiler(self.src, Graph("body"), {}, self.deps, parent=self)  # type: ignore[arg-type]
+        child.comprehension_names = set(names)
         item_input = child.graph.add("input", (), {"name": item}, name=item)
         if len(names) == 1:
             child.env[names[0]] = Traced(item_input)

@@ -180,7 +180,8 @@ class Helpers(CompilerState):
                 construct="call",
             )
         child = Compiler(helper.src, self.graph, env, self.deps, chain=self.chain, depth=self.depth + 1)
-        child.enclosing = helper.enclosing
+        # a helper defined in the workflow reads the workflow's variables as they are at the call
+        child.enclosing = self if _reaches(self, helper.enclosing) else helper.enclosing
         child.caller = self
         return child.compile_function()
 
@@ -194,6 +195,15 @@ class Helpers(CompilerState):
                 loc=loc,
                 construct="recursion",
             )
+
+
+def _reaches(c: Any, target: Any) -> bool:
+    """Whether the compiler ``target`` is ``c`` or one of the bodies around it."""
+    while c is not None:
+        if c is target:
+            return True
+        c = c.parent if c.parent is not None else c.enclosing
+    return False
 
 
 def _defaults(helper: Helper) -> dict[str, Any]:

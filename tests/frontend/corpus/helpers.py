@@ -135,6 +135,22 @@ async def helper_inside_a_branch(question: str, detailed: str) -> str:
     return reply
 
 
+@ayo.workflow
+async def local_helper_reading_a_traced_variable(question: str, docs: list[str]) -> list[str]:
+    async def ask(text: str) -> str:
+        return await ayo.llm(f"{question}: {text}", max_tokens=2)
+
+    return [await ask(d) for d in docs]
+
+
+@ayo.workflow
+async def local_helper_under_a_shadowing_comprehension(question: str, docs: list[str]) -> list[str]:
+    async def ask(text: str) -> str:
+        return await ayo.llm(f"{question} / {text}", max_tokens=2)
+
+    return [await ask(question + d) for question in docs for d in question.split()[:1]]
+
+
 CASES = [
     case(module_helper, "what yields", DOCS),
     case(helpers_calling_helpers, "how do lists work", DOCS),
@@ -145,4 +161,6 @@ CASES = [
     case(ASSISTANT.answer, "what holds values", DOCS, label="method_workflow_with_method_helpers"),
     case(method_of_a_module_object, "what awaits", DOCS),
     case(helper_inside_a_branch, "lists", "yes"),
+    case(local_helper_reading_a_traced_variable, "what yields", DOCS),
+    case(local_helper_under_a_shadowing_comprehension, "what yields", DOCS),
 ]
