@@ -51,7 +51,7 @@ from ..errors import AyoError, EngineError, InvalidRequest, NodeError, Overloade
 from ..ir.blocks import BLOCK_OPS
 from ..ir.code import PyCode, SourceLoc
 from ..ir.graph import Graph, Node
-from ..ir.ops import IDEMPOTENT
+from ..ir.ops import IDEMPOTENT, rerank_top_k, search_params
 from .control import RunBody, run_loop, run_try
 
 if TYPE_CHECKING:
@@ -504,14 +504,21 @@ class GraphRun:
         return await self._emit_all(
             node,
             await self.rt._search(
-                args[0], a["params"], a.get("engine"), a.get("embed_engine"), self._priority(node)
+                args[0],
+                search_params(node, args),
+                a.get("engine"),
+                a.get("embed_engine"),
+                self._priority(node),
             ),
         )
 
     async def op_rerank(self, node: Node, args: list[Any]) -> Any:
         a = node.attrs
         return await self._emit_all(
-            node, await self.rt._rerank(args[0], args[1], a["top_k"], a.get("engine"), self._priority(node))
+            node,
+            await self.rt._rerank(
+                args[0], args[1], rerank_top_k(node, args), a.get("engine"), self._priority(node)
+            ),
         )
 
     async def op_db_insert(self, node: Node, args: list[Any]) -> Any:
@@ -527,7 +534,10 @@ class GraphRun:
     async def op_db_search(self, node: Node, args: list[Any]) -> Any:
         a = node.attrs
         return await self._emit_all(
-            node, await self.rt._db_search(args[0], a["params"], a.get("engine"), self._priority(node))
+            node,
+            await self.rt._db_search(
+                args[0], search_params(node, args), a.get("engine"), self._priority(node)
+            ),
         )
 
     async def op_cond(self, node: Node, args: list[Any]) -> Any:

@@ -13,6 +13,7 @@ from typing import TYPE_CHECKING, Any
 
 from ..errors import NodeError, UserCodeError
 from ..ir.graph import Graph, Node
+from ..ir.ops import rerank_top_k, search_params
 from .control import run_loop, run_try
 from .graph_scheduler import where
 
@@ -74,10 +75,12 @@ class Interpreter:
 
     async def op_search(self, node: Node, args: list[Any]) -> Any:
         a = node.attrs
-        return await self.rt.search(args[0], a["params"], a.get("engine"), a.get("embed_engine"))
+        return await self.rt.search(
+            args[0], search_params(node, args), a.get("engine"), a.get("embed_engine")
+        )
 
     async def op_rerank(self, node: Node, args: list[Any]) -> Any:
-        return await self.rt.rerank(args[0], args[1], node.attrs["top_k"], node.attrs.get("engine"))
+        return await self.rt.rerank(args[0], args[1], rerank_top_k(node, args), node.attrs.get("engine"))
 
     async def op_map(self, node: Node, args: list[Any]) -> Any:
         body: Graph = node.attrs["body"]

@@ -12,7 +12,7 @@ Expressions are handled in ``expressions.py``; this module holds statements.
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from typing import Any
 
 import libcst as cst
@@ -21,9 +21,17 @@ from ..errors import TraceError
 from ..ir.code import PyCode, SourceLoc, compile_statement
 from ..ir.graph import Graph, Node
 from . import control_flow, parallel
+from .breaks import fix_for
+from .deps import TraceDeps
 from .expressions import ExpressionCompiler, contains_await, mutated_roots
+from .flow import flow
+from .helpers import Helpers
+from .returns import Returns, Unbound
 from .source import FunctionSource
+from .state import _construct, _contains_node, _has, _immutable
 from .values import Static, Text, Traced, Value
+
+__all__ = ["Chain", "Compiler", "TraceDeps"]
 
 
 @dataclass
@@ -33,19 +41,12 @@ class Chain:
     last: Node | None = None
 
 
-@dataclass
-class TraceDeps:
-    """Globals and closure cells the trace read at trace time, with the values it saw."""
-
-    seen: dict[tuple[str, str], Any] = field(default_factory=dict)
-
-
 class _Returned(Exception):
     def __init__(self, value: Value) -> None:
         self.value = value
 
 
-class Compiler(ExpressionCompiler):
+class Compiler(Returns, Helpers, ExpressionCompiler):
     """Compiles one function body (or one loop/branch body) into ``graph``."""
 
     def __init__(
@@ -57,6 +58,7 @@ class Compiler(ExpressionCompiler):
         *,
         parent: Compiler | None = None,
         chain: Chain | None = None,
+        depth: int = 0,
     ) -> None:
         self.src = src
         self.graph = graph
@@ -64,6 +66,12 @@ class Compiler(ExpressionCompiler):
         self.deps = deps
         self.parent = parent
         self.chain = chain or Chain()
+        # how many helpers or workflows are inlined around this body (a nested body inherits it)
+        self.depth = parent.depth if parent is not None else depth
+        self.enclosing: Any = None  # the body whose names an inlined local helper reads
+        self.caller: Any = None  # the body that inlined this one (same graph)
+        self.local_defs: dict[str, tuple[cst.FunctionDef, Value]] = {}  # async defs of this body
+        self.comprehension_names: set[str] = set()  # names a comprehension binds in this map body
         self.captures: dict[str, tuple[Node, Node]] = {}  # name -> (outer node, body input)
         self.temps: dict[str, Value] = {}
         # names a traced `if` assigns on one path only: reading them later is an error
@@ -100,6 +108,14 @@ class Compiler(ExpressionCompiler):
     def lookup_local(self, name: str, loc: SourceLoc) -> Value:
         if name in self.temps:
             return self.temps[name]
+        unbound = self.env.get(name)
+        if isinstance(unbound, Unbound):
+            raise TraceError(
+                f"`{name}` is read here but {unbound.why} (Python could raise UnboundLocalError here); "
+                "assign it before that statement, or on every path",
+                loc=loc,
+                construct="name",
+            )
         if name in self.maybe_unbound and self.env.get(name) is self.maybe_unbound[name][1]:
             where = self.maybe_unbound[name][0]
             raise TraceError(
@@ -121,6 +137,8 @@ class Compiler(ExpressionCompiler):
             value = Traced(self.captures[name][1])
             self.env[name] = value
             return value
+        if self.enclosing is not None:
+            return self.enclosing.lookup_enclosing(name, loc)
         raise TraceError(
             f"`{name}` is read here but may not be assigned on every path before this line; assign it "
             "before it is read (or give it a default) so the trace is the same on every path",
@@ -128,9 +146,30 @@ class Compiler(ExpressionCompiler):
             construct="name",
         )
 
+    def lookup_enclosing(self, name: str, loc: SourceLoc) -> Value:
+        """``name`` as the workflow's own variable, which a helper defined in the workflow reads: in a
+        map body, a name the comprehension binds is not it, so it comes from the body around."""
+        if name not in self.comprehension_names or self.parent is None:
+            return self.lookup_local(name, loc)
+        outer = self.parent.lookup_enclosing(name, loc)
+        if isinstance(outer, Static):
+            return outer
+        key = f"{name} (outside the comprehension)"
+        if key not in self.captures:
+            outer_node = self.parent.materialize(outer, loc, name)
+            self.captures[key] = (outer_node, self.graph.add("input", (), {"name": name}, name=name))
+        return Traced(self.captures[key][1])
+
+    def capture(self, name: str, outer: Node) -> None:
+        """Make ``outer`` (a node of the enclosing graph) an input of this body, read as ``name``."""
+        if name not in self.captures:
+            self.captures[name] = (outer, self.graph.add("input", (), {"name": name}, name=name))
+
     def is_bound(self, name: str) -> bool:
-        if name in self.temps or name in self.env:
+        if name in self.temps:
             return True
+        if name in self.env:
+            return not isinstance(self.env[name], Unbound)
         return self.parent is not None and self.parent.is_bound(name)
 
     # --- bodies ----------------------------------------------------------------------------------
@@ -144,14 +183,24 @@ class Compiler(ExpressionCompiler):
         return Static(None)
 
     def block(self, stmts: Any, *, top: bool) -> None:
+        """Compile ``stmts``; ``top``: a ``return`` among them returns from the function."""
+        stmts = list(stmts)
         for i, stmt in enumerate(stmts):
+            if top and self._returning_if(stmt):
+                raise _Returned(self.returning_if(stmt, stmts[i + 1 :], self.src.loc(stmt)))
             if top and self._needs_rest_break(stmt):
                 self.rest_break(stmts[i:])
             self.statement(stmt, top=top)
 
+    def _returning_if(self, stmt: cst.BaseStatement) -> bool:
+        """An ``if`` on a traced value with a ``return`` inside (not inside a loop or ``try`` of it)."""
+        return isinstance(stmt, cst.If) and _has(stmt, cst.Return) and self.static_test(stmt.test) is None
+
     def _needs_rest_break(self, stmt: cst.BaseStatement) -> bool:
         """A compound statement with a ``return`` inside, whose control flow depends on traced values."""
-        if isinstance(stmt, cst.SimpleStatementLine) or not _has(stmt, cst.Return):
+        if isinstance(stmt, cst.SimpleStatementLine | cst.FunctionDef | cst.ClassDef):
+            return False  # a nested def's return is its own
+        if not _has(stmt, cst.Return):
             return False
         return not (isinstance(stmt, cst.If) and self.static_test(stmt.test) is not None)
 
@@ -169,7 +218,10 @@ class Compiler(ExpressionCompiler):
             return self.for_statement(stmt, loc)
         if isinstance(stmt, cst.FunctionDef | cst.ClassDef):
             names = [stmt.name.value]
-            return self.python_statement(stmt, loc, names, effect=False)
+            self.python_statement(stmt, loc, names, effect=False)
+            if isinstance(stmt, cst.FunctionDef) and stmt.asynchronous is not None:
+                self.local_defs[names[0]] = (stmt, self.env[names[0]])  # inlined where awaited
+            return
         # while, try, with, async for/with: plain code when they await nothing, else a graph break
         if not contains_await(stmt):
             return self.python_statement(stmt, loc, self.src.assigned_names(stmt), effect=True)
@@ -207,8 +259,8 @@ class Compiler(ExpressionCompiler):
                     return self.unpack(small, small.value, names, loc)
         if isinstance(small, cst.Expr):
             value = small.value
-            if isinstance(value, cst.Await) and self.primitive_of(value) is not None:
-                self.await_expr(value, loc, None)
+            if isinstance(value, cst.Await) and not self.break_call_target(value):
+                self.await_expr(value, loc, None)  # a primitive, or an inlined workflow or helper
                 return
             if isinstance(value, cst.Await) and self.break_call_target(value):
                 return self.statement_break(line, loc, "await of a non-primitive")
@@ -221,7 +273,11 @@ class Compiler(ExpressionCompiler):
         self.python_statement(small, loc, names, effect=effect)
 
     def assign_value(self, stmt: cst.CSTNode, value: cst.BaseExpression, name: str, loc: SourceLoc) -> Value:
-        if isinstance(value, cst.Await | cst.Name) or self.map_comprehension(value):
+        if (
+            isinstance(value, cst.Await | cst.Name)
+            or self.map_comprehension(value)
+            or self.branching_await(value)
+        ):
             return self.expr(value, loc, name)
         if contains_await(value):
             self.anf_statement(stmt, loc)
@@ -263,8 +319,10 @@ class Compiler(ExpressionCompiler):
         is_async: bool = False,
         op: str = "python",
         reason: str | None = None,
+        keep: tuple[str, ...] = (),
     ) -> Node:
-        """A node running ``stmt`` (or ``source``) with the traced values it reads as parameters."""
+        """A node running ``stmt`` (or ``source``) with the traced values it reads as parameters
+        (and the names in ``keep``, which it must hand back unchanged on some path)."""
         if reads is not None:
             local, other = reads, list[str]()
         elif exclude:
@@ -275,11 +333,12 @@ class Compiler(ExpressionCompiler):
         params: list[str] = []
         args: list[Node] = []
         bindings: dict[str, Any] = {}
-        assigned = set(returns)
-        for n in dict.fromkeys([*local, *self.temps]):
+        # names the code binds itself: read before any binding, Python raises as it would eagerly
+        assigned = {*returns, *(self.src.assigned_names(stmt) if source is None or reads is None else ())}
+        for n in dict.fromkeys([*local, *keep, *self.temps]):
             if n in self.temps and n not in local and n not in (source or ""):
                 continue
-            if n in assigned and not self.is_bound(n):
+            if n in assigned and n not in keep and not self.is_bound(n):
                 continue  # the statement binds it before reading it (a loop variable, say)
             value = self.lookup_local(n, loc)
             if isinstance(value, Static) and n not in assigned:
@@ -304,6 +363,8 @@ class Compiler(ExpressionCompiler):
         attrs: dict[str, Any] = {"code": code}
         if reason is not None:
             attrs["reason"] = reason
+            if (fix := fix_for(reason)) is not None:
+                attrs["fix"] = fix
         return self.emit(op, args, attrs, loc, name or (returns[0] if len(returns) == 1 else op))
 
     def closure_binding(self, name: str) -> dict[str, Any]:
@@ -314,13 +375,13 @@ class Compiler(ExpressionCompiler):
                 value = cell.cell_contents
             except ValueError:
                 return {}
-            self.deps.seen[("closure", name)] = value
+            self.deps.saw_cell(cell, value)
             return {name: value}
         return {}
 
     def python_statement(self, stmt: cst.CSTNode, loc: SourceLoc, names: list[str], *, effect: bool) -> None:
-        returns = list(dict.fromkeys([*names, *self.mutated_locals(stmt)]))
-        node = self.python_node(stmt, loc, returns, effect=effect or not names)
+        returns, keep = self.settle(stmt, list(dict.fromkeys([*names, *self.mutated_locals(stmt)])), loc)
+        node = self.python_node(stmt, loc, returns, effect=effect or not names, keep=tuple(keep))
         self.rebind(returns, node, loc)
 
     def rebind(self, names: list[str], node: Node, loc: SourceLoc) -> None:
@@ -358,9 +419,17 @@ class Compiler(ExpressionCompiler):
 
     def statement_break(self, stmt: cst.CSTNode, loc: SourceLoc, reason: str) -> None:
         names = self.src.assigned_names(stmt)
-        returns = list(dict.fromkeys([*names, *self.mutated_locals(stmt)]))
+        returns, keep = self.settle(stmt, list(dict.fromkeys([*names, *self.mutated_locals(stmt)])), loc)
         node = self.python_node(
-            stmt, loc, returns, is_async=True, op="break", reason=reason, effect=True, name="break"
+            stmt,
+            loc,
+            returns,
+            is_async=True,
+            op="break",
+            reason=reason,
+            effect=True,
+            name="break",
+            keep=tuple(keep),
         )
         if returns:
             self.rebind(returns, node, loc)
@@ -431,13 +500,16 @@ class Compiler(ExpressionCompiler):
         # Each branch outputs every name either branch assigns; a name a branch leaves alone
         # passes through the value it had before the if.
         unbound: set[str] = set()
-        for child in branches:
+        bodies: list[list[Any]] = [list(then_body), list(orelse)]
+        for child, stmts in zip(branches, bodies, strict=True):
+            through = flow(stmts, self.src.assigned_names).falls_through  # a branch that raises does not
             outs = []
             for n in names:
                 try:
                     outs.append(child.materialize(child.lookup_local(n, loc), loc, n))
                 except TraceError:
-                    unbound.add(n)  # assigned on the other branch only
+                    if through:
+                        unbound.add(n)  # assigned on the other branch only
                     outs.append(child.const(None, loc, n))
             for n, (outer, _) in child.captures.items():
                 captured.setdefault(n, outer)
@@ -576,55 +648,3 @@ def _align_inputs(child: Compiler, order: list[str], first: Node | None = None) 
     inputs += [child.captures[n][1] for n in order]
     rest = [n for n in child.graph.nodes if n not in inputs]
     child.graph.nodes = inputs + rest
-
-
-def _immutable(value: object) -> bool:
-    if isinstance(value, tuple | frozenset):
-        return all(_immutable(v) for v in value)
-    return not isinstance(value, list | dict | set | bytearray) and (
-        isinstance(value, str | bytes | int | float | complex | bool | type(None) | range)
-        or callable(value)
-        or type(value).__hash__ is not None
-    )
-
-
-def _has(node: cst.CSTNode, kinds: Any) -> bool:
-    found = False
-
-    class V(cst.CSTVisitor):
-        def on_visit(self, n: cst.CSTNode) -> bool:
-            nonlocal found
-            if isinstance(n, kinds):
-                found = True
-            # nested functions and classes have their own returns/loops
-            return not found and not isinstance(n, cst.FunctionDef | cst.ClassDef | cst.Lambda)
-
-    for child in node.children:
-        child.visit(V())
-    return found
-
-
-def _contains_node(outer: cst.CSTNode, inner: cst.CSTNode) -> bool:
-    found = False
-
-    class V(cst.CSTVisitor):
-        def on_visit(self, n: cst.CSTNode) -> bool:
-            nonlocal found
-            if n is inner:
-                found = True
-            return not found
-
-    outer.visit(V())
-    return found
-
-
-def _construct(stmt: cst.CSTNode) -> str:
-    if isinstance(stmt, cst.For):
-        return "async for" if stmt.asynchronous else "for"
-    if isinstance(stmt, cst.With):
-        return "async with" if stmt.asynchronous else "with"
-    names = {cst.While: "while", cst.Try: "try", cst.If: "if", cst.TryStar: "try"}
-    for t, n in names.items():
-        if isinstance(stmt, t):
-            return n
-    return type(stmt).__name__.lower()

@@ -11,21 +11,19 @@ import libcst as cst
 
 from ..errors import TraceError
 from ..ir.code import SourceLoc
-from ..ir.graph import Graph, Node
-from ..ir.params import SearchParams, check_text
-from ..ir.parsers import Parser
-from ..ir.template import Template
+from ..ir.graph import Node
+from .comprehensions import ComprehensionMaps
 from .folding import StaticFolding
 from .parallel import awaited, traceable_await
-from .primitives import PRIMITIVES, sampling_params
+from .primitive_calls import PrimitiveCalls
 from .state import contains_await, mutated_roots
 from .text import TextBuilding
-from .values import Static, Text, Traced, Value
+from .values import Static, Traced, Value
 
 __all__ = ["ExpressionCompiler", "contains_await", "mutated_roots"]
 
 
-class ExpressionCompiler(StaticFolding, TextBuilding):
+class ExpressionCompiler(PrimitiveCalls, ComprehensionMaps, StaticFolding, TextBuilding):
     """Expression methods of ``Compiler`` (the attributes they use are declared in ``CompilerState``)."""
 
     def expr(self, e: cst.BaseExpression, loc: SourceLoc, hint: str, *, text: bool = True) -> Value:
@@ -35,22 +33,22 @@ class ExpressionCompiler(StaticFolding, TextBuilding):
         if isinstance(e, cst.Name) and (e.value in self.temps or e.value in self.env or self._is_local(e)):
             return self.lookup_local(e.value, loc)
         if self.map_comprehension(e):
-            return self.comprehension_map(e, loc, hint)  # type: ignore[arg-type]
+            return self.comprehension_map(e, loc, hint)
+        if self.branching_await(e):
+            return self.branch_value(e, loc, hint)  # type: ignore[arg-type]
         if contains_await(e):
-            holder = cst.SimpleStatementLine(
-                body=[cst.Assign(targets=[cst.AssignTarget(cst.Name(hint))], value=e)]
-            )
+            hint = hint or "value"
             new_stmt, replaced = self.lift_awaits(e, loc)
-            if new_stmt is None:
-                raise TraceError(
-                    "an await of something that is not an ayo primitive or workflow, inside an "
-                    "argument, cannot be traced; await it in its own statement (`x = await f(...)`)",
-                    loc=loc,
-                    construct="await",
+            if new_stmt is None:  # it awaits something else too: the whole expression runs eagerly
+                reason = "await of something that is not an ayo primitive, workflow or traced helper"
+                source = f"{hint} = {self.src.code(e).strip()}"
+                return Traced(
+                    self.python_node(
+                        e, loc, [hint], source=source, is_async=True, op="break", reason=reason, effect=True
+                    )
                 )
             source = f"{hint} = {self.src.module.code_for_node(new_stmt)}"
             node = self.python_node(e, loc, [hint], source=source, exclude=replaced, name=hint)
-            del holder
             self.temps.clear()
             return Traced(node)
         static = self.try_static(e)
@@ -64,6 +62,7 @@ class ExpressionCompiler(StaticFolding, TextBuilding):
 
     def _expr_node(self, e: cst.BaseExpression, loc: SourceLoc, hint: str) -> Node:
         local, _ = self.src.free_names(e)
+        hint = hint or "value"
         target = hint if hint not in local else hint + "_"
         source = f"{target} = {self.src.code(e)}"
         return self.python_node(e, loc, [target], source=source, name=hint)
@@ -71,7 +70,12 @@ class ExpressionCompiler(StaticFolding, TextBuilding):
     def split_names(self, local: list[str], other: list[str]) -> tuple[list[str], list[str]]:
         """Move to ``local`` the names libcst sees as non-local that this body binds (a map body's
         loop variable is a comprehension's own name in the source, but a local of the body)."""
-        moved = [n for n in other if n in self.env or n in self.temps]
+        enclosing = getattr(self, "enclosing", None)
+        moved = [
+            n
+            for n in other
+            if n in self.env or n in self.temps or (enclosing is not None and enclosing.is_bound(n))
+        ]
         if not moved:
             return local, other
         return [*local, *moved], [n for n in other if n not in moved]
@@ -99,7 +103,12 @@ class ExpressionCompiler(StaticFolding, TextBuilding):
         return fn if getattr(fn, "__ayo_workflow__", False) else None
 
     def break_call_target(self, e: cst.Await) -> bool:
-        return self.primitive_of(e) is None and self.workflow_of(e) is None and not traceable_await(self, e)  # type: ignore[arg-type]
+        return (
+            self.primitive_of(e) is None
+            and self.workflow_of(e) is None
+            and self.helper_of(e) is None
+            and not traceable_await(self, e)  # type: ignore[arg-type]
+        )
 
     def await_expr(self, e: cst.Await, loc: SourceLoc, hint: str | None) -> Value:
         call = e.expression
@@ -112,16 +121,28 @@ class ExpressionCompiler(StaticFolding, TextBuilding):
         if wf is not None:
             assert isinstance(call, cst.Call)
             return self.inline_workflow(wf, call, call_loc)
+        helper = self.helper_of(e)
+        if helper is not None:
+            assert isinstance(call, cst.Call)
+            return self.inline_helper(helper, call, call_loc)
         gathered = awaited(self, e, loc, hint)  # type: ignore[arg-type]  # gather, tasks
         if gathered is not None:
             return gathered
-        raise TraceError(
-            f"`{self.src.code(e).strip()}` awaits something that is not an ayo primitive or workflow "
-            "inside an expression the tracer must understand; await it in a statement of its own "
-            "(`x = await f(...)`), which becomes a graph break, or decorate it with @ayo.workflow",
-            loc=loc,
-            construct="await",
+        # anything else runs eagerly where it stands: a graph break of this one await
+        name = hint or "value"
+        reason = "await of something that is not an ayo primitive, workflow or traced helper"
+        node = self.python_node(
+            e,
+            call_loc,
+            [name],
+            source=f"{name} = {self.src.code(e).strip()}",
+            is_async=True,
+            op="break",
+            reason=reason,
+            effect=True,
+            name=name,
         )
+        return Traced(node)
 
     def bind_call(
         self, fn: Callable[..., Any], call: cst.Call, loc: SourceLoc
@@ -141,60 +162,6 @@ class ExpressionCompiler(StaticFolding, TextBuilding):
             raise TraceError(f"bad call to {fn.__name__}: {err}", loc=loc, construct="call") from err
         return dict(bound.arguments)
 
-    def static_arg(self, e: cst.BaseExpression, name: str, op: str, loc: SourceLoc) -> Any:
-        value = self.expr(e, loc, name)
-        if not isinstance(value, Static):
-            raise TraceError(
-                f"`{name}=` of ayo.{op}() must be known when the workflow is traced, but "
-                f"`{self.src.code(e).strip()}` depends on traced values; compute it from static "
-                f"arguments or constants (an int argument is static), or call ayo.{op} in eager mode",
-                loc=loc,
-                construct=op,
-            )
-        return value.value
-
-    def primitive_call(self, op: str, call: cst.Call, loc: SourceLoc, hint: str | None) -> Node:
-        bound = self.bind_call(PRIMITIVES[op], call, loc)
-        data = {"llm": ("prompt",), "embed": ("texts",), "ingest": ("passages",), "search": ("query",)}.get(
-            op, ("query", "passages")
-        )
-        st = {k: self.static_arg(v, k, op, loc) for k, v in bound.items() if k not in data}
-        name = hint or op
-        if op == "llm":
-            prompt = self.expr(bound["prompt"], loc, "prompt")
-            if isinstance(prompt, Static):
-                template, args = Template.constant(check_text(prompt.value, "prompt")), list[Node]()
-            elif isinstance(prompt, Text):
-                template, args = prompt.template()
-            else:
-                template, args = Template((_hole0(),)), [prompt.node]
-            parse = st.pop("parse", None)
-            if parse is not None and not isinstance(parse, Parser):
-                raise TraceError("parse= takes ayo.lines or ayo.json_list", loc=loc, construct="llm")
-            engine = st.pop("engine", None)
-            attrs = {
-                "template": template,
-                "sampling": sampling_params(**st),
-                "parse": parse,
-                "engine": engine,
-            }
-            return self.emit("llm", args, attrs, loc, name)
-        values = [self.materialize(self.expr(bound[k], loc, k), loc, k) for k in data if k in bound]
-        if op == "search":
-            params = SearchParams(collection=st["collection"], top_k=st.get("top_k", 4))
-            attrs = {"params": params, "engine": st.get("engine"), "embed_engine": st.get("embed_engine")}
-        elif op == "ingest":
-            attrs = {
-                "collection": st["collection"],
-                "engine": st.get("engine"),
-                "embed_engine": st.get("embed_engine"),
-            }
-        elif op == "rerank":
-            attrs = {"top_k": st.get("top_k", 3), "engine": st.get("engine")}
-        else:
-            attrs = {"engine": st.get("engine")}
-        return self.emit(op, values, attrs, loc, name)
-
     def inline_workflow(self, wf: Any, call: cst.Call, loc: SourceLoc) -> Value:
         from .compiler import Compiler as _Compiler
 
@@ -209,51 +176,10 @@ class ExpressionCompiler(StaticFolding, TextBuilding):
                 env[pname] = Static(param.default)
         if getattr(wf, "bound_self", None) is not None:
             env[next(iter(sig.parameters))] = Static(wf.bound_self)
-        child = _Compiler(src, self.graph, env, self.deps, chain=self.chain)
+        self.check_depth(call, loc)
+        child = _Compiler(src, self.graph, env, self.deps, chain=self.chain, depth=self.depth + 1)
+        child.caller = self
         return child.compile_function()
-
-    # --- comprehensions that become maps -------------------------------------------------------------
-
-    def map_comprehension(self, e: cst.BaseExpression) -> bool:
-        return isinstance(e, cst.ListComp | cst.GeneratorExp) and contains_await(e.elt)
-
-    def comprehension_map(self, e: cst.ListComp, loc: SourceLoc, hint: str) -> Value:
-        from .compiler import Compiler as _Compiler
-        from .control_flow import ITEM, bind_target
-
-        comp = e.for_in
-        if comp.inner_for_in is not None or comp.asynchronous is not None:
-            raise TraceError(
-                "a comprehension that awaits primitives must have a single `for name in items` "
-                "(or a tuple target; no nested or async for); write a for loop or flatten the list first",
-                loc=loc,
-                construct="comprehension",
-            )
-        item = comp.target.value if isinstance(comp.target, cst.Name) else ITEM
-        if comp.ifs:
-            cond = " ".join(self.src.code(c).strip() for c in comp.ifs)
-            target = self.src.code(comp.target).strip()
-            source = f"{hint}_items = [({target}) for {target} in {self.src.code(comp.iter).strip()} {cond}]"
-            iterable = self.python_node(comp, loc, [f"{hint}_items"], source=source, name=f"{hint}_items")
-        else:
-            iterable = self.materialize(self.expr(comp.iter, loc, "items"), loc, "items")
-        child = _Compiler(self.src, Graph("body"), {}, self.deps, parent=self)  # type: ignore[arg-type]
-        item_input = child.graph.add("input", (), {"name": item}, name=item.strip("_"))
-        bind_target(child, comp.target, item_input, loc)
-        out = child.materialize(child.expr(e.elt, loc, ""), loc, "item")
-        child.graph.add("output", [out])
-        order = list(child.captures)
-        from .compiler import _align_inputs
-
-        _align_inputs(child, order, first=item_input)
-        node = self.emit(
-            "map",
-            [iterable, *(child.captures[n][0] for n in order)],
-            {"body": child.graph, "item": self.src.code(comp.target).strip(), "concurrency": 1},
-            loc,
-            hint,
-        )
-        return Traced(node)
 
     # --- awaits inside larger expressions ------------------------------------------------------------
 
@@ -268,16 +194,16 @@ class ExpressionCompiler(StaticFolding, TextBuilding):
                 if isinstance(n, cst.Await):
                     targets.append(n)
                     return False
-                if isinstance(n, cst.ListComp | cst.GeneratorExp) and compiler.map_comprehension(n):
+                if compiler.map_comprehension(n) or compiler.branching_await(n):
                     targets.append(n)
                     return False
                 return not isinstance(n, cst.FunctionDef | cst.Lambda | cst.ClassDef)
 
         node.visit(Find())
         replacements: dict[cst.CSTNode, cst.CSTNode] = {}
+        if any(isinstance(t, cst.Await) and self.break_call_target(t) for t in targets):
+            return None, frozenset()
         for t in targets:
-            if isinstance(t, cst.Await) and self.break_call_target(t):
-                return None, frozenset()
             value = self.expr(t, self.src.loc(t), "value")  # type: ignore[arg-type]
             n = self.materialize(value, loc, "value")
             self.temps[n.name] = Traced(n)
@@ -292,22 +218,17 @@ class ExpressionCompiler(StaticFolding, TextBuilding):
         local: dict[str, None] = {}
         other: dict[str, None] = {}
         src = self.src
+        root = node
 
         class V(cst.CSTVisitor):
             def on_visit(self, n: cst.CSTNode) -> bool:
                 if id(n) in exclude:
                     return False
                 if isinstance(n, cst.Name):
-                    lo, ot = src.free_names(n)
+                    lo, ot = src.free_names(n, root)
                     local.update(dict.fromkeys(lo))
                     other.update(dict.fromkeys(ot))
                 return True
 
         node.visit(V())
         return list(local), list(other)
-
-
-def _hole0() -> Any:
-    from ..ir.template import Hole
-
-    return Hole(0, "prompt")  # the whole prompt is a value: it must be a str, as when eager

@@ -97,12 +97,12 @@ class StaticFolding(CompilerState):
         scope: dict[str, Any] = {}
         for n in local:
             v = self.env.get(n) if n not in self.temps else self.temps[n]
-            if v is None and getattr(self, "parent", None) is not None:
+            if v is None and (getattr(self, "parent", None) or getattr(self, "enclosing", None)):
                 try:
                     v = self.lookup_local(n, SourceLoc(self.src.filename, 0))
                 except TraceError:
                     return None
-            if not isinstance(v, Static):
+            if not isinstance(v, Static) or getattr(v, "why", None):
                 return None
             scope[n] = v.value
         fn = self.src.fn
@@ -111,7 +111,7 @@ class StaticFolding(CompilerState):
             if closure:
                 scope.update(closure)
             elif n in fn.__globals__:
-                self.deps.seen[("global", n)] = fn.__globals__[n]
+                self.deps.saw_global(fn.__globals__, n)
         if not self._pure_calls(e, scope):
             return None
         try:

@@ -39,7 +39,7 @@ class FunctionSource:
     positions: Any
     parents: Any
     fn_scope: Scope
-    _free_cache: dict[int, tuple[list[str], list[str]]] = field(default_factory=dict)
+    _free_cache: dict[tuple[int, int], tuple[list[str], list[str]]] = field(default_factory=dict)
 
     @classmethod
     def parse(cls, fn: Callable[..., Any]) -> FunctionSource:
@@ -51,6 +51,7 @@ class FunctionSource:
                 f"cannot read the source of {fn.__qualname__}: @ayo.workflow needs the function's source "
                 "file (functions typed into a REPL or built with exec cannot be traced); run it with "
                 "wf.eager(...) instead",
+                loc=_def_loc(fn),
                 construct="source",
             ) from e
         text = textwrap.dedent("".join(lines))
@@ -87,16 +88,24 @@ class FunctionSource:
             scope = scope.parent
         return None
 
-    def free_names(self, node: cst.CSTNode) -> tuple[list[str], list[str]]:
-        """Names ``node`` reads from outside itself: (function locals, everything else).
+    def free_names(self, node: cst.CSTNode, root: cst.CSTNode | None = None) -> tuple[list[str], list[str]]:
+        """Names ``node`` reads from outside ``root`` (default: ``node`` itself): (locals, everything else).
 
-        Function locals are names bound in the workflow's own scope (parameters included);
-        everything else is a global, a closure cell or a builtin. Names bound by comprehensions or
-        lambdas inside ``node`` are not free.
+        Locals are names bound in the workflow's own scope (parameters included), and names bound by a
+        comprehension or lambda of the workflow that encloses ``root`` (the loop variable of a
+        comprehension, when ``node`` is a piece of its element: a map body binds it). Everything else
+        is a global, a closure cell or a builtin. Names bound by a comprehension, lambda or function
+        inside ``root`` are not free.
         """
-        key = id(node)
+        root = node if root is None else root
+        key = (id(node), id(root))
         if key in self._free_cache:
             return self._free_cache[key]
+        if isinstance(node, cst.IndentedBlock) and node is root and node not in self.parents:
+            # a block made by the compiler from statements of the function (the rest of a body)
+            parts = [self.free_names(s) for s in node.body]
+            merged = ([n for p in parts for n in p[0]], [n for p in parts for n in p[1]])
+            return list(dict.fromkeys(merged[0])), list(dict.fromkeys(merged[1]))
         local: dict[str, None] = {}
         other: dict[str, None] = {}
         for name in _names_in(node):
@@ -110,9 +119,19 @@ class FunctionSource:
                 local[name.value] = None
             elif home is None or not _inside(home, self.fn_scope):
                 other[name.value] = None
+            elif not self.within(getattr(home, "node", None), root):
+                local[name.value] = None  # bound by an enclosing comprehension or lambda
         out = (list(local), list(other))
         self._free_cache[key] = out
         return out
+
+    def within(self, node: cst.CSTNode | None, root: cst.CSTNode) -> bool:
+        """Whether ``node`` is ``root`` or inside it."""
+        while node is not None:
+            if node is root:
+                return True
+            node = self.parents.get(node)
+        return False
 
     def assigned_names(self, node: cst.CSTNode) -> list[str]:
         """Names of the workflow's scope that ``node`` binds (targets, for-loop variables, ...)."""
@@ -125,7 +144,38 @@ class FunctionSource:
             scope = self.scopes.get(name)
             if scope is self.fn_scope:
                 out[name.value] = None
+        for alias, stmt in _imports_in(node, self.parents):
+            if self.scopes.get(stmt) is self.fn_scope:
+                out[_import_name(alias)] = None
         return list(out)
+
+
+def _imports_in(node: cst.CSTNode, parents: Any) -> list[tuple[cst.ImportAlias, cst.CSTNode]]:
+    """The aliases of the imports in ``node``, each with its import statement."""
+    found: list[tuple[cst.ImportAlias, cst.CSTNode]] = []
+
+    class V(cst.CSTVisitor):
+        def visit_ImportAlias(self, n: cst.ImportAlias) -> None:
+            found.append((n, parents.get(n)))
+
+    node.visit(V())
+    return found
+
+
+def _import_name(alias: cst.ImportAlias) -> str:
+    """The name an import alias binds: ``as`` name, else the first part of the dotted name."""
+    if alias.asname is not None and isinstance(alias.asname.name, cst.Name):
+        return alias.asname.name.value
+    e: cst.BaseExpression = alias.name
+    while isinstance(e, cst.Attribute):
+        e = e.value
+    assert isinstance(e, cst.Name)
+    return e.value
+
+
+def _def_loc(fn: Callable[..., Any]) -> SourceLoc | None:
+    code = getattr(fn, "__code__", None)
+    return SourceLoc(code.co_filename, code.co_firstlineno) if code is not None else None
 
 
 def _inside(scope: Scope, outer: Scope) -> bool:

@@ -108,6 +108,58 @@ def mutated_roots(node: cst.CSTNode) -> list[str]:
     return list(out)
 
 
+def _immutable(value: object) -> bool:
+    if isinstance(value, tuple | frozenset):
+        return all(_immutable(v) for v in value)
+    return not isinstance(value, list | dict | set | bytearray) and (
+        isinstance(value, str | bytes | int | float | complex | bool | type(None) | range)
+        or callable(value)
+        or type(value).__hash__ is not None
+    )
+
+
+def _has(node: cst.CSTNode, kinds: Any) -> bool:
+    found = False
+
+    class V(cst.CSTVisitor):
+        def on_visit(self, n: cst.CSTNode) -> bool:
+            nonlocal found
+            if isinstance(n, kinds):
+                found = True
+            # nested functions and classes have their own returns/loops
+            return not found and not isinstance(n, cst.FunctionDef | cst.ClassDef | cst.Lambda)
+
+    for child in node.children:
+        child.visit(V())
+    return found
+
+
+def _contains_node(outer: cst.CSTNode, inner: cst.CSTNode) -> bool:
+    found = False
+
+    class V(cst.CSTVisitor):
+        def on_visit(self, n: cst.CSTNode) -> bool:
+            nonlocal found
+            if n is inner:
+                found = True
+            return not found
+
+    outer.visit(V())
+    return found
+
+
+def _construct(stmt: cst.CSTNode) -> str:
+    if isinstance(stmt, cst.For):
+        return "async for" if stmt.asynchronous else "for"
+    if isinstance(stmt, cst.With):
+        return "async with" if stmt.asynchronous else "with"
+    names = {cst.While: "while", cst.Try: "try", cst.If: "if", cst.TryStar: "try"}
+    for t, n in names.items():
+        if isinstance(stmt, t):
+            return n
+    return type(stmt).__name__.lower()
+
+
 class CompilerState:
     """The attributes and methods of ``Compiler`` that its expression mixins use."""
 
@@ -117,6 +169,13 @@ class CompilerState:
     deps: Any
     temps: dict[str, Value]
     chain: Any
+    depth: int
+
+    def capture(self, name: str, outer: Node) -> None:
+        raise NotImplementedError
+
+    def is_bound(self, name: str) -> bool:
+        raise NotImplementedError
 
     def emit(
         self, op: str, args: Any, attrs: dict[str, Any], loc: SourceLoc | None, name: str | None = None
@@ -143,6 +202,7 @@ class CompilerState:
         is_async: bool = False,
         op: str = "python",
         reason: str | None = None,
+        keep: tuple[str, ...] = (),
     ) -> Node:
         raise NotImplementedError
 
@@ -158,4 +218,19 @@ class CompilerState:
         raise NotImplementedError
 
     def try_static(self, e: cst.BaseExpression) -> Any:
+        raise NotImplementedError
+
+    def callee(self, call: cst.Call) -> Any:
+        raise NotImplementedError
+
+    def bind_call(self, fn: Any, call: cst.Call, loc: SourceLoc) -> dict[str, cst.BaseExpression]:
+        raise NotImplementedError
+
+    def helper_of(self, e: cst.Await) -> Any:
+        raise NotImplementedError
+
+    def inline_helper(self, helper: Any, call: cst.Call, loc: SourceLoc) -> Value:
+        raise NotImplementedError
+
+    def check_depth(self, call: cst.Call, loc: SourceLoc) -> None:
         raise NotImplementedError

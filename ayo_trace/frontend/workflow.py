@@ -1,9 +1,15 @@
 """``@ayo.workflow``: an async function that is traced into a graph, optimized and run.
 
 A workflow is traced once per *static signature*: which arguments are static (ints, floats, bools,
-None, enums, and any argument named in ``static=``) and their values. Every other argument is traced:
-it becomes an ``input`` node. The trace also remembers the globals and closure cells it folded in at
-trace time and re-traces when one of them changes, so a stale graph is never reused.
+None, enums, any argument named in ``static=``, and any argument the graph needs as a constant, such
+as a ``str`` passed as ``collection=``) and their values. Every other argument is traced: it becomes
+an ``input`` node. An argument made static by need is a *guard* of the graph: printed in its header
+and listed by ``explain()``; a call with another value traces again. The trace also remembers the
+globals and closure cells it folded in at trace time and re-traces when one of them changes, so a
+stale graph is never reused.
+
+What stays a graph break is listed by ``explain()`` with its reason and fix; ``strict=True`` refuses
+any break with a ``TraceError``.
 """
 
 from __future__ import annotations
@@ -20,8 +26,11 @@ from dataclasses import dataclass
 from typing import Any
 
 from ..errors import TraceError
+from ..ir.code import SourceLoc
 from ..ir.graph import Graph
+from .breaks import describe_break, graph_breaks
 from .compiler import Compiler, TraceDeps
+from .primitive_calls import NeedStatic
 from .source import FunctionSource
 from .values import Static, Traced, Value
 
@@ -64,17 +73,22 @@ class Workflow:
         passes: Sequence[Any] | None = None,
         static: Sequence[str] = (),
         bound_self: Any = None,
+        strict: bool = False,
     ) -> None:
         if not inspect.iscoroutinefunction(fn):
             raise TraceError(
                 f"@ayo.workflow needs an `async def`; {fn.__qualname__} is not one",
+                loc=def_loc(fn),
                 construct="def",
             )
         self.fn = fn
         self.passes = passes
         self.static = tuple(static)
+        self.strict = strict
+        self._by_need: dict[str, str] = {}  # parameters made static because the graph needs them
         self.bound_self = bound_self
         self._src: FunctionSource | None = None
+        self._sources: dict[Any, FunctionSource] = {}  # the parsed sources of inlined helpers
         self._cache: OrderedDict[tuple[Any, ...], _Entry] = OrderedDict()
         self._lock = threading.Lock()
         functools.update_wrapper(self, fn)
@@ -123,7 +137,7 @@ class Workflow:
     def _is_static(self, name: str, value: Any, index: int) -> bool:
         if self.bound_self is not None and index == 0:
             return True
-        return name in self.static or isinstance(value, _AUTO_STATIC)
+        return name in self.static or name in self._by_need or isinstance(value, _AUTO_STATIC)
 
     def _key(self, bound: inspect.BoundArguments) -> tuple[Any, ...]:
         key: list[Any] = []
@@ -132,9 +146,15 @@ class Workflow:
                 try:
                     hash(value)
                 except TypeError:
+                    why = (
+                        f" (the graph needs it as a constant: {self._by_need[name]})"
+                        if name in self._by_need
+                        else ""
+                    )
                     raise TraceError(
                         f"static argument `{name}` of {self.fn.__qualname__} must be hashable to key "
-                        f"the trace cache; got a {type(value).__name__}",
+                        f"the trace cache; got a {type(value).__name__}{why}",
+                        loc=def_loc(self.fn),
                         construct="static",
                     ) from None
                 key.append(
@@ -159,7 +179,8 @@ class Workflow:
             else:
                 env[name] = Traced(graph.add("input", (), {"name": name}, name=name, loc=src.loc(src.node)))
                 traced.append(name)
-        deps = TraceDeps()
+        graph.guards = {n: use for n, use in self._by_need.items() if n in graph.statics}
+        deps = TraceDeps(sources=self._sources)  # helpers parsed by earlier traces are reused
         result = Compiler(src, graph, env, deps).compile_function()
         compiler_out = Compiler(src, graph, env, deps)
         out_node = compiler_out.materialize(result, src.loc(src.node), "result")
@@ -167,40 +188,44 @@ class Workflow:
         after = [last[-1]] if last and last[-1] is not out_node else []
         graph.add("output", [out_node], after=after)
         graph.lint()
+        if self.strict and (found := graph_breaks(graph)):
+            listing = "\n".join(f"  {describe_break(n)}" for n in found)
+            raise TraceError(
+                f"{self.fn.__qualname__} is strict, but {len(found)} statement(s) would run as graph "
+                f"breaks:\n{listing}",
+                loc=found[0].loc,
+                construct="break",
+            )
         return _Entry(graph, deps, tuple(traced), {})
 
     def _fresh(self, entry: _Entry) -> bool:
-        g = self.fn.__globals__
-        for (kind, name), seen in entry.deps.seen.items():
-            if kind == "global":
-                now = g.get(name, _MISSING)
-            else:
-                code = self.fn.__code__
-                cell = self.fn.__closure__[code.co_freevars.index(name)] if self.fn.__closure__ else None
-                try:
-                    now = cell.cell_contents if cell is not None else _MISSING
-                except ValueError:
-                    now = _MISSING
-            if now is not seen:
-                try:
-                    if not bool(now == seen):
-                        return False
-                except Exception:
-                    return False
-        return True
+        return entry.deps.fresh()
 
     def _entry(self, args: tuple[Any, ...], kwargs: dict[str, Any]) -> tuple[_Entry, dict[str, Any]]:
         bound = self._bind(args, kwargs)
-        key = self._key(bound)
         with self._lock:
-            entry = self._cache.get(key)
-            if entry is not None and self._fresh(entry):
-                self._cache.move_to_end(key)
-            else:
-                entry = self._trace(bound)
+            while True:
+                key = self._key(bound)
+                entry = self._cache.get(key)
+                if entry is not None and self._fresh(entry):
+                    self._cache.move_to_end(key)
+                    break
+                try:
+                    entry = self._trace(bound)
+                except NeedStatic as need:
+                    if need.param in self._by_need or need.param not in bound.arguments:
+                        raise TraceError(
+                            f"parameter `{need.param}` is needed as a constant by {need.use}, but it "
+                            "cannot be made static here",
+                            loc=def_loc(self.fn),
+                            construct="static",
+                        ) from None
+                    self._by_need[need.param] = need.use  # trace again, specialized on its value
+                    continue
                 self._cache[key] = entry
-                while len(self._cache) > _CACHE_SIZE:
-                    self._cache.popitem(last=False)
+                break
+            while len(self._cache) > _CACHE_SIZE:
+                self._cache.popitem(last=False)
         inputs = {name: bound.arguments[name] for name in entry.traced_params}
         return entry, inputs
 
@@ -233,12 +258,22 @@ class Workflow:
         return graph.copy()  # the cached graph stays private: callers may edit what they get
 
     def explain(self, *args: Any, **kwargs: Any) -> str:
-        """What each pass changed, as a before/after of the printed graph, with the estimated
-        critical path before and after."""
+        """The guards the trace specialized on, each graph break with its reason and fix, then what
+        each pass changed (a before/after of the printed graph) with the estimated critical path
+        before and after."""
         from ..passes import explain
 
         entry, _ = self._entry(args, kwargs)
-        return str(explain(entry.graph, tuple(self._passes())))
+        graph = entry.graph
+        head = [
+            f"guard {n} == {graph.statics.get(n)!r}: needed as a constant by {use}; another value "
+            "traces again"
+            for n, use in graph.guards.items()
+        ]
+        found = graph_breaks(graph)
+        head.append(f"graph breaks: {len(found)}")
+        head += [f"  {describe_break(n)}" for n in found]
+        return "\n".join(head) + "\n\n" + str(explain(graph, tuple(self._passes())))
 
     async def eager(self, *args: Any, **kwargs: Any) -> Any:
         """Run the function as plain Python, each primitive calling its engine directly: the
@@ -274,15 +309,23 @@ def workflow(
     *,
     passes: Sequence[Any] | None = None,
     static: Sequence[str] = (),
+    strict: bool = False,
 ) -> Any:
     """Decorate an ``async def`` so that calling it traces, optimizes and runs it as a graph.
 
     ``passes``: the optimization passes (default ``ayo.DEFAULT_PASSES``; ``[]`` is the unoptimized,
     program-order baseline). ``static``: parameter names to specialize the trace on even when their
-    values are not ints/floats/bools/None (their values must be hashable).
+    values are not ints/floats/bools/None (their values must be hashable). ``strict``: refuse any
+    graph break with a ``TraceError`` (which lists them) instead of running it eagerly.
     """
 
     def wrap(f: Callable[..., Any]) -> Workflow:
-        return Workflow(f, passes=passes, static=static)
+        return Workflow(f, passes=passes, static=static, strict=strict)
 
     return wrap(fn) if fn is not None else wrap
+
+
+def def_loc(fn: Callable[..., Any]) -> SourceLoc | None:
+    """Where ``fn`` is defined (its ``def`` line), for errors about the function as a whole."""
+    code = getattr(fn, "__code__", None)
+    return SourceLoc(code.co_filename, code.co_firstlineno) if code is not None else None

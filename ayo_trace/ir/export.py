@@ -224,6 +224,10 @@ class _Decoder:
     def graph(self, d: dict[str, Any]) -> Graph:
         g = Graph(_str(d["name"], "graph name"))
         g.statics = {_str(k, "static"): self(x) for k, x in d["statics"].items()}
+        guards = d.get("guards", {})
+        if not isinstance(guards, dict):
+            raise GraphError("guards must be an object")
+        g.guards = {_str(k, "guard name"): _str(v, "guard reason") for k, v in guards.items()}
         by_name: dict[str, Node] = {}
         for nd in d["nodes"]:
             loc = SourceLoc(_str(nd["loc"][0], "file"), _line(nd["loc"][1])) if nd["loc"] else None
@@ -294,6 +298,7 @@ def _graph_dict(graph: Graph) -> dict[str, Any]:
     return {
         "name": graph.name,
         "statics": {k: _enc(x) for k, x in graph.statics.items()},
+        "guards": dict(graph.guards),
         "nodes": [
             {
                 "name": n.name,

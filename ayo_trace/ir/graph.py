@@ -62,6 +62,9 @@ class Graph:
         self.name = name
         self.nodes: list[Node] = []
         self.statics: dict[str, Any] = {}  # static arguments the trace was specialized on
+        # parameters the trace specialized on because the graph needs their value as a constant:
+        # name -> where (a call with another value traces again)
+        self.guards: dict[str, str] = {}
         self._names: set[str] = set()
 
     # --- building --------------------------------------------------------------------------------
@@ -210,6 +213,7 @@ class Graph:
         """A deep copy: new nodes, same attrs values (bodies copied too), meta copied shallowly."""
         g = Graph(self.name)
         g.statics = dict(self.statics)
+        g.guards = dict(self.guards)
         mapping: dict[Node, Node] = {}
         for n in self.nodes:
             attrs = {k: _copy_value(v) for k, v in n.attrs.items()}

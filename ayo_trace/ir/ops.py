@@ -19,9 +19,12 @@ llm         template holes                       ``template: Template``, ``sampl
 embed       (texts,)                             ``engine``. Value: a vector for a str, or a list of them.
 ingest      (passages,)                          ``collection``, ``engine``, ``embed_engine``. Value: number
                                                  of new rows. Effect: writes ``collection``.
-search      (query,)                             ``params: SearchParams``, ``engine``, ``embed_engine``.
+search      (query, top_k?)                      ``params: SearchParams``, ``engine``, ``embed_engine``.
                                                  Value: ``list[Hit]``. Effect: reads ``collection``.
-rerank      (query, passages_or_hits)            ``top_k``, ``engine``. Value: ``list[Hit]``, best first.
+                                                 ``top_k_arg: 1`` when top_k is known only at run time:
+                                                 it is args[1] (``params.top_k`` is then an estimate).
+rerank      (query, passages_or_hits, top_k?)    ``top_k`` (None when ``top_k_arg: 2``: args[2] holds it),
+                                                 ``engine``. Value: ``list[Hit]``, best first.
 map         (iterable, *captured)                ``body: Graph`` whose inputs are (item, *captured),
                                                  ``item``: the loop variable, ``concurrency`` (1 = in
                                                  order; None = every item at once). Value: list of the
@@ -61,7 +64,8 @@ llm_prefill (prev_prefill?, *holes)              ``session``: the prompt's sessi
 llm_decode  (last_prefill,)                      ``sampling``, ``parse``, ``engine``, ``stream``: emit parsed
                                                  items as they close. Value: text or parsed list.
 db_insert   (texts, vectors)                     ``collection``, ``engine``. Value: number of new rows.
-db_search   (vector,)                            ``params: SearchParams``, ``engine``. Value: ``list[Hit]``.
+db_search   (vector, top_k?)                     ``params: SearchParams``, ``engine``, ``top_k_arg`` as for
+                                                 ``search``. Value: ``list[Hit]``.
 =========== ==================================== =========================================================
 
 Any node may carry ``stream: True`` (it produces a sequence item by item) and ``stream_args``: the
@@ -71,6 +75,13 @@ arg gets the whole value. ``chunk``: on ``embed``/``db_insert``, the number of i
 """
 
 from __future__ import annotations
+
+import dataclasses
+from typing import TYPE_CHECKING, Any
+
+if TYPE_CHECKING:
+    from .graph import Node
+    from .params import SearchParams
 
 TRACED_OPS = frozenset(
     {
@@ -136,3 +147,17 @@ PURE = frozenset(
         "llm_decode",
     }
 )
+
+
+def search_params(node: Node, args: list[Any]) -> SearchParams:
+    """The ``SearchParams`` of a ``search``/``db_search`` run with ``args`` (top_k from its arg when
+    the node has ``top_k_arg``, checked as ``ayo.search`` checks it)."""
+    params: SearchParams = node.attrs["params"]
+    i = node.attrs.get("top_k_arg")
+    return params if i is None else dataclasses.replace(params, top_k=args[i])
+
+
+def rerank_top_k(node: Node, args: list[Any]) -> Any:
+    """The ``top_k`` of a ``rerank`` run with ``args`` (passed on as ``ayo.rerank`` passes it)."""
+    i = node.attrs.get("top_k_arg")
+    return node.attrs["top_k"] if i is None else args[i]

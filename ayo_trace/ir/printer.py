@@ -28,7 +28,11 @@ def format_graph(graph: Graph, indent: str = "") -> str:
     params = ", ".join(n.attrs.get("name", n.name) for n in graph.inputs)
     statics = ", ".join(f"{k}={v!r}" for k, v in graph.statics.items())
     head = f"{indent}graph {graph.name}({params})" + (f" [static {statics}]" if statics else "") + ":"
-    return "\n".join([head, *format_nodes(graph, indent + "  ")])
+    guards = [
+        f"{indent}  guard {name} == {graph.statics.get(name)!r}  # needed as a constant by {use}"
+        for name, use in graph.guards.items()
+    ]
+    return "\n".join([head, *guards, *format_nodes(graph, indent + "  ")])
 
 
 def format_nodes(graph: Graph, indent: str) -> list[str]:

@@ -73,7 +73,10 @@ def _lower_node(graph: Graph, n: Node) -> bool:
                 {"collection": a["collection"], "engine": a.get("engine")},
             )
         else:
-            _become(graph, n, "db_search", (embed,), {"params": a["params"], "engine": a.get("engine")})
+            attrs = {"params": a["params"], "engine": a.get("engine")}
+            if "top_k_arg" in a:  # a top_k known only at run time stays an arg, after the vector
+                attrs["top_k_arg"] = 1
+            _become(graph, n, "db_search", (embed, *n.args[1:]), attrs)
         return True
     return False
 

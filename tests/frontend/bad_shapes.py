@@ -23,13 +23,10 @@ async def traced_max_tokens(question: str, budget: list[int]) -> str:
 
 
 @ayo.workflow
-async def nested_comprehension(groups: list[list[str]]) -> list[str]:
-    return [await ayo.llm(q) for group in groups for q in group]
-
-
-@ayo.workflow
-async def unknown_await_in_argument(question: str) -> str:
-    return await ayo.llm(await fetch(question) + "?")
+async def endless_recursion(question: str, depth: str) -> str:
+    if depth == "":
+        return question
+    return await endless_recursion(question, depth[1:])
 
 
 @ayo.workflow

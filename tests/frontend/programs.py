@@ -24,6 +24,13 @@ def shout(text):
     return text.upper()[:40]
 
 
+async def expand(text):
+    reply = await ayo.llm(f"Expand: {{shout(text)}}", max_tokens=3)
+    if len(reply) % 2:
+        return reply.strip()
+    return reply + "."
+
+
 @ayo.workflow{passes}
 async def program(question, docs):
     strs = []
@@ -42,6 +49,14 @@ KINDS = [
     "loop",
     "helper",
     "glue",
+    "comp_helper",
+    "dict_items",
+    "ifexp",
+    "early_return",
+    "local_def",
+    "local_async",
+    "async_helper",
+    "try_except",
 ]
 
 
@@ -93,6 +108,46 @@ def statement(kind: str, i: int, pick: int, scope: dict[str, list[str]], coll: i
     if kind == "helper":
         scope["s"].append(f"s{i}")
         return [f"    s{i} = shout({s})"]
+    if kind == "comp_helper":
+        scope["l"].append(f"l{i}")
+        return [f'    l{i} = [await ayo.llm(f"About {{shout(x)}}:", max_tokens=3) for x in {lst}]']
+    if kind == "dict_items":
+        scope["l"].append(f"l{i}")
+        return [
+            f'    d{i} = {{k: await ayo.llm(f"{{k}} is {{shout(v)}}", max_tokens=2)'
+            f" for k, v in dict(zip({lst}, {lst}[::-1], strict=True)).items()}}",
+            f"    l{i} = list(d{i}.values())",
+        ]
+    if kind == "ifexp":
+        scope["s"].append(f"s{i}")
+        return [
+            f'    s{i} = await ayo.llm(f"Odd: {{{s}}}", max_tokens=2) if len({s}) % 2 '
+            f'else await ayo.llm(f"Even: {{{s}}}", max_tokens=3)'
+        ]
+    if kind == "early_return":
+        ret = ", ".join([scope["s"][-1], scope["l"][-1], f"[x.text for x in {scope['h'][-1]}]", "strs"])
+        return [f"    if len({s}) % 3 == 0:", f"        return ({ret})"]
+    if kind == "local_def":
+        scope["s"].append(f"s{i}")
+        return [f"    def fmt{i}(t):", "        return t.title()[:30]", f"    s{i} = fmt{i}({s})"]
+    if kind == "local_async":
+        scope["s"].append(f"s{i}")
+        return [
+            f"    async def ask{i}(t):",
+            f'        return await ayo.llm(f"Ask: {{t}} / {{{s}}}", max_tokens=2)',
+            f"    s{i} = await ask{i}({s})",
+        ]
+    if kind == "async_helper":
+        scope["s"].append(f"s{i}")
+        return [f"    s{i} = await expand({s})"]
+    if kind == "try_except":
+        scope["s"].append(f"s{i}")
+        return [
+            "    try:",
+            f'        s{i} = await ayo.llm(f"Try: {{{s}}}", max_tokens=2)',
+            "    except ValueError as err:",
+            f"        s{i} = str(err)",
+        ]
     scope["s"].append(f"s{i}")
     return [
         f'    s{i} = "{{}} and {{}}".format({s}, {lst}[0] if {lst} else "none")',

@@ -34,6 +34,6 @@ def test_a_list_over_traced_values_is_not_static() -> None:
         return await ayo.llm(question, stop=[question])
 
     with pytest.raises(
-        ayo.TraceError, match=r"`stop=` of ayo\.llm\(\) must be known.*call ayo\.llm in eager mode"
+        ayo.TraceError, match=r"`stop=` of ayo\.llm\(\) must be known.*pass it as a parameter"
     ):
         traced_stop.graph("q")

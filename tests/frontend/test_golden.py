@@ -227,8 +227,17 @@ graph marked_static(question) [static style='short']:
 graph early_return(question):
   %question = input  # shapes.py:166
   %label = llm(f"Yes or no: {%question}\\n", max_tokens=2)  # shapes.py:167
-  %break = break(%label, %question, reason='if with a return inside, on a traced value') { if label.strip() == "yes": … }  # shapes.py:168
-  return %break""",
+  %test = python(%label) { test = label.strip() == "yes" }  # shapes.py:168
+  %result = cond(%test, %question) {  # shapes.py:168
+      %question = input
+      %result = const('affirmative')  # shapes.py:168
+      return %result
+  } else {
+      %question = input
+      %result = llm(f"Explain why not: {%question}\\n", max_tokens=8)  # shapes.py:170
+      return %result
+  }
+  return %result""",
     ),
     "closure": (
         lambda: s.make_closure("c", 3).graph("q"),

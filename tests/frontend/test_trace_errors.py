@@ -27,11 +27,10 @@ CASES = [
         "must be known when the workflow is traced",
     ),
     (
-        lambda: b.nested_comprehension.graph([["a"]]),
-        "for group in groups for q in group",
-        "single `for name in items`",
+        lambda: b.endless_recursion.graph("q", "abc"),
+        "return await endless_recursion(question, depth[1:])",
+        "more than 24 calls deep",
     ),
-    (lambda: b.unknown_await_in_argument.graph("q"), "await fetch(question)", "in its own statement"),
     (
         lambda: b.maybe_unbound.graph("q", "yes"),
         "return await ayo.llm(extra)",

@@ -1,0 +1,41 @@
+"""Graph breaks made visible: each ``break`` node carries its reason and the fix (what to change so
+the statement traces whole); ``explain()`` lists them and ``strict=True`` refuses them."""
+
+from __future__ import annotations
+
+from ..ir.graph import Graph, Node
+
+# What to change so a break traces whole, by the start of (or a phrase in) its reason; first match wins.
+_FIXES = (
+    ("await of", "make it an ayo primitive, a workflow, or an `async def` helper that awaits them"),
+    (
+        "comprehension that awaits in",
+        "await in a statement before the comprehension, then map over the result",
+    ),
+    ("with a return inside", "return only at the end, or from an `if` (which traces as a cond)"),
+    ("for loop that changes", "change outer state only by appending to (or extending) lists"),
+    ("for loop unpacking", "iterate over one name and unpack inside the body"),
+    ("for loop with", "filter the items first (a comprehension with `if`), then loop without break"),
+    ("if with break", "compute the condition in the loop, then break outside the `if`"),
+    ("try", "let the error propagate, or catch it in a helper called outside the workflow"),
+    ("while", "loop a static number of times (`for _ in range(n)` with a static n)"),
+    ("with", "enter the context outside the workflow and pass in what it gives"),
+    ("async for", "collect the items before the workflow and pass them in"),
+)
+
+
+def graph_breaks(graph: Graph) -> list[Node]:
+    """Every ``break`` node of ``graph`` and its bodies, in program order."""
+    return [n for n in graph.walk() if n.op == "break"]
+
+
+def fix_for(reason: str) -> str | None:
+    """What to change so that a break with this reason traces whole."""
+    return next((f for key, f in _FIXES if reason.startswith(key) or f" {key}" in reason), None)
+
+
+def describe_break(node: Node) -> str:
+    """``file:line: reason; fix: ...`` for a break node."""
+    reason = str(node.attrs.get("reason", "graph break"))
+    fix = node.attrs.get("fix") or fix_for(reason)
+    return f"{node.loc}: {reason}" + (f"; fix: {fix}" if fix else "")

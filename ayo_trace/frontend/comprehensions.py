@@ -1,0 +1,194 @@
+"""Comprehensions that await primitives become ``map`` nodes; conditional expressions that await
+become ``cond`` nodes.
+
+A comprehension's element (a dict comprehension's key and value) is the map body, run once per item.
+The items are what its ``for`` clauses (any number of them, with tuple targets and ``if`` filters)
+bind, computed by a ``python`` node when there is more than a single ``for name in items``: a list of
+the tuples of every name the clauses bind, which the body unpacks. The outermost iterable is
+evaluated in the enclosing scope, as Python does; a comprehension with an ``await`` anywhere else in
+its clauses (an inner iterable, a filter) or an ``async for`` runs eagerly as a graph break.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import libcst as cst
+
+from ..ir.code import SourceLoc
+from ..ir.graph import Graph, Node
+from .state import CompilerState, contains_await
+from .values import Static, Traced, Value
+
+COMPREHENSIONS = (cst.ListComp, cst.SetComp, cst.DictComp, cst.GeneratorExp)
+
+
+class ComprehensionMaps(CompilerState):
+    def map_comprehension(self, e: cst.CSTNode) -> bool:
+        """A comprehension that awaits: it must become a map (its awaits run once per item)."""
+        return isinstance(e, COMPREHENSIONS) and contains_await(e)
+
+    def comprehension_map(self, e: Any, loc: SourceLoc, hint: str) -> Value:
+        from .compiler import Compiler, _align_inputs
+
+        comp: cst.CompFor = e.for_in
+        if comp.asynchronous is not None or _clause_awaits(comp):
+            # an await in a `for`/`if` clause runs once per item outside the element: the whole
+            # comprehension runs eagerly, as written (a graph break, not a refusal)
+            name = hint or "value"
+            reason = "comprehension that awaits in an `async for`, an inner iterable or an `if` filter"
+            source = f"{name} = {self.src.code(e).strip()}"
+            node = self.python_node(
+                e,
+                loc,
+                [name],
+                source=source,
+                is_async=True,
+                op="break",
+                reason=reason,
+                effect=True,
+                name=name,
+            )
+            return Traced(node)
+        names = _bound_names(comp)
+        simple = isinstance(comp.target, cst.Name) and not comp.ifs and comp.inner_for_in is None
+        items = self.materialize(self.expr(comp.iter, loc, "items"), loc, "items")
+        if not simple:
+            items = self._comprehension_items(e, comp, items, names, loc, hint)
+        item = names[0] if len(names) == 1 else "item"
+        child = Compiler(self.src, Graph("body"), {}, self.deps, parent=self)  # type: ignore[arg-type]
+        child.comprehension_names = set(names)
+        item_input = child.graph.add("input", (), {"name": item}, name=item)
+        if len(names) == 1:
+            child.env[names[0]] = Traced(item_input)
+        else:
+            for i, n in enumerate(names):
+                child.env[n] = Traced(child.graph.add("getitem", (item_input,), {"index": i}, name=n))
+        parts = [e.key, e.value] if isinstance(e, cst.DictComp) else [e.elt]
+        outs = [child.materialize(child.expr(p, loc, ""), loc, "item") for p in parts]
+        child.graph.add("output", outs)
+        order = list(child.captures)
+        _align_inputs(child, order, first=item_input)
+        node = self.emit(
+            "map",
+            [items, *(child.captures[n][0] for n in order)],
+            {"body": child.graph, "item": item, "concurrency": 1},
+            loc,
+            hint if isinstance(e, cst.ListComp | cst.GeneratorExp) else f"{hint}_items",
+        )
+        if isinstance(e, cst.ListComp | cst.GeneratorExp):
+            return Traced(node)
+        make = "dict" if isinstance(e, cst.DictComp) else "set"
+        return Traced(self._wrap(node, f"{hint} = {make}({node.name})", e, loc, hint))
+
+    def _wrap(self, node: Node, source: str, at: cst.CSTNode, loc: SourceLoc, hint: str) -> Node:
+        self.temps[node.name] = Traced(node)
+        try:
+            return self.python_node(at, loc, [hint], source=source, name=hint, reads=[node.name])
+        finally:
+            del self.temps[node.name]
+
+    def _comprehension_items(
+        self, e: Any, comp: cst.CompFor, iterable: Node, names: list[str], loc: SourceLoc, hint: str
+    ) -> Node:
+        """A python node for the list of what the ``for`` clauses bind, one tuple per item."""
+        clauses = f"for {self.src.code(comp.target).strip()} in {iterable.name}"
+        clauses += "".join(f" if {self.src.code(c.test).strip()}" for c in comp.ifs)
+        if comp.inner_for_in is not None:
+            clauses += " " + self.src.code(comp.inner_for_in).strip()
+        bound = names[0] if len(names) == 1 else f"({', '.join(names)},)"
+        target = f"{hint}_items"
+        source = f"{target} = [{bound} {clauses}]"
+        parts = [e.key, e.value] if isinstance(e, cst.DictComp) else [e.elt]
+        exclude = frozenset(id(p) for p in [*parts, comp.iter])
+        self.temps[iterable.name] = Traced(iterable)
+        try:
+            return self.python_node(e, loc, [target], source=source, exclude=exclude, name=target)
+        finally:
+            del self.temps[iterable.name]
+
+    # --- conditional expressions ---------------------------------------------------------------------
+
+    def branching_await(self, e: cst.CSTNode) -> bool:
+        """A conditional expression, or an ``and``/``or``, whose conditionally evaluated part awaits."""
+        if isinstance(e, cst.IfExp):
+            return contains_await(e.body) or contains_await(e.orelse)
+        return isinstance(e, cst.BooleanOperation) and contains_await(e.right)
+
+    def branch_value(self, e: cst.IfExp | cst.BooleanOperation, loc: SourceLoc, hint: str) -> Value:
+        """A ``cond`` for ``a if test else b`` (or ``a or b``, ``a and b``) whose branches await: only
+        the chosen branch runs, as in Python."""
+        if isinstance(e, cst.IfExp):
+            static = None if contains_await(e.test) else self.try_static(e.test)
+            if static is not None:
+                return self.expr(e.body if static.value else e.orelse, loc, hint)
+            pred = self.materialize(self.expr(e.test, loc, "test"), loc, "test")
+            return self._cond_of(pred, e.body, e.orelse, loc, hint)
+        left = self.expr(e.left, loc, "left", text=False)
+        if isinstance(left, Static):
+            keep = bool(left.value) == isinstance(e.operator, cst.Or)
+            return left if keep else self.expr(e.right, loc, hint)
+        node = self.materialize(left, loc, "left")
+        if isinstance(e.operator, cst.Or):
+            return self._cond_of(node, node, e.right, loc, hint)
+        return self._cond_of(node, e.right, node, loc, hint)
+
+    def _cond_of(
+        self,
+        pred: Node,
+        then: cst.BaseExpression | Node,
+        orelse: cst.BaseExpression | Node,
+        loc: SourceLoc,
+        hint: str,
+    ) -> Value:
+        from .compiler import Compiler, _align_inputs
+
+        branches = []
+        for label, part in (("then", then), ("orelse", orelse)):
+            child = Compiler(self.src, Graph(label), {}, self.deps, parent=self)  # type: ignore[arg-type]
+            if isinstance(part, Node):
+                self.temps[part.name] = Traced(part)
+                try:
+                    value = child.lookup_local(part.name, loc)
+                finally:
+                    del self.temps[part.name]
+            else:
+                value = child.expr(part, loc, hint, text=False)
+            child.graph.add("output", [child.materialize(value, loc, hint or "value")])
+            branches.append(child)
+        order = list(dict.fromkeys(n for c in branches for n in c.captures))
+        captured = {n: c.captures[n][0] for c in branches for n in c.captures}
+        for child in branches:
+            for n in order:
+                if n not in child.captures:
+                    child.capture(n, captured[n])
+            _align_inputs(child, order)
+        node = self.emit(
+            "cond",
+            [pred, *(captured[n] for n in order)],
+            {"then": branches[0].graph, "orelse": branches[1].graph},
+            loc,
+            hint or "cond",
+        )
+        return Traced(node)
+
+
+def _clause_awaits(comp: cst.CompFor) -> bool:
+    if any(contains_await(c) for c in comp.ifs):
+        return True
+    inner = comp.inner_for_in
+    return inner is not None and (contains_await(inner.iter) or _clause_awaits(inner))
+
+
+def _bound_names(comp: cst.CompFor | None) -> list[str]:
+    """Every name the ``for`` clauses bind, in order."""
+    out: dict[str, None] = {}
+    while comp is not None:
+
+        class V(cst.CSTVisitor):
+            def visit_Name(self, n: cst.Name) -> None:
+                out[n.value] = None
+
+        comp.target.visit(V())
+        comp = comp.inner_for_in
+    return list(out)

@@ -1,0 +1,42 @@
+"""What a trace depends on besides its arguments: the globals and closure cells it read."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Any
+
+from .source import FunctionSource
+
+
+@dataclass
+class TraceDeps:
+    """Globals and closure cells the trace read at trace time (of the workflow and of every helper
+    it inlined), with the values it saw; and the parsed sources of those helpers."""
+
+    seen: dict[tuple[int, str], tuple[Any, Any]] = field(default_factory=dict)
+    sources: dict[Any, FunctionSource] = field(default_factory=dict)
+
+    def saw_global(self, namespace: dict[str, Any], name: str) -> None:
+        self.seen[(id(namespace), name)] = (namespace, namespace[name])
+
+    def saw_cell(self, cell: Any, value: Any) -> None:
+        self.seen[(id(cell), "")] = (cell, value)
+
+    def fresh(self) -> bool:
+        """Whether every global and cell still holds (a value equal to) what the trace saw."""
+        for (_, name), (where, seen) in self.seen.items():
+            try:
+                now = where.get(name, _MISSING) if name else where.cell_contents
+            except ValueError:
+                now = _MISSING
+            if now is seen:
+                continue
+            try:
+                if not bool(now == seen):
+                    return False
+            except Exception:
+                return False
+        return True
+
+
+_MISSING = object()

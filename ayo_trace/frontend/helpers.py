@@ -1,0 +1,227 @@
+"""Helpers are traced: an undecorated ``async def`` that awaits primitives is inlined like a workflow.
+
+A helper is a module-level ``async def``, a method of an object known at trace time (``self.retrieve``
+when ``self`` is static), or an ``async def`` defined inside the workflow itself. It is inlined when
+it awaits (directly, or through other helpers) an ayo primitive or workflow; its nodes carry its own
+``file:line``. Recursion unrolls while its arguments are static, up to ``MAX_INLINE_DEPTH`` nested
+calls; past that the trace stops with a ``TraceError`` (recursion on a traced value never ends at
+trace time). An ``await`` of anything else (an HTTP client, ``asyncio.sleep``) is a graph break.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import inspect
+from typing import Any
+
+import libcst as cst
+
+from ..errors import TraceError
+from ..ir.code import SourceLoc
+from .source import FunctionSource
+from .state import CompilerState
+from .values import Static, Value
+
+MAX_INLINE_DEPTH = 24
+
+
+@dataclasses.dataclass(frozen=True)
+class Helper:
+    """A helper to inline: its source, the static ``self`` of a method, and the compiler whose names
+    a helper defined inside the workflow reads (None for module-level helpers and methods)."""
+
+    fn: Any
+    src: FunctionSource
+    self_value: Any = None
+    enclosing: Any = None
+
+
+class Helpers(CompilerState):
+    enclosing: Any
+    local_defs: dict[str, tuple[cst.FunctionDef, Value]]
+
+    def helper_of(self, e: cst.Await) -> Helper | None:
+        call = e.expression
+        if not isinstance(call, cst.Call):
+            return None
+        if isinstance(call.func, cst.Name):
+            local = self._local_def(call.func.value)
+            if local is not None:
+                return local
+        fn = self.callee(call)
+        self_value = None
+        if inspect.ismethod(fn):
+            self_value, fn = fn.__self__, fn.__func__
+        if not inspect.iscoroutinefunction(fn) or getattr(fn, "__ayo_workflow__", False):
+            return None
+        if not self._awaits_ayo(fn, self_value, 0):
+            return None
+        try:
+            src = self.helper_source(fn)
+        except TraceError:
+            return None
+        return Helper(fn, src, self_value)
+
+    def helper_source(self, fn: Any) -> FunctionSource:
+        cache = self.deps.sources
+        if fn not in cache:
+            cache[fn] = FunctionSource.parse(fn)
+        return cache[fn]
+
+    def _awaits_ayo(self, fn: Any, self_value: Any, depth: int) -> bool:
+        """Whether ``fn`` awaits an ayo primitive or workflow, directly or through other helpers
+        (names resolved in its globals, its closure and, for a method, its ``self`` at trace time)."""
+        if depth > 4:
+            return False
+        try:
+            src = self.helper_source(fn)
+        except (TraceError, SyntaxError):
+            return False
+        closure = inspect.getclosurevars(fn)
+        scope = {**closure.globals, **closure.nonlocals, **closure.builtins}
+        params = src.node.params.params
+        if self_value is not None and params:
+            scope[params[0].name.value] = self_value
+        found = False
+
+        class V(cst.CSTVisitor):
+            def visit_Await(self, n: cst.Await) -> None:
+                nonlocal found
+                if isinstance(n.expression, cst.Call):
+                    targets.append(n.expression.func)
+
+        targets: list[cst.BaseExpression] = []
+        src.node.body.visit(V())
+        for func in targets:
+            if not isinstance(func, cst.Name | cst.Attribute):
+                continue
+            try:
+                target = eval(src.code(func).strip(), fn.__globals__, scope)
+            except Exception:
+                continue
+            owner = None
+            if inspect.ismethod(target):
+                owner, target = target.__self__, target.__func__
+            if (
+                getattr(target, "__ayo_primitive__", None)
+                or getattr(target, "__ayo_workflow__", False)
+                or (inspect.iscoroutinefunction(target) and self._awaits_ayo(target, owner, depth + 1))
+            ):
+                found = True
+            if found:
+                return True
+        return False
+
+    def _local_def(self, name: str) -> Helper | None:
+        """The ``async def name`` of the workflow body, if ``name`` still holds it here."""
+        c: Any = self
+        while c is not None:
+            if name in c.local_defs and c.env.get(name) is c.local_defs[name][1]:
+                node = c.local_defs[name][0]
+                src = c.src
+                local = dataclasses.replace(src, node=node, fn_scope=src.scopes[node.body], _free_cache={})
+                return Helper(None, local, None, c)
+            if name in c.env and name not in c.captures:
+                return None  # rebound to something else
+            c = c.parent if c.parent is not None else c.enclosing
+        return None
+
+    def inline_helper(self, helper: Helper, call: cst.Call, loc: SourceLoc) -> Value:
+        from .compiler import Compiler
+
+        self.check_depth(call, loc)
+        node = helper.src.node
+        params = node.params
+        if params.star_arg not in (None, cst.MaybeSentinel.DEFAULT) or params.star_kwarg is not None:
+            raise TraceError(
+                f"helper `{node.name.value}` takes *args/**kwargs, which cannot be traced; give it named "
+                "parameters",
+                loc=loc,
+                construct="helper",
+            )
+        if any(a.star for a in call.args):
+            raise TraceError(
+                f"*args/**kwargs in a call of helper `{node.name.value}` cannot be traced; pass each "
+                "argument by name",
+                loc=loc,
+                construct="call",
+            )
+        plain = [*params.posonly_params, *params.params]
+        if helper.self_value is not None:
+            plain = plain[1:]
+        env: dict[str, Value] = {}
+        if helper.self_value is not None:
+            env[params.params[0].name.value if params.params else "self"] = Static(helper.self_value)
+        positional = [a.value for a in call.args if a.keyword is None]
+        keywords = {a.keyword.value: a.value for a in call.args if a.keyword is not None}
+        if len(positional) > len(plain):
+            raise TraceError(
+                f"helper `{node.name.value}` takes {len(plain)} positional arguments, {len(positional)} given",
+                loc=loc,
+                construct="call",
+            )
+        defaults = _defaults(helper)
+        for i, p in enumerate([*plain, *params.kwonly_params]):
+            pname = p.name.value
+            if i < len(positional) and p in plain:
+                env[pname] = self.expr(positional[i], loc, pname)
+            elif pname in keywords:
+                env[pname] = self.expr(keywords.pop(pname), loc, pname)
+            elif pname in defaults:
+                env[pname] = Static(defaults[pname])
+            else:
+                raise TraceError(
+                    f"helper `{node.name.value}` is missing its argument `{pname}`", loc=loc, construct="call"
+                )
+        if keywords:
+            raise TraceError(
+                f"helper `{node.name.value}` has no parameter `{next(iter(keywords))}`",
+                loc=loc,
+                construct="call",
+            )
+        child = Compiler(helper.src, self.graph, env, self.deps, chain=self.chain, depth=self.depth + 1)
+        # a helper defined in the workflow reads the workflow's variables as they are at the call
+        child.enclosing = self if _reaches(self, helper.enclosing) else helper.enclosing
+        child.caller = self
+        return child.compile_function()
+
+    def check_depth(self, call: cst.Call, loc: SourceLoc) -> None:
+        if self.depth >= MAX_INLINE_DEPTH:
+            raise TraceError(
+                f"`{self.src.code(call).strip()}` would inline helpers or workflows more than "
+                f"{MAX_INLINE_DEPTH} calls deep: recursion unrolls at trace time only while it recurses "
+                "on static arguments that reach the base case; make the argument that ends the "
+                "recursion static (an int is), or loop instead of recursing",
+                loc=loc,
+                construct="recursion",
+            )
+
+
+def _reaches(c: Any, target: Any) -> bool:
+    """Whether the compiler ``target`` is ``c`` or one of the bodies around it."""
+    while c is not None:
+        if c is target:
+            return True
+        c = c.parent if c.parent is not None else c.enclosing
+    return False
+
+
+def _defaults(helper: Helper) -> dict[str, Any]:
+    """The default values of the helper's parameters (evaluated when its ``def`` ran)."""
+    if helper.fn is not None:
+        sig = inspect.signature(helper.fn)
+        return {n: p.default for n, p in sig.parameters.items() if p.default is not inspect.Parameter.empty}
+    out: dict[str, Any] = {}
+    params = helper.src.node.params
+    for p in [*params.posonly_params, *params.params, *params.kwonly_params]:
+        if p.default is not None:
+            try:
+                out[p.name.value] = eval(helper.src.code(p.default).strip(), helper.src.fn.__globals__, {})
+            except Exception:
+                raise TraceError(
+                    f"the default of `{p.name.value}` in helper `{helper.src.node.name.value}` must be a "
+                    "constant to be traced",
+                    loc=helper.src.loc(p),
+                    construct="helper",
+                ) from None
+    return out

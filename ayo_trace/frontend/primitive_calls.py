@@ -1,0 +1,152 @@
+"""Calls of the primitives: their data arguments become node args, the rest node attributes.
+
+An attribute must be a constant of the graph (``collection=``, ``engine=``, sampling parameters).
+When its value is a workflow parameter that is traced (a ``str`` collection name, say), the trace
+specializes on that parameter's value instead of refusing: ``NeedStatic`` asks the workflow to trace
+again with the parameter static, and the graph records a *guard* (shown in its header and by
+``explain()``); another value traces again. A ``top_k=`` computed from data (or read from a field of
+an argument) is not needed at trace time: it becomes an arg of the node. Bad sampling parameters
+are a ``TraceError`` naming the line, at trace time.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import libcst as cst
+
+from ..errors import AyoError, TraceError
+from ..ir.code import SourceLoc
+from ..ir.graph import Node
+from ..ir.params import SearchParams, check_text
+from ..ir.parsers import Parser
+from ..ir.template import Hole, Template
+from .primitives import PRIMITIVES, sampling_params
+from .state import CompilerState
+from .values import Static, Text, Traced, Value
+
+_DATA = {"llm": ("prompt",), "embed": ("texts",), "ingest": ("passages",), "search": ("query",)}
+_DYNAMIC = {"search": "top_k", "rerank": "top_k"}  # attributes that may be known only at run time
+
+
+class NeedStatic(Exception):
+    """Internal: the trace needs workflow parameter ``param`` as a constant (``use`` says where)."""
+
+    def __init__(self, param: str, use: str) -> None:
+        super().__init__(param)
+        self.param = param
+        self.use = use
+
+
+class PrimitiveCalls(CompilerState):
+    def static_arg(self, e: cst.BaseExpression, name: str, op: str, loc: SourceLoc) -> Any:
+        value = self.expr(e, loc, name)
+        if isinstance(value, Static):
+            return value.value
+        param = self.param_of(value)
+        if param is not None:
+            raise NeedStatic(param, f"`{name}=` of ayo.{op}() at {loc}")
+        raise TraceError(
+            f"`{name}=` of ayo.{op}() must be known when the workflow is traced, but "
+            f"`{self.src.code(e).strip()}` is computed from traced values; pass it as a parameter of the "
+            f"workflow (the trace then specializes on its value) or compute it from static arguments",
+            loc=loc,
+            construct=op,
+        )
+
+    def param_of(self, value: Value) -> str | None:
+        """The workflow parameter whose traced input ``value`` is, seen through map and branch
+        bodies and inlined calls; None when it is computed."""
+        if not isinstance(value, Traced):
+            return None
+        node: Node = value.node
+        c: Any = self
+        while node.op == "input":
+            outer = next((o for o, inp in c.captures.values() if inp is node), None)
+            if outer is not None:
+                node, c = outer, c.parent
+            elif c.caller is not None:
+                c = c.caller
+            elif c.parent is None:
+                return str(node.attrs["name"])
+            else:
+                return None
+        return None
+
+    def primitive_call(self, op: str, call: cst.Call, loc: SourceLoc, hint: str | None) -> Node:
+        bound = self.bind_call(PRIMITIVES[op], call, loc)
+        data = _DATA.get(op, ("query", "passages"))
+        dynamic: Node | None = None
+        st: dict[str, Any] = {}
+        for k, v in bound.items():
+            if k in data:
+                continue
+            if _DYNAMIC.get(op) == k:
+                value = self.expr(v, loc, k)
+                if not isinstance(value, Static):
+                    dynamic = self.materialize(value, loc, k)
+                    continue
+                st[k] = value.value
+            else:
+                st[k] = self.static_arg(v, k, op, loc)
+        name = hint or op
+        if op == "llm":
+            prompt = self.expr(bound["prompt"], loc, "prompt")
+            if isinstance(prompt, Static):
+                template, args = Template.constant(check_text(prompt.value, "prompt")), list[Node]()
+            elif isinstance(prompt, Text):
+                template, args = prompt.template()
+            else:
+                # the whole prompt is a value: it must be a str, as when eager
+                template, args = Template((Hole(0, "prompt"),)), [prompt.node]
+            parse = st.pop("parse", None)
+            if parse is not None and not isinstance(parse, Parser):
+                raise TraceError("parse= takes ayo.lines or ayo.json_list", loc=loc, construct="llm")
+            engine = st.pop("engine", None)
+            try:
+                sampling = sampling_params(**st)
+            except (ValueError, TypeError, AyoError) as err:
+                raise TraceError(
+                    f"bad sampling parameter of ayo.llm(): {err}", loc=loc, construct="llm"
+                ) from err
+            attrs = {"template": template, "sampling": sampling, "parse": parse, "engine": engine}
+            return self.emit("llm", args, attrs, loc, name)
+        values = [self.materialize(self.expr(bound[k], loc, k), loc, k) for k in data if k in bound]
+        if op in ("search", "ingest"):
+            coll = st["collection"]
+            if not isinstance(coll, str) or not coll:
+                raise TraceError(
+                    f"collection= of ayo.{op}() must be a non-empty str, got {coll!r}", loc=loc, construct=op
+                )
+        if op == "search":
+            try:
+                params = SearchParams(collection=st["collection"], top_k=st.get("top_k", 4))
+                if isinstance(params.top_k, bool) or not isinstance(params.top_k, int):
+                    raise ValueError(f"top_k must be an int, got {params.top_k!r}")
+            except (ValueError, TypeError, AyoError) as err:
+                raise TraceError(f"bad parameter of ayo.search(): {err}", loc=loc, construct=op) from err
+            attrs = {"params": params, "engine": st.get("engine"), "embed_engine": st.get("embed_engine")}
+            if dynamic is not None:
+                values.append(dynamic)
+                attrs["top_k_arg"] = 1
+        elif op == "ingest":
+            attrs = {
+                "collection": st["collection"],
+                "engine": st.get("engine"),
+                "embed_engine": st.get("embed_engine"),
+            }
+        elif op == "rerank":
+            top_k = st.get("top_k", 3)
+            if dynamic is None and (isinstance(top_k, bool) or not isinstance(top_k, int) or top_k < 1):
+                raise TraceError(
+                    f"top_k= of ayo.rerank() must be an int of at least 1, got {top_k!r}",
+                    loc=loc,
+                    construct=op,
+                )
+            attrs = {"top_k": top_k if dynamic is None else None, "engine": st.get("engine")}
+            if dynamic is not None:
+                values.append(dynamic)
+                attrs["top_k_arg"] = 2
+        else:
+            attrs = {"engine": st.get("engine")}
+        return self.emit(op, values, attrs, loc, name)

@@ -1,0 +1,112 @@
+"""Workflows for test_tracer_rules.py: refusals, guards, strict mode and sampling errors. The tests
+find lines here by their text."""
+
+from __future__ import annotations
+
+import ayo_trace as ayo
+
+
+class Failed(Exception):
+    pass
+
+
+@ayo.workflow
+async def reads_caught_exception(question: str) -> str:
+    try:
+        answer = await ayo.llm(question, max_tokens=2)
+    except Failed as e:  # noqa: F841
+        answer = "failed"
+    return answer + str(e)  # noqa: F821
+
+
+@ayo.workflow
+async def reads_maybe_assigned(question: str) -> str:
+    try:  # noqa: SIM105
+        answer = await ayo.llm(question, max_tokens=2)
+    except Failed:
+        pass
+    return answer  # maybe unassigned
+
+
+@ayo.workflow(strict=True)
+async def strict_with_a_break(question: str) -> str:
+    try:  # the break strict mode refuses
+        answer = await ayo.llm(question, max_tokens=2)
+    except Failed:
+        answer = "failed"
+    return answer
+
+
+@ayo.workflow(strict=True)
+async def strict_and_whole(question: str, docs: list[str]) -> list[str]:
+    return [await ayo.llm(f"{question}: {d}", max_tokens=2) for d in docs]
+
+
+@ayo.workflow
+async def zero_max_tokens(question: str) -> str:
+    return await ayo.llm(question, max_tokens=0)
+
+
+@ayo.workflow
+async def negative_max_tokens(question: str) -> str:
+    return await ayo.llm(question, max_tokens=-3)
+
+
+@ayo.workflow
+async def negative_temperature(question: str) -> str:
+    return await ayo.llm(question, temperature=-1)
+
+
+@ayo.workflow
+async def nan_temperature(question: str) -> str:
+    return await ayo.llm(question, temperature=float("nan"))
+
+
+@ayo.workflow
+async def empty_stop(question: str) -> str:
+    return await ayo.llm(question, stop=["\n", ""])
+
+
+@ayo.workflow
+async def number_stop(question: str) -> str:
+    return await ayo.llm(question, stop=5)
+
+
+@ayo.workflow
+async def zero_top_k(question: str) -> list[ayo.Hit]:
+    return await ayo.search(question, collection="kb", top_k=0)
+
+
+@ayo.workflow
+async def searches(question: str, collection: str) -> list[ayo.Hit]:
+    return await ayo.search(question, collection=collection, top_k=1)
+
+
+@ayo.workflow
+async def computed_collection(question: str, prefix: str) -> list[ayo.Hit]:
+    name = prefix + "_docs"
+    return await ayo.search(question, collection=name, top_k=1)
+
+
+async def fetch(url: str) -> str:
+    return url.upper()
+
+
+@ayo.workflow
+async def awaits_a_plain_coroutine(question: str) -> str:
+    page = await fetch(question)
+    return await ayo.llm(f"{page}\nQ: {question}", max_tokens=2)
+
+
+@ayo.workflow
+async def awaits_a_plain_coroutine_in_an_argument(question: str) -> str:
+    return await ayo.llm(await fetch(question) + "?", max_tokens=2)
+
+
+async def ask(question: str) -> str:
+    return await ayo.llm(f"Q: {question}\nA:", max_tokens=2)
+
+
+@ayo.workflow
+async def calls_a_helper(question: str) -> str:
+    return await ask(question)

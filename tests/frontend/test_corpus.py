@@ -1,0 +1,71 @@
+"""The corpus of user-written workflows: eager ≡ traced ≡ optimized under every pass subset, the
+graph breaks each declares, and golden graph text for some of them."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from typing import Any
+
+import pytest
+
+import ayo_trace as ayo
+from ayo_trace.backend.interpreter import interpret
+from ayo_trace.passes import run_passes
+from tests.util import run_in_new_loop
+
+from .corpus import Case, all_cases
+from .corpus.statics import RAISING
+from .test_differential import ALL_SUBSETS, assert_all_equal, engines
+
+CASES = all_cases()
+
+
+async def run_case(case: Case, seed: int | None, pass_sets: Sequence[Sequence[Any]]) -> list[tuple[str, Any]]:
+    results: list[tuple[str, Any]] = []
+
+    async def in_runtime(label: str, fn: Any) -> None:
+        async with ayo.Runtime(engines=engines(seed), batching=False) as rt:
+            try:
+                results.append((label, await fn(rt)))
+            except Exception as e:  # the same user error must surface in every mode
+                while e.__cause__ is not None:
+                    e = e.__cause__  # type: ignore[assignment]
+                results.append((label, ("raised", type(e).__name__, str(e))))
+
+    entry, inputs = case.wf._entry(case.args, case.kwargs)
+    traced = entry.graph
+    await in_runtime("eager", lambda rt: case.wf.eager(*case.args, **case.kwargs))
+    await in_runtime("in-order interpreter", lambda rt: interpret(rt, traced, inputs))
+    for passes in pass_sets:
+        graph = run_passes(traced, passes)
+        names = "+".join(p.name for p in passes) or "traced"
+        await in_runtime(names, lambda rt, g=graph: rt.run(g, inputs))
+    return results
+
+
+@pytest.mark.parametrize("case", CASES, ids=[c.id for c in CASES])
+def test_eager_traced_and_optimized_agree_under_every_pass_subset(case: Case) -> None:
+    results = run_in_new_loop(run_case, case, 7, ALL_SUBSETS)
+    _, eager = results[0]
+    assert not (isinstance(eager, tuple) and eager[:1] == ("raised",)), f"the eager run raised: {eager}"
+    assert_all_equal(results)
+
+
+@pytest.mark.parametrize("case", [c for c in CASES if c.breaks is not None], ids=lambda c: c.id)
+def test_graph_breaks_are_what_the_case_declares(case: Case) -> None:
+    graph = case.wf.graph(*case.args, **case.kwargs)
+    breaks = [f"{n.loc}: {n.attrs.get('reason')}" for n in graph.walk() if n.op == "break"]
+    assert len(breaks) == case.breaks, "\n".join(breaks) or "no breaks"
+
+
+def test_the_corpus_is_large() -> None:
+    assert len(CASES) >= 40
+    assert len({c.wf for c in CASES}) >= 40
+
+
+@pytest.mark.parametrize("case", RAISING, ids=lambda c: c.id)
+def test_a_run_time_error_is_the_same_in_every_mode(case: Case) -> None:
+    results = run_in_new_loop(run_case, case, 7, ALL_SUBSETS)
+    _, eager = results[0]
+    assert isinstance(eager, tuple) and eager[:1] == ("raised",)
+    assert_all_equal(results)

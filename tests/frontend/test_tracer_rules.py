@@ -1,0 +1,154 @@
+"""The tracer's rules: names Python could leave unbound are refused, breaks are visible and strict
+mode refuses them, parameters needed as constants become guards, bad sampling values are
+TraceErrors at their line, helpers keep their own file:line."""
+
+from __future__ import annotations
+
+import inspect
+
+import pytest
+
+import ayo_trace as ayo
+from ayo_trace.frontend.helpers import MAX_INLINE_DEPTH
+
+from . import bad_shapes as b
+from . import rules_shapes as r
+
+
+def line_of(module: object, text: str) -> int:
+    for i, line in enumerate(inspect.getsource(module).splitlines(), start=1):  # type: ignore[arg-type]
+        if text in line:
+            return i
+    raise AssertionError(f"{text!r} not found")
+
+
+def test_reading_the_name_an_except_clause_deletes_is_refused() -> None:
+    with pytest.raises(ayo.TraceError, match="may delete it") as info:
+        r.reads_caught_exception.graph("q")
+    assert f"rules_shapes.py:{line_of(r, 'return answer + str(e)')}" in str(info.value)
+
+
+def test_reading_a_name_a_try_may_leave_unassigned_is_refused() -> None:
+    with pytest.raises(ayo.TraceError, match="assigns it on some paths only") as info:
+        r.reads_maybe_assigned.graph("q")
+    assert info.value.loc.line == line_of(r, "return answer  # maybe unassigned")
+
+
+def test_a_break_around_try_except_as_returns_only_what_python_leaves_bound() -> None:
+    wf = ayo.workflow(r.strict_with_a_break.fn)  # the same function, not strict
+    (brk,) = [n for n in wf.graph("q").walk() if n.op == "break"]
+    assert brk.attrs["code"].returns == ("answer",)
+
+
+def test_strict_mode_refuses_a_graph_break_naming_it() -> None:
+    with pytest.raises(ayo.TraceError, match="strict, but 1 statement") as info:
+        r.strict_with_a_break.graph("q")
+    assert info.value.loc.line == line_of(r, "try:  # the break strict mode refuses")
+    assert "fix: let the error propagate" in str(info.value)
+
+
+def test_strict_mode_accepts_a_whole_graph() -> None:
+    graph = r.strict_and_whole.graph("q", ["a", "b"])
+    assert not [n for n in graph.walk() if n.op == "break"]
+
+
+def test_explain_lists_each_break_with_reason_and_fix() -> None:
+    text = r.awaits_a_plain_coroutine.explain("q")
+    line = line_of(r, "page = await fetch(question)")
+    assert "graph breaks: 1" in text
+    assert f"rules_shapes.py:{line}: await of something that is not an ayo primitive" in text
+    assert "fix: make it an ayo primitive, a workflow, or an `async def` helper" in text
+
+
+def test_an_await_of_a_plain_coroutine_inside_an_argument_is_a_break_not_a_refusal() -> None:
+    graph = r.awaits_a_plain_coroutine_in_an_argument.graph("q")
+    assert [n.op for n in graph.walk()].count("break") == 1
+    assert "llm" in [n.op for n in graph.nodes]
+
+
+def test_a_parameter_used_as_collection_becomes_a_guard_shown_in_the_header() -> None:
+    text = str(r.searches.graph("q", "papers"))
+    header = text.splitlines()[:2]
+    assert header[0] == "graph searches(question) [static collection='papers']:"
+    assert header[1].startswith("  guard collection == 'papers'  # needed as a constant by `collection=`")
+    assert f"rules_shapes.py:{line_of(r, 'collection=collection, top_k=1')}" in header[1]
+    assert "guard collection == 'papers'" in r.searches.explain("q", "papers")
+
+
+def test_a_new_value_of_a_guarded_parameter_traces_again() -> None:
+    first = r.searches.graph("q", "papers")
+    second = r.searches.graph("q", "notes")
+    again = r.searches.graph("another question", "papers")
+    (s1,) = [n for n in first.nodes if n.op == "search"]
+    (s2,) = [n for n in second.nodes if n.op == "search"]
+    assert (s1.attrs["params"].collection, s2.attrs["params"].collection) == ("papers", "notes")
+    assert str(again) == str(first)
+    keys = [k for k in r.searches._cache if ("collection", "static", str, "papers") in k]
+    assert len(keys) == 1
+
+
+def test_an_unhashable_value_for_a_guarded_parameter_is_a_trace_error() -> None:
+    r.searches.graph("q", "papers")
+    with pytest.raises(ayo.TraceError, match=r"must be hashable.*needs it as a constant"):
+        r.searches.graph("q", ["not", "a", "name"])
+
+
+def test_a_collection_computed_from_traced_values_is_refused_with_the_way_out() -> None:
+    with pytest.raises(ayo.TraceError, match="pass it as a parameter of the workflow") as info:
+        r.computed_collection.graph("q", "x")
+    assert info.value.loc.line == line_of(r, "collection=name, top_k=1")
+
+
+SAMPLING = [
+    (r.zero_max_tokens, "max_tokens=0", "max_tokens must be an int of at least 1"),
+    (r.negative_max_tokens, "max_tokens=-3", "max_tokens must be an int of at least 1"),
+    (r.negative_temperature, "temperature=-1", "temperature must be a number >= 0"),
+    (r.nan_temperature, 'temperature=float("nan")', "temperature must be a number >= 0"),
+    (r.empty_stop, 'stop=["\\n", ""]', "stop must be a non-empty str"),
+    (r.number_stop, "stop=5", "object is not iterable"),
+    (r.zero_top_k, "top_k=0", "top_k must be at least 1"),
+]
+
+
+@pytest.mark.parametrize(("wf", "text", "message"), SAMPLING, ids=[s[1] for s in SAMPLING])
+def test_bad_sampling_and_search_values_are_trace_errors_at_their_line(wf, text: str, message: str) -> None:
+    with pytest.raises(ayo.TraceError, match=message) as info:
+        wf.graph("q")
+    assert info.value.loc.line == line_of(r, text)
+    assert isinstance(info.value.__cause__, ValueError | TypeError)
+
+
+def test_a_helper_is_inlined_with_its_own_file_and_line() -> None:
+    graph = r.calls_a_helper.graph("q")
+    (llm,) = [n for n in graph.nodes if n.op == "llm"]
+    assert llm.loc.line == line_of(r, 'return await ayo.llm(f"Q: {question}\\nA:"')
+    assert not [n for n in graph.walk() if n.op == "break"]
+
+
+def test_unbounded_recursion_stops_at_the_depth_limit() -> None:
+    with pytest.raises(ayo.TraceError, match=f"more than {MAX_INLINE_DEPTH} calls deep"):
+        b.endless_recursion.graph("q", "x" * 100)
+
+
+def test_every_trace_error_carries_a_location() -> None:
+    namespace: dict[str, object] = {"ayo": ayo}
+    exec("async def typed(q):\n    return await ayo.llm(q)\n", namespace)
+    sourceless = ayo.workflow(namespace["typed"])
+    makers = [
+        lambda: sourceless.graph("q"),
+        lambda: b.assigns_global.graph("q"),
+        lambda: b.traced_max_tokens.graph("q", [1]),
+        lambda: b.maybe_unbound.graph("q", "yes"),
+        lambda: b.starred_call.graph("q", {}),
+        lambda: b.bad_parser.graph("q"),
+        lambda: r.reads_caught_exception.graph("q"),
+        lambda: r.strict_with_a_break.graph("q"),
+        lambda: r.computed_collection.graph("q", "x"),
+        lambda: r.searches.graph("q", ["unhashable"]),
+        lambda: ayo.workflow(lambda q: q),
+        *[(lambda wf=wf: wf.graph("q")) for wf, _, _ in SAMPLING],
+    ]
+    for make in makers:
+        with pytest.raises(ayo.TraceError) as info:
+            make()
+        assert info.value.loc is not None, str(info.value)
