@@ -47,7 +47,14 @@ from .base import DecodeChunk, DecodeRequest, LLMEngine, PrefillRequest, Prefill
 T = TypeVar("T")
 P = TypeVar("P")  # the engine's state of a kept prefix
 
-COUNTERS = ("prompt_tokens_computed", "prompt_tokens_cached", "generated_tokens", "scored_tokens")
+COUNTERS = (
+    "prompt_tokens_computed",
+    "prompt_tokens_cached",
+    "generated_tokens",
+    "scored_tokens",
+    "prefill_model_calls",  # model calls made by prefills (one per session and block without batching)
+    "score_model_calls",  # model calls made by scores (one per request without batching)
+)
 
 
 @dataclass(eq=False)

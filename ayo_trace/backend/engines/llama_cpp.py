@@ -317,6 +317,7 @@ class LlamaCppEngine(SessionLLM[_Session, int]):
         ]
         by_seq = {s.seq: s for s, _ in work}
         for call in self._prefill_calls(per_session):
+            self._counters["prefill_model_calls"] += 1
             n_done = self._forward(call, self._advance, stop)
             for seq, tok, _, _ in call[:n_done]:
                 by_seq[seq].tokens.append(tok)
@@ -414,6 +415,7 @@ class LlamaCppEngine(SessionLLM[_Session, int]):
                     (seq, tok, pos, (i, full[pos + 1]) if pos + 1 >= len(ctx) else None)
                     for pos, tok in enumerate(full[:-1])
                 ]
+            self._counters["score_model_calls"] += 1
             try:
                 n_done = self._forward(entries, add, stop)
             finally:

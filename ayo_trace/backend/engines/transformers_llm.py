@@ -287,6 +287,7 @@ class TransformersEngine(SessionLLM[_Session, list[Any]]):
             if stop.is_set():
                 raise Stopped
             group = work[start : start + width]
+            self._counters["prefill_model_calls"] += 1
             if len(group) > 1:
                 self._prefill_stacked(group)
                 continue
@@ -338,15 +339,7 @@ class TransformersEngine(SessionLLM[_Session, list[Any]]):
             mask[row, wc - c : wc + n] = 1
             positions[row] = torch.arange(c, c + wn)
         last = sorted({n - 1 for n in news})
-        out = self._model(
-            input_ids=ids.to(self._device),
-            attention_mask=mask.to(self._device),
-            position_ids=positions.to(self._device),
-            cache=cache,
-            use_cache=True,
-            logits_to_keep=torch.tensor(last, device=self._device),
-        )
-        logits = out.logits.float().cpu().numpy()
+        logits = self._padded_logits(ids, mask, positions, torch.tensor(last, device=self._device), cache)
         for row, ((s, fresh), c, n) in enumerate(zip(group, held, news, strict=True)):
             cols = torch.cat([torch.arange(wc - c, wc), torch.arange(wc, wc + n)]).to(self._device)
             mine = self._new_cache()
@@ -468,6 +461,7 @@ class TransformersEngine(SessionLLM[_Session, list[Any]]):
             if stop.is_set():
                 raise Stopped
             group = planned[start : start + width]
+            self._counters["score_model_calls"] += 1
             for (ctx, cont), rows in zip(group, self._score_rows(group), strict=True):
                 totals.append(sum(log_softmax_at(row, t) for row, t in zip(rows, cont, strict=True)))
                 self._counters["scored_tokens"] += len(ctx) + len(cont)
@@ -490,16 +484,22 @@ class TransformersEngine(SessionLLM[_Session, list[Any]]):
         for row, ((ctx, cont), n) in enumerate(zip(group, lengths, strict=True)):
             ids[row, width - n :] = torch.tensor(ctx + cont)
             mask[row, width - n :] = 1
-        positions = (mask.cumsum(-1) - 1).clamp(min=0)
+        logits = self._padded_logits(ids, mask, (mask.cumsum(-1) - 1).clamp(min=0), keep)
+        return [logits[row, keep - 1 - len(cont) : keep - 1] for row, (_, cont) in enumerate(group)]
+
+    def _padded_logits(self, ids: Any, mask: Any, positions: Any, keep: Any, cache: Any = None) -> np.ndarray:
+        """One model call on a padded batch (on top of ``cache``, which it extends, if given): the
+        logits kept by ``keep`` (``logits_to_keep``: a count of last positions, or their indices)."""
         out = self._model(
             input_ids=ids.to(self._device),
             attention_mask=mask.to(self._device),
             position_ids=positions.to(self._device),
-            use_cache=False,
+            cache=cache,
+            use_cache=cache is not None,
             logits_to_keep=keep,
         )
-        logits = out.logits.float().cpu().numpy()
-        return [logits[row, keep - 1 - len(cont) : keep - 1] for row, (_, cont) in enumerate(group)]
+        logits: np.ndarray = out.logits.float().cpu().numpy()
+        return logits
 
     def _forward(self, s: _Session, tokens: list[int]) -> np.ndarray:
         """Run ``tokens`` through the model on top of the session's cache; the last token's logits."""
