@@ -16,7 +16,7 @@ token between a lone request and a batch (measured: 0.24 on " Paris" after the F
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator, Callable
+from collections.abc import Callable
 from typing import Any
 
 import numpy as np
@@ -28,7 +28,7 @@ from ayo_trace.backend.engines.likelihood_rerank import LikelihoodReranker
 from ayo_trace.backend.engines.llama_cpp import LlamaCppEngine
 from ayo_trace.ir.params import SamplingParams
 
-from .sessions import batching, generate, session_names
+from .sessions import batching, generate
 from .test_llm_engines import FRANCE, RAG
 
 pytestmark = [pytest.mark.real, pytest.mark.anyio]
@@ -44,18 +44,6 @@ SCORES = [
     ScoreRequest("The opposite of hot is", " cold"),
     ScoreRequest("1, 2, 3, 4,", " 5, 6"),
 ]
-
-
-@pytest.fixture(scope="module", params=["llama", "transformers"])
-def engine(request: pytest.FixtureRequest) -> LLMEngine:
-    engine: LLMEngine = request.getfixturevalue(f"{request.param}_engine")
-    return engine
-
-
-@pytest.fixture
-async def sid(engine: LLMEngine) -> AsyncIterator[Callable[..., str]]:
-    async with session_names(engine) as make:
-        yield make
 
 
 def tolerance(engine: LLMEngine) -> float:

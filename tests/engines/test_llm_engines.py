@@ -1,17 +1,14 @@
 """The LLM engine contract (``ayo_trace.backend.engines.base``) on the real CPU engines.
 
-Every test runs on llama.cpp and on transformers, both serving the shipped Gemma 3 270M (a base
-model, so prompts are completion-style). Sessions get a fresh name per test (``sid``) and are
-released at the end, so tests do not depend on each other's leftovers. ``engine`` is session-scoped
-so pytest runs all tests of one engine before the other: alternating them makes torch's and
-llama.cpp's spinning worker threads fight over the two cores.
+Every test runs on llama.cpp and on transformers (``engine``, see ``conftest.py``), both serving the
+shipped Gemma 3 270M (a base model, so prompts are completion-style). Sessions get a fresh name per
+test (``sid``) and are released at the end, so tests do not depend on each other's leftovers.
 """
 
 from __future__ import annotations
 
 import itertools
 import uuid
-from collections.abc import AsyncIterator, Callable
 
 import anyio
 import pytest
@@ -21,7 +18,7 @@ from ayo_trace.backend.engines.llama_cpp import PREFILL_BLOCK, LlamaCppEngine
 from ayo_trace.errors import InvalidRequest, Overloaded
 from ayo_trace.ir.params import SamplingParams
 
-from .sessions import batching, complete, generate, session_names
+from .sessions import batching, complete, generate
 
 pytestmark = [pytest.mark.real, pytest.mark.anyio]
 
@@ -36,19 +33,6 @@ RAG = (
     "It was designed by the company of Gustave Eiffel and completed in 1889.\n"
     "Question: Who designed the Eiffel Tower?\nAnswer:"
 )
-
-
-@pytest.fixture(scope="session", params=["llama", "transformers"])
-def engine(request: pytest.FixtureRequest) -> LLMEngine:
-    engine: LLMEngine = request.getfixturevalue(f"{request.param}_engine")
-    return engine
-
-
-@pytest.fixture
-async def sid(engine: LLMEngine) -> AsyncIterator[Callable[..., str]]:
-    """Makes unique session names and releases them all after the test."""
-    async with session_names(engine) as make:
-        yield make
 
 
 async def test_answers_paris_to_a_completion_style_question(engine: LLMEngine, sid) -> None:
