@@ -1,12 +1,16 @@
-"""LLM engine throughput: prefill and decode tokens/s against batch size, and RAG time-to-first-token.
+"""LLM engine throughput: prefill, score and decode tokens/s against batch size, and RAG time-to-first-token.
 
 Runs every CPU engine (llama.cpp, transformers) on the shipped Gemma 3 270M GGUF with 2 threads,
 prints a table of medians and rewrites the section ``## LLM engines (bench/llm.py)`` of
 ``bench/RESULTS.md`` (other sections are left as they are).
 
     HF_HUB_OFFLINE=1 .venv/bin/python bench/llm.py [--repeats 3] [--engines llama,transformers]
+        [--batches 1,2,4,8] [--no-write]
 
-* prefill: B sessions with distinct ~130-token prompts prefilled in one ``prefill`` call.
+* prefill: B sessions with distinct ~130-token prompts prefilled in one ``prefill`` call, with the
+  engine's ``batching`` on (the default: the sessions share model calls) and off (each alone, exact).
+* score: B likelihood scores (a ~130-token passage, then a question) in one ``score`` call, with
+  batching on and off, as the likelihood reranker sends them.
 * decode: the same B sessions advanced in one ``decode`` call of N steps (greedy, no stop strings).
 * TTFT: a RAG prompt (~300 tokens of context, then the question) up to its first generated token,
   cold (one prefill of everything) and split (the context prefilled ahead, untimed, then only the
@@ -28,7 +32,7 @@ import anyio
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-from ayo_trace.backend.engines.base import DecodeRequest, LLMEngine, PrefillRequest
+from ayo_trace.backend.engines.base import DecodeRequest, LLMEngine, PrefillRequest, ScoreRequest
 from ayo_trace.ir.params import SamplingParams
 from bench.report import machine, write_section
 
@@ -54,22 +58,41 @@ async def timed(coro_fn) -> float:
     return time.perf_counter() - t0
 
 
-async def bench_engine(engine: LLMEngine, repeats: int, decode_steps: int) -> dict[str, float]:
+MODES = {"batching": True, "exact": False}  # the engine's batching option
+SCORE_QUESTION = " In which year were the glaciers surveyed?"
+
+
+async def bench_engine(
+    engine: LLMEngine, repeats: int, decode_steps: int, batches: tuple[int, ...]
+) -> dict[str, float]:
     out: dict[str, float] = {}
-    for b in BATCHES:
-        pre, dec = [], []
+    for b in batches:
+        pre: dict[str, list[float]] = {mode: [] for mode in MODES}
+        score: dict[str, list[float]] = {mode: [] for mode in MODES}
+        dec = []
         for _ in range(repeats):
-            names = [f"b{b}-{uuid.uuid4().hex[:6]}" for _ in range(b)]
-            reqs = [PrefillRequest(n, prompt_for(i)) for i, n in enumerate(names)]
-            t0 = time.perf_counter()
-            results = await engine.prefill(reqs)
-            pre.append(sum(r.n_tokens for r in results) / (time.perf_counter() - t0))
-            params = SamplingParams(max_tokens=decode_steps)
-            t0 = time.perf_counter()
-            chunks = await engine.decode([DecodeRequest(n, params) for n in names], decode_steps)
-            dec.append(sum(c.n_tokens for c in chunks) / (time.perf_counter() - t0))
-            await engine.release(names)
-        out[f"prefill_b{b}"] = statistics.median(pre)
+            for mode, on in MODES.items():  # interleaved, so load drifts hit both modes alike
+                engine.batching = on  # type: ignore[attr-defined]
+                names = [f"b{b}-{uuid.uuid4().hex[:6]}" for _ in range(b)]
+                reqs = [PrefillRequest(n, prompt_for(i)) for i, n in enumerate(names)]
+                t0 = time.perf_counter()
+                results = await engine.prefill(reqs)
+                pre[mode].append(sum(r.n_tokens for r in results) / (time.perf_counter() - t0))
+                scores = [ScoreRequest(prompt_for(i), SCORE_QUESTION) for i in range(b)]
+                n_scored = sum(engine.count_tokens(r.context + r.continuation) + 1 for r in scores)
+                t0 = time.perf_counter()
+                await engine.score(scores)
+                score[mode].append(n_scored / (time.perf_counter() - t0))
+                if on:
+                    params = SamplingParams(max_tokens=decode_steps)
+                    t0 = time.perf_counter()
+                    chunks = await engine.decode([DecodeRequest(n, params) for n in names], decode_steps)
+                    dec.append(sum(c.n_tokens for c in chunks) / (time.perf_counter() - t0))
+                await engine.release(names)
+        engine.batching = True  # type: ignore[attr-defined]
+        for mode in MODES:
+            out[f"prefill_{mode}_b{b}"] = statistics.median(pre[mode])
+            out[f"score_{mode}_b{b}"] = statistics.median(score[mode])
         out[f"decode_b{b}"] = statistics.median(dec)
     cold, split = [], []
     first = SamplingParams(max_tokens=1)
@@ -111,13 +134,17 @@ def make_engine(kind: str) -> tuple[LLMEngine, int]:
     raise SystemExit(f"unknown engine {kind!r}")
 
 
-def table(results: dict[str, dict[str, float]], decode_steps: dict[str, int]) -> str:
-    head = "| engine | metric | " + " | ".join(f"batch {b}" for b in BATCHES) + " |"
-    lines = [head, "|" + " --- |" * (len(BATCHES) + 2)]
+def table(
+    results: dict[str, dict[str, float]], decode_steps: dict[str, int], batches: tuple[int, ...]
+) -> str:
+    head = "| engine | metric | " + " | ".join(f"batch {b}" for b in batches) + " |"
+    lines = [head, "|" + " --- |" * (len(batches) + 2)]
+    metrics = [f"{kind}_{mode}" for kind in ("prefill", "score") for mode in MODES] + ["decode"]
     for kind, r in results.items():
-        for metric in ("prefill", "decode"):
-            cells = " | ".join(f"{r[f'{metric}_b{b}']:.0f}" for b in BATCHES)
-            label = f"{metric} tokens/s" + (f" ({decode_steps[kind]} steps)" if metric == "decode" else "")
+        for metric in metrics:
+            cells = " | ".join(f"{r[f'{metric}_b{b}']:.0f}" for b in batches)
+            name, _, mode = metric.partition("_")
+            label = f"{name} tokens/s" + (f" ({mode})" if mode else f" ({decode_steps[kind]} steps)")
             lines.append(f"| {kind} | {label} | {cells} |")
     lines += ["", "| engine | RAG prompt tokens | TTFT cold (ms) | TTFT with context prefilled ahead (ms) |"]
     lines.append("| --- | --- | --- | --- |")
@@ -132,16 +159,18 @@ async def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--repeats", type=int, default=3)
     parser.add_argument("--engines", default="llama,transformers")
+    parser.add_argument("--batches", default=",".join(map(str, BATCHES)), help="batch sizes, e.g. 1,4")
     parser.add_argument("--no-write", action="store_true", help="print only, leave RESULTS.md alone")
     args = parser.parse_args()
+    batches = tuple(int(b) for b in args.batches.split(","))
     load = " ".join(f"{x:.1f}" for x in os.getloadavg())
     results, steps = {}, {}
     for kind in args.engines.split(","):
         engine, steps[kind] = make_engine(kind)
         async with engine:
-            results[kind] = await bench_engine(engine, args.repeats, steps[kind])
+            results[kind] = await bench_engine(engine, args.repeats, steps[kind], batches)
         print(f"{kind}: {results[kind]}", flush=True)
-    report = table(results, steps)
+    report = table(results, steps, batches)
     print(report)
     if not args.no_write:
         command = "HF_HUB_OFFLINE=1 .venv/bin/python bench/llm.py " + " ".join(sys.argv[1:])

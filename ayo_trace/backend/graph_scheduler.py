@@ -44,9 +44,9 @@ from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
 import anyio
-from anyio.abc import TaskGroup
 from anyio.streams.memory import MemoryObjectReceiveStream, MemoryObjectSendStream
 
+from .._concurrency import FailFast, fail_fast
 from ..errors import AyoError, EngineError, InvalidRequest, NodeError, Overloaded, QueryTimeout, UserCodeError
 from ..ir.blocks import BLOCK_OPS
 from ..ir.code import PyCode, SourceLoc
@@ -250,8 +250,7 @@ class GraphRun:
         self.graph = graph
         self.scope = scope
         self.values: dict[Node, Any] = {}
-        self.error: AyoError | None = None
-        self._tg: TaskGroup | None = None
+        self._tg: FailFast | None = None
         self._edges_out: dict[Node, list[_Edge]] = {}
         self._edges_in: dict[Node, dict[int, _Edge]] = {}
         self._emitted: dict[Node, int] = {}
@@ -272,16 +271,14 @@ class GraphRun:
                 self._edges_out.setdefault(producer, []).append(edge)
                 self._edges_in.setdefault(consumer, {})[i] = edge
         try:
-            async with anyio.create_task_group() as tg:
-                self._tg = tg
+            async with fail_fast() as tasks:  # raises the first node's error, annotated
+                self._tg = tasks
                 for n in p.roots:
-                    tg.start_soon(self._run_node, n)
+                    tasks.start_soon(self._run_node, n)
         finally:
             for edges in self._edges_out.values():
                 for e in edges:
                     e.close()
-        if self.error is not None:
-            raise self.error
         return self.values[self.graph.output]
 
     # --- running one node ------------------------------------------------------------------------
@@ -316,10 +313,9 @@ class GraphRun:
             self.ctx.interrupted[key] = start
             raise
         except Exception as exc:
-            if self.error is None and not isinstance(exc, _UpstreamFailed):
-                self.error = annotate(exc, node)
-                assert self._tg is not None
-                self._tg.cancel_scope.cancel()
+            assert self._tg is not None
+            if self._tg.error is None and not isinstance(exc, _UpstreamFailed):
+                self._tg.fail(annotate(exc, node))
         finally:
             del self.ctx.running[key]
             self.rt._record_node(self.ctx.query_id, self.scope, node, start, time.monotonic(), ok)
@@ -575,30 +571,23 @@ class GraphRun:
                 await one(count, item)
                 count += 1
         else:
-            failure: list[Exception] = []
             limiter = anyio.CapacityLimiter(concurrency) if concurrency else None
 
             async def guarded(i: int, item: Any, token: object) -> None:
                 try:
                     await one(i, item)
-                except Exception as exc:
-                    if not failure:
-                        failure.append(exc)
-                        tg.cancel_scope.cancel()
                 finally:
                     if limiter is not None:
                         limiter.release_on_behalf_of(token)
 
             items = source.items() if isinstance(source, _Edge) else _aiter(source)
-            async with contextlib.aclosing(items), anyio.create_task_group() as tg:
+            async with contextlib.aclosing(items), fail_fast() as tasks:
                 async for item in items:
                     token = object()
                     if limiter is not None:
                         await limiter.acquire_on_behalf_of(token)
-                    tg.start_soon(guarded, count, item, token)
+                    tasks.start_soon(guarded, count, item, token)
                     count += 1
-            if failure:
-                raise failure[0]
         value = [results[i] for i in range(count)]
         if emit is not None:
             for v in value:

@@ -32,6 +32,7 @@ from __future__ import annotations
 
 import contextlib
 import dataclasses
+import functools
 import itertools
 import logging
 import math
@@ -48,6 +49,7 @@ from typing import Any, Literal, Self, overload
 import anyio
 import anyio.lowlevel
 
+from .._concurrency import gather
 from ..errors import ConfigError, QueryTimeout
 from ..ir.graph import Graph, Node
 from ..ir.ops import DEFAULT_ENGINE
@@ -745,22 +747,7 @@ class Runtime:
             assert isinstance(reranker, LLMScoredReranker)
 
             async def scorer(requests: list[ScoreRequest]) -> list[float]:
-                results: list[float] = [0.0] * len(requests)
-                errors: list[Exception] = []
-
-                async def one(i: int) -> None:
-                    try:
-                        results[i] = await llm.score(requests[i], priority)
-                    except Exception as exc:  # the first failure fails the rerank, as one call would
-                        errors.append(exc)
-                        tg.cancel_scope.cancel()
-
-                async with anyio.create_task_group() as tg:
-                    for i in range(len(requests)):
-                        tg.start_soon(one, i)
-                if errors:
-                    raise errors[0]
-                return results
+                return await gather(functools.partial(llm.score, r, priority) for r in requests)
 
             scores = (await sched.direct("score", lambda: reranker.score_with([request], scorer)))[0]
         hits = [

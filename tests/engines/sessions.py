@@ -1,11 +1,11 @@
 """Helpers for tests that drive an LLM engine's sessions directly: unique session names released
-after the test, and decoding a session to its end."""
+after the test, decoding a session to its end, and an engine's batching turned off for a while."""
 
 from __future__ import annotations
 
 import uuid
-from collections.abc import AsyncIterator, Callable
-from contextlib import asynccontextmanager
+from collections.abc import AsyncIterator, Callable, Iterator
+from contextlib import asynccontextmanager, contextmanager
 
 from ayo_trace.backend.engines.base import DecodeChunk, DecodeRequest, LLMEngine, PrefillRequest
 from ayo_trace.ir.params import SamplingParams
@@ -43,3 +43,14 @@ async def generate(engine: LLMEngine, session: str, params: SamplingParams, step
 async def complete(engine: LLMEngine, session: str, prompt: str, params: SamplingParams) -> str:
     await engine.prefill([PrefillRequest(session, prompt)])
     return await generate(engine, session, params)
+
+
+@contextmanager
+def batching(engine: LLMEngine, on: bool) -> Iterator[None]:
+    """Run with the engine's ``batching`` option (``_session_llm``) set to ``on``, then restore it."""
+    old = engine.batching  # type: ignore[attr-defined]
+    engine.batching = on  # type: ignore[attr-defined]
+    try:
+        yield
+    finally:
+        engine.batching = old  # type: ignore[attr-defined]

@@ -1,17 +1,14 @@
 """The LLM engine contract (``ayo_trace.backend.engines.base``) on the real CPU engines.
 
-Every test runs on llama.cpp and on transformers, both serving the shipped Gemma 3 270M (a base
-model, so prompts are completion-style). Sessions get a fresh name per test (``sid``) and are
-released at the end, so tests do not depend on each other's leftovers. ``engine`` is session-scoped
-so pytest runs all tests of one engine before the other: alternating them makes torch's and
-llama.cpp's spinning worker threads fight over the two cores.
+Every test runs on llama.cpp and on transformers (``engine``, see ``conftest.py``), both serving the
+shipped Gemma 3 270M (a base model, so prompts are completion-style). Sessions get a fresh name per
+test (``sid``) and are released at the end, so tests do not depend on each other's leftovers.
 """
 
 from __future__ import annotations
 
 import itertools
 import uuid
-from collections.abc import AsyncIterator, Callable
 
 import anyio
 import pytest
@@ -21,7 +18,7 @@ from ayo_trace.backend.engines.llama_cpp import PREFILL_BLOCK, LlamaCppEngine
 from ayo_trace.errors import InvalidRequest, Overloaded
 from ayo_trace.ir.params import SamplingParams
 
-from .sessions import complete, generate, session_names
+from .sessions import batching, complete, generate
 
 pytestmark = [pytest.mark.real, pytest.mark.anyio]
 
@@ -36,19 +33,6 @@ RAG = (
     "It was designed by the company of Gustave Eiffel and completed in 1889.\n"
     "Question: Who designed the Eiffel Tower?\nAnswer:"
 )
-
-
-@pytest.fixture(scope="session", params=["llama", "transformers"])
-def engine(request: pytest.FixtureRequest) -> LLMEngine:
-    engine: LLMEngine = request.getfixturevalue(f"{request.param}_engine")
-    return engine
-
-
-@pytest.fixture
-async def sid(engine: LLMEngine) -> AsyncIterator[Callable[..., str]]:
-    """Makes unique session names and releases them all after the test."""
-    async with session_names(engine) as make:
-        yield make
 
 
 async def test_answers_paris_to_a_completion_style_question(engine: LLMEngine, sid) -> None:
@@ -233,13 +217,29 @@ async def test_multibyte_text_streams_whole_characters(engine: LLMEngine, sid) -
     assert all("\ufffd" not in p for p in pieces)
 
 
-async def test_score_prefers_the_right_answer(engine: LLMEngine) -> None:
+@pytest.mark.parametrize("batched", [True, False], ids=["batching", "exact"])
+async def test_score_prefers_the_right_answer(engine: LLMEngine, batched: bool) -> None:
     reqs = [ScoreRequest(FRANCE, " Paris"), ScoreRequest(FRANCE, " London"), ScoreRequest(RAG, " Gustave")]
-    batch = await engine.score(reqs)
-    singles = [(await engine.score([r]))[0] for r in reqs]
-    assert batch == pytest.approx(singles, abs=1e-3)
+    with batching(engine, batched):
+        batch = await engine.score(reqs)
     assert batch[0] > batch[1]
     assert all(s < 0 for s in batch)
+
+
+async def test_without_batching_a_score_does_not_depend_on_the_batch(engine: LLMEngine) -> None:
+    reqs = [
+        ScoreRequest(RAG, " Gustave Eiffel"),
+        ScoreRequest(FRANCE, " Paris"),
+        ScoreRequest(FRANCE, " Rome"),
+        ScoreRequest(FRANCE, ""),
+    ]
+    with batching(engine, False):
+        batch = await engine.score(reqs)
+        assert batch == [(await engine.score([r]))[0] for r in reqs]  # bit-equal, not approximately
+        assert batch == (await engine.score(reqs[::-1]))[::-1]
+    assert batch[-1] == 0.0  # an empty continuation
+    # A batch of one is evaluated alone in both modes.
+    assert [(await engine.score([r]))[0] for r in reqs] == batch
 
 
 async def test_seeded_sampling_is_reproducible(engine: LLMEngine, sid) -> None:
@@ -258,17 +258,6 @@ async def test_llama_refuses_a_session_past_its_slots(llama_engine: LlamaCppEngi
     finally:
         await llama_engine.release(names)
     assert llama_engine.stats()["free_slots"] == len(names)
-
-
-async def test_llama_scores_do_not_depend_on_the_batch(llama_engine: LlamaCppEngine) -> None:
-    reqs = [
-        ScoreRequest(RAG, " Gustave Eiffel"),
-        ScoreRequest(FRANCE, " Paris"),
-        ScoreRequest(FRANCE, " Rome"),
-    ]
-    batch = await llama_engine.score(reqs)
-    assert batch == [(await llama_engine.score([r]))[0] for r in reqs]  # bit-equal, not approximately
-    assert batch == (await llama_engine.score(reqs[::-1]))[::-1]
 
 
 async def test_llama_keeps_live_sessions_on_the_lowest_sequence_ids(llama_engine: LlamaCppEngine) -> None:

@@ -10,7 +10,7 @@ concurrent sessions plus the kept prefixes must fit. Each test uses instruction 
 from __future__ import annotations
 
 import uuid
-from collections.abc import AsyncIterator, Callable, Iterator
+from collections.abc import AsyncIterator, Iterator
 from contextlib import contextmanager
 from typing import Any
 
@@ -25,7 +25,6 @@ from ayo_trace.ir.params import SamplingParams
 from tests.fixtures.llm import LLM_CONTEXT
 
 from .sessions import generate as decode_to_end
-from .sessions import session_names
 
 pytestmark = [pytest.mark.real, pytest.mark.anyio]
 
@@ -56,12 +55,6 @@ def engine(request: pytest.FixtureRequest) -> LLMEngine:
     name = "wide_llama" if request.param == "llama" else "transformers_engine"
     engine: LLMEngine = request.getfixturevalue(name)
     return engine
-
-
-@pytest.fixture
-async def sid(engine: LLMEngine) -> AsyncIterator[Callable[..., str]]:
-    async with session_names(engine) as make:
-        yield make
 
 
 def instructions(tag: str = "") -> str:

@@ -35,9 +35,11 @@ Contract details beyond ``base.py``:
   the slots held by prefixes as free. ``prefix_cache_tokens`` bounds the tokens kept (0: off).
 * Batched decode is not bit-identical to single-sequence decode (llama.cpp's kernels reduce in a
   batch-dependent order), so exact-equality checks must decode one session per call.
-* ``score`` evaluates each request alone in a spare sequence, freed afterwards (so a score does not
-  depend on what else was in the batch); it needs at least one free sequence slot (``Overloaded``
-  otherwise).
+* ``score`` evaluates each request in a spare sequence slot, freed afterwards; it needs at least one
+  free slot (``Overloaded`` otherwise). With ``batching`` (the default) the requests of a call take
+  every free slot and share ``llama_decode`` calls, and a prefill evaluates the k-th 64-token block
+  of all its sessions in one call; with ``batching=False`` each request is evaluated alone, so its
+  result does not depend on what else was in the call (``_session_llm``).
 """
 
 from __future__ import annotations
@@ -48,50 +50,34 @@ import ctypes
 import functools
 import threading
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, TypeVar
+from typing import Any
 
 import anyio
 import numpy as np
 
-from ...errors import ConfigError, EngineError, InvalidRequest, Overloaded
-from ._decoding import (
-    ByteDetokenizer,
-    SerialWorker,
-    Stopped,
-    TextStream,
-    check_decode_batch,
-    decode_chunks,
-    log_softmax_at,
-    prefill_rounds,
-    reuse_length,
-    sample,
-)
-from ._prefix_cache import DEFAULT_PREFIX_TOKENS, PrefixCache, PrefixEntry
-from .base import DecodeChunk, DecodeRequest, LLMEngine, PrefillRequest, PrefillResult, ScoreRequest
+from ...errors import ConfigError, EngineError, Overloaded
+from ._decoding import ByteDetokenizer, Detokenizer, Stopped, log_softmax_at
+from ._prefix_cache import DEFAULT_PREFIX_TOKENS, PrefixEntry
+from ._session_llm import Session, SessionLLM, Work
+from .base import ScoreRequest
 from .models import default_gguf_path
 
-T = TypeVar("T")
 # One forward entry: (sequence id, token, position, key for the logits callback or None).
 _Entry = tuple[int, int, int, Any]
 
 
 @dataclass(eq=False)
-class _Session:
-    name: str
-    seq: int
-    text: str = ""
-    tokens: list[int] = field(default_factory=list)  # exactly what the sequence's KV holds
-    logits: np.ndarray | None = None  # logits after the last token of ``tokens``
-    stream: TextStream | None = None
-    released: bool = False
+class _Session(Session):
+    seq: int = -1  # the sequence id holding this session's KV
 
 
-# Prompts are evaluated in blocks of this many tokens at fixed positions (0..63, 64..127, ...), one
-# sequence per llama_decode call. llama.cpp's CPU kernels round differently for different batch
-# shapes, so this is what makes a prompt's KV and logits independent of how it was split into parts
-# (and of what else was prefilled at the same time): a later part recomputes its first partial block.
+# Prompts are evaluated in blocks of this many tokens at fixed positions (0..63, 64..127, ...), at
+# most one block of a sequence per llama_decode call. llama.cpp's CPU kernels round differently for
+# different batch shapes, so this is what makes a prompt's KV and logits independent of how it was
+# split into parts: a later part recomputes its first partial block. With ``batching=False`` a call
+# holds one block of one sequence, so they are also independent of what else was prefilled.
 PREFILL_BLOCK = 64
 
 
@@ -127,7 +113,7 @@ def cpu_has_amx() -> bool:
         return False
 
 
-class LlamaCppEngine(LLMEngine):
+class LlamaCppEngine(SessionLLM[_Session, int]):
     """LLM engine on llama-cpp-python's low-level API.
 
     ``model_path`` defaults to the shipped Gemma 3 270M GGUF. ``n_ctx`` is the context window of each
@@ -135,7 +121,10 @@ class LlamaCppEngine(LLMEngine):
     ``Overloaded``; the engine scheduler bounds concurrency below it). ``threads`` sets llama.cpp's
     compute threads, ``n_batch`` the most tokens per ``llama_decode`` call. ``prefix_cache_tokens``
     bounds the tokens of shared prefixes kept for forking (0 turns prefix sharing off).
+    ``batching=False`` evaluates every prefill and score request of a call alone (``_session_llm``).
     """
+
+    context_hint = "start the engine with a larger n_ctx"
 
     def __init__(
         self,
@@ -148,24 +137,19 @@ class LlamaCppEngine(LLMEngine):
         threads: int = 2,
         gpu_layers: int = 0,
         prefix_cache_tokens: int = DEFAULT_PREFIX_TOKENS,
+        batching: bool = True,
         verbose: bool = False,
     ) -> None:
-        super().__init__(name)
         if n_ctx < 8 or n_seq_max < 1 or n_batch < 1 or threads < 1:
             raise ConfigError(f"engine {name!r}: n_ctx, n_seq_max, n_batch and threads must be positive")
-        if prefix_cache_tokens < 0:
-            raise ConfigError(f"engine {name!r}: prefix_cache_tokens must be >= 0")
+        super().__init__(name, prefix_cache_tokens=prefix_cache_tokens, batching=batching, n_ctx=n_ctx)
         self._model_path = Path(model_path) if model_path is not None else None
-        self._n_ctx = n_ctx
         self._n_seq_max = n_seq_max
         self._n_batch = n_batch
         self._threads = threads
         self._gpu_layers = gpu_layers
         self._verbose = verbose
-        self._worker = SerialWorker()
-        self._sessions: dict[str, _Session] = {}
         self._free: list[int] = []  # free sequence ids, ascending
-        self.prefixes: PrefixCache[int] = PrefixCache(prefix_cache_tokens, self._evict_prefix)
         self._llama: Any = None
         self._model: Any = None
         self._ctx: Any = None
@@ -173,16 +157,7 @@ class LlamaCppEngine(LLMEngine):
         self._vocab: Any = None
         self._batch: Any = None
         self._n_vocab = 0
-        self._counters = dict.fromkeys(
-            (
-                "prompt_tokens_computed",
-                "prompt_tokens_cached",
-                "generated_tokens",
-                "scored_tokens",
-                "sessions_moved",
-            ),
-            0,
-        )
+        self._counters["sessions_moved"] = 0
 
     # --- lifecycle -------------------------------------------------------------------------------
 
@@ -251,222 +226,148 @@ class LlamaCppEngine(LLMEngine):
     # --- protocol --------------------------------------------------------------------------------
 
     @property
-    def context_length(self) -> int:
-        return self._n_ctx
+    def _loaded(self) -> bool:
+        return self._llama is not None
 
     @property
     def max_sessions(self) -> int:
         return max(1, self._n_seq_max - 1)  # one slot stays free for score()
 
-    def count_tokens(self, text: str) -> int:
-        self._require_started()
-        return len(self._tokenize(text, bos=False))
-
-    def stats(self) -> dict[str, Any]:
+    def _engine_stats(self) -> dict[str, Any]:
         return {
-            **self._counters,
-            **self.prefixes.stats(),
-            "sessions": len(self._sessions),
             "free_slots": len(self._free) + len(self.prefixes),  # a kept prefix yields its slot
             "prefix_slots": len(self.prefixes),
-            "kv_tokens": sum(len(s.tokens) for s in self._sessions.values()),
         }
-
-    async def prefill(self, batch: Sequence[PrefillRequest]) -> list[PrefillResult]:
-        self._require_started()
-        results: list[PrefillResult | None] = [None] * len(batch)
-        for idx in prefill_rounds([r.session for r in batch]):
-            round_ = [(i, batch[i]) for i in idx]
-            new = [r.session for _, r in round_ if r.session not in self._sessions]
-            if len(new) > len(self._free) + len(self.prefixes):
-                raise Overloaded(
-                    f"no free sequence slot for session(s) {new!r} ({self._n_seq_max} held)",
-                    engine=self.name,
-                )
-            plans = await self._call(self._plan_prefill, [r for _, r in round_], len(new))
-            ahead = {r.session for _, r in round_ if r.ahead}
-            for s in new:  # slots are taken only once every request of the round is known valid
-                # A session prefilled ahead of time idles until its query reaches it: it takes the
-                # highest slot, so the ids of the sessions decoding now stay dense at the bottom.
-                self._sessions[s] = _Session(s, self._free.pop() if s in ahead else self._free.pop(0))
-            sessions = [self._sessions[r.session] for _, r in round_]
-            shared = [r.shared_prefix is not None and r.session in new for _, r in round_]
-            done = await self._call(self._run_prefill, sessions, plans, shared)
-            for (i, _), res in zip(round_, done, strict=True):
-                results[i] = res
-        return [r for r in results if r is not None]
-
-    async def decode(self, batch: Sequence[DecodeRequest], max_steps: int) -> list[DecodeChunk]:
-        self._require_started()
-        check_decode_batch(batch, self._sessions, self.name)
-        sessions = [self._sessions[r.session] for r in batch]
-        return await self._call(self._run_decode, sessions, [r.params for r in batch], max(1, max_steps))
-
-    async def release(self, sessions: Sequence[str]) -> None:
-        gone = [self._sessions.pop(s) for s in dict.fromkeys(sessions) if s in self._sessions]
-        for s in gone:
-            s.released = True  # seen by an in-flight decode at its next step
-        if gone:
-            await self._worker.call_shielded(self._drop, gone)
 
     async def score(self, batch: Sequence[ScoreRequest]) -> list[float]:
         self._require_started()
-        if not batch:
-            return []
-        if not self._free and not len(self.prefixes):
+        if batch and not self._free and not len(self.prefixes):
             raise Overloaded("no free sequence slot to score in", engine=self.name)
-        return await self._call(self._run_score, list(batch))
+        return await super().score(batch)
 
     async def seq_lengths(self) -> dict[str, int]:
         """Tokens each held session's sequence has in the KV cache, read from llama.cpp itself."""
         return await self._call(self._read_seq_lengths)
 
-    # --- worker-thread side ----------------------------------------------------------------------
+    # --- sessions as sequences -------------------------------------------------------------------
 
-    async def _call(self, fn: Callable[..., T], *args: Any) -> T:
-        return await self._worker.call(self._started, fn, *args)
+    def _check_room(self, new: list[str]) -> None:
+        if len(new) > len(self._free) + len(self.prefixes):
+            raise Overloaded(
+                f"no free sequence slot for session(s) {new!r} ({self._n_seq_max} held)", engine=self.name
+            )
 
-    def _started(self, fn: Callable[..., T], *args: Any) -> T:
-        if self._llama is None:  # stopped while this call waited for the context
-            raise EngineError("engine is not started", engine=self.name)
-        return fn(*args)
-
-    def _plan_prefill(
-        self, reqs: list[PrefillRequest], n_new: int, stop: threading.Event
-    ) -> list[tuple[str, list[int]]]:
-        """Tokenize every request's whole session text; once all fit, free ``n_new`` slots."""
-        plans = []
-        for r in reqs:
-            held = self._sessions.get(r.session)
-            text = (held.text if held else "") + r.text
-            tokens = self._tokenize(text, bos=True)
-            if len(tokens) > self._n_ctx:
-                raise InvalidRequest(
-                    f"session {r.session!r}: prompt of {len(tokens)} tokens does not fit the context "
-                    f"window of {self._n_ctx} tokens; shorten it or start the engine with a larger n_ctx",
-                    engine=self.name,
-                )
-            plans.append((text, tokens))
+    def _make_room(self, n_new: int) -> None:
         while len(self._free) < n_new and self.prefixes.pop_lru() is not None:
             pass
-        return plans
 
-    def _run_prefill(
-        self,
-        sessions: list[_Session],
-        plans: list[tuple[str, list[int]]],
-        shared: list[bool],
-        stop: threading.Event,
-    ) -> list[PrefillResult]:
-        entries: list[_Entry] = []
-        results: list[PrefillResult] = []
-        leaders: dict[tuple[int, ...], _Session] = {}  # shared prefixes computed by this call
-        followers: list[tuple[int, _Session, _Session]] = []
-        for s, (_, tokens), share in zip(sessions, plans, shared, strict=True):
-            if s.released:  # released while this prefill waited for the context; its slot is gone
-                results.append(PrefillResult(n_tokens=0))
-                continue
-            if share and self.prefixes.enabled:
-                key = tuple(tokens)
-                if key in leaders:  # asked for twice in one batch: computed once, copied after
-                    followers.append((len(results), s, leaders[key]))
-                    results.append(PrefillResult(n_tokens=0, n_cached=len(tokens)))
-                    continue
-                hit = self.prefixes.lookup(tokens)
-                if hit is not None:
-                    self._fork(hit.entry.state, s, hit.entry.tokens, hit.entry.logits)
-                if hit is None or not hit.exact:
-                    leaders[key] = s
-            n_common = reuse_length(s.tokens, tokens, have_logits=s.logits is not None)
-            if n_common < len(tokens):
-                n_common -= n_common % PREFILL_BLOCK  # recompute from the start of a partial block
-            if n_common < len(s.tokens):
-                self._llama.llama_memory_seq_rm(self._mem, s.seq, n_common, -1)
-                del s.tokens[n_common:]
-                s.logits = None
-            s.stream = None
-            fresh = tokens[n_common:]
-            entries += [
-                (s.seq, t, n_common + j, s if j == len(fresh) - 1 else None) for j, t in enumerate(fresh)
-            ]
-            results.append(PrefillResult(n_tokens=len(fresh), n_cached=n_common))
-            self._counters["prompt_tokens_cached"] += n_common
-        by_seq = {s.seq: s for s in sessions}
-        for block in _aligned_blocks(entries):
-            n_done = self._forward(block, self._advance, stop)
-            for seq, tok, _, _ in block[:n_done]:
-                by_seq[seq].tokens.append(tok)
-            self._counters["prompt_tokens_computed"] += n_done
-            if n_done < len(block):
-                raise Stopped
-        for s, (text, _) in zip(sessions, plans, strict=True):
-            s.text = text
-        for i, s, leader in followers:
-            self._fork(leader.seq, s, leader.tokens, leader.logits)
-            self.prefixes.count_hit(len(leader.tokens))
-            self._counters["prompt_tokens_cached"] += results[i].n_cached
-        for leader in leaders.values():
-            self._keep_prefix(leader)
-        return results
+    def _open(self, name: str, *, ahead: bool) -> _Session:
+        # A session prefilled ahead of time idles until its query reaches it: it takes the highest
+        # slot, so the ids of the sessions decoding now stay dense at the bottom.
+        return _Session(name, seq=self._free.pop() if ahead else self._free.pop(0))
 
-    def _fork(self, seq: int, s: _Session, tokens: Sequence[int], logits: np.ndarray | None) -> None:
-        """Make session ``s`` hold what sequence ``seq`` holds (``tokens``, then ``logits``)."""
-        self._llama.llama_memory_seq_cp(self._mem, seq, s.seq, -1, -1)
+    def _reuse(self, s: _Session, tokens: list[int]) -> int:
+        n = super()._reuse(s, tokens)
+        if n < len(tokens):
+            n -= n % PREFILL_BLOCK  # recompute from the start of a partial block
+        return n
+
+    def _truncate(self, s: _Session, n: int) -> None:
+        self._llama.llama_memory_seq_rm(self._mem, s.seq, n, -1)
+        del s.tokens[n:]
+
+    def _fork(self, s: _Session, state: int, tokens: Sequence[int], logits: np.ndarray) -> None:
+        self._llama.llama_memory_seq_cp(self._mem, state, s.seq, -1, -1)
         s.tokens = list(tokens)
-        s.logits = None if logits is None else logits.copy()
+        s.logits = logits.copy()
         s.stream = None
 
-    def _keep_prefix(self, s: _Session) -> None:
-        """Copy a shared prefix just computed in session ``s`` into a slot of its own and keep it."""
+    def _state_of(self, s: _Session) -> int:
+        return s.seq
+
+    def _keep(self, s: _Session) -> int | None:
+        """Copy a shared prefix just computed in session ``s`` into a slot of its own."""
         if not self._free:
             self.prefixes.pop_lru()
-        if not self._free or s.logits is None:
-            self.prefixes.count_dropped()  # every slot holds a session: computed, not kept
-            return
+        if not self._free:
+            return None  # every slot holds a session
         seq = self._free.pop()  # highest: prefixes stay out of the sessions' id range
         self._llama.llama_memory_seq_cp(self._mem, s.seq, seq, -1, -1)
-        self.prefixes.put(PrefixEntry(tuple(s.tokens), s.text, s.logits.copy(), seq))
+        return seq
 
     def _evict_prefix(self, entry: PrefixEntry[int]) -> None:
         if self._llama is not None:
             self._llama.llama_memory_seq_rm(self._mem, entry.state, -1, -1)
             bisect.insort(self._free, entry.state)
 
+    async def _release_state(self, sessions: list[_Session]) -> None:
+        await self._worker.call_shielded(self._drop, sessions)
+
+    def _drop(self, sessions: list[_Session]) -> None:
+        if self._llama is None:
+            return
+        for s in sessions:
+            self._llama.llama_memory_seq_rm(self._mem, s.seq, -1, -1)
+            s.tokens.clear()
+            s.logits = None
+            bisect.insort(self._free, s.seq)
+
+    def _read_seq_lengths(self, stop: threading.Event) -> dict[str, int]:
+        pos_max = self._llama.llama_memory_seq_pos_max
+        return {name: pos_max(self._mem, s.seq) + 1 for name, s in self._sessions.items()}
+
+    # --- model calls -----------------------------------------------------------------------------
+
+    def _compute(self, work: list[Work[_Session]], stop: threading.Event) -> None:
+        per_session = [
+            _aligned_blocks(
+                [
+                    (s.seq, t, len(s.tokens) + j, s if j == len(fresh) - 1 else None)
+                    for j, t in enumerate(fresh)
+                ]
+            )
+            for s, fresh in work
+        ]
+        by_seq = {s.seq: s for s, _ in work}
+        for call in self._prefill_calls(per_session):
+            self._counters["prefill_model_calls"] += 1
+            n_done = self._forward(call, self._advance, stop)
+            for seq, tok, _, _ in call[:n_done]:
+                by_seq[seq].tokens.append(tok)
+            self._counters["prompt_tokens_computed"] += n_done
+            if n_done < len(call):
+                raise Stopped
+
+    def _prefill_calls(self, per_session: list[list[list[_Entry]]]) -> list[list[_Entry]]:
+        """The ``llama_decode`` calls of a prefill: one block each without batching; with batching,
+        the k-th blocks of all sessions together (at most one block of a sequence per call, in
+        ascending sequence order), split to stay within ``n_batch`` tokens."""
+        if not self.batching or len(per_session) < 2:
+            return [block for blocks in per_session for block in blocks]
+        calls: list[list[_Entry]] = []
+        for k in range(max(len(blocks) for blocks in per_session)):
+            current: list[_Entry] = []
+            for block in sorted((b[k] for b in per_session if k < len(b)), key=lambda b: b[0][0]):
+                if current and len(current) + len(block) > self._n_batch:
+                    calls.append(current)
+                    current = []
+                current += block
+            calls.append(current)
+        return calls
+
     @staticmethod
     def _advance(s: _Session, row: np.ndarray) -> None:
         s.logits = row.copy()
 
-    def _run_decode(
-        self, sessions: list[_Session], params: list[Any], max_steps: int, stop: threading.Event
-    ) -> list[DecodeChunk]:
-        for s, p in zip(sessions, params, strict=True):
-            if s.stream is None:
-                s.stream = TextStream(p, ByteDetokenizer(self._piece))
-        self._gather([s for s in sessions if not s.released and not (s.stream and s.stream.done)])
-        texts = [""] * len(sessions)
-        counts = [0] * len(sessions)
-        for _ in range(max_steps):
-            entries: list[_Entry] = []
-            for i, s in enumerate(sessions):
-                stream = s.stream
-                if s.released or stream is None or stream.done:
-                    continue
-                if s.logits is None or len(s.tokens) >= self._n_ctx:
-                    texts[i] += stream.finish("length")
-                    continue
-                tok = sample(s.logits, stream.params, stream.rng)
-                counts[i] += 1
-                texts[i] += stream.push(tok, is_eos=bool(self._llama.llama_vocab_is_eog(self._vocab, tok)))
-                if not stream.done:
-                    entries.append((s.seq, tok, len(s.tokens), s))
-            if not entries or stop.is_set():
-                break
-            entries.sort(key=lambda e: e[0])  # consecutive ids share one micro-batch (see above)
-            n_done = self._forward(entries, self._advance, stop)
-            for _, tok, _, s in entries[:n_done]:
-                s.tokens.append(tok)
-        self._counters["generated_tokens"] += sum(counts)
-        return decode_chunks(sessions, texts, counts)
+    def _begin_decode(self, sessions: list[_Session]) -> None:
+        self._gather(sessions)
+
+    def _step(self, fed: list[tuple[_Session, int]], stop: threading.Event) -> None:
+        entries: list[_Entry] = [(s.seq, tok, len(s.tokens), s) for s, tok in fed]
+        entries.sort(key=lambda e: e[0])  # consecutive ids share one micro-batch (see above)
+        n_done = self._forward(entries, self._advance, stop)
+        for _, tok, _, s in entries[:n_done]:
+            s.tokens.append(tok)
 
     def _gather(self, decoding: list[_Session]) -> None:
         """Move the sessions about to decode onto consecutive sequence ids, so a step is one micro-batch.
@@ -503,56 +404,40 @@ class LlamaCppEngine(LLMEngine):
             s.seq = target
         self._counters["sessions_moved"] += len(movers)
 
-    def _run_score(self, reqs: list[ScoreRequest], stop: threading.Event) -> list[float]:
-        planned = []
-        for r in reqs:
-            ctx = self._tokenize(r.context, bos=True)
-            cont = self._tokenize(r.continuation, bos=False)
-            if len(ctx) + len(cont) > self._n_ctx:
-                raise InvalidRequest(
-                    f"score request of {len(ctx) + len(cont)} tokens does not fit the context window "
-                    f"of {self._n_ctx} tokens",
-                    engine=self.name,
-                )
-            planned.append((ctx, cont))
-        totals = [0.0] * len(reqs)
+    def _score(self, planned: list[tuple[list[int], list[int]]], stop: threading.Event) -> list[float]:
+        """Each request in a spare sequence slot (taken from no session), cleared afterwards; with
+        batching, as many requests per call as there are free slots."""
         if not self._free:
             self.prefixes.pop_lru()
         if not self._free:
             raise Overloaded("no free sequence slot to score in", engine=self.name)
-        seq = self._free[-1]  # a spare slot, used and cleared per request (taken from no session)
+        width = len(self._free) if self.batching else 1
+        seqs = self._free[-width:]
+        totals = [0.0] * len(planned)
 
         def add(key: tuple[int, int], row: np.ndarray) -> None:
             totals[key[0]] += log_softmax_at(row, key[1])
 
-        for i, (ctx, cont) in enumerate(planned):
-            full = ctx + cont
-            # logits at pos predict full[pos + 1]; only continuation targets are scored
-            entries: list[_Entry] = [
-                (seq, tok, pos, (i, full[pos + 1]) if pos + 1 >= len(ctx) else None)
-                for pos, tok in enumerate(full[:-1])
-            ]
+        for start in range(0, len(planned), width):
+            group = list(enumerate(planned[start : start + width], start))
+            entries: list[_Entry] = []
+            for seq, (i, (ctx, cont)) in zip(seqs, group, strict=False):
+                full = ctx + cont
+                # logits at pos predict full[pos + 1]; only continuation targets are scored
+                entries += [
+                    (seq, tok, pos, (i, full[pos + 1]) if pos + 1 >= len(ctx) else None)
+                    for pos, tok in enumerate(full[:-1])
+                ]
+            self._counters["score_model_calls"] += 1
             try:
                 n_done = self._forward(entries, add, stop)
             finally:
-                self._llama.llama_memory_seq_rm(self._mem, seq, -1, -1)
+                for seq in seqs[: len(group)]:
+                    self._llama.llama_memory_seq_rm(self._mem, seq, -1, -1)
             self._counters["scored_tokens"] += n_done
             if n_done < len(entries):
                 raise Stopped
         return totals
-
-    def _drop(self, sessions: list[_Session]) -> None:
-        if self._llama is None:
-            return
-        for s in sessions:
-            self._llama.llama_memory_seq_rm(self._mem, s.seq, -1, -1)
-            s.tokens.clear()
-            s.logits = None
-            bisect.insort(self._free, s.seq)
-
-    def _read_seq_lengths(self, stop: threading.Event) -> dict[str, int]:
-        pos_max = self._llama.llama_memory_seq_pos_max
-        return {name: pos_max(self._mem, s.seq) + 1 for name, s in self._sessions.items()}
 
     def _forward(
         self, entries: list[_Entry], on_logits: Callable[[Any, np.ndarray], None], stop: threading.Event
@@ -583,6 +468,8 @@ class LlamaCppEngine(LLMEngine):
                     on_logits(key, np.ctypeslib.as_array(ptr, shape=(self._n_vocab,)))
         return len(entries)
 
+    # --- tokens ----------------------------------------------------------------------------------
+
     def _tokenize(self, text: str, *, bos: bool) -> list[int]:
         data = text.encode("utf-8")
         buf = (self._llama.llama_token * (len(data) + 2))()
@@ -591,6 +478,12 @@ class LlamaCppEngine(LLMEngine):
             raise EngineError(f"tokenizing {len(data)} bytes failed", engine=self.name)
         return list(buf[:n])
 
+    def _is_eos(self, token: int) -> bool:
+        return bool(self._llama.llama_vocab_is_eog(self._vocab, token))
+
+    def _detokenizer(self, s: _Session) -> Detokenizer:
+        return ByteDetokenizer(self._piece)
+
     def _piece(self, token: int) -> bytes:
         buf = ctypes.create_string_buffer(64)
         n = self._llama.llama_token_to_piece(self._vocab, token, buf, len(buf), 0, False)
@@ -598,7 +491,3 @@ class LlamaCppEngine(LLMEngine):
             buf = ctypes.create_string_buffer(-n)
             n = self._llama.llama_token_to_piece(self._vocab, token, buf, len(buf), 0, False)
         return buf.raw[:n]
-
-    def _require_started(self) -> None:
-        if self._llama is None:
-            raise EngineError("engine is not started (use 'async with engine:')", engine=self.name)

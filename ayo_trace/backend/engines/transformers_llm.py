@@ -4,9 +4,12 @@ Each session keeps its own ``DynamicCache`` between prefills. A prefill tokenize
 session text, crops the cache to the longest common token prefix with what it holds and runs the
 model on the remaining tokens only, so split prefills give the logits of the unsplit prompt.
 
-Prefills and scores run session by session. The sessions of one decode call step together as one
-batch: their caches are copied into one left-padded cache when the call starts (and back when it ends
-or a session leaves the batch), so each step reads the weights once for all of them. A decode step
+Prefills and scores run request by request with ``batching=False``; with ``batching`` (the
+default) the sessions of one prefill call run as one batch (their caches left-padded into one, the
+new tokens right-padded after them) and so do the requests of one score call (left-padded), which
+makes results depend on the batch (``_session_llm``). The sessions of one decode call step together
+as one batch: their caches are copied into one left-padded cache when the call starts (and back when
+it ends or a session leaves the batch), so each step reads the weights once for all of them. A decode step
 on the CPU is bound by that weight traffic, above all Gemma 3's 262k-token float32 output projection,
 which on a handful of rows is also taken as ``weight @ x.T`` (``_tall_projection``, 2-4x faster than
 ``linear`` with torch's MKL). A batched session may round differently from a lone one, so a greedy
@@ -35,43 +38,28 @@ import os
 import shutil
 import threading
 import uuid
-from collections.abc import Callable, Sequence
-from dataclasses import dataclass, field
+from collections.abc import Sequence
+from contextlib import AbstractContextManager
+from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, TypeVar
+from typing import Any
 
 import numpy as np
 
-from ...errors import ConfigError, EngineError, InvalidRequest, Overloaded
-from ._decoding import (
-    SerialWorker,
-    Stopped,
-    TextStream,
-    WindowDetokenizer,
-    check_decode_batch,
-    decode_chunks,
-    log_softmax_at,
-    prefill_rounds,
-    reuse_length,
-    sample,
-)
-from ._prefix_cache import DEFAULT_PREFIX_TOKENS, PrefixCache, PrefixEntry
-from .base import DecodeChunk, DecodeRequest, LLMEngine, PrefillRequest, PrefillResult, ScoreRequest
+from ...errors import ConfigError, EngineError, Overloaded
+from ._decoding import Detokenizer, Stopped, WindowDetokenizer, log_softmax_at
+from ._prefix_cache import DEFAULT_PREFIX_TOKENS
+from ._session_llm import Session, SessionLLM, Work
 from .models import cache_dir, file_fingerprint
 
-T = TypeVar("T")
 _EOS_NAMES = ("<end_of_turn>", "<eos>", "</s>", "<|endoftext|>", "<|im_end|>", "<|eot_id|>")
+# The most requests (scores) or sessions (prefills) one batched model call takes.
+BATCH_WIDTH = 8
 
 
 @dataclass(eq=False)
-class _Session:
-    name: str
-    text: str = ""
-    tokens: list[int] = field(default_factory=list)  # exactly what ``cache`` holds
-    cache: Any = None
-    logits: np.ndarray | None = None
-    stream: TextStream | None = None
-    released: bool = False
+class _Session(Session):
+    cache: Any = None  # a DynamicCache holding exactly ``tokens``
 
 
 _TALL_ROWS = 32  # up to this many rows, the output projection is taken as weight @ x.T
@@ -112,13 +100,16 @@ class _Stack:
     mask: Any
 
 
-class TransformersEngine(LLMEngine):
+class TransformersEngine(SessionLLM[_Session, list[Any]]):
     """LLM engine on ``transformers``' ``AutoModelForCausalLM`` (CPU by default, float32).
 
     ``model`` is a model directory (or a folder holding ``gguf_file``); ``max_sessions`` bounds the
     sessions held at once (``Overloaded`` past it); ``max_context`` caps the context window below the
-    model's own; ``prefix_cache_tokens`` bounds the tokens of shared prefixes kept (0: no sharing).
+    model's own; ``prefix_cache_tokens`` bounds the tokens of shared prefixes kept (0: no sharing);
+    ``batching=False`` evaluates every prefill and score request of a call alone (``_session_llm``).
     """
+
+    context_hint = "raise max_context"
 
     def __init__(
         self,
@@ -130,31 +121,25 @@ class TransformersEngine(LLMEngine):
         max_sessions: int = 16,
         max_context: int = 4096,
         prefix_cache_tokens: int = DEFAULT_PREFIX_TOKENS,
+        batching: bool = True,
         device: str = "cpu",
     ) -> None:
-        super().__init__(name)
         if model is None and gguf_file is None:
             raise ConfigError(f"engine {name!r}: pass a model directory or gguf_file=")
-        if prefix_cache_tokens < 0:
-            raise ConfigError(f"engine {name!r}: prefix_cache_tokens must be >= 0")
+        super().__init__(name, prefix_cache_tokens=prefix_cache_tokens, batching=batching, n_ctx=max_context)
         self._source = Path(model) if model is not None else None
         self._gguf = Path(gguf_file) if gguf_file is not None else None
         self._threads = threads
         self._max_sessions = max_sessions
         self._max_context = max_context
         self._device = device
-        self._worker = SerialWorker()
-        self._sessions: dict[str, _Session] = {}
-        self.prefixes: PrefixCache[list[Any]] = PrefixCache(prefix_cache_tokens)
         self._torch: Any = None
         self._model: Any = None
         self._tok: Any = None
         self._eos: frozenset[int] = frozenset()
-        self._n_ctx = max_context
         self._model_dir: Path | None = None
-        self._counters = dict.fromkeys(
-            ("prompt_tokens_computed", "prompt_tokens_cached", "generated_tokens", "scored_tokens"), 0
-        )
+        self._stack: _Stack | None = None  # the decode call's batch, while one runs
+        self._stacking = False
 
     # --- lifecycle -------------------------------------------------------------------------------
 
@@ -231,8 +216,8 @@ class TransformersEngine(LLMEngine):
     # --- protocol --------------------------------------------------------------------------------
 
     @property
-    def context_length(self) -> int:
-        return self._n_ctx
+    def _loaded(self) -> bool:
+        return self._model is not None
 
     @property
     def max_sessions(self) -> int:
@@ -246,185 +231,151 @@ class TransformersEngine(LLMEngine):
             raise EngineError("engine is not started (use 'async with engine:')", engine=self.name)
         return self._model_dir
 
-    def count_tokens(self, text: str) -> int:
-        self._require_started()
-        return len(self._tokenize(text, bos=False))
-
-    def stats(self) -> dict[str, Any]:
+    def _engine_stats(self) -> dict[str, Any]:
         held = {
             id(t): t for e in self.prefixes.entries() for layer in e.state for t in (layer.keys, layer.values)
         }
         return {
-            **self._counters,
-            **self.prefixes.stats(),
-            "prefix_bytes_held": sum(t.numel() * t.element_size() for t in held.values() if t is not None),
-            "sessions": len(self._sessions),
-            "kv_tokens": sum(len(s.tokens) for s in self._sessions.values()),
+            "prefix_bytes_held": sum(t.numel() * t.element_size() for t in held.values() if t is not None)
         }
 
-    async def prefill(self, batch: Sequence[PrefillRequest]) -> list[PrefillResult]:
-        self._require_started()
-        results: list[PrefillResult | None] = [None] * len(batch)
-        for idx in prefill_rounds([r.session for r in batch]):
-            reqs = [batch[i] for i in idx]
-            new = [r.session for r in reqs if r.session not in self._sessions]
-            if len(self._sessions) + len(new) > self._max_sessions:
-                raise Overloaded(
-                    f"no room for session(s) {new!r} ({self._max_sessions} held)", engine=self.name
-                )
-            plans = await self._call(self._plan_prefill, reqs)
-            for name in new:
-                self._sessions[name] = _Session(name)
-            sessions = [self._sessions[r.session] for r in reqs]
-            shared = [r.shared_prefix is not None and r.session in new for r in reqs]
-            done = await self._call(self._run_prefill, sessions, plans, shared)
-            for i, res in zip(idx, done, strict=True):
-                results[i] = res
-        return [r for r in results if r is not None]
-
-    async def decode(self, batch: Sequence[DecodeRequest], max_steps: int) -> list[DecodeChunk]:
-        self._require_started()
-        check_decode_batch(batch, self._sessions, self.name)
-        sessions = [self._sessions[r.session] for r in batch]
-        return await self._call(self._run_decode, sessions, [r.params for r in batch], max(1, max_steps))
-
-    async def release(self, sessions: Sequence[str]) -> None:
-        for name in dict.fromkeys(sessions):
-            s = self._sessions.pop(name, None)
-            if s is not None:
-                s.released = True  # an in-flight decode drops it at its next step
-                s.cache = s.logits = None
-                s.tokens = []
-
-    async def score(self, batch: Sequence[ScoreRequest]) -> list[float]:
-        self._require_started()
-        return await self._call(self._run_score, list(batch))
-
-    # --- worker-thread side ----------------------------------------------------------------------
-
-    async def _call(self, fn: Callable[..., T], *args: Any) -> T:
-        return await self._worker.call(self._in_model_context, fn, *args)
-
-    def _in_model_context(self, fn: Callable[..., T], *args: Any) -> T:
-        if self._torch is None:
-            raise EngineError("engine is not started", engine=self.name)
+    def _model_context(self) -> AbstractContextManager[Any]:
         self._torch.set_num_threads(self._threads)
-        with self._torch.inference_mode():  # grad mode is per thread
-            return fn(*args)
+        return self._torch.inference_mode()  # grad mode is per thread
 
-    def _plan_prefill(self, reqs: list[PrefillRequest], stop: threading.Event) -> list[tuple[str, list[int]]]:
-        plans = []
-        for r in reqs:
-            held = self._sessions.get(r.session)
-            text = (held.text if held else "") + r.text
-            tokens = self._tokenize(text, bos=True)
-            if len(tokens) > self._n_ctx:
-                raise InvalidRequest(
-                    f"session {r.session!r}: prompt of {len(tokens)} tokens does not fit the context "
-                    f"window of {self._n_ctx} tokens; shorten it or raise max_context",
-                    engine=self.name,
-                )
-            plans.append((text, tokens))
-        return plans
+    # --- sessions as caches ----------------------------------------------------------------------
 
-    def _run_prefill(
-        self,
-        sessions: list[_Session],
-        plans: list[tuple[str, list[int]]],
-        shared: list[bool],
-        stop: threading.Event,
-    ) -> list[PrefillResult]:
-        results = []
-        committed: list[tuple[_Session, str]] = []  # texts set once every session is done
-        for s, (text, tokens), share in zip(sessions, plans, shared, strict=True):
-            if s.released:
-                results.append(PrefillResult(n_tokens=0))
-                continue
+    def _check_room(self, new: list[str]) -> None:
+        if len(self._sessions) + len(new) > self._max_sessions:
+            raise Overloaded(f"no room for session(s) {new!r} ({self._max_sessions} held)", engine=self.name)
+
+    def _open(self, name: str, *, ahead: bool) -> _Session:
+        return _Session(name)
+
+    def _truncate(self, s: _Session, n: int) -> None:
+        if n <= 0 or s.cache is None:
+            s.cache, s.tokens = None, []
+        else:
+            s.cache.crop(n - len(s.tokens))
+            del s.tokens[n:]
+
+    def _fork(self, s: _Session, state: list[Any], tokens: Sequence[int], logits: np.ndarray) -> None:
+        """``s`` gets a cache whose layers share the kept prefix's tensors (nothing writes into them)."""
+        s.cache = self._new_cache()
+        s.cache.layers = [copy.copy(layer) for layer in state]
+        s.tokens = list(tokens)
+        s.logits = logits.copy()
+        s.stream = None
+
+    def _state_of(self, s: _Session) -> list[Any]:
+        layers: list[Any] = s.cache.layers
+        return layers
+
+    def _keep(self, s: _Session) -> list[Any] | None:
+        return [copy.copy(layer) for layer in s.cache.layers]
+
+    async def _release_state(self, sessions: list[_Session]) -> None:
+        for s in sessions:  # an in-flight decode drops them at its next step
+            s.cache = s.logits = None
+            s.tokens = []
+
+    # --- model calls -----------------------------------------------------------------------------
+
+    def _compute(self, work: list[Work[_Session]], stop: threading.Event) -> None:
+        width = BATCH_WIDTH if self.batching else 1
+        for start in range(0, len(work), width):
             if stop.is_set():
                 raise Stopped
-            keep = False
-            if share and self.prefixes.enabled:
-                # Sessions run one after another, so a prefix kept by one is a hit for the next.
-                hit = self.prefixes.lookup(tokens)
-                if hit is not None:
-                    s.cache = self._fork_cache(hit.entry.state)
-                    s.tokens = list(hit.entry.tokens)
-                    s.logits = hit.entry.logits.copy()
-                keep = hit is None or not hit.exact
-            n_common = reuse_length(s.tokens, tokens, have_logits=s.logits is not None)
-            if n_common <= 0 or s.cache is None:
-                n_common, s.cache, s.tokens = 0, self._new_cache(), []
-            elif n_common < len(s.tokens):
-                s.cache.crop(n_common - len(s.tokens))
-                del s.tokens[n_common:]
-            s.stream = None
-            fresh = tokens[n_common:]
-            if fresh:  # nothing to run when a fork already holds every token (and its logits)
-                s.logits = self._forward(s, fresh)
+            group = work[start : start + width]
+            self._counters["prefill_model_calls"] += 1
+            if len(group) > 1:
+                self._prefill_stacked(group)
+                continue
+            ((s, fresh),) = group
+            if s.cache is None:
+                s.cache = self._new_cache()
+            s.logits = self._forward(s, fresh)
             s.tokens += fresh
-            committed.append((s, text))
-            results.append(PrefillResult(n_tokens=len(fresh), n_cached=n_common))
             self._counters["prompt_tokens_computed"] += len(fresh)
-            self._counters["prompt_tokens_cached"] += n_common
-            if keep and s.logits is not None:
-                layers = [copy.copy(layer) for layer in s.cache.layers]
-                self.prefixes.put(PrefixEntry(tuple(s.tokens), text, s.logits.copy(), layers))
-        for s, text in committed:  # a failure above left every session's text as it was
-            s.text = text
-        return results
 
-    def _fork_cache(self, layers: list[Any]) -> Any:
-        """A cache whose layers share the kept prefix's tensors (nothing writes into them)."""
+    def _prefill_stacked(self, group: list[Work[_Session]]) -> None:
+        """Prefill several sessions in one model call.
+
+        Row ``i`` holds session ``i``'s cache left-padded to the widest (``c_i`` tokens, ending at
+        column ``Wc``) and then its new tokens right-padded to the longest (``n_i`` tokens from column
+        ``Wc``), so every real token keeps its distance in cache slots to every earlier one (what a
+        sliding window measures) and no padding sits before a real query of its row. Position ids
+        continue each session's own; the attention mask hides the padding. Each session then gets
+        its own cache back (its real columns) and the logits of its last new token.
+        """
+        torch = self._torch
+        held = [len(s.tokens) if s.cache is not None else 0 for s, _ in group]
+        news = [len(fresh) for _, fresh in group]
+        wc, wn = max(held), max(news)
         cache = self._new_cache()
-        cache.layers = [copy.copy(layer) for layer in layers]
-        return cache
+        if wc:
+            ref = next(s.cache for (s, _), c in zip(group, held, strict=True) if c)
+            cache.layers = []
+            for li, ref_layer in enumerate(ref.layers):
+                keys, values = [], []
+                for (s, _), c in zip(group, held, strict=True):
+                    if c:
+                        layer = s.cache.layers[li]
+                        keys.append(torch.nn.functional.pad(layer.keys, (0, 0, wc - c, 0)))
+                        values.append(torch.nn.functional.pad(layer.values, (0, 0, wc - c, 0)))
+                    else:
+                        shape = (1, ref_layer.keys.shape[1], wc, ref_layer.keys.shape[3])
+                        keys.append(ref_layer.keys.new_zeros(shape))
+                        values.append(ref_layer.values.new_zeros(shape))
+                stacked = copy.copy(ref_layer)
+                stacked.keys, stacked.values = torch.cat(keys), torch.cat(values)
+                cache.layers.append(stacked)
+        pad_id = self._tok.pad_token_id or 0
+        ids = torch.full((len(group), wn), pad_id, dtype=torch.long)
+        mask = torch.zeros(len(group), wc + wn, dtype=torch.long)
+        positions = torch.zeros(len(group), wn, dtype=torch.long)
+        for row, ((_, fresh), c, n) in enumerate(zip(group, held, news, strict=True)):
+            ids[row, :n] = torch.tensor(fresh)
+            mask[row, wc - c : wc + n] = 1
+            positions[row] = torch.arange(c, c + wn)
+        last = sorted({n - 1 for n in news})
+        logits = self._padded_logits(ids, mask, positions, torch.tensor(last, device=self._device), cache)
+        for row, ((s, fresh), c, n) in enumerate(zip(group, held, news, strict=True)):
+            cols = torch.cat([torch.arange(wc - c, wc), torch.arange(wc, wc + n)]).to(self._device)
+            mine = self._new_cache()
+            mine.layers = []
+            for layer in cache.layers:
+                own = copy.copy(layer)
+                own.keys = layer.keys[row : row + 1].index_select(2, cols)
+                own.values = layer.values[row : row + 1].index_select(2, cols)
+                mine.layers.append(own)
+            s.cache = mine
+            s.logits = logits[row, last.index(n - 1)].copy()
+            s.tokens += fresh
+            self._counters["prompt_tokens_computed"] += n
 
-    def _run_decode(
-        self, sessions: list[_Session], params: list[Any], max_steps: int, stop: threading.Event
-    ) -> list[DecodeChunk]:
-        for s, p in zip(sessions, params, strict=True):
-            if s.stream is None:
-                s.stream = TextStream(p, WindowDetokenizer(self._decode_tokens, s.tokens[1:]))
-        texts = [""] * len(sessions)
-        counts = [0] * len(sessions)
-        stack: _Stack | None = None
-        try:
-            for _ in range(max_steps):
-                if stop.is_set():
-                    break
-                fed: list[tuple[_Session, int]] = []
-                for i, s in enumerate(sessions):
-                    stream = s.stream
-                    if s.released or stream is None or stream.done:
-                        continue
-                    if s.logits is None or s.cache is None or len(s.tokens) >= self._n_ctx:
-                        texts[i] += stream.finish("length")
-                        continue
-                    tok = sample(s.logits, stream.params, stream.rng)
-                    counts[i] += 1
-                    texts[i] += stream.push(tok, is_eos=tok in self._eos)
-                    if not stream.done:
-                        fed.append((s, tok))
-                if not fed:
-                    break
-                if len(sessions) == 1:
-                    s, tok = fed[0]
-                    s.logits = self._forward(s, [tok])
-                    s.tokens.append(tok)
-                    continue
-                stack = self._restack(stack, [s for s, _ in fed])
-                self._forward_stack(stack, [tok for _, tok in fed])
-        except BaseException:
-            if stack is not None:  # its caches may be half-updated: the sessions recompute on prefill
-                for s in stack.sessions:
-                    s.cache, s.logits, s.tokens = None, None, []
-                stack = None
-            raise
-        finally:
-            if stack is not None:
-                self._unstack(stack, stack.sessions)
-            self._counters["generated_tokens"] += sum(counts)
-        return decode_chunks(sessions, texts, counts)
+    def _begin_decode(self, sessions: list[_Session]) -> None:
+        self._stack = None
+        self._stacking = len(sessions) > 1
+
+    def _step(self, fed: list[tuple[_Session, int]], stop: threading.Event) -> None:
+        if not self._stacking:
+            for s, tok in fed:
+                s.logits = self._forward(s, [tok])
+                s.tokens.append(tok)
+            return
+        self._stack = self._restack(self._stack, [s for s, _ in fed])
+        self._forward_stack(self._stack, [tok for _, tok in fed])
+
+    def _end_decode(self, failed: bool) -> None:
+        stack, self._stack = self._stack, None
+        if stack is None:
+            return
+        if failed:  # its caches may be half-updated: the sessions recompute on their next prefill
+            for s in stack.sessions:
+                s.cache, s.logits, s.tokens = None, None, []
+        else:
+            self._unstack(stack, stack.sessions)
 
     # Sessions of one decode call run each step as one batch: their caches are copied once into a
     # left-padded batched cache (``_Stack``), stepped together, and copied back when a session leaves
@@ -437,7 +388,7 @@ class TransformersEngine(LLMEngine):
     def _restack(self, stack: _Stack | None, sessions: list[_Session]) -> _Stack:
         """``stack`` narrowed to ``sessions`` (a subset of its own, in order), or a new stack of them."""
         if stack is None:
-            return self._stack(sessions)
+            return self._make_stack(sessions)
         if stack.sessions == sessions:
             return stack
         keep = [i for i, s in enumerate(stack.sessions) if s in sessions]
@@ -447,7 +398,7 @@ class TransformersEngine(LLMEngine):
         stack.sessions = sessions
         return stack
 
-    def _stack(self, sessions: list[_Session]) -> _Stack:
+    def _make_stack(self, sessions: list[_Session]) -> _Stack:
         torch = self._torch
         pad = torch.nn.functional.pad
         lengths = [len(s.tokens) for s in sessions]
@@ -503,29 +454,52 @@ class TransformersEngine(LLMEngine):
             s.logits = logits[row]
             s.tokens.append(tok)
 
-    def _run_score(self, reqs: list[ScoreRequest], stop: threading.Event) -> list[float]:
-        torch = self._torch
-        totals = []
-        for r in reqs:
+    def _score(self, planned: list[tuple[list[int], list[int]]], stop: threading.Event) -> list[float]:
+        width = BATCH_WIDTH if self.batching else 1
+        totals: list[float] = []
+        for start in range(0, len(planned), width):
             if stop.is_set():
                 raise Stopped
-            ctx = self._tokenize(r.context, bos=True)
-            cont = self._tokenize(r.continuation, bos=False)
-            if len(ctx) + len(cont) > self._n_ctx:
-                raise InvalidRequest(
-                    f"score request of {len(ctx) + len(cont)} tokens does not fit the context window "
-                    f"of {self._n_ctx} tokens",
-                    engine=self.name,
-                )
-            if not cont:
-                totals.append(0.0)
-                continue
+            group = planned[start : start + width]
+            self._counters["score_model_calls"] += 1
+            for (ctx, cont), rows in zip(group, self._score_rows(group), strict=True):
+                totals.append(sum(log_softmax_at(row, t) for row, t in zip(rows, cont, strict=True)))
+                self._counters["scored_tokens"] += len(ctx) + len(cont)
+        return totals
+
+    def _score_rows(self, group: list[tuple[list[int], list[int]]]) -> list[np.ndarray]:
+        """For each (context, continuation): the logits that predict each continuation token, from
+        one model call (several requests: left-padded, with their own position ids)."""
+        torch = self._torch
+        if len(group) == 1:
+            ((ctx, cont),) = group
             ids = torch.tensor([ctx + cont], device=self._device)
             out = self._model(input_ids=ids, use_cache=False, logits_to_keep=len(cont) + 1)
-            rows = out.logits[0, :-1].float().cpu().numpy()
-            totals.append(sum(log_softmax_at(row, t) for row, t in zip(rows, cont, strict=True)))
-            self._counters["scored_tokens"] += len(ctx) + len(cont)
-        return totals
+            return [out.logits[0, :-1].float().cpu().numpy()]
+        lengths = [len(ctx) + len(cont) for ctx, cont in group]
+        width = max(lengths)
+        keep = max(len(cont) for _, cont in group) + 1
+        ids = torch.full((len(group), width), self._tok.pad_token_id or 0, dtype=torch.long)
+        mask = torch.zeros(len(group), width, dtype=torch.long)
+        for row, ((ctx, cont), n) in enumerate(zip(group, lengths, strict=True)):
+            ids[row, width - n :] = torch.tensor(ctx + cont)
+            mask[row, width - n :] = 1
+        logits = self._padded_logits(ids, mask, (mask.cumsum(-1) - 1).clamp(min=0), keep)
+        return [logits[row, keep - 1 - len(cont) : keep - 1] for row, (_, cont) in enumerate(group)]
+
+    def _padded_logits(self, ids: Any, mask: Any, positions: Any, keep: Any, cache: Any = None) -> np.ndarray:
+        """One model call on a padded batch (on top of ``cache``, which it extends, if given): the
+        logits kept by ``keep`` (``logits_to_keep``: a count of last positions, or their indices)."""
+        out = self._model(
+            input_ids=ids.to(self._device),
+            attention_mask=mask.to(self._device),
+            position_ids=positions.to(self._device),
+            cache=cache,
+            use_cache=cache is not None,
+            logits_to_keep=keep,
+        )
+        logits: np.ndarray = out.logits.float().cpu().numpy()
+        return logits
 
     def _forward(self, s: _Session, tokens: list[int]) -> np.ndarray:
         """Run ``tokens`` through the model on top of the session's cache; the last token's logits."""
@@ -539,14 +513,18 @@ class TransformersEngine(LLMEngine):
 
         return DynamicCache()  # full layers only: croppable at any length (see module docstring)
 
+    # --- tokens ----------------------------------------------------------------------------------
+
     def _tokenize(self, text: str, *, bos: bool) -> list[int]:
         ids: list[int] = self._tok(text, add_special_tokens=bos)["input_ids"]
         return ids
 
+    def _is_eos(self, token: int) -> bool:
+        return token in self._eos
+
+    def _detokenizer(self, s: _Session) -> Detokenizer:
+        return WindowDetokenizer(self._decode_tokens, s.tokens[1:])
+
     def _decode_tokens(self, tokens: Sequence[int]) -> str:
         text: str = self._tok.decode(list(tokens), skip_special_tokens=True)
         return text
-
-    def _require_started(self) -> None:
-        if self._model is None:
-            raise EngineError("engine is not started (use 'async with engine:')", engine=self.name)

@@ -17,7 +17,9 @@ not taken yet, so the token ids it delivers go through a per-session queue: each
 as the CPU engines, never from vLLM's merged text. Stop strings also go to vLLM, so generation stops.
 ``release`` aborts the session's in-flight request (a decode pulling it at that moment returns what it
 has with ``finish_reason="abort"``). Cancelling a ``decode`` call cancels the pull, which makes vLLM
-abort that request. ``AsyncLLM`` needs the asyncio backend.
+abort that request. ``AsyncLLM`` needs the asyncio backend. The requests of one call run
+concurrently under ``fail_fast``, so an error (an ``InvalidRequest`` above all, which the engine
+scheduler isolates to its one request) reaches the caller as itself, never in an ``ExceptionGroup``.
 
 Shared prefixes (``PrefillRequest.shared_prefix``) ride on the same prefix cache: it already shares
 every full block of a common token prefix across requests, so a shared prefix computed once stays
@@ -34,6 +36,7 @@ where vLLM or CUDA is missing.
 
 from __future__ import annotations
 
+import functools
 import importlib.util
 import itertools
 import os
@@ -45,6 +48,7 @@ from typing import Any
 
 import anyio
 
+from ..._concurrency import fail_fast, gather
 from ...errors import ConfigError, EngineError, InvalidRequest
 from ...ir.params import SamplingParams
 from ._decoding import TextStream, WindowDetokenizer
@@ -211,9 +215,9 @@ class VLLMEngine(LLMEngine):
         order: dict[str, list[int]] = {}
         for i, (s, _, _) in enumerate(plans):
             order.setdefault(s.name, []).append(i)
-        async with anyio.create_task_group() as tg:
+        async with fail_fast() as tasks:  # an InvalidRequest reaches the caller as itself
             for mine in order.values():
-                tg.start_soon(in_order, mine)
+                tasks.start_soon(in_order, mine)
         for s, text, tokens in plans:  # only now: a failure above left every session's text as it was
             s.text, s.tokens = text, tokens
         return [r for r in results if r is not None]
@@ -246,15 +250,10 @@ class VLLMEngine(LLMEngine):
             raise InvalidRequest(
                 f"decode of session(s) {unknown!r} that were never prefilled", engine=self.name
             )
-        chunks: list[DecodeChunk | None] = [None] * len(batch)
-
-        async def pull(i: int, r: DecodeRequest) -> None:
-            chunks[i] = await self._pull(self._sessions[r.session], r.params, max(1, max_steps))
-
-        async with anyio.create_task_group() as tg:
-            for i, r in enumerate(batch):
-                tg.start_soon(pull, i, r)
-        return [c for c in chunks if c is not None]
+        steps = max(1, max_steps)
+        return await gather(
+            functools.partial(self._pull, self._sessions[r.session], r.params, steps) for r in batch
+        )
 
     async def _pull(self, s: _Session, params: SamplingParams, max_steps: int) -> DecodeChunk:
         if s.out is None:
@@ -343,7 +342,7 @@ class VLLMEngine(LLMEngine):
         self._require_started()
         totals = [0.0] * len(batch)
 
-        async def one(i: int, r: ScoreRequest) -> None:
+        async def one(i: int, r: ScoreRequest) -> None:  # raises InvalidRequest for that request
             ctx = self._tokenize(r.context, bos=True)
             cont = self._tokenize(r.continuation, bos=False)
             if len(ctx) + len(cont) >= self._max_model_len:
@@ -363,9 +362,9 @@ class VLLMEngine(LLMEngine):
                 totals[i] += float(logprobs[pos][tok].logprob)
             self._counters["scored_tokens"] += len(ctx) + len(cont)
 
-        async with anyio.create_task_group() as tg:
+        async with fail_fast() as tasks:
             for i, r in enumerate(batch):
-                tg.start_soon(one, i, r)
+                tasks.start_soon(one, i, r)
         return totals
 
     # --- helpers ---------------------------------------------------------------------------------
