@@ -8,7 +8,6 @@ the contract for both.
 
 from __future__ import annotations
 
-import math
 from collections.abc import Callable, Sequence
 from typing import Any, TypeVar
 
@@ -40,22 +39,15 @@ def sampling_params(
     top_p: float = 1.0,
     seed: int | None = None,
 ) -> SamplingParams:
-    """The ``SamplingParams`` of an ``llm`` call; ``ValueError`` names a bad value (the tracer turns
-    it into a ``TraceError`` at the user's line)."""
-    if isinstance(max_tokens, bool) or not isinstance(max_tokens, int) or max_tokens < 1:
-        raise ValueError(f"max_tokens must be an int of at least 1, got {max_tokens!r}")
-    if isinstance(temperature, bool) or not isinstance(temperature, int | float) or not temperature >= 0:
-        raise ValueError(f"temperature must be a number >= 0, got {temperature!r}")
-    if temperature == math.inf:
-        raise ValueError("temperature must be finite, got inf")
-    if isinstance(top_p, bool) or not isinstance(top_p, int | float) or not 0 < top_p <= 1:
-        raise ValueError(f"top_p must be a number in (0, 1], got {top_p!r}")
-    if seed is not None and (isinstance(seed, bool) or not isinstance(seed, int)):
-        raise ValueError(f"seed must be an int or None, got {seed!r}")
-    stops: tuple[str, ...] = () if stop is None else (stop,) if isinstance(stop, str) else tuple(stop)
-    if any(not isinstance(s, str) or not s for s in stops):
-        raise ValueError(f"stop must be a non-empty str or a sequence of them, got {stop!r}")
-    return SamplingParams(max_tokens=max_tokens, temperature=temperature, top_p=top_p, stop=stops, seed=seed)
+    """The ``SamplingParams`` of an ``llm`` call. ``SamplingParams`` checks the values and raises
+    ``InvalidParams`` naming a bad one (the tracer turns it into a ``TraceError`` at the user's line)."""
+    return SamplingParams(
+        max_tokens=max_tokens,
+        temperature=temperature,
+        top_p=top_p,
+        stop=() if stop is None else stop,
+        seed=seed,
+    )
 
 
 @_primitive("llm")

@@ -100,12 +100,12 @@ def test_a_collection_computed_from_traced_values_is_refused_with_the_way_out() 
 
 
 SAMPLING = [
-    (r.zero_max_tokens, "max_tokens=0", "max_tokens must be an int of at least 1"),
-    (r.negative_max_tokens, "max_tokens=-3", "max_tokens must be an int of at least 1"),
-    (r.negative_temperature, "temperature=-1", "temperature must be a number >= 0"),
-    (r.nan_temperature, 'temperature=float("nan")', "temperature must be a number >= 0"),
-    (r.empty_stop, 'stop=["\\n", ""]', "stop must be a non-empty str"),
-    (r.number_stop, "stop=5", "object is not iterable"),
+    (r.zero_max_tokens, "max_tokens=0", "max_tokens must be at least 1, got 0"),
+    (r.negative_max_tokens, "max_tokens=-3", "max_tokens must be at least 1, got -3"),
+    (r.negative_temperature, "temperature=-1", "temperature must be >= 0, got -1"),
+    (r.nan_temperature, 'temperature=float("nan")', "temperature must be a finite number, got nan"),
+    (r.empty_stop, 'stop=["\\n", ""]', "stop strings must not be empty"),
+    (r.number_stop, "stop=5", "stop must be a string or a list of strings, got 5"),
     (r.zero_top_k, "top_k=0", "top_k must be at least 1"),
 ]
 
