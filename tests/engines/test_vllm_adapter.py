@@ -146,4 +146,3 @@ async def test_the_scheduler_fails_only_the_invalid_request_of_a_score_batch(eng
     assert outcome["good"] == -2.0  # two continuation tokens at -1 each
     assert type(outcome["bad"]) is InvalidRequest
     assert sched.batch_sizes[2] == 1  # they did go to the engine as one batch
-    assert sched.failed_batches == 0

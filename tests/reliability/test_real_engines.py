@@ -95,23 +95,32 @@ async def test_a_surrogate_among_transformers_queries_fails_alone(
 
 
 @pytest.mark.slow
+@pytest.mark.parametrize("batching", [False, True])
 async def test_a_transformers_prefill_batch_that_fails_midway_leaves_every_session_as_it_was(
-    transformers_engine: TransformersEngine, monkeypatch: pytest.MonkeyPatch
+    transformers_engine: TransformersEngine, monkeypatch: pytest.MonkeyPatch, batching: bool
 ) -> None:
     # The scheduler re-runs a failed batch in halves: a session prefilled before the failure must
-    # not keep its new text, or the re-run would append it twice.
+    # not keep its new text, or the re-run would append it twice. Unbatched, the innocent session is
+    # computed before the poisoned one fails; batched, they share the one model call that fails.
     engine = transformers_engine
-    forward = engine._forward
+    forward, stacked = engine._forward, engine._prefill_stacked
 
     def failing(s: Any, tokens: list[int]) -> Any:
         if s.name.startswith("poisoned"):
             raise RuntimeError("the device failed")
         return forward(s, tokens)
 
+    def failing_stacked(group: list[Any]) -> None:
+        if any(s.name.startswith("poisoned") for s, _ in group):
+            raise RuntimeError("the device failed")
+        stacked(group)
+
     prompt = "Question: What is the capital of France?\nAnswer:"
     params = ayo.SamplingParams(max_tokens=6)
     try:
+        monkeypatch.setattr(engine, "batching", batching)
         monkeypatch.setattr(engine, "_forward", failing)
+        monkeypatch.setattr(engine, "_prefill_stacked", failing_stacked)
         with pytest.raises(RuntimeError):
             await engine.prefill([PrefillRequest("innocent", prompt), PrefillRequest("poisoned", prompt)])
         monkeypatch.undo()
