@@ -12,6 +12,7 @@ self-hosted engines that batch across concurrent queries.
         return await ayo.llm(f"Context:\\n{context}\\nQuestion: {question}\\nAnswer:", max_tokens=32)
 """
 
+from . import driver as _driver  # noqa: F401  (importing it installs the host the frontend calls)
 from .backend import BatchPolicy, EngineConfig, Runtime, current_runtime, load_config
 from .errors import (
     AyoError,

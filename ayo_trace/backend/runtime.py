@@ -51,6 +51,7 @@ import anyio.lowlevel
 
 from .._concurrency import gather
 from ..errors import ConfigError, QueryTimeout
+from ..host import CURRENT_RUNTIME
 from ..ir.graph import Graph, Node
 from ..ir.ops import DEFAULT_ENGINE
 from ..ir.params import Hit, SamplingParams, SearchParams, check_passages, check_text
@@ -85,7 +86,7 @@ log = logging.getLogger("ayo_trace.runtime")
 # waiting to start instead of spreading the engines over all of them.
 DEFAULT_MAX_ACTIVE = 16
 
-_CURRENT: ContextVar[Runtime | None] = ContextVar("ayo_runtime", default=None)
+_CURRENT: ContextVar[Runtime | None] = CURRENT_RUNTIME  # declared below frontend and backend
 
 
 @overload

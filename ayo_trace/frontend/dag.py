@@ -43,6 +43,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from ..errors import TraceError
+from ..host import host
 from ..ir.code import PyCode, SourceLoc, compile_statement
 from ..ir.graph import Graph, Node
 from ..ir.params import SearchParams
@@ -575,9 +576,7 @@ def _python_code(node: DAGNode, args: list[Node], call: list[int]) -> PyCode:
 
 def optimize(graph: Graph, passes: Sequence[Any] | None = None) -> Graph:
     """``graph`` after ``passes`` (default ``DEFAULT_PASSES``); the input graph is not changed."""
-    from ..passes import DEFAULT_PASSES, run_passes
-
-    return run_passes(graph, DEFAULT_PASSES if passes is None else passes)
+    return host().optimize(graph, host().default_passes() if passes is None else passes)
 
 
 async def run_graph(graph: Graph, inputs: Mapping[str, Any], *, passes: Sequence[Any] | None = None) -> Any:
@@ -592,9 +591,6 @@ async def run_graph(graph: Graph, inputs: Mapping[str, Any], *, passes: Sequence
             + (f"; missing {missing}" if missing else "")
             + (f"; unexpected {extra}" if extra else "")
         )
-    from ..backend.runtime import current_runtime
-
-    runtime = current_runtime()
-    assert runtime is not None  # with default=True there always is one
+    runtime = host().runtime()
     runnable = graph if passes is not None and not passes else optimize(graph, passes)
     return await runtime.run(runnable, dict(inputs))

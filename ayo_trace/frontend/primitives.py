@@ -12,6 +12,7 @@ from collections.abc import Callable, Sequence
 from typing import Any, TypeVar
 
 from ..errors import InvalidParams
+from ..host import host
 from ..ir.params import Hit, SamplingParams, SearchParams, check_text
 from ..ir.parsers import Parser
 
@@ -27,9 +28,7 @@ def _primitive(op: str) -> Callable[[F], F]:
 
 
 def _runtime() -> Any:
-    from ..backend.runtime import current_runtime
-
-    return current_runtime()
+    return host().runtime()
 
 
 def sampling_params(
@@ -45,7 +44,7 @@ def sampling_params(
         max_tokens=max_tokens,
         temperature=temperature,
         top_p=top_p,
-        stop=() if stop is None else stop,
+        stop=() if stop is None else stop,  # type: ignore[arg-type]  # SamplingParams normalizes it
         seed=seed,
     )
 

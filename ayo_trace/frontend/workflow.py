@@ -26,6 +26,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from ..errors import TraceError
+from ..host import host
 from ..ir.code import SourceLoc
 from ..ir.graph import Graph
 from .breaks import describe_break, graph_breaks
@@ -232,19 +233,15 @@ class Workflow:
     def _passes(self) -> Sequence[Any]:
         if self.passes is not None:
             return self.passes
-        from ..passes import DEFAULT_PASSES
-
-        return DEFAULT_PASSES
+        return host().default_passes()
 
     def _optimized(self, entry: _Entry) -> Graph:
         passes = tuple(self._passes())
         key = tuple(id(p) for p in passes)
         graph = entry.optimized.get(key)
         if graph is None:
-            from ..passes import run_passes
-
             # With no passes too: the copy is annotated with the cost estimates the runtime ranks by.
-            graph = run_passes(entry.graph, passes)
+            graph = host().optimize(entry.graph, passes)
             entry.optimized[key] = graph
         return graph
 
@@ -261,7 +258,6 @@ class Workflow:
         """The guards the trace specialized on, each graph break with its reason and fix, then what
         each pass changed (a before/after of the printed graph) with the estimated critical path
         before and after."""
-        from ..passes import explain
 
         entry, _ = self._entry(args, kwargs)
         graph = entry.graph
@@ -273,17 +269,15 @@ class Workflow:
         found = graph_breaks(graph)
         head.append(f"graph breaks: {len(found)}")
         head += [f"  {describe_break(n)}" for n in found]
-        return "\n".join(head) + "\n\n" + str(explain(graph, tuple(self._passes())))
+        return "\n".join(head) + "\n\n" + host().explain(graph, tuple(self._passes()))
 
     async def eager(self, *args: Any, **kwargs: Any) -> Any:
         """Run the function as plain Python, each primitive calling its engine directly: the
         reference semantics every optimization is tested against."""
-        from ..backend.runtime import current_runtime
-
         token = _EAGER.set(True)
         try:
             # One query for the whole run: its engine calls share its arrival and its admission.
-            async with current_runtime().serve():
+            async with host().runtime().serve():
                 if self.bound_self is not None:
                     return await self.fn(self.bound_self, *args, **kwargs)
                 return await self.fn(*args, **kwargs)
@@ -295,10 +289,7 @@ class Workflow:
             return await self.eager(*args, **kwargs)
         entry, inputs = self._entry(args, kwargs)
         graph = self._optimized(entry)
-        from ..backend.runtime import Runtime, current_runtime
-
-        rt = current_runtime() or Runtime.default()
-        return await rt.run(graph, inputs)
+        return await host().runtime().run(graph, inputs)
 
     def __repr__(self) -> str:
         return f"<ayo.workflow {self.fn.__qualname__}>"
