@@ -64,7 +64,7 @@ class ExpressionCompiler(PrimitiveCalls, ComprehensionMaps, StaticFolding, TextB
         local, _ = self.src.free_names(e)
         hint = hint or "value"
         target = hint if hint not in local else hint + "_"
-        source = f"{target} = {self.src.code(e)}"
+        source = f"{target} = {self.src.expr_code(e)}"
         return self.python_node(e, loc, [target], source=source, name=hint)
 
     def split_names(self, local: list[str], other: list[str]) -> tuple[list[str], list[str]]:
