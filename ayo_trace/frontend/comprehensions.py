@@ -37,7 +37,7 @@ class ComprehensionMaps(CompilerState):
             # comprehension runs eagerly, as written (a graph break, not a refusal)
             name = hint or "value"
             reason = "comprehension that awaits in an `async for`, an inner iterable or an `if` filter"
-            source = f"{name} = {self.src.code(e).strip()}"
+            source = f"{name} = {self.src.expr_code(e)}"
             node = self.python_node(
                 e,
                 loc,

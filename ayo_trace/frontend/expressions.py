@@ -41,13 +41,13 @@ class ExpressionCompiler(PrimitiveCalls, ComprehensionMaps, StaticFolding, TextB
             new_stmt, replaced = self.lift_awaits(e, loc)
             if new_stmt is None:  # it awaits something else too: the whole expression runs eagerly
                 reason = "await of something that is not an ayo primitive, workflow or traced helper"
-                source = f"{hint} = {self.src.code(e).strip()}"
+                source = f"{hint} = {self.src.expr_code(e)}"
                 return Traced(
                     self.python_node(
                         e, loc, [hint], source=source, is_async=True, op="break", reason=reason, effect=True
                     )
                 )
-            source = f"{hint} = {self.src.module.code_for_node(new_stmt)}"
+            source = f"{hint} = {self.src.expr_code(new_stmt)}"
             node = self.python_node(e, loc, [hint], source=source, exclude=replaced, name=hint)
             self.temps.clear()
             return Traced(node)
@@ -135,7 +135,7 @@ class ExpressionCompiler(PrimitiveCalls, ComprehensionMaps, StaticFolding, TextB
             e,
             call_loc,
             [name],
-            source=f"{name} = {self.src.code(e).strip()}",
+            source=f"{name} = {self.src.expr_code(e)}",
             is_async=True,
             op="break",
             reason=reason,

@@ -79,10 +79,12 @@ class FunctionSource:
         return self.module.code_for_node(node)
 
     def expr_code(self, e: cst.BaseExpression) -> str:
-        """``e``'s code as an expression that stands on its own: a generator expression written as
-        a call's only argument (``xs.extend(h.text for h in hits)``) has no parentheses of its own."""
+        """``e``'s code as an expression that stands on its own on the right of ``=``: a generator
+        expression written as a call's only argument (``xs.extend(h.text for h in hits)``) or an
+        assignment expression written as an argument (``f(n := len(xs))``) has no parentheses of its
+        own."""
         code = self.code(e).strip()
-        return f"({code})" if isinstance(e, cst.GeneratorExp) and not e.lpar else code
+        return f"({code})" if isinstance(e, cst.GeneratorExp | cst.NamedExpr) and not e.lpar else code
 
     def _home(self, scope: Scope | None, name: str) -> Scope | None:
         """The scope that binds ``name`` as seen from ``scope`` (Python's lexical rule)."""
