@@ -126,7 +126,8 @@ class _Request:
         self.query_seq = tag.seq if tag is not None else 0
         # A request made outside any query (an engine scheduler used directly) ranks as it arrives.
         self.rank = -math.inf if urgent else (tag.rank if tag is not None else self.arrival)
-        self.deadline = tag.deadline if tag is not None else None
+        # expired before it runs only when the query's estimates are trusted to describe the engines
+        self.deadline = tag.deadline if tag is not None and tag.fail_early else None
         self.result: Any = _PENDING
         self.error: BaseException | None = None
         self.wake: anyio.Event | None = None

@@ -81,13 +81,16 @@ class QueryTag:
     """The query a request serves. ``arrival`` and ``deadline`` are on the scheduler's clock
     (``anyio.current_time()``); ``work`` is the query's estimated critical path in seconds (0: no
     estimate, an eager call); ``deadline`` is absolute (None: none); ``seq`` counts the queries a
-    runtime started (it orders queries of equal rank, e.g. a burst in one instant)."""
+    runtime started (it orders queries of equal rank, e.g. a burst in one instant); ``fail_early``:
+    a request of this query is failed before it runs when its estimated time to the query's end
+    exceeds the time left (``Runtime(fail_early=True)``: the estimates describe the engines)."""
 
     id: str
     arrival: float
     work: float = 0.0
     deadline: float | None = None
     seq: int = 0
+    fail_early: bool = False
 
     @property
     def rank(self) -> float:
@@ -113,10 +116,18 @@ def serving(tag: QueryTag) -> Iterator[QueryTag]:
         _QUERY.reset(token)
 
 
-def new_tag(query_id: str, work: float = 0.0, deadline_s: float | None = None, seq: int = 0) -> QueryTag:
+def new_tag(
+    query_id: str,
+    work: float = 0.0,
+    deadline_s: float | None = None,
+    seq: int = 0,
+    *,
+    fail_early: bool = False,
+) -> QueryTag:
     """A tag for a query arriving now."""
     now = anyio.current_time()
-    return QueryTag(query_id, now, max(work, 0.0), None if deadline_s is None else now + deadline_s, seq)
+    deadline = None if deadline_s is None else now + deadline_s
+    return QueryTag(query_id, now, max(work, 0.0), deadline, seq, fail_early)
 
 
 class Ordered(Protocol):

@@ -16,9 +16,9 @@ Many queries at once: every engine request carries the ``QueryTag`` of the query
 (``policy.py``), set by ``run`` for a graph, by an eager workflow for its whole run, and by a
 primitive called on its own, so the engine schedulers order all of them by the scheduling
 ``policy``. At most ``max_active`` queries are in service at once (``admission.py``); the others
-wait in arrival order before starting. A query with a deadline whose estimated work (its graph's
-critical path, ``meta["remaining"]``) exceeds the deadline, or that could not start in time, fails
-with ``QueryTimeout`` before it takes engine time.
+wait in arrival order before starting. A query with a deadline that could not start in time fails
+with ``QueryTimeout`` before it takes engine time; with ``fail_early=True`` so does one whose
+estimated work (its graph's critical path, ``meta["remaining"]``) exceeds the time it has left.
 
 Cross-query batching works the same in both: the engine schedulers run batches in the tasks of the
 requests that wait for them (see ``engine_scheduler``), so nothing runs in the background.
@@ -142,7 +142,12 @@ class Runtime:
     deadline, else by arrival plus estimated work, critical path first within a query) or
     ``"critical_path"`` (the order before query-level scheduling, for comparison). ``max_active``
     bounds the queries (traced or eager) in service at once (None: no bound); up to ``max_queue``
-    more wait to start, in arrival order, and one more is refused with ``Overloaded``.
+    more wait to start, in arrival order, and one more is refused with ``Overloaded``. A query with a
+    deadline is served earliest deadline first and fails when the deadline passes; with
+    ``fail_early=True`` it also fails as soon as its graph's estimated work (the cost model's engine
+    profiles) no longer fits the time left, before it takes engine time: turn it on when those
+    estimates describe your engines (the default profiles describe the CPU defaults, and overestimate
+    a GPU).
     """
 
     def __init__(
@@ -164,6 +169,7 @@ class Runtime:
         share_prefixes: bool = True,
         policy: str = DEFAULT_POLICY,
         max_active: int | None = DEFAULT_MAX_ACTIVE,
+        fail_early: bool = False,
     ) -> None:
         path = os.environ.get("AYO_TRACE_CONFIG") if engines is None else None
         if engines is None:
@@ -200,6 +206,7 @@ class Runtime:
         self.policy = policy
         self.max_active = max_active
         self._admission = Admission(max_active, max_queue)
+        self.fail_early = fail_early
         self._recorder = Recorder(timeline_size)
         self._pools: dict[str, EnginePool] = {}
         self._by_kind: dict[str, list[str]] = {}
@@ -452,22 +459,32 @@ class Runtime:
         if outer is not None:
             yield outer
             return
-        tag = new_tag(query_id or f"eager/q{next(self._eager_ids)}", work, deadline_s, next(self._query_seq))
-        if tag.deadline is not None and work > deadline_s:  # type: ignore[operator]
+        tag = new_tag(
+            query_id or f"eager/q{next(self._eager_ids)}",
+            work,
+            deadline_s,
+            next(self._query_seq),
+            fail_early=self.fail_early,
+        )
+        if tag.fail_early and tag.deadline is not None and work > deadline_s:  # type: ignore[operator]
             raise QueryTimeout(
                 f"query deadline of {deadline_s}s cannot be met: its estimated work is {work:.3f}s "
                 "(failed before it started)",
-                node="?",
+                node=None,
             )
-        start_by = math.inf if tag.deadline is None else tag.deadline - work - anyio.current_time()
+        start_by = math.inf if tag.deadline is None else tag.deadline - anyio.current_time()
+        if tag.fail_early:
+            start_by -= work
         async with contextlib.AsyncExitStack() as stack:
             with anyio.move_on_after(start_by) as waited:
                 await stack.enter_async_context(self._admission.slot())
             if waited.cancelled_caught:
                 raise QueryTimeout(
                     f"query deadline of {deadline_s}s cannot be met: it waited {anyio.current_time() - tag.arrival:.3f}s "
-                    f"to start and its estimated work is {work:.3f}s (failed before it started)",
-                    node="?",
+                    "to start"
+                    + (f" and its estimated work is {work:.3f}s" if tag.fail_early else "")
+                    + " (failed before it started)",
+                    node=None,
                 )
             self.active += 1
             try:

@@ -148,10 +148,10 @@ def test_past_the_queue_bound_a_query_is_refused_at_once() -> None:
     assert in_virtual_time(overflow) == ["q3 refused", "q0 ok", "q1 ok", "q2 ok"]
 
 
-async def with_deadlines() -> tuple[list[str], dict[str, str]]:
+async def with_deadlines(fail_early: bool = True) -> tuple[list[str], dict[str, str]]:
     emb = RecordingEmbedder()
     outcome: dict[str, str] = {}
-    async with runtime(emb, max_active=None) as rt:
+    async with runtime(emb, max_active=None, fail_early=fail_early) as rt:
 
         async def one(name: str, at: float, deadline: float | None) -> None:
             await anyio.sleep(at)
@@ -179,3 +179,16 @@ def test_deadlines_order_the_queue_and_unmeetable_ones_fail_before_running() -> 
     assert outcome["soon"] == "ok at 3" and outcome["late"] == "ok at 4"
     assert outcome["hopeless"].startswith("timeout at 0:") and "cannot be met" in outcome["hopeless"]
     assert outcome["expires"].startswith("timeout at 2:") and "cannot be met" in outcome["expires"]
+
+
+def test_without_fail_early_deadlines_still_order_the_queue_but_estimates_fail_nothing() -> None:
+    order, outcome = in_virtual_time(with_deadlines, False)
+    assert order == [
+        "busy",
+        "hopeless",
+        "plain",
+        "expires",
+        "soon",
+        "late",
+    ]  # by rank: deadline, else arrival + work
+    assert all(v.startswith("ok") for v in outcome.values()), outcome
