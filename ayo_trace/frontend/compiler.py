@@ -74,8 +74,6 @@ class Compiler(Returns, Helpers, ExpressionCompiler):
         self.comprehension_names: set[str] = set()  # names a comprehension binds in this map body
         self.captures: dict[str, tuple[Node, Node]] = {}  # name -> (outer node, body input)
         self.temps: dict[str, Value] = {}
-        # names a traced `if` assigns on one path only: reading them later is an error
-        self.maybe_unbound: dict[str, tuple[SourceLoc, Value]] = {}
 
     # --- nodes -----------------------------------------------------------------------------------
 
@@ -112,15 +110,7 @@ class Compiler(Returns, Helpers, ExpressionCompiler):
         if isinstance(unbound, Unbound):
             raise TraceError(
                 f"`{name}` is read here but {unbound.why} (Python could raise UnboundLocalError here); "
-                "assign it before that statement, or on every path",
-                loc=loc,
-                construct="name",
-            )
-        if name in self.maybe_unbound and self.env.get(name) is self.maybe_unbound[name][1]:
-            where = self.maybe_unbound[name][0]
-            raise TraceError(
-                f"`{name}` is read here but the `if` at {where} assigns it on one branch only; assign it "
-                "before the `if` (or on every branch)",
+                f"{unbound.fix}",
                 loc=loc,
                 construct="name",
             )
@@ -530,7 +520,7 @@ class Compiler(Returns, Helpers, ExpressionCompiler):
         if names:
             self.rebind(names, node, loc)
         for n in unbound:
-            self.maybe_unbound[n] = (loc, self.env[n])
+            self.leave_unbound(n, stmt, loc)
 
     # --- for ---------------------------------------------------------------------------------------
 
@@ -583,14 +573,14 @@ class Compiler(Returns, Helpers, ExpressionCompiler):
             self.env[acc] = Traced(node)
         for j, n in enumerate(live, start=len(accs)):
             last = f"{m}[-1][{j}]" if tuple_out else f"{m}[-1]"
-            bound_before = n in self.env or (self.parent is not None and n in self.parent.env)
+            # a name unbound on some path before the loop stays so when the loop runs no item
+            before = self.env.get(n)
+            bound_before = self.is_bound(n)
             source = f"{n} = {last} if {m} else {n}" if bound_before else f"{n} = {last}"
             reads = [m, n] if bound_before else [m]
-            # a name unbound on some path before the loop stays so when the loop runs no item
-            maybe = self.maybe_unbound.pop(n, None)
             self.env[n] = Traced(self.python_node(stmt, loc, [n], source=source, name=n, reads=reads))
-            if maybe is not None:
-                self.maybe_unbound[n] = (maybe[0], self.env[n])
+            if isinstance(before, Unbound):
+                self.env[n] = before
         self.temps.clear()
 
     def accumulators(
