@@ -304,7 +304,6 @@ def compile_loop(comp: Compiler, stmt: cst.For | cst.While, loc: SourceLoc) -> N
             unbound.append(n)
             init.append(comp.const(None, loc, n))
     iterable = None
-    forever = False  # a `while` whose condition is always true: only a `break` leaves it
     if isinstance(stmt, cst.For):
         iterable = comp.materialize(comp.expr(stmt.iter, loc, "items"), loc, "items")
     child = type(comp)(comp.src, Graph("body"), {}, comp.deps, parent=comp)
@@ -325,9 +324,6 @@ def compile_loop(comp: Compiler, stmt: cst.For | cst.While, loc: SourceLoc) -> N
         jump_block(child, body_stmts)
         go = negate(child, child.env[BROKE], loc, "go_on")
     else:
-        # (the condition as the body sees it: a name the body rebinds is not static there)
-        test = child.static_test(stmt.test)
-        forever = test is not None and bool(test.value)
         go = _while_body(child, stmt, body_stmts, names, loc)
     outs = [child.materialize(go, loc, "go_on")]
     for n in carried:
@@ -354,12 +350,8 @@ def compile_loop(comp: Compiler, stmt: cst.For | cst.While, loc: SourceLoc) -> N
     # A name unbound before the loop is bound after it where Python's rules say so (flow.py): it is
     # bound on every path that leaves the loop, by its `else` or by a `break` (for `while True`,
     # `break` is the only way out); otherwise a later read is refused.
-    assigned = comp.src.assigned_names
-    if forever:
-        bound = flow(body_stmts, assigned).breaks  # None: no path leaves, the code after never runs
-    else:
-        after = flow([stmt], assigned)
-        bound = after.definite if after.falls_through else None
+    after = flow([stmt], comp.src.assigned_names)
+    bound = after.definite if after.falls_through else None  # None: the code after never runs
     for n in unbound:
         if bound is not None and n not in bound:
             comp.leave_unbound(n, stmt, loc)

@@ -34,10 +34,18 @@ def test_reading_a_name_a_try_may_leave_unassigned_is_refused() -> None:
     assert info.value.loc.line == line_of(r, "return answer  # maybe unassigned")
 
 
+def test_a_name_a_while_true_loop_leaves_unbound_at_one_break_is_refused() -> None:
+    with pytest.raises(ayo.TraceError, match="assigns it on some paths only") as info:
+        r.agent_loop_leaving_before_binding.graph("q")
+    assert info.value.loc.line == line_of(r, "return action  # maybe unassigned after the loop")
+    assert f"the `while` at rules_shapes.py:{line_of(r, 'while True:')}" in str(info.value)
+
+
 def test_a_break_around_try_except_as_returns_only_what_python_leaves_bound() -> None:
     wf = ayo.workflow(r.strict_with_a_break.fn)  # the same function, not strict
     (brk,) = [n for n in wf.graph("q").walk() if n.op == "break"]
-    assert brk.attrs["code"].returns == ("answer",)
+    assert brk.attrs["code"].returns == ("draft", "answer")  # not `e`: Python deletes it
+    assert brk.attrs["code"].params == ("question", "draft")  # `draft` stays as it was on failure
 
 
 def test_strict_mode_refuses_a_graph_break_naming_it() -> None:
