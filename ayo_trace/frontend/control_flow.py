@@ -46,6 +46,7 @@ Fill = Callable[["Compiler"], None]
 def compound(comp: Compiler, stmt: cst.BaseStatement, loc: SourceLoc) -> bool:
     """Compile ``stmt`` if it is a loop or ``match`` this module traces; False to leave it to the
     compiler. Statements with a ``return`` inside never reach here (the compiler breaks on them)."""
+    from .map_loops import accumulators
     from .parallel import task_group
     from .try_except import try_statement
 
@@ -57,7 +58,7 @@ def compound(comp: Compiler, stmt: cst.BaseStatement, loc: SourceLoc) -> bool:
         if not contains_await(stmt) or _has_return(stmt):
             return False
         simple = stmt.orelse is None and not jumps(stmt.body) and not _carries(comp, stmt)
-        if simple and comp.accumulators(stmt) is not None:
+        if simple and accumulators(comp, stmt) is not None:
             return False  # a map, the compiler's own path
         compile_loop(comp, stmt, loc)
         return True
