@@ -9,7 +9,9 @@ after the ``if`` are never "maybe unassigned" because of it.
 ``settle`` applies Python's definite-assignment rules (``flow.py``) to a statement that runs as one
 node: it returns the names the node hands back, reads first the names it may leave as they were, and
 marks the names it may leave unbound so that a later read is refused where Python could raise
-``UnboundLocalError``.
+``UnboundLocalError``. ``leave_unbound`` is that mark, for every statement the compiler traces
+(``cond``, ``loop``, ``try``, ``match`` and breaks alike): an ``Unbound`` value whose message gives
+Python's reason for the construct (``why_unbound``).
 """
 
 from __future__ import annotations

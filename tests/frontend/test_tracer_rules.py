@@ -52,7 +52,7 @@ def test_strict_mode_refuses_a_graph_break_naming_it() -> None:
     with pytest.raises(ayo.TraceError, match="strict, but 1 statement") as info:
         r.strict_with_a_break.graph("q")
     assert info.value.loc.line == line_of(r, "try:  # the break strict mode refuses")
-    assert "fix: let the error propagate" in str(info.value)
+    assert "fix: assign names in the `try` body's last statement only" in str(info.value)
 
 
 def test_strict_mode_accepts_a_whole_graph() -> None:
