@@ -253,7 +253,7 @@ def branch(
     if names:
         comp.rebind(names, node, loc)
     for n in unbound:
-        comp.leave_unbound(n, stmt, loc)
+        comp.leave_unbound(n, stmt, comp.src.loc(stmt))
     return node
 
 

@@ -41,6 +41,25 @@ async def agent_loop_leaving_before_binding(task: str) -> str:
     return action  # maybe unassigned after the loop
 
 
+@ayo.workflow
+async def loop_may_not_bind(questions: list[str]) -> str:
+    for q in questions:
+        answer = await ayo.llm(q, max_tokens=2)
+        if "stop" in answer:
+            break
+    return answer  # unassigned when there is no question
+
+
+@ayo.workflow
+async def match_may_not_bind(question: str) -> str:
+    match len(question) % 3:
+        case 0:
+            answer = await ayo.llm(question, max_tokens=2)
+        case 1:
+            answer = "one"
+    return answer  # unassigned when no case matches
+
+
 @ayo.workflow(strict=True)
 async def strict_with_a_break(question: str) -> str:
     draft = ""
