@@ -74,15 +74,15 @@ def for_statement(comp: Compiler, stmt: cst.For, loc: SourceLoc) -> None:
         node = comp.python_node(line, comp.src.loc(line), [acc], source=source, name=acc, reads=[acc, m])
         comp.env[acc] = Traced(node)
     for j, n in enumerate(live, start=len(accs)):
+        if not comp.is_bound(n):
+            # Python leaves it unbound when there is no item: a later read is refused as Python could
+            # raise UnboundLocalError there (`m[-1]` would fail even where the read is guarded)
+            if not isinstance(comp.env.get(n), Unbound):
+                comp.leave_unbound(n, stmt, loc)
+            continue
         last = f"{m}[-1][{j}]" if tuple_out else f"{m}[-1]"
-        # a name unbound on some path before the loop stays so when the loop runs no item
-        before = comp.env.get(n)
-        bound_before = comp.is_bound(n)
-        source = f"{n} = {last} if {m} else {n}" if bound_before else f"{n} = {last}"
-        reads = [m, n] if bound_before else [m]
-        comp.env[n] = Traced(comp.python_node(stmt, loc, [n], source=source, name=n, reads=reads))
-        if isinstance(before, Unbound):
-            comp.env[n] = before
+        source = f"{n} = {last} if {m} else {n}"
+        comp.env[n] = Traced(comp.python_node(stmt, loc, [n], source=source, name=n, reads=[m, n]))
     comp.temps.clear()
 
 

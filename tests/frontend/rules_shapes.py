@@ -51,6 +51,15 @@ async def loop_may_not_bind(questions: list[str]) -> str:
 
 
 @ayo.workflow
+async def map_loop_may_not_bind(docs: list[str]) -> str:
+    for d in docs:
+        answer = await ayo.llm(d, max_tokens=2)
+    if docs:
+        return answer  # unassigned when there is no doc (and `docs[-1]`'s answer otherwise)
+    return "none"
+
+
+@ayo.workflow
 async def match_may_not_bind(question: str) -> str:
     match len(question) % 3:
         case 0:

@@ -47,10 +47,11 @@ def test_a_name_a_while_true_loop_leaves_unbound_at_one_break_is_refused() -> No
     ("wf", "args", "statement", "why"),
     [
         (r.loop_may_not_bind, (["q"],), "for q in questions:", "the loop may end before assigning it"),
+        (r.map_loop_may_not_bind, (["q"],), "for d in docs:", "the loop may end before assigning it"),
         (r.match_may_not_bind, ("q",), "match len(question) % 3:", "in some cases, or when no case matches"),
         (r.reads_maybe_assigned, ("q",), "try:  # noqa: SIM105", "an exception may stop the body"),
     ],
-    ids=["for", "match", "try"],
+    ids=["for", "for_map", "match", "try"],
 )
 def test_a_refused_read_names_the_statement_and_pythons_reason(wf, args, statement: str, why: str) -> None:
     with pytest.raises(ayo.TraceError) as info:
