@@ -17,8 +17,12 @@ _FIXES = (
     ("for loop unpacking", "iterate over one name and unpack inside the body"),
     ("for loop with", "filter the items first (a comprehension with `if`), then loop without break"),
     ("if with break", "compute the condition in the loop, then break outside the `if`"),
-    ("try", "let the error propagate, or catch it in a helper called outside the workflow"),
-    ("while", "loop a static number of times (`for _ in range(n)` with a static n)"),
+    (
+        "try",
+        "assign names in the `try` body's last statement only (or again in every handler), "
+        "so the `try` traces whole; or let the error propagate",
+    ),
+    ("while", "await before the loop and at the end of its body, and test the result in the condition"),
     ("with", "enter the context outside the workflow and pass in what it gives"),
     ("async for", "collect the items before the workflow and pass them in"),
 )

@@ -7,7 +7,9 @@ read; loops and comprehensions over traced lists that await primitives become ``
 branches on traced values that await primitives become ``cond`` nodes; what cannot be traced with
 its meaning intact becomes a graph break (``break``: the runtime runs that statement, or the rest of
 the function, eagerly with the values materialized) or a ``TraceError`` that names the line.
-Expressions are handled in ``expressions.py``; this module holds statements.
+Expressions are handled in ``expressions.py``; this module holds statements (``for`` loops that
+become ``map`` nodes are in ``map_loops.py``; other loops, ``try`` and ``match`` in ``control_flow.py``
+and the modules it names).
 """
 
 from __future__ import annotations
@@ -20,7 +22,7 @@ import libcst as cst
 from ..errors import TraceError
 from ..ir.code import PyCode, SourceLoc, compile_statement
 from ..ir.graph import Graph, Node
-from . import control_flow, parallel
+from . import control_flow, map_loops, parallel
 from .breaks import fix_for
 from .deps import TraceDeps
 from .expressions import ExpressionCompiler, contains_await, mutated_roots
@@ -28,7 +30,7 @@ from .flow import flow
 from .helpers import Helpers
 from .returns import Returns, Unbound
 from .source import FunctionSource
-from .state import _construct, _contains_node, _has, _immutable
+from .state import _construct, _has, _immutable
 from .values import Static, Text, Traced, Value
 
 __all__ = ["Chain", "Compiler", "TraceDeps"]
@@ -74,8 +76,6 @@ class Compiler(Returns, Helpers, ExpressionCompiler):
         self.comprehension_names: set[str] = set()  # names a comprehension binds in this map body
         self.captures: dict[str, tuple[Node, Node]] = {}  # name -> (outer node, body input)
         self.temps: dict[str, Value] = {}
-        # names a traced `if` assigns on one path only: reading them later is an error
-        self.maybe_unbound: dict[str, tuple[SourceLoc, Value]] = {}
 
     # --- nodes -----------------------------------------------------------------------------------
 
@@ -112,15 +112,7 @@ class Compiler(Returns, Helpers, ExpressionCompiler):
         if isinstance(unbound, Unbound):
             raise TraceError(
                 f"`{name}` is read here but {unbound.why} (Python could raise UnboundLocalError here); "
-                "assign it before that statement, or on every path",
-                loc=loc,
-                construct="name",
-            )
-        if name in self.maybe_unbound and self.env.get(name) is self.maybe_unbound[name][1]:
-            where = self.maybe_unbound[name][0]
-            raise TraceError(
-                f"`{name}` is read here but the `if` at {where} assigns it on one branch only; assign it "
-                "before the `if` (or on every branch)",
+                f"{unbound.fix}",
                 loc=loc,
                 construct="name",
             )
@@ -215,7 +207,7 @@ class Compiler(Returns, Helpers, ExpressionCompiler):
         if isinstance(stmt, cst.If):
             return self.if_statement(stmt, loc, top=top)
         if isinstance(stmt, cst.For) and stmt.asynchronous is None:
-            return self.for_statement(stmt, loc)
+            return map_loops.for_statement(self, stmt, loc)
         if isinstance(stmt, cst.FunctionDef | cst.ClassDef):
             names = [stmt.name.value]
             self.python_statement(stmt, loc, names, effect=False)
@@ -530,116 +522,7 @@ class Compiler(Returns, Helpers, ExpressionCompiler):
         if names:
             self.rebind(names, node, loc)
         for n in unbound:
-            self.maybe_unbound[n] = (loc, self.env[n])
-
-    # --- for ---------------------------------------------------------------------------------------
-
-    def for_statement(self, stmt: cst.For, loc: SourceLoc) -> None:
-        if not contains_await(stmt):
-            return self.python_statement(stmt, loc, self.src.assigned_names(stmt), effect=True)
-        if stmt.orelse is not None or _has(stmt, cst.Break | cst.Continue | cst.Return):
-            return self.statement_break(stmt, loc, "for loop with break/continue/else around primitives")
-        accs = self.accumulators(stmt)
-        if accs is None:
-            return self.statement_break(
-                stmt, loc, "for loop that changes outer state other than list.append/extend"
-            )
-        # a tuple target (`for i, (a, b) in enumerate(zip(...))`) unpacks the item in the body
-        item = stmt.target.value if isinstance(stmt.target, cst.Name) else control_flow.ITEM
-        targets = self.src.assigned_names(stmt.target)
-        # Names the loop binds that later code reads take their last iteration's value.
-        later = set(self.names_read_after(stmt))
-        live = [n for n in dict.fromkeys([*targets, *self.src.assigned_names(stmt.body)]) if n in later]
-        iterable = self.materialize(self.expr(stmt.iter, loc, "items"), loc, "items")
-        body_stmts = [s for s in stmt.body.body if s not in {a[2] for a in accs}]
-        child = Compiler(self.src, Graph("body"), {}, self.deps, parent=self)
-        item_input = child.graph.add("input", (), {"name": item}, name=item.strip("_"))
-        control_flow.bind_target(child, stmt.target, item_input, loc)
-        child.block(body_stmts, top=False)
-        outs = []
-        for _, _, line, arg in accs:
-            outs.append(child.materialize(child.expr(arg, self.src.loc(line), "item"), loc, "item"))
-        outs += [child.materialize(child.lookup_local(n, loc), loc, n) for n in live]
-        child.graph.add("output", outs or [child.const(None, loc)])
-        order = list(child.captures)
-        _align_inputs(child, order, first=item_input)
-        mapped = self.emit(
-            "map",
-            [iterable, *(child.captures[n][0] for n in order)],
-            {"body": child.graph, "item": self.src.code(stmt.target).strip(), "concurrency": 1},
-            loc,
-            accs[0][0] if len(accs) == 1 and not live else "map",
-        )
-        m = mapped.name
-        self.temps[m] = Traced(mapped)
-        tuple_out = len(outs) > 1
-        for i, (acc, method, line, _) in enumerate(accs):
-            v = f"v[{i}]" if tuple_out else "v"
-            if method == "append":
-                source = f"{acc}.extend({v} for v in {m})" if tuple_out else f"{acc}.extend({m})"
-            else:
-                source = f"for v in {m}:\n    {acc}.extend({v})"
-            node = self.python_node(line, self.src.loc(line), [acc], source=source, name=acc, reads=[acc, m])
-            self.env[acc] = Traced(node)
-        for j, n in enumerate(live, start=len(accs)):
-            last = f"{m}[-1][{j}]" if tuple_out else f"{m}[-1]"
-            bound_before = n in self.env or (self.parent is not None and n in self.parent.env)
-            source = f"{n} = {last} if {m} else {n}" if bound_before else f"{n} = {last}"
-            reads = [m, n] if bound_before else [m]
-            # a name unbound on some path before the loop stays so when the loop runs no item
-            maybe = self.maybe_unbound.pop(n, None)
-            self.env[n] = Traced(self.python_node(stmt, loc, [n], source=source, name=n, reads=reads))
-            if maybe is not None:
-                self.maybe_unbound[n] = (maybe[0], self.env[n])
-        self.temps.clear()
-
-    def accumulators(
-        self, stmt: cst.For
-    ) -> list[tuple[str, str, cst.SimpleStatementLine, cst.BaseExpression]] | None:
-        """``acc.append(x)`` / ``acc.extend(xs)`` lines of a loop body on lists defined before the
-        loop; None when the body changes outer state in any other way."""
-        assigned_in_body = set(self.src.assigned_names(stmt.body))
-        out = []
-        for line in stmt.body.body:
-            if not isinstance(line, cst.SimpleStatementLine) or len(line.body) != 1:
-                continue
-            small = line.body[0]
-            if not isinstance(small, cst.Expr) or not isinstance(small.value, cst.Call):
-                continue
-            call = small.value
-            func = call.func
-            if (
-                isinstance(func, cst.Attribute)
-                and isinstance(func.value, cst.Name)
-                and func.attr.value in ("append", "extend")
-                and len(call.args) == 1
-                and call.args[0].keyword is None
-                and not call.args[0].star
-                and func.value.value not in assigned_in_body
-            ):
-                out.append((func.value.value, func.attr.value, line, call.args[0].value))
-        acc_lines = {id(a[2]) for a in out}
-        if {a[0] for a in out} & assigned_in_body:
-            return None
-        for line in stmt.body.body:
-            if id(line) in acc_lines:
-                continue
-            local, _ = self.src.free_names(line)
-            outer_mutated = [n for n in mutated_roots(line) if n in local and n not in assigned_in_body]
-            if outer_mutated:
-                return None
-        return out
-
-    def names_read_after(self, stmt: cst.CSTNode) -> list[str]:
-        body = list(self.src.node.body.body)
-        found = False
-        names: list[str] = []
-        for s in body:
-            if found:
-                names.extend(self.src.free_names(s)[0])
-            if s is stmt or _contains_node(s, stmt):
-                found = True
-        return names
+            self.leave_unbound(n, stmt, loc)
 
 
 def _align_inputs(child: Compiler, order: list[str], first: Node | None = None) -> None:

@@ -20,7 +20,6 @@ before: a ``map``, plain code, or a graph break).
 from __future__ import annotations
 
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
 import libcst as cst
@@ -28,6 +27,7 @@ import libcst as cst
 from ..errors import TraceError
 from ..ir.code import SourceLoc
 from ..ir.graph import Graph, Node
+from .flow import flow
 from .state import contains_await
 from .values import Static, Traced, Value
 
@@ -36,7 +36,6 @@ if TYPE_CHECKING:
 
 MAX_ITERATIONS = 1000  # how many times a traced `while` body may run before the runtime refuses
 BROKE = "__ayo_broke"  # in a loop body: whether this iteration ran a `break`
-LOOP = "__ayo_loop"  # in a loop body's own environment: its _LoopInfo
 ITEM = "__ayo_item"  # a loop's item, when its target unpacks it
 _LOOPS = (cst.For, cst.While)
 _SCOPES = (cst.FunctionDef, cst.ClassDef, cst.Lambda)
@@ -47,6 +46,7 @@ Fill = Callable[["Compiler"], None]
 def compound(comp: Compiler, stmt: cst.BaseStatement, loc: SourceLoc) -> bool:
     """Compile ``stmt`` if it is a loop or ``match`` this module traces; False to leave it to the
     compiler. Statements with a ``return`` inside never reach here (the compiler breaks on them)."""
+    from .map_loops import accumulators
     from .parallel import task_group
     from .try_except import try_statement
 
@@ -58,7 +58,7 @@ def compound(comp: Compiler, stmt: cst.BaseStatement, loc: SourceLoc) -> bool:
         if not contains_await(stmt) or _has_return(stmt):
             return False
         simple = stmt.orelse is None and not jumps(stmt.body) and not _carries(comp, stmt)
-        if simple and comp.accumulators(stmt) is not None:
+        if simple and accumulators(comp, stmt) is not None:
             return False  # a map, the compiler's own path
         compile_loop(comp, stmt, loc)
         return True
@@ -123,7 +123,6 @@ def jump_block(comp: Compiler, stmts: Sequence[cst.BaseStatement]) -> None:
         ):
             for small in stmt.body:
                 if isinstance(small, cst.Break):
-                    _record_break(comp)
                     comp.env[BROKE] = Static(True)
                     return
                 if isinstance(small, cst.Continue):
@@ -175,6 +174,7 @@ def if_with_jumps(comp: Compiler, stmt: cst.If, rest: list[cst.BaseStatement], l
     names = bound_names(comp, [*then_stmts, *else_stmts])
     branch(
         comp,
+        stmt,
         pred,
         lambda c: jump_block(c, then_stmts),
         lambda c: jump_block(c, else_stmts),
@@ -207,10 +207,19 @@ def in_loop(comp: Compiler) -> bool:
 # --- cond from callbacks ----------------------------------------------------------------------------
 
 
-def branch(comp: Compiler, pred: Node, then: Fill, orelse: Fill, names: list[str], loc: SourceLoc) -> Node:
+def branch(
+    comp: Compiler,
+    stmt: cst.CSTNode,
+    pred: Node,
+    then: Fill,
+    orelse: Fill,
+    names: list[str],
+    loc: SourceLoc,
+) -> Node:
     """A ``cond`` node on ``pred`` whose branches ``then``/``orelse`` fill; it outputs ``names``
     (each branch passes on the value a name had before when it leaves the name alone) and rebinds
-    them in ``comp``. A name one branch leaves unbound is unbound-on-a-path afterwards."""
+    them in ``comp``. A name one branch leaves unbound is unbound-on-a-path afterwards, for the
+    reason Python gives for ``stmt`` (the statement the branches come from)."""
     children = []
     for role, fill in (("then", then), ("orelse", orelse)):
         child = type(comp)(comp.src, Graph(role), {}, comp.deps, parent=comp)
@@ -244,7 +253,7 @@ def branch(comp: Compiler, pred: Node, then: Fill, orelse: Fill, names: list[str
     if names:
         comp.rebind(names, node, loc)
     for n in unbound:
-        comp.maybe_unbound[n] = (loc, comp.env[n])
+        comp.leave_unbound(n, stmt, comp.src.loc(stmt))
     return node
 
 
@@ -311,8 +320,6 @@ def compile_loop(comp: Compiler, stmt: cst.For | cst.While, loc: SourceLoc) -> N
         if n != BROKE:
             child.env[n] = Traced(inp)
     child.env[BROKE] = Static(False)
-    info = _LoopInfo({n: first[i + len(first) - len(carried)] for i, n in enumerate(carried)}, unbound)
-    child.env[LOOP] = Static(info)
     if isinstance(stmt, cst.For):
         bind_target(child, stmt.target, first[0], loc)
         jump_block(child, body_stmts)
@@ -339,50 +346,16 @@ def compile_loop(comp: Compiler, stmt: cst.For | cst.While, loc: SourceLoc) -> N
     }
     for n in names:
         comp.env[n] = Traced(values[n])
-    # A name the loop may leave unbound is bound after it when every `break` binds it first and
-    # the `else` binds it too (`for ...: if ...: x = ...; break` / `else: x = ...`).
-    deferred = info.bound_at_every_break() if stmt.orelse is not None else set()
-    for n in unbound:
-        if n not in deferred:
-            comp.maybe_unbound[n] = (loc, comp.env[n])
     if stmt.orelse is not None:
-        _loop_else(comp, stmt.orelse, values.get(BROKE), loc, deferred)
-
-
-@dataclass
-class _LoopInfo:
-    """What a loop body's compilation learns for the code after the loop: the body's carried
-    inputs, and for each ``break`` which of the names unbound before the loop it had bound."""
-
-    carried: dict[str, Node]
-    unbound: list[str]
-    breaks: list[set[str]] = field(default_factory=list)
-
-    def bound_at_every_break(self) -> set[str]:
-        if not self.breaks:
-            return set()
-        return set.intersection(*self.breaks)
-
-
-def _record_break(comp: Compiler) -> None:
-    """Note which names unbound before the loop this ``break``'s path has bound."""
-    c: Compiler | None = comp
-    bound: set[str] = set()
-    while c is not None:
-        marker = c.env.get(LOOP)
-        info = marker.value if isinstance(marker, Static) else None
-        for n, v in c.env.items():
-            if not isinstance(v, Traced) or n in c.maybe_unbound:
-                continue
-            if n in c.captures and v.node is c.captures[n][1]:
-                continue
-            if isinstance(info, _LoopInfo) and v.node is info.carried.get(n):
-                continue
-            bound.add(n)
-        if isinstance(info, _LoopInfo):
-            info.breaks.append(bound & set(info.unbound))
-            return
-        c = c.parent
+        _loop_else(comp, stmt, stmt.orelse, values.get(BROKE), loc)
+    # A name unbound before the loop is bound after it where Python's rules say so (flow.py): it is
+    # bound on every path that leaves the loop, by its `else` or by a `break` (for `while True`,
+    # `break` is the only way out); otherwise a later read is refused.
+    after = flow([stmt], comp.src.assigned_names)
+    bound = after.definite if after.falls_through else None  # None: the code after never runs
+    for n in unbound:
+        if bound is not None and n not in bound:
+            comp.leave_unbound(n, stmt, loc)
 
 
 def _carries(comp: Compiler, stmt: cst.For) -> bool:
@@ -496,29 +469,16 @@ def _while_body(
 
     child.env[GO] = Static(False)
     flag = [BROKE] if _breaks(stmt.body) else []
-    branch(child, pred, then, orelse, [*names, *flag, GO], loc)
+    branch(child, stmt, pred, then, orelse, [*names, *flag, GO], loc)
     return child.env[GO]
 
 
 def _loop_else(
-    comp: Compiler, orelse: cst.Else, broke: Node | None, loc: SourceLoc, deferred: set[str]
+    comp: Compiler, stmt: cst.For | cst.While, orelse: cst.Else, broke: Node | None, loc: SourceLoc
 ) -> None:
     stmts = _branch_stmts(orelse)
     run: Fill = (lambda c: jump_block(c, stmts)) if in_loop(comp) else (lambda c: c.block(stmts, top=False))
     if broke is None:
         run(comp)
         return
-    assigned: set[str] = set()
-
-    def orelse_fill(c: Compiler) -> None:
-        run(c)
-        for n in deferred:
-            v = c.env.get(n)
-            captured = n in c.captures and isinstance(v, Traced) and v.node is c.captures[n][1]
-            if v is not None and not captured and n not in c.maybe_unbound:
-                assigned.add(n)
-
-    names = bound_names(comp, stmts)
-    branch(comp, broke, lambda c: None, orelse_fill, names, loc)
-    for n in deferred - assigned:
-        comp.maybe_unbound[n] = (loc, comp.env[n])
+    branch(comp, stmt, broke, lambda c: None, run, bound_names(comp, stmts), loc)

@@ -168,4 +168,7 @@ def _statement(s: cst.CSTNode, assigned: Assigned) -> Flow:
 
 
 def _always_true(test: cst.BaseExpression) -> bool:
+    """``while True:`` or ``while 1:`` (Python's compiler treats both as loops only ``break`` leaves)."""
+    if isinstance(test, cst.Integer):
+        return test.evaluated_value != 0
     return isinstance(test, cst.Name) and test.value == "True"

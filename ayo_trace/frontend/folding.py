@@ -184,7 +184,7 @@ class StaticFolding(CompilerState):
         scope: dict[str, Any] = {}
         for n in local:
             v = self.env.get(n)
-            if not isinstance(v, Static):
+            if not isinstance(v, Static) or getattr(v, "why", None):
                 return None
             scope[n] = v.value
         for n in other:

@@ -110,5 +110,5 @@ def _cases(
             c.temps[SUBJECT] = c.lookup_local(SUBJECT, case_loc)
         _cases(c, stmt, k + 1, rest, names, run, loc)
 
-    branch(comp, pred, then, orelse, names, case_loc)
+    branch(comp, stmt, pred, then, orelse, names, case_loc)
     comp.temps.pop(var, None)

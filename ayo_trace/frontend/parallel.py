@@ -3,7 +3,8 @@
 * ``await asyncio.gather(a(...), b(...))`` of awaitable primitive or workflow calls: each call is
   traced as if awaited in its own statement, and the result is the list of their values in order.
   ``await asyncio.gather(*(f(x) for x in xs))`` (or ``*[...]``) is a ``map`` over ``xs``.
-  ``return_exceptions=True`` changes what gather returns, so it is not traced here.
+  ``return_exceptions=True`` changes what gather returns, so it is not traced here: the await is a
+  graph break, run eagerly as written.
 * ``async with asyncio.TaskGroup() as tg:`` with ``t = tg.create_task(f(...))`` lines, and anyio's
   ``async with anyio.create_task_group() as tg:`` with ``tg.start_soon(f, *args)`` lines: each task
   is traced as the awaited call; ``t`` holds a ``Completed`` task whose ``result()`` (or ``await t``)

@@ -9,7 +9,9 @@ after the ``if`` are never "maybe unassigned" because of it.
 ``settle`` applies Python's definite-assignment rules (``flow.py``) to a statement that runs as one
 node: it returns the names the node hands back, reads first the names it may leave as they were, and
 marks the names it may leave unbound so that a later read is refused where Python could raise
-``UnboundLocalError``.
+``UnboundLocalError``. ``leave_unbound`` is that mark, for every statement the compiler traces
+(``cond``, ``loop``, ``try``, ``match`` and breaks alike): an ``Unbound`` value whose message gives
+Python's reason for the construct (``why_unbound``).
 """
 
 from __future__ import annotations
@@ -20,19 +22,73 @@ import libcst as cst
 
 from ..ir.code import SourceLoc
 from ..ir.graph import Graph
-from .flow import flow
-from .state import CompilerState
+from .flow import Assigned, flow
+from .state import CompilerState, _construct
 from .values import Static, Traced, Value
 
 
 class Unbound(Static):
-    """The value of a name a statement may leave unbound: reading it is refused (``why`` says where)."""
+    """The value of a name a statement may leave unbound: reading it is refused (``why`` says which
+    statement and how, ``fix`` what to change)."""
 
     why: str
+    fix: str
 
-    def __init__(self, why: str) -> None:
+    def __init__(self, why: str, fix: str) -> None:
         super().__init__(None)
         object.__setattr__(self, "why", why)
+        object.__setattr__(self, "fix", fix)
+
+
+def why_unbound(stmt: cst.CSTNode, name: str, loc: SourceLoc, assigned: Assigned) -> tuple[str, str]:
+    """``(why, fix)`` for ``name``, which ``stmt`` (at ``loc``) may leave unbound: the reason is the
+    one Python's definite-assignment rules give (``flow.py``): deleted (``except ... as e``, ``del``)
+    or assigned on some paths only."""
+    stmts = list(stmt.body) if isinstance(stmt, cst.IndentedBlock) else [stmt]
+    what = f"the `{_construct(stmt)}` at {loc}" if isinstance(stmt, _COMPOUND) else f"the statement at {loc}"
+    if _catches_as(stmt, name):
+        return (
+            f"{what} may delete it (Python deletes `{name}` after its `except ... as {name}` handler)",
+            f"inside the handler, keep what is needed in another name (`error = {name}`)",
+        )
+    if name in flow(stmts, assigned).killed:
+        return f"{what} may delete it (`del {name}`)", "assign it again after the `del`"
+    fix = f"assign it before {what.split(' at ')[0]} (or on every path through it)"
+    if isinstance(stmt, cst.If):
+        return f"{what} assigns it on {'one branch' if _arms(stmt) == 2 else 'some branches'} only", fix
+    if isinstance(stmt, cst.For | cst.While):
+        why = "the loop may end before assigning it: no item, a false condition, or a `break`"
+        return f"{what} assigns it on some paths only ({why})", fix
+    if isinstance(stmt, cst.Try | cst.TryStar):
+        return f"{what} assigns it on some paths only (an exception may stop the body before it)", fix
+    if isinstance(stmt, cst.Match):
+        return f"{what} assigns it on some paths only (in some cases, or when no case matches)", fix
+    return f"{what} assigns it on some paths only", fix
+
+
+_COMPOUND = (cst.If, cst.For, cst.While, cst.Try, cst.TryStar, cst.Match, cst.With)
+
+
+def _arms(stmt: cst.If) -> int:
+    """How many branches an ``if``/``elif``/``else`` chain has (an ``if`` alone has two)."""
+    if isinstance(stmt.orelse, cst.If):
+        return 1 + _arms(stmt.orelse)
+    return 2
+
+
+def _catches_as(stmt: cst.CSTNode, name: str) -> bool:
+    """Whether ``stmt`` holds an ``except ... as name`` handler."""
+    found = False
+
+    class V(cst.CSTVisitor):
+        def visit_ExceptHandler(self, h: cst.ExceptHandler) -> None:
+            nonlocal found
+            found = found or (
+                h.name is not None and isinstance(h.name.name, cst.Name) and h.name.name.value == name
+            )
+
+    stmt.visit(V())
+    return found
 
 
 class Returns(CompilerState):
@@ -85,12 +141,17 @@ class Returns(CompilerState):
         keep: list[str] = []
         for n in names:
             if n in f.killed:
-                self.env[n] = Unbound(f"the statement at {loc} may delete it (`except ... as {n}` or `del`)")
+                self.leave_unbound(n, stmt, loc)
             elif n in f.definite or not f.falls_through:
                 returns.append(n)
             elif self.is_bound(n):
                 returns.append(n)
                 keep.append(n)
             else:
-                self.env[n] = Unbound(f"the statement at {loc} assigns it on some paths only")
+                self.leave_unbound(n, stmt, loc)
         return returns, keep
+
+    def leave_unbound(self, name: str, stmt: cst.CSTNode, loc: SourceLoc) -> None:
+        """Mark ``name`` as one that ``stmt`` (at ``loc``) may leave unbound: a later read is refused,
+        with Python's reason, until it is assigned again."""
+        self.env[name] = Unbound(*why_unbound(stmt, name, loc, self.src.assigned_names))

@@ -168,21 +168,15 @@ def try_statement(
     for i, n in enumerate(names):
         comp.env[n] = Traced(comp.graph.add("getitem", (node,), {"index": i}, loc=loc, name=n.strip("_")))
     for n in unbound:
-        comp.maybe_unbound[n] = (loc, comp.env[n])
+        comp.leave_unbound(n, stmt, loc)
     for name in bind:
         # Python deletes `e` after its handler: unbound after the statement if the handler ran
-        if name is None:
-            continue
-        try:
-            before = comp.lookup_local(name, loc) if comp.is_bound(name) else None
-        except TraceError:
-            before = None
-        # (libcst's scopes do not see `as e` bind a local: the placeholder makes later reads
-        # of `e` local reads, which the compiler refuses)
-        comp.env[name] = before if before is not None else Static(None)
-        comp.maybe_unbound[name] = (loc, comp.env[name])
+        # (libcst's scopes may not see `as e` bind a local: the marker makes later reads of `e`
+        # local reads, which the compiler refuses)
+        if name is not None:
+            comp.leave_unbound(name, stmt, loc)
     if rest is not None:
-        _after_jumps(comp, rest, loc)
+        _after_jumps(comp, stmt, rest, loc)
     return True
 
 
@@ -194,7 +188,7 @@ def _trailing_jump(line: cst.BaseStatement) -> str | None:
     return "break" if isinstance(last, cst.Break) else "continue" if isinstance(last, cst.Continue) else None
 
 
-def _after_jumps(comp: Compiler, rest: list[cst.BaseStatement], loc: SourceLoc) -> None:
+def _after_jumps(comp: Compiler, stmt: cst.Try, rest: list[cst.BaseStatement], loc: SourceLoc) -> None:
     """The loop body after a try that may have jumped: it runs only when no part jumped; a
     ``break`` sets the loop's flag."""
     went_on = comp.python_node(cst.Pass(), loc, ["went_on"], source=f"went_on = {JUMP} == ''", reads=[JUMP])
@@ -204,7 +198,7 @@ def _after_jumps(comp: Compiler, rest: list[cst.BaseStatement], loc: SourceLoc) 
             c.python_node(cst.Pass(), loc, ["broke"], source=f"broke = {JUMP} == 'break'", reads=[JUMP])
         )
 
-    branch(comp, went_on, lambda c: jump_block(c, rest), jumped, bound_names(comp, rest), loc)
+    branch(comp, stmt, went_on, lambda c: jump_block(c, rest), jumped, bound_names(comp, rest), loc)
     comp.env.pop(JUMP, None)
 
 

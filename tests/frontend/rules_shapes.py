@@ -28,13 +28,56 @@ async def reads_maybe_assigned(question: str) -> str:
     return answer  # maybe unassigned
 
 
+@ayo.workflow
+async def agent_loop_leaving_before_binding(task: str) -> str:
+    steps = 0
+    while True:
+        steps += 1
+        if steps > 3:
+            break  # leaves before `action` is assigned when it is the first exit
+        action = await ayo.llm(f"{task} {steps}", max_tokens=2)
+        if "done" in action:
+            break
+    return action  # maybe unassigned after the loop
+
+
+@ayo.workflow
+async def loop_may_not_bind(questions: list[str]) -> str:
+    for q in questions:
+        answer = await ayo.llm(q, max_tokens=2)
+        if "stop" in answer:
+            break
+    return answer  # unassigned when there is no question
+
+
+@ayo.workflow
+async def map_loop_may_not_bind(docs: list[str]) -> str:
+    for d in docs:
+        answer = await ayo.llm(d, max_tokens=2)
+    if docs:
+        return answer  # unassigned when there is no doc (and `docs[-1]`'s answer otherwise)
+    return "none"
+
+
+@ayo.workflow
+async def match_may_not_bind(question: str) -> str:
+    match len(question) % 3:
+        case 0:
+            answer = await ayo.llm(question, max_tokens=2)
+        case 1:
+            answer = "one"
+    return answer  # unassigned when no case matches
+
+
 @ayo.workflow(strict=True)
 async def strict_with_a_break(question: str) -> str:
+    draft = ""
     try:  # the break strict mode refuses
-        answer = await ayo.llm(question, max_tokens=2)
-    except Failed:
-        answer = "failed"
-    return answer
+        draft = await ayo.llm(question, max_tokens=2)  # kept when the next call fails: a break
+        answer = await ayo.llm(f"Improve: {draft}", max_tokens=2)
+    except Failed as e:
+        answer = f"failed: {e}"
+    return draft + answer
 
 
 @ayo.workflow(strict=True)

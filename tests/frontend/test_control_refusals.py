@@ -4,11 +4,12 @@ from __future__ import annotations
 
 import pytest
 
+import ayo_trace as ayo
 from ayo_trace.errors import TraceError
 from tests.util import run_in_new_loop
 
 from .corpus_control import refused
-from .test_corpus_control import assert_all_equal, breaks, run_modes
+from .test_corpus_control import assert_all_equal, breaks, engines, run_modes
 
 
 def test_reading_the_handlers_exception_after_the_try_is_refused() -> None:
@@ -23,12 +24,34 @@ def test_a_break_inside_a_try_body_is_refused_with_the_fix() -> None:
     assert "move it into an `if` of the loop body" in str(info.value)
 
 
+def test_reading_a_name_a_partial_try_body_may_leave_unbound_is_refused() -> None:
+    with pytest.raises(TraceError) as info:
+        refused.partial_body_may_leave_unbound.graph("q")
+    message = str(info.value)
+    assert "`first` is read here but the `try` at refused.py:" in message
+    assert "assigns it on some paths only" in message and "UnboundLocalError" in message
+    # the refusal is Python's own verdict: eagerly, a failing first call leaves `first` unbound
+    eager = run_in_new_loop(run_modes_eager, refused.partial_body_may_leave_unbound, "FAIL")
+    assert eager[:2] == ("raised", "UnboundLocalError")
+
+
+async def run_modes_eager(wf: object, arg: str) -> object:
+    async with ayo.Runtime(engines=engines(None), batching=False, retries=0):
+        try:
+            return await wf.eager(arg)  # type: ignore[attr-defined]
+        except Exception as e:
+            return ("raised", type(e).__name__, str(e))
+
+
 @pytest.mark.parametrize(
     ("wf", "args"),
     [
         (refused.await_in_while_condition, ("q",)),
         (refused.partial_body_then_handler, ("q",)),
         (refused.partial_body_then_handler, ("FAIL",)),
+        (refused.partial_body_then_handler, ("q|FAIL",)),  # only the second call fails
+        (refused.gather_returning_exceptions, ("q",)),
+        (refused.gather_returning_exceptions, ("FAIL",)),  # the exceptions are values of the list
     ],
 )
 def test_what_cannot_be_traced_whole_is_a_graph_break_that_equals_eager(wf: object, args: tuple[str]) -> None:
@@ -37,10 +60,18 @@ def test_what_cannot_be_traced_whole_is_a_graph_break_that_equals_eager(wf: obje
     assert_all_equal(run_in_new_loop(run_modes, wf, args, 3, [[]]))
 
 
-def test_gather_returning_exceptions_is_not_traced_as_a_list_of_values() -> None:
-    with pytest.raises(TraceError) as info:
-        refused.gather_returning_exceptions.graph("q")
-    assert "refused.py:" in str(info.value)
+def test_a_partial_try_body_runs_as_one_break_that_hands_back_what_python_leaves_bound() -> None:
+    (brk,) = [n for n in refused.partial_body_then_handler.graph("q").walk() if n.op == "break"]
+    assert brk.attrs["reason"] == "try"
+    assert set(brk.attrs["code"].returns) == {"first", "second"}  # not `e`: Python deletes it
+
+
+def test_gather_returning_exceptions_is_one_break_of_that_await() -> None:
+    graph = refused.gather_returning_exceptions.graph("q")
+    (brk,) = [n for n in graph.walk() if n.op == "break"]
+    assert brk.attrs["reason"].startswith("await of") and "llm" not in [n.op for n in graph.walk()]
+    eager = run_in_new_loop(run_modes_eager, refused.gather_returning_exceptions, "FAIL")
+    assert isinstance(eager, list) and all(r.startswith("EngineError: ") for r in eager), eager
 
 
 @pytest.mark.parametrize("wf", [refused.fire_and_forget, refused.tasks_in_a_list])

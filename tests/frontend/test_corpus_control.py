@@ -24,9 +24,11 @@ from ayo_trace.testing import ScriptedEmbedder, ScriptedLLM, ScriptedReranker, S
 from tests.util import run_in_new_loop
 
 from .corpus_control import agents, combined, loops, parallel_wfs, try_match
-from .programs import load
-from .programs_control import control_program_source, control_programs
+from .programs import CONTROL_KINDS, load, program_source, programs
 from .test_differential import ALL_SUBSETS, DOCS, QUESTION, assert_all_equal, respond
+
+# random programs with at least one control-flow or parallel statement
+control_programs = programs.filter(lambda spec: any(kind in CONTROL_KINDS for kind, _, _ in spec))
 
 CASES: dict[str, tuple[Any, tuple[Any, ...]]] = {
     # parallel constructs
@@ -179,7 +181,7 @@ def test_eager_equals_traced_under_every_pass_subset(name: str) -> None:
 def test_random_control_programs_trace_whole_and_equal_eager(
     spec: Any, seed: int, subset: list[Any], tmp_path: Path
 ) -> None:
-    module = load(control_program_source(spec), tmp_path)
+    module = load(program_source(spec), tmp_path)
     assert breaks(module.program.graph(QUESTION, DOCS)) == []
     results = run_in_new_loop(
         run_modes, module.program, (QUESTION, DOCS), seed, [[], subset, list(DEFAULT_PASSES)]

@@ -106,8 +106,18 @@ graph cached_or_generated(question, cache):
         """\
 graph try_except_as(question):
   %question = input  # dataflow.py:137
-  %break = break(%question, reason='try', fix='let the error propagate, or catch it in a helper called outside the workflow') { try: … }  # dataflow.py:138
-  return %break""",
+  %try = try(%question, names=('answer',)) {  # dataflow.py:138
+      %question = input
+      %answer = llm(f"Q: {%question}\\nA:", max_tokens=4)  # dataflow.py:139
+      return %answer
+  } except OutOfBudget as e {
+      %e = input
+      %question = input
+      %answer = python(%e) { answer = f"budget: {e}" }  # dataflow.py:141
+      return %answer
+  }
+  %answer = getitem(%try, index=0)  # dataflow.py:138
+  return %answer""",
     ),
     "guard_clause": (
         lambda: d.guard_clause.graph("q", DOCS),

@@ -96,6 +96,8 @@ ALL_SUBSETS = [
 @given(spec=programs, seed=st.integers(0, 2**16), subset=st.sampled_from(ALL_SUBSETS))
 def test_random_programs_traced_equals_eager(spec: Any, seed: int, subset: list[Any], tmp_path: Path) -> None:
     module = load(program_source(spec), tmp_path)
+    graph = module.program.graph(QUESTION, DOCS)
+    assert [n.attrs.get("reason") for n in graph.walk() if n.op == "break"] == []  # every kind traces whole
     results = run_in_new_loop(
         run_modes, module.program, (QUESTION, DOCS), seed, [[], subset, list(DEFAULT_PASSES)]
     )

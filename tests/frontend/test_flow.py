@@ -128,6 +128,7 @@ def _parse(fn: Any) -> FunctionSource:
 
 PRECISE = [
     ("while True:\n    a = 1\n    if p:\n        break\n    b = 1", {"a"}),
+    ("while 1:\n    if p:\n        a = 1\n        break\n    if q:\n        a = 2\n        break", {"a"}),
     ("try:\n    a = 1\nexcept Boom as b:\n    a = 2", {"a"}),
     ("if p:\n    a = 1\nelse:\n    raise Boom()", {"a"}),
     ("if p:\n    return 'early'\nelif q:\n    a = 1\nelse:\n    a = 2", {"a"}),

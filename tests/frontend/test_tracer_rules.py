@@ -15,9 +15,11 @@ from . import bad_shapes as b
 from . import rules_shapes as r
 
 
-def line_of(module: object, text: str) -> int:
+def line_of(module: object, text: str, *, after: str | None = None) -> int:
+    """The line of the first ``text`` in ``module`` (after the first ``after``, if given)."""
+    start = 0 if after is None else line_of(module, after)
     for i, line in enumerate(inspect.getsource(module).splitlines(), start=1):  # type: ignore[arg-type]
-        if text in line:
+        if i > start and text in line:
             return i
     raise AssertionError(f"{text!r} not found")
 
@@ -34,17 +36,45 @@ def test_reading_a_name_a_try_may_leave_unassigned_is_refused() -> None:
     assert info.value.loc.line == line_of(r, "return answer  # maybe unassigned")
 
 
+def test_a_name_a_while_true_loop_leaves_unbound_at_one_break_is_refused() -> None:
+    with pytest.raises(ayo.TraceError, match="assigns it on some paths only") as info:
+        r.agent_loop_leaving_before_binding.graph("q")
+    assert info.value.loc.line == line_of(r, "return action  # maybe unassigned after the loop")
+    assert f"the `while` at rules_shapes.py:{line_of(r, 'while True:')}" in str(info.value)
+
+
+@pytest.mark.parametrize(
+    ("wf", "args", "statement", "why"),
+    [
+        (r.loop_may_not_bind, (["q"],), "for q in questions:", "the loop may end before assigning it"),
+        (r.map_loop_may_not_bind, (["q"],), "for d in docs:", "the loop may end before assigning it"),
+        (r.match_may_not_bind, ("q",), "match len(question) % 3:", "in some cases, or when no case matches"),
+        (r.reads_maybe_assigned, ("q",), "try:  # noqa: SIM105", "an exception may stop the body"),
+    ],
+    ids=["for", "for_map", "match", "try"],
+)
+def test_a_refused_read_names_the_statement_and_pythons_reason(wf, args, statement: str, why: str) -> None:
+    with pytest.raises(ayo.TraceError) as info:
+        wf.graph(*args)
+    message = str(info.value)
+    kind = statement.split()[0].rstrip(":")
+    assert f"`answer` is read here but the `{kind}` at rules_shapes.py:{line_of(r, statement)}" in message
+    assert f"assigns it on some paths only ({why}" in message
+    assert info.value.loc.line == line_of(r, "return answer  #", after=statement)
+
+
 def test_a_break_around_try_except_as_returns_only_what_python_leaves_bound() -> None:
     wf = ayo.workflow(r.strict_with_a_break.fn)  # the same function, not strict
     (brk,) = [n for n in wf.graph("q").walk() if n.op == "break"]
-    assert brk.attrs["code"].returns == ("answer",)
+    assert brk.attrs["code"].returns == ("draft", "answer")  # not `e`: Python deletes it
+    assert brk.attrs["code"].params == ("question", "draft")  # `draft` stays as it was on failure
 
 
 def test_strict_mode_refuses_a_graph_break_naming_it() -> None:
     with pytest.raises(ayo.TraceError, match="strict, but 1 statement") as info:
         r.strict_with_a_break.graph("q")
     assert info.value.loc.line == line_of(r, "try:  # the break strict mode refuses")
-    assert "fix: let the error propagate" in str(info.value)
+    assert "fix: assign names in the `try` body's last statement only" in str(info.value)
 
 
 def test_strict_mode_accepts_a_whole_graph() -> None:

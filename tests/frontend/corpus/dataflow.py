@@ -143,6 +143,17 @@ async def try_except_as(question: str) -> str:
 
 
 @ayo.workflow
+async def try_except_as_after_a_draft(question: str) -> str:
+    draft = ""
+    try:
+        draft = await ayo.llm(f"Draft: {question}", max_tokens=3)
+        answer = await ayo.llm(f"Q: {question}\nDraft: {draft}\nA:", max_tokens=4)
+    except OutOfBudget as e:
+        answer = f"budget: {e}"
+    return f"{draft} / {answer}"
+
+
+@ayo.workflow
 async def try_except_maybe_unassigned(question: str) -> str:
     draft = "none"
     try:
@@ -171,6 +182,7 @@ CASES = [
     case(cached_or_generated, "what is a set", {"what is a list": "an ordered sequence"}),
     case(nested_comprehension_in_a_prompt, DOCS, "how are values produced"),
     case(awaiting_filter, ["what yields", "what holds", "what awaits"], breaks=1),
-    case(try_except_as, "what is a coroutine", breaks=1),
+    case(try_except_as, "what is a coroutine"),
+    case(try_except_as_after_a_draft, "what is a coroutine", breaks=1),
     case(try_except_maybe_unassigned, "what is a coroutine", breaks=1),
 ]

@@ -134,6 +134,21 @@ async def agent_loop(task: str) -> str:
     return f"{action.strip()} after {len(steps)} steps"
 
 
+@ayo.workflow
+async def agent_loop_with_two_exits(task: str) -> str:
+    steps = 0
+    while True:
+        action = await ayo.llm(f"Task: {task}\nStep {steps}\nNext action:", max_tokens=2)
+        steps += 1
+        if steps >= 3:
+            verdict = "gave up"
+            break
+        if "a" in action:
+            verdict = "done"
+            break
+    return f"{verdict} at {action.strip()!r} after {steps} steps"
+
+
 CASES = [
     case(guard_clause, "how do generators work", DOCS),
     case(guard_clause, "anything", [], label="guard_clause_empty"),
@@ -148,5 +163,7 @@ CASES = [
     case(local_class_and_import, "python", DOCS),
     case(assigned_before_the_branch, "what is a list"),
     case(with_block_binds, "python lists"),
-    case(agent_loop, "sort a list", breaks=None),
+    case(agent_loop, "sort a list"),
+    case(agent_loop_with_two_exits, "sort a list"),
+    case(agent_loop_with_two_exits, "book a flight", label="agent_loop_with_two_exits_done"),
 ]

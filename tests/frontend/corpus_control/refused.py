@@ -39,19 +39,32 @@ async def await_in_while_condition(question: str) -> int:
 
 
 @ayo.workflow
-async def partial_body_then_handler(question: str) -> str:
+async def partial_body_may_leave_unbound(question: str) -> str:
     try:
         first = await ayo.llm(question, max_tokens=4)
         second = await ayo.llm(first, max_tokens=4)
     except ayo.EngineError:
         second = "failed"
-    return first + second
+    return first + second  # Python raises UnboundLocalError when the first call fails
 
 
 @ayo.workflow
-async def gather_returning_exceptions(question: str) -> list[object]:
-    results = await asyncio.gather(ayo.llm(question, max_tokens=2), return_exceptions=True)
-    return results
+async def partial_body_then_handler(question: str) -> str:
+    first = "none"
+    try:
+        first = await ayo.llm(question.split("|")[0], max_tokens=4)
+        second = await ayo.llm(question.split("|")[-1] + first, max_tokens=4)
+    except ayo.EngineError as e:
+        second = f" failed: {e}"
+    return first + second  # `first` keeps the first answer when only the second call fails
+
+
+@ayo.workflow
+async def gather_returning_exceptions(question: str) -> list[str]:
+    results = await asyncio.gather(
+        ayo.llm(question, max_tokens=2), ayo.llm(f"{question}?", max_tokens=2), return_exceptions=True
+    )
+    return [f"{type(r).__name__}: {r}" if isinstance(r, Exception) else r for r in results]
 
 
 @ayo.workflow

@@ -1,0 +1,136 @@
+"""``for`` loops over traced lists that await primitives, traced as ``map`` nodes.
+
+A loop whose iterations are independent (each reads only its item and values bound before the loop)
+and that changes outer state only by ``acc.append(x)``/``acc.extend(xs)`` on lists bound before it
+becomes a ``map``: the body is a subgraph run once per item, its outputs are the appended values and
+the last iteration's value of each name the loop binds that later code reads; after the node, the
+lists are extended in order and those names bound. Other loops are ``control_flow.py``'s (``loop``
+nodes) or graph breaks.
+"""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING
+
+import libcst as cst
+
+from ..ir.code import SourceLoc
+from ..ir.graph import Graph
+from .control_flow import ITEM, align, bind_target
+from .expressions import contains_await, mutated_roots
+from .returns import Unbound
+from .state import _contains_node, _has
+from .values import Traced
+
+if TYPE_CHECKING:
+    from .compiler import Compiler
+
+
+def for_statement(comp: Compiler, stmt: cst.For, loc: SourceLoc) -> None:
+    if not contains_await(stmt):
+        return comp.python_statement(stmt, loc, comp.src.assigned_names(stmt), effect=True)
+    if stmt.orelse is not None or _has(stmt, cst.Break | cst.Continue | cst.Return):
+        return comp.statement_break(stmt, loc, "for loop with break/continue/else around primitives")
+    accs = accumulators(comp, stmt)
+    if accs is None:
+        return comp.statement_break(
+            stmt, loc, "for loop that changes outer state other than list.append/extend"
+        )
+    # a tuple target (`for i, (a, b) in enumerate(zip(...))`) unpacks the item in the body
+    item = stmt.target.value if isinstance(stmt.target, cst.Name) else ITEM
+    targets = comp.src.assigned_names(stmt.target)
+    # Names the loop binds that later code reads take their last iteration's value.
+    later = set(names_read_after(comp, stmt))
+    live = [n for n in dict.fromkeys([*targets, *comp.src.assigned_names(stmt.body)]) if n in later]
+    iterable = comp.materialize(comp.expr(stmt.iter, loc, "items"), loc, "items")
+    body_stmts = [s for s in stmt.body.body if s not in {a[2] for a in accs}]
+    child = type(comp)(comp.src, Graph("body"), {}, comp.deps, parent=comp)
+    item_input = child.graph.add("input", (), {"name": item}, name=item.strip("_"))
+    bind_target(child, stmt.target, item_input, loc)
+    child.block(body_stmts, top=False)
+    outs = []
+    for _, _, line, arg in accs:
+        outs.append(child.materialize(child.expr(arg, comp.src.loc(line), "item"), loc, "item"))
+    outs += [child.materialize(child.lookup_local(n, loc), loc, n) for n in live]
+    child.graph.add("output", outs or [child.const(None, loc)])
+    order = list(child.captures)
+    align(child, [item_input], order)
+    mapped = comp.emit(
+        "map",
+        [iterable, *(child.captures[n][0] for n in order)],
+        {"body": child.graph, "item": comp.src.code(stmt.target).strip(), "concurrency": 1},
+        loc,
+        accs[0][0] if len(accs) == 1 and not live else "map",
+    )
+    m = mapped.name
+    comp.temps[m] = Traced(mapped)
+    tuple_out = len(outs) > 1
+    for i, (acc, method, line, _) in enumerate(accs):
+        v = f"v[{i}]" if tuple_out else "v"
+        if method == "append":
+            source = f"{acc}.extend({v} for v in {m})" if tuple_out else f"{acc}.extend({m})"
+        else:
+            source = f"for v in {m}:\n    {acc}.extend({v})"
+        node = comp.python_node(line, comp.src.loc(line), [acc], source=source, name=acc, reads=[acc, m])
+        comp.env[acc] = Traced(node)
+    for j, n in enumerate(live, start=len(accs)):
+        if not comp.is_bound(n):
+            # Python leaves it unbound when there is no item: a later read is refused as Python could
+            # raise UnboundLocalError there (`m[-1]` would fail even where the read is guarded)
+            if not isinstance(comp.env.get(n), Unbound):
+                comp.leave_unbound(n, stmt, loc)
+            continue
+        last = f"{m}[-1][{j}]" if tuple_out else f"{m}[-1]"
+        source = f"{n} = {last} if {m} else {n}"
+        comp.env[n] = Traced(comp.python_node(stmt, loc, [n], source=source, name=n, reads=[m, n]))
+    comp.temps.clear()
+
+
+def accumulators(
+    comp: Compiler, stmt: cst.For
+) -> list[tuple[str, str, cst.SimpleStatementLine, cst.BaseExpression]] | None:
+    """``acc.append(x)`` / ``acc.extend(xs)`` lines of a loop body on lists defined before the
+    loop; None when the body changes outer state in any other way."""
+    assigned_in_body = set(comp.src.assigned_names(stmt.body))
+    out = []
+    for line in stmt.body.body:
+        if not isinstance(line, cst.SimpleStatementLine) or len(line.body) != 1:
+            continue
+        small = line.body[0]
+        if not isinstance(small, cst.Expr) or not isinstance(small.value, cst.Call):
+            continue
+        call = small.value
+        func = call.func
+        if (
+            isinstance(func, cst.Attribute)
+            and isinstance(func.value, cst.Name)
+            and func.attr.value in ("append", "extend")
+            and len(call.args) == 1
+            and call.args[0].keyword is None
+            and not call.args[0].star
+            and func.value.value not in assigned_in_body
+        ):
+            out.append((func.value.value, func.attr.value, line, call.args[0].value))
+    acc_lines = {id(a[2]) for a in out}
+    if {a[0] for a in out} & assigned_in_body:
+        return None
+    for line in stmt.body.body:
+        if id(line) in acc_lines:
+            continue
+        local, _ = comp.src.free_names(line)
+        outer_mutated = [n for n in mutated_roots(line) if n in local and n not in assigned_in_body]
+        if outer_mutated:
+            return None
+    return out
+
+
+def names_read_after(comp: Compiler, stmt: cst.CSTNode) -> list[str]:
+    body = list(comp.src.node.body.body)
+    found = False
+    names: list[str] = []
+    for s in body:
+        if found:
+            names.extend(comp.src.free_names(s)[0])
+        if s is stmt or _contains_node(s, stmt):
+            found = True
+    return names
