@@ -42,6 +42,7 @@ from bench import workflows as W
 from bench.report import load_average, machine, write_section
 
 HEADING = "## Never slower than eager (bench/heldout_like.py)"
+RAW = Path(__file__).resolve().parent / "data" / "heldout_like.json"
 VARIANTS = ("eager", "unoptimized", "optimized")
 
 
@@ -128,6 +129,7 @@ async def measure(args: argparse.Namespace) -> dict[str, Any]:
                         runs[variant].append(await bench.burst(variant, workflow, burst))
                 row = {v: summarize(rs, c) for v, rs in runs.items()}
                 results.setdefault(workflow, {})[str(c)] = row
+                RAW.write_text(json.dumps(results, indent=1))  # a run stopped early keeps what it measured
                 print(
                     f"{workflow} c={c}: "
                     + ", ".join(
@@ -197,15 +199,13 @@ def main(argv: Sequence[str] | None = None) -> None:
     p.add_argument("--rounds", type=int, default=3)
     p.add_argument("--write", action="store_true", help="rewrite this benchmark's section of RESULTS.md")
     args = p.parse_args(argv)
+    RAW.parent.mkdir(exist_ok=True)
     load_before = load_average()
     t = time.perf_counter()
     results = anyio.run(measure, args)
     minutes = (time.perf_counter() - t) / 60
     text = table(results, args.concurrency)
     print(text)
-    raw = Path(__file__).resolve().parent / "data" / "heldout_like.json"
-    raw.parent.mkdir(exist_ok=True)
-    raw.write_text(json.dumps(results, indent=1))
     if args.write:
         cmd = "python bench/heldout_like.py " + " ".join(argv if argv is not None else sys.argv[1:])
         body = (
