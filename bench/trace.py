@@ -1,6 +1,6 @@
 """How long tracing takes: the first trace of a workflow, a re-trace for a new static signature, and
 a call that finds its graph in the cache (the issue's target: under 50 ms after the first call); then
-the same per workflow of the user-written corpus (tests/frontend/corpus): the median and the worst
+the same per workflow of the user-written corpora (tests/frontend/corpus and corpus_control): the median and the worst
 time to trace a new signature (source already parsed), against the 50 ms target.
 
     python bench/trace.py [--repeat N]
@@ -17,6 +17,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 from tests.frontend import shapes
 from tests.frontend.corpus import all_cases
+from tests.frontend.test_corpus_control import CASES as CONTROL_CASES
 
 
 def timed(fn, repeat: int) -> list[float]:
@@ -44,15 +45,17 @@ def main() -> None:
 def corpus(repeat: int) -> None:
     """Trace every corpus case ``repeat`` times as a new signature (cache cleared, source parsed)."""
     rows = []
-    for case in all_cases():
-        case.wf.graph(*case.args, **case.kwargs)  # parse the source once; later traces reuse it
+    cases = [(c.id, c.wf, c.args, c.kwargs) for c in all_cases()]
+    cases += [(f"control.{name}", wf, args, {}) for name, (wf, args) in CONTROL_CASES.items()]
+    for name, wf, args, kwargs in cases:
+        wf.graph(*args, **kwargs)  # parse the source once; later traces reuse it
 
-        def trace(case=case) -> None:  # type: ignore[no-untyped-def]
-            case.wf._cache.clear()
-            case.wf.graph(*case.args, **case.kwargs)
+        def trace(wf=wf, args=args, kwargs=kwargs) -> None:  # type: ignore[no-untyped-def]
+            wf._cache.clear()
+            wf.graph(*args, **kwargs)
 
         times = timed(trace, repeat)
-        rows.append((case.id, statistics.median(times), max(times)))
+        rows.append((name, statistics.median(times), max(times)))
     width = max(len(r[0]) for r in rows)
     print(f"\ncorpus: {len(rows)} workflows, a new signature traced {repeat} times each (ms)")
     print(f"{'workflow':<{width}}  {'median':>8}  {'worst':>8}")
