@@ -45,7 +45,12 @@ async def ingest_nothing_then_search(question: str, docs: list[str]) -> list[str
 
 
 def engines(store: ScriptedStore | None = None) -> list[Any]:
-    return [ScriptedLLM("llm"), ScriptedEmbedder("embed"), store or ScriptedStore("store"), ScriptedReranker("rerank")]
+    return [
+        ScriptedLLM("llm"),
+        ScriptedEmbedder("embed"),
+        store or ScriptedStore("store"),
+        ScriptedReranker("rerank"),
+    ]
 
 
 def assert_names_the_collection_and_the_fix(err: ayo.UnknownCollection, collection: str) -> None:
