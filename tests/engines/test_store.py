@@ -230,7 +230,7 @@ async def test_a_failed_first_insert_into_an_empty_collection_leaves_it_empty(
     assert await pg_store.count(collection) == 1
 
 
-async def test_concurrent_first_inserts_into_an_empty_collection_fix_one_dimension(
+async def test_concurrent_empty_and_first_inserts_create_the_collection_once(
     pg_store: PgVectorStore, collection: str
 ) -> None:
     results: list[int] = []
