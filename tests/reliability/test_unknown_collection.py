@@ -161,3 +161,38 @@ async def test_a_search_of_a_missing_collection_is_not_retried() -> None:
         with pytest.raises(ayo.UnknownCollection):
             await rt.run(mistyped.graph("q", optimized=True), {"question": "q"})
     assert store.batch_sizes["search"] == [1]
+
+
+# --- the real store ---------------------------------------------------------------------------------
+
+
+@ayo.workflow(static=("collection",))
+async def search_in(question: str, collection: str) -> list[str]:
+    hits = await ayo.search(question, collection=collection, top_k=1)  # the search of the real store
+    return [h.text for h in hits]
+
+
+@ayo.workflow(static=("collection",))
+async def ingest_then_search_in(question: str, collection: str, docs: list[str]) -> list[str]:
+    await ayo.ingest(docs, collection=collection)
+    hits = await ayo.search(question, collection=collection, top_k=1)
+    return [h.text for h in hits]
+
+
+@pytest.mark.real
+async def test_on_pgvector_a_mistyped_collection_raises_at_its_line_and_an_empty_ingest_answers_nothing(
+    pg_store: Any, collection: str
+) -> None:
+    with anyio.fail_after(120):
+        async with Runtime(engines=[ScriptedLLM("llm"), ScriptedEmbedder("embed"), pg_store]):
+            with pytest.raises(ayo.UnknownCollection) as info:
+                await search_in("capital of France", collection)
+            assert await ingest_then_search_in("capital of France", collection, []) == []
+            assert await search_in("capital of France", collection) == []  # it exists now, empty
+            assert await ingest_then_search_in("capital of France", collection, DOCS) == DOCS[:1]
+            with pytest.raises(ayo.UnknownCollection):
+                await search_in.eager("capital of France", f"{collection}_typo")
+    err = info.value
+    assert err.collection == collection and err.engine == pg_store.name
+    assert "ingest into it first" in str(err)
+    assert err.loc is not None and err.loc.line == line_of("# the search of the real store")
