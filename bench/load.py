@@ -41,8 +41,6 @@ import ayo_trace as ayo
 from ayo_trace.backend import BatchPolicy, Runtime
 from ayo_trace.backend.interpreter import run_in_order
 from ayo_trace.testing import ScriptedEmbedder, ScriptedLLM, ScriptedReranker, ScriptedStore
-
-sys.path.insert(0, str(Path(__file__).resolve().parent))
 from bench.report import load_average, write_section
 
 DOCS = [f"passage {i} about topic {i % 17} and subject {i % 5}" for i in range(200)]
