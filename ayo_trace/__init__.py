@@ -28,6 +28,7 @@ from .errors import (
     QueryTimeout,
     StoreError,
     TraceError,
+    UnknownCollection,
     UserCodeError,
 )
 from .frontend import Workflow, eager, embed, ingest, llm, rerank, search, workflow
@@ -102,6 +103,7 @@ __all__ = [
     "StoreError",
     "Template",
     "TraceError",
+    "UnknownCollection",
     "UserCodeError",
     "Workflow",
     "critical_path",

@@ -13,7 +13,8 @@
     └── EngineError         an engine failed or refused a request
         ├── Overloaded      an engine queue is full; the request was refused, not queued
         ├── InvalidRequest  a request the engine can never serve (prompt too long, wrong dimension)
-        │   └── InvalidParams   a parameter value that is out of range (also a ``ValueError``)
+        │   ├── InvalidParams   a parameter value that is out of range (also a ``ValueError``)
+        │   └── UnknownCollection   a search of a collection that was never created
         ├── StoreError      the vector store refused or failed an operation
         └── EngineDied      an engine (or its Ray actor) died while serving the request
 
@@ -106,6 +107,24 @@ class InvalidParams(InvalidRequest, ValueError):
         super().__init__(message, engine=engine)
 
 
+class UnknownCollection(InvalidRequest):
+    """A search of a collection that was never created (or was dropped): a mistyped name would
+    otherwise find nothing, silently. ``collection`` names it. Ingesting into a collection creates it,
+    even an empty ingest (which makes it empty: a search of it then finds nothing, as it should).
+
+    Like every ``InvalidRequest`` it is not retried; it fails every search in its batch (they all
+    name the same collection), none of which is at fault alone."""
+
+    def __init__(self, collection: str, *, engine: str | None = None) -> None:
+        self.collection = collection
+        super().__init__(
+            f"collection {collection!r} does not exist: ingest into it first "
+            f"(ayo.ingest(passages, collection={collection!r}); an empty list creates it empty), "
+            "or check the name",
+            engine=engine,
+        )
+
+
 class StoreError(EngineError):
     """The vector store refused or failed an operation; nothing was half-written."""
 
@@ -155,5 +174,6 @@ __all__ = [
     "QueryTimeout",
     "StoreError",
     "TraceError",
+    "UnknownCollection",
     "UserCodeError",
 ]

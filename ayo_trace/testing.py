@@ -41,7 +41,7 @@ from .backend.engines.base import (
     Vector,
     VectorStore,
 )
-from .errors import InvalidRequest, StoreError
+from .errors import InvalidRequest, StoreError, UnknownCollection
 from .ir.params import Hit
 
 _TOKEN = re.compile(r"\s*\S+|\s+")
@@ -395,7 +395,9 @@ class ScriptedStore(_Counting, VectorStore):
 
     Rows are deduplicated by text within a collection (inserting a text again is a no-op), every
     ``insert`` is all-or-nothing, and ``insert_stream`` commits only after its last chunk: if the
-    chunk iterator raises or the call is cancelled, nothing it received is visible.
+    chunk iterator raises or the call is cancelled, nothing it received is visible. An insert creates
+    its collection, even an insert of no rows; a search of a collection never created (or dropped)
+    raises ``UnknownCollection``.
     """
 
     def __init__(
@@ -466,7 +468,9 @@ class ScriptedStore(_Counting, VectorStore):
     async def search(self, collection: str, vectors: Sequence[Vector], top_k: int) -> list[list[Hit]]:
         self._count("search", len(vectors))
         await _sleep(self.call_s)
-        rows = self.collections.get(collection, [])
+        rows = self.collections.get(collection)
+        if rows is None:
+            raise UnknownCollection(collection, engine=self.name)
         out: list[list[Hit]] = []
         if not rows:
             return [[] for _ in vectors]

@@ -13,9 +13,10 @@ only when the call succeeds), and embed, rerank, score and search have no effect
 is re-run only on an engine that declares ``atomic_decode`` (a decode that raised advanced no
 session); on any other engine a decode step may have produced text that no one received, so every
 member of a failed decode batch fails, and each is quarantined: its query's retry (which reopens the
-session) decodes it alone, so the innocent ones answer on retry and the culprit fails alone. Two kinds of failure are not a request's fault and are not bisected:
-``Overloaded`` (the engine is full, not wrong) and ``EngineDied`` (the engine is gone); a release
-is never re-run either.
+session) decodes it alone, so the innocent ones answer on retry and the culprit fails alone. Three
+kinds of failure are not a request's fault and are not bisected: ``Overloaded`` (the engine is
+full, not wrong), ``EngineDied`` (the engine is gone) and ``UnknownCollection`` (every search in a
+batch names the same collection, so all fail alike); a release is never re-run either.
 
 A request that failed alone is *quarantined*: the scheduler remembers its fingerprint (the payload,
 which a retry of the same node repeats exactly) and runs it alone from then on, so a retry never
@@ -40,15 +41,15 @@ from typing import Any
 
 import anyio
 
-from ..errors import AyoError, EngineDied, EngineError, InvalidParams, Overloaded
+from ..errors import AyoError, EngineDied, EngineError, InvalidParams, Overloaded, UnknownCollection
 from ..ir.params import check_text
 from .engines.base import DecodeRequest, PrefillRequest, RerankRequest, ScoreRequest
 
 QUARANTINE_SIZE = 4096
 # Kinds whose failed batches are never re-run (a release that failed is not retried).
 _NOT_ISOLATED = frozenset({"release"})
-# Errors that are the engine's state, not a request's fault.
-_NOT_A_CULPRIT = (Overloaded, EngineDied)
+# Errors that are the engine's state, not a request's fault (a search batch shares its collection).
+_NOT_A_CULPRIT = (Overloaded, EngineDied, UnknownCollection)
 
 
 class Failed:

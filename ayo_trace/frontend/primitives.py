@@ -87,7 +87,8 @@ async def ingest(
     embed_engine: str | None = None,
 ) -> int:
     """Embed ``passages`` and insert them into ``collection`` in one transaction (idempotent:
-    passages the collection already holds are skipped). Returns the number of new rows."""
+    passages the collection already holds are skipped), creating the collection if needed (an empty
+    list creates it empty). Returns the number of new rows."""
     return int(await _runtime().ingest(passages, collection, engine=engine, embed_engine=embed_engine))
 
 
@@ -100,7 +101,8 @@ async def search(
     engine: str | None = None,
     embed_engine: str | None = None,
 ) -> list[Hit]:
-    """The ``top_k`` passages of ``collection`` nearest to ``query``, best first."""
+    """The ``top_k`` passages of ``collection`` nearest to ``query``, best first. A collection never
+    created (no ``ingest`` into it yet, or dropped) raises ``UnknownCollection``."""
     check_text(query, "query")
     params = SearchParams(collection=collection, top_k=top_k)
     return list(await _runtime().search(query, params, engine=engine, embed_engine=embed_engine))

@@ -19,7 +19,7 @@ from psycopg import sql
 from ayo_trace.backend.engines.base import Vector
 from ayo_trace.backend.engines.pgvector_store import PgVectorStore, default_data_dir
 from ayo_trace.backend.engines.sentence_transformers import SentenceTransformerEmbedder
-from ayo_trace.errors import ConfigError, InvalidRequest, StoreError
+from ayo_trace.errors import ConfigError, InvalidRequest, StoreError, UnknownCollection
 
 pytestmark = [pytest.mark.real, pytest.mark.anyio]
 
@@ -108,11 +108,26 @@ async def test_top_k_larger_than_the_collection_returns_every_row(
     assert sorted(h.text for h in hits) == sorted(texts)
 
 
-async def test_unknown_collection_has_no_rows_and_no_hits(pg_store: PgVectorStore, collection: str) -> None:
-    assert await pg_store.search(collection, [[1.0, 0.0], [0.0, 1.0]], top_k=3) == [[], []]
+async def test_a_search_of_a_collection_never_created_names_it_and_the_fix(
+    pg_store: PgVectorStore, collection: str
+) -> None:
+    for queries in ([[1.0, 0.0], [0.0, 1.0]], []):
+        with pytest.raises(UnknownCollection) as info:
+            await pg_store.search(collection, queries, top_k=3)
+        assert info.value.collection == collection and info.value.engine == pg_store.name
+        assert f"collection {collection!r} does not exist: ingest into it first" in str(info.value)
+        assert isinstance(info.value, InvalidRequest)  # never retried
     assert await pg_store.count(collection) == 0
     await pg_store.drop(collection)
     assert collection not in await pg_store.collections()
+
+
+async def test_a_dropped_collection_is_unknown_again(pg_store: PgVectorStore, collection: str) -> None:
+    texts, vectors = random_rows(3)
+    await pg_store.insert(collection, texts, vectors)
+    await pg_store.drop(collection)
+    with pytest.raises(UnknownCollection, match=collection):
+        await pg_store.search(collection, vectors[:1], top_k=1)
 
 
 async def test_top_k_below_one_is_refused(pg_store: PgVectorStore, collection: str) -> None:
@@ -156,9 +171,95 @@ async def test_stream_inserts_every_chunk_in_one_transaction(
     assert [row[1] for row in await snapshot(pg_store, collection)] == texts
 
 
-async def test_empty_insert_creates_nothing(pg_store: PgVectorStore, collection: str) -> None:
+async def hnsw_indexes(store: PgVectorStore, collection: str) -> int:
+    async with await psycopg.AsyncConnection.connect(store.conninfo) as conn:
+        cur = await conn.execute(
+            "SELECT count(*) FROM pg_index i JOIN pg_class c ON i.indexrelid = c.oid "
+            "JOIN pg_am am ON c.relam = am.oid WHERE i.indrelid = to_regclass(%s) AND am.amname = 'hnsw'",
+            (f"{store.schema}.{collection}",),
+        )
+        row = await cur.fetchone()
+    assert row is not None
+    return int(row[0])
+
+
+@pytest.mark.parametrize("empty", ["insert", "stream", "stream_of_empty_chunks"])
+async def test_an_empty_insert_creates_the_collection_empty(
+    pg_store: PgVectorStore, collection: str, empty: str
+) -> None:
+    if empty == "insert":
+        assert await pg_store.insert(collection, [], []) == 0
+    else:
+        items: list[Chunk] = [([], []), ([], [])] if empty == "stream_of_empty_chunks" else []
+        assert await pg_store.insert_stream(collection, chunks(*items)) == 0
+    assert collection in await pg_store.collections()
+    assert await pg_store.count(collection) == 0
+    assert await pg_store.search(collection, [[1.0, 0.0], [0.0, 1.0]], top_k=3) == [[], []]
+    assert await pg_store.insert(collection, [], []) == 0  # again: still there, still empty
+    assert await pg_store.search(collection, [[0.5] * 5], top_k=1) == [[]]  # no dimension fixed yet
+
+
+async def test_the_first_rows_of_an_empty_collection_fix_its_dimension_and_index_it(
+    pg_store: PgVectorStore, collection: str
+) -> None:
+    await pg_store.insert(collection, [], [])
+    assert await hnsw_indexes(pg_store, collection) == 0
+    texts, vectors = random_rows(20, dim=16)
+    assert await pg_store.insert(collection, texts, vectors) == 20
+    assert await hnsw_indexes(pg_store, collection) == 1
+    [hits] = await pg_store.search(collection, vectors[4:5], top_k=1)
+    assert hits[0].text == "row 4"
+    with pytest.raises(InvalidRequest, match=r"16-dimensional.*got 8-dimensional"):
+        await pg_store.insert(collection, ["x"], [[1.0] * 8])
+    with pytest.raises(InvalidRequest, match=r"16-dimensional.*got 8-dimensional"):
+        await pg_store.search(collection, [[1.0] * 8], top_k=1)
     assert await pg_store.insert(collection, [], []) == 0
-    assert collection not in await pg_store.collections()
+    assert await pg_store.count(collection) == 20
+
+
+async def test_a_failed_first_insert_into_an_empty_collection_leaves_it_empty(
+    pg_store: PgVectorStore, collection: str
+) -> None:
+    await pg_store.insert(collection, [], [])
+    texts, vectors = random_rows(5, dim=16)
+    with pytest.raises(RuntimeError, match="boom"):
+        await pg_store.insert_stream(collection, chunks((texts, vectors), then_raise=RuntimeError("boom")))
+    assert await pg_store.count(collection) == 0
+    # no dimension was fixed by the insert that rolled back: another one may fix it
+    assert await pg_store.insert(collection, ["x"], [[1.0] * 4]) == 1
+    assert await pg_store.count(collection) == 1
+
+
+async def test_concurrent_empty_and_first_inserts_create_the_collection_once(
+    pg_store: PgVectorStore, collection: str
+) -> None:
+    results: list[int] = []
+
+    async def insert(seed: int) -> None:
+        texts, vectors = random_rows(10 * (seed % 2), seed=seed, prefix=f"s{seed}")
+        results.append(await pg_store.insert(collection, texts, vectors))
+
+    async with anyio.create_task_group() as tg:
+        for seed in range(6):  # empty and non-empty inserts, all racing to create the collection
+            tg.start_soon(insert, seed)
+    assert sorted(results) == [0, 0, 0, 10, 10, 10]
+    assert await pg_store.count(collection) == 30
+    assert await hnsw_indexes(pg_store, collection) == 1
+
+
+async def test_build_index_skips_a_collection_that_holds_no_rows(
+    pg_store: PgVectorStore, collection: str
+) -> None:
+    async with PgVectorStore(dsn=pg_store.conninfo, hnsw=False) as plain:
+        assert await plain.build_index(collection) is False  # never created
+        await plain.insert(collection, [], [])
+        assert await plain.build_index(collection) is False  # no dimension to index yet
+        texts, vectors = random_rows(5)
+        await plain.insert(collection, texts, vectors)
+        assert await hnsw_indexes(plain, collection) == 0
+        assert await plain.build_index(collection) is True
+        assert await plain.build_index(collection) is False
+        assert await hnsw_indexes(plain, collection) == 1
 
 
 async def test_concurrent_first_inserts_create_the_collection_once(

@@ -270,7 +270,12 @@ def control_statement(kind: str, i: int, pick: int, scope: dict[str, list[str]],
 
 def program_source(spec: list[tuple[str, int, int]], passes: str = "") -> str:
     scope: dict[str, list[str]] = {"s": ["question"], "l": ["docs"], "h": ["h_init"]}
-    lines = [HEADER.format(passes=passes), '    await ayo.ingest(docs, collection="c0")']
+    # both collections exist from the start (c1 empty): a search of one never created raises
+    lines = [
+        HEADER.format(passes=passes),
+        '    await ayo.ingest(docs, collection="c0")',
+        '    await ayo.ingest([], collection="c1")',
+    ]
     lines.append('    h_init = await ayo.search(question, collection="c0", top_k=2)')
     for i, (kind, pick, coll) in enumerate(spec):
         lines += statement(kind, i, pick, scope, coll)

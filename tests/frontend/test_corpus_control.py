@@ -20,12 +20,12 @@ import ayo_trace as ayo
 from ayo_trace.backend.interpreter import interpret
 from ayo_trace.ir import Graph
 from ayo_trace.passes import DEFAULT_PASSES, run_passes
-from ayo_trace.testing import ScriptedEmbedder, ScriptedLLM, ScriptedReranker, ScriptedStore
+from ayo_trace.testing import ScriptedEmbedder, ScriptedLLM, ScriptedReranker
 from tests.util import run_in_new_loop
 
 from .corpus_control import agents, combined, loops, parallel_wfs, try_match
 from .programs import CONTROL_KINDS, load, program_source, programs
-from .test_differential import ALL_SUBSETS, DOCS, QUESTION, assert_all_equal, respond
+from .test_differential import ALL_SUBSETS, DOCS, QUESTION, assert_all_equal, corpus_store, respond
 
 # random programs with at least one control-flow or parallel statement
 control_programs = programs.filter(lambda spec: any(kind in CONTROL_KINDS for kind, _, _ in spec))
@@ -118,7 +118,7 @@ def engines(seed: int | None) -> list[Any]:
             fail=lambda prompt: "FAIL" in prompt,
         ),
         ScriptedEmbedder("embed"),
-        ScriptedStore("store"),
+        corpus_store(),
         ScriptedReranker("rerank"),
     ]
 

@@ -36,6 +36,38 @@ def respond(prompt: str) -> str:
     return f" {h[:4]} yields\n- {h[4:8]} lists\n{h[8:12]} await\n"
 
 
+# Every collection the corpus searches, there (empty) from the start: a search of a collection never
+# created raises UnknownCollection, and the corpus's programs search some before (or without) ingesting.
+CORPUS_COLLECTIONS = (
+    "agent_docs",
+    "agent_kb",
+    "answer_k",
+    "audit",
+    "budgeted",
+    "dataflow",
+    "early",
+    "growing",
+    "guard",
+    "helpers",
+    "kb",
+    "kb_other",
+    "log",
+    "loop_kb",
+    "notes",
+    "rounds_kb",
+    "router_docs",
+    "settings",
+    "zero_k",
+)
+
+
+def corpus_store() -> ScriptedStore:
+    store = ScriptedStore("store")
+    for name in CORPUS_COLLECTIONS:
+        store.collections[name] = []
+    return store
+
+
 def engines(seed: int | None) -> list[Any]:
     rnd = random.Random(seed)
 
@@ -45,7 +77,7 @@ def engines(seed: int | None) -> list[Any]:
     return [
         ScriptedLLM("llm", respond, decode_s_per_step=lat(), prefill_s_per_token=lat() / 50),
         ScriptedEmbedder("embed"),
-        ScriptedStore("store"),
+        corpus_store(),
         ScriptedReranker("rerank"),
     ]
 

@@ -30,6 +30,7 @@ ERRORS = [
     ayo.EngineError("down", engine="llm"),
     ayo.InvalidParams("bad", param="temperature"),
     ayo.Overloaded("full", engine="llm"),
+    ayo.UnknownCollection("kbb", engine="store"),
 ]
 
 

@@ -231,13 +231,19 @@ class LLMScoredReranker(RerankEngine):
 
 class VectorStore(Engine):
     """Collections of (text, vector) rows. Inserting a text a collection already holds is a no-op,
-    so ingestion is idempotent and safe to retry. Every insert is one transaction."""
+    so ingestion is idempotent and safe to retry. Every insert is one transaction.
+
+    A collection exists once an insert into it has committed, even an insert of no rows (which
+    creates it empty); ``drop`` removes it. A search of a collection that does not exist raises
+    ``UnknownCollection`` (a mistyped name must not look like an empty collection); a search of an
+    empty one finds nothing. ``count`` of a missing collection is 0 and ``drop`` of one does nothing."""
 
     kind: ClassVar[str] = "vector_store"
 
     @abstractmethod
     async def insert(self, collection: str, texts: Sequence[str], vectors: Sequence[Vector]) -> int:
-        """Insert rows in one transaction; returns the number of new rows."""
+        """Insert rows in one transaction, creating the collection if needed (even for no rows);
+        returns the number of new rows."""
 
     @abstractmethod
     async def insert_stream(
@@ -247,7 +253,8 @@ class VectorStore(Engine):
 
     @abstractmethod
     async def search(self, collection: str, vectors: Sequence[Vector], top_k: int) -> list[list[Hit]]:
-        """Nearest rows by cosine distance for each query vector; ``Hit.score`` is the similarity."""
+        """Nearest rows by cosine distance for each query vector; ``Hit.score`` is the similarity.
+        Raises ``UnknownCollection`` when ``collection`` does not exist."""
 
     @abstractmethod
     async def count(self, collection: str) -> int: ...

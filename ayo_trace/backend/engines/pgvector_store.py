@@ -11,8 +11,10 @@ Layout: every collection is a table in one schema (``ayo_trace`` by default)::
     id bigserial primary key, text text, content_hash bytea unique (sha256 of the text),
     embedding vector(dim)
 
-created on the first insert with its dimension fixed by that insert, with an HNSW index
-(``vector_cosine_ops``) unless the store was made with ``hnsw=False``. Collection and schema names
+created by the first insert, even one of no rows (a collection then exists, empty, with no dimension
+yet: its ``embedding`` column is ``vector`` without a dimension). The first insert that holds rows
+fixes the dimension (``vector(dim)``) and adds an HNSW index (``vector_cosine_ops``) unless the
+store was made with ``hnsw=False``. Collection and schema names
 must match ``^[a-z_][a-z0-9_]{0,62}$``; they reach SQL only as quoted identifiers.
 
 The embedded server is private to the OS user who starts it (``_embedded_pg``): peer authentication
@@ -34,7 +36,7 @@ import anyio
 import anyio.to_thread
 import numpy as np
 
-from ...errors import ConfigError, InvalidRequest, StoreError
+from ...errors import ConfigError, InvalidRequest, StoreError, UnknownCollection
 from ...ir.params import Hit
 from . import _embedded_pg
 from .base import Vector, VectorStore, require_asyncio
@@ -52,6 +54,8 @@ _MAX_DIM = 16000
 _MAX_HNSW_DIM = 2000
 _MAX_EF_SEARCH = 1000
 _MIN_EF_SEARCH = 40
+# ``atttypmod`` of a ``vector`` column with no dimension: a collection created by an insert of no rows.
+_NO_DIM = -1
 
 Chunk = tuple[Sequence[str], Sequence[Vector]]
 
@@ -78,8 +82,9 @@ class PgVectorStore(VectorStore):
       refuses (NaN, infinity, a NUL in a text) raise ``InvalidRequest``; other database failures raise
       ``StoreError``. A library's own errors never escape.
     * ``search``: per query vector, the ``top_k`` rows nearest by cosine distance, best first, as
-      ``Hit(text, score=1 - cosine distance, id, collection)``. A collection that does not exist yields
-      no hits (an empty list per query vector), the same as an empty one. With the HNSW index the
+      ``Hit(text, score=1 - cosine distance, id, collection)``. A collection that does not exist raises
+      ``UnknownCollection`` (naming it); an empty one yields no hits (an empty list per query vector).
+      An insert of no rows creates its collection empty. With the HNSW index the
       result is approximate; ``hnsw.ef_search`` is raised to ``max(40, 2 * top_k)`` (at most 1000).
     * ``count`` of a missing collection is 0; ``drop`` of one does nothing.
 
@@ -265,7 +270,8 @@ class PgVectorStore(VectorStore):
         return StoreError(f"{action} {collection!r} failed: {e}", engine=self.name)
 
     async def _table_dim(self, conn: psycopg.AsyncConnection[Any], collection: str) -> int | None:
-        """The collection's vector dimension, or None when its table does not exist."""
+        """The collection's vector dimension, or None when its table does not exist (``_NO_DIM``
+        when it exists but no row has fixed its dimension yet)."""
         cur = await conn.execute(
             "SELECT a.atttypmod FROM pg_attribute a JOIN pg_class c ON a.attrelid = c.oid "
             "JOIN pg_namespace n ON c.relnamespace = n.oid "
@@ -332,7 +338,29 @@ class PgVectorStore(VectorStore):
             )
             new += max(cur.rowcount, 0)
             await conn.execute("TRUNCATE _ayo_rows")
+        if dim is None:  # no rows at all: the collection still exists afterwards, empty
+            await self._create_empty(conn, collection, table)
         return new
+
+    async def _lock_collection(self, conn: psycopg.AsyncConnection[Any], collection: str) -> None:
+        """Serialize creating and typing one collection's table (held until the transaction ends)."""
+        await conn.execute(
+            "SELECT pg_advisory_xact_lock(hashtext(%s))", (f"ayo_trace:{self.schema}.{collection}",)
+        )
+
+    async def _create_empty(self, conn: psycopg.AsyncConnection[Any], collection: str, table: Any) -> None:
+        """Create the collection's table with no dimension yet, unless it exists."""
+        from psycopg import sql
+
+        if await self._table_dim(conn, collection) is not None:
+            return
+        await self._lock_collection(conn, collection)
+        await conn.execute(
+            sql.SQL(
+                "CREATE TABLE IF NOT EXISTS {} (id bigserial PRIMARY KEY, text text NOT NULL, "
+                "content_hash bytea NOT NULL UNIQUE, embedding vector NOT NULL)"
+            ).format(table)
+        )
 
     async def _prepare(
         self, conn: psycopg.AsyncConnection[Any], collection: str, table: Any, dim: int
@@ -341,25 +369,30 @@ class PgVectorStore(VectorStore):
         from psycopg import sql
 
         held = await self._table_dim(conn, collection)
-        if held is None:
-            # Two first inserts into one collection must not both try to create it.
-            await conn.execute(
-                "SELECT pg_advisory_xact_lock(hashtext(%s))", (f"ayo_trace:{self.schema}.{collection}",)
-            )
+        if held is None or held == _NO_DIM:
+            # Two first inserts into one collection must not both try to create it (or fix its dimension).
+            await self._lock_collection(conn, collection)
             held = await self._table_dim(conn, collection)
-        if held is None:
+        if held is None or held == _NO_DIM:
             if self.hnsw and dim > _MAX_HNSW_DIM:
                 raise InvalidRequest(
                     f"collection {collection!r}: an HNSW index holds at most {_MAX_HNSW_DIM} dimensions, "
                     f"got {dim}; make the store with hnsw=False",
                     engine=self.name,
                 )
-            await conn.execute(
-                sql.SQL(
-                    "CREATE TABLE {} (id bigserial PRIMARY KEY, text text NOT NULL, "
-                    "content_hash bytea NOT NULL UNIQUE, embedding vector({}) NOT NULL)"
-                ).format(table, sql.Literal(dim))
-            )
+            if held is None:
+                await conn.execute(
+                    sql.SQL(
+                        "CREATE TABLE {} (id bigserial PRIMARY KEY, text text NOT NULL, "
+                        "content_hash bytea NOT NULL UNIQUE, embedding vector({}) NOT NULL)"
+                    ).format(table, sql.Literal(dim))
+                )
+            else:  # created empty by an insert of no rows, so it holds no rows to convert
+                await conn.execute(
+                    sql.SQL("ALTER TABLE {} ALTER COLUMN embedding TYPE vector({})").format(
+                        table, sql.Literal(dim)
+                    )
+                )
             if self.hnsw:
                 await self._create_index(conn, table)
         elif held != dim:
@@ -381,14 +414,15 @@ class PgVectorStore(VectorStore):
 
     async def build_index(self, collection: str) -> bool:
         """Build the collection's HNSW index if it has none (for a store made with ``hnsw=False`` and
-        bulk-loaded first). Returns whether an index was built; a missing collection builds nothing."""
+        bulk-loaded first). Returns whether an index was built; a missing collection, or one that has
+        never held a row (no dimension yet), builds nothing."""
         import psycopg
 
         table = self._table(collection)
         pool = self._require_pool()
         try:
             async with pool.connection() as conn, conn.transaction():
-                if await self._table_dim(conn, collection) is None:
+                if await self._table_dim(conn, collection) in (None, _NO_DIM):
                     return False
                 cur = await conn.execute(
                     "SELECT count(*) FROM pg_index i JOIN pg_class c ON i.indexrelid = c.oid "
@@ -417,9 +451,8 @@ class PgVectorStore(VectorStore):
         table = self._table(collection)
         if top_k < 1:
             raise InvalidRequest(f"top_k must be at least 1, got {top_k}", engine=self.name)
-        if len(vectors) == 0:
-            return []
-        matrix = self._matrix(collection, vectors)
+        # no query vectors: no hits, but a missing collection is refused all the same
+        matrix = self._matrix(collection, vectors) if len(vectors) else np.zeros((0, 1), np.float32)
         pool = self._require_pool()
         query = sql.SQL(
             "SELECT id, text, embedding <=> %(v)s FROM {} ORDER BY embedding <=> %(v)s LIMIT %(k)s"
@@ -429,6 +462,8 @@ class PgVectorStore(VectorStore):
             async with pool.connection() as conn, conn.transaction():
                 held = await self._table_dim(conn, collection)
                 if held is None:
+                    raise UnknownCollection(collection, engine=self.name)
+                if held == _NO_DIM or len(matrix) == 0:  # empty (made by an insert of no rows), or no query
                     return [[] for _ in range(len(matrix))]
                 if held != matrix.shape[1]:
                     raise self._dim_error(collection, held, matrix.shape[1])
