@@ -1,6 +1,6 @@
 """bench/load_latency.py on its scripted engines in virtual time: every load, workflow, variant and
 policy produces its figures, and under a burst the new policy answers the median query sooner
-without a longer makespan than the order it replaces."""
+with a makespan within 5% of the order it replaces."""
 
 from __future__ import annotations
 
@@ -34,4 +34,6 @@ def test_under_a_burst_the_new_policy_answers_the_median_query_sooner() -> None:
         (old,) = results[("burst:8", "naive_rag", variant, "old")]
         (new,) = results[("burst:8", "naive_rag", variant, "new")]
         assert new["p50"] < old["p50"]
-        assert new["makespan"] <= old["makespan"]
+        # the issue's target: makespan within 5% of the old order's (runs differ by ~2% between
+        # processes: the order of equal-time events is not fixed across hash seeds)
+        assert new["makespan"] <= old["makespan"] * 1.05
