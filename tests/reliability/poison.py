@@ -11,6 +11,9 @@ from __future__ import annotations
 from collections.abc import Sequence
 from typing import Any
 
+import anyio
+
+import ayo_trace as ayo
 from ayo_trace.backend.engines.base import (
     DecodeChunk,
     DecodeRequest,
@@ -130,3 +133,19 @@ class PoisonStore(_Recorder, ScriptedStore):
     async def search(self, collection: str, vectors: Sequence[Vector], top_k: int) -> list[list[Hit]]:
         self._record("search", [self._names.get(tuple(v), "?") for v in vectors])
         return await super().search(collection, vectors, top_k)
+
+
+async def outcomes(calls: list[Any]) -> list[Any]:
+    """Run ``calls`` at once; each one's result, or the ayo error it raised, in order."""
+    out: list[Any] = [None] * len(calls)
+
+    async def one(i: int) -> None:
+        try:
+            out[i] = await calls[i]()
+        except ayo.AyoError as exc:
+            out[i] = exc
+
+    async with anyio.create_task_group() as tg:
+        for i in range(len(calls)):
+            tg.start_soon(one, i)
+    return out

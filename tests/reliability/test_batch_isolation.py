@@ -24,7 +24,15 @@ from ayo_trace.ir import SamplingParams
 from ayo_trace.testing import ScriptedEmbedder, ScriptedLLM, ScriptedReranker, ScriptedStore
 
 from ..runtime import graphs as G
-from .poison import POISON, NonAtomicPoisonLLM, PoisonEmbedder, PoisonLLM, PoisonReranker, PoisonStore
+from .poison import (
+    POISON,
+    NonAtomicPoisonLLM,
+    PoisonEmbedder,
+    PoisonLLM,
+    PoisonReranker,
+    PoisonStore,
+    outcomes,
+)
 
 pytestmark = pytest.mark.anyio
 
@@ -132,21 +140,6 @@ async def test_a_failed_decode_batch_on_an_engine_without_atomic_decode_is_retri
 # --- the engine scheduler itself, one kind of call at a time -----------------------------------------
 
 
-async def gather(calls: list[Any]) -> list[Any]:
-    out: list[Any] = [None] * len(calls)
-
-    async def one(i: int) -> None:
-        try:
-            out[i] = await calls[i]()
-        except ayo.AyoError as exc:
-            out[i] = exc
-
-    async with anyio.create_task_group() as tg:
-        for i in range(len(calls)):
-            tg.start_soon(one, i)
-    return out
-
-
 async def decode_all(sched: EngineScheduler, session: str) -> str:
     parts: list[str] = []
 
@@ -163,22 +156,22 @@ async def scheduler_round(
     """Every item's request to ``sched``, all at once; each result or error in item order."""
     engine = sched.engine
     if kind == "prefill":
-        return await gather(
+        return await outcomes(
             [lambda i=i, t=t: sched.prefill(PrefillRequest(f"s{i}", t)) for i, t in enumerate(items)]
         )
     if kind == "decode":
         for i, t in enumerate(items):
             await engine.release([f"s{i}"])
             await engine.prefill([PrefillRequest(f"s{i}", t)])
-        return await gather([lambda i=i: decode_all(sched, f"s{i}") for i in range(len(items))])
+        return await outcomes([lambda i=i: decode_all(sched, f"s{i}") for i in range(len(items))])
     if kind == "score":
-        return await gather([lambda t=t: sched.score(ScoreRequest(t, " next")) for t in items])
+        return await outcomes([lambda t=t: sched.score(ScoreRequest(t, " next")) for t in items])
     if kind == "embed":
-        return await gather([lambda t=t: sched.embed([t]) for t in items])
+        return await outcomes([lambda t=t: sched.embed([t]) for t in items])
     if kind == "rerank":
-        return await gather([lambda t=t: sched.score(RerankRequest(t, ("a b", "text 1"))) for t in items])
+        return await outcomes([lambda t=t: sched.score(RerankRequest(t, ("a b", "text 1"))) for t in items])
     assert kind == "search"
-    return await gather([lambda t=t: sched.search("kb", embedder.vector(t), 2) for t in items])
+    return await outcomes([lambda t=t: sched.search("kb", embedder.vector(t), 2) for t in items])
 
 
 def scheduler_for(kind: str, items: list[str], poison: bool) -> tuple[EngineScheduler, Any]:

@@ -6,7 +6,6 @@ from __future__ import annotations
 
 from typing import Any
 
-import anyio
 import numpy as np
 import pytest
 
@@ -18,6 +17,7 @@ from ayo_trace.backend.engines.sentence_transformers import SentenceTransformerE
 from ayo_trace.backend.engines.transformers_llm import TransformersEngine
 
 from ..runtime import graphs as G
+from .poison import outcomes
 
 pytestmark = [pytest.mark.real, pytest.mark.anyio]
 
@@ -25,26 +25,11 @@ POLICY = BatchPolicy(max_batch=16, max_wait_s=0.05)
 SURROGATE = "a question with a lone surrogate \ud800 in it"
 
 
-async def concurrently(calls: list[Any]) -> list[Any]:
-    out: list[Any] = [None] * len(calls)
-
-    async def one(i: int) -> None:
-        try:
-            out[i] = await calls[i]()
-        except ayo.AyoError as exc:
-            out[i] = exc
-
-    async with anyio.create_task_group() as tg:
-        for i in range(len(calls)):
-            tg.start_soon(one, i)
-    return out
-
-
 async def test_a_surrogate_among_minilm_embeds_fails_alone(embedder: SentenceTransformerEmbedder) -> None:
     texts = [f"passage number {i} about cats" for i in range(8)]
     texts[3] = SURROGATE
     async with Runtime(engines=[embedder], batch=POLICY) as rt:
-        got = await concurrently([lambda t=t: rt.embed([t]) for t in texts])
+        got = await outcomes([lambda t=t: rt.embed([t]) for t in texts])
     bad = got[3]
     assert isinstance(bad, ayo.InvalidParams) and "surrogate" in str(bad), repr(bad)
     alone = [await embedder.embed([t]) for i, t in enumerate(texts) if i != 3]
@@ -58,7 +43,7 @@ async def test_a_surrogate_in_a_traced_embed_names_its_node(embedder: SentenceTr
     v = g.add("embed", [q], {"engine": None}, loc=G.loc(), name="vec")
     g.add("output", [v], loc=G.loc())
     async with Runtime(engines=[embedder], batch=POLICY) as rt:
-        got = await concurrently([lambda t=t: rt.run(g, {"q": t}) for t in ["fine", SURROGATE, "also fine"]])
+        got = await outcomes([lambda t=t: rt.run(g, {"q": t}) for t in ["fine", SURROGATE, "also fine"]])
     assert isinstance(got[1], ayo.InvalidParams) and got[1].node == "vec"
     assert "node %vec (graphs.py:" in str(got[1])
     assert isinstance(got[0], list) and isinstance(got[2], list)
@@ -70,7 +55,7 @@ async def test_a_surrogate_and_a_nan_temperature_among_llama_cpp_queries_fail_al
     questions = [f"What is {i} plus {i}?" for i in range(6)]
     questions[2] = SURROGATE
     async with Runtime(engines=[engine], batch=POLICY, own_engines=True, progress=False) as rt:
-        got = await concurrently(
+        got = await outcomes(
             [lambda q=q: rt.run(G.unsplit_prompt(), {"question": q}) for q in questions]
             + [lambda: rt.llm("Q: 1 plus 1?\nA:", ayo.SamplingParams(temperature=float("nan")))]
         )
@@ -88,7 +73,7 @@ async def test_a_surrogate_among_transformers_queries_fails_alone(
     questions = [f"What is {i} plus {i}?" for i in range(4)]
     questions[1] = SURROGATE
     async with Runtime(engines=[transformers_engine], batch=POLICY, progress=False) as rt:
-        got = await concurrently([lambda q=q: rt.run(G.unsplit_prompt(), {"question": q}) for q in questions])
+        got = await outcomes([lambda q=q: rt.run(G.unsplit_prompt(), {"question": q}) for q in questions])
     assert isinstance(got[1], ayo.InvalidParams) and got[1].node == "answer", repr(got[1])
     assert all(isinstance(got[i], str) and got[i] for i in (0, 2, 3)), got
     assert transformers_engine.stats()["sessions"] == 0
