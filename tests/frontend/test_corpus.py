@@ -8,39 +8,20 @@ from typing import Any
 
 import pytest
 
-import ayo_trace as ayo
-from ayo_trace.backend.interpreter import interpret
-from ayo_trace.passes import run_passes
 from tests.util import run_in_new_loop
 
 from .corpus import Case, all_cases
 from .corpus.statics import RAISING
-from .test_differential import ALL_SUBSETS, assert_all_equal, engines
+from .test_differential import ALL_SUBSETS, assert_all_equal, run_every_mode
 
 CASES = all_cases()
 
 
 async def run_case(case: Case, seed: int | None, pass_sets: Sequence[Sequence[Any]]) -> list[tuple[str, Any]]:
-    results: list[tuple[str, Any]] = []
-
-    async def in_runtime(label: str, fn: Any) -> None:
-        async with ayo.Runtime(engines=engines(seed), batching=False) as rt:
-            try:
-                results.append((label, await fn(rt)))
-            except Exception as e:  # the same user error must surface in every mode
-                while e.__cause__ is not None:
-                    e = e.__cause__  # type: ignore[assignment]
-                results.append((label, ("raised", type(e).__name__, str(e))))
-
     entry, inputs = case.wf._entry(case.args, case.kwargs)
-    traced = entry.graph
-    await in_runtime("eager", lambda rt: case.wf.eager(*case.args, **case.kwargs))
-    await in_runtime("in-order interpreter", lambda rt: interpret(rt, traced, inputs))
-    for passes in pass_sets:
-        graph = run_passes(traced, passes)
-        names = "+".join(p.name for p in passes) or "traced"
-        await in_runtime(names, lambda rt, g=graph: rt.run(g, inputs))
-    return results
+    return await run_every_mode(
+        lambda: case.wf.eager(*case.args, **case.kwargs), entry.graph, inputs, seed, pass_sets
+    )
 
 
 @pytest.mark.parametrize("case", CASES, ids=[c.id for c in CASES])

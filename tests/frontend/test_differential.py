@@ -85,6 +85,22 @@ def engines(seed: int | None) -> list[Any]:
 async def run_modes(
     wf: Any, args: Sequence[Any], seed: int | None, pass_sets: Sequence[Sequence[Any]]
 ) -> list[tuple[str, Any]]:
+    traced = wf.graph(*args)
+    inputs = {
+        n.attrs["name"]: a for n, a in zip(traced.inputs, [a for a in args if not _static(a)], strict=True)
+    }
+    return await run_every_mode(lambda: wf.eager(*args), traced, inputs, seed, pass_sets)
+
+
+async def run_every_mode(
+    eager: Callable[[], Any],
+    traced: Any,
+    inputs: dict[str, Any],
+    seed: int | None,
+    pass_sets: Sequence[Sequence[Any]],
+) -> list[tuple[str, Any]]:
+    """The result (or the user error) of ``eager()``, of the traced graph in the in-order interpreter,
+    and of the graph after each of ``pass_sets``, each on fresh scripted engines, unbatched."""
     results: list[tuple[str, Any]] = []
 
     async def in_runtime(label: str, fn: Callable[[Any], Any]) -> None:
@@ -96,11 +112,7 @@ async def run_modes(
                     e = e.__cause__  # type: ignore[assignment]
                 results.append((label, ("raised", type(e).__name__, str(e))))
 
-    traced = wf.graph(*args)
-    inputs = {
-        n.attrs["name"]: a for n, a in zip(traced.inputs, [a for a in args if not _static(a)], strict=True)
-    }
-    await in_runtime("eager", lambda rt: wf.eager(*args))
+    await in_runtime("eager", lambda rt: eager())
     await in_runtime("in-order interpreter", lambda rt: interpret(rt, traced, inputs))
     for passes in pass_sets:
         graph = run_passes(traced, passes)
