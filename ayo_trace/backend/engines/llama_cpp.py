@@ -48,6 +48,7 @@ import atexit
 import bisect
 import ctypes
 import functools
+import itertools
 import threading
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
@@ -158,6 +159,10 @@ class LlamaCppEngine(SessionLLM[_Session, int]):
         self._batch: Any = None
         self._n_vocab = 0
         self._counters["sessions_moved"] = 0
+        # Decode steps, and the weight passes they took: llama.cpp runs a step's sequences whose ids
+        # are not consecutive as separate micro-batches (see the module docstring).
+        self._counters["decode_steps"] = 0
+        self._counters["decode_micro_batches"] = 0
 
     # --- lifecycle -------------------------------------------------------------------------------
 
@@ -365,6 +370,10 @@ class LlamaCppEngine(SessionLLM[_Session, int]):
     def _step(self, fed: list[tuple[_Session, int]], stop: threading.Event) -> None:
         entries: list[_Entry] = [(s.seq, tok, len(s.tokens), s) for s, tok in fed]
         entries.sort(key=lambda e: e[0])  # consecutive ids share one micro-batch (see above)
+        self._counters["decode_steps"] += 1
+        self._counters["decode_micro_batches"] += 1 + sum(
+            1 for a, b in itertools.pairwise(entries) if b[0] != a[0] + 1
+        )
         n_done = self._forward(entries, self._advance, stop)
         for _, tok, _, s in entries[:n_done]:
             s.tokens.append(tok)
@@ -373,36 +382,74 @@ class LlamaCppEngine(SessionLLM[_Session, int]):
         """Move the sessions about to decode onto consecutive sequence ids, so a step is one micro-batch.
 
         Sessions that open and close at different times leave the decoding ones scattered between
-        sessions that are prefilling or idle. The window of ``len(decoding)`` ids made only of free ids
-        and decoding sessions' ids that needs the fewest moves is chosen; each session outside it is
-        copied into a free id of the window (``llama_memory_seq_cp``: a copy of that sequence's KV
-        buffers, done by llama.cpp before the next ``llama_decode``, the same bytes) and its old id
-        freed. No copy reads an id another copy writes, so the copies' order does not matter.
+        sessions that are prefilling or idle (prefilled ahead of time) and kept prefixes. The window of
+        ``len(decoding)`` ids that needs the fewest moves is chosen (the lowest among equals): each
+        decoding session outside it moves into it, and each idle session or kept prefix inside it
+        moves out, to the highest id free for it. A move is a ``llama_memory_seq_cp`` (a copy of that
+        sequence's KV buffers, the same bytes) and a ``llama_memory_seq_rm`` of the old id; llama.cpp
+        applies the queued copies in order before the next ``llama_decode``, and each move writes an
+        id that is free at that point, so a chain of moves reads what the moves before it wrote. A
+        cycle of moves (every target taken) goes through a free id; with none free, the moves that
+        are left are skipped and the step runs in several micro-batches (still correct).
         """
         k = len(decoding)
         ids = {s.seq for s in decoding}
         if k < 2 or max(ids) - min(ids) == k - 1:
             return
-        allowed = ids | set(self._free)
-        best: tuple[int, int] | None = None  # (moves, window start)
-        for start in range(self._n_seq_max - k + 1):
-            window = range(start, start + k)
-            if all(i in allowed for i in window):
-                moves = sum(1 for i in ids if i not in window)
-                if best is None or moves < best[0]:
-                    best = (moves, start)
-        if best is None:
-            return  # no window free of other sessions and prefixes: decode in several micro-batches
-        window = range(best[1], best[1] + k)
-        targets = [i for i in window if i not in ids]
-        movers = [s for s in decoding if s.seq not in window]
-        for s, target in zip(movers, targets, strict=True):
-            self._llama.llama_memory_seq_cp(self._mem, s.seq, target, -1, -1)
-            self._llama.llama_memory_seq_rm(self._mem, s.seq, -1, -1)
-            self._free.remove(target)
-            bisect.insort(self._free, s.seq)
-            s.seq = target
-        self._counters["sessions_moved"] += len(movers)
+        holders: dict[int, _Session | PrefixEntry[int]] = {
+            s.seq: s for s in self._sessions.values() if s.seq not in ids
+        }
+        holders.update({e.state: e for e in self.prefixes.entries()})
+
+        def cost(start: int) -> int:
+            inside = range(start, start + k)
+            return sum(i not in inside for i in ids) + sum(i in inside for i in holders)
+
+        start = min(range(self._n_seq_max - k + 1), key=lambda st: (cost(st), st))
+        window = range(start, start + k)
+        plan: dict[int, int] = {}  # old id -> new id
+        into = iter(i for i in window if i not in ids)
+        for s in sorted(decoding, key=lambda s: s.seq):
+            if s.seq not in window:
+                plan[s.seq] = next(into)
+        vacated = [i for i in plan if i not in window]
+        outside = sorted(
+            (i for i in [*self._free, *vacated] if i not in window), reverse=True
+        )  # idle sessions and prefixes go on top
+        evicted = sorted(i for i in holders if i in window)
+        if len(evicted) > len(outside):  # cannot happen while sessions and prefixes fit the slots
+            return
+        for i, target in zip(evicted, outside, strict=False):
+            plan[i] = target
+        owner: dict[int, _Session | PrefixEntry[int]] = {**holders, **{s.seq: s for s in decoding}}
+        n_moved = 0
+        while plan:
+            ready = [i for i, t in plan.items() if t in self._free]
+            if not ready:  # a cycle: park one of its sessions on a free id outside the plan
+                spare = [i for i in self._free if i not in plan.values()]
+                if not spare:
+                    break
+                i = next(iter(plan))
+                plan[spare[-1]] = plan.pop(i)
+                self._move(owner, i, spare[-1])
+                n_moved += 1
+                continue
+            for i in ready:
+                self._move(owner, i, plan.pop(i))
+                n_moved += 1
+        self._counters["sessions_moved"] += n_moved
+
+    def _move(self, owner: dict[int, _Session | PrefixEntry[int]], src: int, dst: int) -> None:
+        """Move the KV state on sequence ``src`` (a session's or a kept prefix's) to free id ``dst``."""
+        self._llama.llama_memory_seq_cp(self._mem, src, dst, -1, -1)
+        self._llama.llama_memory_seq_rm(self._mem, src, -1, -1)
+        self._free.remove(dst)
+        bisect.insort(self._free, src)
+        held = owner[dst] = owner.pop(src)
+        if isinstance(held, _Session):
+            held.seq = dst
+        else:
+            held.state = dst
 
     def _score(self, planned: list[tuple[list[int], list[int]]], stop: threading.Event) -> list[float]:
         """Each request in a spare sequence slot (taken from no session), cleared afterwards; with
