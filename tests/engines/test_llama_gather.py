@@ -6,8 +6,8 @@ and kept prefixes out of the way when no window is free of them. These tests dri
 a model of llama.cpp's KV streams (no model loaded): ``seq_cp`` queues a copy of a stream's bytes,
 applied in order before the next decode, and ``seq_rm`` clears the stream's cells at once. Every
 placement of decoding sessions, idle sessions, kept prefixes and free ids is checked: afterwards the
-decoding sessions are consecutive whenever a free id exists, and every session and prefix still
-finds its own KV bytes under its (possibly new) id.
+decoding sessions are consecutive whenever an id is free or held by a prefix, and every session and
+prefix still finds its own KV bytes under its (possibly new) id.
 """
 
 from __future__ import annotations
@@ -74,13 +74,16 @@ def test_gather_keeps_every_kv_state_and_makes_decoding_ids_consecutive(layout: 
     eng._gather(decoding)
     kv.update()
     after = owners(eng)
-    assert after.keys() == before.keys()
+    gone = before.keys() - after.keys()  # a kept prefix yields its id when none is free
+    assert after.keys() <= before.keys()
+    assert not gone or ("." not in layout and len(gone) == 1 and next(iter(gone)).startswith("p"))
     for name, seq in after.items():  # each session and prefix reads its own bytes
         assert kv.data[seq] == f"{name[0]}{before[name]}"
     assert sorted(eng._free) == sorted(set(range(len(layout))) - set(after.values()))
+    assert eng._free == sorted(eng._free)
     assert len(set(after.values())) == len(after)
     ids = sorted(s.seq for s in decoding)
-    if len(ids) > 1 and "." in layout:
+    if len(ids) > 1 and ("." in layout or "p" in layout):
         assert ids == list(range(ids[0], ids[0] + len(ids)))
     moved = sum(after[n] != before[n] for n in after)
     assert eng.stats()["sessions_moved"] >= moved
@@ -101,3 +104,15 @@ def test_gather_leaves_consecutive_sessions_alone() -> None:
     eng, kv, decoding = engine_with(list("iddd.p"), 3)
     eng._gather(decoding)
     assert kv.queued == [] and eng.stats()["sessions_moved"] == 0
+
+
+def test_gather_evicts_a_kept_prefix_when_every_id_is_held() -> None:
+    """Sessions fill every id but one, which a kept prefix holds (the runtime's pool admits
+    ``n_seq_max - 1`` sessions): the prefix yields its id so the decoding sessions can move."""
+    eng, kv, decoding = engine_with(list("didididp"), 4)
+    eng._gather(decoding)
+    kv.update()
+    ids = sorted(s.seq for s in decoding)
+    assert ids == list(range(ids[0], ids[0] + 4))
+    assert len(eng.prefixes) == 0
+    assert {n: kv.data[s] for n, s in owners(eng).items()} == {n: n for n in owners(eng)}

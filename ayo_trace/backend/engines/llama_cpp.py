@@ -389,13 +389,18 @@ class LlamaCppEngine(SessionLLM[_Session, int]):
         sequence's KV buffers, the same bytes) and a ``llama_memory_seq_rm`` of the old id; llama.cpp
         applies the queued copies in order before the next ``llama_decode``, and each move writes an
         id that is free at that point, so a chain of moves reads what the moves before it wrote. A
-        cycle of moves (every target taken) goes through a free id; with none free, the moves that
-        are left are skipped and the step runs in several micro-batches (still correct).
+        cycle of moves (every target taken) goes through a free id. With no id free, the least
+        recently used kept prefix is evicted first (a decode call of scattered sessions costs a weight
+        pass per run of consecutive ids at every step, more than recomputing a prefix once); with no
+        prefix either, the moves that are left are skipped and the step runs in several micro-batches
+        (still correct).
         """
         k = len(decoding)
         ids = {s.seq for s in decoding}
         if k < 2 or max(ids) - min(ids) == k - 1:
             return
+        if not self._free:  # every id held: a kept prefix yields its id (the moves need one free)
+            self.prefixes.pop_lru()
         holders: dict[int, _Session | PrefixEntry[int]] = {
             s.seq: s for s in self._sessions.values() if s.seq not in ids
         }
