@@ -429,7 +429,7 @@ class GraphRun:
         a = node.attrs
         session = self._llm_session(node, args)
         shared = a.get("prefix_key") if a.get("shared") else None
-        ahead = a.get("part", 1) < a.get("parts", 1)
+        ahead = bool(a.get("ahead"))  # split_prefill marks the parts that run ahead
         text = a["template"].render(args)
         await self.client.prefill(session, text, self._priority(node), shared=shared, ahead=ahead)
         return session

@@ -172,3 +172,23 @@ def test_no_module_of_the_backend_reaches_into_the_runtime_or_the_client() -> No
         if private.search(line)
     }
     assert not found, found
+
+
+async def test_the_graph_scheduler_sends_ahead_as_the_pass_marked_it(rt: Runtime) -> None:
+    sent: list[tuple[str, bool]] = []
+    pool = rt.client.pool("llm")
+    prefill = pool.prefill
+
+    async def recording(req: Any, priority: float = 0.0) -> Any:
+        sent.append((req.text, req.ahead))
+        return await prefill(req, priority)
+
+    pool.prefill = recording  # type: ignore[method-assign]
+    g = G.split_prompt()
+    await rt.run(g, {"question": Q})
+    assert sent == [("You answer questions.\n", True), (f"Q: {Q}\nA:", False)]
+    sent.clear()
+    for n in g.nodes:
+        n.attrs.pop("ahead", None)  # not re-derived from part/parts at run time
+    await rt.run(g, {"question": Q})
+    assert [ahead for _, ahead in sent] == [False, False]
