@@ -15,9 +15,10 @@ value instead.
 LLM sessions are named ``{scope}/{session}``: the scope is the query id, extended with
 ``/{map node}[{i}]`` inside a map body's i-th run (``/{loop node}[{i}]`` inside a loop's i-th iteration),
 ``/{cond node}`` inside a branch and ``/{try node}/try`` (``/except{k}``, ``/else``, ``/finally``) inside
-a try's parts, so that every
-run of a body gets sessions of its own. Every session a query opens is released when its decode
-ends, and again (a no-op if already done) when the query ends, fails or is cancelled.
+a try's parts, so that every run of a body gets sessions of its own. The query's ``QueryContext``
+owns its sessions (``engine_client.Session``): each is released when its decode ends, and any
+still open when the query ends, fails or is cancelled; a session frees its engine state once per
+opening.
 
 Deadlines: the query's ``deadline_s`` and a node's ``timeout`` (``node.meta`` or ``node.attrs``)
 raise ``QueryTimeout`` naming the node that was running. Retries: a node whose op is in
@@ -26,8 +27,8 @@ after an ``EngineError`` (never after ``Overloaded`` or ``InvalidRequest``, and 
 streamed items out), waiting ``retry_backoff_s * 2**(attempt - 1)`` before each new attempt. An
 LLM session is engine state that a failure may leave half-advanced (a decode that produced text the
 consumer never got, a session lost with its Ray actor), so a retried ``llm_prefill`` or
-``llm_decode`` first reopens its session: releases it and prefills again, in order, the parts of it
-that had succeeded; the retried node then runs on a session exactly as it was before its first
+``llm_decode`` first reopens its session (``EngineClient.reopen``): releases it and prefills again,
+in order, the parts of it that had succeeded; the retried node then runs on a session exactly as it was before its first
 attempt. A decode that already handed items to a consumer is never retried (they cannot be taken
 back).
 """

@@ -23,9 +23,11 @@ estimated work (its graph's critical path, ``meta["remaining"]``) exceeds the ti
 Cross-query batching works the same in both: the engine schedulers run batches in the tasks of the
 requests that wait for them (see ``engine_scheduler``), so nothing runs in the background.
 
-The primitive methods (``llm``, ``embed``, ``ingest``, ``search``, ``rerank``) serve the frontend's
-eager mode and graph breaks; the graph scheduler's handlers call the same private methods, so a
-traced node computes exactly what the eager call does.
+The runtime is the facade over two parts: the ``EngineClient`` (``engine_client.py``, ``rt.client``),
+the one way to the engines, and the graph scheduler (``graph_scheduler.run_query``), which runs a
+query's graph on that client. The primitive methods (``llm``, ``embed``, ``ingest``, ``search``,
+``rerank``) serve the frontend's eager mode and graph breaks with one client call each, the same
+call a traced node makes, so a traced node computes exactly what the eager call does.
 """
 
 from __future__ import annotations
