@@ -28,10 +28,12 @@ from typing import Any
 import anyio
 import numpy as np
 
+from .backend.config import Backend, EngineConfig, register_backend
 from .backend.engines.base import (
     DecodeChunk,
     DecodeRequest,
     EmbeddingEngine,
+    Engine,
     LLMEngine,
     PrefillRequest,
     PrefillResult,
@@ -505,6 +507,24 @@ class ScriptedStore(_Counting, VectorStore):
         return {"collections": {k: len(v) for k, v in self.collections.items()}, "calls": dict(self.calls)}
 
 
+_SCRIPTED: dict[str, type[Engine]] = {
+    "llm": ScriptedLLM,
+    "embedding": ScriptedEmbedder,
+    "rerank": ScriptedReranker,
+    "vector_store": ScriptedStore,
+}
+
+
+def build_scripted(config: EngineConfig, name: str, built: Mapping[str, Engine]) -> Engine:
+    """The ``"scripted"`` backend's factory: the scripted engine of ``config.kind``, made with
+    ``config.options`` (the other config fields mean nothing to a scripted engine)."""
+    return _SCRIPTED[config.kind](name=name, **config.options)
+
+
+# Importing this module makes ``EngineConfig(..., backend="scripted")`` buildable (tests do).
+register_backend("scripted", Backend("any", build_scripted))
+
+
 def scripted_engines(**llm_kwargs: Any) -> list[Any]:
     """One scripted engine of each kind under the default names (llm, embed, store, rerank)."""
     return [
@@ -520,6 +540,7 @@ __all__ = [
     "ScriptedLLM",
     "ScriptedReranker",
     "ScriptedStore",
+    "build_scripted",
     "default_response",
     "overlap_score",
     "scripted_engines",

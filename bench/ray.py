@@ -33,6 +33,7 @@ from typing import Any  # noqa: E402
 import anyio  # noqa: E402
 import ray  # noqa: E402
 
+import ayo_trace.testing  # noqa: E402, F401  (registers the "scripted" backend)
 from ayo_trace.backend import EngineConfig, Runtime  # noqa: E402
 from ayo_trace.ir.params import SamplingParams, SearchParams  # noqa: E402
 from bench.report import write_section  # noqa: E402

@@ -11,6 +11,8 @@ import os
 import pytest
 from hypothesis import settings
 
+import ayo_trace.testing  # noqa: F401  (registers the "scripted" backend the suite's configs name)
+
 os.environ.setdefault("HF_HUB_OFFLINE", "1")
 os.environ.setdefault("TRANSFORMERS_OFFLINE", "1")
 os.environ.setdefault("TOKENIZERS_PARALLELISM", "false")

@@ -14,13 +14,15 @@ forgets queued work the same way when it moves to a new loop).
 from __future__ import annotations
 
 import contextlib
+import math
 from collections import deque
 from collections.abc import AsyncIterator
 
 import anyio
 import anyio.lowlevel
 
-from ..errors import Overloaded
+from ..errors import Overloaded, QueryTimeout
+from .policy import QueryTag
 
 
 class Admission:
@@ -73,6 +75,33 @@ class Admission:
             yield
         finally:
             self._release()
+
+    @contextlib.asynccontextmanager
+    async def admit(self, tag: QueryTag, work: float, deadline_s: float | None) -> AsyncIterator[None]:
+        """Hold a slot for query ``tag`` for the body. With a deadline, a query that cannot start in
+        time (with ``tag.fail_early``: in time to do its estimated ``work``, in seconds) raises
+        ``QueryTimeout`` before it takes engine time."""
+        if tag.fail_early and tag.deadline is not None and deadline_s is not None and work > deadline_s:
+            raise QueryTimeout(
+                f"query deadline of {deadline_s}s cannot be met: its estimated work is {work:.3f}s "
+                "(failed before it started)",
+                node=None,
+            )
+        start_by = math.inf if tag.deadline is None else tag.deadline - anyio.current_time()
+        if tag.fail_early:
+            start_by -= work
+        async with contextlib.AsyncExitStack() as stack:
+            with anyio.move_on_after(start_by) as waited:
+                await stack.enter_async_context(self.slot())
+            if waited.cancelled_caught:
+                raise QueryTimeout(
+                    f"query deadline of {deadline_s}s cannot be met: it waited "
+                    f"{anyio.current_time() - tag.arrival:.3f}s to start"
+                    + (f" and its estimated work is {work:.3f}s" if tag.fail_early else "")
+                    + " (failed before it started)",
+                    node=None,
+                )
+            yield
 
     def _release(self) -> None:
         if self._waiting:

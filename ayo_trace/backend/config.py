@@ -2,9 +2,10 @@
 
 An ``EngineConfig`` names one logical engine (``"llm"``, ``"embed"``, ...) and says which adapter
 (``backend``) serves it with which model, how many instances run it and how its engine scheduler
-batches (``BatchPolicy``). ``build_engine`` turns a config into an engine object through a table of
-lazy imports, so a heavy library (torch, llama_cpp, vllm, psycopg) is imported only when an engine
-that needs it is built. ``load_config`` reads a list of configs from TOML (``load_runtime_options``
+batches (``BatchPolicy``). ``build_engine`` turns a config into an engine object with the factory its
+backend names in ``BACKENDS`` (one explicit function per adapter, which imports the adapter when it
+runs, so a heavy library (torch, llama_cpp, vllm, psycopg) is imported only when an engine that
+needs it is built). ``load_config`` reads a list of configs from TOML (``load_runtime_options``
 reads the file's optional ``[runtime]`` table: ``cluster = "ray"``, ``ray_address``)::
 
     [[engine]]
@@ -23,11 +24,9 @@ reads the file's optional ``[runtime]`` table: ``cluster = "ray"``, ``ray_addres
 
 from __future__ import annotations
 
-import importlib
-import inspect
 import logging
 import tomllib
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field, fields
 from pathlib import Path
 from typing import Any
@@ -131,109 +130,147 @@ class EngineConfig:
         object.__setattr__(self, "ray_options", dict(self.ray_options))
 
 
+EngineFactory = Callable[[EngineConfig, str, Mapping[str, Engine]], Engine]
+"""Builds one engine instance: ``(config, instance name, engines built before it) -> Engine``. It
+imports its adapter module when called, so a heavy library is imported only when its engine is
+built; it passes the config fields its adapter uses, then ``config.options`` as keywords."""
+
+
 @dataclass(frozen=True)
 class Backend:
-    """Where an adapter lives (imported only when built) and the kind of engine it serves."""
+    """One adapter: the ``kind`` of engine it serves (``"any"``: every kind), its factory, and
+    whether it holds event-loop-bound resources (restart it in a new event loop)."""
 
-    module: str
-    cls: str
     kind: str
-    loop_bound: bool = False  # holds event-loop-bound resources: restart it in a new event loop
+    factory: EngineFactory
+    loop_bound: bool = False
 
 
+def _fields(config: EngineConfig, **spelling: str) -> dict[str, Any]:
+    """The config fields named in ``spelling`` that are set, under the adapter's parameter names
+    (``model="model_path"`` passes ``config.model`` as ``model_path=``), then ``config.options``."""
+    kwargs = {
+        param: getattr(config, field_name)
+        for field_name, param in spelling.items()
+        if getattr(config, field_name) is not None
+    }
+    return {**kwargs, **config.options}
+
+
+def _llama_cpp(config: EngineConfig, name: str, built: Mapping[str, Engine]) -> Engine:
+    from .engines.llama_cpp import LlamaCppEngine
+
+    return LlamaCppEngine(name=name, **_fields(config, model="model_path", threads="threads"))
+
+
+def _transformers(config: EngineConfig, name: str, built: Mapping[str, Engine]) -> Engine:
+    from .engines.transformers_llm import TransformersEngine
+
+    return TransformersEngine(name=name, **_fields(config, model="model", threads="threads", device="device"))
+
+
+def _vllm(config: EngineConfig, name: str, built: Mapping[str, Engine]) -> Engine:
+    from .engines.vllm_llm import VLLMEngine
+
+    return VLLMEngine(name=name, **_fields(config, model="model"))
+
+
+def _sentence_transformers(config: EngineConfig, name: str, built: Mapping[str, Engine]) -> Engine:
+    from .engines.sentence_transformers import SentenceTransformerEmbedder
+
+    return SentenceTransformerEmbedder(
+        name=name, **_fields(config, model="model_path", threads="threads", device="device")
+    )
+
+
+def _cross_encoder(config: EngineConfig, name: str, built: Mapping[str, Engine]) -> Engine:
+    from .engines.sentence_transformers import CrossEncoderReranker
+
+    return CrossEncoderReranker(
+        name=name, **_fields(config, model="model_path", threads="threads", device="device")
+    )
+
+
+def _likelihood(config: EngineConfig, name: str, built: Mapping[str, Engine]) -> Engine:
+    from .engines.base import LLMEngine
+    from .engines.likelihood_rerank import LikelihoodReranker
+
+    options = dict(config.options)
+    llm_name = str(options.pop("llm", "llm"))
+    llm = built.get(llm_name)
+    if llm is None:
+        raise ConfigError(
+            f"engine {config.name!r}: the likelihood reranker scores with LLM engine {llm_name!r}, "
+            "which is not configured before it"
+        )
+    if not isinstance(llm, LLMEngine):
+        raise ConfigError(f"engine {config.name!r}: engine {llm_name!r} is not an LLM engine")
+    return LikelihoodReranker(llm, name=name, **options)
+
+
+def _pgvector(config: EngineConfig, name: str, built: Mapping[str, Engine]) -> Engine:
+    from .engines.pgvector_store import PgVectorStore
+
+    return PgVectorStore(name=name, **_fields(config, dsn="dsn", data_dir="data_dir"))
+
+
+# The adapters by the name a config's ``backend`` gives. Adding a backend is one entry here (or one
+# ``register_backend`` call from outside the package). Tests register ``"scripted"`` (importing
+# ``ayo_trace.testing`` does), so production code never names the test doubles.
 BACKENDS: dict[str, Backend] = {
-    "llama_cpp": Backend("ayo_trace.backend.engines.llama_cpp", "LlamaCppEngine", "llm"),
-    "transformers": Backend("ayo_trace.backend.engines.transformers_llm", "TransformersEngine", "llm"),
-    "vllm": Backend("ayo_trace.backend.engines.vllm_llm", "VLLMEngine", "llm", loop_bound=True),
-    "sentence_transformers": Backend(
-        "ayo_trace.backend.engines.sentence_transformers", "SentenceTransformerEmbedder", "embedding"
-    ),
-    "cross_encoder": Backend(
-        "ayo_trace.backend.engines.sentence_transformers", "CrossEncoderReranker", "rerank"
-    ),
-    "likelihood": Backend("ayo_trace.backend.engines.likelihood_rerank", "LikelihoodReranker", "rerank"),
-    "pgvector": Backend(
-        "ayo_trace.backend.engines.pgvector_store", "PgVectorStore", "vector_store", loop_bound=True
-    ),
-    "scripted": Backend("ayo_trace.testing", "", "any"),
+    "llama_cpp": Backend("llm", _llama_cpp),
+    "transformers": Backend("llm", _transformers),
+    "vllm": Backend("llm", _vllm, loop_bound=True),
+    "sentence_transformers": Backend("embedding", _sentence_transformers),
+    "cross_encoder": Backend("rerank", _cross_encoder),
+    "likelihood": Backend("rerank", _likelihood),
+    "pgvector": Backend("vector_store", _pgvector, loop_bound=True),
 }
 
-_SCRIPTED = {
-    "llm": "ScriptedLLM",
-    "embedding": "ScriptedEmbedder",
-    "rerank": "ScriptedReranker",
-    "vector_store": "ScriptedStore",
-}
 
-# Config fields passed to an adapter's constructor when it accepts a parameter of that name.
-_COMMON = ("model", "device", "threads", "dsn", "data_dir")
-# Other spellings adapters use for the same thing.
-_ALIASES = {"model": ("model_path", "model_name"), "threads": ("n_threads",)}
+def register_backend(name: str, backend: Backend) -> None:
+    """Make ``backend`` buildable as ``EngineConfig(backend=name)`` in this process (registering a
+    name again replaces its entry). Ray actors get the entries of the configs they host from the
+    driver's process, so the factory must be importable there (a module-level function)."""
+    if backend.kind not in (*KINDS, "any"):
+        raise ConfigError(f"backend {name!r}: kind must be one of {KINDS} or 'any', got {backend.kind!r}")
+    BACKENDS[name] = backend
 
 
 def build_engine(
-    config: EngineConfig, engines_by_name: Mapping[str, Engine] | None = None, *, instance: int = 0
+    config: EngineConfig,
+    engines_by_name: Mapping[str, Engine] | None = None,
+    *,
+    instance: int = 0,
+    backend: Backend | None = None,
 ) -> Engine:
-    """Build (not start) one instance of ``config``'s engine; imports its adapter module now.
+    """Build (not start) one instance of ``config``'s engine with its backend's factory (``backend``:
+    that entry, when this process's ``BACKENDS`` may lack it, as in a Ray actor).
 
     ``engines_by_name`` holds engines built before this one: an adapter that wraps another engine
     (``likelihood`` wraps an LLM) finds it there by the name in ``options["llm"]``.
     """
-    backend = BACKENDS[config.backend]
-    cls_name = _SCRIPTED[config.kind] if config.backend == "scripted" else backend.cls
+    if backend is None:
+        backend = BACKENDS.get(config.backend)
+        if backend is None:
+            raise ConfigError(
+                f"engine {config.name!r}: unknown backend {config.backend!r}; known: {sorted(BACKENDS)}"
+            )
+    name = config.name if config.instances == 1 else f"{config.name}#{instance}"
     try:
-        module = importlib.import_module(backend.module)
+        engine = backend.factory(config, name, engines_by_name or {})
     except ImportError as exc:
         raise ConfigError(
-            f"engine {config.name!r}: backend {config.backend!r} needs {backend.module}, "
-            f"which failed to import: {exc}"
+            f"engine {config.name!r}: backend {config.backend!r} failed to import its library: {exc}"
         ) from exc
-    cls = getattr(module, cls_name, None)
-    if cls is None:
-        raise ConfigError(f"engine {config.name!r}: {backend.module} has no {cls_name}")
-    name = config.name if config.instances == 1 else f"{config.name}#{instance}"
-    kwargs = _constructor_kwargs(cls, config)
-    args: list[Any] = []
-    if config.backend == "likelihood":
-        llm_name = str(config.options.get("llm", "llm"))
-        llm = (engines_by_name or {}).get(llm_name)
-        if llm is None:
-            raise ConfigError(
-                f"engine {config.name!r}: the likelihood reranker scores with LLM engine {llm_name!r}, "
-                "which is not configured before it"
-            )
-        args.append(llm)
-        kwargs.pop("llm", None)
-    try:
-        engine = cls(*args, name=name, **kwargs)
     except TypeError as exc:
-        raise ConfigError(f"engine {config.name!r}: cannot build {cls_name}: {exc}") from exc
+        raise ConfigError(f"engine {config.name!r}: cannot build backend {config.backend!r}: {exc}") from exc
     if not isinstance(engine, Engine):
-        raise ConfigError(f"engine {config.name!r}: {cls_name} is not an Engine")
-    log.debug("built engine %s (%s)", name, cls_name)
+        raise ConfigError(
+            f"engine {config.name!r}: backend {config.backend!r} built {engine!r}, not an Engine"
+        )
+    log.debug("built engine %s (%s)", name, type(engine).__name__)
     return engine
-
-
-def _constructor_kwargs(cls: type, config: EngineConfig) -> dict[str, Any]:
-    try:
-        params = inspect.signature(cls).parameters
-    except (TypeError, ValueError):
-        params = {}  # type: ignore[assignment]
-    takes_any = any(p.kind is inspect.Parameter.VAR_KEYWORD for p in params.values())
-    kwargs: dict[str, Any] = {}
-    for key in _COMMON:
-        value = getattr(config, key)
-        if value is None or (key == "device" and value == "cpu" and "device" not in params):
-            continue
-        for spelling in (key, *_ALIASES.get(key, ())):
-            if spelling in params:
-                kwargs[spelling] = value
-                break
-        else:
-            if takes_any and key != "device":
-                kwargs[key] = value
-    kwargs.update(config.options)
-    return kwargs
 
 
 def load_config(path: str | Path) -> list[EngineConfig]:
@@ -301,10 +338,12 @@ __all__ = [
     "CLUSTERS",
     "DEFAULT_BACKENDS",
     "UNBATCHED",
+    "Backend",
     "BatchPolicy",
     "EngineConfig",
     "build_engine",
     "default_configs",
     "load_config",
     "load_runtime_options",
+    "register_backend",
 ]

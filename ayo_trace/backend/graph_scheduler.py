@@ -15,9 +15,10 @@ value instead.
 LLM sessions are named ``{scope}/{session}``: the scope is the query id, extended with
 ``/{map node}[{i}]`` inside a map body's i-th run (``/{loop node}[{i}]`` inside a loop's i-th iteration),
 ``/{cond node}`` inside a branch and ``/{try node}/try`` (``/except{k}``, ``/else``, ``/finally``) inside
-a try's parts, so that every
-run of a body gets sessions of its own. Every session a query opens is released when its decode
-ends, and again (a no-op if already done) when the query ends, fails or is cancelled.
+a try's parts, so that every run of a body gets sessions of its own. The query's ``QueryContext``
+owns its sessions (``engine_client.Session``): each is released when its decode ends, and any
+still open when the query ends, fails or is cancelled; a session frees its engine state once per
+opening.
 
 Deadlines: the query's ``deadline_s`` and a node's ``timeout`` (``node.meta`` or ``node.attrs``)
 raise ``QueryTimeout`` naming the node that was running. Retries: a node whose op is in
@@ -26,8 +27,8 @@ after an ``EngineError`` (never after ``Overloaded`` or ``InvalidRequest``, and 
 streamed items out), waiting ``retry_backoff_s * 2**(attempt - 1)`` before each new attempt. An
 LLM session is engine state that a failure may leave half-advanced (a decode that produced text the
 consumer never got, a session lost with its Ray actor), so a retried ``llm_prefill`` or
-``llm_decode`` first reopens its session: releases it and prefills again, in order, the parts of it
-that had succeeded; the retried node then runs on a session exactly as it was before its first
+``llm_decode`` first reopens its session (``EngineClient.reopen``): releases it and prefills again,
+in order, the parts of it that had succeeded; the retried node then runs on a session exactly as it was before its first
 attempt. A decode that already handed items to a consumer is never retried (they cannot be taken
 back).
 """
@@ -35,27 +36,24 @@ back).
 from __future__ import annotations
 
 import contextlib
-import copy
 import logging
 import math
 import time
-from collections.abc import AsyncGenerator, Awaitable, Callable, Mapping, Sequence
+from collections.abc import AsyncGenerator, Mapping, Sequence
 from dataclasses import dataclass
-from typing import TYPE_CHECKING, Any
+from typing import Any, Protocol
 
 import anyio
 from anyio.streams.memory import MemoryObjectReceiveStream, MemoryObjectSendStream
 
 from .._concurrency import FailFast, fail_fast
-from ..errors import AyoError, EngineError, InvalidRequest, NodeError, Overloaded, QueryTimeout, UserCodeError
+from ..errors import EngineError, InvalidRequest, NodeError, Overloaded, QueryTimeout
 from ..ir.blocks import BLOCK_OPS
-from ..ir.code import PyCode, SourceLoc
 from ..ir.graph import Graph, Node
 from ..ir.ops import IDEMPOTENT, rerank_top_k, search_params
 from .control import RunBody, run_loop, run_try
-
-if TYPE_CHECKING:
-    from .runtime import Runtime
+from .dispatch import annotate, handler_for, run_user_code, where
+from .engine_client import Emit, EngineClient, Session
 
 log = logging.getLogger("ayo_trace.graph_scheduler")
 
@@ -66,51 +64,43 @@ RETRYABLE = IDEMPOTENT | {"llm_prefill", "llm_decode"}
 # (consumer op, arg index) pairs the scheduler feeds item by item; other stream_args get whole values.
 STREAM_CONSUMERS = frozenset({("map", 0), ("db_insert", 1)})
 
-Emit = Callable[[Any], Awaitable[None]]
+
+class NodeEvents(Protocol):
+    """What the graph scheduler reports of every node it runs, in every scope (the runtime counts
+    them and records the timeline; a tracer or an event stream hooks here)."""
+
+    def node_started(self, query: str, scope: str, node: Node) -> None: ...
+
+    def node_finished(
+        self, query: str, scope: str, node: Node, start: float, end: float, ok: bool
+    ) -> None: ...
 
 
-def where(node: Node) -> SourceLoc | None:
-    """The node's place in the user's code (its own, or its code's for python/break nodes)."""
-    if node.loc is not None:
-        return node.loc
-    code = node.attrs.get("code")
-    if isinstance(code, PyCode) and code.filename:
-        return SourceLoc(code.filename, code.line)
-    return None
+@dataclass(frozen=True)
+class Retries:
+    """Retries of a node after an ``EngineError`` (see the module docstring): up to ``retries`` more
+    attempts, the k-th after ``backoff_s * 2**(k - 1)`` seconds."""
 
-
-def annotate(exc: Exception, node: Node) -> AyoError:
-    """``exc`` as an ayo-trace error naming ``node`` and its ``file:line``.
-
-    A ``NodeError`` (or an error already annotated, e.g. by a node in a map body) names the innermost
-    node already and passes unchanged. Another ``AyoError`` keeps its type (so ``except Overloaded``
-    works) and gains ``node``/``loc`` and a message prefix; anything else becomes a ``NodeError``.
-    """
-    if getattr(exc, "node", None) is not None and isinstance(exc, AyoError):
-        return exc
-    loc = where(node)
-    if isinstance(exc, AyoError):
-        new = copy.copy(exc)
-        new.__cause__ = exc.__cause__
-        text = str(exc.args[0]) if exc.args else type(exc).__name__
-        at = f" ({loc})" if loc is not None else ""
-        new.args = (f"node %{node.name}{at}: {text}", *exc.args[1:])
-        new.node = node.name
-        new.loc = loc
-        new.__cause__ = exc
-        return new
-    err = NodeError(f"{type(exc).__name__}: {exc}", node=node.name, loc=loc)
-    err.__cause__ = exc
-    return err
+    retries: int = 1
+    backoff_s: float = 0.05
 
 
 class QueryContext:
-    """What the runs of one query share: its id, its open LLM sessions, its running nodes."""
+    """What the runs of one query share: its id, the engine client, its LLM sessions (it owns them
+    and releases them all when the query ends), its running nodes."""
 
-    def __init__(self, rt: Runtime, query_id: str) -> None:
-        self.rt = rt
+    def __init__(
+        self,
+        client: EngineClient,
+        query_id: str,
+        retries: Retries = Retries(),
+        events: NodeEvents | None = None,
+    ) -> None:
+        self.client = client
         self.query_id = query_id
-        self.sessions: dict[str, str | None] = {}  # session id -> engine name
+        self.retries = retries
+        self.events = events
+        self.sessions: dict[str, Session] = {}  # by session id
         self.running: dict[tuple[str, Node], float] = {}
         self.interrupted: dict[tuple[str, Node], float] = {}  # nodes a cancellation stopped
 
@@ -122,17 +112,31 @@ class QueryContext:
         leaves = [k for k in self.interrupted if k[1].op not in BLOCK_OPS] or list(self.interrupted)
         return min(leaves, key=lambda k: self.interrupted[k])
 
+    def session(self, session_id: str, engine: str | None) -> Session:
+        """The query's session ``session_id`` (made on first use)."""
+        session = self.sessions.get(session_id)
+        if session is None:
+            session = self.sessions[session_id] = self.client.session(session_id, engine)
+        return session
+
     async def release_all(self) -> None:
-        for session, engine in list(self.sessions.items()):
-            await self.rt._release(session, engine)
+        for session in self.sessions.values():
+            await self.client.release(session)
         self.sessions.clear()
 
 
 async def run_query(
-    rt: Runtime, graph: Graph, inputs: Mapping[str, Any], query_id: str, deadline_s: float | None
+    client: EngineClient,
+    graph: Graph,
+    inputs: Mapping[str, Any],
+    query_id: str,
+    deadline_s: float | None,
+    *,
+    retries: Retries = Retries(),
+    events: NodeEvents | None = None,
 ) -> Any:
-    """Run ``graph`` as one query; see the module docstring."""
-    ctx = QueryContext(rt, query_id)
+    """Run ``graph`` as one query on ``client``'s engines; see the module docstring."""
+    ctx = QueryContext(client, query_id, retries, events)
     values = []
     for node in graph.inputs:
         name = node.attrs.get("name", node.name)
@@ -246,7 +250,7 @@ class GraphRun:
 
     def __init__(self, ctx: QueryContext, graph: Graph, scope: str) -> None:
         self.ctx = ctx
-        self.rt = ctx.rt
+        self.client = ctx.client
         self.graph = graph
         self.scope = scope
         self.values: dict[Node, Any] = {}
@@ -254,9 +258,6 @@ class GraphRun:
         self._edges_out: dict[Node, list[_Edge]] = {}
         self._edges_in: dict[Node, dict[int, _Edge]] = {}
         self._emitted: dict[Node, int] = {}
-        # The parts each LLM session was prefilled with so far (text, engine, shared prefix, ahead),
-        # replayed in order when a retried llm_prefill/llm_decode reopens the session.
-        self._parts: dict[str, list[tuple[str, str | None, str | None, bool]]] = {}
 
     async def run(self, inputs: Sequence[Any]) -> Any:
         p = plan(self.graph)
@@ -304,6 +305,9 @@ class GraphRun:
     async def _run_one(self, node: Node) -> bool:
         key = (self.scope, node)
         start = time.monotonic()
+        events = self.ctx.events
+        if events is not None:
+            events.node_started(self.ctx.query_id, self.scope, node)
         self.ctx.running[key] = start
         ok = False
         try:
@@ -318,30 +322,29 @@ class GraphRun:
                 self._tg.fail(annotate(exc, node))
         finally:
             del self.ctx.running[key]
-            self.rt._record_node(self.ctx.query_id, self.scope, node, start, time.monotonic(), ok)
+            if events is not None:
+                events.node_finished(self.ctx.query_id, self.scope, node, start, time.monotonic(), ok)
             for edge in self._edges_out.get(node, ()):
                 edge.ok = ok
                 edge.send.close()
         return ok
 
     async def _execute(self, node: Node) -> Any:
-        handler = _HANDLERS.get(node.op)
-        if handler is None:
-            raise NodeError(f"the runtime has no handler for op {node.op!r}", node=node.name, loc=where(node))
+        handler = handler_for(self, node)
         edges_in = self._edges_in.get(node)
         args = [
             edges_in[i] if edges_in and i in edges_in else self.values[a] for i, a in enumerate(node.args)
         ]
         timeout = node.meta.get("timeout", node.attrs.get("timeout"))
-        attempts = self.rt.retries + 1 if node.op in RETRYABLE else 1
+        attempts = self.ctx.retries.retries + 1 if node.op in RETRYABLE else 1
         for attempt in range(1, attempts + 1):
             try:
                 if attempt > 1 and node.op in ("llm_prefill", "llm_decode"):
-                    await self._reopen(node, args)
+                    await self.client.reopen(self._llm_session(node, args), self._priority(node))
                 if timeout is None:
-                    return await handler(self, node, args)
+                    return await handler(node, args)
                 with anyio.move_on_after(timeout):
-                    return await handler(self, node, args)
+                    return await handler(node, args)
                 raise QueryTimeout(f"node timeout of {timeout}s expired", node=node.name, loc=where(node))
             except EngineError as exc:
                 if (
@@ -350,7 +353,7 @@ class GraphRun:
                     or self._emitted.get(node, 0) > 0
                 ):
                     raise
-                delay = self.rt.retry_backoff_s * 2 ** (attempt - 1)
+                delay = self.ctx.retries.backoff_s * 2 ** (attempt - 1)
                 log.warning(
                     "node %s: attempt %d of %d failed (%s); retrying in %.3gs",
                     node.name,
@@ -362,21 +365,13 @@ class GraphRun:
                 await backoff(delay)
         raise AssertionError("unreachable")
 
-    async def _reopen(self, node: Node, args: list[Any]) -> None:
-        """Make a retried LLM node's session what it was before the node's first attempt."""
-        session = self._session(node.attrs["session"]) if node.op == "llm_prefill" else args[0]
-        engine = node.attrs.get("engine")
-        await self.rt._release(session, engine, self.ctx.sessions)
-        for text, part_engine, shared, ahead in self._parts.get(session, ()):
-            await self.rt._prefill(
-                session,
-                text,
-                part_engine,
-                self._priority(node),
-                shared_prefix=shared,
-                ahead=ahead,
-                track=self.ctx.sessions,
-            )
+    def _llm_session(self, node: Node, args: list[Any]) -> Session:
+        """The session an ``llm_prefill`` extends (by its name) or an ``llm_decode`` decodes (its
+        input, the value of the session's last ``llm_prefill``)."""
+        if node.op == "llm_decode":
+            session: Session = args[0]
+            return session
+        return self.ctx.session(f"{self.scope}/{node.attrs['session']}", node.attrs.get("engine"))
 
     def _emit(self, node: Node) -> Emit | None:
         edges = self._edges_out.get(node)
@@ -403,9 +398,6 @@ class GraphRun:
     def _priority(self, node: Node) -> float:
         return float(node.meta.get("remaining", 0.0) or 0.0)
 
-    def _session(self, name: str) -> str:
-        return f"{self.scope}/{name}"
-
     # --- ops ------------------------------------------------------------------------------------
 
     async def op_input(self, node: Node, args: list[Any]) -> Any:
@@ -421,77 +413,43 @@ class GraphRun:
         return args[0] if len(args) == 1 else tuple(args)
 
     async def op_python(self, node: Node, args: list[Any]) -> Any:
-        code: PyCode = node.attrs["code"]
-        try:
-            value = code.resolve()(*args)
-        except Exception as exc:
-            raise UserCodeError(f"{type(exc).__name__}: {exc}", node=node.name, loc=where(node)) from exc
-        return await self._emit_all(node, value)
+        return await self._emit_all(node, await run_user_code(node, args))
 
     async def op_break(self, node: Node, args: list[Any]) -> Any:
-        code: PyCode = node.attrs["code"]
-        try:
-            value = code.resolve()(*args)
-            if code.is_async or hasattr(value, "__await__"):
-                value = await value
-        except AyoError:
-            raise
-        except Exception as exc:
-            raise UserCodeError(f"{type(exc).__name__}: {exc}", node=node.name, loc=where(node)) from exc
-        return await self._emit_all(node, value)
+        return await self._emit_all(node, await run_user_code(node, args))
 
     async def op_llm(self, node: Node, args: list[Any]) -> Any:
         a = node.attrs
+        session = self.ctx.session(f"{self.scope}/{node.name}", a.get("engine"))
         prompt = a["template"].render(args)
-        return await self.rt._generate(
-            self._session(node.name),
-            prompt,
-            a["sampling"],
-            a.get("parse"),
-            a.get("engine"),
-            self._priority(node),
-            emit=self._emit(node),
-            track=self.ctx.sessions,
+        return await self.client.generate(
+            session, prompt, a["sampling"], a.get("parse"), self._priority(node), emit=self._emit(node)
         )
 
     async def op_llm_prefill(self, node: Node, args: list[Any]) -> Any:
         a = node.attrs
-        session = self._session(a["session"])
-        text = a["template"].render(args)
+        session = self._llm_session(node, args)
         shared = a.get("prefix_key") if a.get("shared") else None
-        ahead = a.get("part", 1) < a.get("parts", 1)
-        await self.rt._prefill(
-            session,
-            text,
-            a.get("engine"),
-            self._priority(node),
-            shared_prefix=shared,
-            ahead=ahead,
-            track=self.ctx.sessions,
-        )
-        self._parts.setdefault(session, []).append((text, a.get("engine"), shared, ahead))
+        ahead = bool(a.get("ahead"))  # split_prefill marks the parts that run ahead
+        text = a["template"].render(args)
+        await self.client.prefill(session, text, self._priority(node), shared=shared, ahead=ahead)
         return session
 
     async def op_llm_decode(self, node: Node, args: list[Any]) -> Any:
         a = node.attrs
-        return await self.rt._decode(
-            args[0],
-            a["sampling"],
-            a.get("parse"),
-            a.get("engine"),
-            self._priority(node),
-            emit=self._emit(node),
-            track=self.ctx.sessions,
+        session = self._llm_session(node, args)
+        return await self.client.decode(
+            session, a["sampling"], a.get("parse"), self._priority(node), emit=self._emit(node)
         )
 
     async def op_embed(self, node: Node, args: list[Any]) -> Any:
-        return await self.rt._embed(
+        return await self.client.embed(
             args[0], node.attrs.get("engine"), self._priority(node), node.attrs.get("chunk"), self._emit(node)
         )
 
     async def op_ingest(self, node: Node, args: list[Any]) -> Any:
         a = node.attrs
-        return await self.rt._ingest(
+        return await self.client.ingest(
             args[0], a["collection"], a.get("engine"), a.get("embed_engine"), self._priority(node)
         )
 
@@ -499,7 +457,7 @@ class GraphRun:
         a = node.attrs
         return await self._emit_all(
             node,
-            await self.rt._search(
+            await self.client.search(
                 args[0],
                 search_params(node, args),
                 a.get("engine"),
@@ -512,7 +470,7 @@ class GraphRun:
         a = node.attrs
         return await self._emit_all(
             node,
-            await self.rt._rerank(
+            await self.client.rerank(
                 args[0], args[1], rerank_top_k(node, args), a.get("engine"), self._priority(node)
             ),
         )
@@ -522,23 +480,23 @@ class GraphRun:
         texts, vectors = args[0], args[1]
         if isinstance(vectors, _Edge):
             chunk = int(a.get("chunk") or STREAM_BUFFER)
-            return await self.rt._insert_stream(
+            return await self.client.insert_stream(
                 a["collection"], texts, vectors.items(), chunk, a.get("engine")
             )
-        return await self.rt._insert(a["collection"], texts, vectors, a.get("engine"))
+        return await self.client.insert(a["collection"], texts, vectors, a.get("engine"))
 
     async def op_db_search(self, node: Node, args: list[Any]) -> Any:
         a = node.attrs
         return await self._emit_all(
             node,
-            await self.rt._db_search(
+            await self.client.db_search(
                 args[0], search_params(node, args), a.get("engine"), self._priority(node)
             ),
         )
 
     async def op_cond(self, node: Node, args: list[Any]) -> Any:
         branch: Graph = node.attrs["then"] if args[0] else node.attrs["orelse"]
-        value = await GraphRun(self.ctx, branch, f"{self.scope}/{node.name}").run(args[1:])
+        value = await type(self)(self.ctx, branch, f"{self.scope}/{node.name}").run(args[1:])
         return await self._emit_all(node, value)
 
     async def op_loop(self, node: Node, args: list[Any]) -> Any:
@@ -549,7 +507,7 @@ class GraphRun:
 
     def _body_runner(self, node: Node) -> RunBody:
         async def run_body(graph: Graph, inputs: list[Any], scope: str) -> Any:
-            return await GraphRun(self.ctx, graph, f"{self.scope}/{node.name}{scope}").run(inputs)
+            return await type(self)(self.ctx, graph, f"{self.scope}/{node.name}{scope}").run(inputs)
 
         return run_body
 
@@ -561,7 +519,7 @@ class GraphRun:
         emit = self._emit(node)
 
         async def one(i: int, item: Any) -> None:
-            results[i] = await GraphRun(self.ctx, body, f"{self.scope}/{node.name}[{i}]").run(
+            results[i] = await type(self)(self.ctx, body, f"{self.scope}/{node.name}[{i}]").run(
                 [item, *captured]
             )
 
@@ -605,9 +563,4 @@ async def _aiter(items: Any) -> AsyncGenerator[Any, None]:
         yield item
 
 
-Handler = Callable[[GraphRun, Node, list[Any]], Awaitable[Any]]
-_HANDLERS: dict[str, Handler] = {
-    name[3:]: fn for name, fn in vars(GraphRun).items() if name.startswith("op_") and callable(fn)
-}
-
-__all__ = ["GraphRun", "QueryContext", "annotate", "plan", "run_query"]
+__all__ = ["GraphRun", "NodeEvents", "QueryContext", "Retries", "annotate", "plan", "run_query"]

@@ -3,7 +3,8 @@
 It runs the nodes one at a time in list order (which respects every edge, the graph being in
 topological order) and map items one after another, calling the runtime's eager primitives, so
 the value it computes is the value of the user's function run as plain Python. It knows nothing
-of streams, sessions or batching; it runs traced graphs only (no lowered ops).
+of streams, sessions or batching; it runs traced graphs only (no lowered ops). It dispatches and
+wraps user errors as the graph scheduler does (``dispatch.py``).
 """
 
 from __future__ import annotations
@@ -11,11 +12,10 @@ from __future__ import annotations
 from collections.abc import Mapping, Sequence
 from typing import TYPE_CHECKING, Any
 
-from ..errors import NodeError, UserCodeError
 from ..ir.graph import Graph, Node
 from ..ir.ops import rerank_top_k, search_params
 from .control import run_loop, run_try
-from .graph_scheduler import where
+from .dispatch import handler_for, run_user_code
 
 if TYPE_CHECKING:
     from .runtime import Runtime
@@ -28,7 +28,7 @@ class Interpreter:
         self.rt = rt
 
     async def run(self, graph: Graph, inputs: Mapping[str, Any]) -> Any:
-        await self.rt._ensure_started()
+        await self.rt.ensure_started()
         values = [inputs[n.attrs.get("name", n.name)] for n in graph.inputs]
         return await self.run_graph(graph, values)
 
@@ -37,10 +37,7 @@ class Interpreter:
         for node in graph.nodes:
             if node.op == "input":
                 continue
-            handler = getattr(self, f"op_{node.op}", None)
-            if handler is None:
-                raise NodeError(f"the interpreter runs traced graphs only, not {node.op!r}", node=node.name)
-            env[node] = await handler(node, [env[a] for a in node.args])
+            env[node] = await handler_for(self, node)(node, [env[a] for a in node.args])
         return env[graph.output]
 
     async def op_const(self, node: Node, args: list[Any]) -> Any:
@@ -53,14 +50,10 @@ class Interpreter:
         return args[0] if len(args) == 1 else tuple(args)
 
     async def op_python(self, node: Node, args: list[Any]) -> Any:
-        try:
-            return node.attrs["code"].resolve()(*args)
-        except Exception as exc:
-            raise UserCodeError(f"{type(exc).__name__}: {exc}", node=node.name, loc=where(node)) from exc
+        return await run_user_code(node, args)
 
     async def op_break(self, node: Node, args: list[Any]) -> Any:
-        value = node.attrs["code"].resolve()(*args)
-        return await value if hasattr(value, "__await__") else value
+        return await run_user_code(node, args)
 
     async def op_llm(self, node: Node, args: list[Any]) -> Any:
         a = node.attrs

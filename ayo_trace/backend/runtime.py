@@ -23,25 +23,23 @@ estimated work (its graph's critical path, ``meta["remaining"]``) exceeds the ti
 Cross-query batching works the same in both: the engine schedulers run batches in the tasks of the
 requests that wait for them (see ``engine_scheduler``), so nothing runs in the background.
 
-The primitive methods (``llm``, ``embed``, ``ingest``, ``search``, ``rerank``) serve the frontend's
-eager mode and graph breaks; the graph scheduler's handlers call the same private methods, so a
-traced node computes exactly what the eager call does.
+The runtime is the facade over two parts: the ``EngineClient`` (``engine_client.py``, ``rt.client``),
+the one way to the engines, and the graph scheduler (``graph_scheduler.run_query``), which runs a
+query's graph on that client. The primitive methods (``llm``, ``embed``, ``ingest``, ``search``,
+``rerank``) serve the frontend's eager mode and graph breaks with one client call each, the same
+call a traced node makes, so a traced node computes exactly what the eager call does.
 """
 
 from __future__ import annotations
 
 import contextlib
-import dataclasses
-import functools
 import itertools
 import logging
 import math
 import os
 import threading
 import time
-from collections import Counter
-from collections.abc import AsyncGenerator, AsyncIterator, Sequence
-from contextlib import aclosing
+from collections.abc import AsyncIterator, Sequence
 from contextvars import ContextVar, Token
 from types import TracebackType
 from typing import Any, Literal, Self, overload
@@ -49,12 +47,10 @@ from typing import Any, Literal, Self, overload
 import anyio
 import anyio.lowlevel
 
-from .._concurrency import gather
-from ..errors import ConfigError, QueryTimeout
+from ..errors import ConfigError
 from ..host import CURRENT_RUNTIME
 from ..ir.graph import Graph, Node
-from ..ir.ops import DEFAULT_ENGINE
-from ..ir.params import Hit, SamplingParams, SearchParams, check_passages, check_text
+from ..ir.params import Hit, SamplingParams, SearchParams
 from ..ir.parsers import Parser
 from .admission import Admission
 from .config import (
@@ -68,9 +64,11 @@ from .config import (
     load_config,
     load_runtime_options,
 )
-from .engine_scheduler import DEFAULT_DECODE_STEPS, EnginePool, EngineScheduler
-from .engines.base import Engine, LLMScoredReranker, PrefillRequest, RerankRequest, ScoreRequest, Vector
-from .graph_scheduler import Emit, run_query
+from .engine_client import EngineClient
+from .engine_pool import EnginePool
+from .engine_scheduler import DEFAULT_DECODE_STEPS, EngineScheduler
+from .engines.base import Engine
+from .graph_scheduler import Retries, run_query
 from .policy import DEFAULT_POLICY, POLICIES, QueryTag, current_query, new_tag, order_for, serving
 from .timeline import Recorder, Timeline
 
@@ -115,6 +113,22 @@ class _DefaultRuntime:
 
 
 _DEFAULT = _DefaultRuntime()
+
+
+class _NodeLog:
+    """The runtime's ``graph_scheduler.NodeEvents``: counts the nodes run, records them on the
+    timeline."""
+
+    def __init__(self, recorder: Recorder) -> None:
+        self.recorder = recorder
+        self.count = 0
+
+    def node_started(self, query: str, scope: str, node: Node) -> None:
+        pass
+
+    def node_finished(self, query: str, scope: str, node: Node, start: float, end: float, ok: bool) -> None:
+        self.count += 1
+        self.recorder.node(query, scope, node, start, end, ok)
 
 
 # --- the runtime ---------------------------------------------------------------------------------
@@ -202,14 +216,12 @@ class Runtime:
         self.decode_steps = decode_steps
         self.own_engines = own_engines
         self.progress = progress
-        self.share_prefixes = share_prefixes
         self.policy = policy
         self.max_active = max_active
         self._admission = Admission(max_active, max_queue)
         self.fail_early = fail_early
         self._recorder = Recorder(timeline_size)
-        self._pools: dict[str, EnginePool] = {}
-        self._by_kind: dict[str, list[str]] = {}
+        self.client = EngineClient(share_prefixes=share_prefixes)
         self._started: list[tuple[Engine, EngineConfig | None]] = []  # what stop() stops
         self._cluster: Any = None  # the Ray cluster connection (cluster="ray") while running
         self._running = False
@@ -220,7 +232,8 @@ class Runtime:
         self._eager_ids = itertools.count(1)
         self._query_seq = itertools.count(1)
         self._tokens: list[Token[Runtime | None]] = []
-        self.queries = self.failures = self.cancelled = self.nodes_run = 0
+        self._nodes = _NodeLog(self._recorder)
+        self.queries = self.failures = self.cancelled = 0
         self.active = 0  # queries and eager calls running now
 
     def _peers(self) -> int:
@@ -308,8 +321,7 @@ class Runtime:
         if len(set(names)) != len(names):
             raise ConfigError(f"engine names must be unique, got {names}")
         await self._start_engines(to_start)
-        self._pools.clear()
-        self._by_kind.clear()
+        built_pools: list[EnginePool] = []
         for name, kind, engines, policy, max_queue in pools:
             scheds = [
                 EngineScheduler(
@@ -323,8 +335,10 @@ class Runtime:
                 )
                 for e in engines
             ]
-            self._pools[name] = EnginePool(name, kind, scheds, defer_ahead=self.policy == "query")
-            self._by_kind.setdefault(kind, []).append(name)
+            built_pools.append(
+                EnginePool(name, kind, scheds, defer_ahead=self.policy == "query", max_batch=policy.max_batch)
+            )
+        self.client.set_pools(built_pools)
         self._loop = _loop_token()
         self._running = True
 
@@ -368,7 +382,7 @@ class Runtime:
         await self._stop_engines()
         self._close_cluster()
 
-    async def _ensure_started(self) -> None:
+    async def ensure_started(self) -> None:
         loop = _loop_token()
         if self._running and self._loop is loop:
             return
@@ -383,7 +397,7 @@ class Runtime:
     async def _rebind(self, loop: Any) -> None:
         """First use in a new event loop: forget queued work, restart loop-bound engines."""
         log.info("runtime moves to a new event loop")
-        for pool in self._pools.values():
+        for pool in self.client.pools.values():
             pool.reset()
             for sched in pool.schedulers:
                 spec = next((s for e, s in self._started if e is sched.engine), None)
@@ -412,7 +426,7 @@ class Runtime:
             raise ConfigError("set_policy needs an idle runtime: queries are running")
         self.policy, self.max_active = policy, max_active
         self._admission = Admission(max_active, self.max_queue)
-        for pool in self._pools.values():
+        for pool in self.client.pools.values():
             pool.defer_ahead = policy == "query"
             for sched in pool.schedulers:
                 sched.use_order(order_for(policy))
@@ -424,7 +438,7 @@ class Runtime:
 
         Within another query (a graph break, an eager workflow) it runs as part of that query:
         no admission, the same tag."""
-        await self._ensure_started()
+        await self.ensure_started()
         query_id = f"q{next(self._ids)}"
         deadline = self.deadline_s if deadline_s is None else deadline_s
         token = _CURRENT.set(self)
@@ -434,7 +448,15 @@ class Runtime:
                 left = deadline
                 if tag.deadline is not None and anyio.current_time() - tag.arrival > 1e-3:
                     left = tag.deadline - anyio.current_time()  # it waited to start
-                return await run_query(self, graph, inputs, query_id, left)
+                return await run_query(
+                    self.client,
+                    graph,
+                    inputs,
+                    query_id,
+                    left,
+                    retries=Retries(self.retries, self.retry_backoff_s),
+                    events=self._nodes,
+                )
         except anyio.get_cancelled_exc_class():
             self.cancelled += 1
             raise
@@ -466,26 +488,7 @@ class Runtime:
             next(self._query_seq),
             fail_early=self.fail_early,
         )
-        if tag.fail_early and tag.deadline is not None and work > deadline_s:  # type: ignore[operator]
-            raise QueryTimeout(
-                f"query deadline of {deadline_s}s cannot be met: its estimated work is {work:.3f}s "
-                "(failed before it started)",
-                node=None,
-            )
-        start_by = math.inf if tag.deadline is None else tag.deadline - anyio.current_time()
-        if tag.fail_early:
-            start_by -= work
-        async with contextlib.AsyncExitStack() as stack:
-            with anyio.move_on_after(start_by) as waited:
-                await stack.enter_async_context(self._admission.slot())
-            if waited.cancelled_caught:
-                raise QueryTimeout(
-                    f"query deadline of {deadline_s}s cannot be met: it waited {anyio.current_time() - tag.arrival:.3f}s "
-                    "to start"
-                    + (f" and its estimated work is {work:.3f}s" if tag.fail_early else "")
-                    + " (failed before it started)",
-                    node=None,
-                )
+        async with self._admission.admit(tag, work, deadline_s):
             self.active += 1
             try:
                 with serving(tag):
@@ -493,51 +496,15 @@ class Runtime:
             finally:
                 self.active -= 1
 
-    @contextlib.asynccontextmanager
-    async def _eager(self) -> AsyncIterator[None]:
-        """Serves an eager call as a query of its own, unless it runs inside one (a graph break, an
-        eager workflow)."""
-        async with self.serve():
-            yield
-
-    def _record_node(self, query: str, scope: str, node: Node, start: float, end: float, ok: bool) -> None:
-        self.nodes_run += 1
-        self._recorder.node(query, scope, node, start, end, ok)
-
     # --- engines ---------------------------------------------------------------------------------
 
     def pool(self, kind: str, name: str | None = None) -> EnginePool:
         """The engine pool serving ``kind`` under ``name`` (None: the default engine of that kind)."""
-        if name is None:
-            names = self._by_kind.get(kind, [])
-            default = DEFAULT_ENGINE.get(kind)
-            if default in names:
-                name = default
-            elif names:
-                name = names[0]
-            else:
-                raise ConfigError(f"no {kind} engine is configured (engines: {sorted(self._pools)})")
-        pool = self._pools.get(name)
-        if pool is None:
-            raise ConfigError(f"no engine named {name!r} (engines: {sorted(self._pools)})")
-        if pool.kind != kind:
-            raise ConfigError(f"engine {name!r} is a {pool.kind} engine, not a {kind} engine")
-        return pool
-
-    def _scoring_llm(self, pool: EnginePool) -> EnginePool | None:
-        """The LLM pool whose engine ``pool``'s reranker scores with (``LLMScoredReranker.llm``), or
-        None: a reranker with its own model, or one whose LLM this runtime does not schedule (Ray)."""
-        engine = pool.engines[0]
-        if not isinstance(engine, LLMScoredReranker):
-            return None
-        for other in self._pools.values():
-            if other.kind == "llm" and any(e is engine.llm for e in other.engines):
-                return other
-        return None
+        return self.client.pool(kind, name)
 
     @property
     def engines(self) -> dict[str, list[Engine]]:
-        return {name: pool.engines for name, pool in self._pools.items()}
+        return {name: pool.engines for name, pool in self.client.pools.items()}
 
     # --- eager primitives ------------------------------------------------------------------------
 
@@ -545,275 +512,57 @@ class Runtime:
         self, prompt: str, sampling: SamplingParams, parse: Parser | None = None, engine: str | None = None
     ) -> str | list[Any]:
         """Complete ``prompt``; with ``parse``, the list of parsed items."""
-        await self._ensure_started()
-        session = f"eager/{next(self._eager_ids)}"
-        async with self._eager():
-            return await self._generate(session, prompt, sampling, parse, engine, 0.0)
+        await self.ensure_started()
+        session = self.client.session(f"eager/{next(self._eager_ids)}", engine)
+        async with self.serve():  # a query of its own, unless within one
+            return await self.client.generate(session, prompt, sampling, parse, 0.0)
 
     async def embed(self, texts: str | list[str], engine: str | None = None) -> Any:
         """A vector for a string, a list of vectors for a list of strings."""
-        await self._ensure_started()
-        async with self._eager():
-            return await self._embed(texts, engine, 0.0)
+        await self.ensure_started()
+        async with self.serve():  # a query of its own, unless within one
+            return await self.client.embed(texts, engine, 0.0)
 
     async def ingest(
         self, passages: list[str], collection: str, engine: str | None = None, embed_engine: str | None = None
     ) -> int:
         """Embed ``passages`` and insert them into ``collection`` in one transaction; new rows."""
-        await self._ensure_started()
-        async with self._eager():
-            return await self._ingest(passages, collection, engine, embed_engine, 0.0)
+        await self.ensure_started()
+        async with self.serve():  # a query of its own, unless within one
+            return await self.client.ingest(passages, collection, engine, embed_engine, 0.0)
 
     async def search(
         self, query: str, params: SearchParams, engine: str | None = None, embed_engine: str | None = None
     ) -> list[Hit]:
-        await self._ensure_started()
-        async with self._eager():
-            return await self._search(query, params, engine, embed_engine, 0.0)
+        await self.ensure_started()
+        async with self.serve():  # a query of its own, unless within one
+            return await self.client.search(query, params, engine, embed_engine, 0.0)
 
     async def rerank(
         self, query: str, passages: list[str | Hit], top_k: int, engine: str | None = None
     ) -> list[Hit]:
         """The ``top_k`` most relevant passages, best first; str passages become ``Hit(text, score)``."""
-        await self._ensure_started()
-        async with self._eager():
-            return await self._rerank(query, passages, top_k, engine, 0.0)
+        await self.ensure_started()
+        async with self.serve():  # a query of its own, unless within one
+            return await self.client.rerank(query, passages, top_k, engine, 0.0)
 
     # --- the shared implementation of the primitives ---------------------------------------------
 
-    async def _generate(
-        self,
-        session: str,
-        prompt: str,
-        sampling: SamplingParams,
-        parse: Parser | None,
-        engine: str | None,
-        priority: float,
-        *,
-        emit: Emit | None = None,
-        track: dict[str, str | None] | None = None,
-    ) -> Any:
-        try:
-            await self._prefill(session, prompt, engine, priority, track=track)
-            return await self._decode(session, sampling, parse, engine, priority, emit=emit, track=track)
-        finally:
-            await self._release(session, engine, track)
-
-    async def _prefill(
-        self,
-        session: str,
-        text: str,
-        engine: str | None,
-        priority: float,
-        *,
-        shared_prefix: str | None = None,
-        ahead: bool = False,
-        track: dict[str, str | None] | None = None,
-    ) -> None:
-        pool = self.pool("llm", engine)
-        if track is not None:
-            track[session] = engine
-        shared = shared_prefix if self.share_prefixes else None
-        await pool.prefill(PrefillRequest(session, text, shared, ahead), priority)
-
-    async def _decode(
-        self,
-        session: str,
-        sampling: SamplingParams,
-        parse: Parser | None,
-        engine: str | None,
-        priority: float,
-        *,
-        emit: Emit | None = None,
-        track: dict[str, str | None] | None = None,
-    ) -> Any:
-        pool = self.pool("llm", engine)
-        parser = parse.incremental() if parse is not None else None
-        parts: list[str] = []
-        items: list[Any] = []
-
-        async def on_delta(delta: str) -> None:
-            parts.append(delta)
-            if parser is not None:
-                for item in parser.feed(delta):
-                    items.append(item)
-                    if emit is not None:
-                        await emit(item)
-
-        try:
-            await pool.decode(session, sampling, on_delta, priority)
-        finally:
-            await self._release(session, engine, track)
-        if parser is None:
-            return "".join(parts)
-        for item in parser.close():
-            items.append(item)
-            if emit is not None:
-                await emit(item)
-        return items
-
-    async def _release(
-        self, session: str, engine: str | None, track: dict[str, str | None] | None = None
-    ) -> None:
-        if track is not None:
-            track.pop(session, None)
-        await self.pool("llm", engine).release(session)
-
-    async def _embed(
-        self,
-        texts: str | Sequence[str],
-        engine: str | None,
-        priority: float,
-        chunk: int | None = None,
-        emit: Emit | None = None,
-    ) -> Any:
-        pool = self.pool("embedding", engine)
-        if isinstance(texts, str):
-            vector = (await pool.embed([texts], priority))[0]
-            if emit is not None:
-                await emit(vector)
-            return vector
-        texts = list(texts)
-        step = int(chunk) if chunk else self._configured_batch(pool)
-        out: list[list[float]] = []
-        for i in range(0, len(texts), step):
-            vectors = await pool.embed(texts[i : i + step], priority)
-            out.extend(vectors)
-            if emit is not None:
-                for v in vectors:
-                    await emit(v)
-        return out
-
-    def _configured_batch(self, pool: EnginePool) -> int:
-        spec = next((s for s in self._specs if isinstance(s, EngineConfig) and s.name == pool.name), None)
-        return (spec.batch if spec is not None else self.batch).max_batch
-
-    async def _db_search(
-        self, vector: Vector, params: SearchParams, engine: str | None, priority: float
-    ) -> Any:
-        return await self.pool("vector_store", engine).search(
-            params.collection, vector, params.top_k, priority
-        )
-
-    async def _search(
-        self, query: str, params: SearchParams, engine: str | None, embed_engine: str | None, priority: float
-    ) -> list[Hit]:
-        vector = await self._embed(query, embed_engine, priority)
-        return list(await self._db_search(vector, params, engine, priority))
-
-    async def _insert(
-        self, collection: str, texts: Sequence[str], vectors: Sequence[Vector], engine: str | None
-    ) -> int:
-        return await self.pool("vector_store", engine).insert(collection, list(texts), list(vectors))
-
-    async def _insert_stream(
-        self,
-        collection: str,
-        texts: Sequence[str],
-        vectors: AsyncIterator[Vector],
-        chunk: int,
-        engine: str | None,
-    ) -> int:
-        texts = list(texts)
-
-        async def chunks() -> AsyncGenerator[tuple[Sequence[str], Sequence[Vector]], None]:
-            buf: list[Vector] = []
-            done = 0
-            async for v in vectors:
-                buf.append(v)
-                if len(buf) >= chunk:
-                    yield texts[done : done + len(buf)], buf
-                    done += len(buf)
-                    buf = []
-            if buf:
-                yield texts[done : done + len(buf)], buf
-
-        async with aclosing(chunks()) as it:
-            return await self.pool("vector_store", engine).insert_stream(collection, it)
-
-    async def _ingest(
-        self,
-        passages: Sequence[str],
-        collection: str,
-        engine: str | None,
-        embed_engine: str | None,
-        priority: float,
-    ) -> int:
-        check_passages(passages)
-        passages = list(passages)
-        vectors = await self._embed(passages, embed_engine, priority)
-        return await self._insert(collection, passages, vectors, engine)
-
-    async def _rerank(
-        self, query: str, passages: Sequence[str | Hit], top_k: int, engine: str | None, priority: float
-    ) -> list[Hit]:
-        passages = list(passages)
-        if not passages:
-            return []
-        texts = [p.text if isinstance(p, Hit) else check_text(p, "passage") for p in passages]
-        request = RerankRequest(query, tuple(texts))
-        pool = self.pool("rerank", engine)
-        llm = self._scoring_llm(pool)
-        if llm is None:
-            scores = await pool.score(request, priority)
-        else:
-            # A likelihood reranker scores with an LLM of this runtime: its scoring goes through that
-            # LLM's scheduler (batched with other queries' scoring, ordered by priority, never run
-            # beside the LLM's prefills and decode steps) instead of calling the engine directly.
-            sched = pool.pick()
-            reranker = sched.engine
-            assert isinstance(reranker, LLMScoredReranker)
-
-            async def scorer(requests: list[ScoreRequest]) -> list[float]:
-                return await gather(functools.partial(llm.score, r, priority) for r in requests)
-
-            scores = (await sched.direct("score", lambda: reranker.score_with([request], scorer)))[0]
-        hits = [
-            dataclasses.replace(p, score=float(s)) if isinstance(p, Hit) else Hit(t, float(s))
-            for p, t, s in zip(passages, texts, scores, strict=True)
-        ]
-        order = sorted(range(len(hits)), key=lambda i: (-hits[i].score, i))
-        return [hits[i] for i in order[:top_k]]
-
     # --- reporting -------------------------------------------------------------------------------
+
+    @property
+    def nodes_run(self) -> int:
+        return self._nodes.count
+
+    @property
+    def share_prefixes(self) -> bool:
+        return self.client.share_prefixes
 
     def stats(self) -> dict[str, Any]:
         """Per engine (all instances together, and each one): requests, batches, batch sizes,
         queue waits, busy time and utilization; per runtime: queries, failures, cancellations."""
-        engines: dict[str, Any] = {}
-        for name, pool in self._pools.items():
-            per = pool.stats()
-            sizes: Counter[int] = Counter()
-            requests: Counter[str] = Counter()
-            batches: Counter[str] = Counter()
-            for s in per:
-                sizes.update(s["batch_sizes"])
-                requests.update(s["requests"])
-                batches.update(s["batches"])
-            n = sum(sizes.values())
-            waits_n = sum(sched.waits_n for sched in pool.schedulers)
-            engines[name] = {
-                "kind": pool.kind,
-                "instances": len(per),
-                "requests": dict(requests),
-                "batches": dict(batches),
-                "batch_sizes": dict(sorted(sizes.items())),
-                "mean_batch": sum(k * v for k, v in sizes.items()) / n if n else 0.0,
-                "max_batch": max(sizes, default=0),
-                "queue_wait_mean_s": (
-                    sum(sched.wait_total for sched in pool.schedulers) / waits_n if waits_n else 0.0
-                ),
-                "queue_wait_max_s": max(s["queue_wait_max_s"] for s in per),
-                "busy_s": sum(s["busy_s"] for s in per),
-                "utilization": sum(s["utilization"] for s in per) / len(per),
-                "rejected": sum(s["rejected"] for s in per),
-                "failed_batches": sum(s["failed_batches"] for s in per),
-                "expired": sum(s["expired"] for s in per),
-                "deferred_parts": pool.deferred_parts,
-                "per_instance": per,
-            }
         return {
-            "engines": engines,
+            "engines": self.client.stats(),
             "admission": {
                 "max_active": self.max_active,
                 "serving": self._admission.serving,
@@ -823,7 +572,7 @@ class Runtime:
             "queries": self.queries,
             "failures": self.failures,
             "cancelled": self.cancelled,
-            "nodes": self.nodes_run,
+            "nodes": self._nodes.count,
         }
 
     def timeline(self) -> Timeline:

@@ -11,8 +11,9 @@ import libcst as cst
 
 from ..ir.code import SourceLoc
 from ..ir.graph import Node
+from ..ir.template import Hole
 from .state import CompilerState
-from .values import Piece, Static, Text, pieces_of
+from .values import Static, Text, pieces_of
 
 
 class TextBuilding(CompilerState):
@@ -24,11 +25,11 @@ class TextBuilding(CompilerState):
             return None
         return Text(parts, materialize)
 
-    def _text_parts(self, e: cst.BaseExpression, loc: SourceLoc) -> list[str | Piece] | None:
+    def _text_parts(self, e: cst.BaseExpression, loc: SourceLoc) -> list[str | Hole[Node]] | None:
         if isinstance(e, cst.FormattedString):
             if "b" in e.prefix.lower():
                 return None
-            out: list[str | Piece] = []
+            out: list[str | Hole[Node]] = []
             for part in e.parts:
                 if isinstance(part, cst.FormattedStringText):
                     out.append(_unescape_fstring_text(part.value, e.prefix))
@@ -53,7 +54,7 @@ class TextBuilding(CompilerState):
                     out.extend(value.parts)
                 else:
                     node = self.materialize(value, loc, "field")
-                    out.append(Piece(node, "format", conv, spec))
+                    out.append(Hole(node, "format", conv, spec))
             return out
         if isinstance(e, cst.BinaryOperation) and isinstance(e.operator, cst.Add):
             left = self._text_operand(e.left, loc)
@@ -92,7 +93,7 @@ class TextBuilding(CompilerState):
             isinstance(e, cst.BinaryOperation) and (self._stringy(e.left) or self._stringy(e.right))
         )
 
-    def _text_operand(self, e: cst.BaseExpression, loc: SourceLoc) -> list[str | Piece] | None:
+    def _text_operand(self, e: cst.BaseExpression, loc: SourceLoc) -> list[str | Hole[Node]] | None:
         if isinstance(e, cst.FormattedString | cst.BinaryOperation | cst.Call):
             parts = self._text_parts(e, loc)
             if parts is not None:
@@ -100,12 +101,12 @@ class TextBuilding(CompilerState):
         value = self.expr(e, loc, "part")
         return pieces_of(value, "str")
 
-    def _format_parts(self, fmt: str, args: Any, loc: SourceLoc) -> list[str | Piece] | None:
+    def _format_parts(self, fmt: str, args: Any, loc: SourceLoc) -> list[str | Hole[Node]] | None:
         positional = [a.value for a in args if a.keyword is None and not a.star]
         keywords = {a.keyword.value: a.value for a in args if a.keyword is not None}
         if any(a.star for a in args):
             return None
-        out: list[str | Piece] = []
+        out: list[str | Hole[Node]] = []
         auto = 0
         try:
             parsed = list(string.Formatter().parse(fmt))
@@ -135,7 +136,7 @@ class TextBuilding(CompilerState):
                 v = _convert(v, conv)
                 out.append(format(v, spec or ""))
             else:
-                out.append(Piece(self.materialize(value, loc, "field"), "format", conv, spec or ""))
+                out.append(Hole(self.materialize(value, loc, "field"), "format", conv, spec or ""))
         return out
 
     # --- awaits ------------------------------------------------------------------------------------

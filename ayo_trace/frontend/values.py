@@ -8,13 +8,14 @@ becomes a template; it turns into a ``python`` node only if plain code needs the
 
 from __future__ import annotations
 
+import dataclasses
 from collections.abc import Callable
 from dataclasses import dataclass, field
 
 from ..ir.graph import Node
 from ..ir.template import Hole, Template
 
-Part = "str | Piece"
+Part = "str | Hole[Node]"  # a part of a ``Text``: constant text, or a hole filled by a node's value
 
 
 @dataclass(frozen=True)
@@ -27,19 +28,9 @@ class Traced:
     node: Node
 
 
-@dataclass(frozen=True)
-class Piece:
-    """A hole of a ``Text``: the node whose value fills it, rendered as in ``Hole``."""
-
-    node: Node
-    kind: str = "format"
-    conversion: str | None = None
-    spec: str = ""
-
-
 @dataclass
 class Text:
-    parts: list[str | Piece]
+    parts: list[str | Hole[Node]]
     materialize: Callable[[], Node]
     _node: Node | None = field(default=None, repr=False)
 
@@ -52,22 +43,22 @@ class Text:
         """The template and its args: each distinct hole node once, in order of appearance."""
         args: list[Node] = []
         index: dict[Node, int] = {}
-        parts: list[str | Hole] = []
+        parts: list[str | Hole[int]] = []
         for p in self.parts:
             if isinstance(p, str):
                 parts.append(p)
                 continue
-            if p.node not in index:
-                index[p.node] = len(args)
-                args.append(p.node)
-            parts.append(Hole(index[p.node], p.kind, p.conversion, p.spec))
+            if p.arg not in index:
+                index[p.arg] = len(args)
+                args.append(p.arg)
+            parts.append(dataclasses.replace(p, arg=index[p.arg]))  # type: ignore[arg-type]
         return Template(tuple(parts)), args
 
 
 Value = Static | Traced | Text
 
 
-def pieces_of(value: Value, kind: str) -> list[str | Piece] | None:
+def pieces_of(value: Value, kind: str) -> list[str | Hole[Node]] | None:
     """The parts a value contributes to a ``Text`` as a ``+`` operand (kind "str") or a plain
     f-string field (kind "format"); None when the value cannot be one (a non-str static for ``+``)."""
     if isinstance(value, Static):
@@ -76,4 +67,4 @@ def pieces_of(value: Value, kind: str) -> list[str | Piece] | None:
         return [value.value if kind == "str" else format(value.value)]  # type: ignore[list-item]
     if isinstance(value, Text):
         return list(value.parts)
-    return [Piece(value.node, kind)]
+    return [Hole(value.node, kind)]

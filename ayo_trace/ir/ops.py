@@ -60,7 +60,9 @@ llm_prefill (prev_prefill?, *holes)              ``session``: the prompt's sessi
                                                  part's text and holes (hole indices count ``args``),
                                                  ``part``/``parts``, ``chained``: args[0] is the previous
                                                  part, ``shared``: the part is a constant prefix shared
-                                                 across queries, ``engine``. Value: the session handle.
+                                                 across queries, ``ahead``: it runs before the
+                                                 session's later inputs are ready (every part but the
+                                                 last), ``engine``. Value: the session handle.
 llm_decode  (last_prefill,)                      ``sampling``, ``parse``, ``engine``, ``stream``: emit parsed
                                                  items as they close. Value: text or parsed list.
 db_insert   (texts, vectors)                     ``collection``, ``engine``. Value: number of new rows.

@@ -20,6 +20,7 @@ if TYPE_CHECKING:
 _HIDDEN = {
     "template", "code", "body", "then", "orelse", "name", "stream_args", "value", "item",
     "handlers", "catches", "bind", "finalbody",
+    "ahead",  # implied by part/parts
 }  # fmt: skip
 _DEFAULT_SAMPLING = SamplingParams()
 

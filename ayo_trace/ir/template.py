@@ -9,14 +9,18 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, Generic, TypeVar
 
 from .params import check_text
 
+A = TypeVar("A")
+
 
 @dataclass(frozen=True)
-class Hole:
-    """A value slot. ``arg`` indexes the owning node's ``args``.
+class Hole(Generic[A]):
+    """A value slot. In a ``Template``, ``arg`` indexes the owning node's ``args``; while the
+    frontend builds a string from traced values, it is the node itself (``Template`` then numbers
+    them), so a hole is rendered the same way at both stages.
 
     ``kind="format"`` renders like an f-string field (``conversion`` then ``format(value, spec)``);
     ``kind="str"`` is a ``+`` operand and must already be a ``str`` (as Python's ``+`` demands);
@@ -24,7 +28,7 @@ class Hole:
     as the eager call demands (``InvalidParams``), and prints like a plain field.
     """
 
-    arg: int
+    arg: A
     kind: str = "format"
     conversion: str | None = None
     spec: str = ""

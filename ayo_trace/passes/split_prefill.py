@@ -21,8 +21,10 @@ critical path); it costs one more request (``min_part_s``) and the tokens the en
 (``EngineProfile.seam_tokens``: with ``prefill_block=64``, llama.cpp's figure, a constant prefix
 shorter than a block saves nothing and only adds work under load; the default profile has no block).
 
-Parts share the prefill's ``session``, are numbered ``part``/``parts``, and parts after the first are
-``chained`` (``args[0]`` is the previous part; their template's hole indices count ``args``). The
+Parts share the prefill's ``session``, are numbered ``part``/``parts``, every part but the last is
+marked ``ahead`` (it runs before the session's later inputs are ready: engine schedulers batch it
+apart from prefills a query waits for, and may keep it aside on a busy engine), and parts after the
+first are ``chained`` (``args[0]`` is the previous part; their template's hole indices count ``args``). The
 first part that reads the query's values takes over the prefill's order edges; the ``llm_decode``
 reads the last part. A prompt with no constant prefix whose holes are all ready together is not
 split; neither is a prompt without holes. Concatenating the parts' text gives the unsplit prompt.
@@ -145,6 +147,7 @@ class SplitPrefill:
                 "part": k,
                 "parts": len(segs),
                 "chained": prev is not None,
+                "ahead": k < len(segs),
             }
             shared = not args and k == 1
             if shared:

@@ -54,6 +54,8 @@ def test_split_parts_render_exactly_the_unsplit_prompt() -> None:
             )
             assert [p.attrs["part"] for p in parts] == list(range(1, len(parts) + 1))
             assert all(p.attrs["parts"] == len(parts) for p in parts)
+            # the pass marks what runs ahead: every part but the last (the runtime reads the mark)
+            assert [p.attrs.get("ahead", False) for p in parts] == [True] * (len(parts) - 1) + [False]
             value = {n: f"<{n.name}>" for n in (*whole.args, *(a for p in parts for a in p.args))}
             text = "".join(p.attrs["template"].render([value[a] for a in p.args]) for p in parts)
             assert text == whole.attrs["template"].render([value[a] for a in whole.args]), session

@@ -105,6 +105,6 @@ async def test_a_deadline_with_no_node_running_never_prints_a_placeholder_node()
     g.add("output", [x])
     async with Runtime(engines=[ScriptedEmbedder("embed")]) as rt:
         with pytest.raises(QueryTimeout) as info:
-            await run_query(rt, g, {"x": 1}, "q1", deadline_s=0.0)
+            await run_query(rt.client, g, {"x": 1}, "q1", deadline_s=0.0)
     assert "%?" not in str(info.value) and "no node was running" in str(info.value)
     assert info.value.node is None

@@ -71,6 +71,7 @@ async def test_actors_that_together_ask_more_than_the_cluster_has_are_refused_at
         """
         import json, anyio, ray
         import ayo_trace as ayo
+        import ayo_trace.testing  # registers the "scripted" backend
 
         ray.init(num_cpus=2, include_dashboard=False, log_to_driver=False)
 

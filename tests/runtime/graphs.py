@@ -172,6 +172,7 @@ def split_prompt() -> Graph:
             "part": 1,
             "parts": 2,
             "chained": False,
+            "ahead": True,
             "shared": True,
             "prefix_key": "k1",
             "engine": None,

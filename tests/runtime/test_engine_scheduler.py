@@ -8,7 +8,8 @@ import anyio
 import pytest
 
 from ayo_trace.backend.config import BatchPolicy
-from ayo_trace.backend.engine_scheduler import EnginePool, EngineScheduler
+from ayo_trace.backend.engine_pool import EnginePool
+from ayo_trace.backend.engine_scheduler import EngineScheduler
 from ayo_trace.backend.engines.base import PrefillRequest
 from ayo_trace.errors import EngineError, Overloaded
 from ayo_trace.ir import SamplingParams

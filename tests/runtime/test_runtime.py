@@ -316,7 +316,7 @@ async def test_likelihood_reranking_is_scheduled_on_its_llm() -> None:
         tops: list[Any] = [None] * 4
 
         async def one(i: int) -> None:
-            tops[i] = await rt._rerank(f"what is the capital of france {i}", passages, 2, None, 0.0)
+            tops[i] = await rt.client.rerank(f"what is the capital of france {i}", passages, 2, None, 0.0)
 
         async with anyio.create_task_group() as tg:
             for i in range(4):
@@ -337,8 +337,8 @@ async def test_a_failed_likelihood_score_fails_the_rerank_with_the_engine_error(
     llm = ScriptedLLM("llm", fail=lambda context: "poison" in context)
     async with Runtime(engines=[llm, LikelihoodReranker(llm, "rerank")]) as rt:
         with pytest.raises(EngineError, match="scripted score failure") as info:
-            await rt._rerank("question", ["fine passage", "poison passage", "other"], 2, None, 0.0)
+            await rt.client.rerank("question", ["fine passage", "poison passage", "other"], 2, None, 0.0)
         assert info.value.engine == "llm"
-        assert [h.text for h in await rt._rerank("question", ["fine passage"], 1, None, 0.0)] == [
+        assert [h.text for h in await rt.client.rerank("question", ["fine passage"], 1, None, 0.0)] == [
             "fine passage"
         ]

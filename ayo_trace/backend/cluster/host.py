@@ -17,14 +17,14 @@ from __future__ import annotations
 
 import traceback
 import uuid
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
 import anyio
 
 from ...errors import AyoError, ConfigError, EngineError
-from ..config import EngineConfig, build_engine
+from ..config import Backend, EngineConfig, build_engine
 from ..engines.base import DecodeRequest, Engine, LLMEngine, PrefillRequest
 
 # Methods ``call`` may forward, per engine kind (LLM sessions go through prefill/decode/release).
@@ -52,9 +52,14 @@ class EngineHost:
     first is the actor's own engine; later ones wrap it (a likelihood reranker scoring with this LLM)
     and live beside it."""
 
-    def __init__(self, engines: Sequence[tuple[EngineConfig, int]]) -> None:
+    def __init__(
+        self, engines: Sequence[tuple[EngineConfig, int]], backends: Mapping[str, Backend] | None = None
+    ) -> None:
         self.incarnation = uuid.uuid4().hex[:12]
         self._configs = list(engines)
+        # The driver's registry entries for these configs (a backend registered there, like the
+        # tests' "scripted", need not be registered in this process).
+        self._backends = dict(backends or {})
         self._engines: dict[str, Engine] = {}
         self._started: list[Engine] = []
         self._lock: anyio.Lock | None = None
@@ -83,7 +88,9 @@ class EngineHost:
                 return
             by_name: dict[str, Engine] = {}
             for config, instance in self._configs:
-                engine = build_engine(config, by_name, instance=instance)
+                engine = build_engine(
+                    config, by_name, instance=instance, backend=self._backends.get(config.backend)
+                )
                 by_name[config.name] = by_name[engine.name] = engine
                 self._engines[engine.name] = engine
                 await engine.start()

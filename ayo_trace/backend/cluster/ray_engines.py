@@ -59,7 +59,7 @@ import sniffio
 
 from ...errors import ConfigError, EngineDied, EngineError
 from ...ir.params import Hit
-from ..config import EngineConfig, build_engine
+from ..config import BACKENDS, EngineConfig, build_engine
 from ..engines.base import (
     DecodeChunk,
     DecodeRequest,
@@ -233,7 +233,8 @@ class EngineActor:
         if self.handle is not None:
             return
         try:
-            self.handle = _HostActor.options(**self.options).remote(list(self.configs))
+            backends = {c.backend: BACKENDS[c.backend] for c, _ in self.configs}
+            self.handle = _HostActor.options(**self.options).remote(list(self.configs), backends)
         except (TypeError, ValueError) as exc:
             raise ConfigError(
                 f"engine {self.name!r}: invalid Ray actor options {self.options}: {exc}"

@@ -1,0 +1,227 @@
+"""Engine pools: the instances of one logical engine, each behind its own engine scheduler.
+
+A pool picks the instance for a request (least outstanding work first; an LLM session stays on the
+instance that holds it), admits LLM sessions within the engines' ``max_sessions``, keeps parts
+prefilled ahead of time aside when that would only take a busy engine from waiting work, and
+aggregates its instances' statistics (the one place they are summed).
+"""
+
+from __future__ import annotations
+
+from collections import Counter
+from collections.abc import AsyncIterator, Awaitable, Callable, Sequence
+from typing import Any
+
+import anyio
+
+from ..ir.params import Hit, SamplingParams
+from .engine_scheduler import EngineScheduler
+from .engines.base import (
+    Engine,
+    PrefillRequest,
+    PrefillResult,
+    RerankRequest,
+    ScoreRequest,
+    Vector,
+    VectorStore,
+)
+
+
+class EnginePool:
+    """The instances of one logical engine: least outstanding work first, LLM sessions pinned to the
+    instance that holds them.
+
+    Session admission: an LLM engine that holds a bounded number of sessions (``max_sessions``)
+    gets at most that many open at once; a query that needs one more waits for a slot instead of
+    failing. A part prefilled ahead of time (``PrefillRequest.ahead``) never waits: with no slot
+    free it is kept aside and prefilled with the session's next part. That rule keeps admission free
+    of deadlock: a slot is only ever held by a session whose prompt is complete (it will decode and
+    release without waiting on another session) or that took a slot no one was waiting for.
+
+    No extra work under load (``defer_ahead``): a part run ahead of time is also kept aside when its
+    engine is saturated (other requests are waiting for it), and prefilled as one request with the
+    session's next part: run ahead on a busy engine it would only take the engine from waiting
+    work, split the session's prompt into more calls and make the engine recompute the seam. A
+    shared constant prefix (``shared_prefix``) still goes ahead: engines fork it from a kept copy, and
+    merged into the next part it would be computed again (measured with bench/load_latency.py
+    --engines scripted: deferring shared prefixes too made the query-expansion stream slower).
+    """
+
+    def __init__(
+        self,
+        name: str,
+        kind: str,
+        schedulers: Sequence[EngineScheduler],
+        *,
+        defer_ahead: bool = False,
+        max_batch: int | None = None,
+    ) -> None:
+        if not schedulers:
+            raise ValueError(f"engine pool {name!r} has no instances")
+        self.name = name
+        self.kind = kind
+        # The configured batch size (also with cross-request batching off): how many texts one
+        # embedding request of a chunked node carries.
+        self.max_batch = max_batch or schedulers[0].policy.max_batch
+        self.schedulers = list(schedulers)
+        self.defer_ahead = defer_ahead
+        self.deferred_parts = 0  # parts run ahead that were kept aside and merged into the next part
+        self._pins: dict[str, EngineScheduler] = {}
+        self._deferred: dict[str, list[PrefillRequest]] = {}
+        self._slots: dict[EngineScheduler, anyio.Semaphore] = {}
+        for s in self.schedulers:
+            limit = getattr(s.engine, "max_sessions", None) if kind == "llm" else None
+            if isinstance(limit, int) and limit > 0:
+                self._slots[s] = anyio.Semaphore(limit)
+
+    def pick(self, session: str | None = None) -> EngineScheduler:
+        if session is not None:
+            pinned = self._pins.get(session)
+            if pinned is not None:
+                return pinned
+        best = self.schedulers[0]
+        if len(self.schedulers) > 1:
+            best = min(self.schedulers, key=lambda s: s.load)
+        if session is not None:
+            self._pins[session] = best
+        return best
+
+    def reset(self) -> None:
+        self._pins.clear()
+        self._deferred.clear()
+        for s in list(self._slots):
+            self._slots[s] = anyio.Semaphore(s.engine.max_sessions)  # type: ignore[attr-defined]
+        for s in self.schedulers:
+            s.reset()
+
+    @property
+    def engines(self) -> list[Engine]:
+        return [s.engine for s in self.schedulers]
+
+    # --- LLM -------------------------------------------------------------------------------------
+
+    async def prefill(self, req: PrefillRequest, priority: float = 0.0) -> Any:
+        sched = self._pins.get(req.session)
+        if req.ahead and self.defer_ahead and req.shared_prefix is None and (sched or self.pick()).saturated:
+            return self._defer(req)
+        if sched is None:
+            sched = await self._admit(req)
+            if sched is None:  # ahead of time and no slot free: sent with the session's next part
+                return self._defer(req)
+        earlier = self._deferred.pop(req.session, [])
+        if earlier:
+            # One request for the parts kept aside and this one: the same text, one seam fewer.
+            req = PrefillRequest(req.session, "".join(p.text for p in [*earlier, req]), None, req.ahead)
+        return await sched.prefill(req, priority)
+
+    def _defer(self, req: PrefillRequest) -> PrefillResult:
+        self._deferred.setdefault(req.session, []).append(req)
+        self.deferred_parts += 1
+        return PrefillResult(n_tokens=0)
+
+    async def _admit(self, req: PrefillRequest) -> EngineScheduler | None:
+        """Pin a new session to an instance with a free slot (waiting for one unless ``ahead``)."""
+        if not self._slots:
+            return self.pick(req.session)
+        by_load = sorted(self.schedulers, key=lambda s: s.load)
+        for sched in by_load:
+            sem = self._slots.get(sched)
+            if sem is None:
+                self._pins[req.session] = sched
+                return sched
+            try:
+                sem.acquire_nowait()
+            except anyio.WouldBlock:
+                continue
+            self._pins[req.session] = sched
+            return sched
+        if req.ahead:
+            return None
+        sched = by_load[0]
+        await self._slots[sched].acquire()
+        self._pins[req.session] = sched
+        return sched
+
+    async def decode(
+        self,
+        session: str,
+        params: SamplingParams,
+        on_delta: Callable[[str], Awaitable[None]],
+        priority: float = 0.0,
+    ) -> str | None:
+        return await self.pick(session).decode(session, params, on_delta, priority)
+
+    async def release(self, session: str) -> None:
+        self._deferred.pop(session, None)
+        sched = self._pins.pop(session, None)
+        if sched is not None:
+            try:
+                await sched.release(session)
+            finally:
+                if (sem := self._slots.get(sched)) is not None:
+                    sem.release()
+
+    def holds(self, session: str) -> bool:
+        return session in self._pins
+
+    async def score(self, req: ScoreRequest | RerankRequest, priority: float = 0.0) -> Any:
+        return await self.pick().score(req, priority)
+
+    # --- embedding, store ------------------------------------------------------------------------
+
+    async def embed(self, texts: Sequence[str], priority: float = 0.0) -> list[list[float]]:
+        return await self.pick().embed(texts, priority)
+
+    async def search(self, collection: str, vector: Vector, top_k: int, priority: float = 0.0) -> list[Hit]:
+        return await self.pick().search(collection, vector, top_k, priority)
+
+    async def insert(self, collection: str, texts: Sequence[str], vectors: Sequence[Vector]) -> int:
+        sched = self.pick()
+        store = sched.engine
+        assert isinstance(store, VectorStore)
+        return await sched.direct("insert", lambda: store.insert(collection, texts, vectors))
+
+    async def insert_stream(
+        self, collection: str, chunks: AsyncIterator[tuple[Sequence[str], Sequence[Vector]]]
+    ) -> int:
+        sched = self.pick()
+        store = sched.engine
+        assert isinstance(store, VectorStore)
+        return await sched.direct("insert_stream", lambda: store.insert_stream(collection, chunks))
+
+    def stats(self) -> dict[str, Any]:
+        """All instances together (requests, batches, batch sizes, queue waits, busy time and
+        utilization, rejections, failures), and each one under ``per_instance``."""
+        per = [s.stats() for s in self.schedulers]
+        sizes: Counter[int] = Counter()
+        requests: Counter[str] = Counter()
+        batches: Counter[str] = Counter()
+        for s in per:
+            sizes.update(s["batch_sizes"])
+            requests.update(s["requests"])
+            batches.update(s["batches"])
+        n = sum(sizes.values())
+        waits_n = sum(sched.waits_n for sched in self.schedulers)
+        return {
+            "kind": self.kind,
+            "instances": len(per),
+            "requests": dict(requests),
+            "batches": dict(batches),
+            "batch_sizes": dict(sorted(sizes.items())),
+            "mean_batch": sum(k * v for k, v in sizes.items()) / n if n else 0.0,
+            "max_batch": max(sizes, default=0),
+            "queue_wait_mean_s": (
+                sum(sched.wait_total for sched in self.schedulers) / waits_n if waits_n else 0.0
+            ),
+            "queue_wait_max_s": max(s["queue_wait_max_s"] for s in per),
+            "busy_s": sum(s["busy_s"] for s in per),
+            "utilization": sum(s["utilization"] for s in per) / len(per),
+            "rejected": sum(s["rejected"] for s in per),
+            "failed_batches": sum(s["failed_batches"] for s in per),
+            "expired": sum(s["expired"] for s in per),
+            "deferred_parts": self.deferred_parts,
+            "per_instance": per,
+        }
+
+
+__all__ = ["EnginePool"]
