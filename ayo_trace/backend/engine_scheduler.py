@@ -68,6 +68,7 @@ from .engines.base import (
     Vector,
     VectorStore,
 )
+from .events import current_usage, report_batch
 from .isolation import Failed, InFlight, Quarantine, check_request, copy_error, run_isolated
 from .policy import Ordered, OrderKey, current_query, query_order
 
@@ -100,6 +101,7 @@ class _Request:
         "size",
         "tokens",
         "urgent",
+        "usage",
         "wake",
     )
 
@@ -131,6 +133,7 @@ class _Request:
         self.result: Any = _PENDING
         self.error: BaseException | None = None
         self.wake: anyio.Event | None = None
+        self.usage = current_usage()  # the node that made it, told its batch size and queue wait
 
     @property
     def done(self) -> bool:
@@ -295,6 +298,7 @@ class EngineScheduler:
         start = time.monotonic()
         now = anyio.current_time()
         waits = [now - r.arrival for r in batch]
+        report_batch(self.name, batch, waits)
         self._batch_ids += 1
         batch_id = self._batch_ids
         self.in_flight += len(batch)

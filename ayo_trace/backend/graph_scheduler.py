@@ -53,6 +53,7 @@ from ..ir.code import PyCode, SourceLoc
 from ..ir.graph import Graph, Node
 from ..ir.ops import IDEMPOTENT, rerank_top_k, search_params
 from .control import RunBody, run_loop, run_try
+from .events import NodeRun
 
 if TYPE_CHECKING:
     from .runtime import Runtime
@@ -305,12 +306,15 @@ class GraphRun:
         key = (self.scope, node)
         start = time.monotonic()
         self.ctx.running[key] = start
-        ok = False
+        ok = cancelled = False
+        watch = NodeRun(self.ctx.query_id, self.scope, node, where(node))  # events, usage, span
         try:
+            await watch.start()
             self.values[node] = await self._execute(node)
             ok = True
         except anyio.get_cancelled_exc_class():
             self.ctx.interrupted[key] = start
+            cancelled = True
             raise
         except Exception as exc:
             assert self._tg is not None
@@ -322,6 +326,9 @@ class GraphRun:
             for edge in self._edges_out.get(node, ()):
                 edge.ok = ok
                 edge.send.close()
+            # last: it may wait for the stream's reader (not when the query is being cancelled)
+            stopping = cancelled or (self._tg is not None and self._tg.error is not None)
+            await watch.finish(ok, cancelled=stopping)
         return ok
 
     async def _execute(self, node: Node) -> Any:

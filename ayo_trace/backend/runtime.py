@@ -56,6 +56,7 @@ from ..ir.graph import Graph, Node
 from ..ir.ops import DEFAULT_ENGINE
 from ..ir.params import Hit, SamplingParams, SearchParams, check_passages, check_text
 from ..ir.parsers import Parser
+from . import events, otel
 from .admission import Admission
 from .config import (
     BACKENDS,
@@ -72,6 +73,7 @@ from .engine_scheduler import DEFAULT_DECODE_STEPS, EnginePool, EngineScheduler
 from .engines.base import Engine, LLMScoredReranker, PrefillRequest, RerankRequest, ScoreRequest, Vector
 from .graph_scheduler import Emit, run_query
 from .policy import DEFAULT_POLICY, POLICIES, QueryTag, current_query, new_tag, order_for, serving
+from .summary import format_summary
 from .timeline import Recorder, Timeline
 
 log = logging.getLogger("ayo_trace.runtime")
@@ -434,7 +436,8 @@ class Runtime:
                 left = deadline
                 if tag.deadline is not None and anyio.current_time() - tag.arrival > 1e-3:
                     left = tag.deadline - anyio.current_time()  # it waited to start
-                return await run_query(self, graph, inputs, query_id, left)
+                with otel.query_span(query_id, graph.name):
+                    return await run_query(self, graph, inputs, query_id, left)
         except anyio.get_cancelled_exc_class():
             self.cancelled += 1
             raise
@@ -614,6 +617,7 @@ class Runtime:
         if track is not None:
             track[session] = engine
         shared = shared_prefix if self.share_prefixes else None
+        events.record_prompt(text, pool)
         await pool.prefill(PrefillRequest(session, text, shared, ahead), priority)
 
     async def _decode(
@@ -631,9 +635,11 @@ class Runtime:
         parser = parse.incremental() if parse is not None else None
         parts: list[str] = []
         items: list[Any] = []
+        sink = events.answer_sink()  # read in the caller's task: where a stream wants this call's deltas
 
         async def on_delta(delta: str) -> None:
             parts.append(delta)
+            sink(delta)
             if parser is not None:
                 for item in parser.feed(delta):
                     items.append(item)
@@ -644,6 +650,7 @@ class Runtime:
             await pool.decode(session, sampling, on_delta, priority)
         finally:
             await self._release(session, engine, track)
+            events.record_output("".join(parts), pool)
         if parser is None:
             return "".join(parts)
         for item in parser.close():
@@ -825,6 +832,10 @@ class Runtime:
             "cancelled": self.cancelled,
             "nodes": self.nodes_run,
         }
+
+    def summary(self) -> str:
+        """``stats()`` as a short table for people: one line per engine, then the queries."""
+        return format_summary(self.stats())
 
     def timeline(self) -> Timeline:
         """The recorded node and batch events as a Chrome trace (``.save(path)`` for Perfetto)."""

@@ -20,7 +20,7 @@ import functools
 import inspect
 import threading
 from collections import OrderedDict
-from collections.abc import Callable, Iterator, Sequence
+from collections.abc import AsyncGenerator, AsyncIterator, Callable, Iterator, Sequence
 from contextvars import ContextVar
 from dataclasses import dataclass
 from typing import Any
@@ -284,6 +284,28 @@ class Workflow:
         finally:
             _EAGER.reset(token)
 
+    def stream(self, *args: Any, **kwargs: Any) -> AsyncGenerator[Any, None]:
+        """Run the workflow as ``__call__`` does (eagerly within ``ayo.eager()``) and iterate over
+        what happens: ``node_started``/``node_finished`` events of each node with its ``file:line``,
+        ``token`` events with the text of the answer as it is decoded (the ``ayo.llm`` whose value is
+        returned, and every one called with ``stream=True``), then one ``result`` event with the
+        value; a failure is raised from the iterator. Each event has a ``kind``; the classes and their
+        order are in ``ayo_trace.backend.events``. Stopping early cancels the run: wrap it in
+        ``contextlib.aclosing`` when you may."""
+        entry, inputs = self._entry(args, kwargs)
+        answers = answer_places(entry.graph)
+        if _EAGER.get():
+            return host().stream(functools.partial(self.eager, *args, **kwargs), answers)
+        graph = self._optimized(entry)
+        return host().stream(functools.partial(_run_graph, graph, inputs), answers)
+
+    async def stream_text(self, *args: Any, **kwargs: Any) -> AsyncIterator[str]:
+        """The text of ``stream(...)``'s ``token`` events, delta by delta."""
+        async with contextlib.aclosing(self.stream(*args, **kwargs)) as events:
+            async for event in events:
+                if event.kind == "token":
+                    yield event.text
+
     async def __call__(self, *args: Any, **kwargs: Any) -> Any:
         if _EAGER.get():
             return await self.eager(*args, **kwargs)
@@ -314,6 +336,20 @@ def workflow(
         return Workflow(f, passes=passes, static=static, strict=strict)
 
     return wrap(fn) if fn is not None else wrap
+
+
+async def _run_graph(graph: Graph, inputs: dict[str, Any]) -> Any:
+    return await host().runtime().run(graph, inputs)
+
+
+def answer_places(graph: Graph) -> frozenset[SourceLoc]:
+    """Where the answer LLM calls of a traced graph are: the ``llm`` node the output returns as
+    it is, and every ``llm`` marked ``stream=True`` (in nested bodies too)."""
+    places = {n.loc for n in graph.walk() if n.op == "llm" and n.attrs.get("to_caller")}
+    returned = graph.output.args[0] if len(graph.output.args) == 1 else None
+    if returned is not None and returned.op == "llm":
+        places.add(returned.loc)
+    return frozenset(p for p in places if p is not None)
 
 
 def def_loc(fn: Callable[..., Any]) -> SourceLoc | None:
