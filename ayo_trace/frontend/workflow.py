@@ -20,7 +20,7 @@ import functools
 import inspect
 import threading
 from collections import OrderedDict
-from collections.abc import AsyncGenerator, AsyncIterator, Callable, Iterator, Sequence
+from collections.abc import AsyncGenerator, AsyncIterator, Awaitable, Callable, Iterator, Sequence
 from contextvars import ContextVar
 from dataclasses import dataclass
 from typing import Any
@@ -284,6 +284,14 @@ class Workflow:
         finally:
             _EAGER.reset(token)
 
+    def query(self, *args: Any, **kwargs: Any) -> Query:
+        """This workflow bound to these arguments, traced and optimized (``eager`` inside
+        ``ayo.eager()``): ``await q.run(deadline_s=...)`` is ``await wf(*args)`` with a deadline of
+        its own, ``q.stream(deadline_s=...)`` is ``wf.stream(*args)`` with one. A server uses it."""
+        entry, inputs = self._entry(args, kwargs)
+        eager = functools.partial(self.eager, *args, **kwargs) if _EAGER.get() else None
+        return Query(self._optimized(entry), inputs, answer_places(entry.graph), eager)
+
     def stream(self, *args: Any, **kwargs: Any) -> AsyncGenerator[Any, None]:
         """Run the workflow as ``__call__`` does (eagerly within ``ayo.eager()``) and iterate over
         what happens: ``node_started``/``node_finished`` events of each node with its ``file:line``,
@@ -292,12 +300,7 @@ class Workflow:
         value; a failure is raised from the iterator. Each event has a ``kind``; the classes and their
         order are in ``ayo_trace.backend.events``. Stopping early cancels the run: wrap it in
         ``contextlib.aclosing`` when you may."""
-        entry, inputs = self._entry(args, kwargs)
-        answers = answer_places(entry.graph)
-        if _EAGER.get():
-            return host().stream(functools.partial(self.eager, *args, **kwargs), answers)
-        graph = self._optimized(entry)
-        return host().stream(functools.partial(_run_graph, graph, inputs), answers)
+        return self.query(*args, **kwargs).stream()
 
     async def stream_text(self, *args: Any, **kwargs: Any) -> AsyncIterator[str]:
         """The text of ``stream(...)``'s ``token`` events, delta by delta."""
@@ -338,8 +341,27 @@ def workflow(
     return wrap(fn) if fn is not None else wrap
 
 
-async def _run_graph(graph: Graph, inputs: dict[str, Any]) -> Any:
-    return await host().runtime().run(graph, inputs)
+@dataclass(frozen=True)
+class Query:
+    """A workflow call bound to its arguments (``Workflow.query``): the optimized ``graph`` and its
+    ``inputs``, the places of the answer LLM calls a stream hands on, and, when it runs eagerly, the
+    eager call."""
+
+    graph: Graph
+    inputs: dict[str, Any]
+    answers: frozenset[SourceLoc]
+    eager: Callable[[], Awaitable[Any]] | None = None
+
+    async def run(self, deadline_s: float | None = None) -> Any:
+        """The workflow's value; ``deadline_s`` overrides the runtime's query deadline (traced runs:
+        an eager run has no deadline of its own, wrap it in ``anyio.fail_after``)."""
+        if self.eager is not None:
+            return await self.eager()
+        return await host().runtime().run(self.graph, self.inputs, deadline_s=deadline_s)
+
+    def stream(self, deadline_s: float | None = None) -> AsyncGenerator[Any, None]:
+        """The run's events (``Workflow.stream``)."""
+        return host().stream(functools.partial(self.run, deadline_s), self.answers)
 
 
 def answer_places(graph: Graph) -> frozenset[SourceLoc]:
