@@ -68,7 +68,7 @@ from .engines.base import (
     Vector,
     VectorStore,
 )
-from .events import current_usage, report_batch
+from .events import current_usage, report_batch, report_direct
 from .isolation import Failed, InFlight, Quarantine, check_request, copy_error, run_isolated
 from .policy import Ordered, OrderKey, current_query, query_order
 
@@ -466,6 +466,7 @@ class EngineScheduler:
     async def direct(self, kind: str, fn: Callable[[], Awaitable[Any]]) -> Any:
         """Run a call that is not batched (a store transaction), counting it and translating errors."""
         self.requests[kind] += 1
+        report_direct(self.name)
         start = time.monotonic()
         self.in_flight += 1
         try:

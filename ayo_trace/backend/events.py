@@ -302,6 +302,13 @@ def report_batch(engine: str, requests: Sequence[Any], waits: Sequence[float]) -
             r.usage.batch(engine, len(requests), wait)
 
 
+def report_direct(engine: str) -> None:
+    """The running node made a call that is not batched (a store transaction) on ``engine``."""
+    usage = _USAGE.get()
+    if usage is not None:
+        usage.batch(engine, 1, 0.0)
+
+
 # --- the stream --------------------------------------------------------------------------------
 
 
@@ -354,5 +361,6 @@ __all__ = [
     "record_output",
     "record_prompt",
     "report_batch",
+    "report_direct",
     "stream_events",
 ]

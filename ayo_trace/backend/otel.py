@@ -25,17 +25,20 @@ except ImportError:  # the optional extra is not installed
 TRACER_NAME = "ayo_trace"
 
 
+def _provider() -> Any:
+    """The tracer provider spans go to: the global one (tests replace this function)."""
+    return _trace.get_tracer_provider()
+
+
 def _tracer() -> Any:
-    return _trace.get_tracer(TRACER_NAME) if _trace is not None else None
+    return _provider().get_tracer(TRACER_NAME)
 
 
 def enabled() -> bool:
     """Whether a tracer provider that records spans is configured."""
     if _trace is None:
         return False
-    return not isinstance(
-        _trace.get_tracer_provider(), _trace.ProxyTracerProvider | _trace.NoOpTracerProvider
-    )
+    return not isinstance(_provider(), _trace.ProxyTracerProvider | _trace.NoOpTracerProvider)
 
 
 @contextlib.contextmanager
