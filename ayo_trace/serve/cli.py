@@ -191,7 +191,8 @@ def serve(
         if name in loaded:
             raise click.BadParameter(f"two workflows are named {name!r}", param_hint="WORKFLOWS")
         loaded[name] = wf
-    runtime = Runtime(
+    runtime = _runtime(
+        config,
         batching=not no_batching,
         max_active=max_active,
         max_queue=max_queue,
