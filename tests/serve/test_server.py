@@ -206,3 +206,23 @@ async def test_shutdown_cancels_what_outlives_the_grace_period(start_server: Cal
     assert "ayo serve: engines stopped" in log
     assert "cancelled 1" in log, log
     assert "open LLM sessions: llm=0 slow_llm=0" in log
+
+
+async def test_a_stream_whose_client_goes_away_is_cancelled(start_server: Callable[..., Server]) -> None:
+    server = start_server(*WORKFLOWS)
+    async with httpx.AsyncClient(base_url=server.url, timeout=60) as client:
+        async with aconnect_sse(
+            client, "POST", "/workflows/slow/stream", json={"args": [QUESTION]}
+        ) as source:
+            async for event in source.aiter_sse():
+                assert event.event == "node_started"
+                break  # leaves the block: the connection closes while the answer decodes
+        for _ in range(600):
+            text = (await client.get("/metrics")).text
+            if metric(text, "ayo_queries_cancelled_total") >= 1:
+                break
+            await anyio.sleep(0.05)
+        assert metric(text, "ayo_queries_cancelled_total") == 1
+        assert metric(text, "ayo_admission_serving") == 0
+    _, log = server.stop()
+    assert "open LLM sessions: llm=0 slow_llm=0" in log
