@@ -68,7 +68,7 @@ from .engines.base import (
     Vector,
     VectorStore,
 )
-from .events import current_usage, report_batch, report_direct
+from .events import current_usage, report_batch, report_decoded, report_direct
 from .isolation import Failed, InFlight, Quarantine, check_request, copy_error, run_isolated
 from .policy import Ordered, OrderKey, current_query, query_order
 
@@ -437,6 +437,7 @@ class EngineScheduler:
                 chunk: DecodeChunk = await self.submit(
                     _Request("decode", DecodeRequest(session, params), priority)
                 )
+                report_decoded(chunk.n_tokens)
                 if chunk.text:
                     await on_delta(chunk.text)
                 if chunk.done:

@@ -266,32 +266,30 @@ def _caller_in(places: frozenset[SourceLoc]) -> SourceLoc | None:
     return None
 
 
-def record_prompt(text: str, pool: Any) -> None:
-    """An LLM prompt (or a part of one) the running node sent to ``pool`` (an ``EnginePool``)."""
+def record_prompt(text: str, result: Any) -> None:
+    """An LLM prompt (or a part of one) the running node prefilled; ``result`` is the engine's
+    ``PrefillResult`` (tokens computed and reused). A part kept aside to be sent with the session's
+    next one counts no tokens now: that next part's result counts them all."""
     usage = _USAGE.get()
     if usage is None:
         return
     usage.prompt += text
-    usage.tokens_in += _count(text, pool)
+    usage.tokens_in += int(getattr(result, "n_tokens", 0) or 0) + int(getattr(result, "n_cached", 0) or 0)
 
 
-def record_output(text: str, pool: Any) -> None:
-    """An LLM output the running node decoded on ``pool``."""
+def record_output(text: str) -> None:
+    """The text the running node decoded (its tokens are counted by ``report_decoded``)."""
     usage = _USAGE.get()
-    if usage is None:
-        return
-    usage.output += text
-    usage.tokens_out += _count(text, pool)
+    if usage is not None:
+        usage.output += text
 
 
-def _count(text: str, pool: Any) -> int:
-    count = getattr(pool.engines[0], "count_tokens", None)
-    if count is None or not text:
-        return 0
-    try:
-        return int(count(text))
-    except Exception:  # a tokenizer that cannot count (a remote engine): the count is unknown
-        return 0
+def report_decoded(n_tokens: int) -> None:
+    """A decode round gave the running node's session ``n_tokens`` tokens (the engine's count:
+    no tokenizer call, which would be a blocking actor call for a Ray engine)."""
+    usage = _USAGE.get()
+    if usage is not None:
+        usage.tokens_out += n_tokens
 
 
 def report_batch(engine: str, requests: Sequence[Any], waits: Sequence[float]) -> None:
@@ -361,6 +359,7 @@ __all__ = [
     "record_output",
     "record_prompt",
     "report_batch",
+    "report_decoded",
     "report_direct",
     "stream_events",
 ]

@@ -617,8 +617,7 @@ class Runtime:
         if track is not None:
             track[session] = engine
         shared = shared_prefix if self.share_prefixes else None
-        events.record_prompt(text, pool)
-        await pool.prefill(PrefillRequest(session, text, shared, ahead), priority)
+        events.record_prompt(text, await pool.prefill(PrefillRequest(session, text, shared, ahead), priority))
 
     async def _decode(
         self,
@@ -650,7 +649,7 @@ class Runtime:
             await pool.decode(session, sampling, on_delta, priority)
         finally:
             await self._release(session, engine, track)
-            events.record_output("".join(parts), pool)
+            events.record_output("".join(parts))
         if parser is None:
             return "".join(parts)
         for item in parser.close():
