@@ -287,10 +287,19 @@ class Workflow:
     def query(self, *args: Any, **kwargs: Any) -> Query:
         """This workflow bound to these arguments, traced and optimized (``eager`` inside
         ``ayo.eager()``): ``await q.run(deadline_s=...)`` is ``await wf(*args)`` with a deadline of
-        its own, ``q.stream(deadline_s=...)`` is ``wf.stream(*args)`` with one. A server uses it."""
+        its own, ``q.stream(deadline_s=...)`` is ``wf.stream(*args)`` with one. A server uses it.
+
+        Eagerly, the trace only finds the answer's place; a workflow that cannot be traced still runs
+        as plain Python, and its stream has no ``token`` events."""
+        if _EAGER.get():
+            eager = functools.partial(self.eager, *args, **kwargs)
+            try:
+                entry, _ = self._entry(args, kwargs)
+            except TraceError:
+                return Query(None, {}, frozenset(), eager)
+            return Query(None, {}, answer_places(entry.graph), eager)
         entry, inputs = self._entry(args, kwargs)
-        eager = functools.partial(self.eager, *args, **kwargs) if _EAGER.get() else None
-        return Query(self._optimized(entry), inputs, answer_places(entry.graph), eager)
+        return Query(self._optimized(entry), inputs, answer_places(entry.graph))
 
     def stream(self, *args: Any, **kwargs: Any) -> AsyncGenerator[Any, None]:
         """Run the workflow as ``__call__`` does (eagerly within ``ayo.eager()``) and iterate over
@@ -347,7 +356,7 @@ class Query:
     ``inputs``, the places of the answer LLM calls a stream hands on, and, when it runs eagerly, the
     eager call."""
 
-    graph: Graph
+    graph: Graph | None  # None when it runs eagerly
     inputs: dict[str, Any]
     answers: frozenset[SourceLoc]
     eager: Callable[[], Awaitable[Any]] | None = None
@@ -357,6 +366,7 @@ class Query:
         an eager run has no deadline of its own, wrap it in ``anyio.fail_after``)."""
         if self.eager is not None:
             return await self.eager()
+        assert self.graph is not None
         return await host().runtime().run(self.graph, self.inputs, deadline_s=deadline_s)
 
     def stream(self, deadline_s: float | None = None) -> AsyncGenerator[Any, None]:

@@ -74,6 +74,7 @@ async def collect(stream: AsyncIterator[Any]) -> list[Any]:
     return [e async for e in stream]
 
 
+@pytest.mark.parametrize("anyio_backend", ["asyncio", "trio"])
 async def test_the_answer_streams_while_it_is_decoded(setup: tuple[Runtime, ScriptedLLM]) -> None:
     _, llm = setup
     open_at_first_token: dict[str, str] | None = None
@@ -158,6 +159,7 @@ async def test_a_failure_is_raised_after_the_events_before_it(setup: tuple[Runti
     assert not any(isinstance(e, Result) for e in events)
 
 
+@pytest.mark.parametrize("anyio_backend", ["asyncio", "trio"])
 async def test_stopping_early_cancels_the_run_and_frees_its_session(
     setup: tuple[Runtime, ScriptedLLM],
 ) -> None:
@@ -192,3 +194,21 @@ async def test_the_stream_does_not_leak_into_the_readers_context(setup: tuple[Ru
     async for _event in rag.stream("why is the sky blue?", DOCS):
         # the run's channel is current in its own task only: the reader's calls are not the answer
         assert event_module._CHANNEL.get() is None
+
+
+COUNTER = 0
+
+
+@ayo.workflow
+async def untraceable(question: str) -> str:
+    global COUNTER
+    COUNTER += 1
+    return await ayo.llm(f"Q: {question}", max_tokens=8)
+
+
+async def test_an_untraceable_workflow_streams_its_result_eagerly(setup: tuple[Runtime, ScriptedLLM]) -> None:
+    with pytest.raises(ayo.TraceError):
+        untraceable.stream("why?")
+    with ayo.eager():
+        events = await collect(untraceable.stream("why?"))
+    assert events == [Result("".join(ayo.testing.tokenize(ANSWER)[:8]))]
