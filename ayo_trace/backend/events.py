@@ -18,11 +18,12 @@ never wait for a slow reader: token deltas that do not fit the channel's bounded
 into one ``Token`` (the text is the same), and only node events wait for room, which holds back that
 query alone.
 
-The runtime calls three hooks: the graph scheduler wraps each node run in ``observe_node`` (node
-events, the node's ``Usage`` current while it runs), the LLM primitives report their prompt and
-output through ``record_prompt``/``record_output`` and take ``answer_sink()`` for their deltas, and
-the engine schedulers report each request's batch size and queue wait to the ``Usage`` of the node
-that made it (``current_usage``).
+The runtime's hooks: the graph scheduler wraps each node run in a ``NodeRun`` (node events, its
+OpenTelemetry span, the node's ``Usage`` current in its task while it runs); the LLM primitives
+report their prompt and prefill result (``record_prompt``) and output (``record_output``) and take
+``answer_sink()`` for their deltas; the engine schedulers report each request's batch size and queue
+wait (``report_batch``, ``report_direct``) and decoded tokens (``report_decoded``) to the ``Usage``
+of the node that made it (``current_usage``, read in the requesting task).
 """
 
 from __future__ import annotations

@@ -212,3 +212,14 @@ async def test_an_untraceable_workflow_streams_its_result_eagerly(setup: tuple[R
     with ayo.eager():
         events = await collect(untraceable.stream("why?"))
     assert events == [Result("".join(ayo.testing.tokenize(ANSWER)[:8]))]
+
+
+def test_the_mark_is_a_bool_kept_on_the_node() -> None:
+    @ayo.workflow
+    async def bad(question: str) -> str:
+        return await ayo.llm(question, stream="yes")  # type: ignore[arg-type]
+
+    with pytest.raises(ayo.TraceError, match=r"stream= of ayo\.llm"):
+        bad.graph("q")
+    assert [n.name for n in marked.graph("q").nodes if n.attrs.get("to_caller")] == ["draft"]
+    assert not any(n.attrs.get("to_caller") for n in rag.graph("q", DOCS).walk())
