@@ -8,11 +8,13 @@ when ``ayo_trace`` is imported.
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import AsyncGenerator, Awaitable, Callable, Iterable, Sequence
 from typing import Any
 
 from . import host
+from .backend.events import stream_events
 from .backend.runtime import Runtime, current_runtime
+from .ir.code import SourceLoc
 from .ir.graph import Graph
 from .passes import DEFAULT_PASSES, explain, run_passes
 
@@ -31,6 +33,11 @@ class Driver:
 
     def runtime(self) -> Runtime:
         return current_runtime()
+
+    def stream(
+        self, run: Callable[[], Awaitable[Any]], answers: Iterable[SourceLoc]
+    ) -> AsyncGenerator[Any, None]:
+        return stream_events(run, answers)
 
 
 host.install(Driver())

@@ -12,10 +12,11 @@ This module imports nothing of the package but the IR.
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import AsyncGenerator, Awaitable, Callable, Iterable, Sequence
 from contextvars import ContextVar
 from typing import Any, Protocol
 
+from .ir.code import SourceLoc
 from .ir.graph import Graph
 
 CURRENT_RUNTIME: ContextVar[Any] = ContextVar("ayo_runtime", default=None)
@@ -38,6 +39,13 @@ class Host(Protocol):
 
     def runtime(self) -> Any:
         """The runtime of this context (``CURRENT_RUNTIME``), else the process default runtime."""
+        ...
+
+    def stream(
+        self, run: Callable[[], Awaitable[Any]], answers: Iterable[SourceLoc]
+    ) -> AsyncGenerator[Any, None]:
+        """The events of ``run()``: node starts and ends, token deltas of the LLM calls at
+        ``answers``, then the result (``backend/events.py``)."""
         ...
 
 

@@ -31,6 +31,7 @@ from ..errors import ConfigError
 from ..ir.ops import DEFAULT_ENGINE
 from ..ir.params import Hit, SamplingParams, SearchParams, check_passages, check_text
 from ..ir.parsers import Parser
+from . import events
 from .engine_pool import EnginePool
 from .engines.base import LLMScoredReranker, PrefillRequest, RerankRequest, ScoreRequest, Vector
 
@@ -108,14 +109,14 @@ class EngineClient:
         prefills alike (engines fork a kept copy; ignored with ``share_prefixes=False``); ``ahead``:
         the part runs before the session's later inputs are ready (see ``EnginePool``)."""
         part = Part(text, shared, ahead)
-        await self._send(session, part, priority)
+        events.record_prompt(text, await self._send(session, part, priority))
         session.parts.append(part)
 
-    async def _send(self, session: Session, part: Part, priority: float) -> None:
+    async def _send(self, session: Session, part: Part, priority: float) -> Any:
         pool = self.pool("llm", session.engine)
         session.open = True  # from the request on: a cancelled prefill may have left state
         shared = part.shared if self.share_prefixes else None
-        await pool.prefill(PrefillRequest(session.id, part.text, shared, part.ahead), priority)
+        return await pool.prefill(PrefillRequest(session.id, part.text, shared, part.ahead), priority)
 
     async def decode(
         self,
@@ -132,9 +133,11 @@ class EngineClient:
         parser = parse.incremental() if parse is not None else None
         parts: list[str] = []
         items: list[Any] = []
+        sink = events.answer_sink()  # read in the caller's task: where a stream wants this call's deltas
 
         async def on_delta(delta: str) -> None:
             parts.append(delta)
+            sink(delta)
             if parser is not None:
                 for item in parser.feed(delta):
                     items.append(item)
@@ -145,6 +148,7 @@ class EngineClient:
             await pool.decode(session.id, sampling, on_delta, priority)
         finally:
             await self.release(session)
+            events.record_output("".join(parts))
         if parser is None:
             return "".join(parts)
         for item in parser.close():

@@ -67,6 +67,7 @@ from .engines.base import (
     Vector,
     VectorStore,
 )
+from .events import current_usage, report_batch, report_decoded, report_direct
 from .isolation import Failed, InFlight, Quarantine, check_request, copy_error, run_isolated
 from .policy import Ordered, OrderKey, current_query, query_order
 
@@ -99,6 +100,7 @@ class _Request:
         "size",
         "tokens",
         "urgent",
+        "usage",
         "wake",
     )
 
@@ -130,6 +132,7 @@ class _Request:
         self.result: Any = _PENDING
         self.error: BaseException | None = None
         self.wake: anyio.Event | None = None
+        self.usage = current_usage()  # the node that made it, told its batch size and queue wait
 
     @property
     def done(self) -> bool:
@@ -294,6 +297,7 @@ class EngineScheduler:
         start = time.monotonic()
         now = anyio.current_time()
         waits = [now - r.arrival for r in batch]
+        report_batch(self.name, batch, waits)
         self._batch_ids += 1
         batch_id = self._batch_ids
         self.in_flight += len(batch)
@@ -432,6 +436,7 @@ class EngineScheduler:
                 chunk: DecodeChunk = await self.submit(
                     _Request("decode", DecodeRequest(session, params), priority)
                 )
+                report_decoded(chunk.n_tokens)
                 if chunk.text:
                     await on_delta(chunk.text)
                 if chunk.done:
@@ -461,6 +466,7 @@ class EngineScheduler:
     async def direct(self, kind: str, fn: Callable[[], Awaitable[Any]]) -> Any:
         """Run a call that is not batched (a store transaction), counting it and translating errors."""
         self.requests[kind] += 1
+        report_direct(self.name)
         start = time.monotonic()
         self.in_flight += 1
         try:

@@ -54,6 +54,7 @@ from ..ir.ops import IDEMPOTENT, rerank_top_k, search_params
 from .control import RunBody, run_loop, run_try
 from .dispatch import annotate, handler_for, run_user_code, where
 from .engine_client import Emit, EngineClient, Session
+from .events import NodeRun
 
 log = logging.getLogger("ayo_trace.graph_scheduler")
 
@@ -309,12 +310,15 @@ class GraphRun:
         if events is not None:
             events.node_started(self.ctx.query_id, self.scope, node)
         self.ctx.running[key] = start
-        ok = False
+        ok = cancelled = False
+        watch = NodeRun(self.ctx.query_id, self.scope, node, where(node))  # events, usage, span
         try:
+            await watch.start()
             self.values[node] = await self._execute(node)
             ok = True
         except anyio.get_cancelled_exc_class():
             self.ctx.interrupted[key] = start
+            cancelled = True
             raise
         except Exception as exc:
             assert self._tg is not None
@@ -327,6 +331,9 @@ class GraphRun:
             for edge in self._edges_out.get(node, ()):
                 edge.ok = ok
                 edge.send.close()
+            # last: it may wait for the stream's reader (not when the query is being cancelled)
+            stopping = cancelled or (self._tg is not None and self._tg.error is not None)
+            await watch.finish(ok, cancelled=stopping)
         return ok
 
     async def _execute(self, node: Node) -> Any:

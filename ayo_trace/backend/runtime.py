@@ -52,6 +52,7 @@ from ..host import CURRENT_RUNTIME
 from ..ir.graph import Graph, Node
 from ..ir.params import Hit, SamplingParams, SearchParams
 from ..ir.parsers import Parser
+from . import otel
 from .admission import Admission
 from .config import (
     BACKENDS,
@@ -70,6 +71,7 @@ from .engine_scheduler import DEFAULT_DECODE_STEPS, EngineScheduler
 from .engines.base import Engine
 from .graph_scheduler import Retries, run_query
 from .policy import DEFAULT_POLICY, POLICIES, QueryTag, current_query, new_tag, order_for, serving
+from .summary import format_summary
 from .timeline import Recorder, Timeline
 
 log = logging.getLogger("ayo_trace.runtime")
@@ -448,15 +450,16 @@ class Runtime:
                 left = deadline
                 if tag.deadline is not None and anyio.current_time() - tag.arrival > 1e-3:
                     left = tag.deadline - anyio.current_time()  # it waited to start
-                return await run_query(
-                    self.client,
-                    graph,
-                    inputs,
-                    query_id,
-                    left,
-                    retries=Retries(self.retries, self.retry_backoff_s),
-                    events=self._nodes,
-                )
+                with otel.query_span(query_id, graph.name):
+                    return await run_query(
+                        self.client,
+                        graph,
+                        inputs,
+                        query_id,
+                        left,
+                        retries=Retries(self.retries, self.retry_backoff_s),
+                        events=self._nodes,
+                    )
         except anyio.get_cancelled_exc_class():
             self.cancelled += 1
             raise
@@ -574,6 +577,10 @@ class Runtime:
             "cancelled": self.cancelled,
             "nodes": self._nodes.count,
         }
+
+    def summary(self) -> str:
+        """``stats()`` as a short table for people: one line per engine, then the queries."""
+        return format_summary(self.stats())
 
     def timeline(self) -> Timeline:
         """The recorded node and batch events as a Chrome trace (``.save(path)`` for Perfetto)."""

@@ -16,6 +16,7 @@ from pathlib import Path
 from typing import Any
 
 from ..ir.graph import Node
+from .events import current_usage
 
 
 @dataclasses.dataclass
@@ -63,8 +64,14 @@ class Recorder:
         return round((t - self.t0) * 1e6, 1)
 
     def node(self, query: str, scope: str, node: Node, start: float, end: float, ok: bool) -> None:
+        """A node run, recorded from its own task: an LLM node's args get the tokens in and out of
+        its ``Usage`` (current there, ``events.current_usage``)."""
         if not self.enabled:
             return
+        usage = current_usage()
+        args: dict[str, Any] = {"query": query, "scope": scope, "op": node.op, "loc": str(node.loc), "ok": ok}
+        if usage is not None and (usage.tokens_in or usage.tokens_out):
+            args["tokens_in"], args["tokens_out"] = usage.tokens_in, usage.tokens_out
         self.events.append(
             {
                 "name": node.name,
@@ -74,7 +81,7 @@ class Recorder:
                 "dur": self._us(end) - self._us(start),
                 "pid": 1,
                 "tid": self._tid(1, query),
-                "args": {"query": query, "scope": scope, "op": node.op, "loc": str(node.loc), "ok": ok},
+                "args": args,
             }
         )
 

@@ -103,6 +103,11 @@ class PrimitiveCalls(CompilerState):
             if parse is not None and not isinstance(parse, Parser):
                 raise TraceError("parse= takes ayo.lines or ayo.json_list", loc=loc, construct="llm")
             engine = st.pop("engine", None)
+            to_caller = st.pop("stream", False)
+            if not isinstance(to_caller, bool):
+                raise TraceError(
+                    f"stream= of ayo.llm() takes True or False, got {to_caller!r}", loc=loc, construct="llm"
+                )
             try:
                 sampling = sampling_params(**st)
             except (ValueError, TypeError, AyoError) as err:
@@ -110,6 +115,8 @@ class PrimitiveCalls(CompilerState):
                     f"bad sampling parameter of ayo.llm(): {err}", loc=loc, construct="llm"
                 ) from err
             attrs = {"template": template, "sampling": sampling, "parse": parse, "engine": engine}
+            if to_caller:
+                attrs["to_caller"] = True  # an answer wf.stream hands on (see Workflow.stream)
             return self.emit("llm", args, attrs, loc, name)
         values = [self.materialize(self.expr(bound[k], loc, k), loc, k) for k in data if k in bound]
         if op in ("search", "ingest"):

@@ -60,9 +60,12 @@ async def llm(
     top_p: float = 1.0,
     seed: int | None = None,
     engine: str | None = None,
+    stream: bool = False,
 ) -> Any:
     """Complete ``prompt`` (greedy by default). With ``parse=ayo.lines`` or ``ayo.json_list`` the
-    result is the list of parsed items, which decode pipelining can stream to the next step."""
+    result is the list of parsed items, which decode pipelining can stream to the next step.
+    ``stream=True`` marks the call as an answer that ``wf.stream`` hands to its caller token by token
+    (the call whose value the workflow returns is one without it); it changes nothing else."""
     check_text(prompt, "prompt")
     params = sampling_params(max_tokens, stop, temperature, top_p, seed)
     if parse is not None and not isinstance(parse, Parser):

@@ -20,7 +20,7 @@ import functools
 import inspect
 import threading
 from collections import OrderedDict
-from collections.abc import Callable, Iterator, Sequence
+from collections.abc import AsyncGenerator, AsyncIterator, Awaitable, Callable, Iterator, Sequence
 from contextvars import ContextVar
 from dataclasses import dataclass
 from typing import Any
@@ -284,6 +284,40 @@ class Workflow:
         finally:
             _EAGER.reset(token)
 
+    def query(self, *args: Any, **kwargs: Any) -> Query:
+        """This workflow bound to these arguments, traced and optimized (``eager`` inside
+        ``ayo.eager()``): ``await q.run(deadline_s=...)`` is ``await wf(*args)`` with a deadline of
+        its own, ``q.stream(deadline_s=...)`` is ``wf.stream(*args)`` with one. A server uses it.
+
+        Eagerly, the trace only finds the answer's place; a workflow that cannot be traced still runs
+        as plain Python, and its stream has no ``token`` events."""
+        if _EAGER.get():
+            eager = functools.partial(self.eager, *args, **kwargs)
+            try:
+                entry, _ = self._entry(args, kwargs)
+            except TraceError:
+                return Query(None, {}, frozenset(), eager)
+            return Query(None, {}, answer_places(entry.graph), eager)
+        entry, inputs = self._entry(args, kwargs)
+        return Query(self._optimized(entry), inputs, answer_places(entry.graph))
+
+    def stream(self, *args: Any, **kwargs: Any) -> AsyncGenerator[Any, None]:
+        """Run the workflow as ``__call__`` does (eagerly within ``ayo.eager()``) and iterate over
+        what happens: ``node_started``/``node_finished`` events of each node with its ``file:line``,
+        ``token`` events with the text of the answer as it is decoded (the ``ayo.llm`` whose value is
+        returned, and every one called with ``stream=True``), then one ``result`` event with the
+        value; a failure is raised from the iterator. Each event has a ``kind``; the classes and their
+        order are in ``ayo_trace.backend.events``. Stopping early cancels the run: wrap it in
+        ``contextlib.aclosing`` when you may."""
+        return self.query(*args, **kwargs).stream()
+
+    async def stream_text(self, *args: Any, **kwargs: Any) -> AsyncIterator[str]:
+        """The text of ``stream(...)``'s ``token`` events, delta by delta."""
+        async with contextlib.aclosing(self.stream(*args, **kwargs)) as events:
+            async for event in events:
+                if event.kind == "token":
+                    yield event.text
+
     async def __call__(self, *args: Any, **kwargs: Any) -> Any:
         if _EAGER.get():
             return await self.eager(*args, **kwargs)
@@ -314,6 +348,40 @@ def workflow(
         return Workflow(f, passes=passes, static=static, strict=strict)
 
     return wrap(fn) if fn is not None else wrap
+
+
+@dataclass(frozen=True)
+class Query:
+    """A workflow call bound to its arguments (``Workflow.query``): the optimized ``graph`` and its
+    ``inputs``, the places of the answer LLM calls a stream hands on, and, when it runs eagerly, the
+    eager call."""
+
+    graph: Graph | None  # None when it runs eagerly
+    inputs: dict[str, Any]
+    answers: frozenset[SourceLoc]
+    eager: Callable[[], Awaitable[Any]] | None = None
+
+    async def run(self, deadline_s: float | None = None) -> Any:
+        """The workflow's value; ``deadline_s`` overrides the runtime's query deadline (traced runs:
+        an eager run has no deadline of its own, wrap it in ``anyio.fail_after``)."""
+        if self.eager is not None:
+            return await self.eager()
+        assert self.graph is not None
+        return await host().runtime().run(self.graph, self.inputs, deadline_s=deadline_s)
+
+    def stream(self, deadline_s: float | None = None) -> AsyncGenerator[Any, None]:
+        """The run's events (``Workflow.stream``)."""
+        return host().stream(functools.partial(self.run, deadline_s), self.answers)
+
+
+def answer_places(graph: Graph) -> frozenset[SourceLoc]:
+    """Where the answer LLM calls of a traced graph are: the ``llm`` node the output returns as
+    it is, and every ``llm`` marked ``stream=True`` (in nested bodies too)."""
+    places = {n.loc for n in graph.walk() if n.op == "llm" and n.attrs.get("to_caller")}
+    returned = graph.output.args[0] if len(graph.output.args) == 1 else None
+    if returned is not None and returned.op == "llm":
+        places.add(returned.loc)
+    return frozenset(p for p in places if p is not None)
 
 
 def def_loc(fn: Callable[..., Any]) -> SourceLoc | None:
