@@ -114,7 +114,7 @@ class EngineConfig:
             raise ConfigError(
                 f"engine {self.name!r}: unknown backend {self.backend!r}; known: {sorted(BACKENDS)}"
             )
-        if BACKENDS[self.backend].kind not in (self.kind, "any"):
+        if not BACKENDS[self.backend].serves(self.kind):
             raise ConfigError(
                 f"engine {self.name!r}: backend {self.backend!r} serves kind "
                 f"{BACKENDS[self.backend].kind!r}, not {self.kind!r}"
@@ -137,8 +137,11 @@ class Backend:
 
     module: str
     cls: str
-    kind: str
+    kind: str  # the kind it serves, several as "llm|embedding", or "any"
     loop_bound: bool = False  # holds event-loop-bound resources: restart it in a new event loop
+
+    def serves(self, kind: str) -> bool:
+        return self.kind == "any" or kind in self.kind.split("|")
 
 
 BACKENDS: dict[str, Backend] = {
@@ -155,8 +158,11 @@ BACKENDS: dict[str, Backend] = {
     "pgvector": Backend(
         "ayo_trace.backend.engines.pgvector_store", "PgVectorStore", "vector_store", loop_bound=True
     ),
+    "openai": Backend("ayo_trace.backend.engines.openai_engines", "", "llm|embedding", loop_bound=True),
     "scripted": Backend("ayo_trace.testing", "", "any"),
 }
+# The class of each kind for backends that serve several.
+_BY_KIND = {"openai": {"llm": "OpenAILLM", "embedding": "OpenAIEmbedder"}}
 
 _SCRIPTED = {
     "llm": "ScriptedLLM",
@@ -181,6 +187,7 @@ def build_engine(
     """
     backend = BACKENDS[config.backend]
     cls_name = _SCRIPTED[config.kind] if config.backend == "scripted" else backend.cls
+    cls_name = _BY_KIND.get(config.backend, {}).get(config.kind, cls_name)
     try:
         module = importlib.import_module(backend.module)
     except ImportError as exc:
