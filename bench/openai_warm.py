@@ -80,7 +80,9 @@ async def ttft(engine: OpenAILLM, head: str, tail: str, warm: bool) -> float:
 async def measure(url: str, model: str | None, queries: int, shots: int) -> dict[str, list[float]]:
     head = prefix(shots)
     times: dict[str, list[float]] = {"cold": [], "warm": []}
-    async with OpenAILLM(base_url=url, model=model, timeout_s=300, extra_body={"repeat_penalty": 1.0}) as engine:
+    async with OpenAILLM(
+        base_url=url, model=model, timeout_s=300, extra_body={"repeat_penalty": 1.0}
+    ) as engine:
         await ttft(engine, head, "Question: What is the capital of Chad?\nAnswer:", True)  # load pages in
         for i in range(queries):
             tail = f"Question: What is the capital of {QUESTIONS[i % len(QUESTIONS)]}?\nAnswer:"
@@ -96,7 +98,9 @@ def main() -> None:
     ap.add_argument("--queries", type=int, default=8)
     ap.add_argument("--shots", type=int, default=12)
     ap.add_argument("--threads", type=int, default=2)
-    ap.add_argument("--base-url", default=None, help="an OpenAI-compatible server (default: start llama.cpp's)")
+    ap.add_argument(
+        "--base-url", default=None, help="an OpenAI-compatible server (default: start llama.cpp's)"
+    )
     ap.add_argument("--model", default=None)
     args = ap.parse_args()
     server = nullcontext(args.base_url) if args.base_url else running("--n_ctx", "2048", threads=args.threads)

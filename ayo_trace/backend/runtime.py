@@ -32,7 +32,6 @@ from __future__ import annotations
 
 import contextlib
 import dataclasses
-import functools
 import itertools
 import logging
 import math
@@ -49,7 +48,6 @@ from typing import Any, Literal, Self, overload
 import anyio
 import anyio.lowlevel
 
-from .._concurrency import gather
 from ..errors import ConfigError, QueryTimeout
 from ..host import CURRENT_RUNTIME
 from ..ir.graph import Graph, Node
@@ -57,6 +55,7 @@ from ..ir.ops import DEFAULT_ENGINE
 from ..ir.params import Hit, SamplingParams, SearchParams, check_passages, check_text
 from ..ir.parsers import Parser
 from .admission import Admission
+from .cached_calls import CachedCalls
 from .config import (
     BACKENDS,
     CLUSTERS,
@@ -69,9 +68,10 @@ from .config import (
     load_runtime_options,
 )
 from .engine_scheduler import DEFAULT_DECODE_STEPS, EnginePool, EngineScheduler
-from .engines.base import Engine, LLMScoredReranker, PrefillRequest, RerankRequest, ScoreRequest, Vector
+from .engines.base import Engine, LLMScoredReranker, PrefillRequest, RerankRequest, Vector
 from .graph_scheduler import Emit, run_query
 from .policy import DEFAULT_POLICY, POLICIES, QueryTag, current_query, new_tag, order_for, serving
+from .response_cache import CacheConfig, ResponseCache
 from .timeline import Recorder, Timeline
 
 log = logging.getLogger("ayo_trace.runtime")
@@ -120,7 +120,7 @@ _DEFAULT = _DefaultRuntime()
 # --- the runtime ---------------------------------------------------------------------------------
 
 
-class Runtime:
+class Runtime(CachedCalls):
     """Engines, their schedulers, and ``run`` for graphs. See the module docstring.
 
     ``engines``: ``EngineConfig``s to build and start, and/or ``Engine`` objects already built
@@ -147,7 +147,8 @@ class Runtime:
     ``fail_early=True`` it also fails as soon as its graph's estimated work (the cost model's engine
     profiles) no longer fits the time left, before it takes engine time: turn it on when those
     estimates describe your engines (the default profiles describe the CPU defaults, and overestimate
-    a GPU).
+    a GPU). ``cache`` turns the response cache of deterministic calls on (``response_cache.py``;
+    ``stats()["cache"]`` says what it saved).
     """
 
     def __init__(
@@ -170,6 +171,7 @@ class Runtime:
         policy: str = DEFAULT_POLICY,
         max_active: int | None = DEFAULT_MAX_ACTIVE,
         fail_early: bool = False,
+        cache: CacheConfig | None = None,
     ) -> None:
         path = os.environ.get("AYO_TRACE_CONFIG") if engines is None else None
         if engines is None:
@@ -207,6 +209,7 @@ class Runtime:
         self.max_active = max_active
         self._admission = Admission(max_active, max_queue)
         self.fail_early = fail_early
+        self.cache = ResponseCache(cache) if cache is not None else None
         self._recorder = Recorder(timeline_size)
         self._pools: dict[str, EnginePool] = {}
         self._by_kind: dict[str, list[str]] = {}
@@ -614,7 +617,7 @@ class Runtime:
         if track is not None:
             track[session] = engine
         shared = shared_prefix if self.share_prefixes else None
-        await pool.prefill(PrefillRequest(session, text, shared, ahead), priority)
+        await self._prefill_call(pool, PrefillRequest(session, text, shared, ahead), priority)
 
     async def _decode(
         self,
@@ -641,7 +644,7 @@ class Runtime:
                         await emit(item)
 
         try:
-            await pool.decode(session, sampling, on_delta, priority)
+            await self._decode_call(pool, session, sampling, on_delta, priority)
         finally:
             await self._release(session, engine, track)
         if parser is None:
@@ -657,6 +660,7 @@ class Runtime:
     ) -> None:
         if track is not None:
             track.pop(session, None)
+        self._forget(session)
         await self.pool("llm", engine).release(session)
 
     async def _embed(
@@ -669,7 +673,7 @@ class Runtime:
     ) -> Any:
         pool = self.pool("embedding", engine)
         if isinstance(texts, str):
-            vector = (await pool.embed([texts], priority))[0]
+            vector = (await self._embed_call(pool, [texts], priority))[0]
             if emit is not None:
                 await emit(vector)
             return vector
@@ -677,7 +681,7 @@ class Runtime:
         step = int(chunk) if chunk else self._configured_batch(pool)
         out: list[list[float]] = []
         for i in range(0, len(texts), step):
-            vectors = await pool.embed(texts[i : i + step], priority)
+            vectors = await self._embed_call(pool, texts[i : i + step], priority)
             out.extend(vectors)
             if emit is not None:
                 for v in vectors:
@@ -739,9 +743,10 @@ class Runtime:
         embed_engine: str | None,
         priority: float,
     ) -> int:
-        check_passages(passages)
-        passages = list(passages)
-        vectors = await self._embed(passages, embed_engine, priority)
+        check_passages(passages)  # only passages the collection lacks are embedded (and each once):
+        held = await self._held(self.pool("vector_store", engine), collection, passages)
+        passages = [p for p in dict.fromkeys(passages) if p not in held]
+        vectors = await self._embed(passages, embed_engine, priority) if passages else []
         return await self._insert(collection, passages, vectors, engine)
 
     async def _rerank(
@@ -753,21 +758,7 @@ class Runtime:
         texts = [p.text if isinstance(p, Hit) else check_text(p, "passage") for p in passages]
         request = RerankRequest(query, tuple(texts))
         pool = self.pool("rerank", engine)
-        llm = self._scoring_llm(pool)
-        if llm is None:
-            scores = await pool.score(request, priority)
-        else:
-            # A likelihood reranker scores with an LLM of this runtime: its scoring goes through that
-            # LLM's scheduler (batched with other queries' scoring, ordered by priority, never run
-            # beside the LLM's prefills and decode steps) instead of calling the engine directly.
-            sched = pool.pick()
-            reranker = sched.engine
-            assert isinstance(reranker, LLMScoredReranker)
-
-            async def scorer(requests: list[ScoreRequest]) -> list[float]:
-                return await gather(functools.partial(llm.score, r, priority) for r in requests)
-
-            scores = (await sched.direct("score", lambda: reranker.score_with([request], scorer)))[0]
+        scores = await self._score_call(pool, request, priority)
         hits = [
             dataclasses.replace(p, score=float(s)) if isinstance(p, Hit) else Hit(t, float(s))
             for p, t, s in zip(passages, texts, scores, strict=True)
@@ -824,6 +815,7 @@ class Runtime:
             "failures": self.failures,
             "cancelled": self.cancelled,
             "nodes": self.nodes_run,
+            **({"cache": self.cache.stats()} if self.cache is not None else {}),
         }
 
     def timeline(self) -> Timeline:

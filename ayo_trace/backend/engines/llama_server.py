@@ -104,7 +104,9 @@ def running(*options: str, model: str | Path | None = None, threads: int = 1) ->
                     break
             except OSError:
                 if time.monotonic() > deadline:
-                    raise EngineError(f"the llama.cpp server did not answer within {START_TIMEOUT_S} s") from None
+                    raise EngineError(
+                        f"the llama.cpp server did not answer within {START_TIMEOUT_S} s"
+                    ) from None
                 time.sleep(0.2)
         yield url
     finally:
