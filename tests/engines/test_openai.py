@@ -13,6 +13,7 @@ import anyio
 import numpy as np
 import pytest
 
+import ayo_trace as ayo
 from ayo_trace.backend.config import EngineConfig, build_engine
 from ayo_trace.backend.engines.base import DecodeRequest, PrefillRequest, ScoreRequest
 from ayo_trace.backend.engines.llama_cpp import LlamaCppEngine
@@ -217,3 +218,30 @@ def test_backend_openai_builds_an_llm_or_an_embedder_and_nothing_else() -> None:
     assert isinstance(emb, OpenAIEmbedder) and emb.dim == 8
     with pytest.raises(ConfigError, match="openai"):
         EngineConfig("rerank", "rerank", backend="openai")
+
+
+# --- through the runtime -------------------------------------------------------------------------
+
+
+@ayo.workflow
+async def capital(country: str) -> str:
+    return await ayo.llm(
+        f"Question: What is the capital of Italy?\nAnswer: Rome\nQuestion: What is the capital of {country}?\nAnswer:",
+        max_tokens=4,
+        stop="\n",
+    )
+
+
+@real
+async def test_a_workflow_warms_its_constant_prefix_on_the_server(openai_llm: OpenAILLM) -> None:
+    rt = ayo.Runtime(engines=[openai_llm], batching=False)  # started, not entered: the engine is shared
+    await rt.start()
+    previous = ayo.Runtime.set_default(rt)
+    try:
+        warmed = openai_llm.stats()["warm_requests"]
+        assert (await capital("France")).strip() == "Paris"
+        assert openai_llm.stats()["warm_requests"] == warmed + 1  # split_prefill's constant prefix
+        assert openai_llm.stats()["sessions"] == 0
+    finally:
+        ayo.Runtime.set_default(previous)
+        await rt.aclose()
