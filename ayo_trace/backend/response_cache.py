@@ -111,9 +111,11 @@ class ResponseCache:
         if self.config.disk_dir is not None:
             import diskcache
 
-            self._disk = diskcache.Cache(str(self.config.disk_dir), size_limit=self.config.disk_bytes)
+            folder = Path(self.config.disk_dir).expanduser()
+            self._disk = diskcache.Cache(str(folder), size_limit=self.config.disk_bytes)
 
     def close(self) -> None:
+        """Close the disk cache's files (diskcache reopens them on the next access)."""
         if self._disk is not None:
             self._disk.close()
 

@@ -370,6 +370,8 @@ class Runtime(CachedCalls):
         self._running = False
         await self._stop_engines()
         self._close_cluster()
+        if self.cache is not None:
+            self.cache.close()  # its disk files; they reopen if the runtime starts again
 
     async def _ensure_started(self) -> None:
         loop = _loop_token()
