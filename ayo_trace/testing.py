@@ -451,6 +451,10 @@ class ScriptedStore(_Counting, VectorStore):
         await _sleep(self.call_s)
         return self._commit(collection, texts, vectors)
 
+    async def held(self, collection: str, texts: Sequence[str]) -> set[str]:
+        rows = {r.text for r in self.collections.get(collection, ())}
+        return {t for t in texts if t in rows}
+
     async def insert_stream(
         self, collection: str, chunks: AsyncIterator[tuple[Sequence[str], Sequence[Vector]]]
     ) -> int:

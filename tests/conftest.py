@@ -26,6 +26,7 @@ settings.load_profile("default")
 
 pytest_plugins = [
     "tests.fixtures.llm",
+    "tests.fixtures.openai_server",
     "tests.fixtures.retrieval",
 ]
 

@@ -113,7 +113,7 @@ class EngineConfig:
             raise ConfigError(
                 f"engine {self.name!r}: unknown backend {self.backend!r}; known: {sorted(BACKENDS)}"
             )
-        if BACKENDS[self.backend].kind not in (self.kind, "any"):
+        if not BACKENDS[self.backend].serves(self.kind):
             raise ConfigError(
                 f"engine {self.name!r}: backend {self.backend!r} serves kind "
                 f"{BACKENDS[self.backend].kind!r}, not {self.kind!r}"
@@ -138,12 +138,16 @@ built; it passes the config fields its adapter uses, then ``config.options`` as 
 
 @dataclass(frozen=True)
 class Backend:
-    """One adapter: the ``kind`` of engine it serves (``"any"``: every kind), its factory, and
-    whether it holds event-loop-bound resources (restart it in a new event loop)."""
+    """One adapter: the ``kind`` of engine it serves (several as ``"llm|embedding"``; ``"any"``:
+    every kind), its factory, and whether it holds event-loop-bound resources (restart it in a new
+    event loop)."""
 
     kind: str
     factory: EngineFactory
     loop_bound: bool = False
+
+    def serves(self, kind: str) -> bool:
+        return self.kind == "any" or kind in self.kind.split("|")
 
 
 def _fields(config: EngineConfig, **spelling: str) -> dict[str, Any]:
@@ -208,6 +212,13 @@ def _likelihood(config: EngineConfig, name: str, built: Mapping[str, Engine]) ->
     return LikelihoodReranker(llm, name=name, **options)
 
 
+def _openai(config: EngineConfig, name: str, built: Mapping[str, Engine]) -> Engine:
+    from .engines.openai_engines import OpenAIEmbedder, OpenAILLM
+
+    cls = OpenAILLM if config.kind == "llm" else OpenAIEmbedder
+    return cls(name=name, **_fields(config, model="model"))
+
+
 def _pgvector(config: EngineConfig, name: str, built: Mapping[str, Engine]) -> Engine:
     from .engines.pgvector_store import PgVectorStore
 
@@ -225,6 +236,7 @@ BACKENDS: dict[str, Backend] = {
     "cross_encoder": Backend("rerank", _cross_encoder),
     "likelihood": Backend("rerank", _likelihood),
     "pgvector": Backend("vector_store", _pgvector, loop_bound=True),
+    "openai": Backend("llm|embedding", _openai, loop_bound=True),
 }
 
 
@@ -232,8 +244,11 @@ def register_backend(name: str, backend: Backend) -> None:
     """Make ``backend`` buildable as ``EngineConfig(backend=name)`` in this process (registering a
     name again replaces its entry). Ray actors get the entries of the configs they host from the
     driver's process, so the factory must be importable there (a module-level function)."""
-    if backend.kind not in (*KINDS, "any"):
-        raise ConfigError(f"backend {name!r}: kind must be one of {KINDS} or 'any', got {backend.kind!r}")
+    if backend.kind != "any" and not all(k in KINDS for k in backend.kind.split("|")):
+        raise ConfigError(
+            f"backend {name!r}: kind must be one of {KINDS} (several as 'llm|embedding') or 'any', "
+            f"got {backend.kind!r}"
+        )
     BACKENDS[name] = backend
 
 

@@ -20,20 +20,21 @@ these methods.
 from __future__ import annotations
 
 import dataclasses
-import functools
 from collections.abc import AsyncGenerator, AsyncIterator, Awaitable, Callable, Sequence
 from contextlib import aclosing
 from dataclasses import dataclass, field
 from typing import Any
 
-from .._concurrency import gather
 from ..errors import ConfigError
 from ..ir.ops import DEFAULT_ENGINE
 from ..ir.params import Hit, SamplingParams, SearchParams, check_passages, check_text
 from ..ir.parsers import Parser
 from . import events
+from .cached_calls import CachedCalls
+from .config import EngineConfig
 from .engine_pool import EnginePool
-from .engines.base import LLMScoredReranker, PrefillRequest, RerankRequest, ScoreRequest, Vector
+from .engines.base import Engine, LLMScoredReranker, PrefillRequest, RerankRequest, Vector
+from .response_cache import ResponseCache
 
 Emit = Callable[[Any], Awaitable[None]]
 """Hands one streamed item (a parsed decode item, a vector) on to its consumers."""
@@ -59,16 +60,21 @@ class Session:
     open: bool = False  # holds engine state that ``release`` must free
 
 
-class EngineClient:
-    """The engine pools of a runtime, by name, and the primitives over them."""
+class EngineClient(CachedCalls):
+    """The engine pools of a runtime, by name, and the primitives over them (through the response
+    cache when there is one, ``CachedCalls``)."""
 
-    def __init__(self, *, share_prefixes: bool = True) -> None:
+    def __init__(self, *, share_prefixes: bool = True, cache: ResponseCache | None = None) -> None:
         self.share_prefixes = share_prefixes
+        self.cache = cache
         self.pools: dict[str, EnginePool] = {}
         self._by_kind: dict[str, list[str]] = {}
+        self._specs: list[EngineConfig | Engine] = []
 
-    def set_pools(self, pools: Sequence[EnginePool]) -> None:
-        """Serve with ``pools`` from now on (the runtime's engines, once started)."""
+    def set_pools(self, pools: Sequence[EnginePool], specs: Sequence[EngineConfig | Engine] = ()) -> None:
+        """Serve with ``pools`` from now on (the runtime's engines, once started, built from
+        ``specs``, which name what the response cache keys each engine's answers by)."""
+        self._specs = list(specs)
         self.pools = {p.name: p for p in pools}
         self._by_kind = {}
         for p in pools:
@@ -116,7 +122,9 @@ class EngineClient:
         pool = self.pool("llm", session.engine)
         session.open = True  # from the request on: a cancelled prefill may have left state
         shared = part.shared if self.share_prefixes else None
-        return await pool.prefill(PrefillRequest(session.id, part.text, shared, part.ahead), priority)
+        return await self._prefill_call(
+            pool, PrefillRequest(session.id, part.text, shared, part.ahead), priority
+        )
 
     async def decode(
         self,
@@ -145,7 +153,7 @@ class EngineClient:
                         await emit(item)
 
         try:
-            await pool.decode(session.id, sampling, on_delta, priority)
+            await self._decode_call(pool, session.id, sampling, on_delta, priority)
         finally:
             await self.release(session)
             events.record_output("".join(parts))
@@ -159,6 +167,7 @@ class EngineClient:
 
     async def release(self, session: Session) -> None:
         """Free ``session``'s engine state (a no-op unless it holds some)."""
+        self._forget(session.id)
         if session.open:
             session.open = False
             await self.pool("llm", session.engine).release(session.id)
@@ -200,7 +209,7 @@ class EngineClient:
         texts at a time, default the engine's configured batch, each vector emitted as it comes)."""
         pool = self.pool("embedding", engine)
         if isinstance(texts, str):
-            vector = (await pool.embed([texts], priority))[0]
+            vector = (await self._embed_call(pool, [texts], priority))[0]
             if emit is not None:
                 await emit(vector)
             return vector
@@ -208,7 +217,7 @@ class EngineClient:
         step = int(chunk) if chunk else pool.max_batch
         out: list[list[float]] = []
         for i in range(0, len(texts), step):
-            vectors = await pool.embed(texts[i : i + step], priority)
+            vectors = await self._embed_call(pool, texts[i : i + step], priority)
             out.extend(vectors)
             if emit is not None:
                 for v in vectors:
@@ -269,9 +278,10 @@ class EngineClient:
         priority: float,
     ) -> int:
         """Embed ``passages`` and insert them into ``collection`` in one transaction; new rows."""
-        check_passages(passages)
-        passages = list(passages)
-        vectors = await self.embed(passages, embed_engine, priority)
+        check_passages(passages)  # only passages the collection lacks are embedded (and each once):
+        held = await self._held(self.pool("vector_store", engine), collection, passages)
+        passages = [p for p in dict.fromkeys(passages) if p not in held]
+        vectors = await self.embed(passages, embed_engine, priority) if passages else []
         return await self.insert(collection, passages, vectors, engine)
 
     async def rerank(
@@ -284,21 +294,7 @@ class EngineClient:
         texts = [p.text if isinstance(p, Hit) else check_text(p, "passage") for p in passages]
         request = RerankRequest(query, tuple(texts))
         pool = self.pool("rerank", engine)
-        llm = self._scoring_llm(pool)
-        if llm is None:
-            scores = await pool.score(request, priority)
-        else:
-            # A likelihood reranker scores with an LLM of this runtime: its scoring goes through that
-            # LLM's scheduler (batched with other queries' scoring, ordered by priority, never run
-            # beside the LLM's prefills and decode steps) instead of calling the engine directly.
-            sched = pool.pick()
-            reranker = sched.engine
-            assert isinstance(reranker, LLMScoredReranker)
-
-            async def scorer(requests: list[ScoreRequest]) -> list[float]:
-                return await gather(functools.partial(llm.score, r, priority) for r in requests)
-
-            scores = (await sched.direct("score", lambda: reranker.score_with([request], scorer)))[0]
+        scores = await self._score_call(pool, request, priority)
         hits = [
             dataclasses.replace(p, score=float(s)) if isinstance(p, Hit) else Hit(t, float(s))
             for p, t, s in zip(passages, texts, scores, strict=True)

@@ -71,6 +71,7 @@ from .engine_scheduler import DEFAULT_DECODE_STEPS, EngineScheduler
 from .engines.base import Engine
 from .graph_scheduler import Retries, run_query
 from .policy import DEFAULT_POLICY, POLICIES, QueryTag, current_query, new_tag, order_for, serving
+from .response_cache import CacheConfig, ResponseCache
 from .summary import format_summary
 from .timeline import Recorder, Timeline
 
@@ -163,7 +164,8 @@ class Runtime:
     ``fail_early=True`` it also fails as soon as its graph's estimated work (the cost model's engine
     profiles) no longer fits the time left, before it takes engine time: turn it on when those
     estimates describe your engines (the default profiles describe the CPU defaults, and overestimate
-    a GPU).
+    a GPU). ``cache`` turns the response cache of deterministic calls on (``response_cache.py``;
+    ``stats()["cache"]`` says what it saved).
     """
 
     def __init__(
@@ -186,6 +188,7 @@ class Runtime:
         policy: str = DEFAULT_POLICY,
         max_active: int | None = DEFAULT_MAX_ACTIVE,
         fail_early: bool = False,
+        cache: CacheConfig | None = None,
     ) -> None:
         path = os.environ.get("AYO_TRACE_CONFIG") if engines is None else None
         if engines is None:
@@ -222,8 +225,9 @@ class Runtime:
         self.max_active = max_active
         self._admission = Admission(max_active, max_queue)
         self.fail_early = fail_early
+        self.cache = ResponseCache(cache) if cache is not None else None
         self._recorder = Recorder(timeline_size)
-        self.client = EngineClient(share_prefixes=share_prefixes)
+        self.client = EngineClient(share_prefixes=share_prefixes, cache=self.cache)
         self._started: list[tuple[Engine, EngineConfig | None]] = []  # what stop() stops
         self._cluster: Any = None  # the Ray cluster connection (cluster="ray") while running
         self._running = False
@@ -340,7 +344,7 @@ class Runtime:
             built_pools.append(
                 EnginePool(name, kind, scheds, defer_ahead=self.policy == "query", max_batch=policy.max_batch)
             )
-        self.client.set_pools(built_pools)
+        self.client.set_pools(built_pools, self._specs)
         self._loop = _loop_token()
         self._running = True
 
@@ -383,6 +387,8 @@ class Runtime:
         self._running = False
         await self._stop_engines()
         self._close_cluster()
+        if self.cache is not None:
+            self.cache.close()  # its disk files; they reopen if the runtime starts again
 
     async def ensure_started(self) -> None:
         loop = _loop_token()
@@ -576,6 +582,7 @@ class Runtime:
             "failures": self.failures,
             "cancelled": self.cancelled,
             "nodes": self._nodes.count,
+            **({"cache": self.cache.stats()} if self.cache is not None else {}),
         }
 
     def summary(self) -> str:

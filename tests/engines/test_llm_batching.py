@@ -31,7 +31,7 @@ from ayo_trace.ir.params import SamplingParams
 from .sessions import batching, generate
 from .test_llm_engines import FRANCE, RAG
 
-pytestmark = [pytest.mark.real, pytest.mark.anyio]
+pytestmark = [pytest.mark.real, pytest.mark.anyio, pytest.mark.in_process]
 
 # Different lengths (RAG spans three of llama.cpp's 64-token prefill blocks), so every row of a
 # batch is padded or blocked differently.

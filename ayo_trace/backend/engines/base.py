@@ -259,5 +259,10 @@ class VectorStore(Engine):
     @abstractmethod
     async def count(self, collection: str) -> int: ...
 
+    async def held(self, collection: str, texts: Sequence[str]) -> set[str]:
+        """Which of ``texts`` the collection holds already (none of a missing collection), so ingest
+        embeds only the others. A store that cannot tell says none (everything is embedded)."""
+        return set()
+
     @abstractmethod
     async def drop(self, collection: str) -> None: ...

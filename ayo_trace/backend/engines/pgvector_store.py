@@ -86,7 +86,9 @@ class PgVectorStore(VectorStore):
       ``UnknownCollection`` (naming it); an empty one yields no hits (an empty list per query vector).
       An insert of no rows creates its collection empty. With the HNSW index the
       result is approximate; ``hnsw.ef_search`` is raised to ``max(40, 2 * top_k)`` (at most 1000).
-    * ``count`` of a missing collection is 0; ``drop`` of one does nothing.
+    * ``count`` of a missing collection is 0; ``drop`` of one does nothing. ``held`` finds the given
+      texts the collection holds by their content hash (the unique index), so ingest embeds only
+      the others.
 
     ``dsn`` selects an external server; otherwise the embedded one runs in ``data_dir``
     (default ``default_data_dir()``). ``pool_size`` bounds the connections held. ``hnsw_m`` and
@@ -503,6 +505,30 @@ class PgVectorStore(VectorStore):
         except psycopg.Error as e:
             raise self._translate(e, "count of", collection) from e
         return 0 if row is None else int(row[0])
+
+    async def held(self, collection: str, texts: Sequence[str]) -> set[str]:
+        import psycopg
+        from psycopg import sql
+
+        table = self._table(collection)
+        pool = self._require_pool()
+        if not texts:
+            return set()
+        try:
+            async with pool.connection() as conn, conn.transaction():
+                if await self._table_dim(conn, collection) is None:
+                    return set()
+                cur = await conn.execute(
+                    sql.SQL(
+                        "SELECT text FROM {} WHERE content_hash = ANY("
+                        "SELECT sha256(convert_to(t, 'UTF8')) FROM unnest(%s::text[]) AS t)"
+                    ).format(table),
+                    (list(texts),),
+                )
+                rows = await cur.fetchall()
+        except psycopg.Error as e:
+            raise self._translate(e, "lookup in", collection) from e
+        return {row[0] for row in rows}
 
     async def drop(self, collection: str) -> None:
         import psycopg

@@ -1,0 +1,119 @@
+"""What split prefill buys through an OpenAI-compatible server: time to first token, cold and warmed.
+
+A query's prompt is a long constant prefix (instructions and few-shot examples, ``--shots`` of them)
+followed by a late part (a question that arrives later, as a retrieval result would). ``cold`` sends
+nothing until the late part arrives, then streams the whole prompt; ``warm`` prefills the constant
+prefix ahead (``PrefillRequest(ahead=True)``: ``OpenAILLM`` sends it with ``max_tokens=1``, which
+puts it in the server's prefix cache) and then does the same. Time to first token is measured from
+the late part's arrival to the first non-empty decode chunk. Before every query an unrelated request
+runs, as other traffic would, so the server's cache holds nothing of the prompt unless warmed
+(llama.cpp's server keeps one prompt per slot). Variants alternate query by query.
+
+By default the script starts llama-cpp-python's server on the shipped Gemma 3 270M GGUF
+(``llama_server.running``, ``--threads`` compute threads); ``--base-url`` (and ``--model``) measure
+any other server instead (``vllm serve ...``).
+
+    .venv/bin/python bench/openai_warm.py [--queries 8] [--shots 12] [--threads 2] [--base-url URL]
+"""
+
+from __future__ import annotations
+
+import argparse
+import statistics
+import sys
+import time
+import uuid
+from contextlib import nullcontext
+from pathlib import Path
+
+import anyio
+
+sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
+
+from ayo_trace.backend.engines.base import DecodeRequest, PrefillRequest
+from ayo_trace.backend.engines.llama_server import running
+from ayo_trace.backend.engines.openai_llm import OpenAILLM
+from ayo_trace.ir.params import SamplingParams
+
+FACTS = [
+    ("France", "Paris"),
+    ("Italy", "Rome"),
+    ("Spain", "Madrid"),
+    ("Germany", "Berlin"),
+    ("Japan", "Tokyo"),
+    ("Egypt", "Cairo"),
+    ("Canada", "Ottawa"),
+    ("Peru", "Lima"),
+    ("Kenya", "Nairobi"),
+    ("Norway", "Oslo"),
+    ("Chile", "Santiago"),
+    ("Greece", "Athens"),
+]
+QUESTIONS = ["Portugal", "Austria", "Poland", "Ireland", "Sweden", "Cuba", "India", "China"]
+
+
+def prefix(shots: int) -> str:
+    lines = ["You answer questions about capitals with the name of the city only."]
+    for country, city in (FACTS * (shots // len(FACTS) + 1))[:shots]:
+        lines.append(f"Question: What is the capital of {country}?\nAnswer: {city}")
+    return "\n".join(lines) + "\n"
+
+
+async def ttft(engine: OpenAILLM, head: str, tail: str, warm: bool) -> float:
+    session = f"q-{uuid.uuid4().hex[:8]}"
+    params = SamplingParams(max_tokens=4, stop=("\n",))
+    try:
+        await engine.prefill([PrefillRequest("other", f"Unrelated traffic {uuid.uuid4().hex}", ahead=True)])
+        await engine.release(["other"])
+        if warm:
+            await engine.prefill([PrefillRequest(session, head, ahead=True)])
+        start = time.perf_counter()  # the late part arrives
+        await engine.prefill([PrefillRequest(session, tail)])
+        while True:
+            (chunk,) = await engine.decode([DecodeRequest(session, params)], 1)
+            if chunk.text or chunk.done:
+                return time.perf_counter() - start
+    finally:
+        await engine.release([session])
+
+
+async def measure(url: str, model: str | None, queries: int, shots: int) -> dict[str, list[float]]:
+    head = prefix(shots)
+    times: dict[str, list[float]] = {"cold": [], "warm": []}
+    async with OpenAILLM(
+        base_url=url, model=model, timeout_s=300, extra_body={"repeat_penalty": 1.0}
+    ) as engine:
+        await ttft(engine, head, "Question: What is the capital of Chad?\nAnswer:", True)  # load pages in
+        for i in range(queries):
+            tail = f"Question: What is the capital of {QUESTIONS[i % len(QUESTIONS)]}?\nAnswer:"
+            for variant in ("cold", "warm") if i % 2 == 0 else ("warm", "cold"):
+                times[variant].append(await ttft(engine, head, tail, variant == "warm"))
+        tokens = engine.count_tokens(head)
+    print(f"constant prefix: {len(head)} characters (about {tokens} tokens, estimated), {queries} queries")
+    return times
+
+
+def main() -> None:
+    ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    ap.add_argument("--queries", type=int, default=8)
+    ap.add_argument("--shots", type=int, default=12)
+    ap.add_argument("--threads", type=int, default=2)
+    ap.add_argument(
+        "--base-url", default=None, help="an OpenAI-compatible server (default: start llama.cpp's)"
+    )
+    ap.add_argument("--model", default=None)
+    args = ap.parse_args()
+    server = nullcontext(args.base_url) if args.base_url else running("--n_ctx", "2048", threads=args.threads)
+    with server as url:
+        times = anyio.run(measure, url, args.model, args.queries, args.shots)
+    print("| variant | median TTFT (ms) | min | max |")
+    print("|---|---|---|---|")
+    for variant, values in times.items():
+        ms = [v * 1000 for v in values]
+        print(f"| {variant} | {statistics.median(ms):.0f} | {min(ms):.0f} | {max(ms):.0f} |")
+    cold, warm = statistics.median(times["cold"]), statistics.median(times["warm"])
+    print(f"median TTFT cold / warm: {cold / warm:.2f}")
+
+
+if __name__ == "__main__":
+    main()
