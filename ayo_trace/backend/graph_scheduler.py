@@ -38,7 +38,6 @@ import contextlib
 import copy
 import logging
 import math
-import time
 from collections.abc import AsyncGenerator, Awaitable, Callable, Mapping, Sequence
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
@@ -52,6 +51,7 @@ from ..ir.blocks import BLOCK_OPS
 from ..ir.code import PyCode, SourceLoc
 from ..ir.graph import Graph, Node
 from ..ir.ops import IDEMPOTENT, rerank_top_k, search_params
+from .clock import now as _now
 from .control import RunBody, run_loop, run_try
 
 if TYPE_CHECKING:
@@ -303,7 +303,7 @@ class GraphRun:
 
     async def _run_one(self, node: Node) -> bool:
         key = (self.scope, node)
-        start = time.monotonic()
+        start = _now()
         self.ctx.running[key] = start
         ok = False
         try:
@@ -318,7 +318,7 @@ class GraphRun:
                 self._tg.fail(annotate(exc, node))
         finally:
             del self.ctx.running[key]
-            self.rt._record_node(self.ctx.query_id, self.scope, node, start, time.monotonic(), ok)
+            self.rt._record_node(self.ctx.query_id, self.scope, node, start, _now(), ok)
             for edge in self._edges_out.get(node, ()):
                 edge.ok = ok
                 edge.send.close()

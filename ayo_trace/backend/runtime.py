@@ -326,6 +326,7 @@ class Runtime:
             self._pools[name] = EnginePool(name, kind, scheds, defer_ahead=self.policy == "query")
             self._by_kind.setdefault(kind, []).append(name)
         self._loop = _loop_token()
+        self._recorder.begin(anyio.current_time())  # the timeline's zero, on the loop's clock
         self._running = True
 
     async def _start_engines(self, engines: list[tuple[Engine, EngineConfig | None]]) -> None:
