@@ -141,6 +141,7 @@ class Backend:
     loop_bound: bool = False  # holds event-loop-bound resources: restart it in a new event loop
 
 
+_KINDS_CLASSES = {"llm": "LLM", "embedding": "Embedder", "rerank": "Reranker", "vector_store": "Store"}
 BACKENDS: dict[str, Backend] = {
     "llama_cpp": Backend("ayo_trace.backend.engines.llama_cpp", "LlamaCppEngine", "llm"),
     "transformers": Backend("ayo_trace.backend.engines.transformers_llm", "TransformersEngine", "llm"),
@@ -156,13 +157,14 @@ BACKENDS: dict[str, Backend] = {
         "ayo_trace.backend.engines.pgvector_store", "PgVectorStore", "vector_store", loop_bound=True
     ),
     "scripted": Backend("ayo_trace.testing", "", "any"),
+    # the simulator's engines: service times from a profile, in virtual time (ayo_trace/simulator)
+    "profile": Backend("ayo_trace.simulator.engines", "", "any"),
 }
 
-_SCRIPTED = {
-    "llm": "ScriptedLLM",
-    "embedding": "ScriptedEmbedder",
-    "rerank": "ScriptedReranker",
-    "vector_store": "ScriptedStore",
+# The class of each kind, for the backends that serve every kind.
+_BY_KIND = {
+    "scripted": {k: f"Scripted{c}" for k, c in _KINDS_CLASSES.items()},
+    "profile": {k: f"Profile{c}" for k, c in _KINDS_CLASSES.items()},
 }
 
 # Config fields passed to an adapter's constructor when it accepts a parameter of that name.
@@ -180,7 +182,7 @@ def build_engine(
     (``likelihood`` wraps an LLM) finds it there by the name in ``options["llm"]``.
     """
     backend = BACKENDS[config.backend]
-    cls_name = _SCRIPTED[config.kind] if config.backend == "scripted" else backend.cls
+    cls_name = _BY_KIND[config.backend][config.kind] if config.backend in _BY_KIND else backend.cls
     try:
         module = importlib.import_module(backend.module)
     except ImportError as exc:
