@@ -38,6 +38,8 @@ from typing import Any
 
 from ..backend.config import BatchPolicy
 from ..errors import ConfigError
+from ..ir.ops import DEFAULT_ENGINE
+from ..passes.cost import EngineProfile
 
 OPS: Mapping[str, tuple[str, ...]] = {
     "llm": ("prefill", "decode", "score"),
@@ -185,6 +187,38 @@ class SimProfile:
         engines = dict(self.engines)
         engines[name] = dataclasses.replace(engines[name], **changes)
         return dataclasses.replace(self, engines=engines)
+
+    def cost_profiles(self) -> dict[str, EngineProfile]:
+        """The passes' cost model for these engines (``EngineProfile`` by engine name, and by kind
+        for the default engine of each kind), so the
+        compiler's estimates (chunk sizes, split decisions, priorities) describe them: pass it as a
+        pass's ``profiles`` or to ``ayo.run_passes(..., profiles=...)``."""
+        out: dict[str, EngineProfile] = {}
+        for name, e in self.engines.items():
+            if e.backend != "profile":
+                continue
+            op = {"llm": "prefill", "embedding": "embed", "rerank": "score", "vector_store": "insert"}[e.kind]
+            c = e.ops[op]
+            kw: dict[str, Any] = {}
+            if e.kind == "llm":
+                step = e.ops["decode"]
+                one = step.step_s(1) or 1e-9
+                points = sorted({1, *(b for b, _ in step.per_step_s)})
+                kw = {
+                    "decode_token_s": one,
+                    "decode_speedup": tuple((b, b * one / max(step.step_s(b), 1e-12)) for b in points),
+                }
+            out[name] = EngineProfile(
+                e.kind,
+                fixed_s=c.fixed_s,
+                per_item_s=c.per_item_s,
+                per_token_s=c.per_token_s,
+                max_batch=e.batch.max_batch,
+                **kw,
+            )
+            if DEFAULT_ENGINE.get(e.kind) == name:  # what a node that names no engine uses
+                out[e.kind] = out[name]
+        return out
 
     # --- JSON ------------------------------------------------------------------------------------
 

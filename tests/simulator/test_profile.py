@@ -70,3 +70,21 @@ def test_simulate_refuses_a_closed_and_an_open_loop_at_once() -> None:
     profile = ayo.SimProfile(engines={"llm": {"kind": "llm", "ops": LLM}})  # type: ignore[dict-item]
     with pytest.raises(ayo.ConfigError, match="not both"):
         ayo.simulate(ayo.llm, lambda i: {}, profile=profile, concurrency=2, rate=1.0)
+
+
+def test_the_passes_cost_model_follows_the_profile() -> None:
+    profile = ayo.SimProfile(
+        engines={
+            "llm": {"kind": "llm", "ops": LLM, "batch": {"max_batch": 9}},
+            "embed": {"kind": "embedding", "ops": {"embed": {"fixed_s": 0.01, "per_token_s": 1e-4}}},
+        }
+    )  # type: ignore[arg-type]
+    cost = profile.cost_profiles()
+    assert cost["embedding"] is cost["embed"]  # the default engine of its kind, by kind too
+    assert cost["embed"].latency(4, tokens=100) == pytest.approx(
+        profile.engines["embed"].ops["embed"].seconds(4, 100)
+    )
+    llm = cost["llm"]
+    assert llm.latency(1, tokens=100) == pytest.approx(0.01 + 0.1)
+    # decoding 9 sessions a token each: one step of a batch of 9 (0.04 s), not 9 steps of one
+    assert llm.latency(9, new_tokens=1) - llm.latency(9) == pytest.approx(0.04)

@@ -1,0 +1,45 @@
+"""bench/simulate.py on the seed testbed profile: the prediction table, a small sweep and its plot."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+import ayo_trace as ayo
+from bench import simulate as S
+
+pytest.importorskip("trio", reason="trio is in the 'dev' extra")
+
+
+def test_the_seed_testbed_profile_loads_and_cites_every_cost() -> None:
+    profile = ayo.SimProfile.load(S.SEED_PROFILE)
+    assert set(profile.engines) == {"llm", "embed", "rerank", "store"}
+    for name, engine in profile.engines.items():
+        assert engine.source, name
+        for op, cost in engine.ops.items():
+            assert cost.source or op == "score", (name, op)
+    # every engine on a device of its own, as in the seed's testbed
+    assert len({e.device for e in profile.engines.values()}) == 4
+
+
+@pytest.mark.timeout(300)
+def test_the_prediction_has_every_workload_and_the_optimized_graph_is_never_slower() -> None:
+    results = S.predict(ayo.SimProfile.load(S.SEED_PROFILE), queries=1)
+    assert len(results) == 4
+    for name, r in results.items():
+        assert r["optimized"].p50 <= r["unoptimized"].p50 + 1e-9, name
+        assert r["optimized"].completed == 1
+    table = S.seed_table(results)
+    assert table.count("| seed_") == 4 and "3.72 s" in table and "7.40 s" in table
+
+
+@pytest.mark.timeout(300)
+def test_a_small_sweep_gives_a_row_per_point_and_a_plot(tmp_path: Path) -> None:
+    profile = ayo.SimProfile.load(S.SEED_PROFILE)
+    rows = S.sweep(profile, [1, 2], queries=4, workflows=["seed_naive_rag"], progress=lambda _: None)
+    assert len(rows) == 2 * 2 * 2  # scalings x variants x instance counts
+    assert all(r["failed"] == 0 and r["qps"] > 0 for r in rows)
+    assert S.scaled(profile, 4, everything=True).engines["embed"].instances == 4
+    assert "| LLM only | seed_naive_rag | optimized | 2 |" in S.sweep_table(rows)
+    assert S.plot(rows, tmp_path / "p.png").stat().st_size > 0
