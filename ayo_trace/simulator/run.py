@@ -36,10 +36,11 @@ class SimResult:
 
     ``latencies``: per completed query, from its arrival to its answer; ``makespan_s``: from the
     first arrival to the last answer; ``throughput_qps``: completed queries per second of makespan;
-    ``engines``: per engine (all instances), utilization (busy time over instances times makespan),
-    busy seconds, calls and mean batch size; ``devices``: per device, the share of the makespan it
-    was busy; ``bottleneck``: the engine with the highest utilization; ``wall_s``: real seconds the
-    simulation took.
+    ``engines``: per engine (all instances), utilization (the mean load of the devices its instances
+    run on: service given over capacity times makespan, so engines sharing a device show that
+    device's load), busy seconds (summed over calls, which may overlap: store transactions run
+    concurrently), calls and mean batch size; ``devices``: per device, its load; ``bottleneck``:
+    the engine with the highest utilization; ``wall_s``: real seconds the simulation took.
     """
 
     queries: int
@@ -208,15 +209,20 @@ class _Load:
                         tg.start_soon(one, i)
             makespan = anyio.current_time() - start
             stats = rt.stats()["engines"]
+        loads = {
+            d.name: d.work_s / (d.capacity * makespan) if makespan > 0 else 0.0
+            for d in devices.by_name.values()
+        }
         engines = {}
         for name, e in stats.items():
             busy = e["busy_s"] - busy0.get(name, 0.0)
             calls = _calls(e) - calls0.get(name, 0)
             sizes = e["batch_sizes"]
             n = sum(sizes.values())
+            on = _devices_of(self.profile, name)
             engines[name] = {
                 "instances": float(e["instances"]),
-                "utilization": busy / (e["instances"] * makespan) if makespan > 0 else 0.0,
+                "utilization": statistics.fmean(loads.get(d, 0.0) for d in on) if on else 0.0,
                 "busy_s": busy,
                 "calls": float(calls),
                 "mean_batch": sum(k * v for k, v in sizes.items()) / n if n else 0.0,
@@ -232,6 +238,14 @@ class _Load:
                 d.name: d.busy_s / makespan if makespan > 0 else 0.0 for d in devices.by_name.values()
             },
         }
+
+
+def _devices_of(profile: SimProfile, name: str) -> list[str]:
+    """The devices engine ``name``'s instances run on (a likelihood reranker: its LLM's)."""
+    spec = profile.engines[name]
+    if spec.backend == "likelihood":
+        name, spec = spec.llm, profile.engines[spec.llm]
+    return [spec.device_of(name, i) for i in range(spec.instances)]
 
 
 def _calls(e: Mapping[str, Any]) -> int:
