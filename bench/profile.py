@@ -38,8 +38,6 @@ from typing import Any
 
 import numpy as np
 
-# bench/ off sys.path: this file's name would shadow the standard library's profile module
-sys.path[:] = [p for p in sys.path if Path(p or ".").resolve() != Path(__file__).resolve().parent]
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 os.environ.setdefault("HF_HUB_OFFLINE", "1")
 os.environ.setdefault("TOKENIZERS_PARALLELISM", "false")
@@ -51,6 +49,9 @@ from bench.e2e_engines import LLMS, EngineChoice, real_engines
 from bench.report import machine
 
 HERE = Path(__file__).resolve().parent
+# Run as a script, this file's folder is first on sys.path, and its name shadows the standard
+# library's profile module (transformers imports cProfile, which imports it): take the folder off.
+sys.path[:] = [p for p in sys.path if Path(p or ".").resolve() != HERE]
 DEFAULT_OUT = HERE / "profiles" / "this_machine.json"
 
 
