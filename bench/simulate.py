@@ -283,6 +283,12 @@ def speed(profile: ayo.SimProfile, queries: int) -> ayo.SimResult:
 
 
 def main(argv: Sequence[str] | None = None) -> None:
+    argv = list(sys.argv[1:] if argv is None else argv)
+    if "--validate" in argv:  # its own options (bench/simulate_validate.py)
+        from bench import simulate_validate
+
+        simulate_validate.main([a for a in argv if a != "--validate"])
+        return
     p = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     p.add_argument("--profile", type=Path, default=SEED_PROFILE)
     p.add_argument("--seed", action="store_true", help="predict the seed workloads next to Ayo's figures")
@@ -294,12 +300,7 @@ def main(argv: Sequence[str] | None = None) -> None:
     p.add_argument("--workflows", nargs="+", default=list(W.SEED_WORKFLOWS), choices=W.SEED_WORKFLOWS)
     p.add_argument("--json", type=Path, default=Path("/tmp/ayo-simulate.json"))
     p.add_argument("--write", action="store_true", help="save the sweep's plot as bench/simulate-sweep.png")
-    args, rest = p.parse_known_args(argv)
-    if args.validate:
-        from bench import simulate_validate
-
-        simulate_validate.main(rest)
-        return
+    args = p.parse_args(argv)
     profile = ayo.SimProfile.load(args.profile)
     out: dict[str, Any] = {}
     if args.seed:

@@ -43,3 +43,31 @@ def test_a_small_sweep_gives_a_row_per_point_and_a_plot(tmp_path: Path) -> None:
     assert S.scaled(profile, 4, everything=True).engines["embed"].instances == 4
     assert "| LLM only | seed_naive_rag | optimized | 2 |" in S.sweep_table(rows)
     assert S.plot(rows, tmp_path / "p.png").stat().st_size > 0
+
+
+def test_the_validation_script_says_as_many_tokens_as_the_real_llm() -> None:
+    from bench.simulate_validate import Script
+
+    script = Script(
+        chars_per_token=4.0, answers={"Why?": "Because of it."}, rewrites={"Why?": "a b\nc d e f g h\n"}
+    )
+    answer = script("Answer:\nQuestion: Why?\nAnswer:")
+    assert answer.endswith("\n") and len(answer.split()) == 4  # 14 characters: 4 tokens
+    lines = script("Queries:\nQuestion: Why?\nQueries:\n").split("\n\n")[0].split("\n")
+    assert [len(ln.split()) for ln in lines] == [1, 3]  # 3 and 11 characters
+
+
+def test_a_simulation_counts_failed_queries_and_runs_its_setup_first() -> None:
+    @ayo.workflow
+    async def search_kb(q: str) -> object:
+        return await ayo.search(q, collection="kb", top_k=1)
+
+    profile = ayo.SimProfile.load(S.SEED_PROFILE)
+    failed = ayo.simulate(search_kb, lambda i: {"q": "x"}, profile=profile, queries=2)
+    assert failed.completed == 0 and len(failed.errors) == 2 and "UnknownCollection" in failed.errors[0]
+
+    async def setup(rt: ayo.Runtime) -> None:
+        await rt.ingest(["a passage"], "kb")
+
+    ok = ayo.simulate(search_kb, lambda i: {"q": "x"}, profile=profile, queries=2, setup=setup)
+    assert ok.completed == 2 and not ok.errors
