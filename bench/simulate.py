@@ -54,8 +54,9 @@ def respond(prompt: str) -> str:
 
 @cache
 def ayo_docs(module: str, passages: int, chars: int) -> tuple[str, ...]:
-    """``passages`` documents for ``module``'s question, each cut to ``chars`` characters."""
-    return tuple(d[:chars] for d in W.seed_docs_for(module, passages))
+    """``passages`` documents for ``module``'s question, each ``chars`` characters long (cut, or
+    repeated as Ayo's example repeats its phrases)."""
+    return tuple((d * (chars // max(1, len(d)) + 1))[:chars] for d in W.seed_docs_for(module, passages))
 
 
 def seed_args(
