@@ -2,7 +2,7 @@
 
 End to end, on an idle machine:
 
-1. profile: ``bench/profile.py`` measures every real engine here (or ``--profile FILE`` reuses one);
+1. profile: ``bench/measure_profile.py`` measures every real engine here (or ``--profile FILE`` reuses one);
 2. real run: ``bench/e2e.py``'s schedule (its workflows, concurrency 1, 4 and 16, the variants
    asked: eager, unoptimized, optimized) on the real engines, keeping every answer; the LLM's
    query-writing completions are recorded too (one eager call per question);
@@ -142,7 +142,7 @@ def parse_args(argv: Sequence[str] | None) -> argparse.Namespace:
 def main(argv: Sequence[str] | None = None) -> None:
     args = parse_args(argv)
     if args.profile is None:
-        from bench import profile as measure
+        from bench import measure_profile as measure
 
         out = Path(__file__).resolve().parent / "profiles" / "this_machine.json"
         profile = measure.main(

@@ -1,7 +1,11 @@
 """Measure each real engine on this machine and write a simulation profile (``ayo.SimProfile`` JSON).
 
-    .venv/bin/python bench/profile.py [--out bench/profiles/this_machine.json] [--quick]
-    .venv/bin/python bench/profile.py --llm vllm --device cuda      # on a GPU machine
+    .venv/bin/python bench/measure_profile.py [--out bench/profiles/this_machine.json] [--quick]
+    .venv/bin/python bench/measure_profile.py --llm vllm --device cuda      # on a GPU machine
+
+(Not ``bench/profile.py``: every script run from bench/ has that folder first on ``sys.path``, where
+a ``profile.py`` shadows the standard library's ``profile`` module, which transformers imports
+through ``cProfile``; ``bench/e2e.py`` then fails to load its embedder.)
 
 The engines are ``bench/e2e.py``'s (``bench/e2e_engines.py``: the LLM, MiniLM, the embedded pgvector
 store, the LLM-likelihood reranker), called directly (no scheduler), each measurement repeated and
@@ -49,9 +53,6 @@ from bench.e2e_engines import LLMS, EngineChoice, real_engines
 from bench.report import machine
 
 HERE = Path(__file__).resolve().parent
-# Run as a script, this file's folder is first on sys.path, and its name shadows the standard
-# library's profile module (transformers imports cProfile, which imports it): take the folder off.
-sys.path[:] = [p for p in sys.path if Path(p or ".").resolve() != HERE]
 DEFAULT_OUT = HERE / "profiles" / "this_machine.json"
 
 
@@ -211,7 +212,7 @@ async def measure(choice: EngineChoice, pg_dir: Path, quick: bool, repeat: int) 
         engines=engines,
         devices={"cpu": float(cores), "gpu0": 1.0},
         name=f"this machine ({machine()})",
-        source=f"measured by bench/profile.py on {datetime.date.today().isoformat()}"
+        source=f"measured by bench/measure_profile.py on {datetime.date.today().isoformat()}"
         + (" (--quick: few sizes, one repetition)" if quick else ""),
     )
 
