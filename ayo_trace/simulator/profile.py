@@ -112,6 +112,7 @@ class EngineModel:
     backend: str = "profile"
     llm: str = "llm"
     max_sessions: int | None = None
+    max_queue: int = 1024
     chars_per_token: float = 4.0
     prefix_cache: bool = True
     source: str = ""

@@ -108,6 +108,7 @@ def engine_configs(profile: SimProfile, devices: Devices, respond: Respond | Non
                 backend=spec.backend,
                 instances=spec.instances if spec.backend == "profile" else 1,
                 batch=spec.batch,
+                max_queue=spec.max_queue,
                 options=options,
             )
         )

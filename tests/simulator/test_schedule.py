@@ -3,6 +3,7 @@ ordering over profile engines, in virtual time (trio's MockClock)."""
 
 from __future__ import annotations
 
+import dataclasses
 from typing import Any
 
 import pytest
@@ -76,3 +77,17 @@ def test_a_later_query_waits_behind_the_earlier_ones_decode() -> None:
     r = run(rate=4.0, queries=2)
     assert sorted(r.latencies) == pytest.approx([0.5, 0.75])
     assert r.makespan_s == pytest.approx(1.0)
+
+
+def test_a_full_engine_queue_refuses_queries_as_the_runtime_does() -> None:
+    profile = ayo.SimProfile(engines={"llm": dataclasses.replace(llm_only().engines["llm"], max_queue=1)})
+    r = ayo.simulate(
+        ask,
+        lambda i: {"prompt": PROMPT},
+        profile=profile,
+        respond=four_tokens,
+        queries=4,
+        runtime_options={"max_active": None},
+    )
+    assert r.completed + len(r.errors) == 4 and r.completed >= 1
+    assert r.errors and all("Overloaded" in e for e in r.errors)
