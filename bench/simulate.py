@@ -167,10 +167,14 @@ def seed_table(results: Mapping[str, Mapping[str, ayo.SimResult]]) -> str:
 
 def scaled(profile: ayo.SimProfile, n: int, everything: bool) -> ayo.SimProfile:
     """``profile`` with ``n`` LLM instances on GPUs of their own (and, with ``everything``, ``n``
-    instances of every GPU engine). The store's queue holds every search of 1,000 queries at once
-    (the advanced workload's optimized graph searches its three queries together: 3,000 requests
-    overflowed the default bound of 1,024 and failed half the queries with ``Overloaded``)."""
-    out = profile.with_engine("llm", instances=n, device="llm-gpu{i}").with_engine("store", max_queue=8192)
+    instances of every GPU engine). Every engine's queue holds the requests of 1,000 queries at
+    once: with no admission bound, the default of 1,024 overflowed (the optimized naive workload
+    embeds each query's question beside its passages: 2,000 requests on one embedder; the optimized
+    advanced one searches its three queries together: 3,000 on the store) and about half the
+    queries failed with ``Overloaded``, the runtime's backpressure."""
+    out = profile.with_engine("llm", instances=n, device="llm-gpu{i}")
+    for name in out.engines:
+        out = out.with_engine(name, max_queue=8192)
     if everything:
         for name in ("embed", "rerank"):
             out = out.with_engine(name, instances=n, device=f"{name}-gpu{{i}}")
