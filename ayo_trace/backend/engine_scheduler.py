@@ -212,8 +212,8 @@ class EngineScheduler:
 
     @property
     def load(self) -> int:
-        """Outstanding work, for load balancing across instances."""
-        return len(self._queue) + self.in_flight + self.active_decodes
+        """Outstanding items (an embed request counts its texts), for balancing across instances."""
+        return self._queue.size + self.in_flight + self.active_decodes
 
     # --- the leader protocol ---------------------------------------------------------------------
 
@@ -297,7 +297,7 @@ class EngineScheduler:
         waits = [now - r.arrival for r in batch]
         self._batch_ids += 1
         batch_id = self._batch_ids
-        self.in_flight += len(batch)
+        self.in_flight += (size := sum(r.size for r in batch))  # items: an embed request's texts
         error = False
         try:
             results, failures = await self._call(key, [r.payload for r in batch])
@@ -321,7 +321,7 @@ class EngineScheduler:
             for r in batch:
                 r.error = copy_error(err)
         finally:
-            self.in_flight -= len(batch)
+            self.in_flight -= size
             end = _now()
             self.busy_s += end - start
             self.batches[kind] += 1
