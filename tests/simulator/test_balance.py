@@ -2,7 +2,7 @@
 texts weighs fifty, so a pool does not send every large request to one instance while small ones
 keep the other looking busy (found with the simulator: the optimized naive RAG's question
 embedding, sent beside each query's passages, left a 16-GPU embedder pool 58-99% loaded and cost
-20% of its throughput)."""
+8-20% of its throughput)."""
 
 from __future__ import annotations
 
