@@ -136,7 +136,7 @@ def simulate(
     open loop), or with neither, every query at once. ``respond(prompt)`` scripts the LLM's outputs
     (its words are the decode steps). ``runtime_options`` are ``Runtime`` keyword arguments
     (``max_active``, ``policy``, ``decode_steps``, ...); ``setup(rt)`` runs before the clock starts
-    counting (ingest a shared knowledge base). Needs trio (the ``dev`` extra).
+    counting (ingest a shared knowledge base). Needs trio (the ``sim`` extra).
     """
     if concurrency is not None and rate is not None:
         raise ConfigError("give concurrency (a closed loop) or rate (an open loop), not both")
@@ -145,7 +145,7 @@ def simulate(
     try:
         from trio.testing import MockClock
     except ImportError as exc:  # pragma: no cover - trio is in the dev extra
-        raise ConfigError(f"simulate needs trio (pip install trio): {exc}") from exc
+        raise ConfigError(f'simulate needs trio (pip install "ayo-trace[sim]"): {exc}') from exc
     clock = MockClock(autojump_threshold=0)
     load = _Load(workflow, args_factory, profile, concurrency, rate, queries, respond, runtime_options, setup)
     wall = time.perf_counter()
