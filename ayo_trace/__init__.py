@@ -58,6 +58,7 @@ from .passes import (
     explain,
     run_passes,
 )
+from .simulator import Cost, EngineModel, SimProfile, SimResult, simulate
 
 __version__ = "0.1.0.dev0"
 
@@ -68,11 +69,13 @@ __all__ = [
     "AyoError",
     "BatchPolicy",
     "ConfigError",
+    "Cost",
     "DAGNode",
     "DecomposeStages",
     "EngineConfig",
     "EngineDied",
     "EngineError",
+    "EngineModel",
     "EngineProfile",
     "Graph",
     "GraphError",
@@ -99,6 +102,8 @@ __all__ = [
     "SamplingParams",
     "SearchParams",
     "SearchingModule",
+    "SimProfile",
+    "SimResult",
     "SplitPrefill",
     "StoreError",
     "Template",
@@ -120,5 +125,6 @@ __all__ = [
     "run_graph",
     "run_passes",
     "search",
+    "simulate",
     "workflow",
 ]

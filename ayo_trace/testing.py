@@ -80,6 +80,14 @@ class _Counting:
         if self.history:
             self.batch_sizes[method].append(size)
 
+    async def _serve(
+        self, op: str, seconds: float, *, items: int = 1, chars: int = 0, steps: int = 0
+    ) -> None:
+        """Spend one engine call's time: ``seconds``, the scripted latency. The call's sizes are
+        passed too (``op``, the ``items`` in the batch, the ``chars`` of text it reads, the decode
+        ``steps``) for subclasses that compute their own time (the simulator's profile engines)."""
+        await _sleep(seconds)
+
     def _check_fail(self, fail: Callable[[str], bool] | None, texts: Sequence[str], what: str) -> None:
         if fail is not None and any(fail(t) for t in texts):
             self.failures += 1
@@ -230,8 +238,11 @@ class ScriptedLLM(_Counting, LLMEngine):
             forked[i] = self._kept.get(key) == r.text
             self._prefix_counts["prefix_hits" if forked[i] else "prefix_misses"] += 1
             self._kept[key] = r.text
-        await _sleep(
-            self.call_s + self.prefill_s_per_token * sum(k for k, f in zip(n, forked, strict=True) if not f)
+        await self._serve(
+            "prefill",
+            self.call_s + self.prefill_s_per_token * sum(k for k, f in zip(n, forked, strict=True) if not f),
+            items=len(batch),
+            chars=sum(len(r.text) for r, f in zip(batch, forked, strict=True) if not f),
         )
         for r in batch:
             self.sessions[r.session] = self.sessions.get(r.session, "") + r.text
@@ -259,7 +270,7 @@ class ScriptedLLM(_Counting, LLMEngine):
             self._decoding[r.session] = st
         steps = max((min(max_steps, len(st.ends) - st.pos) for st in states), default=0)
         cost = self.decode_s_per_step * max(steps, 1) * (1 + self.batch_penalty * (len(batch) - 1))
-        await _sleep(self.call_s + cost)
+        await self._serve("decode", self.call_s + cost, items=len(batch), steps=max(steps, 1))
         out: list[DecodeChunk] = []
         for r, st in zip(batch, states, strict=True):
             if self._decoding.get(r.session) is not st:  # released while the call ran
@@ -287,8 +298,11 @@ class ScriptedLLM(_Counting, LLMEngine):
     async def score(self, batch: Sequence[ScoreRequest]) -> list[float]:
         self._count("score", len(batch))
         self._check_fail(self.fail, [r.context for r in batch], "score")
-        await _sleep(
-            self.call_s + self.prefill_s_per_token * sum(self.count_tokens(r.context) for r in batch)
+        await self._serve(
+            "score",
+            self.call_s + self.prefill_s_per_token * sum(self.count_tokens(r.context) for r in batch),
+            items=len(batch),
+            chars=sum(len(r.context) + len(r.continuation) for r in batch),
         )
         return [overlap_score(r.context, r.continuation) for r in batch]
 
@@ -351,7 +365,9 @@ class ScriptedEmbedder(_Counting, EmbeddingEngine):
     async def embed(self, texts: Sequence[str]) -> list[list[float]]:
         self._count("embed", len(texts))
         self._check_fail(self.fail, texts, "embed")
-        await _sleep(self.call_s + self.per_text_s * len(texts))
+        await self._serve(
+            "embed", self.call_s + self.per_text_s * len(texts), items=len(texts), chars=sum(map(len, texts))
+        )
         return [self.vector(t) for t in texts]
 
     def stats(self) -> dict[str, Any]:
@@ -378,7 +394,9 @@ class ScriptedReranker(_Counting, RerankEngine):
     async def score(self, batch: Sequence[RerankRequest]) -> list[list[float]]:
         self._count("score", len(batch))
         self._check_fail(self.fail, [r.query for r in batch], "rerank")
-        await _sleep(self.call_s + self.per_passage_s * sum(len(r.passages) for r in batch))
+        pairs = sum(len(r.passages) for r in batch)
+        chars = sum(len(r.query) * len(r.passages) + sum(map(len, r.passages)) for r in batch)
+        await self._serve("score", self.call_s + self.per_passage_s * pairs, items=pairs, chars=chars)
         return [[overlap_score(p, r.query) for p in r.passages] for r in batch]
 
 
@@ -448,7 +466,7 @@ class ScriptedStore(_Counting, VectorStore):
         self._count("insert", len(texts))
         self._validate(texts, vectors)
         self._check_fail(self.fail, texts, "insert")
-        await _sleep(self.call_s)
+        await self._serve("insert", self.call_s, items=len(texts))
         return self._commit(collection, texts, vectors)
 
     async def held(self, collection: str, texts: Sequence[str]) -> set[str]:
@@ -468,12 +486,12 @@ class ScriptedStore(_Counting, VectorStore):
                 self.batch_sizes["insert_stream_chunk"].append(len(chunk_texts))
             texts.extend(chunk_texts)
             vectors.extend(chunk_vectors)
-            await _sleep(self.call_s)
+            await self._serve("insert", self.call_s, items=len(chunk_texts))
         return self._commit(collection, texts, vectors)
 
     async def search(self, collection: str, vectors: Sequence[Vector], top_k: int) -> list[list[Hit]]:
         self._count("search", len(vectors))
-        await _sleep(self.call_s)
+        await self._serve("search", self.call_s, items=len(vectors))
         rows = self.collections.get(collection)
         if rows is None:
             raise UnknownCollection(collection, engine=self.name)

@@ -1,13 +1,19 @@
 """End-to-end benchmark (issue 7): two RAG workflows, four ways, on the same engines and inputs.
 
 Workflows (``bench/workflows.py``): 1. ``naive_rag``, naive RAG with per-query ingestion; 2.
-``expanded_rag``, advanced RAG with LLM query expansion. Variants, interleaved in one run on one
-``Runtime`` (so the very same engine objects):
+``expanded_rag``, advanced RAG with LLM query expansion; 3. ``seed_naive_rag`` and 4.
+``seed_advanced_rag``, the research system's two workloads at its proportions (several hundred
+passages indexed per query, top 20, rerank to 2, about 10 tokens; ``--passages`` sets the count).
+Variants, interleaved in one run on one ``Runtime`` (so the very same engine objects):
 
+* ``eager``: ``wf.eager``, the function run as plain Python on the eager primitives (the first
+  baseline of every comparison);
 * (a) ``unoptimized``: the traced workflow with ``passes=[]``, run in program order;
 * (b) ``optimized``: the same workflow with ``ayo.DEFAULT_PASSES``;
 * (c) ``langchain``: the same pipeline in langchain-core LCEL over the same engines
   (``bench/langchain_baseline.py`` says why it calls the runtime's eager primitives);
+* (e) ``asyncio``: the workflow hand-parallelized with ``asyncio.gather`` and early starts on the
+  same eager primitives (``bench/handwritten.py``), run as one query (``rt.serve()``) like ``eager``;
 * (d) ``bound``: the critical-path lower bound. Every query's optimized graph is run once with all its
   nodes forced one after another (each node alone on idle engines; map items one at a time), each
   node's duration is read from ``rt.timeline()``, and the longest path through the *optimized*
@@ -54,17 +60,30 @@ os.environ.setdefault("TOKENIZERS_PARALLELISM", "false")
 import anyio
 
 import ayo_trace as ayo
-from ayo_trace.ir.graph import Graph
 from bench import workflows as W
+from bench.e2e_bound import _events, critical_path, serialized
 from bench.e2e_engines import LLMS, EngineChoice, describe, real_engines
+from bench.handwritten import HANDWRITTEN
 from bench.langchain_baseline import build_chains
 from bench.report import load_average, machine, write_section
 
 HERE = Path(__file__).resolve().parent
 HEADING = "## End to end (bench/e2e.py)"  # the CPU defaults; another LLM backend gets its own section
-VARIANTS = ("unoptimized", "optimized", "langchain")
-WORKFLOWS = ("naive_rag", "expanded_rag")
-LABEL = {"unoptimized": "(a) unoptimized", "optimized": "(b) optimized", "langchain": "(c) LangChain"}
+VARIANTS = ("eager", "unoptimized", "optimized", "langchain", "asyncio")
+WORKFLOWS = ("naive_rag", "expanded_rag", *W.SEED_WORKFLOWS)
+LABEL = {
+    "eager": "eager (wf.eager)",
+    "unoptimized": "(a) unoptimized",
+    "optimized": "(b) optimized",
+    "langchain": "(c) LangChain",
+    "asyncio": "(e) hand-parallel asyncio",
+}
+RATIOS = (
+    ("eager", "eager/(b)"),
+    ("unoptimized", "(a)/(b)"),
+    ("langchain", "(c)/(b)"),
+    ("asyncio", "(e)/(b)"),
+)
 
 
 # --- one run of one variant ----------------------------------------------------------------------
@@ -92,16 +111,22 @@ class Bench:
         self.unoptimized = W.make_workflows([])
         self.optimized = W.make_workflows(None)
         self.chains = build_chains(rt)
+        self.passages = W.SEED_PASSAGES
         self.batches: list[Batch] = []
         self.engine_use: dict[tuple[str, str, int], dict[str, Any]] = {}
         self.node_time: dict[tuple[str, str], Counter[str]] = {}
 
     async def call(self, variant: str, workflow: str, query: W.Query) -> str:
-        inputs = W.inputs_for(workflow, query)
+        inputs = W.inputs_for(workflow, query, self.passages)
+        if variant == "eager":
+            return str(await self.unoptimized[workflow].eager(**inputs))
         if variant == "unoptimized":
             return str(await self.unoptimized[workflow](**inputs))
         if variant == "optimized":
             return str(await self.optimized[workflow](**inputs))
+        if variant == "asyncio":
+            async with self.rt.serve():  # one query, as wf.eager is: one arrival, one admission
+                return str(await HANDWRITTEN[workflow](**inputs))
         return str(await self.chains[workflow].ainvoke(inputs))
 
     async def run(self, variant: str, workflow: str, queries: Sequence[W.Query], concurrency: int) -> Batch:
@@ -150,7 +175,7 @@ class Bench:
 
     async def lower_bound(self, workflow: str, query: W.Query) -> tuple[float, list[str]]:
         """Seconds of the optimized graph's longest path, from its nodes' durations when each ran alone."""
-        inputs = W.inputs_for(workflow, query)
+        inputs = W.inputs_for(workflow, query, self.passages)
         graph = self.optimized[workflow].graph(**inputs, optimized=True)
         before = {e["args"]["query"] for e in _events(self.rt) if e["pid"] == 1}
         await self.rt.run(serialized(graph), inputs)
@@ -158,70 +183,6 @@ class Bench:
         durations = {(e["args"]["scope"], e["name"]): e["dur"] / 1e6 for e in events}
         query_id = events[-1]["args"]["query"]
         return critical_path(graph, durations, query_id)
-
-
-def _events(rt: ayo.Runtime) -> list[dict[str, Any]]:
-    return [e for e in rt.timeline().events if e.get("ph") == "X"]
-
-
-def serialized(graph: Graph) -> Graph:
-    """A copy of ``graph`` whose nodes run one after another in graph order (map items too)."""
-    g = graph.copy()
-    _chain(g)
-    return g
-
-
-def _chain(g: Graph) -> None:
-    prev = None
-    for n in list(g.nodes):
-        if n.op == "map":
-            n.attrs["concurrency"] = 1
-            n.attrs.pop("stream_args", None)
-        for sub in g.subgraphs(n):
-            _chain(sub)
-        if n.op in ("input", "const"):
-            continue
-        if prev is not None and prev not in n.args:
-            g.set_after(n, [*n.after, prev])
-        prev = n
-
-
-def critical_path(
-    graph: Graph, durations: dict[tuple[str, str], float], scope: str
-) -> tuple[float, list[str]]:
-    """Earliest finish of ``graph``'s output if every node took its measured duration and waited only
-    for its dependencies; and the nodes on that path. Map items run at once; see the module docstring."""
-    finish: dict[Any, float] = {}
-    path: dict[Any, list[str]] = {}
-    for n in graph.nodes:
-        deps = [*n.args, *n.after]
-        start_dep = max(deps, key=lambda d: finish[d], default=None)
-        start = finish[start_dep] if start_dep is not None else 0.0
-        via = path[start_dep] if start_dep is not None else []
-        if n.op == "map":
-            items = []
-            i = 0
-            while any(s == f"{scope}/{n.name}[{i}]" for s, _ in durations):
-                items.append(critical_path(n.attrs["body"], durations, f"{scope}/{n.name}[{i}]"))
-                i += 1
-            longest = max(items, default=(0.0, []))
-            src = n.args[0]
-            if 0 in n.attrs.get("stream_args", ()) and src.attrs.get("stream"):
-                others = [d for d in deps if d is not src]
-                src_start = finish[src] - durations.get((scope, src.name), 0.0)
-                candidates = [(finish[src], path[src]), (src_start + longest[0], [*via, *longest[1]])]
-                candidates += [(finish[o] + longest[0], [*path[o], *longest[1]]) for o in others]
-                finish[n], path[n] = max(candidates, key=lambda c: c[0])
-            elif n.attrs.get("concurrency") == 1:
-                finish[n] = start + sum(t for t, _ in items)
-                path[n] = [*via, f"{n.name}[*]"]
-            else:
-                finish[n], path[n] = start + longest[0], [*via, *longest[1]]
-            continue
-        finish[n] = start + durations.get((scope, n.name), 0.0)
-        path[n] = [*via, n.name] if n.op not in ("input", "const", "output", "python") else via
-    out = graph.output
-    return finish[out], path[out]
 
 
 # --- the schedule --------------------------------------------------------------------------------
@@ -234,6 +195,8 @@ class Options:
     queries: int = 16  # distinct queries at concurrency 1 (and the floor of the list at C > 1)
     rounds: int = 1  # repetitions of each variant's list at C > 1
     bound_queries: int = 8
+    passages: int = W.SEED_PASSAGES  # documents per query of the seed workloads
+    variants: Sequence[str] = VARIANTS
     progress: Callable[[str], None] = print
 
 
@@ -246,13 +209,14 @@ async def prepare(bench: Bench, opts: Options) -> None:
     for q in W.QUERIES:
         await rt.ingest(list(W.docs_for(q.module)), W.collection_for(q))
     for workflow in opts.workflows:
-        for variant in VARIANTS:
+        for variant in opts.variants:
             await bench.call(variant, workflow, W.QUERIES[-1])
     opts.progress(f"prepared collections and warmed up in {time.perf_counter() - t:.1f}s")
 
 
 async def measure(bench: Bench, opts: Options) -> dict[str, Any]:
     """Run the whole schedule; returns the results as plain data (see ``summarize``)."""
+    bench.passages = opts.passages
     await prepare(bench, opts)
     queries = list(W.QUERIES[: opts.queries])
     bounds: dict[str, list[float]] = {}
@@ -267,20 +231,22 @@ async def measure(bench: Bench, opts: Options) -> dict[str, Any]:
         for c in opts.concurrency:
             if c == 1:
                 for i, q in enumerate(queries):
-                    for variant in _rotate(VARIANTS, i):
+                    for variant in _rotate(opts.variants, i):
                         await bench.run(variant, workflow, [q], 1)
             else:
                 n = max(2 * c, len(queries))
                 work = [queries[i % len(queries)] for i in range(n)]
                 for r in range(opts.rounds):
-                    for variant in _rotate(VARIANTS, r + c):
+                    for variant in _rotate(opts.variants, r + c):
                         b = await bench.run(variant, workflow, work, c)
                         opts.progress(
                             f"{workflow} c={c} {variant}: {n / b.makespan:.2f} q/s, "
                             f"p50 {_pct(b.latencies, 50):.2f}s, errors {len(b.errors)}"
                         )
             if c == 1:
-                line = ", ".join(f"{v} p50 {_pct(_lat(bench, workflow, v, 1), 50):.2f}s" for v in VARIANTS)
+                line = ", ".join(
+                    f"{v} p50 {_pct(_lat(bench, workflow, v, 1), 50):.2f}s" for v in opts.variants
+                )
                 opts.progress(f"{workflow} c=1: {line}")
     return summarize(bench, opts, bounds, bound_paths)
 
@@ -313,7 +279,7 @@ def summarize(
     out: dict[str, Any] = {"workflows": {}, "engine_use": {}, "node_time": {}}
     for workflow in opts.workflows:
         rows: dict[str, Any] = {}
-        for variant in VARIANTS:
+        for variant in opts.variants:
             row: dict[str, Any] = {}
             for c in opts.concurrency:
                 bs = [
@@ -336,7 +302,7 @@ def summarize(
             if b.workflow == workflow:
                 for qid, a in b.answers.items():
                     answers[qid].setdefault(b.variant, a)
-        agree = sum(len(set(v.values())) == 1 for v in answers.values() if len(v) == len(VARIANTS))
+        agree = sum(len(set(v.values())) == 1 for v in answers.values() if len(v) == len(opts.variants))
         out["workflows"][workflow] = {
             "variants": rows,
             "bound": {"p50": statistics.median(bounds[workflow]), "per_query": bounds[workflow]},
@@ -378,7 +344,7 @@ def table(results: dict[str, Any], concurrency: Sequence[int]) -> str:
     lines = ["| " + " | ".join(cols) + " |", "|" + "---|" * 2 + "---:|" * (len(cols) - 2)]
     for workflow, r in results["workflows"].items():
         v = r["variants"]
-        for variant in VARIANTS:
+        for variant in (x for x in VARIANTS if x in v):
             cells = [workflow, LABEL[variant]]
             for c in concurrency:
                 m = v[variant][str(c)]
@@ -386,7 +352,9 @@ def table(results: dict[str, Any], concurrency: Sequence[int]) -> str:
                 failed = f" ({len(m['errors'])} failed)" if m["errors"] else ""
                 cells += [f"{first:.2f}{failed}", f"{second:.2f}"]
             lines.append("| " + " | ".join(cells) + " |")
-        for other, name in (("unoptimized", "(a)/(b)"), ("langchain", "(c)/(b)")):
+        for other, name in RATIOS:
+            if other not in v or "optimized" not in v:
+                continue
             cells = [workflow, f"{name}: latency x, throughput of (b) over it"]
             for c in concurrency:
                 a, b = v[other][str(c)], v["optimized"][str(c)]
@@ -424,13 +392,14 @@ def plot(results: dict[str, Any], concurrency: Sequence[int], path: Path) -> Pat
 
     workflows = list(results["workflows"])
     fig, axes = plt.subplots(len(workflows), 2, figsize=(11, 4 * len(workflows)), squeeze=False)
-    width = 0.8 / len(VARIANTS)
     for row, workflow in enumerate(workflows):
         r = results["workflows"][workflow]
         lat_ax, qps_ax = axes[row]
-        for i, variant in enumerate(VARIANTS):
+        variants = [x for x in VARIANTS if x in r["variants"]]
+        width = 0.8 / len(variants)
+        for i, variant in enumerate(variants):
             m = r["variants"][variant]
-            xs = [j + (i - 1) * width for j in range(len(concurrency))]
+            xs = [j + (i - (len(variants) - 1) / 2) * width for j in range(len(concurrency))]
             p50 = [m[str(c)]["p50"] for c in concurrency]
             p95 = [m[str(c)]["p95"] for c in concurrency]
             lat_ax.bar(xs, p50, width, label=LABEL[variant])
@@ -474,7 +443,7 @@ def section(results: dict[str, Any], concurrency: Sequence[int], png: str = "e2e
         "",
         table(results, concurrency),
         "",
-        "Answers equal across (a), (b), (c) (batching on, so batch-variant kernels may differ): "
+        "Answers equal across the variants (batching on, so batch-variant kernels may differ): "
         + ", ".join(f"{w} {r['answers_agree']}" for w, r in results["workflows"].items())
         + ". Critical path of (d): "
         + "; ".join(f"{w}: {' -> '.join(r['bound_path'])}" for w, r in results["workflows"].items())
@@ -495,6 +464,10 @@ def parse_args(argv: Sequence[str] | None = None) -> argparse.Namespace:
     p.add_argument("--queries", type=int, default=16, help=f"distinct queries (at most {len(W.QUERIES)})")
     p.add_argument("--rounds", type=int, default=1, help="repetitions per variant at concurrency > 1")
     p.add_argument("--bound-queries", type=int, default=8, help="queries the lower bound is measured on")
+    p.add_argument("--variants", nargs="+", choices=VARIANTS, default=list(VARIANTS))
+    p.add_argument(
+        "--passages", type=int, default=W.SEED_PASSAGES, help="documents per query of the seed workloads"
+    )
     p.add_argument("--quick", action="store_true", help="4 queries, concurrency 1 and 4 (about 2-3 minutes)")
     p.add_argument("--llm", choices=LLMS, default="llama-cpp", help="the LLM backend (bench/e2e_engines.py)")
     p.add_argument(
@@ -533,6 +506,8 @@ async def main_async(args: argparse.Namespace) -> dict[str, Any]:
         queries=args.queries,
         rounds=args.rounds,
         bound_queries=min(args.bound_queries, args.queries),
+        passages=args.passages,
+        variants=args.variants,
     )
     engines = await real_engines(args.pg_dir, engine_choice(args))
     async with ayo.Runtime(engines=engines, own_engines=True, timeline_size=2_000_000) as rt:

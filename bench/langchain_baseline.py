@@ -1,4 +1,4 @@
-"""The benchmark's two workflows written the way a LangChain user writes them (langchain-core LCEL).
+"""The benchmark's workflows written the way a LangChain user writes them (langchain-core LCEL).
 
 Each engine call is a thin async ``RunnableLambda`` around one of the runtime's eager primitives
 (``rt.ingest``, ``rt.search``, ``rt.rerank``, ``rt.llm``) on the *same* ``Runtime``, hence the same
@@ -53,11 +53,23 @@ def build_chains(rt: ayo.Runtime) -> dict[str, Runnable[dict[str, Any], str]]:
     async def retrieve(x: dict[str, Any]) -> list[ayo.Hit]:
         return await rt.search(x["question"], ayo.SearchParams(x["collection"], W.SEARCH_K))
 
+    async def retrieve_seed(x: dict[str, Any]) -> list[ayo.Hit]:
+        return await rt.search(x["question"], ayo.SearchParams(x["collection"], W.SEED_SEARCH_K))
+
+    def search_seed(collection: str) -> Runnable[str, list[ayo.Hit]]:
+        async def search(query: str) -> list[ayo.Hit]:
+            return await rt.search(query, ayo.SearchParams(collection, W.SEED_SEARCH_K))
+
+        return RunnableLambda(search, name="search")
+
     async def search_kb(query: str) -> list[ayo.Hit]:
         return await rt.search(query, ayo.SearchParams(W.KB_COLLECTION, W.EXPANSION_K))
 
     async def rerank(x: dict[str, Any]) -> list[ayo.Hit]:
         return await rt.rerank(x["question"], list(x["passages"]), W.CONTEXT_K)
+
+    async def rerank_seed(x: dict[str, Any]) -> list[ayo.Hit]:
+        return await rt.rerank(x["question"], list(x["passages"]), W.SEED_CONTEXT_K)
 
     def format_docs(hits: list[ayo.Hit]) -> str:
         return "\n".join(h.text for h in hits)
@@ -97,4 +109,40 @@ def build_chains(rt: ayo.Runtime) -> dict[str, Runnable[dict[str, Any], str]]:
         )
         | answer
     )
-    return {"naive_rag": naive, "expanded_rag": expanded}
+
+    # The research system's workloads (``workflows.SEED_WORKFLOWS``): the same shapes at its sizes.
+    seed_answer = RunnableLambda(answer_prompt) | llm(W.SEED_ANSWER_TOKENS, "\n")
+    seed_naive = (
+        RunnablePassthrough.assign(ingested=RunnableLambda(ingest))
+        | RunnableParallel(
+            context=RunnablePassthrough.assign(passages=RunnableLambda(retrieve_seed))
+            | RunnableLambda(rerank_seed)
+            | RunnableLambda(format_docs),
+            question=itemgetter("question"),
+        )
+        | seed_answer
+    )
+
+    async def search_all(x: dict[str, Any]) -> list[list[ayo.Hit]]:
+        return await search_seed(x["collection"]).abatch(list(x["queries"]))
+
+    rewrite = (
+        RunnableLambda(expand_prompt) | llm(W.SEED_REWRITE_TOKENS, "\n\n") | RunnableLambda(ayo.lines.parse)
+    )
+    seed_advanced = (
+        RunnablePassthrough.assign(ingested=RunnableLambda(ingest))
+        | RunnablePassthrough.assign(queries=rewrite)
+        | RunnableParallel(
+            context=RunnablePassthrough.assign(passages=RunnableLambda(search_all) | RunnableLambda(merge))
+            | RunnableLambda(rerank_seed)
+            | RunnableLambda(format_docs),
+            question=itemgetter("question"),
+        )
+        | seed_answer
+    )
+    return {
+        "naive_rag": naive,
+        "expanded_rag": expanded,
+        "seed_naive_rag": seed_naive,
+        "seed_advanced_rag": seed_advanced,
+    }

@@ -1,4 +1,4 @@
-"""The two workflows of the end-to-end benchmark (``bench/e2e.py``), their inputs, and nothing else.
+"""The workflows of the end-to-end benchmark (``bench/e2e.py``), their inputs, and nothing else.
 
 1. ``naive_rag``: naive RAG with per-query ingestion. Each query brings its own documents: embed and
    ingest them, search them for the question, rerank the hits with the LLM, answer from the best.
@@ -12,6 +12,9 @@ Sizes are kept small so one query takes a few seconds on 2 CPU cores: 8 short do
 ``ANSWER_TOKENS`` tokens from a completion-style prompt (the LLM is a *base* model) that stops at
 the end of the line.
 
+3. ``seed_naive_rag`` and 4. ``seed_advanced_rag``: the research system's own two workloads, at its
+   proportions (see "The research system's two workloads" below).
+
 Inputs are a fixed list of questions, each about one standard-library module whose first passages
 are that query's documents. A query's documents go into the collection of its module
 (``collection_for``), so its search sees exactly its own documents whatever ran before: ingestion
@@ -24,7 +27,7 @@ from dataclasses import dataclass
 from functools import cache
 
 import ayo_trace as ayo
-from ayo_trace.corpus import stdlib_passages
+from ayo_trace.corpus import DEMO_MODULES, stdlib_passages
 
 DOCS_PER_QUERY = 8
 DOC_WORDS = 40
@@ -34,6 +37,14 @@ CONTEXT_K = 2  # passages the reranker keeps for the answer's prompt
 ANSWER_TOKENS = 24
 QUERY_TOKENS = 32  # workflow 2: tokens the LLM may spend writing search queries
 KB_COLLECTION = "e2e_kb"
+# The seed workloads (see "The research system's two workloads" below).
+SEED_PASSAGES = 300  # documents each query brings and indexes ("several hundred")
+SEED_SEARCH_K = 20
+SEED_CONTEXT_K = 2
+SEED_ANSWER_TOKENS = 10
+SEED_REWRITES = 3  # queries the advanced workload's LLM writes
+SEED_REWRITE_TOKENS = 48  # about 3 lines of a few words each
+SEED_WORKFLOWS = ("seed_naive_rag", "seed_advanced_rag")
 
 # A base model follows an example better than an instruction: both prompts open with one.
 ANSWER_HEAD = (
@@ -95,8 +106,15 @@ def knowledge_base() -> list[str]:
     return list(dict.fromkeys(d for q in QUERIES for d in docs_for(q.module)))
 
 
-def inputs_for(workflow: str, query: Query) -> dict[str, object]:
-    """The keyword arguments of ``workflow`` ("naive_rag" or "expanded_rag") for ``query``."""
+def inputs_for(workflow: str, query: Query, passages: int = SEED_PASSAGES) -> dict[str, object]:
+    """The keyword arguments of ``workflow`` (one of ``make_workflows``' names) for ``query``;
+    ``passages``: how many documents each query of the seed workloads brings."""
+    if workflow in SEED_WORKFLOWS:
+        return {
+            "question": query.question,
+            "docs": list(seed_docs_for(query.module, passages)),
+            "collection": seed_collection_for(query, passages),
+        }
     if workflow == "naive_rag":
         return {
             "question": query.question,
@@ -107,10 +125,12 @@ def inputs_for(workflow: str, query: Query) -> dict[str, object]:
 
 
 def make_workflows(passes: list[ayo.Pass] | None) -> dict[str, ayo.Workflow]:
-    """Both workflows compiled with ``passes`` (None: the default passes; ``[]``: program order)."""
+    """Every workflow compiled with ``passes`` (None: the default passes; ``[]``: program order)."""
     return {
         "naive_rag": ayo.workflow(naive_rag.fn, passes=passes, static=("collection",)),
         "expanded_rag": ayo.workflow(expanded_rag.fn, passes=passes),
+        "seed_naive_rag": ayo.workflow(seed_naive_rag.fn, passes=passes, static=("collection",)),
+        "seed_advanced_rag": ayo.workflow(seed_advanced_rag.fn, passes=passes, static=("collection",)),
     }
 
 
@@ -138,3 +158,66 @@ async def expanded_rag(question: str) -> str:
     context = "\n".join(h.text for h in best)
     prompt = f"{ANSWER_HEAD}Documentation:\n{context}\nQuestion: {question}\nAnswer:"
     return await ayo.llm(prompt, max_tokens=ANSWER_TOKENS, stop="\n")
+
+
+# --- the research system's two workloads ---------------------------------------------------------
+#
+# Ayo's README (reference/ayo-readme.txt) reports one query each on 4 RTX 3090s: naive RAG 3.72 s
+# unoptimized, 1.97 s optimized; advanced RAG with query rewriting 7.40 s, 3.17 s. Its example code
+# indexes the query's own documents (embed several hundred passages, insert them into pgvector),
+# searches the top 20, reranks them to the top 2 with a cross-encoder and generates about 10 tokens;
+# the advanced one chains indexing >> query expanding (3 queries, ``expanded_query_num=3``) >>
+# searching >> reranking, then answers. These two keep those proportions. Where our models force a
+# difference: the passages are standard-library docstring chunks (60-150 words, the demo's corpus);
+# the LLM is the shipped Gemma 3 270M, a base model, so the prompts are completion-style with one
+# worked example, and the rewrite is one query per line (``ayo.lines``); no cross-encoder ships
+# offline, so the default reranker scores each of the 20 (advanced: up to 60 merged) passages by the
+# LLM's likelihood of the question, which costs LLM time a cross-encoder on its own GPU would not;
+# the embedder is MiniLM (384 dimensions), not a large embedding model.
+
+
+@cache
+def _seed_corpus() -> tuple[str, ...]:
+    return tuple(p.document for p in stdlib_passages(modules=DEMO_MODULES))
+
+
+@cache
+def seed_docs_for(module: str, passages: int = SEED_PASSAGES) -> tuple[str, ...]:
+    """``passages`` documents for a question about ``module``: the demo corpus's passages from the
+    module's first one on (wrapping around), so the answer is among them and so are many others."""
+    corpus = _seed_corpus()
+    start = next((i for i, d in enumerate(corpus) if d.startswith((f"{module}.", f"{module}:"))), 0)
+    n = min(passages, len(corpus))
+    return tuple(corpus[(start + i) % len(corpus)] for i in range(n))
+
+
+def seed_collection_for(query: Query, passages: int = SEED_PASSAGES) -> str:
+    """The collection holding ``query``'s seed documents (one per module and document count)."""
+    return f"seed_doc_{query.module}_{passages}"
+
+
+@ayo.workflow(static=("collection",))
+async def seed_naive_rag(question: str, docs: list[str], collection: str) -> str:
+    await ayo.ingest(docs, collection=collection)
+    hits = await ayo.search(question, collection=collection, top_k=SEED_SEARCH_K)
+    best = await ayo.rerank(question, hits, top_k=SEED_CONTEXT_K)
+    context = "\n".join(h.text for h in best)
+    prompt = f"{ANSWER_HEAD}Documentation:\n{context}\nQuestion: {question}\nAnswer:"
+    return await ayo.llm(prompt, max_tokens=SEED_ANSWER_TOKENS, stop="\n")
+
+
+@ayo.workflow(static=("collection",))
+async def seed_advanced_rag(question: str, docs: list[str], collection: str) -> str:
+    await ayo.ingest(docs, collection=collection)
+    queries = await ayo.llm(
+        f"{EXPAND_HEAD}Question: {question}\nQueries:\n",
+        parse=ayo.lines,
+        max_tokens=SEED_REWRITE_TOKENS,
+        stop="\n\n",
+    )
+    hits = [await ayo.search(q, collection=collection, top_k=SEED_SEARCH_K) for q in queries]
+    passages = list(dict.fromkeys(h.text for per_query in hits for h in per_query))
+    best = await ayo.rerank(question, passages, top_k=SEED_CONTEXT_K)
+    context = "\n".join(h.text for h in best)
+    prompt = f"{ANSWER_HEAD}Documentation:\n{context}\nQuestion: {question}\nAnswer:"
+    return await ayo.llm(prompt, max_tokens=SEED_ANSWER_TOKENS, stop="\n")

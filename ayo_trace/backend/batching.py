@@ -136,6 +136,7 @@ class Backlog(Generic[T]):
         self._seqs: dict[int, int] = {}  # id(request) -> sequence number
         self._next = 0
         self.examined = 0  # heap entries the decisions looked at (the cost, for tests)
+        self.size = 0  # the ``size`` of every queued request together (texts to embed, ...)
 
     @classmethod
     def of(cls, queue: Sequence[T], order: Callable[[Any], OrderKey] = critical_path_order) -> Backlog[T]:
@@ -171,6 +172,7 @@ class Backlog(Generic[T]):
         self._next += 1
         self._items[seq] = item
         self._seqs[id(item)] = seq
+        self.size += item.size
         g = self._groups.get(item.key)
         if g is None:
             g = self._groups[item.key] = _Group()
@@ -192,6 +194,7 @@ class Backlog(Generic[T]):
 
     def _remove(self, seq: int) -> T:
         item = self._items.pop(seq)
+        self.size -= item.size
         if self._seqs.get(id(item)) == seq:
             del self._seqs[id(item)]
         g = self._groups[item.key]

@@ -42,7 +42,6 @@ import copy
 import dataclasses
 import logging
 import math
-import time
 from collections import Counter
 from collections.abc import Awaitable, Callable, Hashable, Sequence
 from typing import Any, Protocol
@@ -53,6 +52,7 @@ import anyio.lowlevel
 from ..errors import AyoError, EngineError, Overloaded, QueryTimeout
 from ..ir.params import Hit, SamplingParams
 from .batching import Backlog, Dispatch, next_batch
+from .clock import now as _now
 from .config import BatchPolicy
 from .engines.base import (
     DecodeChunk,
@@ -176,7 +176,7 @@ class EngineScheduler:
         self.peers = peers
         self._alone_policy = dataclasses.replace(policy, max_wait_s=0.0)
         self.reset()
-        self._started_at = time.monotonic()
+        self._started_at = _now()
         self.requests: Counter[str] = Counter()
         self.batch_sizes: Counter[int] = Counter()
         self.batches: Counter[str] = Counter()
@@ -214,8 +214,8 @@ class EngineScheduler:
 
     @property
     def load(self) -> int:
-        """Outstanding work, for load balancing across instances."""
-        return len(self._queue) + self.in_flight + self.active_decodes
+        """Outstanding items (an embed request counts its texts), for balancing across instances."""
+        return self._queue.size + self.in_flight + self.active_decodes
 
     # --- the leader protocol ---------------------------------------------------------------------
 
@@ -294,13 +294,13 @@ class EngineScheduler:
     async def _run(self, batch: list[_Request]) -> None:
         key = batch[0].key
         kind = _kind_of(key)
-        start = time.monotonic()
+        start = _now()
         now = anyio.current_time()
         waits = [now - r.arrival for r in batch]
         report_batch(self.name, batch, waits)
         self._batch_ids += 1
         batch_id = self._batch_ids
-        self.in_flight += len(batch)
+        self.in_flight += (size := sum(r.size for r in batch))  # items: an embed request's texts
         error = False
         try:
             results, failures = await self._call(key, [r.payload for r in batch])
@@ -324,8 +324,8 @@ class EngineScheduler:
             for r in batch:
                 r.error = copy_error(err)
         finally:
-            self.in_flight -= len(batch)
-            end = time.monotonic()
+            self.in_flight -= size
+            end = _now()
             self.busy_s += end - start
             self.batches[kind] += 1
             self.batch_sizes[len(batch)] += 1
@@ -467,7 +467,7 @@ class EngineScheduler:
         """Run a call that is not batched (a store transaction), counting it and translating errors."""
         self.requests[kind] += 1
         report_direct(self.name)
-        start = time.monotonic()
+        start = _now()
         self.in_flight += 1
         try:
             return await fn()
@@ -475,14 +475,14 @@ class EngineScheduler:
             raise self._translate(exc) from exc
         finally:
             self.in_flight -= 1
-            self.busy_s += time.monotonic() - start
+            self.busy_s += _now() - start
 
     # --- reporting -------------------------------------------------------------------------------
 
     def stats(self) -> dict[str, Any]:
         n_batches = sum(self.batch_sizes.values())
         n_items = sum(k * v for k, v in self.batch_sizes.items())
-        wall = max(time.monotonic() - self._started_at, 1e-9)
+        wall = max(_now() - self._started_at, 1e-9)
         return {
             "engine": self.name,
             "requests": dict(self.requests),

@@ -30,7 +30,6 @@ from __future__ import annotations
 
 import contextlib
 import sys
-import time
 from collections.abc import AsyncGenerator, Awaitable, Callable, Iterable, Sequence
 from contextvars import ContextVar
 from dataclasses import dataclass, field
@@ -42,6 +41,7 @@ from anyio.streams.memory import MemoryObjectSendStream
 from ..ir.code import SourceLoc
 from ..ir.graph import Node
 from . import otel
+from .clock import now
 
 EVENT_BUFFER = 256
 ANSWER_OPS = frozenset({"llm", "llm_decode"})
@@ -188,7 +188,7 @@ class NodeRun:
         self.loc = str(loc) if loc is not None else None
         self.usage = Usage()
         self.channel = _CHANNEL.get()
-        self.started = time.monotonic()
+        self.started = now()
         self._tokens: list[Any] = []
         self._span: Any = None
 
@@ -219,7 +219,7 @@ class NodeRun:
             n.op,
             self.loc,
             ok,
-            time.monotonic() - self.started,
+            now() - self.started,
             u.tokens_in,
             u.tokens_out,
         )

@@ -38,7 +38,6 @@ from __future__ import annotations
 import contextlib
 import logging
 import math
-import time
 from collections.abc import AsyncGenerator, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any, Protocol
@@ -51,6 +50,7 @@ from ..errors import EngineError, InvalidRequest, NodeError, Overloaded, QueryTi
 from ..ir.blocks import BLOCK_OPS
 from ..ir.graph import Graph, Node
 from ..ir.ops import IDEMPOTENT, rerank_top_k, search_params
+from .clock import now as _now
 from .control import RunBody, run_loop, run_try
 from .dispatch import annotate, handler_for, run_user_code, where
 from .engine_client import Emit, EngineClient, Session
@@ -305,7 +305,7 @@ class GraphRun:
 
     async def _run_one(self, node: Node) -> bool:
         key = (self.scope, node)
-        start = time.monotonic()
+        start = _now()
         events = self.ctx.events
         if events is not None:
             events.node_started(self.ctx.query_id, self.scope, node)
@@ -327,7 +327,7 @@ class GraphRun:
         finally:
             del self.ctx.running[key]
             if events is not None:
-                events.node_finished(self.ctx.query_id, self.scope, node, start, time.monotonic(), ok)
+                events.node_finished(self.ctx.query_id, self.scope, node, start, _now(), ok)
             for edge in self._edges_out.get(node, ()):
                 edge.ok = ok
                 edge.send.close()

@@ -346,6 +346,7 @@ class Runtime:
             )
         self.client.set_pools(built_pools, self._specs)
         self._loop = _loop_token()
+        self._recorder.begin(anyio.current_time())  # the timeline's zero, on the loop's clock
         self._running = True
 
     async def _start_engines(self, engines: list[tuple[Engine, EngineConfig | None]]) -> None:

@@ -10,7 +10,6 @@ from __future__ import annotations
 
 import dataclasses
 import json
-import time
 from collections import OrderedDict, deque
 from pathlib import Path
 from typing import Any
@@ -40,7 +39,7 @@ class Recorder:
     """Bounded event log behind ``Runtime.timeline()``."""
 
     def __init__(self, size: int) -> None:
-        self.t0 = time.monotonic()
+        self.t0: float | None = None  # the runtime's start on its event loop's clock (``begin``)
         self.events: deque[dict[str, Any]] = deque(maxlen=size)
         self.enabled = size > 0
         self.size = size
@@ -60,7 +59,14 @@ class Recorder:
             self._tids.move_to_end((pid, name))
         return tid
 
+    def begin(self, t: float) -> None:
+        """Time ``t`` (the running loop's clock, ``clock.now()``) is the timeline's zero, unless one is set."""
+        if self.t0 is None:
+            self.t0 = t
+
     def _us(self, t: float) -> float:
+        if self.t0 is None:
+            self.t0 = t
         return round((t - self.t0) * 1e6, 1)
 
     def node(self, query: str, scope: str, node: Node, start: float, end: float, ok: bool) -> None:

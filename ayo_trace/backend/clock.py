@@ -1,0 +1,21 @@
+"""The runtime's clock: the running event loop's (``anyio.current_time()``), so busy times, queue waits
+and timelines are in the same time as the scheduling decisions, virtual under a test clock or the
+simulator (trio's ``MockClock``). Outside any event loop (``Runtime.stats()`` called after the loop
+ended) it is ``time.monotonic()``, which is asyncio's clock too."""
+
+from __future__ import annotations
+
+import time
+
+import anyio
+
+
+def now() -> float:
+    """Seconds on the running event loop's clock, else ``time.monotonic()``."""
+    try:
+        return anyio.current_time()
+    except RuntimeError:  # anyio.NoEventLoopError (sniffio's AsyncLibraryNotFoundError before anyio 4.10)
+        return time.monotonic()
+
+
+__all__ = ["now"]
