@@ -32,6 +32,7 @@ from .errors import (
     UserCodeError,
 )
 from .frontend import Workflow, eager, embed, ingest, llm, rerank, search, workflow
+from .frontend.chat import assistant, system, user
 from .frontend.dag import DAG, DAGNode, run_graph
 from .frontend.modules import (
     AnsweringModule,
@@ -106,6 +107,7 @@ __all__ = [
     "UnknownCollection",
     "UserCodeError",
     "Workflow",
+    "assistant",
     "critical_path",
     "current_runtime",
     "eager",
@@ -120,5 +122,7 @@ __all__ = [
     "run_graph",
     "run_passes",
     "search",
+    "system",
+    "user",
     "workflow",
 ]

@@ -56,7 +56,9 @@ from ..ir.graph import Graph, Node
 from ..ir.ops import DEFAULT_ENGINE
 from ..ir.params import Hit, SamplingParams, SearchParams, check_passages, check_text
 from ..ir.parsers import Parser
+from ..ir.prompt import ChatTemplate
 from .admission import Admission
+from .chat import chat_template_of
 from .config import (
     BACKENDS,
     CLUSTERS,
@@ -379,6 +381,13 @@ class Runtime:
                 await self.start()
             elif self._loop is not loop:
                 await self._rebind(loop)
+
+    async def ensure_started(self) -> None:  # the eager primitives start the runtime on first use
+        await self._ensure_started()
+
+    def chat_template(self, engine: str | None = None) -> ChatTemplate:
+        """The chat template ``messages=`` renders with on LLM engine ``engine`` (``backend/chat.py``)."""
+        return chat_template_of(self.pool("llm", engine) if self._running else None)
 
     async def _rebind(self, loop: Any) -> None:
         """First use in a new event loop: forget queued work, restart loop-bound engines."""

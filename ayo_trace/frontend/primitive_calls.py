@@ -87,12 +87,19 @@ class PrimitiveCalls(CompilerState):
                     dynamic = self.materialize(value, loc, k)
                     continue
                 st[k] = value.value
+            elif k == "messages":
+                st[k] = v  # read as turns by chat_prompt
             else:
                 st[k] = self.static_arg(v, k, op, loc)
         name = hint or op
         if op == "llm":
-            prompt = self.expr(bound["prompt"], loc, "prompt")
-            if isinstance(prompt, Static):
+            if ("prompt" in bound) == ("messages" in st):
+                raise TraceError(
+                    "ayo.llm() takes a prompt or messages=, exactly one of them", loc=loc, construct="llm"
+                )
+            if "messages" in st:
+                template, args = self.chat_prompt(st.pop("messages"), st.get("engine"), loc)
+            elif isinstance(prompt := self.expr(bound["prompt"], loc, "prompt"), Static):
                 template, args = Template.constant(check_text(prompt.value, "prompt")), list[Node]()
             elif isinstance(prompt, Text):
                 template, args = prompt.template()

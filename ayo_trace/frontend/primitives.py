@@ -8,13 +8,14 @@ the contract for both.
 
 from __future__ import annotations
 
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from typing import Any, TypeVar
 
 from ..errors import InvalidParams
 from ..host import host
 from ..ir.params import Hit, SamplingParams, SearchParams, check_text
 from ..ir.parsers import Parser
+from .chat import render_messages
 
 F = TypeVar("F", bound=Callable[..., Any])
 
@@ -51,8 +52,9 @@ def sampling_params(
 
 @_primitive("llm")
 async def llm(
-    prompt: str,
+    prompt: str | None = None,
     *,
+    messages: Sequence[Mapping[str, Any]] | None = None,
     max_tokens: int = 64,
     stop: str | Sequence[str] | None = None,
     parse: Parser | None = None,
@@ -61,8 +63,16 @@ async def llm(
     seed: int | None = None,
     engine: str | None = None,
 ) -> Any:
-    """Complete ``prompt`` (greedy by default). With ``parse=ayo.lines`` or ``ayo.json_list`` the
+    """Complete ``prompt`` (greedy by default), or the chat ``messages`` (a list of
+    ``{"role": "system" | "user" | "assistant", "content": str}``, or ``ayo.system/user/assistant``
+    calls) rendered with the engine's chat template. With ``parse=ayo.lines`` or ``ayo.json_list`` the
     result is the list of parsed items, which decode pipelining can stream to the next step."""
+    if (prompt is None) == (messages is None):
+        raise InvalidParams("ayo.llm() takes a prompt or messages=, exactly one of them", param="prompt")
+    if messages is not None:
+        rt = _runtime()
+        await rt.ensure_started()
+        prompt = render_messages(rt.chat_template(engine), messages)
     check_text(prompt, "prompt")
     params = sampling_params(max_tokens, stop, temperature, top_p, seed)
     if parse is not None and not isinstance(parse, Parser):

@@ -26,6 +26,7 @@ from .graph import Graph, Node
 from .params import Hit, SamplingParams, SearchParams
 from .parsers import PARSERS, Parser
 from .printer import format_attrs
+from .prompt import Markup
 from .template import Hole, Template
 
 MAX_JSON_CHARS = 64 * 1024 * 1024
@@ -127,7 +128,14 @@ def _enc(v: Any) -> Any:
     if isinstance(v, Graph):
         return {"__t": "Graph", "graph": _graph_dict(v)}
     if isinstance(v, Template):
-        parts = [p if isinstance(p, str) else dataclasses.asdict(p) for p in v.parts]
+        parts = [
+            {"markup": str(p)}
+            if isinstance(p, Markup)
+            else p
+            if isinstance(p, str)
+            else dataclasses.asdict(p)
+            for p in v.parts
+        ]
         return {"__t": "Template", "parts": parts}
     if isinstance(v, Parser):
         return {"__t": "Parser", "name": v.name}
@@ -185,7 +193,12 @@ class _Decoder:
             finally:
                 self.depth -= 1
         if t == "Template":
-            return Template(tuple(p if isinstance(p, str) else Hole(**p) for p in v["parts"]))
+            return Template(
+                tuple(
+                    p if isinstance(p, str) else Markup(p["markup"]) if "markup" in p else Hole(**p)
+                    for p in v["parts"]
+                )
+            )
         if t == "Parser":
             return PARSERS[v["name"]]
         if t in _DATACLASSES:

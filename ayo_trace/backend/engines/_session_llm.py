@@ -31,6 +31,7 @@ from typing import Any, ClassVar, Generic, TypeVar
 import numpy as np
 
 from ...errors import ConfigError, EngineError, InvalidRequest
+from ...ir.prompt import Prompt
 from ._decoding import (
     Detokenizer,
     SerialWorker,
@@ -42,6 +43,7 @@ from ._decoding import (
     sample,
 )
 from ._prefix_cache import PrefixCache, PrefixEntry
+from ._special import tokenize_prompt
 from .base import DecodeChunk, DecodeRequest, LLMEngine, PrefillRequest, PrefillResult, ScoreRequest
 
 T = TypeVar("T")
@@ -101,7 +103,16 @@ class SessionLLM(LLMEngine, Generic[S, P]):
         """Whether the model is loaded (between ``start`` and ``stop``)."""
 
     @abstractmethod
-    def _tokenize(self, text: str, *, bos: bool) -> list[int]: ...
+    def _tokenize(self, text: str, *, bos: bool) -> list[int]:
+        """Token ids of ``text`` as plain text: special tokens are never parsed in it."""
+
+    @abstractmethod
+    def _specials_in(self, markup: str) -> list[tuple[str, int]]:
+        """The special tokens of chat-template markup text, in order, as (text, id)."""
+
+    def _tokenize_prompt(self, text: str, *, bos: bool) -> list[int]:
+        """Token ids of a session's text: special tokens parsed in its markup only (``_special``)."""
+        return tokenize_prompt(text, bos, lambda t, b: self._tokenize(t, bos=b), self._specials_in)
 
     @abstractmethod
     def _is_eos(self, token: int) -> bool: ...
@@ -242,8 +253,8 @@ class SessionLLM(LLMEngine, Generic[S, P]):
         plans = []
         for r in reqs:
             held = self._sessions.get(r.session)
-            text = (held.text if held else "") + r.text
-            tokens = self._tokenize(text, bos=True)
+            text = Prompt.join([held.text if held else "", r.text])
+            tokens = self._tokenize_prompt(text, bos=True)
             if len(tokens) > self._n_ctx:
                 raise InvalidRequest(
                     f"session {r.session!r}: prompt of {len(tokens)} tokens does not fit the context "
