@@ -117,16 +117,15 @@ class ChatMessages(CompilerState):
                 fields[key.value] = el.value
             else:
                 if set(fields) == {"role", "content"}:
-                    role = self.try_static(fields["role"])
-                    if role is None or role.value not in ROLES:
-                        shown = self.src.code(fields["role"]).strip()
+                    # a role passed as a workflow parameter specializes the trace (a guard)
+                    role = self.static_arg(fields["role"], "role", "llm", loc)
+                    if role not in ROLES:
                         raise TraceError(
-                            f"the role of a message must be one of {ROLES} and known at trace time, got "
-                            f"`{shown}`",
+                            f"the role of a message must be one of {ROLES}, got {role!r}",
                             loc=loc,
                             construct="llm",
                         )
-                    return str(role.value), self.expr(fields["content"], loc, "content")
+                    return str(role), self.expr(fields["content"], loc, "content")
         raise TraceError(
             f"message `{self.src.code(e).strip()}` cannot be traced: {_HOW}", loc=loc, construct="llm"
         )
