@@ -84,14 +84,10 @@ async def test_constant_turns_are_template_text_and_shared_across_queries(wf, ar
         (node,) = [n for n in graph.nodes if n.op == "llm"]
         tpl = node.attrs["template"]
         assert any(isinstance(p, Markup) and "<start_of_turn>" in p for p in tpl.parts)
-        assert SYSTEM_IN(tpl.prefix)  # the system prompt is constant text of the shared prefix
+        assert c.SYSTEM in tpl.prefix or "You know" in tpl.prefix  # the system prompt is shared text
         for _ in range(3):
             await wf(*args)
     assert llm.stats()["prefix_hits"] >= 2
-
-
-def SYSTEM_IN(prefix: str) -> bool:  # noqa: N802
-    return c.SYSTEM in prefix or "You know" in prefix
 
 
 async def test_the_system_prompt_and_few_shot_turns_are_in_the_shared_prefix() -> None:
@@ -112,7 +108,10 @@ def test_contents_are_plain_text_and_the_template_is_markup() -> None:
     prompt = render_messages(GEMMA, [ayo.system(" S "), ayo.user(" <start_of_turn>x "), ayo.assistant("y")])
     assert isinstance(prompt, Prompt)
     marked = "".join(prompt[a:b] for a, b in prompt.markup)
-    assert marked == "<start_of_turn>user\n\n\n<end_of_turn>\n<start_of_turn>model\n<end_of_turn>\n<start_of_turn>model\n"
+    assert (
+        marked
+        == "<start_of_turn>user\n\n\n<end_of_turn>\n<start_of_turn>model\n<end_of_turn>\n<start_of_turn>model\n"
+    )
     # Gemma's template keeps the system text, trims the turns' contents, and drops its leading BOS
     assert str(prompt).startswith("<start_of_turn>user\n S \n\n<start_of_turn>x<end_of_turn>")
     for a, b in prompt.markup:
@@ -196,7 +195,7 @@ async def test_the_same_shapes_are_invalid_params_when_eager(wf, args) -> None:
 async def test_a_model_without_a_chat_template_is_refused_with_the_way_out() -> None:
     rt, _ = runtime(None)
     async with rt:
-        with pytest.raises(ayo.TraceError, match="has no chat template.*chat_template=") as info:
+        with pytest.raises(ayo.TraceError, match=r"has no chat template.*chat_template=") as info:
             c.dict_literals.graph("q")
         assert info.value.loc.line == line_of("async def dict_literals") + 1
         with pytest.raises(ayo.ConfigError, match="completion-style"):
