@@ -653,13 +653,13 @@ class Runtime:
             await pool.decode(session, sampling, on_delta, priority)
         finally:
             await self._release(session, engine, track)
-        if parser is None:
+        if parse is None or parser is None:
             return "".join(parts)
         for item in parser.close():
             items.append(item)
             if emit is not None:
                 await emit(item)
-        return items
+        return parse.result("".join(parts), items)
 
     async def _release(
         self, session: str, engine: str | None, track: dict[str, str | None] | None = None

@@ -19,7 +19,7 @@ from ..errors import AyoError, TraceError
 from ..ir.code import SourceLoc
 from ..ir.graph import Node
 from ..ir.params import SearchParams, check_text
-from ..ir.parsers import Parser
+from ..ir.parsers import output_parser
 from ..ir.template import Hole, Template
 from .primitives import PRIMITIVES, sampling_params
 from .state import CompilerState
@@ -89,6 +89,8 @@ class PrimitiveCalls(CompilerState):
                 st[k] = value.value
             elif k == "messages":
                 st[k] = v  # read as turns by chat_prompt
+            elif k == "parse" and (now := self.value_now(v)) is not None:
+                st[k] = now.value  # a parser built in the call (a lambda, functools.partial(...))
             else:
                 st[k] = self.static_arg(v, k, op, loc)
         name = hint or op
@@ -106,16 +108,14 @@ class PrimitiveCalls(CompilerState):
             else:
                 # the whole prompt is a value: it must be a str, as when eager
                 template, args = Template((Hole(0, "prompt"),)), [prompt.node]
-            parse = st.pop("parse", None)
-            if parse is not None and not isinstance(parse, Parser):
-                raise TraceError("parse= takes ayo.lines or ayo.json_list", loc=loc, construct="llm")
             engine = st.pop("engine", None)
             try:
+                parse = output_parser(st.pop("parse", None))
                 sampling = sampling_params(**st)
             except (ValueError, TypeError, AyoError) as err:
-                raise TraceError(
-                    f"bad sampling parameter of ayo.llm(): {err}", loc=loc, construct="llm"
-                ) from err
+                raise TraceError(f"bad parameter of ayo.llm(): {err}", loc=loc, construct="llm") from err
+            if parse is not None:
+                sampling = parse.constrain(sampling)
             attrs = {"template": template, "sampling": sampling, "parse": parse, "engine": engine}
             return self.emit("llm", args, attrs, loc, name)
         values = [self.materialize(self.expr(bound[k], loc, k), loc, k) for k in data if k in bound]

@@ -137,7 +137,7 @@ def _enc(v: Any) -> Any:
             for p in v.parts
         ]
         return {"__t": "Template", "parts": parts}
-    if isinstance(v, Parser):
+    if isinstance(v, Parser) and PARSERS.get(v.name) == v:
         return {"__t": "Parser", "name": v.name}
     if isinstance(v, SamplingParams | SearchParams | Hit | SourceLoc):
         return {"__t": type(v).__name__, **{k: _enc(x) for k, x in dataclasses.asdict(v).items()}}

@@ -60,6 +60,7 @@ import numpy as np
 from ...errors import ConfigError, EngineError, Overloaded
 from ...ir.prompt import ChatTemplate
 from ._decoding import ByteDetokenizer, Detokenizer, Stopped, log_softmax_at
+from ._grammar import GrammarConstraint
 from ._prefix_cache import DEFAULT_PREFIX_TOKENS, PrefixEntry
 from ._session_llm import Session, SessionLLM, Work
 from .base import ScoreRequest
@@ -310,6 +311,7 @@ class LlamaCppEngine(SessionLLM[_Session, int]):
         if self._llama is None:
             return
         for s in sessions:
+            s.end_constraint()  # here, in the worker thread: never while a decode uses it
             self._llama.llama_memory_seq_rm(self._mem, s.seq, -1, -1)
             s.tokens.clear()
             s.logits = None
@@ -502,6 +504,9 @@ class LlamaCppEngine(SessionLLM[_Session, int]):
             piece(eos).decode("utf-8", "replace") if eos >= 0 else "",
             origin,
         )
+
+    def _constraint(self, params: Any) -> GrammarConstraint:
+        return GrammarConstraint(self._llama, self._vocab, params.json_schema)
 
     def _specials_in(self, markup: str) -> list[tuple[str, int]]:
         lib = self._llama
