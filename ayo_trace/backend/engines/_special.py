@@ -58,7 +58,7 @@ def tokenize_prompt(
 def hf_specials_in(tok: object, markup: str) -> list[tuple[str, int]]:
     """``SpecialsIn`` for a Hugging Face tokenizer: the special added tokens its parser finds."""
     decoder = getattr(tok, "added_tokens_decoder", {})
-    ids: list[int] = tok(markup, add_special_tokens=False)["input_ids"]  # type: ignore[operator]
+    ids: list[int] = tok.encode(markup, add_special_tokens=False)  # type: ignore[attr-defined]
     out = []
     for t in ids:
         added = decoder.get(t)

@@ -401,7 +401,7 @@ class VLLMEngine(LLMEngine):
         return getattr(RequestOutputKind, name)
 
     def _tokenize(self, text: str, *, bos: bool) -> list[int]:
-        ids: list[int] = self._tok(text, add_special_tokens=bos, split_special_tokens=True)["input_ids"]
+        ids: list[int] = self._tok.encode(text, add_special_tokens=bos, split_special_tokens=True)
         return ids
 
     def chat_template(self) -> ChatTemplate | None:
