@@ -23,6 +23,7 @@ from .errors import (
     InvalidParams,
     InvalidRequest,
     NodeError,
+    OutputError,
     Overloaded,
     PassError,
     QueryTimeout,
@@ -32,6 +33,7 @@ from .errors import (
     UserCodeError,
 )
 from .frontend import Workflow, eager, embed, ingest, llm, rerank, search, workflow
+from .frontend.chat import assistant, system, user
 from .frontend.dag import DAG, DAGNode, run_graph
 from .frontend.modules import (
     AnsweringModule,
@@ -87,6 +89,7 @@ __all__ = [
     "Module",
     "Node",
     "NodeError",
+    "OutputError",
     "Overloaded",
     "Pass",
     "PassError",
@@ -111,6 +114,7 @@ __all__ = [
     "UnknownCollection",
     "UserCodeError",
     "Workflow",
+    "assistant",
     "critical_path",
     "current_runtime",
     "eager",
@@ -126,5 +130,7 @@ __all__ = [
     "run_passes",
     "search",
     "simulate",
+    "system",
+    "user",
     "workflow",
 ]

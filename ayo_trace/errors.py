@@ -7,6 +7,7 @@
     ├── GraphError          a graph that breaks an IR invariant (``Graph.lint``)
     ├── PassError           a pass that failed or produced an invalid graph (names the pass)
     ├── ConfigError         an engine or runtime configuration that cannot work
+    ├── OutputError         an LLM's output that its ``parse=`` rejects (not valid for the schema)
     ├── NodeError           a node failed while running (names the node and the user's file:line)
     │   ├── QueryTimeout    a query's deadline or a node's timeout expired
     │   └── UserCodeError   the user's own code, run as a ``python`` node, raised
@@ -78,6 +79,15 @@ class PassError(AyoError):
 
 class ConfigError(AyoError):
     """An engine or runtime configuration that cannot work."""
+
+
+class OutputError(AyoError):
+    """An LLM's output that its ``parse=`` rejects: not JSON, not valid for the schema, or the custom
+    parser raised (chained as ``__cause__``). ``text`` is the output."""
+
+    def __init__(self, message: str, *, text: str = "") -> None:
+        super().__init__(message)
+        self.text = text
 
 
 class EngineError(AyoError):
@@ -169,6 +179,7 @@ __all__ = [
     "InvalidParams",
     "InvalidRequest",
     "NodeError",
+    "OutputError",
     "Overloaded",
     "PassError",
     "QueryTimeout",

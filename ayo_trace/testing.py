@@ -45,6 +45,7 @@ from .backend.engines.base import (
 )
 from .errors import InvalidRequest, StoreError, UnknownCollection
 from .ir.params import Hit
+from .ir.prompt import ChatTemplate
 
 _TOKEN = re.compile(r"\s*\S+|\s+")
 _WORD = re.compile(r"\w+")
@@ -163,6 +164,8 @@ class ScriptedLLM(_Counting, LLMEngine):
     call costs ``call_s + decode_s_per_step * steps * (1 + batch_penalty * (k - 1))`` for k sessions,
     so k sessions decoding together cost far less than k decoding alone.
 
+    ``chat_template``: what ``messages=`` renders with (None: the model has none).
+
     Shared prefixes: a new session's request marked ``shared_prefix`` whose text this engine has
     seen under that key before costs no prefill time (a fork of the kept prefix); ``shared_prefixes``
     counts the requests per key, ``stats()`` the hits and misses.
@@ -182,8 +185,10 @@ class ScriptedLLM(_Counting, LLMEngine):
         context_length: int = 4096,
         fail: Callable[[str], bool] | None = None,
         history: bool = True,
+        chat_template: ChatTemplate | None = None,
     ) -> None:
         super().__init__(name)
+        self.template = chat_template
         self.history = history
         self._respond = respond
         self.prefill_s_per_token = prefill_s_per_token
@@ -208,6 +213,9 @@ class ScriptedLLM(_Counting, LLMEngine):
 
     def count_tokens(self, text: str) -> int:
         return len(tokenize(text))
+
+    def chat_template(self) -> ChatTemplate | None:
+        return self.template
 
     def respond(self, prompt: str) -> str:
         if self._respond is None:

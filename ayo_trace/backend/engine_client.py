@@ -157,13 +157,13 @@ class EngineClient(CachedCalls):
         finally:
             await self.release(session)
             events.record_output("".join(parts))
-        if parser is None:
+        if parse is None or parser is None:
             return "".join(parts)
         for item in parser.close():
             items.append(item)
             if emit is not None:
                 await emit(item)
-        return items
+        return parse.result("".join(parts), items)
 
     async def release(self, session: Session) -> None:
         """Free ``session``'s engine state (a no-op unless it holds some)."""

@@ -52,8 +52,10 @@ from ..host import CURRENT_RUNTIME
 from ..ir.graph import Graph, Node
 from ..ir.params import Hit, SamplingParams, SearchParams
 from ..ir.parsers import Parser
+from ..ir.prompt import ChatTemplate
 from . import otel
 from .admission import Admission
+from .chat import chat_template_of
 from .config import (
     BACKENDS,
     CLUSTERS,
@@ -402,6 +404,10 @@ class Runtime:
                 await self.start()
             elif self._loop is not loop:
                 await self._rebind(loop)
+
+    def chat_template(self, engine: str | None = None) -> ChatTemplate:
+        """The chat template ``messages=`` renders with on LLM engine ``engine`` (``backend/chat.py``)."""
+        return chat_template_of(self.client.pool("llm", engine) if self._running else None)
 
     async def _rebind(self, loop: Any) -> None:
         """First use in a new event loop: forget queued work, restart loop-bound engines."""

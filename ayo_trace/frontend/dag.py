@@ -42,12 +42,12 @@ from contextvars import ContextVar
 from dataclasses import dataclass, field
 from typing import Any
 
-from ..errors import TraceError
+from ..errors import AyoError, TraceError
 from ..host import host
 from ..ir.code import PyCode, SourceLoc, compile_statement
 from ..ir.graph import Graph, Node
 from ..ir.params import SearchParams
-from ..ir.parsers import Parser
+from ..ir.parsers import output_parser
 from ..ir.template import Hole, Template
 from .primitives import sampling_params
 
@@ -216,7 +216,7 @@ class DAG:
         *,
         max_tokens: int = 64,
         stop: str | Sequence[str] | None = None,
-        parse: Parser | None = None,
+        parse: Any = None,
         temperature: float = 0.0,
         top_p: float = 1.0,
         seed: int | None = None,
@@ -232,13 +232,16 @@ class DAG:
         mean what they mean for ``ayo.llm``.
         """
         where = caller()
-        if parse is not None and not isinstance(parse, Parser):
-            raise TraceError("parse= takes ayo.lines or ayo.json_list", loc=where[0], construct="llm")
+        try:
+            parser = output_parser(parse)
+        except AyoError as err:
+            raise TraceError(str(err), loc=where[0], construct="llm") from err
         parts, values = _template_parts(prompt_template, dict(inputs or {}), where[0])
+        sampling = sampling_params(max_tokens, stop, temperature, top_p, seed)
         attrs = {
             "template": Template(tuple(parts)),
-            "sampling": sampling_params(max_tokens, stop, temperature, top_p, seed),
-            "parse": parse,
+            "sampling": sampling if parser is None else parser.constrain(sampling),
+            "parse": parser,
             "engine": engine,
         }
         return self._add("llm", values, attrs, name, where)

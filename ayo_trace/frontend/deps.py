@@ -5,6 +5,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Any
 
+from ..host import host
 from .source import FunctionSource
 
 
@@ -15,6 +16,10 @@ class TraceDeps:
 
     seen: dict[tuple[int, str], tuple[Any, Any]] = field(default_factory=dict)
     sources: dict[Any, FunctionSource] = field(default_factory=dict)
+    chat: dict[str | None, Any] = field(default_factory=dict)  # engine -> the chat template rendered with
+
+    def saw_chat_template(self, engine: str | None, template: Any) -> None:
+        self.chat[engine] = template
 
     def saw_global(self, namespace: dict[str, Any], name: str) -> None:
         self.seen[(id(namespace), name)] = (namespace, namespace[name])
@@ -23,7 +28,14 @@ class TraceDeps:
         self.seen[(id(cell), "")] = (cell, value)
 
     def fresh(self) -> bool:
-        """Whether every global and cell still holds (a value equal to) what the trace saw."""
+        """Whether every global and cell still holds (a value equal to) what the trace saw, and every
+        engine whose chat template rendered messages still has that template."""
+        for engine, template in self.chat.items():
+            try:
+                if host().runtime().chat_template(engine) != template:
+                    return False
+            except Exception:
+                return False
         for (_, name), (where, seen) in self.seen.items():
             try:
                 now = where.get(name, _MISSING) if name else where.cell_contents

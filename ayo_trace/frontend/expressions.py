@@ -12,6 +12,7 @@ import libcst as cst
 from ..errors import TraceError
 from ..ir.code import SourceLoc
 from ..ir.graph import Node
+from .chat_calls import ChatMessages
 from .comprehensions import ComprehensionMaps
 from .folding import StaticFolding
 from .parallel import awaited, traceable_await
@@ -23,7 +24,7 @@ from .values import Static, Traced, Value
 __all__ = ["ExpressionCompiler", "contains_await", "mutated_roots"]
 
 
-class ExpressionCompiler(PrimitiveCalls, ComprehensionMaps, StaticFolding, TextBuilding):
+class ExpressionCompiler(PrimitiveCalls, ChatMessages, ComprehensionMaps, StaticFolding, TextBuilding):
     """Expression methods of ``Compiler`` (the attributes they use are declared in ``CompilerState``)."""
 
     def expr(self, e: cst.BaseExpression, loc: SourceLoc, hint: str, *, text: bool = True) -> Value:

@@ -120,6 +120,40 @@ class StaticFolding(CompilerState):
             return None
         return Static(value)
 
+    def value_now(self, e: cst.BaseExpression) -> Static | None:
+        """The value of ``e`` evaluated at trace time, calls and lambdas included, when it reads no
+        traced value: for arguments that must be objects of the graph (``parse=``), which eager
+        code evaluates once per call and a trace once, so only constructors and lambdas belong there."""
+        static = self.try_static(e)
+        if static is not None:
+            return static
+        try:
+            local, other = self.split_names(*self.src.free_names(e))
+        except KeyError:
+            return None
+        own = set()
+        for node in _lambdas(e):
+            own |= {p.name.value for p in node.params.params}
+        scope: dict[str, Any] = {}
+        for n in local:
+            if n in own:
+                continue
+            v = self.env.get(n) if n not in self.temps else self.temps[n]
+            if not isinstance(v, Static) or getattr(v, "why", None):
+                return None
+            scope[n] = v.value
+        fn = self.src.fn
+        for n in other:
+            closure = self.closure_binding(n)
+            if closure:
+                scope.update(closure)
+            elif n in fn.__globals__:
+                self.deps.saw_global(fn.__globals__, n)
+        try:
+            return Static(eval(self.src.code(e).strip(), fn.__globals__, scope))
+        except Exception:
+            return None
+
     def _static_shape(self, e: cst.CSTNode) -> bool:
         ok = True
 
@@ -194,3 +228,14 @@ class StaticFolding(CompilerState):
         except Exception:
             return None
         return Static(value)
+
+
+def _lambdas(e: cst.CSTNode) -> list[cst.Lambda]:
+    found: list[cst.Lambda] = []
+
+    class V(cst.CSTVisitor):
+        def visit_Lambda(self, n: cst.Lambda) -> None:
+            found.append(n)
+
+    e.visit(V())
+    return found

@@ -19,7 +19,7 @@ from ..errors import AyoError, TraceError
 from ..ir.code import SourceLoc
 from ..ir.graph import Node
 from ..ir.params import SearchParams, check_text
-from ..ir.parsers import Parser
+from ..ir.parsers import output_parser
 from ..ir.template import Hole, Template
 from .primitives import PRIMITIVES, sampling_params
 from .state import CompilerState
@@ -87,21 +87,27 @@ class PrimitiveCalls(CompilerState):
                     dynamic = self.materialize(value, loc, k)
                     continue
                 st[k] = value.value
+            elif k == "messages":
+                st[k] = v  # read as turns by chat_prompt
+            elif k == "parse" and (now := self.value_now(v)) is not None:
+                st[k] = now.value  # a parser built in the call (a lambda, functools.partial(...))
             else:
                 st[k] = self.static_arg(v, k, op, loc)
         name = hint or op
         if op == "llm":
-            prompt = self.expr(bound["prompt"], loc, "prompt")
-            if isinstance(prompt, Static):
+            if ("prompt" in bound) == ("messages" in st):
+                raise TraceError(
+                    "ayo.llm() takes a prompt or messages=, exactly one of them", loc=loc, construct="llm"
+                )
+            if "messages" in st:
+                template, args = self.chat_prompt(st.pop("messages"), st.get("engine"), loc)
+            elif isinstance(prompt := self.expr(bound["prompt"], loc, "prompt"), Static):
                 template, args = Template.constant(check_text(prompt.value, "prompt")), list[Node]()
             elif isinstance(prompt, Text):
                 template, args = prompt.template()
             else:
                 # the whole prompt is a value: it must be a str, as when eager
                 template, args = Template((Hole(0, "prompt"),)), [prompt.node]
-            parse = st.pop("parse", None)
-            if parse is not None and not isinstance(parse, Parser):
-                raise TraceError("parse= takes ayo.lines or ayo.json_list", loc=loc, construct="llm")
             engine = st.pop("engine", None)
             to_caller = st.pop("stream", False)
             if not isinstance(to_caller, bool):
@@ -109,11 +115,12 @@ class PrimitiveCalls(CompilerState):
                     f"stream= of ayo.llm() takes True or False, got {to_caller!r}", loc=loc, construct="llm"
                 )
             try:
+                parse = output_parser(st.pop("parse", None))
                 sampling = sampling_params(**st)
             except (ValueError, TypeError, AyoError) as err:
-                raise TraceError(
-                    f"bad sampling parameter of ayo.llm(): {err}", loc=loc, construct="llm"
-                ) from err
+                raise TraceError(f"bad parameter of ayo.llm(): {err}", loc=loc, construct="llm") from err
+            if parse is not None:
+                sampling = parse.constrain(sampling)
             attrs = {"template": template, "sampling": sampling, "parse": parse, "engine": engine}
             if to_caller:
                 attrs["to_caller"] = True  # an answer wf.stream hands on (see Workflow.stream)

@@ -8,13 +8,14 @@ the contract for both.
 
 from __future__ import annotations
 
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from typing import Any, TypeVar
 
 from ..errors import InvalidParams
 from ..host import host
 from ..ir.params import Hit, SamplingParams, SearchParams, check_text
-from ..ir.parsers import Parser
+from ..ir.parsers import output_parser
+from .chat import render_messages
 
 F = TypeVar("F", bound=Callable[..., Any])
 
@@ -51,26 +52,38 @@ def sampling_params(
 
 @_primitive("llm")
 async def llm(
-    prompt: str,
+    prompt: str | None = None,
     *,
+    messages: Sequence[Mapping[str, Any]] | None = None,
     max_tokens: int = 64,
     stop: str | Sequence[str] | None = None,
-    parse: Parser | None = None,
+    parse: Any = None,
     temperature: float = 0.0,
     top_p: float = 1.0,
     seed: int | None = None,
     engine: str | None = None,
     stream: bool = False,
 ) -> Any:
-    """Complete ``prompt`` (greedy by default). With ``parse=ayo.lines`` or ``ayo.json_list`` the
-    result is the list of parsed items, which decode pipelining can stream to the next step.
-    ``stream=True`` marks the call as an answer that ``wf.stream`` hands to its caller token by token
-    (the call whose value the workflow returns is one without it); it changes nothing else."""
+    """Complete ``prompt`` (greedy by default), or the chat ``messages`` (a list of
+    ``{"role": "system" | "user" | "assistant", "content": str}``, or ``ayo.system/user/assistant``
+    calls) rendered with the engine's chat template. With ``parse=ayo.lines`` or ``ayo.json_list`` the
+    result is the list of parsed items, which decode pipelining can stream to the next step; with a
+    pydantic model class (or a JSON schema dict) it is a validated instance, the output constrained to
+    the schema where the engine can; with any other callable, ``parse(text)``. ``stream=True`` marks
+    the call as an answer that ``wf.stream`` hands to its caller token by token (the call whose value
+    the workflow returns is one without it); it changes nothing else."""
+    if (prompt is None) == (messages is None):
+        raise InvalidParams("ayo.llm() takes a prompt or messages=, exactly one of them", param="prompt")
+    if messages is not None:
+        rt = _runtime()
+        await rt.ensure_started()
+        prompt = render_messages(rt.chat_template(engine), messages)
     check_text(prompt, "prompt")
     params = sampling_params(max_tokens, stop, temperature, top_p, seed)
-    if parse is not None and not isinstance(parse, Parser):
-        raise InvalidParams(f"parse= takes ayo.lines or ayo.json_list, got {parse!r}", param="parse")
-    return await _runtime().llm(prompt, params, parse=parse, engine=engine)
+    parser = output_parser(parse)
+    if parser is not None:
+        params = parser.constrain(params)
+    return await _runtime().llm(prompt, params, parse=parser, engine=engine)
 
 
 @_primitive("embed")

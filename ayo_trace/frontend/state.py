@@ -226,6 +226,17 @@ class CompilerState:
     def bind_call(self, fn: Any, call: cst.Call, loc: SourceLoc) -> dict[str, cst.BaseExpression]:
         raise NotImplementedError
 
+    def value_now(self, e: cst.BaseExpression) -> Any:
+        raise NotImplementedError
+
+    def static_arg(self, e: cst.BaseExpression, name: str, op: str, loc: SourceLoc) -> Any:
+        raise NotImplementedError
+
+    def chat_prompt(
+        self, e: cst.BaseExpression, engine: str | None, loc: SourceLoc
+    ) -> tuple[Any, list[Node]]:
+        raise NotImplementedError
+
     def helper_of(self, e: cst.Await) -> Any:
         raise NotImplementedError
 

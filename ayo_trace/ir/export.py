@@ -26,6 +26,7 @@ from .graph import Graph, Node
 from .params import Hit, SamplingParams, SearchParams
 from .parsers import PARSERS, Parser
 from .printer import format_attrs
+from .prompt import Markup
 from .template import Hole, Template
 
 MAX_JSON_CHARS = 64 * 1024 * 1024
@@ -127,9 +128,16 @@ def _enc(v: Any) -> Any:
     if isinstance(v, Graph):
         return {"__t": "Graph", "graph": _graph_dict(v)}
     if isinstance(v, Template):
-        parts = [p if isinstance(p, str) else dataclasses.asdict(p) for p in v.parts]
+        parts = [
+            {"markup": str(p)}
+            if isinstance(p, Markup)
+            else p
+            if isinstance(p, str)
+            else dataclasses.asdict(p)
+            for p in v.parts
+        ]
         return {"__t": "Template", "parts": parts}
-    if isinstance(v, Parser):
+    if isinstance(v, Parser) and PARSERS.get(v.name) == v:
         return {"__t": "Parser", "name": v.name}
     if isinstance(v, SamplingParams | SearchParams | Hit | SourceLoc):
         return {"__t": type(v).__name__, **{k: _enc(x) for k, x in dataclasses.asdict(v).items()}}
@@ -185,7 +193,12 @@ class _Decoder:
             finally:
                 self.depth -= 1
         if t == "Template":
-            return Template(tuple(p if isinstance(p, str) else Hole(**p) for p in v["parts"]))
+            return Template(
+                tuple(
+                    p if isinstance(p, str) else Markup(p["markup"]) if "markup" in p else Hole(**p)
+                    for p in v["parts"]
+                )
+            )
         if t == "Parser":
             return PARSERS[v["name"]]
         if t in _DATACLASSES:

@@ -65,6 +65,8 @@ class SamplingParams:
 
     ``max_tokens`` is an integer >= 1, ``temperature`` a finite number >= 0, ``top_p`` in (0, 1],
     ``stop`` a string or a sequence of non-empty strings, ``seed`` an integer or None.
+    ``json_schema`` (JSON text, set from ``parse=`` a schema) constrains the output to JSON valid for
+    that schema on engines that support constrained decoding; others ignore it.
     """
 
     max_tokens: int = 64
@@ -72,6 +74,7 @@ class SamplingParams:
     top_p: float = 1.0
     stop: tuple[str, ...] = ()
     seed: int | None = None
+    json_schema: str | None = None
 
     def __post_init__(self) -> None:
         _int(self.max_tokens, "max_tokens", 1)

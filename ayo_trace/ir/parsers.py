@@ -1,17 +1,29 @@
 """Output parsers for ``ayo.llm(..., parse=...)``.
 
-A parser turns an LLM's text into a list of items. Every parser is incremental: ``feed`` takes the
-next text delta and returns the items it could close, ``close`` returns the rest. Feeding the text in
-any split gives exactly the items of ``parse(text)``, which is what lets decode pipelining stream
-items on while the LLM is still writing (and what the property tests check).
+``ayo.lines`` and ``ayo.json_list`` turn an LLM's text into a list of items. They are incremental:
+``feed`` takes the next text delta and returns the items it could close, ``close`` returns the rest.
+Feeding the text in any split gives exactly the items of ``parse(text)``, which is what lets decode
+pipelining stream items on while the LLM is still writing (and what the property tests check).
+
+``output_parser`` turns any other ``parse=`` value into a parser of the whole text:
+
+* a pydantic model class or a JSON schema (a ``dict``): ``SchemaParser``. Its ``constrain`` puts the
+  schema into the sampling parameters, so engines that support constrained decoding (llama.cpp, by
+  a grammar built from the schema) only write JSON valid for it; the result is validated (a model
+  instance, or the JSON value for a ``dict`` schema) and an invalid output raises ``OutputError``;
+* any other callable: ``CallParser``, the callable applied to the whole text, the same eager and
+  traced (an exception it raises becomes an ``OutputError`` chained to it).
 """
 
 from __future__ import annotations
 
 import json
 import re
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import Any, Protocol
+
+from ..errors import AyoError, InvalidParams, OutputError
+from .params import SamplingParams
 
 _BULLET = re.compile(r"^\s*(?:[-*\u2022]|\d+[.)])\s+")
 
@@ -39,8 +51,136 @@ class Parser:
         p = self.incremental()
         return p.feed(text) + p.close()
 
+    @property
+    def streams(self) -> bool:
+        """Whether its value is the list of items ``incremental`` closes (decode pipelining streams them)."""
+        return True
+
+    def result(self, text: str, items: list[Any]) -> Any:
+        """The value of the LLM call, given its whole text and the items closed along the way."""
+        return items
+
+    def constrain(self, sampling: SamplingParams) -> SamplingParams:
+        """The sampling parameters that make an engine write what this parser reads."""
+        return sampling
+
     def __repr__(self) -> str:
         return self.name
+
+
+class _NoItems:
+    def feed(self, delta: str) -> list[Any]:
+        return []
+
+    def close(self) -> list[Any]:
+        return []
+
+
+@dataclass(frozen=True, repr=False)
+class SchemaParser(Parser):
+    """JSON valid for ``schema`` (JSON text); validated by ``model`` (a pydantic model class) when
+    given, else by the schema itself (``jsonschema``)."""
+
+    schema: str = "{}"
+    model: Any = None
+
+    @property
+    def streams(self) -> bool:
+        return False
+
+    def incremental(self) -> ItemParser:
+        return _NoItems()
+
+    def constrain(self, sampling: SamplingParams) -> SamplingParams:
+        return replace(sampling, json_schema=self.schema)
+
+    def result(self, text: str, items: list[Any]) -> Any:
+        try:
+            value = _first_json(text)
+        except ValueError as exc:
+            raise OutputError(
+                f"the output is not JSON for parse={self.name}: {exc}; it was {text!r}", text=text
+            ) from None
+        if self.model is not None:
+            try:
+                return self.model.model_validate(value)
+            except ValueError as exc:  # pydantic's ValidationError is a ValueError
+                raise OutputError(f"the output is not a valid {self.name}: {exc}", text=text) from exc
+        import jsonschema
+
+        try:
+            jsonschema.validate(value, json.loads(self.schema))
+        except jsonschema.ValidationError as exc:
+            raise OutputError(
+                f"the output is not valid for the schema: {exc.message}; it was {text!r}", text=text
+            ) from exc
+        return value
+
+
+@dataclass(frozen=True, repr=False)
+class CallParser(Parser):
+    """``fn(text)``: a custom parser, applied to the whole output."""
+
+    fn: Any = None
+
+    @property
+    def streams(self) -> bool:
+        return False
+
+    def incremental(self) -> ItemParser:
+        return _NoItems()
+
+    def result(self, text: str, items: list[Any]) -> Any:
+        try:
+            return self.fn(text)
+        except AyoError:
+            raise
+        except Exception as exc:
+            raise OutputError(f"parse={self.name} raised {type(exc).__name__}: {exc}", text=text) from exc
+
+
+def _first_json(text: str) -> Any:
+    """The first JSON object or array in ``text`` (text around it is ignored)."""
+    starts = [i for i in (text.find("{"), text.find("[")) if i >= 0]
+    if not starts:
+        raise ValueError("no JSON object or array in it")
+    value, _ = json.JSONDecoder().raw_decode(text, min(starts))
+    return value
+
+
+def _is_model(value: Any) -> bool:
+    return isinstance(value, type) and callable(getattr(value, "model_json_schema", None))
+
+
+def output_parser(parse: Any) -> Parser | None:
+    """The parser for a ``parse=`` value: ``ayo.lines``/``ayo.json_list`` as they are, a pydantic
+    model class or a JSON schema ``dict`` as a ``SchemaParser``, any other callable as a
+    ``CallParser``; ``InvalidParams`` for anything else."""
+    if parse is None or isinstance(parse, Parser):
+        return parse
+    if _is_model(parse):
+        return SchemaParser(parse.__name__, json.dumps(parse.model_json_schema(), sort_keys=True), parse)
+    if isinstance(parse, dict):
+        try:
+            text = json.dumps(parse, sort_keys=True)
+            import jsonschema
+
+            jsonschema.validators.validator_for(parse).check_schema(parse)
+        except (TypeError, ValueError) as exc:
+            raise InvalidParams(f"parse= got a dict that is not a JSON schema: {exc}", param="parse") from exc
+        except Exception as exc:  # jsonschema.SchemaError
+            raise InvalidParams(f"parse= got an invalid JSON schema: {exc}", param="parse") from exc
+        return SchemaParser("schema", text)
+    if callable(parse):
+        name = (
+            getattr(parse, "__qualname__", None) or getattr(parse, "__name__", None) or type(parse).__name__
+        )
+        return CallParser(str(name), parse)
+    raise InvalidParams(
+        "parse= takes ayo.lines, ayo.json_list, a pydantic model class, a JSON schema dict or a callable "
+        f"(text -> value), got {parse!r}",
+        param="parse",
+    )
 
 
 def _clean_line(line: str) -> str | None:

@@ -12,6 +12,7 @@ from dataclasses import dataclass
 from typing import Any, Generic, TypeVar
 
 from .params import check_text
+from .prompt import Markup, Prompt
 
 A = TypeVar("A")
 
@@ -25,7 +26,10 @@ class Hole(Generic[A]):
     ``kind="format"`` renders like an f-string field (``conversion`` then ``format(value, spec)``);
     ``kind="str"`` is a ``+`` operand and must already be a ``str`` (as Python's ``+`` demands);
     ``kind="prompt"`` is a whole prompt passed as a value (``ayo.llm(x)``): it must be a ``str`` too,
-    as the eager call demands (``InvalidParams``), and prints like a plain field.
+    as the eager call demands (``InvalidParams``), and prints like a plain field;
+    ``kind="content"`` is a chat message's whole content (``{"role": ..., "content": x}``): a ``str``
+    (``InvalidParams`` otherwise), rendered as plain text (stripped when ``spec == "strip"``, for a
+    chat template that trims contents).
     """
 
     arg: A
@@ -36,6 +40,9 @@ class Hole(Generic[A]):
     def render(self, value: Any) -> str:
         if self.kind == "prompt":
             return check_text(value, "prompt")
+        if self.kind == "content":
+            text = str(check_text(value, "message content"))
+            return text.strip() if self.spec == "strip" else text
         if self.kind == "str":
             if not isinstance(value, str):
                 raise TypeError(f'can only concatenate str (not "{type(value).__name__}") to str')
@@ -51,7 +58,8 @@ class Hole(Generic[A]):
 
 @dataclass(frozen=True)
 class Template:
-    """Constant strings and holes, in order. Adjacent strings are merged on construction."""
+    """Constant strings and holes, in order. Adjacent strings of the same kind (plain text, or a chat
+    template's ``Markup``) are merged on construction."""
 
     parts: tuple[str | Hole, ...]
 
@@ -61,8 +69,9 @@ class Template:
             if isinstance(p, str):
                 if not p:
                     continue
-                if merged and isinstance(merged[-1], str):
-                    merged[-1] = merged[-1] + p
+                last = merged[-1] if merged else None
+                if isinstance(last, str) and isinstance(last, Markup) == isinstance(p, Markup):
+                    merged[-1] = Markup(last + p) if isinstance(p, Markup) else str(last) + str(p)
                     continue
             merged.append(p)
         object.__setattr__(self, "parts", tuple(merged))
@@ -74,12 +83,18 @@ class Template:
     @property
     def prefix(self) -> str:
         """The constant text before the first hole ('' when the prompt starts with a hole)."""
-        first = self.parts[0] if self.parts else ""
-        return first if isinstance(first, str) else ""
+        return "".join(self.leading_text)
+
+    @property
+    def leading_text(self) -> tuple[str, ...]:
+        """The constant parts before the first hole (plain text and ``Markup``, in order)."""
+        n = next((i for i, p in enumerate(self.parts) if not isinstance(p, str)), len(self.parts))
+        return tuple(p for p in self.parts[:n] if isinstance(p, str))
 
     def render(self, values: Sequence[Any]) -> str:
-        """The prompt, given the values of the owning node's args."""
-        return "".join(p if isinstance(p, str) else p.render(values[p.arg]) for p in self.parts)
+        """The prompt, given the values of the owning node's args: a ``Prompt`` that marks the
+        ``Markup`` parts when there are any (hole values are always plain text), else a ``str``."""
+        return Prompt.join(p if isinstance(p, str) else str(p.render(values[p.arg])) for p in self.parts)
 
     def remap(self, mapping: dict[int, int]) -> Template:
         """The same template with hole arg indices renumbered through ``mapping``."""
@@ -94,12 +109,14 @@ class Template:
         """An f-string-like rendering with ``%name`` holes, for the graph printer."""
         out = []
         for p in self.parts:
-            if isinstance(p, str):
+            if isinstance(p, Markup):
+                out.append("\u27e6" + repr(str(p))[1:-1].replace("{", "{{").replace("}", "}}") + "\u27e7")
+            elif isinstance(p, str):
                 out.append(repr(p)[1:-1].replace("{", "{{").replace("}", "}}").replace('"', '\\"'))
             else:
                 conv = f"!{p.conversion}" if p.conversion else ""
                 spec = f":{p.spec}" if p.spec else ""
-                mark = "+" if p.kind == "str" else ""
+                mark = {"str": "+", "content": "@"}.get(p.kind, "")
                 out.append("{" + mark + "%" + names[p.arg] + conv + spec + "}")
         return 'f"' + "".join(out) + '"'
 

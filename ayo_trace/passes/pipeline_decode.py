@@ -3,7 +3,8 @@
 An ``llm_decode`` with a ``parse`` whose value is the iterable (``args[0]``) of a ``map`` gets
 ``stream=True``, and that map ``stream_args`` including 0: the runtime starts each item's body as
 soon as the parser closes the item. Other users of the decode still receive the whole parsed list.
-A decode without a parser, or whose items feed no map, is left alone. Bodies are handled too.
+A decode without a streaming parser (a schema or a custom callable parses the whole text), or whose
+items feed no map, is left alone. Bodies are handled too.
 """
 
 from __future__ import annotations
@@ -23,7 +24,7 @@ def pipeline_graph(graph: Graph) -> bool:
         if n.op != "map" or not n.args:
             continue
         src = n.args[0]
-        if src.op != "llm_decode" or src.attrs.get("parse") is None:
+        if src.op != "llm_decode" or not getattr(src.attrs.get("parse"), "streams", False):
             continue
         if not src.attrs.get("stream"):
             src.attrs["stream"] = True

@@ -63,8 +63,9 @@ class SplitPrefill:
         if not tpl.holes:
             return [parts]
         segs: list[list[str | Hole]] = []
-        if isinstance(parts[0], str):
-            segs.append([parts.pop(0)])
+        if lead := tpl.leading_text:  # plain text and chat-template markup alike
+            segs.append(list(lead))
+            parts = parts[len(lead) :]
         cur: list[str | Hole] = []
         ready = float("-inf")
         for p in parts:

@@ -30,7 +30,10 @@ class _Tokenizer:
     def __init__(self) -> None:
         self.vocab: dict[str, int] = {"<bos>": 0}
 
-    def encode(self, text: str, add_special_tokens: bool = True) -> list[int]:
+    def encode(
+        self, text: str, add_special_tokens: bool = True, split_special_tokens: bool = False
+    ) -> list[int]:
+        # words are the tokens; this vocabulary has no special tokens but BOS, so both splits agree
         ids = [self.vocab.setdefault(w, len(self.vocab)) for w in text.split()]
         return [0, *ids] if add_special_tokens else ids
 

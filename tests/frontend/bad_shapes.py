@@ -43,4 +43,4 @@ async def starred_call(question: str, kwargs: dict) -> str:
 
 @ayo.workflow
 async def bad_parser(question: str) -> list[str]:
-    return await ayo.llm(question, parse=str.split)
+    return await ayo.llm(question, parse="lines")

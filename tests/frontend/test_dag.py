@@ -294,7 +294,7 @@ def test_module_level_function_resolves_after_json() -> None:
             r"inputs= has \['k'\], which the prompt template never uses",
         ),
         (lambda d, q: d.llm("{q.text}", {"q": q}), "must be a plain name"),
-        (lambda d, q: d.llm("{q}", {"q": q}, parse=str.split), "parse= takes ayo.lines"),
+        (lambda d, q: d.llm("{q}", {"q": q}, parse="lines"), "parse= takes ayo.lines"),
         (lambda d, q: d.search(q, collection=""), "collection= must be a non-empty str"),
         (lambda d, q: d.search(q, collection="kb", top_k=0), "top_k must be at least 1"),
         (lambda d, q: d.rerank(q, q, top_k=0), "top_k must be an int of at least 1"),

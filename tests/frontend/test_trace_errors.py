@@ -37,7 +37,7 @@ CASES = [
         "assigns it on one branch only",
     ),
     (lambda: b.starred_call.graph("q", {}), "**kwargs)", "pass each argument by name"),
-    (lambda: b.bad_parser.graph("q"), "parse=str.split", "ayo.lines or ayo.json_list"),
+    (lambda: b.bad_parser.graph("q"), 'parse="lines"', "a pydantic model class"),
 ]
 
 

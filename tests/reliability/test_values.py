@@ -83,7 +83,7 @@ def test_search_params_refuse_bad_values(collection: Any, top_k: Any) -> None:
         (lambda: ayo.llm("hi", max_tokens=0), "max_tokens"),
         (lambda: ayo.llm("hi", temperature=-1), "temperature"),
         (lambda: ayo.llm("hi", temperature=math.nan), "temperature"),
-        (lambda: ayo.llm("hi", parse=str.upper), "parse"),
+        (lambda: ayo.llm("hi", parse="lines"), "parse"),
         (lambda: ayo.llm(["a list"]), "prompt"),
         (lambda: ayo.llm(b"bytes"), "prompt"),
         (lambda: ayo.llm(None), "prompt"),

@@ -31,6 +31,7 @@ from typing import Any, ClassVar, Generic, TypeVar
 import numpy as np
 
 from ...errors import ConfigError, EngineError, InvalidRequest
+from ...ir.prompt import Prompt
 from ._decoding import (
     Detokenizer,
     SerialWorker,
@@ -42,6 +43,7 @@ from ._decoding import (
     sample,
 )
 from ._prefix_cache import PrefixCache, PrefixEntry
+from ._special import tokenize_prompt
 from .base import DecodeChunk, DecodeRequest, LLMEngine, PrefillRequest, PrefillResult, ScoreRequest
 
 T = TypeVar("T")
@@ -66,7 +68,13 @@ class Session:
     tokens: list[int] = field(default_factory=list)  # exactly what the session's KV state holds
     logits: np.ndarray | None = None  # logits after the last token of ``tokens``
     stream: TextStream | None = None
+    constraint: Any = None  # the engine's constrained-decoding state (``_constraint``) while decoding
     released: bool = False
+
+    def end_constraint(self) -> None:
+        if self.constraint is not None:
+            self.constraint.close()
+            self.constraint = None
 
 
 S = TypeVar("S", bound=Session)
@@ -101,7 +109,16 @@ class SessionLLM(LLMEngine, Generic[S, P]):
         """Whether the model is loaded (between ``start`` and ``stop``)."""
 
     @abstractmethod
-    def _tokenize(self, text: str, *, bos: bool) -> list[int]: ...
+    def _tokenize(self, text: str, *, bos: bool) -> list[int]:
+        """Token ids of ``text`` as plain text: special tokens are never parsed in it."""
+
+    @abstractmethod
+    def _specials_in(self, markup: str) -> list[tuple[str, int]]:
+        """The special tokens of chat-template markup text, in order, as (text, id)."""
+
+    def _tokenize_prompt(self, text: str, *, bos: bool) -> list[int]:
+        """Token ids of a session's text: special tokens parsed in its markup only (``_special``)."""
+        return tokenize_prompt(text, bos, lambda t, b: self._tokenize(t, bos=b), self._specials_in)
 
     @abstractmethod
     def _is_eos(self, token: int) -> bool: ...
@@ -142,6 +159,12 @@ class SessionLLM(LLMEngine, Generic[S, P]):
         """Evaluate each session's fresh tokens on top of what it holds: append them to its
         ``tokens``, set its ``logits``, count ``prompt_tokens_computed``; raise ``Stopped`` when
         ``stop`` is set between model calls (worker thread)."""
+
+    def _constraint(self, params: Any) -> Any:
+        """Constrained-decoding state for ``params.json_schema`` (``mask(logits, greedy)``,
+        ``accept(token)``, ``close()``), or None: this engine decodes unconstrained and the
+        output is only validated."""
+        return None
 
     def _begin_decode(self, sessions: list[S]) -> None:
         """Called before a decode call's first step with the sessions that will step."""
@@ -242,8 +265,8 @@ class SessionLLM(LLMEngine, Generic[S, P]):
         plans = []
         for r in reqs:
             held = self._sessions.get(r.session)
-            text = (held.text if held else "") + r.text
-            tokens = self._tokenize(text, bos=True)
+            text = Prompt.join([held.text if held else "", r.text])
+            tokens = self._tokenize_prompt(text, bos=True)
             if len(tokens) > self._n_ctx:
                 raise InvalidRequest(
                     f"session {r.session!r}: prompt of {len(tokens)} tokens does not fit the context "
@@ -285,6 +308,7 @@ class SessionLLM(LLMEngine, Generic[S, P]):
                 self._truncate(s, n_common)
                 s.logits = None
             s.stream = None
+            s.end_constraint()
             work.append((s, tokens[n_common:]))
             results.append(PrefillResult(n_tokens=len(tokens) - n_common, n_cached=n_common))
             self._counters["prompt_tokens_cached"] += n_common
@@ -311,6 +335,7 @@ class SessionLLM(LLMEngine, Generic[S, P]):
         for s, p in zip(sessions, params, strict=True):
             if s.stream is None:
                 s.stream = TextStream(p, self._detokenizer(s))
+                s.constraint = self._constraint(p) if p.json_schema else None
         self._begin_decode([s for s in sessions if not s.released and not (s.stream and s.stream.done)])
         texts = [""] * len(sessions)
         counts = [0] * len(sessions)
@@ -327,7 +352,12 @@ class SessionLLM(LLMEngine, Generic[S, P]):
                     if s.logits is None or len(s.tokens) >= self._n_ctx:
                         texts[i] += stream.finish("length")
                         continue
-                    tok = sample(s.logits, stream.params, stream.rng)
+                    logits = s.logits
+                    if s.constraint is not None:
+                        logits = s.constraint.mask(logits, stream.params.greedy)
+                    tok = sample(logits, stream.params, stream.rng)
+                    if s.constraint is not None:
+                        s.constraint.accept(tok)
                     counts[i] += 1
                     texts[i] += stream.push(tok, is_eos=self._is_eos(tok))
                     if not stream.done:
@@ -339,6 +369,9 @@ class SessionLLM(LLMEngine, Generic[S, P]):
         finally:
             self._end_decode(failed)
             self._counters["generated_tokens"] += sum(counts)
+            for s in sessions:
+                if s.released or s.stream is None or s.stream.done:
+                    s.end_constraint()
         return decode_chunks(sessions, texts, counts)
 
     def _run_score(self, reqs: list[ScoreRequest], stop: threading.Event) -> list[float]:

@@ -49,6 +49,7 @@ from typing import Any, ClassVar, Self
 
 from ...errors import ConfigError
 from ...ir.params import Hit, SamplingParams
+from ...ir.prompt import ChatTemplate
 
 Vector = Sequence[float]
 
@@ -167,6 +168,11 @@ class LLMEngine(Engine):
     @abstractmethod
     def count_tokens(self, text: str) -> int:
         """Tokens of ``text`` as a prompt would hold them (without BOS)."""
+
+    def chat_template(self) -> ChatTemplate | None:
+        """The model's chat template (what ``messages=`` renders with; the engine is started), or
+        None when it has none. Engines whose model carries one override this."""
+        return None
 
     @abstractmethod
     async def prefill(self, batch: Sequence[PrefillRequest]) -> list[PrefillResult]: ...

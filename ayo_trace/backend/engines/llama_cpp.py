@@ -59,7 +59,9 @@ import anyio
 import numpy as np
 
 from ...errors import ConfigError, EngineError, Overloaded
+from ...ir.prompt import ChatTemplate
 from ._decoding import ByteDetokenizer, Detokenizer, Stopped, log_softmax_at
+from ._grammar import GrammarConstraint
 from ._prefix_cache import DEFAULT_PREFIX_TOKENS, PrefixEntry
 from ._session_llm import Session, SessionLLM, Work
 from .base import ScoreRequest
@@ -140,6 +142,7 @@ class LlamaCppEngine(SessionLLM[_Session, int]):
         prefix_cache_tokens: int = DEFAULT_PREFIX_TOKENS,
         batching: bool = True,
         verbose: bool = False,
+        chat_template: str | None = None,
     ) -> None:
         if n_ctx < 8 or n_seq_max < 1 or n_batch < 1 or threads < 1:
             raise ConfigError(f"engine {name!r}: n_ctx, n_seq_max, n_batch and threads must be positive")
@@ -150,6 +153,7 @@ class LlamaCppEngine(SessionLLM[_Session, int]):
         self._threads = threads
         self._gpu_layers = gpu_layers
         self._verbose = verbose
+        self._chat_source = chat_template
         self._free: list[int] = []  # free sequence ids, ascending
         self._llama: Any = None
         self._model: Any = None
@@ -312,6 +316,7 @@ class LlamaCppEngine(SessionLLM[_Session, int]):
         if self._llama is None:
             return
         for s in sessions:
+            s.end_constraint()  # here, in the worker thread: never while a decode uses it
             self._llama.llama_memory_seq_rm(self._mem, s.seq, -1, -1)
             s.tokens.clear()
             s.logits = None
@@ -529,6 +534,50 @@ class LlamaCppEngine(SessionLLM[_Session, int]):
         if n < 0:
             raise EngineError(f"tokenizing {len(data)} bytes failed", engine=self.name)
         return list(buf[:n])
+
+    def chat_template(self) -> ChatTemplate | None:
+        """``chat_template=`` if given, else the GGUF's ``tokenizer.chat_template``."""
+        self._require_started()
+        lib = self._llama
+        source, origin = self._chat_source, f"chat_template= of engine {self.name!r}"
+        if source is None:
+            raw = lib.llama_model_chat_template(self._model, None)
+            if not raw:
+                return None
+            source, origin = (
+                raw.decode("utf-8"),
+                f"tokenizer.chat_template of {self._model_path or 'the model'}",
+            )
+        bos, eos = lib.llama_vocab_bos(self._vocab), lib.llama_vocab_eos(self._vocab)
+        piece = self._special_piece
+        return ChatTemplate(
+            source,
+            piece(bos).decode("utf-8", "replace") if bos >= 0 else "",
+            piece(eos).decode("utf-8", "replace") if eos >= 0 else "",
+            origin,
+        )
+
+    def _constraint(self, params: Any) -> GrammarConstraint:
+        return GrammarConstraint(self._llama, self._vocab, params.json_schema)
+
+    def _specials_in(self, markup: str) -> list[tuple[str, int]]:
+        lib = self._llama
+        data = markup.encode("utf-8")
+        buf = (lib.llama_token * (len(data) + 2))()
+        n = lib.llama_tokenize(self._vocab, data, len(data), buf, len(buf), False, True)
+        if n < 0:
+            raise EngineError(f"tokenizing {len(data)} bytes failed", engine=self.name)
+        control = lib.LLAMA_TOKEN_ATTR_CONTROL | lib.LLAMA_TOKEN_ATTR_UNKNOWN
+        out = []
+        for t in buf[:n]:
+            if lib.llama_vocab_get_attr(self._vocab, t) & control:
+                out.append((self._special_piece(t).decode("utf-8", "replace"), t))
+        return out
+
+    def _special_piece(self, token: int) -> bytes:
+        buf = ctypes.create_string_buffer(128)
+        n = self._llama.llama_token_to_piece(self._vocab, token, buf, len(buf), 0, True)
+        return buf.raw[: max(n, 0)]
 
     def _is_eos(self, token: int) -> bool:
         return bool(self._llama.llama_vocab_is_eog(self._vocab, token))

@@ -47,9 +47,11 @@ from typing import Any
 import numpy as np
 
 from ...errors import ConfigError, EngineError, Overloaded
+from ...ir.prompt import ChatTemplate
 from ._decoding import Detokenizer, Stopped, WindowDetokenizer, log_softmax_at
 from ._prefix_cache import DEFAULT_PREFIX_TOKENS
 from ._session_llm import Session, SessionLLM, Work
+from ._special import hf_chat_template, hf_specials_in
 from .models import cache_dir, file_fingerprint
 
 _EOS_NAMES = ("<end_of_turn>", "<eos>", "</s>", "<|endoftext|>", "<|im_end|>", "<|eot_id|>")
@@ -123,6 +125,7 @@ class TransformersEngine(SessionLLM[_Session, list[Any]]):
         prefix_cache_tokens: int = DEFAULT_PREFIX_TOKENS,
         batching: bool = True,
         device: str = "cpu",
+        chat_template: str | None = None,
     ) -> None:
         if model is None and gguf_file is None:
             raise ConfigError(f"engine {name!r}: pass a model directory or gguf_file=")
@@ -133,6 +136,7 @@ class TransformersEngine(SessionLLM[_Session, list[Any]]):
         self._max_sessions = max_sessions
         self._max_context = max_context
         self._device = device
+        self._chat_source = chat_template
         self._torch: Any = None
         self._model: Any = None
         self._tok: Any = None
@@ -516,8 +520,16 @@ class TransformersEngine(SessionLLM[_Session, list[Any]]):
     # --- tokens ----------------------------------------------------------------------------------
 
     def _tokenize(self, text: str, *, bos: bool) -> list[int]:
-        ids: list[int] = self._tok(text, add_special_tokens=bos)["input_ids"]
+        ids: list[int] = self._tok(text, add_special_tokens=bos, split_special_tokens=True)["input_ids"]
         return ids
+
+    def chat_template(self) -> ChatTemplate | None:
+        """``chat_template=`` if given, else the tokenizer's ``chat_template``."""
+        self._require_started()
+        return hf_chat_template(self._tok, self._chat_source, self.name)
+
+    def _specials_in(self, markup: str) -> list[tuple[str, int]]:
+        return hf_specials_in(self._tok, markup)
 
     def _is_eos(self, token: int) -> bool:
         return token in self._eos

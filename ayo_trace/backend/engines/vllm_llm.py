@@ -51,7 +51,9 @@ import anyio
 from ..._concurrency import fail_fast, gather
 from ...errors import ConfigError, EngineError, InvalidRequest
 from ...ir.params import SamplingParams
+from ...ir.prompt import ChatTemplate, Prompt
 from ._decoding import TextStream, WindowDetokenizer
+from ._special import hf_chat_template, hf_specials_in, tokenize_prompt
 from .base import (
     DecodeChunk,
     DecodeRequest,
@@ -180,9 +182,9 @@ class VLLMEngine(LLMEngine):
         for r in batch:
             held = self._sessions.get(r.session)
             shared.append(r.shared_prefix is not None and held is None and r.session not in texts)
-            text = texts.get(r.session, held.text if held else "") + r.text
+            text = Prompt.join([texts.get(r.session, held.text if held else ""), r.text])
             texts[r.session] = text
-            tokens = self._tokenize(text, bos=True)
+            tokens = tokenize_prompt(text, True, lambda t, b: self._tokenize(t, bos=b), self._specials_in)
             if len(tokens) >= self._max_model_len:
                 raise InvalidRequest(
                     f"session {r.session!r}: prompt of {len(tokens)} tokens does not fit the context "
@@ -399,8 +401,16 @@ class VLLMEngine(LLMEngine):
         return getattr(RequestOutputKind, name)
 
     def _tokenize(self, text: str, *, bos: bool) -> list[int]:
-        ids: list[int] = self._tok.encode(text, add_special_tokens=bos)
+        ids: list[int] = self._tok.encode(text, add_special_tokens=bos, split_special_tokens=True)
         return ids
+
+    def chat_template(self) -> ChatTemplate | None:
+        """The tokenizer's ``chat_template`` (vLLM serves HF models)."""
+        self._require_started()
+        return hf_chat_template(self._tok, None, self.name)
+
+    def _specials_in(self, markup: str) -> list[tuple[str, int]]:
+        return hf_specials_in(self._tok, markup)
 
     def _decode_tokens(self, tokens: Sequence[int]) -> str:
         text: str = self._tok.decode(list(tokens), skip_special_tokens=True)

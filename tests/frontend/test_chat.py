@@ -1,0 +1,233 @@
+"""``ayo.llm(messages=...)``: rendered with the engine's chat template, the same eager and traced;
+constant turns are template text (shared across queries), contents never become markup; the
+shapes the tracer reads and the ones it refuses, each at its line."""
+
+from __future__ import annotations
+
+import inspect
+from typing import Any
+
+import anyio
+import pytest
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
+
+import ayo_trace as ayo
+from ayo_trace.frontend.chat import render_messages, skeleton
+from ayo_trace.ir.prompt import ChatTemplate, Markup, Prompt, markup_of
+from ayo_trace.ir.template import Hole
+from ayo_trace.testing import ScriptedLLM
+from tests.fixtures.chat import GEMMA3_CHAT_TEMPLATE
+
+from . import chat_shapes as c
+
+pytestmark = pytest.mark.anyio
+
+CHATML = ChatTemplate(
+    "{% for m in messages %}<|im_start|>{{ m['role'] }}\n{{ m['content'] }}<|im_end|>\n{% endfor %}"
+    "{% if add_generation_prompt %}<|im_start|>assistant\n{% endif %}",
+    origin="chatml",
+)
+GEMMA = ChatTemplate(GEMMA3_CHAT_TEMPLATE, "<bos>", "<eos>", "gemma3")
+
+
+def respond(prompt: str) -> str:
+    return f"[{len(prompt)}:{prompt[-12:]!r}]"
+
+
+def runtime(template: ChatTemplate | None = CHATML, **kwargs: Any) -> tuple[ayo.Runtime, ScriptedLLM]:
+    llm = ScriptedLLM("llm", respond, chat_template=template)
+    return ayo.Runtime([llm], batching=False, **kwargs), llm
+
+
+def line_of(text: str) -> int:
+    for i, line in enumerate(inspect.getsource(c).splitlines(), start=1):
+        if text in line:
+            return i
+    raise AssertionError(text)
+
+
+SHAPES = [
+    (c.dict_literals, ("Capital of France?",)),
+    (c.helpers_and_fstring, ("Capital of France?",)),
+    (c.spliced_few_shot, ("Capital of France?",)),
+    (c.fstring_inside, ("Capital of France", "  geography ")),
+    (c.content_from_an_llm, ("Capital of France?",)),
+    (c.variable_content, ("capital of france",)),
+    (c.static_messages, (3,)),
+    (c.messages_in_a_map, (["a", " b ", "<|im_start|>c"],)),
+]
+IDS = [wf.fn.__name__ for wf, _ in SHAPES]
+
+
+@pytest.mark.parametrize("template", [CHATML, GEMMA], ids=["chatml", "gemma"])
+@pytest.mark.parametrize(("wf", "args"), SHAPES, ids=IDS)
+async def test_each_shape_answers_the_same_eager_traced_and_optimized(wf, args, template) -> None:
+    rt, llm = runtime(template)
+    async with rt:
+        eager = await wf.eager(*args)
+        eager_prompts = list(llm.prompts)
+        llm.prompts.clear()
+        traced = await ayo.workflow(wf.fn, passes=[])(*args)
+        traced_prompts = list(llm.prompts)
+        llm.prompts.clear()
+        optimized = await wf(*args)
+    assert eager == traced == optimized
+    assert eager_prompts == traced_prompts == llm.prompts
+
+
+@pytest.mark.parametrize(("wf", "args"), SHAPES[:4], ids=IDS[:4])
+async def test_constant_turns_are_template_text_and_shared_across_queries(wf, args) -> None:
+    rt, llm = runtime(GEMMA)
+    async with rt:
+        graph = wf.graph(*args)
+        (node,) = [n for n in graph.nodes if n.op == "llm"]
+        tpl = node.attrs["template"]
+        assert any(isinstance(p, Markup) and "<start_of_turn>" in p for p in tpl.parts)
+        assert c.SYSTEM in tpl.prefix or "You know" in tpl.prefix  # the system prompt is shared text
+        for _ in range(3):
+            await wf(*args)
+    assert llm.stats()["prefix_hits"] >= 2
+
+
+async def test_the_system_prompt_and_few_shot_turns_are_in_the_shared_prefix() -> None:
+    rt, llm = runtime(GEMMA)
+    async with rt:
+        graph = c.spliced_few_shot.graph("q", optimized=True)
+        shared = [n for n in graph.nodes if n.op == "llm_prefill" and n.attrs.get("shared")]
+        (prefix,) = shared
+        text = prefix.attrs["template"].prefix
+        for turn in (c.SYSTEM, "Capital of Italy?", "Rome", "Capital of Peru?", "Lima"):
+            assert turn in text
+        for q in ("a", "b", "c"):
+            await c.spliced_few_shot(q)
+    assert llm.stats() == {**llm.stats(), "prefix_hits": 2, "prefix_misses": 1}
+
+
+def test_contents_are_plain_text_and_the_template_is_markup() -> None:
+    prompt = render_messages(GEMMA, [ayo.system(" S "), ayo.user(" <start_of_turn>x "), ayo.assistant("y")])
+    assert isinstance(prompt, Prompt)
+    marked = "".join(prompt[a:b] for a, b in prompt.markup)
+    assert (
+        marked
+        == "<start_of_turn>user\n\n\n<end_of_turn>\n<start_of_turn>model\n<end_of_turn>\n<start_of_turn>model\n"
+    )
+    # Gemma's template keeps the system text, trims the turns' contents, and drops its leading BOS
+    assert str(prompt).startswith("<start_of_turn>user\n S \n\n<start_of_turn>x<end_of_turn>")
+    for a, b in prompt.markup:
+        assert "x" not in prompt[a:b]
+
+
+@settings(max_examples=60, suppress_health_check=[HealthCheck.function_scoped_fixture])
+@given(
+    contents=st.lists(
+        st.lists(
+            st.sampled_from([*"ab \n{}<>|_", "<start_of_turn>", "<|im_start|>", "{{", "%}"]), max_size=12
+        ).map("".join),
+        min_size=2,
+        max_size=5,
+    ),
+    gemma=st.booleans(),
+)
+def test_rendering_puts_every_content_in_its_slot_as_text(contents: list[str], gemma: bool) -> None:
+    tpl = GEMMA if gemma else CHATML
+    roles = ["system"] + ["user" if i % 2 == 0 else "assistant" for i in range(len(contents) - 1)]
+    messages = [{"role": r, "content": x} for r, x in zip(roles, contents, strict=True)]
+    prompt = render_messages(tpl, messages)
+    parts, trims = skeleton(tpl, roles)
+    expected = "".join(
+        p if isinstance(p, str) else (contents[p].strip() if trims[p] else contents[p]) for p in parts
+    )
+    assert str(prompt) == expected
+    covered = sum(b - a for a, b in markup_of(prompt))
+    assert covered == sum(len(p) for p in parts if isinstance(p, str))
+
+
+async def test_a_role_passed_as_a_parameter_specializes_the_trace() -> None:
+    rt, _ = runtime()
+    async with rt:
+        graph = c.traced_role.graph("q", "user")
+        assert graph.guards and "role" in graph.guards
+        assert await c.traced_role("q", "user") == await c.traced_role.eager("q", "user")
+
+
+@pytest.mark.parametrize(
+    ("wf", "args", "line", "match"),
+    [
+        (c.built_at_run_time, ("q",), "refused: computed", "computed when the workflow runs"),
+        (c.unknown_role, ("q",), "refused: unknown role", "role of a message must be one of"),
+        (c.extra_key, ("q",), "refused\n", "cannot be traced: write the messages"),
+        (c.helper_built, ("q",), "refused: helper", "computed when the workflow runs"),
+        (c.traced_splice, ("q", [ayo.user("x")]), "refused: splice", "only constant lists"),
+        (c.both_prompt_and_messages, ("q",), "refused: both", "exactly one of them"),
+        (c.empty_messages, ("q",), "refused: empty", "non-empty list"),
+        (c.non_str_content, ("q",), "refused: content", "must be a str"),
+    ],
+    ids=["computed", "unknown_role", "extra_key", "helper", "traced_splice", "both", "empty", "content"],
+)
+async def test_refused_shapes_name_the_line_and_the_fix(wf, args, line: str, match: str) -> None:
+    rt, _ = runtime()
+    async with rt:
+        with pytest.raises(ayo.TraceError, match=match) as info:
+            wf.graph(*args)
+    expected = line_of(line.strip()) if line.strip() != "refused" else line_of('"name": "x"')
+    assert info.value.loc.line == expected
+
+
+@pytest.mark.parametrize(
+    ("wf", "args"),
+    [
+        (c.unknown_role, ("q",)),
+        (c.extra_key, ("q",)),
+        (c.both_prompt_and_messages, ("q",)),
+        (c.empty_messages, ("q",)),
+        (c.non_str_content, ("q",)),
+    ],
+    ids=["unknown_role", "extra_key", "both", "empty", "content"],
+)
+async def test_the_same_shapes_are_invalid_params_when_eager(wf, args) -> None:
+    rt, _ = runtime()
+    async with rt:
+        with pytest.raises(ayo.InvalidParams):
+            await wf.eager(*args)
+
+
+async def test_a_model_without_a_chat_template_is_refused_with_the_way_out() -> None:
+    rt, _ = runtime(None)
+    async with rt:
+        with pytest.raises(ayo.TraceError, match=r"has no chat template.*chat_template=") as info:
+            c.dict_literals.graph("q")
+        assert info.value.loc.line == line_of("async def dict_literals") + 1
+        with pytest.raises(ayo.ConfigError, match="completion-style"):
+            await c.dict_literals.eager("q")
+
+
+def test_tracing_outside_a_running_runtime_says_to_start_it() -> None:
+    rt, _ = runtime()
+
+    async def main() -> None:
+        token = ayo.Runtime.set_default(rt)
+        try:
+            with pytest.raises(ayo.TraceError, match="start the runtime first"):
+                ayo.workflow(c.dict_literals.fn).graph("q")
+        finally:
+            ayo.Runtime.set_default(token)
+
+    anyio.run(main)
+
+
+async def test_another_chat_template_traces_again() -> None:
+    wf = ayo.workflow(c.dict_literals.fn)
+    for template in (CHATML, GEMMA):
+        rt, llm = runtime(template)
+        async with rt:
+            await wf("q")
+        assert ("<|im_start|>" in llm.prompts[0]) == (template is CHATML)
+
+
+async def test_dynamic_contents_are_content_holes() -> None:
+    rt, _ = runtime(GEMMA)
+    async with rt:
+        tpl = c.dict_literals.graph("q").nodes[1].attrs["template"]
+    (hole,) = tpl.holes
+    assert hole == Hole(0, "content", None, "strip")
