@@ -13,7 +13,7 @@ self-hosted engines that batch across concurrent queries.
 """
 
 from . import driver as _driver  # noqa: F401  (importing it installs the host the frontend calls)
-from .backend import BatchPolicy, EngineConfig, Runtime, current_runtime, load_config
+from .backend import BatchPolicy, CacheConfig, EngineConfig, Runtime, current_runtime, load_config
 from .errors import (
     AyoError,
     ConfigError,
@@ -70,6 +70,7 @@ __all__ = [
     "AnsweringModule",
     "AyoError",
     "BatchPolicy",
+    "CacheConfig",
     "ConfigError",
     "Cost",
     "DAGNode",
