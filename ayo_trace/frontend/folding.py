@@ -115,7 +115,7 @@ class StaticFolding(CompilerState):
         if not self._pure_calls(e, scope):
             return None
         try:
-            value = eval(self.src.code(e).strip(), fn.__globals__, scope)
+            value = eval(self.src.expr_code(e), fn.__globals__, scope)
         except Exception:
             return None
         return Static(value)
@@ -150,7 +150,7 @@ class StaticFolding(CompilerState):
             elif n in fn.__globals__:
                 self.deps.saw_global(fn.__globals__, n)
         try:
-            return Static(eval(self.src.code(e).strip(), fn.__globals__, scope))
+            return Static(eval(self.src.expr_code(e), fn.__globals__, scope))
         except Exception:
             return None
 
@@ -168,6 +168,10 @@ class StaticFolding(CompilerState):
                         cst.BaseUnaryOp,
                         cst.BaseCompOp,
                         cst.BaseParenthesizableWhitespace,
+                        cst.TrailingWhitespace,  # the line breaks and comments of an expression
+                        cst.EmptyLine,  # written over several lines
+                        cst.Newline,
+                        cst.Comment,
                         cst.Comma,
                         cst.Dot,
                         cst.Colon,
@@ -190,7 +194,7 @@ class StaticFolding(CompilerState):
         e.visit(V())
         for call in calls:
             try:
-                fn = eval(self.src.code(call.func).strip(), self.src.fn.__globals__, scope)
+                fn = eval(self.src.expr_code(call.func), self.src.fn.__globals__, scope)
             except Exception:
                 return False
             if fn in _PURE_BUILTINS:
@@ -224,7 +228,7 @@ class StaticFolding(CompilerState):
         for n in other:
             scope.update(self.closure_binding(n))
         try:
-            value = eval(self.src.code(func).strip(), self.src.fn.__globals__, scope)
+            value = eval(self.src.expr_code(func), self.src.fn.__globals__, scope)
         except Exception:
             return None
         return Static(value)

@@ -79,12 +79,15 @@ class FunctionSource:
         return self.module.code_for_node(node)
 
     def expr_code(self, e: cst.BaseExpression) -> str:
-        """``e``'s code as an expression that stands on its own on the right of ``=``: a generator
-        expression written as a call's only argument (``xs.extend(h.text for h in hits)``) or an
-        assignment expression written as an argument (``f(n := len(xs))``) has no parentheses of its
-        own."""
+        """``e``'s code as an expression that stands on its own on the right of ``=`` (or in ``eval``):
+        a generator expression written as a call's only argument (``xs.extend(h.text for h in hits)``)
+        or an assignment expression written as an argument (``f(n := len(xs))``) has no parentheses of
+        its own, and an expression that spans lines inside the brackets it was written in (strings
+        concatenated over several lines in a call's argument list) continues its lines only inside
+        parentheses."""
         code = self.code(e).strip()
-        return f"({code})" if isinstance(e, cst.GeneratorExp | cst.NamedExpr) and not e.lpar else code
+        bare = isinstance(e, cst.GeneratorExp | cst.NamedExpr) and not e.lpar
+        return f"({code})" if bare or "\n" in code else code
 
     def _home(self, scope: Scope | None, name: str) -> Scope | None:
         """The scope that binds ``name`` as seen from ``scope`` (Python's lexical rule)."""

@@ -56,6 +56,11 @@ class TextBuilding(CompilerState):
                     node = self.materialize(value, loc, "field")
                     out.append(Hole(node, "format", conv, spec))
             return out
+        if isinstance(e, cst.ConcatenatedString):  # "text" f"{q}" written side by side, on one line or several
+            halves = [self._literal_parts(e.left, loc), self._literal_parts(e.right, loc)]
+            if halves[0] is None or halves[1] is None:
+                return None
+            return halves[0] + halves[1]
         if isinstance(e, cst.BinaryOperation) and isinstance(e.operator, cst.Add):
             left = self._text_operand(e.left, loc)
             right = self._text_operand(e.right, loc)
@@ -87,6 +92,13 @@ class TextBuilding(CompilerState):
                     out.extend(operand)
                 return out
         return None
+
+    def _literal_parts(self, e: cst.BaseExpression, loc: SourceLoc) -> list[str | Hole[Node]] | None:
+        """One side of an implicit concatenation: a plain literal's text, an f-string's parts."""
+        if isinstance(e, cst.SimpleString):
+            value = e.evaluated_value
+            return [value] if isinstance(value, str) else None
+        return self._text_parts(e, loc)
 
     def _stringy(self, e: cst.BaseExpression) -> bool:
         return isinstance(e, cst.SimpleString | cst.FormattedString | cst.ConcatenatedString) or (

@@ -50,3 +50,18 @@ def test_a_run_time_error_is_the_same_in_every_mode(case: Case) -> None:
     _, eager = results[0]
     assert isinstance(eager, tuple) and eager[:1] == ("raised",)
     assert_all_equal(results)
+
+
+def test_a_prompt_written_over_several_lines_is_a_template() -> None:
+    """Its constant text reaches the graph as text (shared and prefilled ahead), not as a value."""
+    from .corpus import multiline
+
+    for wf, args in [
+        (multiline.concatenated_over_lines, ("q",)),
+        (multiline.concatenated_with_comments, ("q", ["d"])),
+    ]:
+        graph = wf.graph(*args, optimized=True)
+        shared = [n for n in graph.walk() if n.op == "llm_prefill" and n.attrs.get("shared")]
+        assert shared, graph
+    text = str(multiline.concatenated_over_lines.graph("q"))
+    assert 'llm(f"You answer questions about Python.\\nQuestion: {%question}\\nAnswer:"' in text, text
