@@ -153,9 +153,7 @@ class ChatMessages(CompilerState):
                 if trim:
                     parts[0] = str(parts[0]).lstrip()
                     parts[-1] = str(parts[-1]).rstrip()
-                return [
-                    p if isinstance(p, str) else hole(p.arg, p.kind, p.conversion, p.spec) for p in parts
-                ]
+                return [p if isinstance(p, str) else hole(p.arg, p.kind, p.conversion, p.spec) for p in parts]
             node = content.node()  # trimmed at a dynamic end: the whole content is one value
         else:
             node = self.materialize(content, loc, "content")

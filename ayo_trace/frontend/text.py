@@ -56,7 +56,9 @@ class TextBuilding(CompilerState):
                     node = self.materialize(value, loc, "field")
                     out.append(Hole(node, "format", conv, spec))
             return out
-        if isinstance(e, cst.ConcatenatedString):  # "text" f"{q}" written side by side, on one line or several
+        if isinstance(
+            e, cst.ConcatenatedString
+        ):  # "text" f"{q}" written side by side, on one line or several
             halves = [self._literal_parts(e.left, loc), self._literal_parts(e.right, loc)]
             if halves[0] is None or halves[1] is None:
                 return None
