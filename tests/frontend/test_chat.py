@@ -7,7 +7,6 @@ from __future__ import annotations
 import inspect
 from typing import Any
 
-import anyio
 import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
@@ -18,6 +17,7 @@ from ayo_trace.ir.prompt import ChatTemplate, Markup, Prompt, markup_of
 from ayo_trace.ir.template import Hole
 from ayo_trace.testing import ScriptedLLM
 from tests.fixtures.chat import GEMMA3_CHAT_TEMPLATE
+from tests.util import run_in_new_loop
 
 from . import chat_shapes as c
 
@@ -213,7 +213,7 @@ def test_tracing_outside_a_running_runtime_says_to_start_it() -> None:
         finally:
             ayo.Runtime.set_default(token)
 
-    anyio.run(main)
+    run_in_new_loop(main)
 
 
 async def test_another_chat_template_traces_again() -> None:

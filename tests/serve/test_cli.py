@@ -7,6 +7,7 @@ import json
 import subprocess
 import sys
 import tomllib
+from concurrent.futures import ThreadPoolExecutor
 
 import pytest
 from click.testing import CliRunner
@@ -20,7 +21,10 @@ QUESTION = "why is the sky blue?"
 
 
 def ayo(*args: str) -> str:
-    result = CliRunner().invoke(main, list(args), catch_exceptions=False)
+    """The command's output, run in a fresh thread: ``ayo run`` starts its own event loop, and
+    pytest's anyio runner may hold this thread's (see ``tests.util.run_in_new_loop``)."""
+    with ThreadPoolExecutor(1) as pool:
+        result = pool.submit(CliRunner().invoke, main, list(args), catch_exceptions=False).result()
     assert result.exit_code == 0, result.output
     return result.output
 
