@@ -294,6 +294,55 @@ async def test_llama_keeps_live_sessions_on_the_lowest_sequence_ids(llama_engine
         await llama_engine.release(names)
 
 
+async def test_llama_moves_idle_sessions_out_of_the_decoding_window(llama_engine: LlamaCppEngine) -> None:
+    """Decoding sessions on ids 0, 2, 4, 6 with idle ones between them and one id free: no window is
+    free of idle sessions, so the idle ones are moved out of the way (a chain of queued KV copies).
+    The decoding sessions then generate what sessions prefilled straight into the ids they were moved
+    to generate (llama.cpp's kernels round by a row's place in the batch, so that is the exact
+    reference), and the idle ones what they would have alone."""
+    prompts = [FRANCE, RAG, "The opposite of hot is", "1, 2, 3, 4,"]
+    idle_texts = ["The capital of Italy is", "The capital of Spain is", "The capital of Japan is"]
+    params = SamplingParams(max_tokens=8)
+    tag = uuid.uuid4().hex[:6]
+    assert len(llama_engine._free) == 8, "the engine holds sessions of another test"
+
+    async def decode(names: list[str]) -> list[str]:
+        chunks = await llama_engine.decode([DecodeRequest(n, params) for n in names], 8)
+        return [c.text for c in chunks]
+
+    async def prefill_in_order(names: list[str], texts: dict[str, str]) -> None:
+        for n in names:  # one at a time: each takes the lowest free id
+            await llama_engine.prefill([PrefillRequest(n, texts[n])])
+
+    # The reference: other sessions on ids 0-3 and the decoding ones straight on 4-7 (q2, q0, q3, q1),
+    # where the gathering below leaves them.
+    ref = [f"r{i}-{tag}" for i in range(4)]
+    pad = [f"pad{i}-{tag}" for i in range(4)]
+    texts = dict(zip(ref, prompts, strict=True)) | dict.fromkeys(pad, "Hello")
+    await prefill_in_order([*pad, ref[2], ref[0], ref[3], ref[1]], texts)
+    expected = await decode(ref)
+    await llama_engine.release(ref + pad)
+    lone = [
+        await complete(llama_engine, f"lone{i}-{tag}", text, SamplingParams(max_tokens=6))
+        for i, text in enumerate(idle_texts)
+    ]
+    await llama_engine.release([f"lone{i}-{tag}" for i in range(3)])
+
+    decoders = [f"q{i}-{tag}" for i in range(4)]
+    idle = [f"i{i}-{tag}" for i in range(3)]
+    texts = dict(zip(decoders, prompts, strict=True)) | dict(zip(idle, idle_texts, strict=True))
+    try:
+        await prefill_in_order(
+            [decoders[0], idle[0], decoders[1], idle[1], decoders[2], idle[2], decoders[3]], texts
+        )
+        assert [llama_engine._sessions[n].seq for n in decoders] == [0, 2, 4, 6]
+        assert await decode(decoders) == expected
+        assert [llama_engine._sessions[n].seq for n in decoders] == [5, 7, 4, 6]
+        assert [await generate(llama_engine, n, SamplingParams(max_tokens=6)) for n in idle] == lone
+    finally:
+        await llama_engine.release(decoders + idle)
+
+
 async def test_llama_gathers_scattered_decoding_sessions_into_one_batch(llama_engine: LlamaCppEngine) -> None:
     """Sessions that decode together are moved onto consecutive sequence ids first (one micro-batch),
     which neither changes what they generate nor touches the sessions they were scattered between."""
