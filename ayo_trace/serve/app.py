@@ -122,12 +122,8 @@ class _State:
         try:
             query, deadline_s = await self._query(request)
             value = await query.run(deadline_s)
-        except LookupError as exc:
-            return problem_response(exc, 404)
-        except AyoError as exc:
-            return problem_response(exc)
-        except (AppError, TypeError, ValueError) as exc:
-            return problem_response(exc, 400)
+        except (LookupError, AyoError, AppError, TypeError, ValueError) as exc:
+            return _request_problem(exc)
         finally:
             CURRENT_RUNTIME.reset(token)
         return JSONResponse({"result": to_json(value)})
@@ -139,12 +135,8 @@ class _State:
         try:
             query, deadline_s = await self._query(request)
             events = query.stream(deadline_s)  # the run starts when the response is sent
-        except LookupError as exc:
-            return problem_response(exc, 404)
-        except AyoError as exc:
-            return problem_response(exc)
-        except (AppError, TypeError, ValueError) as exc:
-            return problem_response(exc, 400)
+        except (LookupError, AyoError, AppError, TypeError, ValueError) as exc:
+            return _request_problem(exc)
         finally:
             CURRENT_RUNTIME.reset(token)
         return EventSourceResponse(_sse(events, self.runtime))
@@ -157,12 +149,8 @@ class _State:
                 kwargs = placeholder_args(wf)
             optimized = request.query_params.get("optimized", "0") not in ("0", "false", "no", "")
             graph = wf.graph(*args, optimized=optimized, **kwargs)
-        except LookupError as exc:
-            return problem_response(exc, 404)
-        except AyoError as exc:
-            return problem_response(exc)
-        except (AppError, TypeError, ValueError) as exc:
-            return problem_response(exc, 400)
+        except (LookupError, AyoError, AppError, TypeError, ValueError) as exc:
+            return _request_problem(exc)
         fmt = request.query_params.get("format", "text")
         if fmt not in GRAPH_FORMATS:
             return problem_response(AppError(f"format must be one of {sorted(GRAPH_FORMATS)}"), 400)
@@ -229,3 +217,13 @@ def _seconds(value: Any) -> float:
 
 
 __all__ = ["DEADLINE_HEADER", "GRAPH_FORMATS", "create_app"]
+
+
+def _request_problem(exc: Exception) -> Response:
+    """The problem response for what a request's call, stream or graph raised before running: an
+    unknown workflow 404, an ayo error its own status, a bad body or argument 400."""
+    if isinstance(exc, LookupError):
+        return problem_response(exc, 404)
+    if isinstance(exc, AyoError):
+        return problem_response(exc)
+    return problem_response(exc, 400)
