@@ -4,7 +4,8 @@ Loads: bursts of 8 and 16 queries at once, and streams of 32 queries arriving on
 every 1 s. Workflows: the two of ``bench/workflows.py`` (naive RAG with rerank, query expansion),
 each run eagerly (``wf.eager``) and optimized (``wf(...)``). Policies: ``old`` is the order before
 query-level scheduling (``policy="critical_path"``, no admission bound), ``new`` the default
-(``policy="query"``, ``max_active=DEFAULT_MAX_ACTIVE``). Every combination runs once per round, in
+(``policy="query"``, ``max_active=DEFAULT_MAX_ACTIVE``), ``new+share`` the same with
+``cpu_share=True`` (the CPU engines take turns in the policy's order). Every combination runs once per round, in
 one interleaved order, on one runtime whose policy is switched between runs (``Runtime.set_policy``),
 so both policies see the same loaded models. A query's latency runs from its arrival to its answer;
 the figures are p50, p95 and max latency and the makespan (first arrival to last answer), medians
@@ -47,9 +48,11 @@ HEADING = "## Latency under load (bench/load_latency.py)"
 LOADS = ("burst:8", "burst:16", "stream:32:0.5", "stream:32:1")
 WORKFLOWS = ("naive_rag", "expanded_rag")
 VARIANTS = ("eager", "optimized")
-POLICIES: dict[str, tuple[str, int | None]] = {
-    "old": ("critical_path", None),
-    "new": ("query", DEFAULT_MAX_ACTIVE),
+POLICIES: dict[str, tuple[str, int | None, bool]] = {
+    "old": ("critical_path", None, False),
+    "new": ("query", DEFAULT_MAX_ACTIVE, False),
+    # the CPU engines take turns in the policy's order (``cpu_share.py``; a no-op on scripted engines)
+    "new+share": ("query", DEFAULT_MAX_ACTIVE, True),
 }
 SWEEP = (2, 4, 8, 16, 32, None)
 
@@ -143,7 +146,7 @@ async def measure(args: argparse.Namespace) -> dict[Key, list[dict[str, float]]]
         workflows = make_workflows(None)
         await prepare(rt, workflows)
         policies = (
-            {f"max_active={m}": ("query", m) for m in SWEEP} | {"old": POLICIES["old"]}
+            {f"max_active={m}": ("query", m, False) for m in SWEEP} | {"old": POLICIES["old"]}
             if args.sweep
             else POLICIES
         )
@@ -151,13 +154,14 @@ async def measure(args: argparse.Namespace) -> dict[Key, list[dict[str, float]]]
             for load in args.loads:
                 for name in args.workflows:
                     for variant in VARIANTS:
-                        for label, (policy, max_active) in policies.items():
-                            rt.set_policy(policy, max_active)
+                        for label, (policy, max_active, share) in policies.items():
+                            rt.set_policy(policy, max_active, cpu_share=share)
                             times = arrivals(load, args.scale)
                             res = await run_load(runner(workflows[name], name, variant), times)
                             results.setdefault((load, name, variant, label), []).append(res)
                             print(f"round {r + 1} {load} {name} {variant} {label}: " + fmt(res), flush=True)
-        rt.set_policy(*POLICIES["new"])
+        policy, max_active, share = POLICIES["new"]
+        rt.set_policy(policy, max_active, cpu_share=share)
     return results
 
 

@@ -163,6 +163,10 @@ class Backlog(Generic[T]):
         g = self._groups.get(key)
         return g.live if g is not None else 0
 
+    def get(self, seq: int) -> T:
+        """The queued request with sequence number ``seq``."""
+        return self._items[seq]
+
     def first(self) -> T | None:
         """The request queued earliest of those still queued."""
         return next(iter(self._items.values()), None)

@@ -51,9 +51,10 @@ import anyio.lowlevel
 
 from ..errors import AyoError, EngineError, Overloaded, QueryTimeout
 from ..ir.params import Hit, SamplingParams
-from .batching import Backlog, Dispatch, next_batch
+from .batching import Backlog, Dispatch, Wait, next_batch
 from .clock import now as _now
 from .config import BatchPolicy
+from .cpu_share import CpuShare, oversubscribed
 from .engines.base import (
     DecodeChunk,
     DecodeRequest,
@@ -189,6 +190,9 @@ class EngineScheduler:
         self.busy_s = 0.0
         self._batch_ids = 0
         self._quarantine = Quarantine()
+        # Set by the runtime when this engine's CPU threads and others' outnumber the cores
+        # (``cpu_share.py``): batches then take turns with the other engines' in the policy's order.
+        self.cpu_share: CpuShare | None = None
 
     def reset(self) -> None:
         """Forget queued work: called when the runtime moves to a new event loop."""
@@ -268,18 +272,56 @@ class EngineScheduler:
         await anyio.lowlevel.checkpoint()
         await anyio.lowlevel.checkpoint()
         while True:
-            if not self._queue:
+            decision = await self._decide()
+            if decision is None:
                 return
-            expected: dict[Hashable, int] | None = (
-                {"decode": self.active_decodes} if self.active_decodes else None
-            )
-            policy = self.policy if self.peers is None or self.peers() > 1 else self._alone_policy
-            now = anyio.current_time()
-            decision = next_batch(self._queue, policy, now, expected)
+            if self.cpu_share is None:
+                break
+            # The CPU is shared with other engines' schedulers: wait for this batch's turn (its best
+            # request's place in the policy's order), then decide again, since the queue may have
+            # changed meanwhile. Nothing is taken off the queue before the turn is held, so a
+            # leader cancelled while it waits leaves every request queued.
+            best = self._queue.get(decision.indices[0])
+            async with self.cpu_share.turn(self.order(best)):
+                decision = self._decide_now()
+                if decision is not None:
+                    await self._run_batch(decision)
+                    return
+        await self._run_batch(decision)
+
+    async def _run_batch(self, decision: Dispatch) -> None:
+        batch = self._queue.pop(decision.indices)
+        await self._in_flight.run(batch, self._leader, self._run)
+        await anyio.lowlevel.checkpoint_if_cancelled()  # a leader cancelled meanwhile stops now
+
+    def _decide_now(self) -> Dispatch | None:
+        """The batch to run now (expired requests failed on the way), or None: none is ready."""
+        while self._queue:
+            decision = self._next_batch()
+            if not isinstance(decision, Dispatch):
+                return None
+            self._expire(self._queue.pop(decision.expired), anyio.current_time())
+            if decision.indices:
+                return decision
+        return None
+
+    def _next_batch(self) -> Dispatch | Wait:
+        expected: dict[Hashable, int] | None = (
+            {"decode": self.active_decodes} if self.active_decodes else None
+        )
+        policy = self.policy if self.peers is None or self.peers() > 1 else self._alone_policy
+        return next_batch(self._queue, policy, anyio.current_time(), expected)
+
+    async def _decide(self) -> Dispatch | None:
+        """Wait until a batch is ready and return it (None: the queue ran empty)."""
+        while True:
+            if not self._queue:
+                return None
+            decision = self._next_batch()
             if isinstance(decision, Dispatch):
-                self._expire(self._queue.pop(decision.expired), now)
+                self._expire(self._queue.pop(decision.expired), anyio.current_time())
                 if decision.indices:
-                    break
+                    return decision
                 continue
             self._arrival = anyio.Event()
             try:
@@ -287,9 +329,6 @@ class EngineScheduler:
                     await self._arrival.wait()
             finally:
                 self._arrival = None
-        batch = self._queue.pop(decision.indices)
-        await self._in_flight.run(batch, self._leader, self._run)
-        await anyio.lowlevel.checkpoint_if_cancelled()  # a leader cancelled meanwhile stops now
 
     async def _run(self, batch: list[_Request]) -> None:
         key = batch[0].key
@@ -453,7 +492,12 @@ class EngineScheduler:
 
     async def score(self, req: ScoreRequest | RerankRequest, priority: float = 0.0) -> Any:
         check_request("score", req)
-        return await self.submit(_Request("score", req, priority))
+        tokens = 0
+        if self.policy.token_budget is not None and isinstance(req, ScoreRequest):
+            # A score is prefill work: it counts against the same budget as a prompt.
+            assert isinstance(self.engine, LLMEngine)
+            tokens = self.engine.count_tokens(req.context) + self.engine.count_tokens(req.continuation)
+        return await self.submit(_Request("score", req, priority, tokens=tokens))
 
     async def embed(self, texts: Sequence[str], priority: float = 0.0) -> list[list[float]]:
         check_request("embed", texts)
@@ -502,6 +546,18 @@ class EngineScheduler:
         }
 
 
+def share_cpu(schedulers: Sequence[EngineScheduler], cores: int | None = None) -> CpuShare | None:
+    """Give ``schedulers`` one ``CpuShare`` when their engines' CPU threads together outnumber the
+    cores (``cpu_share.oversubscribed``), and return it; None (and no share) otherwise."""
+    computing = [s for s in schedulers if s.engine.cpu_threads() > 0]
+    if not oversubscribed([s.engine.cpu_threads() for s in computing], cores):
+        return None
+    share = CpuShare()
+    for s in computing:
+        s.cpu_share = share
+    return share
+
+
 def _unmeetable(message: str) -> QueryTimeout:
     """A ``QueryTimeout`` that names no node yet: the graph scheduler adds the node and its line."""
     err = QueryTimeout.__new__(QueryTimeout)
@@ -509,4 +565,4 @@ def _unmeetable(message: str) -> QueryTimeout:
     return err
 
 
-__all__ = ["DEFAULT_DECODE_STEPS", "EngineScheduler", "copy_error"]
+__all__ = ["DEFAULT_DECODE_STEPS", "EngineScheduler", "copy_error", "share_cpu"]

@@ -67,9 +67,10 @@ from .config import (
     load_config,
     load_runtime_options,
 )
+from .cpu_share import CpuShare
 from .engine_client import EngineClient
 from .engine_pool import EnginePool
-from .engine_scheduler import DEFAULT_DECODE_STEPS, EngineScheduler
+from .engine_scheduler import DEFAULT_DECODE_STEPS, EngineScheduler, share_cpu
 from .engines.base import Engine
 from .graph_scheduler import Retries, run_query
 from .policy import DEFAULT_POLICY, POLICIES, QueryTag, current_query, new_tag, order_for, serving
@@ -167,7 +168,8 @@ class Runtime:
     profiles) no longer fits the time left, before it takes engine time: turn it on when those
     estimates describe your engines (the default profiles describe the CPU defaults, and overestimate
     a GPU). ``cache`` turns the response cache of deterministic calls on (``response_cache.py``;
-    ``stats()["cache"]`` says what it saved).
+    ``stats()["cache"]`` says what it saved). ``cpu_share=True`` makes engines whose CPU threads
+    together outnumber the cores run one batch at a time, in the policy's order (``cpu_share.py``).
     """
 
     def __init__(
@@ -191,6 +193,7 @@ class Runtime:
         max_active: int | None = DEFAULT_MAX_ACTIVE,
         fail_early: bool = False,
         cache: CacheConfig | None = None,
+        cpu_share: bool = False,
     ) -> None:
         path = os.environ.get("AYO_TRACE_CONFIG") if engines is None else None
         if engines is None:
@@ -227,6 +230,8 @@ class Runtime:
         self.max_active = max_active
         self._admission = Admission(max_active, max_queue)
         self.fail_early = fail_early
+        self.share_cpu = cpu_share
+        self.cpu_share: CpuShare | None = None  # built with the engine schedulers when asked for
         self.cache = ResponseCache(cache) if cache is not None else None
         self._recorder = Recorder(timeline_size)
         self.client = EngineClient(share_prefixes=share_prefixes, cache=self.cache)
@@ -346,6 +351,7 @@ class Runtime:
             built_pools.append(
                 EnginePool(name, kind, scheds, defer_ahead=self.policy == "query", max_batch=policy.max_batch)
             )
+        self.cpu_share = share_cpu([s for p in built_pools for s in p.schedulers]) if self.share_cpu else None
         self.client.set_pools(built_pools, self._specs)
         self._loop = _loop_token()
         self._recorder.begin(anyio.current_time())  # the timeline's zero, on the loop's clock
@@ -429,10 +435,12 @@ class Runtime:
                 await sched.engine.start()
         self._loop = loop
 
-    def set_policy(self, policy: str, max_active: int | None = DEFAULT_MAX_ACTIVE) -> None:
-        """Switch the scheduling ``policy`` and ``max_active`` (see the class docstring) between
-        queries, keeping the engines: how a benchmark compares policies on one set of loaded models.
-        Raises ``ConfigError`` while any query is in service or waiting to start."""
+    def set_policy(
+        self, policy: str, max_active: int | None = DEFAULT_MAX_ACTIVE, *, cpu_share: bool | None = None
+    ) -> None:
+        """Switch the scheduling ``policy``, ``max_active`` and (unless None) ``cpu_share`` (see the
+        class docstring) between queries, keeping the engines: how a benchmark compares policies on
+        one set of loaded models. Raises ``ConfigError`` while any query is in service or waiting."""
         if policy not in POLICIES:
             raise ConfigError(f"policy must be one of {POLICIES}, got {policy!r}")
         if max_active is not None and max_active < 1:
@@ -445,6 +453,10 @@ class Runtime:
             pool.defer_ahead = policy == "query"
             for sched in pool.schedulers:
                 sched.use_order(order_for(policy))
+                sched.cpu_share = None
+        self.share_cpu = self.share_cpu if cpu_share is None else cpu_share
+        schedulers = [s for p in self.client.pools.values() for s in p.schedulers]
+        self.cpu_share = share_cpu(schedulers) if self.share_cpu else None
 
     # --- running graphs --------------------------------------------------------------------------
 

@@ -21,7 +21,7 @@ def run(
 
 def test_every_combination_produces_its_figures() -> None:
     results = run(["burst:8", "stream:32:1"], 0.125, list(load_latency.WORKFLOWS))
-    assert len(results) == 2 * 2 * 2 * 2
+    assert len(results) == 2 * 2 * 2 * len(load_latency.POLICIES)
     for runs in results.values():
         (r,) = runs
         assert 0 < r["p50"] <= r["p95"] <= r["max"] <= r["makespan"] + 1e-9

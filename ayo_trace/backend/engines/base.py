@@ -98,6 +98,12 @@ class Engine(ABC):
         """Counters the engine keeps about itself (tokens computed, sessions held, ...)."""
         return {}
 
+    def cpu_threads(self) -> int:
+        """The threads of this process's CPU its calls compute on (0: none, the work runs on a GPU,
+        another process or another machine). The runtime makes engines that would together
+        oversubscribe the cores take turns (``backend/cpu_share.py``)."""
+        return 0
+
 
 # --- LLM -----------------------------------------------------------------------------------------
 

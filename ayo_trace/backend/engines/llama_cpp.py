@@ -248,6 +248,9 @@ class LlamaCppEngine(SessionLLM[_Session, int]):
             "prefix_slots": len(self.prefixes),
         }
 
+    def cpu_threads(self) -> int:
+        return self._threads
+
     async def score(self, batch: Sequence[ScoreRequest]) -> list[float]:
         self._require_started()
         if batch and not self._free and not len(self.prefixes):

@@ -48,6 +48,18 @@ def _set_torch_threads(threads: int | None) -> None:
         torch.set_num_threads(threads)
 
 
+def _cpu_threads(device: str, threads: int | None) -> int:
+    """The CPU threads a torch model on ``device`` computes on (torch's process-wide count when the
+    engine sets none)."""
+    if not device.startswith("cpu"):
+        return 0
+    if threads is not None:
+        return threads
+    import torch
+
+    return int(torch.get_num_threads())
+
+
 def _check_model_dir(path: Path, engine: str) -> None:
     if not path.is_dir():
         raise ConfigError(f"engine {engine!r}: model directory {str(path)!r} does not exist")
@@ -115,6 +127,9 @@ class SentenceTransformerEmbedder(EmbeddingEngine):
 
     async def stop(self) -> None:
         self._model = None
+
+    def cpu_threads(self) -> int:
+        return _cpu_threads(self.device, self.threads)
 
     async def embed(self, texts: Sequence[str]) -> list[list[float]]:
         if self._model is None:
@@ -199,6 +214,9 @@ class CrossEncoderReranker(RerankEngine):
 
     async def stop(self) -> None:
         self._model = None
+
+    def cpu_threads(self) -> int:
+        return _cpu_threads(self.device, self.threads)
 
     async def score(self, batch: Sequence[RerankRequest]) -> list[list[float]]:
         if self._model is None:

@@ -150,6 +150,9 @@ class TransformersEngine(SessionLLM[_Session, list[Any]]):
     async def start(self) -> None:
         await self._worker.call_shielded(self._load)
 
+    def cpu_threads(self) -> int:
+        return self._threads if self._device.startswith("cpu") else 0
+
     async def stop(self) -> None:
         await self._worker.call_shielded(self._unload)
 
