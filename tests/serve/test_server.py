@@ -1,6 +1,6 @@
 """``ayo serve`` as a real uvicorn process on localhost, driven with httpx: a JSON call, a streamed
 call (SSE parsed), the graph, health, metrics, errors as problem JSON naming the line, deadlines,
-overload answered 503, and graceful shutdown with requests in flight."""
+overload answered 429 (or 503, an option) with Retry-After, and graceful shutdown with requests in flight."""
 
 from __future__ import annotations
 
@@ -144,8 +144,14 @@ async def test_a_deadline_from_the_body_or_header_answers_504(start_server: Call
         assert r.json()["location"].startswith("serve_app.py:")
 
 
-async def test_a_request_past_the_admission_bound_answers_503(start_server: Callable[..., Server]) -> None:
-    server = start_server(*WORKFLOWS, extra=("--max-active", "1", "--max-queue", "0"))
+@pytest.mark.parametrize(
+    ("flags", "status", "title"),
+    [((), 429, "Too many requests"), (("--overload-status", "503"), 503, "Overloaded")],
+)
+async def test_a_request_past_the_admission_bound_is_refused_with_retry_after(
+    start_server: Callable[..., Server], flags: tuple[str, ...], status: int, title: str
+) -> None:
+    server = start_server(*WORKFLOWS, extra=("--max-active", "1", "--max-queue", "0", *flags))
     async with httpx.AsyncClient(base_url=server.url, timeout=60) as client:
         first: dict[str, httpx.Response] = {}
 
@@ -156,10 +162,20 @@ async def test_a_request_past_the_admission_bound_answers_503(start_server: Call
             tg.start_soon(call_slow)
             await wait_until_serving(client, 1)
             refused = await client.post("/workflows/answer", json={"args": [QUESTION]})
+            async with aconnect_sse(
+                client, "POST", "/workflows/answer/stream", json={"args": [QUESTION]}
+            ) as source:
+                streamed = [(e.event, json.loads(e.data)) async for e in source.aiter_sse()]
+            refusals = metric((await client.get("/metrics")).text, "ayo_admission_refused_total")
         after = await client.post("/workflows/answer", json={"args": [QUESTION]})
-    assert refused.status_code == 503
+    assert refused.status_code == status
     assert refused.headers["retry-after"] == "1"
-    assert refused.json()["type"] == "urn:ayo-trace:error:Overloaded"
+    body = refused.json()
+    assert body["type"] == "urn:ayo-trace:error:Overloaded" and body["title"] == title
+    assert "max_active=1, max_queue=0" in body["detail"]
+    # a stream's query is admitted once the response has begun: the refusal is its error event
+    assert [k for k, _ in streamed] == ["error"] and streamed[0][1]["status"] == status
+    assert refusals == 2
     assert first["r"].status_code == 200
     assert after.status_code == 200
 
