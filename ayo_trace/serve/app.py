@@ -43,7 +43,7 @@ from ..errors import AyoError
 from ..frontend.workflow import Workflow
 from ..host import CURRENT_RUNTIME
 from .apps import AppError, placeholder_args, split_args, to_json
-from .metrics import metrics_text
+from .metrics import engine_reports, metrics_text
 from .problems import OVERLOAD_STATUSES, PROBLEM_JSON, problem
 
 log = logging.getLogger("ayo_trace.serve")
@@ -176,7 +176,8 @@ class _State:
     async def metrics(self, request: Request) -> Response:
         from prometheus_client import CONTENT_TYPE_LATEST
 
-        return Response(metrics_text(self.runtime.stats()), media_type=CONTENT_TYPE_LATEST)
+        text = metrics_text(self.runtime.stats(), engine_reports(self.runtime.engines))
+        return Response(text, media_type=CONTENT_TYPE_LATEST)
 
 
 GRAPH_FORMATS: dict[str, Any] = {

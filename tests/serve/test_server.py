@@ -107,6 +107,11 @@ async def test_health_and_metrics(start_server: Callable[..., Server]) -> None:
     assert metric(text, "ayo_query_failures_total") == 0
     assert 'ayo_engine_requests_total{engine="llm",kind="llm",request="decode"}' in text
     assert 'ayo_engine_utilization{engine="slow_llm",kind="llm"}' in text
+    # batch sizes, and the engines' own counters: prefix reuse and the sessions held (none after)
+    assert 'ayo_engine_batch_size_batches_total{engine="llm",kind="llm",size="1"}' in text
+    assert 'ayo_engine_prefix_hits_total{engine="llm",kind="llm"} 0.0' in text
+    assert 'ayo_engine_sessions{engine="llm",kind="llm"} 0.0' in text
+    assert 'ayo_engine_sessions{engine="embed"' not in text  # an embedder holds no sessions
 
 
 async def test_an_error_is_problem_json_naming_the_node_and_line(start_server: Callable[..., Server]) -> None:
