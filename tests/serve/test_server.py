@@ -26,7 +26,7 @@ LONG_ANSWER = (
     " Because the air scatters blue light more than red light, so blue light comes at us from every part"
     " of the sky and it looks blue."
 )
-WORKFLOWS = ("answer", "rag", "slow", "broken")
+WORKFLOWS = ("answer", "rag", "slow", "broken", "plan")
 
 
 def app_module() -> Any:
@@ -78,6 +78,27 @@ async def test_a_streamed_call_sends_tokens_before_the_result(start_server: Call
     assert all(d["loc"] is None or d["loc"].startswith("serve_app.py:") for d in started)
     finished = next(d for k, d in events if k == "node_finished" and d["op"] == "llm_decode")
     assert finished["tokens_out"] > 0
+
+
+async def test_a_structured_answer_streams_its_list_items_and_answers_json(
+    start_server: Callable[..., Server],
+) -> None:
+    server = start_server(*WORKFLOWS)
+    steps = ["boil water", "steep the tea", "pour"]
+    async with (
+        httpx.AsyncClient(base_url=server.url, timeout=60) as client,
+        aconnect_sse(client, "POST", "/workflows/plan/stream", json={"args": ["tea"]}) as source,
+    ):
+        events = [(e.event, json.loads(e.data)) async for e in source.aiter_sse()]
+        plain = await client.post("/workflows/plan", json={"args": ["tea"]})
+    assert plain.json() == {"result": {"title": "Tea", "steps": steps}}
+    items = [d for k, d in events if k == "item"]
+    assert [(d["field"], d["index"], d["value"]) for d in items] == [
+        ("steps", i, s) for i, s in enumerate(steps)
+    ]
+    kinds = [k for k, _ in events]
+    assert kinds.index("item") < len(kinds) - 1 - kinds[::-1].index("token"), "the first item came mid-decode"
+    assert events[-1] == ("result", {"value": {"title": "Tea", "steps": steps}})
 
 
 async def test_the_graph_is_what_wf_graph_prints(start_server: Callable[..., Server]) -> None:
