@@ -141,7 +141,12 @@ class JsonItems:
 
 
 def list_item_type(annotation: Any) -> Any:
-    """``X`` of ``list[X]`` (``typing.List[X]``), else None (also for a bare ``list``: ``Any``)."""
+    """``X`` of ``list[X]`` (``typing.List[X]``, also inside ``Annotated[list[X], ...]``), ``Any``
+    for a bare ``list``, else None."""
+    if typing.get_origin(annotation) is typing.Annotated:
+        annotation = typing.get_args(annotation)[0]
+    if annotation is list:
+        return Any
     if typing.get_origin(annotation) is list:
         args = typing.get_args(annotation)
         return args[0] if args else Any

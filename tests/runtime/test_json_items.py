@@ -5,15 +5,15 @@ them (a model's list fields, ``list[X]``)."""
 from __future__ import annotations
 
 import json
-from typing import Any
+from typing import Annotated, Any
 
 import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
-from pydantic import BaseModel
+from pydantic import BaseModel, Field
 
 from ayo_trace.errors import OutputError
-from ayo_trace.ir.json_items import FieldItem, JsonItems, list_fields
+from ayo_trace.ir.json_items import FieldItem, JsonItems, list_fields, list_item_type
 from ayo_trace.ir.parsers import ListParser, SchemaParser, output_parser
 
 # JSON values whose text holds every character that means something to the reader
@@ -101,6 +101,9 @@ class Plan(BaseModel):
 def test_a_models_list_fields_are_found_with_their_item_types() -> None:
     assert list_fields(Plan) == {"steps": Step, "tags": str}
     assert list_fields(Step) == {}
+    assert list_item_type(Annotated[list[Step], Field(max_length=3)]) is Step
+    assert list_item_type(list) is Any
+    assert list_item_type(dict[str, int]) is None and list_item_type(Step) is None
 
 
 def test_a_model_parser_reads_its_list_fields_items_validated() -> None:
@@ -123,6 +126,10 @@ def test_a_list_parser_is_a_streaming_schema_parser_whose_value_is_the_list() ->
     assert parser.parse('[{"name": "a"}, {"name": "b"}]') == [Step(name="a"), Step(name="b")]
     assert parser.result('Here: [{"name": "a"}]', []) == [Step(name="a")]
     assert output_parser(list[int]).parse("[1, 2]") == [1, 2]  # type: ignore[union-attr]
+    bounded = output_parser(Annotated[list[str], Field(max_length=1)])
+    assert isinstance(bounded, ListParser) and json.loads(bounded.schema)["maxItems"] == 1
+    with pytest.raises(OutputError, match="List should have at most 1 item"):
+        bounded.result('["a", "b"]', [])
     with pytest.raises(OutputError, match="not a JSON array"):
         parser.result('{"name": "a"}', [])
     with pytest.raises(OutputError, match="not JSON"):

@@ -15,7 +15,7 @@ from pydantic import BaseModel
 
 import ayo_trace as ayo
 from ayo_trace.backend import Runtime
-from ayo_trace.backend.events import Item, NodeFinished, Result, Token
+from ayo_trace.backend.events import Item, NodeFinished, NodeStarted, Result, Token
 from ayo_trace.errors import OutputError
 from ayo_trace.testing import ScriptedLLM
 
@@ -128,14 +128,15 @@ async def test_a_list_of_models_streams_each_item_into_the_map_before_the_decode
     expected = [f" did {s.name}" for s in STEPS]
     assert events[-1] == Result(expected)
     assert [e.value for e in events if isinstance(e, Item)] == STEPS
-    # the first step's body prefilled its prompt while the list was still being decoded
+    # the first step's body began as soon as the step was decoded, while the list still was
     decoded = next(i for i, e in enumerate(events) if isinstance(e, NodeFinished) and e.node == "steps")
     first_body = next(
         i
         for i, e in enumerate(events)
-        if isinstance(e, NodeFinished) and e.op == "llm_prefill" and e.scope.endswith("[0]")
+        if isinstance(e, NodeStarted) and e.op == "llm_prefill" and e.scope.endswith("[0]")
     )
-    assert first_body < decoded
+    first_item = next(i for i, e in enumerate(events) if isinstance(e, Item))
+    assert first_item < first_body < decoded
     with ayo.eager():
         assert await do_steps("tea") == expected
 
