@@ -2,12 +2,18 @@
 
 A query's prompt is a long constant prefix (instructions and few-shot examples, ``--shots`` of them)
 followed by a late part (a question that arrives later, as a retrieval result would). ``cold`` sends
-nothing until the late part arrives, then streams the whole prompt; ``warm`` prefills the constant
-prefix ahead (``PrefillRequest(ahead=True)``: ``OpenAILLM`` sends it with ``max_tokens=1``, which
-puts it in the server's prefix cache) and then does the same. Time to first token is measured from
-the late part's arrival to the first non-empty decode chunk. Before every query an unrelated request
-runs, as other traffic would, so the server's cache holds nothing of the prompt unless warmed
-(llama.cpp's server keeps one prompt per slot). Variants alternate query by query.
+nothing until the late part arrives, then streams the whole prompt (prefix and question); ``warm``
+prefills the constant prefix ahead (``PrefillRequest(ahead=True)``: ``OpenAILLM`` sends it with
+``max_tokens=1``, which puts it in the server's prefix cache) and then does the same. Time to first
+token is measured from the late part's arrival to the first non-empty decode chunk.
+
+What keeps ``cold`` cold: every measurement's prefix opens with a tag of its own (``Quiz <hex>.``),
+so no server cache, of one prompt per slot (llama.cpp) or of many (vLLM's, SGLang's), can hold any
+of it beyond the first token unless this measurement warmed it; and before every measurement an
+unrelated request runs, as other traffic would. (Until 2026-12-02 the cold variant sent the question
+alone, without the prefix: it measured a 15-token prompt and found no gain in warming.) A cold
+time that grows with ``--shots`` while the warm one stays flat is the sign that it measures
+prefill. Variants alternate query by query.
 
 By default the script starts llama-cpp-python's server on the shipped Gemma 3 270M GGUF
 (``llama_server.running``, ``--threads`` compute threads); ``--base-url`` (and ``--model``) measure
@@ -25,6 +31,7 @@ import time
 import uuid
 from contextlib import nullcontext
 from pathlib import Path
+from typing import Any
 
 import anyio
 
@@ -52,14 +59,18 @@ FACTS = [
 QUESTIONS = ["Portugal", "Austria", "Poland", "Ireland", "Sweden", "Cuba", "India", "China"]
 
 
-def prefix(shots: int) -> str:
-    lines = ["You answer questions about capitals with the name of the city only."]
+def prefix(shots: int, tag: str = "") -> str:
+    """The constant prefix: instructions and ``shots`` examples, opened by ``tag`` (a measurement's
+    own, so no cache holds it)."""
+    lines = [f"Quiz {tag}. You answer questions about capitals with the name of the city only."]
     for country, city in (FACTS * (shots // len(FACTS) + 1))[:shots]:
         lines.append(f"Question: What is the capital of {country}?\nAnswer: {city}")
     return "\n".join(lines) + "\n"
 
 
 async def ttft(engine: OpenAILLM, head: str, tail: str, warm: bool) -> float:
+    """Seconds from the late part's arrival to the first text of ``head + tail``; ``warm``: the
+    head was prefilled ahead (a one-token request), else nothing was sent before the late part."""
     session = f"q-{uuid.uuid4().hex[:8]}"
     params = SamplingParams(max_tokens=4, stop=("\n",))
     try:
@@ -68,7 +79,8 @@ async def ttft(engine: OpenAILLM, head: str, tail: str, warm: bool) -> float:
         if warm:
             await engine.prefill([PrefillRequest(session, head, ahead=True)])
         start = time.perf_counter()  # the late part arrives
-        await engine.prefill([PrefillRequest(session, tail)])
+        # cold: the whole prompt goes with the first decode; warm: the head is held already
+        await engine.prefill([PrefillRequest(session, tail if warm else head + tail)])
         while True:
             (chunk,) = await engine.decode([DecodeRequest(session, params)], 1)
             if chunk.text or chunk.done:
@@ -78,18 +90,24 @@ async def ttft(engine: OpenAILLM, head: str, tail: str, warm: bool) -> float:
 
 
 async def measure(url: str, model: str | None, queries: int, shots: int) -> dict[str, list[float]]:
-    head = prefix(shots)
-    times: dict[str, list[float]] = {"cold": [], "warm": []}
     async with OpenAILLM(
         base_url=url, model=model, timeout_s=300, extra_body={"repeat_penalty": 1.0}
     ) as engine:
-        await ttft(engine, head, "Question: What is the capital of Chad?\nAnswer:", True)  # load pages in
-        for i in range(queries):
-            tail = f"Question: What is the capital of {QUESTIONS[i % len(QUESTIONS)]}?\nAnswer:"
-            for variant in ("cold", "warm") if i % 2 == 0 else ("warm", "cold"):
-                times[variant].append(await ttft(engine, head, tail, variant == "warm"))
-        tokens = engine.count_tokens(head)
-    print(f"constant prefix: {len(head)} characters (about {tokens} tokens, estimated), {queries} queries")
+        return await measure_on(engine, queries, shots)
+
+
+async def measure_on(engine: Any, queries: int, shots: int) -> dict[str, list[float]]:
+    """``queries`` queries on ``engine`` (an ``OpenAILLM``), each measured cold and warm."""
+    times: dict[str, list[float]] = {"cold": [], "warm": []}
+    warmup = prefix(shots, uuid.uuid4().hex[:8])
+    await ttft(engine, warmup, "Question: What is the capital of Chad?\nAnswer:", True)  # load pages in
+    for i in range(queries):
+        tail = f"Question: What is the capital of {QUESTIONS[i % len(QUESTIONS)]}?\nAnswer:"
+        for variant in ("cold", "warm") if i % 2 == 0 else ("warm", "cold"):
+            head = prefix(shots, uuid.uuid4().hex[:8])  # this measurement's own: cached nowhere
+            times[variant].append(await ttft(engine, head, tail, variant == "warm"))
+    tokens = engine.count_tokens(warmup)
+    print(f"constant prefix: {len(warmup)} characters (about {tokens} tokens, estimated), {queries} queries")
     return times
 
 

@@ -142,6 +142,7 @@ class EngineClient(CachedCalls):
         parts: list[str] = []
         items: list[Any] = []
         sink = events.answer_sink()  # read in the caller's task: where a stream wants this call's deltas
+        item_sink = events.answer_item_sink()
 
         async def on_delta(delta: str) -> None:
             parts.append(delta)
@@ -149,6 +150,7 @@ class EngineClient(CachedCalls):
             if parser is not None:
                 for item in parser.feed(delta):
                     items.append(item)
+                    await item_sink(item)
                     if emit is not None:
                         await emit(item)
 
@@ -161,6 +163,7 @@ class EngineClient(CachedCalls):
             return "".join(parts)
         for item in parser.close():
             items.append(item)
+            await item_sink(item)
             if emit is not None:
                 await emit(item)
         return parse.result("".join(parts), items)

@@ -9,14 +9,18 @@ own with an ``EventChannel`` current, and yields what happens, in this order:
   value the workflow returns, and every ``ayo.llm(..., stream=True)``; ``answers`` are their places in
   the user's code (``file:line``), which name the same call traced, optimized (the lowered
   ``llm_decode`` keeps its ``llm``'s place) and eager;
-* ``NodeFinished`` when that node ends (``ok`` False when it failed), after all its ``Token`` events;
+* ``Item``: an item of an answer call's parsed output, as soon as the parser closes it during
+  decode (``parse=ayo.lines``, ``ayo.json_list``, ``list[X]``, or a model's list field), after the
+  ``Token`` that ended it;
+* ``NodeFinished`` when that node ends (``ok`` False when it failed), after all its ``Token`` and
+  ``Item`` events;
 * ``Result``: the workflow's value, last, once. A run that fails raises its error from the iterator
   instead, after the events that came before it.
 
 Events of nodes that run at the same time interleave; the order above holds per node. The engines
 never wait for a slow reader: token deltas that do not fit the channel's bounded buffer are joined
-into one ``Token`` (the text is the same), and only node events wait for room, which holds back that
-query alone.
+into one ``Token`` (the text is the same), and only node and item events wait for room, which holds
+back that query alone.
 
 The runtime's hooks: the graph scheduler wraps each node run in a ``NodeRun`` (node events, its
 OpenTelemetry span, the node's ``Usage`` current in its task while it runs); the LLM primitives
@@ -89,6 +93,21 @@ class Token:
 
 
 @dataclass(frozen=True)
+class Item:
+    """Item ``index`` of an answer LLM call's parsed output, as soon as it was decoded: of the list
+    field ``field`` of a structured output (``parse=`` a model), or of the list itself (``field``
+    None: ``ayo.lines``, ``ayo.json_list``, ``list[X]``). ``value`` is the item as the call's value
+    holds it (validated). ``node`` is None in eager runs."""
+
+    kind: ClassVar[str] = "item"
+    field: str | None
+    index: int
+    value: Any
+    node: str | None
+    loc: str | None
+
+
+@dataclass(frozen=True)
 class Result:
     """The workflow's value: the last event of a run that succeeded."""
 
@@ -96,7 +115,7 @@ class Result:
     value: Any
 
 
-Event = NodeStarted | NodeFinished | Token | Result
+Event = NodeStarted | NodeFinished | Token | Item | Result
 
 
 @dataclass
@@ -237,20 +256,51 @@ def answer_sink() -> Callable[[str], None]:
     """Where the LLM call running in this task hands its deltas: the channel, when a stream
     listens and this call is one of its answers (else nowhere). Read it in the task that makes the
     call: the engine scheduler may deliver another request's deltas from this one."""
+    found = _answer()
+    if found is None:
+        return _ignore
+    channel, name, loc = found
+    return lambda delta: channel.token(name, loc, delta)
+
+
+async def _no_item(item: Any) -> None:
+    pass
+
+
+def answer_item_sink() -> Callable[[Any], Awaitable[None]]:
+    """Where the LLM call running in this task hands the items its parser closes (a ``FieldItem``
+    for a model's list field, else the item itself), as ``Item`` events; the same calls as
+    ``answer_sink`` stream, read in the same task."""
+    found = _answer()
+    if found is None:
+        return _no_item
+    channel, name, loc = found
+    count = 0
+
+    async def sink(item: Any) -> None:
+        nonlocal count
+        field, index, value = getattr(item, "field", None), count, item
+        if field is not None:  # a FieldItem (ir.json_items): numbered within its field
+            index, value = item.index, item.value
+        count += 1
+        await channel.put(Item(field, index, value, name, loc))
+
+    return sink
+
+
+def _answer() -> tuple[EventChannel, str | None, str] | None:
+    """The channel, node name and place of the LLM call running in this task, when a stream
+    listens and the call is one of its answers."""
     channel = _CHANNEL.get()
     if channel is None or not channel.answers:
-        return _ignore
+        return None
     node = _NODE.get()
     if node is not None:
         if node.op in ANSWER_OPS and node.loc in channel.answers:
-            name, loc = node.name, str(node.loc)
-            return lambda delta: channel.token(name, loc, delta)
-        return _ignore
+            return channel, node.name, str(node.loc)
+        return None
     here = _caller_in(channel.answers)  # eager: the call's own place in the user's code
-    if here is None:
-        return _ignore
-    where = str(here)
-    return lambda delta: channel.token(None, where, delta)
+    return None if here is None else (channel, None, str(here))
 
 
 def _caller_in(places: frozenset[SourceLoc]) -> SourceLoc | None:
@@ -349,12 +399,14 @@ async def stream_events(
 __all__ = [
     "ANSWER_OPS",
     "EventChannel",
+    "Item",
     "NodeFinished",
     "NodeRun",
     "NodeStarted",
     "Result",
     "Token",
     "Usage",
+    "answer_item_sink",
     "answer_sink",
     "current_usage",
     "record_output",

@@ -10,19 +10,26 @@ pipelining stream items on while the LLM is still writing (and what the property
 * a pydantic model class or a JSON schema (a ``dict``): ``SchemaParser``. Its ``constrain`` puts the
   schema into the sampling parameters, so engines that support constrained decoding (llama.cpp, by
   a grammar built from the schema) only write JSON valid for it; the result is validated (a model
-  instance, or the JSON value for a ``dict`` schema) and an invalid output raises ``OutputError``;
+  instance, or the JSON value for a ``dict`` schema) and an invalid output raises ``OutputError``.
+  A model's list fields (``steps: list[Step]``) are read as the text arrives (``json_items.py``):
+  each item, validated, is a ``FieldItem`` as soon as it closes (``wf.stream`` shows them);
+* ``list[X]`` (X a model or any type pydantic validates): ``ListParser``, a ``SchemaParser`` of a
+  JSON array whose value is the list, each item validated as it closes, so decode pipelining
+  streams the items into a map over them as ``ayo.json_list``'s;
 * any other callable: ``CallParser``, the callable applied to the whole text, the same eager and
   traced (an exception it raises becomes an ``OutputError`` chained to it).
 """
 
 from __future__ import annotations
 
+import functools
 import json
 import re
 from dataclasses import dataclass, replace
 from typing import Any, Protocol
 
 from ..errors import AyoError, InvalidParams, OutputError
+from .json_items import JsonItems, list_fields, list_item_type
 from .params import SamplingParams
 
 _BULLET = re.compile(r"^\s*(?:[-*\u2022]|\d+[.)])\s+")
@@ -89,7 +96,15 @@ class SchemaParser(Parser):
         return False
 
     def incremental(self) -> ItemParser:
-        return _NoItems()
+        fields = list_fields(self.model)
+        if not fields:
+            return _NoItems()
+
+        def convert(field: str | None, value: Any) -> Any:
+            assert field is not None  # an object's fields are watched, so every item has one
+            return _validated(fields[field], value, f"{self.name}.{field}")
+
+        return JsonItems(fields, convert)
 
     def constrain(self, sampling: SamplingParams) -> SamplingParams:
         return replace(sampling, json_schema=self.schema)
@@ -115,6 +130,49 @@ class SchemaParser(Parser):
                 f"the output is not valid for the schema: {exc.message}; it was {text!r}", text=text
             ) from exc
         return value
+
+
+@dataclass(frozen=True, repr=False)
+class ListParser(SchemaParser):
+    """``parse=list[X]``: a JSON array of ``X`` (``item``); its value is the validated list, and each
+    item streams on (validated) as soon as it closes."""
+
+    item: Any = None
+
+    @property
+    def streams(self) -> bool:
+        return True
+
+    def incremental(self) -> ItemParser:
+        return JsonItems(None, lambda field, value: _validated(self.item, value, f"item of {self.name}"))
+
+    def result(self, text: str, items: list[Any]) -> Any:
+        try:
+            value = _first_json(text[text.find("[") :] if "[" in text else text)
+        except ValueError as exc:
+            raise OutputError(
+                f"the output is not JSON for parse={self.name}: {exc}; it was {text!r}", text=text
+            ) from None
+        if not isinstance(value, list):
+            raise OutputError(f"the output is not a JSON array for parse={self.name}: {text!r}", text=text)
+        return _validated(self.model, value, self.name, text)
+
+
+@functools.lru_cache(maxsize=256)
+def _adapter(kind: Any) -> Any:
+    from pydantic import TypeAdapter
+
+    return TypeAdapter(kind)
+
+
+def _validated(kind: Any, value: Any, what: str, text: str = "") -> Any:
+    """``value`` validated as ``kind`` (any type pydantic validates); ``OutputError`` if it is not."""
+    from pydantic import ValidationError
+
+    try:
+        return _adapter(kind).validate_python(value)
+    except ValidationError as exc:
+        raise OutputError(f"the output is not a valid {what}: {exc}", text=text) from exc
 
 
 @dataclass(frozen=True, repr=False)
@@ -158,6 +216,9 @@ def output_parser(parse: Any) -> Parser | None:
     ``CallParser``; ``InvalidParams`` for anything else."""
     if parse is None or isinstance(parse, Parser):
         return parse
+    item = list_item_type(parse)
+    if item is not None:
+        return _list_parser(parse, item)
     if _is_model(parse):
         return SchemaParser(parse.__name__, json.dumps(parse.model_json_schema(), sort_keys=True), parse)
     if isinstance(parse, dict):
@@ -181,6 +242,19 @@ def output_parser(parse: Any) -> Parser | None:
         f"(text -> value), got {parse!r}",
         param="parse",
     )
+
+
+def _list_parser(kind: Any, item: Any) -> ListParser:
+    from pydantic import PydanticSchemaGenerationError, TypeAdapter
+
+    name = f"list[{getattr(item, '__name__', None) or repr(item)}]"
+    try:
+        schema = TypeAdapter(kind).json_schema()
+    except PydanticSchemaGenerationError as exc:
+        raise InvalidParams(
+            f"parse={name}: pydantic cannot validate its items: {exc}", param="parse"
+        ) from exc
+    return ListParser(name, json.dumps(schema, sort_keys=True), kind, item)
 
 
 def _clean_line(line: str) -> str | None:

@@ -14,7 +14,9 @@ Endpoints (``{name}`` is a workflow's name, the part after the colon of ``app.py
 * ``GET /metrics``: Prometheus text from ``rt.stats()`` (``metrics.py``).
 
 All requests share one runtime, so concurrent queries batch together and share prompt prefixes.
-Its admission bound (``max_active``, ``max_queue``) answers a request past it with 503 at once.
+Its admission bound (``max_active``, ``max_queue``) answers a request past it at once with
+``overload_status`` (429 Too Many Requests, or 503), an engine that refuses work (its queue or
+session slots full) with 503; both with ``Retry-After``.
 The runtime starts with the app (lifespan) and stops after the server has drained: uvicorn lets
 requests in flight finish (``--graceful-timeout`` bounds the wait; a request still running then is
 cancelled, and its query's engine sessions are released), then the engines stop.
@@ -41,18 +43,24 @@ from ..errors import AyoError
 from ..frontend.workflow import Workflow
 from ..host import CURRENT_RUNTIME
 from .apps import AppError, placeholder_args, split_args, to_json
-from .metrics import metrics_text
-from .problems import PROBLEM_JSON, problem
+from .metrics import engine_reports, metrics_text
+from .problems import OVERLOAD_STATUSES, PROBLEM_JSON, problem
 
 log = logging.getLogger("ayo_trace.serve")
 
 DEADLINE_HEADER = "ayo-deadline"
 DRAIN_TIMEOUT_S = 10.0
+RETRY_AFTER_S = "1"
 
 
-def create_app(workflows: Mapping[str, Workflow], runtime: Runtime) -> Starlette:
-    """The ASGI app serving ``workflows`` (by name) on ``runtime`` (started and stopped with the app)."""
-    state = _State(dict(workflows), runtime)
+def create_app(
+    workflows: Mapping[str, Workflow], runtime: Runtime, *, overload_status: int = 429
+) -> Starlette:
+    """The ASGI app serving ``workflows`` (by name) on ``runtime`` (started and stopped with the app);
+    ``overload_status`` (429 or 503) answers a request the runtime's admission bound refuses."""
+    if overload_status not in OVERLOAD_STATUSES:
+        raise ValueError(f"overload_status must be one of {OVERLOAD_STATUSES}, got {overload_status}")
+    state = _State(dict(workflows), runtime, overload_status)
 
     @contextlib.asynccontextmanager
     async def lifespan(app: Starlette) -> AsyncIterator[None]:
@@ -78,18 +86,21 @@ def create_app(workflows: Mapping[str, Workflow], runtime: Runtime) -> Starlette
     return Starlette(routes=routes, lifespan=lifespan)
 
 
-def problem_response(exc: BaseException, status: int | None = None) -> JSONResponse:
-    body = problem(exc)
+def problem_response(
+    exc: BaseException, status: int | None = None, overload_status: int = 429
+) -> JSONResponse:
+    body = problem(exc, overload_status)
     if status is not None:
         body["status"] = status
-    headers = {"Retry-After": "1"} if body["status"] == 503 else None
+    headers = {"Retry-After": RETRY_AFTER_S} if body["status"] in (429, 503) else None
     return JSONResponse(body, status_code=body["status"], media_type=PROBLEM_JSON, headers=headers)
 
 
 class _State:
-    def __init__(self, workflows: dict[str, Workflow], runtime: Runtime) -> None:
+    def __init__(self, workflows: dict[str, Workflow], runtime: Runtime, overload_status: int) -> None:
         self.workflows = workflows
         self.runtime = runtime
+        self.overload_status = overload_status
         self.stopping = False
 
     def _workflow(self, request: Request) -> Workflow:
@@ -123,7 +134,7 @@ class _State:
             query, deadline_s = await self._query(request)
             value = await query.run(deadline_s)
         except (LookupError, AyoError, AppError, TypeError, ValueError) as exc:
-            return _request_problem(exc)
+            return _request_problem(exc, self.overload_status)
         finally:
             CURRENT_RUNTIME.reset(token)
         return JSONResponse({"result": to_json(value)})
@@ -136,10 +147,10 @@ class _State:
             query, deadline_s = await self._query(request)
             events = query.stream(deadline_s)  # the run starts when the response is sent
         except (LookupError, AyoError, AppError, TypeError, ValueError) as exc:
-            return _request_problem(exc)
+            return _request_problem(exc, self.overload_status)
         finally:
             CURRENT_RUNTIME.reset(token)
-        return EventSourceResponse(_sse(events, self.runtime))
+        return EventSourceResponse(_sse(events, self.runtime, self.overload_status))
 
     async def graph(self, request: Request) -> Response:
         try:
@@ -150,7 +161,7 @@ class _State:
             optimized = request.query_params.get("optimized", "0") not in ("0", "false", "no", "")
             graph = wf.graph(*args, optimized=optimized, **kwargs)
         except (LookupError, AyoError, AppError, TypeError, ValueError) as exc:
-            return _request_problem(exc)
+            return _request_problem(exc, self.overload_status)
         fmt = request.query_params.get("format", "text")
         if fmt not in GRAPH_FORMATS:
             return problem_response(AppError(f"format must be one of {sorted(GRAPH_FORMATS)}"), 400)
@@ -165,7 +176,8 @@ class _State:
     async def metrics(self, request: Request) -> Response:
         from prometheus_client import CONTENT_TYPE_LATEST
 
-        return Response(metrics_text(self.runtime.stats()), media_type=CONTENT_TYPE_LATEST)
+        text = metrics_text(self.runtime.stats(), engine_reports(self.runtime.engines))
+        return Response(text, media_type=CONTENT_TYPE_LATEST)
 
 
 GRAPH_FORMATS: dict[str, Any] = {
@@ -175,7 +187,9 @@ GRAPH_FORMATS: dict[str, Any] = {
 }
 
 
-async def _sse(events: AsyncGenerator[Any, None], runtime: Runtime) -> AsyncGenerator[dict[str, str], None]:
+async def _sse(
+    events: AsyncGenerator[Any, None], runtime: Runtime, overload_status: int
+) -> AsyncGenerator[dict[str, str], None]:
     """Stream events as server-sent events; a failure becomes an ``error`` event (the HTTP status
     is already sent). The client going away closes ``events``, which cancels the query."""
     CURRENT_RUNTIME.set(runtime)  # the response's own task runs the query: it must find the runtime
@@ -185,7 +199,7 @@ async def _sse(events: AsyncGenerator[Any, None], runtime: Runtime) -> AsyncGene
                 data = to_json(asdict(event))
                 yield {"event": event.kind, "data": json.dumps(data)}
         except AyoError as exc:
-            yield {"event": "error", "data": json.dumps(problem(exc))}
+            yield {"event": "error", "data": json.dumps(problem(exc, overload_status))}
 
 
 async def _drained(runtime: Runtime, timeout_s: float = DRAIN_TIMEOUT_S) -> None:
@@ -216,14 +230,14 @@ def _seconds(value: Any) -> float:
     return seconds
 
 
-__all__ = ["DEADLINE_HEADER", "GRAPH_FORMATS", "create_app"]
+__all__ = ["DEADLINE_HEADER", "GRAPH_FORMATS", "RETRY_AFTER_S", "create_app"]
 
 
-def _request_problem(exc: Exception) -> Response:
+def _request_problem(exc: Exception, overload_status: int = 429) -> Response:
     """The problem response for what a request's call, stream or graph raised before running: an
     unknown workflow 404, an ayo error its own status, a bad body or argument 400."""
     if isinstance(exc, LookupError):
         return problem_response(exc, 404)
     if isinstance(exc, AyoError):
-        return problem_response(exc)
+        return problem_response(exc, overload_status=overload_status)
     return problem_response(exc, 400)

@@ -96,7 +96,10 @@ def placeholder_args(wf: Workflow) -> dict[str, Any]:
 
 
 def to_json(value: Any) -> Any:
-    """``value`` as JSON data: dataclasses (``Hit``) become objects, tuples lists."""
+    """``value`` as JSON data: dataclasses (``Hit``) and pydantic models (``parse=`` a model)
+    become objects, tuples lists."""
+    if callable(getattr(value, "model_dump", None)) and not isinstance(value, type):
+        return value.model_dump(mode="json")
     if dataclasses.is_dataclass(value) and not isinstance(value, type):
         return {k: to_json(v) for k, v in dataclasses.asdict(value).items()}
     if isinstance(value, dict):

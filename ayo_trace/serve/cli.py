@@ -151,7 +151,18 @@ def graph(workflow: str, args_json: str | None, optimized: bool, fmt: str, expla
 @click.option("--config", type=click.Path(exists=True, dir_okay=False), help="Engine config (TOML).")
 @click.option("--max-active", type=int, default=16, show_default=True, help="Queries in service at once.")
 @click.option(
-    "--max-queue", type=int, default=1024, show_default=True, help="Queries waiting to start; more get 503."
+    "--max-queue",
+    type=int,
+    default=1024,
+    show_default=True,
+    help="Queries waiting to start; one more is refused with --overload-status.",
+)
+@click.option(
+    "--overload-status",
+    type=click.Choice(["429", "503"]),
+    default="429",
+    show_default=True,
+    help="The status of a request past --max-active and --max-queue (both with Retry-After).",
 )
 @click.option("--deadline", type=float, help="Default query deadline in seconds.")
 @click.option("--no-batching", is_flag=True, help="Turn cross-request batching off.")
@@ -170,6 +181,7 @@ def serve(
     config: str | None,
     max_active: int,
     max_queue: int,
+    overload_status: str,
     deadline: float | None,
     no_batching: bool,
     graceful_timeout: int,
@@ -201,7 +213,7 @@ def serve(
     )
     logging.basicConfig(level=log_level.upper(), format="%(levelname)s %(name)s: %(message)s")
     uvicorn.run(
-        create_app(loaded, runtime),
+        create_app(loaded, runtime, overload_status=int(overload_status)),
         host=host,
         port=port,
         log_level=log_level,

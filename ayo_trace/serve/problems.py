@@ -6,9 +6,18 @@
     400     bad arguments: not JSON, not an object or list, not the workflow's parameters
     422     InvalidRequest (InvalidParams, UnknownCollection): input no engine can serve
     500     TraceError, UserCodeError, NodeError, other AyoError: the workflow's own code failed
+    429     Overloaded by the runtime's admission bound: the callers sent more queries than
+            ``max_active`` in service plus ``max_queue`` waiting (Retry-After: 1); 503 with
+            ``overload_status=503``
     502     EngineError, EngineDied, StoreError: an engine failed
-    503     Overloaded: the runtime's admission queue or an engine queue is full (Retry-After: 1)
+    503     Overloaded by an engine: its queue or its session slots are full, or a remote engine
+            answered 429/503 (Retry-After: 1)
     504     QueryTimeout: the request's deadline expired
+
+Both readings of "too many requests" are reasonable for the admission refusal: 429 says the
+callers asked too much (a client library backs off and retries after ``Retry-After``), 503 says
+the service is saturated (what load balancers count against a backend). ``overload_status``
+chooses; an engine's refusal is the server's own capacity, so it is 503 either way.
 
 Each problem has ``type`` (``urn:ayo-trace:error:<ErrorClass>``), ``title``, ``status``,
 ``detail`` (the error's message) and, when the error happened in a node, ``node`` and ``location``
@@ -37,13 +46,25 @@ _STATUS: tuple[tuple[type[BaseException], int, str], ...] = (
 )
 
 
-def problem(exc: BaseException) -> dict[str, Any]:
-    """The problem details of ``exc`` (a bad-argument error when it is no ``AyoError``)."""
+OVERLOAD_STATUSES = (429, 503)
+
+
+def refused_by_admission(exc: BaseException) -> bool:
+    """Whether ``exc`` is the runtime's admission refusal (an ``Overloaded`` that names no engine)
+    rather than an engine's (which names the engine whose queue or slots were full)."""
+    return isinstance(exc, Overloaded) and exc.engine is None
+
+
+def problem(exc: BaseException, overload_status: int = 429) -> dict[str, Any]:
+    """The problem details of ``exc`` (a bad-argument error when it is no ``AyoError``);
+    ``overload_status`` is the status of an admission refusal (429 or 503)."""
     status, title = 400, "Bad arguments"
     for cls, code, text in _STATUS:
         if isinstance(exc, cls):
             status, title = code, text
             break
+    if refused_by_admission(exc):
+        status, title = overload_status, "Too many requests" if overload_status == 429 else title
     body: dict[str, Any] = {
         "type": f"urn:ayo-trace:error:{type(exc).__name__}",
         "title": title,
@@ -58,4 +79,4 @@ def problem(exc: BaseException) -> dict[str, Any]:
     return body
 
 
-__all__ = ["PROBLEM_JSON", "problem"]
+__all__ = ["OVERLOAD_STATUSES", "PROBLEM_JSON", "problem", "refused_by_admission"]

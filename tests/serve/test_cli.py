@@ -69,6 +69,25 @@ def test_run_prints_the_result_and_streams_it() -> None:
     assert events[-1]["value"] + "\n" == plain
 
 
+def test_run_prints_a_structured_result_as_json_and_its_items_as_events() -> None:
+    config = ("--config", str(SCRIPTED))
+    steps = ["boil water", "steep the tea", "pour"]
+    assert json.loads(ayo("run", f"{APP}:plan", "--args", '["tea"]', *config)) == {
+        "title": "Tea",
+        "steps": steps,
+    }
+    events = [
+        json.loads(line)
+        for line in ayo("run", f"{APP}:plan", "--args", '["tea"]', *config, "--events").splitlines()
+    ]
+    assert [(e["field"], e["value"]) for e in events if e["kind"] == "item"] == [("steps", s) for s in steps]
+
+
+def test_serve_refuses_an_overload_status_other_than_429_or_503() -> None:
+    result = CliRunner().invoke(main, ["serve", f"{APP}:answer", "--overload-status", "500"])
+    assert result.exit_code == 2 and "'500' is not one of '429', '503'" in result.output
+
+
 def test_run_reports_bad_arguments_and_references() -> None:
     runner = CliRunner()
     bad_json = runner.invoke(main, ["run", f"{APP}:answer", "--args", "{nope", "--config", str(SCRIPTED)])

@@ -1,6 +1,6 @@
 """``ayo serve`` as a real uvicorn process on localhost, driven with httpx: a JSON call, a streamed
 call (SSE parsed), the graph, health, metrics, errors as problem JSON naming the line, deadlines,
-overload answered 503, and graceful shutdown with requests in flight."""
+overload answered 429 (or 503, an option) with Retry-After, and graceful shutdown with requests in flight."""
 
 from __future__ import annotations
 
@@ -26,7 +26,7 @@ LONG_ANSWER = (
     " Because the air scatters blue light more than red light, so blue light comes at us from every part"
     " of the sky and it looks blue."
 )
-WORKFLOWS = ("answer", "rag", "slow", "broken")
+WORKFLOWS = ("answer", "rag", "slow", "broken", "plan")
 
 
 def app_module() -> Any:
@@ -80,6 +80,27 @@ async def test_a_streamed_call_sends_tokens_before_the_result(start_server: Call
     assert finished["tokens_out"] > 0
 
 
+async def test_a_structured_answer_streams_its_list_items_and_answers_json(
+    start_server: Callable[..., Server],
+) -> None:
+    server = start_server(*WORKFLOWS)
+    steps = ["boil water", "steep the tea", "pour"]
+    async with (
+        httpx.AsyncClient(base_url=server.url, timeout=60) as client,
+        aconnect_sse(client, "POST", "/workflows/plan/stream", json={"args": ["tea"]}) as source,
+    ):
+        events = [(e.event, json.loads(e.data)) async for e in source.aiter_sse()]
+        plain = await client.post("/workflows/plan", json={"args": ["tea"]})
+    assert plain.json() == {"result": {"title": "Tea", "steps": steps}}
+    items = [d for k, d in events if k == "item"]
+    assert [(d["field"], d["index"], d["value"]) for d in items] == [
+        ("steps", i, s) for i, s in enumerate(steps)
+    ]
+    kinds = [k for k, _ in events]
+    assert kinds.index("item") < len(kinds) - 1 - kinds[::-1].index("token"), "the first item came mid-decode"
+    assert events[-1] == ("result", {"value": {"title": "Tea", "steps": steps}})
+
+
 async def test_the_graph_is_what_wf_graph_prints(start_server: Callable[..., Server]) -> None:
     server = start_server(*WORKFLOWS)
     _, rag = load_workflow(f"{APP}:rag")
@@ -107,6 +128,11 @@ async def test_health_and_metrics(start_server: Callable[..., Server]) -> None:
     assert metric(text, "ayo_query_failures_total") == 0
     assert 'ayo_engine_requests_total{engine="llm",kind="llm",request="decode"}' in text
     assert 'ayo_engine_utilization{engine="slow_llm",kind="llm"}' in text
+    # batch sizes, and the engines' own counters: prefix reuse and the sessions held (none after)
+    assert 'ayo_engine_batch_size_batches_total{engine="llm",kind="llm",size="1"}' in text
+    assert 'ayo_engine_prefix_hits_total{engine="llm",kind="llm"} 0.0' in text
+    assert 'ayo_engine_sessions{engine="llm",kind="llm"} 0.0' in text
+    assert 'ayo_engine_sessions{engine="embed"' not in text  # an embedder holds no sessions
 
 
 async def test_an_error_is_problem_json_naming_the_node_and_line(start_server: Callable[..., Server]) -> None:
@@ -144,8 +170,14 @@ async def test_a_deadline_from_the_body_or_header_answers_504(start_server: Call
         assert r.json()["location"].startswith("serve_app.py:")
 
 
-async def test_a_request_past_the_admission_bound_answers_503(start_server: Callable[..., Server]) -> None:
-    server = start_server(*WORKFLOWS, extra=("--max-active", "1", "--max-queue", "0"))
+@pytest.mark.parametrize(
+    ("flags", "status", "title"),
+    [((), 429, "Too many requests"), (("--overload-status", "503"), 503, "Overloaded")],
+)
+async def test_a_request_past_the_admission_bound_is_refused_with_retry_after(
+    start_server: Callable[..., Server], flags: tuple[str, ...], status: int, title: str
+) -> None:
+    server = start_server(*WORKFLOWS, extra=("--max-active", "1", "--max-queue", "0", *flags))
     async with httpx.AsyncClient(base_url=server.url, timeout=60) as client:
         first: dict[str, httpx.Response] = {}
 
@@ -156,10 +188,20 @@ async def test_a_request_past_the_admission_bound_answers_503(start_server: Call
             tg.start_soon(call_slow)
             await wait_until_serving(client, 1)
             refused = await client.post("/workflows/answer", json={"args": [QUESTION]})
+            async with aconnect_sse(
+                client, "POST", "/workflows/answer/stream", json={"args": [QUESTION]}
+            ) as source:
+                streamed = [(e.event, json.loads(e.data)) async for e in source.aiter_sse()]
+            refusals = metric((await client.get("/metrics")).text, "ayo_admission_refused_total")
         after = await client.post("/workflows/answer", json={"args": [QUESTION]})
-    assert refused.status_code == 503
+    assert refused.status_code == status
     assert refused.headers["retry-after"] == "1"
-    assert refused.json()["type"] == "urn:ayo-trace:error:Overloaded"
+    body = refused.json()
+    assert body["type"] == "urn:ayo-trace:error:Overloaded" and body["title"] == title
+    assert "max_active=1, max_queue=0" in body["detail"]
+    # a stream's query is admitted once the response has begun: the refusal is its error event
+    assert [k for k, _ in streamed] == ["error"] and streamed[0][1]["status"] == status
+    assert refusals == 2
     assert first["r"].status_code == 200
     assert after.status_code == 200
 

@@ -1,0 +1,64 @@
+"""bench/openai_warm.py sends what it says: the cold variant the whole prompt (constant prefix and
+question) with nothing ahead, the warm one the prefix ahead and then the same prompt, and no two
+measurements share a prefix (so no server cache can serve a cold one). On a recording engine: what
+is sent, not how long it takes."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from typing import Any
+
+import anyio
+
+from ayo_trace.backend.engines.base import DecodeChunk, DecodeRequest, PrefillRequest
+from bench import openai_warm
+
+
+class Recorder:
+    """The part of ``OpenAILLM`` the benchmark uses; ``prefills`` holds each session's requests."""
+
+    def __init__(self) -> None:
+        self.prefills: dict[str, list[PrefillRequest]] = {}
+        self.decoded: list[str] = []
+
+    async def prefill(self, batch: Sequence[PrefillRequest]) -> list[Any]:
+        for r in batch:
+            self.prefills.setdefault(r.session, []).append(r)
+        return [None] * len(batch)
+
+    async def decode(self, batch: Sequence[DecodeRequest], max_steps: int) -> list[DecodeChunk]:
+        self.decoded += [r.session for r in batch]
+        return [DecodeChunk(" Lisbon", True, "stop", 1) for _ in batch]
+
+    async def release(self, sessions: Sequence[str]) -> None:
+        pass
+
+    def count_tokens(self, text: str) -> int:
+        return len(text.split())
+
+
+def run(queries: int, shots: int) -> tuple[Recorder, dict[str, list[float]]]:
+    engine = Recorder()
+    times = anyio.run(openai_warm.measure_on, engine, queries, shots)
+    return engine, times
+
+
+def test_cold_sends_the_whole_prompt_with_nothing_ahead_and_warm_the_prefix_first() -> None:
+    engine, times = run(queries=2, shots=3)
+    assert [len(v) for v in times.values()] == [2, 2]
+    measured = engine.decoded[1:]  # after the warm-up
+    cold = [engine.prefills[s] for s in measured if len(engine.prefills[s]) == 1]
+    warm = [engine.prefills[s] for s in measured if len(engine.prefills[s]) == 2]
+    assert len(cold) == len(warm) == 2
+    for (whole,) in cold:
+        assert not whole.ahead
+        assert whole.text.startswith("Quiz ") and whole.text.count("\nAnswer:") == 3 + 1
+    for head, tail in warm:
+        assert head.ahead and head.text.startswith("Quiz ") and head.text.count("\nAnswer:") == 3
+        assert not tail.ahead and tail.text.startswith("Question: ")
+
+
+def test_no_two_measurements_share_a_prefix() -> None:
+    engine, _ = run(queries=3, shots=2)
+    firsts = [reqs[0].text.split(".", 1)[0] for s, reqs in engine.prefills.items() if s != "other"]
+    assert len(firsts) == 1 + 2 * 3 and len(set(firsts)) == len(firsts)

@@ -1,0 +1,136 @@
+"""``ir.json_items``: the items of a JSON list are closed one by one as the text arrives, in any
+split, and equal the items of the whole document (property tests); the ``parse=`` values that read
+them (a model's list fields, ``list[X]``)."""
+
+from __future__ import annotations
+
+import json
+from typing import Annotated, Any
+
+import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
+from pydantic import BaseModel, Field
+
+from ayo_trace.errors import OutputError
+from ayo_trace.ir.json_items import FieldItem, JsonItems, list_fields, list_item_type
+from ayo_trace.ir.parsers import ListParser, SchemaParser, output_parser
+
+# JSON values whose text holds every character that means something to the reader
+TEXT = st.text(alphabet=st.sampled_from(list('ab ,:[]{}"\\\n\u00e9')), max_size=8)
+SCALARS = (
+    st.none()
+    | st.booleans()
+    | st.integers(-(10**6), 10**6)
+    | st.floats(allow_nan=False, allow_infinity=False)
+    | TEXT
+)
+VALUES = st.recursive(
+    SCALARS,
+    lambda inner: st.lists(inner, max_size=3) | st.dictionaries(TEXT, inner, max_size=3),
+    max_leaves=10,
+)
+LAYOUTS = st.sampled_from([{}, {"indent": 2}, {"separators": (",", ":")}, {"ensure_ascii": False}])
+
+
+def feed_in_parts(reader: JsonItems, text: str, cuts: list[int]) -> list[Any]:
+    out: list[Any] = []
+    last = 0
+    for cut in [*sorted({min(c, len(text)) for c in cuts}), len(text)]:
+        out += reader.feed(text[last:cut])
+        last = cut
+    return out + reader.close()
+
+
+@settings(max_examples=200, deadline=None)
+@given(items=st.lists(VALUES, max_size=5), layout=LAYOUTS, cuts=st.lists(st.integers(0, 400), max_size=12))
+def test_the_items_of_a_list_are_those_of_the_whole_document_in_any_split(
+    items: list[Any], layout: dict[str, Any], cuts: list[int]
+) -> None:
+    text = "Sure, here it is: " + json.dumps(items, **layout) + "\nand some words after [1, 2]"
+    assert feed_in_parts(JsonItems(None), text, cuts) == items
+
+
+@settings(max_examples=200, deadline=None)
+@given(
+    doc=st.dictionaries(TEXT, VALUES, max_size=5),
+    layout=LAYOUTS,
+    cuts=st.lists(st.integers(0, 400), max_size=12),
+)
+def test_the_items_of_an_objects_list_fields_are_those_of_the_whole_document_in_any_split(
+    doc: dict[str, Any], layout: dict[str, Any], cuts: list[int]
+) -> None:
+    watched = {k for k, v in doc.items() if isinstance(v, list)} | {"absent"}
+    got = feed_in_parts(JsonItems(watched), json.dumps(doc, **layout), cuts)
+    expected = [FieldItem(k, i, item) for k, v in doc.items() if k in watched for i, item in enumerate(v)]
+    assert got == expected
+
+
+def test_an_item_closes_with_the_token_after_it_not_before() -> None:
+    reader = JsonItems(None)
+    assert reader.feed('[12, {"a": [1') == [12]
+    assert reader.feed("]}") == []  # the object might have more keys yet
+    assert reader.feed(", 3") == [{"a": [1]}]
+    assert reader.feed("4]") == [34]
+    assert reader.feed(", 5]") == []  # after the document: ignored
+
+
+def test_an_item_still_open_at_the_end_is_not_returned() -> None:
+    reader = JsonItems({"steps"})
+    assert reader.feed('{"steps": ["a", "b') == [FieldItem("steps", 0, "a")]
+    assert reader.close() == []
+
+
+def test_only_the_top_level_list_fields_are_watched() -> None:
+    reader = JsonItems({"steps"})
+    text = '{"inner": {"steps": [1, 2]}, "note": "steps: [3]", "steps": [4]}'
+    assert reader.feed(text) == [FieldItem("steps", 0, 4)]
+
+
+class Step(BaseModel):
+    name: str
+
+
+class Plan(BaseModel):
+    title: str
+    steps: list[Step]
+    tags: list[str] = []
+    size: int = 0
+
+
+def test_a_models_list_fields_are_found_with_their_item_types() -> None:
+    assert list_fields(Plan) == {"steps": Step, "tags": str}
+    assert list_fields(Step) == {}
+    assert list_item_type(Annotated[list[Step], Field(max_length=3)]) is Step
+    assert list_item_type(list) is Any
+    assert list_item_type(dict[str, int]) is None and list_item_type(Step) is None
+
+
+def test_a_model_parser_reads_its_list_fields_items_validated() -> None:
+    parser = output_parser(Plan)
+    assert isinstance(parser, SchemaParser) and not parser.streams
+    text = '{"title": "t", "steps": [{"name": "a"}, {"name": "b"}], "tags": ["x"]}'
+    items = parser.incremental().feed(text)
+    assert items == [
+        FieldItem("steps", 0, Step(name="a")),
+        FieldItem("steps", 1, Step(name="b")),
+        FieldItem("tags", 0, "x"),
+    ]
+    assert parser.result(text, items) == Plan(title="t", steps=[Step(name="a"), Step(name="b")], tags=["x"])
+
+
+def test_a_list_parser_is_a_streaming_schema_parser_whose_value_is_the_list() -> None:
+    parser = output_parser(list[Step])
+    assert isinstance(parser, ListParser) and parser.streams and repr(parser) == "list[Step]"
+    assert json.loads(parser.schema)["type"] == "array"
+    assert parser.parse('[{"name": "a"}, {"name": "b"}]') == [Step(name="a"), Step(name="b")]
+    assert parser.result('Here: [{"name": "a"}]', []) == [Step(name="a")]
+    assert output_parser(list[int]).parse("[1, 2]") == [1, 2]  # type: ignore[union-attr]
+    bounded = output_parser(Annotated[list[str], Field(max_length=1)])
+    assert isinstance(bounded, ListParser) and json.loads(bounded.schema)["maxItems"] == 1
+    with pytest.raises(OutputError, match="List should have at most 1 item"):
+        bounded.result('["a", "b"]', [])
+    with pytest.raises(OutputError, match="not a JSON array"):
+        parser.result('{"name": "a"}', [])
+    with pytest.raises(OutputError, match="not JSON"):
+        parser.result("nothing", [])
