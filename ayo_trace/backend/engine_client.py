@@ -42,11 +42,11 @@ Emit = Callable[[Any], Awaitable[None]]
 
 @dataclass(frozen=True)
 class Part:
-    """One prefilled part of a session: its text, the key of a shared constant prefix (None: not
-    shared), and whether it ran ahead of the session's other inputs."""
+    """One prefilled part of a session: its text, whether it is a constant prefix shared across
+    queries, and whether it ran ahead of the session's other inputs."""
 
     text: str
-    shared: str | None = None
+    shared: bool = False
     ahead: bool = False
 
 
@@ -109,9 +109,9 @@ class EngineClient(CachedCalls):
         return Session(session_id, engine)
 
     async def prefill(
-        self, session: Session, text: str, priority: float, *, shared: str | None = None, ahead: bool = False
+        self, session: Session, text: str, priority: float, *, shared: bool = False, ahead: bool = False
     ) -> None:
-        """Extend ``session`` by ``text``. ``shared``: the key of a constant prefix every query
+        """Extend ``session`` by ``text``. ``shared``: ``text`` is a constant prefix every query
         prefills alike (engines fork a kept copy; ignored with ``share_prefixes=False``); ``ahead``:
         the part runs before the session's later inputs are ready (see ``EnginePool``)."""
         part = Part(text, shared, ahead)
@@ -121,7 +121,7 @@ class EngineClient(CachedCalls):
     async def _send(self, session: Session, part: Part, priority: float) -> Any:
         pool = self.pool("llm", session.engine)
         session.open = True  # from the request on: a cancelled prefill may have left state
-        shared = part.shared if self.share_prefixes else None
+        shared = part.shared and self.share_prefixes
         return await self._prefill_call(
             pool, PrefillRequest(session.id, part.text, shared, part.ahead), priority
         )

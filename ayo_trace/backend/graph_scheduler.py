@@ -436,9 +436,9 @@ class GraphRun:
     async def op_llm_prefill(self, node: Node, args: list[Any]) -> Any:
         a = node.attrs
         session = self._llm_session(node, args)
-        shared = a.get("prefix_key") if a.get("shared") else None
-        ahead = bool(a.get("ahead"))  # split_prefill marks the parts that run ahead
         text = a["template"].render(args)
+        # split_prefill marks the constant prefix shared and the parts that run ahead
+        shared, ahead = bool(a.get("shared")), bool(a.get("ahead"))
         await self.client.prefill(session, text, self._priority(node), shared=shared, ahead=ahead)
         return session
 

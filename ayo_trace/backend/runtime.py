@@ -154,7 +154,7 @@ class Runtime:
     session's prefill and decode) after an engine error, each after ``retry_backoff_s`` doubled per
     attempt, ``decode_steps`` the tokens per continuous-batching decode round,
     ``timeline_size`` the number of events ``timeline()`` keeps (0: none). ``share_prefixes=False``
-    stops marking constant prompt prefixes as shared (``PrefillRequest.shared_prefix``), so engines
+    stops marking constant prompt prefixes as shared (``PrefillRequest.shared``), so engines
     prefill them again for every query instead of forking a kept copy.
 
     ``policy`` orders each engine's queue across queries (``policy.py``): ``"query"`` (queries by
