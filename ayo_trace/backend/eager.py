@@ -8,12 +8,13 @@ call does. ``Runtime`` inherits them; they need only its client, ``ensure_starte
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+from collections.abc import Iterator, Mapping
 from contextlib import AbstractAsyncContextManager
 from typing import TYPE_CHECKING, Any
 
 from ..ir.params import Hit, SamplingParams, SearchParams
 from ..ir.parsers import Parser
+from ..ir.spec import PrimitiveSpec
 
 if TYPE_CHECKING:
     from .engine_client import EngineClient
@@ -21,7 +22,8 @@ if TYPE_CHECKING:
 
 
 class EagerPrimitives:
-    """``llm``, ``embed``, ``ingest``, ``search``, ``rerank`` on the runtime's engine client."""
+    """``llm``, ``embed``, ``ingest``, ``search``, ``rerank``, and ``call`` for a registered
+    primitive, on the runtime's engine client."""
 
     if TYPE_CHECKING:
         client: EngineClient
@@ -63,6 +65,13 @@ class EagerPrimitives:
         await self.ensure_started()
         async with self.serve():  # a query of its own, unless within one
             return await self.client.search(query, params, engine, embed_engine, 0.0)
+
+    async def call(self, spec: PrimitiveSpec, values: Mapping[str, Any]) -> Any:
+        """One call of the registered primitive ``spec`` with its arguments by name (see
+        ``EngineClient.call``)."""
+        await self.ensure_started()
+        async with self.serve():  # a query of its own, unless within one
+            return await self.client.call(spec, values, 0.0)
 
     async def rerank(
         self, query: str, passages: list[str | Hit], top_k: int, engine: str | None = None

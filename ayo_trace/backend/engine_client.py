@@ -2,7 +2,8 @@
 
 It turns a primitive into engine-pool requests: ``prefill``/``decode``/``release`` of an LLM
 ``Session``, ``generate`` (all three), ``embed``, ``insert``/``insert_stream``, ``db_search``,
-``search`` (embed, then search), ``ingest`` (embed, then insert) and ``rerank``. A traced node and
+``search`` (embed, then search), ``ingest`` (embed, then insert), ``rerank``, and ``call``: one
+request of a registered primitive (``ir.spec``) to its engine method. A traced node and
 the eager call of the same primitive go through the same method, so they compute the same value.
 ``priority`` is the request's place within its query (the graph's remaining critical path; 0 for
 eager calls); the query itself is the ``QueryTag`` of the context (``policy.serving``).
@@ -20,7 +21,7 @@ these methods.
 from __future__ import annotations
 
 import dataclasses
-from collections.abc import AsyncGenerator, AsyncIterator, Awaitable, Callable, Sequence
+from collections.abc import AsyncGenerator, AsyncIterator, Awaitable, Callable, Mapping, Sequence
 from contextlib import aclosing
 from dataclasses import dataclass, field
 from typing import Any
@@ -29,6 +30,7 @@ from ..errors import ConfigError
 from ..ir.ops import DEFAULT_ENGINE
 from ..ir.params import Hit, SamplingParams, SearchParams, check_passages, check_text
 from ..ir.parsers import Parser
+from ..ir.spec import PrimitiveSpec, engine_request
 from . import events
 from .cached_calls import CachedCalls
 from .config import EngineConfig
@@ -301,6 +303,17 @@ class EngineClient(CachedCalls):
         ]
         order = sorted(range(len(hits)), key=lambda i: (-hits[i].score, i))
         return [hits[i] for i in order[:top_k]]
+
+    # --- registered primitives -------------------------------------------------------------------
+
+    async def call(self, spec: PrimitiveSpec, values: Mapping[str, Any], priority: float) -> Any:
+        """One call of a primitive served by an engine method (``spec.engine_method``), its
+        arguments by name in ``values``: one request to the engine named by ``values["engine"]``
+        (None: the default of ``spec.engine_kind``), batched with other queries' requests."""
+        if spec.engine_kind is None or spec.engine_method is None:
+            raise ConfigError(f"primitive {spec.name!r} names no engine kind and method to serve it")
+        pool = self.pool(spec.engine_kind, values.get("engine"))
+        return await pool.call(spec.engine_method, engine_request(values), priority)
 
     def _scoring_llm(self, pool: EnginePool) -> EnginePool | None:
         """The LLM pool whose engine ``pool``'s reranker scores with (``LLMScoredReranker.llm``), or

@@ -167,6 +167,10 @@ class EnginePool:
     async def score(self, req: ScoreRequest | RerankRequest, priority: float = 0.0) -> Any:
         return await self.pick().score(req, priority)
 
+    async def call(self, method: str, payload: Any, priority: float = 0.0) -> Any:
+        """A registered primitive's request (``EngineScheduler.call``)."""
+        return await self.pick().call(method, payload, priority)
+
     # --- embedding, store ------------------------------------------------------------------------
 
     async def embed(self, texts: Sequence[str], priority: float = 0.0) -> list[list[float]]:
