@@ -16,7 +16,7 @@ import ayo_trace as ayo
 from ayo_trace.backend import Runtime
 from ayo_trace.backend.engines.base import Engine
 from ayo_trace.backend.interpreter import interpret
-from ayo_trace.errors import TraceError
+from ayo_trace.errors import InvalidParams, TraceError
 from ayo_trace.ir import Graph, Node, Param, PrimitiveSpec, primitive_spec, unregister_primitive
 from ayo_trace.passes import DEFAULT_PASSES, run_passes
 from ayo_trace.testing import scripted_engines
@@ -154,3 +154,14 @@ async def test_its_requests_go_through_the_engine_scheduler_and_are_batched(rt: 
     assert stats["kind"] == "classifier"
     assert stats["requests"] == {"classify": len(REVIEWS)}
     assert stats["batches"]["classify"] == len(classifier.batches)
+
+
+async def test_an_eager_call_checks_its_static_arguments_as_the_tracer_does(rt: Runtime) -> None:
+    with pytest.raises(InvalidParams, match="labels must be a non-empty list"):
+        await classify("I love it", labels=[])
+    assert rt.classifier.batches == []  # type: ignore[attr-defined]  # refused before any request
+
+
+def test_a_graph_with_it_round_trips_through_json() -> None:
+    graph = triage.graph("I love it")
+    assert str(Graph.from_json(graph.to_json(), trusted=True)) == str(graph)

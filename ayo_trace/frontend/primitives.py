@@ -152,12 +152,3 @@ def register_primitive(spec: PrimitiveSpec) -> Callable[..., Any]:
     call.__signature__ = signature  # type: ignore[attr-defined]
     call.__ayo_primitive__ = spec.name  # type: ignore[attr-defined]
     return call
-
-
-PRIMITIVES: dict[str, Callable[..., Any]] = {
-    "llm": llm,
-    "embed": embed,
-    "ingest": ingest,
-    "search": search,
-    "rerank": rerank,
-}

@@ -90,27 +90,14 @@ if TYPE_CHECKING:
     from .graph import Node
     from .params import SearchParams
 
-TRACED_OPS = frozenset(
-    {
-        "input",
-        "const",
-        "python",
-        "getitem",
-        "llm",
-        "embed",
-        "ingest",
-        "search",
-        "rerank",
-        "map",
-        "cond",
-        "loop",
-        "try",
-        "break",
-        "output",
-    }
+# The ops that are not primitives: values, statements and blocks.
+STRUCTURAL_OPS = frozenset(
+    {"input", "const", "python", "getitem", "map", "cond", "loop", "try", "break", "output"}
 )
 
-LOWERED_OPS = frozenset({"llm_prefill", "llm_decode", "db_insert", "db_search"})
+TRACED_OPS = STRUCTURAL_OPS | {s.name for s in BUILTIN_PRIMITIVES if s.traced}
+
+LOWERED_OPS = frozenset(s.name for s in BUILTIN_PRIMITIVES if not s.traced)
 
 ALL_OPS = TRACED_OPS | LOWERED_OPS
 
