@@ -137,9 +137,6 @@ class PrimitiveSpec:
         if (self.lower is None) != (not self.lowers_to):
             raise GraphError(f"primitive {self.name!r}: `lower` and `lowers_to` go together")
 
-    def param(self, name: str) -> Param | None:
-        return next((p for p in self.params if p.name == name), None)
-
     def names(self, role: Role) -> tuple[str, ...]:
         """The names of its ``role`` arguments, in order."""
         return tuple(p.name for p in self.params if p.role == role)
