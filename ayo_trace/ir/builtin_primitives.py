@@ -256,6 +256,7 @@ INGEST = PrimitiveSpec(
     lowers_to=("embed", "db_insert"),
     lower=_lower_ingest,
     attrs=_ingest_attrs,
+    list_args=(0,),
     collection="writes",
     order_free=False,
     pure=False,
@@ -286,6 +287,7 @@ RERANK = PrimitiveSpec(
     params=(Param("query", "data"), Param("passages", "data"), Param("top_k", "dynamic", 3), _engine()),
     engine_kind="rerank",
     attrs=_rerank_attrs,
+    list_args=(1,),
     size=_reranked,
     cost=_rerank_cost,
 )
@@ -318,6 +320,7 @@ DB_INSERT = PrimitiveSpec(
     changeable=_never,
     size=_count,
     cost=_insert_cost,
+    list_args=(0,),
 )
 DB_SEARCH = PrimitiveSpec(
     "db_search",

@@ -111,7 +111,9 @@ class PrimitiveSpec:
     ``changeable``: its value may be changed in place by a statement (a list, not a str); ``size``
     and ``cost``: the cost analysis's hooks (the value's size; seconds of engine work for
     ``fanout`` copies batched together: default, one request of the engine kind's profile);
-    ``hidden_attrs``: attributes the printer leaves out (implied by others).
+    ``hidden_attrs``: attributes the printer leaves out (implied by others); ``list_args``: the
+    indices of its args that are lists of items (passages), so the cost analysis sizes a graph
+    input read there as a list.
     """
 
     name: str
@@ -130,6 +132,7 @@ class PrimitiveSpec:
     size: SizeHook | None = None
     cost: CostHook | None = None
     hidden_attrs: frozenset[str] = frozenset()
+    list_args: tuple[int, ...] = ()
 
     def __post_init__(self) -> None:
         if not self.name.isidentifier():

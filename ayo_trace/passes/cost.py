@@ -173,6 +173,15 @@ def profile_for(node: Node, profiles: Profiles | None, *, embedding: bool = Fals
     return profiles.get(kind) or DEFAULT_PROFILES.get(kind) or EngineProfile(kind)
 
 
+def _list_args(node: Node) -> tuple[int, ...]:
+    """The indices of ``node``'s args it reads as lists of items: a map's iterable, and those its
+    primitive's spec names (``PrimitiveSpec.list_args``)."""
+    if node.op == "map":
+        return (0,)
+    spec = primitive_spec(node.op)
+    return spec.list_args if spec is not None else ()
+
+
 class _Analysis:
     """The analysis of one graph; it is the ``CostModel`` the primitives' cost hooks read
     (``ir.spec``)."""
@@ -203,9 +212,7 @@ class _Analysis:
 
     def _input_size(self, node: Node) -> _Size:
         as_list = any(
-            (u.op in ("map", "ingest", "db_insert") and u.args and u.args[0] is node)
-            or (u.op == "rerank" and len(u.args) > 1 and u.args[1] is node)
-            for u in node.users
+            i in _list_args(u) and u.args[i] is node for u in node.users for i in range(len(u.args))
         )
         if as_list:
             e = self.est
