@@ -45,7 +45,19 @@ from .frontend.modules import (
     RerankingModule,
     SearchingModule,
 )
-from .ir import Graph, Hit, Node, SamplingParams, SearchParams, Template, json_list, lines
+from .frontend.primitives import register_primitive
+from .ir import (
+    Graph,
+    Hit,
+    Node,
+    Param,
+    PrimitiveSpec,
+    SamplingParams,
+    SearchParams,
+    Template,
+    json_list,
+    lines,
+)
 from .passes import (
     DEFAULT_PASSES,
     DecomposeStages,
@@ -92,12 +104,14 @@ __all__ = [
     "NodeError",
     "OutputError",
     "Overloaded",
+    "Param",
     "Pass",
     "PassError",
     "PassResult",
     "Pipeline",
     "PipelineDecode",
     "Port",
+    "PrimitiveSpec",
     "PruneDependencies",
     "QueryExpandingModule",
     "QueryTimeout",
@@ -126,6 +140,7 @@ __all__ = [
     "lines",
     "llm",
     "load_config",
+    "register_primitive",
     "rerank",
     "run_graph",
     "run_passes",

@@ -166,9 +166,9 @@ class ScriptedLLM(_Counting, LLMEngine):
 
     ``chat_template``: what ``messages=`` renders with (None: the model has none).
 
-    Shared prefixes: a new session's request marked ``shared_prefix`` whose text this engine has
-    seen under that key before costs no prefill time (a fork of the kept prefix); ``shared_prefixes``
-    counts the requests per key, ``stats()`` the hits and misses.
+    Shared prefixes: a new session's request marked ``shared`` whose text this engine has kept before
+    costs no prefill time (a fork of the kept prefix); ``shared_prefixes`` counts the requests per
+    prefix text, ``stats()`` the hits and misses.
     """
 
     atomic_decode = True
@@ -203,7 +203,7 @@ class ScriptedLLM(_Counting, LLMEngine):
         self.peak_sessions = 0
         self.prompts: list[str] = []  # every session's text when its decode started
         self.shared_prefixes: dict[str, int] = defaultdict(int)
-        self._kept: dict[str, str] = {}  # shared prefix key -> its text
+        self._kept: set[str] = set()  # shared prefix texts computed once
         self._prefix_counts = dict.fromkeys(("prefix_hits", "prefix_misses"), 0)
         self._init_counts()
 
@@ -239,13 +239,13 @@ class ScriptedLLM(_Counting, LLMEngine):
         n = [self.count_tokens(r.text) for r in batch]
         forked = [False] * len(batch)
         for i, r in enumerate(batch):
-            key = r.shared_prefix
-            if key is None or r.session in self.sessions:
+            key = r.text
+            if not r.shared or r.session in self.sessions:
                 continue
             self.shared_prefixes[key] += 1
-            forked[i] = self._kept.get(key) == r.text
+            forked[i] = key in self._kept
             self._prefix_counts["prefix_hits" if forked[i] else "prefix_misses"] += 1
-            self._kept[key] = r.text
+            self._kept.add(key)
         await self._serve(
             "prefill",
             self.call_s + self.prefill_s_per_token * sum(k for k, f in zip(n, forked, strict=True) if not f),

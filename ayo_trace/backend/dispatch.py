@@ -9,19 +9,27 @@ names the node of any other error.
 from __future__ import annotations
 
 import copy
+import functools
 from collections.abc import Awaitable, Callable
 from typing import Any
 
 from ..errors import AyoError, NodeError, UserCodeError
 from ..ir.code import PyCode, SourceLoc
 from ..ir.graph import Node
+from ..ir.spec import primitive_spec
 
 Handler = Callable[[Node, list[Any]], Awaitable[Any]]
 
 
 def handler_for(interpreter: object, node: Node) -> Handler:
-    """``interpreter``'s ``op_<name>`` method for ``node``'s op; ``NodeError`` when it has none."""
+    """``interpreter``'s ``op_<name>`` method for ``node``'s op, else, for a primitive served by an
+    engine method (``PrimitiveSpec.engine_method``: a registered one), its generic
+    ``call_primitive(spec, node, args)``; ``NodeError`` when it has neither."""
     handler = getattr(interpreter, f"op_{node.op}", None)
+    spec = primitive_spec(node.op)
+    generic = getattr(interpreter, "call_primitive", None)
+    if handler is None and spec is not None and spec.engine_method is not None and generic is not None:
+        return functools.partial(generic, spec)
     if handler is None:
         raise NodeError(
             f"{type(interpreter).__name__} has no handler for op {node.op!r}", node=node.name, loc=where(node)

@@ -2,7 +2,8 @@
 
 It turns a primitive into engine-pool requests: ``prefill``/``decode``/``release`` of an LLM
 ``Session``, ``generate`` (all three), ``embed``, ``insert``/``insert_stream``, ``db_search``,
-``search`` (embed, then search), ``ingest`` (embed, then insert) and ``rerank``. A traced node and
+``search`` (embed, then search), ``ingest`` (embed, then insert), ``rerank``, and ``call``: one
+request of a registered primitive (``ir.spec``) to its engine method. A traced node and
 the eager call of the same primitive go through the same method, so they compute the same value.
 ``priority`` is the request's place within its query (the graph's remaining critical path; 0 for
 eager calls); the query itself is the ``QueryTag`` of the context (``policy.serving``).
@@ -20,7 +21,7 @@ these methods.
 from __future__ import annotations
 
 import dataclasses
-from collections.abc import AsyncGenerator, AsyncIterator, Awaitable, Callable, Sequence
+from collections.abc import AsyncGenerator, AsyncIterator, Awaitable, Callable, Mapping, Sequence
 from contextlib import aclosing
 from dataclasses import dataclass, field
 from typing import Any
@@ -29,6 +30,7 @@ from ..errors import ConfigError
 from ..ir.ops import DEFAULT_ENGINE
 from ..ir.params import Hit, SamplingParams, SearchParams, check_passages, check_text
 from ..ir.parsers import Parser
+from ..ir.spec import PrimitiveSpec, engine_request
 from . import events
 from .cached_calls import CachedCalls
 from .config import EngineConfig
@@ -42,11 +44,11 @@ Emit = Callable[[Any], Awaitable[None]]
 
 @dataclass(frozen=True)
 class Part:
-    """One prefilled part of a session: its text, the key of a shared constant prefix (None: not
-    shared), and whether it ran ahead of the session's other inputs."""
+    """One prefilled part of a session: its text, whether it is a constant prefix shared across
+    queries, and whether it ran ahead of the session's other inputs."""
 
     text: str
-    shared: str | None = None
+    shared: bool = False
     ahead: bool = False
 
 
@@ -109,9 +111,9 @@ class EngineClient(CachedCalls):
         return Session(session_id, engine)
 
     async def prefill(
-        self, session: Session, text: str, priority: float, *, shared: str | None = None, ahead: bool = False
+        self, session: Session, text: str, priority: float, *, shared: bool = False, ahead: bool = False
     ) -> None:
-        """Extend ``session`` by ``text``. ``shared``: the key of a constant prefix every query
+        """Extend ``session`` by ``text``. ``shared``: ``text`` is a constant prefix every query
         prefills alike (engines fork a kept copy; ignored with ``share_prefixes=False``); ``ahead``:
         the part runs before the session's later inputs are ready (see ``EnginePool``)."""
         part = Part(text, shared, ahead)
@@ -121,7 +123,7 @@ class EngineClient(CachedCalls):
     async def _send(self, session: Session, part: Part, priority: float) -> Any:
         pool = self.pool("llm", session.engine)
         session.open = True  # from the request on: a cancelled prefill may have left state
-        shared = part.shared if self.share_prefixes else None
+        shared = part.shared and self.share_prefixes
         return await self._prefill_call(
             pool, PrefillRequest(session.id, part.text, shared, part.ahead), priority
         )
@@ -304,6 +306,17 @@ class EngineClient(CachedCalls):
         ]
         order = sorted(range(len(hits)), key=lambda i: (-hits[i].score, i))
         return [hits[i] for i in order[:top_k]]
+
+    # --- registered primitives -------------------------------------------------------------------
+
+    async def call(self, spec: PrimitiveSpec, values: Mapping[str, Any], priority: float) -> Any:
+        """One call of a primitive served by an engine method (``spec.engine_method``), its
+        arguments by name in ``values``: one request to the engine named by ``values["engine"]``
+        (None: the default of ``spec.engine_kind``), batched with other queries' requests."""
+        if spec.engine_kind is None or spec.engine_method is None:
+            raise ConfigError(f"primitive {spec.name!r} names no engine kind and method to serve it")
+        pool = self.pool(spec.engine_kind, values.get("engine"))
+        return await pool.call(spec.engine_method, engine_request(values), priority)
 
     def _scoring_llm(self, pool: EnginePool) -> EnginePool | None:
         """The LLM pool whose engine ``pool``'s reranker scores with (``LLMScoredReranker.llm``), or

@@ -42,7 +42,7 @@ class EnginePool:
     engine is saturated (other requests are waiting for it), and prefilled as one request with the
     session's next part: run ahead on a busy engine it would only take the engine from waiting
     work, split the session's prompt into more calls and make the engine recompute the seam. A
-    shared constant prefix (``shared_prefix``) still goes ahead: engines fork it from a kept copy, and
+    shared constant prefix (``shared``) still goes ahead: engines fork it from a kept copy, and
     merged into the next part it would be computed again (measured with bench/load_latency.py
     --engines scripted: deferring shared prefixes too made the query-expansion stream slower).
     """
@@ -102,7 +102,7 @@ class EnginePool:
 
     async def prefill(self, req: PrefillRequest, priority: float = 0.0) -> Any:
         sched = self._pins.get(req.session)
-        if req.ahead and self.defer_ahead and req.shared_prefix is None and (sched or self.pick()).saturated:
+        if req.ahead and self.defer_ahead and not req.shared and (sched or self.pick()).saturated:
             return self._defer(req)
         if sched is None:
             sched = await self._admit(req)
@@ -111,7 +111,7 @@ class EnginePool:
         earlier = self._deferred.pop(req.session, [])
         if earlier:
             # One request for the parts kept aside and this one: the same text, one seam fewer.
-            req = PrefillRequest(req.session, "".join(p.text for p in [*earlier, req]), None, req.ahead)
+            req = PrefillRequest(req.session, "".join(p.text for p in [*earlier, req]), False, req.ahead)
         return await sched.prefill(req, priority)
 
     def _defer(self, req: PrefillRequest) -> PrefillResult:
@@ -166,6 +166,10 @@ class EnginePool:
 
     async def score(self, req: ScoreRequest | RerankRequest, priority: float = 0.0) -> Any:
         return await self.pick().score(req, priority)
+
+    async def call(self, method: str, payload: Any, priority: float = 0.0) -> Any:
+        """A registered primitive's request (``EngineScheduler.call``)."""
+        return await self.pick().call(method, payload, priority)
 
     # --- embedding, store ------------------------------------------------------------------------
 

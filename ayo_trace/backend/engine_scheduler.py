@@ -147,6 +147,17 @@ class _Request:
 _PENDING = object()
 
 
+@dataclasses.dataclass(frozen=True)
+class _Call:
+    """The key of a registered primitive's requests: batched into calls of the engine's ``method``
+    (``ir.spec.PrimitiveSpec.engine_method``), counted under its name."""
+
+    method: str
+
+    def __str__(self) -> str:
+        return self.method
+
+
 def _kind_of(key: Hashable) -> str:
     return key[0] if isinstance(key, tuple) else str(key)
 
@@ -445,6 +456,13 @@ class EngineScheduler:
             assert isinstance(engine, VectorStore) and isinstance(key, tuple)
             _, collection, top_k = key
             return list(await engine.search(collection, payloads, top_k))
+        if isinstance(key, _Call):
+            results = list(await getattr(engine, key.method)(payloads))
+            if len(results) != len(payloads):
+                raise EngineError(
+                    f"{key.method}: {len(payloads)} requests but {len(results)} results", engine=self.name
+                )
+            return results
         raise EngineError(f"unknown request kind {kind!r}", engine=self.name)
 
     # --- requests --------------------------------------------------------------------------------
@@ -506,6 +524,13 @@ class EngineScheduler:
     async def search(self, collection: str, vector: Vector, top_k: int, priority: float = 0.0) -> list[Hit]:
         check_request("search", vector)
         return await self.submit(_Request(("search", collection, top_k), vector, priority))
+
+    async def call(self, method: str, payload: Any, priority: float = 0.0) -> Any:
+        """One request of a registered primitive, batched with others into ``engine.<method>``
+        calls (a list of payloads to a list of results)."""
+        if not callable(getattr(self.engine, method, None)):
+            raise EngineError(f"engine {self.name!r} has no method {method!r}", engine=self.name)
+        return await self.submit(_Request(_Call(method), payload, priority))
 
     async def direct(self, kind: str, fn: Callable[[], Awaitable[Any]]) -> Any:
         """Run a call that is not batched (a store transaction), counting it and translating errors."""

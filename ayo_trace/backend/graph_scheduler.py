@@ -22,7 +22,7 @@ opening.
 
 Deadlines: the query's ``deadline_s`` and a node's ``timeout`` (``node.meta`` or ``node.attrs``)
 raise ``QueryTimeout`` naming the node that was running. Retries: a node whose op is in
-``ops.IDEMPOTENT``, or a lowered ``llm_prefill``/``llm_decode``, is retried up to ``retries`` times
+``ops.idempotent`` (its spec says so), or a lowered ``llm_prefill``/``llm_decode``, is retried up to ``retries`` times
 after an ``EngineError`` (never after ``Overloaded`` or ``InvalidRequest``, and never once it has
 streamed items out), waiting ``retry_backoff_s * 2**(attempt - 1)`` before each new attempt. An
 LLM session is engine state that a failure may leave half-advanced (a decode that produced text the
@@ -49,7 +49,8 @@ from .._concurrency import FailFast, fail_fast
 from ..errors import EngineError, InvalidRequest, NodeError, Overloaded, QueryTimeout
 from ..ir.blocks import BLOCK_OPS
 from ..ir.graph import Graph, Node
-from ..ir.ops import IDEMPOTENT, rerank_top_k, search_params
+from ..ir.ops import idempotent, rerank_top_k, search_params
+from ..ir.spec import PrimitiveSpec
 from .clock import now as _now
 from .control import RunBody, run_loop, run_try
 from .dispatch import annotate, handler_for, run_user_code, where
@@ -59,9 +60,9 @@ from .events import NodeRun
 log = logging.getLogger("ayo_trace.graph_scheduler")
 
 STREAM_BUFFER = 64
-# Ops retried after an EngineError: the idempotent ones, and an LLM session's parts (which reopen
-# the session first, see the module docstring).
-RETRYABLE = IDEMPOTENT | {"llm_prefill", "llm_decode"}
+# An LLM session's parts, retried after an EngineError on a reopened session (see the module
+# docstring); the other ops retried are the idempotent ones (``ops.idempotent``: their specs say).
+SESSION_OPS = frozenset({"llm_prefill", "llm_decode"})
 # (consumer op, arg index) pairs the scheduler feeds item by item; other stream_args get whole values.
 STREAM_CONSUMERS = frozenset({("map", 0), ("db_insert", 1)})
 
@@ -343,10 +344,11 @@ class GraphRun:
             edges_in[i] if edges_in and i in edges_in else self.values[a] for i, a in enumerate(node.args)
         ]
         timeout = node.meta.get("timeout", node.attrs.get("timeout"))
-        attempts = self.ctx.retries.retries + 1 if node.op in RETRYABLE else 1
+        retryable = node.op in SESSION_OPS or idempotent(node.op)
+        attempts = self.ctx.retries.retries + 1 if retryable else 1
         for attempt in range(1, attempts + 1):
             try:
-                if attempt > 1 and node.op in ("llm_prefill", "llm_decode"):
+                if attempt > 1 and node.op in SESSION_OPS:
                     await self.client.reopen(self._llm_session(node, args), self._priority(node))
                 if timeout is None:
                     return await handler(node, args)
@@ -436,9 +438,9 @@ class GraphRun:
     async def op_llm_prefill(self, node: Node, args: list[Any]) -> Any:
         a = node.attrs
         session = self._llm_session(node, args)
-        shared = a.get("prefix_key") if a.get("shared") else None
-        ahead = bool(a.get("ahead"))  # split_prefill marks the parts that run ahead
         text = a["template"].render(args)
+        # split_prefill marks the constant prefix shared and the parts that run ahead
+        shared, ahead = bool(a.get("shared")), bool(a.get("ahead"))
         await self.client.prefill(session, text, self._priority(node), shared=shared, ahead=ahead)
         return session
 
@@ -500,6 +502,12 @@ class GraphRun:
                 args[0], search_params(node, args), a.get("engine"), self._priority(node)
             ),
         )
+
+    async def call_primitive(self, spec: PrimitiveSpec, node: Node, args: list[Any]) -> Any:
+        """A registered primitive's node (``dispatch.handler_for``): one request to its engine
+        method through the engine client, as its eager call makes."""
+        value = await self.client.call(spec, spec.call_values(node, args), self._priority(node))
+        return await self._emit_all(node, value)
 
     async def op_cond(self, node: Node, args: list[Any]) -> Any:
         branch: Graph = node.attrs["then"] if args[0] else node.attrs["orelse"]

@@ -14,6 +14,7 @@ from typing import TYPE_CHECKING, Any
 
 from ..ir.graph import Graph, Node
 from ..ir.ops import rerank_top_k, search_params
+from ..ir.spec import PrimitiveSpec
 from .control import run_loop, run_try
 from .dispatch import handler_for, run_user_code
 
@@ -74,6 +75,10 @@ class Interpreter:
 
     async def op_rerank(self, node: Node, args: list[Any]) -> Any:
         return await self.rt.rerank(args[0], args[1], rerank_top_k(node, args), node.attrs.get("engine"))
+
+    async def call_primitive(self, spec: PrimitiveSpec, node: Node, args: list[Any]) -> Any:
+        """A registered primitive's node: the eager call (``Runtime.call``) of its arguments."""
+        return await self.rt.call(spec, spec.call_values(node, args))
 
     async def op_map(self, node: Node, args: list[Any]) -> Any:
         body: Graph = node.attrs["body"]

@@ -26,7 +26,7 @@ requests that wait for them (see ``engine_scheduler``), so nothing runs in the b
 The runtime is the facade over two parts: the ``EngineClient`` (``engine_client.py``, ``rt.client``),
 the one way to the engines, and the graph scheduler (``graph_scheduler.run_query``), which runs a
 query's graph on that client. The primitive methods (``llm``, ``embed``, ``ingest``, ``search``,
-``rerank``) serve the frontend's eager mode and graph breaks with one client call each, the same
+``rerank``, inherited from ``eager.EagerPrimitives``) serve the frontend's eager mode and graph breaks with one client call each, the same
 call a traced node makes, so a traced node computes exactly what the eager call does.
 """
 
@@ -50,8 +50,6 @@ import anyio.lowlevel
 from ..errors import ConfigError
 from ..host import CURRENT_RUNTIME
 from ..ir.graph import Graph, Node
-from ..ir.params import Hit, SamplingParams, SearchParams
-from ..ir.parsers import Parser
 from ..ir.prompt import ChatTemplate
 from . import otel
 from .admission import Admission
@@ -68,6 +66,7 @@ from .config import (
     load_runtime_options,
 )
 from .cpu_share import CpuShare
+from .eager import EagerPrimitives
 from .engine_client import EngineClient
 from .engine_pool import EnginePool
 from .engine_scheduler import DEFAULT_DECODE_STEPS, EngineScheduler, share_cpu
@@ -140,7 +139,7 @@ class _NodeLog:
 # --- the runtime ---------------------------------------------------------------------------------
 
 
-class Runtime:
+class Runtime(EagerPrimitives):
     """Engines, their schedulers, and ``run`` for graphs. See the module docstring.
 
     ``engines``: ``EngineConfig``s to build and start, and/or ``Engine`` objects already built
@@ -155,7 +154,7 @@ class Runtime:
     session's prefill and decode) after an engine error, each after ``retry_backoff_s`` doubled per
     attempt, ``decode_steps`` the tokens per continuous-batching decode round,
     ``timeline_size`` the number of events ``timeline()`` keeps (0: none). ``share_prefixes=False``
-    stops marking constant prompt prefixes as shared (``PrefillRequest.shared_prefix``), so engines
+    stops marking constant prompt prefixes as shared (``PrefillRequest.shared``), so engines
     prefill them again for every query instead of forking a kept copy.
 
     ``policy`` orders each engine's queue across queries (``policy.py``): ``"query"`` (queries by
@@ -533,48 +532,6 @@ class Runtime:
     @property
     def engines(self) -> dict[str, list[Engine]]:
         return {name: pool.engines for name, pool in self.client.pools.items()}
-
-    # --- eager primitives ------------------------------------------------------------------------
-
-    async def llm(
-        self, prompt: str, sampling: SamplingParams, parse: Parser | None = None, engine: str | None = None
-    ) -> str | list[Any]:
-        """Complete ``prompt``; with ``parse``, the list of parsed items."""
-        await self.ensure_started()
-        session = self.client.session(f"eager/{next(self._eager_ids)}", engine)
-        async with self.serve():  # a query of its own, unless within one
-            return await self.client.generate(session, prompt, sampling, parse, 0.0)
-
-    async def embed(self, texts: str | list[str], engine: str | None = None) -> Any:
-        """A vector for a string, a list of vectors for a list of strings."""
-        await self.ensure_started()
-        async with self.serve():  # a query of its own, unless within one
-            return await self.client.embed(texts, engine, 0.0)
-
-    async def ingest(
-        self, passages: list[str], collection: str, engine: str | None = None, embed_engine: str | None = None
-    ) -> int:
-        """Embed ``passages`` and insert them into ``collection`` in one transaction; new rows."""
-        await self.ensure_started()
-        async with self.serve():  # a query of its own, unless within one
-            return await self.client.ingest(passages, collection, engine, embed_engine, 0.0)
-
-    async def search(
-        self, query: str, params: SearchParams, engine: str | None = None, embed_engine: str | None = None
-    ) -> list[Hit]:
-        await self.ensure_started()
-        async with self.serve():  # a query of its own, unless within one
-            return await self.client.search(query, params, engine, embed_engine, 0.0)
-
-    async def rerank(
-        self, query: str, passages: list[str | Hit], top_k: int, engine: str | None = None
-    ) -> list[Hit]:
-        """The ``top_k`` most relevant passages, best first; str passages become ``Hit(text, score)``."""
-        await self.ensure_started()
-        async with self.serve():  # a query of its own, unless within one
-            return await self.client.rerank(query, passages, top_k, engine, 0.0)
-
-    # --- the shared implementation of the primitives ---------------------------------------------
 
     # --- reporting -------------------------------------------------------------------------------
 

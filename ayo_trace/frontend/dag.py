@@ -44,12 +44,12 @@ from typing import Any
 
 from ..errors import AyoError, TraceError
 from ..host import host
+from ..ir.builtin_primitives import sampling_params
 from ..ir.code import PyCode, SourceLoc, compile_statement
 from ..ir.graph import Graph, Node
-from ..ir.params import SearchParams
 from ..ir.parsers import output_parser
+from ..ir.spec import primitive_spec
 from ..ir.template import Hole, Template
-from .primitives import sampling_params
 
 # Frames of these modules (dataclass-made ``__init__``s included) are ours, not the user's line.
 _INTERNAL = frozenset({__name__, __name__.rpartition(".")[0] + ".modules"})
@@ -214,14 +214,10 @@ class DAG:
         prompt_template: str,
         inputs: Mapping[str, Any] | None = None,
         *,
-        max_tokens: int = 64,
-        stop: str | Sequence[str] | None = None,
         parse: Any = None,
-        temperature: float = 0.0,
-        top_p: float = 1.0,
-        seed: int | None = None,
         engine: str | None = None,
         name: str | None = None,
+        **sampling: Any,
     ) -> DAGNode:
         """An LLM completion of ``prompt_template`` (``str.format`` syntax; ``{{``/``}}`` are braces).
 
@@ -229,26 +225,38 @@ class DAG:
         the constant text is known before the query starts: prefill splitting needs it), any other
         value is formatted into the constant text now. Conversions and specs (``{x!r}``, ``{x:>8}``)
         are kept. Every placeholder needs an entry and every entry a placeholder. The other keywords
-        mean what they mean for ``ayo.llm``.
+        (``parse``, ``engine``, the sampling keywords: the fields of ``SamplingParams``) mean what
+        they mean for ``ayo.llm``.
         """
         where = caller()
         try:
             parser = output_parser(parse)
-        except AyoError as err:
+            params = sampling_params(**sampling)
+        except (AyoError, TypeError) as err:
             raise TraceError(str(err), loc=where[0], construct="llm") from err
         parts, values = _template_parts(prompt_template, dict(inputs or {}), where[0])
-        sampling = sampling_params(max_tokens, stop, temperature, top_p, seed)
         attrs = {
             "template": Template(tuple(parts)),
-            "sampling": sampling if parser is None else parser.constrain(sampling),
+            "sampling": params if parser is None else parser.constrain(params),
             "parse": parser,
             "engine": engine,
         }
         return self._add("llm", values, attrs, name, where)
 
+    def _primitive(self, op: str, data: tuple[Any, ...], static: dict[str, Any], name: str | None) -> DAGNode:
+        """A node of primitive ``op``: its attributes built and checked by its spec."""
+        where = caller()
+        spec = primitive_spec(op)
+        assert spec is not None
+        try:
+            attrs = spec.node_attrs(static)
+        except (ValueError, TypeError) as e:
+            raise TraceError(str(e), loc=where[0], construct=op) from e
+        return self._add(op, data, attrs, name, where)
+
     def embed(self, texts: Any, *, engine: str | None = None, name: str | None = None) -> DAGNode:
         """A vector for a string, or a list of vectors for a list of strings (as ``ayo.embed``)."""
-        return self._add("embed", (texts,), {"engine": engine}, name, caller())
+        return self._primitive("embed", (texts,), {"engine": engine}, name)
 
     def ingest(
         self,
@@ -260,10 +268,8 @@ class DAG:
         name: str | None = None,
     ) -> DAGNode:
         """Embed ``passages`` and insert them into ``collection`` (as ``ayo.ingest``)."""
-        where = caller()
-        _check_collection(collection, where[0])
-        attrs = {"collection": collection, "engine": engine, "embed_engine": embed_engine}
-        return self._add("ingest", (passages,), attrs, name, where)
+        static = {"collection": collection, "engine": engine, "embed_engine": embed_engine}
+        return self._primitive("ingest", (passages,), static, name)
 
     def search(
         self,
@@ -276,14 +282,8 @@ class DAG:
         name: str | None = None,
     ) -> DAGNode:
         """The ``top_k`` passages of ``collection`` nearest to ``query`` (as ``ayo.search``)."""
-        where = caller()
-        _check_collection(collection, where[0])
-        try:
-            params = SearchParams(collection=collection, top_k=top_k)
-        except ValueError as e:
-            raise TraceError(str(e), loc=where[0], construct="search") from e
-        attrs = {"params": params, "engine": engine, "embed_engine": embed_engine}
-        return self._add("search", (query,), attrs, name, where)
+        static = {"collection": collection, "top_k": top_k, "engine": engine, "embed_engine": embed_engine}
+        return self._primitive("search", (query,), static, name)
 
     def rerank(
         self,
@@ -295,12 +295,7 @@ class DAG:
         name: str | None = None,
     ) -> DAGNode:
         """The ``top_k`` most relevant of ``passages`` (strings or hits) for ``query`` (as ``ayo.rerank``)."""
-        where = caller()
-        if not isinstance(top_k, int) or top_k < 1:
-            raise TraceError(
-                f"top_k must be an int of at least 1, got {top_k!r}", loc=where[0], construct="rerank"
-            )
-        return self._add("rerank", (query, passages), {"top_k": top_k, "engine": engine}, name, where)
+        return self._primitive("rerank", (query, passages), {"top_k": top_k, "engine": engine}, name)
 
     def python(
         self, fn: Callable[..., Any], *args: Any, effect: bool = False, name: str | None = None
@@ -472,13 +467,6 @@ class DAG:
 
 
 # --- helpers -------------------------------------------------------------------------------------
-
-
-def _check_collection(collection: Any, loc: SourceLoc | None) -> None:
-    if not isinstance(collection, str) or not collection:
-        raise TraceError(
-            f"collection= must be a non-empty str, got {collection!r}", loc=loc, construct="collection"
-        )
 
 
 def _template_parts(

@@ -16,17 +16,25 @@ from typing import Any
 import libcst as cst
 
 from ..errors import AyoError, TraceError
+from ..ir.builtin_primitives import sampling_params
 from ..ir.code import SourceLoc
 from ..ir.graph import Node
-from ..ir.params import SearchParams, check_text
+from ..ir.params import check_text
 from ..ir.parsers import output_parser
+from ..ir.spec import PrimitiveSpec, primitive_spec
 from ..ir.template import Hole, Template
-from .primitives import PRIMITIVES, sampling_params
 from .state import CompilerState
 from .values import Static, Text, Traced, Value
 
-_DATA = {"llm": ("prompt",), "embed": ("texts",), "ingest": ("passages",), "search": ("query",)}
-_DYNAMIC = {"search": "top_k", "rerank": "top_k"}  # attributes that may be known only at run time
+
+def _signature_of(spec: PrimitiveSpec) -> Any:
+    """A stand-in function with the primitive's signature, for ``bind_call``."""
+
+    def primitive(*args: Any, **kwargs: Any) -> None: ...
+
+    primitive.__name__ = spec.name
+    primitive.__signature__ = spec.signature()  # type: ignore[attr-defined]
+    return primitive
 
 
 class NeedStatic(Exception):
@@ -74,17 +82,20 @@ class PrimitiveCalls(CompilerState):
         return None
 
     def primitive_call(self, op: str, call: cst.Call, loc: SourceLoc, hint: str | None) -> Node:
-        bound = self.bind_call(PRIMITIVES[op], call, loc)
-        data = _DATA.get(op, ("query", "passages"))
-        dynamic: Node | None = None
+        spec = primitive_spec(op)
+        if spec is None:
+            raise TraceError(f"ayo.{op}() is not a registered primitive", loc=loc, construct=op)
+        bound = self.bind_call(_signature_of(spec), call, loc)
+        data, dynamic_names = spec.names("data"), spec.names("dynamic")
+        dynamic: dict[str, Node] = {}  # dynamic arguments known only at run time
         st: dict[str, Any] = {}
         for k, v in bound.items():
             if k in data:
                 continue
-            if _DYNAMIC.get(op) == k:
+            if k in dynamic_names:
                 value = self.expr(v, loc, k)
                 if not isinstance(value, Static):
-                    dynamic = self.materialize(value, loc, k)
+                    dynamic[k] = self.materialize(value, loc, k)
                     continue
                 st[k] = value.value
             elif k == "messages":
@@ -126,41 +137,11 @@ class PrimitiveCalls(CompilerState):
                 attrs["to_caller"] = True  # an answer wf.stream hands on (see Workflow.stream)
             return self.emit("llm", args, attrs, loc, name)
         values = [self.materialize(self.expr(bound[k], loc, k), loc, k) for k in data if k in bound]
-        if op in ("search", "ingest"):
-            coll = st["collection"]
-            if not isinstance(coll, str) or not coll:
-                raise TraceError(
-                    f"collection= of ayo.{op}() must be a non-empty str, got {coll!r}", loc=loc, construct=op
-                )
-        if op == "search":
-            try:
-                params = SearchParams(collection=st["collection"], top_k=st.get("top_k", 4))
-                if isinstance(params.top_k, bool) or not isinstance(params.top_k, int):
-                    raise ValueError(f"top_k must be an int, got {params.top_k!r}")
-            except (ValueError, TypeError, AyoError) as err:
-                raise TraceError(f"bad parameter of ayo.search(): {err}", loc=loc, construct=op) from err
-            attrs = {"params": params, "engine": st.get("engine"), "embed_engine": st.get("embed_engine")}
-            if dynamic is not None:
-                values.append(dynamic)
-                attrs["top_k_arg"] = 1
-        elif op == "ingest":
-            attrs = {
-                "collection": st["collection"],
-                "engine": st.get("engine"),
-                "embed_engine": st.get("embed_engine"),
-            }
-        elif op == "rerank":
-            top_k = st.get("top_k", 3)
-            if dynamic is None and (isinstance(top_k, bool) or not isinstance(top_k, int) or top_k < 1):
-                raise TraceError(
-                    f"top_k= of ayo.rerank() must be an int of at least 1, got {top_k!r}",
-                    loc=loc,
-                    construct=op,
-                )
-            attrs = {"top_k": top_k if dynamic is None else None, "engine": st.get("engine")}
-            if dynamic is not None:
-                values.append(dynamic)
-                attrs["top_k_arg"] = 2
-        else:
-            attrs = {"engine": st.get("engine")}
+        try:
+            attrs = spec.node_attrs(st, at_run_time=dynamic)
+        except (ValueError, TypeError, AyoError) as err:
+            raise TraceError(f"bad parameter of ayo.{op}(): {err}", loc=loc, construct=op) from err
+        for k, node in dynamic.items():  # an arg after the data args; the attribute says which
+            attrs[f"{k}_arg"] = len(values)
+            values.append(node)
         return self.emit(op, values, attrs, loc, name)

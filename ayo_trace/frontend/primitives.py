@@ -13,8 +13,11 @@ from typing import Any, TypeVar
 
 from ..errors import InvalidParams
 from ..host import host
-from ..ir.params import Hit, SamplingParams, SearchParams, check_text
+from ..ir.builtin_primitives import LLM, sampling_params
+from ..ir.ops import register_primitive as _register_spec
+from ..ir.params import Hit, SearchParams, check_text
 from ..ir.parsers import output_parser
+from ..ir.spec import PrimitiveSpec
 from .chat import render_messages
 
 F = TypeVar("F", bound=Callable[..., Any])
@@ -32,37 +35,26 @@ def _runtime() -> Any:
     return host().runtime()
 
 
-def sampling_params(
-    max_tokens: int = 64,
-    stop: str | Sequence[str] | None = None,
-    temperature: float = 0.0,
-    top_p: float = 1.0,
-    seed: int | None = None,
-) -> SamplingParams:
-    """The ``SamplingParams`` of an ``llm`` call. ``SamplingParams`` checks the values and raises
-    ``InvalidParams`` naming a bad one (the tracer turns it into a ``TraceError`` at the user's line)."""
-    return SamplingParams(
-        max_tokens=max_tokens,
-        temperature=temperature,
-        top_p=top_p,
-        stop=() if stop is None else stop,  # type: ignore[arg-type]  # SamplingParams normalizes it
-        seed=seed,
-    )
+def _signed(spec: PrimitiveSpec) -> Callable[[F], F]:
+    """Give the decorated function ``spec``'s signature (what the tracer binds calls against)."""
+
+    def sign(fn: F) -> F:
+        fn.__signature__ = spec.signature()  # type: ignore[attr-defined]
+        return fn
+
+    return sign
 
 
 @_primitive("llm")
+@_signed(LLM)
 async def llm(
     prompt: str | None = None,
     *,
     messages: Sequence[Mapping[str, Any]] | None = None,
-    max_tokens: int = 64,
-    stop: str | Sequence[str] | None = None,
     parse: Any = None,
-    temperature: float = 0.0,
-    top_p: float = 1.0,
-    seed: int | None = None,
     engine: str | None = None,
     stream: bool = False,
+    **sampling: Any,
 ) -> Any:
     """Complete ``prompt`` (greedy by default), or the chat ``messages`` (a list of
     ``{"role": "system" | "user" | "assistant", "content": str}``, or ``ayo.system/user/assistant``
@@ -71,7 +63,9 @@ async def llm(
     pydantic model class (or a JSON schema dict) it is a validated instance, the output constrained to
     the schema where the engine can; with any other callable, ``parse(text)``. ``stream=True`` marks
     the call as an answer that ``wf.stream`` hands to its caller token by token (the call whose value
-    the workflow returns is one without it); it changes nothing else."""
+    the workflow returns is one without it); it changes nothing else. The sampling keywords are the
+    fields of ``SamplingParams`` (``max_tokens=64``, ``temperature=0.0``, ``top_p=1.0``, ``stop``,
+    ``seed``), checked by it."""
     if (prompt is None) == (messages is None):
         raise InvalidParams("ayo.llm() takes a prompt or messages=, exactly one of them", param="prompt")
     if messages is not None:
@@ -79,7 +73,7 @@ async def llm(
         await rt.ensure_started()
         prompt = render_messages(rt.chat_template(engine), messages)
     check_text(prompt, "prompt")
-    params = sampling_params(max_tokens, stop, temperature, top_p, seed)
+    params = sampling_params(**sampling)
     parser = output_parser(parse)
     if parser is not None:
         params = parser.constrain(params)
@@ -133,10 +127,28 @@ async def rerank(
     return list(await _runtime().rerank(query, list(passages), top_k, engine=engine))
 
 
-PRIMITIVES: dict[str, Callable[..., Any]] = {
-    "llm": llm,
-    "embed": embed,
-    "ingest": ingest,
-    "search": search,
-    "rerank": rerank,
-}
+def register_primitive(spec: PrimitiveSpec) -> Callable[..., Any]:
+    """Add the primitive ``spec`` describes (``ir.spec.PrimitiveSpec``) and return its function:
+    awaited inside a workflow it traces to a ``spec.name`` node; called directly it sends one
+    request to ``spec.engine_method`` of an engine of ``spec.engine_kind`` on the current runtime.
+    Its arguments are ``spec.params`` (data ones positional, the others by keyword)."""
+    _register_spec(spec)
+    signature = spec.signature()
+
+    async def call(*args: Any, **kwargs: Any) -> Any:
+        bound = signature.bind(*args, **kwargs)
+        bound.apply_defaults()
+        values = dict(bound.arguments)
+        try:  # its static values are checked as the tracer checks them
+            spec.node_attrs({k: v for k, v in values.items() if k not in spec.names("data")})
+        except InvalidParams:
+            raise
+        except (ValueError, TypeError) as err:
+            raise InvalidParams(f"{spec.name}(): {err}", param=spec.name) from err
+        return await _runtime().call(spec, values)
+
+    call.__name__ = call.__qualname__ = spec.name
+    call.__doc__ = f"The registered primitive {spec.name!r} (see ``register_primitive``)."
+    call.__signature__ = signature  # type: ignore[attr-defined]
+    call.__ayo_primitive__ = spec.name  # type: ignore[attr-defined]
+    return call

@@ -16,7 +16,7 @@ from typing import Any
 from ..errors import GraphError
 from .blocks import bindings, named_bodies
 from .code import SourceLoc
-from .ops import ALL_OPS
+from .ops import known_op
 
 _NAME_OK = re.compile(r"[^0-9a-zA-Z_]+")
 
@@ -92,7 +92,7 @@ class Graph:
         before: Node | None = None,
     ) -> Node:
         """Create a node at the end (or just ``before`` a node) and return it."""
-        if op not in ALL_OPS:
+        if not known_op(op):
             raise GraphError(f"unknown op {op!r}")
         node = Node(self, self._fresh(name or op), op, tuple(args), dict(attrs or {}), loc, tuple(after))
         for up in (*node.args, *node.after):
@@ -252,7 +252,7 @@ class Graph:
             where = f"%{n.name}"
             if n.graph is not self:
                 out.append(f"{where} belongs to another graph")
-            if n.op not in ALL_OPS:
+            if not known_op(n.op):
                 out.append(f"{where}: unknown op {n.op!r}")
             if n.name in names:
                 out.append(f"{where}: duplicate name")

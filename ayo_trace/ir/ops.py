@@ -1,7 +1,8 @@
 """The closed vocabulary of node ops, and what each one means.
 
 Execution dispatches on these names (the runtime has one method per op), so a new behaviour is a new
-op here, not an ``isinstance`` chain elsewhere. ``args`` are always nodes (the data inputs, in order);
+op here, not an ``isinstance`` chain elsewhere. The engine ops (the primitives) are described once
+each by a ``spec.PrimitiveSpec`` (``builtin_primitives.py``); a registered primitive adds an op. ``args`` are always nodes (the data inputs, in order);
 everything static lives in ``attrs``. The value of a node is what it produces when it runs.
 
 Traced ops (what ``@ayo.workflow`` records):
@@ -81,74 +82,86 @@ from __future__ import annotations
 import dataclasses
 from typing import TYPE_CHECKING, Any
 
+from ..errors import GraphError
+from .builtin_primitives import BUILTIN_PRIMITIVES
+from .spec import PrimitiveSpec, forget, install, primitive_spec
+
 if TYPE_CHECKING:
     from .graph import Node
     from .params import SearchParams
 
-TRACED_OPS = frozenset(
-    {
-        "input",
-        "const",
-        "python",
-        "getitem",
-        "llm",
-        "embed",
-        "ingest",
-        "search",
-        "rerank",
-        "map",
-        "cond",
-        "loop",
-        "try",
-        "break",
-        "output",
-    }
+# The ops that are not primitives: values, statements and blocks.
+STRUCTURAL_OPS = frozenset(
+    {"input", "const", "python", "getitem", "map", "cond", "loop", "try", "break", "output"}
 )
 
-LOWERED_OPS = frozenset({"llm_prefill", "llm_decode", "db_insert", "db_search"})
+TRACED_OPS = STRUCTURAL_OPS | {s.name for s in BUILTIN_PRIMITIVES if s.traced}
+
+LOWERED_OPS = frozenset(s.name for s in BUILTIN_PRIMITIVES if not s.traced)
 
 ALL_OPS = TRACED_OPS | LOWERED_OPS
-
-# Ops that call an engine, and the kind of engine they call.
-ENGINE_KIND = {
-    "llm": "llm",
-    "llm_prefill": "llm",
-    "llm_decode": "llm",
-    "embed": "embedding",
-    "ingest": "vector_store",
-    "search": "vector_store",
-    "db_insert": "vector_store",
-    "db_search": "vector_store",
-    "rerank": "rerank",
-}
 
 # Default engine names by kind (the default runtime registers engines under these names).
 DEFAULT_ENGINE = {"llm": "llm", "embedding": "embed", "vector_store": "store", "rerank": "rerank"}
 
-# Ops whose effect on a collection orders them: writers before later readers of the same collection.
-WRITES_COLLECTION = frozenset({"ingest", "db_insert"})
-READS_COLLECTION = frozenset({"search", "db_search"})
+# What an op that is not a primitive is, for the questions a primitive's spec answers
+# (``spec.PrimitiveSpec``): the primitives' own answers are in their specs.
+_SAFE_TO_RETRY = frozenset({"const", "getitem"})
+_NO_EFFECT = frozenset({"input", "const", "getitem"})
 
-# Ops that are safe to retry after a failure (no effect, or an idempotent one).
-IDEMPOTENT = frozenset(
-    {"const", "getitem", "embed", "search", "db_search", "rerank", "ingest", "db_insert", "llm"}
-)
 
-# Ops with no side effects (dead-code elimination may drop them when nothing uses their value).
-PURE = frozenset(
-    {
-        "input",
-        "const",
-        "getitem",
-        "embed",
-        "search",
-        "db_search",
-        "rerank",
-        "llm",
-        "llm_prefill",
-        "llm_decode",
-    }
-)
+def engine_kind(op: str) -> str | None:
+    """The kind of engine ``op`` calls (None: it calls none)."""
+    spec = primitive_spec(op)
+    return spec.engine_kind if spec is not None else None
+
+
+def idempotent(op: str) -> bool:
+    """True when ``op`` is safe to retry after a failure (no effect, or an idempotent one)."""
+    spec = primitive_spec(op)
+    return spec.idempotent if spec is not None else op in _SAFE_TO_RETRY
+
+
+def pure(op: str) -> bool:
+    """True when ``op`` has no side effect (dead-code elimination may drop it when unused)."""
+    spec = primitive_spec(op)
+    return spec.pure if spec is not None else op in _NO_EFFECT
+
+
+def _built_in(pred: Any) -> frozenset[str]:
+    return frozenset(s.name for s in BUILTIN_PRIMITIVES if pred(s))
+
+
+# The same answers for the built-in ops, as tables (registered primitives: ask the functions above).
+ENGINE_KIND = {s.name: s.engine_kind for s in BUILTIN_PRIMITIVES if s.engine_kind is not None}
+WRITES_COLLECTION = _built_in(lambda s: s.collection == "writes")
+READS_COLLECTION = _built_in(lambda s: s.collection == "reads")
+IDEMPOTENT = _SAFE_TO_RETRY | _built_in(lambda s: s.idempotent)
+PURE = _NO_EFFECT | _built_in(lambda s: s.pure)
+
+
+def register_primitive(spec: PrimitiveSpec) -> PrimitiveSpec:
+    """Make ``spec``'s op known to the IR and every layer; a name already taken is a ``GraphError``
+    (unless it is the same spec)."""
+    held = primitive_spec(spec.name)
+    if held is not None and held is not spec:
+        raise GraphError(f"a primitive named {spec.name!r} is registered already")
+    if spec.name in ALL_OPS and held is None:
+        raise GraphError(f"{spec.name!r} is an op of the IR, not a name for a new primitive")
+    install([spec])
+    return spec
+
+
+def unregister_primitive(name: str) -> None:
+    """Forget a primitive added with ``register_primitive`` (tests clean up with it)."""
+    if name in ALL_OPS:
+        raise GraphError(f"{name!r} is a built-in op and stays")
+    forget(name)
+
+
+def known_op(op: str) -> bool:
+    """True for an op of the IR's closed set or a registered primitive."""
+    return op in ALL_OPS or primitive_spec(op) is not None
 
 
 def search_params(node: Node, args: list[Any]) -> SearchParams:

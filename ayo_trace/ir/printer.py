@@ -12,6 +12,7 @@ from typing import TYPE_CHECKING, Any
 from .code import PyCode
 from .params import SamplingParams
 from .parsers import Parser
+from .spec import primitive_spec
 from .template import Template
 
 if TYPE_CHECKING:
@@ -20,8 +21,8 @@ if TYPE_CHECKING:
 _HIDDEN = {
     "template", "code", "body", "then", "orelse", "name", "stream_args", "value", "item",
     "handlers", "catches", "bind", "finalbody",
-    "ahead",  # implied by part/parts
 }  # fmt: skip
+# (a primitive's spec hides more: PrimitiveSpec.hidden_attrs)
 _DEFAULT_SAMPLING = SamplingParams()
 
 
@@ -56,8 +57,10 @@ def _value(v: Any) -> str:
 def format_attrs(node: Node) -> list[str]:
     """``key=value`` items for the attrs a reader needs, in a stable order."""
     items: list[str] = []
+    spec = primitive_spec(node.op)
+    hidden = _HIDDEN | spec.hidden_attrs if spec is not None else _HIDDEN
     for key, v in node.attrs.items():
-        if key in _HIDDEN or v is None:
+        if key in hidden or v is None:
             continue
         if isinstance(v, SamplingParams):
             for f in dataclasses.fields(v):

@@ -10,7 +10,7 @@ from .lower import Lower
 from .manager import Pass, PassResult, apply_pass, explain, run_passes
 from .pipeline_decode import PipelineDecode
 from .prune_dependencies import PruneDependencies
-from .split_prefill import SplitPrefill, prefix_key
+from .split_prefill import SplitPrefill
 
 DEFAULT_PASSES: tuple[Pass, ...] = (
     Lower(),
@@ -40,6 +40,5 @@ __all__ = [
     "apply_pass",
     "critical_path",
     "explain",
-    "prefix_key",
     "run_passes",
 ]

@@ -9,7 +9,10 @@ The model is deliberately simple and every figure is documented where it is decl
 * Sizes are estimated from producers (``Estimates``): an LLM writes ``max_tokens`` tokens (an upper
   bound: stop strings are unknown), a search returns ``top_k`` passages, a parsed LLM output holds one
   item per ``line_chars`` characters of its ``max_tokens``; a list the graph says nothing about has
-  ``list_items`` items. Text is ``chars_per_token`` characters per token.
+  ``list_items`` items. Text is ``chars_per_token`` characters per token. Each primitive's size and
+  engine cost are the hooks of its spec (``ir/builtin_primitives.py``; ``PrimitiveSpec.size`` and
+  ``.cost``, which read this analysis through ``ir.spec.CostModel``); one without a cost hook
+  costs one request of its engine kind's profile.
 * Costs are those of an idle engine: concurrent nodes of one query are not queued behind each other
   (the estimate is optimistic for branches that share an engine), except the items of a ``map``
   running all at once, which are costed as one batch of that many items.
@@ -33,13 +36,13 @@ from __future__ import annotations
 
 import itertools
 import math
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from types import MappingProxyType
 
-from ..ir import Graph, Node, Template
+from ..ir import Graph, Node, Size, Template, primitive_spec
 from ..ir.blocks import BLOCK_OPS, bindings, named_bodies
-from ..ir.ops import ENGINE_KIND
+from ..ir.ops import engine_kind
 
 
 @dataclass(frozen=True)
@@ -148,15 +151,7 @@ class Estimates:
     line_chars: int = 60  # one item of a parsed LLM output (a search query of about ten words)
 
 
-@dataclass(frozen=True)
-class _Size:
-    chars: float  # characters when rendered into a prompt
-    items: float = 1.0  # list length (1 for a scalar)
-    inner: float = 1.0  # list length of each item (a map's items may be lists themselves)
-
-    @property
-    def n(self) -> int:
-        return max(1, round(self.items))
+_Size = Size  # characters when rendered, list length (1 for a scalar), list length of each item
 
 
 @dataclass
@@ -168,63 +163,72 @@ class _Times:
 
 def profile_for(node: Node, profiles: Profiles | None, *, embedding: bool = False) -> EngineProfile:
     """The profile of the engine ``node`` calls (``embedding``: the embedding engine of an
-    ``ingest``/``search``): by engine name, else by kind, else the default of the kind."""
-    kind = "embedding" if embedding else ENGINE_KIND[node.op]
+    ``ingest``/``search``): by engine name, else by kind, else the default of the kind (a kind
+    with no default, a registered primitive's, costs nothing unless given a profile)."""
+    kind = "embedding" if embedding else (engine_kind(node.op) or "")
     name = node.attrs.get("embed_engine" if embedding else "engine")
     profiles = profiles or {}
     if isinstance(name, str) and name in profiles:
         return profiles[name]
-    return profiles.get(kind) or DEFAULT_PROFILES[kind]
+    return profiles.get(kind) or DEFAULT_PROFILES.get(kind) or EngineProfile(kind)
+
+
+def _list_args(node: Node) -> tuple[int, ...]:
+    """The indices of ``node``'s args it reads as lists of items: a map's iterable, and those its
+    primitive's spec names (``PrimitiveSpec.list_args``)."""
+    if node.op == "map":
+        return (0,)
+    spec = primitive_spec(node.op)
+    return spec.list_args if spec is not None else ()
 
 
 class _Analysis:
+    """The analysis of one graph; it is the ``CostModel`` the primitives' cost hooks read
+    (``ir.spec``)."""
+
     def __init__(self, profiles: Profiles | None, est: Estimates) -> None:
         self.profiles = profiles
         self.est = est
         self.sizes: dict[Node, _Size] = {}
+
+    @property
+    def estimates(self) -> Estimates:
+        return self.est
+
+    def size(self, node: Node) -> Size:
+        """The estimated size of ``node``'s value (nodes before it are sized first)."""
+        return self.sizes[node]
+
+    def profile(self, node: Node, *, embedding: bool = False) -> EngineProfile:
+        return profile_for(node, self.profiles, embedding=embedding)
 
     # --- sizes -----------------------------------------------------------------------------------
 
     def tokens(self, chars: float) -> float:
         return chars / self.est.chars_per_token
 
-    def prompt_chars(self, tpl: Template, args: tuple[Node, ...]) -> float:
-        return sum(len(p) if isinstance(p, str) else self.sizes[args[p.arg]].chars for p in tpl.parts)
+    def prompt_chars(self, template: Template, args: Sequence[Node]) -> float:
+        return sum(len(p) if isinstance(p, str) else self.sizes[args[p.arg]].chars for p in template.parts)
 
     def _input_size(self, node: Node) -> _Size:
         as_list = any(
-            (u.op in ("map", "ingest", "db_insert") and u.args and u.args[0] is node)
-            or (u.op == "rerank" and len(u.args) > 1 and u.args[1] is node)
-            for u in node.users
+            i in _list_args(u) and u.args[i] is node for u in node.users for i in range(len(u.args))
         )
         if as_list:
             e = self.est
             return _Size(e.list_items * e.passage_chars, e.list_items)
         return _Size(self.est.text_chars)
 
-    def size(self, node: Node) -> _Size:
+    def _own_size(self, node: Node) -> _Size:
         e, op, a = self.est, node.op, node.attrs
+        spec = primitive_spec(op)
+        if spec is not None and spec.size is not None:
+            return spec.size(self, node)
         if op == "const":
             v = a.get("value")
             if isinstance(v, list | tuple):
                 return _Size(sum(len(str(x)) for x in v), len(v))
             return _Size(len(str(v)))
-        if op in ("llm", "llm_decode"):
-            chars = a["sampling"].max_tokens * e.chars_per_token
-            if a.get("parse") is not None:
-                return _Size(chars, max(1.0, chars / e.line_chars))
-            return _Size(chars)
-        if op in ("search", "db_search"):
-            k = a["params"].top_k
-            return _Size(k * e.passage_chars, k)
-        if op == "rerank":
-            given = self.sizes[node.args[1]].items if len(node.args) > 1 else 1
-            k = a.get("top_k") or given
-            return _Size(min(k, given) * e.passage_chars, min(k, given))
-        if op == "embed":
-            return _Size(0, self.sizes[node.args[0]].items)
-        if op in ("ingest", "db_insert", "llm_prefill"):
-            return _Size(4)
         if op == "getitem":
             src = self.sizes[node.args[0]]
             return _Size(src.chars / src.n)
@@ -237,35 +241,14 @@ class _Analysis:
     # --- costs -----------------------------------------------------------------------------------
 
     def engine_cost(self, node: Node, fanout: int) -> float:
-        """Seconds of ``node``'s engine work, ``fanout`` copies of it batched together."""
-        op, a, e = node.op, node.attrs, self.est
-        if op in ("llm", "llm_prefill"):
-            prof = profile_for(node, self.profiles)
-            toks = self.tokens(self.prompt_chars(a["template"], node.args))
-            t = prof.latency(fanout, toks * fanout)
-            if op == "llm":
-                t += prof.latency(fanout, 0, a["sampling"].max_tokens) - prof.latency(fanout)
-            return t
-        if op == "llm_decode":
-            prof = profile_for(node, self.profiles)
-            return prof.latency(fanout, 0, a["sampling"].max_tokens)
-        if op in ("embed", "ingest", "search"):
-            src = self.sizes[node.args[0]]
-            n = src.n if op != "search" else 1
-            emb = profile_for(node, self.profiles, embedding=op != "embed")
-            t = emb.latency(n * fanout, self.tokens(src.chars) * fanout)
-            if op != "embed":
-                t += profile_for(node, self.profiles).latency(n * fanout)
-            return t
-        if op in ("db_insert", "db_search"):
-            n = self.sizes[node.args[0]].n if op == "db_insert" else 1
-            return profile_for(node, self.profiles).latency(n * fanout)
-        if op == "rerank":
-            hits = self.sizes[node.args[1]].n if len(node.args) > 1 else 1
-            query = self.sizes[node.args[0]].chars
-            toks = self.tokens(hits * (e.passage_chars + query))
-            return profile_for(node, self.profiles).latency(hits * fanout, toks * fanout)
-        return 0.0
+        """Seconds of ``node``'s engine work, ``fanout`` copies of it batched together: its
+        primitive's cost hook, else one request of its engine's profile (0 for other ops)."""
+        spec = primitive_spec(node.op)
+        if spec is None or spec.engine_kind is None:
+            return 0.0
+        if spec.cost is not None:
+            return spec.cost(self, node, fanout)
+        return self.profile(node).latency(fanout)
 
     # --- schedule --------------------------------------------------------------------------------
 
@@ -280,7 +263,7 @@ class _Analysis:
             elif n.op in BLOCK_OPS:
                 self.sizes[n] = _Size(0)  # set by _block
             elif n.op != "output":
-                self.sizes[n] = self.size(n)
+                self.sizes[n] = self._own_size(n)
             preds = [*n.args, *n.after]
             ready = max((times.finish[p] for p in preds), default=0.0)
             if n.op in BLOCK_OPS:

@@ -27,15 +27,19 @@ import textwrap
 from collections.abc import Iterable
 from dataclasses import dataclass
 
-from ..ir import Graph, Node, PyCode
+from ..ir import Graph, Node, PyCode, primitive_spec
 from ..ir.blocks import BLOCK_OPS, bindings, named_bodies
-from ..ir.ops import READS_COLLECTION, WRITES_COLLECTION
 
 ANY_COLLECTION = "*"  # a collection named by a value the graph does not know
 
-# Ops whose result depends on nothing but their args, so no break, effect or mutation can change it
-# once their args are fixed. They need no order edge to a break.
-ORDER_FREE = frozenset({"getitem", "embed", "rerank", "llm", "llm_prefill", "llm_decode"})
+
+def order_free(op: str) -> bool:
+    """True when the result of ``op`` depends on nothing but its args, so no break, effect or
+    mutation can change it once its args are fixed (it needs no order edge to a break): a
+    ``getitem``, or a primitive whose spec says so."""
+    spec = primitive_spec(op)
+    return spec.order_free if spec is not None else op == "getitem"
+
 
 # Ops that are not statements: they never take or give program order.
 NOT_STATEMENTS = frozenset({"input", "const", "output"})
@@ -62,20 +66,19 @@ class Access:
 
 
 def _collection(node: Node) -> str:
-    if node.op in ("search", "db_search"):
-        params = node.attrs.get("params")
-        name = getattr(params, "collection", None)
-    else:
-        name = node.attrs.get("collection")
+    """The collection a primitive node names: its ``collection`` attribute, or its search
+    parameters'."""
+    name = node.attrs.get("collection", getattr(node.attrs.get("params"), "collection", None))
     return name if isinstance(name, str) else ANY_COLLECTION
 
 
 def access(node: Node) -> Access:
     """The access summary of ``node``, bodies included."""
     op = node.op
-    if op in WRITES_COLLECTION:
+    spec = primitive_spec(op)
+    if spec is not None and spec.collection == "writes":
         return Access(writes=frozenset({_collection(node)}))
-    if op in READS_COLLECTION:
+    if spec is not None and spec.collection == "reads":
         return Access(reads=frozenset({_collection(node)}))
     if op == "python":
         code = node.attrs.get("code")
@@ -170,11 +173,12 @@ _IMMUTABLE = (str, bytes, int, float, bool, type(None), tuple, frozenset)
 
 def may_change(value: Node) -> bool:
     """False when the value of ``value`` is known to be immutable (so no statement can change it)."""
-    if value.op in ("llm", "llm_decode"):
-        return value.attrs.get("parse") is not None  # text is a str; parsed items form a list
+    spec = primitive_spec(value.op)
+    if spec is not None and spec.changeable is not None:
+        return spec.changeable(value)
     if value.op == "const":
         return not isinstance(value.attrs.get("value"), _IMMUTABLE)
-    return value.op not in ("ingest", "db_insert", "llm_prefill")
+    return True
 
 
 def _overlap(a: frozenset[str], b: frozenset[str]) -> bool:
@@ -188,7 +192,7 @@ def conflicts(a: Node, acc_a: Access, b: Node, acc_b: Access) -> bool:
     if acc_a.barrier or acc_b.barrier:
         other = acc_b if acc_a.barrier else acc_a
         other_node = b if acc_a.barrier else a
-        if not (other_node.op in ORDER_FREE and other.order_free):
+        if not (order_free(other_node.op) and other.order_free):
             return True
     if acc_a.effect and acc_b.effect:
         return True

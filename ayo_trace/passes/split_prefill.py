@@ -3,11 +3,11 @@
 An ``llm_prefill`` (one part, not yet split) is cut, in text order, into:
 
 * a constant prefix, when the template starts with text and has holes: a part with no args that runs
-  at query start, ``shared=True`` with a ``prefix_key`` (a stable hash of its text) so engines may
-  share it across queries. The text is constant across queries: it ends at the first hole, and
-  static parameters are already folded into the template's text. The key names the prefix in the
-  graph only; engines key the shared KV state by the prefix's token ids under their own model, so
-  prompts of different workflows that start with the same text share one copy;
+  at query start, marked ``shared=True`` so engines may share it across queries. The text is
+  constant across queries: it ends at the first hole, and static parameters are already folded into
+  the template's text. Engines key the shared KV state by the prefix's token ids under their own
+  model (the mark carries no key), so prompts of different workflows that start with the same text
+  share one copy;
 * then a new part at every hole that becomes ready later (by the cost analysis, by more than
   ``min_gap_s``) than every hole before it. Text between holes goes with the part before it, so
   everything known early is prefilled early.
@@ -32,18 +32,12 @@ split; neither is a prompt without holes. Concatenating the parts' text gives th
 
 from __future__ import annotations
 
-import hashlib
 from dataclasses import dataclass
 from typing import ClassVar
 
 from ..ir import Graph, Hole, Node, Template
 from .cost import Estimates, Profiles, annotate, profile_for
 from .manager import PassResult
-
-
-def prefix_key(text: str) -> str:
-    """A stable key of a constant prompt prefix (the same in every process and run)."""
-    return hashlib.sha256(text.encode("utf-8")).hexdigest()[:16]
 
 
 @dataclass(frozen=True)
@@ -152,8 +146,7 @@ class SplitPrefill:
             }
             shared = not args and k == 1
             if shared:
-                text = "".join(p for p in seg if isinstance(p, str))
-                attrs.update(shared=True, prefix_key=prefix_key(text))
+                attrs["shared"] = True
             attrs["engine"] = a.get("engine")
             prev = graph.add(
                 "llm_prefill",

@@ -67,14 +67,14 @@ class ProfileLLM(_Profiled, ScriptedLLM):
 
     async def prefill(self, batch: Any) -> Any:
         if not self.spec.prefix_cache:
-            batch = [r if r.shared_prefix is None else _unshared(r) for r in batch]
+            batch = [r if not r.shared else _unshared(r) for r in batch]
         return await super().prefill(batch)
 
 
 def _unshared(r: Any) -> Any:
     import dataclasses
 
-    return dataclasses.replace(r, shared_prefix=None)
+    return dataclasses.replace(r, shared=False)
 
 
 class ProfileEmbedder(_Profiled, ScriptedEmbedder):

@@ -99,12 +99,12 @@ async def test_eight_sessions_asking_for_a_new_shared_prefix_compute_it_once(
     names = [sid("shared") for _ in range(8)]
     before = vllm_engine.stats()
     if together:
-        results = await vllm_engine.prefill([PrefillRequest(n, prefix, "key") for n in names])
+        results = await vllm_engine.prefill([PrefillRequest(n, prefix, True) for n in names])
     else:
         results = [None] * 8
 
         async def one(i: int) -> None:
-            (results[i],) = await vllm_engine.prefill([PrefillRequest(names[i], prefix, "key")])
+            (results[i],) = await vllm_engine.prefill([PrefillRequest(names[i], prefix, True)])
 
         async with anyio.create_task_group() as tg:
             for i in range(8):

@@ -67,7 +67,7 @@ async def test_sessions_warming_one_shared_prefix_at_once_send_one_request(opena
     try:
         async with anyio.create_task_group() as tg:
             for n in names:
-                tg.start_soon(openai_llm.prefill, [PrefillRequest(n, prefix, shared_prefix=prefix)])
+                tg.start_soon(openai_llm.prefill, [PrefillRequest(n, prefix, shared=True)])
         stats = openai_llm.stats()
         assert stats["warm_requests"] - before["warm_requests"] == 1
         assert (

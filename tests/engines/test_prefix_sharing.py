@@ -1,6 +1,6 @@
 """Cross-query prefix sharing on the real CPU engines (``_prefix_cache`` and its use in the engines).
 
-A session whose first request is marked ``shared_prefix`` starts from a kept copy of that prefix:
+A session whose first request is marked ``shared`` starts from a kept copy of that prefix:
 llama.cpp copies the prefix's sequence, transformers reuses its cache tensors. Every test runs on
 both engines. The llama.cpp engine here has 12 sequence slots (the session fixture has 8): eight
 concurrent sessions plus the kept prefixes must fit. Each test uses instruction blocks of its own
@@ -85,7 +85,7 @@ async def generate(engine: LLMEngine, session: str) -> str:
 async def answer(engine: LLMEngine, session: str, parts: list[str], shared: bool) -> str:
     """Prefill ``parts`` in order (the first marked shared when ``shared``) and decode."""
     for i, part in enumerate(parts):
-        await engine.prefill([PrefillRequest(session, part, "key" if shared and i == 0 else None)])
+        await engine.prefill([PrefillRequest(session, part, shared and i == 0)])
     return await generate(engine, session)
 
 
@@ -93,10 +93,10 @@ async def test_a_forked_session_answers_like_a_full_prefill(engine: LLMEngine, s
     prefix = instructions("fork")
     full = await answer(engine, sid(), [prefix + REST], shared=False)
     split = await answer(engine, sid(), [prefix, REST], shared=False)
-    await engine.prefill([PrefillRequest(sid(), prefix, "key")])  # computes it, or forks it again
+    await engine.prefill([PrefillRequest(sid(), prefix, True)])  # computes it, or forks it again
     forked = sid()
     before = engine.stats()
-    (res,) = await engine.prefill([PrefillRequest(forked, prefix, "key")])
+    (res,) = await engine.prefill([PrefillRequest(forked, prefix, True)])
     assert (res.n_tokens, res.n_cached) == (0, engine.count_tokens(prefix) + 1)  # + BOS
     assert delta(engine, before)["prefix_hits"] == 1
     await engine.prefill([PrefillRequest(forked, REST)])
@@ -112,11 +112,11 @@ async def test_eight_concurrent_queries_compute_a_new_prefix_once(engine: LLMEng
     before = engine.stats()
     results: list[Any] = [None] * 8
     if batched:
-        results = await engine.prefill([PrefillRequest(n, prefix, "key") for n in names])
+        results = await engine.prefill([PrefillRequest(n, prefix, True) for n in names])
     else:
 
         async def one(i: int) -> None:
-            (results[i],) = await engine.prefill([PrefillRequest(names[i], prefix, "key")])
+            (results[i],) = await engine.prefill([PrefillRequest(names[i], prefix, True)])
 
         async with anyio.create_task_group() as tg:
             for i in range(8):
@@ -153,7 +153,7 @@ async def test_eviction_under_a_small_budget_keeps_every_answer_right(engine: LL
 async def test_two_prompts_with_the_same_instruction_block_share_it(engine: LLMEngine, sid) -> None:
     block = instructions()
     rag, direct = block + "Context: ", block + "Question: "
-    await engine.prefill([PrefillRequest(sid(), rag, "key")])
+    await engine.prefill([PrefillRequest(sid(), rag, True)])
     before = engine.stats()
     got = await answer(engine, sid(), [direct, "What is the capital of France?\nAnswer:"], shared=True)
     d = delta(engine, before)
@@ -167,7 +167,7 @@ async def test_sharing_off_computes_every_prefix(engine: LLMEngine, sid) -> None
     prefix = instructions()
     before = engine.stats()
     with budget(engine, 0):
-        await engine.prefill([PrefillRequest(sid(), prefix, "key") for _ in range(2)])
+        await engine.prefill([PrefillRequest(sid(), prefix, True) for _ in range(2)])
     d = delta(engine, before)
     assert d["prefix_hits"] == d["prefix_misses"] == 0
     assert d["prompt_tokens_computed"] == 2 * (engine.count_tokens(prefix) + 1)
@@ -177,7 +177,7 @@ async def test_llama_sessions_take_the_slots_of_kept_prefixes(wide_llama: LlamaC
     prefix = instructions()
     held = [f"slot-{uuid.uuid4().hex[:6]}"]
     try:
-        await wide_llama.prefill([PrefillRequest(held[0], prefix, "key")])
+        await wide_llama.prefill([PrefillRequest(held[0], prefix, True)])
         assert wide_llama.stats()["prefix_slots"] >= 1
         held += [f"slot-{uuid.uuid4().hex[:6]}" for _ in range(wide_llama.stats()["free_slots"])]
         await wide_llama.prefill([PrefillRequest(n, "Hi") for n in held[1:]])

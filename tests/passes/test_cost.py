@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import pytest
 
+from ayo_trace import DAG
 from ayo_trace.passes import (
     DEFAULT_PASSES,
     DEFAULT_PROFILES,
@@ -97,3 +98,13 @@ def test_profiles_are_found_by_engine_name_before_kind() -> None:
     assert by_kind == pytest.approx(20.0)
     default, _ = critical_path(graph, {"other": slow})
     assert default < 1.0
+
+
+def test_an_input_read_as_passages_is_sized_as_a_list() -> None:
+    dag = DAG("rerank_given")
+    question, docs = dag.input("question"), dag.input("docs")
+    dag.output(dag.rerank(question, docs, top_k=2))
+    graph = dag.graph()
+    annotate(graph)
+    assert graph.find("docs").meta["items"] == Estimates().list_items  # rerank's list arg
+    assert graph.find("question").meta["items"] == 1

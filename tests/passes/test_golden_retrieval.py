@@ -62,7 +62,7 @@ graph rag(question, docs):
   %hits = db_search(%hits_embed, collection='docs', top_k=8) after %ingest  # wf.py:3
   %best = rerank(%question, %hits, top_k=3)  # wf.py:4
   %ctx = python(%best) { ctx = "\\n".join(h.text for h in best) }  # wf.py:5
-  %answer_prefill_p1 = llm_prefill(f"Answer the question using only the context.\\nContext: ", session='answer', part=1, parts=2, shared, prefix_key='b81f2c2449d3ad38')  # wf.py:6
+  %answer_prefill_p1 = llm_prefill(f"Answer the question using only the context.\\nContext: ", session='answer', part=1, parts=2, shared)  # wf.py:6
   %answer_prefill_p2 = llm_prefill(%answer_prefill_p1, f"{%ctx}\\nQuestion: {%question}\\nAnswer:", session='answer', part=2, parts=2, chained)  # wf.py:6
   %answer = llm_decode(%answer_prefill_p2, max_tokens=32)  # wf.py:6
   return %answer""",
@@ -121,7 +121,7 @@ graph expand(question):
         "split_prefill": """\
 graph expand(question):
   %question = input  # wf.py:1
-  %queries_prefill_p1 = llm_prefill(f"Write three search queries about: ", session='queries', part=1, parts=2, shared, prefix_key='e2643bbb8b6898e0')  # wf.py:2
+  %queries_prefill_p1 = llm_prefill(f"Write three search queries about: ", session='queries', part=1, parts=2, shared)  # wf.py:2
   %queries_prefill_p2 = llm_prefill(%queries_prefill_p1, f"{%question}\\n", session='queries', part=2, parts=2, chained)  # wf.py:2
   %queries = llm_decode(%queries_prefill_p2, max_tokens=48, parse=lines)  # wf.py:2
   %results = map(%queries) {  # wf.py:3
@@ -133,14 +133,14 @@ graph expand(question):
   %hits = python(%results) { hits = [h for r in results for h in r] }  # wf.py:5
   %best = rerank(%question, %hits, top_k=4)  # wf.py:6
   %ctx = python(%best) { ctx = "\\n".join(h.text for h in best) }  # wf.py:7
-  %answer_prefill_p1 = llm_prefill(f"Answer the question using only the context.\\nContext: ", session='answer', part=1, parts=2, shared, prefix_key='b81f2c2449d3ad38')  # wf.py:8
+  %answer_prefill_p1 = llm_prefill(f"Answer the question using only the context.\\nContext: ", session='answer', part=1, parts=2, shared)  # wf.py:8
   %answer_prefill_p2 = llm_prefill(%answer_prefill_p1, f"{%ctx}\\nQuestion: {%question}\\nAnswer:", session='answer', part=2, parts=2, chained)  # wf.py:8
   %answer = llm_decode(%answer_prefill_p2, max_tokens=32)  # wf.py:8
   return %answer""",
         "pipeline_decode": """\
 graph expand(question):
   %question = input  # wf.py:1
-  %queries_prefill_p1 = llm_prefill(f"Write three search queries about: ", session='queries', part=1, parts=2, shared, prefix_key='e2643bbb8b6898e0')  # wf.py:2
+  %queries_prefill_p1 = llm_prefill(f"Write three search queries about: ", session='queries', part=1, parts=2, shared)  # wf.py:2
   %queries_prefill_p2 = llm_prefill(%queries_prefill_p1, f"{%question}\\n", session='queries', part=2, parts=2, chained)  # wf.py:2
   %queries = llm_decode(%queries_prefill_p2, max_tokens=48, parse=lines, stream)  # wf.py:2
   %results = map(stream %queries) {  # wf.py:3
@@ -152,7 +152,7 @@ graph expand(question):
   %hits = python(%results) { hits = [h for r in results for h in r] }  # wf.py:5
   %best = rerank(%question, %hits, top_k=4)  # wf.py:6
   %ctx = python(%best) { ctx = "\\n".join(h.text for h in best) }  # wf.py:7
-  %answer_prefill_p1 = llm_prefill(f"Answer the question using only the context.\\nContext: ", session='answer', part=1, parts=2, shared, prefix_key='b81f2c2449d3ad38')  # wf.py:8
+  %answer_prefill_p1 = llm_prefill(f"Answer the question using only the context.\\nContext: ", session='answer', part=1, parts=2, shared)  # wf.py:8
   %answer_prefill_p2 = llm_prefill(%answer_prefill_p1, f"{%ctx}\\nQuestion: {%question}\\nAnswer:", session='answer', part=2, parts=2, chained)  # wf.py:8
   %answer = llm_decode(%answer_prefill_p2, max_tokens=32)  # wf.py:8
   return %answer""",

@@ -5,6 +5,7 @@ it saves more than its seam costs."""
 from __future__ import annotations
 
 import dataclasses
+from typing import ClassVar
 
 import pytest
 
@@ -12,7 +13,15 @@ from ayo_trace.backend.batching import Dispatch, Waiting, next_batch
 from ayo_trace.backend.config import BatchPolicy
 from ayo_trace.backend.policy import critical_path_order, query_order
 from ayo_trace.ir import Graph
-from ayo_trace.passes import DEFAULT_PASSES, DEFAULT_PROFILES, EngineProfile, SplitPrefill, run_passes
+from ayo_trace.passes import (
+    DEFAULT_PASSES,
+    DEFAULT_PROFILES,
+    EngineProfile,
+    PassResult,
+    SplitPrefill,
+    annotate,
+    run_passes,
+)
 
 from . import shapes
 
@@ -59,3 +68,28 @@ def test_seam_tokens_are_the_partial_block_before_the_seam() -> None:
     prof = blocky(64)["llm"]
     assert [prof.seam_tokens(n) for n in (13, 64, 100)] == [13, 0, 36]
     assert DEFAULT_PROFILES["llm"].seam_tokens(100) == 0
+
+
+@dataclasses.dataclass(frozen=True)
+class EmbedsTheAnswer:
+    """A pass after the defaults: the output also returns a vector of the answer (a node created
+    after every pass that annotates on its own, and a longer path for the nodes before it)."""
+
+    name: ClassVar[str] = "embeds_the_answer"
+
+    def __call__(self, graph: Graph) -> PassResult:
+        out = graph.output
+        vector = graph.add("embed", out.args[:1], {"engine": None}, name="answer_vector", before=out)
+        graph.set_args(out, (*out.args, vector))
+        return PassResult(graph, True)
+
+
+@pytest.mark.parametrize("shape", [shapes.naive_rag, shapes.query_expansion])
+def test_the_cost_is_annotated_after_the_last_pass_whatever_it_adds(shape: object) -> None:
+    graph: Graph = run_passes(shape(), (*DEFAULT_PASSES, EmbedsTheAnswer()))  # type: ignore[operator]
+    fresh = graph.copy()
+    annotate(fresh)
+    for node, again in zip(graph.walk(), fresh.walk(), strict=True):
+        assert node.meta.get("remaining") == pytest.approx(again.meta["remaining"]), node.name
+        assert node.meta.get("cost") == pytest.approx(again.meta["cost"]), node.name
+    assert graph.find("answer_vector").meta["cost"] > 0

@@ -37,7 +37,7 @@ graph naive_rag(question, docs):
   %hits = db_search(%hits_embed, collection='docs', top_k=8) after %ingest  # workflows.py:12
   %best = rerank(%question, %hits, top_k=3)  # workflows.py:13
   %context = python(%best) { context = "\\n".join(h.text for h in best) }  # workflows.py:14
-  %result_prefill_p1 = llm_prefill(f"Answer the question using only the context.\\nContext:\\n", session='result', part=1, parts=2, shared, prefix_key='c3c69271f9eec1b0')  # workflows.py:15
+  %result_prefill_p1 = llm_prefill(f"Answer the question using only the context.\\nContext:\\n", session='result', part=1, parts=2, shared)  # workflows.py:15
   %result_prefill_p2 = llm_prefill(%result_prefill_p1, f"{%context}\\nQuestion: {%question}\\nAnswer:", session='result', part=2, parts=2, chained)  # workflows.py:15
   %result = llm_decode(%result_prefill_p2, max_tokens=32, stop=('\\n',))  # workflows.py:15
   return %result""",
@@ -61,7 +61,7 @@ graph query_expansion(question):
         """\
 graph query_expansion(question):
   %question = input  # workflows.py:23
-  %queries_prefill_p1 = llm_prefill(f"Write three search queries about: ", session='queries', part=1, parts=2, shared, prefix_key='e2643bbb8b6898e0')  # workflows.py:24
+  %queries_prefill_p1 = llm_prefill(f"Write three search queries about: ", session='queries', part=1, parts=2, shared)  # workflows.py:24
   %queries_prefill_p2 = llm_prefill(%queries_prefill_p1, f"{%question}\\n", session='queries', part=2, parts=2, chained)  # workflows.py:24
   %queries = llm_decode(%queries_prefill_p2, max_tokens=48, parse=lines, stream)  # workflows.py:24
   %hits = map(stream %queries) {  # workflows.py:25
@@ -73,7 +73,7 @@ graph query_expansion(question):
   %passages = python(%hits) { passages = [h for per_query in hits for h in per_query] }  # workflows.py:26
   %best = rerank(%question, %passages, top_k=4)  # workflows.py:26
   %context = python(%best) { context = "\\n".join(h.text for h in best) }  # workflows.py:27
-  %result_prefill_p1 = llm_prefill(f"Answer the question using only the context.\\nContext:\\n", session='result', part=1, parts=2, shared, prefix_key='c3c69271f9eec1b0')  # workflows.py:28
+  %result_prefill_p1 = llm_prefill(f"Answer the question using only the context.\\nContext:\\n", session='result', part=1, parts=2, shared)  # workflows.py:28
   %result_prefill_p2 = llm_prefill(%result_prefill_p1, f"{%context}\\nQuestion: {%question}\\nAnswer:", session='result', part=2, parts=2, chained)  # workflows.py:28
   %result = llm_decode(%result_prefill_p2, max_tokens=32)  # workflows.py:28
   return %result""",
@@ -91,10 +91,10 @@ graph two_views(text):
         """\
 graph two_views(text):
   %text = input  # workflows.py:35
-  %summary_prefill_p1 = llm_prefill(f"Summarize the text below in one sentence.\\n", session='summary', part=1, parts=2, shared, prefix_key='b0af840efdc5f16b')  # workflows.py:36
+  %summary_prefill_p1 = llm_prefill(f"Summarize the text below in one sentence.\\n", session='summary', part=1, parts=2, shared)  # workflows.py:36
   %summary_prefill_p2 = llm_prefill(%summary_prefill_p1, f"{%text}\\nSummary:", session='summary', part=2, parts=2, chained)  # workflows.py:36
   %summary = llm_decode(%summary_prefill_p2, max_tokens=32)  # workflows.py:36
-  %keywords_prefill_p1 = llm_prefill(f"List keywords for the text below.\\n", session='keywords', part=1, parts=2, shared, prefix_key='9a07ec4189c5bc39')  # workflows.py:37
+  %keywords_prefill_p1 = llm_prefill(f"List keywords for the text below.\\n", session='keywords', part=1, parts=2, shared)  # workflows.py:37
   %keywords_prefill_p2 = llm_prefill(%keywords_prefill_p1, f"{%text}\\nKeywords:", session='keywords', part=2, parts=2, chained)  # workflows.py:37
   %keywords = llm_decode(%keywords_prefill_p2, max_tokens=16)  # workflows.py:37
   %python = python(%summary) { print("summary:", summary) }  # workflows.py:38

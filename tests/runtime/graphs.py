@@ -174,7 +174,6 @@ def split_prompt() -> Graph:
             "chained": False,
             "ahead": True,
             "shared": True,
-            "prefix_key": "k1",
             "engine": None,
         },
         loc=loc(),

@@ -22,7 +22,7 @@ LATE = " c c c c c"  # five
 
 async def prefill_at(pool: EnginePool, at: float, name: str, text: str, ahead: bool, shared: bool) -> None:
     await anyio.sleep_until(at)
-    await pool.prefill(PrefillRequest(f"{name}/answer", text, "prefix" if shared else None, ahead))
+    await pool.prefill(PrefillRequest(f"{name}/answer", text, shared, ahead))
 
 
 async def run(

@@ -12,7 +12,6 @@ import pytest
 
 import ayo_trace as ayo
 from ayo_trace.backend import Runtime
-from ayo_trace.passes.split_prefill import prefix_key
 from ayo_trace.testing import ScriptedEmbedder, ScriptedLLM, ScriptedStore
 
 from .conftest import respond
@@ -53,9 +52,9 @@ async def run_queries(share: bool, n: int = 6) -> tuple[ScriptedLLM, list[str]]:
     return llm, out
 
 
-async def test_every_query_asks_for_the_constant_prefix_by_its_key() -> None:
+async def test_every_query_asks_for_the_constant_prefix_marked_shared() -> None:
     llm, _ = await run_queries(share=True)
-    key = prefix_key(f"{BLOCK}Context: ")
+    key = f"{BLOCK}Context: "
     # Two workflows whose prompts start with the same text ask for the same prefix.
     assert dict(llm.shared_prefixes) == {key: 7}
     assert (llm.stats()["prefix_misses"], llm.stats()["prefix_hits"]) == (1, 6)

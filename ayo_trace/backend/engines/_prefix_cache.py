@@ -1,14 +1,14 @@
 """Shared prompt prefixes kept by an LLM engine and forked into new sessions (cross-query sharing).
 
 Tracing knows, before any query arrives, the constant text a workflow's prompts start with; the
-prefill-splitting pass sends it as a separate part marked ``PrefillRequest.shared_prefix``. An
+prefill-splitting pass sends it as a separate part marked ``PrefillRequest.shared``. An
 engine that keeps a ``PrefixCache`` computes such a prefix once, keeps its KV state (whatever the
 engine's ``state`` is: a llama.cpp sequence id, a list of cache tensors) and starts every later
 session that asks for it from a fork of that state instead of recomputing it.
 
 * Entries are keyed by the prompt's token ids (BOS included). An engine serves one model, so the
   ids and the engine instance together identify the KV state; two workflows whose prompts start
-  with the same text share one entry whatever ``prefix_key`` their graphs carry. ``lookup`` also
+  with the same text share one entry. ``lookup`` also
   finds the held entry with the longest common token prefix (at least ``min_partial`` tokens): a
   new prefix that extends or diverges from a held one (the same instruction block followed by a
   different field name) forks that entry and computes only its own tail.

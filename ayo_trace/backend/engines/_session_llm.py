@@ -221,7 +221,7 @@ class SessionLLM(LLMEngine, Generic[S, P]):
             for name in new:  # opened only once every request of the round is known valid
                 self._sessions[name] = self._open(name, ahead=name in ahead)
             sessions = [self._sessions[r.session] for r in reqs]
-            shared = [r.shared_prefix is not None and r.session in new for r in reqs]
+            shared = [r.shared and r.session in new for r in reqs]
             done = await self._call(self._run_prefill, sessions, plans, shared)
             for i, res in zip(idx, done, strict=True):
                 results[i] = res

@@ -21,7 +21,7 @@ Contracts every LLM engine keeps (the test suite checks them on every engine):
 * ``release`` frees sessions (unknown names are ignored) and aborts any work in flight for them.
 * A request that can never be served (too long for the context window) raises ``InvalidRequest``
   and leaves the session as it was.
-* Shared prefixes: the first request of a new session may carry ``shared_prefix``; its text is then
+* Shared prefixes: the first request of a new session may be marked ``shared``; its text is then
   a prompt prefix that other sessions (other queries, other workflows) start with too. An engine
   that shares prefixes keeps that text's KV state, keyed by its token ids (never by the name), and
   starts later sessions asking for the same tokens from a copy of it; the session's KV state is still
@@ -112,15 +112,15 @@ class Engine(ABC):
 class PrefillRequest:
     """Append ``text`` to ``session`` (created on first use) and compute its KV state.
 
-    ``shared_prefix`` (optional) names a cross-query prefix the session starts from; engines that
-    support prefix sharing fork it instead of recomputing it. ``ahead`` marks a part prefilled ahead
+    ``shared`` marks ``text`` as a cross-query prefix the session starts from; engines that support
+    prefix sharing keep it (keyed by its tokens) and fork it instead of recomputing it. ``ahead`` marks a part prefilled ahead
     of time (a later part of the same prompt follows): the runtime may postpone it when the engine
     has no session slot free, and engines may ignore the flag.
     """
 
     session: str
     text: str
-    shared_prefix: str | None = None
+    shared: bool = False
     ahead: bool = False
 
 

@@ -25,7 +25,7 @@ Contract details beyond ``base.py``:
 * A session released while a decode of it is in flight ends that decode's chunk with
   ``done=True`` and ``finish_reason="abort"``; cancelling the awaiting task stops the worker within
   one step (prefill chunk or decode step).
-* Shared prefixes (``PrefillRequest.shared_prefix``, see ``_prefix_cache``): a new session whose
+* Shared prefixes (``PrefillRequest.shared``, see ``_prefix_cache``): a new session whose
   first request is marked shared starts from a copy of a kept prefix's sequence
   (``llama_memory_seq_cp``, a copy of that sequence's KV buffers, done by llama.cpp before the next
   ``llama_decode``) instead of recomputing it. A missed prefix is computed in the first session

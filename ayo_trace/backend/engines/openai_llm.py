@@ -7,7 +7,7 @@ us do, and how the engine contract (``base.py``) maps onto it:
 * **Split prefill rides on the server's automatic prefix caching** (vLLM's, SGLang's radix cache,
   llama.cpp's per-slot prompt cache). A prefill marked ``ahead`` (the constant prefix that
   ``passes/split_prefill.py`` prefills as soon as a query starts), and the first prefill of a session
-  that names a ``shared_prefix``, send a one-token request (``max_tokens=1``) of the session's text
+  marked ``shared``, send a one-token request (``max_tokens=1``) of the session's text
   so far: the server computes that prefix and keeps it. Other prefills send nothing; the first
   ``decode`` sends the whole prompt, and the server reuses whatever it holds of it. Concurrent
   sessions warming the same text share one request (``prefix_hits`` counts the sessions that joined
@@ -242,7 +242,7 @@ class OpenAILLM(LLMEngine):
                     "(and the server's)",
                     engine=self.name,
                 )
-            plans.append((r.session, text, self.warm and (r.ahead or (new and r.shared_prefix is not None))))
+            plans.append((r.session, text, self.warm and (r.ahead or (new and r.shared))))
         results: list[PrefillResult] = [PrefillResult(n_tokens=0)] * len(plans)
 
         async def warm(i: int) -> None:

@@ -23,7 +23,7 @@ saves the converted model and tokenizer under ``cache_dir()/hf/`` so later start
 pool is per process). Decoded tokens, ``release`` during decode and ``score`` behave as in
 ``LlamaCppEngine``.
 
-Shared prefixes (``PrefillRequest.shared_prefix``, see ``_prefix_cache``): a kept prefix is the list
+Shared prefixes (``PrefillRequest.shared``, see ``_prefix_cache``): a kept prefix is the list
 of its cache layers; a session forked from it gets new layer objects that point at the same key and
 value tensors, copying nothing. That is safe because a ``DynamicLayer`` never writes into its tensors:
 appending concatenates into new ones and cropping slices. ``prefix_cache_tokens`` bounds the tokens

@@ -21,7 +21,7 @@ abort that request. ``AsyncLLM`` needs the asyncio backend. The requests of one 
 concurrently under ``fail_fast``, so an error (an ``InvalidRequest`` above all, which the engine
 scheduler isolates to its one request) reaches the caller as itself, never in an ``ExceptionGroup``.
 
-Shared prefixes (``PrefillRequest.shared_prefix``) ride on the same prefix cache: it already shares
+Shared prefixes (``PrefillRequest.shared``) ride on the same prefix cache: it already shares
 every full block of a common token prefix across requests, so a shared prefix computed once stays
 cached (under vLLM's own memory management and LRU eviction of free blocks; no budget of ours) for
 every later session. What the adapter adds is single flight: requests of new sessions for the same
@@ -181,7 +181,7 @@ class VLLMEngine(LLMEngine):
         shared: list[bool] = []
         for r in batch:
             held = self._sessions.get(r.session)
-            shared.append(r.shared_prefix is not None and held is None and r.session not in texts)
+            shared.append(r.shared and held is None and r.session not in texts)
             text = Prompt.join([texts.get(r.session, held.text if held else ""), r.text])
             texts[r.session] = text
             tokens = tokenize_prompt(text, True, lambda t, b: self._tokenize(t, bos=b), self._specials_in)
