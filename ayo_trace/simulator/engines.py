@@ -23,7 +23,7 @@ from ..testing import ScriptedEmbedder, ScriptedLLM, ScriptedReranker, ScriptedS
 from .devices import Device, Devices
 from .profile import EngineModel
 
-MEMO_SIZE = 100_000  # texts remembered per engine (a 10,000-query run of 666 passages each fits)
+MEMO_SIZE = 100_000  # texts remembered per engine (the seed workloads hold 16 x 666 passages)
 
 K = TypeVar("K")
 V = TypeVar("V")
@@ -50,7 +50,7 @@ class Memo(Generic[K, V]):
                 del held[next(iter(held))]
             value = held[key] = self.compute(key)
             self.computed += 1
-        return value  # type: ignore[return-value]
+        return value
 
 
 _MISSING: Any = object()

@@ -45,18 +45,6 @@ def test_a_small_sweep_gives_a_row_per_point_and_a_plot(tmp_path: Path) -> None:
     assert S.plot(rows, tmp_path / "p.png").stat().st_size > 0
 
 
-def test_the_validation_script_says_as_many_tokens_as_the_real_llm() -> None:
-    from bench.simulate_validate import Script
-
-    script = Script(
-        chars_per_token=4.0, answers={"Why?": "Because of it."}, rewrites={"Why?": "a b\nc d e f g h\n"}
-    )
-    answer = script("Answer:\nQuestion: Why?\nAnswer:")
-    assert answer.endswith("\n") and len(answer.split()) == 4  # 14 characters: 4 tokens
-    lines = script("Queries:\nQuestion: Why?\nQueries:\n").split("\n\n")[0].split("\n")
-    assert [len(ln.split()) for ln in lines] == [1, 3]  # 3 and 11 characters
-
-
 def test_a_simulation_counts_failed_queries_and_runs_its_setup_first() -> None:
     @ayo.workflow
     async def search_kb(q: str) -> object:
