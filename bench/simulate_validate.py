@@ -18,6 +18,12 @@ End to end, on an idle machine:
     .venv/bin/python bench/simulate.py --validate [--profile bench/profiles/this_machine.json]
         [--workflows naive_rag expanded_rag] [--concurrency 1 4 16] [--queries 16]
         [--real /tmp/ayo-validate-real.json]
+    .venv/bin/python bench/simulate.py --validate --scripted 20 --queries 4 --concurrency 1 4
+
+``--scripted SCALE`` replaces the real engines by ``bench/e2e_engines.py``'s scripted ones (latencies
+times SCALE) and the profile by theirs (``scripted_profile``): the costs are then known exactly, so
+the comparison measures what the simulator leaves out (the runtime's own time, which grows with the
+machine's load) on any machine, in a minute.
 
 Reading the output: one row per workflow, variant and concurrency ``c`` (closed-loop clients).
 ``measured p50`` is the median latency of the real run, ``predicted p50`` the simulator's, and
@@ -54,10 +60,11 @@ from typing import Any
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 import ayo_trace as ayo
+from ayo_trace.backend.engines.base import LLMEngine
 from ayo_trace.frontend.primitives import sampling_params
 from bench import e2e
 from bench import workflows as W
-from bench.e2e_engines import EngineChoice, real_engines
+from bench.e2e_engines import EngineChoice, real_engines, scripted_engines
 from bench.report import load_average, machine
 
 VARIANTS = ("eager", "unoptimized", "optimized")
@@ -73,16 +80,31 @@ def _question(prompt: str) -> str:
 class Script:
     """What the real LLM said, per workflow and question: its answer and its query-writing
     completion. ``of(workflow)`` is the simulated LLM's ``respond`` for that workflow: as many
-    tokens as the real one said, in words (a word is one simulated decode step)."""
+    tokens as the real one said, in words (a word is one simulated decode step). ``tokens`` holds
+    the real LLM's token count of each text it said (a rewrite: of each line); a text without one
+    counts its characters over ``chars_per_token``."""
 
     chars_per_token: float
     answers: dict[str, dict[str, str]] = field(default_factory=dict)
     rewrites: dict[str, dict[str, str]] = field(default_factory=dict)
+    tokens: dict[str, int] = field(default_factory=dict)
+
+    def count(self, text: str) -> int:
+        if not text.strip():
+            return 0
+        return self.tokens.get(text) or max(1, math.ceil(len(text) / self.chars_per_token))
 
     def _words(self, text: str) -> str:
-        n = max(1, math.ceil(len(text) / self.chars_per_token)) if text.strip() else 0
+        n = self.count(text)
         words = text.split()
         return " ".join((words + ["w"] * n)[:n])
+
+    def texts(self) -> list[str]:
+        """Every text the script says: the answers and each rewrite's lines."""
+        out = [a for by_q in self.answers.values() for a in by_q.values()]
+        for by_q in self.rewrites.values():
+            out += [ln for r in by_q.values() for ln in r.split("\n") if ln.strip()]
+        return out
 
     def of(self, workflow: str) -> Callable[[str], str]:
         answers = self.answers.get(workflow, {})
@@ -98,11 +120,16 @@ class Script:
         return respond
 
     def to_dict(self) -> dict[str, Any]:
-        return {"answers": self.answers, "rewrites": self.rewrites}
+        return {"answers": self.answers, "rewrites": self.rewrites, "tokens": self.tokens}
 
     @classmethod
     def from_dict(cls, data: Mapping[str, Any], chars_per_token: float) -> Script:
-        return cls(chars_per_token, dict(data.get("answers", {})), dict(data.get("rewrites", {})))
+        return cls(
+            chars_per_token,
+            dict(data.get("answers", {})),
+            dict(data.get("rewrites", {})),
+            dict(data.get("tokens", {})),
+        )
 
 
 # --- the real run --------------------------------------------------------------------------------
@@ -131,6 +158,9 @@ async def real_run(
             for q in W.QUERIES[: opts.queries]:
                 prompt = f"{W.EXPAND_HEAD}Question: {q.question}\nQueries:\n"
                 script.rewrites.setdefault(workflow, {})[q.question] = str(await rt.llm(prompt, params))
+        llm = next((e for e in engines if isinstance(e, LLMEngine)), None)
+        if llm is not None:  # the real tokenizer's counts (a scripted LLM's too), while it is loaded
+            script.tokens = {t: llm.count_tokens(t) for t in script.texts()}
     results["load_average"] = loads
     results["machine"] = machine()
     return results, script
@@ -186,6 +216,42 @@ def simulate_run(
                     setup=setup,
                 )
     return out
+
+
+def scripted_profile(scale: float) -> ayo.SimProfile:
+    """The profile of ``bench/e2e_engines.py``'s ``scripted_engines(scale)``: the same costs, each
+    engine on a device of its own (a scripted call sleeps: it slows no other engine). With it,
+    ``--scripted`` checks the simulator against engines whose costs are known exactly, so what it
+    misses is the runtime's own time and the model's simplifications, on any machine."""
+    from ayo_trace.testing import tokenize
+
+    sample = W.ANSWER_HEAD + " ".join(W.knowledge_base()[:20])
+    cpt = len(sample) / len(tokenize(sample))  # the scripted LLM's tokens are words with their space
+    d = 2e-3 * scale  # a decode step of one session; k sessions: (1 + 0.1 (k - 1)) times it
+    return ayo.SimProfile(
+        name=f"bench/e2e_engines.py scripted_engines(scale={scale:g})",
+        source="the scripted engines' own latencies",
+        engines={
+            "llm": ayo.EngineModel(
+                "llm",
+                ops={
+                    "prefill": ayo.Cost(fixed_s=5e-4 * scale, per_token_s=2e-5 * scale),
+                    "decode": ayo.Cost(fixed_s=5e-4 * scale, per_step_s=((1, d), (2, 1.1 * d))),
+                },
+                chars_per_token=cpt,
+            ),
+            "embed": ayo.EngineModel(
+                "embedding", ops={"embed": ayo.Cost(fixed_s=1e-3 * scale, per_item_s=2e-4 * scale)}
+            ),
+            "store": ayo.EngineModel(
+                "vector_store",
+                ops={"search": ayo.Cost(fixed_s=5e-4 * scale), "insert": ayo.Cost(fixed_s=5e-4 * scale)},
+            ),
+            "rerank": ayo.EngineModel(
+                "rerank", ops={"score": ayo.Cost(fixed_s=1e-3 * scale, per_item_s=5e-4 * scale)}
+            ),
+        },
+    )
 
 
 # --- the comparison ------------------------------------------------------------------------------
@@ -312,6 +378,13 @@ def parse_args(argv: Sequence[str] | None) -> argparse.Namespace:
     p.add_argument("--profile", type=Path, default=None, help="a profile file (default: measure one now)")
     p.add_argument("--quick-profile", action="store_true", help="measure the profile quickly (a smoke run)")
     p.add_argument("--real", type=Path, default=None, help="reuse a saved real run instead of running one")
+    p.add_argument(
+        "--scripted",
+        type=float,
+        default=None,
+        metavar="SCALE",
+        help="validate against bench/e2e_engines.py's scripted engines at this latency scale (any machine)",
+    )
     p.add_argument("--save-real", type=Path, default=Path("/tmp/ayo-validate-real.json"))
     p.add_argument("--workflows", nargs="+", default=["naive_rag", "expanded_rag"], choices=e2e.WORKFLOWS)
     p.add_argument("--variants", nargs="+", default=list(VARIANTS), choices=VARIANTS)
@@ -335,7 +408,9 @@ def options(args: argparse.Namespace) -> e2e.Options:
 
 def main(argv: Sequence[str] | None = None) -> list[Row]:
     args = parse_args(argv)
-    if args.profile is None:
+    if args.scripted is not None:
+        profile = scripted_profile(args.scripted)
+    elif args.profile is None:
         from bench import measure_profile as measure
 
         out = Path(__file__).resolve().parent / "profiles" / "this_machine.json"
@@ -350,7 +425,13 @@ def main(argv: Sequence[str] | None = None) -> list[Row]:
         real, script = saved["real"], Script.from_dict(saved["script"], chars_per_token)
     else:
         choice = EngineChoice(threads=args.threads)
-        real, script = asyncio.run(real_run(opts, lambda: real_engines(args.pg_dir, choice)))
+
+        async def engines() -> list[Any]:
+            if args.scripted is not None:
+                return scripted_engines(args.scripted)
+            return await real_engines(args.pg_dir, choice)
+
+        real, script = asyncio.run(real_run(opts, engines))
         script.chars_per_token = chars_per_token
         args.save_real.write_text(json.dumps({"real": real, "script": script.to_dict()}, default=str))
         print(f"saved the real run to {args.save_real} (--real reuses it)")

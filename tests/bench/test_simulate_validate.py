@@ -7,14 +7,11 @@ from __future__ import annotations
 import json
 import math
 from pathlib import Path
-from typing import Any
 
-import anyio
 import pytest
 
-from bench import simulate as S
+from ayo_trace.testing import tokenize
 from bench import simulate_validate as V
-from bench.e2e_engines import scripted_engines
 
 pytest.importorskip("trio", reason="trio is in the 'dev' extra")
 
@@ -63,35 +60,42 @@ def test_the_table_gives_each_row_its_ratio_and_verdict_and_the_verdict_counts_t
     assert "failed queries (not comparable): naive_rag/eager/c=4" in text
 
 
+def test_the_script_uses_the_real_tokenizers_count_where_it_has_one() -> None:
+    script = V.Script(chars_per_token=4.0, answers={"naive_rag": {"Why?": "Because of it."}})
+    script.tokens = {"Because of it.": 2}
+    assert len(script.of("naive_rag")("Question: Why?\nAnswer:").split()) == 2
+    assert script.texts() == ["Because of it."]
+
+
 @pytest.mark.timeout(300)
 def test_the_pipeline_runs_on_scripted_engines_and_simulates_a_saved_run_again(tmp_path: Path) -> None:
-    opts = V.e2e.Options(
-        workflows=["naive_rag", "expanded_rag"],
-        concurrency=[1, 2],
-        queries=2,
-        bound_queries=1,
-        variants=["unoptimized", "optimized"],
-        progress=lambda _: None,
-    )
-
-    async def engines() -> list[Any]:
-        return scripted_engines()
-
-    real, script = anyio.run(V.real_run, opts, engines, backend="asyncio")
-    assert set(script.answers) == {"naive_rag", "expanded_rag"} and set(script.rewrites) == {"expanded_rag"}
-    assert len(script.rewrites["expanded_rag"]) == 2 and "before" in real["load_average"]
-
-    saved = tmp_path / "real.json"
-    saved.write_text(json.dumps({"real": real, "script": script.to_dict()}, default=str))
-    out = tmp_path / "validate.json"
-    argv = ["--profile", str(S.SEED_PROFILE), "--real", str(saved), "--json", str(out), "--queries", "2"]
-    argv += ["--concurrency", "1", "2", "--variants", "unoptimized", "optimized"]
-    rows = V.main(argv)
+    saved, out = tmp_path / "real.json", tmp_path / "validate.json"
+    argv = ["--scripted", "1", "--queries", "2", "--concurrency", "1", "2", "--json", str(out)]
+    argv += ["--variants", "unoptimized", "optimized"]
+    rows = V.main([*argv, "--save-real", str(saved)])
     assert [(r.workflow, r.variant, r.concurrency) for r in rows] == [
         (w, v, c) for w in ("naive_rag", "expanded_rag") for v in ("unoptimized", "optimized") for c in (1, 2)
     ]
-    for r in rows:  # every figure on both sides; the seed testbed does not predict scripted engines
+    for r in rows:  # every figure on both sides (how close they are is timing: not asserted here)
         assert r.measured_p50 > 0 and r.predicted_p50 > 0 and r.measured_qps > 0 and r.predicted_qps > 0
         assert not r.failed and math.isfinite(r.p50_ratio) and math.isfinite(r.qps_ratio)
     written = json.loads(out.read_text())
     assert len(written["rows"]) == 8 and "within 15%" in written["verdict"]
+
+    real = json.loads(saved.read_text())
+    script = V.Script.from_dict(real["script"], 4.0)
+    assert set(script.answers) == {"naive_rag", "expanded_rag"} and set(script.rewrites) == {"expanded_rag"}
+    assert script.tokens and all(n == len(tokenize(t)) for t, n in script.tokens.items())
+    assert "before" in real["real"]["load_average"]
+    again = V.main([*argv, "--real", str(saved)])  # simulated again from the file, the same prediction
+    assert [r.predicted_p50 for r in again] == pytest.approx([r.predicted_p50 for r in rows])
+    assert [r.measured_p50 for r in again] == [r.measured_p50 for r in rows]
+
+
+def test_the_scripted_profile_has_the_scripted_engines_costs() -> None:
+    profile = V.scripted_profile(10)
+    llm = profile.engines["llm"]
+    assert llm.ops["decode"].seconds(items=1, steps=3) == pytest.approx(5e-3 + 3 * 0.02)
+    assert llm.ops["decode"].seconds(items=4, steps=1) == pytest.approx(5e-3 + 0.02 * 1.3)  # 1 + 0.1 x 3
+    assert profile.engines["rerank"].ops["score"].seconds(items=20) == pytest.approx(0.01 + 20 * 5e-3)
+    assert 3 < llm.chars_per_token < 9  # words with their space
