@@ -67,7 +67,7 @@ def default_response(prompt: str) -> str:
 
 
 class _Counting:
-    """Call counters shared by the scripted engines."""
+    """Call counters and the relevance score shared by the scripted engines."""
 
     history = True
 

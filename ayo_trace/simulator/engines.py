@@ -27,6 +27,7 @@ MEMO_SIZE = 100_000  # texts remembered per engine (the seed workloads hold 16 x
 
 K = TypeVar("K")
 V = TypeVar("V")
+_MISSING: Any = object()
 
 
 class Memo(Generic[K, V]):
@@ -51,9 +52,6 @@ class Memo(Generic[K, V]):
             value = held[key] = self.compute(key)
             self.computed += 1
         return value
-
-
-_MISSING: Any = object()
 
 
 class _Profiled:
