@@ -99,3 +99,19 @@ def test_the_scripted_profile_has_the_scripted_engines_costs() -> None:
     assert llm.ops["decode"].seconds(items=4, steps=1) == pytest.approx(5e-3 + 0.02 * 1.3)  # 1 + 0.1 x 3
     assert profile.engines["rerank"].ops["score"].seconds(items=20) == pytest.approx(0.01 + 20 * 5e-3)
     assert 3 < llm.chars_per_token < 9  # words with their space
+
+
+def test_a_point_the_real_run_lacks_is_compared_as_not_available() -> None:
+    class Sim:  # what compare reads of a SimResult
+        p50, throughput_qps, errors, bottleneck = 1.0, 2.0, (), "llm"
+
+    real = {
+        "workflows": {"naive_rag": {"variants": {"optimized": {"1": {"p50": 0.5, "qps": 2.0, "errors": []}}}}}
+    }
+    rows = V.compare(real, {("naive_rag", "optimized", 1): Sim(), ("naive_rag", "optimized", 4): Sim()})  # type: ignore[dict-item]
+    assert rows[0].p50_ratio == 2.0 and rows[0].qps_ratio == 1.0
+    assert math.isnan(rows[1].measured_p50) and math.isnan(rows[1].p50_ratio)
+    assert V.table(rows).splitlines()[-1].count("| n/a |") == 2
+    assert V.verdict(rows).startswith(
+        "p50 latency: 0 of 2 within 15%; worst naive_rag/optimized/c=1 (predicted 2.00x"
+    )
