@@ -67,7 +67,7 @@ def default_response(prompt: str) -> str:
 
 
 class _Counting:
-    """Call counters shared by the scripted engines."""
+    """Call counters and the relevance score shared by the scripted engines."""
 
     history = True
 
@@ -88,6 +88,11 @@ class _Counting:
         passed too (``op``, the ``items`` in the batch, the ``chars`` of text it reads, the decode
         ``steps``) for subclasses that compute their own time (the simulator's profile engines)."""
         await _sleep(seconds)
+
+    def relevance(self, context: str, text: str) -> float:
+        """The score of ``text`` given ``context`` (``overlap_score``; the simulator's profile engines
+        remember each text's words)."""
+        return overlap_score(context, text)
 
     def _check_fail(self, fail: Callable[[str], bool] | None, texts: Sequence[str], what: str) -> None:
         if fail is not None and any(fail(t) for t in texts):
@@ -312,7 +317,7 @@ class ScriptedLLM(_Counting, LLMEngine):
             items=len(batch),
             chars=sum(len(r.context) + len(r.continuation) for r in batch),
         )
-        return [overlap_score(r.context, r.continuation) for r in batch]
+        return [self.relevance(r.context, r.continuation) for r in batch]
 
     def stats(self) -> dict[str, Any]:
         return {
@@ -405,7 +410,7 @@ class ScriptedReranker(_Counting, RerankEngine):
         pairs = sum(len(r.passages) for r in batch)
         chars = sum(len(r.query) * len(r.passages) + sum(map(len, r.passages)) for r in batch)
         await self._serve("score", self.call_s + self.per_passage_s * pairs, items=pairs, chars=chars)
-        return [[overlap_score(p, r.query) for p in r.passages] for r in batch]
+        return [[self.relevance(p, r.query) for p in r.passages] for r in batch]
 
 
 # --- vector store --------------------------------------------------------------------------------
@@ -439,7 +444,7 @@ class ScriptedStore(_Counting, VectorStore):
         self.call_s = call_s
         self.fail = fail
         self.collections: dict[str, list[_Row]] = {}
-        self._matrices: dict[str, tuple[int, np.ndarray]] = {}
+        self._matrices: dict[str, tuple[int, np.ndarray, np.ndarray]] = {}
         self._next_id = 1
         self.transactions = 0
         self._init_counts()
@@ -506,25 +511,26 @@ class ScriptedStore(_Counting, VectorStore):
         out: list[list[Hit]] = []
         if not rows:
             return [[] for _ in vectors]
-        matrix = self._matrix(collection, rows)
+        matrix, ids = self._matrix(collection, rows)
         for q in vectors:
             qv = np.asarray(q, dtype=np.float64)
             norm = float(np.linalg.norm(qv))
             sims = matrix @ (qv / norm) if norm else np.zeros(len(rows))
-            best = sorted(range(len(rows)), key=lambda i: (-sims[i], rows[i].id))[:top_k]
-            out.append([Hit(rows[i].text, float(sims[i]), rows[i].id, collection) for i in best])
+            best = np.lexsort((ids, -sims))[:top_k]  # most similar first, ties by row id
+            out.append([Hit(rows[i].text, float(sims[i]), rows[i].id, collection) for i in best.tolist()])
         return out
 
-    def _matrix(self, collection: str, rows: list[_Row]) -> np.ndarray:
-        """Row vectors, normalized, cached until the collection changes."""
+    def _matrix(self, collection: str, rows: list[_Row]) -> tuple[np.ndarray, np.ndarray]:
+        """Row vectors, normalized, and row ids, cached until the collection changes."""
         cached = self._matrices.get(collection)
         if cached is not None and cached[0] == len(rows):
-            return cached[1]
+            return cached[1], cached[2]
         m = np.asarray([r.vector for r in rows], dtype=np.float64)
         norms = np.linalg.norm(m, axis=1, keepdims=True)
         m = np.divide(m, norms, out=np.zeros_like(m), where=norms > 0)
-        self._matrices[collection] = (len(rows), m)
-        return m
+        ids = np.asarray([r.id for r in rows], dtype=np.int64)
+        self._matrices[collection] = (len(rows), m, ids)
+        return m, ids
 
     async def count(self, collection: str) -> int:
         return len(self.collections.get(collection, []))

@@ -4,6 +4,7 @@
     .venv/bin/python bench/simulate.py --sweep [--queries 1000] # LLM instances 1 -> 64, table and plot
     .venv/bin/python bench/simulate.py --speed [--queries 10000]# wall time of a long simulation
     .venv/bin/python bench/simulate.py --validate               # profile -> simulate -> real run (idle machine)
+    .venv/bin/python bench/simulate.py --load                   # bursts and streams, old and new policy
 
 ``--seed`` runs the research system's two workloads (``bench/workflows.py``: ``seed_naive_rag``,
 ``seed_advanced_rag``) on ``bench/profiles/seed_testbed.json`` (a 7B LLM on vLLM, bge-large and
@@ -17,6 +18,7 @@ places one actor per GPU), and as every GPU engine grows together: throughput, p
 bottleneck (the engine with the highest utilization). ``--write`` saves ``bench/simulate-sweep.png``.
 
 ``--validate`` (bench/simulate_validate.py) needs an idle machine and the real engines.
+``--load`` (bench/simulate_load.py): bench/load_latency.py's loads on a profile of this machine.
 """
 
 from __future__ import annotations
@@ -277,11 +279,16 @@ def plot(rows: Sequence[Mapping[str, Any]], path: Path) -> Path:
 
 
 def speed(profile: ayo.SimProfile, queries: int) -> ayo.SimResult:
-    """A long simulation of the naive seed workload (optimized, 64 clients), for its wall time."""
+    """A long simulation of the naive seed workload (optimized, 64 clients), for its wall time.
+    The queries' documents are made first (parsing the standard library's docstrings takes about
+    a second): the wall time is the simulation's."""
     wf = W.make_workflows(None)["seed_naive_rag"]
+    args = seed_args("seed_naive_rag", 64, AYO_PASSAGE_CHARS)
+    for i in range(len(W.QUERIES)):
+        args(i)
     return ayo.simulate(
         wf,
-        seed_args("seed_naive_rag", 64, AYO_PASSAGE_CHARS),
+        args,
         profile=profile,
         concurrency=64,
         queries=queries,
@@ -296,12 +303,18 @@ def main(argv: Sequence[str] | None = None) -> None:
 
         simulate_validate.main([a for a in argv if a != "--validate"])
         return
+    if "--load" in argv:  # its own options (bench/simulate_load.py)
+        from bench import simulate_load
+
+        simulate_load.main([a for a in argv if a != "--load"])
+        return
     p = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     p.add_argument("--profile", type=Path, default=SEED_PROFILE)
     p.add_argument("--seed", action="store_true", help="predict the seed workloads next to Ayo's figures")
     p.add_argument("--sweep", action="store_true", help="LLM instances 1 -> 64 at 1,000 queries at once")
     p.add_argument("--speed", action="store_true", help="the wall time of a long simulation")
     p.add_argument("--validate", action="store_true", help="profile, simulate, run for real (idle machine)")
+    p.add_argument("--load", action="store_true", help="bursts and streams, old and new policy")
     p.add_argument("--queries", type=int, default=None)
     p.add_argument("--instances", type=int, nargs="+", default=list(INSTANCES))
     p.add_argument("--workflows", nargs="+", default=list(W.SEED_WORKFLOWS), choices=W.SEED_WORKFLOWS)

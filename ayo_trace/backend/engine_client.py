@@ -300,12 +300,15 @@ class EngineClient(CachedCalls):
         request = RerankRequest(query, tuple(texts))
         pool = self.pool("rerank", engine)
         scores = await self._score_call(pool, request, priority)
-        hits = [
-            dataclasses.replace(p, score=float(s)) if isinstance(p, Hit) else Hit(t, float(s))
-            for p, t, s in zip(passages, texts, scores, strict=True)
-        ]
-        order = sorted(range(len(hits)), key=lambda i: (-hits[i].score, i))
-        return [hits[i] for i in order[:top_k]]
+        floats = [float(s) for _, s in zip(texts, scores, strict=True)]
+        kept = sorted(range(len(floats)), key=lambda i: (-floats[i], i))[:top_k]
+        hits = []  # only the kept ones are made
+        for i in kept:
+            p = passages[i]
+            hits.append(
+                dataclasses.replace(p, score=floats[i]) if isinstance(p, Hit) else Hit(texts[i], floats[i])
+            )
+        return hits
 
     # --- registered primitives -------------------------------------------------------------------
 

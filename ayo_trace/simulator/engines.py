@@ -6,25 +6,56 @@ engines do.
 
 Outputs: the LLM completes a prompt with ``respond(prompt)`` (the simulation's script of what the
 model says; its length in words is the number of decode steps), the embedder hashes words into
-vectors (cached per text: a simulation embeds the same passages many times), the store searches
-them, the reranker scores word overlap. Only their timing comes from the profile.
+vectors, the store searches them, the reranker (and the LLM, scoring) scores word overlap. A
+simulation embeds and scores the same passages many times, so each text's vector and words are
+remembered (``Memo``). Only their timing comes from the profile.
 """
 
 from __future__ import annotations
 
 import math
 from collections.abc import Callable, Mapping
-from typing import Any
+from typing import Any, Generic, TypeVar
 
 from ..backend.config import EngineConfig
 from ..backend.engines.base import Engine
-from ..testing import ScriptedEmbedder, ScriptedLLM, ScriptedReranker, ScriptedStore
+from ..testing import ScriptedEmbedder, ScriptedLLM, ScriptedReranker, ScriptedStore, words
 from .devices import Device, Devices
 from .profile import EngineModel
 
+MEMO_SIZE = 100_000  # texts remembered per engine (the seed workloads hold 16 x 666 passages)
+
+K = TypeVar("K")
+V = TypeVar("V")
+_MISSING: Any = object()
+
+
+class Memo(Generic[K, V]):
+    """What ``compute`` gave for each key, for the last ``size`` keys computed (oldest forgotten
+    first): outputs are pure functions of the text, so remembering them changes no result."""
+
+    def __init__(self, compute: Callable[[K], V], size: int = MEMO_SIZE) -> None:
+        self.compute = compute
+        self.size = size
+        self.computed = 0
+        self._held: dict[K, V] = {}
+
+    def __len__(self) -> int:
+        return len(self._held)
+
+    def __call__(self, key: K) -> V:
+        held = self._held
+        value = held.get(key, _MISSING)
+        if value is _MISSING:
+            if len(held) >= self.size:
+                del held[next(iter(held))]
+            value = held[key] = self.compute(key)
+            self.computed += 1
+        return value
+
 
 class _Profiled:
-    """The profile's timing, shared by the four engines."""
+    """The profile's timing, shared by the four engines, and the words of each text they score."""
 
     spec: EngineModel
     device: Device
@@ -34,6 +65,15 @@ class _Profiled:
         self.spec = spec
         instance = int(self.name.rpartition("#")[2]) if "#" in self.name else 0
         self.device = devices.get(spec.device_of(base, instance))
+        self._words: Memo[str, tuple[list[str], frozenset[str]]] = Memo(_words_of)
+
+    def relevance(self, context: str, text: str) -> float:
+        """``overlap_score(context, text)``, from each text's remembered words."""
+        want = self._words(text)[0]
+        if not want:
+            return 0.0
+        have = self._words(context)[1]
+        return math.log(sum(w in have for w in want) / len(want) + 1e-3)
 
     def count_tokens(self, text: str) -> int:
         return math.ceil(len(text) / self.spec.chars_per_token)
@@ -71,6 +111,11 @@ class ProfileLLM(_Profiled, ScriptedLLM):
         return await super().prefill(batch)
 
 
+def _words_of(text: str) -> tuple[list[str], frozenset[str]]:
+    ws = words(text)
+    return ws, frozenset(ws)
+
+
 def _unshared(r: Any) -> Any:
     import dataclasses
 
@@ -85,13 +130,10 @@ class ProfileEmbedder(_Profiled, ScriptedEmbedder):
     ) -> None:
         super().__init__(name)
         self._place(spec, devices, base)
-        self._vectors: dict[str, list[float]] = {}
+        self._vectors: Memo[str, list[float]] = Memo(super().vector)
 
     def vector(self, text: str) -> list[float]:
-        v = self._vectors.get(text)
-        if v is None:
-            v = self._vectors[text] = super().vector(text)
-        return v
+        return self._vectors(text)
 
 
 class ProfileReranker(_Profiled, ScriptedReranker):

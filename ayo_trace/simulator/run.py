@@ -6,7 +6,8 @@ schedulers batch across queries, admission bounds the queries in service. Only t
 replaced, by profile engines whose calls take the profile's times on shared devices
 (``engines.py``, ``devices.py``), and the clock is trio's ``MockClock`` with autojump: whenever every
 task waits, time jumps to the next deadline, so an hour of service takes the seconds of Python the
-runtime itself needs, whatever the machine's load, and the schedule is exact and repeatable.
+runtime itself needs, whatever the machine's load. (Tasks ready at the same virtual instant run in
+an order trio varies between runs, so batches can form slightly differently from run to run.)
 """
 
 from __future__ import annotations

@@ -45,18 +45,6 @@ def test_a_small_sweep_gives_a_row_per_point_and_a_plot(tmp_path: Path) -> None:
     assert S.plot(rows, tmp_path / "p.png").stat().st_size > 0
 
 
-def test_the_validation_script_says_as_many_tokens_as_the_real_llm() -> None:
-    from bench.simulate_validate import Script
-
-    script = Script(
-        chars_per_token=4.0, answers={"Why?": "Because of it."}, rewrites={"Why?": "a b\nc d e f g h\n"}
-    )
-    answer = script("Answer:\nQuestion: Why?\nAnswer:")
-    assert answer.endswith("\n") and len(answer.split()) == 4  # 14 characters: 4 tokens
-    lines = script("Queries:\nQuestion: Why?\nQueries:\n").split("\n\n")[0].split("\n")
-    assert [len(ln.split()) for ln in lines] == [1, 3]  # 3 and 11 characters
-
-
 def test_a_simulation_counts_failed_queries_and_runs_its_setup_first() -> None:
     @ayo.workflow
     async def search_kb(q: str) -> object:
@@ -71,3 +59,27 @@ def test_a_simulation_counts_failed_queries_and_runs_its_setup_first() -> None:
 
     ok = ayo.simulate(search_kb, lambda i: {"q": "x"}, profile=profile, queries=2, setup=setup)
     assert ok.completed == 2 and not ok.errors
+
+
+def test_the_load_comparison_gives_a_row_per_policy_and_policies_agree_without_queueing() -> None:
+    from bench import simulate_load as L
+
+    assert L.load_of("burst:8") == {"queries": 8}
+    assert L.load_of("stream:32:0.5") == {"queries": 32, "rate": 2.0}
+    with pytest.raises(ValueError, match="burst:N or stream:N:GAP"):
+        L.load_of("stream:4")
+    profile = L.machine_profile()
+    assert profile.engines["llm"].demand == profile.devices["cpu"] == 2.0  # llama.cpp uses both cores
+    rows = L.run(profile, ["burst:3", "stream:3:30"], variants=["optimized"], progress=lambda _: None)
+    assert [(r["load"], r["policy"]) for r in rows] == [
+        ("burst:3", "old"),
+        ("burst:3", "new"),
+        ("stream:3:30", "old"),
+        ("stream:3:30", "new"),
+    ]
+    assert all(r["failed"] == 0 and r["p50"] > 0 for r in rows)
+    old, new = rows[2], rows[3]  # a query every 30 s: none waits for another, so the policy is moot
+    assert (old["p50"], old["p95"], old["makespan"]) == pytest.approx(
+        (new["p50"], new["p95"], new["makespan"])
+    )
+    assert "| burst:3 | naive_rag | optimized | new |" in L.table(rows)

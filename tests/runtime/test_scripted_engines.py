@@ -130,6 +130,18 @@ async def test_store_dedupes_by_text_and_searches_by_cosine() -> None:
     assert await store.count("kb") == 2
 
 
+async def test_store_ranks_by_similarity_then_by_row_id() -> None:
+    store = ScriptedStore()
+    texts = ["far", "near b", "near a", "mid", "near c"]
+    vectors = [[0.0, 1.0], [1.0, 0.0], [2.0, 0.0], [1.0, 1.0], [3.0, 0.0]]  # the three near ones tie
+    await store.insert("kb", texts, vectors)
+    [hits] = await store.search("kb", [[1.0, 0.0]], 4)
+    assert [h.text for h in hits] == ["near b", "near a", "near c", "mid"]  # ties in insertion order
+    assert [h.id for h in hits[:3]] == sorted(h.id for h in hits[:3])
+    [everything] = await store.search("kb", [[1.0, 0.0]], 10)
+    assert len(everything) == 5 and everything[-1].text == "far"
+
+
 async def test_insert_stream_is_all_or_nothing() -> None:
     emb, store = ScriptedEmbedder(), ScriptedStore()
 
