@@ -43,6 +43,19 @@ class Admission:
     def waiting(self) -> int:
         return len(self._waiting)
 
+    def refusal(self) -> Overloaded | None:
+        """The ``Overloaded`` a query arriving now would be refused with (None: it would be served
+        or wait). A server asks before it starts a streamed response, so the refusal is its status."""
+        if self.limit is None or len(self._waiting) < self.max_waiting:
+            return None
+        loop = anyio.lowlevel.current_token().native_token
+        if loop is not self._loop or self.serving < self.limit:
+            return None
+        return Overloaded(
+            f"{self.serving} queries in service and {len(self._waiting)} waiting to start "
+            f"(max_active={self.limit}, max_queue={self.max_waiting})"
+        )
+
     @contextlib.asynccontextmanager
     async def slot(self) -> AsyncIterator[None]:
         """Hold one slot for the body, waiting for it in arrival order."""
@@ -55,12 +68,9 @@ class Admission:
         if self.serving < self.limit and not self._waiting:
             self.serving += 1
         else:
-            if len(self._waiting) >= self.max_waiting:
+            if (refusal := self.refusal()) is not None:
                 self.refused += 1
-                raise Overloaded(
-                    f"{self.serving} queries in service and {len(self._waiting)} waiting to start "
-                    f"(max_active={self.limit}, max_queue={self.max_waiting})"
-                )
+                raise refusal
             ev = anyio.Event()
             self._waiting.append(ev)
             try:

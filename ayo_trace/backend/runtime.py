@@ -47,7 +47,7 @@ from typing import Any, Literal, Self, overload
 import anyio
 import anyio.lowlevel
 
-from ..errors import ConfigError
+from ..errors import ConfigError, Overloaded
 from ..host import CURRENT_RUNTIME
 from ..ir.graph import Graph, Node
 from ..ir.prompt import ChatTemplate
@@ -542,6 +542,14 @@ class Runtime(EagerPrimitives):
     @property
     def share_prefixes(self) -> bool:
         return self.client.share_prefixes
+
+    def refuse_if_full(self) -> Overloaded | None:
+        """The ``Overloaded`` a query arriving now would be refused with, counted as refused (None:
+        it would be served or wait): a server asks before it starts a streamed response."""
+        refusal = self._admission.refusal()
+        if refusal is not None:
+            self._admission.refused += 1
+        return refusal
 
     def stats(self) -> dict[str, Any]:
         """Per engine (all instances together, and each one): requests, batches, batch sizes,

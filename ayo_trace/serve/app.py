@@ -145,6 +145,10 @@ class _State:
         token = CURRENT_RUNTIME.set(self.runtime)
         try:
             query, deadline_s = await self._query(request)
+            # Refused now, the refusal is the response's status; a query admitted later than this
+            # check and refused then (a race) ends its stream with an ``error`` event instead.
+            if (refusal := self.runtime.refuse_if_full()) is not None:
+                raise refusal
             events = query.stream(deadline_s)  # the run starts when the response is sent
         except (LookupError, AyoError, AppError, TypeError, ValueError) as exc:
             return _request_problem(exc, self.overload_status)

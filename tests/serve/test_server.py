@@ -188,10 +188,7 @@ async def test_a_request_past_the_admission_bound_is_refused_with_retry_after(
             tg.start_soon(call_slow)
             await wait_until_serving(client, 1)
             refused = await client.post("/workflows/answer", json={"args": [QUESTION]})
-            async with aconnect_sse(
-                client, "POST", "/workflows/answer/stream", json={"args": [QUESTION]}
-            ) as source:
-                streamed = [(e.event, json.loads(e.data)) async for e in source.aiter_sse()]
+            streamed = await client.post("/workflows/answer/stream", json={"args": [QUESTION]})
             refusals = metric((await client.get("/metrics")).text, "ayo_admission_refused_total")
         after = await client.post("/workflows/answer", json={"args": [QUESTION]})
     assert refused.status_code == status
@@ -199,8 +196,9 @@ async def test_a_request_past_the_admission_bound_is_refused_with_retry_after(
     body = refused.json()
     assert body["type"] == "urn:ayo-trace:error:Overloaded" and body["title"] == title
     assert "max_active=1, max_queue=0" in body["detail"]
-    # a stream's query is admitted once the response has begun: the refusal is its error event
-    assert [k for k, _ in streamed] == ["error"] and streamed[0][1]["status"] == status
+    # a stream refused before its response begins gets the refusal as its status, not an event
+    assert streamed.status_code == status and streamed.headers["retry-after"] == "1"
+    assert streamed.json()["type"] == "urn:ayo-trace:error:Overloaded"
     assert refusals == 2
     assert first["r"].status_code == 200
     assert after.status_code == 200
