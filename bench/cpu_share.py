@@ -30,7 +30,7 @@ from ayo_trace.backend.runtime import DEFAULT_MAX_ACTIVE
 from bench import heldout_workflows as H
 from bench import workflows as W
 from bench.heldout_like import Bench, Run, prepare, summarize
-from bench.report import load_average, machine, write_section
+from bench.report import interleaved_header, load_average, write_section
 
 HEADING = "## CPU engines taking turns (bench/cpu_share.py)"
 VARIANTS = (("eager", False), ("eager", True), ("optimized", False), ("optimized", True))
@@ -129,11 +129,9 @@ def main(argv: Sequence[str] | None = None) -> None:
     text = table(results, args.concurrency)
     print(text)
     if args.write and results:
-        cmd = "python bench/cpu_share.py " + " ".join(argv if argv is not None else sys.argv[1:])
-        body = (
-            f"`{cmd}` on {machine()}; load average before {load_before}, after {load_average()}; "
-            f"{minutes:.1f} min. Default `ayo.Runtime()`; medians of {args.rounds} interleaved rounds.\n\n{text}"
-        )
+        args_given = argv if argv is not None else sys.argv[1:]
+        header = interleaved_header("cpu_share.py", args_given, load_before, minutes, args.rounds)
+        body = f"{header}\n\n{text}"
         write_section(HEADING, body)
 
 

@@ -39,7 +39,7 @@ import anyio
 import ayo_trace as ayo
 from bench import heldout_workflows as H
 from bench import workflows as W
-from bench.report import load_average, machine, write_section
+from bench.report import interleaved_header, load_average, write_section
 
 HEADING = "## Never slower than eager (bench/heldout_like.py)"
 RAW = Path(__file__).resolve().parent / "data" / "heldout_like.json"
@@ -207,11 +207,9 @@ def main(argv: Sequence[str] | None = None) -> None:
     text = table(results, args.concurrency)
     print(text)
     if args.write:
-        cmd = "python bench/heldout_like.py " + " ".join(argv if argv is not None else sys.argv[1:])
-        body = (
-            f"`{cmd}` on {machine()}; load average before {load_before}, after {load_average()}; "
-            f"{minutes:.1f} min. Default `ayo.Runtime()`; medians of {args.rounds} interleaved rounds.\n\n{text}"
-        )
+        args_given = argv if argv is not None else sys.argv[1:]
+        header = interleaved_header("heldout_like.py", args_given, load_before, minutes, args.rounds)
+        body = f"{header}\n\n{text}"
         write_section(HEADING, body)
 
 

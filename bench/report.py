@@ -11,6 +11,7 @@ from __future__ import annotations
 import os
 import platform
 import subprocess
+from collections.abc import Sequence
 from pathlib import Path
 
 RESULTS = Path(__file__).resolve().parent / "RESULTS.md"
@@ -33,6 +34,18 @@ def machine() -> str:
 def load_average() -> str:
     """The 1, 5 and 15 minute load averages, for saying how busy the machine was."""
     return ", ".join(f"{x:.2f}" for x in os.getloadavg())
+
+
+def interleaved_header(
+    script: str, argv: Sequence[str], load_before: str, minutes: float, rounds: int
+) -> str:
+    """The line that opens a section of interleaved runs on the default runtime: the command, the
+    machine, its load before and after, the time taken."""
+    cmd = f"python bench/{script} " + " ".join(argv)
+    return (
+        f"`{cmd}` on {machine()}; load average before {load_before}, after {load_average()}; "
+        f"{minutes:.1f} min. Default `ayo.Runtime()`; medians of {rounds} interleaved rounds."
+    )
 
 
 def write_section(heading: str, body: str, path: Path = RESULTS) -> None:
