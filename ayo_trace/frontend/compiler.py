@@ -22,7 +22,7 @@ import libcst as cst
 from ..errors import TraceError
 from ..ir.code import PyCode, SourceLoc, compile_statement
 from ..ir.graph import Graph, Node
-from . import control_flow, map_loops, parallel
+from . import closures, control_flow, map_loops, parallel
 from .breaks import fix_for
 from .deps import TraceDeps
 from .expressions import ExpressionCompiler, contains_await, mutated_roots
@@ -209,6 +209,8 @@ class Compiler(Returns, Helpers, ExpressionCompiler):
         if isinstance(stmt, cst.For) and stmt.asynchronous is None:
             return map_loops.for_statement(self, stmt, loc)
         if isinstance(stmt, cst.FunctionDef | cst.ClassDef):
+            if isinstance(stmt, cst.FunctionDef):
+                closures.check_definition(self.src, stmt)
             names = [stmt.name.value]
             self.python_statement(stmt, loc, names, effect=False)
             if isinstance(stmt, cst.FunctionDef) and stmt.asynchronous is not None:
@@ -265,6 +267,8 @@ class Compiler(Returns, Helpers, ExpressionCompiler):
         self.python_statement(small, loc, names, effect=effect)
 
     def assign_value(self, stmt: cst.CSTNode, value: cst.BaseExpression, name: str, loc: SourceLoc) -> Value:
+        if isinstance(value, cst.Lambda):
+            closures.check_definition(self.src, value)
         if (
             isinstance(value, cst.Await | cst.Name)
             or self.map_comprehension(value)
@@ -321,6 +325,8 @@ class Compiler(Returns, Helpers, ExpressionCompiler):
             local, other = self.free_excluding(stmt, exclude)
         else:
             local, other = self.src.free_names(stmt)
+        if reads is None:  # a closure of the workflow the statement uses reads names when called
+            local = list(dict.fromkeys([*local, *closures.uses(self.src, local)[0]]))
         local, other = self.split_names(local, other)
         params: list[str] = []
         args: list[Node] = []
@@ -384,8 +390,11 @@ class Compiler(Returns, Helpers, ExpressionCompiler):
             self.env[n] = Traced(self.graph.add("getitem", (node,), {"index": i}, loc=loc, name=n))
 
     def mutated_locals(self, stmt: cst.CSTNode) -> list[str]:
-        local, _ = self.src.free_names(stmt)
-        return [n for n in mutated_roots(stmt) if n in local]
+        local, other = self.src.free_names(stmt)
+        roots = mutated_roots(stmt)
+        closures.check_global_mutation(self.src, stmt, [n for n in roots if n in other])
+        through = closures.uses(self.src, local)[1]  # what a closure it calls changes in place
+        return list(dict.fromkeys([*(n for n in roots if n in local), *through]))
 
     def anf_statement(self, stmt: cst.CSTNode, loc: SourceLoc) -> None:
         """A statement with awaited primitives inside a larger expression: the awaits become nodes,

@@ -12,6 +12,7 @@ import libcst as cst
 from ..errors import TraceError
 from ..ir.code import SourceLoc
 from ..ir.graph import Node
+from . import unpacking
 from .chat_calls import ChatMessages
 from .comprehensions import ComprehensionMaps
 from .folding import StaticFolding
@@ -148,15 +149,10 @@ class ExpressionCompiler(PrimitiveCalls, ChatMessages, ComprehensionMaps, Static
     def bind_call(
         self, fn: Callable[..., Any], call: cst.Call, loc: SourceLoc
     ) -> dict[str, cst.BaseExpression]:
-        if any(a.star for a in call.args):
-            raise TraceError(
-                "*args/**kwargs in a primitive call cannot be traced; pass each argument by name",
-                loc=loc,
-                construct="call",
-            )
+        args = unpacking.expand(self, call, loc) if any(a.star for a in call.args) else call.args
         sig = inspect.signature(fn)
-        positional = [a.value for a in call.args if a.keyword is None]
-        keywords = {a.keyword.value: a.value for a in call.args if a.keyword is not None}
+        positional = [a.value for a in args if a.keyword is None]
+        keywords = {a.keyword.value: a.value for a in args if a.keyword is not None}
         try:
             bound = sig.bind(*positional, **keywords)
         except TypeError as err:

@@ -40,6 +40,7 @@ class FunctionSource:
     parents: Any
     fn_scope: Scope
     _free_cache: dict[tuple[int, int], tuple[list[str], list[str]]] = field(default_factory=dict)
+    closures: Any = None  # the functions the body defines (``closures.py``), found on first use
 
     @classmethod
     def parse(cls, fn: Callable[..., Any]) -> FunctionSource:

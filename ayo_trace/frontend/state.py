@@ -74,7 +74,9 @@ _READ_ONLY_METHODS = PURE_STR_METHODS | {"copy", "decode", "encode", "get", "ite
 
 
 def mutated_roots(node: cst.CSTNode) -> list[str]:
-    """Names whose object ``node`` may change in place: ``x.m(...)``, ``x[i] = ...``, ``x.a = ...``."""
+    """Names whose object ``node`` may change in place: ``x.m(...)``, ``x[i] = ...``, ``x.a = ...``,
+    and the names a ``for`` iterates over when its body changes an item in place (``for row in rows:
+    row.append(...)`` changes ``rows``'s elements, so it changes what ``rows`` holds)."""
     out: dict[str, None] = {}
 
     def root(e: cst.BaseExpression) -> str | None:
@@ -83,6 +85,10 @@ def mutated_roots(node: cst.CSTNode) -> list[str]:
         return e.value if isinstance(e, cst.Name) else None
 
     class V(cst.CSTVisitor):
+        def visit_For(self, n: cst.For) -> None:
+            if set(mutated_roots(n.body)) & set(_target_names(n.target)):
+                out.update(dict.fromkeys(_names_in(n.iter)))
+
         def visit_Call(self, n: cst.Call) -> None:
             func = n.func
             if (
@@ -105,6 +111,40 @@ def mutated_roots(node: cst.CSTNode) -> list[str]:
                 out[r] = None
 
     node.visit(V())
+    return list(out)
+
+
+def _target_names(target: cst.CSTNode) -> list[str]:
+    """The names a loop target binds (``i, (a, b)`` binds ``i``, ``a`` and ``b``)."""
+    if isinstance(target, cst.Name):
+        return [target.value]
+    if isinstance(target, cst.Tuple | cst.List):
+        return [n for e in target.elements for n in _target_names(e.value)]
+    if isinstance(target, cst.StarredElement):
+        return _target_names(target.value)
+    return []
+
+
+def _names_in(expr: cst.CSTNode) -> list[str]:
+    """The variable names ``expr`` reads (not attribute names or keywords), outside nested scopes."""
+    out: dict[str, None] = {}
+
+    class V(cst.CSTVisitor):
+        def visit_Name(self, n: cst.Name) -> None:
+            out[n.value] = None
+
+        def visit_Attribute(self, n: cst.Attribute) -> bool:
+            n.value.visit(self)
+            return False
+
+        def visit_Arg(self, n: cst.Arg) -> bool:
+            n.value.visit(self)
+            return False
+
+        def visit_Lambda(self, n: cst.Lambda) -> bool:
+            return False
+
+    expr.visit(V())
     return list(out)
 
 
