@@ -517,9 +517,8 @@ class Compiler(Returns, Helpers, ExpressionCompiler):
             child.graph.add("output", outs or [child.const(None, loc)])
         order = list(captured)
         for child in branches:
-            for n in order:
-                if n not in child.captures:
-                    child.lookup_local(n, loc)  # an input the branch does not read, to match the args
+            for n in order:  # an input the branch does not read (or binds first), to match the args
+                child.capture(n, captured[n])
             _align_inputs(child, order)
         node = self.emit(
             "cond",

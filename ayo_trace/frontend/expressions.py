@@ -32,6 +32,12 @@ class ExpressionCompiler(PrimitiveCalls, ChatMessages, ComprehensionMaps, Static
         """The value of expression ``e``; ``text=False`` when a string it builds is needed whole."""
         if isinstance(e, cst.Await):
             return self.await_expr(e, loc, hint)
+        if isinstance(e, cst.NamedExpr) and isinstance(e.target, cst.Name):
+            # `(n := value)`: binds `n` where it is evaluated, in evaluation order
+            value = self.expr(e.value, loc, e.target.value, text=text)
+            self.env[e.target.value] = value
+            return value
+        walrus = walrus_targets(e)
         if isinstance(e, cst.Name) and (e.value in self.temps or e.value in self.env or self._is_local(e)):
             return self.lookup_local(e.value, loc)
         if self.map_comprehension(e):
@@ -50,9 +56,13 @@ class ExpressionCompiler(PrimitiveCalls, ChatMessages, ComprehensionMaps, Static
                     )
                 )
             source = f"{hint} = {self.src.expr_code(new_stmt)}"
+            if walrus:
+                return self._walrus_node(e, loc, hint, walrus, source=source, exclude=replaced)
             node = self.python_node(e, loc, [hint], source=source, exclude=replaced, name=hint)
             self.temps.clear()
             return Traced(node)
+        if walrus:
+            return self._walrus_node(e, loc, hint or "value", walrus)
         static = self.try_static(e)
         if static is not None:
             return static
@@ -61,6 +71,47 @@ class ExpressionCompiler(PrimitiveCalls, ChatMessages, ComprehensionMaps, Static
             if built is not None:
                 return built
         return Traced(self._expr_node(e, loc, hint))
+
+    def _walrus_node(
+        self,
+        e: cst.BaseExpression,
+        loc: SourceLoc,
+        hint: str,
+        walrus: list[tuple[str, bool]],
+        *,
+        source: str | None = None,
+        exclude: frozenset[int] = frozenset(),
+    ) -> Value:
+        """A node computing ``e`` that also hands back the names its ``:=`` bind. One bound only
+        on some paths (right of ``and``/``or``, a branch of ``if``/``else``) keeps its old value on
+        the others, or is unbound after it when it had none (a later read is refused)."""
+        local, _ = self.src.free_names(e)
+        target = hint if hint not in local and hint not in {n for n, _ in walrus} else hint + "_"
+        names: list[str] = []
+        keep: list[str] = []
+        unbound: list[str] = []
+        for n, maybe in walrus:
+            if maybe and not self.is_bound(n):
+                unbound.append(n)
+                continue
+            names.append(n)
+            if maybe:
+                keep.append(n)
+        node = self.python_node(
+            e,
+            loc,
+            [target, *names],
+            source=source or f"{target} = {self.src.expr_code(e)}",
+            exclude=exclude,
+            name=hint,
+            keep=tuple(keep),
+        )
+        self.temps.clear()
+        for i, n in enumerate(names, start=1):
+            self.env[n] = Traced(self.graph.add("getitem", (node,), {"index": i}, loc=loc, name=n))
+        for n in unbound:
+            self.leave_unbound(n, e, loc)  # type: ignore[attr-defined]
+        return Traced(self.graph.add("getitem", (node,), {"index": 0}, loc=loc, name=hint))
 
     def _expr_node(self, e: cst.BaseExpression, loc: SourceLoc, hint: str) -> Node:
         local, _ = self.src.free_names(e)
@@ -229,3 +280,32 @@ class ExpressionCompiler(PrimitiveCalls, ChatMessages, ComprehensionMaps, Static
 
         node.visit(V())
         return list(local), list(other)
+
+
+def walrus_targets(e: cst.CSTNode) -> list[tuple[str, bool]]:
+    """``(name, maybe)`` for each ``name := ...`` in ``e`` outside nested functions and
+    comprehensions; ``maybe``: it is evaluated on some paths only (right of ``and``/``or``, in a
+    branch of a conditional expression)."""
+    out: dict[str, bool] = {}
+
+    def walk(n: cst.CSTNode, maybe: bool) -> None:
+        if isinstance(n, cst.Lambda | cst.ListComp | cst.SetComp | cst.DictComp | cst.GeneratorExp):
+            return
+        if isinstance(n, cst.NamedExpr) and isinstance(n.target, cst.Name):
+            out[n.target.value] = out.get(n.target.value, True) and maybe
+            walk(n.value, maybe)
+            return
+        if isinstance(n, cst.BooleanOperation):
+            walk(n.left, maybe)
+            walk(n.right, True)
+            return
+        if isinstance(n, cst.IfExp):
+            walk(n.test, maybe)
+            walk(n.body, True)
+            walk(n.orelse, True)
+            return
+        for child in n.children:
+            walk(child, maybe)
+
+    walk(e, False)
+    return list(out.items())
