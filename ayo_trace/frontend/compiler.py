@@ -22,7 +22,7 @@ import libcst as cst
 from ..errors import TraceError
 from ..ir.code import PyCode, SourceLoc, compile_statement
 from ..ir.graph import Graph, Node
-from . import closures, control_flow, map_loops, parallel
+from . import closures, control_flow, map_loops, parallel, returning
 from .breaks import fix_for
 from .deps import TraceDeps
 from .expressions import ExpressionCompiler, contains_await, mutated_roots
@@ -180,6 +180,10 @@ class Compiler(Returns, Helpers, ExpressionCompiler):
         for i, stmt in enumerate(stmts):
             if top and self._returning_if(stmt):
                 raise _Returned(self.returning_if(stmt, stmts[i + 1 :], self.src.loc(stmt)))
+            if top and returning.returning_loop(stmt):
+                raise _Returned(returning.compile_returning_loop(self, stmt, stmts[i + 1 :]))
+            if top and isinstance(stmt, cst.Match) and _has(stmt, cst.Return) and contains_await(stmt):
+                raise _Returned(returning.compile_returning_match(self, stmt, stmts[i + 1 :]))
             if top and self._needs_rest_break(stmt):
                 self.rest_break(stmts[i:])
             self.statement(stmt, top=top)

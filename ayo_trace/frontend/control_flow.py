@@ -8,8 +8,8 @@ before: a ``map``, plain code, or a graph break).
   ``for i, (a, b) in enumerate(zip(xs, ys))``, ``break``/``continue``/``else``, or a body that
   changes outer state in other ways) and ``while`` loops that await primitives become ``loop``
   nodes: the body is a subgraph run in order, carrying every name the body binds or changes in
-  place from one iteration to the next. A ``while`` body tests the condition first and says whether
-  to go on; it may run at most ``MAX_ITERATIONS`` times (the runtime's error names the node and
+  place from one iteration to the next. A ``while`` body tests the condition first (awaiting what
+  the condition awaits, binding what its ``:=`` bind) and says whether to go on; it may run at most ``MAX_ITERATIONS`` times (the runtime's error names the node and
   line past it).
 * ``break`` and ``continue`` are compiled away inside the body: the statements after an ``if`` that
   may jump move into the branches that do not jump (``cond`` nodes), and a flag carried out of the
@@ -37,6 +37,8 @@ if TYPE_CHECKING:
 MAX_ITERATIONS = 1000  # how many times a traced `while` body may run before the runtime refuses
 BROKE = "__ayo_broke"  # in a loop body: whether this iteration ran a `break`
 ITEM = "__ayo_item"  # a loop's item, when its target unpacks it
+RETURNED = "__ayo_returned"  # whether a loop body ran a `return` (returning.py)
+RESULT = "__ayo_result"  # the value it returned
 _LOOPS = (cst.For, cst.While)
 _SCOPES = (cst.FunctionDef, cst.ClassDef, cst.Lambda)
 
@@ -65,9 +67,7 @@ def compound(comp: Compiler, stmt: cst.BaseStatement, loc: SourceLoc) -> bool:
     if isinstance(stmt, cst.While):
         if not contains_await(stmt) or _has_return(stmt):
             return False
-        if contains_await(stmt.test):
-            return False  # an await in the condition itself: a graph break
-        compile_loop(comp, stmt, loc)
+        compile_loop(comp, stmt, loc)  # an await in the condition runs in the body, before each test
         return True
     if isinstance(stmt, cst.Match):
         if _has_return(stmt) or not contains_await(stmt):
@@ -83,13 +83,14 @@ def compound(comp: Compiler, stmt: cst.BaseStatement, loc: SourceLoc) -> bool:
 
 
 def jumps(node: cst.CSTNode) -> bool:
-    """Whether ``node`` holds a ``break``/``continue`` of the loop around it (not of a nested loop)."""
+    """Whether ``node`` holds a ``break``/``continue`` of the loop around it (not of a nested loop),
+    or a ``return`` (which leaves the loop too: ``returning.py``)."""
     found = False
 
     class V(cst.CSTVisitor):
         def on_visit(self, n: cst.CSTNode) -> bool:
             nonlocal found
-            if isinstance(n, cst.Break | cst.Continue):
+            if isinstance(n, cst.Break | cst.Continue | cst.Return):
                 found = True
             return not found and not isinstance(n, _LOOPS + _SCOPES)
 
@@ -119,12 +120,16 @@ def jump_block(comp: Compiler, stmts: Sequence[cst.BaseStatement]) -> None:
     for i, stmt in enumerate(stmts):
         loc = comp.src.loc(stmt)
         if isinstance(stmt, cst.SimpleStatementLine) and any(
-            isinstance(s, cst.Break | cst.Continue) for s in stmt.body
+            isinstance(s, cst.Break | cst.Continue | cst.Return) for s in stmt.body
         ):
             for small in stmt.body:
                 if isinstance(small, cst.Break):
                     comp.env[BROKE] = Static(True)
                     return
+                if isinstance(small, cst.Return):
+                    from .returning import loop_return
+
+                    return loop_return(comp, small, loc)
                 if isinstance(small, cst.Continue):
                     return
                 comp.small_statement(small, stmt, loc)
@@ -196,6 +201,8 @@ def bound_names(comp: Compiler, stmts: Sequence[cst.CSTNode]) -> list[str]:
                 out.update(dict.fromkeys(captures(case.pattern)))
     if in_loop(comp):
         out[BROKE] = None
+    if comp.is_bound(RETURNED) and any(_has_return(s) for s in stmts):
+        out[RETURNED] = out[RESULT] = None  # a `return` in a loop body (returning.py)
     return list(out)
 
 
@@ -404,12 +411,13 @@ def reads_outside(comp: Compiler, stmt: cst.CSTNode) -> set[str]:
 
 
 def _breaks(node: cst.CSTNode) -> bool:
+    """Whether ``node`` may leave its loop early: a ``break``, or a ``return`` (``returning.py``)."""
     found = False
 
     class V(cst.CSTVisitor):
         def on_visit(self, n: cst.CSTNode) -> bool:
             nonlocal found
-            found = found or isinstance(n, cst.Break)
+            found = found or isinstance(n, cst.Break | cst.Return)
             return not found and not isinstance(n, _LOOPS + _SCOPES)
 
     node.visit(V())

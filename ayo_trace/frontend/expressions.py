@@ -256,9 +256,13 @@ class ExpressionCompiler(PrimitiveCalls, ChatMessages, ComprehensionMaps, Static
             n = self.materialize(value, loc, "value")
             self.temps[n.name] = Traced(n)
             replacements[t] = cst.Name(n.name)
-        new = node
-        for old, repl in replacements.items():
-            new = new.deep_replace(old, repl)
+        by_id = {id(old): repl for old, repl in replacements.items()}
+
+        class Replace(cst.CSTTransformer):  # one pass: each replacement copies the nodes around it
+            def on_leave(self, original: cst.CSTNode, updated: cst.CSTNode) -> Any:
+                return by_id.get(id(original), updated)
+
+        new = node.visit(Replace())
         return new, frozenset(id(t) for t in targets)
 
     def free_excluding(self, node: cst.CSTNode, exclude: frozenset[int]) -> tuple[list[str], list[str]]:

@@ -1,7 +1,7 @@
 """Helpers are traced: an undecorated ``async def`` that awaits primitives is inlined like a workflow.
 
 A helper is a module-level ``async def``, a method of an object known at trace time (``self.retrieve``
-when ``self`` is static), or an ``async def`` defined inside the workflow itself. It is inlined when
+when ``self`` is static, or ``agent(q)`` of an object whose class has an ``async def __call__``), or an ``async def`` defined inside the workflow itself. It is inlined when
 it awaits (directly, or through other helpers) an ayo primitive or workflow; its nodes carry its own
 ``file:line``. Recursion unrolls while its arguments are static, up to ``MAX_INLINE_DEPTH`` nested
 calls; past that the trace stops with a ``TraceError`` (recursion on a traced value never ends at
@@ -52,6 +52,10 @@ class Helpers(CompilerState):
         self_value = None
         if inspect.ismethod(fn):
             self_value, fn = fn.__self__, fn.__func__
+        elif fn is not None and not inspect.isroutine(fn) and not isinstance(fn, type):
+            call_method = getattr(type(fn), "__call__", None)  # an object with `async def __call__`
+            if inspect.iscoroutinefunction(call_method):
+                self_value, fn = fn, call_method
         if not inspect.iscoroutinefunction(fn) or getattr(fn, "__ayo_workflow__", False):
             return None
         if not self._awaits_ayo(fn, self_value, 0):

@@ -228,8 +228,8 @@ def _is_load(name: cst.Name, parents: Any) -> bool:
         return True  # x += 1 reads x too
     if isinstance(parent, cst.For | cst.CompFor) and parent.target is name:
         return False
-    if isinstance(parent, cst.Tuple | cst.List):
-        # an element of a target tuple: climb to see whether the tuple is a target
+    if isinstance(parent, cst.Tuple | cst.List | cst.StarredElement):
+        # an element of a target tuple (`a, *rest = ...` too): climb to see whether it is a target
         p = parent
         while isinstance(p, cst.Tuple | cst.List | cst.Element | cst.StarredElement):
             child, p = p, parents.get(p)

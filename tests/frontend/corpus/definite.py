@@ -158,7 +158,7 @@ CASES = [
     case(return_in_both_branches, "what is a list", "no", label="return_in_both_branches_no"),
     case(raise_in_one_branch, "what is a list", DOCS),
     case(countdown, "generators"),
-    case(return_inside_a_loop, "what yields", DOCS, breaks=1),
+    case(return_inside_a_loop, "what yields", DOCS),
     case(local_def, "python", DOCS),
     case(local_class_and_import, "python", DOCS),
     case(assigned_before_the_branch, "what is a list"),
