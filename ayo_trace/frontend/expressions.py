@@ -263,6 +263,7 @@ class ExpressionCompiler(PrimitiveCalls, ChatMessages, ComprehensionMaps, Static
                 return by_id.get(id(original), updated)
 
         new = node.visit(Replace())
+        assert isinstance(new, cst.CSTNode)
         return new, frozenset(id(t) for t in targets)
 
     def free_excluding(self, node: cst.CSTNode, exclude: frozenset[int]) -> tuple[list[str], list[str]]:

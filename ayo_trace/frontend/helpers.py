@@ -52,8 +52,8 @@ class Helpers(CompilerState):
         self_value = None
         if inspect.ismethod(fn):
             self_value, fn = fn.__self__, fn.__func__
-        elif fn is not None and not inspect.isroutine(fn) and not isinstance(fn, type):
-            call_method = getattr(type(fn), "__call__", None)  # an object with `async def __call__`
+        elif callable(fn) and not inspect.isroutine(fn) and not isinstance(fn, type):
+            call_method = type(fn).__call__  # an object whose class has `async def __call__`
             if inspect.iscoroutinefunction(call_method):
                 self_value, fn = fn, call_method
         if not inspect.iscoroutinefunction(fn) or getattr(fn, "__ayo_workflow__", False):

@@ -40,7 +40,7 @@ async def closure_reads_a_list_filled_later(question: str, docs: list[str]) -> s
 async def lambda_per_item(docs: list[str]) -> list[str]:
     out = []
     for d in docs:
-        shout = lambda: d.upper()  # noqa: E731 - the way people write it
+        shout = lambda: d.upper()  # noqa: E731, B023 - the way people write it
         out.append(await ayo.llm(shout(), max_tokens=2))
     return out
 
@@ -53,7 +53,7 @@ async def local_key_function(question: str, docs: list[str]) -> list[str]:
         return max((w for k, w in weights.items() if k in text), default=0)
 
     answers = [await ayo.llm(f"{question} {d}", max_tokens=2) for d in docs]
-    ranked = sorted(zip(docs, answers), key=lambda pair: -weight(pair[0]))
+    ranked = sorted(zip(docs, answers, strict=True), key=lambda pair: -weight(pair[0]))
     return [f"{d}: {a}" for d, a in ranked]
 
 

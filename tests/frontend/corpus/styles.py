@@ -49,7 +49,7 @@ async def agent_with_a_dict_of_tools(task: str) -> list[str]:
 @ayo.workflow
 async def prompts_three_ways(question: str, docs: list[str]) -> list[str]:
     formatted = TEMPLATE.format(context="\n".join(docs), question=question)
-    percent = "Question: %s\nAnswer:" % question
+    percent = "Question: %s\nAnswer:" % question  # noqa: UP031 - the way people write it
     dedented = textwrap.dedent(f"""
         {SYSTEM}
         Question: {question}
@@ -112,7 +112,10 @@ async def nested_comprehension_of_pairs(questions: list[str], docs: list[str]) -
 
 @ayo.workflow
 async def enumerate_zip_comprehension(questions: list[str], docs: list[str]) -> list[str]:
-    return [await ayo.llm(f"{i}. {q} / {d}", max_tokens=2) for i, (q, d) in enumerate(zip(questions, docs))]
+    return [
+        await ayo.llm(f"{i}. {q} / {d}", max_tokens=2)
+        for i, (q, d) in enumerate(zip(questions, docs, strict=False))
+    ]
 
 
 @ayo.workflow
