@@ -28,7 +28,7 @@ from .deps import TraceDeps
 from .expressions import ExpressionCompiler, contains_await, mutated_roots
 from .flow import flow
 from .helpers import Helpers
-from .returns import Returns, Unbound
+from .returns import Returns, Unbound, UnboundRead
 from .source import FunctionSource
 from .state import _construct, _has, _immutable
 from .values import Static, Text, Traced, Value
@@ -110,12 +110,7 @@ class Compiler(Returns, Helpers, ExpressionCompiler):
             return self.temps[name]
         unbound = self.env.get(name)
         if isinstance(unbound, Unbound):
-            raise TraceError(
-                f"`{name}` is read here but {unbound.why} (Python could raise UnboundLocalError here); "
-                f"{unbound.fix}",
-                loc=loc,
-                construct="name",
-            )
+            raise UnboundRead(name, unbound, loc)
         if name in self.env:
             return self.env[name]
         if self.parent is not None:

@@ -102,7 +102,7 @@ class StaticFolding(CompilerState):
                     v = self.lookup_local(n, SourceLoc(self.src.filename, 0))
                 except TraceError:
                     return None
-            if not isinstance(v, Static) or getattr(v, "why", None):
+            if not isinstance(v, Static) or getattr(v, "unbound", False):
                 return None
             scope[n] = v.value
         fn = self.src.fn
@@ -139,7 +139,7 @@ class StaticFolding(CompilerState):
             if n in own:
                 continue
             v = self.env.get(n) if n not in self.temps else self.temps[n]
-            if not isinstance(v, Static) or getattr(v, "why", None):
+            if not isinstance(v, Static) or getattr(v, "unbound", False):
                 return None
             scope[n] = v.value
         fn = self.src.fn
@@ -222,7 +222,7 @@ class StaticFolding(CompilerState):
         scope: dict[str, Any] = {}
         for n in local:
             v = self.env.get(n)
-            if not isinstance(v, Static) or getattr(v, "why", None):
+            if not isinstance(v, Static) or getattr(v, "unbound", False):
                 return None
             scope[n] = v.value
         for n in other:

@@ -123,7 +123,14 @@ class Helpers(CompilerState):
             if name in c.local_defs and c.env.get(name) is c.local_defs[name][1]:
                 node = c.local_defs[name][0]
                 src = c.src
-                local = dataclasses.replace(src, node=node, fn_scope=src.scopes[node.body], _free_cache={})
+                local = dataclasses.replace(
+                    src,
+                    node=node,
+                    fn_scope=src.scopes[node.body],
+                    _free_cache={},
+                    _assigned_cache={},
+                    closures=None,
+                )
                 return Helper(None, local, None, c)
             if name in c.env and name not in c.captures:
                 return None  # rebound to something else

@@ -40,6 +40,7 @@ class FunctionSource:
     parents: Any
     fn_scope: Scope
     _free_cache: dict[tuple[int, int], tuple[list[str], list[str]]] = field(default_factory=dict)
+    _assigned_cache: dict[int, list[str]] = field(default_factory=dict)
     closures: Any = None  # the functions the body defines (``closures.py``), found on first use
 
     @classmethod
@@ -147,6 +148,9 @@ class FunctionSource:
 
     def assigned_names(self, node: cst.CSTNode) -> list[str]:
         """Names of the workflow's scope that ``node`` binds (targets, for-loop variables, ...)."""
+        cached = self._assigned_cache.get(id(node))
+        if cached is not None and node in self.parents:  # (a node the compiler made is not cached)
+            return list(cached)
         out: dict[str, None] = {}
         for name in _names_in(node):
             parent = self.parents.get(name)
@@ -159,6 +163,8 @@ class FunctionSource:
         for alias, stmt in _imports_in(node, self.parents):
             if self.scopes.get(stmt) is self.fn_scope:
                 out[_import_name(alias)] = None
+        if node in self.parents:
+            self._assigned_cache[id(node)] = list(out)
         return list(out)
 
 

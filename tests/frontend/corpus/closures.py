@@ -73,10 +73,22 @@ async def closure_uses_a_closure(question: str) -> str:
     return " | ".join([*log, follow])
 
 
+@ayo.workflow
+async def local_async_helper_reads_the_latest_value(question: str) -> str:
+    tone = "plain"
+
+    async def ask(s: str) -> str:
+        return await ayo.llm(f"[{tone}] {s}", max_tokens=2)
+
+    tone = (await ayo.llm(f"tone for {question}", max_tokens=1)).strip()
+    return await ask(question)
+
+
 CASES = [
     case(closure_remembers_answers, "how do generators work"),
     case(closure_reads_a_list_filled_later, "what yields", DOCS),
     case(lambda_per_item, DOCS),
     case(local_key_function, "why", DOCS),
     case(closure_uses_a_closure, "what is a list"),
+    case(local_async_helper_reads_the_latest_value, "what yields"),
 ]
