@@ -22,7 +22,7 @@ import libcst as cst
 from ..errors import TraceError
 from ..ir.code import PyCode, SourceLoc, compile_statement
 from ..ir.graph import Graph, Node
-from . import closures, control_flow, map_loops, parallel, returning
+from . import aliases, closures, control_flow, map_loops, parallel, returning
 from .breaks import fix_for
 from .deps import TraceDeps
 from .expressions import ExpressionCompiler, contains_await, mutated_roots
@@ -393,7 +393,26 @@ class Compiler(Returns, Helpers, ExpressionCompiler):
         roots = mutated_roots(stmt)
         closures.check_global_mutation(self.src, stmt, [n for n in roots if n in other])
         through = closures.uses(self.src, local)[1]  # what a closure it calls changes in place
-        return list(dict.fromkeys([*(n for n in roots if n in local), *through]))
+        changed = list(dict.fromkeys([*(n for n in roots if n in local), *through]))
+        shared = aliases.groups(self.src)  # and every name that may hold the same object
+        for n in list(changed):
+            for other in sorted(shared.get(n, ())):
+                if (
+                    other not in changed
+                    and self.is_bound(other)
+                    and not isinstance(self._peek(other), Static)
+                ):
+                    changed.append(other)
+        return changed
+
+    def _peek(self, name: str) -> Value | None:
+        """The value ``name`` has here, without capturing it into a body (None when unbound)."""
+        c: Compiler | None = self
+        while c is not None:
+            if name in c.env:
+                return c.env[name]
+            c = c.parent
+        return None
 
     def anf_statement(self, stmt: cst.CSTNode, loc: SourceLoc) -> None:
         """A statement with awaited primitives inside a larger expression: the awaits become nodes,
@@ -403,6 +422,7 @@ class Compiler(Returns, Helpers, ExpressionCompiler):
         if new_stmt is None:
             return self.statement_break(stmt, loc, "await of a non-primitive")
         returns = list(dict.fromkeys([*names, *self.mutated_locals(stmt)]))
+        read = set(self.src.free_names(stmt)[0])
         node = self.python_node(
             stmt,
             loc,
@@ -411,6 +431,7 @@ class Compiler(Returns, Helpers, ExpressionCompiler):
             exclude=replaced,
             effect=not names,
             name=names[0] if len(names) == 1 else None,
+            keep=tuple(n for n in returns if n not in names and n not in read),  # aliases it changes
         )
         self.temps.clear()
         self.rebind(returns, node, loc)

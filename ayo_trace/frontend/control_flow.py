@@ -28,7 +28,7 @@ from ..errors import TraceError
 from ..ir.code import SourceLoc
 from ..ir.graph import Graph, Node
 from .flow import flow
-from .state import contains_await
+from .state import children, contains_await, walk
 from .values import Static, Traced, Value
 
 if TYPE_CHECKING:
@@ -85,33 +85,18 @@ def compound(comp: Compiler, stmt: cst.BaseStatement, loc: SourceLoc) -> bool:
 def jumps(node: cst.CSTNode) -> bool:
     """Whether ``node`` holds a ``break``/``continue`` of the loop around it (not of a nested loop),
     or a ``return`` (which leaves the loop too: ``returning.py``)."""
-    found = False
-
-    class V(cst.CSTVisitor):
-        def on_visit(self, n: cst.CSTNode) -> bool:
-            nonlocal found
-            if isinstance(n, cst.Break | cst.Continue | cst.Return):
-                found = True
-            return not found and not isinstance(n, _LOOPS + _SCOPES)
-
     if isinstance(node, _LOOPS):  # its own body's jumps are its own; its `else` may jump out
         return node.orelse is not None and jumps(node.orelse)
-    for child in node.children:
-        child.visit(V())
-    return found
+    nested = _LOOPS + _SCOPES
+    return any(
+        isinstance(n, cst.Break | cst.Continue | cst.Return)
+        for c in children(node)
+        for n in walk(c, lambda n: isinstance(n, nested))
+    )
 
 
 def _has_return(node: cst.CSTNode) -> bool:
-    found = False
-
-    class V(cst.CSTVisitor):
-        def on_visit(self, n: cst.CSTNode) -> bool:
-            nonlocal found
-            found = found or isinstance(n, cst.Return)
-            return not found and not isinstance(n, _SCOPES)
-
-    node.visit(V())
-    return found
+    return any(isinstance(n, cst.Return) for n in walk(node, lambda n: isinstance(n, _SCOPES)))
 
 
 def jump_block(comp: Compiler, stmts: Sequence[cst.BaseStatement]) -> None:
@@ -293,8 +278,12 @@ def negate(comp: Compiler, value: Value, loc: SourceLoc, name: str) -> Value:
 # --- loops -------------------------------------------------------------------------------------------
 
 
-def compile_loop(comp: Compiler, stmt: cst.For | cst.While, loc: SourceLoc) -> None:
-    """A ``loop`` node for ``stmt`` (see the module docstring), then its ``else``."""
+def compile_loop(
+    comp: Compiler, stmt: cst.For | cst.While, loc: SourceLoc, *, orelse: bool = True
+) -> Node | None:
+    """A ``loop`` node for ``stmt`` (see the module docstring), then its ``else`` (unless ``orelse``
+    is False: the caller compiles it). Returns the node saying whether the loop broke (None when
+    it cannot or has no ``else``)."""
     body_stmts = _branch_stmts(stmt.body)
     is_for = isinstance(stmt, cst.For)
     outside = reads_outside(comp, stmt)
@@ -353,7 +342,7 @@ def compile_loop(comp: Compiler, stmt: cst.For | cst.While, loc: SourceLoc) -> N
     }
     for n in names:
         comp.env[n] = Traced(values[n])
-    if stmt.orelse is not None:
+    if stmt.orelse is not None and orelse:
         _loop_else(comp, stmt, stmt.orelse, values.get(BROKE), loc)
     # A name unbound before the loop is bound after it where Python's rules say so (flow.py): it is
     # bound on every path that leaves the loop, by its `else` or by a `break` (for `while True`,
@@ -363,6 +352,7 @@ def compile_loop(comp: Compiler, stmt: cst.For | cst.While, loc: SourceLoc) -> N
     for n in unbound:
         if bound is not None and n not in bound:
             comp.leave_unbound(n, stmt, loc)
+    return values.get(BROKE)
 
 
 def _carries(comp: Compiler, stmt: cst.For) -> bool:
@@ -412,16 +402,8 @@ def reads_outside(comp: Compiler, stmt: cst.CSTNode) -> set[str]:
 
 def _breaks(node: cst.CSTNode) -> bool:
     """Whether ``node`` may leave its loop early: a ``break``, or a ``return`` (``returning.py``)."""
-    found = False
-
-    class V(cst.CSTVisitor):
-        def on_visit(self, n: cst.CSTNode) -> bool:
-            nonlocal found
-            found = found or isinstance(n, cst.Break | cst.Return)
-            return not found and not isinstance(n, _LOOPS + _SCOPES)
-
-    node.visit(V())
-    return found
+    nested = _LOOPS + _SCOPES
+    return any(isinstance(n, cst.Break | cst.Return) for n in walk(node, lambda n: isinstance(n, nested)))
 
 
 def target_names(target: cst.CSTNode) -> list[str]:

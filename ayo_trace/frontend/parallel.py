@@ -4,6 +4,7 @@
   traced as if awaited in its own statement, and the result is the list of their values in order.
   ``await asyncio.gather(*(f(x) for x in xs))`` (or ``*[...]``) is a ``map`` over ``xs``; spread
   among other calls (``gather(a(), *(f(x) for x in xs))``) its items take its place in the list.
+  ``coros = [f(x) for x in xs]`` then ``await asyncio.gather(*coros)`` is the same (``Deferred``).
   ``return_exceptions=True`` changes what gather returns, so it is not traced here: the await is a
   graph break, run eagerly as written.
 * ``async with asyncio.TaskGroup() as tg:`` with ``t = tg.create_task(f(...))`` lines, and anyio's
@@ -31,6 +32,7 @@ import libcst as cst
 from ..errors import TraceError
 from ..ir.code import SourceLoc
 from ..ir.graph import Node
+from .state import walk
 from .values import Static, Traced, Value
 
 if TYPE_CHECKING:
@@ -115,7 +117,7 @@ def _gather_parts(comp: Compiler, call: cst.Call) -> list[cst.BaseExpression] | 
     parts: list[cst.BaseExpression] = []
     for a in positional:
         if a.star == "*":  # a spread comprehension: its items, in order, among the other calls
-            spread = a.value
+            spread = _deferred(comp, a.value) or a.value
             if not (isinstance(spread, cst.GeneratorExp | cst.ListComp) and _traceable(comp, spread.elt)):
                 return None
             if len(positional) == 1:
@@ -199,10 +201,59 @@ def _task(comp: Compiler, at: cst.CSTNode, call: cst.Call, target: str | None, l
 _SPAWNERS = (asyncio.create_task, asyncio.ensure_future, asyncio.gather)
 
 
+@dataclass(frozen=True)
+class Deferred:
+    """What ``coros = [f(x) for x in xs]`` binds when ``coros`` is only ever spread into ``gather``:
+    the comprehension, traced at the gather as if written there."""
+
+    comprehension: cst.ListComp | cst.GeneratorExp
+
+
+def _deferred(comp: Compiler, e: cst.BaseExpression) -> cst.ListComp | cst.GeneratorExp | None:
+    if not isinstance(e, cst.Name) or e.value not in comp.env:
+        return None
+    value = comp.env[e.value]
+    if isinstance(value, Static) and isinstance(value.value, Deferred):
+        return value.value.comprehension
+    return None
+
+
+def _defer(comp: Compiler, small: cst.BaseSmallStatement) -> bool:
+    """``coros = [f(x) for x in xs]`` (calls not awaited) whose name is read only as ``*coros`` in
+    ``asyncio.gather`` calls, and whose comprehension reads no name assigned again later: bind the
+    comprehension (a coroutine runs only when awaited, so creating them at the gather is the same),
+    and trace it where it is gathered."""
+    from .closures import _assigned_after
+    from .unpacking import _only_assignment
+
+    if not (isinstance(small, cst.Assign) and len(small.targets) == 1):
+        return False
+    target, value = small.targets[0].target, small.value
+    if not (isinstance(target, cst.Name) and isinstance(value, cst.ListComp | cst.GeneratorExp)):
+        return False
+    if isinstance(value.elt, cst.Await) or not _traceable(comp, value.elt):
+        return False
+    if _only_assignment(comp, target.value) is not value:
+        return False
+    src = comp.src
+    for n in walk(src.node.body):
+        if isinstance(n, cst.Name) and n.value == target.value and n is not target:
+            call = src.parents.get(src.parents.get(n))
+            if not (isinstance(call, cst.Call) and _is_gather(comp, call)):
+                return False
+    reads = set(src.free_names(value)[0])
+    if _assigned_after(src, src.positions[small].end.line, reads):
+        return False
+    comp.env[target.value] = Static(Deferred(value))
+    return True
+
+
 def small_statement(comp: Compiler, small: cst.BaseSmallStatement, loc: SourceLoc) -> bool:
     """``t = asyncio.create_task(f(...))``: trace it (True), or leave the statement (False). A task
     or gather the statement starts without awaiting it otherwise is refused: run as plain code it
     would outlive the statement (and the query)."""
+    if _defer(comp, small):
+        return True
     if not (isinstance(small, cst.Assign) and len(small.targets) == 1 and _task_assignment(comp, small, loc)):
         _refuse_unawaited(comp, small, loc)
         return False

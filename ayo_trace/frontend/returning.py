@@ -7,8 +7,10 @@ the value or runs the rest of the function. A ``match`` whose cases return runs,
 branch, the case's statements followed by the rest of the function, as an ``if`` with a ``return``
 does (``returns.py``): every path ends by returning, and the value is the function's result.
 
-Only returns the loop's own body reaches through ``if``/``elif``/``else`` are taken this way; one
-inside a nested loop, ``try`` or ``with`` keeps the graph break.
+A ``return`` in the loop's ``else`` is taken too: the ``else`` runs, with the rest of the function
+after it, when the loop neither returned nor broke. Only returns the loop's own body reaches through
+``if``/``elif``/``else`` are taken this way; one inside a nested loop, ``try`` or ``with`` keeps the
+graph break.
 """
 
 from __future__ import annotations
@@ -19,12 +21,14 @@ from typing import TYPE_CHECKING
 import libcst as cst
 
 from ..ir.code import SourceLoc
-from .control_flow import BROKE, RESULT, RETURNED, _has_return, branch, compile_loop
+from .control_flow import BROKE, RESULT, RETURNED, _branch_stmts, _has_return, branch, compile_loop
 from .state import contains_await
 from .values import Static, Traced, Value
 
 if TYPE_CHECKING:
     from .compiler import Compiler
+
+BROKE_AFTER = "__ayo_loop_broke"  # after a returning loop with an `else`: whether it broke
 
 
 def returning_loop(stmt: cst.BaseStatement) -> bool:
@@ -32,9 +36,7 @@ def returning_loop(stmt: cst.BaseStatement) -> bool:
     its own body (not its ``else``)."""
     if not isinstance(stmt, cst.For | cst.While) or (isinstance(stmt, cst.For) and stmt.asynchronous):
         return False
-    if not contains_await(stmt) or not _has_return(stmt.body):
-        return False
-    if stmt.orelse is not None and _has_return(stmt.orelse):
+    if not contains_await(stmt) or not _has_return(stmt):
         return False
     return _reachable(stmt.body.body)
 
@@ -60,9 +62,29 @@ def compile_returning_loop(comp: Compiler, stmt: cst.For | cst.While, rest: list
     loc = comp.src.loc(stmt)
     comp.env[RETURNED] = Static(False)
     comp.env[RESULT] = Static(None)
-    compile_loop(comp, stmt, loc)
+    broke = compile_loop(comp, stmt, loc, orelse=False)
     pred = comp.materialize(comp.env[RETURNED], loc, "returned")
-    branch(comp, stmt, pred, lambda c: None, lambda c: run_rest(c, rest), [RESULT], loc)
+    else_stmts = _branch_stmts(stmt.orelse)
+    if broke is not None:
+        comp.env[BROKE_AFTER] = Traced(broke)
+
+    def went_on(c: Compiler) -> None:
+        """The loop ended without returning: its ``else`` unless it broke, then the rest."""
+        if broke is None:
+            return run_rest(c, [*else_stmts, *rest])
+        flag = c.materialize(c.lookup_local(BROKE_AFTER, loc), loc, "broke")
+        branch(
+            c,
+            stmt,
+            flag,
+            lambda b: run_rest(b, rest),
+            lambda b: run_rest(b, [*else_stmts, *rest]),
+            [RESULT],
+            loc,
+        )
+
+    branch(comp, stmt, pred, lambda c: None, went_on, [RESULT], loc)
+    comp.env.pop(BROKE_AFTER, None)
     result = comp.env.pop(RESULT)
     comp.env.pop(RETURNED, None)
     return result

@@ -42,6 +42,7 @@ class FunctionSource:
     _free_cache: dict[tuple[int, int], tuple[list[str], list[str]]] = field(default_factory=dict)
     _assigned_cache: dict[int, list[str]] = field(default_factory=dict)
     closures: Any = None  # the functions the body defines (``closures.py``), found on first use
+    aliases: Any = None  # names that may share an object (``aliases.py``), found on first use
 
     @classmethod
     def parse(cls, fn: Callable[..., Any]) -> FunctionSource:

@@ -73,6 +73,32 @@ async def return_and_break_in_one_loop(question: str, docs: list[str]) -> str:
 
 
 @ayo.workflow
+async def for_else_returns(question: str, docs: list[str]) -> str:
+    for d in docs:
+        verdict = await ayo.llm(f"{question} {d}", max_tokens=2)
+        if digit(verdict) > 12:
+            break
+        if digit(verdict) < 2:
+            return "low " + d
+    else:
+        return "exhausted"
+    return "broke at " + d
+
+
+@ayo.workflow
+async def while_else_returns(question: str) -> str:
+    n = 0
+    while n < 3:
+        reply = await ayo.llm(f"{question} {n}", max_tokens=2)
+        n += 1
+        if digit(reply) > 7:
+            break
+    else:
+        return "never high"
+    return f"high at {n}"
+
+
+@ayo.workflow
 async def match_cases_return(question: str) -> str:
     label = await ayo.llm(f"Classify: {question}", max_tokens=2)
     match digit(label) % 4:
@@ -106,6 +132,8 @@ CASES = [
     case(bare_return_in_a_loop, [], label="bare_return_in_a_loop_empty"),
     *(case(return_and_break_in_one_loop, q, DOCS, label=f"return_and_break[{q}]") for q in QUESTIONS),
     *(case(match_cases_return, q, label=f"match_cases_return[{q}]") for q in QUESTIONS),
+    *(case(for_else_returns, q, DOCS, label=f"for_else_returns[{q}]") for q in QUESTIONS),
+    *(case(while_else_returns, q, label=f"while_else_returns[{q}]") for q in QUESTIONS),
     case(returning_loop_inside_a_branch, "why", DOCS, True),
     case(returning_loop_inside_a_branch, "why", DOCS, False, label="returning_loop_inside_a_branch_off"),
 ]

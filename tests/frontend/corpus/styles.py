@@ -281,3 +281,32 @@ CASES = [
     case(if_without_else_rebinds, "how do generators work"),
     case(try_finally_around_a_loop, "lists"),
 ]
+
+
+@ayo.workflow
+async def coroutines_listed_then_gathered(question: str, docs: list[str]) -> list[str]:
+    tasks = [ayo.llm(f"{question}\nDoc: {d}", max_tokens=2) for d in docs]
+    notes = (await Retriever.rephrase(question)).strip()
+    answers = await asyncio.gather(*tasks)
+    return [f"{notes}: {a}" for a in answers]
+
+
+@ayo.workflow
+async def helper_coroutines_gathered(docs: list[str]) -> list[str]:
+    jobs = (Retriever.rephrase(d) for d in docs)
+    return list(await asyncio.gather(*jobs))
+
+
+@ayo.workflow
+async def coroutines_counted_before_gather(docs: list[str]) -> str:
+    tasks = [ayo.llm(d, max_tokens=2) for d in docs]
+    n = len(tasks)
+    done = await asyncio.gather(*tasks)
+    return f"{n}: {done}"
+
+
+CASES += [
+    case(coroutines_listed_then_gathered, "what yields", DOCS),
+    case(helper_coroutines_gathered, DOCS),
+    case(coroutines_counted_before_gather, DOCS, breaks=1),  # read as a list too: gathered eagerly
+]
