@@ -38,7 +38,7 @@ def groups(src: FunctionSource) -> dict[str, frozenset[str]]:
         pairs: list[tuple[cst.BaseExpression, cst.BaseExpression]] = []
         if isinstance(node, cst.Assign):
             pairs = [(t.target, node.value) for t in node.targets]
-        elif (isinstance(node, cst.AnnAssign) and node.value is not None) or isinstance(node, cst.NamedExpr):
+        elif isinstance(node, cst.AnnAssign | cst.NamedExpr) and node.value is not None:
             pairs = [(node.target, node.value)]
         for target, value in pairs:
             root = _root(value)
