@@ -349,10 +349,31 @@ def compile_loop(
     # `break` is the only way out); otherwise a later read is refused.
     after = flow([stmt], comp.src.assigned_names)
     bound = after.definite if after.falls_through else None  # None: the code after never runs
+    once = first_iteration_binds(comp, stmt)
     for n in unbound:
-        if bound is not None and n not in bound:
+        if bound is not None and n not in bound and n not in once:
             comp.leave_unbound(n, stmt, loc)
     return values.get(BROKE)
+
+
+def first_iteration_binds(comp: Compiler, stmt: cst.For | cst.While) -> set[str]:
+    """Names a ``for`` over a non-empty iterable known at trace time (``range(4)``, a constant list)
+    binds for sure: its target, and what the body's statements bind before anything that may jump
+    out of the first iteration (the loop runs at least once, so they are bound after it)."""
+    if not isinstance(stmt, cst.For) or contains_await(stmt.iter):
+        return set()
+    items = comp.try_static(stmt.iter)
+    if items is None or not isinstance(items.value, list | tuple | range | str | dict) or not items.value:
+        return set()
+    out = set(comp.src.assigned_names(stmt.target))
+    for s in _branch_stmts(stmt.body):
+        if jumps(s) or _has_return(s):
+            break
+        if isinstance(s, cst.SimpleStatementLine):
+            if any(isinstance(small, cst.Raise) for small in s.body):
+                break
+            out.update(comp.src.assigned_names(s))
+    return out
 
 
 def _carries(comp: Compiler, stmt: cst.For) -> bool:

@@ -16,7 +16,7 @@ import libcst as cst
 
 from ..ir.code import SourceLoc
 from ..ir.graph import Graph
-from .control_flow import ITEM, align, bind_target
+from .control_flow import ITEM, align, bind_target, first_iteration_binds
 from .expressions import contains_await
 from .returns import Unbound
 from .state import _contains_node, _has
@@ -73,14 +73,19 @@ def for_statement(comp: Compiler, stmt: cst.For, loc: SourceLoc) -> None:
             source = f"for v in {m}:\n    {acc}.extend({v})"
         node = comp.python_node(line, comp.src.loc(line), [acc], source=source, name=acc, reads=[acc, m])
         comp.env[acc] = Traced(node)
+    once = first_iteration_binds(comp, stmt)  # bound for sure when the items are known non-empty
     for j, n in enumerate(live, start=len(accs)):
+        last = f"{m}[-1][{j}]" if tuple_out else f"{m}[-1]"
+        if not comp.is_bound(n) and n in once:
+            source = f"{n} = {last}"
+            comp.env[n] = Traced(comp.python_node(stmt, loc, [n], source=source, name=n, reads=[m]))
+            continue
         if not comp.is_bound(n):
             # Python leaves it unbound when there is no item: a later read is refused as Python could
             # raise UnboundLocalError there (`m[-1]` would fail even where the read is guarded)
             if not isinstance(comp.env.get(n), Unbound):
                 comp.leave_unbound(n, stmt, loc)
             continue
-        last = f"{m}[-1][{j}]" if tuple_out else f"{m}[-1]"
         source = f"{n} = {last} if {m} else {n}"
         comp.env[n] = Traced(comp.python_node(stmt, loc, [n], source=source, name=n, reads=[m, n]))
     comp.temps.clear()
