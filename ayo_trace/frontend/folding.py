@@ -10,7 +10,8 @@ import libcst as cst
 
 from ..errors import TraceError
 from ..ir.code import SourceLoc
-from .state import PURE_STR_METHODS, CompilerState
+from ..ir.mutation import PURE_STR_METHODS
+from .state import CompilerState
 from .values import Static
 
 _PURE_BUILTINS = frozenset(

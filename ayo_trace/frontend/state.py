@@ -11,6 +11,7 @@ import libcst as cst
 
 from ..ir.code import SourceLoc
 from ..ir.graph import Graph, Node
+from ..ir.mutation import READ_ONLY_METHODS
 from .values import Value
 
 _SCOPE_NODES = (cst.FunctionDef, cst.Lambda, cst.ClassDef)
@@ -58,48 +59,8 @@ def contains_await(node: cst.CSTNode) -> bool:
     )
 
 
-# str methods: pure, so static folding may call them at trace time, and none changes its receiver.
-PURE_STR_METHODS = frozenset(
-    [
-        "capitalize",
-        "casefold",
-        "center",
-        "count",
-        "endswith",
-        "find",
-        "format",
-        "index",
-        "isalnum",
-        "isalpha",
-        "isdigit",
-        "islower",
-        "isspace",
-        "isupper",
-        "join",
-        "ljust",
-        "lower",
-        "lstrip",
-        "partition",
-        "removeprefix",
-        "removesuffix",
-        "replace",
-        "rfind",
-        "rjust",
-        "rsplit",
-        "rstrip",
-        "split",
-        "splitlines",
-        "startswith",
-        "strip",
-        "swapcase",
-        "title",
-        "upper",
-        "zfill",
-    ]
-)
-# Method names that never change their receiver on the built-in types (str, list, dict, Hit, ...);
-# a call of any other method is taken to maybe change it.
-_READ_ONLY_METHODS = PURE_STR_METHODS | {"copy", "decode", "encode", "get", "items", "keys", "values"}
+# Which methods change their receiver is judged once, for the frontend and the passes alike.
+_READ_ONLY_METHODS = READ_ONLY_METHODS
 
 
 def mutated_roots(node: cst.CSTNode) -> list[str]:
