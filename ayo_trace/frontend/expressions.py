@@ -222,8 +222,8 @@ class ExpressionCompiler(PrimitiveCalls, ChatMessages, ComprehensionMaps, Static
                 env[pname] = self.expr(bound[pname], loc, pname)
             elif param.default is not inspect.Parameter.empty:
                 env[pname] = Static(param.default)
-        if getattr(wf, "bound_self", None) is not None:
-            env[next(iter(sig.parameters))] = Static(wf.bound_self)
+        if getattr(wf, "bound_self", None) is not None:  # `self`: the method's own first parameter
+            env[next(iter(inspect.signature(wf.fn).parameters))] = Static(wf.bound_self)
         self.check_depth(call, loc)
         child = _Compiler(src, self.graph, env, self.deps, chain=self.chain, depth=self.depth + 1)
         child.caller = self

@@ -310,3 +310,35 @@ CASES += [
     case(helper_coroutines_gathered, DOCS),
     case(coroutines_counted_before_gather, DOCS, breaks=1),  # read as a list too: gathered eagerly
 ]
+
+
+class Bot:
+    def __init__(self, persona: str) -> None:
+        self.persona = persona
+        self.options = {"max_tokens": 2}
+
+    @ayo.workflow
+    async def reply(self, question: str) -> str:
+        draft = await ayo.llm(f"{self.persona}: {question}", **self.options)
+        return await self.polish(draft)
+
+    @ayo.workflow
+    async def echo(self, question: str) -> str:
+        return await ayo.llm(f"Echo: {question}", max_tokens=2)
+
+    async def polish(self, text: str) -> str:
+        return (await ayo.llm(f"Polish: {text}", max_tokens=2)).strip()
+
+
+PIRATE = Bot("pirate")
+
+
+@ayo.workflow
+async def method_workflows_of_an_object(question: str) -> list[str]:
+    return [await PIRATE.reply(question), await PIRATE.echo(question)]
+
+
+CASES += [
+    case(method_workflows_of_an_object, "how do generators work"),
+    case(PIRATE.reply, "what is a list", label="a_method_workflow_itself"),
+]
