@@ -9,9 +9,9 @@ things follow, each a rule the compiler applies:
   value in the graph and the new one in Python: refused at the definition, naming both lines (pass
   the value as an argument instead);
 * ``nonlocal`` of a workflow name inside such a function cannot change the graph's value: refused;
-* a statement that changes a module-level list, dict or set in place (``HISTORY.append(q)``) is
-  refused: the trace folds reads of module constants into the graph, and the graph runs independent
-  steps (and many queries) at once, so such state would not be what Python sees;
+* a module-level list, dict or set the workflow changes in place (``HISTORY.append(q)``) is never
+  folded into the graph as a constant, and statements reading it run as effects, in program order
+  with those changing it (``changed_globals``);
 * a statement that uses the closure (calls it, or passes it on: ``sorted(xs, key=f)``) reads every
   workflow name the closure reads and changes those it changes in place (``seen.append(x)`` in its
   body), so the statement's node depends on the latest value of each and hands the changed ones on.
@@ -121,20 +121,26 @@ def check_definition(src: FunctionSource, node: cst.CSTNode) -> None:
 _MUTABLE = (list, dict, set, bytearray, collections.deque)
 
 
-def check_global_mutation(src: FunctionSource, stmt: cst.CSTNode, names: list[str]) -> None:
-    """Refuse ``stmt`` if it changes a module-level container in place (``names``: the non-local
-    names it may change)."""
-    for n in names:
-        if isinstance(src.fn.__globals__.get(n), _MUTABLE):
-            kind = type(src.fn.__globals__[n]).__name__
-            raise TraceError(
-                f"this statement changes the module-level {kind} `{n}` in place, which a traced "
-                "workflow cannot do: the trace reads module values as constants and the graph runs "
-                f"independent steps and queries at once; keep `{n}` as a local of the workflow (or "
-                "return it) instead",
-                loc=src.loc(stmt),
-                construct="global",
-            )
+def changed_globals(src: FunctionSource) -> frozenset[str]:
+    """Module-level lists, dicts and sets the workflow changes in place somewhere (``HISTORY.append``).
+    The trace never folds their value into the graph, and every statement reading one runs as an
+    effect, in program order with the statements changing it."""
+    if src.changed_globals is not None:
+        return src.changed_globals
+    out = frozenset(
+        n
+        for n in mutated_roots(src.node.body)
+        if isinstance(src.fn.__globals__.get(n), _MUTABLE)
+        and not src.fn_scope.assignments[n]  # a local of the workflow is not the module's
+        and not _is_param(src, n)
+    )
+    src.changed_globals = out
+    return out
+
+
+def _is_param(src: FunctionSource, name: str) -> bool:
+    params = src.node.params
+    return any(p.name.value == name for p in [*params.posonly_params, *params.params, *params.kwonly_params])
 
 
 def _nonlocals(node: cst.CSTNode) -> list[cst.Nonlocal]:

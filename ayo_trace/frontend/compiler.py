@@ -345,6 +345,8 @@ class Compiler(Returns, Helpers, ExpressionCompiler):
             args.append(self.materialize(value, loc, n))
         for n in other:
             bindings.update(self.closure_binding(n))
+        if not effect and set(other) & closures.changed_globals(self.src):
+            effect = True  # it reads module state the workflow changes: keep its place among effects
         code = PyCode(
             source=(source if source is not None else self.src.code(stmt)).strip("\n"),
             params=tuple(params),
@@ -391,7 +393,6 @@ class Compiler(Returns, Helpers, ExpressionCompiler):
     def mutated_locals(self, stmt: cst.CSTNode) -> list[str]:
         local, other = self.src.free_names(stmt)
         roots = mutated_roots(stmt)
-        closures.check_global_mutation(self.src, stmt, [n for n in roots if n in other])
         through = closures.uses(self.src, local)[1]  # what a closure it calls changes in place
         changed = list(dict.fromkeys([*(n for n in roots if n in local), *through]))
         shared = aliases.groups(self.src)  # and every name that may hold the same object

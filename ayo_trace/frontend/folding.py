@@ -11,6 +11,7 @@ import libcst as cst
 from ..errors import TraceError
 from ..ir.code import SourceLoc
 from ..ir.mutation import PURE_STR_METHODS
+from .closures import changed_globals
 from .state import CompilerState
 from .values import Static
 
@@ -149,7 +150,10 @@ class StaticFolding(CompilerState):
                 return None
             scope[n] = v.value
         fn = self.src.fn
+        changed = changed_globals(self.src)
         for n in other:
+            if n in changed:
+                return None  # module state the workflow changes: read when the graph runs
             closure = self.closure_binding(n)
             if closure:
                 scope.update(closure)

@@ -43,6 +43,7 @@ class FunctionSource:
     _assigned_cache: dict[int, list[str]] = field(default_factory=dict)
     closures: Any = None  # the functions the body defines (``closures.py``), found on first use
     aliases: Any = None  # names that may share an object (``aliases.py``), found on first use
+    changed_globals: Any = None  # module containers the body changes in place (``closures.py``)
 
     @classmethod
     def parse(cls, fn: Callable[..., Any]) -> FunctionSource:

@@ -1,7 +1,6 @@
 """What the tracer refuses about functions the workflow defines and state outside it, each with the
 line and the fix: shapes whose graph would otherwise differ from Python's run (the closure would
-see the value bound when it was defined, ``nonlocal`` would change nothing, a module-level list
-would be read as the constant it was at trace time)."""
+see the value bound when it was defined, ``nonlocal`` would change nothing)."""
 
 from __future__ import annotations
 
@@ -9,9 +8,7 @@ import pytest
 
 import ayo_trace as ayo
 
-from .corpus.closures import local_async_helper_reads_the_latest_value
-
-HISTORY: list[str] = []
+from .corpus.closures import history_kept_in_a_module_list, local_async_helper_reads_the_latest_value
 
 
 @ayo.workflow
@@ -46,14 +43,6 @@ async def nonlocal_in_a_plain_function(docs: list[str]) -> int:
     return total
 
 
-@ayo.workflow
-async def appends_to_a_module_list(question: str) -> list[str]:
-    HISTORY.append(question)
-    answer = await ayo.llm(question, max_tokens=2)
-    HISTORY.append(answer)
-    return HISTORY[-2:]
-
-
 @pytest.mark.parametrize(
     ("wf", "args", "line", "words"),
     [
@@ -65,7 +54,6 @@ async def appends_to_a_module_list(question: str) -> list[str]:
             "nonlocal total",
             ["`nonlocal total`", "return the new value"],
         ),
-        (appends_to_a_module_list, ("q",), "HISTORY.append(question)", ["module-level list `HISTORY`"]),
     ],
 )
 def test_refused_at_the_line_with_the_fix(
@@ -86,3 +74,11 @@ def test_an_async_helper_of_the_workflow_may_read_a_name_assigned_later() -> Non
     (the corpus checks it equals eager)."""
     graph = local_async_helper_reads_the_latest_value.graph("q")
     assert not [n for n in graph.walk() if n.op == "break"]
+
+
+def test_module_state_the_workflow_changes_is_read_at_run_time_in_program_order() -> None:
+    """Not folded into the graph as the constant it was at trace time: the statements reading it are
+    effects, ordered with the ones changing it (the corpus checks the result equals eager)."""
+    graph = history_kept_in_a_module_list.graph("q")
+    reads = [n for n in graph.walk() if n.op == "python" and "HISTORY[-2:]" in n.attrs["code"].source]
+    assert reads and all(n.attrs["code"].effect for n in reads), graph

@@ -84,6 +84,17 @@ async def local_async_helper_reads_the_latest_value(question: str) -> str:
     return await ask(question)
 
 
+HISTORY: list[str] = []
+
+
+@ayo.workflow
+async def history_kept_in_a_module_list(question: str) -> list[str]:
+    HISTORY.append(question)
+    answer = await ayo.llm(question, max_tokens=2)
+    HISTORY.append(answer)
+    return list(HISTORY[-2:])
+
+
 CASES = [
     case(closure_remembers_answers, "how do generators work"),
     case(closure_reads_a_list_filled_later, "what yields", DOCS),
@@ -91,4 +102,5 @@ CASES = [
     case(local_key_function, "why", DOCS),
     case(closure_uses_a_closure, "what is a list"),
     case(local_async_helper_reads_the_latest_value, "what yields"),
+    case(history_kept_in_a_module_list, "what holds"),
 ]
