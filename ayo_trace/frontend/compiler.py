@@ -22,13 +22,13 @@ import libcst as cst
 from ..errors import TraceError
 from ..ir.code import PyCode, SourceLoc, compile_statement
 from ..ir.graph import Graph, Node
-from . import control_flow, map_loops, parallel
+from . import aliases, closures, control_flow, map_loops, parallel, returning
 from .breaks import fix_for
 from .deps import TraceDeps
 from .expressions import ExpressionCompiler, contains_await, mutated_roots
 from .flow import flow
 from .helpers import Helpers
-from .returns import Returns, Unbound
+from .returns import Returns, Unbound, UnboundRead
 from .source import FunctionSource
 from .state import _construct, _has, _immutable
 from .values import Static, Text, Traced, Value
@@ -110,12 +110,7 @@ class Compiler(Returns, Helpers, ExpressionCompiler):
             return self.temps[name]
         unbound = self.env.get(name)
         if isinstance(unbound, Unbound):
-            raise TraceError(
-                f"`{name}` is read here but {unbound.why} (Python could raise UnboundLocalError here); "
-                f"{unbound.fix}",
-                loc=loc,
-                construct="name",
-            )
+            raise UnboundRead(name, unbound, loc)
         if name in self.env:
             return self.env[name]
         if self.parent is not None:
@@ -180,6 +175,10 @@ class Compiler(Returns, Helpers, ExpressionCompiler):
         for i, stmt in enumerate(stmts):
             if top and self._returning_if(stmt):
                 raise _Returned(self.returning_if(stmt, stmts[i + 1 :], self.src.loc(stmt)))
+            if top and returning.returning_loop(stmt):
+                raise _Returned(returning.compile_returning_loop(self, stmt, stmts[i + 1 :]))
+            if top and isinstance(stmt, cst.Match) and _has(stmt, cst.Return) and contains_await(stmt):
+                raise _Returned(returning.compile_returning_match(self, stmt, stmts[i + 1 :]))
             if top and self._needs_rest_break(stmt):
                 self.rest_break(stmts[i:])
             self.statement(stmt, top=top)
@@ -209,6 +208,8 @@ class Compiler(Returns, Helpers, ExpressionCompiler):
         if isinstance(stmt, cst.For) and stmt.asynchronous is None:
             return map_loops.for_statement(self, stmt, loc)
         if isinstance(stmt, cst.FunctionDef | cst.ClassDef):
+            if isinstance(stmt, cst.FunctionDef):
+                closures.check_definition(self.src, stmt)
             names = [stmt.name.value]
             self.python_statement(stmt, loc, names, effect=False)
             if isinstance(stmt, cst.FunctionDef) and stmt.asynchronous is not None:
@@ -265,6 +266,8 @@ class Compiler(Returns, Helpers, ExpressionCompiler):
         self.python_statement(small, loc, names, effect=effect)
 
     def assign_value(self, stmt: cst.CSTNode, value: cst.BaseExpression, name: str, loc: SourceLoc) -> Value:
+        if isinstance(value, cst.Lambda):
+            closures.check_definition(self.src, value)
         if (
             isinstance(value, cst.Await | cst.Name)
             or self.map_comprehension(value)
@@ -321,6 +324,8 @@ class Compiler(Returns, Helpers, ExpressionCompiler):
             local, other = self.free_excluding(stmt, exclude)
         else:
             local, other = self.src.free_names(stmt)
+        if reads is None:  # a closure of the workflow the statement uses reads names when called
+            local = list(dict.fromkeys([*local, *closures.uses(self.src, local)[0]]))
         local, other = self.split_names(local, other)
         params: list[str] = []
         args: list[Node] = []
@@ -340,6 +345,8 @@ class Compiler(Returns, Helpers, ExpressionCompiler):
             args.append(self.materialize(value, loc, n))
         for n in other:
             bindings.update(self.closure_binding(n))
+        if not effect and set(other) & closures.changed_globals(self.src):
+            effect = True  # it reads module state the workflow changes: keep its place among effects
         code = PyCode(
             source=(source if source is not None else self.src.code(stmt)).strip("\n"),
             params=tuple(params),
@@ -384,8 +391,29 @@ class Compiler(Returns, Helpers, ExpressionCompiler):
             self.env[n] = Traced(self.graph.add("getitem", (node,), {"index": i}, loc=loc, name=n))
 
     def mutated_locals(self, stmt: cst.CSTNode) -> list[str]:
-        local, _ = self.src.free_names(stmt)
-        return [n for n in mutated_roots(stmt) if n in local]
+        local, other = self.src.free_names(stmt)
+        roots = mutated_roots(stmt)
+        through = closures.uses(self.src, local)[1]  # what a closure it calls changes in place
+        changed = list(dict.fromkeys([*(n for n in roots if n in local), *through]))
+        shared = aliases.groups(self.src)  # and every name that may hold the same object
+        for n in list(changed):
+            for other in sorted(shared.get(n, ())):
+                if (
+                    other not in changed
+                    and self.is_bound(other)
+                    and not isinstance(self._peek(other), Static)
+                ):
+                    changed.append(other)
+        return changed
+
+    def _peek(self, name: str) -> Value | None:
+        """The value ``name`` has here, without capturing it into a body (None when unbound)."""
+        c: Compiler | None = self
+        while c is not None:
+            if name in c.env:
+                return c.env[name]
+            c = c.parent
+        return None
 
     def anf_statement(self, stmt: cst.CSTNode, loc: SourceLoc) -> None:
         """A statement with awaited primitives inside a larger expression: the awaits become nodes,
@@ -395,6 +423,7 @@ class Compiler(Returns, Helpers, ExpressionCompiler):
         if new_stmt is None:
             return self.statement_break(stmt, loc, "await of a non-primitive")
         returns = list(dict.fromkeys([*names, *self.mutated_locals(stmt)]))
+        read = set(self.src.free_names(stmt)[0])
         node = self.python_node(
             stmt,
             loc,
@@ -403,6 +432,7 @@ class Compiler(Returns, Helpers, ExpressionCompiler):
             exclude=replaced,
             effect=not names,
             name=names[0] if len(names) == 1 else None,
+            keep=tuple(n for n in returns if n not in names and n not in read),  # aliases it changes
         )
         self.temps.clear()
         self.rebind(returns, node, loc)
@@ -508,9 +538,8 @@ class Compiler(Returns, Helpers, ExpressionCompiler):
             child.graph.add("output", outs or [child.const(None, loc)])
         order = list(captured)
         for child in branches:
-            for n in order:
-                if n not in child.captures:
-                    child.lookup_local(n, loc)  # an input the branch does not read, to match the args
+            for n in order:  # an input the branch does not read (or binds first), to match the args
+                child.capture(n, captured[n])
             _align_inputs(child, order)
         node = self.emit(
             "cond",

@@ -8,8 +8,8 @@ before: a ``map``, plain code, or a graph break).
   ``for i, (a, b) in enumerate(zip(xs, ys))``, ``break``/``continue``/``else``, or a body that
   changes outer state in other ways) and ``while`` loops that await primitives become ``loop``
   nodes: the body is a subgraph run in order, carrying every name the body binds or changes in
-  place from one iteration to the next. A ``while`` body tests the condition first and says whether
-  to go on; it may run at most ``MAX_ITERATIONS`` times (the runtime's error names the node and
+  place from one iteration to the next. A ``while`` body tests the condition first (awaiting what
+  the condition awaits, binding what its ``:=`` bind) and says whether to go on; it may run at most ``MAX_ITERATIONS`` times (the runtime's error names the node and
   line past it).
 * ``break`` and ``continue`` are compiled away inside the body: the statements after an ``if`` that
   may jump move into the branches that do not jump (``cond`` nodes), and a flag carried out of the
@@ -28,7 +28,7 @@ from ..errors import TraceError
 from ..ir.code import SourceLoc
 from ..ir.graph import Graph, Node
 from .flow import flow
-from .state import contains_await
+from .state import children, contains_await, walk
 from .values import Static, Traced, Value
 
 if TYPE_CHECKING:
@@ -37,6 +37,8 @@ if TYPE_CHECKING:
 MAX_ITERATIONS = 1000  # how many times a traced `while` body may run before the runtime refuses
 BROKE = "__ayo_broke"  # in a loop body: whether this iteration ran a `break`
 ITEM = "__ayo_item"  # a loop's item, when its target unpacks it
+RETURNED = "__ayo_returned"  # whether a loop body ran a `return` (returning.py)
+RESULT = "__ayo_result"  # the value it returned
 _LOOPS = (cst.For, cst.While)
 _SCOPES = (cst.FunctionDef, cst.ClassDef, cst.Lambda)
 
@@ -65,9 +67,7 @@ def compound(comp: Compiler, stmt: cst.BaseStatement, loc: SourceLoc) -> bool:
     if isinstance(stmt, cst.While):
         if not contains_await(stmt) or _has_return(stmt):
             return False
-        if contains_await(stmt.test):
-            return False  # an await in the condition itself: a graph break
-        compile_loop(comp, stmt, loc)
+        compile_loop(comp, stmt, loc)  # an await in the condition runs in the body, before each test
         return True
     if isinstance(stmt, cst.Match):
         if _has_return(stmt) or not contains_await(stmt):
@@ -83,34 +83,20 @@ def compound(comp: Compiler, stmt: cst.BaseStatement, loc: SourceLoc) -> bool:
 
 
 def jumps(node: cst.CSTNode) -> bool:
-    """Whether ``node`` holds a ``break``/``continue`` of the loop around it (not of a nested loop)."""
-    found = False
-
-    class V(cst.CSTVisitor):
-        def on_visit(self, n: cst.CSTNode) -> bool:
-            nonlocal found
-            if isinstance(n, cst.Break | cst.Continue):
-                found = True
-            return not found and not isinstance(n, _LOOPS + _SCOPES)
-
+    """Whether ``node`` holds a ``break``/``continue`` of the loop around it (not of a nested loop),
+    or a ``return`` (which leaves the loop too: ``returning.py``)."""
     if isinstance(node, _LOOPS):  # its own body's jumps are its own; its `else` may jump out
         return node.orelse is not None and jumps(node.orelse)
-    for child in node.children:
-        child.visit(V())
-    return found
+    nested = _LOOPS + _SCOPES
+    return any(
+        isinstance(n, cst.Break | cst.Continue | cst.Return)
+        for c in children(node)
+        for n in walk(c, lambda n: isinstance(n, nested))
+    )
 
 
 def _has_return(node: cst.CSTNode) -> bool:
-    found = False
-
-    class V(cst.CSTVisitor):
-        def on_visit(self, n: cst.CSTNode) -> bool:
-            nonlocal found
-            found = found or isinstance(n, cst.Return)
-            return not found and not isinstance(n, _SCOPES)
-
-    node.visit(V())
-    return found
+    return any(isinstance(n, cst.Return) for n in walk(node, lambda n: isinstance(n, _SCOPES)))
 
 
 def jump_block(comp: Compiler, stmts: Sequence[cst.BaseStatement]) -> None:
@@ -119,12 +105,16 @@ def jump_block(comp: Compiler, stmts: Sequence[cst.BaseStatement]) -> None:
     for i, stmt in enumerate(stmts):
         loc = comp.src.loc(stmt)
         if isinstance(stmt, cst.SimpleStatementLine) and any(
-            isinstance(s, cst.Break | cst.Continue) for s in stmt.body
+            isinstance(s, cst.Break | cst.Continue | cst.Return) for s in stmt.body
         ):
             for small in stmt.body:
                 if isinstance(small, cst.Break):
                     comp.env[BROKE] = Static(True)
                     return
+                if isinstance(small, cst.Return):
+                    from .returning import loop_return
+
+                    return loop_return(comp, small, loc)
                 if isinstance(small, cst.Continue):
                     return
                 comp.small_statement(small, stmt, loc)
@@ -196,6 +186,8 @@ def bound_names(comp: Compiler, stmts: Sequence[cst.CSTNode]) -> list[str]:
                 out.update(dict.fromkeys(captures(case.pattern)))
     if in_loop(comp):
         out[BROKE] = None
+    if comp.is_bound(RETURNED) and any(_has_return(s) for s in stmts):
+        out[RETURNED] = out[RESULT] = None  # a `return` in a loop body (returning.py)
     return list(out)
 
 
@@ -286,8 +278,12 @@ def negate(comp: Compiler, value: Value, loc: SourceLoc, name: str) -> Value:
 # --- loops -------------------------------------------------------------------------------------------
 
 
-def compile_loop(comp: Compiler, stmt: cst.For | cst.While, loc: SourceLoc) -> None:
-    """A ``loop`` node for ``stmt`` (see the module docstring), then its ``else``."""
+def compile_loop(
+    comp: Compiler, stmt: cst.For | cst.While, loc: SourceLoc, *, orelse: bool = True
+) -> Node | None:
+    """A ``loop`` node for ``stmt`` (see the module docstring), then its ``else`` (unless ``orelse``
+    is False: the caller compiles it). Returns the node saying whether the loop broke (None when
+    it cannot or has no ``else``)."""
     body_stmts = _branch_stmts(stmt.body)
     is_for = isinstance(stmt, cst.For)
     outside = reads_outside(comp, stmt)
@@ -346,16 +342,38 @@ def compile_loop(comp: Compiler, stmt: cst.For | cst.While, loc: SourceLoc) -> N
     }
     for n in names:
         comp.env[n] = Traced(values[n])
-    if stmt.orelse is not None:
+    if stmt.orelse is not None and orelse:
         _loop_else(comp, stmt, stmt.orelse, values.get(BROKE), loc)
     # A name unbound before the loop is bound after it where Python's rules say so (flow.py): it is
     # bound on every path that leaves the loop, by its `else` or by a `break` (for `while True`,
     # `break` is the only way out); otherwise a later read is refused.
     after = flow([stmt], comp.src.assigned_names)
     bound = after.definite if after.falls_through else None  # None: the code after never runs
+    once = first_iteration_binds(comp, stmt)
     for n in unbound:
-        if bound is not None and n not in bound:
+        if bound is not None and n not in bound and n not in once:
             comp.leave_unbound(n, stmt, loc)
+    return values.get(BROKE)
+
+
+def first_iteration_binds(comp: Compiler, stmt: cst.For | cst.While) -> set[str]:
+    """Names a ``for`` over a non-empty iterable known at trace time (``range(4)``, a constant list)
+    binds for sure: its target, and what the body's statements bind before anything that may jump
+    out of the first iteration (the loop runs at least once, so they are bound after it)."""
+    if not isinstance(stmt, cst.For) or contains_await(stmt.iter):
+        return set()
+    items = comp.try_static(stmt.iter)
+    if items is None or not isinstance(items.value, list | tuple | range | str | dict) or not items.value:
+        return set()
+    out = set(comp.src.assigned_names(stmt.target))
+    for s in _branch_stmts(stmt.body):
+        if jumps(s) or _has_return(s):
+            break
+        if isinstance(s, cst.SimpleStatementLine):
+            if any(isinstance(small, cst.Raise) for small in s.body):
+                break
+            out.update(comp.src.assigned_names(s))
+    return out
 
 
 def _carries(comp: Compiler, stmt: cst.For) -> bool:
@@ -404,16 +422,9 @@ def reads_outside(comp: Compiler, stmt: cst.CSTNode) -> set[str]:
 
 
 def _breaks(node: cst.CSTNode) -> bool:
-    found = False
-
-    class V(cst.CSTVisitor):
-        def on_visit(self, n: cst.CSTNode) -> bool:
-            nonlocal found
-            found = found or isinstance(n, cst.Break)
-            return not found and not isinstance(n, _LOOPS + _SCOPES)
-
-    node.visit(V())
-    return found
+    """Whether ``node`` may leave its loop early: a ``break``, or a ``return`` (``returning.py``)."""
+    nested = _LOOPS + _SCOPES
+    return any(isinstance(n, cst.Break | cst.Return) for n in walk(node, lambda n: isinstance(n, nested)))
 
 
 def target_names(target: cst.CSTNode) -> list[str]:

@@ -17,6 +17,7 @@ class TraceDeps:
     seen: dict[tuple[int, str], tuple[Any, Any]] = field(default_factory=dict)
     sources: dict[Any, FunctionSource] = field(default_factory=dict)
     chat: dict[str | None, Any] = field(default_factory=dict)  # engine -> the chat template rendered with
+    fields: dict[tuple[str, str], Any] = field(default_factory=dict)  # (param, path) -> guarded value
 
     def saw_chat_template(self, engine: str | None, template: Any) -> None:
         self.chat[engine] = template

@@ -12,6 +12,7 @@ import libcst as cst
 from ..errors import TraceError
 from ..ir.code import SourceLoc
 from ..ir.graph import Node
+from . import unpacking
 from .chat_calls import ChatMessages
 from .comprehensions import ComprehensionMaps
 from .folding import StaticFolding
@@ -31,6 +32,12 @@ class ExpressionCompiler(PrimitiveCalls, ChatMessages, ComprehensionMaps, Static
         """The value of expression ``e``; ``text=False`` when a string it builds is needed whole."""
         if isinstance(e, cst.Await):
             return self.await_expr(e, loc, hint)
+        if isinstance(e, cst.NamedExpr) and isinstance(e.target, cst.Name):
+            # `(n := value)`: binds `n` where it is evaluated, in evaluation order
+            value = self.expr(e.value, loc, e.target.value, text=text)
+            self.env[e.target.value] = value
+            return value
+        walrus = walrus_targets(e)
         if isinstance(e, cst.Name) and (e.value in self.temps or e.value in self.env or self._is_local(e)):
             return self.lookup_local(e.value, loc)
         if self.map_comprehension(e):
@@ -49,9 +56,13 @@ class ExpressionCompiler(PrimitiveCalls, ChatMessages, ComprehensionMaps, Static
                     )
                 )
             source = f"{hint} = {self.src.expr_code(new_stmt)}"
+            if walrus:
+                return self._walrus_node(e, loc, hint, walrus, source=source, exclude=replaced)
             node = self.python_node(e, loc, [hint], source=source, exclude=replaced, name=hint)
             self.temps.clear()
             return Traced(node)
+        if walrus:
+            return self._walrus_node(e, loc, hint or "value", walrus)
         static = self.try_static(e)
         if static is not None:
             return static
@@ -60,6 +71,47 @@ class ExpressionCompiler(PrimitiveCalls, ChatMessages, ComprehensionMaps, Static
             if built is not None:
                 return built
         return Traced(self._expr_node(e, loc, hint))
+
+    def _walrus_node(
+        self,
+        e: cst.BaseExpression,
+        loc: SourceLoc,
+        hint: str,
+        walrus: list[tuple[str, bool]],
+        *,
+        source: str | None = None,
+        exclude: frozenset[int] = frozenset(),
+    ) -> Value:
+        """A node computing ``e`` that also hands back the names its ``:=`` bind. One bound only
+        on some paths (right of ``and``/``or``, a branch of ``if``/``else``) keeps its old value on
+        the others, or is unbound after it when it had none (a later read is refused)."""
+        local, _ = self.src.free_names(e)
+        target = hint if hint not in local and hint not in {n for n, _ in walrus} else hint + "_"
+        names: list[str] = []
+        keep: list[str] = []
+        unbound: list[str] = []
+        for n, maybe in walrus:
+            if maybe and not self.is_bound(n):
+                unbound.append(n)
+                continue
+            names.append(n)
+            if maybe:
+                keep.append(n)
+        node = self.python_node(
+            e,
+            loc,
+            [target, *names],
+            source=source or f"{target} = {self.src.expr_code(e)}",
+            exclude=exclude,
+            name=hint,
+            keep=tuple(keep),
+        )
+        self.temps.clear()
+        for i, n in enumerate(names, start=1):
+            self.env[n] = Traced(self.graph.add("getitem", (node,), {"index": i}, loc=loc, name=n))
+        for n in unbound:
+            self.leave_unbound(n, e, loc)  # type: ignore[attr-defined]
+        return Traced(self.graph.add("getitem", (node,), {"index": 0}, loc=loc, name=hint))
 
     def _expr_node(self, e: cst.BaseExpression, loc: SourceLoc, hint: str) -> Node:
         local, _ = self.src.free_names(e)
@@ -148,15 +200,10 @@ class ExpressionCompiler(PrimitiveCalls, ChatMessages, ComprehensionMaps, Static
     def bind_call(
         self, fn: Callable[..., Any], call: cst.Call, loc: SourceLoc
     ) -> dict[str, cst.BaseExpression]:
-        if any(a.star for a in call.args):
-            raise TraceError(
-                "*args/**kwargs in a primitive call cannot be traced; pass each argument by name",
-                loc=loc,
-                construct="call",
-            )
+        args = unpacking.expand(self, call, loc) if any(a.star for a in call.args) else call.args
         sig = inspect.signature(fn)
-        positional = [a.value for a in call.args if a.keyword is None]
-        keywords = {a.keyword.value: a.value for a in call.args if a.keyword is not None}
+        positional = [a.value for a in args if a.keyword is None]
+        keywords = {a.keyword.value: a.value for a in args if a.keyword is not None}
         try:
             bound = sig.bind(*positional, **keywords)
         except TypeError as err:
@@ -175,8 +222,8 @@ class ExpressionCompiler(PrimitiveCalls, ChatMessages, ComprehensionMaps, Static
                 env[pname] = self.expr(bound[pname], loc, pname)
             elif param.default is not inspect.Parameter.empty:
                 env[pname] = Static(param.default)
-        if getattr(wf, "bound_self", None) is not None:
-            env[next(iter(sig.parameters))] = Static(wf.bound_self)
+        if getattr(wf, "bound_self", None) is not None:  # `self`: the method's own first parameter
+            env[next(iter(inspect.signature(wf.fn).parameters))] = Static(wf.bound_self)
         self.check_depth(call, loc)
         child = _Compiler(src, self.graph, env, self.deps, chain=self.chain, depth=self.depth + 1)
         child.caller = self
@@ -209,9 +256,14 @@ class ExpressionCompiler(PrimitiveCalls, ChatMessages, ComprehensionMaps, Static
             n = self.materialize(value, loc, "value")
             self.temps[n.name] = Traced(n)
             replacements[t] = cst.Name(n.name)
-        new = node
-        for old, repl in replacements.items():
-            new = new.deep_replace(old, repl)
+        by_id = {id(old): repl for old, repl in replacements.items()}
+
+        class Replace(cst.CSTTransformer):  # one pass: each replacement copies the nodes around it
+            def on_leave(self, original: cst.CSTNode, updated: cst.CSTNode) -> Any:
+                return by_id.get(id(original), updated)
+
+        new = node.visit(Replace())
+        assert isinstance(new, cst.CSTNode)
         return new, frozenset(id(t) for t in targets)
 
     def free_excluding(self, node: cst.CSTNode, exclude: frozenset[int]) -> tuple[list[str], list[str]]:
@@ -233,3 +285,32 @@ class ExpressionCompiler(PrimitiveCalls, ChatMessages, ComprehensionMaps, Static
 
         node.visit(V())
         return list(local), list(other)
+
+
+def walrus_targets(e: cst.CSTNode) -> list[tuple[str, bool]]:
+    """``(name, maybe)`` for each ``name := ...`` in ``e`` outside nested functions and
+    comprehensions; ``maybe``: it is evaluated on some paths only (right of ``and``/``or``, in a
+    branch of a conditional expression)."""
+    out: dict[str, bool] = {}
+
+    def walk(n: cst.CSTNode, maybe: bool) -> None:
+        if isinstance(n, cst.Lambda | cst.ListComp | cst.SetComp | cst.DictComp | cst.GeneratorExp):
+            return
+        if isinstance(n, cst.NamedExpr) and isinstance(n.target, cst.Name):
+            out[n.target.value] = out.get(n.target.value, True) and maybe
+            walk(n.value, maybe)
+            return
+        if isinstance(n, cst.BooleanOperation):
+            walk(n.left, maybe)
+            walk(n.right, True)
+            return
+        if isinstance(n, cst.IfExp):
+            walk(n.test, maybe)
+            walk(n.body, True)
+            walk(n.orelse, True)
+            return
+        for child in n.children:
+            walk(child, maybe)
+
+    walk(e, False)
+    return list(out.items())

@@ -10,7 +10,9 @@ import libcst as cst
 
 from ..errors import TraceError
 from ..ir.code import SourceLoc
-from .state import PURE_STR_METHODS, CompilerState
+from ..ir.mutation import PURE_STR_METHODS
+from .closures import changed_globals
+from .state import CompilerState
 from .values import Static
 
 _PURE_BUILTINS = frozenset(
@@ -90,28 +92,10 @@ class StaticFolding(CompilerState):
         """The value of ``e`` at trace time, when it reads only static values and pure operations."""
         if not self._static_shape(e):
             return None
-        try:
-            local, other = self.split_names(*self.src.free_names(e))
-        except KeyError:
+        scope = self._static_scope(e, look_outside=True)
+        if scope is None:
             return None
-        scope: dict[str, Any] = {}
-        for n in local:
-            v = self.env.get(n) if n not in self.temps else self.temps[n]
-            if v is None and (getattr(self, "parent", None) or getattr(self, "enclosing", None)):
-                try:
-                    v = self.lookup_local(n, SourceLoc(self.src.filename, 0))
-                except TraceError:
-                    return None
-            if not isinstance(v, Static) or getattr(v, "why", None):
-                return None
-            scope[n] = v.value
         fn = self.src.fn
-        for n in other:
-            closure = self.closure_binding(n)
-            if closure:
-                scope.update(closure)
-            elif n in fn.__globals__:
-                self.deps.saw_global(fn.__globals__, n)
         if not self._pure_calls(e, scope):
             return None
         try:
@@ -127,32 +111,55 @@ class StaticFolding(CompilerState):
         static = self.try_static(e)
         if static is not None:
             return static
+        own = {p.name.value for node in _lambdas(e) for p in node.params.params}
+        scope = self._static_scope(e, skip=own)
+        if scope is None:
+            return None
+        fn = self.src.fn
+        try:
+            return Static(eval(self.src.expr_code(e), fn.__globals__, scope))
+        except Exception:
+            return None
+
+    def _static_scope(
+        self, e: cst.BaseExpression, *, skip: set[str] | None = None, look_outside: bool = False
+    ) -> dict[str, Any] | None:
+        """The names ``e`` reads, with their trace-time values, to evaluate it with; None when it
+        reads a traced (or unbound) name. ``skip``: names ``e`` binds itself (lambda parameters);
+        ``look_outside``: a name this body does not bind is looked up in the bodies around it.
+        The globals it reads are recorded, so a trace is redone when one changes."""
         try:
             local, other = self.split_names(*self.src.free_names(e))
         except KeyError:
             return None
-        own = set()
-        for node in _lambdas(e):
-            own |= {p.name.value for p in node.params.params}
         scope: dict[str, Any] = {}
         for n in local:
-            if n in own:
+            if skip and n in skip:
                 continue
-            v = self.env.get(n) if n not in self.temps else self.temps[n]
-            if not isinstance(v, Static) or getattr(v, "why", None):
+            v = self.temps[n] if n in self.temps else self.env.get(n)
+            if (
+                v is None
+                and look_outside
+                and (getattr(self, "parent", None) or getattr(self, "enclosing", None))
+            ):
+                try:
+                    v = self.lookup_local(n, SourceLoc(self.src.filename, 0))
+                except TraceError:
+                    return None
+            if not isinstance(v, Static) or getattr(v, "unbound", False):
                 return None
             scope[n] = v.value
         fn = self.src.fn
+        changed = changed_globals(self.src)
         for n in other:
+            if n in changed:
+                return None  # module state the workflow changes: read when the graph runs
             closure = self.closure_binding(n)
             if closure:
                 scope.update(closure)
             elif n in fn.__globals__:
                 self.deps.saw_global(fn.__globals__, n)
-        try:
-            return Static(eval(self.src.expr_code(e), fn.__globals__, scope))
-        except Exception:
-            return None
+        return scope
 
     def _static_shape(self, e: cst.CSTNode) -> bool:
         ok = True
@@ -215,18 +222,9 @@ class StaticFolding(CompilerState):
     def try_static_callable(self, func: cst.BaseExpression) -> Static | None:
         if not isinstance(func, cst.Name | cst.Attribute):
             return None
-        try:
-            local, other = self.split_names(*self.src.free_names(func))
-        except KeyError:
+        scope = self._static_scope(func)
+        if scope is None:
             return None
-        scope: dict[str, Any] = {}
-        for n in local:
-            v = self.env.get(n)
-            if not isinstance(v, Static) or getattr(v, "why", None):
-                return None
-            scope[n] = v.value
-        for n in other:
-            scope.update(self.closure_binding(n))
         try:
             value = eval(self.src.expr_code(func), self.src.fn.__globals__, scope)
         except Exception:

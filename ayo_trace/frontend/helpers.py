@@ -1,7 +1,7 @@
 """Helpers are traced: an undecorated ``async def`` that awaits primitives is inlined like a workflow.
 
 A helper is a module-level ``async def``, a method of an object known at trace time (``self.retrieve``
-when ``self`` is static), or an ``async def`` defined inside the workflow itself. It is inlined when
+when ``self`` is static, or ``agent(q)`` of an object whose class has an ``async def __call__``), or an ``async def`` defined inside the workflow itself. It is inlined when
 it awaits (directly, or through other helpers) an ayo primitive or workflow; its nodes carry its own
 ``file:line``. Recursion unrolls while its arguments are static, up to ``MAX_INLINE_DEPTH`` nested
 calls; past that the trace stops with a ``TraceError`` (recursion on a traced value never ends at
@@ -20,7 +20,7 @@ from ..errors import TraceError
 from ..ir.code import SourceLoc
 from .source import FunctionSource
 from .state import CompilerState
-from .values import Static, Value
+from .values import Static, Traced, Value
 
 MAX_INLINE_DEPTH = 24
 
@@ -52,6 +52,10 @@ class Helpers(CompilerState):
         self_value = None
         if inspect.ismethod(fn):
             self_value, fn = fn.__self__, fn.__func__
+        elif callable(fn) and not inspect.isroutine(fn) and not isinstance(fn, type):
+            call_method = type(fn).__call__  # an object whose class has `async def __call__`
+            if inspect.iscoroutinefunction(call_method):
+                self_value, fn = fn, call_method
         if not inspect.iscoroutinefunction(fn) or getattr(fn, "__ayo_workflow__", False):
             return None
         if not self._awaits_ayo(fn, self_value, 0):
@@ -119,7 +123,14 @@ class Helpers(CompilerState):
             if name in c.local_defs and c.env.get(name) is c.local_defs[name][1]:
                 node = c.local_defs[name][0]
                 src = c.src
-                local = dataclasses.replace(src, node=node, fn_scope=src.scopes[node.body], _free_cache={})
+                local = dataclasses.replace(
+                    src,
+                    node=node,
+                    fn_scope=src.scopes[node.body],
+                    _free_cache={},
+                    _assigned_cache={},
+                    closures=None,
+                )
                 return Helper(None, local, None, c)
             if name in c.env and name not in c.captures:
                 return None  # rebound to something else
@@ -132,13 +143,8 @@ class Helpers(CompilerState):
         self.check_depth(call, loc)
         node = helper.src.node
         params = node.params
-        if params.star_arg not in (None, cst.MaybeSentinel.DEFAULT) or params.star_kwarg is not None:
-            raise TraceError(
-                f"helper `{node.name.value}` takes *args/**kwargs, which cannot be traced; give it named "
-                "parameters",
-                loc=loc,
-                construct="helper",
-            )
+        # a bare `*` (keyword-only parameters follow) is a ParamStar, not a `*args` parameter
+        star = params.star_arg if isinstance(params.star_arg, cst.Param) else None
         if any(a.star for a in call.args):
             raise TraceError(
                 f"*args/**kwargs in a call of helper `{node.name.value}` cannot be traced; pass each "
@@ -154,11 +160,21 @@ class Helpers(CompilerState):
             env[params.params[0].name.value if params.params else "self"] = Static(helper.self_value)
         positional = [a.value for a in call.args if a.keyword is None]
         keywords = {a.keyword.value: a.value for a in call.args if a.keyword is not None}
-        if len(positional) > len(plain):
+        if len(positional) > len(plain) and star is None:
             raise TraceError(
                 f"helper `{node.name.value}` takes {len(plain)} positional arguments, {len(positional)} given",
                 loc=loc,
                 construct="call",
+            )
+        if star is not None:  # `*args`: the extra positional arguments, as a tuple
+            env[star.name.value] = self.packed(star.name.value, positional[len(plain) :], None, loc)
+        if params.star_kwarg is not None:  # `**kwargs`: the keywords no parameter takes, as a dict
+            names = {p.name.value for p in [*plain, *params.kwonly_params]}
+            extra = {k: v for k, v in keywords.items() if k not in names}
+            for k in extra:
+                del keywords[k]
+            env[params.star_kwarg.name.value] = self.packed(
+                params.star_kwarg.name.value, list(extra.values()), list(extra), loc
             )
         defaults = _defaults(helper)
         for i, p in enumerate([*plain, *params.kwonly_params]):
@@ -184,6 +200,26 @@ class Helpers(CompilerState):
         child.enclosing = self if _reaches(self, helper.enclosing) else helper.enclosing
         child.caller = self
         return child.compile_function()
+
+    def packed(
+        self, name: str, exprs: list[cst.BaseExpression], keys: list[str] | None, loc: SourceLoc
+    ) -> Value:
+        """A helper's ``*args`` tuple (``keys`` None) or ``**kwargs`` dict of the call's ``exprs``."""
+        values = [self.expr(e, loc, name) for e in exprs]
+        if all(isinstance(v, Static) for v in values):
+            statics = [v.value for v in values if isinstance(v, Static)]
+            return Static(tuple(statics) if keys is None else dict(zip(keys, statics, strict=True)))
+        temps = [f"__ayo_{name}_{i}" for i in range(len(values))]
+        for t, v in zip(temps, values, strict=True):
+            self.temps[t] = v
+        if keys is None:
+            source = f"{name} = ({''.join(t + ', ' for t in temps)})"
+        else:
+            source = f"{name} = {{{', '.join(f'{k!r}: {t}' for k, t in zip(keys, temps, strict=True))}}}"
+        node = self.python_node(cst.Pass(), loc, [name], source=source, reads=temps, name=name)
+        for t in temps:
+            del self.temps[t]
+        return Traced(node)
 
     def check_depth(self, call: cst.Call, loc: SourceLoc) -> None:
         if self.depth >= MAX_INLINE_DEPTH:

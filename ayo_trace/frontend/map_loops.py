@@ -16,8 +16,8 @@ import libcst as cst
 
 from ..ir.code import SourceLoc
 from ..ir.graph import Graph
-from .control_flow import ITEM, align, bind_target
-from .expressions import contains_await, mutated_roots
+from .control_flow import ITEM, align, bind_target, first_iteration_binds
+from .expressions import contains_await
 from .returns import Unbound
 from .state import _contains_node, _has
 from .values import Traced
@@ -73,14 +73,19 @@ def for_statement(comp: Compiler, stmt: cst.For, loc: SourceLoc) -> None:
             source = f"for v in {m}:\n    {acc}.extend({v})"
         node = comp.python_node(line, comp.src.loc(line), [acc], source=source, name=acc, reads=[acc, m])
         comp.env[acc] = Traced(node)
+    once = first_iteration_binds(comp, stmt)  # bound for sure when the items are known non-empty
     for j, n in enumerate(live, start=len(accs)):
+        last = f"{m}[-1][{j}]" if tuple_out else f"{m}[-1]"
+        if not comp.is_bound(n) and n in once:
+            source = f"{n} = {last}"
+            comp.env[n] = Traced(comp.python_node(stmt, loc, [n], source=source, name=n, reads=[m]))
+            continue
         if not comp.is_bound(n):
             # Python leaves it unbound when there is no item: a later read is refused as Python could
             # raise UnboundLocalError there (`m[-1]` would fail even where the read is guarded)
             if not isinstance(comp.env.get(n), Unbound):
                 comp.leave_unbound(n, stmt, loc)
             continue
-        last = f"{m}[-1][{j}]" if tuple_out else f"{m}[-1]"
         source = f"{n} = {last} if {m} else {n}"
         comp.env[n] = Traced(comp.python_node(stmt, loc, [n], source=source, name=n, reads=[m, n]))
     comp.temps.clear()
@@ -91,7 +96,8 @@ def accumulators(
 ) -> list[tuple[str, str, cst.SimpleStatementLine, cst.BaseExpression]] | None:
     """``acc.append(x)`` / ``acc.extend(xs)`` lines of a loop body on lists defined before the
     loop; None when the body changes outer state in any other way."""
-    assigned_in_body = set(comp.src.assigned_names(stmt.body))
+    # the loop's target too: `for row in rows: row.append(x)` changes an item, not an outer list
+    assigned_in_body = {*comp.src.assigned_names(stmt.body), *comp.src.assigned_names(stmt.target)}
     out = []
     for line in stmt.body.body:
         if not isinstance(line, cst.SimpleStatementLine) or len(line.body) != 1:
@@ -114,11 +120,14 @@ def accumulators(
     acc_lines = {id(a[2]) for a in out}
     if {a[0] for a in out} & assigned_in_body:
         return None
+    # a body changing its item in place changes the list iterated over: not a map's independent items
+    accs = {a[0] for a in out}
+    if any(n not in accs and n not in assigned_in_body for n in comp.mutated_locals(stmt)):
+        return None
     for line in stmt.body.body:
         if id(line) in acc_lines:
             continue
-        local, _ = comp.src.free_names(line)
-        outer_mutated = [n for n in mutated_roots(line) if n in local and n not in assigned_in_body]
+        outer_mutated = [n for n in comp.mutated_locals(line) if n not in assigned_in_body]
         if outer_mutated:
             return None
     return out

@@ -2,7 +2,9 @@
 
 * ``await asyncio.gather(a(...), b(...))`` of awaitable primitive or workflow calls: each call is
   traced as if awaited in its own statement, and the result is the list of their values in order.
-  ``await asyncio.gather(*(f(x) for x in xs))`` (or ``*[...]``) is a ``map`` over ``xs``.
+  ``await asyncio.gather(*(f(x) for x in xs))`` (or ``*[...]``) is a ``map`` over ``xs``; spread
+  among other calls (``gather(a(), *(f(x) for x in xs))``) its items take its place in the list.
+  ``coros = [f(x) for x in xs]`` then ``await asyncio.gather(*coros)`` is the same (``Deferred``).
   ``return_exceptions=True`` changes what gather returns, so it is not traced here: the await is a
   graph break, run eagerly as written.
 * ``async with asyncio.TaskGroup() as tg:`` with ``t = tg.create_task(f(...))`` lines, and anyio's
@@ -21,7 +23,7 @@ what may be gathered.
 from __future__ import annotations
 
 import asyncio
-from collections.abc import Sequence
+from collections.abc import Collection, Sequence
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
@@ -30,6 +32,7 @@ import libcst as cst
 from ..errors import TraceError
 from ..ir.code import SourceLoc
 from ..ir.graph import Node
+from .state import walk
 from .values import Static, Traced, Value
 
 if TYPE_CHECKING:
@@ -111,17 +114,20 @@ def _gather_parts(comp: Compiler, call: cst.Call) -> list[cst.BaseExpression] | 
             if flag is None or flag.value is not False:
                 return None
     positional = [a for a in call.args if a.keyword is None]
-    if len(positional) == 1 and positional[0].star == "*":
-        spread = positional[0].value
-        if isinstance(spread, cst.GeneratorExp | cst.ListComp) and _traceable(comp, spread.elt):
-            return spread
-        return None
-    if any(a.star for a in positional):
-        return None
-    parts = [a.value for a in positional]
-    if all(_traceable(comp, p) or _task_node(comp, p) is not None for p in parts):
-        return parts
-    return None
+    parts: list[cst.BaseExpression] = []
+    for a in positional:
+        if a.star == "*":  # a spread comprehension: its items, in order, among the other calls
+            spread = _deferred(comp, a.value) or a.value
+            if not (isinstance(spread, cst.GeneratorExp | cst.ListComp) and _traceable(comp, spread.elt)):
+                return None
+            if len(positional) == 1:
+                return spread
+            parts.append(spread)
+        elif a.star or not (_traceable(comp, a.value) or _task_node(comp, a.value) is not None):
+            return None
+        else:
+            parts.append(a.value)
+    return parts
 
 
 def awaited(comp: Compiler, e: cst.Await, loc: SourceLoc, hint: str | None) -> Value | None:
@@ -141,21 +147,34 @@ def awaited(comp: Compiler, e: cst.Await, loc: SourceLoc, hint: str | None) -> V
         spread = cst.ListComp(elt=cst.Await(expression=parts.elt), for_in=parts.for_in)
         return comp.comprehension_map(spread, loc, name)
     values: list[Node] = []
+    spreads: set[int] = set()
     for p in parts:
         task = _task_node(comp, p)
         if task is not None:
             values.append(task.args[0])
+        elif isinstance(p, cst.GeneratorExp | cst.ListComp):
+            spreads.add(len(values))
+            spread = cst.ListComp(elt=cst.Await(expression=p.elt), for_in=p.for_in)
+            values.append(comp.materialize(comp.comprehension_map(spread, loc, "values"), loc, "values"))
         else:
             values.append(comp.materialize(comp.await_expr(cst.Await(expression=p), loc, None), loc, "value"))
-    return Traced(_list_node(comp, inner, values, loc, name))
+    return Traced(_list_node(comp, inner, values, loc, name, spreads))
 
 
-def _list_node(comp: Compiler, at: cst.CSTNode, values: Sequence[Node], loc: SourceLoc, name: str) -> Node:
-    """A ``python`` node making the list of ``values`` (gather's result)."""
+def _list_node(
+    comp: Compiler,
+    at: cst.CSTNode,
+    values: Sequence[Node],
+    loc: SourceLoc,
+    name: str,
+    spreads: Collection[int] = (),
+) -> Node:
+    """A ``python`` node making the list of ``values`` (gather's result; the values at ``spreads``
+    are lists whose items it takes in their place)."""
     params = [f"__ayo_{i}" for i in range(len(values))]
     for p, v in zip(params, values, strict=True):
         comp.temps[p] = Traced(v)
-    source = f"{name} = [{', '.join(params)}]"
+    source = f"{name} = [{', '.join(('*' if i in spreads else '') + p for i, p in enumerate(params))}]"
     node = comp.python_node(at, loc, [name], source=source, reads=params, name=name)
     for p in params:
         comp.temps.pop(p, None)
@@ -182,10 +201,59 @@ def _task(comp: Compiler, at: cst.CSTNode, call: cst.Call, target: str | None, l
 _SPAWNERS = (asyncio.create_task, asyncio.ensure_future, asyncio.gather)
 
 
+@dataclass(frozen=True)
+class Deferred:
+    """What ``coros = [f(x) for x in xs]`` binds when ``coros`` is only ever spread into ``gather``:
+    the comprehension, traced at the gather as if written there."""
+
+    comprehension: cst.ListComp | cst.GeneratorExp
+
+
+def _deferred(comp: Compiler, e: cst.BaseExpression) -> cst.ListComp | cst.GeneratorExp | None:
+    if not isinstance(e, cst.Name) or e.value not in comp.env:
+        return None
+    value = comp.env[e.value]
+    if isinstance(value, Static) and isinstance(value.value, Deferred):
+        return value.value.comprehension
+    return None
+
+
+def _defer(comp: Compiler, small: cst.BaseSmallStatement) -> bool:
+    """``coros = [f(x) for x in xs]`` (calls not awaited) whose name is read only as ``*coros`` in
+    ``asyncio.gather`` calls, and whose comprehension reads no name assigned again later: bind the
+    comprehension (a coroutine runs only when awaited, so creating them at the gather is the same),
+    and trace it where it is gathered."""
+    from .closures import _assigned_after
+    from .unpacking import _only_assignment
+
+    if not (isinstance(small, cst.Assign) and len(small.targets) == 1):
+        return False
+    target, value = small.targets[0].target, small.value
+    if not (isinstance(target, cst.Name) and isinstance(value, cst.ListComp | cst.GeneratorExp)):
+        return False
+    if isinstance(value.elt, cst.Await) or not _traceable(comp, value.elt):
+        return False
+    if _only_assignment(comp, target.value) is not value:
+        return False
+    src = comp.src
+    for n in walk(src.node.body):
+        if isinstance(n, cst.Name) and n.value == target.value and n is not target:
+            call = src.parents.get(src.parents.get(n))
+            if not (isinstance(call, cst.Call) and _is_gather(comp, call)):
+                return False
+    reads = set(src.free_names(value)[0])
+    if _assigned_after(src, src.positions[small].end.line, reads):
+        return False
+    comp.env[target.value] = Static(Deferred(value))
+    return True
+
+
 def small_statement(comp: Compiler, small: cst.BaseSmallStatement, loc: SourceLoc) -> bool:
     """``t = asyncio.create_task(f(...))``: trace it (True), or leave the statement (False). A task
     or gather the statement starts without awaiting it otherwise is refused: run as plain code it
     would outlive the statement (and the query)."""
+    if _defer(comp, small):
+        return True
     if not (isinstance(small, cst.Assign) and len(small.targets) == 1 and _task_assignment(comp, small, loc)):
         _refuse_unawaited(comp, small, loc)
         return False

@@ -23,6 +23,7 @@ from ..ir.params import check_text
 from ..ir.parsers import output_parser
 from ..ir.spec import PrimitiveSpec, primitive_spec
 from ..ir.template import Hole, Template
+from .guards import path_of
 from .state import CompilerState
 from .values import Static, Text, Traced, Value
 
@@ -40,14 +41,24 @@ def _signature_of(spec: PrimitiveSpec) -> Any:
 class NeedStatic(Exception):
     """Internal: the trace needs workflow parameter ``param`` as a constant (``use`` says where)."""
 
-    def __init__(self, param: str, use: str) -> None:
+    def __init__(self, param: str, use: str, path: str = "") -> None:
         super().__init__(param)
         self.param = param
         self.use = use
+        self.path = path  # a field of the parameter (``.collection``), when only that is needed
 
 
 class PrimitiveCalls(CompilerState):
     def static_arg(self, e: cst.BaseExpression, name: str, op: str, loc: SourceLoc) -> Any:
+        field = path_of(e)
+        if field is not None and self.try_static(e) is None:
+            root, path = field
+            local = root.value in self.env or root.value in self.src.free_names(root)[0]
+            param = self.param_of(self.lookup_local(root.value, loc)) if local else None
+            if param is not None:
+                if (param, path) in self.deps.fields:
+                    return self.deps.fields[(param, path)]
+                raise NeedStatic(param, f"`{name}=` of ayo.{op}() at {loc}", path)
         value = self.expr(e, loc, name)
         if isinstance(value, Static):
             return value.value

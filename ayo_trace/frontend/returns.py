@@ -16,10 +16,12 @@ Python's reason for the construct (``why_unbound``).
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from typing import Any
 
 import libcst as cst
 
+from ..errors import TraceError
 from ..ir.code import SourceLoc
 from ..ir.graph import Graph
 from .flow import Assigned, flow
@@ -29,15 +31,57 @@ from .values import Static, Traced, Value
 
 class Unbound(Static):
     """The value of a name a statement may leave unbound: reading it is refused (``why`` says which
-    statement and how, ``fix`` what to change)."""
+    statement and how, ``fix`` what to change). The reason is worked out only when a read is refused
+    (it runs Python's definite-assignment analysis again, which a trace marking many names would
+    otherwise pay for every one of them)."""
 
-    why: str
-    fix: str
+    unbound = True
+    _reason: Callable[[], tuple[str, str]]
+    _text: tuple[str, str] | None
 
-    def __init__(self, why: str, fix: str) -> None:
+    def __init__(self, reason: Callable[[], tuple[str, str]]) -> None:
         super().__init__(None)
-        object.__setattr__(self, "why", why)
-        object.__setattr__(self, "fix", fix)
+        object.__setattr__(self, "_reason", reason)
+        object.__setattr__(self, "_text", None)
+
+    def _explained(self) -> tuple[str, str]:
+        if self._text is None:
+            object.__setattr__(self, "_text", self._reason())
+        assert self._text is not None
+        return self._text
+
+    @property
+    def why(self) -> str:
+        return self._explained()[0]
+
+    @property
+    def fix(self) -> str:
+        return self._explained()[1]
+
+
+class UnboundRead(TraceError):
+    """A read of a name that some path leaves unbound. Its message is worked out only when shown:
+    the compiler catches most of these itself (a branch that leaves a name alone passes it on)."""
+
+    def __init__(self, name: str, unbound: Unbound, loc: SourceLoc) -> None:
+        Exception.__init__(self)
+        self.loc = loc
+        self.construct = "name"
+        self._name = name
+        self._unbound = unbound
+
+    def __str__(self) -> str:
+        return (
+            f"{self.loc}: `{self._name}` is read here but {self._unbound.why} (Python could raise "
+            f"UnboundLocalError here); {self._unbound.fix}"
+        )
+
+    def __reduce__(self) -> tuple[Any, ...]:  # a copy is a plain TraceError with the same text
+        return (_plain_trace_error, (str(self).split(": ", 1)[1], self.loc))
+
+
+def _plain_trace_error(message: str, loc: SourceLoc) -> TraceError:
+    return TraceError(message, loc=loc, construct="name")
 
 
 def why_unbound(stmt: cst.CSTNode, name: str, loc: SourceLoc, assigned: Assigned) -> tuple[str, str]:
@@ -154,4 +198,4 @@ class Returns(CompilerState):
     def leave_unbound(self, name: str, stmt: cst.CSTNode, loc: SourceLoc) -> None:
         """Mark ``name`` as one that ``stmt`` (at ``loc``) may leave unbound: a later read is refused,
         with Python's reason, until it is assigned again."""
-        self.env[name] = Unbound(*why_unbound(stmt, name, loc, self.src.assigned_names))
+        self.env[name] = Unbound(lambda: why_unbound(stmt, name, loc, self.src.assigned_names))

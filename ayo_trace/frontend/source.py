@@ -40,6 +40,10 @@ class FunctionSource:
     parents: Any
     fn_scope: Scope
     _free_cache: dict[tuple[int, int], tuple[list[str], list[str]]] = field(default_factory=dict)
+    _assigned_cache: dict[int, list[str]] = field(default_factory=dict)
+    closures: Any = None  # the functions the body defines (``closures.py``), found on first use
+    aliases: Any = None  # names that may share an object (``aliases.py``), found on first use
+    changed_globals: Any = None  # module containers the body changes in place (``closures.py``)
 
     @classmethod
     def parse(cls, fn: Callable[..., Any]) -> FunctionSource:
@@ -146,6 +150,9 @@ class FunctionSource:
 
     def assigned_names(self, node: cst.CSTNode) -> list[str]:
         """Names of the workflow's scope that ``node`` binds (targets, for-loop variables, ...)."""
+        cached = self._assigned_cache.get(id(node))
+        if cached is not None and node in self.parents:  # (a node the compiler made is not cached)
+            return list(cached)
         out: dict[str, None] = {}
         for name in _names_in(node):
             parent = self.parents.get(name)
@@ -158,6 +165,8 @@ class FunctionSource:
         for alias, stmt in _imports_in(node, self.parents):
             if self.scopes.get(stmt) is self.fn_scope:
                 out[_import_name(alias)] = None
+        if node in self.parents:
+            self._assigned_cache[id(node)] = list(out)
         return list(out)
 
 
@@ -227,8 +236,8 @@ def _is_load(name: cst.Name, parents: Any) -> bool:
         return True  # x += 1 reads x too
     if isinstance(parent, cst.For | cst.CompFor) and parent.target is name:
         return False
-    if isinstance(parent, cst.Tuple | cst.List):
-        # an element of a target tuple: climb to see whether the tuple is a target
+    if isinstance(parent, cst.Tuple | cst.List | cst.StarredElement):
+        # an element of a target tuple (`a, *rest = ...` too): climb to see whether it is a target
         p = parent
         while isinstance(p, cst.Tuple | cst.List | cst.Element | cst.StarredElement):
             child, p = p, parents.get(p)

@@ -2,79 +2,71 @@
 
 from __future__ import annotations
 
+import dataclasses
+import functools
+from collections.abc import Callable, Iterator
 from typing import Any
 
 import libcst as cst
 
 from ..ir.code import SourceLoc
 from ..ir.graph import Graph, Node
+from ..ir.mutation import READ_ONLY_METHODS
 from .values import Value
+
+_SCOPE_NODES = (cst.FunctionDef, cst.Lambda, cst.ClassDef)
+
+
+@functools.cache
+def _child_fields(kind: type) -> tuple[str, ...]:
+    return tuple(f.name for f in dataclasses.fields(kind))
+
+
+def children(node: cst.CSTNode) -> Iterator[cst.CSTNode]:
+    """The nodes directly under ``node``. libcst's own ``children`` and ``visit`` rebuild every node
+    they pass; the compiler asks such questions of the same statements many times per trace."""
+    for name in _child_fields(type(node)):
+        value = getattr(node, name)
+        if isinstance(value, cst.CSTNode):
+            yield value
+        elif isinstance(value, list | tuple):
+            for item in value:
+                if isinstance(item, cst.CSTNode):
+                    yield item
+
+
+def walk(node: cst.CSTNode, prune: Callable[[cst.CSTNode], bool] | None = None) -> Iterator[cst.CSTNode]:
+    """``node`` and every node under it; below a node for which ``prune`` is true, nothing."""
+    stack = [node]
+    while stack:
+        n = stack.pop()
+        yield n
+        if prune is None or not prune(n):
+            stack.extend(children(n))
+
+
+def _in_scope(n: cst.CSTNode) -> bool:
+    return isinstance(n, _SCOPE_NODES)
 
 
 def contains_await(node: cst.CSTNode) -> bool:
     """Whether ``node`` awaits anything outside nested functions (``async with``/``async for``
     await too)."""
-    found = False
-
-    class V(cst.CSTVisitor):
-        def on_visit(self, n: cst.CSTNode) -> bool:
-            nonlocal found
-            if isinstance(n, cst.Await) or (
-                isinstance(n, cst.With | cst.For | cst.CompFor) and n.asynchronous is not None
-            ):
-                found = True
-            return not found and not isinstance(n, cst.FunctionDef | cst.Lambda | cst.ClassDef)
-
-    node.visit(V())
-    return found
+    return any(
+        isinstance(n, cst.Await)
+        or (isinstance(n, cst.With | cst.For | cst.CompFor) and n.asynchronous is not None)
+        for n in walk(node, _in_scope)
+    )
 
 
-# str methods: pure, so static folding may call them at trace time, and none changes its receiver.
-PURE_STR_METHODS = frozenset(
-    [
-        "capitalize",
-        "casefold",
-        "center",
-        "count",
-        "endswith",
-        "find",
-        "format",
-        "index",
-        "isalnum",
-        "isalpha",
-        "isdigit",
-        "islower",
-        "isspace",
-        "isupper",
-        "join",
-        "ljust",
-        "lower",
-        "lstrip",
-        "partition",
-        "removeprefix",
-        "removesuffix",
-        "replace",
-        "rfind",
-        "rjust",
-        "rsplit",
-        "rstrip",
-        "split",
-        "splitlines",
-        "startswith",
-        "strip",
-        "swapcase",
-        "title",
-        "upper",
-        "zfill",
-    ]
-)
-# Method names that never change their receiver on the built-in types (str, list, dict, Hit, ...);
-# a call of any other method is taken to maybe change it.
-_READ_ONLY_METHODS = PURE_STR_METHODS | {"copy", "decode", "encode", "get", "items", "keys", "values"}
+# Which methods change their receiver is judged once, for the frontend and the passes alike.
+_READ_ONLY_METHODS = READ_ONLY_METHODS
 
 
 def mutated_roots(node: cst.CSTNode) -> list[str]:
-    """Names whose object ``node`` may change in place: ``x.m(...)``, ``x[i] = ...``, ``x.a = ...``."""
+    """Names whose object ``node`` may change in place: ``x.m(...)``, ``x[i] = ...``, ``x.a = ...``,
+    and the names a ``for`` iterates over when its body changes an item in place (``for row in rows:
+    row.append(...)`` changes ``rows``'s elements, so it changes what ``rows`` holds)."""
     out: dict[str, None] = {}
 
     def root(e: cst.BaseExpression) -> str | None:
@@ -82,29 +74,53 @@ def mutated_roots(node: cst.CSTNode) -> list[str]:
             e = e.value
         return e.value if isinstance(e, cst.Name) else None
 
-    class V(cst.CSTVisitor):
-        def visit_Call(self, n: cst.Call) -> None:
+    for n in walk(node):
+        r = None
+        if isinstance(n, cst.Call):
             func = n.func
-            if (
-                isinstance(func, cst.Attribute)
-                and func.attr.value not in _READ_ONLY_METHODS
-                and (r := root(func.value))
-            ):
-                out[r] = None
+            if isinstance(func, cst.Attribute) and func.attr.value not in _READ_ONLY_METHODS:
+                r = root(func.value)
+        elif isinstance(n, cst.AssignTarget | cst.AugAssign | cst.Del):
+            if isinstance(n.target, cst.Attribute | cst.Subscript):
+                r = root(n.target)
+        elif isinstance(n, cst.For) and set(mutated_roots(n.body)) & set(_target_names(n.target)):
+            out.update(dict.fromkeys(_names_in(n.iter)))
+        if r:
+            out[r] = None
+    return list(out)
 
-        def visit_AssignTarget(self, n: cst.AssignTarget) -> None:
-            if isinstance(n.target, cst.Attribute | cst.Subscript) and (r := root(n.target)):
-                out[r] = None
 
-        def visit_AugAssign(self, n: cst.AugAssign) -> None:
-            if isinstance(n.target, cst.Attribute | cst.Subscript) and (r := root(n.target)):
-                out[r] = None
+def _target_names(target: cst.CSTNode) -> list[str]:
+    """The names a loop target binds (``i, (a, b)`` binds ``i``, ``a`` and ``b``)."""
+    if isinstance(target, cst.Name):
+        return [target.value]
+    if isinstance(target, cst.Tuple | cst.List):
+        return [n for e in target.elements for n in _target_names(e.value)]
+    if isinstance(target, cst.StarredElement):
+        return _target_names(target.value)
+    return []
 
-        def visit_Del(self, n: cst.Del) -> None:
-            if isinstance(n.target, cst.Attribute | cst.Subscript) and (r := root(n.target)):
-                out[r] = None
 
-    node.visit(V())
+def _names_in(expr: cst.CSTNode) -> list[str]:
+    """The variable names ``expr`` reads (not attribute names or keywords), outside nested scopes."""
+    out: dict[str, None] = {}
+
+    class V(cst.CSTVisitor):
+        def visit_Name(self, n: cst.Name) -> None:
+            out[n.value] = None
+
+        def visit_Attribute(self, n: cst.Attribute) -> bool:
+            n.value.visit(self)
+            return False
+
+        def visit_Arg(self, n: cst.Arg) -> bool:
+            n.value.visit(self)
+            return False
+
+        def visit_Lambda(self, n: cst.Lambda) -> bool:
+            return False
+
+    expr.visit(V())
     return list(out)
 
 
@@ -119,33 +135,13 @@ def _immutable(value: object) -> bool:
 
 
 def _has(node: cst.CSTNode, kinds: Any) -> bool:
-    found = False
-
-    class V(cst.CSTVisitor):
-        def on_visit(self, n: cst.CSTNode) -> bool:
-            nonlocal found
-            if isinstance(n, kinds):
-                found = True
-            # nested functions and classes have their own returns/loops
-            return not found and not isinstance(n, cst.FunctionDef | cst.ClassDef | cst.Lambda)
-
-    for child in node.children:
-        child.visit(V())
-    return found
+    """Whether a node of ``kinds`` is under ``node``, outside nested functions and classes (which
+    have their own returns and loops)."""
+    return any(isinstance(n, kinds) for c in children(node) for n in walk(c, _in_scope))
 
 
 def _contains_node(outer: cst.CSTNode, inner: cst.CSTNode) -> bool:
-    found = False
-
-    class V(cst.CSTVisitor):
-        def on_visit(self, n: cst.CSTNode) -> bool:
-            nonlocal found
-            if n is inner:
-                found = True
-            return not found
-
-    outer.visit(V())
-    return found
+    return any(n is inner for n in walk(outer))
 
 
 def _construct(stmt: cst.CSTNode) -> str:

@@ -47,17 +47,25 @@ JUMP = "__ayo_jump"  # in a loop body: which jump a try's part ended with ("" fo
 
 
 def try_statement(
-    comp: Compiler, stmt: cst.Try, loc: SourceLoc, rest: list[cst.BaseStatement] | None = None
+    comp: Compiler,
+    stmt: cst.Try,
+    loc: SourceLoc,
+    rest: list[cst.BaseStatement] | None = None,
+    *,
+    finally_after: bool = False,
 ) -> bool:
     """Compile ``stmt`` into a ``try`` node; False when it must stay a graph break (see above).
 
     In a loop body, ``rest`` is the body after the statement, and a part of it may end in ``break``
     or ``continue`` (``except ayo.EngineError: continue``): the node then also outputs which jump
-    ran, and the rest of the body runs only when none did."""
+    ran, and the rest of the body runs only when none did. ``finally_after``: the ``finally`` is
+    compiled after the node by the caller (``_finally_after``), not into it."""
     if _has_return(stmt) or _bare_raise(stmt.handlers):
         return False
     if rest is None and (jumps(stmt) or not contains_await(stmt)):
         return False
+    if not finally_after and rest is None and _finally_after(comp, stmt, loc):
+        return True
     blocks = [stmt.body, *(h.body for h in stmt.handlers)] + ([stmt.orelse.body] if stmt.orelse else [])
     if rest is not None:
         if stmt.finalbody is not None and jumps(stmt.finalbody):
@@ -86,7 +94,7 @@ def try_statement(
     if stmt.orelse is not None:
         parts.append(stmt.orelse.body)
     names = [n for n in bound_names(comp, parts) if n not in bind and n != BROKE]
-    final = _branch_stmts(stmt.finalbody.body) if stmt.finalbody is not None else []
+    final = _branch_stmts(stmt.finalbody.body) if stmt.finalbody is not None and not finally_after else []
     if final:
         final_reads = set(comp.src.free_names(stmt.finalbody.body)[0])  # type: ignore[union-attr]
         if bound_names(comp, final) or final_reads & {*names, *(b for b in bind if b)}:
@@ -178,6 +186,46 @@ def try_statement(
     if rest is not None:
         _after_jumps(comp, stmt, rest, loc)
     return True
+
+
+def _finally_after(comp: Compiler, stmt: cst.Try, loc: SourceLoc) -> bool:
+    """A ``finally`` that binds or reads names of the other parts (``finally: notes.append("done")``)
+    and is plain local code (no await, no jump, no ``raise``): the statement without it, then the
+    ``finally``'s statements after. On the path where the rest of the statement raises, the query
+    fails with that error and the ``finally``'s local bindings are never seen, so only its effects
+    outside the workflow (a log line) are not run there. False when this does not apply."""
+    if stmt.finalbody is None:
+        return False
+    final = _branch_stmts(stmt.finalbody.body)
+    if contains_await(stmt.finalbody) or _exits(stmt.finalbody):
+        return False
+    parts: list[cst.CSTNode] = [*_branch_stmts(stmt.body), *(h.body for h in stmt.handlers)]
+    if stmt.orelse is not None:
+        parts.append(stmt.orelse.body)
+    if not bound_names(comp, final) and not set(comp.src.free_names(stmt.finalbody.body)[0]) & set(
+        bound_names(comp, parts)
+    ):
+        return False  # the try node runs it itself, on every path
+    if stmt.handlers:
+        if not try_statement(comp, stmt, loc, finally_after=True):
+            return False
+    else:
+        comp.block(_branch_stmts(stmt.body), top=False)
+    comp.block(final, top=False)
+    return True
+
+
+def _exits(node: cst.CSTNode) -> bool:
+    found = False
+
+    class V(cst.CSTVisitor):
+        def on_visit(self, n: cst.CSTNode) -> bool:
+            nonlocal found
+            found = found or isinstance(n, cst.Return | cst.Raise | cst.Break | cst.Continue)
+            return not found and not isinstance(n, cst.FunctionDef | cst.ClassDef | cst.Lambda)
+
+    node.visit(V())
+    return found
 
 
 def _trailing_jump(line: cst.BaseStatement) -> str | None:

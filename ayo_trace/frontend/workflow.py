@@ -31,6 +31,7 @@ from ..ir.code import SourceLoc
 from ..ir.graph import Graph
 from .breaks import describe_break, graph_breaks
 from .compiler import Compiler, TraceDeps
+from .guards import frozen, value_at
 from .primitive_calls import NeedStatic
 from .source import FunctionSource
 from .values import Static, Traced, Value
@@ -87,6 +88,7 @@ class Workflow:
         self.static = tuple(static)
         self.strict = strict
         self._by_need: dict[str, str] = {}  # parameters made static because the graph needs them
+        self._fields_by_need: dict[tuple[str, str], str] = {}  # fields of parameters, likewise (guards.py)
         self.bound_self = bound_self
         self._src: FunctionSource | None = None
         self._sources: dict[Any, FunctionSource] = {}  # the parsed sources of inlined helpers
@@ -163,6 +165,18 @@ class Workflow:
                 )
             else:
                 key.append((name, "traced"))
+        for (name, path), use in self._fields_by_need.items():
+            value = frozen(value_at(bound.arguments[name], path))
+            try:
+                hash(value)
+            except TypeError:
+                raise TraceError(
+                    f"`{name}{path}` must be hashable to key the trace cache (the graph needs it as a "
+                    f"constant: {use}); got a {type(value).__name__}",
+                    loc=def_loc(self.fn),
+                    construct="static",
+                ) from None
+            key.append((f"{name}{path}", "field", type(value), value))
         return tuple(key)
 
     # --- tracing ---------------------------------------------------------------------------------
@@ -182,6 +196,11 @@ class Workflow:
                 traced.append(name)
         graph.guards = {n: use for n, use in self._by_need.items() if n in graph.statics}
         deps = TraceDeps(sources=self._sources)  # helpers parsed by earlier traces are reused
+        for (name, path), use in self._fields_by_need.items():
+            if name in traced:
+                deps.fields[(name, path)] = value_at(bound.arguments[name], path)
+                graph.statics[f"{name}{path}"] = deps.fields[(name, path)]
+                graph.guards[f"{name}{path}"] = use
         result = Compiler(src, graph, env, deps).compile_function()
         compiler_out = Compiler(src, graph, env, deps)
         out_node = compiler_out.materialize(result, src.loc(src.node), "result")
@@ -214,6 +233,9 @@ class Workflow:
                 try:
                     entry = self._trace(bound)
                 except NeedStatic as need:
+                    if need.path and (need.param, need.path) not in self._fields_by_need:
+                        self._fields_by_need[(need.param, need.path)] = need.use  # guard on the field
+                        continue
                     if need.param in self._by_need or need.param not in bound.arguments:
                         raise TraceError(
                             f"parameter `{need.param}` is needed as a constant by {need.use}, but it "

@@ -11,10 +11,10 @@ Two nodes that ran in program order ``a`` then ``b`` keep that order when (``con
 * both are effects (``python`` statements with ``code.effect``, breaks, or bodies holding one): effects
   happen in program order;
 * one may change a value the other reads in place (``results.append(x)``), so readers of ``results``
-  keep their place around it. A ``python`` statement may change a value it reads when the source
-  calls a method on it, stores into an item or attribute of it, augments it (``+=``) or passes it to
-  a function other than a few known read-only builtins (``print``, ``len``, ``sorted`` ...); a break
-  may change every value it reads. Values known to be immutable (LLM text, constant strings and
+  keep their place around it. A ``python`` statement may change a value it reads as
+  ``ir/mutation.py`` judges it, for the frontend too (a method other than the read-only ones such
+  as ``get``/``items``, a store into an item or attribute, a call of a function other than a few
+  read-only builtins, a ``for`` changing its items); a break may change every value it reads. Values known to be immutable (LLM text, constant strings and
   numbers) are never changed;
 * one is a graph break and the other is not a pure engine op: a break runs arbitrary code (it may
   call primitives eagerly), so it keeps its order with everything that could observe it.
@@ -29,6 +29,7 @@ from dataclasses import dataclass
 
 from ..ir import Graph, Node, PyCode, primitive_spec
 from ..ir.blocks import BLOCK_OPS, bindings, named_bodies
+from ..ir.mutation import changed_names
 
 ANY_COLLECTION = "*"  # a collection named by a value the graph does not know
 
@@ -126,42 +127,15 @@ def mutated_values(graph: Graph) -> set[Node]:
     return out
 
 
-# Builtins that never change their arguments.
-_READ_ONLY_CALLS = frozenset(
-    {
-        "print", "len", "str", "repr", "int", "float", "bool", "abs", "round", "min", "max", "sum",
-        "any", "all", "sorted", "list", "tuple", "set", "frozenset", "dict", "enumerate", "zip",
-        "range", "reversed", "isinstance", "format", "hash", "id", "type", "ascii", "iter",
-    }
-)  # fmt: skip
-
-
-def _root(expr: ast.expr) -> str | None:
-    while isinstance(expr, ast.Attribute | ast.Subscript):
-        expr = expr.value
-    return expr.id if isinstance(expr, ast.Name) else None
-
-
 def _changed_params(code: PyCode) -> set[int]:
-    """Indices of the parameters the statement may change in place (all of them if unsure)."""
+    """Indices of the parameters the statement may change in place (all of them if unsure); the
+    judgement is the frontend's too (``ir/mutation.py``)."""
     params = {name: i for i, name in enumerate(code.params)}
     try:
         tree = ast.parse(textwrap.dedent(code.source))
     except SyntaxError:
         return set(params.values())
-    names: set[str | None] = set()
-    for node in ast.walk(tree):
-        if isinstance(node, ast.Call):
-            if isinstance(node.func, ast.Attribute):
-                names.add(_root(node.func.value))
-            if not (isinstance(node.func, ast.Name) and node.func.id in _READ_ONLY_CALLS):
-                names.update(_root(a) for a in [*node.args, *(k.value for k in node.keywords)])
-        elif isinstance(node, ast.Assign | ast.AugAssign | ast.AnnAssign | ast.Delete):
-            targets = node.targets if isinstance(node, ast.Assign | ast.Delete) else [node.target]
-            for t in targets:
-                if isinstance(t, ast.Attribute | ast.Subscript) or isinstance(node, ast.AugAssign):
-                    names.add(_root(t))
-    return {params[n] for n in names if n in params}
+    return {params[n] for n in changed_names(tree) if n in params}
 
 
 def _changeable(node: Node, indices: Iterable[int]) -> frozenset[int]:

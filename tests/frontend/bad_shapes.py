@@ -19,7 +19,7 @@ async def assigns_global(question: str) -> str:
 
 @ayo.workflow
 async def traced_max_tokens(question: str, budget: list[int]) -> str:
-    return await ayo.llm(question, max_tokens=budget[0])
+    return await ayo.llm(question, max_tokens=len(budget))
 
 
 @ayo.workflow

@@ -3,10 +3,12 @@
 ``program_source(spec)`` turns a hypothesis-drawn list of statement choices into the text of a module
 with one ``@ayo.workflow``; every statement reads earlier variables of the right type, so each
 program is valid Python whatever the draw. ``KINDS`` are dataflow shapes (comprehensions, helpers,
-conditional awaits, early returns, local defs, try/except); ``CONTROL_KINDS`` add control flow and
-parallel constructs (loops with ``break``/``continue``/``else``, ``while``, ``try``, ``gather``,
-tuple-target loops and comprehensions, loops whose iterations depend on each other, ``match``,
-effects inside loop bodies). Every kind traces whole (no graph break).
+conditional awaits, early returns, local defs, try/except, ``:=`` in an argument and a condition,
+closures that change a workflow list, records changed in place by a loop, aliases into a dict,
+``**params``); ``CONTROL_KINDS`` add control flow and parallel constructs (loops with
+``break``/``continue``/``else``, ``while``, ``try``, ``finally``, ``gather`` also with a spread
+among calls, tuple-target loops and comprehensions, loops whose iterations depend on each other,
+``match``, effects inside loop bodies, a ``return`` inside a loop). Every kind traces whole (no graph break).
 """
 
 from __future__ import annotations
@@ -63,6 +65,12 @@ KINDS = [
     "local_async",
     "async_helper",
     "try_except",
+    "walrus_arg",
+    "walrus_cond",
+    "closure",
+    "records",
+    "alias",
+    "unpack_params",
 ]
 CONTROL_KINDS = [
     "loop_break",
@@ -75,6 +83,9 @@ CONTROL_KINDS = [
     "match",
     "carry_loop",
     "tuple_comp",
+    "return_loop",
+    "finally",
+    "gather_mixed",
 ]
 
 
@@ -168,6 +179,49 @@ def statement(kind: str, i: int, pick: int, scope: dict[str, list[str]], coll: i
             "    except ValueError as err:",
             f"        s{i} = str(err)",
         ]
+    if kind == "walrus_arg":
+        scope["s"].append(f"s{i}")
+        return [f'    s{i} = await ayo.llm(p{i} := f"Walrus {{{s}}}", max_tokens=3) + p{i}[:4]']
+    if kind == "walrus_cond":
+        scope["s"].append(f"s{i}")
+        return [
+            f'    if (n{i} := len(await ayo.llm(f"How long {{{s}}}", max_tokens=3))) % 2:',
+            f'        s{i} = await ayo.llm(f"Odd {{n{i}}}", max_tokens=2)',
+            "    else:",
+            f"        s{i} = str(n{i})",
+        ]
+    if kind == "closure":
+        scope["s"].append(f"s{i}")
+        return [
+            f"    notes{i} = []",
+            f"    def note{i}(t):",
+            f"        notes{i}.append(t[:5])",
+            "        return t",
+            f'    s{i} = note{i}(await ayo.llm(f"Note {{{s}}}", max_tokens=2))',
+            f'    s{i} = note{i}(s{i} + "|".join(notes{i}))',
+        ]
+    if kind == "records":
+        scope["l"].append(f"l{i}")
+        return [
+            f'    recs{i} = [{{"text": x}} for x in {lst}]',
+            f"    for rec in recs{i}:",
+            '        rec["answer"] = await ayo.llm(f"Answer {rec[\'text\']}", max_tokens=2)',
+            f'    l{i} = [r["text"] + r["answer"] for r in recs{i}]',
+        ]
+    if kind == "alias":
+        scope["s"].append(f"s{i}")
+        return [
+            f'    box{i} = {{"items": [{s}]}}',
+            f'    items{i} = box{i}["items"]',
+            f'    items{i}.append(await ayo.llm(f"Add to {{{s}}}", max_tokens=2))',
+            f'    s{i} = "/".join(box{i}["items"])',
+        ]
+    if kind == "unpack_params":
+        scope["s"].append(f"s{i}")
+        return [
+            f'    params{i} = {{"max_tokens": {2 + pick % 3}, "stop": "\\n"}}',
+            f'    s{i} = await ayo.llm(f"Params {{{s}}}", **params{i})',
+        ]
     scope["s"].append(f"s{i}")
     return [
         f'    s{i} = "{{}} and {{}}".format({s}, {lst}[0] if {lst} else "none")',
@@ -256,6 +310,30 @@ def control_statement(kind: str, i: int, pick: int, scope: dict[str, list[str]],
     if kind == "tuple_comp":
         scope["l"].append(f"l{i}")
         return [f'    l{i} = [await ayo.llm(f"{{n}}. {{x}}", max_tokens=3) for n, x in enumerate({lst})]']
+    if kind == "return_loop":
+        ret = ", ".join([scope["s"][-1], scope["l"][-1], f"[x.text for x in {scope['h'][-1]}]", "strs"])
+        return [
+            f"    for item in {lst}:",
+            '        r = await ayo.llm(f"Stop at {item}?", max_tokens=2)',
+            "        if len(r) % 4 == 0:",
+            f"            return ({ret})",
+        ]
+    if kind == "finally":
+        scope["s"].append(f"s{i}")
+        return [
+            "    try:",
+            f'        s{i} = await ayo.llm(f"Finally {{{s}}}", max_tokens=3)',
+            "    finally:",
+            f'        strs.append("closed {i}")',
+        ]
+    if kind == "gather_mixed":
+        scope["s"].append(f"s{i}")
+        return [
+            f"    first{i}, *rest{i} = await asyncio.gather(",
+            f'        ayo.llm(f"First {{{s}}}", max_tokens=2), *(ayo.llm(f"R {{x}}", max_tokens=2) for x in {lst})',
+            "    )",
+            f'    s{i} = first{i} + "".join(rest{i})',
+        ]
     scope["l"].append(f"l{i}")
     return [
         f"    l{i} = []",

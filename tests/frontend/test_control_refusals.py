@@ -46,7 +46,6 @@ async def run_modes_eager(wf: object, arg: str) -> object:
 @pytest.mark.parametrize(
     ("wf", "args"),
     [
-        (refused.await_in_while_condition, ("q",)),
         (refused.partial_body_then_handler, ("q",)),
         (refused.partial_body_then_handler, ("FAIL",)),
         (refused.partial_body_then_handler, ("q|FAIL",)),  # only the second call fails

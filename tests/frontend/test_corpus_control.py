@@ -57,6 +57,7 @@ CASES: dict[str, tuple[Any, tuple[Any, ...]]] = {
     "refine_while_short": (loops.refine_while_short, (QUESTION,)),
     "ingest_then_search_loop": (loops.ingest_then_search_loop, (QUESTION, [DOCS[:1], DOCS[1:2], DOCS, DOCS])),
     "nested_loops_break": (loops.nested_loops_break, (["lists", "values"], DOCS)),
+    "await_in_while_condition": (loops.await_in_while_condition, (QUESTION,)),
     # agent loops
     "react_agent": (agents.react_agent, (QUESTION,)),
     "react_agent_budget_1": (agents.react_agent, (QUESTION, 1)),
@@ -78,6 +79,9 @@ CASES: dict[str, tuple[Any, tuple[Any, ...]]] = {
     "retry_until_ok": (try_match.retry_until_ok, (["FAIL one", "two", "FAILFAIL three"],)),
     "error_name_unbound_after": (try_match.error_name_unbound_after, ("FAIL",)),
     "engine_error_message": (try_match.engine_error_message, ("FAIL",)),
+    "finally_notes_what_happened": (try_match.finally_notes_what_happened, (QUESTION,)),
+    "finally_notes_what_happened_fails": (try_match.finally_notes_what_happened, ("FAIL",)),
+    "finally_without_handlers": (try_match.finally_without_handlers, (QUESTION,)),
     # match
     "route_by_intent": (try_match.route_by_intent, (QUESTION,)),
     "route_by_intent_other": (try_match.route_by_intent, ("what is a list",)),

@@ -23,7 +23,7 @@ CASES = [
     (lambda: b.assigns_global.graph("q"), "global COUNTER", "return the value instead"),
     (
         lambda: b.traced_max_tokens.graph("q", [1]),
-        "max_tokens=budget[0]",
+        "max_tokens=len(budget)",
         "must be known when the workflow is traced",
     ),
     (

@@ -158,7 +158,7 @@ CASES = [
     case(return_in_both_branches, "what is a list", "no", label="return_in_both_branches_no"),
     case(raise_in_one_branch, "what is a list", DOCS),
     case(countdown, "generators"),
-    case(return_inside_a_loop, "what yields", DOCS, breaks=1),
+    case(return_inside_a_loop, "what yields", DOCS),
     case(local_def, "python", DOCS),
     case(local_class_and_import, "python", DOCS),
     case(assigned_before_the_branch, "what is a list"),
@@ -166,4 +166,37 @@ CASES = [
     case(agent_loop, "sort a list"),
     case(agent_loop_with_two_exits, "sort a list"),
     case(agent_loop_with_two_exits, "book a flight", label="agent_loop_with_two_exits_done"),
+]
+
+
+@ayo.workflow
+async def loop_over_a_constant_range_binds(question: str) -> str:
+    for attempt in range(3):
+        last = await ayo.llm(f"{question} (attempt {attempt})", max_tokens=2)
+    return f"{attempt}: {last}"
+
+
+@ayo.workflow
+async def loop_over_constant_tones_binds(question: str) -> str:
+    for tone in ["dry", "warm"]:
+        styled = await ayo.llm(f"[{tone}] {question}", max_tokens=2)
+    return tone + styled
+
+
+@ayo.workflow
+async def match_with_jumps_over_a_range(question: str) -> str:
+    for i in range(4):
+        answer = await ayo.llm(f"{question} {i}", max_tokens=2)
+        match len(answer) % 3:
+            case 0:
+                continue
+            case 1:
+                break
+    return answer
+
+
+CASES += [
+    case(loop_over_a_constant_range_binds, "what yields"),
+    case(loop_over_constant_tones_binds, "what holds"),
+    case(match_with_jumps_over_a_range, "how do generators work"),
 ]

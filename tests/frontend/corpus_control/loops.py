@@ -142,3 +142,11 @@ async def reviewed_draft(question: str) -> str:
     draft = draft + "\n(reviewed)"
     final = await ayo.llm(f"Polish: {draft}\n", max_tokens=6)
     return draft + final
+
+
+@ayo.workflow
+async def await_in_while_condition(question: str) -> int:
+    rounds = 0
+    while "stop" not in await ayo.llm(f"{question} {rounds}", max_tokens=4) and rounds < 3:
+        rounds += 1
+    return rounds

@@ -31,14 +31,6 @@ async def break_inside_try_body(questions: list[str]) -> str:
 
 
 @ayo.workflow
-async def await_in_while_condition(question: str) -> int:
-    rounds = 0
-    while "stop" not in await ayo.llm(f"{question} {rounds}", max_tokens=4) and rounds < 3:
-        rounds += 1
-    return rounds
-
-
-@ayo.workflow
 async def partial_body_may_leave_unbound(question: str) -> str:
     try:
         first = await ayo.llm(question, max_tokens=4)

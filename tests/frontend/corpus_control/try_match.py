@@ -138,3 +138,29 @@ async def engine_error_message(question: str) -> str:
     except ayo.EngineError as e:
         out = f"error: {e} (node {e.node})"
     return out
+
+
+@ayo.workflow
+async def finally_notes_what_happened(question: str) -> str:
+    notes = []
+    try:
+        answer = await ayo.llm(f"Q: {question}", max_tokens=3)
+    except ayo.EngineError:
+        answer = "n/a"
+        notes.append("failed")
+    else:
+        notes.append("ok")
+    finally:
+        notes.append("done")
+    return f"{answer} {notes}"
+
+
+@ayo.workflow
+async def finally_without_handlers(question: str) -> str:
+    steps = []
+    try:
+        steps.append(await ayo.llm(f"Q: {question}", max_tokens=2))
+        steps.append(await ayo.llm(f"Again: {question}", max_tokens=2))
+    finally:
+        steps.append("closed")
+    return " | ".join(steps)

@@ -1,0 +1,73 @@
+"""Names of the workflow that may hold the same object, so that changing one changes the others.
+
+``first = rows[0]`` then ``first.append(x)`` changes ``rows``; ``notes = state["notes"]`` then
+``notes.append(x)`` changes ``state``; ``view = log`` then ``view.append(x)`` changes ``log``. The
+graph passes objects between nodes by reference, exactly as Python does, so the values are right as
+long as every node reading one of the names runs after the node that changed it: a statement that
+changes a name in place therefore hands on every name of its group (``Compiler.mutated_locals``),
+and later reads depend on it. The groups are flow-insensitive and conservative: two names are in one
+group when anywhere in the workflow one is assigned a reference into the other (a name, or
+attributes and subscripts of one). ``for`` targets are items of what they iterate (``state.py``).
+"""
+
+from __future__ import annotations
+
+import libcst as cst
+
+from .source import FunctionSource
+from .state import walk
+
+
+def groups(src: FunctionSource) -> dict[str, frozenset[str]]:
+    """Each workflow name that shares an object with others, mapped to its whole group."""
+    if src.aliases is not None:
+        return src.aliases
+    parent: dict[str, str] = {}
+
+    def find(n: str) -> str:
+        while parent.get(n, n) != n:
+            n = parent[n]
+        return n
+
+    def union(a: str, b: str) -> None:
+        ra, rb = find(a), find(b)
+        if ra != rb:
+            parent[ra] = rb
+
+    for node in walk(src.node.body, lambda n: isinstance(n, cst.FunctionDef | cst.ClassDef | cst.Lambda)):
+        pairs: list[tuple[cst.BaseExpression, cst.BaseExpression]] = []
+        if isinstance(node, cst.Assign):
+            pairs = [(t.target, node.value) for t in node.targets]
+        elif isinstance(node, cst.AnnAssign | cst.NamedExpr) and node.value is not None:
+            pairs = [(node.target, node.value)]
+        for target, value in pairs:
+            root = _root(value)
+            if isinstance(target, cst.Name) and root is not None and root != target.value:
+                union(target.value, root)
+    members: dict[str, set[str]] = {}
+    for n in list(parent):
+        members.setdefault(find(n), set()).add(n)
+    out: dict[str, frozenset[str]] = {}
+    for group in members.values():
+        whole = frozenset(group | {find(next(iter(group)))})
+        for n in whole:
+            out[n] = whole
+    src.aliases = out
+    return out
+
+
+def _root(e: cst.BaseExpression) -> str | None:
+    """``x`` for ``x``, ``x.a``, ``x[i]``, ``x.a[i].b``, ``x.get(k)``, ``x.setdefault(k, [])`` (a
+    reference into ``x``), else None."""
+    while True:
+        if isinstance(e, cst.Attribute | cst.Subscript):
+            e = e.value
+        elif (
+            isinstance(e, cst.Call)
+            and isinstance(e.func, cst.Attribute)
+            and e.func.attr.value in ("get", "setdefault")
+        ):
+            e = e.func.value
+        else:
+            break
+    return e.value if isinstance(e, cst.Name) else None

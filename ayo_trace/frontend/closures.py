@@ -1,0 +1,191 @@
+"""Plain functions and lambdas defined inside a workflow, and the workflow names they close over.
+
+A ``def`` or ``lambda`` of the workflow reads the workflow's names when it is *called*, not when it
+is defined; in the graph the statement defining it runs once and the function holds the values it
+saw then (the same objects: a list it reads or changes in place is the workflow's own list). Three
+things follow, each a rule the compiler applies:
+
+* a closure that reads a name the workflow assigns again after the definition would see the old
+  value in the graph and the new one in Python: refused at the definition, naming both lines (pass
+  the value as an argument instead);
+* ``nonlocal`` of a workflow name inside such a function cannot change the graph's value: refused;
+* a module-level list, dict or set the workflow changes in place (``HISTORY.append(q)``) is never
+  folded into the graph as a constant, and statements reading it run as effects, in program order
+  with those changing it (``changed_globals``);
+* a statement that uses the closure (calls it, or passes it on: ``sorted(xs, key=f)``) reads every
+  workflow name the closure reads and changes those it changes in place (``seen.append(x)`` in its
+  body), so the statement's node depends on the latest value of each and hands the changed ones on.
+
+``async def`` helpers local to the workflow are inlined where they are awaited (``helpers.py``) and
+read the names as bound at the call, so only the ``nonlocal`` rule applies to them.
+"""
+
+from __future__ import annotations
+
+import collections
+from dataclasses import dataclass
+from typing import Any
+
+import libcst as cst
+
+from ..errors import TraceError
+from .source import FunctionSource, _is_load, _names_in
+from .state import mutated_roots
+
+_SCOPES = (cst.FunctionDef, cst.ClassDef, cst.Lambda)
+
+
+@dataclass(frozen=True)
+class Closure:
+    """A function the workflow defines: the workflow names it reads when called, and those whose
+    objects it may change in place."""
+
+    name: str
+    node: cst.CSTNode
+    reads: tuple[str, ...]
+    mutates: tuple[str, ...]
+
+
+def closures(src: FunctionSource) -> dict[str, Closure]:
+    """The closures the workflow's body defines (``def f`` or ``f = lambda ...``), by name."""
+    if src.closures is not None:
+        return src.closures
+    out: dict[str, Closure] = {}
+
+    class V(cst.CSTVisitor):
+        def visit_FunctionDef(self, n: cst.FunctionDef) -> bool:
+            if n is not src.node and src.scopes.get(n) is src.fn_scope:
+                out[n.name.value] = _closure(src, n.name.value, n, n.body)
+            return n is src.node
+
+        def visit_Assign(self, n: cst.Assign) -> None:
+            if (
+                isinstance(n.value, cst.Lambda)
+                and len(n.targets) == 1
+                and isinstance(n.targets[0].target, cst.Name)
+                and src.scopes.get(n) is src.fn_scope
+            ):
+                name = n.targets[0].target.value
+                out[name] = _closure(src, name, n.value, n.value.body)
+
+        def visit_ClassDef(self, n: cst.ClassDef) -> bool:
+            return False
+
+        def visit_Lambda(self, n: cst.Lambda) -> bool:
+            return False
+
+    src.node.visit(V())
+    src.closures = out
+    return out
+
+
+def _closure(src: FunctionSource, name: str, node: cst.CSTNode, body: cst.CSTNode) -> Closure:
+    reads = [n for n in src.free_names(node)[0] if n != name]
+    mutates = [n for n in mutated_roots(body) if n in reads]
+    return Closure(name, node, tuple(reads), tuple(mutates))
+
+
+def check_definition(src: FunctionSource, node: cst.CSTNode) -> None:
+    """Refuse a ``def``/``lambda`` of the workflow (``node``) whose meaning the graph cannot keep:
+    ``nonlocal`` of a workflow name, or a read of a name the workflow assigns again after it."""
+    found = next((c for c in closures(src).values() if c.node is node), None)
+    if isinstance(node, cst.FunctionDef):
+        for stmt in _nonlocals(node):
+            names = [a.name.value for a in stmt.names if src.fn_scope.assignments[a.name.value]]
+            if names:
+                raise TraceError(
+                    f"`nonlocal {', '.join(names)}` in `{node.name.value}` cannot be traced: the graph "
+                    f"cannot change the workflow's `{names[0]}` from inside a function; return the new "
+                    "value and assign it in the workflow instead",
+                    loc=src.loc(stmt),
+                    construct="nonlocal",
+                )
+    if found is None or not found.reads:
+        return
+    if isinstance(node, cst.FunctionDef) and node.asynchronous is not None:
+        return  # inlined where it is awaited, reading the names as bound there
+    end = src.positions[node].end.line
+    later = _assigned_after(src, end, set(found.reads))
+    if later:
+        name, line = min(later.items(), key=lambda kv: kv[1])
+        what = f"`{found.name}`" if isinstance(node, cst.FunctionDef) else f"the lambda `{found.name}`"
+        raise TraceError(
+            f"{what} reads the workflow's `{name}`, which is assigned again at line "
+            f"{line + src.first_line - 1} after {what} is defined: Python reads it when {what} is "
+            f"called, the graph when it is defined; pass `{name}` to {what} as an argument",
+            loc=src.loc(node),
+            construct="closure",
+        )
+
+
+_MUTABLE = (list, dict, set, bytearray, collections.deque)
+
+
+def changed_globals(src: FunctionSource) -> frozenset[str]:
+    """Module-level lists, dicts and sets the workflow changes in place somewhere (``HISTORY.append``).
+    The trace never folds their value into the graph, and every statement reading one runs as an
+    effect, in program order with the statements changing it."""
+    if src.changed_globals is not None:
+        return src.changed_globals
+    out = frozenset(
+        n
+        for n in mutated_roots(src.node.body)
+        if isinstance(src.fn.__globals__.get(n), _MUTABLE)
+        and not src.fn_scope.assignments[n]  # a local of the workflow is not the module's
+        and not _is_param(src, n)
+    )
+    src.changed_globals = out
+    return out
+
+
+def _is_param(src: FunctionSource, name: str) -> bool:
+    params = src.node.params
+    return any(p.name.value == name for p in [*params.posonly_params, *params.params, *params.kwonly_params])
+
+
+def _nonlocals(node: cst.CSTNode) -> list[cst.Nonlocal]:
+    found: list[cst.Nonlocal] = []
+
+    class V(cst.CSTVisitor):
+        def visit_Nonlocal(self, n: cst.Nonlocal) -> None:
+            found.append(n)
+
+    node.visit(V())
+    return found
+
+
+def _assigned_after(src: FunctionSource, line: int, names: set[str]) -> dict[str, int]:
+    """The first line (of the parsed text) after ``line`` where the workflow binds each of ``names``."""
+    out: dict[str, int] = {}
+    for n in _names_in(src.node.body):
+        if n.value not in names or src.scopes.get(n) is not src.fn_scope:
+            continue
+        parent: Any = src.parents.get(n)
+        aug = isinstance(parent, cst.AugAssign) and parent.target is n
+        if _is_load(n, src.parents) and not aug:
+            continue
+        if isinstance(parent, cst.FunctionDef | cst.ClassDef) and src.positions[parent].start.line <= line:
+            continue  # the definition itself
+        at = src.positions[n].start.line
+        if at > line and (n.value not in out or at < out[n.value]):
+            out[n.value] = at
+    return out
+
+
+def uses(src: FunctionSource, local: list[str]) -> tuple[list[str], list[str]]:
+    """``(reads, mutates)``: the workflow names read and changed in place through the closures a
+    statement uses (``local``: the workflow names the statement reads)."""
+    found = closures(src)
+    reads: dict[str, None] = {}
+    mutates: dict[str, None] = {}
+    todo = [n for n in local if n in found]
+    seen = set(todo)
+    while todo:  # a closure that uses another reads what that one reads
+        c = found[todo.pop()]
+        reads.update(dict.fromkeys(c.reads))
+        mutates.update(dict.fromkeys(c.mutates))
+        for n in c.reads:
+            if n in found and n not in seen:
+                seen.add(n)
+                todo.append(n)
+    return list(reads), list(mutates)

@@ -1,0 +1,124 @@
+"""``return`` inside a loop or a ``match`` of the function body, traced instead of a graph break.
+
+A loop whose body returns (``for d in docs: if good(d): return d``) becomes a ``loop`` node that
+carries two more names: whether the body returned, and the value. A ``return`` in the body sets
+both and leaves the loop as a ``break`` does. After the loop, a ``cond`` on the flag either returns
+the value or runs the rest of the function. A ``match`` whose cases return runs, in each case's
+branch, the case's statements followed by the rest of the function, as an ``if`` with a ``return``
+does (``returns.py``): every path ends by returning, and the value is the function's result.
+
+A ``return`` in the loop's ``else`` is taken too: the ``else`` runs, with the rest of the function
+after it, when the loop neither returned nor broke. Only returns the loop's own body reaches through
+``if``/``elif``/``else`` are taken this way; one inside a nested loop, ``try`` or ``with`` keeps the
+graph break.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from typing import TYPE_CHECKING
+
+import libcst as cst
+
+from ..ir.code import SourceLoc
+from .control_flow import BROKE, RESULT, RETURNED, _branch_stmts, _has_return, branch, compile_loop
+from .state import contains_await
+from .values import Static, Traced, Value
+
+if TYPE_CHECKING:
+    from .compiler import Compiler
+
+BROKE_AFTER = "__ayo_loop_broke"  # after a returning loop with an `else`: whether it broke
+
+
+def returning_loop(stmt: cst.BaseStatement) -> bool:
+    """Whether ``stmt`` is a loop that awaits and whose returns are all reached through ``if``s of
+    its own body (not its ``else``)."""
+    if not isinstance(stmt, cst.For | cst.While) or (isinstance(stmt, cst.For) and stmt.asynchronous):
+        return False
+    if not contains_await(stmt) or not _has_return(stmt):
+        return False
+    return _reachable(stmt.body.body)
+
+
+def _reachable(stmts: Sequence[cst.CSTNode]) -> bool:
+    for s in stmts:
+        if isinstance(s, cst.If):
+            orelse = s.orelse
+            more: list[cst.CSTNode] = []
+            if isinstance(orelse, cst.If):
+                more = [orelse]
+            elif isinstance(orelse, cst.Else):
+                more = list(orelse.body.body)
+            if not _reachable([*s.body.body, *more]):
+                return False
+        elif not isinstance(s, cst.SimpleStatementLine) and _has_return(s):
+            return False
+    return True
+
+
+def compile_returning_loop(comp: Compiler, stmt: cst.For | cst.While, rest: list[cst.BaseStatement]) -> Value:
+    """The loop, then the rest of the function unless it returned; the function's result."""
+    loc = comp.src.loc(stmt)
+    comp.env[RETURNED] = Static(False)
+    comp.env[RESULT] = Static(None)
+    broke = compile_loop(comp, stmt, loc, orelse=False)
+    pred = comp.materialize(comp.env[RETURNED], loc, "returned")
+    else_stmts = _branch_stmts(stmt.orelse)
+    if broke is not None:
+        comp.env[BROKE_AFTER] = Traced(broke)
+
+    def went_on(c: Compiler) -> None:
+        """The loop ended without returning: its ``else`` unless it broke, then the rest."""
+        if broke is None:
+            return run_rest(c, [*else_stmts, *rest])
+        flag = c.materialize(c.lookup_local(BROKE_AFTER, loc), loc, "broke")
+        branch(
+            c,
+            stmt,
+            flag,
+            lambda b: run_rest(b, rest),
+            lambda b: run_rest(b, [*else_stmts, *rest]),
+            [RESULT],
+            loc,
+        )
+
+    branch(comp, stmt, pred, lambda c: None, went_on, [RESULT], loc)
+    comp.env.pop(BROKE_AFTER, None)
+    result = comp.env.pop(RESULT)
+    comp.env.pop(RETURNED, None)
+    return result
+
+
+def run_rest(comp: Compiler, stmts: list[cst.BaseStatement]) -> None:
+    """Compile the rest of the function in ``comp``; what it returns is bound to ``RESULT``."""
+    from .compiler import _Returned
+
+    try:
+        comp.block(stmts, top=True)
+        comp.env[RESULT] = Static(None)
+    except _Returned as r:
+        comp.env[RESULT] = r.value
+
+
+def loop_return(comp: Compiler, small: cst.Return, loc: SourceLoc) -> None:
+    """A ``return`` in a loop body: bind the flag and the value, and leave the loop."""
+    comp.env[RESULT] = (
+        Static(None) if small.value is None else comp.expr(small.value, loc, "result", text=False)
+    )
+    comp.env[RETURNED] = Static(True)
+    comp.env[BROKE] = Static(True)
+
+
+def compile_returning_match(comp: Compiler, stmt: cst.Match, rest: list[cst.BaseStatement]) -> Value:
+    """A ``match`` with a ``return`` inside: each case runs its statements and the rest of the
+    function; the function's result."""
+    from .matching import SUBJECT, _cases
+
+    loc = comp.src.loc(stmt)
+    subject = comp.materialize(comp.expr(stmt.subject, loc, "subject"), loc, "subject")
+    comp.env[RESULT] = Static(None)
+    comp.temps[SUBJECT] = Traced(subject)
+    _cases(comp, stmt, 0, list(rest), [RESULT], run_rest, loc)
+    comp.temps.pop(SUBJECT, None)
+    return comp.env.pop(RESULT)

@@ -1,0 +1,75 @@
+"""Which names a piece of Python code may change in place: one judgement for the whole package.
+
+The frontend asks it of the user's statements (a name a statement changes is handed on by the
+statement's node, so later reads wait for it) and the passes ask it of a ``python`` node's code (a
+node that may change an argument keeps its order with the other readers of that argument). Both
+must agree: ``x.get(k)`` reads ``x``, ``x.append(v)`` changes it.
+
+A name may be changed when the code
+
+* calls a method on it (or on an attribute or item of it) other than ``READ_ONLY_METHODS``, which
+  never change their receiver on the built-in types (``str``, ``list``, ``dict``, ``Hit``, ...);
+* stores into, augments or deletes an attribute or item of it (``x[k] = v``, ``x.a += 1``);
+* passes it to a function other than ``READ_ONLY_CALLS`` (builtins that never change their
+  arguments), when ``calls_change_args`` (the passes' view: the frontend sees only the statement);
+* iterates over it in a ``for`` whose body changes the loop's item in place (``for row in rows:
+  row.append(x)`` changes what ``rows`` holds).
+"""
+
+from __future__ import annotations
+
+import ast
+
+# str methods: pure, so the frontend may call them at trace time, and none changes its receiver.
+PURE_STR_METHODS = frozenset(
+    {
+        "capitalize", "casefold", "center", "count", "endswith", "find", "format", "index", "isalnum",
+        "isalpha", "isdigit", "islower", "isspace", "isupper", "join", "ljust", "lower", "lstrip",
+        "partition", "removeprefix", "removesuffix", "replace", "rfind", "rjust", "rsplit", "rstrip",
+        "split", "splitlines", "startswith", "strip", "swapcase", "title", "upper", "zfill",
+    }
+)  # fmt: skip
+
+# Method names that never change their receiver on the built-in types.
+READ_ONLY_METHODS = PURE_STR_METHODS | {"copy", "decode", "encode", "get", "items", "keys", "values"}
+
+# Builtins that never change their arguments.
+READ_ONLY_CALLS = frozenset(
+    {
+        "print", "len", "str", "repr", "int", "float", "bool", "abs", "round", "min", "max", "sum",
+        "any", "all", "sorted", "list", "tuple", "set", "frozenset", "dict", "enumerate", "zip",
+        "range", "reversed", "isinstance", "format", "hash", "id", "type", "ascii", "iter",
+    }
+)  # fmt: skip
+
+
+def root_name(expr: ast.expr) -> str | None:
+    """``x`` for ``x``, ``x.a``, ``x[i]``, ``x.a[i].b``; None for anything else."""
+    while isinstance(expr, ast.Attribute | ast.Subscript):
+        expr = expr.value
+    return expr.id if isinstance(expr, ast.Name) else None
+
+
+def changed_names(tree: ast.AST, *, calls_change_args: bool = True) -> set[str]:
+    """The names ``tree`` may change in place (see the module docstring)."""
+    out: set[str | None] = set()
+    for node in ast.walk(tree):
+        if isinstance(node, ast.Call):
+            if isinstance(node.func, ast.Attribute) and node.func.attr not in READ_ONLY_METHODS:
+                out.add(root_name(node.func.value))
+            if calls_change_args and not (
+                isinstance(node.func, ast.Name) and node.func.id in READ_ONLY_CALLS
+            ):
+                out.update(root_name(a) for a in [*node.args, *(k.value for k in node.keywords)])
+        elif isinstance(node, ast.Assign | ast.AugAssign | ast.AnnAssign | ast.Delete):
+            targets = node.targets if isinstance(node, ast.Assign | ast.Delete) else [node.target]
+            for t in targets:
+                if isinstance(t, ast.Attribute | ast.Subscript):
+                    out.add(root_name(t))
+        elif isinstance(node, ast.For | ast.AsyncFor):
+            body = ast.Module(body=node.body, type_ignores=[])
+            items = {n.id for n in ast.walk(node.target) if isinstance(n, ast.Name)}
+            if changed_names(body, calls_change_args=calls_change_args) & items:
+                out.update(n.id for n in ast.walk(node.iter) if isinstance(n, ast.Name))
+    out.discard(None)
+    return out  # type: ignore[return-value]
