@@ -16,6 +16,14 @@ asked meanwhile, so the CPU is never idle for longer than that while a batch wai
 ``Runtime(cpu_share=True)`` gives one share to the engines whose ``Engine.cpu_threads`` add up to
 more than the machine's cores, and none otherwise (engines on enough cores run side by side).
 
+It is off by default because it measured worse where batching pays. On the default CPU engines (2
+cores), a burst of 8 naive-RAG queries took 15.7 s with the share against 11.2 s without (p50 about
+12 s against 7 s; one run, timeline in ``bench/RESULTS.md``): in strict order across engines a later
+query's cheap embedding waits behind an earlier query's LLM work, so its scores reach the LLM late and
+each score batch holds one query's 4 requests (about 1.3 s) where it held four queries' 16 (2.8 s):
+llama.cpp scores a batch of sequences at about twice the throughput of one. ``bench/load_latency.py``
+compares it as ``new+share``.
+
 The share belongs to one event loop: the first use in another loop starts afresh (the runtime forgets
 queued work the same way when it moves to a new loop).
 """
