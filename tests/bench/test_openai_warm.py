@@ -8,10 +8,9 @@ from __future__ import annotations
 from collections.abc import Sequence
 from typing import Any
 
-import anyio
-
 from ayo_trace.backend.engines.base import DecodeChunk, DecodeRequest, PrefillRequest
 from bench import openai_warm
+from tests.util import run_in_new_loop
 
 
 class Recorder:
@@ -39,7 +38,7 @@ class Recorder:
 
 def run(queries: int, shots: int) -> tuple[Recorder, dict[str, list[float]]]:
     engine = Recorder()
-    times = anyio.run(openai_warm.measure_on, engine, queries, shots)
+    times = run_in_new_loop(openai_warm.measure_on, engine, queries, shots)
     return engine, times
 
 

@@ -6,7 +6,6 @@ from __future__ import annotations
 
 from typing import Any
 
-import anyio
 import pytest
 from hypothesis import given
 from hypothesis import strategies as st
@@ -19,6 +18,7 @@ from ayo_trace.ir.graph import Graph
 from ayo_trace.simulator.devices import Devices
 from ayo_trace.simulator.engines import Memo, ProfileEmbedder, ProfileReranker
 from ayo_trace.testing import ScriptedEmbedder, overlap_score
+from tests.util import run_in_new_loop
 
 pytest.importorskip("trio", reason="trio is in the 'dev' extra")
 
@@ -119,7 +119,7 @@ def test_the_profile_reranker_splits_each_text_into_words_once() -> None:
     async def three_times() -> list[list[list[float]]]:
         return [await engine.score([request]) for _ in range(3)]
 
-    scores = anyio.run(three_times)
+    scores = run_in_new_loop(three_times)
     assert scores[0] == scores[2] == [[overlap_score(p, "which words") for p in passages]]
     assert engine._words.computed == len(passages)  # each passage once (the query is one of them)
 
