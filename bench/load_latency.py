@@ -4,8 +4,9 @@ Loads: bursts of 8 and 16 queries at once, and streams of 32 queries arriving on
 every 1 s. Workflows: the two of ``bench/workflows.py`` (naive RAG with rerank, query expansion),
 each run eagerly (``wf.eager``) and optimized (``wf(...)``). Policies: ``old`` is the order before
 query-level scheduling (``policy="critical_path"``, no admission bound), ``new`` the default
-(``policy="query"``, ``max_active=DEFAULT_MAX_ACTIVE``), ``new+share`` the same with
-``cpu_share=True`` (the CPU engines take turns in the policy's order). Every combination runs once per round, in
+(``policy="query"``, ``max_active=DEFAULT_MAX_ACTIVE``) with the CPU engines side by side, and
+``new+share`` the same with them taking turns in the policy's order (``cpu_share=True``: the
+default runtime). Every combination runs once per round, in
 one interleaved order, on one runtime whose policy is switched between runs (``Runtime.set_policy``),
 so both policies see the same loaded models. A query's latency runs from its arrival to its answer;
 the figures are p50, p95 and max latency and the makespan (first arrival to last answer), medians
@@ -160,7 +161,7 @@ async def measure(args: argparse.Namespace) -> dict[Key, list[dict[str, float]]]
                             res = await run_load(runner(workflows[name], name, variant), times)
                             results.setdefault((load, name, variant, label), []).append(res)
                             print(f"round {r + 1} {load} {name} {variant} {label}: " + fmt(res), flush=True)
-        policy, max_active, share = POLICIES["new"]
+        policy, max_active, share = POLICIES["new+share"]
         rt.set_policy(policy, max_active, cpu_share=share)
     return results
 

@@ -13,16 +13,17 @@ next (ties: the one that asked first). A call is never interrupted; the share on
 next. The batch handed the CPU first lets a few scheduler passes go by (time for the query the last
 batch served to ask for its next step, which may rank before it) and yields to a better one that
 asked meanwhile, so the CPU is never idle for longer than that while a batch waits.
-``Runtime(cpu_share=True)`` gives one share to the engines whose ``Engine.cpu_threads`` add up to
-more than the machine's cores, and none otherwise (engines on enough cores run side by side).
+``Runtime`` (``cpu_share=True``, the default) gives one share to the engines whose
+``Engine.cpu_threads`` add up to more than the machine's cores, and none otherwise (engines on
+enough cores run side by side).
 
-It is off by default because it measured worse where batching pays. On the default CPU engines (2
-cores), a burst of 8 naive-RAG queries took 15.7 s with the share against 11.2 s without (p50 about
-12 s against 7 s; one run, timeline in ``bench/RESULTS.md``): in strict order across engines a later
-query's cheap embedding waits behind an earlier query's LLM work, so its scores reach the LLM late and
-each score batch holds one query's 4 requests (about 1.3 s) where it held four queries' 16 (2.8 s):
-llama.cpp scores a batch of sequences at about twice the throughput of one. ``bench/load_latency.py``
-compares it as ``new+share``.
+Measured on the default CPU engines (2 cores, ``bench/load_latency.py``, ``bench/RESULTS.md``): with
+the query policy, 32 naive-RAG queries arriving one every 0.5 s had p50 12.8 s with the share against
+15.6 s without, and a makespan of 34.1 s against 38.9 s (the engines' threads no longer contend).
+So it is on by default where it applies. It costs where other processes are busy on the same cores:
+running one engine at a time leaves them a core, and later queries' requests reach the LLM in smaller
+batches (one such run: a burst of 8 took 15.7 s with the share, 11.2 s without). ``Runtime(cpu_share=
+False)`` is the setting for a machine shared with other work.
 
 The share belongs to one event loop: the first use in another loop starts afresh (the runtime forgets
 queued work the same way when it moves to a new loop).

@@ -167,8 +167,9 @@ class Runtime(EagerPrimitives):
     profiles) no longer fits the time left, before it takes engine time: turn it on when those
     estimates describe your engines (the default profiles describe the CPU defaults, and overestimate
     a GPU). ``cache`` turns the response cache of deterministic calls on (``response_cache.py``;
-    ``stats()["cache"]`` says what it saved). ``cpu_share=True`` makes engines whose CPU threads
-    together outnumber the cores run one batch at a time, in the policy's order (``cpu_share.py``).
+    ``stats()["cache"]`` says what it saved). With ``cpu_share`` (the default), engines whose CPU threads
+    together outnumber the cores run one batch at a time, in the policy's order (``cpu_share.py``;
+    ``False`` on a machine shared with other busy processes).
     """
 
     def __init__(
@@ -192,7 +193,7 @@ class Runtime(EagerPrimitives):
         max_active: int | None = DEFAULT_MAX_ACTIVE,
         fail_early: bool = False,
         cache: CacheConfig | None = None,
-        cpu_share: bool = False,
+        cpu_share: bool = True,
     ) -> None:
         path = os.environ.get("AYO_TRACE_CONFIG") if engines is None else None
         if engines is None:

@@ -8,6 +8,7 @@ before a newer query's call on another, where without the share both run at once
 from __future__ import annotations
 
 import os
+from typing import Any
 
 import anyio
 import pytest
@@ -170,3 +171,12 @@ def test_the_cpu_engines_say_how_many_threads_they_compute_on() -> None:
     assert SentenceTransformerEmbedder("e").cpu_threads() >= 1  # torch's own count
     # the likelihood reranker computes on its LLM's engine, which takes the turns
     assert LikelihoodReranker(llama).cpu_threads() == 0
+
+
+def test_the_share_is_on_by_default_where_the_engines_oversubscribe_the_cores() -> None:
+    async def shares(engines: list[Any]) -> bool:
+        async with Runtime(engines=engines) as rt:
+            return rt.cpu_share is not None
+
+    assert in_virtual_time(shares, [CpuEmbedder("a"), CpuEmbedder("b")])
+    assert not in_virtual_time(shares, [CpuEmbedder("a"), RecordingEmbedder()])  # one engine computes here
