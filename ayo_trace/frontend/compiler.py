@@ -533,25 +533,42 @@ class Compiler(Returns, Helpers, ExpressionCompiler):
                     if through:
                         unbound.add(n)  # assigned on the other branch only
                     outs.append(child.const(None, loc, n))
-            for n, (outer, _) in child.captures.items():
-                captured.setdefault(n, outer)
             child.graph.add("output", outs or [child.const(None, loc)])
-        order = list(captured)
-        for child in branches:
-            for n in order:  # an input the branch does not read (or binds first), to match the args
-                child.capture(n, captured[n])
-            _align_inputs(child, order)
-        node = self.emit(
-            "cond",
-            [pred, *(captured[n] for n in order)],
-            {"then": branches[0].graph, "orelse": branches[1].graph},
-            loc,
-            names[0] if len(names) == 1 else "cond",
-        )
+        node = cond_node(self, pred, branches, loc, names[0] if len(names) == 1 else "cond", captured)
         if names:
             self.rebind(names, node, loc)
         for n in unbound:
             self.leave_unbound(n, stmt, loc)
+
+
+def cond_node(
+    parent: Compiler,
+    pred: Node,
+    branches: list[Compiler],
+    loc: SourceLoc,
+    name: str,
+    captured: dict[str, Node] | None = None,
+) -> Node:
+    """A ``cond`` node in ``parent`` choosing between two branch bodies (``then``, ``orelse``): every
+    outer value either branch reads is an input of the node, in one order (those in ``captured``
+    first), and each branch takes them all as its inputs in that order (an input it does not read,
+    or binds first, included)."""
+    captured = dict(captured or {})
+    for child in branches:
+        for n, (outer, _) in child.captures.items():
+            captured.setdefault(n, outer)
+    order = list(captured)
+    for child in branches:
+        for n in order:
+            child.capture(n, captured[n])
+        _align_inputs(child, order)
+    return parent.emit(
+        "cond",
+        [pred, *(captured[n] for n in order)],
+        {"then": branches[0].graph, "orelse": branches[1].graph},
+        loc,
+        name,
+    )
 
 
 def _align_inputs(child: Compiler, order: list[str], first: Node | None = None) -> None:

@@ -141,7 +141,7 @@ class ComprehensionMaps(CompilerState):
         loc: SourceLoc,
         hint: str,
     ) -> Value:
-        from .compiler import Compiler, _align_inputs
+        from .compiler import Compiler, cond_node
 
         branches = []
         for label, part in (("then", then), ("orelse", orelse)):
@@ -156,21 +156,7 @@ class ComprehensionMaps(CompilerState):
                 value = child.expr(part, loc, hint, text=False)
             child.graph.add("output", [child.materialize(value, loc, hint or "value")])
             branches.append(child)
-        order = list(dict.fromkeys(n for c in branches for n in c.captures))
-        captured = {n: c.captures[n][0] for c in branches for n in c.captures}
-        for child in branches:
-            for n in order:
-                if n not in child.captures:
-                    child.capture(n, captured[n])
-            _align_inputs(child, order)
-        node = self.emit(
-            "cond",
-            [pred, *(captured[n] for n in order)],
-            {"then": branches[0].graph, "orelse": branches[1].graph},
-            loc,
-            hint or "cond",
-        )
-        return Traced(node)
+        return Traced(cond_node(self, pred, branches, loc, hint or "cond"))  # type: ignore[arg-type]
 
 
 def _clause_awaits(comp: cst.CompFor) -> bool:

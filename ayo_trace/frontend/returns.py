@@ -139,7 +139,7 @@ class Returns(CompilerState):
     def returning_if(self, stmt: cst.If, rest: list[cst.BaseStatement], loc: SourceLoc) -> Value:
         """Compile ``stmt`` followed by ``rest`` as a ``cond`` whose branches both return; the value
         is what the function returns."""
-        from .compiler import Compiler, _align_inputs, _Returned
+        from .compiler import Compiler, _Returned, cond_node
 
         pred = self.materialize(self.expr(stmt.test, loc, "test"), loc, "test")
         then_body: list[Any] = list(stmt.body.body)
@@ -160,20 +160,7 @@ class Returns(CompilerState):
                 value = r.value
             child.graph.add("output", [child.materialize(value, loc, "result")])
             branches.append(child)
-        order = list(dict.fromkeys(n for c in branches for n in c.captures))
-        captured = {n: c.captures[n][0] for c in branches for n in c.captures}
-        for child in branches:
-            for n in order:
-                child.capture(n, captured[n])
-            _align_inputs(child, order)
-        node = self.emit(
-            "cond",
-            [pred, *(captured[n] for n in order)],
-            {"then": branches[0].graph, "orelse": branches[1].graph},
-            loc,
-            "result",
-        )
-        return Traced(node)
+        return Traced(cond_node(self, pred, branches, loc, "result"))  # type: ignore[arg-type]
 
     def settle(self, stmt: cst.CSTNode, names: list[str], loc: SourceLoc) -> tuple[list[str], list[str]]:
         """``(returns, keep)`` for a node running ``stmt`` that may bind ``names``: the names it hands
