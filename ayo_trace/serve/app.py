@@ -15,8 +15,8 @@ Endpoints (``{name}`` is a workflow's name, the part after the colon of ``app.py
 
 All requests share one runtime, so concurrent queries batch together and share prompt prefixes.
 Its admission bound (``max_active``, ``max_queue``) answers a request past it at once with
-``overload_status`` (429 Too Many Requests, or 503), an engine that refuses work (its queue or
-session slots full) with 503; both with ``Retry-After``.
+``overload_status`` (503 Service Unavailable, or 429 Too Many Requests), an engine that refuses
+work (its queue or session slots full) with 503; both with ``Retry-After``.
 The runtime starts with the app (lifespan) and stops after the server has drained: uvicorn lets
 requests in flight finish (``--graceful-timeout`` bounds the wait; a request still running then is
 cancelled, and its query's engine sessions are released), then the engines stop.
@@ -54,7 +54,7 @@ RETRY_AFTER_S = "1"
 
 
 def create_app(
-    workflows: Mapping[str, Workflow], runtime: Runtime, *, overload_status: int = 429
+    workflows: Mapping[str, Workflow], runtime: Runtime, *, overload_status: int = 503
 ) -> Starlette:
     """The ASGI app serving ``workflows`` (by name) on ``runtime`` (started and stopped with the app);
     ``overload_status`` (429 or 503) answers a request the runtime's admission bound refuses."""
@@ -87,7 +87,7 @@ def create_app(
 
 
 def problem_response(
-    exc: BaseException, status: int | None = None, overload_status: int = 429
+    exc: BaseException, status: int | None = None, overload_status: int = 503
 ) -> JSONResponse:
     body = problem(exc, overload_status)
     if status is not None:
@@ -237,7 +237,7 @@ def _seconds(value: Any) -> float:
 __all__ = ["DEADLINE_HEADER", "GRAPH_FORMATS", "RETRY_AFTER_S", "create_app"]
 
 
-def _request_problem(exc: Exception, overload_status: int = 429) -> Response:
+def _request_problem(exc: Exception, overload_status: int = 503) -> Response:
     """The problem response for what a request's call, stream or graph raised before running: an
     unknown workflow 404, an ayo error its own status, a bad body or argument 400."""
     if isinstance(exc, LookupError):

@@ -160,7 +160,7 @@ def graph(workflow: str, args_json: str | None, optimized: bool, fmt: str, expla
 @click.option(
     "--overload-status",
     type=click.Choice(["429", "503"]),
-    default="429",
+    default="503",
     show_default=True,
     help="The status of a request past --max-active and --max-queue (both with Retry-After).",
 )

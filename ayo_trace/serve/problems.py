@@ -6,9 +6,9 @@
     400     bad arguments: not JSON, not an object or list, not the workflow's parameters
     422     InvalidRequest (InvalidParams, UnknownCollection): input no engine can serve
     500     TraceError, UserCodeError, NodeError, other AyoError: the workflow's own code failed
-    429     Overloaded by the runtime's admission bound: the callers sent more queries than
-            ``max_active`` in service plus ``max_queue`` waiting (Retry-After: 1); 503 with
-            ``overload_status=503``
+    503     Overloaded by the runtime's admission bound: the callers sent more queries than
+            ``max_active`` in service plus ``max_queue`` waiting (Retry-After: 1); 429 with
+            ``overload_status=429``
     502     EngineError, EngineDied, StoreError: an engine failed
     503     Overloaded by an engine: its queue or its session slots are full, or a remote engine
             answered 429/503 (Retry-After: 1)
@@ -17,7 +17,7 @@
 Both readings of "too many requests" are reasonable for the admission refusal: 429 says the
 callers asked too much (a client library backs off and retries after ``Retry-After``), 503 says
 the service is saturated (what load balancers count against a backend). ``overload_status``
-chooses; an engine's refusal is the server's own capacity, so it is 503 either way.
+chooses (503 by default, what the server answered before the option existed); an engine's refusal is the server's own capacity, so it is 503 either way.
 
 Each problem has ``type`` (``urn:ayo-trace:error:<ErrorClass>``), ``title``, ``status``,
 ``detail`` (the error's message) and, when the error happened in a node, ``node`` and ``location``
@@ -55,7 +55,7 @@ def refused_by_admission(exc: BaseException) -> bool:
     return isinstance(exc, Overloaded) and exc.engine is None
 
 
-def problem(exc: BaseException, overload_status: int = 429) -> dict[str, Any]:
+def problem(exc: BaseException, overload_status: int = 503) -> dict[str, Any]:
     """The problem details of ``exc`` (a bad-argument error when it is no ``AyoError``);
     ``overload_status`` is the status of an admission refusal (429 or 503)."""
     status, title = 400, "Bad arguments"

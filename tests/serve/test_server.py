@@ -1,6 +1,6 @@
 """``ayo serve`` as a real uvicorn process on localhost, driven with httpx: a JSON call, a streamed
 call (SSE parsed), the graph, health, metrics, errors as problem JSON naming the line, deadlines,
-overload answered 429 (or 503, an option) with Retry-After, and graceful shutdown with requests in flight."""
+overload answered 503 (or 429, an option) with Retry-After, and graceful shutdown with requests in flight."""
 
 from __future__ import annotations
 
@@ -172,7 +172,7 @@ async def test_a_deadline_from_the_body_or_header_answers_504(start_server: Call
 
 @pytest.mark.parametrize(
     ("flags", "status", "title"),
-    [((), 429, "Too many requests"), (("--overload-status", "503"), 503, "Overloaded")],
+    [((), 503, "Overloaded"), (("--overload-status", "429"), 429, "Too many requests")],
 )
 async def test_a_request_past_the_admission_bound_is_refused_with_retry_after(
     start_server: Callable[..., Server], flags: tuple[str, ...], status: int, title: str
