@@ -15,14 +15,12 @@ from __future__ import annotations
 import argparse
 import statistics
 import sys
-import time
 from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-import anyio
 
 import ayo_trace as ayo
 from ayo_trace.backend.policy import DEFAULT_POLICY
@@ -30,7 +28,7 @@ from ayo_trace.backend.runtime import DEFAULT_MAX_ACTIVE
 from bench import heldout_workflows as H
 from bench import workflows as W
 from bench.heldout_like import Bench, Run, prepare, summarize
-from bench.report import interleaved_header, load_average, write_section
+from bench.report import measure_and_report
 
 HEADING = "## CPU engines taking turns (bench/cpu_share.py)"
 VARIANTS = (("eager", False), ("eager", True), ("optimized", False), ("optimized", True))
@@ -122,17 +120,7 @@ def main(argv: Sequence[str] | None = None) -> None:
     p.add_argument("--rounds", type=int, default=2)
     p.add_argument("--write", action="store_true", help="rewrite this benchmark's section of RESULTS.md")
     args = p.parse_args(argv)
-    load_before = load_average()
-    t = time.perf_counter()
-    results = anyio.run(measure, args)
-    minutes = (time.perf_counter() - t) / 60
-    text = table(results, args.concurrency)
-    print(text)
-    if args.write and results:
-        args_given = argv if argv is not None else sys.argv[1:]
-        header = interleaved_header("cpu_share.py", args_given, load_before, minutes, args.rounds)
-        body = f"{header}\n\n{text}"
-        write_section(HEADING, body)
+    measure_and_report("cpu_share.py", HEADING, measure, table, args, argv)
 
 
 if __name__ == "__main__":

@@ -39,7 +39,7 @@ import anyio
 import ayo_trace as ayo
 from bench import heldout_workflows as H
 from bench import workflows as W
-from bench.report import interleaved_header, load_average, write_section
+from bench.report import measure_and_report
 
 HEADING = "## Never slower than eager (bench/heldout_like.py)"
 RAW = Path(__file__).resolve().parent / "data" / "heldout_like.json"
@@ -200,17 +200,7 @@ def main(argv: Sequence[str] | None = None) -> None:
     p.add_argument("--write", action="store_true", help="rewrite this benchmark's section of RESULTS.md")
     args = p.parse_args(argv)
     RAW.parent.mkdir(exist_ok=True)
-    load_before = load_average()
-    t = time.perf_counter()
-    results = anyio.run(measure, args)
-    minutes = (time.perf_counter() - t) / 60
-    text = table(results, args.concurrency)
-    print(text)
-    if args.write:
-        args_given = argv if argv is not None else sys.argv[1:]
-        header = interleaved_header("heldout_like.py", args_given, load_before, minutes, args.rounds)
-        body = f"{header}\n\n{text}"
-        write_section(HEADING, body)
+    measure_and_report("heldout_like.py", HEADING, measure, table, args, argv)
 
 
 if __name__ == "__main__":

@@ -11,8 +11,13 @@ from __future__ import annotations
 import os
 import platform
 import subprocess
-from collections.abc import Sequence
+import sys
+import time
+from collections.abc import Awaitable, Callable, Sequence
 from pathlib import Path
+from typing import Any
+
+import anyio
 
 RESULTS = Path(__file__).resolve().parent / "RESULTS.md"
 READING = "<!-- reading: written by hand; kept when the benchmark rewrites this section -->"
@@ -46,6 +51,31 @@ def interleaved_header(
         f"`{cmd}` on {machine()}; load average before {load_before}, after {load_average()}; "
         f"{minutes:.1f} min. Default `ayo.Runtime()`; medians of {rounds} interleaved rounds."
     )
+
+
+def measure_and_report(
+    script: str,
+    heading: str,
+    measure: Callable[[Any], Awaitable[dict[str, Any]]],
+    table: Callable[[dict[str, Any], Sequence[int]], str],
+    args: Any,
+    argv: Sequence[str] | None,
+) -> dict[str, Any]:
+    """Run ``measure(args)``, print its ``table``, and with ``args.write`` (and results) rewrite
+    ``heading``'s section of RESULTS.md under an ``interleaved_header``: what the benchmarks of
+    interleaved runs on the default runtime share."""
+    load_before = load_average()
+    t = time.perf_counter()
+    results = anyio.run(measure, args)
+    minutes = (time.perf_counter() - t) / 60
+    text = table(results, args.concurrency)
+    print(text)
+    if args.write and results:
+        given = argv if argv is not None else sys.argv[1:]
+        write_section(
+            heading, f"{interleaved_header(script, given, load_before, minutes, args.rounds)}\n\n{text}"
+        )
+    return results
 
 
 def write_section(heading: str, body: str, path: Path = RESULTS) -> None:
