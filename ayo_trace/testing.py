@@ -23,7 +23,7 @@ import re
 from collections import defaultdict
 from collections.abc import AsyncIterator, Callable, Mapping, Sequence
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, ClassVar
 
 import anyio
 import numpy as np
@@ -70,6 +70,9 @@ class _Counting:
     """Call counters and the relevance score shared by the scripted engines."""
 
     history = True
+    # A scripted call is a sleep of its scripted latency, usually none: not worth watching for a
+    # deadline (``Engine.interruptible``). Subclasses that sleep for long say True.
+    interruptible: ClassVar[bool] = False
 
     def _init_counts(self) -> None:
         self.calls: dict[str, int] = defaultdict(int)

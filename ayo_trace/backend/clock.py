@@ -8,6 +8,7 @@ from __future__ import annotations
 import time
 
 import anyio
+import anyio.lowlevel
 
 
 def now() -> float:
@@ -18,4 +19,10 @@ def now() -> float:
         return time.monotonic()
 
 
-__all__ = ["now"]
+def on_trio() -> bool:
+    """Whether the running event loop is trio's (which orders each batch of runnable tasks at random,
+    where asyncio runs them in the order they were woken)."""
+    return anyio.lowlevel.current_token().backend_class.__module__.endswith("_trio")
+
+
+__all__ = ["now", "on_trio"]

@@ -53,6 +53,7 @@ from ..errors import AyoError, EngineError, Overloaded, QueryTimeout
 from ..ir.params import Hit, SamplingParams
 from .batching import Backlog, Dispatch, Wait, next_batch
 from .clock import now as _now
+from .clock import on_trio
 from .config import BatchPolicy
 from .cpu_share import CpuShare, oversubscribed
 from .engines.base import (
@@ -278,10 +279,12 @@ class EngineScheduler:
         """Wait for a batch to be ready, run it, deliver. One batch per call."""
         # Let the tasks that the last delivery woke run first: they often queue their next request
         # (a decode step after a prefill, the next round, the query's next step) at once, and then
-        # join this batch or go ahead of later queries. Twice: a woken task may be scheduled after
-        # this one (trio orders each batch of runnable tasks at random).
+        # join this batch or go ahead of later queries. On trio twice: a woken task may be scheduled
+        # after this one (trio orders each batch of runnable tasks at random; asyncio runs them in
+        # the order they were woken, so one pass is enough there).
         await anyio.lowlevel.checkpoint()
-        await anyio.lowlevel.checkpoint()
+        if on_trio():
+            await anyio.lowlevel.checkpoint()
         while True:
             decision = await self._decide()
             if decision is None:
@@ -302,7 +305,10 @@ class EngineScheduler:
 
     async def _run_batch(self, decision: Dispatch) -> None:
         batch = self._queue.pop(decision.indices)
-        await self._in_flight.run(batch, self._leader, self._run)
+        # a release is cleanup, run to completion; other calls of a slow engine are watched
+        watched = self.engine.interruptible and _kind_of(batch[0].key) != "release"
+        leader = self._leader if watched else None
+        await self._in_flight.run(batch, leader, self._run)
         await anyio.lowlevel.checkpoint_if_cancelled()  # a leader cancelled meanwhile stops now
 
     def _decide_now(self) -> Dispatch | None:

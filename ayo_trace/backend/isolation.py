@@ -28,7 +28,9 @@ UTF-8, finite vectors), so the commonest poisons never reach a batch at all.
 
 ``InFlight`` runs a batch shielded from its leader's cancellation (its other members still get their
 results) but cancels the engine call once every member has been abandoned (their tasks cancelled: a
-deadline, say): a deadline then interrupts engine work that no one waits for any more.
+deadline, say): a deadline then interrupts engine work that no one waits for any more. Noticing the
+leader's cancellation takes a small watcher task per batch; the engine scheduler arms it only for
+engines whose calls can take long (``Engine.interruptible``) and never for a release.
 """
 
 from __future__ import annotations
@@ -184,21 +186,26 @@ class InFlight:
                 with scope:
                     await run(batch)
                 return
+            done = anyio.Event()
             async with anyio.create_task_group() as tg:
-                # not shielded: cancelled with the leader, it abandons the leader's own request
-                tg.start_soon(self._abandon_when_cancelled, leader)
-                with scope:
-                    await run(batch)
-                self.batch = None
-                tg.cancel_scope.cancel()
+                # not shielded: cancelled with the leader, it abandons the leader's own request; on
+                # the common path it returns when the batch is done (no cancellation to deliver)
+                tg.start_soon(self._abandon_when_cancelled, leader, done)
+                try:
+                    with scope:
+                        await run(batch)
+                finally:
+                    self.batch = None
+                    done.set()
         finally:
             self.batch = self.scope = None
 
-    async def _abandon_when_cancelled(self, req: Any) -> None:
+    async def _abandon_when_cancelled(self, req: Any, done: anyio.Event) -> None:
         try:
-            await anyio.sleep_forever()
-        finally:
+            await done.wait()
+        except BaseException:
             self.abandon(req)
+            raise
 
     def abandon(self, req: Any) -> None:
         """``req``'s task was cancelled: cancel the running batch if no member is waited for any more."""

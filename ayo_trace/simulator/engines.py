@@ -15,7 +15,7 @@ from __future__ import annotations
 
 import math
 from collections.abc import Callable, Mapping
-from typing import Any, Generic, TypeVar
+from typing import Any, ClassVar, Generic, TypeVar
 
 from ..backend.config import EngineConfig
 from ..backend.engines.base import Engine
@@ -60,6 +60,7 @@ class _Profiled:
     spec: EngineModel
     device: Device
     name: str
+    interruptible: ClassVar[bool] = True  # a call takes the profile's (virtual) time
 
     def _place(self, spec: EngineModel, devices: Devices, base: str) -> None:
         self.spec = spec

@@ -25,6 +25,8 @@ SLOW_S = 30.0  # a prefill that would outlive any test
 class SlowPrefill(ScriptedLLM):
     """Prefills of prompts holding ``slow`` take ``SLOW_S``; counts the calls cancelled mid-way."""
 
+    interruptible = True  # its calls take long: a deadline interrupts them
+
     def __init__(self, slow_s: float = SLOW_S) -> None:
         super().__init__("llm", respond)
         self.slow = "slow"
@@ -73,3 +75,27 @@ async def test_a_deadline_leaves_a_batch_that_others_wait_for_running() -> None:
     assert isinstance(results["hasty"], ayo.QueryTimeout)
     assert isinstance(results["patient"], str) and results["patient"]
     assert llm.cancelled == 0 and llm.batch_sizes["prefill"][0] == 2  # one shared batch, run to its end
+
+
+class BriefPrefill(SlowPrefill):
+    """The same slow prefill on an engine that declares its calls brief (``interruptible = False``):
+    its batches are not watched, so they run to their end."""
+
+    interruptible = False
+
+
+async def test_an_engine_that_is_not_interruptible_finishes_its_call_and_the_query_still_times_out() -> None:
+    llm = BriefPrefill(slow_s=0.3)
+    async with Runtime(engines=[llm], batching=False) as rt:
+        with pytest.raises(ayo.QueryTimeout):
+            await rt.run(G.unsplit_prompt(), {"question": "slow question"}, deadline_s=0.05)
+        assert llm.cancelled == 0 and llm.finished == 1  # not interrupted: the call ran to its end
+        assert await rt.run(G.unsplit_prompt(), {"question": "fast question"})
+
+
+def test_real_engines_are_interruptible_and_zero_latency_scripted_ones_are_not() -> None:
+    from ayo_trace.backend.engines.llama_cpp import LlamaCppEngine
+    from ayo_trace.backend.engines.sentence_transformers import SentenceTransformerEmbedder
+
+    assert LlamaCppEngine.interruptible and SentenceTransformerEmbedder.interruptible
+    assert not ScriptedLLM.interruptible

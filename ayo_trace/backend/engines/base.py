@@ -72,6 +72,11 @@ class Engine(ABC):
     """Base of all engines: a named async context manager with stats."""
 
     kind: ClassVar[str]
+    # True when a call can take long enough that a deadline should interrupt it (work in a worker
+    # thread, on a device, behind a network). The engine scheduler then watches a batch's leader for
+    # cancellation (a task per batch, tens of microseconds); an engine whose calls end at once (the
+    # zero-latency scripted ones) says False and its batches simply run to completion.
+    interruptible: ClassVar[bool] = True
 
     def __init__(self, name: str) -> None:
         self.name = name
