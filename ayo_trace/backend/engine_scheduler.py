@@ -123,7 +123,7 @@ class _Request:
         self.tokens = tokens
         self.urgent = urgent
         self.ahead = ahead
-        self.arrival = anyio.current_time()  # the policy's clock (virtual under a test clock)
+        self.arrival = _now()  # the policy's clock (virtual under a test clock)
         tag = current_query()
         self.query = tag.id if tag is not None else None
         self.query_seq = tag.seq if tag is not None else 0
@@ -317,7 +317,7 @@ class EngineScheduler:
             decision = self._next_batch()
             if not isinstance(decision, Dispatch):
                 return None
-            self._expire(self._queue.pop(decision.expired), anyio.current_time())
+            self._expire(self._queue.pop(decision.expired), _now())
             if decision.indices:
                 return decision
         return None
@@ -327,7 +327,7 @@ class EngineScheduler:
             {"decode": self.active_decodes} if self.active_decodes else None
         )
         policy = self.policy if self.peers is None or self.peers() > 1 else self._alone_policy
-        return next_batch(self._queue, policy, anyio.current_time(), expected)
+        return next_batch(self._queue, policy, _now(), expected)
 
     async def _decide(self) -> Dispatch | None:
         """Wait until a batch is ready and return it (None: the queue ran empty)."""
@@ -336,7 +336,7 @@ class EngineScheduler:
                 return None
             decision = self._next_batch()
             if isinstance(decision, Dispatch):
-                self._expire(self._queue.pop(decision.expired), anyio.current_time())
+                self._expire(self._queue.pop(decision.expired), _now())
                 if decision.indices:
                     return decision
                 continue
@@ -351,8 +351,7 @@ class EngineScheduler:
         key = batch[0].key
         kind = _kind_of(key)
         start = _now()
-        now = anyio.current_time()
-        waits = [now - r.arrival for r in batch]
+        waits = [start - r.arrival for r in batch]
         report_batch(self.name, batch, waits)
         self._batch_ids += 1
         batch_id = self._batch_ids
