@@ -33,7 +33,7 @@ pytestmark = pytest.mark.anyio
 
 # A primitive with a handler of its own (no engine method): only an interpreter that has the method
 # its spec names can run it.
-SHOUT = PrimitiveSpec("shout", params=(Param("text", "data"),), handler="op_shout")
+SHOUT = PrimitiveSpec("shout", params=(Param("text", "data"),), handler="shout_loudly")
 # A generic primitive that takes its first arg item by item.
 TALLY = PrimitiveSpec(
     "tally",
@@ -64,7 +64,7 @@ def _one(op: str, attrs: dict[str, Any] | None = None) -> Graph:
 
 
 class _Shouting(GraphRun):
-    async def op_shout(self, node: Node, args: list[Any]) -> Any:
+    async def shout_loudly(self, node: Node, args: list[Any]) -> Any:
         return args[0].upper() + "!"
 
     async def op_embed(self, node: Node, args: list[Any]) -> Any:
@@ -72,7 +72,7 @@ class _Shouting(GraphRun):
 
 
 class _ShoutingInOrder(Interpreter):
-    async def op_shout(self, node: Node, args: list[Any]) -> Any:
+    async def shout_loudly(self, node: Node, args: list[Any]) -> Any:
         return args[0].upper() + "!"
 
     async def op_embed(self, node: Node, args: list[Any]) -> Any:
@@ -84,7 +84,7 @@ def test_the_table_names_a_method_of_each_interpreter_for_every_op() -> None:
     assert set(ALL_OPS) <= set(table)
     assert all(table[s.name] == s.handler for s in BUILTIN_PRIMITIVES)
     assert all(table[op] == name for op, name in STRUCTURAL_HANDLERS.items())
-    assert table["shout"] == "op_shout" and table["tally"] == "call_primitive"
+    assert table["shout"] == "shout_loudly" and table["tally"] == "call_primitive"
     assert all(callable(getattr(GraphRun, table[op], None)) for op in ALL_OPS)
     # the in-order interpreter runs traced graphs only, and binds their inputs before it runs a node
     assert all(callable(getattr(Interpreter, table[op], None)) for op in TRACED_OPS - {"input"})
@@ -111,11 +111,13 @@ async def test_a_subclass_overrides_a_built_in_primitive_s_handler_in_both_inter
 
 async def test_an_interpreter_without_the_spec_s_handler_names_it_and_the_node(rt: Runtime) -> None:
     with pytest.raises(
-        NodeError, match=r"GraphRun has no handler for op 'shout' \(its method op_shout\)"
+        NodeError, match=r"GraphRun has no handler for op 'shout' \(its method shout_loudly\)"
     ) as e:
         await rt.run(_one("shout"), {"x": "hi"})
     assert e.value.node == "v"
-    with pytest.raises(NodeError, match=r"Interpreter has no handler for op 'shout' \(its method op_shout\)"):
+    with pytest.raises(
+        NodeError, match=r"Interpreter has no handler for op 'shout' \(its method shout_loudly\)"
+    ):
         await Interpreter(rt).run(_one("shout"), {"x": "hi"})
 
 
