@@ -8,9 +8,9 @@ fails cancels the rest of the query and its error, naming the node and its ``fil
 query's error.
 
 Stream edges (``stream_args`` that the consumer's handler takes item by item, ``ops.streams_in``: a
-``map``'s iterable, a ``db_insert``'s vectors) are bounded memory object streams, so a fast producer waits for a slow consumer. The consumer starts as
-soon as its other inputs are ready and takes items as the producer emits them; every other reader
-of the producer gets the whole value when it is done. An edge whose consumer also depends on the
+``map``'s iterable, a ``db_insert``'s vectors) are bounded memory object streams, so a fast producer
+waits for a slow consumer. The consumer starts as soon as its other inputs are ready and takes items
+as the producer emits them; every other reader of the producer gets the whole value when it is done. An edge whose consumer also depends on the
 producer's whole value (directly or through another node) would deadlock, so it carries the whole
 value instead.
 
@@ -24,15 +24,15 @@ opening.
 
 Deadlines: the query's ``deadline_s`` and a node's ``timeout`` (``node.meta`` or ``node.attrs``)
 raise ``QueryTimeout`` naming the node that was running. Retries: a node whose op is in
-``ops.idempotent`` (its spec says so), or one that ``ops.reopens_session`` (``llm_prefill``/``llm_decode``), is retried up to ``retries`` times
-after an ``EngineError`` (never after ``Overloaded`` or ``InvalidRequest``, and never once it has
-streamed items out), waiting ``retry_backoff_s * 2**(attempt - 1)`` before each new attempt. An
-LLM session is engine state that a failure may leave half-advanced (a decode that produced text the
-consumer never got, a session lost with its Ray actor), so a retried ``llm_prefill`` or
-``llm_decode`` first reopens its session (``EngineClient.reopen``): releases it and prefills again,
-in order, the parts of it that had succeeded; the retried node then runs on a session exactly as it was before its first
-attempt. A decode that already handed items to a consumer is never retried (they cannot be taken
-back).
+``ops.idempotent`` (its spec says so), or one that ``ops.reopens_session`` (``llm_prefill``,
+``llm_decode``), is retried up to ``retries`` times after an ``EngineError`` (never after
+``Overloaded`` or ``InvalidRequest``, and never once it has streamed items out), waiting
+``retry_backoff_s * 2**(attempt - 1)`` before each new attempt. An LLM session is engine state that
+a failure may leave half-advanced (a decode that produced text the consumer never got, a session
+lost with its Ray actor), so a retried ``llm_prefill`` or ``llm_decode`` first reopens its session
+(``EngineClient.reopen``): releases it and prefills again, in order, the parts of it that had
+succeeded; the retried node then runs on a session exactly as it was before its first attempt. A
+decode that already handed items to a consumer is never retried (they cannot be taken back).
 """
 
 from __future__ import annotations

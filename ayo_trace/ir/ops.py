@@ -2,9 +2,10 @@
 
 Execution dispatches on these names, so a new behaviour is a new op here, not an ``isinstance`` chain
 elsewhere: ``handler_name`` gives the interpreters' method that runs an op (the same table for both
-interpreters, from ``STRUCTURAL_HANDLERS`` and the primitives' specs). The engine ops (the primitives) are described once
-each by a ``spec.PrimitiveSpec`` (``builtin_primitives.py``); a registered primitive adds an op. ``args`` are always nodes (the data inputs, in order);
-everything static lives in ``attrs``. The value of a node is what it produces when it runs.
+interpreters, from ``STRUCTURAL_HANDLERS`` and the primitives' specs). The engine ops (the
+primitives) are described once each by a ``spec.PrimitiveSpec`` (``builtin_primitives.py``); a
+registered primitive adds an op. ``args`` are always nodes (the data inputs, in order); everything
+static lives in ``attrs``. The value of a node is what it produces when it runs.
 
 Traced ops (what ``@ayo.workflow`` records):
 
