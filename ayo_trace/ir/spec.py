@@ -119,7 +119,9 @@ class PrimitiveSpec:
     nodes, called with ``(node, args)`` (the generic ``call_primitive`` unless the primitive needs
     more, see the module docstring; an interpreter without that method cannot run it);
     ``stream_in``: the indices of its args the handler can take item by item (the graph scheduler
-    passes a stream edge there when the producer streams: ``db_insert``'s vectors);
+    passes a stream edge there when the producer streams, whose ``items()`` yields the items as they
+    come: ``db_insert``'s vectors; the generic handler sends whole values, so a primitive with
+    ``stream_in`` names a handler of its own);
     ``reopens_session``: it extends or decodes an LLM session, engine state a failure may leave
     half-advanced, so a retry reopens the session first (``llm_prefill``, ``llm_decode``).
     """
@@ -152,6 +154,11 @@ class PrimitiveSpec:
             raise GraphError(f"primitive {self.name!r}: `lower` and `lowers_to` go together")
         if not self.handler.isidentifier():
             raise GraphError(f"primitive {self.name!r}: `handler` names a method, got {self.handler!r}")
+        if self.stream_in and self.handler == "call_primitive":
+            raise GraphError(
+                f"primitive {self.name!r}: the generic handler sends whole values; a primitive that "
+                "takes an arg item by item (`stream_in`) names a handler of its own"
+            )
 
     def names(self, role: Role) -> tuple[str, ...]:
         """The names of its ``role`` arguments, in order."""

@@ -34,14 +34,8 @@ pytestmark = pytest.mark.anyio
 # A primitive with a handler of its own (no engine method): only an interpreter that has the method
 # its spec names can run it.
 SHOUT = PrimitiveSpec("shout", params=(Param("text", "data"),), handler="shout_loudly")
-# A generic primitive that takes its first arg item by item.
-TALLY = PrimitiveSpec(
-    "tally",
-    params=(Param("items", "data"),),
-    engine_kind="counter",
-    engine_method="tally",
-    stream_in=(0,),
-)
+# A primitive whose handler takes its first arg item by item.
+TALLY = PrimitiveSpec("tally", params=(Param("items", "data"),), handler="tally_items", stream_in=(0,))
 # A generic primitive without an engine method: the generic handler has nothing to call.
 MUTE = PrimitiveSpec("mute", params=(Param("text", "data"),))
 
@@ -84,7 +78,7 @@ def test_the_table_names_a_method_of_each_interpreter_for_every_op() -> None:
     assert set(ALL_OPS) <= set(table)
     assert all(table[s.name] == s.handler for s in BUILTIN_PRIMITIVES)
     assert all(table[op] == name for op, name in STRUCTURAL_HANDLERS.items())
-    assert table["shout"] == "shout_loudly" and table["tally"] == "call_primitive"
+    assert table["shout"] == "shout_loudly" and table["mute"] == "call_primitive"
     assert all(callable(getattr(GraphRun, table[op], None)) for op in ALL_OPS)
     # the in-order interpreter runs traced graphs only, and binds their inputs before it runs a node
     assert all(callable(getattr(Interpreter, table[op], None)) for op in TRACED_OPS - {"input"})
@@ -94,6 +88,11 @@ def test_the_table_names_a_method_of_each_interpreter_for_every_op() -> None:
 def test_a_handler_is_a_method_name() -> None:
     with pytest.raises(GraphError, match="names a method"):
         PrimitiveSpec("bad", handler="not a name")
+
+
+def test_a_generic_primitive_takes_no_arg_item_by_item() -> None:
+    with pytest.raises(GraphError, match="names a handler of its own"):
+        PrimitiveSpec("bad", params=(Param("items", "data"),), engine_method="m", stream_in=(0,))
 
 
 async def test_a_spec_s_handler_is_called_by_both_interpreters(rt: Runtime) -> None:
@@ -148,6 +147,24 @@ def test_stream_edges_go_where_the_consumer_s_spec_takes_items() -> None:
     streams = plan(_streamed_into("tally")).streams
     assert [(p.name, c.name, i) for p, cs in streams.items() for c, i in cs] == [("vectors", "v", 0)]
     assert plan(_streamed_into("shout")).streams == {}
+
+
+class _Tallying(GraphRun):
+    """Counts its arg's items, saying whether they came as a stream."""
+
+    async def tally_items(self, node: Node, args: list[Any]) -> Any:
+        source = args[0]
+        if hasattr(source, "items"):
+            return "streamed", len([item async for item in source.items()])
+        return "whole", len(source)
+
+
+async def test_a_spec_s_handler_takes_a_streamed_arg_item_by_item(rt: Runtime) -> None:
+    ctx = QueryContext(rt.client, "q1", Retries(0, 0.0))
+    assert await _Tallying(ctx, _streamed_into("tally"), "q1").run([["a", "b", "c", "d", "e"]]) == (
+        "streamed",
+        5,
+    )
 
 
 def test_the_session_parts_retry_on_a_reopened_session_by_their_spec() -> None:
