@@ -1,40 +1,55 @@
 """What both interpreters of graphs (the graph scheduler and the in-order ``Interpreter``) share,
-so they dispatch and report alike: execution dispatches on the op name to the interpreter's
-``op_<name>`` method (looked up on the instance, so a subclass's method is the one called, like
-torch.fx's ``Interpreter``); user code in ``python`` and ``break`` nodes runs through
-``run_user_code``, which turns its errors into ``UserCodeError`` naming the node; and ``annotate``
-names the node of any other error.
+so they dispatch and report alike: execution dispatches every op, built-in or registered, through
+one table derived from the primitives' specs (``ops.handler_name``: a primitive's
+``PrimitiveSpec.handler``, a structural op's ``op_<name>``) to the interpreter's method of that
+name, looked up on the instance, so a subclass's method is the one called, like torch.fx's
+``Interpreter``; user code in ``python`` and ``break`` nodes runs through ``run_user_code``, which
+turns its errors into ``UserCodeError`` naming the node; and ``annotate`` names the node of any
+other error.
 """
 
 from __future__ import annotations
 
 import copy
-import functools
 from collections.abc import Awaitable, Callable
 from typing import Any
 
 from ..errors import AyoError, NodeError, UserCodeError
 from ..ir.code import PyCode, SourceLoc
 from ..ir.graph import Node
-from ..ir.spec import primitive_spec
+from ..ir.ops import handler_name
+from ..ir.spec import PrimitiveSpec, primitive_spec
 
 Handler = Callable[[Node, list[Any]], Awaitable[Any]]
 
 
 def handler_for(interpreter: object, node: Node) -> Handler:
-    """``interpreter``'s ``op_<name>`` method for ``node``'s op, else, for a primitive served by an
-    engine method (``PrimitiveSpec.engine_method``: a registered one), its generic
-    ``call_primitive(spec, node, args)``; ``NodeError`` when it has neither."""
-    handler = getattr(interpreter, f"op_{node.op}", None)
-    spec = primitive_spec(node.op)
-    generic = getattr(interpreter, "call_primitive", None)
-    if handler is None and spec is not None and spec.engine_method is not None and generic is not None:
-        return functools.partial(generic, spec)
+    """``interpreter``'s method that runs ``node`` (``ops.handler_name`` of its op); ``NodeError``
+    when it has none."""
+    name = handler_name(node.op)
+    handler = getattr(interpreter, name, None) if name is not None else None
     if handler is None:
         raise NodeError(
-            f"{type(interpreter).__name__} has no handler for op {node.op!r}", node=node.name, loc=where(node)
+            f"{type(interpreter).__name__} has no handler for op {node.op!r}"
+            + (f" (its method {name})" if name is not None else ""),
+            node=node.name,
+            loc=where(node),
         )
     return handler
+
+
+def generic_primitive(node: Node) -> PrimitiveSpec:
+    """The spec of a node that the generic handler (``call_primitive``) runs: a primitive served by
+    an engine method (``PrimitiveSpec.engine_method``); ``NodeError`` for one that has none."""
+    spec = primitive_spec(node.op)
+    if spec is None or spec.engine_method is None:
+        raise NodeError(
+            f"primitive {node.op!r} has no engine method for the generic handler to call "
+            "(give its spec an engine_method, or a handler of its own)",
+            node=node.name,
+            loc=where(node),
+        )
+    return spec
 
 
 async def run_user_code(node: Node, args: list[Any]) -> Any:
@@ -89,4 +104,4 @@ def annotate(exc: Exception, node: Node) -> AyoError:
     return err
 
 
-__all__ = ["Handler", "annotate", "handler_for", "run_user_code", "where"]
+__all__ = ["Handler", "annotate", "generic_primitive", "handler_for", "run_user_code", "where"]

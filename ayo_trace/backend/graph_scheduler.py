@@ -2,13 +2,15 @@
 
 A node starts as soon as the nodes it reads (``args``) and the nodes it must follow (``after``) are
 done; each running node is a task in the query's task group, and execution dispatches on the op name
-to one ``op_<name>`` method, like torch.fx's ``Interpreter``. The first node that fails cancels the
-rest of the query and its error, naming the node and its ``file:line``, is the query's error.
+to the method the op's table entry names (``dispatch.handler_for``: a primitive's spec names its
+handler, ``call_primitive`` for a generic one), like torch.fx's ``Interpreter``. The first node that
+fails cancels the rest of the query and its error, naming the node and its ``file:line``, is the
+query's error.
 
-Stream edges (``stream_args`` of a ``map`` on its iterable, of a ``db_insert`` on its vectors) are
-bounded memory object streams, so a fast producer waits for a slow consumer. The consumer starts as
-soon as its other inputs are ready and takes items as the producer emits them; every other reader
-of the producer gets the whole value when it is done. An edge whose consumer also depends on the
+Stream edges (``stream_args`` that the consumer's handler takes item by item, ``ops.streams_in``: a
+``map``'s iterable, a ``db_insert``'s vectors) are bounded memory object streams, so a fast producer
+waits for a slow consumer. The consumer starts as soon as its other inputs are ready and takes items
+as the producer emits them; every other reader of the producer gets the whole value when it is done. An edge whose consumer also depends on the
 producer's whole value (directly or through another node) would deadlock, so it carries the whole
 value instead.
 
@@ -22,15 +24,15 @@ opening.
 
 Deadlines: the query's ``deadline_s`` and a node's ``timeout`` (``node.meta`` or ``node.attrs``)
 raise ``QueryTimeout`` naming the node that was running. Retries: a node whose op is in
-``ops.idempotent`` (its spec says so), or a lowered ``llm_prefill``/``llm_decode``, is retried up to ``retries`` times
-after an ``EngineError`` (never after ``Overloaded`` or ``InvalidRequest``, and never once it has
-streamed items out), waiting ``retry_backoff_s * 2**(attempt - 1)`` before each new attempt. An
-LLM session is engine state that a failure may leave half-advanced (a decode that produced text the
-consumer never got, a session lost with its Ray actor), so a retried ``llm_prefill`` or
-``llm_decode`` first reopens its session (``EngineClient.reopen``): releases it and prefills again,
-in order, the parts of it that had succeeded; the retried node then runs on a session exactly as it was before its first
-attempt. A decode that already handed items to a consumer is never retried (they cannot be taken
-back).
+``ops.idempotent`` (its spec says so), or one that ``ops.reopens_session`` (``llm_prefill``,
+``llm_decode``), is retried up to ``retries`` times after an ``EngineError`` (never after
+``Overloaded`` or ``InvalidRequest``, and never once it has streamed items out), waiting
+``retry_backoff_s * 2**(attempt - 1)`` before each new attempt. An LLM session is engine state that
+a failure may leave half-advanced (a decode that produced text the consumer never got, a session
+lost with its Ray actor), so a retried ``llm_prefill`` or ``llm_decode`` first reopens its session
+(``EngineClient.reopen``): releases it and prefills again, in order, the parts of it that had
+succeeded; the retried node then runs on a session exactly as it was before its first attempt. A
+decode that already handed items to a consumer is never retried (they cannot be taken back).
 """
 
 from __future__ import annotations
@@ -49,22 +51,16 @@ from .._concurrency import FailFast, fail_fast
 from ..errors import EngineError, InvalidRequest, NodeError, Overloaded, QueryTimeout
 from ..ir.blocks import BLOCK_OPS
 from ..ir.graph import Graph, Node
-from ..ir.ops import idempotent, rerank_top_k, search_params
-from ..ir.spec import PrimitiveSpec
+from ..ir.ops import idempotent, reopens_session, rerank_top_k, search_params, streams_in
 from .clock import now as _now
 from .control import RunBody, run_loop, run_try
-from .dispatch import annotate, handler_for, run_user_code, where
+from .dispatch import annotate, generic_primitive, handler_for, run_user_code, where
 from .engine_client import Emit, EngineClient, Session
 from .events import NodeRun
 
 log = logging.getLogger("ayo_trace.graph_scheduler")
 
 STREAM_BUFFER = 64
-# An LLM session's parts, retried after an EngineError on a reopened session (see the module
-# docstring); the other ops retried are the idempotent ones (``ops.idempotent``: their specs say).
-SESSION_OPS = frozenset({"llm_prefill", "llm_decode"})
-# (consumer op, arg index) pairs the scheduler feeds item by item; other stream_args get whole values.
-STREAM_CONSUMERS = frozenset({("map", 0), ("db_insert", 1)})
 
 
 class NodeEvents(Protocol):
@@ -199,8 +195,8 @@ def plan(graph: Graph) -> _Plan:
     streamed: dict[Node, set[Node]] = {}
     for n in graph.nodes:
         for i in n.attrs.get("stream_args", ()):
-            if (n.op, i) not in STREAM_CONSUMERS or not 0 <= i < len(n.args):
-                continue
+            if not streams_in(n.op, i) or not 0 <= i < len(n.args):
+                continue  # a handler that takes this arg whole gets the whole value
             producer = n.args[i]
             if not producer.attrs.get("stream"):
                 continue
@@ -344,11 +340,12 @@ class GraphRun:
             edges_in[i] if edges_in and i in edges_in else self.values[a] for i, a in enumerate(node.args)
         ]
         timeout = node.meta.get("timeout", node.attrs.get("timeout"))
-        retryable = node.op in SESSION_OPS or idempotent(node.op)
+        session_op = reopens_session(node.op)
+        retryable = session_op or idempotent(node.op)
         attempts = self.ctx.retries.retries + 1 if retryable else 1
         for attempt in range(1, attempts + 1):
             try:
-                if attempt > 1 and node.op in SESSION_OPS:
+                if attempt > 1 and session_op:
                     await self.client.reopen(self._llm_session(node, args), self._priority(node))
                 if timeout is None:
                     return await handler(node, args)
@@ -407,7 +404,7 @@ class GraphRun:
     def _priority(self, node: Node) -> float:
         return float(node.meta.get("remaining", 0.0) or 0.0)
 
-    # --- ops ------------------------------------------------------------------------------------
+    # --- ops: the handlers ``ops.handler_name`` names -------------------------------------------
 
     async def op_input(self, node: Node, args: list[Any]) -> Any:
         return self.values[node]
@@ -503,9 +500,10 @@ class GraphRun:
             ),
         )
 
-    async def call_primitive(self, spec: PrimitiveSpec, node: Node, args: list[Any]) -> Any:
-        """A registered primitive's node (``dispatch.handler_for``): one request to its engine
-        method through the engine client, as its eager call makes."""
+    async def call_primitive(self, node: Node, args: list[Any]) -> Any:
+        """The generic handler (a registered primitive's, unless its spec names another): one
+        request to its engine method through the engine client, as its eager call makes."""
+        spec = generic_primitive(node)
         value = await self.client.call(spec, spec.call_values(node, args), self._priority(node))
         return await self._emit_all(node, value)
 

@@ -4,7 +4,9 @@ It runs the nodes one at a time in list order (which respects every edge, the gr
 topological order) and map items one after another, calling the runtime's eager primitives, so
 the value it computes is the value of the user's function run as plain Python. It knows nothing
 of streams, sessions or batching; it runs traced graphs only (no lowered ops). It dispatches and
-wraps user errors as the graph scheduler does (``dispatch.py``).
+wraps user errors as the graph scheduler does (``dispatch.py``): each op runs on the method its
+table entry names (``ops.handler_name``), the built-in primitives' on the runtime's eager
+primitive of the same name, a generic one's on ``call_primitive``.
 """
 
 from __future__ import annotations
@@ -14,16 +16,16 @@ from typing import TYPE_CHECKING, Any
 
 from ..ir.graph import Graph, Node
 from ..ir.ops import rerank_top_k, search_params
-from ..ir.spec import PrimitiveSpec
 from .control import run_loop, run_try
-from .dispatch import handler_for, run_user_code
+from .dispatch import generic_primitive, handler_for, run_user_code
 
 if TYPE_CHECKING:
     from .runtime import Runtime
 
 
 class Interpreter:
-    """``await Interpreter(rt).run(graph, inputs)``; one ``op_<name>`` method per traced op."""
+    """``await Interpreter(rt).run(graph, inputs)``; the handler each traced op's table entry names
+    (``op_<name>`` for the structural ops and the built-in primitives, ``call_primitive``)."""
 
     def __init__(self, rt: Runtime) -> None:
         self.rt = rt
@@ -76,8 +78,10 @@ class Interpreter:
     async def op_rerank(self, node: Node, args: list[Any]) -> Any:
         return await self.rt.rerank(args[0], args[1], rerank_top_k(node, args), node.attrs.get("engine"))
 
-    async def call_primitive(self, spec: PrimitiveSpec, node: Node, args: list[Any]) -> Any:
-        """A registered primitive's node: the eager call (``Runtime.call``) of its arguments."""
+    async def call_primitive(self, node: Node, args: list[Any]) -> Any:
+        """The generic handler (a registered primitive's): the eager call (``Runtime.call``) of its
+        arguments."""
+        spec = generic_primitive(node)
         return await self.rt.call(spec, spec.call_values(node, args))
 
     async def op_map(self, node: Node, args: list[Any]) -> Any:

@@ -8,13 +8,12 @@ from .ops import (
     ENGINE_KIND,
     LOWERED_OPS,
     TRACED_OPS,
-    known_op,
     register_primitive,
     unregister_primitive,
 )
 from .params import Hit, SamplingParams, SearchParams
 from .parsers import Parser, json_list, lines
-from .spec import Param, PrimitiveSpec, Size, primitive_spec, primitive_specs
+from .spec import Param, PrimitiveSpec, Size, known_op, primitive_spec, primitive_specs
 from .template import Hole, Template
 
 __all__ = [

@@ -241,6 +241,7 @@ LLM = PrimitiveSpec(
     changeable=_parsed,
     size=_generated,
     cost=_llm_cost,
+    handler="op_llm",
 )
 EMBED = PrimitiveSpec(
     "embed",
@@ -248,6 +249,7 @@ EMBED = PrimitiveSpec(
     engine_kind="embedding",
     size=_vectors,
     cost=_embed_cost,
+    handler="op_embed",
 )
 INGEST = PrimitiveSpec(
     "ingest",
@@ -263,6 +265,7 @@ INGEST = PrimitiveSpec(
     changeable=_never,
     size=_count,
     cost=_ingest_cost,
+    handler="op_ingest",
 )
 SEARCH = PrimitiveSpec(
     "search",
@@ -281,6 +284,7 @@ SEARCH = PrimitiveSpec(
     order_free=False,
     size=_hits,
     cost=_search_cost,
+    handler="op_search",
 )
 RERANK = PrimitiveSpec(
     "rerank",
@@ -290,16 +294,19 @@ RERANK = PrimitiveSpec(
     list_args=(1,),
     size=_reranked,
     cost=_rerank_cost,
+    handler="op_rerank",
 )
 LLM_PREFILL = PrimitiveSpec(
     "llm_prefill",
     traced=False,
     engine_kind="llm",
-    idempotent=False,  # engine state: a retry reopens the session (graph_scheduler)
+    idempotent=False,  # engine state: a retry reopens the session (reopens_session)
     changeable=_never,
     size=_count,
     cost=_prefill_cost,
     hidden_attrs=frozenset({"ahead"}),  # implied by part/parts
+    handler="op_llm_prefill",
+    reopens_session=True,
 )
 LLM_DECODE = PrimitiveSpec(
     "llm_decode",
@@ -309,6 +316,8 @@ LLM_DECODE = PrimitiveSpec(
     changeable=_parsed,
     size=_generated,
     cost=_decode_cost,
+    handler="op_llm_decode",
+    reopens_session=True,
 )
 DB_INSERT = PrimitiveSpec(
     "db_insert",
@@ -321,6 +330,8 @@ DB_INSERT = PrimitiveSpec(
     size=_count,
     cost=_insert_cost,
     list_args=(0,),
+    handler="op_db_insert",
+    stream_in=(1,),  # the vectors, as embed streams them (stage decomposition)
 )
 DB_SEARCH = PrimitiveSpec(
     "db_search",
@@ -330,6 +341,7 @@ DB_SEARCH = PrimitiveSpec(
     order_free=False,
     size=_hits,
     cost=_db_search_cost,
+    handler="op_db_search",
 )
 
 BUILTIN_PRIMITIVES: tuple[PrimitiveSpec, ...] = (

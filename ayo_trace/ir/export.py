@@ -18,21 +18,23 @@ from __future__ import annotations
 import dataclasses
 import importlib
 import json
-from typing import Any
+from typing import Any, TypeVar, cast
 
 from ..errors import GraphError
 from .code import PyCode, SourceLoc
-from .graph import Graph, Node
 from .params import Hit, SamplingParams, SearchParams
 from .parsers import PARSERS, Parser
 from .printer import format_attrs
 from .prompt import Markup
+from .structure import BaseGraph, Node
 from .template import Hole, Template
 
 MAX_JSON_CHARS = 64 * 1024 * 1024
 MAX_DEPTH = 64  # subgraphs (map bodies, branches) nested in each other
 MAX_LINE = 10_000_000
 FORMAT = "ayo-trace-graph/1"
+
+G = TypeVar("G", bound=BaseGraph)
 
 _EDGE_MERMAID = {"data": "-->", "stream": "==>|stream|", "order": "-.->|order|"}
 _EDGE_DOT = {"data": "solid", "stream": "bold", "order": "dashed"}
@@ -59,7 +61,7 @@ def _label(n: Node) -> str:
     return f"{n.name}: {n.op}" + (f" ({detail})" if detail else "") + loc
 
 
-def to_mermaid(graph: Graph) -> str:
+def to_mermaid(graph: BaseGraph) -> str:
     lines = ["flowchart TD"]
     lines.extend(_mermaid_body(graph, ""))
     return "\n".join(lines)
@@ -69,7 +71,7 @@ def _mermaid_id(prefix: str, n: Node) -> str:
     return f"{prefix}{n.name}"
 
 
-def _mermaid_body(graph: Graph, prefix: str) -> list[str]:
+def _mermaid_body(graph: BaseGraph, prefix: str) -> list[str]:
     out: list[str] = []
     for n in graph.nodes:
         label = _label(n).replace('"', "'")
@@ -90,14 +92,14 @@ def _mermaid_body(graph: Graph, prefix: str) -> list[str]:
     return out
 
 
-def to_dot(graph: Graph) -> str:
+def to_dot(graph: BaseGraph) -> str:
     lines = [f'digraph "{graph.name}" {{', "  rankdir=TB;", "  node [shape=box, fontname=monospace];"]
     lines.extend(_dot_body(graph, "", "  "))
     lines.append("}")
     return "\n".join(lines)
 
 
-def _dot_body(graph: Graph, prefix: str, ind: str) -> list[str]:
+def _dot_body(graph: BaseGraph, prefix: str, ind: str) -> list[str]:
     out: list[str] = []
     for n in graph.nodes:
         label = _label(n).replace('"', '\\"')
@@ -125,7 +127,7 @@ def _enc(v: Any) -> Any:
         return {"__t": "tuple", "items": [_enc(x) for x in v]}
     if isinstance(v, dict) and all(isinstance(k, str) for k in v):
         return {"__t": "dict", "items": {k: _enc(x) for k, x in v.items()}}
-    if isinstance(v, Graph):
+    if isinstance(v, BaseGraph):
         return {"__t": "Graph", "graph": _graph_dict(v)}
     if isinstance(v, Template):
         parts = [
@@ -168,9 +170,10 @@ _DATACLASSES: dict[str, Any] = {
 
 
 class _Decoder:
-    """Decodes JSON values into IR values; refuses code unless ``trusted``."""
+    """Decodes JSON values into IR values, graphs as ``graph_type``; refuses code unless ``trusted``."""
 
-    def __init__(self, trusted: bool) -> None:
+    def __init__(self, trusted: bool, graph_type: type[BaseGraph] = BaseGraph) -> None:
+        self.graph_type = graph_type
         self.trusted = trusted
         self.depth = 0
 
@@ -234,8 +237,8 @@ class _Decoder:
         fields["returns"] = tuple(fields.get("returns", ()))
         return PyCode(**fields, bindings={_str(k, "binding"): self(x) for k, x in v["bindings"].items()})
 
-    def graph(self, d: dict[str, Any]) -> Graph:
-        g = Graph(_str(d["name"], "graph name"))
+    def graph(self, d: dict[str, Any]) -> BaseGraph:
+        g = self.graph_type(_str(d["name"], "graph name"))
         g.statics = {_str(k, "static"): self(x) for k, x in d["statics"].items()}
         guards = d.get("guards", {})
         if not isinstance(guards, dict):
@@ -307,7 +310,7 @@ def _meta(meta: dict[str, Any]) -> dict[str, Any]:
     return out
 
 
-def _graph_dict(graph: Graph) -> dict[str, Any]:
+def _graph_dict(graph: BaseGraph) -> dict[str, Any]:
     return {
         "name": graph.name,
         "statics": {k: _enc(x) for k, x in graph.statics.items()},
@@ -327,20 +330,21 @@ def _graph_dict(graph: Graph) -> dict[str, Any]:
     }
 
 
-def to_json(graph: Graph) -> str:
+def to_json(graph: BaseGraph) -> str:
     return json.dumps({"format": FORMAT, "graph": _graph_dict(graph)}, indent=1)
 
 
-def from_json(text: str | bytes, *, trusted: bool = False) -> Graph:
-    """The graph a ``to_json`` text holds. Refuses code unless ``trusted`` (see the module docstring);
-    a malformed or oversized text raises ``GraphError``."""
+def from_json(text: str | bytes, graph_type: type[G], *, trusted: bool = False) -> G:
+    """The graph a ``to_json`` text holds, of class ``graph_type`` (``Graph.from_json`` passes
+    ``Graph``), its bodies too. Refuses code unless ``trusted`` (see the module docstring); a
+    malformed or oversized text raises ``GraphError``."""
     if len(text) > MAX_JSON_CHARS:
         raise GraphError(f"graph file of {len(text)} characters, more than {MAX_JSON_CHARS}")
     try:
         data = json.loads(text)
         if not isinstance(data, dict) or data.get("format") != FORMAT:
             raise GraphError(f"not an ayo-trace graph (missing format {FORMAT!r})")
-        return _Decoder(trusted).graph(data["graph"])
+        return cast(G, _Decoder(trusted, graph_type).graph(data["graph"]))
     except GraphError:
         raise
     except (KeyError, TypeError, ValueError, AttributeError, IndexError, RecursionError) as e:

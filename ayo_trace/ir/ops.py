@@ -1,9 +1,11 @@
 """The closed vocabulary of node ops, and what each one means.
 
-Execution dispatches on these names (the runtime has one method per op), so a new behaviour is a new
-op here, not an ``isinstance`` chain elsewhere. The engine ops (the primitives) are described once
-each by a ``spec.PrimitiveSpec`` (``builtin_primitives.py``); a registered primitive adds an op. ``args`` are always nodes (the data inputs, in order);
-everything static lives in ``attrs``. The value of a node is what it produces when it runs.
+Execution dispatches on these names, so a new behaviour is a new op here, not an ``isinstance`` chain
+elsewhere: ``handler_name`` gives the interpreters' method that runs an op (the same table for both
+interpreters, from ``STRUCTURAL_HANDLERS`` and the primitives' specs). The engine ops (the
+primitives) are described once each by a ``spec.PrimitiveSpec`` (``builtin_primitives.py``); a
+registered primitive adds an op. ``args`` are always nodes (the data inputs, in order); everything
+static lives in ``attrs``. The value of a node is what it produces when it runs.
 
 Traced ops (what ``@ayo.workflow`` records):
 
@@ -84,16 +86,12 @@ from typing import TYPE_CHECKING, Any
 
 from ..errors import GraphError
 from .builtin_primitives import BUILTIN_PRIMITIVES
-from .spec import PrimitiveSpec, forget, install, primitive_spec
+from .spec import STRUCTURAL_OPS, PrimitiveSpec, forget, install, primitive_spec, primitive_specs
+from .spec import known_op as known_op  # (defined with the registry, which the graph structure reads)
 
 if TYPE_CHECKING:
-    from .graph import Node
     from .params import SearchParams
-
-# The ops that are not primitives: values, statements and blocks.
-STRUCTURAL_OPS = frozenset(
-    {"input", "const", "python", "getitem", "map", "cond", "loop", "try", "break", "output"}
-)
+    from .structure import Node
 
 TRACED_OPS = STRUCTURAL_OPS | {s.name for s in BUILTIN_PRIMITIVES if s.traced}
 
@@ -128,6 +126,49 @@ def pure(op: str) -> bool:
     return spec.pure if spec is not None else op in _NO_EFFECT
 
 
+# The interpreters' method that runs each op that is not a primitive (a primitive's spec names its
+# own, ``PrimitiveSpec.handler``), called with ``(node, args)``.
+STRUCTURAL_HANDLERS = {
+    "input": "op_input",
+    "const": "op_const",
+    "python": "op_python",
+    "getitem": "op_getitem",
+    "map": "op_map",
+    "cond": "op_cond",
+    "loop": "op_loop",
+    "try": "op_try",
+    "break": "op_break",
+    "output": "op_output",
+}
+# The args of an op that is not a primitive that its handler can take item by item (a primitive's
+# spec says its own, ``PrimitiveSpec.stream_in``): a map's iterable.
+_STRUCTURAL_STREAM_IN = {"map": (0,)}
+
+
+def handler_name(op: str) -> str | None:
+    """The name of the interpreters' method that runs ``op``'s nodes (None for an unknown op)."""
+    spec = primitive_spec(op)
+    return spec.handler if spec is not None else STRUCTURAL_HANDLERS.get(op)
+
+
+def handler_names() -> dict[str, str]:
+    """The interpreters' dispatch table: every known op (registered primitives included) → the name
+    of the method that runs its nodes."""
+    return {**STRUCTURAL_HANDLERS, **{s.name: s.handler for s in primitive_specs()}}
+
+
+def streams_in(op: str, index: int) -> bool:
+    """True when ``op``'s handler can take its arg ``index`` item by item (a stream edge)."""
+    spec = primitive_spec(op)
+    return index in (spec.stream_in if spec is not None else _STRUCTURAL_STREAM_IN.get(op, ()))
+
+
+def reopens_session(op: str) -> bool:
+    """True when ``op`` extends or decodes an LLM session, so a retry reopens the session first."""
+    spec = primitive_spec(op)
+    return spec is not None and spec.reopens_session
+
+
 def _built_in(pred: Any) -> frozenset[str]:
     return frozenset(s.name for s in BUILTIN_PRIMITIVES if pred(s))
 
@@ -157,11 +198,6 @@ def unregister_primitive(name: str) -> None:
     if name in ALL_OPS:
         raise GraphError(f"{name!r} is a built-in op and stays")
     forget(name)
-
-
-def known_op(op: str) -> bool:
-    """True for an op of the IR's closed set or a registered primitive."""
-    return op in ALL_OPS or primitive_spec(op) is not None
 
 
 def search_params(node: Node, args: list[Any]) -> SearchParams:

@@ -13,10 +13,11 @@ from .code import PyCode
 from .params import SamplingParams
 from .parsers import Parser
 from .spec import primitive_spec
+from .structure import BaseGraph
 from .template import Template
 
 if TYPE_CHECKING:
-    from .graph import Graph, Node
+    from .structure import Node
 
 _HIDDEN = {
     "template", "code", "body", "then", "orelse", "name", "stream_args", "value", "item",
@@ -26,7 +27,7 @@ _HIDDEN = {
 _DEFAULT_SAMPLING = SamplingParams()
 
 
-def format_graph(graph: Graph, indent: str = "") -> str:
+def format_graph(graph: BaseGraph, indent: str = "") -> str:
     params = ", ".join(n.attrs.get("name", n.name) for n in graph.inputs)
     statics = ", ".join(f"{k}={v!r}" for k, v in graph.statics.items())
     head = f"{indent}graph {graph.name}({params})" + (f" [static {statics}]" if statics else "") + ":"
@@ -37,7 +38,7 @@ def format_graph(graph: Graph, indent: str = "") -> str:
     return "\n".join([head, *guards, *format_nodes(graph, indent + "  ")])
 
 
-def format_nodes(graph: Graph, indent: str) -> list[str]:
+def format_nodes(graph: BaseGraph, indent: str) -> list[str]:
     lines: list[str] = []
     for n in graph.nodes:
         lines.extend(format_node(n, indent))
@@ -116,18 +117,16 @@ def format_node(node: Node, indent: str) -> list[str]:
 
 
 def _format_block(node: Node, text: str, loc: str, indent: str) -> list[str]:
-    from .graph import Graph
-
     if node.op in ("map", "loop"):
         body = node.attrs["body"]
-        assert isinstance(body, Graph)
+        assert isinstance(body, BaseGraph)
         if node.op == "loop" and node.attrs.get("item") is not None:
             text += f" for {node.attrs['item']}"
         return [text + " {" + loc, *format_nodes(body, indent + "    "), indent + "}"]
     if node.op == "try":
         return _format_try(node, text, loc, indent)
     then, orelse = node.attrs["then"], node.attrs["orelse"]
-    assert isinstance(then, Graph) and isinstance(orelse, Graph)
+    assert isinstance(then, BaseGraph) and isinstance(orelse, BaseGraph)
     return [
         text + " {" + loc,
         *format_nodes(then, indent + "    "),
@@ -138,8 +137,6 @@ def _format_block(node: Node, text: str, loc: str, indent: str) -> list[str]:
 
 
 def _format_try(node: Node, text: str, loc: str, indent: str) -> list[str]:
-    from .graph import Graph
-
     inner = indent + "    "
     lines = [text + " {" + loc, *format_nodes(node.attrs["body"], inner)]
     binds = node.attrs.get("bind") or ()
@@ -152,7 +149,7 @@ def _format_try(node: Node, text: str, loc: str, indent: str) -> list[str]:
         lines.extend(format_nodes(handler, inner))
     for key, word in (("orelse", "else"), ("finalbody", "finally")):
         body = node.attrs.get(key)
-        if isinstance(body, Graph):
+        if isinstance(body, BaseGraph):
             lines.append(indent + "} " + word + " {")
             lines.extend(format_nodes(body, inner))
     return [*lines, indent + "}"]

@@ -9,10 +9,12 @@ engine kind and method serve it. Every layer reads it instead of keeping its own
   ``node_attrs`` (the tracer and ``DAG`` alike);
 * lowering calls ``lower``; the cost analysis ``size`` and ``cost``; effect analysis reads
   ``collection``, ``order_free``, ``pure`` and ``changeable``; the printer hides ``hidden_attrs``;
-* both interpreters dispatch on the op name: the built-in primitives have an ``op_<name>`` method
-  each, and a primitive without one (``engine_method`` set) runs through the interpreters' generic
-  handler, which sends the engine of ``engine_kind`` one request per node (``call_values``: the
-  spec's arguments by name) and the engine scheduler batches them into ``engine_method`` calls;
+* both interpreters dispatch every op the same way, through one table derived from the specs
+  (``ops.handler_name``): a primitive's nodes run on the interpreter's method its ``handler``
+  names. The default, ``call_primitive``, is generic: it sends the engine of ``engine_kind`` one
+  request per node (``call_values``: the spec's arguments by name) and the engine scheduler
+  batches them into ``engine_method`` calls. The built-ins name their own handlers (``op_llm``,
+  ``op_llm_prefill``, ...), which keep LLM sessions, stream items and take streamed args;
 * the eager function (``ayo.register_primitive(spec)`` makes it) sends the same request.
 
 Adding a primitive is one spec (``ops.register_primitive``) and its engine method; the built-in ones
@@ -31,8 +33,8 @@ from ..errors import GraphError
 if TYPE_CHECKING:
     from .template import Template
 
-# ``graph.Graph`` and ``graph.Node``, not imported: the graph module imports this one (through
-# ``ops``), and the IR's modules keep their imports acyclic where they can.
+# ``structure.BaseGraph`` and ``structure.Node``, not imported: the graph structure imports this
+# module (``known_op``), and the IR's modules import one way.
 Graph = Any
 Node = Any
 
@@ -113,7 +115,15 @@ class PrimitiveSpec:
     ``fanout`` copies batched together: default, one request of the engine kind's profile);
     ``hidden_attrs``: attributes the printer leaves out (implied by others); ``list_args``: the
     indices of its args that are lists of items (passages), so the cost analysis sizes a graph
-    input read there as a list.
+    input read there as a list; ``handler``: the name of the interpreters' method that runs its
+    nodes, called with ``(node, args)`` (the generic ``call_primitive`` unless the primitive needs
+    more, see the module docstring; an interpreter without that method cannot run it);
+    ``stream_in``: the indices of its args the handler can take item by item (the graph scheduler
+    passes a stream edge there when the producer streams, whose ``items()`` yields the items as they
+    come: ``db_insert``'s vectors; the generic handler sends whole values, so a primitive with
+    ``stream_in`` names a handler of its own);
+    ``reopens_session``: it extends or decodes an LLM session, engine state a failure may leave
+    half-advanced, so a retry reopens the session first (``llm_prefill``, ``llm_decode``).
     """
 
     name: str
@@ -133,12 +143,22 @@ class PrimitiveSpec:
     cost: CostHook | None = None
     hidden_attrs: frozenset[str] = frozenset()
     list_args: tuple[int, ...] = ()
+    handler: str = "call_primitive"
+    stream_in: tuple[int, ...] = ()
+    reopens_session: bool = False
 
     def __post_init__(self) -> None:
         if not self.name.isidentifier():
             raise GraphError(f"a primitive's name must be an identifier, got {self.name!r}")
         if (self.lower is None) != (not self.lowers_to):
             raise GraphError(f"primitive {self.name!r}: `lower` and `lowers_to` go together")
+        if not self.handler.isidentifier():
+            raise GraphError(f"primitive {self.name!r}: `handler` names a method, got {self.handler!r}")
+        if self.stream_in and self.handler == "call_primitive":
+            raise GraphError(
+                f"primitive {self.name!r}: the generic handler sends whole values; a primitive that "
+                "takes an arg item by item (`stream_in`) names a handler of its own"
+            )
 
     def names(self, role: Role) -> tuple[str, ...]:
         """The names of its ``role`` arguments, in order."""
@@ -208,6 +228,18 @@ def forget(name: str) -> None:
     _SPECS.pop(name, None)
 
 
+# The ops that are not primitives: values, statements and blocks (``ops`` says what each means).
+STRUCTURAL_OPS = frozenset(
+    {"input", "const", "python", "getitem", "map", "cond", "loop", "try", "break", "output"}
+)
+
+
+def known_op(op: str) -> bool:
+    """True for an op of the IR's closed set (a structural op or a built-in primitive, which stay
+    registered) or a registered primitive."""
+    return op in STRUCTURAL_OPS or op in _SPECS
+
+
 def primitive_spec(op: str) -> PrimitiveSpec | None:
     """The spec of ``op``, or None for an op that is not a primitive (``python``, ``map``, ...)."""
     return _SPECS.get(op)
@@ -220,6 +252,7 @@ def primitive_specs() -> list[PrimitiveSpec]:
 
 __all__ = [
     "REQUIRED",
+    "STRUCTURAL_OPS",
     "CostHook",
     "CostModel",
     "Param",
@@ -230,6 +263,7 @@ __all__ = [
     "engine_request",
     "forget",
     "install",
+    "known_op",
     "primitive_spec",
     "primitive_specs",
 ]

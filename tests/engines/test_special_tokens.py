@@ -112,7 +112,7 @@ def test_a_template_with_markup_round_trips_through_json() -> None:
     q = g.add("input", (), {"name": "q"}, name="q")
     tpl = Template((Markup("<s>user\n"), "Be brief.", Hole(0, "content", None, "strip"), Markup("<t>")))
     g.add("output", [g.add("llm_prefill", [q], {"template": tpl, "session": "s"}, name="p")])
-    back = from_json(to_json(g))
+    back = from_json(to_json(g), Graph)
     (node,) = [n for n in back.nodes if n.op == "llm_prefill"]
     assert node.attrs["template"] == tpl
     assert [type(p) for p in node.attrs["template"].parts] == [type(p) for p in tpl.parts]

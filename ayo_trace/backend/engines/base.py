@@ -219,6 +219,16 @@ class RerankRequest:
     passages: tuple[str, ...]
 
 
+def scores_per_request(flat: Sequence[float], batch: Sequence[RerankRequest]) -> list[list[float]]:
+    """``flat`` (a score per passage, the batch's requests' passages in order) as a list per request."""
+    scores: list[list[float]] = []
+    start = 0
+    for request in batch:
+        scores.append(list(flat[start : start + len(request.passages)]))
+        start += len(request.passages)
+    return scores
+
+
 class RerankEngine(Engine):
     kind: ClassVar[str] = "rerank"
 

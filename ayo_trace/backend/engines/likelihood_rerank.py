@@ -17,7 +17,7 @@ from collections.abc import Awaitable, Callable, Sequence
 from typing import Any, ClassVar
 
 from ...errors import ConfigError, EngineError, InvalidRequest
-from .base import LLMEngine, LLMScoredReranker, RerankRequest, ScoreRequest
+from .base import LLMEngine, LLMScoredReranker, RerankRequest, ScoreRequest, scores_per_request
 
 _MARGIN = 4
 DEFAULT_TEMPLATE = "Passage: {passage}\nPlease write a question based on this passage.\nQuestion:"
@@ -70,12 +70,7 @@ class LikelihoodReranker(LLMScoredReranker):
             raise EngineError(f"{len(requests)} score requests but {len(totals)} scores", engine=self.name)
         self._pairs += len(requests)
         flat = [total / n for total, n in zip(totals, lengths, strict=True)]
-        scores: list[list[float]] = []
-        start = 0
-        for request in batch:
-            scores.append(flat[start : start + len(request.passages)])
-            start += len(request.passages)
-        return scores
+        return scores_per_request(flat, batch)
 
     def _fit(self, passage: str, n_question: int) -> str:
         # BOS, the template's own tokens and the question must fit beside the passage; the margin

@@ -19,7 +19,7 @@ import anyio
 import anyio.to_thread
 
 from ...errors import ConfigError, EngineError
-from .base import EmbeddingEngine, RerankEngine, RerankRequest
+from .base import EmbeddingEngine, RerankEngine, RerankRequest, scores_per_request
 
 if TYPE_CHECKING:
     from sentence_transformers import CrossEncoder, SentenceTransformer
@@ -226,12 +226,7 @@ class CrossEncoderReranker(RerankEngine):
             return [[] for _ in batch]
         flat = await anyio.to_thread.run_sync(self._predict, self._model, pairs, limiter=self._limiter)
         self._pairs += len(pairs)
-        scores: list[list[float]] = []
-        start = 0
-        for request in batch:
-            scores.append(flat[start : start + len(request.passages)])
-            start += len(request.passages)
-        return scores
+        return scores_per_request(flat, batch)
 
     def _predict(self, model: CrossEncoder, pairs: list[tuple[str, str]]) -> list[float]:
         _set_torch_threads(self.threads)
