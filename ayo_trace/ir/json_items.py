@@ -4,8 +4,11 @@
 of the watched arrays as soon as the token that ends it (the ``,`` or ``]`` after it) arrives:
 
 * ``fields=None``: the document is one array (``parse=list[Step]``), and its items are watched;
-* ``fields`` a set of names: the document is an object (``parse=Plan``), and the arrays that are
-  the values of those keys of it are watched (``Plan.steps``; arrays deeper down are not).
+* ``fields`` a set of key paths: the document is an object (``parse=Plan``), and the arrays at
+  those paths of it are watched: ``steps`` is the value of its key ``steps`` (``Plan.steps``),
+  ``section.items`` the value of the key ``items`` of the object at its key ``section``
+  (``Plan.section.items``). A path goes through objects only: an array inside a watched array's
+  item is part of that item.
 
 Text before the document (a sloppy model's preamble) and after it is ignored. An item is the JSON
 text between its separators, decoded with ``json.loads`` and handed to ``convert(field, value)``
@@ -32,7 +35,8 @@ _SPACE = " \t\r\n"
 
 @dataclass(frozen=True)
 class FieldItem:
-    """Item ``index`` of the list field ``field`` of a structured output, as soon as it closed."""
+    """Item ``index`` of the list field ``field`` of a structured output, as soon as it closed
+    (``field``: its key path, the keys joined by dots, e.g. ``section.items``)."""
 
     field: str
     index: int
@@ -99,16 +103,10 @@ class JsonItems:
             self._in_str, self._str_start = True, i
             self._str_is_key = stack[-1][0] == "{" and stack[-1][1]
         elif c in "{[":
-            at_field = (
-                c == "["
-                and self.fields is not None
-                and len(stack) == 1
-                and not stack[0][1]
-                and stack[0][2] in self.fields
-            )
+            path = self._path() if c == "[" else None
             self._open(c)
-            if at_field:
-                self._watch(stack[0][2])
+            if path is not None:
+                self._watch(path)
         elif c in "}]":
             if watching:
                 self._close_item(i, out)
@@ -123,6 +121,13 @@ class JsonItems:
                 stack[-1][1] = True
         elif c == ":" and stack[-1][0] == "{":
             stack[-1][1] = False
+
+    def _path(self) -> str | None:
+        """The key path of the value beginning here when it is a watched field, else None."""
+        if self.fields is None or not all(entry[0] == "{" and not entry[1] for entry in self._stack):
+            return None
+        path = ".".join(str(entry[2]) for entry in self._stack)
+        return path if path in self.fields else None
 
     def _open(self, c: str) -> None:
         self._stack.append([c, c == "{", None])
@@ -154,14 +159,33 @@ def list_item_type(annotation: Any) -> Any:
 
 
 def list_fields(model: Any) -> dict[str, Any]:
-    """The list fields of a pydantic model class, by the name they have in its JSON, and their
-    item types (in the order the model declares them)."""
+    """The list fields of a pydantic model class and of the models in its fields (``section:
+    Section``, not through lists), by their key paths in its JSON (``steps``, ``section.items``),
+    and their item types (in the order the models declare them)."""
     fields: dict[str, Any] = {}
-    for name, info in getattr(model, "model_fields", {}).items():
-        item = list_item_type(info.annotation)
-        if item is not None:
-            fields[info.alias or name] = item
+    _collect(model, "", fields, set())
     return fields
 
 
-__all__ = ["FieldItem", "JsonItems", "list_fields", "list_item_type"]
+def _collect(model: Any, prefix: str, fields: dict[str, Any], seen: set[Any]) -> None:
+    if model in seen:  # a model that contains itself (through an optional field)
+        return
+    for name, info in getattr(model, "model_fields", {}).items():
+        path = prefix + (info.alias or name)
+        item = list_item_type(info.annotation)
+        if item is not None:
+            fields[path] = item
+        elif (inner := model_type(info.annotation)) is not None:
+            _collect(inner, path + ".", fields, seen | {model})
+
+
+def model_type(annotation: Any) -> Any:
+    """The pydantic model class ``annotation`` is (also inside ``Annotated``), else None."""
+    if typing.get_origin(annotation) is typing.Annotated:
+        annotation = typing.get_args(annotation)[0]
+    if isinstance(annotation, type) and hasattr(annotation, "model_fields"):
+        return annotation
+    return None
+
+
+__all__ = ["FieldItem", "JsonItems", "list_fields", "list_item_type", "model_type"]

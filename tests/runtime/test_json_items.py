@@ -134,3 +134,57 @@ def test_a_list_parser_is_a_streaming_schema_parser_whose_value_is_the_list() ->
         parser.result('{"name": "a"}', [])
     with pytest.raises(OutputError, match="not JSON"):
         parser.result("nothing", [])
+
+
+def _lists_at_paths(doc: Any, prefix: str = "") -> list[tuple[str, list[Any]]]:
+    """The arrays of ``doc`` reached through objects only, by key path, in document order."""
+    found: list[tuple[str, list[Any]]] = []
+    for key, value in doc.items():
+        path = prefix + key
+        if isinstance(value, list):
+            found.append((path, value))
+        elif isinstance(value, dict):
+            found += _lists_at_paths(value, path + ".")
+    return found
+
+
+KEYS = st.text(alphabet="abc", min_size=1, max_size=2)  # no dots: a key path joins keys with them
+NESTED = st.recursive(
+    st.dictionaries(KEYS, VALUES, max_size=3),
+    lambda inner: st.dictionaries(KEYS, inner | VALUES, max_size=3),
+    max_leaves=8,
+)
+
+
+@settings(max_examples=200, deadline=None)
+@given(doc=NESTED, layout=LAYOUTS, cuts=st.lists(st.integers(0, 400), max_size=12), data=st.data())
+def test_the_items_of_nested_list_fields_are_those_of_the_whole_document_in_any_split(
+    doc: dict[str, Any], layout: dict[str, Any], cuts: list[int], data: st.DataObject
+) -> None:
+    lists = _lists_at_paths(doc)
+    watched = set(data.draw(st.sets(st.sampled_from([p for p, _ in lists]))) if lists else set())
+    got = feed_in_parts(JsonItems(watched | {"x.absent"}), json.dumps(doc, **layout), cuts)
+    expected = [FieldItem(p, i, item) for p, v in lists if p in watched for i, item in enumerate(v)]
+    assert got == expected
+
+
+class Section(BaseModel):
+    items: list[int]
+    note: str = ""
+
+
+class Report(BaseModel):
+    title: str
+    section: Section
+    parts: list[Section]
+
+
+def test_nested_list_fields_are_found_by_key_path_not_through_lists() -> None:
+    assert list_fields(Report) == {"section.items": int, "parts": Section}
+    reader = output_parser(Report).incremental()  # type: ignore[union-attr]
+    text = '{"title": "t", "section": {"items": [1, 2]}, "parts": [{"items": [3]}]}'
+    assert reader.feed(text) == [
+        FieldItem("section.items", 0, 1),
+        FieldItem("section.items", 1, 2),
+        FieldItem("parts", 0, Section(items=[3])),
+    ]
