@@ -15,6 +15,8 @@ from typing import Any
 
 import anyio
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 from pydantic import BaseModel, Field, field_validator
 
 import ayo_trace as ayo
@@ -25,6 +27,7 @@ from ayo_trace.backend.interpreter import run_in_order
 from ayo_trace.errors import OutputError
 from ayo_trace.ir.field_streams import field_read, streamed_field
 from ayo_trace.testing import ScriptedLLM
+from tests.util import run_in_new_loop
 
 pytestmark = pytest.mark.anyio
 
@@ -368,3 +371,39 @@ def test_other_python_nodes_are_not_field_reads() -> None:
     graph = others.graph("tea", optimized=True)
     assert all(field_read(n) in (None, ("name",)) for n in graph.walk())
     assert not streams(graph)
+
+
+WORDS = st.text(alphabet="abc xy", min_size=1, max_size=6).map(str.strip).filter(bool)
+
+
+@settings(max_examples=25, deadline=None)
+@given(
+    plan=st.builds(
+        Plan,
+        title=WORDS,
+        steps=st.lists(st.builds(Step, name=WORDS, minutes=st.integers(0, 99)), max_size=4),
+        tags=st.lists(WORDS, max_size=4),
+        section=st.builds(Section, items=st.lists(WORDS, max_size=4)),
+    ),
+    decode_steps=st.integers(1, 5),
+    indent=st.sampled_from([None, 1]),
+)
+def test_every_field_streams_into_its_loop_whatever_the_lists_and_the_decode_split(
+    plan: Plan, decode_steps: int, indent: int | None
+) -> None:
+    """Optimized ≡ eager for any list lengths (empty ones too), tokens per decode call and layout."""
+    text = " " + json.dumps(plan.model_dump(), indent=indent)
+
+    def answer(prompt: str) -> str:
+        return text if prompt.startswith("Plan") else " did " + prompt.split(": ", 1)[1].strip()
+
+    async def both() -> tuple[Any, Any]:
+        async with Runtime(engines=[ScriptedLLM("llm", answer)], batching=False, decode_steps=decode_steps):
+            optimized = await every_field("tea")
+            with ayo.eager():
+                return optimized, await every_field("tea")
+
+    optimized, eager = run_in_new_loop(both)
+    did = [f" did {s.name}" for s in plan.steps]
+    things = [f" did {t}" for t in plan.section.items]
+    assert optimized == eager == (did, [f" did {t}" for t in plan.tags], things, f" did {plan.title}")
