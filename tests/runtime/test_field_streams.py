@@ -261,6 +261,27 @@ async def test_a_loop_after_another_loop_over_the_same_output_does_not_deadlock(
         assert await chained("tea") == [f" did {len(LONG.steps)} {t}" for t in LONG.tags]
 
 
+async def test_one_field_read_feeds_two_loops_and_a_plain_user(rt: tuple[Runtime, ScriptedLLM]) -> None:
+    @ayo.workflow
+    async def twice(goal: str) -> tuple[list[str], list[str], int]:
+        plan = await ayo.llm(f"Plan for {goal}:", parse=Plan, max_tokens=300)
+        steps = plan.steps
+        done = [await ayo.llm(f"Do: {s.name}\n", max_tokens=8) for s in steps]
+        timed = [await ayo.llm(f"Time: {s.minutes}\n", max_tokens=8) for s in steps]
+        return done, timed, len(steps)
+
+    graph = twice.graph("tea", optimized=True)
+    loops = [n for n in graph.nodes if n.op == "map"]
+    assert len(loops) == 2 and all(n.attrs["stream_args"] == (0,) for n in loops)
+    events = await events_of(twice.stream("tea"))
+    end = decode_end(events, "plan")
+    assert all(first_body_prefill(events, n.name) < end for n in loops)
+    expected = ([f" did {s.name}" for s in PLAN.steps], [f" did {s.minutes}" for s in PLAN.steps], 3)
+    assert events[-1] == Result(expected)
+    with ayo.eager():
+        assert await twice("tea") == expected
+
+
 class Checked(BaseModel):
     steps: list[Step]
 
