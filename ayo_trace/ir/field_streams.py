@@ -17,7 +17,10 @@ its other users and for a map that cannot stream.
 A field streams only when its streamed items are exactly the items of the validated value: a list
 field reached through model fields (not through lists or optional values), with no model or field
 validator on the way that could change what the whole model's validation gives, present in the
-output (required) or empty when absent. Any other field read waits for the whole parse, as before.
+output (required) or empty when absent, under the one key its JSON has (an alias, unless the model
+also takes the attribute's name). Any other field read waits for the whole parse, as before. A key
+on the way that repeats in the output fails the decode (``json_items.py``): the validated value
+would hold the last one only.
 """
 
 from __future__ import annotations
@@ -70,6 +73,8 @@ def streamed_field(model: Any, attrs: tuple[str, ...]) -> str | None:
         key = info.alias or attr
         if "." in key or info.validation_alias not in (None, info.alias):
             return None
+        if key != attr and _by_name(model):  # the output may name it either way
+            return None
         path.append(key)
         if i == len(attrs) - 1:
             if list_item_type(info.annotation) is None:
@@ -81,6 +86,11 @@ def streamed_field(model: Any, attrs: tuple[str, ...]) -> str | None:
             if model is None or not info.is_required():
                 return None
     return ".".join(path)
+
+
+def _by_name(model: Any) -> bool:
+    config = getattr(model, "model_config", {})
+    return bool(config.get("populate_by_name") or config.get("validate_by_name"))
 
 
 def _validated_whole(model: Any, attr: str) -> bool:

@@ -10,7 +10,10 @@ of the watched arrays as soon as the token that ends it (the ``,`` or ``]`` afte
   (``Plan.section.items``). A path goes through objects only: an array inside a watched array's
   item is part of that item.
 
-Text before the document (a sloppy model's preamble) and after it is ignored. An item is the JSON
+A key that repeats in an object on the way to a watched array (``{"steps": [...], "steps": [...]}``)
+raises ``OutputError`` as soon as it is read: the whole document's value holds the last one only,
+so the items already returned would not be its items. Text before the document (a sloppy model's
+preamble) and after it is ignored. An item is the JSON
 text between its separators, decoded with ``json.loads`` and handed to ``convert(field, value)``
 (the parser validates it there). An item still open at ``close`` is not returned: the document is
 incomplete, and validating the whole text says so.
@@ -29,6 +32,8 @@ import typing
 from collections.abc import Callable, Collection
 from dataclasses import dataclass
 from typing import Any
+
+from ..errors import OutputError
 
 _SPACE = " \t\r\n"
 
@@ -50,10 +55,18 @@ class JsonItems:
         self, fields: Collection[str] | None, convert: Callable[[str | None, Any], Any] | None = None
     ) -> None:
         self.fields = None if fields is None else frozenset(fields)
+        # the key paths on the way to a watched array (and its own), whose keys must not repeat
+        self._guarded = frozenset(
+            ".".join(keys[:n])
+            for f in self.fields or ()
+            for keys in [f.split(".")]
+            for n in range(1, len(keys) + 1)
+        )
         self.convert = convert or (lambda field, value: value)
         self._root = "[" if fields is None else "{"
         self._text = ""
-        self._stack: list[list[Any]] = []  # per open container: [opener, expecting a key, last key]
+        # per open container: [opener, expecting a key, last key, the guarded keys it has had]
+        self._stack: list[list[Any]] = []
         self._started = self._done = False
         self._in_str = self._escape = False
         self._str_start = 0
@@ -93,7 +106,7 @@ class JsonItems:
             elif c == '"':
                 self._in_str = False
                 if self._str_is_key:
-                    self._stack[-1][2] = json.loads(self._text[self._str_start : i + 1])
+                    self._key(json.loads(self._text[self._str_start : i + 1]))
             return
         stack = self._stack
         watching = self._watch_depth and len(stack) == self._watch_depth
@@ -129,8 +142,23 @@ class JsonItems:
         path = ".".join(str(entry[2]) for entry in self._stack)
         return path if path in self.fields else None
 
+    def _key(self, key: str) -> None:
+        entry = self._stack[-1]
+        entry[2] = key
+        if not self._guarded or not all(e[0] == "{" and not e[1] for e in self._stack[:-1]):
+            return
+        path = ".".join([*(str(e[2]) for e in self._stack[:-1]), key])
+        if path in self._guarded:
+            if key in entry[3]:
+                raise OutputError(
+                    f"the output holds the key {path!r} twice, and the items of its list were read "
+                    "from the first one already; the whole JSON means the last one",
+                    text=self._text,
+                )
+            entry[3].add(key)
+
     def _open(self, c: str) -> None:
-        self._stack.append([c, c == "{", None])
+        self._stack.append([c, c == "{", None, set()])
 
     def _watch(self, field: str | None) -> None:
         self._watch_depth, self._field, self._index, self._item_start = len(self._stack), field, 0, None

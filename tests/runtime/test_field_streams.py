@@ -17,7 +17,7 @@ import anyio
 import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
-from pydantic import BaseModel, Field, field_validator
+from pydantic import BaseModel, ConfigDict, Field, field_validator
 
 import ayo_trace as ayo
 from ayo_trace.backend import Runtime
@@ -66,6 +66,8 @@ LONG = Plan(
 def respond(prompt: str) -> str:
     if prompt.startswith("Plan"):
         return " " + json.dumps(PLAN.model_dump())
+    if prompt.startswith("Twice plan"):  # json.loads would keep the second, empty, list
+        return ' {"title": "T", "steps": [{"name": "a", "minutes": 1}], "steps": [], "tags": [], "section": {"items": []}}'
     if prompt.startswith("Long plan"):
         return " " + json.dumps(LONG.model_dump())
     if prompt.startswith("Bad plan"):  # the second step is not a Step
@@ -333,6 +335,24 @@ async def test_a_field_whose_items_could_differ_from_its_value_is_not_streamed(w
     assert not streams(wf.graph("tea", optimized=True))
 
 
+async def test_a_list_key_that_repeats_fails_the_query_instead_of_streaming_the_wrong_items(
+    rt: tuple[Runtime, ScriptedLLM],
+) -> None:
+    """``json.loads`` keeps the last of two equal keys, so the first list's items, already streamed
+    into the loop, are not the value's: the decode fails when the second key is read."""
+
+    @ayo.workflow
+    async def repeated(goal: str) -> list[str]:
+        plan = await ayo.llm(f"Twice plan for {goal}:", parse=Plan, max_tokens=300)
+        return [await ayo.llm(f"Do: {s.name}\n", max_tokens=8) for s in plan.steps]
+
+    assert "map(stream" in str(repeated.graph("x", optimized=True))
+    with pytest.raises(OutputError, match="holds the key 'steps' twice"):
+        await repeated("x")
+    with pytest.raises(OutputError, match="holds the key 'steps' twice"), ayo.eager():
+        await repeated("x")
+
+
 async def test_an_invalid_item_fails_the_query_and_cancels_the_loop(rt: tuple[Runtime, ScriptedLLM]) -> None:
     @ayo.workflow
     async def bad(goal: str) -> list[str]:
@@ -350,6 +370,13 @@ class Aliased(BaseModel):
     section: Section
 
 
+class ByName(BaseModel):
+    model_config = ConfigDict(populate_by_name=True)
+
+    steps: list[Step] = Field(alias="the-steps")
+    tags: list[str]
+
+
 @pytest.mark.parametrize(
     "model, attrs, key",
     [
@@ -365,6 +392,8 @@ class Aliased(BaseModel):
         (Checked, ("steps",), None),
         (Defaulted, ("steps",), None),
         (Maybe, ("section", "items"), None),
+        (ByName, ("steps",), None),  # "the-steps" or "steps": either may hold it
+        (ByName, ("tags",), "tags"),
     ],
 )
 def test_which_fields_stream_exactly(model: Any, attrs: tuple[str, ...], key: str | None) -> None:

@@ -188,3 +188,23 @@ def test_nested_list_fields_are_found_by_key_path_not_through_lists() -> None:
         FieldItem("section.items", 1, 2),
         FieldItem("parts", 0, Section(items=[3])),
     ]
+
+
+@pytest.mark.parametrize(
+    "text, key",
+    [
+        ('{"steps": [1], "steps": [2]}', "steps"),
+        ('{"box": {"things": [1]}, "box": {"things": []}}', "box"),
+        ('{"box": {"things": [1], "things": [2]}}', "box.things"),
+    ],
+)
+def test_a_key_on_the_way_to_a_watched_list_that_repeats_is_refused(text: str, key: str) -> None:
+    reader = JsonItems({"steps", "box.things"})
+    with pytest.raises(OutputError, match=f"holds the key '{key}' twice"):
+        reader.feed(text)
+
+
+def test_other_keys_may_repeat() -> None:
+    reader = JsonItems({"box.things"})
+    text = '{"a": 1, "a": 2, "box": {"n": 1, "n": 2, "things": [3]}, "c": {"x": [1], "x": [2]}}'
+    assert reader.feed(text) == [FieldItem("box.things", 0, 3)]
