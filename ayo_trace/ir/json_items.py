@@ -191,20 +191,28 @@ def list_fields(model: Any) -> dict[str, Any]:
     Section``, not through lists), by their key paths in its JSON (``steps``, ``section.items``),
     and their item types (in the order the models declare them)."""
     fields: dict[str, Any] = {}
-    _collect(model, "", fields, set())
+    _collect(model, "", fields, {}, set())
     return fields
 
 
-def _collect(model: Any, prefix: str, fields: dict[str, Any], seen: set[Any]) -> None:
+def list_field_owners(model: Any) -> dict[str, Any]:
+    """The model class that declares each list field of ``list_fields(model)``: its config (say
+    ``str_strip_whitespace``) applies to the field's items when they are not models themselves."""
+    owners: dict[str, Any] = {}
+    _collect(model, "", {}, owners, set())
+    return owners
+
+
+def _collect(model: Any, prefix: str, fields: dict[str, Any], owners: dict[str, Any], seen: set[Any]) -> None:
     if model in seen:  # a model that contains itself (through an optional field)
         return
     for name, info in getattr(model, "model_fields", {}).items():
         path = prefix + (info.alias or name)
         item = list_item_type(info.annotation)
         if item is not None:
-            fields[path] = item
+            fields[path], owners[path] = item, model
         elif (inner := model_type(info.annotation)) is not None:
-            _collect(inner, path + ".", fields, seen | {model})
+            _collect(inner, path + ".", fields, owners, seen | {model})
 
 
 def model_type(annotation: Any) -> Any:
@@ -216,4 +224,4 @@ def model_type(annotation: Any) -> Any:
     return None
 
 
-__all__ = ["FieldItem", "JsonItems", "list_fields", "list_item_type", "model_type"]
+__all__ = ["FieldItem", "JsonItems", "list_field_owners", "list_fields", "list_item_type", "model_type"]

@@ -68,6 +68,8 @@ def respond(prompt: str) -> str:
         return " " + json.dumps(PLAN.model_dump())
     if prompt.startswith("Twice plan"):  # json.loads would keep the second, empty, list
         return ' {"title": "T", "steps": [{"name": "a", "minutes": 1}], "steps": [], "tags": [], "section": {"items": []}}'
+    if prompt.startswith("Tidy plan"):
+        return ' {"title": "T", "tags": [" HOT ", "Tea Time"], "steps": [{"name": " A ", "minutes": 1}]}'
     if prompt.startswith("Long plan"):
         return " " + json.dumps(LONG.model_dump())
     if prompt.startswith("Bad plan"):  # the second step is not a Step
@@ -457,3 +459,29 @@ def test_every_field_streams_into_its_loop_whatever_the_lists_and_the_decode_spl
     did = [f" did {s.name}" for s in plan.steps]
     things = [f" did {t}" for t in plan.section.items]
     assert optimized == eager == (did, [f" did {t}" for t in plan.tags], things, f" did {plan.title}")
+
+
+class Tidy(BaseModel):
+    model_config = ConfigDict(str_strip_whitespace=True, str_to_lower=True)
+
+    title: str
+    tags: list[str]
+    steps: list[Step]
+
+
+@ayo.workflow
+async def tidy_tags(goal: str) -> list[str]:
+    out = await ayo.llm(f"Tidy plan for {goal}:", parse=Tidy, max_tokens=300)
+    return [await ayo.llm(f"Tag: {t}", max_tokens=8) for t in out.tags]
+
+
+async def test_items_are_validated_under_their_models_config_as_the_whole_value_is(
+    rt: tuple[Runtime, ScriptedLLM],
+) -> None:
+    """The model's config (here: strip and lower-case strings) applies to its list's items: the
+    streamed ``" HOT "`` is ``"hot"``, as in the validated model."""
+    assert "map(stream" in str(tidy_tags.graph("x", optimized=True))
+    events = await events_of(tidy_tags.stream("x"))
+    assert events[-1] == Result([" did hot", " did tea time"])
+    with ayo.eager():
+        assert await tidy_tags("x") == events[-1].value
