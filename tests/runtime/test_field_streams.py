@@ -20,7 +20,7 @@ from hypothesis import strategies as st
 from pydantic import BaseModel, ConfigDict, Field, field_validator
 
 import ayo_trace as ayo
-from ayo_trace.backend import Runtime
+from ayo_trace.backend import CacheConfig, Runtime
 from ayo_trace.backend.events import Item, NodeFinished, NodeStarted, Result
 from ayo_trace.backend.graph_scheduler import STREAM_BUFFER
 from ayo_trace.backend.interpreter import run_in_order
@@ -485,3 +485,15 @@ async def test_items_are_validated_under_their_models_config_as_the_whole_value_
     assert events[-1] == Result([" did hot", " did tea time"])
     with ayo.eager():
         assert await tidy_tags("x") == events[-1].value
+
+
+async def test_a_cached_output_still_feeds_its_items_to_the_loop() -> None:
+    """With the response cache, a repeated plan is not decoded again: its cached text goes through
+    the parser at once, so the loop over its list field gets every item."""
+    llm = ScriptedLLM("llm", respond)
+    async with Runtime(engines=[llm], batching=False, cache=CacheConfig()) as runtime:
+        first = await every_field("tea")
+        decodes = llm.calls["decode"]
+        assert await every_field("tea") == first
+        assert llm.calls["decode"] == decodes, "the second run decoded nothing"
+        assert runtime.stats()["cache"]["saved"]["llm_decodes"] > 0
