@@ -33,7 +33,7 @@ VALUES = st.recursive(
 LAYOUTS = st.sampled_from([{}, {"indent": 2}, {"separators": (",", ":")}, {"ensure_ascii": False}])
 
 
-def feed_in_parts(reader: JsonItems, text: str, cuts: list[int]) -> list[Any]:
+def feed_in_parts(reader: Any, text: str, cuts: list[int]) -> list[Any]:
     out: list[Any] = []
     last = 0
     for cut in [*sorted({min(c, len(text)) for c in cuts}), len(text)]:
@@ -208,3 +208,79 @@ def test_other_keys_may_repeat() -> None:
     reader = JsonItems({"box.things"})
     text = '{"a": 1, "a": 2, "box": {"n": 1, "n": 2, "things": [3]}, "c": {"x": [1], "x": [2]}}'
     assert reader.feed(text) == [FieldItem("box.things", 0, 3)]
+
+
+def _model_strategy(depth: int) -> st.SearchStrategy[Any]:
+    """A pydantic model class made with ``create_model``: str, int and list fields, and (``depth``
+    allowing) fields of a nested model; some field names have an alias."""
+    from pydantic import create_model
+
+    kinds = [st.just(str), st.just(int), st.just(list[int]), st.just(list[str])]
+    if depth:
+        kinds.append(_model_strategy(depth - 1))
+    names = st.lists(st.sampled_from(["a", "b", "c", "d"]), min_size=1, max_size=4, unique=True)
+
+    @st.composite
+    def build(draw: st.DrawFn) -> Any:
+        fields: dict[str, Any] = {}
+        for name in draw(names):
+            kind = draw(st.one_of(kinds))
+            alias = draw(st.sampled_from([None, f"{name}-key"]))
+            fields[name] = (kind, Field(alias=alias)) if alias else (kind, ...)
+        return create_model(f"M{draw(st.integers(0, 10**6))}", **fields)
+
+    return build()
+
+
+def _instance_data(model: Any) -> st.SearchStrategy[dict[str, Any]]:
+    """JSON data for ``model``, by its keys (aliases), with room for whitespace and escapes."""
+    parts: dict[str, st.SearchStrategy[Any]] = {}
+    for name, info in model.model_fields.items():
+        kind = info.annotation
+        if kind is str:
+            value: st.SearchStrategy[Any] = TEXT
+        elif kind is int:
+            value = st.integers(-99, 99)
+        elif kind == list[int]:
+            value = st.lists(st.integers(-99, 99), max_size=3)
+        elif kind == list[str]:
+            value = st.lists(TEXT, max_size=3)
+        else:
+            value = _instance_data(kind)
+        parts[info.alias or name] = value
+    return st.fixed_dictionaries(parts)
+
+
+@settings(max_examples=100, deadline=None)
+@given(
+    model=_model_strategy(2), data=st.data(), layout=LAYOUTS, cuts=st.lists(st.integers(0, 300), max_size=10)
+)
+def test_the_streamed_items_of_every_streamable_field_path_are_the_validated_values(
+    model: Any, data: st.DataObject, layout: dict[str, Any], cuts: list[int]
+) -> None:
+    """For every list field path ``streamed_field`` accepts, the items a model's parser streams for it
+    (the text fed in any split) are the items of that field of the validated model."""
+    from ayo_trace.ir.field_streams import streamed_field
+
+    parser = output_parser(model)
+    assert isinstance(parser, SchemaParser)
+    text = json.dumps(data.draw(_instance_data(model)), **layout)
+    items = feed_in_parts(parser.incremental(), text, cuts)
+    value = parser.result(text, items)
+
+    def paths(m: Any, prefix: tuple[str, ...]) -> list[tuple[str, ...]]:
+        found = []
+        for name, info in m.model_fields.items():
+            if list_item_type(info.annotation) is not None:
+                found.append((*prefix, name))
+            elif isinstance(info.annotation, type) and hasattr(info.annotation, "model_fields"):
+                found += paths(info.annotation, (*prefix, name))
+        return found
+
+    for attrs in paths(model, ()):
+        key = streamed_field(model, attrs)
+        assert key is not None
+        expected = value
+        for a in attrs:
+            expected = getattr(expected, a)
+        assert [i.value for i in items if i.field == key] == expected
