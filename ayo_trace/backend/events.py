@@ -95,7 +95,8 @@ class Token:
 @dataclass(frozen=True)
 class Item:
     """Item ``index`` of an answer LLM call's parsed output, as soon as it was decoded: of the list
-    field ``field`` of a structured output (``parse=`` a model), or of the list itself (``field``
+    field ``field`` of a structured output (``parse=`` a model; a nested field's key path,
+    ``section.items``), or of the list itself (``field``
     None: ``ayo.lines``, ``ayo.json_list``, ``list[X]``). ``value`` is the item as the call's value
     holds it (validated). ``node`` is None in eager runs."""
 

@@ -12,7 +12,8 @@ Stream edges (``stream_args`` that the consumer's handler takes item by item, ``
 waits for a slow consumer. The consumer starts as soon as its other inputs are ready and takes items
 as the producer emits them; every other reader of the producer gets the whole value when it is done. An edge whose consumer also depends on the
 producer's whole value (directly or through another node) would deadlock, so it carries the whole
-value instead.
+value instead. A field read marked by decode pipelining (``ir/field_streams.py``) streams the
+items of that field from its decode: its edges are the decode's, carrying that field's values only.
 
 LLM sessions are named ``{scope}/{session}``: the scope is the query id, extended with
 ``/{map node}[{i}]`` inside a map body's i-th run (``/{loop node}[{i}]`` inside a loop's i-th iteration),
@@ -50,6 +51,7 @@ from anyio.streams.memory import MemoryObjectReceiveStream, MemoryObjectSendStre
 from .._concurrency import FailFast, fail_fast
 from ..errors import EngineError, InvalidRequest, NodeError, Overloaded, QueryTimeout
 from ..ir.blocks import BLOCK_OPS
+from ..ir.field_streams import stream_source
 from ..ir.graph import Graph, Node
 from ..ir.ops import idempotent, reopens_session, rerank_top_k, search_params, streams_in
 from .clock import now as _now
@@ -200,8 +202,9 @@ def plan(graph: Graph) -> _Plan:
             producer = n.args[i]
             if not producer.attrs.get("stream"):
                 continue
+            source = stream_source(producer)[0]  # a field read streams its decode's items
             others = [a for j, a in enumerate(n.args) if j != i] + list(n.after)
-            if producer in others or producer in _ancestors(others):
+            if producer in others or source in others or source in _ancestors(others):
                 continue  # the consumer needs the whole value anyway: streaming would deadlock
             streams.setdefault(producer, []).append((n, i))
             streamed.setdefault(n, set()).add(producer)
@@ -224,9 +227,10 @@ class _UpstreamFailed(Exception):
 class _Edge:
     """One stream edge: a bounded memory object stream, and whether the producer finished."""
 
-    __slots__ = ("ok", "receive", "send")
+    __slots__ = ("field", "ok", "receive", "send")
 
-    def __init__(self, buffer: int) -> None:
+    def __init__(self, buffer: int, field: str | None = None) -> None:
+        self.field = field  # a field read's stream: the values of that field's items only
         self.send: MemoryObjectSendStream[Any]
         self.receive: MemoryObjectReceiveStream[Any]
         self.send, self.receive = anyio.create_memory_object_stream[Any](buffer)
@@ -264,10 +268,11 @@ class GraphRun:
         for node, value in zip(self.graph.inputs, inputs, strict=True):
             self.values[node] = value
         for producer, consumers in p.streams.items():
+            source, field = stream_source(producer)
             chunk = int(producer.attrs.get("chunk") or 0)
             for consumer, i in consumers:
-                edge = _Edge(max(STREAM_BUFFER, 2 * chunk))
-                self._edges_out.setdefault(producer, []).append(edge)
+                edge = _Edge(max(STREAM_BUFFER, 2 * chunk), field)
+                self._edges_out.setdefault(source, []).append(edge)
                 self._edges_in.setdefault(consumer, {})[i] = edge
         try:
             async with fail_fast() as tasks:  # raises the first node's error, annotated
@@ -387,9 +392,14 @@ class GraphRun:
         async def emit(item: Any) -> None:
             self._emitted[node] = self._emitted.get(node, 0) + 1
             for edge in edges:
+                value = item
+                if edge.field is not None:  # a FieldItem (ir.json_items) of that field, unwrapped
+                    if getattr(item, "field", None) != edge.field:
+                        continue
+                    value = item.value
                 # a consumer that is gone failed, and the query is being cancelled
                 with contextlib.suppress(anyio.BrokenResourceError, anyio.ClosedResourceError):
-                    await edge.send.send(item)
+                    await edge.send.send(value)
 
         return emit
 

@@ -4,10 +4,16 @@
 of the watched arrays as soon as the token that ends it (the ``,`` or ``]`` after it) arrives:
 
 * ``fields=None``: the document is one array (``parse=list[Step]``), and its items are watched;
-* ``fields`` a set of names: the document is an object (``parse=Plan``), and the arrays that are
-  the values of those keys of it are watched (``Plan.steps``; arrays deeper down are not).
+* ``fields`` a set of key paths: the document is an object (``parse=Plan``), and the arrays at
+  those paths of it are watched: ``steps`` is the value of its key ``steps`` (``Plan.steps``),
+  ``section.items`` the value of the key ``items`` of the object at its key ``section``
+  (``Plan.section.items``). A path goes through objects only: an array inside a watched array's
+  item is part of that item.
 
-Text before the document (a sloppy model's preamble) and after it is ignored. An item is the JSON
+A key that repeats in an object on the way to a watched array (``{"steps": [...], "steps": [...]}``)
+raises ``OutputError`` as soon as it is read: the whole document's value holds the last one only,
+so the items already returned would not be its items. Text before the document (a sloppy model's
+preamble) and after it is ignored. An item is the JSON
 text between its separators, decoded with ``json.loads`` and handed to ``convert(field, value)``
 (the parser validates it there). An item still open at ``close`` is not returned: the document is
 incomplete, and validating the whole text says so.
@@ -27,12 +33,15 @@ from collections.abc import Callable, Collection
 from dataclasses import dataclass
 from typing import Any
 
+from ..errors import OutputError
+
 _SPACE = " \t\r\n"
 
 
 @dataclass(frozen=True)
 class FieldItem:
-    """Item ``index`` of the list field ``field`` of a structured output, as soon as it closed."""
+    """Item ``index`` of the list field ``field`` of a structured output, as soon as it closed
+    (``field``: its key path, the keys joined by dots, e.g. ``section.items``)."""
 
     field: str
     index: int
@@ -46,10 +55,18 @@ class JsonItems:
         self, fields: Collection[str] | None, convert: Callable[[str | None, Any], Any] | None = None
     ) -> None:
         self.fields = None if fields is None else frozenset(fields)
+        # the key paths on the way to a watched array (and its own), whose keys must not repeat
+        self._guarded = frozenset(
+            ".".join(keys[:n])
+            for f in self.fields or ()
+            for keys in [f.split(".")]
+            for n in range(1, len(keys) + 1)
+        )
         self.convert = convert or (lambda field, value: value)
         self._root = "[" if fields is None else "{"
         self._text = ""
-        self._stack: list[list[Any]] = []  # per open container: [opener, expecting a key, last key]
+        # per open container: [opener, expecting a key, last key, the guarded keys it has had]
+        self._stack: list[list[Any]] = []
         self._started = self._done = False
         self._in_str = self._escape = False
         self._str_start = 0
@@ -89,7 +106,7 @@ class JsonItems:
             elif c == '"':
                 self._in_str = False
                 if self._str_is_key:
-                    self._stack[-1][2] = json.loads(self._text[self._str_start : i + 1])
+                    self._key(json.loads(self._text[self._str_start : i + 1]))
             return
         stack = self._stack
         watching = self._watch_depth and len(stack) == self._watch_depth
@@ -99,16 +116,10 @@ class JsonItems:
             self._in_str, self._str_start = True, i
             self._str_is_key = stack[-1][0] == "{" and stack[-1][1]
         elif c in "{[":
-            at_field = (
-                c == "["
-                and self.fields is not None
-                and len(stack) == 1
-                and not stack[0][1]
-                and stack[0][2] in self.fields
-            )
+            path = self._path() if c == "[" else None
             self._open(c)
-            if at_field:
-                self._watch(stack[0][2])
+            if path is not None:
+                self._watch(path)
         elif c in "}]":
             if watching:
                 self._close_item(i, out)
@@ -124,8 +135,30 @@ class JsonItems:
         elif c == ":" and stack[-1][0] == "{":
             stack[-1][1] = False
 
+    def _path(self) -> str | None:
+        """The key path of the value beginning here when it is a watched field, else None."""
+        if self.fields is None or not all(entry[0] == "{" and not entry[1] for entry in self._stack):
+            return None
+        path = ".".join(str(entry[2]) for entry in self._stack)
+        return path if path in self.fields else None
+
+    def _key(self, key: str) -> None:
+        entry = self._stack[-1]
+        entry[2] = key
+        if not self._guarded or not all(e[0] == "{" and not e[1] for e in self._stack[:-1]):
+            return
+        path = ".".join([*(str(e[2]) for e in self._stack[:-1]), key])
+        if path in self._guarded:
+            if key in entry[3]:
+                raise OutputError(
+                    f"the output holds the key {path!r} twice, and the items of its list were read "
+                    "from the first one already; the whole JSON means the last one",
+                    text=self._text,
+                )
+            entry[3].add(key)
+
     def _open(self, c: str) -> None:
-        self._stack.append([c, c == "{", None])
+        self._stack.append([c, c == "{", None, set()])
 
     def _watch(self, field: str | None) -> None:
         self._watch_depth, self._field, self._index, self._item_start = len(self._stack), field, 0, None
@@ -154,14 +187,41 @@ def list_item_type(annotation: Any) -> Any:
 
 
 def list_fields(model: Any) -> dict[str, Any]:
-    """The list fields of a pydantic model class, by the name they have in its JSON, and their
-    item types (in the order the model declares them)."""
+    """The list fields of a pydantic model class and of the models in its fields (``section:
+    Section``, not through lists), by their key paths in its JSON (``steps``, ``section.items``),
+    and their item types (in the order the models declare them)."""
     fields: dict[str, Any] = {}
-    for name, info in getattr(model, "model_fields", {}).items():
-        item = list_item_type(info.annotation)
-        if item is not None:
-            fields[info.alias or name] = item
+    _collect(model, "", fields, {}, set())
     return fields
 
 
-__all__ = ["FieldItem", "JsonItems", "list_fields", "list_item_type"]
+def list_field_owners(model: Any) -> dict[str, Any]:
+    """The model class that declares each list field of ``list_fields(model)``: its config (say
+    ``str_strip_whitespace``) applies to the field's items when they are not models themselves."""
+    owners: dict[str, Any] = {}
+    _collect(model, "", {}, owners, set())
+    return owners
+
+
+def _collect(model: Any, prefix: str, fields: dict[str, Any], owners: dict[str, Any], seen: set[Any]) -> None:
+    if model in seen:  # a model that contains itself (through an optional field)
+        return
+    for name, info in getattr(model, "model_fields", {}).items():
+        path = prefix + (info.alias or name)
+        item = list_item_type(info.annotation)
+        if item is not None:
+            fields[path], owners[path] = item, model
+        elif (inner := model_type(info.annotation)) is not None:
+            _collect(inner, path + ".", fields, owners, seen | {model})
+
+
+def model_type(annotation: Any) -> Any:
+    """The pydantic model class ``annotation`` is (also inside ``Annotated``), else None."""
+    if typing.get_origin(annotation) is typing.Annotated:
+        annotation = typing.get_args(annotation)[0]
+    if isinstance(annotation, type) and hasattr(annotation, "model_fields"):
+        return annotation
+    return None
+
+
+__all__ = ["FieldItem", "JsonItems", "list_field_owners", "list_fields", "list_item_type", "model_type"]

@@ -29,7 +29,7 @@ from dataclasses import dataclass, replace
 from typing import Any, Protocol
 
 from ..errors import AyoError, InvalidParams, OutputError
-from .json_items import JsonItems, list_fields, list_item_type
+from .json_items import JsonItems, list_field_owners, list_fields, list_item_type
 from .params import SamplingParams
 
 _BULLET = re.compile(r"^\s*(?:[-*\u2022]|\d+[.)])\s+")
@@ -99,10 +99,11 @@ class SchemaParser(Parser):
         fields = list_fields(self.model)
         if not fields:
             return _NoItems()
+        owners = list_field_owners(self.model)
 
         def convert(field: str | None, value: Any) -> Any:
             assert field is not None  # an object's fields are watched, so every item has one
-            return _validated(fields[field], value, f"{self.name}.{field}")
+            return _validated(fields[field], value, f"{self.name}.{field}", owner=owners[field])
 
         return JsonItems(fields, convert)
 
@@ -159,18 +160,25 @@ class ListParser(SchemaParser):
 
 
 @functools.lru_cache(maxsize=256)
-def _adapter(kind: Any) -> Any:
-    from pydantic import TypeAdapter
+def _adapter(kind: Any, owner: Any = None) -> Any:
+    from pydantic import PydanticUserError, TypeAdapter
 
+    config = getattr(owner, "model_config", None)
+    if config:
+        try:
+            return TypeAdapter(kind, config=config)
+        except PydanticUserError:  # a model, dataclass or TypedDict: its own config applies instead
+            pass
     return TypeAdapter(kind)
 
 
-def _validated(kind: Any, value: Any, what: str, text: str = "") -> Any:
-    """``value`` validated as ``kind`` (any type pydantic validates); ``OutputError`` if it is not."""
+def _validated(kind: Any, value: Any, what: str, text: str = "", owner: Any = None) -> Any:
+    """``value`` validated as ``kind`` (any type pydantic validates), under the config of the model
+    ``owner`` that declares it, as validating that model would; ``OutputError`` if it is not."""
     from pydantic import ValidationError
 
     try:
-        return _adapter(kind).validate_python(value)
+        return _adapter(kind, owner).validate_python(value)
     except ValidationError as exc:
         raise OutputError(f"the output is not a valid {what}: {exc}", text=text) from exc
 

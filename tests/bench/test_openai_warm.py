@@ -8,6 +8,8 @@ from __future__ import annotations
 from collections.abc import Sequence
 from typing import Any
 
+import pytest
+
 from ayo_trace.backend.engines.base import DecodeChunk, DecodeRequest, PrefillRequest
 from bench import openai_warm
 from tests.util import run_in_new_loop
@@ -61,3 +63,22 @@ def test_no_two_measurements_share_a_prefix() -> None:
     engine, _ = run(queries=3, shots=2)
     firsts = [reqs[0].text.split(".", 1)[0] for s, reqs in engine.prefills.items() if s != "other"]
     assert len(firsts) == 1 + 2 * 3 and len(set(firsts)) == len(firsts)
+
+
+def test_the_report_gives_time_to_first_token_without_and_with_warming() -> None:
+    text = openai_warm.report({"cold": [0.3, 0.1, 0.2], "warm": [0.05, 0.1]})
+    lines = text.splitlines()
+    assert lines[2] == "| cold (no warming) | 200 | 100 | 300 |"
+    assert lines[3] == "| warm (prefix prefilled ahead) | 75 | 50 | 100 |"
+    assert lines[-1] == "median TTFT cold / warm: 2.67"
+
+
+@pytest.mark.real
+def test_the_smoke_mode_runs_end_to_end_on_a_real_server(
+    openai_server: str, capsys: pytest.CaptureFixture[str]
+) -> None:
+    openai_warm.main(["--smoke", "--base-url", openai_server])
+    out = capsys.readouterr().out
+    assert "constant prefix:" in out and f"{openai_warm.SMOKE['queries']} queries" in out
+    assert "| cold (no warming) |" in out and "| warm (prefix prefilled ahead) |" in out
+    assert "median TTFT cold / warm:" in out

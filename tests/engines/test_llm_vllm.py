@@ -14,13 +14,16 @@ import os
 import time
 import uuid
 from collections.abc import AsyncIterator, Callable
+from typing import Annotated, Any
 
 import anyio
 import pytest
+from pydantic import BaseModel, Field
 
 from ayo_trace.backend.engines.base import DecodeChunk, DecodeRequest, PrefillRequest, ScoreRequest
 from ayo_trace.errors import InvalidRequest
 from ayo_trace.ir.params import SamplingParams
+from ayo_trace.ir.parsers import SchemaParser, output_parser
 
 vllm = pytest.importorskip("vllm", reason="vLLM is not installed (optional extra 'vllm')")
 torch = pytest.importorskip("torch")
@@ -255,3 +258,33 @@ async def test_score_sums_continuation_logprobs(vllm_engine: VLLMEngine, sid) ->
 async def test_seeded_sampling_is_reproducible(vllm_engine: VLLMEngine, sid) -> None:
     params = SamplingParams(max_tokens=12, temperature=0.9, top_p=0.95, seed=7)
     assert await complete(vllm_engine, sid(), RAG, params) == await complete(vllm_engine, sid(), RAG, params)
+
+
+Word = Annotated[str, Field(max_length=8)]
+
+
+class Pet(BaseModel):
+    name: Word
+    tags: Annotated[list[Word], Field(max_length=3)]
+
+
+@pytest.mark.parametrize("parse", [Pet, Annotated[list[Word], Field(max_length=3)]], ids=["model", "list"])
+async def test_a_parse_constrains_the_output_to_json_valid_for_its_schema(
+    vllm_engine: VLLMEngine, sid, parse: Any
+) -> None:
+    """vLLM's structured outputs (``vllm_structured.py``): even the random-weight model writes JSON
+    that validates, its items close as the text streams, and small steps give the same text."""
+    parser = output_parser(parse)
+    assert isinstance(parser, SchemaParser)
+    params = parser.constrain(SamplingParams(max_tokens=200))
+    whole = await complete(vllm_engine, sid(), "Once upon a time", params)
+    value = parser.result(whole, [])  # an OutputError if it is not valid
+    stepped = sid()
+    await vllm_engine.prefill([PrefillRequest(stepped, "Once upon a time")])
+    reader, items = parser.incremental(), []
+    chunks = await chunks_of(vllm_engine, stepped, params, step=3)
+    for c in chunks:
+        items += reader.feed(c.text)
+    assert "".join(c.text for c in chunks) == whole and chunks[-1].finish_reason == "stop"
+    listed = value.tags if isinstance(value, Pet) else value
+    assert [getattr(i, "value", i) for i in items + reader.close()] == listed

@@ -1,7 +1,8 @@
 """On the real llama.cpp engine (the shipped base model, constrained by the grammar of the schema):
 the items of a structured answer's list stream out while it is decoded, as ``item`` events of
-``wf.stream``, equal to the items of the validated result; with ``parse=list[...]`` a loop over the
-list starts each item's body as soon as the item is decoded, before the list's decode ends. Batching off (exact outputs)."""
+``wf.stream``, equal to the items of the validated result; with ``parse=list[...]``, and with a
+model whose list field a loop reads (``for p in facts.landmarks``), the loop starts each item's body
+as soon as the item is decoded, before the list's decode ends. Batching off (exact outputs)."""
 
 from __future__ import annotations
 
@@ -50,6 +51,12 @@ async def visit(text: str) -> list[str]:
     return [await ayo.llm(f"Q: Where is the {p}?\nA: In", max_tokens=3, stop="\n") for p in places]
 
 
+@ayo.workflow
+async def visit_facts(text: str) -> list[str]:
+    found = await ayo.llm(f"{FEW_SHOT}Text: {text}\nJSON:", parse=Facts, max_tokens=60)
+    return [await ayo.llm(f"Q: Where is the {p}?\nA: In", max_tokens=3, stop="\n") for p in found.landmarks]
+
+
 @pytest.fixture
 async def rt(llama_engine: LlamaCppEngine) -> AsyncIterator[ayo.Runtime]:
     async with ayo.Runtime([llama_engine], batching=False, decode_steps=1) as runtime:
@@ -91,3 +98,26 @@ async def test_a_list_streams_each_item_into_the_loop_before_its_decode_ends(rt:
     assert first_item < first_body < decoded
     with ayo.eager():
         assert await visit(TEXT) == result.value
+
+
+async def test_a_loop_over_a_models_list_field_starts_each_item_before_its_decode_ends(
+    rt: ayo.Runtime,
+) -> None:
+    graph = visit_facts.graph(TEXT, optimized=True)
+    assert "stream_field='landmarks'" in str(graph)
+    events = await events_of(visit_facts.stream(TEXT))
+    result = events[-1]
+    assert isinstance(result, Result) and len(result.value) >= 2
+    decoded = next(
+        i
+        for i, e in enumerate(events)
+        if isinstance(e, NodeFinished) and e.node == "found" and "/" not in e.scope
+    )
+    first_body = next(
+        i
+        for i, e in enumerate(events)
+        if isinstance(e, NodeStarted) and e.op == "llm_prefill" and e.scope.endswith("[0]")
+    )
+    assert first_body < decoded, "the first landmark's question began while the rest was decoded"
+    with ayo.eager():
+        assert await visit_facts(TEXT) == result.value

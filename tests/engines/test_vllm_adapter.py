@@ -4,11 +4,13 @@ The fake stands in for the three vLLM modules the adapter imports (``vllm``, its
 and the v1 ``AsyncLLM``) through ``sys.modules``, so ``VLLMEngine.start`` runs unchanged and the
 adapter talks to an ``AsyncLLM``-like object: a whitespace tokenizer, prompts echoed back as
 ``prompt_logprobs`` of -1 per token, and a refusal (``ValueError``, as vLLM's input validation
-raises) for any prompt holding the word ``refuse``.
+raises) for any prompt holding the word ``refuse`` or any JSON schema titled ``Unsupported``; it
+records the sampling parameters of every request.
 """
 
 from __future__ import annotations
 
+import json
 import sys
 import types
 from collections.abc import AsyncIterator, Iterator
@@ -17,11 +19,14 @@ from typing import Any
 
 import anyio
 import pytest
+from pydantic import BaseModel
 
 from ayo_trace.backend.config import BatchPolicy
 from ayo_trace.backend.engine_scheduler import EngineScheduler
-from ayo_trace.backend.engines.base import PrefillRequest, ScoreRequest
+from ayo_trace.backend.engines.base import DecodeRequest, PrefillRequest, ScoreRequest
 from ayo_trace.errors import InvalidRequest
+from ayo_trace.ir.params import SamplingParams
+from ayo_trace.ir.parsers import output_parser
 
 pytestmark = pytest.mark.anyio
 
@@ -66,6 +71,7 @@ class _FakeAsyncLLM:
     def __init__(self) -> None:
         self.tokenizer = _Tokenizer()
         self.prompts: list[list[int]] = []
+        self.params: list[Any] = []
 
     @classmethod
     def from_engine_args(cls, args: Any) -> _FakeAsyncLLM:
@@ -79,6 +85,10 @@ class _FakeAsyncLLM:
         await anyio.lowlevel.checkpoint()
         if self.tokenizer.vocab.get("refuse") in ids:
             raise ValueError(f"request {request_id} refused")
+        constraint = getattr(params, "structured_outputs", None)
+        if constraint is not None and constraint.json.get("title") == "Unsupported":
+            raise ValueError("the grammar backend does not support this schema")
+        self.params.append(params)
         self.prompts.append(ids)
         yield _Output(prompt_logprobs=[None] + [{t: _Logprob(-1.0)} for t in ids[1:]])
 
@@ -100,7 +110,9 @@ def fake_vllm(monkeypatch: pytest.MonkeyPatch) -> Iterator[None]:
         "vllm.v1": types.SimpleNamespace(),
         "vllm.v1.engine": types.SimpleNamespace(),
         "vllm.v1.engine.async_llm": types.SimpleNamespace(AsyncLLM=_FakeAsyncLLM),
-        "vllm.sampling_params": types.SimpleNamespace(RequestOutputKind=kinds),
+        "vllm.sampling_params": types.SimpleNamespace(
+            RequestOutputKind=kinds, StructuredOutputsParams=params
+        ),
     }
     for name, module in modules.items():
         monkeypatch.setitem(sys.modules, name, module)
@@ -149,3 +161,34 @@ async def test_the_scheduler_fails_only_the_invalid_request_of_a_score_batch(eng
     assert outcome["good"] == -2.0  # two continuation tokens at -1 each
     assert type(outcome["bad"]) is InvalidRequest
     assert sched.batch_sizes[2] == 1  # they did go to the engine as one batch
+
+
+class Pick(BaseModel):
+    name: str
+
+
+async def test_a_parse_constrains_the_decode_through_structured_outputs(engine: Any) -> None:
+    parser = output_parser(list[Pick])
+    assert parser is not None
+    await engine.prefill([PrefillRequest("a", "pick one"), PrefillRequest("b", "pick two")])
+    prefills = list(engine._llm.params)
+    await engine.decode([DecodeRequest("a", parser.constrain(SamplingParams(max_tokens=8)))], 4)
+    await engine.decode([DecodeRequest("b", SamplingParams(max_tokens=8))], 4)
+    constrained, free = engine._llm.params[len(prefills) :]
+    assert constrained.structured_outputs.json == json.loads(parser.schema)
+    assert constrained.structured_outputs.disable_any_whitespace is True
+    assert not hasattr(free, "structured_outputs")
+    assert prefills and not any(hasattr(p, "structured_outputs") for p in prefills)  # warm-ups: free
+
+
+async def test_a_schema_vllm_refuses_fails_the_decode_with_invalid_request(engine: Any) -> None:
+    class Unsupported(BaseModel):
+        name: str
+
+    parser = output_parser(Unsupported)
+    assert parser is not None
+    await engine.prefill([PrefillRequest("a", "pick one")])
+    with pytest.raises(InvalidRequest, match="does not support this schema") as info:
+        await engine.decode([DecodeRequest("a", parser.constrain(SamplingParams(max_tokens=8)))], 4)
+    assert type(info.value) is InvalidRequest
+    await engine.release(["a"])

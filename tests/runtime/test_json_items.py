@@ -33,7 +33,7 @@ VALUES = st.recursive(
 LAYOUTS = st.sampled_from([{}, {"indent": 2}, {"separators": (",", ":")}, {"ensure_ascii": False}])
 
 
-def feed_in_parts(reader: JsonItems, text: str, cuts: list[int]) -> list[Any]:
+def feed_in_parts(reader: Any, text: str, cuts: list[int]) -> list[Any]:
     out: list[Any] = []
     last = 0
     for cut in [*sorted({min(c, len(text)) for c in cuts}), len(text)]:
@@ -134,3 +134,153 @@ def test_a_list_parser_is_a_streaming_schema_parser_whose_value_is_the_list() ->
         parser.result('{"name": "a"}', [])
     with pytest.raises(OutputError, match="not JSON"):
         parser.result("nothing", [])
+
+
+def _lists_at_paths(doc: Any, prefix: str = "") -> list[tuple[str, list[Any]]]:
+    """The arrays of ``doc`` reached through objects only, by key path, in document order."""
+    found: list[tuple[str, list[Any]]] = []
+    for key, value in doc.items():
+        path = prefix + key
+        if isinstance(value, list):
+            found.append((path, value))
+        elif isinstance(value, dict):
+            found += _lists_at_paths(value, path + ".")
+    return found
+
+
+KEYS = st.text(alphabet="abc", min_size=1, max_size=2)  # no dots: a key path joins keys with them
+NESTED = st.recursive(
+    st.dictionaries(KEYS, VALUES, max_size=3),
+    lambda inner: st.dictionaries(KEYS, inner | VALUES, max_size=3),
+    max_leaves=8,
+)
+
+
+@settings(max_examples=200, deadline=None)
+@given(doc=NESTED, layout=LAYOUTS, cuts=st.lists(st.integers(0, 400), max_size=12), data=st.data())
+def test_the_items_of_nested_list_fields_are_those_of_the_whole_document_in_any_split(
+    doc: dict[str, Any], layout: dict[str, Any], cuts: list[int], data: st.DataObject
+) -> None:
+    lists = _lists_at_paths(doc)
+    watched = set(data.draw(st.sets(st.sampled_from([p for p, _ in lists]))) if lists else set())
+    got = feed_in_parts(JsonItems(watched | {"x.absent"}), json.dumps(doc, **layout), cuts)
+    expected = [FieldItem(p, i, item) for p, v in lists if p in watched for i, item in enumerate(v)]
+    assert got == expected
+
+
+class Section(BaseModel):
+    items: list[int]
+    note: str = ""
+
+
+class Report(BaseModel):
+    title: str
+    section: Section
+    parts: list[Section]
+
+
+def test_nested_list_fields_are_found_by_key_path_not_through_lists() -> None:
+    assert list_fields(Report) == {"section.items": int, "parts": Section}
+    reader = output_parser(Report).incremental()  # type: ignore[union-attr]
+    text = '{"title": "t", "section": {"items": [1, 2]}, "parts": [{"items": [3]}]}'
+    assert reader.feed(text) == [
+        FieldItem("section.items", 0, 1),
+        FieldItem("section.items", 1, 2),
+        FieldItem("parts", 0, Section(items=[3])),
+    ]
+
+
+@pytest.mark.parametrize(
+    "text, key",
+    [
+        ('{"steps": [1], "steps": [2]}', "steps"),
+        ('{"box": {"things": [1]}, "box": {"things": []}}', "box"),
+        ('{"box": {"things": [1], "things": [2]}}', "box.things"),
+    ],
+)
+def test_a_key_on_the_way_to_a_watched_list_that_repeats_is_refused(text: str, key: str) -> None:
+    reader = JsonItems({"steps", "box.things"})
+    with pytest.raises(OutputError, match=f"holds the key '{key}' twice"):
+        reader.feed(text)
+
+
+def test_other_keys_may_repeat() -> None:
+    reader = JsonItems({"box.things"})
+    text = '{"a": 1, "a": 2, "box": {"n": 1, "n": 2, "things": [3]}, "c": {"x": [1], "x": [2]}}'
+    assert reader.feed(text) == [FieldItem("box.things", 0, 3)]
+
+
+def _model_strategy(depth: int) -> st.SearchStrategy[Any]:
+    """A pydantic model class made with ``create_model``: str, int and list fields, and (``depth``
+    allowing) fields of a nested model; some field names have an alias."""
+    from pydantic import create_model
+
+    kinds = [st.just(str), st.just(int), st.just(list[int]), st.just(list[str])]
+    if depth:
+        kinds.append(_model_strategy(depth - 1))
+    names = st.lists(st.sampled_from(["a", "b", "c", "d"]), min_size=1, max_size=4, unique=True)
+
+    @st.composite
+    def build(draw: st.DrawFn) -> Any:
+        fields: dict[str, Any] = {}
+        for name in draw(names):
+            kind = draw(st.one_of(kinds))
+            alias = draw(st.sampled_from([None, f"{name}-key"]))
+            fields[name] = (kind, Field(alias=alias)) if alias else (kind, ...)
+        return create_model(f"M{draw(st.integers(0, 10**6))}", **fields)
+
+    return build()
+
+
+def _instance_data(model: Any) -> st.SearchStrategy[dict[str, Any]]:
+    """JSON data for ``model``, by its keys (aliases), with room for whitespace and escapes."""
+    parts: dict[str, st.SearchStrategy[Any]] = {}
+    for name, info in model.model_fields.items():
+        kind = info.annotation
+        if kind is str:
+            value: st.SearchStrategy[Any] = TEXT
+        elif kind is int:
+            value = st.integers(-99, 99)
+        elif kind == list[int]:
+            value = st.lists(st.integers(-99, 99), max_size=3)
+        elif kind == list[str]:
+            value = st.lists(TEXT, max_size=3)
+        else:
+            value = _instance_data(kind)
+        parts[info.alias or name] = value
+    return st.fixed_dictionaries(parts)
+
+
+@settings(max_examples=100, deadline=None)
+@given(
+    model=_model_strategy(2), data=st.data(), layout=LAYOUTS, cuts=st.lists(st.integers(0, 300), max_size=10)
+)
+def test_the_streamed_items_of_every_streamable_field_path_are_the_validated_values(
+    model: Any, data: st.DataObject, layout: dict[str, Any], cuts: list[int]
+) -> None:
+    """For every list field path ``streamed_field`` accepts, the items a model's parser streams for it
+    (the text fed in any split) are the items of that field of the validated model."""
+    from ayo_trace.ir.field_streams import streamed_field
+
+    parser = output_parser(model)
+    assert isinstance(parser, SchemaParser)
+    text = json.dumps(data.draw(_instance_data(model)), **layout)
+    items = feed_in_parts(parser.incremental(), text, cuts)
+    value = parser.result(text, items)
+
+    def paths(m: Any, prefix: tuple[str, ...]) -> list[tuple[str, ...]]:
+        found = []
+        for name, info in m.model_fields.items():
+            if list_item_type(info.annotation) is not None:
+                found.append((*prefix, name))
+            elif isinstance(info.annotation, type) and hasattr(info.annotation, "model_fields"):
+                found += paths(info.annotation, (*prefix, name))
+        return found
+
+    for attrs in paths(model, ()):
+        key = streamed_field(model, attrs)
+        assert key is not None
+        expected = value
+        for a in attrs:
+            expected = getattr(expected, a)
+        assert [i.value for i in items if i.field == key] == expected

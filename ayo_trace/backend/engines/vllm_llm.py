@@ -21,6 +21,11 @@ abort that request. ``AsyncLLM`` needs the asyncio backend. The requests of one 
 concurrently under ``fail_fast``, so an error (an ``InvalidRequest`` above all, which the engine
 scheduler isolates to its one request) reaches the caller as itself, never in an ``ExceptionGroup``.
 
+``parse=`` a pydantic model, a JSON schema or a list (``SamplingParams.json_schema``) constrains the
+decode request through vLLM's structured outputs (``vllm_structured.py``); a schema vLLM refuses
+fails that decode with ``InvalidRequest``. Not yet run on a GPU (tested on a fake vLLM; the GPU
+contract test has a case for it).
+
 Shared prefixes (``PrefillRequest.shared``) ride on the same prefix cache: it already shares
 every full block of a common token prefix across requests, so a shared prefix computed once stays
 cached (under vLLM's own memory management and LRU eviction of free blocks; no budget of ours) for
@@ -63,6 +68,7 @@ from .base import (
     ScoreRequest,
     require_asyncio,
 )
+from .vllm_structured import structured_outputs
 
 # A token vLLM delivered and the caller has not consumed yet. ``end`` is set on the last token of a
 # finished request (vLLM's finish_reason and stop_reason); ``token`` is None for a finish with no token.
@@ -298,6 +304,7 @@ class VLLMEngine(LLMEngine):
             seed=params.seed,
             stop=list(params.stop) or None,
             output_kind=self._output_kind("DELTA"),
+            **self._constraint(params),
         )
         prompt = self._vllm.TokensPrompt(prompt_token_ids=s.tokens)
         s.stream = aiter(self._llm.generate(prompt, vparams, s.request_id))
@@ -312,6 +319,9 @@ class VLLMEngine(LLMEngine):
         except StopAsyncIteration:
             s.stream = s.request_id = None
             return
+        except ValueError as exc:  # vLLM's request validation (a schema its grammars cannot express, ...)
+            s.stream = s.request_id = None
+            raise InvalidRequest(f"vLLM refused the decode of {s.name!r}: {exc}", engine=self.name) from exc
         finally:
             s.pulling = False
         completion = result.outputs[0]
@@ -394,6 +404,15 @@ class VLLMEngine(LLMEngine):
             await self._llm.abort(request_id)
         if stream is not None and hasattr(stream, "aclose"):
             await stream.aclose()
+
+    def _constraint(self, params: SamplingParams) -> dict[str, Any]:
+        """vLLM's structured outputs for ``parse=`` (``vllm_structured.py``), as keyword arguments."""
+        fields = structured_outputs(params)
+        if fields is None:
+            return {}
+        from vllm.sampling_params import StructuredOutputsParams
+
+        return {"structured_outputs": StructuredOutputsParams(**fields)}
 
     def _output_kind(self, name: str) -> Any:
         from vllm.sampling_params import RequestOutputKind
