@@ -1,20 +1,21 @@
-"""Structured output on the real llama.cpp engine: the grammar built from a pydantic model makes
-the shipped base model write valid instances of a nested model with a list field, for 20 different
-inputs; the constrained output is the same eager and optimized; a grammar state never outlives its
-session. (``bench/structured.py`` counts how many are valid without the constraint.)"""
+"""Structured output on the real engines: the constraint built from a pydantic model (llama.cpp's
+grammar; lm-format-enforcer's schema parser on transformers) makes the shipped base model write valid
+instances of a nested model with a list field, for 20 different inputs; the constrained output is the
+same eager and optimized; a constraint never outlives its session. (``bench/structured.py`` counts how
+many are valid without the constraint.)"""
 
 from __future__ import annotations
 
-from typing import Annotated
+from typing import Annotated, Any
 
 import anyio
 import pytest
 from pydantic import BaseModel, Field
 
 import ayo_trace as ayo
-from ayo_trace.backend.engines.llama_cpp import LlamaCppEngine
+from ayo_trace.backend.engines.base import LLMEngine
 
-pytestmark = [pytest.mark.real, pytest.mark.anyio]
+pytestmark = [pytest.mark.real, pytest.mark.anyio, pytest.mark.in_process]  # llama.cpp, transformers
 
 Short = Annotated[str, Field(max_length=24)]
 
@@ -52,9 +53,10 @@ async def extract(text: str) -> Facts:
 
 
 @pytest.mark.timeout(1200)
-async def test_constrained_output_is_a_valid_instance_for_20_inputs(llama_engine: LlamaCppEngine) -> None:
+async def test_constrained_output_is_a_valid_instance_for_20_inputs(engine: LLMEngine) -> None:
+    llm = engine
     results: list[object] = [None] * len(PLACES)
-    async with ayo.Runtime([llama_engine]):  # batched: validity, not exact tokens, is checked
+    async with ayo.Runtime([llm]):  # batched: validity, not exact tokens, is checked
 
         async def one(i: int) -> None:
             city, country = PLACES[i]
@@ -66,11 +68,12 @@ async def test_constrained_output_is_a_valid_instance_for_20_inputs(llama_engine
                 tg.start_soon(one, i)
     assert all(isinstance(r, Facts) for r in results), results
     assert len({r.place.city for r in results if isinstance(r, Facts)}) > 1  # it read its input
-    assert llama_engine.stats()["sessions"] == 0
+    assert llm.stats()["sessions"] == 0
 
 
-async def test_constrained_output_is_the_same_eager_and_optimized(llama_engine: LlamaCppEngine) -> None:
-    rt = ayo.Runtime([llama_engine], batching=False)
+async def test_constrained_output_is_the_same_eager_and_optimized(engine: LLMEngine) -> None:
+    llm = engine
+    rt = ayo.Runtime([llm], batching=False)
     await rt.start()
     previous = ayo.Runtime.set_default(rt)
     try:
@@ -83,16 +86,17 @@ async def test_constrained_output_is_the_same_eager_and_optimized(llama_engine: 
     assert isinstance(eager, Facts) and optimized == eager
 
 
-async def test_a_released_session_frees_its_grammar(llama_engine: LlamaCppEngine) -> None:
+async def test_a_released_session_frees_its_constraint(engine: LLMEngine) -> None:
     from ayo_trace.backend.engines.base import DecodeRequest, PrefillRequest
     from ayo_trace.ir.params import SamplingParams
 
+    llm: Any = engine
     params = SamplingParams(max_tokens=40, json_schema=output_schema())
-    await llama_engine.prefill([PrefillRequest("grammar-1", "JSON:")])
-    await llama_engine.decode([DecodeRequest("grammar-1", params)], 2)  # mid-way: the grammar is held
-    session = llama_engine._sessions["grammar-1"]
+    await llm.prefill([PrefillRequest("grammar-1", "JSON:")])
+    await llm.decode([DecodeRequest("grammar-1", params)], 2)  # mid-way: the constraint is held
+    session = llm._sessions["grammar-1"]
     assert session.constraint is not None
-    await llama_engine.release(["grammar-1"])
+    await llm.release(["grammar-1"])
     assert session.constraint is None
 
 

@@ -72,9 +72,11 @@ class Session:
     released: bool = False
 
     def end_constraint(self) -> None:
-        if self.constraint is not None:
-            self.constraint.close()
-            self.constraint = None
+        # taken before it is closed: a release on the event loop and a decode's end in the worker
+        # thread may both end it (closing twice is harmless; neither sees it half-ended)
+        c, self.constraint = self.constraint, None
+        if c is not None:
+            c.close()
 
 
 S = TypeVar("S", bound=Session)
@@ -353,11 +355,12 @@ class SessionLLM(LLMEngine, Generic[S, P]):
                         texts[i] += stream.finish("length")
                         continue
                     logits = s.logits
-                    if s.constraint is not None:
-                        logits = s.constraint.mask(logits, stream.params.greedy)
+                    constraint = s.constraint  # read once: a release may end it meanwhile
+                    if constraint is not None:
+                        logits = constraint.mask(logits, stream.params.greedy)
                     tok = sample(logits, stream.params, stream.rng)
-                    if s.constraint is not None:
-                        s.constraint.accept(tok)
+                    if constraint is not None:
+                        constraint.accept(tok)
                     counts[i] += 1
                     texts[i] += stream.push(tok, is_eos=self._is_eos(tok))
                     if not stream.done:

@@ -1,4 +1,5 @@
 """Hugging Face transformers engine: any causal LM directory, or a GGUF file dequantized once.
+``parse=`` constraints mask the tokens a JSON schema does not allow next (``_schema_tokens.py``).
 
 Each session keeps its own ``DynamicCache`` between prefills. A prefill tokenizes BOS + the whole
 session text, crops the cache to the longest common token prefix with what it holds and runs the
@@ -50,6 +51,8 @@ from ...errors import ConfigError, EngineError, Overloaded
 from ...ir.prompt import ChatTemplate
 from ._decoding import Detokenizer, Stopped, WindowDetokenizer, log_softmax_at
 from ._prefix_cache import DEFAULT_PREFIX_TOKENS
+from ._schema_tokens import SchemaConstraint, Vocabulary, constraint_for
+from ._schema_tokens import available as schema_tokens_available
 from ._session_llm import Session, SessionLLM, Work
 from ._special import hf_chat_template, hf_specials_in
 from .models import cache_dir, file_fingerprint
@@ -140,6 +143,7 @@ class TransformersEngine(SessionLLM[_Session, list[Any]]):
         self._torch: Any = None
         self._model: Any = None
         self._tok: Any = None
+        self._vocabulary: Vocabulary | None = None  # for parse= constraints, built on first use
         self._eos: frozenset[int] = frozenset()
         self._model_dir: Path | None = None
         self._stack: _Stack | None = None  # the decode call's batch, while one runs
@@ -179,6 +183,7 @@ class TransformersEngine(SessionLLM[_Session, list[Any]]):
         eos.update(vocab[n] for n in _EOS_NAMES if n in vocab)
         n_ctx = getattr(model.config.get_text_config(), "max_position_embeddings", None) or self._max_context
         self._torch, self._model, self._tok = torch, model, tok
+        self._vocabulary = Vocabulary(tok) if schema_tokens_available() else None
         self._eos = frozenset(eos)
         self._n_ctx = min(n_ctx, self._max_context)
 
@@ -285,6 +290,7 @@ class TransformersEngine(SessionLLM[_Session, list[Any]]):
         for s in sessions:  # an in-flight decode drops them at its next step
             s.cache = s.logits = None
             s.tokens = []
+            s.end_constraint()
 
     # --- model calls -----------------------------------------------------------------------------
 
@@ -533,6 +539,9 @@ class TransformersEngine(SessionLLM[_Session, list[Any]]):
 
     def _specials_in(self, markup: str) -> list[tuple[str, int]]:
         return hf_specials_in(self._tok, markup)
+
+    def _constraint(self, params: Any) -> SchemaConstraint | None:
+        return constraint_for(self._vocabulary, params.json_schema, self.name)
 
     def _is_eos(self, token: int) -> bool:
         return token in self._eos
