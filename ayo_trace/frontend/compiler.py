@@ -22,7 +22,7 @@ import libcst as cst
 from ..errors import TraceError
 from ..ir.code import PyCode, SourceLoc, compile_statement
 from ..ir.graph import Graph, Node
-from . import aliases, closures, control_flow, map_loops, parallel, returning
+from . import aliases, closures, control_flow, map_loops, parallel, partials, returning, try_returns
 from .breaks import fix_for
 from .deps import TraceDeps
 from .expressions import ExpressionCompiler, contains_await, mutated_roots
@@ -179,6 +179,11 @@ class Compiler(Returns, Helpers, ExpressionCompiler):
                 raise _Returned(returning.compile_returning_loop(self, stmt, stmts[i + 1 :]))
             if top and isinstance(stmt, cst.Match) and _has(stmt, cst.Return) and contains_await(stmt):
                 raise _Returned(returning.compile_returning_match(self, stmt, stmts[i + 1 :]))
+            if top and try_returns.returning_try(stmt):
+                assert isinstance(stmt, cst.Try)
+                value = try_returns.compile_returning_try(self, stmt, stmts[i + 1 :])
+                if value is not None:
+                    raise _Returned(value)
             if top and self._needs_rest_break(stmt):
                 self.rest_break(stmts[i:])
             self.statement(stmt, top=top)
@@ -268,6 +273,8 @@ class Compiler(Returns, Helpers, ExpressionCompiler):
     def assign_value(self, stmt: cst.CSTNode, value: cst.BaseExpression, name: str, loc: SourceLoc) -> Value:
         if isinstance(value, cst.Lambda):
             closures.check_definition(self.src, value)
+        if (partial := partials.bind(self, value)) is not None:
+            return partial  # awaited later as the call it stands for
         if (
             isinstance(value, cst.Await | cst.Name)
             or self.map_comprehension(value)

@@ -21,6 +21,7 @@ from .state import CompilerState, contains_await
 from .values import Static, Traced, Value
 
 COMPREHENSIONS = (cst.ListComp, cst.SetComp, cst.DictComp, cst.GeneratorExp)
+MAP_ITEM = "__ayo_item"  # the item a map body of `map(f, items)` passes to `f`
 
 
 class ComprehensionMaps(CompilerState):
@@ -28,8 +29,10 @@ class ComprehensionMaps(CompilerState):
         """A comprehension that awaits: it must become a map (its awaits run once per item)."""
         return isinstance(e, COMPREHENSIONS) and contains_await(e)
 
-    def comprehension_map(self, e: Any, loc: SourceLoc, hint: str) -> Value:
-        from .compiler import Compiler, _align_inputs
+    def comprehension_map(self, e: Any, loc: SourceLoc, hint: str, *, awaits: bool = False) -> Value:
+        """A ``map`` node for comprehension ``e`` (``awaits``: its element is an awaitable each item
+        awaits, as in ``asyncio.gather(*(f(x) for x in xs))``)."""
+        from .compiler import Compiler
 
         comp: cst.CompFor = e.for_in
         if comp.asynchronous is not None or _clause_awaits(comp):
@@ -65,21 +68,45 @@ class ComprehensionMaps(CompilerState):
             for i, n in enumerate(names):
                 child.env[n] = Traced(child.graph.add("getitem", (item_input,), {"index": i}, name=n))
         parts = [e.key, e.value] if isinstance(e, cst.DictComp) else [e.elt]
+        if awaits:
+            parts = [cst.Await(expression=p) for p in parts]
         outs = [child.materialize(child.expr(p, loc, ""), loc, "item") for p in parts]
         child.graph.add("output", outs)
-        order = list(child.captures)
-        _align_inputs(child, order, first=item_input)
-        node = self.emit(
-            "map",
-            [items, *(child.captures[n][0] for n in order)],
-            {"body": child.graph, "item": item, "concurrency": 1},
-            loc,
-            hint if isinstance(e, cst.ListComp | cst.GeneratorExp) else f"{hint}_items",
-        )
+        node = self._map_node(child, items, item_input, loc, hint, e)
         if isinstance(e, cst.ListComp | cst.GeneratorExp):
             return Traced(node)
         make = "dict" if isinstance(e, cst.DictComp) else "set"
         return Traced(self._wrap(node, f"{hint} = {make}({node.name})", e, loc, hint))
+
+    def call_map(
+        self, func: cst.BaseExpression, iterable: cst.BaseExpression, loc: SourceLoc, hint: str
+    ) -> Value:
+        """A ``map`` node for ``map(func, iterable)`` spread into ``gather``: each item awaits
+        ``func(item)``."""
+        from .compiler import Compiler
+
+        items = self.materialize(self.expr(iterable, loc, "items"), loc, "items")
+        child = Compiler(self.src, Graph("body"), {}, self.deps, parent=self)  # type: ignore[arg-type]
+        item_input = child.graph.add("input", (), {"name": "item"}, name="item")
+        child.temps[MAP_ITEM] = Traced(item_input)
+        call = cst.Call(func=func, args=[cst.Arg(cst.Name(MAP_ITEM))])
+        out = child.materialize(child.await_expr(cst.Await(expression=call), loc, ""), loc, "item")
+        child.temps.pop(MAP_ITEM, None)
+        child.graph.add("output", [out])
+        return Traced(self._map_node(child, items, item_input, loc, hint, None))
+
+    def _map_node(self, child: Any, items: Node, item_input: Node, loc: SourceLoc, hint: str, e: Any) -> Node:
+        from .compiler import _align_inputs
+
+        order = list(child.captures)
+        _align_inputs(child, order, first=item_input)
+        return self.emit(
+            "map",
+            [items, *(child.captures[n][0] for n in order)],
+            {"body": child.graph, "item": item_input.attrs["name"], "concurrency": 1},
+            loc,
+            hint if e is None or isinstance(e, cst.ListComp | cst.GeneratorExp) else f"{hint}_items",
+        )
 
     def _wrap(self, node: Node, source: str, at: cst.CSTNode, loc: SourceLoc, hint: str) -> Node:
         self.temps[node.name] = Traced(node)

@@ -12,7 +12,7 @@ import libcst as cst
 from ..errors import TraceError
 from ..ir.code import SourceLoc
 from ..ir.graph import Node
-from . import unpacking
+from . import partials, unpacking
 from .chat_calls import ChatMessages
 from .comprehensions import ComprehensionMaps
 from .folding import StaticFolding
@@ -156,6 +156,15 @@ class ExpressionCompiler(PrimitiveCalls, ChatMessages, ComprehensionMaps, Static
         return fn if getattr(fn, "__ayo_workflow__", False) else None
 
     def break_call_target(self, e: cst.Await) -> bool:
+        expanded = self._expanded_partial(e)
+        if expanded is not None:
+            call, temps = expanded
+            self.temps.update(temps)
+            try:
+                return self.break_call_target(cst.Await(expression=call))
+            finally:
+                for k in temps:
+                    self.temps.pop(k, None)
         return (
             self.primitive_of(e) is None
             and self.workflow_of(e) is None
@@ -163,9 +172,22 @@ class ExpressionCompiler(PrimitiveCalls, ChatMessages, ComprehensionMaps, Static
             and not traceable_await(self, e)  # type: ignore[arg-type]
         )
 
+    def _expanded_partial(self, e: cst.Await) -> tuple[cst.Call, dict[str, Static]] | None:
+        """The call a static ``functools.partial`` stands for (see ``partials``)."""
+        return partials.expand(self, e.expression)
+
     def await_expr(self, e: cst.Await, loc: SourceLoc, hint: str | None) -> Value:
         call = e.expression
         call_loc = self.src.loc(e) if e in self.src.positions else loc
+        expanded = self._expanded_partial(e)
+        if expanded is not None and not self.break_call_target(e):
+            new_call, temps = expanded
+            self.temps.update(temps)
+            try:
+                return self.await_expr(cst.Await(expression=new_call), call_loc, hint)
+            finally:
+                for k in temps:
+                    self.temps.pop(k, None)
         op = self.primitive_of(e)
         if op is not None:
             assert isinstance(call, cst.Call)

@@ -90,6 +90,8 @@ _STATIC_NODES = (
 class StaticFolding(CompilerState):
     def try_static(self, e: cst.BaseExpression) -> Static | None:
         """The value of ``e`` at trace time, when it reads only static values and pure operations."""
+        if (temp := self._static_temp(e)) is not None:
+            return temp
         if not self._static_shape(e):
             return None
         scope = self._static_scope(e, look_outside=True)
@@ -220,6 +222,8 @@ class StaticFolding(CompilerState):
         return None if static is None else static.value
 
     def try_static_callable(self, func: cst.BaseExpression) -> Static | None:
+        if (temp := self._static_temp(func)) is not None:
+            return temp
         if not isinstance(func, cst.Name | cst.Attribute):
             return None
         scope = self._static_scope(func)
@@ -230,6 +234,14 @@ class StaticFolding(CompilerState):
         except Exception:
             return None
         return Static(value)
+
+    def _static_temp(self, e: cst.BaseExpression) -> Static | None:
+        """A static temporary the compiler made (not in the source: libcst's scopes do not know it)."""
+        if isinstance(e, cst.Name) and e.value.startswith("__ayo_"):
+            value = self.temps.get(e.value)
+            if isinstance(value, Static):
+                return value
+        return None
 
 
 def _lambdas(e: cst.CSTNode) -> list[cst.Lambda]:

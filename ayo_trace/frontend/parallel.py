@@ -32,6 +32,7 @@ import libcst as cst
 from ..errors import TraceError
 from ..ir.code import SourceLoc
 from ..ir.graph import Node
+from .comprehensions import MAP_ITEM, _clause_awaits
 from .state import walk
 from .values import Static, Traced, Value
 
@@ -104,8 +105,15 @@ def traceable_await(comp: Compiler, e: cst.Await) -> bool:
 # --- gather ---------------------------------------------------------------------------------------------
 
 
-def _gather_parts(comp: Compiler, call: cst.Call) -> list[cst.BaseExpression] | cst.BaseExpression | None:
-    """The calls gather awaits (a list), the comprehension it spreads (one node), or None."""
+@dataclass(frozen=True)
+class Spread:
+    """A ``*`` argument of gather: a comprehension (or ``map(f, items)``) whose items it awaits."""
+
+    expr: cst.BaseExpression
+
+
+def _gather_parts(comp: Compiler, call: cst.Call) -> list[cst.BaseExpression | Spread] | Spread | None:
+    """The calls gather awaits (a list), the one spread it awaits the items of, or None."""
     for a in call.args:
         if a.keyword is not None:
             if a.keyword.value != "return_exceptions":
@@ -114,20 +122,52 @@ def _gather_parts(comp: Compiler, call: cst.Call) -> list[cst.BaseExpression] | 
             if flag is None or flag.value is not False:
                 return None
     positional = [a for a in call.args if a.keyword is None]
-    parts: list[cst.BaseExpression] = []
+    parts: list[cst.BaseExpression | Spread] = []
     for a in positional:
         if a.star == "*":  # a spread comprehension: its items, in order, among the other calls
             spread = _deferred(comp, a.value) or a.value
-            if not (isinstance(spread, cst.GeneratorExp | cst.ListComp) and _traceable(comp, spread.elt)):
+            if not (_map_spread(comp, spread) is not None or _comprehension_spread(comp, spread)):
                 return None
             if len(positional) == 1:
-                return spread
-            parts.append(spread)
+                return Spread(spread)
+            parts.append(Spread(spread))
         elif a.star or not (_traceable(comp, a.value) or _task_node(comp, a.value) is not None):
             return None
         else:
             parts.append(a.value)
     return parts
+
+
+def _comprehension_spread(comp: Compiler, e: cst.BaseExpression) -> bool:
+    """A list comprehension or generator of traceable calls, awaiting nothing in its clauses
+    (those would run once per item outside the element)."""
+    return (
+        isinstance(e, cst.GeneratorExp | cst.ListComp)
+        and _traceable(comp, e.elt)
+        and e.for_in.asynchronous is None
+        and not _clause_awaits(e.for_in)
+    )
+
+
+def _map_spread(
+    comp: Compiler, e: cst.BaseExpression
+) -> tuple[cst.BaseExpression, cst.BaseExpression] | None:
+    """``(f, items)`` for ``map(f, items)`` whose call ``f(item)`` the tracer traces; else None."""
+    if not (isinstance(e, cst.Call) and comp.callee(e) is map and len(e.args) == 2):
+        return None
+    if any(a.keyword is not None or a.star for a in e.args):
+        return None
+    func, items = e.args[0].value, e.args[1].value
+    probe = cst.Call(func=func, args=[cst.Arg(cst.Name(MAP_ITEM))])
+    return (func, items) if _traceable(comp, probe) else None
+
+
+def _spread(comp: Compiler, spread: Spread, loc: SourceLoc, name: str) -> Value:
+    """A ``map`` node awaiting each item of ``spread`` (its results in order: gather's list)."""
+    mapped = _map_spread(comp, spread.expr)
+    if mapped is not None:
+        return comp.call_map(mapped[0], mapped[1], loc, name)
+    return comp.comprehension_map(spread.expr, loc, name, awaits=True)
 
 
 def awaited(comp: Compiler, e: cst.Await, loc: SourceLoc, hint: str | None) -> Value | None:
@@ -142,20 +182,17 @@ def awaited(comp: Compiler, e: cst.Await, loc: SourceLoc, hint: str | None) -> V
     if parts is None:
         return None
     name = hint or "gathered"
-    if not isinstance(parts, list):
-        assert isinstance(parts, cst.GeneratorExp | cst.ListComp)
-        spread = cst.ListComp(elt=cst.Await(expression=parts.elt), for_in=parts.for_in)
-        return comp.comprehension_map(spread, loc, name)
+    if isinstance(parts, Spread):
+        return _spread(comp, parts, loc, name)
     values: list[Node] = []
     spreads: set[int] = set()
     for p in parts:
-        task = _task_node(comp, p)
+        task = None if isinstance(p, Spread) else _task_node(comp, p)
         if task is not None:
             values.append(task.args[0])
-        elif isinstance(p, cst.GeneratorExp | cst.ListComp):
+        elif isinstance(p, Spread):
             spreads.add(len(values))
-            spread = cst.ListComp(elt=cst.Await(expression=p.elt), for_in=p.for_in)
-            values.append(comp.materialize(comp.comprehension_map(spread, loc, "values"), loc, "values"))
+            values.append(comp.materialize(_spread(comp, p, loc, "values"), loc, "values"))
         else:
             values.append(comp.materialize(comp.await_expr(cst.Await(expression=p), loc, None), loc, "value"))
     return Traced(_list_node(comp, inner, values, loc, name, spreads))

@@ -219,6 +219,9 @@ class CompilerState:
     def callee(self, call: cst.Call) -> Any:
         raise NotImplementedError
 
+    def try_static_callable(self, func: cst.BaseExpression) -> Any:
+        raise NotImplementedError
+
     def bind_call(self, fn: Any, call: cst.Call, loc: SourceLoc) -> dict[str, cst.BaseExpression]:
         raise NotImplementedError
 

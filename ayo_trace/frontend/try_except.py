@@ -12,7 +12,8 @@ nothing Python would keep (otherwise it stays a graph break):
 * names the body binds are bound by its last statement only, or else every handler binds them all
   (or re-raises) and reads none of them first;
 * ``finally`` binds nothing and reads nothing the other parts bind;
-* no ``return``, ``break``/``continue``, bare ``raise`` or ``except*``.
+* no ``break``/``continue``, bare ``raise`` or ``except*``; a ``return`` only where
+  ``try_returns.py`` takes it (in the function's own body, reached through ``if``s of a part).
 """
 
 from __future__ import annotations
@@ -26,6 +27,7 @@ from ..ir.code import PyCode, SourceLoc, compile_statement
 from ..ir.graph import Graph, Node
 from .control_flow import (
     BROKE,
+    RETURNED,
     _branch_stmts,
     _has_return,
     align,
@@ -53,18 +55,23 @@ def try_statement(
     rest: list[cst.BaseStatement] | None = None,
     *,
     finally_after: bool = False,
+    returns: bool = False,
 ) -> bool:
     """Compile ``stmt`` into a ``try`` node; False when it must stay a graph break (see above).
 
     In a loop body, ``rest`` is the body after the statement, and a part of it may end in ``break``
     or ``continue`` (``except ayo.EngineError: continue``): the node then also outputs which jump
     ran, and the rest of the body runs only when none did. ``finally_after``: the ``finally`` is
-    compiled after the node by the caller (``_finally_after``), not into it."""
-    if _has_return(stmt) or _bare_raise(stmt.handlers):
+    compiled after the node by the caller (``_finally_after``), not into it. ``returns``: a part may
+    ``return`` (``try_returns.py``): the caller has bound ``RETURNED``/``RESULT``, which the node
+    also outputs, and the ``else`` runs only when the body did not return."""
+    if (_has_return(stmt) and not returns) or _bare_raise(stmt.handlers):
         return False
-    if rest is None and (jumps(stmt) or not contains_await(stmt)):
+    if returns and stmt.finalbody is not None and _has_return(stmt.finalbody):
+        return False  # a `return` in `finally` overrides the others: left to a graph break
+    if rest is None and not returns and (jumps(stmt) or not contains_await(stmt)):
         return False
-    if not finally_after and rest is None and _finally_after(comp, stmt, loc):
+    if not finally_after and rest is None and _finally_after(comp, stmt, loc, returns=returns):
         return True
     blocks = [stmt.body, *(h.body for h in stmt.handlers)] + ([stmt.orelse.body] if stmt.orelse else [])
     if rest is not None:
@@ -114,7 +121,12 @@ def try_statement(
             child.env[n] = Traced(inp)
             inputs.append(inp)
         jump = _trailing_jump(stmts[-1]) if rest is not None and stmts else None
-        if jump is None:
+        if returns and role == "orelse":  # not after a body that returned
+            flag = child.materialize(child.env[RETURNED], loc, "returned")
+            branch(child, stmt, flag, lambda c: None, lambda c: jump_block(c, stmts), names, loc)
+        elif returns:
+            jump_block(child, stmts)  # a `return` binds the flag and the value, and ends the part
+        elif jump is None:
             child.block(stmts, top=False)
         else:
             child.block(stmts[:-1], top=False)
@@ -188,7 +200,7 @@ def try_statement(
     return True
 
 
-def _finally_after(comp: Compiler, stmt: cst.Try, loc: SourceLoc) -> bool:
+def _finally_after(comp: Compiler, stmt: cst.Try, loc: SourceLoc, *, returns: bool = False) -> bool:
     """A ``finally`` that binds or reads names of the other parts (``finally: notes.append("done")``)
     and is plain local code (no await, no jump, no ``raise``): the statement without it, then the
     ``finally``'s statements after. On the path where the rest of the statement raises, the query
@@ -206,8 +218,8 @@ def _finally_after(comp: Compiler, stmt: cst.Try, loc: SourceLoc) -> bool:
         bound_names(comp, parts)
     ):
         return False  # the try node runs it itself, on every path
-    if stmt.handlers:
-        if not try_statement(comp, stmt, loc, finally_after=True):
+    if stmt.handlers or returns:
+        if not try_statement(comp, stmt, loc, finally_after=True, returns=returns):
             return False
     else:
         comp.block(_branch_stmts(stmt.body), top=False)

@@ -46,7 +46,7 @@ async def return_in_try_then_more(question: str) -> str:
         return answer.strip()
     except ayo.EngineError:
         pass
-    retry = await ayo.llm(f"Simpler: {question}\nAnswer:", max_tokens=6)
+    retry = await ayo.llm(f"Simpler: {question.lower()}\nAnswer:", max_tokens=6)
     return retry.strip()
 
 
