@@ -23,8 +23,8 @@ from ..ir.code import SourceLoc
 from ..ir.graph import Node
 from ..ir.prompt import ChatTemplate, Markup
 from ..ir.template import Hole, Template
+from .builder import Builder
 from .chat import HELPERS, ROLES, check_messages, skeleton
-from .state import CompilerState
 from .values import Static, Text, Value
 
 _HOW = (
@@ -34,7 +34,7 @@ _HOW = (
 )
 
 
-class ChatMessages(CompilerState):
+class ChatMessages(Builder):
     def chat_prompt(
         self, e: cst.BaseExpression, engine: str | None, loc: SourceLoc
     ) -> tuple[Template, list[Node]]:

@@ -14,7 +14,6 @@ and the modules it names).
 
 from __future__ import annotations
 
-from dataclasses import dataclass
 from typing import Any
 
 import libcst as cst
@@ -22,8 +21,20 @@ import libcst as cst
 from ..errors import TraceError
 from ..ir.code import PyCode, SourceLoc, compile_statement
 from ..ir.graph import Graph, Node
-from . import aliases, closures, control_flow, map_loops, parallel, partials, returning, try_returns
+from . import (
+    aliases,
+    closures,
+    control_flow,
+    map_loops,
+    matching,
+    parallel,
+    partials,
+    returning,
+    try_except,
+    try_returns,
+)
 from .breaks import fix_for
+from .builder import Builder, Chain, Returned, cond_node
 from .deps import TraceDeps
 from .expressions import ExpressionCompiler, contains_await, mutated_roots
 from .flow import flow
@@ -35,21 +46,12 @@ from .values import Static, Text, Traced, Value
 
 __all__ = ["Chain", "Compiler", "TraceDeps"]
 
-
-@dataclass
-class Chain:
-    """The last statement-level node of a body, for program-order edges."""
-
-    last: Node | None = None
-
-
-class _Returned(Exception):
-    def __init__(self, value: Value) -> None:
-        self.value = value
+_Returned = Returned  # (the name the compiler raises it by)
 
 
 class Compiler(Returns, Helpers, ExpressionCompiler):
-    """Compiles one function body (or one loop/branch body) into ``graph``."""
+    """Compiles one function body (or one loop/branch body) into ``graph``: the ``Builder`` the
+    statement modules and the expression side work through."""
 
     def __init__(
         self,
@@ -58,7 +60,7 @@ class Compiler(Returns, Helpers, ExpressionCompiler):
         env: dict[str, Value],
         deps: TraceDeps,
         *,
-        parent: Compiler | None = None,
+        parent: Builder | None = None,
         chain: Chain | None = None,
         depth: int = 0,
     ) -> None:
@@ -70,12 +72,22 @@ class Compiler(Returns, Helpers, ExpressionCompiler):
         self.chain = chain or Chain()
         # how many helpers or workflows are inlined around this body (a nested body inherits it)
         self.depth = parent.depth if parent is not None else depth
-        self.enclosing: Any = None  # the body whose names an inlined local helper reads
-        self.caller: Any = None  # the body that inlined this one (same graph)
+        self.enclosing: Builder | None = None  # the body whose names an inlined local helper reads
+        self.caller: Builder | None = None  # the body that inlined this one (same graph)
         self.local_defs: dict[str, tuple[cst.FunctionDef, Value]] = {}  # async defs of this body
         self.comprehension_names: set[str] = set()  # names a comprehension binds in this map body
         self.captures: dict[str, tuple[Node, Node]] = {}  # name -> (outer node, body input)
         self.temps: dict[str, Value] = {}
+
+    # --- bodies ----------------------------------------------------------------------------------
+
+    def nested(self, label: str) -> Compiler:
+        return Compiler(self.src, Graph(label), {}, self.deps, parent=self)
+
+    def inlined(self, src: FunctionSource, env: dict[str, Value]) -> Compiler:
+        child = Compiler(src, self.graph, env, self.deps, chain=self.chain, depth=self.depth + 1)
+        child.caller = self
+        return child
 
     # --- nodes -----------------------------------------------------------------------------------
 
@@ -206,7 +218,7 @@ class Compiler(Returns, Helpers, ExpressionCompiler):
             for small in stmt.body:
                 self.small_statement(small, stmt, loc)
             return
-        if control_flow.compound(self, stmt, loc):  # loops, try, match, task groups
+        if self._compound(stmt, loc):  # loops, try, match, task groups
             return
         if isinstance(stmt, cst.If):
             return self.if_statement(stmt, loc, top=top)
@@ -224,6 +236,44 @@ class Compiler(Returns, Helpers, ExpressionCompiler):
         if not contains_await(stmt):
             return self.python_statement(stmt, loc, self.src.assigned_names(stmt), effect=True)
         self.statement_break(stmt, loc, _construct(stmt))
+
+    def _compound(self, stmt: cst.BaseStatement, loc: SourceLoc) -> bool:
+        """Compile ``stmt`` if it is a loop, ``try``, ``match`` or task group traced into the IR;
+        False to leave it to ``statement``. Statements with a ``return`` inside never reach here
+        (``block`` takes them)."""
+        if isinstance(stmt, cst.With) and stmt.asynchronous is not None:
+            return parallel.task_group(self, stmt, loc)
+        if isinstance(stmt, cst.Try):
+            return try_except.try_statement(self, stmt, loc)
+        if isinstance(stmt, cst.For) and stmt.asynchronous is None:
+            if not contains_await(stmt) or control_flow._has_return(stmt):
+                return False
+            simple = stmt.orelse is None and not control_flow.jumps(stmt.body)
+            if (
+                simple
+                and not control_flow._carries(self, stmt)
+                and map_loops.accumulators(self, stmt) is not None
+            ):
+                return False  # a map, the compiler's own path
+            control_flow.compile_loop(self, stmt, loc)
+            return True
+        if isinstance(stmt, cst.While):
+            if not contains_await(stmt) or control_flow._has_return(stmt):
+                return False
+            control_flow.compile_loop(self, stmt, loc)  # an await in the condition runs in the body
+            return True
+        if isinstance(stmt, cst.Match):
+            if control_flow._has_return(stmt) or not contains_await(stmt):
+                return False
+            matching.match_statement(self, stmt, loc)
+            return True
+        return False
+
+    def loop_statement(self, stmt: cst.BaseStatement, loc: SourceLoc, rest: list[cst.BaseStatement]) -> bool:
+        if isinstance(stmt, cst.Match):
+            matching.match_statement(self, stmt, loc, rest)
+            return True
+        return isinstance(stmt, cst.Try) and try_except.try_statement(self, stmt, loc, rest)
 
     def small_statement(self, small: cst.BaseSmallStatement, line: cst.CSTNode, loc: SourceLoc) -> None:
         if isinstance(small, cst.Return):
@@ -261,7 +311,7 @@ class Compiler(Returns, Helpers, ExpressionCompiler):
                 self.await_expr(value, loc, None)  # a primitive, or an inlined workflow or helper
                 return
             if isinstance(value, cst.Await) and self.break_call_target(value):
-                return self.statement_break(line, loc, "await of a non-primitive")
+                return self.statement_break(line, loc, self.await_break_reason(value))
         if isinstance(small, cst.Import | cst.ImportFrom):
             return self.python_statement(small, loc, self.src.assigned_names(small), effect=False)
         if contains_await(small):
@@ -398,24 +448,24 @@ class Compiler(Returns, Helpers, ExpressionCompiler):
             self.env[n] = Traced(self.graph.add("getitem", (node,), {"index": i}, loc=loc, name=n))
 
     def mutated_locals(self, stmt: cst.CSTNode) -> list[str]:
-        local, other = self.src.free_names(stmt)
+        local = self.src.free_names(stmt)[0]
         roots = mutated_roots(stmt)
         through = closures.uses(self.src, local)[1]  # what a closure it calls changes in place
         changed = list(dict.fromkeys([*(n for n in roots if n in local), *through]))
         shared = aliases.groups(self.src)  # and every name that may hold the same object
         for n in list(changed):
-            for other in sorted(shared.get(n, ())):
+            for alias in sorted(shared.get(n, ())):
                 if (
-                    other not in changed
-                    and self.is_bound(other)
-                    and not isinstance(self._peek(other), Static)
+                    alias not in changed
+                    and self.is_bound(alias)
+                    and not isinstance(self._peek(alias), Static)
                 ):
-                    changed.append(other)
+                    changed.append(alias)
         return changed
 
     def _peek(self, name: str) -> Value | None:
         """The value ``name`` has here, without capturing it into a body (None when unbound)."""
-        c: Compiler | None = self
+        c: Builder | None = self
         while c is not None:
             if name in c.env:
                 return c.env[name]
@@ -517,9 +567,7 @@ class Compiler(Returns, Helpers, ExpressionCompiler):
             orelse = [stmt.orelse]
         branches = []
         for body in (then_body, orelse):
-            child = Compiler(
-                self.src, Graph("then" if body is then_body else "orelse"), {}, self.deps, parent=self
-            )
+            child = self.nested("then" if body is then_body else "orelse")
             child.block(body, top=False)
             branches.append(child)
         captured: dict[str, Node] = {}
@@ -546,41 +594,3 @@ class Compiler(Returns, Helpers, ExpressionCompiler):
             self.rebind(names, node, loc)
         for n in unbound:
             self.leave_unbound(n, stmt, loc)
-
-
-def cond_node(
-    parent: Compiler,
-    pred: Node,
-    branches: list[Compiler],
-    loc: SourceLoc,
-    name: str,
-    captured: dict[str, Node] | None = None,
-) -> Node:
-    """A ``cond`` node in ``parent`` choosing between two branch bodies (``then``, ``orelse``): every
-    outer value either branch reads is an input of the node, in one order (those in ``captured``
-    first), and each branch takes them all as its inputs in that order (an input it does not read,
-    or binds first, included)."""
-    captured = dict(captured or {})
-    for child in branches:
-        for n, (outer, _) in child.captures.items():
-            captured.setdefault(n, outer)
-    order = list(captured)
-    for child in branches:
-        for n in order:
-            child.capture(n, captured[n])
-        _align_inputs(child, order)
-    return parent.emit(
-        "cond",
-        [pred, *(captured[n] for n in order)],
-        {"then": branches[0].graph, "orelse": branches[1].graph},
-        loc,
-        name,
-    )
-
-
-def _align_inputs(child: Compiler, order: list[str], first: Node | None = None) -> None:
-    """Put the body's input nodes first, in ``order`` (after ``first``, the map item)."""
-    inputs = [first] if first is not None else []
-    inputs += [child.captures[n][1] for n in order]
-    rest = [n for n in child.graph.nodes if n not in inputs]
-    child.graph.nodes = inputs + rest

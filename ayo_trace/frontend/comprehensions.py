@@ -16,15 +16,16 @@ from typing import Any
 import libcst as cst
 
 from ..ir.code import SourceLoc
-from ..ir.graph import Graph, Node
-from .state import CompilerState, contains_await
+from ..ir.graph import Node
+from .builder import Builder, align_inputs, cond_node
+from .state import contains_await
 from .values import Static, Traced, Value
 
 COMPREHENSIONS = (cst.ListComp, cst.SetComp, cst.DictComp, cst.GeneratorExp)
 MAP_ITEM = "__ayo_item"  # the item a map body of `map(f, items)` passes to `f`
 
 
-class ComprehensionMaps(CompilerState):
+class ComprehensionMaps(Builder):
     def map_comprehension(self, e: cst.CSTNode) -> bool:
         """A comprehension that awaits: it must become a map (its awaits run once per item)."""
         return isinstance(e, COMPREHENSIONS) and contains_await(e)
@@ -32,8 +33,6 @@ class ComprehensionMaps(CompilerState):
     def comprehension_map(self, e: Any, loc: SourceLoc, hint: str, *, awaits: bool = False) -> Value:
         """A ``map`` node for comprehension ``e`` (``awaits``: its element is an awaitable each item
         awaits, as in ``asyncio.gather(*(f(x) for x in xs))``)."""
-        from .compiler import Compiler
-
         comp: cst.CompFor = e.for_in
         if comp.asynchronous is not None or _clause_awaits(comp):
             # an await in a `for`/`if` clause runs once per item outside the element: the whole
@@ -59,7 +58,7 @@ class ComprehensionMaps(CompilerState):
         if not simple:
             items = self._comprehension_items(e, comp, items, names, loc, hint)
         item = names[0] if len(names) == 1 else "item"
-        child = Compiler(self.src, Graph("body"), {}, self.deps, parent=self)  # type: ignore[arg-type]
+        child = self.nested("body")
         child.comprehension_names = set(names)
         item_input = child.graph.add("input", (), {"name": item}, name=item)
         if len(names) == 1:
@@ -83,10 +82,8 @@ class ComprehensionMaps(CompilerState):
     ) -> Value:
         """A ``map`` node for ``map(func, iterable)`` spread into ``gather``: each item awaits
         ``func(item)``."""
-        from .compiler import Compiler
-
         items = self.materialize(self.expr(iterable, loc, "items"), loc, "items")
-        child = Compiler(self.src, Graph("body"), {}, self.deps, parent=self)  # type: ignore[arg-type]
+        child = self.nested("body")
         item_input = child.graph.add("input", (), {"name": "item"}, name="item")
         child.temps[MAP_ITEM] = Traced(item_input)
         call = cst.Call(func=func, args=[cst.Arg(cst.Name(MAP_ITEM))])
@@ -95,11 +92,11 @@ class ComprehensionMaps(CompilerState):
         child.graph.add("output", [out])
         return Traced(self._map_node(child, items, item_input, loc, hint, None))
 
-    def _map_node(self, child: Any, items: Node, item_input: Node, loc: SourceLoc, hint: str, e: Any) -> Node:
-        from .compiler import _align_inputs
-
+    def _map_node(
+        self, child: Builder, items: Node, item_input: Node, loc: SourceLoc, hint: str, e: Any
+    ) -> Node:
         order = list(child.captures)
-        _align_inputs(child, order, first=item_input)
+        align_inputs(child, order, first=item_input)
         return self.emit(
             "map",
             [items, *(child.captures[n][0] for n in order)],
@@ -168,11 +165,9 @@ class ComprehensionMaps(CompilerState):
         loc: SourceLoc,
         hint: str,
     ) -> Value:
-        from .compiler import Compiler, cond_node
-
         branches = []
         for label, part in (("then", then), ("orelse", orelse)):
-            child = Compiler(self.src, Graph(label), {}, self.deps, parent=self)  # type: ignore[arg-type]
+            child = self.nested(label)
             if isinstance(part, Node):
                 self.temps[part.name] = Traced(part)
                 try:
@@ -183,7 +178,7 @@ class ComprehensionMaps(CompilerState):
                 value = child.expr(part, loc, hint, text=False)
             child.graph.add("output", [child.materialize(value, loc, hint or "value")])
             branches.append(child)
-        return Traced(cond_node(self, pred, branches, loc, hint or "cond"))  # type: ignore[arg-type]
+        return Traced(cond_node(self, pred, branches, loc, hint or "cond"))
 
 
 def _clause_awaits(comp: cst.CompFor) -> bool:

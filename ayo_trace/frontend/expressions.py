@@ -3,6 +3,7 @@ inside larger expressions. Static folding is in ``folding.py``, string templates
 
 from __future__ import annotations
 
+import asyncio
 import inspect
 from collections.abc import Callable
 from typing import Any
@@ -26,7 +27,7 @@ __all__ = ["ExpressionCompiler", "contains_await", "mutated_roots"]
 
 
 class ExpressionCompiler(PrimitiveCalls, ChatMessages, ComprehensionMaps, StaticFolding, TextBuilding):
-    """Expression methods of ``Compiler`` (the attributes they use are declared in ``CompilerState``)."""
+    """Expression methods of ``Compiler`` (the attributes they use are declared in ``Builder``)."""
 
     def expr(self, e: cst.BaseExpression, loc: SourceLoc, hint: str, *, text: bool = True) -> Value:
         """The value of expression ``e``; ``text=False`` when a string it builds is needed whole."""
@@ -55,6 +56,7 @@ class ExpressionCompiler(PrimitiveCalls, ChatMessages, ComprehensionMaps, Static
                         e, loc, [hint], source=source, is_async=True, op="break", reason=reason, effect=True
                     )
                 )
+            assert isinstance(new_stmt, cst.BaseExpression)
             source = f"{hint} = {self.src.expr_code(new_stmt)}"
             if walrus:
                 return self._walrus_node(e, loc, hint, walrus, source=source, exclude=replaced)
@@ -110,7 +112,7 @@ class ExpressionCompiler(PrimitiveCalls, ChatMessages, ComprehensionMaps, Static
         for i, n in enumerate(names, start=1):
             self.env[n] = Traced(self.graph.add("getitem", (node,), {"index": i}, loc=loc, name=n))
         for n in unbound:
-            self.leave_unbound(n, e, loc)  # type: ignore[attr-defined]
+            self.leave_unbound(n, e, loc)
         return Traced(self.graph.add("getitem", (node,), {"index": 0}, loc=loc, name=hint))
 
     def _expr_node(self, e: cst.BaseExpression, loc: SourceLoc, hint: str) -> Node:
@@ -169,7 +171,7 @@ class ExpressionCompiler(PrimitiveCalls, ChatMessages, ComprehensionMaps, Static
             self.primitive_of(e) is None
             and self.workflow_of(e) is None
             and self.helper_of(e) is None
-            and not traceable_await(self, e)  # type: ignore[arg-type]
+            and not traceable_await(self, e)
         )
 
     def _expanded_partial(self, e: cst.Await) -> tuple[cst.Call, dict[str, Static]] | None:
@@ -200,12 +202,12 @@ class ExpressionCompiler(PrimitiveCalls, ChatMessages, ComprehensionMaps, Static
         if helper is not None:
             assert isinstance(call, cst.Call)
             return self.inline_helper(helper, call, call_loc)
-        gathered = awaited(self, e, loc, hint)  # type: ignore[arg-type]  # gather, tasks
+        gathered = awaited(self, e, loc, hint)  # gather, tasks
         if gathered is not None:
             return gathered
         # anything else runs eagerly where it stands: a graph break of this one await
         name = hint or "value"
-        reason = "await of something that is not an ayo primitive, workflow or traced helper"
+        reason = self.await_break_reason(e)
         node = self.python_node(
             e,
             call_loc,
@@ -218,6 +220,16 @@ class ExpressionCompiler(PrimitiveCalls, ChatMessages, ComprehensionMaps, Static
             name=name,
         )
         return Traced(node)
+
+    def await_break_reason(self, e: cst.Await) -> str:
+        """Why ``await e`` is a graph break (it awaits something the tracer does not trace)."""
+        call = e.expression
+        if isinstance(call, cst.Call) and self.callee(call) is asyncio.wait_for:
+            # A timeout is a deadline on the call: eagerly, `TimeoutError` after `timeout` seconds,
+            # which the code around may catch. Run as a break, the call keeps exactly that meaning
+            # (the runtime has no per-node deadline that raises `TimeoutError`).
+            return "asyncio.wait_for around an await: the call runs eagerly, under its timeout"
+        return "await of something that is not an ayo primitive, workflow or traced helper"
 
     def bind_call(
         self, fn: Callable[..., Any], call: cst.Call, loc: SourceLoc
@@ -233,8 +245,6 @@ class ExpressionCompiler(PrimitiveCalls, ChatMessages, ComprehensionMaps, Static
         return dict(bound.arguments)
 
     def inline_workflow(self, wf: Any, call: cst.Call, loc: SourceLoc) -> Value:
-        from .compiler import Compiler as _Compiler
-
         bound = self.bind_call(wf.signature_fn, call, loc)
         src = wf.source()
         env: dict[str, Value] = {}
@@ -247,9 +257,7 @@ class ExpressionCompiler(PrimitiveCalls, ChatMessages, ComprehensionMaps, Static
         if getattr(wf, "bound_self", None) is not None:  # `self`: the method's own first parameter
             env[next(iter(inspect.signature(wf.fn).parameters))] = Static(wf.bound_self)
         self.check_depth(call, loc)
-        child = _Compiler(src, self.graph, env, self.deps, chain=self.chain, depth=self.depth + 1)
-        child.caller = self
-        return child.compile_function()
+        return self.inlined(src, env).compile_function()
 
     # --- awaits inside larger expressions ------------------------------------------------------------
 

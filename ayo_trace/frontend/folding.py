@@ -11,8 +11,8 @@ import libcst as cst
 from ..errors import TraceError
 from ..ir.code import SourceLoc
 from ..ir.mutation import PURE_STR_METHODS
+from .builder import Builder
 from .closures import changed_globals
-from .state import CompilerState
 from .values import Static
 
 _PURE_BUILTINS = frozenset(
@@ -87,7 +87,7 @@ _STATIC_NODES = (
 )
 
 
-class StaticFolding(CompilerState):
+class StaticFolding(Builder):
     def try_static(self, e: cst.BaseExpression) -> Static | None:
         """The value of ``e`` at trace time, when it reads only static values and pure operations."""
         if (temp := self._static_temp(e)) is not None:

@@ -18,8 +18,8 @@ import libcst as cst
 
 from ..errors import TraceError
 from ..ir.code import SourceLoc
+from .builder import Builder
 from .source import FunctionSource
-from .state import CompilerState
 from .values import Static, Traced, Value
 
 MAX_INLINE_DEPTH = 24
@@ -36,7 +36,7 @@ class Helper:
     enclosing: Any = None
 
 
-class Helpers(CompilerState):
+class Helpers(Builder):
     enclosing: Any
     local_defs: dict[str, tuple[cst.FunctionDef, Value]]
 
@@ -138,8 +138,6 @@ class Helpers(CompilerState):
         return None
 
     def inline_helper(self, helper: Helper, call: cst.Call, loc: SourceLoc) -> Value:
-        from .compiler import Compiler
-
         self.check_depth(call, loc)
         node = helper.src.node
         params = node.params
@@ -195,10 +193,9 @@ class Helpers(CompilerState):
                 loc=loc,
                 construct="call",
             )
-        child = Compiler(helper.src, self.graph, env, self.deps, chain=self.chain, depth=self.depth + 1)
+        child = self.inlined(helper.src, env)
         # a helper defined in the workflow reads the workflow's variables as they are at the call
         child.enclosing = self if _reaches(self, helper.enclosing) else helper.enclosing
-        child.caller = self
         return child.compile_function()
 
     def packed(

@@ -16,7 +16,7 @@ The calls are nodes with no data edge between them; the trace keeps program orde
 runs them one after another), and dependency pruning lets them run at once when no effect orders
 them, which is what the user asked for by writing gather. A call the tracer can trace when awaited
 on its own (a primitive, a workflow, and a helper once helpers are traced) is traceable here: each
-call goes through ``Compiler.await_expr`` and ``break_call_target`` decides, so nothing here lists
+call goes through ``Builder.await_expr`` and ``break_call_target`` decides, so nothing here lists
 what may be gathered.
 """
 
@@ -37,7 +37,7 @@ from .state import walk
 from .values import Static, Traced, Value
 
 if TYPE_CHECKING:
-    from .compiler import Compiler
+    from .builder import Builder
 
 DONE = "__ayo_done"
 RESULT = "__ayo_result"
@@ -66,20 +66,20 @@ class Completed:
 # --- recognizing --------------------------------------------------------------------------------------
 
 
-def _is_gather(comp: Compiler, call: cst.Call) -> bool:
+def _is_gather(comp: Builder, call: cst.Call) -> bool:
     return comp.callee(call) is asyncio.gather
 
 
-def _is_create_task(comp: Compiler, call: cst.Call) -> bool:
+def _is_create_task(comp: Builder, call: cst.Call) -> bool:
     return comp.callee(call) is asyncio.create_task
 
 
-def _traceable(comp: Compiler, call: cst.BaseExpression) -> bool:
+def _traceable(comp: Builder, call: cst.BaseExpression) -> bool:
     """Whether ``await call`` is something the tracer traces (not a graph break)."""
     return isinstance(call, cst.Call) and not comp.break_call_target(cst.Await(expression=call))
 
 
-def _task_node(comp: Compiler, e: cst.BaseExpression) -> Node | None:
+def _task_node(comp: Builder, e: cst.BaseExpression) -> Node | None:
     """The wrapper node of a task name (``t`` after ``t = tg.create_task(...)``)."""
     if not isinstance(e, cst.Name) or not comp.is_bound(e.value):
         return None
@@ -94,7 +94,7 @@ def _task_node(comp: Compiler, e: cst.BaseExpression) -> Node | None:
     return None
 
 
-def traceable_await(comp: Compiler, e: cst.Await) -> bool:
+def traceable_await(comp: Builder, e: cst.Await) -> bool:
     """Whether this module traces ``e`` (so it is not a graph break)."""
     inner = e.expression
     if _task_node(comp, inner) is not None:
@@ -112,7 +112,7 @@ class Spread:
     expr: cst.BaseExpression
 
 
-def _gather_parts(comp: Compiler, call: cst.Call) -> list[cst.BaseExpression | Spread] | Spread | None:
+def _gather_parts(comp: Builder, call: cst.Call) -> list[cst.BaseExpression | Spread] | Spread | None:
     """The calls gather awaits (a list), the one spread it awaits the items of, or None."""
     for a in call.args:
         if a.keyword is not None:
@@ -138,7 +138,7 @@ def _gather_parts(comp: Compiler, call: cst.Call) -> list[cst.BaseExpression | S
     return parts
 
 
-def _comprehension_spread(comp: Compiler, e: cst.BaseExpression) -> bool:
+def _comprehension_spread(comp: Builder, e: cst.BaseExpression) -> bool:
     """A list comprehension or generator of traceable calls, awaiting nothing in its clauses
     (those would run once per item outside the element)."""
     return (
@@ -149,9 +149,7 @@ def _comprehension_spread(comp: Compiler, e: cst.BaseExpression) -> bool:
     )
 
 
-def _map_spread(
-    comp: Compiler, e: cst.BaseExpression
-) -> tuple[cst.BaseExpression, cst.BaseExpression] | None:
+def _map_spread(comp: Builder, e: cst.BaseExpression) -> tuple[cst.BaseExpression, cst.BaseExpression] | None:
     """``(f, items)`` for ``map(f, items)`` whose call ``f(item)`` the tracer traces; else None."""
     if not (isinstance(e, cst.Call) and comp.callee(e) is map and len(e.args) == 2):
         return None
@@ -162,7 +160,7 @@ def _map_spread(
     return (func, items) if _traceable(comp, probe) else None
 
 
-def _spread(comp: Compiler, spread: Spread, loc: SourceLoc, name: str) -> Value:
+def _spread(comp: Builder, spread: Spread, loc: SourceLoc, name: str) -> Value:
     """A ``map`` node awaiting each item of ``spread`` (its results in order: gather's list)."""
     mapped = _map_spread(comp, spread.expr)
     if mapped is not None:
@@ -170,7 +168,7 @@ def _spread(comp: Compiler, spread: Spread, loc: SourceLoc, name: str) -> Value:
     return comp.comprehension_map(spread.expr, loc, name, awaits=True)
 
 
-def awaited(comp: Compiler, e: cst.Await, loc: SourceLoc, hint: str | None) -> Value | None:
+def awaited(comp: Builder, e: cst.Await, loc: SourceLoc, hint: str | None) -> Value | None:
     """The value of ``await e`` when it is a gather or a task this module traces, else None."""
     inner = e.expression
     task = _task_node(comp, inner)
@@ -199,7 +197,7 @@ def awaited(comp: Compiler, e: cst.Await, loc: SourceLoc, hint: str | None) -> V
 
 
 def _list_node(
-    comp: Compiler,
+    comp: Builder,
     at: cst.CSTNode,
     values: Sequence[Node],
     loc: SourceLoc,
@@ -221,7 +219,7 @@ def _list_node(
 # --- tasks ------------------------------------------------------------------------------------------
 
 
-def _task(comp: Compiler, at: cst.CSTNode, call: cst.Call, target: str | None, loc: SourceLoc) -> None:
+def _task(comp: Builder, at: cst.CSTNode, call: cst.Call, target: str | None, loc: SourceLoc) -> None:
     """Trace ``await call`` now; bind ``target`` to the ``Completed`` task holding its value."""
     value = comp.materialize(comp.await_expr(cst.Await(expression=call), loc, target), loc, "result")
     if target is None:
@@ -246,7 +244,7 @@ class Deferred:
     comprehension: cst.ListComp | cst.GeneratorExp
 
 
-def _deferred(comp: Compiler, e: cst.BaseExpression) -> cst.ListComp | cst.GeneratorExp | None:
+def _deferred(comp: Builder, e: cst.BaseExpression) -> cst.ListComp | cst.GeneratorExp | None:
     if not isinstance(e, cst.Name) or e.value not in comp.env:
         return None
     value = comp.env[e.value]
@@ -255,7 +253,7 @@ def _deferred(comp: Compiler, e: cst.BaseExpression) -> cst.ListComp | cst.Gener
     return None
 
 
-def _defer(comp: Compiler, small: cst.BaseSmallStatement) -> bool:
+def _defer(comp: Builder, small: cst.BaseSmallStatement) -> bool:
     """``coros = [f(x) for x in xs]`` (calls not awaited) whose name is read only as ``*coros`` in
     ``asyncio.gather`` calls, and whose comprehension reads no name assigned again later: bind the
     comprehension (a coroutine runs only when awaited, so creating them at the gather is the same),
@@ -285,7 +283,7 @@ def _defer(comp: Compiler, small: cst.BaseSmallStatement) -> bool:
     return True
 
 
-def small_statement(comp: Compiler, small: cst.BaseSmallStatement, loc: SourceLoc) -> bool:
+def small_statement(comp: Builder, small: cst.BaseSmallStatement, loc: SourceLoc) -> bool:
     """``t = asyncio.create_task(f(...))``: trace it (True), or leave the statement (False). A task
     or gather the statement starts without awaiting it otherwise is refused: run as plain code it
     would outlive the statement (and the query)."""
@@ -297,7 +295,7 @@ def small_statement(comp: Compiler, small: cst.BaseSmallStatement, loc: SourceLo
     return True
 
 
-def _refuse_unawaited(comp: Compiler, small: cst.BaseSmallStatement, loc: SourceLoc) -> None:
+def _refuse_unawaited(comp: Builder, small: cst.BaseSmallStatement, loc: SourceLoc) -> None:
     found: list[cst.Call] = []
 
     class V(cst.CSTVisitor):
@@ -319,7 +317,7 @@ def _refuse_unawaited(comp: Compiler, small: cst.BaseSmallStatement, loc: Source
         )
 
 
-def _task_assignment(comp: Compiler, small: cst.Assign, loc: SourceLoc) -> bool:
+def _task_assignment(comp: Builder, small: cst.Assign, loc: SourceLoc) -> bool:
     target = small.targets[0].target
     call = small.value
     if not (isinstance(target, cst.Name) and isinstance(call, cst.Call) and _is_create_task(comp, call)):
@@ -345,7 +343,7 @@ def _group_factory(fn: Any) -> bool:
     return module.split(".")[0] == "anyio" and getattr(fn, "__name__", "") == "create_task_group"
 
 
-def _group_call(comp: Compiler, stmt: cst.BaseStatement, tg: str) -> tuple[str | None, cst.Call] | None:
+def _group_call(comp: Builder, stmt: cst.BaseStatement, tg: str) -> tuple[str | None, cst.Call] | None:
     """``(target, call)`` for a ``t = tg.create_task(call)``, ``tg.create_task(call)`` or
     ``tg.start_soon(f, *args)`` line (the latter as the call ``f(*args)``), else None."""
     if not isinstance(stmt, cst.SimpleStatementLine) or len(stmt.body) != 1:
@@ -384,7 +382,7 @@ def _group_call(comp: Compiler, stmt: cst.BaseStatement, tg: str) -> tuple[str |
     return None
 
 
-def task_group(comp: Compiler, stmt: cst.With, loc: SourceLoc) -> bool:
+def task_group(comp: Builder, stmt: cst.With, loc: SourceLoc) -> bool:
     """``async with`` a task group whose tasks are all traceable: True once traced."""
     if len(stmt.items) != 1:
         return False

@@ -18,14 +18,14 @@ from typing import Any
 
 import libcst as cst
 
-from .state import CompilerState
+from .builder import Builder
 from .values import Static
 
 PREFIX = "__ayo_partial_"
 _fresh = itertools.count()
 
 
-def bind(comp: CompilerState, value: cst.BaseExpression) -> Static | None:
+def bind(comp: Builder, value: cst.BaseExpression) -> Static | None:
     """The partial ``value`` makes, when it is ``functools.partial(f, ...)`` of something the tracer
     traces with only static arguments; else None."""
     if not isinstance(value, cst.Call) or comp.callee(value) is not functools.partial:
@@ -45,7 +45,8 @@ def bind(comp: CompilerState, value: cst.BaseExpression) -> Static | None:
             args.append(static.value)
         else:
             keywords[a.keyword.value] = static.value
-    return Static(functools.partial(target.value, *args, **keywords))
+    fn: Any = target.value
+    return Static(functools.partial(fn, *args, **keywords))
 
 
 def _traceable(fn: Any) -> bool:
@@ -57,7 +58,7 @@ def _traceable(fn: Any) -> bool:
     )
 
 
-def expand(comp: CompilerState, call: cst.BaseExpression) -> tuple[cst.Call, dict[str, Static]] | None:
+def expand(comp: Builder, call: cst.BaseExpression) -> tuple[cst.Call, dict[str, Static]] | None:
     """``(the call it stands for, the temporaries it reads)`` when ``call`` calls a name holding a
     static partial; else None. The caller binds the temporaries in ``comp.temps`` while it compiles
     the call, and removes them after."""
@@ -87,7 +88,7 @@ def expand(comp: CompilerState, call: cst.BaseExpression) -> tuple[cst.Call, dic
     return cst.Call(func=func, args=args), temps
 
 
-def _partial_named(comp: CompilerState, name: str) -> functools.partial[Any] | None:
+def _partial_named(comp: Builder, name: str) -> functools.partial[Any] | None:
     """The static partial ``name`` holds in this body or a body around it (nothing captured)."""
     c: Any = comp
     while c is not None:

@@ -23,8 +23,8 @@ from ..ir.params import check_text
 from ..ir.parsers import output_parser
 from ..ir.spec import PrimitiveSpec, primitive_spec
 from ..ir.template import Hole, Template
+from .builder import Builder
 from .guards import path_of
-from .state import CompilerState
 from .values import Static, Text, Traced, Value
 
 
@@ -48,7 +48,7 @@ class NeedStatic(Exception):
         self.path = path  # a field of the parameter (``.collection``), when only that is needed
 
 
-class PrimitiveCalls(CompilerState):
+class PrimitiveCalls(Builder):
     def static_arg(self, e: cst.BaseExpression, name: str, op: str, loc: SourceLoc) -> Any:
         field = path_of(e)
         if field is not None and self.try_static(e) is None:

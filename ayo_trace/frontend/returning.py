@@ -20,13 +20,14 @@ from typing import TYPE_CHECKING
 
 import libcst as cst
 
-from ..ir.code import SourceLoc
-from .control_flow import BROKE, RESULT, RETURNED, _branch_stmts, _has_return, branch, compile_loop
+from .builder import Returned
+from .control_flow import RESULT, RETURNED, _branch_stmts, _has_return, branch, compile_loop
+from .matching import SUBJECT, _cases
 from .state import contains_await
 from .values import Static, Traced, Value
 
 if TYPE_CHECKING:
-    from .compiler import Compiler
+    from .builder import Builder
 
 BROKE_AFTER = "__ayo_loop_broke"  # after a returning loop with an `else`: whether it broke
 
@@ -57,7 +58,7 @@ def _reachable(stmts: Sequence[cst.CSTNode]) -> bool:
     return True
 
 
-def compile_returning_loop(comp: Compiler, stmt: cst.For | cst.While, rest: list[cst.BaseStatement]) -> Value:
+def compile_returning_loop(comp: Builder, stmt: cst.For | cst.While, rest: list[cst.BaseStatement]) -> Value:
     """The loop, then the rest of the function unless it returned; the function's result."""
     loc = comp.src.loc(stmt)
     comp.env[RETURNED] = Static(False)
@@ -68,7 +69,7 @@ def compile_returning_loop(comp: Compiler, stmt: cst.For | cst.While, rest: list
     if broke is not None:
         comp.env[BROKE_AFTER] = Traced(broke)
 
-    def went_on(c: Compiler) -> None:
+    def went_on(c: Builder) -> None:
         """The loop ended without returning: its ``else`` unless it broke, then the rest."""
         if broke is None:
             return run_rest(c, [*else_stmts, *rest])
@@ -90,31 +91,18 @@ def compile_returning_loop(comp: Compiler, stmt: cst.For | cst.While, rest: list
     return result
 
 
-def run_rest(comp: Compiler, stmts: list[cst.BaseStatement]) -> None:
+def run_rest(comp: Builder, stmts: list[cst.BaseStatement]) -> None:
     """Compile the rest of the function in ``comp``; what it returns is bound to ``RESULT``."""
-    from .compiler import _Returned
-
     try:
         comp.block(stmts, top=True)
         comp.env[RESULT] = Static(None)
-    except _Returned as r:
+    except Returned as r:
         comp.env[RESULT] = r.value
 
 
-def loop_return(comp: Compiler, small: cst.Return, loc: SourceLoc) -> None:
-    """A ``return`` in a loop body: bind the flag and the value, and leave the loop."""
-    comp.env[RESULT] = (
-        Static(None) if small.value is None else comp.expr(small.value, loc, "result", text=False)
-    )
-    comp.env[RETURNED] = Static(True)
-    comp.env[BROKE] = Static(True)
-
-
-def compile_returning_match(comp: Compiler, stmt: cst.Match, rest: list[cst.BaseStatement]) -> Value:
+def compile_returning_match(comp: Builder, stmt: cst.Match, rest: list[cst.BaseStatement]) -> Value:
     """A ``match`` with a ``return`` inside: each case runs its statements and the rest of the
     function; the function's result."""
-    from .matching import SUBJECT, _cases
-
     loc = comp.src.loc(stmt)
     subject = comp.materialize(comp.expr(stmt.subject, loc, "subject"), loc, "subject")
     comp.env[RESULT] = Static(None)

@@ -23,9 +23,9 @@ import libcst as cst
 
 from ..errors import TraceError
 from ..ir.code import SourceLoc
-from ..ir.graph import Graph
+from .builder import Builder, Returned, cond_node
 from .flow import Assigned, flow
-from .state import CompilerState, _construct
+from .state import _construct
 from .values import Static, Traced, Value
 
 
@@ -135,12 +135,10 @@ def _catches_as(stmt: cst.CSTNode, name: str) -> bool:
     return found
 
 
-class Returns(CompilerState):
+class Returns(Builder):
     def returning_if(self, stmt: cst.If, rest: list[cst.BaseStatement], loc: SourceLoc) -> Value:
         """Compile ``stmt`` followed by ``rest`` as a ``cond`` whose branches both return; the value
         is what the function returns."""
-        from .compiler import Compiler, _Returned, cond_node
-
         pred = self.materialize(self.expr(stmt.test, loc, "test"), loc, "test")
         then_body: list[Any] = list(stmt.body.body)
         orelse: list[Any] = []
@@ -152,15 +150,15 @@ class Returns(CompilerState):
         for label, body in (("then", then_body), ("orelse", orelse)):
             if flow(body, self.src.assigned_names).falls_through:
                 body = body + rest
-            child = Compiler(self.src, Graph(label), {}, self.deps, parent=self)  # type: ignore[arg-type]
+            child = self.nested(label)
             try:
                 child.block(body, top=True)
                 value: Value = Static(None)
-            except _Returned as r:
+            except Returned as r:
                 value = r.value
             child.graph.add("output", [child.materialize(value, loc, "result")])
             branches.append(child)
-        return Traced(cond_node(self, pred, branches, loc, "result"))  # type: ignore[arg-type]
+        return Traced(cond_node(self, pred, branches, loc, "result"))
 
     def settle(self, stmt: cst.CSTNode, names: list[str], loc: SourceLoc) -> tuple[list[str], list[str]]:
         """``(returns, keep)`` for a node running ``stmt`` that may bind ``names``: the names it hands

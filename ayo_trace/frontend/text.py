@@ -12,11 +12,11 @@ import libcst as cst
 from ..ir.code import SourceLoc
 from ..ir.graph import Node
 from ..ir.template import Hole
-from .state import CompilerState
+from .builder import Builder
 from .values import Static, Text, pieces_of
 
 
-class TextBuilding(CompilerState):
+class TextBuilding(Builder):
     def as_text(self, e: cst.BaseExpression, loc: SourceLoc, materialize: Callable[[], Node]) -> Text | None:
         """A ``Text`` for a string built from traced values by f-string, ``+``, ``str.format`` or
         ``sep.join([...])``; None when ``e`` is not such an expression."""

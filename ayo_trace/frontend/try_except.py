@@ -24,7 +24,7 @@ import libcst as cst
 
 from ..errors import TraceError
 from ..ir.code import PyCode, SourceLoc, compile_statement
-from ..ir.graph import Graph, Node
+from ..ir.graph import Node
 from .control_flow import (
     BROKE,
     RETURNED,
@@ -42,14 +42,14 @@ from .state import contains_await
 from .values import Static, Traced
 
 if TYPE_CHECKING:
-    from .compiler import Compiler
+    from .builder import Builder
 
 CATCH = "__ayo_catch"
 JUMP = "__ayo_jump"  # in a loop body: which jump a try's part ended with ("" for none)
 
 
 def try_statement(
-    comp: Compiler,
+    comp: Builder,
     stmt: cst.Try,
     loc: SourceLoc,
     rest: list[cst.BaseStatement] | None = None,
@@ -107,14 +107,14 @@ def try_statement(
         if bound_names(comp, final) or final_reads & {*names, *(b for b in bind if b)}:
             return False
 
-    children: list[tuple[str, Compiler, list[Node]]] = []
+    children: list[tuple[str, Builder, list[Node]]] = []
 
     if rest is not None:
         names.append(JUMP)
         comp.env[JUMP] = Static("")
 
-    def part(role: str, stmts: list[cst.BaseStatement], first: list[str]) -> Compiler:
-        child = type(comp)(comp.src, Graph(role), {}, comp.deps, parent=comp)
+    def part(role: str, stmts: list[cst.BaseStatement], first: list[str]) -> Builder:
+        child = comp.nested(role)
         inputs = []
         for n in first:
             inp = child.graph.add("input", (), {"name": n}, name=n.strip("_"))
@@ -200,7 +200,7 @@ def try_statement(
     return True
 
 
-def _finally_after(comp: Compiler, stmt: cst.Try, loc: SourceLoc, *, returns: bool = False) -> bool:
+def _finally_after(comp: Builder, stmt: cst.Try, loc: SourceLoc, *, returns: bool = False) -> bool:
     """A ``finally`` that binds or reads names of the other parts (``finally: notes.append("done")``)
     and is plain local code (no await, no jump, no ``raise``): the statement without it, then the
     ``finally``'s statements after. On the path where the rest of the statement raises, the query
@@ -248,12 +248,12 @@ def _trailing_jump(line: cst.BaseStatement) -> str | None:
     return "break" if isinstance(last, cst.Break) else "continue" if isinstance(last, cst.Continue) else None
 
 
-def _after_jumps(comp: Compiler, stmt: cst.Try, rest: list[cst.BaseStatement], loc: SourceLoc) -> None:
+def _after_jumps(comp: Builder, stmt: cst.Try, rest: list[cst.BaseStatement], loc: SourceLoc) -> None:
     """The loop body after a try that may have jumped: it runs only when no part jumped; a
     ``break`` sets the loop's flag."""
     went_on = comp.python_node(cst.Pass(), loc, ["went_on"], source=f"went_on = {JUMP} == ''", reads=[JUMP])
 
-    def jumped(c: Compiler) -> None:
+    def jumped(c: Builder) -> None:
         c.env[BROKE] = Traced(
             c.python_node(cst.Pass(), loc, ["broke"], source=f"broke = {JUMP} == 'break'", reads=[JUMP])
         )
@@ -262,7 +262,7 @@ def _after_jumps(comp: Compiler, stmt: cst.Try, rest: list[cst.BaseStatement], l
     comp.env.pop(JUMP, None)
 
 
-def _catch(comp: Compiler, handler: cst.ExceptHandler, loc: SourceLoc) -> PyCode | bool | None:
+def _catch(comp: Builder, handler: cst.ExceptHandler, loc: SourceLoc) -> PyCode | bool | None:
     """The code that gives the handler's exception class(es); None for a bare ``except``; False when
     the classes depend on traced values."""
     if handler.type is None:

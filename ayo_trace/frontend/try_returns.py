@@ -23,7 +23,7 @@ from .try_except import try_statement
 from .values import Static, Value
 
 if TYPE_CHECKING:
-    from .compiler import Compiler
+    from .builder import Builder
 
 
 def returning_try(stmt: cst.BaseStatement) -> bool:
@@ -36,7 +36,7 @@ def returning_try(stmt: cst.BaseStatement) -> bool:
     return all(_reachable(_branch_stmts(p)) for p in parts)
 
 
-def compile_returning_try(comp: Compiler, stmt: cst.Try, rest: list[cst.BaseStatement]) -> Value | None:
+def compile_returning_try(comp: Builder, stmt: cst.Try, rest: list[cst.BaseStatement]) -> Value | None:
     """The ``try``, then the rest of the function unless a part returned; the function's result
     (None when the statement cannot be traced this way: the caller keeps the graph break)."""
     loc = comp.src.loc(stmt)

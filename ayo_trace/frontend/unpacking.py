@@ -21,10 +21,10 @@ from ..ir.code import SourceLoc
 from .source import _names_in
 
 if TYPE_CHECKING:
-    from .state import CompilerState
+    from .builder import Builder
 
 
-def expand(comp: CompilerState, call: cst.Call, loc: SourceLoc) -> list[cst.Arg]:
+def expand(comp: Builder, call: cst.Call, loc: SourceLoc) -> list[cst.Arg]:
     """The call's arguments with each ``*xs``/``**kw`` replaced by the items it unpacks."""
     out: list[cst.Arg] = []
     for arg in call.args:
@@ -50,7 +50,7 @@ def expand(comp: CompilerState, call: cst.Call, loc: SourceLoc) -> list[cst.Arg]
     return out
 
 
-def _known(comp: CompilerState, e: cst.BaseExpression) -> Any:
+def _known(comp: Builder, e: cst.BaseExpression) -> Any:
     static = comp.try_static(e)
     if static is not None:
         return static.value
@@ -63,7 +63,7 @@ def _known(comp: CompilerState, e: cst.BaseExpression) -> Any:
     return None if static is None else static.value
 
 
-def _only_assignment(comp: CompilerState, name: str) -> cst.BaseExpression | None:
+def _only_assignment(comp: Builder, name: str) -> cst.BaseExpression | None:
     """The right side of the one ``name = ...`` of the function, when every other mention of
     ``name`` is a ``*``/``**`` argument."""
     src = comp.src

@@ -180,3 +180,12 @@ async def wait_for_helper(text: str) -> str:
 @ayo.workflow
 async def wait_for_per_doc(docs: list[str]) -> list[str]:
     return [await asyncio.wait_for(ayo.llm(f"Tag: {d}\n", max_tokens=2), timeout=30) for d in docs]
+
+
+@ayo.workflow
+async def wait_for_with_limit(question: str, limit: float) -> str:
+    try:
+        answer = await asyncio.wait_for(ayo.llm(f"{question}\nAnswer:", max_tokens=6), timeout=limit)
+    except TimeoutError:
+        answer = "too slow"
+    return answer.strip()
