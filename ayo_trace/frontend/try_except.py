@@ -157,7 +157,10 @@ def try_statement(
                 value = child.lookup_local(n, loc)
             except TraceError:
                 jumped = child.env.get(JUMP)
-                if not (isinstance(jumped, Static) and jumped.value):  # (a jump skips the reads)
+                returned = child.env.get(RETURNED) if returns else None
+                if not (isinstance(jumped, Static) and jumped.value) and not (
+                    isinstance(returned, Static) and returned.value is True
+                ):  # (a jump or a return skips the reads after the statement)
                     (body_unbound if role == "body" else unbound).add(n)
                 value = Static(None)
             if role == "orelse" and n in body_unbound and isinstance(value, Traced) and value.node in inputs:
