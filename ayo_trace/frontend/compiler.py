@@ -273,7 +273,10 @@ class Compiler(Returns, Helpers, ExpressionCompiler):
         if isinstance(stmt, cst.Match):
             matching.match_statement(self, stmt, loc, rest)
             return True
-        return isinstance(stmt, cst.Try) and try_except.try_statement(self, stmt, loc, rest)
+        if not isinstance(stmt, cst.Try):
+            return False
+        returns = control_flow._has_return(stmt) and self.is_bound(control_flow.RETURNED)  # returning.py
+        return try_except.try_statement(self, stmt, loc, rest, returns=returns)
 
     def small_statement(self, small: cst.BaseSmallStatement, line: cst.CSTNode, loc: SourceLoc) -> None:
         if isinstance(small, cst.Return):

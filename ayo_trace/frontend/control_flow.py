@@ -48,17 +48,15 @@ Fill = Callable[["Builder"], None]
 # --- jumps -----------------------------------------------------------------------------------------
 
 
-def jumps(node: cst.CSTNode) -> bool:
+def jumps(node: cst.CSTNode, *, returns: bool = True) -> bool:
     """Whether ``node`` holds a ``break``/``continue`` of the loop around it (not of a nested loop),
-    or a ``return`` (which leaves the loop too: ``returning.py``)."""
+    or a ``return`` (which leaves the loop too: ``returning.py``; not counted when ``returns`` is
+    False)."""
     if isinstance(node, _LOOPS):  # its own body's jumps are its own; its `else` may jump out
-        return node.orelse is not None and jumps(node.orelse)
+        return node.orelse is not None and jumps(node.orelse, returns=returns)
     nested = _LOOPS + _SCOPES
-    return any(
-        isinstance(n, cst.Break | cst.Continue | cst.Return)
-        for c in children(node)
-        for n in walk(c, lambda n: isinstance(n, nested))
-    )
+    kinds = (cst.Break, cst.Continue, cst.Return) if returns else (cst.Break, cst.Continue)
+    return any(isinstance(n, kinds) for c in children(node) for n in walk(c, lambda n: isinstance(n, nested)))
 
 
 def _has_return(node: cst.CSTNode) -> bool:

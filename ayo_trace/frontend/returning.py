@@ -21,7 +21,7 @@ from typing import TYPE_CHECKING
 import libcst as cst
 
 from .builder import Returned
-from .control_flow import RESULT, RETURNED, _branch_stmts, _has_return, branch, compile_loop
+from .control_flow import RESULT, RETURNED, _branch_stmts, _has_return, branch, compile_loop, jumps
 from .matching import SUBJECT, _cases
 from .state import contains_await
 from .values import Static, Traced, Value
@@ -39,10 +39,12 @@ def returning_loop(stmt: cst.BaseStatement) -> bool:
         return False
     if not contains_await(stmt) or not _has_return(stmt):
         return False
-    return _reachable(stmt.body.body)
+    return _reachable(stmt.body.body, tries=True)
 
 
-def _reachable(stmts: Sequence[cst.CSTNode]) -> bool:
+def _reachable(stmts: Sequence[cst.CSTNode], *, tries: bool = False) -> bool:
+    """Whether every ``return`` in ``stmts`` is reached through ``if``s (and, with ``tries``, the
+    parts of a ``try`` whose ``finally`` does not return: ``try_returns.py``)."""
     for s in stmts:
         if isinstance(s, cst.If):
             orelse = s.orelse
@@ -51,7 +53,13 @@ def _reachable(stmts: Sequence[cst.CSTNode]) -> bool:
                 more = [orelse]
             elif isinstance(orelse, cst.Else):
                 more = list(orelse.body.body)
-            if not _reachable([*s.body.body, *more]):
+            if not _reachable([*s.body.body, *more], tries=tries):
+                return False
+        elif tries and isinstance(s, cst.Try) and _has_return(s):
+            if s.finalbody is not None and (_has_return(s.finalbody) or jumps(s.finalbody)):
+                return False
+            parts = [s.body, *(h.body for h in s.handlers), *([s.orelse.body] if s.orelse else [])]
+            if not all(_reachable(_branch_stmts(p)) for p in parts):
                 return False
         elif not isinstance(s, cst.SimpleStatementLine) and _has_return(s):
             return False

@@ -39,7 +39,7 @@ from .control_flow import (
     reads_outside,
 )
 from .state import contains_await
-from .values import Static, Traced
+from .values import Static, Traced, Value
 
 if TYPE_CHECKING:
     from .builder import Builder
@@ -77,9 +77,10 @@ def try_statement(
     if rest is not None:
         if stmt.finalbody is not None and jumps(stmt.finalbody):
             return False
-        for b in blocks:
+        for b in blocks:  # a break/continue ends a part; a return may stand where returning.py allows
             stmts = _branch_stmts(b)
-            if any(jumps(x) for x in stmts[:-1]) or (jumps(stmts[-1]) and _trailing_jump(stmts[-1]) is None):
+            leaves = [jumps(x, returns=not returns) for x in stmts]
+            if any(leaves[:-1]) or (leaves[-1] and _trailing_jump(stmts[-1]) is None):
                 return False
     body = _branch_stmts(stmt.body)
     early: set[str] = set()  # names bound before the body's last statement, which a failure keeps
@@ -121,20 +122,27 @@ def try_statement(
             child.env[n] = Traced(inp)
             inputs.append(inp)
         jump = _trailing_jump(stmts[-1]) if rest is not None and stmts else None
+
+        def fill(c: Builder) -> None:
+            run = stmts if jump is None else stmts[:-1]
+            if returns:
+                jump_block(c, run)  # a `return` binds the flag and the value, and ends the part
+            else:
+                c.block(run, top=False)
+            if jump is not None:
+                last = stmts[-1]
+                assert isinstance(last, cst.SimpleStatementLine)
+                for small in last.body[:-1]:
+                    c.small_statement(small, last, comp.src.loc(last))
+                c.env[JUMP] = Static(jump)
+            if returns and rest is not None:  # in a loop body, a return leaves the loop
+                c.env[JUMP] = _jump_or_return(c, loc)
+
         if returns and role == "orelse":  # not after a body that returned
             flag = child.materialize(child.env[RETURNED], loc, "returned")
-            branch(child, stmt, flag, lambda c: None, lambda c: jump_block(c, stmts), names, loc)
-        elif returns:
-            jump_block(child, stmts)  # a `return` binds the flag and the value, and ends the part
-        elif jump is None:
-            child.block(stmts, top=False)
+            branch(child, stmt, flag, lambda c: None, fill, names, loc)
         else:
-            child.block(stmts[:-1], top=False)
-            last = stmts[-1]
-            assert isinstance(last, cst.SimpleStatementLine)
-            for small in last.body[:-1]:
-                child.small_statement(small, last, comp.src.loc(last))
-            child.env[JUMP] = Static(jump)
+            fill(child)
         children.append((role, child, inputs))
         return child
 
@@ -201,6 +209,20 @@ def try_statement(
     if rest is not None:
         _after_jumps(comp, stmt, rest, loc)
     return True
+
+
+def _jump_or_return(c: Builder, loc: SourceLoc) -> Value:
+    """The part's jump, or ``"break"`` when it returned (its ``RETURNED`` flag)."""
+    returned = c.lookup_local(RETURNED, loc)
+    jumped = c.lookup_local(JUMP, loc)
+    if isinstance(returned, Static):
+        return Static("break") if returned.value else jumped
+    c.temps[RETURNED] = returned
+    c.temps[JUMP] = jumped
+    source = f"jump = 'break' if {RETURNED} else {JUMP}"
+    node = c.python_node(cst.Pass(), loc, ["jump"], source=source, reads=[RETURNED, JUMP], name="jump")
+    del c.temps[RETURNED], c.temps[JUMP]
+    return Traced(node)
 
 
 def _finally_after(comp: Builder, stmt: cst.Try, loc: SourceLoc, *, returns: bool = False) -> bool:

@@ -17,7 +17,7 @@ from typing import TYPE_CHECKING
 
 import libcst as cst
 
-from .control_flow import RESULT, RETURNED, _branch_stmts, _has_return, branch, jumps
+from .control_flow import RESULT, RETURNED, _has_return, branch
 from .returning import _reachable, run_rest
 from .try_except import try_statement
 from .values import Static, Value
@@ -28,12 +28,7 @@ if TYPE_CHECKING:
 
 def returning_try(stmt: cst.BaseStatement) -> bool:
     """Whether ``stmt`` is a ``try`` whose returns this module takes."""
-    if not isinstance(stmt, cst.Try) or not _has_return(stmt):
-        return False
-    parts = [stmt.body, *(h.body for h in stmt.handlers), *([stmt.orelse.body] if stmt.orelse else [])]
-    if stmt.finalbody is not None and (_has_return(stmt.finalbody) or jumps(stmt.finalbody)):
-        return False
-    return all(_reachable(_branch_stmts(p)) for p in parts)
+    return isinstance(stmt, cst.Try) and _has_return(stmt) and _reachable([stmt], tries=True)
 
 
 def compile_returning_try(comp: Builder, stmt: cst.Try, rest: list[cst.BaseStatement]) -> Value | None:

@@ -114,6 +114,13 @@ CASES: dict[str, tuple[Any, tuple[Any, ...]]] = {
     "return_in_try_under_if": (idioms.return_in_try_under_if, (QUESTION, True)),
     "return_in_try_under_if_fails": (idioms.return_in_try_under_if, ("FAIL", True)),
     "return_in_try_under_if_plain": (idioms.return_in_try_under_if, (QUESTION, False)),
+    "first_answer_that_works": (idioms.first_answer_that_works, (["FAIL a", "b", "c"],)),
+    "first_answer_that_works_none": (idioms.first_answer_that_works, (["FAIL a", "FAIL b"],)),
+    "first_answer_that_works_empty": (idioms.first_answer_that_works, ([],)),
+    "first_score_that_parses": (idioms.first_score_that_parses, (["zz", "a", "b", "c", "d"],)),
+    "first_score_that_parses_outage": (idioms.first_score_that_parses, (["FAIL x", "a"],)),
+    "retry_while_failing": (idioms.retry_while_failing, ("FAILFAIL why", 3)),
+    "retry_while_failing_gives_up": (idioms.retry_while_failing, ("FAILFAILFAIL why", 2)),
     # functools.partial of a primitive or helper
     "partial_llm": (idioms.partial_llm, (QUESTION,)),
     "partial_llm_in_gather": (idioms.partial_llm_in_gather, (QUESTION,)),

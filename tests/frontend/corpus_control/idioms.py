@@ -189,3 +189,33 @@ async def wait_for_with_limit(question: str, limit: float) -> str:
     except TimeoutError:
         answer = "too slow"
     return answer.strip()
+
+
+@ayo.workflow
+async def first_score_that_parses(questions: list[str]) -> int:
+    tried = 0
+    for q in questions:
+        tried += 1
+        try:
+            reply = await ayo.llm(f"Rate 0-9: {q}\n", max_tokens=4)
+            if score_of(reply) > 2:
+                return score_of(reply) + tried * 100
+        except NoScore:
+            continue
+        except ayo.EngineError:
+            break
+    return -tried
+
+
+@ayo.workflow
+async def retry_while_failing(question: str, attempts: int) -> str:
+    n = 0
+    while n < attempts:
+        n += 1
+        try:
+            reply = await ayo.llm(f"{question} (try {n})\n", max_tokens=4)
+        except ayo.EngineError:
+            question = question.replace("FAIL", "", 1)
+        else:
+            return f"{reply.strip()} after {n}"
+    return "gave up"
