@@ -1,14 +1,16 @@
 """The builder interface: what the modules that compile parts of a workflow body use of the body
 being compiled.
 
-``compiler.Compiler`` compiles a body's statements and implements ``Builder``. The modules that
-compile one kind of statement (``control_flow``, ``map_loops``, ``matching``, ``try_except``,
-``try_returns``, ``returning``, ``parallel``) and the expression side (``expressions`` and the
-modules it is built from) see a body only through this protocol: they add nodes to its graph, read
-and bind its names, compile sub-expressions and nested statements, and open nested bodies
-(``nested``: a branch or loop body with its own graph; ``inlined``: a helper or workflow inlined into
-this graph). None of them imports the compiler, so imports point one way: ``compiler`` → the
-statement modules → ``builder``.
+``compiler.Compiler`` compiles a body's statements and implements ``Builder``; it owns an
+``expressions.ExpressionCompiler`` (``exprs``, the ``Expressions`` protocol here) that compiles the
+body's expressions. The modules that compile one kind of statement (``control_flow``,
+``map_loops``, ``matching``, ``try_except``, ``try_returns``, ``returning``, ``parallel``) and the
+expression compiler see a body only through ``Builder``: they add nodes to its graph, read and bind
+its names, compile nested statements, and open nested bodies (``nested``: a branch or loop body
+with its own graph; ``inlined``: a helper or workflow inlined into this graph). The state of a body
+(its graph, names, temporaries, captures) lives in the ``Builder`` only. None of these modules
+imports the compiler, so imports point one way: ``compiler`` → the statement modules and
+``expressions`` → ``builder``.
 
 The pieces every kind of body shares are here too: the program-order ``Chain``, the ``Returned``
 signal of a ``return``, and ``cond_node``, a ``cond`` over two branch bodies.
@@ -16,7 +18,7 @@ signal of a ``return``, and ``cond_node``, a ``cond`` over two branch bodies.
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from typing import Any, Protocol
 
@@ -26,7 +28,7 @@ from ..ir.code import SourceLoc
 from ..ir.graph import Graph, Node
 from .deps import TraceDeps
 from .source import FunctionSource
-from .values import Static, Value
+from .values import Static, Text, Value
 
 
 @dataclass
@@ -59,6 +61,7 @@ class Builder(Protocol):
     captures: dict[str, tuple[Node, Node]]  # name -> (outer node, body input)
     comprehension_names: set[str]  # names a comprehension binds in this map body
     local_defs: dict[str, tuple[cst.FunctionDef, Value]]  # async defs of this body
+    exprs: Expressions  # the expression compiler of this body
 
     # --- bodies ------------------------------------------------------------------------------------
 
@@ -123,6 +126,10 @@ class Builder(Protocol):
 
     def rebind(self, names: list[str], node: Node, loc: SourceLoc) -> None: ...
 
+    def static_test(self, test: cst.BaseExpression) -> Static | None:
+        """The value of an ``if``/``while`` test known at trace time (None: traced)."""
+        ...
+
     # --- names -------------------------------------------------------------------------------------
 
     def lookup_local(self, name: str, loc: SourceLoc) -> Value: ...
@@ -139,9 +146,13 @@ class Builder(Protocol):
 
     def closure_binding(self, name: str) -> dict[str, Any]: ...
 
-    def split_names(self, local: list[str], other: list[str]) -> tuple[list[str], list[str]]: ...
 
-    # --- expressions -------------------------------------------------------------------------------
+class Expressions(Protocol):
+    """The expression compiler of one body (``expressions.ExpressionCompiler``): what the statement
+    side asks of it, and what its parts ask of each other. It reads and adds to ``body`` only
+    through ``Builder``."""
+
+    body: Builder
 
     def expr(self, e: cst.BaseExpression, loc: SourceLoc, hint: str, *, text: bool = True) -> Value: ...
 
@@ -154,8 +165,6 @@ class Builder(Protocol):
     def try_static(self, e: cst.BaseExpression) -> Static | None: ...
 
     def try_static_callable(self, func: cst.BaseExpression) -> Static | None: ...
-
-    def static_test(self, test: cst.BaseExpression) -> Static | None: ...
 
     def value_now(self, e: cst.BaseExpression) -> Static | None: ...
 
@@ -180,6 +189,20 @@ class Builder(Protocol):
     def inline_helper(self, helper: Any, call: cst.Call, loc: SourceLoc) -> Value: ...
 
     def check_depth(self, call: cst.Call, loc: SourceLoc) -> None: ...
+
+    def split_names(self, local: list[str], other: list[str]) -> tuple[list[str], list[str]]: ...
+
+    def map_comprehension(self, e: cst.CSTNode) -> bool: ...
+
+    def branching_await(self, e: cst.CSTNode) -> bool: ...
+
+    def lift_awaits(self, node: cst.CSTNode, loc: SourceLoc) -> tuple[cst.CSTNode | None, frozenset[int]]: ...
+
+    def free_excluding(self, node: cst.CSTNode, exclude: frozenset[int]) -> tuple[list[str], list[str]]: ...
+
+    def as_text(
+        self, e: cst.BaseExpression, loc: SourceLoc, materialize: Callable[[], Node]
+    ) -> Text | None: ...
 
 
 def cond_node(

@@ -17,7 +17,7 @@ import libcst as cst
 
 from ..ir.code import SourceLoc
 from ..ir.graph import Node
-from .builder import Builder, align_inputs, cond_node
+from .builder import Builder, Expressions, align_inputs, cond_node
 from .state import contains_await
 from .values import Static, Traced, Value
 
@@ -25,7 +25,7 @@ COMPREHENSIONS = (cst.ListComp, cst.SetComp, cst.DictComp, cst.GeneratorExp)
 MAP_ITEM = "__ayo_item"  # the item a map body of `map(f, items)` passes to `f`
 
 
-class ComprehensionMaps(Builder):
+class ComprehensionMaps(Expressions):
     def map_comprehension(self, e: cst.CSTNode) -> bool:
         """A comprehension that awaits: it must become a map (its awaits run once per item)."""
         return isinstance(e, COMPREHENSIONS) and contains_await(e)
@@ -39,8 +39,8 @@ class ComprehensionMaps(Builder):
             # comprehension runs eagerly, as written (a graph break, not a refusal)
             name = hint or "value"
             reason = "comprehension that awaits in an `async for`, an inner iterable or an `if` filter"
-            source = f"{name} = {self.src.expr_code(e)}"
-            node = self.python_node(
+            source = f"{name} = {self.body.src.expr_code(e)}"
+            node = self.body.python_node(
                 e,
                 loc,
                 [name],
@@ -54,11 +54,11 @@ class ComprehensionMaps(Builder):
             return Traced(node)
         names = _bound_names(comp)
         simple = isinstance(comp.target, cst.Name) and not comp.ifs and comp.inner_for_in is None
-        items = self.materialize(self.expr(comp.iter, loc, "items"), loc, "items")
+        items = self.body.materialize(self.expr(comp.iter, loc, "items"), loc, "items")
         if not simple:
             items = self._comprehension_items(e, comp, items, names, loc, hint)
         item = names[0] if len(names) == 1 else "item"
-        child = self.nested("body")
+        child = self.body.nested("body")
         child.comprehension_names = set(names)
         item_input = child.graph.add("input", (), {"name": item}, name=item)
         if len(names) == 1:
@@ -69,7 +69,7 @@ class ComprehensionMaps(Builder):
         parts = [e.key, e.value] if isinstance(e, cst.DictComp) else [e.elt]
         if awaits:
             parts = [cst.Await(expression=p) for p in parts]
-        outs = [child.materialize(child.expr(p, loc, ""), loc, "item") for p in parts]
+        outs = [child.materialize(child.exprs.expr(p, loc, ""), loc, "item") for p in parts]
         child.graph.add("output", outs)
         node = self._map_node(child, items, item_input, loc, hint, e)
         if isinstance(e, cst.ListComp | cst.GeneratorExp):
@@ -82,12 +82,12 @@ class ComprehensionMaps(Builder):
     ) -> Value:
         """A ``map`` node for ``map(func, iterable)`` spread into ``gather``: each item awaits
         ``func(item)``."""
-        items = self.materialize(self.expr(iterable, loc, "items"), loc, "items")
-        child = self.nested("body")
+        items = self.body.materialize(self.expr(iterable, loc, "items"), loc, "items")
+        child = self.body.nested("body")
         item_input = child.graph.add("input", (), {"name": "item"}, name="item")
         child.temps[MAP_ITEM] = Traced(item_input)
         call = cst.Call(func=func, args=[cst.Arg(cst.Name(MAP_ITEM))])
-        out = child.materialize(child.await_expr(cst.Await(expression=call), loc, ""), loc, "item")
+        out = child.materialize(child.exprs.await_expr(cst.Await(expression=call), loc, ""), loc, "item")
         child.temps.pop(MAP_ITEM, None)
         child.graph.add("output", [out])
         return Traced(self._map_node(child, items, item_input, loc, hint, None))
@@ -97,7 +97,7 @@ class ComprehensionMaps(Builder):
     ) -> Node:
         order = list(child.captures)
         align_inputs(child, order, first=item_input)
-        return self.emit(
+        return self.body.emit(
             "map",
             [items, *(child.captures[n][0] for n in order)],
             {"body": child.graph, "item": item_input.attrs["name"], "concurrency": 1},
@@ -106,30 +106,30 @@ class ComprehensionMaps(Builder):
         )
 
     def _wrap(self, node: Node, source: str, at: cst.CSTNode, loc: SourceLoc, hint: str) -> Node:
-        self.temps[node.name] = Traced(node)
+        self.body.temps[node.name] = Traced(node)
         try:
-            return self.python_node(at, loc, [hint], source=source, name=hint, reads=[node.name])
+            return self.body.python_node(at, loc, [hint], source=source, name=hint, reads=[node.name])
         finally:
-            del self.temps[node.name]
+            del self.body.temps[node.name]
 
     def _comprehension_items(
         self, e: Any, comp: cst.CompFor, iterable: Node, names: list[str], loc: SourceLoc, hint: str
     ) -> Node:
         """A python node for the list of what the ``for`` clauses bind, one tuple per item."""
-        clauses = f"for {self.src.code(comp.target).strip()} in {iterable.name}"
-        clauses += "".join(f" if {self.src.code(c.test).strip()}" for c in comp.ifs)
+        clauses = f"for {self.body.src.code(comp.target).strip()} in {iterable.name}"
+        clauses += "".join(f" if {self.body.src.code(c.test).strip()}" for c in comp.ifs)
         if comp.inner_for_in is not None:
-            clauses += " " + self.src.code(comp.inner_for_in).strip()
+            clauses += " " + self.body.src.code(comp.inner_for_in).strip()
         bound = names[0] if len(names) == 1 else f"({', '.join(names)},)"
         target = f"{hint}_items"
         source = f"{target} = [{bound} {clauses}]"
         parts = [e.key, e.value] if isinstance(e, cst.DictComp) else [e.elt]
         exclude = frozenset(id(p) for p in [*parts, comp.iter])
-        self.temps[iterable.name] = Traced(iterable)
+        self.body.temps[iterable.name] = Traced(iterable)
         try:
-            return self.python_node(e, loc, [target], source=source, exclude=exclude, name=target)
+            return self.body.python_node(e, loc, [target], source=source, exclude=exclude, name=target)
         finally:
-            del self.temps[iterable.name]
+            del self.body.temps[iterable.name]
 
     # --- conditional expressions ---------------------------------------------------------------------
 
@@ -146,13 +146,13 @@ class ComprehensionMaps(Builder):
             static = None if contains_await(e.test) else self.try_static(e.test)
             if static is not None:
                 return self.expr(e.body if static.value else e.orelse, loc, hint)
-            pred = self.materialize(self.expr(e.test, loc, "test"), loc, "test")
+            pred = self.body.materialize(self.expr(e.test, loc, "test"), loc, "test")
             return self._cond_of(pred, e.body, e.orelse, loc, hint)
         left = self.expr(e.left, loc, "left", text=False)
         if isinstance(left, Static):
             keep = bool(left.value) == isinstance(e.operator, cst.Or)
             return left if keep else self.expr(e.right, loc, hint)
-        node = self.materialize(left, loc, "left")
+        node = self.body.materialize(left, loc, "left")
         if isinstance(e.operator, cst.Or):
             return self._cond_of(node, node, e.right, loc, hint)
         return self._cond_of(node, e.right, node, loc, hint)
@@ -167,18 +167,18 @@ class ComprehensionMaps(Builder):
     ) -> Value:
         branches = []
         for label, part in (("then", then), ("orelse", orelse)):
-            child = self.nested(label)
+            child = self.body.nested(label)
             if isinstance(part, Node):
-                self.temps[part.name] = Traced(part)
+                self.body.temps[part.name] = Traced(part)
                 try:
                     value = child.lookup_local(part.name, loc)
                 finally:
-                    del self.temps[part.name]
+                    del self.body.temps[part.name]
             else:
-                value = child.expr(part, loc, hint, text=False)
+                value = child.exprs.expr(part, loc, hint, text=False)
             child.graph.add("output", [child.materialize(value, loc, hint or "value")])
             branches.append(child)
-        return Traced(cond_node(self, pred, branches, loc, hint or "cond"))
+        return Traced(cond_node(self.body, pred, branches, loc, hint or "cond"))
 
 
 def _clause_awaits(comp: cst.CompFor) -> bool:

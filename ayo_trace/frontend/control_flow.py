@@ -101,7 +101,7 @@ def loop_return(comp: Builder, small: cst.Return, loc: SourceLoc) -> None:
     """A ``return`` in a loop body (or a ``try`` part, ``try_returns.py``): bind the flag and the
     value, and leave the loop (``returning.py``)."""
     comp.env[RESULT] = (
-        Static(None) if small.value is None else comp.expr(small.value, loc, "result", text=False)
+        Static(None) if small.value is None else comp.exprs.expr(small.value, loc, "result", text=False)
     )
     comp.env[RETURNED] = Static(True)
     comp.env[BROKE] = Static(True)
@@ -125,7 +125,7 @@ def if_with_jumps(comp: Builder, stmt: cst.If, rest: list[cst.BaseStatement], lo
     static = comp.static_test(stmt.test)
     if static is not None:
         return jump_block(comp, then_stmts if static.value else else_stmts)
-    pred = comp.materialize(comp.expr(stmt.test, loc, "test"), loc, "test")
+    pred = comp.materialize(comp.exprs.expr(stmt.test, loc, "test"), loc, "test")
     names = bound_names(comp, [*then_stmts, *else_stmts])
     branch(
         comp,
@@ -265,7 +265,7 @@ def compile_loop(
             init.append(comp.const(None, loc, n))
     iterable = None
     if isinstance(stmt, cst.For):
-        iterable = comp.materialize(comp.expr(stmt.iter, loc, "items"), loc, "items")
+        iterable = comp.materialize(comp.exprs.expr(stmt.iter, loc, "items"), loc, "items")
     child = comp.nested("body")
     first: list[Node] = []
     item_name = None
@@ -325,7 +325,7 @@ def first_iteration_binds(comp: Builder, stmt: cst.For | cst.While) -> set[str]:
     out of the first iteration (the loop runs at least once, so they are bound after it)."""
     if not isinstance(stmt, cst.For) or contains_await(stmt.iter):
         return set()
-    items = comp.try_static(stmt.iter)
+    items = comp.exprs.try_static(stmt.iter)
     if items is None or not isinstance(items.value, list | tuple | range | str | dict) or not items.value:
         return set()
     out = set(comp.src.assigned_names(stmt.target))
@@ -432,7 +432,7 @@ def _while_body(
     if test is not None:
         jump_block(child, body_stmts)
         return negate(child, child.env[BROKE], loc, "go_on")
-    pred = child.materialize(child.expr(stmt.test, loc, "test"), loc, "test")
+    pred = child.materialize(child.exprs.expr(stmt.test, loc, "test"), loc, "test")
 
     def then(c: Builder) -> None:
         jump_block(c, body_stmts)

@@ -41,7 +41,7 @@ def for_statement(comp: Builder, stmt: cst.For, loc: SourceLoc) -> None:
     # Names the loop binds that later code reads take their last iteration's value.
     later = set(names_read_after(comp, stmt))
     live = [n for n in dict.fromkeys([*targets, *comp.src.assigned_names(stmt.body)]) if n in later]
-    iterable = comp.materialize(comp.expr(stmt.iter, loc, "items"), loc, "items")
+    iterable = comp.materialize(comp.exprs.expr(stmt.iter, loc, "items"), loc, "items")
     body_stmts = [s for s in stmt.body.body if s not in {a[2] for a in accs}]
     child = comp.nested("body")
     item_input = child.graph.add("input", (), {"name": item}, name=item.strip("_"))
@@ -49,7 +49,7 @@ def for_statement(comp: Builder, stmt: cst.For, loc: SourceLoc) -> None:
     child.block(body_stmts, top=False)
     outs = []
     for _, _, line, arg in accs:
-        outs.append(child.materialize(child.expr(arg, comp.src.loc(line), "item"), loc, "item"))
+        outs.append(child.materialize(child.exprs.expr(arg, comp.src.loc(line), "item"), loc, "item"))
     outs += [child.materialize(child.lookup_local(n, loc), loc, n) for n in live]
     child.graph.add("output", outs or [child.const(None, loc)])
     order = list(child.captures)

@@ -29,7 +29,7 @@ def match_statement(
     comp: Builder, stmt: cst.Match, loc: SourceLoc, rest: Sequence[cst.BaseStatement] = ()
 ) -> None:
     """``match`` as a chain of ``cond`` nodes; ``rest`` (the loop body after it) runs after each case."""
-    subject = comp.materialize(comp.expr(stmt.subject, loc, "subject"), loc, "subject")
+    subject = comp.materialize(comp.exprs.expr(stmt.subject, loc, "subject"), loc, "subject")
     names = bound_names(comp, [stmt, *rest])
     run: Callable[[Builder, list[cst.BaseStatement]], None] = (
         jump_block if in_loop(comp) else (lambda c, s: c.block(s, top=False))

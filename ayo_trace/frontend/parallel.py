@@ -67,16 +67,16 @@ class Completed:
 
 
 def _is_gather(comp: Builder, call: cst.Call) -> bool:
-    return comp.callee(call) is asyncio.gather
+    return comp.exprs.callee(call) is asyncio.gather
 
 
 def _is_create_task(comp: Builder, call: cst.Call) -> bool:
-    return comp.callee(call) is asyncio.create_task
+    return comp.exprs.callee(call) is asyncio.create_task
 
 
 def _traceable(comp: Builder, call: cst.BaseExpression) -> bool:
     """Whether ``await call`` is something the tracer traces (not a graph break)."""
-    return isinstance(call, cst.Call) and not comp.break_call_target(cst.Await(expression=call))
+    return isinstance(call, cst.Call) and not comp.exprs.break_call_target(cst.Await(expression=call))
 
 
 def _task_node(comp: Builder, e: cst.BaseExpression) -> Node | None:
@@ -118,7 +118,7 @@ def _gather_parts(comp: Builder, call: cst.Call) -> list[cst.BaseExpression | Sp
         if a.keyword is not None:
             if a.keyword.value != "return_exceptions":
                 return None
-            flag = comp.try_static(a.value)
+            flag = comp.exprs.try_static(a.value)
             if flag is None or flag.value is not False:
                 return None
     positional = [a for a in call.args if a.keyword is None]
@@ -151,7 +151,7 @@ def _comprehension_spread(comp: Builder, e: cst.BaseExpression) -> bool:
 
 def _map_spread(comp: Builder, e: cst.BaseExpression) -> tuple[cst.BaseExpression, cst.BaseExpression] | None:
     """``(f, items)`` for ``map(f, items)`` whose call ``f(item)`` the tracer traces; else None."""
-    if not (isinstance(e, cst.Call) and comp.callee(e) is map and len(e.args) == 2):
+    if not (isinstance(e, cst.Call) and comp.exprs.callee(e) is map and len(e.args) == 2):
         return None
     if any(a.keyword is not None or a.star for a in e.args):
         return None
@@ -164,8 +164,8 @@ def _spread(comp: Builder, spread: Spread, loc: SourceLoc, name: str) -> Value:
     """A ``map`` node awaiting each item of ``spread`` (its results in order: gather's list)."""
     mapped = _map_spread(comp, spread.expr)
     if mapped is not None:
-        return comp.call_map(mapped[0], mapped[1], loc, name)
-    return comp.comprehension_map(spread.expr, loc, name, awaits=True)
+        return comp.exprs.call_map(mapped[0], mapped[1], loc, name)
+    return comp.exprs.comprehension_map(spread.expr, loc, name, awaits=True)
 
 
 def awaited(comp: Builder, e: cst.Await, loc: SourceLoc, hint: str | None) -> Value | None:
@@ -192,7 +192,9 @@ def awaited(comp: Builder, e: cst.Await, loc: SourceLoc, hint: str | None) -> Va
             spreads.add(len(values))
             values.append(comp.materialize(_spread(comp, p, loc, "values"), loc, "values"))
         else:
-            values.append(comp.materialize(comp.await_expr(cst.Await(expression=p), loc, None), loc, "value"))
+            values.append(
+                comp.materialize(comp.exprs.await_expr(cst.Await(expression=p), loc, None), loc, "value")
+            )
     return Traced(_list_node(comp, inner, values, loc, name, spreads))
 
 
@@ -221,7 +223,7 @@ def _list_node(
 
 def _task(comp: Builder, at: cst.CSTNode, call: cst.Call, target: str | None, loc: SourceLoc) -> None:
     """Trace ``await call`` now; bind ``target`` to the ``Completed`` task holding its value."""
-    value = comp.materialize(comp.await_expr(cst.Await(expression=call), loc, target), loc, "result")
+    value = comp.materialize(comp.exprs.await_expr(cst.Await(expression=call), loc, target), loc, "result")
     if target is None:
         return
     comp.temps[RESULT] = Traced(value)
@@ -302,7 +304,7 @@ def _refuse_unawaited(comp: Builder, small: cst.BaseSmallStatement, loc: SourceL
         def on_visit(self, n: cst.CSTNode) -> bool:
             if isinstance(n, cst.Await):
                 return False  # awaited here: traced, or a graph break that awaits it
-            if isinstance(n, cst.Call) and comp.callee(n) in _SPAWNERS:
+            if isinstance(n, cst.Call) and comp.exprs.callee(n) in _SPAWNERS:
                 found.append(n)
             return not isinstance(n, cst.FunctionDef | cst.Lambda | cst.ClassDef)
 
@@ -388,7 +390,9 @@ def task_group(comp: Builder, stmt: cst.With, loc: SourceLoc) -> bool:
         return False
     item = stmt.items[0]
     factory = item.item
-    if not (isinstance(factory, cst.Call) and not factory.args and _group_factory(comp.callee(factory))):
+    if not (
+        isinstance(factory, cst.Call) and not factory.args and _group_factory(comp.exprs.callee(factory))
+    ):
         return False
     if item.asname is None or not isinstance(item.asname.name, cst.Name):
         return False

@@ -13,7 +13,6 @@ from __future__ import annotations
 
 import functools
 import inspect
-import itertools
 from typing import Any
 
 import libcst as cst
@@ -22,23 +21,22 @@ from .builder import Builder
 from .values import Static
 
 PREFIX = "__ayo_partial_"
-_fresh = itertools.count()
 
 
 def bind(comp: Builder, value: cst.BaseExpression) -> Static | None:
     """The partial ``value`` makes, when it is ``functools.partial(f, ...)`` of something the tracer
     traces with only static arguments; else None."""
-    if not isinstance(value, cst.Call) or comp.callee(value) is not functools.partial:
+    if not isinstance(value, cst.Call) or comp.exprs.callee(value) is not functools.partial:
         return None
     if not value.args or any(a.star for a in value.args) or value.args[0].keyword is not None:
         return None
-    target = comp.try_static_callable(value.args[0].value)
+    target = comp.exprs.try_static_callable(value.args[0].value)
     if target is None or not _traceable(target.value):
         return None
     args: list[Any] = []
     keywords: dict[str, Any] = {}
     for a in value.args[1:]:
-        static = comp.try_static(a.value)
+        static = comp.exprs.try_static(a.value)
         if static is None:
             return None
         if a.keyword is None:
@@ -69,8 +67,8 @@ def expand(comp: Builder, call: cst.BaseExpression) -> tuple[cst.Call, dict[str,
         return None
     temps: dict[str, Static] = {}
 
-    def temp(value: Any) -> cst.Name:
-        name = f"{PREFIX}{next(_fresh)}"
+    def temp(value: Any) -> cst.Name:  # a name of this call's own (a nested expansion has others)
+        name = f"{PREFIX}{id(call)}_{len(temps)}"
         temps[name] = Static(value)
         return cst.Name(name)
 

@@ -112,7 +112,7 @@ def compile_returning_match(comp: Builder, stmt: cst.Match, rest: list[cst.BaseS
     """A ``match`` with a ``return`` inside: each case runs its statements and the rest of the
     function; the function's result."""
     loc = comp.src.loc(stmt)
-    subject = comp.materialize(comp.expr(stmt.subject, loc, "subject"), loc, "subject")
+    subject = comp.materialize(comp.exprs.expr(stmt.subject, loc, "subject"), loc, "subject")
     comp.env[RESULT] = Static(None)
     comp.temps[SUBJECT] = Traced(subject)
     _cases(comp, stmt, 0, list(rest), [RESULT], run_rest, loc)

@@ -51,7 +51,7 @@ def expand(comp: Builder, call: cst.Call, loc: SourceLoc) -> list[cst.Arg]:
 
 
 def _known(comp: Builder, e: cst.BaseExpression) -> Any:
-    static = comp.try_static(e)
+    static = comp.exprs.try_static(e)
     if static is not None:
         return static.value
     if not isinstance(e, cst.Name):
@@ -59,7 +59,7 @@ def _known(comp: Builder, e: cst.BaseExpression) -> Any:
     rhs = _only_assignment(comp, e.value)
     if rhs is None:
         return None
-    static = comp.try_static(rhs)
+    static = comp.exprs.try_static(rhs)
     return None if static is None else static.value
 
 
