@@ -89,6 +89,7 @@ CONTROL_KINDS = [
     "finally",
     "gather_mixed",
     "return_try",
+    "return_loop_try",
     "partial",
     "gather_map_fn",
 ]
@@ -340,6 +341,18 @@ def control_statement(kind: str, i: int, pick: int, scope: dict[str, list[str]],
             f"            return ({ret})",
             "    except ayo.EngineError:",
             f"        return ({ret})",
+        ]
+    if kind == "return_loop_try":
+        ret = ", ".join([scope["s"][-1], scope["l"][-1], f"[x.text for x in {scope['h'][-1]}]", "strs"])
+        return [
+            f"    for item in {lst}:",
+            "        try:",
+            '            r = await ayo.llm(f"Stop at {item}?", max_tokens=2)',
+            "        except ayo.EngineError:",
+            "            continue",
+            "        else:",
+            "            if len(r) % 3 == 0:",
+            f"                return ({ret})",
         ]
     if kind == "partial":
         scope["s"].append(f"s{i}")
