@@ -7,6 +7,11 @@ from ..ir.graph import Graph, Node
 
 # What to change so a break traces whole, by the start of (or a phrase in) its reason; first match wins.
 _FIXES = (
+    (
+        "asyncio.wait_for",
+        "for a deadline the graph keeps, give the query one (`await wf.query(...).run(deadline_s=...)` "
+        "raises QueryTimeout); a per-call timeout that raises TimeoutError runs eagerly",
+    ),
     ("await of", "make it an ayo primitive, a workflow, or an `async def` helper that awaits them"),
     (
         "comprehension that awaits in",

@@ -23,8 +23,8 @@ from ..ir.code import SourceLoc
 from ..ir.graph import Node
 from ..ir.prompt import ChatTemplate, Markup
 from ..ir.template import Hole, Template
+from .builder import Expressions
 from .chat import HELPERS, ROLES, check_messages, skeleton
-from .state import CompilerState
 from .values import Static, Text, Value
 
 _HOW = (
@@ -34,7 +34,7 @@ _HOW = (
 )
 
 
-class ChatMessages(CompilerState):
+class ChatMessages(Expressions):
     def chat_prompt(
         self, e: cst.BaseExpression, engine: str | None, loc: SourceLoc
     ) -> tuple[Template, list[Node]]:
@@ -59,7 +59,7 @@ class ChatMessages(CompilerState):
             tpl: ChatTemplate = host().runtime().chat_template(engine)
         except AyoError as err:
             raise TraceError(f"ayo.llm(messages=...): {err}", loc=loc, construct="llm") from err
-        self.deps.saw_chat_template(engine, tpl)
+        self.body.deps.saw_chat_template(engine, tpl)
         return tpl
 
     def _messages(self, e: cst.BaseExpression, loc: SourceLoc) -> list[tuple[str, Value]]:
@@ -68,7 +68,7 @@ class ChatMessages(CompilerState):
             return [(r, Static(c)) for r, c in self._check_static(static.value, loc)]
         if not isinstance(e, cst.List | cst.Tuple):
             raise TraceError(
-                f"messages=`{self.src.code(e).strip()}` is computed when the workflow runs, so its turns "
+                f"messages=`{self.body.src.code(e).strip()}` is computed when the workflow runs, so its turns "
                 f"cannot be part of the prompt template; {_HOW}",
                 loc=loc,
                 construct="llm",
@@ -79,7 +79,7 @@ class ChatMessages(CompilerState):
                 spliced = self.try_static(el.value)
                 if spliced is None:
                     raise TraceError(
-                        f"*`{self.src.code(el.value).strip()}` in messages= is not known at trace time; "
+                        f"*`{self.body.src.code(el.value).strip()}` in messages= is not known at trace time; "
                         "only constant lists of messages may be spliced in",
                         loc=loc,
                         construct="llm",
@@ -127,7 +127,7 @@ class ChatMessages(CompilerState):
                         )
                     return str(role), self.expr(fields["content"], loc, "content")
         raise TraceError(
-            f"message `{self.src.code(e).strip()}` cannot be traced: {_HOW}", loc=loc, construct="llm"
+            f"message `{self.body.src.code(e).strip()}` cannot be traced: {_HOW}", loc=loc, construct="llm"
         )
 
     def _content_parts(self, content: Value, trim: bool, args: list[Node], loc: SourceLoc) -> list[Any]:
@@ -156,7 +156,7 @@ class ChatMessages(CompilerState):
                 return [p if isinstance(p, str) else hole(p.arg, p.kind, p.conversion, p.spec) for p in parts]
             node = content.node()  # trimmed at a dynamic end: the whole content is one value
         else:
-            node = self.materialize(content, loc, "content")
+            node = self.body.materialize(content, loc, "content")
         return [hole(node, "content", None, "strip" if trim else "")]
 
 

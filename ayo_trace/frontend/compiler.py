@@ -7,14 +7,17 @@ read; loops and comprehensions over traced lists that await primitives become ``
 branches on traced values that await primitives become ``cond`` nodes; what cannot be traced with
 its meaning intact becomes a graph break (``break``: the runtime runs that statement, or the rest of
 the function, eagerly with the values materialized) or a ``TraceError`` that names the line.
-Expressions are handled in ``expressions.py``; this module holds statements (``for`` loops that
-become ``map`` nodes are in ``map_loops.py``; other loops, ``try`` and ``match`` in ``control_flow.py``
-and the modules it names).
+
+This module holds the statement compiler and the state of a body (``builder.Builder``). Each body
+owns an ``ExpressionCompiler`` (``exprs``, ``expressions.py``) for its expressions; statements of
+one kind are compiled by their own modules, which ``_compound`` dispatches to: ``for`` loops that
+become ``map`` nodes in ``map_loops.py``, other loops in ``control_flow.py``, ``try`` in
+``try_except.py`` (with ``return``: ``try_returns.py``), ``match`` in ``matching.py``, task groups
+in ``parallel.py``, statements with a ``return`` inside in ``returning.py`` and ``returns.py``.
 """
 
 from __future__ import annotations
 
-from dataclasses import dataclass
 from typing import Any
 
 import libcst as cst
@@ -22,34 +25,36 @@ import libcst as cst
 from ..errors import TraceError
 from ..ir.code import PyCode, SourceLoc, compile_statement
 from ..ir.graph import Graph, Node
-from . import aliases, closures, control_flow, map_loops, parallel, returning
+from . import (
+    aliases,
+    branches,
+    closures,
+    control_flow,
+    map_loops,
+    matching,
+    parallel,
+    partials,
+    returning,
+    try_except,
+    try_returns,
+)
 from .breaks import fix_for
+from .builder import Builder, Chain, Expressions, Returned
 from .deps import TraceDeps
 from .expressions import ExpressionCompiler, contains_await, mutated_roots
-from .flow import flow
-from .helpers import Helpers
-from .returns import Returns, Unbound, UnboundRead
+from .returns import Unbound, UnboundRead, mark_unbound, returning_if, settle
 from .source import FunctionSource
 from .state import _construct, _has, _immutable
 from .values import Static, Text, Traced, Value
 
 __all__ = ["Chain", "Compiler", "TraceDeps"]
 
-
-@dataclass
-class Chain:
-    """The last statement-level node of a body, for program-order edges."""
-
-    last: Node | None = None
+_Returned = Returned  # (the name the compiler raises it by)
 
 
-class _Returned(Exception):
-    def __init__(self, value: Value) -> None:
-        self.value = value
-
-
-class Compiler(Returns, Helpers, ExpressionCompiler):
-    """Compiles one function body (or one loop/branch body) into ``graph``."""
+class Compiler(Builder):
+    """Compiles one function body (or one loop/branch body) into ``graph``: the ``Builder`` the
+    statement modules and the expression side work through."""
 
     def __init__(
         self,
@@ -58,7 +63,7 @@ class Compiler(Returns, Helpers, ExpressionCompiler):
         env: dict[str, Value],
         deps: TraceDeps,
         *,
-        parent: Compiler | None = None,
+        parent: Builder | None = None,
         chain: Chain | None = None,
         depth: int = 0,
     ) -> None:
@@ -70,12 +75,23 @@ class Compiler(Returns, Helpers, ExpressionCompiler):
         self.chain = chain or Chain()
         # how many helpers or workflows are inlined around this body (a nested body inherits it)
         self.depth = parent.depth if parent is not None else depth
-        self.enclosing: Any = None  # the body whose names an inlined local helper reads
-        self.caller: Any = None  # the body that inlined this one (same graph)
+        self.enclosing: Builder | None = None  # the body whose names an inlined local helper reads
+        self.caller: Builder | None = None  # the body that inlined this one (same graph)
         self.local_defs: dict[str, tuple[cst.FunctionDef, Value]] = {}  # async defs of this body
         self.comprehension_names: set[str] = set()  # names a comprehension binds in this map body
         self.captures: dict[str, tuple[Node, Node]] = {}  # name -> (outer node, body input)
         self.temps: dict[str, Value] = {}
+        self.exprs: Expressions = ExpressionCompiler(self)
+
+    # --- bodies ----------------------------------------------------------------------------------
+
+    def nested(self, label: str) -> Compiler:
+        return Compiler(self.src, Graph(label), {}, self.deps, parent=self)
+
+    def inlined(self, src: FunctionSource, env: dict[str, Value]) -> Compiler:
+        child = Compiler(src, self.graph, env, self.deps, chain=self.chain, depth=self.depth + 1)
+        child.caller = self
+        return child
 
     # --- nodes -----------------------------------------------------------------------------------
 
@@ -147,6 +163,9 @@ class Compiler(Returns, Helpers, ExpressionCompiler):
             self.captures[key] = (outer_node, self.graph.add("input", (), {"name": name}, name=name))
         return Traced(self.captures[key][1])
 
+    def leave_unbound(self, name: str, stmt: cst.CSTNode, loc: SourceLoc) -> None:
+        mark_unbound(self, name, stmt, loc)
+
     def capture(self, name: str, outer: Node) -> None:
         """Make ``outer`` (a node of the enclosing graph) an input of this body, read as ``name``."""
         if name not in self.captures:
@@ -174,11 +193,16 @@ class Compiler(Returns, Helpers, ExpressionCompiler):
         stmts = list(stmts)
         for i, stmt in enumerate(stmts):
             if top and self._returning_if(stmt):
-                raise _Returned(self.returning_if(stmt, stmts[i + 1 :], self.src.loc(stmt)))
+                raise _Returned(returning_if(self, stmt, stmts[i + 1 :], self.src.loc(stmt)))
             if top and returning.returning_loop(stmt):
                 raise _Returned(returning.compile_returning_loop(self, stmt, stmts[i + 1 :]))
             if top and isinstance(stmt, cst.Match) and _has(stmt, cst.Return) and contains_await(stmt):
                 raise _Returned(returning.compile_returning_match(self, stmt, stmts[i + 1 :]))
+            if top and try_returns.returning_try(stmt):
+                assert isinstance(stmt, cst.Try)
+                value = try_returns.compile_returning_try(self, stmt, stmts[i + 1 :])
+                if value is not None:
+                    raise _Returned(value)
             if top and self._needs_rest_break(stmt):
                 self.rest_break(stmts[i:])
             self.statement(stmt, top=top)
@@ -201,10 +225,10 @@ class Compiler(Returns, Helpers, ExpressionCompiler):
             for small in stmt.body:
                 self.small_statement(small, stmt, loc)
             return
-        if control_flow.compound(self, stmt, loc):  # loops, try, match, task groups
+        if self._compound(stmt, loc):  # loops, try, match, task groups
             return
         if isinstance(stmt, cst.If):
-            return self.if_statement(stmt, loc, top=top)
+            return branches.if_statement(self, stmt, loc, top=top)
         if isinstance(stmt, cst.For) and stmt.asynchronous is None:
             return map_loops.for_statement(self, stmt, loc)
         if isinstance(stmt, cst.FunctionDef | cst.ClassDef):
@@ -220,11 +244,52 @@ class Compiler(Returns, Helpers, ExpressionCompiler):
             return self.python_statement(stmt, loc, self.src.assigned_names(stmt), effect=True)
         self.statement_break(stmt, loc, _construct(stmt))
 
+    def _compound(self, stmt: cst.BaseStatement, loc: SourceLoc) -> bool:
+        """Compile ``stmt`` if it is a loop, ``try``, ``match`` or task group traced into the IR;
+        False to leave it to ``statement``. Statements with a ``return`` inside never reach here
+        (``block`` takes them)."""
+        if isinstance(stmt, cst.With) and stmt.asynchronous is not None:
+            return parallel.task_group(self, stmt, loc)
+        if isinstance(stmt, cst.Try):
+            return try_except.try_statement(self, stmt, loc)
+        if isinstance(stmt, cst.For) and stmt.asynchronous is None:
+            if not contains_await(stmt) or control_flow._has_return(stmt):
+                return False
+            simple = stmt.orelse is None and not control_flow.jumps(stmt.body)
+            if (
+                simple
+                and not control_flow._carries(self, stmt)
+                and map_loops.accumulators(self, stmt) is not None
+            ):
+                return False  # a map, the compiler's own path
+            control_flow.compile_loop(self, stmt, loc)
+            return True
+        if isinstance(stmt, cst.While):
+            if not contains_await(stmt) or control_flow._has_return(stmt):
+                return False
+            control_flow.compile_loop(self, stmt, loc)  # an await in the condition runs in the body
+            return True
+        if isinstance(stmt, cst.Match):
+            if control_flow._has_return(stmt) or not contains_await(stmt):
+                return False
+            matching.match_statement(self, stmt, loc)
+            return True
+        return False
+
+    def loop_statement(self, stmt: cst.BaseStatement, loc: SourceLoc, rest: list[cst.BaseStatement]) -> bool:
+        if isinstance(stmt, cst.Match):
+            matching.match_statement(self, stmt, loc, rest)
+            return True
+        if not isinstance(stmt, cst.Try):
+            return False
+        returns = control_flow._has_return(stmt) and self.is_bound(control_flow.RETURNED)  # returning.py
+        return try_except.try_statement(self, stmt, loc, rest, returns=returns)
+
     def small_statement(self, small: cst.BaseSmallStatement, line: cst.CSTNode, loc: SourceLoc) -> None:
         if isinstance(small, cst.Return):
             if small.value is None:
                 raise _Returned(Static(None))
-            raise _Returned(self.expr(small.value, loc, "result", text=False))
+            raise _Returned(self.exprs.expr(small.value, loc, "result", text=False))
         if isinstance(small, cst.Pass):
             return
         if parallel.small_statement(self, small, loc):  # t = asyncio.create_task(...)
@@ -252,11 +317,11 @@ class Compiler(Returns, Helpers, ExpressionCompiler):
                     return self.unpack(small, small.value, names, loc)
         if isinstance(small, cst.Expr):
             value = small.value
-            if isinstance(value, cst.Await) and not self.break_call_target(value):
-                self.await_expr(value, loc, None)  # a primitive, or an inlined workflow or helper
+            if isinstance(value, cst.Await) and not self.exprs.break_call_target(value):
+                self.exprs.await_expr(value, loc, None)  # a primitive, or an inlined workflow or helper
                 return
-            if isinstance(value, cst.Await) and self.break_call_target(value):
-                return self.statement_break(line, loc, "await of a non-primitive")
+            if isinstance(value, cst.Await) and self.exprs.break_call_target(value):
+                return self.statement_break(line, loc, self.exprs.await_break_reason(value))
         if isinstance(small, cst.Import | cst.ImportFrom):
             return self.python_statement(small, loc, self.src.assigned_names(small), effect=False)
         if contains_await(small):
@@ -268,29 +333,31 @@ class Compiler(Returns, Helpers, ExpressionCompiler):
     def assign_value(self, stmt: cst.CSTNode, value: cst.BaseExpression, name: str, loc: SourceLoc) -> Value:
         if isinstance(value, cst.Lambda):
             closures.check_definition(self.src, value)
+        if (partial := partials.bind(self, value)) is not None:
+            return partial  # awaited later as the call it stands for
         if (
             isinstance(value, cst.Await | cst.Name)
-            or self.map_comprehension(value)
-            or self.branching_await(value)
+            or self.exprs.map_comprehension(value)
+            or self.exprs.branching_await(value)
         ):
-            return self.expr(value, loc, name)
+            return self.exprs.expr(value, loc, name)
         if contains_await(value):
             self.anf_statement(stmt, loc)
             return self.env[name]
-        static = self.try_static(value)
+        static = self.exprs.try_static(value)
         if static is not None and _immutable(static.value):
             return static
         # A Text materializes by running the statement later, reading names as bound then: not for
         # `s = s + "..."`, whose `s` will be the Text itself by then (endless recursion).
         if name not in self.src.free_names(value)[0]:
-            text = self.as_text(value, loc, lambda: self.python_node(stmt, loc, [name], name=name))
+            text = self.exprs.as_text(value, loc, lambda: self.python_node(stmt, loc, [name], name=name))
             if text is not None:
                 return text
         return Traced(self.python_node(stmt, loc, [name], name=name))
 
     def unpack(self, stmt: cst.CSTNode, value: cst.BaseExpression, names: list[str], loc: SourceLoc) -> None:
         if not contains_await(value):
-            static = self.try_static(value)
+            static = self.exprs.try_static(value)
             if static is not None and _immutable(static.value):
                 for n, v in zip(names, static.value, strict=True):  # type: ignore[call-overload]
                     self.env[n] = Static(v)
@@ -321,12 +388,12 @@ class Compiler(Returns, Helpers, ExpressionCompiler):
         if reads is not None:
             local, other = reads, list[str]()
         elif exclude:
-            local, other = self.free_excluding(stmt, exclude)
+            local, other = self.exprs.free_excluding(stmt, exclude)
         else:
             local, other = self.src.free_names(stmt)
         if reads is None:  # a closure of the workflow the statement uses reads names when called
             local = list(dict.fromkeys([*local, *closures.uses(self.src, local)[0]]))
-        local, other = self.split_names(local, other)
+        local, other = self.exprs.split_names(local, other)
         params: list[str] = []
         args: list[Node] = []
         bindings: dict[str, Any] = {}
@@ -379,7 +446,7 @@ class Compiler(Returns, Helpers, ExpressionCompiler):
         return {}
 
     def python_statement(self, stmt: cst.CSTNode, loc: SourceLoc, names: list[str], *, effect: bool) -> None:
-        returns, keep = self.settle(stmt, list(dict.fromkeys([*names, *self.mutated_locals(stmt)])), loc)
+        returns, keep = settle(self, stmt, list(dict.fromkeys([*names, *self.mutated_locals(stmt)])), loc)
         node = self.python_node(stmt, loc, returns, effect=effect or not names, keep=tuple(keep))
         self.rebind(returns, node, loc)
 
@@ -391,24 +458,24 @@ class Compiler(Returns, Helpers, ExpressionCompiler):
             self.env[n] = Traced(self.graph.add("getitem", (node,), {"index": i}, loc=loc, name=n))
 
     def mutated_locals(self, stmt: cst.CSTNode) -> list[str]:
-        local, other = self.src.free_names(stmt)
+        local = self.src.free_names(stmt)[0]
         roots = mutated_roots(stmt)
         through = closures.uses(self.src, local)[1]  # what a closure it calls changes in place
         changed = list(dict.fromkeys([*(n for n in roots if n in local), *through]))
         shared = aliases.groups(self.src)  # and every name that may hold the same object
         for n in list(changed):
-            for other in sorted(shared.get(n, ())):
+            for alias in sorted(shared.get(n, ())):
                 if (
-                    other not in changed
-                    and self.is_bound(other)
-                    and not isinstance(self._peek(other), Static)
+                    alias not in changed
+                    and self.is_bound(alias)
+                    and not isinstance(self._peek(alias), Static)
                 ):
-                    changed.append(other)
+                    changed.append(alias)
         return changed
 
     def _peek(self, name: str) -> Value | None:
         """The value ``name`` has here, without capturing it into a body (None when unbound)."""
-        c: Compiler | None = self
+        c: Builder | None = self
         while c is not None:
             if name in c.env:
                 return c.env[name]
@@ -419,7 +486,7 @@ class Compiler(Returns, Helpers, ExpressionCompiler):
         """A statement with awaited primitives inside a larger expression: the awaits become nodes,
         the rest of the statement a python node reading them."""
         names = self.src.assigned_names(stmt)
-        new_stmt, replaced = self.lift_awaits(stmt, loc)
+        new_stmt, replaced = self.exprs.lift_awaits(stmt, loc)
         if new_stmt is None:
             return self.statement_break(stmt, loc, "await of a non-primitive")
         returns = list(dict.fromkeys([*names, *self.mutated_locals(stmt)]))
@@ -441,7 +508,7 @@ class Compiler(Returns, Helpers, ExpressionCompiler):
 
     def statement_break(self, stmt: cst.CSTNode, loc: SourceLoc, reason: str) -> None:
         names = self.src.assigned_names(stmt)
-        returns, keep = self.settle(stmt, list(dict.fromkeys([*names, *self.mutated_locals(stmt)])), loc)
+        returns, keep = settle(self, stmt, list(dict.fromkeys([*names, *self.mutated_locals(stmt)])), loc)
         node = self.python_node(
             stmt,
             loc,
@@ -480,100 +547,4 @@ class Compiler(Returns, Helpers, ExpressionCompiler):
     def static_test(self, test: cst.BaseExpression) -> Static | None:
         if contains_await(test):
             return None
-        return self.try_static(test)
-
-    def if_statement(self, stmt: cst.If, loc: SourceLoc, *, top: bool) -> None:
-        static = self.static_test(stmt.test)
-        if static is not None:
-            branch: Any = stmt.body if static.value else stmt.orelse
-            if isinstance(branch, cst.Else):
-                branch = branch.body
-            if isinstance(branch, cst.If):
-                return self.if_statement(branch, self.src.loc(branch), top=top)
-            if branch is not None:
-                self.block(list(branch.body), top=top)
-            return
-        if not contains_await(stmt):
-            return self.python_statement(stmt, loc, self.src.assigned_names(stmt), effect=True)
-        if _has(stmt, cst.Break | cst.Continue):
-            return self.statement_break(stmt, loc, "if with break/continue on a traced value")
-        self.cond(stmt, loc)
-
-    def cond(self, stmt: cst.If, loc: SourceLoc) -> None:
-        pred = self.materialize(self.expr(stmt.test, loc, "test"), loc, "test")
-        names = list(dict.fromkeys([*self.src.assigned_names(stmt), *self.mutated_locals(stmt)]))
-        then_body = list(stmt.body.body)
-        orelse: list[cst.BaseStatement] = []
-        if isinstance(stmt.orelse, cst.Else):
-            orelse = [s for s in stmt.orelse.body.body if isinstance(s, cst.BaseStatement)]
-        elif isinstance(stmt.orelse, cst.If):
-            orelse = [stmt.orelse]
-        branches = []
-        for body in (then_body, orelse):
-            child = Compiler(
-                self.src, Graph("then" if body is then_body else "orelse"), {}, self.deps, parent=self
-            )
-            child.block(body, top=False)
-            branches.append(child)
-        captured: dict[str, Node] = {}
-        for child in branches:
-            for n, (outer, _) in child.captures.items():
-                captured[n] = outer
-        # Each branch outputs every name either branch assigns; a name a branch leaves alone
-        # passes through the value it had before the if.
-        unbound: set[str] = set()
-        bodies: list[list[Any]] = [list(then_body), list(orelse)]
-        for child, stmts in zip(branches, bodies, strict=True):
-            through = flow(stmts, self.src.assigned_names).falls_through  # a branch that raises does not
-            outs = []
-            for n in names:
-                try:
-                    outs.append(child.materialize(child.lookup_local(n, loc), loc, n))
-                except TraceError:
-                    if through:
-                        unbound.add(n)  # assigned on the other branch only
-                    outs.append(child.const(None, loc, n))
-            child.graph.add("output", outs or [child.const(None, loc)])
-        node = cond_node(self, pred, branches, loc, names[0] if len(names) == 1 else "cond", captured)
-        if names:
-            self.rebind(names, node, loc)
-        for n in unbound:
-            self.leave_unbound(n, stmt, loc)
-
-
-def cond_node(
-    parent: Compiler,
-    pred: Node,
-    branches: list[Compiler],
-    loc: SourceLoc,
-    name: str,
-    captured: dict[str, Node] | None = None,
-) -> Node:
-    """A ``cond`` node in ``parent`` choosing between two branch bodies (``then``, ``orelse``): every
-    outer value either branch reads is an input of the node, in one order (those in ``captured``
-    first), and each branch takes them all as its inputs in that order (an input it does not read,
-    or binds first, included)."""
-    captured = dict(captured or {})
-    for child in branches:
-        for n, (outer, _) in child.captures.items():
-            captured.setdefault(n, outer)
-    order = list(captured)
-    for child in branches:
-        for n in order:
-            child.capture(n, captured[n])
-        _align_inputs(child, order)
-    return parent.emit(
-        "cond",
-        [pred, *(captured[n] for n in order)],
-        {"then": branches[0].graph, "orelse": branches[1].graph},
-        loc,
-        name,
-    )
-
-
-def _align_inputs(child: Compiler, order: list[str], first: Node | None = None) -> None:
-    """Put the body's input nodes first, in ``order`` (after ``first``, the map item)."""
-    inputs = [first] if first is not None else []
-    inputs += [child.captures[n][1] for n in order]
-    rest = [n for n in child.graph.nodes if n not in inputs]
-    child.graph.nodes = inputs + rest
+        return self.exprs.try_static(test)

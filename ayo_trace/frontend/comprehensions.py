@@ -16,29 +16,31 @@ from typing import Any
 import libcst as cst
 
 from ..ir.code import SourceLoc
-from ..ir.graph import Graph, Node
-from .state import CompilerState, contains_await
+from ..ir.graph import Node
+from .builder import Builder, Expressions, align_inputs, cond_node
+from .state import contains_await
 from .values import Static, Traced, Value
 
 COMPREHENSIONS = (cst.ListComp, cst.SetComp, cst.DictComp, cst.GeneratorExp)
+MAP_ITEM = "__ayo_item"  # the item a map body of `map(f, items)` passes to `f`
 
 
-class ComprehensionMaps(CompilerState):
+class ComprehensionMaps(Expressions):
     def map_comprehension(self, e: cst.CSTNode) -> bool:
         """A comprehension that awaits: it must become a map (its awaits run once per item)."""
         return isinstance(e, COMPREHENSIONS) and contains_await(e)
 
-    def comprehension_map(self, e: Any, loc: SourceLoc, hint: str) -> Value:
-        from .compiler import Compiler, _align_inputs
-
+    def comprehension_map(self, e: Any, loc: SourceLoc, hint: str, *, awaits: bool = False) -> Value:
+        """A ``map`` node for comprehension ``e`` (``awaits``: its element is an awaitable each item
+        awaits, as in ``asyncio.gather(*(f(x) for x in xs))``)."""
         comp: cst.CompFor = e.for_in
         if comp.asynchronous is not None or _clause_awaits(comp):
             # an await in a `for`/`if` clause runs once per item outside the element: the whole
             # comprehension runs eagerly, as written (a graph break, not a refusal)
             name = hint or "value"
             reason = "comprehension that awaits in an `async for`, an inner iterable or an `if` filter"
-            source = f"{name} = {self.src.expr_code(e)}"
-            node = self.python_node(
+            source = f"{name} = {self.body.src.expr_code(e)}"
+            node = self.body.python_node(
                 e,
                 loc,
                 [name],
@@ -52,11 +54,11 @@ class ComprehensionMaps(CompilerState):
             return Traced(node)
         names = _bound_names(comp)
         simple = isinstance(comp.target, cst.Name) and not comp.ifs and comp.inner_for_in is None
-        items = self.materialize(self.expr(comp.iter, loc, "items"), loc, "items")
+        items = self.body.materialize(self.expr(comp.iter, loc, "items"), loc, "items")
         if not simple:
             items = self._comprehension_items(e, comp, items, names, loc, hint)
         item = names[0] if len(names) == 1 else "item"
-        child = Compiler(self.src, Graph("body"), {}, self.deps, parent=self)  # type: ignore[arg-type]
+        child = self.body.nested("body")
         child.comprehension_names = set(names)
         item_input = child.graph.add("input", (), {"name": item}, name=item)
         if len(names) == 1:
@@ -65,47 +67,69 @@ class ComprehensionMaps(CompilerState):
             for i, n in enumerate(names):
                 child.env[n] = Traced(child.graph.add("getitem", (item_input,), {"index": i}, name=n))
         parts = [e.key, e.value] if isinstance(e, cst.DictComp) else [e.elt]
-        outs = [child.materialize(child.expr(p, loc, ""), loc, "item") for p in parts]
+        if awaits:
+            parts = [cst.Await(expression=p) for p in parts]
+        outs = [child.materialize(child.exprs.expr(p, loc, ""), loc, "item") for p in parts]
         child.graph.add("output", outs)
-        order = list(child.captures)
-        _align_inputs(child, order, first=item_input)
-        node = self.emit(
-            "map",
-            [items, *(child.captures[n][0] for n in order)],
-            {"body": child.graph, "item": item, "concurrency": 1},
-            loc,
-            hint if isinstance(e, cst.ListComp | cst.GeneratorExp) else f"{hint}_items",
-        )
+        node = self._map_node(child, items, item_input, loc, hint, e)
         if isinstance(e, cst.ListComp | cst.GeneratorExp):
             return Traced(node)
         make = "dict" if isinstance(e, cst.DictComp) else "set"
         return Traced(self._wrap(node, f"{hint} = {make}({node.name})", e, loc, hint))
 
+    def call_map(
+        self, func: cst.BaseExpression, iterable: cst.BaseExpression, loc: SourceLoc, hint: str
+    ) -> Value:
+        """A ``map`` node for ``map(func, iterable)`` spread into ``gather``: each item awaits
+        ``func(item)``."""
+        items = self.body.materialize(self.expr(iterable, loc, "items"), loc, "items")
+        child = self.body.nested("body")
+        item_input = child.graph.add("input", (), {"name": "item"}, name="item")
+        child.temps[MAP_ITEM] = Traced(item_input)
+        call = cst.Call(func=func, args=[cst.Arg(cst.Name(MAP_ITEM))])
+        out = child.materialize(child.exprs.await_expr(cst.Await(expression=call), loc, ""), loc, "item")
+        child.temps.pop(MAP_ITEM, None)
+        child.graph.add("output", [out])
+        return Traced(self._map_node(child, items, item_input, loc, hint, None))
+
+    def _map_node(
+        self, child: Builder, items: Node, item_input: Node, loc: SourceLoc, hint: str, e: Any
+    ) -> Node:
+        order = list(child.captures)
+        align_inputs(child, order, first=item_input)
+        return self.body.emit(
+            "map",
+            [items, *(child.captures[n][0] for n in order)],
+            {"body": child.graph, "item": item_input.attrs["name"], "concurrency": 1},
+            loc,
+            hint if e is None or isinstance(e, cst.ListComp | cst.GeneratorExp) else f"{hint}_items",
+        )
+
     def _wrap(self, node: Node, source: str, at: cst.CSTNode, loc: SourceLoc, hint: str) -> Node:
-        self.temps[node.name] = Traced(node)
+        self.body.temps[node.name] = Traced(node)
         try:
-            return self.python_node(at, loc, [hint], source=source, name=hint, reads=[node.name])
+            return self.body.python_node(at, loc, [hint], source=source, name=hint, reads=[node.name])
         finally:
-            del self.temps[node.name]
+            del self.body.temps[node.name]
 
     def _comprehension_items(
         self, e: Any, comp: cst.CompFor, iterable: Node, names: list[str], loc: SourceLoc, hint: str
     ) -> Node:
         """A python node for the list of what the ``for`` clauses bind, one tuple per item."""
-        clauses = f"for {self.src.code(comp.target).strip()} in {iterable.name}"
-        clauses += "".join(f" if {self.src.code(c.test).strip()}" for c in comp.ifs)
+        clauses = f"for {self.body.src.code(comp.target).strip()} in {iterable.name}"
+        clauses += "".join(f" if {self.body.src.code(c.test).strip()}" for c in comp.ifs)
         if comp.inner_for_in is not None:
-            clauses += " " + self.src.code(comp.inner_for_in).strip()
+            clauses += " " + self.body.src.code(comp.inner_for_in).strip()
         bound = names[0] if len(names) == 1 else f"({', '.join(names)},)"
         target = f"{hint}_items"
         source = f"{target} = [{bound} {clauses}]"
         parts = [e.key, e.value] if isinstance(e, cst.DictComp) else [e.elt]
         exclude = frozenset(id(p) for p in [*parts, comp.iter])
-        self.temps[iterable.name] = Traced(iterable)
+        self.body.temps[iterable.name] = Traced(iterable)
         try:
-            return self.python_node(e, loc, [target], source=source, exclude=exclude, name=target)
+            return self.body.python_node(e, loc, [target], source=source, exclude=exclude, name=target)
         finally:
-            del self.temps[iterable.name]
+            del self.body.temps[iterable.name]
 
     # --- conditional expressions ---------------------------------------------------------------------
 
@@ -122,13 +146,13 @@ class ComprehensionMaps(CompilerState):
             static = None if contains_await(e.test) else self.try_static(e.test)
             if static is not None:
                 return self.expr(e.body if static.value else e.orelse, loc, hint)
-            pred = self.materialize(self.expr(e.test, loc, "test"), loc, "test")
+            pred = self.body.materialize(self.expr(e.test, loc, "test"), loc, "test")
             return self._cond_of(pred, e.body, e.orelse, loc, hint)
         left = self.expr(e.left, loc, "left", text=False)
         if isinstance(left, Static):
             keep = bool(left.value) == isinstance(e.operator, cst.Or)
             return left if keep else self.expr(e.right, loc, hint)
-        node = self.materialize(left, loc, "left")
+        node = self.body.materialize(left, loc, "left")
         if isinstance(e.operator, cst.Or):
             return self._cond_of(node, node, e.right, loc, hint)
         return self._cond_of(node, e.right, node, loc, hint)
@@ -141,22 +165,20 @@ class ComprehensionMaps(CompilerState):
         loc: SourceLoc,
         hint: str,
     ) -> Value:
-        from .compiler import Compiler, cond_node
-
         branches = []
         for label, part in (("then", then), ("orelse", orelse)):
-            child = Compiler(self.src, Graph(label), {}, self.deps, parent=self)  # type: ignore[arg-type]
+            child = self.body.nested(label)
             if isinstance(part, Node):
-                self.temps[part.name] = Traced(part)
+                self.body.temps[part.name] = Traced(part)
                 try:
                     value = child.lookup_local(part.name, loc)
                 finally:
-                    del self.temps[part.name]
+                    del self.body.temps[part.name]
             else:
-                value = child.expr(part, loc, hint, text=False)
+                value = child.exprs.expr(part, loc, hint, text=False)
             child.graph.add("output", [child.materialize(value, loc, hint or "value")])
             branches.append(child)
-        return Traced(cond_node(self, pred, branches, loc, hint or "cond"))  # type: ignore[arg-type]
+        return Traced(cond_node(self.body, pred, branches, loc, hint or "cond"))
 
 
 def _clause_awaits(comp: cst.CompFor) -> bool:

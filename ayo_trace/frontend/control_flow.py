@@ -1,8 +1,8 @@
 """Loops and ``break``/``continue`` traced into the IR instead of graph breaks.
 
-``Compiler.statement`` hands each compound statement to ``compound`` first; it compiles the ones
-whose meaning is known at trace time and returns False for the rest (which the compiler traces as
-before: a ``map``, plain code, or a graph break).
+The compiler hands each compound statement whose meaning is known at trace time to the module of
+its kind (``Builder._compound``); loops come here, and the rest stays what it was (a ``map``,
+plain code, or a graph break).
 
 * ``for`` loops that await primitives and that the ``map`` path cannot take (a tuple target such as
   ``for i, (a, b) in enumerate(zip(xs, ys))``, ``break``/``continue``/``else``, or a body that
@@ -26,13 +26,13 @@ import libcst as cst
 
 from ..errors import TraceError
 from ..ir.code import SourceLoc
-from ..ir.graph import Graph, Node
+from ..ir.graph import Node
 from .flow import flow
-from .state import children, contains_await, walk
+from .state import children, contains_await, pattern_captures, walk
 from .values import Static, Traced, Value
 
 if TYPE_CHECKING:
-    from .compiler import Compiler
+    from .builder import Builder
 
 MAX_ITERATIONS = 1000  # how many times a traced `while` body may run before the runtime refuses
 BROKE = "__ayo_broke"  # in a loop body: whether this iteration ran a `break`
@@ -42,64 +42,28 @@ RESULT = "__ayo_result"  # the value it returned
 _LOOPS = (cst.For, cst.While)
 _SCOPES = (cst.FunctionDef, cst.ClassDef, cst.Lambda)
 
-Fill = Callable[["Compiler"], None]
-
-
-def compound(comp: Compiler, stmt: cst.BaseStatement, loc: SourceLoc) -> bool:
-    """Compile ``stmt`` if it is a loop or ``match`` this module traces; False to leave it to the
-    compiler. Statements with a ``return`` inside never reach here (the compiler breaks on them)."""
-    from .map_loops import accumulators
-    from .parallel import task_group
-    from .try_except import try_statement
-
-    if isinstance(stmt, cst.With) and stmt.asynchronous is not None:
-        return task_group(comp, stmt, loc)
-    if isinstance(stmt, cst.Try):
-        return try_statement(comp, stmt, loc)
-    if isinstance(stmt, cst.For) and stmt.asynchronous is None:
-        if not contains_await(stmt) or _has_return(stmt):
-            return False
-        simple = stmt.orelse is None and not jumps(stmt.body) and not _carries(comp, stmt)
-        if simple and accumulators(comp, stmt) is not None:
-            return False  # a map, the compiler's own path
-        compile_loop(comp, stmt, loc)
-        return True
-    if isinstance(stmt, cst.While):
-        if not contains_await(stmt) or _has_return(stmt):
-            return False
-        compile_loop(comp, stmt, loc)  # an await in the condition runs in the body, before each test
-        return True
-    if isinstance(stmt, cst.Match):
-        if _has_return(stmt) or not contains_await(stmt):
-            return False
-        from .matching import match_statement
-
-        match_statement(comp, stmt, loc)
-        return True
-    return False
+Fill = Callable[["Builder"], None]
 
 
 # --- jumps -----------------------------------------------------------------------------------------
 
 
-def jumps(node: cst.CSTNode) -> bool:
+def jumps(node: cst.CSTNode, *, returns: bool = True) -> bool:
     """Whether ``node`` holds a ``break``/``continue`` of the loop around it (not of a nested loop),
-    or a ``return`` (which leaves the loop too: ``returning.py``)."""
+    or a ``return`` (which leaves the loop too: ``returning.py``; not counted when ``returns`` is
+    False)."""
     if isinstance(node, _LOOPS):  # its own body's jumps are its own; its `else` may jump out
-        return node.orelse is not None and jumps(node.orelse)
+        return node.orelse is not None and jumps(node.orelse, returns=returns)
     nested = _LOOPS + _SCOPES
-    return any(
-        isinstance(n, cst.Break | cst.Continue | cst.Return)
-        for c in children(node)
-        for n in walk(c, lambda n: isinstance(n, nested))
-    )
+    kinds = (cst.Break, cst.Continue, cst.Return) if returns else (cst.Break, cst.Continue)
+    return any(isinstance(n, kinds) for c in children(node) for n in walk(c, lambda n: isinstance(n, nested)))
 
 
 def _has_return(node: cst.CSTNode) -> bool:
     return any(isinstance(n, cst.Return) for n in walk(node, lambda n: isinstance(n, _SCOPES)))
 
 
-def jump_block(comp: Compiler, stmts: Sequence[cst.BaseStatement]) -> None:
+def jump_block(comp: Builder, stmts: Sequence[cst.BaseStatement]) -> None:
     """Compile a loop body's statements, turning ``break``/``continue`` into the ``BROKE`` flag and
     the end of the statements compiled on that path."""
     for i, stmt in enumerate(stmts):
@@ -112,8 +76,6 @@ def jump_block(comp: Compiler, stmts: Sequence[cst.BaseStatement]) -> None:
                     comp.env[BROKE] = Static(True)
                     return
                 if isinstance(small, cst.Return):
-                    from .returning import loop_return
-
                     return loop_return(comp, small, loc)
                 if isinstance(small, cst.Continue):
                     return
@@ -124,15 +86,8 @@ def jump_block(comp: Compiler, stmts: Sequence[cst.BaseStatement]) -> None:
         rest = list(stmts[i + 1 :])
         if isinstance(stmt, cst.If):
             return if_with_jumps(comp, stmt, rest, loc)
-        if isinstance(stmt, cst.Match):
-            from .matching import match_statement
-
-            return match_statement(comp, stmt, loc, rest)
-        if isinstance(stmt, cst.Try):
-            from .try_except import try_statement
-
-            if try_statement(comp, stmt, loc, rest):
-                return
+        if comp.loop_statement(stmt, loc, rest):  # a `match`, or a `try` whose parts may jump
+            return
         raise TraceError(
             f"a `break`/`continue` inside this `{type(stmt).__name__.lower()}` statement of a loop "
             "that awaits primitives cannot be traced; move it into an `if` of the loop body (a `try` "
@@ -140,6 +95,16 @@ def jump_block(comp: Compiler, stmts: Sequence[cst.BaseStatement]) -> None:
             loc=loc,
             construct="loop",
         )
+
+
+def loop_return(comp: Builder, small: cst.Return, loc: SourceLoc) -> None:
+    """A ``return`` in a loop body (or a ``try`` part, ``try_returns.py``): bind the flag and the
+    value, and leave the loop (``returning.py``)."""
+    comp.env[RESULT] = (
+        Static(None) if small.value is None else comp.exprs.expr(small.value, loc, "result", text=False)
+    )
+    comp.env[RETURNED] = Static(True)
+    comp.env[BROKE] = Static(True)
 
 
 def _branch_stmts(block: Any) -> list[cst.BaseStatement]:
@@ -152,7 +117,7 @@ def _branch_stmts(block: Any) -> list[cst.BaseStatement]:
     return [s for s in block.body if isinstance(s, cst.BaseStatement)]
 
 
-def if_with_jumps(comp: Compiler, stmt: cst.If, rest: list[cst.BaseStatement], loc: SourceLoc) -> None:
+def if_with_jumps(comp: Builder, stmt: cst.If, rest: list[cst.BaseStatement], loc: SourceLoc) -> None:
     """An ``if`` of a loop body that may jump: each branch runs its own statements, then the rest of
     the body (unless it jumped)."""
     then_stmts = _branch_stmts(stmt.body) + rest
@@ -160,7 +125,7 @@ def if_with_jumps(comp: Compiler, stmt: cst.If, rest: list[cst.BaseStatement], l
     static = comp.static_test(stmt.test)
     if static is not None:
         return jump_block(comp, then_stmts if static.value else else_stmts)
-    pred = comp.materialize(comp.expr(stmt.test, loc, "test"), loc, "test")
+    pred = comp.materialize(comp.exprs.expr(stmt.test, loc, "test"), loc, "test")
     names = bound_names(comp, [*then_stmts, *else_stmts])
     branch(
         comp,
@@ -173,17 +138,15 @@ def if_with_jumps(comp: Compiler, stmt: cst.If, rest: list[cst.BaseStatement], l
     )
 
 
-def bound_names(comp: Compiler, stmts: Sequence[cst.CSTNode]) -> list[str]:
+def bound_names(comp: Builder, stmts: Sequence[cst.CSTNode]) -> list[str]:
     """Names the statements bind or change in place (plus the loop's flag inside a loop body)."""
     out: dict[str, None] = {}
     for s in stmts:
         out.update(dict.fromkeys(comp.src.assigned_names(s)))
         out.update(dict.fromkeys(comp.mutated_locals(s)))
         if isinstance(s, cst.Match):
-            from .matching import captures
-
             for case in s.cases:
-                out.update(dict.fromkeys(captures(case.pattern)))
+                out.update(dict.fromkeys(pattern_captures(case.pattern)))
     if in_loop(comp):
         out[BROKE] = None
     if comp.is_bound(RETURNED) and any(_has_return(s) for s in stmts):
@@ -191,7 +154,7 @@ def bound_names(comp: Compiler, stmts: Sequence[cst.CSTNode]) -> list[str]:
     return list(out)
 
 
-def in_loop(comp: Compiler) -> bool:
+def in_loop(comp: Builder) -> bool:
     """Whether ``comp`` compiles (a branch of) a traced loop's body."""
     return comp.is_bound(BROKE)
 
@@ -200,7 +163,7 @@ def in_loop(comp: Compiler) -> bool:
 
 
 def branch(
-    comp: Compiler,
+    comp: Builder,
     stmt: cst.CSTNode,
     pred: Node,
     then: Fill,
@@ -214,7 +177,7 @@ def branch(
     reason Python gives for ``stmt`` (the statement the branches come from)."""
     children = []
     for role, fill in (("then", then), ("orelse", orelse)):
-        child = type(comp)(comp.src, Graph(role), {}, comp.deps, parent=comp)
+        child = comp.nested(role)
         fill(child)
         children.append(child)
     unbound: set[str] = set()
@@ -249,7 +212,7 @@ def branch(
     return node
 
 
-def capture(child: Compiler, name: str, loc: SourceLoc) -> None:
+def capture(child: Builder, name: str, loc: SourceLoc) -> None:
     """Give ``child`` an input for the outer value of ``name`` (so sibling bodies take the same
     inputs), also when it binds ``name`` itself before reading it."""
     if name in child.captures:
@@ -259,14 +222,14 @@ def capture(child: Compiler, name: str, loc: SourceLoc) -> None:
     child.captures[name] = (outer, child.graph.add("input", (), {"name": name}, name=name))
 
 
-def align(child: Compiler, first: list[Node], order: list[str]) -> None:
+def align(child: Builder, first: list[Node], order: list[str]) -> None:
     """Put the body's inputs first: ``first`` (item, carried values, exception), then the captured
     names in ``order``."""
     inputs = [*first, *(child.captures[n][1] for n in order)]
     child.graph.nodes = inputs + [n for n in child.graph.nodes if n not in inputs]
 
 
-def negate(comp: Compiler, value: Value, loc: SourceLoc, name: str) -> Value:
+def negate(comp: Builder, value: Value, loc: SourceLoc, name: str) -> Value:
     if isinstance(value, Static):
         return Static(not value.value)
     comp.temps[BROKE] = value
@@ -279,7 +242,7 @@ def negate(comp: Compiler, value: Value, loc: SourceLoc, name: str) -> Value:
 
 
 def compile_loop(
-    comp: Compiler, stmt: cst.For | cst.While, loc: SourceLoc, *, orelse: bool = True
+    comp: Builder, stmt: cst.For | cst.While, loc: SourceLoc, *, orelse: bool = True
 ) -> Node | None:
     """A ``loop`` node for ``stmt`` (see the module docstring), then its ``else`` (unless ``orelse``
     is False: the caller compiles it). Returns the node saying whether the loop broke (None when
@@ -302,8 +265,8 @@ def compile_loop(
             init.append(comp.const(None, loc, n))
     iterable = None
     if isinstance(stmt, cst.For):
-        iterable = comp.materialize(comp.expr(stmt.iter, loc, "items"), loc, "items")
-    child = type(comp)(comp.src, Graph("body"), {}, comp.deps, parent=comp)
+        iterable = comp.materialize(comp.exprs.expr(stmt.iter, loc, "items"), loc, "items")
+    child = comp.nested("body")
     first: list[Node] = []
     item_name = None
     if isinstance(stmt, cst.For):
@@ -356,13 +319,13 @@ def compile_loop(
     return values.get(BROKE)
 
 
-def first_iteration_binds(comp: Compiler, stmt: cst.For | cst.While) -> set[str]:
+def first_iteration_binds(comp: Builder, stmt: cst.For | cst.While) -> set[str]:
     """Names a ``for`` over a non-empty iterable known at trace time (``range(4)``, a constant list)
     binds for sure: its target, and what the body's statements bind before anything that may jump
     out of the first iteration (the loop runs at least once, so they are bound after it)."""
     if not isinstance(stmt, cst.For) or contains_await(stmt.iter):
         return set()
-    items = comp.try_static(stmt.iter)
+    items = comp.exprs.try_static(stmt.iter)
     if items is None or not isinstance(items.value, list | tuple | range | str | dict) or not items.value:
         return set()
     out = set(comp.src.assigned_names(stmt.target))
@@ -376,14 +339,14 @@ def first_iteration_binds(comp: Compiler, stmt: cst.For | cst.While) -> set[str]
     return out
 
 
-def _carries(comp: Compiler, stmt: cst.For) -> bool:
+def _carries(comp: Builder, stmt: cst.For) -> bool:
     """Whether an iteration may read what an earlier one bound (``out += ...``, ``n = n + 1``): the
     body rebinds and reads a name bound before the loop. Its items cannot be a ``map``'s."""
     read = set(comp.src.free_names(stmt.body)[0])
     return any(n in read and comp.is_bound(n) for n in comp.src.assigned_names(stmt.body))
 
 
-def _bound_value(comp: Compiler, name: str, loc: SourceLoc) -> Value | None:
+def _bound_value(comp: Builder, name: str, loc: SourceLoc) -> Value | None:
     """The value ``name`` has before a loop, or None when it may be unbound there."""
     if not comp.is_bound(name):
         return None
@@ -393,7 +356,7 @@ def _bound_value(comp: Compiler, name: str, loc: SourceLoc) -> Value | None:
         return None
 
 
-def reads_outside(comp: Compiler, stmt: cst.CSTNode) -> set[str]:
+def reads_outside(comp: Builder, stmt: cst.CSTNode) -> set[str]:
     """Names of the workflow's scope read anywhere in the function but inside ``stmt``: a name a
     loop binds that is read nowhere else lives one iteration and need not be carried. A read in the
     body of another ``for`` whose target binds the name reads that loop's own value, not this one."""
@@ -446,7 +409,7 @@ def target_names(target: cst.CSTNode) -> list[str]:
     return list(out)
 
 
-def bind_target(child: Compiler, target: cst.BaseAssignTargetExpression, item: Node, loc: SourceLoc) -> None:
+def bind_target(child: Builder, target: cst.BaseAssignTargetExpression, item: Node, loc: SourceLoc) -> None:
     if isinstance(target, cst.Name):
         child.env[target.value] = Traced(item)
         return
@@ -459,7 +422,7 @@ def bind_target(child: Compiler, target: cst.BaseAssignTargetExpression, item: N
 
 
 def _while_body(
-    child: Compiler, stmt: cst.While, body_stmts: list[cst.BaseStatement], names: list[str], loc: SourceLoc
+    child: Builder, stmt: cst.While, body_stmts: list[cst.BaseStatement], names: list[str], loc: SourceLoc
 ) -> Value:
     """A ``while`` body: test the condition, and run the statements only when it holds."""
     GO = "__ayo_go"
@@ -469,13 +432,13 @@ def _while_body(
     if test is not None:
         jump_block(child, body_stmts)
         return negate(child, child.env[BROKE], loc, "go_on")
-    pred = child.materialize(child.expr(stmt.test, loc, "test"), loc, "test")
+    pred = child.materialize(child.exprs.expr(stmt.test, loc, "test"), loc, "test")
 
-    def then(c: Compiler) -> None:
+    def then(c: Builder) -> None:
         jump_block(c, body_stmts)
         c.env[GO] = negate(c, c.lookup_local(BROKE, loc), loc, "go_on")
 
-    def orelse(c: Compiler) -> None:
+    def orelse(c: Builder) -> None:
         c.env[GO] = Static(False)
 
     child.env[GO] = Static(False)
@@ -485,7 +448,7 @@ def _while_body(
 
 
 def _loop_else(
-    comp: Compiler, stmt: cst.For | cst.While, orelse: cst.Else, broke: Node | None, loc: SourceLoc
+    comp: Builder, stmt: cst.For | cst.While, orelse: cst.Else, broke: Node | None, loc: SourceLoc
 ) -> None:
     stmts = _branch_stmts(orelse)
     run: Fill = (lambda c: jump_block(c, stmts)) if in_loop(comp) else (lambda c: c.block(stmts, top=False))

@@ -3,6 +3,7 @@ inside larger expressions. Static folding is in ``folding.py``, string templates
 
 from __future__ import annotations
 
+import asyncio
 import inspect
 from collections.abc import Callable
 from typing import Any
@@ -12,10 +13,12 @@ import libcst as cst
 from ..errors import TraceError
 from ..ir.code import SourceLoc
 from ..ir.graph import Node
-from . import unpacking
+from . import partials, unpacking
+from .builder import Builder
 from .chat_calls import ChatMessages
 from .comprehensions import ComprehensionMaps
 from .folding import StaticFolding
+from .helpers import Helpers
 from .parallel import awaited, traceable_await
 from .primitive_calls import PrimitiveCalls
 from .state import contains_await, mutated_roots
@@ -25,8 +28,16 @@ from .values import Static, Traced, Value
 __all__ = ["ExpressionCompiler", "contains_await", "mutated_roots"]
 
 
-class ExpressionCompiler(PrimitiveCalls, ChatMessages, ComprehensionMaps, StaticFolding, TextBuilding):
-    """Expression methods of ``Compiler`` (the attributes they use are declared in ``CompilerState``)."""
+class ExpressionCompiler(
+    Helpers, PrimitiveCalls, ChatMessages, ComprehensionMaps, StaticFolding, TextBuilding
+):
+    """Compiles the expressions of one body (``body``): awaited primitives, workflows and helpers,
+    comprehensions that become maps, conditional awaits, prompts built as text, static folding.
+    Each part of it is a module of its own (``primitive_calls``, ``chat_calls``, ``comprehensions``,
+    ``folding``, ``text``, ``helpers``); they reach the body only through ``Builder``."""
+
+    def __init__(self, body: Builder) -> None:
+        self.body = body
 
     def expr(self, e: cst.BaseExpression, loc: SourceLoc, hint: str, *, text: bool = True) -> Value:
         """The value of expression ``e``; ``text=False`` when a string it builds is needed whole."""
@@ -35,11 +46,13 @@ class ExpressionCompiler(PrimitiveCalls, ChatMessages, ComprehensionMaps, Static
         if isinstance(e, cst.NamedExpr) and isinstance(e.target, cst.Name):
             # `(n := value)`: binds `n` where it is evaluated, in evaluation order
             value = self.expr(e.value, loc, e.target.value, text=text)
-            self.env[e.target.value] = value
+            self.body.env[e.target.value] = value
             return value
         walrus = walrus_targets(e)
-        if isinstance(e, cst.Name) and (e.value in self.temps or e.value in self.env or self._is_local(e)):
-            return self.lookup_local(e.value, loc)
+        if isinstance(e, cst.Name) and (
+            e.value in self.body.temps or e.value in self.body.env or self._is_local(e)
+        ):
+            return self.body.lookup_local(e.value, loc)
         if self.map_comprehension(e):
             return self.comprehension_map(e, loc, hint)
         if self.branching_await(e):
@@ -49,17 +62,18 @@ class ExpressionCompiler(PrimitiveCalls, ChatMessages, ComprehensionMaps, Static
             new_stmt, replaced = self.lift_awaits(e, loc)
             if new_stmt is None:  # it awaits something else too: the whole expression runs eagerly
                 reason = "await of something that is not an ayo primitive, workflow or traced helper"
-                source = f"{hint} = {self.src.expr_code(e)}"
+                source = f"{hint} = {self.body.src.expr_code(e)}"
                 return Traced(
-                    self.python_node(
+                    self.body.python_node(
                         e, loc, [hint], source=source, is_async=True, op="break", reason=reason, effect=True
                     )
                 )
-            source = f"{hint} = {self.src.expr_code(new_stmt)}"
+            assert isinstance(new_stmt, cst.BaseExpression)
+            source = f"{hint} = {self.body.src.expr_code(new_stmt)}"
             if walrus:
                 return self._walrus_node(e, loc, hint, walrus, source=source, exclude=replaced)
-            node = self.python_node(e, loc, [hint], source=source, exclude=replaced, name=hint)
-            self.temps.clear()
+            node = self.body.python_node(e, loc, [hint], source=source, exclude=replaced, name=hint)
+            self.body.temps.clear()
             return Traced(node)
         if walrus:
             return self._walrus_node(e, loc, hint or "value", walrus)
@@ -85,49 +99,49 @@ class ExpressionCompiler(PrimitiveCalls, ChatMessages, ComprehensionMaps, Static
         """A node computing ``e`` that also hands back the names its ``:=`` bind. One bound only
         on some paths (right of ``and``/``or``, a branch of ``if``/``else``) keeps its old value on
         the others, or is unbound after it when it had none (a later read is refused)."""
-        local, _ = self.src.free_names(e)
+        local, _ = self.body.src.free_names(e)
         target = hint if hint not in local and hint not in {n for n, _ in walrus} else hint + "_"
         names: list[str] = []
         keep: list[str] = []
         unbound: list[str] = []
         for n, maybe in walrus:
-            if maybe and not self.is_bound(n):
+            if maybe and not self.body.is_bound(n):
                 unbound.append(n)
                 continue
             names.append(n)
             if maybe:
                 keep.append(n)
-        node = self.python_node(
+        node = self.body.python_node(
             e,
             loc,
             [target, *names],
-            source=source or f"{target} = {self.src.expr_code(e)}",
+            source=source or f"{target} = {self.body.src.expr_code(e)}",
             exclude=exclude,
             name=hint,
             keep=tuple(keep),
         )
-        self.temps.clear()
+        self.body.temps.clear()
         for i, n in enumerate(names, start=1):
-            self.env[n] = Traced(self.graph.add("getitem", (node,), {"index": i}, loc=loc, name=n))
+            self.body.env[n] = Traced(self.body.graph.add("getitem", (node,), {"index": i}, loc=loc, name=n))
         for n in unbound:
-            self.leave_unbound(n, e, loc)  # type: ignore[attr-defined]
-        return Traced(self.graph.add("getitem", (node,), {"index": 0}, loc=loc, name=hint))
+            self.body.leave_unbound(n, e, loc)
+        return Traced(self.body.graph.add("getitem", (node,), {"index": 0}, loc=loc, name=hint))
 
     def _expr_node(self, e: cst.BaseExpression, loc: SourceLoc, hint: str) -> Node:
-        local, _ = self.src.free_names(e)
+        local, _ = self.body.src.free_names(e)
         hint = hint or "value"
         target = hint if hint not in local else hint + "_"
-        source = f"{target} = {self.src.expr_code(e)}"
-        return self.python_node(e, loc, [target], source=source, name=hint)
+        source = f"{target} = {self.body.src.expr_code(e)}"
+        return self.body.python_node(e, loc, [target], source=source, name=hint)
 
     def split_names(self, local: list[str], other: list[str]) -> tuple[list[str], list[str]]:
         """Move to ``local`` the names libcst sees as non-local that this body binds (a map body's
         loop variable is a comprehension's own name in the source, but a local of the body)."""
-        enclosing = getattr(self, "enclosing", None)
+        enclosing = self.body.enclosing
         moved = [
             n
             for n in other
-            if n in self.env or n in self.temps or (enclosing is not None and enclosing.is_bound(n))
+            if n in self.body.env or n in self.body.temps or (enclosing is not None and enclosing.is_bound(n))
         ]
         if not moved:
             return local, other
@@ -135,9 +149,9 @@ class ExpressionCompiler(PrimitiveCalls, ChatMessages, ComprehensionMaps, Static
 
     def _is_local(self, name: cst.Name) -> bool:
         try:
-            local, _ = self.src.free_names(name)
+            local, _ = self.body.src.free_names(name)
         except KeyError:
-            return name.value in self.env
+            return name.value in self.body.env
         return name.value in local
 
     # --- static folding ------------------------------------------------------------------------------
@@ -156,16 +170,38 @@ class ExpressionCompiler(PrimitiveCalls, ChatMessages, ComprehensionMaps, Static
         return fn if getattr(fn, "__ayo_workflow__", False) else None
 
     def break_call_target(self, e: cst.Await) -> bool:
+        expanded = self._expanded_partial(e)
+        if expanded is not None:
+            call, temps = expanded
+            self.body.temps.update(temps)
+            try:
+                return self.break_call_target(cst.Await(expression=call))
+            finally:
+                for k in temps:
+                    self.body.temps.pop(k, None)
         return (
             self.primitive_of(e) is None
             and self.workflow_of(e) is None
             and self.helper_of(e) is None
-            and not traceable_await(self, e)  # type: ignore[arg-type]
+            and not traceable_await(self.body, e)
         )
+
+    def _expanded_partial(self, e: cst.Await) -> tuple[cst.Call, dict[str, Static]] | None:
+        """The call a static ``functools.partial`` stands for (see ``partials``)."""
+        return partials.expand(self.body, e.expression)
 
     def await_expr(self, e: cst.Await, loc: SourceLoc, hint: str | None) -> Value:
         call = e.expression
-        call_loc = self.src.loc(e) if e in self.src.positions else loc
+        call_loc = self.body.src.loc(e) if e in self.body.src.positions else loc
+        expanded = self._expanded_partial(e)
+        if expanded is not None and not self.break_call_target(e):
+            new_call, temps = expanded
+            self.body.temps.update(temps)
+            try:
+                return self.await_expr(cst.Await(expression=new_call), call_loc, hint)
+            finally:
+                for k in temps:
+                    self.body.temps.pop(k, None)
         op = self.primitive_of(e)
         if op is not None:
             assert isinstance(call, cst.Call)
@@ -178,17 +214,17 @@ class ExpressionCompiler(PrimitiveCalls, ChatMessages, ComprehensionMaps, Static
         if helper is not None:
             assert isinstance(call, cst.Call)
             return self.inline_helper(helper, call, call_loc)
-        gathered = awaited(self, e, loc, hint)  # type: ignore[arg-type]  # gather, tasks
+        gathered = awaited(self.body, e, loc, hint)  # gather, tasks
         if gathered is not None:
             return gathered
         # anything else runs eagerly where it stands: a graph break of this one await
         name = hint or "value"
-        reason = "await of something that is not an ayo primitive, workflow or traced helper"
-        node = self.python_node(
+        reason = self.await_break_reason(e)
+        node = self.body.python_node(
             e,
             call_loc,
             [name],
-            source=f"{name} = {self.src.expr_code(e)}",
+            source=f"{name} = {self.body.src.expr_code(e)}",
             is_async=True,
             op="break",
             reason=reason,
@@ -197,10 +233,20 @@ class ExpressionCompiler(PrimitiveCalls, ChatMessages, ComprehensionMaps, Static
         )
         return Traced(node)
 
+    def await_break_reason(self, e: cst.Await) -> str:
+        """Why ``await e`` is a graph break (it awaits something the tracer does not trace)."""
+        call = e.expression
+        if isinstance(call, cst.Call) and self.callee(call) is asyncio.wait_for:
+            # A timeout is a deadline on the call: eagerly, `TimeoutError` after `timeout` seconds,
+            # which the code around may catch. Run as a break, the call keeps exactly that meaning
+            # (the runtime has no per-node deadline that raises `TimeoutError`).
+            return "asyncio.wait_for around an await: the call runs eagerly, under its timeout"
+        return "await of something that is not an ayo primitive, workflow or traced helper"
+
     def bind_call(
         self, fn: Callable[..., Any], call: cst.Call, loc: SourceLoc
     ) -> dict[str, cst.BaseExpression]:
-        args = unpacking.expand(self, call, loc) if any(a.star for a in call.args) else call.args
+        args = unpacking.expand(self.body, call, loc) if any(a.star for a in call.args) else call.args
         sig = inspect.signature(fn)
         positional = [a.value for a in args if a.keyword is None]
         keywords = {a.keyword.value: a.value for a in args if a.keyword is not None}
@@ -211,8 +257,6 @@ class ExpressionCompiler(PrimitiveCalls, ChatMessages, ComprehensionMaps, Static
         return dict(bound.arguments)
 
     def inline_workflow(self, wf: Any, call: cst.Call, loc: SourceLoc) -> Value:
-        from .compiler import Compiler as _Compiler
-
         bound = self.bind_call(wf.signature_fn, call, loc)
         src = wf.source()
         env: dict[str, Value] = {}
@@ -225,9 +269,7 @@ class ExpressionCompiler(PrimitiveCalls, ChatMessages, ComprehensionMaps, Static
         if getattr(wf, "bound_self", None) is not None:  # `self`: the method's own first parameter
             env[next(iter(inspect.signature(wf.fn).parameters))] = Static(wf.bound_self)
         self.check_depth(call, loc)
-        child = _Compiler(src, self.graph, env, self.deps, chain=self.chain, depth=self.depth + 1)
-        child.caller = self
-        return child.compile_function()
+        return self.body.inlined(src, env).compile_function()
 
     # --- awaits inside larger expressions ------------------------------------------------------------
 
@@ -252,9 +294,9 @@ class ExpressionCompiler(PrimitiveCalls, ChatMessages, ComprehensionMaps, Static
         if any(isinstance(t, cst.Await) and self.break_call_target(t) for t in targets):
             return None, frozenset()
         for t in targets:
-            value = self.expr(t, self.src.loc(t), "value")  # type: ignore[arg-type]
-            n = self.materialize(value, loc, "value")
-            self.temps[n.name] = Traced(n)
+            value = self.expr(t, self.body.src.loc(t), "value")  # type: ignore[arg-type]
+            n = self.body.materialize(value, loc, "value")
+            self.body.temps[n.name] = Traced(n)
             replacements[t] = cst.Name(n.name)
         by_id = {id(old): repl for old, repl in replacements.items()}
 
@@ -270,7 +312,7 @@ class ExpressionCompiler(PrimitiveCalls, ChatMessages, ComprehensionMaps, Static
         """``free_names`` of ``node`` without the subtrees in ``exclude`` (lifted awaits)."""
         local: dict[str, None] = {}
         other: dict[str, None] = {}
-        src = self.src
+        src = self.body.src
         root = node
 
         class V(cst.CSTVisitor):

@@ -11,8 +11,8 @@ import libcst as cst
 from ..errors import TraceError
 from ..ir.code import SourceLoc
 from ..ir.mutation import PURE_STR_METHODS
+from .builder import Expressions
 from .closures import changed_globals
-from .state import CompilerState
 from .values import Static
 
 _PURE_BUILTINS = frozenset(
@@ -87,19 +87,21 @@ _STATIC_NODES = (
 )
 
 
-class StaticFolding(CompilerState):
+class StaticFolding(Expressions):
     def try_static(self, e: cst.BaseExpression) -> Static | None:
         """The value of ``e`` at trace time, when it reads only static values and pure operations."""
+        if (temp := self._static_temp(e)) is not None:
+            return temp
         if not self._static_shape(e):
             return None
         scope = self._static_scope(e, look_outside=True)
         if scope is None:
             return None
-        fn = self.src.fn
+        fn = self.body.src.fn
         if not self._pure_calls(e, scope):
             return None
         try:
-            value = eval(self.src.expr_code(e), fn.__globals__, scope)
+            value = eval(self.body.src.expr_code(e), fn.__globals__, scope)
         except Exception:
             return None
         return Static(value)
@@ -115,9 +117,9 @@ class StaticFolding(CompilerState):
         scope = self._static_scope(e, skip=own)
         if scope is None:
             return None
-        fn = self.src.fn
+        fn = self.body.src.fn
         try:
-            return Static(eval(self.src.expr_code(e), fn.__globals__, scope))
+            return Static(eval(self.body.src.expr_code(e), fn.__globals__, scope))
         except Exception:
             return None
 
@@ -129,36 +131,32 @@ class StaticFolding(CompilerState):
         ``look_outside``: a name this body does not bind is looked up in the bodies around it.
         The globals it reads are recorded, so a trace is redone when one changes."""
         try:
-            local, other = self.split_names(*self.src.free_names(e))
+            local, other = self.split_names(*self.body.src.free_names(e))
         except KeyError:
             return None
         scope: dict[str, Any] = {}
         for n in local:
             if skip and n in skip:
                 continue
-            v = self.temps[n] if n in self.temps else self.env.get(n)
-            if (
-                v is None
-                and look_outside
-                and (getattr(self, "parent", None) or getattr(self, "enclosing", None))
-            ):
+            v = self.body.temps[n] if n in self.body.temps else self.body.env.get(n)
+            if v is None and look_outside and (self.body.parent or self.body.enclosing):
                 try:
-                    v = self.lookup_local(n, SourceLoc(self.src.filename, 0))
+                    v = self.body.lookup_local(n, SourceLoc(self.body.src.filename, 0))
                 except TraceError:
                     return None
             if not isinstance(v, Static) or getattr(v, "unbound", False):
                 return None
             scope[n] = v.value
-        fn = self.src.fn
-        changed = changed_globals(self.src)
+        fn = self.body.src.fn
+        changed = changed_globals(self.body.src)
         for n in other:
             if n in changed:
                 return None  # module state the workflow changes: read when the graph runs
-            closure = self.closure_binding(n)
+            closure = self.body.closure_binding(n)
             if closure:
                 scope.update(closure)
             elif n in fn.__globals__:
-                self.deps.saw_global(fn.__globals__, n)
+                self.body.deps.saw_global(fn.__globals__, n)
         return scope
 
     def _static_shape(self, e: cst.CSTNode) -> bool:
@@ -201,7 +199,7 @@ class StaticFolding(CompilerState):
         e.visit(V())
         for call in calls:
             try:
-                fn = eval(self.src.expr_code(call.func), self.src.fn.__globals__, scope)
+                fn = eval(self.body.src.expr_code(call.func), self.body.src.fn.__globals__, scope)
             except Exception:
                 return False
             if fn in _PURE_BUILTINS:
@@ -220,16 +218,26 @@ class StaticFolding(CompilerState):
         return None if static is None else static.value
 
     def try_static_callable(self, func: cst.BaseExpression) -> Static | None:
+        if (temp := self._static_temp(func)) is not None:
+            return temp
         if not isinstance(func, cst.Name | cst.Attribute):
             return None
         scope = self._static_scope(func)
         if scope is None:
             return None
         try:
-            value = eval(self.src.expr_code(func), self.src.fn.__globals__, scope)
+            value = eval(self.body.src.expr_code(func), self.body.src.fn.__globals__, scope)
         except Exception:
             return None
         return Static(value)
+
+    def _static_temp(self, e: cst.BaseExpression) -> Static | None:
+        """A static temporary the compiler made (not in the source: libcst's scopes do not know it)."""
+        if isinstance(e, cst.Name) and e.value.startswith("__ayo_"):
+            value = self.body.temps.get(e.value)
+            if isinstance(value, Static):
+                return value
+        return None
 
 
 def _lambdas(e: cst.CSTNode) -> list[cst.Lambda]:

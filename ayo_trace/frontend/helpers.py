@@ -18,8 +18,8 @@ import libcst as cst
 
 from ..errors import TraceError
 from ..ir.code import SourceLoc
+from .builder import Expressions
 from .source import FunctionSource
-from .state import CompilerState
 from .values import Static, Traced, Value
 
 MAX_INLINE_DEPTH = 24
@@ -36,9 +36,8 @@ class Helper:
     enclosing: Any = None
 
 
-class Helpers(CompilerState):
-    enclosing: Any
-    local_defs: dict[str, tuple[cst.FunctionDef, Value]]
+class Helpers(Expressions):
+    """The helper calls of an ``ExpressionCompiler``: found, and inlined into its body's graph."""
 
     def helper_of(self, e: cst.Await) -> Helper | None:
         call = e.expression
@@ -67,7 +66,7 @@ class Helpers(CompilerState):
         return Helper(fn, src, self_value)
 
     def helper_source(self, fn: Any) -> FunctionSource:
-        cache = self.deps.sources
+        cache = self.body.deps.sources
         if fn not in cache:
             cache[fn] = FunctionSource.parse(fn)
         return cache[fn]
@@ -118,7 +117,7 @@ class Helpers(CompilerState):
 
     def _local_def(self, name: str) -> Helper | None:
         """The ``async def name`` of the workflow body, if ``name`` still holds it here."""
-        c: Any = self
+        c: Any = self.body
         while c is not None:
             if name in c.local_defs and c.env.get(name) is c.local_defs[name][1]:
                 node = c.local_defs[name][0]
@@ -138,8 +137,6 @@ class Helpers(CompilerState):
         return None
 
     def inline_helper(self, helper: Helper, call: cst.Call, loc: SourceLoc) -> Value:
-        from .compiler import Compiler
-
         self.check_depth(call, loc)
         node = helper.src.node
         params = node.params
@@ -195,10 +192,9 @@ class Helpers(CompilerState):
                 loc=loc,
                 construct="call",
             )
-        child = Compiler(helper.src, self.graph, env, self.deps, chain=self.chain, depth=self.depth + 1)
+        child = self.body.inlined(helper.src, env)
         # a helper defined in the workflow reads the workflow's variables as they are at the call
-        child.enclosing = self if _reaches(self, helper.enclosing) else helper.enclosing
-        child.caller = self
+        child.enclosing = self.body if _reaches(self.body, helper.enclosing) else helper.enclosing
         return child.compile_function()
 
     def packed(
@@ -211,20 +207,20 @@ class Helpers(CompilerState):
             return Static(tuple(statics) if keys is None else dict(zip(keys, statics, strict=True)))
         temps = [f"__ayo_{name}_{i}" for i in range(len(values))]
         for t, v in zip(temps, values, strict=True):
-            self.temps[t] = v
+            self.body.temps[t] = v
         if keys is None:
             source = f"{name} = ({''.join(t + ', ' for t in temps)})"
         else:
             source = f"{name} = {{{', '.join(f'{k!r}: {t}' for k, t in zip(keys, temps, strict=True))}}}"
-        node = self.python_node(cst.Pass(), loc, [name], source=source, reads=temps, name=name)
+        node = self.body.python_node(cst.Pass(), loc, [name], source=source, reads=temps, name=name)
         for t in temps:
-            del self.temps[t]
+            del self.body.temps[t]
         return Traced(node)
 
     def check_depth(self, call: cst.Call, loc: SourceLoc) -> None:
-        if self.depth >= MAX_INLINE_DEPTH:
+        if self.body.depth >= MAX_INLINE_DEPTH:
             raise TraceError(
-                f"`{self.src.code(call).strip()}` would inline helpers or workflows more than "
+                f"`{self.body.src.code(call).strip()}` would inline helpers or workflows more than "
                 f"{MAX_INLINE_DEPTH} calls deep: recursion unrolls at trace time only while it recurses "
                 "on static arguments that reach the base case; make the argument that ends the "
                 "recursion static (an int is), or loop instead of recursing",

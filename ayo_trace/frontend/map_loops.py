@@ -15,7 +15,6 @@ from typing import TYPE_CHECKING
 import libcst as cst
 
 from ..ir.code import SourceLoc
-from ..ir.graph import Graph
 from .control_flow import ITEM, align, bind_target, first_iteration_binds
 from .expressions import contains_await
 from .returns import Unbound
@@ -23,10 +22,10 @@ from .state import _contains_node, _has
 from .values import Traced
 
 if TYPE_CHECKING:
-    from .compiler import Compiler
+    from .builder import Builder
 
 
-def for_statement(comp: Compiler, stmt: cst.For, loc: SourceLoc) -> None:
+def for_statement(comp: Builder, stmt: cst.For, loc: SourceLoc) -> None:
     if not contains_await(stmt):
         return comp.python_statement(stmt, loc, comp.src.assigned_names(stmt), effect=True)
     if stmt.orelse is not None or _has(stmt, cst.Break | cst.Continue | cst.Return):
@@ -42,15 +41,15 @@ def for_statement(comp: Compiler, stmt: cst.For, loc: SourceLoc) -> None:
     # Names the loop binds that later code reads take their last iteration's value.
     later = set(names_read_after(comp, stmt))
     live = [n for n in dict.fromkeys([*targets, *comp.src.assigned_names(stmt.body)]) if n in later]
-    iterable = comp.materialize(comp.expr(stmt.iter, loc, "items"), loc, "items")
+    iterable = comp.materialize(comp.exprs.expr(stmt.iter, loc, "items"), loc, "items")
     body_stmts = [s for s in stmt.body.body if s not in {a[2] for a in accs}]
-    child = type(comp)(comp.src, Graph("body"), {}, comp.deps, parent=comp)
+    child = comp.nested("body")
     item_input = child.graph.add("input", (), {"name": item}, name=item.strip("_"))
     bind_target(child, stmt.target, item_input, loc)
     child.block(body_stmts, top=False)
     outs = []
     for _, _, line, arg in accs:
-        outs.append(child.materialize(child.expr(arg, comp.src.loc(line), "item"), loc, "item"))
+        outs.append(child.materialize(child.exprs.expr(arg, comp.src.loc(line), "item"), loc, "item"))
     outs += [child.materialize(child.lookup_local(n, loc), loc, n) for n in live]
     child.graph.add("output", outs or [child.const(None, loc)])
     order = list(child.captures)
@@ -92,7 +91,7 @@ def for_statement(comp: Compiler, stmt: cst.For, loc: SourceLoc) -> None:
 
 
 def accumulators(
-    comp: Compiler, stmt: cst.For
+    comp: Builder, stmt: cst.For
 ) -> list[tuple[str, str, cst.SimpleStatementLine, cst.BaseExpression]] | None:
     """``acc.append(x)`` / ``acc.extend(xs)`` lines of a loop body on lists defined before the
     loop; None when the body changes outer state in any other way."""
@@ -133,7 +132,7 @@ def accumulators(
     return out
 
 
-def names_read_after(comp: Compiler, stmt: cst.CSTNode) -> list[str]:
+def names_read_after(comp: Builder, stmt: cst.CSTNode) -> list[str]:
     body = list(comp.src.node.body.body)
     found = False
     names: list[str] = []

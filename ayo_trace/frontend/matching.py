@@ -16,42 +16,22 @@ import libcst as cst
 
 from ..ir.code import SourceLoc
 from .control_flow import _branch_stmts, bound_names, branch, in_loop, jump_block
+from .state import pattern_captures
 from .values import Traced
 
 if TYPE_CHECKING:
-    from .compiler import Compiler
+    from .builder import Builder
 
 SUBJECT = "__ayo_subject"
 
 
-def captures(pattern: cst.CSTNode) -> list[str]:
-    """The names a ``case`` pattern binds."""
-    out: dict[str, None] = {}
-
-    class V(cst.CSTVisitor):
-        def visit_MatchAs(self, n: cst.MatchAs) -> None:
-            if n.name is not None:
-                out[n.name.value] = None
-
-        def visit_MatchStar(self, n: cst.MatchStar) -> None:
-            if n.name is not None:
-                out[n.name.value] = None
-
-        def visit_MatchMapping(self, n: cst.MatchMapping) -> None:
-            if n.rest is not None:
-                out[n.rest.value] = None
-
-    pattern.visit(V())
-    return list(out)
-
-
 def match_statement(
-    comp: Compiler, stmt: cst.Match, loc: SourceLoc, rest: Sequence[cst.BaseStatement] = ()
+    comp: Builder, stmt: cst.Match, loc: SourceLoc, rest: Sequence[cst.BaseStatement] = ()
 ) -> None:
     """``match`` as a chain of ``cond`` nodes; ``rest`` (the loop body after it) runs after each case."""
-    subject = comp.materialize(comp.expr(stmt.subject, loc, "subject"), loc, "subject")
+    subject = comp.materialize(comp.exprs.expr(stmt.subject, loc, "subject"), loc, "subject")
     names = bound_names(comp, [stmt, *rest])
-    run: Callable[[Compiler, list[cst.BaseStatement]], None] = (
+    run: Callable[[Builder, list[cst.BaseStatement]], None] = (
         jump_block if in_loop(comp) else (lambda c, s: c.block(s, top=False))
     )
     comp.temps[SUBJECT] = Traced(subject)
@@ -60,19 +40,19 @@ def match_statement(
 
 
 def _cases(
-    comp: Compiler,
+    comp: Builder,
     stmt: cst.Match,
     k: int,
     rest: list[cst.BaseStatement],
     names: list[str],
-    run: Callable[[Compiler, list[cst.BaseStatement]], None],
+    run: Callable[[Builder, list[cst.BaseStatement]], None],
     loc: SourceLoc,
 ) -> None:
     if k == len(stmt.cases):
         run(comp, rest)
         return
     case = stmt.cases[k]
-    caught = captures(case.pattern)
+    caught = pattern_captures(case.pattern)
     case_loc = comp.src.loc(case)
     pattern = comp.src.code(case.pattern).strip()
     guard = f" if {comp.src.code(case.guard).strip()}" if case.guard is not None else ""
@@ -98,14 +78,14 @@ def _cases(
     comp.temps[var] = Traced(matched)
     pred = comp.graph.add("getitem", (matched,), {"index": 0}, loc=case_loc, name=f"{var}_hit")
 
-    def then(c: Compiler) -> None:
+    def then(c: Builder) -> None:
         got = c.lookup_local(var, case_loc)
         assert isinstance(got, Traced)
         for i, n in enumerate(caught, start=1):
             c.env[n] = Traced(c.graph.add("getitem", (got.node,), {"index": i}, loc=case_loc, name=n))
         run(c, [*_branch_stmts(case.body), *rest])
 
-    def orelse(c: Compiler) -> None:
+    def orelse(c: Builder) -> None:
         if k + 1 < len(stmt.cases):
             c.temps[SUBJECT] = c.lookup_local(SUBJECT, case_loc)
         _cases(c, stmt, k + 1, rest, names, run, loc)

@@ -16,7 +16,7 @@ The calls are nodes with no data edge between them; the trace keeps program orde
 runs them one after another), and dependency pruning lets them run at once when no effect orders
 them, which is what the user asked for by writing gather. A call the tracer can trace when awaited
 on its own (a primitive, a workflow, and a helper once helpers are traced) is traceable here: each
-call goes through ``Compiler.await_expr`` and ``break_call_target`` decides, so nothing here lists
+call goes through ``Builder.await_expr`` and ``break_call_target`` decides, so nothing here lists
 what may be gathered.
 """
 
@@ -32,11 +32,12 @@ import libcst as cst
 from ..errors import TraceError
 from ..ir.code import SourceLoc
 from ..ir.graph import Node
+from .comprehensions import MAP_ITEM, _clause_awaits
 from .state import walk
 from .values import Static, Traced, Value
 
 if TYPE_CHECKING:
-    from .compiler import Compiler
+    from .builder import Builder
 
 DONE = "__ayo_done"
 RESULT = "__ayo_result"
@@ -65,20 +66,20 @@ class Completed:
 # --- recognizing --------------------------------------------------------------------------------------
 
 
-def _is_gather(comp: Compiler, call: cst.Call) -> bool:
-    return comp.callee(call) is asyncio.gather
+def _is_gather(comp: Builder, call: cst.Call) -> bool:
+    return comp.exprs.callee(call) is asyncio.gather
 
 
-def _is_create_task(comp: Compiler, call: cst.Call) -> bool:
-    return comp.callee(call) is asyncio.create_task
+def _is_create_task(comp: Builder, call: cst.Call) -> bool:
+    return comp.exprs.callee(call) is asyncio.create_task
 
 
-def _traceable(comp: Compiler, call: cst.BaseExpression) -> bool:
+def _traceable(comp: Builder, call: cst.BaseExpression) -> bool:
     """Whether ``await call`` is something the tracer traces (not a graph break)."""
-    return isinstance(call, cst.Call) and not comp.break_call_target(cst.Await(expression=call))
+    return isinstance(call, cst.Call) and not comp.exprs.break_call_target(cst.Await(expression=call))
 
 
-def _task_node(comp: Compiler, e: cst.BaseExpression) -> Node | None:
+def _task_node(comp: Builder, e: cst.BaseExpression) -> Node | None:
     """The wrapper node of a task name (``t`` after ``t = tg.create_task(...)``)."""
     if not isinstance(e, cst.Name) or not comp.is_bound(e.value):
         return None
@@ -93,7 +94,7 @@ def _task_node(comp: Compiler, e: cst.BaseExpression) -> Node | None:
     return None
 
 
-def traceable_await(comp: Compiler, e: cst.Await) -> bool:
+def traceable_await(comp: Builder, e: cst.Await) -> bool:
     """Whether this module traces ``e`` (so it is not a graph break)."""
     inner = e.expression
     if _task_node(comp, inner) is not None:
@@ -104,25 +105,32 @@ def traceable_await(comp: Compiler, e: cst.Await) -> bool:
 # --- gather ---------------------------------------------------------------------------------------------
 
 
-def _gather_parts(comp: Compiler, call: cst.Call) -> list[cst.BaseExpression] | cst.BaseExpression | None:
-    """The calls gather awaits (a list), the comprehension it spreads (one node), or None."""
+@dataclass(frozen=True)
+class Spread:
+    """A ``*`` argument of gather: a comprehension (or ``map(f, items)``) whose items it awaits."""
+
+    expr: cst.BaseExpression
+
+
+def _gather_parts(comp: Builder, call: cst.Call) -> list[cst.BaseExpression | Spread] | Spread | None:
+    """The calls gather awaits (a list), the one spread it awaits the items of, or None."""
     for a in call.args:
         if a.keyword is not None:
             if a.keyword.value != "return_exceptions":
                 return None
-            flag = comp.try_static(a.value)
+            flag = comp.exprs.try_static(a.value)
             if flag is None or flag.value is not False:
                 return None
     positional = [a for a in call.args if a.keyword is None]
-    parts: list[cst.BaseExpression] = []
+    parts: list[cst.BaseExpression | Spread] = []
     for a in positional:
         if a.star == "*":  # a spread comprehension: its items, in order, among the other calls
             spread = _deferred(comp, a.value) or a.value
-            if not (isinstance(spread, cst.GeneratorExp | cst.ListComp) and _traceable(comp, spread.elt)):
+            if not (_map_spread(comp, spread) is not None or _comprehension_spread(comp, spread)):
                 return None
             if len(positional) == 1:
-                return spread
-            parts.append(spread)
+                return Spread(spread)
+            parts.append(Spread(spread))
         elif a.star or not (_traceable(comp, a.value) or _task_node(comp, a.value) is not None):
             return None
         else:
@@ -130,7 +138,37 @@ def _gather_parts(comp: Compiler, call: cst.Call) -> list[cst.BaseExpression] | 
     return parts
 
 
-def awaited(comp: Compiler, e: cst.Await, loc: SourceLoc, hint: str | None) -> Value | None:
+def _comprehension_spread(comp: Builder, e: cst.BaseExpression) -> bool:
+    """A list comprehension or generator of traceable calls, awaiting nothing in its clauses
+    (those would run once per item outside the element)."""
+    return (
+        isinstance(e, cst.GeneratorExp | cst.ListComp)
+        and _traceable(comp, e.elt)
+        and e.for_in.asynchronous is None
+        and not _clause_awaits(e.for_in)
+    )
+
+
+def _map_spread(comp: Builder, e: cst.BaseExpression) -> tuple[cst.BaseExpression, cst.BaseExpression] | None:
+    """``(f, items)`` for ``map(f, items)`` whose call ``f(item)`` the tracer traces; else None."""
+    if not (isinstance(e, cst.Call) and comp.exprs.callee(e) is map and len(e.args) == 2):
+        return None
+    if any(a.keyword is not None or a.star for a in e.args):
+        return None
+    func, items = e.args[0].value, e.args[1].value
+    probe = cst.Call(func=func, args=[cst.Arg(cst.Name(MAP_ITEM))])
+    return (func, items) if _traceable(comp, probe) else None
+
+
+def _spread(comp: Builder, spread: Spread, loc: SourceLoc, name: str) -> Value:
+    """A ``map`` node awaiting each item of ``spread`` (its results in order: gather's list)."""
+    mapped = _map_spread(comp, spread.expr)
+    if mapped is not None:
+        return comp.exprs.call_map(mapped[0], mapped[1], loc, name)
+    return comp.exprs.comprehension_map(spread.expr, loc, name, awaits=True)
+
+
+def awaited(comp: Builder, e: cst.Await, loc: SourceLoc, hint: str | None) -> Value | None:
     """The value of ``await e`` when it is a gather or a task this module traces, else None."""
     inner = e.expression
     task = _task_node(comp, inner)
@@ -142,27 +180,26 @@ def awaited(comp: Compiler, e: cst.Await, loc: SourceLoc, hint: str | None) -> V
     if parts is None:
         return None
     name = hint or "gathered"
-    if not isinstance(parts, list):
-        assert isinstance(parts, cst.GeneratorExp | cst.ListComp)
-        spread = cst.ListComp(elt=cst.Await(expression=parts.elt), for_in=parts.for_in)
-        return comp.comprehension_map(spread, loc, name)
+    if isinstance(parts, Spread):
+        return _spread(comp, parts, loc, name)
     values: list[Node] = []
     spreads: set[int] = set()
     for p in parts:
-        task = _task_node(comp, p)
+        task = None if isinstance(p, Spread) else _task_node(comp, p)
         if task is not None:
             values.append(task.args[0])
-        elif isinstance(p, cst.GeneratorExp | cst.ListComp):
+        elif isinstance(p, Spread):
             spreads.add(len(values))
-            spread = cst.ListComp(elt=cst.Await(expression=p.elt), for_in=p.for_in)
-            values.append(comp.materialize(comp.comprehension_map(spread, loc, "values"), loc, "values"))
+            values.append(comp.materialize(_spread(comp, p, loc, "values"), loc, "values"))
         else:
-            values.append(comp.materialize(comp.await_expr(cst.Await(expression=p), loc, None), loc, "value"))
+            values.append(
+                comp.materialize(comp.exprs.await_expr(cst.Await(expression=p), loc, None), loc, "value")
+            )
     return Traced(_list_node(comp, inner, values, loc, name, spreads))
 
 
 def _list_node(
-    comp: Compiler,
+    comp: Builder,
     at: cst.CSTNode,
     values: Sequence[Node],
     loc: SourceLoc,
@@ -184,9 +221,9 @@ def _list_node(
 # --- tasks ------------------------------------------------------------------------------------------
 
 
-def _task(comp: Compiler, at: cst.CSTNode, call: cst.Call, target: str | None, loc: SourceLoc) -> None:
+def _task(comp: Builder, at: cst.CSTNode, call: cst.Call, target: str | None, loc: SourceLoc) -> None:
     """Trace ``await call`` now; bind ``target`` to the ``Completed`` task holding its value."""
-    value = comp.materialize(comp.await_expr(cst.Await(expression=call), loc, target), loc, "result")
+    value = comp.materialize(comp.exprs.await_expr(cst.Await(expression=call), loc, target), loc, "result")
     if target is None:
         return
     comp.temps[RESULT] = Traced(value)
@@ -209,7 +246,7 @@ class Deferred:
     comprehension: cst.ListComp | cst.GeneratorExp
 
 
-def _deferred(comp: Compiler, e: cst.BaseExpression) -> cst.ListComp | cst.GeneratorExp | None:
+def _deferred(comp: Builder, e: cst.BaseExpression) -> cst.ListComp | cst.GeneratorExp | None:
     if not isinstance(e, cst.Name) or e.value not in comp.env:
         return None
     value = comp.env[e.value]
@@ -218,7 +255,7 @@ def _deferred(comp: Compiler, e: cst.BaseExpression) -> cst.ListComp | cst.Gener
     return None
 
 
-def _defer(comp: Compiler, small: cst.BaseSmallStatement) -> bool:
+def _defer(comp: Builder, small: cst.BaseSmallStatement) -> bool:
     """``coros = [f(x) for x in xs]`` (calls not awaited) whose name is read only as ``*coros`` in
     ``asyncio.gather`` calls, and whose comprehension reads no name assigned again later: bind the
     comprehension (a coroutine runs only when awaited, so creating them at the gather is the same),
@@ -248,7 +285,7 @@ def _defer(comp: Compiler, small: cst.BaseSmallStatement) -> bool:
     return True
 
 
-def small_statement(comp: Compiler, small: cst.BaseSmallStatement, loc: SourceLoc) -> bool:
+def small_statement(comp: Builder, small: cst.BaseSmallStatement, loc: SourceLoc) -> bool:
     """``t = asyncio.create_task(f(...))``: trace it (True), or leave the statement (False). A task
     or gather the statement starts without awaiting it otherwise is refused: run as plain code it
     would outlive the statement (and the query)."""
@@ -260,14 +297,14 @@ def small_statement(comp: Compiler, small: cst.BaseSmallStatement, loc: SourceLo
     return True
 
 
-def _refuse_unawaited(comp: Compiler, small: cst.BaseSmallStatement, loc: SourceLoc) -> None:
+def _refuse_unawaited(comp: Builder, small: cst.BaseSmallStatement, loc: SourceLoc) -> None:
     found: list[cst.Call] = []
 
     class V(cst.CSTVisitor):
         def on_visit(self, n: cst.CSTNode) -> bool:
             if isinstance(n, cst.Await):
                 return False  # awaited here: traced, or a graph break that awaits it
-            if isinstance(n, cst.Call) and comp.callee(n) in _SPAWNERS:
+            if isinstance(n, cst.Call) and comp.exprs.callee(n) in _SPAWNERS:
                 found.append(n)
             return not isinstance(n, cst.FunctionDef | cst.Lambda | cst.ClassDef)
 
@@ -282,7 +319,7 @@ def _refuse_unawaited(comp: Compiler, small: cst.BaseSmallStatement, loc: Source
         )
 
 
-def _task_assignment(comp: Compiler, small: cst.Assign, loc: SourceLoc) -> bool:
+def _task_assignment(comp: Builder, small: cst.Assign, loc: SourceLoc) -> bool:
     target = small.targets[0].target
     call = small.value
     if not (isinstance(target, cst.Name) and isinstance(call, cst.Call) and _is_create_task(comp, call)):
@@ -308,7 +345,7 @@ def _group_factory(fn: Any) -> bool:
     return module.split(".")[0] == "anyio" and getattr(fn, "__name__", "") == "create_task_group"
 
 
-def _group_call(comp: Compiler, stmt: cst.BaseStatement, tg: str) -> tuple[str | None, cst.Call] | None:
+def _group_call(comp: Builder, stmt: cst.BaseStatement, tg: str) -> tuple[str | None, cst.Call] | None:
     """``(target, call)`` for a ``t = tg.create_task(call)``, ``tg.create_task(call)`` or
     ``tg.start_soon(f, *args)`` line (the latter as the call ``f(*args)``), else None."""
     if not isinstance(stmt, cst.SimpleStatementLine) or len(stmt.body) != 1:
@@ -347,13 +384,15 @@ def _group_call(comp: Compiler, stmt: cst.BaseStatement, tg: str) -> tuple[str |
     return None
 
 
-def task_group(comp: Compiler, stmt: cst.With, loc: SourceLoc) -> bool:
+def task_group(comp: Builder, stmt: cst.With, loc: SourceLoc) -> bool:
     """``async with`` a task group whose tasks are all traceable: True once traced."""
     if len(stmt.items) != 1:
         return False
     item = stmt.items[0]
     factory = item.item
-    if not (isinstance(factory, cst.Call) and not factory.args and _group_factory(comp.callee(factory))):
+    if not (
+        isinstance(factory, cst.Call) and not factory.args and _group_factory(comp.exprs.callee(factory))
+    ):
         return False
     if item.asname is None or not isinstance(item.asname.name, cst.Name):
         return False

@@ -23,8 +23,8 @@ from ..ir.params import check_text
 from ..ir.parsers import output_parser
 from ..ir.spec import PrimitiveSpec, primitive_spec
 from ..ir.template import Hole, Template
+from .builder import Expressions
 from .guards import path_of
-from .state import CompilerState
 from .values import Static, Text, Traced, Value
 
 
@@ -48,16 +48,16 @@ class NeedStatic(Exception):
         self.path = path  # a field of the parameter (``.collection``), when only that is needed
 
 
-class PrimitiveCalls(CompilerState):
+class PrimitiveCalls(Expressions):
     def static_arg(self, e: cst.BaseExpression, name: str, op: str, loc: SourceLoc) -> Any:
         field = path_of(e)
         if field is not None and self.try_static(e) is None:
             root, path = field
-            local = root.value in self.env or root.value in self.src.free_names(root)[0]
-            param = self.param_of(self.lookup_local(root.value, loc)) if local else None
+            local = root.value in self.body.env or root.value in self.body.src.free_names(root)[0]
+            param = self.param_of(self.body.lookup_local(root.value, loc)) if local else None
             if param is not None:
-                if (param, path) in self.deps.fields:
-                    return self.deps.fields[(param, path)]
+                if (param, path) in self.body.deps.fields:
+                    return self.body.deps.fields[(param, path)]
                 raise NeedStatic(param, f"`{name}=` of ayo.{op}() at {loc}", path)
         value = self.expr(e, loc, name)
         if isinstance(value, Static):
@@ -67,7 +67,7 @@ class PrimitiveCalls(CompilerState):
             raise NeedStatic(param, f"`{name}=` of ayo.{op}() at {loc}")
         raise TraceError(
             f"`{name}=` of ayo.{op}() must be known when the workflow is traced, but "
-            f"`{self.src.code(e).strip()}` is computed from traced values; pass it as a parameter of the "
+            f"`{self.body.src.code(e).strip()}` is computed from traced values; pass it as a parameter of the "
             f"workflow (the trace then specializes on its value) or compute it from static arguments",
             loc=loc,
             construct=op,
@@ -79,7 +79,7 @@ class PrimitiveCalls(CompilerState):
         if not isinstance(value, Traced):
             return None
         node: Node = value.node
-        c: Any = self
+        c: Any = self.body
         while node.op == "input":
             outer = next((o for o, inp in c.captures.values() if inp is node), None)
             if outer is not None:
@@ -106,7 +106,7 @@ class PrimitiveCalls(CompilerState):
             if k in dynamic_names:
                 value = self.expr(v, loc, k)
                 if not isinstance(value, Static):
-                    dynamic[k] = self.materialize(value, loc, k)
+                    dynamic[k] = self.body.materialize(value, loc, k)
                     continue
                 st[k] = value.value
             elif k == "messages":
@@ -146,8 +146,8 @@ class PrimitiveCalls(CompilerState):
             attrs = {"template": template, "sampling": sampling, "parse": parse, "engine": engine}
             if to_caller:
                 attrs["to_caller"] = True  # an answer wf.stream hands on (see Workflow.stream)
-            return self.emit("llm", args, attrs, loc, name)
-        values = [self.materialize(self.expr(bound[k], loc, k), loc, k) for k in data if k in bound]
+            return self.body.emit("llm", args, attrs, loc, name)
+        values = [self.body.materialize(self.expr(bound[k], loc, k), loc, k) for k in data if k in bound]
         try:
             attrs = spec.node_attrs(st, at_run_time=dynamic)
         except (ValueError, TypeError, AyoError) as err:
@@ -155,4 +155,4 @@ class PrimitiveCalls(CompilerState):
         for k, node in dynamic.items():  # an arg after the data args; the attribute says which
             attrs[f"{k}_arg"] = len(values)
             values.append(node)
-        return self.emit(op, values, attrs, loc, name)
+        return self.body.emit(op, values, attrs, loc, name)

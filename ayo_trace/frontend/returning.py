@@ -20,13 +20,14 @@ from typing import TYPE_CHECKING
 
 import libcst as cst
 
-from ..ir.code import SourceLoc
-from .control_flow import BROKE, RESULT, RETURNED, _branch_stmts, _has_return, branch, compile_loop
+from .builder import Returned
+from .control_flow import RESULT, RETURNED, _branch_stmts, _has_return, branch, compile_loop, jumps
+from .matching import SUBJECT, _cases
 from .state import contains_await
 from .values import Static, Traced, Value
 
 if TYPE_CHECKING:
-    from .compiler import Compiler
+    from .builder import Builder
 
 BROKE_AFTER = "__ayo_loop_broke"  # after a returning loop with an `else`: whether it broke
 
@@ -38,10 +39,12 @@ def returning_loop(stmt: cst.BaseStatement) -> bool:
         return False
     if not contains_await(stmt) or not _has_return(stmt):
         return False
-    return _reachable(stmt.body.body)
+    return _reachable(stmt.body.body, tries=True)
 
 
-def _reachable(stmts: Sequence[cst.CSTNode]) -> bool:
+def _reachable(stmts: Sequence[cst.CSTNode], *, tries: bool = False) -> bool:
+    """Whether every ``return`` in ``stmts`` is reached through ``if``s (and, with ``tries``, the
+    parts of a ``try`` whose ``finally`` does not return: ``try_returns.py``)."""
     for s in stmts:
         if isinstance(s, cst.If):
             orelse = s.orelse
@@ -50,14 +53,20 @@ def _reachable(stmts: Sequence[cst.CSTNode]) -> bool:
                 more = [orelse]
             elif isinstance(orelse, cst.Else):
                 more = list(orelse.body.body)
-            if not _reachable([*s.body.body, *more]):
+            if not _reachable([*s.body.body, *more], tries=tries):
+                return False
+        elif tries and isinstance(s, cst.Try) and _has_return(s):
+            if s.finalbody is not None and (_has_return(s.finalbody) or jumps(s.finalbody)):
+                return False
+            parts = [s.body, *(h.body for h in s.handlers), *([s.orelse.body] if s.orelse else [])]
+            if not all(_reachable(_branch_stmts(p)) for p in parts):
                 return False
         elif not isinstance(s, cst.SimpleStatementLine) and _has_return(s):
             return False
     return True
 
 
-def compile_returning_loop(comp: Compiler, stmt: cst.For | cst.While, rest: list[cst.BaseStatement]) -> Value:
+def compile_returning_loop(comp: Builder, stmt: cst.For | cst.While, rest: list[cst.BaseStatement]) -> Value:
     """The loop, then the rest of the function unless it returned; the function's result."""
     loc = comp.src.loc(stmt)
     comp.env[RETURNED] = Static(False)
@@ -68,7 +77,7 @@ def compile_returning_loop(comp: Compiler, stmt: cst.For | cst.While, rest: list
     if broke is not None:
         comp.env[BROKE_AFTER] = Traced(broke)
 
-    def went_on(c: Compiler) -> None:
+    def went_on(c: Builder) -> None:
         """The loop ended without returning: its ``else`` unless it broke, then the rest."""
         if broke is None:
             return run_rest(c, [*else_stmts, *rest])
@@ -90,33 +99,20 @@ def compile_returning_loop(comp: Compiler, stmt: cst.For | cst.While, rest: list
     return result
 
 
-def run_rest(comp: Compiler, stmts: list[cst.BaseStatement]) -> None:
+def run_rest(comp: Builder, stmts: list[cst.BaseStatement]) -> None:
     """Compile the rest of the function in ``comp``; what it returns is bound to ``RESULT``."""
-    from .compiler import _Returned
-
     try:
         comp.block(stmts, top=True)
         comp.env[RESULT] = Static(None)
-    except _Returned as r:
+    except Returned as r:
         comp.env[RESULT] = r.value
 
 
-def loop_return(comp: Compiler, small: cst.Return, loc: SourceLoc) -> None:
-    """A ``return`` in a loop body: bind the flag and the value, and leave the loop."""
-    comp.env[RESULT] = (
-        Static(None) if small.value is None else comp.expr(small.value, loc, "result", text=False)
-    )
-    comp.env[RETURNED] = Static(True)
-    comp.env[BROKE] = Static(True)
-
-
-def compile_returning_match(comp: Compiler, stmt: cst.Match, rest: list[cst.BaseStatement]) -> Value:
+def compile_returning_match(comp: Builder, stmt: cst.Match, rest: list[cst.BaseStatement]) -> Value:
     """A ``match`` with a ``return`` inside: each case runs its statements and the rest of the
     function; the function's result."""
-    from .matching import SUBJECT, _cases
-
     loc = comp.src.loc(stmt)
-    subject = comp.materialize(comp.expr(stmt.subject, loc, "subject"), loc, "subject")
+    subject = comp.materialize(comp.exprs.expr(stmt.subject, loc, "subject"), loc, "subject")
     comp.env[RESULT] = Static(None)
     comp.temps[SUBJECT] = Traced(subject)
     _cases(comp, stmt, 0, list(rest), [RESULT], run_rest, loc)

@@ -23,9 +23,9 @@ import libcst as cst
 
 from ..errors import TraceError
 from ..ir.code import SourceLoc
-from ..ir.graph import Graph
+from .builder import Builder, Returned, cond_node
 from .flow import Assigned, flow
-from .state import CompilerState, _construct
+from .state import _construct
 from .values import Static, Traced, Value
 
 
@@ -135,54 +135,53 @@ def _catches_as(stmt: cst.CSTNode, name: str) -> bool:
     return found
 
 
-class Returns(CompilerState):
-    def returning_if(self, stmt: cst.If, rest: list[cst.BaseStatement], loc: SourceLoc) -> Value:
-        """Compile ``stmt`` followed by ``rest`` as a ``cond`` whose branches both return; the value
-        is what the function returns."""
-        from .compiler import Compiler, _Returned, cond_node
+def returning_if(comp: Builder, stmt: cst.If, rest: list[cst.BaseStatement], loc: SourceLoc) -> Value:
+    """Compile ``stmt`` followed by ``rest`` as a ``cond`` whose branches both return; the value is
+    what the function returns."""
+    pred = comp.materialize(comp.exprs.expr(stmt.test, loc, "test"), loc, "test")
+    then_body: list[Any] = list(stmt.body.body)
+    orelse: list[Any] = []
+    if isinstance(stmt.orelse, cst.Else):
+        orelse = list(stmt.orelse.body.body)
+    elif isinstance(stmt.orelse, cst.If):
+        orelse = [stmt.orelse]
+    branches = []
+    for label, body in (("then", then_body), ("orelse", orelse)):
+        if flow(body, comp.src.assigned_names).falls_through:
+            body = body + rest
+        child = comp.nested(label)
+        try:
+            child.block(body, top=True)
+            value: Value = Static(None)
+        except Returned as r:
+            value = r.value
+        child.graph.add("output", [child.materialize(value, loc, "result")])
+        branches.append(child)
+    return Traced(cond_node(comp, pred, branches, loc, "result"))
 
-        pred = self.materialize(self.expr(stmt.test, loc, "test"), loc, "test")
-        then_body: list[Any] = list(stmt.body.body)
-        orelse: list[Any] = []
-        if isinstance(stmt.orelse, cst.Else):
-            orelse = list(stmt.orelse.body.body)
-        elif isinstance(stmt.orelse, cst.If):
-            orelse = [stmt.orelse]
-        branches = []
-        for label, body in (("then", then_body), ("orelse", orelse)):
-            if flow(body, self.src.assigned_names).falls_through:
-                body = body + rest
-            child = Compiler(self.src, Graph(label), {}, self.deps, parent=self)  # type: ignore[arg-type]
-            try:
-                child.block(body, top=True)
-                value: Value = Static(None)
-            except _Returned as r:
-                value = r.value
-            child.graph.add("output", [child.materialize(value, loc, "result")])
-            branches.append(child)
-        return Traced(cond_node(self, pred, branches, loc, "result"))  # type: ignore[arg-type]
 
-    def settle(self, stmt: cst.CSTNode, names: list[str], loc: SourceLoc) -> tuple[list[str], list[str]]:
-        """``(returns, keep)`` for a node running ``stmt`` that may bind ``names``: the names it hands
-        back, and among them those it must read first because some path leaves them as they were.
-        A name some path leaves unbound, and that was not bound before, is marked ``Unbound``."""
-        stmts = list(stmt.body) if isinstance(stmt, cst.IndentedBlock) else [stmt]
-        f = flow(stmts, self.src.assigned_names)
-        returns: list[str] = []
-        keep: list[str] = []
-        for n in names:
-            if n in f.killed:
-                self.leave_unbound(n, stmt, loc)
-            elif n in f.definite or not f.falls_through:
-                returns.append(n)
-            elif self.is_bound(n):
-                returns.append(n)
-                keep.append(n)
-            else:
-                self.leave_unbound(n, stmt, loc)
-        return returns, keep
+def settle(comp: Builder, stmt: cst.CSTNode, names: list[str], loc: SourceLoc) -> tuple[list[str], list[str]]:
+    """``(returns, keep)`` for a node running ``stmt`` that may bind ``names``: the names it hands
+    back, and among them those it must read first because some path leaves them as they were.
+    A name some path leaves unbound, and that was not bound before, is marked ``Unbound``."""
+    stmts = list(stmt.body) if isinstance(stmt, cst.IndentedBlock) else [stmt]
+    f = flow(stmts, comp.src.assigned_names)
+    returns: list[str] = []
+    keep: list[str] = []
+    for n in names:
+        if n in f.killed:
+            mark_unbound(comp, n, stmt, loc)
+        elif n in f.definite or not f.falls_through:
+            returns.append(n)
+        elif comp.is_bound(n):
+            returns.append(n)
+            keep.append(n)
+        else:
+            mark_unbound(comp, n, stmt, loc)
+    return returns, keep
 
-    def leave_unbound(self, name: str, stmt: cst.CSTNode, loc: SourceLoc) -> None:
-        """Mark ``name`` as one that ``stmt`` (at ``loc``) may leave unbound: a later read is refused,
-        with Python's reason, until it is assigned again."""
-        self.env[name] = Unbound(lambda: why_unbound(stmt, name, loc, self.src.assigned_names))
+
+def mark_unbound(comp: Builder, name: str, stmt: cst.CSTNode, loc: SourceLoc) -> None:
+    """Mark ``name`` as one that ``stmt`` (at ``loc``) may leave unbound: a later read is refused,
+    with Python's reason, until it is assigned again."""
+    comp.env[name] = Unbound(lambda: why_unbound(stmt, name, loc, comp.src.assigned_names))

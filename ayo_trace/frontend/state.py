@@ -1,4 +1,5 @@
-"""What the expression mixins of ``Compiler`` rely on, and libcst helpers they share."""
+"""libcst helpers the frontend shares: walking a tree without entering nested scopes, what a
+statement awaits, binds in a ``case`` pattern or changes in place."""
 
 from __future__ import annotations
 
@@ -9,10 +10,7 @@ from typing import Any
 
 import libcst as cst
 
-from ..ir.code import SourceLoc
-from ..ir.graph import Graph, Node
 from ..ir.mutation import READ_ONLY_METHODS
-from .values import Value
 
 _SCOPE_NODES = (cst.FunctionDef, cst.Lambda, cst.ClassDef)
 
@@ -156,88 +154,22 @@ def _construct(stmt: cst.CSTNode) -> str:
     return type(stmt).__name__.lower()
 
 
-class CompilerState:
-    """The attributes and methods of ``Compiler`` that its expression mixins use."""
+def pattern_captures(pattern: cst.CSTNode) -> list[str]:
+    """The names a ``case`` pattern binds."""
+    out: dict[str, None] = {}
 
-    src: Any
-    graph: Graph
-    env: dict[str, Value]
-    deps: Any
-    temps: dict[str, Value]
-    chain: Any
-    depth: int
+    class V(cst.CSTVisitor):
+        def visit_MatchAs(self, n: cst.MatchAs) -> None:
+            if n.name is not None:
+                out[n.name.value] = None
 
-    def capture(self, name: str, outer: Node) -> None:
-        raise NotImplementedError
+        def visit_MatchStar(self, n: cst.MatchStar) -> None:
+            if n.name is not None:
+                out[n.name.value] = None
 
-    def is_bound(self, name: str) -> bool:
-        raise NotImplementedError
+        def visit_MatchMapping(self, n: cst.MatchMapping) -> None:
+            if n.rest is not None:
+                out[n.rest.value] = None
 
-    def emit(
-        self, op: str, args: Any, attrs: dict[str, Any], loc: SourceLoc | None, name: str | None = None
-    ) -> Node:
-        raise NotImplementedError
-
-    def materialize(self, value: Value, loc: SourceLoc | None, name: str = "value") -> Node:
-        raise NotImplementedError
-
-    def lookup_local(self, name: str, loc: SourceLoc) -> Value:
-        raise NotImplementedError
-
-    def python_node(
-        self,
-        stmt: cst.CSTNode,
-        loc: SourceLoc,
-        returns: list[str],
-        *,
-        name: str | None = None,
-        effect: bool = False,
-        source: str | None = None,
-        exclude: frozenset[int] = frozenset(),
-        reads: list[str] | None = None,
-        is_async: bool = False,
-        op: str = "python",
-        reason: str | None = None,
-        keep: tuple[str, ...] = (),
-    ) -> Node:
-        raise NotImplementedError
-
-    def closure_binding(self, name: str) -> dict[str, Any]:
-        raise NotImplementedError
-
-    # --- entry ---------------------------------------------------------------------------------------
-
-    def expr(self, e: cst.BaseExpression, loc: SourceLoc, hint: str, *, text: bool = True) -> Value:
-        raise NotImplementedError
-
-    def split_names(self, local: list[str], other: list[str]) -> tuple[list[str], list[str]]:
-        raise NotImplementedError
-
-    def try_static(self, e: cst.BaseExpression) -> Any:
-        raise NotImplementedError
-
-    def callee(self, call: cst.Call) -> Any:
-        raise NotImplementedError
-
-    def bind_call(self, fn: Any, call: cst.Call, loc: SourceLoc) -> dict[str, cst.BaseExpression]:
-        raise NotImplementedError
-
-    def value_now(self, e: cst.BaseExpression) -> Any:
-        raise NotImplementedError
-
-    def static_arg(self, e: cst.BaseExpression, name: str, op: str, loc: SourceLoc) -> Any:
-        raise NotImplementedError
-
-    def chat_prompt(
-        self, e: cst.BaseExpression, engine: str | None, loc: SourceLoc
-    ) -> tuple[Any, list[Node]]:
-        raise NotImplementedError
-
-    def helper_of(self, e: cst.Await) -> Any:
-        raise NotImplementedError
-
-    def inline_helper(self, helper: Any, call: cst.Call, loc: SourceLoc) -> Value:
-        raise NotImplementedError
-
-    def check_depth(self, call: cst.Call, loc: SourceLoc) -> None:
-        raise NotImplementedError
+    pattern.visit(V())
+    return list(out)

@@ -12,11 +12,11 @@ import libcst as cst
 from ..ir.code import SourceLoc
 from ..ir.graph import Node
 from ..ir.template import Hole
-from .state import CompilerState
+from .builder import Expressions
 from .values import Static, Text, pieces_of
 
 
-class TextBuilding(CompilerState):
+class TextBuilding(Expressions):
     def as_text(self, e: cst.BaseExpression, loc: SourceLoc, materialize: Callable[[], Node]) -> Text | None:
         """A ``Text`` for a string built from traced values by f-string, ``+``, ``str.format`` or
         ``sep.join([...])``; None when ``e`` is not such an expression."""
@@ -53,7 +53,7 @@ class TextBuilding(CompilerState):
                 elif isinstance(value, Text) and not conv and not spec:
                     out.extend(value.parts)
                 else:
-                    node = self.materialize(value, loc, "field")
+                    node = self.body.materialize(value, loc, "field")
                     out.append(Hole(node, "format", conv, spec))
             return out
         if isinstance(
@@ -150,7 +150,7 @@ class TextBuilding(CompilerState):
                 v = _convert(v, conv)
                 out.append(format(v, spec or ""))
             else:
-                out.append(Hole(self.materialize(value, loc, "field"), "format", conv, spec or ""))
+                out.append(Hole(self.body.materialize(value, loc, "field"), "format", conv, spec or ""))
         return out
 
     # --- awaits ------------------------------------------------------------------------------------

@@ -12,7 +12,8 @@ nothing Python would keep (otherwise it stays a graph break):
 * names the body binds are bound by its last statement only, or else every handler binds them all
   (or re-raises) and reads none of them first;
 * ``finally`` binds nothing and reads nothing the other parts bind;
-* no ``return``, ``break``/``continue``, bare ``raise`` or ``except*``.
+* no ``break``/``continue``, bare ``raise`` or ``except*``; a ``return`` only where
+  ``try_returns.py`` takes it (in the function's own body, reached through ``if``s of a part).
 """
 
 from __future__ import annotations
@@ -23,9 +24,10 @@ import libcst as cst
 
 from ..errors import TraceError
 from ..ir.code import PyCode, SourceLoc, compile_statement
-from ..ir.graph import Graph, Node
+from ..ir.graph import Node
 from .control_flow import (
     BROKE,
+    RETURNED,
     _branch_stmts,
     _has_return,
     align,
@@ -37,42 +39,48 @@ from .control_flow import (
     reads_outside,
 )
 from .state import contains_await
-from .values import Static, Traced
+from .values import Static, Traced, Value
 
 if TYPE_CHECKING:
-    from .compiler import Compiler
+    from .builder import Builder
 
 CATCH = "__ayo_catch"
 JUMP = "__ayo_jump"  # in a loop body: which jump a try's part ended with ("" for none)
 
 
 def try_statement(
-    comp: Compiler,
+    comp: Builder,
     stmt: cst.Try,
     loc: SourceLoc,
     rest: list[cst.BaseStatement] | None = None,
     *,
     finally_after: bool = False,
+    returns: bool = False,
 ) -> bool:
     """Compile ``stmt`` into a ``try`` node; False when it must stay a graph break (see above).
 
     In a loop body, ``rest`` is the body after the statement, and a part of it may end in ``break``
     or ``continue`` (``except ayo.EngineError: continue``): the node then also outputs which jump
     ran, and the rest of the body runs only when none did. ``finally_after``: the ``finally`` is
-    compiled after the node by the caller (``_finally_after``), not into it."""
-    if _has_return(stmt) or _bare_raise(stmt.handlers):
+    compiled after the node by the caller (``_finally_after``), not into it. ``returns``: a part may
+    ``return`` (``try_returns.py``): the caller has bound ``RETURNED``/``RESULT``, which the node
+    also outputs, and the ``else`` runs only when the body did not return."""
+    if (_has_return(stmt) and not returns) or _bare_raise(stmt.handlers):
         return False
-    if rest is None and (jumps(stmt) or not contains_await(stmt)):
+    if returns and stmt.finalbody is not None and _has_return(stmt.finalbody):
+        return False  # a `return` in `finally` overrides the others: left to a graph break
+    if rest is None and not returns and (jumps(stmt) or not contains_await(stmt)):
         return False
-    if not finally_after and rest is None and _finally_after(comp, stmt, loc):
+    if not finally_after and rest is None and _finally_after(comp, stmt, loc, returns=returns):
         return True
     blocks = [stmt.body, *(h.body for h in stmt.handlers)] + ([stmt.orelse.body] if stmt.orelse else [])
     if rest is not None:
         if stmt.finalbody is not None and jumps(stmt.finalbody):
             return False
-        for b in blocks:
+        for b in blocks:  # a break/continue ends a part; a return may stand where returning.py allows
             stmts = _branch_stmts(b)
-            if any(jumps(x) for x in stmts[:-1]) or (jumps(stmts[-1]) and _trailing_jump(stmts[-1]) is None):
+            leaves = [jumps(x, returns=not returns) for x in stmts]
+            if any(leaves[:-1]) or (leaves[-1] and _trailing_jump(stmts[-1]) is None):
                 return False
     body = _branch_stmts(stmt.body)
     early: set[str] = set()  # names bound before the body's last statement, which a failure keeps
@@ -100,29 +108,41 @@ def try_statement(
         if bound_names(comp, final) or final_reads & {*names, *(b for b in bind if b)}:
             return False
 
-    children: list[tuple[str, Compiler, list[Node]]] = []
+    children: list[tuple[str, Builder, list[Node]]] = []
 
     if rest is not None:
         names.append(JUMP)
         comp.env[JUMP] = Static("")
 
-    def part(role: str, stmts: list[cst.BaseStatement], first: list[str]) -> Compiler:
-        child = type(comp)(comp.src, Graph(role), {}, comp.deps, parent=comp)
+    def part(role: str, stmts: list[cst.BaseStatement], first: list[str]) -> Builder:
+        child = comp.nested(role)
         inputs = []
         for n in first:
             inp = child.graph.add("input", (), {"name": n}, name=n.strip("_"))
             child.env[n] = Traced(inp)
             inputs.append(inp)
         jump = _trailing_jump(stmts[-1]) if rest is not None and stmts else None
-        if jump is None:
-            child.block(stmts, top=False)
+
+        def fill(c: Builder) -> None:
+            run = stmts if jump is None else stmts[:-1]
+            if returns:
+                jump_block(c, run)  # a `return` binds the flag and the value, and ends the part
+            else:
+                c.block(run, top=False)
+            if jump is not None:
+                last = stmts[-1]
+                assert isinstance(last, cst.SimpleStatementLine)
+                for small in last.body[:-1]:
+                    c.small_statement(small, last, comp.src.loc(last))
+                c.env[JUMP] = Static(jump)
+            if returns and rest is not None:  # in a loop body, a return leaves the loop
+                c.env[JUMP] = _jump_or_return(c, loc)
+
+        if returns and role == "orelse":  # not after a body that returned
+            flag = child.materialize(child.env[RETURNED], loc, "returned")
+            branch(child, stmt, flag, lambda c: None, fill, names, loc)
         else:
-            child.block(stmts[:-1], top=False)
-            last = stmts[-1]
-            assert isinstance(last, cst.SimpleStatementLine)
-            for small in last.body[:-1]:
-                child.small_statement(small, last, comp.src.loc(last))
-            child.env[JUMP] = Static(jump)
+            fill(child)
         children.append((role, child, inputs))
         return child
 
@@ -145,7 +165,10 @@ def try_statement(
                 value = child.lookup_local(n, loc)
             except TraceError:
                 jumped = child.env.get(JUMP)
-                if not (isinstance(jumped, Static) and jumped.value):  # (a jump skips the reads)
+                returned = child.env.get(RETURNED) if returns else None
+                if not (isinstance(jumped, Static) and jumped.value) and not (
+                    isinstance(returned, Static) and returned.value is True
+                ):  # (a jump or a return skips the reads after the statement)
                     (body_unbound if role == "body" else unbound).add(n)
                 value = Static(None)
             if role == "orelse" and n in body_unbound and isinstance(value, Traced) and value.node in inputs:
@@ -188,7 +211,21 @@ def try_statement(
     return True
 
 
-def _finally_after(comp: Compiler, stmt: cst.Try, loc: SourceLoc) -> bool:
+def _jump_or_return(c: Builder, loc: SourceLoc) -> Value:
+    """The part's jump, or ``"break"`` when it returned (its ``RETURNED`` flag)."""
+    returned = c.lookup_local(RETURNED, loc)
+    jumped = c.lookup_local(JUMP, loc)
+    if isinstance(returned, Static):
+        return Static("break") if returned.value else jumped
+    c.temps[RETURNED] = returned
+    c.temps[JUMP] = jumped
+    source = f"jump = 'break' if {RETURNED} else {JUMP}"
+    node = c.python_node(cst.Pass(), loc, ["jump"], source=source, reads=[RETURNED, JUMP], name="jump")
+    del c.temps[RETURNED], c.temps[JUMP]
+    return Traced(node)
+
+
+def _finally_after(comp: Builder, stmt: cst.Try, loc: SourceLoc, *, returns: bool = False) -> bool:
     """A ``finally`` that binds or reads names of the other parts (``finally: notes.append("done")``)
     and is plain local code (no await, no jump, no ``raise``): the statement without it, then the
     ``finally``'s statements after. On the path where the rest of the statement raises, the query
@@ -206,8 +243,8 @@ def _finally_after(comp: Compiler, stmt: cst.Try, loc: SourceLoc) -> bool:
         bound_names(comp, parts)
     ):
         return False  # the try node runs it itself, on every path
-    if stmt.handlers:
-        if not try_statement(comp, stmt, loc, finally_after=True):
+    if stmt.handlers or returns:
+        if not try_statement(comp, stmt, loc, finally_after=True, returns=returns):
             return False
     else:
         comp.block(_branch_stmts(stmt.body), top=False)
@@ -236,12 +273,12 @@ def _trailing_jump(line: cst.BaseStatement) -> str | None:
     return "break" if isinstance(last, cst.Break) else "continue" if isinstance(last, cst.Continue) else None
 
 
-def _after_jumps(comp: Compiler, stmt: cst.Try, rest: list[cst.BaseStatement], loc: SourceLoc) -> None:
+def _after_jumps(comp: Builder, stmt: cst.Try, rest: list[cst.BaseStatement], loc: SourceLoc) -> None:
     """The loop body after a try that may have jumped: it runs only when no part jumped; a
     ``break`` sets the loop's flag."""
     went_on = comp.python_node(cst.Pass(), loc, ["went_on"], source=f"went_on = {JUMP} == ''", reads=[JUMP])
 
-    def jumped(c: Compiler) -> None:
+    def jumped(c: Builder) -> None:
         c.env[BROKE] = Traced(
             c.python_node(cst.Pass(), loc, ["broke"], source=f"broke = {JUMP} == 'break'", reads=[JUMP])
         )
@@ -250,7 +287,7 @@ def _after_jumps(comp: Compiler, stmt: cst.Try, rest: list[cst.BaseStatement], l
     comp.env.pop(JUMP, None)
 
 
-def _catch(comp: Compiler, handler: cst.ExceptHandler, loc: SourceLoc) -> PyCode | bool | None:
+def _catch(comp: Builder, handler: cst.ExceptHandler, loc: SourceLoc) -> PyCode | bool | None:
     """The code that gives the handler's exception class(es); None for a bare ``except``; False when
     the classes depend on traced values."""
     if handler.type is None:

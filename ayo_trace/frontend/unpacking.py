@@ -21,10 +21,10 @@ from ..ir.code import SourceLoc
 from .source import _names_in
 
 if TYPE_CHECKING:
-    from .state import CompilerState
+    from .builder import Builder
 
 
-def expand(comp: CompilerState, call: cst.Call, loc: SourceLoc) -> list[cst.Arg]:
+def expand(comp: Builder, call: cst.Call, loc: SourceLoc) -> list[cst.Arg]:
     """The call's arguments with each ``*xs``/``**kw`` replaced by the items it unpacks."""
     out: list[cst.Arg] = []
     for arg in call.args:
@@ -50,8 +50,8 @@ def expand(comp: CompilerState, call: cst.Call, loc: SourceLoc) -> list[cst.Arg]
     return out
 
 
-def _known(comp: CompilerState, e: cst.BaseExpression) -> Any:
-    static = comp.try_static(e)
+def _known(comp: Builder, e: cst.BaseExpression) -> Any:
+    static = comp.exprs.try_static(e)
     if static is not None:
         return static.value
     if not isinstance(e, cst.Name):
@@ -59,11 +59,11 @@ def _known(comp: CompilerState, e: cst.BaseExpression) -> Any:
     rhs = _only_assignment(comp, e.value)
     if rhs is None:
         return None
-    static = comp.try_static(rhs)
+    static = comp.exprs.try_static(rhs)
     return None if static is None else static.value
 
 
-def _only_assignment(comp: CompilerState, name: str) -> cst.BaseExpression | None:
+def _only_assignment(comp: Builder, name: str) -> cst.BaseExpression | None:
     """The right side of the one ``name = ...`` of the function, when every other mention of
     ``name`` is a ``*``/``**`` argument."""
     src = comp.src

@@ -23,7 +23,7 @@ from ayo_trace.passes import DEFAULT_PASSES, run_passes
 from ayo_trace.testing import ScriptedEmbedder, ScriptedLLM, ScriptedReranker
 from tests.util import run_in_new_loop
 
-from .corpus_control import agents, combined, loops, parallel_wfs, try_match
+from .corpus_control import agents, combined, idioms, loops, parallel_wfs, try_match
 from .programs import CONTROL_KINDS, load, program_source, programs
 from .test_differential import ALL_SUBSETS, DOCS, QUESTION, assert_all_equal, corpus_store, respond
 
@@ -103,6 +103,35 @@ CASES: dict[str, tuple[Any, tuple[Any, ...]]] = {
     "per_doc_task_groups": (combined.per_doc_task_groups, (DOCS,)),
     "stop_on_outage": (combined.stop_on_outage, (["a", "FAIL b", "c"],)),
     "stop_on_outage_none": (combined.stop_on_outage, (["a", "c"],)),
+    # return inside try (and its handlers and else)
+    "return_in_try": (idioms.return_in_try, (QUESTION,)),
+    "return_in_try_fails": (idioms.return_in_try, ("FAIL",)),
+    "return_in_try_then_more": (idioms.return_in_try_then_more, (QUESTION,)),
+    "return_in_try_then_more_fails": (idioms.return_in_try_then_more, ("FAIL",)),
+    "return_in_try_else": (idioms.return_in_try_else, (QUESTION,)),
+    "return_in_try_else_no_score": (idioms.return_in_try_else, ("zz",)),
+    "return_in_finally_free_try": (idioms.return_in_finally_free_try, (QUESTION,)),
+    "return_in_try_under_if": (idioms.return_in_try_under_if, (QUESTION, True)),
+    "return_in_try_under_if_fails": (idioms.return_in_try_under_if, ("FAIL", True)),
+    "return_in_try_under_if_plain": (idioms.return_in_try_under_if, (QUESTION, False)),
+    "first_answer_that_works": (idioms.first_answer_that_works, (["FAIL a", "b", "c"],)),
+    "first_answer_that_works_none": (idioms.first_answer_that_works, (["FAIL a", "FAIL b"],)),
+    "first_answer_that_works_empty": (idioms.first_answer_that_works, ([],)),
+    "first_score_that_parses": (idioms.first_score_that_parses, (["zz", "a", "b", "c", "d"],)),
+    "first_score_that_parses_outage": (idioms.first_score_that_parses, (["FAIL x", "a"],)),
+    "retry_while_failing": (idioms.retry_while_failing, ("FAILFAIL why", 3)),
+    "retry_while_failing_gives_up": (idioms.retry_while_failing, ("FAILFAILFAIL why", 2)),
+    # functools.partial of a primitive or helper
+    "partial_llm": (idioms.partial_llm, (QUESTION,)),
+    "partial_llm_in_gather": (idioms.partial_llm_in_gather, (QUESTION,)),
+    "partial_helper_per_doc": (idioms.partial_helper_per_doc, (DOCS,)),
+    # gather over map / a generator
+    "gather_map_helper": (idioms.gather_map_helper, (DOCS,)),
+    "gather_map_helper_empty": (idioms.gather_map_helper, ([],)),
+    "gather_generator_helper": (idioms.gather_generator_helper, (DOCS,)),
+    "gather_generator_filtered": (idioms.gather_generator_filtered, (QUESTION, ["", *DOCS, ""])),
+    "gather_map_partial": (idioms.gather_map_partial, (DOCS,)),
+    "gather_generator_then_loop": (idioms.gather_generator_then_loop, (QUESTION, DOCS)),
 }
 
 
