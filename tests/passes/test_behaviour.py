@@ -108,10 +108,29 @@ graph rag(question, docs):
     )
 
 
-def test_decompose_leaves_a_constant_list_that_fits_one_chunk_alone() -> None:
+def test_decompose_leaves_a_constant_list_that_fits_one_chunk_whole() -> None:
+    """Unchunked, the ingest is left whole (as traced), so it embeds only what its collection lacks."""
     lowered = run_passes(shapes.const_docs(), DEFAULT_PASSES[:2])
-    assert not DecomposeStages(chunk=2, profiles=SLOW_INDEX)(lowered.copy()).changed
-    assert DecomposeStages(chunk=1, profiles=SLOW_INDEX)(lowered.copy()).changed
+    whole = DecomposeStages(chunk=2, profiles=SLOW_INDEX)(lowered.copy()).graph
+    assert [n.op for n in whole.nodes if n.op in ("ingest", "embed", "db_insert")] == ["ingest", "embed"]
+    assert whole.find("ingest").attrs == {
+        "collection": "faq",
+        "engine": None,
+        "embed_engine": None,
+        "whole": True,
+    }
+    chunked = DecomposeStages(chunk=1, profiles=SLOW_INDEX)(lowered.copy()).graph
+    assert [n.op for n in chunked.nodes if n.op in ("ingest", "embed", "db_insert")] == [
+        "embed",
+        "db_insert",
+        "embed",
+    ]
+
+
+def test_an_ingest_left_whole_is_not_lowered_again() -> None:
+    once = run_passes(shapes.const_docs(), DEFAULT_PASSES)
+    assert not Lower()(once.copy()).changed
+    assert not DecomposeStages()(once.copy()).changed
 
 
 @pytest.mark.parametrize(

@@ -31,8 +31,7 @@ graph naive_rag(question, docs):
 graph naive_rag(question, docs):
   %question = input  # workflows.py:10
   %docs = input  # workflows.py:10
-  %ingest_embed = embed(%docs)  # workflows.py:11
-  %ingest = db_insert(%docs, %ingest_embed, collection='docs')  # workflows.py:11
+  %ingest = ingest(%docs, collection='docs', whole)  # workflows.py:11
   %hits_embed = embed(%question)  # workflows.py:12
   %hits = db_search(%hits_embed, collection='docs', top_k=8) after %ingest  # workflows.py:12
   %best = rerank(%question, %hits, top_k=3)  # workflows.py:13
