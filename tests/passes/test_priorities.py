@@ -93,3 +93,45 @@ def test_the_cost_is_annotated_after_the_last_pass_whatever_it_adds(shape: objec
         assert node.meta.get("remaining") == pytest.approx(again.meta["remaining"]), node.name
         assert node.meta.get("cost") == pytest.approx(again.meta["cost"]), node.name
     assert graph.find("answer_vector").meta["cost"] > 0
+
+
+def branches(topic_engine: str | None = None) -> Graph:
+    """async def branches(question):
+    topic = await ayo.llm(f"Question: {question}\\nIts topic:", max_tokens=6)
+    hits = await ayo.search(question, collection="kb", top_k=2)
+    context = "\\n".join(h.text for h in hits)
+    return await ayo.llm(f"Answer from the documentation.\\nDocumentation:\\n{context}\\n"
+                         f"Topic: {topic}\\nQuestion: {question}\\nAnswer:", max_tokens=32)"""
+    t = shapes.Trace("branches")
+    question = t.input("question")
+    topic = t.llm("topic", shapes.tpl("Question: ", 0, "\nIts topic:"), [question], max_tokens=6)
+    topic.attrs["engine"] = topic_engine
+    hits = t.search("hits", question, "kb", top_k=2)
+    context = t.python("context", 'context = "\\n".join(h.text for h in hits)', [hits])
+    template = shapes.tpl(
+        "Answer from the documentation.\nDocumentation:\n", 0, "\nTopic: ", 1, "\nQuestion: ", 2, "\nAnswer:"
+    )
+    answer = t.llm("answer", template, [context, topic, question], max_tokens=32)
+    return t.output(answer)
+
+
+def answer_parts(graph: Graph) -> list[str]:
+    return [
+        str(n.attrs["template"]) for n in graph.nodes if n.op == "llm_prefill" and n.name.startswith("answer")
+    ]
+
+
+def test_a_part_is_not_split_off_to_run_while_the_same_query_keeps_its_llm_busy() -> None:
+    """``bench/heldout_like.py``'s ``branches``: the retrieved context is ready long before the
+    topic, but the LLM is busy with the topic meanwhile (one call at a time), so a part prefilled
+    between them would only run after the topic anyway: two requests and a seam for nothing."""
+    graph = run_passes(branches(), DEFAULT_PASSES)
+    assert len(answer_parts(graph)) == 2  # the shared constant head, then the rest in one part
+    assert graph.find("answer_prefill_p2").attrs["template"].holes
+
+
+def test_the_same_part_is_split_off_when_the_late_input_comes_from_another_engine() -> None:
+    """With the topic written by another LLM engine, the answer's engine idles until the topic is
+    ready: the context is prefilled in that time, and the topic's part after it."""
+    graph = run_passes(branches(topic_engine="small"), DEFAULT_PASSES)
+    assert len(answer_parts(graph)) == 3
