@@ -24,8 +24,8 @@ ignored them split ``bench/heldout_like.py``'s ``branches`` answer after its ret
 be prefilled "while" the same query's classification decoded: two more requests, two seams, and
 the part ran after the classification all the same). A split costs one more request
 (``min_part_s``) and the tokens the engine recomputes at the seam
-(``EngineProfile.seam_tokens``: with ``prefill_block=64``, llama.cpp's figure, a constant prefix
-shorter than a block saves nothing and only adds work under load; the default profile has no block).
+(``EngineProfile.seam_tokens``: with ``prefill_block=64``, llama.cpp's figure and the default
+profile's, a constant prefix shorter than a block saves nothing and only adds a request).
 
 Parts share the prefill's ``session``, are numbered ``part``/``parts``, every part but the last is
 marked ``ahead`` (it runs before the session's later inputs are ready: engine schedulers batch it

@@ -131,17 +131,7 @@ graph summarize(docs):
       return %summary
   }
   return %summaries""",
-        "split_prefill": """\
-graph summarize(docs):
-  %docs = input  # wf.py:1
-  %summaries = map(%docs) {  # wf.py:2
-      %d = input
-      %summary_prefill_p1 = llm_prefill(f"Summarize this document in one sentence.\\n", session='summary', part=1, parts=2, shared)  # wf.py:3
-      %summary_prefill_p2 = llm_prefill(%summary_prefill_p1, f"{%d}\\nSummary:", session='summary', part=2, parts=2, chained)  # wf.py:3
-      %summary = llm_decode(%summary_prefill_p2, max_tokens=24)  # wf.py:3
-      return %summary
-  }
-  return %summaries""",
+        "split_prefill": SAME,
         "pipeline_decode": SAME,
     },
     "graph_break": {

@@ -63,19 +63,7 @@ graph rag(question, docs):
   %answer_prefill = llm_prefill(f"Answer the question using only the context.\\nContext: {%ctx}\\nQuestion: {%question}\\nAnswer:", session='answer', part=1, parts=1)  # wf.py:6
   %answer = llm_decode(%answer_prefill, max_tokens=32)  # wf.py:6
   return %answer""",
-        "split_prefill": """\
-graph rag(question, docs):
-  %question = input  # wf.py:1
-  %docs = input  # wf.py:1
-  %ingest = ingest(%docs, collection='docs', whole)  # wf.py:2
-  %hits_embed = embed(%question)  # wf.py:3
-  %hits = db_search(%hits_embed, collection='docs', top_k=8) after %ingest  # wf.py:3
-  %best = rerank(%question, %hits, top_k=3)  # wf.py:4
-  %ctx = python(%best) { ctx = "\\n".join(h.text for h in best) }  # wf.py:5
-  %answer_prefill_p1 = llm_prefill(f"Answer the question using only the context.\\nContext: ", session='answer', part=1, parts=2, shared)  # wf.py:6
-  %answer_prefill_p2 = llm_prefill(%answer_prefill_p1, f"{%ctx}\\nQuestion: {%question}\\nAnswer:", session='answer', part=2, parts=2, chained)  # wf.py:6
-  %answer = llm_decode(%answer_prefill_p2, max_tokens=32)  # wf.py:6
-  return %answer""",
+        "split_prefill": SAME,
         "pipeline_decode": SAME,
     },
     "query_expansion": {
@@ -128,31 +116,12 @@ graph expand(question):
   %answer_prefill = llm_prefill(f"Answer the question using only the context.\\nContext: {%ctx}\\nQuestion: {%question}\\nAnswer:", session='answer', part=1, parts=1)  # wf.py:8
   %answer = llm_decode(%answer_prefill, max_tokens=32)  # wf.py:8
   return %answer""",
-        "split_prefill": """\
-graph expand(question):
-  %question = input  # wf.py:1
-  %queries_prefill_p1 = llm_prefill(f"Write three search queries about: ", session='queries', part=1, parts=2, shared)  # wf.py:2
-  %queries_prefill_p2 = llm_prefill(%queries_prefill_p1, f"{%question}\\n", session='queries', part=2, parts=2, chained)  # wf.py:2
-  %queries = llm_decode(%queries_prefill_p2, max_tokens=48, parse=lines)  # wf.py:2
-  %results = map(%queries) {  # wf.py:3
-      %q = input
-      %hits_embed = embed(%q)  # wf.py:4
-      %hits = db_search(%hits_embed, collection='wiki', top_k=4)  # wf.py:4
-      return %hits
-  }
-  %hits = python(%results) { hits = [h for r in results for h in r] }  # wf.py:5
-  %best = rerank(%question, %hits, top_k=4)  # wf.py:6
-  %ctx = python(%best) { ctx = "\\n".join(h.text for h in best) }  # wf.py:7
-  %answer_prefill_p1 = llm_prefill(f"Answer the question using only the context.\\nContext: ", session='answer', part=1, parts=2, shared)  # wf.py:8
-  %answer_prefill_p2 = llm_prefill(%answer_prefill_p1, f"{%ctx}\\nQuestion: {%question}\\nAnswer:", session='answer', part=2, parts=2, chained)  # wf.py:8
-  %answer = llm_decode(%answer_prefill_p2, max_tokens=32)  # wf.py:8
-  return %answer""",
+        "split_prefill": SAME,
         "pipeline_decode": """\
 graph expand(question):
   %question = input  # wf.py:1
-  %queries_prefill_p1 = llm_prefill(f"Write three search queries about: ", session='queries', part=1, parts=2, shared)  # wf.py:2
-  %queries_prefill_p2 = llm_prefill(%queries_prefill_p1, f"{%question}\\n", session='queries', part=2, parts=2, chained)  # wf.py:2
-  %queries = llm_decode(%queries_prefill_p2, max_tokens=48, parse=lines, stream)  # wf.py:2
+  %queries_prefill = llm_prefill(f"Write three search queries about: {%question}\\n", session='queries', part=1, parts=1)  # wf.py:2
+  %queries = llm_decode(%queries_prefill, max_tokens=48, parse=lines, stream)  # wf.py:2
   %results = map(stream %queries) {  # wf.py:3
       %q = input
       %hits_embed = embed(%q)  # wf.py:4
@@ -162,9 +131,8 @@ graph expand(question):
   %hits = python(%results) { hits = [h for r in results for h in r] }  # wf.py:5
   %best = rerank(%question, %hits, top_k=4)  # wf.py:6
   %ctx = python(%best) { ctx = "\\n".join(h.text for h in best) }  # wf.py:7
-  %answer_prefill_p1 = llm_prefill(f"Answer the question using only the context.\\nContext: ", session='answer', part=1, parts=2, shared)  # wf.py:8
-  %answer_prefill_p2 = llm_prefill(%answer_prefill_p1, f"{%ctx}\\nQuestion: {%question}\\nAnswer:", session='answer', part=2, parts=2, chained)  # wf.py:8
-  %answer = llm_decode(%answer_prefill_p2, max_tokens=32)  # wf.py:8
+  %answer_prefill = llm_prefill(f"Answer the question using only the context.\\nContext: {%ctx}\\nQuestion: {%question}\\nAnswer:", session='answer', part=1, parts=1)  # wf.py:8
+  %answer = llm_decode(%answer_prefill, max_tokens=32)  # wf.py:8
   return %answer""",
     },
     "collections": {
@@ -428,16 +396,7 @@ graph compare(question):
   return %answer""",
         "prune_dependencies": SAME,
         "decompose_stages": SAME,
-        "split_prefill": """\
-graph compare(question):
-  %question = input  # wf.py:1
-  %hits_embed = embed(%question)  # wf.py:2
-  %hits = db_search(%hits_embed, collection='kb', top_k=4)  # wf.py:2
-  %ctx = python(%hits) { ctx = "\\n".join(h.text for h in hits) }  # wf.py:3
-  %answer_prefill_p1 = llm_prefill(f"{%question}\\n---\\n", session='answer', part=1, parts=2)  # wf.py:4
-  %answer_prefill_p2 = llm_prefill(%answer_prefill_p1, f"{%ctx}", session='answer', part=2, parts=2, chained)  # wf.py:4
-  %answer = llm_decode(%answer_prefill_p2, max_tokens=16)  # wf.py:4
-  return %answer""",
+        "split_prefill": SAME,
         "pipeline_decode": SAME,
     },
 }
