@@ -116,3 +116,36 @@ def test_an_optimized_ingest_embeds_only_what_its_collection_lacks_as_eager_does
     first, eager, optimized = anyio.run(main)
     assert first == len(DOCS) + 1  # the passages, then the question
     assert eager == optimized == 1  # the collection holds the passages: the question alone
+
+
+EXPAND_HEAD = (  # 245 characters, 48 tokens for llama.cpp's Gemma tokenizer: less than one block
+    "Write three short search queries for each question, one per line.\n\n"
+    "Question: How do I capitalize every word in a string?\n"
+    "Queries:\nstring capitalize words\nstring.capwords\ntitle case a string\n\n"
+)
+
+
+@ayo.workflow
+async def expand(question: str) -> list[str]:
+    return await ayo.llm(f"{EXPAND_HEAD}Question: {question}\nQueries:\n", parse=ayo.lines, max_tokens=16)
+
+
+def test_a_constant_head_shorter_than_a_prefill_block_costs_no_request_of_its_own() -> None:
+    """``bench/heldout_like.py``'s query expansion: llama.cpp recomputes the partial 64-token block
+    before a seam, so a 48-token head prefilled ahead (and forked from its kept copy) is computed
+    again in full with the question: one more prefill request per query for no token saved. The
+    default profile knows the block, so the optimized graph asks for one prefill, as eager does."""
+
+    async def main() -> tuple[list[int], list[int]]:
+        llm = ScriptedLLM("llm")
+        engines = [llm, ScriptedEmbedder("embed"), ScriptedStore("store"), ScriptedReranker("rerank")]
+        async with Runtime(engines=engines):
+            await expand.eager("how do I sort a dict?")
+            eager = list(llm.batch_sizes["prefill"])
+            del llm.batch_sizes["prefill"]
+            await expand("how do I sort a dict?")
+            optimized = list(llm.batch_sizes["prefill"])
+        return eager, optimized
+
+    eager, optimized = anyio.run(main)
+    assert eager == optimized == [1]
