@@ -200,8 +200,8 @@ def table(results: dict[str, Any], concurrency: Sequence[int]) -> str:
 
 
 def _numbers(stats: dict[str, Any], prefix: str = "") -> dict[str, float]:
-    """The numeric leaves of ``stats``, flattened to ``a.b.c`` keys (busy times and waits left out:
-    they depend on load)."""
+    """The numeric leaves of ``stats``, flattened to ``a.b.c`` keys, without the seconds, busy
+    times, waits, utilizations and means: they depend on load."""
     out: dict[str, float] = {}
     for k, v in stats.items():
         key = f"{prefix}{k}"
@@ -210,7 +210,8 @@ def _numbers(stats: dict[str, Any], prefix: str = "") -> dict[str, float]:
         elif (
             isinstance(v, int | float)
             and not isinstance(v, bool)
-            and not any(w in key for w in ("busy", "wait", "utilization", "_s", "mean"))
+            and not str(k).endswith("_s")
+            and not any(w in str(k) for w in ("busy", "wait", "utilization", "mean"))
         ):
             out[key] = float(v)
     return out
