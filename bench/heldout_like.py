@@ -15,6 +15,13 @@ batch size. ``--write`` rewrites the section of ``bench/RESULTS.md``.
 
     .venv/bin/python bench/heldout_like.py --write                  # 8 workflows, c = 1 4 8 16, 3 rounds
     .venv/bin/python bench/heldout_like.py --workflows rag_rerank --concurrency 1 8 --rounds 2
+    .venv/bin/python bench/heldout_like.py --counts --workflows branches --concurrency 1 8
+
+``--counts`` measures no time: per workflow, concurrency and variant (eager, optimized) it runs one
+burst and prints the work each engine did (``rt.stats()`` deltas: requests, batches and batch sizes
+per kind, the LLM's prompt tokens computed and reused, decode rounds, parts kept aside) and the order
+of the LLM's calls (kind and size, from ``rt.timeline()``). Load does not change these, so they
+show on a busy machine what a regression comes from.
 """
 
 from __future__ import annotations
@@ -192,13 +199,87 @@ def table(results: dict[str, Any], concurrency: Sequence[int]) -> str:
     return "\n".join(lines)
 
 
+def _numbers(stats: dict[str, Any], prefix: str = "") -> dict[str, float]:
+    """The numeric leaves of ``stats``, flattened to ``a.b.c`` keys, without the seconds, busy
+    times, waits, utilizations and means: they depend on load."""
+    out: dict[str, float] = {}
+    for k, v in stats.items():
+        key = f"{prefix}{k}"
+        if isinstance(v, dict):
+            out.update(_numbers(v, key + "."))
+        elif (
+            isinstance(v, int | float)
+            and not isinstance(v, bool)
+            and not str(k).endswith("_s")
+            and not any(w in str(k) for w in ("busy", "wait", "utilization", "mean"))
+        ):
+            out[key] = float(v)
+    return out
+
+
+def _engine_counts(rt: ayo.Runtime) -> dict[str, float]:
+    out: dict[str, float] = {}
+    for name, e in rt.stats()["engines"].items():
+        e = dict(e)
+        per = e.pop("per_instance", [])
+        out.update(_numbers(e, f"{name}."))
+        for i in per:
+            out.update(
+                {
+                    f"{name}.engine.{k}": out.get(f"{name}.engine.{k}", 0.0) + v
+                    for k, v in _numbers(i.get("engine_stats", {})).items()
+                }
+            )
+    return out
+
+
+def _llm_order(rt: ayo.Runtime, since: int) -> tuple[str, int]:
+    """The LLM's calls after the first ``since`` batch events (``kind xN:ms``: size and duration,
+    the one figure here that load changes), and how many there are in all."""
+    calls = [e for e in rt.timeline().events if e.get("pid") == 2 and e["args"].get("engine") == "llm"]
+    return " ".join(f"{e['name'].replace(' ', '')}:{e['dur'] / 1e3:.0f}ms" for e in calls[since:]), len(calls)
+
+
+async def counts(args: argparse.Namespace) -> None:
+    """``--counts``: see the module docstring."""
+    queries = list(W.QUERIES)
+    async with ayo.Runtime() as rt:
+        bench = Bench(rt)
+        await prepare(bench, args.workflows, queries)
+        for workflow in args.workflows:
+            for c in args.concurrency:
+                burst = [queries[i % len(queries)] for i in range(c)]
+                seen: dict[str, dict[str, float]] = {}
+                for variant in ("eager", "optimized"):
+                    before = _engine_counts(rt)
+                    _, since = _llm_order(rt, 0)
+                    run = await bench.burst(variant, workflow, burst)
+                    after = _engine_counts(rt)
+                    order, _ = _llm_order(rt, since)
+                    seen[variant] = {k: after.get(k, 0.0) - before.get(k, 0.0) for k in after}
+                    print(f"== {workflow} c={c} {variant}: errors {run.errors}\n   llm calls: {order}")
+                keys = sorted(
+                    k
+                    for k in seen["eager"].keys() | seen["optimized"].keys()
+                    if seen["eager"].get(k, 0.0) or seen["optimized"].get(k, 0.0)
+                )
+                for k in keys:
+                    e, o = seen["eager"].get(k, 0.0), seen["optimized"].get(k, 0.0)
+                    print(f"   {k:60s} eager {e:8.0f}  optimized {o:8.0f}{'  *' if e != o else ''}")
+                sys.stdout.flush()
+
+
 def main(argv: Sequence[str] | None = None) -> None:
     p = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     p.add_argument("--workflows", nargs="+", default=list(H.FUNCTIONS), choices=list(H.FUNCTIONS))
     p.add_argument("--concurrency", nargs="+", type=int, default=[1, 4, 8, 16])
     p.add_argument("--rounds", type=int, default=3)
     p.add_argument("--write", action="store_true", help="rewrite this benchmark's section of RESULTS.md")
+    p.add_argument("--counts", action="store_true", help="print the work per variant, measure no time")
     args = p.parse_args(argv)
+    if args.counts:
+        anyio.run(counts, args)
+        return
     RAW.parent.mkdir(exist_ok=True)
     measure_and_report("heldout_like.py", HEADING, measure, table, args, argv)
 

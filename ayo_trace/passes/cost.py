@@ -116,9 +116,13 @@ class EngineProfile:
 # passage by the LLM's likelihood of the question given the passage, i.e. a prefill of passage and
 # question per passage at the LLM's prompt rate. llama.cpp evaluates prompts in 64-token blocks at
 # fixed positions (llama_cpp.PREFILL_BLOCK), so a prompt part after a seam recomputes the partial
-# block; the default LLM profile leaves ``prefill_block`` at 0 (every split the cost analysis finds is
-# made), because the runtime already merges parts run ahead when the engine is busy
-# (engine_scheduler.EnginePool); pass a profile with ``prefill_block=64`` to decide it at compile time.
+# block: the default LLM profile says so (``prefill_block=64``). The runtime merges a part run ahead
+# into the next when the engine is busy (engine_pool.EnginePool), but not a shared constant prefix,
+# and not on an idle engine, so the seam is the pass's to weigh: a shared prefix shorter than a block
+# is forked from its kept copy and then computed again in full after the seam (bench/heldout_like.py's
+# query-expansion prompt, a 48-token head: one more request per query, no token saved, and the
+# query's critical prefill chained behind work run ahead). Pass ``prefill_block=0`` for an engine
+# that resumes a prompt at any token (transformers with a reused cache).
 DEFAULT_PROFILES: Mapping[str, EngineProfile] = MappingProxyType(
     {
         "llm": EngineProfile(
@@ -128,6 +132,7 @@ DEFAULT_PROFILES: Mapping[str, EngineProfile] = MappingProxyType(
             decode_token_s=1 / 78,
             max_batch=8,
             decode_speedup=((1, 1.0), (2, 94 / 102), (4, 135 / 102), (8, 205 / 102)),
+            prefill_block=64,
         ),
         "embedding": EngineProfile(
             "embedding", fixed_s=0.006, per_item_s=0.004, per_token_s=0.0001, max_batch=64

@@ -3,8 +3,9 @@
 Each primitive's spec says what it lowers to (``PrimitiveSpec.lowers_to`` and its ``lower`` hook;
 the built-in ones are listed in ``ir/builtin_primitives.py``: ``llm`` → ``llm_prefill`` +
 ``llm_decode``, ``ingest`` → ``embed`` + ``db_insert``, ``search`` → ``embed`` + ``db_search``). A
-primitive whose spec lowers to nothing (``rerank``, a registered one) stays. Bodies of blocks are
-lowered too.
+primitive whose spec lowers to nothing (``rerank``, a registered one) stays, and so does a node
+marked ``whole`` (an ``ingest`` that stage decomposition found no gain in splitting). Bodies of
+blocks are lowered too.
 """
 
 from __future__ import annotations
@@ -22,7 +23,7 @@ def lower_graph(graph: Graph) -> bool:
         for body in graph.subgraphs(n):
             changed |= lower_graph(body)
         spec = primitive_spec(n.op)
-        if spec is not None and spec.lower is not None:
+        if spec is not None and spec.lower is not None and not n.attrs.get("whole"):
             spec.lower(graph, n)
             changed = True
     return changed

@@ -16,10 +16,16 @@ A part whose prefill is estimated to take less than ``min_part_s`` (default: the
 cost of one request) is merged into the part after it: a few tokens are not worth a request. So is a
 part whose seam costs more than the split saves: the split saves at most the part's prefill time
 (all of it for a constant prefix, computed once for every query that shares it), and for other
-parts no more than the time between that part and the next becoming ready (the work moved off the
-critical path); it costs one more request (``min_part_s``) and the tokens the engine recomputes at the seam
-(``EngineProfile.seam_tokens``: with ``prefill_block=64``, llama.cpp's figure, a constant prefix
-shorter than a block saves nothing and only adds work under load; the default profile has no block).
+parts no more than the time the LLM would otherwise idle between that part and the next becoming
+ready (the work moved off the critical path). That window is counted on the query's own schedule:
+the query's other LLM calls (another prompt's prefill or decode, a map or branch that calls the same
+engine) busy in it leave the part no room, since an engine runs one call at a time (an estimate that
+ignored them split ``bench/heldout_like.py``'s ``branches`` answer after its retrieved context, to
+be prefilled "while" the same query's classification decoded: two more requests, two seams, and
+the part ran after the classification all the same). A split costs one more request
+(``min_part_s``) and the tokens the engine recomputes at the seam
+(``EngineProfile.seam_tokens``: with ``prefill_block=64``, llama.cpp's figure and the default
+profile's, a constant prefix shorter than a block saves nothing and only adds a request).
 
 Parts share the prefill's ``session``, are numbered ``part``/``parts``, every part but the last is
 marked ``ahead`` (it runs before the session's later inputs are ready: engine schedulers batch it
@@ -36,6 +42,7 @@ from dataclasses import dataclass
 from typing import ClassVar
 
 from ..ir import Graph, Hole, Node, Template
+from ..ir.ops import engine_kind
 from .cost import Estimates, Profiles, annotate, profile_for
 from .manager import PassResult
 
@@ -50,8 +57,9 @@ class SplitPrefill:
 
     name: ClassVar[str] = "split_prefill"
 
-    def segments(self, node: Node) -> list[list[str | Hole]]:
-        """The template's parts, grouped into the prefill parts they belong to."""
+    def segments(self, node: Node, graph: Graph | None = None) -> list[list[str | Hole]]:
+        """The template's parts, grouped into the prefill parts they belong to (``graph``: the graph
+        ``node`` is in, whose other LLM work the split must fit around; None: none)."""
         tpl: Template = node.attrs["template"]
         parts = list(tpl.parts)
         if not tpl.holes:
@@ -71,7 +79,7 @@ class SplitPrefill:
                 ready = max(ready, t)
             cur.append(p)
         segs.append(cur)
-        return self._merge_unprofitable(node, self._merge_small(node, segs))
+        return self._merge_unprofitable(graph, node, self._merge_small(node, segs))
 
     def _merge_small(self, node: Node, segs: list[list[str | Hole]]) -> list[list[str | Hole]]:
         """Merge every part but the last whose prefill would take less than one request costs."""
@@ -92,7 +100,26 @@ class SplitPrefill:
             carry = []
         return out
 
-    def _merge_unprofitable(self, node: Node, segs: list[list[str | Hole]]) -> list[list[str | Hole]]:
+    @staticmethod
+    def _busy(graph: Graph, node: Node) -> list[tuple[float, float]]:
+        """When the query's other work occupies ``node``'s LLM engine, by the cost analysis: the
+        LLM nodes of ``graph`` on the same engine, and the blocks whose bodies call it."""
+        engine = node.attrs.get("engine")
+
+        def calls(n: Node) -> bool:
+            return engine_kind(n.op) == "llm" and n.attrs.get("engine") == engine
+
+        spans = []
+        for n in graph.nodes:
+            if n is node or not (calls(n) or any(calls(b) for g in graph.subgraphs(n) for b in g.walk())):
+                continue
+            end = float(n.meta.get("finish", 0.0))
+            spans.append((end - float(n.meta.get("cost", 0.0)), end))
+        return spans
+
+    def _merge_unprofitable(
+        self, graph: Graph | None, node: Node, segs: list[list[str | Hole]]
+    ) -> list[list[str | Hole]]:
         """Merge every part whose seam with the next part costs more than splitting there saves."""
         prof = profile_for(node, self.profiles)
         request = prof.fixed_s if self.min_part_s is None else self.min_part_s
@@ -110,13 +137,14 @@ class SplitPrefill:
                 default=0.0,
             )
 
+        busy = self._busy(graph, node) if graph is not None else []
         segs = list(segs)
         i, before = 0, 0.0
         while i < len(segs) - 1:
             n = tokens(segs[i])
             saves = n * prof.per_token_s
             if i > 0 or any(isinstance(p, Hole) for p in segs[i]):  # a constant prefix is shared
-                saves = min(saves, ready(segs[i + 1]) - ready(segs[i]))
+                saves = min(saves, _idle(ready(segs[i]), ready(segs[i + 1]), busy))
             costs = request + prof.seam_tokens(before + n) * prof.per_token_s
             if saves <= costs:
                 segs[i : i + 2] = [segs[i] + segs[i + 1]]
@@ -171,7 +199,7 @@ class SplitPrefill:
                 changed |= self.rewrite(body)
             if n.op != "llm_prefill" or n.attrs.get("parts", 1) != 1 or n.attrs.get("chained"):
                 continue
-            segs = self.segments(n)
+            segs = self.segments(n, graph)
             if len(segs) > 1:
                 self._split(graph, n, segs)
                 changed = True
@@ -180,3 +208,14 @@ class SplitPrefill:
     def __call__(self, graph: Graph) -> PassResult:
         annotate(graph, self.profiles)
         return PassResult(graph, self.rewrite(graph))
+
+
+def _idle(start: float, end: float, busy: list[tuple[float, float]]) -> float:
+    """The part of ``[start, end]`` that none of the ``busy`` spans covers."""
+    covered, reach = 0.0, start
+    for a, b in sorted(busy):
+        a, b = max(a, reach), min(b, end)
+        if b > a:
+            covered += b - a
+            reach = b
+    return max(end - start - covered, 0.0)

@@ -40,10 +40,11 @@ def test_each_level_reports_the_runtime_batches_and_prefix_hits(rows: list[dict[
         for e in engines.values():
             assert e["max_batch"] >= e["mean_batch"] >= 1 and e["batches"] >= 1
         llm = engines["llm"]
-        # one session per query forks the prompt's constant head, kept since the warm-up query
-        assert llm["prefix_hits"] == QUERIES and llm["prefix_misses"] == 0
+        # The example's constant prompt head (about 28 tokens) is shorter than one 64-token prefill
+        # block (the default LLM profile's): it is not split off, so no session forks a kept prefix.
+        assert llm.get("prefix_hits", 0) == llm.get("prefix_misses", 0) == 0
     text = serve._line(rows[0])
-    assert "llm batch" in text and f"prefix {QUERIES}/{QUERIES}" in text
+    assert "llm batch" in text
 
 
 def test_the_delta_counts_only_what_ran_between_two_scrapes() -> None:

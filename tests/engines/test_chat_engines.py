@@ -90,10 +90,21 @@ async def test_a_chat_prompt_prefilled_in_parts_holds_the_tokens_of_the_whole(ll
             await llm.release([name])
 
 
+# More turns than FEW_SHOT: the constant head must outgrow one 64-token prefill block (the default
+# LLM profile's) to be split off and shared.
+TUTOR_SHOTS = [
+    *FEW_SHOT,
+    ayo.user("What is the capital of Japan?"),
+    ayo.assistant("Tokyo"),
+    ayo.user("What is the capital of Egypt?"),
+    ayo.assistant("Cairo"),
+]
+
+
 @ayo.workflow
 async def tutor(question: str) -> str:
     return await ayo.llm(
-        messages=[ayo.system(SYSTEM), *FEW_SHOT, ayo.user(f"What is the capital of {question}?")],
+        messages=[ayo.system(SYSTEM), *TUTOR_SHOTS, ayo.user(f"What is the capital of {question}?")],
         max_tokens=6,
         stop="\n",
     )

@@ -195,16 +195,21 @@ async def test_llama_sessions_take_the_slots_of_kept_prefixes(wide_llama: LlamaC
     assert delta(wide_llama, before)["prefix_misses"] == 1
 
 
+# One more example than INSTRUCTIONS: the workflows' constant head must outgrow one 64-token prefill
+# block (the default LLM profile's) by the cost model's estimate to be split off and shared.
+WORKFLOW_INSTRUCTIONS = INSTRUCTIONS + "Question: What is the capital of Spain?\nAnswer: Madrid\n\n"
+
+
 @ayo.workflow
 async def rag_answer(question: str, context: str) -> str:
     return await ayo.llm(
-        f"{INSTRUCTIONS}Context: {context}\nQuestion: {question}\nAnswer:", max_tokens=8, stop="\n"
+        f"{WORKFLOW_INSTRUCTIONS}Context: {context}\nQuestion: {question}\nAnswer:", max_tokens=8, stop="\n"
     )
 
 
 @ayo.workflow
 async def direct_answer(question: str) -> str:
-    return await ayo.llm(f"{INSTRUCTIONS}Question: {question}\nAnswer:", max_tokens=8, stop="\n")
+    return await ayo.llm(f"{WORKFLOW_INSTRUCTIONS}Question: {question}\nAnswer:", max_tokens=8, stop="\n")
 
 
 @pytest.mark.slow

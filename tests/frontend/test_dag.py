@@ -204,7 +204,7 @@ def test_declared_order_is_pruned_when_no_data_flows() -> None:
 def test_pruning_keeps_a_write_before_a_read_of_the_same_collection() -> None:
     optimized = run_passes(naive_rag().graph(), DEFAULT_PASSES)
     search = next(n for n in optimized.nodes if n.op == "db_search")
-    writes = {n.name for n in optimized.nodes if n.op == "db_insert"}
+    writes = {n.name for n in optimized.nodes if n.op in ("db_insert", "ingest")}
     assert {a.name for a in search.after} & writes
 
 

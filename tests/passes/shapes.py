@@ -9,6 +9,7 @@ it stands for.
 
 from __future__ import annotations
 
+import dataclasses
 from collections.abc import Callable, Sequence
 from typing import Any
 
@@ -24,8 +25,14 @@ from ayo_trace.ir import (
     Template,
     lines,
 )
+from ayo_trace.passes import DEFAULT_PROFILES
 
 FILE = "wf.py"
+
+# The default profiles with an LLM that resumes a prompt at any token (no block recomputed at a seam,
+# as transformers with a reused cache): these shapes' short constant prefixes are then worth a split
+# of their own, so the tests of how parts are made use it.
+NO_BLOCK = {**DEFAULT_PROFILES, "llm": dataclasses.replace(DEFAULT_PROFILES["llm"], prefill_block=0)}
 
 
 def tpl(*parts: str | int) -> Template:

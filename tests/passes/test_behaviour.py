@@ -42,9 +42,10 @@ def test_effects_on_different_collections_never_order_each_other() -> None:
 
 
 def test_split_parts_render_exactly_the_unsplit_prompt() -> None:
+    split = 0
     for build in shapes.SHAPES.values():
         before = run_passes(build(), LOWERED)
-        after = run_passes(before, DEFAULT_PASSES[3:4])
+        after = run_passes(before, DEFAULT_PASSES[3:4], profiles=shapes.NO_BLOCK)
         prompts = {n.attrs["session"]: n for n in before.walk() if n.op == "llm_prefill"}
         for session, whole in prompts.items():
             parts = sorted(
@@ -58,10 +59,12 @@ def test_split_parts_render_exactly_the_unsplit_prompt() -> None:
             value = {n: f"<{n.name}>" for n in (*whole.args, *(a for p in parts for a in p.args))}
             text = "".join(p.attrs["template"].render([value[a] for a in p.args]) for p in parts)
             assert text == whole.attrs["template"].render([value[a] for a in whole.args]), session
+            split += len(parts) > 1
+    assert split >= 3
 
 
 def test_only_parts_without_args_are_shared_and_only_later_parts_chained() -> None:
-    graph = run_passes(shapes.query_expansion(), DEFAULT_PASSES)
+    graph = run_passes(shapes.query_expansion(), DEFAULT_PASSES, profiles=shapes.NO_BLOCK)
     first, second = graph.find("queries_prefill_p1"), graph.find("queries_prefill_p2")
     assert first.args == () and first.attrs["shared"] and not first.attrs["chained"]
     assert second.args[0] is first and second.attrs["chained"] and "shared" not in second.attrs
@@ -69,8 +72,8 @@ def test_only_parts_without_args_are_shared_and_only_later_parts_chained() -> No
 
 def test_a_short_constant_prefix_is_not_worth_a_request_unless_asked() -> None:
     lowered = run_passes(shapes.effects(), LOWERED)
-    assert not SplitPrefill()(lowered.copy()).changed  # "Q: " is a token or two
-    forced = SplitPrefill(min_part_s=0.0)(lowered.copy())
+    assert not SplitPrefill(profiles=shapes.NO_BLOCK)(lowered.copy()).changed  # "Q: " is a token or two
+    forced = SplitPrefill(profiles=shapes.NO_BLOCK, min_part_s=0.0)(lowered.copy())
     assert forced.changed
     assert "llm_prefill(f\"Q: \", session='answer', part=1, parts=2, shared" in str(forced.graph)
 
@@ -108,10 +111,29 @@ graph rag(question, docs):
     )
 
 
-def test_decompose_leaves_a_constant_list_that_fits_one_chunk_alone() -> None:
+def test_decompose_leaves_a_constant_list_that_fits_one_chunk_whole() -> None:
+    """Unchunked, the ingest is left whole (as traced), so it embeds only what its collection lacks."""
     lowered = run_passes(shapes.const_docs(), DEFAULT_PASSES[:2])
-    assert not DecomposeStages(chunk=2, profiles=SLOW_INDEX)(lowered.copy()).changed
-    assert DecomposeStages(chunk=1, profiles=SLOW_INDEX)(lowered.copy()).changed
+    whole = DecomposeStages(chunk=2, profiles=SLOW_INDEX)(lowered.copy()).graph
+    assert [n.op for n in whole.nodes if n.op in ("ingest", "embed", "db_insert")] == ["ingest", "embed"]
+    assert whole.find("ingest").attrs == {
+        "collection": "faq",
+        "engine": None,
+        "embed_engine": None,
+        "whole": True,
+    }
+    chunked = DecomposeStages(chunk=1, profiles=SLOW_INDEX)(lowered.copy()).graph
+    assert [n.op for n in chunked.nodes if n.op in ("ingest", "embed", "db_insert")] == [
+        "embed",
+        "db_insert",
+        "embed",
+    ]
+
+
+def test_an_ingest_left_whole_is_not_lowered_again() -> None:
+    once = run_passes(shapes.const_docs(), DEFAULT_PASSES)
+    assert not Lower()(once.copy()).changed
+    assert not DecomposeStages()(once.copy()).changed
 
 
 @pytest.mark.parametrize(

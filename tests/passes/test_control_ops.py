@@ -73,7 +73,7 @@ def _reaches(a: ayo.ir.Node, b: ayo.ir.Node) -> bool:  # type: ignore[name-defin
 def test_inside_a_loop_body_the_insert_stays_before_the_search() -> None:
     graph = run_passes(index_in_rounds.graph("q", [["a"]]), DEFAULT_PASSES)
     body = _node(graph, "loop").attrs["body"]
-    insert = next(n for n in body.nodes if n.op == "db_insert")
+    insert = next(n for n in body.nodes if n.op in ("db_insert", "ingest"))
     search = next(n for n in body.nodes if n.op == "db_search")
     assert _reaches(insert, search), body
 

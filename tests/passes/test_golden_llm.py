@@ -131,17 +131,7 @@ graph summarize(docs):
       return %summary
   }
   return %summaries""",
-        "split_prefill": """\
-graph summarize(docs):
-  %docs = input  # wf.py:1
-  %summaries = map(%docs) {  # wf.py:2
-      %d = input
-      %summary_prefill_p1 = llm_prefill(f"Summarize this document in one sentence.\\n", session='summary', part=1, parts=2, shared)  # wf.py:3
-      %summary_prefill_p2 = llm_prefill(%summary_prefill_p1, f"{%d}\\nSummary:", session='summary', part=2, parts=2, chained)  # wf.py:3
-      %summary = llm_decode(%summary_prefill_p2, max_tokens=24)  # wf.py:3
-      return %summary
-  }
-  return %summaries""",
+        "split_prefill": SAME,
         "pipeline_decode": SAME,
     },
     "graph_break": {
@@ -179,19 +169,7 @@ graph tool(question):
   %answer = llm_decode(%answer_prefill, max_tokens=16)  # wf.py:6
   return %answer, %hits, %stamp""",
         "decompose_stages": SAME,
-        "split_prefill": """\
-graph tool(question):
-  %question = input  # wf.py:1
-  %plan_prefill = llm_prefill(f"Plan for: {%question}\\n", session='plan', part=1, parts=1)  # wf.py:2
-  %plan = llm_decode(%plan_prefill, max_tokens=16)  # wf.py:2
-  %stamp = python() { stamp = time.time() }  # wf.py:3
-  %result = break(%plan, reason='call_tool is not an ayo primitive') { result = await call_tool(plan) } after %stamp  # wf.py:4
-  %hits_embed = embed(%question)  # wf.py:5
-  %hits = db_search(%hits_embed, collection='kb', top_k=4) after %result  # wf.py:5
-  %answer_prefill_p1 = llm_prefill(f"{%question} ", session='answer', part=1, parts=2)  # wf.py:6
-  %answer_prefill_p2 = llm_prefill(%answer_prefill_p1, f"{%result}", session='answer', part=2, parts=2, chained)  # wf.py:6
-  %answer = llm_decode(%answer_prefill_p2, max_tokens=16)  # wf.py:6
-  return %answer, %hits, %stamp""",
+        "split_prefill": SAME,
         "pipeline_decode": SAME,
     },
     "parse_no_map": {

@@ -51,21 +51,19 @@ graph rag(question, docs):
   %answer_prefill = llm_prefill(f"Answer the question using only the context.\\nContext: {%ctx}\\nQuestion: {%question}\\nAnswer:", session='answer', part=1, parts=1)  # wf.py:6
   %answer = llm_decode(%answer_prefill, max_tokens=32)  # wf.py:6
   return %answer""",
-        "decompose_stages": SAME,
-        "split_prefill": """\
+        "decompose_stages": """\
 graph rag(question, docs):
   %question = input  # wf.py:1
   %docs = input  # wf.py:1
-  %ingest_embed = embed(%docs)  # wf.py:2
-  %ingest = db_insert(%docs, %ingest_embed, collection='docs')  # wf.py:2
+  %ingest = ingest(%docs, collection='docs', whole)  # wf.py:2
   %hits_embed = embed(%question)  # wf.py:3
   %hits = db_search(%hits_embed, collection='docs', top_k=8) after %ingest  # wf.py:3
   %best = rerank(%question, %hits, top_k=3)  # wf.py:4
   %ctx = python(%best) { ctx = "\\n".join(h.text for h in best) }  # wf.py:5
-  %answer_prefill_p1 = llm_prefill(f"Answer the question using only the context.\\nContext: ", session='answer', part=1, parts=2, shared)  # wf.py:6
-  %answer_prefill_p2 = llm_prefill(%answer_prefill_p1, f"{%ctx}\\nQuestion: {%question}\\nAnswer:", session='answer', part=2, parts=2, chained)  # wf.py:6
-  %answer = llm_decode(%answer_prefill_p2, max_tokens=32)  # wf.py:6
+  %answer_prefill = llm_prefill(f"Answer the question using only the context.\\nContext: {%ctx}\\nQuestion: {%question}\\nAnswer:", session='answer', part=1, parts=1)  # wf.py:6
+  %answer = llm_decode(%answer_prefill, max_tokens=32)  # wf.py:6
   return %answer""",
+        "split_prefill": SAME,
         "pipeline_decode": SAME,
     },
     "query_expansion": {
@@ -118,31 +116,12 @@ graph expand(question):
   %answer_prefill = llm_prefill(f"Answer the question using only the context.\\nContext: {%ctx}\\nQuestion: {%question}\\nAnswer:", session='answer', part=1, parts=1)  # wf.py:8
   %answer = llm_decode(%answer_prefill, max_tokens=32)  # wf.py:8
   return %answer""",
-        "split_prefill": """\
-graph expand(question):
-  %question = input  # wf.py:1
-  %queries_prefill_p1 = llm_prefill(f"Write three search queries about: ", session='queries', part=1, parts=2, shared)  # wf.py:2
-  %queries_prefill_p2 = llm_prefill(%queries_prefill_p1, f"{%question}\\n", session='queries', part=2, parts=2, chained)  # wf.py:2
-  %queries = llm_decode(%queries_prefill_p2, max_tokens=48, parse=lines)  # wf.py:2
-  %results = map(%queries) {  # wf.py:3
-      %q = input
-      %hits_embed = embed(%q)  # wf.py:4
-      %hits = db_search(%hits_embed, collection='wiki', top_k=4)  # wf.py:4
-      return %hits
-  }
-  %hits = python(%results) { hits = [h for r in results for h in r] }  # wf.py:5
-  %best = rerank(%question, %hits, top_k=4)  # wf.py:6
-  %ctx = python(%best) { ctx = "\\n".join(h.text for h in best) }  # wf.py:7
-  %answer_prefill_p1 = llm_prefill(f"Answer the question using only the context.\\nContext: ", session='answer', part=1, parts=2, shared)  # wf.py:8
-  %answer_prefill_p2 = llm_prefill(%answer_prefill_p1, f"{%ctx}\\nQuestion: {%question}\\nAnswer:", session='answer', part=2, parts=2, chained)  # wf.py:8
-  %answer = llm_decode(%answer_prefill_p2, max_tokens=32)  # wf.py:8
-  return %answer""",
+        "split_prefill": SAME,
         "pipeline_decode": """\
 graph expand(question):
   %question = input  # wf.py:1
-  %queries_prefill_p1 = llm_prefill(f"Write three search queries about: ", session='queries', part=1, parts=2, shared)  # wf.py:2
-  %queries_prefill_p2 = llm_prefill(%queries_prefill_p1, f"{%question}\\n", session='queries', part=2, parts=2, chained)  # wf.py:2
-  %queries = llm_decode(%queries_prefill_p2, max_tokens=48, parse=lines, stream)  # wf.py:2
+  %queries_prefill = llm_prefill(f"Write three search queries about: {%question}\\n", session='queries', part=1, parts=1)  # wf.py:2
+  %queries = llm_decode(%queries_prefill, max_tokens=48, parse=lines, stream)  # wf.py:2
   %results = map(stream %queries) {  # wf.py:3
       %q = input
       %hits_embed = embed(%q)  # wf.py:4
@@ -152,9 +131,8 @@ graph expand(question):
   %hits = python(%results) { hits = [h for r in results for h in r] }  # wf.py:5
   %best = rerank(%question, %hits, top_k=4)  # wf.py:6
   %ctx = python(%best) { ctx = "\\n".join(h.text for h in best) }  # wf.py:7
-  %answer_prefill_p1 = llm_prefill(f"Answer the question using only the context.\\nContext: ", session='answer', part=1, parts=2, shared)  # wf.py:8
-  %answer_prefill_p2 = llm_prefill(%answer_prefill_p1, f"{%ctx}\\nQuestion: {%question}\\nAnswer:", session='answer', part=2, parts=2, chained)  # wf.py:8
-  %answer = llm_decode(%answer_prefill_p2, max_tokens=32)  # wf.py:8
+  %answer_prefill = llm_prefill(f"Answer the question using only the context.\\nContext: {%ctx}\\nQuestion: {%question}\\nAnswer:", session='answer', part=1, parts=1)  # wf.py:8
+  %answer = llm_decode(%answer_prefill, max_tokens=32)  # wf.py:8
   return %answer""",
     },
     "collections": {
@@ -209,7 +187,23 @@ graph stores(question, notes, papers):
   %found = db_search(%found_embed, collection='papers', top_k=4) after %ingest_1  # wf.py:7
   %everything = python(%old, %new, %facts, %found) { everything = old + new + facts + found }  # wf.py:8
   return %everything""",
-        "decompose_stages": SAME,
+        "decompose_stages": """\
+graph stores(question, notes, papers):
+  %question = input  # wf.py:1
+  %notes = input  # wf.py:1
+  %papers = input  # wf.py:1
+  %old_embed = embed(%question)  # wf.py:2
+  %old = db_search(%old_embed, collection='notes', top_k=4)  # wf.py:2
+  %ingest = ingest(%notes, collection='notes', whole) after %old  # wf.py:3
+  %new_embed = embed(%question)  # wf.py:4
+  %new = db_search(%new_embed, collection='notes', top_k=4) after %ingest  # wf.py:4
+  %ingest_1 = ingest(%papers, collection='papers', whole)  # wf.py:5
+  %facts_embed = embed(%question)  # wf.py:6
+  %facts = db_search(%facts_embed, collection='facts', top_k=4)  # wf.py:6
+  %found_embed = embed(%question)  # wf.py:7
+  %found = db_search(%found_embed, collection='papers', top_k=4) after %ingest_1  # wf.py:7
+  %everything = python(%old, %new, %facts, %found) { everything = old + new + facts + found }  # wf.py:8
+  return %everything""",
         "split_prefill": SAME,
         "pipeline_decode": SAME,
     },
@@ -239,7 +233,14 @@ graph faq(question):
   %hits_embed = embed(%question)  # wf.py:3
   %hits = db_search(%hits_embed, collection='faq', top_k=1) after %ingest  # wf.py:3
   return %hits""",
-        "decompose_stages": SAME,
+        "decompose_stages": """\
+graph faq(question):
+  %question = input  # wf.py:1
+  %docs = const(['Paris is in France.', 'Rome is in Italy.'])
+  %ingest = ingest(%docs, collection='faq', whole)  # wf.py:2
+  %hits_embed = embed(%question)  # wf.py:3
+  %hits = db_search(%hits_embed, collection='faq', top_k=1) after %ingest  # wf.py:3
+  return %hits""",
         "split_prefill": SAME,
         "pipeline_decode": SAME,
     },
@@ -284,7 +285,19 @@ graph notes(question, docs):
   %hits_embed = embed(%question)  # wf.py:5
   %hits = db_search(%hits_embed, collection='notes', top_k=4) after %counts  # wf.py:5
   return %hits""",
-        "decompose_stages": SAME,
+        "decompose_stages": """\
+graph notes(question, docs):
+  %question = input  # wf.py:1
+  %docs = input  # wf.py:1
+  %counts = map(%docs, concurrency=1) {  # wf.py:2
+      %d = input
+      %one = python(%d) { one = [d] }  # wf.py:3
+      %count = ingest(%one, collection='notes', whole)  # wf.py:4
+      return %count
+  }
+  %hits_embed = embed(%question)  # wf.py:5
+  %hits = db_search(%hits_embed, collection='notes', top_k=4) after %counts  # wf.py:5
+  return %hits""",
         "split_prefill": SAME,
         "pipeline_decode": SAME,
     },
@@ -343,7 +356,24 @@ graph route(question, docs):
       return %out
   }
   return %out""",
-        "decompose_stages": SAME,
+        "decompose_stages": """\
+graph route(question, docs):
+  %question = input  # wf.py:1
+  %docs = input  # wf.py:1
+  %ingest = ingest(%docs, collection='kb', whole)  # wf.py:2
+  %long = python(%question) { long = len(question) > 40 }  # wf.py:3
+  %out = cond(%long, %question) after %ingest {  # wf.py:4
+      %question = input
+      %out_embed = embed(%question)  # wf.py:5
+      %out = db_search(%out_embed, collection='kb', top_k=2)  # wf.py:5
+      return %out
+  } else {
+      %question = input
+      %out_prefill = llm_prefill(f"Answer briefly: {%question}\\n", session='out', part=1, parts=1)  # wf.py:6
+      %out = llm_decode(%out_prefill, max_tokens=16)  # wf.py:6
+      return %out
+  }
+  return %out""",
         "split_prefill": SAME,
         "pipeline_decode": SAME,
     },
@@ -366,16 +396,7 @@ graph compare(question):
   return %answer""",
         "prune_dependencies": SAME,
         "decompose_stages": SAME,
-        "split_prefill": """\
-graph compare(question):
-  %question = input  # wf.py:1
-  %hits_embed = embed(%question)  # wf.py:2
-  %hits = db_search(%hits_embed, collection='kb', top_k=4)  # wf.py:2
-  %ctx = python(%hits) { ctx = "\\n".join(h.text for h in hits) }  # wf.py:3
-  %answer_prefill_p1 = llm_prefill(f"{%question}\\n---\\n", session='answer', part=1, parts=2)  # wf.py:4
-  %answer_prefill_p2 = llm_prefill(%answer_prefill_p1, f"{%ctx}", session='answer', part=2, parts=2, chained)  # wf.py:4
-  %answer = llm_decode(%answer_prefill_p2, max_tokens=16)  # wf.py:4
-  return %answer""",
+        "split_prefill": SAME,
         "pipeline_decode": SAME,
     },
 }

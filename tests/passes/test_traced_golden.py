@@ -31,15 +31,13 @@ graph naive_rag(question, docs):
 graph naive_rag(question, docs):
   %question = input  # workflows.py:10
   %docs = input  # workflows.py:10
-  %ingest_embed = embed(%docs)  # workflows.py:11
-  %ingest = db_insert(%docs, %ingest_embed, collection='docs')  # workflows.py:11
+  %ingest = ingest(%docs, collection='docs', whole)  # workflows.py:11
   %hits_embed = embed(%question)  # workflows.py:12
   %hits = db_search(%hits_embed, collection='docs', top_k=8) after %ingest  # workflows.py:12
   %best = rerank(%question, %hits, top_k=3)  # workflows.py:13
   %context = python(%best) { context = "\\n".join(h.text for h in best) }  # workflows.py:14
-  %result_prefill_p1 = llm_prefill(f"Answer the question using only the context.\\nContext:\\n", session='result', part=1, parts=2, shared)  # workflows.py:15
-  %result_prefill_p2 = llm_prefill(%result_prefill_p1, f"{%context}\\nQuestion: {%question}\\nAnswer:", session='result', part=2, parts=2, chained)  # workflows.py:15
-  %result = llm_decode(%result_prefill_p2, max_tokens=32, stop=('\\n',))  # workflows.py:15
+  %result_prefill = llm_prefill(f"Answer the question using only the context.\\nContext:\\n{%context}\\nQuestion: {%question}\\nAnswer:", session='result', part=1, parts=1)  # workflows.py:15
+  %result = llm_decode(%result_prefill, max_tokens=32, stop=('\\n',))  # workflows.py:15
   return %result""",
     ),
     "query_expansion": (
@@ -61,9 +59,8 @@ graph query_expansion(question):
         """\
 graph query_expansion(question):
   %question = input  # workflows.py:23
-  %queries_prefill_p1 = llm_prefill(f"Write three search queries about: ", session='queries', part=1, parts=2, shared)  # workflows.py:24
-  %queries_prefill_p2 = llm_prefill(%queries_prefill_p1, f"{%question}\\n", session='queries', part=2, parts=2, chained)  # workflows.py:24
-  %queries = llm_decode(%queries_prefill_p2, max_tokens=48, parse=lines, stream)  # workflows.py:24
+  %queries_prefill = llm_prefill(f"Write three search queries about: {%question}\\n", session='queries', part=1, parts=1)  # workflows.py:24
+  %queries = llm_decode(%queries_prefill, max_tokens=48, parse=lines, stream)  # workflows.py:24
   %hits = map(stream %queries) {  # workflows.py:25
       %q = input
       %search_embed = embed(%q)  # workflows.py:25
@@ -73,9 +70,8 @@ graph query_expansion(question):
   %passages = python(%hits) { passages = [h for per_query in hits for h in per_query] }  # workflows.py:26
   %best = rerank(%question, %passages, top_k=4)  # workflows.py:26
   %context = python(%best) { context = "\\n".join(h.text for h in best) }  # workflows.py:27
-  %result_prefill_p1 = llm_prefill(f"Answer the question using only the context.\\nContext:\\n", session='result', part=1, parts=2, shared)  # workflows.py:28
-  %result_prefill_p2 = llm_prefill(%result_prefill_p1, f"{%context}\\nQuestion: {%question}\\nAnswer:", session='result', part=2, parts=2, chained)  # workflows.py:28
-  %result = llm_decode(%result_prefill_p2, max_tokens=32)  # workflows.py:28
+  %result_prefill = llm_prefill(f"Answer the question using only the context.\\nContext:\\n{%context}\\nQuestion: {%question}\\nAnswer:", session='result', part=1, parts=1)  # workflows.py:28
+  %result = llm_decode(%result_prefill, max_tokens=32)  # workflows.py:28
   return %result""",
     ),
     "two_views": (
@@ -91,12 +87,10 @@ graph two_views(text):
         """\
 graph two_views(text):
   %text = input  # workflows.py:35
-  %summary_prefill_p1 = llm_prefill(f"Summarize the text below in one sentence.\\n", session='summary', part=1, parts=2, shared)  # workflows.py:36
-  %summary_prefill_p2 = llm_prefill(%summary_prefill_p1, f"{%text}\\nSummary:", session='summary', part=2, parts=2, chained)  # workflows.py:36
-  %summary = llm_decode(%summary_prefill_p2, max_tokens=32)  # workflows.py:36
-  %keywords_prefill_p1 = llm_prefill(f"List keywords for the text below.\\n", session='keywords', part=1, parts=2, shared)  # workflows.py:37
-  %keywords_prefill_p2 = llm_prefill(%keywords_prefill_p1, f"{%text}\\nKeywords:", session='keywords', part=2, parts=2, chained)  # workflows.py:37
-  %keywords = llm_decode(%keywords_prefill_p2, max_tokens=16)  # workflows.py:37
+  %summary_prefill = llm_prefill(f"Summarize the text below in one sentence.\\n{%text}\\nSummary:", session='summary', part=1, parts=1)  # workflows.py:36
+  %summary = llm_decode(%summary_prefill, max_tokens=32)  # workflows.py:36
+  %keywords_prefill = llm_prefill(f"List keywords for the text below.\\n{%text}\\nKeywords:", session='keywords', part=1, parts=1)  # workflows.py:37
+  %keywords = llm_decode(%keywords_prefill, max_tokens=16)  # workflows.py:37
   %python = python(%summary) { print("summary:", summary) }  # workflows.py:38
   %result = python(%summary, %keywords) { result = summary + " | " + keywords }  # workflows.py:39
   return %result after %python""",

@@ -87,7 +87,7 @@ async def test_one_span_per_node_with_its_attributes(rt: Runtime, spans: InMemor
     assert decode["ayo.queue_wait_s"] >= 0.0 and decode["ayo.ok"] is True
     prefill = by_node["result_prefill"]
     assert prefill["ayo.tokens_in"] > 0 and prefill["ayo.engine"] == "llm"
-    assert by_node["ingest"]["ayo.engine"] == "store" and by_node["ingest_embed"]["ayo.engine"] == "embed"
+    assert by_node["ingest"]["ayo.engine"] == "store" and by_node["hits_embed"]["ayo.engine"] == "embed"
     assert by_node["context"]["ayo.op"] == "python" and "ayo.engine" not in by_node["context"]
     assert not any("ayo.prompt" in a or "ayo.output" in a for a in by_node.values())
 

@@ -18,7 +18,13 @@ from .conftest import Engines, respond
 pytestmark = pytest.mark.anyio
 
 PASSAGES = [f"Passage {i} is about topic {i}." for i in range(20)]
-INSTRUCTIONS = "You answer in one short line, using the context.\n"
+# Long enough (about 75 tokens by the cost model's estimate) for split prefill to send it ahead under
+# the default profile's 64-token blocks.
+INSTRUCTIONS = (
+    "You answer in one short line, using the context. Quote the passage that answers, give its topic "
+    "number, and never add a word the context does not support; say 'unknown' when no passage answers "
+    "the question. Keep the passage's own words where you can, and end the line with its number.\n"
+)
 
 
 @ayo.workflow

@@ -18,9 +18,12 @@ from .conftest import respond
 
 pytestmark = pytest.mark.anyio
 
+# Long enough (about 80 tokens by the cost model's estimate) to be worth a part of its own on an
+# engine that recomputes a partial 64-token block after a seam (the default LLM profile's).
 BLOCK = (
     "Answer from the context in one short line. Name the function to use and its arguments, "
-    "nothing else. Never invent a name; say so when the context does not answer.\n"
+    "nothing else. Never invent a name; say so when the context does not answer. Prefer the "
+    "standard library; quote the name exactly as the context writes it, with its module.\n"
 )
 
 
