@@ -223,10 +223,18 @@ def test_backend_openai_builds_an_llm_or_an_embedder_and_nothing_else() -> None:
 # --- through the runtime -------------------------------------------------------------------------
 
 
+# Longer than one 64-token prefill block, so the default cost profile splits it off and warms it.
+CAPITALS = "".join(
+    f"Question: What is the capital of {c}?\nAnswer: {a}\n"
+    for c, a in [("Italy", "Rome"), ("Spain", "Madrid"), ("Germany", "Berlin"), ("Japan", "Tokyo"),
+                 ("Egypt", "Cairo"), ("Canada", "Ottawa"), ("Norway", "Oslo")]
+)  # fmt: skip
+
+
 @ayo.workflow
 async def capital(country: str) -> str:
     return await ayo.llm(
-        f"Question: What is the capital of Italy?\nAnswer: Rome\nQuestion: What is the capital of {country}?\nAnswer:",
+        f"{CAPITALS}Question: What is the capital of {country}?\nAnswer:",
         max_tokens=4,
         stop="\n",
     )

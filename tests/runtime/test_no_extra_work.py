@@ -18,6 +18,7 @@ from ayo_trace.backend.engine_scheduler import EngineScheduler
 from ayo_trace.backend.engines.base import PrefillRequest
 from ayo_trace.backend.policy import new_tag, serving
 from ayo_trace.testing import ScriptedEmbedder, ScriptedLLM, ScriptedReranker, ScriptedStore
+from tests.util import run_in_new_loop
 
 from .virtual import RecordingLLM, in_virtual_time
 
@@ -113,7 +114,7 @@ def test_an_optimized_ingest_embeds_only_what_its_collection_lacks_as_eager_does
             optimized = await texts_embedded(lambda: ingest_ask("why?", DOCS), embedder)
         return first, eager, optimized
 
-    first, eager, optimized = anyio.run(main)
+    first, eager, optimized = run_in_new_loop(main)
     assert first == len(DOCS) + 1  # the passages, then the question
     assert eager == optimized == 1  # the collection holds the passages: the question alone
 
@@ -147,5 +148,5 @@ def test_a_constant_head_shorter_than_a_prefill_block_costs_no_request_of_its_ow
             optimized = list(llm.batch_sizes["prefill"])
         return eager, optimized
 
-    eager, optimized = anyio.run(main)
+    eager, optimized = run_in_new_loop(main)
     assert eager == optimized == [1]
