@@ -17,3 +17,10 @@ def run_in_new_loop(fn: Callable[..., Awaitable[T]], *args: Any, backend: str = 
     loop."""
     with ThreadPoolExecutor(1) as pool:
         return pool.submit(anyio.run, fn, *args, backend=backend).result()
+
+
+def in_new_thread(fn: Callable[..., T], *args: Any) -> T:
+    """``fn(*args)`` in a fresh thread: for a benchmark's ``main``, which calls ``anyio.run`` itself
+    (see ``run_in_new_loop``)."""
+    with ThreadPoolExecutor(1) as pool:
+        return pool.submit(fn, *args).result()

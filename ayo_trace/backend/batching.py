@@ -12,7 +12,10 @@ embed, a search of one collection, ...):
   ``critical_path_order``, larger ``priority`` first then earlier ``arrival``), then queue position.
 * A batch is the longest prefix of that order that fits ``max_batch`` (counted in ``size``: one per
   LLM request, one per text to embed) and ``token_budget`` (counted in ``tokens``); the first
-  request always fits, so an oversized request runs alone.
+  request always fits, so an oversized request runs alone. When the batch is full and the request
+  left out belongs to the query of the batch's last requests, those are left out too (unless that
+  query leads the batch): a query is not served half in this batch and half in the next, paying for
+  both (``_whole_queries``).
 * A request whose ``deadline`` leaves less time than its ``priority`` (its estimated time to its
   query's end on an idle engine) is *expired*: it is left out of the batch and reported, so its
   query fails before it takes engine time.
@@ -22,7 +25,10 @@ embed, a search of one collection, ...):
   request has waited ``max_wait_s``. A group that waits for expected members waits at most
   ``max(max_wait_s, EXPECTED_WAIT_S)``: a decode round does not start without a session that is only
   a moment late, but a session held back by a slow consumer does not stall the others.
-* Of the ready groups, the one whose best request comes first in the order above runs. When none is
+* Of the ready groups, the one whose best request comes first in the order above runs, unless a
+  group that is not ready yet has a better one and the ready batch is not urgent (a release): then
+  the answer is to wait for that group (at most its wait bound), since the ready batch would hold
+  the engine for a whole call. When none is
   ready, the answer is how long until the first one will be.
 
 Cost: a ``Backlog`` keeps each group as a heap in the policy's order and a heap by arrival, updated
@@ -259,15 +265,31 @@ def _take(
         if _expired(w, now):
             expired.append(entry[1])
             continue
-        fits = size + w.size <= policy.max_batch and (budget is None or tokens + w.tokens <= budget)
+        full = size >= policy.max_batch or (budget is not None and tokens >= budget)
+        fits = (
+            not full and size + w.size <= policy.max_batch and (budget is None or tokens + w.tokens <= budget)
+        )
         if taken and not fits:
-            return taken, True, expired
+            return _whole_queries(taken, w), True, expired
         taken.append(entry)
         size += w.size
         tokens += w.tokens
-        if size >= policy.max_batch or (budget is not None and tokens >= budget):
-            return taken, True, expired
-    return taken, False, expired
+    full = size >= policy.max_batch or (budget is not None and tokens >= budget)
+    return taken, full, expired
+
+
+def _whole_queries(taken: list[_Entry], left_out: Queued) -> list[_Entry]:
+    """``taken`` less its tail of requests of ``left_out``'s query, unless that query leads the
+    batch: a query whose requests do not all fit waits for the next batch whole instead of paying
+    for this one and then waiting for the next as well. (Requests of no query, ``query_seq`` 0,
+    are never held back.)"""
+    q = left_out.query_seq
+    if not q or taken[0][2].query_seq == q:
+        return taken
+    end = len(taken)
+    while end > 1 and taken[end - 1][2].query_seq == q:
+        end -= 1
+    return taken[:end]
 
 
 def next_batch(
@@ -287,6 +309,7 @@ def next_batch(
         return Wait(None)
     best: tuple[tuple[OrderKey, int], list[_Entry]] | None = None
     wait: float | None = None
+    filling: list[tuple[tuple[OrderKey, int], float]] = []  # groups not ready: (head, time left)
     expired: list[int] = []
     for key, g in backlog.groups():
         taken, full, dead = _take(backlog, g, policy, now)
@@ -305,7 +328,13 @@ def next_batch(
         else:
             left = horizon - age
             wait = left if wait is None else min(wait, left)
+            filling.append(((taken[0][0], taken[0][1]), left))
     if best is not None:
+        # A group still filling whose head ranks first is waited for (at most its ``max_wait_s``):
+        # a batch mate's wait must not let a worse-ranked batch take the engine for a whole call.
+        better = [left for head, left in filling if head < best[0]]
+        if better and not backlog.get(best[1][0][1]).urgent:
+            return Wait(max(min(better), 0.0)) if not expired else Dispatch((), tuple(expired))
         return Dispatch(tuple(e[1] for e in best[1]), tuple(expired))
     if expired:
         return Dispatch((), tuple(expired))

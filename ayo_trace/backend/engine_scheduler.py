@@ -55,7 +55,7 @@ from .batching import Backlog, Dispatch, Wait, next_batch
 from .clock import now as _now
 from .clock import on_trio
 from .config import BatchPolicy
-from .cpu_share import CpuShare, oversubscribed
+from .cpu_share import HANDOVER_CHECKPOINTS, CpuShare, oversubscribed
 from .engines.base import (
     DecodeChunk,
     DecodeRequest,
@@ -187,7 +187,7 @@ class EngineScheduler:
         # How many queries (and eager calls) are running: with one, nobody else can join a batch,
         # so waiting for batch mates would only add latency.
         self.peers = peers
-        self._alone_policy = dataclasses.replace(policy, max_wait_s=0.0)
+        self._alone_policy = dataclasses.replace(self.policy, max_wait_s=0.0)
         self.reset()
         self._started_at = _now()
         self.requests: Counter[str] = Counter()
@@ -285,6 +285,14 @@ class EngineScheduler:
         await anyio.lowlevel.checkpoint()
         if on_trio():
             await anyio.lowlevel.checkpoint()
+        if self.engine.interruptible and self._queue:
+            # Others are waiting, so the next batch would be decided now, before the queries the
+            # last one served come back with their next step: give them the passes that takes (a
+            # score's result travels through the reranker, the graph scheduler and a Python node
+            # before the answer's prefill is queued). Microseconds, against a real engine's calls
+            # of milliseconds; zero-latency engines (``interruptible`` False) skip it.
+            for _ in range(HANDOVER_CHECKPOINTS):
+                await anyio.lowlevel.checkpoint()
         while True:
             decision = await self._decide()
             if decision is None:

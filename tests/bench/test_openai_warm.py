@@ -12,7 +12,7 @@ import pytest
 
 from ayo_trace.backend.engines.base import DecodeChunk, DecodeRequest, PrefillRequest
 from bench import openai_warm
-from tests.util import run_in_new_loop
+from tests.util import in_new_thread, run_in_new_loop
 
 
 class Recorder:
@@ -77,7 +77,7 @@ def test_the_report_gives_time_to_first_token_without_and_with_warming() -> None
 def test_the_smoke_mode_runs_end_to_end_on_a_real_server(
     openai_server: str, capsys: pytest.CaptureFixture[str]
 ) -> None:
-    openai_warm.main(["--smoke", "--base-url", openai_server])
+    in_new_thread(openai_warm.main, ["--smoke", "--base-url", openai_server])  # it runs anyio.run
     out = capsys.readouterr().out
     assert "constant prefix:" in out and f"{openai_warm.SMOKE['queries']} queries" in out
     assert "| cold (no warming) |" in out and "| warm (prefix prefilled ahead) |" in out

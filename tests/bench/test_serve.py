@@ -8,6 +8,7 @@ from typing import Any
 import pytest
 
 from bench import serve
+from tests.util import in_new_thread
 
 pytestmark = pytest.mark.slow
 
@@ -18,7 +19,7 @@ QUERIES = 2
 @pytest.fixture(scope="module")
 def rows() -> list[dict[str, Any]]:
     args = ["--engines", "scripted", "--queries", str(QUERIES), "--concurrency", *map(str, LEVELS)]
-    return serve.main([*args, "--docs", "8"])
+    return in_new_thread(serve.main, [*args, "--docs", "8"])  # its anyio.run needs a loop of its own
 
 
 def test_every_level_runs_over_http_and_in_process(rows: list[dict[str, Any]]) -> None:

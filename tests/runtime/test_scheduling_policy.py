@@ -224,3 +224,84 @@ def test_five_thousand_queued_requests_drain_through_a_scheduler_in_linear_work(
 
     small, large = run_in_new_loop(examined, 1_000), run_in_new_loop(examined, 5_000)
     assert large <= 5.5 * small
+
+
+# --- a query's requests are served together, and a better-ranked batch filling up is waited for -----
+
+
+def _q(key: object, seq: int, *, arrival: float = NOW, tokens: int = 0, urgent: bool = False) -> Waiting:
+    return Waiting(key, arrival=arrival, rank=float(seq), query_seq=seq, tokens=tokens, urgent=urgent)
+
+
+def test_a_query_whose_requests_do_not_all_fit_waits_for_the_next_batch_whole() -> None:
+    # query 1's two scores and query 2's three: a batch of four would serve query 2 half now and
+    # half in the next call, so query 2 pays for both calls; it goes whole into the next one.
+    queue = [_q("score", 1), _q("score", 1), _q("score", 2), _q("score", 2), _q("score", 2)]
+    assert next_batch(queue, BatchPolicy(max_batch=4, max_wait_s=0.0), NOW, order=query_order) == Dispatch(
+        (0, 1)
+    )
+    budget = BatchPolicy(max_batch=16, max_wait_s=0.0, token_budget=100)
+    queue = [
+        _q("score", 1, tokens=30),
+        _q("score", 2, tokens=30),
+        _q("score", 2, tokens=30),
+        _q("score", 3, tokens=30),
+    ]
+    assert next_batch(queue, budget, NOW, order=query_order) == Dispatch((0, 1, 2))
+
+
+def test_the_query_leading_a_batch_fills_it_even_when_its_requests_do_not_all_fit() -> None:
+    queue = [_q("score", 1) for _ in range(6)]
+    assert next_batch(queue, BatchPolicy(max_batch=4, max_wait_s=0.0), NOW, order=query_order) == Dispatch(
+        (0, 1, 2, 3)
+    )
+
+
+def test_requests_of_no_query_are_never_held_back() -> None:
+    untagged = Waiting("score", arrival=NOW, rank=5.0)  # query_seq 0: a call outside any query
+    queue = [_q("score", 1), untagged, untagged]
+    assert next_batch(queue, BatchPolicy(max_batch=2, max_wait_s=0.0), NOW, order=query_order) == Dispatch(
+        (0, 1)
+    )
+
+
+def test_a_full_batch_waits_for_a_better_ranked_batch_that_is_still_filling() -> None:
+    # query 1's answer prefill has just arrived (it may get batch mates for max_wait_s); query 2's
+    # scores fill a batch. Running the scores now would make query 1 wait a whole call.
+    policy = BatchPolicy(max_batch=2, max_wait_s=0.01)
+    queue = [_q("score", 2, arrival=NOW - 1), _q("score", 2, arrival=NOW - 1), _q("prefill", 1)]
+    assert next_batch(queue, policy, NOW, order=query_order) == Wait(0.01)
+    assert next_batch(queue, policy, NOW + 0.01, order=query_order) == Dispatch((2,))
+    # an urgent batch (a release) is not held back: it frees the engine and takes no time
+    urgent = [_q("release", 3, urgent=True), _q("prefill", 1)]
+    assert next_batch(urgent, policy, NOW, order=query_order) == Dispatch((0,))
+
+
+queries = st.lists(
+    st.tuples(
+        st.sampled_from(["score", "prefill", "decode"]),
+        st.integers(1, 4),  # query
+        st.integers(0, 60),  # tokens
+        st.floats(NOW - 0.02, NOW),  # arrival
+    ),
+    min_size=1,
+    max_size=16,
+)
+
+
+@settings(max_examples=300, deadline=None)
+@given(reqs=queries, policy=policies)
+def test_a_dispatched_batch_starts_with_the_best_request_and_splits_no_query_but_its_first(
+    reqs: list[tuple[str, int, int, float]], policy: BatchPolicy
+) -> None:
+    queue = [Waiting(k, arrival=a, rank=float(q), query_seq=q, tokens=t) for k, q, t, a in reqs]
+    decision = next_batch(queue, policy, NOW, order=query_order)
+    if isinstance(decision, Wait):
+        assert decision.seconds is not None and decision.seconds <= policy.max_wait_s
+        return
+    best = min(range(len(queue)), key=lambda i: (*query_order(queue[i]), i))
+    assert decision.indices[0] == best
+    chosen = set(decision.indices)
+    key = queue[best].key
+    for q in {queue[i].query_seq for i in chosen} - {queue[best].query_seq}:
+        assert all(i in chosen for i, w in enumerate(queue) if w.key == key and w.query_seq == q)
