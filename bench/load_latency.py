@@ -149,7 +149,7 @@ async def measure(args: argparse.Namespace) -> dict[Key, list[dict[str, float]]]
         policies = (
             {f"max_active={m}": ("query", m, False) for m in SWEEP} | {"old": POLICIES["old"]}
             if args.sweep
-            else POLICIES
+            else {k: v for k, v in POLICIES.items() if k in (args.policies or POLICIES)}
         )
         for r in range(args.rounds):
             for load in args.loads:
@@ -191,6 +191,7 @@ def main() -> None:
     ap.add_argument("--scale", type=float, default=1.0, help="this many times the queries of each load")
     ap.add_argument("--loads", nargs="+", default=list(LOADS))
     ap.add_argument("--workflows", nargs="+", default=list(WORKFLOWS), choices=WORKFLOWS)
+    ap.add_argument("--policies", nargs="+", choices=list(POLICIES), help="of the policies, only these")
     ap.add_argument("--sweep", action="store_true", help="compare admission bounds (max_active)")
     ap.add_argument("--write", action="store_true", help="write the table into bench/RESULTS.md")
     args = ap.parse_args()

@@ -59,6 +59,12 @@ so work run ahead adds no request and no seam when the engine has no idle time t
 
 Decode rounds are one group per engine: the policy only orders which sessions fill a round when more
 than ``max_batch`` decode; every active session is waited for (decoding together is nearly free).
+
+Batches keep the order (``batching.next_batch``): a batch ready to run waits while a better-ranked
+group is still gathering batch mates (its ``max_wait_s``), and a full batch leaves out the tail of a
+query whose requests do not all fit. Both were found profiling a burst of query expansions on the
+CPU engines: the first query's answer prefill waited a whole call behind the second query's scores,
+and a batch of 16 scores served one query half in one call and half in the next.
 """
 
 from __future__ import annotations

@@ -14,7 +14,13 @@ def run(
     loads: list[str], scale: float, workflows: list[str]
 ) -> dict[load_latency.Key, list[dict[str, float]]]:
     args = argparse.Namespace(
-        engines="scripted", rounds=1, scale=scale, loads=loads, workflows=workflows, sweep=False
+        engines="scripted",
+        rounds=1,
+        scale=scale,
+        loads=loads,
+        workflows=workflows,
+        sweep=False,
+        policies=None,
     )
     return in_virtual_time(load_latency.measure, args)
 
