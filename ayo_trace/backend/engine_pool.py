@@ -34,9 +34,13 @@ class EnginePool:
     Session admission: an LLM engine that holds a bounded number of sessions (``max_sessions``)
     gets at most that many open at once; a query that needs one more waits for a slot instead of
     failing. A part prefilled ahead of time (``PrefillRequest.ahead``) never waits: with no slot
-    free it is kept aside and prefilled with the session's next part. That rule keeps admission free
-    of deadlock: a slot is only ever held by a session whose prompt is complete (it will decode and
-    release without waiting on another session) or that took a slot no one was waiting for.
+    free it is kept aside and prefilled with the session's next part. A session that took a free
+    slot for a part run ahead is *parked* there until its next part comes; a session whose prompt is
+    complete and finds no slot free takes a parked session's slot (``_evict``: the parked session's
+    state is freed and its parts are kept aside for its next part), and a session parking while
+    others wait for its slot gives it up at once. That keeps admission free of deadlock: a slot a
+    session waits for is held by a session whose prompt is complete (it will decode and release
+    without waiting on another session), never by one waiting for work that waits for the slot.
 
     No extra work under load (``defer_ahead``): a part run ahead of time is also kept aside when its
     engine is saturated (other requests are waiting for it), and prefilled as one request with the
@@ -68,6 +72,10 @@ class EnginePool:
         self.deferred_parts = 0  # parts run ahead that were kept aside and merged into the next part
         self._pins: dict[str, EngineScheduler] = {}
         self._deferred: dict[str, list[PrefillRequest]] = {}
+        # Sessions holding a slot with only parts run ahead prefilled (their prompt is incomplete),
+        # in the order they were parked, with the parts they hold: ``_evict`` takes the slot back.
+        self._parked: dict[str, tuple[EngineScheduler, list[PrefillRequest]]] = {}
+        self.evicted = 0  # parked sessions whose slot went to a session that was waiting for one
         self._slots: dict[EngineScheduler, anyio.Semaphore] = {}
         for s in self.schedulers:
             limit = getattr(s.engine, "max_sessions", None) if kind == "llm" else None
@@ -89,6 +97,7 @@ class EnginePool:
     def reset(self) -> None:
         self._pins.clear()
         self._deferred.clear()
+        self._parked.clear()
         for s in list(self._slots):
             self._slots[s] = anyio.Semaphore(s.engine.max_sessions)  # type: ignore[attr-defined]
         for s in self.schedulers:
@@ -108,11 +117,17 @@ class EnginePool:
             sched = await self._admit(req)
             if sched is None:  # ahead of time and no slot free: sent with the session's next part
                 return self._defer(req)
+        held = self._parked.pop(req.session, (sched, []))[1]  # not parked while its prompt grows
         earlier = self._deferred.pop(req.session, [])
         if earlier:
             # One request for the parts kept aside and this one: the same text, one seam fewer.
             req = PrefillRequest(req.session, "".join(p.text for p in [*earlier, req]), False, req.ahead)
-        return await sched.prefill(req, priority)
+        result = await sched.prefill(req, priority)
+        if req.ahead and self._pins.get(req.session) is sched and sched in self._slots:
+            self._parked[req.session] = (sched, [*held, req])
+            if self._slots[sched].statistics().tasks_waiting:
+                await self._evict(req.session)  # a session waits for the slot this one parks in
+        return result
 
     def _defer(self, req: PrefillRequest) -> PrefillResult:
         self._deferred.setdefault(req.session, []).append(req)
@@ -137,9 +152,32 @@ class EnginePool:
             return sched
         if req.ahead:
             return None
-        sched = by_load[0]
-        await self._slots[sched].acquire()
+        if self._parked:  # a session that holds a slot with only parts run ahead gives it up
+            sched = await self._evict(next(reversed(self._parked)), keep_slot=True)
+        else:
+            sched = by_load[0]
+            await self._slots[sched].acquire()
         self._pins[req.session] = sched
+        return sched
+
+    async def _evict(self, session: str, *, keep_slot: bool = False) -> EngineScheduler:
+        """Take the slot of parked ``session`` back: free its state on the engine and keep its parts
+        aside, to be prefilled with its next part (it waits for a slot then, as a session whose
+        prompt is complete). The slot is released, or with ``keep_slot`` passed to the caller.
+
+        Without this, sessions that took every free slot for a part run ahead (a constant head
+        prefilled at query start) would wait for work that waits for their slots: a burst of 16
+        map-reduce queries held all 15 slots of llama.cpp with their answers' heads while their 64
+        summaries waited for a slot, forever (``tests/runtime/test_admission.py``)."""
+        sched, parts = self._parked.pop(session)
+        del self._pins[session]
+        self._deferred[session] = [*parts, *self._deferred.get(session, [])]
+        self.evicted += 1
+        try:
+            await sched.release(session)
+        finally:
+            if not keep_slot:
+                self._slots[sched].release()
         return sched
 
     async def decode(
@@ -153,6 +191,7 @@ class EnginePool:
 
     async def release(self, session: str) -> None:
         self._deferred.pop(session, None)
+        self._parked.pop(session, None)
         sched = self._pins.pop(session, None)
         if sched is not None:
             try:
@@ -224,6 +263,7 @@ class EnginePool:
             "failed_batches": sum(s["failed_batches"] for s in per),
             "expired": sum(s["expired"] for s in per),
             "deferred_parts": self.deferred_parts,
+            "evicted_sessions": self.evicted,
             "per_instance": per,
         }
 

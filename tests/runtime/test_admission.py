@@ -64,3 +64,52 @@ def test_many_queries_share_few_session_slots(slots: int) -> None:
     assert out == reference
     assert llm.peak_sessions <= slots
     assert llm.sessions == {}
+
+
+# A constant head of more than one 64-token block: split off and prefilled ahead at query start.
+HEAD = "Answer the question from the summaries of its documents below, in a few words. " * 6 + "\n"
+
+
+async def summarize_then_answer(question: str, docs: list[str]) -> str:
+    summaries = [await ayo.llm(f"Text: {d}\nSummary:", max_tokens=3) for d in docs]
+    context = " ".join(s.strip() for s in summaries)
+    return await ayo.llm(f"{HEAD}Summaries: {context}\nQuestion: {question}\nAnswer:", max_tokens=3)
+
+
+@pytest.mark.parametrize("slots", [1, 2, 3, 5])
+def test_sessions_parked_ahead_give_their_slots_to_the_work_they_wait_for(slots: int) -> None:
+    """Every query's answer session opens at query start to prefill its constant head, and its
+    summaries (all at once: the map's items are independent) need slots too. Parked heads used to
+    hold every slot while the summaries waited for one: a burst of 16 map-reduce queries hung on
+    llama.cpp's 15 slots. Now a parked session gives its slot up and prefills its head again with
+    the rest of its prompt."""
+    wf = ayo.workflow(summarize_then_answer)
+    assert "part=1, parts=2, shared" in str(wf.graph("q", DOCS, optimized=True))  # the head goes ahead
+
+    async def main() -> tuple[list[object], list[object], FewSlotLLM, dict[str, object]]:
+        reference = []
+        async with ayo.Runtime(engines=engines(64), batching=False):
+            for q in QUESTIONS:
+                reference.append(await wf.eager(q, DOCS))
+        llm_engines = engines(slots)
+        out: list[object] = [None] * len(QUESTIONS)
+        async with ayo.Runtime(engines=llm_engines) as rt:
+
+            async def one(i: int) -> None:
+                out[i] = await wf(QUESTIONS[i], DOCS)
+
+            with anyio.fail_after(30):  # a deadlock fails here instead of hanging the suite
+                async with anyio.create_task_group() as tg:
+                    for i in range(len(QUESTIONS)):
+                        tg.start_soon(one, i)
+            stats = rt.stats()
+        llm = llm_engines[0]
+        assert isinstance(llm, FewSlotLLM)
+        return out, reference, llm, stats
+
+    out, reference, llm, stats = run_in_new_loop(main)
+    assert out == reference
+    assert stats["failures"] == 0
+    assert llm.peak_sessions <= slots
+    assert llm.sessions == {}
+    assert stats["engines"]["llm"]["evicted_sessions"] > 0
