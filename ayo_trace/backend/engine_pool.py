@@ -119,6 +119,10 @@ class EnginePool:
                 return self._defer(req)
         held = self._parked.pop(req.session, (sched, []))[1]  # not parked while its prompt grows
         earlier = self._deferred.pop(req.session, [])
+        if earlier and earlier[0].shared:
+            # A shared head kept aside (no slot was free, or its slot was taken back) goes first on
+            # its own: the engine forks it from its kept copy instead of computing it again.
+            await sched.prefill(earlier.pop(0), priority)
         if earlier:
             # One request for the parts kept aside and this one: the same text, one seam fewer.
             req = PrefillRequest(req.session, "".join(p.text for p in [*earlier, req]), False, req.ahead)

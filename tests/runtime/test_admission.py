@@ -112,4 +112,9 @@ def test_sessions_parked_ahead_give_their_slots_to_the_work_they_wait_for(slots:
     assert stats["failures"] == 0
     assert llm.peak_sessions <= slots
     assert llm.sessions == {}
-    assert stats["engines"]["llm"]["evicted_sessions"] > 0
+    evicted = stats["engines"]["llm"]["evicted_sessions"]
+    assert evicted > 0
+    # an evicted session's head is sent again as shared: forked from the kept copy, not recomputed
+    (head,) = [text for text in llm.shared_prefixes if text.startswith(HEAD)]
+    assert llm.shared_prefixes[head] == len(QUESTIONS) + evicted
+    assert llm.stats()["prefix_misses"] == 1
