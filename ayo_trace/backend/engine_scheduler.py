@@ -16,24 +16,20 @@ Failures (``isolation.py``): text and vectors are checked before a request is qu
     engine fails as a whole is run again in halves, so only the requests at fault fail, each with
     its own error, and those are quarantined (run alone from then on).
 
-    Since every piece of work runs in the task of a request that waits for it, the schedulers work
-    the same under ``async with Runtime(...)`` and under the lazily started default runtime, in any
-    event loop, one after another: nothing outlives the requests that started it.
+    All work runs in the task of a request that waits for it, so nothing outlives the requests
+    that started it, under any runtime and in any event loop.
 
-LLM decoding is continuous batching on top of the same mechanism: every session that is decoding
-asks for its next step; a decode round takes all those steps (the policy waits until every active
-session has asked, for a few milliseconds at most) and advances them together with one
-``engine.decode(batch, max_steps)`` call. ``max_steps`` is small, so sessions that start decoding
-join quickly and deltas stream in fine steps; each session hands its deltas to its own consumer.
+LLM decoding is continuous batching on the same mechanism: each decoding session asks for its next
+step; a round takes all of them (waiting a few milliseconds at most for every active session) into
+one ``engine.decode(batch, max_steps)`` call. ``max_steps`` is small, so new sessions join quickly
+and deltas stream in fine steps, each session's to its own consumer.
 
-Order: the queue is a ``batching.Backlog`` in the order of the runtime's scheduling policy
-(``policy.py``): every request carries the ``QueryTag`` of the query it serves (read from the
-context when it is made), so eager calls and graph nodes take part alike; a request whose query's
-deadline cannot be met is failed before it runs.
+Order: the queue is a ``batching.Backlog`` in the runtime's policy order (``policy.py``): each
+request carries its query's ``QueryTag`` (read from the context), so eager calls and graph nodes
+take part alike; a request whose query's deadline cannot be met fails before it runs.
 
-One engine instance runs one call at a time (an LLM's prefill, decode and release share its
-context). Vector-store writes (``insert``, ``insert_stream``) and admin calls go straight to the
-store, which runs them as transactions of their own; searches are batched per collection.
+One engine instance runs one call at a time. Vector-store writes and admin calls go straight to
+the store (transactions of their own); searches are batched per collection.
 """
 
 from __future__ import annotations
@@ -286,11 +282,9 @@ class EngineScheduler:
         if on_trio():
             await anyio.lowlevel.checkpoint()
         if self.engine.interruptible and self._queue:
-            # Others are waiting, so the next batch would be decided now, before the queries the
-            # last one served come back with their next step: give them the passes that takes (a
-            # score's result travels through the reranker, the graph scheduler and a Python node
-            # before the answer's prefill is queued). Microseconds, against a real engine's calls
-            # of milliseconds; zero-latency engines (``interruptible`` False) skip it.
+            # Others wait: let the queries just served queue their next step first (a score's
+            # result passes the reranker, graph scheduler and a Python node before the answer's
+            # prefill). Microseconds; zero-latency engines (not ``interruptible``) skip it.
             for _ in range(HANDOVER_CHECKPOINTS):
                 await anyio.lowlevel.checkpoint()
         while True:
