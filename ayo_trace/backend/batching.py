@@ -28,8 +28,8 @@ embed, a search of one collection, ...):
 * Of the ready groups, the one whose best request comes first in the order above runs, unless a
   group that is not ready yet has a better one and the ready batch is not urgent (a release): then
   the answer is to wait for that group (at most its wait bound), since the ready batch would hold
-  the engine for a whole call. When none is
-  ready, the answer is how long until the first one will be.
+  the engine for a whole call. When none is ready, the answer is how long until the first one will
+  be.
 
 Cost: a ``Backlog`` keeps each group as a heap in the policy's order and a heap by arrival, updated
 as requests come and go, so a decision looks at the first ``max_batch`` or so entries of each group

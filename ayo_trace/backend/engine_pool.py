@@ -122,7 +122,9 @@ class EnginePool:
         if earlier and earlier[0].shared:
             # A shared head kept aside (no slot was free, or its slot was taken back) goes first on
             # its own: the engine forks it from its kept copy instead of computing it again.
-            await sched.prefill(earlier.pop(0), priority)
+            head = earlier.pop(0)
+            await sched.prefill(head, priority)
+            held = [*held, head]
         if earlier:
             # One request for the parts kept aside and this one: the same text, one seam fewer.
             req = PrefillRequest(req.session, "".join(p.text for p in [*earlier, req]), False, req.ahead)

@@ -7,6 +7,7 @@ import anyio
 import pytest
 
 import ayo_trace as ayo
+from ayo_trace.backend.engines.base import PrefillRequest
 from ayo_trace.testing import ScriptedEmbedder, ScriptedLLM, ScriptedReranker, ScriptedStore
 from tests.frontend import shapes
 from tests.util import run_in_new_loop
@@ -118,3 +119,26 @@ def test_sessions_parked_ahead_give_their_slots_to_the_work_they_wait_for(slots:
     (head,) = [text for text in llm.shared_prefixes if text.startswith(HEAD)]
     assert llm.shared_prefixes[head] == len(QUESTIONS) + evicted
     assert llm.stats()["prefix_misses"] == 1
+
+
+def test_a_session_evicted_twice_keeps_every_part_of_its_prompt() -> None:
+    """A three-part prompt whose first two parts run ahead, on one slot taken back twice: the engine
+    ends up holding the whole prompt, the shared head forked first each time."""
+
+    async def main() -> tuple[str, int]:
+        llm = FewSlotLLM(1)
+        async with ayo.Runtime(engines=[llm]) as rt:
+            pool = rt.pool("llm")
+            await pool.prefill(PrefillRequest("a", "HEAD ", shared=True, ahead=True))  # parks in the slot
+            await pool.prefill(PrefillRequest("b", "b's prompt"))  # takes it back
+            await pool.release("b")
+            await pool.prefill(PrefillRequest("a", "middle ", ahead=True))  # the head again, then this
+            await pool.prefill(PrefillRequest("c", "c's prompt"))  # takes it back again
+            await pool.release("c")
+            await pool.prefill(PrefillRequest("a", "late"))
+            text = llm.sessions["a"]
+            await pool.release("a")
+            return text, pool.stats()["evicted_sessions"]
+
+    text, evicted = run_in_new_loop(main)
+    assert (text, evicted) == ("HEAD middle late", 2)
