@@ -260,21 +260,19 @@ def _take(
     expired: list[int] = []
     size = tokens = 0
     budget = policy.token_budget
+    full = False
     for entry in backlog.in_order(g):
         w = entry[2]
         if _expired(w, now):
             expired.append(entry[1])
             continue
-        full = size >= policy.max_batch or (budget is not None and tokens >= budget)
-        fits = (
-            not full and size + w.size <= policy.max_batch and (budget is None or tokens + w.tokens <= budget)
-        )
-        if taken and not fits:
+        fits = size + w.size <= policy.max_batch and (budget is None or tokens + w.tokens <= budget)
+        if taken and (full or not fits):
             return _whole_queries(taken, w), True, expired
         taken.append(entry)
         size += w.size
         tokens += w.tokens
-    full = size >= policy.max_batch or (budget is not None and tokens >= budget)
+        full = size >= policy.max_batch or (budget is not None and tokens >= budget)
     return taken, full, expired
 
 
