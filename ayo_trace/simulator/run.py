@@ -6,8 +6,9 @@ schedulers batch across queries, admission bounds the queries in service. Only t
 replaced, by profile engines whose calls take the profile's times on shared devices
 (``engines.py``, ``devices.py``), and the clock is trio's ``MockClock`` with autojump: whenever every
 task waits, time jumps to the next deadline, so an hour of service takes the seconds of Python the
-runtime itself needs, whatever the machine's load. (Tasks ready at the same virtual instant run in
-an order trio varies between runs, so batches can form slightly differently from run to run.)
+runtime itself needs, whatever the machine's load. Tasks ready at the same virtual instant run in
+an order trio draws at random; ``simulate`` seeds that draw (``seed``), so the same call gives the
+same prediction, and other seeds show how much the prediction depends on such ties.
 """
 
 from __future__ import annotations
@@ -27,6 +28,7 @@ from ..backend.engines.base import Engine
 from ..backend.runtime import Runtime
 from ..errors import ConfigError
 from .devices import Devices
+from .order import seeded_trio
 from .profile import SimProfile
 
 Respond = Callable[[str], str]
@@ -141,6 +143,7 @@ def simulate(
     respond: Respond | None = None,
     runtime_options: Mapping[str, Any] | None = None,
     setup: Callable[[Runtime], Awaitable[None]] | None = None,
+    seed: int | None = 0,
 ) -> SimResult:
     """Run ``queries`` queries of ``workflow`` on engines that follow ``profile``, in virtual time.
 
@@ -151,7 +154,9 @@ def simulate(
     open loop), or with neither, every query at once. ``respond(prompt)`` scripts the LLM's outputs
     (its words are the decode steps). ``runtime_options`` are ``Runtime`` keyword arguments
     (``max_active``, ``policy``, ``decode_steps``, ...); ``setup(rt)`` runs before the clock starts
-    counting (ingest a shared knowledge base). Needs trio (the ``sim`` extra).
+    counting (ingest a shared knowledge base). ``seed`` orders the tasks ready at one virtual
+    instant (trio draws that order at random): a seed gives the same result every time, ``None``
+    a new draw each run. Needs trio (the ``sim`` extra).
     """
     if concurrency is not None and rate is not None:
         raise ConfigError("give concurrency (a closed loop) or rate (an open loop), not both")
@@ -165,12 +170,13 @@ def simulate(
     load = _Load(workflow, args_factory, profile, concurrency, rate, queries, respond, runtime_options, setup)
     wall = time.perf_counter()
     with ThreadPoolExecutor(1) as pool:  # a new event loop, even when called from one
-        result = pool.submit(_run_on_trio, load.run, clock).result()
+        result = pool.submit(_run_on_trio, load.run, clock, seed).result()
     return _finish(result, time.perf_counter() - wall)
 
 
-def _run_on_trio(fn: Callable[[], Awaitable[dict[str, Any]]], clock: Any) -> dict[str, Any]:
-    return anyio.run(fn, backend="trio", backend_options={"clock": clock})
+def _run_on_trio(fn: Callable[[], Awaitable[dict[str, Any]]], clock: Any, seed: int | None) -> dict[str, Any]:
+    with seeded_trio(seed):
+        return anyio.run(fn, backend="trio", backend_options={"clock": clock})
 
 
 @dataclass
