@@ -12,8 +12,6 @@ from collections import Counter
 from collections.abc import AsyncIterator, Awaitable, Callable, Sequence
 from typing import Any
 
-import anyio
-
 from ..ir.params import Hit, SamplingParams
 from .engine_scheduler import EngineScheduler
 from .engines.base import (
@@ -25,6 +23,7 @@ from .engines.base import (
     Vector,
     VectorStore,
 )
+from .slots import OrderedSlots, wanting
 
 
 class EnginePool:
@@ -76,11 +75,11 @@ class EnginePool:
         # in the order they were parked, with the parts they hold: ``_evict`` takes the slot back.
         self._parked: dict[str, tuple[EngineScheduler, list[PrefillRequest]]] = {}
         self.evicted = 0  # parked sessions whose slot went to a session that was waiting for one
-        self._slots: dict[EngineScheduler, anyio.Semaphore] = {}
+        self._slots: dict[EngineScheduler, OrderedSlots] = {}
         for s in self.schedulers:
             limit = getattr(s.engine, "max_sessions", None) if kind == "llm" else None
             if isinstance(limit, int) and limit > 0:
-                self._slots[s] = anyio.Semaphore(limit)
+                self._slots[s] = OrderedSlots(limit)
 
     def pick(self, session: str | None = None) -> EngineScheduler:
         if session is not None:
@@ -99,7 +98,7 @@ class EnginePool:
         self._deferred.clear()
         self._parked.clear()
         for s in list(self._slots):
-            self._slots[s] = anyio.Semaphore(s.engine.max_sessions)  # type: ignore[attr-defined]
+            self._slots[s] = OrderedSlots(s.engine.max_sessions)  # type: ignore[attr-defined]
         for s in self.schedulers:
             s.reset()
 
@@ -114,7 +113,7 @@ class EnginePool:
         if req.ahead and self.defer_ahead and not req.shared and (sched or self.pick()).saturated:
             return self._defer(req)
         if sched is None:
-            sched = await self._admit(req)
+            sched = await self._admit(req, priority)
             if sched is None:  # ahead of time and no slot free: sent with the session's next part
                 return self._defer(req)
         held = self._parked.pop(req.session, (sched, []))[1]  # not parked while its prompt grows
@@ -131,7 +130,7 @@ class EnginePool:
         result = await sched.prefill(req, priority)
         if req.ahead and self._pins.get(req.session) is sched and sched in self._slots:
             self._parked[req.session] = (sched, [*held, req])
-            if self._slots[sched].statistics().tasks_waiting:
+            if self._slots[sched].lacking:
                 await self._evict(req.session)  # a session waits for the slot this one parks in
         return result
 
@@ -140,36 +139,38 @@ class EnginePool:
         self.deferred_parts += 1
         return PrefillResult(n_tokens=0)
 
-    async def _admit(self, req: PrefillRequest) -> EngineScheduler | None:
-        """Pin a new session to an instance with a free slot (waiting for one unless ``ahead``)."""
+    async def _admit(self, req: PrefillRequest, priority: float) -> EngineScheduler | None:
+        """Pin a new session to an instance with a free slot. A part run ahead takes a slot only if
+        one is free that no waiting session needs (else None: it is kept aside). Other sessions
+        line up for a slot in the scheduling policy's order (``slots.OrderedSlots``); one that
+        finds none left takes back the slot of the session parked last on that instance
+        (``_evict``), then waits in line."""
         if not self._slots:
             return self.pick(req.session)
         by_load = sorted(self.schedulers, key=lambda s: s.load)
-        for sched in by_load:
-            sem = self._slots.get(sched)
-            if sem is None:
+        unbounded = next((s for s in by_load if s not in self._slots), None)
+        if unbounded is not None or req.ahead:
+            sched = unbounded or next((s for s in by_load if self._slots[s].take_nowait()), None)
+            if sched is not None:
                 self._pins[req.session] = sched
-                return sched
-            try:
-                sem.acquire_nowait()
-            except anyio.WouldBlock:
-                continue
-            self._pins[req.session] = sched
             return sched
-        if req.ahead:
-            return None
-        if self._parked:  # a session that holds a slot with only parts run ahead gives it up
-            sched = await self._evict(next(reversed(self._parked)), keep_slot=True)
-        else:
-            sched = by_load[0]
-            await self._slots[sched].acquire()
-        self._pins[req.session] = sched
-        return sched
+        parked = {s for s, _ in self._parked.values()}
+        free = next((s for s in by_load if self._slots[s].free), None)
+        target = free or next((s for s in by_load if s in parked), by_load[0])
 
-    async def _evict(self, session: str, *, keep_slot: bool = False) -> EngineScheduler:
+        async def short() -> None:  # no slot was left for this session: take a parked one's back
+            last = next((n for n in reversed(self._parked) if self._parked[n][0] is target), None)
+            if last is not None:
+                await self._evict(last)
+
+        await self._slots[target].take(target.order(wanting(priority)), short)
+        self._pins[req.session] = target
+        return target
+
+    async def _evict(self, session: str) -> None:
         """Take the slot of parked ``session`` back: free its state on the engine and keep its parts
         aside, to be prefilled with its next part (it waits for a slot then, as a session whose
-        prompt is complete). The slot is released, or with ``keep_slot`` passed to the caller.
+        prompt is complete). The slot goes to the first session waiting for one.
 
         Without this, sessions that took every free slot for a part run ahead (a constant head
         prefilled at query start) would wait for work that waits for their slots: a burst of 16
@@ -182,9 +183,7 @@ class EnginePool:
         try:
             await sched.release(session)
         finally:
-            if not keep_slot:
-                self._slots[sched].release()
-        return sched
+            self._slots[sched].give()
 
     async def decode(
         self,
@@ -204,7 +203,7 @@ class EnginePool:
                 await sched.release(session)
             finally:
                 if (sem := self._slots.get(sched)) is not None:
-                    sem.release()
+                    sem.give()
 
     def holds(self, session: str) -> bool:
         return session in self._pins
