@@ -57,6 +57,9 @@ Under this policy a part run ahead that finds its engine saturated is not even q
 aside and prefilled with its session's next part in one request (``engine_scheduler.EnginePool``),
 so work run ahead adds no request and no seam when the engine has no idle time to give it.
 
+An LLM's session slots (``max_sessions``) are handed out in the same order (``slots.py``): a query's
+next session gets the slot its last one gave back before a newer query's first does.
+
 Decode rounds are one group per engine: the policy only orders which sessions fill a round when more
 than ``max_batch`` decode; every active session is waited for (decoding together is nearly free).
 
