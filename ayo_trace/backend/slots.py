@@ -13,7 +13,7 @@ on llama.cpp's 15 slots, optimized 0.87x of eager: with slots first come, first 
 comparisons of the queries nearly done waited behind the summaries of queries that had just
 started. With this order, same runs, p50 7.11 s to 6.04 s (eager 6.19 s to 6.00 s: eager calls
 take slots in line too), and 7 of the 16 queries finish at 4.05 s instead of none before 6 s.
-""""""
+"""
 
 from __future__ import annotations
 
