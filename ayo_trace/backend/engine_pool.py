@@ -154,9 +154,10 @@ class EnginePool:
             if sched is not None:
                 self._pins[req.session] = sched
             return sched
-        parked = {s for s, _ in self._parked.values()}
-        free = next((s for s in by_load if self._slots[s].free), None)
-        target = free or next((s for s in by_load if s in parked), by_load[0])
+        target = next((s for s in by_load if self._slots[s].free), None)
+        if target is None:  # none free: an instance with a parked session to take back
+            parked = {s for s, _ in self._parked.values()}
+            target = next((s for s in by_load if s in parked), by_load[0])
 
         async def short() -> None:  # no slot was left for this session: take a parked one's back
             last = next((n for n in reversed(self._parked) if self._parked[n][0] is target), None)

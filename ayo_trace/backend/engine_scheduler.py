@@ -67,7 +67,7 @@ from .engines.base import (
 )
 from .events import current_usage, report_batch, report_decoded, report_direct
 from .isolation import Failed, InFlight, Quarantine, check_request, copy_error, run_isolated
-from .policy import Ordered, OrderKey, current_query, query_order
+from .policy import Ordered, OrderKey, current_query, query_order, rank_of
 
 log = logging.getLogger("ayo_trace.engine_scheduler")
 
@@ -123,8 +123,7 @@ class _Request:
         tag = current_query()
         self.query = tag.id if tag is not None else None
         self.query_seq = tag.seq if tag is not None else 0
-        # A request made outside any query (an engine scheduler used directly) ranks as it arrives.
-        self.rank = -math.inf if urgent else (tag.rank if tag is not None else self.arrival)
+        self.rank = -math.inf if urgent else rank_of(tag, self.arrival)
         # expired before it runs only when the query's estimates are trusted to describe the engines
         self.deadline = tag.deadline if tag is not None and tag.fail_early else None
         self.result: Any = _PENDING

@@ -110,6 +110,12 @@ class QueryTag:
 _QUERY: ContextVar[QueryTag | None] = ContextVar("ayo_query", default=None)
 
 
+def rank_of(tag: QueryTag | None, arrival: float) -> float:
+    """The rank of a request made at ``arrival`` for query ``tag``: its query's, or, made outside
+    any query (an engine used directly), its arrival."""
+    return tag.rank if tag is not None else arrival
+
+
 def current_query() -> QueryTag | None:
     """The query the running task serves (set by ``Runtime.run`` and eager workflows)."""
     return _QUERY.get()
@@ -189,5 +195,6 @@ __all__ = [
     "new_tag",
     "order_for",
     "query_order",
+    "rank_of",
     "serving",
 ]

@@ -27,7 +27,7 @@ import anyio.lowlevel
 
 from .clock import now
 from .cpu_share import HANDOVER_CHECKPOINTS
-from .policy import OrderKey, current_query
+from .policy import OrderKey, current_query, rank_of
 
 
 @dataclass(frozen=True, slots=True)
@@ -47,7 +47,7 @@ def wanting(priority: float, ahead: bool = False) -> Want:
     """A ``Want`` made now, in the running task's query (none: it ranks as it arrives)."""
     t = now()
     tag = current_query()
-    return Want(priority, t, tag.rank if tag is not None else t, tag.seq if tag is not None else 0, ahead)
+    return Want(priority, t, rank_of(tag, t), tag.seq if tag is not None else 0, ahead)
 
 
 class _Waiter:
