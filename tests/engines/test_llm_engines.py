@@ -357,8 +357,12 @@ async def test_llama_gathers_scattered_decoding_sessions_into_one_batch(llama_en
             outs = [o + c.text for o, c in zip(outs, chunks, strict=True)]
         return outs
 
+    # One prefill per session in both setups: llama.cpp's kernels may round a prefill of several
+    # sequences differently from one of each (they did on an AMD EPYC), and greedy decoding then
+    # diverges; what this test compares is the decoding, dense against gathered.
     dense = [f"dense{i}-{tag}" for i in range(4)]
-    await llama_engine.prefill([PrefillRequest(n, p) for n, p in zip(dense, prompts, strict=True)])
+    for n, p in zip(dense, prompts, strict=True):
+        await llama_engine.prefill([PrefillRequest(n, p)])
     expected = await batch(dense)
     await llama_engine.release(dense)
 
@@ -369,7 +373,8 @@ async def test_llama_gathers_scattered_decoding_sessions_into_one_batch(llama_en
     order = [decoders[0], fillers[0], *decoders[1:]]
     texts = dict(zip(decoders, prompts, strict=True)) | dict.fromkeys(fillers, "The capital of Italy is")
     try:
-        await llama_engine.prefill([PrefillRequest(n, texts[n]) for n in order])
+        for n in order:
+            await llama_engine.prefill([PrefillRequest(n, texts[n])])
         scattered = [llama_engine._sessions[n].seq for n in decoders]
         assert max(scattered) - min(scattered) == 4
         moved = llama_engine.stats()["sessions_moved"]

@@ -130,7 +130,15 @@ async def test_embeddings_come_back_in_order_and_equal_one_by_one(openai_embedde
     assert openai_embedder.dim == 640
     together = await openai_embedder.embed(texts)  # batch_size=4: two requests, run at once
     alone = [(await openai_embedder.embed([t]))[0] for t in texts]
-    assert np.allclose(np.asarray(together), np.asarray(alone), atol=1e-3)
+    # The server computes a batch with other kernels than one text, so the values may differ (on an
+    # AMD EPYC by up to 0.25 in a coordinate, a cosine of 0.99997): compare directions. Each text's
+    # vector from the batch is, of all the texts' own vectors, nearest its own (the texts are alike:
+    # the next nearest is at a cosine of about 0.988), so none came back out of order.
+    a, b = np.asarray(together), np.asarray(alone)
+    a, b = a / np.linalg.norm(a, axis=1, keepdims=True), b / np.linalg.norm(b, axis=1, keepdims=True)
+    cosine = a @ b.T
+    assert list(cosine.argmax(axis=1)) == list(range(len(texts)))
+    assert cosine.diagonal().min() > 0.999
     assert len({tuple(v[:4]) for v in together}) == len(texts)
     assert await openai_embedder.embed([]) == []
 
