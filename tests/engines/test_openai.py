@@ -125,7 +125,7 @@ async def test_without_a_tokenizer_the_servers_refusal_is_an_invalid_request(ope
 
 
 @real
-async def test_embeddings_come_back_in_order_and_equal_one_by_one(openai_embedder: OpenAIEmbedder) -> None:
+async def test_embeddings_come_back_in_order_and_match_one_by_one(openai_embedder: OpenAIEmbedder) -> None:
     texts = [f"Sentence number {i} is about {topic}." for i, topic in enumerate(TOPICS)]
     assert openai_embedder.dim == 640
     together = await openai_embedder.embed(texts)  # batch_size=4: two requests, run at once
