@@ -85,11 +85,13 @@ class _Counting:
             self.batch_sizes[method].append(size)
 
     async def _serve(
-        self, op: str, seconds: float, *, items: int = 1, chars: int = 0, steps: int = 0
+        self, op: str, seconds: float, *, items: int = 1, chars: int = 0, steps: int = 0, out_chars: int = 0
     ) -> None:
         """Spend one engine call's time: ``seconds``, the scripted latency. The call's sizes are
         passed too (``op``, the ``items`` in the batch, the ``chars`` of text it reads, the decode
-        ``steps``) for subclasses that compute their own time (the simulator's profile engines)."""
+        ``steps``, the ``out_chars`` of that text whose next-token distribution it computes: a
+        score's continuation) for subclasses that compute their own time (the simulator's profile
+        engines)."""
         await _sleep(seconds)
 
     def relevance(self, context: str, text: str) -> float:
@@ -319,6 +321,7 @@ class ScriptedLLM(_Counting, LLMEngine):
             self.call_s + self.prefill_s_per_token * sum(self.count_tokens(r.context) for r in batch),
             items=len(batch),
             chars=sum(len(r.context) + len(r.continuation) for r in batch),
+            out_chars=sum(len(r.continuation) for r in batch),
         )
         return [self.relevance(r.context, r.continuation) for r in batch]
 

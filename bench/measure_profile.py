@@ -15,8 +15,9 @@ its median kept:
   least squares; ``chars_per_token`` is the tokenizer's own ratio on those prompts;
 * LLM decode: 1, 2, 4, 8 sessions decoding together: seconds per step at each batch size
   (``per_step_s``);
-* LLM scoring (the likelihood reranker's work): batches of (passage, question) pairs, fitted like
-  the prefill;
+* LLM scoring (the likelihood reranker's work): batches of 1, 4 and 8 (passage, question) pairs
+  with a short and a long question: ``fixed_s + per_token_s * tokens + per_output_token_s *
+  question tokens`` (every question token needs the output layer over the whole vocabulary);
 * embedding: batches of 1 to 32 passages, ``fixed_s + per_token_s * tokens``;
 * vector store: inserts of 8 to 64 rows (``fixed_s + per_item_s * rows``) and searches of 1 to 4
   query vectors.
@@ -78,6 +79,23 @@ def fit(rows: Sequence[tuple[float, float]]) -> tuple[float, float]:
     return max(float(intercept), 0.0), max(float(slope), 0.0)
 
 
+def fit2(rows: Sequence[tuple[float, float, float]]) -> tuple[float, float, float]:
+    """``(intercept, per x, per y)`` of seconds over two sizes by least squares, all clipped at 0
+    (a negative term is dropped and the rest fitted again)."""
+    x = np.array([[1.0, r[0], r[1]] for r in rows])
+    y = np.array([r[2] for r in rows])
+    keep = [0, 1, 2]
+    while True:
+        coef = np.linalg.lstsq(x[:, keep], y, rcond=None)[0]
+        if (coef >= 0).all() or len(keep) == 1:
+            break
+        keep.pop(int(np.argmin(coef)))
+    out = [0.0, 0.0, 0.0]
+    for i, c in zip(keep, coef, strict=True):
+        out[i] = max(float(c), 0.0)
+    return out[0], out[1], out[2]
+
+
 def passages(n: int) -> list[str]:
     docs = W.knowledge_base()
     return [docs[i % len(docs)] for i in range(n)]
@@ -115,16 +133,30 @@ async def measure_llm(llm: Any, quick: bool, repeat: int) -> tuple[dict[str, Any
         await llm.release(sessions)
         if per_step:
             steps.append([b, statistics.median(per_step)])
-    score_rows = []
+    # A score computes the next-token distribution after every continuation token (the output
+    # layer, over the whole vocabulary: 262k entries for Gemma 3), so continuation tokens cost more
+    # than context tokens; short and long continuations separate the two.
+    score_rows: list[tuple[int, int, float]] = []
+    questions = (
+        " How do I parse JSON?",
+        " How do I read a JSON file, change one of its keys and write it back?",
+    )
     for pairs in (1, 4) if quick else (1, 4, 8):
-        reqs = [ScoreRequest(f"Passage: {p}\nQuestion:", " How do I parse JSON?") for p in passages(pairs)]
-        tokens = sum(llm.count_tokens(r.context + r.continuation) for r in reqs)
-        score_rows.append((tokens, await timed(lambda reqs=reqs: llm.score(reqs), repeat)))
-    s_fixed, s_token = fit(score_rows)
+        for question in questions:
+            reqs = [ScoreRequest(f"Passage: {p}\nQuestion:", question) for p in passages(pairs)]
+            tokens = sum(llm.count_tokens(r.context + r.continuation) for r in reqs)
+            outputs = sum(llm.count_tokens(r.continuation) for r in reqs)
+            score_rows.append((tokens, outputs, await timed(lambda reqs=reqs: llm.score(reqs), repeat)))
+    s_fixed, s_token, s_output = fit2(score_rows)
     ops = {
         "prefill": {"fixed_s": fixed, "per_token_s": per_token, "source": f"measured: {rows}"},
         "decode": {"per_step_s": steps, "source": "measured: seconds per step by sessions decoding together"},
-        "score": {"fixed_s": s_fixed, "per_token_s": s_token, "source": f"measured: {score_rows}"},
+        "score": {
+            "fixed_s": s_fixed,
+            "per_token_s": s_token,
+            "per_output_token_s": s_output,
+            "source": f"measured (tokens, continuation tokens, seconds): {score_rows}",
+        },
     }
     return ops, statistics.fmean(ratios)
 

@@ -80,9 +80,10 @@ class _Profiled:
         return math.ceil(len(text) / self.spec.chars_per_token)
 
     async def _serve(
-        self, op: str, seconds: float, *, items: int = 1, chars: int = 0, steps: int = 0
+        self, op: str, seconds: float, *, items: int = 1, chars: int = 0, steps: int = 0, out_chars: int = 0
     ) -> None:
-        cost = self.spec.ops[op].seconds(items, chars / self.spec.chars_per_token, steps)
+        cpt = self.spec.chars_per_token
+        cost = self.spec.ops[op].seconds(items, chars / cpt, steps, out_chars / cpt)
         await self.device.run(cost, self.spec.demand)
 
 

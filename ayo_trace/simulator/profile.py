@@ -4,10 +4,13 @@ A ``SimProfile`` maps engine names (the names workflows address: ``"llm"``, ``"e
 ``"rerank"``) to ``EngineModel``s, and names the devices they run on with their capacity. Each
 engine's calls cost, per operation (``Cost``)::
 
-    seconds = fixed_s + per_item_s * items + per_token_s * tokens + steps * step_s(batch)
+    seconds = fixed_s + per_item_s * items + per_token_s * tokens + per_output_token_s * outputs
+              + steps * step_s(batch)
 
 where ``items`` is the batch's size (prompts, texts, (query, passage) pairs, search queries, rows),
-``tokens`` the input tokens it reads (characters / ``chars_per_token``), and, for an LLM decode
+``tokens`` the input tokens it reads (characters / ``chars_per_token``), ``outputs`` those of them
+whose next-token distribution the call computes (a likelihood score's continuation: each needs the
+model's output layer, over the whole vocabulary, which a prompt token does not), and, for an LLM decode
 round, ``steps`` the tokens each session advances and ``step_s(batch)`` the time of one step of a
 batch of that many sessions (linear between the points of ``per_step_s``, and beyond the last two).
 The operations of each kind (``OPS``): an LLM's ``prefill``, ``decode`` and ``score`` (likelihood
@@ -64,11 +67,13 @@ class Cost:
     per_token_s: float = 0.0
     per_step_s: tuple[tuple[int, float], ...] = ()
     source: str = ""
+    per_output_token_s: float = 0.0
 
     def __post_init__(self) -> None:
         pts = tuple(sorted((int(b), float(s)) for b, s in self.per_step_s))
         object.__setattr__(self, "per_step_s", pts)
-        values = [self.fixed_s, self.per_item_s, self.per_token_s, *(s for _, s in pts)]
+        values = [self.fixed_s, self.per_item_s, self.per_token_s, self.per_output_token_s]
+        values += [s for _, s in pts]
         if any(not (0 <= v < math.inf) for v in values) or any(b < 1 for b, _ in pts):
             raise ConfigError(f"costs must be finite and >= 0, batch sizes >= 1: {self}")
 
@@ -85,8 +90,9 @@ class Cost:
         (b0, s0), (b1, s1) = pts[-2], pts[-1]
         return s1 + (s1 - s0) * (batch - b1) / (b1 - b0)
 
-    def seconds(self, items: int = 1, tokens: float = 0.0, steps: int = 0) -> float:
+    def seconds(self, items: int = 1, tokens: float = 0.0, steps: int = 0, outputs: float = 0.0) -> float:
         t = self.fixed_s + self.per_item_s * items + self.per_token_s * tokens
+        t += self.per_output_token_s * outputs
         if steps:
             t += steps * self.step_s(items)
         return t

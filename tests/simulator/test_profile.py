@@ -7,6 +7,10 @@ from pathlib import Path
 import pytest
 
 import ayo_trace as ayo
+from ayo_trace.backend.engines.base import ScoreRequest
+from ayo_trace.simulator.devices import Devices
+from ayo_trace.simulator.engines import ProfileLLM
+from tests.util import run_in_new_loop
 
 LLM = {"prefill": {"fixed_s": 0.01, "per_token_s": 0.001}, "decode": {"per_step_s": [[1, 0.02], [9, 0.04]]}}
 
@@ -19,6 +23,29 @@ def test_a_cost_adds_its_terms_and_interpolates_the_step_time() -> None:
     assert c.step_s(17) == pytest.approx(0.06)  # and beyond the last two
     assert c.seconds(items=5, steps=3) == pytest.approx(0.5 + 0.5 + 3 * 0.03)
     assert ayo.Cost(per_step_s=((4, 0.1),)).step_s(64) == pytest.approx(0.1)  # one point: flat
+    assert ayo.Cost(per_token_s=0.01, per_output_token_s=0.03).seconds(tokens=10, outputs=4) == pytest.approx(
+        0.22
+    )
+
+
+def test_a_simulated_score_charges_its_continuation_tokens_as_outputs() -> None:
+    # A likelihood score computes the output layer after each continuation token: those tokens cost
+    # per_output_token_s on top of per_token_s (found profiling llama.cpp: a 24-token question costs
+    # about three times a context token per token).
+    cost = ayo.Cost(fixed_s=0.5, per_token_s=0.01, per_output_token_s=0.03)
+    spec = ayo.EngineModel(
+        "llm", ops={"prefill": cost, "decode": ayo.Cost(), "score": cost}, chars_per_token=1.0
+    )
+    spent: list[float] = []
+
+    class Recorder:
+        async def run(self, seconds: float, demand: float) -> None:
+            spent.append(seconds)
+
+    llm = ProfileLLM(spec=spec, devices=Devices())
+    llm.device = Recorder()  # type: ignore[assignment]
+    run_in_new_loop(lambda: llm.score([ScoreRequest("a" * 40, "b" * 6), ScoreRequest("c" * 20, "d" * 4)]))
+    assert spent == [pytest.approx(0.5 + 0.01 * 70 + 0.03 * 10)]
 
 
 def test_a_profile_round_trips_through_json(tmp_path: Path) -> None:
