@@ -48,7 +48,7 @@ import statistics
 import sys
 import time
 from collections import Counter, defaultdict
-from collections.abc import Callable, Sequence
+from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -198,6 +198,8 @@ class Options:
     passages: int = W.SEED_PASSAGES  # documents per query of the seed workloads
     variants: Sequence[str] = VARIANTS
     progress: Callable[[str], None] = print
+    # awaited before each (workflow, concurrency) block, e.g. to measure the engines between blocks
+    before_block: Callable[[str, int], Awaitable[None]] | None = None
 
 
 async def prepare(bench: Bench, opts: Options) -> None:
@@ -229,6 +231,8 @@ async def measure(bench: Bench, opts: Options) -> dict[str, Any]:
             bound_paths.setdefault(workflow, nodes)
         opts.progress(f"{workflow}: bound p50 {statistics.median(bounds[workflow]):.2f}s")
         for c in opts.concurrency:
+            if opts.before_block is not None:
+                await opts.before_block(workflow, c)
             if c == 1:
                 for i, q in enumerate(queries):
                     for variant in _rotate(opts.variants, i):

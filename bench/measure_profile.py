@@ -201,12 +201,20 @@ async def measure(choice: EngineChoice, pg_dir: Path, quick: bool, repeat: int) 
     for e in (llm, embed, store):
         await e.start()
     try:
-        llm_ops, chars_per_token = await measure_llm(llm, quick, repeat)
-        embed_ops = await measure_embed(embed, quick, repeat, chars_per_token)
-        store_ops = await measure_store(store, embed, quick, repeat)
+        return await measure_engines(llm, embed, store, choice, quick, repeat)
     finally:
         for e in (store, embed, llm):
             await e.stop()
+
+
+async def measure_engines(
+    llm: Any, embed: Any, store: Any, choice: EngineChoice, quick: bool, repeat: int
+) -> ayo.SimProfile:
+    """The profile of engines already started (``choice`` says how they were made). Called directly,
+    not through a runtime: a runtime that owns them must be idle meanwhile."""
+    llm_ops, chars_per_token = await measure_llm(llm, quick, repeat)
+    embed_ops = await measure_embed(embed, quick, repeat, chars_per_token)
+    store_ops = await measure_store(store, embed, quick, repeat)
     cores = os.cpu_count() or 1
     threads = float(choice.threads)
     on_gpu = choice.device != "cpu"
@@ -247,6 +255,29 @@ async def measure(choice: EngineChoice, pg_dir: Path, quick: bool, repeat: int) 
         source=f"measured by bench/measure_profile.py on {datetime.date.today().isoformat()}"
         + (" (--quick: few sizes, one repetition)" if quick else ""),
     )
+
+
+def mean_profile(profiles: Sequence[ayo.SimProfile], source: str) -> ayo.SimProfile:
+    """The field-by-field mean of profiles measured alike (the same engines, operations and decode
+    batch sizes), for a stretch of time that they bracket; ``source`` says which."""
+    if not profiles:
+        raise ValueError("no profiles to average")
+    dicts = [p.to_dict() for p in profiles]
+    out = dicts[0]
+    for name, engine in out["engines"].items():
+        for op, cost in engine["ops"].items():
+            costs = [d["engines"][name]["ops"][op] for d in dicts]
+            for key in ("fixed_s", "per_item_s", "per_token_s", "per_output_token_s"):
+                values = [c.get(key, 0.0) for c in costs]  # a zero is left out of the JSON
+                if any(values):
+                    cost[key] = statistics.fmean(values)
+            if cost.get("per_step_s"):
+                by_batch = [dict((int(b), s) for b, s in c["per_step_s"]) for c in costs]
+                batches = sorted(set.intersection(*(set(b) for b in by_batch)))
+                cost["per_step_s"] = [[b, statistics.fmean(m[b] for m in by_batch)] for b in batches]
+            cost["source"] = f"the mean of {len(costs)} measurements ({source})"
+    out["source"] = source
+    return ayo.SimProfile.from_dict(out)
 
 
 def parse_args(argv: Sequence[str] | None = None) -> argparse.Namespace:

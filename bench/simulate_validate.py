@@ -3,12 +3,17 @@
 End to end, on an idle machine:
 
 1. profile: ``bench/measure_profile.py`` measures every real engine here (or ``--profile FILE`` reuses
-   one; ``--quick-profile`` measures few sizes once, for a smoke run);
+   one; ``--quick-profile`` measures few sizes once, for a smoke run). This machine's speed drifts by
+   up to a third over hours, so ``--interleave`` measures the run's own engines before each
+   (workflow, concurrency) block of the real run and after the last, and simulates each block on the
+   mean of the two profiles around it (about a minute per profile);
 2. real run: ``bench/e2e.py``'s schedule (its workflows, concurrency 1, 4 and 16, the variants asked:
    eager, unoptimized, optimized) on the real engines, keeping every answer; the LLM's
    query-writing completions are recorded too (one call per question and workflow). The measured
-   figures and what the LLM said are saved at once (``--save-real``), so a later run can simulate
-   them again with another profile without the hour of real engines (``--real FILE``);
+   figures, what the LLM said and the profiles measured between blocks are saved at once
+   (``--save-real``), so a later run can simulate them again without the real engines (``--real
+   FILE``: on the saved profiles if it has them, else on ``--profile``, by default
+   ``bench/profiles/this_machine.json``);
 3. simulation: the same schedule on the profile: the same queries, clients and list lengths, the
    simulated LLM saying as many tokens as the real one said for each question of each workflow
    (``Script``), the knowledge base and the queries' collections ingested first and each variant
@@ -17,7 +22,7 @@ End to end, on an idle machine:
 
     .venv/bin/python bench/simulate.py --validate [--profile bench/profiles/this_machine.json]
         [--workflows naive_rag expanded_rag] [--concurrency 1 4 16] [--queries 16]
-        [--real /tmp/ayo-validate-real.json]
+        [--real /tmp/ayo-validate-real.json] [--interleave]
     .venv/bin/python bench/simulate.py --validate --scripted 20 --queries 4 --concurrency 1 4
 
 ``--scripted SCALE`` replaces the real engines by ``bench/e2e_engines.py``'s scripted ones (latencies
@@ -49,6 +54,7 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import dataclasses
 import json
 import math
 import sys
@@ -67,6 +73,7 @@ from bench import workflows as W
 from bench.e2e_engines import EngineChoice, real_engines, scripted_engines
 from bench.report import load_average, machine
 
+HERE = Path(__file__).resolve().parent
 VARIANTS = ("eager", "unoptimized", "optimized")
 TOLERANCE = 0.15  # the issue's bar: predicted within 15% of measured
 REWRITE_TOKENS = {"expanded_rag": W.QUERY_TOKENS, "seed_advanced_rag": W.SEED_REWRITE_TOKENS}
@@ -135,16 +142,37 @@ class Script:
 # --- the real run --------------------------------------------------------------------------------
 
 
+MeasureEngines = Callable[[Sequence[Any]], Awaitable[ayo.SimProfile]]
+
+
 async def real_run(
-    opts: e2e.Options, make_engines: Callable[[], Awaitable[Sequence[Any]]]
-) -> tuple[dict[str, Any], Script]:
+    opts: e2e.Options,
+    make_engines: Callable[[], Awaitable[Sequence[Any]]],
+    measure_between: MeasureEngines | None = None,
+) -> tuple[dict[str, Any], Script, list[ayo.SimProfile]]:
     """``bench/e2e.py``'s schedule on the engines ``make_engines()`` gives; the results (with the
-    load average before and after) and what the LLM said."""
+    load average before and after), what the LLM said, and, with ``measure_between``, the engines'
+    profile measured before each (workflow, concurrency) block and after the last (``results
+    ["blocks"]`` names the blocks in order: block i lies between profiles i and i + 1)."""
     engines = list(await make_engines())
     loads = {"before": load_average()}
+    profiles: list[ayo.SimProfile] = []
+    blocks: list[str] = []
+    if measure_between is not None:
+
+        async def before_block(workflow: str, c: int) -> None:
+            profiles.append(await measure_between(engines))
+            blocks.append(block_key(workflow, c))
+            opts.progress(f"profile before {blocks[-1]}: {profile_line(profiles[-1])}")
+
+        opts = dataclasses.replace(opts, before_block=before_block)
     async with ayo.Runtime(engines=engines, own_engines=True, timeline_size=200_000) as rt:
         bench = e2e.Bench(rt)
         results = await e2e.measure(bench, opts)
+        if measure_between is not None:
+            profiles.append(await measure_between(engines))
+            opts.progress(f"profile after the last block: {profile_line(profiles[-1])}")
+            results["blocks"] = blocks
         loads["after"] = load_average()
         script = Script(chars_per_token=1.0)
         by_id = {q.id: q for q in W.QUERIES}
@@ -163,7 +191,35 @@ async def real_run(
             script.tokens = {t: llm.count_tokens(t) for t in script.texts()}
     results["load_average"] = loads
     results["machine"] = machine()
-    return results, script
+    return results, script, profiles
+
+
+def block_key(workflow: str, c: int) -> str:
+    return f"{workflow}/c={c}"
+
+
+def profile_line(p: ayo.SimProfile) -> str:
+    """The figures a drift shows in first: ms per prefill and per score token, ms per decode step
+    of one session, ms per embedded token."""
+    llm, embed = p.engines["llm"].ops, p.engines["embed"].ops["embed"]
+    return (
+        f"prefill {llm['prefill'].per_token_s * 1e3:.2f} ms/token, score {llm['score'].per_token_s * 1e3:.2f}"
+        f" + {llm['score'].per_output_token_s * 1e3:.2f} ms/token, decode {llm['decode'].step_s(1) * 1e3:.1f}"
+        f" ms/step, embed {embed.per_token_s * 1e3:.3f} ms/token"
+    )
+
+
+def block_profiles(real: Mapping[str, Any], profiles: Sequence[ayo.SimProfile]) -> dict[str, ayo.SimProfile]:
+    """Each block's profile: the mean of the two measured around it."""
+    from bench.measure_profile import mean_profile
+
+    blocks = list(real.get("blocks", ()))
+    if len(profiles) != len(blocks) + 1:
+        raise ValueError(f"{len(profiles)} profiles for {len(blocks)} blocks: expected one more")
+    return {
+        b: mean_profile(profiles[i : i + 2], f"measured before and after block {b}")
+        for i, b in enumerate(blocks)
+    }
 
 
 # --- the simulation ------------------------------------------------------------------------------
@@ -175,9 +231,10 @@ def _runners(name: str) -> dict[str, Callable[..., Awaitable[Any]]]:
 
 
 def simulate_run(
-    profile: ayo.SimProfile, script: Script, opts: e2e.Options
+    profile: ayo.SimProfile | Mapping[str, ayo.SimProfile], script: Script, opts: e2e.Options
 ) -> dict[tuple[str, str, int], ayo.SimResult]:
-    """Each (workflow, variant, concurrency) of ``opts`` simulated on ``profile``."""
+    """Each (workflow, variant, concurrency) of ``opts`` simulated on ``profile``, or on the
+    profile of its block (``block_key``) when ``profile`` maps blocks to profiles."""
     queries = list(W.QUERIES[: opts.queries])
     out = {}
     for name in opts.workflows:
@@ -209,7 +266,7 @@ def simulate_run(
                 out[(name, variant, c)] = ayo.simulate(
                     run,
                     args,
-                    profile=profile,
+                    profile=profile if isinstance(profile, ayo.SimProfile) else profile[block_key(name, c)],
                     concurrency=c,
                     queries=n,
                     respond=script.of(name),
@@ -377,6 +434,12 @@ def parse_args(argv: Sequence[str] | None) -> argparse.Namespace:
     p = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     p.add_argument("--profile", type=Path, default=None, help="a profile file (default: measure one now)")
     p.add_argument("--quick-profile", action="store_true", help="measure the profile quickly (a smoke run)")
+    p.add_argument(
+        "--interleave",
+        action="store_true",
+        help="measure the profile before each (workflow, c) block of the real run and after the last;"
+        " each block is simulated on the mean of the two around it (this machine's speed drifts)",
+    )
     p.add_argument("--real", type=Path, default=None, help="reuse a saved real run instead of running one")
     p.add_argument(
         "--scripted",
@@ -390,6 +453,9 @@ def parse_args(argv: Sequence[str] | None) -> argparse.Namespace:
     p.add_argument("--variants", nargs="+", default=list(VARIANTS), choices=VARIANTS)
     p.add_argument("--concurrency", nargs="+", type=int, default=[1, 4, 16])
     p.add_argument("--queries", type=int, default=16)
+    p.add_argument(
+        "--rounds", type=int, default=1, help="repetitions of each variant's list at c > 1 (orders rotate)"
+    )
     p.add_argument("--threads", type=int, default=1)
     p.add_argument("--pg-dir", type=Path, default=Path("~/.cache/ayo-trace/e2e-pgdata").expanduser())
     p.add_argument("--json", type=Path, default=Path("/tmp/ayo-validate.json"))
@@ -401,6 +467,7 @@ def options(args: argparse.Namespace) -> e2e.Options:
         workflows=args.workflows,
         concurrency=args.concurrency,
         queries=min(args.queries, len(W.QUERIES)),
+        rounds=args.rounds,
         bound_queries=1,
         variants=args.variants,
     )
@@ -408,21 +475,30 @@ def options(args: argparse.Namespace) -> e2e.Options:
 
 def main(argv: Sequence[str] | None = None) -> list[Row]:
     args = parse_args(argv)
+    if args.interleave and (args.scripted is not None or args.real is not None):
+        raise SystemExit(
+            "--interleave measures the real engines during a real run: not with --scripted or --real"
+        )
     if args.scripted is not None:
         profile = scripted_profile(args.scripted)
+    elif args.profile is None and (args.interleave or args.real is not None):
+        # unused when the run's blocks have profiles of their own
+        profile = ayo.SimProfile.load(HERE / "profiles" / "this_machine.json")
     elif args.profile is None:
         from bench import measure_profile as measure
 
-        out = Path(__file__).resolve().parent / "profiles" / "this_machine.json"
+        out = HERE / "profiles" / "this_machine.json"
         cmd = ["--out", str(out), "--threads", str(args.threads), "--pg-dir", str(args.pg_dir)]
         profile = measure.main(cmd + (["--quick"] if args.quick_profile else []))
     else:
         profile = ayo.SimProfile.load(args.profile)
-    chars_per_token = profile.engines["llm"].chars_per_token
     opts = options(args)
+    measured: list[ayo.SimProfile] = []
     if args.real is not None:
         saved = json.loads(args.real.read_text())
-        real, script = saved["real"], Script.from_dict(saved["script"], chars_per_token)
+        measured = [ayo.SimProfile.from_dict(d) for d in saved.get("profiles", ())]
+        cpt = (measured[0] if measured and args.profile is None else profile).engines["llm"].chars_per_token
+        real, script = saved["real"], Script.from_dict(saved["script"], cpt)
     else:
         choice = EngineChoice(threads=args.threads)
 
@@ -431,13 +507,31 @@ def main(argv: Sequence[str] | None = None) -> list[Row]:
                 return scripted_engines(args.scripted)
             return await real_engines(args.pg_dir, choice)
 
-        real, script = asyncio.run(real_run(opts, engines))
-        script.chars_per_token = chars_per_token
-        args.save_real.write_text(json.dumps({"real": real, "script": script.to_dict()}, default=str))
+        between: MeasureEngines | None = None
+        if args.interleave:
+            from bench import measure_profile as measure
+
+            async def between(engines: Sequence[Any]) -> ayo.SimProfile:
+                llm, embed, store = engines[:3]
+                return await measure.measure_engines(llm, embed, store, choice, False, 3)
+
+        real, script, measured = asyncio.run(real_run(opts, engines, between))
+        script.chars_per_token = (measured[0] if measured else profile).engines["llm"].chars_per_token
+        saved = {"real": real, "script": script.to_dict(), "profiles": [m.to_dict() for m in measured]}
+        args.save_real.write_text(json.dumps(saved, default=str))
         print(f"saved the real run to {args.save_real} (--real reuses it)")
-    rows = compare(real, simulate_run(profile, script, opts))
+    # a run with profiles measured between its blocks is simulated on them unless --profile names one
+    use_blocks = bool(measured) and (args.real is None or args.profile is None)
+    if use_blocks:
+        for i, m in enumerate(measured):
+            print(f"profile {i} (before {(real['blocks'] + ['the end'])[i]}): {profile_line(m)}")
+        sim = simulate_run(block_profiles(real, measured), script, opts)
+        print("profile: each block on the mean of the profiles measured before and after it")
+    else:
+        sim = simulate_run(profile, script, opts)
+        print(f"profile: {profile.name} ({profile.source})")
+    rows = compare(real, sim)
     loads = real.get("load_average", {})
-    print(f"profile: {profile.name} ({profile.source})")
     print(f"load average before / after the real run: {loads.get('before', '?')} / {loads.get('after', '?')}")
     print(table(rows))
     print(verdict(rows))

@@ -4,12 +4,16 @@ and the whole pipeline (real run, saved, simulated again from the file) on scrip
 
 from __future__ import annotations
 
+import asyncio
 import json
 import math
+from collections.abc import Sequence
 from pathlib import Path
+from typing import Any
 
 import pytest
 
+import ayo_trace as ayo
 from ayo_trace.testing import tokenize
 from bench import simulate_validate as V
 
@@ -115,3 +119,50 @@ def test_a_point_the_real_run_lacks_is_compared_as_not_available() -> None:
     assert V.verdict(rows).startswith(
         "p50 latency: 0 of 2 within 15%; worst naive_rag/optimized/c=1 (predicted 2.00x"
     )
+
+
+def test_the_mean_of_profiles_averages_every_cost_and_the_decode_steps_they_share() -> None:
+    from bench.measure_profile import mean_profile
+
+    slow, fast = V.scripted_profile(3), V.scripted_profile(1)
+    fast = fast.with_engine(
+        "llm",
+        ops={**fast.engines["llm"].ops, "decode": ayo.Cost(per_step_s=((1, 0.002), (2, 0.0022), (4, 1.0)))},
+    )
+    mean = mean_profile([slow, fast], "test")
+    llm = mean.engines["llm"].ops
+    assert llm["prefill"].fixed_s == pytest.approx(2 * 5e-4)
+    assert llm["prefill"].per_token_s == pytest.approx(4e-5)
+    # the slow decode has a fixed cost the fast one lacks (left out of its JSON as zero): half of it
+    assert llm["decode"].fixed_s == pytest.approx(1.5e-3 / 2)
+    assert llm["decode"].per_step_s == ((1, pytest.approx(0.004)), (2, pytest.approx(0.0044)))  # shared sizes
+    assert mean.engines["rerank"].ops["score"].per_item_s == pytest.approx(1e-3)
+    assert mean.source == "test" and "mean of 2" in llm["prefill"].source
+
+
+@pytest.mark.timeout(300)
+def test_an_interleaved_run_simulates_each_block_on_the_profiles_measured_around_it() -> None:
+    from bench import e2e
+    from bench.e2e_engines import scripted_engines
+
+    scales = iter([1.0, 3.0, 5.0])
+    measured_with: list[int] = []
+
+    async def between(engines: Sequence[Any]) -> ayo.SimProfile:
+        measured_with.append(len(engines))
+        return V.scripted_profile(next(scales))
+
+    async def engines() -> list[Any]:
+        return scripted_engines(1.0)
+
+    opts = e2e.Options(
+        workflows=["naive_rag"], concurrency=[1, 2], queries=2, bound_queries=1, variants=["optimized"]
+    )
+    real, _script, profiles = asyncio.run(V.real_run(opts, engines, between))
+    assert real["blocks"] == ["naive_rag/c=1", "naive_rag/c=2"] and len(profiles) == 3
+    assert measured_with == [4, 4, 4]  # the run's own engines, between its blocks
+    blocks = V.block_profiles(real, profiles)
+    for block, scale in (("naive_rag/c=1", 2.0), ("naive_rag/c=2", 4.0)):  # the mean of the two around it
+        assert blocks[block].engines["llm"].ops["prefill"].per_token_s == pytest.approx(2e-5 * scale)
+    with pytest.raises(ValueError, match="expected one more"):
+        V.block_profiles(real, profiles[:2])
