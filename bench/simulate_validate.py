@@ -432,7 +432,13 @@ def verdict(rows: Sequence[Row]) -> str:
 
 def parse_args(argv: Sequence[str] | None) -> argparse.Namespace:
     p = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    p.add_argument("--profile", type=Path, default=None, help="a profile file (default: measure one now)")
+    p.add_argument(
+        "--profile",
+        type=Path,
+        default=None,
+        help="a profile file (default: measure one now; with --real, the run's own profiles if it has"
+        " them, else bench/profiles/this_machine.json)",
+    )
     p.add_argument("--quick-profile", action="store_true", help="measure the profile quickly (a smoke run)")
     p.add_argument(
         "--interleave",
