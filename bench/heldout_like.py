@@ -11,7 +11,10 @@ At concurrency C, C queries (different questions) start at once; a *round* runs 
 on the same C queries, the variant order rotating per round, and the figures are medians over rounds:
 p50 latency, makespan, and per query the LLM's busy time and prompt tokens computed (from
 ``rt.stats()`` deltas: the profile that shows where a regression comes from), with the LLM's mean
-batch size. ``--write`` rewrites the section of ``bench/RESULTS.md``.
+batch size, and the LLM's decode work per query counted rather than timed: weight passes of decode
+steps (``decode_micro_batches``) and tokens generated. On a machine whose speed drifts (this one's
+busy time for the same calls moves by up to 14% between variants' turns), the counts say whether a
+variant did more work; the busy time says how long the work took. ``--write`` rewrites the section of ``bench/RESULTS.md``.
 
     .venv/bin/python bench/heldout_like.py --write                  # 8 workflows, c = 1 4 8 16, 3 rounds
     .venv/bin/python bench/heldout_like.py --workflows rag_rerank --concurrency 1 8 --rounds 2
@@ -70,6 +73,8 @@ def _llm_counters(rt: ayo.Runtime) -> dict[str, float]:
         "busy_s": float(llm["busy_s"]),
         "prompt_tokens": float(sum(e.get("prompt_tokens_computed", 0) for e in engine)),
         "scored_tokens": float(sum(e.get("scored_tokens", 0) for e in engine)),
+        "decode_passes": float(sum(e.get("decode_micro_batches", 0) for e in engine)),
+        "generated_tokens": float(sum(e.get("generated_tokens", 0) for e in engine)),
         "batches": float(sum(llm["batch_sizes"].values())),
         "items": float(sum(k * v for k, v in llm["batch_sizes"].items())),
     }
@@ -159,17 +164,25 @@ def summarize(runs: list[Run], c: int) -> dict[str, Any]:
         "llm_busy_q": med([r.llm["busy_s"] / c for r in runs]),
         "prompt_tokens_q": med([r.llm["prompt_tokens"] / c for r in runs]),
         "scored_tokens_q": med([r.llm["scored_tokens"] / c for r in runs]),
+        "decode_passes_q": med([r.llm["decode_passes"] / c for r in runs]),
+        "generated_q": med([r.llm["generated_tokens"] / c for r in runs]),
         "mean_batch": med([r.llm["items"] / r.llm["batches"] for r in runs if r.llm["batches"]]),
         "errors": [e for r in runs for e in r.errors],
     }
 
 
+def _counted(row: dict[str, Any], key: str) -> str:
+    """``e / u / o`` of a per-query count (``-`` where a run saved before it was counted lacks it)."""
+    return " / ".join(f"{row[v][key]:.1f}" if key in row[v] else "-" for v in VARIANTS)
+
+
 def table(results: dict[str, Any], concurrency: Sequence[int]) -> str:
     head = (
         "| workflow | c | eager p50 | unopt. p50 | opt. p50 | opt. vs eager | opt. vs unopt. "
-        "| LLM busy/query e / u / o | prompt tok/query e / u / o | LLM mean batch e / u / o |"
+        "| LLM busy/query e / u / o | prompt tok/query e / u / o | LLM mean batch e / u / o "
+        "| decode passes/query e / u / o | generated tok/query e / u / o |"
     )
-    lines = [head, "|" + "---|" * 10]
+    lines = [head, "|" + "---|" * 12]
     ratios: dict[int, list[float]] = {c: [] for c in concurrency}
     for workflow, by_c in results.items():
         for c in concurrency:
@@ -190,7 +203,8 @@ def table(results: dict[str, Any], concurrency: Sequence[int]) -> str:
                 )
                 + f" | {e['llm_busy_q']:.2f} / {u['llm_busy_q']:.2f} / {o['llm_busy_q']:.2f} s"
                 + f" | {e['prompt_tokens_q']:.0f} / {u['prompt_tokens_q']:.0f} / {o['prompt_tokens_q']:.0f}"
-                + f" | {e['mean_batch']:.1f} / {u['mean_batch']:.1f} / {o['mean_batch']:.1f} |"
+                + f" | {e['mean_batch']:.1f} / {u['mean_batch']:.1f} / {o['mean_batch']:.1f}"
+                + f" | {_counted(row, 'decode_passes_q')} | {_counted(row, 'generated_q')} |"
             )
     lines.append("")
     for c, rs in ratios.items():
