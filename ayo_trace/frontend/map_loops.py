@@ -1,7 +1,8 @@
 """``for`` loops over traced lists that await primitives, traced as ``map`` nodes.
 
 A loop whose iterations are independent (each reads only its item and values bound before the loop)
-and that changes outer state only by ``acc.append(x)``/``acc.extend(xs)`` on lists bound before it
+and that changes outer state only by ``acc.append(x)``/``acc.extend(xs)`` on lists bound before it,
+which no iteration reads (else each would see what earlier ones appended: a ``loop`` carries them),
 becomes a ``map``: the body is a subgraph run once per item, its outputs are the appended values and
 the last iteration's value of each name the loop binds that later code reads; after the node, the
 lists are extended in order and those names bound. Other loops are ``control_flow.py``'s (``loop``
@@ -15,6 +16,7 @@ from typing import TYPE_CHECKING
 import libcst as cst
 
 from ..ir.code import SourceLoc
+from . import aliases, closures
 from .control_flow import ITEM, align, bind_target, first_iteration_binds
 from .expressions import contains_await
 from .returns import Unbound
@@ -129,7 +131,31 @@ def accumulators(
         outer_mutated = [n for n in comp.mutated_locals(line) if n not in assigned_in_body]
         if outer_mutated:
             return None
+    if _reads_accumulated(comp, stmt, out):
+        return None
     return out
+
+
+def _reads_accumulated(
+    comp: Builder, stmt: cst.For, accs: list[tuple[str, str, cst.SimpleStatementLine, cst.BaseExpression]]
+) -> bool:
+    """Whether an iteration reads a list the loop accumulates into (``history.append(reply)`` after
+    a prompt built from ``history``, ``len(out)`` in the body): it then sees what earlier iterations
+    appended, so the iterations are not independent. Reads through a name sharing the list's object
+    (``view = history``) and through a closure the body calls count too."""
+    shared = aliases.groups(comp.src)
+    accumulated: set[str] = set()
+    for acc, *_ in accs:
+        accumulated |= {acc, *shared.get(acc, ())}
+    acc_lines = {id(a[2]): a[3] for a in accs}
+    read: list[str] = []
+    for line in stmt.body.body:
+        # an accumulating line reads only its argument; its receiver is the list being extended
+        part: cst.CSTNode = acc_lines.get(id(line), line)
+        read += comp.src.free_names(part)[0]
+    read += closures.uses(comp.src, read)[0]
+    # the iterable is evaluated once, before the first iteration: reading the list there is fine
+    return bool(accumulated & set(read))
 
 
 def names_read_after(comp: Builder, stmt: cst.CSTNode) -> list[str]:

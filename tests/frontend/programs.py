@@ -92,7 +92,19 @@ CONTROL_KINDS = [
     "return_loop_try",
     "partial",
     "gather_map_fn",
+    "reads_acc_loop",
 ]
+
+# How a loop body reads the list it appends to (``reads_acc_loop``): each iteration sees what the
+# earlier ones appended, so the loop is not a map of independent items.
+ACC_READS = (
+    '''f"{''.join(acc)}Q: {item}"''',  # a chat history in the prompt
+    'f"{len(acc)} so far, next {item}"',
+    '''f"After {acc[-1] if acc else 'start'}: {item}"''',
+    'f"{recent()} then {item}"',  # through a closure defined before the loop
+    'f"{view[-2:]} and {item}"',  # through a name sharing the list
+    "item",  # read only by the append's own argument
+)
 
 
 def statement(kind: str, i: int, pick: int, scope: dict[str, list[str]], coll: int) -> list[str]:
@@ -244,6 +256,26 @@ def control_statement(kind: str, i: int, pick: int, scope: dict[str, list[str]],
 
     s, lst = var("s"), var("l")
     c = f"c{coll}"
+    if kind == "reads_acc_loop":
+        scope["l"].append(f"l{i}")
+        variant = pick % len(ACC_READS)
+        prompt = ACC_READS[variant].replace("acc", f"l{i}").replace("view", f"view{i}")
+        prompt = prompt.replace("recent()", f"recent{i}()")
+        method = "extend" if pick % 4 in (1, 2) else "append"
+        value = "[reply, str(len(acc))]" if method == "extend" else "reply + str(len(acc))"
+        if variant != len(ACC_READS) - 1:
+            value = "[reply]" if method == "extend" else "reply"
+        setup = [f"    l{i} = []"]
+        if "view" in ACC_READS[variant]:
+            setup.append(f"    view{i} = l{i}")
+        if "recent" in ACC_READS[variant]:
+            setup += [f"    def recent{i}():", f'        return " ".join(l{i}[-2:])']
+        return [
+            *setup,
+            f"    for item in {lst}:",
+            f"        reply = await ayo.llm({prompt}, max_tokens=3)",
+            f"        l{i}.{method}({value.replace('acc', f'l{i}')})",
+        ]
     if kind == "loop_break":
         scope["s"].append(f"s{i}")
         return [

@@ -173,3 +173,20 @@ def test_every_shape_under_every_pass_subset(name: str) -> None:
     wf, args = SHAPES[name]
     results = run_in_new_loop(run_modes, wf, args, 7, ALL_SUBSETS)
     assert_all_equal(results)
+
+
+@pytest.mark.parametrize("pick", range(8))
+def test_a_loop_reading_the_list_it_appends_to_is_not_a_map(pick: int, tmp_path: Path) -> None:
+    """Each iteration sees what the earlier ones appended (a chat history in the prompt, ``len(acc)``,
+    through a closure or a name sharing the list, in the append's own argument): the loop carries the
+    list from iteration to iteration instead of running its items as independent ``map`` items."""
+    module = load(program_source([("reads_acc_loop", pick, 0)]), tmp_path)
+    graph = module.program.graph(QUESTION, DOCS)
+    assert [n.op for n in graph.walk() if n.op in ("map", "loop", "break")] == ["loop"]
+    results = run_in_new_loop(run_modes, module.program, (QUESTION, DOCS), pick, [[], list(DEFAULT_PASSES)])
+    assert_all_equal(results)
+
+
+def test_a_loop_that_only_appends_stays_a_map(tmp_path: Path) -> None:
+    module = load(program_source([("loop", 0, 0)]), tmp_path)
+    assert [n.op for n in module.program.graph(QUESTION, DOCS).walk() if n.op in ("map", "loop")] == ["map"]
