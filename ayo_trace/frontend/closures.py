@@ -29,6 +29,7 @@ from typing import Any
 import libcst as cst
 
 from ..errors import TraceError
+from . import impure
 from .source import FunctionSource, _is_load, _names_in
 from .state import mutated_roots
 
@@ -127,15 +128,24 @@ def changed_globals(src: FunctionSource) -> frozenset[str]:
     effect, in program order with the statements changing it."""
     if src.changed_globals is not None:
         return src.changed_globals
+    module = src.fn.__globals__
+    # what the user's module-level functions the workflow uses change too (``impure.py``)
+    through = [m for n in _global_reads(src) for m in impure.changes_module_state(module.get(n))]
     out = frozenset(
         n
-        for n in mutated_roots(src.node.body)
-        if isinstance(src.fn.__globals__.get(n), _MUTABLE)
+        for n in [*mutated_roots(src.node.body), *through]
+        if isinstance(module.get(n), _MUTABLE)
         and not src.fn_scope.assignments[n]  # a local of the workflow is not the module's
         and not _is_param(src, n)
     )
     src.changed_globals = out
     return out
+
+
+def _global_reads(src: FunctionSource) -> list[str]:
+    """Names the workflow reads that are not its own (module-level names, builtins)."""
+    names = dict.fromkeys(n.value for n in _names_in(src.node.body))
+    return [n for n in names if not src.fn_scope.assignments[n] and not _is_param(src, n)]
 
 
 def _is_param(src: FunctionSource, name: str) -> bool:

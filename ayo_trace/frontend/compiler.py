@@ -18,6 +18,7 @@ in ``parallel.py``, statements with a ``return`` inside in ``returning.py`` and 
 
 from __future__ import annotations
 
+import dataclasses
 from typing import Any
 
 import libcst as cst
@@ -30,6 +31,7 @@ from . import (
     branches,
     closures,
     control_flow,
+    impure,
     map_loops,
     matching,
     parallel,
@@ -425,7 +427,12 @@ class Compiler(Builder):
             effect=effect,
             bindings=bindings,
         )
-        object.__setattr__(code, "fn", compile_statement(code, self.src.fn.__globals__))
+        fn = compile_statement(code, self.src.fn.__globals__)
+        if not effect and impure.calls_state_changing(fn.__code__, {**self.src.fn.__globals__, **bindings}):
+            # it calls a function of the user's that changes module state: keep its place among effects
+            code = dataclasses.replace(code, effect=True)
+            fn = compile_statement(code, self.src.fn.__globals__)
+        object.__setattr__(code, "fn", fn)
         attrs: dict[str, Any] = {"code": code}
         if reason is not None:
             attrs["reason"] = reason

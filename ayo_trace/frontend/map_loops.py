@@ -121,6 +121,8 @@ def accumulators(
     acc_lines = {id(a[2]) for a in out}
     if {a[0] for a in out} & assigned_in_body:
         return None
+    if {a[0] for a in out} & closures.changed_globals(comp.src):
+        return None  # a module-level list: its changes keep their place among the effects
     # a body changing its item in place changes the list iterated over: not a map's independent items
     accs = {a[0] for a in out}
     if any(n not in accs and n not in assigned_in_body for n in comp.mutated_locals(stmt)):

@@ -34,6 +34,23 @@ def shout(text):
     return text.upper()[:40]
 
 
+# module state a workflow's helpers change (``global_helper``): reset at the start of each statement
+SEEN = set()
+NOTES = []
+
+
+def novel(text):
+    if text in SEEN:
+        return False
+    SEEN.add(text)
+    return True
+
+
+def remember(text):
+    NOTES.append(text)
+    return len(NOTES)
+
+
 async def expand(text):
     reply = await ayo.llm(f"Expand: {{shout(text)}}", max_tokens=3)
     if len(reply) % 2:
@@ -73,6 +90,7 @@ KINDS = [
     "records",
     "alias",
     "unpack_params",
+    "global_helper",
 ]
 CONTROL_KINDS = [
     "loop_break",
@@ -233,6 +251,22 @@ def statement(kind: str, i: int, pick: int, scope: dict[str, list[str]], coll: i
             f'    items{i} = box{i}["items"]',
             f'    items{i}.append(await ayo.llm(f"Add to {{{s}}}", max_tokens=2))',
             f'    s{i} = "/".join(box{i}["items"])',
+        ]
+    if kind == "global_helper":
+        # module state changed by the workflow and by helpers it calls: program order, not data order
+        scope["l"].append(f"l{i}")
+        if pick % 3 == 0:
+            return [
+                "    SEEN.clear()",
+                f'    l{i} = [await ayo.llm(f"New: {{x}}", max_tokens=3) for x in {lst} if novel(x)]',
+            ]
+        record = "NOTES.append(reply)" if pick % 3 == 1 else "remember(reply)"
+        return [
+            "    NOTES.clear()",
+            f"    for item in {lst}:",
+            '        reply = await ayo.llm(f"{len(NOTES)} {item}", max_tokens=3)',
+            f"        {record}",
+            f"    l{i} = list(NOTES)",
         ]
     if kind == "unpack_params":
         scope["s"].append(f"s{i}")

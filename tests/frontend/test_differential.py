@@ -190,3 +190,45 @@ def test_a_loop_reading_the_list_it_appends_to_is_not_a_map(pick: int, tmp_path:
 def test_a_loop_that_only_appends_stays_a_map(tmp_path: Path) -> None:
     module = load(program_source([("loop", 0, 0)]), tmp_path)
     assert [n.op for n in module.program.graph(QUESTION, DOCS).walk() if n.op in ("map", "loop")] == ["map"]
+
+
+@pytest.mark.parametrize("pick", range(3))
+def test_module_state_changed_by_the_workflow_or_its_helpers_keeps_program_order(
+    pick: int, tmp_path: Path
+) -> None:
+    """``SEEN.clear()`` then a filter calling a helper that adds to ``SEEN``; a loop appending to a
+    module-level list (directly or through a helper) and reading its length: the graph must run these
+    in program order, as Python does."""
+    module = load(program_source([("global_helper", pick, 0)]), tmp_path)
+    results = run_in_new_loop(run_modes, module.program, (QUESTION, DOCS), pick, ALL_SUBSETS)
+    assert_all_equal(results)
+    # the run above may keep the order by luck: every graph must order the reset before the use
+    reset, use = ("SEEN.clear()", "novel(") if pick % 3 == 0 else ("NOTES.clear()", "len(NOTES)")
+    for passes in ALL_SUBSETS:
+        nodes = list(run_passes(module.program.graph(QUESTION, DOCS), passes).nodes)
+        first = next(n for n in nodes if reset in _code(n))
+        later = [n for n in nodes if use in _code(n) or (n.op in ("map", "loop") and use in _body_code(n))]
+        assert later and all(_reaches(first, n) for n in later), [p.name for p in passes]
+
+
+def _code(node: Any) -> str:
+    code = node.attrs.get("code")
+    return code.source if code is not None else ""
+
+
+def _body_code(node: Any) -> str:
+    return "\n".join(_code(n) for n in node.attrs["body"].walk())
+
+
+def _reaches(src: Any, dst: Any) -> bool:
+    """Whether ``dst`` runs after ``src``: a path of data or order edges from ``src`` to it."""
+    todo, seen = [dst], set()
+    while todo:
+        n = todo.pop()
+        if n is src:
+            return True
+        if id(n) in seen:
+            continue
+        seen.add(id(n))
+        todo += [*n.args, *n.after]
+    return False

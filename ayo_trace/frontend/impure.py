@@ -1,0 +1,142 @@
+"""Module-level functions a workflow calls that change module state (``SEEN.add(x)`` in a helper).
+
+The graph runs a workflow's plain statements in the order their data needs, not in program order;
+statements with an *effect* keep their program order among themselves. A statement that calls a
+plain function of the user's code which changes a module-level list, dict or set in place (or
+rebinds a name it declares ``global``) has an effect the statement's own text does not show::
+
+    SEEN = set()
+
+    def novel(x):
+        if x in SEEN:
+            return False
+        SEEN.add(x)
+        return True
+
+    @ayo.workflow
+    async def answer_new(docs):
+        SEEN.clear()
+        return [await ayo.llm(d) for d in docs if novel(d)]
+
+Without knowing what ``novel`` does, the graph could compute the filter before ``SEEN.clear()``.
+``changes_module_state(fn)`` reads the function's source (and, transitively, of the module-level
+functions it calls by name) and returns the module names it changes; a statement that calls such a
+function runs as an effect (``Compiler.python_node``), and the names join the workflow's
+``changed_globals`` (``closures.py``), so statements reading them directly keep their place too.
+
+Only the user's own code is read: functions whose source file is outside the standard library and
+the installed packages (their module state is theirs to manage, and reading it all would make every
+statement an effect). A function whose source cannot be read is taken as pure, as before.
+"""
+
+from __future__ import annotations
+
+import functools
+import inspect
+import sysconfig
+import textwrap
+import types
+from collections.abc import Iterator, Mapping
+from typing import Any
+
+import libcst as cst
+
+from .state import mutated_roots, walk
+
+_MUTABLE = (list, dict, set, bytearray)
+_MAX_DEPTH = 8
+
+
+@functools.cache
+def _library_dirs() -> tuple[str, ...]:
+    paths = sysconfig.get_paths()
+    return tuple({paths[k] for k in ("stdlib", "platstdlib", "purelib", "platlib") if k in paths})
+
+
+def _user_function(value: Any) -> types.FunctionType | None:
+    try:
+        fn = inspect.unwrap(value) if callable(value) else None
+    except ValueError:  # a cycle of __wrapped__
+        return None
+    if not isinstance(fn, types.FunctionType):
+        return None
+    filename = fn.__code__.co_filename
+    if filename.startswith("<") or filename.startswith(_library_dirs()):
+        return None
+    return fn
+
+
+def changes_module_state(value: Any) -> frozenset[str]:
+    """Names of its module that ``value`` (a plain function of the user's code) changes when called:
+    containers it changes in place, names it declares ``global`` and assigns, and those the
+    module-level functions it calls by name change (in their own modules: a name is reported only
+    once per call chain). Empty for anything else."""
+    fn = _user_function(value)
+    if fn is None:
+        return frozenset()
+    return _changed(fn, 0, frozenset())
+
+
+def _changed(fn: types.FunctionType, depth: int, seen: frozenset[types.FunctionType]) -> frozenset[str]:
+    node = _parse(fn)
+    if node is None:
+        return frozenset()
+    local = set(fn.__code__.co_varnames) | set(fn.__code__.co_cellvars)
+    declared = {n.value for g in _globals_of(node) for n in (a.name for a in g.names)}
+    g = fn.__globals__
+    out = {n for n in declared if _assigned(node, n)}
+    out |= {
+        n
+        for n in mutated_roots(node.body)
+        if (n not in local or n in declared) and isinstance(g.get(n), _MUTABLE)
+    }
+    if depth < _MAX_DEPTH:
+        for name in fn.__code__.co_names:
+            callee = _user_function(g.get(name))
+            if callee is None or callee in seen or callee is fn:
+                continue
+            if _changed(callee, depth + 1, seen | {fn}):
+                out.add(name)  # calling it changes state: the caller's statement is an effect
+    return frozenset(out)
+
+
+@functools.cache
+def _parse(fn: types.FunctionType) -> cst.FunctionDef | None:
+    try:
+        source = textwrap.dedent(inspect.getsource(fn))
+        module = cst.parse_module(source)
+    except (OSError, TypeError, cst.ParserSyntaxError):
+        return None
+    for stmt in module.body:
+        if isinstance(stmt, cst.FunctionDef):
+            return stmt
+    return None
+
+
+def _globals_of(node: cst.FunctionDef) -> Iterator[cst.Global]:
+    for n in walk(node.body):
+        if isinstance(n, cst.Global):
+            yield n
+
+
+def _assigned(node: cst.FunctionDef, name: str) -> bool:
+    for n in walk(node.body):
+        if isinstance(n, cst.AssignTarget | cst.AugAssign | cst.AnnAssign | cst.Del):
+            target = n.target
+            if isinstance(target, cst.Name) and target.value == name:
+                return True
+    return False
+
+
+def calls_state_changing(code: types.CodeType, names: Mapping[str, Any]) -> bool:
+    """Whether compiled ``code`` (or a function, lambda or comprehension nested in it) reads, by a
+    global or free name resolved in ``names``, a function that changes module state when called."""
+    return any(changes_module_state(names.get(n)) for n in dict.fromkeys(_names(code)))
+
+
+def _names(code: types.CodeType) -> Iterator[str]:
+    yield from code.co_names
+    yield from code.co_freevars
+    for const in code.co_consts:
+        if isinstance(const, types.CodeType):
+            yield from _names(const)
