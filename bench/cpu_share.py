@@ -24,7 +24,6 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 import ayo_trace as ayo
 from ayo_trace.backend.policy import DEFAULT_POLICY
-from ayo_trace.backend.runtime import DEFAULT_MAX_ACTIVE
 from bench import heldout_workflows as H
 from bench import workflows as W
 from bench.heldout_like import Bench, Run, prepare, summarize
@@ -44,7 +43,7 @@ async def measure(args: argparse.Namespace) -> dict[str, Any]:
     async with ayo.Runtime() as rt:
         bench = Bench(rt)
         await prepare(bench, args.workflows, queries)
-        rt.set_policy(DEFAULT_POLICY, DEFAULT_MAX_ACTIVE, cpu_share=True)
+        rt.set_policy(DEFAULT_POLICY, "auto", cpu_share=True)
         if rt.cpu_share is None:
             print("the engines' threads fit this machine's cores: there is nothing to share", file=sys.stderr)
             return results
@@ -55,7 +54,7 @@ async def measure(args: argparse.Namespace) -> dict[str, Any]:
                     burst = [queries[(r * c + i) % len(queries)] for i in range(c)]
                     k = r % len(VARIANTS)
                     for variant, share in (*VARIANTS[k:], *VARIANTS[:k]):
-                        rt.set_policy(DEFAULT_POLICY, DEFAULT_MAX_ACTIVE, cpu_share=share)
+                        rt.set_policy(DEFAULT_POLICY, "auto", cpu_share=share)
                         runs[label(variant, share)].append(await bench.burst(variant, workflow, burst))
                 row = {name: summarize(rs, c) for name, rs in runs.items()}
                 results.setdefault(workflow, {})[str(c)] = row
@@ -67,7 +66,7 @@ async def measure(args: argparse.Namespace) -> dict[str, Any]:
                     file=sys.stderr,
                     flush=True,
                 )
-        rt.set_policy(DEFAULT_POLICY, DEFAULT_MAX_ACTIVE, cpu_share=False)
+        rt.set_policy(DEFAULT_POLICY, "auto", cpu_share=False)
     return results
 
 

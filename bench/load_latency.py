@@ -4,7 +4,7 @@ Loads: bursts of 8 and 16 queries at once, and streams of 32 queries arriving on
 every 1 s. Workflows: the two of ``bench/workflows.py`` (naive RAG with rerank, query expansion),
 each run eagerly (``wf.eager``) and optimized (``wf(...)``). Policies: ``old`` is the order before
 query-level scheduling (``policy="critical_path"``, no admission bound), ``new`` the default
-(``policy="query"``, ``max_active=DEFAULT_MAX_ACTIVE``) with the CPU engines side by side, and
+(``policy="query"``, ``max_active="auto"``: 8 with the LLM on the CPU) with the CPU engines side by side, and
 ``new+share`` the same with them taking turns in the policy's order (``cpu_share=True``: the
 default runtime). Every combination runs once per round, in
 one interleaved order, on one runtime whose policy is switched between runs (``Runtime.set_policy``),
@@ -18,7 +18,8 @@ engines whose latencies follow the CPU engines' measured figures (``ayo_trace.pa
 ``DEFAULT_PROFILES``: prompt 900 tokens/s, decode 78 tokens/s for one sequence and about 4x the
 step time for 8 together) in virtual time (trio's ``MockClock``), so it is exact and takes seconds
 whatever the machine's load; ``--sweep`` then compares admission bounds, which is how
-``DEFAULT_MAX_ACTIVE`` was chosen.
+the bound of 16 was chosen; ``--bounds 8`` runs the default policy under other bounds beside it on the
+real engines, which is how the CPU's bound of 8 was chosen (``admission.py``).
 
     .venv/bin/python bench/load_latency.py [--engines real|scripted] [--rounds 2] [--scale 1.0] [--write]
     .venv/bin/python bench/load_latency.py --engines scripted --sweep
@@ -40,7 +41,6 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 import ayo_trace as ayo
 from ayo_trace.backend import Runtime
 from ayo_trace.backend.engines.likelihood_rerank import LikelihoodReranker
-from ayo_trace.backend.runtime import DEFAULT_MAX_ACTIVE
 from ayo_trace.testing import ScriptedEmbedder, ScriptedLLM, ScriptedStore
 from bench.report import load_average, machine, write_section
 from bench.workflows import KB_COLLECTION, QUERIES, inputs_for, knowledge_base, make_workflows
@@ -49,11 +49,11 @@ HEADING = "## Latency under load (bench/load_latency.py)"
 LOADS = ("burst:8", "burst:16", "stream:32:0.5", "stream:32:1")
 WORKFLOWS = ("naive_rag", "expanded_rag")
 VARIANTS = ("eager", "optimized")
-POLICIES: dict[str, tuple[str, int | None, bool]] = {
+POLICIES: dict[str, tuple[str, int | str | None, bool]] = {
     "old": ("critical_path", None, False),
-    "new": ("query", DEFAULT_MAX_ACTIVE, False),
+    "new": ("query", "auto", False),
     # the CPU engines take turns in the policy's order (``cpu_share.py``; a no-op on scripted engines)
-    "new+share": ("query", DEFAULT_MAX_ACTIVE, True),
+    "new+share": ("query", "auto", True),
 }
 SWEEP = (2, 4, 8, 16, 32, None)
 
@@ -151,6 +151,8 @@ async def measure(args: argparse.Namespace) -> dict[Key, list[dict[str, float]]]
             if args.sweep
             else {k: v for k, v in POLICIES.items() if k in (args.policies or POLICIES)}
         )
+        # the default policy under other admission bounds, beside the default's own
+        policies |= {f"new+share@{m}": ("query", m, True) for m in getattr(args, "bounds", None) or ()}
         for r in range(args.rounds):
             for load in args.loads:
                 for name in args.workflows:
@@ -192,6 +194,12 @@ def main() -> None:
     ap.add_argument("--loads", nargs="+", default=list(LOADS))
     ap.add_argument("--workflows", nargs="+", default=list(WORKFLOWS), choices=WORKFLOWS)
     ap.add_argument("--policies", nargs="+", choices=list(POLICIES), help="of the policies, only these")
+    ap.add_argument(
+        "--bounds",
+        nargs="+",
+        type=int,
+        help="also run the default policy with these admission bounds (max_active)",
+    )
     ap.add_argument("--sweep", action="store_true", help="compare admission bounds (max_active)")
     ap.add_argument("--write", action="store_true", help="write the table into bench/RESULTS.md")
     args = ap.parse_args()

@@ -168,6 +168,7 @@ async def real_run(
         opts = dataclasses.replace(opts, before_block=before_block)
     async with ayo.Runtime(engines=engines, own_engines=True, timeline_size=200_000) as rt:
         bench = e2e.Bench(rt)
+        results_bound = rt.max_active  # the simulation admits as many queries at once
         results = await e2e.measure(bench, opts)
         if measure_between is not None:
             profiles.append(await measure_between(engines))
@@ -191,6 +192,7 @@ async def real_run(
             script.tokens = {t: llm.count_tokens(t) for t in script.texts()}
     results["load_average"] = loads
     results["machine"] = machine()
+    results["max_active"] = results_bound
     return results, script, profiles
 
 
@@ -231,10 +233,14 @@ def _runners(name: str) -> dict[str, Callable[..., Awaitable[Any]]]:
 
 
 def simulate_run(
-    profile: ayo.SimProfile | Mapping[str, ayo.SimProfile], script: Script, opts: e2e.Options
+    profile: ayo.SimProfile | Mapping[str, ayo.SimProfile],
+    script: Script,
+    opts: e2e.Options,
+    max_active: int | None = 16,
 ) -> dict[tuple[str, str, int], ayo.SimResult]:
     """Each (workflow, variant, concurrency) of ``opts`` simulated on ``profile``, or on the
-    profile of its block (``block_key``) when ``profile`` maps blocks to profiles."""
+    profile of its block (``block_key``) when ``profile`` maps blocks to profiles, with the real
+    run's admission bound (``max_active``: 16 in runs saved before it was recorded)."""
     queries = list(W.QUERIES[: opts.queries])
     out = {}
     for name in opts.workflows:
@@ -271,6 +277,7 @@ def simulate_run(
                     queries=n,
                     respond=script.of(name),
                     setup=setup,
+                    runtime_options={"max_active": max_active},
                 )
     return out
 
@@ -531,10 +538,10 @@ def main(argv: Sequence[str] | None = None) -> list[Row]:
     if use_blocks:
         for i, m in enumerate(measured):
             print(f"profile {i} (before {(real['blocks'] + ['the end'])[i]}): {profile_line(m)}")
-        sim = simulate_run(block_profiles(real, measured), script, opts)
+        sim = simulate_run(block_profiles(real, measured), script, opts, real.get("max_active", 16))
         print("profile: each block on the mean of the profiles measured before and after it")
     else:
-        sim = simulate_run(profile, script, opts)
+        sim = simulate_run(profile, script, opts, real.get("max_active", 16))
         print(f"profile: {profile.name} ({profile.source})")
     rows = compare(real, sim)
     loads = real.get("load_average", {})

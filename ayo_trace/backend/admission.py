@@ -24,6 +24,25 @@ import anyio.lowlevel
 from ..errors import Overloaded, QueryTimeout
 from .policy import QueryTag
 
+# Queries in service at once by default (``Runtime(max_active="auto")``): 16, the LLM's default max
+# batch, or 8 when an LLM engine computes on the CPU. Scripted engines in virtual time
+# (``bench/load_latency.py --engines scripted --sweep``) put a bound under the LLM's batch at a
+# longer makespan (2: up to +19%, 4: +9%, 8: +3%) for a p50 not consistently better, and 16 within 1%
+# of no bound. On the real CPU engines (``bench/load_latency.py --bounds 8``, bench/RESULTS.md) 8 did
+# better: a llama.cpp decode step's time grows nearly in proportion to its sessions past a few (8
+# together ~43 ms a step, one alone ~13 ms), so serving more queries at once only slows each one's
+# decode; under the stream of 32 query expansions at 0.5 s, p50 fell from 0.6-0.7x of the old order's
+# to 0.49-0.50x over 3 rounds, with makespans no longer. On a GPU decoding together is nearly free,
+# so the bound stays at the batch there.
+DEFAULT_MAX_ACTIVE = 16
+CPU_LLM_MAX_ACTIVE = 8
+
+
+def auto_limit(llm_on_cpu: bool) -> int:
+    """The admission bound ``max_active="auto"`` resolves to, given whether an LLM engine computes
+    on the CPU (see above)."""
+    return CPU_LLM_MAX_ACTIVE if llm_on_cpu else DEFAULT_MAX_ACTIVE
+
 
 class Admission:
     """A first-come, first-served gate of ``limit`` slots (None: no limit)."""

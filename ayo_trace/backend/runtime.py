@@ -39,7 +39,7 @@ import math
 import os
 import threading
 import time
-from collections.abc import AsyncIterator, Sequence
+from collections.abc import AsyncIterator, Iterable, Sequence
 from contextvars import ContextVar, Token
 from types import TracebackType
 from typing import Any, Literal, Self, overload
@@ -52,7 +52,7 @@ from ..host import CURRENT_RUNTIME
 from ..ir.graph import Graph, Node
 from ..ir.prompt import ChatTemplate
 from . import otel
-from .admission import Admission
+from .admission import DEFAULT_MAX_ACTIVE, Admission, auto_limit
 from .chat import chat_template_of
 from .config import (
     BACKENDS,
@@ -79,15 +79,6 @@ from .timeline import Recorder, Timeline
 
 log = logging.getLogger("ayo_trace.runtime")
 
-# Queries in service at once by default (see ``Runtime``), the LLM's default max batch. Measured with
-# ``bench/load_latency.py --engines scripted --sweep`` (scripted engines with the CPU engines'
-# latencies, virtual time; bursts of 8 and 16, streams of 32 at 0.5 s and 1 s, both workflows, eager
-# and optimized): a bound under the LLM's batch shrinks decode rounds and stretches the makespan
-# (max_active=2: up to +19%, 4: up to +9%, 8: up to +3%, against no bound) for a p50 that is not
-# consistently better; at 16 the makespan is within 1% of no bound's and p50 as good or better
-# (burst of 16, naive RAG optimized: 3.33 s against 3.96 s). A bound keeps a flood of queries
-# waiting to start instead of spreading the engines over all of them.
-DEFAULT_MAX_ACTIVE = 16
 
 _CURRENT: ContextVar[Runtime | None] = CURRENT_RUNTIME  # declared below frontend and backend
 
@@ -160,7 +151,8 @@ class Runtime(EagerPrimitives):
     ``policy`` orders each engine's queue across queries (``policy.py``): ``"query"`` (queries by
     deadline, else by arrival plus estimated work, critical path first within a query) or
     ``"critical_path"`` (the order before query-level scheduling, for comparison). ``max_active``
-    bounds the queries (traced or eager) in service at once (None: no bound); up to ``max_queue``
+    bounds the queries (traced or eager) in service at once (None: no bound; ``"auto"``, the
+    default: 8 when an LLM engine computes on the CPU, else 16, see ``admission.py``); up to ``max_queue``
     more wait to start, in arrival order, and one more is refused with ``Overloaded``. A query with a
     deadline is served earliest deadline first and fails when the deadline passes; with
     ``fail_early=True`` it also fails as soon as its graph's estimated work (the cost model's engine
@@ -190,7 +182,7 @@ class Runtime(EagerPrimitives):
         progress: bool | None = None,
         share_prefixes: bool = True,
         policy: str = DEFAULT_POLICY,
-        max_active: int | None = DEFAULT_MAX_ACTIVE,
+        max_active: int | Literal["auto"] | None = "auto",
         fail_early: bool = False,
         cache: CacheConfig | None = None,
         cpu_share: bool = True,
@@ -209,8 +201,7 @@ class Runtime(EagerPrimitives):
             raise ConfigError(f"retry_backoff_s must be a finite number >= 0, got {retry_backoff_s}")
         if policy not in POLICIES:
             raise ConfigError(f"policy must be one of {POLICIES}, got {policy!r}")
-        if max_active is not None and max_active < 1:
-            raise ConfigError(f"max_active must be at least 1 (or None), got {max_active}")
+        _check_max_active(max_active)
         self._specs = list(engines)
         for spec in self._specs:
             if not isinstance(spec, EngineConfig | Engine):
@@ -227,8 +218,9 @@ class Runtime(EagerPrimitives):
         self.own_engines = own_engines
         self.progress = progress
         self.policy = policy
-        self.max_active = max_active
-        self._admission = Admission(max_active, max_queue)
+        self._auto_active = max_active == "auto"  # resolved when the engines are known (``start``)
+        self.max_active = DEFAULT_MAX_ACTIVE if max_active == "auto" else max_active
+        self._admission = Admission(self.max_active, max_queue)
         self.fail_early = fail_early
         self.share_cpu = cpu_share
         self.cpu_share: CpuShare | None = None  # built with the engine schedulers when asked for
@@ -352,6 +344,9 @@ class Runtime(EagerPrimitives):
                 EnginePool(name, kind, scheds, defer_ahead=self.policy == "query", max_batch=policy.max_batch)
             )
         self.cpu_share = share_cpu([s for p in built_pools for s in p.schedulers]) if self.share_cpu else None
+        if self._auto_active and not (self._admission.serving or self._admission.waiting):
+            self.max_active = _auto_max_active(built_pools)
+            self._admission = Admission(self.max_active, self.max_queue)
         self.client.set_pools(built_pools, self._specs)
         self._loop = _loop_token()
         self._recorder.begin(anyio.current_time())  # the timeline's zero, on the loop's clock
@@ -436,19 +431,20 @@ class Runtime(EagerPrimitives):
         self._loop = loop
 
     def set_policy(
-        self, policy: str, max_active: int | None = DEFAULT_MAX_ACTIVE, *, cpu_share: bool | None = None
+        self, policy: str, max_active: int | Literal["auto"] | None = "auto", *, cpu_share: bool | None = None
     ) -> None:
         """Switch the scheduling ``policy``, ``max_active`` and (unless None) ``cpu_share`` (see the
         class docstring) between queries, keeping the engines: how a benchmark compares policies on
         one set of loaded models. Raises ``ConfigError`` while any query is in service or waiting."""
         if policy not in POLICIES:
             raise ConfigError(f"policy must be one of {POLICIES}, got {policy!r}")
-        if max_active is not None and max_active < 1:
-            raise ConfigError(f"max_active must be at least 1 (or None), got {max_active}")
+        _check_max_active(max_active)
         if self.active or self._admission.serving or self._admission.waiting:
             raise ConfigError("set_policy needs an idle runtime: queries are running")
-        self.policy, self.max_active = policy, max_active
-        self._admission = Admission(max_active, self.max_queue)
+        self._auto_active = max_active == "auto"
+        self.policy = policy
+        self.max_active = _auto_max_active(self.client.pools.values()) if max_active == "auto" else max_active
+        self._admission = Admission(self.max_active, self.max_queue)
         for pool in self.client.pools.values():
             pool.defer_ahead = policy == "query"
             for sched in pool.schedulers:
@@ -588,6 +584,17 @@ def estimated_work(graph: Graph) -> float:
 def _loop_token() -> Any:
     """The running event loop (asyncio) or trio token: identifies the loop the runtime serves."""
     return anyio.lowlevel.current_token().native_token
+
+
+def _check_max_active(max_active: object) -> None:
+    if max_active not in ("auto", None) and not (isinstance(max_active, int) and max_active >= 1):
+        raise ConfigError(f"max_active must be at least 1, None or 'auto', got {max_active!r}")
+
+
+def _auto_max_active(pools: Iterable[EnginePool]) -> int:
+    """``max_active="auto"``: 8 when an LLM engine computes on the CPU, else 16 (``admission.py``)."""
+    llms = [s.engine for p in pools if p.kind == "llm" for s in p.schedulers]
+    return auto_limit(any(e.cpu_threads() > 0 for e in llms))
 
 
 __all__ = ["Runtime", "Timeline", "current_runtime"]

@@ -68,12 +68,15 @@ def _user_function(value: Any) -> types.FunctionType | None:
 
 def changes_module_state(value: Any) -> frozenset[str]:
     """Names of its module that ``value`` (a plain function of the user's code) changes when called:
-    containers it changes in place, names it declares ``global`` and assigns, and those the
-    module-level functions it calls by name change (in their own modules: a name is reported only
-    once per call chain). Empty for anything else."""
+    containers it changes in place and names it declares ``global`` and assigns; plus the names of
+    the module-level functions it calls that change state themselves (their changes are in their
+    own modules). Empty for anything else; nonempty means calling it has an effect."""
     fn = _user_function(value)
-    if fn is None:
-        return frozenset()
+    return frozenset() if fn is None else _changed_by(fn)
+
+
+@functools.cache
+def _changed_by(fn: types.FunctionType) -> frozenset[str]:
     return _changed(fn, 0, frozenset())
 
 

@@ -41,6 +41,20 @@ def _args(text: str | None) -> tuple[list[Any], dict[str, Any]]:
         raise click.BadParameter(str(exc), param_hint="--args") from exc
 
 
+def _max_active(value: str) -> int | str:
+    if value == "auto":
+        return value
+    try:
+        n = int(value)
+    except ValueError:
+        n = 0
+    if n < 1:
+        raise click.BadParameter(
+            f"a number of queries (at least 1) or auto, got {value!r}", param_hint="--max-active"
+        )
+    return n
+
+
 def _runtime(config: str | None, **options: Any) -> Runtime:
     """A runtime on the engines of ``config`` (a TOML file; None: ``$AYO_TRACE_CONFIG`` or the
     offline defaults), with its ``[runtime]`` table's cluster options."""
@@ -149,7 +163,12 @@ def graph(workflow: str, args_json: str | None, optimized: bool, fmt: str, expla
 @click.option("--host", default="127.0.0.1", show_default=True, help="Address to listen on.")
 @click.option("--port", default=8000, show_default=True, help="Port to listen on (0: any free one).")
 @click.option("--config", type=click.Path(exists=True, dir_okay=False), help="Engine config (TOML).")
-@click.option("--max-active", type=int, default=16, show_default=True, help="Queries in service at once.")
+@click.option(
+    "--max-active",
+    default="auto",
+    show_default=True,
+    help="Queries in service at once: a number, or auto (8 with an LLM on the CPU, else 16).",
+)
 @click.option(
     "--max-queue",
     type=int,
@@ -179,7 +198,7 @@ def serve(
     host: str,
     port: int,
     config: str | None,
-    max_active: int,
+    max_active: str,
     max_queue: int,
     overload_status: str,
     deadline: float | None,
@@ -206,7 +225,7 @@ def serve(
     runtime = _runtime(
         config,
         batching=not no_batching,
-        max_active=max_active,
+        max_active=_max_active(max_active),
         max_queue=max_queue,
         deadline_s=deadline,
         progress=False,

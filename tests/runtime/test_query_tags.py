@@ -145,3 +145,39 @@ def test_traced_queries_rank_by_their_estimated_work() -> None:
     # ... where critical-path-first across queries prefers the long query's longer path left, then
     # (equal paths left) the request that came first
     assert in_virtual_time(long_and_short, "critical_path") == ["long", "long 32", "short", "long 32 32"]
+
+
+class CpuLLM(ScriptedLLM):
+    """A scripted LLM that says it computes on 2 CPU threads, as llama.cpp does."""
+
+    def cpu_threads(self) -> int:
+        return 2
+
+
+@pytest.mark.parametrize(
+    ("llm", "max_active", "expected"),
+    [
+        (CpuLLM("llm", lambda p: "x"), "auto", 8),  # decode steps slow with every session on a CPU
+        (ScriptedLLM("llm", lambda p: "x"), "auto", 16),  # an LLM off the CPU: the batch
+        (CpuLLM("llm", lambda p: "x"), 3, 3),
+        (CpuLLM("llm", lambda p: "x"), None, None),
+    ],
+    ids=["cpu", "not-cpu", "given", "none"],
+)
+def test_the_automatic_admission_bound_follows_where_the_llm_computes(
+    llm: ScriptedLLM, max_active: Any, expected: int | None
+) -> None:
+    async def main() -> tuple[Any, Any]:
+        async with Runtime(engines=[llm, RecordingEmbedder()], max_active=max_active) as rt:
+            started = rt.stats()["admission"]["max_active"]
+            rt.set_policy("critical_path", 2)
+            rt.set_policy("query")  # back to the automatic bound
+            return started, rt.stats()["admission"]["max_active"]
+
+    assert in_virtual_time(main) == (expected, 8 if isinstance(llm, CpuLLM) else 16)
+
+
+@pytest.mark.parametrize("bad", [0, -1, "many", 2.5])
+def test_a_bad_admission_bound_is_refused(bad: Any) -> None:
+    with pytest.raises(ConfigError, match="max_active"):
+        Runtime(engines=[RecordingEmbedder()], max_active=bad)
