@@ -31,8 +31,8 @@ from .policy import QueryTag
 # of no bound. On the real CPU engines (``bench/load_latency.py --bounds 8``, bench/RESULTS.md) 8 did
 # better: a llama.cpp decode step's time grows nearly in proportion to its sessions past a few (8
 # together ~43 ms a step, one alone ~13 ms), so serving more queries at once only slows each one's
-# decode; under the stream of 32 query expansions at 0.5 s, p50 fell from 0.6-0.7x of the old order's
-# to 0.49-0.50x over 3 rounds, with makespans no longer. On a GPU decoding together is nearly free,
+# decode; under the stream of 32 query expansions at 0.5 s, p50 was 0.49-0.60x of the old order's
+# in two runs (0.6-0.7x at 16), makespans no longer. On a GPU decoding together is nearly free,
 # so the bound stays at the batch there.
 DEFAULT_MAX_ACTIVE = 16
 CPU_LLM_MAX_ACTIVE = 8
