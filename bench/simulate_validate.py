@@ -237,10 +237,12 @@ def simulate_run(
     script: Script,
     opts: e2e.Options,
     max_active: int | None = 16,
+    timeline_size: int = 0,
 ) -> dict[tuple[str, str, int], ayo.SimResult]:
     """Each (workflow, variant, concurrency) of ``opts`` simulated on ``profile``, or on the
     profile of its block (``block_key``) when ``profile`` maps blocks to profiles, with the real
-    run's admission bound (``max_active``: 16 in runs saved before it was recorded)."""
+    run's admission bound (``max_active``: 16 in runs saved before it was recorded); results keep
+    a timeline of up to ``timeline_size`` events."""
     queries = list(W.QUERIES[: opts.queries])
     out = {}
     for name in opts.workflows:
@@ -272,14 +274,24 @@ def simulate_run(
                 out[(name, variant, c)] = ayo.simulate(
                     run,
                     args,
-                    profile=profile if isinstance(profile, ayo.SimProfile) else profile[block_key(name, c)],
+                    profile=_profile_of(profile, name, variant, c),
                     concurrency=c,
                     queries=n,
                     respond=script.of(name),
                     setup=setup,
-                    runtime_options={"max_active": max_active},
+                    runtime_options={"max_active": max_active, "timeline_size": timeline_size},
                 )
     return out
+
+
+def _profile_of(
+    profile: ayo.SimProfile | Mapping[str, ayo.SimProfile], workflow: str, variant: str, c: int
+) -> ayo.SimProfile:
+    """The profile, its block's, or its variant's in that block (``<block>/<variant>``)."""
+    if isinstance(profile, ayo.SimProfile):
+        return profile
+    key = block_key(workflow, c)
+    return profile.get(f"{key}/{variant}", profile[key])
 
 
 def scripted_profile(scale: float) -> ayo.SimProfile:
@@ -455,6 +467,14 @@ def parse_args(argv: Sequence[str] | None) -> argparse.Namespace:
     )
     p.add_argument("--real", type=Path, default=None, help="reuse a saved real run instead of running one")
     p.add_argument(
+        "--calibrate",
+        choices=("block", "variant"),
+        default=None,
+        help="scale each block's profile, per engine operation, to the busy time the real engines spent"
+        " in that block, or in each variant's part of it (bench/simulate_calibrate.py); report both"
+        " validations",
+    )
+    p.add_argument(
         "--scripted",
         type=float,
         default=None,
@@ -535,14 +555,23 @@ def main(argv: Sequence[str] | None = None) -> list[Row]:
         print(f"saved the real run to {args.save_real} (--real reuses it)")
     # a run with profiles measured between its blocks is simulated on them unless --profile names one
     use_blocks = bool(measured) and (args.real is None or args.profile is None)
+    bound = real.get("max_active", 16)
     if use_blocks:
         for i, m in enumerate(measured):
             print(f"profile {i} (before {(real['blocks'] + ['the end'])[i]}): {profile_line(m)}")
-        sim = simulate_run(block_profiles(real, measured), script, opts, real.get("max_active", 16))
+        profiles = block_profiles(real, measured)
         print("profile: each block on the mean of the profiles measured before and after it")
     else:
-        sim = simulate_run(profile, script, opts, real.get("max_active", 16))
+        profiles = {block_key(w, c): profile for w in opts.workflows for c in opts.concurrency}
         print(f"profile: {profile.name} ({profile.source})")
+    sim = simulate_run(profiles, script, opts, bound, 1_000_000 if args.calibrate else 0)
+    if args.calibrate:
+        print("uncalibrated:\n" + table(compare(real, sim)) + "\n" + verdict(compare(real, sim)))
+        per_variant = args.calibrate == "variant"
+        from bench.simulate_calibrate import calibrated
+
+        sim = simulate_run(calibrated(real, sim, profiles, opts, per_variant), script, opts, bound)
+        print(f"calibrated to the real engines' busy time per operation and {args.calibrate}:")
     rows = compare(real, sim)
     loads = real.get("load_average", {})
     print(f"load average before / after the real run: {loads.get('before', '?')} / {loads.get('after', '?')}")

@@ -26,6 +26,7 @@ import anyio
 from ..backend.config import Backend, EngineConfig, register_backend
 from ..backend.engines.base import Engine
 from ..backend.runtime import Runtime
+from ..backend.timeline import Timeline
 from ..errors import ConfigError
 from .devices import Devices
 from .order import seeded_trio
@@ -57,7 +58,10 @@ class SimResult:
     run on: service given over capacity times makespan, so engines sharing a device show that
     device's load), busy seconds (summed over calls, which may overlap: store transactions run
     concurrently), calls and mean batch size; ``devices``: per device, its load; ``bottleneck``:
-    the engine with the highest utilization; ``wall_s``: real seconds the simulation took.
+    the engine with the highest utilization; ``wall_s``: real seconds the simulation took;
+    ``timeline``: the load's node runs and engine batches in virtual time (``Runtime.timeline``,
+    without the setup's), when ``runtime_options`` keep a timeline (``timeline_size`` above 0),
+    else None.
     """
 
     queries: int
@@ -70,6 +74,7 @@ class SimResult:
     devices: Mapping[str, float]
     bottleneck: str
     wall_s: float
+    timeline: Timeline | None = field(default=None, repr=False, compare=False)
 
     def percentile(self, p: float) -> float:
         """The ``p``-th percentile latency (nearest rank); nan with no completed query."""
@@ -202,6 +207,7 @@ class _Load:
             start = anyio.current_time()
             for d in devices.by_name.values():  # the setup's work is not the load's
                 d.busy_s = d.work_s = 0.0
+            setup_events = rt.timeline().events
             busy0 = {n: e["busy_s"] for n, e in rt.stats()["engines"].items()}
             calls0 = {n: _calls(e) for n, e in rt.stats()["engines"].items()}
 
@@ -231,6 +237,7 @@ class _Load:
                         tg.start_soon(one, i)
             makespan = anyio.current_time() - start
             stats = rt.stats()["engines"]
+            timeline = _after(setup_events, rt.timeline()) if options["timeline_size"] else None
         loads = {
             d.name: d.work_s / (d.capacity * makespan) if makespan > 0 else 0.0
             for d in devices.by_name.values()
@@ -259,7 +266,18 @@ class _Load:
             "devices": {
                 d.name: d.busy_s / makespan if makespan > 0 else 0.0 for d in devices.by_name.values()
             },
+            "timeline": timeline,
         }
+
+
+def _after(setup: list[dict[str, Any]], timeline: Timeline) -> Timeline:
+    """``timeline`` without the events already in ``setup`` (the recorder's events before the load,
+    the same objects), keeping its thread names."""
+    meta = [e for e in timeline.events if e["ph"] == "M"]
+    events = [e for e in timeline.events if e["ph"] != "M"]
+    last = next((e for e in reversed(setup) if e["ph"] != "M"), None)
+    cut = next((i + 1 for i, e in enumerate(events) if e is last), 0)  # 0: the setup's were dropped
+    return Timeline(meta + events[cut:])
 
 
 def _devices_of(profile: SimProfile, name: str) -> list[str]:
@@ -289,6 +307,7 @@ def _finish(r: dict[str, Any], wall: float) -> SimResult:
         devices=r["devices"],
         bottleneck=bottleneck,
         wall_s=wall,
+        timeline=r["timeline"],
     )
 
 

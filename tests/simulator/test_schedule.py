@@ -91,3 +91,30 @@ def test_a_full_engine_queue_refuses_queries_as_the_runtime_does() -> None:
     )
     assert r.completed + len(r.errors) == 4 and r.completed >= 1
     assert r.errors and all("Overloaded" in e for e in r.errors)
+
+
+def test_the_timeline_shows_the_simulated_schedule_in_virtual_time_without_the_setup() -> None:
+    async def setup(rt: ayo.Runtime) -> None:
+        await ask(PROMPT)  # a query before the clock starts: not in the load's timeline
+
+    r = ayo.simulate(
+        ask,
+        lambda i: {"prompt": PROMPT},
+        profile=llm_only(),
+        respond=four_tokens,
+        concurrency=1,
+        queries=2,
+        setup=setup,
+        runtime_options={"decode_steps": 1, "timeline_size": 1000},
+    )
+    assert r.timeline is not None
+    runs = [e for e in r.timeline.events if e["ph"] == "X"]
+    busy: dict[str, float] = {}
+    batches = [e for e in runs if e["pid"] == 2]
+    for e in batches:
+        busy[e["cat"]] = busy.get(e["cat"], 0.0) + e["dur"] / 1e6
+    # as test_one_client_runs_the_queries_one_after_another: two prefills of 0.1 s, 8 rounds of 0.1 s
+    assert busy["prefill"] == pytest.approx(0.2)
+    assert busy["decode"] == pytest.approx(0.8)
+    assert len({e["args"]["query"] for e in runs if e["pid"] == 1}) == 2
+    assert run(concurrency=1, queries=1).timeline is None  # no timeline kept: none returned
