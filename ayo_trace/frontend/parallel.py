@@ -10,7 +10,15 @@
 * ``async with asyncio.TaskGroup() as tg:`` with ``t = tg.create_task(f(...))`` lines, and anyio's
   ``async with anyio.create_task_group() as tg:`` with ``tg.start_soon(f, *args)`` lines: each task
   is traced as the awaited call; ``t`` holds a ``Completed`` task whose ``result()`` (or ``await t``)
-  is the call's value. ``t = asyncio.create_task(f(...))`` outside a group is traced the same way.
+  is the call's value. ``t = asyncio.create_task(f(...))`` outside a group is traced the same way
+  (``asyncio.ensure_future`` of a call too).
+* ``tasks = [asyncio.create_task(f(x)) for x in xs]``: a ``map`` over ``xs`` (the tasks all start
+  there), ``tasks`` the list of their ``Completed`` tasks; ``await asyncio.gather(*tasks)`` is the
+  list of their values, and anything else awaiting them (``[await t for t in tasks]``) runs as a
+  graph break whose ``await t`` returns the value at once.
+* A task whose awaits sit in a ``try`` that its creation is outside of is refused: the graph runs
+  the call where the task is created, so an engine error would surface there, outside the handler
+  that catches it in Python.
 
 The calls are nodes with no data edge between them; the trace keeps program order (the baseline
 runs them one after another), and dependency pruning lets them run at once when no effect orders
@@ -41,6 +49,7 @@ if TYPE_CHECKING:
 
 DONE = "__ayo_done"
 RESULT = "__ayo_result"
+TASKS = "__ayo_tasks"  # (no name here may contain another: nodes are recognized by their code)
 
 
 @dataclass(frozen=True)
@@ -62,6 +71,11 @@ class Completed:
     def exception(self) -> BaseException | None:
         return None
 
+    def __await__(self) -> Any:
+        """``await t`` in code the graph runs as written (a graph break): the value, at once."""
+        return self.value
+        yield  # a generator: what ``__await__`` must return
+
 
 # --- recognizing --------------------------------------------------------------------------------------
 
@@ -71,7 +85,7 @@ def _is_gather(comp: Builder, call: cst.Call) -> bool:
 
 
 def _is_create_task(comp: Builder, call: cst.Call) -> bool:
-    return comp.exprs.callee(call) is asyncio.create_task
+    return comp.exprs.callee(call) in (asyncio.create_task, asyncio.ensure_future)
 
 
 def _traceable(comp: Builder, call: cst.BaseExpression) -> bool:
@@ -81,23 +95,42 @@ def _traceable(comp: Builder, call: cst.BaseExpression) -> bool:
 
 def _task_node(comp: Builder, e: cst.BaseExpression) -> Node | None:
     """The wrapper node of a task name (``t`` after ``t = tg.create_task(...)``)."""
+    return _made_node(comp, e, many=False)
+
+
+def _task_list_node(comp: Builder, e: cst.BaseExpression) -> Node | None:
+    """The node of a task list's name (``tasks`` after ``tasks = [asyncio.create_task(...) ...]``)."""
+    return _made_node(comp, e, many=True)
+
+
+def _made_node(comp: Builder, e: cst.BaseExpression, many: bool) -> Node | None:
     if not isinstance(e, cst.Name) or not comp.is_bound(e.value):
         return None
     try:
         value = comp.lookup_local(e.value, SourceLoc("", 0))
     except TraceError:
         return None
-    if isinstance(value, Traced) and value.node.op == "python":
-        code = value.node.attrs.get("code")
-        if code is not None and DONE in code.source and value.node.args:
-            return value.node
-    return None
+    if not (isinstance(value, Traced) and value.node.op == "python" and value.node.args):
+        return None
+    code = value.node.attrs.get("code")
+    if code is None or DONE not in code.source or (f"{TASKS}_made" in code.source) != many:
+        return None
+    return value.node
+
+
+def _wrapped(comp: Builder, e: cst.BaseExpression) -> cst.Call | None:
+    """The call in ``asyncio.create_task(call)`` (or ``ensure_future``) when ``await call`` traces:
+    awaiting a task at once is awaiting its call."""
+    if not (isinstance(e, cst.Call) and _is_create_task(comp, e)):
+        return None
+    coro = _only_arg(e)
+    return coro if isinstance(coro, cst.Call) and _traceable(comp, coro) else None
 
 
 def traceable_await(comp: Builder, e: cst.Await) -> bool:
     """Whether this module traces ``e`` (so it is not a graph break)."""
     inner = e.expression
-    if _task_node(comp, inner) is not None:
+    if _task_node(comp, inner) is not None or _wrapped(comp, inner) is not None:
         return True
     return isinstance(inner, cst.Call) and _is_gather(comp, inner) and _gather_parts(comp, inner) is not None
 
@@ -123,13 +156,20 @@ def _gather_parts(comp: Builder, call: cst.Call) -> list[cst.BaseExpression | Sp
                 return None
     positional = [a for a in call.args if a.keyword is None]
     parts: list[cst.BaseExpression | Spread] = []
+    if len(positional) == 1 and positional[0].star == "*":
+        only = positional[0].value
+        if _task_list_node(comp, only) is None:
+            spread = _deferred(comp, only) or only
+            ok = _map_spread(comp, spread) is not None or _comprehension_spread(comp, spread)
+            return Spread(spread) if ok else None
     for a in positional:
+        if a.star == "*" and _task_list_node(comp, a.value) is not None:
+            parts.append(Spread(a.value))  # a list of tasks: their values, in order
+            continue
         if a.star == "*":  # a spread comprehension: its items, in order, among the other calls
             spread = _deferred(comp, a.value) or a.value
             if not (_map_spread(comp, spread) is not None or _comprehension_spread(comp, spread)):
                 return None
-            if len(positional) == 1:
-                return Spread(spread)
             parts.append(Spread(spread))
         elif a.star or not (_traceable(comp, a.value) or _task_node(comp, a.value) is not None):
             return None
@@ -161,7 +201,15 @@ def _map_spread(comp: Builder, e: cst.BaseExpression) -> tuple[cst.BaseExpressio
 
 
 def _spread(comp: Builder, spread: Spread, loc: SourceLoc, name: str) -> Value:
-    """A ``map`` node awaiting each item of ``spread`` (its results in order: gather's list)."""
+    """A ``map`` node awaiting each item of ``spread`` (its results in order: gather's list), or
+    for a list of tasks the list of their values."""
+    tasks = _task_list_node(comp, spread.expr)
+    if tasks is not None:
+        comp.temps[TASKS] = Traced(tasks)
+        source = f"{name} = [{TASKS}_t.result() for {TASKS}_t in {TASKS}]"
+        node = comp.python_node(spread.expr, loc, [name], source=source, reads=[TASKS], name=name)
+        comp.temps.pop(TASKS, None)
+        return Traced(node)
     mapped = _map_spread(comp, spread.expr)
     if mapped is not None:
         return comp.exprs.call_map(mapped[0], mapped[1], loc, name)
@@ -174,6 +222,9 @@ def awaited(comp: Builder, e: cst.Await, loc: SourceLoc, hint: str | None) -> Va
     task = _task_node(comp, inner)
     if task is not None:
         return Traced(task.args[0])
+    call = _wrapped(comp, inner)
+    if call is not None:
+        return comp.exprs.await_expr(cst.Await(expression=call), loc, hint)
     if not isinstance(inner, cst.Call) or not _is_gather(comp, inner):
         return None
     parts = _gather_parts(comp, inner)
@@ -224,11 +275,17 @@ def _list_node(
 def _task(comp: Builder, at: cst.CSTNode, call: cst.Call, target: str | None, loc: SourceLoc) -> None:
     """Trace ``await call`` now; bind ``target`` to the ``Completed`` task holding its value."""
     value = comp.materialize(comp.exprs.await_expr(cst.Await(expression=call), loc, target), loc, "result")
-    if target is None:
-        return
+    if target is not None:
+        _bind_completed(comp, at, target, value, f"{target} = {DONE}({RESULT})", loc)
+
+
+def _bind_completed(
+    comp: Builder, at: cst.CSTNode, target: str, value: Node, source: str, loc: SourceLoc
+) -> None:
+    """Bind ``target`` by ``source``, which reads the call's (or calls') ``value`` as ``RESULT``
+    and ``Completed`` as ``DONE``."""
     comp.temps[RESULT] = Traced(value)
     comp.temps[DONE] = Static(Completed)
-    source = f"{target} = {DONE}({RESULT})"
     node = comp.python_node(at, loc, [target], source=source, reads=[RESULT, DONE], name=target)
     comp.temps.pop(RESULT, None)
     comp.temps.pop(DONE, None)
@@ -247,9 +304,13 @@ class Deferred:
 
 
 def _deferred(comp: Builder, e: cst.BaseExpression) -> cst.ListComp | cst.GeneratorExp | None:
-    if not isinstance(e, cst.Name) or e.value not in comp.env:
+    """The comprehension a name deferred (in this body or one around it: a gather in a ``try``)."""
+    body: Builder | None = comp
+    while isinstance(e, cst.Name) and body is not None and e.value not in body.env:
+        body = body.parent
+    if body is None or not isinstance(e, cst.Name):
         return None
-    value = comp.env[e.value]
+    value = body.env[e.value]
     if isinstance(value, Static) and isinstance(value.value, Deferred):
         return value.value.comprehension
     return None
@@ -276,13 +337,42 @@ def _defer(comp: Builder, small: cst.BaseSmallStatement) -> bool:
     for n in walk(src.node.body):
         if isinstance(n, cst.Name) and n.value == target.value and n is not target:
             call = src.parents.get(src.parents.get(n))
-            if not (isinstance(call, cst.Call) and _is_gather(comp, call)):
+            if not (isinstance(call, cst.Call) and _is_gather(comp, call)) or _repeats(src, n, small):
                 return False
     reads = set(src.free_names(value)[0])
     if _assigned_after(src, src.positions[small].end.line, reads):
         return False
     comp.env[target.value] = Static(Deferred(value))
     return True
+
+
+_REPEATING = (
+    cst.For,
+    cst.While,
+    cst.FunctionDef,
+    cst.Lambda,
+    cst.ListComp,
+    cst.SetComp,
+    cst.DictComp,
+    cst.GeneratorExp,
+)
+
+
+def _repeats(src: Any, n: cst.CSTNode, made: cst.CSTNode) -> bool:
+    """Whether ``n`` sits in a loop (or a function, a comprehension) that ``made`` is not in: it may
+    run more than once for one run of ``made`` (awaiting the same coroutines twice fails in Python;
+    made again at each gather, they would not)."""
+    around: set[int] = set()
+    node: cst.CSTNode | None = made
+    while node is not None:
+        around.add(id(node))
+        node = src.parents.get(node)
+    node = src.parents.get(n)
+    while node is not None and id(node) not in around:
+        if isinstance(node, _REPEATING):
+            return True
+        node = src.parents.get(node)
+    return False
 
 
 def small_statement(comp: Builder, small: cst.BaseSmallStatement, loc: SourceLoc) -> bool:
@@ -322,14 +412,109 @@ def _refuse_unawaited(comp: Builder, small: cst.BaseSmallStatement, loc: SourceL
 def _task_assignment(comp: Builder, small: cst.Assign, loc: SourceLoc) -> bool:
     target = small.targets[0].target
     call = small.value
+    if isinstance(target, cst.Name) and isinstance(call, cst.ListComp):
+        return _task_list(comp, small, target.value, call, loc)
     if not (isinstance(target, cst.Name) and isinstance(call, cst.Call) and _is_create_task(comp, call)):
         return False
     coro = _only_arg(call)
     if coro is None or not _traceable(comp, coro):
         return False
     assert isinstance(coro, cst.Call)
+    _check_task_uses(comp, small, target.value, loc, many=False)
     _task(comp, small, coro, target.value, loc)
     return True
+
+
+def _task_list(comp: Builder, small: cst.Assign, target: str, made: cst.ListComp, loc: SourceLoc) -> bool:
+    """``tasks = [asyncio.create_task(f(x)) for x in xs]``: a ``map`` running every call now (the
+    tasks start here), ``tasks`` the list of their ``Completed`` tasks."""
+    if _wrapped(comp, made.elt) is None or made.for_in.asynchronous or _clause_awaits(made.for_in):
+        return False
+    _check_task_uses(comp, small, target, loc, many=True)
+    results = comp.exprs.comprehension_map(made, loc, target, awaits=True)  # await create_task(f(x))
+    source = f"{target} = [{DONE}(v) for v in {RESULT}]  # {TASKS}_made"
+    _bind_completed(comp, small, target, comp.materialize(results, loc, "results"), source, loc)
+    return True
+
+
+def _check_task_uses(comp: Builder, made: cst.CSTNode, name: str, loc: SourceLoc, many: bool) -> None:
+    """Refuse a task (``many``: a list of tasks) made by ``made`` that the workflow uses other than
+    by awaiting it (``await t``, ``gather(t)``, ``gather(*tasks)``, ``for t in tasks`` awaiting
+    ``t``, ``len(tasks)``), or awaits inside a ``try`` that ``made`` is not in: the graph runs the
+    task's call where it is created, so there the task has finished (Python's may still be
+    running: ``t.done()``) and its error is raised (Python raises it where it is awaited)."""
+    src = comp.src
+    around = set()
+    node: cst.CSTNode | None = made
+    while node is not None:
+        if isinstance(node, cst.Try | cst.TryStar):
+            around.add(id(node))
+        node = src.parents.get(node)
+    for n in walk(src.node.body):
+        if not (isinstance(n, cst.Name) and n.value == name) or _inside(src, n, made):
+            continue
+        if not (_awaits_tasks(comp, n, many)):
+            raise TraceError(
+                f"`{src.code(src.parents.get(n) or n).strip()}` uses the task{'s' if many else ''} "
+                f"`{name}` other than by awaiting {'them' if many else 'it'}: the graph runs the "
+                "call where the task is created, so it has finished there, where Python's may still "
+                f"be running; use only `await {'asyncio.gather(*' + name + ')' if many else name}` "
+                "(or `gather`) on it",
+                loc=src.loc(n),
+                construct="task",
+            )
+        up = src.parents.get(n)
+        while up is not None:
+            if isinstance(up, cst.Try | cst.TryStar) and id(up) not in around:
+                raise TraceError(
+                    f"the task `{name}` is awaited inside a `try` (line {src.positions[up].start.line}) "
+                    "it is not created in: the graph runs the task's call where it is created, so "
+                    "its error would not reach that `try`; create the task inside the `try`, or "
+                    "await the call there directly",
+                    loc=loc,
+                    construct="task",
+                )
+            up = src.parents.get(up)
+
+
+def _inside(src: Any, n: cst.CSTNode, outer: cst.CSTNode) -> bool:
+    node: cst.CSTNode | None = n
+    while node is not None:
+        if node is outer:
+            return True
+        node = src.parents.get(node)
+    return False
+
+
+def _awaits_tasks(comp: Builder, n: cst.Name, many: bool) -> bool:
+    """Whether this read of a task's (or a task list's) name only awaits it."""
+    src = comp.src
+    parent = src.parents.get(n)
+    if not many:
+        if isinstance(parent, cst.Await):
+            return True
+        call = src.parents.get(parent)
+        return (
+            isinstance(parent, cst.Arg)
+            and not parent.star
+            and isinstance(call, cst.Call)
+            and _is_gather(comp, call)
+        )
+    if isinstance(parent, cst.Arg):
+        call = src.parents.get(parent)
+        if isinstance(call, cst.Call) and parent.keyword is None:
+            if parent.star == "*" and _is_gather(comp, call):
+                return True
+            return not parent.star and comp.exprs.callee(call) is len
+        return False
+    if isinstance(parent, cst.CompFor | cst.For) and parent.iter is n and isinstance(parent.target, cst.Name):
+        target = parent.target.value
+        scope = src.parents.get(parent) if isinstance(parent, cst.CompFor) else parent.body
+        reads = [
+            m for m in walk(scope) if isinstance(m, cst.Name) and m.value == target and m is not parent.target
+        ]
+        return all(isinstance(src.parents.get(m), cst.Await) for m in reads)
+    return False
 
 
 def _only_arg(call: cst.Call) -> cst.BaseExpression | None:

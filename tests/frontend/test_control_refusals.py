@@ -73,8 +73,14 @@ def test_gather_returning_exceptions_is_one_break_of_that_await() -> None:
     assert isinstance(eager, list) and all(r.startswith("EngineError: ") for r in eager), eager
 
 
-@pytest.mark.parametrize("wf", [refused.fire_and_forget, refused.tasks_in_a_list])
-def test_a_task_started_but_not_awaited_in_the_statement_is_refused(wf: object) -> None:
+def test_a_task_started_but_not_awaited_in_the_statement_is_refused() -> None:
     with pytest.raises(TraceError) as info:
-        wf.graph(*(("q",) if wf is refused.fire_and_forget else (["a"],)))  # type: ignore[attr-defined]
+        refused.fire_and_forget.graph("q")
     assert "asyncio.create_task" in str(info.value) and "refused.py:" in str(info.value)
+
+
+def test_tasks_inspected_before_they_are_awaited_are_refused() -> None:
+    # (a list of tasks only awaited traces: tests/frontend/test_task_lists.py)
+    with pytest.raises(TraceError) as info:
+        refused.tasks_inspected_before_awaited.graph(["a"])
+    assert "other than by awaiting" in str(info.value) and "refused.py:" in str(info.value)

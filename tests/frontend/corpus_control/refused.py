@@ -66,6 +66,6 @@ async def fire_and_forget(question: str) -> str:
 
 
 @ayo.workflow
-async def tasks_in_a_list(docs: list[str]) -> list[str]:
+async def tasks_inspected_before_awaited(docs: list[str]) -> list[str]:
     tasks = [asyncio.create_task(ayo.llm(d, max_tokens=2)) for d in docs]
-    return [await t for t in tasks]
+    return [t.result() for t in tasks if t.done()]  # in Python none is done yet: []

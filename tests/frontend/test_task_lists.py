@@ -1,0 +1,181 @@
+"""Lists of tasks: ``tasks = [asyncio.create_task(f(x)) for x in xs]`` (or ``ensure_future``), over
+every iterable shape, consumed every way Python code does (``gather(*tasks)``, among other calls,
+``[await t for t in tasks]``, a loop awaiting each, ``t.result()``). Each combination: the tasks run
+as one ``map`` where they are created (where they are gathered, when only a ``gather`` reads them),
+and eager ≡ traced ≡ optimized. A task used other than by awaiting it (``t.done()``), or awaited
+inside a ``try`` it was not created in, is refused: the graph runs its call where it is created, so
+there it has finished, and its error would be raised outside the handler. Made inside the ``try``
+(or gathered there), an engine error is caught as in Python."""
+
+from __future__ import annotations
+
+import itertools
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from ayo_trace.errors import TraceError
+from ayo_trace.passes import DEFAULT_PASSES
+from tests.util import run_in_new_loop
+
+from .programs import load
+from .test_corpus_control import run_modes
+from .test_differential import DOCS, QUESTION, assert_all_equal
+
+HEADER = "import asyncio\nimport ayo_trace as ayo\n\n\n@ayo.workflow\nasync def program(question, docs):\n"
+
+MAKERS = ["asyncio.create_task", "asyncio.ensure_future"]
+ITEMS = {  # the comprehension's clauses, and its call's prompt
+    "plain": ("for d in docs", 'f"Sum: {d}"'),
+    "enumerate": ("for i, d in enumerate(docs)", 'f"Sum {i}: {d}"'),
+    "filtered": ('for d in docs if "lists" not in d', 'f"Sum: {d}"'),
+    "from a call": ("for d in sorted(docs, key=len)", 'f"Sum: {d} / {question}"'),
+}
+CONSUMERS = {  # the lines after the tasks are made, and whether they trace without a graph break
+    "gather": (["outs = await asyncio.gather(*tasks)"], True),
+    "gather among calls": (
+        ['outs = await asyncio.gather(ayo.llm(f"Head: {question}", max_tokens=3), *tasks)'],
+        True,
+    ),
+    "await each": (["outs = [await t for t in tasks]"], False),
+    "loop": (["outs = []", "for t in tasks:", "    outs.append((await t).strip())"], False),
+    "count then gather": (["n = len(tasks)", "outs = [n, *(await asyncio.gather(*tasks))]"], True),
+}
+
+
+def source(maker: str, items: str, consumer: str) -> str:
+    clauses, prompt = ITEMS[items]
+    lines = [f"tasks = [{maker}(ayo.llm({prompt}, max_tokens=4)) {clauses}]", *CONSUMERS[consumer][0]]
+    lines.append("return outs")
+    return HEADER + "".join(f"    {line}\n" for line in lines)
+
+
+COMBINATIONS = list(itertools.product(MAKERS, ITEMS, CONSUMERS))
+
+
+@pytest.mark.parametrize(("maker", "items", "consumer"), COMBINATIONS)
+def test_a_list_of_tasks_runs_as_one_map_and_returns_what_eager_returns(
+    maker: str, items: str, consumer: str, tmp_path: Path
+) -> None:
+    module = load(source(maker, items, consumer), tmp_path)
+    graph = module.program.graph(QUESTION, DOCS)
+    ops = [n.op for n in graph.walk()]
+    assert ops.count("map") >= 1  # the tasks' calls, all at once
+    assert ("break" not in ops) == CONSUMERS[consumer][1], str(graph)
+    results = run_in_new_loop(run_modes, module.program, (QUESTION, DOCS), 3, [[], list(DEFAULT_PASSES)])
+    assert_all_equal(results)
+
+
+TRY_AROUND_AWAIT = """    t = asyncio.create_task(ayo.llm(question, max_tokens=4))
+    try:
+        out = await t
+    except ayo.EngineError:
+        out = "fallback"
+    return out
+"""
+
+TRY_AROUND_GATHER = """    tasks = [asyncio.create_task(ayo.llm(d, max_tokens=4)) for d in docs]
+    n = len(tasks)
+    try:
+        outs = await asyncio.gather(*tasks)
+    except ayo.EngineError:
+        outs = []
+    return n, outs
+"""
+
+# read only by the gather: the tasks are made where they are gathered (``parallel.Deferred``), so
+# their error is raised there, inside the handler's reach, as Python raises it
+GATHERED_IN_TRY = """    tasks = [asyncio.create_task(ayo.llm(d, max_tokens=4)) for d in docs]
+    try:
+        outs = await asyncio.gather(*tasks)
+    except ayo.EngineError as e:
+        outs = ["fallback", type(e).__name__]
+    return outs
+"""
+
+TRY_AROUND_BOTH = """    try:
+        tasks = [asyncio.create_task(ayo.llm(d, max_tokens=4)) for d in docs]
+        outs = await asyncio.gather(*tasks)
+    except ayo.EngineError as e:
+        outs = ["fallback", type(e).__name__]
+    return outs
+"""
+
+
+@pytest.mark.parametrize("body", [TRY_AROUND_AWAIT, TRY_AROUND_GATHER])
+def test_a_task_awaited_in_a_try_it_was_not_created_in_is_refused(body: str, tmp_path: Path) -> None:
+    module = load(HEADER + body, tmp_path)
+    with pytest.raises(TraceError, match="awaited inside a `try`"):
+        module.program.graph(QUESTION, DOCS)
+
+
+INSPECTED = [  # Python's tasks may still be running here; the graph's have finished
+    "    tasks = [asyncio.create_task(ayo.llm(d, max_tokens=4)) for d in docs]\n"
+    "    return [t.result() for t in tasks if t.done()]\n",
+    "    t = asyncio.create_task(ayo.llm(question, max_tokens=4))\n"
+    "    running = not t.done()\n"
+    "    return running, await t\n",
+    "    tasks = [asyncio.ensure_future(ayo.llm(d, max_tokens=4)) for d in docs]\n"
+    "    first = tasks[0]\n"
+    "    return await first\n",
+    "    tasks = [asyncio.create_task(ayo.llm(d, max_tokens=4)) for d in docs]\n"
+    "    return [(await t, t.done()) for t in tasks]\n",
+]
+
+
+@pytest.mark.parametrize("body", INSPECTED)
+def test_a_task_used_other_than_by_awaiting_it_is_refused(body: str, tmp_path: Path) -> None:
+    module = load(HEADER + body, tmp_path)
+    with pytest.raises(TraceError, match="other than by awaiting"):
+        module.program.graph(QUESTION, DOCS)
+
+
+@pytest.mark.parametrize("body", [TRY_AROUND_BOTH, GATHERED_IN_TRY])
+@pytest.mark.parametrize("docs", [DOCS, ["one", "FAIL two", "three"]])
+def test_tasks_awaited_in_a_try_catch_the_engine_error_as_python_does(
+    body: str, docs: list[str], tmp_path: Path
+) -> None:
+    module = load(HEADER + body, tmp_path)
+    assert "break" not in [n.op for n in module.program.graph(QUESTION, docs).walk()]
+    results: Any = run_in_new_loop(run_modes, module.program, (QUESTION, docs), 3, [[], list(DEFAULT_PASSES)])
+    assert_all_equal(results)
+    assert (results[0][1][0] == "fallback") == (docs is not DOCS)
+
+
+REGATHERED = [  # gathered again in a loop: Python fails on the second await of the coroutines
+    "    coros = [ayo.llm(d, max_tokens=4) for d in docs]\n"
+    "    outs = []\n"
+    "    for i in range(2):\n"
+    "        outs.append(await asyncio.gather(*coros))\n"
+    "    return outs\n",
+    # tasks gathered twice: Python returns the same values twice, the calls run once
+    "    tasks = [asyncio.create_task(ayo.llm(d, max_tokens=4)) for d in docs]\n"
+    "    outs = []\n"
+    "    for i in range(2):\n"
+    "        outs.append(await asyncio.gather(*tasks))\n"
+    "    return outs\n",
+]
+
+
+@pytest.mark.parametrize("body", REGATHERED)
+def test_coroutines_or_tasks_gathered_in_a_loop_are_not_made_again_each_time(
+    body: str, tmp_path: Path
+) -> None:
+    module = load(HEADER + body, tmp_path)
+    results = run_in_new_loop(run_modes, module.program, (QUESTION, DOCS), 3, [[], list(DEFAULT_PASSES)])
+    assert_all_equal(results)
+
+
+@pytest.mark.parametrize("line", ["return await tasks", "return (await asyncio.gather(tasks))"])
+def test_awaiting_the_list_itself_fails_as_python_fails(line: str, tmp_path: Path) -> None:
+    body = f"    tasks = [asyncio.create_task(ayo.llm(d, max_tokens=4)) for d in docs]\n    {line}\n"
+    module = load(HEADER + body, tmp_path)
+    try:
+        graph = module.program.graph(QUESTION, DOCS)
+    except TraceError:
+        return  # refused at trace time: also right
+    assert graph is not None
+    results = run_in_new_loop(run_modes, module.program, (QUESTION, DOCS), 3, [[], list(DEFAULT_PASSES)])
+    assert_all_equal(results)
+    assert results[0][1][0] == "raised"
