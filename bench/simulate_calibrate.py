@@ -1,14 +1,16 @@
 """A validation's block profiles calibrated to the engines' own busy time during the real run.
 
-``bench/simulate.py --validate --calibrate`` (with ``--real FILE``). This machine's speed drifts
-by up to a third within minutes (``bench/RESULTS.md``, the validation sections), so even a profile
-measured just before and after a block can miss the speed the engines had during it. The real run
-records every engine call's duration (``engine_use``: busy seconds per engine and operation, per
-workflow, variant and concurrency). Calibrating scales each operation's costs in a block's profile
-(every term alike: the profile's shape, fixed against per-token cost, batch against step time,
-stays as measured) so that the simulation spends, per query and summed over the block's variants,
-the busy seconds per operation that the real engines spent. One factor per operation and block,
-shared by its variants.
+``bench/simulate.py --validate --calibrate block|variant`` (after its real run, or with ``--real
+FILE``). This machine's speed drifts by up to a third within minutes (``bench/RESULTS.md``, the
+validation sections), so even a profile measured just before and after a block can miss the speed
+the engines had during it. The real run records every engine call's duration (``engine_use``: busy
+seconds per engine and operation, per workflow, variant and concurrency). Calibrating scales each
+operation's costs in a block's profile (every term alike: the profile's shape, fixed against
+per-token cost, batch against step time, stays as measured) so that the simulation spends, per query and
+summed over the block's variants, the busy seconds per operation that the real engines spent. One
+factor per operation and block, shared by its variants (``--calibrate variant``: one per variant's
+part of the block). An operation the timeline has no batches of (the vector store's inserts, which
+run as transactions beside its batches) keeps its profiled cost.
 
 What the calibrated validation still tests is the schedule: how the calls of each variant overlap,
 batch and queue, and so each variant's latency and throughput relative to the others and to the
@@ -27,16 +29,12 @@ from typing import Any
 import ayo_trace as ayo
 from bench.simulate_validate import block_key
 
-# The engine operations that a real run's engine_use and a simulation's timeline both name
-# ("<engine>.<request kind>"), and the profile cost each is served by. A likelihood reranker's
-# scores run on the LLM: "llm.score" on both sides.
-OPERATIONS: Mapping[str, tuple[str, str]] = {
-    "llm.prefill": ("llm", "prefill"),
-    "llm.decode": ("llm", "decode"),
-    "llm.score": ("llm", "score"),
-    "embed.embed": ("embed", "embed"),
-    "store.search": ("store", "search"),
-}
+
+def operations(profile: ayo.SimProfile) -> list[str]:
+    """The operations a profile costs, named as a real run's ``engine_use`` and a simulation's
+    timeline name them: ``<engine>.<request kind>`` (a likelihood reranker's scores run on its
+    LLM, so they are ``llm.score`` on both sides)."""
+    return [f"{name}.{kind}" for name, engine in profile.engines.items() for kind in engine.ops]
 
 
 def busy_by_operation(events: Iterable[Mapping[str, Any]]) -> dict[str, float]:
@@ -79,10 +77,12 @@ def sim_busy(
     return out
 
 
-def factors(measured: Mapping[str, float], simulated: Mapping[str, float]) -> dict[str, float]:
-    """Measured over simulated busy time for each operation both saw (1 where either is zero)."""
+def factors(
+    measured: Mapping[str, float], simulated: Mapping[str, float], ops: Iterable[str]
+) -> dict[str, float]:
+    """Measured over simulated busy time for each of ``ops`` (1 where either side is zero)."""
     out = {}
-    for op in OPERATIONS:
+    for op in ops:
         m, s = measured.get(op, 0.0), simulated.get(op, 0.0)
         out[op] = m / s if m > 0 and s > 0 else 1.0
     return out
@@ -92,7 +92,7 @@ def scaled(profile: ayo.SimProfile, by: Mapping[str, float], note: str) -> ayo.S
     """``profile`` with each operation's costs (every term) multiplied by its factor in ``by``."""
     data = profile.to_dict()
     for op, f in by.items():
-        engine, kind = OPERATIONS[op]
+        engine, _, kind = op.partition(".")
         cost = data["engines"].get(engine, {}).get("ops", {}).get(kind)
         if cost is None or not (f > 0 and math.isfinite(f)):
             continue
@@ -113,15 +113,16 @@ def calibrated(
     opts: Any,
     per_variant: bool,
 ) -> dict[str, ayo.SimProfile]:
-    """Each block's profile (``profiles``: by ``block_key``) scaled per operation to the real engines' busy time in that block,
-    or in each variant's part of it (``bench/simulate_calibrate.py``); ``sim`` is the simulation
-    on ``profiles``."""
+    """Each block's profile (``profiles``, by ``block_key``) scaled per operation to the real
+    engines' busy time in that block, or in each variant's part of it (``<block>/<variant>``);
+    ``sim`` is the simulation on ``profiles`` (with timelines); ``opts`` an ``e2e.Options``."""
     out = dict(profiles)
     for name in opts.workflows:
         for c in opts.concurrency:
             key = block_key(name, c)
             for vs in [[v] for v in opts.variants] if per_variant else [list(opts.variants)]:
-                by = factors(real_busy(real, name, c, vs), sim_busy(sim, name, c, vs))
+                ops = operations(profiles[key])
+                by = factors(real_busy(real, name, c, vs), sim_busy(sim, name, c, vs), ops)
                 part = f"{key}/{vs[0]}" if per_variant else key
                 print(f"calibration of {part}: {factor_line(by)}")
                 out[part] = scaled(profiles[key], by, f"calibrated to the real busy time of {part}")
@@ -133,11 +134,11 @@ def factor_line(by: Mapping[str, float]) -> str:
 
 
 __all__ = [
-    "OPERATIONS",
     "busy_by_operation",
     "calibrated",
     "factor_line",
     "factors",
+    "operations",
     "real_busy",
     "scaled",
     "sim_busy",

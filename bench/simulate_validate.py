@@ -18,11 +18,13 @@ End to end, on an idle machine:
    simulated LLM saying as many tokens as the real one said for each question of each workflow
    (``Script``), the knowledge base and the queries' collections ingested first and each variant
    run once before it is measured, as ``bench/e2e.py``'s ``prepare`` does;
-4. the comparison (``compare``, ``table``, ``verdict``).
+4. the comparison (``compare``, ``table``, ``verdict``); with ``--calibrate block|variant``, also
+   the comparison after each block's (or each variant's) profile is scaled per engine operation to
+   the busy time the real engines spent there (``bench/simulate_calibrate.py``).
 
     .venv/bin/python bench/simulate.py --validate [--profile bench/profiles/this_machine.json]
         [--workflows naive_rag expanded_rag] [--concurrency 1 4 16] [--queries 16]
-        [--real /tmp/ayo-validate-real.json] [--interleave]
+        [--real /tmp/ayo-validate-real.json] [--interleave] [--calibrate block|variant]
     .venv/bin/python bench/simulate.py --validate --scripted 20 --queries 4 --concurrency 1 4
 
 ``--scripted SCALE`` replaces the real engines by ``bench/e2e_engines.py``'s scripted ones (latencies

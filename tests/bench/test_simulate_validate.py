@@ -94,6 +94,10 @@ def test_the_pipeline_runs_on_scripted_engines_and_simulates_a_saved_run_again(t
     again = V.main([*argv, "--real", str(saved)])  # simulated again from the file, the same prediction
     assert [r.predicted_p50 for r in again] == pytest.approx([r.predicted_p50 for r in rows])
     assert [r.measured_p50 for r in again] == [r.measured_p50 for r in rows]
+    for how in ("block", "variant"):  # calibrated to the saved run's busy time: every row compared
+        calibrated = V.main([*argv, "--real", str(saved), "--calibrate", how])
+        assert [r.measured_p50 for r in calibrated] == [r.measured_p50 for r in rows]
+        assert all(math.isfinite(r.p50_ratio) and not r.failed for r in calibrated)
 
 
 def test_the_scripted_profile_has_the_scripted_engines_costs() -> None:
