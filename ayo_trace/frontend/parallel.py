@@ -16,9 +16,10 @@
   there), ``tasks`` the list of their ``Completed`` tasks; ``await asyncio.gather(*tasks)`` is the
   list of their values, and anything else awaiting them (``[await t for t in tasks]``) runs as a
   graph break whose ``await t`` returns the value at once.
-* A task whose awaits sit in a ``try`` that its creation is outside of is refused: the graph runs
-  the call where the task is created, so an engine error would surface there, outside the handler
-  that catches it in Python.
+* A task used other than by awaiting it (``t.done()``), or awaited inside a ``try`` that its
+  creation is outside of, is refused: the graph runs the call where the task is created, so there
+  it has finished (Python's may still be running) and an engine error surfaces there, outside the
+  handler that catches it in Python.
 
 The calls are nodes with no data edge between them; the trace keeps program order (the baseline
 runs them one after another), and dependency pruning lets them run at once when no effect orders
@@ -362,16 +363,12 @@ def _repeats(src: Any, n: cst.CSTNode, made: cst.CSTNode) -> bool:
     """Whether ``n`` sits in a loop (or a function, a comprehension) that ``made`` is not in: it may
     run more than once for one run of ``made`` (awaiting the same coroutines twice fails in Python;
     made again at each gather, they would not)."""
-    around: set[int] = set()
-    node: cst.CSTNode | None = made
-    while node is not None:
-        around.add(id(node))
-        node = src.parents.get(node)
-    node = src.parents.get(n)
-    while node is not None and id(node) not in around:
+    around = {id(made), *(id(a) for a in _ancestors(src, made))}
+    for node in _ancestors(src, n):
+        if id(node) in around:
+            return False
         if isinstance(node, _REPEATING):
             return True
-        node = src.parents.get(node)
     return False
 
 
@@ -444,16 +441,12 @@ def _check_task_uses(comp: Builder, made: cst.CSTNode, name: str, loc: SourceLoc
     task's call where it is created, so there the task has finished (Python's may still be
     running: ``t.done()``) and its error is raised (Python raises it where it is awaited)."""
     src = comp.src
-    around = set()
-    node: cst.CSTNode | None = made
-    while node is not None:
-        if isinstance(node, cst.Try | cst.TryStar):
-            around.add(id(node))
-        node = src.parents.get(node)
+    around = {id(a) for a in _ancestors(src, made) if isinstance(a, cst.Try | cst.TryStar)}
     for n in walk(src.node.body):
         if not (isinstance(n, cst.Name) and n.value == name) or _inside(src, n, made):
             continue
-        if not (_awaits_tasks(comp, n, many)):
+        sites = _await_sites(comp, n, many)
+        if sites is None:
             raise TraceError(
                 f"`{src.code(src.parents.get(n) or n).strip()}` uses the task{'s' if many else ''} "
                 f"`{name}` other than by awaiting {'them' if many else 'it'}: the graph runs the "
@@ -463,8 +456,7 @@ def _check_task_uses(comp: Builder, made: cst.CSTNode, name: str, loc: SourceLoc
                 loc=src.loc(n),
                 construct="task",
             )
-        up = src.parents.get(n)
-        while up is not None:
+        for up in (a for site in sites for a in _ancestors(src, site)):
             if isinstance(up, cst.Try | cst.TryStar) and id(up) not in around:
                 raise TraceError(
                     f"the task `{name}` is awaited inside a `try` (line {src.positions[up].start.line}) "
@@ -474,47 +466,50 @@ def _check_task_uses(comp: Builder, made: cst.CSTNode, name: str, loc: SourceLoc
                     loc=loc,
                     construct="task",
                 )
-            up = src.parents.get(up)
+
+
+def _ancestors(src: Any, n: cst.CSTNode) -> list[cst.CSTNode]:
+    """The nodes around ``n``, innermost first."""
+    out, node = [], src.parents.get(n)
+    while node is not None:
+        out.append(node)
+        node = src.parents.get(node)
+    return out
 
 
 def _inside(src: Any, n: cst.CSTNode, outer: cst.CSTNode) -> bool:
-    node: cst.CSTNode | None = n
-    while node is not None:
-        if node is outer:
-            return True
-        node = src.parents.get(node)
-    return False
+    return n is outer or any(a is outer for a in _ancestors(src, n))
 
 
-def _awaits_tasks(comp: Builder, n: cst.Name, many: bool) -> bool:
-    """Whether this read of a task's (or a task list's) name only awaits it."""
+def _await_sites(comp: Builder, n: cst.Name, many: bool) -> list[cst.CSTNode] | None:
+    """Where this read of a task's (or a task list's) name awaits it (the read itself, or the reads
+    of the loop target iterating over the list), or None when it does something else with it."""
     src = comp.src
     parent = src.parents.get(n)
+    call = src.parents.get(parent)
     if not many:
-        if isinstance(parent, cst.Await):
-            return True
-        call = src.parents.get(parent)
-        return (
+        if isinstance(parent, cst.Await) or (
             isinstance(parent, cst.Arg)
             and not parent.star
             and isinstance(call, cst.Call)
             and _is_gather(comp, call)
-        )
-    if isinstance(parent, cst.Arg):
-        call = src.parents.get(parent)
-        if isinstance(call, cst.Call) and parent.keyword is None:
-            if parent.star == "*" and _is_gather(comp, call):
-                return True
-            return not parent.star and comp.exprs.callee(call) is len
-        return False
+        ):
+            return [n]
+        return None
+    if isinstance(parent, cst.Arg) and isinstance(call, cst.Call) and parent.keyword is None:
+        if (parent.star == "*" and _is_gather(comp, call)) or (
+            not parent.star and comp.exprs.callee(call) is len
+        ):
+            return [n]
+        return None
     if isinstance(parent, cst.CompFor | cst.For) and parent.iter is n and isinstance(parent.target, cst.Name):
         target = parent.target.value
         scope = src.parents.get(parent) if isinstance(parent, cst.CompFor) else parent.body
         reads = [
             m for m in walk(scope) if isinstance(m, cst.Name) and m.value == target and m is not parent.target
         ]
-        return all(isinstance(src.parents.get(m), cst.Await) for m in reads)
-    return False
+        return [n, *reads] if all(isinstance(src.parents.get(m), cst.Await) for m in reads) else None
+    return None
 
 
 def _only_arg(call: cst.Call) -> cst.BaseExpression | None:

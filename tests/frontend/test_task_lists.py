@@ -103,7 +103,18 @@ TRY_AROUND_BOTH = """    try:
 """
 
 
-@pytest.mark.parametrize("body", [TRY_AROUND_AWAIT, TRY_AROUND_GATHER])
+TRY_IN_THE_LOOP = """    tasks = [asyncio.create_task(ayo.llm(d, max_tokens=4)) for d in docs]
+    outs = []
+    for t in tasks:
+        try:
+            outs.append(await t)
+        except ayo.EngineError:
+            outs.append("fallback")
+    return outs
+"""
+
+
+@pytest.mark.parametrize("body", [TRY_AROUND_AWAIT, TRY_AROUND_GATHER, TRY_IN_THE_LOOP])
 def test_a_task_awaited_in_a_try_it_was_not_created_in_is_refused(body: str, tmp_path: Path) -> None:
     module = load(HEADER + body, tmp_path)
     with pytest.raises(TraceError, match="awaited inside a `try`"):
