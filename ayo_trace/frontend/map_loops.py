@@ -2,10 +2,11 @@
 
 A loop whose iterations are independent (each reads only its item and values bound before the loop)
 and that changes outer state only by ``acc.append(x)``/``acc.extend(xs)`` on lists bound before it,
-which no iteration reads (else each would see what earlier ones appended: a ``loop`` carries them),
-becomes a ``map``: the body is a subgraph run once per item, its outputs are the appended values and
-the last iteration's value of each name the loop binds that later code reads; after the node, the
-lists are extended in order and those names bound. Other loops are ``control_flow.py``'s (``loop``
+or by ``acc[key] = value`` on a dict (or list) bound before it, which no iteration reads (else each
+would see what earlier ones added: a ``loop`` carries them), becomes a ``map``: the body is a
+subgraph run once per item, its outputs are the appended values (the keys and values) and the last
+iteration's value of each name the loop binds that later code reads; after the node, the lists are
+extended (the items set) in the loop's order and those names bound. Other loops are ``control_flow.py``'s (``loop``
 nodes) or graph breaks.
 """
 
@@ -50,8 +51,9 @@ def for_statement(comp: Builder, stmt: cst.For, loc: SourceLoc) -> None:
     bind_target(child, stmt.target, item_input, loc)
     child.block(body_stmts, top=False)
     outs = []
-    for _, _, line, arg in accs:
-        outs.append(child.materialize(child.exprs.expr(arg, comp.src.loc(line), "item"), loc, "item"))
+    for _, _, line, args in accs:
+        for arg in args:
+            outs.append(child.materialize(child.exprs.expr(arg, comp.src.loc(line), "item"), loc, "item"))
     outs += [child.materialize(child.lookup_local(n, loc), loc, n) for n in live]
     child.graph.add("output", outs or [child.const(None, loc)])
     order = list(child.captures)
@@ -66,16 +68,20 @@ def for_statement(comp: Builder, stmt: cst.For, loc: SourceLoc) -> None:
     m = mapped.name
     comp.temps[m] = Traced(mapped)
     tuple_out = len(outs) > 1
-    for i, (acc, method, line, _) in enumerate(accs):
+    i = 0
+    for acc, method, line, args in accs:
         v = f"v[{i}]" if tuple_out else "v"
         if method == "append":
             source = f"{acc}.extend({v} for v in {m})" if tuple_out else f"{acc}.extend({m})"
-        else:
+        elif method == "extend":
             source = f"for v in {m}:\n    {acc}.extend({v})"
+        else:  # acc[key] = value: the key and the value, set in the loop's order
+            source = f"for v in {m}:\n    {acc}[v[{i + 1}]] = v[{i}]"
+        i += len(args)
         node = comp.python_node(line, comp.src.loc(line), [acc], source=source, name=acc, reads=[acc, m])
         comp.env[acc] = Traced(node)
     once = first_iteration_binds(comp, stmt)  # bound for sure when the items are known non-empty
-    for j, n in enumerate(live, start=len(accs)):
+    for j, n in enumerate(live, start=i):
         last = f"{m}[-1][{j}]" if tuple_out else f"{m}[-1]"
         if not comp.is_bound(n) and n in once:
             source = f"{n} = {last}"
@@ -92,18 +98,24 @@ def for_statement(comp: Builder, stmt: cst.For, loc: SourceLoc) -> None:
     comp.temps.clear()
 
 
-def accumulators(
-    comp: Builder, stmt: cst.For
-) -> list[tuple[str, str, cst.SimpleStatementLine, cst.BaseExpression]] | None:
-    """``acc.append(x)`` / ``acc.extend(xs)`` lines of a loop body on lists defined before the
-    loop; None when the body changes outer state in any other way."""
+Accumulator = tuple[str, str, cst.SimpleStatementLine, list[cst.BaseExpression]]
+
+
+def accumulators(comp: Builder, stmt: cst.For) -> list[Accumulator] | None:
+    """``acc.append(x)`` / ``acc.extend(xs)`` / ``acc[key] = value`` lines of a loop body on
+    lists (dicts) defined before the loop, with what each line computes per item; None when the body
+    changes outer state in any other way."""
     # the loop's target too: `for row in rows: row.append(x)` changes an item, not an outer list
     assigned_in_body = {*comp.src.assigned_names(stmt.body), *comp.src.assigned_names(stmt.target)}
-    out = []
+    out: list[Accumulator] = []
     for line in stmt.body.body:
         if not isinstance(line, cst.SimpleStatementLine) or len(line.body) != 1:
             continue
         small = line.body[0]
+        item = _set_item(small)
+        if item is not None and item[0] not in assigned_in_body:
+            out.append((item[0], "setitem", line, [item[2], item[1]]))  # Python's order: value, key
+            continue
         if not isinstance(small, cst.Expr) or not isinstance(small.value, cst.Call):
             continue
         call = small.value
@@ -117,12 +129,14 @@ def accumulators(
             and not call.args[0].star
             and func.value.value not in assigned_in_body
         ):
-            out.append((func.value.value, func.attr.value, line, call.args[0].value))
+            out.append((func.value.value, func.attr.value, line, [call.args[0].value]))
     acc_lines = {id(a[2]) for a in out}
     if {a[0] for a in out} & assigned_in_body:
         return None
     if {a[0] for a in out} & closures.changed_globals(comp.src):
         return None  # a module-level list: its changes keep their place among the effects
+    if {a[0] for a in out} & set(comp.src.free_names(stmt.iter)[0]):
+        return None  # grown while iterated over: Python sees the growth (or refuses it for a dict)
     # a body changing its item in place changes the list iterated over: not a map's independent items
     accs = {a[0] for a in out}
     if any(n not in accs and n not in assigned_in_body for n in comp.mutated_locals(stmt)):
@@ -138,9 +152,22 @@ def accumulators(
     return out
 
 
-def _reads_accumulated(
-    comp: Builder, stmt: cst.For, accs: list[tuple[str, str, cst.SimpleStatementLine, cst.BaseExpression]]
-) -> bool:
+def _set_item(small: cst.BaseSmallStatement) -> tuple[str, cst.BaseExpression, cst.BaseExpression] | None:
+    """``(acc, key, value)`` of ``acc[key] = value`` (one target, one index, no slice)."""
+    if not (isinstance(small, cst.Assign) and len(small.targets) == 1):
+        return None
+    target = small.targets[0].target
+    if not (
+        isinstance(target, cst.Subscript) and isinstance(target.value, cst.Name) and len(target.slice) == 1
+    ):
+        return None
+    index = target.slice[0].slice
+    if not isinstance(index, cst.Index) or index.star is not None or contains_await(index.value):
+        return None
+    return target.value.value, index.value, small.value
+
+
+def _reads_accumulated(comp: Builder, stmt: cst.For, accs: list[Accumulator]) -> bool:
     """Whether an iteration reads a list the loop accumulates into (``history.append(reply)`` after
     a prompt built from ``history``, ``len(out)`` in the body): it then sees what earlier iterations
     appended, so the iterations are not independent. Reads through a name sharing the list's object
@@ -152,9 +179,10 @@ def _reads_accumulated(
     acc_lines = {id(a[2]): a[3] for a in accs}
     read: list[str] = []
     for line in stmt.body.body:
-        # an accumulating line reads only its argument; its receiver is the list being extended
-        part: cst.CSTNode = acc_lines.get(id(line), line)
-        read += comp.src.free_names(part)[0]
+        # an accumulating line reads only its argument (key and value); its receiver is the list
+        # (dict) being extended
+        for part in acc_lines.get(id(line), [line]):
+            read += comp.src.free_names(part)[0]
     read += closures.uses(comp.src, read)[0]
     # the iterable is evaluated once, before the first iteration: reading the list there is fine
     return bool(accumulated & set(read))
