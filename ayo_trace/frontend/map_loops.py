@@ -4,10 +4,10 @@ A loop whose iterations are independent (each reads only its item and values bou
 and that changes outer state only by ``acc.append(x)``/``acc.extend(xs)`` on lists bound before it,
 or by ``acc[key] = value`` on a dict (or list) bound before it, which no iteration reads (else each
 would see what earlier ones added: a ``loop`` carries them), becomes a ``map``: the body is a
-subgraph run once per item, its outputs are the appended values (the keys and values) and the last
-iteration's value of each name the loop binds that later code reads; after the node, the lists are
-extended (the items set) in the loop's order and those names bound. Other loops are ``control_flow.py``'s (``loop``
-nodes) or graph breaks.
+subgraph run once per item, its outputs are the appended values (the keys and values, each taken
+where its line stands) and the last iteration's value of each name the loop binds that later code
+reads; after the node, the lists are extended (the items set) in the loop's order and those names
+bound. Other loops are ``control_flow.py``'s (``loop`` nodes) or graph breaks.
 """
 
 from __future__ import annotations
@@ -45,15 +45,23 @@ def for_statement(comp: Builder, stmt: cst.For, loc: SourceLoc) -> None:
     later = set(names_read_after(comp, stmt))
     live = [n for n in dict.fromkeys([*targets, *comp.src.assigned_names(stmt.body)]) if n in later]
     iterable = comp.materialize(comp.exprs.expr(stmt.iter, loc, "items"), loc, "items")
-    body_stmts = [s for s in stmt.body.body if s not in {a[2] for a in accs}]
     child = comp.nested("body")
     item_input = child.graph.add("input", (), {"name": item}, name=item.strip("_"))
     bind_target(child, stmt.target, item_input, loc)
-    child.block(body_stmts, top=False)
-    outs = []
-    for _, _, line, args in accs:
-        for arg in args:
-            outs.append(child.materialize(child.exprs.expr(arg, comp.src.loc(line), "item"), loc, "item"))
+    # the body in order, each accumulating line's arguments evaluated where it stands (a name the
+    # body binds again after `out.append(r)` must not change what was appended)
+    at_line = {id(a[2]): a for a in accs}
+    outs, segment = [], list[cst.BaseStatement]()
+    for s in [*stmt.body.body, None]:
+        if s is not None and id(s) not in at_line:
+            segment.append(s)
+            continue
+        if segment:
+            child.block(segment, top=False)
+            segment = []
+        if s is not None:
+            for arg in at_line[id(s)][3]:
+                outs.append(child.materialize(child.exprs.expr(arg, comp.src.loc(s), "item"), loc, "item"))
     outs += [child.materialize(child.lookup_local(n, loc), loc, n) for n in live]
     child.graph.add("output", outs or [child.const(None, loc)])
     order = list(child.captures)
@@ -184,7 +192,8 @@ def _reads_accumulated(comp: Builder, stmt: cst.For, accs: list[Accumulator]) ->
         for part in acc_lines.get(id(line), [line]):
             read += comp.src.free_names(part)[0]
     read += closures.uses(comp.src, read)[0]
-    # the iterable is evaluated once, before the first iteration: reading the list there is fine
+    # (the iterable is evaluated once, before the first iteration, but a list grown while iterated
+    # over is not a map's either: ``accumulators`` refuses it)
     return bool(accumulated & set(read))
 
 

@@ -1,6 +1,7 @@
 """Loops that fill a dict (or list) by ``acc[key] = value``: a ``map`` when no iteration reads what
 earlier ones set, a carried ``loop`` otherwise; in every variant eager ≡ traced ≡ optimized (with
-duplicate keys, a key that fails, a list index out of range, the dict iterated over)."""
+duplicate keys, a key that fails, a list index out of range, the dict iterated over, names bound
+again after the line, which an ``append`` had got wrong: its argument was read at the body's end)."""
 
 from __future__ import annotations
 
@@ -57,6 +58,26 @@ VARIANTS = {  # body, the loop's node
     ),
     "list index out of range": (
         ["out = [None]", "for i, d in enumerate(docs):", "    out[i] = await ayo.llm(d, max_tokens=3)"],
+        "map",
+    ),
+    "names bound again after the line": (
+        [
+            "out = {}",
+            "for d in docs:",
+            "    r = await ayo.llm(d, max_tokens=3)",
+            "    out[d] = r",
+            "    d, r = d + '!', r.upper()",
+        ],
+        "map",
+    ),
+    "an append, then its argument bound again": (
+        [
+            "out = []",
+            "for d in docs:",
+            "    r = await ayo.llm(d, max_tokens=3)",
+            "    out.append(r)",
+            "    r = r.upper()",
+        ],
         "map",
     ),
     "key reads the dict": (
