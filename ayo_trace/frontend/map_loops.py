@@ -143,6 +143,10 @@ def accumulators(comp: Builder, stmt: cst.For) -> list[Accumulator] | None:
         return None
     if {a[0] for a in out} & closures.changed_globals(comp.src):
         return None  # a module-level list: its changes keep their place among the effects
+    names = [a[0] for a in out]
+    shared = aliases.groups(comp.src)
+    if len(set(names)) < len(names) or any(shared.get(n, set()) & set(names) - {n} for n in names):
+        return None  # one list grown by two lines: the map would add each line's items in a run
     if {a[0] for a in out} & set(comp.src.free_names(stmt.iter)[0]):
         return None  # grown while iterated over: Python sees the growth (or refuses it for a dict)
     # a body changing its item in place changes the list iterated over: not a map's independent items

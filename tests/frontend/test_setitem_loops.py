@@ -1,7 +1,9 @@
 """Loops that fill a dict (or list) by ``acc[key] = value``: a ``map`` when no iteration reads what
 earlier ones set, a carried ``loop`` otherwise; in every variant eager ≡ traced ≡ optimized (with
 duplicate keys, a key that fails, a list index out of range, the dict iterated over, names bound
-again after the line, which an ``append`` had got wrong: its argument was read at the body's end)."""
+again after the line, which an ``append`` had got wrong: its argument was read at the body's end),
+and one list grown by two lines of the body (also through two names), which a map had extended
+with each line's items in a run instead of in turn."""
 
 from __future__ import annotations
 
@@ -79,6 +81,30 @@ VARIANTS = {  # body, the loop's node
             "    r = r.upper()",
         ],
         "map",
+    ),
+    "two dicts": (
+        [
+            "out, back = {}, {}",
+            "for d in docs:",
+            "    r = await ayo.llm(d, max_tokens=3)",
+            "    out[d] = r",
+            "    back[r] = d",
+        ],
+        "map",
+    ),
+    "one list grown by two lines": (
+        ["out = []", "for d in docs:", "    out.append(d)", "    out.append(await ayo.llm(d, max_tokens=3))"],
+        "loop",
+    ),
+    "two names for one list": (
+        [
+            "out = []",
+            "view = out",
+            "for d in docs:",
+            "    out.append(d)",
+            "    view.append(await ayo.llm(d, max_tokens=3))",
+        ],
+        "loop",
     ),
     "key reads the dict": (
         ["out = {}", "for d in docs:", "    out[len(out)] = await ayo.llm(d, max_tokens=3)"],
