@@ -116,6 +116,19 @@ def cpu_has_amx() -> bool:
         return False
 
 
+# Sequences held at once by default: 23 sessions and one spare for ``score``. The runtime admits 8
+# queries at once with the LLM on the CPU (``admission.py``), and a traced query often holds more
+# than one session: two calls run in parallel, or a constant head prefilled ahead of its call. With
+# 16 (15 sessions) a burst of 16 summarize-then-compare queries (two summaries in parallel each)
+# left the 8th admitted query's second summary without a slot until the other seven had finished
+# theirs, so it finished 1.7 s after them, and its p50 was 0.87x eager's; a loop with an early stop
+# (its answer's head prefilled ahead) likewise. With 24 both were 1.1-1.2x eager's
+# (bench/heldout_like.py at c=16, RESULTS.md). A slot costs its KV cells, n_ctx per sequence (about
+# 37 MB at n_ctx=2048 for Gemma 3 270M: +300 MB resident over 16), and nothing per decode step: the
+# cache is not unified, so a step attends only to its own sequences' cells.
+DEFAULT_SEQ_MAX = 24
+
+
 class LlamaCppEngine(SessionLLM[_Session, int]):
     """LLM engine on llama-cpp-python's low-level API.
 
@@ -135,7 +148,7 @@ class LlamaCppEngine(SessionLLM[_Session, int]):
         model_path: str | Path | None = None,
         *,
         n_ctx: int = 2048,
-        n_seq_max: int = 16,
+        n_seq_max: int = DEFAULT_SEQ_MAX,
         n_batch: int = 512,
         threads: int = 2,
         gpu_layers: int = 0,
