@@ -116,25 +116,14 @@ def cpu_has_amx() -> bool:
         return False
 
 
-# Sequences held at once by default: 23 sessions and one spare for ``score``. The runtime admits 8
-# queries at once with the LLM on the CPU (``admission.py``), and a traced query often holds more
-# than one session: two calls run in parallel, or a constant head prefilled ahead of its call. With
-# 16 (15 sessions) a burst of 16 summarize-then-compare queries (two summaries in parallel each)
-# left the 8th admitted query's second summary without a slot until the other seven had finished
-# theirs, so it finished 1.7 s after them, and its p50 was 0.87x eager's; a loop with an early stop
-# (its answer's head prefilled ahead) likewise. With 24 both were 1.1-1.2x eager's
-# (bench/heldout_like.py at c=16, RESULTS.md). A slot costs its KV cells, n_ctx per sequence (about
-# 37 MB at n_ctx=2048 for Gemma 3 270M: +300 MB resident over 16), and nothing per decode step: the
-# cache is not unified, so a step attends only to its own sequences' cells.
-DEFAULT_SEQ_MAX = 24
-
-
 class LlamaCppEngine(SessionLLM[_Session, int]):
     """LLM engine on llama-cpp-python's low-level API.
 
     ``model_path`` defaults to the shipped Gemma 3 270M GGUF. ``n_ctx`` is the context window of each
-    session, ``n_seq_max`` the number of sessions held at once (a prefill that needs one more raises
-    ``Overloaded``; the engine scheduler bounds concurrency below it). ``threads`` sets llama.cpp's
+    session, ``n_seq_max`` the sequences held at once (a prefill that needs one more raises
+    ``Overloaded``; the engine scheduler bounds concurrency below it; 24: 23 sessions and a spare for
+    scores, so the 8 queries admitted on the CPU can hold two or three each, at 37 MB of KV a
+    sequence: bench/RESULTS.md, "c=16 with 24 llama.cpp sequences"). ``threads`` sets llama.cpp's
     compute threads, ``n_batch`` the most tokens per ``llama_decode`` call. ``prefix_cache_tokens``
     bounds the tokens of shared prefixes kept for forking (0 turns prefix sharing off).
     ``batching=False`` evaluates every prefill and score request of a call alone (``_session_llm``).
@@ -148,7 +137,7 @@ class LlamaCppEngine(SessionLLM[_Session, int]):
         model_path: str | Path | None = None,
         *,
         n_ctx: int = 2048,
-        n_seq_max: int = DEFAULT_SEQ_MAX,
+        n_seq_max: int = 24,
         n_batch: int = 512,
         threads: int = 2,
         gpu_layers: int = 0,
