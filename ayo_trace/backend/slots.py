@@ -9,9 +9,9 @@ the candidates. Sessions asking for a free slot line up for the same few passes 
 queries get their sessions in query order, not in the order their tasks happened to run.
 
 Found profiling ``summarize_compare`` (two summaries, then a comparison) at 16 concurrent queries
-on llama.cpp's 15 slots (then its default), optimized 0.87x of eager: with slots first come, first served, the
-comparisons of the queries nearly done waited behind the summaries of queries that had just
-started. With this order, same runs, p50 7.11 s to 6.04 s (eager 6.19 s to 6.00 s: eager calls
+on llama.cpp's 15 slots (then its default), optimized 0.87x of eager: with slots first come, first
+served, the comparisons of the queries nearly done waited behind the summaries of queries that had
+just started. With this order, same runs, p50 7.11 s to 6.04 s (eager 6.19 s to 6.00 s: eager calls
 take slots in line too), and 7 of the 16 queries finish at 4.05 s instead of none before 6 s.
 """
 
