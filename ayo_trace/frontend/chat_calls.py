@@ -7,8 +7,10 @@ What the tracer reads (each content may be a constant, an f-string or any traced
   or starred constant lists (``*FEW_SHOT``);
 * any expression whose value is known at trace time (a constant list, a helper that folds).
 
-The role must be known at trace time. Anything else (a list built by code at run time, a message
-held in a traced variable) is refused with a ``TraceError`` that says how to write it.
+The role must be known at trace time. A list built by code at run time (a chat history grown turn by
+turn, a helper's result, a variable holding one) never reaches here: the call is a graph break
+(``Expressions.messages_at_run_time``). A list literal holding something else (a message held in a
+traced variable) is refused with a ``TraceError`` that says how to write it.
 """
 
 from __future__ import annotations

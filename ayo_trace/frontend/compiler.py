@@ -495,7 +495,9 @@ class Compiler(Builder):
         names = self.src.assigned_names(stmt)
         new_stmt, replaced = self.exprs.lift_awaits(stmt, loc)
         if new_stmt is None:
-            return self.statement_break(stmt, loc, "await of a non-primitive")
+            awaits = [a for a in _awaits_in(stmt) if self.exprs.break_call_target(a)]
+            reason = self.exprs.await_break_reason(awaits[0]) if awaits else "await of a non-primitive"
+            return self.statement_break(stmt, loc, reason)
         returns = list(dict.fromkeys([*names, *self.mutated_locals(stmt)]))
         read = set(self.src.free_names(stmt)[0])
         node = self.python_node(
@@ -555,3 +557,16 @@ class Compiler(Builder):
         if contains_await(test):
             return None
         return self.exprs.try_static(test)
+
+
+def _awaits_in(node: cst.CSTNode) -> list[cst.Await]:
+    """The ``await`` expressions in ``node``, outermost first, in source order."""
+    found: list[cst.Await] = []
+
+    class _Find(cst.CSTVisitor):
+        def visit_Await(self, n: cst.Await) -> bool:
+            found.append(n)
+            return True
+
+    node.visit(_Find())
+    return found

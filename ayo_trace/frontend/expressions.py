@@ -179,12 +179,25 @@ class ExpressionCompiler(
             finally:
                 for k in temps:
                     self.body.temps.pop(k, None)
+        if self.primitive_of(e) == "llm" and self.messages_at_run_time(e):
+            return True
         return (
             self.primitive_of(e) is None
             and self.workflow_of(e) is None
             and self.helper_of(e) is None
             and not traceable_await(self.body, e)
         )
+
+    def messages_at_run_time(self, e: cst.Await) -> bool:
+        """Whether ``await ayo.llm(messages=m)`` gets a list built when the workflow runs (a chat
+        history grown by ``append``, a helper's result): its turns cannot be a prompt template, so
+        the call runs eagerly, as a graph break (``chat_calls.py`` traces literals and constants)."""
+        call = e.expression
+        assert isinstance(call, cst.Call)
+        m = next(
+            (a.value for a in call.args if a.keyword is not None and a.keyword.value == "messages"), None
+        )
+        return m is not None and not isinstance(m, cst.List | cst.Tuple) and self.try_static(m) is None
 
     def _expanded_partial(self, e: cst.Await) -> tuple[cst.Call, dict[str, Static]] | None:
         """The call a static ``functools.partial`` stands for (see ``partials``)."""
@@ -203,7 +216,7 @@ class ExpressionCompiler(
                 for k in temps:
                     self.body.temps.pop(k, None)
         op = self.primitive_of(e)
-        if op is not None:
+        if op is not None and not (op == "llm" and self.messages_at_run_time(e)):
             assert isinstance(call, cst.Call)
             return Traced(self.primitive_call(op, call, call_loc, hint))
         wf = self.workflow_of(e)
@@ -241,6 +254,11 @@ class ExpressionCompiler(
             # which the code around may catch. Run as a break, the call keeps exactly that meaning
             # (the runtime has no per-node deadline that raises `TimeoutError`).
             return "asyncio.wait_for around an await: the call runs eagerly, under its timeout"
+        if self.primitive_of(e) == "llm" and self.messages_at_run_time(e):
+            return (
+                "ayo.llm(messages=...) of a list built when the workflow runs: the call runs eagerly "
+                "(to trace it, write the messages where ayo.llm is called, as a list literal)"
+            )
         return "await of something that is not an ayo primitive, workflow or traced helper"
 
     def bind_call(

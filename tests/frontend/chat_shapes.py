@@ -65,7 +65,7 @@ async def messages_in_a_map(qs: list[str]) -> list[str]:
     return [await ayo.llm(messages=[SYSTEM_MSG, ayo.user(q)], max_tokens=8) for q in qs]
 
 
-# --- refused ---------------------------------------------------------------------------------------
+# --- graph breaks: messages built when the workflow runs -------------------------------------------
 
 
 def build(q: str) -> list[dict[str, str]]:
@@ -75,12 +75,34 @@ def build(q: str) -> list[dict[str, str]]:
 @ayo.workflow
 async def built_at_run_time(q: str) -> str:
     msgs = build(q)
-    return await ayo.llm(messages=msgs, max_tokens=8)  # refused: computed
+    return await ayo.llm(messages=msgs, max_tokens=8)  # break: computed
 
 
 @ayo.workflow
 async def helper_built(q: str) -> str:
-    return await ayo.llm(messages=build(q), max_tokens=8)  # refused: helper
+    return await ayo.llm(messages=build(q), max_tokens=8)  # break: helper
+
+
+@ayo.workflow
+async def chat_history(q: str, follow_ups: list[str]) -> list[str]:
+    history = [SYSTEM_MSG, ayo.user(q)]
+    replies = []
+    for f in follow_ups:
+        reply = await ayo.llm(messages=history, max_tokens=8)  # break: history
+        replies.append(reply)
+        history += [ayo.assistant(reply), ayo.user(f)]
+    replies.append(await ayo.llm(messages=history, max_tokens=8))  # break: last
+    return replies
+
+
+@ayo.workflow
+async def history_then_literal(q: str) -> str:
+    history = build(q)
+    first = await ayo.llm(messages=history, max_tokens=8)  # break: then
+    return await ayo.llm(messages=[SYSTEM_MSG, ayo.user(first)], max_tokens=8)  # traced after
+
+
+# --- refused ---------------------------------------------------------------------------------------
 
 
 @ayo.workflow

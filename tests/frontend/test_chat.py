@@ -67,13 +67,18 @@ IDS = [wf.fn.__name__ for wf, _ in SHAPES]
 async def test_each_shape_answers_the_same_eager_traced_and_optimized(wf, args, template) -> None:
     rt, llm = runtime(template)
     async with rt:
-        eager = await wf.eager(*args)
-        eager_prompts = list(llm.prompts)
-        llm.prompts.clear()
-        traced = await ayo.workflow(wf.fn, passes=[])(*args)
-        traced_prompts = list(llm.prompts)
-        llm.prompts.clear()
-        optimized = await wf(*args)
+        await same_three_ways(wf, args, llm)
+
+
+async def same_three_ways(wf: Any, args: tuple[Any, ...], llm: ScriptedLLM) -> None:
+    """``wf`` answers the same, from the same prompts, eager, traced and optimized."""
+    eager = await wf.eager(*args)
+    eager_prompts = list(llm.prompts)
+    llm.prompts.clear()
+    traced = await ayo.workflow(wf.fn, passes=[])(*args)
+    traced_prompts = list(llm.prompts)
+    llm.prompts.clear()
+    optimized = await wf(*args)
     assert eager == traced == optimized
     assert eager_prompts == traced_prompts == llm.prompts
 
@@ -161,19 +166,46 @@ async def test_a_role_passed_as_a_parameter_specializes_the_trace() -> None:
         assert await c.traced_role("q", "user") == await c.traced_role.eager("q", "user")
 
 
+BREAKS = [
+    (c.built_at_run_time, ("q",), ["break: computed"]),
+    (c.helper_built, ("q",), ["break: helper"]),
+    (c.chat_history, ("q", ["more?", "why?"]), ["break: history", "break: last"]),
+    (c.chat_history, ("q", []), ["break: history", "break: last"]),
+    (c.history_then_literal, ("q",), ["break: then"]),
+]
+
+
+@pytest.mark.parametrize("template", [CHATML, GEMMA], ids=["chatml", "gemma"])
+@pytest.mark.parametrize(
+    ("wf", "args", "lines"), BREAKS, ids=["computed", "helper", "history", "no_turns", "then"]
+)
+async def test_messages_built_at_run_time_run_as_graph_breaks(wf, args, lines: list[str], template) -> None:
+    """A list of messages the workflow builds as it runs (a chat history grown turn by turn, a
+    helper's result) cannot be a prompt template: the call runs eagerly, as a graph break at its
+    line with its reason, the same prompts and answers as eager; ``strict=True`` refuses it."""
+    rt, llm = runtime(template)
+    async with rt:
+        graph = wf.graph(*args)
+        found = sorted((n.loc.line, n.attrs["reason"]) for n in graph.walk() if n.op == "break")
+        assert [line for line, _ in found] == sorted(line_of(x) for x in lines)
+        assert all("messages=" in reason and "list literal" in reason for _, reason in found)
+        assert (c.history_then_literal is not wf) or any(n.op == "llm" for n in graph.walk())
+        await same_three_ways(wf, args, llm)
+        with pytest.raises(ayo.TraceError, match="graph"):
+            ayo.workflow(wf.fn, strict=True).graph(*args)
+
+
 @pytest.mark.parametrize(
     ("wf", "args", "line", "match"),
     [
-        (c.built_at_run_time, ("q",), "refused: computed", "computed when the workflow runs"),
         (c.unknown_role, ("q",), "refused: unknown role", "role of a message must be one of"),
         (c.extra_key, ("q",), "refused\n", "cannot be traced: write the messages"),
-        (c.helper_built, ("q",), "refused: helper", "computed when the workflow runs"),
         (c.traced_splice, ("q", [ayo.user("x")]), "refused: splice", "only constant lists"),
         (c.both_prompt_and_messages, ("q",), "refused: both", "exactly one of them"),
         (c.empty_messages, ("q",), "refused: empty", "non-empty list"),
         (c.non_str_content, ("q",), "refused: content", "must be a str"),
     ],
-    ids=["computed", "unknown_role", "extra_key", "helper", "traced_splice", "both", "empty", "content"],
+    ids=["unknown_role", "extra_key", "traced_splice", "both", "empty", "content"],
 )
 async def test_refused_shapes_name_the_line_and_the_fix(wf, args, line: str, match: str) -> None:
     rt, _ = runtime()
