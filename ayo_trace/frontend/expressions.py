@@ -190,14 +190,19 @@ class ExpressionCompiler(
 
     def messages_at_run_time(self, e: cst.Await) -> bool:
         """Whether ``await ayo.llm(messages=m)`` gets a list built when the workflow runs (a chat
-        history grown by ``append``, a helper's result): its turns cannot be a prompt template, so
-        the call runs eagerly, as a graph break (``chat_calls.py`` traces literals and constants)."""
+        history grown by ``append``, a helper's result, a literal splicing one in: ``[*history,
+        ayo.user(q)]``): its turns cannot be a prompt template, so the call runs eagerly, as a graph
+        break (``chat_calls.py`` traces literals and constants)."""
         call = e.expression
         assert isinstance(call, cst.Call)
         m = next(
             (a.value for a in call.args if a.keyword is not None and a.keyword.value == "messages"), None
         )
-        return m is not None and not isinstance(m, cst.List | cst.Tuple) and self.try_static(m) is None
+        if isinstance(m, cst.List | cst.Tuple):
+            return any(
+                isinstance(el, cst.StarredElement) and self.try_static(el.value) is None for el in m.elements
+            )
+        return m is not None and self.try_static(m) is None
 
     def _expanded_partial(self, e: cst.Await) -> tuple[cst.Call, dict[str, Static]] | None:
         """The call a static ``functools.partial`` stands for (see ``partials``)."""

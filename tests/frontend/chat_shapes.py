@@ -102,6 +102,11 @@ async def history_then_literal(q: str) -> str:
     return await ayo.llm(messages=[SYSTEM_MSG, ayo.user(first)], max_tokens=8)  # traced after
 
 
+@ayo.workflow
+async def traced_splice(q: str, history: list[dict[str, str]]) -> str:
+    return await ayo.llm(messages=[*history, ayo.user(q)], max_tokens=8)  # break: splice
+
+
 # --- refused ---------------------------------------------------------------------------------------
 
 
@@ -118,11 +123,6 @@ async def unknown_role(q: str) -> str:
 @ayo.workflow
 async def extra_key(q: str) -> str:
     return await ayo.llm(messages=[{"role": "user", "content": q, "name": "x"}], max_tokens=8)  # refused
-
-
-@ayo.workflow
-async def traced_splice(q: str, history: list[dict[str, str]]) -> str:
-    return await ayo.llm(messages=[*history, ayo.user(q)], max_tokens=8)  # refused: splice
 
 
 @ayo.workflow

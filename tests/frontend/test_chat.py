@@ -172,12 +172,13 @@ BREAKS = [
     (c.chat_history, ("q", ["more?", "why?"]), ["break: history", "break: last"]),
     (c.chat_history, ("q", []), ["break: history", "break: last"]),
     (c.history_then_literal, ("q",), ["break: then"]),
+    (c.traced_splice, ("q", [ayo.system("Be brief."), ayo.user("x"), ayo.assistant("y")]), ["break: splice"]),
 ]
 
 
 @pytest.mark.parametrize("template", [CHATML, GEMMA], ids=["chatml", "gemma"])
 @pytest.mark.parametrize(
-    ("wf", "args", "lines"), BREAKS, ids=["computed", "helper", "history", "no_turns", "then"]
+    ("wf", "args", "lines"), BREAKS, ids=["computed", "helper", "history", "no_turns", "then", "splice"]
 )
 async def test_messages_built_at_run_time_run_as_graph_breaks(wf, args, lines: list[str], template) -> None:
     """A list of messages the workflow builds as it runs (a chat history grown turn by turn, a
@@ -200,12 +201,11 @@ async def test_messages_built_at_run_time_run_as_graph_breaks(wf, args, lines: l
     [
         (c.unknown_role, ("q",), "refused: unknown role", "role of a message must be one of"),
         (c.extra_key, ("q",), "refused\n", "cannot be traced: write the messages"),
-        (c.traced_splice, ("q", [ayo.user("x")]), "refused: splice", "only constant lists"),
         (c.both_prompt_and_messages, ("q",), "refused: both", "exactly one of them"),
         (c.empty_messages, ("q",), "refused: empty", "non-empty list"),
         (c.non_str_content, ("q",), "refused: content", "must be a str"),
     ],
-    ids=["unknown_role", "extra_key", "traced_splice", "both", "empty", "content"],
+    ids=["unknown_role", "extra_key", "both", "empty", "content"],
 )
 async def test_refused_shapes_name_the_line_and_the_fix(wf, args, line: str, match: str) -> None:
     rt, _ = runtime()
