@@ -46,7 +46,7 @@ from .deps import TraceDeps
 from .expressions import ExpressionCompiler, contains_await, mutated_roots
 from .returns import Unbound, UnboundRead, mark_unbound, returning_if, settle
 from .source import FunctionSource
-from .state import _construct, _has, _immutable
+from .state import _construct, _has, _immutable, awaits_in
 from .values import Static, Text, Traced, Value
 
 __all__ = ["Chain", "Compiler", "TraceDeps"]
@@ -495,7 +495,7 @@ class Compiler(Builder):
         names = self.src.assigned_names(stmt)
         new_stmt, replaced = self.exprs.lift_awaits(stmt, loc)
         if new_stmt is None:
-            awaits = [a for a in _awaits_in(stmt) if self.exprs.break_call_target(a)]
+            awaits = [a for a in awaits_in(stmt) if self.exprs.break_call_target(a)]
             reason = self.exprs.await_break_reason(awaits[0]) if awaits else "await of a non-primitive"
             return self.statement_break(stmt, loc, reason)
         returns = list(dict.fromkeys([*names, *self.mutated_locals(stmt)]))
@@ -557,16 +557,3 @@ class Compiler(Builder):
         if contains_await(test):
             return None
         return self.exprs.try_static(test)
-
-
-def _awaits_in(node: cst.CSTNode) -> list[cst.Await]:
-    """The ``await`` expressions in ``node``, outermost first, in source order."""
-    found: list[cst.Await] = []
-
-    class _Find(cst.CSTVisitor):
-        def visit_Await(self, n: cst.Await) -> bool:
-            found.append(n)
-            return True
-
-    node.visit(_Find())
-    return found

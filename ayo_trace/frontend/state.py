@@ -57,6 +57,11 @@ def contains_await(node: cst.CSTNode) -> bool:
     )
 
 
+def awaits_in(node: cst.CSTNode) -> list[cst.Await]:
+    """The ``await`` expressions in ``node`` outside nested functions."""
+    return [n for n in walk(node, _in_scope) if isinstance(n, cst.Await)]
+
+
 # Which methods change their receiver is judged once, for the frontend and the passes alike.
 _READ_ONLY_METHODS = READ_ONLY_METHODS
 
