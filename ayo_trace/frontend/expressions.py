@@ -21,7 +21,7 @@ from .folding import StaticFolding
 from .helpers import Helpers
 from .parallel import awaited, traceable_await
 from .primitive_calls import PrimitiveCalls
-from .state import contains_await, mutated_roots
+from .state import _in_scope, awaits_in, contains_await, mutated_roots, walk
 from .text import TextBuilding
 from .values import Static, Traced, Value
 
@@ -61,7 +61,8 @@ class ExpressionCompiler(
             hint = hint or "value"
             new_stmt, replaced = self.lift_awaits(e, loc)
             if new_stmt is None:  # it awaits something else too: the whole expression runs eagerly
-                reason = "await of something that is not an ayo primitive, workflow or traced helper"
+                breaking = [a for a in awaits_in(e) if self.break_call_target(a)]
+                reason = self.await_break_reason(breaking[0] if breaking else cst.Await(expression=e))
                 source = f"{hint} = {self.body.src.expr_code(e)}"
                 return Traced(
                     self.body.python_node(
@@ -179,7 +180,7 @@ class ExpressionCompiler(
             finally:
                 for k in temps:
                     self.body.temps.pop(k, None)
-        if self.primitive_of(e) == "llm" and self.messages_at_run_time(e):
+        if self.static_at_run_time(e) is not None:
             return True
         return (
             self.primitive_of(e) is None
@@ -188,21 +189,16 @@ class ExpressionCompiler(
             and not traceable_await(self.body, e)
         )
 
-    def messages_at_run_time(self, e: cst.Await) -> bool:
-        """Whether ``await ayo.llm(messages=m)`` gets a list built when the workflow runs (a chat
-        history grown by ``append``, a helper's result, a literal splicing one in: ``[*history,
+    def messages_at_run_time(self, m: cst.BaseExpression) -> bool:
+        """Whether ``ayo.llm(messages=m)`` gets a list built when the workflow runs (a chat history
+        grown by ``append``, a helper's result, a literal splicing one in: ``[*history,
         ayo.user(q)]``): its turns cannot be a prompt template, so the call runs eagerly, as a graph
         break (``chat_calls.py`` traces literals and constants)."""
-        call = e.expression
-        assert isinstance(call, cst.Call)
-        m = next(
-            (a.value for a in call.args if a.keyword is not None and a.keyword.value == "messages"), None
-        )
         if isinstance(m, cst.List | cst.Tuple):
             return any(
                 isinstance(el, cst.StarredElement) and self.try_static(el.value) is None for el in m.elements
             )
-        return m is not None and self.try_static(m) is None
+        return self.try_static(m) is None
 
     def _expanded_partial(self, e: cst.Await) -> tuple[cst.Call, dict[str, Static]] | None:
         """The call a static ``functools.partial`` stands for (see ``partials``)."""
@@ -221,7 +217,7 @@ class ExpressionCompiler(
                 for k in temps:
                     self.body.temps.pop(k, None)
         op = self.primitive_of(e)
-        if op is not None and not (op == "llm" and self.messages_at_run_time(e)):
+        if op is not None and self.static_at_run_time(e) is None:
             assert isinstance(call, cst.Call)
             return Traced(self.primitive_call(op, call, call_loc, hint))
         wf = self.workflow_of(e)
@@ -259,10 +255,19 @@ class ExpressionCompiler(
             # which the code around may catch. Run as a break, the call keeps exactly that meaning
             # (the runtime has no per-node deadline that raises `TimeoutError`).
             return "asyncio.wait_for around an await: the call runs eagerly, under its timeout"
-        if self.primitive_of(e) == "llm" and self.messages_at_run_time(e):
+        # the call itself, or a primitive call it awaits (a gather's comprehension of such calls)
+        calls = (cst.Await(expression=n) for n in walk(call, _in_scope) if isinstance(n, cst.Call))
+        found = ((self.static_at_run_time(a), a) for a in calls)
+        keyword, at = next(((k, a) for k, a in found if k is not None), (None, e))
+        if keyword == "messages":
             return (
                 "ayo.llm(messages=...) of a list built when the workflow runs: the call runs eagerly "
                 "(to trace it, write the messages where ayo.llm is called, as a list literal)"
+            )
+        if keyword is not None:
+            return (
+                f"`{keyword}=` of ayo.{self.primitive_of(at)}() is computed when the workflow runs: the "
+                f"call runs eagerly (to trace it, give `{keyword}=` a constant or a workflow parameter as it is)"
             )
         return "await of something that is not an ayo primitive, workflow or traced helper"
 

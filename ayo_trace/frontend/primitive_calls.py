@@ -5,8 +5,11 @@ When its value is a workflow parameter that is traced (a ``str`` collection name
 specializes on that parameter's value instead of refusing: ``NeedStatic`` asks the workflow to trace
 again with the parameter static, and the graph records a *guard* (shown in its header and by
 ``explain()``); another value traces again. A ``top_k=`` computed from data (or read from a field of
-an argument) is not needed at trace time: it becomes an arg of the node. Bad sampling parameters
-are a ``TraceError`` naming the line, at trace time.
+an argument) is not needed at trace time: it becomes an arg of the node. A graph constant computed
+when the workflow runs (``seed=i`` from a loop's variable, ``collection=`` chosen per query,
+``max_tokens=`` from data) makes the call a graph break (``static_at_run_time``): it runs eagerly,
+with the values plain Python passes. Bad sampling parameters are a ``TraceError`` naming the line,
+at trace time.
 """
 
 from __future__ import annotations
@@ -72,6 +75,52 @@ class PrimitiveCalls(Expressions):
             loc=loc,
             construct=op,
         )
+
+    def static_at_run_time(self, e: cst.Await) -> str | None:
+        """The keyword of ``await ayo.<op>(...)`` that must be a constant of the graph
+        (``collection=``, ``engine=``, a sampling parameter such as ``seed=`` or ``temperature=``,
+        ``messages=``) but is computed when the workflow runs: a loop's variable, a value derived
+        from data, a chat history grown turn by turn. Such a call runs eagerly, as a graph break.
+        None when every such keyword is known at trace time or is a workflow parameter (or a field
+        of one: the trace specializes on its value, see ``static_arg``)."""
+        op = self.primitive_of(e)
+        spec = primitive_spec(op) if op is not None else None
+        if spec is None:
+            return None
+        assert isinstance(e.expression, cst.Call)
+        graph_constants = set(spec.names("static"))
+        for arg in e.expression.args:
+            if arg.keyword is None or arg.keyword.value not in graph_constants:
+                continue
+            k, v = arg.keyword.value, arg.value
+            if k == "messages":
+                if op == "llm" and self.messages_at_run_time(v):
+                    return k
+            elif not (k == "parse" and self.value_now(v) is not None) and not self._known_when_traced(v, e):
+                return k
+        return None
+
+    def _known_when_traced(self, v: cst.BaseExpression, e: cst.Await) -> bool:
+        """Whether ``static_arg`` can make ``v`` a graph constant: a value folded at trace time, or
+        a name or field path whose root is static or a workflow parameter (a guard)."""
+        if self.try_static(v) is not None:
+            return True
+        field = path_of(v)
+        root = field[0] if field is not None else v if isinstance(v, cst.Name) else None
+        if root is None:
+            return False
+        try:
+            local = set(self.body.src.free_names(root)[0])
+        except KeyError:
+            local = set()
+        if root.value not in self.body.env and root.value not in local and root.value not in self.body.temps:
+            return True  # a global or a closure's name: static_arg reads it as before
+        loc = self.body.src.loc(e) if e in self.body.src.positions else SourceLoc("<workflow>", 0)
+        try:
+            value = self.body.lookup_local(root.value, loc)
+        except TraceError:  # not bound yet: a comprehension's variable, seen from its statement
+            return False
+        return isinstance(value, Static) or self.param_of(value) is not None
 
     def param_of(self, value: Value) -> str | None:
         """The workflow parameter whose traced input ``value`` is, seen through map and branch

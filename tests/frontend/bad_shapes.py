@@ -17,7 +17,7 @@ async def assigns_global(question: str) -> str:
     return await ayo.llm(question)
 
 
-@ayo.workflow
+@ayo.workflow(strict=True)  # a graph break otherwise (the call would run eagerly)
 async def traced_max_tokens(question: str, budget: list[int]) -> str:
     return await ayo.llm(question, max_tokens=len(budget))
 

@@ -9,7 +9,8 @@ closures that change a workflow list, records changed in place by a loop, aliase
 ``break``/``continue``/``else``, ``while``, ``try``, ``finally``, ``gather`` also with a spread
 among calls, tuple-target loops and comprehensions, loops whose iterations depend on each other,
 ``match``, effects inside loop bodies, a ``return`` inside a loop or a ``try``, ``functools.partial``
-of a primitive, ``gather(*map(helper, xs))``). Every kind traces whole (no graph break).
+of a primitive, ``gather(*map(helper, xs))``). Every kind traces whole (no graph break), but ``RUN_TIME_KINDS``:
+calls of a graph constant computed when the workflow runs, each a graph break at its line.
 """
 
 from __future__ import annotations
@@ -113,6 +114,18 @@ CONTROL_KINDS = [
     "reads_acc_loop",
 ]
 
+# Calls whose graph constant (a sampling parameter, ``collection=``) is computed when the workflow
+# runs: each runs eagerly, as a graph break at its line (marked ``# run-time constant``).
+RUN_TIME_KINDS = [
+    "rt_seed_map",
+    "rt_budget",
+    "rt_collection",
+    "rt_stop",
+    "rt_loop_temperature",
+    "rt_in_expression",
+]
+RUN_TIME_MARK = "  # run-time constant"
+
 # How a loop body reads the list it appends to (``reads_acc_loop``): each iteration sees what the
 # earlier ones appended, so the loop is not a map of independent items.
 ACC_READS = (
@@ -129,6 +142,8 @@ def statement(kind: str, i: int, pick: int, scope: dict[str, list[str]], coll: i
     """Lines for statement ``i`` of ``kind``; ``pick`` chooses among variables in scope."""
     if kind in CONTROL_KINDS:
         return control_statement(kind, i, pick, scope, coll)
+    if kind in RUN_TIME_KINDS:
+        return run_time_statement(kind, i, pick, scope, coll)
 
     def var(t: str) -> str:
         names = scope[t]
@@ -279,6 +294,37 @@ def statement(kind: str, i: int, pick: int, scope: dict[str, list[str]], coll: i
         f'    s{i} = "{{}} and {{}}".format({s}, {lst}[0] if {lst} else "none")',
         f"    strs.append(s{i})",
     ]
+
+
+def run_time_statement(kind: str, i: int, pick: int, scope: dict[str, list[str]], coll: int) -> list[str]:
+    """Lines for statement ``i`` of a kind of ``RUN_TIME_KINDS``."""
+    s, lst = scope["s"][pick % len(scope["s"])], scope["l"][pick % len(scope["l"])]
+    m = RUN_TIME_MARK
+    if kind == "rt_seed_map":
+        scope["l"].append(f"l{i}")
+        call = 'ayo.llm(f"Vary {x}", seed=k, temperature=0.5, max_tokens=3)'
+        return [f"    l{i} = await asyncio.gather(*[{call} for k, x in enumerate({lst})]){m}"]
+    if kind == "rt_budget":
+        scope["s"].append(f"s{i}")
+        return [f'    s{i} = await ayo.llm(f"Short: {{{s}}}", max_tokens=2 + len({s}) % 3){m}']
+    if kind == "rt_collection":
+        scope["h"].append(f"h{i}")
+        return [f'    h{i} = await ayo.search({s}, collection=f"c{{(len({s}) + {coll}) % 2}}", top_k=2){m}']
+    if kind == "rt_stop":
+        scope["s"].append(f"s{i}")
+        return [
+            f'    s{i} = await ayo.llm(f"Until: {{{s}}}", stop=[{s}.strip()[-1:] or "x"], max_tokens=5){m}'
+        ]
+    if kind == "rt_loop_temperature":
+        scope["l"].append(f"l{i}")
+        return [
+            f"    l{i} = []",
+            f"    for j, item in enumerate({lst}):",
+            f'        l{i}.append(await ayo.llm(f"Item {{item}}", temperature=0.1 * j, max_tokens=2)){m}',
+        ]
+    assert kind == "rt_in_expression"
+    scope["s"].append(f"s{i}")
+    return [f'    s{i} = (await ayo.llm(f"Echo {{{s}}}", max_tokens=1 + len({lst}))).upper(){m}']
 
 
 def control_statement(kind: str, i: int, pick: int, scope: dict[str, list[str]], coll: int) -> list[str]:
@@ -470,6 +516,12 @@ programs = st.lists(
     min_size=1,
     max_size=7,
 )
+# A program with at least one call of a run-time constant among the other kinds.
+run_time_programs = st.lists(
+    st.tuples(st.sampled_from(KINDS + CONTROL_KINDS + RUN_TIME_KINDS), st.integers(0, 7), st.integers(0, 1)),
+    min_size=1,
+    max_size=6,
+).filter(lambda spec: any(kind in RUN_TIME_KINDS for kind, _, _ in spec))
 
 
 def load(source: str, directory: Path) -> Any:

@@ -24,7 +24,7 @@ CASES = [
     (
         lambda: b.traced_max_tokens.graph("q", [1]),
         "max_tokens=len(budget)",
-        "must be known when the workflow is traced",
+        "give `max_tokens=` a constant or a workflow parameter as it is",
     ),
     (
         lambda: b.endless_recursion.graph("q", "abc"),

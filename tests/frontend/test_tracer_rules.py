@@ -123,9 +123,13 @@ def test_an_unhashable_value_for_a_guarded_parameter_is_a_trace_error() -> None:
         r.searches.graph("q", ["not", "a", "name"])
 
 
-def test_a_collection_computed_from_traced_values_is_refused_with_the_way_out() -> None:
-    with pytest.raises(ayo.TraceError, match="pass it as a parameter of the workflow") as info:
-        r.computed_collection.graph("q", "x")
+def test_a_collection_computed_from_traced_values_is_a_graph_break_with_the_way_out() -> None:
+    (node,) = [n for n in r.computed_collection.graph("q", "x").walk() if n.op == "break"]
+    assert node.loc.line == line_of(r, "collection=name, top_k=1")
+    assert node.attrs["reason"].startswith("`collection=` of ayo.search() is computed when the workflow runs")
+    assert "a workflow parameter as it is" in node.attrs["reason"]
+    with pytest.raises(ayo.TraceError, match="graph break") as info:
+        ayo.workflow(r.computed_collection.fn, strict=True).graph("q", "x")
     assert info.value.loc.line == line_of(r, "collection=name, top_k=1")
 
 
@@ -173,7 +177,7 @@ def test_every_trace_error_carries_a_location() -> None:
         lambda: b.bad_parser.graph("q"),
         lambda: r.reads_caught_exception.graph("q"),
         lambda: r.strict_with_a_break.graph("q"),
-        lambda: r.computed_collection.graph("q", "x"),
+        lambda: ayo.workflow(r.computed_collection.fn, strict=True).graph("q", "x"),
         lambda: r.searches.graph("q", ["unhashable"]),
         lambda: ayo.workflow(lambda q: q),
         *[(lambda wf=wf: wf.graph("q")) for wf, _, _ in SAMPLING],

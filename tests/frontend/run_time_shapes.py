@@ -1,0 +1,94 @@
+"""Workflows whose graph constants (sampling parameters, ``collection=``, ``stop=``) are computed
+when the workflow runs, each call marked ``# break: <why>`` at its line, and ones whose constants
+are known when traced (``# traced``), for ``test_run_time_constants.py``."""
+
+from __future__ import annotations
+
+import asyncio
+from typing import Any
+
+import ayo_trace as ayo
+
+
+@ayo.workflow
+async def self_consistency(question: str) -> str:
+    p = f"Q: {question}\nA:"
+    answers = await asyncio.gather(*[ayo.llm(p, temperature=0.8, seed=i) for i in range(3)])  # break: seeds
+    return max(answers, key=answers.count)
+
+
+@ayo.workflow
+async def coroutines_then_gather(question: str) -> list[str]:
+    calls = [ayo.llm(f"Q: {question}", seed=s, max_tokens=6) for s in (7, 11)]
+    return list(await asyncio.gather(*calls))  # break: coroutines
+
+
+@ayo.workflow
+async def seeds_in_a_loop(question: str) -> list[str]:
+    out = []
+    for i in range(3):
+        out.append(await ayo.llm(f"Q: {question}\nA:", seed=i, max_tokens=8))  # break: seed loop
+    return out
+
+
+@ayo.workflow
+async def temperatures(question: str) -> list[str]:
+    temps = [0.0, 0.5, 1.0]
+    return [await ayo.llm(f"Q: {question}", temperature=t, max_tokens=8) for t in temps]  # break: temps
+
+
+@ayo.workflow
+async def retry_warmer(question: str) -> str:
+    attempt = 0
+    answer = ""
+    while attempt < 3:
+        answer = await ayo.llm(f"Answer: {question}", temperature=0.3 * attempt, max_tokens=8)  # break: retry
+        if "t=0.6" in answer:
+            break
+        attempt += 1
+    return answer
+
+
+@ayo.workflow
+async def budget_from_hits(question: str) -> str:
+    hits = await ayo.search(question, collection="kb0", top_k=2)  # traced
+    context = "\n".join(h.text for h in hits)
+    summary = await ayo.llm(f"Summarize: {context}", max_tokens=4 + 2 * len(hits))  # break: budget
+    return await ayo.llm(f"Title for: {summary}", max_tokens=6)  # traced
+
+
+@ayo.workflow
+async def stop_from_an_answer(question: str) -> str:
+    mark = await ayo.llm(f"A delimiter for {question}:", max_tokens=4)  # traced
+    return await ayo.llm(f"List: {question}", stop=[mark.strip()[-1:] or "x"], max_tokens=8)  # break: stop
+
+
+@ayo.workflow
+async def sharded(question: str) -> list[ayo.Hit]:
+    hits: list[ayo.Hit] = []
+    for i in range(2):
+        hits += await ayo.search(question, collection=f"kb{i % 2}", top_k=2)  # break: shard
+    return hits
+
+
+def route(lang: str) -> str:
+    return {"en": "kb0"}.get(lang, "kb1")
+
+
+@ayo.workflow
+async def routed(question: str, lang: str) -> list[ayo.Hit]:
+    name = route(lang)
+    return await ayo.search(question, collection=name, top_k=2)  # break: routed
+
+
+@ayo.workflow
+async def in_an_expression(question: str, words: list[str]) -> str:
+    return (await ayo.llm(f"Echo {question}", max_tokens=1 + len(words))).upper()  # break: expression
+
+
+@ayo.workflow
+async def parameters_specialize(question: str, seed: int, cfg: dict[str, Any]) -> str:
+    temperature = 0.25
+    hits = await ayo.search(question, collection=cfg["collection"], top_k=2)  # traced
+    context = " ".join(h.text for h in hits)
+    return await ayo.llm(f"{context}\n{question}", seed=seed, temperature=temperature, max_tokens=8)  # traced

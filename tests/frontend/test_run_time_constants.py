@@ -1,0 +1,148 @@
+"""A graph constant computed when the workflow runs (``seed=`` from a loop's variable,
+``max_tokens=`` from data, ``collection=`` chosen per query, ``stop=`` from an answer) makes its
+call a graph break: it runs eagerly, with exactly the values plain Python passes, named at its line
+with its reason in ``explain()``, refused under ``strict=True``; the rest of the workflow is traced.
+A constant known when traced, or a workflow parameter (the trace specializes on it), stays traced.
+"""
+
+from __future__ import annotations
+
+import inspect
+from pathlib import Path
+from typing import Any
+
+import pytest
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
+
+import ayo_trace as ayo
+from ayo_trace.passes import DEFAULT_PASSES
+from ayo_trace.testing import ScriptedEmbedder, ScriptedLLM, ScriptedReranker, ScriptedStore
+from tests.util import run_in_new_loop
+
+from . import run_time_shapes as r
+from .programs import RUN_TIME_MARK, load, program_source, run_time_programs
+from .test_differential import ALL_SUBSETS, DOCS, QUESTION, assert_all_equal, run_modes
+
+pytestmark = pytest.mark.anyio
+
+
+class SamplingLLM(ScriptedLLM):
+    """A scripted LLM whose answer shows the sampling parameters it was asked with, and which
+    records them with each prompt."""
+
+    def __init__(self) -> None:
+        super().__init__("llm", self.answer)
+        self.requests: list[tuple[str, Any]] = []
+        self._params: Any = None
+
+    def answer(self, prompt: str) -> str:
+        p = self._params
+        return f"[{len(prompt)} t={p.temperature} s={p.seed} n={p.max_tokens}]"
+
+    def _start(self, req: Any) -> Any:
+        self._params = req.params
+        self.requests.append((self.sessions[req.session], req.params))
+        return super()._start(req)
+
+
+def engines() -> tuple[list[Any], SamplingLLM]:
+    llm = SamplingLLM()
+    store = ScriptedStore("store")
+    return [llm, ScriptedEmbedder("embed"), store, ScriptedReranker("rerank")], llm
+
+
+async def three_ways(wf: Any, args: tuple[Any, ...]) -> list[tuple[Any, list[tuple[str, Any]]]]:
+    """The answer and the (prompt, sampling) requests of ``wf`` eager, traced and optimized, each on
+    fresh engines."""
+    out = []
+    for run in (wf.eager, ayo.workflow(wf.fn, passes=[]), wf):
+        engs, llm = engines()
+        async with ayo.Runtime(engs, batching=False):
+            for name in ("kb0", "kb1"):
+                await ayo.ingest([f"{name} passage {i} about q" for i in range(3)], collection=name)
+            answer = await run(*args)
+        out.append((answer, sorted(llm.requests, key=repr)))
+    return out
+
+
+def marked(text: str) -> set[int]:
+    source = inspect.getsource(r).splitlines()
+    return {i for i, line in enumerate(source, start=1) if text in line}
+
+
+# (workflow, arguments, what its break's reason says)
+CASES = [
+    (r.self_consistency, ("2+2?",), "`seed=` of ayo.llm() is computed when the workflow runs"),
+    # the calls were made a statement before: the gather awaits a list of coroutines
+    (r.coroutines_then_gather, ("2+2?",), "await of something that is not an ayo primitive"),
+    (r.seeds_in_a_loop, ("2+2?",), "`seed=` of ayo.llm()"),
+    (r.temperatures, ("q",), "`temperature=` of ayo.llm()"),
+    (r.retry_warmer, ("q",), "`temperature=` of ayo.llm()"),
+    (r.budget_from_hits, ("q",), "`max_tokens=` of ayo.llm()"),
+    (r.stop_from_an_answer, ("q",), "`stop=` of ayo.llm()"),
+    (r.sharded, ("q",), "`collection=` of ayo.search()"),
+    (r.routed, ("q", "en"), "`collection=` of ayo.search()"),
+    (r.routed, ("q", "fr"), "`collection=` of ayo.search()"),
+    (r.in_an_expression, ("q", ["a", "b"]), "`max_tokens=` of ayo.llm()"),
+]
+
+
+@pytest.mark.parametrize(
+    ("wf", "args", "why"), CASES, ids=[f"{wf.fn.__name__}-{i}" for i, (wf, _, _) in enumerate(CASES)]
+)
+async def test_a_constant_computed_at_run_time_is_a_graph_break_with_eagers_values(wf, args, why) -> None:
+    graph = wf.graph(*args)
+    breaks = {n.loc.line: n.attrs["reason"] for n in graph.walk() if n.op == "break"}
+    lines = set(range(*_lines(wf)))
+    assert set(breaks) == marked("# break:") & lines
+    assert all(why in reason for reason in breaks.values()), breaks
+    traced = [n for n in graph.walk() if n.op in ("llm", "search")]
+    assert {n.loc.line for n in traced} == marked("# traced") & lines
+    eager, plain, optimized = await three_ways(wf, args)
+    assert eager == plain == optimized  # same answers, same prompts with the same sampling parameters
+    with pytest.raises(ayo.TraceError, match="graph break"):
+        ayo.workflow(wf.fn, strict=True).graph(*args)
+
+
+def _lines(wf: Any) -> tuple[int, int]:
+    source, start = inspect.getsourcelines(wf.fn)
+    return start, start + len(source)
+
+
+async def test_constants_known_when_traced_and_parameters_stay_traced() -> None:
+    wf, args = r.parameters_specialize, ("q", 5, {"collection": "kb1"})
+    graph = wf.graph(*args)
+    assert [n for n in graph.walk() if n.op == "break"] == []
+    (llm,) = [n for n in graph.walk() if n.op == "llm"]
+    assert (llm.attrs["sampling"].seed, llm.attrs["sampling"].temperature) == (5, 0.25)
+    eager, plain, optimized = await three_ways(wf, args)
+    assert eager == plain == optimized
+    assert "s=5" in eager[0]
+    other = await three_ways(wf, ("q", 6, {"collection": "kb0"}))  # another value traces again
+    assert "s=6" in other[0][0] and other[0] == other[2]
+
+
+def test_the_reason_names_the_keyword_and_the_way_out() -> None:
+    (why,) = [n.attrs["reason"] for n in r.budget_from_hits.graph("q").walk() if n.op == "break"]
+    assert why.startswith("`max_tokens=` of ayo.llm() is computed when the workflow runs")
+    assert "constant or a workflow parameter" in why
+    assert "computed when the workflow runs" in r.budget_from_hits.explain("q")
+
+
+@settings(max_examples=25, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+@given(spec=run_time_programs, seed=st.integers(0, 2**16), subset=st.sampled_from(ALL_SUBSETS))
+def test_random_programs_with_run_time_constants_equal_eager(
+    spec: Any, seed: int, subset: list[Any], tmp_path: Path
+) -> None:
+    """Random programs mixing every traced kind with calls of run-time constants: a break at each
+    marked line and nowhere else, and the same answers as plain Python in every mode."""
+    source = program_source(spec)
+    module = load(source, tmp_path)
+    graph = module.program.graph(QUESTION, DOCS)
+    marks = {i for i, line in enumerate(source.splitlines(), start=1) if line.endswith(RUN_TIME_MARK)}
+    assert {n.loc.line for n in graph.walk() if n.op == "break"} == marks
+    results = run_in_new_loop(
+        run_modes, module.program, (QUESTION, DOCS), seed, [[], subset, list(DEFAULT_PASSES)]
+    )
+    assert_all_equal(results)
