@@ -259,15 +259,15 @@ class ExpressionCompiler(
         calls = (cst.Await(expression=n) for n in walk(call, _in_scope) if isinstance(n, cst.Call))
         found = ((self.static_at_run_time(a), a) for a in calls)
         keyword, at = next(((k, a) for k, a in found if k is not None), (None, e))
-        if keyword == "messages":
+        if keyword == "`messages=`":
             return (
                 "ayo.llm(messages=...) of a list built when the workflow runs: the call runs eagerly "
                 "(to trace it, write the messages where ayo.llm is called, as a list literal)"
             )
         if keyword is not None:
             return (
-                f"`{keyword}=` of ayo.{self.primitive_of(at)}() is computed when the workflow runs: the "
-                f"call runs eagerly (to trace it, give `{keyword}=` a constant or a workflow parameter as it is)"
+                f"{keyword} of ayo.{self.primitive_of(at)}() is computed when the workflow runs: the call "
+                f"runs eagerly (to trace it, give {keyword} a constant or a workflow parameter as it is)"
             )
         return "await of something that is not an ayo primitive, workflow or traced helper"
 

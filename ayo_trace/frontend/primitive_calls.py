@@ -26,6 +26,7 @@ from ..ir.params import check_text
 from ..ir.parsers import output_parser
 from ..ir.spec import PrimitiveSpec, primitive_spec
 from ..ir.template import Hole, Template
+from . import unpacking
 from .builder import Expressions
 from .guards import path_of
 from .values import Static, Text, Traced, Value
@@ -77,12 +78,13 @@ class PrimitiveCalls(Expressions):
         )
 
     def static_at_run_time(self, e: cst.Await) -> str | None:
-        """The keyword of ``await ayo.<op>(...)`` that must be a constant of the graph
-        (``collection=``, ``engine=``, a sampling parameter such as ``seed=`` or ``temperature=``,
-        ``messages=``) but is computed when the workflow runs: a loop's variable, a value derived
-        from data, a chat history grown turn by turn. Such a call runs eagerly, as a graph break.
-        None when every such keyword is known at trace time or is a workflow parameter (or a field
-        of one: the trace specializes on its value, see ``static_arg``)."""
+        """What argument of ``await ayo.<op>(...)`` must be a constant of the graph (``collection=``,
+        ``engine=``, a sampling parameter such as ``seed=`` or ``temperature=``, ``messages=``, the
+        items of a ``**kwargs``) but is computed when the workflow runs: a loop's variable, a value
+        derived from data, a chat history grown turn by turn, a dict of settings built per query.
+        Such a call runs eagerly, as a graph break; the answer names the argument for its reason
+        (```seed=```, ```**opts```). None when every such argument is known at trace time or is a
+        workflow parameter (or a field of one: the trace specializes on its value, ``static_arg``)."""
         op = self.primitive_of(e)
         spec = primitive_spec(op) if op is not None else None
         if spec is None:
@@ -90,14 +92,16 @@ class PrimitiveCalls(Expressions):
         assert isinstance(e.expression, cst.Call)
         graph_constants = set(spec.names("static"))
         for arg in e.expression.args:
+            if arg.star and unpacking.known(self.body, arg.value) is None:
+                return f"`{arg.star}{self.body.src.code(arg.value).strip()}`"
             if arg.keyword is None or arg.keyword.value not in graph_constants:
                 continue
             k, v = arg.keyword.value, arg.value
             if k == "messages":
                 if op == "llm" and self.messages_at_run_time(v):
-                    return k
+                    return "`messages=`"
             elif not (k == "parse" and self.value_now(v) is not None) and not self._known_when_traced(v, e):
-                return k
+                return f"`{k}=`"
         return None
 
     def _known_when_traced(self, v: cst.BaseExpression, e: cst.Await) -> bool:

@@ -5,7 +5,8 @@ keyword by name, so the unpacked value must be known when the workflow is traced
 (``**PARAMS``), an expression of static values (``**dict(max_tokens=n)`` with ``n`` static), or a
 local name assigned once from such an expression and read nowhere but in ``*``/``**`` unpacking (so
 nothing can change it between its assignment and the call). Its items become the call's arguments,
-written as literals; anything else is refused with the fix.
+written as literals. Anything else, unpacked into a primitive's call, makes the call a graph break
+(``PrimitiveCalls.static_at_run_time``); into another call, it is refused with the fix.
 """
 
 from __future__ import annotations
@@ -31,7 +32,7 @@ def expand(comp: Builder, call: cst.Call, loc: SourceLoc) -> list[cst.Arg]:
         if not arg.star:
             out.append(arg)
             continue
-        value = _known(comp, arg.value)
+        value = known(comp, arg.value)
         what = "**" if arg.star == "**" else "*"
         if arg.star == "**" and isinstance(value, Mapping) and all(isinstance(k, str) for k in value):
             out.extend(cst.Arg(_literal(v, arg, loc), keyword=cst.Name(k)) for k, v in value.items())
@@ -50,7 +51,8 @@ def expand(comp: Builder, call: cst.Call, loc: SourceLoc) -> list[cst.Arg]:
     return out
 
 
-def _known(comp: Builder, e: cst.BaseExpression) -> Any:
+def known(comp: Builder, e: cst.BaseExpression) -> Any:
+    """The value ``*e``/``**e`` unpacks, when it is known at trace time; else None."""
     static = comp.exprs.try_static(e)
     if static is not None:
         return static.value

@@ -37,8 +37,13 @@ async def maybe_unbound(question: str, flag: str) -> str:
 
 
 @ayo.workflow
+async def answer(question: str, max_tokens: int = 8) -> str:
+    return await ayo.llm(question, max_tokens=max_tokens)
+
+
+@ayo.workflow
 async def starred_call(question: str, kwargs: dict) -> str:
-    return await ayo.llm(question, **kwargs)
+    return await answer(question, **kwargs)  # into a primitive, it would be a graph break
 
 
 @ayo.workflow

@@ -87,6 +87,18 @@ async def in_an_expression(question: str, words: list[str]) -> str:
 
 
 @ayo.workflow
+async def settings_per_query(question: str) -> str:
+    opts = {"max_tokens": 4 if len(question) < 5 else 8, "temperature": 0.2}
+    return await ayo.llm(f"Answer: {question}", **opts)  # break: opts
+
+
+@ayo.workflow
+async def settings_parameter(question: str, params: dict[str, Any]) -> list[str]:
+    first = await ayo.llm(f"Answer: {question}", max_tokens=4)  # traced
+    return [first, await ayo.llm(f"Again: {question}", **params)]  # break: params
+
+
+@ayo.workflow
 async def parameters_specialize(question: str, seed: int, cfg: dict[str, Any]) -> str:
     temperature = 0.25
     hits = await ayo.search(question, collection=cfg["collection"], top_k=2)  # traced

@@ -85,6 +85,9 @@ CASES = [
     (r.routed, ("q", "en"), "`collection=` of ayo.search()"),
     (r.routed, ("q", "fr"), "`collection=` of ayo.search()"),
     (r.in_an_expression, ("q", ["a", "b"]), "`max_tokens=` of ayo.llm()"),
+    (r.settings_per_query, ("q",), "`**opts` of ayo.llm() is computed"),
+    (r.settings_per_query, ("a longer one",), "`**opts` of ayo.llm() is computed"),
+    (r.settings_parameter, ("q", {"seed": 3, "max_tokens": 5}), "`**params` of ayo.llm() is computed"),
 ]
 
 
