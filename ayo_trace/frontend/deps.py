@@ -18,6 +18,9 @@ class TraceDeps:
     sources: dict[Any, FunctionSource] = field(default_factory=dict)
     chat: dict[str | None, Any] = field(default_factory=dict)  # engine -> the chat template rendered with
     fields: dict[tuple[str, str], Any] = field(default_factory=dict)  # (param, path) -> guarded value
+    # the `def`s (by file:line) whose calls run eagerly, as graph breaks: their recursion does not end
+    # at trace time (``helpers.RecursesAtRunTime``)
+    eager_defs: set[Any] = field(default_factory=set)
 
     def saw_chat_template(self, engine: str | None, template: Any) -> None:
         self.chat[engine] = template

@@ -255,6 +255,12 @@ class ExpressionCompiler(
             # which the code around may catch. Run as a break, the call keeps exactly that meaning
             # (the runtime has no per-node deadline that raises `TimeoutError`).
             return "asyncio.wait_for around an await: the call runs eagerly, under its timeout"
+        recursive = self.eager_recursion(e)
+        if recursive is not None:
+            return (
+                f"a call of `{recursive}`, which recurses on values known only when the workflow runs: "
+                "it runs eagerly (to trace it, make the argument that ends the recursion static, or loop)"
+            )
         # the call itself, or a primitive call it awaits (a gather's comprehension of such calls)
         calls = (cst.Await(expression=n) for n in walk(call, _in_scope) if isinstance(n, cst.Call))
         found = ((self.static_at_run_time(a), a) for a in calls)
@@ -296,7 +302,7 @@ class ExpressionCompiler(
                 env[pname] = Static(param.default)
         if getattr(wf, "bound_self", None) is not None:  # `self`: the method's own first parameter
             env[next(iter(inspect.signature(wf.fn).parameters))] = Static(wf.bound_self)
-        self.check_depth(call, loc)
+        self.check_depth(call, loc, None)
         return self.body.inlined(src, env).compile_function()
 
     # --- awaits inside larger expressions ------------------------------------------------------------

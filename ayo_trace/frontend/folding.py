@@ -124,11 +124,18 @@ class StaticFolding(Expressions):
             return None
 
     def _static_scope(
-        self, e: cst.BaseExpression, *, skip: set[str] | None = None, look_outside: bool = False
+        self,
+        e: cst.BaseExpression,
+        *,
+        skip: set[str] | None = None,
+        look_outside: bool = False,
+        peek_outside: bool = False,
     ) -> dict[str, Any] | None:
         """The names ``e`` reads, with their trace-time values, to evaluate it with; None when it
         reads a traced (or unbound) name. ``skip``: names ``e`` binds itself (lambda parameters);
-        ``look_outside``: a name this body does not bind is looked up in the bodies around it.
+        ``look_outside``: a name this body does not bind is looked up in the bodies around it;
+        ``peek_outside``: likewise, but only a static value there counts, and nothing is captured
+        into this body (the callee of a call: ``self.other`` in a branch or a loop of a method).
         The globals it reads are recorded, so a trace is redone when one changes."""
         try:
             local, other = self.split_names(*self.body.src.free_names(e))
@@ -144,6 +151,8 @@ class StaticFolding(Expressions):
                     v = self.body.lookup_local(n, SourceLoc(self.body.src.filename, 0))
                 except TraceError:
                     return None
+            elif v is None and peek_outside:
+                v = self._outer_static(n)
             if not isinstance(v, Static) or getattr(v, "unbound", False):
                 return None
             scope[n] = v.value
@@ -158,6 +167,18 @@ class StaticFolding(Expressions):
             elif n in fn.__globals__:
                 self.body.deps.saw_global(fn.__globals__, n)
         return scope
+
+    def _outer_static(self, name: str) -> Static | None:
+        """The static value ``name`` has in the bodies around this one (None when it is traced
+        or not bound there)."""
+        c: Any = self.body
+        while True:
+            c = c.parent if c.parent is not None else c.enclosing
+            if c is None or name in c.comprehension_names:
+                return None
+            v = c.temps[name] if name in c.temps else c.env.get(name)
+            if v is not None:
+                return v if isinstance(v, Static) else None
 
     def _static_shape(self, e: cst.CSTNode) -> bool:
         ok = True
@@ -222,7 +243,7 @@ class StaticFolding(Expressions):
             return temp
         if not isinstance(func, cst.Name | cst.Attribute):
             return None
-        scope = self._static_scope(func)
+        scope = self._static_scope(func, peek_outside=True)
         if scope is None:
             return None
         try:

@@ -4,8 +4,10 @@ A helper is a module-level ``async def``, a method of an object known at trace t
 when ``self`` is static, or ``agent(q)`` of an object whose class has an ``async def __call__``), or an ``async def`` defined inside the workflow itself. It is inlined when
 it awaits (directly, or through other helpers) an ayo primitive or workflow; its nodes carry its own
 ``file:line``. Recursion unrolls while its arguments are static, up to ``MAX_INLINE_DEPTH`` nested
-calls; past that the trace stops with a ``TraceError`` (recursion on a traced value never ends at
-trace time). An ``await`` of anything else (an HTTP client, ``asyncio.sleep``) is a graph break.
+calls; past that (recursion on a traced value never ends at trace time: a divide-and-conquer
+summary splitting its chunks in halves) the workflow is traced again with the calls of that
+function run eagerly, as graph breaks (``RecursesAtRunTime``). An ``await`` of anything else (an
+HTTP client, ``asyncio.sleep``) is a graph break.
 """
 
 from __future__ import annotations
@@ -23,6 +25,22 @@ from .source import FunctionSource
 from .values import Static, Traced, Value
 
 MAX_INLINE_DEPTH = 24
+
+
+class RecursesAtRunTime(Exception):
+    """Internal: inlining the function defined at ``where`` (a ``SourceLoc``) went past
+    ``MAX_INLINE_DEPTH``; the workflow traces again with its calls run eagerly (``message``: the
+    refusal, should tracing again not help)."""
+
+    def __init__(self, where: Any, message: str) -> None:
+        super().__init__(message)
+        self.where = where
+        self.message = message
+
+
+def def_key(src: FunctionSource) -> Any:
+    """What names a function for ``TraceDeps.eager_defs``: where it is defined."""
+    return src.loc(src.node)
 
 
 @dataclasses.dataclass(frozen=True)
@@ -47,14 +65,7 @@ class Helpers(Expressions):
             local = self._local_def(call.func.value)
             if local is not None:
                 return local
-        fn = self.callee(call)
-        self_value = None
-        if inspect.ismethod(fn):
-            self_value, fn = fn.__self__, fn.__func__
-        elif callable(fn) and not inspect.isroutine(fn) and not isinstance(fn, type):
-            call_method = type(fn).__call__  # an object whose class has `async def __call__`
-            if inspect.iscoroutinefunction(call_method):
-                self_value, fn = fn, call_method
+        self_value, fn = self._function_of(call)
         if not inspect.iscoroutinefunction(fn) or getattr(fn, "__ayo_workflow__", False):
             return None
         if not self._awaits_ayo(fn, self_value, 0):
@@ -63,7 +74,41 @@ class Helpers(Expressions):
             src = self.helper_source(fn)
         except TraceError:
             return None
+        if def_key(src) in self.body.deps.eager_defs:
+            return None  # its recursion does not end at trace time: a graph break
         return Helper(fn, src, self_value)
+
+    def _function_of(self, call: cst.Call) -> tuple[Any, Any]:
+        """``(self, function)`` of the callee: a bound method's, an object's ``async def
+        __call__``'s (``self`` None for a plain function)."""
+        fn = self.callee(call)
+        if inspect.ismethod(fn):
+            return fn.__self__, fn.__func__
+        if callable(fn) and not inspect.isroutine(fn) and not isinstance(fn, type):
+            call_method = type(fn).__call__  # an object whose class has `async def __call__`
+            if inspect.iscoroutinefunction(call_method):
+                return fn, call_method
+        return None, fn
+
+    def eager_recursion(self, e: cst.Await) -> str | None:
+        """The name of the helper ``await e`` calls when its calls run eagerly because its
+        recursion does not end at trace time (``RecursesAtRunTime``); else None."""
+        call = e.expression
+        if not (isinstance(call, cst.Call) and self.body.deps.eager_defs):
+            return None
+        c: Any = self.body
+        while isinstance(call.func, cst.Name) and c is not None:
+            if call.func.value in c.local_defs:
+                node = c.local_defs[call.func.value][0]
+                return node.name.value if c.src.loc(node) in self.body.deps.eager_defs else None
+            c = c.parent if c.parent is not None else c.enclosing
+        _, fn = self._function_of(call)
+        src = self.body.deps.sources.get(fn)
+        return (
+            getattr(fn, "__name__", "helper")
+            if src is not None and def_key(src) in self.body.deps.eager_defs
+            else None
+        )
 
     def helper_source(self, fn: Any) -> FunctionSource:
         cache = self.body.deps.sources
@@ -130,14 +175,14 @@ class Helpers(Expressions):
                     _assigned_cache={},
                     closures=None,
                 )
-                return Helper(None, local, None, c)
+                return None if def_key(local) in self.body.deps.eager_defs else Helper(None, local, None, c)
             if name in c.env and name not in c.captures:
                 return None  # rebound to something else
             c = c.parent if c.parent is not None else c.enclosing
         return None
 
     def inline_helper(self, helper: Helper, call: cst.Call, loc: SourceLoc) -> Value:
-        self.check_depth(call, loc)
+        self.check_depth(call, loc, helper.src)
         node = helper.src.node
         params = node.params
         # a bare `*` (keyword-only parameters follow) is a ParamStar, not a `*args` parameter
@@ -217,16 +262,21 @@ class Helpers(Expressions):
             del self.body.temps[t]
         return Traced(node)
 
-    def check_depth(self, call: cst.Call, loc: SourceLoc) -> None:
-        if self.body.depth >= MAX_INLINE_DEPTH:
-            raise TraceError(
-                f"`{self.body.src.code(call).strip()}` would inline helpers or workflows more than "
-                f"{MAX_INLINE_DEPTH} calls deep: recursion unrolls at trace time only while it recurses "
-                "on static arguments that reach the base case; make the argument that ends the "
-                "recursion static (an int is), or loop instead of recursing",
-                loc=loc,
-                construct="recursion",
-            )
+    def check_depth(self, call: cst.Call, loc: SourceLoc, helper: FunctionSource | None) -> None:
+        """Past ``MAX_INLINE_DEPTH``: a helper's calls run eagerly on a new trace
+        (``RecursesAtRunTime``); a nested workflow's recursion is refused (run eagerly, it would be
+        a query inside the query)."""
+        if self.body.depth < MAX_INLINE_DEPTH:
+            return
+        message = (
+            f"`{self.body.src.code(call).strip()}` would inline helpers or workflows more than "
+            f"{MAX_INLINE_DEPTH} calls deep: recursion unrolls at trace time only while it recurses "
+            "on static arguments that reach the base case; make the argument that ends the "
+            "recursion static (an int is), or loop instead of recursing"
+        )
+        if helper is not None:
+            raise RecursesAtRunTime(def_key(helper), message)
+        raise TraceError(message, loc=loc, construct="recursion")
 
 
 def _reaches(c: Any, target: Any) -> bool:

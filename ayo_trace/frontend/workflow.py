@@ -32,6 +32,7 @@ from ..ir.graph import Graph
 from .breaks import describe_break, graph_breaks
 from .compiler import Compiler, TraceDeps
 from .guards import frozen, value_at
+from .helpers import RecursesAtRunTime
 from .primitive_calls import NeedStatic
 from .source import FunctionSource
 from .values import Static, Traced, Value
@@ -89,6 +90,7 @@ class Workflow:
         self.strict = strict
         self._by_need: dict[str, str] = {}  # parameters made static because the graph needs them
         self._fields_by_need: dict[tuple[str, str], str] = {}  # fields of parameters, likewise (guards.py)
+        self._eager_defs: set[Any] = set()  # helpers whose recursion does not end at trace time
         self.bound_self = bound_self
         self._src: FunctionSource | None = None
         self._sources: dict[Any, FunctionSource] = {}  # the parsed sources of inlined helpers
@@ -195,7 +197,8 @@ class Workflow:
                 env[name] = Traced(graph.add("input", (), {"name": name}, name=name, loc=src.loc(src.node)))
                 traced.append(name)
         graph.guards = {n: use for n, use in self._by_need.items() if n in graph.statics}
-        deps = TraceDeps(sources=self._sources)  # helpers parsed by earlier traces are reused
+        # helpers parsed by earlier traces are reused
+        deps = TraceDeps(sources=self._sources, eager_defs=set(self._eager_defs))
         for (name, path), use in self._fields_by_need.items():
             if name in traced:
                 deps.fields[(name, path)] = value_at(bound.arguments[name], path)
@@ -232,6 +235,11 @@ class Workflow:
                     break
                 try:
                     entry = self._trace(bound)
+                except RecursesAtRunTime as deep:
+                    if deep.where in self._eager_defs:  # cannot happen: its calls were not inlined
+                        raise TraceError(deep.message, loc=def_loc(self.fn), construct="recursion") from None
+                    self._eager_defs.add(deep.where)  # trace again, its calls run eagerly
+                    continue
                 except NeedStatic as need:
                     if need.path and (need.param, need.path) not in self._fields_by_need:
                         self._fields_by_need[(need.param, need.path)] = need.use  # guard on the field
