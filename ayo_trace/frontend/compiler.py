@@ -466,7 +466,14 @@ class Compiler(Builder):
 
     def mutated_locals(self, stmt: cst.CSTNode) -> list[str]:
         local = self.src.free_names(stmt)[0]
-        roots = mutated_roots(stmt)
+        helpers = frozenset(
+            id(a.expression)
+            for a in awaits_in(stmt)
+            if isinstance(a.expression, cst.Call)
+            and isinstance(a.expression.func, cst.Attribute)
+            and self.exprs.helper_of(a) is not None
+        )
+        roots = mutated_roots(stmt, helpers)
         through = closures.uses(self.src, local)[1]  # what a closure it calls changes in place
         changed = list(dict.fromkeys([*(n for n in roots if n in local), *through]))
         shared = aliases.groups(self.src)  # and every name that may hold the same object

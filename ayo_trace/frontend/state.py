@@ -66,10 +66,12 @@ def awaits_in(node: cst.CSTNode) -> list[cst.Await]:
 _READ_ONLY_METHODS = READ_ONLY_METHODS
 
 
-def mutated_roots(node: cst.CSTNode) -> list[str]:
+def mutated_roots(node: cst.CSTNode, traced_calls: frozenset[int] = frozenset()) -> list[str]:
     """Names whose object ``node`` may change in place: ``x.m(...)``, ``x[i] = ...``, ``x.a = ...``,
     and the names a ``for`` iterates over when its body changes an item in place (``for row in rows:
-    row.append(...)`` changes ``rows``'s elements, so it changes what ``rows`` holds)."""
+    row.append(...)`` changes ``rows``'s elements, so it changes what ``rows`` holds).
+    ``traced_calls``: the ids of calls the tracer inlines (``self.summarize(d)`` of a static
+    ``self``), which are not such a change here: their bodies are traced."""
     out: dict[str, None] = {}
 
     def root(e: cst.BaseExpression) -> str | None:
@@ -81,12 +83,18 @@ def mutated_roots(node: cst.CSTNode) -> list[str]:
         r = None
         if isinstance(n, cst.Call):
             func = n.func
-            if isinstance(func, cst.Attribute) and func.attr.value not in _READ_ONLY_METHODS:
+            if (
+                isinstance(func, cst.Attribute)
+                and func.attr.value not in _READ_ONLY_METHODS
+                and id(n) not in traced_calls
+            ):
                 r = root(func.value)
         elif isinstance(n, cst.AssignTarget | cst.AugAssign | cst.Del):
             if isinstance(n.target, cst.Attribute | cst.Subscript):
                 r = root(n.target)
-        elif isinstance(n, cst.For) and set(mutated_roots(n.body)) & set(_target_names(n.target)):
+        elif isinstance(n, cst.For) and set(mutated_roots(n.body, traced_calls)) & set(
+            _target_names(n.target)
+        ):
             out.update(dict.fromkeys(_names_in(n.iter)))
         if r:
             out[r] = None
