@@ -262,7 +262,7 @@ class ExpressionCompiler(
                 "it runs eagerly (to trace it, make the argument that ends the recursion static, or loop)"
             )
         # the call itself, or a primitive call it awaits (a gather's comprehension of such calls)
-        calls = (cst.Await(expression=n) for n in walk(call, _in_scope) if isinstance(n, cst.Call))
+        calls = (cst.Await(expression=n) for n in self._calls_awaited_by(call) if isinstance(n, cst.Call))
         found = ((self.static_at_run_time(a), a) for a in calls)
         keyword, at = next(((k, a) for k, a in found if k is not None), (None, e))
         if keyword == "`messages=`":
@@ -276,6 +276,17 @@ class ExpressionCompiler(
                 f"runs eagerly (to trace it, give {keyword} a constant or a workflow parameter as it is)"
             )
         return "await of something that is not an ayo primitive, workflow or traced helper"
+
+    def _calls_awaited_by(self, e: cst.BaseExpression) -> list[cst.CSTNode]:
+        """The nodes of ``e`` and, for a ``*coros`` it unpacks, of the comprehension ``coros`` was
+        assigned from (``coros = [ayo.llm(...) for ...]`` then ``gather(*coros)``)."""
+        out = list(walk(e, _in_scope))
+        for arg in [n for n in out if isinstance(n, cst.Arg) and n.star == "*"]:
+            name = arg.value
+            rhs = unpacking.only_assignment(self.body, name.value) if isinstance(name, cst.Name) else None
+            if isinstance(rhs, cst.ListComp | cst.GeneratorExp):
+                out += walk(rhs.elt, _in_scope)
+        return out
 
     def bind_call(
         self, fn: Callable[..., Any], call: cst.Call, loc: SourceLoc

@@ -323,7 +323,7 @@ def _defer(comp: Builder, small: cst.BaseSmallStatement) -> bool:
     comprehension (a coroutine runs only when awaited, so creating them at the gather is the same),
     and trace it where it is gathered."""
     from .closures import _assigned_after
-    from .unpacking import _only_assignment
+    from .unpacking import only_assignment
 
     if not (isinstance(small, cst.Assign) and len(small.targets) == 1):
         return False
@@ -332,7 +332,7 @@ def _defer(comp: Builder, small: cst.BaseSmallStatement) -> bool:
         return False
     if isinstance(value.elt, cst.Await) or not _traceable(comp, value.elt):
         return False
-    if _only_assignment(comp, target.value) is not value:
+    if only_assignment(comp, target.value) is not value:
         return False
     src = comp.src
     for n in walk(src.node.body):

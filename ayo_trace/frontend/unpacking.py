@@ -58,14 +58,14 @@ def known(comp: Builder, e: cst.BaseExpression) -> Any:
         return static.value
     if not isinstance(e, cst.Name):
         return None
-    rhs = _only_assignment(comp, e.value)
+    rhs = only_assignment(comp, e.value)
     if rhs is None:
         return None
     static = comp.exprs.try_static(rhs)
     return None if static is None else static.value
 
 
-def _only_assignment(comp: Builder, name: str) -> cst.BaseExpression | None:
+def only_assignment(comp: Builder, name: str) -> cst.BaseExpression | None:
     """The right side of the one ``name = ...`` of the function, when every other mention of
     ``name`` is a ``*``/``**`` argument."""
     src = comp.src

@@ -75,7 +75,7 @@ def marked(text: str) -> set[int]:
 CASES = [
     (r.self_consistency, ("2+2?",), "`seed=` of ayo.llm() is computed when the workflow runs"),
     # the calls were made a statement before: the gather awaits a list of coroutines
-    (r.coroutines_then_gather, ("2+2?",), "await of something that is not an ayo primitive"),
+    (r.coroutines_then_gather, ("2+2?",), "`seed=` of ayo.llm() is computed"),
     (r.seeds_in_a_loop, ("2+2?",), "`seed=` of ayo.llm()"),
     (r.temperatures, ("q",), "`temperature=` of ayo.llm()"),
     (r.retry_warmer, ("q",), "`temperature=` of ayo.llm()"),
