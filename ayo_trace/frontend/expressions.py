@@ -13,6 +13,7 @@ import libcst as cst
 from ..errors import TraceError
 from ..ir.code import SourceLoc
 from ..ir.graph import Node
+from ..ir.spec import primitive_spec
 from . import partials, unpacking
 from .builder import Builder
 from .chat_calls import ChatMessages
@@ -234,6 +235,10 @@ class ExpressionCompiler(
         # anything else runs eagerly where it stands: a graph break of this one await
         name = hint or "value"
         reason = self.await_break_reason(e)
+        # a primitive with no effect whose value depends on its arguments only (an llm call with a
+        # run-time seed=) needs no place among the effects: calls in a map's items run at once
+        spec = primitive_spec(op) if op is not None else None
+        pure = spec is not None and spec.pure and spec.order_free
         node = self.body.python_node(
             e,
             call_loc,
@@ -242,9 +247,11 @@ class ExpressionCompiler(
             is_async=True,
             op="break",
             reason=reason,
-            effect=True,
+            effect=not pure,
             name=name,
         )
+        if pure and not node.attrs["code"].effect:  # nothing its arguments run changes state either
+            node.attrs["pure"] = True
         return Traced(node)
 
     def await_break_reason(self, e: cst.Await) -> str:

@@ -86,6 +86,12 @@ def access(node: Node) -> Access:
         changed = _changed_params(code) if isinstance(code, PyCode) else set(range(len(node.args)))
         return Access(effect=bool(getattr(code, "effect", False)), mutates=_changeable(node, changed))
     if op == "break":
+        code = node.attrs.get("code")
+        if node.attrs.get("pure") and isinstance(code, PyCode) and not code.effect:
+            # `x = await ayo.llm(..., seed=i)`, a pure primitive whose graph constant is known only
+            # at run time (the frontend marks it `pure` when nothing it runs changes state): ordered
+            # by its data only; a primitive changes none of its arguments, their expressions might
+            return Access(mutates=_changeable(node, _changed_params(code, primitive_call=True)))
         return Access(effect=True, barrier=True, mutates=_changeable(node, range(len(node.args))))
     if op in BLOCK_OPS:
         bodies = list(named_bodies(node))
@@ -127,14 +133,22 @@ def mutated_values(graph: Graph) -> set[Node]:
     return out
 
 
-def _changed_params(code: PyCode) -> set[int]:
+def _changed_params(code: PyCode, *, primitive_call: bool = False) -> set[int]:
     """Indices of the parameters the statement may change in place (all of them if unsure); the
-    judgement is the frontend's too (``ir/mutation.py``)."""
+    judgement is the frontend's too (``ir/mutation.py``). ``primitive_call``: the statement is
+    ``name = await <primitive>(...)``, which changes none of its arguments: only what their
+    expressions do counts."""
     params = {name: i for i, name in enumerate(code.params)}
     try:
         tree = ast.parse(textwrap.dedent(code.source))
     except SyntaxError:
         return set(params.values())
+    if primitive_call:
+        call = next((n.value for n in ast.walk(tree) if isinstance(n, ast.Await)), None)
+        if not isinstance(call, ast.Call):
+            return set(params.values())
+        args = [*call.args, *(k.value for k in call.keywords)]
+        return {params[n] for a in args for n in changed_names(a) if n in params}
     return {params[n] for n in changed_names(tree) if n in params}
 
 

@@ -149,3 +149,17 @@ def test_random_programs_with_run_time_constants_equal_eager(
         run_modes, module.program, (QUESTION, DOCS), seed, [[], subset, list(DEFAULT_PASSES)]
     )
     assert_all_equal(results)
+
+
+def test_a_pure_primitives_break_keeps_a_loops_items_running_at_once() -> None:
+    """An llm call with a run-time ``seed=`` changes nothing but its value: a loop of such calls
+    still becomes a map whose items run at once; a search's break (it reads a collection that an
+    ingest may change) keeps its place among the effects."""
+
+    def maps(wf: Any, *args: Any) -> list[Any]:
+        return [n.attrs["concurrency"] for n in wf.graph(*args, optimized=True).walk() if n.op == "map"]
+
+    assert maps(r.seeds_in_a_loop, "q") == [None]
+    assert maps(r.temperatures, "q") == [None]
+    (search,) = [n for n in r.sharded.graph("q").walk() if n.op == "break"]
+    assert search.attrs["code"].effect
