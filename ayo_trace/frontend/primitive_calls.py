@@ -82,9 +82,10 @@ class PrimitiveCalls(Expressions):
         ``engine=``, a sampling parameter such as ``seed=`` or ``temperature=``, ``messages=``, the
         items of a ``**kwargs``) but is computed when the workflow runs: a loop's variable, a value
         derived from data, a chat history grown turn by turn, a dict of settings built per query.
-        Such a call runs eagerly, as a graph break; the answer names the argument for its reason
-        (```seed=```, ```**opts```). None when every such argument is known at trace time or is a
-        workflow parameter (or a field of one: the trace specializes on its value, ``static_arg``)."""
+        Such a call runs eagerly, as a graph break; the answer names the argument for its reason,
+        in backquotes (`` `seed=` ``, `` `**opts` ``). None when every such argument is known at
+        trace time or is a workflow parameter (or a field of one: the trace specializes on its
+        value, ``static_arg``)."""
         op = self.primitive_of(e)
         spec = primitive_spec(op) if op is not None else None
         if spec is None:
