@@ -59,6 +59,8 @@ class Builder(Protocol):
     caller: Builder | None  # the body that inlined this one (same graph)
     enclosing: Builder | None  # the body whose names an inlined local helper reads
     captures: dict[str, tuple[Node, Node]]  # name -> (outer node, body input)
+    # the body of a `for` that could be unrolled: (its key, the names its items reach), unroll.mark
+    unrollable: tuple[Any, set[str]] | None
     comprehension_names: set[str]  # names a comprehension binds in this map body
     local_defs: dict[str, tuple[cst.FunctionDef, Value]]  # async defs of this body
     exprs: Expressions  # the expression compiler of this body

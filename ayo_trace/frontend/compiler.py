@@ -39,6 +39,7 @@ from . import (
     returning,
     try_except,
     try_returns,
+    unroll,
 )
 from .breaks import fix_for
 from .builder import Builder, Chain, Expressions, Returned
@@ -82,6 +83,7 @@ class Compiler(Builder):
         self.local_defs: dict[str, tuple[cst.FunctionDef, Value]] = {}  # async defs of this body
         self.comprehension_names: set[str] = set()  # names a comprehension binds in this map body
         self.captures: dict[str, tuple[Node, Node]] = {}  # name -> (outer node, body input)
+        self.unrollable: tuple[Any, set[str]] | None = None  # see unroll.mark
         self.temps: dict[str, Value] = {}
         self.exprs: Expressions = ExpressionCompiler(self)
 
@@ -257,6 +259,8 @@ class Compiler(Builder):
         if isinstance(stmt, cst.For) and stmt.asynchronous is None:
             if not contains_await(stmt) or control_flow._has_return(stmt):
                 return False
+            if unroll.compile_unrolled(self, stmt, loc):
+                return True
             simple = stmt.orelse is None and not control_flow.jumps(stmt.body)
             if (
                 simple

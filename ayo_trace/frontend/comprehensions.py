@@ -17,6 +17,7 @@ import libcst as cst
 
 from ..ir.code import SourceLoc
 from ..ir.graph import Node
+from . import unroll
 from .builder import Builder, Expressions, align_inputs, cond_node
 from .state import contains_await
 from .values import Static, Traced, Value
@@ -33,6 +34,9 @@ class ComprehensionMaps(Expressions):
     def comprehension_map(self, e: Any, loc: SourceLoc, hint: str, *, awaits: bool = False) -> Value:
         """A ``map`` node for comprehension ``e`` (``awaits``: its element is an awaitable each item
         awaits, as in ``asyncio.gather(*(f(x) for x in xs))``)."""
+        unrolled = unroll.compile_comprehension(self.body, e, loc, hint, awaits=awaits)
+        if unrolled is not None:
+            return unrolled
         comp: cst.CompFor = e.for_in
         if comp.asynchronous is not None or _clause_awaits(comp):
             # an await in a `for`/`if` clause runs once per item outside the element: the whole

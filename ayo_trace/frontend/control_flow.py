@@ -27,6 +27,7 @@ import libcst as cst
 from ..errors import TraceError
 from ..ir.code import SourceLoc
 from ..ir.graph import Node
+from . import unroll
 from .flow import flow
 from .state import children, contains_await, pattern_captures, walk
 from .values import Static, Traced, Value
@@ -271,6 +272,7 @@ def compile_loop(
     item_name = None
     if isinstance(stmt, cst.For):
         target = stmt.target
+        unroll.mark(child, comp, stmt)
         item_name = target.value if isinstance(target, cst.Name) else ITEM
         first.append(child.graph.add("input", (), {"name": item_name}, name=item_name.strip("_")))
     for n in carried:

@@ -21,6 +21,8 @@ class TraceDeps:
     # the `def`s (by file:line) whose calls run eagerly, as graph breaks: their recursion does not end
     # at trace time (``helpers.RecursesAtRunTime``)
     eager_defs: set[Any] = field(default_factory=set)
+    # the `for` loops (by place) traced unrolled: an item is a graph constant (``unroll.UnrollLoop``)
+    unrolled: set[Any] = field(default_factory=set)
 
     def saw_chat_template(self, engine: str | None, template: Any) -> None:
         self.chat[engine] = template

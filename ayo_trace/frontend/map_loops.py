@@ -17,7 +17,7 @@ from typing import TYPE_CHECKING
 import libcst as cst
 
 from ..ir.code import SourceLoc
-from . import aliases, closures
+from . import aliases, closures, unroll
 from .control_flow import ITEM, align, bind_target, first_iteration_binds
 from .expressions import contains_await
 from .returns import Unbound
@@ -46,6 +46,7 @@ def for_statement(comp: Builder, stmt: cst.For, loc: SourceLoc) -> None:
     live = [n for n in dict.fromkeys([*targets, *comp.src.assigned_names(stmt.body)]) if n in later]
     iterable = comp.materialize(comp.exprs.expr(stmt.iter, loc, "items"), loc, "items")
     child = comp.nested("body")
+    unroll.mark(child, comp, stmt)
     item_input = child.graph.add("input", (), {"name": item}, name=item.strip("_"))
     bind_target(child, stmt.target, item_input, loc)
     # the body in order, each accumulating line's arguments evaluated where it stands (a name the

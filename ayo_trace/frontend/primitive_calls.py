@@ -26,7 +26,7 @@ from ..ir.params import check_text
 from ..ir.parsers import output_parser
 from ..ir.spec import PrimitiveSpec, primitive_spec
 from ..ir.template import Hole, Template
-from . import unpacking
+from . import unpacking, unroll
 from .builder import Expressions
 from .guards import path_of
 from .values import Static, Text, Traced, Value
@@ -85,7 +85,15 @@ class PrimitiveCalls(Expressions):
         Such a call runs eagerly, as a graph break; the answer names the argument for its reason,
         in backquotes (`` `seed=` ``, `` `**opts` ``). None when every such argument is known at
         trace time or is a workflow parameter (or a field of one: the trace specializes on its
-        value, ``static_arg``)."""
+        value, ``static_arg``). A call in a comprehension traced unrolled is judged with each of
+        its items (``unroll.item_scopes``)."""
+        for _ in unroll.item_scopes(self.body, e):
+            found = self._run_time_constant(e)
+            if found is not None:
+                return found
+        return None
+
+    def _run_time_constant(self, e: cst.Await) -> str | None:
         op = self.primitive_of(e)
         spec = primitive_spec(op) if op is not None else None
         if spec is None:
@@ -94,6 +102,7 @@ class PrimitiveCalls(Expressions):
         graph_constants = set(spec.names("static"))
         for arg in e.expression.args:
             if arg.star and unpacking.known(self.body, arg.value) is None:
+                unroll.request(self.body, e, self._reads(arg.value))
                 return f"`{arg.star}{self.body.src.code(arg.value).strip()}`"
             if arg.keyword is None or arg.keyword.value not in graph_constants:
                 continue
@@ -102,8 +111,15 @@ class PrimitiveCalls(Expressions):
                 if op == "llm" and self.messages_at_run_time(v):
                     return "`messages=`"
             elif not (k == "parse" and self.value_now(v) is not None) and not self._known_when_traced(v, e):
+                unroll.request(self.body, e, self._reads(v))  # a loop's constant: unrolled, traced again
                 return f"`{k}=`"
         return None
+
+    def _reads(self, v: cst.BaseExpression) -> set[str]:
+        try:
+            return set(self.body.src.free_names(v)[0])
+        except KeyError:  # an expression the compiler made
+            return set()
 
     def _known_when_traced(self, v: cst.BaseExpression, e: cst.Await) -> bool:
         """Whether ``static_arg`` can make ``v`` a graph constant: a value folded at trace time, or

@@ -35,6 +35,7 @@ from .guards import frozen, value_at
 from .helpers import RecursesAtRunTime
 from .primitive_calls import NeedStatic
 from .source import FunctionSource
+from .unroll import UnrollLoop
 from .values import Static, Traced, Value
 
 _EAGER: ContextVar[bool] = ContextVar("ayo_eager", default=False)
@@ -91,6 +92,7 @@ class Workflow:
         self._by_need: dict[str, str] = {}  # parameters made static because the graph needs them
         self._fields_by_need: dict[tuple[str, str], str] = {}  # fields of parameters, likewise (guards.py)
         self._eager_defs: set[Any] = set()  # helpers whose recursion does not end at trace time
+        self._unrolled: set[Any] = set()  # `for` loops traced unrolled (unroll.py)
         self.bound_self = bound_self
         self._src: FunctionSource | None = None
         self._sources: dict[Any, FunctionSource] = {}  # the parsed sources of inlined helpers
@@ -198,7 +200,9 @@ class Workflow:
                 traced.append(name)
         graph.guards = {n: use for n, use in self._by_need.items() if n in graph.statics}
         # helpers parsed by earlier traces are reused
-        deps = TraceDeps(sources=self._sources, eager_defs=set(self._eager_defs))
+        deps = TraceDeps(
+            sources=self._sources, eager_defs=set(self._eager_defs), unrolled=set(self._unrolled)
+        )
         for (name, path), use in self._fields_by_need.items():
             if name in traced:
                 deps.fields[(name, path)] = value_at(bound.arguments[name], path)
@@ -239,6 +243,13 @@ class Workflow:
                     if deep.where in self._eager_defs:  # cannot happen: its calls were not inlined
                         raise TraceError(deep.message, loc=def_loc(self.fn), construct="recursion") from None
                     self._eager_defs.add(deep.where)  # trace again, its calls run eagerly
+                    continue
+                except UnrollLoop as unroll:
+                    if unroll.where in self._unrolled:  # cannot happen: an unrolled loop has no body
+                        raise TraceError(
+                            f"loop at {unroll.where[0]} unrolled twice", loc=def_loc(self.fn)
+                        ) from None
+                    self._unrolled.add(unroll.where)  # trace again with that loop unrolled
                     continue
                 except NeedStatic as need:
                     if need.path and (need.param, need.path) not in self._fields_by_need:

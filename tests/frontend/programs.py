@@ -9,8 +9,10 @@ closures that change a workflow list, records changed in place by a loop, aliase
 ``break``/``continue``/``else``, ``while``, ``try``, ``finally``, ``gather`` also with a spread
 among calls, tuple-target loops and comprehensions, loops whose iterations depend on each other,
 ``match``, effects inside loop bodies, a ``return`` inside a loop or a ``try``, ``functools.partial``
-of a primitive, ``gather(*map(helper, xs))``). Every kind traces whole (no graph break), but ``RUN_TIME_KINDS``:
-calls of a graph constant computed when the workflow runs, each a graph break at its line.
+of a primitive, ``gather(*map(helper, xs))``); ``UNROLL_KINDS`` loops and comprehensions over a few
+constants whose item is a call's graph constant. Every kind traces whole (no graph break), but
+``RUN_TIME_KINDS``: calls of a graph constant computed when the workflow runs, each a graph break at
+its line.
 """
 
 from __future__ import annotations
@@ -126,6 +128,10 @@ RUN_TIME_KINDS = [
 ]
 RUN_TIME_MARK = "  # run-time constant"
 
+# Loops and comprehensions over a few constants whose item is a graph constant of a call (a
+# collection, a seed, a temperature, a budget): traced unrolled, whole (``frontend/unroll.py``).
+UNROLL_KINDS = ["un_collections", "un_seeds", "un_temps", "un_budgets", "un_dict"]
+
 # How a loop body reads the list it appends to (``reads_acc_loop``): each iteration sees what the
 # earlier ones appended, so the loop is not a map of independent items.
 ACC_READS = (
@@ -144,6 +150,8 @@ def statement(kind: str, i: int, pick: int, scope: dict[str, list[str]], coll: i
         return control_statement(kind, i, pick, scope, coll)
     if kind in RUN_TIME_KINDS:
         return run_time_statement(kind, i, pick, scope, coll)
+    if kind in UNROLL_KINDS:
+        return unroll_statement(kind, i, pick, scope)
 
     def var(t: str) -> str:
         names = scope[t]
@@ -325,6 +333,43 @@ def run_time_statement(kind: str, i: int, pick: int, scope: dict[str, list[str]]
     assert kind == "rt_in_expression"
     scope["s"].append(f"s{i}")
     return [f'    s{i} = (await ayo.llm(f"Echo {{{s}}}", max_tokens=1 + len({lst}))).upper(){m}']
+
+
+def unroll_statement(kind: str, i: int, pick: int, scope: dict[str, list[str]]) -> list[str]:
+    """Lines for statement ``i`` of a kind of ``UNROLL_KINDS``."""
+    s = scope["s"][pick % len(scope["s"])]
+    if kind == "un_collections":
+        scope["h"].append(f"h{i}")
+        names = ("c0", "c1") if pick % 2 else ("c1", "c0", "c0")
+        return [
+            f"    h{i} = []",
+            f"    for name in {names!r}:",
+            f"        h{i} += await ayo.search({s}, collection=name, top_k={1 + pick % 2})",
+        ]
+    if kind == "un_seeds":
+        scope["l"].append(f"l{i}")
+        call = f'ayo.llm(f"Vary {{{s}}}", seed=k, temperature=0.5, max_tokens=3)'
+        return [f"    l{i} = list(await asyncio.gather(*[{call} for k in range({1 + pick % 3})]))"]
+    if kind == "un_temps":
+        scope["l"].append(f"l{i}")
+        return [
+            f"    temps{i} = [0.0, 0.5, 1.0][: {1 + pick % 3}]",
+            f'    l{i} = [await ayo.llm(f"Warm {{{s}}}", temperature=t, max_tokens=2) for t in temps{i}]',
+        ]
+    if kind == "un_budgets":
+        scope["l"].append(f"l{i}")
+        return [
+            f"    l{i} = []",
+            f'    for style, n in (("short", 2), ("long", {3 + pick % 3})):',
+            f'        note = await ayo.llm(f"{{style}}: {{{s}}}", max_tokens=n)',
+            f"        l{i}.append(style + note)",
+        ]
+    assert kind == "un_dict"
+    scope["l"].append(f"l{i}")
+    return [
+        f'    d{i} = {{k: await ayo.llm(f"{{k}} {{{s}}}", max_tokens=2, stop=[k[:1]]) for k in ("ab", "ba")}}',
+        f"    l{i} = list(d{i}.values())",
+    ]
 
 
 def control_statement(kind: str, i: int, pick: int, scope: dict[str, list[str]], coll: int) -> list[str]:
@@ -512,13 +557,17 @@ def program_source(spec: list[tuple[str, int, int]], passes: str = "") -> str:
 
 
 programs = st.lists(
-    st.tuples(st.sampled_from(KINDS + CONTROL_KINDS), st.integers(0, 7), st.integers(0, 1)),
+    st.tuples(st.sampled_from(KINDS + CONTROL_KINDS + UNROLL_KINDS), st.integers(0, 7), st.integers(0, 1)),
     min_size=1,
     max_size=7,
 )
 # A program with at least one call of a run-time constant among the other kinds.
 run_time_programs = st.lists(
-    st.tuples(st.sampled_from(KINDS + CONTROL_KINDS + RUN_TIME_KINDS), st.integers(0, 7), st.integers(0, 1)),
+    st.tuples(
+        st.sampled_from(KINDS + CONTROL_KINDS + UNROLL_KINDS + RUN_TIME_KINDS),
+        st.integers(0, 7),
+        st.integers(0, 1),
+    ),
     min_size=1,
     max_size=6,
 ).filter(lambda spec: any(kind in RUN_TIME_KINDS for kind, _, _ in spec))

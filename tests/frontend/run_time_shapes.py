@@ -1,6 +1,7 @@
 """Workflows whose graph constants (sampling parameters, ``collection=``, ``stop=``) are computed
 when the workflow runs, each call marked ``# break: <why>`` at its line, and ones whose constants
-are known when traced (``# traced``), for ``test_run_time_constants.py``."""
+are known when traced (``# traced``), for ``test_run_time_constants.py``. The loops here run over
+items known only when the workflow runs (over constants, they are unrolled: ``unroll_shapes.py``)."""
 
 from __future__ import annotations
 
@@ -13,27 +14,29 @@ import ayo_trace as ayo
 @ayo.workflow
 async def self_consistency(question: str) -> str:
     p = f"Q: {question}\nA:"
-    answers = await asyncio.gather(*[ayo.llm(p, temperature=0.8, seed=i) for i in range(3)])  # break: seeds
+    n = 2 + len(question) % 3
+    answers = await asyncio.gather(*[ayo.llm(p, temperature=0.8, seed=i) for i in range(n)])  # break: seeds
     return max(answers, key=answers.count)
 
 
 @ayo.workflow
 async def coroutines_then_gather(question: str) -> list[str]:
-    calls = [ayo.llm(f"Q: {question}", seed=s, max_tokens=6) for s in (7, 11)]
+    calls = [ayo.llm(f"Q: {question}", seed=len(w), max_tokens=6) for w in question.split()]
     return list(await asyncio.gather(*calls))  # break: coroutines
 
 
 @ayo.workflow
 async def seeds_in_a_loop(question: str) -> list[str]:
     out = []
-    for i in range(3):
+    for i in range(len(question) % 2 + 2):
         out.append(await ayo.llm(f"Q: {question}\nA:", seed=i, max_tokens=8))  # break: seed loop
     return out
 
 
 @ayo.workflow
 async def temperatures(question: str) -> list[str]:
-    temps = [0.0, 0.5, 1.0]
+    temps = [0.0, 0.5]
+    temps.append(1.0)  # a list changed after it is made: its items are known when it runs
     return [await ayo.llm(f"Q: {question}", temperature=t, max_tokens=8) for t in temps]  # break: temps
 
 
@@ -66,7 +69,7 @@ async def stop_from_an_answer(question: str) -> str:
 @ayo.workflow
 async def sharded(question: str) -> list[ayo.Hit]:
     hits: list[ayo.Hit] = []
-    for i in range(2):
+    for i in range(len(question)):
         hits += await ayo.search(question, collection=f"kb{i % 2}", top_k=2)  # break: shard
     return hits
 

@@ -56,7 +56,10 @@ async def three_ways(wf: Any, args: tuple[Any, ...]) -> list[tuple[Any, list[tup
     """The answer and the (prompt, sampling) requests of ``wf`` eager, traced and optimized, each on
     fresh engines."""
     out = []
-    for run in (wf.eager, ayo.workflow(wf.fn, passes=[]), wf):
+    plain = ayo.workflow(wf.fn, passes=[])
+    if getattr(wf, "bound_self", None) is not None:  # a method's workflow, bound to its object
+        plain = plain.__get__(wf.bound_self)
+    for run in (wf.eager, plain, wf):
         engs, llm = engines()
         async with ayo.Runtime(engs, batching=False):
             for name in ("kb0", "kb1"):

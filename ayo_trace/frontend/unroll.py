@@ -1,0 +1,271 @@
+"""``for`` loops over a few constants known at trace time, unrolled when an item is a graph constant.
+
+A loop body is one subgraph run per item (a ``map`` or ``loop`` node), so its variable is a value
+known only when the workflow runs. Where a primitive needs it as a graph constant
+(``for kb in ("docs", "faq"): await ayo.search(q, collection=kb)``, ``seed=i`` for ``i`` in
+``range(3)``, ``max_tokens=`` chosen from the item), the call would be a graph break. When the
+loop's items are known at trace time (a literal, a ``range``, a module constant: ``try_static``),
+are few (``MAX_UNROLL``) and are immutable constants, and the body neither jumps (``break``,
+``continue``, ``return``) nor is asynchronous, the workflow is traced again (``UnrollLoop``, like
+``NeedStatic``) with that loop unrolled: its body compiled once per item with the variable bound to
+the item, straight-line, so each call is traced with its constants and independent calls still
+run at once (the graph orders them by their data only).
+"""
+
+from __future__ import annotations
+
+import itertools
+from collections.abc import Iterator
+from typing import TYPE_CHECKING, Any
+
+import libcst as cst
+
+from ..ir.code import SourceLoc
+from ..ir.graph import Node
+from .state import _has, _immutable
+from .values import Static, Traced, Value
+
+if TYPE_CHECKING:
+    from .builder import Builder
+
+COMPREHENSIONS = (cst.ListComp, cst.SetComp, cst.DictComp, cst.GeneratorExp)
+MAX_UNROLL = 16  # items at most: a longer loop stays a map, its constant-needing calls breaks
+
+
+class UnrollLoop(Exception):
+    """Internal: trace again with the ``for`` loop at ``where`` unrolled (``TraceDeps.unrolled``)."""
+
+    def __init__(self, where: Any) -> None:
+        super().__init__(str(where))
+        self.where = where
+
+
+def loop_key(comp: Builder, stmt: cst.For | cst.BaseComp) -> Any:
+    """What names a loop for ``TraceDeps.unrolled``: where it stands (file, line, column)."""
+    return (comp.src.loc(stmt), comp.src.positions[stmt].start.column)
+
+
+comprehension_key = loop_key
+
+
+def static_items(comp: Builder, stmt: cst.For) -> list[Any] | None:
+    """The items of ``stmt`` when it can be unrolled (see the module docstring), else None."""
+    if stmt.asynchronous is not None or _has(stmt.body, cst.Break | cst.Continue | cst.Return):
+        return None
+    if not isinstance(stmt.body, cst.IndentedBlock) or (
+        stmt.orelse is not None and not isinstance(stmt.orelse.body, cst.IndentedBlock)
+    ):
+        return None
+    return _items(comp, stmt.target, stmt.iter)
+
+
+def comprehension_items(comp: Builder, e: cst.BaseComp) -> list[Any] | None:
+    """The items of comprehension ``e`` when it can be unrolled: one plain ``for`` clause (no
+    ``if``, no inner ``for``) over a few constants known at trace time."""
+    clause = e.for_in
+    if clause.asynchronous is not None or clause.ifs or clause.inner_for_in is not None:
+        return None
+    return _items(comp, clause.target, clause.iter)
+
+
+def _items(comp: Builder, target: cst.BaseExpression, iterable: cst.BaseExpression) -> list[Any] | None:
+    if not all(isinstance(n, cst.Name) for n in _target_leaves(target)):
+        return None
+    found = comp.exprs.try_static(iterable) or _literal_local(comp, iterable) or _dict_view(comp, iterable)
+    if found is None:
+        return None
+    try:  # a sequence, a dict, or an iterator a pure builtin made (`enumerate(KBS)`, `zip(...)`)
+        items = list(itertools.islice(found.value, MAX_UNROLL + 1))  # type: ignore[call-overload]
+    except Exception:
+        return None
+    return items if len(items) <= MAX_UNROLL and all(_immutable(v) for v in items) else None
+
+
+def _dict_view(comp: Builder, e: cst.BaseExpression) -> Static | None:
+    """``d.items()``, ``d.keys()`` or ``d.values()`` of a dict known at trace time."""
+    if not (isinstance(e, cst.Call) and not e.args and isinstance(e.func, cst.Attribute)):
+        return None
+    if e.func.attr.value not in ("items", "keys", "values"):
+        return None
+    found = comp.exprs.try_static(e.func.value)
+    if found is None or not isinstance(found.value, dict):
+        return None
+    return Static(list(getattr(found.value, e.func.attr.value)()))
+
+
+def _literal_local(comp: Builder, e: cst.BaseExpression) -> Static | None:
+    """The value of local list ``e`` (``temps = [0.0, 0.5]`` then ``for t in temps``) when its one
+    assignment is folded at trace time and every read of it is a loop's iterable or ``len()``'s
+    argument: nothing can change it (a list is not folded as a constant otherwise)."""
+    if not isinstance(e, cst.Name) or e not in comp.src.scopes:
+        return None
+    scope = comp.src.scopes[e]
+    if scope is None or scope is not comp.src.fn_scope:
+        return None
+    assignments = list(scope.assignments[e.value])
+    if len(assignments) != 1:
+        return None
+    target = getattr(assignments[0], "node", None)  # (an Assignment; not a builtin's)
+    stmt = comp.src.parents.get(comp.src.parents.get(target))
+    if not (isinstance(stmt, cst.Assign) and len(stmt.targets) == 1 and stmt.targets[0].target is target):
+        return None
+    found = comp.exprs.try_static(stmt.value)
+    if found is None:
+        return None
+    for access in scope.accesses[e.value]:
+        parent = comp.src.parents.get(access.node)
+        iterated = isinstance(parent, cst.For | cst.CompFor) and parent.iter is access.node
+        measured = isinstance(parent, cst.Arg) and _is_len(comp.src.parents.get(parent))
+        if not (iterated or measured):
+            return None
+    return found
+
+
+def _is_len(call: Any) -> bool:
+    return isinstance(call, cst.Call) and isinstance(call.func, cst.Name) and call.func.value == "len"
+
+
+def _target_leaves(target: cst.BaseExpression) -> list[cst.BaseExpression]:
+    if isinstance(target, cst.Tuple | cst.List):
+        return [leaf for el in target.elements for leaf in _target_leaves(el.value)]
+    return [target]
+
+
+def _names(target: cst.BaseExpression) -> list[str]:
+    return [leaf.value for leaf in _target_leaves(target) if isinstance(leaf, cst.Name)]
+
+
+def mark(child: Builder, comp: Builder, stmt: cst.For) -> None:
+    """Note on ``child`` (the body of ``stmt``) that ``stmt`` could be unrolled, with the names its
+    items reach (its variables and what the body binds), for ``request``."""
+    if static_items(comp, stmt) is not None:
+        names = {*_names(stmt.target), *comp.src.assigned_names(stmt.body)}
+        child.unrollable = (loop_key(comp, stmt), names)
+
+
+def _outward(src: Any, at: cst.CSTNode) -> Iterator[cst.CSTNode]:
+    """The nodes around ``at`` in its function, innermost first (for an ``await`` the compiler put
+    on a call, those around the call)."""
+    node: cst.CSTNode | None = at.expression if isinstance(at, cst.Await) and at not in src.parents else at
+    while node is not None and node in src.parents and not isinstance(node, cst.FunctionDef):
+        yield src.parents.get(node)
+        node = src.parents.get(node)
+
+
+def item_scopes(body: Builder, at: cst.Await) -> Iterator[None]:
+    """Once per item of the innermost comprehension around ``at`` traced unrolled, with its
+    variables bound to that item (so a call of its element is judged as it will be traced); once,
+    binding nothing, when there is none."""
+    e = next(
+        (
+            n
+            for n in _outward(body.src, at)
+            if isinstance(n, COMPREHENSIONS) and comprehension_key(body, n) in body.deps.unrolled
+        ),
+        None,
+    )
+    items = comprehension_items(body, e) if e is not None else None
+    if e is None or items is None:
+        yield None
+        return
+    names = _names(e.for_in.target)
+    saved = {n: body.temps[n] for n in names if n in body.temps}
+    try:
+        for item in items:
+            for n, v in bind(body, e.for_in.target, item).items():
+                body.temps[n] = Static(v)
+            yield None
+    finally:
+        for n in names:
+            body.temps.pop(n, None)
+        body.temps.update(saved)
+
+
+def request(body: Builder, at: cst.CSTNode, reads: set[str]) -> None:
+    """A graph constant of the call ``at`` in ``body`` is computed at run time, from names
+    ``reads``: raise ``UnrollLoop`` for the innermost comprehension or loop around it, not unrolled
+    yet, whose items reach those names (any such loop around the inlined call of a helper: its
+    names are the helper's own)."""
+    for parent in _outward(body.src, at):
+        if (
+            isinstance(parent, COMPREHENSIONS)
+            and reads & set(_names(parent.for_in.target))
+            and comprehension_key(body, parent) not in body.deps.unrolled
+            and comprehension_items(body, parent) is not None
+        ):
+            raise UnrollLoop(comprehension_key(body, parent))
+    c: Builder | None = body
+    same_source = True
+    while c is not None:
+        found = c.unrollable
+        if found is not None and found[0] not in body.deps.unrolled and (not same_source or reads & found[1]):
+            raise UnrollLoop(found[0])
+        if c.parent is None and c.caller is not None:
+            same_source = False
+        c = c.parent if c.parent is not None else c.caller
+
+
+def compile_unrolled(comp: Builder, stmt: cst.For, loc: SourceLoc) -> bool:
+    """Compile ``stmt`` unrolled if the trace asked for it; False to compile it as a loop."""
+    if loop_key(comp, stmt) not in comp.deps.unrolled:
+        return False
+    items = static_items(comp, stmt)
+    if items is None:  # cannot happen: the loop was marked because it could be unrolled
+        return False
+    assert isinstance(stmt.body, cst.IndentedBlock)
+    for item in items:
+        for n, v in bind(comp, stmt.target, item).items():
+            comp.env[n] = Static(v)
+        comp.block(stmt.body.body, top=False)
+    if stmt.orelse is not None:  # no `break` in the body: the `else` always runs
+        assert isinstance(stmt.orelse.body, cst.IndentedBlock)
+        comp.block(stmt.orelse.body.body, top=False)
+    return True
+
+
+def bind(comp: Builder, target: cst.BaseExpression, item: Any) -> dict[str, Any]:
+    """The names ``target`` binds to ``item``, unpacked as a ``for`` would."""
+    scope: dict[str, Any] = {}
+    exec(f"{comp.src.code(target).strip()} = __ayo_item", {"__ayo_item": item}, scope)
+    return scope
+
+
+def compile_comprehension(comp: Builder, e: Any, loc: SourceLoc, hint: str, *, awaits: bool) -> Value | None:
+    """Comprehension ``e`` unrolled if the trace asked for it (its element compiled once per item,
+    with its variable bound to the item; ``awaits``: the element is awaited, as a ``gather``'s
+    spread), else None. A ``python`` node collects the values as ``e`` would (a list, a set, a
+    dict)."""
+    if comprehension_key(comp, e) not in comp.deps.unrolled:
+        return None
+    items = comprehension_items(comp, e)
+    if items is None:
+        return None
+    names = _names(e.for_in.target)
+    saved = {n: comp.temps[n] for n in names if n in comp.temps}
+    values: list[Node] = []
+    try:
+        for item in items:
+            for n, v in bind(comp, e.for_in.target, item).items():
+                comp.temps[n] = Static(v)
+            for part in [e.key, e.value] if isinstance(e, cst.DictComp) else [e.elt]:
+                part = cst.Await(expression=part) if awaits else part
+                values.append(comp.materialize(comp.exprs.expr(part, loc, ""), loc, "item"))
+    finally:
+        for n in names:
+            comp.temps.pop(n, None)
+        comp.temps.update(saved)
+    params = [f"__ayo_{i}" for i in range(len(values))]
+    if isinstance(e, cst.DictComp):
+        made = "{" + ", ".join(f"{k}: {v}" for k, v in zip(params[::2], params[1::2], strict=True)) + "}"
+    elif isinstance(e, cst.SetComp):
+        made = f"set([{', '.join(params)}])"
+    else:
+        made = f"[{', '.join(params)}]"
+    name = hint or "items"
+    for p, v in zip(params, values, strict=True):
+        comp.temps[p] = Traced(v)
+    try:
+        return Traced(comp.python_node(e, loc, [name], source=f"{name} = {made}", reads=params, name=name))
+    finally:
+        for p in params:
+            comp.temps.pop(p, None)
