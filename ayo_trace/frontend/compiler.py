@@ -31,6 +31,7 @@ from . import (
     branches,
     closures,
     control_flow,
+    coroutine_lists,
     impure,
     map_loops,
     matching,
@@ -225,6 +226,8 @@ class Compiler(Builder):
 
     def statement(self, stmt: cst.BaseStatement, *, top: bool) -> None:
         loc = self.src.loc(stmt)
+        if coroutine_lists.consumed(self, stmt):
+            return  # it built a list of coroutines, traced where it is gathered
         if isinstance(stmt, cst.SimpleStatementLine):
             for small in stmt.body:
                 self.small_statement(small, stmt, loc)

@@ -321,6 +321,33 @@ def compile_loop(
     return values.get(BROKE)
 
 
+def open_body(comp: Builder, stmt: cst.For, loc: SourceLoc) -> tuple[Node, Builder, Node]:
+    """The items of loop ``stmt`` and a body to compile once per item, its target bound to the
+    item's input (a tuple target, `for i, (a, b) in enumerate(zip(...))`, unpacks it there)."""
+    iterable = comp.materialize(comp.exprs.expr(stmt.iter, loc, "items"), loc, "items")
+    child = comp.nested("body")
+    item = stmt.target.value if isinstance(stmt.target, cst.Name) else ITEM
+    item_input = child.graph.add("input", (), {"name": item}, name=item.strip("_"))
+    bind_target(child, stmt.target, item_input, loc)
+    return iterable, child, item_input
+
+
+def close_map(
+    comp: Builder, stmt: cst.For, body: tuple[Node, Builder, Node], loc: SourceLoc, name: str
+) -> Node:
+    """The ``map`` node of ``open_body``'s body, once its output is added."""
+    iterable, child, item_input = body
+    order = list(child.captures)
+    align(child, [item_input], order)
+    return comp.emit(
+        "map",
+        [iterable, *(child.captures[n][0] for n in order)],
+        {"body": child.graph, "item": comp.src.code(stmt.target).strip(), "concurrency": 1},
+        loc,
+        name,
+    )
+
+
 def first_iteration_binds(comp: Builder, stmt: cst.For | cst.While) -> set[str]:
     """Names a ``for`` over a non-empty iterable known at trace time (``range(4)``, a constant list)
     binds for sure: its target, and what the body's statements bind before anything that may jump

@@ -23,6 +23,8 @@ class TraceDeps:
     eager_defs: set[Any] = field(default_factory=set)
     # the `for` loops (by place) traced unrolled: an item is a graph constant (``unroll.UnrollLoop``)
     unrolled: set[Any] = field(default_factory=set)
+    # statements that built a list of coroutines traced at its gather (``coroutine_lists.built``)
+    deferred: set[int] = field(default_factory=set)
 
     def saw_chat_template(self, engine: str | None, template: Any) -> None:
         self.chat[engine] = template

@@ -18,7 +18,7 @@ import libcst as cst
 
 from ..ir.code import SourceLoc
 from . import aliases, closures, unroll
-from .control_flow import ITEM, align, bind_target, first_iteration_binds
+from .control_flow import close_map, first_iteration_binds, open_body
 from .expressions import contains_await
 from .returns import Unbound
 from .state import _contains_node, _has
@@ -38,17 +38,12 @@ def for_statement(comp: Builder, stmt: cst.For, loc: SourceLoc) -> None:
         return comp.statement_break(
             stmt, loc, "for loop that changes outer state other than list.append/extend"
         )
-    # a tuple target (`for i, (a, b) in enumerate(zip(...))`) unpacks the item in the body
-    item = stmt.target.value if isinstance(stmt.target, cst.Name) else ITEM
     targets = comp.src.assigned_names(stmt.target)
     # Names the loop binds that later code reads take their last iteration's value.
     later = set(names_read_after(comp, stmt))
     live = [n for n in dict.fromkeys([*targets, *comp.src.assigned_names(stmt.body)]) if n in later]
-    iterable = comp.materialize(comp.exprs.expr(stmt.iter, loc, "items"), loc, "items")
-    child = comp.nested("body")
+    iterable, child, item_input = open_body(comp, stmt, loc)
     unroll.mark(child, comp, stmt)
-    item_input = child.graph.add("input", (), {"name": item}, name=item.strip("_"))
-    bind_target(child, stmt.target, item_input, loc)
     # the body in order, each accumulating line's arguments evaluated where it stands (a name the
     # body binds again after `out.append(r)` must not change what was appended)
     at_line = {id(a[2]): a for a in accs}
@@ -65,14 +60,8 @@ def for_statement(comp: Builder, stmt: cst.For, loc: SourceLoc) -> None:
                 outs.append(child.materialize(child.exprs.expr(arg, comp.src.loc(s), "item"), loc, "item"))
     outs += [child.materialize(child.lookup_local(n, loc), loc, n) for n in live]
     child.graph.add("output", outs or [child.const(None, loc)])
-    order = list(child.captures)
-    align(child, [item_input], order)
-    mapped = comp.emit(
-        "map",
-        [iterable, *(child.captures[n][0] for n in order)],
-        {"body": child.graph, "item": comp.src.code(stmt.target).strip(), "concurrency": 1},
-        loc,
-        accs[0][0] if len(accs) == 1 and not live else "map",
+    mapped = close_map(
+        comp, stmt, (iterable, child, item_input), loc, accs[0][0] if len(accs) == 1 and not live else "map"
     )
     m = mapped.name
     comp.temps[m] = Traced(mapped)

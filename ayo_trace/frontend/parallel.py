@@ -4,7 +4,7 @@
   traced as if awaited in its own statement, and the result is the list of their values in order.
   ``await asyncio.gather(*(f(x) for x in xs))`` (or ``*[...]``) is a ``map`` over ``xs``; spread
   among other calls (``gather(a(), *(f(x) for x in xs))``) its items take its place in the list.
-  ``coros = [f(x) for x in xs]`` then ``await asyncio.gather(*coros)`` is the same (``Deferred``).
+  ``coros = [f(x) for x in xs]`` then ``await asyncio.gather(*coros)`` is the same (``coroutine_lists.Deferred``).
   ``return_exceptions=True`` changes what gather returns, so it is not traced here: the await is a
   graph break, run eagerly as written.
 * ``async with asyncio.TaskGroup() as tg:`` with ``t = tg.create_task(f(...))`` lines, and anyio's
@@ -41,8 +41,9 @@ import libcst as cst
 from ..errors import TraceError
 from ..ir.code import SourceLoc
 from ..ir.graph import Node
-from .comprehensions import MAP_ITEM, _clause_awaits
-from .state import walk
+from . import coroutine_lists
+from .comprehensions import COMPREHENSIONS, MAP_ITEM, _clause_awaits
+from .state import ancestors, walk
 from .values import Static, Traced, Value
 
 if TYPE_CHECKING:
@@ -141,9 +142,10 @@ def traceable_await(comp: Builder, e: cst.Await) -> bool:
 
 @dataclass(frozen=True)
 class Spread:
-    """A ``*`` argument of gather: a comprehension (or ``map(f, items)``) whose items it awaits."""
+    """A ``*`` argument of gather: a comprehension (or ``map(f, items)``) whose items it awaits; or
+    a loop appending a call to a deferred list (``coroutine_lists.loop_map``)."""
 
-    expr: cst.BaseExpression
+    expr: cst.BaseExpression | cst.For
 
 
 def _gather_parts(comp: Builder, call: cst.Call) -> list[cst.BaseExpression | Spread] | Spread | None:
@@ -159,8 +161,13 @@ def _gather_parts(comp: Builder, call: cst.Call) -> list[cst.BaseExpression | Sp
     parts: list[cst.BaseExpression | Spread] = []
     if len(positional) == 1 and positional[0].star == "*":
         only = positional[0].value
+        deferred = coroutine_lists.deferred(comp, only)
+        if deferred is not None and (len(deferred) != 1 or not isinstance(deferred[0], COMPREHENSIONS)):
+            # a list built statement by statement: its calls, and its loops' and extends' items
+            return [Spread(p) if isinstance(p, (cst.For, *COMPREHENSIONS)) else p for p in deferred]
         if _task_list_node(comp, only) is None:
-            spread = _deferred(comp, only) or only
+            spread = deferred[0] if deferred else only
+            assert not isinstance(spread, cst.For)
             ok = _map_spread(comp, spread) is not None or _comprehension_spread(comp, spread)
             return Spread(spread) if ok else None
     for a in positional:
@@ -168,7 +175,11 @@ def _gather_parts(comp: Builder, call: cst.Call) -> list[cst.BaseExpression | Sp
             parts.append(Spread(a.value))  # a list of tasks: their values, in order
             continue
         if a.star == "*":  # a spread comprehension: its items, in order, among the other calls
-            spread = _deferred(comp, a.value) or a.value
+            deferred = coroutine_lists.deferred(comp, a.value)
+            if deferred is not None and len(deferred) != 1:
+                return None  # (a list built statement by statement is deferred gathered alone)
+            spread = deferred[0] if deferred else a.value
+            assert not isinstance(spread, cst.For)
             if not (_map_spread(comp, spread) is not None or _comprehension_spread(comp, spread)):
                 return None
             parts.append(Spread(spread))
@@ -204,6 +215,8 @@ def _map_spread(comp: Builder, e: cst.BaseExpression) -> tuple[cst.BaseExpressio
 def _spread(comp: Builder, spread: Spread, loc: SourceLoc, name: str) -> Value:
     """A ``map`` node awaiting each item of ``spread`` (its results in order: gather's list), or
     for a list of tasks the list of their values."""
+    if isinstance(spread.expr, cst.For):
+        return coroutine_lists.loop_map(comp, spread.expr, loc, name)
     tasks = _task_list_node(comp, spread.expr)
     if tasks is not None:
         comp.temps[TASKS] = Traced(tasks)
@@ -296,87 +309,11 @@ def _bind_completed(
 _SPAWNERS = (asyncio.create_task, asyncio.ensure_future, asyncio.gather)
 
 
-@dataclass(frozen=True)
-class Deferred:
-    """What ``coros = [f(x) for x in xs]`` binds when ``coros`` is only ever spread into ``gather``:
-    the comprehension, traced at the gather as if written there."""
-
-    comprehension: cst.ListComp | cst.GeneratorExp
-
-
-def _deferred(comp: Builder, e: cst.BaseExpression) -> cst.ListComp | cst.GeneratorExp | None:
-    """The comprehension a name deferred (in this body or one around it: a gather in a ``try``)."""
-    body: Builder | None = comp
-    while isinstance(e, cst.Name) and body is not None and e.value not in body.env:
-        body = body.parent
-    if body is None or not isinstance(e, cst.Name):
-        return None
-    value = body.env[e.value]
-    if isinstance(value, Static) and isinstance(value.value, Deferred):
-        return value.value.comprehension
-    return None
-
-
-def _defer(comp: Builder, small: cst.BaseSmallStatement) -> bool:
-    """``coros = [f(x) for x in xs]`` (calls not awaited) whose name is read only as ``*coros`` in
-    ``asyncio.gather`` calls, and whose comprehension reads no name assigned again later: bind the
-    comprehension (a coroutine runs only when awaited, so creating them at the gather is the same),
-    and trace it where it is gathered."""
-    from .closures import _assigned_after
-    from .unpacking import only_assignment
-
-    if not (isinstance(small, cst.Assign) and len(small.targets) == 1):
-        return False
-    target, value = small.targets[0].target, small.value
-    if not (isinstance(target, cst.Name) and isinstance(value, cst.ListComp | cst.GeneratorExp)):
-        return False
-    if isinstance(value.elt, cst.Await) or not _traceable(comp, value.elt):
-        return False
-    if only_assignment(comp, target.value) is not value:
-        return False
-    src = comp.src
-    for n in walk(src.node.body):
-        if isinstance(n, cst.Name) and n.value == target.value and n is not target:
-            call = src.parents.get(src.parents.get(n))
-            if not (isinstance(call, cst.Call) and _is_gather(comp, call)) or _repeats(src, n, small):
-                return False
-    reads = set(src.free_names(value)[0])
-    if _assigned_after(src, src.positions[small].end.line, reads):
-        return False
-    comp.env[target.value] = Static(Deferred(value))
-    return True
-
-
-_REPEATING = (
-    cst.For,
-    cst.While,
-    cst.FunctionDef,
-    cst.Lambda,
-    cst.ListComp,
-    cst.SetComp,
-    cst.DictComp,
-    cst.GeneratorExp,
-)
-
-
-def _repeats(src: Any, n: cst.CSTNode, made: cst.CSTNode) -> bool:
-    """Whether ``n`` sits in a loop (or a function, a comprehension) that ``made`` is not in: it may
-    run more than once for one run of ``made`` (awaiting the same coroutines twice fails in Python;
-    made again at each gather, they would not)."""
-    around = {id(made), *(id(a) for a in _ancestors(src, made))}
-    for node in _ancestors(src, n):
-        if id(node) in around:
-            return False
-        if isinstance(node, _REPEATING):
-            return True
-    return False
-
-
 def small_statement(comp: Builder, small: cst.BaseSmallStatement, loc: SourceLoc) -> bool:
     """``t = asyncio.create_task(f(...))``: trace it (True), or leave the statement (False). A task
     or gather the statement starts without awaiting it otherwise is refused: run as plain code it
     would outlive the statement (and the query)."""
-    if _defer(comp, small):
+    if coroutine_lists.defer(comp, small, lambda c: _traceable(comp, c), lambda c: _is_gather(comp, c)):
         return True
     if not (isinstance(small, cst.Assign) and len(small.targets) == 1 and _task_assignment(comp, small, loc)):
         _refuse_unawaited(comp, small, loc)
@@ -441,7 +378,7 @@ def _check_task_uses(comp: Builder, made: cst.CSTNode, name: str, loc: SourceLoc
     task's call where it is created, so there the task has finished (Python's may still be
     running: ``t.done()``) and its error is raised (Python raises it where it is awaited)."""
     src = comp.src
-    around = {id(a) for a in _ancestors(src, made) if isinstance(a, cst.Try | cst.TryStar)}
+    around = {id(a) for a in ancestors(src, made) if isinstance(a, cst.Try | cst.TryStar)}
     for n in walk(src.node.body):
         if not (isinstance(n, cst.Name) and n.value == name) or _inside(src, n, made):
             continue
@@ -456,7 +393,7 @@ def _check_task_uses(comp: Builder, made: cst.CSTNode, name: str, loc: SourceLoc
                 loc=src.loc(n),
                 construct="task",
             )
-        for up in (a for site in sites for a in _ancestors(src, site)):
+        for up in (a for site in sites for a in ancestors(src, site)):
             if isinstance(up, cst.Try | cst.TryStar) and id(up) not in around:
                 raise TraceError(
                     f"the task `{name}` is awaited inside a `try` (line {src.positions[up].start.line}) "
@@ -468,17 +405,8 @@ def _check_task_uses(comp: Builder, made: cst.CSTNode, name: str, loc: SourceLoc
                 )
 
 
-def _ancestors(src: Any, n: cst.CSTNode) -> list[cst.CSTNode]:
-    """The nodes around ``n``, innermost first."""
-    out, node = [], src.parents.get(n)
-    while node is not None:
-        out.append(node)
-        node = src.parents.get(node)
-    return out
-
-
 def _inside(src: Any, n: cst.CSTNode, outer: cst.CSTNode) -> bool:
-    return n is outer or any(a is outer for a in _ancestors(src, n))
+    return n is outer or any(a is outer for a in ancestors(src, n))
 
 
 def _await_sites(comp: Builder, n: cst.Name, many: bool) -> list[cst.CSTNode] | None:

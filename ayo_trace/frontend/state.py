@@ -145,6 +145,15 @@ def _immutable(value: object) -> bool:
     )
 
 
+def ancestors(src: Any, n: cst.CSTNode) -> list[cst.CSTNode]:
+    """The nodes around ``n`` in ``src`` (a ``FunctionSource``), innermost first."""
+    out, node = [], src.parents.get(n)
+    while node is not None:
+        out.append(node)
+        node = src.parents.get(node)
+    return out
+
+
 def _has(node: cst.CSTNode, kinds: Any) -> bool:
     """Whether a node of ``kinds`` is under ``node``, outside nested functions and classes (which
     have their own returns and loops)."""

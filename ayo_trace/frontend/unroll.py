@@ -22,7 +22,7 @@ import libcst as cst
 
 from ..ir.code import SourceLoc
 from ..ir.graph import Node
-from .state import _has, _immutable
+from .state import _has, _immutable, ancestors
 from .values import Static, Traced, Value
 
 if TYPE_CHECKING:
@@ -146,10 +146,11 @@ def mark(child: Builder, comp: Builder, stmt: cst.For) -> None:
 def _outward(src: Any, at: cst.CSTNode) -> Iterator[cst.CSTNode]:
     """The nodes around ``at`` in its function, innermost first (for an ``await`` the compiler put
     on a call, those around the call)."""
-    node: cst.CSTNode | None = at.expression if isinstance(at, cst.Await) and at not in src.parents else at
-    while node is not None and node in src.parents and not isinstance(node, cst.FunctionDef):
-        yield src.parents.get(node)
-        node = src.parents.get(node)
+    node = at.expression if isinstance(at, cst.Await) and at not in src.parents else at
+    for around in ancestors(src, node):
+        if isinstance(around, cst.FunctionDef):
+            return
+        yield around
 
 
 def item_scopes(body: Builder, at: cst.Await) -> Iterator[None]:

@@ -7,7 +7,7 @@ conditional awaits, early returns, local defs, try/except, ``:=`` in an argument
 closures that change a workflow list, records changed in place by a loop, aliases into a dict,
 ``**params``); ``CONTROL_KINDS`` add control flow and parallel constructs (loops with
 ``break``/``continue``/``else``, ``while``, ``try``, ``finally``, ``gather`` also with a spread
-among calls, tuple-target loops and comprehensions, loops whose iterations depend on each other,
+among calls and of a list grown by appends, tuple-target loops and comprehensions, loops whose iterations depend on each other,
 ``match``, effects inside loop bodies, a ``return`` inside a loop or a ``try``, ``functools.partial``
 of a primitive, ``gather(*map(helper, xs))``); ``UNROLL_KINDS`` loops and comprehensions over a few
 constants whose item is a call's graph constant. Every kind traces whole (no graph break), but
@@ -114,6 +114,7 @@ CONTROL_KINDS = [
     "partial",
     "gather_map_fn",
     "reads_acc_loop",
+    "gather_list",
 ]
 
 # Calls whose graph constant (a sampling parameter, ``collection=``) is computed when the workflow
@@ -520,6 +521,15 @@ def control_statement(kind: str, i: int, pick: int, scope: dict[str, list[str]],
     if kind == "gather_map_fn":
         scope["l"].append(f"l{i}")
         return [f"    l{i} = list(await asyncio.gather(*map(expand, {lst})))"]
+    if kind == "gather_list":  # a list of coroutines grown statement by statement (coroutine_lists.py)
+        scope["l"].append(f"l{i}")
+        return [
+            f'    coros{i} = [ayo.llm(f"Head {{{s}}}", max_tokens=2)]',
+            f"    for item in {lst}:",
+            f'        coros{i}.append(ayo.llm(f"Each {{item}}", max_tokens={2 + pick % 2}))',
+            f'    coros{i}.extend(ayo.llm(f"Tail {{x}}", max_tokens=2) for x in {lst}[:1])',
+            f"    l{i} = list(await asyncio.gather(*coros{i}))",
+        ]
     if kind == "gather_mixed":
         scope["s"].append(f"s{i}")
         return [

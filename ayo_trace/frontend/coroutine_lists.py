@@ -1,0 +1,307 @@
+"""Lists of coroutines built statement by statement, then spread into ``asyncio.gather``.
+
+    coros = []                        # or [a(q), b(q)]
+    coros.append(ayo.llm(...))        # straight-line appends and extends
+    for h in hits:                    # a loop whose only statement appends a call
+        coros.append(summarize(h.text))
+    results = await asyncio.gather(*coros)
+
+A coroutine runs only when awaited, so the calls run at the gather; this module binds ``coros`` to
+``parallel.Deferred`` parts (each call; each ``extend``'s comprehension; each loop, a ``map`` of
+its call over the loop's items), skips the statements that built the list, and the gather traces
+the parts where it stands, in the list's order, as if written there: ``gather(a(q), b(q), *[...],
+*[summarize(h.text) for h in hits])``. That is the same program only when nothing the calls read
+changes between the line that made them and the gather, so a list is deferred only when:
+
+* its name is used only by those statements and one ``*coros`` in a ``gather`` after them (not in a
+  loop the list is not made in);
+* the appends and extends stand in the block of the assignment (an ``if`` with a test known at
+  trace time around one counts: it adds the call or not), and a loop's body is that one append;
+* no name the calls read is bound again, or changed in place, after the list is made; the
+  variable of a loop is not read after it.
+
+Anything else is left as it was: the statements run as plain code and the gather is a graph
+break, run eagerly as written.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import TYPE_CHECKING, Any
+
+import libcst as cst
+
+from ..ir.code import SourceLoc
+from ..ir.mutation import READ_ONLY_METHODS
+from .closures import _assigned_after
+from .control_flow import close_map, open_body, target_names
+from .source import _names_in
+from .state import _contains_node, ancestors, contains_await, walk
+from .values import Static, Traced, Value
+
+if TYPE_CHECKING:
+    from .builder import Builder
+
+Part = cst.BaseExpression | cst.For  # a call, a comprehension of calls, a loop appending a call
+
+
+@dataclass(frozen=True)
+class Deferred:
+    """What ``coros = [f(x) for x in xs]`` binds when ``coros`` is only ever spread into ``gather``
+    (or a list built statement by statement, ``built``): its parts, traced at the gather as if
+    written there: calls, comprehensions of calls, loops appending a call."""
+
+    parts: tuple[Part, ...]
+
+
+def deferred(comp: Builder, e: cst.BaseExpression) -> tuple[Part, ...] | None:
+    """The parts a name deferred (in this body or one around it: a gather in a ``try``)."""
+    body: Builder | None = comp
+    while isinstance(e, cst.Name) and body is not None and e.value not in body.env:
+        body = body.parent
+    if body is None or not isinstance(e, cst.Name):
+        return None
+    value = body.env[e.value]
+    if isinstance(value, Static) and isinstance(value.value, Deferred):
+        return value.value.parts
+    return None
+
+
+def defer(comp: Builder, small: cst.BaseSmallStatement, traceable: Any, is_gather: Any) -> bool:
+    """``coros = [f(x) for x in xs]`` (calls not awaited) whose name is read only as ``*coros`` in
+    ``asyncio.gather`` calls (with no keyword: ``return_exceptions=`` is not traced), and whose
+    comprehension reads no name assigned again later, or ``coros = [...]`` grown as ``built``
+    says: bind its parts (a coroutine runs only when awaited, so creating them at the gather is the
+    same), traced where it is gathered. ``traceable``/``is_gather``: ``parallel``'s tests of a call."""
+    from .unpacking import only_assignment
+
+    if not (isinstance(small, cst.Assign) and len(small.targets) == 1):
+        return False
+    target, value = small.targets[0].target, small.value
+    if isinstance(target, cst.Name) and isinstance(value, cst.List):
+        parts = built(comp, small, traceable, is_gather)
+        if parts is not None:
+            comp.env[target.value] = Static(Deferred(parts))
+        return parts is not None
+    if not (isinstance(target, cst.Name) and isinstance(value, cst.ListComp | cst.GeneratorExp)):
+        return False
+    if isinstance(value.elt, cst.Await) or not traceable(value.elt):
+        return False
+    if only_assignment(comp, target.value) is not value:
+        return False
+    src = comp.src
+    for n in walk(src.node.body):
+        if isinstance(n, cst.Name) and n.value == target.value and n is not target:
+            call = src.parents.get(src.parents.get(n))
+            if not (isinstance(call, cst.Call) and is_gather(call)) or _repeats(src, n, small):
+                return False
+            if any(a.keyword is not None for a in call.args):
+                return False
+    reads = set(src.free_names(value)[0])
+    if _assigned_after(src, src.positions[small].end.line, reads):
+        return False
+    comp.env[target.value] = Static(Deferred((value,)))
+    return True
+
+
+_REPEATING = (
+    cst.For,
+    cst.While,
+    cst.FunctionDef,
+    cst.Lambda,
+    cst.ListComp,
+    cst.SetComp,
+    cst.DictComp,
+    cst.GeneratorExp,
+)
+
+
+def _repeats(src: Any, n: cst.CSTNode, made: cst.CSTNode) -> bool:
+    """Whether ``n`` sits in a loop (or a function, a comprehension) that ``made`` is not in: it may
+    run more than once for one run of ``made`` (awaiting the same coroutines twice fails in Python;
+    made again at each gather, they would not)."""
+    around = {id(made), *(id(a) for a in ancestors(src, made))}
+    for node in ancestors(src, n):
+        if id(node) in around:
+            return False
+        if isinstance(node, _REPEATING):
+            return True
+    return False
+
+
+def built(
+    comp: Builder, small: cst.BaseSmallStatement, traceable: Any, is_gather: Any
+) -> tuple[Part, ...] | None:
+    """The parts of ``coros = [...]`` (``small``) when the list is deferred (module docstring), with
+    its statements remembered in the trace's deps to be skipped; else None."""
+    if not (isinstance(small, cst.Assign) and len(small.targets) == 1 and isinstance(small.value, cst.List)):
+        return None
+    target = small.targets[0].target
+    if not isinstance(target, cst.Name):
+        return None
+    src = comp.src
+    line = src.parents.get(small)
+    block = src.parents.get(line)
+    if not isinstance(line, cst.SimpleStatementLine) or len(line.body) != 1 or block is None:
+        return None
+    after = list(getattr(block, "body", ()))
+    if line not in after:
+        return None
+    after = after[after.index(line) + 1 :]
+    parts: list[tuple[int, Part]] = []
+    for el in small.value.elements:
+        if isinstance(el, cst.StarredElement) or not traceable(el.value):
+            return None
+        parts.append((src.positions[el].start.line, el.value))
+    skip: list[cst.CSTNode] = []
+    gather_at = None
+    bound: set[str] = set()  # loop variables
+    for n in _names_in(src.node.body):
+        if n.value != target.value or n is target:
+            continue
+        parent = src.parents.get(n)
+        if isinstance(parent, cst.Arg) and parent.star == "*" and parent.value is n:
+            call = src.parents.get(parent)
+            if gather_at is not None or not (isinstance(call, cst.Call) and is_gather(call)):
+                return None
+            if list(call.args) != [parent]:  # `gather(*coros)` alone: what `parallel` traces whole
+                return None
+            if _repeats(src, n, small):
+                return None
+            gather_at = src.positions[n].start.line
+            continue
+        found = _grown(comp, n, after, traceable)
+        if found is None:
+            return None
+        stmt, part = found
+        if part is not None:
+            parts.append((src.positions[stmt].start.line, part))
+            if isinstance(part, cst.For):
+                bound |= set(target_names(part.target))
+        skip.append(stmt)
+    if gather_at is None or any(src.positions[s].end.line >= gather_at for s in skip):
+        return None
+    reads: set[str] = set()
+    for _, part in parts:
+        reads |= set(src.free_names(part)[0])
+    reads -= bound | {target.value}  # (a loop's part reads the list it appends to)
+    first = src.positions[small].start.line
+    if _assigned_after(src, first, reads) or _changed_after(src, first, reads):
+        return None
+    comp.deps.deferred.update(id(s) for s in skip)
+    return tuple(p for _, p in sorted(parts, key=lambda lp: lp[0]))
+
+
+def _grown(
+    comp: Builder, n: cst.Name, block: list[cst.CSTNode], traceable: Any
+) -> tuple[cst.CSTNode, Part | None] | None:
+    """For a mention ``n`` of the list in ``coros.append(call)``/``coros.extend(comprehension)``:
+    the statement of the block that runs it and the part it adds (None: an ``if`` known false);
+    None when it is another use."""
+    src = comp.src
+    attr = src.parents.get(n)
+    call = src.parents.get(attr)
+    if not (
+        isinstance(attr, cst.Attribute)
+        and attr.value is n
+        and attr.attr.value in ("append", "extend")
+        and isinstance(call, cst.Call)
+        and call.func is attr
+        and len(call.args) == 1
+        and call.args[0].keyword is None
+        and not call.args[0].star
+    ):
+        return None
+    arg = call.args[0].value
+    expr = src.parents.get(call)
+    line = src.parents.get(expr)
+    if not (isinstance(expr, cst.Expr) and isinstance(line, cst.SimpleStatementLine) and len(line.body) == 1):
+        return None
+    if attr.attr.value == "append":
+        if not traceable(arg):
+            return None
+        part: Part = arg
+    else:
+        if not (isinstance(arg, cst.ListComp | cst.GeneratorExp) and traceable(arg.elt)):
+            return None
+        if arg.for_in.asynchronous is not None or contains_await(arg.for_in):
+            return None
+        part = arg
+    if line in block:
+        return line, part
+    inner = src.parents.get(line)
+    holder = src.parents.get(inner)
+    if not (isinstance(inner, cst.IndentedBlock) and list(inner.body) == [line] and holder in block):
+        return None
+    if isinstance(holder, cst.If) and holder.orelse is None:
+        test = comp.exprs.try_static(holder.test)
+        if test is None:
+            return None
+        return holder, part if test.value else None
+    if (
+        isinstance(holder, cst.For)
+        and attr.attr.value == "append"
+        and holder.asynchronous is None
+        and holder.orelse is None
+        and not contains_await(holder.iter)
+        and not _read_later(comp, holder, set(target_names(holder.target)))
+    ):
+        return holder, holder
+    return None
+
+
+def _read_later(comp: Builder, stmt: cst.For, names: set[str]) -> bool:
+    """Whether code after loop ``stmt`` (skipped: its variable is never bound) may read one of
+    ``names`` as the loop left it; a later ``for`` binding the name reads its own in its body."""
+    src = comp.src
+    found = False
+    for s in src.node.body.body:
+        if found:
+            rebinds = isinstance(s, cst.For) and names <= set(target_names(s.target))
+            if names & set(src.free_names(s.iter if rebinds else s)[0]):  # type: ignore[union-attr]
+                return True
+        found = found or s is stmt or _contains_node(s, stmt)
+    return False
+
+
+def _changed_after(src: Any, line: int, names: set[str]) -> bool:
+    """Whether a statement after ``line`` changes one of ``names`` in place (a method that is not
+    read-only, an item or attribute assigned or deleted)."""
+    for n in _names_in(src.node.body):
+        if n.value not in names or src.positions[n].start.line <= line:
+            continue
+        parent = src.parents.get(n)
+        if isinstance(parent, cst.Attribute) and parent.value is n:
+            call = src.parents.get(parent)
+            if (
+                isinstance(call, cst.Call)
+                and call.func is parent
+                and parent.attr.value not in READ_ONLY_METHODS
+            ):
+                return True
+        if isinstance(parent, cst.Subscript | cst.Attribute) and parent.value is n:
+            holder = src.parents.get(parent)
+            if isinstance(holder, cst.AssignTarget | cst.Del) or (
+                isinstance(holder, cst.AugAssign) and holder.target is parent
+            ):
+                return True
+    return False
+
+
+def consumed(comp: Builder, stmt: cst.CSTNode) -> bool:
+    """Whether ``stmt`` built a deferred list (``built``): its parts are traced at the gather."""
+    return id(stmt) in comp.deps.deferred
+
+
+def loop_map(comp: Builder, stmt: cst.For, loc: SourceLoc, hint: str) -> Value:
+    """A ``map`` over the items of loop ``stmt`` awaiting the call its one statement appends."""
+    (line,) = stmt.body.body
+    assert isinstance(line, cst.SimpleStatementLine)
+    (expr,) = line.body
+    assert isinstance(expr, cst.Expr) and isinstance(expr.value, cst.Call)
+    call = expr.value.args[0].value
+    body = open_body(comp, stmt, loc)
+    child = body[1]
+    out = child.materialize(child.exprs.await_expr(cst.Await(expression=call), loc, ""), loc, "item")
+    child.graph.add("output", [out])
+    return Traced(close_map(comp, stmt, body, loc, hint))
