@@ -14,7 +14,7 @@ from ..errors import TraceError
 from ..ir.code import SourceLoc
 from ..ir.graph import Node
 from ..ir.spec import primitive_spec
-from . import partials, unpacking
+from . import partials, unpacking, unroll
 from .builder import Builder
 from .chat_calls import ChatMessages
 from .comprehensions import ComprehensionMaps
@@ -172,6 +172,11 @@ class ExpressionCompiler(
         return fn if getattr(fn, "__ayo_workflow__", False) else None
 
     def break_call_target(self, e: cst.Await) -> bool:
+        """Whether ``await e`` is a graph break; in a comprehension traced unrolled, whether it is
+        one for any of its items (``unroll.item_scopes``)."""
+        return any(self._break_target(e) for _ in unroll.item_scopes(self.body, e))
+
+    def _break_target(self, e: cst.Await) -> bool:
         expanded = self._expanded_partial(e)
         if expanded is not None:
             call, temps = expanded
@@ -183,12 +188,25 @@ class ExpressionCompiler(
                     self.body.temps.pop(k, None)
         if self.static_at_run_time(e) is not None:
             return True
-        return (
+        if (
             self.primitive_of(e) is None
             and self.workflow_of(e) is None
             and self.helper_of(e) is None
             and not traceable_await(self.body, e)
-        )
+        ):
+            self._unroll_callee(e)
+            return True
+        return False
+
+    def _unroll_callee(self, e: cst.Await) -> None:
+        """An await the tracer cannot follow whose callee is the item of a loop or comprehension over
+        constants (`for step in (research, write): state = await step(state)`): unrolled, where the
+        callee is known (``unroll.request``)."""
+        root = e.expression.func if isinstance(e.expression, cst.Call) else None
+        while isinstance(root, cst.Attribute):
+            root = root.value
+        if isinstance(root, cst.Name):
+            unroll.request(self.body, e, {root.value})
 
     def messages_at_run_time(self, m: cst.BaseExpression) -> bool:
         """Whether ``ayo.llm(messages=m)`` gets a list built when the workflow runs (a chat history
@@ -232,7 +250,9 @@ class ExpressionCompiler(
         gathered = awaited(self.body, e, loc, hint)  # gather, tasks
         if gathered is not None:
             return gathered
-        # anything else runs eagerly where it stands: a graph break of this one await
+        # anything else runs eagerly where it stands: a graph break of this one await (unless its
+        # callee is the item of a loop over constants: unrolled)
+        self._unroll_callee(e)
         name = hint or "value"
         reason = self.await_break_reason(e)
         # a primitive with no effect whose value depends on its arguments only (an llm call with a

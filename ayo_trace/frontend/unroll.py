@@ -1,15 +1,21 @@
-"""``for`` loops over a few constants known at trace time, unrolled when an item is a graph constant.
+"""``for`` loops and comprehensions over a few constants known at trace time, unrolled when an item
+is a graph constant or the function called.
 
 A loop body is one subgraph run per item (a ``map`` or ``loop`` node), so its variable is a value
 known only when the workflow runs. Where a primitive needs it as a graph constant
 (``for kb in ("docs", "faq"): await ayo.search(q, collection=kb)``, ``seed=i`` for ``i`` in
-``range(3)``, ``max_tokens=`` chosen from the item), the call would be a graph break. When the
+``range(3)``, ``max_tokens=`` chosen from the item), or it is the function awaited (``for step in
+(research, write): state = await step(state)``), the call would be a graph break. When the
 loop's items are known at trace time (a literal, a ``range``, a module constant: ``try_static``),
 are few (``MAX_UNROLL``) and are immutable constants, and the body neither jumps (``break``,
 ``continue``, ``return``) nor is asynchronous, the workflow is traced again (``UnrollLoop``, like
 ``NeedStatic``) with that loop unrolled: its body compiled once per item with the variable bound to
 the item, straight-line, so each call is traced with its constants and independent calls still
-run at once (the graph orders them by their data only).
+run at once (the graph orders them by their data only). A comprehension with one plain ``for``
+clause is unrolled likewise: its element compiled once per item, the values collected as it would
+(``compile_comprehension``). Items may also be a local list bound once and only iterated, or a
+constant dict's ``.items()``. What asks for it: ``PrimitiveCalls.static_at_run_time`` and an await
+the tracer cannot follow (``request``).
 """
 
 from __future__ import annotations

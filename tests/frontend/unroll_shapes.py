@@ -1,6 +1,6 @@
 """Loops and comprehensions over a few constants known when traced, whose item is a graph constant
-of a call (``collection=``, ``seed=``, ``temperature=``, ``max_tokens=``, ``stop=``): each is traced
-unrolled, whole, for ``test_unrolled_loops.py``. ``BOUNDARY``: shapes that stay graph breaks."""
+of a call (``collection=``, ``seed=``, ``temperature=``, ``max_tokens=``, ``stop=``) or the function
+called: each is traced unrolled, whole, for ``test_unrolled_loops.py``. ``BOUNDARY``: shapes that stay graph breaks."""
 
 from __future__ import annotations
 
@@ -138,6 +138,36 @@ async def nothing_to_loop_over(question: str) -> list[str]:
     return out
 
 
+async def pros(question: str) -> str:
+    return await ayo.llm(f"Pros of {question}:", max_tokens=3)
+
+
+async def cons(question: str) -> str:
+    return await ayo.llm(f"Cons of {question}:", temperature=0.5, max_tokens=4)
+
+
+async def refine(text: str) -> str:
+    return (await ayo.llm(f"Refine: {text}", max_tokens=5)).strip()
+
+
+@ayo.workflow
+async def steps_in_a_loop(question: str) -> str:
+    text = question
+    for step in (pros, refine, refine):
+        text = await step(text)
+    return text
+
+
+@ayo.workflow
+async def helpers_in_a_comprehension(question: str) -> list[str]:
+    return [await f(question) for f in (pros, cons)]
+
+
+@ayo.workflow
+async def helpers_gathered(question: str) -> list[str]:
+    return list(await asyncio.gather(*(view(question) for view in (cons, pros))))
+
+
 class Router:
     def __init__(self, kbs: tuple[str, ...]) -> None:
         self.kbs = kbs
@@ -170,6 +200,9 @@ CASES = [
     (branch_on_the_item, ("passage",)),
     (nothing_to_loop_over, ("q",)),
     (ROUTER.answer, ("passage",)),
+    (steps_in_a_loop, ("q",)),
+    (helpers_in_a_comprehension, ("q",)),
+    (helpers_gathered, ("q",)),
 ]
 
 
