@@ -60,7 +60,7 @@ class Builder(Protocol):
     enclosing: Builder | None  # the body whose names an inlined local helper reads
     captures: dict[str, tuple[Node, Node]]  # name -> (outer node, body input)
     # the body of a `for` that could be unrolled: (its key, the names its items reach), unroll.mark
-    unrollable: tuple[Any, set[str]] | None
+    unrollable: tuple[Any, set[str], tuple[str, str] | None] | None
     comprehension_names: set[str]  # names a comprehension binds in this map body
     local_defs: dict[str, tuple[cst.FunctionDef, Value]]  # async defs of this body
     exprs: Expressions  # the expression compiler of this body
@@ -173,6 +173,8 @@ class Expressions(Protocol):
     def static_arg(self, e: cst.BaseExpression, name: str, op: str, loc: SourceLoc) -> Any: ...
 
     def static_at_run_time(self, e: cst.Await) -> str | None: ...
+
+    def param_of(self, value: Value) -> str | None: ...
 
     def messages_at_run_time(self, m: cst.BaseExpression) -> bool: ...
 

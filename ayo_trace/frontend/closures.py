@@ -29,6 +29,7 @@ from typing import Any
 import libcst as cst
 
 from ..errors import TraceError
+from ..ir.mutation import READ_ONLY_METHODS
 from . import impure
 from .source import FunctionSource, _is_load, _names_in
 from .state import mutated_roots
@@ -180,6 +181,30 @@ def _assigned_after(src: FunctionSource, line: int, names: set[str]) -> dict[str
         if at > line and (n.value not in out or at < out[n.value]):
             out[n.value] = at
     return out
+
+
+def _changed_after(src: Any, line: int, names: set[str]) -> bool:
+    """Whether a statement after ``line`` changes one of ``names`` in place (a method that is not
+    read-only, an item or attribute assigned or deleted)."""
+    for n in _names_in(src.node.body):
+        if n.value not in names or src.positions[n].start.line <= line:
+            continue
+        parent = src.parents.get(n)
+        if isinstance(parent, cst.Attribute) and parent.value is n:
+            call = src.parents.get(parent)
+            if (
+                isinstance(call, cst.Call)
+                and call.func is parent
+                and parent.attr.value not in READ_ONLY_METHODS
+            ):
+                return True
+        if isinstance(parent, cst.Subscript | cst.Attribute) and parent.value is n:
+            holder = src.parents.get(parent)
+            if isinstance(holder, cst.AssignTarget | cst.Del) or (
+                isinstance(holder, cst.AugAssign) and holder.target is parent
+            ):
+                return True
+    return False
 
 
 def uses(src: FunctionSource, local: list[str]) -> tuple[list[str], list[str]]:

@@ -84,7 +84,7 @@ class Compiler(Builder):
         self.local_defs: dict[str, tuple[cst.FunctionDef, Value]] = {}  # async defs of this body
         self.comprehension_names: set[str] = set()  # names a comprehension binds in this map body
         self.captures: dict[str, tuple[Node, Node]] = {}  # name -> (outer node, body input)
-        self.unrollable: tuple[Any, set[str]] | None = None  # see unroll.mark
+        self.unrollable: tuple[Any, set[str], tuple[str, str] | None] | None = None  # unroll.mark
         self.temps: dict[str, Value] = {}
         self.exprs: Expressions = ExpressionCompiler(self)
 

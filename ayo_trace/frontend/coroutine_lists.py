@@ -32,8 +32,7 @@ from typing import TYPE_CHECKING, Any
 import libcst as cst
 
 from ..ir.code import SourceLoc
-from ..ir.mutation import READ_ONLY_METHODS
-from .closures import _assigned_after
+from .closures import _assigned_after, _changed_after
 from .control_flow import close_map, open_body, target_names
 from .source import _names_in
 from .state import _contains_node, ancestors, contains_await, walk
@@ -261,30 +260,6 @@ def _read_later(comp: Builder, stmt: cst.For, names: set[str]) -> bool:
             if names & set(src.free_names(s.iter if rebinds else s)[0]):  # type: ignore[union-attr]
                 return True
         found = found or s is stmt or _contains_node(s, stmt)
-    return False
-
-
-def _changed_after(src: Any, line: int, names: set[str]) -> bool:
-    """Whether a statement after ``line`` changes one of ``names`` in place (a method that is not
-    read-only, an item or attribute assigned or deleted)."""
-    for n in _names_in(src.node.body):
-        if n.value not in names or src.positions[n].start.line <= line:
-            continue
-        parent = src.parents.get(n)
-        if isinstance(parent, cst.Attribute) and parent.value is n:
-            call = src.parents.get(parent)
-            if (
-                isinstance(call, cst.Call)
-                and call.func is parent
-                and parent.attr.value not in READ_ONLY_METHODS
-            ):
-                return True
-        if isinstance(parent, cst.Subscript | cst.Attribute) and parent.value is n:
-            holder = src.parents.get(parent)
-            if isinstance(holder, cst.AssignTarget | cst.Del) or (
-                isinstance(holder, cst.AugAssign) and holder.target is parent
-            ):
-                return True
     return False
 
 

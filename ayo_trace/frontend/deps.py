@@ -9,6 +9,16 @@ from ..host import host
 from .source import FunctionSource
 
 
+class NeedStatic(Exception):
+    """Internal: the trace needs workflow parameter ``param`` as a constant (``use`` says where)."""
+
+    def __init__(self, param: str, use: str, path: str = "") -> None:
+        super().__init__(param)
+        self.param = param
+        self.use = use
+        self.path = path  # a field of the parameter (``.collection``), when only that is needed
+
+
 @dataclass
 class TraceDeps:
     """Globals and closure cells the trace read at trace time (of the workflow and of every helper
@@ -23,6 +33,8 @@ class TraceDeps:
     eager_defs: set[Any] = field(default_factory=set)
     # the `for` loops (by place) traced unrolled: an item is a graph constant (``unroll.UnrollLoop``)
     unrolled: set[Any] = field(default_factory=set)
+    # the workflow's arguments (``unroll.mark`` reads the one a loop iterates over)
+    arguments: dict[str, Any] = field(default_factory=dict)
     # statements that built a list of coroutines traced at its gather (``coroutine_lists.built``)
     deferred: set[int] = field(default_factory=set)
 

@@ -28,6 +28,7 @@ from ..ir.spec import PrimitiveSpec, primitive_spec
 from ..ir.template import Hole, Template
 from . import unpacking, unroll
 from .builder import Expressions
+from .deps import NeedStatic
 from .guards import path_of
 from .values import Static, Text, Traced, Value
 
@@ -40,16 +41,6 @@ def _signature_of(spec: PrimitiveSpec) -> Any:
     primitive.__name__ = spec.name
     primitive.__signature__ = spec.signature()  # type: ignore[attr-defined]
     return primitive
-
-
-class NeedStatic(Exception):
-    """Internal: the trace needs workflow parameter ``param`` as a constant (``use`` says where)."""
-
-    def __init__(self, param: str, use: str, path: str = "") -> None:
-        super().__init__(param)
-        self.param = param
-        self.use = use
-        self.path = path  # a field of the parameter (``.collection``), when only that is needed
 
 
 class PrimitiveCalls(Expressions):

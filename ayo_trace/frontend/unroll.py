@@ -13,8 +13,9 @@ are few (``MAX_UNROLL``) and are immutable constants, and the body neither jumps
 the item, straight-line, so each call is traced with its constants and independent calls still
 run at once (the graph orders them by their data only). A comprehension with one plain ``for``
 clause is unrolled likewise: its element compiled once per item, the values collected as it would
-(``compile_comprehension``). Items may also be a local list bound once and only iterated, or a
-constant dict's ``.items()``. What asks for it: ``PrimitiveCalls.static_at_run_time`` and an await
+(``compile_comprehension``). Items may also be a local list bound once and only iterated, a
+constant dict's ``.items()``, or a workflow parameter (or a field of one) no line changes whose
+value now is a few constants: the trace is first specialized on it (``NeedStatic``, a guard). What asks for it: ``PrimitiveCalls.static_at_run_time`` and an await
 the tracer cannot follow (``request``).
 """
 
@@ -28,6 +29,9 @@ import libcst as cst
 
 from ..ir.code import SourceLoc
 from ..ir.graph import Node
+from .closures import _assigned_after, _changed_after
+from .deps import NeedStatic
+from .guards import path_of, value_at
 from .state import _has, _immutable, ancestors
 from .values import Static, Traced, Value
 
@@ -56,13 +60,16 @@ comprehension_key = loop_key
 
 def static_items(comp: Builder, stmt: cst.For) -> list[Any] | None:
     """The items of ``stmt`` when it can be unrolled (see the module docstring), else None."""
+    return _items(comp, stmt.target, stmt.iter) if _shape(stmt) else None
+
+
+def _shape(stmt: cst.For) -> bool:
+    """Whether loop ``stmt`` can be unrolled if its items are known: no jump, not ``async``."""
     if stmt.asynchronous is not None or _has(stmt.body, cst.Break | cst.Continue | cst.Return):
-        return None
-    if not isinstance(stmt.body, cst.IndentedBlock) or (
-        stmt.orelse is not None and not isinstance(stmt.orelse.body, cst.IndentedBlock)
-    ):
-        return None
-    return _items(comp, stmt.target, stmt.iter)
+        return False
+    return isinstance(stmt.body, cst.IndentedBlock) and (
+        stmt.orelse is None or isinstance(stmt.orelse.body, cst.IndentedBlock)
+    )
 
 
 def comprehension_items(comp: Builder, e: cst.BaseComp) -> list[Any] | None:
@@ -143,10 +150,39 @@ def _names(target: cst.BaseExpression) -> list[str]:
 
 def mark(child: Builder, comp: Builder, stmt: cst.For) -> None:
     """Note on ``child`` (the body of ``stmt``) that ``stmt`` could be unrolled, with the names its
-    items reach (its variables and what the body binds), for ``request``."""
+    items reach (its variables and what the body binds), for ``request``; or that it could once
+    the workflow parameter it iterates over is made static (its value is a few constants now)."""
+    names = {*_names(stmt.target), *comp.src.assigned_names(stmt.body)}
     if static_items(comp, stmt) is not None:
-        names = {*_names(stmt.target), *comp.src.assigned_names(stmt.body)}
-        child.unrollable = (loop_key(comp, stmt), names)
+        child.unrollable = (loop_key(comp, stmt), names, None)
+    elif _shape(stmt) and (need := _parameter(comp, stmt.target, stmt.iter)) is not None:
+        child.unrollable = (loop_key(comp, stmt), names, need)
+
+
+def _parameter(
+    comp: Builder, target: cst.BaseExpression, iterable: cst.BaseExpression
+) -> tuple[str, str] | None:
+    """``(parameter, field path)`` when ``iterable`` is a workflow parameter (or a field of one)
+    that no line changes, whose value now is a few constants to unroll over."""
+    field = path_of(iterable) or ((iterable, "") if isinstance(iterable, cst.Name) else None)
+    if field is None or not all(isinstance(n, cst.Name) for n in _target_leaves(target)):
+        return None
+    root, path = field
+    try:
+        param = comp.exprs.param_of(comp.lookup_local(root.value, comp.src.loc(root)))
+    except Exception:
+        return None
+    if param is None or param not in comp.deps.arguments or param != root.value:
+        return None
+    if _assigned_after(comp.src, 0, {param}) or _changed_after(comp.src, 0, {param}):
+        return None
+    try:
+        items = list(itertools.islice(value_at(comp.deps.arguments[param], path), MAX_UNROLL + 1))
+    except Exception:
+        return None
+    if len(items) > MAX_UNROLL or not all(_immutable(v) for v in items):
+        return None
+    return param, path
 
 
 def _outward(src: Any, at: cst.CSTNode) -> Iterator[cst.CSTNode]:
@@ -194,18 +230,26 @@ def request(body: Builder, at: cst.CSTNode, reads: set[str]) -> None:
     yet, whose items reach those names (any such loop around the inlined call of a helper: its
     names are the helper's own)."""
     for parent in _outward(body.src, at):
-        if (
+        if not (
             isinstance(parent, COMPREHENSIONS)
             and reads & set(_names(parent.for_in.target))
             and comprehension_key(body, parent) not in body.deps.unrolled
-            and comprehension_items(body, parent) is not None
         ):
+            continue
+        if comprehension_items(body, parent) is not None:
             raise UnrollLoop(comprehension_key(body, parent))
+        clause = parent.for_in
+        plain = clause.asynchronous is None and not clause.ifs and clause.inner_for_in is None
+        if plain and (need := _parameter(body, clause.target, clause.iter)) is not None:
+            raise NeedStatic(need[0], f"the items of the comprehension at {body.src.loc(parent)}", need[1])
     c: Builder | None = body
     same_source = True
     while c is not None:
         found = c.unrollable
         if found is not None and found[0] not in body.deps.unrolled and (not same_source or reads & found[1]):
+            if found[2] is not None:  # a parameter: trace again with it static, then unrolled
+                param, path = found[2]
+                raise NeedStatic(param, f"the items of the loop at {found[0][0]}", path)
             raise UnrollLoop(found[0])
         if c.parent is None and c.caller is not None:
             same_source = False

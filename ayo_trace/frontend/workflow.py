@@ -31,9 +31,9 @@ from ..ir.code import SourceLoc
 from ..ir.graph import Graph
 from .breaks import describe_break, graph_breaks
 from .compiler import Compiler, TraceDeps
+from .deps import NeedStatic
 from .guards import frozen, value_at
 from .helpers import RecursesAtRunTime
-from .primitive_calls import NeedStatic
 from .source import FunctionSource
 from .unroll import UnrollLoop
 from .values import Static, Traced, Value
@@ -150,6 +150,8 @@ class Workflow:
         key: list[Any] = []
         for i, (name, value) in enumerate(bound.arguments.items()):
             if self._is_static(name, value, i):
+                if name in self._by_need and name not in self.static:
+                    value = frozen(value)  # (a list of collections a loop is unrolled over)
                 try:
                     hash(value)
                 except TypeError:
@@ -201,7 +203,10 @@ class Workflow:
         graph.guards = {n: use for n, use in self._by_need.items() if n in graph.statics}
         # helpers parsed by earlier traces are reused
         deps = TraceDeps(
-            sources=self._sources, eager_defs=set(self._eager_defs), unrolled=set(self._unrolled)
+            sources=self._sources,
+            eager_defs=set(self._eager_defs),
+            unrolled=set(self._unrolled),
+            arguments=dict(bound.arguments),
         )
         for (name, path), use in self._fields_by_need.items():
             if name in traced:

@@ -73,3 +73,20 @@ def test_the_unrolled_calls_carry_their_items_constants() -> None:
     assert sorted(n.attrs["sampling"].seed for n in graph.walk() if n.op == "llm") == [0, 1, 2]
     graph = u.module_constant.graph("q")
     assert [n.attrs["params"].collection for n in graph.walk() if n.op == "search"] == ["kb0", "kb1"]
+
+
+def test_a_parameter_iterated_over_specializes_the_trace_only_when_it_unrolls() -> None:
+    """A loop over a workflow parameter (or a field of one) holding a few constants traces again
+    with that parameter static (a guard), then unrolled; another value traces again. A long list,
+    or one the workflow changes, is not made static: its calls stay graph breaks."""
+    graph = u.over_a_parameter.graph("q", ["kb0", "kb1"])
+    assert "kbs" in graph.guards
+    assert [n.attrs["params"].collection for n in graph.walk() if n.op == "search"] == ["kb0", "kb1"]
+    other = u.over_a_parameter.graph("q", ["kb1"])
+    assert [n.attrs["params"].collection for n in other.walk() if n.op == "search"] == ["kb1"]
+    graph = u.over_a_field.graph("q", u.Settings())
+    assert sorted(n.attrs["sampling"].max_tokens for n in graph.walk() if n.op == "llm") == [2, 5]
+    long = u.over_a_long_parameter.graph("q", ["a"] * 17)
+    assert not long.guards and [n for n in long.walk() if n.op == "break"]
+    changed = u.over_a_changed_parameter.graph("q", ["kb1"])
+    assert not changed.guards

@@ -5,6 +5,7 @@ called: each is traced unrolled, whole, for ``test_unrolled_loops.py``. ``BOUNDA
 from __future__ import annotations
 
 import asyncio
+from dataclasses import dataclass
 
 import ayo_trace as ayo
 
@@ -168,6 +169,25 @@ async def helpers_gathered(question: str) -> list[str]:
     return list(await asyncio.gather(*(view(question) for view in (cons, pros))))
 
 
+@ayo.workflow
+async def over_a_parameter(question: str, kbs: list[str]) -> list[str]:
+    out = []
+    for kb in kbs:
+        out += [h.text for h in await ayo.search(question, collection=kb, top_k=1)]
+    return out
+
+
+@dataclass(frozen=True)
+class Settings:
+    kbs: tuple[str, ...] = ("kb1", "kb0")
+    budgets: tuple[int, ...] = (2, 5)
+
+
+@ayo.workflow
+async def over_a_field(question: str, settings: Settings) -> list[str]:
+    return [await ayo.llm(f"{n} words on {question}", max_tokens=n) for n in settings.budgets]
+
+
 class Router:
     def __init__(self, kbs: tuple[str, ...]) -> None:
         self.kbs = kbs
@@ -203,6 +223,9 @@ CASES = [
     (steps_in_a_loop, ("q",)),
     (helpers_in_a_comprehension, ("q",)),
     (helpers_gathered, ("q",)),
+    (over_a_parameter, ("passage", ["kb0", "kb1"])),
+    (over_a_parameter, ("passage", ["kb1"])),
+    (over_a_field, ("q", Settings())),
 ]
 
 
@@ -228,8 +251,20 @@ async def list_changed_later(question: str) -> list[str]:
     return [await ayo.llm(question, seed=s, max_tokens=2) for s in seeds]
 
 
+@ayo.workflow
+async def over_a_long_parameter(question: str, words: list[str]) -> list[str]:
+    return [await ayo.llm(question, max_tokens=1 + len(w)) for w in words]
+
+
+@ayo.workflow
+async def over_a_changed_parameter(question: str, kbs: list[str]) -> list[str]:
+    kbs.append("kb0")
+    return [h.text for kb in kbs for h in [*(await ayo.search(question, collection=kb, top_k=1))]]
+
+
 # (workflow, arguments): a loop of run-time constants that stays a graph break
 BOUNDARY = [
+    (over_a_long_parameter, ("q", ["a"] * 17)),
     (too_many_items, ("q",)),
     (loop_that_breaks, ("q",)),
     (list_changed_later, ("q",)),
