@@ -173,8 +173,8 @@ class ExpressionCompiler(
 
     def break_call_target(self, e: cst.Await) -> bool:
         """Whether ``await e`` is a graph break; in a comprehension traced unrolled, whether it is
-        one for any of its items (``unroll.item_scopes``)."""
-        return any(self._break_target(e) for _ in unroll.item_scopes(self.body, e))
+        one for any of its items (``unroll.per_item``)."""
+        return bool(unroll.per_item(self.body, e, lambda: self._break_target(e) or None))
 
     def _break_target(self, e: cst.Await) -> bool:
         expanded = self._expanded_partial(e)

@@ -77,12 +77,8 @@ class PrimitiveCalls(Expressions):
         in backquotes (`` `seed=` ``, `` `**opts` ``). None when every such argument is known at
         trace time or is a workflow parameter (or a field of one: the trace specializes on its
         value, ``static_arg``). A call in a comprehension traced unrolled is judged with each of
-        its items (``unroll.item_scopes``)."""
-        for _ in unroll.item_scopes(self.body, e):
-            found = self._run_time_constant(e)
-            if found is not None:
-                return found
-        return None
+        its items (``unroll.per_item``)."""
+        return unroll.per_item(self.body, e, lambda: self._run_time_constant(e))
 
     def _run_time_constant(self, e: cst.Await) -> str | None:
         op = self.primitive_of(e)

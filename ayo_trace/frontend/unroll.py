@@ -22,8 +22,8 @@ the tracer cannot follow (``request``).
 from __future__ import annotations
 
 import itertools
-from collections.abc import Iterator
-from typing import TYPE_CHECKING, Any
+from collections.abc import Callable, Iterator
+from typing import TYPE_CHECKING, Any, TypeVar
 
 import libcst as cst
 
@@ -38,6 +38,7 @@ from .values import Static, Traced, Value
 if TYPE_CHECKING:
     from .builder import Builder
 
+T = TypeVar("T")
 COMPREHENSIONS = (cst.ListComp, cst.SetComp, cst.DictComp, cst.GeneratorExp)
 MAX_UNROLL = 16  # items at most: a longer loop stays a map, its constant-needing calls breaks
 
@@ -195,10 +196,10 @@ def _outward(src: Any, at: cst.CSTNode) -> Iterator[cst.CSTNode]:
         yield around
 
 
-def item_scopes(body: Builder, at: cst.Await) -> Iterator[None]:
-    """Once per item of the innermost comprehension around ``at`` traced unrolled, with its
-    variables bound to that item (so a call of its element is judged as it will be traced); once,
-    binding nothing, when there is none."""
+def per_item(body: Builder, at: cst.Await, judge: Callable[[], T | None]) -> T | None:
+    """``judge()`` once per item of the innermost comprehension around ``at`` traced unrolled, with
+    its variables bound to that item (so a call of its element is judged as it will be traced),
+    or once when there is none: the first answer that is not None."""
     e = next(
         (
             n
@@ -209,15 +210,16 @@ def item_scopes(body: Builder, at: cst.Await) -> Iterator[None]:
     )
     items = comprehension_items(body, e) if e is not None else None
     if e is None or items is None:
-        yield None
-        return
+        return judge()
     names = _names(e.for_in.target)
     saved = {n: body.temps[n] for n in names if n in body.temps}
     try:
         for item in items:
             for n, v in bind(body, e.for_in.target, item).items():
                 body.temps[n] = Static(v)
-            yield None
+            if (found := judge()) is not None:
+                return found
+        return None
     finally:
         for n in names:
             body.temps.pop(n, None)

@@ -117,9 +117,16 @@ def test_a_new_value_of_a_guarded_parameter_traces_again() -> None:
     assert len(keys) == 1
 
 
+class _Unhashable:
+    __hash__ = None  # type: ignore[assignment]
+
+
 def test_an_unhashable_value_for_a_guarded_parameter_is_a_trace_error() -> None:
     r.searches.graph("q", "papers")
     with pytest.raises(ayo.TraceError, match=r"must be hashable.*needs it as a constant"):
+        r.searches.graph("q", _Unhashable())
+    # a list keys the cache by its items (a loop over it may be unrolled), then is checked as a name
+    with pytest.raises(ayo.TraceError, match=r"collection= must be a non-empty str, got \['not'"):
         r.searches.graph("q", ["not", "a", "name"])
 
 
