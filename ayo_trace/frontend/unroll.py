@@ -15,8 +15,9 @@ run at once (the graph orders them by their data only). A comprehension with one
 clause is unrolled likewise: its element compiled once per item, the values collected as it would
 (``compile_comprehension``). Items may also be a local list bound once and only iterated, a
 constant dict's ``.items()``, or a workflow parameter (or a field of one) no line changes whose
-value now is a few constants: the trace is first specialized on it (``NeedStatic``, a guard). What asks for it: ``PrimitiveCalls.static_at_run_time`` and an await
-the tracer cannot follow (``request``).
+value now is a few constants: the trace is first specialized on it (``NeedStatic``, a guard).
+What asks for it: ``PrimitiveCalls.static_at_run_time`` and an await the tracer cannot follow
+(``request``).
 """
 
 from __future__ import annotations
@@ -32,6 +33,7 @@ from ..ir.graph import Node
 from .closures import _assigned_after, _changed_after
 from .deps import NeedStatic
 from .guards import path_of, value_at
+from .source import _names_in
 from .state import _has, _immutable, ancestors
 from .values import Static, Traced, Value
 
@@ -126,9 +128,11 @@ def _literal_local(comp: Builder, e: cst.BaseExpression) -> Static | None:
     found = comp.exprs.try_static(stmt.value)
     if found is None:
         return None
-    for access in scope.accesses[e.value]:
-        parent = comp.src.parents.get(access.node)
-        iterated = isinstance(parent, cst.For | cst.CompFor) and parent.iter is access.node
+    for n in _names_in(comp.src.node.body):  # every mention, nested functions' too
+        if n.value != e.value or n is target:
+            continue
+        parent = comp.src.parents.get(n)
+        iterated = isinstance(parent, cst.For | cst.CompFor) and parent.iter is n
         measured = isinstance(parent, cst.Arg) and _is_len(comp.src.parents.get(parent))
         if not (iterated or measured):
             return None
@@ -173,7 +177,7 @@ def _parameter(
         param = comp.exprs.param_of(comp.lookup_local(root.value, comp.src.loc(root)))
     except Exception:
         return None
-    if param is None or param not in comp.deps.arguments or param != root.value:
+    if param is None or param not in comp.deps.arguments or param != root.value or _inlined(comp):
         return None
     if _assigned_after(comp.src, 0, {param}) or _changed_after(comp.src, 0, {param}):
         return None
@@ -184,6 +188,14 @@ def _parameter(
     if len(items) > MAX_UNROLL or not all(_immutable(v) for v in items):
         return None
     return param, path
+
+
+def _inlined(comp: Builder) -> bool:
+    """Whether ``comp`` is a body of an inlined helper (whose names are not the workflow's)."""
+    c = comp
+    while c.parent is not None:
+        c = c.parent
+    return c.caller is not None
 
 
 def _outward(src: Any, at: cst.CSTNode) -> Iterator[cst.CSTNode]:

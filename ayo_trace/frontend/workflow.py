@@ -15,6 +15,7 @@ any break with a ``TraceError``.
 from __future__ import annotations
 
 import contextlib
+import copy
 import enum
 import functools
 import inspect
@@ -194,6 +195,10 @@ class Workflow:
         traced: list[str] = []
         for i, (name, value) in enumerate(bound.arguments.items()):
             if self._is_static(name, value, i):
+                if name in self._by_need and isinstance(value, list | dict | set):
+                    # the trace is keyed by the items: a later call with equal items reuses it even
+                    # if the caller changed this list since, so the graph holds a copy
+                    value = copy.deepcopy(value)
                 env[name] = Static(value)
                 if not (self.bound_self is not None and i == 0):
                     graph.statics[name] = value

@@ -90,3 +90,14 @@ def test_a_parameter_iterated_over_specializes_the_trace_only_when_it_unrolls() 
     assert not long.guards and [n for n in long.walk() if n.op == "break"]
     changed = u.over_a_changed_parameter.graph("q", ["kb1"])
     assert not changed.guards
+    assert not u.parameter_passed_to_a_helper.graph("q", ["kb1"]).guards
+
+
+def test_the_graph_keeps_a_copy_of_a_list_it_specialized_on() -> None:
+    """The trace is keyed by the list's items: a caller changing its list after a call must not
+    change the graph a later call with those items reuses."""
+    kbs = ["kb0", "kb1"]
+    first = u.over_a_parameter.graph("q", kbs)
+    kbs.append("kb0")
+    assert first.statics["kbs"] == ["kb0", "kb1"]
+    assert str(u.over_a_parameter.graph("q", ["kb0", "kb1"])) == str(first)

@@ -262,8 +262,33 @@ async def over_a_changed_parameter(question: str, kbs: list[str]) -> list[str]:
     return [h.text for kb in kbs for h in [*(await ayo.search(question, collection=kb, top_k=1))]]
 
 
+@ayo.workflow
+async def list_changed_by_a_closure(question: str) -> list[str]:
+    seeds = [1, 2]
+
+    def more() -> None:
+        seeds.append(3)
+
+    more()
+    return [await ayo.llm(question, seed=s, max_tokens=2) for s in seeds]
+
+
+async def search_all(question: str, kbs: list[str]) -> list[str]:
+    out = []
+    for kb in kbs:
+        out += [h.text for h in await ayo.search(question, collection=kb, top_k=1)]
+    return out
+
+
+@ayo.workflow
+async def parameter_passed_to_a_helper(question: str, kbs: list[str]) -> list[str]:
+    kbs.append("kb0")  # the helper's loop is over a list the workflow changed
+    return await search_all(question, kbs)
+
+
 # (workflow, arguments): a loop of run-time constants that stays a graph break
 BOUNDARY = [
+    (list_changed_by_a_closure, ("q",)),
     (over_a_long_parameter, ("q", ["a"] * 17)),
     (too_many_items, ("q",)),
     (loop_that_breaks, ("q",)),
