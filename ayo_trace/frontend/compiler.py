@@ -142,7 +142,7 @@ class Compiler(Builder):
                 outer_node = self.parent.materialize(outer, loc, name)
                 inp = self.graph.add("input", (), {"name": name}, name=name)
                 self.captures[name] = (outer_node, inp)
-            value = Traced(self.captures[name][1])
+            value = Traced(self.captures[name][1], cls=getattr(outer, "cls", None))
             self.env[name] = value
             return value
         if self.enclosing is not None:
@@ -362,7 +362,20 @@ class Compiler(Builder):
             text = self.exprs.as_text(value, loc, lambda: self.python_node(stmt, loc, [name], name=name))
             if text is not None:
                 return text
-        return Traced(self.python_node(stmt, loc, [name], name=name))
+        return Traced(self.python_node(stmt, loc, [name], name=name), cls=self._made_class(value))
+
+    def _made_class(self, value: cst.BaseExpression) -> type | None:
+        """The class ``value`` calls, when it is a plain class of the user's (no metaclass, no
+        ``__getattr__``): an instance's methods are then the class's (``helpers.TracedSelf``)."""
+        made = self.exprs.callee(value) if isinstance(value, cst.Call) else None
+        plain = (
+            isinstance(made, type)
+            and type(made) is type
+            and made.__module__ != "builtins"
+            and made.__getattribute__ is object.__getattribute__
+            and not hasattr(made, "__getattr__")
+        )
+        return made if plain else None
 
     def unpack(self, stmt: cst.CSTNode, value: cst.BaseExpression, names: list[str], loc: SourceLoc) -> None:
         if not contains_await(value):
@@ -460,9 +473,17 @@ class Compiler(Builder):
         return {}
 
     def python_statement(self, stmt: cst.CSTNode, loc: SourceLoc, names: list[str], *, effect: bool) -> None:
-        returns, keep = settle(self, stmt, list(dict.fromkeys([*names, *self.mutated_locals(stmt)])), loc)
+        changed = self.mutated_locals(stmt)
+        returns, keep = settle(self, stmt, list(dict.fromkeys([*names, *changed])), loc)
+        # an object changed in place keeps its class (`self.memory.append(...)`: Traced.cls)
+        classes = {
+            n: v.cls for n in changed if n not in names and isinstance(v := self._peek(n), Traced) and v.cls
+        }
         node = self.python_node(stmt, loc, returns, effect=effect or not names, keep=tuple(keep))
         self.rebind(returns, node, loc)
+        for n, cls in classes.items():
+            if isinstance(now := self.env.get(n), Traced):
+                self.env[n] = Traced(now.node, cls=cls)
 
     def rebind(self, names: list[str], node: Node, loc: SourceLoc) -> None:
         if len(names) == 1:

@@ -1,7 +1,9 @@
 """Helpers are traced: an undecorated ``async def`` that awaits primitives is inlined like a workflow.
 
 A helper is a module-level ``async def``, a method of an object known at trace time (``self.retrieve``
-when ``self`` is static, or ``agent(q)`` of an object whose class has an ``async def __call__``), or an ``async def`` defined inside the workflow itself. It is inlined when
+when ``self`` is static, or ``agent(q)`` of an object whose class has an ``async def __call__``), a
+method of an object the workflow made of a plain class (``agent = Agent(...)``: ``TracedSelf``), or
+an ``async def`` defined inside the workflow itself. It is inlined when
 it awaits (directly, or through other helpers) an ayo primitive or workflow; its nodes carry its own
 ``file:line``. Recursion unrolls while its arguments are static, up to ``MAX_INLINE_DEPTH`` nested
 calls; past that (recursion on a traced value never ends at trace time: a divide-and-conquer
@@ -54,6 +56,18 @@ class Helper:
     enclosing: Any = None
 
 
+@dataclasses.dataclass(frozen=True)
+class TracedSelf:
+    """The ``self`` of a method called on an object the workflow made (``agent = Agent(...)`` then
+    ``await agent.step(q)``): a traced value whose class is known at trace time."""
+
+    value: Traced
+
+    @property
+    def cls(self) -> type:
+        return self.value.cls
+
+
 class Helpers(Expressions):
     """The helper calls of an ``ExpressionCompiler``: found, and inlined into its body's graph."""
 
@@ -82,6 +96,8 @@ class Helpers(Expressions):
         """``(self, function)`` of the callee: a bound method's, an object's ``async def
         __call__``'s (``self`` None for a plain function)."""
         fn = self.callee(call)
+        if fn is None and (method := self._method_of_made_object(call)) is not None:
+            return method
         if inspect.ismethod(fn):
             return fn.__self__, fn.__func__
         if callable(fn) and not inspect.isroutine(fn) and not isinstance(fn, type):
@@ -89,6 +105,21 @@ class Helpers(Expressions):
             if inspect.iscoroutinefunction(call_method):
                 return fn, call_method
         return None, fn
+
+    def _method_of_made_object(self, call: cst.Call) -> tuple[TracedSelf, Any] | None:
+        """``(self, function)`` for ``obj.m(...)`` where ``obj`` is an object the workflow made of a
+        plain class (``Traced.cls``) and ``m`` an ``async def`` of that class."""
+        func = call.func
+        if not (isinstance(func, cst.Attribute) and isinstance(func.value, cst.Name)):
+            return None
+        try:
+            value = self.body.lookup_local(func.value.value, SourceLoc(self.body.src.filename, 0))
+        except TraceError:
+            return None
+        if not isinstance(value, Traced) or value.cls is None:
+            return None
+        fn = inspect.getattr_static(value.cls, func.attr.value, None)
+        return (TracedSelf(value), fn) if inspect.iscoroutinefunction(fn) else None
 
     def eager_recursion(self, e: cst.Await) -> str | None:
         """The name of the helper ``await e`` calls when its calls run eagerly because its
@@ -128,8 +159,8 @@ class Helpers(Expressions):
         closure = inspect.getclosurevars(fn)
         scope = {**closure.globals, **closure.nonlocals, **closure.builtins}
         params = src.node.params.params
-        if self_value is not None and params:
-            scope[params[0].name.value] = self_value
+        if self_value is not None and params:  # (a traced self: its class stands for it)
+            scope[params[0].name.value] = self_value.cls if isinstance(self_value, TracedSelf) else self_value
         found = False
 
         class V(cst.CSTVisitor):
@@ -199,7 +230,10 @@ class Helpers(Expressions):
             plain = plain[1:]
         env: dict[str, Value] = {}
         if helper.self_value is not None:
-            env[params.params[0].name.value if params.params else "self"] = Static(helper.self_value)
+            me = helper.self_value
+            env[params.params[0].name.value if params.params else "self"] = (
+                me.value if isinstance(me, TracedSelf) else Static(me)
+            )
         positional = [a.value for a in call.args if a.keyword is None]
         keywords = {a.keyword.value: a.value for a in call.args if a.keyword is not None}
         if len(positional) > len(plain) and star is None:

@@ -11,6 +11,7 @@ from __future__ import annotations
 import dataclasses
 from collections.abc import Callable
 from dataclasses import dataclass, field
+from typing import Any
 
 from ..ir.graph import Node
 from ..ir.template import Hole, Template
@@ -26,6 +27,9 @@ class Static:
 @dataclass(frozen=True)
 class Traced:
     node: Node
+    # the class of the value, when the workflow made it by calling a plain class (``agent =
+    # Agent(...)``): its ``async def`` methods are inlined as helpers (``helpers.TracedSelf``)
+    cls: Any = field(default=None, compare=False)
 
 
 @dataclass
