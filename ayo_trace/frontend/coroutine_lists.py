@@ -120,9 +120,13 @@ def _repeats(src: Any, n: cst.CSTNode, made: cst.CSTNode) -> bool:
     run more than once for one run of ``made`` (awaiting the same coroutines twice fails in Python;
     made again at each gather, they would not)."""
     around = {id(made), *(id(a) for a in ancestors(src, made))}
-    for node in ancestors(src, n):
+    path = [n, *ancestors(src, n)]
+    for i, node in enumerate(path[1:], start=1):
         if id(node) in around:
             return False
+        first_iterable = isinstance(node, cst.BaseComp) and i >= 2 and path[i - 2] is node.for_in.iter
+        if first_iterable and path[i - 1] is getattr(node, "for_in", None):
+            continue  # a comprehension's first iterable is evaluated once, where it stands
         if isinstance(node, _REPEATING):
             return True
     return False

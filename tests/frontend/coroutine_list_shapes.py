@@ -86,6 +86,12 @@ async def ingest_before_the_gather(q: str) -> list[list[str]]:
     return [[h.text for h in hits] for hits in found]
 
 
+@ayo.workflow
+async def gathered_as_a_comprehensions_items(q: str) -> list[list[str]]:
+    coros = [ayo.search(q, collection="kb0", top_k=2), ayo.search(q, collection="kb1", top_k=1)]
+    return [[h.text for h in hits] for hits in await asyncio.gather(*coros)]  # evaluated once
+
+
 TRACED = [
     (literal_list, ("tea",)),
     (appended_in_a_loop, ("passage",)),
@@ -97,6 +103,7 @@ TRACED = [
     (gathered_in_a_try, ("a b",)),
     (made_in_a_loop, ("q",)),
     (ingest_before_the_gather, ("zeta",)),
+    (gathered_as_a_comprehensions_items, ("passage",)),
 ]
 
 
