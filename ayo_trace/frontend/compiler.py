@@ -33,11 +33,13 @@ from . import (
     control_flow,
     coroutine_lists,
     impure,
+    locks,
     map_loops,
     matching,
     parallel,
     partials,
     returning,
+    task_groups,
     try_except,
     try_returns,
     unroll,
@@ -195,7 +197,7 @@ class Compiler(Builder):
 
     def block(self, stmts: Any, *, top: bool) -> None:
         """Compile ``stmts``; ``top``: a ``return`` among them returns from the function."""
-        stmts = list(stmts)
+        stmts = locks.unwrapped(self, list(stmts))  # `async with sem:` runs its body as it stands
         for i, stmt in enumerate(stmts):
             if top and self._returning_if(stmt):
                 raise _Returned(returning_if(self, stmt, stmts[i + 1 :], self.src.loc(stmt)))
@@ -256,7 +258,7 @@ class Compiler(Builder):
         False to leave it to ``statement``. Statements with a ``return`` inside never reach here
         (``block`` takes them)."""
         if isinstance(stmt, cst.With) and stmt.asynchronous is not None:
-            return parallel.task_group(self, stmt, loc)
+            return task_groups.task_group(self, stmt, loc)
         if isinstance(stmt, cst.Try):
             return try_except.try_statement(self, stmt, loc)
         if isinstance(stmt, cst.For) and stmt.asynchronous is None:

@@ -27,7 +27,7 @@ import libcst as cst
 from ..errors import TraceError
 from ..ir.code import SourceLoc
 from ..ir.graph import Node
-from . import unroll
+from . import locks, unroll
 from .flow import flow
 from .state import children, contains_await, pattern_captures, walk
 from .values import Static, Traced, Value
@@ -67,6 +67,7 @@ def _has_return(node: cst.CSTNode) -> bool:
 def jump_block(comp: Builder, stmts: Sequence[cst.BaseStatement]) -> None:
     """Compile a loop body's statements, turning ``break``/``continue`` into the ``BROKE`` flag and
     the end of the statements compiled on that path."""
+    stmts = locks.unwrapped(comp, list(stmts))  # `async with sem:` runs its body as it stands
     for i, stmt in enumerate(stmts):
         loc = comp.src.loc(stmt)
         if isinstance(stmt, cst.SimpleStatementLine) and any(

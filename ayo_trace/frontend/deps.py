@@ -37,6 +37,14 @@ class TraceDeps:
     arguments: dict[str, Any] = field(default_factory=dict)
     # statements that built a list of coroutines traced at its gather (``coroutine_lists.built``)
     deferred: set[int] = field(default_factory=set)
+    # the last arm of each call through a table traced as a conditional (``dispatch.arms``), by id
+    # (held here, so no other node takes its id during the trace): not dispatched again
+    fallbacks: dict[int, Any] = field(default_factory=dict)
+    # the task groups whose `async with` is being traced, by name (``task_groups.task_group``)
+    task_groups: dict[str, Any] = field(default_factory=dict)
+    # the calls (by id) of a `gather(..., return_exceptions=True)` being traced: each one's error is
+    # its value (``try_except.caught``)
+    caught: set[int] = field(default_factory=set)
 
     def saw_chat_template(self, engine: str | None, template: Any) -> None:
         self.chat[engine] = template

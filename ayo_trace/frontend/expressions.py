@@ -14,7 +14,7 @@ from ..errors import TraceError
 from ..ir.code import SourceLoc
 from ..ir.graph import Node
 from ..ir.spec import primitive_spec
-from . import partials, unpacking, unroll
+from . import dispatch, partials, try_except, unpacking, unroll
 from .builder import Builder
 from .chat_calls import ChatMessages
 from .comprehensions import ComprehensionMaps
@@ -187,12 +187,13 @@ class ExpressionCompiler(
                 for k in temps:
                     self.body.temps.pop(k, None)
         if self.static_at_run_time(e) is not None:
-            return True
+            return dispatch.choice(self.body, e) is None  # (a choice among a few constants traces)
         if (
             self.primitive_of(e) is None
             and self.workflow_of(e) is None
             and self.helper_of(e) is None
             and not traceable_await(self.body, e)
+            and dispatch.choice(self.body, e) is None
         ):
             self._unroll_callee(e)
             return True
@@ -226,6 +227,15 @@ class ExpressionCompiler(
     def await_expr(self, e: cst.Await, loc: SourceLoc, hint: str | None) -> Value:
         call = e.expression
         call_loc = self.body.src.loc(e) if e in self.body.src.positions else loc
+        caught = self.body.deps.caught
+        if id(call) in caught:  # a call of `gather(..., return_exceptions=True)`: its error is its value
+            caught.discard(id(call))
+            try:
+                return try_except.caught(
+                    self.body, lambda c: c.exprs.await_expr(e, loc, hint), call_loc, hint or "value"
+                )
+            finally:
+                caught.add(id(call))
         expanded = self._expanded_partial(e)
         if expanded is not None and not self.break_call_target(e):
             new_call, temps = expanded
@@ -250,6 +260,9 @@ class ExpressionCompiler(
         gathered = awaited(self.body, e, loc, hint)  # gather, tasks
         if gathered is not None:
             return gathered
+        found = dispatch.choice(self.body, e)  # await TOOLS[name](q): a cond over what it may call
+        if found is not None:
+            return dispatch.dispatch(self.body, e, found, call_loc, hint or "value")
         # anything else runs eagerly where it stands: a graph break of this one await (unless its
         # callee is the item of a loop over constants: unrolled)
         self._unroll_callee(e)
@@ -282,6 +295,12 @@ class ExpressionCompiler(
             # which the code around may catch. Run as a break, the call keeps exactly that meaning
             # (the runtime has no per-node deadline that raises `TimeoutError`).
             return "asyncio.wait_for around an await: the call runs eagerly, under its timeout"
+        if id(e) in self.body.deps.fallbacks:  # the last arm of `await TOOLS[name](q)` (dispatch.py)
+            return (
+                "a call of a function (or with a graph constant) computed when the workflow runs that is "
+                "none of those it may be when traced (Python's KeyError for a missing key, an entry "
+                "added since): it runs eagerly"
+            )
         recursive = self.eager_recursion(e)
         if recursive is not None:
             return (

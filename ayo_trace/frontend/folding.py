@@ -241,6 +241,8 @@ class StaticFolding(Expressions):
     def try_static_callable(self, func: cst.BaseExpression) -> Static | None:
         if (temp := self._static_temp(func)) is not None:
             return temp
+        if isinstance(func, cst.Subscript):  # HANDLERS["lookup"]: an entry of a table known now
+            return self.try_static(func)
         if not isinstance(func, cst.Name | cst.Attribute):
             return None
         scope = self._static_scope(func, peek_outside=True)
@@ -253,11 +255,16 @@ class StaticFolding(Expressions):
         return Static(value)
 
     def _static_temp(self, e: cst.BaseExpression) -> Static | None:
-        """A static temporary the compiler made (not in the source: libcst's scopes do not know it)."""
-        if isinstance(e, cst.Name) and e.value.startswith("__ayo_"):
-            value = self.body.temps.get(e.value)
-            if isinstance(value, Static):
-                return value
+        """A static temporary the compiler made (not in the source: libcst's scopes do not know it),
+        in this body or one around it (a branch of a branch)."""
+        if not (isinstance(e, cst.Name) and e.value.startswith("__ayo_")):
+            return None
+        body: Any = self.body
+        while body is not None:
+            if e.value in body.temps:
+                value = body.temps[e.value]
+                return value if isinstance(value, Static) else None
+            body = body.parent
         return None
 
 

@@ -108,17 +108,22 @@ class Helpers(Expressions):
 
     def _method_of_made_object(self, call: cst.Call) -> tuple[TracedSelf, Any] | None:
         """``(self, function)`` for ``obj.m(...)`` where ``obj`` is an object the workflow made of a
-        plain class (``Traced.cls``) and ``m`` an ``async def`` of that class."""
+        plain class (``Traced.cls``) and ``m`` an ``async def`` of that class; for ``obj(...)``, its
+        class's ``async def __call__``."""
         func = call.func
-        if not (isinstance(func, cst.Attribute) and isinstance(func.value, cst.Name)):
+        if isinstance(func, cst.Attribute) and isinstance(func.value, cst.Name):
+            name, method = func.value.value, func.attr.value
+        elif isinstance(func, cst.Name):
+            name, method = func.value, "__call__"
+        else:
             return None
         try:
-            value = self.body.lookup_local(func.value.value, SourceLoc(self.body.src.filename, 0))
+            value = self.body.lookup_local(name, SourceLoc(self.body.src.filename, 0))
         except TraceError:
             return None
         if not isinstance(value, Traced) or value.cls is None:
             return None
-        fn = inspect.getattr_static(value.cls, func.attr.value, None)
+        fn = inspect.getattr_static(value.cls, method, None)
         return (TracedSelf(value), fn) if inspect.iscoroutinefunction(fn) else None
 
     def eager_recursion(self, e: cst.Await) -> str | None:
@@ -148,8 +153,8 @@ class Helpers(Expressions):
         return cache[fn]
 
     def _awaits_ayo(self, fn: Any, self_value: Any, depth: int) -> bool:
-        """Whether ``fn`` awaits an ayo primitive or workflow, directly or through other helpers
-        (names resolved in its globals, its closure and, for a method, its ``self`` at trace time)."""
+        """Whether ``fn`` calls an ayo primitive or workflow, directly or through other helpers,
+        awaited or gathered (names resolved in its globals, its closure and, for a method, its ``self`` at trace time)."""
         if depth > 4:
             return False
         try:
@@ -161,13 +166,14 @@ class Helpers(Expressions):
         params = src.node.params.params
         if self_value is not None and params:  # (a traced self: its class stands for it)
             scope[params[0].name.value] = self_value.cls if isinstance(self_value, TracedSelf) else self_value
-        found = False
 
         class V(cst.CSTVisitor):
-            def visit_Await(self, n: cst.Await) -> None:
-                nonlocal found
-                if isinstance(n.expression, cst.Call):
-                    targets.append(n.expression.func)
+            # every call, awaited or not (`await asyncio.gather(ayo.llm(a), ayo.llm(b))`,
+            # `tasks.append(asyncio.create_task(summarize(x)))`), and functions passed by name
+            # (`tg.start_soon(ayo.llm, p)`, `functools.partial(ayo.search, ...)`)
+            def visit_Call(self, n: cst.Call) -> None:
+                targets.append(n.func)
+                targets.extend(a.value for a in n.args if isinstance(a.value, cst.Name | cst.Attribute))
 
         targets: list[cst.BaseExpression] = []
         src.node.body.visit(V())
@@ -186,8 +192,6 @@ class Helpers(Expressions):
                 or getattr(target, "__ayo_workflow__", False)
                 or (inspect.iscoroutinefunction(target) and self._awaits_ayo(target, owner, depth + 1))
             ):
-                found = True
-            if found:
                 return True
         return False
 

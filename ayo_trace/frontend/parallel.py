@@ -5,13 +5,15 @@
   ``await asyncio.gather(*(f(x) for x in xs))`` (or ``*[...]``) is a ``map`` over ``xs``; spread
   among other calls (``gather(a(), *(f(x) for x in xs))``) its items take its place in the list.
   ``coros = [f(x) for x in xs]`` then ``await asyncio.gather(*coros)`` is the same (``coroutine_lists.Deferred``).
-  ``return_exceptions=True`` changes what gather returns, so it is not traced here: the await is a
-  graph break, run eagerly as written.
+  With ``return_exceptions=True`` each call (of the list, or of a spread comprehension) is a
+  ``try`` node handing back its error as its value (``try_except.caught``), as gather does; not
+  for tasks made before the gather, nor deferred lists or ``map`` spreads (a graph break).
 * ``async with asyncio.TaskGroup() as tg:`` with ``t = tg.create_task(f(...))`` lines, and anyio's
   ``async with anyio.create_task_group() as tg:`` with ``tg.start_soon(f, *args)`` lines: each task
   is traced as the awaited call; ``t`` holds a ``Completed`` task whose ``result()`` (or ``await t``)
-  is the call's value. ``t = asyncio.create_task(f(...))`` outside a group is traced the same way
-  (``asyncio.ensure_future`` of a call too).
+  is the call's value; ``tasks = [tg.create_task(f(x)) for x in xs]`` there is a ``map`` (after
+  the group, its tasks are finished ones: ``t.result()``). ``t = asyncio.create_task(f(...))``
+  outside a group is traced the same way (``asyncio.ensure_future`` of a call too).
 * ``tasks = [asyncio.create_task(f(x)) for x in xs]``: a ``map`` over ``xs`` (the tasks all start
   there), ``tasks`` the list of their ``Completed`` tasks; ``await asyncio.gather(*tasks)`` is the
   list of their values, and anything else awaiting them (``[await t for t in tasks]``) runs as a
@@ -87,7 +89,22 @@ def _is_gather(comp: Builder, call: cst.Call) -> bool:
 
 
 def _is_create_task(comp: Builder, call: cst.Call) -> bool:
-    return comp.exprs.callee(call) in (asyncio.create_task, asyncio.ensure_future)
+    return (
+        comp.exprs.callee(call) in (asyncio.create_task, asyncio.ensure_future)
+        or _group_of(comp, call) is not None
+    )
+
+
+def _group_of(comp: Builder, call: cst.Call) -> cst.With | None:
+    """The ``async with`` of the task group ``tg`` being traced, for ``tg.create_task(...)``."""
+    func = call.func
+    if (
+        isinstance(func, cst.Attribute)
+        and isinstance(func.value, cst.Name)
+        and func.attr.value == "create_task"
+    ):
+        return comp.deps.task_groups.get(func.value.value)
+    return None
 
 
 def _traceable(comp: Builder, call: cst.BaseExpression) -> bool:
@@ -150,14 +167,20 @@ class Spread:
 
 def _gather_parts(comp: Builder, call: cst.Call) -> list[cst.BaseExpression | Spread] | Spread | None:
     """The calls gather awaits (a list), the one spread it awaits the items of, or None."""
-    for a in call.args:
-        if a.keyword is not None:
-            if a.keyword.value != "return_exceptions":
-                return None
-            flag = comp.exprs.try_static(a.value)
-            if flag is None or flag.value is not False:
-                return None
+    catching = _catches(comp, call)
+    if catching is None:
+        return None
     positional = [a for a in call.args if a.keyword is None]
+    if catching:  # each part's error is its value: only calls made here (a task's error is raised
+        # where the graph makes it), and comprehensions of them
+        ok = all(
+            not (a.star and coroutine_lists.deferred(comp, a.value))
+            and _task_list_node(comp, a.value) is None
+            and (_comprehension_spread(comp, a.value) if a.star else _task_node(comp, a.value) is None)
+            for a in positional
+        )
+        if not ok:
+            return None
     parts: list[cst.BaseExpression | Spread] = []
     if len(positional) == 1 and positional[0].star == "*":
         only = positional[0].value
@@ -188,6 +211,18 @@ def _gather_parts(comp: Builder, call: cst.Call) -> list[cst.BaseExpression | Sp
         else:
             parts.append(a.value)
     return parts
+
+
+def _catches(comp: Builder, call: cst.Call) -> bool | None:
+    """Whether gather ``call`` has ``return_exceptions=True`` (None: a keyword not traced)."""
+    catching = False
+    for a in call.args:
+        if a.keyword is not None:
+            flag = comp.exprs.try_static(a.value) if a.keyword.value == "return_exceptions" else None
+            if flag is None or not isinstance(flag.value, bool):
+                return None
+            catching = flag.value
+    return catching
 
 
 def _comprehension_spread(comp: Builder, e: cst.BaseExpression) -> bool:
@@ -244,7 +279,27 @@ def awaited(comp: Builder, e: cst.Await, loc: SourceLoc, hint: str | None) -> Va
     parts = _gather_parts(comp, inner)
     if parts is None:
         return None
-    name = hint or "gathered"
+    # return_exceptions=True: each call's error is its value (``Builder.await_expr`` makes each of
+    # these calls, a comprehension's element for each item, a ``try`` node handing back its error)
+    caught: set[int] = set()
+    if _catches(comp, inner):
+        for p in parts if isinstance(parts, list) else [parts]:
+            part = p.expr if isinstance(p, Spread) else p
+            caught.add(id(part.elt if isinstance(part, cst.GeneratorExp | cst.ListComp) else part))
+    comp.deps.caught |= caught
+    try:
+        return _gathered(comp, inner, parts, loc, hint or "gathered")
+    finally:
+        comp.deps.caught -= caught
+
+
+def _gathered(
+    comp: Builder,
+    inner: cst.Call,
+    parts: list[cst.BaseExpression | Spread] | Spread,
+    loc: SourceLoc,
+    name: str,
+) -> Value:
     if isinstance(parts, Spread):
         return _spread(comp, parts, loc, name)
     values: list[Node] = []
@@ -313,7 +368,11 @@ def small_statement(comp: Builder, small: cst.BaseSmallStatement, loc: SourceLoc
     """``t = asyncio.create_task(f(...))``: trace it (True), or leave the statement (False). A task
     or gather the statement starts without awaiting it otherwise is refused: run as plain code it
     would outlive the statement (and the query)."""
-    if coroutine_lists.defer(comp, small, lambda c: _traceable(comp, c), lambda c: _is_gather(comp, c)):
+
+    def deferrable(c: cst.BaseExpression) -> bool:  # (a task group's tasks end with the group)
+        return _traceable(comp, c) and not (isinstance(c, cst.Call) and _group_of(comp, c) is not None)
+
+    if coroutine_lists.defer(comp, small, deferrable, lambda c: _is_gather(comp, c)):
         return True
     if not (isinstance(small, cst.Assign) and len(small.targets) == 1 and _task_assignment(comp, small, loc)):
         _refuse_unawaited(comp, small, loc)
@@ -364,22 +423,28 @@ def _task_list(comp: Builder, small: cst.Assign, target: str, made: cst.ListComp
     tasks start here), ``tasks`` the list of their ``Completed`` tasks."""
     if _wrapped(comp, made.elt) is None or made.for_in.asynchronous or _clause_awaits(made.for_in):
         return False
-    _check_task_uses(comp, small, target, loc, many=True)
+    assert isinstance(made.elt, cst.Call)
+    group = _group_of(comp, made.elt)  # a task group's tasks have finished once it exits
+    _check_task_uses(comp, small, target, loc, many=True, within=group)
     results = comp.exprs.comprehension_map(made, loc, target, awaits=True)  # await create_task(f(x))
     source = f"{target} = [{DONE}(v) for v in {RESULT}]  # {TASKS}_made"
     _bind_completed(comp, small, target, comp.materialize(results, loc, "results"), source, loc)
     return True
 
 
-def _check_task_uses(comp: Builder, made: cst.CSTNode, name: str, loc: SourceLoc, many: bool) -> None:
+def _check_task_uses(
+    comp: Builder, made: cst.CSTNode, name: str, loc: SourceLoc, many: bool, within: cst.CSTNode | None = None
+) -> None:
     """Refuse a task (``many``: a list of tasks) made by ``made`` that the workflow uses other than
     by awaiting it (``await t``, ``gather(t)``, ``gather(*tasks)``, ``for t in tasks`` awaiting
     ``t``, ``len(tasks)``), or awaits inside a ``try`` that ``made`` is not in: the graph runs the
     task's call where it is created, so there the task has finished (Python's may still be
-    running: ``t.done()``) and its error is raised (Python raises it where it is awaited)."""
+    running: ``t.done()``) and its error is raised (Python raises it where it is awaited).
+    ``within``: the task group the tasks are made in; after it they have finished in Python too,
+    so only the uses inside it are checked."""
     src = comp.src
     around = {id(a) for a in ancestors(src, made) if isinstance(a, cst.Try | cst.TryStar)}
-    for n in walk(src.node.body):
+    for n in walk(src.node.body if within is None else within):
         if not (isinstance(n, cst.Name) and n.value == name) or _inside(src, n, made):
             continue
         sites = _await_sites(comp, n, many)
@@ -391,6 +456,16 @@ def _check_task_uses(comp: Builder, made: cst.CSTNode, name: str, loc: SourceLoc
                 f"be running; use only `await {'asyncio.gather(*' + name + ')' if many else name}` "
                 "(or `gather`) on it",
                 loc=src.loc(n),
+                construct="task",
+            )
+        call = src.parents.get(src.parents.get(n))
+        if isinstance(call, cst.Call) and _is_gather(comp, call) and _catches(comp, call) is not False:
+            raise TraceError(
+                f"the task{'s' if many else ''} `{name}` {'are' if many else 'is'} gathered with "
+                "`return_exceptions=`: the graph runs a task's call where it is created, so its "
+                "error would be raised there, not handed to the gather; gather the calls themselves "
+                "(`asyncio.gather(*(f(x) for x in xs), return_exceptions=True)`)",
+                loc=src.loc(call),
                 construct="task",
             )
         for up in (a for site in sites for a in ancestors(src, site)):
@@ -444,75 +519,3 @@ def _only_arg(call: cst.Call) -> cst.BaseExpression | None:
     if len(call.args) != 1 or call.args[0].keyword is not None or call.args[0].star:
         return None
     return call.args[0].value
-
-
-def _group_factory(fn: Any) -> bool:
-    if fn is asyncio.TaskGroup:
-        return True
-    module = getattr(fn, "__module__", "") or ""
-    return module.split(".")[0] == "anyio" and getattr(fn, "__name__", "") == "create_task_group"
-
-
-def _group_call(comp: Builder, stmt: cst.BaseStatement, tg: str) -> tuple[str | None, cst.Call] | None:
-    """``(target, call)`` for a ``t = tg.create_task(call)``, ``tg.create_task(call)`` or
-    ``tg.start_soon(f, *args)`` line (the latter as the call ``f(*args)``), else None."""
-    if not isinstance(stmt, cst.SimpleStatementLine) or len(stmt.body) != 1:
-        return None
-    small = stmt.body[0]
-    target: str | None = None
-    if (
-        isinstance(small, cst.Assign)
-        and len(small.targets) == 1
-        and isinstance(small.targets[0].target, cst.Name)
-    ):
-        target, value = small.targets[0].target.value, small.value
-    elif isinstance(small, cst.Expr):
-        value = small.value
-    else:
-        return None
-    if not (
-        isinstance(value, cst.Call)
-        and isinstance(value.func, cst.Attribute)
-        and isinstance(value.func.value, cst.Name)
-        and value.func.value.value == tg
-    ):
-        return None
-    method = value.func.attr.value
-    if method == "create_task":
-        coro = _only_arg(value)
-        return (target, coro) if isinstance(coro, cst.Call) and _traceable(comp, coro) else None
-    if method == "start_soon" and target is None and value.args:
-        if any(a.keyword is not None or a.star for a in value.args):
-            return None
-        call = cst.Call(
-            func=value.args[0].value,
-            args=[a.with_changes(comma=cst.MaybeSentinel.DEFAULT) for a in value.args[1:]],
-        )
-        return (None, call) if _traceable(comp, call) else None
-    return None
-
-
-def task_group(comp: Builder, stmt: cst.With, loc: SourceLoc) -> bool:
-    """``async with`` a task group whose tasks are all traceable: True once traced."""
-    if len(stmt.items) != 1:
-        return False
-    item = stmt.items[0]
-    factory = item.item
-    if not (
-        isinstance(factory, cst.Call) and not factory.args and _group_factory(comp.exprs.callee(factory))
-    ):
-        return False
-    if item.asname is None or not isinstance(item.asname.name, cst.Name):
-        return False
-    tg = item.asname.name.value
-    body = [s for s in stmt.body.body if isinstance(s, cst.BaseStatement)]
-    calls = [_group_call(comp, s, tg) for s in body]
-    for s, c in zip(body, calls, strict=True):
-        if c is None and (tg in comp.src.free_names(s)[0] or not isinstance(s, cst.SimpleStatementLine)):
-            return False  # the group used another way: a graph break runs it as written
-    for s, c in zip(body, calls, strict=True):
-        if c is None:
-            comp.statement(s, top=False)
-        else:
-            _task(comp, s, c[1], c[0], comp.src.loc(s))
-    return True

@@ -18,6 +18,7 @@ nothing Python would keep (otherwise it stays a graph break):
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from typing import TYPE_CHECKING, Any
 
 import libcst as cst
@@ -327,3 +328,30 @@ def _bare_raise(handlers: Any) -> bool:
     for h in handlers:
         h.visit(V())
     return found
+
+
+def caught(comp: Builder, compile: Callable[[Builder], Value], loc: SourceLoc, hint: str) -> Value:
+    """The value ``compile`` makes in a body of its own, or the error that body raises, as the
+    user's code sees it (``gather(..., return_exceptions=True)``): a ``try`` node whose one handler,
+    a bare ``except``, hands its error back as the value."""
+    body = comp.nested("body")
+    body.graph.add("output", [body.materialize(compile(body), loc, hint)])
+    handler = comp.nested("except0")
+    error = handler.graph.add("input", (), {"name": "exc"}, name="exc")
+    handler.graph.add("output", [error])
+    order = list(body.captures)
+    for n in order:
+        capture(handler, n, loc)
+    align(body, [], order)
+    align(handler, [error], order)
+    attrs: dict[str, Any] = {
+        "body": body.graph,
+        "handlers": (handler.graph,),
+        "catches": (None,),
+        "bind": (None,),
+        "orelse": None,
+        "finalbody": None,
+        "names": (hint,),
+    }
+    node = comp.emit("try", [body.captures[n][0] for n in order], attrs, loc, "try")
+    return Traced(comp.graph.add("getitem", (node,), {"index": 0}, loc=loc, name=hint))

@@ -23,7 +23,7 @@ What asks for it: ``PrimitiveCalls.static_at_run_time`` and an await the tracer 
 from __future__ import annotations
 
 import itertools
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterator, Mapping
 from typing import TYPE_CHECKING, Any, TypeVar
 
 import libcst as cst
@@ -87,7 +87,7 @@ def comprehension_items(comp: Builder, e: cst.BaseComp) -> list[Any] | None:
 def _items(comp: Builder, target: cst.BaseExpression, iterable: cst.BaseExpression) -> list[Any] | None:
     if not all(isinstance(n, cst.Name) for n in _target_leaves(target)):
         return None
-    found = comp.exprs.try_static(iterable) or _literal_local(comp, iterable) or _dict_view(comp, iterable)
+    found = comp.exprs.try_static(iterable) or literal_local(comp, iterable) or _dict_view(comp, iterable)
     if found is None:
         return None
     try:  # a sequence, a dict, or an iterator a pure builtin made (`enumerate(KBS)`, `zip(...)`)
@@ -109,34 +109,31 @@ def _dict_view(comp: Builder, e: cst.BaseExpression) -> Static | None:
     return Static(list(getattr(found.value, e.func.attr.value)()))
 
 
-def _literal_local(comp: Builder, e: cst.BaseExpression) -> Static | None:
-    """The value of local list ``e`` (``temps = [0.0, 0.5]`` then ``for t in temps``) when its one
-    assignment is folded at trace time and every read of it is a loop's iterable or ``len()``'s
-    argument: nothing can change it (a list is not folded as a constant otherwise)."""
-    if not isinstance(e, cst.Name) or e not in comp.src.scopes:
+def literal_local(
+    comp: Builder, e: cst.BaseExpression, read_ok: Callable[[cst.Name, Mapping[Any, Any]], bool] | None = None
+) -> Static | None:
+    """The value of local ``e`` (``temps = [0.0, 0.5]`` then ``for t in temps``) when its one
+    assignment is folded at trace time and every read of it is ``read_ok`` (by default a loop's
+    iterable or ``len()``'s argument): nothing can change it (a list or a dict is not folded as a
+    constant otherwise). ``read_ok`` gets the name and the source's parent links."""
+    bound = comp.src.only_binding(e)
+    if bound is None:
         return None
-    scope = comp.src.scopes[e]
-    if scope is None or scope is not comp.src.fn_scope:
-        return None
-    assignments = list(scope.assignments[e.value])
-    if len(assignments) != 1:
-        return None
-    target = getattr(assignments[0], "node", None)  # (an Assignment; not a builtin's)
-    stmt = comp.src.parents.get(comp.src.parents.get(target))
-    if not (isinstance(stmt, cst.Assign) and len(stmt.targets) == 1 and stmt.targets[0].target is target):
-        return None
-    found = comp.exprs.try_static(stmt.value)
+    target, value = bound
+    found = comp.exprs.try_static(value)
     if found is None:
         return None
+    ok = read_ok or _iterated_or_measured
     for n in _names_in(comp.src.node.body):  # every mention, nested functions' too
-        if n.value != e.value or n is target:
-            continue
-        parent = comp.src.parents.get(n)
-        iterated = isinstance(parent, cst.For | cst.CompFor) and parent.iter is n
-        measured = isinstance(parent, cst.Arg) and _is_len(comp.src.parents.get(parent))
-        if not (iterated or measured):
+        if n.value == target.value and n is not target and not ok(n, comp.src.parents):
             return None
     return found
+
+
+def _iterated_or_measured(n: cst.Name, parents: Mapping[Any, Any]) -> bool:
+    parent = parents.get(n)
+    iterated = isinstance(parent, cst.For | cst.CompFor) and parent.iter is n
+    return iterated or (isinstance(parent, cst.Arg) and _is_len(parents.get(parent)))
 
 
 def _is_len(call: Any) -> bool:

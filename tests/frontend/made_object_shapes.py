@@ -69,8 +69,27 @@ async def two_objects_at_once(question: str) -> list[str]:
     return [*found, *x.memory, *y.memory, a.name, b.name]
 
 
+class Summarizer:
+    def __init__(self, style: str) -> None:
+        self.style = style
+        self.calls = 0
+
+    async def __call__(self, text: str) -> str:
+        self.calls += 1
+        return await ayo.llm(f"{self.style} ({self.calls}): {text}", max_tokens=3)
+
+
+@ayo.workflow
+async def callable_object(question: str) -> list[str]:
+    summarize = Summarizer("brief")  # called as a function: its class's `async def __call__`
+    first = await summarize(question)
+    second = await summarize(first)
+    return [first, second, str(summarize.calls)]
+
+
 CASES = [
     (agent_with_memory, ("why",)),
+    (callable_object, ("q",)),
     (method_calling_methods, ("passage",)),
     (dataclass_methods_in_a_loop, ("two words",)),
     (two_objects_at_once, ("q",)),

@@ -61,6 +61,13 @@ async def expand(text):
     return reply + "."
 
 
+async def both_ways(text):
+    brief, long = await asyncio.gather(
+        ayo.llm(f"Brief: {{text}}", max_tokens=2), ayo.llm(f"Long: {{text}}", max_tokens=4)
+    )
+    return brief + long
+
+
 @ayo.workflow{passes}
 async def program(question, docs):
     strs = []
@@ -86,6 +93,7 @@ KINDS = [
     "local_def",
     "local_async",
     "async_helper",
+    "gather_helper",
     "try_except",
     "walrus_arg",
     "walrus_cond",
@@ -231,6 +239,9 @@ def statement(kind: str, i: int, pick: int, scope: dict[str, list[str]], coll: i
     if kind == "async_helper":
         scope["s"].append(f"s{i}")
         return [f"    s{i} = await expand({s})"]
+    if kind == "gather_helper":  # a helper whose calls are gathered, not awaited one by one
+        scope["s"].append(f"s{i}")
+        return [f"    s{i} = await both_ways({s})"]
     if kind == "try_except":
         scope["s"].append(f"s{i}")
         return [

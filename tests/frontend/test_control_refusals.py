@@ -49,8 +49,6 @@ async def run_modes_eager(wf: object, arg: str) -> object:
         (refused.partial_body_then_handler, ("q",)),
         (refused.partial_body_then_handler, ("FAIL",)),
         (refused.partial_body_then_handler, ("q|FAIL",)),  # only the second call fails
-        (refused.gather_returning_exceptions, ("q",)),
-        (refused.gather_returning_exceptions, ("FAIL",)),  # the exceptions are values of the list
     ],
 )
 def test_what_cannot_be_traced_whole_is_a_graph_break_that_equals_eager(wf: object, args: tuple[str]) -> None:
@@ -65,10 +63,13 @@ def test_a_partial_try_body_runs_as_one_break_that_hands_back_what_python_leaves
     assert set(brk.attrs["code"].returns) == {"first", "second"}  # not `e`: Python deletes it
 
 
-def test_gather_returning_exceptions_is_one_break_of_that_await() -> None:
-    graph = refused.gather_returning_exceptions.graph("q")
-    (brk,) = [n for n in graph.walk() if n.op == "break"]
-    assert brk.attrs["reason"].startswith("await of") and "llm" not in [n.op for n in graph.walk()]
+@pytest.mark.parametrize("arg", ["q", "FAIL"])  # with FAIL the exceptions are values of the list
+def test_gather_returning_exceptions_traces_each_call_in_a_try(arg: str) -> None:
+    """(It was a graph break; more shapes: test_gather_exceptions.py.)"""
+    graph = refused.gather_returning_exceptions.graph(arg)
+    ops = [n.op for n in graph.walk()]
+    assert "break" not in ops and ops.count("try") == 2 and ops.count("llm") == 2
+    assert_all_equal(run_in_new_loop(run_modes, refused.gather_returning_exceptions, (arg,), 3, [[]]))
     eager = run_in_new_loop(run_modes_eager, refused.gather_returning_exceptions, "FAIL")
     assert isinstance(eager, list) and all(r.startswith("EngineError: ") for r in eager), eager
 

@@ -190,3 +190,42 @@ def test_awaiting_the_list_itself_fails_as_python_fails(line: str, tmp_path: Pat
     results = run_in_new_loop(run_modes, module.program, (QUESTION, DOCS), 3, [[], list(DEFAULT_PASSES)])
     assert_all_equal(results)
     assert results[0][1][0] == "raised"
+
+
+GROUP = """    async with asyncio.TaskGroup() as tg:
+        tasks = [tg.create_task(ayo.llm({prompt}, max_tokens=4)) {clauses}]
+"""
+GROUP_CONSUMERS = {  # after the group has exited, every task has finished, in Python too
+    "result": (["outs = [t.result() for t in tasks]"], True),
+    "gather": (["outs = await asyncio.gather(*tasks)"], True),
+    "await each": (["outs = [await t for t in tasks]"], False),  # (as `CONSUMERS`)
+    "done and result": (["outs = [t.result() for t in tasks if t.done()]"], True),
+}
+
+
+@pytest.mark.parametrize(("items", "consumer"), list(itertools.product(ITEMS, GROUP_CONSUMERS)))
+def test_a_task_groups_list_of_tasks_runs_as_one_map(items: str, consumer: str, tmp_path: Path) -> None:
+    """``tasks = [tg.create_task(f(x)) for x in xs]`` in ``async with asyncio.TaskGroup() as tg``:
+    one ``map`` (it was a graph break of the whole group), read after the group any way Python
+    reads finished tasks."""
+    clauses, prompt = ITEMS[items]
+    lines = [*GROUP_CONSUMERS[consumer][0], "return outs"]
+    code = HEADER + GROUP.format(prompt=prompt, clauses=clauses) + "".join(f"    {line}\n" for line in lines)
+    module = load(code, tmp_path)
+    graph = module.program.graph(QUESTION, DOCS)
+    ops = [n.op for n in graph.walk()]
+    assert "map" in [n.op for n in graph.nodes]  # the tasks' calls, all at once
+    assert ("break" not in ops) == GROUP_CONSUMERS[consumer][1], str(graph)
+    results = run_in_new_loop(run_modes, module.program, (QUESTION, DOCS), 3, [[], list(DEFAULT_PASSES)])
+    assert_all_equal(results)
+
+
+def test_a_task_groups_task_inspected_inside_the_group_is_refused(tmp_path: Path) -> None:
+    code = (
+        HEADER
+        + GROUP.format(prompt='f"Sum: {d}"', clauses="for d in docs")
+        + ("        first = tasks[0].done()\n    return first\n")
+    )
+    module = load(code, tmp_path)
+    with pytest.raises(TraceError, match="other than by awaiting"):
+        module.program.graph(QUESTION, DOCS)

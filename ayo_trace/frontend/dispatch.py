@@ -1,0 +1,237 @@
+"""A call whose function, or one of whose graph constants, is computed when the workflow runs from
+a few values known when it is traced: an agent's tool dispatch, a router's choice of a
+sub-workflow or of a collection.
+
+    await TOOLS[name](q)                     # a table (a dict) of functions, a key computed now
+    await ROUTES.get(route, chat)(q)         # the same, with a default
+    handler = TOOLS[name]; await handler(q)  # a name bound once to one of those
+    step = summarize if short else expand; await step(text)
+    kb = "code" if "def " in q else "docs"; await ayo.search(q, collection=kb)
+    await ayo.llm(p, max_tokens=BUDGET[kind])
+
+The callee (or ``collection=``, ``max_tokens=``, any argument the primitive needs as a graph
+constant) is not known at trace time, so the await would be a graph break: run eagerly, none of its
+calls traced. Its *candidates* are the values it may take: the table's values (and the default),
+the arms of the conditional expression. The call is then traced as a chain of ``cond`` nodes: the
+value is computed once, compared with each candidate in turn (same type and ``==``), and the
+matching arm is the call with that candidate in its place, which the tracer follows like any call
+(a helper or workflow inlined, a primitive traced with its constants). When the candidates are all
+the value can be (a conditional expression of constants) the last candidate needs no test; when not
+(a table: a missing key raises ``KeyError``, an entry may be added after the trace), the last arm
+is the call as written, a graph break run only for a value none of them is.
+
+Only where that is what Python does: the value is one of the shapes above, evaluating it has no
+effect besides its key, a table is a ``dict`` of at most ``MAX_ARMS`` entries (a constant, or a
+local dict only looked up), a name is bound by one plain assignment in its function, and at least
+one candidate's call is traced (otherwise nothing is gained)."""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass
+from typing import TYPE_CHECKING, Any
+
+import libcst as cst
+
+from ..ir.code import SourceLoc
+from ..ir.graph import Node
+from ..ir.spec import primitive_spec
+from . import unroll
+from .builder import cond_node
+from .values import Static, Traced, Value
+
+if TYPE_CHECKING:
+    from .builder import Builder
+
+MAX_ARMS = 16
+_TEMP = "__ayo_choice_"
+
+
+@dataclass(frozen=True)
+class Choice:
+    """What a call's arms differ by: ``expr`` (the callee, or an argument's value), which may be any
+    of ``values`` (all it can be when ``exhaustive``), and ``temp``, the name standing for the
+    chosen one in each arm's call (``arm``)."""
+
+    expr: cst.BaseExpression
+    values: tuple[Any, ...]
+    exhaustive: bool
+    temp: str
+    arm: Callable[[cst.Call, str], cst.Call]
+
+
+def choice(comp: Builder, e: cst.Await) -> Choice | None:
+    """How ``await e`` is traced as a choice among calls (see above), or None."""
+    call = e.expression
+    if id(e) in comp.deps.fallbacks or not isinstance(call, cst.Call):
+        return None
+    found = _callee_choice(comp, call) or _argument_choice(comp, e, call)
+    if found is None:
+        return None
+    for value in found.values:  # at least one arm traced
+        comp.temps[found.temp] = Static(value)
+        try:
+            if not comp.exprs.break_call_target(cst.Await(found.arm(call, found.temp))):
+                return found
+        finally:
+            del comp.temps[found.temp]
+    return None
+
+
+def _callee_choice(comp: Builder, call: cst.Call) -> Choice | None:
+    if comp.exprs.try_static_callable(call.func) is not None:
+        return None  # known now: an ordinary call
+    found = _candidates(comp, call.func, 0)
+    if found is None:
+        return None
+    return Choice(call.func, *found, f"{_TEMP}callee", lambda c, temp: c.with_changes(func=cst.Name(temp)))
+
+
+def _argument_choice(comp: Builder, e: cst.Await, call: cst.Call) -> Choice | None:
+    """The first argument the primitive needs as a graph constant that is computed when the
+    workflow runs, when it has candidates."""
+    op = comp.exprs.primitive_of(e)
+    spec = primitive_spec(op) if op is not None else None
+    if spec is None or comp.exprs.static_at_run_time(e) is None:
+        return None
+    constants = set(spec.names("static")) - {"messages", "parse"}
+    for i, arg in enumerate(call.args):
+        if arg.keyword is None or arg.keyword.value not in constants or comp.exprs.try_static(arg.value):
+            continue
+        found = _candidates(comp, arg.value, 0)
+        if found is None:
+            return None
+
+        def arm(c: cst.Call, temp: str, i: int = i) -> cst.Call:
+            args = list(c.args)
+            args[i] = args[i].with_changes(value=cst.Name(temp))
+            return c.with_changes(args=args)
+
+        return Choice(arg.value, *found, f"{_TEMP}{arg.keyword.value}", arm)
+    return None
+
+
+def _candidates(comp: Builder, e: cst.BaseExpression, depth: int) -> tuple[tuple[Any, ...], bool] | None:
+    """``(values, exhaustive)`` for expression ``e``, or None."""
+    if depth > 3:
+        return None
+    static = comp.exprs.try_static_callable(e) or comp.exprs.try_static(e)
+    if static is not None:
+        return (static.value,), True
+    if isinstance(e, cst.IfExp):
+        then, orelse = _candidates(comp, e.body, depth + 1), _candidates(comp, e.orelse, depth + 1)
+        if then is None or orelse is None:
+            return None
+        return _limited(_unique([*then[0], *orelse[0]]), then[1] and orelse[1])
+    if isinstance(e, cst.Subscript) and len(e.slice) == 1 and isinstance(e.slice[0].slice, cst.Index):
+        table = _table(comp, e.value)
+        return None if table is None else _limited(_unique(list(table.values())), False)
+    if isinstance(e, cst.Call) and isinstance(e.func, cst.Attribute) and e.func.attr.value == "get":
+        table = _table(comp, e.func.value)
+        if table is None or not 1 <= len(e.args) <= 2 or any(a.keyword or a.star for a in e.args):
+            return None
+        default = comp.exprs.try_static(e.args[1].value) if len(e.args) == 2 else Static(None)
+        if default is None:
+            return None
+        return _limited(_unique([*table.values(), default.value]), False)
+    bound = comp.src.only_binding(e)  # handler = TOOLS[name]; await handler(q)
+    if bound is not None:
+        return _candidates(comp, bound[1], depth + 1)
+    return None
+
+
+def _limited(values: list[Any], exhaustive: bool) -> tuple[tuple[Any, ...], bool] | None:
+    return (tuple(values), exhaustive) if 0 < len(values) <= MAX_ARMS else None
+
+
+def _table(comp: Builder, e: cst.BaseExpression) -> dict[Any, Any] | None:
+    """A dict known now: a constant, or a local bound once to one and only looked up."""
+    found = comp.exprs.try_static(e) or unroll.literal_local(comp, e, _looked_up)
+    if found is None or type(found.value) is not dict:
+        return None
+    return found.value
+
+
+def _looked_up(n: cst.Name, parents: Mapping[Any, Any]) -> bool:
+    """``n[key]`` read (not assigned, not deleted) or ``n.get(...)``."""
+    parent = parents.get(n)
+    if isinstance(parent, cst.Subscript) and parent.value is n:
+        return not isinstance(parents.get(parent), cst.AssignTarget | cst.Del | cst.AugAssign)
+    if isinstance(parent, cst.Attribute) and parent.value is n and parent.attr.value == "get":
+        return isinstance(parents.get(parent), cst.Call)
+    return False
+
+
+def _unique(values: list[Any]) -> list[Any]:
+    out: list[Any] = []
+    for v in values:
+        if not any(v is o or (type(v) is type(o) and _equal(v, o)) for o in out):
+            out.append(v)
+    return out
+
+
+def _equal(a: Any, b: Any) -> bool:
+    try:
+        return bool(a == b)
+    except Exception:
+        return False
+
+
+def dispatch(comp: Builder, e: cst.Await, found: Choice, loc: SourceLoc, hint: str) -> Value:
+    """The value of ``await e`` traced as the chain of ``cond`` nodes described above."""
+    call = e.expression
+    assert isinstance(call, cst.Call)
+    chosen = comp.materialize(comp.exprs.expr(found.expr, loc, "chosen"), loc, "chosen")
+    fallback = e.with_changes()  # (a new node sharing the parts the tracer knows the scopes of)
+    comp.deps.fallbacks[id(fallback)] = fallback
+    return _chain(comp, call, chosen, found, list(found.values), fallback, loc, hint)
+
+
+def _chain(
+    comp: Builder,
+    call: cst.Call,
+    chosen: Node,
+    found: Choice,
+    values: list[Any],
+    fallback: cst.Await,
+    loc: SourceLoc,
+    hint: str,
+) -> Value:
+    if not values:
+        return comp.exprs.expr(fallback, loc, hint)
+    if found.exhaustive and len(values) == 1:
+        return _arm(comp, call, found, values[0], loc, hint)
+    current = f"{found.temp}_value"
+    comp.temps[current] = Traced(chosen)
+    comp.temps[found.temp] = Static(values[0])
+    try:
+        test = comp.python_node(
+            call,
+            loc,
+            ["test"],
+            source=f"test = type({current}) is type({found.temp}) and {current} == {found.temp}",
+            reads=[current, found.temp],
+            name="test",
+        )
+    finally:
+        del comp.temps[found.temp]
+    try:
+        then = comp.nested("then")
+        then.graph.add("output", [then.materialize(_arm(then, call, found, values[0], loc, hint), loc, hint)])
+        orelse = comp.nested("orelse")
+        inner = orelse.lookup_local(current, loc)
+        assert isinstance(inner, Traced)
+        value = _chain(orelse, call, inner.node, found, values[1:], fallback, loc, hint)
+        orelse.graph.add("output", [orelse.materialize(value, loc, hint)])
+    finally:
+        del comp.temps[current]
+    return Traced(cond_node(comp, test, [then, orelse], loc, hint))
+
+
+def _arm(comp: Builder, call: cst.Call, found: Choice, value: Any, loc: SourceLoc, hint: str) -> Value:
+    """The call with ``value`` in the place of the choice."""
+    comp.temps[found.temp] = Static(value)
+    try:
+        return comp.exprs.expr(cst.Await(found.arm(call, found.temp)), loc, hint)
+    finally:
+        del comp.temps[found.temp]

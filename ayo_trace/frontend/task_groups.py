@@ -1,0 +1,123 @@
+"""``async with`` a task group whose tasks are all traceable, traced as those calls (``parallel``
+says how a task is traced):
+
+* ``async with asyncio.TaskGroup() as tg:`` with ``t = tg.create_task(f(...))`` lines (``t`` a
+  ``Completed`` task once the group exits), ``tasks = [tg.create_task(f(x)) for x in xs]`` lines
+  (one ``map``: ``parallel._task_list``), and anyio's ``async with anyio.create_task_group() as
+  tg:`` with ``tg.start_soon(f, *args)`` lines.
+* Any other use of the group in its body (a loop starting tasks, ``tg`` passed on) leaves the whole
+  statement a graph break, run as written.
+"""
+
+from __future__ import annotations
+
+import asyncio
+from typing import TYPE_CHECKING, Any
+
+import libcst as cst
+
+from ..ir.code import SourceLoc
+from .parallel import _only_arg, _task, _traceable
+
+if TYPE_CHECKING:
+    from .builder import Builder
+
+
+def _group_factory(fn: Any) -> bool:
+    if fn is asyncio.TaskGroup:
+        return True
+    module = getattr(fn, "__module__", "") or ""
+    return module.split(".")[0] == "anyio" and getattr(fn, "__name__", "") == "create_task_group"
+
+
+def _group_call(comp: Builder, stmt: cst.BaseStatement, tg: str) -> tuple[str | None, cst.Call] | None:
+    """``(target, call)`` for a ``t = tg.create_task(call)``, ``tg.create_task(call)`` or
+    ``tg.start_soon(f, *args)`` line (the latter as the call ``f(*args)``), else None."""
+    if not isinstance(stmt, cst.SimpleStatementLine) or len(stmt.body) != 1:
+        return None
+    small = stmt.body[0]
+    target: str | None = None
+    if (
+        isinstance(small, cst.Assign)
+        and len(small.targets) == 1
+        and isinstance(small.targets[0].target, cst.Name)
+    ):
+        target, value = small.targets[0].target.value, small.value
+    elif isinstance(small, cst.Expr):
+        value = small.value
+    else:
+        return None
+    if not (
+        isinstance(value, cst.Call)
+        and isinstance(value.func, cst.Attribute)
+        and isinstance(value.func.value, cst.Name)
+        and value.func.value.value == tg
+    ):
+        return None
+    method = value.func.attr.value
+    if method == "create_task":
+        coro = _only_arg(value)
+        return (target, coro) if isinstance(coro, cst.Call) and _traceable(comp, coro) else None
+    if method == "start_soon" and target is None and value.args:
+        if any(a.keyword is not None or a.star for a in value.args):
+            return None
+        call = cst.Call(
+            func=value.args[0].value,
+            args=[a.with_changes(comma=cst.MaybeSentinel.DEFAULT) for a in value.args[1:]],
+        )
+        return (None, call) if _traceable(comp, call) else None
+    return None
+
+
+def task_group(comp: Builder, stmt: cst.With, loc: SourceLoc) -> bool:
+    """``async with`` a task group whose tasks are all traceable: True once traced."""
+    if len(stmt.items) != 1:
+        return False
+    item = stmt.items[0]
+    factory = item.item
+    if not (
+        isinstance(factory, cst.Call) and not factory.args and _group_factory(comp.exprs.callee(factory))
+    ):
+        return False
+    if item.asname is None or not isinstance(item.asname.name, cst.Name):
+        return False
+    tg = item.asname.name.value
+    body = [s for s in stmt.body.body if isinstance(s, cst.BaseStatement)]
+    calls = [_group_call(comp, s, tg) for s in body]
+    for s, c in zip(body, calls, strict=True):
+        if (
+            c is None
+            and not _group_list(s, tg)
+            and (tg in comp.src.free_names(s)[0] or not isinstance(s, cst.SimpleStatementLine))
+        ):
+            return False  # the group used another way: a graph break runs it as written
+    comp.deps.task_groups[tg] = stmt  # (`tasks = [tg.create_task(f(x)) for x in xs]`: `_task_list`)
+    try:
+        for s, c in zip(body, calls, strict=True):
+            if c is None:
+                comp.statement(s, top=False)
+            else:
+                _task(comp, s, c[1], c[0], comp.src.loc(s))
+    finally:
+        del comp.deps.task_groups[tg]
+    return True
+
+
+def _group_list(stmt: cst.BaseStatement, tg: str) -> bool:
+    """``tasks = [tg.create_task(f(x)) for x in xs]`` (``small_statement`` traces it as a map, or
+    refuses it)."""
+    if not (isinstance(stmt, cst.SimpleStatementLine) and len(stmt.body) == 1):
+        return False
+    small = stmt.body[0]
+    if not (
+        isinstance(small, cst.Assign) and len(small.targets) == 1 and isinstance(small.value, cst.ListComp)
+    ):
+        return False
+    elt = small.value.elt
+    return (
+        isinstance(elt, cst.Call)
+        and isinstance(elt.func, cst.Attribute)
+        and isinstance(elt.func.value, cst.Name)
+        and elt.func.value.value == tg
+        and elt.func.attr.value == "create_task"
+    )
