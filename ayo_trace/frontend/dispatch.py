@@ -17,8 +17,10 @@ value is computed once, compared with each candidate in turn (same type and ``==
 matching arm is the call with that candidate in its place, which the tracer follows like any call
 (a helper or workflow inlined, a primitive traced with its constants). When the candidates are all
 the value can be (a conditional expression of constants) the last candidate needs no test; when not
-(a table: a missing key raises ``KeyError``, an entry may be added after the trace), the last arm
-is the call as written, a graph break run only for a value none of them is.
+(a table looked up by a key that may be anything: a missing key raises ``KeyError``, an entry may
+be added after the trace), the last arm is the call as written, a graph break run only for a value
+none of them is. A key known to be one of a few of the table's keys (``TOOLS["a" if x else "b"]``)
+gives just those entries, all it can be.
 
 Only where that is what Python does: the value is one of the shapes above, evaluating it has no
 effect besides its key, a table is a ``dict`` of at most ``MAX_ARMS`` entries (a constant, or a
@@ -125,7 +127,12 @@ def _candidates(comp: Builder, e: cst.BaseExpression, depth: int) -> tuple[tuple
         return _limited(_unique([*then[0], *orelse[0]]), then[1] and orelse[1])
     if isinstance(e, cst.Subscript) and len(e.slice) == 1 and isinstance(e.slice[0].slice, cst.Index):
         table = _table(comp, e.value)
-        return None if table is None else _limited(_unique(list(table.values())), False)
+        if table is None:
+            return None
+        keys = _keys(comp, e.slice[0].slice.value, table, depth)
+        if keys is not None:  # TOOLS["a" if x else "b"]: those entries, and nothing else
+            return _limited(_unique([table[k] for k in keys]), True)
+        return _limited(_unique(list(table.values())), False)
     if isinstance(e, cst.Call) and isinstance(e.func, cst.Attribute) and e.func.attr.value == "get":
         table = _table(comp, e.func.value)
         if table is None or not 1 <= len(e.args) <= 2 or any(a.keyword or a.star for a in e.args):
@@ -133,11 +140,27 @@ def _candidates(comp: Builder, e: cst.BaseExpression, depth: int) -> tuple[tuple
         default = comp.exprs.try_static(e.args[1].value) if len(e.args) == 2 else Static(None)
         if default is None:
             return None
+        keys = _keys(comp, e.args[0].value, None, depth)
+        if keys is not None:
+            return _limited(_unique([table.get(k, default.value) for k in keys]), True)
         return _limited(_unique([*table.values(), default.value]), False)
     bound = comp.src.only_binding(e)  # handler = TOOLS[name]; await handler(q)
     if bound is not None:
         return _candidates(comp, bound[1], depth + 1)
     return None
+
+
+def _keys(comp: Builder, key: cst.BaseExpression, table: dict[Any, Any] | None, depth: int) -> list[Any] | None:
+    """Every key ``key`` can be, when they are known (and all in ``table``, when given)."""
+    found = _candidates(comp, key, depth + 1)
+    if found is None or not found[1]:
+        return None
+    try:
+        if table is not None and not all(k in table for k in found[0]):
+            return None
+    except TypeError:  # (an unhashable key)
+        return None
+    return list(found[0])
 
 
 def _limited(values: list[Any], exhaustive: bool) -> tuple[tuple[Any, ...], bool] | None:

@@ -129,6 +129,12 @@ async def only_eager_candidates(question: str, tool: str) -> str:
     return await PLAIN[tool](question)  # no candidate calls a primitive: one graph break, as before
 
 
+@ayo.workflow
+async def key_from_a_condition(question: str, tool: str) -> str:
+    name = "lookup" if tool == "lookup" else "ask"
+    return await TOOLS[name](question)
+
+
 CASES = [
     module_table,
     local_table,
@@ -140,11 +146,12 @@ CASES = [
     agent_loop,
     caught_missing_tool,
     gathered_tools,
+    key_from_a_condition,
 ]
 CHOICES = ["lookup", "ask", "count"]
 
 
-KBS = {"code": "kb0", "faq": "kb1"}
+KBS = {"lookup": "kb0", "ask": "kb1"}
 BUDGET = {"short": 2, "long": 6}
 
 
@@ -157,14 +164,13 @@ async def routed_collection(question: str, tool: str) -> str:
 
 @ayo.workflow
 async def collection_from_a_table(question: str, tool: str) -> str:
-    topic = "code" if tool == "lookup" else "faq"  # (a table: the call as written stays the last arm)
-    hits = await ayo.search(question, collection=KBS[topic], top_k=1)
+    hits = await ayo.search(question, collection=KBS.get(tool, "kb0"), top_k=1)  # any key: a last arm
     return hits[0].text
 
 
 @ayo.workflow
 async def budget_and_temperature(question: str, tool: str) -> str:
-    kind = "long" if tool == "ask" else "short"
+    kind = "long" if tool == "ask" else "short"  # (3, the default, is never taken)
     temperature = 0.0 if tool == "lookup" else 0.5
     return await ayo.llm(question, max_tokens=BUDGET.get(kind, 3), temperature=temperature, seed=1)
 

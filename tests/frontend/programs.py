@@ -61,6 +61,13 @@ async def expand(text):
     return reply + "."
 
 
+async def brief(text):
+    return await ayo.llm(f"Brief: {{text}}", max_tokens=2)
+
+
+HANDLERS = {{"brief": brief, "expand": expand}}
+
+
 async def both_ways(text):
     brief, long = await asyncio.gather(
         ayo.llm(f"Brief: {{text}}", max_tokens=2), ayo.llm(f"Long: {{text}}", max_tokens=4)
@@ -123,6 +130,8 @@ CONTROL_KINDS = [
     "gather_map_fn",
     "reads_acc_loop",
     "gather_list",
+    "dispatch",
+    "choose_collection",
 ]
 
 # Calls whose graph constant (a sampling parameter, ``collection=``) is computed when the workflow
@@ -393,6 +402,17 @@ def control_statement(kind: str, i: int, pick: int, scope: dict[str, list[str]],
 
     s, lst = var("s"), var("l")
     c = f"c{coll}"
+    if kind == "dispatch":  # a helper picked from a table at run time (``frontend/dispatch.py``)
+        scope["s"].append(f"s{i}")
+        key = f'("brief" if len({s}) % 2 else "expand")' if pick % 2 else f"tool{i}"
+        lines = [] if pick % 2 else [f'    tool{i} = "expand" if "e" in {s} else "brief"']
+        return [*lines, f"    s{i} = await HANDLERS[{key}]({s})"]
+    if kind == "choose_collection":  # a graph constant picked at run time among two constants
+        scope["h"].append(f"h{i}")
+        return [
+            f'    kb{i} = "c0" if len({s}) % 2 else "c1"',
+            f"    h{i} = await ayo.search({s}, collection=kb{i}, top_k={1 + pick % 2})",
+        ]
     if kind == "reads_acc_loop":
         scope["l"].append(f"l{i}")
         variant = pick % len(ACC_READS)

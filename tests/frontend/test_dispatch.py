@@ -90,10 +90,20 @@ def test_the_arms_carry_the_candidates_as_constants() -> None:
     graph = d.routed_collection.graph("alpha", "ask")
     assert sorted(n.attrs["params"].collection for n in graph.walk() if n.op == "search") == ["kb0", "kb1"]
     assert not [n for n in graph.walk() if n.op == "break"]  # both candidates known: no last arm
+    graph = d.collection_from_a_table.graph("alpha", "ask")
+    assert sorted(n.attrs["params"].collection for n in graph.walk() if n.op == "search") == ["kb0", "kb1"]
+    assert [n.attrs["reason"][: len(FALLBACK)] for n in graph.walk() if n.op == "break"] == [FALLBACK]
     graph = d.budget_and_temperature.graph("alpha", "ask")
     sampling = sorted(
         (n.attrs["sampling"].max_tokens, n.attrs["sampling"].temperature)
         for n in graph.walk()
         if n.op == "llm"
     )
-    assert sampling == [(2, 0.0), (2, 0.5), (3, 0.0), (3, 0.5), (6, 0.0), (6, 0.5)]
+    assert sampling == [(2, 0.0), (2, 0.5), (6, 0.0), (6, 0.5)]  # the keys `kind` can be: no default
+
+
+def test_a_key_known_to_be_one_of_a_few_calls_only_their_entries() -> None:
+    """`TOOLS["lookup" if ... else "ask"]`: those two entries, no last arm."""
+    graph = d.key_from_a_condition.graph("alpha", "ask")
+    assert not [n for n in graph.walk() if n.op == "break"]
+    assert {n.op for n in graph.walk()} >= {"search", "llm", "cond"}
