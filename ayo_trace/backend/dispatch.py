@@ -54,8 +54,9 @@ def generic_primitive(node: Node) -> PrimitiveSpec:
 
 async def run_user_code(node: Node, args: list[Any]) -> Any:
     """Call the user's code of a ``python`` or ``break`` node on ``args`` (awaiting what a break
-    returns to be awaited). An ayo-trace error raised in a break passes unchanged (a break may call
-    primitives); any other error becomes a ``UserCodeError`` naming the node and its line, chained
+    returns to be awaited). An ayo-trace error passes unchanged (a break may call primitives; a
+    handler's `raise` re-raises the engine error it caught, which the caller catches as it would
+    eagerly); any other error becomes a ``UserCodeError`` naming the node and its line, chained
     to it."""
     code: PyCode = node.attrs["code"]
     try:
@@ -63,7 +64,7 @@ async def run_user_code(node: Node, args: list[Any]) -> Any:
         if node.op == "break" and (code.is_async or hasattr(value, "__await__")):
             value = await value
     except Exception as exc:
-        if isinstance(exc, AyoError) and node.op == "break":
+        if isinstance(exc, AyoError):
             raise
         raise UserCodeError(f"{type(exc).__name__}: {exc}", node=node.name, loc=where(node)) from exc
     return value

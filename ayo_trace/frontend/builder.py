@@ -63,6 +63,8 @@ class Builder(Protocol):
     unrollable: tuple[Any, set[str], tuple[str, str] | None] | None
     comprehension_names: set[str]  # names a comprehension binds in this map body
     local_defs: dict[str, tuple[cst.FunctionDef, Value]]  # async defs of this body
+    forwarded: dict[str, Any]  # a helper's *args/**kwargs (``forwarding.bind``)
+    handling: str | None  # in a handler's body: the name of the error it handles
     exprs: Expressions  # the expression compiler of this body
 
     # --- bodies ------------------------------------------------------------------------------------

@@ -224,3 +224,18 @@ def uses(src: FunctionSource, local: list[str]) -> tuple[list[str], list[str]]:
                 seen.add(n)
                 todo.append(n)
     return list(reads), list(mutates)
+
+
+def cell_binding(src: FunctionSource, deps: Any, name: str) -> dict[str, Any]:
+    """``{name: value}`` of the function's closure cell ``name`` now (recorded in ``deps``, so the
+    trace is redone when it changes); empty when it has none or it is empty."""
+    code = src.fn.__code__
+    if name in code.co_freevars and src.fn.__closure__:
+        cell = src.fn.__closure__[code.co_freevars.index(name)]
+        try:
+            value = cell.cell_contents
+        except ValueError:
+            return {}
+        deps.saw_cell(cell, value)
+        return {name: value}
+    return {}

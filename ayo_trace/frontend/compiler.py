@@ -84,6 +84,8 @@ class Compiler(Builder):
         self.enclosing: Builder | None = None  # the body whose names an inlined local helper reads
         self.caller: Builder | None = None  # the body that inlined this one (same graph)
         self.local_defs: dict[str, tuple[cst.FunctionDef, Value]] = {}  # async defs of this body
+        self.handling: str | None = None  # in a handler's body: the name of its error (try_except.py)
+        self.forwarded: dict[str, Any] = {}  # a helper's `*args`/`**kwargs`: ``forwarding.bind``
         self.comprehension_names: set[str] = set()  # names a comprehension binds in this map body
         self.captures: dict[str, tuple[Node, Node]] = {}  # name -> (outer node, body input)
         self.unrollable: tuple[Any, set[str], tuple[str, str] | None] | None = None  # unroll.mark
@@ -409,6 +411,13 @@ class Compiler(Builder):
     ) -> Node:
         """A node running ``stmt`` (or ``source``) with the traced values it reads as parameters
         (and the names in ``keep``, which it must hand back unchanged on some path)."""
+        if source is None and (reraise := try_except.reraising(self, stmt, loc)) is not None:
+            try:  # a bare `raise` in a handler: `raise <its error>`, a temporary
+                return self.python_node(
+                    stmt, loc, returns, name=name, effect=effect, source=reraise, keep=keep
+                )
+            finally:
+                del self.temps[try_except.RERAISED]
         if reads is not None:
             local, other = reads, list[str]()
         elif exclude:
@@ -463,16 +472,7 @@ class Compiler(Builder):
         return self.emit(op, args, attrs, loc, name or (returns[0] if len(returns) == 1 else op))
 
     def closure_binding(self, name: str) -> dict[str, Any]:
-        code = self.src.fn.__code__
-        if name in code.co_freevars and self.src.fn.__closure__:
-            cell = self.src.fn.__closure__[code.co_freevars.index(name)]
-            try:
-                value = cell.cell_contents
-            except ValueError:
-                return {}
-            self.deps.saw_cell(cell, value)
-            return {name: value}
-        return {}
+        return closures.cell_binding(self.src, self.deps, name)
 
     def python_statement(self, stmt: cst.CSTNode, loc: SourceLoc, names: list[str], *, effect: bool) -> None:
         changed = self.mutated_locals(stmt)

@@ -150,7 +150,9 @@ def _candidates(comp: Builder, e: cst.BaseExpression, depth: int) -> tuple[tuple
     return None
 
 
-def _keys(comp: Builder, key: cst.BaseExpression, table: dict[Any, Any] | None, depth: int) -> list[Any] | None:
+def _keys(
+    comp: Builder, key: cst.BaseExpression, table: dict[Any, Any] | None, depth: int
+) -> list[Any] | None:
     """Every key ``key`` can be, when they are known (and all in ``table``, when given)."""
     found = _candidates(comp, key, depth + 1)
     if found is None or not found[1]:

@@ -14,7 +14,7 @@ from ..errors import TraceError
 from ..ir.code import SourceLoc
 from ..ir.graph import Node
 from ..ir.spec import primitive_spec
-from . import dispatch, partials, try_except, unpacking, unroll
+from . import dispatch, forwarding, partials, try_except, unpacking, unroll
 from .builder import Builder
 from .chat_calls import ChatMessages
 from .comprehensions import ComprehensionMaps
@@ -51,7 +51,10 @@ class ExpressionCompiler(
             return value
         walrus = walrus_targets(e)
         if isinstance(e, cst.Name) and (
-            e.value in self.body.temps or e.value in self.body.env or self._is_local(e)
+            e.value in self.body.temps
+            or e.value in self.body.env
+            or (e.value.startswith("__ayo_") and self.body.is_bound(e.value))  # a body around's temporary
+            or self._is_local(e)
         ):
             return self.body.lookup_local(e.value, loc)
         if self.map_comprehension(e):
@@ -177,6 +180,9 @@ class ExpressionCompiler(
         return bool(unroll.per_item(self.body, e, lambda: self._break_target(e) or None))
 
     def _break_target(self, e: cst.Await) -> bool:
+        forwarded = forwarding.expand(self.body, e.expression) if isinstance(e.expression, cst.Call) else None
+        if forwarded is not None:
+            return self._break_target(cst.Await(expression=forwarded))
         expanded = self._expanded_partial(e)
         if expanded is not None:
             call, temps = expanded
@@ -227,6 +233,9 @@ class ExpressionCompiler(
     def await_expr(self, e: cst.Await, loc: SourceLoc, hint: str | None) -> Value:
         call = e.expression
         call_loc = self.body.src.loc(e) if e in self.body.src.positions else loc
+        forwarded = forwarding.expand(self.body, call) if isinstance(call, cst.Call) else None
+        if forwarded is not None:  # `await fn(*args, **kwargs)` of a helper's own parameters
+            return self.await_expr(cst.Await(expression=forwarded), call_loc, hint)
         caught = self.body.deps.caught
         if id(call) in caught:  # a call of `gather(..., return_exceptions=True)`: its error is its value
             caught.discard(id(call))

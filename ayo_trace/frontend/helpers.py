@@ -22,8 +22,10 @@ import libcst as cst
 
 from ..errors import TraceError
 from ..ir.code import SourceLoc
+from . import forwarding, unpacking
 from .builder import Expressions
 from .source import FunctionSource
+from .state import walk
 from .values import Static, Traced, Value
 
 MAX_INLINE_DEPTH = 24
@@ -75,6 +77,8 @@ class Helpers(Expressions):
         call = e.expression
         if not isinstance(call, cst.Call):
             return None
+        if not self._spreads_known(call):
+            return None  # `await helper(*items)` of items computed when the workflow runs
         if isinstance(call.func, cst.Name):
             local = self._local_def(call.func.value)
             if local is not None:
@@ -82,7 +86,7 @@ class Helpers(Expressions):
         self_value, fn = self._function_of(call)
         if not inspect.iscoroutinefunction(fn) or getattr(fn, "__ayo_workflow__", False):
             return None
-        if not self._awaits_ayo(fn, self_value, 0):
+        if not self._awaits_ayo(fn, self_value, 0) and not self._passed_ayo(call):
             return None
         try:
             src = self.helper_source(fn)
@@ -91,6 +95,20 @@ class Helpers(Expressions):
         if def_key(src) in self.body.deps.eager_defs:
             return None  # its recursion does not end at trace time: a graph break
         return Helper(fn, src, self_value)
+
+    def _passed_ayo(self, call: cst.Call) -> bool:
+        """Whether ``call`` passes the helper a function known now that calls ayo (``await
+        compose(q, rewrite, answer)``): the helper calls it, so it is inlined with it."""
+        for arg in call.args:
+            found = self.try_static(arg.value)
+            if found is None:
+                continue
+            values = (
+                found.value if arg.star == "*" and isinstance(found.value, tuple | list) else [found.value]
+            )
+            if any(self.calls_ayo(v) for v in _few(values)):
+                return True
+        return False
 
     def _function_of(self, call: cst.Call) -> tuple[Any, Any]:
         """``(self, function)`` of the callee: a bound method's, an object's ``async def
@@ -176,24 +194,34 @@ class Helpers(Expressions):
                 targets.extend(a.value for a in n.args if isinstance(a.value, cst.Name | cst.Attribute))
 
         targets: list[cst.BaseExpression] = []
+        loops: list[cst.BaseExpression] = []  # `for step in self.steps: x = await step(x)`
         src.node.body.visit(V())
-        for func in targets:
+        for node in walk(src.node.body):
+            if isinstance(node, cst.For):
+                loops.append(node.iter)
+        for func in [*targets, *loops]:
             if not isinstance(func, cst.Name | cst.Attribute):
                 continue
             try:
                 target = eval(src.code(func).strip(), fn.__globals__, scope)
             except Exception:
                 continue
-            owner = None
-            if inspect.ismethod(target):
-                owner, target = target.__self__, target.__func__
-            if (
-                getattr(target, "__ayo_primitive__", None)
-                or getattr(target, "__ayo_workflow__", False)
-                or (inspect.iscoroutinefunction(target) and self._awaits_ayo(target, owner, depth + 1))
-            ):
+            items = _few(target) if func in loops else [target]
+            if any(self.calls_ayo(item, depth + 1) for item in items):
                 return True
         return False
+
+    def calls_ayo(self, target: Any, depth: int = 0) -> bool:
+        """Whether calling ``target`` (a function, a method, an object with ``async def __call__``)
+        calls an ayo primitive or workflow."""
+        if getattr(target, "__ayo_primitive__", None) or getattr(target, "__ayo_workflow__", False):
+            return True
+        owner = None
+        if inspect.ismethod(target):
+            owner, target = target.__self__, target.__func__
+        elif callable(target) and not inspect.isroutine(target) and not isinstance(target, type):
+            owner, target = target, inspect.getattr_static(type(target), "__call__", None)
+        return inspect.iscoroutinefunction(target) and self._awaits_ayo(target, owner, depth)
 
     def _local_def(self, name: str) -> Helper | None:
         """The ``async def name`` of the workflow body, if ``name`` still holds it here."""
@@ -222,13 +250,6 @@ class Helpers(Expressions):
         params = node.params
         # a bare `*` (keyword-only parameters follow) is a ParamStar, not a `*args` parameter
         star = params.star_arg if isinstance(params.star_arg, cst.Param) else None
-        if any(a.star for a in call.args):
-            raise TraceError(
-                f"*args/**kwargs in a call of helper `{node.name.value}` cannot be traced; pass each "
-                "argument by name",
-                loc=loc,
-                construct="call",
-            )
         plain = [*params.posonly_params, *params.params]
         if helper.self_value is not None:
             plain = plain[1:]
@@ -238,31 +259,45 @@ class Helpers(Expressions):
             env[params.params[0].name.value if params.params else "self"] = (
                 me.value if isinstance(me, TracedSelf) else Static(me)
             )
-        positional = [a.value for a in call.args if a.keyword is None]
-        keywords = {a.keyword.value: a.value for a in call.args if a.keyword is not None}
+        # an argument is an expression, or the value of an item a `*xs`/`**kw` known now unpacks
+        positional: list[cst.BaseExpression | Value] = []
+        keywords: dict[str, cst.BaseExpression | Value] = {}
+        for a in call.args:
+            if a.star == "*":
+                positional.extend(Static(v) for v in unpacking.known(self.body, a.value))
+            elif a.star == "**":
+                keywords.update({k: Static(v) for k, v in unpacking.known(self.body, a.value).items()})
+            elif a.keyword is None:
+                positional.append(a.value)
+            else:
+                keywords[a.keyword.value] = a.value
         if len(positional) > len(plain) and star is None:
             raise TraceError(
                 f"helper `{node.name.value}` takes {len(plain)} positional arguments, {len(positional)} given",
                 loc=loc,
                 construct="call",
             )
+        forwarded: list[tuple[str, list[Value], list[str] | None]] = []
         if star is not None:  # `*args`: the extra positional arguments, as a tuple
-            env[star.name.value] = self.packed(star.name.value, positional[len(plain) :], None, loc)
+            values = [self._arg(e, loc, star.name.value) for e in positional[len(plain) :]]
+            env[star.name.value] = self.packed(star.name.value, values, None, loc)
+            forwarded.append((star.name.value, values, None))
         if params.star_kwarg is not None:  # `**kwargs`: the keywords no parameter takes, as a dict
             names = {p.name.value for p in [*plain, *params.kwonly_params]}
             extra = {k: v for k, v in keywords.items() if k not in names}
             for k in extra:
                 del keywords[k]
-            env[params.star_kwarg.name.value] = self.packed(
-                params.star_kwarg.name.value, list(extra.values()), list(extra), loc
-            )
+            name = params.star_kwarg.name.value
+            values = [self._arg(e, loc, name) for e in extra.values()]
+            env[name] = self.packed(name, values, list(extra), loc)
+            forwarded.append((name, values, list(extra)))
         defaults = _defaults(helper)
         for i, p in enumerate([*plain, *params.kwonly_params]):
             pname = p.name.value
             if i < len(positional) and p in plain:
-                env[pname] = self.expr(positional[i], loc, pname)
+                env[pname] = self._arg(positional[i], loc, pname)
             elif pname in keywords:
-                env[pname] = self.expr(keywords.pop(pname), loc, pname)
+                env[pname] = self._arg(keywords.pop(pname), loc, pname)
             elif pname in defaults:
                 env[pname] = Static(defaults[pname])
             else:
@@ -276,15 +311,28 @@ class Helpers(Expressions):
                 construct="call",
             )
         child = self.body.inlined(helper.src, env)
+        for name, values, keys in forwarded:  # passed on as they are: `await fn(*args, **kwargs)`
+            forwarding.bind(child, name, values, keys)
         # a helper defined in the workflow reads the workflow's variables as they are at the call
         child.enclosing = self.body if _reaches(self.body, helper.enclosing) else helper.enclosing
         return child.compile_function()
 
-    def packed(
-        self, name: str, exprs: list[cst.BaseExpression], keys: list[str] | None, loc: SourceLoc
-    ) -> Value:
-        """A helper's ``*args`` tuple (``keys`` None) or ``**kwargs`` dict of the call's ``exprs``."""
-        values = [self.expr(e, loc, name) for e in exprs]
+    def _arg(self, e: cst.BaseExpression | Value, loc: SourceLoc, name: str) -> Value:
+        return self.expr(e, loc, name) if isinstance(e, cst.BaseExpression) else e
+
+    def _spreads_known(self, call: cst.Call) -> bool:
+        """Whether every ``*xs``/``**kw`` of the call unpacks a value known now (a helper called
+        with one that is not runs eagerly: its arguments are not known one by one)."""
+        for a in call.args:
+            value = unpacking.known(self.body, a.value) if a.star else None
+            if a.star == "*" and not (isinstance(value, tuple | list) and len(value) <= 64):
+                return False
+            if a.star == "**" and not (isinstance(value, dict) and all(isinstance(k, str) for k in value)):
+                return False
+        return True
+
+    def packed(self, name: str, values: list[Value], keys: list[str] | None, loc: SourceLoc) -> Value:
+        """A helper's ``*args`` tuple (``keys`` None) or ``**kwargs`` dict of the call's values."""
         if all(isinstance(v, Static) for v in values):
             statics = [v.value for v in values if isinstance(v, Static)]
             return Static(tuple(statics) if keys is None else dict(zip(keys, statics, strict=True)))
@@ -345,3 +393,10 @@ def _defaults(helper: Helper) -> dict[str, Any]:
                     construct="helper",
                 ) from None
     return out
+
+
+def _few(items: Any) -> list[Any]:
+    """The items of a tuple, list or dict's values of at most 16, else none."""
+    if isinstance(items, dict):
+        items = list(items.values())
+    return list(items) if isinstance(items, tuple | list) and len(items) <= 16 else []

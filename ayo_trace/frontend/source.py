@@ -47,9 +47,12 @@ class FunctionSource:
 
     @classmethod
     def parse(cls, fn: Callable[..., Any]) -> FunctionSource:
+        # a decorator's wrapper (``functools.wraps``) is read as itself, not as the function it wraps
+        # (which ``inspect`` follows ``__wrapped__`` to): its code is what runs
+        code = getattr(fn, "__code__", None) if hasattr(fn, "__wrapped__") else None
         try:
-            lines, first = inspect.getsourcelines(fn)
-            filename = inspect.getsourcefile(fn) or inspect.getfile(fn)
+            lines, first = inspect.getsourcelines(code if code is not None else fn)
+            filename = inspect.getsourcefile(fn if code is None else code) or inspect.getfile(fn)
         except (OSError, TypeError) as e:
             raise TraceError(
                 f"cannot read the source of {fn.__qualname__}: @ayo.workflow needs the function's source "

@@ -46,6 +46,7 @@ if TYPE_CHECKING:
     from .builder import Builder
 
 CATCH = "__ayo_catch"
+HANDLED = "__ayo_exc"  # a handler's error, when it binds no name
 JUMP = "__ayo_jump"  # in a loop body: which jump a try's part ended with ("" for none)
 
 
@@ -85,7 +86,8 @@ def try_statement(
                 return False
     body = _branch_stmts(stmt.body)
     early: set[str] = set()  # names bound before the body's last statement, which a failure keeps
-    for s in body[:-1]:
+    ends = body[:-1] if rest is not None and body and _trailing_jump(body[-1]) is not None else body
+    for s in ends[:-1]:  # (a trailing `break`/`continue` cannot fail: the statement before it is last)
         early.update(bound_names(comp, [s]))
     early.discard(BROKE)
     relevant = early & reads_outside(comp, stmt)
@@ -117,9 +119,11 @@ def try_statement(
 
     def part(role: str, stmts: list[cst.BaseStatement], first: list[str]) -> Builder:
         child = comp.nested(role)
+        if role.startswith("except"):
+            child.handling = first[0]  # what a bare `raise` in it re-raises
         inputs = []
         for n in first:
-            inp = child.graph.add("input", (), {"name": n}, name=n.strip("_"))
+            inp = child.graph.add("input", (), {"name": n}, name="exc" if n == HANDLED else n.strip("_"))
             child.env[n] = Traced(inp)
             inputs.append(inp)
         jump = _trailing_jump(stmts[-1]) if rest is not None and stmts else None
@@ -149,13 +153,14 @@ def try_statement(
 
     part("body", body, [])
     for k, h in enumerate(stmt.handlers):
-        part(f"except{k}", _branch_stmts(h.body), [bind[k] or "exc"])
+        part(f"except{k}", _branch_stmts(h.body), [bind[k] or HANDLED])
     if stmt.orelse is not None:
         part("orelse", _branch_stmts(stmt.orelse.body), names)
     if final:
         part("finalbody", final, [])
     unbound: set[str] = set()
     body_unbound: set[str] = set()
+    raising = {f"except{k}" for k, h in enumerate(stmt.handlers) if _reraises(h)}  # (ends with `raise`)
     for role, child, inputs in children:
         if role == "finalbody":
             child.graph.add("output", [child.const(None, loc)])
@@ -167,9 +172,11 @@ def try_statement(
             except TraceError:
                 jumped = child.env.get(JUMP)
                 returned = child.env.get(RETURNED) if returns else None
-                if not (isinstance(jumped, Static) and jumped.value) and not (
-                    isinstance(returned, Static) and returned.value is True
-                ):  # (a jump or a return skips the reads after the statement)
+                if (
+                    not (isinstance(jumped, Static) and jumped.value)
+                    and not (isinstance(returned, Static) and returned.value is True)
+                    and role not in raising
+                ):  # (a jump, a return or a `raise` skips the reads after the statement)
                     (body_unbound if role == "body" else unbound).add(n)
                 value = Static(None)
             if role == "orelse" and n in body_unbound and isinstance(value, Traced) and value.node in inputs:
@@ -318,12 +325,25 @@ def _reraises(handler: cst.ExceptHandler) -> bool:
 
 
 def _bare_raise(handlers: Any) -> bool:
+    """A bare ``raise`` in a function defined in a handler (it re-raises what is being handled
+    where the function is called, which the graph does not know). One in the handler itself
+    re-raises the handler's error (``Compiler.small_statement``)."""
     found = False
 
     class V(cst.CSTVisitor):
+        def __init__(self) -> None:
+            super().__init__()
+            self.depth = 0
+
+        def visit_FunctionDef(self, n: cst.FunctionDef) -> None:
+            self.depth += 1
+
+        def leave_FunctionDef(self, n: cst.FunctionDef) -> None:
+            self.depth -= 1
+
         def visit_Raise(self, n: cst.Raise) -> None:
             nonlocal found
-            found = found or n.exc is None
+            found = found or (n.exc is None and self.depth > 0)
 
     for h in handlers:
         h.visit(V())
@@ -355,3 +375,41 @@ def caught(comp: Builder, compile: Callable[[Builder], Value], loc: SourceLoc, h
     }
     node = comp.emit("try", [body.captures[n][0] for n in order], attrs, loc, "try")
     return Traced(comp.graph.add("getitem", (node,), {"index": 0}, loc=loc, name=hint))
+
+
+RERAISED = "__ayo_reraised"
+
+
+def reraising(comp: Builder, stmt: cst.CSTNode, loc: SourceLoc) -> str | None:
+    """The code of plain statement ``stmt`` with each bare ``raise`` of the handler it is in
+    (``if attempt == 2: raise``, a retry's last try) made ``raise RERAISED``, a temporary bound to
+    that handler's error; None when it has none. Not inside a handler of its own nor a function."""
+    handling = None
+    c: Builder | None = comp
+    while c is not None and handling is None:
+        handling, c = c.handling, c.parent
+    if handling is None:
+        return None
+    found = False
+
+    class Rewrite(cst.CSTTransformer):
+        def visit_FunctionDef(self, n: cst.FunctionDef) -> bool:
+            return False
+
+        def visit_ExceptHandler(self, n: cst.ExceptHandler) -> bool:
+            return False
+
+        def leave_Raise(self, old: cst.Raise, new: cst.Raise) -> cst.Raise:
+            nonlocal found
+            if new.exc is not None:
+                return new
+            found = True
+            return new.with_changes(exc=cst.Name(RERAISED), whitespace_after_raise=cst.SimpleWhitespace(" "))
+
+    rewritten = stmt.visit(Rewrite())
+    assert isinstance(rewritten, cst.CSTNode)
+    code = comp.src.code(rewritten)
+    if not found:
+        return None
+    comp.temps[RERAISED] = comp.lookup_local(handling, loc)  # (read by the node: its code names it)
+    return code

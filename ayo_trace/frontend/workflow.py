@@ -26,6 +26,8 @@ from contextvars import ContextVar
 from dataclasses import dataclass
 from typing import Any
 
+import libcst as cst
+
 from ..errors import TraceError
 from ..host import host
 from ..ir.code import SourceLoc
@@ -41,6 +43,8 @@ from .values import Static, Traced, Value
 
 _EAGER: ContextVar[bool] = ContextVar("ayo_eager", default=False)
 _AUTO_STATIC = (bool, int, float, type(None), enum.Enum)
+_VARIADIC = (inspect.Parameter.VAR_POSITIONAL, inspect.Parameter.VAR_KEYWORD)
+_WRAPPER = "__ayo_wrapper"  # the workflow behind a decorator, called in its own trace
 _CACHE_SIZE = 64
 
 
@@ -188,6 +192,26 @@ class Workflow:
 
     # --- tracing ---------------------------------------------------------------------------------
 
+    def _compile(self, comp: Compiler, bound: inspect.BoundArguments) -> Value:
+        """The workflow's body compiled. Behind the user's own decorator (a ``functools.wraps``
+        wrapper, its parameters ``*args, **kwargs`` where the signature shows the wrapped
+        function's), the wrapper is called with the arguments, inlined like a helper: what it does
+        around the wrapped function is part of the workflow."""
+        params = list(bound.signature.parameters.values())
+        if not hasattr(self.fn, "__wrapped__") or any(p.kind in _VARIADIC for p in params):
+            return comp.compile_function()
+        args = [
+            cst.Arg(cst.Name(p.name), keyword=cst.Name(p.name) if p.kind is p.KEYWORD_ONLY else None)
+            for p in params[1 if self.bound_self is not None else 0 :]
+        ]
+        comp.temps[_WRAPPER] = Static(
+            self.fn if self.bound_self is None else self.fn.__get__(self.bound_self)
+        )
+        loc = comp.src.loc(comp.src.node)
+        return comp.exprs.expr(
+            cst.Await(cst.Call(func=cst.Name(_WRAPPER), args=args)), loc, "result", text=False
+        )
+
     def _trace(self, bound: inspect.BoundArguments) -> _Entry:
         src = self.source()
         graph = Graph(self.fn.__name__)
@@ -218,7 +242,7 @@ class Workflow:
                 deps.fields[(name, path)] = value_at(bound.arguments[name], path)
                 graph.statics[f"{name}{path}"] = deps.fields[(name, path)]
                 graph.guards[f"{name}{path}"] = use
-        result = Compiler(src, graph, env, deps).compile_function()
+        result = self._compile(Compiler(src, graph, env, deps), bound)
         compiler_out = Compiler(src, graph, env, deps)
         out_node = compiler_out.materialize(result, src.loc(src.node), "result")
         last = [n for n in graph.nodes if n.op not in ("input", "const")]
