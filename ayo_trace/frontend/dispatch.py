@@ -40,6 +40,7 @@ from ..ir.graph import Node
 from ..ir.spec import primitive_spec
 from . import unroll
 from .builder import cond_node
+from .state import contains_await
 from .values import Static, Traced, Value
 
 if TYPE_CHECKING:
@@ -100,9 +101,11 @@ def _argument_choice(comp: Builder, e: cst.Await, call: cst.Call) -> Choice | No
     for i, arg in enumerate(call.args):
         if arg.keyword is None or arg.keyword.value not in constants or comp.exprs.try_static(arg.value):
             continue
+        if any(contains_await(a.value) for a in call.args[:i]):
+            return None  # (the value is computed before the arms' arguments: no await reordered)
         found = _candidates(comp, arg.value, 0)
         if found is None:
-            return None
+            continue  # (a parameter the trace specializes on; or no candidates: a later one may)
 
         def arm(c: cst.Call, temp: str, i: int = i) -> cst.Call:
             args = list(c.args)

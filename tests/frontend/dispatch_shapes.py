@@ -175,4 +175,10 @@ async def budget_and_temperature(question: str, tool: str) -> str:
     return await ayo.llm(question, max_tokens=BUDGET.get(kind, 3), temperature=temperature, seed=1)
 
 
-ARGUMENT_CASES = [routed_collection, collection_from_a_table, budget_and_temperature]
+@ayo.workflow
+async def parameter_then_choice(question: str, tool: str, end: str = "\n") -> str:
+    temperature = 0.0 if tool == "lookup" else 0.7  # `stop=end` before it: the trace specializes on it
+    return await ayo.llm(question, stop=end, temperature=temperature, seed=2, max_tokens=3)
+
+
+ARGUMENT_CASES = [routed_collection, collection_from_a_table, budget_and_temperature, parameter_then_choice]
