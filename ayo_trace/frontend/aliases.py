@@ -12,10 +12,17 @@ attributes and subscripts of one). ``for`` targets are items of what they iterat
 
 from __future__ import annotations
 
+from typing import TYPE_CHECKING
+
 import libcst as cst
 
+from . import closures
 from .source import FunctionSource
-from .state import walk
+from .state import awaits_in, mutated_roots, walk
+from .values import Static, Value
+
+if TYPE_CHECKING:
+    from .builder import Builder
 
 
 def groups(src: FunctionSource) -> dict[str, frozenset[str]]:
@@ -71,3 +78,35 @@ def _root(e: cst.BaseExpression) -> str | None:
         else:
             break
     return e.value if isinstance(e, cst.Name) else None
+
+
+def mutated_locals(comp: Builder, stmt: cst.CSTNode) -> list[str]:
+    """The workflow's names ``stmt`` changes in place (also through a helper method or a closure
+    it calls), with every name that may hold the same object and is bound to a traced value."""
+    local = comp.src.free_names(stmt)[0]
+    helpers = frozenset(
+        id(a.expression)
+        for a in awaits_in(stmt)
+        if isinstance(a.expression, cst.Call)
+        and isinstance(a.expression.func, cst.Attribute)
+        and comp.exprs.helper_of(a) is not None
+    )
+    roots = mutated_roots(stmt, helpers)
+    through = closures.uses(comp.src, local)[1]  # what a closure it calls changes in place
+    changed = list(dict.fromkeys([*(n for n in roots if n in local), *through]))
+    shared = groups(comp.src)  # and every name that may hold the same object
+    for n in list(changed):
+        for alias in sorted(shared.get(n, ())):
+            if alias not in changed and comp.is_bound(alias) and not isinstance(peek(comp, alias), Static):
+                changed.append(alias)
+    return changed
+
+
+def peek(comp: Builder, name: str) -> Value | None:
+    """The value ``name`` has here, without capturing it into a body (None when unbound)."""
+    c: Builder | None = comp
+    while c is not None:
+        if name in c.env:
+            return c.env[name]
+        c = c.parent
+    return None

@@ -47,7 +47,7 @@ from . import (
 from .breaks import fix_for
 from .builder import Builder, Chain, Expressions, Returned
 from .deps import TraceDeps
-from .expressions import ExpressionCompiler, contains_await, mutated_roots
+from .expressions import ExpressionCompiler, contains_await
 from .returns import Unbound, UnboundRead, mark_unbound, returning_if, settle
 from .source import FunctionSource
 from .state import _construct, _has, _immutable, awaits_in
@@ -413,8 +413,20 @@ class Compiler(Builder):
         (and the names in ``keep``, which it must hand back unchanged on some path)."""
         if source is None and (reraise := try_except.reraising(self, stmt, loc)) is not None:
             try:  # a bare `raise` in a handler: `raise <its error>`, a temporary
+                more = None if reads is None else [*reads, try_except.RERAISED]
                 return self.python_node(
-                    stmt, loc, returns, name=name, effect=effect, source=reraise, keep=keep
+                    stmt,
+                    loc,
+                    returns,
+                    name=name,
+                    effect=effect,
+                    source=reraise,
+                    exclude=exclude,
+                    reads=more,
+                    is_async=is_async,
+                    op=op,
+                    reason=reason,
+                    keep=keep,
                 )
             finally:
                 del self.temps[try_except.RERAISED]
@@ -479,7 +491,9 @@ class Compiler(Builder):
         returns, keep = settle(self, stmt, list(dict.fromkeys([*names, *changed])), loc)
         # an object changed in place keeps its class (`self.memory.append(...)`: Traced.cls)
         classes = {
-            n: v.cls for n in changed if n not in names and isinstance(v := self._peek(n), Traced) and v.cls
+            n: v.cls
+            for n in changed
+            if n not in names and isinstance(v := aliases.peek(self, n), Traced) and v.cls
         }
         node = self.python_node(stmt, loc, returns, effect=effect or not names, keep=tuple(keep))
         self.rebind(returns, node, loc)
@@ -495,36 +509,7 @@ class Compiler(Builder):
             self.env[n] = Traced(self.graph.add("getitem", (node,), {"index": i}, loc=loc, name=n))
 
     def mutated_locals(self, stmt: cst.CSTNode) -> list[str]:
-        local = self.src.free_names(stmt)[0]
-        helpers = frozenset(
-            id(a.expression)
-            for a in awaits_in(stmt)
-            if isinstance(a.expression, cst.Call)
-            and isinstance(a.expression.func, cst.Attribute)
-            and self.exprs.helper_of(a) is not None
-        )
-        roots = mutated_roots(stmt, helpers)
-        through = closures.uses(self.src, local)[1]  # what a closure it calls changes in place
-        changed = list(dict.fromkeys([*(n for n in roots if n in local), *through]))
-        shared = aliases.groups(self.src)  # and every name that may hold the same object
-        for n in list(changed):
-            for alias in sorted(shared.get(n, ())):
-                if (
-                    alias not in changed
-                    and self.is_bound(alias)
-                    and not isinstance(self._peek(alias), Static)
-                ):
-                    changed.append(alias)
-        return changed
-
-    def _peek(self, name: str) -> Value | None:
-        """The value ``name`` has here, without capturing it into a body (None when unbound)."""
-        c: Builder | None = self
-        while c is not None:
-            if name in c.env:
-                return c.env[name]
-            c = c.parent
-        return None
+        return aliases.mutated_locals(self, stmt)
 
     def anf_statement(self, stmt: cst.CSTNode, loc: SourceLoc) -> None:
         """A statement with awaited primitives inside a larger expression: the awaits become nodes,

@@ -14,7 +14,7 @@ from ..errors import TraceError
 from ..ir.code import SourceLoc
 from ..ir.graph import Node
 from ..ir.spec import primitive_spec
-from . import dispatch, forwarding, partials, try_except, unpacking, unroll
+from . import dispatch, forwarding, impure, partials, try_except, unpacking, unroll
 from .builder import Builder
 from .chat_calls import ChatMessages
 from .comprehensions import ComprehensionMaps
@@ -309,6 +309,10 @@ class ExpressionCompiler(
                 "a call of a function (or with a graph constant) computed when the workflow runs that is "
                 "none of those it may be when traced (Python's KeyError for a missing key, an entry "
                 "added since): it runs eagerly"
+            )
+        if isinstance(call, cst.Call) and impure.behind_library_decorator(self.callee(call)):
+            return (
+                "a call behind a library's decorator (retrying, tracing spans): it runs eagerly, as written"
             )
         recursive = self.eager_recursion(e)
         if recursive is not None:

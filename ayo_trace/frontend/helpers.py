@@ -22,7 +22,7 @@ import libcst as cst
 
 from ..errors import TraceError
 from ..ir.code import SourceLoc
-from . import forwarding, unpacking
+from . import forwarding, impure, unpacking
 from .builder import Expressions
 from .source import FunctionSource
 from .state import walk
@@ -86,6 +86,8 @@ class Helpers(Expressions):
         self_value, fn = self._function_of(call)
         if not inspect.iscoroutinefunction(fn) or getattr(fn, "__ayo_workflow__", False):
             return None
+        if impure.behind_library_decorator(fn):
+            return None  # behind a library's decorator (retrying, tracing spans): run as written
         if not self._awaits_ayo(fn, self_value, 0) and not self._passed_ayo(call):
             return None
         try:

@@ -53,6 +53,13 @@ def _library_dirs() -> tuple[str, ...]:
     return tuple({paths[k] for k in ("stdlib", "platstdlib", "purelib", "platlib") if k in paths})
 
 
+def behind_library_decorator(fn: Any) -> bool:
+    """Whether ``fn`` is a decorator's wrapper (``functools.wraps``) whose own code is the standard
+    library's or an installed package's (tenacity's retrying, a tracing span)."""
+    code = getattr(fn, "__code__", None)
+    return hasattr(fn, "__wrapped__") and code is not None and code.co_filename.startswith(_library_dirs())
+
+
 def _user_function(value: Any) -> types.FunctionType | None:
     try:
         fn = inspect.unwrap(value) if callable(value) else None

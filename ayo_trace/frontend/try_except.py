@@ -4,16 +4,19 @@ The body, each handler, the ``else`` and the ``finally`` become subgraphs. The r
 and, on an error, the first handler whose classes match the exception the user's code would have
 seen eagerly (``except ayo.EngineError as e``, ``except MyError``, ``except Exception``, a bare
 ``except``); ``e`` is the handler's first input, and it is unbound after the statement as Python
-leaves it. The node's value holds every name the statement binds.
+leaves it. A bare ``raise`` in a handler (``if attempt == 2: raise``) raises that input again
+(``reraising``). The node's value holds every name the statement binds.
 
 A subgraph that fails gives no partial results, so the statement is traced only where that loses
 nothing Python would keep (otherwise it stays a graph break):
 
-* names the body binds are bound by its last statement only, or else every handler binds them all
-  (or re-raises) and reads none of them first;
+* names the body binds are bound by its last statement only (the one before a trailing
+  ``break``/``continue`` in a loop), or else every handler binds them all (or ends by raising)
+  and reads none of them first;
 * ``finally`` binds nothing and reads nothing the other parts bind;
-* no ``break``/``continue``, bare ``raise`` or ``except*``; a ``return`` only where
-  ``try_returns.py`` takes it (in the function's own body, reached through ``if``s of a part).
+* ``break``/``continue`` only at the end of a part in a loop body; no bare ``raise`` in a function
+  a handler defines, no ``except*``; a ``return`` only where ``try_returns.py`` takes it (in the
+  function's own body, reached through ``if``s of a part).
 """
 
 from __future__ import annotations
@@ -327,7 +330,7 @@ def _reraises(handler: cst.ExceptHandler) -> bool:
 def _bare_raise(handlers: Any) -> bool:
     """A bare ``raise`` in a function defined in a handler (it re-raises what is being handled
     where the function is called, which the graph does not know). One in the handler itself
-    re-raises the handler's error (``Compiler.small_statement``)."""
+    re-raises the handler's error (``reraising``)."""
     found = False
 
     class V(cst.CSTVisitor):

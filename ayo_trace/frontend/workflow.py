@@ -37,6 +37,7 @@ from .compiler import Compiler, TraceDeps
 from .deps import NeedStatic
 from .guards import frozen, value_at
 from .helpers import RecursesAtRunTime
+from .impure import behind_library_decorator
 from .source import FunctionSource
 from .unroll import UnrollLoop
 from .values import Static, Traced, Value
@@ -132,8 +133,10 @@ class Workflow:
         return functools.partial(self.fn, self.bound_self)
 
     def source(self) -> FunctionSource:
-        if self._src is None:
-            self._src = FunctionSource.parse(self.fn)
+        if self._src is None:  # (a library's decorator is not read: the function it wraps is)
+            self._src = FunctionSource.parse(
+                inspect.unwrap(self.fn) if behind_library_decorator(self.fn) else self.fn
+            )
         return self._src
 
     def _bind(self, args: tuple[Any, ...], kwargs: dict[str, Any]) -> inspect.BoundArguments:
@@ -208,9 +211,25 @@ class Workflow:
             self.fn if self.bound_self is None else self.fn.__get__(self.bound_self)
         )
         loc = comp.src.loc(comp.src.node)
-        return comp.exprs.expr(
-            cst.Await(cst.Call(func=cst.Name(_WRAPPER), args=args)), loc, "result", text=False
+        call = cst.Await(cst.Call(func=cst.Name(_WRAPPER), args=args))
+        if not comp.exprs.break_call_target(call):
+            return comp.exprs.expr(call, loc, "result", text=False)
+        # a library's decorator (or a wrapper the tracer cannot follow): the call runs eagerly, as
+        # one graph break reading the workflow's arguments
+        names = [p.name for p in params[1 if self.bound_self is not None else 0 :]]
+        node = comp.python_node(
+            comp.src.node,
+            loc,
+            ["result"],
+            source=f"result = {comp.src.expr_code(call)}",
+            reads=[_WRAPPER, *names],
+            is_async=True,
+            op="break",
+            reason=comp.exprs.await_break_reason(call),
+            effect=True,
+            name="result",
         )
+        return Traced(node)
 
     def _trace(self, bound: inspect.BoundArguments) -> _Entry:
         src = self.source()

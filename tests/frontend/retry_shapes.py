@@ -97,6 +97,18 @@ async def fallback_model_then_reraise(question: str) -> str:
     return answer
 
 
+@ayo.workflow
+async def back_off_then_reraise(question: str) -> str:
+    for attempt in range(3):
+        try:
+            return await ayo.llm(attempt_prompt(question, attempt), max_tokens=3)
+        except ayo.EngineError:
+            if attempt == 2:
+                await asyncio.sleep(0)  # (the `if` awaits: a graph break whose bare `raise` re-raises)
+                raise
+    return "unreachable"
+
+
 CASES = [
     return_or_reraise,
     bind_then_break,
@@ -105,4 +117,5 @@ CASES = [
     log_then_reraise,
     reraise_by_name,
     fallback_model_then_reraise,
+    back_off_then_reraise,
 ]
