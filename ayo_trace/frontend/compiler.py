@@ -30,6 +30,7 @@ from . import (
     aliases,
     branches,
     closures,
+    completion,
     control_flow,
     coroutine_lists,
     impure,
@@ -348,6 +349,8 @@ class Compiler(Builder):
             closures.check_definition(self.src, value)
         if (partial := partials.bind(self, value)) is not None:
             return partial  # awaited later as the call it stands for
+        if (outcomes := completion.as_completed(self, value, loc, name)) is not None:
+            return outcomes  # `it = asyncio.as_completed([...])`: its calls' outcomes
         if (
             isinstance(value, cst.Await | cst.Name)
             or self.exprs.map_comprehension(value)

@@ -66,19 +66,21 @@ def deferred(comp: Builder, e: cst.BaseExpression) -> tuple[Part, ...] | None:
     return None
 
 
-def defer(comp: Builder, small: cst.BaseSmallStatement, traceable: Any, is_gather: Any) -> bool:
+def defer(comp: Builder, small: cst.BaseSmallStatement, traceable: Any, consumes: Any) -> bool:
     """``coros = [f(x) for x in xs]`` (calls not awaited) whose name is read only as ``*coros`` in
     ``asyncio.gather`` calls (with no keyword: ``return_exceptions=`` is not traced), and whose
     comprehension reads no name assigned again later, or ``coros = [...]`` grown as ``built``
     says: bind its parts (a coroutine runs only when awaited, so creating them at the gather is the
-    same), traced where it is gathered. ``traceable``/``is_gather``: ``parallel``'s tests of a call."""
+    same), traced where it is gathered. ``traceable``: ``parallel``'s test of a call;
+    ``consumes(call, arg)``: whether ``call`` runs the list's coroutines passed as ``arg``
+    (``gather(*coros)``, ``asyncio.as_completed(coros)``)."""
     from .unpacking import only_assignment
 
     if not (isinstance(small, cst.Assign) and len(small.targets) == 1):
         return False
     target, value = small.targets[0].target, small.value
     if isinstance(target, cst.Name) and isinstance(value, cst.List):
-        parts = built(comp, small, traceable, is_gather)
+        parts = built(comp, small, traceable, consumes)
         if parts is not None:
             comp.env[target.value] = Static(Deferred(parts))
         return parts is not None
@@ -86,13 +88,17 @@ def defer(comp: Builder, small: cst.BaseSmallStatement, traceable: Any, is_gathe
         return False
     if isinstance(value.elt, cst.Await) or not traceable(value.elt):
         return False
-    if only_assignment(comp, target.value) is not value:
-        return False
     src = comp.src
+    if (
+        only_assignment(comp, target.value) is not value
+        and (src.only_binding(target) or (None, None))[1] is not value
+    ):
+        return False  # (bound once; the loop below checks every read)
     for n in walk(src.node.body):
         if isinstance(n, cst.Name) and n.value == target.value and n is not target:
-            call = src.parents.get(src.parents.get(n))
-            if not (isinstance(call, cst.Call) and is_gather(call)) or _repeats(src, n, small):
+            arg = src.parents.get(n)
+            call = src.parents.get(arg)
+            if not (isinstance(call, cst.Call) and consumes(call, arg)) or _repeats(src, n, small):
                 return False
             if any(a.keyword is not None for a in call.args):
                 return False
@@ -133,7 +139,7 @@ def _repeats(src: Any, n: cst.CSTNode, made: cst.CSTNode) -> bool:
 
 
 def built(
-    comp: Builder, small: cst.BaseSmallStatement, traceable: Any, is_gather: Any
+    comp: Builder, small: cst.BaseSmallStatement, traceable: Any, consumes: Any
 ) -> tuple[Part, ...] | None:
     """The parts of ``coros = [...]`` (``small``) when the list is deferred (module docstring), with
     its statements remembered in the trace's deps to be skipped; else None."""
@@ -165,7 +171,7 @@ def built(
         parent = src.parents.get(n)
         if isinstance(parent, cst.Arg) and parent.star == "*" and parent.value is n:
             call = src.parents.get(parent)
-            if gather_at is not None or not (isinstance(call, cst.Call) and is_gather(call)):
+            if gather_at is not None or not (isinstance(call, cst.Call) and consumes(call, parent)):
                 return None
             if list(call.args) != [parent]:  # `gather(*coros)` alone: what `parallel` traces whole
                 return None

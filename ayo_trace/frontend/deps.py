@@ -43,8 +43,11 @@ class TraceDeps:
     # the task groups whose `async with` is being traced, by name (``task_groups.task_group``)
     task_groups: dict[str, Any] = field(default_factory=dict)
     # the calls (by id) of a `gather(..., return_exceptions=True)` being traced: each one's error is
-    # its value (``try_except.caught``)
-    caught: set[int] = field(default_factory=set)
+    # its value (``try_except.caught``); of an `asyncio.as_completed(...)`, the two functions making
+    # its outcome of its value and of its error (``completion``)
+    caught: dict[int, tuple[Any, Any] | None] = field(default_factory=dict)
+    # the `asyncio.as_completed(...)` calls (by id) traced as lists of outcomes (``completion``)
+    outcomes: set[int] = field(default_factory=set)
 
     def saw_chat_template(self, engine: str | None, template: Any) -> None:
         self.chat[engine] = template

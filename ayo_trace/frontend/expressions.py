@@ -17,6 +17,7 @@ from ..ir.spec import primitive_spec
 from . import dispatch, forwarding, impure, partials, try_except, unpacking, unroll
 from .builder import Builder
 from .chat_calls import ChatMessages
+from .completion import as_completed, awaited_outcome, awaits_outcome
 from .comprehensions import ComprehensionMaps
 from .folding import StaticFolding
 from .helpers import Helpers
@@ -49,6 +50,8 @@ class ExpressionCompiler(
             value = self.expr(e.value, loc, e.target.value, text=text)
             self.body.env[e.target.value] = value
             return value
+        if (outcomes := as_completed(self.body, e, loc, hint)) is not None:
+            return outcomes  # `for fut in asyncio.as_completed([...])`: its calls' outcomes
         walrus = walrus_targets(e)
         if isinstance(e, cst.Name) and (
             e.value in self.body.temps
@@ -199,6 +202,7 @@ class ExpressionCompiler(
             and self.workflow_of(e) is None
             and self.helper_of(e) is None
             and not traceable_await(self.body, e)
+            and not awaits_outcome(self.body, e)
             and dispatch.choice(self.body, e) is None
         ):
             self._unroll_callee(e)
@@ -238,13 +242,13 @@ class ExpressionCompiler(
             return self.await_expr(cst.Await(expression=forwarded), call_loc, hint)
         caught = self.body.deps.caught
         if id(call) in caught:  # a call of `gather(..., return_exceptions=True)`: its error is its value
-            caught.discard(id(call))
+            outcomes = caught.pop(id(call))
             try:
                 return try_except.caught(
-                    self.body, lambda c: c.exprs.await_expr(e, loc, hint), call_loc, hint or "value"
+                    self.body, lambda c: c.exprs.await_expr(e, loc, hint), call_loc, hint or "value", outcomes
                 )
             finally:
-                caught.add(id(call))
+                caught[id(call)] = outcomes
         expanded = self._expanded_partial(e)
         if expanded is not None and not self.break_call_target(e):
             new_call, temps = expanded
@@ -266,8 +270,8 @@ class ExpressionCompiler(
         if helper is not None:
             assert isinstance(call, cst.Call)
             return self.inline_helper(helper, call, call_loc)
-        gathered = awaited(self.body, e, loc, hint)  # gather, tasks
-        if gathered is not None:
+        gathered = awaited(self.body, e, loc, hint) or awaited_outcome(self.body, e, loc, hint)
+        if gathered is not None:  # gather, tasks, `await fut` of `asyncio.as_completed`
             return gathered
         found = dispatch.choice(self.body, e)  # await TOOLS[name](q): a cond over what it may call
         if found is not None:

@@ -34,7 +34,7 @@ what may be gathered.
 from __future__ import annotations
 
 import asyncio
-from collections.abc import Collection, Sequence
+from collections.abc import Callable, Collection, Sequence
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
@@ -43,7 +43,17 @@ import libcst as cst
 from ..errors import TraceError
 from ..ir.code import SourceLoc
 from ..ir.graph import Node
-from . import coroutine_lists
+from . import aliases, coroutine_lists
+from .asyncio_calls import (
+    Completed,
+    catches,
+    group_of,
+    is_as_completed,
+    is_create_task,
+    is_gather,
+    only_arg,
+    waits_all,
+)
 from .comprehensions import COMPREHENSIONS, MAP_ITEM, _clause_awaits
 from .state import ancestors, walk
 from .values import Static, Traced, Value
@@ -56,58 +66,10 @@ RESULT = "__ayo_result"
 TASKS = "__ayo_tasks"  # (no name here may contain another: nodes are recognized by their code)
 
 
-@dataclass(frozen=True)
-class Completed:
-    """A task the graph has already run to its end: what ``t`` holds after
-    ``t = tg.create_task(...)`` in a traced workflow (the parts of ``asyncio.Task`` code reads)."""
-
-    value: Any
-
-    def result(self) -> Any:
-        return self.value
-
-    def done(self) -> bool:
-        return True
-
-    def cancelled(self) -> bool:
-        return False
-
-    def exception(self) -> BaseException | None:
-        return None
-
-    def __await__(self) -> Any:
-        """``await t`` in code the graph runs as written (a graph break): the value, at once."""
-        return self.value
-        yield  # a generator: what ``__await__`` must return
-
-
 # --- recognizing --------------------------------------------------------------------------------------
 
 
-def _is_gather(comp: Builder, call: cst.Call) -> bool:
-    return comp.exprs.callee(call) is asyncio.gather
-
-
-def _is_create_task(comp: Builder, call: cst.Call) -> bool:
-    return (
-        comp.exprs.callee(call) in (asyncio.create_task, asyncio.ensure_future)
-        or _group_of(comp, call) is not None
-    )
-
-
-def _group_of(comp: Builder, call: cst.Call) -> cst.With | None:
-    """The ``async with`` of the task group ``tg`` being traced, for ``tg.create_task(...)``."""
-    func = call.func
-    if (
-        isinstance(func, cst.Attribute)
-        and isinstance(func.value, cst.Name)
-        and func.attr.value == "create_task"
-    ):
-        return comp.deps.task_groups.get(func.value.value)
-    return None
-
-
-def _traceable(comp: Builder, call: cst.BaseExpression) -> bool:
+def traceable(comp: Builder, call: cst.BaseExpression) -> bool:
     """Whether ``await call`` is something the tracer traces (not a graph break)."""
     return isinstance(call, cst.Call) and not comp.exprs.break_call_target(cst.Await(expression=call))
 
@@ -117,16 +79,17 @@ def _task_node(comp: Builder, e: cst.BaseExpression) -> Node | None:
     return _made_node(comp, e, many=False)
 
 
-def _task_list_node(comp: Builder, e: cst.BaseExpression) -> Node | None:
-    """The node of a task list's name (``tasks`` after ``tasks = [asyncio.create_task(...) ...]``)."""
-    return _made_node(comp, e, many=True)
+def task_list_node(comp: Builder, e: cst.BaseExpression, *, capture: bool = True) -> Node | None:
+    """The node of a task list's name (``tasks`` after ``tasks = [asyncio.create_task(...) ...]``);
+    ``capture=False``: the node of the body it is made in, not read into this one."""
+    return _made_node(comp, e, many=True, capture=capture)
 
 
-def _made_node(comp: Builder, e: cst.BaseExpression, many: bool) -> Node | None:
+def _made_node(comp: Builder, e: cst.BaseExpression, many: bool, capture: bool = True) -> Node | None:
     if not isinstance(e, cst.Name) or not comp.is_bound(e.value):
         return None
     try:
-        value = comp.lookup_local(e.value, SourceLoc("", 0))
+        value = comp.lookup_local(e.value, SourceLoc("", 0)) if capture else aliases.peek(comp, e.value)
     except TraceError:
         return None
     if not (isinstance(value, Traced) and value.node.op == "python" and value.node.args):
@@ -140,10 +103,10 @@ def _made_node(comp: Builder, e: cst.BaseExpression, many: bool) -> Node | None:
 def _wrapped(comp: Builder, e: cst.BaseExpression) -> cst.Call | None:
     """The call in ``asyncio.create_task(call)`` (or ``ensure_future``) when ``await call`` traces:
     awaiting a task at once is awaiting its call."""
-    if not (isinstance(e, cst.Call) and _is_create_task(comp, e)):
+    if not (isinstance(e, cst.Call) and is_create_task(comp, e)):
         return None
-    coro = _only_arg(e)
-    return coro if isinstance(coro, cst.Call) and _traceable(comp, coro) else None
+    coro = only_arg(e)
+    return coro if isinstance(coro, cst.Call) and traceable(comp, coro) else None
 
 
 def traceable_await(comp: Builder, e: cst.Await) -> bool:
@@ -151,7 +114,9 @@ def traceable_await(comp: Builder, e: cst.Await) -> bool:
     inner = e.expression
     if _task_node(comp, inner) is not None or _wrapped(comp, inner) is not None:
         return True
-    return isinstance(inner, cst.Call) and _is_gather(comp, inner) and _gather_parts(comp, inner) is not None
+    if _waited(comp, inner) is not None:
+        return True
+    return isinstance(inner, cst.Call) and is_gather(comp, inner) and _gather_parts(comp, inner) is not None
 
 
 # --- gather ---------------------------------------------------------------------------------------------
@@ -167,7 +132,7 @@ class Spread:
 
 def _gather_parts(comp: Builder, call: cst.Call) -> list[cst.BaseExpression | Spread] | Spread | None:
     """The calls gather awaits (a list), the one spread it awaits the items of, or None."""
-    catching = _catches(comp, call)
+    catching = catches(comp, call)
     if catching is None:
         return None
     positional = [a for a in call.args if a.keyword is None]
@@ -175,8 +140,8 @@ def _gather_parts(comp: Builder, call: cst.Call) -> list[cst.BaseExpression | Sp
         # where the graph makes it), and comprehensions of them
         ok = all(
             not (a.star and coroutine_lists.deferred(comp, a.value))
-            and _task_list_node(comp, a.value) is None
-            and (_comprehension_spread(comp, a.value) if a.star else _task_node(comp, a.value) is None)
+            and task_list_node(comp, a.value) is None
+            and (comprehension_spread(comp, a.value) if a.star else _task_node(comp, a.value) is None)
             for a in positional
         )
         if not ok:
@@ -188,13 +153,13 @@ def _gather_parts(comp: Builder, call: cst.Call) -> list[cst.BaseExpression | Sp
         if deferred is not None and (len(deferred) != 1 or not isinstance(deferred[0], COMPREHENSIONS)):
             # a list built statement by statement: its calls, and its loops' and extends' items
             return [Spread(p) if isinstance(p, (cst.For, *COMPREHENSIONS)) else p for p in deferred]
-        if _task_list_node(comp, only) is None:
+        if task_list_node(comp, only) is None:
             spread = deferred[0] if deferred else only
             assert not isinstance(spread, cst.For)
-            ok = _map_spread(comp, spread) is not None or _comprehension_spread(comp, spread)
+            ok = _map_spread(comp, spread) is not None or comprehension_spread(comp, spread)
             return Spread(spread) if ok else None
     for a in positional:
-        if a.star == "*" and _task_list_node(comp, a.value) is not None:
+        if a.star == "*" and task_list_node(comp, a.value) is not None:
             parts.append(Spread(a.value))  # a list of tasks: their values, in order
             continue
         if a.star == "*":  # a spread comprehension: its items, in order, among the other calls
@@ -203,34 +168,22 @@ def _gather_parts(comp: Builder, call: cst.Call) -> list[cst.BaseExpression | Sp
                 return None  # (a list built statement by statement is deferred gathered alone)
             spread = deferred[0] if deferred else a.value
             assert not isinstance(spread, cst.For)
-            if not (_map_spread(comp, spread) is not None or _comprehension_spread(comp, spread)):
+            if not (_map_spread(comp, spread) is not None or comprehension_spread(comp, spread)):
                 return None
             parts.append(Spread(spread))
-        elif a.star or not (_traceable(comp, a.value) or _task_node(comp, a.value) is not None):
+        elif a.star or not (traceable(comp, a.value) or _task_node(comp, a.value) is not None):
             return None
         else:
             parts.append(a.value)
     return parts
 
 
-def _catches(comp: Builder, call: cst.Call) -> bool | None:
-    """Whether gather ``call`` has ``return_exceptions=True`` (None: a keyword not traced)."""
-    catching = False
-    for a in call.args:
-        if a.keyword is not None:
-            flag = comp.exprs.try_static(a.value) if a.keyword.value == "return_exceptions" else None
-            if flag is None or not isinstance(flag.value, bool):
-                return None
-            catching = flag.value
-    return catching
-
-
-def _comprehension_spread(comp: Builder, e: cst.BaseExpression) -> bool:
+def comprehension_spread(comp: Builder, e: cst.BaseExpression) -> bool:
     """A list comprehension or generator of traceable calls, awaiting nothing in its clauses
     (those would run once per item outside the element)."""
     return (
         isinstance(e, cst.GeneratorExp | cst.ListComp)
-        and _traceable(comp, e.elt)
+        and traceable(comp, e.elt)
         and e.for_in.asynchronous is None
         and not _clause_awaits(e.for_in)
     )
@@ -244,7 +197,7 @@ def _map_spread(comp: Builder, e: cst.BaseExpression) -> tuple[cst.BaseExpressio
         return None
     func, items = e.args[0].value, e.args[1].value
     probe = cst.Call(func=func, args=[cst.Arg(cst.Name(MAP_ITEM))])
-    return (func, items) if _traceable(comp, probe) else None
+    return (func, items) if traceable(comp, probe) else None
 
 
 def _spread(comp: Builder, spread: Spread, loc: SourceLoc, name: str) -> Value:
@@ -252,7 +205,7 @@ def _spread(comp: Builder, spread: Spread, loc: SourceLoc, name: str) -> Value:
     for a list of tasks the list of their values."""
     if isinstance(spread.expr, cst.For):
         return coroutine_lists.loop_map(comp, spread.expr, loc, name)
-    tasks = _task_list_node(comp, spread.expr)
+    tasks = task_list_node(comp, spread.expr)
     if tasks is not None:
         comp.temps[TASKS] = Traced(tasks)
         source = f"{name} = [{TASKS}_t.result() for {TASKS}_t in {TASKS}]"
@@ -265,35 +218,68 @@ def _spread(comp: Builder, spread: Spread, loc: SourceLoc, name: str) -> Value:
     return comp.exprs.comprehension_map(spread.expr, loc, name, awaits=True)
 
 
+def _waited(comp: Builder, e: cst.BaseExpression) -> Node | None:
+    """The task list node of ``asyncio.wait(tasks)`` waiting for all of them, else None."""
+    if not (isinstance(e, cst.Call) and waits_all(comp, e)):
+        return None
+    return task_list_node(comp, e.args[0].value)
+
+
 def awaited(comp: Builder, e: cst.Await, loc: SourceLoc, hint: str | None) -> Value | None:
-    """The value of ``await e`` when it is a gather or a task this module traces, else None."""
+    """The value of ``await e`` when it is a gather, a task or ``asyncio.wait`` of tasks this
+    module traces, else None."""
     inner = e.expression
     task = _task_node(comp, inner)
     if task is not None:
         return Traced(task.args[0])
+    waited = _waited(comp, inner)
+    if waited is not None:  # `done, pending = await asyncio.wait(tasks)`: all done
+        comp.temps[TASKS] = Traced(waited)
+        name = hint or "waited"
+        empty = "raise ValueError('Set of Tasks/Futures is empty.')"  # (as asyncio.wait)
+        source = f"if not {TASKS}:\n    {empty}\n{name} = (set({TASKS}), set())"
+        node = comp.python_node(inner, loc, [name], source=source, reads=[TASKS], name=name)
+        comp.temps.pop(TASKS, None)
+        return Traced(node)
     call = _wrapped(comp, inner)
     if call is not None:
         return comp.exprs.await_expr(cst.Await(expression=call), loc, hint)
-    if not isinstance(inner, cst.Call) or not _is_gather(comp, inner):
+    if not isinstance(inner, cst.Call) or not is_gather(comp, inner):
         return None
     parts = _gather_parts(comp, inner)
     if parts is None:
         return None
     # return_exceptions=True: each call's error is its value (``Builder.await_expr`` makes each of
     # these calls, a comprehension's element for each item, a ``try`` node handing back its error)
-    caught: set[int] = set()
-    if _catches(comp, inner):
-        for p in parts if isinstance(parts, list) else [parts]:
-            part = p.expr if isinstance(p, Spread) else p
-            caught.add(id(part.elt if isinstance(part, cst.GeneratorExp | cst.ListComp) else part))
-    comp.deps.caught |= caught
+    name = hint or "gathered"
+    if not catches(comp, inner):
+        return gathered(comp, inner, parts, loc, name)
+    return catching(comp, parts, None, lambda: gathered(comp, inner, parts, loc, name))
+
+
+def catching(
+    comp: Builder,
+    parts: list[cst.BaseExpression | Spread] | Spread,
+    outcomes: tuple[Any, Any] | None,
+    compile: Callable[[], Value],
+) -> Value:
+    """``compile()`` with each call of ``parts`` a ``try`` handing back its error as its value
+    (``outcomes`` None), or its value and its error made outcomes by the two functions of
+    ``outcomes`` (``completion``)."""
+    caught: dict[int, tuple[Any, Any] | None] = {}
+    for p in parts if isinstance(parts, list) else [parts]:
+        part = p.expr if isinstance(p, Spread) else p
+        assert not isinstance(part, cst.For)
+        caught[id(part.elt if isinstance(part, cst.GeneratorExp | cst.ListComp) else part)] = outcomes
+    comp.deps.caught.update(caught)
     try:
-        return _gathered(comp, inner, parts, loc, hint or "gathered")
+        return compile()
     finally:
-        comp.deps.caught -= caught
+        for i in caught:
+            comp.deps.caught.pop(i, None)
 
 
-def _gathered(
+def gathered(
     comp: Builder,
     inner: cst.Call,
     parts: list[cst.BaseExpression | Spread] | Spread,
@@ -370,9 +356,18 @@ def small_statement(comp: Builder, small: cst.BaseSmallStatement, loc: SourceLoc
     would outlive the statement (and the query)."""
 
     def deferrable(c: cst.BaseExpression) -> bool:  # (a task group's tasks end with the group)
-        return _traceable(comp, c) and not (isinstance(c, cst.Call) and _group_of(comp, c) is not None)
+        return traceable(comp, c) and not (isinstance(c, cst.Call) and group_of(comp, c) is not None)
 
-    if coroutine_lists.defer(comp, small, deferrable, lambda c: _is_gather(comp, c)):
+    def consumer(c: cst.Call, arg: cst.CSTNode) -> bool:  # `gather(*coros)`, `as_completed(coros)`
+        if not isinstance(arg, cst.Arg) or arg.keyword is not None:
+            return False
+        if arg.star == "*":
+            return is_gather(comp, c)
+        # (of a generator, as_completed raises TypeError: not deferred, run as written)
+        listed = isinstance(small, cst.Assign) and not isinstance(small.value, cst.GeneratorExp)
+        return not arg.star and listed and is_as_completed(comp, c)
+
+    if coroutine_lists.defer(comp, small, deferrable, consumer):
         return True
     if not (isinstance(small, cst.Assign) and len(small.targets) == 1 and _task_assignment(comp, small, loc)):
         _refuse_unawaited(comp, small, loc)
@@ -407,10 +402,10 @@ def _task_assignment(comp: Builder, small: cst.Assign, loc: SourceLoc) -> bool:
     call = small.value
     if isinstance(target, cst.Name) and isinstance(call, cst.ListComp):
         return _task_list(comp, small, target.value, call, loc)
-    if not (isinstance(target, cst.Name) and isinstance(call, cst.Call) and _is_create_task(comp, call)):
+    if not (isinstance(target, cst.Name) and isinstance(call, cst.Call) and is_create_task(comp, call)):
         return False
-    coro = _only_arg(call)
-    if coro is None or not _traceable(comp, coro):
+    coro = only_arg(call)
+    if coro is None or not traceable(comp, coro):
         return False
     assert isinstance(coro, cst.Call)
     _check_task_uses(comp, small, target.value, loc, many=False)
@@ -424,7 +419,7 @@ def _task_list(comp: Builder, small: cst.Assign, target: str, made: cst.ListComp
     if _wrapped(comp, made.elt) is None or made.for_in.asynchronous or _clause_awaits(made.for_in):
         return False
     assert isinstance(made.elt, cst.Call)
-    group = _group_of(comp, made.elt)  # a task group's tasks have finished once it exits
+    group = group_of(comp, made.elt)  # a task group's tasks have finished once it exits
     _check_task_uses(comp, small, target, loc, many=True, within=group)
     results = comp.exprs.comprehension_map(made, loc, target, awaits=True)  # await create_task(f(x))
     source = f"{target} = [{DONE}(v) for v in {RESULT}]  # {TASKS}_made"
@@ -448,6 +443,21 @@ def _check_task_uses(
         if not (isinstance(n, cst.Name) and n.value == name) or _inside(src, n, made):
             continue
         sites = _await_sites(comp, n, many)
+        call = src.parents.get(src.parents.get(n))
+        if (
+            sites is None
+            and isinstance(call, cst.Call)
+            and comp.exprs.callee(call) in (asyncio.wait, asyncio.as_completed)
+            and any(a.keyword is not None for a in call.args)
+        ):
+            raise TraceError(
+                f"`{src.code(call).strip()}` is not traced with `return_when=` or `timeout=`: the graph "
+                "runs each task to its end where it is made, so by then every one has finished, where "
+                "Python's may still be running; wait for all (`asyncio.wait(tasks)`, "
+                "`asyncio.gather(*tasks)`) or loop over `asyncio.as_completed(tasks)`",
+                loc=src.loc(call),
+                construct="task",
+            )
         if sites is None:
             raise TraceError(
                 f"`{src.code(src.parents.get(n) or n).strip()}` uses the task{'s' if many else ''} "
@@ -458,8 +468,7 @@ def _check_task_uses(
                 loc=src.loc(n),
                 construct="task",
             )
-        call = src.parents.get(src.parents.get(n))
-        if isinstance(call, cst.Call) and _is_gather(comp, call) and _catches(comp, call) is not False:
+        if isinstance(call, cst.Call) and is_gather(comp, call) and catches(comp, call) is not False:
             raise TraceError(
                 f"the task{'s' if many else ''} `{name}` {'are' if many else 'is'} gathered with "
                 "`return_exceptions=`: the graph runs a task's call where it is created, so its "
@@ -471,7 +480,7 @@ def _check_task_uses(
         for up in (a for site in sites for a in ancestors(src, site)):
             if isinstance(up, cst.Try | cst.TryStar) and id(up) not in around:
                 raise TraceError(
-                    f"the task `{name}` is awaited inside a `try` (line {src.positions[up].start.line}) "
+                    f"the task `{name}` is awaited inside a `try` (line {src.loc(up).line}) "
                     "it is not created in: the graph runs the task's call where it is created, so "
                     "its error would not reach that `try`; create the task inside the `try`, or "
                     "await the call there directly",
@@ -495,16 +504,27 @@ def _await_sites(comp: Builder, n: cst.Name, many: bool) -> list[cst.CSTNode] | 
             isinstance(parent, cst.Arg)
             and not parent.star
             and isinstance(call, cst.Call)
-            and _is_gather(comp, call)
+            and is_gather(comp, call)
         ):
             return [n]
         return None
     if isinstance(parent, cst.Arg) and isinstance(call, cst.Call) and parent.keyword is None:
-        if (parent.star == "*" and _is_gather(comp, call)) or (
-            not parent.star and comp.exprs.callee(call) is len
+        if (parent.star == "*" and is_gather(comp, call)) or (
+            not parent.star
+            and (comp.exprs.callee(call) is len or (waits_all(comp, call) and call.args[0] is parent))
         ):
             return [n]
+        if is_as_completed(comp, call):  # `for fut in asyncio.as_completed(tasks)`: the list
+            return _loop_sites(comp, call)
         return None
+    return _loop_sites(comp, n)
+
+
+def _loop_sites(comp: Builder, n: cst.BaseExpression) -> list[cst.CSTNode] | None:
+    """For a loop over task list ``n`` (``for t in n``) whose every read of ``t`` awaits it: ``n``
+    and those reads; else None."""
+    src = comp.src
+    parent = src.parents.get(n)
     if isinstance(parent, cst.CompFor | cst.For) and parent.iter is n and isinstance(parent.target, cst.Name):
         target = parent.target.value
         scope = src.parents.get(parent) if isinstance(parent, cst.CompFor) else parent.body
@@ -513,9 +533,3 @@ def _await_sites(comp: Builder, n: cst.Name, many: bool) -> list[cst.CSTNode] | 
         ]
         return [n, *reads] if all(isinstance(src.parents.get(m), cst.Await) for m in reads) else None
     return None
-
-
-def _only_arg(call: cst.Call) -> cst.BaseExpression | None:
-    if len(call.args) != 1 or call.args[0].keyword is not None or call.args[0].star:
-        return None
-    return call.args[0].value

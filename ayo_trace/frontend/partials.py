@@ -31,7 +31,7 @@ def bind(comp: Builder, value: cst.BaseExpression) -> Static | None:
     if not value.args or any(a.star for a in value.args) or value.args[0].keyword is not None:
         return None
     target = comp.exprs.try_static_callable(value.args[0].value)
-    if target is None or not _traceable(target.value):
+    if target is None or not traceable(target.value):
         return None
     args: list[Any] = []
     keywords: dict[str, Any] = {}
@@ -47,7 +47,7 @@ def bind(comp: Builder, value: cst.BaseExpression) -> Static | None:
     return Static(functools.partial(fn, *args, **keywords))
 
 
-def _traceable(fn: Any) -> bool:
+def traceable(fn: Any) -> bool:
     inner = fn.func if isinstance(fn, functools.partial) else fn
     return bool(
         getattr(inner, "__ayo_primitive__", None)
@@ -93,7 +93,7 @@ def _partial_named(comp: Builder, name: str) -> functools.partial[Any] | None:
         value = c.temps.get(name) if name in c.temps else c.env.get(name)
         if value is not None:
             if isinstance(value, Static) and isinstance(value.value, functools.partial):
-                return value.value if _traceable(value.value) else None
+                return value.value if traceable(value.value) else None
             return None
         c = c.parent if c.parent is not None else getattr(c, "enclosing", None)
     return None

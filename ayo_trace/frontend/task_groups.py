@@ -17,7 +17,8 @@ from typing import TYPE_CHECKING, Any
 import libcst as cst
 
 from ..ir.code import SourceLoc
-from .parallel import _only_arg, _task, _traceable
+from .asyncio_calls import only_arg
+from .parallel import _task, traceable
 
 if TYPE_CHECKING:
     from .builder import Builder
@@ -56,8 +57,8 @@ def _group_call(comp: Builder, stmt: cst.BaseStatement, tg: str) -> tuple[str | 
         return None
     method = value.func.attr.value
     if method == "create_task":
-        coro = _only_arg(value)
-        return (target, coro) if isinstance(coro, cst.Call) and _traceable(comp, coro) else None
+        coro = only_arg(value)
+        return (target, coro) if isinstance(coro, cst.Call) and traceable(comp, coro) else None
     if method == "start_soon" and target is None and value.args:
         if any(a.keyword is not None or a.star for a in value.args):
             return None
@@ -65,7 +66,7 @@ def _group_call(comp: Builder, stmt: cst.BaseStatement, tg: str) -> tuple[str | 
             func=value.args[0].value,
             args=[a.with_changes(comma=cst.MaybeSentinel.DEFAULT) for a in value.args[1:]],
         )
-        return (None, call) if _traceable(comp, call) else None
+        return (None, call) if traceable(comp, call) else None
     return None
 
 

@@ -353,15 +353,23 @@ def _bare_raise(handlers: Any) -> bool:
     return found
 
 
-def caught(comp: Builder, compile: Callable[[Builder], Value], loc: SourceLoc, hint: str) -> Value:
+def caught(
+    comp: Builder,
+    compile: Callable[[Builder], Value],
+    loc: SourceLoc,
+    hint: str,
+    outcomes: tuple[Any, Any] | None = None,
+) -> Value:
     """The value ``compile`` makes in a body of its own, or the error that body raises, as the
     user's code sees it (``gather(..., return_exceptions=True)``): a ``try`` node whose one handler,
-    a bare ``except``, hands its error back as the value."""
+    a bare ``except``, hands its error back as the value. ``outcomes``: the two functions making
+    the value of the value and of the error (``completion``'s ``Completed`` and ``Failed``)."""
     body = comp.nested("body")
-    body.graph.add("output", [body.materialize(compile(body), loc, hint)])
+    value = body.materialize(compile(body), loc, hint)
+    body.graph.add("output", [value if outcomes is None else _applied(body, outcomes[0], value, loc)])
     handler = comp.nested("except0")
     error = handler.graph.add("input", (), {"name": "exc"}, name="exc")
-    handler.graph.add("output", [error])
+    handler.graph.add("output", [error if outcomes is None else _applied(handler, outcomes[1], error, loc)])
     order = list(body.captures)
     for n in order:
         capture(handler, n, loc)
@@ -378,6 +386,18 @@ def caught(comp: Builder, compile: Callable[[Builder], Value], loc: SourceLoc, h
     }
     node = comp.emit("try", [body.captures[n][0] for n in order], attrs, loc, "try")
     return Traced(comp.graph.add("getitem", (node,), {"index": 0}, loc=loc, name=hint))
+
+
+def _applied(comp: Builder, fn: Any, value: Node, loc: SourceLoc) -> Node:
+    """A ``python`` node calling ``fn`` (known at trace time) on ``value``."""
+    comp.temps["__ayo_fn"], comp.temps["__ayo_arg"] = Static(fn), Traced(value)
+    source = "outcome = __ayo_fn(__ayo_arg)"
+    node = comp.python_node(
+        cst.Name("__ayo_arg"), loc, ["outcome"], source=source, reads=["__ayo_fn", "__ayo_arg"]
+    )
+    for n in ("__ayo_fn", "__ayo_arg"):
+        del comp.temps[n]
+    return node
 
 
 RERAISED = "__ayo_reraised"

@@ -9,6 +9,9 @@ round-trip.
 
 from __future__ import annotations
 
+import ast
+import functools
+import gc
 import importlib
 import os
 from collections.abc import Callable
@@ -105,3 +108,19 @@ def compile_statement(code: PyCode, globals_: dict[str, Any] | None = None) -> C
     exec(compile(text, code.filename, "exec"), globals_, namespace)
     fn: Callable[..., Any] = namespace["__ayo_make"](*(code.bindings[b] for b in binds))
     return fn
+
+
+@functools.lru_cache(maxsize=4096)
+def parsed(source: str) -> ast.Module:
+    """``ast.parse(source)`` (raising ``SyntaxError``), shared: the tree is read, never changed.
+    The garbage collector is paused around the parse: on CPython 3.11 (seen on 3.11.7) a finalizer
+    run by a collection during it, such as asyncio logging a failed task's unretrieved error with a
+    traceback that parses source to place its carets, breaks the parser's depth count
+    (``SystemError: AST constructor recursion depth mismatch``)."""
+    paused = gc.isenabled()
+    gc.disable()
+    try:
+        return ast.parse(source)
+    finally:
+        if paused:
+            gc.enable()

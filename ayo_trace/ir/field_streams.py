@@ -28,7 +28,7 @@ from __future__ import annotations
 import ast
 from typing import TYPE_CHECKING, Any
 
-from .code import PyCode
+from .code import PyCode, parsed
 from .json_items import list_item_type, model_type
 
 if TYPE_CHECKING:
@@ -44,7 +44,7 @@ def field_read(node: Node) -> tuple[str, ...] | None:
     if code.bindings or code.is_async or code.effect or len(code.params) != 1 or len(code.returns) != 1:
         return None
     try:
-        body = ast.parse(code.source).body
+        body = parsed(code.source).body
     except SyntaxError:
         return None
     if len(body) != 1 or not isinstance(stmt := body[0], ast.Assign) or len(stmt.targets) != 1:

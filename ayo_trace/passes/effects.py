@@ -29,6 +29,7 @@ from dataclasses import dataclass
 
 from ..ir import Graph, Node, PyCode, primitive_spec
 from ..ir.blocks import BLOCK_OPS, bindings, named_bodies
+from ..ir.code import parsed
 from ..ir.mutation import changed_names
 
 ANY_COLLECTION = "*"  # a collection named by a value the graph does not know
@@ -140,7 +141,7 @@ def _changed_params(code: PyCode, *, primitive_call: bool = False) -> set[int]:
     expressions do counts."""
     params = {name: i for i, name in enumerate(code.params)}
     try:
-        tree = ast.parse(textwrap.dedent(code.source))
+        tree = parsed(textwrap.dedent(code.source))
     except SyntaxError:
         return set(params.values())
     if primitive_call:

@@ -38,8 +38,13 @@ CONSUMERS = {  # the lines after the tasks are made, and whether they trace with
         ['outs = await asyncio.gather(ayo.llm(f"Head: {question}", max_tokens=3), *tasks)'],
         True,
     ),
-    "await each": (["outs = [await t for t in tasks]"], False),
-    "loop": (["outs = []", "for t in tasks:", "    outs.append((await t).strip())"], False),
+    "await each": (["outs = [await t for t in tasks]"], True),
+    "loop": (["outs = []", "for t in tasks:", "    outs.append((await t).strip())"], True),
+    "as completed": (
+        ["outs = []", "for f in asyncio.as_completed(tasks):", "    outs.append(await f)", "outs.sort()"],
+        True,
+    ),
+    "wait": (["done, pending = await asyncio.wait(tasks)", "outs = sorted(t.result() for t in done)"], True),
     "count then gather": (["n = len(tasks)", "outs = [n, *(await asyncio.gather(*tasks))]"], True),
 }
 
@@ -198,7 +203,7 @@ GROUP = """    async with asyncio.TaskGroup() as tg:
 GROUP_CONSUMERS = {  # after the group has exited, every task has finished, in Python too
     "result": (["outs = [t.result() for t in tasks]"], True),
     "gather": (["outs = await asyncio.gather(*tasks)"], True),
-    "await each": (["outs = [await t for t in tasks]"], False),  # (as `CONSUMERS`)
+    "await each": (["outs = [await t for t in tasks]"], True),  # (as `CONSUMERS`)
     "done and result": (["outs = [t.result() for t in tasks if t.done()]"], True),
 }
 

@@ -1,0 +1,139 @@
+"""The asyncio calls the tracer reads (``gather``, ``create_task``, ``as_completed``, ``wait``)
+recognized at trace time, and what a task the graph has run holds in its place: ``Completed``
+(its value) or ``Failed`` (its error), the parts of ``asyncio.Task`` code reads."""
+
+from __future__ import annotations
+
+import asyncio
+from dataclasses import dataclass
+from typing import TYPE_CHECKING, Any
+
+import libcst as cst
+
+if TYPE_CHECKING:
+    from .builder import Builder
+
+
+@dataclass(frozen=True, eq=False)
+class Completed:
+    """A task the graph has already run to its end: what ``t`` holds after
+    ``t = tg.create_task(...)`` in a traced workflow (the parts of ``asyncio.Task`` code reads).
+    Equal only to itself, as tasks are (a set of them keeps every one: ``asyncio.wait``'s)."""
+
+    value: Any
+
+    def result(self) -> Any:
+        return self.value
+
+    def done(self) -> bool:
+        return True
+
+    def cancelled(self) -> bool:
+        return False
+
+    def exception(self) -> BaseException | None:
+        return None
+
+    def __await__(self) -> Any:
+        """``await t`` in code the graph runs as written (a graph break): the value, at once."""
+        return self.value
+        yield  # a generator: what ``__await__`` must return
+
+
+@dataclass(frozen=True, eq=False)
+class Failed:
+    """A call the graph has run to its error (``asyncio.as_completed``'s, see ``completion``):
+    awaiting it, or its ``result()``, raises that error, as awaiting the failed task does."""
+
+    error: BaseException
+
+    def result(self) -> Any:
+        raise self.error
+
+    def done(self) -> bool:
+        return True
+
+    def cancelled(self) -> bool:
+        return False
+
+    def exception(self) -> BaseException | None:
+        return self.error
+
+    def __await__(self) -> Any:
+        raise self.error
+        yield  # a generator: what ``__await__`` must return
+
+
+def is_gather(comp: Builder, call: cst.Call) -> bool:
+    return comp.exprs.callee(call) is asyncio.gather
+
+
+def is_as_completed(comp: Builder, call: cst.Call) -> bool:
+    """``asyncio.as_completed(fs)`` with no ``timeout=`` (which the graph, running every call to
+    its end first, could not keep)."""
+    return (
+        comp.exprs.callee(call) is asyncio.as_completed
+        and len(call.args) == 1
+        and call.args[0].keyword is None
+        and not call.args[0].star
+    )
+
+
+def waits_all(comp: Builder, call: cst.Call) -> bool:
+    """``asyncio.wait(tasks)`` waiting for all of them with no ``timeout=``: its ``done`` holds
+    every task, its ``pending`` none, as the graph's (``FIRST_COMPLETED`` is not traced: the graph
+    has run every task to its end by then)."""
+    if (
+        comp.exprs.callee(call) is not asyncio.wait
+        or not call.args
+        or call.args[0].keyword
+        or call.args[0].star
+    ):
+        return False
+    for a in call.args[1:]:
+        if a.keyword is None:
+            return False
+        value = comp.exprs.try_static(a.value)
+        if value is None or not (
+            (a.keyword.value == "return_when" and value.value == asyncio.ALL_COMPLETED)
+            or (a.keyword.value == "timeout" and value.value is None)
+        ):
+            return False
+    return True
+
+
+def is_create_task(comp: Builder, call: cst.Call) -> bool:
+    return (
+        comp.exprs.callee(call) in (asyncio.create_task, asyncio.ensure_future)
+        or group_of(comp, call) is not None
+    )
+
+
+def group_of(comp: Builder, call: cst.Call) -> cst.With | None:
+    """The ``async with`` of the task group ``tg`` being traced, for ``tg.create_task(...)``."""
+    func = call.func
+    if (
+        isinstance(func, cst.Attribute)
+        and isinstance(func.value, cst.Name)
+        and func.attr.value == "create_task"
+    ):
+        return comp.deps.task_groups.get(func.value.value)
+    return None
+
+
+def catches(comp: Builder, call: cst.Call) -> bool | None:
+    """Whether gather ``call`` has ``return_exceptions=True`` (None: a keyword not traced)."""
+    catching = False
+    for a in call.args:
+        if a.keyword is not None:
+            flag = comp.exprs.try_static(a.value) if a.keyword.value == "return_exceptions" else None
+            if flag is None or not isinstance(flag.value, bool):
+                return None
+            catching = flag.value
+    return catching
+
+
+def only_arg(call: cst.Call) -> cst.BaseExpression | None:
+    if len(call.args) != 1 or call.args[0].keyword is not None or call.args[0].star:
+        return None
+    return call.args[0].value
