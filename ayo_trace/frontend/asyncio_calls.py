@@ -1,6 +1,7 @@
 """The asyncio calls the tracer reads (``gather``, ``create_task``, ``as_completed``, ``wait``)
-recognized at trace time, and what a task the graph has run holds in its place: ``Completed``
-(its value) or ``Failed`` (its error), the parts of ``asyncio.Task`` code reads."""
+recognized at trace time; what a task the graph has run holds in its place: ``Completed`` (its
+value) or ``Failed`` (its error), the parts of ``asyncio.Task`` code reads; and the nodes binding
+a task, a list or a dict of tasks to them, found again by their code (``task_node``)."""
 
 from __future__ import annotations
 
@@ -9,6 +10,12 @@ from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
 import libcst as cst
+
+from ..errors import TraceError
+from ..ir.code import SourceLoc
+from ..ir.graph import Node
+from . import aliases
+from .values import Static, Traced
 
 if TYPE_CHECKING:
     from .builder import Builder
@@ -137,3 +144,68 @@ def only_arg(call: cst.Call) -> cst.BaseExpression | None:
     if len(call.args) != 1 or call.args[0].keyword is not None or call.args[0].star:
         return None
     return call.args[0].value
+
+
+# --- tasks the graph has run -------------------------------------------------------------------------
+
+DONE = "__ayo_done"
+RESULT = "__ayo_result"
+TASKS = "__ayo_tasks"  # (no name here may contain another: nodes are recognized by their code)
+
+
+def traceable(comp: Builder, call: cst.BaseExpression) -> bool:
+    """Whether ``await call`` is something the tracer traces (not a graph break)."""
+    return isinstance(call, cst.Call) and not comp.exprs.break_call_target(cst.Await(expression=call))
+
+
+def task_node(comp: Builder, e: cst.BaseExpression) -> Node | None:
+    """The wrapper node of a task name (``t`` after ``t = tg.create_task(...)``)."""
+    return made_node(comp, e, "task")
+
+
+def task_list_node(comp: Builder, e: cst.BaseExpression, *, capture: bool = True) -> Node | None:
+    """The node of a task list's name (``tasks`` after ``tasks = [asyncio.create_task(...) ...]``);
+    ``capture=False``: the node of the body it is made in, not read into this one."""
+    return made_node(comp, e, "list", capture)
+
+
+MARKS = {"list": f"{TASKS}_made", "dict": f"{TASKS}_dict"}  # a comment ending the node's code
+
+
+def made_node(comp: Builder, e: cst.BaseExpression, kind: str, capture: bool = True) -> Node | None:
+    """The node binding name ``e`` to a ``kind`` (``task``, ``list``, ``dict``) of finished tasks."""
+    if not isinstance(e, cst.Name) or not comp.is_bound(e.value):
+        return None
+    try:
+        value = comp.lookup_local(e.value, SourceLoc("", 0)) if capture else aliases.peek(comp, e.value)
+    except TraceError:
+        return None
+    if not (isinstance(value, Traced) and value.node.op == "python" and value.node.args):
+        return None
+    code = value.node.attrs.get("code")
+    if code is None or DONE not in code.source:
+        return None
+    marks = [k for k, m in MARKS.items() if m in code.source]
+    return value.node if marks == ([] if kind == "task" else [kind]) else None
+
+
+def wrapped(comp: Builder, e: cst.BaseExpression) -> cst.Call | None:
+    """The call in ``asyncio.create_task(call)`` (or ``ensure_future``) when ``await call`` traces:
+    awaiting a task at once is awaiting its call."""
+    if not (isinstance(e, cst.Call) and is_create_task(comp, e)):
+        return None
+    coro = only_arg(e)
+    return coro if isinstance(coro, cst.Call) and traceable(comp, coro) else None
+
+
+def bind_completed(
+    comp: Builder, at: cst.CSTNode, target: str, value: Node, source: str, loc: SourceLoc
+) -> None:
+    """Bind ``target`` by ``source``, which reads the call's (or calls') ``value`` as ``RESULT``
+    and ``Completed`` as ``DONE``."""
+    comp.temps[RESULT] = Traced(value)
+    comp.temps[DONE] = Static(Completed)
+    node = comp.python_node(at, loc, [target], source=source, reads=[RESULT, DONE], name=target)
+    comp.temps.pop(RESULT, None)
+    comp.temps.pop(DONE, None)
+    comp.env[target] = Traced(node)

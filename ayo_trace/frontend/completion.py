@@ -26,15 +26,13 @@ import libcst as cst
 
 from ..errors import TraceError
 from ..ir.code import SourceLoc
-from . import coroutine_lists
-from .asyncio_calls import Completed, Failed, is_as_completed
+from . import coroutine_lists, task_dicts
+from .asyncio_calls import Completed, Failed, is_as_completed, task_list_node, traceable
 from .parallel import (
     Spread,
     catching,
     comprehension_spread,
     gathered,
-    task_list_node,
-    traceable,
 )
 from .values import Traced, Value
 
@@ -132,10 +130,16 @@ def _outcome_loop(comp: Builder, e: cst.BaseExpression) -> bool:
     assignments = list(scope.assignments[e.value])
     target = getattr(assignments[0], "node", None) if len(assignments) == 1 else None
     loop = src.parents.get(target) if target is not None else None
+    pair = src.parents.get(src.parents.get(target)) if target is not None else None
+    if isinstance(pair, cst.Tuple) and len(pair.elements) == 2 and pair.elements[1].value is target:
+        loop, target = src.parents.get(pair), pair  # `for key, t in tasks.items()`
+        if isinstance(loop, cst.For | cst.CompFor) and loop.target is pair and not loop.asynchronous:
+            return task_dicts.loop_over(comp, loop.iter, "items")
+        return False
     if not (isinstance(loop, cst.For | cst.CompFor) and loop.target is target and not loop.asynchronous):
         return False
     it = loop.iter
-    if task_list_node(comp, it, capture=False) is not None:
+    if task_list_node(comp, it, capture=False) is not None or task_dicts.loop_over(comp, it, "values"):
         return True
     if (bound := src.only_binding(it)) is not None:
         it = bound[1]  # `calls = asyncio.as_completed(...)`, then `for f in calls`

@@ -71,8 +71,8 @@ class ComprehensionMaps(Expressions):
             for i, n in enumerate(names):
                 child.env[n] = Traced(child.graph.add("getitem", (item_input,), {"index": i}, name=n))
         parts = [e.key, e.value] if isinstance(e, cst.DictComp) else [e.elt]
-        if awaits:
-            parts = [cst.Await(expression=p) for p in parts]
+        if awaits:  # (a dict's value, not its key)
+            parts = [p if i < len(parts) - 1 else cst.Await(expression=p) for i, p in enumerate(parts)]
         outs = [child.materialize(child.exprs.expr(p, loc, ""), loc, "item") for p in parts]
         child.graph.add("output", outs)
         node = self._map_node(child, items, item_input, loc, hint, e)

@@ -84,6 +84,8 @@ def defer(comp: Builder, small: cst.BaseSmallStatement, traceable: Any, consumes
         if parts is not None:
             comp.env[target.value] = Static(Deferred(parts))
         return parts is not None
+    if isinstance(target, cst.Name) and isinstance(value, cst.DictComp):
+        return _defer_dict(comp, small, target, value, traceable, consumes)
     if not (isinstance(target, cst.Name) and isinstance(value, cst.ListComp | cst.GeneratorExp)):
         return False
     if isinstance(value.elt, cst.Await) or not traceable(value.elt):
@@ -104,6 +106,51 @@ def defer(comp: Builder, small: cst.BaseSmallStatement, traceable: Any, consumes
                 return False
     reads = set(src.free_names(value)[0])
     if _assigned_after(src, src.positions[small].end.line, reads):
+        return False
+    comp.env[target.value] = Static(Deferred((value,)))
+    return True
+
+
+def _defer_dict(
+    comp: Builder, small: cst.Assign, target: cst.Name, value: cst.DictComp, traceable: Any, consumes: Any
+) -> bool:
+    """``coros = {k: f(x) for ...}`` read first by one ``gather(*coros.values())`` standing after it
+    in its block (``task_dicts``), then only after that gather: deferred to it."""
+    src = comp.src
+    if isinstance(value.value, cst.Await) or not traceable(value.value) or value.for_in.asynchronous:
+        return False
+    if (src.only_binding(target) or (None, None))[1] is not value:
+        return False
+    block = src.parents.get(src.parents.get(small))
+    gather_end = None
+    reads = [n for n in walk(src.node.body) if isinstance(n, cst.Name) and n.value == target.value]
+    for n in sorted(reads, key=lambda n: (src.positions[n].start.line, src.positions[n].start.column)):
+        if n is target:
+            continue
+        if gather_end is not None and src.positions[n].start.line > gather_end:
+            continue  # read after the gather: the finished calls' dict
+        values = src.parents.get(src.parents.get(n))  # `coros.values()`
+        arg = src.parents.get(values)
+        call = src.parents.get(arg)
+        if not (
+            gather_end is None
+            and isinstance(values, cst.Call)
+            and not values.args
+            and isinstance(values.func, cst.Attribute)
+            and values.func.attr.value == "values"
+            and isinstance(arg, cst.Arg)
+            and isinstance(call, cst.Call)
+            and consumes(call, arg)
+            and not any(a.keyword is not None for a in call.args)
+            and not _repeats(src, n, small)
+        ):
+            return False
+        stmt = next((a for a in ancestors(src, n) if src.parents.get(a) is block), None)
+        if stmt is None or src.positions[stmt].start.line <= src.positions[small].end.line:
+            return False  # the gather stands in the dict's block, after it
+        gather_end = src.positions[stmt].end.line
+    names = set(src.free_names(value)[0])
+    if gather_end is None or _assigned_after(src, src.positions[small].end.line, names):
         return False
     comp.env[target.value] = Static(Deferred((value,)))
     return True

@@ -43,78 +43,38 @@ import libcst as cst
 from ..errors import TraceError
 from ..ir.code import SourceLoc
 from ..ir.graph import Node
-from . import aliases, coroutine_lists
+from . import coroutine_lists, task_dicts
 from .asyncio_calls import (
-    Completed,
+    DONE,
+    RESULT,
+    TASKS,
+    bind_completed,
     catches,
     group_of,
     is_as_completed,
     is_create_task,
     is_gather,
     only_arg,
+    task_list_node,
+    task_node,
+    traceable,
     waits_all,
+    wrapped,
 )
 from .comprehensions import COMPREHENSIONS, MAP_ITEM, _clause_awaits
-from .state import ancestors, walk
-from .values import Static, Traced, Value
+from .task_uses import check_task_uses
+from .values import Traced, Value
 
 if TYPE_CHECKING:
     from .builder import Builder
-
-DONE = "__ayo_done"
-RESULT = "__ayo_result"
-TASKS = "__ayo_tasks"  # (no name here may contain another: nodes are recognized by their code)
-
-
-# --- recognizing --------------------------------------------------------------------------------------
-
-
-def traceable(comp: Builder, call: cst.BaseExpression) -> bool:
-    """Whether ``await call`` is something the tracer traces (not a graph break)."""
-    return isinstance(call, cst.Call) and not comp.exprs.break_call_target(cst.Await(expression=call))
-
-
-def _task_node(comp: Builder, e: cst.BaseExpression) -> Node | None:
-    """The wrapper node of a task name (``t`` after ``t = tg.create_task(...)``)."""
-    return _made_node(comp, e, many=False)
-
-
-def task_list_node(comp: Builder, e: cst.BaseExpression, *, capture: bool = True) -> Node | None:
-    """The node of a task list's name (``tasks`` after ``tasks = [asyncio.create_task(...) ...]``);
-    ``capture=False``: the node of the body it is made in, not read into this one."""
-    return _made_node(comp, e, many=True, capture=capture)
-
-
-def _made_node(comp: Builder, e: cst.BaseExpression, many: bool, capture: bool = True) -> Node | None:
-    if not isinstance(e, cst.Name) or not comp.is_bound(e.value):
-        return None
-    try:
-        value = comp.lookup_local(e.value, SourceLoc("", 0)) if capture else aliases.peek(comp, e.value)
-    except TraceError:
-        return None
-    if not (isinstance(value, Traced) and value.node.op == "python" and value.node.args):
-        return None
-    code = value.node.attrs.get("code")
-    if code is None or DONE not in code.source or (f"{TASKS}_made" in code.source) != many:
-        return None
-    return value.node
-
-
-def _wrapped(comp: Builder, e: cst.BaseExpression) -> cst.Call | None:
-    """The call in ``asyncio.create_task(call)`` (or ``ensure_future``) when ``await call`` traces:
-    awaiting a task at once is awaiting its call."""
-    if not (isinstance(e, cst.Call) and is_create_task(comp, e)):
-        return None
-    coro = only_arg(e)
-    return coro if isinstance(coro, cst.Call) and traceable(comp, coro) else None
 
 
 def traceable_await(comp: Builder, e: cst.Await) -> bool:
     """Whether this module traces ``e`` (so it is not a graph break)."""
     inner = e.expression
-    if _task_node(comp, inner) is not None or _wrapped(comp, inner) is not None:
+    if task_node(comp, inner) is not None or wrapped(comp, inner) is not None:
         return True
-    if _waited(comp, inner) is not None:
+    if _waited(comp, inner) is not None or task_dicts.awaits_item(comp, e):
         return True
     return isinstance(inner, cst.Call) and is_gather(comp, inner) and _gather_parts(comp, inner) is not None
 
@@ -141,7 +101,7 @@ def _gather_parts(comp: Builder, call: cst.Call) -> list[cst.BaseExpression | Sp
         ok = all(
             not (a.star and coroutine_lists.deferred(comp, a.value))
             and task_list_node(comp, a.value) is None
-            and (comprehension_spread(comp, a.value) if a.star else _task_node(comp, a.value) is None)
+            and (comprehension_spread(comp, a.value) if a.star else task_node(comp, a.value) is None)
             for a in positional
         )
         if not ok:
@@ -149,6 +109,8 @@ def _gather_parts(comp: Builder, call: cst.Call) -> list[cst.BaseExpression | Sp
     parts: list[cst.BaseExpression | Spread] = []
     if len(positional) == 1 and positional[0].star == "*":
         only = positional[0].value
+        if task_dicts.values_spread(comp, only):
+            return Spread(only)  # `*d.values()` of a dict of calls or tasks
         deferred = coroutine_lists.deferred(comp, only)
         if deferred is not None and (len(deferred) != 1 or not isinstance(deferred[0], COMPREHENSIONS)):
             # a list built statement by statement: its calls, and its loops' and extends' items
@@ -159,7 +121,9 @@ def _gather_parts(comp: Builder, call: cst.Call) -> list[cst.BaseExpression | Sp
             ok = _map_spread(comp, spread) is not None or comprehension_spread(comp, spread)
             return Spread(spread) if ok else None
     for a in positional:
-        if a.star == "*" and task_list_node(comp, a.value) is not None:
+        if a.star == "*" and (
+            task_list_node(comp, a.value) is not None or task_dicts.values_spread(comp, a.value)
+        ):
             parts.append(Spread(a.value))  # a list of tasks: their values, in order
             continue
         if a.star == "*":  # a spread comprehension: its items, in order, among the other calls
@@ -171,7 +135,7 @@ def _gather_parts(comp: Builder, call: cst.Call) -> list[cst.BaseExpression | Sp
             if not (_map_spread(comp, spread) is not None or comprehension_spread(comp, spread)):
                 return None
             parts.append(Spread(spread))
-        elif a.star or not (traceable(comp, a.value) or _task_node(comp, a.value) is not None):
+        elif a.star or not (traceable(comp, a.value) or task_node(comp, a.value) is not None):
             return None
         else:
             parts.append(a.value)
@@ -205,6 +169,8 @@ def _spread(comp: Builder, spread: Spread, loc: SourceLoc, name: str) -> Value:
     for a list of tasks the list of their values."""
     if isinstance(spread.expr, cst.For):
         return coroutine_lists.loop_map(comp, spread.expr, loc, name)
+    if task_dicts.values_spread(comp, spread.expr):
+        return task_dicts.gathered_values(comp, spread.expr, loc, name)
     tasks = task_list_node(comp, spread.expr)
     if tasks is not None:
         comp.temps[TASKS] = Traced(tasks)
@@ -229,9 +195,12 @@ def awaited(comp: Builder, e: cst.Await, loc: SourceLoc, hint: str | None) -> Va
     """The value of ``await e`` when it is a gather, a task or ``asyncio.wait`` of tasks this
     module traces, else None."""
     inner = e.expression
-    task = _task_node(comp, inner)
+    task = task_node(comp, inner)
     if task is not None:
         return Traced(task.args[0])
+    item = task_dicts.awaited_item(comp, e, loc, hint)  # `await tasks[key]`
+    if item is not None:
+        return item
     waited = _waited(comp, inner)
     if waited is not None:  # `done, pending = await asyncio.wait(tasks)`: all done
         comp.temps[TASKS] = Traced(waited)
@@ -241,7 +210,7 @@ def awaited(comp: Builder, e: cst.Await, loc: SourceLoc, hint: str | None) -> Va
         node = comp.python_node(inner, loc, [name], source=source, reads=[TASKS], name=name)
         comp.temps.pop(TASKS, None)
         return Traced(node)
-    call = _wrapped(comp, inner)
+    call = wrapped(comp, inner)
     if call is not None:
         return comp.exprs.await_expr(cst.Await(expression=call), loc, hint)
     if not isinstance(inner, cst.Call) or not is_gather(comp, inner):
@@ -291,7 +260,7 @@ def gathered(
     values: list[Node] = []
     spreads: set[int] = set()
     for p in parts:
-        task = None if isinstance(p, Spread) else _task_node(comp, p)
+        task = None if isinstance(p, Spread) else task_node(comp, p)
         if task is not None:
             values.append(task.args[0])
         elif isinstance(p, Spread):
@@ -331,20 +300,7 @@ def _task(comp: Builder, at: cst.CSTNode, call: cst.Call, target: str | None, lo
     """Trace ``await call`` now; bind ``target`` to the ``Completed`` task holding its value."""
     value = comp.materialize(comp.exprs.await_expr(cst.Await(expression=call), loc, target), loc, "result")
     if target is not None:
-        _bind_completed(comp, at, target, value, f"{target} = {DONE}({RESULT})", loc)
-
-
-def _bind_completed(
-    comp: Builder, at: cst.CSTNode, target: str, value: Node, source: str, loc: SourceLoc
-) -> None:
-    """Bind ``target`` by ``source``, which reads the call's (or calls') ``value`` as ``RESULT``
-    and ``Completed`` as ``DONE``."""
-    comp.temps[RESULT] = Traced(value)
-    comp.temps[DONE] = Static(Completed)
-    node = comp.python_node(at, loc, [target], source=source, reads=[RESULT, DONE], name=target)
-    comp.temps.pop(RESULT, None)
-    comp.temps.pop(DONE, None)
-    comp.env[target] = Traced(node)
+        bind_completed(comp, at, target, value, f"{target} = {DONE}({RESULT})", loc)
 
 
 _SPAWNERS = (asyncio.create_task, asyncio.ensure_future, asyncio.gather)
@@ -402,13 +358,15 @@ def _task_assignment(comp: Builder, small: cst.Assign, loc: SourceLoc) -> bool:
     call = small.value
     if isinstance(target, cst.Name) and isinstance(call, cst.ListComp):
         return _task_list(comp, small, target.value, call, loc)
+    if isinstance(target, cst.Name) and isinstance(call, cst.DictComp):
+        return task_dicts.task_dict(comp, small, target.value, call, loc)
     if not (isinstance(target, cst.Name) and isinstance(call, cst.Call) and is_create_task(comp, call)):
         return False
     coro = only_arg(call)
     if coro is None or not traceable(comp, coro):
         return False
     assert isinstance(coro, cst.Call)
-    _check_task_uses(comp, small, target.value, loc, many=False)
+    check_task_uses(comp, small, target.value, loc, many=False)
     _task(comp, small, coro, target.value, loc)
     return True
 
@@ -416,120 +374,12 @@ def _task_assignment(comp: Builder, small: cst.Assign, loc: SourceLoc) -> bool:
 def _task_list(comp: Builder, small: cst.Assign, target: str, made: cst.ListComp, loc: SourceLoc) -> bool:
     """``tasks = [asyncio.create_task(f(x)) for x in xs]``: a ``map`` running every call now (the
     tasks start here), ``tasks`` the list of their ``Completed`` tasks."""
-    if _wrapped(comp, made.elt) is None or made.for_in.asynchronous or _clause_awaits(made.for_in):
+    if wrapped(comp, made.elt) is None or made.for_in.asynchronous or _clause_awaits(made.for_in):
         return False
     assert isinstance(made.elt, cst.Call)
     group = group_of(comp, made.elt)  # a task group's tasks have finished once it exits
-    _check_task_uses(comp, small, target, loc, many=True, within=group)
+    check_task_uses(comp, small, target, loc, many=True, within=group)
     results = comp.exprs.comprehension_map(made, loc, target, awaits=True)  # await create_task(f(x))
     source = f"{target} = [{DONE}(v) for v in {RESULT}]  # {TASKS}_made"
-    _bind_completed(comp, small, target, comp.materialize(results, loc, "results"), source, loc)
+    bind_completed(comp, small, target, comp.materialize(results, loc, "results"), source, loc)
     return True
-
-
-def _check_task_uses(
-    comp: Builder, made: cst.CSTNode, name: str, loc: SourceLoc, many: bool, within: cst.CSTNode | None = None
-) -> None:
-    """Refuse a task (``many``: a list of tasks) made by ``made`` that the workflow uses other than
-    by awaiting it (``await t``, ``gather(t)``, ``gather(*tasks)``, ``for t in tasks`` awaiting
-    ``t``, ``len(tasks)``), or awaits inside a ``try`` that ``made`` is not in: the graph runs the
-    task's call where it is created, so there the task has finished (Python's may still be
-    running: ``t.done()``) and its error is raised (Python raises it where it is awaited).
-    ``within``: the task group the tasks are made in; after it they have finished in Python too,
-    so only the uses inside it are checked."""
-    src = comp.src
-    around = {id(a) for a in ancestors(src, made) if isinstance(a, cst.Try | cst.TryStar)}
-    for n in walk(src.node.body if within is None else within):
-        if not (isinstance(n, cst.Name) and n.value == name) or _inside(src, n, made):
-            continue
-        sites = _await_sites(comp, n, many)
-        call = src.parents.get(src.parents.get(n))
-        if (
-            sites is None
-            and isinstance(call, cst.Call)
-            and comp.exprs.callee(call) in (asyncio.wait, asyncio.as_completed)
-            and any(a.keyword is not None for a in call.args)
-        ):
-            raise TraceError(
-                f"`{src.code(call).strip()}` is not traced with `return_when=` or `timeout=`: the graph "
-                "runs each task to its end where it is made, so by then every one has finished, where "
-                "Python's may still be running; wait for all (`asyncio.wait(tasks)`, "
-                "`asyncio.gather(*tasks)`) or loop over `asyncio.as_completed(tasks)`",
-                loc=src.loc(call),
-                construct="task",
-            )
-        if sites is None:
-            raise TraceError(
-                f"`{src.code(src.parents.get(n) or n).strip()}` uses the task{'s' if many else ''} "
-                f"`{name}` other than by awaiting {'them' if many else 'it'}: the graph runs the "
-                "call where the task is created, so it has finished there, where Python's may still "
-                f"be running; use only `await {'asyncio.gather(*' + name + ')' if many else name}` "
-                "(or `gather`) on it",
-                loc=src.loc(n),
-                construct="task",
-            )
-        if isinstance(call, cst.Call) and is_gather(comp, call) and catches(comp, call) is not False:
-            raise TraceError(
-                f"the task{'s' if many else ''} `{name}` {'are' if many else 'is'} gathered with "
-                "`return_exceptions=`: the graph runs a task's call where it is created, so its "
-                "error would be raised there, not handed to the gather; gather the calls themselves "
-                "(`asyncio.gather(*(f(x) for x in xs), return_exceptions=True)`)",
-                loc=src.loc(call),
-                construct="task",
-            )
-        for up in (a for site in sites for a in ancestors(src, site)):
-            if isinstance(up, cst.Try | cst.TryStar) and id(up) not in around:
-                raise TraceError(
-                    f"the task `{name}` is awaited inside a `try` (line {src.loc(up).line}) "
-                    "it is not created in: the graph runs the task's call where it is created, so "
-                    "its error would not reach that `try`; create the task inside the `try`, or "
-                    "await the call there directly",
-                    loc=loc,
-                    construct="task",
-                )
-
-
-def _inside(src: Any, n: cst.CSTNode, outer: cst.CSTNode) -> bool:
-    return n is outer or any(a is outer for a in ancestors(src, n))
-
-
-def _await_sites(comp: Builder, n: cst.Name, many: bool) -> list[cst.CSTNode] | None:
-    """Where this read of a task's (or a task list's) name awaits it (the read itself, or the reads
-    of the loop target iterating over the list), or None when it does something else with it."""
-    src = comp.src
-    parent = src.parents.get(n)
-    call = src.parents.get(parent)
-    if not many:
-        if isinstance(parent, cst.Await) or (
-            isinstance(parent, cst.Arg)
-            and not parent.star
-            and isinstance(call, cst.Call)
-            and is_gather(comp, call)
-        ):
-            return [n]
-        return None
-    if isinstance(parent, cst.Arg) and isinstance(call, cst.Call) and parent.keyword is None:
-        if (parent.star == "*" and is_gather(comp, call)) or (
-            not parent.star
-            and (comp.exprs.callee(call) is len or (waits_all(comp, call) and call.args[0] is parent))
-        ):
-            return [n]
-        if is_as_completed(comp, call):  # `for fut in asyncio.as_completed(tasks)`: the list
-            return _loop_sites(comp, call)
-        return None
-    return _loop_sites(comp, n)
-
-
-def _loop_sites(comp: Builder, n: cst.BaseExpression) -> list[cst.CSTNode] | None:
-    """For a loop over task list ``n`` (``for t in n``) whose every read of ``t`` awaits it: ``n``
-    and those reads; else None."""
-    src = comp.src
-    parent = src.parents.get(n)
-    if isinstance(parent, cst.CompFor | cst.For) and parent.iter is n and isinstance(parent.target, cst.Name):
-        target = parent.target.value
-        scope = src.parents.get(parent) if isinstance(parent, cst.CompFor) else parent.body
-        reads = [
-            m for m in walk(scope) if isinstance(m, cst.Name) and m.value == target and m is not parent.target
-        ]
-        return [n, *reads] if all(isinstance(src.parents.get(m), cst.Await) for m in reads) else None
-    return None

@@ -132,6 +132,9 @@ CONTROL_KINDS = [
     "gather_list",
     "dispatch",
     "choose_collection",
+    "as_completed",
+    "dict_gather",
+    "task_dict",
 ]
 
 # Calls whose graph constant (a sampling parameter, ``collection=``) is computed when the workflow
@@ -407,6 +410,28 @@ def control_statement(kind: str, i: int, pick: int, scope: dict[str, list[str]],
         key = f'("brief" if len({s}) % 2 else "expand")' if pick % 2 else f"tool{i}"
         lines = [] if pick % 2 else [f'    tool{i} = "expand" if "e" in {s} else "brief"']
         return [*lines, f"    s{i} = await HANDLERS[{key}]({s})"]
+    if kind == "as_completed":  # calls awaited as they finish (``frontend/completion.py``)
+        scope["l"].append(f"l{i}")
+        return [
+            f"    l{i} = []",
+            f'    for fut in asyncio.as_completed([ayo.llm(f"Done {{x}}", max_tokens=2) for x in {lst}]):',
+            f"        l{i}.append(await fut)",
+            f"    l{i}.sort()",
+        ]
+    if kind == "dict_gather":  # a dict of calls gathered by its values (``frontend/task_dicts.py``)
+        scope["l"].append(f"l{i}")
+        return [
+            f'    d{i} = {{x: ayo.llm(f"Key {{x}}", max_tokens=2) for x in dict.fromkeys({lst})}}',
+            f"    r{i} = await asyncio.gather(*d{i}.values())",
+            f'    l{i} = [f"{{k}}={{v}}" for k, v in zip(d{i}, r{i}, strict=True)]',
+        ]
+    if kind == "task_dict":  # a dict of tasks awaited one by one
+        scope["l"].append(f"l{i}")
+        task = 'asyncio.create_task(ayo.llm(f"Task {x}", max_tokens=2))'
+        return [
+            f"    t{i} = {{x: {task} for x in dict.fromkeys({lst})}}",
+            f'    l{i} = [f"{{k}}={{await t}}" for k, t in t{i}.items()]',
+        ]
     if kind == "choose_collection":  # a graph constant picked at run time among two constants
         scope["h"].append(f"h{i}")
         return [

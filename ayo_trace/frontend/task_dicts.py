@@ -1,0 +1,213 @@
+"""Dicts of calls or of tasks made by a comprehension, awaited through their values.
+
+    coros = {name: ayo.llm(p.format(q=q)) for name, p in PROMPTS.items()}
+    results = await asyncio.gather(*coros.values())
+    return dict(zip(coros, results))
+
+    tasks = {d: asyncio.create_task(summarize(d)) for d in docs}
+    await asyncio.gather(*tasks.values())
+    return {k: t.result() for k, t in tasks.items()}
+
+A dict of coroutines runs its calls where ``gather(*coros.values())`` awaits them, as Python
+does (``coroutine_lists`` defers the dict there when that gather stands after it in its block and
+every other read of ``coros`` after the gather): one ``map`` over the comprehension's items makes
+the dict of values, the gather's list is its values, and ``coros`` is then the dict of the
+finished calls (``Completed``; code reads its keys). A dict of tasks runs its calls where it is
+made, as a list of tasks does (``parallel``); it may be awaited by ``gather(*tasks.values())``
+or ``await tasks[key]``, and read any way after a statement of its block gathering all its values
+(where Python's tasks have all finished too). Another use before that, or an await in a ``try``
+the dict is not made in, is refused, as for a list of tasks (``task_uses``).
+"""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING
+
+import libcst as cst
+
+from ..errors import TraceError
+from ..ir.code import SourceLoc
+from ..ir.graph import Node
+from . import coroutine_lists
+from .asyncio_calls import DONE, MARKS, RESULT, TASKS, bind_completed, catches, is_gather, made_node, wrapped
+from .comprehensions import _clause_awaits
+from .state import ancestors, walk
+from .values import Traced, Value
+
+if TYPE_CHECKING:
+    from .builder import Builder
+
+
+def _values_of(e: cst.BaseExpression) -> cst.Name | None:
+    """``d`` of ``d.values()``."""
+    if not (isinstance(e, cst.Call) and not e.args and isinstance(e.func, cst.Attribute)):
+        return None
+    func = e.func
+    return func.value if func.attr.value == "values" and isinstance(func.value, cst.Name) else None
+
+
+def values_spread(comp: Builder, e: cst.BaseExpression) -> bool:
+    """Whether ``*e`` in a gather is ``*d.values()`` of a dict of calls or of tasks traced here."""
+    name = _values_of(e)
+    return name is not None and (
+        _deferred_dict(comp, name) is not None or made_node(comp, name, "dict") is not None
+    )
+
+
+def _deferred_dict(comp: Builder, name: cst.Name) -> cst.DictComp | None:
+    parts = coroutine_lists.deferred(comp, name)
+    return parts[0] if parts is not None and len(parts) == 1 and isinstance(parts[0], cst.DictComp) else None
+
+
+def gathered_values(comp: Builder, e: cst.BaseExpression, loc: SourceLoc, name: str) -> Value:
+    """The list ``gather(*d.values())`` awaits (``values_spread``): for a dict of calls, the calls
+    run here, and ``d`` is bound again to the dict of them finished."""
+    target = _values_of(e)
+    assert target is not None
+    made = _deferred_dict(comp, target)
+    if made is None:  # a dict of tasks: their values
+        tasks = made_node(comp, target, "dict")
+        assert tasks is not None
+        return _python(
+            comp, e, loc, name, f"{name} = [{TASKS}_t.result() for {TASKS}_t in {TASKS}.values()]", tasks
+        )
+    results = comp.materialize(
+        comp.exprs.comprehension_map(made, loc, "results", awaits=True), loc, "results"
+    )
+    bind_completed(comp, e, target.value, results, f"{target.value} = {_completed_dict()}", loc)
+    return _python(comp, e, loc, name, f"{name} = list({TASKS}.values())", results)
+
+
+def _completed_dict() -> str:
+    return f"{{{TASKS}_k: {DONE}({TASKS}_v) for {TASKS}_k, {TASKS}_v in {RESULT}.items()}}"
+
+
+def _python(comp: Builder, at: cst.CSTNode, loc: SourceLoc, name: str, source: str, read: Node) -> Value:
+    comp.temps[TASKS] = Traced(read)
+    node = comp.python_node(at, loc, [name], source=source, reads=[TASKS], name=name)
+    comp.temps.pop(TASKS, None)
+    return Traced(node)
+
+
+def task_dict(comp: Builder, small: cst.Assign, target: str, made: cst.DictComp, loc: SourceLoc) -> bool:
+    """``tasks = {k: asyncio.create_task(f(x)) for ...}``: a ``map`` running every call now (the
+    tasks start here), ``tasks`` the dict of their ``Completed`` tasks."""
+    if wrapped(comp, made.value) is None or made.for_in.asynchronous or _clause_awaits(made.for_in):
+        return False
+    _check_uses(comp, small, target, loc)
+    results = comp.exprs.comprehension_map(made, loc, target, awaits=True)  # await create_task(f(x))
+    source = f"{target} = {_completed_dict()}  # {MARKS['dict']}"
+    bind_completed(comp, small, target, comp.materialize(results, loc, "results"), source, loc)
+    return True
+
+
+def awaited_item(comp: Builder, e: cst.Await, loc: SourceLoc, hint: str | None) -> Value | None:
+    """``await tasks[key]`` of a dict of tasks: that task's value."""
+    item = e.expression
+    if not (isinstance(item, cst.Subscript) and made_node(comp, item.value, "dict") is not None):
+        return None
+    name = hint or "value"
+    source = f"{name} = {comp.src.expr_code(item)}.result()"
+    return Traced(comp.python_node(item, loc, [name], source=source, name=name))
+
+
+def loop_over(comp: Builder, it: cst.BaseExpression, method: str) -> bool:
+    """Whether loop iterable ``it`` is ``tasks.<method>()`` of a dict of tasks (seen from its body)."""
+    if not (isinstance(it, cst.Call) and not it.args and isinstance(it.func, cst.Attribute)):
+        return False
+    e = it.func.value
+    return it.func.attr.value == method and made_node(comp, e, "dict", capture=False) is not None
+
+
+def awaits_item(comp: Builder, e: cst.Await) -> bool:
+    item = e.expression
+    return isinstance(item, cst.Subscript) and made_node(comp, item.value, "dict") is not None
+
+
+def _check_uses(comp: Builder, made: cst.CSTNode, name: str, loc: SourceLoc) -> None:
+    """Refuse a use of the dict of tasks ``name`` other than awaiting it before a statement of its
+    block gathering all its values, or an await inside a ``try`` it is not made in."""
+    src = comp.src
+    line = src.parents.get(made)
+    block = src.parents.get(line)
+    around = {id(a) for a in ancestors(src, made) if isinstance(a, cst.Try | cst.TryStar)}
+    reads = [
+        n
+        for n in walk(src.node.body)
+        if isinstance(n, cst.Name) and n.value == name and not src.within(n, made)
+    ]
+    reads.sort(key=lambda n: (src.positions[n].start.line, src.positions[n].start.column))  # in order
+    done_at = None  # the end of the first statement of the block gathering all the values
+    sites: list[cst.CSTNode] = []
+    for n in reads:
+        parent = src.parents.get(n)
+        attr = parent if isinstance(parent, cst.Attribute) and parent.value is n else None
+        values = src.parents.get(attr) if attr is not None else None  # `tasks.values()`
+        arg = src.parents.get(values) if values is not None else None
+        call = src.parents.get(arg) if isinstance(arg, cst.Arg) and arg.star == "*" else None
+        if isinstance(call, cst.Call) and is_gather(comp, call) and _values_of(values) is n:  # type: ignore[arg-type]
+            if catches(comp, call) is not False:
+                raise TraceError(
+                    f"the tasks of `{name}` are gathered with `return_exceptions=`: the graph runs a "
+                    "task's call where it is created, so its error would be raised there, not handed "
+                    "to the gather; gather the calls themselves",
+                    loc=src.loc(call),
+                    construct="task",
+                )
+            sites.append(n)
+            stmt = next((a for a in ancestors(src, n) if src.parents.get(a) is block), None)
+            if stmt is not None and done_at is None:
+                done_at = src.positions[stmt].end.line
+            continue
+        if (
+            isinstance(parent, cst.Subscript)
+            and parent.value is n
+            and isinstance(src.parents.get(parent), cst.Await)
+        ):
+            sites.append(n)
+            continue
+        if (looped := _loop_sites(comp, values)) is not None:  # `for key, t in tasks.items(): await t`
+            sites.extend(looped)
+            continue
+        if done_at is not None and src.positions[n].start.line > done_at:
+            continue  # read after all have finished, in Python too
+        raise TraceError(
+            f"`{src.code(src.parents.get(n) or n).strip()}` uses the tasks of `{name}` before they are "
+            "all awaited: the graph runs each call where its task is created, so it has finished "
+            "there, where Python's may still be running; await them first (`await "
+            f"asyncio.gather(*{name}.values())`), or await one (`await {name}[key]`)",
+            loc=src.loc(n),
+            construct="task",
+        )
+    for site in sites:
+        for up in ancestors(src, site):
+            if isinstance(up, cst.Try | cst.TryStar) and id(up) not in around:
+                raise TraceError(
+                    f"the tasks of `{name}` are awaited inside a `try` (line {src.loc(up).line}) they "
+                    "are not created in: the graph runs a task's call where it is created, so its "
+                    "error would not reach that `try`; create the tasks inside the `try`",
+                    loc=loc,
+                    construct="task",
+                )
+
+
+def _loop_sites(comp: Builder, it: cst.CSTNode | None) -> list[cst.CSTNode] | None:
+    """For a loop over ``tasks.items()`` (``for key, t in ...``) or ``tasks.values()`` (``for t in
+    ...``) whose every read of ``t`` awaits it: those reads; else None."""
+    src = comp.src
+    loop = src.parents.get(it) if it is not None else None
+    if not (isinstance(loop, cst.For | cst.CompFor) and loop.iter is it and isinstance(it, cst.Call)):
+        return None
+    method = it.func.attr.value if isinstance(it.func, cst.Attribute) and not it.args else None
+    target: cst.BaseExpression = loop.target
+    if method == "items" and isinstance(target, cst.Tuple) and len(target.elements) == 2:
+        target = target.elements[1].value
+    elif method != "values":
+        return None
+    if not isinstance(target, cst.Name):
+        return None
+    scope = src.parents.get(loop) if isinstance(loop, cst.CompFor) else loop.body
+    reads: list[cst.CSTNode] = [
+        m for m in walk(scope) if isinstance(m, cst.Name) and m.value == target.value and m is not target
+    ]
+    return reads if all(isinstance(src.parents.get(m), cst.Await) for m in reads) else None

@@ -1,0 +1,127 @@
+"""The uses of a task (or a list of tasks) the tracer allows: awaiting it. The graph runs a task's
+call where the task is made, so there it has finished (Python's may still be running: ``t.done()``)
+and its error is raised there (Python raises it where the task is awaited): any other use, and an
+await inside a ``try`` the task was not made in, is refused at trace time."""
+
+from __future__ import annotations
+
+import asyncio
+from typing import TYPE_CHECKING, Any
+
+import libcst as cst
+
+from ..errors import TraceError
+from ..ir.code import SourceLoc
+from .asyncio_calls import catches, is_as_completed, is_gather, waits_all
+from .state import ancestors, walk
+
+if TYPE_CHECKING:
+    from .builder import Builder
+
+
+def check_task_uses(
+    comp: Builder, made: cst.CSTNode, name: str, loc: SourceLoc, many: bool, within: cst.CSTNode | None = None
+) -> None:
+    """Refuse a task (``many``: a list of tasks) made by ``made`` that the workflow uses other than
+    by awaiting it (``await t``, ``gather(t)``, ``gather(*tasks)``, ``for t in tasks`` awaiting
+    ``t``, ``len(tasks)``), or awaits inside a ``try`` that ``made`` is not in: the graph runs the
+    task's call where it is created, so there the task has finished (Python's may still be
+    running: ``t.done()``) and its error is raised (Python raises it where it is awaited).
+    ``within``: the task group the tasks are made in; after it they have finished in Python too,
+    so only the uses inside it are checked."""
+    src = comp.src
+    around = {id(a) for a in ancestors(src, made) if isinstance(a, cst.Try | cst.TryStar)}
+    for n in walk(src.node.body if within is None else within):
+        if not (isinstance(n, cst.Name) and n.value == name) or _inside(src, n, made):
+            continue
+        sites = _await_sites(comp, n, many)
+        call = src.parents.get(src.parents.get(n))
+        if (
+            sites is None
+            and isinstance(call, cst.Call)
+            and comp.exprs.callee(call) in (asyncio.wait, asyncio.as_completed)
+            and any(a.keyword is not None for a in call.args)
+        ):
+            raise TraceError(
+                f"`{src.code(call).strip()}` is not traced with `return_when=` or `timeout=`: the graph "
+                "runs each task to its end where it is made, so by then every one has finished, where "
+                "Python's may still be running; wait for all (`asyncio.wait(tasks)`, "
+                "`asyncio.gather(*tasks)`) or loop over `asyncio.as_completed(tasks)`",
+                loc=src.loc(call),
+                construct="task",
+            )
+        if sites is None:
+            raise TraceError(
+                f"`{src.code(src.parents.get(n) or n).strip()}` uses the task{'s' if many else ''} "
+                f"`{name}` other than by awaiting {'them' if many else 'it'}: the graph runs the "
+                "call where the task is created, so it has finished there, where Python's may still "
+                f"be running; use only `await {'asyncio.gather(*' + name + ')' if many else name}` "
+                "(or `gather`) on it",
+                loc=src.loc(n),
+                construct="task",
+            )
+        if isinstance(call, cst.Call) and is_gather(comp, call) and catches(comp, call) is not False:
+            raise TraceError(
+                f"the task{'s' if many else ''} `{name}` {'are' if many else 'is'} gathered with "
+                "`return_exceptions=`: the graph runs a task's call where it is created, so its "
+                "error would be raised there, not handed to the gather; gather the calls themselves "
+                "(`asyncio.gather(*(f(x) for x in xs), return_exceptions=True)`)",
+                loc=src.loc(call),
+                construct="task",
+            )
+        for up in (a for site in sites for a in ancestors(src, site)):
+            if isinstance(up, cst.Try | cst.TryStar) and id(up) not in around:
+                raise TraceError(
+                    f"the task `{name}` is awaited inside a `try` (line {src.loc(up).line}) "
+                    "it is not created in: the graph runs the task's call where it is created, so "
+                    "its error would not reach that `try`; create the task inside the `try`, or "
+                    "await the call there directly",
+                    loc=loc,
+                    construct="task",
+                )
+
+
+def _inside(src: Any, n: cst.CSTNode, outer: cst.CSTNode) -> bool:
+    return n is outer or any(a is outer for a in ancestors(src, n))
+
+
+def _await_sites(comp: Builder, n: cst.Name, many: bool) -> list[cst.CSTNode] | None:
+    """Where this read of a task's (or a task list's) name awaits it (the read itself, or the reads
+    of the loop target iterating over the list), or None when it does something else with it."""
+    src = comp.src
+    parent = src.parents.get(n)
+    call = src.parents.get(parent)
+    if not many:
+        if isinstance(parent, cst.Await) or (
+            isinstance(parent, cst.Arg)
+            and not parent.star
+            and isinstance(call, cst.Call)
+            and is_gather(comp, call)
+        ):
+            return [n]
+        return None
+    if isinstance(parent, cst.Arg) and isinstance(call, cst.Call) and parent.keyword is None:
+        if (parent.star == "*" and is_gather(comp, call)) or (
+            not parent.star
+            and (comp.exprs.callee(call) is len or (waits_all(comp, call) and call.args[0] is parent))
+        ):
+            return [n]
+        if is_as_completed(comp, call):  # `for fut in asyncio.as_completed(tasks)`: the list
+            return _loop_sites(comp, call)
+        return None
+    return _loop_sites(comp, n)
+
+
+def _loop_sites(comp: Builder, n: cst.BaseExpression) -> list[cst.CSTNode] | None:
+    """For a loop over task list ``n`` (``for t in n``) whose every read of ``t`` awaits it: ``n``
+    and those reads; else None."""
+    src = comp.src
+    parent = src.parents.get(n)
+    if isinstance(parent, cst.CompFor | cst.For) and parent.iter is n and isinstance(parent.target, cst.Name):
+        target = parent.target.value
+        scope = src.parents.get(parent) if isinstance(parent, cst.CompFor) else parent.body
+        reads = [
+            m for m in walk(scope) if isinstance(m, cst.Name) and m.value == target and m is not parent.target
+        ]
+        return [n, *reads] if all(isinstance(src.parents.get(m), cst.Await) for m in reads) else None
+    return None

@@ -1,0 +1,67 @@
+"""Dicts of calls (``{k: f(x) for ...}`` gathered by ``gather(*d.values())``) and of tasks
+(``{k: asyncio.create_task(f(x)) for ...}``): traced, eager ≡ traced ≡ optimized whether no call,
+one or all fail. A dict of calls was a graph break, a dict of tasks refused. A dict of calls read
+before its gather runs as written; a dict of tasks used before all are awaited, gathered with
+``return_exceptions=``, or awaited in a ``try`` it is not made in, is refused."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import pytest
+
+from ayo_trace.errors import TraceError
+from ayo_trace.passes import DEFAULT_PASSES
+from tests.util import run_in_new_loop
+
+from . import dict_shapes as d
+from .test_corpus_control import run_modes
+from .test_differential import assert_all_equal
+
+ARGS = [  # (the scripted LLM fails a prompt holding FAIL)
+    ("q", ["a", "b", "c"]),
+    ("q", ["a", "FAIL b", "c"]),
+    ("FAIL", ["a", "b"]),
+    ("q", []),
+]
+
+
+@pytest.mark.parametrize("args", ARGS, ids=["none fail", "one fails", "all fail", "no items"])
+@pytest.mark.parametrize("wf", d.CASES, ids=[wf.fn.__name__ for wf in d.CASES])
+def test_dicts_of_calls_and_tasks_are_traced_and_answer_as_eager(wf: Any, args: tuple[Any, ...]) -> None:
+    graph = wf.graph(*args)
+    assert [n.attrs["reason"] for n in graph.walk() if n.op == "break"] == []
+    assert "map" in [n.op for n in graph.walk()] or wf is d.tasks_awaited_by_key
+    assert_all_equal(run_in_new_loop(run_modes, wf, args, 3, [[], list(DEFAULT_PASSES)]))
+
+
+def test_a_dict_of_calls_runs_them_at_its_gather_at_once() -> None:
+    graph = d.among_other_calls.graph("q", ["a", "b"], optimized=True)
+    maps = [n for n in graph.nodes if n.op == "map"]
+    heads = [n for n in graph.nodes if n.op.startswith("llm")]
+    assert len(maps) == 1 and heads
+    assert all(maps[0] not in h.args and maps[0] not in h.after for h in heads)
+
+
+def test_a_dict_of_calls_read_before_its_gather_runs_as_written() -> None:
+    graph = d.read_before_the_gather.graph("q", ["a"])
+    assert "llm" not in [n.op for n in graph.walk()]  # Python runs the calls, at the gather
+    for args in ARGS:
+        assert_all_equal(
+            run_in_new_loop(run_modes, d.read_before_the_gather, args, None, [list(DEFAULT_PASSES)])
+        )
+
+
+@pytest.mark.parametrize(
+    ("wf", "match"),
+    [
+        (d.task_inspected_first, "before they are all awaited"),
+        (d.tasks_gathered_returning_exceptions, "return_exceptions="),
+        (d.task_awaited_in_a_try, "inside a `try`"),
+    ],
+    ids=["inspected first", "return_exceptions", "awaited in a try"],
+)
+def test_other_uses_of_a_dict_of_tasks_are_refused(wf: Any, match: str) -> None:
+    with pytest.raises(TraceError, match=match) as info:
+        wf.graph("q", ["a"])
+    assert "dict_shapes.py:" in str(info.value)
