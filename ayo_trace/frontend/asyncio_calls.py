@@ -6,7 +6,8 @@ a task, a list or a dict of tasks to them, found again by their code (``task_nod
 from __future__ import annotations
 
 import asyncio
-from dataclasses import dataclass
+import time
+from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
 import libcst as cst
@@ -14,7 +15,6 @@ import libcst as cst
 from ..errors import TraceError
 from ..ir.code import SourceLoc
 from ..ir.graph import Node
-from . import aliases
 from .values import Static, Traced
 
 if TYPE_CHECKING:
@@ -25,9 +25,12 @@ if TYPE_CHECKING:
 class Completed:
     """A task the graph has already run to its end: what ``t`` holds after
     ``t = tg.create_task(...)`` in a traced workflow (the parts of ``asyncio.Task`` code reads).
-    Equal only to itself, as tasks are (a set of them keeps every one: ``asyncio.wait``'s)."""
+    Equal only to itself, as tasks are (a set of them keeps every one: ``asyncio.wait``'s).
+    ``at``: when it was made (``time.monotonic()``), right as its call finished for the outcomes of
+    ``asyncio.as_completed``, which come in that order."""
 
     value: Any
+    at: float = field(default_factory=time.monotonic, compare=False)
 
     def result(self) -> Any:
         return self.value
@@ -41,6 +44,14 @@ class Completed:
     def exception(self) -> BaseException | None:
         return None
 
+    def add_done_callback(self, fn: Any, *, context: Any = None) -> None:
+        """As a finished future's: ``fn(self)`` soon (``asyncio.wait`` over tasks in code the graph
+        runs as written)."""
+        asyncio.get_running_loop().call_soon(fn, self, context=context)
+
+    def remove_done_callback(self, fn: Any) -> int:
+        return 0
+
     def __await__(self) -> Any:
         """``await t`` in code the graph runs as written (a graph break): the value, at once."""
         return self.value
@@ -53,6 +64,7 @@ class Failed:
     awaiting it, or its ``result()``, raises that error, as awaiting the failed task does."""
 
     error: BaseException
+    at: float = field(default_factory=time.monotonic, compare=False)
 
     def result(self) -> Any:
         raise self.error
@@ -65,6 +77,9 @@ class Failed:
 
     def exception(self) -> BaseException | None:
         return self.error
+
+    add_done_callback = Completed.add_done_callback
+    remove_done_callback = Completed.remove_done_callback
 
     def __await__(self) -> Any:
         raise self.error
@@ -176,17 +191,27 @@ def made_node(comp: Builder, e: cst.BaseExpression, kind: str, capture: bool = T
     """The node binding name ``e`` to a ``kind`` (``task``, ``list``, ``dict``) of finished tasks."""
     if not isinstance(e, cst.Name) or not comp.is_bound(e.value):
         return None
-    try:
-        value = comp.lookup_local(e.value, SourceLoc("", 0)) if capture else aliases.peek(comp, e.value)
-    except TraceError:
+    # found where it is made, in this body or one around it (a list or a dict read in a branch or a
+    # loop's body is captured into it: the node read there; a task is read where it is made only)
+    node = _origin(comp, e.value) if kind != "task" or not capture else None
+    if kind == "task" and capture:
+        here = comp.env.get(e.value)
+        node = here.node if isinstance(here, Traced) else None
+    if node is None or node.op != "python" or not node.args:
         return None
-    if not (isinstance(value, Traced) and value.node.op == "python" and value.node.args):
-        return None
-    code = value.node.attrs.get("code")
+    code = node.attrs.get("code")
     if code is None or DONE not in code.source:
         return None
     marks = [k for k, m in MARKS.items() if m in code.source]
-    return value.node if marks == ([] if kind == "task" else [kind]) else None
+    if marks != ([] if kind == "task" else [kind]):
+        return None
+    if not capture or kind == "task":
+        return node
+    try:
+        read = comp.lookup_local(e.value, SourceLoc("", 0))
+    except TraceError:
+        return None
+    return read.node if isinstance(read, Traced) else None
 
 
 def wrapped(comp: Builder, e: cst.BaseExpression) -> cst.Call | None:
@@ -209,3 +234,18 @@ def bind_completed(
     comp.temps.pop(RESULT, None)
     comp.temps.pop(DONE, None)
     comp.env[target] = Traced(node)
+
+
+def _origin(comp: Builder, name: str) -> Node | None:
+    """The node ``name`` is bound to where it was made: through the bodies around this one, and
+    the inputs that captured it into them."""
+    c: Builder | None = comp
+    while c is not None:
+        value, captured = c.env.get(name), c.captures.get(name)
+        if isinstance(value, Traced) and captured is not None and value.node is captured[1]:
+            if captured[0].op != "input":
+                return captured[0]
+        elif value is not None:
+            return value.node if isinstance(value, Traced) else None
+        c = c.parent
+    return None

@@ -35,6 +35,7 @@ from . import (
     coroutine_lists,
     impure,
     locks,
+    made_fields,
     map_loops,
     matching,
     parallel,
@@ -147,7 +148,9 @@ class Compiler(Builder):
                 outer_node = self.parent.materialize(outer, loc, name)
                 inp = self.graph.add("input", (), {"name": name}, name=name)
                 self.captures[name] = (outer_node, inp)
-            value = Traced(self.captures[name][1], cls=getattr(outer, "cls", None))
+            value = Traced(
+                self.captures[name][1], cls=getattr(outer, "cls", None), fields=getattr(outer, "fields", None)
+            )
             self.env[name] = value
             return value
         if self.enclosing is not None:
@@ -369,7 +372,9 @@ class Compiler(Builder):
             text = self.exprs.as_text(value, loc, lambda: self.python_node(stmt, loc, [name], name=name))
             if text is not None:
                 return text
-        return Traced(self.python_node(stmt, loc, [name], name=name), cls=self._made_class(value))
+        cls = self._made_class(value)
+        fields = made_fields.initial_fields(self, name, value, cls)  # (a trace-time copy's constant fields)
+        return Traced(self.python_node(stmt, loc, [name], name=name), cls=cls, fields=fields)
 
     def _made_class(self, value: cst.BaseExpression) -> type | None:
         """The class ``value`` calls, when it is a plain class of the user's (no metaclass, no
@@ -391,7 +396,14 @@ class Compiler(Builder):
                 for n, v in zip(names, static.value, strict=True):  # type: ignore[call-overload]
                     self.env[n] = Static(v)
                 return
-            return self.python_statement(stmt, loc, names, effect=False)
+            self.python_statement(stmt, loc, names, effect=False)
+            if isinstance(value, cst.Tuple) and len(value.elements) == len(names):
+                for n, el in zip(names, value.elements, strict=True):  # `a, b = Agent(), RAG("kb")`
+                    cls = None if isinstance(el, cst.StarredElement) else self._made_class(el.value)
+                    if cls is not None and isinstance(now := self.env.get(n), Traced):
+                        fields = made_fields.initial_fields(self, n, el.value, cls)
+                        self.env[n] = Traced(now.node, cls=cls, fields=fields)
+            return
         self.anf_statement(stmt, loc)
 
     # --- plain statements --------------------------------------------------------------------------
@@ -492,17 +504,18 @@ class Compiler(Builder):
     def python_statement(self, stmt: cst.CSTNode, loc: SourceLoc, names: list[str], *, effect: bool) -> None:
         changed = self.mutated_locals(stmt)
         returns, keep = settle(self, stmt, list(dict.fromkeys([*names, *changed])), loc)
-        # an object changed in place keeps its class (`self.memory.append(...)`: Traced.cls)
+        # an object changed in place keeps its class and its constant fields (`self.memory.append(
+        # ...)`: Traced.cls, Traced.fields: what sets a field again is none of them, see made_fields)
         classes = {
-            n: v.cls
+            n: v
             for n in changed
             if n not in names and isinstance(v := aliases.peek(self, n), Traced) and v.cls
         }
         node = self.python_node(stmt, loc, returns, effect=effect or not names, keep=tuple(keep))
         self.rebind(returns, node, loc)
-        for n, cls in classes.items():
+        for n, was in classes.items():
             if isinstance(now := self.env.get(n), Traced):
-                self.env[n] = Traced(now.node, cls=cls)
+                self.env[n] = Traced(now.node, cls=was.cls, fields=was.fields)
 
     def rebind(self, names: list[str], node: Node, loc: SourceLoc) -> None:
         if len(names) == 1:

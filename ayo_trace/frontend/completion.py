@@ -6,15 +6,15 @@
 
 ``as_completed`` starts every call where it is called and yields them as they finish. The graph
 runs them there too, as ``gather`` would (a ``map``, or a node per call), each to its end, and
-yields them in the list's order: an order Python may yield them in as well (which call finishes
-first is up to the engines). A call's error is its outcome (a ``try`` node, as for ``gather(...,
+yields them in the order they finished in (each outcome is stamped as its call ends), as Python
+does. A call's error is its outcome (a ``try`` node, as for ``gather(...,
 return_exceptions=True)``), raised where the loop awaits it, as in Python, so a ``try`` around
 ``await fut`` catches it, and a call the loop never awaits fails nothing. Tasks made before
 (``tasks = [asyncio.create_task(...) for ...]``) have run where they were made (``parallel``);
-``as_completed(tasks)`` is that list.
+``as_completed(tasks)`` is that list, in its order (they all finished with the ``map``).
 
 What changes is when the loop's body starts: once every call has finished, not the first; a loop
-that stops at the first answer gets an answer Python may give, later than Python would. With a
+that stops at the first answer gets the first one that finished, later than Python would. With a
 ``timeout=`` it is not traced (run as written, a graph break).
 """
 
@@ -34,7 +34,7 @@ from .parallel import (
     comprehension_spread,
     gathered,
 )
-from .values import Traced, Value
+from .values import Static, Traced, Value
 
 if TYPE_CHECKING:
     from .builder import Builder
@@ -51,23 +51,30 @@ def as_completed(comp: Builder, e: cst.BaseExpression, loc: SourceLoc, hint: str
     name = hint or "outcomes"
     tasks = task_list_node(comp, arg)
     if tasks is not None:
-        value: Value = Traced(tasks)  # (finished where they were made)
+        value: Value = Traced(tasks)  # (finished where they were made, in the list's order)
     else:
         found = _parts(comp, arg, loc)
         if found is None:
             return None
         parts = found
-        value = catching(comp, parts, OUTCOMES, lambda: gathered(comp, e, parts, loc, name))
+        value = catching(comp, parts, OUTCOMES, lambda: gathered(comp, e, parts, loc, "outcomes"))
     comp.deps.outcomes.add(id(e))
     loop = comp.src.parents.get(e)
-    if isinstance(loop, cst.For | cst.CompFor) and loop.iter is e:
-        return value
-    # kept (`it = asyncio.as_completed(...)`): an iterator, as Python's (a second loop gets nothing)
-    comp.temps["__ayo_outcomes"] = value
-    source = f"{name} = iter(__ayo_outcomes)"
-    node = comp.python_node(e, loc, [name], source=source, reads=["__ayo_outcomes"], name=name)
-    del comp.temps["__ayo_outcomes"]
+    looped = isinstance(loop, cst.For | cst.CompFor) and loop.iter is e
+    # in the order the calls finished; kept (`it = asyncio.as_completed(...)`), an iterator, as
+    # Python's (a second loop over it gets nothing)
+    ordered = "sorted(__ayo_outcomes, key=__ayo_finished)"
+    comp.temps["__ayo_outcomes"], comp.temps["__ayo_finished"] = value, Static(finished)
+    source = f"{name} = {ordered if looped else f'iter({ordered})'}"
+    reads = ["__ayo_outcomes", "__ayo_finished"]
+    node = comp.python_node(e, loc, [name], source=source, reads=reads, name=name)
+    del comp.temps["__ayo_outcomes"], comp.temps["__ayo_finished"]
     return Traced(node)
+
+
+def finished(outcome: Completed | Failed) -> float:
+    """When ``outcome``'s call finished (``as_completed`` yields them in that order)."""
+    return outcome.at
 
 
 def _parts(

@@ -4,6 +4,8 @@ pure operations (so folding it can never freeze a side effect or a clock into th
 from __future__ import annotations
 
 import builtins
+import types
+from collections.abc import Sequence
 from typing import Any
 
 import libcst as cst
@@ -11,9 +13,10 @@ import libcst as cst
 from ..errors import TraceError
 from ..ir.code import SourceLoc
 from ..ir.mutation import PURE_STR_METHODS
+from . import made_fields
 from .builder import Expressions
 from .closures import changed_globals
-from .values import Static
+from .values import Static, Traced
 
 _PURE_BUILTINS = frozenset(
     getattr(builtins, n)
@@ -106,6 +109,21 @@ class StaticFolding(Expressions):
             return None
         return Static(value)
 
+    def static_arguments(self, args: Sequence[cst.Arg]) -> tuple[list[Any], dict[str, Any]] | None:
+        """The positional and keyword values of call arguments ``args`` when all are known at trace
+        time (none spread with ``*``/``**``); else None."""
+        positional: list[Any] = []
+        keywords: dict[str, Any] = {}
+        for a in args:
+            static = None if a.star else self.try_static(a.value)
+            if static is None:
+                return None
+            if a.keyword is None:
+                positional.append(static.value)
+            else:
+                keywords[a.keyword.value] = static.value
+        return positional, keywords
+
     def value_now(self, e: cst.BaseExpression) -> Static | None:
         """The value of ``e`` evaluated at trace time, calls and lambdas included, when it reads no
         traced value: for arguments that must be objects of the graph (``parse=``), which eager
@@ -153,6 +171,9 @@ class StaticFolding(Expressions):
                     return None
             elif v is None and peek_outside:
                 v = self._outer_static(n)
+            if isinstance(v, Traced) and v.fields and made_fields.field_reads_only(e, n, v.fields):
+                scope[n] = types.SimpleNamespace(**v.fields)  # `self.collection` of a made object
+                continue
             if not isinstance(v, Static) or getattr(v, "unbound", False):
                 return None
             scope[n] = v.value

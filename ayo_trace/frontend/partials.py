@@ -33,16 +33,10 @@ def bind(comp: Builder, value: cst.BaseExpression) -> Static | None:
     target = comp.exprs.try_static_callable(value.args[0].value)
     if target is None or not traceable(target.value):
         return None
-    args: list[Any] = []
-    keywords: dict[str, Any] = {}
-    for a in value.args[1:]:
-        static = comp.exprs.try_static(a.value)
-        if static is None:
-            return None
-        if a.keyword is None:
-            args.append(static.value)
-        else:
-            keywords[a.keyword.value] = static.value
+    found = comp.exprs.static_arguments(value.args[1:])
+    if found is None:
+        return None
+    args, keywords = found
     fn: Any = target.value
     return Static(functools.partial(fn, *args, **keywords))
 

@@ -17,8 +17,8 @@ from typing import TYPE_CHECKING, Any
 import libcst as cst
 
 from ..ir.code import SourceLoc
-from .asyncio_calls import only_arg
-from .parallel import _task, traceable
+from .asyncio_calls import only_arg, traceable
+from .parallel import _task
 
 if TYPE_CHECKING:
     from .builder import Builder

@@ -103,13 +103,24 @@ def _await_sites(comp: Builder, n: cst.Name, many: bool) -> list[cst.CSTNode] | 
     if isinstance(parent, cst.Arg) and isinstance(call, cst.Call) and parent.keyword is None:
         if (parent.star == "*" and is_gather(comp, call)) or (
             not parent.star
-            and (comp.exprs.callee(call) is len or (waits_all(comp, call) and call.args[0] is parent))
+            and (comp.exprs.callee(call) in (len, bool) or (waits_all(comp, call) and call.args[0] is parent))
         ):
             return [n]
         if is_as_completed(comp, call):  # `for fut in asyncio.as_completed(tasks)`: the list
             return _loop_sites(comp, call)
         return None
+    if _tested(parent, n):
+        return [n]  # `if tasks:`, `not tasks`: whether there are any, as `len(tasks)`
     return _loop_sites(comp, n)
+
+
+def _tested(parent: cst.CSTNode | None, n: cst.CSTNode) -> bool:
+    """Whether ``n`` is read for its truth alone (the test of an ``if``, ``while``, ``not``)."""
+    if isinstance(parent, cst.If | cst.While | cst.IfExp):
+        return parent.test is n
+    if isinstance(parent, cst.UnaryOperation):
+        return isinstance(parent.operator, cst.Not)
+    return False
 
 
 def _loop_sites(comp: Builder, n: cst.BaseExpression) -> list[cst.CSTNode] | None:

@@ -30,6 +30,9 @@ class Traced:
     # the class of the value, when the workflow made it by calling a plain class (``agent =
     # Agent(...)``): its ``async def`` methods are inlined as helpers (``helpers.TracedSelf``)
     cls: Any = field(default=None, compare=False)
+    # the fields such an object holds from the start, constants nothing sets again, by name
+    # (``made_fields``): ``self.collection`` reads one at trace time
+    fields: Any = field(default=None, compare=False)
 
 
 @dataclass

@@ -119,7 +119,46 @@ async def waiting_for_all_said(question: str, docs: list[str]) -> list[str]:
     return sorted(t.result() for t in done)
 
 
+@ayo.workflow
+async def an_iterator_kept(question: str, docs: list[str]) -> list[int]:
+    it = asyncio.as_completed([summarize(d) for d in docs])
+    first = [await f for f in it]
+    second = [await f for f in it]  # (Python's iterator is spent: nothing)
+    return [len(first), len(second)]
+
+
+@ayo.workflow
+async def all_failures_caught_around(question: str, docs: list[str]) -> list[str]:
+    try:
+        parts = [await f for f in asyncio.as_completed([summarize(d) for d in docs])]
+    except ayo.EngineError:
+        parts = ["failed"]
+    return sorted(parts)
+
+
+@ayo.workflow
+async def in_a_loop(question: str, docs: list[str]) -> list[str]:
+    out = []
+    for r in range(2):
+        for fut in asyncio.as_completed([ayo.llm(f"{question} {d} {r}", max_tokens=2) for d in docs]):
+            out.append(await fut)
+    return sorted(out)
+
+
+@ayo.workflow
+async def waited_in_a_branch(question: str, docs: list[str]) -> list[str]:
+    tasks = [asyncio.create_task(summarize(d)) for d in docs]
+    if tasks:
+        done, _ = await asyncio.wait(tasks)
+        return sorted(t.result() for t in done)
+    return []
+
+
 CASES = [
+    an_iterator_kept,
+    all_failures_caught_around,
+    in_a_loop,
+    waited_in_a_branch,
     over_a_comprehension,
     over_a_generator_of_helpers,
     over_a_list_built_before,

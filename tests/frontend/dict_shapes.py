@@ -83,7 +83,16 @@ async def tasks_in_a_comprehension(question: str, docs: list[str]) -> dict[str, 
     return {k: await t for k, t in tasks.items()}
 
 
+@ayo.workflow
+async def searched_after_an_ingest(question: str, docs: list[str]) -> list[int]:
+    coros = {d: ayo.search(d, collection="agent_docs", top_k=50) for d in docs}
+    await ayo.ingest([f"{question} added"], collection="agent_docs")
+    found = await asyncio.gather(*coros.values())  # the searches run here, after the ingest
+    return [len(hits) for hits in found]
+
+
 CASES = [
+    searched_after_an_ingest,
     views_zipped_with_keys,
     filtered_docs_zipped,
     then_combined,
