@@ -113,7 +113,7 @@ def check_definition(src: FunctionSource, node: cst.CSTNode) -> None:
         what = f"`{found.name}`" if isinstance(node, cst.FunctionDef) else f"the lambda `{found.name}`"
         raise TraceError(
             f"{what} reads the workflow's `{name}`, which is assigned again at line "
-            f"{line + src.first_line - 1} after {what} is defined: Python reads it when {what} is "
+            f"{src.file_line(line)} after {what} is defined: Python reads it when {what} is "
             f"called, the graph when it is defined; pass `{name}` to {what} as an argument",
             loc=src.loc(node),
             construct="closure",

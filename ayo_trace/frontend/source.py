@@ -5,6 +5,7 @@ Parsed once per function and kept on the ``Workflow``; a re-trace for a new stat
 
 from __future__ import annotations
 
+import contextlib
 import inspect
 import textwrap
 from collections.abc import Callable, Iterable
@@ -24,6 +25,7 @@ from libcst.metadata import (
 
 from ..errors import TraceError
 from ..ir.code import SourceLoc
+from . import suppressing
 
 
 @dataclass
@@ -39,6 +41,7 @@ class FunctionSource:
     positions: Any
     parents: Any
     fn_scope: Scope
+    original: Callable[[int], int] = lambda line: line  # the source's line of a parsed code's line
     _free_cache: dict[tuple[int, int], tuple[list[str], list[str]]] = field(default_factory=dict)
     _assigned_cache: dict[int, list[str]] = field(default_factory=dict)
     closures: Any = None  # the functions the body defines (``closures.py``), found on first use
@@ -62,11 +65,18 @@ class FunctionSource:
                 construct="source",
             ) from e
         text = textwrap.dedent("".join(lines))
-        module = cst.parse_module(text)
+        target = code if code is not None else fn
+        names = {**getattr(target, "__globals__", getattr(fn, "__globals__", {}))}
+        if (cells := getattr(fn, "__closure__", None)) is not None:  # (`suppress` may be a closure's)
+            for name, cell in zip(fn.__code__.co_freevars, cells, strict=False):
+                with contextlib.suppress(ValueError):
+                    names[name] = cell.cell_contents
+        module, added = suppressing.rewrite(cst.parse_module(text), names)
         wrapper = MetadataWrapper(module, unsafe_skip_copy=True)
         scopes = wrapper.resolve(ScopeProvider)
         positions = wrapper.resolve(PositionProvider)
         parents = wrapper.resolve(ParentNodeProvider)
+        original = suppressing.lines([positions[h].start.line for h in added])
         node = next(s for s in module.body if isinstance(s, cst.FunctionDef))
         if node.asynchronous is None:
             raise TraceError(
@@ -77,10 +87,14 @@ class FunctionSource:
             )
         fn_scope = scopes[node.body]
         assert fn_scope is not None
-        return cls(fn, filename, first, module, node, scopes, positions, parents, fn_scope)
+        return cls(fn, filename, first, module, node, scopes, positions, parents, fn_scope, original)
 
     def loc(self, node: cst.CSTNode) -> SourceLoc:
-        return SourceLoc(self.filename, self.positions[node].start.line + self.first_line - 1)
+        return SourceLoc(self.filename, self.file_line(self.positions[node].start.line))
+
+    def file_line(self, line: int) -> int:
+        """The file's line of ``line`` of the parsed code (``suppressing`` may have added lines)."""
+        return self.original(line) + self.first_line - 1
 
     def code(self, node: cst.CSTNode) -> str:
         return self.module.code_for_node(node)

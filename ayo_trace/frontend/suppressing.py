@@ -1,0 +1,91 @@
+"""``with contextlib.suppress(E): body`` read as the ``try`` it stands for.
+
+    with contextlib.suppress(ayo.EngineError):       try:
+        draft = await ayo.llm(prompt)          ->        draft = await ayo.llm(prompt)
+                                                     except ayo.EngineError: pass
+
+``suppress`` swallows the errors of the classes it is given that its body raises, exactly what
+``except (E1, E2): pass`` does; so the function's tree is rewritten once, when it is parsed, and
+the ``try`` is traced as any other (a ``try`` node, ``try_except``). Only a plain ``with`` whose
+items are all ``suppress(...)`` of classes, with no ``as``, found to be ``contextlib.suppress`` in
+the function's globals or closure when it is parsed (``with suppress(A), suppress(B):`` is a
+``try`` in a ``try``). The ``except ...: pass`` lines are new (and an inner ``try:``): the lines
+after them in the rewritten code are further down, which ``lines`` undoes for the file's lines.
+"""
+
+from __future__ import annotations
+
+import contextlib
+from typing import Any
+
+import libcst as cst
+
+
+def rewrite(module: cst.Module, names: dict[str, Any]) -> tuple[cst.Module, list[cst.CSTNode]]:
+    """``module`` with each ``with suppress(...)`` a ``try``, and the nodes starting a line the
+    source does not have (each handler; the inner ``try`` of ``with suppress(A), suppress(B):``),
+    to find those lines once the tree is laid out. ``names``: the function's globals and closure."""
+    added: list[cst.CSTNode] = []
+
+    class Rewrite(cst.CSTTransformer):
+        def leave_With(self, old: cst.With, new: cst.With) -> cst.BaseStatement:
+            if new.asynchronous is not None:
+                return new
+            caught = [_suppressed(item, names) for item in new.items]
+            if any(c is None for c in caught):
+                return new
+            made: cst.Try | None = None
+            for kinds in reversed(caught):  # `with suppress(A), suppress(B):` is A around B
+                assert kinds is not None
+                handler = cst.ExceptHandler(
+                    body=cst.SimpleStatementSuite([cst.Pass()]),
+                    type=kinds[0] if len(kinds) == 1 else cst.Tuple([cst.Element(k) for k in kinds]),
+                    whitespace_after_except=cst.SimpleWhitespace(" "),
+                )
+                added.append(handler)
+                if made is not None:
+                    added.append(made)  # (an inner `try:` line is new too)
+                made = cst.Try(
+                    body=new.body if made is None else cst.IndentedBlock([made]), handlers=[handler]
+                )
+            assert made is not None
+            outer = made
+            return outer.with_changes(leading_lines=new.leading_lines)
+
+    rewritten = module.visit(Rewrite())
+    assert isinstance(rewritten, cst.Module)
+    return rewritten, added
+
+
+def _suppressed(item: cst.WithItem, names: dict[str, Any]) -> list[cst.BaseExpression] | None:
+    """The classes ``item`` suppresses, when it is ``contextlib.suppress(...)`` of some, no ``as``."""
+    call = item.item
+    if item.asname is not None or not isinstance(call, cst.Call) or not call.args:
+        return None
+    if any(a.star or a.keyword for a in call.args) or _resolve(call.func, names) is not contextlib.suppress:
+        return None
+    return [a.value for a in call.args]
+
+
+def _resolve(e: cst.BaseExpression, names: dict[str, Any]) -> Any:
+    """The object a name or a dotted name stands for in ``names`` (None when unknown)."""
+    if isinstance(e, cst.Name):
+        return names.get(e.value)
+    if isinstance(e, cst.Attribute):
+        base = _resolve(e.value, names)
+        return getattr(base, e.attr.value, None) if base is not None else None
+    return None
+
+
+def lines(added: list[int]) -> Any:
+    """A function from a line of the rewritten code to the line it was in the source, given the
+    lines (in the rewritten code) of the ``except ...: pass`` added: each stands for the line
+    before it (the body's last)."""
+    marks = frozenset(added)
+
+    def original(line: int) -> int:
+        while line in marks:
+            line -= 1
+        return line - sum(1 for m in marks if m < line)
+
+    return original
