@@ -25,7 +25,7 @@ from libcst.metadata import (
 
 from ..errors import TraceError
 from ..ir.code import SourceLoc
-from . import suppressing
+from . import normalize
 
 
 @dataclass
@@ -71,12 +71,12 @@ class FunctionSource:
             for name, cell in zip(fn.__code__.co_freevars, cells, strict=False):
                 with contextlib.suppress(ValueError):
                     names[name] = cell.cell_contents
-        module, added = suppressing.rewrite(cst.parse_module(text), names)
+        module, added = normalize.rewrite(cst.parse_module(text), names)
         wrapper = MetadataWrapper(module, unsafe_skip_copy=True)
         scopes = wrapper.resolve(ScopeProvider)
         positions = wrapper.resolve(PositionProvider)
         parents = wrapper.resolve(ParentNodeProvider)
-        original = suppressing.lines([positions[h].start.line for h in added])
+        original = normalize.lines([positions[h].start.line for h in added])
         node = next(s for s in module.body if isinstance(s, cst.FunctionDef))
         if node.asynchronous is None:
             raise TraceError(
@@ -93,7 +93,7 @@ class FunctionSource:
         return SourceLoc(self.filename, self.file_line(self.positions[node].start.line))
 
     def file_line(self, line: int) -> int:
-        """The file's line of ``line`` of the parsed code (``suppressing`` may have added lines)."""
+        """The file's line of ``line`` of the parsed code (``normalize`` may have added lines)."""
         return self.original(line) + self.first_line - 1
 
     def code(self, node: cst.CSTNode) -> str:

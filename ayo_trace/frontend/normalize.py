@@ -1,16 +1,23 @@
-"""``with contextlib.suppress(E): body`` read as the ``try`` it stands for.
+"""The function's tree as the tracer reads it, rewritten once when it is parsed, meaning the same.
 
-    with contextlib.suppress(ayo.EngineError):       try:
-        draft = await ayo.llm(prompt)          ->        draft = await ayo.llm(prompt)
-                                                     except ayo.EngineError: pass
+* A body written on its compound statement's line (``for d in docs: out.append(await f(d))``,
+  ``try: x = await f()``, ``else: r = ...``) is put on a line of its own, as every body the
+  compiler reads is a block of lines.
+* ``with contextlib.suppress(E1, E2): body`` is the ``try`` it stands for:
 
-``suppress`` swallows the errors of the classes it is given that its body raises, exactly what
-``except (E1, E2): pass`` does; so the function's tree is rewritten once, when it is parsed, and
-the ``try`` is traced as any other (a ``try`` node, ``try_except``). Only a plain ``with`` whose
-items are all ``suppress(...)`` of classes, with no ``as``, found to be ``contextlib.suppress`` in
-the function's globals or closure when it is parsed (``with suppress(A), suppress(B):`` is a
-``try`` in a ``try``). The ``except ...: pass`` lines are new (and an inner ``try:``): the lines
-after them in the rewritten code are further down, which ``lines`` undoes for the file's lines.
+      with contextlib.suppress(ayo.EngineError):       try:
+          draft = await ayo.llm(prompt)          ->        draft = await ayo.llm(prompt)
+                                                       except ayo.EngineError:
+                                                           pass
+
+  ``suppress`` swallows the errors of the classes it is given that its body raises, which is what
+  ``except (E1, E2): pass`` does, so the ``try`` is traced as any other (a ``try`` node,
+  ``try_except``). Only a plain ``with`` whose items are all ``suppress(...)`` of classes, with no
+  ``as``, found to be ``contextlib.suppress`` in the function's globals or closure when it is
+  parsed (``with suppress(A), suppress(B):`` is a ``try`` in a ``try``).
+
+Both add lines the source does not have: the lines after them in the rewritten code are further
+down, which ``lines`` undoes for the file's line numbers (a new line stands for the one before).
 """
 
 from __future__ import annotations
@@ -22,12 +29,20 @@ import libcst as cst
 
 
 def rewrite(module: cst.Module, names: dict[str, Any]) -> tuple[cst.Module, list[cst.CSTNode]]:
-    """``module`` with each ``with suppress(...)`` a ``try``, and the nodes starting a line the
-    source does not have (each handler; the inner ``try`` of ``with suppress(A), suppress(B):``),
-    to find those lines once the tree is laid out. ``names``: the function's globals and closure."""
+    """``module`` rewritten (above), and the nodes starting a line the source does not have (a
+    body moved to its own line; each handler and its ``pass``; the inner ``try`` of ``with
+    suppress(A), suppress(B):``), to find those lines once the tree is laid out. ``names``: the
+    function's globals and closure."""
     added: list[cst.CSTNode] = []
 
     class Rewrite(cst.CSTTransformer):
+        def leave_SimpleStatementSuite(
+            self, old: cst.SimpleStatementSuite, new: cst.SimpleStatementSuite
+        ) -> cst.BaseSuite:
+            line = cst.SimpleStatementLine(body=new.body, trailing_whitespace=new.trailing_whitespace)
+            added.append(line)
+            return cst.IndentedBlock(body=[line])
+
         def leave_With(self, old: cst.With, new: cst.With) -> cst.BaseStatement:
             if new.asynchronous is not None:
                 return new
@@ -37,8 +52,10 @@ def rewrite(module: cst.Module, names: dict[str, Any]) -> tuple[cst.Module, list
             made: cst.Try | None = None
             for kinds in reversed(caught):  # `with suppress(A), suppress(B):` is A around B
                 assert kinds is not None
+                passing = cst.SimpleStatementLine([cst.Pass()])
+                added.append(passing)
                 handler = cst.ExceptHandler(
-                    body=cst.SimpleStatementSuite([cst.Pass()]),
+                    body=cst.IndentedBlock([passing]),
                     type=kinds[0] if len(kinds) == 1 else cst.Tuple([cst.Element(k) for k in kinds]),
                     whitespace_after_except=cst.SimpleWhitespace(" "),
                 )
