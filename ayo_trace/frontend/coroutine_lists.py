@@ -146,8 +146,10 @@ def _defer_dict(
         ):
             return False
         stmt = next((a for a in ancestors(src, n) if src.parents.get(a) is block), None)
-        if stmt is None or src.positions[stmt].start.line <= src.positions[small].end.line:
-            return False  # the gather stands in the dict's block, after it
+        if not isinstance(stmt, cst.SimpleStatementLine) or stmt.body is None:
+            return False  # the gather is a statement of the dict's block (not in a branch of one)
+        if src.positions[stmt].start.line <= src.positions[small].end.line:
+            return False  # after it
         gather_end = src.positions[stmt].end.line
     names = set(src.free_names(value)[0])
     if gather_end is None or _assigned_after(src, src.positions[small].end.line, names):

@@ -9,15 +9,16 @@
     return {k: t.result() for k, t in tasks.items()}
 
 A dict of coroutines runs its calls where ``gather(*coros.values())`` awaits them, as Python
-does (``coroutine_lists`` defers the dict there when that gather stands after it in its block and
-every other read of ``coros`` after the gather): one ``map`` over the comprehension's items makes
-the dict of values, the gather's list is its values, and ``coros`` is then the dict of the
-finished calls (``Completed``; code reads its keys). (Where two items have the same key, Python
-makes both coroutines and runs the last; the ``map`` runs both, and keeps the last's value.) A dict of tasks runs its calls where it is
-made, as a list of tasks does (``parallel``); it may be awaited by ``gather(*tasks.values())``
-or ``await tasks[key]``, and read any way after a statement of its block gathering all its values
-(where Python's tasks have all finished too). Another use before that, or an await in a ``try``
-the dict is not made in, is refused, as for a list of tasks (``task_uses``).
+does (``coroutine_lists`` defers the dict there when that gather is a statement of its block
+after it, and every other read of ``coros`` is after the gather): one ``map`` over the
+comprehension's items makes the dict of values, the gather's list is its values, and ``coros``
+is then the dict of the finished calls (``Completed``; code reads its keys). Where two items have
+the same key, Python makes both coroutines and runs the last; the ``map`` runs both and keeps the
+last's value. A dict of tasks runs its calls where it is made, as a list of tasks does
+(``parallel``); it may be awaited by ``gather(*tasks.values())`` or ``await tasks[key]``, and
+read any way after a statement of its block gathering all its values (where Python's tasks have
+all finished too). Another use before that, or an await in a ``try`` the dict is not made in, is
+refused, as for a list of tasks (``task_uses``).
 """
 
 from __future__ import annotations

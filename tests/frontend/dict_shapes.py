@@ -113,6 +113,15 @@ async def read_before_the_gather(question: str, docs: list[str]) -> list[str]:
 
 
 @ayo.workflow
+async def gathered_in_a_branch(question: str, docs: list[str]) -> list[tuple[str, str]]:
+    coros = {d: ayo.llm(d, max_tokens=2) for d in docs}
+    found: list[str] = []
+    if docs:
+        found = await asyncio.gather(*coros.values())  # as written: `coros` is read after the `if`
+    return sorted(zip(coros, found, strict=False))
+
+
+@ayo.workflow
 async def task_inspected_first(question: str, docs: list[str]) -> list[str]:
     tasks = {d: asyncio.create_task(ayo.llm(d, max_tokens=2)) for d in docs}
     done = [k for k, t in tasks.items() if t.done()]

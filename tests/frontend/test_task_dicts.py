@@ -1,8 +1,9 @@
 """Dicts of calls (``{k: f(x) for ...}`` gathered by ``gather(*d.values())``) and of tasks
 (``{k: asyncio.create_task(f(x)) for ...}``): traced, eager ≡ traced ≡ optimized whether no call,
 one or all fail. A dict of calls was a graph break, a dict of tasks refused. A dict of calls read
-before its gather runs as written; a dict of tasks used before all are awaited, gathered with
-``return_exceptions=``, or awaited in a ``try`` it is not made in, is refused."""
+before its gather, or gathered in a branch, runs as written; a dict of tasks used before all are
+awaited, gathered with ``return_exceptions=``, or awaited in a ``try`` it is not made in, is
+refused."""
 
 from __future__ import annotations
 
@@ -43,13 +44,14 @@ def test_a_dict_of_calls_runs_them_at_its_gather_at_once() -> None:
     assert all(maps[0] not in h.args and maps[0] not in h.after for h in heads)
 
 
-def test_a_dict_of_calls_read_before_its_gather_runs_as_written() -> None:
-    graph = d.read_before_the_gather.graph("q", ["a"])
+@pytest.mark.parametrize(
+    "wf", [d.read_before_the_gather, d.gathered_in_a_branch], ids=["read first", "in a branch"]
+)
+def test_a_dict_of_calls_read_first_or_gathered_in_a_branch_runs_as_written(wf: Any) -> None:
+    graph = wf.graph("q", ["a"])
     assert "llm" not in [n.op for n in graph.walk()]  # Python runs the calls, at the gather
     for args in ARGS:
-        assert_all_equal(
-            run_in_new_loop(run_modes, d.read_before_the_gather, args, None, [list(DEFAULT_PASSES)])
-        )
+        assert_all_equal(run_in_new_loop(run_modes, wf, args, None, [list(DEFAULT_PASSES)]))
 
 
 @pytest.mark.parametrize(
