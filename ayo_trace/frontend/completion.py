@@ -34,6 +34,7 @@ from .parallel import (
     comprehension_spread,
     gathered,
 )
+from .task_uses import paired
 from .values import Static, Traced, Value
 
 if TYPE_CHECKING:
@@ -138,10 +139,19 @@ def _outcome_loop(comp: Builder, e: cst.BaseExpression) -> bool:
     target = getattr(assignments[0], "node", None) if len(assignments) == 1 else None
     loop = src.parents.get(target) if target is not None else None
     pair = src.parents.get(src.parents.get(target)) if target is not None else None
-    if isinstance(pair, cst.Tuple) and len(pair.elements) == 2 and pair.elements[1].value is target:
-        loop, target = src.parents.get(pair), pair  # `for key, t in tasks.items()`
-        if isinstance(loop, cst.For | cst.CompFor) and loop.target is pair and not loop.asynchronous:
-            return task_dicts.loop_over(comp, loop.iter, "items")
+    if isinstance(pair, cst.Tuple) and any(el.value is target for el in pair.elements):
+        loop = src.parents.get(pair)
+        if not (isinstance(loop, cst.For | cst.CompFor) and loop.target is pair and not loop.asynchronous):
+            return False
+        at = next(i for i, el in enumerate(pair.elements) if el.value is target), len(pair.elements)
+        if at == (1, 2) and task_dicts.loop_over(comp, loop.iter, "items"):
+            return True  # `for key, t in tasks.items()`
+        it = loop.iter  # `for i, t in enumerate(tasks)`, `for d, t in zip(docs, tasks)`
+        if not isinstance(it, cst.Call):
+            return False
+        for arg in (a for a in it.args if a.keyword is None):
+            if paired(comp, it, arg) == at:
+                return task_list_node(comp, arg.value, capture=False) is not None
         return False
     if not (isinstance(loop, cst.For | cst.CompFor) and loop.target is target and not loop.asynchronous):
         return False

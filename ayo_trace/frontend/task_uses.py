@@ -108,6 +108,8 @@ def _await_sites(comp: Builder, n: cst.Name, many: bool) -> list[cst.CSTNode] | 
             return [n]
         if is_as_completed(comp, call):  # `for fut in asyncio.as_completed(tasks)`: the list
             return _loop_sites(comp, call)
+        if (at := paired(comp, call, parent)) is not None:  # `for i, t in enumerate(tasks)`
+            return _loop_sites(comp, call, at)
         return None
     if _tested(parent, n):
         return [n]  # `if tasks:`, `not tasks`: whether there are any, as `len(tasks)`
@@ -123,16 +125,40 @@ def _tested(parent: cst.CSTNode | None, n: cst.CSTNode) -> bool:
     return False
 
 
-def _loop_sites(comp: Builder, n: cst.BaseExpression) -> list[cst.CSTNode] | None:
-    """For a loop over task list ``n`` (``for t in n``) whose every read of ``t`` awaits it: ``n``
-    and those reads; else None."""
+def paired(comp: Builder, call: cst.Call, arg: cst.CSTNode) -> tuple[int, int] | None:
+    """``(index, size)`` of the item ``arg`` gives in each tuple ``call`` yields, when ``call`` is
+    ``enumerate(arg)`` or ``zip(..., arg, ...)`` (``size`` its tuples' length); else None."""
+    positional = [a for a in call.args if a.keyword is None]
+    if any(a.star for a in call.args) or arg not in positional:
+        return None
+    fn = comp.exprs.callee(call)
+    if fn is enumerate and positional[0] is arg:
+        return 1, 2
+    if fn is zip and all(a.keyword is None or a.keyword.value == "strict" for a in call.args):
+        return positional.index(arg), len(positional)  # type: ignore[arg-type]
+    return None
+
+
+def _loop_sites(
+    comp: Builder, n: cst.BaseExpression, at: tuple[int, int] | None = None
+) -> list[cst.CSTNode] | None:
+    """For a loop over task list ``n`` (``for t in n``; ``at``: the place of ``t`` in the loop's
+    tuple target, ``for i, t in enumerate(n)``) whose every read of ``t`` awaits it: ``n`` and
+    those reads; else None."""
     src = comp.src
     parent = src.parents.get(n)
-    if isinstance(parent, cst.CompFor | cst.For) and parent.iter is n and isinstance(parent.target, cst.Name):
-        target = parent.target.value
+    if not (isinstance(parent, cst.CompFor | cst.For) and parent.iter is n):
+        return None
+    variable: cst.BaseExpression = parent.target
+    if at is not None:
+        if not (isinstance(variable, cst.Tuple) and len(variable.elements) == at[1]):
+            return None
+        variable = variable.elements[at[0]].value
+    if isinstance(variable, cst.Name):
+        target = variable.value
         scope = src.parents.get(parent) if isinstance(parent, cst.CompFor) else parent.body
         reads = [
-            m for m in walk(scope) if isinstance(m, cst.Name) and m.value == target and m is not parent.target
+            m for m in walk(scope) if isinstance(m, cst.Name) and m.value == target and m is not variable
         ]
         return [n, *reads] if all(isinstance(src.parents.get(m), cst.Await) for m in reads) else None
     return None

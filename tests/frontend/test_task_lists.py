@@ -45,6 +45,8 @@ CONSUMERS = {  # the lines after the tasks are made, and whether they trace with
         True,
     ),
     "wait": (["done, pending = await asyncio.wait(tasks)", "outs = sorted(t.result() for t in done)"], True),
+    "enumerate": (["outs = {}", "for i, t in enumerate(tasks):", "    outs[i] = await t"], True),
+    "zip": (["outs = [(d, await t) for d, t in zip(docs, tasks, strict=False)]"], True),
     "count then gather": (["n = len(tasks)", "outs = [n, *(await asyncio.gather(*tasks))]"], True),
 }
 
