@@ -44,8 +44,9 @@ OUTCOMES = (Completed, Failed)  # what a call's value and its error become
 
 
 def as_completed(comp: Builder, e: cst.BaseExpression, loc: SourceLoc, hint: str) -> Value | None:
-    """The list of outcomes (``Completed``/``Failed``) ``asyncio.as_completed(...)`` stands for,
-    in the list's order; None when this module does not trace it."""
+    """The outcomes (``Completed``/``Failed``) ``asyncio.as_completed(...)`` stands for, in the
+    order their calls finished (a list; an iterator when kept in a name); None when this module
+    does not trace it."""
     if not (isinstance(e, cst.Call) and is_as_completed(comp, e)):
         return None
     arg = e.args[0].value
