@@ -80,9 +80,11 @@ def _root(e: cst.BaseExpression) -> str | None:
     return e.value if isinstance(e, cst.Name) else None
 
 
-def mutated_locals(comp: Builder, stmt: cst.CSTNode) -> list[str]:
+def mutated_locals(comp: Builder, stmt: cst.CSTNode, lifted: frozenset[int] = frozenset()) -> list[str]:
     """The workflow's names ``stmt`` changes in place (also through a helper method or a closure
-    it calls), with every name that may hold the same object and is bound to a traced value."""
+    it calls), with every name that may hold the same object and is bound to a traced value.
+    ``lifted``: the ids of parts of ``stmt`` traced as nodes of their own (the awaits of an ANF
+    statement), whose changes those nodes hand on."""
     local = comp.src.free_names(stmt)[0]
     helpers = frozenset(
         id(a.expression)
@@ -91,6 +93,9 @@ def mutated_locals(comp: Builder, stmt: cst.CSTNode) -> list[str]:
         and isinstance(a.expression.func, cst.Attribute)
         and comp.exprs.helper_of(a) is not None
     )
+    if lifted:
+        inside = (n for part in walk(stmt) if id(part) in lifted for n in walk(part))
+        helpers |= frozenset(id(n) for n in inside if isinstance(n, cst.Call))
     roots = mutated_roots(stmt, helpers)
     through = closures.uses(comp.src, local)[1]  # what a closure it calls changes in place
     changed = list(dict.fromkeys([*(n for n in roots if n in local), *through]))

@@ -33,6 +33,7 @@ from . import (
     completion,
     control_flow,
     coroutine_lists,
+    imports,
     impure,
     locks,
     made_fields,
@@ -320,6 +321,8 @@ class Compiler(Builder):
                 loc=loc,
                 construct=type(small).__name__.lower(),
             )
+        if isinstance(small, cst.AnnAssign) and small.value is None:
+            return None  # `ctx: str`: binds nothing, evaluates nothing (in a function)
         if isinstance(small, cst.Assign | cst.AnnAssign) and small.value is not None:
             targets = [t.target for t in small.targets] if isinstance(small, cst.Assign) else [small.target]
             if len(targets) == 1 and isinstance(targets[0], cst.Name):
@@ -340,7 +343,8 @@ class Compiler(Builder):
             if isinstance(value, cst.Await) and self.exprs.break_call_target(value):
                 return self.statement_break(line, loc, self.exprs.await_break_reason(value))
         if isinstance(small, cst.Import | cst.ImportFrom):
-            return self.python_statement(small, loc, self.src.assigned_names(small), effect=False)
+            self.python_statement(small, loc, self.src.assigned_names(small), effect=False)
+            return imports.know(self.env, small)  # (`import asyncio as aio`: `aio.gather` is gather)
         if contains_await(small):
             return self.anf_statement(small, loc)
         names = self.src.assigned_names(small)
@@ -380,14 +384,7 @@ class Compiler(Builder):
         """The class ``value`` calls, when it is a plain class of the user's (no metaclass, no
         ``__getattr__``): an instance's methods are then the class's (``helpers.TracedSelf``)."""
         made = self.exprs.callee(value) if isinstance(value, cst.Call) else None
-        plain = (
-            isinstance(made, type)
-            and type(made) is type
-            and made.__module__ != "builtins"
-            and made.__getattribute__ is object.__getattribute__
-            and not hasattr(made, "__getattr__")
-        )
-        return made if plain else None
+        return made if made_fields.plain_class(made) else None
 
     def unpack(self, stmt: cst.CSTNode, value: cst.BaseExpression, names: list[str], loc: SourceLoc) -> None:
         if not contains_await(value):
@@ -536,8 +533,8 @@ class Compiler(Builder):
             awaits = [a for a in awaits_in(stmt) if self.exprs.break_call_target(a)]
             reason = self.exprs.await_break_reason(awaits[0]) if awaits else "await of a non-primitive"
             return self.statement_break(stmt, loc, reason)
-        returns = list(dict.fromkeys([*names, *self.mutated_locals(stmt)]))
-        read = set(self.src.free_names(stmt)[0])
+        returns = list(dict.fromkeys([*names, *aliases.mutated_locals(self, stmt, replaced)]))
+        read = set(self.exprs.free_excluding(stmt, replaced)[0])
         node = self.python_node(
             stmt,
             loc,

@@ -171,6 +171,9 @@ class StaticFolding(Expressions):
                     return None
             elif v is None and peek_outside:
                 v = self._outer_static(n)
+            if isinstance(v, Traced) and v.imported is not None:
+                scope[n] = v.imported  # `import asyncio as aio` in the workflow
+                continue
             if isinstance(v, Traced) and v.fields and made_fields.field_reads_only(e, n, v.fields):
                 scope[n] = types.SimpleNamespace(**v.fields)  # `self.collection` of a made object
                 continue
@@ -267,8 +270,8 @@ class StaticFolding(Expressions):
         if not isinstance(func, cst.Name | cst.Attribute):
             return None
         scope = self._static_scope(func, peek_outside=True)
-        if scope is None:
-            return None
+        if scope is None or not self._pure_calls(func, scope):
+            return None  # (`Chat().ask`: an object made now would be every query's)
         try:
             value = eval(self.body.src.expr_code(func), self.body.src.fn.__globals__, scope)
         except Exception:

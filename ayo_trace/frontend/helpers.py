@@ -22,7 +22,7 @@ import libcst as cst
 
 from ..errors import TraceError
 from ..ir.code import SourceLoc
-from . import forwarding, impure, unpacking
+from . import forwarding, impure, made_fields, unpacking
 from .builder import Expressions
 from .source import FunctionSource
 from .state import walk
@@ -63,11 +63,19 @@ class TracedSelf:
     """The ``self`` of a method called on an object the workflow made (``agent = Agent(...)`` then
     ``await agent.step(q)``): a traced value whose class is known at trace time."""
 
-    value: Traced
+    value: Traced | None
+    # `await Agent(...).step(q)`: the class and the call making the object where it is called
+    made: tuple[type, cst.Call] | None = None
 
     @property
     def cls(self) -> type:
-        return self.value.cls
+        return self.value.cls if self.value is not None else self.made[0]  # type: ignore[index]
+
+    def seen(self) -> Any:
+        """What ``self`` stands for when a helper's calls are looked up: its class, and the objects
+        it holds (``self.retriever.search``) when they are known (``made_fields``)."""
+        fields = self.value.fields if self.value is not None else None
+        return made_fields.TraceView(self.cls, fields) if fields else self.cls
 
 
 class Helpers(Expressions):
@@ -131,6 +139,12 @@ class Helpers(Expressions):
         plain class (``Traced.cls``) and ``m`` an ``async def`` of that class; for ``obj(...)``, its
         class's ``async def __call__``."""
         func = call.func
+        if isinstance(func, cst.Attribute) and isinstance(func.value, cst.Call):  # `Agent(...).step(q)`
+            cls = self.callee(func.value)
+            if not made_fields.plain_class(cls):
+                return None
+            fn = inspect.getattr_static(cls, func.attr.value, None)
+            return (TracedSelf(None, (cls, func.value)), fn) if inspect.iscoroutinefunction(fn) else None
         if isinstance(func, cst.Attribute) and isinstance(func.value, cst.Name):
             name, method = func.value.value, func.attr.value
         elif isinstance(func, cst.Name):
@@ -185,7 +199,9 @@ class Helpers(Expressions):
         scope = {**closure.globals, **closure.nonlocals, **closure.builtins}
         params = src.node.params.params
         if self_value is not None and params:  # (a traced self: its class stands for it)
-            scope[params[0].name.value] = self_value.cls if isinstance(self_value, TracedSelf) else self_value
+            scope[params[0].name.value] = (
+                self_value.seen() if isinstance(self_value, TracedSelf) else self_value
+            )
 
         class V(cst.CSTVisitor):
             # every call, awaited or not (`await asyncio.gather(ayo.llm(a), ayo.llm(b))`,
@@ -259,7 +275,7 @@ class Helpers(Expressions):
         if helper.self_value is not None:
             me = helper.self_value
             env[params.params[0].name.value if params.params else "self"] = (
-                me.value if isinstance(me, TracedSelf) else Static(me)
+                self._traced_self(me, loc) if isinstance(me, TracedSelf) else Static(me)
             )
         # an argument is an expression, or the value of an item a `*xs`/`**kw` known now unpacks
         positional: list[cst.BaseExpression | Value] = []
@@ -318,6 +334,15 @@ class Helpers(Expressions):
         # a helper defined in the workflow reads the workflow's variables as they are at the call
         child.enclosing = self.body if _reaches(self.body, helper.enclosing) else helper.enclosing
         return child.compile_function()
+
+    def _traced_self(self, me: TracedSelf, loc: SourceLoc) -> Value:
+        if me.value is not None:
+            return me.value
+        cls, make = me.made  # type: ignore[misc]
+        made = self.expr(make, loc, "self")  # (made here, once per query, as Python makes it)
+        if not isinstance(made, Traced):
+            return made
+        return Traced(made.node, cls=cls, fields=made_fields.initial_fields(self.body, None, make, cls))
 
     def _arg(self, e: cst.BaseExpression | Value, loc: SourceLoc, name: str) -> Value:
         return self.expr(e, loc, name) if isinstance(e, cst.BaseExpression) else e

@@ -31,6 +31,7 @@ import functools
 import inspect
 import sys
 import textwrap
+import types
 from typing import TYPE_CHECKING, Any
 
 import libcst as cst
@@ -41,19 +42,23 @@ from .state import walk
 if TYPE_CHECKING:
     from .builder import Builder
 
+_DEPTH = 3  # (objects in objects, at most)
+_MISSING = object()
 _BUILTIN_MAKERS = frozenset({"list", "dict", "set", "tuple", "str", "int", "float", "bool", "frozenset"})
 
 
 def initial_fields(
-    comp: Builder, name: str, call: cst.BaseExpression, cls: type | None
+    comp: Builder, name: str | None, call: cst.BaseExpression, cls: type | None
 ) -> dict[str, Any] | None:
     """The constant fields ``name = call`` (``cls(...)``) makes, which nothing sets again; None if
     none, or if the object is handed to code that could (``configure(name)``, ``other = name``, a
     method passing ``self`` on)."""
     if cls is None or not isinstance(call, cst.Call) or not _sets_fields_only(cls):
         return None
-    if _handed_on(comp, name, call) or _passes_self(cls):
-        return None
+    uses = [] if name is None else _workflow_chains(comp, name)  # (None: `Agent(...).step(q)`)
+    chains = _self_chains(cls)
+    if uses is None or chains is None:
+        return None  # handed on bare: code elsewhere could set its fields
     found = comp.exprs.static_arguments(call.args)
     if found is None:
         return None
@@ -65,12 +70,71 @@ def initial_fields(
         return None  # (it raises as it should when the workflow runs)
     frozen = dataclasses.is_dataclass(cls) and cls.__dataclass_params__.frozen  # type: ignore[attr-defined]
     changed = frozenset() if frozen else _set_again(cls)
-    if not frozen and (module := getattr(comp.src.fn, "__module__", "") or "") != cls.__module__:
-        changed |= _module_sets(module, 0)  # (the module that makes it)
+    module = getattr(comp.src.fn, "__module__", "") or ""
+    if module != cls.__module__:
+        changed |= _module_sets(module)  # (the module that makes it)
     if "*" in changed:
         return None
     fields = {k: v for k, v in state.items() if _constant(v) and k not in changed}
+    for k, v in state.items():  # objects it made, which nothing changes (`self.retriever`)
+        if (
+            k not in fields
+            and k not in changed
+            and _frozen(v, changed, 1)
+            and all(_chain_ok(made, c, changed, 0) for c in (*uses, *chains) if c[0] == k)
+        ):
+            fields[k] = v
     return fields or None
+
+
+class TraceView:
+    """A made object as the tracer sees it: its known fields, else its class's attributes."""
+
+    def __init__(self, cls: type, fields: dict[str, Any]) -> None:
+        self._cls, self._fields = cls, fields
+
+    def __getattr__(self, name: str) -> Any:
+        if name in self._fields:
+            return self._fields[name]
+        found = getattr(self._cls, name)
+        # a method, bound to the view: what it calls of `self` is looked up here too
+        return types.MethodType(found, self) if inspect.isfunction(found) else found
+
+
+def _frozen(value: object, changed: frozenset[str], depth: int) -> bool:
+    """Whether ``value`` is an object of a plain class made by setting fields only, whose methods
+    read ``self`` only for its constant fields, its methods and such objects' (so it is the same
+    in every query, and a trace-time copy stands for it)."""
+    cls: Any = type(value)
+    if depth > _DEPTH or not plain_class(cls) or not _sets_fields_only(cls):
+        return False
+    changed = changed | _set_again(cls)
+    chains = _self_chains(cls)
+    if "*" in changed or chains is None:
+        return False
+    return all(_chain_ok(value, c, changed, depth) for c in chains)
+
+
+def _chain_ok(value: object, chain: tuple[str, ...], changed: frozenset[str], depth: int) -> bool:
+    """Whether reading ``value.<chain>`` reads only what never changes: a constant field, a method,
+    a constant of the class, or such a read of an object it holds (``self.retriever.k``)."""
+    name, rest = chain[0], chain[1:]
+    if name in changed:
+        return False
+    own = vars(value)
+    if name in own:
+        field = own[name]
+        if _constant(field):
+            return True
+        return (
+            bool(rest) and _frozen(field, changed, depth + 1) and _chain_ok(field, rest, changed, depth + 1)
+        )
+    attr = inspect.getattr_static(type(value), name, _MISSING)
+    return (
+        inspect.isfunction(attr)
+        or isinstance(attr, staticmethod | classmethod)
+        or (attr is not _MISSING and _constant(attr))
+    )
 
 
 def _constant(value: object) -> bool:
@@ -79,20 +143,32 @@ def _constant(value: object) -> bool:
     return value is None or isinstance(value, str | bytes | int | float | bool)
 
 
-def _sets_fields_only(cls: type) -> bool:
-    """Whether making a ``cls`` only sets its fields from the arguments (see the module's doc)."""
+def plain_class(made: Any) -> bool:
+    """Whether ``made`` is a plain class of the user's (no metaclass, no ``__getattr__``): an
+    instance's methods are then the class's (``helpers.TracedSelf``)."""
+    return (
+        isinstance(made, type)
+        and type(made) is type
+        and made.__module__ != "builtins"
+        and made.__getattribute__ is object.__getattribute__
+        and not hasattr(made, "__getattr__")
+    )
+
+
+def _sets_fields_only(cls: type, depth: int = 0) -> bool:
+    """Whether making a ``cls`` only sets its fields from the arguments (see the module's doc), or
+    from new objects of such classes (``self.retriever = Retriever(kb)``)."""
+    if depth > _DEPTH:
+        return False
     if cls.__new__ is not object.__new__ or (dataclasses.is_dataclass(cls) and hasattr(cls, "__post_init__")):
         return False
     if dataclasses.is_dataclass(cls):  # (a frozen one sets nothing again: its `__setattr__` raises)
         return cls.__dataclass_params__.frozen or cls.__setattr__ is object.__setattr__  # type: ignore[attr-defined]
     if cls.__setattr__ is not object.__setattr__:
         return False
-    init = cls.__dict__.get("__init__")
-    if init is None:
-        return all(
-            base is object or (isinstance(base, type) and base.__init__ is object.__init__)  # type: ignore[misc]
-            for base in cls.__mro__
-        )
+    init = next(c.__dict__["__init__"] for c in cls.__mro__ if "__init__" in c.__dict__)
+    if init is object.__init__:
+        return True
     try:
         tree = parsed(textwrap.dedent(inspect.getsource(init)))
     except (OSError, TypeError, SyntaxError):
@@ -116,12 +192,17 @@ def _sets_fields_only(cls: type) -> bool:
             return False
         for n in ast.walk(value):
             if isinstance(n, ast.Call) and not (
-                isinstance(n.func, ast.Name) and n.func.id in _BUILTIN_MAKERS
+                isinstance(n.func, ast.Name)
+                and (n.func.id in _BUILTIN_MAKERS or _simple_class(init.__globals__.get(n.func.id), depth))
             ):
                 return False
             if isinstance(n, ast.Await | ast.Yield | ast.YieldFrom | ast.NamedExpr | ast.Lambda):
                 return False
     return True
+
+
+def _simple_class(made: Any, depth: int) -> bool:
+    return plain_class(made) and _sets_fields_only(made, depth + 1)
 
 
 def _is_docstring(stmt: ast.stmt) -> bool:
@@ -133,40 +214,49 @@ def _is_docstring(stmt: ast.stmt) -> bool:
 
 
 def _set_again(cls: type) -> frozenset[str]:
-    """The attribute names set in the modules of ``cls`` and its bases, but in its ``__init__``."""
-    init = cls.__dict__.get("__init__")
-    line = getattr(getattr(init, "__code__", None), "co_firstlineno", 0)
+    """The attribute names set in the modules of ``cls`` and its bases, but by an ``__init__`` on
+    the object it makes."""
     out: frozenset[str] = frozenset()
     for c in cls.__mro__[:-1]:
-        out |= _module_sets(c.__module__, line if c.__module__ == cls.__module__ else 0)
+        out |= _module_sets(c.__module__)
     return out
 
 
-def _handed_on(comp: Builder, name: str, call: cst.Call) -> bool:
-    """Whether the function making the object reads ``name`` other than as ``name.<attribute>``."""
+def _workflow_chains(comp: Builder, name: str) -> list[tuple[str, ...]] | None:
+    """The attribute chains the function making the object reads of ``name`` (``rag.k``:
+    ``("k",)``); None when it reads ``name`` bare (hands it on)."""
     src = comp.src
+    chains = []
     for n in walk(src.node.body):
         if not isinstance(n, cst.Name) or n.value != name:
             continue
         parent = src.parents.get(n)
-        if isinstance(parent, cst.Attribute) and parent.value is n:
-            continue
         if isinstance(parent, cst.AssignTarget) or (
             isinstance(parent, cst.Element)
             and isinstance(src.parents.get(src.parents.get(parent)), cst.AssignTarget)
         ):
             continue  # (a binding: this one, or another object's; `a, b = A(), B()`)
-        return True
-    return False
+        chain: list[str] = []
+        at: cst.CSTNode = n
+        while isinstance(up := src.parents.get(at), cst.Attribute) and up.value is at:
+            chain.append(up.attr.value)
+            at = up
+        if not chain:
+            return None
+        chains.append(tuple(chain))
+    return chains
 
 
 @functools.lru_cache(maxsize=256)
-def _passes_self(cls: type) -> bool:
-    """Whether a method of ``cls`` (or of a base) reads ``self`` other than as ``self.<attribute>``
+def _self_chains(cls: type) -> tuple[tuple[str, ...], ...] | None:
+    """The attribute chains the methods of ``cls`` (and of its bases) but ``__init__`` read of
+    ``self`` (``self.retriever.k``: ``("retriever", "k")``); None when one reads ``self`` bare
     (``return self``, ``register(self)``): code elsewhere may then set its fields."""
+    chains: list[tuple[str, ...]] = []
     for c in cls.__mro__[:-1]:
-        for fn in vars(c).values():
-            fn = getattr(fn, "__func__", fn)
+        for key, fn in vars(c).items():
+            if isinstance(fn, staticmethod | classmethod):
+                continue  # (no `self`)
             if not inspect.isfunction(fn):
                 continue
             where = fn.__code__.co_filename
@@ -175,22 +265,33 @@ def _passes_self(cls: type) -> bool:
             try:
                 tree = parsed(textwrap.dedent(inspect.getsource(fn)))
             except (OSError, TypeError, SyntaxError):
-                return True
+                return None
             node = tree.body[0]
             if not isinstance(node, ast.FunctionDef | ast.AsyncFunctionDef) or not node.args.args:
                 continue
             me = node.args.args[0].arg
-            bases = {id(a.value) for a in ast.walk(node) if isinstance(a, ast.Attribute)}
-            if any(isinstance(n, ast.Name) and n.id == me and id(n) not in bases for n in ast.walk(node)):
-                return True
-    return False
+            up = {id(child): n for n in ast.walk(node) for child in ast.iter_child_nodes(n)}
+            for n in ast.walk(node):
+                if not (isinstance(n, ast.Name) and n.id == me):
+                    continue
+                chain: list[str] = []
+                at: ast.AST = n
+                while isinstance(parent := up.get(id(at)), ast.Attribute) and parent.value is at:
+                    chain.append(parent.attr)
+                    at = parent
+                if not chain:
+                    return None
+                if key != "__init__":
+                    chains.append(tuple(chain))
+    return tuple(chains)
 
 
 @functools.lru_cache(maxsize=256)
-def _module_sets(module: str, init_line: int) -> frozenset[str]:
-    """The attribute names the module's code sets (``x.a = ``, ``x.a += ``, ``del x.a``), but in the
-    function starting at ``init_line``; every name (``"*"``) when it calls ``setattr``, ``delattr``
-    or ``vars``, or reads ``__dict__``."""
+def _module_sets(module: str) -> frozenset[str]:
+    """The attribute names the module's code sets (``x.a = ``, ``x.a += ``, ``del x.a``), but an
+    ``__init__`` on the object it makes (``self.a = a``); every name (``"*"``) when it calls
+    ``setattr``, ``delattr`` or ``vars``, reads ``__dict__``, or calls ``__init__`` outside one
+    (``obj.__init__(...)`` makes an object again)."""
     mod = sys.modules.get(module)
     try:
         tree = parsed(inspect.getsource(mod)) if mod is not None else None
@@ -199,35 +300,48 @@ def _module_sets(module: str, init_line: int) -> frozenset[str]:
     if tree is None:
         return frozenset({"*"})
     names: set[str] = set()
-    skip: set[int] = set()
+    making: set[int] = set()  # (the `self.a` an `__init__` sets; what any `__init__` reads)
     for node in ast.walk(tree):
-        if isinstance(node, ast.FunctionDef) and node.lineno == init_line and node.name == "__init__":
-            skip.update(id(n) for n in ast.walk(node))
+        if isinstance(node, ast.FunctionDef) and node.name == "__init__" and node.args.args:
+            me = node.args.args[0].arg
+            for n in ast.walk(node):
+                if isinstance(n, ast.Attribute) and isinstance(n.value, ast.Name) and n.value.id == me:
+                    making.add(id(n))
+                elif isinstance(n, ast.Attribute) and n.attr == "__init__":
+                    making.add(id(n))  # (`super().__init__(...)`, `Base.__init__(self, ...)`)
     for node in ast.walk(tree):
-        if id(node) in skip:
+        if id(node) in making:
             continue
         if isinstance(node, ast.Attribute) and isinstance(node.ctx, ast.Store | ast.Del):
             names.add(node.attr)
         elif (isinstance(node, ast.Name) and node.id in ("setattr", "vars", "delattr")) or (
-            isinstance(node, ast.Attribute) and node.attr == "__dict__"
+            isinstance(node, ast.Attribute) and node.attr in ("__dict__", "__init__")
         ):
             names.add("*")
     return frozenset(names)
 
 
 def field_reads_only(e: cst.CSTNode, name: str, fields: dict[str, Any]) -> bool:
-    """Whether ``e`` reads ``name`` only as ``name.<field>`` of ``fields`` (nothing else of it)."""
+    """Whether ``e`` reads ``name`` only as ``name.<field>`` of ``fields``, an object's field only
+    further (``name.retriever.k``, ``name.retriever.search(...)``: nothing else of it)."""
     ok = set()
     names = []
 
     class V(cst.CSTVisitor):
         def visit_Attribute(self, n: cst.Attribute) -> None:
-            if isinstance(n.value, cst.Name) and n.value.value == name and n.attr.value in fields:
+            if (
+                isinstance(n.value, cst.Name)
+                and n.value.value == name
+                and n.attr.value in fields
+                and (_constant(fields[n.attr.value]) or id(n) in further)
+            ):
                 ok.add(id(n.value))
+            further.add(id(n.value))
 
         def visit_Name(self, n: cst.Name) -> None:
             if n.value == name:
                 names.append(n)
 
+    further: set[int] = set()  # (the values of attributes, so read further)
     e.visit(V())
     return all(id(n) in ok for n in names)

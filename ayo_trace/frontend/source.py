@@ -194,6 +194,8 @@ class FunctionSource:
             aug = isinstance(parent, cst.AugAssign) and parent.target is name
             if _is_load(name, self.parents) and not aug:
                 continue
+            if isinstance(parent, cst.AnnAssign) and parent.value is None:
+                continue  # `ctx: str` binds nothing
             scope = self.scopes.get(name)
             if scope is self.fn_scope:
                 out[name.value] = None

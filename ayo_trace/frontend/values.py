@@ -33,6 +33,9 @@ class Traced:
     # the fields such an object holds from the start, constants nothing sets again, by name
     # (``made_fields``): ``self.collection`` reads one at trace time
     fields: Any = field(default=None, compare=False)
+    # what an ``import`` in the workflow bound, a module loaded already (``imports``): the
+    # tracer reads it at trace time (``aio.gather``), plain code takes the node's value
+    imported: Any = field(default=None, compare=False)
 
 
 @dataclass
