@@ -19,7 +19,7 @@ import libcst as cst
 from . import closures
 from .source import FunctionSource
 from .state import awaits_in, mutated_roots, walk
-from .values import Static, Value
+from .values import Static, Traced, Value
 
 if TYPE_CHECKING:
     from .builder import Builder
@@ -105,6 +105,20 @@ def mutated_locals(comp: Builder, stmt: cst.CSTNode, lifted: frozenset[int] = fr
             if alias not in changed and comp.is_bound(alias) and not isinstance(peek(comp, alias), Static):
                 changed.append(alias)
     return changed
+
+
+def classes_of(comp: Builder, changed: list[str], names: list[str]) -> dict[str, Traced]:
+    """The made objects among the names a statement changes in place (and does not bind), whose
+    class and constant fields they keep (``self.memory.append(...)``: ``Traced.cls``,
+    ``Traced.fields``; what sets a field again is none of them, see ``made_fields``)."""
+    return {n: v for n in changed if n not in names and isinstance(v := peek(comp, n), Traced) and v.cls}
+
+
+def restore_classes(comp: Builder, classes: dict[str, Traced]) -> None:
+    """Give the names of ``classes_of``, rebound to the statement's node, their class back."""
+    for n, was in classes.items():
+        if isinstance(now := comp.env.get(n), Traced):
+            comp.env[n] = Traced(now.node, cls=was.cls, fields=was.fields)
 
 
 def peek(comp: Builder, name: str) -> Value | None:

@@ -501,18 +501,10 @@ class Compiler(Builder):
     def python_statement(self, stmt: cst.CSTNode, loc: SourceLoc, names: list[str], *, effect: bool) -> None:
         changed = self.mutated_locals(stmt)
         returns, keep = settle(self, stmt, list(dict.fromkeys([*names, *changed])), loc)
-        # an object changed in place keeps its class and its constant fields (`self.memory.append(
-        # ...)`: Traced.cls, Traced.fields: what sets a field again is none of them, see made_fields)
-        classes = {
-            n: v
-            for n in changed
-            if n not in names and isinstance(v := aliases.peek(self, n), Traced) and v.cls
-        }
+        classes = aliases.classes_of(self, changed, names)
         node = self.python_node(stmt, loc, returns, effect=effect or not names, keep=tuple(keep))
         self.rebind(returns, node, loc)
-        for n, was in classes.items():
-            if isinstance(now := self.env.get(n), Traced):
-                self.env[n] = Traced(now.node, cls=was.cls, fields=was.fields)
+        aliases.restore_classes(self, classes)
 
     def rebind(self, names: list[str], node: Node, loc: SourceLoc) -> None:
         if len(names) == 1:
@@ -533,7 +525,9 @@ class Compiler(Builder):
             awaits = [a for a in awaits_in(stmt) if self.exprs.break_call_target(a)]
             reason = self.exprs.await_break_reason(awaits[0]) if awaits else "await of a non-primitive"
             return self.statement_break(stmt, loc, reason)
-        returns = list(dict.fromkeys([*names, *aliases.mutated_locals(self, stmt, replaced)]))
+        changed = aliases.mutated_locals(self, stmt, replaced)
+        returns = list(dict.fromkeys([*names, *changed]))
+        classes = aliases.classes_of(self, changed, names)
         read = set(self.exprs.free_excluding(stmt, replaced)[0])
         node = self.python_node(
             stmt,
@@ -547,12 +541,15 @@ class Compiler(Builder):
         )
         self.temps.clear()
         self.rebind(returns, node, loc)
+        aliases.restore_classes(self, classes)
 
     # --- graph breaks ------------------------------------------------------------------------------
 
     def statement_break(self, stmt: cst.CSTNode, loc: SourceLoc, reason: str) -> None:
         names = self.src.assigned_names(stmt)
-        returns, keep = settle(self, stmt, list(dict.fromkeys([*names, *self.mutated_locals(stmt)])), loc)
+        changed = self.mutated_locals(stmt)
+        returns, keep = settle(self, stmt, list(dict.fromkeys([*names, *changed])), loc)
+        classes = aliases.classes_of(self, changed, names)
         node = self.python_node(
             stmt,
             loc,
@@ -566,6 +563,7 @@ class Compiler(Builder):
         )
         if returns:
             self.rebind(returns, node, loc)
+            aliases.restore_classes(self, classes)
 
     def rest_break(self, stmts: list[cst.BaseStatement]) -> None:
         """The rest of the function runs eagerly; its return value is the workflow's."""

@@ -47,36 +47,40 @@ _MISSING = object()
 _BUILTIN_MAKERS = frozenset({"list", "dict", "set", "tuple", "str", "int", "float", "bool", "frozenset"})
 
 
+class Fields(dict[str, Any]):
+    """The constant fields of a made object, by name, and ``made``: the trace-time copy (an
+    argument of another object made of constants: ``RAG(retriever, writer)``)."""
+
+    def __init__(self, fields: dict[str, Any], made: object) -> None:
+        super().__init__(fields)
+        self.made = made
+
+
 def initial_fields(
     comp: Builder, name: str | None, call: cst.BaseExpression, cls: type | None
-) -> dict[str, Any] | None:
-    """The constant fields ``name = call`` (``cls(...)``) makes, which nothing sets again; None if
-    none, or if the object is handed to code that could (``configure(name)``, ``other = name``, a
-    method passing ``self`` on)."""
+) -> Fields | None:
+    """The constant fields ``name = call`` (``cls(...)``) makes, which nothing sets again (none if
+    the object is handed to code that could: ``configure(name)``, ``other = name``, a method
+    passing ``self`` on), with the trace-time copy; None when there is no copy."""
     if cls is None or not isinstance(call, cst.Call) or not _sets_fields_only(cls):
         return None
-    uses = [] if name is None else _workflow_chains(comp, name)  # (None: `Agent(...).step(q)`)
+    uses, bare = ([], []) if name is None else _workflow_chains(comp, name)  # (None: `A(...).m()`)
     chains = _self_chains(cls)
-    if uses is None or chains is None:
-        return None  # handed on bare: code elsewhere could set its fields
-    found = comp.exprs.static_arguments(call.args)
-    if found is None:
+    made = _make(comp, call, cls, 0)
+    if made is _MISSING:
         return None
-    args, kwargs = found
-    try:
-        made = cls(*args, **kwargs)
-        state = dict(vars(made))
-    except Exception:
-        return None  # (it raises as it should when the workflow runs)
+    state = dict(vars(made))
+    if bare or chains is None:
+        return Fields({}, made)  # handed on bare: code elsewhere could set its fields
     frozen = dataclasses.is_dataclass(cls) and cls.__dataclass_params__.frozen  # type: ignore[attr-defined]
     changed = frozenset() if frozen else _set_again(cls)
     module = getattr(comp.src.fn, "__module__", "") or ""
     if module != cls.__module__:
         changed |= _module_sets(module)  # (the module that makes it)
     if "*" in changed:
-        return None
+        return Fields({}, made)
     fields = {k: v for k, v in state.items() if _constant(v) and k not in changed}
-    for k, v in state.items():  # objects it made, which nothing changes (`self.retriever`)
+    for k, v in state.items():  # objects it holds, which nothing changes (`self.retriever`)
         if (
             k not in fields
             and k not in changed
@@ -84,7 +88,52 @@ def initial_fields(
             and all(_chain_ok(made, c, changed, 0) for c in (*uses, *chains) if c[0] == k)
         ):
             fields[k] = v
-    return fields or None
+    return Fields(fields, made)
+
+
+def _make(comp: Builder, call: cst.Call, cls: type, depth: int) -> Any:
+    """A trace-time copy of what ``call`` (``cls(...)``) makes, or ``_MISSING``: its arguments
+    are constants, objects made in them of constants (``RAG(Retriever("kb"))``), or objects made
+    before of constants that nothing else reads bare (``RAG(retriever)``)."""
+    args: list[Any] = []
+    kwargs: dict[str, Any] = {}
+    for a in call.args:
+        value = _MISSING if a.star else _argument(comp, a.value, call, depth)
+        if value is _MISSING:
+            return _MISSING
+        if a.keyword is None:
+            args.append(value)
+        else:
+            kwargs[a.keyword.value] = value
+    try:
+        return cls(*args, **kwargs)
+    except Exception:
+        return _MISSING  # (it raises as it should when the workflow runs)
+
+
+def _argument(comp: Builder, e: cst.BaseExpression, call: cst.Call, depth: int) -> Any:
+    static = comp.exprs.try_static(e)
+    if static is not None:
+        return static.value
+    if isinstance(e, cst.Call) and depth < _DEPTH:  # `RAG(Retriever("kb"), ...)`
+        made = comp.exprs.callee(e)
+        if _simple_class(made, depth):
+            return _make(comp, e, made, depth + 1)
+    if isinstance(e, cst.Name):  # `RAG(retriever, ...)`: its one bare read is this argument
+        value = _peek(comp, e.value)
+        fields = getattr(value, "fields", None)
+        bare = _workflow_chains(comp, e.value)[1]
+        if isinstance(fields, Fields) and len(bare) == 1 and bare[0] is e:
+            return fields.made
+    return _MISSING
+
+
+def _peek(comp: Any, name: str) -> Any:
+    while comp is not None:
+        if name in comp.env:
+            return comp.env[name]
+        comp = comp.parent
+    return None
 
 
 class TraceView:
@@ -222,11 +271,12 @@ def _set_again(cls: type) -> frozenset[str]:
     return out
 
 
-def _workflow_chains(comp: Builder, name: str) -> list[tuple[str, ...]] | None:
+def _workflow_chains(comp: Builder, name: str) -> tuple[list[tuple[str, ...]], list[cst.Name]]:
     """The attribute chains the function making the object reads of ``name`` (``rag.k``:
-    ``("k",)``); None when it reads ``name`` bare (hands it on)."""
+    ``("k",)``), and the reads of ``name`` bare (handing it on)."""
     src = comp.src
     chains = []
+    bare = []
     for n in walk(src.node.body):
         if not isinstance(n, cst.Name) or n.value != name:
             continue
@@ -241,10 +291,13 @@ def _workflow_chains(comp: Builder, name: str) -> list[tuple[str, ...]] | None:
         while isinstance(up := src.parents.get(at), cst.Attribute) and up.value is at:
             chain.append(up.attr.value)
             at = up
-        if not chain:
-            return None
-        chains.append(tuple(chain))
-    return chains
+        if chain and isinstance(up, cst.Call) and up.func is at:
+            chain.append("__call__")  # (`rag.retriever(q)`)
+        if chain:
+            chains.append(tuple(chain))
+        else:
+            bare.append(n)
+    return chains, bare
 
 
 @functools.lru_cache(maxsize=256)
@@ -279,6 +332,8 @@ def _self_chains(cls: type) -> tuple[tuple[str, ...], ...] | None:
                 while isinstance(parent := up.get(id(at)), ast.Attribute) and parent.value is at:
                     chain.append(parent.attr)
                     at = parent
+                if chain and isinstance(parent, ast.Call) and parent.func is at:
+                    chain.append("__call__")  # (`await self.retriever(q)`)
                 if not chain:
                     return None
                 if key != "__init__":
@@ -323,7 +378,9 @@ def _module_sets(module: str) -> frozenset[str]:
 
 def field_reads_only(e: cst.CSTNode, name: str, fields: dict[str, Any]) -> bool:
     """Whether ``e`` reads ``name`` only as ``name.<field>`` of ``fields``, an object's field only
-    further (``name.retriever.k``, ``name.retriever.search(...)``: nothing else of it)."""
+    further (``name.retriever.k``, ``name.retriever.search(...)``: nothing else of it) or as the
+    whole of ``e`` (the function of ``name.retriever(q)``: its uses are all such, see
+    ``initial_fields``)."""
     ok = set()
     names = []
 
@@ -333,7 +390,7 @@ def field_reads_only(e: cst.CSTNode, name: str, fields: dict[str, Any]) -> bool:
                 isinstance(n.value, cst.Name)
                 and n.value.value == name
                 and n.attr.value in fields
-                and (_constant(fields[n.attr.value]) or id(n) in further)
+                and (_constant(fields[n.attr.value]) or id(n) in further or n is e)
             ):
                 ok.add(id(n.value))
             further.add(id(n.value))

@@ -12,6 +12,8 @@ from dataclasses import dataclass
 
 import ayo_trace as ayo
 
+from .field_setter import retarget
+
 
 class Retriever:
     PREFIX = "ctx:"
@@ -147,7 +149,84 @@ async def popped_in_a_gather(q: str) -> tuple[str, str, list[str]]:
     return a, b, history
 
 
+class Finder:
+    """Called as a function: ``await self.finder(q)``."""
+
+    def __init__(self, collection: str, top_k: int = 2) -> None:
+        self.collection = collection
+        self.top_k = top_k
+
+    async def __call__(self, q: str) -> list[ayo.Hit]:
+        return await ayo.search(q, collection=self.collection, top_k=self.top_k)
+
+
+class App:
+    """Given the objects it uses (dependency injection)."""
+
+    def __init__(self, finder: Finder, writer: Writer, template: str = "{ctx}\nQ: {q}") -> None:
+        self.finder = finder
+        self.writer = writer
+        self.template = template
+
+    async def answer(self, q: str) -> str:
+        hits = await self.finder(q)
+        ctx = "\n".join(h.text for h in hits)
+        return await self.writer.write(self.template.format(ctx=ctx, q=q))
+
+
+class Agent:
+    def __init__(self, name: str) -> None:
+        self.name = name
+        self.writer = Writer(2)
+
+    async def step(self, q: str) -> str:
+        return await self.writer.write(f"{self.name}: {q}")
+
+    async def run(self, q: str) -> str:
+        first = await self.step(q)
+        return await self.step(first)
+
+
+@ayo.workflow
+async def given_made_in_the_call(q: str) -> str:
+    app = App(Finder("kb1"), Writer(2))
+    return await app.answer(q)
+
+
+@ayo.workflow
+async def given_made_before(q: str) -> str:
+    finder = Finder("kb0", top_k=3)
+    writer = Writer(4)
+    app = App(finder, writer)
+    return await app.answer(q)
+
+
+@ayo.workflow
+async def given_by_keyword(q: str) -> tuple[str, int]:
+    app = App(finder=Finder("kb0"), writer=Writer(3), template="{q}? {ctx}")
+    answer = await app.answer(q)
+    hits = await app.finder(q)
+    return answer, len(hits)
+
+
+@ayo.workflow
+async def method_calls_its_method(q: str) -> str:
+    agent = Agent("bob")
+    return await agent.run(q)
+
+
+@ayo.workflow
+async def agents_gathered(q: str) -> list[str]:
+    a, b = Agent("a"), Agent("b")
+    return await asyncio.gather(a.run(q), b.run(q))
+
+
 CASES = [
+    given_made_in_the_call,
+    given_made_before,
+    given_by_keyword,
+    method_calls_its_method,
+    agents_gathered,
     popped_in_a_gather,
     two_runs,
     held_objects_called_here,
@@ -241,4 +320,45 @@ async def reads_itself_bare(q: str) -> list[ayo.Hit]:
     return await h.run(q)
 
 
-AS_WRITTEN = [changed_by_its_method, memory_inside, handed_on_bare, reads_itself_bare]
+class Holder:
+    def __init__(self, memo: Memo, tokens: int = 2) -> None:
+        self.memo = memo
+        self.tokens = tokens
+
+    async def run(self, q: str) -> tuple[list[str], str]:
+        await self.memo.add(q)
+        return list(self.memo.items), await ayo.llm(q, max_tokens=self.tokens)
+
+
+@ayo.workflow
+async def given_and_handed_on(q: str) -> str:
+    finder = Finder("kb0")
+    app = App(finder, Writer(2))
+    retarget(finder)  # (sets `finder.collection`, in a module the tracer does not read)
+    return await app.answer(q)
+
+
+@ayo.workflow
+async def given_to_two(q: str) -> tuple[str, str]:
+    finder = Finder("kb0")
+    a, b = App(finder, Writer(2)), App(finder, Writer(3))
+    return await a.answer(q), await b.answer(q)
+
+
+@ayo.workflow
+async def given_a_memory(q: str) -> tuple[tuple[list[str], str], int]:
+    memo = Memo()
+    holder = Holder(memo, tokens=3)
+    out = await holder.run(q)
+    return out, len(memo.items)
+
+
+AS_WRITTEN = [
+    given_and_handed_on,
+    given_to_two,
+    given_a_memory,
+    changed_by_its_method,
+    memory_inside,
+    handed_on_bare,
+    reads_itself_bare,
+]

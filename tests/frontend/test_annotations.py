@@ -17,8 +17,8 @@ pytestmark = pytest.mark.anyio
 async def declared_then_bound(q: str) -> tuple[str, str]:
     hits: list[ayo.Hit] = await ayo.search(q, collection="kb0", top_k=2)
     ctx: str
-    note: str
-    if hits:
+    note: str  # noqa: F842  (declared, never bound)
+    if hits:  # noqa: SIM108  (a branch binding the declared name)
         ctx = "\n".join(h.text for h in hits)
     else:
         ctx = "none"
