@@ -3,9 +3,15 @@
 A node starts as soon as the nodes it reads (``args``) and the nodes it must follow (``after``) are
 done; each running node is a task in the query's task group, and execution dispatches on the op name
 to the method the op's table entry names (``dispatch.handler_for``: a primitive's spec names its
-handler, ``call_primitive`` for a generic one), like torch.fx's ``Interpreter``. The first node that
-fails cancels the rest of the query and its error, naming the node and its ``file:line``, is the
-query's error.
+handler, ``call_primitive`` for a generic one), like torch.fx's ``Interpreter``.
+
+Failures: the query's error, naming the node and its ``file:line``, is that of the first failed
+node in the graph's order (``graph_plan``: the program's), as eager code raises the error of the
+first statement that fails and never runs the ones after it. So a node that fails first in time
+(an instant check beside a slow engine call before it) waits for the nodes before it: if one of
+them fails, its error is the query's (a ``try`` picks its handler by it); once none can, the
+rest of the query is cancelled and the error raised. Nodes after a failed one are not started. A
+``map``'s error is likewise its first failed item's, and a ``QueryTimeout`` ends the query at once.
 
 Stream edges (``stream_args`` that the consumer's handler takes item by item, ``ops.streams_in``: a
 ``map``'s iterable, a ``db_insert``'s vectors) are bounded memory object streams, so a fast producer
@@ -46,23 +52,21 @@ from dataclasses import dataclass
 from typing import Any, Protocol
 
 import anyio
-from anyio.streams.memory import MemoryObjectReceiveStream, MemoryObjectSendStream
 
 from .._concurrency import FailFast, fail_fast
 from ..errors import EngineError, InvalidRequest, NodeError, Overloaded, QueryTimeout
 from ..ir.blocks import BLOCK_OPS
 from ..ir.field_streams import stream_source
 from ..ir.graph import Graph, Node
-from ..ir.ops import idempotent, reopens_session, rerank_top_k, search_params, streams_in
+from ..ir.ops import idempotent, reopens_session, rerank_top_k, search_params
 from .clock import now as _now
 from .control import RunBody, run_loop, run_try
 from .dispatch import annotate, generic_primitive, handler_for, run_user_code, where
 from .engine_client import Emit, EngineClient, Session
 from .events import NodeRun
+from .graph_plan import STREAM_BUFFER, Edge, UpstreamFailed, plan
 
 log = logging.getLogger("ayo_trace.graph_scheduler")
-
-STREAM_BUFFER = 64
 
 
 class NodeEvents(Protocol):
@@ -162,91 +166,6 @@ async def run_query(
             await ctx.release_all()
 
 
-@dataclass
-class _Plan:
-    deps: dict[Node, int]  # upstream nodes to wait for
-    waiters: dict[Node, list[Node]]  # node -> the users that wait for it to finish
-    streams: dict[Node, list[tuple[Node, int]]]  # producer -> (consumer, arg index) fed item by item
-    roots: list[Node]
-    fingerprint: tuple[Any, ...]
-
-
-def _fingerprint(graph: Graph) -> tuple[Any, ...]:
-    return tuple((id(n), n.args, n.after) for n in graph.nodes)
-
-
-def _ancestors(nodes: Sequence[Node]) -> set[Node]:
-    seen: set[Node] = set()
-    stack = list(nodes)
-    while stack:
-        n = stack.pop()
-        for up in (*n.args, *n.after):
-            if up not in seen:
-                seen.add(up)
-                stack.append(up)
-    return seen
-
-
-def plan(graph: Graph) -> _Plan:
-    """Dependency counts and stream edges of ``graph`` (cached on the graph while it is unchanged)."""
-    fp = _fingerprint(graph)
-    cached = getattr(graph, "_ayo_plan", None)
-    if isinstance(cached, _Plan) and cached.fingerprint == fp:
-        return cached
-    streams: dict[Node, list[tuple[Node, int]]] = {}
-    streamed: dict[Node, set[Node]] = {}
-    for n in graph.nodes:
-        for i in n.attrs.get("stream_args", ()):
-            if not streams_in(n.op, i) or not 0 <= i < len(n.args):
-                continue  # a handler that takes this arg whole gets the whole value
-            producer = n.args[i]
-            if not producer.attrs.get("stream"):
-                continue
-            source = stream_source(producer)[0]  # a field read streams its decode's items
-            others = [a for j, a in enumerate(n.args) if j != i] + list(n.after)
-            if producer in others or source in others or source in _ancestors(others):
-                continue  # the consumer needs the whole value anyway: streaming would deadlock
-            streams.setdefault(producer, []).append((n, i))
-            streamed.setdefault(n, set()).add(producer)
-    deps: dict[Node, int] = {}
-    waiters: dict[Node, list[Node]] = {n: [] for n in graph.nodes}
-    for n in graph.nodes:
-        ups = {u for u in (*n.args, *n.after) if u not in streamed.get(n, ())}
-        deps[n] = len(ups)
-        for u in ups:
-            waiters[u].append(n)
-    p = _Plan(deps, waiters, streams, [n for n in graph.nodes if deps[n] == 0], fp)
-    graph._ayo_plan = p  # type: ignore[attr-defined]
-    return p
-
-
-class _UpstreamFailed(Exception):
-    """A stream ended because its producer failed (the producer's own error is the query's)."""
-
-
-class _Edge:
-    """One stream edge: a bounded memory object stream, and whether the producer finished."""
-
-    __slots__ = ("field", "ok", "receive", "send")
-
-    def __init__(self, buffer: int, field: str | None = None) -> None:
-        self.field = field  # a field read's stream: the values of that field's items only
-        self.send: MemoryObjectSendStream[Any]
-        self.receive: MemoryObjectReceiveStream[Any]
-        self.send, self.receive = anyio.create_memory_object_stream[Any](buffer)
-        self.ok = False
-
-    async def items(self) -> AsyncGenerator[Any, None]:
-        async for item in self.receive:
-            yield item
-        if not self.ok:
-            raise _UpstreamFailed("the producer of this stream failed")
-
-    def close(self) -> None:
-        self.send.close()
-        self.receive.close()
-
-
 class GraphRun:
     """One run of one graph (a query's graph, a map body for one item, a cond branch)."""
 
@@ -257,9 +176,13 @@ class GraphRun:
         self.scope = scope
         self.values: dict[Node, Any] = {}
         self._tg: FailFast | None = None
-        self._edges_out: dict[Node, list[_Edge]] = {}
-        self._edges_in: dict[Node, dict[int, _Edge]] = {}
+        self._edges_out: dict[Node, list[Edge]] = {}
+        self._edges_in: dict[Node, dict[int, Edge]] = {}
         self._emitted: dict[Node, int] = {}
+        # the first failed node in program order, and its error: the query's, once every node
+        # before it is done (eager code raises the error of the first statement that fails)
+        self._failure: tuple[int, Exception] | None = None
+        self._dead: set[Node] = set()  # failed, or waiting for one that failed
 
     async def run(self, inputs: Sequence[Any]) -> Any:
         p = plan(self.graph)
@@ -271,7 +194,7 @@ class GraphRun:
             source, field = stream_source(producer)
             chunk = int(producer.attrs.get("chunk") or 0)
             for consumer, i in consumers:
-                edge = _Edge(max(STREAM_BUFFER, 2 * chunk), field)
+                edge = Edge(max(STREAM_BUFFER, 2 * chunk), field)
                 self._edges_out.setdefault(source, []).append(edge)
                 self._edges_in.setdefault(consumer, {})[i] = edge
         try:
@@ -299,7 +222,7 @@ class GraphRun:
             assert self._tg is not None
             for user in self._plan.waiters[node]:
                 pending[user] -= 1
-                if pending[user] == 0:
+                if pending[user] == 0 and not self._after_failure(user):
                     if next_node is None:
                         next_node = user
                     else:
@@ -324,8 +247,9 @@ class GraphRun:
             raise
         except Exception as exc:
             assert self._tg is not None
-            if self._tg.error is None and not isinstance(exc, _UpstreamFailed):
-                self._tg.fail(annotate(exc, node))
+            if isinstance(exc, QueryTimeout):
+                self._tg.fail(annotate(exc, node))  # (the deadline is the query's: now)
+            self._failed(node, None if isinstance(exc, UpstreamFailed) else annotate(exc, node))
         finally:
             del self.ctx.running[key]
             if events is not None:
@@ -336,7 +260,44 @@ class GraphRun:
             # last: it may wait for the stream's reader (not when the query is being cancelled)
             stopping = cancelled or (self._tg is not None and self._tg.error is not None)
             await watch.finish(ok, cancelled=stopping)
+        if ok and self._failure is not None:
+            self._settle()
         return ok
+
+    # --- failures, in program order ------------------------------------------------------------
+
+    def _after_failure(self, node: Node) -> bool:
+        """Whether ``node`` comes after the first failed node: eager code would not run it."""
+        return self._failure is not None and self._plan.order[node] > self._failure[0]
+
+    def _failed(self, node: Node, error: Exception | None) -> None:
+        """``node`` failed with ``error`` (None: its stream's producer failed, with its own)."""
+        if error is not None and (self._failure is None or self._plan.order[node] < self._failure[0]):
+            self._failure = (self._plan.order[node], error)
+        first = self._failure[0] if self._failure is not None else -1
+        for consumer, edges in self._edges_in.items():
+            if consumer is node or (first >= 0 and self._plan.order[consumer] > first):
+                for edge in edges.values():
+                    edge.receive.close()  # (their producers go on: they may come before it)
+        stack = [node]
+        while stack:  # what waits for it will not run
+            n = stack.pop()
+            if n not in self._dead:
+                self._dead.add(n)
+                stack.extend(self._plan.waiters[n])
+        self._settle()
+
+    def _settle(self) -> None:
+        """Fail the run with the first failed node's error once no node before it can still run
+        (and fail first, as it would have eagerly)."""
+        assert self._tg is not None
+        if self._failure is None or self._tg.error is not None:
+            return
+        first, error = self._failure
+        for n in self.graph.nodes[:first]:
+            if n not in self.values and n not in self._dead:
+                return
+        self._tg.fail(error)
 
     async def _execute(self, node: Node) -> Any:
         handler = handler_for(self, node)
@@ -494,7 +455,7 @@ class GraphRun:
     async def op_db_insert(self, node: Node, args: list[Any]) -> Any:
         a = node.attrs
         texts, vectors = args[0], args[1]
-        if isinstance(vectors, _Edge):
+        if isinstance(vectors, Edge):
             chunk = int(a.get("chunk") or STREAM_BUFFER)
             return await self.client.insert_stream(
                 a["collection"], texts, vectors.items(), chunk, a.get("engine")
@@ -547,23 +508,35 @@ class GraphRun:
             )
 
         count = 0
-        if concurrency == 1 and not isinstance(source, _Edge):
+        if concurrency == 1 and not isinstance(source, Edge):
             for item in source:
                 await one(count, item)
                 count += 1
         else:
             limiter = anyio.CapacityLimiter(concurrency) if concurrency else None
+            failed: dict[int, Exception] = {}  # the error of the first item in order is the map's
+
+            def settle() -> None:
+                first = min(failed)
+                if all(j in results or j in failed for j in range(first)):
+                    tasks.fail(failed[first])
 
             async def guarded(i: int, item: Any, token: object) -> None:
                 try:
                     await one(i, item)
+                except Exception as exc:
+                    failed[i] = exc
                 finally:
                     if limiter is not None:
                         limiter.release_on_behalf_of(token)
+                if failed:
+                    settle()
 
-            items = source.items() if isinstance(source, _Edge) else _aiter(source)
+            items = source.items() if isinstance(source, Edge) else _aiter(source)
             async with contextlib.aclosing(items), fail_fast() as tasks:
                 async for item in items:
+                    if failed:
+                        break  # (the items after a failed one do not run eagerly)
                     token = object()
                     if limiter is not None:
                         await limiter.acquire_on_behalf_of(token)
