@@ -12,11 +12,11 @@ attributes and subscripts of one). ``for`` targets are items of what they iterat
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 import libcst as cst
 
-from . import closures
+from . import closures, made_fields
 from .source import FunctionSource
 from .state import awaits_in, mutated_roots, walk
 from .values import Static, Traced, Value
@@ -107,18 +107,28 @@ def mutated_locals(comp: Builder, stmt: cst.CSTNode, lifted: frozenset[int] = fr
     return changed
 
 
-def classes_of(comp: Builder, changed: list[str], names: list[str]) -> dict[str, Traced]:
-    """The made objects among the names a statement changes in place (and does not bind), whose
-    class and constant fields they keep (``self.memory.append(...)``: ``Traced.cls``,
-    ``Traced.fields``; what sets a field again is none of them, see ``made_fields``)."""
-    return {n: v for n in changed if n not in names and isinstance(v := peek(comp, n), Traced) and v.cls}
+def classes_of(comp: Builder, changed: list[str], names: list[str]) -> dict[str, tuple[Any, Any]]:
+    """The objects of plain classes among the names a statement changes in place (and does not
+    bind), with the class and constant fields they keep (``self.memory.append(...)``:
+    ``Traced.cls``, ``Traced.fields``; what sets a field again is none of them, see
+    ``made_fields``): made by the workflow, or known at trace time (a module's ``RETRIEVER``)."""
+    out: dict[str, tuple[Any, Any]] = {}
+    for n in changed:
+        v = peek(comp, n)
+        if n in names:
+            continue
+        if isinstance(v, Traced) and v.cls:
+            out[n] = (v.cls, v.fields)
+        elif isinstance(v, Static) and made_fields.plain_class(type(v.value)):
+            out[n] = (type(v.value), made_fields.fields_of(comp, v.value))
+    return out
 
 
-def restore_classes(comp: Builder, classes: dict[str, Traced]) -> None:
+def restore_classes(comp: Builder, classes: dict[str, tuple[Any, Any]]) -> None:
     """Give the names of ``classes_of``, rebound to the statement's node, their class back."""
-    for n, was in classes.items():
+    for n, (cls, fields) in classes.items():
         if isinstance(now := comp.env.get(n), Traced):
-            comp.env[n] = Traced(now.node, cls=was.cls, fields=was.fields)
+            comp.env[n] = Traced(now.node, cls=cls, fields=fields)
 
 
 def peek(comp: Builder, name: str) -> Value | None:

@@ -32,6 +32,7 @@ import inspect
 import sys
 import textwrap
 import types
+from collections.abc import Iterable
 from typing import TYPE_CHECKING, Any
 
 import libcst as cst
@@ -69,7 +70,6 @@ def initial_fields(
     made = _make(comp, call, cls, 0)
     if made is _MISSING:
         return None
-    state = dict(vars(made))
     if bare or chains is None:
         return Fields({}, made)  # handed on bare: code elsewhere could set its fields
     frozen = dataclasses.is_dataclass(cls) and cls.__dataclass_params__.frozen  # type: ignore[attr-defined]
@@ -79,16 +79,35 @@ def initial_fields(
         changed |= _module_sets(module)  # (the module that makes it)
     if "*" in changed:
         return Fields({}, made)
+    return Fields(_known_fields(made, changed, (*uses, *chains)), made)
+
+
+def fields_of(comp: Builder, value: object) -> dict[str, Any] | None:
+    """The fields of ``value``, an object known at trace time that the workflow changes in place
+    (``self.seen.append(q)``), as ``initial_fields`` finds them (its methods, and the modules of
+    its class and of the workflow, say what may change)."""
+    cls: Any = type(value)
+    chains = _self_chains(cls)
+    changed = _set_again(cls) | _module_sets(getattr(comp.src.fn, "__module__", "") or "")
+    if chains is None or "*" in changed:
+        return None
+    return _known_fields(value, changed, chains) or None
+
+
+def _known_fields(made: object, changed: frozenset[str], chains: Iterable[tuple[str, ...]]) -> dict[str, Any]:
+    """The constant fields of ``made`` that nothing sets again, and the objects it holds that
+    nothing changes (``self.retriever``) and that ``chains``, its reads, only read further."""
+    state = vars(made)
     fields = {k: v for k, v in state.items() if _constant(v) and k not in changed}
-    for k, v in state.items():  # objects it holds, which nothing changes (`self.retriever`)
+    for k, v in state.items():
         if (
             k not in fields
             and k not in changed
             and _frozen(v, changed, 1)
-            and all(_chain_ok(made, c, changed, 0) for c in (*uses, *chains) if c[0] == k)
+            and all(_chain_ok(made, c, changed, 0) for c in chains if c[0] == k)
         ):
             fields[k] = v
-    return Fields(fields, made)
+    return fields
 
 
 def _make(comp: Builder, call: cst.Call, cls: type, depth: int) -> Any:

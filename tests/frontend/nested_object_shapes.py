@@ -221,7 +221,27 @@ async def agents_gathered(q: str) -> list[str]:
     return await asyncio.gather(a.run(q), b.run(q))
 
 
+class Lookup:
+    def __init__(self, kb: str) -> None:
+        self.kb = kb
+        self.seen: list[str] = []
+
+    async def find(self, q: str) -> list[ayo.Hit]:
+        self.seen.append(q)  # (the module's object changes: `self` is a run-time value after it)
+        return await ayo.search(q, collection=self.kb, top_k=1)
+
+
+LOOKUP = Lookup("kb0")
+
+
+@ayo.workflow
+async def module_object_changed_in_place(q: str) -> tuple[str, bool]:
+    hits = await LOOKUP.find(q)
+    return hits[0].text, len(LOOKUP.seen) > 0
+
+
 CASES = [
+    module_object_changed_in_place,
     given_made_in_the_call,
     given_made_before,
     given_by_keyword,

@@ -54,8 +54,10 @@ async def test_held_objects_that_change_or_escape_run_as_written(wf: Any, questi
     assert eager == plain == optimized
 
 
-async def test_a_field_a_module_sets_is_not_a_constant() -> None:
-    wf = nested_object_setter.retargeted
+@pytest.mark.parametrize(
+    "wf", [nested_object_setter.retargeted, nested_object_setter.module_object_retargetable]
+)
+async def test_a_field_a_module_sets_is_not_a_constant(wf: Any) -> None:
     assert breaks(wf, "q")
     eager, plain, optimized = await three_ways(wf, ("q",))
     assert eager == plain == optimized
