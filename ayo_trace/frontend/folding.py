@@ -234,7 +234,10 @@ class StaticFolding(Expressions):
         e.visit(V())
         return ok
 
-    def _pure_calls(self, e: cst.CSTNode, scope: dict[str, Any]) -> bool:
+    def _pure_calls(self, e: cst.CSTNode, scope: dict[str, Any], *, cached: bool = False) -> bool:
+        """Whether the calls in ``e`` are of pure builtins (``cached``: or of functions behind
+        ``functools.cache``/``lru_cache``, whose result is the same object at every call: a
+        ``get_client()`` singleton)."""
         calls: list[cst.Call] = []
 
         class V(cst.CSTVisitor):
@@ -247,7 +250,7 @@ class StaticFolding(Expressions):
                 fn = eval(self.body.src.expr_code(call.func), self.body.src.fn.__globals__, scope)
             except Exception:
                 return False
-            if fn in _PURE_BUILTINS:
+            if fn in _PURE_BUILTINS or (cached and callable(getattr(fn, "cache_info", None))):
                 continue
             owner = getattr(fn, "__self__", None)
             if isinstance(owner, str) and getattr(fn, "__name__", "") in PURE_STR_METHODS:
@@ -270,7 +273,7 @@ class StaticFolding(Expressions):
         if not isinstance(func, cst.Name | cst.Attribute):
             return None
         scope = self._static_scope(func, peek_outside=True)
-        if scope is None or not self._pure_calls(func, scope):
+        if scope is None or not self._pure_calls(func, scope, cached=True):
             return None  # (`Chat().ask`: an object made now would be every query's)
         try:
             value = eval(self.body.src.expr_code(func), self.body.src.fn.__globals__, scope)

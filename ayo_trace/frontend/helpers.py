@@ -22,7 +22,7 @@ import libcst as cst
 
 from ..errors import TraceError
 from ..ir.code import SourceLoc
-from . import forwarding, impure, made_fields, unpacking
+from . import forwarding, impure, made_fields, supers, unpacking
 from .builder import Expressions
 from .source import FunctionSource
 from .state import walk
@@ -123,6 +123,9 @@ class Helpers(Expressions):
     def _function_of(self, call: cst.Call) -> tuple[Any, Any]:
         """``(self, function)`` of the callee: a bound method's, an object's ``async def
         __call__``'s (``self`` None for a plain function)."""
+        if (above := supers.method_of(self.body, call)) is not None:  # `super().m(...)`
+            me, method_fn = above
+            return (TracedSelf(me) if isinstance(me, Traced) else me.value), method_fn  # type: ignore[union-attr]
         fn = self.callee(call)
         if fn is None and (method := self._method_of_made_object(call)) is not None:
             return method
@@ -197,6 +200,8 @@ class Helpers(Expressions):
             return False
         closure = inspect.getclosurevars(fn)
         scope = {**closure.globals, **closure.nonlocals, **closure.builtins}
+        if (cls := supers.owner(fn)) is not None:
+            scope["super"] = lambda: supers.SuperView(cls)  # (`super().m`: the base's `m`)
         params = src.node.params.params
         if self_value is not None and params:  # (a traced self: its class stands for it)
             scope[params[0].name.value] = (

@@ -223,9 +223,11 @@ def plain_class(made: Any) -> bool:
     )
 
 
-def _sets_fields_only(cls: type, depth: int = 0) -> bool:
+def _sets_fields_only(cls: type, depth: int = 0, above: type | None = None) -> bool:
     """Whether making a ``cls`` only sets its fields from the arguments (see the module's doc), or
-    from new objects of such classes (``self.retriever = Retriever(kb)``)."""
+    from new objects of such classes (``self.retriever = Retriever(kb)``), also by calling its
+    base's such ``__init__`` (``super().__init__(kb)``; ``above``: the class whose ``__init__``
+    calls it)."""
     if depth > _DEPTH:
         return False
     if cls.__new__ is not object.__new__ or (dataclasses.is_dataclass(cls) and hasattr(cls, "__post_init__")):
@@ -234,7 +236,9 @@ def _sets_fields_only(cls: type, depth: int = 0) -> bool:
         return cls.__dataclass_params__.frozen or cls.__setattr__ is object.__setattr__  # type: ignore[attr-defined]
     if cls.__setattr__ is not object.__setattr__:
         return False
-    init = next(c.__dict__["__init__"] for c in cls.__mro__ if "__init__" in c.__dict__)
+    mro = cls.__mro__[cls.__mro__.index(above) + 1 :] if above is not None else cls.__mro__
+    defines = next(c for c in mro if "__init__" in c.__dict__)
+    init = defines.__dict__["__init__"]
     if init is object.__init__:
         return True
     try:
@@ -247,7 +251,13 @@ def _sets_fields_only(cls: type, depth: int = 0) -> bool:
     me = fn.args.args[0].arg
     body = fn.body[1:] if fn.body and _is_docstring(fn.body[0]) else fn.body
     for stmt in body:
-        if isinstance(stmt, ast.Assign):
+        if _calls_super_init(stmt):  # `super().__init__(kb)`: the next `__init__` must set fields only
+            assert isinstance(stmt, ast.Expr)
+            targets, value = [], stmt.value
+            if not _sets_fields_only(cls, depth + 1, defines):
+                return False
+            value = ast.Tuple([*value.args, *(k.value for k in value.keywords)])  # type: ignore[attr-defined]
+        elif isinstance(stmt, ast.Assign):
             targets, value = stmt.targets, stmt.value
         elif isinstance(stmt, ast.AnnAssign) and stmt.value is not None:
             targets, value = [stmt.target], stmt.value
@@ -267,6 +277,19 @@ def _sets_fields_only(cls: type, depth: int = 0) -> bool:
             if isinstance(n, ast.Await | ast.Yield | ast.YieldFrom | ast.NamedExpr | ast.Lambda):
                 return False
     return True
+
+
+def _calls_super_init(stmt: ast.stmt) -> bool:
+    call = stmt.value if isinstance(stmt, ast.Expr) else None
+    return (
+        isinstance(call, ast.Call)
+        and isinstance(call.func, ast.Attribute)
+        and call.func.attr == "__init__"
+        and isinstance(call.func.value, ast.Call)
+        and isinstance(call.func.value.func, ast.Name)
+        and call.func.value.func.id == "super"
+        and not call.func.value.args
+    )
 
 
 def _simple_class(made: Any, depth: int) -> bool:

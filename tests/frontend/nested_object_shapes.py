@@ -8,6 +8,7 @@ object made in the call (``await Chat().ask(q)``) is made once per query, as Pyt
 from __future__ import annotations
 
 import asyncio
+import functools
 from dataclasses import dataclass
 
 import ayo_trace as ayo
@@ -240,7 +241,76 @@ async def module_object_changed_in_place(q: str) -> tuple[str, bool]:
     return hits[0].text, len(LOOKUP.seen) > 0
 
 
+class Base:
+    def __init__(self, kb: str, k: int = 2) -> None:
+        self.kb = kb
+        self.k = k
+        self.budget = 2
+
+    async def retrieve(self, q: str) -> list[ayo.Hit]:
+        return await ayo.search(q, collection=self.kb, top_k=self.k)
+
+    async def answer(self, q: str) -> str:
+        hits = await self.retrieve(q)
+        return await ayo.llm(f"{hits[0].text} {q}", max_tokens=self.budget)
+
+
+class Shouting(Base):
+    def __init__(self, kb: str, style: str = "upper") -> None:
+        super().__init__(kb, k=3)
+        self.style = style
+
+    async def retrieve(self, q: str) -> list[ayo.Hit]:
+        hits = await super().retrieve(q.upper())
+        return hits[:2]
+
+
+class Twice(Shouting):
+    async def retrieve(self, q: str) -> list[ayo.Hit]:
+        first = await super().retrieve(q)
+        second = await super().retrieve(q + " again")
+        return first + second
+
+
+SHOUTING = Shouting("kb0")
+
+
+@ayo.workflow
+async def base_method_of_a_module_object(q: str) -> str:
+    return await SHOUTING.answer(q)
+
+
+@ayo.workflow
+async def base_method_of_a_made_object(q: str) -> tuple[str, str]:
+    s = Shouting("kb1", style="x")
+    return await s.answer(q), s.style
+
+
+@ayo.workflow
+async def base_methods_two_levels_up(q: str) -> str:
+    t = Twice("kb0")
+    return await t.answer(q)
+
+
+@functools.lru_cache
+def shared_pipeline() -> Pipeline:
+    return Pipeline("kb0", tokens=3)  # (one object, whoever asks: a singleton)
+
+
+def new_counter() -> CountsInside:
+    return CountsInside()  # (a new object at every call)
+
+
+@ayo.workflow
+async def singleton_from_a_cached_function(q: str) -> str:
+    return await shared_pipeline().retriever.retrieve(q)
+
+
 CASES = [
+    singleton_from_a_cached_function,
+    base_method_of_a_module_object,
+    base_method_of_a_made_object,
+    base_methods_two_levels_up,
     module_object_changed_in_place,
     given_made_in_the_call,
     given_made_before,
@@ -373,7 +443,13 @@ async def given_a_memory(q: str) -> tuple[tuple[list[str], str], int]:
     return out, len(memo.items)
 
 
+@ayo.workflow
+async def made_by_a_factory(q: str) -> tuple[int, int]:
+    return await new_counter().run(q)
+
+
 AS_WRITTEN = [
+    made_by_a_factory,
     given_and_handed_on,
     given_to_two,
     given_a_memory,
