@@ -49,15 +49,19 @@ async def answer(q: str) -> str:
     return await ayo.llm(q + draft, max_tokens=2)
 
 
-@ayo.workflow
-async def handler_by_the_first_error(q: str) -> str:
+async def handled(step: Any, q: str) -> str:
     try:
-        r = await answer(q)
+        r = await step(q)
     except ValueError:
         r = "invalid"
     except ayo.EngineError:
         r = "engine"
     return r
+
+
+@ayo.workflow
+async def handler_by_the_first_error(q: str) -> str:
+    return await handled(answer, q)
 
 
 @ayo.workflow
@@ -86,13 +90,7 @@ async def parse(d: str) -> str:
 
 @ayo.workflow
 async def handler_by_the_first_error_of_a_value(q: str) -> str:
-    try:
-        r = await parse(q)
-    except ValueError:
-        r = "invalid"
-    except ayo.EngineError:
-        r = "engine"
-    return r
+    return await handled(parse, q)
 
 
 @ayo.workflow
