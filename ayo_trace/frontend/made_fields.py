@@ -97,7 +97,7 @@ def fields_of(comp: Builder, value: object) -> dict[str, Any] | None:
 def _known_fields(made: object, changed: frozenset[str], chains: Iterable[tuple[str, ...]]) -> dict[str, Any]:
     """The constant fields of ``made`` that nothing sets again, and the objects it holds that
     nothing changes (``self.retriever``) and that ``chains``, its reads, only read further."""
-    state = vars(made)
+    state = getattr(made, "__dict__", None) or {}  # (none: a class with `__slots__`)
     fields = {k: v for k, v in state.items() if _constant(v) and k not in changed}
     for k, v in state.items():
         if (
@@ -189,7 +189,7 @@ def _chain_ok(value: object, chain: tuple[str, ...], changed: frozenset[str], de
     name, rest = chain[0], chain[1:]
     if name in changed:
         return False
-    own = vars(value)
+    own = getattr(value, "__dict__", None) or {}
     if name in own:
         field = own[name]
         if _constant(field):

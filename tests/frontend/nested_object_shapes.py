@@ -448,7 +448,41 @@ async def made_by_a_factory(q: str) -> tuple[int, int]:
     return await new_counter().run(q)
 
 
+class Slotted:
+    """No ``__dict__``: the tracer reads none of its fields (it crashed on ``vars()``)."""
+
+    __slots__ = ("k", "kb")
+
+    def __init__(self, kb: str, k: int = 2) -> None:
+        self.kb = kb
+        self.k = k
+
+    async def find(self, q: str) -> list[ayo.Hit]:
+        return await ayo.search(q, collection=self.kb, top_k=self.k)
+
+
+class HoldsSlotted:
+    def __init__(self) -> None:
+        self.inner = Slotted("kb1")
+
+    async def run(self, q: str) -> list[ayo.Hit]:
+        return await self.inner.find(q)
+
+
+@ayo.workflow
+async def slotted_made_here(q: str) -> list[ayo.Hit]:
+    s = Slotted("kb0")
+    return await s.find(q)
+
+
+@ayo.workflow
+async def slotted_held(q: str) -> list[ayo.Hit]:
+    return await HoldsSlotted().run(q)
+
+
 AS_WRITTEN = [
+    slotted_made_here,
+    slotted_held,
     made_by_a_factory,
     given_and_handed_on,
     given_to_two,
