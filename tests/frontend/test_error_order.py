@@ -173,3 +173,45 @@ async def test_a_failed_stream_consumer_lets_its_producer_finish() -> None:
             for run in (streamed_items.eager, streamed_items):
                 with pytest.raises((ValueError, ayo.UserCodeError), match="invalid literal"):
                     await run("q")
+
+
+async def delayed(q: str, seconds: float) -> str:
+    await asyncio.sleep(seconds)
+    return q
+
+
+@ayo.workflow
+async def prefilled_past_the_failure(q: str) -> str:
+    p = await delayed(q, 0.3)  # (the call before the failure asks for a session late)
+    a = await ayo.llm(p, max_tokens=2)
+    f = await ayo.llm("FAIL " + q, max_tokens=2)
+    b = await ayo.llm(q + " long" * 100, max_tokens=2)  # (prefilled while the failure is known)
+    return a + b + f
+
+
+class TwoSessions(ScriptedLLM):
+    @property
+    def max_sessions(self) -> int:
+        return 2
+
+
+async def test_a_call_past_the_failure_does_not_block_the_calls_before_it() -> None:
+    # the call after the failed one has its session and prefill when the failure is known; its
+    # decode will not run; the call before the failure asks for one of the two sessions later
+    llm = TwoSessions("llm", fail=lambda p: "FAIL" in p, prefill_s_per_token=0.002, decode_s_per_step=0.01)
+    async with ayo.Runtime(
+        [llm, ScriptedEmbedder("embed"), ScriptedStore("store")], batching=False, retries=0
+    ):
+        with anyio.fail_after(30):
+            eager = await outcome_on(prefilled_past_the_failure.eager, "q")
+            optimized = await outcome_on(prefilled_past_the_failure, "q")
+    assert optimized == eager == ("raised", "RuntimeError", "scripted prefill failure")
+
+
+async def outcome_on(run: Any, q: str) -> Any:
+    try:
+        return await run(q)
+    except Exception as exc:
+        while exc.__cause__ is not None:
+            exc = exc.__cause__  # type: ignore[assignment]
+        return ("raised", type(exc).__name__, str(exc))
