@@ -7,6 +7,12 @@ order (the order of ``graph.nodes``). Edges already implied by other paths are l
 node lists only the latest conflicting statements it does not otherwise wait for. The output keeps
 order edges to the effects it does not otherwise wait for, so a query (or a map item) finishes only
 after all its effects. Bodies of ``map``/``cond`` are pruned first, each on its own.
+
+Inside a ``try`` body (and the bodies of the nodes in it) a node that changes a value in place or
+is an effect keeps its order after every statement before it: any of them may fail, and eagerly
+the change then never happens, while the handlers and the code after the ``try`` see the values
+it would have changed (``log.append("ok")`` after two calls: when the first fails, eager code's
+``log`` has no ``"ok"``).
 """
 
 from __future__ import annotations
@@ -15,6 +21,7 @@ from dataclasses import dataclass
 from typing import ClassVar
 
 from ..ir import Graph, Node
+from ..ir.blocks import named_bodies
 from .effects import NOT_STATEMENTS, Access, access, conflicts
 from .manager import PassResult
 
@@ -41,8 +48,11 @@ def _remove_dead(graph: Graph, accs: dict[Node, Access]) -> bool:
     return True
 
 
-def order_edges(graph: Graph, accs: dict[Node, Access]) -> dict[Node, tuple[Node, ...]]:
-    """The ``after`` edges every node of ``graph`` needs, in program order, without implied ones."""
+def order_edges(
+    graph: Graph, accs: dict[Node, Access], *, guarded: bool = False
+) -> dict[Node, tuple[Node, ...]]:
+    """The ``after`` edges every node of ``graph`` needs, in program order, without implied ones;
+    ``guarded``: the graph runs inside a ``try`` body (see the module's doc)."""
     stmts = [n for n in graph.nodes if n.op not in NOT_STATEMENTS]
     ancestors: dict[Node, set[Node]] = {}
     edges: dict[Node, tuple[Node, ...]] = {}
@@ -57,7 +67,8 @@ def order_edges(graph: Graph, accs: dict[Node, Access]) -> dict[Node, tuple[Node
             candidates = []
         else:
             earlier = stmts[: stmts.index(n)]
-            candidates = [a for a in reversed(earlier) if conflicts(a, accs[a], n, accs[n])]
+            changes = guarded and (accs[n].mutates or accs[n].effect)
+            candidates = [a for a in reversed(earlier) if changes or conflicts(a, accs[a], n, accs[n])]
         for a in candidates:
             if a not in seen:
                 keep.append(a)
@@ -67,14 +78,14 @@ def order_edges(graph: Graph, accs: dict[Node, Access]) -> dict[Node, tuple[Node
     return edges
 
 
-def prune_graph(graph: Graph) -> bool:
+def prune_graph(graph: Graph, *, guarded: bool = False) -> bool:
     changed = False
     for n in graph.nodes:
-        for body in graph.subgraphs(n):
-            changed |= prune_graph(body)
+        for role, body in named_bodies(n):
+            changed |= prune_graph(body, guarded=guarded or (n.op == "try" and role == "body"))
     accs = {n: access(n) for n in graph.nodes}
     changed |= _remove_dead(graph, accs)
-    for n, after in order_edges(graph, accs).items():
+    for n, after in order_edges(graph, accs, guarded=guarded).items():
         if after != n.after:
             graph.set_after(n, after)
             changed = True

@@ -215,3 +215,37 @@ async def outcome_on(run: Any, q: str) -> Any:
         while exc.__cause__ is not None:
             exc = exc.__cause__  # type: ignore[assignment]
         return ("raised", type(exc).__name__, str(exc))
+
+
+@ayo.workflow
+async def changed_after_a_failed_call(q: str) -> tuple[str, list[str]]:
+    log: list[str] = []
+    try:
+        a = await ayo.llm(q, max_tokens=2)
+        b = await ayo.llm("fine " + a, max_tokens=2)
+        log.append("ok")  # (reads neither call: eagerly it never runs when the first fails)
+    except ayo.EngineError:
+        b = "err"
+    finally:
+        log.append("done")
+    return b, log
+
+
+@ayo.workflow
+async def changed_in_a_branch_after_a_failed_call(q: str) -> tuple[str, dict[str, int]]:
+    seen: dict[str, int] = {}
+    try:
+        r = await ayo.llm(q, max_tokens=2)
+        if len(q) > 3:
+            seen[q] = len(q)
+    except ayo.EngineError:
+        r = "err"
+    return r, seen
+
+
+@pytest.mark.parametrize("wf", [changed_after_a_failed_call, changed_in_a_branch_after_a_failed_call])
+@pytest.mark.parametrize("q", QUESTIONS, ids=["slow-engine-and-check", "slow-engine", "check", "none"])
+async def test_a_try_bodys_change_waits_for_the_statements_before_it(wf: Any, q: str) -> None:
+    eager = await outcome(wf.eager, q)
+    assert await outcome(ayo.workflow(wf.fn, passes=[]), q) == eager
+    assert await outcome(wf, q) == eager
