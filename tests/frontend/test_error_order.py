@@ -123,12 +123,17 @@ async def outcome(run: Any, q: str) -> Any:
     async with ayo.Runtime(
         [llm, ScriptedEmbedder("embed"), ScriptedStore("store")], batching=False, retries=0
     ):
-        try:
-            return await run(q)
-        except Exception as exc:
-            while exc.__cause__ is not None:
-                exc = exc.__cause__  # type: ignore[assignment]
-            return ("raised", type(exc).__name__, str(exc))
+        return await outcome_on(run, q)
+
+
+async def outcome_on(run: Any, q: str) -> Any:
+    """The answer of ``run(q)`` on the runtime that is running, or the error its cause chain ends in."""
+    try:
+        return await run(q)
+    except Exception as exc:
+        while exc.__cause__ is not None:
+            exc = exc.__cause__  # type: ignore[assignment]
+        return ("raised", type(exc).__name__, str(exc))
 
 
 @pytest.mark.parametrize("wf", WORKFLOWS, ids=[wf.fn.__name__ for wf in WORKFLOWS])
@@ -206,15 +211,6 @@ async def test_a_call_past_the_failure_does_not_block_the_calls_before_it() -> N
             eager = await outcome_on(prefilled_past_the_failure.eager, "q")
             optimized = await outcome_on(prefilled_past_the_failure, "q")
     assert optimized == eager == ("raised", "RuntimeError", "scripted prefill failure")
-
-
-async def outcome_on(run: Any, q: str) -> Any:
-    try:
-        return await run(q)
-    except Exception as exc:
-        while exc.__cause__ is not None:
-            exc = exc.__cause__  # type: ignore[assignment]
-        return ("raised", type(exc).__name__, str(exc))
 
 
 @ayo.workflow
