@@ -8,11 +8,14 @@ node lists only the latest conflicting statements it does not otherwise wait for
 order edges to the effects it does not otherwise wait for, so a query (or a map item) finishes only
 after all its effects. Bodies of ``map``/``cond`` are pruned first, each on its own.
 
-Inside a ``try`` body (and the bodies of the nodes in it) a node that changes a value in place or
-is an effect keeps its order after every statement before it: any of them may fail, and eagerly
-the change then never happens, while the handlers and the code after the ``try`` see the values
-it would have changed (``log.append("ok")`` after two calls: when the first fails, eager code's
-``log`` has no ``"ok"``).
+A node whose change is seen after a failure keeps its order after every statement before it: any
+of them may fail, and eagerly the change then never happens. That is an effect, a break, an insert
+into a collection or a change in place of a value the graph was given (an input, a module-level
+object): the caller sees them after the query failed (``HISTORY.append(q)`` after two calls: when
+the second fails in its decode, eager code never appended). Inside a ``try`` body (and the bodies
+of the nodes in it) so is any change in place, as the handlers and the code after the ``try`` see
+it (``log.append("ok")`` after two calls: when the first fails, eager code's ``log`` has no
+``"ok"``). A dead node is removed, so a call nothing reads never fails the query.
 """
 
 from __future__ import annotations
@@ -48,6 +51,18 @@ def _remove_dead(graph: Graph, accs: dict[Node, Access]) -> bool:
     return True
 
 
+def _seen_outside(node: Node, acc: Access, *, guarded: bool) -> bool:
+    """True when what ``node`` changes stays visible after a failure of a statement before it
+    (so it must not happen before they all succeed): an effect, an insert into a collection, a
+    change in place of a value the graph was given (an input, a module-level object); inside a
+    ``try`` body, a change in place of any value (the handlers see it)."""
+    if acc.effect or acc.writes:
+        return True
+    if guarded:
+        return bool(acc.mutates)
+    return any(node.args[i].op in ("input", "const") for i in acc.mutates)
+
+
 def order_edges(
     graph: Graph, accs: dict[Node, Access], *, guarded: bool = False
 ) -> dict[Node, tuple[Node, ...]]:
@@ -67,7 +82,7 @@ def order_edges(
             candidates = []
         else:
             earlier = stmts[: stmts.index(n)]
-            changes = guarded and (accs[n].mutates or accs[n].effect)
+            changes = _seen_outside(n, accs[n], guarded=guarded)
             candidates = [a for a in reversed(earlier) if changes or conflicts(a, accs[a], n, accs[n])]
         for a in candidates:
             if a not in seen:

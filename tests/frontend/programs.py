@@ -109,6 +109,7 @@ KINDS = [
     "alias",
     "unpack_params",
     "global_helper",
+    "note",
 ]
 CONTROL_KINDS = [
     "loop_break",
@@ -315,6 +316,8 @@ def statement(kind: str, i: int, pick: int, scope: dict[str, list[str]], coll: i
             f"        {record}",
             f"    l{i} = list(NOTES)",
         ]
+    if kind == "note":  # an effect reading no call: it must still wait for the statements before it
+        return [f'    NOTES.append("{i}: " + {s}[:8])']
     if kind == "unpack_params":
         scope["s"].append(f"s{i}")
         return [
@@ -606,7 +609,9 @@ def control_statement(kind: str, i: int, pick: int, scope: dict[str, list[str]],
     ]
 
 
-def program_source(spec: list[tuple[str, int, int]], passes: str = "") -> str:
+def program_source(spec: list[tuple[str, int, int]], passes: str = "", *, every_value: bool = False) -> str:
+    """The module's text; ``every_value``: the workflow returns every variable it made (no statement
+    is dead), not only the last of each type."""
     scope: dict[str, list[str]] = {"s": ["question"], "l": ["docs"], "h": ["h_init"]}
     # both collections exist from the start (c1 empty): a search of one never created raises
     lines = [
@@ -617,7 +622,9 @@ def program_source(spec: list[tuple[str, int, int]], passes: str = "") -> str:
     lines.append('    h_init = await ayo.search(question, collection="c0", top_k=2)')
     for i, (kind, pick, coll) in enumerate(spec):
         lines += statement(kind, i, pick, scope, coll)
-    ret = ", ".join([scope["s"][-1], scope["l"][-1], f"[x.text for x in {scope['h'][-1]}]", "strs"])
+    values = scope["s"] + scope["l"] if every_value else [scope["s"][-1], scope["l"][-1]]
+    hits = scope["h"] if every_value else scope["h"][-1:]
+    ret = ", ".join([*values, *(f"[x.text for x in {h}]" for h in hits), "strs"])
     lines.append(f"    return ({ret})")
     return "\n".join(lines) + "\n"
 

@@ -35,10 +35,12 @@ def test_an_insert_waits_for_an_earlier_search_of_its_collection() -> None:
     assert after_names(graph, "ingest") == ["old"]
 
 
-def test_effects_on_different_collections_never_order_each_other() -> None:
+def test_an_insert_waits_for_every_statement_before_it() -> None:
+    # any of them may fail, and eagerly the rows are then never inserted (a search of another
+    # collection included: `new` waits for the notes' insert, which waits for `old`)
     graph = run_passes(shapes.collections(), DEFAULT_PASSES)
-    assert after_names(graph, "ingest_1") == []  # papers after notes in program order only
-    assert after_names(graph, "facts") == []  # nothing writes facts
+    assert after_names(graph, "ingest_1") == ["new"]
+    assert after_names(graph, "facts") == []  # a search waits for no write of another collection
 
 
 def test_split_parts_render_exactly_the_unsplit_prompt() -> None:

@@ -94,7 +94,7 @@ graph chatty(question):
   %answer = llm_decode(%answer_prefill, max_tokens=16)  # wf.py:5
   %append = python(%log, %answer) { log.append(answer) } after %print  # wf.py:6
   %n = python(%log) { n = len(log) } after %append  # wf.py:7
-  %print_1 = python(%answer) { print(answer) } after %append  # wf.py:8
+  %print_1 = python(%answer) { print(answer) } after %n  # wf.py:8
   return %n after %print_1""",
         "decompose_stages": SAME,
         "split_prefill": SAME,

@@ -180,7 +180,7 @@ graph stores(question, notes, papers):
   %new_embed = embed(%question)  # wf.py:4
   %new = db_search(%new_embed, collection='notes', top_k=4) after %ingest  # wf.py:4
   %ingest_1_embed = embed(%papers)  # wf.py:5
-  %ingest_1 = db_insert(%papers, %ingest_1_embed, collection='papers')  # wf.py:5
+  %ingest_1 = db_insert(%papers, %ingest_1_embed, collection='papers') after %new  # wf.py:5
   %facts_embed = embed(%question)  # wf.py:6
   %facts = db_search(%facts_embed, collection='facts', top_k=4)  # wf.py:6
   %found_embed = embed(%question)  # wf.py:7
@@ -197,7 +197,7 @@ graph stores(question, notes, papers):
   %ingest = ingest(%notes, collection='notes', whole) after %old  # wf.py:3
   %new_embed = embed(%question)  # wf.py:4
   %new = db_search(%new_embed, collection='notes', top_k=4) after %ingest  # wf.py:4
-  %ingest_1 = ingest(%papers, collection='papers', whole)  # wf.py:5
+  %ingest_1 = ingest(%papers, collection='papers', whole) after %new  # wf.py:5
   %facts_embed = embed(%question)  # wf.py:6
   %facts = db_search(%facts_embed, collection='facts', top_k=4)  # wf.py:6
   %found_embed = embed(%question)  # wf.py:7

@@ -91,7 +91,7 @@ graph two_views(text):
   %summary = llm_decode(%summary_prefill, max_tokens=32)  # workflows.py:36
   %keywords_prefill = llm_prefill(f"List keywords for the text below.\\n{%text}\\nKeywords:", session='keywords', part=1, parts=1)  # workflows.py:37
   %keywords = llm_decode(%keywords_prefill, max_tokens=16)  # workflows.py:37
-  %python = python(%summary) { print("summary:", summary) }  # workflows.py:38
+  %python = python(%summary) { print("summary:", summary) } after %keywords  # workflows.py:38
   %result = python(%summary, %keywords) { result = summary + " | " + keywords }  # workflows.py:39
   return %result after %python""",
     ),
