@@ -56,6 +56,7 @@ import anyio
 from .._concurrency import FailFast, fail_fast
 from ..errors import EngineError, InvalidRequest, NodeError, Overloaded, QueryTimeout
 from ..ir.blocks import BLOCK_OPS
+from ..ir.code import UNBOUND
 from ..ir.field_streams import stream_source
 from ..ir.graph import Graph, Node
 from ..ir.ops import idempotent, reopens_session, rerank_top_k, search_params
@@ -67,6 +68,8 @@ from .events import NodeRun
 from .graph_plan import STREAM_BUFFER, Edge, UpstreamFailed, plan
 
 log = logging.getLogger("ayo_trace.graph_scheduler")
+# ops that may be given ``UNBOUND`` (a name a path left unbound): code reading it itself, bodies
+_PASSES_UNBOUND = BLOCK_OPS | {"python", "break", "getitem", "output"}
 
 
 class NodeEvents(Protocol):
@@ -305,6 +308,8 @@ class GraphRun:
         args = [
             edges_in[i] if edges_in and i in edges_in else self.values[a] for i, a in enumerate(node.args)
         ]
+        if node.op not in _PASSES_UNBOUND and any(a is UNBOUND for a in args):  # (a tracer bug)
+            raise NodeError("given a value a path left unbound, unchecked", node=node.name, loc=where(node))
         timeout = node.meta.get("timeout", node.attrs.get("timeout"))
         session_op = reopens_session(node.op)
         retryable = session_op or idempotent(node.op)

@@ -8,11 +8,13 @@ from typing import Any
 import libcst as cst
 
 from ..errors import TraceError
-from ..ir.code import SourceLoc
+from ..ir.code import UNBOUND, SourceLoc
 from ..ir.graph import Node
 from .builder import Builder, cond_node
 from .flow import flow
+from .returns import UnboundRead, may_be_unbound
 from .state import _has, contains_await
+from .values import Traced
 
 
 def if_statement(comp: Builder, stmt: cst.If, loc: SourceLoc, *, top: bool) -> None:
@@ -54,22 +56,43 @@ def _cond(comp: Builder, stmt: cst.If, loc: SourceLoc) -> None:
         for n, (outer, _) in child.captures.items():
             captured[n] = outer
     # Each branch outputs every name either branch assigns; a name a branch leaves alone
-    # passes through the value it had before the if.
-    unbound: set[str] = set()
+    # passes through the value it had before the if, or UNBOUND when it had none.
     bodies: list[list[Any]] = [list(then_body), list(orelse)]
+    unbound: set[str] = set()
+    maybe: set[str] = set()
     for child, stmts in zip(branches, bodies, strict=True):
         through = flow(stmts, comp.src.assigned_names).falls_through  # a branch that raises does not
-        outs = []
-        for n in names:
-            try:
-                outs.append(child.materialize(child.lookup_local(n, loc), loc, n))
-            except TraceError:
-                if through:
-                    unbound.add(n)  # assigned on the other branch only
-                outs.append(child.const(None, loc, n))
-        child.graph.add("output", outs or [child.const(None, loc)])
+        child.graph.add("output", branch_outputs(child, names, loc, through, unbound, maybe))
     node = cond_node(comp, pred, branches, loc, names[0] if len(names) == 1 else "cond", captured)
     if names:
         comp.rebind(names, node, loc)
+    may_be_unbound(comp, maybe - unbound)
     for n in unbound:
         comp.leave_unbound(n, stmt, loc)
+
+
+def branch_outputs(
+    child: Builder, names: list[str], loc: SourceLoc, through: bool, unbound: set[str], maybe: set[str]
+) -> list[Node]:
+    """What a branch hands on for each of ``names``: its value (as it is, also one a path may have
+    left unbound: ``maybe`` collects those), or ``UNBOUND`` when the branch leaves a name alone that
+    had none before (``maybe`` too). A name the branch may delete goes to ``unbound`` (a later read
+    is refused). ``through``: the branch falls through (what one that raises hands on is never read)."""
+    outs = []
+    for n in names:
+        try:
+            value = child.lookup_local(n, loc, raw=True)
+        except UnboundRead:
+            if through:
+                unbound.add(n)
+            outs.append(child.const(None, loc, n))
+            continue
+        except TraceError:
+            if through:
+                maybe.add(n)  # assigned on another branch only
+            outs.append(child.const(UNBOUND if through else None, loc, n))
+            continue
+        if isinstance(value, Traced) and value.unbound:
+            maybe.add(n)
+        outs.append(child.materialize(value, loc, n))
+    return outs or [child.const(None, loc)]

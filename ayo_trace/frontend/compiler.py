@@ -51,7 +51,7 @@ from .breaks import fix_for
 from .builder import Builder, Chain, Expressions, Returned
 from .deps import TraceDeps
 from .expressions import ExpressionCompiler, contains_await
-from .returns import Unbound, UnboundRead, mark_unbound, returning_if, settle
+from .returns import Unbound, UnboundRead, checked, mark_unbound, may_be_unbound, returning_if, settle
 from .source import FunctionSource
 from .state import _construct, _has, _immutable, awaits_in
 from .values import Static, Text, Traced, Value
@@ -133,27 +133,29 @@ class Compiler(Builder):
 
     # --- names -----------------------------------------------------------------------------------
 
-    def lookup_local(self, name: str, loc: SourceLoc) -> Value:
+    def lookup_local(self, name: str, loc: SourceLoc, *, raw: bool = False) -> Value:
+        """The value of ``name`` here, checked first if a path may have left it unbound (``checked``)
+        unless ``raw``: handed on as it is (a body's output, a parameter of code that reads it)."""
         if name in self.temps:
             return self.temps[name]
         unbound = self.env.get(name)
         if isinstance(unbound, Unbound):
             raise UnboundRead(name, unbound, loc)
         if name in self.env:
-            return self.env[name]
+            return self.env[name] if raw else checked(self, name, self.env[name], loc)
         if self.parent is not None:
-            outer = self.parent.lookup_local(name, loc)
+            outer = self.parent.lookup_local(name, loc, raw=True)
             if isinstance(outer, Static):
                 return outer
             if name not in self.captures:
                 outer_node = self.parent.materialize(outer, loc, name)
                 inp = self.graph.add("input", (), {"name": name}, name=name)
                 self.captures[name] = (outer_node, inp)
-            value = Traced(
-                self.captures[name][1], cls=getattr(outer, "cls", None), fields=getattr(outer, "fields", None)
-            )
+            value = Traced(self.captures[name][1])
+            if isinstance(outer, Traced):  # its class and fields, and whether it may be unbound
+                value = dataclasses.replace(outer, node=value.node, imported=None)
             self.env[name] = value
-            return value
+            return value if raw else checked(self, name, value, loc)
         if self.enclosing is not None:
             return self.enclosing.lookup_enclosing(name, loc)
         raise TraceError(
@@ -456,15 +458,18 @@ class Compiler(Builder):
         bindings: dict[str, Any] = {}
         # names the code binds itself: read before any binding, Python raises as it would eagerly
         assigned = {*returns, *(self.src.assigned_names(stmt) if source is None or reads is None else ())}
+        unbound: list[str] = []  # parameters a path may have left unbound: the code reads them itself
         for n in dict.fromkeys([*local, *keep, *self.temps]):
             if n in self.temps and n not in local and n not in (source or ""):
                 continue
             if n in assigned and n not in keep and not self.is_bound(n):
                 continue  # the statement binds it before reading it (a loop variable, say)
-            value = self.lookup_local(n, loc)
+            value = self.lookup_local(n, loc, raw=True)
             if isinstance(value, Static) and n not in assigned:
                 bindings[n] = value.value
                 continue
+            if isinstance(value, Traced) and value.unbound:
+                unbound.append(n)
             params.append(n)
             args.append(self.materialize(value, loc, n))
         for n in other:
@@ -481,6 +486,7 @@ class Compiler(Builder):
             is_async=is_async,
             effect=effect,
             bindings=bindings,
+            unbound=tuple(unbound),
         )
         fn = compile_statement(code, self.src.fn.__globals__)
         if not effect and impure.calls_state_changing(fn.__code__, {**self.src.fn.__globals__, **bindings}):
@@ -500,10 +506,11 @@ class Compiler(Builder):
 
     def python_statement(self, stmt: cst.CSTNode, loc: SourceLoc, names: list[str], *, effect: bool) -> None:
         changed = self.mutated_locals(stmt)
-        returns, keep = settle(self, stmt, list(dict.fromkeys([*names, *changed])), loc)
+        returns, keep, maybe = settle(self, stmt, list(dict.fromkeys([*names, *changed])), loc)
         classes = aliases.classes_of(self, changed, names)
         node = self.python_node(stmt, loc, returns, effect=effect or not names, keep=tuple(keep))
         self.rebind(returns, node, loc)
+        may_be_unbound(self, maybe)
         aliases.restore_classes(self, classes)
 
     def rebind(self, names: list[str], node: Node, loc: SourceLoc) -> None:
@@ -548,7 +555,7 @@ class Compiler(Builder):
     def statement_break(self, stmt: cst.CSTNode, loc: SourceLoc, reason: str) -> None:
         names = self.src.assigned_names(stmt)
         changed = self.mutated_locals(stmt)
-        returns, keep = settle(self, stmt, list(dict.fromkeys([*names, *changed])), loc)
+        returns, keep, maybe = settle(self, stmt, list(dict.fromkeys([*names, *changed])), loc)
         classes = aliases.classes_of(self, changed, names)
         node = self.python_node(
             stmt,
@@ -563,6 +570,7 @@ class Compiler(Builder):
         )
         if returns:
             self.rebind(returns, node, loc)
+            may_be_unbound(self, maybe)
             aliases.restore_classes(self, classes)
 
     def rest_break(self, stmts: list[cst.BaseStatement]) -> None:

@@ -25,10 +25,11 @@ from typing import TYPE_CHECKING, Any
 import libcst as cst
 
 from ..errors import TraceError
-from ..ir.code import SourceLoc
+from ..ir.code import UNBOUND, SourceLoc
 from ..ir.graph import Node
-from . import locks, unroll
+from . import branches, locks, unroll
 from .flow import flow
+from .returns import may_be_unbound, reads_outside
 from .state import children, contains_await, pattern_captures, walk
 from .values import Static, Traced, Value
 
@@ -183,15 +184,9 @@ def branch(
         fill(child)
         children.append(child)
     unbound: set[str] = set()
+    maybe: set[str] = set()
     for child in children:
-        outs = []
-        for n in names:
-            try:
-                outs.append(child.materialize(child.lookup_local(n, loc), loc, n))
-            except TraceError:
-                unbound.add(n)
-                outs.append(child.const(None, loc, n))
-        child.graph.add("output", outs or [child.const(None, loc)])
+        child.graph.add("output", branches.branch_outputs(child, names, loc, True, unbound, maybe))
     order: list[str] = []
     for child in children:
         order.extend(n for n in child.captures if n not in order)
@@ -209,6 +204,7 @@ def branch(
     )
     if names:
         comp.rebind(names, node, loc)
+    may_be_unbound(comp, maybe - unbound)
     for n in unbound:
         comp.leave_unbound(n, stmt, comp.src.loc(stmt))
     return node
@@ -220,7 +216,7 @@ def capture(child: Builder, name: str, loc: SourceLoc) -> None:
     if name in child.captures:
         return
     assert child.parent is not None
-    outer = child.parent.materialize(child.parent.lookup_local(name, loc), loc, name)
+    outer = child.parent.materialize(child.parent.lookup_local(name, loc, raw=True), loc, name)
     child.captures[name] = (outer, child.graph.add("input", (), {"name": name}, name=name))
 
 
@@ -256,15 +252,17 @@ def compile_loop(
     can_break = _breaks(stmt.body)
     carried = [*names, BROKE] if can_break and stmt.orelse is not None else list(names)
     init: list[Node] = []
-    unbound: list[str] = []
+    maybe: set[str] = set()  # may hold UNBOUND (none before the loop, or one a path left so)
     for n in carried:
         if n == BROKE:
             init.append(comp.const(False, loc, "broke"))
         elif (value := _bound_value(comp, n, loc)) is not None:
+            if isinstance(value, Traced) and value.unbound:
+                maybe.add(n)
             init.append(comp.materialize(value, loc, n))
         else:
-            unbound.append(n)
-            init.append(comp.const(None, loc, n))
+            maybe.add(n)
+            init.append(comp.const(UNBOUND, loc, n))
     iterable = None
     if isinstance(stmt, cst.For):
         iterable = comp.materialize(comp.exprs.expr(stmt.iter, loc, "items"), loc, "items")
@@ -280,7 +278,7 @@ def compile_loop(
         inp = child.graph.add("input", (), {"name": n}, name=n.strip("_"))
         first.append(inp)
         if n != BROKE:
-            child.env[n] = Traced(inp)
+            child.env[n] = Traced(inp, unbound=n in maybe)
     child.env[BROKE] = Static(False)
     if isinstance(stmt, cst.For):
         bind_target(child, stmt.target, first[0], loc)
@@ -290,7 +288,10 @@ def compile_loop(
         go = _while_body(child, stmt, body_stmts, names, loc)
     outs = [child.materialize(go, loc, "go_on")]
     for n in carried:
-        outs.append(child.materialize(child.lookup_local(n, loc), loc, n.strip("_")))
+        value = child.lookup_local(n, loc, raw=True)
+        if isinstance(value, Traced) and value.unbound:
+            maybe.add(n)
+        outs.append(child.materialize(value, loc, n.strip("_")))
     child.graph.add("output", outs)
     order = list(child.captures)
     align(child, first, order)
@@ -312,13 +313,11 @@ def compile_loop(
         _loop_else(comp, stmt, stmt.orelse, values.get(BROKE), loc)
     # A name unbound before the loop is bound after it where Python's rules say so (flow.py): it is
     # bound on every path that leaves the loop, by its `else` or by a `break` (for `while True`,
-    # `break` is the only way out); otherwise a later read is refused.
+    # `break` is the only way out); otherwise it may hold UNBOUND, which a later read checks.
     after = flow([stmt], comp.src.assigned_names)
     bound = after.definite if after.falls_through else None  # None: the code after never runs
     once = first_iteration_binds(comp, stmt)
-    for n in unbound:
-        if bound is not None and n not in bound and n not in once:
-            comp.leave_unbound(n, stmt, loc)
+    may_be_unbound(comp, [n for n in names if n in maybe and n not in (bound or ()) and n not in once])
     return values.get(BROKE)
 
 
@@ -381,37 +380,9 @@ def _bound_value(comp: Builder, name: str, loc: SourceLoc) -> Value | None:
     if not comp.is_bound(name):
         return None
     try:
-        return comp.lookup_local(name, loc)
+        return comp.lookup_local(name, loc, raw=True)
     except TraceError:
         return None
-
-
-def reads_outside(comp: Builder, stmt: cst.CSTNode) -> set[str]:
-    """Names of the workflow's scope read anywhere in the function but inside ``stmt``: a name a
-    loop binds that is read nowhere else lives one iteration and need not be carried. A read in the
-    body of another ``for`` whose target binds the name reads that loop's own value, not this one."""
-    out: set[str] = set()
-    src = comp.src
-    shadowed: list[set[str]] = []
-
-    class V(cst.CSTVisitor):
-        def on_visit(self, n: cst.CSTNode) -> bool:
-            if n is stmt:
-                return False
-            if isinstance(n, cst.For):
-                n.iter.visit(self)
-                shadowed.append(set(src.assigned_names(n.target)))
-                n.body.visit(self)
-                shadowed.pop()
-                if n.orelse is not None:
-                    n.orelse.visit(self)
-                return False
-            if isinstance(n, cst.Name):
-                out.update(x for x in src.free_names(n)[0] if not any(x in s for s in shadowed))
-            return True
-
-    src.node.body.visit(V())
-    return out
 
 
 def _breaks(node: cst.CSTNode) -> bool:

@@ -16,11 +16,11 @@ from typing import TYPE_CHECKING
 
 import libcst as cst
 
-from ..ir.code import SourceLoc
+from ..ir.code import UNBOUND, SourceLoc
 from . import aliases, closures, unroll
 from .control_flow import close_map, first_iteration_binds, open_body
 from .expressions import contains_await
-from .returns import Unbound
+from .returns import Unbound, held_unbound
 from .state import _contains_node, _has
 from .values import Traced
 
@@ -58,7 +58,12 @@ def for_statement(comp: Builder, stmt: cst.For, loc: SourceLoc) -> None:
         if s is not None:
             for arg in at_line[id(s)][3]:
                 outs.append(child.materialize(child.exprs.expr(arg, comp.src.loc(s), "item"), loc, "item"))
-    outs += [child.materialize(child.lookup_local(n, loc), loc, n) for n in live]
+    maybe = set()  # names an item may hand on UNBOUND (a branch of the body left them so)
+    for n in live:
+        value = child.lookup_local(n, loc, raw=True)
+        if isinstance(value, Traced) and value.unbound:
+            maybe.add(n)
+        outs.append(child.materialize(value, loc, n))
     child.graph.add("output", outs or [child.const(None, loc)])
     mapped = close_map(
         comp, stmt, (iterable, child, item_input), loc, accs[0][0] if len(accs) == 1 and not live else "map"
@@ -83,16 +88,18 @@ def for_statement(comp: Builder, stmt: cst.For, loc: SourceLoc) -> None:
         last = f"{m}[-1][{j}]" if tuple_out else f"{m}[-1]"
         if not comp.is_bound(n) and n in once:
             source = f"{n} = {last}"
-            comp.env[n] = Traced(comp.python_node(stmt, loc, [n], source=source, name=n, reads=[m]))
+            node = comp.python_node(stmt, loc, [n], source=source, name=n, reads=[m])
+            comp.env[n] = Traced(node, unbound=n in maybe)
             continue
-        if not comp.is_bound(n):
-            # Python leaves it unbound when there is no item: a later read is refused as Python could
-            # raise UnboundLocalError there (`m[-1]` would fail even where the read is guarded)
-            if not isinstance(comp.env.get(n), Unbound):
-                comp.leave_unbound(n, stmt, loc)
-            continue
-        source = f"{n} = {last} if {m} else {n}"
-        comp.env[n] = Traced(comp.python_node(stmt, loc, [n], source=source, name=n, reads=[m, n]))
+        if isinstance(comp.env.get(n), Unbound):
+            continue  # deleted before the loop (`del`, `except ... as`): a later read is refused
+        if not comp.is_bound(n):  # Python leaves it unbound when there is no item: UNBOUND then
+            comp.env[n] = Traced(comp.const(UNBOUND, loc, n), unbound=True)
+        before = held_unbound(comp, n, loc)
+        # the last item's value, or the one from before the loop when there is no item (as it is)
+        source = f"if {m}:\n    {n} = {last}"
+        node = comp.python_node(stmt, loc, [n], source=source, name=n, reads=[m, n])
+        comp.env[n] = Traced(node, unbound=before or n in maybe)
     comp.temps.clear()
 
 

@@ -16,13 +16,14 @@ Python's reason for the construct (``why_unbound``).
 
 from __future__ import annotations
 
-from collections.abc import Callable
+import dataclasses
+from collections.abc import Callable, Iterable
 from typing import Any
 
 import libcst as cst
 
 from ..errors import TraceError
-from ..ir.code import SourceLoc
+from ..ir.code import UNBOUND, SourceLoc
 from .builder import Builder, Returned, cond_node
 from .flow import Assigned, flow
 from .state import _construct
@@ -160,28 +161,98 @@ def returning_if(comp: Builder, stmt: cst.If, rest: list[cst.BaseStatement], loc
     return Traced(cond_node(comp, pred, branches, loc, "result"))
 
 
-def settle(comp: Builder, stmt: cst.CSTNode, names: list[str], loc: SourceLoc) -> tuple[list[str], list[str]]:
-    """``(returns, keep)`` for a node running ``stmt`` that may bind ``names``: the names it hands
-    back, and among them those it must read first because some path leaves them as they were.
-    A name some path leaves unbound, and that was not bound before, is marked ``Unbound``."""
+def settle(
+    comp: Builder, stmt: cst.CSTNode, names: list[str], loc: SourceLoc
+) -> tuple[list[str], list[str], list[str]]:
+    """``(returns, keep, maybe)`` for a node running ``stmt`` that may bind ``names``: the names it
+    hands back, among them those it must read first because some path leaves them as they were,
+    and among those the ones that may then be unbound (a name not bound before is read as
+    ``UNBOUND``, which the node hands back where it leaves it alone; one ``stmt`` may delete,
+    ``del x`` or ``except ... as x``, is handed back as ``UNBOUND`` where it does)."""
     stmts = list(stmt.body) if isinstance(stmt, cst.IndentedBlock) else [stmt]
     f = flow(stmts, comp.src.assigned_names)
     returns: list[str] = []
     keep: list[str] = []
+    maybe: list[str] = []
+    later: set[str] | None = None
+    for n in dict.fromkeys([*names, *f.killed]):
+        if n in f.definite or not f.falls_through:
+            returns.append(n)
+            continue
+        if not comp.is_bound(n):
+            later = reads_outside(comp, stmt) if later is None else later
+            if n not in later:  # (a loop's variable read nowhere else: no node hands it on)
+                mark_unbound(comp, n, stmt, loc)
+                continue
+            comp.env[n] = Traced(comp.const(UNBOUND, loc, n), unbound=True)
+        elif n in f.killed:  # the node's code reads it as a name that may end unbound
+            value = comp.lookup_local(n, loc, raw=True)
+            node = value.node if isinstance(value, Traced) else comp.materialize(value, loc, n)
+            comp.env[n] = Traced(node, unbound=True)
+        returns.append(n)
+        keep.append(n)
+        if held_unbound(comp, n, loc):
+            maybe.append(n)
+    return returns, keep, maybe
+
+
+def checked(comp: Builder, name: str, value: Value, loc: SourceLoc) -> Value:
+    """``value``, which ``name`` holds, read at ``loc``: when a path may have left ``name`` unbound,
+    a node reading it first (raising ``UnboundLocalError`` there as Python would), and ``name`` is
+    bound from then on."""
+    if not (isinstance(value, Traced) and value.unbound):
+        return value
+    node = comp.python_node(cst.Pass(), loc, [name], source=f"{name} = {name}", reads=[name], name=name)
+    read = dataclasses.replace(value, node=node, unbound=False)
+    comp.env[name] = read
+    return read
+
+
+def may_be_unbound(comp: Builder, names: Iterable[str]) -> None:
+    """Mark the values ``names`` hold now as ones a path may have left unbound (``UNBOUND``)."""
     for n in names:
-        if n in f.killed:
-            mark_unbound(comp, n, stmt, loc)
-        elif n in f.definite or not f.falls_through:
-            returns.append(n)
-        elif comp.is_bound(n):
-            returns.append(n)
-            keep.append(n)
-        else:
-            mark_unbound(comp, n, stmt, loc)
-    return returns, keep
+        if isinstance(value := comp.env.get(n), Traced):
+            comp.env[n] = dataclasses.replace(value, unbound=True)
+
+
+def held_unbound(comp: Builder, name: str, loc: SourceLoc) -> bool:
+    """Whether ``name`` holds a value here that a path may have left unbound."""
+    try:
+        value = comp.lookup_local(name, loc, raw=True)
+    except TraceError:
+        return False
+    return isinstance(value, Traced) and value.unbound
 
 
 def mark_unbound(comp: Builder, name: str, stmt: cst.CSTNode, loc: SourceLoc) -> None:
     """Mark ``name`` as one that ``stmt`` (at ``loc``) may leave unbound: a later read is refused,
     with Python's reason, until it is assigned again."""
     comp.env[name] = Unbound(lambda: why_unbound(stmt, name, loc, comp.src.assigned_names))
+
+
+def reads_outside(comp: Builder, stmt: cst.CSTNode) -> set[str]:
+    """Names of the workflow's scope read anywhere in the function but inside ``stmt``: a name a
+    loop binds that is read nowhere else lives one iteration and need not be carried. A read in the
+    body of another ``for`` whose target binds the name reads that loop's own value, not this one."""
+    out: set[str] = set()
+    src = comp.src
+    shadowed: list[set[str]] = []
+
+    class V(cst.CSTVisitor):
+        def on_visit(self, n: cst.CSTNode) -> bool:
+            if n is stmt:
+                return False
+            if isinstance(n, cst.For):
+                n.iter.visit(self)
+                shadowed.append(set(src.assigned_names(n.target)))
+                n.body.visit(self)
+                shadowed.pop()
+                if n.orelse is not None:
+                    n.orelse.visit(self)
+                return False
+            if isinstance(n, cst.Name):
+                out.update(x for x in src.free_names(n)[0] if not any(x in s for s in shadowed))
+            return True
+
+    src.node.body.visit(V())
+    return out

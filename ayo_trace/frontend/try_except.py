@@ -27,7 +27,7 @@ from typing import TYPE_CHECKING, Any
 import libcst as cst
 
 from ..errors import TraceError
-from ..ir.code import PyCode, SourceLoc, compile_statement
+from ..ir.code import UNBOUND, PyCode, SourceLoc, compile_statement
 from ..ir.graph import Node
 from .control_flow import (
     BROKE,
@@ -40,8 +40,8 @@ from .control_flow import (
     capture,
     jump_block,
     jumps,
-    reads_outside,
 )
+from .returns import UnboundRead, held_unbound, may_be_unbound, reads_outside
 from .state import contains_await
 from .values import Static, Traced, Value
 
@@ -127,7 +127,7 @@ def try_statement(
         inputs = []
         for n in first:
             inp = child.graph.add("input", (), {"name": n}, name="exc" if n == HANDLED else n.strip("_"))
-            child.env[n] = Traced(inp)
+            child.env[n] = Traced(inp, unbound=n in handed_unbound)
             inputs.append(inp)
         jump = _trailing_jump(stmts[-1]) if rest is not None and stmts else None
 
@@ -154,7 +154,9 @@ def try_statement(
         children.append((role, child, inputs))
         return child
 
-    part("body", body, [])
+    handed_unbound: set[str] = set()  # names the body may hand the `else` as UNBOUND
+    body_part = part("body", body, [])
+    handed_unbound.update(n for n in names if not body_part.is_bound(n) or held_unbound(body_part, n, loc))
     for k, h in enumerate(stmt.handlers):
         part(f"except{k}", _branch_stmts(h.body), [bind[k] or HANDLED])
     if stmt.orelse is not None:
@@ -163,6 +165,7 @@ def try_statement(
         part("finalbody", final, [])
     unbound: set[str] = set()
     body_unbound: set[str] = set()
+    maybe: set[str] = set()  # names a part hands on as a path left them: maybe UNBOUND
     raising = {f"except{k}" for k, h in enumerate(stmt.handlers) if _reraises(h)}  # (ends with `raise`)
     for role, child, inputs in children:
         if role == "finalbody":
@@ -171,8 +174,10 @@ def try_statement(
         outs = []
         for n in names:
             try:
-                value = child.lookup_local(n, loc)
-            except TraceError:
+                value = child.lookup_local(n, loc, raw=True)
+                if isinstance(value, Traced) and value.unbound:
+                    maybe.add(n)
+            except TraceError as unset:
                 jumped = child.env.get(JUMP)
                 returned = child.env.get(RETURNED) if returns else None
                 if (
@@ -180,8 +185,11 @@ def try_statement(
                     and not (isinstance(returned, Static) and returned.value is True)
                     and role not in raising
                 ):  # (a jump, a return or a `raise` skips the reads after the statement)
-                    (body_unbound if role == "body" else unbound).add(n)
-                value = Static(None)
+                    if isinstance(unset, UnboundRead):  # deleted (`del`, `except ... as`): refused
+                        (body_unbound if role == "body" else unbound).add(n)
+                    else:  # never bound on this path: handed on as UNBOUND
+                        maybe.add(n)
+                value = Static(UNBOUND)
             if role == "orelse" and n in body_unbound and isinstance(value, Traced) and value.node in inputs:
                 unbound.add(n)  # unbound after the body, and the else leaves it alone
             outs.append(child.materialize(value, loc, n))
@@ -209,6 +217,7 @@ def try_statement(
     node = comp.emit("try", captured, attrs, loc, "try")
     for i, n in enumerate(names):
         comp.env[n] = Traced(comp.graph.add("getitem", (node,), {"index": i}, loc=loc, name=n.strip("_")))
+    may_be_unbound(comp, maybe - unbound)
     for n in unbound:
         comp.leave_unbound(n, stmt, loc)
     for name in bind:

@@ -36,6 +36,9 @@ class Traced:
     # what an ``import`` in the workflow bound, a module loaded already (``imports``): the
     # tracer reads it at trace time (``aio.gather``), plain code takes the node's value
     imported: Any = field(default=None, compare=False)
+    # a path may have left the name holding it unbound: the value may be ``ir.UNBOUND`` when the
+    # graph runs, and a read (``Builder.lookup_local``) checks it first, raising as Python would
+    unbound: bool = field(default=False, compare=False)
 
 
 @dataclass

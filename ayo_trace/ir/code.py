@@ -30,6 +30,30 @@ class SourceLoc:
         return f"{os.path.basename(self.file)}:{self.line}"
 
 
+class _Unbound:
+    """The value of a name a path of the workflow leaves unbound (assigned under a condition, in a
+    loop that may not run): handed on like a value; a statement given it as a parameter (listed in
+    ``PyCode.unbound``) runs with the name unbound, so Python raises ``UnboundLocalError`` where it
+    reads it, as it would eagerly. One object, also across processes (pickled by name)."""
+
+    _one: _Unbound | None = None
+
+    def __new__(cls) -> _Unbound:
+        if cls._one is None:
+            cls._one = super().__new__(cls)
+        return cls._one
+
+    def __repr__(self) -> str:
+        return "<unbound>"
+
+    def __reduce__(self) -> str:
+        return "UNBOUND"
+
+
+UNBOUND = _Unbound()
+UNBOUND_NAME = "__ayo_unbound"  # what a statement's code calls ``UNBOUND``
+
+
 @dataclass(frozen=True, eq=False)
 class PyCode:
     """A compiled piece of user code.
@@ -38,7 +62,8 @@ class PyCode:
     per node arg, in order. ``returns`` names what the statement assigns (the value is a tuple when
     more than one). ``bindings`` are names fixed at trace time (static arguments, closure cells).
     ``fn`` is the compiled function, called as ``fn(*arg_values)``; ``is_async`` when it must be
-    awaited (graph breaks).
+    awaited (graph breaks). ``unbound``: the parameters that may be ``UNBOUND`` (the statement runs
+    with such a name unbound and hands it back as ``UNBOUND`` if it leaves it so).
     """
 
     source: str
@@ -51,17 +76,16 @@ class PyCode:
     effect: bool = False
     bindings: dict[str, Any] = field(default_factory=dict)
     fn: Callable[..., Any] | None = None
+    unbound: tuple[str, ...] = ()
+
+    def _key(self) -> tuple[Any, ...]:
+        return (self.source, self.params, self.returns, self.is_async, self.unbound)
 
     def __eq__(self, other: object) -> bool:
-        return isinstance(other, PyCode) and (self.source, self.params, self.returns, self.is_async) == (
-            other.source,
-            other.params,
-            other.returns,
-            other.is_async,
-        )
+        return isinstance(other, PyCode) and self._key() == other._key()
 
     def __hash__(self) -> int:
-        return hash((self.source, self.params, self.returns, self.is_async))
+        return hash(self._key())
 
     def resolve(self) -> Callable[..., Any]:
         """The compiled function; compiles it from the source and the module's globals if needed."""
@@ -85,19 +109,23 @@ def compile_statement(code: PyCode, globals_: dict[str, Any] | None = None) -> C
     """
     if globals_ is None:
         globals_ = vars(importlib.import_module(code.module)) if code.module else {}
-    binds = list(code.bindings)
+    binds = [UNBOUND_NAME, *code.bindings]
     inner = ("async def" if code.is_async else "def") + f" __ayo_stmt({', '.join(code.params)}):"
-    body = "\n".join("        " + line for line in code.source.splitlines()) or "        pass"
-    if not code.returns:
+    # a parameter that may be UNBOUND is deleted first: reading it raises as Python would
+    prologue = [f"if {n} is {UNBOUND_NAME}: del {n}" for n in code.unbound]
+    lines = [*prologue, *code.source.splitlines()]
+    body = "\n".join("        " + line for line in lines) or "        pass"
+    out = [f'locals().get("{n}", {UNBOUND_NAME})' if n in code.unbound else n for n in code.returns]
+    if not out:
         ret = "        return None"
-    elif len(code.returns) == 1:
-        ret = f"        return {code.returns[0]}"
+    elif len(out) == 1:
+        ret = f"        return {out[0]}"
     else:
-        ret = f"        return ({', '.join(code.returns)},)"
+        ret = f"        return ({', '.join(out)},)"
     # Bindings become closure cells of the statement's function, whose globals stay the module's own
     # (live) dict. Newlines pad the statement so its first line lands on the user's line number.
     text = (
-        "\n" * max(code.line - 3, 0)
+        "\n" * max(code.line - 3 - len(prologue), 0)
         + f"def __ayo_make({', '.join(binds)}):\n    {inner}\n"
         + body
         + "\n"
@@ -106,7 +134,7 @@ def compile_statement(code: PyCode, globals_: dict[str, Any] | None = None) -> C
     )
     namespace: dict[str, Any] = {}
     exec(compile(text, code.filename, "exec"), globals_, namespace)
-    fn: Callable[..., Any] = namespace["__ayo_make"](*(code.bindings[b] for b in binds))
+    fn: Callable[..., Any] = namespace["__ayo_make"](UNBOUND, *(code.bindings[b] for b in binds[1:]))
     return fn
 
 

@@ -21,7 +21,7 @@ import json
 from typing import Any, TypeVar, cast
 
 from ..errors import GraphError
-from .code import PyCode, SourceLoc
+from .code import UNBOUND, PyCode, SourceLoc
 from .params import Hit, SamplingParams, SearchParams
 from .parsers import PARSERS, Parser
 from .printer import format_attrs
@@ -148,7 +148,17 @@ def _enc(v: Any) -> Any:
             "__t": "PyCode",
             **{
                 f: _enc(getattr(v, f))
-                for f in ("source", "params", "returns", "module", "filename", "line", "is_async", "effect")
+                for f in (
+                    "source",
+                    "params",
+                    "returns",
+                    "module",
+                    "filename",
+                    "line",
+                    "is_async",
+                    "effect",
+                    "unbound",
+                )
             },
             "bindings": {k: _enc(x) for k, x in v.bindings.items()},
         }
@@ -156,6 +166,8 @@ def _enc(v: Any) -> Any:
         return {"__t": "range", "items": [v.start, v.stop, v.step]}
     if isinstance(v, type) and v.__module__.split(".")[0] == "ayo_trace":
         return {"__t": "class", "module": v.__module__, "name": v.__qualname__}  # e.g. a task's result
+    if v is UNBOUND:
+        return {"__t": "Unbound"}
     if isinstance(v, Opaque):
         return {"__t": "Opaque", "text": v.text}
     return {"__t": "Opaque", "text": repr(v)}
@@ -218,6 +230,8 @@ class _Decoder:
             return range(*items)
         if t == "class":
             return _ayo_class(_str(v["module"], "class module"), _str(v["name"], "class name"))
+        if t == "Unbound":
+            return UNBOUND
         if t == "Opaque":
             return Opaque(_str(v["text"], "opaque text"))
         raise GraphError(f"unknown JSON value tag {t!r}")
@@ -235,6 +249,7 @@ class _Decoder:
             _str(fields.get(name), f"code {name}")
         fields["params"] = tuple(fields.get("params", ()))
         fields["returns"] = tuple(fields.get("returns", ()))
+        fields["unbound"] = tuple(fields.get("unbound", ()))
         return PyCode(**fields, bindings={_str(k, "binding"): self(x) for k, x in v["bindings"].items()})
 
     def graph(self, d: dict[str, Any]) -> BaseGraph:

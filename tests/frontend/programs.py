@@ -5,7 +5,8 @@ with one ``@ayo.workflow``; every statement reads earlier variables of the right
 program is valid Python whatever the draw. ``KINDS`` are dataflow shapes (comprehensions, helpers,
 conditional awaits, early returns, local defs, try/except, ``:=`` in an argument and a condition,
 closures that change a workflow list, records changed in place by a loop, aliases into a dict,
-``**params``); ``CONTROL_KINDS`` add control flow and parallel constructs (loops with
+``**params``, names bound under a condition or by a loop that may not run and read where Python
+may raise ``UnboundLocalError``, an effect reading no call); ``CONTROL_KINDS`` add control flow and parallel constructs (loops with
 ``break``/``continue``/``else``, ``while``, ``try``, ``finally``, ``gather`` also with a spread
 among calls and of a list grown by appends, tuple-target loops and comprehensions, loops whose iterations depend on each other,
 ``match``, effects inside loop bodies, a ``return`` inside a loop or a ``try``, ``functools.partial``
@@ -110,6 +111,8 @@ KINDS = [
     "unpack_params",
     "global_helper",
     "note",
+    "maybe_if",
+    "maybe_loop",
 ]
 CONTROL_KINDS = [
     "loop_break",
@@ -315,6 +318,22 @@ def statement(kind: str, i: int, pick: int, scope: dict[str, list[str]], coll: i
             '        reply = await ayo.llm(f"{len(NOTES)} {item}", max_tokens=3)',
             f"        {record}",
             f"    l{i} = list(NOTES)",
+        ]
+    if kind == "maybe_if":  # bound under a condition, read under the same one (or raising)
+        scope["s"].append(f"s{i}")
+        read = f"m{i} if len({s}) % 2 else {s}" if pick % 3 else f"m{i} + {s}"
+        return [
+            f"    if len({s}) % 2:",
+            f'        m{i} = await ayo.llm(f"Odd: {{{s}}}", max_tokens=2)',
+            f"    s{i} = {read}",
+            f"    strs.append(s{i})",  # (read: a value nothing reads is not computed, nor its error raised)
+        ]
+    if kind == "maybe_loop":  # bound by a loop that may not run, read only when it ran
+        scope["s"].append(f"s{i}")
+        return [
+            f"    for item in {lst}:",
+            f'        m{i} = await ayo.llm(f"Each: {{item}}", max_tokens=2)',
+            f'    s{i} = m{i} if {lst} else "none"',
         ]
     if kind == "note":  # an effect reading no call: it must still wait for the statements before it
         return [f'    NOTES.append("{i}: " + {s}[:8])']

@@ -24,17 +24,6 @@ def test_a_break_inside_a_try_body_is_refused_with_the_fix() -> None:
     assert "move it into an `if` of the loop body" in str(info.value)
 
 
-def test_reading_a_name_a_partial_try_body_may_leave_unbound_is_refused() -> None:
-    with pytest.raises(TraceError) as info:
-        refused.partial_body_may_leave_unbound.graph("q")
-    message = str(info.value)
-    assert "`first` is read here but the `try` at refused.py:" in message
-    assert "assigns it on some paths only" in message and "UnboundLocalError" in message
-    # the refusal is Python's own verdict: eagerly, a failing first call leaves `first` unbound
-    eager = run_in_new_loop(run_modes_eager, refused.partial_body_may_leave_unbound, "FAIL")
-    assert eager[:2] == ("raised", "UnboundLocalError")
-
-
 async def run_modes_eager(wf: object, arg: str) -> object:
     async with ayo.Runtime(engines=engines(None), batching=False, retries=0):
         try:
@@ -49,6 +38,9 @@ async def run_modes_eager(wf: object, arg: str) -> object:
         (refused.partial_body_then_handler, ("q",)),
         (refused.partial_body_then_handler, ("FAIL",)),
         (refused.partial_body_then_handler, ("q|FAIL",)),  # only the second call fails
+        (refused.partial_body_may_leave_unbound, ("q",)),
+        # the first call fails: `first` is unbound, and its read raises UnboundLocalError as eagerly
+        (refused.partial_body_may_leave_unbound, ("FAIL",)),
     ],
 )
 def test_what_cannot_be_traced_whole_is_a_graph_break_that_equals_eager(wf: object, args: tuple[str]) -> None:
@@ -60,7 +52,7 @@ def test_what_cannot_be_traced_whole_is_a_graph_break_that_equals_eager(wf: obje
 def test_a_partial_try_body_runs_as_one_break_that_hands_back_what_python_leaves_bound() -> None:
     (brk,) = [n for n in refused.partial_body_then_handler.graph("q").walk() if n.op == "break"]
     assert brk.attrs["reason"] == "try"
-    assert set(brk.attrs["code"].returns) == {"first", "second"}  # not `e`: Python deletes it
+    assert set(brk.attrs["code"].returns) == {"first", "second"}  # not `e`: deleted, read nowhere
 
 
 @pytest.mark.parametrize("arg", ["q", "FAIL"])  # with FAIL the exceptions are values of the list

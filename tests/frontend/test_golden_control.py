@@ -120,7 +120,7 @@ graph search_else(question, docs):
   %question = input  # loops.py:57
   %docs = input  # loops.py:57
   %ingest = ingest(%docs, collection='loop_kb')  # loops.py:58
-  %answer = const(None)  # loops.py:59
+  %answer = const(<unbound>)  # loops.py:59
   %broke = const(False)  # loops.py:59
   %items = const(range(0, 3))  # loops.py:59
   %loop = loop(%items, %answer, %broke, %question, carried=('answer', 'ayo_broke')) after %ingest for attempt {  # loops.py:59
@@ -220,7 +220,7 @@ graph while_agent(question, docs):
               %decision = input
               %done_1 = input
               %done = const(True)  # agents.py:56
-              %hits = const(None)  # agents.py:56
+              %hits = const(<unbound>)  # agents.py:56
               %ayo_broke = const(False)  # agents.py:56
               return %done, %hits, %history, %ayo_broke
           } else {
@@ -281,13 +281,13 @@ graph try_else_finally(question, docs):
       %question = input
       %docs = input
       %draft = llm(f"Draft: {%question}\\n", max_tokens=8)  # try_match.py:59
-      %final = const(None)  # try_match.py:58
+      %final = const(<unbound>)  # try_match.py:58
       return %draft, %final
   } except Exception {
       %exc = input
       %question = input
       %docs = input
-      %draft = const(None)  # try_match.py:58
+      %draft = const(<unbound>)  # try_match.py:58
       %final = const('no draft')  # try_match.py:58
       return %draft, %final
   } else {
@@ -321,8 +321,8 @@ graph route_by_intent(question):
       %question = input
       %ayo_subject = input
       %reply = llm(f"Search-based answer for {%question}", max_tokens=8)  # try_match.py:108
-      %digit = const(None)  # try_match.py:107
-      %other = const(None)  # try_match.py:107
+      %digit = const(<unbound>)  # try_match.py:107
+      %other = const(<unbound>)  # try_match.py:107
       return %reply, %digit, %other
   } else {
       %case_0 = input
@@ -336,22 +336,20 @@ graph route_by_intent(question):
           %question = input
           %digit = getitem(%case_1, index=1)  # try_match.py:109
           %reply = python(%digit) { reply = f"digit {digit}" }  # try_match.py:110
-          %other = const(None)  # try_match.py:109
+          %other = const(<unbound>)  # try_match.py:109
           return %reply, %digit, %other
       } else {
           %case_1 = input
           %ayo_subject = input
           %question = input
           %reply = llm(f"General answer ({%ayo_subject}) for {%question}", max_tokens=8)  # try_match.py:112
-          %digit = const(None)  # try_match.py:109
+          %digit = const(<unbound>)  # try_match.py:109
           return %reply, %digit, %ayo_subject
       }
       %reply = getitem(%cond, index=0)  # try_match.py:109
       %digit = getitem(%cond, index=1)  # try_match.py:109
       %other = getitem(%cond, index=2)  # try_match.py:109
-      %digit_1 = const(None)  # try_match.py:107
-      %other_1 = const(None)  # try_match.py:107
-      return %reply, %digit_1, %other_1
+      return %reply, %digit, %other
   }
   %reply = getitem(%cond, index=0)  # try_match.py:107
   %digit = getitem(%cond, index=1)  # try_match.py:107

@@ -51,7 +51,7 @@ graph return_in_try_then_more(question):
   } except ayo.EngineError {
       %exc = input
       %question = input
-      %answer = const(None)  # idioms.py:44
+      %answer = const(<unbound>)  # idioms.py:44
       %ayo_returned = const(False)  # idioms.py:44
       %ayo_result = const(None)  # idioms.py:44
       return %answer, %ayo_returned, %ayo_result
@@ -112,7 +112,7 @@ graph return_in_try_under_if(question) [static careful=True]:
       %e = input
       %question = input
       %result = python(%e) { result = f"failed: {type(e).__name__}" }  # idioms.py:92
-      %reply = const(None)  # idioms.py:88
+      %reply = const(<unbound>)  # idioms.py:88
       %ayo_returned = const(True)  # idioms.py:88
       return %reply, %ayo_returned, %result
   }

@@ -34,7 +34,7 @@ CASES = [
     (
         lambda: b.maybe_unbound.graph("q", "yes"),
         "return await ayo.llm(extra)",
-        "assigns it on one branch only",
+        "may delete it (Python deletes `extra` after its `except ... as extra` handler)",
     ),
     (lambda: b.starred_call.graph("q", {}), "**kwargs)", "pass each argument by name"),
     (lambda: b.bad_parser.graph("q"), 'parse="lines"', "a pydantic model class"),
