@@ -115,8 +115,12 @@ def _defer_dict(
     comp: Builder, small: cst.Assign, target: cst.Name, value: cst.DictComp, traceable: Any, consumes: Any
 ) -> bool:
     """``coros = {k: f(x) for ...}`` read first by one ``gather(*coros.values())`` standing after it
-    in its block (``task_dicts``), then only after that gather: deferred to it."""
+    in its block (``task_dicts``), then only after that gather: deferred to it. The gather's own
+    statement may also read the dict's keys (``dict(zip(coros, await gather(*coros.values())))``):
+    they are the same in the dict of finished calls the rest of the statement then reads."""
     src = comp.src
+    keys: list[cst.Name] = []  # reads of the keys alone: in the gather's statement (checked below)
+    gather_stmt: cst.CSTNode | None = None
     if isinstance(value.value, cst.Await) or not traceable(value.value) or value.for_in.asynchronous:
         return False
     if (src.only_binding(target) or (None, None))[1] is not value:
@@ -129,6 +133,9 @@ def _defer_dict(
             continue
         if gather_end is not None and src.positions[n].start.line > gather_end:
             continue  # read after the gather: the finished calls' dict
+        if _keys_only(comp, n):
+            keys.append(n)
+            continue
         values = src.parents.get(src.parents.get(n))  # `coros.values()`
         arg = src.parents.get(values)
         call = src.parents.get(arg)
@@ -150,12 +157,30 @@ def _defer_dict(
             return False  # the gather is a statement of the dict's block (not in a branch of one)
         if src.positions[stmt].start.line <= src.positions[small].end.line:
             return False  # after it
-        gather_end = src.positions[stmt].end.line
+        gather_end, gather_stmt = src.positions[stmt].end.line, stmt
     names = set(src.free_names(value)[0])
-    if gather_end is None or _assigned_after(src, src.positions[small].end.line, names):
+    if gather_stmt is None or _assigned_after(src, src.positions[small].end.line, names):
         return False
+    if any(not src.within(n, gather_stmt) and src.positions[n].start.line <= gather_end for n in keys):
+        return False  # (the keys read before the gather's statement: the dict is not made yet)
     comp.env[target.value] = Static(Deferred((value,)))
     return True
+
+
+_KEY_READERS = (len, zip, list, sorted, tuple, set, enumerate, iter)
+
+
+def _keys_only(comp: Builder, n: cst.Name) -> bool:
+    """Whether read ``n`` of a dict sees its keys alone: ``n.keys()``, or ``n`` a positional
+    argument of ``len``, ``zip``, ``list``, ``sorted``... (which iterate a dict's keys)."""
+    src = comp.src
+    parent = src.parents.get(n)
+    call = src.parents.get(parent)
+    if isinstance(parent, cst.Attribute) and parent.value is n and parent.attr.value == "keys":
+        return isinstance(call, cst.Call) and call.func is parent and not call.args
+    if not (isinstance(parent, cst.Arg) and parent.keyword is None and not parent.star):
+        return False
+    return isinstance(call, cst.Call) and any(comp.exprs.callee(call) is f for f in _KEY_READERS)
 
 
 _REPEATING = (
@@ -182,6 +207,8 @@ def _repeats(src: Any, n: cst.CSTNode, made: cst.CSTNode) -> bool:
         first_iterable = isinstance(node, cst.BaseComp) and i >= 2 and path[i - 2] is node.for_in.iter
         if first_iterable and path[i - 1] is getattr(node, "for_in", None):
             continue  # a comprehension's first iterable is evaluated once, where it stands
+        if isinstance(node, cst.For) and path[i - 1] is node.iter:
+            continue  # so is a `for` statement's (`for fut in asyncio.as_completed(coros):`)
         if isinstance(node, _REPEATING):
             return True
     return False

@@ -16,7 +16,13 @@
   ``as``, found to be ``contextlib.suppress`` in the function's globals or closure when it is
   parsed (``with suppress(A), suppress(B):`` is a ``try`` in a ``try``).
 
-Both add lines the source does not have: the lines after them in the rewritten code are further
+* ``x: T = value`` in a function's body is ``x = value``: Python never evaluates a local name's
+  annotation (PEP 526), so the two mean the same, and every rule about assignments then holds for
+  annotated ones (``batch: list[Awaitable[str]] = []`` grown and gathered, say). A class body's
+  annotations are kept (they make its fields), and so are ``x: T`` with no value (it makes ``x``
+  a local name) and annotations of attributes or items.
+
+The first two add lines the source does not have: the lines after them in the rewritten code are further
 down, which ``lines`` undoes for the file's line numbers (a new line stands for the one before).
 """
 
@@ -36,6 +42,31 @@ def rewrite(module: cst.Module, names: dict[str, Any]) -> tuple[cst.Module, list
     added: list[cst.CSTNode] = []
 
     class Rewrite(cst.CSTTransformer):
+        def __init__(self) -> None:
+            super().__init__()
+            self.scopes: list[bool] = [False]  # whether each scope around is a class body
+
+        def visit_ClassDef(self, node: cst.ClassDef) -> None:
+            self.scopes.append(True)
+
+        def leave_ClassDef(self, old: cst.ClassDef, new: cst.ClassDef) -> cst.ClassDef:
+            self.scopes.pop()
+            return new
+
+        def visit_FunctionDef(self, node: cst.FunctionDef) -> None:
+            self.scopes.append(False)
+
+        def leave_FunctionDef(self, old: cst.FunctionDef, new: cst.FunctionDef) -> cst.FunctionDef:
+            self.scopes.pop()
+            return new
+
+        def leave_AnnAssign(self, old: cst.AnnAssign, new: cst.AnnAssign) -> cst.BaseSmallStatement:
+            if self.scopes[-1] or new.value is None or not isinstance(new.target, cst.Name):
+                return new
+            return cst.Assign(
+                targets=[cst.AssignTarget(new.target)], value=new.value, semicolon=new.semicolon
+            )
+
         def leave_SimpleStatementSuite(
             self, old: cst.SimpleStatementSuite, new: cst.SimpleStatementSuite
         ) -> cst.BaseSuite:

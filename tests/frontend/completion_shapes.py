@@ -61,6 +61,18 @@ async def over_tasks_made_before(question: str, docs: list[str]) -> list[str]:
 
 
 @ayo.workflow
+async def tasks_awaited_in_a_try_in_the_loop(question: str, docs: list[str]) -> list[str]:
+    tasks = [asyncio.create_task(ayo.llm(f"{question} {d}", max_tokens=2)) for d in docs]
+    out = []
+    for fut in asyncio.as_completed(tasks):  # (read only here: the tasks start here, each in a try)
+        try:
+            out.append(await fut)
+        except ayo.EngineError:
+            out.append("failed")
+    return sorted(out)
+
+
+@ayo.workflow
 async def failures_caught_in_the_loop(question: str, docs: list[str]) -> list[str]:
     good, failed = [], 0
     for fut in asyncio.as_completed([ayo.llm(f"{question} {d}", max_tokens=2) for d in docs]):
@@ -164,6 +176,7 @@ CASES = [
     over_a_list_built_before,
     over_calls_and_a_spread,
     over_tasks_made_before,
+    tasks_awaited_in_a_try_in_the_loop,
     failures_caught_in_the_loop,
     stops_at_a_good_one,
     counts_then_answers,
@@ -207,7 +220,7 @@ async def first_completed(question: str, docs: list[str]) -> int:
 @ayo.workflow
 async def task_awaited_in_a_try_it_is_not_made_in(question: str, docs: list[str]) -> list[str]:
     tasks = [asyncio.create_task(ayo.llm(d, max_tokens=2)) for d in docs]
-    out = []
+    out = [f"{len(tasks)} tasks"]  # (read here too: the tasks are not deferred to as_completed)
     for fut in asyncio.as_completed(tasks):
         try:
             out.append(await fut)

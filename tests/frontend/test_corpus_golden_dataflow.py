@@ -70,7 +70,7 @@ graph closure_remembers_answers(question):
 graph closure_reads_a_list_filled_later(question, docs):
   %question = input  # closures.py:27
   %docs = input  # closures.py:27
-  %notes = python() { notes: list[str] = [] }  # closures.py:28
+  %notes = python() { notes = [] }  # closures.py:28
   %context = python(%notes) { def context() -> str: … }  # closures.py:30
   %notes_1 = python(%docs, %notes) { for d in docs: … } after %context  # closures.py:33
   %value = llm(f"Hint for {%question}", max_tokens=2) after %notes_1  # closures.py:35

@@ -198,7 +198,7 @@ graph while_agent(question, docs):
   %question = input  # agents.py:48
   %docs = input  # agents.py:48
   %ingest = ingest(%docs, collection='agent_docs')  # agents.py:49
-  %history = python() { history: list[str] = [] } after %ingest  # agents.py:50
+  %history = python() { history = [] } after %ingest  # agents.py:50
   %steps = const(0)  # agents.py:53
   %done = const(False)  # agents.py:53
   %loop = loop(%steps, %done, %history, %question, carried=('steps', 'done', 'history'), max_iterations=1000) {  # agents.py:53
