@@ -41,6 +41,8 @@ BROKE = "__ayo_broke"  # in a loop body: whether this iteration ran a `break`
 ITEM = "__ayo_item"  # a loop's item, when its target unpacks it
 RETURNED = "__ayo_returned"  # whether a loop body ran a `return` (returning.py)
 RESULT = "__ayo_result"  # the value it returned
+JUMP = "__ayo_jump"  # in a loop body: which jump a try's part ran ("" for none: try_except.py)
+PART = "__ayo_part"  # whose jumps a body compiles: a `try` part's (True) or a loop body's (False)
 _LOOPS = (cst.For, cst.While)
 _SCOPES = (cst.FunctionDef, cst.ClassDef, cst.Lambda)
 
@@ -77,10 +79,14 @@ def jump_block(comp: Builder, stmts: Sequence[cst.BaseStatement]) -> None:
             for small in stmt.body:
                 if isinstance(small, cst.Break):
                     comp.env[BROKE] = Static(True)
+                    if in_part(comp):
+                        comp.env[JUMP] = Static("break")
                     return
                 if isinstance(small, cst.Return):
                     return loop_return(comp, small, loc)
                 if isinstance(small, cst.Continue):
+                    if in_part(comp):
+                        comp.env[JUMP] = Static("continue")
                     return
                 comp.small_statement(small, stmt, loc)
         if not jumps(stmt):
@@ -91,10 +97,17 @@ def jump_block(comp: Builder, stmts: Sequence[cst.BaseStatement]) -> None:
             return if_with_jumps(comp, stmt, rest, loc)
         if comp.loop_statement(stmt, loc, rest):  # a `match`, or a `try` whose parts may jump
             return
+        why = (
+            "its `try` cannot be traced here (a name its body binds before its last statement is read "
+            "after it and a handler does not bind it again, as Python keeps what the body bound before "
+            "it failed; or a bare `raise`, a `return` or jump in `finally`): bind the name again in each "
+            "handler, or move the jump after the `try`"
+            if isinstance(stmt, cst.Try)
+            else "move it into an `if` of the loop body"
+        )
         raise TraceError(
             f"a `break`/`continue` inside this `{type(stmt).__name__.lower()}` statement of a loop "
-            "that awaits primitives cannot be traced; move it into an `if` of the loop body (a `try` "
-            "part may end with one)",
+            f"that awaits primitives cannot be traced: {why}",
             loc=loc,
             construct="loop",
         )
@@ -152,6 +165,8 @@ def bound_names(comp: Builder, stmts: Sequence[cst.CSTNode]) -> list[str]:
                 out.update(dict.fromkeys(pattern_captures(case.pattern)))
     if in_loop(comp):
         out[BROKE] = None
+    if in_part(comp):
+        out[JUMP] = None
     if comp.is_bound(RETURNED) and any(_has_return(s) for s in stmts):
         out[RETURNED] = out[RESULT] = None  # a `return` in a loop body (returning.py)
     return list(out)
@@ -160,6 +175,18 @@ def bound_names(comp: Builder, stmts: Sequence[cst.CSTNode]) -> list[str]:
 def in_loop(comp: Builder) -> bool:
     """Whether ``comp`` compiles (a branch of) a traced loop's body."""
     return comp.is_bound(BROKE)
+
+
+def in_part(comp: Builder) -> bool:
+    """Whether ``comp`` compiles (a branch of) a ``try`` part whose ``break``/``continue`` set its
+    ``JUMP`` where they stand (one nested in an ``if``), rather than a loop body's own jumps."""
+    body: Builder | None = comp
+    while body is not None:
+        if PART in body.env:
+            flag = body.env[PART]
+            return isinstance(flag, Static) and flag.value is True
+        body = body.parent
+    return False
 
 
 # --- cond from callbacks ----------------------------------------------------------------------------
@@ -280,6 +307,7 @@ def compile_loop(
         if n != BROKE:
             child.env[n] = Traced(inp, unbound=n in maybe)
     child.env[BROKE] = Static(False)
+    child.env[PART] = Static(False)  # (its jumps are its own, also in a `try` part)
     if isinstance(stmt, cst.For):
         bind_target(child, stmt.target, first[0], loc)
         jump_block(child, body_stmts)

@@ -31,6 +31,8 @@ from ..ir.code import UNBOUND, PyCode, SourceLoc, compile_statement
 from ..ir.graph import Node
 from .control_flow import (
     BROKE,
+    JUMP,
+    PART,
     RETURNED,
     _branch_stmts,
     _has_return,
@@ -38,6 +40,7 @@ from .control_flow import (
     bound_names,
     branch,
     capture,
+    in_part,
     jump_block,
     jumps,
 )
@@ -50,7 +53,6 @@ if TYPE_CHECKING:
 
 CATCH = "__ayo_catch"
 HANDLED = "__ayo_exc"  # a handler's error, when it binds no name
-JUMP = "__ayo_jump"  # in a loop body: which jump a try's part ended with ("" for none)
 
 
 def try_statement(
@@ -64,9 +66,10 @@ def try_statement(
 ) -> bool:
     """Compile ``stmt`` into a ``try`` node; False when it must stay a graph break (see above).
 
-    In a loop body, ``rest`` is the body after the statement, and a part of it may end in ``break``
-    or ``continue`` (``except ayo.EngineError: continue``): the node then also outputs which jump
-    ran, and the rest of the body runs only when none did. ``finally_after``: the ``finally`` is
+    In a loop body, ``rest`` is the body after the statement, and a part of it may ``break`` or
+    ``continue``, at its end (``except ayo.EngineError: continue``) or in an ``if`` of it (``if
+    not r: continue``: that part then sets ``JUMP`` where the jump stands, ``control_flow.in_part``):
+    the node then also outputs which jump ran, and the rest of the body runs only when none did. ``finally_after``: the ``finally`` is
     compiled after the node by the caller (``_finally_after``), not into it. ``returns``: a part may
     ``return`` (``try_returns.py``): the caller has bound ``RETURNED``/``RESULT``, which the node
     also outputs, and the ``else`` runs only when the body did not return."""
@@ -78,15 +81,8 @@ def try_statement(
         return False
     if not finally_after and rest is None and _finally_after(comp, stmt, loc, returns=returns):
         return True
-    blocks = [stmt.body, *(h.body for h in stmt.handlers)] + ([stmt.orelse.body] if stmt.orelse else [])
-    if rest is not None:
-        if stmt.finalbody is not None and jumps(stmt.finalbody):
-            return False
-        for b in blocks:  # a break/continue ends a part; a return may stand where returning.py allows
-            stmts = _branch_stmts(b)
-            leaves = [jumps(x, returns=not returns) for x in stmts]
-            if any(leaves[:-1]) or (leaves[-1] and _trailing_jump(stmts[-1]) is None):
-                return False
+    if rest is not None and stmt.finalbody is not None and jumps(stmt.finalbody):
+        return False
     body = _branch_stmts(stmt.body)
     early: set[str] = set()  # names bound before the body's last statement, which a failure keeps
     ends = body[:-1] if rest is not None and body and _trailing_jump(body[-1]) is not None else body
@@ -117,7 +113,8 @@ def try_statement(
     children: list[tuple[str, Builder, list[Node]]] = []
 
     if rest is not None:
-        names.append(JUMP)
+        if JUMP not in names:  # (in a part around this `try`, its jumps set that part's too)
+            names.append(JUMP)
         comp.env[JUMP] = Static("")
 
     def part(role: str, stmts: list[cst.BaseStatement], first: list[str]) -> Builder:
@@ -129,11 +126,14 @@ def try_statement(
             inp = child.graph.add("input", (), {"name": n}, name="exc" if n == HANDLED else n.strip("_"))
             child.env[n] = Traced(inp, unbound=n in handed_unbound)
             inputs.append(inp)
-        jump = _trailing_jump(stmts[-1]) if rest is not None and stmts else None
+        nested = rest is not None and _nested_jump(stmts, returns)
+        jump = _trailing_jump(stmts[-1]) if rest is not None and stmts and not nested else None
 
         def fill(c: Builder) -> None:
             run = stmts if jump is None else stmts[:-1]
-            if returns:
+            if nested:
+                c.env[PART] = Static(True)  # a `break`/`continue` in an `if` of it sets `JUMP`
+            if returns or nested:
                 jump_block(c, run)  # a `return` binds the flag and the value, and ends the part
             else:
                 c.block(run, top=False)
@@ -304,7 +304,14 @@ def _after_jumps(comp: Builder, stmt: cst.Try, rest: list[cst.BaseStatement], lo
         )
 
     branch(comp, stmt, went_on, lambda c: jump_block(c, rest), jumped, bound_names(comp, rest), loc)
-    comp.env.pop(JUMP, None)
+    if not in_part(comp):  # (in a part around, the jump is that part's too: its `JUMP`)
+        comp.env.pop(JUMP, None)
+
+
+def _nested_jump(stmts: list[cst.BaseStatement], returns: bool) -> bool:
+    """Whether a part's ``break``/``continue`` may stand elsewhere than at its end (in an ``if``)."""
+    leaves = [jumps(x, returns=not returns) for x in stmts]
+    return bool(leaves) and (any(leaves[:-1]) or (leaves[-1] and _trailing_jump(stmts[-1]) is None))
 
 
 def _catch(comp: Builder, handler: cst.ExceptHandler, loc: SourceLoc) -> PyCode | bool | None:

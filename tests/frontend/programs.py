@@ -9,7 +9,8 @@ closures that change a workflow list, records changed in place by a loop, aliase
 may raise ``UnboundLocalError``, an effect reading no call); ``CONTROL_KINDS`` add control flow and parallel constructs (loops with
 ``break``/``continue``/``else``, ``while``, ``try``, ``finally``, ``gather`` also with a spread
 among calls and of a list grown by appends, tuple-target loops and comprehensions, loops whose iterations depend on each other,
-``match``, effects inside loop bodies, a ``return`` inside a loop or a ``try``, ``functools.partial``
+``match``, effects inside loop bodies, a ``return`` inside a loop or a ``try``, a ``break`` or
+``continue`` in an ``if`` of a ``try`` part, ``functools.partial``
 of a primitive, ``gather(*map(helper, xs))``); ``UNROLL_KINDS`` loops and comprehensions over a few
 constants whose item is a call's graph constant. Every kind traces whole (no graph break), but
 ``RUN_TIME_KINDS``: calls of a graph constant computed when the workflow runs, each a graph break at
@@ -139,7 +140,69 @@ CONTROL_KINDS = [
     "as_completed",
     "dict_gather",
     "task_dict",
+    "try_jump_loop",
 ]
+
+
+def _try_jump_body(i: int, pick: int, lst: str, s: str) -> list[str]:
+    """A loop appending to ``l{i}`` whose ``try`` has a jump in an ``if`` of its body, handler or
+    ``else`` (or of a ``try`` inside a part), one of five variants by ``pick``."""
+    call = f'await ayo.llm(f"TJ {{x{i}}} {{{s}}}", max_tokens=3)'
+    head = [f"for x{i} in {lst}:", "    try:", f"        r{i} = {call}"]
+    variants = [
+        [
+            *head,
+            f"        if len(r{i}) % 2:",
+            "            continue",
+            f"        l{i}.append(r{i})",
+            "    except ayo.EngineError:",
+            f'        l{i}.append("err")',
+        ],
+        [
+            *head,
+            "    except ayo.EngineError:",
+            f"        if len(l{i}) % 2:",
+            "            continue",
+            f'        r{i} = "err"',
+            f"    l{i}.append(r{i})",
+        ],
+        [
+            *head,
+            "    except ayo.EngineError:",
+            "        continue",
+            "    else:",
+            f"        if len(r{i}) % 3 == 0:",
+            "            break",
+            f"        l{i}.append(r{i})",
+        ],
+        [
+            *head,
+            "        try:",
+            f"            k{i} = int(r{i}[:1])",
+            "        except ValueError:",
+            f"            if len(r{i}) % 2:",
+            "                continue",
+            f"            k{i} = 0",
+            f'        l{i}.append(f"{{k{i}}}{{r{i}}}")',
+            "    except ayo.EngineError:",
+            "        break",
+        ],
+        [
+            f"n{i} = 0",
+            f"while n{i} < 3:",
+            f"    n{i} += 1",
+            "    try:",
+            f'        r{i} = await ayo.llm(f"TW {{n{i}}} {{{s}}}", max_tokens=3)',
+            f"        if len(r{i}) % 2 == 0:",
+            "            break",
+            "    except ayo.EngineError:",
+            f'        r{i} = "err"',  # (bound before the `if` that may raise: the handler binds it too)
+            "        continue",
+            f"    l{i}.append(r{i})",
+        ],
+    ]
+    return variants[pick % len(variants)]
+
 
 # Calls whose graph constant (a sampling parameter, ``collection=``) is computed when the workflow
 # runs: each runs eagerly, as a graph break at its line (marked ``# run-time constant``).
@@ -447,6 +510,9 @@ def control_statement(kind: str, i: int, pick: int, scope: dict[str, list[str]],
             f"    r{i} = await asyncio.gather(*d{i}.values())",
             f'    l{i} = [f"{{k}}={{v}}" for k, v in zip(d{i}, r{i}, strict=True)]',
         ]
+    if kind == "try_jump_loop":  # a `break`/`continue` in an `if` of a `try` part of a loop body
+        scope["l"].append(f"l{i}")
+        return [f"    l{i} = []", *(f"    {line}" for line in _try_jump_body(i, pick, lst, s))]
     if kind == "task_dict":  # a dict of tasks awaited one by one
         scope["l"].append(f"l{i}")
         task = 'asyncio.create_task(ayo.llm(f"Task {x}", max_tokens=2))'

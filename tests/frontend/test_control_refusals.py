@@ -21,7 +21,7 @@ def test_reading_the_handlers_exception_after_the_try_is_refused() -> None:
 def test_a_break_inside_a_try_body_is_refused_with_the_fix() -> None:
     with pytest.raises(TraceError) as info:
         refused.break_inside_try_body.graph(["a"])
-    assert "move it into an `if` of the loop body" in str(info.value)
+    assert "bind the name again in each handler" in str(info.value)
 
 
 async def run_modes_eager(wf: object, arg: str) -> object:
