@@ -22,8 +22,9 @@
   annotations are kept (they make its fields), and so are ``x: T`` with no value (it makes ``x``
   a local name) and annotations of attributes or items.
 
-The first two add lines the source does not have: the lines after them in the rewritten code are further
-down, which ``lines`` undoes for the file's line numbers (a new line stands for the one before).
+The first two add lines the source does not have: the lines after them in the rewritten code are
+further down, which ``lines`` undoes for the file's line numbers (a new line stands for the one
+before).
 """
 
 from __future__ import annotations

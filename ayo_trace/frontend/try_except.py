@@ -69,8 +69,9 @@ def try_statement(
     In a loop body, ``rest`` is the body after the statement, and a part of it may ``break`` or
     ``continue``, at its end (``except ayo.EngineError: continue``) or in an ``if`` of it (``if
     not r: continue``: that part then sets ``JUMP`` where the jump stands, ``control_flow.in_part``):
-    the node then also outputs which jump ran, and the rest of the body runs only when none did. ``finally_after``: the ``finally`` is
-    compiled after the node by the caller (``_finally_after``), not into it. ``returns``: a part may
+    the node then also outputs which jump ran, and the rest of the body runs only when none did.
+    ``finally_after``: the ``finally`` is compiled after the node by the caller
+    (``_finally_after``), not into it. ``returns``: a part may
     ``return`` (``try_returns.py``): the caller has bound ``RETURNED``/``RESULT``, which the node
     also outputs, and the ``else`` runs only when the body did not return."""
     if (_has_return(stmt) and not returns) or _bare_raise(stmt.handlers):
