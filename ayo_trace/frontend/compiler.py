@@ -466,7 +466,7 @@ class Compiler(Builder):
                 continue  # the statement binds it before reading it (a loop variable, say)
             value = self.lookup_local(n, loc, raw=True)
             if isinstance(value, Static) and n not in assigned:
-                bindings[n] = value.value
+                bindings[n] = coroutine_lists.bound(value.value, n, loc)
                 continue
             if isinstance(value, Traced) and value.unbound:
                 unbound.append(n)

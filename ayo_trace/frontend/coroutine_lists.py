@@ -31,6 +31,7 @@ from typing import TYPE_CHECKING, Any
 
 import libcst as cst
 
+from ..errors import TraceError
 from ..ir.code import SourceLoc
 from .closures import _assigned_after, _changed_after
 from .control_flow import close_map, open_body, target_names
@@ -51,6 +52,20 @@ class Deferred:
     written there: calls, comprehensions of calls, loops appending a call."""
 
     parts: tuple[Part, ...]
+
+
+def bound(value: Any, name: str, loc: SourceLoc) -> Any:
+    """``value``, known at trace time, for code run as written to read as ``name``; a list of calls
+    deferred to where it is gathered never is (the code would see the tracer's ``Deferred``, not
+    Python's coroutines): refused, a tracer bug the rules above should have kept from happening."""
+    if isinstance(value, Deferred):
+        raise TraceError(
+            f"`{name}`, a list of calls traced where it is gathered, is read by code run as written here; "
+            "read it only in `asyncio.gather(*...)` or `asyncio.as_completed(...)`",
+            loc=loc,
+            construct="gather",
+        )
+    return value
 
 
 def deferred(comp: Builder, e: cst.BaseExpression) -> tuple[Part, ...] | None:

@@ -321,7 +321,7 @@ def small_statement(comp: Builder, small: cst.BaseSmallStatement, loc: SourceLoc
             return is_gather(comp, c)
         # (of a generator, as_completed raises TypeError: not deferred, run as written)
         listed = isinstance(small, cst.Assign) and not isinstance(small.value, cst.GeneratorExp)
-        return not arg.star and listed and is_as_completed(comp, c)
+        return not arg.star and listed and is_as_completed(comp, c) and _traced_where(comp, c)
 
     if coroutine_lists.defer(comp, small, deferrable, consumer):
         return True
@@ -329,6 +329,16 @@ def small_statement(comp: Builder, small: cst.BaseSmallStatement, loc: SourceLoc
         _refuse_unawaited(comp, small, loc)
         return False
     return True
+
+
+def _traced_where(comp: Builder, call: cst.Call) -> bool:
+    """Whether ``asyncio.as_completed(...)`` stands where ``completion`` traces it: a loop's or a
+    comprehension's iterable, or an assignment's value (not inside other code, as in
+    ``enumerate(asyncio.as_completed(coros))``, which runs as written)."""
+    parent = comp.src.parents.get(call)
+    if isinstance(parent, cst.For | cst.CompFor):
+        return parent.iter is call
+    return isinstance(parent, cst.Assign) and parent.value is call and len(parent.targets) == 1
 
 
 def _refuse_unawaited(comp: Builder, small: cst.BaseSmallStatement, loc: SourceLoc) -> None:

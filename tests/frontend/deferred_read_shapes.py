@@ -146,3 +146,21 @@ async def values_read_in_the_gather_statement(q: str, docs: list[str]) -> list[A
 
 
 BREAKS = [values_read_in_the_gather_statement]
+
+
+@ayo.workflow
+async def enumerated_as_completed(q: str, docs: list[str]) -> list[str]:
+    coros = [ayo.llm(f"{q} {d}", max_tokens=2) for d in docs]
+    out = []
+    for i, fut in enumerate(asyncio.as_completed(coros)):  # inside other code: as written
+        out.append(f"{i}:{await fut}")
+    return sorted(out)
+
+
+@ayo.workflow
+async def enumerated_as_completed_in_a_comprehension(q: str, docs: list[str]) -> list[str]:
+    coros = [ayo.llm(f"{q} {d}", max_tokens=2) for d in docs]
+    return sorted([f"{i}:{await f}" for i, f in enumerate(asyncio.as_completed(coros))])
+
+
+BREAKS += [enumerated_as_completed, enumerated_as_completed_in_a_comprehension]

@@ -4,7 +4,8 @@ are written (``frontend/coroutine_lists.py``, ``frontend/normalize.py``): an ann
 (``for fut in asyncio.as_completed(coros)``) is evaluated once like a comprehension's first one,
 and a dict's keys may be read in the statement gathering its values (they are the same before and
 after). Eager ≡ traced ≡ optimized: the answers, also when a call fails, and the prompts decoded
-when none does; a statement that sees the coroutines unawaited stays a graph break."""
+when none does; a statement that sees the coroutines unawaited, or ``as_completed`` inside other
+code (``enumerate(asyncio.as_completed(coros))``), stays a graph break."""
 
 from __future__ import annotations
 
@@ -13,6 +14,9 @@ from typing import Any
 import pytest
 
 import ayo_trace as ayo
+from ayo_trace.errors import TraceError
+from ayo_trace.frontend.coroutine_lists import Deferred, bound
+from ayo_trace.ir.code import SourceLoc
 from ayo_trace.testing import ScriptedEmbedder, ScriptedLLM, ScriptedStore
 
 from . import deferred_read_shapes as s
@@ -56,6 +60,7 @@ async def test_calls_made_before_their_await_are_traced(wf: Any, args: tuple[Any
 
 
 @pytest.mark.parametrize("wf", s.BREAKS, ids=[wf.fn.__name__ for wf in s.BREAKS])
+# (a failing call: Python's as_completed leaves coroutines never awaited, a warning pytest raises)
 @pytest.mark.parametrize("args", ARGS[:2], ids=["three", "none"])
 async def test_calls_seen_unawaited_run_as_written(wf: Any, args: tuple[Any, ...]) -> None:
     assert len(breaks(wf)) >= 1
@@ -66,3 +71,11 @@ async def test_calls_seen_unawaited_run_as_written(wf: Any, args: tuple[Any, ...
 def test_an_annotated_assignment_is_traced_as_the_assignment() -> None:
     printed = str(s.annotated_list_appended.graph("q", ["a"]))
     assert "batch: list" not in printed and "map(" in printed
+
+
+def test_a_deferred_list_reaching_code_run_as_written_is_refused_at_trace_time() -> None:
+    """The guard behind the rules: were a rule to defer a list some code then reads as written,
+    the trace is refused there, not the run failing on the tracer's placeholder."""
+    with pytest.raises(TraceError, match="`coros`, a list of calls traced where it is gathered"):
+        bound(Deferred(()), "coros", SourceLoc("wf.py", 3))
+    assert bound([1], "xs", SourceLoc("wf.py", 3)) == [1]
