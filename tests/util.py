@@ -24,3 +24,15 @@ def in_new_thread(fn: Callable[..., T], *args: Any) -> T:
     (see ``run_in_new_loop``)."""
     with ThreadPoolExecutor(1) as pool:
         return pool.submit(fn, *args).result()
+
+
+async def outcome(run: Callable[..., Awaitable[Any]], *args: Any, text: bool = True) -> Any:
+    """``await run(*args)``, or for an error the one its cause chain ends in, as ``("raised", class
+    name, message)`` (without the message when ``text`` is False): what eager, traced and optimized
+    runs are compared by."""
+    try:
+        return await run(*args)
+    except Exception as exc:
+        while exc.__cause__ is not None:
+            exc = exc.__cause__  # type: ignore[assignment]
+        return ("raised", type(exc).__name__, str(exc)) if text else ("raised", type(exc).__name__)

@@ -18,6 +18,7 @@ from ayo_trace.errors import TraceError
 from ayo_trace.frontend.coroutine_lists import Deferred, bound
 from ayo_trace.ir.code import SourceLoc
 from ayo_trace.testing import ScriptedEmbedder, ScriptedLLM, ScriptedStore
+from tests.util import outcome
 
 from . import deferred_read_shapes as s
 
@@ -35,12 +36,7 @@ async def runs(wf: Any, args: tuple[Any, ...]) -> list[tuple[Any, list[Any]]]:
         async with ayo.Runtime(
             [llm, ScriptedEmbedder("embed"), ScriptedStore("store")], batching=False, retries=0
         ):
-            try:
-                answer = await run(*args)
-            except Exception as exc:
-                while exc.__cause__ is not None:
-                    exc = exc.__cause__  # type: ignore[assignment]
-                answer = ("raised", type(exc).__name__)
+            answer = await outcome(run, *args, text=False)
         out.append((answer, sorted(llm.prompts)))
     return out
 

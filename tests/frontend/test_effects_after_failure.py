@@ -19,6 +19,7 @@ import pytest
 import ayo_trace as ayo
 from ayo_trace.backend.engines.base import DecodeChunk, DecodeRequest
 from ayo_trace.testing import ScriptedEmbedder, ScriptedLLM, ScriptedStore
+from tests.util import outcome
 
 pytestmark = pytest.mark.anyio
 
@@ -126,14 +127,9 @@ async def left_behind(run: Any, q: str, where: str) -> tuple[Any, ...]:
     store = ScriptedStore("store")
     async with ayo.Runtime([engine(where), ScriptedEmbedder("embed"), store], batching=False, retries=0):
         await ayo.ingest([], collection="log")
-        try:
-            outcome: Any = await run(q, seen)
-        except Exception as exc:
-            while exc.__cause__ is not None:
-                exc = exc.__cause__  # type: ignore[assignment]
-            outcome = ("raised", type(exc).__name__, str(exc))
+        answer = await outcome(run, q, seen)
     rows = sorted(r.text for r in store.collections.get("log", ()))
-    return outcome, list(HISTORY), dict(COUNTS), STATS.calls, seen, rows
+    return answer, list(HISTORY), dict(COUNTS), STATS.calls, seen, rows
 
 
 @pytest.mark.parametrize("wf", WORKFLOWS, ids=[wf.fn.__name__ for wf in WORKFLOWS])

@@ -19,6 +19,7 @@ from hypothesis import strategies as st
 
 import ayo_trace as ayo
 from ayo_trace.testing import ScriptedEmbedder, ScriptedLLM, ScriptedStore
+from tests.util import outcome as outcome_on  # (on the runtime that is running)
 
 pytestmark = pytest.mark.anyio
 
@@ -124,16 +125,6 @@ async def outcome(run: Any, q: str) -> Any:
         [llm, ScriptedEmbedder("embed"), ScriptedStore("store")], batching=False, retries=0
     ):
         return await outcome_on(run, q)
-
-
-async def outcome_on(run: Any, q: str) -> Any:
-    """The answer of ``run(q)`` on the runtime that is running, or the error its cause chain ends in."""
-    try:
-        return await run(q)
-    except Exception as exc:
-        while exc.__cause__ is not None:
-            exc = exc.__cause__  # type: ignore[assignment]
-        return ("raised", type(exc).__name__, str(exc))
 
 
 @pytest.mark.parametrize("wf", WORKFLOWS, ids=[wf.fn.__name__ for wf in WORKFLOWS])

@@ -13,6 +13,7 @@ import ayo_trace as ayo
 from ayo_trace.ir import Graph
 from ayo_trace.ir.code import UNBOUND
 from ayo_trace.testing import ScriptedEmbedder, ScriptedLLM, ScriptedStore
+from tests.util import outcome
 
 from . import maybe_unbound_shapes as shapes
 
@@ -25,16 +26,6 @@ DOCS = [[], ["alpha"], ["alpha", "beta", "gamma"]]
 def runtime() -> ayo.Runtime:
     llm = ScriptedLLM("llm", fail=lambda p: "FAIL" in p)
     return ayo.Runtime([llm, ScriptedEmbedder("embed"), ScriptedStore("store")], batching=False, retries=0)
-
-
-async def outcome(run: Any, q: str, docs: list[str]) -> Any:
-    """The answer of ``run(q, docs)`` on the runtime that is running, or the error it raised."""
-    try:
-        return await run(q, docs)
-    except Exception as exc:
-        while exc.__cause__ is not None:
-            exc = exc.__cause__  # type: ignore[assignment]
-        return ("raised", type(exc).__name__, str(exc))
 
 
 @pytest.mark.parametrize("wf", shapes.WORKFLOWS, ids=[wf.fn.__name__ for wf in shapes.WORKFLOWS])

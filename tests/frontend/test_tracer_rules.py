@@ -13,6 +13,7 @@ import pytest
 import ayo_trace as ayo
 from ayo_trace.frontend.helpers import MAX_INLINE_DEPTH
 from ayo_trace.testing import ScriptedLLM
+from tests.util import outcome
 
 from . import bad_shapes as b
 from . import rules_shapes as r
@@ -55,15 +56,6 @@ async def test_a_name_a_path_may_leave_unbound_is_checked_where_read(wf: Any, in
             eager = await outcome(wf.eager, x)
             assert await outcome(ayo.workflow(wf.fn, passes=[]), x) == eager, x
             assert await outcome(wf, x) == eager, x
-
-
-async def outcome(run: Any, x: Any) -> Any:
-    try:
-        return await run(x)
-    except Exception as exc:
-        while exc.__cause__ is not None:
-            exc = exc.__cause__  # type: ignore[assignment]
-        return ("raised", type(exc).__name__, str(exc))
 
 
 def test_a_break_around_try_except_as_returns_only_what_python_leaves_bound() -> None:

@@ -13,22 +13,13 @@ import pytest
 
 import ayo_trace as ayo
 from ayo_trace.testing import ScriptedEmbedder, ScriptedLLM, ScriptedStore
+from tests.util import outcome
 
 from . import try_jump_shapes as shapes
 
 pytestmark = pytest.mark.anyio
 
 DOCS = [[], ["a"], ["a", "skip b", "c"], ["a", "FAIL b", "c"], ["FAIL skip", "d", "stop", "e"], ["bb", "ccc"]]
-
-
-async def outcome(run: Any, args: tuple[Any, ...]) -> Any:
-    """The answer of ``run(*args)`` on the runtime that is running, or the error it raised."""
-    try:
-        return await run(*args)
-    except Exception as exc:
-        while exc.__cause__ is not None:
-            exc = exc.__cause__  # type: ignore[assignment]
-        return ("raised", type(exc).__name__)
 
 
 def arguments(wf: Any) -> list[tuple[Any, ...]]:
@@ -47,5 +38,5 @@ async def test_a_jump_in_a_try_part_is_traced(wf: Any) -> None:
         for run in (wf.eager, unoptimized, wf):
             llm = ScriptedLLM("llm", fail=lambda p: "FAIL" in p)
             async with ayo.Runtime([llm, ScriptedEmbedder("embed"), ScriptedStore("store")], batching=False):
-                results.append((await outcome(run, a), sorted(llm.prompts)))
+                results.append((await outcome(run, *a, text=False), sorted(llm.prompts)))
         assert results[0] == results[1] == results[2], a
