@@ -26,6 +26,16 @@ def in_new_thread(fn: Callable[..., T], *args: Any) -> T:
         return pool.submit(fn, *args).result()
 
 
+def scripted_runtime() -> Any:
+    """A runtime on the scripted engines, exact (no batching, no retries), whose LLM fails every
+    prompt holding ``FAIL``: what the eager ≡ traced ≡ optimized tests of the tracer run on."""
+    import ayo_trace as ayo
+    from ayo_trace.testing import ScriptedEmbedder, ScriptedLLM, ScriptedStore
+
+    llm = ScriptedLLM("llm", fail=lambda p: "FAIL" in p)
+    return ayo.Runtime([llm, ScriptedEmbedder("embed"), ScriptedStore("store")], batching=False, retries=0)
+
+
 async def outcome(run: Callable[..., Awaitable[Any]], *args: Any, text: bool = True) -> Any:
     """``await run(*args)``, or for an error the one its cause chain ends in, as ``("raised", class
     name, message)`` (without the message when ``text`` is False): what eager, traced and optimized

@@ -15,6 +15,7 @@ import libcst as cst
 from ..errors import TraceError
 from ..ir.code import SourceLoc
 from ..ir.graph import Node
+from .normalize import GROUP_ERROR
 from .values import Static, Traced
 
 if TYPE_CHECKING:
@@ -197,6 +198,8 @@ def made_node(comp: Builder, e: cst.BaseExpression, kind: str, capture: bool = T
     if kind == "task" and capture:
         here = comp.env.get(e.value)
         node = here.node if isinstance(here, Traced) else None
+    if kind != "task":  # (a task read after its group: run as written, `await t` of a finished one)
+        node = _made_in_group(node)
     if node is None or node.op != "python" or not node.args:
         return None
     code = node.attrs.get("code")
@@ -234,6 +237,20 @@ def bind_completed(
     comp.temps.pop(RESULT, None)
     comp.temps.pop(DONE, None)
     comp.env[target] = Traced(node)
+
+
+def _made_in_group(node: Node | None) -> Node | None:
+    """The node a task group's ``try`` hands on (``normalize``: a name its body binds), as made
+    in its body; any other node as it is."""
+    if (
+        node is not None
+        and node.op == "getitem"
+        and node.args
+        and (group := node.args[0]).op == "try"
+        and group.attrs.get("bind") == (GROUP_ERROR,)
+    ):
+        return group.attrs["body"].output.args[node.attrs["index"]]
+    return node
 
 
 def _origin(comp: Builder, name: str) -> Node | None:

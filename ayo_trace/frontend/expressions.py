@@ -145,12 +145,7 @@ class ExpressionCompiler(
     def split_names(self, local: list[str], other: list[str]) -> tuple[list[str], list[str]]:
         """Move to ``local`` the names libcst sees as non-local that this body binds (a map body's
         loop variable is a comprehension's own name in the source, but a local of the body)."""
-        enclosing = self.body.enclosing
-        moved = [
-            n
-            for n in other
-            if n in self.body.env or n in self.body.temps or (enclosing is not None and enclosing.is_bound(n))
-        ]
+        moved = [n for n in other if n in self.body.env or n in self.body.temps or _outside(self.body, n)]
         if not moved:
             return local, other
         return [*local, *moved], [n for n in other if n not in moved]
@@ -464,3 +459,17 @@ def walrus_targets(e: cst.CSTNode) -> list[tuple[str, bool]]:
 
     walk(e, False)
     return list(out.items())
+
+
+def _outside(body: Any, name: str) -> bool:
+    """Whether ``name`` is a variable of a function around the one ``body`` compiles (the workflow
+    around a helper it defines, through helpers calling helpers and the bodies of each: a handler's,
+    a branch's), which the helper reads as Python's closure would."""
+    c = body
+    while c is not None:
+        while c.parent is not None:
+            c = c.parent
+        c = c.enclosing
+        if c is not None and c.is_bound(name):
+            return True
+    return False

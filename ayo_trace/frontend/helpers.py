@@ -25,7 +25,7 @@ from ..ir.code import SourceLoc
 from . import forwarding, impure, made_fields, supers, unpacking
 from .builder import Expressions
 from .source import FunctionSource
-from .state import walk
+from .state import _immutable, walk
 from .values import Static, Traced, Value
 
 MAX_INLINE_DEPTH = 24
@@ -350,7 +350,15 @@ class Helpers(Expressions):
         return Traced(made.node, cls=cls, fields=made_fields.initial_fields(self.body, None, make, cls))
 
     def _arg(self, e: cst.BaseExpression | Value, loc: SourceLoc, name: str) -> Value:
-        return self.expr(e, loc, name) if isinstance(e, cst.BaseExpression) else e
+        if not isinstance(e, cst.BaseExpression):
+            return e
+        value = self.expr(e, loc, name)
+        if isinstance(value, Static) and not _immutable(value.value) and not _names_object(e):
+            # `[]`, `{}`, `dict(k=v)`: a new object at each call, as Python makes it (folded, one
+            # list would be every call's and every query's)
+            code = self.body.src.expr_code(e)
+            return Traced(self.body.python_node(e, loc, [name], source=f"{name} = {code}", name=name))
+        return value
 
     def _spreads_known(self, call: cst.Call) -> bool:
         """Whether every ``*xs``/``**kw`` of the call unpacks a value known now (a helper called
@@ -395,6 +403,14 @@ class Helpers(Expressions):
         if helper is not None:
             raise RecursesAtRunTime(def_key(helper), message)
         raise TraceError(message, loc=loc, construct="recursion")
+
+
+def _names_object(e: cst.BaseExpression) -> bool:
+    """Whether ``e`` names an object that exists (``shared``, ``CONFIG.cache``), rather than
+    making one."""
+    while isinstance(e, cst.Attribute):
+        e = e.value
+    return isinstance(e, cst.Name)
 
 
 def _reaches(c: Any, target: Any) -> bool:

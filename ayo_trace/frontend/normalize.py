@@ -22,25 +22,50 @@
   annotations are kept (they make its fields), and so are ``x: T`` with no value (it makes ``x``
   a local name) and annotations of attributes or items.
 
-The first two add lines the source does not have: the lines after them in the rewritten code are
-further down, which ``lines`` undoes for the file's line numbers (a new line stands for the one
-before).
+* ``nonlocal calls`` in a function the workflow defines: the workflow's ``calls`` kept in a cell
+  (``calls__cell = [0]``, every use ``calls__cell[0]``), as Python keeps it (``nonlocals``).
+
+* ``async with asyncio.TaskGroup() as tg:`` (or anyio's ``create_task_group()``) is wrapped in
+  the ``try`` that makes its error what the group raises::
+
+      try:
+          async with asyncio.TaskGroup() as tg: ...
+      except Exception as ayo_task_group_error__:
+          raise (ayo_task_group_error__ if isinstance(ayo_task_group_error__, BaseExceptionGroup)
+                 else ExceptionGroup("unhandled errors in a TaskGroup", [ayo_task_group_error__]))
+
+  A group wraps what fails in it (a task, or its own body) in an ``ExceptionGroup``; in the graph
+  the failed call raises its error itself, so the ``try`` wraps it as the group would (a group run
+  as written, a graph break, raised its own already). With several failed tasks the group may
+  gather more than one error where the graph raises the first.
+
+The first two and the last add lines the source does not have: the lines after them in the
+rewritten code are further down, which ``lines`` undoes for the file's line numbers (a new line
+stands for the one before it, a ``try:`` for the one after it).
 """
 
 from __future__ import annotations
 
+import asyncio
 import contextlib
+from collections.abc import Sequence
 from typing import Any
 
 import libcst as cst
 
+from . import nonlocals
 
-def rewrite(module: cst.Module, names: dict[str, Any]) -> tuple[cst.Module, list[cst.CSTNode]]:
+
+def rewrite(
+    module: cst.Module, names: dict[str, Any]
+) -> tuple[cst.Module, list[cst.CSTNode], list[cst.CSTNode]]:
     """``module`` rewritten (above), and the nodes starting a line the source does not have (a
     body moved to its own line; each handler and its ``pass``; the inner ``try`` of ``with
     suppress(A), suppress(B):``), to find those lines once the tree is laid out. ``names``: the
     function's globals and closure."""
+    module, cells = nonlocals.rewrite(module)  # (first: its lines are found where it puts them)
     added: list[cst.CSTNode] = []
+    ahead: list[cst.CSTNode] = []  # (new lines standing for the line after them: a `try:`)
 
     class Rewrite(cst.CSTTransformer):
         def __init__(self) -> None:
@@ -77,7 +102,7 @@ def rewrite(module: cst.Module, names: dict[str, Any]) -> tuple[cst.Module, list
 
         def leave_With(self, old: cst.With, new: cst.With) -> cst.BaseStatement:
             if new.asynchronous is not None:
-                return new
+                return _grouped(new, names, added, ahead)
             caught = [_suppressed(item, names) for item in new.items]
             if any(c is None for c in caught):
                 return new
@@ -103,7 +128,53 @@ def rewrite(module: cst.Module, names: dict[str, Any]) -> tuple[cst.Module, list
 
     rewritten = module.visit(Rewrite())
     assert isinstance(rewritten, cst.Module)
-    return rewritten, added
+    if cells:  # (a parameter's cell, first in the body: the first statement's line)
+        fn = next(s for s in rewritten.body if isinstance(s, cst.FunctionDef))
+        ahead.extend(fn.body.body[:cells])
+    return rewritten, added, ahead
+
+
+GROUP_ERROR = "ayo_task_group_error__"
+_GROUPED = (
+    f"raise ({GROUP_ERROR} if isinstance({GROUP_ERROR}, BaseExceptionGroup) "
+    f'else ExceptionGroup("unhandled errors in a TaskGroup", [{GROUP_ERROR}]))'
+)
+
+
+def _grouped(
+    stmt: cst.With, names: dict[str, Any], added: list[cst.CSTNode], ahead: list[cst.CSTNode]
+) -> cst.BaseStatement:
+    """``async with asyncio.TaskGroup() as tg:`` (or anyio's task group) inside the ``try`` that
+    gives its error as the group raises it: an ``ExceptionGroup`` of it (the graph raises a failed
+    task's error itself)."""
+    if len(stmt.items) != 1 or not _is_group(stmt.items[0].item, names):
+        return stmt
+    raising = cst.parse_statement(_GROUPED)
+    assert isinstance(raising, cst.SimpleStatementLine)
+    handler = cst.ExceptHandler(
+        body=cst.IndentedBlock([raising]),
+        type=cst.Name("Exception"),
+        name=cst.AsName(cst.Name(GROUP_ERROR)),
+        whitespace_after_except=cst.SimpleWhitespace(" "),
+    )
+    made = cst.Try(
+        body=cst.IndentedBlock([stmt.with_changes(leading_lines=[])]),
+        handlers=[handler],
+        leading_lines=stmt.leading_lines,
+    )
+    ahead.append(made)  # (the `try:` line is the `async with` line's)
+    added.extend([handler, raising])
+    return made
+
+
+def _is_group(call: cst.BaseExpression, names: dict[str, Any]) -> bool:
+    if not isinstance(call, cst.Call) or call.args:
+        return False
+    fn = _resolve(call.func, names)
+    if fn is asyncio.TaskGroup:
+        return True
+    module = getattr(fn, "__module__", "") or ""
+    return module.split(".")[0] == "anyio" and getattr(fn, "__name__", "") == "create_task_group"
 
 
 def _suppressed(item: cst.WithItem, names: dict[str, Any]) -> list[cst.BaseExpression] | None:
@@ -126,14 +197,18 @@ def _resolve(e: cst.BaseExpression, names: dict[str, Any]) -> Any:
     return None
 
 
-def lines(added: list[int]) -> Any:
+def lines(added: Sequence[int], ahead: Sequence[int] = ()) -> Any:
     """A function from a line of the rewritten code to the line it was in the source, given the
-    lines (in the rewritten code) of the ``except ...: pass`` added: each stands for the line
-    before it (the body's last)."""
-    marks = frozenset(added)
+    lines (in the rewritten code) added: each of ``added`` stands for the line before it (an
+    ``except ...: pass`` for the body's last), each of ``ahead`` for the line after it (a ``try:``
+    for the statement it wraps)."""
+    before, after = frozenset(added), frozenset(ahead)
+    marks = before | after
 
     def original(line: int) -> int:
-        while line in marks:
+        while line in after:
+            line += 1
+        while line in before:
             line -= 1
         return line - sum(1 for m in marks if m < line)
 

@@ -43,7 +43,7 @@ import libcst as cst
 from ..errors import TraceError
 from ..ir.code import SourceLoc
 from ..ir.graph import Node
-from . import coroutine_lists, task_dicts
+from . import coroutine_lists, interleaving, task_dicts
 from .asyncio_calls import (
     DONE,
     RESULT,
@@ -255,6 +255,7 @@ def gathered(
     loc: SourceLoc,
     name: str,
 ) -> Value:
+    interleaving.check_gather(comp, _calls(comp, parts), loc)
     if isinstance(parts, Spread):
         return _spread(comp, parts, loc, name)
     values: list[Node] = []
@@ -271,6 +272,41 @@ def gathered(
                 comp.materialize(comp.exprs.await_expr(cst.Await(expression=p), loc, None), loc, "value")
             )
     return Traced(_list_node(comp, inner, values, loc, name, spreads))
+
+
+def _calls(comp: Builder, parts: list[cst.BaseExpression | Spread] | Spread) -> list[interleaving.Part]:
+    """The calls a gather runs at once, each with the names its items bind when it stands for many
+    (a comprehension's element, ``map``'s function, a loop's appended call): what ``interleaving``
+    checks."""
+    out: list[interleaving.Part] = []
+    for p in parts if isinstance(parts, list) else [parts]:
+        if isinstance(p, cst.Call) and task_node(comp, p) is None:
+            out.append((p, None))
+        elif isinstance(p, Spread) and isinstance(p.expr, cst.GeneratorExp | cst.ListComp):
+            elt = wrapped(comp, p.expr.elt) or p.expr.elt  # (`asyncio.create_task(f(x))`: `f(x)`)
+            if isinstance(elt, cst.Call):
+                out.append((elt, interleaving.items_of(p.expr)))
+        elif isinstance(p, Spread) and isinstance(p.expr, cst.For):
+            if (appended := _appended(p.expr)) is not None:
+                out.append((appended, interleaving.items_of(p.expr)))
+        elif (
+            isinstance(p, Spread)
+            and not isinstance(p.expr, cst.For)
+            and (mapped := _map_spread(comp, p.expr)) is not None
+        ):
+            out.append((cst.Call(func=mapped[0], args=[cst.Arg(cst.Name(MAP_ITEM))]), frozenset()))
+    return out
+
+
+def _appended(loop: cst.For) -> cst.Call | None:
+    """The call ``coros.append(f(x))``, the only statement of ``loop``'s body, appends."""
+    body = loop.body.body
+    line = body[0] if len(body) == 1 else None
+    small = line.body[0] if isinstance(line, cst.SimpleStatementLine) and len(line.body) == 1 else None
+    call = small.value if isinstance(small, cst.Expr) else None
+    if isinstance(call, cst.Call) and len(call.args) == 1 and isinstance(call.args[0].value, cst.Call):
+        return call.args[0].value
+    return None
 
 
 def _list_node(
@@ -387,6 +423,8 @@ def _task_list(comp: Builder, small: cst.Assign, target: str, made: cst.ListComp
     if wrapped(comp, made.elt) is None or made.for_in.asynchronous or _clause_awaits(made.for_in):
         return False
     assert isinstance(made.elt, cst.Call)
+    if isinstance(coro := only_arg(made.elt), cst.Call):
+        interleaving.check_gather(comp, [(coro, interleaving.items_of(made))], loc)  # (run at once)
     group = group_of(comp, made.elt)  # a task group's tasks have finished once it exits
     check_task_uses(comp, small, target, loc, many=True, within=group)
     results = comp.exprs.comprehension_map(made, loc, target, awaits=True)  # await create_task(f(x))

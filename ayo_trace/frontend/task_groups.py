@@ -17,6 +17,7 @@ from typing import TYPE_CHECKING, Any
 import libcst as cst
 
 from ..ir.code import SourceLoc
+from . import interleaving
 from .asyncio_calls import only_arg, traceable
 from .parallel import _task
 
@@ -92,6 +93,8 @@ def task_group(comp: Builder, stmt: cst.With, loc: SourceLoc) -> bool:
             and (tg in comp.src.free_names(s)[0] or not isinstance(s, cst.SimpleStatementLine))
         ):
             return False  # the group used another way: a graph break runs it as written
+    parts = [(c[1], None) if c is not None else _listed(s) for s, c in zip(body, calls, strict=True)]
+    interleaving.check_gather(comp, [p for p in parts if p is not None], loc)  # (they run at once)
     comp.deps.task_groups[tg] = stmt  # (`tasks = [tg.create_task(f(x)) for x in xs]`: `_task_list`)
     try:
         for s, c in zip(body, calls, strict=True):
@@ -102,6 +105,17 @@ def task_group(comp: Builder, stmt: cst.With, loc: SourceLoc) -> bool:
     finally:
         del comp.deps.task_groups[tg]
     return True
+
+
+def _listed(stmt: cst.BaseStatement) -> interleaving.Part | None:
+    """The call a ``tasks = [tg.create_task(f(x)) for x in xs]`` line makes for each item."""
+    if not (isinstance(stmt, cst.SimpleStatementLine) and isinstance(stmt.body[0], cst.Assign)):
+        return None
+    made = stmt.body[0].value
+    if not isinstance(made, cst.ListComp) or not isinstance(made.elt, cst.Call):
+        return None
+    coro = only_arg(made.elt)
+    return (coro, interleaving.items_of(made)) if isinstance(coro, cst.Call) else None
 
 
 def _group_list(stmt: cst.BaseStatement, tg: str) -> bool:

@@ -141,7 +141,42 @@ CONTROL_KINDS = [
     "dict_gather",
     "task_dict",
     "try_jump_loop",
+    "nonlocal_helper",
 ]
+
+
+def _nonlocal_lines(i: int, pick: int, lst: str, s: str) -> list[str]:
+    """A counter, a total or the best so far kept by a function of the workflow (``nonlocal``):
+    called in turn, gathered with the change before the call's wait, or after it."""
+    variant = pick % 4
+    if variant == 3:  # a plain function bumping a counter, and the best so far in turn
+        return [
+            f"n{i} = 0",
+            f'best{i} = ""',
+            f"def bump{i}():",
+            f"    nonlocal n{i}",
+            f"    n{i} += 1",
+            f"async def grade{i}(t):",
+            f"    nonlocal best{i}",
+            '    r = await ayo.llm(f"Grade {t}", max_tokens=2)',
+            f"    bump{i}()",
+            f"    if len(r) > len(best{i}):",
+            f"        best{i} = r",
+            f"for item in {lst}:",
+            f"    await grade{i}(item)",
+            f's{i} = f"{{n{i}}} {{best{i}}}"',
+        ]
+    before = variant != 2
+    change = [f"    nonlocal n{i}", f"    n{i} += 1" if before else ""]
+    call = [f'    r = await ayo.llm(f"Count {{t}} {s}", max_tokens=2)']
+    after = [] if before else [f"    n{i} += len(r)"]
+    body = [line for line in [*change, *call, *after, "    return r"] if line]
+    use = (
+        [f"for item in {lst}:", f"    await ask{i}(item)"]
+        if variant == 0
+        else [f"outs{i} = await asyncio.gather(*(ask{i}(x) for x in {lst}))"]
+    )
+    return [f"n{i} = 0", f"async def ask{i}(t):", *body, *use, f's{i} = f"{{n{i}}}"']
 
 
 def _try_jump_body(i: int, pick: int, lst: str, s: str) -> list[str]:
@@ -513,6 +548,9 @@ def control_statement(kind: str, i: int, pick: int, scope: dict[str, list[str]],
     if kind == "try_jump_loop":  # a `break`/`continue` in an `if` of a `try` part of a loop body
         scope["l"].append(f"l{i}")
         return [f"    l{i} = []", *(f"    {line}" for line in _try_jump_body(i, pick, lst, s))]
+    if kind == "nonlocal_helper":  # the workflow's variable changed by its own function
+        scope["s"].append(f"s{i}")
+        return [f"    {line}" for line in _nonlocal_lines(i, pick, lst, s)]
     if kind == "task_dict":  # a dict of tasks awaited one by one
         scope["l"].append(f"l{i}")
         task = 'asyncio.create_task(ayo.llm(f"Task {x}", max_tokens=2))'

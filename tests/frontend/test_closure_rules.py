@@ -1,6 +1,7 @@
 """What the tracer refuses about functions the workflow defines and state outside it, each with the
 line and the fix: shapes whose graph would otherwise differ from Python's run (the closure would
-see the value bound when it was defined, ``nonlocal`` would change nothing)."""
+see the value bound when it was defined; ``nonlocal`` of a variable its cell cannot stand for, here
+a function defined before the variable's first assignment)."""
 
 from __future__ import annotations
 
@@ -32,12 +33,11 @@ async def lambda_reads_a_name_assigned_later(question: str) -> str:
 
 @ayo.workflow
 async def nonlocal_in_a_plain_function(docs: list[str]) -> int:
-    total = 0
-
     def add(n: int) -> None:
         nonlocal total
         total += n
 
+    total = 0
     for d in docs:
         add(len(await ayo.llm(d, max_tokens=2)))
     return total

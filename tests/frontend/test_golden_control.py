@@ -43,11 +43,27 @@ graph gather_spread_generator(question):
     "task_group_results": """\
 graph task_group_results(question):
   %question = input  # parallel_wfs.py:58
-  %short = llm(f"One word answer: {%question}\\n", max_tokens=4)  # parallel_wfs.py:60
-  %short_1 = python(%short) { short = __ayo_done(__ayo_result) }  # parallel_wfs.py:60
-  %long = llm(f"Detailed answer: {%question}\\n", max_tokens=24) after %short_1  # parallel_wfs.py:61
-  %long_1 = python(%long) { long = __ayo_done(__ayo_result) }  # parallel_wfs.py:61
-  %result = python(%short_1, %long_1) { result = f"{short.result().strip()} / {long.result().strip(… }  # parallel_wfs.py:62
+  %try = try(%question, names=('tg', 'short', 'long')) {  # parallel_wfs.py:59
+      %question = input
+      %short = llm(f"One word answer: {%question}\\n", max_tokens=4)  # parallel_wfs.py:60
+      %short_1 = python(%short) { short = __ayo_done(__ayo_result) }  # parallel_wfs.py:60
+      %long = llm(f"Detailed answer: {%question}\\n", max_tokens=24) after %short_1  # parallel_wfs.py:61
+      %long_1 = python(%long) { long = __ayo_done(__ayo_result) }  # parallel_wfs.py:61
+      %tg = const(<unbound>)  # parallel_wfs.py:59
+      return %tg, %short_1, %long_1
+  } except Exception as ayo_task_group_error__ {
+      %ayo_task_group_error = input
+      %question = input
+      %python = python(%ayo_task_group_error) { raise (ayo_task_group_error__ if isinstance(ayo_task_group_… }  # parallel_wfs.py:61
+      %tg = const(<unbound>)  # parallel_wfs.py:59
+      %short = const(<unbound>)  # parallel_wfs.py:59
+      %long = const(<unbound>)  # parallel_wfs.py:59
+      return %tg, %short, %long
+  }
+  %tg = getitem(%try, index=0)  # parallel_wfs.py:59
+  %short = getitem(%try, index=1)  # parallel_wfs.py:59
+  %long = getitem(%try, index=2)  # parallel_wfs.py:59
+  %result = python(%short, %long) { result = f"{short.result().strip()} / {long.result().strip(… } after %try  # parallel_wfs.py:62
   return %result""",
     "create_task_then_await": """\
 graph create_task_then_await(question):
@@ -61,11 +77,25 @@ graph create_task_then_await(question):
 graph anyio_task_group(docs, question):
   %docs = input  # parallel_wfs.py:79
   %question = input  # parallel_wfs.py:79
-  %result = ingest(%docs, collection='notes')  # parallel_wfs.py:75
-  %result_1 = llm(f"Summarize in one line: {%question}\\nSummary:", max_tokens=12) after %result  # parallel_wfs.py:48
-  %hits = search(%question, collection='notes', top_k=2) after %result_1  # parallel_wfs.py:83
-  %result_2 = python(%hits) { result = "\\n".join(h.text for h in hits) }  # parallel_wfs.py:84
-  return %result_2""",
+  %try = try(%docs, %question, names=('tg',)) {  # parallel_wfs.py:80
+      %docs = input
+      %question = input
+      %result = ingest(%docs, collection='notes')  # parallel_wfs.py:75
+      %result_1 = llm(f"Summarize in one line: {%question}\\nSummary:", max_tokens=12) after %result  # parallel_wfs.py:48
+      %tg = const(<unbound>)  # parallel_wfs.py:80
+      return %tg
+  } except Exception as ayo_task_group_error__ {
+      %ayo_task_group_error = input
+      %docs = input
+      %question = input
+      %python = python(%ayo_task_group_error) { raise (ayo_task_group_error__ if isinstance(ayo_task_group_… }  # parallel_wfs.py:82
+      %tg = const(<unbound>)  # parallel_wfs.py:80
+      return %tg
+  }
+  %tg = getitem(%try, index=0)  # parallel_wfs.py:80
+  %hits = search(%question, collection='notes', top_k=2) after %try  # parallel_wfs.py:83
+  %result = python(%hits) { result = "\\n".join(h.text for h in hits) }  # parallel_wfs.py:84
+  return %result""",
     "enumerate_zip_pairs": """\
 graph enumerate_zip_pairs(questions, docs):
   %questions = input  # loops.py:9

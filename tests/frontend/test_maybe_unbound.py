@@ -12,8 +12,7 @@ import pytest
 import ayo_trace as ayo
 from ayo_trace.ir import Graph
 from ayo_trace.ir.code import UNBOUND
-from ayo_trace.testing import ScriptedEmbedder, ScriptedLLM, ScriptedStore
-from tests.util import outcome
+from tests.util import outcome, scripted_runtime
 
 from . import maybe_unbound_shapes as shapes
 
@@ -23,18 +22,13 @@ QUESTIONS = ["x marks the spot", "a plain question", "short", "FAIL x"]  # (FAIL
 DOCS = [[], ["alpha"], ["alpha", "beta", "gamma"]]
 
 
-def runtime() -> ayo.Runtime:
-    llm = ScriptedLLM("llm", fail=lambda p: "FAIL" in p)
-    return ayo.Runtime([llm, ScriptedEmbedder("embed"), ScriptedStore("store")], batching=False, retries=0)
-
-
 @pytest.mark.parametrize("wf", shapes.WORKFLOWS, ids=[wf.fn.__name__ for wf in shapes.WORKFLOWS])
 async def test_a_name_left_unbound_on_a_path_is_traced(wf: Any) -> None:
     breaks = [n.attrs.get("reason") for n in wf.graph("q", ["d"]).walk() if n.op == "break"]
     # (a `try` body binding a name before its last statement runs as written: a break, and right)
     assert breaks == (["try"] if wf is shapes.in_a_try_body_branch else [])
     unoptimized = ayo.workflow(wf.fn, passes=[])
-    async with runtime():  # (the scripted LLM's answers depend on the prompt alone)
+    async with scripted_runtime():  # (the scripted LLM's answers depend on the prompt alone)
         for q in QUESTIONS:
             for docs in DOCS:
                 eager = await outcome(wf.eager, q, docs)
@@ -54,7 +48,7 @@ async def test_a_name_left_unbound_on_a_path_is_traced(wf: Any) -> None:
 async def test_a_read_where_python_raises_raises_unbound_local_error(
     wf: Any, q: str, docs: list[str]
 ) -> None:
-    async with runtime():
+    async with scripted_runtime():
         eager = await outcome(wf.eager, q, docs)
         assert eager[:2] == ("raised", "UnboundLocalError")
         assert await outcome(ayo.workflow(wf.fn, passes=[]), q, docs) == eager
@@ -69,7 +63,7 @@ async def test_a_graph_handing_on_unbound_names_round_trips_through_json() -> No
     assert str(again) == str(graph)
     codes = [n.attrs["code"] for n in again.walk() if n.op == "python"]
     assert [c.unbound for c in codes if c.unbound] == [("tag",), ("tag",)]
-    async with runtime() as rt:
+    async with scripted_runtime() as rt:
         for q in ("a long question here", "short"):
             assert await rt.run(again, {"q": q, "docs": []}) == await wf.eager(q, [])
 
@@ -81,6 +75,6 @@ async def test_the_runtime_refuses_to_give_unbound_to_a_primitive() -> None:
     text = g.add("const", (), {"value": UNBOUND}, name="text")
     vector = g.add("embed", [text], {"engine": None}, name="vector")
     g.add("output", [vector])
-    async with runtime() as rt:
+    async with scripted_runtime() as rt:
         with pytest.raises(ayo.NodeError, match=r"%vector.*left unbound"):
             await rt.run(g, {})

@@ -1,0 +1,492 @@
+"""Calls that run at once interleave at their awaits; the graph runs each one whole, in order.
+
+``asyncio.gather(a(), b())`` (and a task group, a list or dict of tasks, ``as_completed``) runs the
+coroutines in turns: each up to its first wait, in order, then each up to its next wait as what it
+waited for finishes (in the order the calls were made, with engines serving requests in turn). The
+graph traces each call's helper whole, one call after another (a map's items in order), with the
+helpers' changes to outside objects in that order. The two agree unless a later call touches an
+object after fewer waits than an earlier call touches it, one of them changing it: a counter
+bumped before the LLM call and read after it (Python reads the count every call made, the graph
+the count so far), an agent's history appended to on both sides of its call, a cache looked up
+before and filled after, a note taken after a second wait. Those are refused at trace time,
+naming the calls, the object and both lines; anything else (changes before the first wait only,
+as a counter of calls started; or all after the same wait, as results appended as they come) is
+traced.
+
+What a call touches is read from the helpers' source (``Touch``): the names a helper reads from
+outside itself (the workflow's, the module's), and its parameters as the objects the call passes
+(``agent.step(q)``: ``self`` is ``agent``; each item of a comprehension or a loop its own object),
+an attribute of one apart from the others (``self.turns`` and ``self.history``), through the
+helpers it awaits and the workflow's own functions it calls; each touch with the fewest and the
+most waits the call may have made before it (an ``await`` of an ayo call waits once; of a helper,
+as often as it does; of anything else, or in a loop, any number of times).
+
+Not followed: an object reached through a local name of the helper (``h = self.history`` then
+``h.append(...)``), tasks made one statement at a time (``t1 = asyncio.create_task(a())``,
+``t2 = asyncio.create_task(b())``) against each other, and the workflow's own statements between
+making a task and its next ``await`` (Python runs the task's first part only then).
+"""
+
+from __future__ import annotations
+
+import builtins
+import contextlib
+import dataclasses
+import functools
+import inspect
+import logging
+import math
+from dataclasses import dataclass, field
+from typing import TYPE_CHECKING, Any
+
+import libcst as cst
+
+from ..errors import TraceError
+from ..ir.code import SourceLoc
+from ..ir.mutation import READ_ONLY_METHODS
+from . import closures, nonlocals
+from .comprehensions import MAP_ITEM
+from .source import FunctionSource
+from .state import _names_in, awaits_in, contains_await, mutated_roots, walk
+
+if TYPE_CHECKING:
+    from .builder import Builder
+
+_MAX_DEPTH = 6
+_Memo = dict[tuple[int, tuple[tuple[str, str], ...]], "Touches | None"]
+
+
+INF = math.inf  # waits: any number
+
+
+@dataclass(frozen=True)
+class Touch:
+    """One read or change of an outside object (``key``: a workflow or module name, or the text of
+    the argument a parameter stands for, with ``.field`` for an attribute of it), made after at
+    least ``lo`` and at most ``hi`` waits of the call."""
+
+    key: str
+    changes: bool
+    lo: float
+    hi: float
+    line: int
+
+
+@dataclass
+class Touches:
+    """What one call touches outside it, and how many times it waits: at least ``fewest`` (an ayo
+    call awaited on every path waits once), at most ``most``."""
+
+    entries: list[Touch] = field(default_factory=list)
+    fewest: float = 0
+    most: float = 0
+
+
+Part = tuple[cst.Call, frozenset[str] | None]  # a call, and for one standing for many its item names
+
+
+def check_gather(comp: Builder, parts: list[Part], loc: SourceLoc) -> None:
+    """Refuse calls run at once (``parts``: each call, and for one standing for many, a
+    comprehension's element or a loop's, the names its items bind) whose interleaving at their
+    awaits the graph would not keep."""
+    found: list[tuple[str, Touches]] = []
+    for call, items in parts:
+        t = _part(comp, call, items)
+        if t is None or not t.entries:
+            continue
+        name = comp.src.code(call.func).strip()
+        found.extend([(name, t), (name, _renamed(t))] if items is not None else [(name, t)])
+    for i, (first, a) in enumerate(found):
+        for second, b in found[i + 1 :]:
+            _refuse_conflict(first, a, second, b, loc)
+
+
+def _renamed(t: Touches) -> Touches:
+    """The touches of another item of the same comprehension: its own item is another object."""
+    again = [dataclasses.replace(x, key=x.key.replace(_ITEM, _ITEM + "'")) for x in t.entries]
+    return Touches(again, t.fewest, t.most)
+
+
+_ITEM = "\x00item"  # marks a key standing for a comprehension's item
+
+
+def _refuse_conflict(first: str, a: Touches, second: str, b: Touches, loc: SourceLoc) -> None:
+    """Python runs the calls in turns, each up to its next await: the later call's touch ``y``
+    comes before the earlier call's ``x`` when it may come after fewer waits. The graph runs the
+    earlier call whole first, so the two must not touch one object, one of them changing it."""
+    for x in a.entries:
+        for y in b.entries:
+            if not (_overlap(x.key, y.key) and (x.changes or y.changes) and y.lo < x.hi):
+                continue
+            what = x.key.split(_ITEM)[0].replace(nonlocals.SUFFIX + "[0]", "").removesuffix(nonlocals.SUFFIX)
+            when = "before it first waits" if y.lo == 0 else f"after waiting {_times(y.lo)}"
+            then = "after it waited" if y.lo == 0 else f"after waiting {_times(x.hi)}"
+            raise TraceError(
+                f"`{first}(...)` and `{second}(...)` run at once, and they interleave at their awaits: "
+                f"`{second}` touches `{what}` {when} (line {y.line}) and `{first}` {then} (line "
+                f"{x.line}), one of them changing it. Python runs every call up to its next await in "
+                "turn; the graph runs each call whole, so the later call would see "
+                f"`{what}` as the earlier one left it. Change `{what}` on one side of the awaits "
+                "only, or await the calls one after another",
+                loc=loc,
+                construct="gather",
+            )
+
+
+def _times(n: float) -> str:
+    return "any number of times" if n == INF else f"{int(n)} time" + ("s" if n != 1 else "")
+
+
+def _overlap(a: str, b: str) -> bool:
+    """Whether two keys name the same object or one a field of the other (``agent`` and
+    ``agent.history``; ``agent.history`` and ``agent.turns`` are apart)."""
+    return a == b or a.startswith(b + ".") or b.startswith(a + ".")
+
+
+def items_of(made: cst.BaseExpression | cst.For) -> frozenset[str]:
+    """The names a comprehension's ``for`` clauses (or a ``for`` statement) bind: another object
+    per item."""
+    if isinstance(made, cst.For):
+        return frozenset(_names_in(made.target))
+    out: set[str] = set()
+    clause = getattr(made, "for_in", None)
+    while isinstance(clause, cst.CompFor):
+        out.update(_names_in(clause.target))
+        clause = clause.inner_for_in
+    return frozenset(out)
+
+
+def _part(comp: Builder, call: cst.Call, many: frozenset[str] | None) -> Touches | None:
+    if isinstance(comp.exprs.callee(call), functools.partial):
+        return None  # (of a primitive: it touches nothing of the user's)
+    helper = comp.exprs.helper_of(cst.Await(expression=call))
+    if helper is None:
+        return None
+    items = set(many) | {MAP_ITEM} if many is not None else set()
+    args = _arguments(comp.src, helper.src, call, helper.self_value is not None, items)
+    scope = _scope(helper.src.fn, helper.self_value, helper.src)
+    return _touches(comp, helper.src, scope, args, 0, {})
+
+
+def _key(
+    src: FunctionSource, e: cst.BaseExpression, items: set[str], outer: dict[str, str] | None
+) -> str | None:
+    """The key of the object an argument expression passes: its text for a name, attribute or item
+    of one; None for an object made by the call (a literal, a call's result, an f-string)."""
+    root: cst.BaseExpression = e
+    while isinstance(root, cst.Attribute | cst.Subscript):
+        root = root.value
+    if not isinstance(root, cst.Name):
+        return None
+    text = src.code(e).strip()
+    if outer is not None:  # a nested helper's argument: in terms of its caller's keys
+        base = outer.get(root.value)
+        if base is None:
+            return text if root.value not in _locals(src) else None
+        return base + text[len(root.value) :]
+    return text.replace(root.value, root.value + _ITEM, 1) if root.value in items else text
+
+
+def _locals(src: FunctionSource) -> set[str]:
+    return {a.name for a in src.fn_scope.assignments} | set(_params(src))
+
+
+def _params(src: FunctionSource) -> list[str]:
+    p = src.node.params
+    names = [x.name.value for x in [*p.posonly_params, *p.params, *p.kwonly_params]]
+    names += [x.name.value for x in (p.star_arg, p.star_kwarg) if isinstance(x, cst.Param)]
+    return names
+
+
+def _arguments(
+    caller: FunctionSource,
+    callee: FunctionSource,
+    call: cst.Call,
+    bound: bool,
+    items: set[str],
+    outer: dict[str, str] | None = None,
+) -> dict[str, str]:
+    """The callee's parameters mapped to the keys of the objects ``call`` passes them."""
+    params = _params(callee)
+    out: dict[str, str] = {}
+    plain = [x.name.value for x in [*callee.node.params.posonly_params, *callee.node.params.params]]
+    if bound and plain:
+        func = call.func
+        if isinstance(func, cst.Attribute):
+            key = _key(caller, func.value, items, outer)
+            if key is not None:
+                out[plain[0]] = key
+        plain = plain[1:]
+    positional = [a for a in call.args if a.keyword is None and not a.star]
+    for name, a in zip(plain, positional, strict=False):
+        if (key := _key(caller, a.value, items, outer)) is not None:
+            out[name] = key
+    for a in call.args:
+        key = _key(caller, a.value, items, outer) if a.keyword is not None else None
+        if a.keyword is not None and a.keyword.value in params and key is not None:
+            out[a.keyword.value] = key
+    return out
+
+
+def _scope(fn: Any, self_value: Any, src: FunctionSource) -> dict[str, Any]:
+    """The names a helper's calls resolve in: its globals, its closure, a static ``self``."""
+    scope: dict[str, Any] = {**vars(builtins), **getattr(fn, "__globals__", {})}
+    with contextlib.suppress(TypeError, ValueError):  # (a function without a closure to read)
+        scope.update(inspect.getclosurevars(fn).nonlocals)
+    if self_value is not None and type(self_value).__name__ != "TracedSelf":
+        params = src.node.params.params
+        if params:
+            scope[params[0].name.value] = self_value
+    return scope
+
+
+def _touches(
+    comp: Builder, src: FunctionSource, scope: dict[str, Any], args: dict[str, str], depth: int, memo: _Memo
+) -> Touches:
+    """What one call of the helper ``src`` touches outside itself, and after how many waits
+    (``args``: its parameters' keys; ``memo``: the calls read so far, one helper read once per
+    arguments, a recursive call as touching nothing more and waiting any number of times)."""
+    mark, busy = (id(src.node), tuple(sorted(args.items()))), (id(src.node), ())
+    if busy in memo:
+        return Touches(most=INF)
+    if (done := memo.get(mark)) is not None:
+        return done
+    memo[busy] = None
+    out = Touches()
+    local = _locals(src)
+    outside = set(src.free_names(src.node.body)[1]) - local
+    lo, hi = 0.0, 0.0  # the waits made before the statement, fewest and most
+
+    def key_of(name: str) -> str | None:
+        if name in args:
+            return args[name]
+        return name if name in outside and not _opaque(scope.get(name)) else None
+
+    for stmt in src.node.body.body:
+        line = src.file_line(src.positions[stmt].start.line) if stmt in src.positions else 0
+        calls = [n for n in walk(stmt) if isinstance(n, cst.Call)]
+        nested = {id(c): _nested(comp, src, scope, c, args, depth, memo) for c in calls}
+        if not contains_await(stmt):
+            fewest, most = 0.0, 0.0
+        elif isinstance(stmt, cst.SimpleStatementLine):
+            fewest = sum(n[0].fewest for c in _awaited_calls(stmt) if (n := nested[id(c)]) is not None)
+            most = sum(
+                _most(nested[id(a.expression)] if isinstance(a.expression, cst.Call) else None)
+                for a in awaits_in(stmt)
+            )
+        else:
+            fewest, most = 0.0, INF  # (a loop or a branch awaiting: any number of waits)
+        at = {"pre": (lo, hi), "post": (lo + fewest, hi + most), "both": (lo, hi + most)}
+        if not isinstance(stmt, cst.SimpleStatementLine):
+            at = {k: (lo, hi + most) for k in at}
+        sites = _sites(stmt) if isinstance(stmt, cst.SimpleStatementLine) else _whole(stmt)
+        for name, attr, changes, where in sites:
+            if (key := key_of(name)) is not None:
+                out.entries.append(Touch(f"{key}.{attr}" if attr else key, changes, *at[where], line))
+        simple = isinstance(stmt, cst.SimpleStatementLine)
+        for c in calls:  # (a helper's touches after the waits the statement makes besides it)
+            if (found := nested[id(c)]) is not None:
+                besides = most - _most(found) if simple and _is_awaited(stmt, c) else most
+                out.entries += [
+                    dataclasses.replace(x, lo=lo + x.lo, hi=hi + besides + x.hi if simple else INF)
+                    for x in found[0].entries
+                ]
+        for key, changes in _closure_calls(comp, src, stmt, key_of):
+            out.entries.append(Touch(key, changes, *at["both"], line))
+        lo, hi = lo + fewest, hi + most
+    out.fewest, out.most = lo, hi
+    del memo[busy]
+    memo[mark] = out
+    return out
+
+
+def _most(found: tuple[Touches, bool] | None) -> float:
+    """The most waits one awaited call makes: an ayo call's one, a helper's as it reads, anything
+    else (an HTTP client, ``asyncio.sleep``, a gather) any number."""
+    return INF if found is None else found[0].most
+
+
+def _is_awaited(stmt: cst.CSTNode, call: cst.Call) -> bool:
+    return any(a.expression is call for a in awaits_in(stmt))
+
+
+def _awaited_calls(stmt: cst.CSTNode) -> list[cst.Call]:
+    """The calls ``stmt`` awaits on every run of it (not under a condition)."""
+    return [
+        n.expression
+        for n in walk(stmt)
+        if isinstance(n, cst.Await) and isinstance(n.expression, cst.Call) and _direct(stmt, n.expression)
+    ]
+
+
+def _whole(stmt: cst.CSTNode) -> list[tuple[str, str | None, bool, str]]:
+    """What a compound statement reads and changes, anywhere in it (whole objects)."""
+    out: list[tuple[str, str | None, bool, str]] = [(n, None, False, "both") for n in _names_in(stmt)]
+    return out + [(n, None, True, "both") for n in mutated_roots(stmt)]
+
+
+def _sites(stmt: cst.SimpleStatementLine) -> list[tuple[str, str | None, bool, str]]:
+    """What a simple statement reads and changes, each ``(name, field, changes, when)``: ``field``
+    the attribute of the name it reaches (``self.history.append(x)``: ``history`` of ``self``),
+    ``when`` is ``pre`` when it is evaluated before the statement's awaits (inside an awaited
+    call's arguments), ``post`` after them (a change made by a call or an assignment whose value
+    awaits: ``out.append(await f())``, ``d[k] = await f()``), else ``both``. The receiver of a
+    change (``out`` in ``out.append``) is not a read of the object's contents."""
+    out: list[tuple[str, str | None, bool, str]] = []
+    receivers: set[int] = set()
+    inside_await: set[int] = set()
+    fields: dict[int, str] = {}  # a name's id -> the attribute read of it (`self.history`)
+    for n in walk(stmt):
+        if isinstance(n, cst.Await):
+            inside_await.update(id(m) for m in walk(n.expression))
+        elif isinstance(n, cst.Attribute):
+            receivers.add(id(n.attr))  # (an attribute's name is no variable)
+            if isinstance(n.value, cst.Name):
+                fields[id(n.value)] = n.attr.value
+        elif isinstance(n, cst.Arg) and n.keyword is not None:
+            receivers.add(id(n.keyword))
+
+    def root(e: cst.BaseExpression) -> cst.Name | None:
+        while isinstance(e, cst.Attribute | cst.Subscript):
+            e = e.value
+        return e if isinstance(e, cst.Name) else None
+
+    def when(site: cst.CSTNode, value: cst.CSTNode | None) -> str:
+        if id(site) in inside_await:
+            return "pre"
+        return "post" if value is not None and contains_await(value) else "both"
+
+    def change(target: cst.BaseExpression, at: str, *, reads: str | None = None) -> None:
+        r = root(target)
+        if r is None:
+            return
+        receivers.add(id(r))
+        if reads is not None:
+            out.append((r.value, fields.get(id(r)), False, reads))
+        out.append((r.value, fields.get(id(r)), True, at))
+
+    for n in walk(stmt):
+        if isinstance(n, cst.Call) and isinstance(n.func, cst.Attribute):
+            if n.func.attr.value not in READ_ONLY_METHODS:
+                args = cst.Tuple([cst.Element(a.value) for a in n.args]) if n.args else None
+                change(n.func.value, when(n, args))
+        elif isinstance(n, cst.Assign):
+            for t in n.targets:
+                if isinstance(t.target, cst.Attribute | cst.Subscript):
+                    change(t.target, when(t, n.value))
+        elif isinstance(n, cst.AugAssign) and isinstance(n.target, cst.Attribute | cst.Subscript):
+            change(n.target, when(n, n.value), reads="pre" if contains_await(n.value) else "both")
+        elif isinstance(n, cst.Del):
+            change(n.target, "both")
+    for n in walk(stmt):
+        if isinstance(n, cst.Name) and id(n) not in receivers:
+            out.append((n.value, fields.get(id(n)), False, "pre" if id(n) in inside_await else "both"))
+    return out
+
+
+def _opaque(value: Any) -> bool:
+    """A module, a function, a class, a logger or a constant: not an object whose state the calls
+    share (a log line written on either side of an await is not refused)."""
+    return (
+        inspect.ismodule(value)
+        or inspect.isroutine(value)
+        or isinstance(value, type | logging.Logger | logging.LoggerAdapter | _CONSTANT)
+    )
+
+
+_CONSTANT = str | bytes | int | float | complex | tuple | frozenset | range
+
+
+_CONDITIONAL = (
+    cst.IfExp,
+    cst.BooleanOperation,
+    cst.ListComp,
+    cst.GeneratorExp,
+    cst.SetComp,
+    cst.DictComp,
+    cst.Lambda,
+)
+
+
+def _direct(stmt: cst.CSTNode, call: cst.Call) -> bool:
+    """Whether ``call`` is awaited on every run of the simple statement ``stmt`` (not under a
+    condition, a boolean operator or a comprehension)."""
+    if not isinstance(stmt, cst.SimpleStatementLine):
+        return False
+    for n in walk(stmt):
+        if isinstance(n, _CONDITIONAL) and any(m is call for m in walk(n)):
+            return False
+    return any(isinstance(n, cst.Await) and any(m is call for m in walk(n.expression)) for n in walk(stmt))
+
+
+def _nested(
+    comp: Builder,
+    src: FunctionSource,
+    scope: dict[str, Any],
+    call: cst.Call,
+    args: dict[str, str],
+    depth: int,
+    memo: _Memo,
+) -> tuple[Touches, bool] | None:
+    """What a call inside a helper touches: an ayo call waits and touches nothing of the user's;
+    a helper (or a nested workflow) as ``_touches`` reads it; anything else is not known."""
+    target = _resolve(comp, src, scope, call)
+    if target is None:
+        return None
+    if target == "ayo":
+        return Touches(fewest=1, most=1), True
+    inner_src, self_value, fn = target
+    if depth >= _MAX_DEPTH:
+        return None
+    inner_args = _arguments(src, inner_src, call, self_value is not None, set(), outer=args)
+    inner_scope = _scope(fn, self_value, inner_src) if fn is not None else scope
+    t = _touches(comp, inner_src, inner_scope, inner_args, depth + 1, memo)
+    return t, t.fewest > 0
+
+
+def _resolve(comp: Builder, src: FunctionSource, scope: dict[str, Any], call: cst.Call) -> Any:
+    """``"ayo"`` for an ayo primitive or workflow call, ``(source, self, function)`` for a helper
+    whose source is known, else None."""
+    func = call.func
+    if isinstance(func, cst.Name):
+        local = _exprs(comp)._local_def(func.value)
+        if local is not None and func.value not in _locals(src):
+            return local.src, None, None
+    if not isinstance(func, cst.Name | cst.Attribute):
+        return None
+    try:
+        target = eval(src.code(func).strip(), {}, scope)  # names and attributes only
+    except Exception:
+        return None
+    if getattr(target, "__ayo_primitive__", None):
+        return "ayo"
+    if getattr(target, "__ayo_workflow__", False):
+        fn = getattr(target, "fn", None)
+        return (_exprs(comp).helper_source(fn), None, fn) if fn is not None else "ayo"
+    owner = None
+    if inspect.ismethod(target):
+        owner, target = target.__self__, target.__func__
+    if not inspect.iscoroutinefunction(target):
+        return None
+    try:
+        return _exprs(comp).helper_source(target), owner, target
+    except (TraceError, SyntaxError):
+        return None
+
+
+def _exprs(comp: Builder) -> Any:
+    return comp.exprs  # (a ``Helpers``: it resolves the workflow's own ``async def``s)
+
+
+def _closure_calls(
+    comp: Builder, src: FunctionSource, stmt: cst.CSTNode, key_of: Any
+) -> list[tuple[str, bool]]:
+    """What the workflow's own plain functions a statement calls (``bump()``) read and change."""
+    defs = closures.closures(comp.src)
+    out: list[tuple[str, bool]] = []
+    for n in walk(stmt):
+        if isinstance(n, cst.Call) and isinstance(n.func, cst.Name) and n.func.value in defs:
+            c = defs[n.func.value]
+            out += [(k, False) for r in c.reads if (k := key_of(r)) is not None]
+            out += [(k, True) for r in c.mutates if (k := key_of(r)) is not None]
+    return out

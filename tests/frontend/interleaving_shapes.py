@@ -1,0 +1,269 @@
+"""Calls run at once (gather, a task group, a list of tasks) whose helpers touch objects outside
+themselves (``test_interleaving.py``). Python runs each call up to its first wait, in order, then
+the rest of each as its call finishes; the graph runs each call whole. ``TRACED`` are the shapes
+where the two agree (changes on one side of the wait only, each call its own object, log lines);
+``REFUSED`` those where they do not, which the tracer refuses rather than answer differently.
+Each takes ``(q, docs)``."""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+
+import ayo_trace as ayo
+
+log = logging.getLogger("tests.interleaving")
+
+
+class Agent:
+    def __init__(self, name: str) -> None:
+        self.name = name
+        self.history: list[str] = []
+
+    async def step(self, text: str) -> str:
+        self.history.append(f"{self.name} asked: {text}")
+        reply = await ayo.llm(f"{self.name}: {text}", max_tokens=3)
+        self.history.append(f"{self.name} got: {reply}")
+        return reply
+
+
+class Counted:
+    def __init__(self) -> None:
+        self.turns = 0
+        self.replies: list[str] = []
+
+    async def ask(self, text: str) -> str:
+        self.turns += 1
+        reply = await ayo.llm(text, max_tokens=3)
+        self.replies.append(reply)
+        return reply
+
+
+# --- traced: Python's interleaving and the graph's order agree ----------------------------------
+
+
+@ayo.workflow
+async def results_appended_as_they_come(q: str, docs: list[str]) -> list[str]:
+    found: list[str] = []
+
+    async def summarize(d: str) -> None:
+        out = await ayo.llm(f"Summarize: {d}", max_tokens=3)
+        found.append(out)
+
+    await asyncio.gather(*(summarize(d) for d in docs))
+    return sorted(found)
+
+
+@ayo.workflow
+async def seen_before_the_wait(q: str, docs: list[str]) -> list[str]:
+    seen: set[str] = set()
+
+    async def once(d: str) -> str:
+        if d in seen:
+            return "dup"
+        seen.add(d)
+        return await ayo.llm(f"About {d}", max_tokens=3)
+
+    return await asyncio.gather(*(once(d) for d in [*docs, *docs]))
+
+
+@ayo.workflow
+async def two_agents_debate(q: str, docs: list[str]) -> tuple[list[str], list[str]]:
+    pro, con = Agent("pro"), Agent("con")
+    await asyncio.gather(pro.step(q), con.step(q))
+    await asyncio.gather(pro.step("rebut"), con.step("rebut"))
+    return pro.history, con.history
+
+
+@ayo.workflow
+async def each_item_its_own_agent(q: str, docs: list[str]) -> list[list[str]]:
+    agents = [Agent(d) for d in docs]
+    await asyncio.gather(*(a.step(q) for a in agents))
+    return [a.history for a in agents]
+
+
+@ayo.workflow
+async def log_lines_on_both_sides(q: str, docs: list[str]) -> list[str]:
+    async def summarize(d: str) -> str:
+        log.debug("asking about %s", d)
+        out = await ayo.llm(f"Summarize: {d}", max_tokens=3)
+        log.debug("got %s", out)
+        return out
+
+    return await asyncio.gather(*(summarize(d) for d in docs))
+
+
+@ayo.workflow
+async def one_agent_awaited_in_turn(q: str, docs: list[str]) -> list[str]:
+    agent = Agent("solo")
+    for d in docs:
+        await agent.step(d)
+    return agent.history
+
+
+@ayo.workflow
+async def group_collects_after_the_wait(q: str, docs: list[str]) -> list[str]:
+    out: list[str] = []
+
+    async def answer(d: str) -> None:
+        out.append(await ayo.llm(f"{q}: {d}", max_tokens=3))
+
+    async with asyncio.TaskGroup() as tg:
+        tasks = [tg.create_task(answer(d)) for d in docs]
+    return [*sorted(out), str(len(tasks))]
+
+
+@ayo.workflow
+async def fields_apart_on_each_side(q: str, docs: list[str]) -> tuple[int, list[str]]:
+    bot = Counted()
+    await asyncio.gather(*(bot.ask(f"{q} {d}") for d in docs))
+    return bot.turns, sorted(bot.replies)
+
+
+@ayo.workflow
+async def each_record_filled_by_its_own_call(q: str, docs: list[str]) -> list[dict[str, object]]:
+    records = [{"doc": d} for d in docs]
+
+    async def fill(r: dict[str, object]) -> None:
+        r["asked"] = len(records)
+        r["answer"] = await ayo.llm(f"About {r['doc']}", max_tokens=3)
+        r["done"] = "answer" in r
+
+    coros = []
+    for r in records:
+        coros.append(fill(r))
+    await asyncio.gather(*coros)
+    return records
+
+
+@ayo.workflow
+async def a_new_list_for_each_call(q: str, docs: list[str]) -> tuple[list[str], list[list[str]]]:
+    async def collect(d: str, into: list[str]) -> list[str]:
+        into.append(d)
+        into.append(await ayo.llm(f"About {d}", max_tokens=3))
+        return into
+
+    first = await collect(q, [])
+    again = await collect(q, [])
+    return first + again, await asyncio.gather(*(collect(d, []) for d in docs))
+
+
+TRACED = [
+    a_new_list_for_each_call,
+    each_record_filled_by_its_own_call,
+    fields_apart_on_each_side,
+    results_appended_as_they_come,
+    seen_before_the_wait,
+    two_agents_debate,
+    each_item_its_own_agent,
+    log_lines_on_both_sides,
+    one_agent_awaited_in_turn,
+    group_collects_after_the_wait,
+]
+
+
+# --- refused: the graph's order would give another answer ----------------------------------------
+
+
+@ayo.workflow
+async def one_agent_gathered(q: str, docs: list[str]) -> list[str]:
+    agent = Agent("solo")
+    await asyncio.gather(agent.step(q), agent.step("again"))
+    return agent.history  # Python: both questions, then both replies
+
+
+@ayo.workflow
+async def cache_looked_up_before_filled_after(q: str, docs: list[str]) -> list[str]:
+    cache: dict[str, str] = {}
+
+    async def cached(d: str) -> str:
+        if d in cache:
+            return cache[d]
+        out = await ayo.llm(f"About {d}", max_tokens=3)
+        cache[d] = out
+        return out
+
+    return await asyncio.gather(*(cached(d) for d in [q, q]))
+
+
+@ayo.workflow
+async def counter_read_after_the_wait(q: str, docs: list[str]) -> list[int]:
+    started = [0]
+    seen: list[int] = []
+
+    async def ask(d: str) -> None:
+        started[0] += 1
+        await ayo.llm(d, max_tokens=3)
+        seen.append(started[0])
+
+    await asyncio.gather(ask(q), ask(q + "?"))
+    return seen
+
+
+@ayo.workflow
+async def through_a_helper_it_awaits(q: str, docs: list[str]) -> list[str]:
+    notes: list[str] = []
+
+    async def ask(d: str) -> str:
+        notes.append(f"ask {d}")
+        return await ayo.llm(d, max_tokens=3)
+
+    async def step(d: str) -> str:
+        out = await ask(d)
+        notes.append(f"done {d}: {len(notes)}")
+        return out
+
+    await asyncio.gather(step(q), step(q + "!"))
+    return notes
+
+
+@ayo.workflow
+async def in_a_task_group(q: str, docs: list[str]) -> list[str]:
+    agent = Agent("grouped")
+    async with asyncio.TaskGroup() as tg:
+        tg.create_task(agent.step(q))
+        tg.create_task(agent.step("more"))
+    return agent.history
+
+
+@ayo.workflow
+async def a_list_of_tasks(q: str, docs: list[str]) -> list[int]:
+    counts = {"n": 0}
+    seen: list[int] = []
+
+    async def ask(d: str) -> None:
+        counts["n"] += 1
+        await ayo.llm(d, max_tokens=3)
+        seen.append(counts["n"])
+
+    tasks = [asyncio.create_task(ask(d)) for d in docs]
+    await asyncio.gather(*tasks)
+    return seen
+
+
+@ayo.workflow
+async def a_list_grown_in_a_loop(q: str, docs: list[str]) -> list[int]:
+    counts = {"n": 0}
+    seen: list[int] = []
+
+    async def ask(d: str) -> None:
+        counts["n"] += 1
+        await ayo.llm(d, max_tokens=3)
+        seen.append(counts["n"])
+
+    coros = []
+    for d in docs:
+        coros.append(ask(d))
+    await asyncio.gather(*coros)
+    return seen
+
+
+REFUSED = [
+    a_list_grown_in_a_loop,
+    one_agent_gathered,
+    cache_looked_up_before_filled_after,
+    counter_read_after_the_wait,
+    through_a_helper_it_awaits,
+    in_a_task_group,
+    a_list_of_tasks,
+]
