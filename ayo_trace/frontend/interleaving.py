@@ -157,8 +157,9 @@ def items_of(made: cst.BaseExpression | cst.For) -> frozenset[str]:
 
 
 def _part(comp: Builder, call: cst.Call, many: frozenset[str] | None) -> Touches | None:
-    if isinstance(comp.exprs.callee(call), functools.partial):
-        return None  # (of a primitive: it touches nothing of the user's)
+    callee = comp.exprs.callee(call)
+    if isinstance(callee, functools.partial) or getattr(callee, "__ayo_primitive__", None):
+        return None  # (a primitive, or a partial of one: it touches nothing of the user's)
     helper = comp.exprs.helper_of(cst.Await(expression=call))
     if helper is None:
         return None
