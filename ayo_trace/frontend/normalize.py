@@ -59,10 +59,12 @@ from . import nonlocals
 def rewrite(
     module: cst.Module, names: dict[str, Any]
 ) -> tuple[cst.Module, list[cst.CSTNode], list[cst.CSTNode]]:
-    """``module`` rewritten (above), and the nodes starting a line the source does not have (a
-    body moved to its own line; each handler and its ``pass``; the inner ``try`` of ``with
-    suppress(A), suppress(B):``), to find those lines once the tree is laid out. ``names``: the
-    function's globals and closure."""
+    """``module`` rewritten (above), and the nodes starting a line the source does not have, to
+    find those lines once the tree is laid out: those standing for the line before them (a body
+    moved to its own line; each handler and its ``pass``; the inner ``try`` of ``with
+    suppress(A), suppress(B):``; a task group's handler and ``raise``), then those standing for
+    the line after them (a task group's ``try:``, a parameter's cell). ``names``: the function's
+    globals and closure."""
     module, cells = nonlocals.rewrite(module)  # (first: its lines are found where it puts them)
     added: list[cst.CSTNode] = []
     ahead: list[cst.CSTNode] = []  # (new lines standing for the line after them: a `try:`)
