@@ -160,10 +160,17 @@ def _part(comp: Builder, call: cst.Call, many: frozenset[str] | None) -> Touches
     callee = comp.exprs.callee(call)
     if isinstance(callee, functools.partial) or getattr(callee, "__ayo_primitive__", None):
         return None  # (a primitive, or a partial of one: it touches nothing of the user's)
+    items = set(many) | {MAP_ITEM} if many is not None else set()
+    if getattr(callee, "__ayo_workflow__", False):  # a nested workflow, inlined as a helper is
+        try:
+            src = _exprs(comp).helper_source(callee.fn)
+        except (TraceError, SyntaxError):
+            return None
+        args = _arguments(comp.src, src, call, False, items)
+        return _touches(comp, src, _scope(callee.fn, None, src), args, 0, {})
     helper = comp.exprs.helper_of(cst.Await(expression=call))
     if helper is None:
         return None
-    items = set(many) | {MAP_ITEM} if many is not None else set()
     args = _arguments(comp.src, helper.src, call, helper.self_value is not None, items)
     scope = _scope(helper.src.fn, helper.self_value, helper.src)
     return _touches(comp, helper.src, scope, args, 0, {})
@@ -362,9 +369,14 @@ def _sites(stmt: cst.SimpleStatementLine) -> list[tuple[str, str | None, bool, s
         if r is None:
             return
         receivers.add(id(r))
+        field = None  # (the attribute of the root the change reaches: `history` of `self.history`)
+        while isinstance(target, cst.Attribute | cst.Subscript):
+            if isinstance(target, cst.Attribute) and target.value is r:
+                field = target.attr.value
+            target = target.value
         if reads is not None:
-            out.append((r.value, fields.get(id(r)), False, reads))
-        out.append((r.value, fields.get(id(r)), True, at))
+            out.append((r.value, field, False, reads))
+        out.append((r.value, field, True, at))
 
     for n in walk(stmt):
         if isinstance(n, cst.Call) and isinstance(n.func, cst.Attribute):

@@ -258,7 +258,25 @@ async def a_list_grown_in_a_loop(q: str, docs: list[str]) -> list[int]:
     return seen
 
 
+NOTES: list[str] = []
+
+
+@ayo.workflow
+async def noted(text: str) -> str:
+    NOTES.append(f"asked {text}")
+    reply = await ayo.llm(f"Note {text}", max_tokens=3)
+    NOTES.append(f"noted {len(NOTES)}")
+    return reply
+
+
+@ayo.workflow
+async def nested_workflows_gathered(q: str, docs: list[str]) -> list[str]:
+    await asyncio.gather(noted(q), noted(q + "?"))
+    return list(NOTES)
+
+
 REFUSED = [
+    nested_workflows_gathered,
     a_list_grown_in_a_loop,
     one_agent_gathered,
     cache_looked_up_before_filled_after,

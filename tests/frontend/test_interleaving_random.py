@@ -24,6 +24,7 @@ from .programs import load
 TOUCHES = [
     "pass",
     "log.append(x)",
+    "log.insert(0, len(seen))",
     "seen.append(len(log))",
     "box.append(x)",
     "seen.append(len(box))",
