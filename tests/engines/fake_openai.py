@@ -2,7 +2,8 @@
 client side of the OpenAI-compatible engines: retries, timeouts, the concurrency limit and the key.
 
 ``FakeOpenAI.reply`` decides each answer from the request (method, path, JSON body, headers): a
-status and a JSON body, or ``None`` to never answer. ``requests`` records every request and
+status and a JSON body, ``(200, DROPPED)`` for the headers of an event stream and then a closed
+connection, or ``None`` to never answer. ``requests`` records every request and
 ``peak`` the most requests open at once. Every answer closes its connection.
 """
 
@@ -40,6 +41,8 @@ def completion(text: str = " Paris", finish: str = "length") -> dict[str, Any]:
     }
 
 
+DROPPED = object()  # a stream answered, then closed before its first event
+
 MODELS = {"object": "list", "data": [{"id": "fake", "object": "model", "created": 0, "owned_by": "me"}]}
 
 
@@ -74,6 +77,10 @@ class FakeOpenAI:
                     return
                 await anyio.sleep(self.hold_s)
                 status, payload = answer
+                if payload is DROPPED:
+                    head = "content-type: text/event-stream\r\ntransfer-encoding: chunked\r\n"
+                    await client.send(f"HTTP/1.1 200 OK\r\n{head}\r\n".encode())
+                    return
                 raw = json.dumps(payload).encode()
                 await client.send(
                     f"HTTP/1.1 {status} X\r\ncontent-type: application/json\r\ncontent-length: {len(raw)}\r\n"

@@ -383,11 +383,7 @@ class OpenAILLM(LLMEngine):
                         event = await anext(d.events)
                     except StopAsyncIteration:
                         if not d.events_seen:  # llama-cpp-python's server on a prompt too long
-                            raise EngineError(
-                                "the server ended the stream without any event (a prompt longer than "
-                                "its context?)",
-                                engine=self.name,
-                            ) from None
+                            raise _ended_empty(self.name, None) from None
                         text += d.finish("stop")  # the stream ended without a finish reason
                         break
                     d.events_seen += 1
@@ -404,8 +400,12 @@ class OpenAILLM(LLMEngine):
             raise
         except Exception as exc:
             d.finish_reason = "abort"
+            answered = d.stream is not None  # (the server answered the request: it is reachable)
             with anyio.CancelScope(shield=True):
                 await self._close(d)
+            if answered and not d.events_seen and _dropped(exc):
+                # (the same server, the same prompt, closing the connection instead under load)
+                raise _ended_empty(self.name, exc) from exc
             raise translate(exc, self.name, f"decoding session {s.name!r}") from exc
         finally:
             d.scope = None
@@ -476,3 +476,18 @@ def load_tokenizer(path: Path, engine: str) -> Any:
 
 
 __all__ = ["DEFAULT_CONTEXT", "OpenAILLM", "load_tokenizer"]
+
+
+def _ended_empty(engine: str, exc: BaseException | None) -> EngineError:
+    """A stream the server answered and then ended, or closed, before its first event: what
+    llama-cpp-python's server does with a prompt longer than its context."""
+    how = "ended the stream" if exc is None else f"closed the connection ({exc})"
+    return EngineError(
+        f"the server {how} without any event (a prompt longer than its context?)", engine=engine
+    )
+
+
+def _dropped(exc: BaseException) -> bool:
+    import openai
+
+    return isinstance(exc, openai.APIConnectionError) and not isinstance(exc, openai.APITimeoutError)
