@@ -278,10 +278,7 @@ def _touches(
             fewest, most = 0.0, 0.0
         elif isinstance(stmt, cst.SimpleStatementLine):
             fewest = sum(n[0].fewest for c in _awaited_calls(stmt) if (n := nested[id(c)]) is not None)
-            most = sum(
-                _most(nested[id(a.expression)] if isinstance(a.expression, cst.Call) else None)
-                for a in awaits_in(stmt)
-            )
+            most = _besides(stmt, None, nested)
         else:
             fewest, most = 0.0, INF  # (a loop or a branch awaiting: any number of waits)
         at = {"pre": (lo, hi), "post": (lo + fewest, hi + most), "both": (lo, hi + most)}
@@ -294,7 +291,7 @@ def _touches(
         simple = isinstance(stmt, cst.SimpleStatementLine)
         for c in calls:  # (a helper's touches after the waits the statement makes besides it)
             if (found := nested[id(c)]) is not None:
-                besides = most - _most(found) if simple and _is_awaited(stmt, c) else most
+                besides = _besides(stmt, c, nested) if simple and _is_awaited(stmt, c) else most
                 out.entries += [
                     dataclasses.replace(x, lo=lo + x.lo, hi=hi + besides + x.hi if simple else INF)
                     for x in found[0].entries
@@ -312,6 +309,16 @@ def _most(found: tuple[Touches, bool] | None) -> float:
     """The most waits one awaited call makes: an ayo call's one, a helper's as it reads, anything
     else (an HTTP client, ``asyncio.sleep``, a gather) any number."""
     return INF if found is None else found[0].most
+
+
+def _besides(stmt: cst.CSTNode, call: cst.Call | None, nested: dict[int, Any]) -> float:
+    """The most waits the awaits of ``stmt`` other than ``await call`` make (summed, never
+    subtracted: any number of waits less any number is not known)."""
+    return sum(
+        _most(nested[id(a.expression)] if isinstance(a.expression, cst.Call) else None)
+        for a in awaits_in(stmt)
+        if a.expression is not call
+    )
 
 
 def _is_awaited(stmt: cst.CSTNode, call: cst.Call) -> bool:

@@ -275,7 +275,26 @@ async def nested_workflows_gathered(q: str, docs: list[str]) -> list[str]:
     return list(NOTES)
 
 
+async def _answer_in_rounds(d: str, out: list[str]) -> None:
+    for i in range(2):
+        await ayo.llm(f"Round {i}: {d}", max_tokens=3)
+    out.append(d)
+
+
+@ayo.workflow
+async def through_a_helper_looping_over_waits(q: str, docs: list[str]) -> list[str]:
+    out: list[str] = []
+
+    async def step(d: str) -> None:
+        out.append("start")
+        await _answer_in_rounds(d, out)
+
+    await asyncio.gather(step(q), step(q + "!"))
+    return out  # Python: start, start, then each answer
+
+
 REFUSED = [
+    through_a_helper_looping_over_waits,
     nested_workflows_gathered,
     a_list_grown_in_a_loop,
     one_agent_gathered,
