@@ -56,11 +56,14 @@ class Access:
     effect: bool = False  # an effect statement or a break: must not be dropped or reordered
     barrier: bool = False  # a graph break: keeps order with everything that could observe it
     mutates: frozenset[int] = frozenset()  # indices of args the node may change in place
+    fails: bool = False  # calls an engine: its error is the query's, as eagerly, read or not
 
     @property
     def keeps_alive(self) -> bool:
-        """True when the node must run even if nothing reads its value."""
-        return self.effect or self.barrier or bool(self.writes) or bool(self.mutates)
+        """True when the node must run even if nothing reads its value: it changes something, or it
+        calls an engine (eagerly, a call whose value is never read still fails the query and stops
+        what follows it)."""
+        return self.effect or self.barrier or self.fails or bool(self.writes) or bool(self.mutates)
 
     @property
     def order_free(self) -> bool:
@@ -80,8 +83,9 @@ def access(node: Node) -> Access:
     spec = primitive_spec(op)
     if spec is not None and spec.collection == "writes":
         return Access(writes=frozenset({_collection(node)}))
+    fails = spec is not None and spec.engine_kind is not None
     if spec is not None and spec.collection == "reads":
-        return Access(reads=frozenset({_collection(node)}))
+        return Access(reads=frozenset({_collection(node)}), fails=fails)
     if op == "python":
         code = node.attrs.get("code")
         changed = _changed_params(code) if isinstance(code, PyCode) else set(range(len(node.args)))
@@ -110,8 +114,9 @@ def access(node: Node) -> Access:
             effect=any(a.effect for a in summaries),
             barrier=any(a.barrier for a in summaries),
             mutates=_changeable(node, mutates),
+            fails=any(a.fails for a in summaries),
         )
-    return Access()
+    return Access(fails=fails)
 
 
 def body_access(graph: Graph) -> Access:
@@ -123,6 +128,7 @@ def body_access(graph: Graph) -> Access:
         writes=frozenset().union(*(a.writes for a in accs)),
         effect=any(a.effect for a in accs),
         barrier=any(a.barrier for a in accs),
+        fails=any(a.fails for a in accs),
     )
 
 

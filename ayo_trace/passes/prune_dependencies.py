@@ -1,7 +1,7 @@
 """Dependency pruning: keep only real data dependencies and the order effects need.
 
 A traced graph chains every statement to the one before it (program order). This pass first removes
-dead nodes (no data users, no effect, not an input or the output), then replaces every ``after``
+dead nodes (no data users, no effect, no engine call, not an input or the output), then replaces every ``after``
 edge with the order edges ``effects.conflicts`` demands between pairs of statements, in program
 order (the order of ``graph.nodes``). Edges already implied by other paths are left out, so each
 node lists only the latest conflicting statements it does not otherwise wait for. The output keeps
@@ -15,7 +15,9 @@ object): the caller sees them after the query failed (``HISTORY.append(q)`` afte
 the second fails in its decode, eager code never appended). Inside a ``try`` body (and the bodies
 of the nodes in it) so is any change in place, as the handlers and the code after the ``try`` see
 it (``log.append("ok")`` after two calls: when the first fails, eager code's ``log`` has no
-``"ok"``). A dead node is removed, so a call nothing reads never fails the query.
+``"ok"``). A call to an engine is never dead: eagerly, one whose value nothing reads still fails
+the query, and what follows it never runs (``await ask(q)`` of a helper that notes before and after
+its LLM call, its answer dropped); the output waits for it as for an effect.
 """
 
 from __future__ import annotations
