@@ -68,7 +68,9 @@ def for_statement(comp: Builder, stmt: cst.For, loc: SourceLoc) -> None:
     mapped = close_map(
         comp, stmt, (iterable, child, item_input), loc, accs[0][0] if len(accs) == 1 and not live else "map"
     )
-    m = mapped.name
+    m = mapped.name  # (the code below reads the map's items by this name: not an accumulator's)
+    while m in {a[0] for a in accs} | set(live) | {"v"}:
+        m += "_items"
     comp.temps[m] = Traced(mapped)
     tuple_out = len(outs) > 1
     i = 0

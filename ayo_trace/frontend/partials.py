@@ -57,6 +57,9 @@ def expand(comp: Builder, call: cst.BaseExpression) -> tuple[cst.Call, dict[str,
     if not isinstance(call, cst.Call) or not isinstance(call.func, cst.Name):
         return None
     p = _partial_named(comp, call.func.value)
+    if p is None and not _bound_here(comp, call.func.value):
+        outer = comp.exprs.callee(call)  # a partial the module (or a closure) holds
+        p = outer if isinstance(outer, functools.partial) and traceable(outer) else None
     if p is None:
         return None
     temps: dict[str, Static] = {}
@@ -78,6 +81,16 @@ def expand(comp: Builder, call: cst.BaseExpression) -> tuple[cst.Call, dict[str,
     # keywords last: a positional argument may not follow one, and a `*`/`**` of the call stays put
     args.sort(key=lambda a: a.keyword is not None or a.star == "**")
     return cst.Call(func=func, args=args), temps
+
+
+def _bound_here(comp: Builder, name: str) -> bool:
+    """Whether ``name`` is a name of the workflow (or a body of it) rather than the module's."""
+    c: Any = comp
+    while c is not None:
+        if name in c.temps or name in c.env:
+            return True
+        c = c.parent if c.parent is not None else getattr(c, "enclosing", None)
+    return False
 
 
 def _partial_named(comp: Builder, name: str) -> functools.partial[Any] | None:

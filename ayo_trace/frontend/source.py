@@ -47,6 +47,7 @@ class FunctionSource:
     closures: Any = None  # the functions the body defines (``closures.py``), found on first use
     aliases: Any = None  # names that may share an object (``aliases.py``), found on first use
     changed_globals: Any = None  # module containers the body changes in place (``closures.py``)
+    loop_closures_checked: bool = False  # (``loop_closures.check_all`` ran)
 
     @classmethod
     def parse(cls, fn: Callable[..., Any]) -> FunctionSource:
@@ -58,7 +59,7 @@ class FunctionSource:
             filename = inspect.getsourcefile(fn if code is None else code) or inspect.getfile(fn)
         except (OSError, TypeError) as e:
             raise TraceError(
-                f"cannot read the source of {fn.__qualname__}: @ayo.workflow needs the function's source "
+                f"cannot read the source of {getattr(fn, '__qualname__', repr(fn))}: @ayo.workflow needs the function's source "
                 "file (functions typed into a REPL or built with exec cannot be traced); run it with "
                 "wf.eager(...) instead",
                 loc=_def_loc(fn),
@@ -285,7 +286,9 @@ def _is_load(name: cst.Name, parents: Any) -> bool:
         return True
     if isinstance(parent, cst.Element):
         return _is_load_element(name, parents)
-    if isinstance(parent, cst.AsName | cst.Param | cst.FunctionDef | cst.ClassDef):
+    if isinstance(parent, cst.Param):
+        return parent.default is name  # (a default is read where the function is made)
+    if isinstance(parent, cst.AsName | cst.FunctionDef | cst.ClassDef):
         return False
     if isinstance(parent, cst.NamedExpr) and parent.target is name:
         return False
