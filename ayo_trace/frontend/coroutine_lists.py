@@ -88,11 +88,50 @@ def defer(comp: Builder, small: cst.BaseSmallStatement, traceable: Any, consumes
     says: bind its parts (a coroutine runs only when awaited, so creating them at the gather is the
     same), traced where it is gathered. ``traceable``: ``parallel``'s test of a call;
     ``consumes(call, arg)``: whether ``call`` runs the list's coroutines passed as ``arg``
-    (``gather(*coros)``, ``asyncio.as_completed(coros)``)."""
-    from .unpacking import only_assignment
-
+    (``gather(*coros)``, ``asyncio.as_completed(coros)``). A list of tasks is deferred likewise;
+    when the workflow waits before the gather, Python has started them at that wait, so what it
+    does from there must not touch what they touch (``_started_early``, ``task_windows``)."""
     if not (isinstance(small, cst.Assign) and len(small.targets) == 1):
         return False
+    if not _defer(comp, small, traceable, consumes):
+        return False
+    target = small.targets[0].target
+    if isinstance(target, cst.Name) and _started_early(comp, small, target.value):
+        from . import task_windows
+
+        deferred = comp.env[target.value]
+        assert isinstance(deferred, Static) and isinstance(deferred.value, Deferred)
+        parts = [p for part in deferred.value.parts if (p := _task_part(comp, part)) is not None]
+        task_windows.check_window(comp, small, target.value, parts, comp.src.loc(small), None, deferred=True)
+    return True
+
+
+def _task_part(comp: Builder, part: Part) -> tuple[cst.Call, frozenset[str] | None] | None:
+    """The call a deferred part makes a task of (``asyncio.create_task(f(x))``: ``f(x)``), with the
+    names its items bind for a comprehension or a loop; None for a plain coroutine."""
+    from . import interleaving
+    from .asyncio_calls import is_create_task
+
+    made: cst.BaseExpression = part  # type: ignore[assignment]
+    items = None
+    if isinstance(part, cst.For):
+        (line,) = part.body.body
+        assert isinstance(line, cst.SimpleStatementLine)
+        (expr,) = line.body
+        assert isinstance(expr, cst.Expr) and isinstance(expr.value, cst.Call)
+        made, items = expr.value.args[0].value, interleaving.items_of(part)
+    elif isinstance(part, cst.ListComp | cst.GeneratorExp | cst.DictComp):
+        made = part.value if isinstance(part, cst.DictComp) else part.elt
+        items = interleaving.items_of(part)
+    if not (isinstance(made, cst.Call) and is_create_task(comp, made) and len(made.args) == 1):
+        return None
+    coro = made.args[0].value
+    return (coro, items) if isinstance(coro, cst.Call) else None
+
+
+def _defer(comp: Builder, small: cst.Assign, traceable: Any, consumes: Any) -> bool:
+    from .unpacking import only_assignment
+
     target, value = small.targets[0].target, small.value
     if isinstance(target, cst.Name) and isinstance(value, cst.List):
         parts = built(comp, small, traceable, consumes)
@@ -196,6 +235,41 @@ def _keys_only(comp: Builder, n: cst.Name) -> bool:
     if not (isinstance(parent, cst.Arg) and parent.keyword is None and not parent.star):
         return False
     return isinstance(call, cst.Call) and any(comp.exprs.callee(call) is f for f in _KEY_READERS)
+
+
+def _started_early(comp: Builder, small: cst.BaseSmallStatement, name: str) -> bool:
+    """Whether the list (or dict) ``small`` makes holds tasks (``asyncio.create_task(f(x))``, made
+    by it or appended later) and the workflow waits before it reads ``name`` next (its gather):
+    Python starts the tasks at that wait, not at the gather where the graph runs them, so what the
+    workflow does from there to the gather must not touch what they touch (``task_windows``)."""
+    from .asyncio_calls import is_create_task
+
+    src = comp.src
+
+    def at(n: cst.CSTNode) -> tuple[int, int]:
+        pos = src.positions[n].start
+        return pos.line, pos.column
+
+    start = at(small)
+
+    def grows(n: cst.Name) -> bool:  # `tasks.append(...)`: the list being built, not its gather
+        attr = src.parents.get(n)
+        return isinstance(attr, cst.Attribute) and attr.value is n and attr.attr.value in ("append", "extend")
+
+    reads = [
+        at(n)
+        for n in walk(src.node.body)
+        if isinstance(n, cst.Name) and n.value == name and n in src.positions and not grows(n)
+    ]
+    after = [p for p in reads if p > start and p[0] > src.positions[small].end.line]
+    end = min(after, default=None)
+    if end is None:
+        return False
+    between = [n for n in walk(src.node.body) if n in src.positions and start <= at(n) < end]
+    tasks = any(isinstance(n, cst.Call) and is_create_task(comp, n) for n in between)
+    waits = [n for n in between if isinstance(n, cst.Await)]
+    ends = [(src.positions[n].end.line, src.positions[n].end.column) for n in waits]
+    return tasks and any(e < end for e in ends)  # (an await before the read, not one around it)
 
 
 _REPEATING = (

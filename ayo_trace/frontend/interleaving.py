@@ -21,10 +21,10 @@ helpers it awaits and the workflow's own functions it calls; each touch with the
 most waits the call may have made before it (an ``await`` of an ayo call waits once; of a helper,
 as often as it does; of anything else, or in a loop, any number of times).
 
-Not followed: an object reached through a local name of the helper (``h = self.history`` then
-``h.append(...)``), tasks made one statement at a time (``t1 = asyncio.create_task(a())``,
-``t2 = asyncio.create_task(b())``) against each other, and the workflow's own statements between
-making a task and its next ``await`` (Python runs the task's first part only then).
+Tasks made one statement at a time, and the workflow's own statements between making a task and
+awaiting it, are ``task_windows``' (with this module's reading of what a statement touches). Not
+followed: an object reached through a local name of the helper (``h = self.history`` then
+``h.append(...)``).
 """
 
 from __future__ import annotations
@@ -89,6 +89,15 @@ def check_gather(comp: Builder, parts: list[Part], loc: SourceLoc) -> None:
     """Refuse calls run at once (``parts``: each call, and for one standing for many, a
     comprehension's element or a loop's, the names its items bind) whose interleaving at their
     awaits the graph would not keep."""
+    found = touches_of(comp, parts)
+    for i, (first, a) in enumerate(found):
+        for second, b in found[i + 1 :]:
+            refuse_conflict(first, a, second, b, loc)
+
+
+def touches_of(comp: Builder, parts: list[Part]) -> list[tuple[str, Touches]]:
+    """What each call of ``parts`` touches (two entries for one standing for many: another item
+    is another object), named by its callee; calls touching nothing are left out."""
     found: list[tuple[str, Touches]] = []
     for call, items in parts:
         t = _part(comp, call, items)
@@ -96,29 +105,42 @@ def check_gather(comp: Builder, parts: list[Part], loc: SourceLoc) -> None:
             continue
         name = comp.src.code(call.func).strip()
         found.extend([(name, t), (name, _renamed(t))] if items is not None else [(name, t)])
-    for i, (first, a) in enumerate(found):
-        for second, b in found[i + 1 :]:
-            _refuse_conflict(first, a, second, b, loc)
+    return found
+
+
+def workflow_statement(
+    comp: Builder, stmt: cst.CSTNode, line: int | None = None, before: bool = False
+) -> list[Touch]:
+    """What a statement of the workflow itself touches: its names (but modules, functions,
+    classes and constants) and what the helpers it calls touch of them (``before``: only before
+    its awaits finish)."""
+    src = comp.src
+    scope = _scope(src.fn, None, src)
+
+    def key_of(name: str) -> str | None:
+        return None if _opaque(scope.get(name)) else name
+
+    return _statement(comp, src, scope, stmt, key_of, None, 0, {}, line=line, before=before)[0]
 
 
 def _renamed(t: Touches) -> Touches:
     """The touches of another item of the same comprehension: its own item is another object."""
-    again = [dataclasses.replace(x, key=x.key.replace(_ITEM, _ITEM + "'")) for x in t.entries]
+    again = [dataclasses.replace(x, key=x.key.replace(ITEM, ITEM + "'")) for x in t.entries]
     return Touches(again, t.fewest, t.most)
 
 
-_ITEM = "\x00item"  # marks a key standing for a comprehension's item
+ITEM = "\x00item"  # marks a key standing for a comprehension's item
 
 
-def _refuse_conflict(first: str, a: Touches, second: str, b: Touches, loc: SourceLoc) -> None:
+def refuse_conflict(first: str, a: Touches, second: str, b: Touches, loc: SourceLoc) -> None:
     """Python runs the calls in turns, each up to its next await: the later call's touch ``y``
     comes before the earlier call's ``x`` when it may come after fewer waits. The graph runs the
     earlier call whole first, so the two must not touch one object, one of them changing it."""
     for x in a.entries:
         for y in b.entries:
-            if not (_overlap(x.key, y.key) and (x.changes or y.changes) and y.lo < x.hi):
+            if not (overlap(x.key, y.key) and (x.changes or y.changes) and y.lo < x.hi):
                 continue
-            what = x.key.split(_ITEM)[0].replace(nonlocals.SUFFIX + "[0]", "").removesuffix(nonlocals.SUFFIX)
+            what = shown(x.key)
             when = "before it first waits" if y.lo == 0 else f"after waiting {_times(y.lo)}"
             then = "after it waited" if y.lo == 0 else f"after waiting {_times(x.hi)}"
             raise TraceError(
@@ -133,11 +155,16 @@ def _refuse_conflict(first: str, a: Touches, second: str, b: Touches, loc: Sourc
             )
 
 
+def shown(key: str) -> str:
+    """A key as the user wrote the object (a comprehension's item, a ``nonlocal`` cell as the name)."""
+    return key.split(ITEM)[0].replace(nonlocals.SUFFIX + "[0]", "").removesuffix(nonlocals.SUFFIX)
+
+
 def _times(n: float) -> str:
     return "any number of times" if n == INF else f"{int(n)} time" + ("s" if n != 1 else "")
 
 
-def _overlap(a: str, b: str) -> bool:
+def overlap(a: str, b: str) -> bool:
     """Whether two keys name the same object or one a field of the other (``agent`` and
     ``agent.history``; ``agent.history`` and ``agent.turns`` are apart)."""
     return a == b or a.startswith(b + ".") or b.startswith(a + ".")
@@ -192,7 +219,7 @@ def _key(
         if base is None:
             return text if root.value not in _locals(src) else None
         return base + text[len(root.value) :]
-    return text.replace(root.value, root.value + _ITEM, 1) if root.value in items else text
+    return text.replace(root.value, root.value + ITEM, 1) if root.value in items else text
 
 
 def _locals(src: FunctionSource) -> set[str]:
@@ -271,38 +298,65 @@ def _touches(
         return name if name in outside and not _opaque(scope.get(name)) else None
 
     for stmt in src.node.body.body:
-        line = src.file_line(src.positions[stmt].start.line) if stmt in src.positions else 0
-        calls = [n for n in walk(stmt) if isinstance(n, cst.Call)]
-        nested = {id(c): _nested(comp, src, scope, c, args, depth, memo) for c in calls}
-        if not contains_await(stmt):
-            fewest, most = 0.0, 0.0
-        elif isinstance(stmt, cst.SimpleStatementLine):
-            fewest = sum(n[0].fewest for c in _awaited_calls(stmt) if (n := nested[id(c)]) is not None)
-            most = _besides(stmt, None, nested)
-        else:
-            fewest, most = 0.0, INF  # (a loop or a branch awaiting: any number of waits)
-        at = {"pre": (lo, hi), "post": (lo + fewest, hi + most), "both": (lo, hi + most)}
-        if not isinstance(stmt, cst.SimpleStatementLine):
-            at = {k: (lo, hi + most) for k in at}
-        sites = _sites(stmt) if isinstance(stmt, cst.SimpleStatementLine) else _whole(stmt)
-        for name, attr, changes, where in sites:
-            if (key := key_of(name)) is not None:
-                out.entries.append(Touch(f"{key}.{attr}" if attr else key, changes, *at[where], line))
-        simple = isinstance(stmt, cst.SimpleStatementLine)
-        for c in calls:  # (a helper's touches after the waits the statement makes besides it)
-            if (found := nested[id(c)]) is not None:
-                besides = _besides(stmt, c, nested) if simple and _is_awaited(stmt, c) else most
-                out.entries += [
-                    dataclasses.replace(x, lo=lo + x.lo, hi=hi + besides + x.hi if simple else INF)
-                    for x in found[0].entries
-                ]
-        for key, changes in _closure_calls(comp, src, stmt, key_of):
-            out.entries.append(Touch(key, changes, *at["both"], line))
+        entries, fewest, most = _statement(comp, src, scope, stmt, key_of, args, depth, memo, lo, hi)
+        out.entries += entries
         lo, hi = lo + fewest, hi + most
     out.fewest, out.most = lo, hi
     del memo[busy]
     memo[mark] = out
     return out
+
+
+def _statement(
+    comp: Builder,
+    src: FunctionSource,
+    scope: dict[str, Any],
+    stmt: cst.CSTNode,
+    key_of: Any,
+    args: dict[str, str] | None,
+    depth: int,
+    memo: _Memo,
+    lo: float = 0,
+    hi: float = 0,
+    line: int | None = None,
+    before: bool = False,
+) -> tuple[list[Touch], float, float]:
+    """What one statement of ``src`` touches (``key_of``: a name's key, None for none), after
+    ``lo`` to ``hi`` waits made before it; and the fewest and most waits it makes. ``args``: the
+    keys of the helper's parameters (None: ``src`` is the workflow itself); ``before``: only what
+    it does before its awaits finish (not ``out.append(await t)``'s change)."""
+    out: list[Touch] = []
+    if line is None:
+        line = src.file_line(src.positions[stmt].start.line) if stmt in src.positions else 0
+    calls = [n for n in walk(stmt) if isinstance(n, cst.Call)]
+    nested = {id(c): _nested(comp, src, scope, c, args, depth, memo) for c in calls}
+    if not contains_await(stmt):
+        fewest, most = 0.0, 0.0
+    elif isinstance(stmt, cst.SimpleStatementLine):
+        fewest = sum(n[0].fewest for c in _awaited_calls(stmt) if (n := nested[id(c)]) is not None)
+        most = _besides(stmt, None, nested)
+    else:
+        fewest, most = 0.0, INF  # (a loop or a branch awaiting: any number of waits)
+    simple = isinstance(stmt, cst.SimpleStatementLine | cst.BaseSmallStatement)
+    at = {"pre": (lo, hi), "post": (lo + fewest, hi + most), "both": (lo, hi + most)}
+    if not simple:
+        at = {k: (lo, hi + most) for k in at}
+    sites = _sites(stmt) if simple else _whole(stmt)
+    for name, attr, changes, where in sites:
+        if before and where == "post":
+            continue
+        if (key := key_of(name)) is not None:
+            out.append(Touch(f"{key}.{attr}" if attr else key, changes, *at[where], line))
+    for c in calls:  # (a helper's touches after the waits the statement makes besides it)
+        if (found := nested[id(c)]) is not None:
+            besides = _besides(stmt, c, nested) if simple and _is_awaited(stmt, c) else most
+            out += [
+                dataclasses.replace(x, lo=lo + x.lo, hi=hi + besides + x.hi if simple else INF)
+                for x in found[0].entries
+            ]
+    for key, changes in _closure_calls(comp, src, stmt, key_of):
+        out.append(Touch(key, changes, *at["both"], line))
+    return out, fewest, most
 
 
 def _most(found: tuple[Touches, bool] | None) -> float:
@@ -340,7 +394,7 @@ def _whole(stmt: cst.CSTNode) -> list[tuple[str, str | None, bool, str]]:
     return out + [(n, None, True, "both") for n in mutated_roots(stmt)]
 
 
-def _sites(stmt: cst.SimpleStatementLine) -> list[tuple[str, str | None, bool, str]]:
+def _sites(stmt: cst.CSTNode) -> list[tuple[str, str | None, bool, str]]:
     """What a simple statement reads and changes, each ``(name, field, changes, when)``: ``field``
     the attribute of the name it reaches (``self.history.append(x)``: ``history`` of ``self``),
     ``when`` is ``pre`` when it is evaluated before the statement's awaits (inside an awaited
@@ -444,7 +498,7 @@ def _nested(
     src: FunctionSource,
     scope: dict[str, Any],
     call: cst.Call,
-    args: dict[str, str],
+    args: dict[str, str] | None,
     depth: int,
     memo: _Memo,
 ) -> tuple[Touches, bool] | None:

@@ -43,7 +43,7 @@ import libcst as cst
 from ..errors import TraceError
 from ..ir.code import SourceLoc
 from ..ir.graph import Node
-from . import coroutine_lists, interleaving, task_dicts
+from . import coroutine_lists, interleaving, task_dicts, task_windows
 from .asyncio_calls import (
     DONE,
     RESULT,
@@ -413,6 +413,7 @@ def _task_assignment(comp: Builder, small: cst.Assign, loc: SourceLoc) -> bool:
         return False
     assert isinstance(coro, cst.Call)
     check_task_uses(comp, small, target.value, loc, many=False)
+    task_windows.check_window(comp, small, target.value, [(coro, None)], loc, None)
     _task(comp, small, coro, target.value, loc)
     return True
 
@@ -423,9 +424,11 @@ def _task_list(comp: Builder, small: cst.Assign, target: str, made: cst.ListComp
     if wrapped(comp, made.elt) is None or made.for_in.asynchronous or _clause_awaits(made.for_in):
         return False
     assert isinstance(made.elt, cst.Call)
-    if isinstance(coro := only_arg(made.elt), cst.Call):
-        interleaving.check_gather(comp, [(coro, interleaving.items_of(made))], loc)  # (run at once)
     group = group_of(comp, made.elt)  # a task group's tasks have finished once it exits
+    if isinstance(coro := only_arg(made.elt), cst.Call):
+        part = (coro, interleaving.items_of(made))
+        interleaving.check_gather(comp, [part], loc)  # (run at once)
+        task_windows.check_window(comp, small, None if group else target, [part], loc, group)
     check_task_uses(comp, small, target, loc, many=True, within=group)
     results = comp.exprs.comprehension_map(made, loc, target, awaits=True)  # await create_task(f(x))
     source = f"{target} = [{DONE}(v) for v in {RESULT}]  # {TASKS}_made"

@@ -30,7 +30,7 @@ import libcst as cst
 from ..errors import TraceError
 from ..ir.code import SourceLoc
 from ..ir.graph import Node
-from . import coroutine_lists, interleaving
+from . import coroutine_lists, interleaving, task_windows
 from .asyncio_calls import DONE, MARKS, RESULT, TASKS, bind_completed, catches, is_gather, made_node, wrapped
 from .comprehensions import _clause_awaits
 from .state import ancestors, walk
@@ -98,7 +98,9 @@ def task_dict(comp: Builder, small: cst.Assign, target: str, made: cst.DictComp,
         return False
     _check_uses(comp, small, target, loc)
     if (call := wrapped(comp, made.value)) is not None:
-        interleaving.check_gather(comp, [(call, interleaving.items_of(made))], loc)  # (run at once)
+        part = (call, interleaving.items_of(made))
+        interleaving.check_gather(comp, [part], loc)  # (run at once)
+        task_windows.check_window(comp, small, target, [part], loc, None)
     results = comp.exprs.comprehension_map(made, loc, target, awaits=True)  # await create_task(f(x))
     source = f"{target} = {_completed_dict()}  # {MARKS['dict']}"
     bind_completed(comp, small, target, comp.materialize(results, loc, "results"), source, loc)

@@ -17,7 +17,7 @@ from typing import TYPE_CHECKING, Any
 import libcst as cst
 
 from ..ir.code import SourceLoc
-from . import interleaving
+from . import interleaving, task_windows
 from .asyncio_calls import only_arg, traceable
 from .parallel import _task
 
@@ -101,6 +101,7 @@ def task_group(comp: Builder, stmt: cst.With, loc: SourceLoc) -> bool:
             if c is None:
                 comp.statement(s, top=False)
             else:
+                task_windows.check_window(comp, s, None, [(c[1], None)], comp.src.loc(s), stmt)
                 _task(comp, s, c[1], c[0], comp.src.loc(s))
     finally:
         del comp.deps.task_groups[tg]

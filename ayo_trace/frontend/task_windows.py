@@ -1,0 +1,154 @@
+"""A task starts at the workflow's next wait; the graph runs its call where the task is made.
+
+``t = asyncio.create_task(f(log))`` only schedules ``f``: Python runs the workflow on until it
+waits (the next ``await`` that suspends), then ``f`` up to its first wait, and so on in turns until
+the task is awaited. The graph traces ``await f(log)`` at the line making the task, so the
+workflow's statements between that line and the one awaiting the task see ``f``'s changes already
+made, and ``f`` sees none of theirs. The two agree unless ``f`` and those statements touch one
+object, one of them changing it: ``log.append("main")`` after making the task comes before ``f``'s
+first append in Python, after all of them in the graph. Those are refused at trace time, naming
+the task, the object and both lines. Tasks made within that stretch (``t2 = asyncio.create_task(
+g(log))``) run at once with the first, as a gather's calls do (``interleaving``'s rule). The same
+holds for a list or dict of tasks (``tasks = [asyncio.create_task(f(d)) for d in docs]``) up to
+the statement awaiting them, and for a task group's tasks up to the group's end (its other
+statements run before any task starts, unless they wait).
+
+What a statement touches is ``interleaving``'s reading (names, their fields, the helpers it
+calls); a compound statement touches everything in it, at any time.
+"""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING
+
+import libcst as cst
+
+from ..errors import TraceError
+from ..ir.code import SourceLoc
+from . import interleaving
+from .asyncio_calls import is_create_task
+from .interleaving import Part, Touch, Touches
+from .state import contains_await, walk
+
+if TYPE_CHECKING:
+    from .builder import Builder
+
+
+def check_window(
+    comp: Builder,
+    made: cst.CSTNode,
+    name: str | None,
+    parts: list[Part],
+    loc: SourceLoc,
+    group: cst.With | None,
+    deferred: bool = False,
+) -> None:
+    """Refuse tasks (``parts``, made by the small statement ``made`` and bound to ``name``) that
+    touch an object the workflow's statements touch between making them and awaiting them, one
+    side changing it (``group``: the tasks' task group, which awaits them at its end).
+    ``deferred``: the graph runs the tasks where they are gathered, after those statements, so
+    only the statements from the first that waits on count (before it, neither has started the
+    tasks), and those that built the list (``coroutine_lists.built``) are the tasks' own."""
+    mine = interleaving.touches_of(comp, parts)
+    if not mine:
+        return
+    task = mine[0][0]
+    waited = not deferred
+    for stmt, line in _window(comp, made, name, group):
+        waited = waited or contains_await(stmt)
+        if not waited or id(stmt) in comp.deps.deferred:
+            continue
+        others = _tasks_made(comp, stmt)
+        if others is not None:  # (tasks made meanwhile run at once with these, later)
+            for second, b in interleaving.touches_of(comp, others):
+                interleaving.refuse_conflict(task, mine[0][1], second, b, loc)
+            continue
+        awaiting = name is not None and name in _names(stmt)  # (what it does after the task is after it)
+        theirs = interleaving.workflow_statement(comp, stmt, line, before=awaiting)
+        for _, a in mine:
+            _refuse(comp, task, a, theirs, loc)
+
+
+def _refuse(comp: Builder, task: str, a: Touches, theirs: list[Touch], loc: SourceLoc) -> None:
+    for x in a.entries:
+        for y in theirs:
+            if interleaving.overlap(x.key, y.key) and (x.changes or y.changes):
+                what = interleaving.shown(x.key)
+                raise TraceError(
+                    f"the task running `{task}(...)` and the workflow's line {y.line} both touch "
+                    f"`{what}` (`{task}` at line {x.line}), one of them changing it. Python starts the "
+                    "task only when the workflow next waits, and runs the two in turns at their "
+                    "awaits; the graph runs the call whole where the task is made, so line "
+                    f"{y.line} would see `{what}` as the task left it. Await the task before "
+                    f"touching `{what}` again, or pass it its own copy",
+                    loc=loc,
+                    construct="task",
+                )
+
+
+def _names(stmt: cst.CSTNode) -> set[str]:
+    return {n.value for n in walk(stmt) if isinstance(n, cst.Name)}
+
+
+def _window(
+    comp: Builder, made: cst.CSTNode, name: str | None, group: cst.With | None
+) -> list[tuple[cst.CSTNode, int | None]]:
+    """The statements Python may run after ``made`` and before the tasks it made have finished:
+    those following it up to the first one reading ``name`` (the one awaiting them, included),
+    from its own block outwards (a loop around it whole: its next turns), or to the end of
+    ``group``'s body; each with its line when it is a small statement of a line."""
+    src = comp.src
+    out: list[tuple[cst.CSTNode, int | None]] = []
+    node: cst.CSTNode = made
+    line = src.parents.get(made)
+    if isinstance(line, cst.SimpleStatementLine):
+        at = src.file_line(src.positions[line].start.line) if line in src.positions else None
+        smalls: list[cst.CSTNode] = list(line.body)
+        rest = smalls[smalls.index(made) + 1 :] if made in smalls else []
+        for small in rest:
+            out.append((small, at))
+            if name is not None and name in _names(small):
+                return out
+        node = line
+    while True:
+        block = src.parents.get(node)
+        if block is None or node is src.node.body:
+            return out
+        body = getattr(block, "body", None)
+        if isinstance(block, cst.IndentedBlock | cst.Module) and isinstance(body, tuple | list):
+            siblings = list(body)
+            for stmt in siblings[siblings.index(node) + 1 :]:
+                out.append((stmt, None))
+                if name is not None and name in _names(stmt):
+                    return out
+        if block is group:
+            return out  # (the group awaits its tasks at its end)
+        if isinstance(block, cst.For | cst.While) and block.body is node:
+            out.append((block, None))  # (its next turns, before the task is awaited)
+        node = block
+
+
+def _tasks_made(comp: Builder, stmt: cst.CSTNode) -> list[Part] | None:
+    """The calls a statement makes tasks of (``t = asyncio.create_task(f(x))``, ``tg.create_task``,
+    a list or dict of them), or None for another statement."""
+    small = stmt.body[0] if isinstance(stmt, cst.SimpleStatementLine) and len(stmt.body) == 1 else stmt
+    value = small.value if isinstance(small, cst.Assign | cst.Expr) else None
+    if isinstance(value, cst.ListComp | cst.DictComp):
+        elt = value.elt if isinstance(value, cst.ListComp) else value.value
+        if isinstance(elt, cst.Call) and _creates(comp, elt) and isinstance(c := _coro(elt), cst.Call):
+            return [(c, interleaving.items_of(value))]
+        return None
+    if isinstance(value, cst.Call) and _creates(comp, value) and isinstance(c := _coro(value), cst.Call):
+        return [(c, None)]
+    return None
+
+
+def _creates(comp: Builder, call: cst.Call) -> bool:
+    func = call.func
+    group_task = isinstance(func, cst.Attribute) and func.attr.value == "create_task"
+    return group_task or is_create_task(comp, call)
+
+
+def _coro(call: cst.Call) -> cst.BaseExpression | None:
+    args = [a for a in call.args if a.keyword is None]
+    return args[0].value if len(args) == 1 and not args[0].star else None

@@ -1,0 +1,233 @@
+"""Tasks made now and awaited later (``test_task_windows.py``). Python starts a task only when the
+workflow next waits, then runs the two in turns at their awaits; the graph runs the task's call
+where the task is made. ``TRACED`` are the shapes where the two agree (the task and the workflow's
+statements meanwhile touch different objects, or the workflow touches the shared one only after
+awaiting the task; a list of tasks gathered with no wait before the gather, which the graph runs
+there); ``REFUSED`` those where they do not. Each takes ``(q, docs)``."""
+
+from __future__ import annotations
+
+import asyncio
+
+import ayo_trace as ayo
+
+
+async def summarize(text: str) -> str:
+    return await ayo.llm(f"summarize: {text}", max_tokens=3)
+
+
+async def noted(text: str, notes: list[str]) -> str:
+    notes.append(f"start {text}")
+    reply = await ayo.llm(f"note: {text}", max_tokens=3)
+    notes.append(f"done {text}")
+    return reply
+
+
+async def recorded(text: str, out: list[str]) -> str:
+    reply = await ayo.llm(f"record: {text}", max_tokens=3)
+    out.append(reply)
+    return reply
+
+
+async def started(text: str, out: list[str]) -> str:
+    out.append(f"start {text}")
+    return await ayo.llm(f"start: {text}", max_tokens=3)
+
+
+# --- traced -----------------------------------------------------------------------------------
+
+
+@ayo.workflow
+async def draft_while_summarizing(q: str, docs: list[str]) -> tuple[str, str]:
+    summary = asyncio.create_task(summarize(q))
+    draft = await ayo.llm(f"draft: {q}", max_tokens=3)
+    return draft, await summary
+
+
+@ayo.workflow
+async def shared_list_touched_after_the_await(q: str, docs: list[str]) -> list[str]:
+    out: list[str] = []
+    task = asyncio.create_task(recorded(q, out))
+    head = await ayo.llm(f"head: {q}", max_tokens=3)
+    await task
+    out.append(head)
+    return out
+
+
+@ayo.workflow
+async def appended_as_awaited(q: str, docs: list[str]) -> list[str]:
+    out: list[str] = []
+    task = asyncio.create_task(summarize(q))
+    out.append(await task)
+    return out
+
+
+@ayo.workflow
+async def task_per_item_awaited_in_a_loop(q: str, docs: list[str]) -> list[str]:
+    tasks = [asyncio.create_task(summarize(d)) for d in docs]
+    out = []
+    for t in tasks:
+        out.append(await t)
+    return out
+
+
+@ayo.workflow
+async def tasks_then_other_work_then_gather(q: str, docs: list[str]) -> tuple[str, list[str]]:
+    tasks = [asyncio.create_task(summarize(d)) for d in docs]
+    head = await ayo.llm(f"head: {q}", max_tokens=3)
+    return head, list(await asyncio.gather(*tasks))
+
+
+@ayo.workflow
+async def shared_list_before_any_wait(q: str, docs: list[str]) -> list[str]:
+    out: list[str] = []
+    tasks = [asyncio.create_task(started(d, out)) for d in docs]
+    out.append("all made")  # (before any task starts, in both)
+    await asyncio.gather(*tasks)
+    return out
+
+
+@ayo.workflow
+async def task_made_and_awaited_per_turn(q: str, docs: list[str]) -> list[str]:
+    notes: list[str] = []
+    for d in docs:
+        task = asyncio.create_task(noted(d, notes))
+        await task
+    return notes
+
+
+@ayo.workflow
+async def two_tasks_on_their_own_lists(q: str, docs: list[str]) -> tuple[list[str], list[str]]:
+    a: list[str] = []
+    b: list[str] = []
+    first = asyncio.create_task(noted(q, a))
+    second = asyncio.create_task(noted(q + "!", b))
+    await first
+    await second
+    return a, b
+
+
+@ayo.workflow
+async def group_with_plain_lines(q: str, docs: list[str]) -> tuple[str, str, int]:
+    async with asyncio.TaskGroup() as tg:
+        one = tg.create_task(summarize(q))
+        n = len(docs)
+        two = tg.create_task(summarize(q + "?"))
+    return one.result(), two.result(), n
+
+
+@ayo.workflow
+async def listed_tasks_then_other_work(q: str, docs: list[str]) -> tuple[str, list[str]]:
+    out: list[str] = []
+    tasks = [asyncio.create_task(recorded(q, out)), asyncio.create_task(summarize(q))]
+    head = await ayo.llm(f"head: {q}", max_tokens=3)  # (the tasks start here in Python)
+    return head, list(await asyncio.gather(*tasks))
+
+
+@ayo.workflow
+async def tasks_appended_in_a_loop_then_other_work(q: str, docs: list[str]) -> tuple[str, list[str]]:
+    tasks = []
+    for d in docs:
+        tasks.append(asyncio.create_task(summarize(d)))
+    head = await ayo.llm(f"head: {q}", max_tokens=3)  # (the tasks start here in Python)
+    return head, list(await asyncio.gather(*tasks))
+
+
+@ayo.workflow
+async def shared_list_touched_before_the_first_wait(q: str, docs: list[str]) -> tuple[list[str], str]:
+    out: list[str] = []
+    tasks = [asyncio.create_task(started(d, out)) for d in docs]
+    out.append("made")  # (before any task starts, in both)
+    head = await ayo.llm(f"head: {q}", max_tokens=3)
+    await asyncio.gather(*tasks)
+    return out, head
+
+
+# --- refused ----------------------------------------------------------------------------------
+
+
+@ayo.workflow
+async def note_between_making_and_awaiting(q: str, docs: list[str]) -> tuple[list[str], str]:
+    notes: list[str] = []
+    task = asyncio.create_task(noted(q, notes))
+    notes.append("main")  # Python: before the task's first note
+    return notes, await task
+
+
+@ayo.workflow
+async def note_after_another_wait(q: str, docs: list[str]) -> tuple[list[str], str, str]:
+    notes: list[str] = []
+    task = asyncio.create_task(noted(q, notes))
+    other = await ayo.llm(f"other: {q}", max_tokens=3)
+    notes.append("main")  # Python: between the task's two notes
+    return notes, other, await task
+
+
+@ayo.workflow
+async def two_tasks_on_one_list(q: str, docs: list[str]) -> tuple[list[str], str, str]:
+    notes: list[str] = []
+    first = asyncio.create_task(noted(q, notes))
+    second = asyncio.create_task(noted(q + "!", notes))
+    return notes, await first, await second
+
+
+@ayo.workflow
+async def tasks_started_by_a_wait_before_the_gather(q: str, docs: list[str]) -> tuple[list[str], str]:
+    out: list[str] = []
+    tasks = [asyncio.create_task(started(d, out)) for d in docs]
+    head = await ayo.llm(f"head: {q}", max_tokens=3)  # the tasks start here
+    out.append("head")
+    await asyncio.gather(*tasks)
+    return out, head
+
+
+@ayo.workflow
+async def listed_tasks_then_a_note_after_a_wait(q: str, docs: list[str]) -> tuple[list[str], str]:
+    out: list[str] = []
+    tasks = [asyncio.create_task(recorded(q, out)), asyncio.create_task(summarize(q))]
+    head = await ayo.llm(f"head: {q}", max_tokens=3)
+    out.append(head)  # Python: before the first task's record
+    await asyncio.gather(*tasks)
+    return out, head
+
+
+@ayo.workflow
+async def dict_of_tasks_then_a_note(q: str, docs: list[str]) -> tuple[list[str], dict[str, str]]:
+    out: list[str] = []
+    tasks = {d: asyncio.create_task(recorded(d, out)) for d in docs}
+    out.append("made")
+    return out, {d: await t for d, t in tasks.items()}
+
+
+@ayo.workflow
+async def group_with_a_note_between_tasks(q: str, docs: list[str]) -> list[str]:
+    out: list[str] = []
+    async with asyncio.TaskGroup() as tg:
+        tg.create_task(recorded(q, out))
+        out.append("between")  # Python: before either task starts
+        tg.create_task(recorded(q + "?", out))
+    return out
+
+
+TRACED = [
+    draft_while_summarizing,
+    shared_list_touched_after_the_await,
+    appended_as_awaited,
+    task_per_item_awaited_in_a_loop,
+    tasks_then_other_work_then_gather,
+    shared_list_before_any_wait,
+    task_made_and_awaited_per_turn,
+    two_tasks_on_their_own_lists,
+    group_with_plain_lines,
+    tasks_appended_in_a_loop_then_other_work,
+    listed_tasks_then_other_work,
+    shared_list_touched_before_the_first_wait,
+]
+REFUSED = [
+    note_between_making_and_awaiting,
+    note_after_another_wait,
+    two_tasks_on_one_list,
+    tasks_started_by_a_wait_before_the_gather,
+    dict_of_tasks_then_a_note,
+    group_with_a_note_between_tasks,
+]

@@ -1,0 +1,75 @@
+"""A task starts when the workflow next waits; the graph runs its call where the task is made.
+Where the task and the workflow's statements before its await touch different objects, the task
+is traced and eager ≡ traced ≡ optimized; where they touch one, changing it, the workflow is
+refused at trace time naming the object and both lines (``frontend/task_windows.py``). A list of
+tasks is traced at its gather only when the workflow does not wait before it
+(``coroutine_lists._started_early``)."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import pytest
+
+import ayo_trace as ayo
+from ayo_trace.errors import TraceError
+from tests.util import outcome, run_in_new_loop, scripted_runtime
+
+from . import task_window_shapes as shapes
+
+pytestmark = pytest.mark.anyio
+
+QUESTIONS = ["a plain question", "FAIL x"]  # (FAIL: the LLM fails the call)
+DOCS = [[], ["alpha"], ["alpha", "beta FAIL", "gamma"], ["one", "two", "three"]]
+
+
+@pytest.mark.parametrize("wf", shapes.TRACED, ids=[wf.fn.__name__ for wf in shapes.TRACED])
+def test_tasks_apart_from_the_workflow_meanwhile_are_traced(wf: Any) -> None:
+    wf.graph("q", ["a", "b"])  # (traced: not refused)
+    unoptimized = ayo.workflow(wf.fn, passes=[])
+
+    async def compare() -> None:
+        async with scripted_runtime():
+            for q in QUESTIONS:
+                for docs in DOCS:
+                    eager = await outcome(wf.eager, q, docs)
+                    assert await outcome(unoptimized, q, docs) == eager, (q, docs)
+                    assert await outcome(wf, q, docs) == eager, (q, docs)
+
+    # (a loop of its own: eagerly, a task left unawaited when an earlier call failed reports its
+    # error to the loop, as asyncio does, which the test runner's loop would raise)
+    run_in_new_loop(compare)
+
+
+@pytest.mark.parametrize("wf", shapes.REFUSED, ids=[wf.fn.__name__ for wf in shapes.REFUSED])
+def test_tasks_touching_what_the_workflow_touches_meanwhile_are_refused(wf: Any) -> None:
+    with pytest.raises(TraceError) as caught:
+        wf.graph("q", ["a", "b"])
+    message = str(caught.value)
+    assert "`notes`" in message or "`out`" in message
+    assert "when the workflow next waits" in message or "interleave at their awaits" in message
+
+
+async def test_the_refused_shapes_answer_otherwise_in_python() -> None:
+    async with scripted_runtime():
+        notes, _ = await shapes.note_between_making_and_awaiting.eager("q", [])
+        assert notes == ["main", "start q", "done q"]  # the graph ran the task first
+        notes, _, _ = await shapes.note_after_another_wait.eager("q", [])
+        assert notes == ["start q", "main", "done q"]
+        out, _ = await shapes.tasks_started_by_a_wait_before_the_gather.eager("q", ["a", "b"])
+        assert out == ["start a", "start b", "head"]  # the graph ran them at the gather
+        out = await shapes.group_with_a_note_between_tasks.eager("q", [])
+        assert out[0] == "between"
+
+
+def test_the_message_names_the_task_the_object_and_both_lines() -> None:
+    wf = shapes.note_after_another_wait
+    with pytest.raises(TraceError) as caught:
+        wf.graph("q", [])
+    message = str(caught.value)
+    first = wf.fn.__code__.co_firstlineno
+    noted = shapes.noted.__code__.co_firstlineno
+    assert "the task running `noted(...)`" in message
+    assert f"the workflow's line {first + 5} both touch `notes`" in message
+    assert f"(`noted` at line {noted + 1})" in message
+    assert caught.value.loc is not None and caught.value.loc.line == first + 3
