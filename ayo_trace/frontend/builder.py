@@ -57,6 +57,7 @@ class Builder(Protocol):
     depth: int  # how many helpers or workflows are inlined around this body
     parent: Builder | None  # the body around this one (another graph: its values are captured)
     caller: Builder | None  # the body that inlined this one (same graph)
+    catching: bool  # a `try` node's body: an error in it may be caught
     enclosing: Builder | None  # the body whose names an inlined local helper reads
     captures: dict[str, tuple[Node, Node]]  # name -> (outer node, body input)
     # the body of a `for` that could be unrolled: (its key, the names its items reach), unroll.mark

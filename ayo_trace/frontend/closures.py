@@ -124,7 +124,9 @@ _MUTABLE = (list, dict, set, bytearray, collections.deque)
 
 
 def changed_globals(src: FunctionSource) -> frozenset[str]:
-    """Module-level lists, dicts and sets the workflow changes in place somewhere (``HISTORY.append``).
+    """Module-level lists, dicts and sets the workflow changes in place somewhere (``HISTORY.append``),
+    objects whose attributes it sets or whose methods it calls (``STATS.calls += 1``,
+    ``H.set(v)``), classes whose attributes it sets (``Counter.n += 1``).
     The trace never folds their value into the graph, and every statement reading one runs as an
     effect, in program order with the statements changing it."""
     if src.changed_globals is not None:
@@ -132,10 +134,14 @@ def changed_globals(src: FunctionSource) -> frozenset[str]:
     module = src.fn.__globals__
     # what the user's module-level functions the workflow uses change too (``impure.py``)
     through = [m for n in _global_reads(src) for m in impure.changes_module_state(module.get(n))]
+    assigned = impure.attribute_roots(src.node.body)
     out = frozenset(
         n
         for n in [*mutated_roots(src.node.body), *through]
-        if isinstance(module.get(n), _MUTABLE)
+        if (
+            impure.stateful(module.get(n))
+            or (isinstance(module.get(n), type) and (n in assigned or n in through))
+        )
         and not src.fn_scope.assignments[n]  # a local of the workflow is not the module's
         and not _is_param(src, n)
     )

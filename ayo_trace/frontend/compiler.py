@@ -36,6 +36,7 @@ from . import (
     imports,
     impure,
     locks,
+    loop_closures,
     made_fields,
     map_loops,
     matching,
@@ -88,6 +89,7 @@ class Compiler(Builder):
         self.caller: Builder | None = None  # the body that inlined this one (same graph)
         self.local_defs: dict[str, tuple[cst.FunctionDef, Value]] = {}  # async defs of this body
         self.handling: str | None = None  # in a handler's body: the name of its error (try_except.py)
+        self.catching = False  # a `try` node's body: an error in it may be caught (try_except.py)
         self.forwarded: dict[str, Any] = {}  # a helper's `*args`/`**kwargs`: ``forwarding.bind``
         self.comprehension_names: set[str] = set()  # names a comprehension binds in this map body
         self.captures: dict[str, tuple[Node, Node]] = {}  # name -> (outer node, body input)
@@ -198,6 +200,7 @@ class Compiler(Builder):
 
     def compile_function(self) -> Value:
         """Compile the whole function body; returns the value it returns."""
+        loop_closures.check_all(self.src)
         try:
             self.block(list(self.src.node.body.body), top=True)
         except _Returned as r:
@@ -470,6 +473,7 @@ class Compiler(Builder):
                 continue
             if isinstance(value, Traced) and value.unbound:
                 unbound.append(n)
+            effect = effect or (isinstance(value, Traced) and value.held)  # (state kept between queries)
             params.append(n)
             args.append(self.materialize(value, loc, n))
         for n in other:

@@ -4,6 +4,7 @@ pure operations (so folding it can never freeze a side effect or a clock into th
 from __future__ import annotations
 
 import builtins
+import inspect
 import types
 from collections.abc import Sequence
 from typing import Any
@@ -148,6 +149,7 @@ class StaticFolding(Expressions):
         skip: set[str] | None = None,
         look_outside: bool = False,
         peek_outside: bool = False,
+        callee: bool = False,
     ) -> dict[str, Any] | None:
         """The names ``e`` reads, with their trace-time values, to evaluate it with; None when it
         reads a traced (or unbound) name. ``skip``: names ``e`` binds itself (lambda parameters);
@@ -183,7 +185,7 @@ class StaticFolding(Expressions):
         fn = self.body.src.fn
         changed = changed_globals(self.body.src)
         for n in other:
-            if n in changed:
+            if n in changed and not callee:
                 return None  # module state the workflow changes: read when the graph runs
             closure = self.body.closure_binding(n)
             if closure:
@@ -272,13 +274,16 @@ class StaticFolding(Expressions):
             return self.try_static(func)
         if not isinstance(func, cst.Name | cst.Attribute):
             return None
-        scope = self._static_scope(func, peek_outside=True)
+        scope = self._static_scope(func, peek_outside=True, callee=True)
         if scope is None or not self._pure_calls(func, scope, cached=True):
             return None  # (`Chat().ask`: an object made now would be every query's)
         try:
             value = eval(self.body.src.expr_code(func), self.body.src.fn.__globals__, scope)
         except Exception:
             return None
+        changed = changed_globals(self.body.src)
+        if changed and set(self.body.src.free_names(func)[1]) & changed and not inspect.isroutine(value):
+            return None  # (an attribute of module state the workflow changes: read when it runs)
         return Static(value)
 
     def _static_temp(self, e: cst.BaseExpression) -> Static | None:

@@ -78,6 +78,22 @@ class TracedSelf:
         return made_fields.TraceView(self.cls, fields) if fields else self.cls
 
 
+def _waits_for_nothing(comp: Any, fn: Any) -> bool:
+    """Whether ``async def fn`` never waits (no ``await``, ``async for`` or ``async with`` in it: a
+    tool with an async signature, ``async def calc(x): return str(eval(x))``): awaiting it runs its
+    body at once, as the graph runs its statements inlined."""
+    try:
+        src = comp.helper_source(fn)
+    except (TraceError, SyntaxError):
+        return False
+    for n in walk(src.node.body):
+        if isinstance(n, cst.Await) or (isinstance(n, cst.For | cst.With) and n.asynchronous is not None):
+            return False
+        if isinstance(n, cst.CompFor) and n.asynchronous is not None:
+            return False
+    return True
+
+
 class Helpers(Expressions):
     """The helper calls of an ``ExpressionCompiler``: found, and inlined into its body's graph."""
 
@@ -96,7 +112,9 @@ class Helpers(Expressions):
             return None
         if impure.behind_library_decorator(fn):
             return None  # behind a library's decorator (retrying, tracing spans): run as written
-        if not self._awaits_ayo(fn, self_value, 0) and not self._passed_ayo(call):
+        if not (
+            self._awaits_ayo(fn, self_value, 0) or self._passed_ayo(call) or _waits_for_nothing(self, fn)
+        ):
             return None
         try:
             src = self.helper_source(fn)
@@ -280,7 +298,7 @@ class Helpers(Expressions):
         if helper.self_value is not None:
             me = helper.self_value
             env[params.params[0].name.value if params.params else "self"] = (
-                self._traced_self(me, loc) if isinstance(me, TracedSelf) else Static(me)
+                self._traced_self(me, loc) if isinstance(me, TracedSelf) else self._held_self(me, loc)
             )
         # an argument is an expression, or the value of an item a `*xs`/`**kw` known now unpacks
         positional: list[cst.BaseExpression | Value] = []
@@ -348,6 +366,17 @@ class Helpers(Expressions):
         if not isinstance(made, Traced):
             return made
         return Traced(made.node, cls=cls, fields=made_fields.initial_fields(self.body, None, make, cls))
+
+    def _held_self(self, me: Any, loc: SourceLoc) -> Value:
+        """The ``self`` of a method of an object known at trace time (a module's ``BOT``): the
+        object itself, unless its class's methods change their object: then it keeps state from
+        query to query, so its reads (``self.history`` in a prompt) are made when the graph runs,
+        on that object (its constant fields nothing sets again are still read now)."""
+        cls: Any = type(me)
+        if isinstance(me, type) or not made_fields.plain_class(cls) or not impure.changes_self(cls):
+            return Static(me)
+        node = self.body.const(me, loc, "self")
+        return Traced(node, cls=cls, fields=made_fields.fields_of(self.body, me), held=True)
 
     def _arg(self, e: cst.BaseExpression | Value, loc: SourceLoc, name: str) -> Value:
         if not isinstance(e, cst.BaseExpression):

@@ -31,8 +31,10 @@ statement an effect). A function whose source cannot be read is taken as pure, a
 
 from __future__ import annotations
 
+import collections
 import functools
 import inspect
+import logging
 import sysconfig
 import textwrap
 import types
@@ -43,7 +45,7 @@ import libcst as cst
 
 from .state import mutated_roots, walk
 
-_MUTABLE = (list, dict, set, bytearray)
+_MUTABLE = (list, dict, set, bytearray, collections.deque)
 _MAX_DEPTH = 8
 
 
@@ -61,6 +63,8 @@ def behind_library_decorator(fn: Any) -> bool:
 
 
 def _user_function(value: Any) -> types.FunctionType | None:
+    if isinstance(value, type) and isinstance(vars(value).get("__init__"), types.FunctionType):
+        value = vars(value)["__init__"]  # (making an object runs its class's `__init__`)
     try:
         fn = inspect.unwrap(value) if callable(value) else None
     except ValueError:  # a cycle of __wrapped__
@@ -71,6 +75,36 @@ def _user_function(value: Any) -> types.FunctionType | None:
     if filename.startswith("<") or filename.startswith(_library_dirs()):
         return None
     return fn
+
+
+def stateful(value: Any) -> bool:
+    """A container, or an object of the user's holding state in its attributes (a module-level
+    agent, a ``SimpleNamespace`` of counters): not a module, a function, a class, a logger or a
+    constant."""
+    if isinstance(value, _MUTABLE):
+        return True
+    if value is None or inspect.ismodule(value) or inspect.isroutine(value) or isinstance(value, type):
+        return False
+    if isinstance(value, str | bytes | int | float | complex | tuple | frozenset | range):
+        return False
+    if isinstance(value, logging.Logger | logging.LoggerAdapter):
+        return False
+    return hasattr(value, "__dict__")
+
+
+def attribute_roots(body: cst.CSTNode) -> set[str]:
+    """Names whose attributes ``body`` assigns (``C.count += 1``, ``C.last = x``)."""
+    out: set[str] = set()
+    for n in walk(body):
+        target: cst.BaseExpression | None = (
+            n.target if isinstance(n, cst.AssignTarget | cst.AugAssign) else None
+        )
+        if isinstance(target, cst.Attribute):
+            while isinstance(target, cst.Attribute | cst.Subscript):
+                target = target.value
+            if isinstance(target, cst.Name):
+                out.add(target.value)
+    return out
 
 
 def changes_module_state(value: Any) -> frozenset[str]:
@@ -98,7 +132,8 @@ def _changed(fn: types.FunctionType, depth: int, seen: frozenset[types.FunctionT
     out |= {
         n
         for n in mutated_roots(node.body)
-        if (n not in local or n in declared) and isinstance(g.get(n), _MUTABLE)
+        if (n not in local or n in declared)
+        and (stateful(g.get(n)) or (isinstance(g.get(n), type) and n in attribute_roots(node.body)))
     }
     if depth < _MAX_DEPTH:
         for name in fn.__code__.co_names:
@@ -108,6 +143,72 @@ def _changed(fn: types.FunctionType, depth: int, seen: frozenset[types.FunctionT
             if _changed(callee, depth + 1, seen | {fn}):
                 out.add(name)  # calling it changes state: the caller's statement is an effect
     return frozenset(out)
+
+
+_CHANGING = frozenset(
+    {
+        "append",
+        "extend",
+        "insert",
+        "pop",
+        "remove",
+        "clear",
+        "update",
+        "setdefault",
+        "popitem",
+        "add",
+        "discard",
+        "sort",
+        "reverse",
+        "appendleft",
+        "extendleft",
+        "popleft",
+        "rotate",
+    }
+)
+
+
+@functools.cache
+def changes_self(cls: Any) -> bool:
+    """Whether a method of ``cls`` (or of a base of it; not ``__init__`` nor another special
+    method but ``__call__``) changes its object: sets an attribute of ``self`` or an item of one,
+    or changes a container it holds (``self.history.append(q)``). Its objects then keep state from
+    call to call, which a module-level one keeps from query to query."""
+    for c in cls.__mro__[:-1]:
+        for name, member in vars(c).items():
+            fn = member.__func__ if isinstance(member, classmethod) else member
+            special = name.startswith("__") and name.endswith("__") and name != "__call__"
+            if special or not isinstance(fn, types.FunctionType):
+                continue
+            node = _parse(fn)
+            params = node.params.params if node is not None else ()
+            if params and _changes(node.body, params[0].name.value):  # type: ignore[union-attr]
+                return True
+    return False
+
+
+def _changes(body: cst.CSTNode, me: str) -> bool:
+    """Whether ``body`` sets an attribute of ``me`` (or an item of one) or changes a container held
+    in one with a list, dict, set or deque method."""
+
+    def of_me(e: cst.BaseExpression) -> bool:
+        if not isinstance(e, cst.Attribute | cst.Subscript):
+            return False
+        while isinstance(e, cst.Attribute | cst.Subscript):
+            e = e.value
+        return isinstance(e, cst.Name) and e.value == me
+
+    for n in walk(body):
+        if isinstance(n, cst.AssignTarget | cst.AugAssign | cst.Del) and of_me(n.target):
+            return True
+        if (
+            isinstance(n, cst.Call)
+            and isinstance(n.func, cst.Attribute)
+            and n.func.attr.value in _CHANGING
+            and of_me(n.func.value)
+        ):
+            return True
+    return False
 
 
 @functools.cache

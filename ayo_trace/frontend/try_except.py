@@ -13,6 +13,8 @@ nothing Python would keep (otherwise it stays a graph break):
 * names the body binds are bound by its last statement only (the one before a trailing
   ``break``/``continue`` in a loop), or else every handler binds them all (or ends by raising)
   and reads none of them first;
+* a loop awaiting in the body binds or changes no name read after the statement or by a handler
+  (unless every handler raises): Python keeps what the items before a failing one did;
 * ``finally`` binds nothing and reads nothing the other parts bind;
 * ``break``/``continue`` only at the end of a part in a loop body; no bare ``raise`` in a function
   a handler defines, no ``except*``; a ``return`` only where ``try_returns.py`` takes it (in the
@@ -45,7 +47,7 @@ from .control_flow import (
     jumps,
 )
 from .returns import UnboundRead, held_unbound, may_be_unbound, reads_outside
-from .state import contains_await
+from .state import ancestors, contains_await, walk
 from .values import Static, Traced, Value
 
 if TYPE_CHECKING:
@@ -87,10 +89,11 @@ def try_statement(
     body = _branch_stmts(stmt.body)
     early: set[str] = set()  # names bound before the body's last statement, which a failure keeps
     ends = body[:-1] if rest is not None and body and _trailing_jump(body[-1]) is not None else body
-    for s in ends[:-1]:  # (a trailing `break`/`continue` cannot fail: the statement before it is last)
-        early.update(bound_names(comp, [s]))
+    early.update(_bound_early(comp, ends))  # (a trailing `break`/`continue` cannot fail)
     early.discard(BROKE)
     relevant = early & reads_outside(comp, stmt)
+    if _loop_keeps_progress(comp, stmt, body):
+        return False
     for h in stmt.handlers:
         reads = set(comp.src.free_names(h.body)[0]) & early
         if reads or not (_reraises(h) or relevant <= set(bound_names(comp, [h.body]))):
@@ -120,6 +123,7 @@ def try_statement(
 
     def part(role: str, stmts: list[cst.BaseStatement], first: list[str]) -> Builder:
         child = comp.nested(role)
+        child.catching = role == "body"
         if role.startswith("except"):
             child.handling = first[0]  # what a bare `raise` in it re-raises
         inputs = []
@@ -251,8 +255,9 @@ def _finally_after(comp: Builder, stmt: cst.Try, loc: SourceLoc, *, returns: boo
     and is plain local code (no await, no jump, no ``raise``): the statement without it, then the
     ``finally``'s statements after. On the path where the rest of the statement raises, the query
     fails with that error and the ``finally``'s local bindings are never seen, so only its effects
-    outside the workflow (a log line) are not run there. False when this does not apply."""
-    if stmt.finalbody is None:
+    outside the workflow (a log line) are not run there. False when this does not apply, or when
+    that error may be caught (``_guarded``): then the ``finally``'s changes are seen."""
+    if stmt.finalbody is None or _guarded(comp, stmt):
         return False
     final = _branch_stmts(stmt.finalbody.body)
     if contains_await(stmt.finalbody) or _exits(stmt.finalbody):
@@ -271,6 +276,20 @@ def _finally_after(comp: Builder, stmt: cst.Try, loc: SourceLoc, *, returns: boo
         comp.block(_branch_stmts(stmt.body), top=False)
     comp.block(final, top=False)
     return True
+
+
+def _guarded(comp: Builder, stmt: cst.Try) -> bool:
+    """Whether an error leaving ``stmt`` may be caught, so that what its ``finally`` does is seen
+    after all: it stands in another ``try`` of its function, or its body is inside a ``try`` node's
+    body (its own function's, or a caller's that inlined it)."""
+    if any(isinstance(a, cst.Try | cst.TryStar) for a in ancestors(comp.src, stmt)):
+        return True
+    c: Builder | None = comp
+    while c is not None:
+        if c.catching:
+            return True
+        c = c.parent if c.parent is not None else c.caller
+    return False
 
 
 def _exits(node: cst.CSTNode) -> bool:
@@ -337,6 +356,55 @@ def _catch(comp: Builder, handler: cst.ExceptHandler, loc: SourceLoc) -> PyCode 
     )
     object.__setattr__(code, "fn", compile_statement(code, comp.src.fn.__globals__))
     return code
+
+
+def _bound_early(comp: Builder, stmts: list[cst.BaseStatement]) -> set[str]:
+    """Names the statements may have bound when the last of them fails: all the earlier ones bind,
+    and what the last binds before it can fail: in a line of several statements, all but the last;
+    a walrus's target; in an ``if``, each branch's (likewise); in any other compound statement
+    (``with``, ``match``, a nested ``try``), all it binds."""
+    if not stmts:
+        return set()
+    out = set(bound_names(comp, list(stmts[:-1])))
+    last = stmts[-1]
+    if isinstance(last, cst.SimpleStatementLine):
+        out |= set(bound_names(comp, list(last.body[:-1])))
+        out |= {
+            n.target.value
+            for n in walk(last)
+            if isinstance(n, cst.NamedExpr) and isinstance(n.target, cst.Name)
+        }
+        return out
+    if isinstance(last, cst.If):
+        out |= {
+            n.target.value
+            for n in walk(last.test)
+            if isinstance(n, cst.NamedExpr) and isinstance(n.target, cst.Name)
+        }
+        out |= _bound_early(comp, _branch_stmts(last.body))
+        if isinstance(last.orelse, cst.If):
+            out |= _bound_early(comp, [last.orelse])
+        elif isinstance(last.orelse, cst.Else):
+            out |= _bound_early(comp, _branch_stmts(last.orelse.body))
+        return out
+    return out | set(bound_names(comp, [last]))
+
+
+def _loop_keeps_progress(comp: Builder, stmt: cst.Try, body: list[cst.BaseStatement]) -> bool:
+    """Whether a loop awaiting in the body binds or changes a name read after the statement or by
+    a handler that does not raise: Python keeps what the items before a failing one did (``last``,
+    ``out.append(...)``, ``done += 1``), where the loop's node fails whole."""
+    if all(_reraises(h) for h in stmt.handlers):
+        return False
+    read = reads_outside(comp, stmt)
+    for h in stmt.handlers:
+        read |= set(comp.src.free_names(h.body)[0])
+    for s in body:
+        for n in walk(s):
+            loop = isinstance(n, cst.For | cst.While) and contains_await(n)
+            if loop and set(bound_names(comp, [n])) & read:
+                return True
+    return False
 
 
 def _reraises(handler: cst.ExceptHandler) -> bool:

@@ -39,6 +39,10 @@ class Traced:
     # a path may have left the name holding it unbound: the value may be ``ir.UNBOUND`` when the
     # graph runs, and a read (``Builder.lookup_local``) checks it first, raising as Python would
     unbound: bool = field(default=False, compare=False)
+    # an object known at trace time whose methods change it (a module's ``BOT`` keeping a history,
+    # ``helpers._held_self``): code reading it runs as an effect, in program order with the code
+    # changing module state, since a query sees what the ones before it left there
+    held: bool = field(default=False, compare=False)
 
 
 @dataclass

@@ -126,7 +126,7 @@ PLAIN = {"count": count, "shout": shout}
 
 @ayo.workflow
 async def only_eager_candidates(question: str, tool: str) -> str:
-    return await PLAIN[tool](question)  # no candidate calls a primitive: one graph break, as before
+    return await PLAIN[tool](question)  # no candidate calls a primitive, none waits: inlined
 
 
 @ayo.workflow
@@ -182,3 +182,16 @@ async def parameter_then_choice(question: str, tool: str, end: str = "\n") -> st
 
 
 ARGUMENT_CASES = [routed_collection, collection_from_a_table, budget_and_temperature, parameter_then_choice]
+
+
+async def pause(arg: str) -> str:  # it waits for something not ayo: its arm runs eagerly
+    await asyncio.sleep(0)
+    return arg.lower()
+
+
+WAITING = {"pause": pause, "count": pause}
+
+
+@ayo.workflow
+async def only_waiting_candidates(question: str, tool: str) -> str:
+    return await WAITING[tool](question)  # no candidate traces: one graph break

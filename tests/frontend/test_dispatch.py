@@ -67,9 +67,17 @@ async def test_an_entry_added_after_the_trace_runs_through_the_last_arm() -> Non
 
 
 def test_a_callee_none_of_whose_candidates_traces_stays_one_break() -> None:
-    graph = d.only_eager_candidates.graph("alpha", "count")
+    graph = d.only_waiting_candidates.graph("alpha", "count")
     assert not any(n.op == "cond" for n in graph.walk())
     assert [n.attrs["reason"][: len(NOT_AYO)] for n in graph.walk() if n.op == "break"] == [NOT_AYO]
+
+
+async def test_candidates_that_never_wait_are_inlined() -> None:
+    graph = d.only_eager_candidates.graph("alpha", "count")  # (tools with an async signature)
+    assert any(n.op == "cond" for n in graph.walk())  # (an arm per candidate, a last one for any key)
+    for tool in ("count", "shout"):
+        eager, plain, optimized = await three_ways(d.only_eager_candidates, ("alpha", tool))
+        assert eager == plain == optimized
 
 
 @pytest.mark.parametrize("choice", d.CHOICES)
