@@ -46,3 +46,17 @@ async def outcome(run: Callable[..., Awaitable[Any]], *args: Any, text: bool = T
         while exc.__cause__ is not None:
             exc = exc.__cause__  # type: ignore[assignment]
         return ("raised", type(exc).__name__, str(exc)) if text else ("raised", type(exc).__name__)
+
+
+async def three_runs_agree(wf: Any, questions: list[str], docs_lists: list[list[str]]) -> None:
+    """On a new ``scripted_runtime``, for every ``(q, docs)``: ``wf.eager``, the unoptimized graph
+    and ``wf`` (optimized) come to the same ``outcome`` (the tracer's oracle)."""
+    import ayo_trace as ayo
+
+    unoptimized = ayo.workflow(wf.fn, passes=[])
+    async with scripted_runtime():
+        for q in questions:
+            for docs in docs_lists:
+                eager = await outcome(wf.eager, q, docs)
+                assert await outcome(unoptimized, q, docs) == eager, (q, docs)
+                assert await outcome(wf, q, docs) == eager, (q, docs)

@@ -1,3 +1,4 @@
+# ruff: noqa: B023, F811  (the late binding these shapes are about, on purpose)
 """Functions made in a loop that awaits (``test_loop_closures.py``): ``REFUSED`` read a name the
 loop binds and are kept past their turn (Python reads the name when they are called: the last
 turn's value); ``TRACED`` are called in their own turn or bind the value where they are made.

@@ -8,8 +8,7 @@ from typing import Any
 
 import pytest
 
-import ayo_trace as ayo
-from tests.util import outcome, scripted_runtime
+from tests.util import three_runs_agree
 
 from . import found_shapes as shapes
 
@@ -21,13 +20,7 @@ DOCS = [[], ["alpha"], ["alpha", "beta FAIL", "gamma"], ["one", "two", "three"]]
 
 @pytest.mark.parametrize("wf", shapes.SHAPES, ids=[wf.fn.__name__ for wf in shapes.SHAPES])
 async def test_eager_traced_and_optimized_agree(wf: Any) -> None:
-    unoptimized = ayo.workflow(wf.fn, passes=[])
-    async with scripted_runtime():
-        for q in QUESTIONS:
-            for docs in DOCS:
-                eager = await outcome(wf.eager, q, docs)
-                assert await outcome(unoptimized, q, docs) == eager, (q, docs)
-                assert await outcome(wf, q, docs) == eager, (q, docs)
+    await three_runs_agree(wf, QUESTIONS, DOCS)
 
 
 def test_a_loop_in_a_nested_body_extends_the_list_with_its_items() -> None:

@@ -12,9 +12,8 @@ from typing import Any
 
 import pytest
 
-import ayo_trace as ayo
 from ayo_trace.errors import TraceError
-from tests.util import outcome, scripted_runtime
+from tests.util import scripted_runtime, three_runs_agree
 
 from . import interleaving_shapes as shapes
 
@@ -27,13 +26,7 @@ DOCS = [[], ["alpha"], ["alpha", "beta FAIL", "gamma"], ["one", "two", "three"]]
 @pytest.mark.parametrize("wf", shapes.TRACED, ids=[wf.fn.__name__ for wf in shapes.TRACED])
 async def test_calls_whose_interleaving_does_not_matter_are_traced(wf: Any) -> None:
     wf.graph("q", ["a", "b"])  # (traced: not refused)
-    unoptimized = ayo.workflow(wf.fn, passes=[])
-    async with scripted_runtime():
-        for q in QUESTIONS:
-            for docs in DOCS:
-                eager = await outcome(wf.eager, q, docs)
-                assert await outcome(unoptimized, q, docs) == eager, (q, docs)
-                assert await outcome(wf, q, docs) == eager, (q, docs)
+    await three_runs_agree(wf, QUESTIONS, DOCS)
 
 
 @pytest.mark.parametrize("wf", shapes.REFUSED, ids=[wf.fn.__name__ for wf in shapes.REFUSED])

@@ -12,10 +12,9 @@ from typing import Any
 import libcst as cst
 import pytest
 
-import ayo_trace as ayo
 from ayo_trace.errors import TraceError
 from ayo_trace.frontend import nonlocals
-from tests.util import outcome, scripted_runtime
+from tests.util import scripted_runtime, three_runs_agree
 
 from . import nonlocal_shapes as shapes
 
@@ -29,13 +28,7 @@ DOCS = [[], ["alpha"], ["alpha", "beta FAIL", "gamma"], ["one", "two", "three"]]
 async def test_a_variable_changed_by_a_function_of_the_workflow_is_traced(wf: Any) -> None:
     graph = wf.graph("q", ["d"])
     assert [n for n in graph.walk() if n.op == "break"] == []
-    unoptimized = ayo.workflow(wf.fn, passes=[])
-    async with scripted_runtime():
-        for q in QUESTIONS:
-            for docs in DOCS:
-                eager = await outcome(wf.eager, q, docs)
-                assert await outcome(unoptimized, q, docs) == eager, (q, docs)
-                assert await outcome(wf, q, docs) == eager, (q, docs)
+    await three_runs_agree(wf, QUESTIONS, DOCS)
 
 
 async def test_the_graph_keeps_the_variable_in_a_cell_on_the_source_lines() -> None:

@@ -11,9 +11,8 @@ from typing import Any
 
 import pytest
 
-import ayo_trace as ayo
 from ayo_trace.errors import TraceError
-from tests.util import outcome, run_in_new_loop, scripted_runtime
+from tests.util import run_in_new_loop, scripted_runtime, three_runs_agree
 
 from . import task_window_shapes as shapes
 
@@ -26,15 +25,9 @@ DOCS = [[], ["alpha"], ["alpha", "beta FAIL", "gamma"], ["one", "two", "three"]]
 @pytest.mark.parametrize("wf", shapes.TRACED, ids=[wf.fn.__name__ for wf in shapes.TRACED])
 def test_tasks_apart_from_the_workflow_meanwhile_are_traced(wf: Any) -> None:
     wf.graph("q", ["a", "b"])  # (traced: not refused)
-    unoptimized = ayo.workflow(wf.fn, passes=[])
 
     async def compare() -> None:
-        async with scripted_runtime():
-            for q in QUESTIONS:
-                for docs in DOCS:
-                    eager = await outcome(wf.eager, q, docs)
-                    assert await outcome(unoptimized, q, docs) == eager, (q, docs)
-                    assert await outcome(wf, q, docs) == eager, (q, docs)
+        await three_runs_agree(wf, QUESTIONS, DOCS)
 
     # (a loop of its own: eagerly, a task left unawaited when an earlier call failed reports its
     # error to the loop, as asyncio does, which the test runner's loop would raise)

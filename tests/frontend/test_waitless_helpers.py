@@ -7,8 +7,7 @@ from typing import Any
 
 import pytest
 
-import ayo_trace as ayo
-from tests.util import outcome, scripted_runtime
+from tests.util import outcome, scripted_runtime, three_runs_agree
 
 from . import waitless_helpers as shapes
 
@@ -25,13 +24,7 @@ def _breaks(wf: Any) -> list[Any]:
 @pytest.mark.parametrize("wf", shapes.INLINED, ids=[wf.fn.__name__ for wf in shapes.INLINED])
 async def test_a_helper_that_never_waits_is_inlined(wf: Any) -> None:
     assert _breaks(wf) == []
-    unoptimized = ayo.workflow(wf.fn, passes=[])
-    async with scripted_runtime():
-        for q in QUESTIONS:
-            for docs in DOCS:
-                eager = await outcome(wf.eager, q, docs)
-                assert await outcome(unoptimized, q, docs) == eager, (q, docs)
-                assert await outcome(wf, q, docs) == eager, (q, docs)
+    await three_runs_agree(wf, QUESTIONS, DOCS)
 
 
 async def test_a_helper_that_waits_for_something_else_stays_a_graph_break() -> None:
