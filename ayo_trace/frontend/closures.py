@@ -23,16 +23,21 @@ read the names as bound at the call, so only the ``nonlocal`` rule applies to th
 from __future__ import annotations
 
 import collections
+import inspect
 from dataclasses import dataclass
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import libcst as cst
 
 from ..errors import TraceError
+from ..ir.code import SourceLoc
 from ..ir.mutation import READ_ONLY_METHODS
 from . import impure
 from .source import FunctionSource, _is_load, _names_in
 from .state import mutated_roots
+
+if TYPE_CHECKING:
+    from .builder import Builder
 
 _SCOPES = (cst.FunctionDef, cst.ClassDef, cst.Lambda)
 
@@ -87,6 +92,18 @@ def _closure(src: FunctionSource, name: str, node: cst.CSTNode, body: cst.CSTNod
     return Closure(name, node, tuple(reads), tuple(mutates))
 
 
+def define(comp: Builder, stmt: cst.FunctionDef | cst.ClassDef, loc: SourceLoc) -> None:
+    """A ``def`` or ``class`` statement of the workflow: a ``python`` node binding the name; an
+    ``async def`` is also inlined where it is awaited, with the defaults known where it stands."""
+    if isinstance(stmt, cst.FunctionDef):
+        check_definition(comp.src, stmt)
+    name = stmt.name.value
+    comp.python_statement(stmt, loc, [name], effect=False)
+    if isinstance(stmt, cst.FunctionDef) and stmt.asynchronous is not None:
+        comp.local_defs[name] = (stmt, comp.env[name])
+        comp.deps.def_defaults[id(stmt)] = comp.exprs.known_defaults(stmt)
+
+
 def check_definition(src: FunctionSource, node: cst.CSTNode) -> None:
     """Refuse a ``def``/``lambda`` of the workflow (``node``) whose meaning the graph cannot keep:
     ``nonlocal`` of a workflow name, or a read of a name the workflow assigns again after it."""
@@ -125,8 +142,10 @@ _MUTABLE = (list, dict, set, bytearray, collections.deque)
 
 def changed_globals(src: FunctionSource) -> frozenset[str]:
     """Module-level lists, dicts and sets the workflow changes in place somewhere (``HISTORY.append``),
-    objects whose attributes it sets or whose methods it calls (``STATS.calls += 1``,
-    ``H.set(v)``), classes whose attributes it sets (``Counter.n += 1``).
+    objects whose attributes it sets or whose methods changing their object it calls
+    (``STATS.calls += 1``, ``H.set(v)``), classes whose attributes it sets (``Counter.n += 1``),
+    and what the user's functions it calls change so (``impure.changed_object``), names they
+    declare ``global`` included.
     The trace never folds their value into the graph, and every statement reading one runs as an
     effect, in program order with the statements changing it."""
     if src.changed_globals is not None:
@@ -139,8 +158,8 @@ def changed_globals(src: FunctionSource) -> frozenset[str]:
         n
         for n in [*mutated_roots(src.node.body), *through]
         if (
-            impure.stateful(module.get(n))
-            or (isinstance(module.get(n), type) and (n in assigned or n in through))
+            impure.changed_object(module.get(n), n, assigned)
+            or (n in through and not inspect.isroutine(module.get(n)))  # (judged so where changed)
         )
         and not src.fn_scope.assignments[n]  # a local of the workflow is not the module's
         and not _is_param(src, n)

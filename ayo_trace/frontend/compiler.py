@@ -253,13 +253,7 @@ class Compiler(Builder):
         if isinstance(stmt, cst.For) and stmt.asynchronous is None:
             return map_loops.for_statement(self, stmt, loc)
         if isinstance(stmt, cst.FunctionDef | cst.ClassDef):
-            if isinstance(stmt, cst.FunctionDef):
-                closures.check_definition(self.src, stmt)
-            names = [stmt.name.value]
-            self.python_statement(stmt, loc, names, effect=False)
-            if isinstance(stmt, cst.FunctionDef) and stmt.asynchronous is not None:
-                self.local_defs[names[0]] = (stmt, self.env[names[0]])  # inlined where awaited
-            return
+            return closures.define(self, stmt, loc)
         # while, try, with, async for/with: plain code when they await nothing, else a graph break
         if not contains_await(stmt):
             return self.python_statement(stmt, loc, self.src.assigned_names(stmt), effect=True)

@@ -245,6 +245,8 @@ def _started_early(comp: Builder, small: cst.BaseSmallStatement, name: str) -> b
     from .asyncio_calls import is_create_task
 
     src = comp.src
+    if small not in src.positions:
+        return False  # (a statement the tracer wrote: no list of tasks)
 
     def at(n: cst.CSTNode) -> tuple[int, int]:
         pos = src.positions[n].start

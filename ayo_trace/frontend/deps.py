@@ -48,6 +48,9 @@ class TraceDeps:
     caught: dict[int, tuple[Any, Any] | None] = field(default_factory=dict)
     # the `asyncio.as_completed(...)` calls (by id) traced as lists of outcomes (``completion``)
     outcomes: set[int] = field(default_factory=set)
+    # the defaults of the workflow's own `async def`s known when each `def` ran, by the def's id
+    # (``prefix = "Answer:"`` then ``async def ask(q, p=prefix)``: ``helpers._defaults``)
+    def_defaults: dict[int, dict[str, Any]] = field(default_factory=dict)
 
     def saw_chat_template(self, engine: str | None, template: Any) -> None:
         self.chat[engine] = template

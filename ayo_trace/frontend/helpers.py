@@ -332,7 +332,7 @@ class Helpers(Expressions):
             values = [self._arg(e, loc, name) for e in extra.values()]
             env[name] = self.packed(name, values, list(extra), loc)
             forwarded.append((name, values, list(extra)))
-        defaults = _defaults(helper)
+        defaults = _defaults(helper, self.body.deps.def_defaults.get(id(helper.src.node), {}))
         for i, p in enumerate([*plain, *params.kwonly_params]):
             pname = p.name.value
             if i < len(positional) and p in plain:
@@ -377,6 +377,15 @@ class Helpers(Expressions):
             return Static(me)
         node = self.body.const(me, loc, "self")
         return Traced(node, cls=cls, fields=made_fields.fields_of(self.body, me), held=True)
+
+    def known_defaults(self, fn: cst.FunctionDef) -> dict[str, Any]:
+        """The defaults of ``fn``'s parameters known at trace time where its ``def`` stands."""
+        params = fn.params
+        out: dict[str, Any] = {}
+        for p in [*params.posonly_params, *params.params, *params.kwonly_params]:
+            if p.default is not None and (found := self.try_static(p.default)) is not None:
+                out[p.name.value] = found.value
+        return out
 
     def _arg(self, e: cst.BaseExpression | Value, loc: SourceLoc, name: str) -> Value:
         if not isinstance(e, cst.BaseExpression):
@@ -451,21 +460,25 @@ def _reaches(c: Any, target: Any) -> bool:
     return False
 
 
-def _defaults(helper: Helper) -> dict[str, Any]:
-    """The default values of the helper's parameters (evaluated when its ``def`` ran)."""
+def _defaults(helper: Helper, known: dict[str, Any]) -> dict[str, Any]:
+    """The default values of the helper's parameters (evaluated when its ``def`` ran; ``known``:
+    those of a ``def`` of the workflow, known at trace time where it stands)."""
     if helper.fn is not None:
         sig = inspect.signature(helper.fn)
         return {n: p.default for n, p in sig.parameters.items() if p.default is not inspect.Parameter.empty}
     out: dict[str, Any] = {}
     params = helper.src.node.params
     for p in [*params.posonly_params, *params.params, *params.kwonly_params]:
-        if p.default is not None:
+        if p.name.value in known:
+            out[p.name.value] = known[p.name.value]
+        elif p.default is not None:
             try:
                 out[p.name.value] = eval(helper.src.code(p.default).strip(), helper.src.fn.__globals__, {})
             except Exception:
                 raise TraceError(
-                    f"the default of `{p.name.value}` in helper `{helper.src.node.name.value}` must be a "
-                    "constant to be traced",
+                    f"the default of `{p.name.value}` in helper `{helper.src.node.name.value}` must be "
+                    "known when the workflow is traced (a constant, or a variable of the workflow holding "
+                    "one where the `def` stands) to be traced; pass the value as an argument instead",
                     loc=helper.src.loc(p),
                     construct="helper",
                 ) from None

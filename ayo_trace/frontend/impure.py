@@ -35,6 +35,7 @@ import collections
 import functools
 import inspect
 import logging
+import sys
 import sysconfig
 import textwrap
 import types
@@ -92,6 +93,25 @@ def stateful(value: Any) -> bool:
     return hasattr(value, "__dict__")
 
 
+def changed_object(value: Any, name: str, assigned: set[str]) -> bool:
+    """Whether code changing ``name`` (calling a method of it, setting an item or attribute of it:
+    ``mutated_roots``), which holds ``value``, changes state: a container; a class or an object
+    whose attributes it sets (``assigned``); an object of the user's whose class's methods change
+    their object (``changes_self``: not ``TEMPLATE.render(q)``)."""
+    if isinstance(value, _MUTABLE):
+        return True
+    if isinstance(value, type):
+        return name in assigned
+    if not stateful(value):
+        return False
+    if name in assigned:
+        return True
+    cls: Any = type(value)
+    module = sys.modules.get(cls.__module__)
+    file = getattr(module, "__file__", None) or ""
+    return bool(file) and not file.startswith(_library_dirs()) and changes_self(cls)
+
+
 def attribute_roots(body: cst.CSTNode) -> set[str]:
     """Names whose attributes ``body`` assigns (``C.count += 1``, ``C.last = x``)."""
     out: set[str] = set()
@@ -132,8 +152,7 @@ def _changed(fn: types.FunctionType, depth: int, seen: frozenset[types.FunctionT
     out |= {
         n
         for n in mutated_roots(node.body)
-        if (n not in local or n in declared)
-        and (stateful(g.get(n)) or (isinstance(g.get(n), type) and n in attribute_roots(node.body)))
+        if (n not in local or n in declared) and changed_object(g.get(n), n, attribute_roots(node.body))
     }
     if depth < _MAX_DEPTH:
         for name in fn.__code__.co_names:

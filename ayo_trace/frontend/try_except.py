@@ -359,33 +359,38 @@ def _catch(comp: Builder, handler: cst.ExceptHandler, loc: SourceLoc) -> PyCode 
 
 
 def _bound_early(comp: Builder, stmts: list[cst.BaseStatement]) -> set[str]:
-    """Names the statements may have bound when the last of them fails: all the earlier ones bind,
-    and what the last binds before it can fail: in a line of several statements, all but the last;
-    a walrus's target; in an ``if``, each branch's (likewise); in any other compound statement
-    (``with``, ``match``, a nested ``try``), all it binds."""
+    """Names the statements may have bound when the last of them fails at an await: all the
+    earlier ones bind, and what the last binds before it can: in a line of several statements, all
+    but the last; a walrus's target; in an ``if``, a ``match`` or a nested ``try``, each part's
+    (likewise); in any other compound statement awaiting (``with``, a loop), all it binds. A last
+    statement awaiting nothing fails whole, as before."""
     if not stmts:
         return set()
     out = set(bound_names(comp, list(stmts[:-1])))
     last = stmts[-1]
-    if isinstance(last, cst.SimpleStatementLine):
-        out |= set(bound_names(comp, list(last.body[:-1])))
-        out |= {
-            n.target.value
-            for n in walk(last)
-            if isinstance(n, cst.NamedExpr) and isinstance(n.target, cst.Name)
-        }
+    if not contains_await(last):
         return out
+    walrus = {
+        n.target.value for n in walk(last) if isinstance(n, cst.NamedExpr) and isinstance(n.target, cst.Name)
+    }
+    if isinstance(last, cst.SimpleStatementLine):
+        return out | set(bound_names(comp, list(last.body[:-1]))) | walrus
     if isinstance(last, cst.If):
-        out |= {
-            n.target.value
-            for n in walk(last.test)
-            if isinstance(n, cst.NamedExpr) and isinstance(n.target, cst.Name)
-        }
+        out |= _bound_early(comp, _branch_stmts(last.body)) | walrus
+        if last.orelse is not None:
+            orelse = last.orelse
+            out |= _bound_early(comp, [orelse] if isinstance(orelse, cst.If) else _branch_stmts(orelse.body))
+        return out
+    if isinstance(last, cst.Match):
+        for case in last.cases:
+            out |= _bound_early(comp, _branch_stmts(case.body))
+        return out | walrus
+    if isinstance(last, cst.Try) and last.finalbody is None:
         out |= _bound_early(comp, _branch_stmts(last.body))
-        if isinstance(last.orelse, cst.If):
-            out |= _bound_early(comp, [last.orelse])
-        elif isinstance(last.orelse, cst.Else):
-            out |= _bound_early(comp, _branch_stmts(last.orelse.body))
+        for h in last.handlers:
+            out |= _bound_early(comp, _branch_stmts(h.body))
+        if last.orelse is not None:
+            out |= set(bound_names(comp, [last.body])) | _bound_early(comp, _branch_stmts(last.orelse.body))
         return out
     return out | set(bound_names(comp, [last]))
 

@@ -3,6 +3,8 @@ find lines here by their text."""
 
 from __future__ import annotations
 
+import asyncio
+
 import ayo_trace as ayo
 
 
@@ -132,6 +134,7 @@ async def computed_collection(question: str, prefix: str) -> list[ayo.Hit]:
 
 
 async def fetch(url: str) -> str:
+    await asyncio.sleep(0)  # (it waits for something not ayo: an HTTP client's reply, say)
     return url.upper()
 
 

@@ -90,3 +90,17 @@ async def a_tool_that_waits(q: str, docs: list[str]) -> str:
 
 
 INLINED = [tool_then_llm, react_with_a_tool_table, toolbox_object, gathered_with_calls, a_tool_raising]
+
+
+@ayo.workflow
+async def local_helper_default_from_a_variable(q: str, docs: list[str]) -> tuple[list[str], str]:
+    prefix = "Summarize:"
+
+    async def process(d: str, p: str = prefix, n: int = 2) -> str:
+        return await ayo.llm(f"{p} {d}", max_tokens=n)
+
+    prefix = "changed"  # (Python took the default where the `def` stands)
+    return list(await asyncio.gather(*(process(d) for d in docs))), await process(q, n=3)
+
+
+INLINED += [local_helper_default_from_a_variable]
