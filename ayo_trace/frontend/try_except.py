@@ -11,8 +11,9 @@ A subgraph that fails gives no partial results, so the statement is traced only 
 nothing Python would keep (otherwise it stays a graph break):
 
 * names the body binds are bound by its last statement only (the one before a trailing
-  ``break``/``continue`` in a loop), or else every handler binds them all (or ends by raising)
-  and reads none of them first;
+  ``break``/``continue`` in a loop; of a last ``if``, ``match`` or nested ``try`` that awaits, the
+  last statement of each part, likewise: ``_bound_early``), or else every handler binds them all
+  (or ends by raising) and reads none of them first;
 * a loop awaiting in the body binds or changes no name read after the statement or by a handler
   (unless every handler raises): Python keeps what the items before a failing one did;
 * ``finally`` binds nothing and reads nothing the other parts bind;
