@@ -98,10 +98,10 @@ def jump_block(comp: Builder, stmts: Sequence[cst.BaseStatement]) -> None:
         if comp.loop_statement(stmt, loc, rest):  # a `match`, or a `try` whose parts may jump
             return
         why = (
-            "its `try` cannot be traced here (a name its body binds before its last statement is read "
-            "after it and a handler does not bind it again, as Python keeps what the body bound before "
-            "it failed; or a bare `raise`, a `return` or jump in `finally`): bind the name again in each "
-            "handler, or move the jump after the `try`"
+            "its `try` cannot be traced here (a name its body binds before the await that may fail is "
+            "read after it and a handler does not bind it again, as Python keeps what the body bound "
+            "before it failed, a loop's progress included; or a bare `raise`, a `return` or jump in "
+            "`finally`): bind the name again in each handler, or move the jump after the `try`"
             if isinstance(stmt, cst.Try)
             else "move it into an `if` of the loop body"
         )
