@@ -110,7 +110,7 @@ def _task_part(comp: Builder, part: Part) -> tuple[cst.Call, frozenset[str] | No
     """The call a deferred part makes a task of (``asyncio.create_task(f(x))``: ``f(x)``), with the
     names its items bind for a comprehension or a loop; None for a plain coroutine."""
     from . import interleaving
-    from .asyncio_calls import is_create_task
+    from .asyncio_calls import is_create_task, only_arg
 
     made: cst.BaseExpression = part  # type: ignore[assignment]
     items = None
@@ -123,9 +123,9 @@ def _task_part(comp: Builder, part: Part) -> tuple[cst.Call, frozenset[str] | No
     elif isinstance(part, cst.ListComp | cst.GeneratorExp | cst.DictComp):
         made = part.value if isinstance(part, cst.DictComp) else part.elt
         items = interleaving.items_of(part)
-    if not (isinstance(made, cst.Call) and is_create_task(comp, made) and len(made.args) == 1):
+    if not (isinstance(made, cst.Call) and is_create_task(comp, made)):
         return None
-    coro = made.args[0].value
+    coro = only_arg(made)
     return (coro, items) if isinstance(coro, cst.Call) else None
 
 

@@ -26,7 +26,7 @@ import libcst as cst
 from ..errors import TraceError
 from ..ir.code import SourceLoc
 from . import interleaving
-from .asyncio_calls import is_create_task
+from .asyncio_calls import is_create_task, only_arg
 from .interleaving import Part, Touch, Touches
 from .state import contains_await, walk
 
@@ -135,10 +135,10 @@ def _tasks_made(comp: Builder, stmt: cst.CSTNode) -> list[Part] | None:
     value = small.value if isinstance(small, cst.Assign | cst.Expr) else None
     if isinstance(value, cst.ListComp | cst.DictComp):
         elt = value.elt if isinstance(value, cst.ListComp) else value.value
-        if isinstance(elt, cst.Call) and _creates(comp, elt) and isinstance(c := _coro(elt), cst.Call):
+        if isinstance(elt, cst.Call) and _creates(comp, elt) and isinstance(c := only_arg(elt), cst.Call):
             return [(c, interleaving.items_of(value))]
         return None
-    if isinstance(value, cst.Call) and _creates(comp, value) and isinstance(c := _coro(value), cst.Call):
+    if isinstance(value, cst.Call) and _creates(comp, value) and isinstance(c := only_arg(value), cst.Call):
         return [(c, None)]
     return None
 
@@ -147,8 +147,3 @@ def _creates(comp: Builder, call: cst.Call) -> bool:
     func = call.func
     group_task = isinstance(func, cst.Attribute) and func.attr.value == "create_task"
     return group_task or is_create_task(comp, call)
-
-
-def _coro(call: cst.Call) -> cst.BaseExpression | None:
-    args = [a for a in call.args if a.keyword is None]
-    return args[0].value if len(args) == 1 and not args[0].star else None
