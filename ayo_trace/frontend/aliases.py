@@ -12,13 +12,17 @@ attributes and subscripts of one). ``for`` targets are items of what they iterat
 
 from __future__ import annotations
 
+import builtins
+import inspect
+import types
 from typing import TYPE_CHECKING, Any
 
 import libcst as cst
 
-from . import closures, made_fields
+from ..ir.mutation import PURE_STR_METHODS, READ_ONLY_CALLS, READ_ONLY_METHODS
+from . import closures, impure, made_fields, primitives
 from .source import FunctionSource
-from .state import awaits_in, mutated_roots, walk
+from .state import _target_names, awaits_in, mutated_roots, walk
 from .values import Static, Traced, Value
 
 if TYPE_CHECKING:
@@ -48,9 +52,13 @@ def groups(src: FunctionSource) -> dict[str, frozenset[str]]:
         elif isinstance(node, cst.AnnAssign | cst.NamedExpr) and node.value is not None:
             pairs = [(node.target, node.value)]
         for target, value in pairs:
+            if not isinstance(target, cst.Name):
+                continue
             root = _root(value)
-            if isinstance(target, cst.Name) and root is not None and root != target.value:
-                union(target.value, root)
+            held = [root] if root is not None else sorted(_held(src, value))
+            for r in held:
+                if r != target.value:
+                    union(target.value, r)
     members: dict[str, set[str]] = {}
     for n in list(parent):
         members.setdefault(find(n), set()).add(n)
@@ -61,6 +69,79 @@ def groups(src: FunctionSource) -> dict[str, frozenset[str]]:
             out[n] = whole
     src.aliases = out
     return out
+
+
+# Builtins whose result holds no object of their arguments (a number, a new string, a bool).
+_FRESH_CALLS = frozenset(
+    {"len", "str", "repr", "int", "float", "bool", "abs", "round", "format", "hash", "id", "ascii",
+     "isinstance", "ord", "chr", "sum", "callable", "hasattr"}
+)  # fmt: skip
+
+
+def _fresh(src: FunctionSource, e: cst.BaseExpression) -> bool:
+    """Whether ``e``'s value holds no object of the names it reads: a string it builds, a number,
+    a comparison, an awaited call's answer (a primitive's, a helper's), a builtin's count. Any
+    other value may hold them (``{"hist": hist}``, ``Report(out)``, ``list(recs)``,
+    ``scores.values()``, ``(x for x in xs)``): its name joins their group."""
+    if isinstance(
+        e, cst.SimpleString | cst.FormattedString | cst.ConcatenatedString | cst.Integer | cst.Float
+    ):
+        return True
+    if isinstance(e, cst.Comparison | cst.Await) or (
+        isinstance(e, cst.UnaryOperation) and isinstance(e.operator, cst.Not)
+    ):
+        return True
+    if isinstance(e, cst.Call):
+        if isinstance(e.func, cst.Attribute) and e.func.attr.value in ("create_task", "ensure_future"):
+            return True  # a task (its call's objects are the call's, not the list's)
+        if isinstance(e.func, cst.Name) and e.func.value in _FRESH_CALLS:
+            return True
+        local = set(src.free_names(e.func)[0]) if isinstance(e.func, cst.Name) else set()
+        if inspect.iscoroutinefunction(_resolve(getattr(src.fn, "__globals__", {}), local, e.func)):
+            return True  # a coroutine, run where it is awaited
+        return isinstance(e.func, cst.Attribute) and e.func.attr.value in PURE_STR_METHODS
+    return False
+
+
+def _held(src: FunctionSource, e: cst.BaseExpression) -> set[str]:
+    """The workflow's names whose objects ``e``'s value may hold (``{"hist": hist}``: ``hist``;
+    ``Report(out)``, ``list(recs)``, ``scores.values()``, ``{r["id"]: r for r in records}``: the
+    names handed in; ``[None] * len(docs)``: none, a count holds nothing; ``_fresh``)."""
+    if _fresh(src, e):
+        return set()
+    if isinstance(e, cst.Name):
+        return set(src.free_names(e)[0])
+    if isinstance(e, cst.Attribute | cst.Subscript):
+        return _held(src, e.value)
+    if isinstance(e, cst.BinaryOperation | cst.BooleanOperation):
+        return _held(src, e.left) | _held(src, e.right)
+    if isinstance(e, cst.IfExp):
+        return _held(src, e.body) | _held(src, e.orelse)
+    if isinstance(e, cst.List | cst.Tuple | cst.Set):
+        return {n for el in e.elements for n in _held(src, el.value)}
+    if isinstance(e, cst.Dict):
+        return {n for el in e.elements for part in _dict_parts(el) for n in _held(src, part)}
+    if isinstance(e, cst.ListComp | cst.SetComp | cst.GeneratorExp | cst.DictComp):
+        # an item itself (`{r["id"]: r for r in records}`, `[h.meta for h in hits]`): what it
+        # iterates; a new object around one (`[{"text": d} for d in docs]`) or a task: not it
+        element = e.value if isinstance(e, cst.DictComp) else e.elt
+        own: set[str] = set()
+        comp: cst.CompFor | None = e.for_in
+        while comp is not None:
+            own.update(src.assigned_names(comp.target) or _target_names(comp.target))
+            comp = comp.inner_for_in
+        root = _root(element)
+        if root is not None and root in own:
+            return set(src.free_names(e)[0])
+        return _held(src, element) - own
+    if isinstance(e, cst.Call):
+        receiver = _held(src, e.func.value) if isinstance(e.func, cst.Attribute) else set()
+        return receiver | {n for a in e.args for n in _held(src, a.value)}
+    return set()
+
+
+def _dict_parts(el: cst.BaseDictElement) -> list[cst.BaseExpression]:
+    return [el.key, el.value] if isinstance(el, cst.DictElement) else [el.value]
 
 
 def _root(e: cst.BaseExpression) -> str | None:
@@ -139,3 +220,166 @@ def peek(comp: Builder, name: str) -> Value | None:
             return c.env[name]
         c = c.parent
     return None
+
+
+def changed_anywhere(src: FunctionSource) -> frozenset[str]:
+    """Names of the workflow whose object some statement may change in place after it is read:
+    changed by a method, an item or attribute set or ``+=`` (``items.sort()``, ``log += [x]``),
+    or handed bare to a function that may change it (``handed_changed``: ``normalize(items)``,
+    ``await agent.step(notes)``), with every name that may hold the same object. A string built
+    from one of them (``f"History: {history}"``) is made where it is built, not where it is used
+    (``text.py``): Python formats the object as it is then."""
+    if src.changed_anywhere is not None:
+        return src.changed_anywhere
+    out: set[str] = set(mutated_roots(src.node.body))
+    for n in walk(src.node.body):
+        if isinstance(n, cst.AugAssign) and isinstance(n.target, cst.Name):
+            out.add(n.target.value)
+        elif isinstance(n, cst.Call):
+            out.update(handed_changed(src, n))
+    shared = groups(src)
+    for name in list(out):
+        out.update(shared.get(name, ()))
+    src.changed_anywhere = frozenset(out - immutable_names(src))
+    return src.changed_anywhere
+
+
+def handed_changed(src: FunctionSource, call: cst.Call) -> list[str]:
+    """The workflow's names ``call`` is handed bare (``f(items)``, ``f(x=items)``) that it may change
+    in place: a function of the user's code that changes that parameter (a method or item set on
+    it, ``+=``) or hands it bare to another function that may (one call deep, then any); any
+    function not found at trace time (a method of a workflow's object, a library's:
+    ``random.shuffle(items)``); not a builtin that leaves its arguments alone (``len``,
+    ``sorted``) nor one of ayo's primitives."""
+    local = set(src.free_names(call.func)[0]) if isinstance(call.func, cst.Name) else set()
+    return _handed(getattr(src.fn, "__globals__", {}), local, call, depth=1)
+
+
+def _handed(names: dict[str, Any], local: set[str], call: cst.Call, depth: int) -> list[str]:
+    bare = [(i, a) for i, a in enumerate(call.args) if isinstance(a.value, cst.Name)]
+    if not bare or (isinstance(call.func, cst.Attribute) and call.func.attr.value in READ_ONLY_METHODS):
+        return []  # (`cache.get(question)`: a read)
+    fn = _resolve(names, local, call.func)
+    if fn in READ_ONLY_BUILTINS or getattr(fn, "__module__", "") == primitives.__name__:
+        return []
+    user = impure.user_function(fn) if fn is not _UNKNOWN and depth >= 0 else None
+    node = impure.parse_function(user) if user is not None else None
+    if node is None:
+        return [a.value.value for _, a in bare]  # type: ignore[attr-defined]
+    params = [p.name.value for p in (*node.params.posonly_params, *node.params.params)]
+    changed = set(mutated_roots(node.body))
+    for n in walk(node.body):
+        if isinstance(n, cst.AugAssign) and isinstance(n.target, cst.Name):
+            changed.add(n.target.value)
+        elif isinstance(n, cst.Call):
+            changed.update(_handed(user.__globals__, set(params), n, depth - 1))  # type: ignore[union-attr]
+    out = []
+    for i, a in bare:
+        param = (
+            a.keyword.value
+            if a.keyword is not None
+            else params[i]
+            if i < len(params) and not a.star
+            else None
+        )
+        if param is None or param in changed or a.star:
+            out.append(a.value.value)  # type: ignore[attr-defined]
+    return out
+
+
+_UNKNOWN = object()
+READ_ONLY_BUILTINS = frozenset(getattr(builtins, n) for n in READ_ONLY_CALLS if hasattr(builtins, n))
+
+
+def _resolve(names: dict[str, Any], local: set[str], e: cst.BaseExpression) -> Any:
+    """The object ``e`` names at trace time among ``names`` (a module's globals; ``local``: names of
+    the function, which are not), attributes of one (a module's function); ``_UNKNOWN`` for
+    anything else (a workflow variable's method)."""
+    if isinstance(e, cst.Attribute):
+        owner = _resolve(names, local, e.value)
+        if owner is _UNKNOWN or not isinstance(owner, types.ModuleType | type):
+            return _UNKNOWN
+        return getattr(owner, e.attr.value, _UNKNOWN)
+    if not isinstance(e, cst.Name) or e.value in local:
+        return _UNKNOWN
+    if e.value in names:
+        return names[e.value]
+    return getattr(builtins, e.value, _UNKNOWN)
+
+
+_IMMUTABLE_TYPES = frozenset({"str", "int", "float", "bool", "bytes", "complex", "None"})
+
+
+def immutable_names(src: FunctionSource) -> frozenset[str]:
+    """The workflow's names that only ever hold values nothing changes in place: a parameter
+    annotated ``str``, ``int``, ``float``, ``bool`` (or ``str | None``), a name every assignment
+    of which makes a string or a number (``f"..."``, ``"".join(...)``, ``len(xs)``,
+    ``x.strip()``, ``await ayo.llm(...)``). Handing one to a function, or ``+=`` on one, changes
+    no object."""
+    if src.immutable is not None:
+        return src.immutable
+    out: set[str] = set()
+    for p in src.node.params.params:
+        note = p.annotation.annotation if p.annotation is not None else None
+        text = src.code(note).replace(" ", "") if note is not None else ""
+        if text and set(text.split("|")) <= _IMMUTABLE_TYPES:
+            out.add(p.name.value)
+    values: dict[str, list[cst.BaseExpression | None]] = {}
+    for n in walk(src.node.body, lambda n: isinstance(n, cst.FunctionDef | cst.ClassDef | cst.Lambda)):
+        if isinstance(n, cst.Assign):
+            for t in n.targets:
+                for name in src.assigned_names(t.target):
+                    values.setdefault(name, []).append(n.value if isinstance(t.target, cst.Name) else None)
+        elif isinstance(n, cst.AnnAssign | cst.AugAssign) and isinstance(n.target, cst.Name):
+            value = n.value if isinstance(n, cst.AnnAssign) else (n.value if _scalar(n.value) else None)
+            values.setdefault(n.target.value, []).append(value)
+        elif isinstance(n, cst.For | cst.CompFor | cst.With | cst.NamedExpr | cst.ExceptHandler):
+            for name in src.assigned_names(
+                n.target if not isinstance(n, cst.With | cst.ExceptHandler) else n
+            ):
+                values.setdefault(name, []).append(None)
+    for p in src.node.params.params:  # (a parameter assigned again keeps its annotation's promise)
+        if p.name.value in out and any(v is None or not _scalar(v) for v in values.get(p.name.value, [])):
+            out.discard(p.name.value)
+    for name, vs in values.items():
+        if name not in out and all(v is not None and _scalar(v) for v in vs) and not _is_param(src, name):
+            out.add(name)
+    src.immutable = frozenset(out)
+    return src.immutable
+
+
+def _scalar(e: cst.BaseExpression) -> bool:
+    """Whether ``e`` makes a string or a number (``_fresh``), or is an LLM's answer as text."""
+    if isinstance(e, cst.Await) and isinstance(e.expression, cst.Call):
+        func = e.expression.func
+        named = func.attr.value if isinstance(func, cst.Attribute) else getattr(func, "value", "")
+        return named == "llm" and not any(
+            a.keyword is not None and a.keyword.value == "parse" for a in e.expression.args
+        )
+    if isinstance(e, cst.Await):
+        return False
+    if isinstance(e, cst.BinaryOperation):
+        return _scalar(e.left) and _scalar(e.right)
+    if isinstance(e, cst.IfExp):
+        return _scalar(e.body) and _scalar(e.orelse)
+    return (
+        isinstance(
+            e, cst.SimpleString | cst.FormattedString | cst.ConcatenatedString | cst.Integer | cst.Float
+        )
+        or (isinstance(e, cst.Call) and _scalar_call(e))
+        or isinstance(e, cst.Comparison)
+    )
+
+
+def _scalar_call(e: cst.Call) -> bool:
+    if isinstance(e.func, cst.Name):
+        return e.func.value in _FRESH_CALLS
+    return (
+        isinstance(e.func, cst.Attribute)
+        and e.func.attr.value in PURE_STR_METHODS
+        and e.func.attr.value not in ("split", "rsplit", "splitlines", "partition")
+    )
+
+
+def _is_param(src: FunctionSource, name: str) -> bool:
+    return any(p.name.value == name for p in src.node.params.params)

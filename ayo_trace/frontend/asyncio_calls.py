@@ -157,9 +157,11 @@ def catches(comp: Builder, call: cst.Call) -> bool | None:
 
 
 def only_arg(call: cst.Call) -> cst.BaseExpression | None:
-    if len(call.args) != 1 or call.args[0].keyword is not None or call.args[0].star:
+    """The coroutine of ``create_task(coro)`` (a task's ``name=``, which only names it, aside)."""
+    args = [a for a in call.args if not (a.keyword is not None and a.keyword.value == "name")]
+    if len(args) != 1 or args[0].keyword is not None or args[0].star:
         return None
-    return call.args[0].value
+    return args[0].value
 
 
 # --- tasks the graph has run -------------------------------------------------------------------------

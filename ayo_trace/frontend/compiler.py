@@ -36,13 +36,13 @@ from . import (
     imports,
     impure,
     locks,
-    loop_closures,
     made_fields,
     map_loops,
     matching,
     parallel,
     partials,
     returning,
+    source_checks,
     task_groups,
     try_except,
     try_returns,
@@ -54,7 +54,7 @@ from .deps import TraceDeps
 from .expressions import ExpressionCompiler, contains_await
 from .returns import Unbound, UnboundRead, checked, mark_unbound, may_be_unbound, returning_if, settle
 from .source import FunctionSource
-from .state import _construct, _has, _immutable, awaits_in
+from .state import _construct, _has, _immutable, awaits_in, unshadowed
 from .values import Static, Text, Traced, Value
 
 __all__ = ["Chain", "Compiler", "TraceDeps"]
@@ -200,7 +200,7 @@ class Compiler(Builder):
 
     def compile_function(self) -> Value:
         """Compile the whole function body; returns the value it returns."""
-        loop_closures.check_all(self.src)
+        source_checks.check_all(self.src)
         try:
             self.block(list(self.src.node.body.body), top=True)
         except _Returned as r:
@@ -215,7 +215,7 @@ class Compiler(Builder):
                 raise _Returned(returning_if(self, stmt, stmts[i + 1 :], self.src.loc(stmt)))
             if top and returning.returning_loop(stmt):
                 raise _Returned(returning.compile_returning_loop(self, stmt, stmts[i + 1 :]))
-            if top and isinstance(stmt, cst.Match) and _has(stmt, cst.Return) and contains_await(stmt):
+            if top and isinstance(stmt, cst.Match) and _has(stmt, cst.Return) and matching.traced(stmt):
                 raise _Returned(returning.compile_returning_match(self, stmt, stmts[i + 1 :]))
             if top and try_returns.returning_try(stmt):
                 assert isinstance(stmt, cst.Try)
@@ -287,7 +287,7 @@ class Compiler(Builder):
             control_flow.compile_loop(self, stmt, loc)  # an await in the condition runs in the body
             return True
         if isinstance(stmt, cst.Match):
-            if control_flow._has_return(stmt) or not contains_await(stmt):
+            if control_flow._has_return(stmt) or not matching.traced(stmt):
                 return False
             matching.match_statement(self, stmt, loc)
             return True
@@ -324,7 +324,8 @@ class Compiler(Builder):
             return None  # `ctx: str`: binds nothing, evaluates nothing (in a function)
         if isinstance(small, cst.Assign | cst.AnnAssign) and small.value is not None:
             targets = [t.target for t in small.targets] if isinstance(small, cst.Assign) else [small.target]
-            if len(targets) == 1 and isinstance(targets[0], cst.Name):
+            alone = contains_await(small) or len(self.src.assigned_names(small)) == 1  # (a walrus binds too)
+            if len(targets) == 1 and isinstance(targets[0], cst.Name) and alone:
                 name = targets[0].value
                 self.env[name] = self.assign_value(small, small.value, name, loc)
                 return
@@ -380,8 +381,7 @@ class Compiler(Builder):
         return Traced(self.python_node(stmt, loc, [name], name=name), cls=cls, fields=fields)
 
     def _made_class(self, value: cst.BaseExpression) -> type | None:
-        """The class ``value`` calls, when it is a plain class of the user's (no metaclass, no
-        ``__getattr__``): an instance's methods are then the class's (``helpers.TracedSelf``)."""
+        """The plain class of the user's ``value`` calls (its objects' methods: ``helpers.TracedSelf``)."""
         made = self.exprs.callee(value) if isinstance(value, cst.Call) else None
         return made if made_fields.plain_class(made) else None
 
@@ -450,6 +450,8 @@ class Compiler(Builder):
         if reads is None:  # a closure of the workflow the statement uses reads names when called
             local = list(dict.fromkeys([*local, *closures.uses(self.src, local)[0]]))
         local, other = self.exprs.split_names(local, other)
+        if source is not None:  # (a temporary named after a function it calls: `prompt = prompt(q)`)
+            source, returns = unshadowed(source, returns, set(other), {*local, *self.temps})
         params: list[str] = []
         args: list[Node] = []
         bindings: dict[str, Any] = {}

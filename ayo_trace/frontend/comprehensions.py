@@ -18,8 +18,9 @@ import libcst as cst
 from ..ir.code import SourceLoc
 from ..ir.graph import Node
 from . import unroll
+from .aliases import handed_changed, immutable_names
 from .builder import Builder, Expressions, align_inputs, cond_node
-from .state import contains_await
+from .state import _items_changed, contains_await, mutated_roots, walk
 from .values import Static, Traced, Value
 
 COMPREHENSIONS = (cst.ListComp, cst.SetComp, cst.DictComp, cst.GeneratorExp)
@@ -38,11 +39,18 @@ class ComprehensionMaps(Expressions):
         if unrolled is not None:
             return unrolled
         comp: cst.CompFor = e.for_in
-        if comp.asynchronous is not None or _clause_awaits(comp):
-            # an await in a `for`/`if` clause runs once per item outside the element: the whole
-            # comprehension runs eagerly, as written (a graph break, not a refusal)
+        interleaved = not awaits and (_interleaved(self.body, e) or bool(_items_changed(e, frozenset())))
+        if comp.asynchronous is not None or _clause_awaits(comp) or interleaved:
+            # an await in a `for`/`if` clause runs once per item outside the element, and clauses
+            # that change what the element reads (or read what it changes) must take turns with it:
+            # the whole comprehension runs eagerly, as written (a graph break, not a refusal)
             name = hint or "value"
-            reason = "comprehension that awaits in an `async for`, an inner iterable or an `if` filter"
+            reason = (
+                "comprehension whose element changes its items in place, or whose `if` filters change "
+                "what its element reads, or read what it changes"
+                if interleaved
+                else "comprehension that awaits in an `async for`, an inner iterable or an `if` filter"
+            )
             source = f"{name} = {self.body.src.expr_code(e)}"
             node = self.body.python_node(
                 e,
@@ -183,6 +191,37 @@ class ComprehensionMaps(Expressions):
             child.graph.add("output", [child.materialize(value, loc, hint or "value")])
             branches.append(child)
         return Traced(cond_node(self.body, pred, branches, loc, hint or "cond"))
+
+
+def _interleaved(body: Builder, e: Any) -> bool:
+    """Whether the clauses of comprehension ``e`` and its element must take turns, item by item, as
+    Python runs them: a filter or inner iterable changes an object in place (``if not
+    seen.add(d)``, ``log.append(d)``) or the element changes, or hands to a call, an object the
+    clauses read (``seen.add(d) or await ask(d)`` under ``if d not in seen``; ``await cached(d,
+    store)`` under ``if d not in store``). The map computes every item before any element runs."""
+    clauses: list[cst.CSTNode] = []
+    comp: cst.CompFor | None = e.for_in
+    while comp is not None:
+        clauses.extend(comp.ifs)
+        if comp is not e.for_in:
+            clauses.append(comp.iter)
+        comp = comp.inner_for_in
+    if not clauses:
+        return False
+    own = set(_bound_names(e.for_in))
+    if any(set(mutated_roots(c)) & set(body.src.free_names(c)[0]) - own for c in clauses):
+        return True  # (a workflow object's: not `re.search(p, d)`)
+    element = [e.key, e.value] if isinstance(e, cst.DictComp) else [e.elt]
+    read = {n for c in clauses for n in body.src.free_names(c)[0]} - own
+    changed = {n for part in element for n in mutated_roots(part)}
+    handed = {
+        n
+        for part in element
+        for c in walk(part)
+        if isinstance(c, cst.Call)
+        for n in handed_changed(body.src, c)
+    }
+    return bool(read & (changed | handed) - immutable_names(body.src))
 
 
 def _clause_awaits(comp: cst.CompFor) -> bool:

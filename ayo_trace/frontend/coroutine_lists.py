@@ -159,7 +159,18 @@ def _defer(comp: Builder, small: cst.Assign, traceable: Any, consumes: Any) -> b
             if any(a.keyword is not None for a in call.args):
                 return False
     reads = set(src.free_names(value)[0])
-    if _assigned_after(src, src.positions[small].end.line, reads):
+    line = src.positions[small].end.line
+    # (Python evaluates the calls' arguments where the list is made: an argument's content it reads
+    # then, `f"{d} {notes}"`, must not change before the gather; an object handed bare may)
+    bare = {
+        n.value for n in walk(value) if isinstance(n, cst.Name) and isinstance(src.parents.get(n), cst.Arg)
+    }
+    content = {
+        n.value
+        for n in walk(value)
+        if isinstance(n, cst.Name) and not isinstance(src.parents.get(n), cst.Arg)
+    }
+    if _assigned_after(src, line, reads) or _changed_after(src, line, reads & (content | (reads - bare))):
         return False
     comp.env[target.value] = Static(Deferred((value,)))
     return True

@@ -89,7 +89,30 @@ def _names(target: cst.BaseExpression) -> list[str]:
 
 def _bound(node: cst.CSTNode, assigned: Assigned) -> Flow:
     names = frozenset(assigned(node))
-    return Flow(names, names)
+    # a walrus in a comprehension binds only when an item reaches it (`[y for d in docs if (y := f(d))]`)
+    looped = {
+        t.value
+        for c in _walk(node)
+        if isinstance(c, _COMPREHENSIONS)
+        for n in _walk(c)
+        if isinstance(n, cst.NamedExpr) and isinstance(t := n.target, cst.Name)
+    }
+    return Flow(names - looped, names)
+
+
+_COMPREHENSIONS = (cst.ListComp, cst.SetComp, cst.DictComp, cst.GeneratorExp)
+
+
+def _walk(node: cst.CSTNode) -> list[cst.CSTNode]:
+    out: list[cst.CSTNode] = []
+
+    class V(cst.CSTVisitor):
+        def on_visit(self, n: cst.CSTNode) -> bool:
+            out.append(n)
+            return not isinstance(n, cst.Lambda | cst.FunctionDef | cst.ClassDef)
+
+    node.visit(V())
+    return out
 
 
 def _statement(s: cst.CSTNode, assigned: Assigned) -> Flow:

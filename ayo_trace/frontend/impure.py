@@ -44,6 +44,7 @@ from typing import Any
 
 import libcst as cst
 
+from ..ir.mutation import READ_ONLY_METHODS
 from .state import mutated_roots, walk
 
 _MUTABLE = (list, dict, set, bytearray, collections.deque)
@@ -100,8 +101,12 @@ def changed_object(value: Any, name: str, assigned: set[str]) -> bool:
     their object (``changes_self``: not ``TEMPLATE.render(q)``)."""
     if isinstance(value, _MUTABLE):
         return True
-    if isinstance(value, type):
-        return name in assigned
+    if isinstance(value, tuple):  # (`PAIR[0].append(q)`: a list the tuple holds)
+        return any(isinstance(v, _MUTABLE) or stateful(v) for v in value)
+    if isinstance(value, type):  # (`Reg.names.append(q)`, `Reg.add(q)` of a static method changing it)
+        return name in assigned or _class_methods_change(value)
+    if inspect.isroutine(value):
+        return name in assigned  # (`helper.calls += 1`)
     if not stateful(value):
         return False
     if name in assigned:
@@ -112,19 +117,61 @@ def changed_object(value: Any, name: str, assigned: set[str]) -> bool:
     return bool(file) and not file.startswith(_library_dirs()) and changes_self(cls)
 
 
+def _class_methods_change(cls: type) -> bool:
+    """Whether a static or class method of the user's class ``cls`` changes state in place (an
+    attribute it sets, a container it changes: ``cls.names.append(x)``, ``Reg.count += 1``)."""
+    for c in cls.__mro__[:-1]:
+        for member in vars(c).values():
+            if not isinstance(member, staticmethod | classmethod):
+                continue
+            fn = _user_function(member.__func__)
+            node = _parse(fn) if fn is not None else None
+            if node is not None and (mutated_roots(node.body) or attribute_roots(node.body)):
+                return True
+    return False
+
+
 def attribute_roots(body: cst.CSTNode) -> set[str]:
-    """Names whose attributes ``body`` assigns (``C.count += 1``, ``C.last = x``)."""
+    """Names whose attributes ``body`` assigns (``C.count += 1``, ``C.last = x``) or changes in
+    place (``STATE.items.append(q)``, ``STATE.cache[k] = v``)."""
     out: set[str] = set()
     for n in walk(body):
-        target: cst.BaseExpression | None = (
-            n.target if isinstance(n, cst.AssignTarget | cst.AugAssign) else None
-        )
-        if isinstance(target, cst.Attribute):
-            while isinstance(target, cst.Attribute | cst.Subscript):
-                target = target.value
-            if isinstance(target, cst.Name):
-                out.add(target.value)
+        if (
+            isinstance(n, cst.Call)
+            and isinstance(n.func, cst.Attribute)
+            and n.func.attr.value not in READ_ONLY_METHODS
+        ):
+            out.update(_member_root(n.func.value))
+        if not isinstance(n, cst.AssignTarget | cst.AugAssign):
+            continue
+        for target in _set_in(n.target):
+            if isinstance(target, cst.Subscript):
+                out.update(_member_root(target.value))
+        for target in _set_in(n.target):
+            if isinstance(target, cst.Attribute):
+                while isinstance(target, cst.Attribute | cst.Subscript):
+                    target = target.value
+                if isinstance(target, cst.Name):
+                    out.add(target.value)
     return out
+
+
+def _member_root(e: cst.BaseExpression) -> list[str]:
+    """``X`` of ``X.a``, ``X.a[i].b``: an attribute of a name, at any depth (not ``X`` itself)."""
+    if not isinstance(e, cst.Attribute | cst.Subscript):
+        return []
+    seen_attribute = False
+    while isinstance(e, cst.Attribute | cst.Subscript):
+        seen_attribute = seen_attribute or isinstance(e, cst.Attribute)
+        e = e.value
+    return [e.value] if isinstance(e, cst.Name) and seen_attribute else []
+
+
+def _set_in(target: cst.BaseExpression) -> list[cst.BaseExpression]:
+    """``target``, or the elements of a tuple target (``C.n, C.last = ...``), at any depth."""
+    if isinstance(target, cst.Tuple | cst.List):
+        return [t for e in target.elements for t in _set_in(e.value)]
+    return [target]
 
 
 def changes_module_state(value: Any) -> frozenset[str]:
@@ -218,7 +265,9 @@ def _changes(body: cst.CSTNode, me: str) -> bool:
         return isinstance(e, cst.Name) and e.value == me
 
     for n in walk(body):
-        if isinstance(n, cst.AssignTarget | cst.AugAssign | cst.Del) and of_me(n.target):
+        if isinstance(n, cst.AssignTarget | cst.AugAssign | cst.Del) and any(
+            of_me(t) for t in _set_in(n.target)
+        ):
             return True
         if (
             isinstance(n, cst.Call)
@@ -270,3 +319,7 @@ def _names(code: types.CodeType) -> Iterator[str]:
     for const in code.co_consts:
         if isinstance(const, types.CodeType):
             yield from _names(const)
+
+
+user_function = _user_function  # (for ``aliases.handed_changed``)
+parse_function = _parse

@@ -43,11 +43,11 @@ import libcst as cst
 
 from ..errors import TraceError
 from ..ir.code import SourceLoc
-from ..ir.mutation import READ_ONLY_METHODS
 from . import closures, nonlocals
 from .comprehensions import MAP_ITEM
+from .sites import statement_sites, whole_sites
 from .source import FunctionSource
-from .state import _names_in, awaits_in, contains_await, mutated_roots, walk
+from .state import _names_in, awaits_in, contains_await, walk
 
 if TYPE_CHECKING:
     from .builder import Builder
@@ -328,6 +328,17 @@ def _statement(
     out: list[Touch] = []
     if line is None:
         line = src.file_line(src.positions[stmt].start.line) if stmt in src.positions else 0
+    if isinstance(stmt, cst.If | cst.Try) and contains_await(stmt) and not _test_awaits(stmt):
+
+        def block(stmts: Any, lo: float, hi: float) -> tuple[list[Touch], float, float]:
+            got: list[Touch] = []
+            fewest = most = 0.0
+            for s in stmts.body if isinstance(stmts, cst.IndentedBlock) else stmts:
+                e, f, m = _statement(comp, src, scope, s, key_of, args, depth, memo, lo + fewest, hi + most)
+                got, fewest, most = got + e, fewest + f, most + m
+            return got, fewest, most
+
+        return _parts(stmt, block, key_of, lo, hi, line, before)
     calls = [n for n in walk(stmt) if isinstance(n, cst.Call)]
     nested = {id(c): _nested(comp, src, scope, c, args, depth, memo) for c in calls}
     if not contains_await(stmt):
@@ -341,7 +352,7 @@ def _statement(
     at = {"pre": (lo, hi), "post": (lo + fewest, hi + most), "both": (lo, hi + most)}
     if not simple:
         at = {k: (lo, hi + most) for k in at}
-    sites = _sites(stmt) if simple else _whole(stmt)
+    sites = statement_sites(stmt) if simple else whole_sites(stmt)
     for name, attr, changes, where in sites:
         if before and where == "post":
             continue
@@ -357,6 +368,46 @@ def _statement(
     for key, changes in _closure_calls(comp, src, stmt, key_of):
         out.append(Touch(key, changes, *at["both"], line))
     return out, fewest, most
+
+
+def _test_awaits(stmt: cst.If | cst.Try) -> bool:
+    return isinstance(stmt, cst.If) and contains_await(stmt.test)
+
+
+def _parts(
+    stmt: cst.If | cst.Try, block: Any, key_of: Any, lo: float, hi: float, line: int, before: bool
+) -> tuple[list[Touch], float, float]:
+    """What an ``if`` or ``try`` awaiting in its parts touches, part by part: a branch after the
+    waits before the statement; a handler after at least one wait when the body surely waits (an
+    engine's error comes back from a wait), the ``else`` after the body's, the ``finally`` after
+    any of them. So a helper collecting its failures (``except ayo.EngineError:
+    failed.append(d)``) touches ``failed`` after its wait, as a result appended after it would."""
+    out: list[Touch] = []
+    paths: list[tuple[float, float]] = []
+    if isinstance(stmt, cst.If):
+        for name in _names_in(stmt.test):
+            if (key := key_of(name)) is not None:
+                out.append(Touch(key, False, lo, hi, line))
+        orelse = stmt.orelse
+        parts = [stmt.body, [orelse] if isinstance(orelse, cst.If) else orelse.body if orelse else []]
+        for part in parts:
+            e, f, m = block(part, lo, hi)
+            out, paths = out + e, [*paths, (f, m)]
+    else:
+        e, bf, bm = block(stmt.body, lo, hi)
+        out += e
+        after = min(bf, 1.0)
+        for h in stmt.handlers:
+            e, f, m = block(h.body, lo + after, hi + bm)
+            out, paths = out + e, [*paths, (after + f, bm + m)]
+        e, f, m = block(stmt.orelse.body, lo + bf, hi + bm) if stmt.orelse else ([], 0.0, 0.0)
+        out, paths = out + e, [*paths, (bf + f, bm + m)]
+        if stmt.finalbody is not None:
+            e, f, m = block(stmt.finalbody.body, lo, hi + max(p[1] for p in paths))
+            out, paths = out + e, [(p[0] + f, p[1] + m) for p in paths]
+    if before:  # (only what it does before its awaits finish)
+        out = [t for t in out if t.lo == lo]
+    return out, min(p[0] for p in paths), max(p[1] for p in paths)
 
 
 def _most(found: tuple[Touches, bool] | None) -> float:
@@ -386,76 +437,6 @@ def _awaited_calls(stmt: cst.CSTNode) -> list[cst.Call]:
         for n in walk(stmt)
         if isinstance(n, cst.Await) and isinstance(n.expression, cst.Call) and _direct(stmt, n.expression)
     ]
-
-
-def _whole(stmt: cst.CSTNode) -> list[tuple[str, str | None, bool, str]]:
-    """What a compound statement reads and changes, anywhere in it (whole objects)."""
-    out: list[tuple[str, str | None, bool, str]] = [(n, None, False, "both") for n in _names_in(stmt)]
-    return out + [(n, None, True, "both") for n in mutated_roots(stmt)]
-
-
-def _sites(stmt: cst.CSTNode) -> list[tuple[str, str | None, bool, str]]:
-    """What a simple statement reads and changes, each ``(name, field, changes, when)``: ``field``
-    the attribute of the name it reaches (``self.history.append(x)``: ``history`` of ``self``),
-    ``when`` is ``pre`` when it is evaluated before the statement's awaits (inside an awaited
-    call's arguments), ``post`` after them (a change made by a call or an assignment whose value
-    awaits: ``out.append(await f())``, ``d[k] = await f()``), else ``both``. The receiver of a
-    change (``out`` in ``out.append``) is not a read of the object's contents."""
-    out: list[tuple[str, str | None, bool, str]] = []
-    receivers: set[int] = set()
-    inside_await: set[int] = set()
-    fields: dict[int, str] = {}  # a name's id -> the attribute read of it (`self.history`)
-    for n in walk(stmt):
-        if isinstance(n, cst.Await):
-            inside_await.update(id(m) for m in walk(n.expression))
-        elif isinstance(n, cst.Attribute):
-            receivers.add(id(n.attr))  # (an attribute's name is no variable)
-            if isinstance(n.value, cst.Name):
-                fields[id(n.value)] = n.attr.value
-        elif isinstance(n, cst.Arg) and n.keyword is not None:
-            receivers.add(id(n.keyword))
-
-    def root(e: cst.BaseExpression) -> cst.Name | None:
-        while isinstance(e, cst.Attribute | cst.Subscript):
-            e = e.value
-        return e if isinstance(e, cst.Name) else None
-
-    def when(site: cst.CSTNode, value: cst.CSTNode | None) -> str:
-        if id(site) in inside_await:
-            return "pre"
-        return "post" if value is not None and contains_await(value) else "both"
-
-    def change(target: cst.BaseExpression, at: str, *, reads: str | None = None) -> None:
-        r = root(target)
-        if r is None:
-            return
-        receivers.add(id(r))
-        field = None  # (the attribute of the root the change reaches: `history` of `self.history`)
-        while isinstance(target, cst.Attribute | cst.Subscript):
-            if isinstance(target, cst.Attribute) and target.value is r:
-                field = target.attr.value
-            target = target.value
-        if reads is not None:
-            out.append((r.value, field, False, reads))
-        out.append((r.value, field, True, at))
-
-    for n in walk(stmt):
-        if isinstance(n, cst.Call) and isinstance(n.func, cst.Attribute):
-            if n.func.attr.value not in READ_ONLY_METHODS:
-                args = cst.Tuple([cst.Element(a.value) for a in n.args]) if n.args else None
-                change(n.func.value, when(n, args))
-        elif isinstance(n, cst.Assign):
-            for t in n.targets:
-                if isinstance(t.target, cst.Attribute | cst.Subscript):
-                    change(t.target, when(t, n.value))
-        elif isinstance(n, cst.AugAssign) and isinstance(n.target, cst.Attribute | cst.Subscript):
-            change(n.target, when(n, n.value), reads="pre" if contains_await(n.value) else "both")
-        elif isinstance(n, cst.Del):
-            change(n.target, "both")
-    for n in walk(stmt):
-        if isinstance(n, cst.Name) and id(n) not in receivers:
-            out.append((n.value, fields.get(id(n)), False, "pre" if id(n) in inside_await else "both"))
-    return out
 
 
 def _opaque(value: Any) -> bool:

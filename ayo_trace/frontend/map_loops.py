@@ -83,7 +83,10 @@ def for_statement(comp: Builder, stmt: cst.For, loc: SourceLoc) -> None:
         else:  # acc[key] = value: the key and the value, set in the loop's order
             source = f"for v in {m}:\n    {acc}[v[{i + 1}]] = v[{i}]"
         i += len(args)
-        node = comp.python_node(line, comp.src.loc(line), [acc], source=source, name=acc, reads=[acc, m])
+        # (`keep`: the list is read, also the workflow's own list a local helper's loop extends)
+        node = comp.python_node(
+            line, comp.src.loc(line), [acc], source=source, name=acc, reads=[acc, m], keep=(acc,)
+        )
         comp.env[acc] = Traced(node)
     once = first_iteration_binds(comp, stmt)  # bound for sure when the items are known non-empty
     for j, n in enumerate(live, start=i):

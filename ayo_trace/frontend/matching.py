@@ -14,9 +14,10 @@ from typing import TYPE_CHECKING
 
 import libcst as cst
 
+from ..errors import TraceError
 from ..ir.code import SourceLoc
 from .control_flow import _branch_stmts, bound_names, branch, in_loop, jump_block
-from .state import pattern_captures
+from .state import contains_await, pattern_captures
 from .values import Traced
 
 if TYPE_CHECKING:
@@ -25,10 +26,27 @@ if TYPE_CHECKING:
 SUBJECT = "__ayo_subject"
 
 
+def traced(stmt: cst.Match) -> bool:
+    """Whether ``stmt`` is traced as ``cond`` nodes: it awaits, and no guard does (a guard is tested
+    by Python with the pattern, in a ``python`` node; one that awaits runs as written)."""
+    return contains_await(stmt) and not _guard_awaits(stmt)
+
+
+def _guard_awaits(stmt: cst.Match) -> bool:
+    return any(c.guard is not None and contains_await(c.guard) for c in stmt.cases)
+
+
 def match_statement(
     comp: Builder, stmt: cst.Match, loc: SourceLoc, rest: Sequence[cst.BaseStatement] = ()
 ) -> None:
     """``match`` as a chain of ``cond`` nodes; ``rest`` (the loop body after it) runs after each case."""
+    if _guard_awaits(stmt):  # (a loop body's `match` that may jump)
+        raise TraceError(
+            "a `case` guard that awaits cannot be traced in a `match` whose cases `break`/`continue`: "
+            "await the value before the `match` and test it in the guard",
+            loc=loc,
+            construct="match",
+        )
     subject = comp.materialize(comp.exprs.expr(stmt.subject, loc, "subject"), loc, "subject")
     names = bound_names(comp, [stmt, *rest])
     run: Callable[[Builder, list[cst.BaseStatement]], None] = (

@@ -26,6 +26,7 @@ from ..errors import TraceError
 from ..ir.code import UNBOUND, SourceLoc
 from .builder import Builder, Returned, cond_node
 from .flow import Assigned, flow
+from .source import _is_load
 from .state import _construct
 from .values import Static, Traced, Value
 
@@ -237,10 +238,13 @@ def reads_outside(comp: Builder, stmt: cst.CSTNode) -> set[str]:
     out: set[str] = set()
     src = comp.src
     shadowed: list[set[str]] = []
+    # (of a `try` the compiler cut in two, its nodes of the tree; its handlers, which the other
+    # part of the cut `try` has too, are read as outside it)
+    inside = {id(n) for n in src.tree_parts(stmt, cst.ExceptHandler)} if id(stmt) in src.made else {id(stmt)}
 
     class V(cst.CSTVisitor):
         def on_visit(self, n: cst.CSTNode) -> bool:
-            if n is stmt:
+            if id(n) in inside:
                 return False
             if isinstance(n, cst.For):
                 n.iter.visit(self)
@@ -250,8 +254,14 @@ def reads_outside(comp: Builder, stmt: cst.CSTNode) -> set[str]:
                 if n.orelse is not None:
                     n.orelse.visit(self)
                 return False
-            if isinstance(n, cst.Name):
-                out.update(x for x in src.free_names(n)[0] if not any(x in s for s in shadowed))
+            if (
+                isinstance(n, cst.Name)
+                and _is_load(n, src.parents)
+                and not any(n.value in s for s in shadowed)
+            ):
+                scope = src.scopes.get(n)  # (a comprehension's or lambda's own `e` is not the workflow's)
+                if scope is not None and src.home(scope, n.value) is src.fn_scope:
+                    out.add(n.value)
             return True
 
     src.node.body.visit(V())

@@ -8,13 +8,14 @@ from __future__ import annotations
 import contextlib
 import inspect
 import textwrap
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Iterator, Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
 import libcst as cst
 from libcst.metadata import (
     ClassScope,
+    ComprehensionScope,
     FunctionScope,
     MetadataWrapper,
     ParentNodeProvider,
@@ -26,6 +27,7 @@ from libcst.metadata import (
 from ..errors import TraceError
 from ..ir.code import SourceLoc
 from . import normalize
+from .state import pattern_captures
 
 
 @dataclass
@@ -48,6 +50,10 @@ class FunctionSource:
     aliases: Any = None  # names that may share an object (``aliases.py``), found on first use
     changed_globals: Any = None  # module containers the body changes in place (``closures.py``)
     loop_closures_checked: bool = False  # (``loop_closures.check_all`` ran)
+    made: dict[int, cst.CSTNode] = field(default_factory=dict)  # nodes standing in (``stand_in``)
+    changed_anywhere: Any = None  # names whose object the body may change in place (``aliases.py``)
+    immutable: Any = None  # names only ever holding strings or numbers (``aliases.immutable_names``)
+    captures: tuple[set[str], set[str]] | None = None  # (``_match_captures``, found on first use)
 
     @classmethod
     def parse(cls, fn: Callable[..., Any]) -> FunctionSource:
@@ -95,6 +101,23 @@ class FunctionSource:
     def loc(self, node: cst.CSTNode) -> SourceLoc:
         return SourceLoc(self.filename, self.file_line(self.positions[node].start.line))
 
+    def stand_in(self, new: cst.CSTNode, old: cst.CSTNode, parent: cst.CSTNode | None = None) -> None:
+        """Take ``new``, a node the compiler made that means part of what ``old`` of the tree means
+        (a ``try`` cut in two, ``try_except``), as standing where ``old`` stands: its position, and
+        its parent (``parent``, else ``old``'s). Its children are nodes of the tree or made too."""
+        if not isinstance(self.positions, _Overlay):
+            self.positions, self.parents = _Overlay(self.positions), _Overlay(self.parents)
+        self.positions.extra[new] = self.positions[old]
+        self.parents.extra[new] = parent if parent is not None else self.parents.get(old)
+        self.made[id(new)] = new  # (kept, so that no other node takes its id in the caches)
+
+    def tree_parts(self, node: cst.CSTNode, keep: type | tuple[type, ...] = ()) -> list[cst.CSTNode]:
+        """The nodes of the tree ``node`` is made of: itself when it is one, else (a node the compiler
+        made) those under it, leaving out the ones of a type in ``keep``."""
+        if id(node) not in self.made and node in self.parents:
+            return [] if isinstance(node, keep) else [node]
+        return [p for c in node.children for p in self.tree_parts(c, keep)]
+
     def file_line(self, line: int) -> int:
         """The file's line of ``line`` of the parsed code (``normalize`` may have added lines)."""
         return self.original(line) + self.first_line - 1
@@ -113,15 +136,50 @@ class FunctionSource:
         bare = isinstance(e, cst.GeneratorExp | cst.NamedExpr) and not e.lpar
         return f"({code})" if bare or "\n" in code else code
 
-    def _home(self, scope: Scope | None, name: str) -> Scope | None:
+    def home(self, scope: Scope | None, name: str) -> Scope | None:
         """The scope that binds ``name`` as seen from ``scope`` (Python's lexical rule)."""
         while scope is not None:
-            if not isinstance(scope, ClassScope) and scope.assignments[name]:
+            walrus = isinstance(scope, ComprehensionScope) and name in self._match_captures()[1]
+            if not isinstance(scope, ClassScope) and scope.assignments[name] and not walrus:
                 return scope
+            if scope is self.fn_scope and any(name in names for names in self._match_captures()):
+                return scope  # (libcst's scopes see neither a `match` capture nor such a walrus bind it)
             if scope is scope.parent:
                 break
             scope = scope.parent
         return None
+
+    def _match_captures(self) -> tuple[set[str], set[str]]:
+        """The names the function's own ``case`` patterns bind, and those a walrus in one of its
+        comprehensions binds (``[y for d in docs if (y := f(d))]`` binds the function's ``y``),
+        not those of functions it defines: libcst's scopes see neither."""
+        if self.captures is None:
+            found: set[str] = set()
+            walrus: set[str] = set()
+
+            class V(cst.CSTVisitor):
+                def visit_FunctionDef(self, n: cst.FunctionDef) -> bool:
+                    return False
+
+                def visit_ClassDef(self, n: cst.ClassDef) -> bool:
+                    return False
+
+                def visit_Lambda(self, n: cst.Lambda) -> bool:
+                    return False
+
+                def visit_MatchCase(self, n: cst.MatchCase) -> None:
+                    found.update(pattern_captures(n.pattern))
+
+                def visit_NamedExpr(self, n: cst.NamedExpr) -> None:
+                    if isinstance(n.target, cst.Name) and isinstance(
+                        scopes.get(n.target), ComprehensionScope
+                    ):
+                        walrus.add(n.target.value)
+
+            scopes = self.scopes
+            self.node.body.visit(V())
+            self.captures = (found, walrus)
+        return self.captures
 
     def free_names(self, node: cst.CSTNode, root: cst.CSTNode | None = None) -> tuple[list[str], list[str]]:
         """Names ``node`` reads from outside ``root`` (default: ``node`` itself): (locals, everything else).
@@ -136,9 +194,10 @@ class FunctionSource:
         key = (id(node), id(root))
         if key in self._free_cache:
             return self._free_cache[key]
-        if isinstance(node, cst.IndentedBlock) and node is root and node not in self.parents:
-            # a block made by the compiler from statements of the function (the rest of a body)
-            parts = [self.free_names(s) for s in node.body]
+        made_block = isinstance(node, cst.IndentedBlock) and node not in self.parents
+        if node is root and (made_block or id(node) in self.made):
+            # a node the compiler made from nodes of the function (the rest of a body, a cut `try`)
+            parts = [self.free_names(s) for s in node.children]
             merged = ([n for p in parts for n in p[0]], [n for p in parts for n in p[1]])
             return list(dict.fromkeys(merged[0])), list(dict.fromkeys(merged[1]))
         local: dict[str, None] = {}
@@ -149,7 +208,7 @@ class FunctionSource:
                 continue
             if not _is_load(name, self.parents):
                 continue
-            home = self._home(scope, name.value)
+            home = self.home(scope, name.value)
             if home is self.fn_scope:
                 local[name.value] = None
             elif home is None or not _inside(home, self.fn_scope):
@@ -200,7 +259,9 @@ class FunctionSource:
             if isinstance(parent, cst.AnnAssign) and parent.value is None:
                 continue  # `ctx: str` binds nothing
             scope = self.scopes.get(name)
-            if scope is self.fn_scope:
+            if scope is self.fn_scope or (
+                isinstance(scope, ComprehensionScope) and self.home(scope, name.value) is self.fn_scope
+            ):  # (a walrus in a comprehension binds the function's name)
                 out[name.value] = None
         for alias, stmt in _imports_in(node, self.parents):
             if self.scopes.get(stmt) is self.fn_scope:
@@ -208,6 +269,30 @@ class FunctionSource:
         if node in self.parents:
             self._assigned_cache[id(node)] = list(out)
         return list(out)
+
+
+class _Overlay(Mapping[Any, Any]):
+    """A mapping of libcst's metadata with entries for the nodes the compiler made (``stand_in``)."""
+
+    def __init__(self, base: Mapping[Any, Any]) -> None:
+        self.base = base
+        self.extra: dict[Any, Any] = {}
+
+    def __getitem__(self, key: Any) -> Any:
+        return self.extra[key] if key in self.extra else self.base[key]
+
+    def get(self, key: Any, default: Any = None) -> Any:
+        return self.extra.get(key, self.base.get(key, default))
+
+    def __contains__(self, key: object) -> bool:
+        return key in self.extra or key in self.base
+
+    def __iter__(self) -> Iterator[Any]:
+        yield from self.base
+        yield from self.extra
+
+    def __len__(self) -> int:
+        return len(self.base) + len(self.extra)
 
 
 def _imports_in(node: cst.CSTNode, parents: Any) -> list[tuple[cst.ImportAlias, cst.CSTNode]]:
@@ -292,6 +377,10 @@ def _is_load(name: cst.Name, parents: Any) -> bool:
         return False
     if isinstance(parent, cst.NamedExpr) and parent.target is name:
         return False
+    if isinstance(parent, cst.MatchAs | cst.MatchStar) and parent.name is name:
+        return False  # a `match` capture (`case [w, *rest]:`) binds it
+    if isinstance(parent, cst.MatchMapping) and parent.rest is name:
+        return False  # `case {"k": v, **rest}:`
     return not isinstance(parent, cst.ImportAlias | cst.Global | cst.Nonlocal)
 
 

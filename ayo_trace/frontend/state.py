@@ -92,13 +92,43 @@ def mutated_roots(node: cst.CSTNode, traced_calls: frozenset[int] = frozenset())
         elif isinstance(n, cst.AssignTarget | cst.AugAssign | cst.Del):
             if isinstance(n.target, cst.Attribute | cst.Subscript):
                 r = root(n.target)
+            elif isinstance(n.target, cst.Tuple | cst.List):  # `st.last, st.n = r, st.n + 1`
+                out.update(dict.fromkeys(x for e in _elements(n.target) if (x := root(e)) is not None))
         elif isinstance(n, cst.For) and set(mutated_roots(n.body, traced_calls)) & set(
             _target_names(n.target)
         ):
             out.update(dict.fromkeys(_names_in(n.iter)))
+        elif isinstance(n, cst.ListComp | cst.SetComp | cst.GeneratorExp | cst.DictComp):
+            out.update(dict.fromkeys(_items_changed(n, traced_calls)))
         if r:
             out[r] = None
     return list(out)
+
+
+def _items_changed(comp: Any, traced_calls: frozenset[int]) -> list[str]:
+    """The names a comprehension iterates whose items its element changes in place
+    (``[r.update(s=...) for r in records]`` changes what ``records`` holds)."""
+    parts = [comp.key, comp.value] if isinstance(comp, cst.DictComp) else [comp.elt]
+    changed = {r for p in parts for r in mutated_roots(p, traced_calls)}
+    out: list[str] = []
+    clause: cst.CompFor | None = comp.for_in
+    while clause is not None:
+        if changed & set(_target_names(clause.target)):
+            out += _names_in(clause.iter)
+        clause = clause.inner_for_in
+    return out
+
+
+def _elements(target: cst.Tuple | cst.List) -> list[cst.BaseExpression]:
+    """The attributes and items a tuple target sets (``a.x, (b[0], *c.rest) = ...``)."""
+    out: list[cst.BaseExpression] = []
+    for e in target.elements:
+        v = e.value
+        if isinstance(v, cst.Tuple | cst.List):
+            out += _elements(v)
+        elif isinstance(v, cst.Attribute | cst.Subscript):
+            out.append(v)
+    return out
 
 
 def _target_names(target: cst.CSTNode) -> list[str]:
@@ -195,3 +225,39 @@ def pattern_captures(pattern: cst.CSTNode) -> list[str]:
 
     pattern.visit(V())
     return list(out)
+
+
+def unshadowed(source: str, returns: list[str], outside: set[str], local: set[str]) -> tuple[str, list[str]]:
+    """``source`` of a ``python`` node binding a name it also reads from outside (``prompt =
+    prompt(q, 0)``: the compiler's temporary named after the keyword it fills, around a call of the
+    user's function ``prompt``), with the temporary renamed: Python makes a name the code binds
+    local to it, so the read would raise ``UnboundLocalError``. The user's own statements never
+    need it (such a name is local to the workflow too). ``outside``: the names it reads from
+    outside the workflow; ``local``: those of the workflow it may read."""
+    if len(returns) != 1 or returns[0] not in outside or not source.startswith(f"{returns[0]} = "):
+        return source, returns
+    name, taken = returns[0], outside | local
+    fresh = next(f"{name}_{k}" for k in range(len(taken) + 1) if f"{name}_{k}" not in taken)
+    return fresh + source[len(name) :], [fresh]
+
+
+def accumulated(loop: cst.For | cst.While) -> set[str]:
+    """Names a loop appends to, extends or sets items of directly (``out.append(...)``,
+    ``out[k] = ...``): the lists a ``map`` fills after its last item. A loop changing an attribute's
+    object (``self.items.append``) runs as a ``loop`` node, in place, item by item."""
+    out: set[str] = set()
+    for n in walk(loop.body):
+        if (
+            isinstance(n, cst.Call)
+            and isinstance(n.func, cst.Attribute)
+            and isinstance(n.func.value, cst.Name)
+        ):
+            if n.func.attr.value in ("append", "extend", "update", "add", "insert"):
+                out.add(n.func.value.value)
+        elif (
+            isinstance(n, cst.AssignTarget)
+            and isinstance(n.target, cst.Subscript)
+            and isinstance(n.target.value, cst.Name)
+        ):
+            out.add(n.target.value.value)
+    return out

@@ -12,8 +12,12 @@ import libcst as cst
 from ..ir.code import SourceLoc
 from ..ir.graph import Node
 from ..ir.template import Hole
+from . import aliases
 from .builder import Expressions
-from .values import Static, Text, pieces_of
+from .state import contains_await
+from .values import Static, Text, Traced, pieces_of
+
+_FORMATTED_NOW: dict[int, Node] = {}  # (the nodes ``_formatted_now`` made, by id: kept, so ids stay theirs)
 
 
 class TextBuilding(Expressions):
@@ -23,7 +27,39 @@ class TextBuilding(Expressions):
         parts = self._text_parts(e, loc)
         if parts is None or all(isinstance(p, str) for p in parts):
             return None
+        if any(not isinstance(p, str) and id(p.arg) in _FORMATTED_NOW for p in parts):
+            # a hole formatted where the string is built (``_formatted_now``): made whole from the
+            # parts, not by running the statement again later (which would format the object then)
+            return Text(parts, lambda: self._joined(parts, loc))
         return Text(parts, materialize)
+
+    def _joined(self, parts: list[str | Hole[Node]], loc: SourceLoc) -> Node:
+        """A node making the string of ``parts`` as Python's f-string, ``+`` or ``format`` makes it."""
+        pieces: list[str] = []
+        names: list[str] = []
+        for p in parts:
+            if isinstance(p, str):
+                pieces.append(repr(p))
+                continue
+            name = f"__ayo_part{len(names)}"
+            self.body.temps[name] = Traced(p.arg)
+            names.append(name)
+            if p.kind == "str":
+                pieces.append(f"('' + {name})")
+                continue
+            convert = {"r": "repr", "s": "str", "a": "ascii"}.get(p.conversion or "")
+            pieces.append(f"format({f'{convert}({name})' if convert else name}, {p.spec!r})")
+        node = self.body.python_node(
+            cst.Pass(),
+            loc,
+            ["text"],
+            source=f"text = {' + '.join(pieces) or repr('')}",
+            reads=names,
+            name="text",
+        )
+        for name in names:
+            del self.body.temps[name]
+        return node
 
     def _text_parts(self, e: cst.BaseExpression, loc: SourceLoc) -> list[str | Hole[Node]] | None:
         if isinstance(e, cst.FormattedString):
@@ -43,9 +79,12 @@ class TextBuilding(Expressions):
                         s.value for s in part.format_spec if isinstance(s, cst.FormattedStringText)
                     )
                 conv = part.conversion
-                value = self.expr(part.expression, loc, "field")
                 if part.equal is not None:
                     return None
+                if (held := self._formatted_now(part.expression, conv, spec, loc)) is not None:
+                    out.append(held)
+                    continue
+                value = self.expr(part.expression, loc, "field")
                 if isinstance(value, Static):
                     v = value.value
                     v = _convert(v, conv)
@@ -144,7 +183,10 @@ class TextBuilding(Expressions):
                 expr = keywords[field]
             else:
                 return None  # attribute or index lookups in the field: leave it to Python
-            value = self.expr(expr, loc, field or "field")
+            if (held := self._formatted_now(expr, conv, spec or "", loc)) is not None:
+                out.append(held)
+                continue
+            value = self.expr(expr, loc, field if field.isidentifier() else "field")
             if isinstance(value, Static):
                 v = value.value
                 v = _convert(v, conv)
@@ -152,6 +194,27 @@ class TextBuilding(Expressions):
             else:
                 out.append(Hole(self.body.materialize(value, loc, "field"), "format", conv, spec or ""))
         return out
+
+    def _formatted_now(
+        self, e: cst.BaseExpression, conv: str | None, spec: str, loc: SourceLoc
+    ) -> Hole[Node] | None:
+        """A hole of an object the workflow may change in place later (``f"History: {history}"``
+        then ``history.append(...)``: ``aliases.changed_anywhere``), formatted by a node of its own
+        where the string is built, as Python formats it then; None for any other hole (the text
+        formats it where it is used: same value)."""
+        root = e
+        while isinstance(root, cst.Attribute | cst.Subscript):
+            root = root.value
+        if not isinstance(root, cst.Name) or contains_await(e):
+            return None
+        if root.value not in aliases.changed_anywhere(self.body.src) or not self.body.is_bound(root.value):
+            return None
+        code = self.body.src.expr_code(e)
+        convert = {"r": "repr", "s": "str", "a": "ascii"}.get(conv or "")
+        source = f"field = format({f'{convert}({code})' if convert else code}, {spec!r})"
+        node = self.body.python_node(e, loc, ["field"], source=source, name="field")
+        _FORMATTED_NOW[id(node)] = node
+        return Hole(node, "format", None, "")
 
     # --- awaits ------------------------------------------------------------------------------------
 

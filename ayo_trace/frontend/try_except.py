@@ -32,6 +32,7 @@ import libcst as cst
 from ..errors import TraceError
 from ..ir.code import UNBOUND, PyCode, SourceLoc, compile_statement
 from ..ir.graph import Node
+from . import impure
 from .control_flow import (
     BROKE,
     JUMP,
@@ -48,7 +49,7 @@ from .control_flow import (
     jumps,
 )
 from .returns import UnboundRead, held_unbound, may_be_unbound, reads_outside
-from .state import ancestors, contains_await, walk
+from .state import accumulated, ancestors, contains_await, walk
 from .values import Static, Traced, Value
 
 if TYPE_CHECKING:
@@ -95,10 +96,13 @@ def try_statement(
     relevant = early & reads_outside(comp, stmt)
     if _loop_keeps_progress(comp, stmt, body):
         return False
+    trouble = {n for h in stmt.handlers for n in comp.src.free_names(h.body)[0] if n in early}
     for h in stmt.handlers:
-        reads = set(comp.src.free_names(h.body)[0]) & early
-        if reads or not (_reraises(h) or relevant <= set(bound_names(comp, [h.body]))):
-            return False
+        if not (_reraises(h) or (returns and _returns(h)) or relevant <= set(bound_names(comp, [h.body]))):
+            trouble |= relevant
+    if trouble:
+        cut = None if returns else _cut(comp, stmt, ends, trouble)
+        return cut is not None and try_statement(comp, cut, loc, rest, finally_after=finally_after)
     bind = [
         h.name.name.value if h.name and isinstance(h.name.name, cst.Name) else None for h in stmt.handlers
     ]
@@ -235,6 +239,28 @@ def try_statement(
     if rest is not None:
         _after_jumps(comp, stmt, rest, loc)
     return True
+
+
+def _cut(comp: Builder, stmt: cst.Try, ends: list[cst.BaseStatement], trouble: set[str]) -> cst.Try | None:
+    """``stmt`` as the two ``try`` statements it means when a statement of its body before the last
+    (``ends``: before a trailing jump) binds a name in ``trouble`` (read after the statement or by a
+    handler, which Python keeps bound when a later statement fails): the body up to that statement,
+    whose ``else`` is the rest of the body with the same handlers and ``else``. Python runs the
+    same code either way (an error of the handlers or the ``else`` is caught by neither), and each
+    part then binds the name by its last statement (``raw = await ayo.llm(...)`` then
+    ``json.loads(raw)`` in a retry loop). The ``finally`` stays on the outer one. None when no
+    statement before the last binds one (a name bound inside the last statement)."""
+    body = _branch_stmts(stmt.body)
+    at = next((i for i, s in enumerate(ends[:-1]) if set(bound_names(comp, [s])) & trouble), None)
+    if at is None:
+        return None
+    inner = stmt.with_changes(body=cst.IndentedBlock(body=body[at + 1 :]), finalbody=None)
+    outer = stmt.with_changes(
+        body=cst.IndentedBlock(body=body[: at + 1]), orelse=cst.Else(body=cst.IndentedBlock(body=[inner]))
+    )
+    comp.src.stand_in(outer, stmt)
+    comp.src.stand_in(inner, stmt, parent=outer)
+    return outer
 
 
 def _jump_or_return(c: Builder, loc: SourceLoc) -> Value:
@@ -410,7 +436,35 @@ def _loop_keeps_progress(comp: Builder, stmt: cst.Try, body: list[cst.BaseStatem
             loop = isinstance(n, cst.For | cst.While) and contains_await(n)
             if loop and set(bound_names(comp, [n])) & read:
                 return True
+            # a helper awaited in the body whose loop changes an object it was given or closes
+            # over (`await fill(out, docs)` appending to `out`): its items before a failing one too
+            helper = comp.exprs.helper_of(n) if isinstance(n, cst.Await) else None
+            if helper is not None and _helper_loop_changes_outside(helper.src):
+                return True
     return False
+
+
+def _helper_loop_changes_outside(src: Any) -> bool:
+    """Whether a loop awaiting in the helper ``src`` changes in place a parameter's object or one it
+    closes over (not a list of its own, which a failure drops with the helper's frame)."""
+    params = {p.name.value for p in src.node.params.params}
+    loops = [m for m in walk(src.node.body) if isinstance(m, cst.For | cst.While) and contains_await(m)]
+    names = getattr(src.fn, "__globals__", {})
+
+    def outside(r: str) -> bool:  # (not `json.loads(raw)`, `log.info(...)`: a module's, a logger's)
+        if r in params:
+            return True
+        if src.fn_scope.assignments[r]:
+            return False
+        return impure.stateful(names[r]) if r in names else True
+
+    return any(outside(r) for m in loops for r in accumulated(m))
+
+
+def _returns(handler: cst.ExceptHandler) -> bool:
+    """Whether the handler ends by returning: nothing after the statement reads what it left."""
+    last = handler.body.body[-1] if handler.body.body else None
+    return isinstance(last, cst.SimpleStatementLine) and any(isinstance(s, cst.Return) for s in last.body)
 
 
 def _reraises(handler: cst.ExceptHandler) -> bool:

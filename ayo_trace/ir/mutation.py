@@ -9,7 +9,8 @@ A name may be changed when the code
 
 * calls a method on it (or on an attribute or item of it) other than ``READ_ONLY_METHODS``, which
   never change their receiver on the built-in types (``str``, ``list``, ``dict``, ``Hit``, ...);
-* stores into, augments or deletes an attribute or item of it (``x[k] = v``, ``x.a += 1``);
+* stores into, augments or deletes an attribute or item of it (``x[k] = v``, ``x.a += 1``), or
+  augments it (``items += docs`` extends a list in place);
 * passes it to a function other than ``READ_ONLY_CALLS`` (builtins that never change their
   arguments), when ``calls_change_args`` (the passes' view: the frontend sees only the statement);
 * iterates over it in a ``for`` whose body changes the loop's item in place (``for row in rows:
@@ -63,9 +64,11 @@ def changed_names(tree: ast.AST, *, calls_change_args: bool = True) -> set[str]:
                 out.update(root_name(a) for a in [*node.args, *(k.value for k in node.keywords)])
         elif isinstance(node, ast.Assign | ast.AugAssign | ast.AnnAssign | ast.Delete):
             targets = node.targets if isinstance(node, ast.Assign | ast.Delete) else [node.target]
-            for t in targets:
+            for t in _flat(list(targets)):
                 if isinstance(t, ast.Attribute | ast.Subscript):
                     out.add(root_name(t))
+                elif isinstance(node, ast.AugAssign) and isinstance(t, ast.Name):
+                    out.add(t.id)  # (`items += docs` extends a list in place)
         elif isinstance(node, ast.For | ast.AsyncFor):
             body = ast.Module(body=node.body, type_ignores=[])
             items = {n.id for n in ast.walk(node.target) if isinstance(n, ast.Name)}
@@ -73,3 +76,16 @@ def changed_names(tree: ast.AST, *, calls_change_args: bool = True) -> set[str]:
                 out.update(n.id for n in ast.walk(node.iter) if isinstance(n, ast.Name))
     out.discard(None)
     return out  # type: ignore[return-value]
+
+
+def _flat(targets: list[ast.expr]) -> list[ast.expr]:
+    """Targets with the elements of tuple targets (``a.x, a.y = ...``, ``[b[0], *c.d] = ...``)."""
+    out: list[ast.expr] = []
+    for t in targets:
+        if isinstance(t, ast.Tuple | ast.List):
+            out += _flat(list(t.elts))
+        elif isinstance(t, ast.Starred):
+            out += _flat([t.value])
+        else:
+            out.append(t)
+    return out

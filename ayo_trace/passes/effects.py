@@ -56,7 +56,7 @@ class Access:
     effect: bool = False  # an effect statement or a break: must not be dropped or reordered
     barrier: bool = False  # a graph break: keeps order with everything that could observe it
     mutates: frozenset[int] = frozenset()  # indices of args the node may change in place
-    fails: bool = False  # calls an engine: its error is the query's, as eagerly, read or not
+    fails: bool = False  # calls an engine or runs the user's code: its error is the query's, read or not
 
     @property
     def keeps_alive(self) -> bool:
@@ -89,7 +89,12 @@ def access(node: Node) -> Access:
     if op == "python":
         code = node.attrs.get("code")
         changed = _changed_params(code) if isinstance(code, PyCode) else set(range(len(node.args)))
-        return Access(effect=bool(getattr(code, "effect", False)), mutates=_changeable(node, changed))
+        # the user's statement may raise (`first = docs[0]` of no docs) even when nothing reads its
+        # value, as it does eagerly; the compiler's own bookkeeping (`__ayo_` names) does not
+        raises = isinstance(code, PyCode) and "__ayo_" not in code.source
+        return Access(
+            effect=bool(getattr(code, "effect", False)), mutates=_changeable(node, changed), fails=raises
+        )
     if op == "break":
         code = node.attrs.get("code")
         if node.attrs.get("pure") and isinstance(code, PyCode) and not code.effect:

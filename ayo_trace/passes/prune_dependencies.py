@@ -1,7 +1,8 @@
 """Dependency pruning: keep only real data dependencies and the order effects need.
 
 A traced graph chains every statement to the one before it (program order). This pass first removes
-dead nodes (no data users, no effect, no engine call, not an input or the output), then replaces every ``after``
+dead nodes (no data users, no effect, no engine call, no statement of the user's code, which may
+raise: ``first = docs[0]``; not an input or the output), then replaces every ``after``
 edge with the order edges ``effects.conflicts`` demands between pairs of statements, in program
 order (the order of ``graph.nodes``). Edges already implied by other paths are left out, so each
 node lists only the latest conflicting statements it does not otherwise wait for. The output keeps

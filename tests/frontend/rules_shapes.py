@@ -75,8 +75,11 @@ async def match_may_not_bind(question: str) -> str:
 async def strict_with_a_break(question: str) -> str:
     draft = ""
     try:  # the break strict mode refuses
-        draft = await ayo.llm(question, max_tokens=2)  # kept when the next call fails: a break
-        answer = await ayo.llm(f"Improve: {draft}", max_tokens=2)
+        if question:  # (a statement before the body's last would be cut off: test_cut_try.py)
+            draft = await ayo.llm(question, max_tokens=2)  # kept when the next call fails: a break
+            answer = await ayo.llm(f"Improve: {draft}", max_tokens=2)
+        else:
+            answer = ""
     except Failed as e:
         answer = f"failed: {e}"
     return draft + answer

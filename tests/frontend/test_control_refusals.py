@@ -19,8 +19,9 @@ def test_reading_the_handlers_exception_after_the_try_is_refused() -> None:
 
 
 def test_a_break_inside_a_try_body_is_refused_with_the_fix() -> None:
+    # (a name bound by a statement of the body before its last is traced: test_cut_try.py)
     with pytest.raises(TraceError) as info:
-        refused.break_inside_try_body.graph(["a"])
+        refused.bound_in_the_last_statement_before_its_await.graph(["a"])
     assert "bind the name again in each handler" in str(info.value)
 
 
@@ -41,18 +42,25 @@ async def run_modes_eager(wf: object, arg: str) -> object:
         (refused.partial_body_may_leave_unbound, ("q",)),
         # the first call fails: `first` is unbound, and its read raises UnboundLocalError as eagerly
         (refused.partial_body_may_leave_unbound, ("FAIL",)),
+        (refused.break_inside_try_body, (["FAIL", "q"],)),
+        (refused.break_inside_try_body, (["q", "FAIL"],)),
     ],
 )
-def test_what_cannot_be_traced_whole_is_a_graph_break_that_equals_eager(wf: object, args: tuple[str]) -> None:
+def test_a_body_binding_before_its_last_statement_is_cut_and_equals_eager(
+    wf: object, args: tuple[str]
+) -> None:
+    """(These were graph breaks, or refused in a loop: the ``try`` is cut in two after the statement
+    binding the name, ``try_except._cut``.)"""
     graph = wf.graph(*args)  # type: ignore[attr-defined]
-    assert breaks(graph)
+    assert not breaks(graph)
     assert_all_equal(run_in_new_loop(run_modes, wf, args, 3, [[]]))
 
 
-def test_a_partial_try_body_runs_as_one_break_that_hands_back_what_python_leaves_bound() -> None:
-    (brk,) = [n for n in refused.partial_body_then_handler.graph("q").walk() if n.op == "break"]
-    assert brk.attrs["reason"] == "try"
-    assert set(brk.attrs["code"].returns) == {"first", "second"}  # not `e`: deleted, read nowhere
+def test_a_cut_try_hands_on_what_python_leaves_bound() -> None:
+    (outer,) = [n for n in refused.partial_body_then_handler.graph("q").nodes if n.op == "try"]
+    assert set(outer.attrs["names"]) == {"first", "second"}  # not `e`: deleted, read nowhere
+    (inner,) = [n for n in outer.attrs["orelse"].nodes if n.op == "try"]
+    assert set(inner.attrs["names"]) == {"second"}
 
 
 @pytest.mark.parametrize("arg", ["q", "FAIL"])  # with FAIL the exceptions are values of the list

@@ -126,7 +126,7 @@ graph records_get_a_summary(docs):
   %loop = loop(%records, %records, carried=('records',)) for record {  # records.py:27
       %record = input
       %records = input
-      %field = python(%record) { field = record['text'] }  # records.py:28
+      %field = python(%record) { field = format(record['text'], '') }  # records.py:28
       %value = llm(f"Summarize: {%field}\\n", max_tokens=3)  # records.py:28
       %record_1 = python(%record, %value) { record["summary"] = value.strip() }  # records.py:28
       %go_on = const(True)  # records.py:27

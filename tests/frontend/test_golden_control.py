@@ -242,7 +242,8 @@ graph while_agent(question, docs):
           %history = input
           %steps = input
           %done = input
-          %decision = llm(f"Q: {%question}\\nSo far: {%history}\\nNext query or DONE:", max_tokens=6)  # agents.py:54
+          %field = python(%history) { field = format(history, '') }  # agents.py:54
+          %decision = llm(f"Q: {%question}\\nSo far: {%field}\\nNext query or DONE:", max_tokens=6)  # agents.py:54
           %steps_1 = python(%steps) { steps += 1 } after %decision  # agents.py:55
           %test = python(%decision) { test = decision.strip().startswith(("a", "b", "c")) } after %steps_1  # agents.py:56
           %cond = cond(%test, %history, %decision, %done) {  # agents.py:56

@@ -90,9 +90,10 @@ graph chatty(question):
   %question = input  # wf.py:1
   %print = python(%question) { print("asking", question) }  # wf.py:2
   %log = python() { log = [] }  # wf.py:3
+  %size = python(%question) { size = len(question) }  # wf.py:4
   %answer_prefill = llm_prefill(f"Q: {%question}\\nA:", session='answer', part=1, parts=1)  # wf.py:5
   %answer = llm_decode(%answer_prefill, max_tokens=16)  # wf.py:5
-  %append = python(%log, %answer) { log.append(answer) } after %print  # wf.py:6
+  %append = python(%log, %answer) { log.append(answer) } after %print, %size  # wf.py:6
   %n = python(%log) { n = len(log) } after %append  # wf.py:7
   %print_1 = python(%answer) { print(answer) } after %n  # wf.py:8
   return %n after %print_1""",

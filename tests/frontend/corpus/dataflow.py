@@ -183,6 +183,6 @@ CASES = [
     case(nested_comprehension_in_a_prompt, DOCS, "how are values produced"),
     case(awaiting_filter, ["what yields", "what holds", "what awaits"], breaks=1),
     case(try_except_as, "what is a coroutine"),
-    case(try_except_as_after_a_draft, "what is a coroutine", breaks=1),
-    case(try_except_maybe_unassigned, "what is a coroutine", breaks=1),
+    case(try_except_as_after_a_draft, "what is a coroutine"),  # (the `try` is cut in two)
+    case(try_except_maybe_unassigned, "what is a coroutine"),
 ]
