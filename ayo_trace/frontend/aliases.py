@@ -260,7 +260,7 @@ def _handed(names: dict[str, Any], local: set[str], call: cst.Call, depth: int) 
     if not bare or (isinstance(call.func, cst.Attribute) and call.func.attr.value in READ_ONLY_METHODS):
         return []  # (`cache.get(question)`: a read)
     fn = _resolve(names, local, call.func)
-    if fn in READ_ONLY_BUILTINS or getattr(fn, "__module__", "") == primitives.__name__:
+    if _read_only(fn) or getattr(fn, "__module__", "") == primitives.__name__:
         return []
     user = impure.user_function(fn) if fn is not _UNKNOWN and depth >= 0 else None
     node = impure.parse_function(user) if user is not None else None
@@ -289,6 +289,13 @@ def _handed(names: dict[str, Any], local: set[str], call: cst.Call, depth: int) 
 
 _UNKNOWN = object()
 READ_ONLY_BUILTINS = frozenset(getattr(builtins, n) for n in READ_ONLY_CALLS if hasattr(builtins, n))
+
+
+def _read_only(fn: Any) -> bool:
+    try:
+        return fn in READ_ONLY_BUILTINS
+    except TypeError:  # (an object that cannot be hashed: a callable dataclass's instance)
+        return False
 
 
 def _resolve(names: dict[str, Any], local: set[str], e: cst.BaseExpression) -> Any:

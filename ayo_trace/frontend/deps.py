@@ -46,6 +46,8 @@ class TraceDeps:
     # its value (``try_except.caught``); of an `asyncio.as_completed(...)`, the two functions making
     # its outcome of its value and of its error (``completion``)
     caught: dict[int, tuple[Any, Any] | None] = field(default_factory=dict)
+    # the nodes formatting a string's hole where the string is built (``text._formatted_now``), by id
+    formatted_now: dict[int, Any] = field(default_factory=dict)
     # the `asyncio.as_completed(...)` calls (by id) traced as lists of outcomes (``completion``)
     outcomes: set[int] = field(default_factory=set)
     # the defaults of the workflow's own `async def`s known when each `def` ran, by the def's id

@@ -126,9 +126,24 @@ def _class_methods_change(cls: type) -> bool:
                 continue
             fn = _user_function(member.__func__)
             node = _parse(fn) if fn is not None else None
-            if node is not None and (mutated_roots(node.body) or attribute_roots(node.body)):
-                return True
+            if node is None:
+                continue
+            own = {p.name.value for p in node.params.params} | _assigned_names(node.body)
+            changed = (set(mutated_roots(node.body)) | attribute_roots(node.body)) - own
+            if any(not inspect.ismodule(fn.__globals__.get(n)) for n in changed):  # type: ignore[union-attr]
+                return True  # (not a list of its own, nor `json.loads(text)`)
     return False
+
+
+def _assigned_names(body: cst.CSTNode) -> set[str]:
+    """Names a function's body binds by an assignment, a ``for`` or a ``with ... as``: its locals."""
+    out: set[str] = set()
+    for n in walk(body):
+        targets = [t.target for t in n.targets] if isinstance(n, cst.Assign) else []
+        if isinstance(n, cst.AnnAssign | cst.For):
+            targets = [n.target]
+        out.update(t.value for target in targets for t in _set_in(target) if isinstance(t, cst.Name))
+    return out
 
 
 def attribute_roots(body: cst.CSTNode) -> set[str]:

@@ -53,7 +53,7 @@ class FunctionSource:
     made: dict[int, cst.CSTNode] = field(default_factory=dict)  # nodes standing in (``stand_in``)
     changed_anywhere: Any = None  # names whose object the body may change in place (``aliases.py``)
     immutable: Any = None  # names only ever holding strings or numbers (``aliases.immutable_names``)
-    captures: tuple[set[str], set[str]] | None = None  # (``_match_captures``, found on first use)
+    captures: tuple[set[str], set[str]] | None = None  # (``_unseen_bindings``, found on first use)
 
     @classmethod
     def parse(cls, fn: Callable[..., Any]) -> FunctionSource:
@@ -139,17 +139,17 @@ class FunctionSource:
     def home(self, scope: Scope | None, name: str) -> Scope | None:
         """The scope that binds ``name`` as seen from ``scope`` (Python's lexical rule)."""
         while scope is not None:
-            walrus = isinstance(scope, ComprehensionScope) and name in self._match_captures()[1]
+            walrus = isinstance(scope, ComprehensionScope) and name in self._unseen_bindings()[1]
             if not isinstance(scope, ClassScope) and scope.assignments[name] and not walrus:
                 return scope
-            if scope is self.fn_scope and any(name in names for names in self._match_captures()):
+            if scope is self.fn_scope and any(name in names for names in self._unseen_bindings()):
                 return scope  # (libcst's scopes see neither a `match` capture nor such a walrus bind it)
             if scope is scope.parent:
                 break
             scope = scope.parent
         return None
 
-    def _match_captures(self) -> tuple[set[str], set[str]]:
+    def _unseen_bindings(self) -> tuple[set[str], set[str]]:
         """The names the function's own ``case`` patterns bind, and those a walrus in one of its
         comprehensions binds (``[y for d in docs if (y := f(d))]`` binds the function's ``y``),
         not those of functions it defines: libcst's scopes see neither."""

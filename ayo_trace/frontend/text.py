@@ -17,8 +17,6 @@ from .builder import Expressions
 from .state import contains_await
 from .values import Static, Text, Traced, pieces_of
 
-_FORMATTED_NOW: dict[int, Node] = {}  # (the nodes ``_formatted_now`` made, by id: kept, so ids stay theirs)
-
 
 class TextBuilding(Expressions):
     def as_text(self, e: cst.BaseExpression, loc: SourceLoc, materialize: Callable[[], Node]) -> Text | None:
@@ -27,7 +25,7 @@ class TextBuilding(Expressions):
         parts = self._text_parts(e, loc)
         if parts is None or all(isinstance(p, str) for p in parts):
             return None
-        if any(not isinstance(p, str) and id(p.arg) in _FORMATTED_NOW for p in parts):
+        if any(not isinstance(p, str) and id(p.arg) in self.body.deps.formatted_now for p in parts):
             # a hole formatted where the string is built (``_formatted_now``): made whole from the
             # parts, not by running the statement again later (which would format the object then)
             return Text(parts, lambda: self._joined(parts, loc))
@@ -213,7 +211,7 @@ class TextBuilding(Expressions):
         convert = {"r": "repr", "s": "str", "a": "ascii"}.get(conv or "")
         source = f"field = format({f'{convert}({code})' if convert else code}, {spec!r})"
         node = self.body.python_node(e, loc, ["field"], source=source, name="field")
-        _FORMATTED_NOW[id(node)] = node
+        self.body.deps.formatted_now[id(node)] = node
         return Hole(node, "format", None, "")
 
     # --- awaits ------------------------------------------------------------------------------------

@@ -88,6 +88,8 @@ def try_statement(
         return True
     if rest is not None and stmt.finalbody is not None and jumps(stmt.finalbody):
         return False
+    if rest is not None and stmt.finalbody is not None and not finally_after and _plain_finally(comp, stmt):
+        return try_statement(comp, stmt, loc, rest, finally_after=True, returns=returns)
     body = _branch_stmts(stmt.body)
     early: set[str] = set()  # names bound before the body's last statement, which a failure keeps
     ends = body[:-1] if rest is not None and body and _trailing_jump(body[-1]) is not None else body
@@ -237,6 +239,8 @@ def try_statement(
         if name is not None:
             comp.leave_unbound(name, stmt, loc)
     if rest is not None:
+        if finally_after and stmt.finalbody is not None:  # (on every path: jumped or not)
+            comp.block(_branch_stmts(stmt.finalbody.body), top=False)
         _after_jumps(comp, stmt, rest, loc)
     return True
 
@@ -303,6 +307,15 @@ def _finally_after(comp: Builder, stmt: cst.Try, loc: SourceLoc, *, returns: boo
         comp.block(_branch_stmts(stmt.body), top=False)
     comp.block(final, top=False)
     return True
+
+
+def _plain_finally(comp: Builder, stmt: cst.Try) -> bool:
+    """A loop body's ``finally`` that is plain local code (no await, jump, ``return`` or ``raise``)
+    and whose error cannot be caught around it: compiled after the node, before the rest of the
+    body (``finally_after``), so it runs whether a part jumped or not; where the statement raises,
+    the query fails (as ``_finally_after``)."""
+    final = stmt.finalbody
+    return final is not None and not contains_await(final) and not _exits(final) and not _guarded(comp, stmt)
 
 
 def _guarded(comp: Builder, stmt: cst.Try) -> bool:

@@ -215,7 +215,40 @@ async def a_read_left_of_an_awaited_method_that_changes_it(q: str, docs: list[st
     return lines
 
 
+@ayo.workflow
+async def continue_with_a_finally_that_logs(q: str, docs: list[str]) -> object:
+    good, log = [], []
+    for d in docs:
+        try:
+            r = await ask(d)
+        except ayo.EngineError:
+            continue
+        finally:
+            log.append(d)
+        good.append(r[-1])
+    return good, log
+
+
+@ayo.workflow
+async def break_with_a_finally_that_counts(q: str, docs: list[str]) -> object:
+    n = 0
+    found = None
+    for d in docs:
+        try:
+            r = await ask(d)
+            if r[-1] in "0123":
+                found = d
+                break
+        except ayo.EngineError:
+            continue
+        finally:
+            n += 1
+    return found, n
+
+
 SHAPES = [
+    continue_with_a_finally_that_logs,
+    break_with_a_finally_that_counts,
     a_call_left_of_an_await_changes_what_it_reads,
     a_read_left_of_an_awaited_method_that_changes_it,
     a_handler_that_returns,

@@ -6,12 +6,11 @@ from __future__ import annotations
 
 from typing import Any
 
-import anyio
 import pytest
 
 import ayo_trace as ayo
 from ayo_trace.errors import TraceError
-from tests.util import outcome, scripted_runtime, three_runs_agree
+from tests.util import outcome, run_in_new_loop, scripted_runtime, three_runs_agree
 
 from . import agent_shapes as shapes
 
@@ -32,7 +31,7 @@ def test_agrees_with_eager(wf: Any) -> None:
         *ordered,
     ):
         assert not breaks, breaks
-    anyio.run(three_runs_agree, wf, QUESTIONS, DOCS)
+    run_in_new_loop(three_runs_agree, wf, QUESTIONS, DOCS)
 
 
 @pytest.mark.parametrize("wf", shapes.STATEFUL, ids=lambda w: w.fn.__name__)
@@ -49,7 +48,7 @@ def test_module_state_changed_through_a_member_is_read_query_after_query(wf: Any
         assert await three_queries(unoptimized) == eager
         assert await three_queries(wf) == eager
 
-    anyio.run(main)
+    run_in_new_loop(main)
 
 
 @pytest.mark.parametrize("wf", shapes.REFUSED, ids=lambda w: w.fn.__name__)

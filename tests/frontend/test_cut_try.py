@@ -8,12 +8,11 @@ from __future__ import annotations
 
 from typing import Any
 
-import anyio
 import pytest
 
 import ayo_trace as ayo
 from ayo_trace.testing import ScriptedEmbedder, ScriptedLLM, ScriptedStore
-from tests.util import outcome
+from tests.util import outcome, run_in_new_loop
 
 from . import cut_try_shapes
 
@@ -66,7 +65,7 @@ def test_traces_without_a_break_and_agrees_with_eager(wf: Any) -> None:
             assert await fresh(unoptimized, q) == eager, q
             assert await fresh(wf, q) == eager, q
 
-    anyio.run(main)
+    run_in_new_loop(main)
 
 
 def test_the_cut_puts_the_rest_of_the_body_in_the_else() -> None:

@@ -5,11 +5,10 @@ from __future__ import annotations
 
 from typing import Any
 
-import anyio
 import pytest
 
 from ayo_trace.errors import TraceError
-from tests.util import three_runs_agree
+from tests.util import run_in_new_loop, three_runs_agree
 
 from . import data_code_shapes as shapes
 
@@ -35,7 +34,7 @@ def test_traced_agrees_with_eager(wf: Any) -> None:
     graph = wf.graph("q", ["d"])
     if wf.fn.__name__ in WHOLE:
         assert not [n for n in graph.walk() if n.op == "break"], graph
-    anyio.run(three_runs_agree, wf, QUESTIONS, DOCS)
+    run_in_new_loop(three_runs_agree, wf, QUESTIONS, DOCS)
 
 
 @pytest.mark.parametrize("wf", shapes.REFUSED, ids=lambda w: w.fn.__name__)

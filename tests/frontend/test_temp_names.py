@@ -6,10 +6,9 @@ from __future__ import annotations
 
 from typing import Any
 
-import anyio
 import pytest
 
-from tests.util import three_runs_agree
+from tests.util import run_in_new_loop, three_runs_agree
 
 from . import temp_name_shapes
 
@@ -21,7 +20,7 @@ DOCS = [[], ["alpha"], ["beta FAIL", "gamma "]]
 def test_a_function_named_as_a_temporary_is_called(wf: Any) -> None:
     graph = wf.graph("q", ["d"])
     assert not [n for n in graph.walk() if n.op == "break"], graph
-    anyio.run(three_runs_agree, wf, QUESTIONS, DOCS)
+    run_in_new_loop(three_runs_agree, wf, QUESTIONS, DOCS)
 
 
 def test_the_temporary_is_renamed_in_the_node() -> None:
