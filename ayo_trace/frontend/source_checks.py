@@ -5,7 +5,7 @@ they stand.
 * A generator expression that awaits (``"".join(await ask(d) for d in docs)``): inside an
   ``async def`` Python makes it an *async* generator, which ``join``, ``sum``, ``list``, ``any``
   or ``next`` cannot iterate (``TypeError``), so eager code never gets the value the graph would
-  build. Refused with the fix: a list comprehension, ``[await ask(d) for d in docs]``, awaits each
+  build (one an ``async for`` iterates is run as written). Refused with the fix: a list comprehension, ``[await ask(d) for d in docs]``, awaits each
   item (the tracer runs them at once, a ``map``).
 * A comprehension that awaits with a walrus in it (``[await ask(ctx := ctx + d) for d in docs]``):
   the walrus binds the workflow's name item by item, in turn with the awaits; the graph runs the
@@ -38,11 +38,18 @@ def _walrus(n: cst.CSTNode) -> bool:
     return any(isinstance(x, cst.NamedExpr) for x in walk(n, lambda x: isinstance(x, cst.Lambda)))
 
 
+def _iterated_async(src: FunctionSource, n: cst.GeneratorExp) -> bool:
+    """Whether ``n`` is what an ``async for`` iterates (``async for x in (await f(d) for d in docs)``,
+    also in a comprehension): an async generator used as one (run as written, a graph break)."""
+    parent = src.parents.get(n)
+    return isinstance(parent, cst.For | cst.CompFor) and parent.asynchronous is not None and parent.iter is n
+
+
 def check_all(src: FunctionSource) -> None:
     """Refuse what no graph can mean (above), naming the line and the fix."""
     loop_closures.check_all(src)
     for n in walk(src.node.body):
-        if isinstance(n, cst.GeneratorExp) and contains_await(n):
+        if isinstance(n, cst.GeneratorExp) and contains_await(n) and not _iterated_async(src, n):
             raise TraceError(
                 f"`{src.expr_code(n)}` is a generator expression that awaits: in an `async def` "
                 "Python makes it an async generator, which `join`, `sum`, `list`, `any` or `next` "

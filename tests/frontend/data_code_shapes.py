@@ -231,6 +231,14 @@ async def coroutines_made_then_list_changed(q: str, docs: list[str]) -> list[str
     return await asyncio.gather(*coros)
 
 
+@ayo.workflow
+async def async_for_over_an_awaiting_generator(q: str, docs: list[str]) -> list[str]:
+    out = []
+    async for r in (await ask(d) for d in docs):  # (an async generator used as one: as written)
+        out.append(r)
+    return out + [r async for r in (await ask(f"{q} {d}") for d in docs)]
+
+
 # --- match, str.format ----------------------------------------------------------------------------
 
 
@@ -292,6 +300,7 @@ TRACED = [
     walrus_total_in_plain_comprehension,
     walrus_in_filter_read_after,
     coroutines_made_then_list_changed,
+    async_for_over_an_awaiting_generator,
     capture_read_after_match,
     mapping_capture_read_after,
     await_in_a_guard,
