@@ -339,8 +339,10 @@ class Helpers(Expressions):
                 env[pname] = self._arg(positional[i], loc, pname)
             elif pname in keywords:
                 env[pname] = self._arg(keywords.pop(pname), loc, pname)
-            elif pname in defaults:
+            elif pname in defaults and not isinstance(defaults[pname], list | dict | set | bytearray):
                 env[pname] = Static(defaults[pname])
+            elif pname in defaults:  # (`history=[]`: one list kept from call to call, read when run)
+                env[pname] = Traced(self.body.const(defaults[pname], loc, pname), held=True)
             else:
                 raise TraceError(
                     f"helper `{node.name.value}` is missing its argument `{pname}`", loc=loc, construct="call"

@@ -364,7 +364,19 @@ async def a_list_held_in_a_module_tuple(q: str, docs: list[str]) -> str:
     return await ayo.llm(f"{len(PAIR[0])} {q}", max_tokens=4)
 
 
+async def ask_remembering(q: str, history: list[str] = []) -> str:  # noqa: B006  (on purpose)
+    r = await ayo.llm(f"{len(history)} {q}", max_tokens=4)
+    history.append(q)
+    return r
+
+
+@ayo.workflow
+async def a_helpers_mutable_default_keeps_state(q: str, docs: list[str]) -> str:
+    return await ask_remembering(q)
+
+
 def reset() -> None:
+    ask_remembering.__defaults__[0].clear()  # type: ignore[index]
     Roster.names.clear()
     PAIR[0].clear()
     HOLDER.items.clear()
@@ -374,6 +386,7 @@ def reset() -> None:
 
 
 STATEFUL = [
+    a_helpers_mutable_default_keeps_state,
     a_static_method_appends_to_the_class,
     a_list_held_in_a_module_tuple,
     module_objects_list_appended,
