@@ -45,7 +45,7 @@ from typing import Any
 import libcst as cst
 
 from ..ir.mutation import READ_ONLY_METHODS
-from .state import mutated_roots, walk
+from .state import mutated_roots, target_leaves, walk
 
 _MUTABLE = (list, dict, set, bytearray, collections.deque)
 _MAX_DEPTH = 8
@@ -142,7 +142,7 @@ def _assigned_names(body: cst.CSTNode) -> set[str]:
         targets = [t.target for t in n.targets] if isinstance(n, cst.Assign) else []
         if isinstance(n, cst.AnnAssign | cst.For):
             targets = [n.target]
-        out.update(t.value for target in targets for t in _set_in(target) if isinstance(t, cst.Name))
+        out.update(t.value for target in targets for t in target_leaves(target) if isinstance(t, cst.Name))
     return out
 
 
@@ -159,11 +159,10 @@ def attribute_roots(body: cst.CSTNode) -> set[str]:
             out.update(_member_root(n.func.value))
         if not isinstance(n, cst.AssignTarget | cst.AugAssign):
             continue
-        for target in _set_in(n.target):
+        for target in target_leaves(n.target):
             if isinstance(target, cst.Subscript):
                 out.update(_member_root(target.value))
-        for target in _set_in(n.target):
-            if isinstance(target, cst.Attribute):
+            elif isinstance(target, cst.Attribute):
                 while isinstance(target, cst.Attribute | cst.Subscript):
                     target = target.value
                 if isinstance(target, cst.Name):
@@ -180,13 +179,6 @@ def _member_root(e: cst.BaseExpression) -> list[str]:
         seen_attribute = seen_attribute or isinstance(e, cst.Attribute)
         e = e.value
     return [e.value] if isinstance(e, cst.Name) and seen_attribute else []
-
-
-def _set_in(target: cst.BaseExpression) -> list[cst.BaseExpression]:
-    """``target``, or the elements of a tuple target (``C.n, C.last = ...``), at any depth."""
-    if isinstance(target, cst.Tuple | cst.List):
-        return [t for e in target.elements for t in _set_in(e.value)]
-    return [target]
 
 
 def changes_module_state(value: Any) -> frozenset[str]:
@@ -281,7 +273,7 @@ def _changes(body: cst.CSTNode, me: str) -> bool:
 
     for n in walk(body):
         if isinstance(n, cst.AssignTarget | cst.AugAssign | cst.Del) and any(
-            of_me(t) for t in _set_in(n.target)
+            of_me(t) for t in target_leaves(n.target)
         ):
             return True
         if (

@@ -93,7 +93,8 @@ def mutated_roots(node: cst.CSTNode, traced_calls: frozenset[int] = frozenset())
             if isinstance(n.target, cst.Attribute | cst.Subscript):
                 r = root(n.target)
             elif isinstance(n.target, cst.Tuple | cst.List):  # `st.last, st.n = r, st.n + 1`
-                out.update(dict.fromkeys(x for e in _elements(n.target) if (x := root(e)) is not None))
+                leaves = [e for e in target_leaves(n.target) if isinstance(e, cst.Attribute | cst.Subscript)]
+                out.update(dict.fromkeys(x for e in leaves if (x := root(e)) is not None))
         elif isinstance(n, cst.For) and set(mutated_roots(n.body, traced_calls)) & set(
             _target_names(n.target)
         ):
@@ -119,16 +120,11 @@ def _items_changed(comp: Any, traced_calls: frozenset[int]) -> list[str]:
     return out
 
 
-def _elements(target: cst.Tuple | cst.List) -> list[cst.BaseExpression]:
-    """The attributes and items a tuple target sets (``a.x, (b[0], *c.rest) = ...``)."""
-    out: list[cst.BaseExpression] = []
-    for e in target.elements:
-        v = e.value
-        if isinstance(v, cst.Tuple | cst.List):
-            out += _elements(v)
-        elif isinstance(v, cst.Attribute | cst.Subscript):
-            out.append(v)
-    return out
+def target_leaves(target: cst.BaseExpression) -> list[cst.BaseExpression]:
+    """``target``, or the elements of a tuple target at any depth (``a.x, (b[0], *c.rest) = ...``)."""
+    if isinstance(target, cst.Tuple | cst.List):
+        return [t for e in target.elements for t in target_leaves(e.value)]
+    return [target]
 
 
 def _target_names(target: cst.CSTNode) -> list[str]:
