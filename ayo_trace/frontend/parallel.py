@@ -17,7 +17,8 @@
 * ``tasks = [asyncio.create_task(f(x)) for x in xs]``: a ``map`` over ``xs`` (the tasks all start
   there), ``tasks`` the list of their ``Completed`` tasks; ``await asyncio.gather(*tasks)`` is the
   list of their values, and anything else awaiting them (``[await t for t in tasks]``) runs as a
-  graph break whose ``await t`` returns the value at once.
+  graph break whose ``await t`` returns the value at once. A list waited by ``asyncio.wait`` and
+  never gathered keeps each task's error in it (a ``Failed`` task), as ``wait`` leaves it.
 * A task used other than by awaiting it (``t.done()``), or awaited inside a ``try`` that its
   creation is outside of, is refused: the graph runs the call where the task is created, so there
   it has finished (Python's may still be running) and an engine error surfaces there, outside the
@@ -48,6 +49,8 @@ from .asyncio_calls import (
     DONE,
     RESULT,
     TASKS,
+    Completed,
+    Failed,
     bind_completed,
     catches,
     group_of,
@@ -62,7 +65,7 @@ from .asyncio_calls import (
     wrapped,
 )
 from .comprehensions import COMPREHENSIONS, MAP_ITEM, _clause_awaits
-from .task_uses import check_task_uses
+from .task_uses import check_task_uses, waited
 from .values import Traced, Value
 
 if TYPE_CHECKING:
@@ -430,7 +433,16 @@ def _task_list(comp: Builder, small: cst.Assign, target: str, made: cst.ListComp
         interleaving.check_gather(comp, [part], loc)  # (run at once)
         task_windows.check_window(comp, small, None if group else target, [part], loc, group)
     check_task_uses(comp, small, target, loc, many=True, within=group)
-    results = comp.exprs.comprehension_map(made, loc, target, awaits=True)  # await create_task(f(x))
-    source = f"{target} = [{DONE}(v) for v in {RESULT}]  # {TASKS}_made"
+    kept = group is None and isinstance(coro, cst.Call) and waited(comp, small, target)
+    if kept:  # each call a `try` making its task: `Completed`, or `Failed` holding its error
+        assert isinstance(coro, cst.Call)
+        comp.deps.caught[id(coro)] = (Completed, Failed)
+    try:
+        results = comp.exprs.comprehension_map(made, loc, target, awaits=True)  # await create_task(f(x))
+    finally:
+        if kept:
+            comp.deps.caught.pop(id(coro), None)
+    made_tasks = f"list({RESULT})  # {DONE}" if kept else f"[{DONE}(v) for v in {RESULT}]"
+    source = f"{target} = {made_tasks}  # {TASKS}_made"
     bind_completed(comp, small, target, comp.materialize(results, loc, "results"), source, loc)
     return True

@@ -81,6 +81,26 @@ def check_task_uses(
                 )
 
 
+def waited(comp: Builder, made: cst.CSTNode, name: str) -> bool:
+    """Whether the task list ``name`` made by ``made`` is waited by ``asyncio.wait(name)`` and
+    never gathered: ``wait`` leaves each task's error in the task (``t.exception()``,
+    ``t.result()`` raising it), so the graph keeps it there too (a ``Failed`` task) rather than
+    raising it where the task is made."""
+    src = comp.src
+    waits = False
+    for n in walk(src.node.body):
+        if not (isinstance(n, cst.Name) and n.value == name) or _inside(src, n, made):
+            continue
+        parent = src.parents.get(n)
+        call = src.parents.get(parent)
+        if not (isinstance(parent, cst.Arg) and isinstance(call, cst.Call)):
+            continue
+        if is_gather(comp, call):
+            return False
+        waits = waits or (waits_all(comp, call) and call.args[0] is parent)
+    return waits
+
+
 def _inside(src: Any, n: cst.CSTNode, outer: cst.CSTNode) -> bool:
     return n is outer or any(a is outer for a in ancestors(src, n))
 

@@ -236,3 +236,39 @@ def test_a_task_groups_task_inspected_inside_the_group_is_refused(tmp_path: Path
     module = load(code, tmp_path)
     with pytest.raises(TraceError, match="other than by awaiting"):
         module.program.graph(QUESTION, DOCS)
+
+
+WAITED = {  # what code does with `done` after `asyncio.wait(tasks)`: wait itself raises no task's error
+    "exception": ['outs = sorted("E" if t.exception() else t.result() for t in done)'],
+    "result in try": [
+        "outs = []",
+        "for t in done:",
+        "    try:",
+        "        outs.append(t.result())",
+        "    except ayo.EngineError as e:",
+        "        outs.append(type(e).__name__)",
+        "outs.sort()",
+    ],
+    "result, raising": ["outs = sorted(t.result() for t in done)"],
+    "counted": ["outs = [len(done), len(pending), sum(t.exception() is None for t in done)]"],
+    "failures": ["outs = sorted(str(t.exception()) for t in done if t.exception())"],
+}
+
+
+@pytest.mark.parametrize(("maker", "items", "use"), list(itertools.product(MAKERS, ITEMS, WAITED)))
+@pytest.mark.parametrize("docs", [DOCS, ["one", "FAIL two", "three"], ["FAIL"]])
+def test_tasks_waited_keep_their_errors_as_python_does(
+    maker: str, items: str, use: str, docs: list[str], tmp_path: Path
+) -> None:
+    clauses, prompt = ITEMS[items]
+    lines = [
+        f"tasks = [{maker}(ayo.llm({prompt}, max_tokens=4)) {clauses}]",
+        'marks = ["made"]',
+        "done, pending = await asyncio.wait(tasks)",
+        *WAITED[use],
+        "return marks, outs",
+    ]
+    module = load(HEADER + "".join(f"    {line}\n" for line in lines), tmp_path)
+    assert "break" not in [n.op for n in module.program.graph(QUESTION, docs).walk()]
+    results: Any = run_in_new_loop(run_modes, module.program, (QUESTION, docs), 3, [[], list(DEFAULT_PASSES)])
+    assert_all_equal(results)
