@@ -13,6 +13,7 @@ re-labels an engine's error with the node that failed, so matching (and the valu
 from __future__ import annotations
 
 from collections.abc import Awaitable, Callable, Sequence
+from contextvars import ContextVar
 from typing import Any
 
 from ..errors import AyoError, NodeError, UserCodeError
@@ -20,6 +21,11 @@ from ..ir.blocks import as_values
 from ..ir.graph import Graph, Node
 
 RunBody = Callable[[Graph, list[Any], str], Awaitable[Any]]
+
+# the error a handler's body is handling, as Python's ``except`` keeps it for the code it runs
+# (``sys.exc_info()``, ``traceback.format_exc()``, a bare ``raise`` in a function it calls, the
+# ``__context__`` of an error it raises): ``dispatch.run_user_code`` runs user code with it
+HANDLING: ContextVar[BaseException | None] = ContextVar("ayo_handling", default=None)
 
 
 def user_exception(exc: BaseException) -> BaseException:
@@ -85,7 +91,11 @@ async def run_try(node: Node, args: Sequence[Any], run_body: RunBody) -> tuple[A
             err = user_exception(exc)
             for k, (handler, catch) in enumerate(zip(a["handlers"], a["catches"], strict=True)):
                 if catch is None or isinstance(err, catch.resolve()()):
-                    value = await run_body(handler, [err, *captured], f"/except{k}")
+                    token = HANDLING.set(err)
+                    try:
+                        value = await run_body(handler, [err, *captured], f"/except{k}")
+                    finally:
+                        HANDLING.reset(token)
                     out = as_values(value, count)
                     break
             else:
@@ -103,4 +113,4 @@ async def run_try(node: Node, args: Sequence[Any], run_body: RunBody) -> tuple[A
     return out
 
 
-__all__ = ["RunBody", "run_loop", "run_try", "user_exception"]
+__all__ = ["HANDLING", "RunBody", "run_loop", "run_try", "user_exception"]

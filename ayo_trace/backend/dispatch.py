@@ -19,6 +19,7 @@ from ..ir.code import PyCode, SourceLoc
 from ..ir.graph import Node
 from ..ir.ops import handler_name
 from ..ir.spec import PrimitiveSpec, primitive_spec
+from .control import HANDLING
 
 Handler = Callable[[Node, list[Any]], Awaitable[Any]]
 
@@ -57,12 +58,27 @@ async def run_user_code(node: Node, args: list[Any]) -> Any:
     returns to be awaited). An ayo-trace error passes unchanged (a break may call primitives; a
     handler's `raise` re-raises the engine error it caught, which the caller catches as it would
     eagerly); any other error becomes a ``UserCodeError`` naming the node and its line, chained
-    to it."""
+    to it. In a ``try`` node's handler it runs as inside Python's ``except`` (``control.HANDLING``)."""
     code: PyCode = node.attrs["code"]
-    try:
+
+    async def run() -> Any:
         value = code.resolve()(*args)
         if node.op == "break" and (code.is_async or hasattr(value, "__await__")):
             value = await value
+        return value
+
+    handled = HANDLING.get()
+    try:
+        if handled is None:
+            value = await run()
+        else:  # in a handler's body: with the error it handles as Python's `except` keeps it
+            traceback = handled.__traceback__
+            try:
+                raise handled
+            except BaseException:
+                value = await run()
+            finally:
+                handled.__traceback__ = traceback
     except Exception as exc:
         if isinstance(exc, AyoError):
             raise
