@@ -53,6 +53,9 @@ class TraceDeps:
     # the defaults of the workflow's own `async def`s known when each `def` ran, by the def's id
     # (``prefix = "Answer:"`` then ``async def ask(q, p=prefix)``: ``helpers._defaults``)
     def_defaults: dict[int, dict[str, Any]] = field(default_factory=dict)
+    # attributes of objects the trace folded (``max_tokens=CFG.tokens``), with the values it saw:
+    # another query may set them (``setattr(CFG, "tokens", 1)``), which traces the workflow again
+    attributes: dict[tuple[int, str], tuple[Any, Any]] = field(default_factory=dict)
 
     def saw_chat_template(self, engine: str | None, template: Any) -> None:
         self.chat[engine] = template
@@ -63,20 +66,31 @@ class TraceDeps:
     def saw_cell(self, cell: Any, value: Any) -> None:
         self.seen[(id(cell), "")] = (cell, value)
 
+    def saw_attribute(self, owner: Any, name: str, value: Any) -> None:
+        """The trace folded ``owner.name`` (``CFG.tokens`` of a module's object) as ``value``."""
+        self.attributes[(id(owner), name)] = (owner, value)
+
     def fresh(self) -> bool:
-        """Whether every global and cell still holds (a value equal to) what the trace saw, and every
-        engine whose chat template rendered messages still has that template."""
+        """Whether every global, cell and folded attribute still holds (a value equal to) what the
+        trace saw, and every engine whose chat template rendered messages still has that template."""
         for engine, template in self.chat.items():
             try:
                 if host().runtime().chat_template(engine) != template:
                     return False
             except Exception:
                 return False
-        for (_, name), (where, seen) in self.seen.items():
+        held = [(name, where, value, False) for (_, name), (where, value) in self.seen.items()]
+        held += [(name, owner, value, True) for (_, name), (owner, value) in self.attributes.items()]
+        for name, where, seen, attribute in held:
             try:
-                now = where.get(name, _MISSING) if name else where.cell_contents
+                if attribute:
+                    now = getattr(where, name, _MISSING)
+                else:
+                    now = where.get(name, _MISSING) if name else where.cell_contents
             except ValueError:
                 now = _MISSING
+            except Exception:
+                return False
             if now is seen:
                 continue
             try:

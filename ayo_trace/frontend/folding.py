@@ -17,6 +17,7 @@ from ..ir.mutation import PURE_STR_METHODS
 from . import made_fields
 from .builder import Expressions
 from .closures import changed_globals
+from .state import walk
 from .values import Static, Traced
 
 _PURE_BUILTINS = frozenset(
@@ -91,6 +92,9 @@ _STATIC_NODES = (
 )
 
 
+_IMMUTABLE_OWNERS = (str, bytes, int, float, complex, bool, tuple, frozenset, type(None))
+
+
 class StaticFolding(Expressions):
     def try_static(self, e: cst.BaseExpression) -> Static | None:
         """The value of ``e`` at trace time, when it reads only static values and pure operations."""
@@ -108,7 +112,23 @@ class StaticFolding(Expressions):
             value = eval(self.body.src.expr_code(e), fn.__globals__, scope)
         except Exception:
             return None
+        self._saw_attributes(e, scope)
         return Static(value)
+
+    def _saw_attributes(self, e: cst.BaseExpression, scope: dict[str, Any]) -> None:
+        """Record the attributes of objects ``e`` read (``CFG.tokens``), but methods: folded now,
+        they are checked before each call (``TraceDeps.fresh``), as globals are."""
+        fn = self.body.src.fn
+        for n in walk(e):
+            if not isinstance(n, cst.Attribute):
+                continue
+            try:
+                owner = eval(self.body.src.expr_code(n.value), fn.__globals__, scope)
+                value = getattr(owner, n.attr.value)
+            except Exception:
+                continue
+            if not callable(value) and not isinstance(owner, _IMMUTABLE_OWNERS):
+                self.body.deps.saw_attribute(owner, n.attr.value, value)
 
     def static_arguments(self, args: Sequence[cst.Arg]) -> tuple[list[Any], dict[str, Any]] | None:
         """The positional and keyword values of call arguments ``args`` when all are known at trace

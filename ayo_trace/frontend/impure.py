@@ -128,7 +128,10 @@ def _class_methods_change(cls: type) -> bool:
             node = _parse(fn) if fn is not None else None
             if node is None:
                 continue
-            own = {p.name.value for p in node.params.params} | _assigned_names(node.body)
+            params = [p.name.value for p in node.params.params]
+            if isinstance(member, classmethod) and params:  # (`cls` is the class: its changes count)
+                params = params[1:]
+            own = set(params) | _assigned_names(node.body)
             changed = (set(mutated_roots(node.body)) | attribute_roots(node.body)) - own
             if any(not inspect.ismodule(fn.__globals__.get(n)) for n in changed):  # type: ignore[union-attr]
                 return True  # (not a list of its own, nor `json.loads(text)`)
@@ -148,7 +151,8 @@ def _assigned_names(body: cst.CSTNode) -> set[str]:
 
 def attribute_roots(body: cst.CSTNode) -> set[str]:
     """Names whose attributes ``body`` assigns (``C.count += 1``, ``C.last = x``) or changes in
-    place (``STATE.items.append(q)``, ``STATE.cache[k] = v``)."""
+    place (``STATE.items.append(q)``, ``STATE.cache[k] = v``), or sets by ``setattr(C, ...)``
+    (``delattr``)."""
     out: set[str] = set()
     for n in walk(body):
         if (
@@ -157,6 +161,14 @@ def attribute_roots(body: cst.CSTNode) -> set[str]:
             and n.func.attr.value not in READ_ONLY_METHODS
         ):
             out.update(_member_root(n.func.value))
+        if (
+            isinstance(n, cst.Call)
+            and isinstance(n.func, cst.Name)
+            and n.func.value in ("setattr", "delattr")
+            and n.args
+            and isinstance(n.args[0].value, cst.Name)
+        ):
+            out.add(n.args[0].value.value)
         if not isinstance(n, cst.AssignTarget | cst.AugAssign):
             continue
         for target in target_leaves(n.target):

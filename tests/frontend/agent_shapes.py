@@ -349,6 +349,14 @@ class Roster:
         Roster.names.append(name)
 
 
+class Guestbook:
+    names: list[str] = []  # noqa: RUF012  (a class-level list, on purpose)
+
+    @classmethod
+    def sign(cls, name: str) -> None:
+        cls.names.append(name)
+
+
 PAIR: tuple[list[str], int] = ([], 0)
 
 
@@ -356,6 +364,12 @@ PAIR: tuple[list[str], int] = ([], 0)
 async def a_static_method_appends_to_the_class(q: str, docs: list[str]) -> str:
     Roster.add(q)
     return await ayo.llm(f"{len(Roster.names)} {q}", max_tokens=4)
+
+
+@ayo.workflow
+async def a_class_method_appends_to_its_class(q: str, docs: list[str]) -> str:
+    Guestbook.sign(q)
+    return await ayo.llm(f"{Guestbook.names} {q}", max_tokens=4) + str(len(Guestbook.names))
 
 
 @ayo.workflow
@@ -378,6 +392,7 @@ async def a_helpers_mutable_default_keeps_state(q: str, docs: list[str]) -> str:
 def reset() -> None:
     ask_remembering.__defaults__[0].clear()  # type: ignore[index]
     Roster.names.clear()
+    Guestbook.names.clear()
     PAIR[0].clear()
     HOLDER.items.clear()
     Registry.names.clear()
@@ -388,6 +403,7 @@ def reset() -> None:
 STATEFUL = [
     a_helpers_mutable_default_keeps_state,
     a_static_method_appends_to_the_class,
+    a_class_method_appends_to_its_class,
     a_list_held_in_a_module_tuple,
     module_objects_list_appended,
     class_attribute_list_appended,

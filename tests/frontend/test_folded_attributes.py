@@ -1,0 +1,49 @@
+"""An attribute of a module's object folded into the graph is checked before each call, as a
+global is: set by a query (``setattr`` in a handler or a function) or from outside, the next call
+is traced again and answers as eager code does."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import pytest
+
+import ayo_trace as ayo
+from tests.util import outcome, run_in_new_loop, scripted_runtime
+
+from . import folded_attribute_shapes as shapes
+
+QUERIES = ["one", "FAIL two", "three", "four"]
+
+
+@pytest.mark.parametrize("wf", shapes.SHAPES, ids=lambda w: w.fn.__name__)
+def test_an_attribute_a_query_sets_is_read_by_the_next(wf: Any) -> None:
+    unoptimized = ayo.workflow(wf.fn, passes=[])
+
+    async def queries(run: Any) -> list[Any]:
+        shapes.reset()
+        async with scripted_runtime():
+            return [await outcome(run, q, ["d"]) for q in QUERIES]
+
+    async def main() -> None:
+        eager = await queries(wf.eager)
+        assert len({len(a) for a in eager if isinstance(a, str) and a != "err"}) > 1  # (it changed)
+        assert await queries(unoptimized) == eager
+        assert await queries(wf) == eager
+
+    run_in_new_loop(main)
+
+
+def test_an_attribute_set_from_outside_between_calls_is_read_when_it_runs() -> None:
+    wf = shapes.collection_read_from_an_object
+
+    async def main() -> None:
+        shapes.reset()
+        async with scripted_runtime():
+            first = await wf("alpha", ["alpha one", "beta"])
+            shapes.CFG.collection = "other"
+            second = await wf("gamma", ["gamma two"])
+            assert second == await wf.eager("gamma", ["gamma two"])
+            assert "alpha one" in first and "alpha one" not in second
+
+    run_in_new_loop(main)
