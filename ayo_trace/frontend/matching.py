@@ -15,7 +15,7 @@ from typing import TYPE_CHECKING
 import libcst as cst
 
 from ..errors import TraceError
-from ..ir.code import SourceLoc
+from ..ir.code import UNBOUND, SourceLoc
 from .control_flow import _branch_stmts, bound_names, branch, in_loop, jump_block
 from .state import contains_await, pattern_captures
 from .values import Traced
@@ -66,7 +66,10 @@ def _cases(
     run: Callable[[Builder, list[cst.BaseStatement]], None],
     loc: SourceLoc,
 ) -> None:
-    if k == len(stmt.cases):
+    if k == len(stmt.cases):  # no case matched: what the cases bind is unbound here, read or not
+        for n in comp.src.assigned_names(stmt):
+            if not comp.is_bound(n) and n not in comp.temps:
+                comp.env[n] = Traced(comp.const(UNBOUND, loc, n), unbound=True)
         run(comp, rest)
         return
     case = stmt.cases[k]
