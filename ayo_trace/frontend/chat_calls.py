@@ -10,7 +10,8 @@ What the tracer reads (each content may be a constant, an f-string or any traced
 The role must be known at trace time. A list built by code at run time (a chat history grown turn by
 turn, a helper's result, a variable holding one) never reaches here: the call is a graph break
 (``Expressions.messages_at_run_time``). A list literal holding something else (a message held in a
-traced variable) is refused with a ``TraceError`` that says how to write it.
+traced variable: ``msg = ayo.user(q)``, then ``messages=[msg]``) is one too; a literal of messages
+that are not well formed is refused with a ``TraceError`` that says how to write it.
 """
 
 from __future__ import annotations
@@ -98,6 +99,15 @@ class ChatMessages(Expressions):
             return check_messages(list(value) if isinstance(value, list | tuple) else value)
         except AyoError as err:
             raise TraceError(f"{err}", loc=loc, construct="llm") from err
+
+    def message_literal(self, e: cst.BaseExpression) -> bool:
+        """Whether element ``e`` of a ``messages=`` list literal is written as a message the trace
+        reads (a constant, an ``ayo.user(...)`` call, a dict literal); else (a name holding one
+        built at run time) the call runs as written."""
+        if isinstance(e, cst.Dict) or self.try_static(e) is not None:
+            return True
+        callee = self.callee(e) if isinstance(e, cst.Call) else None
+        return callable(callee) and HELPERS.get(callee) is not None
 
     def _message(self, e: cst.BaseExpression, loc: SourceLoc) -> tuple[str, Value]:
         static = self.try_static(e)

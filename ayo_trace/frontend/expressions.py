@@ -221,9 +221,12 @@ class ExpressionCompiler(
         grown by ``append``, a helper's result, a literal splicing one in: ``[*history,
         ayo.user(q)]``): its turns cannot be a prompt template, so the call runs eagerly, as a graph
         break (``chat_calls.py`` traces literals and constants)."""
-        if isinstance(m, cst.List | cst.Tuple):
+        if isinstance(m, cst.List | cst.Tuple):  # (or a message held in a name: `[msg]`)
             return any(
-                isinstance(el, cst.StarredElement) and self.try_static(el.value) is None for el in m.elements
+                self.try_static(el.value) is None
+                if isinstance(el, cst.StarredElement)
+                else not self.message_literal(el.value)
+                for el in m.elements
             )
         return self.try_static(m) is None
 

@@ -103,6 +103,13 @@ async def history_then_literal(q: str) -> str:
 
 
 @ayo.workflow
+async def message_in_a_name(q: str) -> str:
+    msg = ayo.user(f"Answer: {q}")
+    system = {"role": "system", "content": "Be brief."}
+    return await ayo.llm(messages=[system, msg], max_tokens=8)  # break: name
+
+
+@ayo.workflow
 async def traced_splice(q: str, history: list[dict[str, str]]) -> str:
     return await ayo.llm(messages=[*history, ayo.user(q)], max_tokens=8)  # break: splice
 

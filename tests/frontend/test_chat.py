@@ -173,12 +173,15 @@ BREAKS = [
     (c.chat_history, ("q", []), ["break: history", "break: last"]),
     (c.history_then_literal, ("q",), ["break: then"]),
     (c.traced_splice, ("q", [ayo.system("Be brief."), ayo.user("x"), ayo.assistant("y")]), ["break: splice"]),
+    (c.message_in_a_name, ("q",), ["break: name"]),
 ]
 
 
 @pytest.mark.parametrize("template", [CHATML, GEMMA], ids=["chatml", "gemma"])
 @pytest.mark.parametrize(
-    ("wf", "args", "lines"), BREAKS, ids=["computed", "helper", "history", "no_turns", "then", "splice"]
+    ("wf", "args", "lines"),
+    BREAKS,
+    ids=["computed", "helper", "history", "no_turns", "then", "splice", "name"],
 )
 async def test_messages_built_at_run_time_run_as_graph_breaks(wf, args, lines: list[str], template) -> None:
     """A list of messages the workflow builds as it runs (a chat history grown turn by turn, a
