@@ -5,7 +5,9 @@ they stand.
 * A generator expression that awaits (``"".join(await ask(d) for d in docs)``): inside an
   ``async def`` Python makes it an *async* generator, which ``join``, ``sum``, ``list``, ``any``
   or ``next`` cannot iterate (``TypeError``), so eager code never gets the value the graph would
-  build (one an ``async for`` iterates is run as written). Refused with the fix: a list comprehension, ``[await ask(d) for d in docs]``, awaits each
+  build (one an ``async for`` iterates is run as written; an ``await`` in its first iterable,
+  ``"\n".join(h.text for h in await ayo.search(q))``, is evaluated where the expression stands, so
+  that one is a plain generator, traced). Refused with the fix: a list comprehension, ``[await ask(d) for d in docs]``, awaits each
   item (the tracer runs them at once, a ``map``).
 * A comprehension that awaits with a walrus in it (``[await ask(ctx := ctx + d) for d in docs]``):
   the walrus binds the workflow's name item by item, in turn with the awaits; the graph runs the
@@ -45,11 +47,19 @@ def _iterated_async(src: FunctionSource, n: cst.GeneratorExp) -> bool:
     return isinstance(parent, cst.For | cst.CompFor) and parent.asynchronous is not None and parent.iter is n
 
 
+def _awaits_lazily(n: cst.GeneratorExp) -> bool:
+    """Whether ``n`` awaits other than in its first iterable, which Python evaluates where the
+    expression stands (``"\n".join(h.text for h in await ayo.search(q))`` is a plain generator)."""
+    first = n.for_in
+    rest: list[cst.CSTNode | None] = [n.elt, *(i.test for i in first.ifs), first.inner_for_in]
+    return any(part is not None and contains_await(part) for part in rest)
+
+
 def check_all(src: FunctionSource) -> None:
     """Refuse what no graph can mean (above), naming the line and the fix."""
     loop_closures.check_all(src)
     for n in walk(src.node.body):
-        if isinstance(n, cst.GeneratorExp) and contains_await(n) and not _iterated_async(src, n):
+        if isinstance(n, cst.GeneratorExp) and _awaits_lazily(n) and not _iterated_async(src, n):
             raise TraceError(
                 f"`{src.expr_code(n)}` is a generator expression that awaits: in an `async def` "
                 "Python makes it an async generator, which `join`, `sum`, `list`, `any` or `next` "
