@@ -19,6 +19,9 @@ from typing import TYPE_CHECKING, Any
 
 import libcst as cst
 
+from ..errors import TraceError
+from ..ir.code import SourceLoc
+from ..ir.graph import Node
 from ..ir.mutation import PURE_STR_METHODS, READ_ONLY_CALLS, READ_ONLY_METHODS
 from . import closures, impure, made_fields, primitives
 from .source import FunctionSource
@@ -51,10 +54,14 @@ def groups(src: FunctionSource) -> dict[str, frozenset[str]]:
             pairs = [(t.target, node.value) for t in node.targets]
         elif isinstance(node, cst.AnnAssign | cst.NamedExpr) and node.value is not None:
             pairs = [(node.target, node.value)]
+        elif isinstance(node, cst.FunctionDef):  # `def mark(x, s=seen)`: it holds `seen`
+            ps = node.params
+            every = [*ps.posonly_params, *ps.params, *ps.kwonly_params]
+            pairs = [(node.name, p.default) for p in every if p.default is not None]
         for target, value in pairs:
             if not isinstance(target, cst.Name):
                 continue
-            root = _root(value)
+            root = reference_root(value)
             held = [root] if root is not None else sorted(_held(src, value))
             for r in held:
                 if r != target.value:
@@ -121,7 +128,10 @@ def _held(src: FunctionSource, e: cst.BaseExpression) -> set[str]:
         return {n for el in e.elements for n in _held(src, el.value)}
     if isinstance(e, cst.Dict):
         return {n for el in e.elements for part in _dict_parts(el) for n in _held(src, part)}
-    if isinstance(e, cst.ListComp | cst.SetComp | cst.GeneratorExp | cst.DictComp):
+    if isinstance(e, cst.GeneratorExp | cst.Lambda):
+        # lazy: it reads every name it uses when it runs (`(x.upper() for x in xs)` holds `xs`)
+        return set(src.free_names(e)[0])
+    if isinstance(e, cst.ListComp | cst.SetComp | cst.DictComp):
         # an item itself (`{r["id"]: r for r in records}`, `[h.meta for h in hits]`): what it
         # iterates; a new object around one (`[{"text": d} for d in docs]`) or a task: not it
         element = e.value if isinstance(e, cst.DictComp) else e.elt
@@ -130,21 +140,38 @@ def _held(src: FunctionSource, e: cst.BaseExpression) -> set[str]:
         while comp is not None:
             own.update(src.assigned_names(comp.target) or _target_names(comp.target))
             comp = comp.inner_for_in
-        root = _root(element)
+        root = reference_root(element)
         if root is not None and root in own:
             return set(src.free_names(e)[0])
         return _held(src, element) - own
     if isinstance(e, cst.Call):
         receiver = _held(src, e.func.value) if isinstance(e.func, cst.Attribute) else set()
-        return receiver | {n for a in e.args for n in _held(src, a.value)}
+        # a generator function of the workflow's keeps what it reads, read as it is consumed
+        func = e.func
+        kept = (
+            closures.uses(src, [func.value])[0]
+            if isinstance(func, cst.Name) and _generator(src, func)
+            else []
+        )
+        return receiver | set(kept) | {n for a in e.args for n in _held(src, a.value)}
     return set()
+
+
+def _generator(src: FunctionSource, func: cst.Name) -> bool:
+    """Whether ``func`` names a generator function the workflow defines (``def gen(): yield ...``)."""
+    return any(
+        isinstance(d, cst.FunctionDef)
+        and d.name.value == func.value
+        and any(isinstance(y, cst.Yield) for y in walk(d.body, lambda n: isinstance(n, cst.FunctionDef)))
+        for d in walk(src.node.body)
+    )
 
 
 def _dict_parts(el: cst.BaseDictElement) -> list[cst.BaseExpression]:
     return [el.key, el.value] if isinstance(el, cst.DictElement) else [el.value]
 
 
-def _root(e: cst.BaseExpression) -> str | None:
+def reference_root(e: cst.BaseExpression) -> str | None:
     """``x`` for ``x``, ``x.a``, ``x[i]``, ``x.a[i].b``, ``x.get(k)``, ``x.setdefault(k, [])`` (a
     reference into ``x``), else None."""
     while True:
@@ -177,7 +204,7 @@ def mutated_locals(comp: Builder, stmt: cst.CSTNode, lifted: frozenset[int] = fr
     if lifted:
         inside = (n for part in walk(stmt) if id(part) in lifted for n in walk(part))
         helpers |= frozenset(id(n) for n in inside if isinstance(n, cst.Call))
-    roots = mutated_roots(stmt, helpers)
+    roots = [*mutated_roots(stmt, helpers), *called_holders(comp.src, stmt), *_called_objects(comp, stmt)]
     through = closures.uses(comp.src, local)[1]  # what a closure it calls changes in place
     changed = list(dict.fromkeys([*(n for n in roots if n in local), *through]))
     shared = groups(comp.src)  # and every name that may hold the same object
@@ -186,6 +213,112 @@ def mutated_locals(comp: Builder, stmt: cst.CSTNode, lifted: frozenset[int] = fr
             if alias not in changed and comp.is_bound(alias) and not isinstance(peek(comp, alias), Static):
                 changed.append(alias)
     return changed
+
+
+def called_holders(src: FunctionSource, node: cst.CSTNode) -> list[str]:
+    """The workflow's names ``node`` calls that hold another name's object (``add = log.append``,
+    ``put = functools.partial(list.append, log)``): calling one may change that object, as
+    ``add(x)`` appends to ``log``."""
+    shared = groups(src)
+    return [
+        n.func.value
+        for n in walk(node)
+        if isinstance(n, cst.Call) and isinstance(n.func, cst.Name) and n.func.value in shared
+    ]
+
+
+def _called_objects(comp: Builder, stmt: cst.CSTNode) -> list[str]:
+    """The workflow's objects ``stmt`` calls (``rec(a)`` of ``rec = Recorder()``, whose
+    ``__call__`` may change it), not its own functions, nor an awaited call (a traced helper's
+    changes are its nodes')."""
+    defs = {d.name.value for d in walk(comp.src.node.body) if isinstance(d, cst.FunctionDef | cst.ClassDef)}
+    awaited = {id(a.expression) for a in walk(stmt) if isinstance(a, cst.Await)}
+    return [
+        n.func.value
+        for n in walk(stmt)
+        if isinstance(n, cst.Call)
+        and isinstance(n.func, cst.Name)
+        and id(n) not in awaited
+        and n.func.value not in defs
+        and isinstance(v := peek(comp, n.func.value), Traced)
+        and (v.cls is None or impure.changes_self(v.cls))  # (a plain class's: only one changing itself)
+    ]
+
+
+def outer_aliases(
+    comp: Builder, stmt: cst.CSTNode, params: list[str], args: list[Node], loc: SourceLoc
+) -> list[str]:
+    """For a statement of a helper defined in the workflow: the workflow's names (not ``params``)
+    that may hold an object the statement changes in place through a name it reads from the
+    workflow (``view.append(x)``, ``add(x)`` where ``view = log``, ``add = log.append``). The
+    graph hands the workflow's names to the helper as separate values, so the statement takes
+    these too (added to ``params`` and ``args``, each with its value here; one not bound yet, or
+    known at trace time, holds nothing the statement changes) and is known to change them
+    (``PyCode.changes``)."""
+    outer = _outer_sources(comp)
+    if not outer:
+        return []
+    own = set(comp.src.assigned_names(comp.src.node.body))
+    roots = [*mutated_roots(stmt), *(n for src in outer for n in called_holders(src, stmt))]
+    out: list[str] = []
+    for r in dict.fromkeys(roots):
+        if r not in params or r in own:
+            continue
+        for src in outer:
+            out += [n for n in sorted(groups(src).get(r, ())) if n not in params and n not in out]
+    changes: list[str] = []
+    for n in out:
+        try:
+            value = comp.lookup_local(n, loc, raw=True)
+        except TraceError:  # (unbound where the helper runs)
+            continue
+        if isinstance(value, Traced) and not value.unbound:
+            changes.append(n)
+            params.append(n)
+            args.append(comp.materialize(value, loc, n))
+    return changes
+
+
+def _outer_sources(comp: Builder) -> list[FunctionSource]:
+    """The sources of the functions around ``comp``'s (a helper's: the workflow's), innermost first."""
+    out: list[FunctionSource] = []
+    c: Builder | None = comp
+    while c is not None:
+        if c.src is not comp.src and all(c.src is not s for s in out):
+            out.append(c.src)
+        c = c.parent if c.parent is not None else c.enclosing
+    return out
+
+
+def stays_inside(src: FunctionSource, stmts: list[cst.BaseStatement]) -> bool:
+    """Whether ``stmts`` change only objects the function made itself, so that nothing outside it
+    sees what they do when the query then fails (a ``finally`` run after the ``try`` node): no
+    argument or module object changed (``docs.append(...)``, ``LOG.append(ok)``, a budget given
+    back), no call but methods of its own objects, read-only ones (``", ".join``) and builtins
+    that change nothing (``print``)."""
+    params = {p.name.value for p in (*src.node.params.posonly_params, *src.node.params.params)}
+    params |= {p.name.value for p in src.node.params.kwonly_params}
+    made = set(src.assigned_names(src.node.body)) - params
+    shared = groups(src)
+    for stmt in stmts:
+        if any(isinstance(n, cst.Global | cst.Nonlocal) for n in walk(stmt)):
+            return False
+        changed = {*mutated_roots(stmt), *called_holders(src, stmt)}
+        changed |= {
+            n.target.value
+            for n in walk(stmt)
+            if isinstance(n, cst.AugAssign) and isinstance(n.target, cst.Name)
+        }
+        for call in (n for n in walk(stmt) if isinstance(n, cst.Call)):
+            func = call.func
+            if isinstance(func, cst.Attribute) and func.attr.value not in READ_ONLY_METHODS:
+                changed.add(reference_root(func.value) or "")  # (a method of something not its own: outside)
+            elif isinstance(func, cst.Name) and func.value not in READ_ONLY_CALLS:
+                return False  # (a function, or an object called: it may change anything)
+            changed.update(handed_changed(src, call))
+        if any(n not in made or shared.get(n, frozenset()) & params for n in changed):
+            return False
+    return True
 
 
 def classes_of(comp: Builder, changed: list[str], names: list[str]) -> dict[str, tuple[Any, Any]]:
@@ -231,7 +364,7 @@ def changed_anywhere(src: FunctionSource) -> frozenset[str]:
     (``text.py``): Python formats the object as it is then."""
     if src.changed_anywhere is not None:
         return src.changed_anywhere
-    out: set[str] = set(mutated_roots(src.node.body))
+    out: set[str] = {*mutated_roots(src.node.body), *called_holders(src, src.node.body)}
     for n in walk(src.node.body):
         if isinstance(n, cst.AugAssign) and isinstance(n.target, cst.Name):
             out.add(n.target.value)

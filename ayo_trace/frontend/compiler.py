@@ -59,8 +59,6 @@ from .values import Static, Text, Traced, Value
 
 __all__ = ["Chain", "Compiler", "TraceDeps"]
 
-_Returned = Returned  # (the name the compiler raises it by)
-
 
 class Compiler(Builder):
     """Compiles one function body (or one loop/branch body) into ``graph``: the ``Builder`` the
@@ -203,7 +201,7 @@ class Compiler(Builder):
         source_checks.check_all(self.src)
         try:
             self.block(list(self.src.node.body.body), top=True)
-        except _Returned as r:
+        except Returned as r:
             return r.value
         return Static(None)
 
@@ -212,16 +210,16 @@ class Compiler(Builder):
         stmts = locks.unwrapped(self, list(stmts))  # `async with sem:` runs its body as it stands
         for i, stmt in enumerate(stmts):
             if top and self._returning_if(stmt):
-                raise _Returned(returning_if(self, stmt, stmts[i + 1 :], self.src.loc(stmt)))
+                raise Returned(returning_if(self, stmt, stmts[i + 1 :], self.src.loc(stmt)))
             if top and returning.returning_loop(stmt):
-                raise _Returned(returning.compile_returning_loop(self, stmt, stmts[i + 1 :]))
+                raise Returned(returning.compile_returning_loop(self, stmt, stmts[i + 1 :]))
             if top and isinstance(stmt, cst.Match) and _has(stmt, cst.Return) and matching.traced(stmt):
-                raise _Returned(returning.compile_returning_match(self, stmt, stmts[i + 1 :]))
+                raise Returned(returning.compile_returning_match(self, stmt, stmts[i + 1 :]))
             if top and try_returns.returning_try(stmt):
                 assert isinstance(stmt, cst.Try)
                 value = try_returns.compile_returning_try(self, stmt, stmts[i + 1 :])
                 if value is not None:
-                    raise _Returned(value)
+                    raise Returned(value)
             if top and self._needs_rest_break(stmt):
                 self.rest_break(stmts[i:])
             self.statement(stmt, top=top)
@@ -305,8 +303,8 @@ class Compiler(Builder):
     def small_statement(self, small: cst.BaseSmallStatement, line: cst.CSTNode, loc: SourceLoc) -> None:
         if isinstance(small, cst.Return):
             if small.value is None:
-                raise _Returned(Static(None))
-            raise _Returned(self.exprs.expr(small.value, loc, "result", text=False))
+                raise Returned(Static(None))
+            raise Returned(self.exprs.expr(small.value, loc, "result", text=False))
         if isinstance(small, cst.Pass):
             return
         if parallel.small_statement(self, small, loc):  # t = asyncio.create_task(...)
@@ -472,6 +470,7 @@ class Compiler(Builder):
             effect = effect or (isinstance(value, Traced) and value.held)  # (state kept between queries)
             params.append(n)
             args.append(self.materialize(value, loc, n))
+        changes = aliases.outer_aliases(self, stmt, params, args, loc)  # (a helper's statement)
         for n in other:
             bindings.update(self.closure_binding(n))
         if not effect and set(other) & closures.changed_globals(self.src):
@@ -487,6 +486,7 @@ class Compiler(Builder):
             effect=effect,
             bindings=bindings,
             unbound=tuple(unbound),
+            changes=tuple(changes),
         )
         fn = compile_statement(code, self.src.fn.__globals__)
         if not effect and impure.calls_state_changing(fn.__code__, {**self.src.fn.__globals__, **bindings}):
@@ -590,7 +590,7 @@ class Compiler(Builder):
             effect=True,
             name="break",
         )
-        raise _Returned(Traced(node))
+        raise Returned(Traced(node))
 
     # --- if ----------------------------------------------------------------------------------------
 

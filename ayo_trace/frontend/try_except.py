@@ -32,7 +32,7 @@ import libcst as cst
 from ..errors import TraceError
 from ..ir.code import UNBOUND, PyCode, SourceLoc, compile_statement
 from ..ir.graph import Node
-from . import impure
+from . import aliases, impure
 from .control_flow import (
     BROKE,
     JUMP,
@@ -285,12 +285,14 @@ def _finally_after(comp: Builder, stmt: cst.Try, loc: SourceLoc, *, returns: boo
     """A ``finally`` that binds or reads names of the other parts (``finally: notes.append("done")``)
     and is plain local code (no await, no jump, no ``raise``): the statement without it, then the
     ``finally``'s statements after. On the path where the rest of the statement raises, the query
-    fails with that error and the ``finally``'s local bindings are never seen, so only its effects
-    outside the workflow (a log line) are not run there. False when this does not apply, or when
-    that error may be caught (``_guarded``): then the ``finally``'s changes are seen."""
+    fails with that error and the ``finally``'s local bindings are never seen, so it may change
+    nothing outside (``aliases.stays_inside``). False when this does not apply, or when that
+    error may be caught (``_guarded``): then the ``finally``'s changes are seen."""
     if stmt.finalbody is None or _guarded(comp, stmt):
         return False
     final = _branch_stmts(stmt.finalbody.body)
+    if not aliases.stays_inside(comp.src, final):
+        return False  # (what it changes outside the workflow must happen on the failing path too)
     if contains_await(stmt.finalbody) or _exits(stmt.finalbody):
         return False
     parts: list[cst.CSTNode] = [*_branch_stmts(stmt.body), *(h.body for h in stmt.handlers)]
@@ -310,12 +312,14 @@ def _finally_after(comp: Builder, stmt: cst.Try, loc: SourceLoc, *, returns: boo
 
 
 def _plain_finally(comp: Builder, stmt: cst.Try) -> bool:
-    """A loop body's ``finally`` that is plain local code (no await, jump, ``return`` or ``raise``)
-    and whose error cannot be caught around it: compiled after the node, before the rest of the
-    body (``finally_after``), so it runs whether a part jumped or not; where the statement raises,
-    the query fails (as ``_finally_after``)."""
+    """A loop body's ``finally`` that is plain local code (no await, jump, ``return``, ``raise``,
+    nothing changed outside) and whose error cannot be caught around it: compiled after the node,
+    before the rest of the body (``finally_after``), so it runs whether a part jumped or not; where
+    the statement raises, the query fails (as ``_finally_after``)."""
     final = stmt.finalbody
-    return final is not None and not contains_await(final) and not _exits(final) and not _guarded(comp, stmt)
+    if final is None or contains_await(final) or _exits(final) or _guarded(comp, stmt):
+        return False
+    return aliases.stays_inside(comp.src, _branch_stmts(final.body))
 
 
 def _guarded(comp: Builder, stmt: cst.Try) -> bool:

@@ -63,7 +63,10 @@ class PyCode:
     more than one). ``bindings`` are names fixed at trace time (static arguments, closure cells).
     ``fn`` is the compiled function, called as ``fn(*arg_values)``; ``is_async`` when it must be
     awaited (graph breaks). ``unbound``: the parameters that may be ``UNBOUND`` (the statement runs
-    with such a name unbound and hands it back as ``UNBOUND`` if it leaves it so).
+    with such a name unbound and hands it back as ``UNBOUND`` if it leaves it so). ``changes``:
+    parameters the statement changes in place through another name holding the same object
+    (``view.append(x)`` in a helper, where the workflow's ``view`` is its ``log``), which its
+    text alone does not show.
     """
 
     source: str
@@ -77,9 +80,10 @@ class PyCode:
     bindings: dict[str, Any] = field(default_factory=dict)
     fn: Callable[..., Any] | None = None
     unbound: tuple[str, ...] = ()
+    changes: tuple[str, ...] = ()
 
     def _key(self) -> tuple[Any, ...]:
-        return (self.source, self.params, self.returns, self.is_async, self.unbound)
+        return (self.source, self.params, self.returns, self.is_async, self.unbound, self.changes)
 
     def __eq__(self, other: object) -> bool:
         return isinstance(other, PyCode) and self._key() == other._key()

@@ -158,6 +158,7 @@ def _enc(v: Any) -> Any:
                     "is_async",
                     "effect",
                     "unbound",
+                    "changes",
                 )
             },
             "bindings": {k: _enc(x) for k, x in v.bindings.items()},
@@ -250,6 +251,7 @@ class _Decoder:
         fields["params"] = tuple(fields.get("params", ()))
         fields["returns"] = tuple(fields.get("returns", ()))
         fields["unbound"] = tuple(fields.get("unbound", ()))
+        fields["changes"] = tuple(fields.get("changes", ()))
         return PyCode(**fields, bindings={_str(k, "binding"): self(x) for k, x in v["bindings"].items()})
 
     def graph(self, d: dict[str, Any]) -> BaseGraph:

@@ -12,7 +12,8 @@ A name may be changed when the code
 * stores into, augments or deletes an attribute or item of it (``x[k] = v``, ``x.a += 1``), or
   augments it (``items += docs`` extends a list in place);
 * passes it to a function other than ``READ_ONLY_CALLS`` (builtins that never change their
-  arguments), when ``calls_change_args`` (the passes' view: the frontend sees only the statement);
+  arguments), or calls it (``rec(x)``: a bound method, a callable object), when
+  ``calls_change_args`` (the passes' view: the frontend sees only the statement);
 * iterates over it in a ``for`` whose body changes the loop's item in place (``for row in rows:
   row.append(x)`` changes what ``rows`` holds).
 """
@@ -62,6 +63,8 @@ def changed_names(tree: ast.AST, *, calls_change_args: bool = True) -> set[str]:
                 isinstance(node.func, ast.Name) and node.func.id in READ_ONLY_CALLS
             ):
                 out.update(root_name(a) for a in [*node.args, *(k.value for k in node.keywords)])
+                if isinstance(node.func, ast.Name):  # (an object called: its `__call__` may change it)
+                    out.add(node.func.id)
         elif isinstance(node, ast.Assign | ast.AugAssign | ast.AnnAssign | ast.Delete):
             targets = node.targets if isinstance(node, ast.Assign | ast.Delete) else [node.target]
             for t in _flat(list(targets)):

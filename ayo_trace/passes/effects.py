@@ -151,6 +151,7 @@ def _changed_params(code: PyCode, *, primitive_call: bool = False) -> set[int]:
     ``name = await <primitive>(...)``, which changes none of its arguments: only what their
     expressions do counts."""
     params = {name: i for i, name in enumerate(code.params)}
+    held = {params[n] for n in code.changes if n in params}  # (through another name: ``PyCode``)
     try:
         tree = parsed(textwrap.dedent(code.source))
     except SyntaxError:
@@ -160,8 +161,8 @@ def _changed_params(code: PyCode, *, primitive_call: bool = False) -> set[int]:
         if not isinstance(call, ast.Call):
             return set(params.values())
         args = [*call.args, *(k.value for k in call.keywords)]
-        return {params[n] for a in args for n in changed_names(a) if n in params}
-    return {params[n] for n in changed_names(tree) if n in params}
+        return held | {params[n] for a in args for n in changed_names(a) if n in params}
+    return held | {params[n] for n in changed_names(tree) if n in params}
 
 
 def _changeable(node: Node, indices: Iterable[int]) -> frozenset[int]:
