@@ -45,7 +45,7 @@ from ..errors import TraceError
 from ..ir.code import SourceLoc
 from . import closures, nonlocals
 from .comprehensions import MAP_ITEM
-from .sites import statement_sites, whole_sites
+from .sites import Touch, called_changes, primitive_op, same_names, statement_sites, store_touch, whole_sites
 from .source import FunctionSource
 from .state import _names_in, awaits_in, contains_await, walk
 
@@ -57,19 +57,6 @@ _Memo = dict[tuple[int, tuple[tuple[str, str], ...]], "Touches | None"]
 
 
 INF = math.inf  # waits: any number
-
-
-@dataclass(frozen=True)
-class Touch:
-    """One read or change of an outside object (``key``: a workflow or module name, or the text of
-    the argument a parameter stands for, with ``.field`` for an attribute of it), made after at
-    least ``lo`` and at most ``hi`` waits of the call."""
-
-    key: str
-    changes: bool
-    lo: float
-    hi: float
-    line: int
 
 
 @dataclass
@@ -104,8 +91,21 @@ def touches_of(comp: Builder, parts: list[Part]) -> list[tuple[str, Touches]]:
         if t is None or not t.entries:
             continue
         name = comp.src.code(call.func).strip()
+        t = _one_name(comp, t)
         found.extend([(name, t), (name, _renamed(t))] if items is not None else [(name, t)])
     return found
+
+
+def _one_name(comp: Builder, t: Touches) -> Touches:
+    """``t`` with each workflow name that is another name of one object (``con = pro``) known by
+    one name of them (``sites.same_names``), so that touches of it under either meet."""
+    shared = same_names(comp.src)
+
+    def same(k: str) -> str:
+        root = k.split(".")[0].split(ITEM)[0]
+        return shared[root] + k[len(root) :] if root in shared else ""
+
+    return Touches([dataclasses.replace(x, same=same(x.key)) for x in t.entries], t.fewest, t.most)
 
 
 def workflow_statement(
@@ -120,7 +120,8 @@ def workflow_statement(
     def key_of(name: str) -> str | None:
         return None if _opaque(scope.get(name)) else name
 
-    return _statement(comp, src, scope, stmt, key_of, None, 0, {}, line=line, before=before)[0]
+    found = _statement(comp, src, scope, stmt, key_of, None, 0, {}, line=line, before=before)[0]
+    return _one_name(comp, Touches(found)).entries
 
 
 def _renamed(t: Touches) -> Touches:
@@ -138,7 +139,7 @@ def refuse_conflict(first: str, a: Touches, second: str, b: Touches, loc: Source
     earlier call whole first, so the two must not touch one object, one of them changing it."""
     for x in a.entries:
         for y in b.entries:
-            if not (overlap(x.key, y.key) and (x.changes or y.changes) and y.lo < x.hi):
+            if not (overlap(x, y) and (x.changes or y.changes) and y.lo < x.hi):
                 continue
             what = shown(x.key)
             when = "before it first waits" if y.lo == 0 else f"after waiting {_times(y.lo)}"
@@ -164,9 +165,11 @@ def _times(n: float) -> str:
     return "any number of times" if n == INF else f"{int(n)} time" + ("s" if n != 1 else "")
 
 
-def overlap(a: str, b: str) -> bool:
-    """Whether two keys name the same object or one a field of the other (``agent`` and
-    ``agent.history``; ``agent.history`` and ``agent.turns`` are apart)."""
+def overlap(x: Touch, y: Touch) -> bool:
+    """Whether two touches reach the same object or one a field of the other (``agent`` and
+    ``agent.history``; ``agent.history`` and ``agent.turns`` are apart), by name or as one object
+    under two names."""
+    a, b = x.same or x.key, y.same or y.key
     return a == b or a.startswith(b + ".") or b.startswith(a + ".")
 
 
@@ -185,9 +188,18 @@ def items_of(made: cst.BaseExpression | cst.For) -> frozenset[str]:
 
 def _part(comp: Builder, call: cst.Call, many: frozenset[str] | None) -> Touches | None:
     callee = comp.exprs.callee(call)
-    if isinstance(callee, functools.partial) or getattr(callee, "__ayo_primitive__", None):
-        return None  # (a primitive, or a partial of one: it touches nothing of the user's)
     items = set(many) | {MAP_ITEM} if many is not None else set()
+    if getattr(callee, "__ayo_primitive__", None):
+        # it reads what its arguments hold when it starts, before it waits (`ayo.rerank(q,
+        # passages)`: the list as it is then), and changes nothing of the user's
+        line = comp.src.file_line(comp.src.positions[call].start.line) if call in comp.src.positions else 0
+        keys = [k for a in call.args if (k := _key(comp.src, a.value, items, None)) is not None]
+        found = [Touch(k, False, 0, 0, line) for k in keys] + store_touch(
+            callee.__ayo_primitive__, call, line
+        )
+        return Touches(found, fewest=1, most=1) if found else None
+    if isinstance(callee, functools.partial):
+        return None  # (a partial of a primitive: it touches nothing of the user's)
     if getattr(callee, "__ayo_workflow__", False):  # a nested workflow, inlined as a helper is
         try:
             src = _exprs(comp).helper_source(callee.fn)
@@ -367,6 +379,12 @@ def _statement(
             ]
     for key, changes in _closure_calls(comp, src, stmt, key_of):
         out.append(Touch(key, changes, *at["both"], line))
+    awaited = {id(m) for a in walk(stmt) if isinstance(a, cst.Await) for m in walk(a.expression)}
+    for c in (c for c in calls if nested[id(c)] is None and not _defined(comp, src, c)):
+        when = "post" if contains_await(c) else "pre" if id(c) in awaited else "both"
+        for name in called_changes(src, scope, c):
+            if (key := key_of(name)) is not None:
+                out.append(Touch(key, True, *at[when], line))
     return out, fewest, most
 
 
@@ -439,6 +457,17 @@ def _awaited_calls(stmt: cst.CSTNode) -> list[cst.Call]:
     ]
 
 
+def _defined(comp: Builder, src: FunctionSource, call: cst.Call) -> bool:
+    """Whether ``call`` calls a function or class the workflow or the helper defines (what its
+    own functions touch is ``_closure_calls``'s)."""
+    func = call.func
+    return isinstance(func, cst.Name) and any(
+        isinstance(d, cst.FunctionDef | cst.ClassDef) and d.name.value == func.value
+        for body in (comp.src.node.body, src.node.body)
+        for d in walk(body)
+    )
+
+
 def _opaque(value: Any) -> bool:
     """A module, a function, a class, a logger or a constant: not an object whose state the calls
     share (a log line written on either side of an await is not refused)."""
@@ -489,7 +518,8 @@ def _nested(
     if target is None:
         return None
     if target == "ayo":
-        return Touches(fewest=1, most=1), True
+        line = src.file_line(src.positions[call].start.line) if call in src.positions else 0
+        return Touches(store_touch(primitive_op(src, scope, call), call, line), fewest=1, most=1), True
     inner_src, self_value, fn = target
     if depth >= _MAX_DEPTH:
         return None

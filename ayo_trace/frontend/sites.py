@@ -3,9 +3,22 @@ statements touch, and whether before or after the statement's awaits)."""
 
 from __future__ import annotations
 
+import bisect
+import heapq
+import inspect
+import json
+import operator
+import random
+from dataclasses import dataclass
+from typing import Any
+
 import libcst as cst
 
 from ..ir.mutation import READ_ONLY_METHODS
+from ..ir.spec import primitive_spec
+from . import aliases, impure
+from .aliases import handed_changed
+from .source import FunctionSource
 from .state import _names_in, contains_await, mutated_roots, walk
 
 
@@ -35,6 +48,8 @@ def statement_sites(stmt: cst.CSTNode) -> list[tuple[str, str | None, bool, str]
                 fields[id(n.value)] = n.attr.value
         elif isinstance(n, cst.Arg) and n.keyword is not None:
             receivers.add(id(n.keyword))
+        elif isinstance(n, cst.Call) and isinstance(n.func, cst.Name):
+            receivers.add(id(n.func))  # (what a call does to its callee is ``interleaving``'s)
 
     def root(e: cst.BaseExpression) -> cst.Name | None:
         while isinstance(e, cst.Attribute | cst.Subscript):
@@ -77,3 +92,101 @@ def statement_sites(stmt: cst.CSTNode) -> list[tuple[str, str | None, bool, str]
         if isinstance(n, cst.Name) and id(n) not in receivers:
             out.append((n.value, fields.get(id(n)), False, "pre" if id(n) in inside_await else "both"))
     return out
+
+
+# functions of the standard library that change their first argument in place
+_MUTATORS = frozenset(
+    {next, heapq.heappush, heapq.heappop, heapq.heapify, heapq.heapreplace, heapq.heappushpop,
+     bisect.insort, bisect.insort_left, bisect.insort_right, random.shuffle, operator.iadd,
+     operator.iconcat, operator.setitem, operator.delitem}
+)  # fmt: skip
+
+
+def called_changes(src: FunctionSource, scope: dict[str, Any], call: cst.Call) -> list[str]:
+    """The names a plain call in a helper changes in place besides its receiver's methods
+    (``statement_sites``): what it calls, when that is an object of the workflow's rather than a
+    known function (``add(x)`` of ``add = log.append``, a callable object); the arguments a
+    function of the user's code changes (``note(log, x)``), or one of ``_MUTATORS``
+    (``next(ids)``, ``heapq.heappush(h, x)``), the file ``print`` or ``json.dump`` writes to."""
+    func = call.func
+    try:
+        target = (
+            eval(src.code(func).strip(), {}, scope) if isinstance(func, cst.Name | cst.Attribute) else None
+        )
+    except Exception:
+        return [func.value] if isinstance(func, cst.Name) else []  # (not known here: the workflow's)
+    if _mutator(target) or target is json.dump:  # (its first argument; `json.dump`'s file)
+        given = [a.value for a in call.args if a.keyword is None and not a.star]
+        at = given[1:2] if target is json.dump else given[:1]
+        return [e.value for e in at if isinstance(e, cst.Name)]
+    if target is print:  # (`print(..., file=buf)` writes to `buf`)
+        return [
+            a.value.value
+            for a in call.args
+            if a.keyword and a.keyword.value == "file" and isinstance(a.value, cst.Name)
+        ]
+    if impure.user_function(target) is not None and not inspect.iscoroutinefunction(target):
+        return handed_changed(src, call)
+    return []
+
+
+def _mutator(value: Any) -> bool:
+    try:
+        return value in _MUTATORS
+    except TypeError:  # (an object that cannot be hashed)
+        return False
+
+
+@dataclass(frozen=True)
+class Touch:
+    """One read or change of an outside object (``key``: a workflow or module name, or the text of
+    the argument a parameter stands for, with ``.field`` for an attribute of it), made after at
+    least ``lo`` and at most ``hi`` waits of the call."""
+
+    key: str
+    changes: bool
+    lo: float
+    hi: float
+    line: int
+    same: str = ""  # the key of the object it is, when another name holds it too (``_one_name``)
+
+
+def primitive_op(src: FunctionSource, scope: dict[str, Any], call: cst.Call) -> str | None:
+    try:
+        return getattr(eval(src.code(call.func).strip(), {}, scope), "__ayo_primitive__", None)
+    except Exception:
+        return None
+
+
+def store_touch(op: str | None, call: cst.Call, line: int) -> list[Touch]:
+    """A store's collection an ayo call writes (``ingest``) or reads (``search``), as an object
+    the calls share (``store.kb``; ``store``, every one, when its name is not written out)."""
+    spec = primitive_spec(op) if isinstance(op, str) else None
+    if spec is None or spec.collection is None:
+        return []
+    named = next(
+        (a.value for a in call.args if a.keyword is not None and a.keyword.value == "collection"), None
+    )
+    name = named.evaluated_value if isinstance(named, cst.SimpleString) else None
+    key = f"store.{name}" if isinstance(name, str) else "store"
+    return [Touch(key, spec.collection == "writes", 0, 0, line)]
+
+
+def same_names(src: FunctionSource) -> dict[str, str]:
+    """The workflow's names that are other names of one object (``con = pro``, ``first =
+    rows[0]``, ``notes = state.get("notes")``; not a copy or a container of it, as
+    ``aliases.groups`` also counts), each mapped to one name of its group."""
+    parent: dict[str, str] = {}
+
+    def find(n: str) -> str:
+        while parent.get(n, n) != n:
+            n = parent[n]
+        return n
+
+    for node in walk(src.node.body, lambda n: isinstance(n, cst.FunctionDef | cst.ClassDef | cst.Lambda)):
+        if isinstance(node, cst.Assign):
+            root = aliases.reference_root(node.value)
+            for t in node.targets:
+                if isinstance(t.target, cst.Name) and root is not None and root != t.target.value:
+                    parent[find(t.target.value)] = find(root)
+    return {n: find(n) for n in {*parent, *parent.values()}}

@@ -72,7 +72,7 @@ def check_window(
 def _refuse(comp: Builder, task: str, a: Touches, theirs: list[Touch], loc: SourceLoc) -> None:
     for x in a.entries:
         for y in theirs:
-            if interleaving.overlap(x.key, y.key) and (x.changes or y.changes):
+            if interleaving.overlap(x, y) and (x.changes or y.changes):
                 what = interleaving.shown(x.key)
                 raise TraceError(
                     f"the task running `{task}(...)` and the workflow's line {y.line} both touch "

@@ -8,6 +8,10 @@ Each takes ``(q, docs)``."""
 from __future__ import annotations
 
 import asyncio
+import bisect
+import heapq
+import io
+import itertools
 import logging
 
 import ayo_trace as ayo
@@ -304,3 +308,169 @@ REFUSED = [
     in_a_task_group,
     a_list_of_tasks,
 ]
+
+
+# changes made by calls rather than by a method of the object: a counter's `next`, the standard
+# library's functions that change their argument, a function of the user's changing its argument,
+# a bound method or a callable object kept in a name, a file written by `print`
+
+
+def _note(into: list[str], text: str) -> None:
+    into.append(text)
+
+
+class _Recorder:
+    def __init__(self) -> None:
+        self.events: list[str] = []
+
+    def __call__(self, event: str) -> None:
+        self.events.append(event)
+
+
+@ayo.workflow
+async def ids_drawn_on_both_sides(q: str, docs: list[str]) -> list[tuple[int, int]]:
+    ids = itertools.count()
+
+    async def one(d: str) -> tuple[int, int]:
+        first = next(ids)
+        await ayo.llm(d, max_tokens=2)
+        return first, next(ids)
+
+    return list(await asyncio.gather(one(q), one(q + "!")))
+
+
+@ayo.workflow
+async def heap_pushed_then_popped(q: str, docs: list[str]) -> list[str]:
+    heap: list[str] = []
+
+    async def one(d: str) -> str:
+        heapq.heappush(heap, d)
+        await ayo.llm(d, max_tokens=2)
+        return heapq.heappop(heap)
+
+    return list(await asyncio.gather(one("b " + q), one("a " + q)))
+
+
+@ayo.workflow
+async def noted_by_a_function_of_the_module(q: str, docs: list[str]) -> list[str]:
+    events: list[str] = []
+
+    async def one(d: str) -> None:
+        _note(events, "start " + d)
+        await ayo.llm(d, max_tokens=2)
+        _note(events, "end " + d)
+
+    await asyncio.gather(one(q), one(q + "!"))
+    return events
+
+
+@ayo.workflow
+async def noted_through_a_bound_method(q: str, docs: list[str]) -> list[str]:
+    events: list[str] = []
+    add = events.append
+
+    async def one(d: str) -> None:
+        add("start " + d)
+        await ayo.llm(d, max_tokens=2)
+        add("end " + d)
+
+    await asyncio.gather(one(q), one(q + "!"))
+    return events
+
+
+@ayo.workflow
+async def noted_by_a_callable_object(q: str, docs: list[str]) -> list[str]:
+    rec = _Recorder()
+
+    async def one(d: str) -> None:
+        rec("start " + d)
+        await ayo.llm(d, max_tokens=2)
+        rec("end " + d)
+
+    await asyncio.gather(one(q), one(q + "!"))
+    return rec.events
+
+
+@ayo.workflow
+async def printed_to_a_buffer(q: str, docs: list[str]) -> str:
+    buf = io.StringIO()
+
+    async def one(d: str) -> None:
+        print("start", d, file=buf)
+        await ayo.llm(d, max_tokens=2)
+        print("end", d, file=buf)
+
+    await asyncio.gather(one(q), one(q + "!"))
+    return buf.getvalue()
+
+
+REFUSED += [
+    ids_drawn_on_both_sides,
+    heap_pushed_then_popped,
+    noted_by_a_function_of_the_module,
+    noted_through_a_bound_method,
+    noted_by_a_callable_object,
+    printed_to_a_buffer,
+]
+
+
+@ayo.workflow
+async def ids_drawn_before_the_wait(q: str, docs: list[str]) -> list[tuple[int, str]]:
+    ids = itertools.count()
+
+    async def one(d: str) -> tuple[int, str]:
+        n = next(ids)
+        return n, await ayo.llm(d, max_tokens=2)
+
+    return list(await asyncio.gather(*(one(d) for d in docs)))
+
+
+@ayo.workflow
+async def answers_pushed_through_a_bound_method(q: str, docs: list[str]) -> list[str]:
+    out: list[str] = []
+    push = out.append
+
+    async def one(d: str) -> None:
+        push(await ayo.llm(d, max_tokens=2))
+
+    await asyncio.gather(*(one(d) for d in docs if "FAIL" not in d))
+    return sorted(out)
+
+
+@ayo.workflow
+async def inserted_in_order_after_the_wait(q: str, docs: list[str]) -> list[str]:
+    ranked: list[str] = []
+
+    async def one(d: str) -> None:
+        r = await ayo.llm(d, max_tokens=2)
+        bisect.insort(ranked, r + d)
+
+    await asyncio.gather(*(one(d) for d in docs if "FAIL" not in d))
+    return ranked
+
+
+TRACED += [ids_drawn_before_the_wait, answers_pushed_through_a_bound_method, inserted_in_order_after_the_wait]
+
+
+async def _ingest_then_search(q: str, d: str) -> list[str]:
+    await ayo.ingest([d], collection="interleaved_kb")
+    return [h.text for h in await ayo.search(f"{q} {d}", collection="interleaved_kb", top_k=3)]
+
+
+@ayo.workflow
+async def each_call_ingests_then_searches_one_collection(q: str, docs: list[str]) -> list[list[str]]:
+    return list(await asyncio.gather(*(_ingest_then_search(q, d) for d in docs)))
+
+
+REFUSED += [each_call_ingests_then_searches_one_collection]
+
+
+@ayo.workflow
+async def searches_of_one_collection_gathered(q: str, docs: list[str]) -> list[list[str]]:
+    await ayo.ingest(docs or ["none"], collection="interleaved_kb2")
+    return list(
+        await asyncio.gather(*(ayo.search(d or q, collection="interleaved_kb2", top_k=2) for d in docs))
+    )
+
+
+TRACED += [searches_of_one_collection_gathered]

@@ -231,3 +231,41 @@ REFUSED = [
     dict_of_tasks_then_a_note,
     group_with_a_note_between_tasks,
 ]
+
+
+# a primitive's task reads the objects it is given when it starts, at the workflow's next wait
+
+
+@ayo.workflow
+async def passages_grown_before_the_rerank_starts(q: str, docs: list[str]) -> list[str]:
+    notes = list(docs) or ["base"]
+    t = asyncio.create_task(ayo.rerank(q, notes, top_k=10))
+    notes.append("late")
+    return [r.text for r in await t]
+
+
+@ayo.workflow
+async def primitive_gathered_after_a_helper_changing_its_list(q: str, docs: list[str]) -> tuple[object, ...]:
+    out = list(docs) or ["base"]
+
+    async def grow() -> str:
+        r = await ayo.llm(q, max_tokens=2)
+        out.append(r)
+        return r
+
+    return tuple(await asyncio.gather(grow(), ayo.rerank(q, out, top_k=10)))
+
+
+REFUSED += [passages_grown_before_the_rerank_starts, primitive_gathered_after_a_helper_changing_its_list]
+
+
+@ayo.workflow
+async def passages_grown_after_the_rerank(q: str, docs: list[str]) -> list[str]:
+    out = list(docs) or ["base"]
+    t = asyncio.create_task(ayo.rerank(q, out, top_k=10))
+    ranked = [r.text for r in await t]
+    out.append("late")
+    return ranked + out
+
+
+TRACED += [passages_grown_after_the_rerank]
