@@ -82,6 +82,16 @@ async def handled_in_a_loop(q: str, docs: list[str]) -> list[str]:
     return out
 
 
+@ayo.workflow
+async def stop_iteration_caught(q: str, docs: list[str]) -> str:
+    words = (await ayo.llm(q, max_tokens=4)).split()
+    try:
+        best = next(w for w in words if w.isdigit())
+    except StopIteration:
+        return "no number"
+    return best
+
+
 SHAPES = [
     exc_info_in_a_handler,
     format_exc_in_a_handler,
@@ -89,4 +99,5 @@ SHAPES = [
     helper_of_a_handler_reraises,
     context_of_an_error_raised_in_a_handler,
     handled_in_a_loop,
+    stop_iteration_caught,
 ]
