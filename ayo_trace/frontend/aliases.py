@@ -157,12 +157,26 @@ def _held(src: FunctionSource, e: cst.BaseExpression) -> set[str]:
     return set()
 
 
+_LAZY_CALLS = frozenset({"map", "filter", "iter", "zip", "reversed", "enumerate"})
+
+
 def _generator(src: FunctionSource, func: cst.Name) -> bool:
-    """Whether ``func`` names a generator function the workflow defines (``def gen(): yield ...``)."""
+    """Whether ``func`` names a function the workflow defines that makes something reading its
+    names later: a generator (``def gen(): yield ...``), or one returning a generator expression,
+    a ``lambda`` or a lazy iterator (``return (x.strip() for x in xs)``)."""
+
+    def lazy(n: cst.CSTNode) -> bool:
+        if isinstance(n, cst.Yield):
+            return True
+        value = n.value if isinstance(n, cst.Return) else None
+        if isinstance(value, cst.GeneratorExp | cst.Lambda):
+            return True
+        return isinstance(value, cst.Call) and getattr(value.func, "value", None) in _LAZY_CALLS
+
     return any(
         isinstance(d, cst.FunctionDef)
         and d.name.value == func.value
-        and any(isinstance(y, cst.Yield) for y in walk(d.body, lambda n: isinstance(n, cst.FunctionDef)))
+        and any(lazy(y) for y in walk(d.body, lambda n: isinstance(n, cst.FunctionDef | cst.Lambda)))
         for d in walk(src.node.body)
     )
 
@@ -215,16 +229,30 @@ def mutated_locals(comp: Builder, stmt: cst.CSTNode, lifted: frozenset[int] = fr
     return changed
 
 
+# methods of the built-in containers that change them: handed to a call (``map(buf.append, docs)``)
+_CHANGING_METHODS = frozenset(
+    {"append", "extend", "insert", "add", "update", "setdefault", "pop", "popitem", "remove",
+     "discard", "clear", "appendleft", "extendleft", "popleft", "sort", "reverse", "__setitem__"}
+)  # fmt: skip
+
+
 def called_holders(src: FunctionSource, node: cst.CSTNode) -> list[str]:
     """The workflow's names ``node`` calls that hold another name's object (``add = log.append``,
     ``put = functools.partial(list.append, log)``): calling one may change that object, as
-    ``add(x)`` appends to ``log``."""
+    ``add(x)`` appends to ``log``; and the objects whose changing method it hands to a call
+    (``map(buf.append, docs)``)."""
     shared = groups(src)
-    return [
-        n.func.value
-        for n in walk(node)
-        if isinstance(n, cst.Call) and isinstance(n.func, cst.Name) and n.func.value in shared
-    ]
+    out: list[str] = []
+    for n in walk(node):
+        if not isinstance(n, cst.Call):
+            continue
+        if isinstance(n.func, cst.Name) and n.func.value in shared:
+            out.append(n.func.value)
+        for a in n.args:
+            method = a.value
+            if isinstance(method, cst.Attribute) and method.attr.value in _CHANGING_METHODS:
+                out += [r] if (r := reference_root(method.value)) is not None else []
+    return out
 
 
 def _called_objects(comp: Builder, stmt: cst.CSTNode) -> list[str]:

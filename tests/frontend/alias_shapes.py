@@ -249,3 +249,26 @@ async def filtered_join_of_awaited_hits(q: str, docs: list[str]) -> str:
 
 
 TRACED += [filtered_join_of_awaited_hits]
+
+
+@ayo.workflow
+async def generator_returned_by_a_function(q: str, docs: list[str]) -> list[str]:
+    xs: list[str] = []
+
+    def view():  # type: ignore[no-untyped-def]
+        return (x.strip() for x in xs)
+
+    v = view()
+    xs.append(await ayo.llm(q, max_tokens=2))
+    return list(v)
+
+
+@ayo.workflow
+async def bound_method_handed_to_map(q: str, docs: list[str]) -> tuple[str, int]:
+    buf: list[str] = []
+    prompt = f"Buffer: {buf!r} for {q}"
+    list(map(buf.append, docs))
+    return await ayo.llm(prompt, max_tokens=4), len(buf)
+
+
+TRACED += [generator_returned_by_a_function, bound_method_handed_to_map]
