@@ -175,8 +175,13 @@ def _statement(s: cst.CSTNode, assigned: Assigned) -> Flow:
             out = out.then(_block(s.finalbody.body, assigned)) if out.falls_through else out
         return out
     if isinstance(s, cst.With):
+        # a context manager may swallow an error its body raised part-way (its `__exit__` returns
+        # true): what the body binds after that point is not bound, and the code after the `with`
+        # runs on
         names = frozenset(n for item in s.items if item.asname is not None for n in assigned(item.asname))
-        return Flow(names, names).then(_block(s.body, assigned))
+        entered = Flow(names, names)
+        body = entered.then(_block(s.body, assigned))
+        return join([body, entered]) if _may_swallow(s) else body
     if isinstance(s, cst.Match):
         cases = []
         irrefutable = False
@@ -188,6 +193,24 @@ def _statement(s: cst.CSTNode, assigned: Assigned) -> Flow:
     if isinstance(s, cst.FunctionDef | cst.ClassDef):
         return Flow(frozenset([s.name.value]), frozenset([s.name.value]))
     return _bound(s, assigned)
+
+
+# context managers that never swallow their body's error (``__exit__`` returns a false value)
+_NEVER_SWALLOW = frozenset(
+    {"open", "nullcontext", "closing", "Lock", "RLock", "Semaphore", "TemporaryDirectory"}
+)
+
+
+def _may_swallow(s: cst.With) -> bool:
+    """Whether a context manager of ``s`` may swallow an error (any but ``_NEVER_SWALLOW``'s calls,
+    ``with open(path) as f``)."""
+    for item in s.items:
+        call = item.item
+        func = call.func if isinstance(call, cst.Call) else None
+        name = func.attr.value if isinstance(func, cst.Attribute) else getattr(func, "value", None)
+        if name not in _NEVER_SWALLOW:
+            return True
+    return False
 
 
 def _always_true(test: cst.BaseExpression) -> bool:
