@@ -442,6 +442,7 @@ def _task_list(comp: Builder, small: cst.Assign, target: str, made: cst.ListComp
     finally:
         if kept:
             comp.deps.caught.pop(id(coro), None)
+    # (`DONE` in its code is one of the marks `made_node` finds a task list's node by)
     made_tasks = f"list({RESULT})  # {DONE}" if kept else f"[{DONE}(v) for v in {RESULT}]"
     source = f"{target} = {made_tasks}  # {TASKS}_made"
     bind_completed(comp, small, target, comp.materialize(results, loc, "results"), source, loc)

@@ -6,7 +6,7 @@ they stand.
   ``async def`` Python makes it an *async* generator, which ``join``, ``sum``, ``list``, ``any``
   or ``next`` cannot iterate (``TypeError``), so eager code never gets the value the graph would
   build (one an ``async for`` iterates is run as written; an ``await`` in its first iterable,
-  ``"\n".join(h.text for h in await ayo.search(q))``, is evaluated where the expression stands, so
+  ``" ".join(h.text for h in await ayo.search(q))``, is evaluated where the expression stands, so
   that one is a plain generator, traced). Refused with the fix: a list comprehension, ``[await ask(d) for d in docs]``, awaits each
   item (the tracer runs them at once, a ``map``).
 * A comprehension that awaits with a walrus in it (``[await ask(ctx := ctx + d) for d in docs]``):
@@ -49,7 +49,7 @@ def _iterated_async(src: FunctionSource, n: cst.GeneratorExp) -> bool:
 
 def _awaits_lazily(n: cst.GeneratorExp) -> bool:
     """Whether ``n`` awaits other than in its first iterable, which Python evaluates where the
-    expression stands (``"\n".join(h.text for h in await ayo.search(q))`` is a plain generator)."""
+    expression stands (``" ".join(h.text for h in await ayo.search(q))`` is a plain generator)."""
     first = n.for_in
     rest: list[cst.CSTNode | None] = [n.elt, *(i.test for i in first.ifs), first.inner_for_in]
     return any(part is not None and contains_await(part) for part in rest)
