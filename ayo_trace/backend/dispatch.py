@@ -60,23 +60,20 @@ async def run_user_code(node: Node, args: list[Any]) -> Any:
     eagerly); any other error becomes a ``UserCodeError`` naming the node and its line, chained
     to it. In a ``try`` node's handler it runs as inside Python's ``except`` (``control.HANDLING``)."""
     code: PyCode = node.attrs["code"]
-    awaits = node.op == "break"
     handled = HANDLING.get()
-    try:  # (the user's code is called in this frame: a `StopIteration` it raises stays one)
+    try:  # (called in this frame, not a nested coroutine: a `StopIteration` it raises stays one)
         if handled is None:
             value = code.resolve()(*args)
-            if awaits and (code.is_async or hasattr(value, "__await__")):
-                value = await value
         else:  # in a handler's body: with the error it handles as Python's `except` keeps it
             traceback = handled.__traceback__
             try:
                 raise handled
             except BaseException:
                 value = code.resolve()(*args)
-                if awaits and (code.is_async or hasattr(value, "__await__")):
-                    value = await value
             finally:
                 handled.__traceback__ = traceback
+        if node.op == "break" and (code.is_async or hasattr(value, "__await__")):
+            value = await value
     except Exception as exc:
         if isinstance(exc, AyoError):
             raise

@@ -173,12 +173,14 @@ def _generator(src: FunctionSource, func: cst.Name) -> bool:
             return True
         return isinstance(value, cst.Call) and getattr(value.func, "value", None) in _LAZY_CALLS
 
-    return any(
-        isinstance(d, cst.FunctionDef)
-        and d.name.value == func.value
-        and any(lazy(y) for y in walk(d.body, lambda n: isinstance(n, cst.FunctionDef | cst.Lambda)))
-        for d in walk(src.node.body)
-    )
+    d = local_defs(src).get(func.value)
+    nested = lambda n: isinstance(n, cst.FunctionDef | cst.Lambda)  # noqa: E731  (their own returns)
+    return isinstance(d, cst.FunctionDef) and any(lazy(y) for y in walk(d.body, nested))
+
+
+def local_defs(src: FunctionSource) -> dict[str, cst.FunctionDef | cst.ClassDef]:
+    """The functions and classes the function ``src`` defines, at any depth, by name."""
+    return {d.name.value: d for d in walk(src.node.body) if isinstance(d, cst.FunctionDef | cst.ClassDef)}
 
 
 def _dict_parts(el: cst.BaseDictElement) -> list[cst.BaseExpression]:
@@ -259,7 +261,7 @@ def _called_objects(comp: Builder, stmt: cst.CSTNode) -> list[str]:
     """The workflow's objects ``stmt`` calls (``rec(a)`` of ``rec = Recorder()``, whose
     ``__call__`` may change it), not its own functions, nor an awaited call (a traced helper's
     changes are its nodes')."""
-    defs = {d.name.value for d in walk(comp.src.node.body) if isinstance(d, cst.FunctionDef | cst.ClassDef)}
+    defs = local_defs(comp.src)
     awaited = {id(a.expression) for a in walk(stmt) if isinstance(a, cst.Await)}
     return [
         n.func.value

@@ -44,6 +44,7 @@ import libcst as cst
 from ..errors import TraceError
 from ..ir.code import SourceLoc
 from . import closures, nonlocals
+from .aliases import local_defs
 from .comprehensions import MAP_ITEM
 from .sites import Touch, called_changes, primitive_op, same_names, statement_sites, store_touch, whole_sites
 from .source import FunctionSource
@@ -461,11 +462,7 @@ def _defined(comp: Builder, src: FunctionSource, call: cst.Call) -> bool:
     """Whether ``call`` calls a function or class the workflow or the helper defines (what its
     own functions touch is ``_closure_calls``'s)."""
     func = call.func
-    return isinstance(func, cst.Name) and any(
-        isinstance(d, cst.FunctionDef | cst.ClassDef) and d.name.value == func.value
-        for body in (comp.src.node.body, src.node.body)
-        for d in walk(body)
-    )
+    return isinstance(func, cst.Name) and any(func.value in local_defs(s) for s in (comp.src, src))
 
 
 def _opaque(value: Any) -> bool:
