@@ -8,6 +8,11 @@ from ..ir.graph import Graph, Node
 # What to change so a break traces whole, by the start of (or a phrase in) its reason; first match wins.
 _FIXES = (
     (
+        "interleave at their awaits",
+        "change the shared object on one side of the calls' awaits only (or return each call's "
+        "result and combine them after the gather), so the gather traces whole",
+    ),
+    (
         "asyncio.wait_for",
         "for a deadline the graph keeps, give the query one (`await wf.query(...).run(deadline_s=...)` "
         "raises QueryTimeout); a per-call timeout that raises TimeoutError runs eagerly",

@@ -23,7 +23,7 @@ from .completion import as_completed, awaited_outcome, awaits_outcome
 from .comprehensions import ComprehensionMaps
 from .folding import StaticFolding
 from .helpers import Helpers
-from .parallel import awaited, traceable_await
+from .parallel import awaited, interleaved, traceable_await
 from .primitive_calls import PrimitiveCalls
 from .state import _in_scope, awaits_in, contains_await, mutated_roots, walk
 from .text import TextBuilding
@@ -308,6 +308,9 @@ class ExpressionCompiler(
             # which the code around may catch. Run as a break, the call keeps exactly that meaning
             # (the runtime has no per-node deadline that raises `TimeoutError`).
             return "asyncio.wait_for around an await: the call runs eagerly, under its timeout"
+        interleaving = interleaved(self.body, e)
+        if interleaving is not None:
+            return f"a gather whose calls interleave at their awaits runs eagerly, as Python runs them: {interleaving}"
         if id(e) in self.body.deps.fallbacks:  # the last arm of `await TOOLS[name](q)` (dispatch.py)
             return (
                 "a call of a function (or with a graph constant) computed when the workflow runs that is "

@@ -8,8 +8,10 @@ helpers' changes to outside objects in that order. The two agree unless a later 
 object after fewer waits than an earlier call touches it, one of them changing it: a counter
 bumped before the LLM call and read after it (Python reads the count every call made, the graph
 the count so far), an agent's history appended to on both sides of its call, a cache looked up
-before and filled after, a note taken after a second wait. Those are refused at trace time,
-naming the calls, the object and both lines; anything else (changes before the first wait only,
+before and filled after, a note taken after a second wait. A gather or task group making those
+calls itself runs eagerly, as a graph break (``parallel.interleaved``, ``task_groups``); calls
+made before it (tasks, a list of coroutines) are refused at trace time; both name the calls, the
+object and both lines. Anything else (changes before the first wait only,
 as a counter of calls started; or all after the same wait, as results appended as they come) is
 traced.
 
@@ -77,10 +79,21 @@ def check_gather(comp: Builder, parts: list[Part], loc: SourceLoc) -> None:
     """Refuse calls run at once (``parts``: each call, and for one standing for many, a
     comprehension's element or a loop's, the names its items bind) whose interleaving at their
     awaits the graph would not keep."""
+    found = conflict(comp, parts)
+    if found is not None:
+        raise TraceError(found, loc=loc, construct="gather")
+
+
+def conflict(comp: Builder, parts: list[Part]) -> str | None:
+    """Why calls run at once (as ``check_gather``'s) interleave at their awaits where the graph
+    would run each whole, or None when the graph keeps their order."""
     found = touches_of(comp, parts)
     for i, (first, a) in enumerate(found):
         for second, b in found[i + 1 :]:
-            refuse_conflict(first, a, second, b, loc)
+            why = conflicting(first, a, second, b)
+            if why is not None:
+                return why
+    return None
 
 
 def touches_of(comp: Builder, parts: list[Part]) -> list[tuple[str, Touches]]:
@@ -134,10 +147,11 @@ def _renamed(t: Touches) -> Touches:
 ITEM = "\x00item"  # marks a key standing for a comprehension's item
 
 
-def refuse_conflict(first: str, a: Touches, second: str, b: Touches, loc: SourceLoc) -> None:
+def conflicting(first: str, a: Touches, second: str, b: Touches) -> str | None:
     """Python runs the calls in turns, each up to its next await: the later call's touch ``y``
     comes before the earlier call's ``x`` when it may come after fewer waits. The graph runs the
-    earlier call whole first, so the two must not touch one object, one of them changing it."""
+    earlier call whole first, so the two must not touch one object, one of them changing it: why
+    they do, or None."""
     for x in a.entries:
         for y in b.entries:
             if not (overlap(x, y) and (x.changes or y.changes) and y.lo < x.hi):
@@ -145,16 +159,15 @@ def refuse_conflict(first: str, a: Touches, second: str, b: Touches, loc: Source
             what = shown(x.key)
             when = "before it first waits" if y.lo == 0 else f"after waiting {_times(y.lo)}"
             then = "after it waited" if y.lo == 0 else f"after waiting {_times(x.hi)}"
-            raise TraceError(
+            return (
                 f"`{first}(...)` and `{second}(...)` run at once, and they interleave at their awaits: "
                 f"`{second}` touches `{what}` {when} (line {y.line}) and `{first}` {then} (line "
                 f"{x.line}), one of them changing it. Python runs every call up to its next await in "
                 "turn; the graph runs each call whole, so the later call would see "
                 f"`{what}` as the earlier one left it. Change `{what}` on one side of the awaits "
-                "only, or await the calls one after another",
-                loc=loc,
-                construct="gather",
+                "only, or await the calls one after another"
             )
+    return None
 
 
 def shown(key: str) -> str:

@@ -79,7 +79,34 @@ def traceable_await(comp: Builder, e: cst.Await) -> bool:
         return True
     if _waited(comp, inner) is not None or task_dicts.awaits_item(comp, e):
         return True
-    return isinstance(inner, cst.Call) and is_gather(comp, inner) and _gather_parts(comp, inner) is not None
+    if not (isinstance(inner, cst.Call) and is_gather(comp, inner)):
+        return False
+    return _gather_parts(comp, inner) is not None and interleaved(comp, e) is None
+
+
+def interleaved(comp: Builder, e: cst.Await) -> str | None:
+    """Why ``await asyncio.gather(...)`` of calls it makes itself runs eagerly, as a graph break:
+    they interleave at their awaits where the graph would run each whole (``interleaving``), and
+    the break runs them as Python does. None when it traces, or when its calls were made before
+    (tasks, a list of coroutines built first: ``gathered`` refuses those)."""
+    call = e.expression
+    if not (isinstance(call, cst.Call) and is_gather(comp, call)):
+        return None
+    parts = _gather_parts(comp, call)
+    if parts is None:
+        return None
+    for a in call.args:
+        if a.keyword is not None:
+            continue
+        v = a.value
+        made = (
+            (isinstance(v, cst.GeneratorExp | cst.ListComp) or _map_spread(comp, v) is not None)
+            if a.star
+            else isinstance(v, cst.Call) and task_node(comp, v) is None
+        )
+        if not made:
+            return None
+    return interleaving.conflict(comp, _calls(comp, parts))
 
 
 # --- gather ---------------------------------------------------------------------------------------------
@@ -219,8 +246,8 @@ def awaited(comp: Builder, e: cst.Await, loc: SourceLoc, hint: str | None) -> Va
     if not isinstance(inner, cst.Call) or not is_gather(comp, inner):
         return None
     parts = _gather_parts(comp, inner)
-    if parts is None:
-        return None
+    if parts is None or interleaved(comp, e) is not None:
+        return None  # (a graph break)
     # return_exceptions=True: each call's error is its value (``Builder.await_expr`` makes each of
     # these calls, a comprehension's element for each item, a ``try`` node handing back its error)
     name = hint or "gathered"

@@ -94,7 +94,13 @@ def task_group(comp: Builder, stmt: cst.With, loc: SourceLoc) -> bool:
         ):
             return False  # the group used another way: a graph break runs it as written
     parts = [(c[1], None) if c is not None else _listed(s) for s, c in zip(body, calls, strict=True)]
-    interleaving.check_gather(comp, [p for p in parts if p is not None], loc)  # (they run at once)
+    why = interleaving.conflict(comp, [p for p in parts if p is not None])
+    if why is not None:  # a graph break runs the group as written
+        reason = (
+            f"a task group whose tasks interleave at their awaits runs eagerly, as Python runs them: {why}"
+        )
+        comp.statement_break(stmt, loc, reason)
+        return True
     comp.deps.task_groups[tg] = stmt  # (`tasks = [tg.create_task(f(x)) for x in xs]`: `_task_list`)
     try:
         for s, c in zip(body, calls, strict=True):

@@ -61,7 +61,9 @@ def check_window(
         others = _tasks_made(comp, stmt)
         if others is not None:  # (tasks made meanwhile run at once with these, later)
             for second, b in interleaving.touches_of(comp, others):
-                interleaving.refuse_conflict(task, mine[0][1], second, b, loc)
+                why = interleaving.conflicting(task, mine[0][1], second, b)
+                if why is not None:
+                    raise TraceError(why, loc=loc, construct="gather")
             continue
         awaiting = name is not None and name in _names(stmt)  # (what it does after the task is after it)
         theirs = interleaving.workflow_statement(comp, stmt, line, before=awaiting)

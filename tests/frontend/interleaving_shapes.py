@@ -2,8 +2,9 @@
 themselves (``test_interleaving.py``). Python runs each call up to its first wait, in order, then
 the rest of each as its call finishes; the graph runs each call whole. ``TRACED`` are the shapes
 where the two agree (changes on one side of the wait only, each call its own object, log lines);
-``REFUSED`` those where they do not, which the tracer refuses rather than answer differently.
-Each takes ``(q, docs)``."""
+``EAGER`` those where they do not, which run eagerly, as a graph break, when the gather (or task
+group) makes its calls itself; ``REFUSED`` those whose calls were made before (tasks, a list of
+coroutines built in a loop), refused rather than answer differently. Each takes ``(q, docs)``."""
 
 from __future__ import annotations
 
@@ -275,6 +276,7 @@ async def noted(text: str) -> str:
 
 @ayo.workflow
 async def nested_workflows_gathered(q: str, docs: list[str]) -> list[str]:
+    NOTES.clear()  # (each run its own notes)
     await asyncio.gather(noted(q), noted(q + "?"))
     return list(NOTES)
 
@@ -297,17 +299,18 @@ async def through_a_helper_looping_over_waits(q: str, docs: list[str]) -> list[s
     return out  # Python: start, start, then each answer
 
 
-REFUSED = [
+# a gather or task group of calls made right there: it runs eagerly, as a graph break
+EAGER = [
     through_a_helper_looping_over_waits,
     nested_workflows_gathered,
-    a_list_grown_in_a_loop,
     one_agent_gathered,
     cache_looked_up_before_filled_after,
     counter_read_after_the_wait,
     through_a_helper_it_awaits,
     in_a_task_group,
-    a_list_of_tasks,
 ]
+# calls made before the statement awaiting them (tasks, a list of coroutines built in a loop): refused
+REFUSED = [a_list_grown_in_a_loop, a_list_of_tasks]
 
 
 # changes made by calls rather than by a method of the object: a counter's `next`, the standard
@@ -404,7 +407,7 @@ async def printed_to_a_buffer(q: str, docs: list[str]) -> str:
     return buf.getvalue()
 
 
-REFUSED += [
+EAGER += [
     ids_drawn_on_both_sides,
     heap_pushed_then_popped,
     noted_by_a_function_of_the_module,
@@ -462,7 +465,7 @@ async def each_call_ingests_then_searches_one_collection(q: str, docs: list[str]
     return list(await asyncio.gather(*(_ingest_then_search(q, d) for d in docs)))
 
 
-REFUSED += [each_call_ingests_then_searches_one_collection]
+EAGER += [each_call_ingests_then_searches_one_collection]
 
 
 @ayo.workflow

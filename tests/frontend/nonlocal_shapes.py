@@ -312,4 +312,4 @@ def make_counting_workflow() -> ayo.Workflow:
     return counted
 
 
-REFUSED = [read_before_and_after_a_gathered_wait, defined_before_the_variable, make_counting_workflow()]
+REFUSED = [defined_before_the_variable, make_counting_workflow()]

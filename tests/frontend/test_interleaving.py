@@ -1,9 +1,10 @@
 """Calls run at once interleave at their awaits in Python; the graph runs each whole, in order.
 Where the two would answer alike (changes on one side of the wait only, each call its own object,
 log lines) the calls are traced and eager ≡ traced ≡ optimized; where a later call's part before
-its wait and an earlier call's part after it touch one object, changing it, the gather (task
-group, list of tasks) is refused at trace time, naming the object and both lines
-(``frontend/interleaving.py``)."""
+its wait and an earlier call's part after it touch one object, changing it, a gather or task
+group making the calls runs eagerly, as a graph break whose reason names the object and both
+lines (``strict=True`` refuses it), and calls made before (a list of tasks, of coroutines built
+in a loop) are refused at trace time (``frontend/interleaving.py``)."""
 
 from __future__ import annotations
 
@@ -12,7 +13,9 @@ from typing import Any
 
 import pytest
 
+import ayo_trace as ayo
 from ayo_trace.errors import TraceError
+from ayo_trace.frontend.breaks import describe_break, graph_breaks
 from tests.util import scripted_runtime, three_runs_agree
 
 from . import interleaving_shapes as shapes
@@ -29,8 +32,23 @@ async def test_calls_whose_interleaving_does_not_matter_are_traced(wf: Any) -> N
     await three_runs_agree(wf, QUESTIONS, DOCS)
 
 
+@pytest.mark.parametrize("wf", shapes.EAGER, ids=[wf.fn.__name__ for wf in shapes.EAGER])
+async def test_calls_made_together_touching_one_object_on_both_sides_of_their_wait_run_eagerly(
+    wf: Any,
+) -> None:
+    reasons = [str(n.attrs["reason"]) for n in graph_breaks(wf.graph("q", ["a", "b"]))]
+    assert len(reasons) == 1, reasons
+    assert re.search(r"interleave at their awaits runs eagerly, as Python runs them: `", reasons[0])
+    assert re.search(
+        r"before it first waits \(line \d+\) and `[\w.]+` after it waited \(line \d+\)", reasons[0]
+    )
+    await three_runs_agree(wf, QUESTIONS, DOCS)
+    with pytest.raises(TraceError, match="interleave at their awaits"):  # (strict refuses the break)
+        ayo.workflow(wf.fn, strict=True).graph("q", ["a", "b"])
+
+
 @pytest.mark.parametrize("wf", shapes.REFUSED, ids=[wf.fn.__name__ for wf in shapes.REFUSED])
-def test_calls_touching_one_object_on_both_sides_of_their_wait_are_refused(wf: Any) -> None:
+def test_calls_made_before_touching_one_object_on_both_sides_of_their_wait_are_refused(wf: Any) -> None:
     with pytest.raises(TraceError) as caught:
         wf.graph("q", ["a", "b"])
     message = str(caught.value)
@@ -52,11 +70,12 @@ async def test_the_refused_shapes_answer_otherwise_in_python() -> None:
         assert await shapes.counter_read_after_the_wait.eager("q", []) == [2, 2]
 
 
-def test_the_message_names_the_object_and_the_lines() -> None:
-    with pytest.raises(TraceError) as caught:
-        shapes.cache_looked_up_before_filled_after.graph("q", [])
-    message = str(caught.value)
-    first = shapes.cache_looked_up_before_filled_after.fn.__code__.co_firstlineno
-    assert "`cached(...)` and `cached(...)` run at once" in message
-    assert f"touches `cache` before it first waits (line {first + 5})" in message
-    assert f"after it waited (line {first + 8})" in message
+def test_the_reason_names_the_object_the_lines_and_the_fix() -> None:
+    wf = shapes.cache_looked_up_before_filled_after
+    (found,) = graph_breaks(wf.graph("q", []))
+    described = describe_break(found)
+    first = wf.fn.__code__.co_firstlineno
+    assert "`cached(...)` and `cached(...)` run at once" in described
+    assert f"touches `cache` before it first waits (line {first + 5})" in described
+    assert f"after it waited (line {first + 8})" in described
+    assert "fix: change the shared object on one side of the calls' awaits only" in described

@@ -12,6 +12,7 @@ from typing import Any
 import pytest
 
 from ayo_trace.errors import TraceError
+from ayo_trace.frontend.breaks import graph_breaks
 from tests.util import run_in_new_loop, scripted_runtime, three_runs_agree
 
 from . import task_window_shapes as shapes
@@ -41,6 +42,13 @@ def test_tasks_touching_what_the_workflow_touches_meanwhile_are_refused(wf: Any)
     message = str(caught.value)
     assert "`notes`" in message or "`out`" in message
     assert "when the workflow next waits" in message or "interleave at their awaits" in message
+
+
+@pytest.mark.parametrize("wf", shapes.EAGER, ids=[wf.fn.__name__ for wf in shapes.EAGER])
+def test_a_gather_of_calls_interleaving_at_their_awaits_runs_eagerly(wf: Any) -> None:
+    (found,) = graph_breaks(wf.graph("q", ["a", "b"]))
+    assert "interleave at their awaits runs eagerly" in str(found.attrs["reason"])
+    run_in_new_loop(lambda: three_runs_agree(wf, QUESTIONS, DOCS))
 
 
 async def test_the_refused_shapes_answer_otherwise_in_python() -> None:
