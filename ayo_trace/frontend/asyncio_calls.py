@@ -219,6 +219,25 @@ def made_node(comp: Builder, e: cst.BaseExpression, kind: str, capture: bool = T
     return read.node if isinstance(read, Traced) else None
 
 
+KEPT = ": its error kept"  # (ends the code binding a task that keeps its error: ``parallel._task``)
+
+
+def kept_task(comp: Builder, e: cst.BaseExpression) -> Node | None:
+    """The task ``e`` names, read into this body, when it keeps its call's error (``Completed``
+    or ``Failed``, made where the task is: ``parallel._task``); else None."""
+    if not isinstance(e, cst.Name) or not comp.is_bound(e.value):
+        return None
+    made = _origin(comp, e.value)
+    code = made.attrs.get("code") if made is not None else None
+    if code is None or KEPT not in code.source:
+        return None
+    try:
+        read = comp.lookup_local(e.value, SourceLoc("", 0))
+    except TraceError:
+        return None
+    return read.node if isinstance(read, Traced) else None
+
+
 def wrapped(comp: Builder, e: cst.BaseExpression) -> cst.Call | None:
     """The call in ``asyncio.create_task(call)`` (or ``ensure_future``) when ``await call`` traces:
     awaiting a task at once is awaiting its call."""

@@ -63,6 +63,20 @@ def jumps(node: cst.CSTNode, *, returns: bool = True) -> bool:
     return any(isinstance(n, kinds) for c in children(node) for n in walk(c, lambda n: isinstance(n, nested)))
 
 
+def leaves_surely(line: cst.BaseStatement) -> bool:
+    """Whether ``line`` is a simple line ending in a jump that cannot fail: ``break``,
+    ``continue``, or a ``return`` of names and constants (``return out``, ``return out, log``)."""
+    if not (isinstance(line, cst.SimpleStatementLine) and len(line.body) == 1):
+        return False
+    last = line.body[0]
+    if isinstance(last, cst.Break | cst.Continue):
+        return True
+    if not isinstance(last, cst.Return) or last.value is None:
+        return isinstance(last, cst.Return)
+    plain = (cst.Name, cst.Integer, cst.Float, cst.SimpleString, cst.Tuple)
+    return all(isinstance(n, plain) for n in walk(last.value) if isinstance(n, cst.BaseExpression))
+
+
 def _has_return(node: cst.CSTNode) -> bool:
     return any(isinstance(n, cst.Return) for n in walk(node, lambda n: isinstance(n, _SCOPES)))
 
@@ -106,7 +120,7 @@ def jump_block(comp: Builder, stmts: Sequence[cst.BaseStatement]) -> None:
             else "move it into an `if` of the loop body"
         )
         raise TraceError(
-            f"a `break`/`continue` inside this `{type(stmt).__name__.lower()}` statement of a loop "
+            f"a `break`, `continue` or `return` inside this `{type(stmt).__name__.lower()}` statement of a loop "
             f"that awaits primitives cannot be traced: {why}",
             loc=loc,
             construct="loop",

@@ -6,8 +6,10 @@
   among other calls (``gather(a(), *(f(x) for x in xs))``) its items take its place in the list.
   ``coros = [f(x) for x in xs]`` then ``await asyncio.gather(*coros)`` is the same (``coroutine_lists.Deferred``).
   With ``return_exceptions=True`` each call (of the list, or of a spread comprehension) is a
-  ``try`` node handing back its error as its value (``try_except.caught``), as gather does; not
-  for tasks made before the gather, nor deferred lists or ``map`` spreads (a graph break).
+  ``try`` node handing back its error as its value (``try_except.caught``), as gather does; tasks
+  made before it keep their errors (``task_uses.keeps``), which it hands back; not deferred lists
+  or ``map`` spreads (a graph break). Calls it makes itself that interleave at their awaits
+  (``interleaving``) run eagerly, as a graph break (``interleaved``).
 * ``async with asyncio.TaskGroup() as tg:`` with ``t = tg.create_task(f(...))`` lines, and anyio's
   ``async with anyio.create_task_group() as tg:`` with ``tg.start_soon(f, *args)`` lines: each task
   is traced as the awaited call; ``t`` holds a ``Completed`` task whose ``result()`` (or ``await t``)
@@ -18,11 +20,11 @@
   there), ``tasks`` the list of their ``Completed`` tasks; ``await asyncio.gather(*tasks)`` is the
   list of their values, and anything else awaiting them (``[await t for t in tasks]``) runs as a
   graph break whose ``await t`` returns the value at once. A list waited by ``asyncio.wait`` and
-  never gathered keeps each task's error in it (a ``Failed`` task), as ``wait`` leaves it.
-* A task used other than by awaiting it (``t.done()``), or awaited inside a ``try`` that its
-  creation is outside of, is refused: the graph runs the call where the task is created, so there
-  it has finished (Python's may still be running) and an engine error surfaces there, outside the
-  handler that catches it in Python.
+  never gathered keeps each task's error in it (a ``Failed`` task), as ``wait`` leaves it; so does
+  a task, or a list of them, awaited inside a ``try`` it was not made in, or gathered with
+  ``return_exceptions=True`` (``task_uses.keeps``): awaiting it raises the error there.
+* A task used other than by awaiting it (``t.done()``) is refused: the graph runs the call where
+  the task is created, so there it has finished (Python's may still be running).
 
 The calls are nodes with no data edge between them; the trace keeps program order (the baseline
 runs them one after another), and dependency pruning lets them run at once when no effect orders
@@ -47,6 +49,7 @@ from ..ir.graph import Node
 from . import coroutine_lists, interleaving, task_dicts, task_windows
 from .asyncio_calls import (
     DONE,
+    KEPT,
     RESULT,
     TASKS,
     Completed,
@@ -57,6 +60,7 @@ from .asyncio_calls import (
     is_as_completed,
     is_create_task,
     is_gather,
+    kept_task,
     only_arg,
     task_list_node,
     task_node,
@@ -65,7 +69,7 @@ from .asyncio_calls import (
     wrapped,
 )
 from .comprehensions import COMPREHENSIONS, MAP_ITEM, _clause_awaits
-from .task_uses import check_task_uses, waited
+from .task_uses import check_task_uses, keeps
 from .values import Traced, Value
 
 if TYPE_CHECKING:
@@ -75,7 +79,11 @@ if TYPE_CHECKING:
 def traceable_await(comp: Builder, e: cst.Await) -> bool:
     """Whether this module traces ``e`` (so it is not a graph break)."""
     inner = e.expression
-    if task_node(comp, inner) is not None or wrapped(comp, inner) is not None:
+    if (
+        task_node(comp, inner) is not None
+        or kept_task(comp, inner) is not None
+        or wrapped(comp, inner) is not None
+    ):
         return True
     if _waited(comp, inner) is not None or task_dicts.awaits_item(comp, e):
         return True
@@ -129,9 +137,15 @@ def _gather_parts(comp: Builder, call: cst.Call) -> list[cst.BaseExpression | Sp
     if catching:  # each part's error is its value: only calls made here (a task's error is raised
         # where the graph makes it), and comprehensions of them
         ok = all(
-            not (a.star and coroutine_lists.deferred(comp, a.value))
-            and task_list_node(comp, a.value) is None
-            and (comprehension_spread(comp, a.value) if a.star else task_node(comp, a.value) is None)
+            (  # (tasks gathered with `return_exceptions=True` keep their errors: `keeps`)
+                a.star == "*"
+                and (task_list_node(comp, a.value) is not None or task_dicts.tasks_spread(comp, a.value))
+            )
+            or (
+                not (a.star and coroutine_lists.deferred(comp, a.value))
+                and task_list_node(comp, a.value) is None
+                and (comprehension_spread(comp, a.value) if a.star else _raises_where_made(comp, a.value))
+            )
             for a in positional
         )
         if not ok:
@@ -165,7 +179,11 @@ def _gather_parts(comp: Builder, call: cst.Call) -> list[cst.BaseExpression | Sp
             if not (_map_spread(comp, spread) is not None or comprehension_spread(comp, spread)):
                 return None
             parts.append(Spread(spread))
-        elif a.star or not (traceable(comp, a.value) or task_node(comp, a.value) is not None):
+        elif a.star or not (
+            traceable(comp, a.value)
+            or task_node(comp, a.value) is not None
+            or kept_task(comp, a.value) is not None
+        ):
             return None
         else:
             parts.append(a.value)
@@ -204,7 +222,12 @@ def _spread(comp: Builder, spread: Spread, loc: SourceLoc, name: str) -> Value:
     tasks = task_list_node(comp, spread.expr)
     if tasks is not None:
         comp.temps[TASKS] = Traced(tasks)
-        source = f"{name} = [{TASKS}_t.result() for {TASKS}_t in {TASKS}]"
+        t = f"{TASKS}_t"
+        # (`return_exceptions=True`: a failed task's error is its value, as gather hands it back)
+        value = (
+            f"({t}.exception() or {t}.result())" if id(spread.expr) in comp.deps.caught else f"{t}.result()"
+        )
+        source = f"{name} = [{value} for {t} in {TASKS}]"
         node = comp.python_node(spread.expr, loc, [name], source=source, reads=[TASKS], name=name)
         comp.temps.pop(TASKS, None)
         return Traced(node)
@@ -225,9 +248,9 @@ def awaited(comp: Builder, e: cst.Await, loc: SourceLoc, hint: str | None) -> Va
     """The value of ``await e`` when it is a gather, a task or ``asyncio.wait`` of tasks this
     module traces, else None."""
     inner = e.expression
-    task = task_node(comp, inner)
+    task = _awaited_task(comp, inner, loc, hint or "value")
     if task is not None:
-        return Traced(task.args[0])
+        return Traced(task)
     item = task_dicts.awaited_item(comp, e, loc, hint)  # `await tasks[key]`
     if item is not None:
         return item
@@ -291,9 +314,9 @@ def gathered(
     values: list[Node] = []
     spreads: set[int] = set()
     for p in parts:
-        task = None if isinstance(p, Spread) else task_node(comp, p)
+        task = None if isinstance(p, Spread) else _awaited_task(comp, p, loc, "value")
         if task is not None:
-            values.append(task.args[0])
+            values.append(task)
         elif isinstance(p, Spread):
             spreads.add(len(values))
             values.append(comp.materialize(_spread(comp, p, loc, "values"), loc, "values"))
@@ -362,11 +385,44 @@ def _list_node(
 # --- tasks ------------------------------------------------------------------------------------------
 
 
-def _task(comp: Builder, at: cst.CSTNode, call: cst.Call, target: str | None, loc: SourceLoc) -> None:
-    """Trace ``await call`` now; bind ``target`` to the ``Completed`` task holding its value."""
-    value = comp.materialize(comp.exprs.await_expr(cst.Await(expression=call), loc, target), loc, "result")
+def _task(
+    comp: Builder, at: cst.CSTNode, call: cst.Call, target: str | None, loc: SourceLoc, kept: bool = False
+) -> None:
+    """Trace ``await call`` now; bind ``target`` to the ``Completed`` task holding its value
+    (``kept``: the call a ``try`` whose outcome is the task, ``Completed`` or ``Failed`` holding
+    its error, raised where the task is awaited, as Python raises it)."""
+    if kept:
+        comp.deps.caught[id(call)] = (Completed, Failed)
+    try:
+        value = comp.materialize(
+            comp.exprs.await_expr(cst.Await(expression=call), loc, target), loc, "result"
+        )
+    finally:
+        comp.deps.caught.pop(id(call), None)
     if target is not None:
-        bind_completed(comp, at, target, value, f"{target} = {DONE}({RESULT})", loc)
+        made = f"{RESULT}  # {DONE}{KEPT}" if kept else f"{DONE}({RESULT})"
+        bind_completed(comp, at, target, value, f"{target} = {made}", loc)
+
+
+def _raises_where_made(comp: Builder, e: cst.BaseExpression) -> bool:
+    """Whether ``e`` is not a task that raises its error where it was made (not a task, or one
+    keeping its error: gathered with ``return_exceptions=True`` it hands that back)."""
+    return task_node(comp, e) is None or kept_task(comp, e) is not None
+
+
+def _awaited_task(comp: Builder, e: cst.BaseExpression, loc: SourceLoc, name: str) -> Node | None:
+    """The value of awaiting the task ``e`` names: its call's value; for one that keeps its error,
+    ``t.result()``, raising it there (gathered with ``return_exceptions=True``: handing it back).
+    None when ``e`` is no task."""
+    kept = kept_task(comp, e)
+    if kept is None:
+        task = task_node(comp, e)
+        return task.args[0] if task is not None else None
+    comp.temps[TASKS] = Traced(kept)
+    value = f"({TASKS}.exception() or {TASKS}.result())" if id(e) in comp.deps.caught else f"{TASKS}.result()"
+    node = comp.python_node(e, loc, [name], source=f"{name} = {value}", reads=[TASKS], name=name)
+    comp.temps.pop(TASKS, None)
+    return node
 
 
 _SPAWNERS = (asyncio.create_task, asyncio.ensure_future, asyncio.gather)
@@ -442,9 +498,10 @@ def _task_assignment(comp: Builder, small: cst.Assign, loc: SourceLoc) -> bool:
     if coro is None or not traceable(comp, coro):
         return False
     assert isinstance(coro, cst.Call)
-    check_task_uses(comp, small, target.value, loc, many=False)
+    kept = group_of(comp, call) is None and keeps(comp, small, target.value, many=False)
+    check_task_uses(comp, small, target.value, loc, many=False, kept=kept)
     task_windows.check_window(comp, small, target.value, [(coro, None)], loc, None)
-    _task(comp, small, coro, target.value, loc)
+    _task(comp, small, coro, target.value, loc, kept)
     return True
 
 
@@ -459,8 +516,8 @@ def _task_list(comp: Builder, small: cst.Assign, target: str, made: cst.ListComp
         part = (coro, interleaving.items_of(made))
         interleaving.check_gather(comp, [part], loc)  # (run at once)
         task_windows.check_window(comp, small, None if group else target, [part], loc, group)
-    check_task_uses(comp, small, target, loc, many=True, within=group)
-    kept = group is None and isinstance(coro, cst.Call) and waited(comp, small, target)
+    kept = group is None and isinstance(coro, cst.Call) and keeps(comp, small, target)
+    check_task_uses(comp, small, target, loc, many=True, within=group, kept=kept)
     if kept:  # each call a `try` making its task: `Completed`, or `Failed` holding its error
         assert isinstance(coro, cst.Call)
         comp.deps.caught[id(coro)] = (Completed, Failed)

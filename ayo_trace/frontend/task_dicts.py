@@ -17,8 +17,9 @@ the same key, Python makes both coroutines and runs the last; the ``map`` runs b
 last's value. A dict of tasks runs its calls where it is made, as a list of tasks does
 (``parallel``); it may be awaited by ``gather(*tasks.values())`` or ``await tasks[key]``, and
 read any way after a statement of its block gathering all its values (where Python's tasks have
-all finished too). Another use before that, or an await in a ``try`` the dict is not made in, is
-refused, as for a list of tasks (``task_uses``).
+all finished too). Another use before that is refused, as for a list of tasks (``task_uses``).
+Awaited in a ``try`` the dict is not made in, or gathered with ``return_exceptions=True``, its
+tasks keep their errors (``Failed``), raised where each is awaited, as in Python.
 """
 
 from __future__ import annotations
@@ -31,7 +32,19 @@ from ..errors import TraceError
 from ..ir.code import SourceLoc
 from ..ir.graph import Node
 from . import coroutine_lists, interleaving, task_windows
-from .asyncio_calls import DONE, MARKS, RESULT, TASKS, bind_completed, catches, is_gather, made_node, wrapped
+from .asyncio_calls import (
+    DONE,
+    MARKS,
+    RESULT,
+    TASKS,
+    Completed,
+    Failed,
+    bind_completed,
+    catches,
+    is_gather,
+    made_node,
+    wrapped,
+)
 from .comprehensions import _clause_awaits
 from .state import ancestors, walk
 from .values import Traced, Value
@@ -56,6 +69,12 @@ def values_spread(comp: Builder, e: cst.BaseExpression) -> bool:
     )
 
 
+def tasks_spread(comp: Builder, e: cst.BaseExpression) -> bool:
+    """Whether ``*e`` in a gather is ``*d.values()`` of a dict of tasks."""
+    name = _values_of(e)
+    return name is not None and made_node(comp, name, "dict") is not None
+
+
 def _deferred_dict(comp: Builder, name: cst.Name) -> cst.DictComp | None:
     parts = coroutine_lists.deferred(comp, name)
     return parts[0] if parts is not None and len(parts) == 1 and isinstance(parts[0], cst.DictComp) else None
@@ -70,9 +89,9 @@ def gathered_values(comp: Builder, e: cst.BaseExpression, loc: SourceLoc, name: 
     if made is None:  # a dict of tasks: their values
         tasks = made_node(comp, target, "dict")
         assert tasks is not None
-        return _python(
-            comp, e, loc, name, f"{name} = [{TASKS}_t.result() for {TASKS}_t in {TASKS}.values()]", tasks
-        )
+        t = f"{TASKS}_t"  # (`return_exceptions=True`: a failed task's error is its value)
+        value = f"({t}.exception() or {t}.result())" if id(e) in comp.deps.caught else f"{t}.result()"
+        return _python(comp, e, loc, name, f"{name} = [{value} for {t} in {TASKS}.values()]", tasks)
     results = comp.materialize(
         comp.exprs.comprehension_map(made, loc, "results", awaits=True), loc, "results"
     )
@@ -96,13 +115,21 @@ def task_dict(comp: Builder, small: cst.Assign, target: str, made: cst.DictComp,
     tasks start here), ``tasks`` the dict of their ``Completed`` tasks."""
     if wrapped(comp, made.value) is None or made.for_in.asynchronous or _clause_awaits(made.for_in):
         return False
-    _check_uses(comp, small, target, loc)
-    if (call := wrapped(comp, made.value)) is not None:
+    kept = _check_uses(comp, small, target, loc)
+    call = wrapped(comp, made.value)
+    if call is not None:
         part = (call, interleaving.items_of(made))
         interleaving.check_gather(comp, [part], loc)  # (run at once)
         task_windows.check_window(comp, small, target, [part], loc, None)
-    results = comp.exprs.comprehension_map(made, loc, target, awaits=True)  # await create_task(f(x))
-    source = f"{target} = {_completed_dict()}  # {MARKS['dict']}"
+    if kept and call is not None:  # each call a `try` making its task: `Completed`, or `Failed`
+        comp.deps.caught[id(call)] = (Completed, Failed)
+    try:
+        results = comp.exprs.comprehension_map(made, loc, target, awaits=True)  # await create_task(f(x))
+    finally:
+        if call is not None:
+            comp.deps.caught.pop(id(call), None)
+    made_tasks = f"dict({RESULT})  # {DONE}" if kept and call is not None else _completed_dict()
+    source = f"{target} = {made_tasks}  # {MARKS['dict']}"
     bind_completed(comp, small, target, comp.materialize(results, loc, "results"), source, loc)
     return True
 
@@ -130,9 +157,11 @@ def awaits_item(comp: Builder, e: cst.Await) -> bool:
     return isinstance(item, cst.Subscript) and made_node(comp, item.value, "dict") is not None
 
 
-def _check_uses(comp: Builder, made: cst.CSTNode, name: str, loc: SourceLoc) -> None:
+def _check_uses(comp: Builder, made: cst.CSTNode, name: str, loc: SourceLoc) -> bool:
     """Refuse a use of the dict of tasks ``name`` other than awaiting it before a statement of its
-    block gathering all its values, or an await inside a ``try`` it is not made in."""
+    block gathering all its values. Whether its tasks keep their errors (``Failed``, raised where
+    each is awaited, as Python raises it): when one is awaited inside a ``try`` the dict is not
+    made in, or they are gathered with ``return_exceptions=True``."""
     src = comp.src
     line = src.parents.get(made)
     block = src.parents.get(line)
@@ -144,6 +173,7 @@ def _check_uses(comp: Builder, made: cst.CSTNode, name: str, loc: SourceLoc) -> 
     ]
     reads.sort(key=lambda n: (src.positions[n].start.line, src.positions[n].start.column))  # in order
     done_at = None  # the end of the first statement of the block gathering all the values
+    kept = False
     sites: list[cst.CSTNode] = []
     for n in reads:
         parent = src.parents.get(n)
@@ -152,14 +182,14 @@ def _check_uses(comp: Builder, made: cst.CSTNode, name: str, loc: SourceLoc) -> 
         arg = src.parents.get(values) if values is not None else None
         call = src.parents.get(arg) if isinstance(arg, cst.Arg) and arg.star == "*" else None
         if isinstance(call, cst.Call) and is_gather(comp, call) and _values_of(values) is n:  # type: ignore[arg-type]
-            if catches(comp, call) is not False:
+            if catches(comp, call) is None:
                 raise TraceError(
-                    f"the tasks of `{name}` are gathered with `return_exceptions=`: the graph runs a "
-                    "task's call where it is created, so its error would be raised there, not handed "
-                    "to the gather; gather the calls themselves",
+                    f"the tasks of `{name}` are gathered with a `return_exceptions=` not known when "
+                    "the workflow is traced; give it `True` or `False`",
                     loc=src.loc(call),
                     construct="task",
                 )
+            kept = kept or bool(catches(comp, call))
             sites.append(n)
             stmt = next((a for a in ancestors(src, n) if src.parents.get(a) is block), None)
             if stmt is not None and done_at is None:
@@ -185,16 +215,8 @@ def _check_uses(comp: Builder, made: cst.CSTNode, name: str, loc: SourceLoc) -> 
             loc=src.loc(n),
             construct="task",
         )
-    for site in sites:
-        for up in ancestors(src, site):
-            if isinstance(up, cst.Try | cst.TryStar) and id(up) not in around:
-                raise TraceError(
-                    f"the tasks of `{name}` are awaited inside a `try` (line {src.loc(up).line}) they "
-                    "are not created in: the graph runs a task's call where it is created, so its "
-                    "error would not reach that `try`; create the tasks inside the `try`",
-                    loc=loc,
-                    construct="task",
-                )
+    ups = (up for site in sites for up in ancestors(src, site))
+    return kept or any(isinstance(up, cst.Try | cst.TryStar) and id(up) not in around for up in ups)
 
 
 def _loop_sites(comp: Builder, it: cst.CSTNode | None) -> list[cst.CSTNode] | None:

@@ -1,7 +1,8 @@
 """The uses of a task (or a list of tasks) the tracer allows: awaiting it. The graph runs a task's
-call where the task is made, so there it has finished (Python's may still be running: ``t.done()``)
-and its error is raised there (Python raises it where the task is awaited): any other use, and an
-await inside a ``try`` the task was not made in, is refused at trace time."""
+call where the task is made, so there it has finished (Python's may still be running: ``t.done()``):
+any other use is refused at trace time. Its error is raised there too, unless the task is awaited
+inside a ``try`` it was not made in or gathered with ``return_exceptions=True`` (``keeps``): then
+the task keeps its error (``Failed``) and raises it where it is awaited, as Python's does."""
 
 from __future__ import annotations
 
@@ -20,7 +21,13 @@ if TYPE_CHECKING:
 
 
 def check_task_uses(
-    comp: Builder, made: cst.CSTNode, name: str, loc: SourceLoc, many: bool, within: cst.CSTNode | None = None
+    comp: Builder,
+    made: cst.CSTNode,
+    name: str,
+    loc: SourceLoc,
+    many: bool,
+    within: cst.CSTNode | None = None,
+    kept: bool = False,
 ) -> None:
     """Refuse a task (``many``: a list of tasks) made by ``made`` that the workflow uses other than
     by awaiting it (``await t``, ``gather(t)``, ``gather(*tasks)``, ``for t in tasks`` awaiting
@@ -28,7 +35,8 @@ def check_task_uses(
     task's call where it is created, so there the task has finished (Python's may still be
     running: ``t.done()``) and its error is raised (Python raises it where it is awaited).
     ``within``: the task group the tasks are made in; after it they have finished in Python too,
-    so only the uses inside it are checked."""
+    so only the uses inside it are checked. ``kept``: the tasks keep their errors (``keeps``), so
+    awaiting them in a ``try`` or gathering them with ``return_exceptions=`` is as in Python."""
     src = comp.src
     around = {id(a) for a in ancestors(src, made) if isinstance(a, cst.Try | cst.TryStar)}
     for n in walk(src.node.body if within is None else within):
@@ -60,6 +68,8 @@ def check_task_uses(
                 loc=src.loc(n),
                 construct="task",
             )
+        if kept:
+            continue
         if isinstance(call, cst.Call) and is_gather(comp, call) and catches(comp, call) is not False:
             raise TraceError(
                 f"the task{'s' if many else ''} `{name}` {'are' if many else 'is'} gathered with "
@@ -79,6 +89,29 @@ def check_task_uses(
                     loc=loc,
                     construct="task",
                 )
+
+
+def keeps(comp: Builder, made: cst.CSTNode, name: str, many: bool = True) -> bool:
+    """Whether the task list (or task) ``name`` made by ``made`` keeps each task's error in the task (a
+    ``Failed`` task, raising it where it is awaited, as Python's does) rather than raising it where
+    the task is made: when it is only waited (``waited``), awaited inside a ``try`` it is not made
+    in (``for t in tasks: try: await t``), or gathered with ``return_exceptions=True``. Its other
+    uses are ``check_task_uses``'s. ``many``: a list of tasks, else one task."""
+    if many and waited(comp, made, name):
+        return True
+    src = comp.src
+    around = {id(a) for a in ancestors(src, made) if isinstance(a, cst.Try | cst.TryStar)}
+    for n in walk(src.node.body):
+        if not (isinstance(n, cst.Name) and n.value == name) or _inside(src, n, made):
+            continue
+        sites = _await_sites(comp, n, many) or []
+        call = src.parents.get(src.parents.get(n))
+        if isinstance(call, cst.Call) and is_gather(comp, call) and catches(comp, call):
+            return True
+        ups = (a for site in sites for a in ancestors(src, site))
+        if any(isinstance(up, cst.Try | cst.TryStar) and id(up) not in around for up in ups):
+            return True
+    return False
 
 
 def waited(comp: Builder, made: cst.CSTNode, name: str) -> bool:
@@ -126,7 +159,7 @@ def _await_sites(comp: Builder, n: cst.Name, many: bool) -> list[cst.CSTNode] | 
             and (comp.exprs.callee(call) in (len, bool) or (waits_all(comp, call) and call.args[0] is parent))
         ):
             return [n]
-        if is_as_completed(comp, call):  # `for fut in asyncio.as_completed(tasks)`: the list
+        if is_as_completed(comp, call) or comp.exprs.callee(call) is reversed:  # `for t in reversed(tasks)`
             return _loop_sites(comp, call)
         if (at := paired(comp, call, parent)) is not None:  # `for i, t in enumerate(tasks)`
             return _loop_sites(comp, call, at)

@@ -10,10 +10,10 @@ leaves it. A bare ``raise`` in a handler (``if attempt == 2: raise``) raises tha
 A subgraph that fails gives no partial results, so the statement is traced only where that loses
 nothing Python would keep (otherwise it stays a graph break):
 
-* names the body binds are bound by its last statement only (the one before a trailing
-  ``break``/``continue`` in a loop; of a last ``if``, ``match`` or nested ``try`` that awaits, the
-  last statement of each part, likewise: ``_bound_early``), or else every handler binds them all
-  (or ends by raising) and reads none of them first;
+* names the body binds are bound by its last statement only (the one before a trailing ``break``,
+  ``continue`` or ``return x`` in a loop; of a last ``if``, ``match`` or nested ``try`` that awaits,
+  the last statement of each part, likewise: ``_bound_early``), or else every handler binds them
+  all (or ends by raising) and reads none of them first;
 * a loop awaiting in the body binds or changes no name read after the statement or by a handler
   (unless every handler raises): Python keeps what the items before a failing one did;
 * ``finally`` binds nothing and reads nothing the other parts bind;
@@ -47,6 +47,7 @@ from .control_flow import (
     in_part,
     jump_block,
     jumps,
+    leaves_surely,
 )
 from .returns import UnboundRead, held_unbound, may_be_unbound, reads_outside
 from .state import accumulated, ancestors, contains_await, walk
@@ -92,8 +93,8 @@ def try_statement(
         return try_statement(comp, stmt, loc, rest, finally_after=True, returns=returns)
     body = _branch_stmts(stmt.body)
     early: set[str] = set()  # names bound before the body's last statement, which a failure keeps
-    ends = body[:-1] if rest is not None and body and _trailing_jump(body[-1]) is not None else body
-    early.update(_bound_early(comp, ends))  # (a trailing `break`/`continue` cannot fail)
+    ends = body[:-1] if rest is not None and body and leaves_surely(body[-1]) else body
+    early.update(_bound_early(comp, ends))  # (a trailing `break`/`continue`/`return x` cannot fail)
     early.discard(BROKE)
     relevant = early & reads_outside(comp, stmt)
     if _loop_keeps_progress(comp, stmt, body):
@@ -351,9 +352,7 @@ def _exits(node: cst.CSTNode) -> bool:
 
 def _trailing_jump(line: cst.BaseStatement) -> str | None:
     """``"break"``/``"continue"`` when ``line`` is a simple line ending in one, else None."""
-    if not isinstance(line, cst.SimpleStatementLine):
-        return None
-    last = line.body[-1]
+    last = line.body[-1] if isinstance(line, cst.SimpleStatementLine) else None
     return "break" if isinstance(last, cst.Break) else "continue" if isinstance(last, cst.Continue) else None
 
 

@@ -132,7 +132,7 @@ async def task_inspected_first(question: str, docs: list[str]) -> list[str]:
 @ayo.workflow
 async def tasks_gathered_returning_exceptions(question: str, docs: list[str]) -> list[str]:
     tasks = {d: asyncio.create_task(ayo.llm(d, max_tokens=2)) for d in docs}
-    return [str(r) for r in await asyncio.gather(*tasks.values(), return_exceptions=True)]  # refused
+    return [str(r) for r in await asyncio.gather(*tasks.values(), return_exceptions=True)]
 
 
 @ayo.workflow
@@ -144,4 +144,4 @@ async def task_awaited_in_a_try(question: str, docs: list[str]) -> dict[str, str
             out[k] = await t
         except ayo.EngineError:
             out[k] = "failed"
-    return out  # refused: the tasks' errors are raised where they are made
+    return out  # (each task keeps its error until it is awaited)

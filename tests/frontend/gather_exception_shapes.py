@@ -66,4 +66,4 @@ CASES = [two_calls, over_the_docs, filtered_generator, mixed_then_combine, flag_
 async def tasks_made_before(question: str, docs: list[str]) -> list[str]:
     tasks = [asyncio.create_task(ayo.llm(d, max_tokens=2)) for d in docs]
     n = len(tasks)
-    return [str(n), *shown(await asyncio.gather(*tasks, return_exceptions=True))]  # refused
+    return [str(n), *shown(await asyncio.gather(*tasks, return_exceptions=True))]

@@ -109,7 +109,37 @@ async def back_off_then_reraise(question: str) -> str:
     return "unreachable"
 
 
+@ayo.workflow
+async def log_then_return(question: str) -> tuple[str | None, list[object]]:
+    log: list[object] = []
+    for attempt in range(3):
+        try:
+            out = await ayo.llm(attempt_prompt(question, attempt), max_tokens=3)
+            log.append(attempt)  # (after the only await: nothing after it can fail)
+            return out, log
+        except ayo.EngineError:
+            log.append("failed")
+    return None, log
+
+
+@ayo.workflow
+async def backoff_log_then_return(question: str) -> tuple[str | None, list[object]]:
+    delay = 0.5
+    log: list[object] = []
+    for attempt in range(3):
+        try:
+            out = await ayo.llm(attempt_prompt(question, attempt), max_tokens=3)
+            log.append(("ok", attempt, delay))
+            return out
+        except ayo.EngineError:
+            log.append(("fail", attempt, delay))
+            delay *= 2
+    return None, log
+
+
 CASES = [
+    log_then_return,
+    backoff_log_then_return,
     return_or_reraise,
     bind_then_break,
     while_until_it_works,

@@ -2,8 +2,8 @@
 (``{k: asyncio.create_task(f(x)) for ...}``): traced, eager ≡ traced ≡ optimized whether no call,
 one or all fail. A dict of calls was a graph break, a dict of tasks refused. A dict of calls read
 before its gather, or gathered in a branch, runs as written; a dict of tasks used before all are
-awaited, gathered with ``return_exceptions=``, or awaited in a ``try`` it is not made in, is
-refused."""
+awaited is refused; gathered with ``return_exceptions=True``, or awaited in a ``try`` it is not
+made in, its tasks keep their errors until they are awaited, as Python's do."""
 
 from __future__ import annotations
 
@@ -58,12 +58,22 @@ def test_a_dict_of_calls_read_first_or_gathered_in_a_branch_runs_as_written(wf: 
     ("wf", "match"),
     [
         (d.task_inspected_first, "before they are all awaited"),
-        (d.tasks_gathered_returning_exceptions, "return_exceptions="),
-        (d.task_awaited_in_a_try, "inside a `try`"),
     ],
-    ids=["inspected first", "return_exceptions", "awaited in a try"],
+    ids=["inspected first"],
 )
 def test_other_uses_of_a_dict_of_tasks_are_refused(wf: Any, match: str) -> None:
     with pytest.raises(TraceError, match=match) as info:
         wf.graph("q", ["a"])
     assert "dict_shapes.py:" in str(info.value)
+
+
+@pytest.mark.parametrize("args", ARGS, ids=["none fail", "one fails", "all fail", "no items"])
+@pytest.mark.parametrize(
+    "wf",
+    [d.tasks_gathered_returning_exceptions, d.task_awaited_in_a_try],
+    ids=["return_exceptions", "in a try"],
+)
+def test_tasks_awaited_where_their_error_is_caught_keep_it_until_then(wf: Any, args: tuple[Any, ...]) -> None:
+    # each task `Completed` or `Failed` (``task_uses.keeps``): its error raised where it is awaited
+    assert "break" not in [n.op for n in wf.graph(*args).walk()]
+    assert_all_equal(run_in_new_loop(run_modes, wf, args, 3, [[], list(DEFAULT_PASSES)]))
