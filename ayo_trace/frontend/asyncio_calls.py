@@ -212,8 +212,13 @@ def made_node(comp: Builder, e: cst.BaseExpression, kind: str, capture: bool = T
         return None
     if not capture or kind == "task":
         return node
+    return _read_here(comp, e.value)
+
+
+def _read_here(comp: Builder, name: str) -> Node | None:
+    """The node ``name`` holds in this body (an input capturing it from a body around)."""
     try:
-        read = comp.lookup_local(e.value, SourceLoc("", 0))
+        read = comp.lookup_local(name, SourceLoc("", 0))
     except TraceError:
         return None
     return read.node if isinstance(read, Traced) else None
@@ -229,13 +234,7 @@ def kept_task(comp: Builder, e: cst.BaseExpression) -> Node | None:
         return None
     made = _origin(comp, e.value)
     code = made.attrs.get("code") if made is not None else None
-    if code is None or KEPT not in code.source:
-        return None
-    try:
-        read = comp.lookup_local(e.value, SourceLoc("", 0))
-    except TraceError:
-        return None
-    return read.node if isinstance(read, Traced) else None
+    return _read_here(comp, e.value) if code is not None and KEPT in code.source else None
 
 
 def wrapped(comp: Builder, e: cst.BaseExpression) -> cst.Call | None:
