@@ -51,6 +51,14 @@ CONSUMERS = {  # the lines after the tasks are made, and whether they trace with
 }
 
 
+def _try(body: str, handler: str, depth: int = 1) -> list[str]:
+    """A ``try`` running ``body`` whose ``except ayo.EngineError as e`` runs ``handler``, its lines
+    indented ``depth`` levels (1: under a ``for``)."""
+    return [
+        "    " * depth + x for x in ("try:", f"    {body}", "except ayo.EngineError as e:", f"    {handler}")
+    ]
+
+
 def source(maker: str, items: str, consumer: str) -> str:
     clauses, prompt = ITEMS[items]
     lines = [f"tasks = [{maker}(ayo.llm({prompt}, max_tokens=4)) {clauses}]", *CONSUMERS[consumer][0]]
@@ -72,6 +80,61 @@ def test_a_list_of_tasks_runs_as_one_map_and_returns_what_eager_returns(
     assert ("break" not in ops) == CONSUMERS[consumer][1], str(graph)
     results = run_in_new_loop(run_modes, module.program, (QUESTION, DOCS), 3, [[], list(DEFAULT_PASSES)])
     assert_all_equal(results)
+
+
+# awaited inside a `try` they are not made in, or gathered returning exceptions: the tasks keep their
+# errors (`Failed`) until then, so the handler (or the gather) gets each as in Python
+CAUGHT = {
+    "loop": ["outs = []", "for t in tasks:", *_try("outs.append(await t)", "outs.append('failed')")],
+    "gather": _try("outs = await asyncio.gather(*tasks)", "outs = ['failed', type(e).__name__]", 0),
+    "returning exceptions": [
+        "outs = [o if isinstance(o, str) else repr(o) for o in await asyncio.gather(*tasks, return_exceptions=True)]"
+    ],
+    "among calls returning exceptions": [
+        "outs = await asyncio.gather(*tasks, ayo.llm(question, max_tokens=3), return_exceptions=True)",
+        "outs = [type(o).__name__ for o in outs]",
+    ],
+    "enumerate": ["outs = {}", "for i, t in enumerate(tasks):", *_try("outs[i] = await t", "outs[i] = None")],
+    "reversed": [
+        "outs = []",
+        "for t in reversed(tasks):",
+        *_try("outs.append(await t)", "outs.append('failed')"),
+    ],
+    "as completed": [
+        "outs = []",
+        "for f in asyncio.as_completed(tasks):",
+        *_try("outs.append(await f)", "outs.append('failed')"),
+        "outs.sort()",
+    ],
+    "work between": [
+        'head = await ayo.llm(f"Head: {question}", max_tokens=3)',
+        "outs = [head]",
+        "for t in tasks:",
+        *_try("outs.append(await t)", "outs.append(await ayo.llm('again', max_tokens=2))"),
+    ],
+    "comprehension": _try("outs = [await t for t in tasks]", "outs = 'failed'", 0),
+}
+
+
+@pytest.mark.parametrize("docs", [DOCS, ["one", "FAIL two", "three"]], ids=["none fail", "one fails"])
+@pytest.mark.parametrize(("maker", "items", "consumer"), list(itertools.product(MAKERS, ITEMS, CAUGHT)))
+def test_tasks_awaited_where_their_error_is_caught_run_as_one_map_and_answer_as_eager(
+    maker: str, items: str, consumer: str, docs: list[str], tmp_path: Path
+) -> None:
+    clauses, prompt = ITEMS[items]
+    lines = [
+        f"tasks = [{maker}(ayo.llm({prompt}, max_tokens=4)) {clauses}]",
+        *CAUGHT[consumer],
+        "return outs",
+    ]
+    module = load(HEADER + "".join(f"    {line}\n" for line in lines), tmp_path)
+    ops = [n.op for n in module.program.graph(QUESTION, docs).walk()]
+    assert "map" in ops and ("break" not in ops) == (
+        consumer != "reversed"
+    )  # (its `await t` runs as written)
+    assert_all_equal(
+        run_in_new_loop(run_modes, module.program, (QUESTION, docs), 3, [[], list(DEFAULT_PASSES)])
+    )
 
 
 TRY_AROUND_AWAIT = """    t = asyncio.create_task(ayo.llm(docs[1], max_tokens=4))
