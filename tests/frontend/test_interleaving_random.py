@@ -1,5 +1,6 @@
-"""Random gathers of helpers touching shared objects on either side of their wait: each program is
-refused at trace time, or eager ≡ traced ≡ optimized (``frontend/interleaving.py``). The helpers
+"""Random gathers of helpers touching shared objects on either side of their wait: eager ≡ traced ≡
+optimized for each program, traced whole where the order does not matter and else run eagerly as a
+graph break (the gather or task group as written: ``frontend/interleaving.py``). The helpers
 read and change lists of the workflow, a list passed to every call or one of its own, before and
 after the LLM call, through a helper they await or not; the calls are gathered two by two, by a
 comprehension, or in a task group."""
