@@ -8,9 +8,10 @@ from ..ir.graph import Graph, Node
 # What to change so a break traces whole, by the start of (or a phrase in) its reason; first match wins.
 _FIXES = (
     (
-        "interleave at their awaits",
-        "change the shared object on one side of the calls' awaits only (or return each call's "
-        "result and combine them after the gather), so the gather traces whole",
+        "Python interleaves",
+        "change the shared object on one side of the calls' awaits only (after the first, when a "
+        "call may fail), or return what each call found and combine them after the gather, so the "
+        "gather traces whole",
     ),
     (
         "asyncio.wait_for",

@@ -310,7 +310,7 @@ class ExpressionCompiler(
             return "asyncio.wait_for around an await: the call runs eagerly, under its timeout"
         interleaving = interleaved(self.body, e)
         if interleaving is not None:
-            return f"a gather whose calls interleave at their awaits runs eagerly, as Python runs them: {interleaving}"
+            return f"a gather whose calls Python interleaves runs eagerly, as written: {interleaving}"
         if id(e) in self.body.deps.fallbacks:  # the last arm of `await TOOLS[name](q)` (dispatch.py)
             return (
                 "a call of a function (or with a graph constant) computed when the workflow runs that is "

@@ -37,6 +37,7 @@ what may be gathered.
 from __future__ import annotations
 
 import asyncio
+import re
 from collections.abc import Callable, Collection, Sequence
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
@@ -69,7 +70,7 @@ from .asyncio_calls import (
     wrapped,
 )
 from .comprehensions import COMPREHENSIONS, MAP_ITEM, _clause_awaits
-from .task_uses import check_task_uses, keeps
+from .task_uses import check_task_uses
 from .values import Traced, Value
 
 if TYPE_CHECKING:
@@ -114,7 +115,35 @@ def interleaved(comp: Builder, e: cst.Await) -> str | None:
         )
         if not made:
             return None
-    return interleaving.conflict(comp, _calls(comp, parts))
+    calls = _calls(comp, parts)
+    return interleaving.conflict(comp, calls) or (None if catches(comp, call) else _started(comp, calls))
+
+
+def _started(comp: Builder, calls: list[interleaving.Part]) -> str | None:
+    """Why a gather of ``calls`` (not returning exceptions) runs as written: a helper's call
+    changes an outside object before its first wait (``started.append(d)``, a counter of calls, an
+    ``ingest``), and Python runs every call up to its first wait before any fails, where the graph
+    stops at the call that fails, so the calls after it would not have made that change."""
+    if len(calls) < 2 and all(items is None for _, items in calls):
+        return None  # (one call)
+    helpers = [p for p in calls if not getattr(comp.exprs.callee(p[0]), "__ayo_primitive__", None)]
+    top, caught = comp, comp.catching
+    while (up := top.parent) is not None:
+        top, caught = up, caught or up.catching
+    own = set(top.src.assigned_names(top.src.node.body))  # (the workflow's objects: seen only if caught)
+
+    def seen(key: str) -> bool:
+        return caught or not {re.split(r"[.\[\x00]", k)[0] for k in (key, interleaving.shown(key))} & own
+
+    for name, t in interleaving.touches_of(comp, helpers):
+        x = next((x for x in t.entries if x.changes and x.lo == 0 and seen(x.key)), None)
+        if x is not None:
+            return (
+                f"`{name}(...)` changes `{interleaving.shown(x.key)}` before it first waits (line {x.line}), "
+                "and Python runs every call of the gather up to its first wait before any fails, where "
+                "the graph stops at the call that fails"
+            )
+    return None
 
 
 # --- gather ---------------------------------------------------------------------------------------------
@@ -308,7 +337,15 @@ def gathered(
     loc: SourceLoc,
     name: str,
 ) -> Value:
-    interleaving.check_gather(comp, _calls(comp, parts), loc)
+    calls = _calls(comp, parts)
+    interleaving.check_gather(comp, calls, loc)
+    if not catches(comp, inner) and (why := _started(comp, calls)) is not None:
+        raise TraceError(  # (calls made before this statement: it cannot run as written)
+            f"{why}; gather the calls where they are made (`asyncio.gather(*(f(x) for x in xs))`), or "
+            "with `return_exceptions=True`",
+            loc=loc,
+            construct="gather",
+        )
     if isinstance(parts, Spread):
         return _spread(comp, parts, loc, name)
     values: list[Node] = []
@@ -498,7 +535,7 @@ def _task_assignment(comp: Builder, small: cst.Assign, loc: SourceLoc) -> bool:
     if coro is None or not traceable(comp, coro):
         return False
     assert isinstance(coro, cst.Call)
-    kept = group_of(comp, call) is None and keeps(comp, small, target.value, many=False)
+    kept = group_of(comp, call) is None  # (a task group's tasks fail the group where it ends)
     check_task_uses(comp, small, target.value, loc, many=False, kept=kept)
     task_windows.check_window(comp, small, target.value, [(coro, None)], loc, None)
     _task(comp, small, coro, target.value, loc, kept)
@@ -516,7 +553,7 @@ def _task_list(comp: Builder, small: cst.Assign, target: str, made: cst.ListComp
         part = (coro, interleaving.items_of(made))
         interleaving.check_gather(comp, [part], loc)  # (run at once)
         task_windows.check_window(comp, small, None if group else target, [part], loc, group)
-    kept = group is None and isinstance(coro, cst.Call) and keeps(comp, small, target)
+    kept = group is None and isinstance(coro, cst.Call)
     check_task_uses(comp, small, target, loc, many=True, within=group, kept=kept)
     if kept:  # each call a `try` making its task: `Completed`, or `Failed` holding its error
         assert isinstance(coro, cst.Call)

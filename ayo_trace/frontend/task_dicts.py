@@ -115,20 +115,20 @@ def task_dict(comp: Builder, small: cst.Assign, target: str, made: cst.DictComp,
     tasks start here), ``tasks`` the dict of their ``Completed`` tasks."""
     if wrapped(comp, made.value) is None or made.for_in.asynchronous or _clause_awaits(made.for_in):
         return False
-    kept = _check_uses(comp, small, target, loc)
+    _check_uses(comp, small, target, loc)
     call = wrapped(comp, made.value)
     if call is not None:
         part = (call, interleaving.items_of(made))
         interleaving.check_gather(comp, [part], loc)  # (run at once)
         task_windows.check_window(comp, small, target, [part], loc, None)
-    if kept and call is not None:  # each call a `try` making its task: `Completed`, or `Failed`
+    if call is not None:  # each call a `try` making its task: `Completed`, or `Failed` keeping its error
         comp.deps.caught[id(call)] = (Completed, Failed)
     try:
         results = comp.exprs.comprehension_map(made, loc, target, awaits=True)  # await create_task(f(x))
     finally:
         if call is not None:
             comp.deps.caught.pop(id(call), None)
-    made_tasks = f"dict({RESULT})  # {DONE}" if kept and call is not None else _completed_dict()
+    made_tasks = f"dict({RESULT})  # {DONE}" if call is not None else _completed_dict()
     source = f"{target} = {made_tasks}  # {MARKS['dict']}"
     bind_completed(comp, small, target, comp.materialize(results, loc, "results"), source, loc)
     return True
@@ -157,15 +157,12 @@ def awaits_item(comp: Builder, e: cst.Await) -> bool:
     return isinstance(item, cst.Subscript) and made_node(comp, item.value, "dict") is not None
 
 
-def _check_uses(comp: Builder, made: cst.CSTNode, name: str, loc: SourceLoc) -> bool:
+def _check_uses(comp: Builder, made: cst.CSTNode, name: str, loc: SourceLoc) -> None:
     """Refuse a use of the dict of tasks ``name`` other than awaiting it before a statement of its
-    block gathering all its values. Whether its tasks keep their errors (``Failed``, raised where
-    each is awaited, as Python raises it): when one is awaited inside a ``try`` the dict is not
-    made in, or they are gathered with ``return_exceptions=True``."""
+    block gathering all its values (its tasks keep their errors, raised where each is awaited)."""
     src = comp.src
     line = src.parents.get(made)
     block = src.parents.get(line)
-    around = {id(a) for a in ancestors(src, made) if isinstance(a, cst.Try | cst.TryStar)}
     reads = [
         n
         for n in walk(src.node.body)
@@ -173,8 +170,6 @@ def _check_uses(comp: Builder, made: cst.CSTNode, name: str, loc: SourceLoc) -> 
     ]
     reads.sort(key=lambda n: (src.positions[n].start.line, src.positions[n].start.column))  # in order
     done_at = None  # the end of the first statement of the block gathering all the values
-    kept = False
-    sites: list[cst.CSTNode] = []
     for n in reads:
         parent = src.parents.get(n)
         attr = parent if isinstance(parent, cst.Attribute) and parent.value is n else None
@@ -189,8 +184,6 @@ def _check_uses(comp: Builder, made: cst.CSTNode, name: str, loc: SourceLoc) -> 
                     loc=src.loc(call),
                     construct="task",
                 )
-            kept = kept or bool(catches(comp, call))
-            sites.append(n)
             stmt = next((a for a in ancestors(src, n) if src.parents.get(a) is block), None)
             if stmt is not None and done_at is None:
                 done_at = src.positions[stmt].end.line
@@ -200,10 +193,8 @@ def _check_uses(comp: Builder, made: cst.CSTNode, name: str, loc: SourceLoc) -> 
             and parent.value is n
             and isinstance(src.parents.get(parent), cst.Await)
         ):
-            sites.append(n)
             continue
-        if (looped := _loop_sites(comp, values)) is not None:  # `for key, t in tasks.items(): await t`
-            sites.extend(looped)
+        if _loop_sites(comp, values) is not None:  # `for key, t in tasks.items(): await t`
             continue
         if done_at is not None and src.positions[n].start.line > done_at:
             continue  # read after all have finished, in Python too
@@ -215,8 +206,6 @@ def _check_uses(comp: Builder, made: cst.CSTNode, name: str, loc: SourceLoc) -> 
             loc=src.loc(n),
             construct="task",
         )
-    ups = (up for site in sites for up in ancestors(src, site))
-    return kept or any(isinstance(up, cst.Try | cst.TryStar) and id(up) not in around for up in ups)
 
 
 def _loop_sites(comp: Builder, it: cst.CSTNode | None) -> list[cst.CSTNode] | None:

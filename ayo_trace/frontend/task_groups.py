@@ -96,9 +96,7 @@ def task_group(comp: Builder, stmt: cst.With, loc: SourceLoc) -> bool:
     parts = [(c[1], None) if c is not None else _listed(s) for s, c in zip(body, calls, strict=True)]
     why = interleaving.conflict(comp, [p for p in parts if p is not None])
     if why is not None:  # a graph break runs the group as written
-        reason = (
-            f"a task group whose tasks interleave at their awaits runs eagerly, as Python runs them: {why}"
-        )
+        reason = f"a task group whose tasks Python interleaves runs eagerly, as written: {why}"
         comp.statement_break(stmt, loc, reason)
         return True
     comp.deps.task_groups[tg] = stmt  # (`tasks = [tg.create_task(f(x)) for x in xs]`: `_task_list`)

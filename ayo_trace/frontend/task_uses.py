@@ -1,8 +1,7 @@
 """The uses of a task (or a list of tasks) the tracer allows: awaiting it. The graph runs a task's
 call where the task is made, so there it has finished (Python's may still be running: ``t.done()``):
-any other use is refused at trace time. Its error is raised there too, unless the task is awaited
-inside a ``try`` it was not made in or gathered with ``return_exceptions=True`` (``keeps``): then
-the task keeps its error (``Failed``) and raises it where it is awaited, as Python's does."""
+any other use is refused at trace time. Its error is not raised there: the task keeps it (a
+``Failed`` task, ``parallel._task``) and raises it where it is awaited, as Python's does."""
 
 from __future__ import annotations
 
@@ -35,8 +34,9 @@ def check_task_uses(
     task's call where it is created, so there the task has finished (Python's may still be
     running: ``t.done()``) and its error is raised (Python raises it where it is awaited).
     ``within``: the task group the tasks are made in; after it they have finished in Python too,
-    so only the uses inside it are checked. ``kept``: the tasks keep their errors (``keeps``), so
-    awaiting them in a ``try`` or gathering them with ``return_exceptions=`` is as in Python."""
+    so only the uses inside it are checked. ``kept``: the tasks keep their errors until they are
+    awaited (all but a task group's), so awaiting them in a ``try`` or gathering them with
+    ``return_exceptions=`` is as in Python."""
     src = comp.src
     around = {id(a) for a in ancestors(src, made) if isinstance(a, cst.Try | cst.TryStar)}
     for n in walk(src.node.body if within is None else within):
@@ -89,49 +89,6 @@ def check_task_uses(
                     loc=loc,
                     construct="task",
                 )
-
-
-def keeps(comp: Builder, made: cst.CSTNode, name: str, many: bool = True) -> bool:
-    """Whether the task list (or task) ``name`` made by ``made`` keeps each task's error in the task (a
-    ``Failed`` task, raising it where it is awaited, as Python's does) rather than raising it where
-    the task is made: when it is only waited (``waited``), awaited inside a ``try`` it is not made
-    in (``for t in tasks: try: await t``), or gathered with ``return_exceptions=True``. Its other
-    uses are ``check_task_uses``'s. ``many``: a list of tasks, else one task."""
-    if many and waited(comp, made, name):
-        return True
-    src = comp.src
-    around = {id(a) for a in ancestors(src, made) if isinstance(a, cst.Try | cst.TryStar)}
-    for n in walk(src.node.body):
-        if not (isinstance(n, cst.Name) and n.value == name) or _inside(src, n, made):
-            continue
-        sites = _await_sites(comp, n, many) or []
-        call = src.parents.get(src.parents.get(n))
-        if isinstance(call, cst.Call) and is_gather(comp, call) and catches(comp, call):
-            return True
-        ups = (a for site in sites for a in ancestors(src, site))
-        if any(isinstance(up, cst.Try | cst.TryStar) and id(up) not in around for up in ups):
-            return True
-    return False
-
-
-def waited(comp: Builder, made: cst.CSTNode, name: str) -> bool:
-    """Whether the task list ``name`` made by ``made`` is waited by ``asyncio.wait(name)`` and
-    never gathered: ``wait`` leaves each task's error in the task (``t.exception()``,
-    ``t.result()`` raising it), so the graph keeps it there too (a ``Failed`` task) rather than
-    raising it where the task is made."""
-    src = comp.src
-    waits = False
-    for n in walk(src.node.body):
-        if not (isinstance(n, cst.Name) and n.value == name) or _inside(src, n, made):
-            continue
-        parent = src.parents.get(n)
-        call = src.parents.get(parent)
-        if not (isinstance(parent, cst.Arg) and isinstance(call, cst.Call)):
-            continue
-        if is_gather(comp, call):
-            return False
-        waits = waits or (waits_all(comp, call) and call.args[0] is parent)
-    return waits
 
 
 def _inside(src: Any, n: cst.CSTNode, outer: cst.CSTNode) -> bool:

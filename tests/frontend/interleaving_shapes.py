@@ -477,3 +477,66 @@ async def searches_of_one_collection_gathered(q: str, docs: list[str]) -> list[l
 
 
 TRACED += [searches_of_one_collection_gathered]
+
+
+# a change before the first wait, seen after a failed gather (caught, or outside the workflow):
+# Python runs every call up to its first wait before any fails, the graph stops at the failing one
+
+
+@ayo.workflow
+async def started_calls_counted_in_a_try(q: str, docs: list[str]) -> tuple[int, list[str]]:
+    started: list[str] = []
+
+    async def work(d: str) -> str:
+        started.append(d)
+        return await ayo.llm(f"Sum: {d}", max_tokens=2)
+
+    try:  # noqa: SIM105 (as people write it)
+        await asyncio.gather(*[work(d) for d in docs])
+    except ayo.EngineError:
+        pass
+    return len(started), started
+
+
+@ayo.workflow
+async def each_call_ingests_first(q: str, docs: list[str]) -> list[str]:
+    async def work(d: str) -> str:
+        await ayo.ingest([d], collection="started_kb")
+        return await ayo.llm(f"About {d}", max_tokens=2)
+
+    try:  # noqa: SIM105 (as people write it)
+        await asyncio.gather(*(work(d) for d in docs), work(q))
+    except ayo.EngineError:
+        pass
+    return sorted(h.text for h in await ayo.search(q, collection="started_kb", top_k=10))
+
+
+@ayo.workflow
+async def argument_noted_before_the_wait(q: str, docs: list[str]) -> list[str]:
+    seen: list[str] = []
+
+    async def work(d: str) -> str:
+        seen.append(d)  # (a list of the workflow's: seen only if the failure is caught)
+        return await ayo.llm(d, max_tokens=2)
+
+    return await asyncio.gather(*map(work, docs)) + seen
+
+
+STARTED = [started_calls_counted_in_a_try, each_call_ingests_first]
+STARTED_UNSEEN = [argument_noted_before_the_wait]  # (traced whole: a failure fails the workflow)
+
+
+@ayo.workflow
+async def started_tasks_gathered_later(q: str, docs: list[str]) -> list[str]:
+    started: list[str] = []
+
+    async def work(d: str) -> str:
+        started.append(d)
+        return await ayo.llm(d, max_tokens=2)
+
+    coros = [work(d) for d in docs]  # (made before the statement that awaits them)
+    try:  # noqa: SIM105 (as people write it)
+        await asyncio.gather(*coros)
+    except ayo.EngineError:
+        pass
+    return started

@@ -38,7 +38,7 @@ async def test_calls_made_together_touching_one_object_on_both_sides_of_their_wa
 ) -> None:
     reasons = [str(n.attrs["reason"]) for n in graph_breaks(wf.graph("q", ["a", "b"]))]
     assert len(reasons) == 1, reasons
-    assert re.search(r"interleave at their awaits runs eagerly, as Python runs them: `", reasons[0])
+    assert re.search(r"Python interleaves runs eagerly, as written: `", reasons[0])
     assert re.search(
         r"before it first waits \(line \d+\) and `[\w.]+` after it waited \(line \d+\)", reasons[0]
     )
@@ -79,3 +79,23 @@ def test_the_reason_names_the_object_the_lines_and_the_fix() -> None:
     assert f"touches `cache` before it first waits (line {first + 5})" in described
     assert f"after it waited (line {first + 8})" in described
     assert "fix: change the shared object on one side of the calls' awaits only" in described
+
+
+@pytest.mark.parametrize("wf", shapes.STARTED, ids=[wf.fn.__name__ for wf in shapes.STARTED])
+async def test_a_gather_whose_calls_change_what_a_caught_failure_sees_before_waiting_runs_eagerly(
+    wf: Any,
+) -> None:
+    (found,) = graph_breaks(wf.graph("q", ["a", "b"]))
+    assert "before it first waits" in str(found.attrs["reason"])
+    await three_runs_agree(wf, QUESTIONS, DOCS)
+
+
+@pytest.mark.parametrize("wf", shapes.STARTED_UNSEEN, ids=[wf.fn.__name__ for wf in shapes.STARTED_UNSEEN])
+async def test_a_change_before_waiting_that_no_one_sees_after_a_failure_is_traced(wf: Any) -> None:
+    assert graph_breaks(wf.graph("q", ["a", "b"])) == []
+    await three_runs_agree(wf, QUESTIONS, DOCS)
+
+
+def test_calls_made_before_changing_what_a_caught_failure_sees_before_waiting_are_refused() -> None:
+    with pytest.raises(TraceError, match=r"before it first waits .* with `return_exceptions=True`"):
+        shapes.started_tasks_gathered_later.graph("q", ["a"])
