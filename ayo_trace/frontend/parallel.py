@@ -7,9 +7,10 @@
   ``coros = [f(x) for x in xs]`` then ``await asyncio.gather(*coros)`` is the same (``coroutine_lists.Deferred``).
   With ``return_exceptions=True`` each call (of the list, or of a spread comprehension) is a
   ``try`` node handing back its error as its value (``try_except.caught``), as gather does; tasks
-  made before it keep their errors (``task_uses.keeps``), which it hands back; not deferred lists
-  or ``map`` spreads (a graph break). Calls it makes itself that interleave at their awaits
-  (``interleaving``) run eagerly, as a graph break (``interleaved``).
+  made before it keep their errors (``_task``), which it hands back; not deferred lists or ``map``
+  spreads (a graph break). Calls it makes itself that interleave at their awaits (``interleaving``)
+  or change before their first wait what a caught failure sees (``_started``) run eagerly, as a
+  graph break (``interleaved``); calls made before it that do are refused.
 * ``async with asyncio.TaskGroup() as tg:`` with ``t = tg.create_task(f(...))`` lines, and anyio's
   ``async with anyio.create_task_group() as tg:`` with ``tg.start_soon(f, *args)`` lines: each task
   is traced as the awaited call; ``t`` holds a ``Completed`` task whose ``result()`` (or ``await t``)
@@ -20,9 +21,9 @@
   there), ``tasks`` the list of their ``Completed`` tasks; ``await asyncio.gather(*tasks)`` is the
   list of their values, and anything else awaiting them (``[await t for t in tasks]``) runs as a
   graph break whose ``await t`` returns the value at once. A list waited by ``asyncio.wait`` and
-  never gathered keeps each task's error in it (a ``Failed`` task), as ``wait`` leaves it; so does
-  a task, or a list of them, awaited inside a ``try`` it was not made in, or gathered with
-  ``return_exceptions=True`` (``task_uses.keeps``): awaiting it raises the error there.
+  never gathered keeps each task's error in it (a ``Failed`` task), as ``wait`` leaves it; every
+  task made outside a task group does (``_task``): awaiting it raises the error there, so a
+  ``try`` around that await catches it and a path that never awaits it never sees it.
 * A task used other than by awaiting it (``t.done()``) is refused: the graph runs the call where
   the task is created, so there it has finished (Python's may still be running).
 
@@ -163,10 +164,10 @@ def _gather_parts(comp: Builder, call: cst.Call) -> list[cst.BaseExpression | Sp
     if catching is None:
         return None
     positional = [a for a in call.args if a.keyword is None]
-    if catching:  # each part's error is its value: only calls made here (a task's error is raised
-        # where the graph makes it), and comprehensions of them
+    if catching:  # each part's error is its value: calls made here, comprehensions of them, and
+        # tasks (which keep their errors)
         ok = all(
-            (  # (tasks gathered with `return_exceptions=True` keep their errors: `keeps`)
+            (  # (tasks keep their errors: `_task`)
                 a.star == "*"
                 and (task_list_node(comp, a.value) is not None or task_dicts.tasks_spread(comp, a.value))
             )

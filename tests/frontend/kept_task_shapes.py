@@ -209,6 +209,41 @@ KEPT = [
 ]
 
 
+# a failed task's error is raised only where it is awaited: a path that never awaits it never sees it,
+# the statements between making and awaiting it run, another call failing first raises its own error
+@ayo.workflow
+async def s_never_awaited_on_a_path(q, docs):
+    t = asyncio.create_task(ayo.llm(q, max_tokens=2))
+    if not docs:
+        return "early"
+    return await t
+
+
+@ayo.workflow
+async def s_statements_between(q, docs):
+    log = []
+    try:
+        t = asyncio.create_task(ayo.llm(q, max_tokens=2))
+        log.append("between")
+        n = len(docs[0])
+        r = await t
+    except ayo.EngineError:
+        r, n = None, -1
+    except IndexError:
+        r, n = "no docs", 0
+    return r, n, log
+
+
+@ayo.workflow
+async def s_another_call_fails_first(q, docs):
+    t = asyncio.create_task(ask(q))
+    hits = await ayo.search(q, collection="never_ingested", top_k=2)
+    return [h.text for h in hits], await t
+
+
+KEPT += [s_never_awaited_on_a_path, s_another_call_fails_first]
+
+
 # awaited in reverse: each `await t` runs as written (a graph break taking the finished task's value)
 @ayo.workflow
 async def t_reversed(q, docs):
@@ -228,4 +263,5 @@ async def t_reversed_try(q, docs):
     return out
 
 
-REVERSED = [t_reversed, t_reversed_try]
+# (and a `try` binding names before its last statement, which runs as written)
+REVERSED = [t_reversed, t_reversed_try, s_statements_between]

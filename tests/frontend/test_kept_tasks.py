@@ -1,7 +1,7 @@
 """A task awaited inside a ``try`` it was not made in, or gathered with ``return_exceptions=True``,
 keeps its call's error until it is awaited, as Python's does: traced whole (the calls still run
 where the tasks are made, at once), and eager ≡ traced ≡ optimized with failing calls
-(``frontend/task_uses.keeps``)."""
+(``frontend/parallel._task``)."""
 
 from __future__ import annotations
 

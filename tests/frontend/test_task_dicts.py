@@ -74,6 +74,6 @@ def test_other_uses_of_a_dict_of_tasks_are_refused(wf: Any, match: str) -> None:
     ids=["return_exceptions", "in a try"],
 )
 def test_tasks_awaited_where_their_error_is_caught_keep_it_until_then(wf: Any, args: tuple[Any, ...]) -> None:
-    # each task `Completed` or `Failed` (``task_uses.keeps``): its error raised where it is awaited
+    # each task `Completed` or `Failed` (``parallel._task``): its error raised where it is awaited
     assert "break" not in [n.op for n in wf.graph(*args).walk()]
     assert_all_equal(run_in_new_loop(run_modes, wf, args, 3, [[], list(DEFAULT_PASSES)]))
