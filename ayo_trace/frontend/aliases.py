@@ -187,6 +187,37 @@ def _dict_parts(el: cst.BaseDictElement) -> list[cst.BaseExpression]:
     return [el.key, el.value] if isinstance(el, cst.DictElement) else [el.value]
 
 
+def helper_aliases(src: FunctionSource) -> dict[str, tuple[str, str]]:
+    """The names a helper binds once to another name or a part of one (``h = self.history``,
+    ``hist, name = self.history, self.name``, ``lg = state["log"]``), each mapped to that name and
+    the rest of the reference (``("self", ".history")``; an item's: ``""``, the whole object):
+    what the helper does through it reaches that object."""
+    count: dict[str, int] = {}
+    for a in src.fn_scope.assignments:
+        count[a.name] = count.get(a.name, 0) + 1
+    out: dict[str, tuple[str, str]] = {}
+    for node in walk(src.node.body, lambda n: isinstance(n, cst.FunctionDef | cst.ClassDef | cst.Lambda)):
+        if not (isinstance(node, cst.Assign) and len(node.targets) == 1):
+            continue
+        t, v = node.targets[0].target, node.value
+        pairs: list[tuple[Any, Any]] = [(t, v)]
+        if isinstance(t, cst.Tuple) and isinstance(v, cst.Tuple) and len(t.elements) == len(v.elements):
+            pairs = [(a.value, b.value) for a, b in zip(t.elements, v.elements, strict=True)]
+        for a, b in pairs:
+            root = reference_root(b) if isinstance(b, cst.Name | cst.Attribute | cst.Subscript) else None
+            if isinstance(a, cst.Name) and count.get(a.value) == 1 and root is not None and root != a.value:
+                dotted = all(
+                    isinstance(n, cst.Name | cst.Attribute)
+                    for n in walk(b)
+                    if isinstance(n, cst.BaseExpression)
+                )
+                out[a.value] = (
+                    root,
+                    src.code(b).strip()[len(root) :] if dotted else "",
+                )  # (an item: the whole)
+    return out
+
+
 def reference_root(e: cst.BaseExpression) -> str | None:
     """``x`` for ``x``, ``x.a``, ``x[i]``, ``x.a[i].b``, ``x.get(k)``, ``x.setdefault(k, [])`` (a
     reference into ``x``), else None."""

@@ -19,14 +19,16 @@ What a call touches is read from the helpers' source (``Touch``): the names a he
 outside itself (the workflow's, the module's), and its parameters as the objects the call passes
 (``agent.step(q)``: ``self`` is ``agent``; each item of a comprehension or a loop its own object),
 an attribute of one apart from the others (``self.turns`` and ``self.history``), through the
-helpers it awaits and the workflow's own functions it calls; each touch with the fewest and the
-most waits the call may have made before it (an ``await`` of an ayo call waits once; of a helper,
-as often as it does; of anything else, or in a loop, any number of times).
+helpers it awaits and the workflow's own functions it calls, and through a name the helper binds
+once to one of those (``h = self.history``, ``lg = state["log"]``: ``aliases.helper_aliases``);
+each touch with the fewest and the most waits the call may have made before it (an ``await`` of an
+ayo call waits once; of a helper, as often as it does; of anything else, or in a loop, any number
+of times).
 
 Tasks made one statement at a time, and the workflow's own statements between making a task and
 awaiting it, are ``task_windows``' (with this module's reading of what a statement touches). Not
-followed: an object reached through a local name of the helper (``h = self.history`` then
-``h.append(...)``).
+followed: one object held by two objects the calls are made on (``Agent("pro", board)`` and
+``Agent("con", board)``, each changing its ``self.board``).
 """
 
 from __future__ import annotations
@@ -46,7 +48,7 @@ import libcst as cst
 from ..errors import TraceError
 from ..ir.code import SourceLoc
 from . import closures, nonlocals
-from .aliases import local_defs
+from .aliases import helper_aliases, local_defs
 from .comprehensions import MAP_ITEM
 from .sites import Touch, called_changes, primitive_op, same_names, statement_sites, store_touch, whole_sites
 from .source import FunctionSource
@@ -318,9 +320,14 @@ def _touches(
     outside = set(src.free_names(src.node.body)[1]) - local
     lo, hi = 0.0, 0.0  # the waits made before the statement, fewest and most
 
-    def key_of(name: str) -> str | None:
+    aliased = helper_aliases(src)  # (`h = self.history`: `h.append(x)` changes `self.history`)
+
+    def key_of(name: str, depth: int = 0) -> str | None:
         if name in args:
             return args[name]
+        if name in aliased and depth < _MAX_DEPTH:
+            base = key_of(aliased[name][0], depth + 1)
+            return None if base is None else base + aliased[name][1]
         return name if name in outside and not _opaque(scope.get(name)) else None
 
     for stmt in src.node.body.body:

@@ -479,6 +479,43 @@ async def searches_of_one_collection_gathered(q: str, docs: list[str]) -> list[l
 TRACED += [searches_of_one_collection_gathered]
 
 
+# the object reached through a name the helper binds to it (`h = self.history`, `lg = state["log"]`)
+
+
+class AliasingBot:
+    def __init__(self) -> None:
+        self.history: list[str] = []
+        self.name = "bot"
+
+    async def step(self, d: str) -> int:
+        h, name = self.history, self.name
+        h.append(f"{name} {d}")
+        await ayo.llm(d, max_tokens=2)
+        return len(self.history)  # Python: every call's note, the graph's: the notes so far
+
+
+@ayo.workflow
+async def history_changed_through_a_local_name(q: str, docs: list[str]) -> list[int]:
+    bot = AliasingBot()
+    return list(await asyncio.gather(*(bot.step(d) for d in [q, *docs])))
+
+
+@ayo.workflow
+async def item_changed_through_a_local_name(q: str, docs: list[str]) -> list[int]:
+    state: dict[str, list[str]] = {"log": []}
+
+    async def work(d: str) -> int:
+        lg = state["log"]
+        lg.append(d)
+        await ayo.llm(d, max_tokens=2)
+        return len(lg)
+
+    return list(await asyncio.gather(*(work(d) for d in [q, *docs])))
+
+
+EAGER += [history_changed_through_a_local_name, item_changed_through_a_local_name]
+
+
 # a change before the first wait, seen after a failed gather (caught, or outside the workflow):
 # Python runs every call up to its first wait before any fails, the graph stops at the failing one
 
