@@ -18,8 +18,8 @@ last's value. A dict of tasks runs its calls where it is made, as a list of task
 (``parallel``); it may be awaited by ``gather(*tasks.values())`` or ``await tasks[key]``, and
 read any way after a statement of its block gathering all its values (where Python's tasks have
 all finished too). Another use before that is refused, as for a list of tasks (``task_uses``).
-Awaited in a ``try`` the dict is not made in, or gathered with ``return_exceptions=True``, its
-tasks keep their errors (``Failed``), raised where each is awaited, as in Python.
+Its tasks keep their errors (``Failed``), raised where each is awaited, as in Python: a ``try``
+around that await catches it, and ``gather(..., return_exceptions=True)`` hands it back.
 """
 
 from __future__ import annotations

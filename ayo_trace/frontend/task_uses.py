@@ -32,8 +32,7 @@ def check_task_uses(
     by awaiting it (``await t``, ``gather(t)``, ``gather(*tasks)``, ``for t in tasks`` awaiting
     ``t``, ``len(tasks)``), or awaits inside a ``try`` that ``made`` is not in: the graph runs the
     task's call where it is created, so there the task has finished (Python's may still be
-    running: ``t.done()``) and its error is raised (Python raises it where it is awaited).
-    ``within``: the task group the tasks are made in; after it they have finished in Python too,
+    running: ``t.done()``); a task not ``kept`` raises its error there too. ``within``: the task group the tasks are made in; after it they have finished in Python too,
     so only the uses inside it are checked. ``kept``: the tasks keep their errors until they are
     awaited (all but a task group's), so awaiting them in a ``try`` or gathering them with
     ``return_exceptions=`` is as in Python."""
