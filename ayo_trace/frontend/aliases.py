@@ -211,10 +211,8 @@ def helper_aliases(src: FunctionSource) -> dict[str, tuple[str, str]]:
                     for n in walk(b)
                     if isinstance(n, cst.BaseExpression)
                 )
-                out[a.value] = (
-                    root,
-                    src.code(b).strip()[len(root) :] if dotted else "",
-                )  # (an item: the whole)
+                rest = src.code(b).strip()[len(root) :] if dotted else ""  # (an item's: the whole object)
+                out[a.value] = (root, rest)
     return out
 
 

@@ -11,9 +11,9 @@ the count so far), an agent's history appended to on both sides of its call, a c
 before and filled after, a note taken after a second wait. A gather or task group making those
 calls itself runs eagerly, as a graph break (``parallel.interleaved``, ``task_groups``); calls
 made before it (tasks, a list of coroutines) are refused at trace time; both name the calls, the
-object and both lines. Anything else (changes before the first wait only,
-as a counter of calls started; or all after the same wait, as results appended as they come) is
-traced.
+object and both lines. Anything else (changes before the first wait only, as a counter of calls
+started, unless a failure of the gather is caught: ``parallel._started``; or all after the same
+wait, as results appended as they come) is traced.
 
 What a call touches is read from the helpers' source (``Touch``): the names a helper reads from
 outside itself (the workflow's, the module's), and its parameters as the objects the call passes
