@@ -68,10 +68,22 @@ graph task_group_results(question):
     "create_task_then_await": """\
 graph create_task_then_await(question):
   %question = input  # parallel_wfs.py:66
-  %background = search(%question, collection='kb', top_k=3)  # parallel_wfs.py:67
-  %background_1 = python(%background) { background = __ayo_done(__ayo_result) }  # parallel_wfs.py:67
+  %try = try(%question, names=('background',)) {  # parallel_wfs.py:67
+      %question = input
+      %background = search(%question, collection='kb', top_k=3)  # parallel_wfs.py:67
+      %outcome = python(%background) { outcome = __ayo_fn(__ayo_arg) }  # parallel_wfs.py:67
+      return %outcome
+  } except {
+      %exc = input
+      %question = input
+      %outcome = python(%exc) { outcome = __ayo_fn(__ayo_arg) }  # parallel_wfs.py:67
+      return %outcome
+  }
+  %background = getitem(%try, index=0)  # parallel_wfs.py:67
+  %background_1 = python(%background) { background = __ayo_result  # __ayo_done: its error kept } after %try  # parallel_wfs.py:67
   %draft = llm(f"Draft an answer: {%question}\\nDraft:", max_tokens=16) after %background_1  # parallel_wfs.py:68
-  %result = python(%draft, %background) { result = draft + "\\n" + "\\n".join(h.text for h in hits) }  # parallel_wfs.py:70
+  %hits = python(%background_1) { hits = __ayo_tasks.result() } after %draft  # parallel_wfs.py:69
+  %result = python(%draft, %hits) { result = draft + "\\n" + "\\n".join(h.text for h in hits) }  # parallel_wfs.py:70
   return %result""",
     "anyio_task_group": """\
 graph anyio_task_group(docs, question):
