@@ -117,7 +117,7 @@ CAUGHT = {
 
 
 @pytest.mark.parametrize("docs", [DOCS, ["one", "FAIL two", "three"]], ids=["none fail", "one fails"])
-@pytest.mark.parametrize(("maker", "items", "consumer"), list(itertools.product(MAKERS, ITEMS, CAUGHT)))
+@pytest.mark.parametrize(("maker", "items", "consumer"), list(itertools.product(MAKERS[:1], ITEMS, CAUGHT)))
 def test_tasks_awaited_where_their_error_is_caught_run_as_one_map_and_answer_as_eager(
     maker: str, items: str, consumer: str, docs: list[str], tmp_path: Path
 ) -> None:
