@@ -20,6 +20,7 @@ from ..ir.graph import Node
 from ..ir.ops import handler_name
 from ..ir.spec import PrimitiveSpec, primitive_spec
 from .control import HANDLING
+from .user_context import UserContext
 
 Handler = Callable[[Node, list[Any]], Awaitable[Any]]
 
@@ -53,27 +54,37 @@ def generic_primitive(node: Node) -> PrimitiveSpec:
     return spec
 
 
-async def run_user_code(node: Node, args: list[Any]) -> Any:
+async def run_user_code(node: Node, args: list[Any], user: UserContext | None = None) -> Any:
     """Call the user's code of a ``python`` or ``break`` node on ``args`` (awaiting what a break
     returns to be awaited). An ayo-trace error passes unchanged (a break may call primitives; a
     handler's `raise` re-raises the engine error it caught, which the caller catches as it would
     eagerly); any other error becomes a ``UserCodeError`` naming the node and its line, chained
-    to it. In a ``try`` node's handler it runs as inside Python's ``except`` (``control.HANDLING``)."""
+    to it. In a ``try`` node's handler it runs as inside Python's ``except`` (``control.HANDLING``).
+    ``user``: the query's context variables (``user_context``), which its code sees and sets."""
     code: PyCode = node.attrs["code"]
     handled = HANDLING.get()
-    try:  # (called in this frame, not a nested coroutine: a `StopIteration` it raises stays one)
+
+    def call() -> Any:
         if handled is None:
-            value = code.resolve()(*args)
-        else:  # in a handler's body: with the error it handles as Python's `except` keeps it
-            traceback = handled.__traceback__
-            try:
-                raise handled
-            except BaseException:
-                value = code.resolve()(*args)
-            finally:
-                handled.__traceback__ = traceback
-        if node.op == "break" and (code.is_async or hasattr(value, "__await__")):
-            value = await value
+            return code.resolve()(*args)
+        traceback = handled.__traceback__  # in a handler's body: with the error it handles, as
+        try:  # Python's `except` keeps it
+            raise handled
+        except BaseException:
+            return code.resolve()(*args)
+        finally:
+            handled.__traceback__ = traceback
+
+    # (called in this frame, not a nested coroutine: a `StopIteration` it raises stays one)
+    try:
+        if user is None:
+            value = call()
+            if node.op == "break" and (code.is_async or hasattr(value, "__await__")):
+                value = await value
+        elif node.op == "break":
+            value = await user.run_break(call)
+        else:
+            value = user.call(call)
     except Exception as exc:
         if isinstance(exc, AyoError):
             raise

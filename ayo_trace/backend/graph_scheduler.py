@@ -66,6 +66,7 @@ from .dispatch import annotate, generic_primitive, handler_for, run_user_code, w
 from .engine_client import Emit, EngineClient, Session
 from .events import NodeRun
 from .graph_plan import STREAM_BUFFER, Edge, UpstreamFailed, plan
+from .user_context import UserContext
 
 log = logging.getLogger("ayo_trace.graph_scheduler")
 # ops that may be given ``UNBOUND`` (a name a path left unbound): code reading it itself, bodies
@@ -110,6 +111,7 @@ class QueryContext:
         self.sessions: dict[str, Session] = {}  # by session id
         self.running: dict[tuple[str, Node], float] = {}
         self.interrupted: dict[tuple[str, Node], float] = {}  # nodes a cancellation stopped
+        self.user = UserContext()  # the context variables its code sees and sets
 
     def interrupted_leaf(self) -> tuple[str, Node] | None:
         """Of the nodes a cancellation stopped, the one that had run longest, preferring nodes that
@@ -165,6 +167,7 @@ async def run_query(
             loc=where(node),
         )
     finally:
+        ctx.user.settle()
         with anyio.CancelScope(shield=True):
             await ctx.release_all()
 
@@ -395,10 +398,10 @@ class GraphRun:
         return args[0] if len(args) == 1 else tuple(args)
 
     async def op_python(self, node: Node, args: list[Any]) -> Any:
-        return await self._emit_all(node, await run_user_code(node, args))
+        return await self._emit_all(node, await run_user_code(node, args, self.ctx.user))
 
     async def op_break(self, node: Node, args: list[Any]) -> Any:
-        return await self._emit_all(node, await run_user_code(node, args))
+        return await self._emit_all(node, await run_user_code(node, args, self.ctx.user))
 
     async def op_llm(self, node: Node, args: list[Any]) -> Any:
         a = node.attrs

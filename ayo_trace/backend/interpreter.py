@@ -18,6 +18,7 @@ from ..ir.graph import Graph, Node
 from ..ir.ops import rerank_top_k, search_params
 from .control import run_loop, run_try
 from .dispatch import generic_primitive, handler_for, run_user_code
+from .user_context import UserContext
 
 if TYPE_CHECKING:
     from .runtime import Runtime
@@ -29,11 +30,16 @@ class Interpreter:
 
     def __init__(self, rt: Runtime) -> None:
         self.rt = rt
+        self.user = UserContext()
 
     async def run(self, graph: Graph, inputs: Mapping[str, Any]) -> Any:
         await self.rt.ensure_started()
+        self.user = UserContext()  # (each run, a query: the context variables its code sees)
         values = [inputs[n.attrs.get("name", n.name)] for n in graph.inputs]
-        return await self.run_graph(graph, values)
+        try:
+            return await self.run_graph(graph, values)
+        finally:
+            self.user.settle()
 
     async def run_graph(self, graph: Graph, inputs: Sequence[Any]) -> Any:
         env: dict[Node, Any] = dict(zip(graph.inputs, inputs, strict=True))
@@ -53,10 +59,10 @@ class Interpreter:
         return args[0] if len(args) == 1 else tuple(args)
 
     async def op_python(self, node: Node, args: list[Any]) -> Any:
-        return await run_user_code(node, args)
+        return await run_user_code(node, args, self.user)
 
     async def op_break(self, node: Node, args: list[Any]) -> Any:
-        return await run_user_code(node, args)
+        return await run_user_code(node, args, self.user)
 
     async def op_llm(self, node: Node, args: list[Any]) -> Any:
         a = node.attrs

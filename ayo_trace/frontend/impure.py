@@ -32,9 +32,11 @@ statement an effect). A function whose source cannot be read is taken as pure, a
 from __future__ import annotations
 
 import collections
+import contextvars
 import functools
 import inspect
 import logging
+import random
 import sys
 import sysconfig
 import textwrap
@@ -98,8 +100,9 @@ def changed_object(value: Any, name: str, assigned: set[str]) -> bool:
     """Whether code changing ``name`` (calling a method of it, setting an item or attribute of it:
     ``mutated_roots``), which holds ``value``, changes state: a container; a class or an object
     whose attributes it sets (``assigned``); an object of the user's whose class's methods change
-    their object (``changes_self``: not ``TEMPLATE.render(q)``)."""
-    if isinstance(value, _MUTABLE):
+    their object (``changes_self``: not ``TEMPLATE.render(q)``); a ``ContextVar`` (``V.set(x)``)
+    or a ``random.Random`` (each draw changes it)."""
+    if isinstance(value, (*_MUTABLE, contextvars.ContextVar, random.Random)):
         return True
     if isinstance(value, tuple):  # (`PAIR[0].append(q)`: a list the tuple holds)
         return any(isinstance(v, _MUTABLE) or stateful(v) for v in value)

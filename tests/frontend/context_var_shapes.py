@@ -1,0 +1,89 @@
+"""Workflows keeping state in ``contextvars`` (``test_context_vars.py``): request ids and tracing
+state set, read across awaits, reset with their token in a ``finally``, set in helpers and in code
+the graph runs as written. Each takes ``(q, docs)``; ``FAIL`` in a prompt fails its call."""
+
+from __future__ import annotations
+
+import asyncio
+import contextvars
+
+import ayo_trace as ayo
+
+REQUEST: contextvars.ContextVar[str] = contextvars.ContextVar("request", default="-")
+DEPTH: contextvars.ContextVar[int] = contextvars.ContextVar("depth", default=0)
+
+
+async def ask(p: str, n: int = 3) -> str:
+    return await ayo.llm(f"[{REQUEST.get()}] {p}", max_tokens=n)
+
+
+@ayo.workflow
+async def v_token_reset(q, docs):
+    token = REQUEST.set(f"req-{len(docs)}")
+    try:
+        return await ask(q), REQUEST.get()
+    finally:
+        REQUEST.reset(token)
+
+
+@ayo.workflow
+async def v_set_get_across_awaits(q, docs):
+    REQUEST.set("mine")
+    a = await ask(q)
+    seen = REQUEST.get()
+    REQUEST.set("-")
+    return a, seen, REQUEST.get()
+
+
+async def traced_step(d: str) -> str:
+    DEPTH.set(DEPTH.get() + 1)
+    return await ask(d)
+
+
+@ayo.workflow
+async def v_set_in_helper(q, docs):
+    out = []
+    for d in docs:
+        out.append(await traced_step(d))
+    return out, DEPTH.get()
+
+
+@ayo.workflow
+async def v_set_in_a_break(q, docs):
+    REQUEST.set("outer")
+    async with asyncio.timeout(30):  # (run as written: a graph break)
+        REQUEST.set("inside")
+        a = await ask(q)
+    return a, REQUEST.get()
+
+
+@ayo.workflow
+async def v_nested_tokens(q, docs):
+    outer = REQUEST.set("outer")
+    answers = []
+    for d in docs:
+        inner = REQUEST.set(d)
+        try:
+            answers.append(await ask(d))
+        except ayo.EngineError:
+            answers.append("E")
+        finally:
+            REQUEST.reset(inner)
+    REQUEST.reset(outer)
+    return answers, REQUEST.get()
+
+
+@ayo.workflow
+async def v_gathered_helpers(q, docs):
+    REQUEST.set(q[:5])
+    return await asyncio.gather(*(ask(d) for d in docs))
+
+
+SHAPES = [
+    v_token_reset,
+    v_set_get_across_awaits,
+    v_set_in_helper,
+    v_set_in_a_break,
+    v_nested_tokens,
+    v_gathered_helpers,
+]
