@@ -3,6 +3,7 @@ branches await becomes a ``cond`` node whose branches are bodies of their own.""
 
 from __future__ import annotations
 
+import asyncio
 from typing import Any
 
 import libcst as cst
@@ -10,10 +11,11 @@ import libcst as cst
 from ..errors import TraceError
 from ..ir.code import UNBOUND, SourceLoc
 from ..ir.graph import Node
+from .asyncio_calls import only_arg, traceable
 from .builder import Builder, cond_node
 from .flow import flow
 from .returns import UnboundRead, may_be_unbound
-from .state import _has, contains_await
+from .state import _has, _in_scope, contains_await, walk
 from .values import Traced
 
 
@@ -29,11 +31,28 @@ def if_statement(comp: Builder, stmt: cst.If, loc: SourceLoc, *, top: bool) -> N
         if branch is not None:
             comp.block(list(branch.body), top=top)
         return
-    if not contains_await(stmt):
+    if not contains_await(stmt) and not _makes_task(comp, stmt):
         return comp.python_statement(stmt, loc, comp.src.assigned_names(stmt), effect=True)
     if _has(stmt, cst.Break | cst.Continue):
         return comp.statement_break(stmt, loc, "if with break/continue on a traced value")
     _cond(comp, stmt, loc)
+
+
+def _makes_task(comp: Builder, stmt: cst.If) -> bool:
+    """Whether a branch of ``stmt`` makes a task of a call the tracer traces (``t =
+    asyncio.create_task(f(x))``, outside a task group): a ``cond``, so that the task is the graph's
+    (``parallel``), as when its branch awaits, not one plain code starts."""
+    for n in walk(stmt, _in_scope):
+        if isinstance(n, cst.Assign) and isinstance(n.value, cst.Call):
+            call = n.value
+            coro = only_arg(call)
+            if (
+                comp.exprs.callee(call) in (asyncio.create_task, asyncio.ensure_future)
+                and coro is not None
+                and traceable(comp, coro)
+            ):
+                return True
+    return False
 
 
 def _cond(comp: Builder, stmt: cst.If, loc: SourceLoc) -> None:

@@ -210,7 +210,8 @@ def _assigned_after(src: FunctionSource, line: int, names: set[str]) -> dict[str
 
 def _changed_after(src: Any, line: int, names: set[str]) -> bool:
     """Whether a statement after ``line`` changes one of ``names`` in place (a method that is not
-    read-only, an item or attribute assigned or deleted)."""
+    read-only, an item or attribute assigned or deleted; ``aliases.changed_after`` adds a function
+    it is handed to)."""
     for n in _names_in(src.node.body):
         if n.value not in names or src.positions[n].start.line <= line:
             continue

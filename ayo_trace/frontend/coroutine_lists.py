@@ -33,8 +33,9 @@ import libcst as cst
 
 from ..errors import TraceError
 from ..ir.code import SourceLoc
-from .closures import _assigned_after, _changed_after
+from .closures import _assigned_after
 from .control_flow import close_map, open_body, target_names
+from .sites import changed_after
 from .source import _names_in
 from .state import _contains_node, ancestors, contains_await, walk
 from .values import Static, Traced, Value
@@ -170,7 +171,7 @@ def _defer(comp: Builder, small: cst.Assign, traceable: Any, consumes: Any) -> b
         for n in walk(value)
         if isinstance(n, cst.Name) and not isinstance(src.parents.get(n), cst.Arg)
     }
-    if _assigned_after(src, line, reads) or _changed_after(src, line, reads & (content | (reads - bare))):
+    if _assigned_after(src, line, reads) or changed_after(src, line, reads & (content | (reads - bare))):
         return False
     comp.env[target.value] = Static(Deferred((value,)))
     return True
@@ -373,7 +374,7 @@ def built(
         reads |= set(src.free_names(part)[0])
     reads -= bound | {target.value}  # (a loop's part reads the list it appends to)
     first = src.positions[small].start.line
-    if _assigned_after(src, first, reads) or _changed_after(src, first, reads):
+    if _assigned_after(src, first, reads) or changed_after(src, first, reads):
         return None
     comp.deps.deferred.update(id(s) for s in skip)
     return tuple(p for _, p in sorted(parts, key=lambda lp: lp[0]))

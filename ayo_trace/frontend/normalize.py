@@ -22,6 +22,20 @@
   annotations are kept (they make its fields), and so are ``x: T`` with no value (it makes ``x``
   a local name) and annotations of attributes or items.
 
+* ``x = asyncio.create_task(f()) if cond else None``, a task made in one branch of a conditional
+  expression assigned to names, is the ``if`` statement it stands for::
+
+      bg = asyncio.create_task(f(q)) if docs else None      ->    if docs:
+                                                                     bg = asyncio.create_task(f(q))
+                                                                 else:
+                                                                     bg = None
+
+  Python evaluates the condition, then one branch, then assigns, in both; a task made in a
+  statement of its own is one the tracer keeps (``parallel``) where, inside an expression, it
+  would be work started and never awaited. Only a one-line statement of one ``=`` whose value is
+  a conditional expression with ``asyncio.create_task`` or ``ensure_future`` in a branch (a
+  conditional in the ``else`` branch is rewritten the same way, as an ``elif``).
+
 * ``nonlocal calls`` in a function the workflow defines: the workflow's ``calls`` kept in a cell
   (``calls__cell = [0]``, every use ``calls__cell[0]``), as Python keeps it (``nonlocals``).
 
@@ -39,7 +53,7 @@
   as written, a graph break, raised its own already). With several failed tasks the group may
   gather more than one error where the graph raises the first.
 
-The first two and the last add lines the source does not have: the lines after them in the
+The first two, the conditional task and the last add lines the source does not have: the lines after them in the
 rewritten code are further down, which ``lines`` undoes for the file's line numbers (a new line
 stands for the one before it, a ``try:`` for the one after it).
 """
@@ -58,7 +72,7 @@ from . import nonlocals
 
 def rewrite(
     module: cst.Module, names: dict[str, Any]
-) -> tuple[cst.Module, list[cst.CSTNode], list[cst.CSTNode]]:
+) -> tuple[cst.Module, list[cst.CSTNode], list[cst.CSTNode], list[tuple[cst.CSTNode, int]]]:
     """``module`` rewritten (above), and the nodes starting a line the source does not have, to
     find those lines once the tree is laid out: those standing for the line before them (a body
     moved to its own line; each handler and its ``pass``; the inner ``try`` of ``with
@@ -68,6 +82,7 @@ def rewrite(
     module, cells = nonlocals.rewrite(module)  # (first: its lines are found where it puts them)
     added: list[cst.CSTNode] = []
     ahead: list[cst.CSTNode] = []  # (new lines standing for the line after them: a `try:`)
+    shrunk: list[tuple[cst.CSTNode, int]] = []  # (a statement now on fewer lines: how many fewer)
 
     class Rewrite(cst.CSTTransformer):
         def __init__(self) -> None:
@@ -102,6 +117,11 @@ def rewrite(
             added.append(line)
             return cst.IndentedBlock(body=[line])
 
+        def leave_SimpleStatementLine(
+            self, old: cst.SimpleStatementLine, new: cst.SimpleStatementLine
+        ) -> cst.BaseStatement:
+            return _branched(new, names, added, shrunk)
+
         def leave_With(self, old: cst.With, new: cst.With) -> cst.BaseStatement:
             if new.asynchronous is not None:
                 return _grouped(new, names, added, ahead)
@@ -133,7 +153,70 @@ def rewrite(
     if cells:  # (a parameter's cell, first in the body: the first statement's line)
         fn = next(s for s in rewritten.body if isinstance(s, cst.FunctionDef))
         ahead.extend(fn.body.body[:cells])
-    return rewritten, added, ahead
+    return rewritten, added, ahead, shrunk
+
+
+def _branched(
+    line: cst.SimpleStatementLine,
+    names: dict[str, Any],
+    added: list[cst.CSTNode],
+    shrunk: list[tuple[cst.CSTNode, int]],
+) -> cst.BaseStatement:
+    """``x = a if c else b`` with a task made in ``a`` or ``b`` as ``if c: x = a`` / ``else: x = b``
+    (``rewrite``); any other line as it is. Written over several lines (in parentheses), the
+    statement is then on fewer lines: ``shrunk`` notes how many."""
+    if len(line.body) != 1 or not isinstance(line.body[0], cst.Assign):
+        return line
+    assign = line.body[0]
+    value = assign.value
+    if not isinstance(value, cst.IfExp):
+        return line
+    code = cst.Module([]).code_for_node
+    parts: list[cst.BaseExpression] = []
+    e: cst.BaseExpression = value
+    while isinstance(e, cst.IfExp):  # (each test and branch on one line of its own)
+        parts += [e.test, e.body]
+        e = e.orelse
+    if any("\n" in code(p) for p in [*parts, e, *(t.target for t in assign.targets)]):
+        return line
+    if not any(_makes_task(branch, names) for branch in (value.body, value.orelse)):
+        return line
+
+    def assigned(e: cst.BaseExpression) -> cst.SimpleStatementLine:
+        made = cst.SimpleStatementLine([assign.with_changes(value=e, semicolon=cst.MaybeSentinel.DEFAULT)])
+        added.append(made)
+        return made
+
+    def branch(e: cst.IfExp) -> cst.If:
+        orelse: cst.If | cst.Else
+        if isinstance(e.orelse, cst.IfExp):
+            orelse = branch(e.orelse)
+        else:
+            orelse = cst.Else(cst.IndentedBlock([assigned(e.orelse)]))
+        added.append(orelse)
+        return cst.If(test=e.test, body=cst.IndentedBlock([assigned(e.body)]), orelse=orelse)
+
+    made = branch(value).with_changes(leading_lines=line.leading_lines)
+    fewer = code(line.with_changes(leading_lines=())).rstrip("\n").count("\n")
+    if fewer:
+        shrunk.append((made, fewer))
+    return made
+
+
+def _makes_task(e: cst.BaseExpression, names: dict[str, Any]) -> bool:
+    """Whether ``e`` holds a call of ``asyncio.create_task`` or ``asyncio.ensure_future``."""
+
+    class Find(cst.CSTVisitor):
+        found = False
+
+        def visit_Call(self, node: cst.Call) -> None:
+            fn = _resolve(node.func, names)
+            if fn is asyncio.create_task or fn is asyncio.ensure_future:
+                self.found = True
+
+    finder = Find()
+    e.visit(finder)
+    return finder.found
 
 
 GROUP_ERROR = "ayo_task_group_error__"
@@ -199,19 +282,21 @@ def _resolve(e: cst.BaseExpression, names: dict[str, Any]) -> Any:
     return None
 
 
-def lines(added: Sequence[int], ahead: Sequence[int] = ()) -> Any:
+def lines(added: Sequence[int], ahead: Sequence[int] = (), shrunk: dict[int, int] | None = None) -> Any:
     """A function from a line of the rewritten code to the line it was in the source, given the
     lines (in the rewritten code) added: each of ``added`` stands for the line before it (an
     ``except ...: pass`` for the body's last), each of ``ahead`` for the line after it (a ``try:``
-    for the statement it wraps)."""
+    for the statement it wraps); ``shrunk``: the first lines of statements now on fewer lines than
+    in the source, and how many fewer."""
     before, after = frozenset(added), frozenset(ahead)
     marks = before | after
+    fewer = shrunk or {}
 
     def original(line: int) -> int:
         while line in after:
             line += 1
         while line in before:
             line -= 1
-        return line - sum(1 for m in marks if m < line)
+        return line - sum(1 for m in marks if m < line) + sum(n for at, n in fewer.items() if at < line)
 
     return original

@@ -71,7 +71,7 @@ from .asyncio_calls import (
     wrapped,
 )
 from .comprehensions import COMPREHENSIONS, MAP_ITEM, _clause_awaits
-from .task_uses import check_task_uses
+from .task_uses import check_task_uses, eager_task, untraced_task
 from .values import Traced, Value
 
 if TYPE_CHECKING:
@@ -486,6 +486,8 @@ def small_statement(comp: Builder, small: cst.BaseSmallStatement, loc: SourceLoc
     if coroutine_lists.defer(comp, small, deferrable, consumer):
         return True
     if not (isinstance(small, cst.Assign) and len(small.targets) == 1 and _task_assignment(comp, small, loc)):
+        if isinstance(small, cst.Assign) and untraced_task(comp, small, loc):
+            return True
         _refuse_unawaited(comp, small, loc)
         return False
     return True
@@ -537,8 +539,9 @@ def _task_assignment(comp: Builder, small: cst.Assign, loc: SourceLoc) -> bool:
         return False
     assert isinstance(coro, cst.Call)
     kept = group_of(comp, call) is None  # (a task group's tasks fail the group where it ends)
-    check_task_uses(comp, small, target.value, loc, many=False, kept=kept)
-    task_windows.check_window(comp, small, target.value, [(coro, None)], loc, None)
+    task_windows.check_window(comp, small, target.value, [(coro, None)], loc, None)  # (Python's too)
+    if (use := check_task_uses(comp, small, target.value, loc, many=False, kept=kept)) is not None:
+        return eager_task(comp, small, target.value, use, loc)
     _task(comp, small, coro, target.value, loc, kept)
     return True
 
@@ -555,7 +558,8 @@ def _task_list(comp: Builder, small: cst.Assign, target: str, made: cst.ListComp
         interleaving.check_gather(comp, [part], loc)  # (run at once)
         task_windows.check_window(comp, small, None if group else target, [part], loc, group)
     kept = group is None and isinstance(coro, cst.Call)
-    check_task_uses(comp, small, target, loc, many=True, within=group, kept=kept)
+    if (use := check_task_uses(comp, small, target, loc, many=True, within=group, kept=kept)) is not None:
+        return eager_task(comp, small, target, use, loc)
     if kept:  # each call a `try` making its task: `Completed`, or `Failed` holding its error
         assert isinstance(coro, cst.Call)
         comp.deps.caught[id(coro)] = (Completed, Failed)

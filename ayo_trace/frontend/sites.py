@@ -18,7 +18,9 @@ from ..ir.mutation import READ_ONLY_METHODS
 from ..ir.spec import primitive_spec
 from . import aliases, impure
 from .aliases import handed_changed
+from .closures import _changed_after
 from .source import FunctionSource
+from .source import _names_in as _name_nodes
 from .state import _names_in, contains_await, mutated_roots, walk
 
 
@@ -190,3 +192,23 @@ def same_names(src: FunctionSource) -> dict[str, str]:
                 if isinstance(t.target, cst.Name) and root is not None and root != t.target.value:
                     parent[find(t.target.value)] = find(root)
     return {n: find(n) for n in {*parent, *parent.values()}}
+
+
+def changed_after(src: FunctionSource, line: int, names: set[str]) -> bool:
+    """Whether a statement after ``line`` changes one of ``names`` in place: as
+    ``_changed_after`` reads it, or handed bare to a function that may change it
+    (``grow(items)``, ``rng.shuffle(items)``: ``handed_changed``)."""
+    if _changed_after(src, line, names):
+        return True
+    for n in _name_nodes(src.node.body):
+        if n.value not in names or src.positions[n].start.line <= line:
+            continue
+        parent = src.parents.get(n)
+        call = src.parents.get(parent)
+        if (
+            isinstance(parent, cst.Arg)
+            and isinstance(call, cst.Call)
+            and n.value in handed_changed(src, call)
+        ):
+            return True
+    return False

@@ -78,13 +78,15 @@ class FunctionSource:
             for name, cell in zip(fn.__code__.co_freevars, cells, strict=False):
                 with contextlib.suppress(ValueError):
                     names[name] = cell.cell_contents
-        module, added, ahead = normalize.rewrite(cst.parse_module(text), names)
+        module, added, ahead, shrunk = normalize.rewrite(cst.parse_module(text), names)
         wrapper = MetadataWrapper(module, unsafe_skip_copy=True)
         scopes = wrapper.resolve(ScopeProvider)
         positions = wrapper.resolve(PositionProvider)
         parents = wrapper.resolve(ParentNodeProvider)
         original = normalize.lines(
-            [positions[h].start.line for h in added], [positions[h].start.line for h in ahead]
+            [positions[h].start.line for h in added],
+            [positions[h].start.line for h in ahead],
+            {positions[h].start.line: n for h, n in shrunk},
         )
         node = next(s for s in module.body if isinstance(s, cst.FunctionDef))
         if node.asynchronous is None:

@@ -12,6 +12,7 @@ import libcst as cst
 
 from ..errors import TraceError
 from ..ir.code import SourceLoc
+from . import task_windows
 from .asyncio_calls import catches, is_as_completed, is_gather, waits_all
 from .state import ancestors, walk
 
@@ -27,15 +28,17 @@ def check_task_uses(
     many: bool,
     within: cst.CSTNode | None = None,
     kept: bool = False,
-) -> None:
+) -> cst.CSTNode | None:
     """Refuse a task (``many``: a list of tasks) made by ``made`` that the workflow uses other than
     by awaiting it (``await t``, ``gather(t)``, ``gather(*tasks)``, ``for t in tasks`` awaiting
-    ``t``, ``len(tasks)``), or awaits inside a ``try`` that ``made`` is not in: the graph runs the
-    task's call where it is created, so there the task has finished (Python's may still be
-    running: ``t.done()``); a task not ``kept`` raises its error there too. ``within``: the task group the tasks are made in; after it they have finished in Python too,
+    ``t``, ``len(tasks)``, ``if t``, ``t is None``), or awaits inside a ``try`` that ``made`` is
+    not in: the graph runs the task's call where it is created, so there the task has finished
+    (Python's may still be running: ``t.done()``); a task not ``kept`` raises its error there too.
+    ``within``: the task group the tasks are made in; after it they have finished in Python too,
     so only the uses inside it are checked. ``kept``: the tasks keep their errors until they are
     awaited (all but a task group's), so awaiting them in a ``try`` or gathering them with
-    ``return_exceptions=`` is as in Python."""
+    ``return_exceptions=`` is as in Python; and a use other than awaiting is not refused but
+    returned (the expression), for the caller to run the task as Python's (``eager_task``)."""
     src = comp.src
     around = {id(a) for a in ancestors(src, made) if isinstance(a, cst.Try | cst.TryStar)}
     for n in walk(src.node.body if within is None else within):
@@ -43,6 +46,8 @@ def check_task_uses(
             continue
         sites = _await_sites(comp, n, many)
         call = src.parents.get(src.parents.get(n))
+        if sites is None and kept:
+            return call if isinstance(call, cst.Call) else src.parents.get(n) or n
         if (
             sites is None
             and isinstance(call, cst.Call)
@@ -88,6 +93,55 @@ def check_task_uses(
                     loc=loc,
                     construct="task",
                 )
+    return None
+
+
+def eager_task(comp: Builder, small: cst.Assign, name: str, use: cst.CSTNode, loc: SourceLoc) -> bool:
+    """Run ``small`` (``t = asyncio.create_task(f(x))``, or a list of such tasks) as written, a
+    graph break making Python's task, whose call then runs eagerly, alongside the graph: the
+    workflow ``use``s the task other than by awaiting it (``t.done()``, ``t.cancel()``,
+    ``asyncio.wait_for(t, 30)``, ``asyncio.shield(t)``, ``asyncio.wait(tasks, timeout=...)``,
+    passing it to a function), which only Python's task, still running, answers as Python does.
+    False (refused by the caller) when ``small`` shares its line with other statements."""
+    src = comp.src
+    line = src.parents.get(small)
+    if not (isinstance(line, cst.SimpleStatementLine) and len(line.body) == 1):
+        return False
+    comp.statement_break(
+        line,
+        loc,
+        f"the task `{name}` is used other than by awaiting it (`{src.code(use).strip()[:60]}`, line "
+        f"{src.loc(use).line}): it is Python's task, its call run eagerly",
+    )
+    return True
+
+
+def untraced_task(comp: Builder, small: cst.Assign, loc: SourceLoc) -> bool:
+    """``t = asyncio.create_task(c)`` (a list or dict comprehension of such tasks) whose call ``c``
+    the tracer does not follow (``p.post(q)`` of an object it does not know): run as written, a
+    graph break making Python's task (``eager_task``). False for any other statement."""
+    if len(small.targets) != 1 or not isinstance(small.targets[0].target, cst.Name):
+        return False
+    made = small.value
+    call = made.value if isinstance(made, cst.DictComp) else getattr(made, "elt", made)
+    if not (
+        isinstance(call, cst.Call)
+        and comp.exprs.callee(call) in (asyncio.create_task, asyncio.ensure_future)
+        and (made is call or isinstance(made, cst.ListComp | cst.DictComp))
+    ):
+        return False
+    name = small.targets[0].target.value
+    line = comp.src.parents.get(small)
+    if not (isinstance(line, cst.SimpleStatementLine) and len(line.body) == 1):
+        return False
+    task_windows.check_untraced_window(comp, small, name, call, loc)
+    comp.statement_break(
+        line,
+        loc,
+        f"the call of the task `{name}` (`{comp.src.code(call).strip()[:60]}`) is not one the "
+        "tracer follows: it is Python's task, its call run eagerly",
+    )
+    return True
 
 
 def _inside(src: Any, n: cst.CSTNode, outer: cst.CSTNode) -> bool:
@@ -100,6 +154,10 @@ def _await_sites(comp: Builder, n: cst.Name, many: bool) -> list[cst.CSTNode] | 
     src = comp.src
     parent = src.parents.get(n)
     call = src.parents.get(parent)
+    if _tested(parent, n) or _none_test(parent, n):
+        return []  # `if t:`, `t is None`: a task is true and not None (the graph's, too); `if tasks:`
+    if isinstance(parent, cst.AssignTarget) and parent.target is n:
+        return []  # `t = None` in another branch: bound again, not used
     if not many:
         if isinstance(parent, cst.Await) or (
             isinstance(parent, cst.Arg)
@@ -120,8 +178,6 @@ def _await_sites(comp: Builder, n: cst.Name, many: bool) -> list[cst.CSTNode] | 
         if (at := paired(comp, call, parent)) is not None:  # `for i, t in enumerate(tasks)`
             return _loop_sites(comp, call, at)
         return None
-    if _tested(parent, n):
-        return [n]  # `if tasks:`, `not tasks`: whether there are any, as `len(tasks)`
     return _loop_sites(comp, n)
 
 
@@ -132,6 +188,19 @@ def _tested(parent: cst.CSTNode | None, n: cst.CSTNode) -> bool:
     if isinstance(parent, cst.UnaryOperation):
         return isinstance(parent.operator, cst.Not)
     return False
+
+
+def _none_test(parent: cst.CSTNode | None, n: cst.CSTNode) -> bool:
+    """Whether ``n`` is compared with ``None`` by identity alone (``t is None``, ``t is not None``):
+    a name that may hold a task or ``None`` (``t = create_task(...) if c else None``)."""
+    if not isinstance(parent, cst.Comparison) or parent.left is not n or len(parent.comparisons) != 1:
+        return False
+    (target,) = parent.comparisons
+    return (
+        isinstance(target.operator, cst.Is | cst.IsNot)
+        and isinstance(target.comparator, cst.Name)
+        and target.comparator.value == "None"
+    )
 
 
 def paired(comp: Builder, call: cst.Call, arg: cst.CSTNode) -> tuple[int, int] | None:

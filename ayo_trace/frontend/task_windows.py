@@ -19,13 +19,13 @@ calls); a compound statement touches everything in it, at any time.
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 import libcst as cst
 
 from ..errors import TraceError
 from ..ir.code import SourceLoc
-from . import interleaving
+from . import aliases, interleaving
 from .asyncio_calls import is_create_task, only_arg
 from .interleaving import Part, Touch, Touches
 from .state import contains_await, walk
@@ -66,9 +66,67 @@ def check_window(
                     raise TraceError(why, loc=loc, construct="gather")
             continue
         awaiting = name is not None and name in _names(stmt)  # (what it does after the task is after it)
-        theirs = interleaving.workflow_statement(comp, stmt, line, before=awaiting)
+        theirs = interleaving.workflow_statement(comp, stmt, line, before=awaiting) + _handed(
+            comp, stmt, line
+        )
         for _, a in mine:
             _refuse(comp, task, a, theirs, loc)
+
+
+def check_untraced_window(
+    comp: Builder, made: cst.CSTNode, name: str, call: cst.Call, loc: SourceLoc
+) -> None:
+    """Refuse Python's tasks of calls the tracer does not follow (``t = asyncio.create_task(
+    p.post(q))``, made by ``made`` and bound to ``name``) when a statement of the workflow changes
+    an object between making them and awaiting them: Python starts such a task at the workflow's
+    next wait, the graph as soon as the statement making it has run, and what the call touches is
+    not known, so it may see that change in one and not in the other."""
+    for stmt, line in _window(comp, made, name, None):
+        awaiting = name in _names(stmt)
+        for y in interleaving.workflow_statement(comp, stmt, line, before=awaiting) + _handed(
+            comp, stmt, line
+        ):
+            if y.changes:
+                what = interleaving.shown(y.key)
+                raise TraceError(
+                    f"the task `{name}` runs `{comp.src.code(call).strip()[:60]}`, a call the tracer "
+                    f"does not follow, and the workflow's line {y.line} changes `{what}` before "
+                    "awaiting it: Python starts the task only when the workflow next waits, the graph "
+                    "as soon as it is made, so the call may see that change in one and not the other; "
+                    f"await the task before changing `{what}`, or make its call an `async def` helper "
+                    "or a method of an object the tracer knows",
+                    loc=loc,
+                    construct="task",
+                )
+
+
+def _handed(comp: Builder, stmt: cst.CSTNode, line: int | None) -> list[Touch]:
+    """Changes of the workflow's objects a statement may make that ``interleaving``'s reading
+    leaves out: ``items += [x]`` of a name not only ever holding a text or a number, and a name
+    handed bare to a call that may change it (``rng.shuffle(items)``, a function the workflow
+    defines changing its parameter, any function not found at trace time: ``aliases.
+    handed_changed``)."""
+    src = comp.src
+    at = (
+        line
+        if line is not None
+        else (src.file_line(src.positions[stmt].start.line) if stmt in src.positions else 0)
+    )
+    fixed = aliases.immutable_names(src)
+    out: list[Touch] = []
+    for n in walk(stmt):
+        if isinstance(n, cst.AugAssign) and isinstance(n.target, cst.Name) and n.target.value not in fixed:
+            out.append(Touch(n.target.value, True, 0, 0, at))
+        elif isinstance(n, cst.Call) and not _awaited(src, n):
+            out += [
+                Touch(name, True, 0, 0, at) for name in aliases.handed_changed(src, n) if name not in fixed
+            ]
+    return out
+
+
+def _awaited(src: Any, call: cst.Call) -> bool:
+    """Whether ``call`` is awaited where it is (a helper's call: ``interleaving`` reads it)."""
+    return isinstance(src.parents.get(call), cst.Await)
 
 
 def _refuse(comp: Builder, task: str, a: Touches, theirs: list[Touch], loc: SourceLoc) -> None:

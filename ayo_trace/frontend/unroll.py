@@ -30,9 +30,10 @@ import libcst as cst
 
 from ..ir.code import SourceLoc
 from ..ir.graph import Node
-from .closures import _assigned_after, _changed_after
+from .closures import _assigned_after
 from .deps import NeedStatic
 from .guards import path_of, value_at
+from .sites import changed_after
 from .source import _names_in
 from .state import _has, _immutable, ancestors
 from .values import Static, Traced, Value
@@ -176,7 +177,7 @@ def _parameter(
         return None
     if param is None or param not in comp.deps.arguments or param != root.value or _inlined(comp):
         return None
-    if _assigned_after(comp.src, 0, {param}) or _changed_after(comp.src, 0, {param}):
+    if _assigned_after(comp.src, 0, {param}) or changed_after(comp.src, 0, {param}):
         return None
     try:
         items = list(itertools.islice(value_at(comp.deps.arguments[param], path), MAX_UNROLL + 1))

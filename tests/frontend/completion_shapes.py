@@ -214,7 +214,7 @@ async def first_completed(question: str, docs: list[str]) -> int:
     done, pending = await asyncio.wait(tasks, return_when=asyncio.FIRST_COMPLETED)
     for p in pending:
         p.cancel()
-    return len(done)  # refused
+    return len(done)  # (Python's tasks: a graph break makes them)
 
 
 @ayo.workflow

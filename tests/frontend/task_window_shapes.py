@@ -271,3 +271,63 @@ async def passages_grown_after_the_rerank(q: str, docs: list[str]) -> list[str]:
 
 
 TRACED += [passages_grown_after_the_rerank]
+
+
+# changes the workflow's reading of statements used to miss: `+=` on a list, a name handed to a
+# call that may change it (a library method, a function the workflow defines)
+async def shown(notes: list[str]) -> str:
+    return await ayo.llm(f"notes: {notes}", max_tokens=3)
+
+
+@ayo.workflow
+async def notes_extended_in_place(q: str, docs: list[str]) -> str:
+    notes = [q]
+    t = asyncio.create_task(shown(notes))
+    notes += docs
+    return await t
+
+
+@ayo.workflow
+async def notes_shuffled_by_a_library(q: str, docs: list[str]) -> str:
+    import random
+
+    notes = list(docs)
+    t = asyncio.create_task(shown(notes))
+    random.Random(0).shuffle(notes)
+    return await t
+
+
+@ayo.workflow
+async def notes_grown_by_a_local_function(q: str, docs: list[str]) -> str:
+    notes = [q]
+
+    def grow(xs: list[str]) -> None:
+        xs.append("more")
+
+    t = asyncio.create_task(shown(notes))
+    grow(notes)
+    return await t
+
+
+def _grow(xs: list[str]) -> None:
+    xs.append("more")
+
+
+@ayo.workflow
+async def listed_prompts_read_a_list_grown_later(q: str, docs: list[str]) -> list[str]:
+    notes: list[str] = []
+    tasks = [asyncio.create_task(ayo.llm(f"{d} {notes}", max_tokens=3)) for d in docs]
+    _grow(notes)  # (Python formats each prompt where its task is made: before this)
+    return await asyncio.gather(*tasks)
+
+
+@ayo.workflow
+async def count_bumped_meanwhile(q: str, docs: list[str]) -> tuple[str, int]:
+    n = len(docs)
+    t = asyncio.create_task(ayo.llm(f"{q} {n}", max_tokens=3))
+    n += 1  # (a number: the task was handed its value)
+    return await t, n
+
+
+REFUSED += [notes_extended_in_place, notes_shuffled_by_a_library, notes_grown_by_a_local_function]
+TRACED += [listed_prompts_read_a_list_grown_later, count_bumped_meanwhile]

@@ -10,7 +10,6 @@ from typing import Any
 
 import pytest
 
-from ayo_trace.errors import TraceError
 from ayo_trace.frontend.asyncio_calls import Completed, Failed
 from ayo_trace.passes import DEFAULT_PASSES
 from tests.util import run_in_new_loop
@@ -69,10 +68,11 @@ def test_a_timeout_or_a_generator_runs_as_written(wf: Any) -> None:
         assert_all_equal(run_in_new_loop(run_modes, wf, args, None, [list(DEFAULT_PASSES)]))
 
 
-def test_waiting_for_the_first_task_is_refused() -> None:
-    with pytest.raises(TraceError, match="return_when=") as info:
-        c.first_completed.graph("q", ["a"])
-    assert "completion_shapes.py:" in str(info.value)
+def test_waiting_for_the_first_task_waits_on_pythons_tasks() -> None:
+    graph = c.first_completed.graph("q", ["a"])
+    made = [n for n in graph.walk() if n.op == "break" and "create_task" in n.attrs["code"].source]
+    assert len(made) == 1 and "(`asyncio.wait(tasks, return_when" in made[0].attrs["reason"]
+    assert "llm" not in [n.op for n in graph.walk()]  # (Python's tasks make the calls, eagerly)
 
 
 @pytest.mark.parametrize("args", ARGS, ids=["none fail", "one fails", "all fail", "no items"])

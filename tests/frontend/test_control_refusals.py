@@ -78,10 +78,3 @@ def test_a_task_started_but_not_awaited_in_the_statement_is_refused() -> None:
     with pytest.raises(TraceError) as info:
         refused.fire_and_forget.graph("q")
     assert "asyncio.create_task" in str(info.value) and "refused.py:" in str(info.value)
-
-
-def test_tasks_inspected_before_they_are_awaited_are_refused() -> None:
-    # (a list of tasks only awaited traces: tests/frontend/test_task_lists.py)
-    with pytest.raises(TraceError) as info:
-        refused.tasks_inspected_before_awaited.graph(["a"])
-    assert "other than by awaiting" in str(info.value) and "refused.py:" in str(info.value)

@@ -66,12 +66,6 @@ async def fire_and_forget(question: str) -> str:
 
 
 @ayo.workflow
-async def tasks_inspected_before_awaited(docs: list[str]) -> list[str]:
-    tasks = [asyncio.create_task(ayo.llm(d, max_tokens=2)) for d in docs]
-    return [t.result() for t in tasks if t.done()]  # in Python none is done yet: []
-
-
-@ayo.workflow
 async def bound_in_the_last_statement_before_its_await(questions: list[str]) -> str:
     found = ""
     for q in questions:

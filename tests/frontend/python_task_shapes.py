@@ -1,0 +1,93 @@
+"""Tasks used other than by awaiting them (``test_python_tasks.py``): ``asyncio.wait_for(t, 30)``,
+``asyncio.shield(t)``, ``t.cancel()``, ``asyncio.wait(tasks, timeout=...)``, a list of tasks handed
+to a helper. The graph would run a task's call where the task is made, so these uses would see it
+finished; the statement making the task runs as written instead (a graph break), so the task is
+Python's and its call runs eagerly. Each takes ``(q, docs)``; ``FAIL`` in a prompt fails its call."""
+
+from __future__ import annotations
+
+import asyncio
+
+import ayo_trace as ayo
+
+
+async def ask(p: str, n: int = 4) -> str:
+    return await ayo.llm(p, max_tokens=n)
+
+
+@ayo.workflow
+async def p_wait_for(q, docs):
+    t = asyncio.create_task(ask(f"a {q}"))
+    b = await ask(f"b {q}")
+    a = await asyncio.wait_for(t, timeout=30)
+    return a, b
+
+
+@ayo.workflow
+async def p_wait_for_in_try(q, docs):
+    t = asyncio.ensure_future(ask(f"slow {q}", 6))
+    notes = [await ask(f"n {d}", 2) for d in docs[:2]]
+    try:
+        extra = await asyncio.wait_for(t, 30)
+    except (TimeoutError, ayo.EngineError) as e:
+        extra = type(e).__name__
+    return notes, extra
+
+
+@ayo.workflow
+async def p_shield(q, docs):
+    t = asyncio.create_task(ask(f"a {q}"))
+    return await asyncio.shield(t)
+
+
+@ayo.workflow
+async def p_cancel(q, docs):
+    t = asyncio.create_task(ask(f"ctx {q}"))
+    b = await ask(f"b {q}")
+    if len(docs) > 1:
+        t.cancel()
+        return b
+    return b, await t
+
+
+@ayo.workflow
+async def p_wait_timeout(q, docs):
+    tasks = [asyncio.create_task(ask(f"x {d}")) for d in docs]
+    if not tasks:
+        return []
+    done, _ = await asyncio.wait(tasks, timeout=30)
+    return sorted(t.result() if not t.exception() else "E" for t in done)
+
+
+async def collect(tasks):
+    out = []
+    for t in tasks:
+        try:
+            out.append(await t)
+        except ayo.EngineError:
+            out.append("E")
+    return out
+
+
+@ayo.workflow
+async def p_to_helper(q, docs):
+    tasks = [asyncio.create_task(ask(f"x {d}")) for d in docs]
+    head = await ask(f"head {q}")
+    return head, await collect(tasks)
+
+
+@ayo.workflow
+async def p_cancel_rest(q, docs):
+    tasks = [asyncio.create_task(ask(f"y {d}", 2)) for d in docs]
+    out = []
+    for t in tasks:
+        try:
+            out.append(await t)
+        except ayo.EngineError:
+            for other in tasks:
+                other.cancel()
+            break
+    return out
+
+
+SHAPES = [p_wait_for, p_wait_for_in_try, p_shield, p_cancel, p_wait_timeout, p_to_helper, p_cancel_rest]
