@@ -26,9 +26,9 @@ ayo call waits once; of a helper, as often as it does; of anything else, or in a
 of times).
 
 Tasks made one statement at a time, and the workflow's own statements between making a task and
-awaiting it, are ``task_windows``' (with this module's reading of what a statement touches). Not
-followed: one object held by two objects the calls are made on (``Agent("pro", board)`` and
-``Agent("con", board)``, each changing its ``self.board``).
+awaiting it, are ``task_windows``' (with this module's reading of what a statement touches). An
+object held by objects the calls are made on (``Agent("pro", board)`` and ``Agent("con", board)``,
+each changing its ``self.board``) is ``holders``': a touch of a holder is one of what it holds.
 """
 
 from __future__ import annotations
@@ -50,6 +50,7 @@ from ..ir.code import SourceLoc
 from . import closures, nonlocals
 from .aliases import helper_aliases, local_defs
 from .comprehensions import MAP_ITEM
+from .holders import holder_key, holdings, with_held
 from .sites import Touch, called_changes, primitive_op, same_names, statement_sites, store_touch, whole_sites
 from .source import FunctionSource
 from .state import _names_in, awaits_in, contains_await, walk
@@ -102,12 +103,13 @@ def touches_of(comp: Builder, parts: list[Part]) -> list[tuple[str, Touches]]:
     """What each call of ``parts`` touches (two entries for one standing for many: another item
     is another object), named by its callee; calls touching nothing are left out."""
     found: list[tuple[str, Touches]] = []
+    holds = holdings(comp.src)
     for call, items in parts:
         t = _part(comp, call, items)
         if t is None or not t.entries:
             continue
         name = comp.src.code(call.func).strip()
-        t = _one_name(comp, t)
+        t = _one_name(comp, Touches(with_held(t.entries, holds, ITEM), t.fewest, t.most))
         found.extend([(name, t), (name, _renamed(t))] if items is not None else [(name, t)])
     return found
 
@@ -240,7 +242,7 @@ def _key(
     while isinstance(root, cst.Attribute | cst.Subscript):
         root = root.value
     if not isinstance(root, cst.Name):
-        return None
+        return holder_key(src, e) if outer is None else None  # (`Poster(board)`: holds `board`)
     text = src.code(e).strip()
     if outer is not None:  # a nested helper's argument: in terms of its caller's keys
         base = outer.get(root.value)
