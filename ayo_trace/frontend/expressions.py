@@ -12,7 +12,7 @@ from typing import Any
 import libcst as cst
 
 from ..errors import TraceError
-from ..ir.code import SourceLoc
+from ..ir.code import UNBOUND, SourceLoc
 from ..ir.graph import Node
 from ..ir.spec import primitive_spec
 from . import dispatch, forwarding, impure, partials, try_except, unpacking, unroll
@@ -108,16 +108,18 @@ class ExpressionCompiler(
     ) -> Value:
         """A node computing ``e`` that also hands back the names its ``:=`` bind. One bound only
         on some paths (right of ``and``/``or``, a branch of ``if``/``else``) keeps its old value on
-        the others, or is unbound after it when it had none (a later read is refused)."""
+        the others, or is unbound after it when it had none (a later read checks, raising Python's
+        ``UnboundLocalError`` where it is: ``while queue and (item := queue.pop(0)):`` binds
+        ``item`` whenever the body runs)."""
         local, _ = self.body.src.free_names(e)
         target = hint if hint not in local and hint not in {n for n, _ in walrus} else hint + "_"
         names: list[str] = []
         keep: list[str] = []
         unbound: list[str] = []
         for n, maybe in walrus:
-            if maybe and not self.body.is_bound(n):
+            if maybe and not self.body.is_bound(n):  # (read as unbound, handed back so where unset)
+                self.body.env[n] = Traced(self.body.const(UNBOUND, loc, n), unbound=True)
                 unbound.append(n)
-                continue
             names.append(n)
             if maybe:
                 keep.append(n)
@@ -132,9 +134,8 @@ class ExpressionCompiler(
         )
         self.body.temps.clear()
         for i, n in enumerate(names, start=1):
-            self.body.env[n] = Traced(self.body.graph.add("getitem", (node,), {"index": i}, loc=loc, name=n))
-        for n in unbound:
-            self.body.leave_unbound(n, e, loc)
+            item = self.body.graph.add("getitem", (node,), {"index": i}, loc=loc, name=n)
+            self.body.env[n] = Traced(item, unbound=n in unbound)  # (a later read checks it is bound)
         return Traced(self.body.graph.add("getitem", (node,), {"index": 0}, loc=loc, name=hint))
 
     def _expr_node(self, e: cst.BaseExpression, loc: SourceLoc, hint: str) -> Node:
