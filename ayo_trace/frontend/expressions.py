@@ -64,6 +64,11 @@ class ExpressionCompiler(
             return self.body.lookup_local(e.value, loc)
         if self.map_comprehension(e):
             return self.comprehension_map(e, loc, hint)
+        if self.branching_await(e) and walrus:  # (a `cond`'s branch would keep what `:=` binds)
+            reason = "a `:=` in a part of a conditional that awaits: the expression runs as written"
+            return self._walrus_node(
+                e, loc, hint or "value", walrus, is_async=True, op="break", reason=reason
+            )
         if self.branching_await(e):
             return self.branch_value(e, loc, hint)  # type: ignore[arg-type]
         if contains_await(e):
@@ -105,8 +110,10 @@ class ExpressionCompiler(
         *,
         source: str | None = None,
         exclude: frozenset[int] = frozenset(),
+        **graph_break: Any,
     ) -> Value:
-        """A node computing ``e`` that also hands back the names its ``:=`` bind. One bound only
+        """A node computing ``e`` that also hands back the names its ``:=`` bind (``graph_break``:
+        ``python_node``'s arguments making it a break, which awaits). One bound only
         on some paths (right of ``and``/``or``, a branch of ``if``/``else``) keeps its old value on
         the others, or is unbound after it when it had none (a later read checks, raising Python's
         ``UnboundLocalError`` where it is: ``while queue and (item := queue.pop(0)):`` binds
@@ -131,6 +138,7 @@ class ExpressionCompiler(
             exclude=exclude,
             name=hint,
             keep=tuple(keep),
+            **({"effect": True, **graph_break} if graph_break else {}),
         )
         self.body.temps.clear()
         for i, n in enumerate(names, start=1):

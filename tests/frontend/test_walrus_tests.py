@@ -20,3 +20,9 @@ DOCS = [[], ["alpha"], ["alpha", "beta FAIL", "gamma"], ["", "two"], ["one", "tw
 def test_names_bound_by_a_tests_walrus_agree(wf: Any) -> None:
     assert "break" not in [n.op for n in wf.graph("q", ["a", "b"]).walk()]
     run_in_new_loop(lambda: three_runs_agree(wf, QUESTIONS, DOCS))
+
+
+@pytest.mark.parametrize("wf", shapes.AWAITED, ids=[wf.fn.__name__ for wf in shapes.AWAITED])
+def test_a_walrus_binding_an_awaited_value_in_a_test_agrees(wf: Any) -> None:
+    assert "break" in [n.op for n in wf.graph("q", ["a", "b"]).walk()]
+    run_in_new_loop(lambda: three_runs_agree(wf, QUESTIONS, DOCS))

@@ -55,3 +55,26 @@ async def w_read_after_loop(q, docs):
 
 
 SHAPES = [w_while_and, w_if_and, w_chain, w_or_read_after, w_kept_after_loop, w_read_after_loop]
+
+
+async def ask(p: str) -> str:
+    return await ayo.llm(p, max_tokens=2)
+
+
+@ayo.workflow
+async def w_awaited_in_if(q, docs):
+    ans = "-"
+    if docs and (ans := await ask(docs[0])):
+        pass
+    return ans
+
+
+@ayo.workflow
+async def w_awaited_in_while(q, docs):
+    n = 0
+    while n < len(docs) and (ans := await ask(docs[n])):
+        n += 1
+    return n, (ans if docs else None)
+
+
+AWAITED = [w_awaited_in_if, w_awaited_in_while]  # (the test runs as written: a `cond` would lose `ans`)
