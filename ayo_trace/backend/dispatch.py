@@ -10,6 +10,7 @@ other error.
 
 from __future__ import annotations
 
+import asyncio
 import copy
 from collections.abc import Awaitable, Callable
 from typing import Any
@@ -89,7 +90,24 @@ async def run_user_code(node: Node, args: list[Any], user: UserContext | None = 
         if isinstance(exc, AyoError):
             raise
         raise UserCodeError(f"{type(exc).__name__}: {exc}", node=node.name, loc=where(node)) from exc
+    except asyncio.CancelledError as exc:
+        if not _raised_by_code(node):
+            raise  # (the node itself is cancelled)
+        raise UserCodeError(f"CancelledError: {exc}", node=node.name, loc=where(node)) from exc
     return value
+
+
+def _raised_by_code(node: Node) -> bool:
+    """Whether a ``CancelledError`` out of a break's code is the code's own (it awaited a task it
+    cancelled, as ``t.cancel()`` then ``await t``), not the node's task being cancelled: a user
+    error then, which a ``try`` node's ``except asyncio.CancelledError`` catches as Python's does."""
+    if node.op != "break":
+        return False
+    try:
+        task = asyncio.current_task()
+    except RuntimeError:  # (not on asyncio)
+        return False
+    return task is not None and task.cancelling() == 0
 
 
 def where(node: Node) -> SourceLoc | None:

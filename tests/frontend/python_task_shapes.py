@@ -91,3 +91,41 @@ async def p_cancel_rest(q, docs):
 
 
 SHAPES = [p_wait_for, p_wait_for_in_try, p_shield, p_cancel, p_wait_timeout, p_to_helper, p_cancel_rest]
+
+
+@ayo.workflow
+async def p_dict_of_tasks(q, docs):
+    tasks = {"answer": asyncio.create_task(ask(f"a {q}")), "title": asyncio.create_task(ask(f"t {q}", 2))}
+    out = {}
+    for key, t in tasks.items():
+        try:
+            out[key] = await t
+        except ayo.EngineError:
+            out[key] = "E"
+    return out
+
+
+@ayo.workflow
+async def p_set_of_futures(q, docs):
+    pending = {asyncio.ensure_future(ask(d)) for d in docs}
+    if not pending:
+        return []
+    done, _ = await asyncio.wait(pending)
+    return sorted(t.result() if not t.exception() else "E" for t in done)
+
+
+DISPLAYS = [p_dict_of_tasks, p_set_of_futures]
+
+
+@ayo.workflow
+async def p_cancel_then_await(q, docs):
+    t = asyncio.create_task(ask(f"slow {q}"))
+    if docs:
+        t.cancel()
+    try:
+        return await t
+    except asyncio.CancelledError:  # (Python's task's own cancellation: a user error the try catches)
+        return "cancelled"
+
+
+SHAPES.append(p_cancel_then_await)
