@@ -168,6 +168,24 @@ def changed_globals(src: FunctionSource) -> frozenset[str]:
     return out
 
 
+def reads_changed(body: Any, names: list[str]) -> bool:
+    """Whether ``names`` (module names a statement of ``body`` reads) hold an object the workflow,
+    or a helper around ``body`` inlined in it, changes in place (``changed_globals``): a helper's
+    ``CACHE.get(k)`` after the workflow's ``CACHE[k] = v``."""
+    here = getattr(body.src.fn, "__globals__", {})
+    seen: set[int] = set()
+    b = body
+    while b is not None and id(b.src) not in seen:
+        seen.add(id(b.src))
+        there = getattr(b.src.fn, "__globals__", {})
+        if any(here.get(n) is there.get(n) for n in set(names) & changed_globals(b.src)):
+            return True
+        while b.parent is not None:
+            b = b.parent
+        b = b.caller  # (the body that inlined this helper)
+    return False
+
+
 def _global_reads(src: FunctionSource) -> list[str]:
     """Names the workflow reads that are not its own (module-level names, builtins)."""
     names = dict.fromkeys(n.value for n in _names_in(src.node.body))

@@ -473,7 +473,7 @@ class Compiler(Builder):
         changes = aliases.outer_aliases(self, stmt, params, args, loc)  # (a helper's statement)
         for n in other:
             bindings.update(self.closure_binding(n))
-        if not effect and set(other) & closures.changed_globals(self.src):
+        if not effect and closures.reads_changed(self, other):
             effect = True  # it reads module state the workflow changes: keep its place among effects
         code = PyCode(
             source=(source if source is not None else self.src.code(stmt)).strip("\n"),

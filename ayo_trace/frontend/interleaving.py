@@ -187,8 +187,8 @@ def overlap(x: Touch, y: Touch) -> bool:
     """Whether two touches reach the same object or one a field of the other (``agent`` and
     ``agent.history``; ``agent.history`` and ``agent.turns`` are apart), by name or as one object
     under two names."""
-    a, b = x.same or x.key, y.same or y.key
-    return a == b or a.startswith(b + ".") or b.startswith(a + ".")
+    a, b = x.same or x.key, y.same or y.key  # (an item of one, `data["list"]`, is in it too)
+    return a == b or a.startswith((b + ".", b + "[")) or b.startswith((a + ".", a + "["))
 
 
 def items_of(made: cst.BaseExpression | cst.For) -> frozenset[str]:

@@ -36,6 +36,9 @@
   a conditional expression with ``asyncio.create_task`` or ``ensure_future`` in a branch (a
   conditional in the ``else`` branch is rewritten the same way, as an ``elif``).
 
+* ``t1, t2 = asyncio.create_task(f()), asyncio.create_task(g())`` (one line, no value reading a
+  name it binds) is one assignment per name, each task then kept as one assigned alone is.
+
 * ``nonlocal calls`` in a function the workflow defines: the workflow's ``calls`` kept in a cell
   (``calls__cell = [0]``, every use ``calls__cell[0]``), as Python keeps it (``nonlocals``).
 
@@ -119,8 +122,9 @@ def rewrite(
 
         def leave_SimpleStatementLine(
             self, old: cst.SimpleStatementLine, new: cst.SimpleStatementLine
-        ) -> cst.BaseStatement:
-            return _branched(new, names, added, shrunk)
+        ) -> cst.BaseStatement | cst.FlattenSentinel[cst.BaseStatement]:
+            split = _split(new, names, added)
+            return split if split is not None else _branched(new, names, added, shrunk)
 
         def leave_With(self, old: cst.With, new: cst.With) -> cst.BaseStatement:
             if new.asynchronous is not None:
@@ -201,6 +205,52 @@ def _branched(
     if fewer:
         shrunk.append((made, fewer))
     return made
+
+
+def _split(
+    line: cst.SimpleStatementLine, names: dict[str, Any], added: list[cst.CSTNode]
+) -> cst.FlattenSentinel[cst.BaseStatement] | None:
+    """``t1, t2 = asyncio.create_task(f()), asyncio.create_task(g())`` as one assignment per name
+    (``rewrite``), when no value reads a name assigned (Python evaluates every value, then binds
+    the names: the same here); None for any other line."""
+    if len(line.body) != 1 or not isinstance(assign := line.body[0], cst.Assign) or len(assign.targets) != 1:
+        return None
+    target, value = assign.targets[0].target, assign.value
+    seqs = (cst.Tuple, cst.List)
+    if not (
+        isinstance(target, seqs) and isinstance(value, seqs) and len(target.elements) == len(value.elements)
+    ):
+        return None
+    if any(isinstance(e, cst.StarredElement) or not isinstance(e.value, cst.Name) for e in target.elements):
+        return None
+    if any(isinstance(e, cst.StarredElement) for e in value.elements):
+        return None
+    if "\n" in cst.Module([]).code_for_node(line.with_changes(leading_lines=())).rstrip("\n"):
+        return None
+    targets = [e.value for e in target.elements if isinstance(e.value, cst.Name)]
+    bound = {t.value for t in targets}
+    if not any(_makes_task(e.value, names) for e in value.elements) or any(
+        isinstance(n, cst.Name) and n.value in bound for e in value.elements for n in _nodes(e.value)
+    ):
+        return None
+    lines = [
+        cst.SimpleStatementLine([cst.Assign([cst.AssignTarget(t)], v.value)])
+        for t, v in zip(targets, value.elements, strict=True)
+    ]
+    added.extend(lines[1:])  # (each stands for the line before it: the statement's)
+    return cst.FlattenSentinel([lines[0].with_changes(leading_lines=line.leading_lines), *lines[1:]])
+
+
+def _nodes(e: cst.CSTNode) -> list[cst.CSTNode]:
+    out: list[cst.CSTNode] = []
+
+    class All(cst.CSTVisitor):
+        def on_visit(self, node: cst.CSTNode) -> bool:
+            out.append(node)
+            return True
+
+    e.visit(All())
+    return out
 
 
 def _makes_task(e: cst.BaseExpression, names: dict[str, Any]) -> bool:

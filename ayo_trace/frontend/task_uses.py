@@ -117,18 +117,25 @@ def eager_task(comp: Builder, small: cst.Assign, name: str, use: cst.CSTNode, lo
 
 
 def untraced_task(comp: Builder, small: cst.Assign, loc: SourceLoc) -> bool:
-    """``t = asyncio.create_task(c)`` (a list or dict comprehension of such tasks) whose call ``c``
-    the tracer does not follow (``p.post(q)`` of an object it does not know): run as written, a
-    graph break making Python's task (``eager_task``). False for any other statement."""
+    """``t = asyncio.create_task(c)`` (a list, set or dict comprehension of such tasks) whose call
+    ``c`` the tracer does not follow (``p.post(q)`` of an object it does not know), or a dict, list,
+    tuple or set display of tasks (``{"answer": asyncio.create_task(f(q)), ...}``): run as written,
+    a graph break making Python's tasks (``eager_task``). False for any other statement."""
     if len(small.targets) != 1 or not isinstance(small.targets[0].target, cst.Name):
         return False
     made = small.value
-    call = made.value if isinstance(made, cst.DictComp) else getattr(made, "elt", made)
-    if not (
-        isinstance(call, cst.Call)
-        and comp.exprs.callee(call) in (asyncio.create_task, asyncio.ensure_future)
-        and (made is call or isinstance(made, cst.ListComp | cst.DictComp))
+    if isinstance(made, cst.Dict | cst.List | cst.Tuple | cst.Set):  # `{"a": create_task(f()), ...}`
+        calls = [getattr(e, "value", None) for e in made.elements]
+    else:
+        calls = [made.value if isinstance(made, cst.DictComp) else getattr(made, "elt", made)]
+    if not calls or not all(
+        isinstance(c, cst.Call) and comp.exprs.callee(c) in (asyncio.create_task, asyncio.ensure_future)
+        for c in calls
     ):
+        return False
+    call = calls[0]
+    assert isinstance(call, cst.Call)
+    if not (made is call or not isinstance(made, cst.GeneratorExp)):
         return False
     name = small.targets[0].target.value
     line = comp.src.parents.get(small)

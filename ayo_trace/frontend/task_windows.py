@@ -19,13 +19,14 @@ calls); a compound statement touches everything in it, at any time.
 
 from __future__ import annotations
 
+import contextvars
 from typing import TYPE_CHECKING, Any
 
 import libcst as cst
 
 from ..errors import TraceError
 from ..ir.code import SourceLoc
-from . import aliases, interleaving
+from . import aliases, holders, interleaving
 from .asyncio_calls import is_create_task, only_arg
 from .interleaving import Part, Touch, Touches
 from .state import contains_await, walk
@@ -73,31 +74,40 @@ def check_window(
             _refuse(comp, task, a, theirs, loc)
 
 
-def check_untraced_window(
-    comp: Builder, made: cst.CSTNode, name: str, call: cst.Call, loc: SourceLoc
-) -> None:
+def check_untraced_window(comp: Builder, made: cst.Assign, name: str, call: cst.Call, loc: SourceLoc) -> None:
     """Refuse Python's tasks of calls the tracer does not follow (``t = asyncio.create_task(
-    p.post(q))``, made by ``made`` and bound to ``name``) when a statement of the workflow changes
-    an object between making them and awaiting them: Python starts such a task at the workflow's
-    next wait, the graph as soon as the statement making it has run, and what the call touches is
-    not known, so it may see that change in one and not in the other."""
+    p.post(q))``, made by ``made`` and bound to ``name``; ``call`` the first) when a statement of the
+    workflow changes an object between making them and awaiting them that the calls may reach:
+    Python starts such a task at the workflow's next wait, the graph as soon as the statement making
+    it has run, and what the call touches is not known, so it may see that change in one and not
+    in the other. The calls reach the names they read (and what those hold: ``holders``), the
+    module's names, and any name when the workflow defines a function (a closure may read it)."""
+    src = comp.src
+    holds = holders.holdings(src)
+    reach = set(_names(made.value))
+    reach |= {h for n in list(reach) for h in holds.get(n, ())}
+    defines = any(isinstance(n, cst.FunctionDef | cst.Lambda | cst.ClassDef) for n in walk(src.node.body))
+    mine = set() if defines else {a.name for a in src.fn_scope.assignments}
     for stmt, line in _window(comp, made, name, None):
         awaiting = name in _names(stmt)
-        for y in interleaving.workflow_statement(comp, stmt, line, before=awaiting) + _handed(
+        theirs = interleaving.workflow_statement(comp, stmt, line, before=awaiting) + _handed(
             comp, stmt, line
-        ):
-            if y.changes:
-                what = interleaving.shown(y.key)
-                raise TraceError(
-                    f"the task `{name}` runs `{comp.src.code(call).strip()[:60]}`, a call the tracer "
-                    f"does not follow, and the workflow's line {y.line} changes `{what}` before "
-                    "awaiting it: Python starts the task only when the workflow next waits, the graph "
-                    "as soon as it is made, so the call may see that change in one and not the other; "
-                    f"await the task before changing `{what}`, or make its call an `async def` helper "
-                    "or a method of an object the tracer knows",
-                    loc=loc,
-                    construct="task",
-                )
+        )
+        for y in theirs:
+            root = y.key.split(".")[0]
+            if not (y.changes and (root in reach or root not in mine)):
+                continue
+            what = interleaving.shown(y.key)
+            raise TraceError(
+                f"the task `{name}` runs `{src.code(call).strip()[:60]}`, a call the tracer does not "
+                f"follow, and the workflow's line {y.line} changes `{what}` before awaiting it: Python "
+                "starts the task only when the workflow next waits, the graph as soon as it is made, "
+                "so the call may see that change in one and not the other; await the task before "
+                f"changing `{what}`, or make its call an `async def` helper or a method of an object "
+                "the tracer knows",
+                loc=loc,
+                construct="task",
+            )
 
 
 def _handed(comp: Builder, stmt: cst.CSTNode, line: int | None) -> list[Touch]:
@@ -130,7 +140,10 @@ def _awaited(src: Any, call: cst.Call) -> bool:
 
 
 def _refuse(comp: Builder, task: str, a: Touches, theirs: list[Touch], loc: SourceLoc) -> None:
+    module = comp.src.fn.__globals__
     for x in a.entries:
+        if isinstance(module.get(x.key.split(".")[0]), contextvars.ContextVar):
+            continue  # (a task runs in a copy of the context it is made in: later sets are not its)
         for y in theirs:
             if interleaving.overlap(x, y) and (x.changes or y.changes):
                 what = interleaving.shown(x.key)

@@ -1,6 +1,7 @@
 """Tasks made in one branch of a conditional expression (``test_conditional_tasks.py``):
 ``bg = asyncio.create_task(f(q)) if docs else None`` is the ``if`` statement it stands for
-(``frontend/normalize``). Each takes ``(q, docs)``; a doc or question with ``FAIL`` fails its call."""
+(``frontend/normalize``); so is ``a, b = create_task(f()), create_task(g())`` one assignment per
+name. Each takes ``(q, docs)``; a doc or question with ``FAIL`` fails its call."""
 
 from __future__ import annotations
 
@@ -111,7 +112,18 @@ async def c_dict_item(q, docs):
     return {k: (await v if v else "short") for k, v in pending.items()}
 
 
+@ayo.workflow
+async def c_tuple_of_tasks(q, docs):
+    draft, title = asyncio.create_task(ask(f"draft {q}")), asyncio.create_task(ask(f"title {q}", 2))
+    notes = [d.lower() for d in docs]
+    try:
+        return await draft, await title, notes
+    except ayo.EngineError:
+        return "E", notes
+
+
 SHAPES = [
+    c_tuple_of_tasks,
     c_none_else,
     c_none_first,
     c_two_tasks,

@@ -87,3 +87,30 @@ SHAPES = [
     v_nested_tokens,
     v_gathered_helpers,
 ]
+
+
+@ayo.workflow
+async def v_task_copies_context(q, docs):
+    REQUEST.set("first")
+    t = asyncio.create_task(ask(q))  # (a task runs in a copy of the context it is made in)
+    REQUEST.set("second")
+    b = await ask(f"b {q}")
+    return await t, b
+
+
+CACHE: dict[str, str] = {}
+
+
+async def cached_tag(p: str) -> str:
+    return await ayo.llm(f"[{CACHE.get('k', '-')}] {p}", max_tokens=3)
+
+
+@ayo.workflow
+async def v_helper_reads_module_state(q, docs):
+    CACHE["k"] = "first"  # (a helper reads it: each read keeps its place after the change)
+    a = await cached_tag(q)
+    CACHE["k"] = docs[0] if docs else "second"
+    return a, await cached_tag(f"b {q}")
+
+
+SHAPES += [v_task_copies_context, v_helper_reads_module_state]
