@@ -117,27 +117,33 @@ def eager_task(comp: Builder, small: cst.Assign, name: str, use: cst.CSTNode, lo
 
 
 def untraced_task(comp: Builder, small: cst.Assign, loc: SourceLoc) -> bool:
-    """``t = asyncio.create_task(c)`` (a list, set or dict comprehension of such tasks) whose call
-    ``c`` the tracer does not follow (``p.post(q)`` of an object it does not know), or a dict, list,
-    tuple or set display of tasks (``{"answer": asyncio.create_task(f(q)), ...}``): run as written,
-    a graph break making Python's tasks (``eager_task``). False for any other statement."""
-    if len(small.targets) != 1 or not isinstance(small.targets[0].target, cst.Name):
+    """Tasks the graph does not keep, run as written, a graph break making Python's tasks (as
+    ``eager_task``): ``t = asyncio.create_task(c)`` (a list, set or dict comprehension of such
+    tasks) whose call ``c`` the tracer does not follow (``p.post(q)`` of an object it does not
+    know), a dict, list, tuple or set display of tasks (``{"answer": asyncio.create_task(f(q)),
+    ...}``), tasks kept in an item or attribute (``state["bg"] = ...``), a task or ``None`` in a
+    comprehension (``[create_task(f(d)) if d else None for d in docs]``). False for any other
+    statement."""
+    if len(small.targets) != 1:
+        return False
+    target: cst.BaseExpression = small.targets[0].target
+    while isinstance(target, cst.Subscript | cst.Attribute):
+        target = target.value
+    if not isinstance(target, cst.Name):
         return False
     made = small.value
     if isinstance(made, cst.Dict | cst.List | cst.Tuple | cst.Set):  # `{"a": create_task(f()), ...}`
-        calls = [getattr(e, "value", None) for e in made.elements]
+        parts = [getattr(e, "value", None) for e in made.elements]
+    elif isinstance(made, cst.GeneratorExp):
+        return False  # (a generator makes its tasks as it is read)
     else:
-        calls = [made.value if isinstance(made, cst.DictComp) else getattr(made, "elt", made)]
-    if not calls or not all(
-        isinstance(c, cst.Call) and comp.exprs.callee(c) in (asyncio.create_task, asyncio.ensure_future)
-        for c in calls
-    ):
+        parts = [made.value if isinstance(made, cst.DictComp) else getattr(made, "elt", made)]
+    calls = [c for p in parts for c in _made_tasks(comp, p)]
+    if not parts or None in calls or not calls:
         return False
     call = calls[0]
     assert isinstance(call, cst.Call)
-    if not (made is call or not isinstance(made, cst.GeneratorExp)):
-        return False
-    name = small.targets[0].target.value
+    name = target.value
     line = comp.src.parents.get(small)
     if not (isinstance(line, cst.SimpleStatementLine) and len(line.body) == 1):
         return False
@@ -145,10 +151,22 @@ def untraced_task(comp: Builder, small: cst.Assign, loc: SourceLoc) -> bool:
     comp.statement_break(
         line,
         loc,
-        f"the call of the task `{name}` (`{comp.src.code(call).strip()[:60]}`) is not one the "
-        "tracer follows: it is Python's task, its call run eagerly",
+        f"the task of `{comp.src.code(call).strip()[:60]}` is not one the graph keeps (its call is "
+        "not followed, or it is kept in a display, an item or a branch of an expression): it is "
+        "Python's task, its call run eagerly",
     )
     return True
+
+
+def _made_tasks(comp: Builder, e: Any) -> list[cst.Call | None]:
+    """The ``create_task``/``ensure_future`` calls ``e`` is (a branch of a conditional expression
+    either one or ``None``); ``[None]`` when it is something else."""
+    if isinstance(e, cst.IfExp):
+        branches = [b for b in (e.body, e.orelse) if not (isinstance(b, cst.Name) and b.value == "None")]
+        return [c for b in branches for c in _made_tasks(comp, b)]
+    if isinstance(e, cst.Call) and comp.exprs.callee(e) in (asyncio.create_task, asyncio.ensure_future):
+        return [e]
+    return [None]
 
 
 def _inside(src: Any, n: cst.CSTNode, outer: cst.CSTNode) -> bool:

@@ -129,3 +129,26 @@ async def p_cancel_then_await(q, docs):
 
 
 SHAPES.append(p_cancel_then_await)
+
+
+@ayo.workflow
+async def p_task_in_an_item(q, docs):
+    state = {"bg": None}
+    state["bg"] = asyncio.create_task(ask(f"bg {q}")) if docs else None
+    head = await ask(f"head {q}")
+    return head, (await state["bg"] if state["bg"] is not None else "none")
+
+
+@ayo.workflow
+async def p_task_or_none_per_item(q, docs):
+    tasks = [asyncio.create_task(ask(f"long {d}")) if len(d) > 3 else None for d in docs]
+    out = []
+    for d, t in zip(docs, tasks, strict=True):
+        try:
+            out.append(await t if t is not None else d)
+        except ayo.EngineError:
+            out.append("E")
+    return out
+
+
+DISPLAYS += [p_task_in_an_item, p_task_or_none_per_item]
