@@ -51,7 +51,8 @@ class UserContext:
         if on_trio():
             entered = self.enter()
             try:
-                return await _started(start)
+                value = start()  # (in this frame: a `StopIteration` it raises stays one)
+                return await value if hasattr(value, "__await__") else value
             finally:
                 self.leave(entered)
         mirrored = [(v, x) for v, x in contextvars.copy_context().items() if v.name.startswith("ayo_")]
@@ -59,9 +60,11 @@ class UserContext:
         async def inside() -> Any:
             tokens = [var.set(value) for var, value in mirrored]
             try:
-                return await _started(start)
-            except StopIteration as stop:  # (leaving a coroutine, Python would make it a RuntimeError)
-                return _Stopped(stop)
+                try:
+                    value = start()
+                except StopIteration as stop:  # (out of this coroutine it would be a RuntimeError)
+                    return _Stopped(stop)
+                return await value if hasattr(value, "__await__") else value
             finally:
                 for token in reversed(tokens):
                     token.var.reset(token)
@@ -95,8 +98,3 @@ class UserContext:
 class _Stopped:
     def __init__(self, stop: StopIteration) -> None:
         self.stop = stop
-
-
-async def _started(start: Callable[[], Any]) -> Any:
-    value = start()
-    return await value if hasattr(value, "__await__") else value
