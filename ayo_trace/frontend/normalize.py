@@ -56,9 +56,10 @@
   as written, a graph break, raised its own already). With several failed tasks the group may
   gather more than one error where the graph raises the first.
 
-The first two, the conditional task and the last add lines the source does not have: the lines after them in the
-rewritten code are further down, which ``lines`` undoes for the file's line numbers (a new line
-stands for the one before it, a ``try:`` for the one after it).
+Most add lines the source does not have (a body moved to its own line, a handler, a branch, an
+assignment split off, a cell): the lines after them in the rewritten code are further down, which ``lines`` undoes for the file's line numbers (a new
+line stands for the one before it, a ``try:`` for the one after it); a conditional written over
+several lines is on fewer, which ``lines`` undoes too.
 """
 
 from __future__ import annotations
