@@ -57,9 +57,10 @@
   gather more than one error where the graph raises the first.
 
 Most add lines the source does not have (a body moved to its own line, a handler, a branch, an
-assignment split off, a cell): the lines after them in the rewritten code are further down, which ``lines`` undoes for the file's line numbers (a new
-line stands for the one before it, a ``try:`` for the one after it); a conditional written over
-several lines is on fewer, which ``lines`` undoes too.
+assignment split off, a cell): the lines after them in the rewritten code are further down,
+which ``lines`` undoes for the file's line numbers (a new line stands for the one before it, a
+``try:`` for the one after it); a conditional written over several lines is on fewer, which
+``lines`` undoes too.
 """
 
 from __future__ import annotations
