@@ -13,7 +13,12 @@ attributes and subscripts of one). ``for`` targets are items of what they iterat
 from __future__ import annotations
 
 import builtins
+import copy
 import inspect
+import json
+import logging
+import random
+import textwrap
 import types
 from typing import TYPE_CHECKING, Any
 
@@ -483,9 +488,17 @@ _UNKNOWN = object()
 READ_ONLY_BUILTINS = frozenset(getattr(builtins, n) for n in READ_ONLY_CALLS if hasattr(builtins, n))
 
 
+_LOGS = ("debug", "info", "warning", "error", "exception", "critical", "log")  # (and below: no change)
+READ_ONLY_LIBRARY = frozenset(
+    [json.dumps, copy.copy, copy.deepcopy, random.Random.choice, random.Random.choices, random.Random.sample,
+     textwrap.dedent, textwrap.indent, textwrap.shorten, textwrap.fill, textwrap.wrap]
+    + [getattr(logging.Logger, n) for n in _LOGS] + [getattr(logging, n) for n in _LOGS]
+)  # fmt: skip
+
+
 def _read_only(fn: Any) -> bool:
     try:
-        return fn in READ_ONLY_BUILTINS
+        return fn in READ_ONLY_BUILTINS or getattr(fn, "__func__", fn) in READ_ONLY_LIBRARY
     except TypeError:  # (an object that cannot be hashed: a callable dataclass's instance)
         return False
 
@@ -496,8 +509,11 @@ def _resolve(names: dict[str, Any], local: set[str], e: cst.BaseExpression) -> A
     anything else (a workflow variable's method)."""
     if isinstance(e, cst.Attribute):
         owner = _resolve(names, local, e.value)
-        if owner is _UNKNOWN or not isinstance(owner, types.ModuleType | type):
+        if owner is _UNKNOWN:
             return _UNKNOWN
+        if not isinstance(owner, types.ModuleType | type):  # (a module's logger's `info`: read-only)
+            bound = getattr(owner, e.attr.value, _UNKNOWN)
+            return bound if _read_only(bound) else _UNKNOWN
         return getattr(owner, e.attr.value, _UNKNOWN)
     if not isinstance(e, cst.Name) or e.value in local:
         return _UNKNOWN

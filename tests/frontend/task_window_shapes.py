@@ -8,6 +8,9 @@ there); ``REFUSED`` those where they do not. Each takes ``(q, docs)``."""
 from __future__ import annotations
 
 import asyncio
+import json
+import logging
+import random
 
 import ayo_trace as ayo
 
@@ -331,3 +334,27 @@ async def count_bumped_meanwhile(q: str, docs: list[str]) -> tuple[str, int]:
 
 REFUSED += [notes_extended_in_place, notes_shuffled_by_a_library, notes_grown_by_a_local_function]
 TRACED += [listed_prompts_read_a_list_grown_later, count_bumped_meanwhile]
+
+
+LOG = logging.getLogger("tests.frontend.task_windows")
+
+
+@ayo.workflow
+async def notes_logged_and_dumped_meanwhile(q: str, docs: list[str]) -> tuple[str, str]:
+    notes = list(docs)
+    t = asyncio.create_task(shown(notes))
+    LOG.info("notes: %s", notes)  # (a module's logger, `json.dumps`: they leave `notes` alone)
+    text = json.dumps(notes)
+    return await t, text
+
+
+@ayo.workflow
+async def notes_shuffled_by_the_random_module(q: str, docs: list[str]) -> str:
+    notes = list(docs)
+    t = asyncio.create_task(shown(notes))
+    random.shuffle(notes)
+    return await t
+
+
+REFUSED += [notes_shuffled_by_the_random_module]
+TRACED += [notes_logged_and_dumped_meanwhile]
