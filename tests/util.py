@@ -48,15 +48,18 @@ async def outcome(run: Callable[..., Awaitable[Any]], *args: Any, text: bool = T
         return ("raised", type(exc).__name__, str(exc)) if text else ("raised", type(exc).__name__)
 
 
-async def three_runs_agree(wf: Any, questions: list[str], docs_lists: list[list[str]]) -> None:
+async def three_runs_agree(
+    wf: Any, questions: list[str], docs_lists: list[list[str]], run: Callable[..., Awaitable[Any]] = outcome
+) -> None:
     """On a new ``scripted_runtime``, for every ``(q, docs)``: ``wf.eager``, the unoptimized graph
-    and ``wf`` (optimized) come to the same ``outcome`` (the tracer's oracle)."""
+    and ``wf`` (optimized) come to the same ``outcome`` (the tracer's oracle). ``run``: how each is
+    run (``outcome``, or one wrapping it)."""
     import ayo_trace as ayo
 
     unoptimized = ayo.workflow(wf.fn, passes=[])
     async with scripted_runtime():
         for q in questions:
             for docs in docs_lists:
-                eager = await outcome(wf.eager, q, docs)
-                assert await outcome(unoptimized, q, docs) == eager, (q, docs)
-                assert await outcome(wf, q, docs) == eager, (q, docs)
+                eager = await run(wf.eager, q, docs)
+                assert await run(unoptimized, q, docs) == eager, (q, docs)
+                assert await run(wf, q, docs) == eager, (q, docs)

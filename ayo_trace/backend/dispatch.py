@@ -61,7 +61,8 @@ async def run_user_code(node: Node, args: list[Any], user: UserContext | None = 
     handler's `raise` re-raises the engine error it caught, which the caller catches as it would
     eagerly); any other error becomes a ``UserCodeError`` naming the node and its line, chained
     to it. In a ``try`` node's handler it runs as inside Python's ``except`` (``control.HANDLING``).
-    ``user``: the query's context variables (``user_context``), which its code sees and sets."""
+    ``user``: the query's context variables (``user_context``), which its code sees and sets
+    (None: a copy of the running task's)."""
     code: PyCode = node.attrs["code"]
     handled = HANDLING.get()
 
@@ -76,16 +77,9 @@ async def run_user_code(node: Node, args: list[Any], user: UserContext | None = 
         finally:
             handled.__traceback__ = traceback
 
-    # (called in this frame, not a nested coroutine: a `StopIteration` it raises stays one)
-    try:
-        if user is None:
-            value = call()
-            if node.op == "break" and (code.is_async or hasattr(value, "__await__")):
-                value = await value
-        elif node.op == "break":
-            value = await user.run_break(call)
-        else:
-            value = user.call(call)
+    user = user if user is not None else UserContext()  # (a node run alone: the context it is in)
+    try:  # (called in this frame, not a nested coroutine: a `StopIteration` it raises stays one)
+        value = await user.run_break(call) if node.op == "break" else user.call(call)
     except Exception as exc:
         if isinstance(exc, AyoError):
             raise

@@ -104,15 +104,22 @@ def eager_task(comp: Builder, small: cst.Assign, name: str, use: cst.CSTNode, lo
     passing it to a function), which only Python's task, still running, answers as Python does.
     False (refused by the caller) when ``small`` shares its line with other statements."""
     src = comp.src
-    line = src.parents.get(small)
-    if not (isinstance(line, cst.SimpleStatementLine) and len(line.body) == 1):
-        return False
-    comp.statement_break(
-        line,
+    return _made_as_written(
+        comp,
+        small,
         loc,
         f"the task `{name}` is used other than by awaiting it (`{src.code(use).strip()[:60]}`, line "
         f"{src.loc(use).line}): it is Python's task, its call run eagerly",
     )
+
+
+def _made_as_written(comp: Builder, small: cst.Assign, loc: SourceLoc, reason: str) -> bool:
+    """``small`` run as written, a graph break (``reason``) making Python's tasks; False when it
+    shares its line with other statements (the caller refuses it)."""
+    line = comp.src.parents.get(small)
+    if not (isinstance(line, cst.SimpleStatementLine) and len(line.body) == 1):
+        return False
+    comp.statement_break(line, loc, reason)
     return True
 
 
@@ -143,19 +150,17 @@ def untraced_task(comp: Builder, small: cst.Assign, loc: SourceLoc) -> bool:
         return False
     call = calls[0]
     assert isinstance(call, cst.Call)
-    name = target.value
-    line = comp.src.parents.get(small)
-    if not (isinstance(line, cst.SimpleStatementLine) and len(line.body) == 1):
+    if not isinstance(comp.src.parents.get(small), cst.SimpleStatementLine):
         return False
-    task_windows.check_untraced_window(comp, small, name, call, loc)
-    comp.statement_break(
-        line,
+    task_windows.check_untraced_window(comp, small, target.value, call, loc)
+    return _made_as_written(
+        comp,
+        small,
         loc,
         f"the task of `{comp.src.code(call).strip()[:60]}` is not one the graph keeps (its call is "
         "not followed, or it is kept in a display, an item or a branch of an expression): it is "
         "Python's task, its call run eagerly",
     )
-    return True
 
 
 def _made_tasks(comp: Builder, e: Any) -> list[cst.Call | None]:

@@ -13,8 +13,7 @@ from typing import Any
 import anyio
 import pytest
 
-import ayo_trace as ayo
-from tests.util import outcome, run_in_new_loop, scripted_runtime
+from tests.util import outcome, run_in_new_loop, scripted_runtime, three_runs_agree
 
 from . import context_var_shapes as shapes
 
@@ -31,16 +30,7 @@ async def in_own_context(run: Any, *args: Any) -> Any:
 
 @pytest.mark.parametrize("wf", shapes.SHAPES, ids=[wf.fn.__name__ for wf in shapes.SHAPES])
 def test_context_variables_agree(wf: Any) -> None:
-    async def check() -> None:
-        unoptimized = ayo.workflow(wf.fn, passes=[])
-        async with scripted_runtime():
-            for q in QUESTIONS:
-                for docs in DOCS:
-                    eager = await in_own_context(wf.eager, q, docs)
-                    assert await in_own_context(unoptimized, q, docs) == eager, (q, docs)
-                    assert await in_own_context(wf, q, docs) == eager, (q, docs)
-
-    run_in_new_loop(check)
+    run_in_new_loop(lambda: three_runs_agree(wf, QUESTIONS, DOCS, run=in_own_context))
 
 
 def test_a_variable_read_after_it_is_set_keeps_its_place() -> None:
