@@ -39,13 +39,13 @@ import logging
 import random
 import sys
 import sysconfig
-import textwrap
 import types
 from collections.abc import Iterator, Mapping
 from typing import Any
 
 import libcst as cst
 
+from ..ir.code import dedented
 from ..ir.mutation import READ_ONLY_METHODS
 from .state import mutated_roots, target_leaves, walk
 
@@ -304,7 +304,7 @@ def _changes(body: cst.CSTNode, me: str) -> bool:
 @functools.cache
 def _parse(fn: types.FunctionType) -> cst.FunctionDef | None:
     try:
-        source = textwrap.dedent(inspect.getsource(fn))
+        source = dedented(inspect.getsource(fn))
         module = cst.parse_module(source)
     except (OSError, TypeError, cst.ParserSyntaxError):
         return None

@@ -36,14 +36,13 @@ import dataclasses
 import functools
 import inspect
 import sys
-import textwrap
 import types
 from collections.abc import Iterable
 from typing import TYPE_CHECKING, Any
 
 import libcst as cst
 
-from ..ir.code import parsed
+from ..ir.code import dedented, parsed
 from .state import walk
 
 if TYPE_CHECKING:
@@ -248,7 +247,7 @@ def _sets_fields_only(cls: type, depth: int = 0, above: type | None = None) -> b
     if init is object.__init__:
         return True
     try:
-        tree = parsed(textwrap.dedent(inspect.getsource(init)))
+        tree = parsed(dedented(inspect.getsource(init)))
     except (OSError, TypeError, SyntaxError):
         return False
     fn = tree.body[0]
@@ -364,7 +363,7 @@ def _self_chains(cls: type) -> tuple[tuple[str, ...], ...] | None:
             if dataclasses.is_dataclass(c) and (where.startswith("<") or where == dataclasses.__file__):
                 continue  # (made by the dataclass: `__init__`, `__repr__`, `__eq__`...)
             try:
-                tree = parsed(textwrap.dedent(inspect.getsource(fn)))
+                tree = parsed(dedented(inspect.getsource(fn)))
             except (OSError, TypeError, SyntaxError):
                 return None
             node = tree.body[0]

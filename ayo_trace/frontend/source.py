@@ -7,7 +7,6 @@ from __future__ import annotations
 
 import contextlib
 import inspect
-import textwrap
 from collections.abc import Callable, Iterable, Iterator, Mapping
 from dataclasses import dataclass, field
 from typing import Any
@@ -25,7 +24,7 @@ from libcst.metadata import (
 )
 
 from ..errors import TraceError
-from ..ir.code import SourceLoc
+from ..ir.code import SourceLoc, dedented
 from . import normalize
 from .state import pattern_captures
 
@@ -71,7 +70,7 @@ class FunctionSource:
                 loc=_def_loc(fn),
                 construct="source",
             ) from e
-        text = textwrap.dedent("".join(lines))
+        text = dedented("".join(lines))
         target = code if code is not None else fn
         names = {**getattr(target, "__globals__", getattr(fn, "__globals__", {}))}
         if (cells := getattr(fn, "__closure__", None)) is not None:  # (`suppress` may be a closure's)

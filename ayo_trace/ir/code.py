@@ -10,10 +10,13 @@ round-trip.
 from __future__ import annotations
 
 import ast
+import contextlib
 import functools
 import gc
 import importlib
+import io
 import os
+import tokenize
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
@@ -109,7 +112,9 @@ class PyCode:
 def compile_statement(code: PyCode, globals_: dict[str, Any] | None = None) -> Callable[..., Any]:
     """Compile ``code.source`` into a function of ``code.params`` returning ``code.returns``.
 
-    Line numbers are those of the user's file, so a traceback points at the user's own line.
+    Line numbers are those of the user's file, so a traceback points at the user's own line. The
+    statement is put in the function as a tree, not as text indented line by line, so a string
+    written over several lines (a triple-quoted prompt) keeps exactly the text it has.
     """
     if globals_ is None:
         globals_ = vars(importlib.import_module(code.module)) if code.module else {}
@@ -117,29 +122,58 @@ def compile_statement(code: PyCode, globals_: dict[str, Any] | None = None) -> C
     inner = ("async def" if code.is_async else "def") + f" __ayo_stmt({', '.join(code.params)}):"
     # a parameter that may be UNBOUND is deleted first: reading it raises as Python would
     prologue = [f"if {n} is {UNBOUND_NAME}: del {n}" for n in code.unbound]
-    lines = [*prologue, *code.source.splitlines()]
-    body = "\n".join("        " + line for line in lines) or "        pass"
     out = [f'locals().get("{n}", {UNBOUND_NAME})' if n in code.unbound else n for n in code.returns]
     if not out:
-        ret = "        return None"
+        ret = "return None"
     elif len(out) == 1:
-        ret = f"        return {out[0]}"
+        ret = f"return {out[0]}"
     else:
-        ret = f"        return ({', '.join(out)},)"
+        ret = f"return ({', '.join(out)},)"
     # Bindings become closure cells of the statement's function, whose globals stay the module's own
-    # (live) dict. Newlines pad the statement so its first line lands on the user's line number.
-    text = (
-        "\n" * max(code.line - 3 - len(prologue), 0)
-        + f"def __ayo_make({', '.join(binds)}):\n    {inner}\n"
-        + body
-        + "\n"
-        + ret
-        + "\n    return __ayo_stmt\n"
+    # (live) dict; the statement's lines are moved to the user's line numbers.
+    maker = ast.parse(
+        f"def __ayo_make({', '.join(binds)}):\n    {inner}\n        pass\n    return __ayo_stmt\n"
     )
+    statement = ast.parse(code.source)
+    around = [ast.parse("\n".join(prologue)), ast.parse(ret), maker]
+    for tree in around:
+        ast.increment_lineno(tree, max(code.line, 1) - 1)
+    ast.increment_lineno(statement, max(code.line, 1) - 1)
+    body = [*around[0].body, *statement.body, *around[1].body]
+    fn_def = maker.body[0]
+    assert isinstance(fn_def, ast.FunctionDef) and isinstance(
+        fn_def.body[0], ast.FunctionDef | ast.AsyncFunctionDef
+    )
+    fn_def.body[0].body = body
     namespace: dict[str, Any] = {}
-    exec(compile(text, code.filename, "exec"), globals_, namespace)
+    exec(compile(maker, code.filename, "exec"), globals_, namespace)
     fn: Callable[..., Any] = namespace["__ayo_make"](UNBOUND, *(code.bindings[b] for b in binds[1:]))
     return fn
+
+
+def dedented(text: str) -> str:
+    """``text`` (a function's source, as ``inspect.getsource`` reads it) with its first line's
+    indentation taken off every line of code, but not off the lines inside a string written over
+    several lines: where ``textwrap.dedent`` keeps everything as it is when such a string has a
+    line less indented (a method's triple-quoted prompt), and would change the string otherwise."""
+    lines = text.splitlines(keepends=True)
+    first = next((x for x in lines if x.strip()), "")
+    margin = first[: len(first) - len(first.lstrip())]
+    if not margin:
+        return text
+    inside: set[int] = set()  # (0-based lines that start inside a string)
+    with contextlib.suppress(tokenize.TokenError, IndentationError, SyntaxError):
+        for tok in tokenize.generate_tokens(io.StringIO(text).readline):
+            if tok.type == tokenize.STRING and tok.end[0] > tok.start[0]:
+                inside.update(range(tok.start[0], tok.end[0]))
+    out = []
+    for i, line in enumerate(lines):
+        if i not in inside and line.startswith(margin):
+            line = line[len(margin) :]
+        elif i not in inside and not line.strip():
+            line = line.lstrip(" \t")
+        out.append(line)
+    return "".join(out)
 
 
 @functools.lru_cache(maxsize=4096)
