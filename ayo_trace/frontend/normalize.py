@@ -39,6 +39,11 @@
 * ``t1, t2 = asyncio.create_task(f()), asyncio.create_task(g())`` (one line, no value reading a
   name it binds) is one assignment per name, each task then kept as one assigned alone is.
 
+* ``f"{x=}"`` is ``f"x={x!r}"``: a field with ``=`` is its text, as written, then its value
+  (``repr`` unless a conversion or a format spec is given), as Python prints it; so a field
+  holding an await (``f"{await ask(q)=}"``) prints its own text, not the name of the value the
+  graph binds for it.
+
 * ``nonlocal calls`` in a function the workflow defines: the workflow's ``calls`` kept in a cell
   (``calls__cell = [0]``, every use ``calls__cell[0]``), as Python keeps it (``nonlocals``).
 
@@ -128,6 +133,11 @@ def rewrite(
             split = _split(new, names, added)
             return split if split is not None else _branched(new, names, added, shrunk)
 
+        def leave_FormattedString(
+            self, old: cst.FormattedString, new: cst.FormattedString
+        ) -> cst.FormattedString:
+            return _spelled_out(old, new)
+
         def leave_With(self, old: cst.With, new: cst.With) -> cst.BaseStatement:
             if new.asynchronous is not None:
                 return _grouped(new, names, added, ahead)
@@ -160,6 +170,34 @@ def rewrite(
         fn = next(s for s in rewritten.body if isinstance(s, cst.FunctionDef))
         ahead.extend(fn.body.body[:cells])
     return rewritten, added, ahead, shrunk
+
+
+def _spelled_out(old: cst.FormattedString, new: cst.FormattedString) -> cst.FormattedString:
+    """``f"{x=}"`` as ``f"x={x!r}"`` (and ``f"{x = :>5}"`` as ``f"x = {x:>5}"``): the field's text
+    written out, as Python prints it, so that the field is a value like any other (``f"{await
+    ask(q)=}"`` prints ``await ask(q)=``, not the name the await's result is bound to)."""
+    parts: list[cst.BaseFormattedStringContent] = []
+    for was, part in zip(old.parts, new.parts, strict=True):
+        if not (
+            isinstance(was, cst.FormattedStringExpression) and isinstance(part, cst.FormattedStringExpression)
+        ):
+            parts.append(part)
+            continue
+        if was.equal is None:
+            parts.append(part)
+            continue
+        text = cst.Module([]).code_for_node(was.with_changes(conversion=None, format_spec=None))[1:-1]
+        parts.append(cst.FormattedStringText(text.replace("{", "{{").replace("}", "}}")))
+        conversion = part.conversion or (None if part.format_spec else "r")
+        parts.append(
+            part.with_changes(
+                equal=None,
+                conversion=conversion,
+                whitespace_before_expression=cst.SimpleWhitespace(""),
+                whitespace_after_expression=cst.SimpleWhitespace(""),
+            )
+        )
+    return new.with_changes(parts=parts) if parts != list(new.parts) else new
 
 
 def _branched(
