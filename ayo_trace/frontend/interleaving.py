@@ -47,7 +47,7 @@ import libcst as cst
 
 from ..errors import TraceError
 from ..ir.code import SourceLoc
-from . import closures, nonlocals
+from . import closures, context_vars, nonlocals
 from .aliases import helper_aliases, local_defs
 from .comprehensions import MAP_ITEM
 from .holders import holder_key, holdings, with_held
@@ -89,8 +89,12 @@ def check_gather(comp: Builder, parts: list[Part], loc: SourceLoc) -> None:
 
 def conflict(comp: Builder, parts: list[Part]) -> str | None:
     """Why calls run at once (as ``check_gather``'s) interleave at their awaits where the graph
-    would run each whole, or None when the graph keeps their order."""
+    would run each whole, or set a context variable (``context_vars``), or None when the graph
+    keeps their order."""
     found = touches_of(comp, parts)
+    calls = [call for call, _ in parts]
+    if (why := context_vars.set_in_task(comp, calls, [(n, t.entries) for n, t in found])) is not None:
+        return why
     for i, (first, a) in enumerate(found):
         for second, b in found[i + 1 :]:
             why = conflicting(first, a, second, b)

@@ -71,7 +71,7 @@ from .asyncio_calls import (
     wrapped,
 )
 from .comprehensions import COMPREHENSIONS, MAP_ITEM, _clause_awaits
-from .task_uses import check_task_uses, eager_task, untraced_task
+from .task_uses import check_task_uses, eager_task, made_as_written, untraced_task
 from .values import Traced, Value
 
 if TYPE_CHECKING:
@@ -540,6 +540,8 @@ def _task_assignment(comp: Builder, small: cst.Assign, loc: SourceLoc) -> bool:
     assert isinstance(coro, cst.Call)
     kept = group_of(comp, call) is None  # (a task group's tasks fail the group where it ends)
     task_windows.check_window(comp, small, target.value, [(coro, None)], loc, None)  # (Python's too)
+    if (why := interleaving.conflict(comp, [(coro, None)])) is not None:  # (it sets a context variable)
+        return made_as_written(comp, small, loc, f"the task `{target.value}` is Python's: {why}")
     if (use := check_task_uses(comp, small, target.value, loc, many=False, kept=kept)) is not None:
         return eager_task(comp, small, target.value, use, loc)
     _task(comp, small, coro, target.value, loc, kept)
@@ -555,8 +557,12 @@ def _task_list(comp: Builder, small: cst.Assign, target: str, made: cst.ListComp
     group = group_of(comp, made.elt)  # a task group's tasks have finished once it exits
     if isinstance(coro := only_arg(made.elt), cst.Call):
         part = (coro, interleaving.items_of(made))
-        interleaving.check_gather(comp, [part], loc)  # (run at once)
+        why = interleaving.conflict(comp, [part])  # (the calls run at once)
         task_windows.check_window(comp, small, None if group else target, [part], loc, group)
+        if why is not None:  # Python's tasks, made as written (or refused, sharing their line)
+            if not made_as_written(comp, small, loc, f"the tasks `{target}` are Python's: {why}"):
+                raise TraceError(why, loc=loc, construct="gather")
+            return True
     kept = group is None and isinstance(coro, cst.Call)
     if (use := check_task_uses(comp, small, target, loc, many=True, within=group, kept=kept)) is not None:
         return eager_task(comp, small, target, use, loc)

@@ -104,7 +104,7 @@ def eager_task(comp: Builder, small: cst.Assign, name: str, use: cst.CSTNode, lo
     passing it to a function), which only Python's task, still running, answers as Python does.
     False (refused by the caller) when ``small`` shares its line with other statements."""
     src = comp.src
-    return _made_as_written(
+    return made_as_written(
         comp,
         small,
         loc,
@@ -113,7 +113,7 @@ def eager_task(comp: Builder, small: cst.Assign, name: str, use: cst.CSTNode, lo
     )
 
 
-def _made_as_written(comp: Builder, small: cst.Assign, loc: SourceLoc, reason: str) -> bool:
+def made_as_written(comp: Builder, small: cst.Assign, loc: SourceLoc, reason: str) -> bool:
     """``small`` run as written, a graph break (``reason``) making Python's tasks; False when it
     shares its line with other statements (the caller refuses it)."""
     line = comp.src.parents.get(small)
@@ -153,7 +153,7 @@ def untraced_task(comp: Builder, small: cst.Assign, loc: SourceLoc) -> bool:
     if not isinstance(comp.src.parents.get(small), cst.SimpleStatementLine):
         return False
     task_windows.check_untraced_window(comp, small, target.value, call, loc)
-    return _made_as_written(
+    return made_as_written(
         comp,
         small,
         loc,

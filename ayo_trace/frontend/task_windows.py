@@ -19,14 +19,13 @@ calls); a compound statement touches everything in it, at any time.
 
 from __future__ import annotations
 
-import contextvars
 from typing import TYPE_CHECKING, Any
 
 import libcst as cst
 
 from ..errors import TraceError
 from ..ir.code import SourceLoc
-from . import aliases, holders, interleaving
+from . import aliases, context_vars, holders, interleaving
 from .asyncio_calls import is_create_task, only_arg
 from .interleaving import Part, Touch, Touches
 from .state import contains_await, walk
@@ -140,9 +139,8 @@ def _awaited(src: Any, call: cst.Call) -> bool:
 
 
 def _refuse(comp: Builder, task: str, a: Touches, theirs: list[Touch], loc: SourceLoc) -> None:
-    module = comp.src.fn.__globals__
     for x in a.entries:
-        if isinstance(module.get(x.key.split(".")[0]), contextvars.ContextVar):
+        if context_vars.is_context_var(comp, x.key):
             continue  # (a task runs in a copy of the context it is made in: later sets are not its)
         for y in theirs:
             if interleaving.overlap(x, y) and (x.changes or y.changes):
