@@ -15,8 +15,7 @@ from ..errors import TraceError
 from ..ir.code import UNBOUND, SourceLoc
 from ..ir.graph import Node
 from ..ir.spec import primitive_spec
-from . import dispatch, forwarding, impure, partials, try_except, unpacking, unroll
-from .aliases import handed_changed, immutable_names
+from . import dispatch, forwarding, impure, operand_order, partials, try_except, unpacking, unroll
 from .builder import Builder
 from .chat_calls import ChatMessages
 from .completion import as_completed, awaited_outcome, awaits_outcome
@@ -305,8 +304,8 @@ class ExpressionCompiler(
             effect=not pure,
             name=name,
         )
-        if pure and not node.attrs["code"].effect:  # nothing its arguments run changes state either
-            node.attrs["pure"] = True
+        if pure and not node.attrs["code"].effect and not self.body.mutated_locals(e):
+            node.attrs["pure"] = True  # (nothing its arguments run changes state: `note(2)` might)
         return Traced(node)
 
     def await_break_reason(self, e: cst.Await) -> str:
@@ -413,7 +412,7 @@ class ExpressionCompiler(
         replacements: dict[cst.CSTNode, cst.CSTNode] = {}
         if any(isinstance(t, cst.Await) and self.break_call_target(t) for t in targets):
             return None, frozenset()
-        if self._read_before_changed(node, targets):
+        if operand_order.reordered(self.body, node, targets):
             return None, frozenset()  # (run as written: a graph break)
         for t in targets:
             value = self.expr(t, self.body.src.loc(t), "value")  # type: ignore[arg-type]
@@ -430,85 +429,6 @@ class ExpressionCompiler(
         new = node.visit(Replace())
         assert isinstance(new, cst.CSTNode)
         return new, frozenset(id(t) for t in targets)
-
-    def _read_before_changed(self, node: cst.CSTNode, targets: list[cst.CSTNode]) -> bool:
-        """Whether ``node`` reads, left of an awaited helper call (so before it, in Python), an object
-        the helper may change: ``f"turn {len(agent.memory)}: {await agent.step(d)}"``. Lifted, the
-        call would run first and the read see its change."""
-        src = self.body.src
-        changed: set[str] = set()
-        starts = []
-        for t in targets:
-            call = t.expression if isinstance(t, cst.Await) else None
-            if not isinstance(call, cst.Call) or self.primitive_of(t) is not None or t not in src.positions:  # type: ignore[arg-type]
-                continue
-            starts.append(src.positions[t].start)
-            changed.update(self._helper_changes(t, call))  # type: ignore[arg-type]
-        awaited = [t for t in targets if isinstance(t, cst.Await) and t in src.positions]
-        if awaited and self._changed_left_of(node, awaited, targets):
-            return True
-        changed -= immutable_names(src)  # (a string handed on changes nothing)
-        if not changed:
-            return False
-        first = min((p.line, p.column) for p in starts)
-        inside = {id(m) for t in targets for m in walk(t)}
-        for n in walk(node):
-            if isinstance(n, cst.Name) and n.value in changed and id(n) not in inside and n in src.positions:
-                end = src.positions[n].end
-                if (end.line, end.column) <= first:
-                    return True
-        return False
-
-    def _helper_changes(self, e: cst.Await, call: cst.Call) -> set[str]:
-        """The workflow's names the awaited helper ``call`` may change in place: read from the
-        helper's source when the tracer inlines it (a parameter it changes or hands on, its object
-        when it changes ``self``); else every name handed to it bare, and its object."""
-        receiver = call.func.value if isinstance(call.func, cst.Attribute) else None
-        while isinstance(receiver, cst.Attribute | cst.Subscript):
-            receiver = receiver.value
-        owner = {receiver.value} if isinstance(receiver, cst.Name) else set()
-        helper = self.helper_of(e)
-        if helper is None:
-            return owner | set(handed_changed(self.body.src, call))
-        params = [p.name.value for p in helper.src.node.params.params]
-        body = helper.src.node.body
-        touched = set(mutated_roots(body)) | {
-            n for c in walk(body) if isinstance(c, cst.Call) for n in handed_changed(helper.src, c)
-        }
-        touched |= {
-            a.target.value
-            for a in walk(body)
-            if isinstance(a, cst.AugAssign) and isinstance(a.target, cst.Name)
-        }
-        method = bool(params) and params[0] == "self" and isinstance(call.func, cst.Attribute)
-        out = owner if method and "self" in touched else set()
-        positional = params[1:] if method else params
-        for i, a in enumerate(call.args):
-            name = (
-                a.keyword.value if a.keyword is not None else positional[i] if i < len(positional) else None
-            )
-            if isinstance(a.value, cst.Name) and (name is None or name in touched or a.star):
-                out.add(a.value.value)
-        return out
-
-    def _changed_left_of(
-        self, node: cst.CSTNode, awaited: list[cst.Await], targets: list[cst.CSTNode]
-    ) -> bool:
-        """Whether a call left of an await in ``node`` changes an object the awaited call reads
-        (``(gen.next_id(), await ayo.llm(f"{gen.i} {d}"))``): lifted, the await would read it first."""
-        src = self.body.src
-        first = min((src.positions[t].start.line, src.positions[t].start.column) for t in awaited)
-        inside = {id(m) for t in targets for m in walk(t)}
-        changed: set[str] = set()
-        for n in walk(node):
-            if not isinstance(n, cst.Call) or id(n) in inside or n not in src.positions:
-                continue
-            end = src.positions[n].end
-            if (end.line, end.column) <= first:
-                changed.update(mutated_roots(n))
-                changed.update(handed_changed(src, n))
-        reads = {n for t in awaited for n in src.free_names(t)[0]}
-        return bool(changed & reads - immutable_names(src))
 
     def free_excluding(self, node: cst.CSTNode, exclude: frozenset[int]) -> tuple[list[str], list[str]]:
         """``free_names`` of ``node`` without the subtrees in ``exclude`` (lifted awaits)."""
