@@ -45,8 +45,15 @@ def graph_breaks(graph: Graph) -> list[Node]:
 
 
 def fix_for(reason: str) -> str | None:
-    """What to change so that a break with this reason traces whole."""
-    return next((f for key, f in _FIXES if reason.startswith(key) or f" {key}" in reason), None)
+    """What to change so that a break with this reason traces whole: the fix of the first key the
+    reason starts with, or holds after a space (a key of several words: "a gather whose calls
+    Python interleaves"); a construct's name alone ("try", "with") only where the reason starts
+    with it (not "a call ... (or with a graph constant)")."""
+
+    def matches(key: str) -> bool:
+        return reason.startswith(key) or (" " in key and f" {key}" in reason)
+
+    return next((f for key, f in _FIXES if matches(key)), None)
 
 
 def describe_break(node: Node) -> str:

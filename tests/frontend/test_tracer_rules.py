@@ -188,3 +188,22 @@ def test_every_trace_error_carries_a_location() -> None:
         with pytest.raises(ayo.TraceError) as info:
             make()
         assert info.value.loc is not None, str(info.value)
+
+
+@pytest.mark.parametrize(
+    ("reason", "fix"),
+    [
+        ("try", "assign names in the `try` body's last statement"),
+        ("with", "enter the context outside the workflow"),
+        ("async with with a return inside, on a traced value", "return only at the end"),
+        ("a gather whose calls Python interleaves runs eagerly, as written: ...", "change the shared object"),
+        ("a call of a function (or with a graph constant) computed when the workflow runs", None),
+        ("`handle(...)` sets the context variable `REQ` (line 3); ... runs as written", None),
+        ("a while loop awaiting inside, on a traced value", None),
+    ],
+)
+def test_a_break_gets_the_fix_of_its_own_reason(reason: str, fix: str | None) -> None:
+    from ayo_trace.frontend.breaks import fix_for
+
+    found = fix_for(reason)
+    assert (found is None) if fix is None else (found is not None and found.startswith(fix)), found
