@@ -5,6 +5,7 @@ schedulers do that in the graph)."""
 from __future__ import annotations
 
 import asyncio
+from typing import Any
 
 import anyio
 
@@ -79,6 +80,36 @@ async def helper_bounded_in_the_workflow(q: str) -> list[str]:
     return await asyncio.gather(*[one(w) for w in q.split()])
 
 
+async def limited(sem: Any, w: str) -> str:  # (the textbook fan-out: the semaphore passed in)
+    async with sem:
+        return await ayo.llm("Process " + w, max_tokens=2)
+
+
+@ayo.workflow
+async def semaphore_passed_to_a_helper(q: str) -> list[str]:
+    sem = asyncio.Semaphore(2)
+    return await asyncio.gather(*[limited(sem, w) for w in q.split()])
+
+
+@ayo.workflow
+async def limiter_passed_by_keyword_in_a_loop(q: str) -> list[str]:
+    limit = anyio.CapacityLimiter(1)
+    out = []
+    for w in q.split():
+        out.append(await limited(w=w, sem=limit))
+    return out
+
+
+@ayo.workflow
+async def lock_passed_through_two_helpers(q: str) -> list[str]:
+    lock = asyncio.Lock()
+
+    async def outer(lk: Any, w: str) -> str:
+        return await limited(lk, w.upper())
+
+    return await asyncio.gather(*(outer(lock, w) for w in q.split()))
+
+
 class Opened:  # any other context manager: its `async with` stays a graph break
     async def __aenter__(self) -> Opened:
         return self
@@ -102,4 +133,7 @@ CASES = [
     (nested_with_return, ("alpha beta",)),
     (nested_with_return, ("ab",)),
     (helper_bounded_in_the_workflow, ("alpha beta gamma",)),
+    (semaphore_passed_to_a_helper, ("alpha beta gamma",)),
+    (limiter_passed_by_keyword_in_a_loop, ("alpha beta",)),
+    (lock_passed_through_two_helpers, ("alpha beta",)),
 ]
