@@ -6,6 +6,7 @@ a task, a list or a dict of tasks to them, found again by their code (``task_nod
 from __future__ import annotations
 
 import asyncio
+import dataclasses
 import time
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
@@ -85,6 +86,12 @@ class Failed:
     def __await__(self) -> Any:
         raise self.error
         yield  # a generator: what ``__await__`` must return
+
+
+def ended(outcome: Completed | Failed) -> Completed | Failed:
+    """``outcome`` stamped now: the ``try`` running its call has ended, every node of the call's
+    body with it (its value may have been ready before, a constant, while its awaits ran)."""
+    return dataclasses.replace(outcome, at=time.monotonic())
 
 
 def is_gather(comp: Builder, call: cst.Call) -> bool:

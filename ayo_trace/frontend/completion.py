@@ -6,8 +6,11 @@
 
 ``as_completed`` starts every call where it is called and yields them as they finish. The graph
 runs them there too, as ``gather`` would (a ``map``, or a node per call), each to its end, and
-yields them in the order they finished in (each outcome is stamped as its call ends), as Python
-does. A call's error is its outcome (a ``try`` node, as for ``gather(...,
+yields them in the order they finished in, as Python does: each outcome is stamped when the
+``try`` running its call has ended (``asyncio_calls.ended``), every await of the call with it, not
+when its value was ready (``return "done"`` after two awaits is ready at once). The unoptimized
+graph runs the calls one after another, as it runs a gather's, so there they finish in the order
+they were made; the optimized graph runs them at once. A call's error is its outcome (a ``try`` node, as for ``gather(...,
 return_exceptions=True)``), raised where the loop awaits it, as in Python, so a ``try`` around
 ``await fut`` catches it, and a call the loop never awaits fails nothing. Tasks made before
 (``tasks = [asyncio.create_task(...) for ...]``) have run where they were made (``parallel``);
@@ -27,7 +30,7 @@ import libcst as cst
 from ..errors import TraceError
 from ..ir.code import SourceLoc
 from . import coroutine_lists, task_dicts
-from .asyncio_calls import Completed, Failed, is_as_completed, task_list_node, traceable
+from .asyncio_calls import Completed, Failed, ended, is_as_completed, task_list_node, traceable
 from .parallel import (
     Spread,
     catching,
@@ -40,7 +43,7 @@ from .values import Static, Traced, Value
 if TYPE_CHECKING:
     from .builder import Builder
 
-OUTCOMES = (Completed, Failed)  # what a call's value and its error become
+OUTCOMES = (Completed, Failed, ended)  # what a call's value and its error become, stamped at its end
 
 
 def as_completed(comp: Builder, e: cst.BaseExpression, loc: SourceLoc, hint: str) -> Value | None:

@@ -45,7 +45,7 @@ class TraceDeps:
     # the calls (by id) of a `gather(..., return_exceptions=True)` being traced: each one's error is
     # its value (``try_except.caught``); of an `asyncio.as_completed(...)`, the two functions making
     # its outcome of its value and of its error (``completion``)
-    caught: dict[int, tuple[Any, Any] | None] = field(default_factory=dict)
+    caught: dict[int, tuple[Any, ...] | None] = field(default_factory=dict)
     # the nodes formatting a string's hole where the string is built (``text._formatted_now``), by id
     formatted_now: dict[int, Any] = field(default_factory=dict)
     # the `asyncio.as_completed(...)` calls (by id) traced as lists of outcomes (``completion``)

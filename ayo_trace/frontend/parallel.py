@@ -312,13 +312,13 @@ def awaited(comp: Builder, e: cst.Await, loc: SourceLoc, hint: str | None) -> Va
 def catching(
     comp: Builder,
     parts: list[cst.BaseExpression | Spread] | Spread,
-    outcomes: tuple[Any, Any] | None,
+    outcomes: tuple[Any, ...] | None,
     compile: Callable[[], Value],
 ) -> Value:
     """``compile()`` with each call of ``parts`` a ``try`` handing back its error as its value
     (``outcomes`` None), or its value and its error made outcomes by the two functions of
     ``outcomes`` (``completion``)."""
-    caught: dict[int, tuple[Any, Any] | None] = {}
+    caught: dict[int, tuple[Any, ...] | None] = {}
     for p in parts if isinstance(parts, list) else [parts]:
         part = p.expr if isinstance(p, Spread) else p
         assert not isinstance(part, cst.For)

@@ -80,3 +80,48 @@ def test_a_task_awaited_in_a_try_it_is_not_made_in_keeps_its_error_until_then(ar
     wf = c.task_awaited_in_a_try_it_is_not_made_in  # (each task `Completed` or `Failed`: raised at the await)
     assert "break" not in [n.op for n in wf.graph(*args).walk()]
     assert_all_equal(run_in_new_loop(run_modes, wf, args, 3, [[], list(DEFAULT_PASSES)]))
+
+
+def _waits_source(counts: list[int], constant: bool) -> str:
+    helpers = []
+    for i, n in enumerate(counts):
+        steps = "\n".join(
+            f"    r = await ayo.llm(f'{i}.{k} ' + {'q' if k == 0 else 'r'}, max_tokens=2)" for k in range(n)
+        )
+        helpers.append(
+            f"async def h{i}(q):\n{steps}\n    return {repr(f'h{i}') if constant else 'r + ' + repr(f' h{i}')}\n"
+        )
+    calls = ", ".join(f"h{i}(q)" for i in range(len(counts)))
+    return (
+        "import asyncio\nimport ayo_trace as ayo\n\n\n"
+        + "\n\n".join(helpers)
+        + "\n\n@ayo.workflow\nasync def program(q):\n"
+        f"    out = []\n    for fut in asyncio.as_completed([{calls}]):\n        out.append(await fut)\n    return out\n"
+    )
+
+
+@pytest.mark.parametrize("constant", [True, False], ids=["constant value", "value of the last await"])
+@pytest.mark.parametrize("counts", [[2, 1], [1, 3, 2]])
+def test_calls_come_in_the_order_their_awaits_end(counts: list[int], constant: bool, tmp_path: Any) -> None:
+    """A call's outcome is stamped when its last await has ended, not when its value is ready (a
+    constant is at once): with every LLM call taking as long, and each await reading the last, the
+    optimized graph yields the calls with fewer awaits first, as Python does. (Awaits that do not
+    read each other run at once in the optimized graph, so such a call may finish sooner there.)"""
+    import ayo_trace as ayo
+    from ayo_trace.testing import ScriptedEmbedder, ScriptedLLM, ScriptedStore
+
+    from .programs import load
+
+    wf = load(_waits_source(counts, constant), tmp_path).program
+
+    async def both() -> tuple[Any, Any]:
+        llm = ScriptedLLM("llm", call_s=0.1)
+        async with ayo.Runtime(
+            [llm, ScriptedEmbedder("embed"), ScriptedStore("store")], batching=False, retries=0
+        ):
+            return await wf.eager("q"), await wf("q")
+
+    eager, optimized = run_in_new_loop(both)
+    assert optimized == eager and [x.strip().split()[-1] for x in eager] == [
+        f"h{i}" for i in sorted(range(len(counts)), key=lambda i: (counts[i], i))
+    ]
