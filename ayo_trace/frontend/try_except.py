@@ -524,9 +524,8 @@ def caught(
     """The value ``compile`` makes in a body of its own, or the error that body raises, as the
     user's code sees it (``gather(..., return_exceptions=True)``): a ``try`` node whose one handler,
     a bare ``except``, hands its error back as the value. ``outcomes``: the two functions making
-    the value of the value and of the error (``completion``'s ``Completed`` and ``Failed``), and a
-    third, applied to either once the ``try`` node has ended (every node of its body, not only
-    those its value waits for: ``asyncio_calls.ended`` stamps when the call finished)."""
+    the value of the value and of the error, and one applied to either once the ``try`` has ended
+    (``completion``'s ``Completed``, ``Failed`` and ``ended``)."""
     body = comp.nested("body")
     value = body.materialize(compile(body), loc, hint)
     body.graph.add("output", [value if outcomes is None else _applied(body, outcomes[0], value, loc)])
@@ -549,9 +548,7 @@ def caught(
     }
     node = comp.emit("try", [body.captures[n][0] for n in order], attrs, loc, "try")
     got = comp.graph.add("getitem", (node,), {"index": 0}, loc=loc, name=hint)
-    return Traced(
-        _applied(comp, outcomes[2], got, loc) if outcomes is not None and len(outcomes) > 2 else got
-    )
+    return Traced(_applied(comp, outcomes[2], got, loc) if outcomes and len(outcomes) > 2 else got)
 
 
 def _applied(comp: Builder, fn: Any, value: Node, loc: SourceLoc) -> Node:
