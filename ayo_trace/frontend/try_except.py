@@ -558,8 +558,7 @@ def _applied(comp: Builder, fn: Any, value: Node, loc: SourceLoc) -> Node:
     node = comp.python_node(
         cst.Name("__ayo_arg"), loc, ["outcome"], source=source, reads=["__ayo_fn", "__ayo_arg"]
     )
-    for n in ("__ayo_fn", "__ayo_arg"):
-        del comp.temps[n]
+    del comp.temps["__ayo_fn"], comp.temps["__ayo_arg"]
     return node
 
 
