@@ -192,6 +192,11 @@ _NODE: ContextVar[Node | None] = ContextVar("ayo_running_node", default=None)
 _USAGE: ContextVar[Usage | None] = ContextVar("ayo_node_usage", default=None)
 
 
+def running_node() -> Node | None:
+    """The node running in this task (None outside a node run: a query's own caller)."""
+    return _NODE.get()
+
+
 def current_usage() -> Usage | None:
     """The ``Usage`` of the node running in this task (None outside a node run)."""
     return _USAGE.get()

@@ -54,7 +54,7 @@ from typing import Any, Protocol
 import anyio
 
 from .._concurrency import FailFast, fail_fast
-from ..errors import EngineError, InvalidRequest, NodeError, Overloaded, QueryTimeout
+from ..errors import EngineError, InvalidRequest, NodeError, Overloaded, QueryTimeout, UserCodeError
 from ..ir.blocks import BLOCK_OPS
 from ..ir.code import UNBOUND
 from ..ir.field_streams import stream_source
@@ -64,7 +64,7 @@ from .clock import now as _now
 from .control import RunBody, run_loop, run_try
 from .dispatch import annotate, generic_primitive, handler_for, run_user_code, where
 from .engine_client import Emit, EngineClient, Session
-from .events import NodeRun
+from .events import NodeRun, running_node
 from .graph_plan import STREAM_BUFFER, Edge, UpstreamFailed, plan
 from .user_context import UserContext
 
@@ -146,6 +146,7 @@ async def run_query(
 ) -> Any:
     """Run ``graph`` as one query on ``client``'s engines; see the module docstring."""
     ctx = QueryContext(client, query_id, retries, events)
+    nested = running_node() is not None  # (run by the user's code of another query's node)
     values = []
     for node in graph.inputs:
         name = node.attrs.get("name", node.name)
@@ -166,6 +167,12 @@ async def run_query(
             node=node.name,
             loc=where(node),
         )
+    except UserCodeError as exc:
+        if nested and isinstance(exc.__cause__, Exception):
+            # a workflow called from code run as written (a graph break) raises what its code
+            # raised, as called eagerly, for that code to catch (`except* AppError` of its group)
+            raise exc.__cause__ from exc.__cause__.__cause__
+        raise
     finally:
         ctx.user.settle()
         with anyio.CancelScope(shield=True):
