@@ -60,6 +60,7 @@ from ..ir.code import UNBOUND
 from ..ir.field_streams import stream_source
 from ..ir.graph import Graph, Node
 from ..ir.ops import idempotent, reopens_session, rerank_top_k, search_params
+from ..ir.params import check_passages, check_text, check_texts
 from .clock import now as _now
 from .control import RunBody, run_loop, run_try
 from .dispatch import annotate, generic_primitive, handler_for, run_user_code, where
@@ -435,6 +436,13 @@ class GraphRun:
         )
 
     async def op_embed(self, node: Node, args: list[Any]) -> Any:
+        given = node.attrs.get("given")  # (checked as the primitive checks it: `ayo.search`'s query)
+        if given == "query":
+            check_text(args[0], "query")
+        elif given == "passages":
+            check_passages(args[0])
+        elif not isinstance(args[0], Edge):  # (a stream's items are strings)
+            check_texts(args[0])
         return await self.client.embed(
             args[0], node.attrs.get("engine"), self._priority(node), node.attrs.get("chunk"), self._emit(node)
         )
@@ -447,6 +455,7 @@ class GraphRun:
 
     async def op_search(self, node: Node, args: list[Any]) -> Any:
         a = node.attrs
+        check_text(args[0], "query")  # (as `ayo.search` checks it)
         return await self._emit_all(
             node,
             await self.client.search(
@@ -460,6 +469,7 @@ class GraphRun:
 
     async def op_rerank(self, node: Node, args: list[Any]) -> Any:
         a = node.attrs
+        check_text(args[0], "query")  # (as `ayo.rerank` checks it)
         return await self._emit_all(
             node,
             await self.client.rerank(

@@ -16,6 +16,7 @@ from typing import TYPE_CHECKING, Any
 
 from ..ir.graph import Graph, Node
 from ..ir.ops import rerank_top_k, search_params
+from ..ir.params import check_text, check_texts
 from .control import run_loop, run_try
 from .dispatch import generic_primitive, handler_for, run_user_code
 from .user_context import UserContext
@@ -69,6 +70,7 @@ class Interpreter:
         return await self.rt.llm(a["template"].render(args), a["sampling"], a.get("parse"), a.get("engine"))
 
     async def op_embed(self, node: Node, args: list[Any]) -> Any:
+        check_texts(args[0])  # (the primitives' own checks, as called eagerly)
         return await self.rt.embed(args[0], node.attrs.get("engine"))
 
     async def op_ingest(self, node: Node, args: list[Any]) -> Any:
@@ -77,11 +79,13 @@ class Interpreter:
 
     async def op_search(self, node: Node, args: list[Any]) -> Any:
         a = node.attrs
+        check_text(args[0], "query")
         return await self.rt.search(
             args[0], search_params(node, args), a.get("engine"), a.get("embed_engine")
         )
 
     async def op_rerank(self, node: Node, args: list[Any]) -> Any:
+        check_text(args[0], "query")
         return await self.rt.rerank(args[0], args[1], rerank_top_k(node, args), node.attrs.get("engine"))
 
     async def call_primitive(self, node: Node, args: list[Any]) -> Any:

@@ -15,7 +15,7 @@ from ..errors import InvalidParams
 from ..host import host
 from ..ir.builtin_primitives import LLM, sampling_params
 from ..ir.ops import register_primitive as _register_spec
-from ..ir.params import Hit, SearchParams, check_text
+from ..ir.params import Hit, SearchParams, check_collection, check_text, check_texts, check_top_k
 from ..ir.parsers import output_parser
 from ..ir.spec import PrimitiveSpec
 from .chat import render_messages
@@ -66,7 +66,7 @@ async def llm(
     the workflow returns is one without it); it changes nothing else. The sampling keywords are the
     fields of ``SamplingParams`` (``max_tokens=64``, ``temperature=0.0``, ``top_p=1.0``, ``stop``,
     ``seed``), checked by it."""
-    if (prompt is None) == (messages is None):
+    if prompt is not None and messages is not None:
         raise InvalidParams("ayo.llm() takes a prompt or messages=, exactly one of them", param="prompt")
     if messages is not None:
         rt = _runtime()
@@ -83,8 +83,7 @@ async def llm(
 @_primitive("embed")
 async def embed(texts: str | list[str], *, engine: str | None = None) -> Any:
     """A vector for a string, or a list of vectors for a list of strings."""
-    for t in [texts] if isinstance(texts, str) else texts:
-        check_text(t, "text to embed")
+    check_texts(texts)
     return await _runtime().embed(texts, engine=engine)
 
 
@@ -99,6 +98,7 @@ async def ingest(
     """Embed ``passages`` and insert them into ``collection`` in one transaction (idempotent:
     passages the collection already holds are skipped), creating the collection if needed (an empty
     list creates it empty). Returns the number of new rows."""
+    check_collection(collection)
     return int(await _runtime().ingest(passages, collection, engine=engine, embed_engine=embed_engine))
 
 
@@ -124,6 +124,7 @@ async def rerank(
 ) -> list[Hit]:
     """The ``top_k`` most relevant of ``passages`` (strings or hits) for ``query``, best first."""
     check_text(query, "query")
+    check_top_k(top_k)
     return list(await _runtime().rerank(query, list(passages), top_k, engine=engine))
 
 

@@ -25,7 +25,7 @@ import dataclasses
 from typing import Any
 
 from ..errors import InvalidParams
-from .params import SamplingParams, SearchParams
+from .params import SamplingParams, SearchParams, check_collection, check_top_k
 from .spec import REQUIRED, CostModel, Graph, Node, Param, PrimitiveSpec, Size, install
 
 # ``ayo.llm``'s sampling keywords: the fields of ``SamplingParams`` (``json_schema`` is set from
@@ -55,13 +55,8 @@ def _collection_param() -> Param:
     return Param("collection", "static", REQUIRED)
 
 
-def _check_collection(coll: Any) -> None:
-    if not isinstance(coll, str) or not coll:
-        raise InvalidParams(f"collection= must be a non-empty str, got {coll!r}", param="collection")
-
-
 def _ingest_attrs(st: dict[str, Any]) -> dict[str, Any]:
-    _check_collection(st["collection"])
+    check_collection(st["collection"])
     return {
         "collection": st["collection"],
         "engine": st.get("engine"),
@@ -70,7 +65,7 @@ def _ingest_attrs(st: dict[str, Any]) -> dict[str, Any]:
 
 
 def _search_attrs(st: dict[str, Any]) -> dict[str, Any]:
-    _check_collection(st["collection"])
+    check_collection(st["collection"])
     top_k = st.get("top_k", 4)  # when known only at run time, 4 is the cost model's estimate
     if isinstance(top_k, bool) or not isinstance(top_k, int):
         raise InvalidParams(f"top_k must be an int, got {top_k!r}", param="top_k")
@@ -80,8 +75,8 @@ def _search_attrs(st: dict[str, Any]) -> dict[str, Any]:
 
 def _rerank_attrs(st: dict[str, Any]) -> dict[str, Any]:
     top_k = st.get("top_k")  # None: known only at run time (the node's top_k_arg holds it)
-    if "top_k" in st and (isinstance(top_k, bool) or not isinstance(top_k, int) or top_k < 1):
-        raise InvalidParams(f"top_k must be an int of at least 1, got {top_k!r}", param="top_k")
+    if "top_k" in st:
+        check_top_k(top_k)
     return {"top_k": top_k, "engine": st.get("engine")}
 
 
@@ -113,11 +108,13 @@ def _lower_llm(graph: Graph, n: Node) -> None:
     _become(graph, n, "llm_decode", (prefill,), attrs)
 
 
-def _embed_first(graph: Graph, n: Node) -> Node:
+def _embed_first(graph: Graph, n: Node, given: str) -> Node:
+    """The ``embed`` node a ``search``'s query or an ``ingest``'s passages are lowered to (``given``:
+    which, checked at run time as the primitive checks it)."""
     return graph.add(
         "embed",
         (n.args[0],),
-        {"engine": n.attrs.get("embed_engine")},
+        {"engine": n.attrs.get("embed_engine"), "given": given},
         loc=n.loc,
         name=f"{n.name}_embed",
         after=n.after,
@@ -126,13 +123,13 @@ def _embed_first(graph: Graph, n: Node) -> Node:
 
 
 def _lower_ingest(graph: Graph, n: Node) -> None:
-    embed = _embed_first(graph, n)
+    embed = _embed_first(graph, n, "passages")
     attrs = {"collection": n.attrs["collection"], "engine": n.attrs.get("engine")}
     _become(graph, n, "db_insert", (n.args[0], embed), attrs)
 
 
 def _lower_search(graph: Graph, n: Node) -> None:
-    embed = _embed_first(graph, n)
+    embed = _embed_first(graph, n, "query")
     attrs = {"params": n.attrs["params"], "engine": n.attrs.get("engine")}
     if "top_k_arg" in n.attrs:  # a top_k known only at run time stays an arg, after the vector
         attrs["top_k_arg"] = 1
@@ -250,6 +247,7 @@ EMBED = PrimitiveSpec(
     size=_vectors,
     cost=_embed_cost,
     handler="op_embed",
+    hidden_attrs=frozenset({"given"}),  # (what a lowered search or ingest embeds: run-time checks)
 )
 INGEST = PrimitiveSpec(
     "ingest",

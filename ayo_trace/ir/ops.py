@@ -86,6 +86,7 @@ from typing import TYPE_CHECKING, Any
 
 from ..errors import GraphError
 from .builtin_primitives import BUILTIN_PRIMITIVES
+from .params import check_top_k
 from .spec import STRUCTURAL_OPS, PrimitiveSpec, forget, install, primitive_spec, primitive_specs
 from .spec import known_op as known_op  # (defined with the registry, which the graph structure reads)
 
@@ -209,6 +210,7 @@ def search_params(node: Node, args: list[Any]) -> SearchParams:
 
 
 def rerank_top_k(node: Node, args: list[Any]) -> Any:
-    """The ``top_k`` of a ``rerank`` run with ``args`` (passed on as ``ayo.rerank`` passes it)."""
+    """The ``top_k`` of a ``rerank`` run with ``args`` (one known only at run time checked as
+    ``ayo.rerank`` checks it: an int of at least 1)."""
     i = node.attrs.get("top_k_arg")
-    return node.attrs["top_k"] if i is None else args[i]
+    return node.attrs["top_k"] if i is None else check_top_k(args[i])

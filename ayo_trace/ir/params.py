@@ -32,6 +32,34 @@ def check_text(value: object, what: str) -> str:
     return value
 
 
+def check_texts(texts: object) -> None:
+    """``InvalidParams`` unless ``texts`` is a string or a list or tuple of strings (what
+    ``ayo.embed`` takes)."""
+    if isinstance(texts, str):
+        check_text(texts, "text to embed")
+        return
+    if not isinstance(texts, list | tuple):
+        raise InvalidParams(
+            f"texts to embed must be a string or a list of strings, got {type(texts).__name__}", param="texts"
+        )
+    for t in texts:
+        check_text(t, "text to embed")
+
+
+def check_top_k(value: object) -> int:
+    """``value`` if it is an int of at least 1 (a rerank's ``top_k``), else ``InvalidParams``."""
+    if isinstance(value, bool) or not isinstance(value, int) or value < 1:
+        raise InvalidParams(f"top_k must be an int of at least 1, got {value!r}", param="top_k")
+    return value
+
+
+def check_collection(value: object) -> str:
+    """``value`` if it is a non-empty string (a collection's name), else ``InvalidParams``."""
+    if not isinstance(value, str) or not value:
+        raise InvalidParams(f"collection= must be a non-empty str, got {value!r}", param="collection")
+    return value
+
+
 def check_passages(passages: object) -> None:
     """``InvalidParams`` unless ``passages`` is a list or tuple of strings (a bare string would be
     stored one character per row)."""
