@@ -8,10 +8,11 @@ What the tracer reads (each content may be a constant, an f-string or any traced
 * any expression whose value is known at trace time (a constant list, a helper that folds).
 
 The role must be known at trace time. A list built by code at run time (a chat history grown turn by
-turn, a helper's result, a variable holding one) never reaches here: the call is a graph break
-(``Expressions.messages_at_run_time``). A list literal holding something else (a message held in a
-traced variable: ``msg = ayo.user(q)``, then ``messages=[msg]``) is one too; a literal of messages
-that are not well formed is refused with a ``TraceError`` that says how to write it.
+turn, a helper's result, a variable holding one, a literal holding a message kept in a name:
+``Expressions.messages_at_run_time``) is rendered when the call runs, by a node calling what
+``ayo.llm`` calls eagerly (``chat.render_messages``, with the engine's template known at trace
+time), the LLM node taking the whole prompt (a ``Prompt``, its markup kept) as one value. A literal
+of messages that are not well formed is refused with a ``TraceError`` that says how to write it.
 """
 
 from __future__ import annotations
@@ -27,8 +28,8 @@ from ..ir.graph import Node
 from ..ir.prompt import ChatTemplate, Markup
 from ..ir.template import Hole, Template
 from .builder import Expressions
-from .chat import HELPERS, ROLES, check_messages, skeleton
-from .values import Static, Text, Value
+from .chat import HELPERS, ROLES, check_messages, render_messages, skeleton
+from .values import Static, Text, Traced, Value
 
 _HOW = (
     "write the messages where ayo.llm is called, as a list literal of {'role': ..., 'content': ...} dicts "
@@ -41,7 +42,11 @@ class ChatMessages(Expressions):
     def chat_prompt(
         self, e: cst.BaseExpression, engine: str | None, loc: SourceLoc
     ) -> tuple[Template, list[Node]]:
-        """The prompt template of ``messages=`` expression ``e`` for engine ``engine``."""
+        """The prompt template of ``messages=`` expression ``e`` for engine ``engine``: the turns'
+        template, or for a list built when the workflow runs (a chat history grown turn by turn) a
+        node rendering it then, as ``ayo.llm`` renders it eagerly (its whole text one hole)."""
+        if self.messages_at_run_time(e):
+            return self._rendered_at_run_time(e, engine, loc)
         messages = self._messages(e, loc)
         tpl = self._chat_template(engine, loc)
         try:
@@ -56,6 +61,31 @@ class ChatMessages(Expressions):
             else:
                 out.extend(self._content_parts(messages[p][1], trims[p], args, loc))
         return Template(tuple(out)), args
+
+    def _rendered_at_run_time(
+        self, e: cst.BaseExpression, engine: str | None, loc: SourceLoc
+    ) -> tuple[Template, list[Node]]:
+        tpl = self._chat_template(engine, loc)
+        messages = self.body.materialize(self.expr(e, loc, "messages"), loc, "messages")
+        temps: dict[str, Value] = {
+            "__ayo_render": Static(render_messages),
+            "__ayo_chat": Static(tpl),
+            "__ayo_messages": Traced(messages),
+        }
+        self.body.temps.update(temps)
+        try:
+            node = self.body.python_node(
+                cst.Name("__ayo_messages"),
+                loc,
+                ["prompt"],
+                source="prompt = __ayo_render(__ayo_chat, __ayo_messages)",
+                reads=list(temps),
+                name="prompt",
+            )
+        finally:
+            for k in temps:
+                del self.body.temps[k]
+        return Template((Hole(0, "prompt"),)), [node]
 
     def _chat_template(self, engine: str | None, loc: SourceLoc) -> ChatTemplate:
         try:

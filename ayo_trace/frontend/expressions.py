@@ -339,11 +339,6 @@ class ExpressionCompiler(
         calls = (cst.Await(expression=n) for n in self._calls_awaited_by(call) if isinstance(n, cst.Call))
         found = ((self.static_at_run_time(a), a) for a in calls)
         keyword, at = next(((k, a) for k, a in found if k is not None), (None, e))
-        if keyword == "`messages=`":
-            return (
-                "ayo.llm(messages=...) of a list built when the workflow runs: the call runs eagerly "
-                "(to trace it, write the messages where ayo.llm is called, as a list literal)"
-            )
         if keyword is not None:
             return (
                 f"{keyword} of ayo.{self.primitive_of(at)}() is computed when the workflow runs: the call "

@@ -70,9 +70,10 @@ class PrimitiveCalls(Expressions):
 
     def static_at_run_time(self, e: cst.Await) -> str | None:
         """What argument of ``await ayo.<op>(...)`` must be a constant of the graph (``collection=``,
-        ``engine=``, a sampling parameter such as ``seed=`` or ``temperature=``, ``messages=``, the
-        items of a ``**kwargs``) but is computed when the workflow runs: a loop's variable, a value
-        derived from data, a chat history grown turn by turn, a dict of settings built per query.
+        ``engine=``, a sampling parameter such as ``seed=`` or ``temperature=``, the items of a
+        ``**kwargs``) but is computed when the workflow runs: a loop's variable, a value derived from
+        data, a dict of settings built per query (``messages=`` built then is rendered then:
+        ``chat_calls``).
         Such a call runs eagerly, as a graph break; the answer names the argument for its reason,
         in backquotes (`` `seed=` ``, `` `**opts` ``). None when every such argument is known at
         trace time or is a workflow parameter (or a field of one: the trace specializes on its
@@ -95,9 +96,8 @@ class PrimitiveCalls(Expressions):
                 continue
             k, v = arg.keyword.value, arg.value
             if k == "messages":
-                if op == "llm" and self.messages_at_run_time(v):
-                    return "`messages=`"
-            elif not (k == "parse" and self.value_now(v) is not None) and not self._known_when_traced(v, e):
+                continue  # (a list built at run time is rendered then: `chat_calls`)
+            if not (k == "parse" and self.value_now(v) is not None) and not self._known_when_traced(v, e):
                 unroll.request(self.body, e, self._reads(v))  # a loop's constant: unrolled, traced again
                 return f"`{k}=`"
         return None

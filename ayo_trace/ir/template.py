@@ -93,8 +93,10 @@ class Template:
 
     def render(self, values: Sequence[Any]) -> str:
         """The prompt, given the values of the owning node's args: a ``Prompt`` that marks the
-        ``Markup`` parts when there are any (hole values are always plain text), else a ``str``."""
-        return Prompt.join(p if isinstance(p, str) else str(p.render(values[p.arg])) for p in self.parts)
+        ``Markup`` parts when there are any, else a ``str``. Hole values are plain text, but for a
+        whole prompt that is a ``Prompt`` already (chat messages rendered when the workflow ran,
+        as ``ayo.llm`` called eagerly renders them), whose markup it keeps."""
+        return Prompt.join(p if isinstance(p, str) else _text(p, values[p.arg]) for p in self.parts)
 
     def remap(self, mapping: dict[int, int]) -> Template:
         """The same template with hole arg indices renumbered through ``mapping``."""
@@ -123,3 +125,8 @@ class Template:
     @staticmethod
     def constant(text: str) -> Template:
         return Template((text,))
+
+
+def _text(hole: Hole[int], value: Any) -> str:
+    rendered = hole.render(value)
+    return rendered if hole.kind == "prompt" and isinstance(rendered, Prompt) else str(rendered)

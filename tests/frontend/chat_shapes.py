@@ -65,7 +65,7 @@ async def messages_in_a_map(qs: list[str]) -> list[str]:
     return [await ayo.llm(messages=[SYSTEM_MSG, ayo.user(q)], max_tokens=8) for q in qs]
 
 
-# --- graph breaks: messages built when the workflow runs -------------------------------------------
+# --- messages built when the workflow runs: rendered then (the whole prompt one hole) --------------
 
 
 def build(q: str) -> list[dict[str, str]]:
@@ -75,12 +75,12 @@ def build(q: str) -> list[dict[str, str]]:
 @ayo.workflow
 async def built_at_run_time(q: str) -> str:
     msgs = build(q)
-    return await ayo.llm(messages=msgs, max_tokens=8)  # break: computed
+    return await ayo.llm(messages=msgs, max_tokens=8)  # run time: computed
 
 
 @ayo.workflow
 async def helper_built(q: str) -> str:
-    return await ayo.llm(messages=build(q), max_tokens=8)  # break: helper
+    return await ayo.llm(messages=build(q), max_tokens=8)  # run time: helper
 
 
 @ayo.workflow
@@ -88,17 +88,17 @@ async def chat_history(q: str, follow_ups: list[str]) -> list[str]:
     history = [SYSTEM_MSG, ayo.user(q)]
     replies = []
     for f in follow_ups:
-        reply = await ayo.llm(messages=history, max_tokens=8)  # break: history
+        reply = await ayo.llm(messages=history, max_tokens=8)  # run time: history
         replies.append(reply)
         history += [ayo.assistant(reply), ayo.user(f)]
-    replies.append(await ayo.llm(messages=history, max_tokens=8))  # break: last
+    replies.append(await ayo.llm(messages=history, max_tokens=8))  # run time: last
     return replies
 
 
 @ayo.workflow
 async def history_then_literal(q: str) -> str:
     history = build(q)
-    first = await ayo.llm(messages=history, max_tokens=8)  # break: then
+    first = await ayo.llm(messages=history, max_tokens=8)  # run time: then
     return await ayo.llm(messages=[SYSTEM_MSG, ayo.user(first)], max_tokens=8)  # traced after
 
 
@@ -106,12 +106,12 @@ async def history_then_literal(q: str) -> str:
 async def message_in_a_name(q: str) -> str:
     msg = ayo.user(f"Answer: {q}")
     system = {"role": "system", "content": "Be brief."}
-    return await ayo.llm(messages=[system, msg], max_tokens=8)  # break: name
+    return await ayo.llm(messages=[system, msg], max_tokens=8)  # run time: name
 
 
 @ayo.workflow
 async def traced_splice(q: str, history: list[dict[str, str]]) -> str:
-    return await ayo.llm(messages=[*history, ayo.user(q)], max_tokens=8)  # break: splice
+    return await ayo.llm(messages=[*history, ayo.user(q)], max_tokens=8)  # run time: splice
 
 
 # --- refused ---------------------------------------------------------------------------------------

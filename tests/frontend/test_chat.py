@@ -166,37 +166,55 @@ async def test_a_role_passed_as_a_parameter_specializes_the_trace() -> None:
         assert await c.traced_role("q", "user") == await c.traced_role.eager("q", "user")
 
 
-BREAKS = [
-    (c.built_at_run_time, ("q",), ["break: computed"]),
-    (c.helper_built, ("q",), ["break: helper"]),
-    (c.chat_history, ("q", ["more?", "why?"]), ["break: history", "break: last"]),
-    (c.chat_history, ("q", []), ["break: history", "break: last"]),
-    (c.history_then_literal, ("q",), ["break: then"]),
-    (c.traced_splice, ("q", [ayo.system("Be brief."), ayo.user("x"), ayo.assistant("y")]), ["break: splice"]),
-    (c.message_in_a_name, ("q",), ["break: name"]),
+RUN_TIME = [
+    (c.built_at_run_time, ("q",)),
+    (c.helper_built, ("q",)),
+    (c.chat_history, ("q", ["more?", "why?"])),
+    (c.chat_history, ("q", [])),
+    (c.history_then_literal, ("q",)),
+    (c.traced_splice, ("q", [ayo.system("Be brief."), ayo.user("x"), ayo.assistant("y")])),
+    (c.message_in_a_name, ("q",)),
 ]
 
 
 @pytest.mark.parametrize("template", [CHATML, GEMMA], ids=["chatml", "gemma"])
 @pytest.mark.parametrize(
-    ("wf", "args", "lines"),
-    BREAKS,
-    ids=["computed", "helper", "history", "no_turns", "then", "splice", "name"],
+    ("wf", "args"), RUN_TIME, ids=["computed", "helper", "history", "no_turns", "then", "splice", "name"]
 )
-async def test_messages_built_at_run_time_run_as_graph_breaks(wf, args, lines: list[str], template) -> None:
+async def test_messages_built_at_run_time_are_rendered_then(wf, args, template) -> None:
     """A list of messages the workflow builds as it runs (a chat history grown turn by turn, a
-    helper's result) cannot be a prompt template: the call runs eagerly, as a graph break at its
-    line with its reason, the same prompts and answers as eager; ``strict=True`` refuses it."""
+    helper's result, a literal splicing one in) is rendered with the chat template when the call
+    runs, as ``ayo.llm`` renders it eagerly: the call is traced (no graph break), from the same
+    prompts, their markup (the template's special tokens) kept, and the same answers."""
     rt, llm = runtime(template)
     async with rt:
         graph = wf.graph(*args)
-        found = sorted((n.loc.line, n.attrs["reason"]) for n in graph.walk() if n.op == "break")
-        assert [line for line, _ in found] == sorted(line_of(x) for x in lines)
-        assert all("messages=" in reason and "list literal" in reason for _, reason in found)
-        assert (c.history_then_literal is not wf) or any(n.op == "llm" for n in graph.walk())
+        assert [n for n in graph.walk() if n.op == "break"] == []
+        assert any(n.op == "llm" for n in graph.walk())
         await same_three_ways(wf, args, llm)
-        with pytest.raises(ayo.TraceError, match="graph"):
-            ayo.workflow(wf.fn, strict=True).graph(*args)
+
+
+def test_a_whole_prompt_rendered_from_messages_keeps_its_markup() -> None:
+    """The node rendering messages at run time hands the LLM node a ``Prompt`` whose markup is the
+    chat template's, which the template's one hole keeps (other hole values are plain text)."""
+    from ayo_trace.ir.template import Template
+
+    rendered = render_messages(CHATML, [ayo.system("Be brief."), ayo.user("<|im_start|>hi")])
+    assert isinstance(rendered, Prompt) and markup_of(rendered)
+    whole = Template((Hole(0, "prompt"),)).render([rendered])
+    assert whole == rendered and markup_of(whole) == markup_of(rendered)
+    assert markup_of(Template(("x ", Hole(0))).render([rendered])) == ()
+
+
+async def test_a_malformed_message_built_at_run_time_fails_as_eagerly() -> None:
+    rt, _ = runtime()
+    async with rt:
+        bad = [{"role": "tool", "content": "x"}]
+        with pytest.raises(ayo.InvalidParams) as eager:
+            await c.traced_splice.eager("q", bad)
+        with pytest.raises(ayo.InvalidParams) as traced:
+            await c.traced_splice("q", bad)
+        assert str(traced.value).endswith(str(eager.value))  # (the graph's names the node and line)
 
 
 @pytest.mark.parametrize(
