@@ -117,7 +117,7 @@ async def rerank_top_k_of_zero(question: str, docs: list[str]) -> list[str]:
     return [h.text for h in best]
 
 
-RAISING = [
+RAISING = [  # (a rerank's top_k under 1 is refused as a search's is, eagerly and in the graph)
     case(top_k_that_is_zero_at_run_time, "what yields", DOCS),
+    case(rerank_top_k_of_zero, "what holds", DOCS),
 ]
-CASES.append(case(rerank_top_k_of_zero, "what holds", DOCS))
