@@ -360,6 +360,8 @@ class ExpressionCompiler(
     def bind_call(
         self, fn: Callable[..., Any], call: cst.Call, loc: SourceLoc
     ) -> dict[str, cst.BaseExpression]:
+        """The call's argument expressions by the parameters of ``fn`` they bind to, in the order
+        Python evaluates them: as written, the positional ones first, then the keywords."""
         args = unpacking.expand(self.body, call, loc) if any(a.star for a in call.args) else call.args
         sig = inspect.signature(fn)
         positional = [a.value for a in args if a.keyword is None]
@@ -368,16 +370,18 @@ class ExpressionCompiler(
             bound = sig.bind(*positional, **keywords)
         except TypeError as err:
             raise TraceError(f"bad call to {fn.__name__}: {err}", loc=loc, construct="call") from err
-        return dict(bound.arguments)
+        written = {id(e): i for i, e in enumerate([*positional, *keywords.values()])}
+        return dict(sorted(bound.arguments.items(), key=lambda kv: written.get(id(kv[1]), len(written))))
 
     def inline_workflow(self, wf: Any, call: cst.Call, loc: SourceLoc) -> Value:
         bound = self.bind_call(wf.signature_fn, call, loc)
         src = wf.source()
         env: dict[str, Value] = {}
         sig = inspect.signature(wf.signature_fn)
+        given = {pname: self.expr(e, loc, pname) for pname, e in bound.items()}  # (as written)
         for pname, param in sig.parameters.items():
-            if pname in bound:
-                env[pname] = self.expr(bound[pname], loc, pname)
+            if pname in given:
+                env[pname] = given[pname]
             elif param.default is not inspect.Parameter.empty:
                 env[pname] = Static(param.default)
         if getattr(wf, "bound_self", None) is not None:  # `self`: the method's own first parameter

@@ -318,27 +318,34 @@ class Helpers(Expressions):
                 loc=loc,
                 construct="call",
             )
+        # Python evaluates the arguments as written (the positional ones, then the keywords), and
+        # only then binds them to the parameters
+        names = {p.name.value for p in [*plain, *params.kwonly_params]}
+        kwargs = params.star_kwarg.name.value if params.star_kwarg is not None else None
+        slots = [p.name.value for p in plain] + [star.name.value if star is not None else ""] * len(
+            positional
+        )
+        given = [self._arg(e, loc, slots[i]) for i, e in enumerate(positional)]
+        named = {
+            k: self._arg(e, loc, k if k in names or kwargs is None else kwargs) for k, e in keywords.items()
+        }
         forwarded: list[tuple[str, list[Value], list[str] | None]] = []
         if star is not None:  # `*args`: the extra positional arguments, as a tuple
-            values = [self._arg(e, loc, star.name.value) for e in positional[len(plain) :]]
+            values = given[len(plain) :]
             env[star.name.value] = self.packed(star.name.value, values, None, loc)
             forwarded.append((star.name.value, values, None))
-        if params.star_kwarg is not None:  # `**kwargs`: the keywords no parameter takes, as a dict
-            names = {p.name.value for p in [*plain, *params.kwonly_params]}
-            extra = {k: v for k, v in keywords.items() if k not in names}
-            for k in extra:
-                del keywords[k]
-            name = params.star_kwarg.name.value
-            values = [self._arg(e, loc, name) for e in extra.values()]
-            env[name] = self.packed(name, values, list(extra), loc)
-            forwarded.append((name, values, list(extra)))
+        if kwargs is not None:  # `**kwargs`: the keywords no parameter takes, as a dict
+            extra = {k: named.pop(k) for k in list(named) if k not in names}
+            values = list(extra.values())
+            env[kwargs] = self.packed(kwargs, values, list(extra), loc)
+            forwarded.append((kwargs, values, list(extra)))
         defaults = _defaults(helper, self.body.deps.def_defaults.get(id(helper.src.node), {}))
         for i, p in enumerate([*plain, *params.kwonly_params]):
             pname = p.name.value
-            if i < len(positional) and p in plain:
-                env[pname] = self._arg(positional[i], loc, pname)
-            elif pname in keywords:
-                env[pname] = self._arg(keywords.pop(pname), loc, pname)
+            if i < len(given) and p in plain:
+                env[pname] = given[i]
+            elif pname in named:
+                env[pname] = named.pop(pname)
             elif pname in defaults and not isinstance(defaults[pname], list | dict | set | bytearray):
                 env[pname] = Static(defaults[pname])
             elif pname in defaults:  # (`history=[]`: one list kept from call to call, read when run)
@@ -347,9 +354,9 @@ class Helpers(Expressions):
                 raise TraceError(
                     f"helper `{node.name.value}` is missing its argument `{pname}`", loc=loc, construct="call"
                 )
-        if keywords:
+        if named:
             raise TraceError(
-                f"helper `{node.name.value}` has no parameter `{next(iter(keywords))}`",
+                f"helper `{node.name.value}` has no parameter `{next(iter(named))}`",
                 loc=loc,
                 construct="call",
             )

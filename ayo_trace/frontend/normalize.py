@@ -44,6 +44,13 @@
   holding an await (``f"{await ask(q)=}"``) prints its own text, not the name of the value the
   graph binds for it.
 
+* ``d[await key(q)] = value(q)``, an assignment whose targets await, is
+  ``ayo_value__ = value(q); d[await key(q)] = ayo_value__`` (on the same line; so are tuple,
+  chained and annotated ones, and ``(await get(q)).field = value(q)``): Python evaluates the value
+  first, then the targets' expressions, where the targets' awaits lifted out of the statement
+  would run first. A value that is a name or a constant is read the same after them and stays;
+  an augmented assignment evaluates its target first (``d[await key(q)] += value(q)``) and stays.
+
 * ``nonlocal calls`` in a function the workflow defines: the workflow's ``calls`` kept in a cell
   (``calls__cell = [0]``, every use ``calls__cell[0]``), as Python keeps it (``nonlocals``).
 
@@ -78,6 +85,7 @@ from typing import Any
 import libcst as cst
 
 from . import nonlocals
+from .state import contains_await
 
 
 def rewrite(
@@ -123,7 +131,9 @@ def rewrite(
         def leave_SimpleStatementSuite(
             self, old: cst.SimpleStatementSuite, new: cst.SimpleStatementSuite
         ) -> cst.BaseSuite:
-            line = cst.SimpleStatementLine(body=new.body, trailing_whitespace=new.trailing_whitespace)
+            line = _value_first(
+                cst.SimpleStatementLine(body=new.body, trailing_whitespace=new.trailing_whitespace)
+            )
             added.append(line)
             return cst.IndentedBlock(body=[line])
 
@@ -131,7 +141,7 @@ def rewrite(
             self, old: cst.SimpleStatementLine, new: cst.SimpleStatementLine
         ) -> cst.BaseStatement | cst.FlattenSentinel[cst.BaseStatement]:
             split = _split(new, names, added)
-            return split if split is not None else _branched(new, names, added, shrunk)
+            return split if split is not None else _branched(_value_first(new), names, added, shrunk)
 
         def leave_FormattedString(
             self, old: cst.FormattedString, new: cst.FormattedString
@@ -245,6 +255,29 @@ def _branched(
     if fewer:
         shrunk.append((made, fewer))
     return made
+
+
+VALUE = "ayo_value__"
+_CONSTANTS = (cst.Name, cst.SimpleString, cst.Integer, cst.Float, cst.Imaginary, cst.Ellipsis)
+
+
+def _value_first(line: cst.SimpleStatementLine) -> cst.SimpleStatementLine:
+    """Each assignment of ``line`` whose targets await, its value assigned first to ``VALUE``
+    (``rewrite``); the line as it is when none is."""
+    body: list[cst.BaseSmallStatement] = []
+    for small in line.body:
+        targets: list[cst.BaseExpression] = []
+        if isinstance(small, cst.Assign):
+            targets = [t.target for t in small.targets]
+        elif isinstance(small, cst.AnnAssign) and small.value is not None:
+            targets = [small.target]
+        value = getattr(small, "value", None)
+        if not any(contains_await(t) for t in targets) or isinstance(value, _CONSTANTS) or value is None:
+            body.append(small)
+            continue
+        body.append(cst.Assign([cst.AssignTarget(cst.Name(VALUE))], value))
+        body.append(small.with_changes(value=cst.Name(VALUE)))
+    return line.with_changes(body=body) if len(body) != len(line.body) else line
 
 
 def _split(

@@ -155,13 +155,21 @@ class PrimitiveCalls(Expressions):
             raise TraceError(f"ayo.{op}() is not a registered primitive", loc=loc, construct=op)
         bound = self.bind_call(_signature_of(spec), call, loc)
         data, dynamic_names = spec.names("data"), spec.names("dynamic")
+        # the arguments the graph computes, evaluated as written (`bound`'s order; a prompt is
+        # kept as it is, for its template)
+        given: dict[str, Value] = {}
+        for k, v in bound.items():
+            if k in data or k in dynamic_names:
+                value = self.expr(v, loc, k)
+                keep = isinstance(value, Static) or (op == "llm" and k == "prompt")
+                given[k] = value if keep else Traced(self.body.materialize(value, loc, k))
         dynamic: dict[str, Node] = {}  # dynamic arguments known only at run time
         st: dict[str, Any] = {}
         for k, v in bound.items():
             if k in data:
                 continue
             if k in dynamic_names:
-                value = self.expr(v, loc, k)
+                value = given[k]
                 if not isinstance(value, Static):
                     dynamic[k] = self.body.materialize(value, loc, k)
                     continue
@@ -180,7 +188,7 @@ class PrimitiveCalls(Expressions):
                 )
             if "messages" in st:
                 template, args = self.chat_prompt(st.pop("messages"), st.get("engine"), loc)
-            elif isinstance(prompt := self.expr(bound["prompt"], loc, "prompt"), Static):
+            elif isinstance(prompt := given["prompt"], Static):
                 template, args = Template.constant(check_text(prompt.value, "prompt")), list[Node]()
             elif isinstance(prompt, Text):
                 template, args = prompt.template()
@@ -204,7 +212,7 @@ class PrimitiveCalls(Expressions):
             if to_caller:
                 attrs["to_caller"] = True  # an answer wf.stream hands on (see Workflow.stream)
             return self.body.emit("llm", args, attrs, loc, name)
-        values = [self.body.materialize(self.expr(bound[k], loc, k), loc, k) for k in data if k in bound]
+        values = [self.body.materialize(given[k], loc, k) for k in data if k in bound]
         try:
             attrs = spec.node_attrs(st, at_run_time=dynamic)
         except (ValueError, TypeError, AyoError) as err:

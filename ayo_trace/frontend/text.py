@@ -153,44 +153,58 @@ class TextBuilding(Expressions):
         return pieces_of(value, "str")
 
     def _format_parts(self, fmt: str, args: Any, loc: SourceLoc) -> list[str | Hole[Node]] | None:
-        positional = [a.value for a in args if a.keyword is None and not a.star]
-        keywords = {a.keyword.value: a.value for a in args if a.keyword is not None}
+        """``fmt.format(...)``'s text and holes. Python evaluates each argument once, as written,
+        then formats: so are they here (a call no field uses: left to Python)."""
         if any(a.star for a in args):
             return None
-        out: list[str | Hole[Node]] = []
-        auto = 0
+        positional = [a.value for a in args if a.keyword is None]
+        keywords = [(a.keyword.value, a.value) for a in args if a.keyword is not None]
+        written = positional + [e for _, e in keywords]
+        names: list[str | None] = [None] * len(positional) + [k for k, _ in keywords]
         try:
             parsed = list(string.Formatter().parse(fmt))
         except ValueError:
             return None
+        fields: list[tuple[str, int | None, str | None, str]] = []  # (text, argument, conversion, spec)
+        auto = 0
         for literal, field, spec, conv in parsed:
-            out.append(literal)
             if field is None:
+                fields.append((literal, None, None, ""))
                 continue
             if spec and "{" in spec:
                 return None
             if field == "":
-                if auto >= len(positional):
-                    return None
-                expr, auto = positional[auto], auto + 1
+                i, auto = auto, auto + 1
             elif field.isdigit():
-                if int(field) >= len(positional):
-                    return None
-                expr = positional[int(field)]
-            elif field.isidentifier() and field in keywords:
-                expr = keywords[field]
+                i = int(field)
+            elif field.isidentifier() and field in names:
+                i = names.index(field)
             else:
                 return None  # attribute or index lookups in the field: leave it to Python
-            if (held := self._formatted_now(expr, conv, spec or "", loc)) is not None:
-                out.append(held)
+            if i >= (len(positional) if not field.isidentifier() else len(written)):
+                return None
+            fields.append((literal, i, conv, spec or ""))
+        uses = [[f for f in fields if f[1] == i] for i in range(len(written))]
+        if not all(uses):
+            return None
+        holes: dict[tuple[int, str | None, str], str | Hole[Node]] = {}
+        for i, (e, use) in enumerate(zip(written, uses, strict=True)):
+            if len(use) == 1 and (held := self._formatted_now(e, use[0][2], use[0][3], loc)) is not None:
+                holes[(i, use[0][2], use[0][3])] = held
                 continue
-            value = self.expr(expr, loc, field if field.isidentifier() else "field")
-            if isinstance(value, Static):
-                v = value.value
-                v = _convert(v, conv)
-                out.append(format(v, spec or ""))
-            else:
-                out.append(Hole(self.body.materialize(value, loc, "field"), "format", conv, spec or ""))
+            value = self.expr(e, loc, names[i] or "field")
+            for _, _, conv, spec in use:
+                if isinstance(value, Static):
+                    holes[(i, conv, spec)] = format(_convert(value.value, conv), spec)
+                else:
+                    holes[(i, conv, spec)] = Hole(
+                        self.body.materialize(value, loc, "field"), "format", conv, spec
+                    )
+        out: list[str | Hole[Node]] = []
+        for literal, arg, conv, spec in fields:
+            out.append(literal)
+            if arg is not None:
+                out.append(holes[(arg, conv, spec)])
         return out
 
     def _formatted_now(
