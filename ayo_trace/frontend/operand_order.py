@@ -126,7 +126,8 @@ def _closure_changes(comp: Builder, name: str, seen: set[str]) -> set[str]:
     defined = closures.closures(src)
     seen.add(name)
     closure = defined[name]
-    out = set(closure.mutates)
+    params = {p.name.value for p in getattr(closure.node, "params", cst.Parameters()).params}
+    out = set(closure.mutates) | (set(mutated_roots(closure.node)) - params)  # (a module's list too)
     for n in walk(closure.node):
         if not isinstance(n, cst.Call):
             continue
