@@ -177,8 +177,8 @@ class Workflow:
                 key.append(
                     (name, "static", type(value), value if i or self.bound_self is None else id(value))
                 )
-            else:
-                key.append((name, "traced"))
+            else:  # (a one-shot iterator is traced on its own: iterating it changes it)
+                key.append((name, "traced", isinstance(value, Iterator)))
         for (name, path), use in self._fields_by_need.items():
             value = frozen(value_at(bound.arguments[name], path))
             try:
@@ -246,7 +246,10 @@ class Workflow:
                 if not (self.bound_self is not None and i == 0):
                     graph.statics[name] = value
             else:
-                env[name] = Traced(graph.add("input", (), {"name": name}, name=name, loc=src.loc(src.node)))
+                # whether the argument is a one-shot iterator (a generator, ``iter(docs)``): iterating
+                # it is a change the passes must keep in order (``effects.may_be_iterator``)
+                attrs = {"name": name, "iterator": isinstance(value, Iterator)}
+                env[name] = Traced(graph.add("input", (), attrs, name=name, loc=src.loc(src.node)))
                 traced.append(name)
         graph.guards = {n: use for n, use in self._by_need.items() if n in graph.statics}
         # helpers parsed by earlier traces are reused

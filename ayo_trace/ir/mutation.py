@@ -16,6 +16,12 @@ A name may be changed when the code
   ``calls_change_args`` (the passes' view: the frontend sees only the statement);
 * iterates over it in a ``for`` whose body changes the loop's item in place (``for row in rows:
   row.append(x)`` changes what ``rows`` holds).
+
+Apart from those, ``iterated_names`` lists the names whose objects the code iterates (``for x in
+it``, ``[f(x) for x in it]``, ``list(it)``): on a one-shot iterator (``iter(docs)``, a generator,
+``csv.reader(lines)``, ``enumerate(docs)``) iterating advances it, a change; on a list it is a read.
+Which of the two it is depends on the object, which the code alone does not show: the passes judge
+it from the value (``passes/effects.may_be_iterator``).
 """
 
 from __future__ import annotations
@@ -41,6 +47,14 @@ READ_ONLY_CALLS = frozenset(
         "print", "len", "str", "repr", "int", "float", "bool", "abs", "round", "min", "max", "sum",
         "any", "all", "sorted", "list", "tuple", "set", "frozenset", "dict", "enumerate", "zip",
         "range", "reversed", "isinstance", "format", "hash", "id", "type", "ascii", "iter",
+    }
+)  # fmt: skip
+
+# Builtins that read an argument by iterating it, or wrap it in an iterator that will (``zip(it, xs)``).
+ITERATING_CALLS = frozenset(
+    {
+        "list", "tuple", "set", "frozenset", "dict", "sorted", "sum", "min", "max", "any", "all",
+        "enumerate", "zip", "reversed", "iter",
     }
 )  # fmt: skip
 
@@ -77,6 +91,23 @@ def changed_names(tree: ast.AST, *, calls_change_args: bool = True) -> set[str]:
             items = {n.id for n in ast.walk(node.target) if isinstance(n, ast.Name)}
             if changed_names(body, calls_change_args=calls_change_args) & items:
                 out.update(n.id for n in ast.walk(node.iter) if isinstance(n, ast.Name))
+    out.discard(None)
+    return out  # type: ignore[return-value]
+
+
+def iterated_names(tree: ast.AST) -> set[str]:
+    """The names whose objects ``tree`` iterates (see the module docstring): the iterable of a
+    ``for``, an ``async for`` or a comprehension's ``for`` clause, or an argument of one of the
+    ``ITERATING_CALLS``, when it is a name or an attribute or item of one (``for r in res.rows``
+    iterates what ``res`` holds)."""
+    out: set[str | None] = set()
+    for node in ast.walk(tree):
+        if isinstance(node, ast.For | ast.AsyncFor | ast.comprehension):
+            out.add(root_name(node.iter))
+        elif (
+            isinstance(node, ast.Call) and isinstance(node.func, ast.Name) and node.func.id in ITERATING_CALLS
+        ):
+            out.update(root_name(a.value if isinstance(a, ast.Starred) else a) for a in node.args)
     out.discard(None)
     return out  # type: ignore[return-value]
 

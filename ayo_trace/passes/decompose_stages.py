@@ -97,7 +97,7 @@ class DecomposeStages:
         for n in list(graph.nodes):
             for body in graph.subgraphs(n):
                 changed |= self.rewrite(body)
-            if n.op == "map" and n.attrs.get("concurrency") is not None and parallel_safe(n.attrs["body"]):
+            if n.op == "map" and n.attrs.get("concurrency") is not None and parallel_safe(n):
                 n.attrs["concurrency"] = None
                 changed = True
             ins = self._streams_into(n)

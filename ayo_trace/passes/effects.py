@@ -16,6 +16,9 @@ Two nodes that ran in program order ``a`` then ``b`` keep that order when (``con
   as ``get``/``items``, a store into an item or attribute, a call of a function other than a few
   read-only builtins, a ``for`` changing its items); a break may change every value it reads. Values known to be immutable (LLM text, constant strings and
   numbers) are never changed;
+* one iterates a value that may be a one-shot iterator (``for d in it``, ``list(it)``, a ``map`` or
+  ``loop`` over it, where ``it = iter(docs)``) and the other reads it: iterating advances it, a change
+  (``may_be_iterator``: anything but a container known to iterate afresh each time);
 * one is a graph break and the other is not a pure engine op: a break runs arbitrary code (it may
   call primitives eagerly), so it keeps its order with everything that could observe it.
 """
@@ -23,6 +26,7 @@ Two nodes that ran in program order ``a`` then ``b`` keep that order when (``con
 from __future__ import annotations
 
 import ast
+import dataclasses
 import textwrap
 from collections.abc import Iterable
 from dataclasses import dataclass
@@ -30,7 +34,7 @@ from dataclasses import dataclass
 from ..ir import Graph, Node, PyCode, primitive_spec
 from ..ir.blocks import BLOCK_OPS, bindings, named_bodies
 from ..ir.code import parsed
-from ..ir.mutation import changed_names
+from ..ir.mutation import PURE_STR_METHODS, changed_names, iterated_names
 
 ANY_COLLECTION = "*"  # a collection named by a value the graph does not know
 
@@ -57,17 +61,24 @@ class Access:
     barrier: bool = False  # a graph break: keeps order with everything that could observe it
     mutates: frozenset[int] = frozenset()  # indices of args the node may change in place
     fails: bool = False  # calls an engine or runs the user's code: its error is the query's, read or not
+    iterates: frozenset[int] = frozenset()  # indices of args the node iterates (bodies included)
+    advances: frozenset[int] = frozenset()  # those that may be one-shot iterators: iterating changes them
 
     @property
     def keeps_alive(self) -> bool:
         """True when the node must run even if nothing reads its value: it changes something, or it
         calls an engine (eagerly, a call whose value is never read still fails the query and stops
         what follows it)."""
-        return self.effect or self.barrier or self.fails or bool(self.writes) or bool(self.mutates)
+        return self.effect or self.barrier or self.fails or bool(self.writes or self.changes)
+
+    @property
+    def changes(self) -> frozenset[int]:
+        """Indices of the args the node may change: in place, or by advancing an iterator."""
+        return self.mutates | self.advances
 
     @property
     def order_free(self) -> bool:
-        return not (self.reads or self.writes or self.effect or self.barrier or self.mutates)
+        return not (self.reads or self.writes or self.effect or self.barrier or self.changes)
 
 
 def _collection(node: Node) -> str:
@@ -92,8 +103,13 @@ def access(node: Node) -> Access:
         # the user's statement may raise (`first = docs[0]` of no docs) even when nothing reads its
         # value, as it does eagerly; the compiler's own bookkeeping (`__ayo_` names) does not
         raises = isinstance(code, PyCode) and "__ayo_" not in code.source
-        return Access(
-            effect=bool(getattr(code, "effect", False)), mutates=_changeable(node, changed), fails=raises
+        iterated = _iterated_params(code) if isinstance(code, PyCode) else set(range(len(node.args)))
+        return _iterating(
+            node,
+            iterated,
+            Access(
+                effect=bool(getattr(code, "effect", False)), mutates=_changeable(node, changed), fails=raises
+            ),
         )
     if op == "break":
         code = node.attrs.get("code")
@@ -101,19 +117,26 @@ def access(node: Node) -> Access:
             # `x = await ayo.llm(..., seed=i)`, a pure primitive whose graph constant is known only
             # at run time (the frontend marks it `pure` when nothing it runs changes state): ordered
             # by its data only; a primitive changes none of its arguments, their expressions might
-            return Access(mutates=_changeable(node, _changed_params(code, primitive_call=True)))
+            changed = _changed_params(code, primitive_call=True)
+            iterated = _iterated_params(code, primitive_call=True)
+            return _iterating(node, iterated, Access(mutates=_changeable(node, changed)))
         return Access(effect=True, barrier=True, mutates=_changeable(node, range(len(node.args))))
     if op in BLOCK_OPS:
         bodies = list(named_bodies(node))
         summaries = [body_access(body) for _, body in bodies]
         mutates: set[int] = set()
+        # a map, or a loop over items, iterates its first arg; its body's first input is an item
+        over_items = op == "map" or (op == "loop" and node.attrs.get("item") is not None)
+        consumed_args: set[int] = {0} if over_items else set()
         for role, body in bodies:
-            mutated = mutated_values(body)
+            mutated, consumed = mutated_values(body), iterated_values(body)
             bound = bindings(node, role, body)
-            mutates.update(
-                i for i, inp in zip(bound, body.inputs, strict=True) if i is not None and inp in mutated
-            )
-        return Access(
+            for k, (i, inp) in enumerate(zip(bound, body.inputs, strict=True)):
+                if i is not None and inp in mutated:
+                    mutates.add(i)
+                if i is not None and inp in consumed and not (over_items and k == 0):
+                    consumed_args.add(i)
+        block = Access(
             reads=frozenset().union(*(a.reads for a in summaries)),
             writes=frozenset().union(*(a.writes for a in summaries)),
             effect=any(a.effect for a in summaries),
@@ -121,6 +144,7 @@ def access(node: Node) -> Access:
             mutates=_changeable(node, mutates),
             fails=any(a.fails for a in summaries),
         )
+        return _iterating(node, consumed_args, block)
     return Access(fails=fails)
 
 
@@ -145,6 +169,22 @@ def mutated_values(graph: Graph) -> set[Node]:
     return out
 
 
+def iterated_values(graph: Graph) -> set[Node]:
+    """The nodes of ``graph`` whose values some node of ``graph`` iterates (whether that advances
+    them is judged where the value is known: ``may_be_iterator``)."""
+    out: set[Node] = set()
+    for n in graph.nodes:
+        out.update(n.args[i] for i in access(n).iterates)
+    return out
+
+
+def _iterating(node: Node, iterated: Iterable[int], acc: Access) -> Access:
+    """``acc`` with the args ``node`` iterates, and those of them it may advance."""
+    its = frozenset(iterated)
+    advances = frozenset(i for i in its if may_be_iterator(node.args[i]))
+    return dataclasses.replace(acc, iterates=its, advances=advances)
+
+
 def _changed_params(code: PyCode, *, primitive_call: bool = False) -> set[int]:
     """Indices of the parameters the statement may change in place (all of them if unsure); the
     judgement is the frontend's too (``ir/mutation.py``). ``primitive_call``: the statement is
@@ -165,6 +205,27 @@ def _changed_params(code: PyCode, *, primitive_call: bool = False) -> set[int]:
     return held | {params[n] for n in changed_names(tree) if n in params}
 
 
+def _iterated_params(code: PyCode, *, primitive_call: bool = False) -> set[int]:
+    """Indices of the parameters the statement iterates (``ir/mutation.iterated_names``); all of
+    them if unsure. ``primitive_call``: as for ``_changed_params``."""
+    params = {name: i for i, name in enumerate(code.params)}
+    try:
+        tree = parsed(textwrap.dedent(code.source))
+    except SyntaxError:
+        return set(params.values())
+    if primitive_call:
+        call = next((n.value for n in ast.walk(tree) if isinstance(n, ast.Await)), None)
+        if not isinstance(call, ast.Call):
+            return set(params.values())
+        return {
+            params[n]
+            for a in [*call.args, *(k.value for k in call.keywords)]
+            for n in iterated_names(a)
+            if n in params
+        }
+    return {params[n] for n in iterated_names(tree) if n in params}
+
+
 def _changeable(node: Node, indices: Iterable[int]) -> frozenset[int]:
     return frozenset(i for i in indices if may_change(node.args[i]))
 
@@ -180,6 +241,69 @@ def may_change(value: Node) -> bool:
     if value.op == "const":
         return not isinstance(value.attrs.get("value"), _IMMUTABLE)
     return True
+
+
+# Values that iterate afresh each time they are iterated (or cannot be iterated at all).
+_REITERABLE = (*_IMMUTABLE, list, dict, set, range)
+# Calls whose value is such a container (``x.split()``: a list or a str).
+_CONTAINER_CALLS = frozenset({"list", "tuple", "dict", "set", "frozenset", "sorted", "range", "str", "len"})
+_CONTAINER_EXPRS = (
+    ast.List, ast.Tuple, ast.Dict, ast.Set, ast.ListComp, ast.SetComp, ast.DictComp, ast.Constant,
+    ast.JoinedStr, ast.Compare,
+)  # fmt: skip
+
+
+def may_be_iterator(value: Node) -> bool:
+    """False when ``value`` is known to iterate afresh each time (a ``list``, ``dict``, ``str``,
+    ``range``...: iterating it reads it), True when it may be a one-shot iterator that iterating
+    advances (``iter(docs)``, ``enumerate(docs)``, a generator, ``csv.reader(lines)``) or nothing
+    says (an item of a map or loop, a statement's value that is not a container it builds). A
+    workflow's argument is traced knowing whether it is an ``Iterator``."""
+    if value.op == "const":
+        return not isinstance(value.attrs.get("value"), _REITERABLE)
+    if value.op == "input":  # a workflow's argument says (``iterator``); a body's input: unknown
+        return bool(value.attrs.get("iterator", True))
+    if primitive_spec(value.op) is not None or value.op == "map":
+        return False  # (an engine's value is data: text, a list of hits or vectors; a map's a list)
+    code = value.attrs.get("code")
+    if value.op == "python" and isinstance(code, PyCode) and len(code.returns) == 1:
+        name = code.returns[0]
+        if name in code.params and _keeps(code, name):  # (its own object, changed in place or not)
+            return may_be_iterator(value.args[code.params.index(name)])
+        return not _builds_container(code)
+    return True
+
+
+def _keeps(code: PyCode, name: str) -> bool:
+    """True when the statement never binds ``name`` anew (``for v in xs: d[v] = 1`` keeps ``d``)."""
+    try:
+        tree = parsed(textwrap.dedent(code.source))
+    except SyntaxError:
+        return False
+    return not any(
+        isinstance(n, ast.Name) and n.id == name and not isinstance(n.ctx, ast.Load) for n in ast.walk(tree)
+    )
+
+
+def _builds_container(code: PyCode) -> bool:
+    """True when the statement is ``name = <expr>`` and ``<expr>`` is a container display or
+    comprehension, a constant, an f-string, or a call of a builtin or ``str`` method that makes one."""
+    try:
+        tree = parsed(textwrap.dedent(code.source))
+    except SyntaxError:
+        return False
+    body = tree.body if isinstance(tree, ast.Module) else []
+    if len(body) != 1 or not isinstance(body[0], ast.Assign | ast.AnnAssign) or body[0].value is None:
+        return False
+    value = body[0].value
+    if isinstance(value, _CONTAINER_EXPRS):
+        return True
+    if not isinstance(value, ast.Call):
+        return False
+    func = value.func
+    if isinstance(func, ast.Name):
+        return func.id in _CONTAINER_CALLS
+    return isinstance(func, ast.Attribute) and func.attr in PURE_STR_METHODS
 
 
 def _overlap(a: frozenset[str], b: frozenset[str]) -> bool:
@@ -199,13 +323,16 @@ def conflicts(a: Node, acc_a: Access, b: Node, acc_b: Access) -> bool:
         return True
     if _overlap(acc_a.writes, acc_b.reads | acc_b.writes) or _overlap(acc_a.reads, acc_b.writes):
         return True
-    mut_a = {a.args[i] for i in acc_a.mutates}
-    mut_b = {b.args[i] for i in acc_b.mutates}
+    mut_a = {a.args[i] for i in acc_a.changes}
+    mut_b = {b.args[i] for i in acc_b.changes}
     return bool(mut_a & set(b.args)) or bool(mut_b & set(a.args))
 
 
-def parallel_safe(body: Graph) -> bool:
-    """True when the items of a map over ``body`` may run in any order, all at once."""
+def parallel_safe(node: Node) -> bool:
+    """True when the items of ``node``, a map, may run in any order, all at once: its body has no
+    effect and changes no input, and advances no iterator it is given (the map's own items aside)."""
+    body: Graph = node.attrs["body"]
     acc = body_access(body)
     changed_inputs = mutated_values(body) & set(body.inputs)
-    return not (acc.effect or acc.barrier or acc.writes or changed_inputs)
+    advanced = access(node).advances - {0}
+    return not (acc.effect or acc.barrier or acc.writes or changed_inputs or advanced)

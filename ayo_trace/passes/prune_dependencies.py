@@ -62,8 +62,8 @@ def _seen_outside(node: Node, acc: Access, *, guarded: bool) -> bool:
     if acc.effect or acc.writes:
         return True
     if guarded:
-        return bool(acc.mutates)
-    return any(node.args[i].op in ("input", "const") for i in acc.mutates)
+        return bool(acc.changes)
+    return any(node.args[i].op in ("input", "const") for i in acc.changes)
 
 
 def order_edges(
