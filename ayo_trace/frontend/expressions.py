@@ -180,7 +180,11 @@ class ExpressionCompiler(
         if not isinstance(e.expression, cst.Call):
             return None
         fn = self.callee(e.expression)
-        return fn if getattr(fn, "__ayo_workflow__", False) else None
+        if not getattr(fn, "__ayo_workflow__", False):
+            return None
+        # (`await sub(**params)` of a dict built at run time: its arguments are not known one by
+        # one, so the call runs eagerly, as a helper's does)
+        return fn if self._spreads_known(e.expression) else None
 
     def break_call_target(self, e: cst.Await) -> bool:
         """Whether ``await e`` is a graph break; in a comprehension traced unrolled, whether it is
@@ -344,6 +348,13 @@ class ExpressionCompiler(
                 f"{keyword} of ayo.{self.primitive_of(at)}() is computed when the workflow runs: the call "
                 f"runs eagerly (to trace it, give {keyword} a constant or a workflow parameter as it is)"
             )
+        if isinstance(call, cst.Call) and not self._spreads_known(call):
+            spread = next(a for a in call.args if a.star)
+            return (
+                f"a call with `{spread.star}{self.body.src.code(spread.value).strip()}` built when the workflow "
+                "runs: its arguments are not known one by one, so it runs eagerly (to trace it, pass each "
+                "argument as it is)"
+            )
         return "await of something that is not an ayo primitive, workflow or traced helper"
 
     def _calls_awaited_by(self, e: cst.BaseExpression) -> list[cst.CSTNode]:
@@ -357,11 +368,10 @@ class ExpressionCompiler(
                 out += walk(rhs.elt, _in_scope)
         return out
 
-    def bind_call(
-        self, fn: Callable[..., Any], call: cst.Call, loc: SourceLoc
-    ) -> dict[str, cst.BaseExpression]:
+    def bind_call(self, fn: Callable[..., Any], call: cst.Call, loc: SourceLoc) -> dict[str, Any]:
         """The call's argument expressions by the parameters of ``fn`` they bind to, in the order
-        Python evaluates them: as written, the positional ones first, then the keywords."""
+        Python evaluates them: as written, the positional ones first, then the keywords (a tuple of
+        them for ``*args``, a dict for ``**kwargs``)."""
         args = unpacking.expand(self.body, call, loc) if any(a.star for a in call.args) else call.args
         sig = inspect.signature(fn)
         positional = [a.value for a in args if a.keyword is None]
@@ -371,19 +381,36 @@ class ExpressionCompiler(
         except TypeError as err:
             raise TraceError(f"bad call to {fn.__name__}: {err}", loc=loc, construct="call") from err
         written = {id(e): i for i, e in enumerate([*positional, *keywords.values()])}
-        return dict(sorted(bound.arguments.items(), key=lambda kv: written.get(id(kv[1]), len(written))))
+
+        def first(value: Any) -> int:  # (`*args` and `**kwargs` by their first argument)
+            if isinstance(value, tuple | dict):
+                value = next(iter(value.values() if isinstance(value, dict) else value), None)
+            return written.get(id(value), len(written))
+
+        return dict(sorted(bound.arguments.items(), key=lambda kv: first(kv[1])))
 
     def inline_workflow(self, wf: Any, call: cst.Call, loc: SourceLoc) -> Value:
         bound = self.bind_call(wf.signature_fn, call, loc)
         src = wf.source()
         env: dict[str, Value] = {}
         sig = inspect.signature(wf.signature_fn)
-        given = {pname: self.expr(e, loc, pname) for pname, e in bound.items()}  # (as written)
+        given: dict[str, Value] = {}  # (evaluated as written)
+        for pname, e in bound.items():
+            kind = sig.parameters[pname].kind
+            if kind is inspect.Parameter.VAR_POSITIONAL:  # `*parts`: a tuple of the extra arguments
+                given[pname] = self.packed(pname, [self.expr(x, loc, pname) for x in e], None, loc)
+            elif kind is inspect.Parameter.VAR_KEYWORD:  # `**opts`: a dict of the extra keywords
+                given[pname] = self.packed(pname, [self.expr(x, loc, k) for k, x in e.items()], list(e), loc)
+            else:
+                given[pname] = self.expr(e, loc, pname)
         for pname, param in sig.parameters.items():
             if pname in given:
                 env[pname] = given[pname]
             elif param.default is not inspect.Parameter.empty:
                 env[pname] = Static(param.default)
+            elif param.kind in (inspect.Parameter.VAR_POSITIONAL, inspect.Parameter.VAR_KEYWORD):
+                none: list[str] | None = None if param.kind is inspect.Parameter.VAR_POSITIONAL else []
+                env[pname] = self.packed(pname, [], none, loc)
         if getattr(wf, "bound_self", None) is not None:  # `self`: the method's own first parameter
             env[next(iter(inspect.signature(wf.fn).parameters))] = Static(wf.bound_self)
         self.check_depth(call, loc, None)
