@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import dataclasses
 import inspect
+from dataclasses import dataclass
 from typing import Any
 
 import libcst as cst
@@ -346,6 +347,8 @@ class Helpers(Expressions):
                 env[pname] = given[i]
             elif pname in named:
                 env[pname] = named.pop(pname)
+            elif pname in defaults and isinstance(defaults[pname], DefaultAtDef):  # (read where the def ran)
+                env[pname] = self.body.lookup_local(defaults[pname].key, loc, raw=True)
             elif pname in defaults and not isinstance(defaults[pname], list | dict | set | bytearray):
                 env[pname] = Static(defaults[pname])
             elif pname in defaults:  # (`history=[]`: one list kept from call to call, read when run)
@@ -388,12 +391,23 @@ class Helpers(Expressions):
         return Traced(node, cls=cls, fields=made_fields.fields_of(self.body, me), held=True)
 
     def known_defaults(self, fn: cst.FunctionDef) -> dict[str, Any]:
-        """The defaults of ``fn``'s parameters known at trace time where its ``def`` stands."""
+        """The defaults of ``fn``'s parameters where its ``def`` stands: a value known at trace time,
+        or the ``Traced`` value of a name (or an attribute or item of one) of the workflow then
+        (``async def one(x=d)`` in a loop, the idiom binding the item now), which Python reads once,
+        when the ``def`` runs, as the graph does there."""
         params = fn.params
         out: dict[str, Any] = {}
         for p in [*params.posonly_params, *params.params, *params.kwonly_params]:
-            if p.default is not None and (found := self.try_static(p.default)) is not None:
+            if p.default is None:
+                continue
+            if (found := self.try_static(p.default)) is not None:
                 out[p.name.value] = found.value
+            elif _names_object(p.default) or _item_of_name(p.default):
+                loc = self.body.src.loc(p.default)
+                value = self.expr(p.default, loc, p.name.value)
+                key = f"__ayo_default_{id(fn)}_{p.name.value}"  # (found from any body inside: captured)
+                self.body.env[key] = Traced(self.body.materialize(value, loc, p.name.value))
+                out[p.name.value] = DefaultAtDef(key)
         return out
 
     def _arg(self, e: cst.BaseExpression | Value, loc: SourceLoc, name: str) -> Value:
@@ -456,6 +470,24 @@ def _names_object(e: cst.BaseExpression) -> bool:
     """Whether ``e`` names an object that exists (``shared``, ``CONFIG.cache``), rather than
     making one."""
     while isinstance(e, cst.Attribute):
+        e = e.value
+    return isinstance(e, cst.Name)
+
+
+@dataclass(frozen=True)
+class DefaultAtDef:
+    """A default of a ``def`` of the workflow read when the ``def`` ran: the hidden name ``key``
+    the defining body binds it to."""
+
+    key: str
+
+
+def _item_of_name(e: cst.BaseExpression) -> bool:
+    """Whether ``e`` is an item of a name (``pair[0]``, ``row["k"]``) with a constant index."""
+    while isinstance(e, cst.Subscript):
+        index = e.slice[0].slice if len(e.slice) == 1 else None
+        if not (isinstance(index, cst.Index) and isinstance(index.value, cst.Integer | cst.SimpleString)):
+            return False
         e = e.value
     return isinstance(e, cst.Name)
 
