@@ -242,6 +242,45 @@ class ExpressionCompiler(
             )
         return self.try_static(m) is None
 
+    def _arguments_first(self, e: cst.Await, loc: SourceLoc) -> tuple[cst.Await, list[str]]:
+        """``await ayo.<op>(...)`` of a gather returning exceptions (or ``as_completed``), the parts
+        of its data arguments that may raise (a call, an item, an attribute: ``int(d)`` in
+        ``f"Say {int(d)}"``, ``row["text"]``) evaluated here, before the ``try`` that makes the
+        call's error its value: Python evaluates them making the coroutine, so their error is
+        raised where the gather stands, not returned. A prompt's text around them stays in the
+        call (its template). The call's arguments then name them (``temps``, for the caller to
+        drop)."""
+        call = e.expression
+        if not (isinstance(call, cst.Call) and self.primitive_of(e) is not None):
+            return e, []
+        temps: list[str] = []
+
+        def made(x: cst.BaseExpression) -> cst.BaseExpression:
+            if isinstance(x, cst.FormattedString):
+                return x.with_changes(
+                    parts=[
+                        p.with_changes(expression=made(p.expression))
+                        if isinstance(p, cst.FormattedStringExpression)
+                        else p
+                        for p in x.parts
+                    ]
+                )
+            if isinstance(x, cst.ConcatenatedString | cst.BinaryOperation) and not (
+                isinstance(x, cst.BinaryOperation) and not isinstance(x.operator, cst.Add)
+            ):
+                return x.with_changes(left=made(x.left), right=made(x.right))
+            if not any(isinstance(n, cst.Call | cst.Subscript | cst.Attribute) for n in walk(x)):
+                return x
+            name = f"__ayo_made_{id(call)}_{len(temps)}"
+            self.body.temps[name] = Traced(self.body.materialize(self.expr(x, loc, "part"), loc, "part"))
+            temps.append(name)
+            return cst.Name(name)
+
+        args = [
+            a if a.star or a.keyword is not None else a.with_changes(value=made(a.value)) for a in call.args
+        ]
+        return (cst.Await(expression=call.with_changes(args=args)) if temps else e), temps
+
     def _expanded_partial(self, e: cst.Await) -> tuple[cst.Call, dict[str, Static]] | None:
         """The call a static ``functools.partial`` stands for (see ``partials``)."""
         return partials.expand(self.body, e.expression)
@@ -255,12 +294,19 @@ class ExpressionCompiler(
         caught = self.body.deps.caught
         if id(call) in caught:  # a call of `gather(..., return_exceptions=True)`: its error is its value
             outcomes = caught.pop(id(call))
+            made, made_temps = self._arguments_first(e, loc)
             try:
                 return try_except.caught(
-                    self.body, lambda c: c.exprs.await_expr(e, loc, hint), call_loc, hint or "value", outcomes
+                    self.body,
+                    lambda c: c.exprs.await_expr(made, loc, hint),
+                    call_loc,
+                    hint or "value",
+                    outcomes,
                 )
             finally:
                 caught[id(call)] = outcomes
+                for t in made_temps:
+                    del self.body.temps[t]
         expanded = self._expanded_partial(e)
         if expanded is not None and not self.break_call_target(e):
             new_call, temps = expanded
