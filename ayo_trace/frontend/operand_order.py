@@ -26,6 +26,7 @@ out.
 
 from __future__ import annotations
 
+import inspect
 from typing import TYPE_CHECKING
 
 import libcst as cst
@@ -45,7 +46,11 @@ def reordered(comp: Builder, node: cst.CSTNode, targets: list[cst.CSTNode]) -> b
     src = comp.src
     inside = {id(m) for t in targets for m in walk(t)}
     stored = {id(m) for t in _stored(node) for m in walk(t)}
-    fixed = immutable_names(src)  # (a string is not changed in place)
+    module = getattr(src.fn, "__globals__", {})
+    fixed = immutable_names(src) | {  # (a string is not changed in place; nor is a module: `ayo.llm`)
+        n for n, v in module.items() if inspect.ismodule(v) and not src.fn_scope.assignments[n]
+    }
+    lifted = frozenset(id(n) for t in targets for n in walk(t) if isinstance(n, cst.Call))
     for t in targets:
         if t not in src.positions:
             continue
@@ -65,7 +70,7 @@ def reordered(comp: Builder, node: cst.CSTNode, targets: list[cst.CSTNode]) -> b
         reads, changes = _touched(comp, t)
         if (changes - fixed) & names:
             return True
-        if calls and (_changed_by(comp, calls) - fixed) & (reads | changes):
+        if calls and (_changed_by(comp, calls, lifted) - fixed) & (reads | changes):
             return True
     return False
 
@@ -101,14 +106,15 @@ def _root(key: str) -> str:
     return key.split(".")[0].split("[")[0].split(interleaving.ITEM)[0]
 
 
-def _changed_by(comp: Builder, calls: list[cst.Call]) -> set[str]:
-    """The names plain (not awaited) calls may change in place."""
+def _changed_by(comp: Builder, calls: list[cst.Call], lifted: frozenset[int] = frozenset()) -> set[str]:
+    """The names plain (not awaited) calls may change in place (``lifted``: the calls inside the
+    lifted parts, which those parts make: ``(await ayo.llm(q)).strip()``)."""
     src = comp.src
     defined = closures.closures(src)
     module = getattr(src.fn, "__globals__", {})
     out: set[str] = set()
     for c in calls:
-        out.update(mutated_roots(c))
+        out.update(mutated_roots(c, lifted))
         out.update(handed_changed(src, c))
         if isinstance(c.func, cst.Name):
             name = c.func.value

@@ -171,3 +171,23 @@ def test_a_break_whose_arguments_change_state_keeps_its_place(tmp_path: Path) ->
         run_in_new_loop(lambda wf=wf: three_runs_agree(wf, ["q", "FAIL q"], [[]]))
         pure = "pure)" in str(wf.graph("q", [], optimized=False))
         assert pure == (ARGUMENTS[argument] == "pure_len(2)"), argument
+
+
+def test_a_method_of_an_awaited_value_left_of_another_await_stays_traced(tmp_path: Path) -> None:
+    """``(await ayo.llm(...)).strip()`` left of an await calls nothing of the workflow's (the call
+    inside is the lifted one's; ``ayo`` is a module), so the statement is traced whole."""
+    text = """import ayo_trace as ayo
+
+
+@ayo.workflow
+async def program(q, docs):
+    report = {
+        "title": (await ayo.llm(f"Title {q}", max_tokens=2)).strip(),
+        "n": len(docs),
+        "body": (await ayo.llm(f"Body {q} {docs}", max_tokens=2)).strip(),
+    }
+    return report
+"""
+    wf = load(text, tmp_path).program
+    assert "graph breaks: 0" in wf.explain("q", ["a"])
+    run_in_new_loop(lambda: three_runs_agree(wf, ["q", "FAIL q"], [[], ["a"]]))
