@@ -394,7 +394,9 @@ class ExpressionCompiler(
                 f"{keyword} of ayo.{self.primitive_of(at)}() is computed when the workflow runs: the call "
                 f"runs eagerly (to trace it, give {keyword} a constant or a workflow parameter as it is)"
             )
-        if isinstance(call, cst.Call) and not self._spreads_known(call):
+        callee = self.callee(call) if isinstance(call, cst.Call) else None
+        named = getattr(callee, "__ayo_workflow__", False) or inspect.iscoroutinefunction(callee)
+        if isinstance(call, cst.Call) and named and not self._spreads_known(call):
             spread = next(a for a in call.args if a.star)
             return (
                 f"a call with `{spread.star}{self.body.src.code(spread.value).strip()}` built when the workflow "
