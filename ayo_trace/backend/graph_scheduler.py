@@ -559,14 +559,18 @@ class GraphRun:
 
             items = source.items() if isinstance(source, Edge) else _aiter(source)
             async with contextlib.aclosing(items), fail_fast() as tasks:
-                async for item in items:
-                    if failed:
-                        break  # (the items after a failed one do not run eagerly)
-                    token = object()
-                    if limiter is not None:
-                        await limiter.acquire_on_behalf_of(token)
-                    tasks.start_soon(guarded, count, item, token)
-                    count += 1
+                try:
+                    async for item in items:
+                        if failed:
+                            break  # (the items after a failed one do not run eagerly)
+                        token = object()
+                        if limiter is not None:
+                            await limiter.acquire_on_behalf_of(token)
+                        tasks.start_soon(guarded, count, item, token)
+                        count += 1
+                except Exception as exc:  # a lazy source failing at an item (`map(int, docs)`):
+                    failed[count] = exc  # the error after the items before it, as a loop meets it
+                    settle()
         value = [results[i] for i in range(count)]
         if emit is not None:
             for v in value:
