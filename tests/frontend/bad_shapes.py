@@ -45,7 +45,7 @@ async def answer(question: str, max_tokens: int = 8) -> str:
 
 @ayo.workflow
 async def starred_call(question: str, kwargs: dict) -> str:
-    return await answer(question, **kwargs)  # into a primitive, it would be a graph break
+    return await answer(question, **kwargs)  # a graph break, as a helper's call (its reason names it)
 
 
 @ayo.workflow

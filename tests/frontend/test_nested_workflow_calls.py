@@ -64,3 +64,11 @@ def test_only_arguments_built_at_run_time_run_eagerly() -> None:
     assert "graph breaks: 0" in kwargs_and_rest.explain("q", ["a"])
     text = spread_at_run_time.explain("q", ["a"])
     assert "graph breaks: 1" in text and "built when the workflow runs: its arguments are not known" in text
+
+
+def test_a_nested_workflow_given_a_parameters_dict_runs_eagerly() -> None:
+    from . import bad_shapes as b
+
+    text = b.starred_call.explain("q", {"max_tokens": 3})
+    assert "graph breaks: 1" in text and "a call with `**kwargs` built when the workflow runs" in text
+    run_in_new_loop(lambda: three_runs_agree(b.starred_call, ["q", "FAIL q"], [{}, {"max_tokens": 3}]))

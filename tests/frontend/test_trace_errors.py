@@ -36,7 +36,6 @@ CASES = [
         "return await ayo.llm(extra)",
         "may delete it (Python deletes `extra` after its `except ... as extra` handler)",
     ),
-    (lambda: b.starred_call.graph("q", {}), "**kwargs)", "pass each argument by name"),
     (lambda: b.bad_parser.graph("q"), 'parse="lines"', "a pydantic model class"),
 ]
 

@@ -175,7 +175,6 @@ def test_every_trace_error_carries_a_location() -> None:
         lambda: b.assigns_global.graph("q"),
         lambda: b.traced_max_tokens.graph("q", [1]),
         lambda: b.maybe_unbound.graph("q", "yes"),
-        lambda: b.starred_call.graph("q", {}),
         lambda: b.bad_parser.graph("q"),
         lambda: r.reads_caught_exception.graph("q"),
         lambda: r.strict_with_a_break.graph("q"),
