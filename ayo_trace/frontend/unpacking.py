@@ -6,7 +6,8 @@ keyword by name, so the unpacked value must be known when the workflow is traced
 local name assigned once from such an expression and read nowhere but in ``*``/``**`` unpacking (so
 nothing can change it between its assignment and the call). Its items become the call's arguments,
 written as literals. Anything else, unpacked into a primitive's call, makes the call a graph break
-(``PrimitiveCalls.static_at_run_time``); into another call, it is refused with the fix.
+(``PrimitiveCalls.static_at_run_time``), as it does a helper's or a nested workflow's call
+(``Expressions.await_break_reason`` names it); into another call, it is refused with the fix.
 """
 
 from __future__ import annotations
