@@ -270,8 +270,27 @@ def may_be_iterator(value: Node) -> bool:
         name = code.returns[0]
         if name in code.params and _keeps(code, name):  # (its own object, changed in place or not)
             return may_be_iterator(value.args[code.params.index(name)])
+        base = _part_of(code)  # (`steps = plan.steps` of a parsed answer: data, as the answer is)
+        if base is not None and primitive_spec(value.args[code.params.index(base)].op) is not None:
+            return False
         return not _builds_container(code)
     return True
+
+
+def _part_of(code: PyCode) -> str | None:
+    """The parameter ``P`` when the statement is ``name = P.field`` or ``P[key]`` (a chain of
+    them): a part of the value ``P`` holds."""
+    try:
+        tree = parsed(textwrap.dedent(code.source))
+    except SyntaxError:
+        return None
+    body = tree.body
+    if len(body) != 1 or not isinstance(body[0], ast.Assign) or len(body[0].targets) != 1:
+        return None
+    value = body[0].value
+    while isinstance(value, ast.Attribute | ast.Subscript):
+        value = value.value
+    return value.id if isinstance(value, ast.Name) and value.id in code.params else None
 
 
 def _keeps(code: PyCode, name: str) -> bool:
