@@ -1,7 +1,8 @@
 """``async with sem:`` around awaits, where ``sem`` is an asyncio or anyio semaphore, lock or
 capacity limiter (a module constant, an attribute of an object known at trace time, or a name
 bound once to a new one: ``sem = asyncio.Semaphore(4)``, also read from a helper the workflow
-defines or passed to a helper: ``async def limited(sem, d): async with sem: return await ...``): its body is traced as if the statement were not there.
+defines or passed to a helper: ``async def limited(sem, d): async with sem: return await ...``):
+its body is traced as if the statement were not there.
 
 Such a statement changes when the body runs, not what it computes: it bounds how many tasks run
 it at once (the rate limit of a fan-out) or runs them one at a time. In the graph, the engine
