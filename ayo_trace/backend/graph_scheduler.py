@@ -569,6 +569,8 @@ class GraphRun:
                         tasks.start_soon(guarded, count, item, token)
                         count += 1
                 except Exception as exc:  # a lazy source failing at an item (`map(int, docs)`):
+                    if isinstance(source, Edge):  # (a stream's producer failed: its error, at once)
+                        raise
                     failed[count] = exc  # the error after the items before it, as a loop meets it
                     settle()
         value = [results[i] for i in range(count)]
