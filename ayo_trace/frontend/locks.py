@@ -21,6 +21,8 @@ from typing import TYPE_CHECKING, Any
 import anyio
 import libcst as cst
 
+from ..ir.code import parsed
+
 if TYPE_CHECKING:
     from .builder import Builder
 
@@ -81,7 +83,7 @@ def _made_lock(comp: Builder, name: str) -> bool:
     if code is None:
         return False
     try:
-        tree = ast.parse(code.source)
+        tree = parsed(code.source)
     except SyntaxError:
         return False
     stmt = tree.body[0] if len(tree.body) == 1 else None

@@ -131,22 +131,31 @@ def compile_statement(code: PyCode, globals_: dict[str, Any] | None = None) -> C
         ret = f"return ({', '.join(out)},)"
     # Bindings become closure cells of the statement's function, whose globals stay the module's own
     # (live) dict; the statement's lines are moved to the user's line numbers.
-    maker = ast.parse(
-        f"def __ayo_make({', '.join(binds)}):\n    {inner}\n        pass\n    return __ayo_stmt\n"
-    )
-    statement = ast.parse(code.source)
-    around = [ast.parse("\n".join(prologue)), ast.parse(ret), maker]
-    for tree in around:
-        ast.increment_lineno(tree, max(code.line, 1) - 1)
-    ast.increment_lineno(statement, max(code.line, 1) - 1)
-    body = [*around[0].body, *statement.body, *around[1].body]
-    fn_def = maker.body[0]
-    assert isinstance(fn_def, ast.FunctionDef) and isinstance(
-        fn_def.body[0], ast.FunctionDef | ast.AsyncFunctionDef
-    )
-    fn_def.body[0].body = body
+    # (the garbage collector paused while trees are made and compiled, as in `parsed`: CPython 3.11's
+    # AST constructor counts its depth wrong when a finalizer runs in a collection during it)
+    paused = gc.isenabled()
+    gc.disable()
+    try:
+        maker = ast.parse(
+            f"def __ayo_make({', '.join(binds)}):\n    {inner}\n        pass\n    return __ayo_stmt\n"
+        )
+        statement = ast.parse(code.source)
+        around = [ast.parse("\n".join(prologue)), ast.parse(ret), maker]
+        for tree in around:
+            ast.increment_lineno(tree, max(code.line, 1) - 1)
+        ast.increment_lineno(statement, max(code.line, 1) - 1)
+        body = [*around[0].body, *statement.body, *around[1].body]
+        fn_def = maker.body[0]
+        assert isinstance(fn_def, ast.FunctionDef) and isinstance(
+            fn_def.body[0], ast.FunctionDef | ast.AsyncFunctionDef
+        )
+        fn_def.body[0].body = body
+        compiled = compile(maker, code.filename, "exec")
+    finally:
+        if paused:
+            gc.enable()
     namespace: dict[str, Any] = {}
-    exec(compile(maker, code.filename, "exec"), globals_, namespace)
+    exec(compiled, globals_, namespace)
     fn: Callable[..., Any] = namespace["__ayo_make"](UNBOUND, *(code.bindings[b] for b in binds[1:]))
     return fn
 
