@@ -30,6 +30,7 @@ import dataclasses
 import textwrap
 from collections.abc import Iterable
 from dataclasses import dataclass
+from typing import Any
 
 from ..ir import Graph, Node, PyCode, primitive_spec
 from ..ir.blocks import BLOCK_OPS, bindings, named_bodies
@@ -190,40 +191,31 @@ def _changed_params(code: PyCode, *, primitive_call: bool = False) -> set[int]:
     judgement is the frontend's too (``ir/mutation.py``). ``primitive_call``: the statement is
     ``name = await <primitive>(...)``, which changes none of its arguments: only what their
     expressions do counts."""
-    params = {name: i for i, name in enumerate(code.params)}
-    held = {params[n] for n in code.changes if n in params}  # (through another name: ``PyCode``)
-    try:
-        tree = parsed(textwrap.dedent(code.source))
-    except SyntaxError:
-        return set(params.values())
-    if primitive_call:
-        call = next((n.value for n in ast.walk(tree) if isinstance(n, ast.Await)), None)
-        if not isinstance(call, ast.Call):
-            return set(params.values())
-        args = [*call.args, *(k.value for k in call.keywords)]
-        return held | {params[n] for a in args for n in changed_names(a) if n in params}
-    return held | {params[n] for n in changed_names(tree) if n in params}
+    held = {i for i, n in enumerate(code.params) if n in code.changes}  # (through another name: ``PyCode``)
+    return held | _params_named(code, primitive_call, changed_names)
 
 
 def _iterated_params(code: PyCode, *, primitive_call: bool = False) -> set[int]:
     """Indices of the parameters the statement iterates (``ir/mutation.iterated_names``); all of
     them if unsure. ``primitive_call``: as for ``_changed_params``."""
+    return _params_named(code, primitive_call, iterated_names)
+
+
+def _params_named(code: PyCode, primitive_call: bool, names: Any) -> set[int]:
+    """Indices of the parameters ``names(tree)`` finds in the statement (in a primitive call's
+    argument expressions only, for ``primitive_call``); all of them if unsure."""
     params = {name: i for i, name in enumerate(code.params)}
     try:
         tree = parsed(textwrap.dedent(code.source))
     except SyntaxError:
         return set(params.values())
+    parts: list[Any] = [tree]
     if primitive_call:
         call = next((n.value for n in ast.walk(tree) if isinstance(n, ast.Await)), None)
         if not isinstance(call, ast.Call):
             return set(params.values())
-        return {
-            params[n]
-            for a in [*call.args, *(k.value for k in call.keywords)]
-            for n in iterated_names(a)
-            if n in params
-        }
-    return {params[n] for n in iterated_names(tree) if n in params}
+        parts = [*call.args, *(k.value for k in call.keywords)]
+    return {params[n] for part in parts for n in names(part) if n in params}
 
 
 def _changeable(node: Node, indices: Iterable[int]) -> frozenset[int]:
