@@ -15,7 +15,7 @@ from typing import Any
 
 import libcst as cst
 
-from ..ir.code import SourceLoc
+from ..ir.code import ITEMS_NAME, SourceLoc
 from ..ir.graph import Node
 from . import unroll
 from .aliases import handed_changed, immutable_names
@@ -68,7 +68,7 @@ class ComprehensionMaps(Expressions):
         simple = isinstance(comp.target, cst.Name) and not comp.ifs and comp.inner_for_in is None
         items = self.body.materialize(self.expr(comp.iter, loc, "items"), loc, "items")
         if not simple:
-            items = self._comprehension_items(e, comp, items, names, loc, hint)
+            items = self._comprehension_items(e, comp, items, names, loc, hint, lazy=not awaits)
         item = names[0] if len(names) == 1 else "item"
         child = self.body.nested("body")
         child.comprehension_names = set(names)
@@ -125,16 +125,29 @@ class ComprehensionMaps(Expressions):
             del self.body.temps[node.name]
 
     def _comprehension_items(
-        self, e: Any, comp: cst.CompFor, iterable: Node, names: list[str], loc: SourceLoc, hint: str
+        self,
+        e: Any,
+        comp: cst.CompFor,
+        iterable: Node,
+        names: list[str],
+        loc: SourceLoc,
+        hint: str,
+        *,
+        lazy: bool,
     ) -> Node:
-        """A python node for the list of what the ``for`` clauses bind, one tuple per item."""
+        """A python node for the list of what the ``for`` clauses bind, one tuple per item. ``lazy``
+        (the element awaits, item by item): when a clause raises at an item (a filter, an inner
+        iterable, an unpacking), the list of the items before it, which raises that error when
+        iterated after them (``ir.code.ItemsThenError``); not for ``gather(*(f(x) for ...))``,
+        whose items Python makes all before the first call."""
         clauses = f"for {self.body.src.code(comp.target).strip()} in {iterable.name}"
         clauses += "".join(f" if {self.body.src.code(c.test).strip()}" for c in comp.ifs)
         if comp.inner_for_in is not None:
             clauses += " " + self.body.src.code(comp.inner_for_in).strip()
         bound = names[0] if len(names) == 1 else f"({', '.join(names)},)"
         target = f"{hint}_items"
-        source = f"{target} = [{bound} {clauses}]"
+        # (a clause raising at an item is met after the elements before it, as Python meets it)
+        source = f"{target} = {ITEMS_NAME}({bound} {clauses})" if lazy else f"{target} = [{bound} {clauses}]"
         parts = [e.key, e.value] if isinstance(e, cst.DictComp) else [e.elt]
         exclude = frozenset(id(p) for p in [*parts, comp.iter])
         self.body.temps[iterable.name] = Traced(iterable)

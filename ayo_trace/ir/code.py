@@ -17,7 +17,7 @@ import importlib
 import io
 import os
 import tokenize
-from collections.abc import Callable
+from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -55,6 +55,42 @@ class _Unbound:
 
 UNBOUND = _Unbound()
 UNBOUND_NAME = "__ayo_unbound"  # what a statement's code calls ``UNBOUND``
+
+
+class ItemsThenError(list[Any]):
+    """The items a comprehension's clauses bound before one of them raised (a filter failing at
+    the third item): iterating it yields those items, then raises that error, as the clauses do
+    when Python runs them item by item with the element, so a ``map`` over it meets the error only
+    after the items before it, and an element's own error at an earlier item comes first."""
+
+    def __init__(self, items: list[Any], error: Exception) -> None:
+        super().__init__(items)
+        self.error = error
+
+    def __iter__(self) -> Iterator[Any]:
+        yield from list.__iter__(self)
+        raise self.error
+
+    def __reduce__(self) -> tuple[Any, ...]:
+        return (ItemsThenError, (list(list.__iter__(self)), self.error))
+
+    def __repr__(self) -> str:
+        return f"ItemsThenError({list.__repr__(self)}, {self.error!r})"
+
+
+def items_until_error(items: Iterable[Any]) -> list[Any]:
+    """The list of ``items`` (a generator of a comprehension's clauses), or, when producing them
+    raises, an ``ItemsThenError`` of those before (what a statement's code calls ``ITEMS_NAME``)."""
+    out: list[Any] = []
+    try:
+        for item in items:
+            out.append(item)
+    except Exception as exc:  # (raised again where the items are iterated, after those before)
+        return ItemsThenError(out, exc)
+    return out
+
+
+ITEMS_NAME = "__ayo_items"
 
 
 @dataclass(frozen=True, eq=False)
@@ -118,7 +154,7 @@ def compile_statement(code: PyCode, globals_: dict[str, Any] | None = None) -> C
     """
     if globals_ is None:
         globals_ = vars(importlib.import_module(code.module)) if code.module else {}
-    binds = [UNBOUND_NAME, *code.bindings]
+    binds = [UNBOUND_NAME, ITEMS_NAME, *code.bindings]
     inner = ("async def" if code.is_async else "def") + f" __ayo_stmt({', '.join(code.params)}):"
     # a parameter that may be UNBOUND is deleted first: reading it raises as Python would
     prologue = [f"if {n} is {UNBOUND_NAME}: del {n}" for n in code.unbound]
@@ -156,7 +192,9 @@ def compile_statement(code: PyCode, globals_: dict[str, Any] | None = None) -> C
             gc.enable()
     namespace: dict[str, Any] = {}
     exec(compiled, globals_, namespace)
-    fn: Callable[..., Any] = namespace["__ayo_make"](UNBOUND, *(code.bindings[b] for b in binds[1:]))
+    fn: Callable[..., Any] = namespace["__ayo_make"](
+        UNBOUND, items_until_error, *(code.bindings[b] for b in binds[2:])
+    )
     return fn
 
 

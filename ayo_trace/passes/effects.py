@@ -34,7 +34,7 @@ from typing import Any
 
 from ..ir import Graph, Node, PyCode, primitive_spec
 from ..ir.blocks import BLOCK_OPS, bindings, named_bodies
-from ..ir.code import parsed
+from ..ir.code import ITEMS_NAME, parsed
 from ..ir.mutation import PURE_STR_METHODS, changed_names, iterated_names
 
 ANY_COLLECTION = "*"  # a collection named by a value the graph does not know
@@ -238,7 +238,9 @@ def may_change(value: Node) -> bool:
 # Values that iterate afresh each time they are iterated (or cannot be iterated at all).
 _REITERABLE = (*_IMMUTABLE, list, dict, set, range)
 # Calls whose value is such a container (``x.split()``: a list or a str).
-_CONTAINER_CALLS = frozenset({"list", "tuple", "dict", "set", "frozenset", "sorted", "range", "str", "len"})
+_CONTAINER_CALLS = frozenset(
+    {"list", "tuple", "dict", "set", "frozenset", "sorted", "range", "str", "len", ITEMS_NAME}
+)
 _CONTAINER_EXPRS = (
     ast.List, ast.Tuple, ast.Dict, ast.Set, ast.ListComp, ast.SetComp, ast.DictComp, ast.Constant,
     ast.JoinedStr, ast.Compare,

@@ -35,7 +35,7 @@ graph summaries_with_helper_in_hole(docs):
 graph glossary_from_dict_items(terms):
   %terms = input  # dataflow.py:33
   %items = python(%terms) { items = terms.items() }  # dataflow.py:34
-  %result_items = python(%items) { result_items = [(term, hint,) for term, hint in items] }  # dataflow.py:34
+  %result_items = python(%items) { result_items = __ayo_items((term, hint,) for term, hint in … }  # dataflow.py:34
   %result_items_1 = map(%result_items, concurrency=1) {  # dataflow.py:34
       %item = input
       %term = getitem(%item, index=0)
@@ -53,7 +53,7 @@ graph glossary_from_dict_items(terms):
         """\
 graph words_of_every_doc(docs):
   %docs = input  # dataflow.py:60
-  %long_words_items = python(%docs) { long_words_items = [(d, w,) for d in docs for w in d.split(… }  # dataflow.py:61
+  %long_words_items = python(%docs) { long_words_items = __ayo_items((d, w,) for d in docs for w … }  # dataflow.py:61
   %long_words = map(%long_words_items, concurrency=1) {  # dataflow.py:61
       %item = input
       %d = getitem(%item, index=0)

@@ -39,7 +39,7 @@ graph translate_all(texts, language):
   %texts = input  # apps.py:96
   %language = input  # apps.py:96
   %items = python(%texts) { items = sorted(texts.items()) }  # apps.py:97
-  %result_items = python(%items) { result_items = [(key, value,) for key, value in items] }  # apps.py:97
+  %result_items = python(%items) { result_items = __ayo_items((key, value,) for key, value in … }  # apps.py:97
   %result_items_1 = map(%result_items, %language, concurrency=1) {  # apps.py:97
       %item = input
       %language = input
@@ -131,7 +131,7 @@ graph topics_as_a_set(docs):
 graph numbered_with_enumerate(docs):
   %docs = input  # dataflow.py:47
   %items = python(%docs) { items = enumerate(docs) }  # dataflow.py:48
-  %result_items = python(%items) { result_items = [(i, d,) for i, d in items] }  # dataflow.py:48
+  %result_items = python(%items) { result_items = __ayo_items((i, d,) for i, d in items) }  # dataflow.py:48
   %result = map(%result_items, concurrency=1) {  # dataflow.py:48
       %item = input
       %i = getitem(%item, index=0)
@@ -146,7 +146,7 @@ graph pairs_from_zip(questions, docs):
   %questions = input  # dataflow.py:52
   %docs = input  # dataflow.py:52
   %items = python(%questions, %docs) { items = zip(questions, docs, strict=True) }  # dataflow.py:53
-  %result_items = python(%items) { result_items = [(q, d,) for q, d in items] }  # dataflow.py:53
+  %result_items = python(%items) { result_items = __ayo_items((q, d,) for q, d in items) }  # dataflow.py:53
   %result = map(%result_items, concurrency=1) {  # dataflow.py:53
       %item = input
       %q = getitem(%item, index=0)
@@ -160,7 +160,7 @@ graph pairs_from_zip(questions, docs):
 graph filtered_by_helper(docs, question):
   %docs = input  # dataflow.py:68
   %question = input  # dataflow.py:68
-  %notes_items = python(%docs) { notes_items = [d for d in docs if keep(d)] }  # dataflow.py:69
+  %notes_items = python(%docs) { notes_items = __ayo_items(d for d in docs if keep(d)) }  # dataflow.py:69
   %notes = map(%notes_items, %question, concurrency=1) {  # dataflow.py:69
       %d = input
       %question = input
