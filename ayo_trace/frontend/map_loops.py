@@ -16,7 +16,7 @@ from typing import TYPE_CHECKING
 
 import libcst as cst
 
-from ..ir.code import UNBOUND, SourceLoc
+from ..ir.code import UNBOUND, UNBOUND_NAME, SourceLoc
 from . import aliases, closures, unroll
 from .control_flow import close_map, first_iteration_binds, open_body
 from .expressions import contains_await
@@ -44,6 +44,12 @@ def for_statement(comp: Builder, stmt: cst.For, loc: SourceLoc) -> None:
     live = [n for n in dict.fromkeys([*targets, *comp.src.assigned_names(stmt.body)]) if n in later]
     iterable, child, item_input = open_body(comp, stmt, loc)
     unroll.mark(child, comp, stmt)
+    # A name bound before the loop that an item may leave as it is (`if ok: answer = d`, set in an
+    # `except`) starts each item unbound, so that the item hands on whether it set it: after the
+    # loop the name has the value of the last item that did (the body never reads it: `_carries`).
+    for n in live:
+        if n not in targets and comp.is_bound(n):
+            child.env[n] = Traced(child.const(UNBOUND, loc, n), unbound=True)
     # the body in order, each accumulating line's arguments evaluated where it stands (a name the
     # body binds again after `out.append(r)` must not change what was appended)
     at_line = {id(a[2]): a for a in accs}
@@ -91,6 +97,9 @@ def for_statement(comp: Builder, stmt: cst.For, loc: SourceLoc) -> None:
     once = first_iteration_binds(comp, stmt)  # bound for sure when the items are known non-empty
     for j, n in enumerate(live, start=i):
         last = f"{m}[-1][{j}]" if tuple_out else f"{m}[-1]"
+        if n in maybe:  # (an item may not set it: the last item that did, else as it was)
+            _last_set(comp, stmt, loc, n, m, f"[{j}]" if tuple_out else "")
+            continue
         if not comp.is_bound(n) and n in once:
             source = f"{n} = {last}"
             node = comp.python_node(stmt, loc, [n], source=source, name=n, reads=[m])
@@ -106,6 +115,22 @@ def for_statement(comp: Builder, stmt: cst.For, loc: SourceLoc) -> None:
         node = comp.python_node(stmt, loc, [n], source=source, name=n, reads=[m, n])
         comp.env[n] = Traced(node, unbound=before or n in maybe)
     comp.temps.clear()
+
+
+def _last_set(comp: Builder, stmt: cst.For, loc: SourceLoc, n: str, m: str, part: str) -> None:
+    """Bind ``n`` after the map ``m`` to the value the last item that set it gave (``part`` picks
+    it out of an item's outputs), or, when none did, leave it as it was before the loop (unbound
+    if it was)."""
+    if isinstance(comp.env.get(n), Unbound):
+        return  # deleted before the loop (`del`, `except ... as`): a later read is refused
+    if not comp.is_bound(n):  # (unbound when no item set it, as Python leaves it)
+        comp.env[n] = Traced(comp.const(UNBOUND, loc, n), unbound=True)
+    before = held_unbound(comp, n, loc)
+    source = (
+        f"for v in reversed({m}):\n    if v{part} is not {UNBOUND_NAME}:\n        {n} = v{part}\n        break"
+    )
+    node = comp.python_node(stmt, loc, [n], source=source, name=n, reads=[m, n])
+    comp.env[n] = Traced(node, unbound=before)
 
 
 Accumulator = tuple[str, str, cst.SimpleStatementLine, list[cst.BaseExpression]]
