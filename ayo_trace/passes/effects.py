@@ -27,6 +27,9 @@ from __future__ import annotations
 
 import ast
 import dataclasses
+import inspect
+import itertools
+import sys
 import textwrap
 from collections.abc import Iterable
 from dataclasses import dataclass
@@ -343,9 +346,76 @@ def conflicts(a: Node, acc_a: Access, b: Node, acc_b: Access) -> bool:
 
 def parallel_safe(node: Node) -> bool:
     """True when the items of ``node``, a map, may run in any order, all at once: its body has no
-    effect and changes no input, and advances no iterator it is given (the map's own items aside)."""
+    effect and changes no input, and advances no iterator it is given (the map's own items aside),
+    and its items do not depend on when they are drawn (``independent_items``)."""
     body: Graph = node.attrs["body"]
     acc = body_access(body)
     changed_inputs = mutated_values(body) & set(body.inputs)
     advanced = access(node).advances - {0}
-    return not (acc.effect or acc.barrier or acc.writes or changed_inputs or advanced)
+    unsafe = acc.effect or acc.barrier or acc.writes or changed_inputs or advanced
+    return not unsafe and independent_items(node.args[0])
+
+
+def independent_items(value: Node) -> bool:
+    """False when drawing the items of ``value`` all at once may give other items than drawing
+    them one at a time, between the map's items, as the loop does: an iterator made by a generator
+    function of the user's (it may change what the items read, a log it appends to, or yield one
+    buffer again), by ``itertools.groupby`` or ``tee`` (a group is spent when the next is drawn),
+    or by a generator expression calling anything but a pure builtin or ``str`` method. Containers,
+    builtin iterators over them and values nothing says more of are drawn at once."""
+    if not may_be_iterator(value):
+        return True
+    if value.op == "input":  # (a body's input: what its graph hands in is not seen from here)
+        return not value.attrs.get("iterator", False)
+    code = value.attrs.get("code")
+    if value.op != "python" or not isinstance(code, PyCode) or len(code.returns) != 1:
+        return True
+    try:
+        body = parsed(textwrap.dedent(code.source)).body
+    except SyntaxError:
+        return True
+    if len(body) != 1 or not isinstance(body[0], ast.Assign) or len(body[0].targets) != 1:
+        return True
+    made = body[0].value
+    if isinstance(made, ast.Name) and made.id in code.params:  # (handed on: judged where it is made)
+        return independent_items(value.args[code.params.index(made.id)])
+    return not any(_drawn_in_turn(e, code) for e in ast.walk(made))
+
+
+_SPENT_TOGETHER = (itertools.groupby, itertools.tee)
+_PURE_FUNCS = frozenset({"int", "float", "str", "bool", "len", "abs", "round", "repr", "ord", "chr"})
+
+
+def _drawn_in_turn(e: ast.AST, code: PyCode) -> bool:
+    if isinstance(e, ast.GeneratorExp):
+        calls = [c for c in ast.walk(e) if isinstance(c, ast.Call)]
+        return not all(
+            (isinstance(c.func, ast.Name) and c.func.id in _PURE_FUNCS)
+            or (isinstance(c.func, ast.Attribute) and c.func.attr in PURE_STR_METHODS)
+            for c in calls
+        )
+    if not isinstance(e, ast.Call):
+        return False
+    f = _resolved(e.func, code)
+    return f in _SPENT_TOGETHER or inspect.isgeneratorfunction(f)
+
+
+def _resolved(func: ast.expr, code: PyCode) -> Any:
+    """The object ``func`` names where ``code`` runs (a closure binding, else a module global), or
+    None when it cannot be told."""
+    parts: list[str] = []
+    while isinstance(func, ast.Attribute):
+        parts.append(func.attr)
+        func = func.value
+    if not isinstance(func, ast.Name) or func.id in code.params:
+        return None
+    scope = code.bindings if func.id in code.bindings else _module_globals(code.module)
+    obj = scope.get(func.id)
+    for attr in reversed(parts):
+        obj = getattr(obj, attr, None)
+    return obj
+
+
+def _module_globals(module: str) -> dict[str, Any]:
+    mod = sys.modules.get(module) if module else None
+    return vars(mod) if mod is not None else {}
