@@ -26,8 +26,8 @@ added forgotten first).
 ``check_request`` validates what can be validated before a request is queued (text encodable as
 UTF-8, finite vectors), so the commonest poisons never reach a batch at all.
 
-``InFlight`` runs a batch shielded from its leader's cancellation (its other members still get their
-results) but cancels the engine call once every member has been abandoned (their tasks cancelled: a
+``InFlight`` runs a batch in a task of its own, shielded from its leader's cancellation (its other
+members still get their results, also when asyncio cancels the leader's task itself) but cancels the engine call once every member has been abandoned (their tasks cancelled: a
 deadline, say): a deadline then interrupts engine work that no one waits for any more. Noticing the
 leader's cancellation takes a small watcher task per batch; the engine scheduler arms it only for
 engines whose calls can take long (``Engine.interruptible``) and never for a release.
@@ -178,25 +178,30 @@ class InFlight:
         self.abandoned: set[int] = set()
 
     async def run(self, batch: list[Any], leader: Any, run: Callable[[list[Any]], Awaitable[None]]) -> None:
-        """``run(batch)``, led by the task of request ``leader``."""
+        """``run(batch)``, led by the task of request ``leader``. The call runs in a task of its
+        own, shielded: the leader's task waits for it, so cancelling that task, by anyio or by
+        asyncio itself (``task.cancel()``, ``asyncio.wait_for`` timing out, an ``asyncio.TaskGroup``
+        whose other task failed, which a shielded scope in the leader's own task would not stop),
+        reaches the leader only once the batch is done and its other members have their results."""
         scope = anyio.CancelScope(shield=True)
         self.batch, self.scope, self.abandoned = batch, scope, set()
-        try:
-            if leader is None or not any(r is leader for r in batch):
+        done = anyio.Event()
+
+        async def shielded() -> None:
+            try:
                 with scope:
                     await run(batch)
-                return
-            done = anyio.Event()
+            finally:
+                self.batch = None
+                done.set()
+
+        try:
             async with anyio.create_task_group() as tg:
-                # not shielded: cancelled with the leader, it abandons the leader's own request; on
-                # the common path it returns when the batch is done (no cancellation to deliver)
-                tg.start_soon(self._abandon_when_cancelled, leader, done)
-                try:
-                    with scope:
-                        await run(batch)
-                finally:
-                    self.batch = None
-                    done.set()
+                if leader is not None and any(r is leader for r in batch):
+                    # not shielded: cancelled with the leader, it abandons the leader's own request; on
+                    # the common path it returns when the batch is done (no cancellation to deliver)
+                    tg.start_soon(self._abandon_when_cancelled, leader, done)
+                tg.start_soon(shielded)
         finally:
             self.batch = self.scope = None
 

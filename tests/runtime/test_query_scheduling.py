@@ -91,9 +91,9 @@ def test_no_query_starves_under_a_continuous_stream_of_shorter_ones() -> None:
     assert done["long"] == pytest.approx(13.0)
 
 
-async def admitted(max_active: int | None) -> tuple[list[str], dict[str, float]]:
+async def admitted(max_active: int | None) -> tuple[dict[str, float], dict[str, float]]:
     emb = RecordingEmbedder()
-    started: list[str] = []
+    started: dict[str, float] = {}
     done: dict[str, float] = {}
     batch = BatchPolicy(max_batch=16, max_wait_s=0.0)
     async with Runtime(engines=[emb], batch=batch, max_active=max_active) as rt:
@@ -101,7 +101,7 @@ async def admitted(max_active: int | None) -> tuple[list[str], dict[str, float]]
         async def one(i: int) -> None:
             await anyio.sleep(0.001 * i)
             async with rt.serve(f"q{i}"):
-                started.append(f"q{i}")
+                started[f"q{i}"] = anyio.current_time()
                 await rt.embed(f"q{i}")
             done[f"q{i}"] = anyio.current_time()
 
@@ -113,7 +113,8 @@ async def admitted(max_active: int | None) -> tuple[list[str], dict[str, float]]
 
 def test_admission_bounds_the_queries_in_service_and_admits_in_arrival_order() -> None:
     started, done = in_virtual_time(admitted, 2)
-    assert started == ["q0", "q1", "q2", "q3", "q4"]
+    # (queries admitted in one instant start in the order trio runs their tasks: any)
+    assert [round(started[f"q{i}"]) for i in range(5)] == [0, 0, 1, 2, 2]
     # q0 runs alone (q1 arrives during its call), then the gate lets two at a time into a batch
     assert sorted(round(t) for t in done.values()) == [1, 2, 2, 3, 3]
 
