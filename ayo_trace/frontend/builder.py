@@ -18,7 +18,7 @@ signal of a ``return``, and ``cond_node``, a ``cond`` over two branch bodies.
 
 from __future__ import annotations
 
-from collections.abc import Callable, Sequence
+from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any, Protocol
 
@@ -28,7 +28,7 @@ from ..ir.code import SourceLoc
 from ..ir.graph import Graph, Node
 from .deps import TraceDeps
 from .source import FunctionSource
-from .values import Static, Text, Value
+from .values import Static, Text, Traced, Value
 
 
 @dataclass
@@ -220,8 +220,8 @@ class Expressions(Protocol):
     def free_excluding(self, node: cst.CSTNode, exclude: frozenset[int]) -> tuple[list[str], list[str]]: ...
 
     def as_text(
-        self, e: cst.BaseExpression, loc: SourceLoc, materialize: Callable[[], Node]
-    ) -> Text | None: ...
+        self, e: cst.BaseExpression, loc: SourceLoc, name: str, stmt: cst.CSTNode | None = None
+    ) -> Text | Traced | None: ...
 
 
 def cond_node(

@@ -94,12 +94,14 @@ def _closure(src: FunctionSource, name: str, node: cst.CSTNode, body: cst.CSTNod
 
 def define(comp: Builder, stmt: cst.FunctionDef | cst.ClassDef, loc: SourceLoc) -> None:
     """A ``def`` or ``class`` statement of the workflow: a ``python`` node binding the name; an
-    ``async def`` is also inlined where it is awaited, with the defaults known where it stands."""
+    ``async def`` is also inlined where it is awaited, with the defaults known where it stands.
+    A decorated one is not: its name holds what its decorators made of it, which runs as written,
+    as ``get = shout(get)`` does (a decorator may wrap, replace or register the function)."""
     if isinstance(stmt, cst.FunctionDef):
         check_definition(comp.src, stmt)
     name = stmt.name.value
-    comp.python_statement(stmt, loc, [name], effect=False)
-    if isinstance(stmt, cst.FunctionDef) and stmt.asynchronous is not None:
+    comp.python_statement(stmt, loc, [name], effect=bool(stmt.decorators))
+    if isinstance(stmt, cst.FunctionDef) and stmt.asynchronous is not None and not stmt.decorators:
         comp.local_defs[name] = (stmt, comp.env[name])
         comp.deps.def_defaults[id(stmt)] = comp.exprs.known_defaults(stmt)
 
@@ -121,7 +123,7 @@ def check_definition(src: FunctionSource, node: cst.CSTNode) -> None:
                 )
     if found is None or not found.reads:
         return
-    if isinstance(node, cst.FunctionDef) and node.asynchronous is not None:
+    if isinstance(node, cst.FunctionDef) and node.asynchronous is not None and not node.decorators:
         return  # inlined where it is awaited, reading the names as bound there
     end = src.positions[node].end.line
     later = _assigned_after(src, end, set(found.reads))

@@ -368,10 +368,10 @@ class Compiler(Builder):
         static = self.exprs.try_static(value)
         if static is not None and _immutable(static.value):
             return static
-        # A Text materializes by running the statement later, reading names as bound then: not for
-        # `s = s + "..."`, whose `s` will be the Text itself by then (endless recursion).
+        # A Text is made whole later from its parts evaluated already (``as_text``): not for
+        # `s = s + "..."`, whose `s` will be the Text itself by then.
         if name not in self.src.free_names(value)[0]:
-            text = self.exprs.as_text(value, loc, lambda: self.python_node(stmt, loc, [name], name=name))
+            text = self.exprs.as_text(value, loc, name, stmt)
             if text is not None:
                 return text
         cls = self._made_class(value)

@@ -95,7 +95,7 @@ class ExpressionCompiler(
         if static is not None:
             return static
         if text:
-            built = self.as_text(e, loc, lambda: self._expr_node(e, loc, hint))
+            built = self.as_text(e, loc, hint or "value")
             if built is not None:
                 return built
         return Traced(self._expr_node(e, loc, hint))

@@ -3,6 +3,7 @@ constant text and holes, so the prompts made from them become templates."""
 
 from __future__ import annotations
 
+import keyword
 import string
 from collections.abc import Callable
 from typing import Any
@@ -15,21 +16,99 @@ from ..ir.template import Hole
 from . import aliases
 from .builder import Expressions
 from .state import contains_await
-from .values import Static, Text, Traced, pieces_of
+from .values import Static, Text, Traced, Value, pieces_of
+
+# The parts of an expression evaluated while its string was built, by the id of their syntax: the
+# string is made whole from these values, never by evaluating them again (Python evaluates each once).
+Made = dict[int, tuple[cst.BaseExpression, Value]]
+
+# makes the node of the whole expression from its code with the parts evaluated already replaced by
+# names, and the ids of the parts replaced (``python_node``'s ``source`` and ``exclude``)
+MakeNode = Callable[[str, frozenset[int]], Node]
 
 
 class TextBuilding(Expressions):
-    def as_text(self, e: cst.BaseExpression, loc: SourceLoc, materialize: Callable[[], Node]) -> Text | None:
+    def as_text(
+        self, e: cst.BaseExpression, loc: SourceLoc, name: str, stmt: cst.CSTNode | None = None
+    ) -> Text | Traced | None:
         """A ``Text`` for a string built from traced values by f-string, ``+``, ``str.format`` or
-        ``sep.join([...])``; None when ``e`` is not such an expression."""
-        parts = self._text_parts(e, loc)
+        ``sep.join([...])``; None when ``e`` is not such an expression. Its holes are evaluated here,
+        once, in Python's order: made whole, a node binding ``name`` (running ``stmt``, the
+        assignment of ``e``, if given) reads them, with the parts replaced by names, and reads
+        names as bound here. Not a string after its parts were evaluated (``stack.pop() +
+        stack.pop()``): a node made at once from them (``Traced``)."""
+        make = self._part_node(e, loc, name)
+        if stmt is not None:
+            make = lambda code, exclude: self.body.python_node(  # noqa: E731
+                stmt, loc, [name], source=f"{name} = {code}", exclude=exclude, name=name
+            )
+        made: Made = {}
+        parts = self._text_parts(e, loc, made)
         if parts is None or all(isinstance(p, str) for p in parts):
-            return None
+            if not _evaluated(made):
+                return None
+            return Traced(self._rebuilt(e, loc, made, make))
         if any(not isinstance(p, str) and id(p.arg) in self.body.deps.formatted_now for p in parts):
             # a hole formatted where the string is built (``_formatted_now``): made whole from the
             # parts, not by running the statement again later (which would format the object then)
             return Text(parts, lambda: self._joined(parts, loc))
-        return Text(parts, materialize)
+        return Text(parts, lambda: self._rebuilt(e, loc, made, make))
+
+    def _rebuilt(self, e: cst.BaseExpression, loc: SourceLoc, made: Made, make: MakeNode) -> Node:
+        """The node ``make`` makes of ``e`` reading the values ``made`` holds: a name as bound when
+        the string was built (a temporary of the same name), any other part by a temporary of its
+        node in its place."""
+        try:
+            local, other = self.body.src.free_names(e)
+        except KeyError:  # (code the compiler made)
+            local, other = [], []
+        taken = {*local, *other, *self.body.temps}
+        temps: list[str] = []
+        replaced: dict[int, cst.BaseExpression] = {}
+        for i, (sub, value) in enumerate(made.values()):
+            if isinstance(sub, cst.Name):
+                if sub.value not in self.body.temps:
+                    self.body.temps[sub.value] = value
+                    temps.append(sub.value)
+                continue
+            node = self.body.materialize(value, loc, "part")
+            temp = node.name
+            if not temp.isidentifier() or keyword.iskeyword(temp) or temp in taken:
+                temp = f"__ayo_part{i}"
+            taken.add(temp)
+            self.body.temps[temp] = Traced(node)
+            temps.append(temp)
+            replaced[id(sub)] = cst.Name(temp)
+
+        class Replace(cst.CSTTransformer):
+            def on_leave(self, original: cst.CSTNode, updated: cst.CSTNode) -> Any:
+                return replaced.get(id(original), updated)
+
+        try:
+            new = e.visit(Replace()) if replaced else e
+            assert isinstance(new, cst.BaseExpression)
+            return make(self.body.src.expr_code(new), frozenset(replaced))
+        finally:
+            for temp in temps:
+                del self.body.temps[temp]
+
+    def _part_node(self, e: cst.BaseExpression, loc: SourceLoc, hint: str) -> MakeNode:
+        """``make`` for a part of a string: a node binding ``hint`` (or ``hint_``) to it."""
+        try:
+            local, _ = self.body.src.free_names(e)
+        except KeyError:
+            local = []
+        target = hint if hint not in local else hint + "_"
+        return lambda code, exclude: self.body.python_node(
+            e, loc, [target], source=f"{target} = {code}", exclude=exclude, name=hint
+        )
+
+    def _evaluate(self, e: cst.BaseExpression, loc: SourceLoc, hint: str, made: Made) -> Value:
+        """``e``'s value as a part of a string, kept in ``made`` (a constant, read again, is not)."""
+        value = self.expr(e, loc, hint)
+        if isinstance(e, cst.Name) or not isinstance(value, Static):
+            made[id(e)] = (e, value)
+        return value
 
     def _joined(self, parts: list[str | Hole[Node]], loc: SourceLoc) -> Node:
         """A node making the string of ``parts`` as Python's f-string, ``+`` or ``format`` makes it."""
@@ -59,9 +138,9 @@ class TextBuilding(Expressions):
             del self.body.temps[name]
         return node
 
-    def _text_parts(self, e: cst.BaseExpression, loc: SourceLoc) -> list[str | Hole[Node]] | None:
+    def _text_parts(self, e: cst.BaseExpression, loc: SourceLoc, made: Made) -> list[str | Hole[Node]] | None:
         if isinstance(e, cst.FormattedString):
-            if "b" in e.prefix.lower():
+            if not _plain_fstring(e):
                 return None
             out: list[str | Hole[Node]] = []
             for part in e.parts:
@@ -69,20 +148,14 @@ class TextBuilding(Expressions):
                     out.append(_unescape_fstring_text(part.value, e.prefix))
                     continue
                 assert isinstance(part, cst.FormattedStringExpression)
-                spec = ""
-                if part.format_spec:
-                    if not all(isinstance(s, cst.FormattedStringText) for s in part.format_spec):
-                        return None
-                    spec = "".join(
-                        s.value for s in part.format_spec if isinstance(s, cst.FormattedStringText)
-                    )
+                spec = "".join(
+                    s.value for s in part.format_spec or () if isinstance(s, cst.FormattedStringText)
+                )
                 conv = part.conversion
-                if part.equal is not None:
-                    return None
                 if (held := self._formatted_now(part.expression, conv, spec, loc)) is not None:
                     out.append(held)
                     continue
-                value = self.expr(part.expression, loc, "field")
+                value = self._evaluate(part.expression, loc, "field", made)
                 if isinstance(value, Static):
                     v = value.value
                     v = _convert(v, conv)
@@ -96,14 +169,18 @@ class TextBuilding(Expressions):
         if isinstance(
             e, cst.ConcatenatedString
         ):  # "text" f"{q}" written side by side, on one line or several
-            halves = [self._literal_parts(e.left, loc), self._literal_parts(e.right, loc)]
+            if not (_literal(e.left) and _literal(e.right)):
+                return None
+            halves = [self._literal_parts(e.left, loc, made), self._literal_parts(e.right, loc, made)]
             if halves[0] is None or halves[1] is None:
                 return None
             return halves[0] + halves[1]
         if isinstance(e, cst.BinaryOperation) and isinstance(e.operator, cst.Add):
-            left = self._text_operand(e.left, loc)
-            right = self._text_operand(e.right, loc)
-            if left is None or right is None:
+            left = self._text_operand(e.left, loc, made)
+            if left is None:  # (not a string: the right is left to Python, not evaluated here)
+                return None
+            right = self._text_operand(e.right, loc, made)
+            if right is None:
                 return None
             if not any(isinstance(p, str) for p in left + right) and not (
                 self._stringy(e.left) or self._stringy(e.right)
@@ -116,7 +193,7 @@ class TextBuilding(Expressions):
             if receiver is None or not isinstance(receiver.value, str):
                 return None
             if method == "format":
-                return self._format_parts(receiver.value, e.args, loc)
+                return self._format_parts(receiver.value, e.args, loc, made)
             if method == "join" and len(e.args) == 1 and isinstance(e.args[0].value, cst.List | cst.Tuple):
                 elems = e.args[0].value.elements
                 if any(isinstance(x, cst.StarredElement) for x in elems):
@@ -125,34 +202,43 @@ class TextBuilding(Expressions):
                 for i, el in enumerate(elems):
                     if i:
                         out.append(receiver.value)
-                    operand = self._text_operand(el.value, loc)
+                    operand = self._text_operand(el.value, loc, made)
                     if operand is None:
                         return None
                     out.extend(operand)
                 return out
         return None
 
-    def _literal_parts(self, e: cst.BaseExpression, loc: SourceLoc) -> list[str | Hole[Node]] | None:
+    def _literal_parts(
+        self, e: cst.BaseExpression, loc: SourceLoc, made: Made
+    ) -> list[str | Hole[Node]] | None:
         """One side of an implicit concatenation: a plain literal's text, an f-string's parts."""
         if isinstance(e, cst.SimpleString):
             value = e.evaluated_value
             return [value] if isinstance(value, str) else None
-        return self._text_parts(e, loc)
+        return self._text_parts(e, loc, made)
 
     def _stringy(self, e: cst.BaseExpression) -> bool:
         return isinstance(e, cst.SimpleString | cst.FormattedString | cst.ConcatenatedString) or (
             isinstance(e, cst.BinaryOperation) and (self._stringy(e.left) or self._stringy(e.right))
         )
 
-    def _text_operand(self, e: cst.BaseExpression, loc: SourceLoc) -> list[str | Hole[Node]] | None:
+    def _text_operand(
+        self, e: cst.BaseExpression, loc: SourceLoc, made: Made
+    ) -> list[str | Hole[Node]] | None:
         if isinstance(e, cst.FormattedString | cst.BinaryOperation | cst.Call):
-            parts = self._text_parts(e, loc)
+            inner: Made = {}
+            parts = self._text_parts(e, loc, inner)
             if parts is not None:
+                made.update(inner)
                 return parts
-        value = self.expr(e, loc, "part")
-        return pieces_of(value, "str")
+            if _evaluated(inner):  # (not a string, its parts evaluated: one node of them)
+                value: Value = Traced(self._rebuilt(e, loc, inner, self._part_node(e, loc, "part")))
+                made[id(e)] = (e, value)
+                return pieces_of(value, "str")
+        return pieces_of(self._evaluate(e, loc, "part", made), "str")
 
-    def _format_parts(self, fmt: str, args: Any, loc: SourceLoc) -> list[str | Hole[Node]] | None:
+    def _format_parts(self, fmt: str, args: Any, loc: SourceLoc, made: Made) -> list[str | Hole[Node]] | None:
         """``fmt.format(...)``'s text and holes. Python evaluates each argument once, as written,
         then formats: so are they here (a call no field uses: left to Python)."""
         if any(a.star for a in args):
@@ -192,7 +278,7 @@ class TextBuilding(Expressions):
             if len(use) == 1 and (held := self._formatted_now(e, use[0][2], use[0][3], loc)) is not None:
                 holes[(i, use[0][2], use[0][3])] = held
                 continue
-            value = self.expr(e, loc, names[i] or "field")
+            value = self._evaluate(e, loc, names[i] or "field", made)
             for _, _, conv, spec in use:
                 if isinstance(value, Static):
                     holes[(i, conv, spec)] = format(_convert(value.value, conv), spec)
@@ -229,6 +315,33 @@ class TextBuilding(Expressions):
         return Hole(node, "format", None, "")
 
     # --- awaits ------------------------------------------------------------------------------------
+
+
+def _evaluated(made: Made) -> bool:
+    """Whether building the string evaluated a part (not only read names)."""
+    return any(not isinstance(sub, cst.Name) for sub, _ in made.values())
+
+
+def _plain_fstring(e: cst.FormattedString) -> bool:
+    """An f-string this module takes apart: not bytes, no ``{x=}``, no field in a format spec."""
+    return "b" not in e.prefix.lower() and all(
+        isinstance(part, cst.FormattedStringText)
+        or (
+            isinstance(part, cst.FormattedStringExpression)
+            and part.equal is None
+            and all(isinstance(s, cst.FormattedStringText) for s in part.format_spec or ())
+        )
+        for part in e.parts
+    )
+
+
+def _literal(e: cst.BaseExpression) -> bool:
+    """A side of an implicit concatenation this module takes apart (checked before any is)."""
+    if isinstance(e, cst.SimpleString):
+        return isinstance(e.evaluated_value, str)
+    if isinstance(e, cst.FormattedString):
+        return _plain_fstring(e)
+    return isinstance(e, cst.ConcatenatedString) and _literal(e.left) and _literal(e.right)
 
 
 def _convert(value: Any, conversion: str | None) -> Any:

@@ -272,8 +272,7 @@ graph top_k_from_a_model_answer(question, docs):
   %docs = input  # statics.py:54
   %ingest = ingest(%docs, collection='answer_k')  # statics.py:55
   %reply = llm(f"How many passages for: {%question}?\\n", max_tokens=1) after %ingest  # statics.py:56
-  %part = python(%reply) { part = len(reply) % 3 }  # statics.py:57
-  %k = python(%reply) { k = 1 + len(reply) % 3 } after %part  # statics.py:57
+  %k = python(%reply) { k = 1 + len(reply) % 3 }  # statics.py:57
   %hits = search(%question, %k, collection='answer_k', top_k=4, top_k_arg=1)  # statics.py:58
   %best = rerank(%question, %hits, %k, top_k_arg=2)  # statics.py:59
   %result = python(%best) { result = [h.text for h in best] }  # statics.py:60

@@ -99,7 +99,7 @@ graph values_over_lines(question, docs):
   %best = rerank(%query, %passages, top_k=2)  # multiline.py:52
   %part = python(%best) { part = len(best) }  # multiline.py:59
   %part_1 = python(%docs) { part = len(docs) } after %part  # multiline.py:59
-  %n = python(%best, %docs) { n = len(best) + \\ … } after %part_1  # multiline.py:59
+  %n = python(%part, %part_1) { n = (part + \\ … }  # multiline.py:59
   %label = python(%best) { label = ("first: " … } after %n  # multiline.py:61
   %answer = llm(f"{%label}\\nCount: {%n}\\nSay it again:", max_tokens=6)  # multiline.py:64
   %result = python(%answer, %n) { result = answer, n }  # multiline.py:70

@@ -205,7 +205,7 @@ graph loop_with_helper_in_hole(docs, question):
       %note = llm(f"{%question}: {%field} ->", max_tokens=2)  # dataflow.py:93
       %field_1 = python(%d) { field = len(d) } after %note  # dataflow.py:94
       %field_2 = python(%note) { field = note.strip() } after %field_1  # dataflow.py:94
-      %item = python(%d, %note) { item = f"{len(d)}:{note.strip()}" } after %field_2  # dataflow.py:94
+      %item = python(%field_1, %field_2) { item = f"{field_1}:{field_2}" }  # dataflow.py:94
       return %item
   }
   %notes_2 = python(%notes, %notes_1) { notes.extend(notes_1) }  # dataflow.py:94
