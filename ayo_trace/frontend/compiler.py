@@ -487,12 +487,12 @@ class Compiler(Builder):
             bindings=bindings,
             unbound=tuple(unbound),
             changes=tuple(changes),
+            scope=self.src.qualname,
         )
         fn = compile_statement(code, self.src.fn.__globals__)
         if not effect and impure.calls_state_changing(fn.__code__, {**self.src.fn.__globals__, **bindings}):
             # it calls a function of the user's that changes module state: keep its place among effects
-            code = dataclasses.replace(code, effect=True)
-            fn = compile_statement(code, self.src.fn.__globals__)
+            code = dataclasses.replace(code, effect=True)  # (the same function: `effect` is not compiled)
         object.__setattr__(code, "fn", fn)
         attrs: dict[str, Any] = {"code": code}
         if reason is not None:

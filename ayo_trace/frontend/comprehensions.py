@@ -35,6 +35,7 @@ class ComprehensionMaps(Expressions):
     def comprehension_map(self, e: Any, loc: SourceLoc, hint: str, *, awaits: bool = False) -> Value:
         """A ``map`` node for comprehension ``e`` (``awaits``: its element is an awaitable each item
         awaits, as in ``asyncio.gather(*(f(x) for x in xs))``)."""
+        hint = hint or "value"  # (a comprehension nested in another's element has no name of its own)
         unrolled = unroll.compile_comprehension(self.body, e, loc, hint, awaits=awaits)
         if unrolled is not None:
             return unrolled
@@ -94,6 +95,7 @@ class ComprehensionMaps(Expressions):
     ) -> Value:
         """A ``map`` node for ``map(func, iterable)`` spread into ``gather``: each item awaits
         ``func(item)``."""
+        hint = hint or "value"
         items = self.body.materialize(self.expr(iterable, loc, "items"), loc, "items")
         child = self.body.nested("body")
         item_input = child.graph.add("input", (), {"name": "item"}, name="item")

@@ -6,7 +6,7 @@ from __future__ import annotations
 import builtins
 import inspect
 import types
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
 from typing import Any
 
 import libcst as cst
@@ -112,6 +112,8 @@ class StaticFolding(Expressions):
             value = eval(self.body.src.expr_code(e), fn.__globals__, scope)
         except Exception:
             return None
+        if isinstance(value, Iterator):
+            return None  # (`enumerate(...)`, `zip(...)`: used up by one run, so no constant of the graph)
         self._saw_attributes(e, scope)
         return Static(value)
 

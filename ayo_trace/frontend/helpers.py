@@ -279,6 +279,7 @@ class Helpers(Expressions):
                     _free_cache={},
                     _assigned_cache={},
                     closures=None,
+                    local_qualname=f"{src.qualname}.<locals>.{node.name.value}",
                 )
                 return None if def_key(local) in self.body.deps.eager_defs else Helper(None, local, None, c)
             if name in c.env and name not in c.captures:

@@ -21,7 +21,7 @@ from .aliases import handed_changed
 from .closures import _changed_after
 from .source import FunctionSource
 from .source import _names_in as _name_nodes
-from .state import _names_in, contains_await, mutated_roots, walk
+from .state import _names_in, change_root, changed_argument, contains_await, mutated_roots, walk
 
 
 def whole_sites(stmt: cst.CSTNode) -> list[tuple[str, str | None, bool, str]]:
@@ -53,24 +53,22 @@ def statement_sites(stmt: cst.CSTNode) -> list[tuple[str, str | None, bool, str]
         elif isinstance(n, cst.Call) and isinstance(n.func, cst.Name):
             receivers.add(id(n.func))  # (what a call does to its callee is ``interleaving``'s)
 
-    def root(e: cst.BaseExpression) -> cst.Name | None:
-        while isinstance(e, cst.Attribute | cst.Subscript):
-            e = e.value
-        return e if isinstance(e, cst.Name) else None
-
     def when(site: cst.CSTNode, value: cst.CSTNode | None) -> str:
         if id(site) in inside_await:
             return "pre"
         return "post" if value is not None and contains_await(value) else "both"
 
-    def change(target: cst.BaseExpression, at: str, *, reads: str | None = None) -> None:
-        r = root(target)
+    def change(
+        target: cst.BaseExpression, at: str, *, reads: str | None = None, field: str | None = None
+    ) -> None:
+        r = change_root(target)
         if r is None:
             return
         receivers.add(id(r))
-        field = None  # (the attribute of the root the change reaches: `history` of `self.history`)
+        # (the attribute of the root the change reaches: `history` of `self.history`; none of
+        # `self.__dict__`, the namespace of them all)
         while isinstance(target, cst.Attribute | cst.Subscript):
-            if isinstance(target, cst.Attribute) and target.value is r:
+            if isinstance(target, cst.Attribute) and target.value is r and target.attr.value != "__dict__":
                 field = target.attr.value
             target = target.value
         if reads is not None:
@@ -82,6 +80,11 @@ def statement_sites(stmt: cst.CSTNode) -> list[tuple[str, str | None, bool, str]
             if n.func.attr.value not in READ_ONLY_METHODS:
                 args = cst.Tuple([cst.Element(a.value) for a in n.args]) if n.args else None
                 change(n.func.value, when(n, args))
+        elif isinstance(n, cst.Call) and (changed := changed_argument(n)) is not None:
+            # `setattr(rep, "intro", v)` changes `rep.intro` (`rep` when the name is not written out)
+            name = n.args[1].value if len(n.args) > 1 else None
+            rest = cst.Tuple([cst.Element(a.value) for a in n.args[1:]]) if n.args[1:] else None
+            change(changed, when(n, rest), field=_attr_name(name))
         elif isinstance(n, cst.Assign):
             for t in n.targets:
                 if isinstance(t.target, cst.Attribute | cst.Subscript):
@@ -94,6 +97,12 @@ def statement_sites(stmt: cst.CSTNode) -> list[tuple[str, str | None, bool, str]
         if isinstance(n, cst.Name) and id(n) not in receivers:
             out.append((n.value, fields.get(id(n)), False, "pre" if id(n) in inside_await else "both"))
     return out
+
+
+def _attr_name(e: cst.BaseExpression | None) -> str | None:
+    """The attribute name ``e`` writes out (``"intro"``), when it is a plain string."""
+    value = e.evaluated_value if isinstance(e, cst.SimpleString) else None
+    return value if isinstance(value, str) and value.isidentifier() else None
 
 
 # functions of the standard library that change their first argument in place

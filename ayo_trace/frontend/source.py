@@ -53,6 +53,12 @@ class FunctionSource:
     changed_anywhere: Any = None  # names whose object the body may change in place (``aliases.py``)
     immutable: Any = None  # names only ever holding strings or numbers (``aliases.immutable_names``)
     captures: tuple[set[str], set[str]] | None = None  # (``_unseen_bindings``, found on first use)
+    local_qualname: str = ""  # a local ``async def`` of ``fn`` read from ``fn``'s tree: its qualname
+
+    @property
+    def qualname(self) -> str:
+        """The qualified name of the function this is the source of, as Python names it."""
+        return self.local_qualname or getattr(self.fn, "__qualname__", "") or ""
 
     @classmethod
     def parse(cls, fn: Callable[..., Any]) -> FunctionSource:

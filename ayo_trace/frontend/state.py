@@ -10,7 +10,7 @@ from typing import Any
 
 import libcst as cst
 
-from ..ir.mutation import READ_ONLY_METHODS
+from ..ir.mutation import CHANGING_CALLS, NAMESPACE_CALLS, READ_ONLY_METHODS
 
 _SCOPE_NODES = (cst.FunctionDef, cst.Lambda, cst.ClassDef)
 
@@ -75,9 +75,8 @@ def mutated_roots(node: cst.CSTNode, traced_calls: frozenset[int] = frozenset())
     out: dict[str, None] = {}
 
     def root(e: cst.BaseExpression) -> str | None:
-        while isinstance(e, cst.Attribute | cst.Subscript):
-            e = e.value
-        return e.value if isinstance(e, cst.Name) else None
+        name = change_root(e)
+        return name.value if name is not None else None
 
     for n in walk(node):
         r = None
@@ -89,6 +88,8 @@ def mutated_roots(node: cst.CSTNode, traced_calls: frozenset[int] = frozenset())
                 and id(n) not in traced_calls
             ):
                 r = root(func.value)
+            elif (changed := changed_argument(n)) is not None:
+                r = root(changed)
         elif isinstance(n, cst.AssignTarget | cst.AugAssign | cst.Del):
             if isinstance(n.target, cst.Attribute | cst.Subscript):
                 r = root(n.target)
@@ -104,6 +105,34 @@ def mutated_roots(node: cst.CSTNode, traced_calls: frozenset[int] = frozenset())
         if r:
             out[r] = None
     return list(out)
+
+
+def change_root(e: cst.BaseExpression) -> cst.Name | None:
+    """The name whose object a change of ``e`` changes: ``x`` of ``x``, ``x.a[i]``, ``vars(x)[k]``
+    (``ir/mutation.root_name``); None for anything else."""
+    while True:
+        if isinstance(e, cst.Attribute | cst.Subscript):
+            e = e.value
+        elif (
+            isinstance(e, cst.Call)
+            and isinstance(e.func, cst.Name)
+            and e.func.value in NAMESPACE_CALLS
+            and len(e.args) == 1
+            and e.args[0].keyword is None
+            and not e.args[0].star
+        ):
+            e = e.args[0].value
+        else:
+            return e if isinstance(e, cst.Name) else None
+
+
+def changed_argument(call: cst.Call) -> cst.BaseExpression | None:
+    """The argument a call of one of ``ir/mutation.CHANGING_CALLS`` changes (``rep`` of
+    ``setattr(rep, k, v)``); None for any other call."""
+    func, args = call.func, call.args
+    if isinstance(func, cst.Name) and func.value in CHANGING_CALLS and args and not args[0].star:
+        return args[0].value
+    return None
 
 
 def _items_changed(comp: Any, traced_calls: frozenset[int]) -> list[str]:

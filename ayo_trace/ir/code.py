@@ -17,6 +17,7 @@ import importlib
 import io
 import os
 import tokenize
+import types
 from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass, field
 from typing import Any
@@ -105,7 +106,10 @@ class PyCode:
     with such a name unbound and hands it back as ``UNBOUND`` if it leaves it so). ``changes``:
     parameters the statement changes in place through another name holding the same object
     (``view.append(x)`` in a helper, where the workflow's ``view`` is its ``log``), which its
-    text alone does not show.
+    text alone does not show. ``scope``: the qualified name of the function the statement is
+    written in (the workflow's, an inlined helper's), under which the classes and functions it
+    defines are named, as Python names them (``wf.<locals>.Ctx``); "" leaves them named inside
+    the compiled statement.
     """
 
     source: str
@@ -120,9 +124,11 @@ class PyCode:
     fn: Callable[..., Any] | None = None
     unbound: tuple[str, ...] = ()
     changes: tuple[str, ...] = ()
+    scope: str = ""
 
     def _key(self) -> tuple[Any, ...]:
-        return (self.source, self.params, self.returns, self.is_async, self.unbound, self.changes)
+        # (`scope` too: a class the statement defines prints its qualified name)
+        return (self.source, self.params, self.returns, self.is_async, self.unbound, self.changes, self.scope)
 
     def __eq__(self, other: object) -> bool:
         return isinstance(other, PyCode) and self._key() == other._key()
@@ -186,7 +192,7 @@ def compile_statement(code: PyCode, globals_: dict[str, Any] | None = None) -> C
             fn_def.body[0], ast.FunctionDef | ast.AsyncFunctionDef
         )
         fn_def.body[0].body = body
-        compiled = compile(maker, code.filename, "exec")
+        compiled = _rescoped(compile(maker, code.filename, "exec"), code.scope)
     finally:
         if paused:
             gc.enable()
@@ -196,6 +202,29 @@ def compile_statement(code: PyCode, globals_: dict[str, Any] | None = None) -> C
         UNBOUND, items_until_error, *(code.bindings[b] for b in binds[2:])
     )
     return fn
+
+
+_STMT_SCOPE = "__ayo_make.<locals>.__ayo_stmt.<locals>."  # (where a statement's definitions are)
+
+
+def _rescoped(code: types.CodeType, scope: str) -> types.CodeType:
+    """``code`` with the functions and classes defined in its statement named under ``scope``:
+    each code object's ``co_qualname``, and the ``__qualname__`` string a class body stores."""
+    if not scope:
+        return code
+    prefix = f"{scope}.<locals>."
+
+    def renamed(name: str) -> str:
+        return prefix + name[len(_STMT_SCOPE) :] if name.startswith(_STMT_SCOPE) else name
+
+    def fix(c: types.CodeType) -> types.CodeType:
+        consts = tuple(
+            fix(k) if isinstance(k, types.CodeType) else renamed(k) if isinstance(k, str) else k
+            for k in c.co_consts
+        )
+        return c.replace(co_consts=consts, co_qualname=renamed(c.co_qualname))
+
+    return fix(code)
 
 
 def dedented(text: str) -> str:

@@ -159,6 +159,7 @@ def _enc(v: Any) -> Any:
                     "effect",
                     "unbound",
                     "changes",
+                    "scope",
                 )
             },
             "bindings": {k: _enc(x) for k, x in v.bindings.items()},
@@ -246,7 +247,8 @@ class _Decoder:
                 "text; load it with trusted=True only if you would run this file as a program"
             )
         _line(fields.get("line"))
-        for name in ("source", "module", "filename"):
+        fields["scope"] = fields.get("scope", "")
+        for name in ("source", "module", "filename", "scope"):
             _str(fields.get(name), f"code {name}")
         fields["params"] = tuple(fields.get("params", ()))
         fields["returns"] = tuple(fields.get("returns", ()))

@@ -11,6 +11,9 @@ A name may be changed when the code
   never change their receiver on the built-in types (``str``, ``list``, ``dict``, ``Hit``, ...);
 * stores into, augments or deletes an attribute or item of it (``x[k] = v``, ``x.a += 1``), or
   augments it (``items += docs`` extends a list in place);
+* hands it first to ``setattr`` or ``delattr`` (``CHANGING_CALLS``), whatever ``calls_change_args``;
+* does any of the above to its namespace, ``vars(x)`` (``NAMESPACE_CALLS``) as ``x.__dict__``:
+  ``vars(x).update(d)``, ``vars(x)[k] = v`` change ``x``;
 * passes it to a function other than ``READ_ONLY_CALLS`` (builtins that never change their
   arguments), or calls it (``rec(x)``: a bound method, a callable object), when
   ``calls_change_args`` (the passes' view: the frontend sees only the statement);
@@ -50,6 +53,13 @@ READ_ONLY_CALLS = frozenset(
     }
 )  # fmt: skip
 
+# Builtins that change their first argument in place (``setattr(x, "a", v)``).
+CHANGING_CALLS = frozenset({"setattr", "delattr"})
+
+# Builtins whose value is their argument's own namespace (``vars(x)`` is ``x.__dict__``): what
+# changes it changes the argument.
+NAMESPACE_CALLS = frozenset({"vars"})
+
 # Builtins that read an argument by iterating it, or wrap it in an iterator that will (``zip(it, xs)``).
 ITERATING_CALLS = frozenset(
     {
@@ -60,10 +70,19 @@ ITERATING_CALLS = frozenset(
 
 
 def root_name(expr: ast.expr) -> str | None:
-    """``x`` for ``x``, ``x.a``, ``x[i]``, ``x.a[i].b``; None for anything else."""
-    while isinstance(expr, ast.Attribute | ast.Subscript):
-        expr = expr.value
-    return expr.id if isinstance(expr, ast.Name) else None
+    """``x`` for ``x``, ``x.a``, ``x[i]``, ``x.a[i].b``, ``vars(x)[k]``; None for anything else."""
+    while True:
+        if isinstance(expr, ast.Attribute | ast.Subscript):
+            expr = expr.value
+        elif (
+            isinstance(expr, ast.Call)
+            and isinstance(expr.func, ast.Name)
+            and expr.func.id in NAMESPACE_CALLS
+            and len(expr.args) == 1
+        ):
+            expr = expr.args[0]
+        else:
+            return expr.id if isinstance(expr, ast.Name) else None
 
 
 def changed_names(tree: ast.AST, *, calls_change_args: bool = True) -> set[str]:
@@ -73,6 +92,8 @@ def changed_names(tree: ast.AST, *, calls_change_args: bool = True) -> set[str]:
         if isinstance(node, ast.Call):
             if isinstance(node.func, ast.Attribute) and node.func.attr not in READ_ONLY_METHODS:
                 out.add(root_name(node.func.value))
+            if isinstance(node.func, ast.Name) and node.func.id in CHANGING_CALLS and node.args:
+                out.add(root_name(node.args[0]))
             if calls_change_args and not (
                 isinstance(node.func, ast.Name) and node.func.id in READ_ONLY_CALLS
             ):
