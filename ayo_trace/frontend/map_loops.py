@@ -126,9 +126,7 @@ def _last_set(comp: Builder, stmt: cst.For, loc: SourceLoc, n: str, m: str, part
     if not comp.is_bound(n):  # (unbound when no item set it, as Python leaves it)
         comp.env[n] = Traced(comp.const(UNBOUND, loc, n), unbound=True)
     before = held_unbound(comp, n, loc)
-    source = (
-        f"for v in reversed({m}):\n    if v{part} is not {UNBOUND_NAME}:\n        {n} = v{part}\n        break"
-    )
+    source = f"for v in reversed({m}):\n    if v{part} is not {UNBOUND_NAME}:\n        {n} = v{part}\n        break"
     node = comp.python_node(stmt, loc, [n], source=source, name=n, reads=[m, n])
     comp.env[n] = Traced(node, unbound=before)
 
