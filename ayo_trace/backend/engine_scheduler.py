@@ -1,23 +1,21 @@
 """Engine schedulers: one per engine instance, batching requests from every concurrent query.
 
 Design: leader-based batching, with no background task.
-    A request is queued (a full queue raises ``Overloaded`` at once) and its task then waits in the
-    queue. When the scheduler has no *leader*, the first waiting task becomes it: it waits as the
-    batching policy says (``batching.next_batch``: up to ``max_wait_s`` for a batch to fill, woken
-    early by arrivals), takes the batch, runs the one engine call for it, delivers every member's
-    result, and gives up leadership, waking the first request still queued, which leads next. The
-    engine call is shielded from the leader's own cancellation so the other members of the batch
-    still get their results; the leader's cancellation takes effect right after. Once no member is
-    waited for any more (every member's task cancelled, by a deadline say), the engine call itself
-    is cancelled (``isolation.InFlight``). A cancelled waiter leaves the queue; a cancelled leader
-    hands leadership on in its ``finally``.
+    A request is queued (``queue_room.py`` says when a full queue refuses it with ``Overloaded``
+    and when it waits for room) and its task then waits in the queue. When the scheduler has no
+    *leader*, the first waiting task becomes it: it waits as the batching policy says
+    (``batching.next_batch``: up to ``max_wait_s`` for a batch to fill, woken early by arrivals),
+    takes the batch, runs the one engine call for it in a shielded task of its own, delivers every
+    member's result, and gives up leadership, waking the first request still queued, which leads
+    next. The leader's cancellation (by anyio or asyncio) takes effect once the call is done; once
+    no member is waited for any more (every member's task cancelled, by a deadline say), the call
+    itself is cancelled (``isolation.InFlight``). A cancelled waiter leaves the queue; a cancelled
+    leader hands leadership on in its ``finally``. All work runs in tasks of a request that waits
+    for it, so nothing outlives the requests that started it, under any runtime and event loop.
 
 Failures (``isolation.py``): text and vectors are checked before a request is queued; a batch the
     engine fails as a whole is run again in halves, so only the requests at fault fail, each with
     its own error, and those are quarantined (run alone from then on).
-
-    All work runs in the task of a request that waits for it, so nothing outlives the requests
-    that started it, under any runtime and in any event loop.
 
 LLM decoding is continuous batching on the same mechanism: each decoding session asks for its next
 step; a round takes all of them (waiting a few milliseconds at most for every active session) into
@@ -68,6 +66,7 @@ from .engines.base import (
 from .events import current_usage, report_batch, report_decoded, report_direct
 from .isolation import Failed, InFlight, Quarantine, check_request, copy_error, run_isolated
 from .policy import Ordered, OrderKey, current_query, query_order, rank_of
+from .queue_room import Room
 
 log = logging.getLogger("ayo_trace.engine_scheduler")
 
@@ -84,23 +83,9 @@ class BatchRecorder(Protocol):
 
 class _Request:
     __slots__ = (
-        "ahead",
-        "arrival",
-        "deadline",
-        "error",
-        "key",
-        "payload",
-        "priority",
-        "query",
-        "query_seq",
-        "rank",
-        "result",
-        "size",
-        "tokens",
-        "urgent",
-        "usage",
-        "wake",
-    )
+        "ahead", "arrival", "deadline", "error", "key", "payload", "priority", "query",
+        "query_seq", "rank", "result", "size", "tokens", "urgent", "usage", "wake",
+    )  # fmt: skip
 
     def __init__(
         self,
@@ -204,6 +189,7 @@ class EngineScheduler:
     def reset(self) -> None:
         """Forget queued work: called when the runtime moves to a new event loop."""
         self._queue: Backlog[_Request] = Backlog(self.order)
+        self._room = Room(self.max_queue)  # (who may queue, who waits for room)
         self._leader: _Request | None = None
         self._arrival: anyio.Event | None = None
         self.active_decodes = 0
@@ -232,13 +218,14 @@ class EngineScheduler:
 
     async def submit(self, req: _Request) -> Any:
         """Queue ``req``, wait for it (leading batches when no one else does) and return its result."""
-        if not req.urgent and len(self._queue) >= self.max_queue:
-            self.rejected += 1
+        if not req.urgent and not await self._room.wait(req.query, lambda: len(self._queue)):
+            self.rejected += 1  # (a query already queued here waits for room instead: queue_room.py)
             raise Overloaded(
                 f"queue full ({len(self._queue)} waiting, max_queue={self.max_queue})", engine=self.name
             )
         self.requests[_kind_of(req.key)] += 1
         self._queue.add(req)
+        self._room.added(req.query)
         if self._arrival is not None:
             self._arrival.set()
         try:
@@ -256,6 +243,7 @@ class EngineScheduler:
         except BaseException:
             if req in self._queue:
                 self._queue.discard(req)
+                self._left([req])
                 if self._leader is None:
                     self._hand_off()  # it may have been woken to lead: pass that on
             else:
@@ -264,6 +252,10 @@ class EngineScheduler:
         if req.error is not None:
             raise req.error
         return req.result
+
+    def _left(self, reqs: list[_Request]) -> list[_Request]:
+        self._room.left(reqs)
+        return reqs
 
     def _hand_off(self) -> None:
         first = self._queue.first()
@@ -305,7 +297,7 @@ class EngineScheduler:
         await self._run_batch(decision)
 
     async def _run_batch(self, decision: Dispatch) -> None:
-        batch = self._queue.pop(decision.indices)
+        batch = self._left(self._queue.pop(decision.indices))
         # a release is cleanup, run to completion; other calls of a slow engine are watched
         watched = self.engine.interruptible and _kind_of(batch[0].key) != "release"
         leader = self._leader if watched else None
@@ -318,7 +310,7 @@ class EngineScheduler:
             decision = self._next_batch()
             if not isinstance(decision, Dispatch):
                 return None
-            self._expire(self._queue.pop(decision.expired), _now())
+            self._expire(self._left(self._queue.pop(decision.expired)), _now())
             if decision.indices:
                 return decision
         return None
@@ -337,7 +329,7 @@ class EngineScheduler:
                 return None
             decision = self._next_batch()
             if isinstance(decision, Dispatch):
-                self._expire(self._queue.pop(decision.expired), _now())
+                self._expire(self._left(self._queue.pop(decision.expired)), _now())
                 if decision.indices:
                     return decision
                 continue
@@ -508,11 +500,18 @@ class EngineScheduler:
             self.active_decodes -= 1
 
     async def release(self, session: str) -> None:
-        """Free ``session`` on the engine; runs even in a cancelled task (shielded, time-bounded)."""
-        with anyio.CancelScope(shield=True), anyio.move_on_after(RELEASE_TIMEOUT_S) as scope:
-            await self.submit(_Request("release", session, math.inf, urgent=True))
-        if scope.cancelled_caught:
-            log.error("engine %s: releasing session %s timed out", self.name, session)
+        """Free ``session`` on the engine; runs even in a cancelled task (shielded, time-bounded),
+        in a task of its own: asyncio cancelling the caller's task, again at every pass as a
+        gather cancelled by an anyio scope does, cannot cut it short and leave the session held."""
+
+        async def free() -> None:
+            with anyio.CancelScope(shield=True), anyio.move_on_after(RELEASE_TIMEOUT_S) as scope:
+                await self.submit(_Request("release", session, math.inf, urgent=True))
+            if scope.cancelled_caught:
+                log.error("engine %s: releasing session %s timed out", self.name, session)
+
+        async with anyio.create_task_group() as tg:
+            tg.start_soon(free)
 
     async def score(self, req: ScoreRequest | RerankRequest, priority: float = 0.0) -> Any:
         check_request("score", req)

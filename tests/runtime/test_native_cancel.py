@@ -11,6 +11,7 @@ import asyncio
 from collections.abc import Awaitable, Callable
 from typing import Any
 
+import anyio
 import pytest
 
 import ayo_trace as ayo
@@ -93,3 +94,25 @@ async def _scenario(first: str, second: str, call_s: float) -> None:
         results = await asyncio.gather(FIRST[first](), b(), return_exceptions=True)
         assert results[1] == alone["embed" if "embed" in first else "llm"], results
         assert await other("c") == await ask.eager("c")  # (and the runtime serves on)
+
+
+@ayo.workflow
+async def sums(q, docs):
+    return await asyncio.gather(*[ayo.llm(f"Sum {d} for {q}", max_tokens=3) for d in docs])
+
+
+@pytest.mark.parametrize("delay", [0.0005, 0.001, 0.002, 0.004, 0.008, 0.02])
+def test_an_eager_gather_cancelled_releases_every_session(delay: float) -> None:
+    """anyio cancels a scope's task again at every pass until it leaves the scope; a gather passes
+    each on to its calls, also while they release their sessions: a release runs in a task of its
+    own, so it is not cut short (the engine kept the sessions, the runtime thought them free)."""
+
+    async def main() -> None:
+        llm = ScriptedLLM("llm", call_s=0.002)
+        async with ayo.Runtime([llm, ScriptedEmbedder("embed"), ScriptedStore("store")], retries=0):
+            with anyio.move_on_after(delay):
+                await sums.eager("q", ["one", "two", "three", "four"])
+            await anyio.sleep(0.05)
+            assert list(llm.sessions) == []
+
+    asyncio.run(asyncio.wait_for(main(), 60))
