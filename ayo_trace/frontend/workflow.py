@@ -145,6 +145,11 @@ class Workflow:
         try:
             bound = sig.bind(*full_args, **kwargs)
         except TypeError as e:
+            if inspect.iscoroutinefunction(self.fn):
+                try:  # Python's own message, as the eager call gives it (binding is all it does first)
+                    self.fn(*full_args, **kwargs).close()
+                except TypeError as python:
+                    raise TypeError(*python.args) from None
             raise TypeError(f"{self.fn.__qualname__}(): {e}") from None
         bound.apply_defaults()
         return bound
