@@ -4,8 +4,9 @@ An anyio task group whose tasks fail raises an ``ExceptionGroup`` of every failu
 errors of tasks that only failed because a sibling's failure cancelled them. Callers of ayo-trace
 catch specific errors (``InvalidRequest`` isolates one request of a batch, ``QueryTimeout`` and
 ``EngineError`` decide retries), so a group must never reach them. ``fail_fast`` is a task group
-whose first failure (``Exception``, from a task or from the block's own body) cancels everything
-else in it and is raised, unwrapped, when the block exits; ``gather`` runs calls that way and
+whose first failure (any exception but a cancellation, from a task or from the block's own body:
+a ``SystemExit`` the user's code raises too) cancels everything else in it and is raised,
+unwrapped, when the block exits; ``gather`` runs calls that way and
 returns their results in order. Cancellation from outside is never caught: it propagates as usual.
 
 This module imports only anyio, so every layer may use it.
@@ -28,13 +29,13 @@ class FailFast:
 
     def __init__(self, tg: TaskGroup) -> None:
         self._tg = tg
-        self.error: Exception | None = None  # the first failure, raised when the block exits
+        self.error: BaseException | None = None  # the first failure, raised when the block exits
 
     def start_soon(self, fn: Callable[..., Awaitable[Any]], *args: Any) -> None:
-        """Run ``fn(*args)`` in the block; an ``Exception`` it raises fails the block."""
+        """Run ``fn(*args)`` in the block; an exception it raises (not a cancellation) fails it."""
         self._tg.start_soon(self._guarded, fn, args)
 
-    def fail(self, error: Exception) -> None:
+    def fail(self, error: BaseException) -> None:
         """Fail the block with ``error`` (unless it already failed): cancel every task in it."""
         if self.error is None:
             self.error = error
@@ -43,7 +44,9 @@ class FailFast:
     async def _guarded(self, fn: Callable[..., Awaitable[Any]], args: tuple[Any, ...]) -> None:
         try:
             await fn(*args)
-        except Exception as exc:
+        except anyio.get_cancelled_exc_class():
+            raise
+        except BaseException as exc:  # (also a `SystemExit` or a `BaseException` of the user's code)
             self.fail(exc)
 
 
@@ -59,7 +62,9 @@ async def fail_fast() -> AsyncIterator[FailFast]:
         tasks = FailFast(tg)
         try:
             yield tasks
-        except Exception as exc:  # the block's own body failed: cancel the tasks, raise it after
+        except anyio.get_cancelled_exc_class():
+            raise
+        except BaseException as exc:  # the block's own body failed: cancel the tasks, raise it after
             tasks.fail(exc)
     if tasks.error is not None:
         raise tasks.error
