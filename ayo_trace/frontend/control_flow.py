@@ -114,8 +114,9 @@ def jump_block(comp: Builder, stmts: Sequence[cst.BaseStatement]) -> None:
         why = (
             "its `try` cannot be traced here (a name its body binds before the await that may fail is "
             "read after it and a handler does not bind it again, as Python keeps what the body bound "
-            "before it failed, a loop's progress included; or a bare `raise`, a `return` or jump in "
-            "`finally`): bind the name again in each handler, or move the jump after the `try`"
+            "before it failed, a loop's progress included; a handler's class made when the workflow "
+            "runs, a class it defines; or a bare `raise`, a `return` or jump in `finally`): bind the "
+            "name again in each handler, define the class in the module, or move the jump after the `try`"
             if isinstance(stmt, cst.Try)
             else "move it into an `if` of the loop body"
         )

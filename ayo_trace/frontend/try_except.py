@@ -378,14 +378,14 @@ def _nested_jump(stmts: list[cst.BaseStatement], returns: bool) -> bool:
 
 
 def _catch(comp: Builder, handler: cst.ExceptHandler, loc: SourceLoc) -> PyCode | bool | None:
-    """The code that gives the handler's exception class(es); None for a bare ``except``; False when
-    the classes depend on traced values."""
+    """The code giving the handler's exception class(es); None for a bare ``except``; False: known only at run time."""
     if handler.type is None:
         return None
     local, other = comp.src.free_names(handler.type)
-    if local:
+    known = [comp.lookup_local(n, loc, raw=True) for n in local]  # (`retryable = (ValueError, E)`)
+    if not all(isinstance(v, Static) for v in known):
         return False
-    bindings: dict[str, Any] = {}
+    bindings: dict[str, Any] = {n: v.value for n, v in zip(local, known, strict=True)}  # type: ignore[union-attr]
     for n in other:
         bindings.update(comp.closure_binding(n))
     code = PyCode(
