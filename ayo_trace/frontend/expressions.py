@@ -526,13 +526,18 @@ class ExpressionCompiler(
 
 
 def walrus_targets(e: cst.CSTNode) -> list[tuple[str, bool]]:
-    """``(name, maybe)`` for each ``name := ...`` in ``e`` outside nested functions and
-    comprehensions; ``maybe``: it is evaluated on some paths only (right of ``and``/``or``, in a
-    branch of a conditional expression)."""
+    """``(name, maybe)`` for each ``name := ...`` in ``e`` outside nested functions (in a
+    comprehension too: it binds the function's name, PEP 572); ``maybe``: it is evaluated on some
+    paths only (right of ``and``/``or``, in a branch of a conditional expression, in a
+    comprehension, which binds it only when an item reaches it)."""
     out: dict[str, bool] = {}
 
     def walk(n: cst.CSTNode, maybe: bool) -> None:
-        if isinstance(n, cst.Lambda | cst.ListComp | cst.SetComp | cst.DictComp | cst.GeneratorExp):
+        if isinstance(n, cst.Lambda):
+            return
+        if isinstance(n, cst.ListComp | cst.SetComp | cst.DictComp | cst.GeneratorExp):
+            for child in n.children:
+                walk(child, True)
             return
         if isinstance(n, cst.NamedExpr) and isinstance(n.target, cst.Name):
             out[n.target.value] = out.get(n.target.value, True) and maybe
