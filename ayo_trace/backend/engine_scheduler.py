@@ -500,9 +500,9 @@ class EngineScheduler:
             self.active_decodes -= 1
 
     async def release(self, session: str) -> None:
-        """Free ``session`` on the engine; runs even in a cancelled task (shielded, time-bounded),
-        in a task of its own: asyncio cancelling the caller's task, again at every pass as a
-        gather cancelled by an anyio scope does, cannot cut it short and leave the session held."""
+        """Free ``session`` on the engine, even in a cancelled task (shielded, time-bounded); for an
+        engine whose calls can take long in a task of its own: asyncio cancelling the caller's task
+        (at every pass, as a gather in a cancelled anyio scope is) cannot leave the session held."""
 
         async def free() -> None:
             with anyio.CancelScope(shield=True), anyio.move_on_after(RELEASE_TIMEOUT_S) as scope:
@@ -510,6 +510,8 @@ class EngineScheduler:
             if scope.cancelled_caught:
                 log.error("engine %s: releasing session %s timed out", self.name, session)
 
+        if not self.engine.interruptible:
+            return await free()  # (a scripted engine of no latency: no task's cost)
         async with anyio.create_task_group() as tg:
             tg.start_soon(free)
 

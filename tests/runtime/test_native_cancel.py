@@ -43,11 +43,19 @@ async def fan(q, docs):
     return [t.result() for t in tasks]
 
 
+class LLM(ScriptedLLM):
+    interruptible = True  # (as every real engine)
+
+
+class Embedder(ScriptedEmbedder):
+    interruptible = True
+
+
 def runtime(call_s: float) -> Any:
     return ayo.Runtime(
         [
-            ScriptedLLM("llm", call_s=call_s, fail=lambda p: "FAIL" in p),
-            ScriptedEmbedder("embed", call_s=call_s),
+            LLM("llm", call_s=call_s, fail=lambda p: "FAIL" in p),
+            Embedder("embed", call_s=call_s),
             ScriptedStore("store"),
         ],
         retries=0,
@@ -108,8 +116,8 @@ def test_an_eager_gather_cancelled_releases_every_session(delay: float) -> None:
     own, so it is not cut short (the engine kept the sessions, the runtime thought them free)."""
 
     async def main() -> None:
-        llm = ScriptedLLM("llm", call_s=0.002)
-        async with ayo.Runtime([llm, ScriptedEmbedder("embed"), ScriptedStore("store")], retries=0):
+        llm = LLM("llm", call_s=0.002)
+        async with ayo.Runtime([llm, Embedder("embed"), ScriptedStore("store")], retries=0):
             with anyio.move_on_after(delay):
                 await sums.eager("q", ["one", "two", "three", "four"])
             await anyio.sleep(0.05)
