@@ -371,33 +371,50 @@ async def stream_events(
     run: Callable[[], Awaitable[Any]], answers: Iterable[SourceLoc], buffer: int = EVENT_BUFFER
 ) -> AsyncGenerator[Event, None]:
     """Run ``run()`` and yield its events (see the module docstring). Closing the iterator early
-    cancels the run (use ``contextlib.aclosing`` when you may stop before the end)."""
+    cancels the run (use ``contextlib.aclosing`` when you may stop before the end; left unclosed,
+    the run is cancelled when asyncio's finalizer closes it, the reader's task undisturbed)."""
     channel = EventChannel(answers, buffer)
+    stop = anyio.CancelScope()  # the run's own: the reader's task group's scope is the reader's
 
     async def produce() -> None:
         _CHANNEL.set(channel)  # this task's own context: the reader's stays as it was
-        async with channel.send:
-            try:
-                value = await run()
-            except Exception as exc:
-                await channel.put(_Failed(exc))
-            else:
-                await channel.put(Result(value))
+        with stop:
+            async with channel.send:
+                try:
+                    value = await run()
+                except Exception as exc:
+                    await channel.put(_Failed(exc))
+                else:
+                    await channel.put(Result(value))
 
     error: BaseException | None = None
-    async with anyio.create_task_group() as tg:
+    # The group is entered and left by hand: left without `aclosing` (a `return` in the `async for`),
+    # the generator is closed by asyncio's finalizer in another task, where the group the reader's
+    # task entered cannot be left (anyio refuses), and cancelling its scope would cancel the
+    # reader's task for good. There the run is cancelled by its own scope and ends by itself.
+    tg = anyio.create_task_group()
+    await tg.__aenter__()
+    reader = anyio.get_current_task().id
+    raised: BaseException | None = None
+    try:
         tg.start_soon(produce)
-        try:
-            async with channel.receive:
-                async for event in channel.receive:
-                    if isinstance(event, _Failed):
-                        error = event.error
-                        break
-                    yield event
-        except GeneratorExit:
-            pass  # closed early: cancel the run, then end (raised in the group, it would be wrapped)
-        finally:
-            tg.cancel_scope.cancel()
+        async with channel.receive:
+            async for event in channel.receive:
+                if isinstance(event, _Failed):
+                    error = event.error
+                    break
+                yield event
+    except GeneratorExit:
+        pass  # closed early: cancel the run, then end (raised in the group, it would be wrapped)
+    except BaseException as exc:
+        raised = exc
+        raise
+    finally:
+        stop.cancel()
+        if anyio.get_current_task().id == reader:
+            await tg.__aexit__(
+                type(raised) if raised else None, raised, raised.__traceback__ if raised else None
+            )
     if error is not None:
         raise error
 

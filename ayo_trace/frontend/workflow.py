@@ -410,7 +410,7 @@ class Workflow:
         returned, and every one called with ``stream=True``), then one ``result`` event with the
         value; a failure is raised from the iterator. Each event has a ``kind``; the classes and their
         order are in ``ayo_trace.backend.events``. Stopping early cancels the run: wrap it in
-        ``contextlib.aclosing`` when you may."""
+        ``contextlib.aclosing`` when you may (left unclosed, it is cancelled when collected)."""
         return self.query(*args, **kwargs).stream()
 
     async def stream_text(self, *args: Any, **kwargs: Any) -> AsyncIterator[str]:

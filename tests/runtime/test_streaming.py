@@ -223,3 +223,26 @@ def test_the_mark_is_a_bool_kept_on_the_node() -> None:
         bad.graph("q")
     assert [n.name for n in marked.graph("q").nodes if n.attrs.get("to_caller")] == ["draft"]
     assert not any(n.attrs.get("to_caller") for n in rag.graph("q", DOCS).walk())
+
+
+@pytest.mark.parametrize("anyio_backend", ["asyncio"])
+@pytest.mark.parametrize("stop_at", ["first", "token", "result"])
+async def test_a_stream_left_without_closing_it_leaves_its_task_working(
+    setup: tuple[Runtime, ScriptedLLM], stop_at: str
+) -> None:
+    """Left without ``aclosing`` (a ``return`` inside ``async for``), the stream is closed by
+    asyncio's finalizer in another task: it cancels its run, never the reader's task, whose later
+    awaits and queries go on (they all raised ``CancelledError``)."""
+
+    async def read() -> Any:
+        async for event in rag.stream("why is the sky blue?", DOCS):
+            if stop_at == "first" or (stop_at == "token" and isinstance(event, Token)):
+                return event
+            if isinstance(event, Result):
+                return event.value
+        return None
+
+    assert await read() is not None
+    await anyio.sleep(0.01)
+    assert await rag("why is the sky blue?", DOCS) == ANSWER
+    assert await rag.eager("why is the sky blue?", DOCS) == ANSWER
