@@ -27,6 +27,7 @@ from __future__ import annotations
 
 import ast
 import dataclasses
+import functools
 import inspect
 import itertools
 import sys
@@ -359,8 +360,8 @@ def parallel_safe(node: Node) -> bool:
 def independent_items(value: Node) -> bool:
     """False when drawing the items of ``value`` all at once may give other items than drawing
     them one at a time, between the map's items, as the loop does: an iterator made by a generator
-    function of the user's (it may change what the items read, a log it appends to, or yield one
-    buffer again), by ``itertools.groupby`` or ``tee`` (a group is spent when the next is drawn),
+    function of the user's that changes anything but its own names (a log it appends to) or
+    yields an object it changes (one buffer again: ``_fresh_items``), by ``itertools.groupby`` or ``tee`` (a group is spent when the next is drawn),
     or by a generator expression calling anything but a pure builtin or ``str`` method. Containers,
     builtin iterators over them and values nothing says more of are drawn at once."""
     if not may_be_iterator(value):
@@ -397,7 +398,29 @@ def _drawn_in_turn(e: ast.AST, code: PyCode) -> bool:
     if not isinstance(e, ast.Call):
         return False
     f = _resolved(e.func, code)
-    return f in _SPENT_TOGETHER or inspect.isgeneratorfunction(f)
+    return f in _SPENT_TOGETHER or (inspect.isgeneratorfunction(f) and not _fresh_items(f))
+
+
+@functools.lru_cache(maxsize=256)
+def _fresh_items(f: Any) -> bool:
+    """Whether generator function ``f`` changes nothing but its own names and never yields an
+    object it changes (``for i in range(0, len(t), n): yield t[i : i + n]``): drawing its items
+    ahead then gives the same items and changes nothing a loop's body reads."""
+    try:
+        tree = parsed(textwrap.dedent(inspect.getsource(f)))
+    except (OSError, TypeError, SyntaxError):
+        return False
+    fn = tree.body[0] if tree.body else None
+    if not isinstance(fn, ast.FunctionDef) or any(
+        isinstance(n, ast.Global | ast.Nonlocal) for n in ast.walk(fn)
+    ):
+        return False
+    args = fn.args
+    params = {a.arg for a in [*args.posonlyargs, *args.args, *args.kwonlyargs, args.vararg, args.kwarg] if a}
+    own = {n.id for n in ast.walk(fn) if isinstance(n, ast.Name) and isinstance(n.ctx, ast.Store)} - params
+    yielded = {n.value.id for n in ast.walk(fn) if isinstance(n, ast.Yield) and isinstance(n.value, ast.Name)}
+    changed = changed_names(fn)
+    return not (changed - own) and not (changed & yielded)
 
 
 def _resolved(func: ast.expr, code: PyCode) -> Any:
