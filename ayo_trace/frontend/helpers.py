@@ -279,6 +279,10 @@ class Helpers(Expressions):
                     _free_cache={},
                     _assigned_cache={},
                     closures=None,
+                    # what it found of the workflow's names is not the helper's (its `h = o.log`)
+                    aliases=None,
+                    changed_anywhere=None,
+                    immutable=None,
                 )
                 return None if def_key(local) in self.body.deps.eager_defs else Helper(None, local, None, c)
             if name in c.env and name not in c.captures:
