@@ -280,6 +280,10 @@ class Helpers(Expressions):
                     _assigned_cache={},
                     closures=None,
                     local_qualname=f"{src.qualname}.<locals>.{node.name.value}",
+                    # what it found of the workflow's names is not the helper's (its `h = o.log`)
+                    aliases=None,
+                    changed_anywhere=None,
+                    immutable=None,
                 )
                 return None if def_key(local) in self.body.deps.eager_defs else Helper(None, local, None, c)
             if name in c.env and name not in c.captures:

@@ -15,7 +15,9 @@ Two nodes that ran in program order ``a`` then ``b`` keep that order when (``con
   ``ir/mutation.py`` judges it, for the frontend too (a method other than the read-only ones such
   as ``get``/``items``, a store into an item or attribute, a call of a function other than a few
   read-only builtins, a ``for`` changing its items); a break may change every value it reads. Values known to be immutable (LLM text, constant strings and
-  numbers) are never changed;
+  numbers) are never changed. A value is its object, wherever it is handed on: a change of
+  ``%self_1``, which a statement of an inlined method handed on from ``%self``, and it from the
+  caller's ``%bot``, is a change of what reads ``%bot`` read (``objects.origins``);
 * one iterates a value that may be a one-shot iterator (``for d in it``, ``list(it)``, a ``map`` or
   ``loop`` over it, where ``it = iter(docs)``) and the other reads it: iterating advances it, a change
   (``may_be_iterator``: anything but a container known to iterate afresh each time);
@@ -40,6 +42,7 @@ from ..ir import Graph, Node, PyCode, primitive_spec
 from ..ir.blocks import BLOCK_OPS, bindings, named_bodies
 from ..ir.code import ITEMS_NAME, parsed
 from ..ir.mutation import PURE_STR_METHODS, changed_names, iterated_names
+from .objects import binds, origins
 
 ANY_COLLECTION = "*"  # a collection named by a value the graph does not know
 
@@ -68,6 +71,10 @@ class Access:
     fails: bool = False  # calls an engine or runs the user's code: its error is the query's, read or not
     iterates: frozenset[int] = frozenset()  # indices of args the node iterates (bodies included)
     advances: frozenset[int] = frozenset()  # those that may be one-shot iterators: iterating changes them
+    # the objects of its args, and of those it changes, as ``objects.origins`` names them: a value a
+    # statement hands on is the object it was handed (``%self_1`` of ``%self`` of ``%bot``)
+    holds: frozenset[Node] = frozenset()
+    changes_held: frozenset[Node] = frozenset()
 
     @property
     def keeps_alive(self) -> bool:
@@ -95,6 +102,15 @@ def _collection(node: Node) -> str:
 
 def access(node: Node) -> Access:
     """The access summary of ``node``, bodies included."""
+    acc = _own_access(node)
+    return dataclasses.replace(
+        acc,
+        holds=frozenset().union(*(origins(a) for a in node.inputs)),
+        changes_held=frozenset().union(*(origins(node.args[i]) for i in acc.changes)),
+    )
+
+
+def _own_access(node: Node) -> Access:
     op = node.op
     spec = primitive_spec(op)
     if spec is not None and spec.collection == "writes":
@@ -170,7 +186,7 @@ def mutated_values(graph: Graph) -> set[Node]:
     """The nodes of ``graph`` whose values some node of ``graph`` may change in place."""
     out: set[Node] = set()
     for n in graph.nodes:
-        out.update(n.args[i] for i in access(n).mutates)
+        out.update(o for i in access(n).mutates for o in {n.args[i], *origins(n.args[i])})
     return out
 
 
@@ -179,7 +195,7 @@ def iterated_values(graph: Graph) -> set[Node]:
     them is judged where the value is known: ``may_be_iterator``)."""
     out: set[Node] = set()
     for n in graph.nodes:
-        out.update(n.args[i] for i in access(n).iterates)
+        out.update(o for i in access(n).iterates for o in {n.args[i], *origins(n.args[i])})
     return out
 
 
@@ -196,7 +212,13 @@ def _changed_params(code: PyCode, *, primitive_call: bool = False) -> set[int]:
     ``name = await <primitive>(...)``, which changes none of its arguments: only what their
     expressions do counts."""
     held = {i for i, n in enumerate(code.params) if n in code.changes}  # (through another name: ``PyCode``)
-    return held | _params_named(code, primitive_call, changed_names)
+    changed = held | _params_named(code, primitive_call, changed_names)
+    if not changed:
+        return changed  # (a `def` hands on the names its function changes when called, not now)
+    # a name it hands on and does not bind: the frontend hands on every name that may hold an object
+    # the statement changes (``h.append(r)``, where ``h = self.log``, hands on ``self``), which its
+    # text alone does not show
+    return changed | {i for i, n in enumerate(code.params) if n in code.returns and binds(code, n) == "no"}
 
 
 def _iterated_params(code: PyCode, *, primitive_call: bool = False) -> set[int]:
@@ -340,9 +362,7 @@ def conflicts(a: Node, acc_a: Access, b: Node, acc_b: Access) -> bool:
         return True
     if _overlap(acc_a.writes, acc_b.reads | acc_b.writes) or _overlap(acc_a.reads, acc_b.writes):
         return True
-    mut_a = {a.args[i] for i in acc_a.changes}
-    mut_b = {b.args[i] for i in acc_b.changes}
-    return bool(mut_a & set(b.args)) or bool(mut_b & set(a.args))
+    return bool(acc_a.changes_held & acc_b.holds) or bool(acc_b.changes_held & acc_a.holds)
 
 
 def parallel_safe(node: Node) -> bool:
