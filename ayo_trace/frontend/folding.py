@@ -96,8 +96,10 @@ _IMMUTABLE_OWNERS = (str, bytes, int, float, complex, bool, tuple, frozenset, ty
 
 
 class StaticFolding(Expressions):
-    def try_static(self, e: cst.BaseExpression) -> Static | None:
-        """The value of ``e`` at trace time, when it reads only static values and pure operations."""
+    def try_static(self, e: cst.BaseExpression, *, iterator: bool = False) -> Static | None:
+        """The value of ``e`` at trace time, when it reads only static values and pure operations;
+        an iterator (``enumerate(KBS)``) only with ``iterator``, for a caller that uses it up at
+        trace time itself (unrolling a loop), as each call evaluates ``e`` afresh."""
         if (temp := self._static_temp(e)) is not None:
             return temp
         if not self._static_shape(e):
@@ -112,7 +114,7 @@ class StaticFolding(Expressions):
             value = eval(self.body.src.expr_code(e), fn.__globals__, scope)
         except Exception:
             return None
-        if isinstance(value, Iterator):
+        if isinstance(value, Iterator) and not iterator:
             return None  # (`enumerate(...)`, `zip(...)`: used up by one run, so no constant of the graph)
         self._saw_attributes(e, scope)
         return Static(value)

@@ -88,7 +88,11 @@ def comprehension_items(comp: Builder, e: cst.BaseComp) -> list[Any] | None:
 def _items(comp: Builder, target: cst.BaseExpression, iterable: cst.BaseExpression) -> list[Any] | None:
     if not all(isinstance(n, cst.Name) for n in _target_leaves(target)):
         return None
-    found = comp.exprs.try_static(iterable) or literal_local(comp, iterable) or _dict_view(comp, iterable)
+    found = (
+        comp.exprs.try_static(iterable, iterator=True)
+        or literal_local(comp, iterable)
+        or _dict_view(comp, iterable)
+    )
     if found is None:
         return None
     try:  # a sequence, a dict, or an iterator a pure builtin made (`enumerate(KBS)`, `zip(...)`)

@@ -8,11 +8,10 @@ from __future__ import annotations
 
 from pathlib import Path
 
-import anyio
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from tests.util import scripted_runtime
+from tests.util import run_in_new_loop, scripted_runtime
 
 from .programs import load
 
@@ -73,4 +72,4 @@ def test_a_base_exception_of_the_users_code_leaves_as_itself(error: int, place: 
                 assert await _outcome(unoptimized("q", docs)) == eager, docs
                 assert await _outcome(wf("q", docs)) == eager, docs
 
-    anyio.run(main)
+    run_in_new_loop(main)

@@ -6,11 +6,10 @@ from __future__ import annotations
 
 from pathlib import Path
 
-import anyio
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from tests.util import scripted_runtime
+from tests.util import run_in_new_loop, scripted_runtime
 
 from .programs import load
 
@@ -49,4 +48,4 @@ def test_a_bad_call_raises_pythons_type_error(sig: int, call: int, tmp_path: Pat
             traced = await _message(wf(*args, **kwargs))
         assert traced == eager
 
-    anyio.run(main)
+    run_in_new_loop(main)

@@ -10,7 +10,6 @@ from __future__ import annotations
 
 from pathlib import Path
 
-import anyio
 import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
@@ -113,5 +112,5 @@ async def program(q, docs):
         async with scripted_runtime():
             return str(wf.graph("q", ["a", "b"], optimized=True))
 
-    printed = anyio.run(graph)
+    printed = run_in_new_loop(graph)
     assert "map(" in printed and "concurrency=1" not in printed, printed

@@ -123,7 +123,7 @@ graph enumerate_zip_pairs(questions, docs):
       %field = python(%i_1) { field = i + 1 } after %i  # loops.py:12
       %a = llm(f"{%field}. Context: {%d}\\nQuestion: {%q}\\nAnswer:", max_tokens=8)  # loops.py:12
       %field_1 = python(%a) { field = a.strip() }  # loops.py:13
-      %item = python(%i_1, %a) { item = f"{i}:{a.strip()}" } after %field_1  # loops.py:13
+      %item = python(%i_1, %field_1) { item = f"{i}:{field_1}" }  # loops.py:13
       return %item
   }
   %answers_2 = python(%answers, %answers_1) { answers.extend(answers_1) }  # loops.py:13
@@ -311,7 +311,7 @@ graph answer_or_fallback(question):
       %e = input
       %question = input
       %field = python(%e) { field = type(e).__name__ }  # try_match.py:29
-      %answer = python(%e) { answer = f"unavailable ({type(e).__name__})" } after %field  # try_match.py:29
+      %answer = python(%field) { answer = f"unavailable ({field})" }  # try_match.py:29
       return %answer
   }
   %answer = getitem(%try, index=0)  # try_match.py:26

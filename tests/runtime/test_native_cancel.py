@@ -16,6 +16,7 @@ import pytest
 
 import ayo_trace as ayo
 from ayo_trace.testing import ScriptedEmbedder, ScriptedLLM, ScriptedStore
+from tests.util import in_new_thread
 
 
 @ayo.workflow
@@ -86,7 +87,8 @@ FIRST: dict[str, Callable[[], Awaitable[Any]]] = {
 def test_a_cancelled_leader_does_not_fail_the_other_members_of_its_batch(
     first: str, second: str, call_s: float
 ) -> None:
-    asyncio.run(asyncio.wait_for(_scenario(first, second, call_s), 60))  # (asyncio's own cancellation)
+    # (asyncio's own cancellation; in a new thread: pytest's anyio runner may hold this one's loop)
+    in_new_thread(lambda: asyncio.run(asyncio.wait_for(_scenario(first, second, call_s), 60)))
 
 
 async def _scenario(first: str, second: str, call_s: float) -> None:
@@ -123,4 +125,4 @@ def test_an_eager_gather_cancelled_releases_every_session(delay: float) -> None:
             await anyio.sleep(0.05)
             assert list(llm.sessions) == []
 
-    asyncio.run(asyncio.wait_for(main(), 60))
+    in_new_thread(lambda: asyncio.run(asyncio.wait_for(main(), 60)))

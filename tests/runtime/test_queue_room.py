@@ -12,6 +12,7 @@ import pytest
 import ayo_trace as ayo
 from ayo_trace.backend.queue_room import QUERY_SHARE, Room
 from ayo_trace.testing import ScriptedEmbedder, ScriptedLLM, ScriptedStore
+from tests.util import run_in_new_loop
 
 
 @ayo.workflow
@@ -53,7 +54,7 @@ def test_a_parallel_map_waits_for_room_in_the_queue(max_queue: int, queries: int
                         tg.start_soon(one, i)
         assert got == alone
 
-    anyio.run(main)
+    run_in_new_loop(main)
 
 
 def test_the_room_refuses_a_new_query_and_holds_one_at_its_share() -> None:
@@ -90,4 +91,4 @@ def test_the_room_refuses_a_new_query_and_holds_one_at_its_share() -> None:
         assert not await full.wait("b", lambda: 1)  # (a full queue refuses a query with none queued)
         assert not await full.wait(None, lambda: 1)
 
-    anyio.run(main)
+    run_in_new_loop(main)

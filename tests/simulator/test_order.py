@@ -1,8 +1,8 @@
 """``simulate(seed=...)``: trio runs the tasks ready at one virtual instant in an order it draws at
 random, and that order can decide which requests join a batch. A seed fixes the draw: the same
-call predicts the same latencies however trio's generator was left, and different seeds show the
-ties that matter. Checked on query expansion (three rewritten queries ready at once, embedded as
-one batch or as two, by the order the three tasks reach the embedder)."""
+call predicts the same latencies however trio's generator was left. Checked on query expansion
+(three rewritten queries ready at once, embedded as one batch or as two, by the order the three
+tasks reach the embedder)."""
 
 from __future__ import annotations
 
@@ -71,8 +71,10 @@ def test_a_seed_gives_the_same_prediction_however_trios_generator_was_left() -> 
                 by_seed.setdefault(seed, set()).add(run(seed))
                 assert rng.getstate() == state  # the seeded run leaves trio's generator as it was
         assert all(len(predictions) == 1 for predictions in by_seed.values()), by_seed
-        # the ties matter here: some seeds batch the three embeds differently (else the check is idle)
-        assert len({p for predictions in by_seed.values() for p in predictions}) > 1, by_seed
+        # (Until the calls of engines whose calls can take long ran in a task of their own, which the
+        # batch's leader waits for, some seeds batched the three embeds differently here; since,
+        # the three reach the embedder in one order whatever trio draws, so every seed predicts the
+        # same: what a seed fixes is still checked above, each seed alike over trio's states.)
     finally:
         trio_run._ALLOW_DETERMINISTIC_SCHEDULING = allowed
 
