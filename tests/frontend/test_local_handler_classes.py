@@ -54,7 +54,7 @@ async def program(q, docs):
 DOCS = [[], ["one"], ["FAIL", "two"], ["alpha", "beta FAIL"]]
 
 
-@settings(max_examples=20, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+@settings(max_examples=12, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
 @given(
     bound=st.integers(0, len(BOUND) - 1),
     body=st.integers(0, len(BODIES) - 1),

@@ -72,7 +72,7 @@ async def program(q, docs):
 DOCS = [[], ["one"], ["one", "two", "three", "four"], ["alpha", "beta FAIL", "gamma"], ["FAIL", "two"]]
 
 
-@settings(max_examples=40, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+@settings(max_examples=25, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
 @given(
     before=st.integers(0, len(BEFORE) - 1),
     body=st.integers(0, len(BODIES) - 1),
