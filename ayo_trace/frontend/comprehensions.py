@@ -45,7 +45,7 @@ class ComprehensionMaps(Expressions):
             # an await in a `for`/`if` clause runs once per item outside the element, and clauses
             # that change what the element reads (or read what it changes) must take turns with it:
             # the whole comprehension runs eagerly, as written (a graph break, not a refusal)
-            name = hint or "value"
+            name = self.body.src.target(e, hint or "value")
             reason = (
                 "comprehension whose element changes its items in place, or whose `if` filters change "
                 "what its element reads, or read what it changes"
@@ -62,7 +62,7 @@ class ComprehensionMaps(Expressions):
                 op="break",
                 reason=reason,
                 effect=True,
-                name=name,
+                name=hint or "value",
             )
             return Traced(node)
         names = _bound_names(comp)

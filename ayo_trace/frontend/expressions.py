@@ -117,8 +117,7 @@ class ExpressionCompiler(
         the others, or is unbound after it when it had none (a later read checks, raising Python's
         ``UnboundLocalError`` where it is: ``while queue and (item := queue.pop(0)):`` binds
         ``item`` whenever the body runs)."""
-        local, _ = self.body.src.free_names(e)
-        target = hint if hint not in local and hint not in {n for n, _ in walrus} else hint + "_"
+        target = self.body.src.target(e, hint, tuple(n for n, _ in walrus))
         names: list[str] = []
         keep: list[str] = []
         unbound: list[str] = []
@@ -146,9 +145,8 @@ class ExpressionCompiler(
         return Traced(self.body.graph.add("getitem", (node,), {"index": 0}, loc=loc, name=hint))
 
     def _expr_node(self, e: cst.BaseExpression, loc: SourceLoc, hint: str) -> Node:
-        local, _ = self.body.src.free_names(e)
         hint = hint or "value"
-        target = hint if hint not in local else hint + "_"
+        target = self.body.src.target(e, hint)
         source = f"{target} = {self.body.src.expr_code(e)}"
         return self.body.python_node(e, loc, [target], source=source, name=hint)
 
@@ -337,7 +335,7 @@ class ExpressionCompiler(
         # anything else runs eagerly where it stands: a graph break of this one await (unless its
         # callee is the item of a loop over constants: unrolled)
         self._unroll_callee(e)
-        name = hint or "value"
+        name = self.body.src.target(e, hint or "value")
         reason = self.await_break_reason(e)
         # a primitive with no effect whose value depends on its arguments only (an llm call with a
         # run-time seed=) needs no place among the effects: calls in a map's items run at once
@@ -352,7 +350,7 @@ class ExpressionCompiler(
             op="break",
             reason=reason,
             effect=not pure,
-            name=name,
+            name=hint or "value",
         )
         if pure and not node.attrs["code"].effect and not self.body.mutated_locals(e):
             node.attrs["pure"] = True  # (nothing its arguments run changes state: `note(2)` might)

@@ -422,8 +422,8 @@ class Helpers(Expressions):
         if isinstance(value, Static) and not _immutable(value.value) and not _names_object(e):
             # `[]`, `{}`, `dict(k=v)`: a new object at each call, as Python makes it (folded, one
             # list would be every call's and every query's)
-            code = self.body.src.expr_code(e)
-            return Traced(self.body.python_node(e, loc, [name], source=f"{name} = {code}", name=name))
+            code, target = self.body.src.expr_code(e), self.body.src.target(e, name)
+            return Traced(self.body.python_node(e, loc, [target], source=f"{target} = {code}", name=name))
         return value
 
     def _spreads_known(self, call: cst.Call) -> bool:

@@ -188,6 +188,16 @@ class FunctionSource:
             self.captures = (found, walrus)
         return self.captures
 
+    def target(self, e: cst.CSTNode, hint: str, taken: tuple[str, ...] = ()) -> str:
+        """A name to bind the value of ``e`` to in a node's code (``hint``, or ``hint_``): never one
+        ``e`` reads (``q = ask(q)`` with ``q`` a closure's or a global name would make ``q`` the
+        code's local, unbound when read) nor one of ``taken``."""
+        try:
+            local, other = self.free_names(e)
+        except KeyError:  # (a node the compiler made: only its own names)
+            local, other = [], []
+        return hint if hint not in {*local, *other, *taken} else hint + "_"
+
     def free_names(self, node: cst.CSTNode, root: cst.CSTNode | None = None) -> tuple[list[str], list[str]]:
         """Names ``node`` reads from outside ``root`` (default: ``node`` itself): (locals, everything else).
 

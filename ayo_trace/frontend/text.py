@@ -94,11 +94,7 @@ class TextBuilding(Expressions):
 
     def _part_node(self, e: cst.BaseExpression, loc: SourceLoc, hint: str) -> MakeNode:
         """``make`` for a part of a string: a node binding ``hint`` (or ``hint_``) to it."""
-        try:
-            local, _ = self.body.src.free_names(e)
-        except KeyError:
-            local = []
-        target = hint if hint not in local else hint + "_"
+        target = self.body.src.target(e, hint)
         return lambda code, exclude: self.body.python_node(
             e, loc, [target], source=f"{target} = {code}", exclude=exclude, name=hint
         )
