@@ -71,6 +71,7 @@ from .asyncio_calls import (
     wrapped,
 )
 from .comprehensions import COMPREHENSIONS, MAP_ITEM, _clause_awaits
+from .early_raises import raises_before_wait
 from .task_uses import check_task_uses, eager_task, made_as_written, untraced_task
 from .values import Traced, Value
 
@@ -136,13 +137,24 @@ def _started(comp: Builder, calls: list[interleaving.Part]) -> str | None:
     def seen(key: str) -> bool:
         return caught or not {re.split(r"[.\[\x00]", k)[0] for k in (key, interleaving.shown(key))} & own
 
-    for name, t in interleaving.touches_of(comp, helpers):
+    touches = interleaving.touches_of(comp, helpers)
+    for name, t in touches:
         x = next((x for x in t.entries if x.changes and x.lo == 0 and seen(x.key)), None)
         if x is not None:
             return (
                 f"`{name}(...)` changes `{interleaving.shown(x.key)}` before it first waits (line {x.line}), "
                 "and Python runs every call of the gather up to its first wait before any fails, where "
                 "the graph stops at the call that fails"
+            )
+    raising = next(((c, line) for c, _ in helpers if (line := raises_before_wait(comp, c)) is not None), None)
+    for name, t in touches if raising is not None else ():
+        x = next((x for x in t.entries if x.changes and x.lo > 0 and seen(x.key)), None)
+        if x is not None and raising is not None:
+            return (
+                f"`{comp.src.code(raising[0].func).strip()}(...)` may raise before it first waits (line "
+                f"{raising[1]}), which fails the gather before any call has come back from its wait, "
+                f"where the graph runs each call whole: `{name}(...)` changes "
+                f"`{interleaving.shown(x.key)}` after it waits (line {x.line})"
             )
     return None
 
