@@ -137,10 +137,11 @@ def _own_access(node: Node) -> Access:
         if node.attrs.get("pure") and isinstance(code, PyCode) and not code.effect:
             # `x = await ayo.llm(..., seed=i)`, a pure primitive whose graph constant is known only
             # at run time (the frontend marks it `pure` when nothing it runs changes state): ordered
-            # by its data only; a primitive changes none of its arguments, their expressions might
+            # by its data only; a primitive changes none of its arguments, their expressions might;
+            # it calls an engine, so it is never dead: unread, it still fails the query
             changed = _changed_params(code, primitive_call=True)
             iterated = _iterated_params(code, primitive_call=True)
-            return _iterating(node, iterated, Access(mutates=_changeable(node, changed)))
+            return _iterating(node, iterated, Access(mutates=_changeable(node, changed), fails=True))
         return Access(effect=True, barrier=True, mutates=_changeable(node, range(len(node.args))))
     if op in BLOCK_OPS:
         bodies = list(named_bodies(node))
