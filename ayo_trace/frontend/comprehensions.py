@@ -11,6 +11,7 @@ its clauses (an inner iterable, a filter) or an ``async for`` runs eagerly as a 
 
 from __future__ import annotations
 
+import keyword
 from typing import Any
 
 import libcst as cst
@@ -142,7 +143,8 @@ class ComprehensionMaps(Expressions):
         iterable, an unpacking), the list of the items before it, which raises that error when
         iterated after them (``ir.code.ItemsThenError``); not for ``gather(*(f(x) for ...))``,
         whose items Python makes all before the first call."""
-        clauses = f"for {self.body.src.code(comp.target).strip()} in {iterable.name}"
+        over = iterable.name if not keyword.iskeyword(iterable.name) else iterable.name + "_"  # (`break`)
+        clauses = f"for {self.body.src.code(comp.target).strip()} in {over}"
         clauses += "".join(f" if {self.body.src.code(c.test).strip()}" for c in comp.ifs)
         if comp.inner_for_in is not None:
             clauses += " " + self.body.src.code(comp.inner_for_in).strip()
@@ -152,11 +154,11 @@ class ComprehensionMaps(Expressions):
         source = f"{target} = {ITEMS_NAME}({bound} {clauses})" if lazy else f"{target} = [{bound} {clauses}]"
         parts = [e.key, e.value] if isinstance(e, cst.DictComp) else [e.elt]
         exclude = frozenset(id(p) for p in [*parts, comp.iter])
-        self.body.temps[iterable.name] = Traced(iterable)
+        self.body.temps[over] = Traced(iterable)
         try:
             return self.body.python_node(e, loc, [target], source=source, exclude=exclude, name=target)
         finally:
-            del self.body.temps[iterable.name]
+            del self.body.temps[over]
 
     # --- conditional expressions ---------------------------------------------------------------------
 

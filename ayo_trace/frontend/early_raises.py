@@ -9,14 +9,37 @@ change after its wait would be seen (``parallel._started`` makes such a gather a
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING
+from collections.abc import Callable
+from typing import TYPE_CHECKING, Any
 
 import libcst as cst
 
+from . import interleaving
 from .state import _in_scope, contains_await, walk
 
 if TYPE_CHECKING:
     from .builder import Builder
+
+
+def failing_early(
+    comp: Builder, helpers: list[cst.Call], touches: list[tuple[str, Any]], seen: Callable[[str], bool]
+) -> str | None:
+    """Why a gather runs as written: a call of ``helpers`` may raise before its first wait while a
+    call changes an object after its wait that is ``seen`` after the failure (``touches``: what
+    each call touches, ``interleaving.touches_of``)."""
+    raising = next(((c, line) for c in helpers if (line := raises_before_wait(comp, c)) is not None), None)
+    if raising is None:
+        return None
+    for name, t in touches:
+        x = next((x for x in t.entries if x.changes and x.lo > 0 and seen(x.key)), None)
+        if x is not None:
+            return (
+                f"`{comp.src.code(raising[0].func).strip()}(...)` may raise before it first waits (line "
+                f"{raising[1]}), which fails the gather before any call has come back from its wait, "
+                f"where the graph runs each call whole: `{name}(...)` changes "
+                f"`{interleaving.shown(x.key)}` after it waits (line {x.line})"
+            )
+    return None
 
 
 def raises_before_wait(comp: Builder, call: cst.Call) -> int | None:

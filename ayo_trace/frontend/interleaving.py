@@ -47,7 +47,7 @@ import libcst as cst
 
 from ..errors import TraceError
 from ..ir.code import SourceLoc
-from . import closures, context_vars, nonlocals
+from . import closures, context_vars, nonlocals, sites
 from .aliases import helper_aliases, local_defs
 from .comprehensions import MAP_ITEM
 from .holders import holder_key, holdings, with_held
@@ -216,9 +216,8 @@ def _part(comp: Builder, call: cst.Call, many: frozenset[str] | None) -> Touches
         # passages)`: the list as it is then), and changes nothing of the user's
         line = comp.src.file_line(comp.src.positions[call].start.line) if call in comp.src.positions else 0
         keys = [k for a in call.args if (k := _key(comp.src, a.value, items, None)) is not None]
-        found = [Touch(k, False, 0, 0, line) for k in keys] + store_touch(
-            callee.__ayo_primitive__, call, line
-        )
+        found = [Touch(k, False, 0, 0, line) for k in keys]
+        found += store_touch(callee.__ayo_primitive__, call, line, sites.static_of(comp))
         return Touches(found, fewest=1, most=1) if found else None
     if isinstance(callee, functools.partial):
         return None  # (a partial of a primitive: it touches nothing of the user's)
@@ -542,7 +541,8 @@ def _nested(
         return None
     if target == "ayo":
         line = src.file_line(src.positions[call].start.line) if call in src.positions else 0
-        return Touches(store_touch(primitive_op(src, scope, call), call, line), fewest=1, most=1), True
+        known = sites.constant_in(scope, _locals(src))
+        return Touches(store_touch(primitive_op(src, scope, call), call, line, known), fewest=1, most=1), True
     inner_src, self_value, fn = target
     if depth >= _MAX_DEPTH:
         return None

@@ -48,7 +48,7 @@ import libcst as cst
 from ..errors import TraceError
 from ..ir.code import SourceLoc
 from ..ir.graph import Node
-from . import coroutine_lists, interleaving, task_dicts, task_windows
+from . import coroutine_lists, early_raises, interleaving, task_dicts, task_windows
 from .asyncio_calls import (
     DONE,
     KEPT,
@@ -71,7 +71,6 @@ from .asyncio_calls import (
     wrapped,
 )
 from .comprehensions import COMPREHENSIONS, MAP_ITEM, _clause_awaits
-from .early_raises import raises_before_wait
 from .task_uses import check_task_uses, eager_task, made_as_written, untraced_task
 from .values import Traced, Value
 
@@ -123,9 +122,11 @@ def interleaved(comp: Builder, e: cst.Await) -> str | None:
 
 def _started(comp: Builder, calls: list[interleaving.Part]) -> str | None:
     """Why a gather of ``calls`` (not returning exceptions) runs as written: a helper's call
-    changes an outside object before its first wait (``started.append(d)``, a counter of calls, an
-    ``ingest``), and Python runs every call up to its first wait before any fails, where the graph
-    stops at the call that fails, so the calls after it would not have made that change."""
+    changes an outside object before its first wait (``started.append(d)``, a counter of calls),
+    or a call writes the store (an ``ingest``, a helper's at any wait), and Python runs every call
+    up to its first wait before any fails and lets them all finish, where the graph stops at the
+    call that fails, so the calls after it would not have made that change; or a call may raise
+    before its first wait while the calls change an object after theirs (``early_raises``)."""
     if len(calls) < 2 and all(items is None for _, items in calls):
         return None  # (one call)
     helpers = [p for p in calls if not getattr(comp.exprs.callee(p[0]), "__ayo_primitive__", None)]
@@ -146,17 +147,15 @@ def _started(comp: Builder, calls: list[interleaving.Part]) -> str | None:
                 "and Python runs every call of the gather up to its first wait before any fails, where "
                 "the graph stops at the call that fails"
             )
-    raising = next(((c, line) for c, _ in helpers if (line := raises_before_wait(comp, c)) is not None), None)
-    for name, t in touches if raising is not None else ():
-        x = next((x for x in t.entries if x.changes and x.lo > 0 and seen(x.key)), None)
-        if x is not None and raising is not None:
+    for name, t in interleaving.touches_of(comp, calls):
+        x = next((x for x in t.entries if x.changes and x.key.split(".")[0] == "store"), None)
+        if x is not None:  # (a primitive's `ingest` too, and after a wait: it persists)
             return (
-                f"`{comp.src.code(raising[0].func).strip()}(...)` may raise before it first waits (line "
-                f"{raising[1]}), which fails the gather before any call has come back from its wait, "
-                f"where the graph runs each call whole: `{name}(...)` changes "
-                f"`{interleaving.shown(x.key)}` after it waits (line {x.line})"
+                f"`{name}(...)` writes the store's `{interleaving.shown(x.key)}` (line {x.line}), which "
+                "Python's gather lets finish when another of its calls fails, where the graph stops at "
+                "the call that fails"
             )
-    return None
+    return early_raises.failing_early(comp, [c for c, _ in helpers], touches, seen)
 
 
 # --- gather ---------------------------------------------------------------------------------------------

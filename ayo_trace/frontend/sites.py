@@ -9,6 +9,7 @@ import inspect
 import json
 import operator
 import random
+from collections.abc import Callable, Collection
 from dataclasses import dataclass
 from typing import Any
 
@@ -169,18 +170,35 @@ def primitive_op(src: FunctionSource, scope: dict[str, Any], call: cst.Call) -> 
         return None
 
 
-def store_touch(op: str | None, call: cst.Call, line: int) -> list[Touch]:
+def store_touch(
+    op: str | None, call: cst.Call, line: int, known: Callable[[cst.BaseExpression], Any] | None = None
+) -> list[Touch]:
     """A store's collection an ayo call writes (``ingest``) or reads (``search``), as an object
-    the calls share (``store.kb``; ``store``, every one, when its name is not written out)."""
+    the calls share (``store.kb``; ``store``, every one, when its name is not known when tracing:
+    written out, or ``known`` of its expression, a module's constant ``KB``)."""
     spec = primitive_spec(op) if isinstance(op, str) else None
     if spec is None or spec.collection is None:
         return []
     named = next(
         (a.value for a in call.args if a.keyword is not None and a.keyword.value == "collection"), None
     )
-    name = named.evaluated_value if isinstance(named, cst.SimpleString) else None
+    name: Any
+    if isinstance(named, cst.SimpleString):
+        name = named.evaluated_value
+    else:
+        name = known(named) if named is not None and known is not None else None
     key = f"store.{name}" if isinstance(name, str) else "store"
     return [Touch(key, spec.collection == "writes", 0, 0, line)]
+
+
+def static_of(comp: Any) -> Callable[[cst.BaseExpression], Any]:
+    """``store_touch``'s ``known`` for the workflow's own calls: a value known when tracing."""
+    return lambda e: getattr(comp.exprs.try_static(e), "value", None)
+
+
+def constant_in(scope: dict[str, Any], local: Collection[str]) -> Callable[[cst.BaseExpression], Any]:
+    """``store_touch``'s ``known`` in a helper: a name of its module or closure it does not bind."""
+    return lambda e: scope.get(e.value) if isinstance(e, cst.Name) and e.value not in local else None
 
 
 def same_names(src: FunctionSource) -> dict[str, str]:

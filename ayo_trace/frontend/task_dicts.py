@@ -47,6 +47,7 @@ from .asyncio_calls import (
 )
 from .comprehensions import _clause_awaits
 from .state import ancestors, walk
+from .task_uses import _tested
 from .values import Traced, Value
 
 if TYPE_CHECKING:
@@ -196,6 +197,8 @@ def _check_uses(comp: Builder, made: cst.CSTNode, name: str, loc: SourceLoc) -> 
             continue
         if _loop_sites(comp, values) is not None:  # `for key, t in tasks.items(): await t`
             continue
+        if _tested(parent, n) or _keys_only(comp, n):
+            continue  # (`if not tasks:`, `len(tasks)`, `d in tasks`: its keys, not its tasks' state)
         if done_at is not None and src.positions[n].start.line > done_at:
             continue  # read after all have finished, in Python too
         raise TraceError(
@@ -206,6 +209,24 @@ def _check_uses(comp: Builder, made: cst.CSTNode, name: str, loc: SourceLoc) -> 
             loc=src.loc(n),
             construct="task",
         )
+
+
+def _keys_only(comp: Builder, n: cst.Name) -> bool:
+    """Whether this read of a dict of tasks reads its keys alone: ``len(tasks)``, ``list(tasks)``,
+    ``sorted(tasks)``, ``tasks.keys()``, ``key in tasks``."""
+    parent = comp.src.parents.get(n)
+    if isinstance(parent, cst.Attribute) and parent.value is n and parent.attr.value == "keys":
+        return isinstance(comp.src.parents.get(parent), cst.Call)
+    if isinstance(parent, cst.ComparisonTarget):
+        return parent.comparator is n and isinstance(parent.operator, cst.In | cst.NotIn)
+    call = comp.src.parents.get(parent)
+    return (
+        isinstance(parent, cst.Arg)
+        and not parent.star
+        and isinstance(call, cst.Call)
+        and len(call.args) == 1
+        and comp.exprs.callee(call) in (len, bool, list, sorted, set, tuple)
+    )
 
 
 def _loop_sites(comp: Builder, it: cst.CSTNode | None) -> list[cst.CSTNode] | None:

@@ -143,9 +143,15 @@ def untraced_task(comp: Builder, small: cst.Assign, loc: SourceLoc) -> bool:
         parts = [getattr(e, "value", None) for e in made.elements]
     elif isinstance(made, cst.GeneratorExp):
         return False  # (a generator makes its tasks as it is read)
+    elif isinstance(made, cst.DictComp):  # (`{create_task(f(d)): d for d in docs}` for `asyncio.wait`)
+        parts = [made.key, made.value]
     else:
-        parts = [made.value if isinstance(made, cst.DictComp) else getattr(made, "elt", made)]
+        parts = [getattr(made, "elt", made)]
+    if len(parts) == 1 and isinstance(parts[0], cst.Tuple):  # `[(d, create_task(f(d))) for d in docs]`
+        parts = [e.value for e in parts[0].elements]
     calls = [c for p in parts for c in _made_tasks(comp, p)]
+    if len(parts) > 1:  # (a pair's other part is any value)
+        calls = [c for c in calls if c is not None]
     if not parts or None in calls or not calls:
         return False
     call = calls[0]
