@@ -28,6 +28,7 @@ from ..errors import TraceError
 from ..ir.code import UNBOUND, SourceLoc
 from ..ir.graph import Node
 from . import branches, locks, unroll
+from .carried import read_before_bound
 from .flow import flow
 from .returns import may_be_unbound, reads_outside
 from .state import children, contains_await, pattern_captures, walk
@@ -290,7 +291,15 @@ def compile_loop(
     body_stmts = _branch_stmts(stmt.body)
     is_for = isinstance(stmt, cst.For)
     outside = reads_outside(comp, stmt)
-    names = [n for n in bound_names(comp, [stmt]) if n != BROKE and (comp.is_bound(n) or n in outside)]
+    if stmt.orelse is not None:  # (run after the loop: what it reads is the loop's last)
+        outside |= set(comp.src.free_names(stmt.orelse)[0])
+    targets = set(comp.src.assigned_names(stmt.target)) if is_for else set()
+    early = read_before_bound(comp.src, stmt.body, targets)  # (what an earlier iteration bound)
+    names = [
+        n
+        for n in bound_names(comp, [stmt])
+        if n != BROKE and (comp.is_bound(n) or n in outside or (n in early and n not in targets))
+    ]
     can_break = _breaks(stmt.body)
     carried = [*names, BROKE] if can_break and stmt.orelse is not None else list(names)
     init: list[Node] = []
@@ -413,9 +422,12 @@ def first_iteration_binds(comp: Builder, stmt: cst.For | cst.While) -> set[str]:
 
 def _carries(comp: Builder, stmt: cst.For) -> bool:
     """Whether an iteration may read what an earlier one bound (``out += ...``, ``n = n + 1``): the
-    body rebinds and reads a name bound before the loop. Its items cannot be a ``map``'s."""
+    body rebinds and reads a name bound before the loop, or reads one before it binds it
+    (``carried.read_before_bound``). Its items cannot be a ``map``'s."""
     read = set(comp.src.free_names(stmt.body)[0])
-    return any(n in read and comp.is_bound(n) for n in comp.src.assigned_names(stmt.body))
+    if any(n in read and comp.is_bound(n) for n in comp.src.assigned_names(stmt.body)):
+        return True
+    return bool(read_before_bound(comp.src, stmt.body, set(comp.src.assigned_names(stmt.target))))
 
 
 def _bound_value(comp: Builder, name: str, loc: SourceLoc) -> Value | None:

@@ -192,7 +192,7 @@ class StaticFolding(Expressions):
             v = self.body.temps[n] if n in self.body.temps else self.body.env.get(n)
             if v is None and look_outside and (self.body.parent or self.body.enclosing):
                 try:
-                    v = self.body.lookup_local(n, SourceLoc(self.body.src.filename, 0))
+                    v = self.body.lookup_local(n, SourceLoc(self.body.src.filename, 0), raw=True)
                 except TraceError:
                     return None
             elif v is None and peek_outside:
