@@ -31,6 +31,20 @@ pytest_plugins = [
 ]
 
 
+# With pytest-xdist (`-n auto`, pyproject.toml), the tracer's and the passes' tests, pure Python
+# on scripted engines, spread over the workers; every other test (real models loaded once per
+# session, PostgreSQL, model servers on localhost, Ray clusters) stays in one group, which one worker
+# runs in order, as a run without workers does.
+_SPREAD = ("tests/frontend/", "tests/passes/")
+
+
+@pytest.hookimpl(tryfirst=True)  # (before xdist's, which names each test's group from its marks)
+def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
+    for item in items:
+        if not item.nodeid.startswith(_SPREAD):
+            item.add_marker(pytest.mark.xdist_group("serial"))
+
+
 @pytest.fixture(scope="session")
 def anyio_backend() -> str:
     """Session scope, so session-scoped async engine fixtures share the tests' event loop (models load

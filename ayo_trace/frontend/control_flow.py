@@ -293,7 +293,7 @@ def compile_loop(
     outside = reads_outside(comp, stmt)
     if stmt.orelse is not None:  # (run after the loop: what it reads is the loop's last)
         outside |= set(comp.src.free_names(stmt.orelse)[0])
-    targets = set(comp.src.assigned_names(stmt.target)) if is_for else set()
+    targets = set(comp.src.assigned_names(stmt.target)) if isinstance(stmt, cst.For) else set()
     early = read_before_bound(comp.src, stmt.body, targets)  # (what an earlier iteration bound)
     names = [
         n

@@ -84,7 +84,7 @@ async def program(q, docs):
 '''
 
 
-@settings(max_examples=80, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+@settings(max_examples=40, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
 @given(
     shape=st.integers(0, len(SHAPES) - 1),
     left=st.integers(0, len(LEFT) - 1),

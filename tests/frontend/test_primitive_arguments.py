@@ -51,7 +51,7 @@ async def program(q, docs):
 '''
 
 
-@settings(max_examples=30, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+@settings(max_examples=18, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
 @given(
     value=st.integers(0, len(VALUES) - 2),
     call=st.integers(0, len(CALLS) - 1),

@@ -85,7 +85,7 @@ def test_a_workflow_recursing_on_itself_is_still_refused() -> None:
         b.endless_recursion.graph("q", "x" * 100)
 
 
-@settings(max_examples=15, deadline=None)
+@settings(max_examples=8, deadline=None)
 @given(
     chunks=st.lists(st.text("abc ", min_size=0, max_size=4), max_size=9), question=st.text("xyz", max_size=5)
 )

@@ -136,7 +136,7 @@ def test_the_reason_names_the_keyword_and_the_way_out() -> None:
     assert "computed when the workflow runs" in r.budget_from_hits.explain("q")
 
 
-@settings(max_examples=25, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+@settings(max_examples=15, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
 @given(spec=run_time_programs, seed=st.integers(0, 2**16), subset=st.sampled_from(ALL_SUBSETS))
 def test_random_programs_with_run_time_constants_equal_eager(
     spec: Any, seed: int, subset: list[Any], tmp_path: Path
