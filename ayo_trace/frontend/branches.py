@@ -15,7 +15,7 @@ from .asyncio_calls import only_arg, traceable
 from .builder import Builder, cond_node
 from .flow import flow
 from .returns import UnboundRead, may_be_unbound
-from .state import _has, _in_scope, contains_await, walk
+from .state import _in_scope, contains_await, leaves_loop, walk
 from .values import Traced
 
 
@@ -33,7 +33,7 @@ def if_statement(comp: Builder, stmt: cst.If, loc: SourceLoc, *, top: bool) -> N
         return
     if not contains_await(stmt) and not _makes_task(comp, stmt):
         return comp.python_statement(stmt, loc, comp.src.assigned_names(stmt), effect=True)
-    if _has(stmt, cst.Break | cst.Continue):
+    if leaves_loop(stmt, (cst.Break, cst.Continue)):  # (not a nested loop's own)
         return comp.statement_break(stmt, loc, "if with break/continue on a traced value")
     _cond(comp, stmt, loc)
 

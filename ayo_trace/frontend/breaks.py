@@ -8,6 +8,11 @@ from ..ir.graph import Graph, Node
 # What to change so a break traces whole, by the start of (or a phrase in) its reason; first match wins.
 _FIXES = (
     (
+        "nested loop leaves it",
+        "set a flag in the nested loop's `else` (or where it returns) and jump on it after the "
+        "statement around the nested loop, so the loop traces whole",
+    ),
+    (
         "Python interleaves",
         "change the shared object on one side of the calls' awaits only (after the first, when a "
         "call may fail), or return what each call found and combine them after the gather, so the "

@@ -88,7 +88,8 @@ class Builder(Protocol):
 
     def loop_statement(self, stmt: cst.BaseStatement, loc: SourceLoc, rest: list[cst.BaseStatement]) -> bool:
         """A compound statement of a loop body that may ``break``/``continue`` (a ``match``, a
-        ``try``), with ``rest`` the body after it: True once compiled."""
+        ``try``, a nested loop: ``nested_loops.py``), with ``rest`` the body after it: True once
+        compiled."""
         ...
 
     def python_statement(
@@ -96,6 +97,10 @@ class Builder(Protocol):
     ) -> None: ...
 
     def statement_break(self, stmt: cst.CSTNode, loc: SourceLoc, reason: str) -> None: ...
+
+    def rest_break(self, stmts: list[cst.BaseStatement]) -> None:
+        """The rest of the function (``stmts``) runs eagerly: raises ``Returned``."""
+        ...
 
     # --- nodes -------------------------------------------------------------------------------------
 

@@ -39,6 +39,7 @@ from . import (
     made_fields,
     map_loops,
     matching,
+    nested_loops,
     parallel,
     partials,
     returning,
@@ -265,24 +266,22 @@ class Compiler(Builder):
             return task_groups.task_group(self, stmt, loc)
         if isinstance(stmt, cst.Try):
             return try_except.try_statement(self, stmt, loc)
-        if isinstance(stmt, cst.For) and stmt.asynchronous is None:
+        if isinstance(stmt, cst.While) or (isinstance(stmt, cst.For) and stmt.asynchronous is None):
             if not contains_await(stmt) or control_flow._has_return(stmt):
                 return False
-            if unroll.compile_unrolled(self, stmt, loc):
+            if nested_loops.as_written(self, stmt, loc):  # (a loop nested in it cannot jump out)
                 return True
-            simple = stmt.orelse is None and not control_flow.jumps(stmt.body)
+            if isinstance(stmt, cst.For) and unroll.compile_unrolled(self, stmt, loc):
+                return True
             if (
-                simple
+                isinstance(stmt, cst.For)
+                and stmt.orelse is None
+                and not control_flow.jumps(stmt.body)
                 and not control_flow._carries(self, stmt)
                 and map_loops.accumulators(self, stmt) is not None
             ):
                 return False  # a map, the compiler's own path
-            control_flow.compile_loop(self, stmt, loc)
-            return True
-        if isinstance(stmt, cst.While):
-            if not contains_await(stmt) or control_flow._has_return(stmt):
-                return False
-            control_flow.compile_loop(self, stmt, loc)  # an await in the condition runs in the body
+            nested_loops.traced_loop(self, stmt, loc)  # (a `while`'s condition awaits in its body)
             return True
         if isinstance(stmt, cst.Match):
             if control_flow._has_return(stmt) or not matching.traced(stmt):
@@ -295,8 +294,8 @@ class Compiler(Builder):
         if isinstance(stmt, cst.Match):
             matching.match_statement(self, stmt, loc, rest)
             return True
-        if not isinstance(stmt, cst.Try):
-            return False
+        if not isinstance(stmt, cst.Try):  # a nested loop whose `else` or `return` leaves this one:
+            return isinstance(stmt, cst.For | cst.While) and nested_loops.nested_loop(self, stmt, loc, rest)
         returns = control_flow._has_return(stmt) and self.is_bound(control_flow.RETURNED)  # returning.py
         return try_except.try_statement(self, stmt, loc, rest, returns=returns)
 
@@ -595,6 +594,4 @@ class Compiler(Builder):
     # --- if ----------------------------------------------------------------------------------------
 
     def static_test(self, test: cst.BaseExpression) -> Static | None:
-        if contains_await(test):
-            return None
-        return self.exprs.try_static(test)
+        return None if contains_await(test) else self.exprs.try_static(test)

@@ -31,7 +31,7 @@ from . import branches, locks, unroll
 from .carried import read_before_bound
 from .flow import flow
 from .returns import may_be_unbound, reads_outside
-from .state import children, contains_await, pattern_captures, walk
+from .state import children, contains_await, leaves_loop, pattern_captures, walk
 from .values import Static, Traced, Value
 
 if TYPE_CHECKING:
@@ -54,14 +54,10 @@ Fill = Callable[["Builder"], None]
 
 
 def jumps(node: cst.CSTNode, *, returns: bool = True) -> bool:
-    """Whether ``node`` holds a ``break``/``continue`` of the loop around it (not of a nested loop),
-    or a ``return`` (which leaves the loop too: ``returning.py``; not counted when ``returns`` is
-    False)."""
-    if isinstance(node, _LOOPS):  # its own body's jumps are its own; its `else` may jump out
-        return node.orelse is not None and jumps(node.orelse, returns=returns)
-    nested = _LOOPS + _SCOPES
-    kinds = (cst.Break, cst.Continue, cst.Return) if returns else (cst.Break, cst.Continue)
-    return any(isinstance(n, kinds) for c in children(node) for n in walk(c, lambda n: isinstance(n, nested)))
+    """Whether ``node`` holds a ``break``/``continue`` of the loop around it (not one of a nested
+    loop's body; one of a nested loop's ``else`` is this loop's), or a ``return``, also in a nested
+    loop (it leaves every loop around it: ``returning.py``; not counted when ``returns`` is False)."""
+    return (returns and _has_return(node)) or leaves_loop(node, (cst.Break, cst.Continue))
 
 
 def leaves_surely(line: cst.BaseStatement) -> bool:
@@ -110,8 +106,8 @@ def jump_block(comp: Builder, stmts: Sequence[cst.BaseStatement]) -> None:
         rest = list(stmts[i + 1 :])
         if isinstance(stmt, cst.If):
             return if_with_jumps(comp, stmt, rest, loc)
-        if comp.loop_statement(stmt, loc, rest):  # a `match`, or a `try` whose parts may jump
-            return
+        if comp.loop_statement(stmt, loc, rest):  # a `match`, a `try` whose parts may jump, a loop
+            return  # whose `else` may jump or that may return (`nested_loops.py`)
         why = (
             "its `try` cannot be traced here (a name its body binds before the await that may fail is "
             "read after it and a handler does not bind it again, as Python keeps what the body bound "
@@ -121,12 +117,28 @@ def jump_block(comp: Builder, stmts: Sequence[cst.BaseStatement]) -> None:
             if isinstance(stmt, cst.Try)
             else "move it into an `if` of the loop body"
         )
-        raise TraceError(
+        # (one of a nested loop's `else` or body only: the loop around runs as written instead)
+        error = TraceError if _leaves_directly(stmt) else NestedJump
+        raise error(
             f"a `break`, `continue` or `return` inside this `{type(stmt).__name__.lower()}` statement of a loop "
             f"that awaits primitives cannot be traced: {why}",
             loc=loc,
             construct="loop",
         )
+
+
+class NestedJump(TraceError):
+    """Internal, a refusal: a statement of a loop body that cannot carry the jumps out of the loop
+    that a loop nested in it makes (its ``else``'s, its ``return``). The loop around is traced
+    again to run as written (``nested_loops.LoopAsWritten``)."""
+
+
+def _leaves_directly(stmt: cst.CSTNode) -> bool:
+    """Whether ``stmt`` holds a ``break``, ``continue`` or ``return`` outside any loop nested in it."""
+    nested = _LOOPS + _SCOPES
+    own = (cst.Break, cst.Continue, cst.Return)
+    inside = (n for c in children(stmt) for n in walk(c, lambda n: isinstance(n, nested)))
+    return not isinstance(stmt, _LOOPS) and any(isinstance(n, own) for n in inside)
 
 
 def loop_return(comp: Builder, small: cst.Return, loc: SourceLoc) -> None:
@@ -441,9 +453,9 @@ def _bound_value(comp: Builder, name: str, loc: SourceLoc) -> Value | None:
 
 
 def _breaks(node: cst.CSTNode) -> bool:
-    """Whether ``node`` may leave its loop early: a ``break``, or a ``return`` (``returning.py``)."""
-    nested = _LOOPS + _SCOPES
-    return any(isinstance(n, cst.Break | cst.Return) for n in walk(node, lambda n: isinstance(n, nested)))
+    """Whether ``node`` may leave its loop early: a ``break`` (also one of a nested loop's
+    ``else``), or a ``return`` (also in a nested loop: ``returning.py``)."""
+    return _has_return(node) or leaves_loop(node, (cst.Break,))
 
 
 def target_names(target: cst.CSTNode) -> list[str]:

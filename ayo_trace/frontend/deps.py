@@ -33,6 +33,9 @@ class TraceDeps:
     eager_defs: set[Any] = field(default_factory=set)
     # the `for` loops (by place) traced unrolled: an item is a graph constant (``unroll.UnrollLoop``)
     unrolled: set[Any] = field(default_factory=set)
+    # the loops (by place) run as written, with why: a loop nested in one cannot jump out of it
+    # through the statement around it (``nested_loops.LoopAsWritten``)
+    as_written: dict[Any, str] = field(default_factory=dict)
     # the workflow's arguments (``unroll.mark`` reads the one a loop iterates over)
     arguments: dict[str, Any] = field(default_factory=dict)
     # statements that built a list of coroutines traced at its gather (``coroutine_lists.built``)

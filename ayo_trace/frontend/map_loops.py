@@ -18,10 +18,10 @@ import libcst as cst
 
 from ..ir.code import UNBOUND, UNBOUND_NAME, SourceLoc
 from . import aliases, closures, unroll
-from .control_flow import close_map, first_iteration_binds, open_body
+from .control_flow import close_map, first_iteration_binds, jumps, open_body
 from .expressions import contains_await
 from .returns import Unbound, held_unbound
-from .state import _contains_node, _has
+from .state import _contains_node
 from .values import Traced
 
 if TYPE_CHECKING:
@@ -31,7 +31,7 @@ if TYPE_CHECKING:
 def for_statement(comp: Builder, stmt: cst.For, loc: SourceLoc) -> None:
     if not contains_await(stmt):
         return comp.python_statement(stmt, loc, comp.src.assigned_names(stmt), effect=True)
-    if stmt.orelse is not None or _has(stmt, cst.Break | cst.Continue | cst.Return):
+    if stmt.orelse is not None or jumps(stmt.body):  # (a nested loop's own `break` is no jump of it)
         return comp.statement_break(stmt, loc, "for loop with break/continue/else around primitives")
     accs = accumulators(comp, stmt)
     if accs is None:

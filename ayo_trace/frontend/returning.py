@@ -9,8 +9,8 @@ does (``returns.py``): every path ends by returning, and the value is the functi
 
 A ``return`` in the loop's ``else`` is taken too: the ``else`` runs, with the rest of the function
 after it, when the loop neither returned nor broke. Only returns the loop's own body reaches through
-``if``/``elif``/``else`` are taken this way; one inside a nested loop, ``try`` or ``with`` keeps the
-graph break.
+``if``/``elif``/``else``, the parts of a ``try`` (``try_returns.py``) and the body and ``else`` of a
+nested loop (``nested_loops.py``) are taken this way; one inside a ``with`` keeps the graph break.
 """
 
 from __future__ import annotations
@@ -21,9 +21,11 @@ from typing import TYPE_CHECKING
 import libcst as cst
 
 from .builder import Returned
-from .control_flow import RESULT, RETURNED, _branch_stmts, _has_return, branch, compile_loop, jumps
+from .control_flow import RESULT, RETURNED, _branch_stmts, _has_return, branch, jumps
 from .matching import SUBJECT, _cases
+from .nested_loops import traced_loop
 from .state import contains_await
+from .unroll import loop_key
 from .values import Static, Traced, Value
 
 if TYPE_CHECKING:
@@ -44,7 +46,8 @@ def returning_loop(stmt: cst.BaseStatement) -> bool:
 
 def _reachable(stmts: Sequence[cst.CSTNode], *, tries: bool = False) -> bool:
     """Whether every ``return`` in ``stmts`` is reached through ``if``s (and, with ``tries``, the
-    parts of a ``try`` whose ``finally`` does not return: ``try_returns.py``)."""
+    parts of a ``try`` whose ``finally`` does not return: ``try_returns.py``, and the body and
+    ``else`` of a nested loop, through theirs: ``nested_loops.py``)."""
     for s in stmts:
         if isinstance(s, cst.If):
             orelse = s.orelse
@@ -61,17 +64,32 @@ def _reachable(stmts: Sequence[cst.CSTNode], *, tries: bool = False) -> bool:
             parts = [s.body, *(h.body for h in s.handlers), *([s.orelse.body] if s.orelse else [])]
             if not all(_reachable(_branch_stmts(p)) for p in parts):
                 return False
+        elif tries and _nested_loop(s) and _has_return(s):  # (`nested_loops.py`)
+            assert isinstance(s, cst.For | cst.While)
+            if not _reachable([*s.body.body, *_branch_stmts(s.orelse)], tries=True):
+                return False
         elif not isinstance(s, cst.SimpleStatementLine) and _has_return(s):
             return False
     return True
 
 
+def _nested_loop(s: cst.CSTNode) -> bool:
+    """A loop whose returns a loop node can carry out: a ``for``, or a ``while`` that awaits or
+    returns only in its ``else`` (one that awaits nothing, run as a node, would stop after
+    ``MAX_ITERATIONS`` turns, where Python goes on)."""
+    if isinstance(s, cst.For):
+        return s.asynchronous is None
+    return isinstance(s, cst.While) and (contains_await(s) or not _has_return(s.body))
+
+
 def compile_returning_loop(comp: Builder, stmt: cst.For | cst.While, rest: list[cst.BaseStatement]) -> Value:
     """The loop, then the rest of the function unless it returned; the function's result."""
     loc = comp.src.loc(stmt)
+    if loop_key(comp, stmt) in comp.deps.as_written:  # a loop nested in it cannot jump out (nested_loops.py)
+        comp.rest_break([stmt, *rest])
     comp.env[RETURNED] = Static(False)
     comp.env[RESULT] = Static(None)
-    broke = compile_loop(comp, stmt, loc, orelse=False)
+    broke = traced_loop(comp, stmt, loc, orelse=False)
     pred = comp.materialize(comp.env[RETURNED], loc, "returned")
     else_stmts = _branch_stmts(stmt.orelse)
     if broke is not None:

@@ -47,6 +47,19 @@ def _in_scope(n: cst.CSTNode) -> bool:
     return isinstance(n, _SCOPE_NODES)
 
 
+def leaves_loop(node: cst.CSTNode, kinds: tuple[type[cst.CSTNode], ...]) -> bool:
+    """Whether ``node`` holds a jump of ``kinds`` (``break``, ``continue``) of the loop around it:
+    not one of a nested loop's body (its own), but one of a nested loop's ``else``."""
+    if isinstance(node, cst.For | cst.While):  # its own body's jumps are its own; its `else` may jump out
+        return node.orelse is not None and leaves_loop(node.orelse, kinds)
+    nested = (cst.For, cst.While, *_SCOPE_NODES)
+    return any(
+        isinstance(n, kinds) or (isinstance(n, cst.For | cst.While) and leaves_loop(n, kinds))
+        for c in children(node)
+        for n in walk(c, lambda n: isinstance(n, nested))
+    )
+
+
 def contains_await(node: cst.CSTNode) -> bool:
     """Whether ``node`` awaits anything outside nested functions (``async with``/``async for``
     await too)."""

@@ -54,8 +54,9 @@ class UnrollLoop(Exception):
         self.where = where
 
 
-def loop_key(comp: Builder, stmt: cst.For | cst.BaseComp) -> Any:
-    """What names a loop for ``TraceDeps.unrolled``: where it stands (file, line, column)."""
+def loop_key(comp: Builder, stmt: cst.For | cst.While | cst.BaseComp) -> Any:
+    """What names a loop for ``TraceDeps.unrolled`` (``as_written``): where it stands (file, line,
+    column)."""
     return (comp.src.loc(stmt), comp.src.positions[stmt].start.column)
 
 

@@ -38,6 +38,7 @@ from .deps import NeedStatic
 from .guards import frozen, value_at
 from .helpers import RecursesAtRunTime
 from .impure import behind_library_decorator
+from .nested_loops import LoopAsWritten
 from .source import FunctionSource
 from .unroll import UnrollLoop
 from .values import Static, Traced, Value
@@ -99,6 +100,7 @@ class Workflow:
         self._fields_by_need: dict[tuple[str, str], str] = {}  # fields of parameters, likewise (guards.py)
         self._eager_defs: set[Any] = set()  # helpers whose recursion does not end at trace time
         self._unrolled: set[Any] = set()  # `for` loops traced unrolled (unroll.py)
+        self._as_written: dict[Any, str] = {}  # loops run as written, and why (nested_loops.py)
         self.bound_self = bound_self
         self._src: FunctionSource | None = None
         self._sources: dict[Any, FunctionSource] = {}  # the parsed sources of inlined helpers
@@ -262,6 +264,7 @@ class Workflow:
             sources=self._sources,
             eager_defs=set(self._eager_defs),
             unrolled=set(self._unrolled),
+            as_written=dict(self._as_written),
             arguments=dict(bound.arguments),
         )
         for (name, path), use in self._fields_by_need.items():
@@ -311,6 +314,11 @@ class Workflow:
                             f"loop at {unroll.where[0]} unrolled twice", loc=def_loc(self.fn)
                         ) from None
                     self._unrolled.add(unroll.where)  # trace again with that loop unrolled
+                    continue
+                except LoopAsWritten as loop:
+                    if loop.where in self._as_written:  # cannot happen: its body is not compiled
+                        raise TraceError(loop.reason, loc=def_loc(self.fn)) from None
+                    self._as_written[loop.where] = loop.reason  # trace again, that loop as written
                     continue
                 except NeedStatic as need:
                     if need.path and (need.param, need.path) not in self._fields_by_need:
