@@ -23,7 +23,7 @@ import libcst as cst
 
 from ..errors import TraceError
 from ..ir.code import SourceLoc
-from . import forwarding, impure, made_fields, supers, unpacking
+from . import forwarding, impure, made_fields, supers, unpacking, user_code
 from .builder import Expressions
 from .source import FunctionSource
 from .state import _immutable, walk
@@ -111,7 +111,7 @@ class Helpers(Expressions):
         self_value, fn = self._function_of(call)
         if not inspect.iscoroutinefunction(fn) or getattr(fn, "__ayo_workflow__", False):
             return None
-        if impure.behind_library_decorator(fn):
+        if user_code.behind_library_decorator(fn):
             return None  # behind a library's decorator (retrying, tracing spans): run as written
         if not (
             self._awaits_ayo(fn, self_value, 0) or self._passed_ayo(call) or _waits_for_nothing(self, fn)

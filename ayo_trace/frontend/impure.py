@@ -38,47 +38,18 @@ import inspect
 import logging
 import random
 import sys
-import sysconfig
 import types
 from collections.abc import Iterator, Mapping
 from typing import Any
 
 import libcst as cst
 
-from ..ir.code import dedented
 from ..ir.mutation import READ_ONLY_METHODS
 from .state import mutated_roots, target_leaves, walk
+from .user_code import library_dirs, parse_function, user_function
 
 _MUTABLE = (list, dict, set, bytearray, collections.deque)
 _MAX_DEPTH = 8
-
-
-@functools.cache
-def _library_dirs() -> tuple[str, ...]:
-    paths = sysconfig.get_paths()
-    return tuple({paths[k] for k in ("stdlib", "platstdlib", "purelib", "platlib") if k in paths})
-
-
-def behind_library_decorator(fn: Any) -> bool:
-    """Whether ``fn`` is a decorator's wrapper (``functools.wraps``) whose own code is the standard
-    library's or an installed package's (tenacity's retrying, a tracing span)."""
-    code = getattr(fn, "__code__", None)
-    return hasattr(fn, "__wrapped__") and code is not None and code.co_filename.startswith(_library_dirs())
-
-
-def _user_function(value: Any) -> types.FunctionType | None:
-    if isinstance(value, type) and isinstance(vars(value).get("__init__"), types.FunctionType):
-        value = vars(value)["__init__"]  # (making an object runs its class's `__init__`)
-    try:
-        fn = inspect.unwrap(value) if callable(value) else None
-    except ValueError:  # a cycle of __wrapped__
-        return None
-    if not isinstance(fn, types.FunctionType):
-        return None
-    filename = fn.__code__.co_filename
-    if filename.startswith("<") or filename.startswith(_library_dirs()):
-        return None
-    return fn
 
 
 def stateful(value: Any) -> bool:
@@ -117,7 +88,7 @@ def changed_object(value: Any, name: str, assigned: set[str]) -> bool:
     cls: Any = type(value)
     module = sys.modules.get(cls.__module__)
     file = getattr(module, "__file__", None) or ""
-    return bool(file) and not file.startswith(_library_dirs()) and changes_self(cls)
+    return bool(file) and not file.startswith(library_dirs()) and changes_self(cls)
 
 
 def _class_methods_change(cls: type) -> bool:
@@ -127,8 +98,8 @@ def _class_methods_change(cls: type) -> bool:
         for member in vars(c).values():
             if not isinstance(member, staticmethod | classmethod):
                 continue
-            fn = _user_function(member.__func__)
-            node = _parse(fn) if fn is not None else None
+            fn = user_function(member.__func__)
+            node = parse_function(fn) if fn is not None else None
             if node is None:
                 continue
             params = [p.name.value for p in node.params.params]
@@ -201,7 +172,7 @@ def changes_module_state(value: Any) -> frozenset[str]:
     containers it changes in place and names it declares ``global`` and assigns; plus the names of
     the module-level functions it calls that change state themselves (their changes are in their
     own modules). Empty for anything else; nonempty means calling it has an effect."""
-    fn = _user_function(value)
+    fn = user_function(value)
     return frozenset() if fn is None else _changed_by(fn)
 
 
@@ -211,7 +182,7 @@ def _changed_by(fn: types.FunctionType) -> frozenset[str]:
 
 
 def _changed(fn: types.FunctionType, depth: int, seen: frozenset[types.FunctionType]) -> frozenset[str]:
-    node = _parse(fn)
+    node = parse_function(fn)
     if node is None:
         return frozenset()
     local = set(fn.__code__.co_varnames) | set(fn.__code__.co_cellvars)
@@ -225,7 +196,7 @@ def _changed(fn: types.FunctionType, depth: int, seen: frozenset[types.FunctionT
     }
     if depth < _MAX_DEPTH:
         for name in fn.__code__.co_names:
-            callee = _user_function(g.get(name))
+            callee = user_function(g.get(name))
             if callee is None or callee in seen or callee is fn:
                 continue
             if _changed(callee, depth + 1, seen | {fn}):
@@ -268,7 +239,7 @@ def changes_self(cls: Any) -> bool:
             special = name.startswith("__") and name.endswith("__") and name != "__call__"
             if special or not isinstance(fn, types.FunctionType):
                 continue
-            node = _parse(fn)
+            node = parse_function(fn)
             params = node.params.params if node is not None else ()
             if params and _changes(node.body, params[0].name.value):  # type: ignore[union-attr]
                 return True
@@ -301,19 +272,6 @@ def _changes(body: cst.CSTNode, me: str) -> bool:
     return False
 
 
-@functools.cache
-def _parse(fn: types.FunctionType) -> cst.FunctionDef | None:
-    try:
-        source = dedented(inspect.getsource(fn))
-        module = cst.parse_module(source)
-    except (OSError, TypeError, cst.ParserSyntaxError):
-        return None
-    for stmt in module.body:
-        if isinstance(stmt, cst.FunctionDef):
-            return stmt
-    return None
-
-
 def _globals_of(node: cst.FunctionDef) -> Iterator[cst.Global]:
     for n in walk(node.body):
         if isinstance(n, cst.Global):
@@ -341,7 +299,3 @@ def _names(code: types.CodeType) -> Iterator[str]:
     for const in code.co_consts:
         if isinstance(const, types.CodeType):
             yield from _names(const)
-
-
-user_function = _user_function  # (for ``aliases.handed_changed``)
-parse_function = _parse
