@@ -65,8 +65,8 @@ def user_wrappers(value: Any) -> list[types.FunctionType]:
 @functools.cache
 def parse_function(fn: types.FunctionType) -> cst.FunctionDef | None:
     """The ``def`` of ``fn``, parsed from its source; None when the source cannot be read."""
-    try:
-        source = dedented(inspect.getsource(fn))
+    try:  # (of its code: `getsource(fn)` reads the function a wrapper's `__wrapped__` names)
+        source = dedented(inspect.getsource(fn.__code__))
         module = cst.parse_module(source)
     except (OSError, TypeError, cst.ParserSyntaxError):
         return None
