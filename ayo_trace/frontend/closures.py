@@ -33,8 +33,9 @@ from ..errors import TraceError
 from ..ir.code import SourceLoc
 from ..ir.mutation import READ_ONLY_METHODS
 from . import impure
+from .handed import handed
 from .source import FunctionSource, _is_load, _names_in
-from .state import mutated_roots
+from .state import mutated_roots, walk
 
 if TYPE_CHECKING:
     from .builder import Builder
@@ -143,30 +144,54 @@ _MUTABLE = (list, dict, set, bytearray, collections.deque)
 
 
 def changed_globals(src: FunctionSource) -> frozenset[str]:
-    """Module-level lists, dicts and sets the workflow changes in place somewhere (``HISTORY.append``),
-    objects whose attributes it sets or whose methods changing their object it calls
-    (``STATS.calls += 1``, ``H.set(v)``), classes whose attributes it sets (``Counter.n += 1``),
-    and what the user's functions it calls change so (``impure.changed_object``), names they
-    declare ``global`` included.
+    """Module-level lists, dicts and sets the workflow changes in place somewhere (``HISTORY.append``,
+    ``bump(STATS)`` of a function changing its argument), objects whose attributes it sets or
+    whose methods changing their object it calls (``STATS.calls += 1``, ``H.set(v)``), classes
+    whose attributes it sets (``Counter.n += 1``), and what the user's code it uses changes so
+    (``impure.changed_object``), names they declare ``global`` included: whatever names the
+    object there (a parameter's default ``sink=LOG``, ``type(self).count``, ``self.log`` of a
+    class-level list, a decorator's ``wrapper.calls``: ``impure.changed_objects``).
     The trace never folds their value into the graph, and every statement reading one runs as an
     effect, in program order with the statements changing it."""
     if src.changed_globals is not None:
         return src.changed_globals
     module = src.fn.__globals__
-    # what the user's module-level functions the workflow uses change too (``impure.py``)
-    through = [m for n in _global_reads(src) for m in impure.changes_module_state(module.get(n))]
+    reads = _global_reads(src)
+    # what the user's code the workflow uses changes too (``impure.py``)
+    used = list(impure.used_values(src.node.body, module, reads))
+    through = {m for _, v in used for m in impure.changes_module_state(v)}
+    objects = {id(o) for _, v in used for o in impure.changed_objects(v)}
+    members = impure.changed_members(src.node.body, module, {a.name for a in src.fn_scope.assignments})
+    objects |= {id(o) for held in members.values() for o in held}
+    via_members = {m for m, v in used if id(v) in objects}  # (`helpers.SINK` of a changed `SINK`)
     assigned = impure.attribute_roots(src.node.body)
+    handed_on = set(_handed_here(src))
+    changed = [*mutated_roots(src.node.body), *handed_on, *impure.called_names(src.node.body)]
     out = frozenset(
         n
-        for n in [*mutated_roots(src.node.body), *through]
+        for n in [*changed, *through, *reads]
         if (
-            impure.changed_object(module.get(n), n, assigned)
-            or (n in through and not inspect.isroutine(module.get(n)))  # (judged so where changed)
+            (n in changed and impure.changed_object(module.get(n), n, assigned))
+            or (n in handed_on and impure.stateful(module.get(n)))
+            or id(module.get(n)) in objects
+            or n in via_members
+            or (n in through and not inspect.isroutine(module.get(n)) and not isinstance(module.get(n), type))
         )
         and not src.fn_scope.assignments[n]  # a local of the workflow is not the module's
         and not _is_param(src, n)
     )
     src.changed_globals = out
+    return out
+
+
+def _handed_here(src: FunctionSource) -> list[str]:
+    """Names the workflow hands bare to a function that may change them (``bump(STATS)``)."""
+    module = src.fn.__globals__
+    out: list[str] = []
+    for n in walk(src.node.body):
+        if isinstance(n, cst.Call):
+            local = set(src.free_names(n.func)[0]) if isinstance(n.func, cst.Name) else set()
+            out += handed(module, local, n, depth=1)
     return out
 
 

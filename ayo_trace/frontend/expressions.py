@@ -15,7 +15,7 @@ from ..errors import TraceError
 from ..ir.code import UNBOUND, SourceLoc
 from ..ir.graph import Node
 from ..ir.spec import primitive_spec
-from . import dispatch, forwarding, impure, operand_order, partials, try_except, unpacking, unroll
+from . import dispatch, forwarding, operand_order, partials, try_except, unpacking, unroll, user_code
 from .builder import Builder
 from .chat_calls import ChatMessages
 from .completion import as_completed, awaited_outcome, awaits_outcome
@@ -373,7 +373,7 @@ class ExpressionCompiler(
                 "none of those it may be when traced (Python's KeyError for a missing key, an entry "
                 "added since): it runs eagerly"
             )
-        if isinstance(call, cst.Call) and impure.behind_library_decorator(self.callee(call)):
+        if isinstance(call, cst.Call) and user_code.behind_library_decorator(self.callee(call)):
             return (
                 "a call behind a library's decorator (retrying, tracing spans): it runs eagerly, as written"
             )

@@ -23,7 +23,7 @@ import libcst as cst
 
 from ..errors import TraceError
 from ..ir.code import SourceLoc
-from . import forwarding, impure, made_fields, supers, unpacking
+from . import forwarding, impure, made_fields, supers, unpacking, user_code
 from .builder import Expressions
 from .source import FunctionSource
 from .state import _immutable, walk
@@ -111,7 +111,7 @@ class Helpers(Expressions):
         self_value, fn = self._function_of(call)
         if not inspect.iscoroutinefunction(fn) or getattr(fn, "__ayo_workflow__", False):
             return None
-        if impure.behind_library_decorator(fn):
+        if user_code.behind_library_decorator(fn):
             return None  # behind a library's decorator (retrying, tracing spans): run as written
         if not (
             self._awaits_ayo(fn, self_value, 0) or self._passed_ayo(call) or _waits_for_nothing(self, fn)
@@ -343,7 +343,9 @@ class Helpers(Expressions):
         if kwargs is not None:  # `**kwargs`: the keywords no parameter takes, as a dict
             extra = {k: named.pop(k) for k in list(named) if k not in names}
             values = list(extra.values())
-            env[kwargs] = self.packed(kwargs, values, list(extra), loc)
+            # (a dict the helper changes is made when the graph runs: each query gets its own)
+            fresh = not forwarding.only_read(helper.src, kwargs)
+            env[kwargs] = self.packed(kwargs, values, list(extra), loc, fresh=fresh)
             forwarded.append((kwargs, values, list(extra)))
         defaults = _defaults(helper, self.body.deps.def_defaults.get(id(helper.src.node), {}))
         for i, p in enumerate([*plain, *params.kwonly_params]):
@@ -437,9 +439,12 @@ class Helpers(Expressions):
                 return False
         return True
 
-    def packed(self, name: str, values: list[Value], keys: list[str] | None, loc: SourceLoc) -> Value:
-        """A helper's ``*args`` tuple (``keys`` None) or ``**kwargs`` dict of the call's values."""
-        if all(isinstance(v, Static) for v in values):
+    def packed(
+        self, name: str, values: list[Value], keys: list[str] | None, loc: SourceLoc, *, fresh: bool = False
+    ) -> Value:
+        """A helper's ``*args`` tuple (``keys`` None) or ``**kwargs`` dict of the call's values;
+        ``fresh``: made when the graph runs, even of values known now."""
+        if all(isinstance(v, Static) for v in values) and not fresh:
             statics = [v.value for v in values if isinstance(v, Static)]
             return Static(tuple(statics) if keys is None else dict(zip(keys, statics, strict=True)))
         temps = [f"__ayo_{name}_{i}" for i in range(len(values))]

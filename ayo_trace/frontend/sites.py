@@ -17,7 +17,7 @@ import libcst as cst
 
 from ..ir.mutation import READ_ONLY_METHODS
 from ..ir.spec import primitive_spec
-from . import aliases, impure
+from . import aliases, user_code
 from .aliases import handed_changed
 from .closures import _changed_after
 from .source import FunctionSource
@@ -137,7 +137,7 @@ def called_changes(src: FunctionSource, scope: dict[str, Any], call: cst.Call) -
             for a in call.args
             if a.keyword and a.keyword.value == "file" and isinstance(a.value, cst.Name)
         ]
-    if impure.user_function(target) is not None and not inspect.iscoroutinefunction(target):
+    if user_code.user_function(target) is not None and not inspect.iscoroutinefunction(target):
         return handed_changed(src, call)
     return []
 

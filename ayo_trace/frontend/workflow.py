@@ -37,10 +37,10 @@ from .compiler import Compiler, TraceDeps
 from .deps import NeedStatic
 from .guards import frozen, value_at
 from .helpers import RecursesAtRunTime
-from .impure import behind_library_decorator
 from .nested_loops import LoopAsWritten
 from .source import FunctionSource
 from .unroll import UnrollLoop
+from .user_code import behind_library_decorator
 from .values import Static, Traced, Value
 
 _EAGER: ContextVar[bool] = ContextVar("ayo_eager", default=False)

@@ -1,0 +1,98 @@
+"""Objects handed bare to a function that may change them in place (``normalize(items)``,
+``bump(STATS)``): what a function of the user's code does to its parameters, read from its source;
+any function not found at trace time may change what it is handed; builtins that leave their
+arguments alone (``len``, ``sorted``), read-only library functions and ayo's primitives do not.
+"""
+
+from __future__ import annotations
+
+import builtins
+import copy
+import json
+import logging
+import random
+import textwrap
+import types
+from typing import Any
+
+import libcst as cst
+
+from ..ir.mutation import READ_ONLY_CALLS, READ_ONLY_METHODS
+from . import primitives
+from .state import mutated_roots, walk
+from .user_code import parse_function, user_function
+
+
+def handed(names: dict[str, Any], local: set[str], call: cst.Call, depth: int) -> list[str]:
+    """The names ``call`` is handed bare (``f(items)``, ``f(x=items)``) that it may change in place:
+    a function of the user's code that changes that parameter (a method or item set on it, ``+=``)
+    or hands it bare to another function that may (``depth`` calls deep, then any); any function
+    not found at trace time. ``names``: the globals the call's function is looked up in; ``local``:
+    the calling function's own names, which are not."""
+    bare = [(i, a) for i, a in enumerate(call.args) if isinstance(a.value, cst.Name)]
+    if not bare or (isinstance(call.func, cst.Attribute) and call.func.attr.value in READ_ONLY_METHODS):
+        return []  # (`cache.get(question)`: a read)
+    fn = resolve(names, local, call.func)
+    if read_only(fn) or getattr(fn, "__module__", "") == primitives.__name__:
+        return []
+    user = user_function(fn) if fn is not UNKNOWN and depth >= 0 else None
+    node = parse_function(user) if user is not None else None
+    if node is None:
+        return [a.value.value for _, a in bare]  # type: ignore[attr-defined]
+    params = [p.name.value for p in (*node.params.posonly_params, *node.params.params)]
+    changed = set(mutated_roots(node.body))
+    for n in walk(node.body):
+        if isinstance(n, cst.AugAssign) and isinstance(n.target, cst.Name):
+            changed.add(n.target.value)
+        elif isinstance(n, cst.Call):
+            changed.update(handed(user.__globals__, set(params), n, depth - 1))  # type: ignore[union-attr]
+    out = []
+    for i, a in bare:
+        param = (
+            a.keyword.value
+            if a.keyword is not None
+            else params[i]
+            if i < len(params) and not a.star
+            else None
+        )
+        if param is None or param in changed or a.star:
+            out.append(a.value.value)  # type: ignore[attr-defined]
+    return out
+
+
+UNKNOWN = object()
+READ_ONLY_BUILTINS = frozenset(getattr(builtins, n) for n in READ_ONLY_CALLS if hasattr(builtins, n))
+
+
+_LOGS = ("debug", "info", "warning", "error", "exception", "critical", "log")  # (and below: no change)
+READ_ONLY_LIBRARY = frozenset(
+    [json.dumps, copy.copy, copy.deepcopy, random.Random.choice, random.Random.choices, random.Random.sample,
+     textwrap.dedent, textwrap.indent, textwrap.shorten, textwrap.fill, textwrap.wrap]
+    + [getattr(logging.Logger, n) for n in _LOGS] + [getattr(logging, n) for n in _LOGS]
+)  # fmt: skip
+
+
+def read_only(fn: Any) -> bool:
+    try:
+        return fn in READ_ONLY_BUILTINS or getattr(fn, "__func__", fn) in READ_ONLY_LIBRARY
+    except TypeError:  # (an object that cannot be hashed: a callable dataclass's instance)
+        return False
+
+
+def resolve(names: dict[str, Any], local: set[str], e: cst.BaseExpression) -> Any:
+    """The object ``e`` names at trace time among ``names`` (a module's globals; ``local``: names of
+    the function, which are not), attributes of one (a module's function); ``UNKNOWN`` for
+    anything else (a workflow variable's method)."""
+    if isinstance(e, cst.Attribute):
+        owner = resolve(names, local, e.value)
+        if owner is UNKNOWN:
+            return UNKNOWN
+        if not isinstance(owner, types.ModuleType | type):  # (a module's logger's `info`: read-only)
+            bound = getattr(owner, e.attr.value, UNKNOWN)
+            return bound if read_only(bound) else UNKNOWN
+        return getattr(owner, e.attr.value, UNKNOWN)
+    if not isinstance(e, cst.Name) or e.value in local:
+        return UNKNOWN
+    if e.value in names:
+        return names[e.value]
+    return getattr(builtins, e.value, UNKNOWN)

@@ -1,0 +1,76 @@
+"""The user's own code, as the frontend reads it: functions whose source file is outside the
+standard library and the installed packages (their state is theirs to manage), parsed from source.
+"""
+
+from __future__ import annotations
+
+import functools
+import inspect
+import sysconfig
+import types
+from typing import Any
+
+import libcst as cst
+
+from ..ir.code import dedented
+
+
+@functools.cache
+def library_dirs() -> tuple[str, ...]:
+    paths = sysconfig.get_paths()
+    return tuple({paths[k] for k in ("stdlib", "platstdlib", "purelib", "platlib") if k in paths})
+
+
+def behind_library_decorator(fn: Any) -> bool:
+    """Whether ``fn`` is a decorator's wrapper (``functools.wraps``) whose own code is the standard
+    library's or an installed package's (tenacity's retrying, a tracing span)."""
+    code = getattr(fn, "__code__", None)
+    return hasattr(fn, "__wrapped__") and code is not None and code.co_filename.startswith(library_dirs())
+
+
+def _users(fn: Any) -> types.FunctionType | None:
+    if not isinstance(fn, types.FunctionType):
+        return None
+    filename = fn.__code__.co_filename
+    if filename.startswith("<") or filename.startswith(library_dirs()):
+        return None
+    return fn
+
+
+def user_function(value: Any) -> types.FunctionType | None:
+    """The plain function of the user's code that calling ``value`` runs, behind its decorators
+    (``__wrapped__``); a class's own ``__init__``; None for anything else."""
+    if isinstance(value, type) and isinstance(vars(value).get("__init__"), types.FunctionType):
+        value = vars(value)["__init__"]  # (making an object runs its class's `__init__`)
+    try:
+        fn = inspect.unwrap(value) if callable(value) else None
+    except ValueError:  # a cycle of __wrapped__
+        return None
+    return _users(fn)
+
+
+def user_wrappers(value: Any) -> list[types.FunctionType]:
+    """The decorators' wrappers of the user's code around ``value`` (``functools.wraps``), outermost
+    first: code calling ``value`` runs them too (``wrapper.calls += 1``)."""
+    out: list[types.FunctionType] = []
+    seen: set[int] = set()
+    while hasattr(value, "__wrapped__") and id(value) not in seen and len(seen) < 16:
+        seen.add(id(value))
+        if (fn := _users(value)) is not None:
+            out.append(fn)
+        value = value.__wrapped__
+    return out
+
+
+@functools.cache
+def parse_function(fn: types.FunctionType) -> cst.FunctionDef | None:
+    """The ``def`` of ``fn``, parsed from its source; None when the source cannot be read."""
+    try:  # (of its code: `getsource(fn)` reads the function a wrapper's `__wrapped__` names)
+        source = dedented(inspect.getsource(fn.__code__))
+        module = cst.parse_module(source)
+    except (OSError, TypeError, cst.ParserSyntaxError):
+        return None
+    for stmt in module.body:
+        if isinstance(stmt, cst.FunctionDef):
+            return stmt
+    return None
