@@ -117,7 +117,8 @@ class ChatMessages(Expressions):
                         loc=loc,
                         construct="llm",
                     )
-                out += [(r, Static(c)) for r, c in self._check_static(spliced.value, loc)]
+                if spliced.value or not isinstance(spliced.value, list | tuple):  # (`*[]` adds no turn)
+                    out += [(r, Static(c)) for r, c in self._check_static(spliced.value, loc)]
                 continue
             out.append(self._message(el.value, loc))
         if not out:

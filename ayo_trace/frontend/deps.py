@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import copy
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -63,11 +64,28 @@ class TraceDeps:
     def saw_chat_template(self, engine: str | None, template: Any) -> None:
         self.chat[engine] = template
 
+    # copies of the lists, dicts and sets among ``seen`` as the trace saw them: code outside the
+    # workflow may change one in place between queries (``TOPICS.append(t)`` of an admin call),
+    # which traces the workflow again, as binding the name again does
+    contents: dict[tuple[int, str], Any] = field(default_factory=dict)
+
     def saw_global(self, namespace: dict[str, Any], name: str) -> None:
         self.seen[(id(namespace), name)] = (namespace, namespace[name])
+        self._keep_contents((id(namespace), name), namespace[name])
 
     def saw_cell(self, cell: Any, value: Any) -> None:
         self.seen[(id(cell), "")] = (cell, value)
+        self._keep_contents((id(cell), ""), value)
+
+    def _keep_contents(self, key: tuple[int, str], value: Any) -> None:
+        if type(value) not in (list, dict, set) or key in self.contents:
+            return
+        try:
+            copied = copy.deepcopy(value)
+            if bool(copied == value):  # (not for contents that do not compare: numpy arrays)
+                self.contents[key] = copied
+        except Exception:
+            return
 
     def saw_attribute(self, owner: Any, name: str, value: Any) -> None:
         """The trace folded ``owner.name`` (``CFG.tokens`` of a module's object) as ``value``."""
@@ -79,6 +97,12 @@ class TraceDeps:
         for engine, template in self.chat.items():
             try:
                 if host().runtime().chat_template(engine) != template:
+                    return False
+            except Exception:
+                return False
+        for key, copied in self.contents.items():
+            try:
+                if not bool(self.seen[key][1] == copied):
                     return False
             except Exception:
                 return False
