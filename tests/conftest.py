@@ -7,6 +7,7 @@ Real-engine fixtures are session-scoped so each model loads once; they live in `
 from __future__ import annotations
 
 import os
+from collections.abc import Iterator
 
 import pytest
 from hypothesis import settings
@@ -38,11 +39,12 @@ pytest_plugins = [
 _SPREAD = ("tests/frontend/", "tests/passes/")
 
 
-@pytest.hookimpl(tryfirst=True)  # (before xdist's, which names each test's group from its marks)
-def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
+@pytest.hookimpl(wrapper=True)  # (around xdist's, which names each test's group from its marks)
+def pytest_collection_modifyitems(items: list[pytest.Item]) -> Iterator[None]:
     for item in items:
         if not item.nodeid.startswith(_SPREAD):
             item.add_marker(pytest.mark.xdist_group("serial"))
+    return (yield)
 
 
 @pytest.fixture(scope="session")
