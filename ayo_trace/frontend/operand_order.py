@@ -32,7 +32,8 @@ from typing import TYPE_CHECKING
 import libcst as cst
 
 from . import closures, impure, interleaving
-from .aliases import handed_changed, immutable_names
+from .aliases import handed_changed
+from .immutables import immutable_names
 from .state import mutated_roots, walk
 
 if TYPE_CHECKING:

@@ -25,7 +25,7 @@ import libcst as cst
 
 from ..errors import TraceError
 from ..ir.code import SourceLoc
-from . import aliases, context_vars, holders, interleaving
+from . import aliases, context_vars, holders, immutables, interleaving
 from .asyncio_calls import is_create_task, only_arg
 from .interleaving import Part, Touch, Touches
 from .state import contains_await, walk
@@ -121,7 +121,7 @@ def _handed(comp: Builder, stmt: cst.CSTNode, line: int | None) -> list[Touch]:
         if line is not None
         else (src.file_line(src.positions[stmt].start.line) if stmt in src.positions else 0)
     )
-    fixed = aliases.immutable_names(src)
+    fixed = immutables.immutable_names(src)
     out: list[Touch] = []
     for n in walk(stmt):
         if isinstance(n, cst.AugAssign) and isinstance(n.target, cst.Name) and n.target.value not in fixed:
