@@ -343,5 +343,5 @@ def _names(code: types.CodeType) -> Iterator[str]:
             yield from _names(const)
 
 
-user_function = _user_function  # (for ``aliases.handed_changed``)
+user_function = _user_function  # (for ``handed.handed_changed``)
 parse_function = _parse

@@ -1,0 +1,107 @@
+"""Functions a workflow name is handed to bare (``f(items)``) that may change its object in place.
+
+A function of the user's code is read: it may change a parameter it changes in place itself, or
+hands bare to another function that may (one call deep, then any). A function not found at trace
+time (a method of a workflow's object, a library's) may change anything it is handed; a builtin
+or library function known to leave its arguments alone (``len``, ``sorted``, ``json.dumps``, a
+logger's methods) and ayo's primitives change nothing.
+"""
+
+from __future__ import annotations
+
+import builtins
+import copy
+import json
+import logging
+import random
+import textwrap
+import types
+from typing import Any
+
+import libcst as cst
+
+from ..ir.mutation import READ_ONLY_CALLS, READ_ONLY_METHODS
+from . import impure, primitives
+from .source import FunctionSource
+from .state import mutated_roots, walk
+
+
+def handed_changed(src: FunctionSource, call: cst.Call) -> list[str]:
+    """The workflow's names ``call`` is handed bare (``f(items)``, ``f(x=items)``) that it may change
+    in place: a function of the user's code that changes that parameter (a method or item set on
+    it, ``+=``) or hands it bare to another function that may (one call deep, then any); any
+    function not found at trace time (a method of a workflow's object, a library's:
+    ``random.shuffle(items)``); not a builtin that leaves its arguments alone (``len``,
+    ``sorted``) nor one of ayo's primitives."""
+    local = set(src.free_names(call.func)[0]) if isinstance(call.func, cst.Name) else set()
+    return _handed(getattr(src.fn, "__globals__", {}), local, call, depth=1)
+
+
+def _handed(names: dict[str, Any], local: set[str], call: cst.Call, depth: int) -> list[str]:
+    bare = [(i, a) for i, a in enumerate(call.args) if isinstance(a.value, cst.Name)]
+    if not bare or (isinstance(call.func, cst.Attribute) and call.func.attr.value in READ_ONLY_METHODS):
+        return []  # (`cache.get(question)`: a read)
+    fn = resolve(names, local, call.func)
+    if _read_only(fn) or getattr(fn, "__module__", "") == primitives.__name__:
+        return []
+    user = impure.user_function(fn) if fn is not _UNKNOWN and depth >= 0 else None
+    node = impure.parse_function(user) if user is not None else None
+    if node is None:
+        return [a.value.value for _, a in bare]  # type: ignore[attr-defined]
+    params = [p.name.value for p in (*node.params.posonly_params, *node.params.params)]
+    changed = set(mutated_roots(node.body))
+    for n in walk(node.body):
+        if isinstance(n, cst.AugAssign) and isinstance(n.target, cst.Name):
+            changed.add(n.target.value)
+        elif isinstance(n, cst.Call):
+            changed.update(_handed(user.__globals__, set(params), n, depth - 1))  # type: ignore[union-attr]
+    out = []
+    for i, a in bare:
+        param = (
+            a.keyword.value
+            if a.keyword is not None
+            else params[i]
+            if i < len(params) and not a.star
+            else None
+        )
+        if param is None or param in changed or a.star:
+            out.append(a.value.value)  # type: ignore[attr-defined]
+    return out
+
+
+_UNKNOWN = object()
+READ_ONLY_BUILTINS = frozenset(getattr(builtins, n) for n in READ_ONLY_CALLS if hasattr(builtins, n))
+
+
+_LOGS = ("debug", "info", "warning", "error", "exception", "critical", "log")  # (and below: no change)
+READ_ONLY_LIBRARY = frozenset(
+    [json.dumps, copy.copy, copy.deepcopy, random.Random.choice, random.Random.choices, random.Random.sample,
+     textwrap.dedent, textwrap.indent, textwrap.shorten, textwrap.fill, textwrap.wrap]
+    + [getattr(logging.Logger, n) for n in _LOGS] + [getattr(logging, n) for n in _LOGS]
+)  # fmt: skip
+
+
+def _read_only(fn: Any) -> bool:
+    try:
+        return fn in READ_ONLY_BUILTINS or getattr(fn, "__func__", fn) in READ_ONLY_LIBRARY
+    except TypeError:  # (an object that cannot be hashed: a callable dataclass's instance)
+        return False
+
+
+def resolve(names: dict[str, Any], local: set[str], e: cst.BaseExpression) -> Any:
+    """The object ``e`` names at trace time among ``names`` (a module's globals; ``local``: names of
+    the function, which are not), attributes of one (a module's function); ``_UNKNOWN`` for
+    anything else (a workflow variable's method)."""
+    if isinstance(e, cst.Attribute):
+        owner = resolve(names, local, e.value)
+        if owner is _UNKNOWN:
+            return _UNKNOWN
+        if not isinstance(owner, types.ModuleType | type):  # (a module's logger's `info`: read-only)
+            bound = getattr(owner, e.attr.value, _UNKNOWN)
+            return bound if _read_only(bound) else _UNKNOWN
+        return getattr(owner, e.attr.value, _UNKNOWN)
+    if not isinstance(e, cst.Name) or e.value in local:
+        return _UNKNOWN
+    if e.value in names:
+        return names[e.value]
+    return getattr(builtins, e.value, _UNKNOWN)
