@@ -6,13 +6,18 @@ graph passes objects between nodes by reference, exactly as Python does, so the 
 long as every node reading one of the names runs after the node that changed it: a statement that
 changes a name in place therefore hands on every name of its group (``Compiler.mutated_locals``),
 and later reads depend on it. The groups are flow-insensitive and conservative: two names are in one
-group when anywhere in the workflow one is assigned a reference into the other (a name, or
-attributes and subscripts of one). ``for`` targets are items of what they iterate (``state.py``).
+group when anywhere in the workflow one is bound to a value that may hold the other's object
+(``_bindings``: every target of ``a = b = []``, the names a tuple target unpacks, a ``for``
+target and what it iterates, a ``case`` capture and the subject, ``with x as y``, ``d[k] = v``).
+Where the tracer cannot tell which object a value is, it takes every object of the workflow the
+value could reach: a name bound to a call's value holds what the call is handed, what its
+receiver holds, or what a function of the workflow reads (``_held``).
 """
 
 from __future__ import annotations
 
 import inspect
+from collections.abc import Iterator
 from typing import TYPE_CHECKING, Any
 
 import libcst as cst
@@ -25,7 +30,7 @@ from . import closures, impure, made_fields
 from .handed import handed_changed, resolve
 from .immutables import FRESH_CALLS, immutable_names
 from .source import FunctionSource
-from .state import _target_names, awaits_in, mutated_roots, walk
+from .state import _target_names, awaits_in, change_root, mutated_roots, pattern_captures, walk
 from .values import Static, Traced, Value
 
 if TYPE_CHECKING:
@@ -48,24 +53,14 @@ def groups(src: FunctionSource) -> dict[str, frozenset[str]]:
         if ra != rb:
             parent[ra] = rb
 
-    for node in walk(src.node.body, lambda n: isinstance(n, cst.FunctionDef | cst.ClassDef | cst.Lambda)):
-        pairs: list[tuple[cst.BaseExpression, cst.BaseExpression]] = []
-        if isinstance(node, cst.Assign):
-            pairs = [(t.target, node.value) for t in node.targets]
-        elif isinstance(node, cst.AnnAssign | cst.NamedExpr) and node.value is not None:
-            pairs = [(node.target, node.value)]
-        elif isinstance(node, cst.FunctionDef):  # `def mark(x, s=seen)`: it holds `seen`
-            ps = node.params
-            every = [*ps.posonly_params, *ps.params, *ps.kwonly_params]
-            pairs = [(node.name, p.default) for p in every if p.default is not None]
-        for target, value in pairs:
-            if not isinstance(target, cst.Name):
-                continue
-            root = reference_root(value)
-            held = [root] if root is not None else sorted(_held(src, value))
-            for r in held:
-                if r != target.value:
-                    union(target.value, r)
+    for names, value in _bindings(src):
+        if not names or _fresh(src, value):
+            continue  # (nothing bound; a string, a number, an answer: no object to share)
+        root = reference_root(value)
+        held = [root] if root is not None else sorted(_held(src, value))
+        for n in [*names[1:], *held]:
+            if n != names[0]:
+                union(names[0], n)
     members: dict[str, set[str]] = {}
     for n in list(parent):
         members.setdefault(find(n), set()).add(n)
@@ -76,6 +71,63 @@ def groups(src: FunctionSource) -> dict[str, frozenset[str]]:
             out[n] = whole
     src.aliases = out
     return out
+
+
+def _bindings(src: FunctionSource) -> Iterator[tuple[list[str], cst.BaseExpression]]:
+    """Each binding of the workflow's names, as the names it binds to one value, which may be one
+    object, and that value: every target of ``a = b = []``; a tuple target's names (``a, b =
+    pair``, ``first, *rest = [inbox, []]``, ``name, shortest = min(queues.items(), ...)``),
+    element by element against a display of the same length (``a, b = log, []``); a ``for``
+    target's, its items' (``for h in [history]``); a ``with ... as``'s; a ``case`` pattern's,
+    parts of the subject; an object an item or attribute is set on (``state["log"] = log``); a
+    function given a default (``def mark(x, s=seen)``: it holds ``seen``)."""
+    for node in walk(src.node.body, lambda n: isinstance(n, cst.FunctionDef | cst.ClassDef | cst.Lambda)):
+        if isinstance(node, cst.Assign):
+            if len(node.targets) > 1:
+                yield [n for t in node.targets for n in _bound_names(src, t.target)], node.value
+            for t in node.targets:
+                yield from _unpacked(src, t.target, node.value)
+        elif isinstance(node, cst.AnnAssign | cst.NamedExpr) and node.value is not None:
+            yield from _unpacked(src, node.target, node.value)
+        elif isinstance(node, cst.For):
+            yield _bound_names(src, node.target), node.iter
+        elif isinstance(node, cst.With):
+            yield from (
+                (_bound_names(src, i.asname.name), i.item) for i in node.items if i.asname is not None
+            )
+        elif isinstance(node, cst.Match):
+            yield from ((pattern_captures(c.pattern), node.subject) for c in node.cases)
+        elif isinstance(node, cst.FunctionDef):
+            yield from (([node.name.value], d) for d in _defaults(node))
+
+
+def _unpacked(
+    src: FunctionSource, target: cst.BaseExpression, value: cst.BaseExpression
+) -> Iterator[tuple[list[str], cst.BaseExpression]]:
+    """``target = value`` as bindings: a tuple's elements against a display's, one by one."""
+    displays = (cst.Tuple, cst.List)
+    if (
+        isinstance(target, displays)
+        and isinstance(value, displays)
+        and len(target.elements) == len(value.elements)
+        and not any(isinstance(e, cst.StarredElement) for e in [*target.elements, *value.elements])
+    ):
+        for t, v in zip(target.elements, value.elements, strict=True):
+            yield from _unpacked(src, t.value, v.value)
+    else:
+        yield _bound_names(src, target), value
+
+
+def _bound_names(src: FunctionSource, target: cst.BaseExpression) -> list[str]:
+    """The workflow's names a target binds, or whose object it sets an item or attribute of."""
+    if isinstance(target, cst.Attribute | cst.Subscript):
+        root = change_root(target)
+        return [root.value] if root is not None else []
+    if isinstance(target, cst.Tuple | cst.List):
+        return [n for e in target.elements for n in _bound_names(src, e.value)]
+    if isinstance(target, cst.StarredElement):
+        return _bound_names(src, target.value)
+    return [target.value] if isinstance(target, cst.Name) else []
 
 
 def _fresh(src: FunctionSource, e: cst.BaseExpression) -> bool:
@@ -138,7 +190,9 @@ def _held(src: FunctionSource, e: cst.BaseExpression) -> set[str]:
             return set(src.free_names(e)[0])
         return _held(src, element) - own
     if isinstance(e, cst.Call):
-        receiver = _held(src, e.func.value) if isinstance(e.func, cst.Attribute) else set()
+        receiver: set[str] = set()
+        if isinstance(e.func, cst.Attribute) and not _module(src, e.func.value):
+            receiver = _held(src, e.func.value)  # (a module's function's value does not hold it)
         # a generator function of the workflow's keeps what it reads, read as it is consumed
         func = e.func
         kept = (
@@ -169,6 +223,15 @@ def _generator(src: FunctionSource, func: cst.Name) -> bool:
     d = local_defs(src).get(func.value)
     nested = lambda n: isinstance(n, cst.FunctionDef | cst.Lambda)  # noqa: E731  (their own returns)
     return isinstance(d, cst.FunctionDef) and any(lazy(y) for y in walk(d.body, nested))
+
+
+def _module(src: FunctionSource, e: cst.BaseExpression) -> bool:
+    """Whether ``e`` is a name the workflow binds by ``import`` only: a module, whose functions'
+    values hold what they are handed, not the module (``contextlib.nullcontext(x)``)."""
+    found = src.fn_scope.assignments[e.value] if isinstance(e, cst.Name) else ()
+    return bool(found) and all(
+        isinstance(getattr(a, "node", None), cst.Import | cst.ImportFrom) for a in found
+    )
 
 
 def local_defs(src: FunctionSource) -> dict[str, cst.FunctionDef | cst.ClassDef]:
@@ -243,6 +306,9 @@ def mutated_locals(comp: Builder, stmt: cst.CSTNode, lifted: frozenset[int] = fr
         inside = (n for part in walk(stmt) if id(part) in lifted for n in walk(part))
         helpers |= frozenset(id(n) for n in inside if isinstance(n, cst.Call))
     roots = [*mutated_roots(stmt, helpers), *called_holders(comp.src, stmt), *_called_objects(comp, stmt)]
+    fixed = immutable_names(comp.src)  # `log += [x]` extends the list in place: its aliases too
+    grown = (n.target for n in walk(stmt) if isinstance(n, cst.AugAssign))
+    roots += [t.value for t in grown if isinstance(t, cst.Name) and t.value not in fixed]
     through = closures.uses(comp.src, local)[1]  # what a closure it calls changes in place
     changed = list(dict.fromkeys([*(n for n in roots if n in local), *through]))
     shared = groups(comp.src)  # and every name that may hold the same object
@@ -266,17 +332,25 @@ def called_holders(src: FunctionSource, node: cst.CSTNode) -> list[str]:
     ``add(x)`` appends to ``log``; and the objects whose changing method it hands to a call
     (``map(buf.append, docs)``)."""
     shared = groups(src)
+    # (a function of the workflow's without defaults: what it changes is ``closures.uses``'s)
+    own = {n for n, c in closures.closures(src).items() if not _defaults(c.node)}
     out: list[str] = []
     for n in walk(node):
         if not isinstance(n, cst.Call):
             continue
-        if isinstance(n.func, cst.Name) and n.func.value in shared:
+        if isinstance(n.func, cst.Name) and n.func.value in shared and n.func.value not in own:
             out.append(n.func.value)
         for a in n.args:
             method = a.value
             if isinstance(method, cst.Attribute) and method.attr.value in _CHANGING_METHODS:
                 out += [r] if (r := reference_root(method.value)) is not None else []
     return out
+
+
+def _defaults(fn: cst.CSTNode) -> list[cst.BaseExpression]:
+    ps = getattr(fn, "params", None)
+    every = [*ps.posonly_params, *ps.params, *ps.kwonly_params] if ps is not None else []
+    return [p.default for p in every if p.default is not None]
 
 
 def _called_objects(comp: Builder, stmt: cst.CSTNode) -> list[str]:
