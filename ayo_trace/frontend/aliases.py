@@ -11,7 +11,8 @@ group when anywhere in the workflow one is bound to a value that may hold the ot
 target and what it iterates, a ``case`` capture and the subject, ``with x as y``, ``d[k] = v``).
 Where the tracer cannot tell which object a value is, it takes every object of the workflow the
 value could reach: a name bound to a call's value holds what the call is handed, what its
-receiver holds, or what a function of the workflow reads (``_held``).
+receiver holds, or what a function of the workflow reads (``_held``); a change made on a call's
+value changes what the call's expression holds (``held_by``).
 """
 
 from __future__ import annotations
@@ -30,7 +31,7 @@ from . import closures, impure, made_fields
 from .handed import handed_changed, resolve
 from .immutables import FRESH_CALLS, immutable_names
 from .source import FunctionSource
-from .state import _target_names, awaits_in, change_root, mutated_roots, pattern_captures, walk
+from .state import _names_in, _target_names, awaits_in, change_root, mutated_roots, pattern_captures, walk
 from .values import Static, Traced, Value
 
 if TYPE_CHECKING:
@@ -190,39 +191,44 @@ def _held(src: FunctionSource, e: cst.BaseExpression) -> set[str]:
             return set(src.free_names(e)[0])
         return _held(src, element) - own
     if isinstance(e, cst.Call):
-        receiver: set[str] = set()
-        if isinstance(e.func, cst.Attribute) and not _module(src, e.func.value):
-            receiver = _held(src, e.func.value)  # (a module's function's value does not hold it)
-        # a generator function of the workflow's keeps what it reads, read as it is consumed
         func = e.func
-        kept = (
-            closures.uses(src, [func.value])[0]
-            if isinstance(func, cst.Name) and _generator(src, func)
-            else []
-        )
-        return receiver | set(kept) | {n for a in e.args for n in _held(src, a.value)}
+        # a method's value may hold its object's (not a module's: ``json.loads(text)``); a
+        # function's the workflow defines, what it reads (``_returns_held``); a function held by
+        # an object (``ops["get"]()``), that object's
+        if isinstance(func, cst.Attribute):
+            receiver = set() if _module(src, func.value) else _held(src, func.value)
+        else:
+            receiver = set() if isinstance(func, cst.Name) else _held(src, func)
+        if isinstance(func, cst.Name) and _returns_held(src, func):
+            receiver |= set(closures.uses(src, [func.value])[0])
+        return receiver | {n for a in e.args for n in _held(src, a.value)}
     return set()
 
 
-_LAZY_CALLS = frozenset({"map", "filter", "iter", "zip", "reversed", "enumerate"})
+def _returns_held(src: FunctionSource, func: cst.Name) -> bool:
+    """Whether ``func`` names a function the workflow defines whose value may hold objects of the
+    names it reads: one returning anything but a fresh value or its own arguments (``def get():
+    return seen``, ``return memory["facts"]``, ``return (x.strip() for x in xs)``), or a
+    generator, which reads them as it is consumed. A function returning a string it builds, or
+    what it was handed (``return answer``: the call's arguments, counted as such), holds nothing
+    else."""
+    found = closures.closures(src).get(func.value)
+    d = found.node if found is not None else local_defs(src).get(func.value)
+    if not isinstance(d, cst.FunctionDef | cst.Lambda):
+        return False
+    ps = d.params
+    params = {p.name.value for p in [*ps.posonly_params, *ps.params, *ps.kwonly_params]}
 
+    def held(value: cst.BaseExpression) -> bool:
+        return not _fresh(src, value) and not set(_names_in(value)) <= params
 
-def _generator(src: FunctionSource, func: cst.Name) -> bool:
-    """Whether ``func`` names a function the workflow defines that makes something reading its
-    names later: a generator (``def gen(): yield ...``), or one returning a generator expression,
-    a ``lambda`` or a lazy iterator (``return (x.strip() for x in xs)``)."""
-
-    def lazy(n: cst.CSTNode) -> bool:
-        if isinstance(n, cst.Yield):
-            return True
-        value = n.value if isinstance(n, cst.Return) else None
-        if isinstance(value, cst.GeneratorExp | cst.Lambda):
-            return True
-        return isinstance(value, cst.Call) and getattr(value.func, "value", None) in _LAZY_CALLS
-
-    d = local_defs(src).get(func.value)
-    nested = lambda n: isinstance(n, cst.FunctionDef | cst.Lambda)  # noqa: E731  (their own returns)
-    return isinstance(d, cst.FunctionDef) and any(lazy(y) for y in walk(d.body, nested))
+    if isinstance(d, cst.Lambda):
+        return held(d.body)
+    nested = lambda n: isinstance(n, cst.FunctionDef | cst.ClassDef | cst.Lambda)  # noqa: E731  (their own returns)
+    return any(
+        isinstance(n, cst.Yield) or (isinstance(n, cst.Return) and n.value is not None and held(n.value))
+        for n in walk(d.body, nested)
+    )
 
 
 def _module(src: FunctionSource, e: cst.BaseExpression) -> bool:
@@ -305,18 +311,33 @@ def mutated_locals(comp: Builder, stmt: cst.CSTNode, lifted: frozenset[int] = fr
     if lifted:
         inside = (n for part in walk(stmt) if id(part) in lifted for n in walk(part))
         helpers |= frozenset(id(n) for n in inside if isinstance(n, cst.Call))
-    roots = [*mutated_roots(stmt, helpers), *called_holders(comp.src, stmt), *_called_objects(comp, stmt)]
+    unnamed: list[cst.BaseExpression] = []
+    roots = [
+        *mutated_roots(stmt, helpers, unnamed),
+        *called_holders(comp.src, stmt),
+        *_called_objects(comp, stmt),
+    ]
+    held = [n for n in held_by(comp.src, unnamed) if comp.is_bound(n)]  # (a change of a call's value)
     fixed = immutable_names(comp.src)  # `log += [x]` extends the list in place: its aliases too
     grown = (n.target for n in walk(stmt) if isinstance(n, cst.AugAssign))
     roots += [t.value for t in grown if isinstance(t, cst.Name) and t.value not in fixed]
     through = closures.uses(comp.src, local)[1]  # what a closure it calls changes in place
-    changed = list(dict.fromkeys([*(n for n in roots if n in local), *through]))
+    changed = list(dict.fromkeys([*(n for n in roots if n in local), *held, *through]))
     shared = groups(comp.src)  # and every name that may hold the same object
     for n in list(changed):
         for alias in sorted(shared.get(n, ())):
             if alias not in changed and comp.is_bound(alias) and not isinstance(peek(comp, alias), Static):
                 changed.append(alias)
     return changed
+
+
+def held_by(src: FunctionSource, exprs: list[cst.BaseExpression]) -> list[str]:
+    """The workflow's names whose objects the values of ``exprs`` may be or hold, strings and
+    numbers left out: what a change of a value no name is the root of may change
+    (``memory.get("facts").append(x)``: ``memory``; ``min(queues, key=len).append(x)``:
+    ``queues``; ``facts().append(x)`` of ``def facts(): return memory["facts"]``: ``memory``)."""
+    held = {n for e in exprs for n in _held(src, e)}
+    return sorted(held - immutable_names(src))
 
 
 # methods of the built-in containers that change them: handed to a call (``map(buf.append, docs)``)
@@ -490,7 +511,9 @@ def changed_anywhere(src: FunctionSource) -> frozenset[str]:
     (``text.py``): Python formats the object as it is then."""
     if src.changed_anywhere is not None:
         return src.changed_anywhere
-    out: set[str] = {*mutated_roots(src.node.body), *called_holders(src, src.node.body)}
+    unnamed: list[cst.BaseExpression] = []
+    out: set[str] = {*mutated_roots(src.node.body, unnamed=unnamed), *called_holders(src, src.node.body)}
+    out.update(held_by(src, unnamed))
     for n in walk(src.node.body):
         if isinstance(n, cst.AugAssign) and isinstance(n.target, cst.Name):
             out.add(n.target.value)
