@@ -12,7 +12,8 @@ target and what it iterates, a ``case`` capture and the subject, ``with x as y``
 Where the tracer cannot tell which object a value is, it takes every object of the workflow the
 value could reach: a name bound to a call's value holds what the call is handed, what its
 receiver holds, or what a function of the workflow reads (``_held``); a change made on a call's
-value changes what the call's expression holds (``held_by``).
+value changes what the call's expression holds (``held_by``); a function called through a value
+holding it reads and changes what that function does (``closure_uses``).
 """
 
 from __future__ import annotations
@@ -321,7 +322,7 @@ def mutated_locals(comp: Builder, stmt: cst.CSTNode, lifted: frozenset[int] = fr
     fixed = immutable_names(comp.src)  # `log += [x]` extends the list in place: its aliases too
     grown = (n.target for n in walk(stmt) if isinstance(n, cst.AugAssign))
     roots += [t.value for t in grown if isinstance(t, cst.Name) and t.value not in fixed]
-    through = closures.uses(comp.src, local)[1]  # what a closure it calls changes in place
+    through = closure_uses(comp.src, stmt, local)[1]  # what a closure it calls changes in place
     changed = list(dict.fromkeys([*(n for n in roots if n in local), *held, *through]))
     shared = groups(comp.src)  # and every name that may hold the same object
     for n in list(changed):
@@ -340,6 +341,16 @@ def held_by(src: FunctionSource, exprs: list[cst.BaseExpression]) -> list[str]:
     return sorted(held - immutable_names(src))
 
 
+def closure_uses(src: FunctionSource, stmt: cst.CSTNode, local: list[str]) -> tuple[list[str], list[str]]:
+    """``closures.uses`` of a statement reading ``local``, with the functions it may call through
+    a name holding one (``ops["add"](x)`` of ``ops = {"add": add}``, ``info(x)`` of ``info =
+    functools.partial(note, "info")``): what those read and change."""
+    shared = groups(src)
+    called = [reference_root(n.func) for n in walk(stmt) if isinstance(n, cst.Call)]
+    held = [m for r in called if r is not None and r in local for m in sorted(shared.get(r, ()))]
+    return closures.uses(src, list(dict.fromkeys([*local, *held])))
+
+
 # methods of the built-in containers that change them: handed to a call (``map(buf.append, docs)``)
 _CHANGING_METHODS = frozenset(
     {"append", "extend", "insert", "add", "update", "setdefault", "pop", "popitem", "remove",
@@ -350,8 +361,9 @@ _CHANGING_METHODS = frozenset(
 def called_holders(src: FunctionSource, node: cst.CSTNode) -> list[str]:
     """The workflow's names ``node`` calls that hold another name's object (``add = log.append``,
     ``put = functools.partial(list.append, log)``): calling one may change that object, as
-    ``add(x)`` appends to ``log``; and the objects whose changing method it hands to a call
-    (``map(buf.append, docs)``)."""
+    ``add(x)`` appends to ``log``; the names whose objects a function it calls through an item or
+    a call's value may be held by (``ops["add"](x)``, ``get_op()(x)``); and the objects whose
+    changing method it hands to a call (``map(buf.append, docs)``)."""
     shared = groups(src)
     # (a function of the workflow's without defaults: what it changes is ``closures.uses``'s)
     own = {n for n, c in closures.closures(src).items() if not _defaults(c.node)}
@@ -361,6 +373,8 @@ def called_holders(src: FunctionSource, node: cst.CSTNode) -> list[str]:
             continue
         if isinstance(n.func, cst.Name) and n.func.value in shared and n.func.value not in own:
             out.append(n.func.value)
+        elif not isinstance(n.func, cst.Name | cst.Attribute):  # (`ops["add"](x)`: what `ops` holds)
+            out += sorted(_held(src, n.func))
         for a in n.args:
             method = a.value
             if isinstance(method, cst.Attribute) and method.attr.value in _CHANGING_METHODS:
@@ -462,6 +476,8 @@ def stays_inside(src: FunctionSource, stmts: list[cst.BaseStatement]) -> bool:
                 changed.add(reference_root(func.value) or "")  # (a method of something not its own: outside)
             elif isinstance(func, cst.Name) and func.value not in READ_ONLY_CALLS:
                 return False  # (a function, or an object called: it may change anything)
+            elif not isinstance(func, cst.Name | cst.Attribute):
+                return False  # (`ops["add"](x)`, `make()(x)`: a function held by a value)
             changed.update(handed_changed(src, call))
         if any(n not in made or shared.get(n, frozenset()) & params for n in changed):
             return False
