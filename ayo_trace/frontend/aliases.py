@@ -6,13 +6,20 @@ graph passes objects between nodes by reference, exactly as Python does, so the 
 long as every node reading one of the names runs after the node that changed it: a statement that
 changes a name in place therefore hands on every name of its group (``Compiler.mutated_locals``),
 and later reads depend on it. The groups are flow-insensitive and conservative: two names are in one
-group when anywhere in the workflow one is assigned a reference into the other (a name, or
-attributes and subscripts of one). ``for`` targets are items of what they iterate (``state.py``).
+group when anywhere in the workflow one is bound to a value that may hold the other's object
+(``_bindings``: every target of ``a = b = []``, the names a tuple target unpacks, a ``for``
+target and what it iterates, a ``case`` capture and the subject, ``with x as y``, ``d[k] = v``).
+Where the tracer cannot tell which object a value is, it takes every object of the workflow the
+value could reach: a name bound to a call's value holds what the call is handed, what its
+receiver holds, or what a function of the workflow reads (``_held``); a change made on a call's
+value changes what the call's expression holds (``held_by``); a function called through a value
+holding it reads and changes what that function does (``closure_uses``).
 """
 
 from __future__ import annotations
 
 import inspect
+from collections.abc import Iterator
 from typing import TYPE_CHECKING, Any
 
 import libcst as cst
@@ -22,9 +29,10 @@ from ..ir.code import SourceLoc
 from ..ir.graph import Node
 from ..ir.mutation import PURE_STR_METHODS, READ_ONLY_CALLS, READ_ONLY_METHODS
 from . import closures, impure, made_fields
-from .handed import handed, resolve
+from .handed import handed_changed, resolve
+from .immutables import FRESH_CALLS, immutable_names
 from .source import FunctionSource
-from .state import _target_names, awaits_in, mutated_roots, walk
+from .state import _names_in, _target_names, awaits_in, change_root, mutated_roots, pattern_captures, walk
 from .values import Static, Traced, Value
 
 if TYPE_CHECKING:
@@ -47,24 +55,14 @@ def groups(src: FunctionSource) -> dict[str, frozenset[str]]:
         if ra != rb:
             parent[ra] = rb
 
-    for node in walk(src.node.body, lambda n: isinstance(n, cst.FunctionDef | cst.ClassDef | cst.Lambda)):
-        pairs: list[tuple[cst.BaseExpression, cst.BaseExpression]] = []
-        if isinstance(node, cst.Assign):
-            pairs = [(t.target, node.value) for t in node.targets]
-        elif isinstance(node, cst.AnnAssign | cst.NamedExpr) and node.value is not None:
-            pairs = [(node.target, node.value)]
-        elif isinstance(node, cst.FunctionDef):  # `def mark(x, s=seen)`: it holds `seen`
-            ps = node.params
-            every = [*ps.posonly_params, *ps.params, *ps.kwonly_params]
-            pairs = [(node.name, p.default) for p in every if p.default is not None]
-        for target, value in pairs:
-            if not isinstance(target, cst.Name):
-                continue
-            root = reference_root(value)
-            held = [root] if root is not None else sorted(_held(src, value))
-            for r in held:
-                if r != target.value:
-                    union(target.value, r)
+    for names, value in _bindings(src):
+        if not names or _fresh(src, value):
+            continue  # (nothing bound; a string, a number, an answer: no object to share)
+        root = reference_root(value)
+        held = [root] if root is not None else sorted(_held(src, value))
+        for n in [*names[1:], *held]:
+            if n != names[0]:
+                union(names[0], n)
     members: dict[str, set[str]] = {}
     for n in list(parent):
         members.setdefault(find(n), set()).add(n)
@@ -77,11 +75,61 @@ def groups(src: FunctionSource) -> dict[str, frozenset[str]]:
     return out
 
 
-# Builtins whose result holds no object of their arguments (a number, a new string, a bool).
-_FRESH_CALLS = frozenset(
-    {"len", "str", "repr", "int", "float", "bool", "abs", "round", "format", "hash", "id", "ascii",
-     "isinstance", "ord", "chr", "sum", "callable", "hasattr"}
-)  # fmt: skip
+def _bindings(src: FunctionSource) -> Iterator[tuple[list[str], cst.BaseExpression]]:
+    """Each binding of the workflow's names, as the names it binds to one value, which may be one
+    object, and that value: every target of ``a = b = []``; a tuple target's names (``a, b =
+    pair``, ``first, *rest = [inbox, []]``, ``name, shortest = min(queues.items(), ...)``),
+    element by element against a display of the same length (``a, b = log, []``); a ``for``
+    target's, its items' (``for h in [history]``); a ``with ... as``'s; a ``case`` pattern's,
+    parts of the subject; an object an item or attribute is set on (``state["log"] = log``); a
+    function given a default (``def mark(x, s=seen)``: it holds ``seen``)."""
+    for node in walk(src.node.body, lambda n: isinstance(n, cst.FunctionDef | cst.ClassDef | cst.Lambda)):
+        if isinstance(node, cst.Assign):
+            if len(node.targets) > 1:
+                yield [n for t in node.targets for n in _bound_names(src, t.target)], node.value
+            for t in node.targets:
+                yield from _unpacked(src, t.target, node.value)
+        elif isinstance(node, cst.AnnAssign | cst.NamedExpr) and node.value is not None:
+            yield from _unpacked(src, node.target, node.value)
+        elif isinstance(node, cst.For):
+            yield _bound_names(src, node.target), node.iter
+        elif isinstance(node, cst.With):
+            yield from (
+                (_bound_names(src, i.asname.name), i.item) for i in node.items if i.asname is not None
+            )
+        elif isinstance(node, cst.Match):
+            yield from ((pattern_captures(c.pattern), node.subject) for c in node.cases)
+        elif isinstance(node, cst.FunctionDef):
+            yield from (([node.name.value], d) for d in _defaults(node))
+
+
+def _unpacked(
+    src: FunctionSource, target: cst.BaseExpression, value: cst.BaseExpression
+) -> Iterator[tuple[list[str], cst.BaseExpression]]:
+    """``target = value`` as bindings: a tuple's elements against a display's, one by one."""
+    displays = (cst.Tuple, cst.List)
+    if (
+        isinstance(target, displays)
+        and isinstance(value, displays)
+        and len(target.elements) == len(value.elements)
+        and not any(isinstance(e, cst.StarredElement) for e in [*target.elements, *value.elements])
+    ):
+        for t, v in zip(target.elements, value.elements, strict=True):
+            yield from _unpacked(src, t.value, v.value)
+    else:
+        yield _bound_names(src, target), value
+
+
+def _bound_names(src: FunctionSource, target: cst.BaseExpression) -> list[str]:
+    """The workflow's names a target binds, or whose object it sets an item or attribute of."""
+    if isinstance(target, cst.Attribute | cst.Subscript):
+        root = change_root(target)
+        return [root.value] if root is not None else []
+    if isinstance(target, cst.Tuple | cst.List):
+        return [n for e in target.elements for n in _bound_names(src, e.value)]
+    if isinstance(target, cst.StarredElement):
+        return _bound_names(src, target.value)
+    return [target.value] if isinstance(target, cst.Name) else []
 
 
 def _fresh(src: FunctionSource, e: cst.BaseExpression) -> bool:
@@ -100,7 +148,7 @@ def _fresh(src: FunctionSource, e: cst.BaseExpression) -> bool:
     if isinstance(e, cst.Call):
         if isinstance(e.func, cst.Attribute) and e.func.attr.value in ("create_task", "ensure_future"):
             return True  # a task (its call's objects are the call's, not the list's)
-        if isinstance(e.func, cst.Name) and e.func.value in _FRESH_CALLS:
+        if isinstance(e.func, cst.Name) and e.func.value in FRESH_CALLS:
             return True
         local = set(src.free_names(e.func)[0]) if isinstance(e.func, cst.Name) else set()
         if inspect.iscoroutinefunction(resolve(getattr(src.fn, "__globals__", {}), local, e.func)):
@@ -144,37 +192,53 @@ def _held(src: FunctionSource, e: cst.BaseExpression) -> set[str]:
             return set(src.free_names(e)[0])
         return _held(src, element) - own
     if isinstance(e, cst.Call):
-        receiver = _held(src, e.func.value) if isinstance(e.func, cst.Attribute) else set()
-        # a generator function of the workflow's keeps what it reads, read as it is consumed
         func = e.func
-        kept = (
-            closures.uses(src, [func.value])[0]
-            if isinstance(func, cst.Name) and _generator(src, func)
-            else []
-        )
-        return receiver | set(kept) | {n for a in e.args for n in _held(src, a.value)}
+        # a method's value may hold its object's (not a module's: ``json.loads(text)``); a
+        # function's the workflow defines, what it reads (``_returns_held``); a function held by
+        # an object (``ops["get"]()``), that object's
+        if isinstance(func, cst.Attribute):
+            receiver = set() if _module(src, func.value) else _held(src, func.value)
+        else:
+            receiver = set() if isinstance(func, cst.Name) else _held(src, func)
+        if isinstance(func, cst.Name) and _returns_held(src, func):
+            receiver |= set(closures.uses(src, [func.value])[0])
+        return receiver | {n for a in e.args for n in _held(src, a.value)}
     return set()
 
 
-_LAZY_CALLS = frozenset({"map", "filter", "iter", "zip", "reversed", "enumerate"})
+def _returns_held(src: FunctionSource, func: cst.Name) -> bool:
+    """Whether ``func`` names a function the workflow defines whose value may hold objects of the
+    names it reads: one returning anything but a fresh value or its own arguments (``def get():
+    return seen``, ``return memory["facts"]``, ``return (x.strip() for x in xs)``), or a
+    generator, which reads them as it is consumed. A function returning a string it builds, or
+    what it was handed (``return answer``: the call's arguments, counted as such), holds nothing
+    else."""
+    found = closures.closures(src).get(func.value)
+    d = found.node if found is not None else local_defs(src).get(func.value)
+    if not isinstance(d, cst.FunctionDef | cst.Lambda):
+        return False
+    ps = d.params
+    params = {p.name.value for p in [*ps.posonly_params, *ps.params, *ps.kwonly_params]}
+
+    def held(value: cst.BaseExpression) -> bool:
+        return not _fresh(src, value) and not set(_names_in(value)) <= params
+
+    if isinstance(d, cst.Lambda):
+        return held(d.body)
+    nested = lambda n: isinstance(n, cst.FunctionDef | cst.ClassDef | cst.Lambda)  # noqa: E731  (their own returns)
+    return any(
+        isinstance(n, cst.Yield) or (isinstance(n, cst.Return) and n.value is not None and held(n.value))
+        for n in walk(d.body, nested)
+    )
 
 
-def _generator(src: FunctionSource, func: cst.Name) -> bool:
-    """Whether ``func`` names a function the workflow defines that makes something reading its
-    names later: a generator (``def gen(): yield ...``), or one returning a generator expression,
-    a ``lambda`` or a lazy iterator (``return (x.strip() for x in xs)``)."""
-
-    def lazy(n: cst.CSTNode) -> bool:
-        if isinstance(n, cst.Yield):
-            return True
-        value = n.value if isinstance(n, cst.Return) else None
-        if isinstance(value, cst.GeneratorExp | cst.Lambda):
-            return True
-        return isinstance(value, cst.Call) and getattr(value.func, "value", None) in _LAZY_CALLS
-
-    d = local_defs(src).get(func.value)
-    nested = lambda n: isinstance(n, cst.FunctionDef | cst.Lambda)  # noqa: E731  (their own returns)
-    return isinstance(d, cst.FunctionDef) and any(lazy(y) for y in walk(d.body, nested))
+def _module(src: FunctionSource, e: cst.BaseExpression) -> bool:
+    """Whether ``e`` is a name the workflow binds by ``import`` only: a module, whose functions'
+    values hold what they are handed, not the module (``contextlib.nullcontext(x)``)."""
+    found = src.fn_scope.assignments[e.value] if isinstance(e, cst.Name) else ()
+    return bool(found) and all(
+        isinstance(getattr(a, "node", None), cst.Import | cst.ImportFrom) for a in found
+    )
 
 
 def local_defs(src: FunctionSource) -> dict[str, cst.FunctionDef | cst.ClassDef]:
@@ -248,15 +312,43 @@ def mutated_locals(comp: Builder, stmt: cst.CSTNode, lifted: frozenset[int] = fr
     if lifted:
         inside = (n for part in walk(stmt) if id(part) in lifted for n in walk(part))
         helpers |= frozenset(id(n) for n in inside if isinstance(n, cst.Call))
-    roots = [*mutated_roots(stmt, helpers), *called_holders(comp.src, stmt), *_called_objects(comp, stmt)]
-    through = closures.uses(comp.src, local)[1]  # what a closure it calls changes in place
-    changed = list(dict.fromkeys([*(n for n in roots if n in local), *through]))
+    unnamed: list[cst.BaseExpression] = []
+    roots = [
+        *mutated_roots(stmt, helpers, unnamed),
+        *called_holders(comp.src, stmt),
+        *_called_objects(comp, stmt),
+    ]
+    held = [n for n in held_by(comp.src, unnamed) if comp.is_bound(n)]  # (a change of a call's value)
+    fixed = immutable_names(comp.src)  # `log += [x]` extends the list in place: its aliases too
+    grown = (n.target for n in walk(stmt) if isinstance(n, cst.AugAssign))
+    roots += [t.value for t in grown if isinstance(t, cst.Name) and t.value not in fixed]
+    through = closure_uses(comp.src, stmt, local)[1]  # what a closure it calls changes in place
+    changed = list(dict.fromkeys([*(n for n in roots if n in local), *held, *through]))
     shared = groups(comp.src)  # and every name that may hold the same object
     for n in list(changed):
         for alias in sorted(shared.get(n, ())):
             if alias not in changed and comp.is_bound(alias) and not isinstance(peek(comp, alias), Static):
                 changed.append(alias)
     return changed
+
+
+def held_by(src: FunctionSource, exprs: list[cst.BaseExpression]) -> list[str]:
+    """The workflow's names whose objects the values of ``exprs`` may be or hold, strings and
+    numbers left out: what a change of a value no name is the root of may change
+    (``memory.get("facts").append(x)``: ``memory``; ``min(queues, key=len).append(x)``:
+    ``queues``; ``facts().append(x)`` of ``def facts(): return memory["facts"]``: ``memory``)."""
+    held = {n for e in exprs for n in _held(src, e)}
+    return sorted(held - immutable_names(src))
+
+
+def closure_uses(src: FunctionSource, stmt: cst.CSTNode, local: list[str]) -> tuple[list[str], list[str]]:
+    """``closures.uses`` of a statement reading ``local``, with the functions it may call through
+    a name holding one (``ops["add"](x)`` of ``ops = {"add": add}``, ``info(x)`` of ``info =
+    functools.partial(note, "info")``): what those read and change."""
+    shared = groups(src)
+    called = [reference_root(n.func) for n in walk(stmt) if isinstance(n, cst.Call)]
+    held = [m for r in called if r is not None and r in local for m in sorted(shared.get(r, ()))]
+    return closures.uses(src, list(dict.fromkeys([*local, *held])))
 
 
 # methods of the built-in containers that change them: handed to a call (``map(buf.append, docs)``)
@@ -269,20 +361,31 @@ _CHANGING_METHODS = frozenset(
 def called_holders(src: FunctionSource, node: cst.CSTNode) -> list[str]:
     """The workflow's names ``node`` calls that hold another name's object (``add = log.append``,
     ``put = functools.partial(list.append, log)``): calling one may change that object, as
-    ``add(x)`` appends to ``log``; and the objects whose changing method it hands to a call
-    (``map(buf.append, docs)``)."""
+    ``add(x)`` appends to ``log``; the names whose objects a function it calls through an item or
+    a call's value may be held by (``ops["add"](x)``, ``get_op()(x)``); and the objects whose
+    changing method it hands to a call (``map(buf.append, docs)``)."""
     shared = groups(src)
+    # (a function of the workflow's without defaults: what it changes is ``closures.uses``'s)
+    own = {n for n, c in closures.closures(src).items() if not _defaults(c.node)}
     out: list[str] = []
     for n in walk(node):
         if not isinstance(n, cst.Call):
             continue
-        if isinstance(n.func, cst.Name) and n.func.value in shared:
+        if isinstance(n.func, cst.Name) and n.func.value in shared and n.func.value not in own:
             out.append(n.func.value)
+        elif not isinstance(n.func, cst.Name | cst.Attribute):  # (`ops["add"](x)`: what `ops` holds)
+            out += sorted(_held(src, n.func))
         for a in n.args:
             method = a.value
             if isinstance(method, cst.Attribute) and method.attr.value in _CHANGING_METHODS:
                 out += [r] if (r := reference_root(method.value)) is not None else []
     return out
+
+
+def _defaults(fn: cst.CSTNode) -> list[cst.BaseExpression]:
+    ps = getattr(fn, "params", None)
+    every = [*ps.posonly_params, *ps.params, *ps.kwonly_params] if ps is not None else []
+    return [p.default for p in every if p.default is not None]
 
 
 def _called_objects(comp: Builder, stmt: cst.CSTNode) -> list[str]:
@@ -373,6 +476,8 @@ def stays_inside(src: FunctionSource, stmts: list[cst.BaseStatement]) -> bool:
                 changed.add(reference_root(func.value) or "")  # (a method of something not its own: outside)
             elif isinstance(func, cst.Name) and func.value not in READ_ONLY_CALLS:
                 return False  # (a function, or an object called: it may change anything)
+            elif not isinstance(func, cst.Name | cst.Attribute):
+                return False  # (`ops["add"](x)`, `make()(x)`: a function held by a value)
             changed.update(handed_changed(src, call))
         if any(n not in made or shared.get(n, frozenset()) & params for n in changed):
             return False
@@ -422,7 +527,9 @@ def changed_anywhere(src: FunctionSource) -> frozenset[str]:
     (``text.py``): Python formats the object as it is then."""
     if src.changed_anywhere is not None:
         return src.changed_anywhere
-    out: set[str] = {*mutated_roots(src.node.body), *called_holders(src, src.node.body)}
+    unnamed: list[cst.BaseExpression] = []
+    out: set[str] = {*mutated_roots(src.node.body, unnamed=unnamed), *called_holders(src, src.node.body)}
+    out.update(held_by(src, unnamed))
     for n in walk(src.node.body):
         if isinstance(n, cst.AugAssign) and isinstance(n.target, cst.Name):
             out.add(n.target.value)
@@ -433,92 +540,3 @@ def changed_anywhere(src: FunctionSource) -> frozenset[str]:
         out.update(shared.get(name, ()))
     src.changed_anywhere = frozenset(out - immutable_names(src))
     return src.changed_anywhere
-
-
-def handed_changed(src: FunctionSource, call: cst.Call) -> list[str]:
-    """The workflow's names ``call`` is handed bare (``f(items)``, ``f(x=items)``) that it may change
-    in place: a function of the user's code that changes that parameter (a method or item set on
-    it, ``+=``) or hands it bare to another function that may (one call deep, then any); any
-    function not found at trace time (a method of a workflow's object, a library's:
-    ``random.shuffle(items)``); not a builtin that leaves its arguments alone (``len``,
-    ``sorted``) nor one of ayo's primitives."""
-    local = set(src.free_names(call.func)[0]) if isinstance(call.func, cst.Name) else set()
-    return handed(getattr(src.fn, "__globals__", {}), local, call, depth=1)
-
-
-_IMMUTABLE_TYPES = frozenset({"str", "int", "float", "bool", "bytes", "complex", "None"})
-
-
-def immutable_names(src: FunctionSource) -> frozenset[str]:
-    """The workflow's names that only ever hold values nothing changes in place: a parameter
-    annotated ``str``, ``int``, ``float``, ``bool`` (or ``str | None``), a name every assignment
-    of which makes a string or a number (``f"..."``, ``"".join(...)``, ``len(xs)``,
-    ``x.strip()``, ``await ayo.llm(...)``). Handing one to a function, or ``+=`` on one, changes
-    no object."""
-    if src.immutable is not None:
-        return src.immutable
-    out: set[str] = set()
-    for p in src.node.params.params:
-        note = p.annotation.annotation if p.annotation is not None else None
-        text = src.code(note).replace(" ", "") if note is not None else ""
-        if text and set(text.split("|")) <= _IMMUTABLE_TYPES:
-            out.add(p.name.value)
-    values: dict[str, list[cst.BaseExpression | None]] = {}
-    for n in walk(src.node.body, lambda n: isinstance(n, cst.FunctionDef | cst.ClassDef | cst.Lambda)):
-        if isinstance(n, cst.Assign):
-            for t in n.targets:
-                for name in src.assigned_names(t.target):
-                    values.setdefault(name, []).append(n.value if isinstance(t.target, cst.Name) else None)
-        elif isinstance(n, cst.AnnAssign | cst.AugAssign) and isinstance(n.target, cst.Name):
-            value = n.value if isinstance(n, cst.AnnAssign) else (n.value if _scalar(n.value) else None)
-            values.setdefault(n.target.value, []).append(value)
-        elif isinstance(n, cst.For | cst.CompFor | cst.With | cst.NamedExpr | cst.ExceptHandler):
-            for name in src.assigned_names(
-                n.target if not isinstance(n, cst.With | cst.ExceptHandler) else n
-            ):
-                values.setdefault(name, []).append(None)
-    for p in src.node.params.params:  # (a parameter assigned again keeps its annotation's promise)
-        if p.name.value in out and any(v is None or not _scalar(v) for v in values.get(p.name.value, [])):
-            out.discard(p.name.value)
-    for name, vs in values.items():
-        if name not in out and all(v is not None and _scalar(v) for v in vs) and not _is_param(src, name):
-            out.add(name)
-    src.immutable = frozenset(out)
-    return src.immutable
-
-
-def _scalar(e: cst.BaseExpression) -> bool:
-    """Whether ``e`` makes a string or a number (``_fresh``), or is an LLM's answer as text."""
-    if isinstance(e, cst.Await) and isinstance(e.expression, cst.Call):
-        func = e.expression.func
-        named = func.attr.value if isinstance(func, cst.Attribute) else getattr(func, "value", "")
-        return named == "llm" and not any(
-            a.keyword is not None and a.keyword.value == "parse" for a in e.expression.args
-        )
-    if isinstance(e, cst.Await):
-        return False
-    if isinstance(e, cst.BinaryOperation):
-        return _scalar(e.left) and _scalar(e.right)
-    if isinstance(e, cst.IfExp):
-        return _scalar(e.body) and _scalar(e.orelse)
-    return (
-        isinstance(
-            e, cst.SimpleString | cst.FormattedString | cst.ConcatenatedString | cst.Integer | cst.Float
-        )
-        or (isinstance(e, cst.Call) and _scalar_call(e))
-        or isinstance(e, cst.Comparison)
-    )
-
-
-def _scalar_call(e: cst.Call) -> bool:
-    if isinstance(e.func, cst.Name):
-        return e.func.value in _FRESH_CALLS
-    return (
-        isinstance(e.func, cst.Attribute)
-        and e.func.attr.value in PURE_STR_METHODS
-        and e.func.attr.value not in ("split", "rsplit", "splitlines", "partition")
-    )
-
-
-def _is_param(src: FunctionSource, name: str) -> bool:
-    return any(p.name.value == name for p in src.node.params.params)

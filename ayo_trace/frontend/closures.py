@@ -89,7 +89,9 @@ def closures(src: FunctionSource) -> dict[str, Closure]:
 
 def _closure(src: FunctionSource, name: str, node: cst.CSTNode, body: cst.CSTNode) -> Closure:
     reads = [n for n in src.free_names(node)[0] if n != name]
-    mutates = [n for n in mutated_roots(body) if n in reads]
+    unnamed: list[cst.BaseExpression] = []  # (`memory.get("k").append(v)`: what it reads may be changed)
+    roots = [*mutated_roots(body, unnamed=unnamed), *(n.value for e in unnamed for n in _names_in(e))]
+    mutates = [n for n in dict.fromkeys(roots) if n in reads]
     return Closure(name, node, tuple(reads), tuple(mutates))
 
 

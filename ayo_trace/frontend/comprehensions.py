@@ -19,8 +19,9 @@ import libcst as cst
 from ..ir.code import ITEMS_NAME, SourceLoc
 from ..ir.graph import Node
 from . import unroll
-from .aliases import handed_changed, immutable_names
 from .builder import Builder, Expressions, align_inputs, cond_node
+from .handed import handed_changed
+from .immutables import immutable_names
 from .state import _items_changed, contains_await, mutated_roots, walk
 from .values import Static, Traced, Value
 

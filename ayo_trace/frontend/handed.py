@@ -19,8 +19,20 @@ import libcst as cst
 
 from ..ir.mutation import READ_ONLY_CALLS, READ_ONLY_METHODS
 from . import primitives
+from .source import FunctionSource
 from .state import mutated_roots, walk
 from .user_code import parse_function, user_function
+
+
+def handed_changed(src: FunctionSource, call: cst.Call) -> list[str]:
+    """The workflow's names ``call`` is handed bare (``f(items)``, ``f(x=items)``) that it may change
+    in place: a function of the user's code that changes that parameter (a method or item set on
+    it, ``+=``) or hands it bare to another function that may (one call deep, then any); any
+    function not found at trace time (a method of a workflow's object, a library's:
+    ``random.shuffle(items)``); not a builtin that leaves its arguments alone (``len``,
+    ``sorted``) nor one of ayo's primitives."""
+    local = set(src.free_names(call.func)[0]) if isinstance(call.func, cst.Name) else set()
+    return handed(getattr(src.fn, "__globals__", {}), local, call, depth=1)
 
 
 def handed(names: dict[str, Any], local: set[str], call: cst.Call, depth: int) -> list[str]:

@@ -26,7 +26,7 @@ from typing import TYPE_CHECKING, Any
 
 import libcst as cst
 
-from .aliases import immutable_names
+from .immutables import immutable_names
 from .state import _names_in, walk
 
 if TYPE_CHECKING:
@@ -121,7 +121,7 @@ def _pairs(
 
 def _objects(src: FunctionSource) -> set[str]:
     """The workflow's names that may hold an object something changes in place: its parameters and
-    the names it assigns (not a loop's item alone, a text or a number: ``aliases.immutable_names``)."""
+    the names it assigns (not a loop's item alone, a text or a number: ``immutables.immutable_names``)."""
     params = src.node.params
     names = {p.name.value for p in [*params.posonly_params, *params.params, *params.kwonly_params]}
     for n in walk(src.node.body, lambda n: isinstance(n, cst.FunctionDef | cst.ClassDef | cst.Lambda)):

@@ -219,8 +219,8 @@ def _reads_accumulated(comp: Builder, stmt: cst.For, accs: list[Accumulator]) ->
         # an accumulating line reads only its argument (key and value); its receiver is the list
         # (dict) being extended
         for part in acc_lines.get(id(line), [line]):
-            read += comp.src.free_names(part)[0]
-    read += closures.uses(comp.src, read)[0]
+            names = comp.src.free_names(part)[0]
+            read += [*names, *aliases.closure_uses(comp.src, part, names)[0]]
     # (the iterable is evaluated once, before the first iteration, but a list grown while iterated
     # over is not a map's either: ``accumulators`` refuses it)
     return bool(accumulated & set(read))

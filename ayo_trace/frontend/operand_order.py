@@ -17,7 +17,7 @@ changing it:
 What a lifted call touches is ``interleaving``'s reading of it (through the helpers it awaits, the
 functions the workflow defines, the module's names they change); what a plain call left of it
 changes: the object a method is called on, the names handed to a function that may change them
-(``aliases.handed_changed``), the names a function the workflow defines changes (``closures``,
+(``handed.handed_changed``), the names a function the workflow defines changes (``closures``,
 and the functions it calls in turn), the module's names a function of the module changes
 (``impure.changes_module_state``). Such a statement runs as written, a graph break. An
 assignment's targets (``d[k] = await f()``) are evaluated after its value in both, and are left
@@ -32,7 +32,8 @@ from typing import TYPE_CHECKING
 import libcst as cst
 
 from . import closures, impure, interleaving
-from .aliases import handed_changed, immutable_names
+from .handed import handed_changed
+from .immutables import immutable_names
 from .state import mutated_roots, walk
 
 if TYPE_CHECKING:

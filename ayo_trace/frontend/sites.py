@@ -18,8 +18,8 @@ import libcst as cst
 from ..ir.mutation import READ_ONLY_METHODS
 from ..ir.spec import primitive_spec
 from . import aliases, user_code
-from .aliases import handed_changed
 from .closures import _changed_after
+from .handed import handed_changed
 from .source import FunctionSource
 from .source import _names_in as _name_nodes
 from .state import _names_in, change_root, changed_argument, contains_await, mutated_roots, walk

@@ -79,16 +79,25 @@ def awaits_in(node: cst.CSTNode) -> list[cst.Await]:
 _READ_ONLY_METHODS = READ_ONLY_METHODS
 
 
-def mutated_roots(node: cst.CSTNode, traced_calls: frozenset[int] = frozenset()) -> list[str]:
+def mutated_roots(
+    node: cst.CSTNode,
+    traced_calls: frozenset[int] = frozenset(),
+    unnamed: list[cst.BaseExpression] | None = None,
+) -> list[str]:
     """Names whose object ``node`` may change in place: ``x.m(...)``, ``x[i] = ...``, ``x.a = ...``,
     and the names a ``for`` iterates over when its body changes an item in place (``for row in rows:
     row.append(...)`` changes ``rows``'s elements, so it changes what ``rows`` holds).
     ``traced_calls``: the ids of calls the tracer inlines (``self.summarize(d)`` of a static
-    ``self``), which are not such a change here: their bodies are traced."""
+    ``self``), which are not such a change here: their bodies are traced. ``unnamed``: where to
+    add what a change reaches that no name is the root of (``memory.get("facts")`` of
+    ``memory.get("facts").append(x)``, ``min(queues, key=len)``, ``facts()``), whose object may
+    be any the expression holds (``aliases.held_by``)."""
     out: dict[str, None] = {}
 
     def root(e: cst.BaseExpression) -> str | None:
         name = change_root(e)
+        if name is None and unnamed is not None:
+            unnamed.append(e)
         return name.value if name is not None else None
 
     for n in walk(node):

@@ -25,7 +25,7 @@ import libcst as cst
 
 from ..errors import TraceError
 from ..ir.code import SourceLoc
-from . import aliases, context_vars, holders, interleaving
+from . import context_vars, handed, holders, immutables, interleaving
 from .asyncio_calls import is_create_task, only_arg
 from .interleaving import Part, Touch, Touches
 from .state import contains_await, walk
@@ -113,7 +113,7 @@ def _handed(comp: Builder, stmt: cst.CSTNode, line: int | None) -> list[Touch]:
     """Changes of the workflow's objects a statement may make that ``interleaving``'s reading
     leaves out: ``items += [x]`` of a name not only ever holding a text or a number, and a name
     handed bare to a call that may change it (``rng.shuffle(items)``, a function the workflow
-    defines changing its parameter, any function not found at trace time: ``aliases.
+    defines changing its parameter, any function not found at trace time: ``handed.
     handed_changed``)."""
     src = comp.src
     at = (
@@ -121,14 +121,14 @@ def _handed(comp: Builder, stmt: cst.CSTNode, line: int | None) -> list[Touch]:
         if line is not None
         else (src.file_line(src.positions[stmt].start.line) if stmt in src.positions else 0)
     )
-    fixed = aliases.immutable_names(src)
+    fixed = immutables.immutable_names(src)
     out: list[Touch] = []
     for n in walk(stmt):
         if isinstance(n, cst.AugAssign) and isinstance(n.target, cst.Name) and n.target.value not in fixed:
             out.append(Touch(n.target.value, True, 0, 0, at))
         elif isinstance(n, cst.Call) and not _awaited(src, n):
             out += [
-                Touch(name, True, 0, 0, at) for name in aliases.handed_changed(src, n) if name not in fixed
+                Touch(name, True, 0, 0, at) for name in handed.handed_changed(src, n) if name not in fixed
             ]
     return out
 

@@ -113,9 +113,11 @@ graph rows_appended_in_place(docs):
       %rows = input
       %prompt = python(%row) { prompt = row[0] }  # records.py:20
       %value = llm(f"{%prompt}", max_tokens=2)  # records.py:20
-      %row_1 = python(%row, %value) { row.append(value) }  # records.py:20
+      %python = python(%row, %rows, %value) { row.append(value) }  # records.py:20
+      %row_1 = getitem(%python, index=0)  # records.py:20
+      %rows_1 = getitem(%python, index=1)  # records.py:20
       %go_on = const(True)  # records.py:19
-      return %go_on, %rows
+      return %go_on, %rows_1
   }
   %rows_1 = getitem(%loop, index=0)  # records.py:19
   return %rows_1""",
@@ -128,9 +130,11 @@ graph records_get_a_summary(docs):
       %records = input
       %field = python(%record) { field = format(record['text'], '') }  # records.py:28
       %value = llm(f"Summarize: {%field}\\n", max_tokens=3)  # records.py:28
-      %record_1 = python(%record, %value) { record["summary"] = value.strip() }  # records.py:28
+      %python = python(%record, %records, %value) { record["summary"] = value.strip() }  # records.py:28
+      %record_1 = getitem(%python, index=0)  # records.py:28
+      %records_1 = getitem(%python, index=1)  # records.py:28
       %go_on = const(True)  # records.py:27
-      return %go_on, %records
+      return %go_on, %records_1
   }
   %records_1 = getitem(%loop, index=0)  # records.py:27
   return %records_1""",
