@@ -145,6 +145,22 @@ def check_definition(src: FunctionSource, node: cst.CSTNode) -> None:
 _MUTABLE = (list, dict, set, bytearray, collections.deque)
 
 
+def _aliased(src: FunctionSource, changed: set[str]) -> list[str]:
+    """The module's names the workflow binds a local to (``h = HISTORY``, ``items = REG.items``,
+    ``a = b = LOG``, ``for h in [HISTORY]``) where that local is changed: its object is changed."""
+    local = {a.name for a in src.fn_scope.assignments if src.fn_scope.assignments[a.name]}
+    out: list[str] = []
+    for n in walk(src.node.body, lambda n: isinstance(n, cst.FunctionDef | cst.ClassDef | cst.Lambda)):
+        if isinstance(n, cst.Assign) and set(src.assigned_names(n)) & changed:
+            value: cst.CSTNode = n.value
+        elif isinstance(n, cst.For) and set(src.assigned_names(n.target)) & changed:
+            value = n.iter
+        else:
+            continue
+        out += [x.value for x in _names_in(value) if x.value not in local and _is_load(x, src.parents)]
+    return out
+
+
 def changed_globals(src: FunctionSource) -> frozenset[str]:
     """Module-level lists, dicts and sets the workflow changes in place somewhere (``HISTORY.append``,
     ``bump(STATS)`` of a function changing its argument), objects whose attributes it sets or
@@ -169,6 +185,12 @@ def changed_globals(src: FunctionSource) -> frozenset[str]:
     assigned = impure.attribute_roots(src.node.body)
     handed_on = set(_handed_here(src))
     changed = [*mutated_roots(src.node.body), *handed_on, *impure.called_names(src.node.body)]
+    augmented = {
+        a.target.value
+        for a in walk(src.node.body)
+        if isinstance(a, cst.AugAssign) and isinstance(a.target, cst.Name)
+    }
+    changed += _aliased(src, set(changed) | augmented)  # (`h += [q]` extends a list in place)
     out = frozenset(
         n
         for n in [*changed, *through, *reads]
