@@ -19,6 +19,7 @@ holding it reads and changes what that function does (``closure_uses``).
 from __future__ import annotations
 
 import inspect
+import re
 from collections.abc import Iterator
 from typing import TYPE_CHECKING, Any
 
@@ -32,7 +33,7 @@ from . import closures, impure, made_fields
 from .handed import handed_changed, resolve
 from .immutables import FRESH_CALLS, immutable_names
 from .source import FunctionSource
-from .state import _names_in, _target_names, awaits_in, change_root, mutated_roots, pattern_captures, walk
+from .state import _names_in, _target_names, awaits_in, mutated_roots, pattern_captures, walk
 from .values import Static, Traced, Value
 
 if TYPE_CHECKING:
@@ -81,8 +82,7 @@ def _bindings(src: FunctionSource) -> Iterator[tuple[list[str], cst.BaseExpressi
     pair``, ``first, *rest = [inbox, []]``, ``name, shortest = min(queues.items(), ...)``),
     element by element against a display of the same length (``a, b = log, []``); a ``for``
     target's, its items' (``for h in [history]``); a ``with ... as``'s; a ``case`` pattern's,
-    parts of the subject; an object an item or attribute is set on (``state["log"] = log``); a
-    function given a default (``def mark(x, s=seen)``: it holds ``seen``)."""
+    parts of the subject; a function given a default (``def mark(x, s=seen)``: it holds ``seen``)."""
     for node in walk(src.node.body, lambda n: isinstance(n, cst.FunctionDef | cst.ClassDef | cst.Lambda)):
         if isinstance(node, cst.Assign):
             if len(node.targets) > 1:
@@ -92,7 +92,8 @@ def _bindings(src: FunctionSource) -> Iterator[tuple[list[str], cst.BaseExpressi
         elif isinstance(node, cst.AnnAssign | cst.NamedExpr) and node.value is not None:
             yield from _unpacked(src, node.target, node.value)
         elif isinstance(node, cst.For):
-            yield _bound_names(src, node.target), node.iter
+            if not _strs_only(src, node.iter):
+                yield _bound_names(src, node.target), node.iter
         elif isinstance(node, cst.With):
             yield from (
                 (_bound_names(src, i.asname.name), i.item) for i in node.items if i.asname is not None
@@ -101,6 +102,22 @@ def _bindings(src: FunctionSource) -> Iterator[tuple[list[str], cst.BaseExpressi
             yield from ((pattern_captures(c.pattern), node.subject) for c in node.cases)
         elif isinstance(node, cst.FunctionDef):
             yield from (([node.name.value], d) for d in _defaults(node))
+
+
+_SCALAR_ITEMS = re.compile(
+    r"(list|List|Sequence|tuple|Tuple|Iterable|set|Set|frozenset)\[(str|int|float|bool)(, \.\.\.)?\]"
+)
+
+
+def _strs_only(src: FunctionSource, e: cst.BaseExpression) -> bool:
+    """Whether ``e`` is a parameter annotated as a collection of strings or numbers (``docs:
+    list[str]``): its items hold no object, so a loop's target over it shares none."""
+    if not isinstance(e, cst.Name):
+        return False
+    for p in src.node.params.params:
+        if p.name.value == e.value and p.annotation is not None:
+            return bool(_SCALAR_ITEMS.fullmatch(src.code(p.annotation.annotation).strip()))
+    return False
 
 
 def _unpacked(
@@ -121,10 +138,8 @@ def _unpacked(
 
 
 def _bound_names(src: FunctionSource, target: cst.BaseExpression) -> list[str]:
-    """The workflow's names a target binds, or whose object it sets an item or attribute of."""
-    if isinstance(target, cst.Attribute | cst.Subscript):
-        root = change_root(target)
-        return [root.value] if root is not None else []
+    """The workflow's names a target binds (not one whose object it sets an item or attribute of:
+    ``out[d] = r`` joined ``out`` with every ``r``, and a change of ``out`` is none of ``r``'s)."""
     if isinstance(target, cst.Tuple | cst.List):
         return [n for e in target.elements for n in _bound_names(src, e.value)]
     if isinstance(target, cst.StarredElement):

@@ -190,7 +190,7 @@ def changed_globals(src: FunctionSource) -> frozenset[str]:
         for a in walk(src.node.body)
         if isinstance(a, cst.AugAssign) and isinstance(a.target, cst.Name)
     }
-    changed += _aliased(src, set(changed) | augmented)  # (`h += [q]` extends a list in place)
+    changed += _aliased(src, set(mutated_roots(src.node.body)) | augmented)  # (`h += [q]`: in place)
     out = frozenset(
         n
         for n in [*changed, *through, *reads]

@@ -445,7 +445,8 @@ class Compiler(Builder):
         else:
             local, other = self.src.free_names(stmt)
         if reads is None:  # a closure of the workflow the statement uses reads names when called
-            local = list(dict.fromkeys([*local, *aliases.closure_uses(self.src, stmt, local)[0]]))
+            used = [n for n in aliases.closure_uses(self.src, stmt, local)[0] if self.is_bound(n)]
+            local = list(dict.fromkeys([*local, *used]))
         local, other = self.exprs.split_names(local, other)
         if source is not None:  # (a temporary named after a function it calls: `prompt = prompt(q)`)
             source, returns = unshadowed(source, returns, set(other), {*local, *self.temps})

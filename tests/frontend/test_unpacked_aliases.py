@@ -4,8 +4,7 @@ shortest = min(queues.items(), ...)``, ``for h in [history]``, ``match [turns]: 
 local function returning one object twice): a change in place through it is seen through the
 names of that value, and the other way round (``aliases.groups`` joins them). Also a loop's item
 changed in place while the list is read in the same iteration, or after the loop through the
-name the loop left bound; and a name stored into an item of another object (``state["k"] = log``):
-eager ≡ traced ≡ optimized."""
+name the loop left bound: eager ≡ traced ≡ optimized."""
 
 from __future__ import annotations
 
@@ -45,9 +44,6 @@ BINDINGS = [
     ('match {"k": log}:\n        case {"k": a}:\n            pass', ["a"]),
     ("with contextlib.nullcontext(log) as a:\n        pass", ["a"]),
     ("def session():\n        turns = []\n        return turns, turns\n\n    log, a = session()", ["a"]),
-    # an object an item or attribute is set on holds the value
-    ('state = {}\n    state["k"] = log', ['state["k"]']),
-    ("box = [None]\n    box[0] = log", ["box[0]"]),
 ]
 
 CHANGES = ["{n}.append({v})", "{n}.extend([{v}, q])", "{n}.insert(0, {v})", "{n}[:0] = [{v}]"]
