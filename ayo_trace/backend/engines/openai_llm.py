@@ -78,6 +78,7 @@ class _Decoding:
     finish_reason: str | None = None
     scope: anyio.CancelScope | None = None  # a decode pulling this stream now
     events_seen: int = 0
+    reopened: bool = False  # (a connection dropped before the first event is tried once more)
 
     @property
     def done(self) -> bool:
@@ -404,6 +405,9 @@ class OpenAILLM(LLMEngine):
             with anyio.CancelScope(shield=True):
                 await self._close(d)
             if answered and not d.events_seen and _dropped(exc):
+                if not d.reopened and not n:  # (a connection the server dropped under load: once
+                    d.reopened, d.finish_reason = True, None  # more, on a new one; nothing was sent)
+                    return await self._pull(s, params, max_steps)
                 # (the same server, the same prompt, closing the connection instead under load)
                 raise _ended_empty(self.name, exc) from exc
             raise translate(exc, self.name, f"decoding session {s.name!r}") from exc
