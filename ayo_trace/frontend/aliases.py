@@ -29,7 +29,7 @@ from ..errors import TraceError
 from ..ir.code import SourceLoc
 from ..ir.graph import Node
 from ..ir.mutation import PURE_STR_METHODS, READ_ONLY_CALLS, READ_ONLY_METHODS
-from . import closures, impure, made_fields
+from . import closures, impure, kept_in, made_fields
 from .handed import handed_changed, resolve
 from .immutables import FRESH_CALLS, immutable_names
 from .source import FunctionSource
@@ -340,8 +340,11 @@ def mutated_locals(comp: Builder, stmt: cst.CSTNode, lifted: frozenset[int] = fr
     through = closure_uses(comp.src, stmt, local)[1]  # what a closure it calls changes in place
     changed = list(dict.fromkeys([*(n for n in roots if n in local), *held, *through]))
     shared = groups(comp.src)  # and every name that may hold the same object
-    for n in list(changed):
-        for alias in sorted(shared.get(n, ())):
+    for n in changed:  # (grows: an object keeping it by then, `state["log"] = log`, and its own)
+        near = [*sorted(shared.get(n, ())), *kept_in.holders_of(comp.src, n, stmt, _held)]
+        mine = isinstance(v := peek(comp, n), Traced) and v.cls is not None
+        near += kept_in.kept_by(comp.src, n, stmt, _held, own=mine)  # (`state["log"].append(x)`: `log`)
+        for alias in near:
             if alias not in changed and comp.is_bound(alias) and not isinstance(peek(comp, alias), Static):
                 changed.append(alias)
     return changed
@@ -551,7 +554,11 @@ def changed_anywhere(src: FunctionSource) -> frozenset[str]:
         elif isinstance(n, cst.Call):
             out.update(handed_changed(src, n))
     shared = groups(src)
-    for name in list(out):
-        out.update(shared.get(name, ()))
+    kept = kept_in.holds(src, _held)
+    grown = list(out)
+    for name in grown:  # (and every object that may keep it, `state["log"] = log`)
+        more = [*shared.get(name, ()), *(k.holder for k in kept if k.held == name)]
+        grown += [m for m in more if m not in out]
+        out.update(more)
     src.changed_anywhere = frozenset(out - immutable_names(src))
     return src.changed_anywhere

@@ -51,6 +51,7 @@ class FunctionSource:
     loop_closures_checked: bool = False  # (``loop_closures.check_all`` ran)
     made: dict[int, cst.CSTNode] = field(default_factory=dict)  # nodes standing in (``stand_in``)
     changed_anywhere: Any = None  # names whose object the body may change in place (``aliases.py``)
+    kept: Any = None  # objects put into others by a change of those (``kept_in.py``), found on first use
     immutable: Any = None  # names only ever holding strings or numbers (``immutables.immutable_names``)
     captures: tuple[set[str], set[str]] | None = None  # (``_unseen_bindings``, found on first use)
     local_qualname: str = ""  # a local ``async def`` of ``fn`` read from ``fn``'s tree: its qualname

@@ -62,23 +62,24 @@ class TextBuilding(Expressions):
             local, other = self.body.src.free_names(e)
         except KeyError:  # (code the compiler made)
             local, other = [], []
+        # every part's node first (a part that is itself a string built from parts is made here,
+        # before any temporary of this string's is bound: `p = f"Q: {q2}"` of `q2 = q + " x"`)
+        nodes = [(sub, self.body.materialize(value, loc, "part")) for sub, value in made.values()]
         taken = {*local, *other, *self.body.temps}
-        temps: list[str] = []
+        bound: dict[str, Value] = {}
         replaced: dict[int, cst.BaseExpression] = {}
-        for i, (sub, value) in enumerate(made.values()):
+        for i, (sub, node) in enumerate(nodes):
             if isinstance(sub, cst.Name):
-                if sub.value not in self.body.temps:
-                    self.body.temps[sub.value] = value
-                    temps.append(sub.value)
+                bound[sub.value] = Traced(node)  # (as bound when the string was built, whatever now)
                 continue
-            node = self.body.materialize(value, loc, "part")
             temp = node.name
             if not temp.isidentifier() or keyword.iskeyword(temp) or temp in taken:
                 temp = f"__ayo_part{i}"
             taken.add(temp)
-            self.body.temps[temp] = Traced(node)
-            temps.append(temp)
+            bound[temp] = Traced(node)
             replaced[id(sub)] = cst.Name(temp)
+        before = {t: self.body.temps[t] for t in bound if t in self.body.temps}
+        self.body.temps.update(bound)
 
         class Replace(cst.CSTTransformer):
             def on_leave(self, original: cst.CSTNode, updated: cst.CSTNode) -> Any:
@@ -89,8 +90,9 @@ class TextBuilding(Expressions):
             assert isinstance(new, cst.BaseExpression)
             return make(self.body.src.expr_code(new), frozenset(replaced))
         finally:
-            for temp in temps:
+            for temp in bound:
                 del self.body.temps[temp]
+            self.body.temps.update(before)
 
     def _part_node(self, e: cst.BaseExpression, loc: SourceLoc, hint: str) -> MakeNode:
         """``make`` for a part of a string: a node binding ``hint`` (or ``hint_``) to it."""

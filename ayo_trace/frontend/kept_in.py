@@ -1,0 +1,182 @@
+"""Objects of the workflow that come to keep another's object by a change of theirs (not a binding).
+
+``state["log"] = log``, ``box.items = items``, ``msgs.append(msg)``, ``setattr(box, "items",
+notes)``, ``log += [entry]``: after such a statement, changing the held object in place (``log.append(x)``,
+``msg["content"] = answer``) changes what the holder holds, so a later read of the holder
+(``repr(msgs)``, ``len(state["log"])``) must run after that change. The relation is directed: a
+change of the holder (``out[d] = r``) is no change of what it holds, so unlike ``aliases.groups``
+(names bound to the same object, both ways) it does not join the two names, which would make every
+loop filling a dict change its values.
+
+And it holds only from the statement that makes it on: a change of ``rec`` made in a loop's body
+before ``results.append(rec)``, on a ``rec`` the body binds anew above the change, is a change of
+an object nothing holds yet (``for d in docs: rec = {...}; rec["a"] = await ...;
+results.append(rec)`` stays a map of independent iterations).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass
+
+import libcst as cst
+
+from ..ir.mutation import CHANGING_CALLS
+from .source import FunctionSource
+from .state import change_root, target_leaves, walk
+
+# methods of the built-in containers that put their arguments into them
+_STORING_METHODS = frozenset(
+    {"append", "extend", "insert", "add", "update", "setdefault", "appendleft", "extendleft", "__setitem__"}
+)
+
+Held = Callable[[FunctionSource, cst.BaseExpression], set[str]]
+
+
+@dataclass(frozen=True)
+class Holds:
+    """``holder``'s object comes to hold ``held``'s by the statement ``site``."""
+
+    held: str
+    holder: str
+    site: cst.CSTNode
+
+
+def holds(src: FunctionSource, held: Held) -> list[Holds]:
+    """Every such relation of the workflow's own names (``held``: the names whose objects a
+    value may hold, ``aliases._held``)."""
+    if src.kept is not None:
+        return list(src.kept)
+    out: list[Holds] = []
+
+    def add(holder: cst.BaseExpression, value: cst.BaseExpression, site: cst.CSTNode) -> None:
+        root = change_root(holder)
+        if root is None:
+            return
+        for n in sorted(held(src, value)):
+            if n != root.value:
+                out.append(Holds(n, root.value, site))
+
+    scoped = lambda n: isinstance(n, cst.FunctionDef | cst.ClassDef | cst.Lambda)  # noqa: E731
+    for node in walk(src.node.body, scoped):
+        if isinstance(node, cst.Assign | cst.AnnAssign) and node.value is not None:
+            targets = [t.target for t in node.targets] if isinstance(node, cst.Assign) else [node.target]
+            for leaf in (leaf for t in targets for leaf in target_leaves(t)):
+                if isinstance(leaf, cst.Attribute | cst.Subscript):
+                    add(leaf, node.value, node)
+        elif isinstance(node, cst.AugAssign):  # (`log += [entry]`: the list takes the entry)
+            add(node.target, node.value, node)
+        elif isinstance(node, cst.Call):
+            func, args = node.func, node.args
+            if isinstance(func, cst.Attribute) and func.attr.value in _STORING_METHODS:
+                for a in args:
+                    add(func.value, a.value, node)
+            elif isinstance(func, cst.Name) and func.value in CHANGING_CALLS and len(args) == 3:
+                add(args[0].value, args[2].value, node)  # (`setattr(box, "items", notes)`)
+    src.kept = tuple(out)
+    return out
+
+
+def holders_of(src: FunctionSource, name: str, stmt: cst.CSTNode, held: Held) -> list[str]:
+    """The names whose objects may hold ``name``'s when ``stmt`` runs: a change ``stmt`` makes to
+    it in place changes theirs too."""
+    return sorted({h.holder for h in holds(src, held) if h.held == name and _may_follow(src, h, stmt)})
+
+
+def kept_by(src: FunctionSource, name: str, stmt: cst.CSTNode, held: Held, *, own: bool = False) -> list[str]:
+    """The names whose objects ``name``'s may keep when ``stmt`` runs and ``stmt`` may change in
+    place through it (``state["log"].append(x)`` after ``state["log"] = log``: ``log``; a method
+    of the user's, ``box.add(x)`` after ``box.items = items``: ``items``); none where ``stmt``
+    changes only ``name``'s object itself (``state["n"] = 1``, ``out.append(r)``). ``own``: the
+    object is of a class of the user's, whose ``add`` or ``update`` is no container's."""
+    if not _reaches_into(stmt, name, own):
+        return []
+    return sorted({h.held for h in holds(src, held) if h.holder == name and _may_follow(src, h, stmt)})
+
+
+_OWN_METHODS = _STORING_METHODS | {
+    "pop",
+    "popitem",
+    "remove",
+    "discard",
+    "clear",
+    "sort",
+    "reverse",
+    "popleft",
+}
+
+
+def _reaches_into(stmt: cst.CSTNode, name: str, own: bool) -> bool:
+    """Whether ``stmt`` may change in place an object ``name``'s object holds: a change through a
+    part of it (``name[k].append``, ``name.a[i] = v``), a method not of the built-in containers
+    (``name.add(x)``), or a change not seen here (through a function it calls)."""
+    seen = False
+    for n in walk(stmt):
+        part: cst.BaseExpression | None = None
+        if isinstance(n, cst.Call) and isinstance(n.func, cst.Attribute):
+            part = n.func.value
+            if isinstance(part, cst.Name) and part.value == name:
+                if own or n.func.attr.value not in _OWN_METHODS:
+                    return True
+                seen = True
+                continue
+        elif isinstance(n, cst.AssignTarget | cst.AugAssign | cst.Del):
+            part = n.target if isinstance(n.target, cst.Attribute | cst.Subscript) else None
+            if part is not None and isinstance(part.value, cst.Name) and part.value.value == name:
+                seen = True
+                continue
+        if part is not None and (root := change_root(part)) is not None and root.value == name:
+            return True
+    return not seen
+
+
+def _may_follow(src: FunctionSource, h: Holds, stmt: cst.CSTNode) -> bool:
+    """Whether ``stmt`` may run after ``h.site`` with ``h.held`` still naming the object the site
+    put into its holder: it stands after the site, or before it in a loop around both whose body
+    does not bind ``h.held`` anew above ``stmt``. Where the tree cannot tell, it may."""
+    try:
+        at, site = src.positions[stmt].start, src.positions[h.site].start
+    except KeyError:
+        return True
+    if (at.line, at.column) >= (site.line, site.column):
+        return True
+    loop, top = _common_loop(src, stmt, h.site)
+    if loop is None:
+        return False  # (before the site, and run once)
+    if top is None:
+        return True
+    body: list[cst.CSTNode] = list(loop.body.body) if isinstance(loop.body, cst.IndentedBlock) else []
+    for line in body[: body.index(top)] if top in body else []:
+        if isinstance(line, cst.SimpleStatementLine) and any(
+            isinstance(s, cst.Assign)
+            and any(isinstance(t.target, cst.Name) and t.target.value == h.held for t in s.targets)
+            for s in line.body
+        ):
+            return False  # (bound anew in each pass before the change: not yet held)
+    return True
+
+
+def _common_loop(
+    src: FunctionSource, stmt: cst.CSTNode, site: cst.CSTNode
+) -> tuple[cst.For | cst.While | None, cst.CSTNode | None]:
+    """The innermost loop of the function around both ``stmt`` and ``site``, with the statement of
+    its body ``stmt`` is in (None where the tree cannot tell)."""
+    around_site = {id(n) for n in _ancestors(src, site)}
+    child: cst.CSTNode | None = None
+    for n in [stmt, *_ancestors(src, stmt)]:
+        if isinstance(n, cst.For | cst.While) and id(n) in around_site and n is not stmt:
+            return n, child
+        if isinstance(n, cst.BaseStatement):
+            child = n
+        if n is src.node:
+            break
+    return None, None
+
+
+def _ancestors(src: FunctionSource, node: cst.CSTNode) -> list[cst.CSTNode]:
+    out: list[cst.CSTNode] = []
+    n = src.parents.get(node) if hasattr(src.parents, "get") else None
+    while n is not None and n is not src.node:
+        out.append(n)
+        n = src.parents.get(n)
+    return out
