@@ -40,10 +40,17 @@ if TYPE_CHECKING:
     from .builder import Builder
 
 
-def groups(src: FunctionSource) -> dict[str, frozenset[str]]:
-    """Each workflow name that shares an object with others, mapped to its whole group."""
-    if src.aliases is not None:
-        return src.aliases
+_DISPLAYS = (cst.List, cst.Tuple, cst.Set, cst.Dict)
+
+
+def groups(src: FunctionSource, *, strict: bool = False) -> dict[str, frozenset[str]]:
+    """Each workflow name that shares an object with others, mapped to its whole group.
+    ``strict``: a name bound to a display (``rec = {"doc": d}``) not joined with the names it
+    holds: the display is a new object keeping theirs (``kept_in``), which a change of its own
+    (``rec["ans"] = r``) does not reach."""
+    cached = src.strict_aliases if strict else src.aliases
+    if cached is not None:
+        return cached
     parent: dict[str, str] = {}
 
     def find(n: str) -> str:
@@ -61,6 +68,8 @@ def groups(src: FunctionSource) -> dict[str, frozenset[str]]:
             continue  # (nothing bound; a string, a number, an answer: no object to share)
         root = reference_root(value)
         held = [root] if root is not None else sorted(_held(src, value))
+        if strict and isinstance(value, _DISPLAYS):
+            held = []
         for n in [*names[1:], *held]:
             if n != names[0]:
                 union(names[0], n)
@@ -72,7 +81,10 @@ def groups(src: FunctionSource) -> dict[str, frozenset[str]]:
         whole = frozenset(group | {find(next(iter(group)))})
         for n in whole:
             out[n] = whole
-    src.aliases = out
+    if strict:
+        src.strict_aliases = out
+    else:
+        src.aliases = out
     return out
 
 
@@ -339,15 +351,27 @@ def mutated_locals(comp: Builder, stmt: cst.CSTNode, lifted: frozenset[int] = fr
     roots += [t.value for t in grown if isinstance(t, cst.Name) and t.value not in fixed]
     through = closure_uses(comp.src, stmt, local)[1]  # what a closure it calls changes in place
     changed = list(dict.fromkeys([*(n for n in roots if n in local), *held, *through]))
-    shared = groups(comp.src)  # and every name that may hold the same object
-    for n in changed:  # (grows: an object keeping it by then, `state["log"] = log`, and its own)
-        near = [*sorted(shared.get(n, ())), *kept_in.holders_of(comp.src, n, stmt, _held)]
-        mine = isinstance(v := peek(comp, n), Traced) and v.cls is not None
-        near += kept_in.kept_by(comp.src, n, stmt, _held, own=mine)  # (`state["log"].append(x)`: `log`)
+    # a change of a name's own object only (`rec["ans"] = r`, `out.append(x)`) reaches the names
+    # of that object and the objects keeping it, not what it keeps (`rec = {"doc": d}`: `d`)
+    direct = set(mutated_roots(stmt, helpers))
+    own = {n for n in changed if n in direct and not kept_in.reaches_into(stmt, n, _mine(comp, n))}
+    shared, strict = groups(comp.src), groups(comp.src, strict=True)
+    for n in changed:  # (grows: every name that may hold the same object, an object keeping it)
+        near = [*sorted((strict if n in own else shared).get(n, ()))]
+        near += kept_in.holders_of(comp.src, n, stmt, _held)  # (`state["log"] = log`: `state`)
+        if n not in own:  # (`state["log"].append(x)`: `log`)
+            near += kept_in.kept_by(comp.src, n, stmt, _held, own=_mine(comp, n))
         for alias in near:
             if alias not in changed and comp.is_bound(alias) and not isinstance(peek(comp, alias), Static):
                 changed.append(alias)
+                if n in own:
+                    own.add(alias)
     return changed
+
+
+def _mine(comp: Builder, name: str) -> bool:
+    """Whether ``name``'s object is of a class of the user's (its ``add`` is no container's)."""
+    return isinstance(v := peek(comp, name), Traced) and v.cls is not None
 
 
 def held_by(src: FunctionSource, exprs: list[cst.BaseExpression]) -> list[str]:

@@ -21,7 +21,7 @@ from dataclasses import dataclass
 
 import libcst as cst
 
-from ..ir.mutation import CHANGING_CALLS
+from ..ir.mutation import CHANGING_CALLS, READ_ONLY_CALLS, READ_ONLY_METHODS
 from .source import FunctionSource
 from .state import change_root, target_leaves, walk
 
@@ -29,6 +29,8 @@ from .state import change_root, target_leaves, walk
 _STORING_METHODS = frozenset(
     {"append", "extend", "insert", "add", "update", "setdefault", "appendleft", "extendleft", "__setitem__"}
 )
+
+_DISPLAYS = (cst.List, cst.Tuple, cst.Set, cst.Dict)
 
 Held = Callable[[FunctionSource, cst.BaseExpression], set[str]]
 
@@ -50,12 +52,10 @@ def holds(src: FunctionSource, held: Held) -> list[Holds]:
     out: list[Holds] = []
 
     def add(holder: cst.BaseExpression, value: cst.BaseExpression, site: cst.CSTNode) -> None:
-        root = change_root(holder)
-        if root is None:
-            return
-        for n in sorted(held(src, value)):
-            if n != root.value:
-                out.append(Holds(n, root.value, site))
+        root = _root(holder)
+        for n in sorted(held(src, value)) if root is not None else []:
+            if n != root:
+                out.append(Holds(n, root, site))
 
     scoped = lambda n: isinstance(n, cst.FunctionDef | cst.ClassDef | cst.Lambda)  # noqa: E731
     for node in walk(src.node.body, scoped):
@@ -64,6 +64,8 @@ def holds(src: FunctionSource, held: Held) -> list[Holds]:
             for leaf in (leaf for t in targets for leaf in target_leaves(t)):
                 if isinstance(leaf, cst.Attribute | cst.Subscript):
                     add(leaf, node.value, node)
+                elif isinstance(leaf, cst.Name) and isinstance(node.value, _DISPLAYS):
+                    add(leaf, node.value, node)  # (`rec = {"doc": d}`: a new object keeping `d`)
         elif isinstance(node, cst.AugAssign):  # (`log += [entry]`: the list takes the entry)
             add(node.target, node.value, node)
         elif isinstance(node, cst.Call):
@@ -75,6 +77,23 @@ def holds(src: FunctionSource, held: Held) -> list[Holds]:
                 add(args[0].value, args[2].value, node)  # (`setattr(box, "items", notes)`)
     src.kept = tuple(out)
     return out
+
+
+def _root(e: cst.BaseExpression) -> str | None:
+    """The name whose object keeps what is put into ``e``: ``x`` of ``x[k]``, ``x.a``, and of a
+    part of it a method hands out (``groups.setdefault(k, []).append(o)``, ``index.get(k).append(o)``)."""
+    while True:
+        if (
+            isinstance(e, cst.Call)
+            and isinstance(e.func, cst.Attribute)
+            and e.func.attr.value in ("get", "setdefault")
+        ):
+            e = e.func.value
+        elif isinstance(e, cst.Attribute | cst.Subscript):
+            e = e.value
+        else:
+            found = change_root(e)
+            return found.value if found is not None else None
 
 
 def holders_of(src: FunctionSource, name: str, stmt: cst.CSTNode, held: Held) -> list[str]:
@@ -89,7 +108,7 @@ def kept_by(src: FunctionSource, name: str, stmt: cst.CSTNode, held: Held, *, ow
     of the user's, ``box.add(x)`` after ``box.items = items``: ``items``); none where ``stmt``
     changes only ``name``'s object itself (``state["n"] = 1``, ``out.append(r)``). ``own``: the
     object is of a class of the user's, whose ``add`` or ``update`` is no container's."""
-    if not _reaches_into(stmt, name, own):
+    if not reaches_into(stmt, name, own):
         return []
     return sorted({h.held for h in holds(src, held) if h.holder == name and _may_follow(src, h, stmt)})
 
@@ -106,13 +125,16 @@ _OWN_METHODS = _STORING_METHODS | {
 }
 
 
-def _reaches_into(stmt: cst.CSTNode, name: str, own: bool) -> bool:
+def reaches_into(stmt: cst.CSTNode, name: str, own: bool) -> bool:
     """Whether ``stmt`` may change in place an object ``name``'s object holds: a change through a
     part of it (``name[k].append``, ``name.a[i] = v``), a method not of the built-in containers
-    (``name.add(x)``), or a change not seen here (through a function it calls)."""
+    (``name.add(x)``), an attribute set on an object of the user's class (``own``: a property's
+    setter may do anything), or a change not seen here (``name`` handed to a function)."""
     seen = False
     for n in walk(stmt):
         part: cst.BaseExpression | None = None
+        if isinstance(n, cst.Call) and _hands_on(n, name):
+            return True
         if isinstance(n, cst.Call) and isinstance(n.func, cst.Attribute):
             part = n.func.value
             if isinstance(part, cst.Name) and part.value == name:
@@ -123,11 +145,24 @@ def _reaches_into(stmt: cst.CSTNode, name: str, own: bool) -> bool:
         elif isinstance(n, cst.AssignTarget | cst.AugAssign | cst.Del):
             part = n.target if isinstance(n.target, cst.Attribute | cst.Subscript) else None
             if part is not None and isinstance(part.value, cst.Name) and part.value.value == name:
+                if own and isinstance(part, cst.Attribute):
+                    return True
                 seen = True
                 continue
         if part is not None and (root := change_root(part)) is not None and root.value == name:
             return True
     return not seen
+
+
+def _hands_on(call: cst.Call, name: str) -> bool:
+    """Whether ``call`` hands ``name`` bare to a function that may change it (not a container's
+    method keeping it, ``out.append(rec)``, nor a builtin only reading it, ``len(rec)``)."""
+    if not any(isinstance(a.value, cst.Name) and a.value.value == name for a in call.args):
+        return False
+    func = call.func
+    if isinstance(func, cst.Attribute):
+        return func.attr.value not in _OWN_METHODS | READ_ONLY_METHODS
+    return not (isinstance(func, cst.Name) and func.value in READ_ONLY_CALLS)
 
 
 def _may_follow(src: FunctionSource, h: Holds, stmt: cst.CSTNode) -> bool:

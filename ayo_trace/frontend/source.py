@@ -47,6 +47,7 @@ class FunctionSource:
     _assigned_cache: dict[int, list[str]] = field(default_factory=dict)
     closures: Any = None  # the functions the body defines (``closures.py``), found on first use
     aliases: Any = None  # names that may share an object (``aliases.py``), found on first use
+    strict_aliases: Any = None  # the same, a display not joined with what it holds (``aliases.py``)
     changed_globals: Any = None  # module containers the body changes in place (``closures.py``)
     loop_closures_checked: bool = False  # (``loop_closures.check_all`` ran)
     made: dict[int, cst.CSTNode] = field(default_factory=dict)  # nodes standing in (``stand_in``)

@@ -1,6 +1,6 @@
 """An object put into another by a change of that one (``state["log"] = log``, ``box.items =
 items``, ``msgs.append(msg)``, ``setattr(box, "items", notes)``, ``out += [log]``, ``d.update({"log":
-log})``) is then held by it: a change of the held object in place is a change of its holder (a
+log})``, ``groups.setdefault(k, []).append(log)``) is then held by it: a change of the held object in place is a change of its holder (a
 later read of the holder runs after it), and a change through the holder into it (``state["log"].
 append(x)``, a method of the user's class, ``box.add(x)``) is a change of the held object. A
 change of the holder itself (``out[d] = r``) is none of what it holds, and a change before the
@@ -47,6 +47,9 @@ PUTS = [
     ('state = {{}}\n    state.update({{"log": log}})', 'state["log"]', False),
     ('state = {{}}\n    state.setdefault("log", log)', 'state["log"]', False),
     ('state = {{"n": 0}}\n    state["n"] = 1\n    state["log"] = log', 'state["log"]', False),
+    ('state = {{}}\n    state.setdefault("g", []).append(log)', 'state["g"][0]', False),
+    ('state = {{"g": []}}\n    state.get("g").append(log)', 'state["g"][-1]', False),
+    ('state = {{"g": {{}}}}\n    state["g"].setdefault("k", []).append(log)', 'state["g"]["k"][0]', False),
 ]
 
 BODY = """    {put}
@@ -126,3 +129,30 @@ def test_an_object_kept_in_a_loop_is_held_only_from_where_it_is_put_in(loop: str
     body = loop.format(v=answer) + '\n    return seen, await ayo.llm(f"Last {q}", max_tokens=2)'
     wf = load(MODULE.format(body=body), tmp_path).program
     run_in_new_loop(lambda: three_runs_agree(wf, ["q"], [[], ["alpha", "beta"], ["a", "b", "c"]]))
+
+
+FILLED = """    results = []
+    for d in docs:
+        {rec} = {made}
+        {fill}
+        results.append({rec})
+    return results"""
+
+
+@settings(max_examples=12, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+@given(
+    made=st.sampled_from(['{{"doc": d}}', '{{"doc": d, "n": len(d)}}', "[d]", "{{}}"]),
+    fill=st.sampled_from(
+        ['{rec}["ans"] = {v}', '{rec}.update({{"ans": {v}}})', '{rec}.setdefault("ans", {v})']
+    ),
+)
+def test_a_fresh_record_filled_then_appended_is_a_map(made: str, fill: str, tmp_path: Path) -> None:
+    """Filling the record changes the record only, not the item it was made of (nor ``docs``):
+    the iterations stay independent, a ``map``, and agree with eager."""
+    answer = 'await ayo.llm(f"On {q} {d}", max_tokens=2)'
+    if made == "[d]":
+        fill = "{rec}.append({v})"
+    body = FILLED.format(rec="rec", made=made.format(), fill=fill.format(rec="rec", v=answer))
+    wf = load(MODULE.format(body=body), tmp_path).program
+    assert " = map(" in str(wf.graph("q", ["a", "b"])), body
+    run_in_new_loop(lambda: three_runs_agree(wf, ["q"], [[], ["alpha", "beta"]]))
