@@ -53,9 +53,9 @@ def holds(src: FunctionSource, held: Held) -> list[Holds]:
 
     def add(holder: cst.BaseExpression, value: cst.BaseExpression, site: cst.CSTNode) -> None:
         root = _root(holder)
-        for n in sorted(held(src, value)) if root is not None else []:
-            if n != root:
-                out.append(Holds(n, root, site))
+        if root is None:
+            return
+        out.extend(Holds(n, root, site) for n in sorted(held(src, value)) if n != root)
 
     scoped = lambda n: isinstance(n, cst.FunctionDef | cst.ClassDef | cst.Lambda)  # noqa: E731
     for node in walk(src.node.body, scoped):
