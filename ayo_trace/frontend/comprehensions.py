@@ -230,6 +230,17 @@ def _interleaved(body: Builder, e: Any) -> bool:
     if any(set(mutated_roots(c)) & set(body.src.free_names(c)[0]) - own for c in clauses):
         return True  # (a workflow object's: not `re.search(p, d)`)
     element = [e.key, e.value] if isinstance(e, cst.DictComp) else [e.elt]
+    # an item a filter changes in place and the element reads (`if o.bump()` then `o.n`): the
+    # iterable may hold one object twice, whose second filter must come after the first element
+    items_changed = {n for c in clauses for n in mutated_roots(c)} | {
+        n
+        for c in clauses
+        for call in walk(c)
+        if isinstance(call, cst.Call)
+        for n in handed_changed(body.src, call)
+    }
+    if items_changed & own & {n for part in element for n in body.src.free_names(part)[0]}:
+        return True
     read = {n for c in clauses for n in body.src.free_names(c)[0]} - own
     changed = {n for part in element for n in mutated_roots(part)}
     handed = {
