@@ -110,6 +110,28 @@ def access(node: Node) -> Access:
     )
 
 
+@functools.lru_cache(maxsize=4096)
+def _unpacks(source: str) -> bool:
+    """Whether ``source`` unpacks a value into several targets (``a, b = x``, ``for a, b in``),
+    which raises on a value of another length."""
+    try:
+        tree = parsed(textwrap.dedent(source))
+    except SyntaxError:
+        return True
+    targets = (
+        t
+        for n in ast.walk(tree)
+        for t in (
+            n.targets
+            if isinstance(n, ast.Assign)
+            else [n.target]
+            if isinstance(n, ast.For | ast.comprehension)
+            else []
+        )
+    )
+    return any(isinstance(t, ast.Tuple | ast.List) for t in targets)
+
+
 def _own_access(node: Node) -> Access:
     op = node.op
     spec = primitive_spec(op)
@@ -122,8 +144,9 @@ def _own_access(node: Node) -> Access:
         code = node.attrs.get("code")
         changed = _changed_params(code) if isinstance(code, PyCode) else set(range(len(node.args)))
         # the user's statement may raise (`first = docs[0]` of no docs) even when nothing reads its
-        # value, as it does eagerly; the compiler's own bookkeeping (`__ayo_` names) does not
-        raises = isinstance(code, PyCode) and "__ayo_" not in code.source
+        # value, as it does eagerly; the compiler's own bookkeeping (`__ayo_` names) does not, but
+        # for a loop's item unpacked into the user's target (`head, rest = __ayo_item`)
+        raises = isinstance(code, PyCode) and ("__ayo_" not in code.source or _unpacks(code.source))
         iterated = _iterated_params(code) if isinstance(code, PyCode) else set(range(len(node.args)))
         return _iterating(
             node,
