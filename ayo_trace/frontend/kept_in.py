@@ -145,8 +145,8 @@ def reaches_into(stmt: cst.CSTNode, name: str, own: bool) -> bool:
         elif isinstance(n, cst.AssignTarget | cst.AugAssign | cst.Del):
             part = n.target if isinstance(n.target, cst.Attribute | cst.Subscript) else None
             if part is not None and isinstance(part.value, cst.Name) and part.value.value == name:
-                if own and isinstance(part, cst.Attribute):
-                    return True
+                if (own and isinstance(part, cst.Attribute)) or isinstance(n, cst.AugAssign):
+                    return True  # (a property's setter; `rec["items"] += [x]` extends the list held)
                 seen = True
                 continue
         if part is not None and (root := change_root(part)) is not None and root.value == name:

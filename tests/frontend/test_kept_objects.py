@@ -58,11 +58,11 @@ BODY = """    {put}
     return seen, await ayo.llm(f"Last {{q}}", max_tokens=2)"""
 
 
-@settings(max_examples=30, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+@settings(max_examples=25, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
 @given(
     put=st.sampled_from(PUTS),
     through=st.sampled_from(["log", "holder", "method"]),
-    change=st.sampled_from(["{n}.append({v})", "{n}.extend([{v}, q])", "{n}[:0] = [{v}]"]),
+    change=st.sampled_from(["{n}.append({v})", "{n}.extend([{v}, q])", "{n}[:0] = [{v}]", "{n} += [{v}]"]),
     read=st.sampled_from(["len({n})", "repr({n})", "[*{n}]"]),
     read_through=st.booleans(),
 )
