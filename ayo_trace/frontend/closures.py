@@ -17,7 +17,8 @@ things follow, each a rule the compiler applies:
   body), so the statement's node depends on the latest value of each and hands the changed ones on.
 
 ``async def`` helpers local to the workflow are inlined where they are awaited (``helpers.py``) and
-read the names as bound at the call, so only the ``nonlocal`` rule applies to them.
+read the names as bound at the call, so only the ``nonlocal`` rule applies to them, and, for a call
+made now and run later (a task, a coroutine kept), ``made_early``'s.
 """
 
 from __future__ import annotations
@@ -32,7 +33,7 @@ import libcst as cst
 from ..errors import TraceError
 from ..ir.code import SourceLoc
 from ..ir.mutation import READ_ONLY_METHODS
-from . import impure
+from . import impure, made_early
 from .handed import handed
 from .source import FunctionSource, _is_load, _names_in
 from .state import mutated_roots, walk
@@ -127,7 +128,10 @@ def check_definition(src: FunctionSource, node: cst.CSTNode) -> None:
     if found is None or not found.reads:
         return
     if isinstance(node, cst.FunctionDef) and node.asynchronous is not None and not node.decorators:
-        return  # inlined where it is awaited, reading the names as bound there
+        # inlined where it is awaited, reading the names as bound there; a call run later (a task,
+        # a coroutine kept) reads them then (``made_early``)
+        made_early.check_made_early(src, node, set(uses(src, [found.name])[0]))
+        return
     end = src.positions[node].end.line
     later = _assigned_after(src, end, set(found.reads))
     if later:

@@ -202,7 +202,7 @@ def _check_uses(comp: Builder, made: cst.CSTNode, name: str, loc: SourceLoc) -> 
         if done_at is not None and src.positions[n].start.line > done_at:
             continue  # read after all have finished, in Python too
         raise TraceError(
-            f"`{src.code(src.parents.get(n) or n).strip()}` uses the tasks of `{name}` before they are "
+            f"`{_excerpt(comp, n)}` uses the tasks of `{name}` before they are "
             "all awaited: the graph runs each call where its task is created, so it has finished "
             "there, where Python's may still be running; await them first (`await "
             f"asyncio.gather(*{name}.values())`), or await one (`await {name}[key]`)",
@@ -211,22 +211,43 @@ def _check_uses(comp: Builder, made: cst.CSTNode, name: str, loc: SourceLoc) -> 
         )
 
 
+def _excerpt(comp: Builder, n: cst.Name) -> str:
+    """The code around a read of a dict of tasks to show: its call, its loop's header, or what
+    holds it (``tasks.items()``, ``tasks[k]``)."""
+    src = comp.src
+    parent = src.parents.get(n)
+    if isinstance(parent, cst.Arg) and isinstance(call := src.parents.get(parent), cst.Call):
+        return src.code(call).strip()
+    if isinstance(parent, cst.For | cst.CompFor) and parent.iter is n:
+        return f"for {src.code(parent.target).strip()} in {n.value}"
+    return src.code(parent or n).strip()
+
+
 def _keys_only(comp: Builder, n: cst.Name) -> bool:
     """Whether this read of a dict of tasks reads its keys alone: ``len(tasks)``, ``list(tasks)``,
-    ``sorted(tasks)``, ``tasks.keys()``, ``key in tasks``."""
+    ``sorted(tasks, reverse=True)``, ``tasks.keys()``, ``key in tasks``, ``for key in tasks``."""
     parent = comp.src.parents.get(n)
     if isinstance(parent, cst.Attribute) and parent.value is n and parent.attr.value == "keys":
         return isinstance(comp.src.parents.get(parent), cst.Call)
     if isinstance(parent, cst.ComparisonTarget):
         return parent.comparator is n and isinstance(parent.operator, cst.In | cst.NotIn)
+    if isinstance(parent, cst.For | cst.CompFor):
+        return parent.iter is n  # (iterating a dict yields its keys)
     call = comp.src.parents.get(parent)
     return (
         isinstance(parent, cst.Arg)
         and not parent.star
+        and parent.keyword is None
         and isinstance(call, cst.Call)
-        and len(call.args) == 1
-        and comp.exprs.callee(call) in (len, bool, list, sorted, set, tuple)
+        and [a for a in call.args if a.keyword is None] == [parent]
+        and not any(a.star for a in call.args)
+        and comp.exprs.callee(call) in _KEYS_OF
     )
+
+
+# (called on a dict, each reads its keys alone; a keyword, `sorted(tasks, key=f)`, reads no task:
+# a read of the dict in `f` is a read of its own)
+_KEYS_OF = (len, bool, list, sorted, set, frozenset, tuple, reversed, enumerate)
 
 
 def _loop_sites(comp: Builder, it: cst.CSTNode | None) -> list[cst.CSTNode] | None:

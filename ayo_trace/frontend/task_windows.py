@@ -28,6 +28,7 @@ from ..ir.code import SourceLoc
 from . import context_vars, handed, holders, immutables, interleaving
 from .asyncio_calls import is_create_task, only_arg
 from .interleaving import Part, Touch, Touches
+from .made_early import window
 from .state import contains_await, walk
 
 if TYPE_CHECKING:
@@ -54,7 +55,7 @@ def check_window(
         return
     task = mine[0][0]
     waited = not deferred
-    for stmt, line in _window(comp, made, name, group):
+    for stmt, line in window(comp.src, made, name, group):
         waited = waited or contains_await(stmt)
         if not waited or id(stmt) in comp.deps.deferred:
             continue
@@ -87,7 +88,7 @@ def check_untraced_window(comp: Builder, made: cst.Assign, name: str, call: cst.
     reach |= {h for n in list(reach) for h in holds.get(n, ())}
     defines = any(isinstance(n, cst.FunctionDef | cst.Lambda | cst.ClassDef) for n in walk(src.node.body))
     mine = set() if defines else {a.name for a in src.fn_scope.assignments}
-    for stmt, line in _window(comp, made, name, None):
+    for stmt, line in window(comp.src, made, name, None):
         awaiting = name in _names(stmt)
         theirs = interleaving.workflow_statement(comp, stmt, line, before=awaiting) + _handed(
             comp, stmt, line
@@ -159,44 +160,6 @@ def _refuse(comp: Builder, task: str, a: Touches, theirs: list[Touch], loc: Sour
 
 def _names(stmt: cst.CSTNode) -> set[str]:
     return {n.value for n in walk(stmt) if isinstance(n, cst.Name)}
-
-
-def _window(
-    comp: Builder, made: cst.CSTNode, name: str | None, group: cst.With | None
-) -> list[tuple[cst.CSTNode, int | None]]:
-    """The statements Python may run after ``made`` and before the tasks it made have finished:
-    those following it up to the first one reading ``name`` (the one awaiting them, included),
-    from its own block outwards (a loop around it whole: its next turns), or to the end of
-    ``group``'s body; each with its line when it is a small statement of a line."""
-    src = comp.src
-    out: list[tuple[cst.CSTNode, int | None]] = []
-    node: cst.CSTNode = made
-    line = src.parents.get(made)
-    if isinstance(line, cst.SimpleStatementLine):
-        at = src.file_line(src.positions[line].start.line) if line in src.positions else None
-        smalls: list[cst.CSTNode] = list(line.body)
-        rest = smalls[smalls.index(made) + 1 :] if made in smalls else []
-        for small in rest:
-            out.append((small, at))
-            if name is not None and name in _names(small):
-                return out
-        node = line
-    while True:
-        block = src.parents.get(node)
-        if block is None or node is src.node.body:
-            return out
-        body = getattr(block, "body", None)
-        if isinstance(block, cst.IndentedBlock | cst.Module) and isinstance(body, tuple | list):
-            siblings = list(body)
-            for stmt in siblings[siblings.index(node) + 1 :]:
-                out.append((stmt, None))
-                if name is not None and name in _names(stmt):
-                    return out
-        if block is group:
-            return out  # (the group awaits its tasks at its end)
-        if isinstance(block, cst.For | cst.While) and block.body is node:
-            out.append((block, None))  # (its next turns, before the task is awaited)
-        node = block
 
 
 def _tasks_made(comp: Builder, stmt: cst.CSTNode) -> list[Part] | None:
