@@ -16,6 +16,7 @@ from typing import Any
 
 import libcst as cst
 
+from ..errors import TraceError
 from ..ir.code import ITEMS_NAME, SourceLoc
 from ..ir.graph import Node
 from . import unroll
@@ -44,8 +45,18 @@ class ComprehensionMaps(Expressions):
             return unrolled
         comp: cst.CompFor = e.for_in
         simple = isinstance(comp.target, cst.Name) and not comp.ifs and comp.inner_for_in is None
+        parts_target = _sets_parts(comp)
+        if awaits and parts_target is not None:
+            raise TraceError(
+                f"the comprehension target `{self.body.src.code(parts_target).strip()}` sets an "
+                "attribute or an item; a comprehension spread into `gather` binds only names: bind "
+                "a name (`for cur in docs`) and read the item through it",
+                loc=loc,
+                construct="comprehension",
+            )
         interleaved = not awaits and (
-            _interleaved(self.body, e)
+            parts_target is not None
+            or _interleaved(self.body, e)
             or bool(_items_changed(e, frozenset()))
             or (not simple and not drawn_ahead(self.body, e))
         )
@@ -55,7 +66,8 @@ class ComprehensionMaps(Expressions):
             # the whole comprehension runs eagerly, as written (a graph break, not a refusal)
             name = self.body.src.target(e, hint or "value")
             reason = (
-                "comprehension whose element changes its items in place, whose `if` filters change "
+                "comprehension whose target sets an attribute or an item, whose element changes its "
+                "items in place, whose `if` filters change "
                 "what its element reads (or read what it changes), or whose items cannot all be made "
                 "before its first element (a generator, `itertools.groupby`: Python draws them in turn)"
                 if interleaved
@@ -272,6 +284,16 @@ def _clause_awaits(comp: cst.CompFor) -> bool:
         return True
     inner = comp.inner_for_in
     return inner is not None and (contains_await(inner.iter) or _clause_awaits(inner))
+
+
+def _sets_parts(comp: cst.CompFor | None) -> cst.CSTNode | None:
+    """The first ``for`` target that sets an attribute or an item (``for c.pos in docs``), if any:
+    the map body binds names only, so such a comprehension runs as written."""
+    while comp is not None:
+        if any(isinstance(n, cst.Attribute | cst.Subscript) for n in walk(comp.target)):
+            return comp.target
+        comp = comp.inner_for_in
+    return None
 
 
 def _bound_names(comp: cst.CompFor | None) -> list[str]:

@@ -9,9 +9,11 @@ from __future__ import annotations
 
 from pathlib import Path
 
+import pytest
 from hypothesis import HealthCheck, assume, given, settings
 from hypothesis import strategies as st
 
+from ayo_trace.errors import TraceError
 from tests.util import run_in_new_loop, three_runs_agree
 
 from .programs import load
@@ -116,3 +118,54 @@ def test_items_that_may_be_drawn_ahead_stay_a_map(
     wf = load(MODULE.format(body=body), tmp_path).program
     assert " = map(" in str(wf.graph("q", ["a", "b"])), body
     run_in_new_loop(lambda: three_runs_agree(wf, ["q"], DOCS))
+
+
+class Cursor:
+    pos = None
+
+
+# targets that set an attribute or an item: a comprehension runs as written, a loop is refused
+PART_TARGETS = ['state["cur"]', "box.pos", 'i, state["cur"]', "box.pos, state[0]", "(box.pos, (j, state[1]))"]
+PART_MODULE = MODULE.replace(
+    "import itertools", "import itertools\n\nfrom tests.frontend.test_comprehension_turns import Cursor"
+)
+
+
+def _arity(target: str) -> int:
+    return 2 if "," in target else 1
+
+
+@settings(max_examples=20, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+@given(
+    target=st.sampled_from(PART_TARGETS),
+    form=st.sampled_from(["[{e} for {t} in {it}]", "[{e} for {t} in {it} if q]"]),
+)
+def test_a_comprehension_setting_an_attribute_or_item_runs_as_written(
+    target: str, form: str, tmp_path: Path
+) -> None:
+    items = "enumerate(docs)" if _arity(target) == 2 else "docs"
+    if target.startswith("("):
+        items = "enumerate(enumerate(docs))"
+    element = '(repr(state), box.pos, await ayo.llm(f"On {q} {state!r} {box.pos}", max_tokens=2))'
+    body = (
+        '    state = {"cur": None, 0: None, 1: None}\n    box = Cursor()\n'
+        f"    out = {form.format(e=element, t=target, it=items)}\n    return out, state, box.pos"
+    )
+    wf = load(PART_MODULE.format(body=body), tmp_path).program
+    run_in_new_loop(lambda: three_runs_agree(wf, ["q"], DOCS))
+
+
+@pytest.mark.parametrize("target", PART_TARGETS)
+def test_an_awaiting_loop_setting_an_attribute_or_item_is_refused(target: str, tmp_path: Path) -> None:
+    items = "enumerate(docs)" if _arity(target) == 2 else "docs"
+    if target.startswith("("):
+        items = "enumerate(enumerate(docs))"
+    body = (
+        '    state = {"cur": None, 0: None, 1: None}\n    box = Cursor()\n    out = []\n'
+        f"    for {target} in {items}:\n"
+        '        out.append(await ayo.llm(f"On {q} {state!r} {box.pos}", max_tokens=2))\n'
+        "    return out, state"
+    )
+    wf = load(PART_MODULE.format(body=body), tmp_path).program
+    with pytest.raises(TraceError, match="sets an attribute or an item"):
+        wf.graph("q", ["a", "b"])
