@@ -15,6 +15,8 @@ yields one buffer again, and for a generator that appends to a log the element r
 * a builtin or ``itertools`` iterator over such (``enumerate``, ``zip``, ``reversed``,
   ``islice``), or a generator expression over such that calls only pure builtins and string
   methods;
+* a call of a plain function of the user's whose every ``return`` gives a container
+  (``return sorted(docs)``, ``out = []`` ... ``return out``);
 * a value an engine returned, a loop's or map's item, or a workflow argument that is not an
   iterator.
 
@@ -27,6 +29,7 @@ from __future__ import annotations
 
 import ast
 import builtins
+import functools
 import inspect
 import itertools
 import sys
@@ -206,12 +209,15 @@ def _iterable(e: ast.expr, scope: _Scope, depth: int) -> bool:
 
 def _call_iterable(e: ast.Call, scope: _Scope, depth: int) -> bool:
     func = e.func
-    if isinstance(func, ast.Attribute) and func.attr in _CONTAINER_METHODS:
-        f = _callee(func, scope)
-        if f is _UNKNOWN:  # (a method of a value: ``d.items()``, ``text.split()``)
-            return True
-    else:
-        f = _callee(func, scope)
+    f = _callee(func, scope)
+    if inspect.ismethod(f):
+        f = f.__func__  # (a method of the user's class: judged as its function)
+    elif (
+        isinstance(func, ast.Attribute)
+        and func.attr in _CONTAINER_METHODS
+        and (f is _UNKNOWN or not inspect.isfunction(f))
+    ):
+        return True  # (`d.items()`, `text.split()`)
     try:
         if f in _MADE_AT_ONCE:
             return True
@@ -222,6 +228,8 @@ def _call_iterable(e: ast.Call, scope: _Scope, depth: int) -> bool:
         return False
     if over_args:
         return all(_iterable(a.value if isinstance(a, ast.Starred) else a, scope, depth) for a in e.args)
+    if inspect.isfunction(f) and _returns_containers(inspect.unwrap(f)):
+        return True  # (`def items(docs): return sorted(docs)`)
     if f in (map, filter):
         return (
             bool(e.args)
@@ -229,6 +237,69 @@ def _call_iterable(e: ast.Call, scope: _Scope, depth: int) -> bool:
             and all(_iterable(a, scope, depth) for a in e.args[1:])
         )
     return False
+
+
+@functools.lru_cache(maxsize=256)
+def _returns_containers(fn: Any) -> bool:
+    """Whether plain function ``fn`` (not a generator, not async) returns a container on every
+    ``return``: a literal, a list, set or dict comprehension, ``sorted(...)``, ``x.split()``, or a
+    local name every assignment of which is one (``out = []``)."""
+    if inspect.isgeneratorfunction(fn) or inspect.iscoroutinefunction(fn) or not hasattr(fn, "__code__"):
+        return False
+    try:
+        tree = ast.parse(textwrap.dedent(inspect.getsource(fn.__code__)))
+    except (OSError, TypeError, SyntaxError):
+        return False
+    fn_def = next((n for n in tree.body if isinstance(n, ast.FunctionDef)), None)
+    if fn_def is None:
+        return False
+    shadowed = set(getattr(fn, "__globals__", {}))
+    assigned: dict[str, list[ast.expr | None]] = {}
+    for n in ast.walk(fn_def):  # (`out += [...]` keeps a list a list: not counted)
+        pairs: list[tuple[ast.expr, ast.expr | None]]
+        if isinstance(n, ast.Assign):
+            pairs = [(t, n.value) for t in n.targets]
+        elif isinstance(n, ast.AnnAssign):
+            pairs = [(n.target, n.value)]
+        elif isinstance(n, ast.NamedExpr | ast.For | ast.AsyncFor | ast.comprehension):
+            pairs = [(n.target, None)]
+        elif isinstance(n, ast.withitem) and n.optional_vars is not None:
+            pairs = [(n.optional_vars, None)]
+        else:
+            continue
+        for t, v in pairs:
+            for name in ast.walk(t):
+                if isinstance(name, ast.Name):
+                    assigned.setdefault(name.id, []).append(v if t is name else None)
+    for a in ast.walk(fn_def.args):
+        if isinstance(a, ast.arg):
+            assigned.setdefault(a.arg, []).append(None)  # (the caller's value: not known here)
+
+    def made(v: ast.expr | None, depth: int = 0) -> bool:
+        if isinstance(
+            v, ast.List | ast.Tuple | ast.Dict | ast.Set | ast.ListComp | ast.SetComp | ast.DictComp
+        ):
+            return True
+        if isinstance(v, ast.Constant | ast.JoinedStr):
+            return True
+        if isinstance(v, ast.BinOp):
+            return made(v.left, depth) and made(v.right, depth)
+        if isinstance(v, ast.IfExp):
+            return made(v.body, depth) and made(v.orelse, depth)
+        if isinstance(v, ast.BoolOp):
+            return all(made(x, depth) for x in v.values)
+        if isinstance(v, ast.Call) and isinstance(v.func, ast.Attribute):
+            return v.func.attr in _CONTAINER_METHODS
+        if isinstance(v, ast.Call) and isinstance(v.func, ast.Name):
+            f = getattr(builtins, v.func.id, None)
+            return v.func.id not in shadowed and v.func.id not in assigned and f in _MADE_AT_ONCE
+        if isinstance(v, ast.Name) and depth < 4:
+            values = assigned.get(v.id, [])
+            return bool(values) and all(made(x, depth + 1) for x in values)
+        return False
+
+    returns = [n.value for n in ast.walk(fn_def) if isinstance(n, ast.Return)]
+    return bool(returns) and all(made(v) for v in returns)
 
 
 def _pure_call(c: ast.Call, scope: _Scope) -> bool:

@@ -43,6 +43,13 @@ def windows(items):
     return sliding(items)
 
 
+def listed(items):
+    out = []
+    for x in items:
+        out.append(x)
+    return out if out else sorted(items)
+
+
 def note(x, log):
     log.append(None)
     return True
@@ -70,7 +77,14 @@ LAZY = [
     "zip(sliding(docs), docs)",
 ]
 # iterables whose items may be drawn ahead (the comprehension stays a map)
-EAGER = ["docs", "sorted(docs)", "list(tracked(docs, log))", "docs + docs", "(d.upper() for d in docs)"]
+EAGER = [
+    "docs",
+    "sorted(docs)",
+    "list(tracked(docs, log))",
+    "docs + docs",
+    "(d.upper() for d in docs)",
+    "listed(docs)",
+]
 
 ELEMENT = '(show(x), len(log), await ayo.llm(f"On {q} {x!r}", max_tokens=2))'
 SHAPES = [
