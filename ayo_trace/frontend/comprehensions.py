@@ -16,10 +16,12 @@ from typing import Any
 
 import libcst as cst
 
+from ..errors import TraceError
 from ..ir.code import ITEMS_NAME, SourceLoc
 from ..ir.graph import Node
 from . import unroll
 from .builder import Builder, Expressions, align_inputs, cond_node
+from .drawn_items import drawn_ahead
 from .handed import handed_changed
 from .immutables import immutable_names
 from .state import _items_changed, contains_await, mutated_roots, walk
@@ -42,15 +44,32 @@ class ComprehensionMaps(Expressions):
         if unrolled is not None:
             return unrolled
         comp: cst.CompFor = e.for_in
-        interleaved = not awaits and (_interleaved(self.body, e) or bool(_items_changed(e, frozenset())))
+        simple = isinstance(comp.target, cst.Name) and not comp.ifs and comp.inner_for_in is None
+        parts_target = _sets_parts(comp)
+        if awaits and parts_target is not None:
+            raise TraceError(
+                f"the comprehension target `{self.body.src.code(parts_target).strip()}` sets an "
+                "attribute or an item; a comprehension spread into `gather` binds only names: bind "
+                "a name (`for cur in docs`) and read the item through it",
+                loc=loc,
+                construct="comprehension",
+            )
+        interleaved = not awaits and (
+            parts_target is not None
+            or _interleaved(self.body, e)
+            or bool(_items_changed(e, frozenset()))
+            or (not simple and not drawn_ahead(self.body, e))
+        )
         if comp.asynchronous is not None or _clause_awaits(comp) or interleaved:
             # an await in a `for`/`if` clause runs once per item outside the element, and clauses
             # that change what the element reads (or read what it changes) must take turns with it:
             # the whole comprehension runs eagerly, as written (a graph break, not a refusal)
             name = self.body.src.target(e, hint or "value")
             reason = (
-                "comprehension whose element changes its items in place, or whose `if` filters change "
-                "what its element reads, or read what it changes"
+                "comprehension whose target sets an attribute or an item, whose element changes its "
+                "items in place, whose `if` filters change "
+                "what its element reads (or read what it changes), or whose items cannot all be made "
+                "before its first element (a generator, `itertools.groupby`: Python draws them in turn)"
                 if interleaved
                 else "comprehension that awaits in an `async for`, an inner iterable or an `if` filter"
             )
@@ -68,7 +87,6 @@ class ComprehensionMaps(Expressions):
             )
             return Traced(node)
         names = _bound_names(comp)
-        simple = isinstance(comp.target, cst.Name) and not comp.ifs and comp.inner_for_in is None
         items = self.body.materialize(self.expr(comp.iter, loc, "items"), loc, "items")
         if not simple:
             items = self._comprehension_items(e, comp, items, names, loc, hint, lazy=not awaits)
@@ -145,6 +163,10 @@ class ComprehensionMaps(Expressions):
         iterated after them (``ir.code.ItemsThenError``); not for ``gather(*(f(x) for ...))``,
         whose items Python makes all before the first call."""
         over = iterable.name if not keyword.iskeyword(iterable.name) else iterable.name + "_"  # (`break`)
+        clause_parts = [*comp.ifs, *([comp.inner_for_in] if comp.inner_for_in is not None else [])]
+        read = {n for p in clause_parts for n in self.body.src.free_names(p)[0]} | set(names)
+        while over in read:  # (the node named `items` and the user's `items` an inner clause reads)
+            over += "_"
         clauses = f"for {self.body.src.code(comp.target).strip()} in {over}"
         clauses += "".join(f" if {self.body.src.code(c.test).strip()}" for c in comp.ifs)
         if comp.inner_for_in is not None:
@@ -214,7 +236,8 @@ class ComprehensionMaps(Expressions):
 def _interleaved(body: Builder, e: Any) -> bool:
     """Whether the clauses of comprehension ``e`` and its element must take turns, item by item, as
     Python runs them: a filter or inner iterable changes an object in place (``if not
-    seen.add(d)``, ``log.append(d)``) or the element changes, or hands to a call, an object the
+    seen.add(d)``, ``log.append(d)``) or hands it to a function that may change it (``if note(d,
+    log)``, ``for c in list(tracked(d, log))``), or the element changes, or hands to a call, an object the
     clauses read (``seen.add(d) or await ask(d)`` under ``if d not in seen``; ``await cached(d,
     store)`` under ``if d not in store``). The map computes every item before any element runs."""
     clauses: list[cst.CSTNode] = []
@@ -229,28 +252,31 @@ def _interleaved(body: Builder, e: Any) -> bool:
     own = set(_bound_names(e.for_in))
     if any(set(mutated_roots(c)) & set(body.src.free_names(c)[0]) - own for c in clauses):
         return True  # (a workflow object's: not `re.search(p, d)`)
-    element = [e.key, e.value] if isinstance(e, cst.DictComp) else [e.elt]
-    # an item a filter changes in place and the element reads (`if o.bump()` then `o.n`): the
-    # iterable may hold one object twice, whose second filter must come after the first element
-    items_changed = {n for c in clauses for n in mutated_roots(c)} | {
+    handed = {
         n
         for c in clauses
         for call in walk(c)
         if isinstance(call, cst.Call)
         for n in handed_changed(body.src, call)
     }
+    if handed - own:
+        return True  # (`if note(d, log)`, `for c in chunks(d, log)`: a function changes `log`)
+    element = [e.key, e.value] if isinstance(e, cst.DictComp) else [e.elt]
+    # an item a filter changes in place and the element reads (`if o.bump()` then `o.n`): the
+    # iterable may hold one object twice, whose second filter must come after the first element
+    items_changed = {n for c in clauses for n in mutated_roots(c)} | handed
     if items_changed & own & {n for part in element for n in body.src.free_names(part)[0]}:
         return True
     read = {n for c in clauses for n in body.src.free_names(c)[0]} - own
     changed = {n for part in element for n in mutated_roots(part)}
-    handed = {
+    element_handed = {
         n
         for part in element
         for c in walk(part)
         if isinstance(c, cst.Call)
         for n in handed_changed(body.src, c)
     }
-    return bool(read & (changed | handed) - immutable_names(body.src))
+    return bool(read & (changed | element_handed) - immutable_names(body.src))
 
 
 def _clause_awaits(comp: cst.CompFor) -> bool:
@@ -258,6 +284,16 @@ def _clause_awaits(comp: cst.CompFor) -> bool:
         return True
     inner = comp.inner_for_in
     return inner is not None and (contains_await(inner.iter) or _clause_awaits(inner))
+
+
+def _sets_parts(comp: cst.CompFor | None) -> cst.CSTNode | None:
+    """The first ``for`` target that sets an attribute or an item (``for c.pos in docs``), if any:
+    the map body binds names only, so such a comprehension runs as written."""
+    while comp is not None:
+        if any(isinstance(n, cst.Attribute | cst.Subscript) for n in walk(comp.target)):
+            return comp.target
+        comp = comp.inner_for_in
+    return None
 
 
 def _bound_names(comp: cst.CompFor | None) -> list[str]:

@@ -481,6 +481,14 @@ def bind_target(child: Builder, target: cst.BaseAssignTargetExpression, item: No
     if isinstance(target, cst.Name):
         child.env[target.value] = Traced(item)
         return
+    if any(isinstance(n, cst.Attribute | cst.Subscript) for n in walk(target)):
+        raise TraceError(
+            f"the loop target `{child.src.code(target).strip()}` sets an attribute or an item; a loop "
+            "whose body awaits binds only names: loop over a name (`for cur in docs:`) and assign the "
+            "item at the top of the body (`state['cur'] = cur`)",
+            loc=loc,
+            construct="loop",
+        )
     names = target_names(target)
     item_var = item.attrs["name"]
     source = f"{child.src.code(target).strip()} = {item_var}"
