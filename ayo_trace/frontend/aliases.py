@@ -40,9 +40,6 @@ if TYPE_CHECKING:
     from .builder import Builder
 
 
-_DISPLAYS = (cst.List, cst.Tuple, cst.Set, cst.Dict)
-
-
 def groups(src: FunctionSource, *, strict: bool = False) -> dict[str, frozenset[str]]:
     """Each workflow name that shares an object with others, mapped to its whole group.
     ``strict``: a name bound to a display (``rec = {"doc": d}``) not joined with the names it
@@ -68,7 +65,7 @@ def groups(src: FunctionSource, *, strict: bool = False) -> dict[str, frozenset[
             continue  # (nothing bound; a string, a number, an answer: no object to share)
         root = reference_root(value)
         held = [root] if root is not None else sorted(_held(src, value))
-        if strict and isinstance(value, _DISPLAYS):
+        if strict and id(value) in kept_in.whole_displays(src):
             held = []
         for n in [*names[1:], *held]:
             if n != names[0]:
@@ -356,15 +353,17 @@ def mutated_locals(comp: Builder, stmt: cst.CSTNode, lifted: frozenset[int] = fr
     direct = set(mutated_roots(stmt, helpers))
     own = {n for n in changed if n in direct and not kept_in.reaches_into(stmt, n, _mine(comp, n))}
     shared, strict = groups(comp.src), groups(comp.src, strict=True)
+    # (a name of its group may be a part of it or hold it, `a, n = pair`: a change reaching into
+    # that one; the object keeping it, `state["log"] = log`, changes only in what it keeps)
     for n in changed:  # (grows: every name that may hold the same object, an object keeping it)
         near = [*sorted((strict if n in own else shared).get(n, ()))]
-        near += kept_in.holders_of(comp.src, n, stmt, _held)  # (`state["log"] = log`: `state`)
         if n not in own:  # (`state["log"].append(x)`: `log`)
             near += kept_in.kept_by(comp.src, n, stmt, _held, own=_mine(comp, n))
-        for alias in near:
+        holders = kept_in.holders_of(comp.src, n, stmt, _held)  # (`state["log"] = log`: `state`)
+        for alias in [*near, *holders]:
             if alias not in changed and comp.is_bound(alias) and not isinstance(peek(comp, alias), Static):
                 changed.append(alias)
-                if n in own:
+                if alias in holders and n in own:
                     own.add(alias)
     return changed
 

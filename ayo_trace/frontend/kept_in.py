@@ -96,6 +96,33 @@ def _root(e: cst.BaseExpression) -> str | None:
             return found.value if found is not None else None
 
 
+def whole_displays(src: FunctionSource) -> set[int]:
+    """The ids of the displays the workflow binds a name to whole (``rec = {"doc": d}``, ``a, b =
+    [x], y``): a new object holding the names it is made of, not one of them (as the item of
+    ``for a in [log]`` or ``first, *rest = [log, []]`` is)."""
+    out: set[int] = set()
+
+    def pair(target: cst.BaseExpression, value: cst.BaseExpression) -> None:
+        if isinstance(target, cst.Name) and isinstance(value, _DISPLAYS):
+            out.add(id(value))
+        elif (
+            isinstance(target, cst.Tuple | cst.List)
+            and isinstance(value, cst.Tuple | cst.List)
+            and len(target.elements) == len(value.elements)
+            and not any(isinstance(e, cst.StarredElement) for e in [*target.elements, *value.elements])
+        ):
+            for t, v in zip(target.elements, value.elements, strict=True):
+                pair(t.value, v.value)
+
+    for node in walk(src.node.body, lambda n: isinstance(n, cst.FunctionDef | cst.ClassDef | cst.Lambda)):
+        if isinstance(node, cst.Assign):
+            for t in node.targets:
+                pair(t.target, node.value)
+        elif isinstance(node, cst.AnnAssign | cst.NamedExpr) and node.value is not None:
+            pair(node.target, node.value)
+    return out
+
+
 def holders_of(src: FunctionSource, name: str, stmt: cst.CSTNode, held: Held) -> list[str]:
     """The names whose objects may hold ``name``'s when ``stmt`` runs: a change ``stmt`` makes to
     it in place changes theirs too."""
