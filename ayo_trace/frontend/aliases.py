@@ -501,7 +501,7 @@ def stays_inside(src: FunctionSource, stmts: list[cst.BaseStatement]) -> bool:
     params = {p.name.value for p in (*src.node.params.posonly_params, *src.node.params.params)}
     params |= {p.name.value for p in src.node.params.kwonly_params}
     made = set(src.assigned_names(src.node.body)) - params
-    shared = groups(src)
+    shared, strict = groups(src), groups(src, strict=True)
     for stmt in stmts:
         if any(isinstance(n, cst.Global | cst.Nonlocal) for n in walk(stmt)):
             return False
@@ -519,9 +519,15 @@ def stays_inside(src: FunctionSource, stmts: list[cst.BaseStatement]) -> bool:
                 return False  # (a function, or an object called: it may change anything)
             elif not isinstance(func, cst.Name | cst.Attribute):
                 return False  # (`ops["add"](x)`, `make()(x)`: a function held by a value)
-            changed.update(handed_changed(src, call))
-        if any(n not in made or shared.get(n, frozenset()) & params for n in changed):
-            return False
+            if not kept_in.keeps_as_is(src, call):  # (`seen.append(d)` keeps `d`, no change of it)
+                changed.update(handed_changed(src, call))
+        # a change of a container's own (`seen.append(d)`, `rec["n"] = 1`) reaches its object and
+        # the objects keeping it (`state["log"] = log`), not what it keeps (`rec = {"doc": d}`)
+        for n in (grown := list(changed)):
+            own = kept_in.made_container(src, n) and not kept_in.reaches_into(stmt, n, False)
+            if n not in made or (strict if own else shared).get(n, frozenset()) & params:
+                return False
+            grown += [h for h in kept_in.holders_of(src, n, stmt, _held) if h not in grown]
     return True
 
 

@@ -18,6 +18,8 @@ from typing import TYPE_CHECKING
 
 import libcst as cst
 
+from .state import walk
+
 if TYPE_CHECKING:
     from .source import FunctionSource
 
@@ -101,3 +103,31 @@ def _statement(
     if isinstance(s, cst.For | cst.While) and s.orelse is not None:
         _block(src, _statements(s.orelse.body), set(bound), own, found)
     return bound
+
+
+def read_after(src: FunctionSource, stmt: cst.BaseStatement) -> set[str] | None:
+    """The workflow's names that code running after ``stmt`` may read before binding them again
+    (None where the tree cannot tell): the statements after it in its block, read in order, then
+    those after each statement around it. A loop around it (which may run it again) and a ``try``
+    (whose handlers may run from anywhere in it) are read again from their start, with nothing
+    bound; a function, lambda or generator of the workflow reads its names whenever it runs."""
+    own = set(src.free_names(src.node.body)[0])
+    lazy = (cst.FunctionDef, cst.Lambda, cst.ClassDef, cst.GeneratorExp)
+    found = {x for n in walk(src.node.body) if isinstance(n, lazy) for x in src.free_names(n)[0] if x in own}
+    bound: set[str] = set()
+    node: cst.CSTNode = stmt
+    while (parent := src.parents.get(node)) is not src.node:
+        if parent is None or isinstance(parent, lazy):
+            return None
+        if isinstance(parent, cst.IndentedBlock):
+            at = next((i for i, s in enumerate(parent.body) if s is node), None)
+            if at is None:
+                return None
+            bound = _block(src, list(parent.body[at + 1 :]), bound, own, found)
+        elif isinstance(parent, cst.Try | cst.TryStar) or (
+            isinstance(parent, cst.For | cst.While) and node is not parent.orelse
+        ):
+            _statement(src, parent, set(), own, found)  # (again from its start, with nothing bound)
+            bound = set()
+        node = parent
+    return found

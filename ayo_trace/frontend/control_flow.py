@@ -29,6 +29,7 @@ from ..ir.code import UNBOUND, SourceLoc
 from ..ir.graph import Node
 from . import branches, locks, unroll
 from .carried import read_before_bound
+from .deleted import carried_out, deleted_in
 from .flow import flow
 from .returns import may_be_unbound, reads_outside
 from .state import children, contains_await, leaves_loop, pattern_captures, walk
@@ -309,7 +310,7 @@ def compile_loop(
     early = read_before_bound(comp.src, stmt.body, targets)  # (what an earlier iteration bound)
     names = [
         n
-        for n in bound_names(comp, [stmt])
+        for n in dict.fromkeys([*bound_names(comp, [stmt]), *deleted_in(stmt.body)])
         if n != BROKE and (comp.is_bound(n) or n in outside or (n in early and n not in targets))
     ]
     can_break = _breaks(stmt.body)
@@ -326,6 +327,11 @@ def compile_loop(
         else:
             maybe.add(n)
             init.append(comp.const(UNBOUND, loc, n))
+    # what an iteration may read first (`early`; a `del x` is no binding there: any read of it; a
+    # `while`'s test): if the last iteration may have deleted it, the read checks it
+    read_first = early | (deleted_in(stmt.body, handlers=False) & set(comp.src.free_names(stmt.body)[0]))
+    read_first |= set(comp.src.free_names(stmt.test)[0]) if isinstance(stmt, cst.While) else set()
+    maybe |= deleted_in(stmt.body) & read_first
     iterable = None
     if isinstance(stmt, cst.For):
         iterable = comp.materialize(comp.exprs.expr(stmt.iter, loc, "items"), loc, "items")
@@ -351,8 +357,10 @@ def compile_loop(
     else:
         go = _while_body(child, stmt, body_stmts, names, loc)
     outs = [child.materialize(go, loc, "go_on")]
+    dead: list[str] = []
     for n in carried:
-        value = child.lookup_local(n, loc, raw=True)
+        value, gone = carried_out(comp, child, stmt, n, (read_first, outside), loc)
+        dead += [n] if gone else []
         if isinstance(value, Traced) and value.unbound:
             maybe.add(n)
         outs.append(child.materialize(value, loc, n.strip("_")))
@@ -382,6 +390,8 @@ def compile_loop(
     bound = after.definite if after.falls_through else None  # None: the code after never runs
     once = first_iteration_binds(comp, stmt)
     may_be_unbound(comp, [n for n in names if n in maybe and n not in (bound or ()) and n not in once])
+    for n in dead:
+        comp.leave_unbound(n, stmt, loc)
     return values.get(BROKE)
 
 
@@ -434,10 +444,12 @@ def first_iteration_binds(comp: Builder, stmt: cst.For | cst.While) -> set[str]:
 
 def _carries(comp: Builder, stmt: cst.For) -> bool:
     """Whether an iteration may read what an earlier one bound (``out += ...``, ``n = n + 1``): the
-    body rebinds and reads a name bound before the loop, or reads one before it binds it
+    body rebinds (or deletes) and reads a name bound before the loop, or reads one before it binds it
     (``carried.read_before_bound``). Its items cannot be a ``map``'s."""
     read = set(comp.src.free_names(stmt.body)[0])
-    if any(n in read and comp.is_bound(n) for n in comp.src.assigned_names(stmt.body)):
+    if any(
+        n in read and comp.is_bound(n) for n in [*comp.src.assigned_names(stmt.body), *deleted_in(stmt.body)]
+    ):
         return True
     return bool(read_before_bound(comp.src, stmt.body, set(comp.src.assigned_names(stmt.target))))
 

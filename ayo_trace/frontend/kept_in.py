@@ -16,12 +16,14 @@ results.append(rec)`` stays a map of independent iterations).
 
 from __future__ import annotations
 
+import collections
 from collections.abc import Callable
 from dataclasses import dataclass
 
 import libcst as cst
 
 from ..ir.mutation import CHANGING_CALLS, READ_ONLY_CALLS, READ_ONLY_METHODS
+from .handed import resolve
 from .source import FunctionSource
 from .state import change_root, target_leaves, walk
 
@@ -31,6 +33,10 @@ _STORING_METHODS = frozenset(
 )
 
 _DISPLAYS = (cst.List, cst.Tuple, cst.Set, cst.Dict)
+
+# methods of the built-in containers that put their arguments into them as they are (not iterating them)
+_KEEPING_METHODS = frozenset({"append", "appendleft", "add", "insert", "setdefault", "__setitem__"})
+_CONTAINERS = (list, dict, set, collections.deque, collections.defaultdict, collections.OrderedDict)
 
 Held = Callable[[FunctionSource, cst.BaseExpression], set[str]]
 
@@ -242,3 +248,53 @@ def _ancestors(src: FunctionSource, node: cst.CSTNode) -> list[cst.CSTNode]:
         out.append(n)
         n = src.parents.get(n)
     return out
+
+
+def keeps_as_is(src: FunctionSource, call: cst.Call) -> bool:
+    """Whether ``call`` puts its arguments as they are into a built-in container the workflow makes
+    itself (``seen.append(d)``, ``counts.setdefault(d, 0)``): it changes the container, none of
+    them (a method of another object, a class's ``append``, may change what it is handed)."""
+    func = call.func
+    return (
+        isinstance(func, cst.Attribute)
+        and func.attr.value in _KEEPING_METHODS
+        and isinstance(func.value, cst.Name)
+        and made_container(src, func.value.value)
+    )
+
+
+def made_container(src: FunctionSource, name: str) -> bool:
+    """Whether every binding of ``name`` makes a new built-in container: a display or a
+    comprehension (``seen = []``, ``rec = {"doc": d}``), ``list()``, ``dict()``, ``set()``,
+    ``collections.deque()`` and kin; ``+=`` keeps it one. Not a parameter, nor a name a nested
+    function rebinds (``nonlocal``)."""
+    params = src.node.params
+    if any(p.name.value == name for p in (*params.posonly_params, *params.params, *params.kwonly_params)):
+        return False
+    sites = 0
+    for n in walk(src.node.body):
+        if isinstance(n, cst.Global | cst.Nonlocal) and any(a.name.value == name for a in n.names):
+            return False
+        if not (isinstance(n, cst.Name) and n.value == name and src.assigned_names(n) == [name]):
+            continue
+        sites += 1
+        parent = src.parents.get(n)
+        if isinstance(parent, cst.AugAssign) and parent.target is n:
+            continue
+        if isinstance(parent, cst.AssignTarget):
+            parent = src.parents.get(parent)
+        elif not (isinstance(parent, cst.AnnAssign) and parent.target is n):
+            return False  # (a loop's target, `with ... as`, a tuple's part: any object)
+        if not isinstance(parent, cst.Assign | cst.AnnAssign) or not _new_container(src, parent.value):
+            return False
+    return sites > 0
+
+
+def _new_container(src: FunctionSource, e: cst.BaseExpression | None) -> bool:
+    if isinstance(e, cst.List | cst.Set | cst.Dict | cst.ListComp | cst.SetComp | cst.DictComp):
+        return True
+    if not isinstance(e, cst.Call):
+        return False
+    local = set(src.assigned_names(src.node.body))
+    made = resolve(getattr(src.fn, "__globals__", {}), local, e.func)
+    return any(made is c for c in _CONTAINERS)

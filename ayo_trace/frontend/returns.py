@@ -234,7 +234,8 @@ def mark_unbound(comp: Builder, name: str, stmt: cst.CSTNode, loc: SourceLoc) ->
 def reads_outside(comp: Builder, stmt: cst.CSTNode) -> set[str]:
     """Names of the workflow's scope read anywhere in the function but inside ``stmt``: a name a
     loop binds that is read nowhere else lives one iteration and need not be carried. A read in the
-    body of another ``for`` whose target binds the name reads that loop's own value, not this one."""
+    body of another ``for`` whose target binds the name, or of a handler ``except ... as`` it,
+    reads that statement's own value, not this one."""
     out: set[str] = set()
     src = comp.src
     shadowed: list[set[str]] = []
@@ -253,6 +254,13 @@ def reads_outside(comp: Builder, stmt: cst.CSTNode) -> set[str]:
                 shadowed.pop()
                 if n.orelse is not None:
                     n.orelse.visit(self)
+                return False
+            if isinstance(n, cst.ExceptHandler) and n.name is not None:  # (binds its own `e` first)
+                if n.type is not None:
+                    n.type.visit(self)
+                shadowed.append(set(src.assigned_names(n.name)))
+                n.body.visit(self)
+                shadowed.pop()
                 return False
             if (
                 isinstance(n, cst.Name)
