@@ -103,6 +103,10 @@ class ComprehensionMaps(Expressions):
         item_input = child.graph.add("input", (), {"name": "item"}, name="item")
         child.temps[MAP_ITEM] = Traced(item_input)
         call = cst.Call(func=func, args=[cst.Arg(cst.Name(MAP_ITEM))])
+        # (it stands in `(func(item) for item in iterable)`: what its item is one of, `param_parts`)
+        self.body.src.stand_in(
+            call, iterable, cst.GeneratorExp(call, cst.CompFor(cst.Name(MAP_ITEM), iterable))
+        )
         out = child.materialize(child.exprs.await_expr(cst.Await(expression=call), loc, ""), loc, "item")
         child.temps.pop(MAP_ITEM, None)
         child.graph.add("output", [out])
