@@ -20,7 +20,7 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import dataclass
-from typing import TYPE_CHECKING, Any, Protocol
+from typing import Any, Protocol
 
 import libcst as cst
 
@@ -29,9 +29,6 @@ from ..ir.graph import Graph, Node
 from .deps import TraceDeps
 from .source import FunctionSource
 from .values import Static, Text, Traced, Value
-
-if TYPE_CHECKING:
-    from .param_parts import Part
 
 
 @dataclass
@@ -68,7 +65,9 @@ class Builder(Protocol):
     comprehension_names: set[str]  # names a comprehension binds in this map body
     local_defs: dict[str, tuple[cst.FunctionDef, Value]]  # async defs of this body
     forwarded: dict[str, Any]  # a helper's *args/**kwargs (``forwarding.bind``)
-    parts: dict[str, list[Part]]  # a helper's parameters: what of its caller each may reach
+    parts: dict[
+        str, list[Any]
+    ]  # a helper's parameters: what of its caller each may reach (``param_parts.Part``)
     handling: str | None  # in a handler's body: the name of the error it handles
     exprs: Expressions  # the expression compiler of this body
 
