@@ -18,7 +18,7 @@ import libcst as cst
 
 from ..ir.code import ITEMS_NAME, SourceLoc
 from ..ir.graph import Node
-from . import unroll
+from . import param_parts, unroll
 from .builder import Builder, Expressions, align_inputs, cond_node
 from .handed import handed_changed
 from .immutables import immutable_names
@@ -103,10 +103,7 @@ class ComprehensionMaps(Expressions):
         item_input = child.graph.add("input", (), {"name": "item"}, name="item")
         child.temps[MAP_ITEM] = Traced(item_input)
         call = cst.Call(func=func, args=[cst.Arg(cst.Name(MAP_ITEM))])
-        # (it stands in `(func(item) for item in iterable)`: what its item is one of, `param_parts`)
-        self.body.src.stand_in(
-            call, iterable, cst.GeneratorExp(call, cst.CompFor(cst.Name(MAP_ITEM), iterable))
-        )
+        param_parts.bind_item(child, MAP_ITEM, iterable)  # (what a helper changing the item changes)
         out = child.materialize(child.exprs.await_expr(cst.Await(expression=call), loc, ""), loc, "item")
         child.temps.pop(MAP_ITEM, None)
         child.graph.add("output", [out])

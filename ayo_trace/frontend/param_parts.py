@@ -74,6 +74,14 @@ def bind(caller: Builder, child: Builder, args: dict[str, Any], call: cst.CSTNod
             child.parts[param] = list({p.hidden: p for p in found}.values())
 
 
+def bind_item(body: Builder, name: str, iterable: cst.BaseExpression) -> None:
+    """Record in ``body``, a map body, that ``name`` is an item of ``iterable`` of the body around
+    (``gather(*map(enrich, objs[:2]))``): a helper given it reaches what ``iterable`` may hold."""
+    if body.parent is not None:
+        found = [Part(f"{_PREFIX}{name}_{n}", body, n) for n in reached(body.parent, iterable, iterable)]
+        body.parts[name] = found
+
+
 def reached(caller: Builder, e: cst.BaseExpression, call: cst.CSTNode) -> list[str]:
     """The names of ``caller`` whose objects the value of ``e`` (an argument of ``call``) may be,
     hold, be held by or share: what it reads (``state["notes"]``: ``state``; ``objs[:2]``,
