@@ -65,6 +65,8 @@ class Builder(Protocol):
     comprehension_names: set[str]  # names a comprehension binds in this map body
     local_defs: dict[str, tuple[cst.FunctionDef, Value]]  # async defs of this body
     forwarded: dict[str, Any]  # a helper's *args/**kwargs (``forwarding.bind``)
+    # a helper's parameters: what of its caller each may reach (``param_parts.Part``)
+    parts: dict[str, list[Any]]
     handling: str | None  # in a handler's body: the name of the error it handles
     exprs: Expressions  # the expression compiler of this body
 

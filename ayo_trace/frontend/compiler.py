@@ -41,6 +41,7 @@ from . import (
     matching,
     nested_loops,
     parallel,
+    param_parts,
     partials,
     returning,
     source_checks,
@@ -90,6 +91,7 @@ class Compiler(Builder):
         self.handling: str | None = None  # in a handler's body: the name of its error (try_except.py)
         self.catching = False  # a `try` node's body: an error in it may be caught (try_except.py)
         self.forwarded: dict[str, Any] = {}  # a helper's `*args`/`**kwargs`: ``forwarding.bind``
+        self.parts: dict[str, list[param_parts.Part]] = {}  # a helper's parameters: ``param_parts``
         self.comprehension_names: set[str] = set()  # names a comprehension binds in this map body
         self.captures: dict[str, tuple[Node, Node]] = {}  # name -> (outer node, body input)
         self.unrollable: tuple[Any, set[str], tuple[str, str] | None] | None = None  # unroll.mark
@@ -470,7 +472,7 @@ class Compiler(Builder):
             effect = effect or (isinstance(value, Traced) and value.held)  # (state kept between queries)
             params.append(n)
             args.append(self.materialize(value, loc, n))
-        changes = aliases.outer_aliases(self, stmt, params, args, loc)  # (a helper's statement)
+        changes = param_parts.changes(self, stmt, params, args, returns, loc)  # (a helper's statement)
         for n in other:
             bindings.update(self.closure_binding(n))
         if not effect and closures.reads_changed(self, other):

@@ -19,7 +19,7 @@ import libcst as cst
 from ..errors import TraceError
 from ..ir.code import ITEMS_NAME, SourceLoc
 from ..ir.graph import Node
-from . import unroll
+from . import param_parts, unroll
 from .builder import Builder, Expressions, align_inputs, cond_node
 from .drawn_items import drawn_ahead
 from .handed import handed_changed
@@ -121,6 +121,7 @@ class ComprehensionMaps(Expressions):
         item_input = child.graph.add("input", (), {"name": "item"}, name="item")
         child.temps[MAP_ITEM] = Traced(item_input)
         call = cst.Call(func=func, args=[cst.Arg(cst.Name(MAP_ITEM))])
+        param_parts.bind_item(child, MAP_ITEM, iterable)  # (what a helper changing the item changes)
         out = child.materialize(child.exprs.await_expr(cst.Await(expression=call), loc, ""), loc, "item")
         child.temps.pop(MAP_ITEM, None)
         child.graph.add("output", [out])

@@ -23,7 +23,7 @@ import libcst as cst
 
 from ..errors import TraceError
 from ..ir.code import SourceLoc
-from . import forwarding, impure, made_fields, supers, unpacking, user_code
+from . import forwarding, impure, made_fields, param_parts, supers, unpacking, user_code
 from .builder import Expressions
 from .source import FunctionSource
 from .state import _immutable, walk
@@ -282,6 +282,7 @@ class Helpers(Expressions):
                     local_qualname=f"{src.qualname}.<locals>.{node.name.value}",
                     # what it found of the workflow's names is not the helper's (its `h = o.log`)
                     aliases=None,
+                    strict_aliases=None,
                     changed_anywhere=None,
                     immutable=None,
                 )
@@ -371,6 +372,11 @@ class Helpers(Expressions):
                 construct="call",
             )
         child = self.body.inlined(helper.src, env)
+        given_as = {p.name.value: e for p, e in zip(plain, positional, strict=False)}
+        given_as.update((k, e) for k, e in keywords.items() if k in names)
+        if isinstance(helper.self_value, TracedSelf) and isinstance(call.func, cst.Attribute):
+            given_as[params.params[0].name.value] = call.func.value  # (`await objs[0].step(q)`)
+        param_parts.bind(self.body, child, given_as, call)
         for name, values, keys in forwarded:  # passed on as they are: `await fn(*args, **kwargs)`
             forwarding.bind(child, name, values, keys)
         # a helper defined in the workflow reads the workflow's variables as they are at the call
