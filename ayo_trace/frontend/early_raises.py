@@ -1,44 +1,80 @@
-"""Where a gathered helper may fail before it first waits.
+"""What a failed gather's other calls still do.
 
-``asyncio.gather`` runs every call up to its first wait before any goes on; a call that raises
-there (``if not d: raise ValueError(d)``, an ``assert``) fails the gather before any call has come
-back from its wait, so no call's change after its wait has happened when the failure is seen. The
-graph runs the calls whole, one after another where they share an object, so an earlier call's
-change after its wait would be seen (``parallel._started`` makes such a gather a graph break).
+``asyncio.gather`` (not returning exceptions) raises the first error of its calls as soon as it
+comes, and cancels none of the others: they run on to their end, so their changes after their
+waits happen after the failure (seen by a handler that reads the object once they have finished,
+by the workflow's caller for an argument, by anyone for module state). The graph runs the calls
+in one node's body, chained where they share an object, and stops at the call that fails: the
+calls after it never make their changes. Any call may fail at a wait (an engine's error), so a
+gather whose calls change an object after a wait that is seen after a failure runs as written
+(``parallel._started`` makes it a graph break; calls made before it are refused).
+
+A helper may also raise before it first waits (``if not d: raise ValueError(d)``, an ``assert``):
+that fails the gather before any call has come back from its wait, so no call's change after its
+wait has happened when the failure is seen, where the graph would have run the earlier calls whole;
+the reason then names that ``raise``.
 """
 
 from __future__ import annotations
 
+import re
 from collections.abc import Callable
 from typing import TYPE_CHECKING, Any
 
 import libcst as cst
 
-from . import interleaving
+from . import aliases, interleaving
 from .state import _in_scope, contains_await, walk
 
 if TYPE_CHECKING:
     from .builder import Builder
 
 
+def seen_after_failure(comp: Builder) -> Callable[[str], bool]:
+    """Whether an object (by its key, ``interleaving.touches_of``) changed by a gathered call is
+    seen after the gather fails: every object, but the workflow's own (names it binds, none of
+    whose objects may be an argument's or the module's: ``log = LOG`` is the module's) where no
+    ``try`` is around the gather (the failure fails the workflow, and nothing reads them again)."""
+    top, caught = comp, comp.catching
+    while (up := top.parent) is not None:
+        top, caught = up, caught or up.catching
+    if caught:
+        return lambda key: True
+    made = set(top.src.assigned_names(top.src.node.body)) - set(interleaving._params(top.src))
+    shared = aliases.groups(top.src)
+    own = {n for n in made if shared.get(n, frozenset()) <= made}
+
+    def seen(key: str) -> bool:
+        return not {re.split(r"[.\[\x00]", k)[0] for k in (key, interleaving.shown(key))} & own
+
+    return seen
+
+
 def failing_early(
     comp: Builder, helpers: list[cst.Call], touches: list[tuple[str, Any]], seen: Callable[[str], bool]
 ) -> str | None:
-    """Why a gather runs as written: a call of ``helpers`` may raise before its first wait while a
-    call changes an object after its wait that is ``seen`` after the failure (``touches``: what
-    each call touches, ``interleaving.touches_of``)."""
-    raising = next(((c, line) for c in helpers if (line := raises_before_wait(comp, c)) is not None), None)
-    if raising is None:
-        return None
+    """Why a gather runs as written: a call changes an object after its wait that is ``seen``
+    after a failure of the gather (``touches``: what each call touches, ``interleaving.touches_of``),
+    and any other call may fail, at its wait or (a call of ``helpers``) before it."""
     for name, t in touches:
-        x = next((x for x in t.entries if x.changes and x.lo > 0 and seen(x.key)), None)
-        if x is not None:
+        x = next((x for x in t.entries if x.changes and x.hi > 0 and seen(x.key)), None)
+        if x is None:
+            continue
+        what = f"`{name}(...)` changes `{interleaving.shown(x.key)}` after it waits (line {x.line})"
+        raising = next(
+            ((c, line) for c in helpers if (line := raises_before_wait(comp, c)) is not None), None
+        )
+        if raising is not None:
             return (
                 f"`{comp.src.code(raising[0].func).strip()}(...)` may raise before it first waits (line "
                 f"{raising[1]}), which fails the gather before any call has come back from its wait, "
-                f"where the graph runs each call whole: `{name}(...)` changes "
-                f"`{interleaving.shown(x.key)}` after it waits (line {x.line})"
+                f"where the graph runs each call whole: {what}"
             )
+        return (
+            f"{what}, which is seen after the gather fails, and Python's gather lets every other call "
+            "finish when one fails (an engine's error at its wait), where the graph stops at the call "
+            "that fails"
+        )
     return None
 
 
