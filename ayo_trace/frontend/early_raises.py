@@ -23,6 +23,8 @@ from typing import TYPE_CHECKING, Any
 
 import libcst as cst
 
+from ..errors import EngineError
+from ..ir.mutation import READ_ONLY_METHODS
 from . import aliases, interleaving
 from .state import _in_scope, contains_await, walk
 
@@ -51,11 +53,18 @@ def seen_after_failure(comp: Builder) -> Callable[[str], bool]:
 
 
 def failing_early(
-    comp: Builder, helpers: list[cst.Call], touches: list[tuple[str, Any]], seen: Callable[[str], bool]
+    comp: Builder,
+    calls: list[cst.Call],
+    helpers: list[cst.Call],
+    touches: list[tuple[str, Any]],
+    seen: Callable[[str], bool],
 ) -> str | None:
-    """Why a gather runs as written: a call changes an object after its wait that is ``seen``
-    after a failure of the gather (``touches``: what each call touches, ``interleaving.touches_of``),
-    and any other call may fail, at its wait or (a call of ``helpers``) before it."""
+    """Why a gather of ``calls`` runs as written: a call changes an object after its wait that is
+    ``seen`` after a failure of the gather (``touches``: what each call touches,
+    ``interleaving.touches_of``), and a call may fail (``may_fail``), at its wait or (a call of
+    ``helpers``) before it."""
+    if not any(may_fail(comp, c) for c in calls):
+        return None
     for name, t in touches:
         x = next((x for x in t.entries if x.changes and x.hi > 0 and seen(x.key)), None)
         if x is None:
@@ -76,6 +85,98 @@ def failing_early(
             "that fails"
         )
     return None
+
+
+# Calls that raise only for what no workflow passes them (a container's method, a builtin's count).
+_QUIET_METHODS = READ_ONLY_METHODS | {"append", "extend", "add", "update", "setdefault", "insert"}
+_QUIET_CALLS = frozenset({"len", "str", "repr", "sorted", "list", "dict", "set", "tuple", "print"})
+
+
+def may_fail(comp: Builder, call: cst.Call) -> bool:
+    """Whether a gathered call may raise: an ayo primitive may (an engine's error); a helper of the
+    user's may not when every wait of it is in the body of a ``try`` whose handler catches
+    ``ayo.EngineError`` (``except ayo.EngineError: failed.append(d)``; under
+    ``except Exception`` anything may stand there), and nothing else in it raises: no ``raise``,
+    ``assert`` or ``parse=``, no call but awaited helpers of the same kind, a container's methods
+    and builtins' counts (``int(r)`` may raise)."""
+    helper = comp.exprs.helper_of(cst.Await(expression=call))
+    if helper is None:
+        return True
+    scope = interleaving._scope(helper.src.fn, helper.self_value, helper.src)
+    return not _guarded(comp, helper.src, scope, helper.src.node.body.body, 0)
+
+
+def _guarded(comp: Builder, src: Any, scope: dict[str, Any], stmts: Any, depth: int) -> bool:
+    for stmt in stmts:
+        if not isinstance(stmt, cst.Try):
+            if not _quiet(comp, src, scope, stmt, depth, waits=False):
+                return False
+            continue
+        kinds = [_catches(h.type, scope) for h in stmt.handlers]
+        if not any(kinds):
+            if not _quiet(comp, src, scope, stmt, depth, waits=False):
+                return False
+            continue
+        rest = [
+            *stmt.handlers,
+            *([stmt.orelse] if stmt.orelse else []),
+            *([stmt.finalbody] if stmt.finalbody else []),
+        ]
+        if not all(_quiet(comp, src, scope, r, depth, waits=False) for r in rest):
+            return False
+        if "all" not in kinds and not _quiet(comp, src, scope, stmt.body, depth, waits=True):
+            return False
+    return True
+
+
+def _catches(caught: cst.BaseExpression | None, scope: dict[str, Any]) -> str | None:
+    """``"all"`` for a handler catching every error, ``"engine"`` for one catching an engine's."""
+    if caught is None:
+        return "all"
+    try:
+        kind = eval(cst.Module([]).code_for_node(caught), {}, scope)  # names and attributes only
+    except Exception:
+        return None
+    kinds = kind if isinstance(kind, tuple) else (kind,)
+    if not all(isinstance(k, type) for k in kinds):
+        return None
+    if any(issubclass(ValueError, k) for k in kinds):
+        return "all"
+    return "engine" if any(issubclass(EngineError, k) for k in kinds) else None
+
+
+def _quiet(
+    comp: Builder, src: Any, scope: dict[str, Any], node: cst.CSTNode, depth: int, waits: bool
+) -> bool:
+    """Whether ``node`` raises nothing (``waits``: its awaits are guarded against engine errors)."""
+    awaited = {id(a.expression) for a in walk(node, _in_scope) if isinstance(a, cst.Await)}
+    for n in walk(node, _in_scope):
+        if isinstance(n, cst.Raise | cst.Assert):
+            return False
+        if isinstance(n, cst.Await) and not waits:
+            return False
+        if not isinstance(n, cst.Call):
+            continue
+        if any(a.keyword is not None and a.keyword.value == "parse" for a in n.args):
+            return False
+        func = n.func
+        if id(n) in awaited:
+            target = interleaving._resolve(comp, src, scope, n)
+            if target == "ayo":
+                continue
+            if target is None or depth >= 3:
+                return False
+            inner, self_value, fn = target
+            inner_scope = interleaving._scope(fn, self_value, inner) if fn is not None else scope
+            if not _guarded(comp, inner, inner_scope, inner.node.body.body, depth + 1) and not all(
+                _quiet(comp, inner, inner_scope, s, depth + 1, waits=True) for s in inner.node.body.body
+            ):
+                return False
+        elif isinstance(func, cst.Attribute) and func.attr.value in _QUIET_METHODS:
+            continue
+        elif not (isinstance(func, cst.Name) and func.value in _QUIET_CALLS):
+            return False
+    return True
 
 
 def raises_before_wait(comp: Builder, call: cst.Call) -> int | None:

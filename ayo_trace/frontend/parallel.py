@@ -148,7 +148,7 @@ def _started(comp: Builder, calls: list[interleaving.Part]) -> str | None:
                 "Python's gather lets finish when another of its calls fails, where the graph stops at "
                 "the call that fails"
             )
-    return early_raises.failing_early(comp, [c for c, _ in helpers], touches, seen)
+    return early_raises.failing_early(comp, [c for c, _ in calls], [c for c, _ in helpers], touches, seen)
 
 
 # --- gather ---------------------------------------------------------------------------------------------

@@ -52,6 +52,8 @@ CHANGES = [
     "log.append({a})",
     "r = {a}\n    log.extend([d, len(r) > 0])",
     "log.insert(0, ({a})[:2])",
+    # its own failure noted, then raised on: the gather fails all the same
+    "try:\n        r = {a}\n    except ayo.EngineError:\n        log.append('no ' + d)\n        raise\n    log.append(d)",
 ]
 # a local `async def` changing the workflow's object through its closure (no parameter)
 LOCAL = """    async def one(d, _):
@@ -148,23 +150,35 @@ def test_the_other_calls_of_a_failed_gather_run_to_their_end(
     run_in_new_loop(main)
 
 
+GUARDED = """try:
+        log.append(await ayo.llm(f"Summarize {d}", max_tokens=3))
+    except ayo.EngineError:
+        log.append("failed " + d)"""
+UNCAUGHT = "    got = await asyncio.gather({calls})"
+
+
+def _graph(tmp_path: Path, change: str, body: str, log: str) -> str:
+    source = MODULE.format(
+        change=change,
+        log=log,
+        local="",
+        body=body.format(calls=CALLS[0], handler=HANDLERS[0]),
+        read="len(log)",
+    )
+    return str(load(source, tmp_path).program.graph("q", ["a", "b"]))
+
+
 def test_a_gather_of_calls_only_answering_traces_whole(tmp_path: Path) -> None:
     """Calls changing nothing seen after a failure (their answers only, or the workflow's own list
-    with no ``try`` around: the failure fails the workflow) keep the gather in the graph."""
-    for change, body in [
-        ('return await ayo.llm(f"Summarize {d}", max_tokens=3)', CAUGHT),
-        (
-            'log.append(await ayo.llm(f"Summarize {d}", max_tokens=3))',
-            "    got = await asyncio.gather({calls})",
-        ),
+    with no ``try`` around: the failure fails the workflow), or that cannot fail (each catches its
+    engine's error, noting it in module state), keep the gather in the graph; one that may still
+    raise (``int(d)`` after its guarded wait) does not."""
+    for change, body, log in [
+        ('return await ayo.llm(f"Summarize {d}", max_tokens=3)', CAUGHT, "LOG"),
+        ('log.append(await ayo.llm(f"Summarize {d}", max_tokens=3))', UNCAUGHT, "[]"),
+        (GUARDED, CAUGHT, "LOG"),
+        (GUARDED, UNCAUGHT, "LOG"),
     ]:
-        source = MODULE.format(
-            change=change,
-            log="[]",
-            local="",
-            body=body.format(calls=CALLS[0], handler=HANDLERS[0]),
-            read="len(log)",
-        )
-        wf = load(source, tmp_path).program
-        graph = str(wf.graph("q", ["a", "b"]))
+        graph = _graph(tmp_path, change, body, log)
         assert "break(" not in graph and " = map(" in graph, graph
+    assert "break(" in _graph(tmp_path, GUARDED + "\n    return int(d)", UNCAUGHT, "LOG")
