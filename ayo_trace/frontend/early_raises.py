@@ -7,7 +7,9 @@ by the workflow's caller for an argument, by anyone for module state). The graph
 in one node's body, chained where they share an object, and stops at the call that fails: the
 calls after it never make their changes. Any call may fail at a wait (an engine's error), so a
 gather whose calls change an object after a wait that is seen after a failure runs as written
-(``parallel._started`` makes it a graph break; calls made before it are refused).
+(``parallel._started`` makes it a graph break; calls made before it are refused), unless no call
+may fail (``may_fail``: each catches its engine's errors, ``except ayo.EngineError:
+failed.append(d)``).
 
 A helper may also raise before it first waits (``if not d: raise ValueError(d)``, an ``assert``):
 that fails the gather before any call has come back from its wait, so no call's change after its
@@ -107,6 +109,9 @@ def may_fail(comp: Builder, call: cst.Call) -> bool:
 
 
 def _guarded(comp: Builder, src: Any, scope: dict[str, Any], stmts: Any, depth: int) -> bool:
+    """Whether the statements ``stmts`` of a helper raise nothing: each waits only in the body of a
+    ``try`` catching an engine's error, which raises nothing else (``_quiet``), and the rest of the
+    ``try`` and every other statement raise nothing at all."""
     for stmt in stmts:
         if not isinstance(stmt, cst.Try):
             if not _quiet(comp, src, scope, stmt, depth, waits=False):
