@@ -13,6 +13,12 @@ _FIXES = (
         "statement around the nested loop, so the loop traces whole",
     ),
     (
+        "lets every other call finish",
+        "return what each call found and change the shared object after the gather, or gather with "
+        "`return_exceptions=True` (every call then finishes, as the graph runs them), so the gather "
+        "traces whole",
+    ),
+    (
         "Python interleaves",
         "change the shared object on one side of the calls' awaits only (after the first, when a "
         "call may fail), or return what each call found and combine them after the gather, so the "

@@ -1,45 +1,187 @@
-"""Where a gathered helper may fail before it first waits.
+"""What a failed gather's other calls still do.
 
-``asyncio.gather`` runs every call up to its first wait before any goes on; a call that raises
-there (``if not d: raise ValueError(d)``, an ``assert``) fails the gather before any call has come
-back from its wait, so no call's change after its wait has happened when the failure is seen. The
-graph runs the calls whole, one after another where they share an object, so an earlier call's
-change after its wait would be seen (``parallel._started`` makes such a gather a graph break).
+``asyncio.gather`` (not returning exceptions) raises the first error of its calls as soon as it
+comes, and cancels none of the others: they run on to their end, so their changes after their
+waits happen after the failure (seen by a handler that reads the object once they have finished,
+by the workflow's caller for an argument, by anyone for module state). The graph runs the calls
+in one node's body, chained where they share an object, and stops at the call that fails: the
+calls after it never make their changes. Any call may fail at a wait (an engine's error), so a
+gather whose calls change an object after a wait that is seen after a failure runs as written
+(``parallel._started`` makes it a graph break; calls made before it are refused), unless no call
+may fail (``may_fail``: each catches its engine's errors, ``except ayo.EngineError:
+failed.append(d)``).
+
+A helper may also raise before it first waits (``if not d: raise ValueError(d)``, an ``assert``):
+that fails the gather before any call has come back from its wait, so no call's change after its
+wait has happened when the failure is seen, where the graph would have run the earlier calls whole;
+the reason then names that ``raise``.
 """
 
 from __future__ import annotations
 
+import re
 from collections.abc import Callable
 from typing import TYPE_CHECKING, Any
 
 import libcst as cst
 
-from . import interleaving
+from ..errors import EngineError
+from ..ir.mutation import READ_ONLY_METHODS
+from . import aliases, interleaving
 from .state import _in_scope, contains_await, walk
 
 if TYPE_CHECKING:
     from .builder import Builder
 
 
+def seen_after_failure(comp: Builder) -> Callable[[str], bool]:
+    """Whether an object (by its key, ``interleaving.touches_of``) changed by a gathered call is
+    seen after the gather fails: every object, but the workflow's own (names it binds, none of
+    whose objects may be an argument's or the module's: ``log = LOG`` is the module's) where no
+    ``try`` is around the gather (the failure fails the workflow, and nothing reads them again)."""
+    top, caught = comp, comp.catching
+    while (up := top.parent) is not None:
+        top, caught = up, caught or up.catching
+    if caught:
+        return lambda key: True
+    made = set(top.src.assigned_names(top.src.node.body)) - set(interleaving._params(top.src))
+    shared = aliases.groups(top.src)
+    own = {n for n in made if shared.get(n, frozenset()) <= made}
+
+    def seen(key: str) -> bool:
+        return not {re.split(r"[.\[\x00]", k)[0] for k in (key, interleaving.shown(key))} & own
+
+    return seen
+
+
 def failing_early(
-    comp: Builder, helpers: list[cst.Call], touches: list[tuple[str, Any]], seen: Callable[[str], bool]
+    comp: Builder,
+    calls: list[cst.Call],
+    helpers: list[cst.Call],
+    touches: list[tuple[str, Any]],
+    seen: Callable[[str], bool],
 ) -> str | None:
-    """Why a gather runs as written: a call of ``helpers`` may raise before its first wait while a
-    call changes an object after its wait that is ``seen`` after the failure (``touches``: what
-    each call touches, ``interleaving.touches_of``)."""
-    raising = next(((c, line) for c in helpers if (line := raises_before_wait(comp, c)) is not None), None)
-    if raising is None:
+    """Why a gather of ``calls`` runs as written: a call changes an object after its wait that is
+    ``seen`` after a failure of the gather (``touches``: what each call touches,
+    ``interleaving.touches_of``), and a call may fail (``may_fail``), at its wait or (a call of
+    ``helpers``) before it."""
+    if not any(may_fail(comp, c) for c in calls):
         return None
     for name, t in touches:
-        x = next((x for x in t.entries if x.changes and x.lo > 0 and seen(x.key)), None)
-        if x is not None:
+        x = next((x for x in t.entries if x.changes and x.hi > 0 and seen(x.key)), None)
+        if x is None:
+            continue
+        what = f"`{name}(...)` changes `{interleaving.shown(x.key)}` after it waits (line {x.line})"
+        raising = next(
+            ((c, line) for c in helpers if (line := raises_before_wait(comp, c)) is not None), None
+        )
+        if raising is not None:
             return (
                 f"`{comp.src.code(raising[0].func).strip()}(...)` may raise before it first waits (line "
                 f"{raising[1]}), which fails the gather before any call has come back from its wait, "
-                f"where the graph runs each call whole: `{name}(...)` changes "
-                f"`{interleaving.shown(x.key)}` after it waits (line {x.line})"
+                f"where the graph runs each call whole: {what}"
             )
+        return (
+            f"{what}, which is seen after the gather fails, and Python's gather lets every other call "
+            "finish when one fails (an engine's error at its wait), where the graph stops at the call "
+            "that fails"
+        )
     return None
+
+
+# Calls that raise only for what no workflow passes them (a container's method, a builtin's count).
+_QUIET_METHODS = READ_ONLY_METHODS | {"append", "extend", "add", "update", "setdefault", "insert"}
+_QUIET_CALLS = frozenset({"len", "str", "repr", "sorted", "list", "dict", "set", "tuple", "print"})
+
+
+def may_fail(comp: Builder, call: cst.Call) -> bool:
+    """Whether a gathered call may raise: an ayo primitive may (an engine's error); a helper of the
+    user's may not when every wait of it is in the body of a ``try`` whose handler catches
+    ``ayo.EngineError`` (``except ayo.EngineError: failed.append(d)``; under
+    ``except Exception`` anything may stand there), and nothing else in it raises: no ``raise``,
+    ``assert`` or ``parse=``, no call but awaited helpers of the same kind, a container's methods
+    and builtins' counts (``int(r)`` may raise)."""
+    helper = comp.exprs.helper_of(cst.Await(expression=call))
+    if helper is None:
+        return True
+    scope = interleaving._scope(helper.src.fn, helper.self_value, helper.src)
+    return not _guarded(comp, helper.src, scope, helper.src.node.body.body, 0)
+
+
+def _guarded(comp: Builder, src: Any, scope: dict[str, Any], stmts: Any, depth: int) -> bool:
+    """Whether the statements ``stmts`` of a helper raise nothing: each waits only in the body of a
+    ``try`` catching an engine's error, which raises nothing else (``_quiet``), and the rest of the
+    ``try`` and every other statement raise nothing at all."""
+    for stmt in stmts:
+        if not isinstance(stmt, cst.Try):
+            if not _quiet(comp, src, scope, stmt, depth, waits=False):
+                return False
+            continue
+        kinds = [_catches(h.type, scope) for h in stmt.handlers]
+        if not any(kinds):
+            if not _quiet(comp, src, scope, stmt, depth, waits=False):
+                return False
+            continue
+        rest = [
+            *stmt.handlers,
+            *([stmt.orelse] if stmt.orelse else []),
+            *([stmt.finalbody] if stmt.finalbody else []),
+        ]
+        if not all(_quiet(comp, src, scope, r, depth, waits=False) for r in rest):
+            return False
+        if "all" not in kinds and not _quiet(comp, src, scope, stmt.body, depth, waits=True):
+            return False
+    return True
+
+
+def _catches(caught: cst.BaseExpression | None, scope: dict[str, Any]) -> str | None:
+    """``"all"`` for a handler catching every error, ``"engine"`` for one catching an engine's."""
+    if caught is None:
+        return "all"
+    try:
+        kind = eval(cst.Module([]).code_for_node(caught), {}, scope)  # names and attributes only
+    except Exception:
+        return None
+    kinds = kind if isinstance(kind, tuple) else (kind,)
+    if not all(isinstance(k, type) for k in kinds):
+        return None
+    if any(issubclass(ValueError, k) for k in kinds):
+        return "all"
+    return "engine" if any(issubclass(EngineError, k) for k in kinds) else None
+
+
+def _quiet(
+    comp: Builder, src: Any, scope: dict[str, Any], node: cst.CSTNode, depth: int, waits: bool
+) -> bool:
+    """Whether ``node`` raises nothing (``waits``: its awaits are guarded against engine errors)."""
+    awaited = {id(a.expression) for a in walk(node, _in_scope) if isinstance(a, cst.Await)}
+    for n in walk(node, _in_scope):
+        if isinstance(n, cst.Raise | cst.Assert):
+            return False
+        if isinstance(n, cst.Await) and not waits:
+            return False
+        if not isinstance(n, cst.Call):
+            continue
+        if any(a.keyword is not None and a.keyword.value == "parse" for a in n.args):
+            return False
+        func = n.func
+        if id(n) in awaited:
+            target = interleaving._resolve(comp, src, scope, n)
+            if target == "ayo":
+                continue
+            if target is None or depth >= 3:
+                return False
+            inner, self_value, fn = target
+            inner_scope = interleaving._scope(fn, self_value, inner) if fn is not None else scope
+            if not _guarded(comp, inner, inner_scope, inner.node.body.body, depth + 1) and not all(
+                _quiet(comp, inner, inner_scope, s, depth + 1, waits=True) for s in inner.node.body.body
+            ):
+                return False
+        elif isinstance(func, cst.Attribute) and func.attr.value in _QUIET_METHODS:
+            continue
+        elif not (isinstance(func, cst.Name) and func.value in _QUIET_CALLS):
+            return False
+    return True
 
 
 def raises_before_wait(comp: Builder, call: cst.Call) -> int | None:

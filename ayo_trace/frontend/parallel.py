@@ -38,7 +38,6 @@ what may be gathered.
 from __future__ import annotations
 
 import asyncio
-import re
 from collections.abc import Callable, Collection, Sequence
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
@@ -121,23 +120,17 @@ def interleaved(comp: Builder, e: cst.Await) -> str | None:
 
 
 def _started(comp: Builder, calls: list[interleaving.Part]) -> str | None:
-    """Why a gather of ``calls`` (not returning exceptions) runs as written: a helper's call
-    changes an outside object before its first wait (``started.append(d)``, a counter of calls),
-    or a call writes the store (an ``ingest``, a helper's at any wait), and Python runs every call
-    up to its first wait before any fails and lets them all finish, where the graph stops at the
-    call that fails, so the calls after it would not have made that change; or a call may raise
-    before its first wait while the calls change an object after theirs (``early_raises``)."""
+    """Why a gather of ``calls`` (not returning exceptions) runs as written: a call changes an
+    object seen after a failure of the gather (the workflow's own only when a ``try`` is around:
+    else the failure fails the workflow), or writes the store (an ``ingest``, a helper's at any
+    wait). Python runs every call up to its first wait before any fails and lets them all finish,
+    where the graph stops at the call that fails, so the calls after it would not have made the
+    change: before their first wait (``started.append(d)``, a counter of calls), or after their
+    wait (``res[d] = await ...``; ``early_raises``)."""
     if len(calls) < 2 and all(items is None for _, items in calls):
         return None  # (one call)
     helpers = [p for p in calls if not getattr(comp.exprs.callee(p[0]), "__ayo_primitive__", None)]
-    top, caught = comp, comp.catching
-    while (up := top.parent) is not None:
-        top, caught = up, caught or up.catching
-    own = set(top.src.assigned_names(top.src.node.body))  # (the workflow's objects: seen only if caught)
-
-    def seen(key: str) -> bool:
-        return caught or not {re.split(r"[.\[\x00]", k)[0] for k in (key, interleaving.shown(key))} & own
-
+    seen = early_raises.seen_after_failure(comp)
     touches = interleaving.touches_of(comp, helpers)
     for name, t in touches:
         x = next((x for x in t.entries if x.changes and x.lo == 0 and seen(x.key)), None)
@@ -155,7 +148,7 @@ def _started(comp: Builder, calls: list[interleaving.Part]) -> str | None:
                 "Python's gather lets finish when another of its calls fails, where the graph stops at "
                 "the call that fails"
             )
-    return early_raises.failing_early(comp, [c for c, _ in helpers], touches, seen)
+    return early_raises.failing_early(comp, [c for c, _ in calls], [c for c, _ in helpers], touches, seen)
 
 
 # --- gather ---------------------------------------------------------------------------------------------
