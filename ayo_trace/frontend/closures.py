@@ -194,7 +194,8 @@ def changed_globals(src: FunctionSource) -> frozenset[str]:
         for a in walk(src.node.body)
         if isinstance(a, cst.AugAssign) and isinstance(a.target, cst.Name)
     }
-    changed += _aliased(src, set(mutated_roots(src.node.body)) | augmented)  # (`h += [q]`: in place)
+    # (`h += [q]`: in place; `log = LOG` handed to a helper changing it, `await one(d, log)`)
+    changed += _aliased(src, set(mutated_roots(src.node.body)) | augmented | handed_on)
     out = frozenset(
         n
         for n in [*changed, *through, *reads]
