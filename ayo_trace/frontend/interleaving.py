@@ -47,13 +47,13 @@ import libcst as cst
 
 from ..errors import TraceError
 from ..ir.code import SourceLoc
-from . import closures, context_vars, nonlocals, sites
+from . import branch_touches, closures, context_vars, nonlocals, sites
 from .aliases import helper_aliases, local_defs
 from .comprehensions import MAP_ITEM
 from .holders import holder_key, holdings, with_held
 from .sites import Touch, called_changes, primitive_op, same_names, statement_sites, store_touch, whole_sites
 from .source import FunctionSource
-from .state import _names_in, awaits_in, contains_await, walk
+from .state import _names_in, awaits_in, change_root, contains_await, walk
 
 if TYPE_CHECKING:
     from .builder import Builder
@@ -366,7 +366,7 @@ def _statement(
     out: list[Touch] = []
     if line is None:
         line = src.file_line(src.positions[stmt].start.line) if stmt in src.positions else 0
-    if isinstance(stmt, cst.If | cst.Try) and contains_await(stmt) and not _test_awaits(stmt):
+    if isinstance(stmt, cst.If | cst.Try) and contains_await(stmt) and not branch_touches.test_awaits(stmt):
 
         def block(stmts: Any, lo: float, hi: float) -> tuple[list[Touch], float, float]:
             got: list[Touch] = []
@@ -376,7 +376,7 @@ def _statement(
                 got, fewest, most = got + e, fewest + f, most + m
             return got, fewest, most
 
-        return _parts(stmt, block, key_of, lo, hi, line, before)
+        return branch_touches.parts(stmt, block, key_of, lo, hi, line, before)
     calls = [n for n in walk(stmt) if isinstance(n, cst.Call)]
     nested = {id(c): _nested(comp, src, scope, c, args, depth, memo) for c in calls}
     if not contains_await(stmt):
@@ -406,52 +406,22 @@ def _statement(
     for key, changes in _closure_calls(comp, src, stmt, key_of):
         out.append(Touch(key, changes, *at["both"], line))
     awaited = {id(m) for a in walk(stmt) if isinstance(a, cst.Await) for m in walk(a.expression)}
+    waits = {id(a.expression) for a in walk(stmt) if isinstance(a, cst.Await)}
     for c in (c for c in calls if nested[id(c)] is None and not _defined(comp, src, c)):
         when = "post" if contains_await(c) else "pre" if id(c) in awaited else "both"
         for name in called_changes(src, scope, c):
             if (key := key_of(name)) is not None:
                 out.append(Touch(key, True, *at[when], line))
+        # awaiting an object's own method (`await ready.wait()`): it may wait for another call to
+        # change the object, any number of waits on (the graph would run this call whole first)
+        root = change_root(c.func.value) if id(c) in waits and isinstance(c.func, cst.Attribute) else None
+        if (
+            root is not None
+            and primitive_op(src, scope, c) is None
+            and (key := key_of(root.value)) is not None
+        ):
+            out.append(Touch(key, False, lo, INF, line))
     return out, fewest, most
-
-
-def _test_awaits(stmt: cst.If | cst.Try) -> bool:
-    return isinstance(stmt, cst.If) and contains_await(stmt.test)
-
-
-def _parts(
-    stmt: cst.If | cst.Try, block: Any, key_of: Any, lo: float, hi: float, line: int, before: bool
-) -> tuple[list[Touch], float, float]:
-    """What an ``if`` or ``try`` awaiting in its parts touches, part by part: a branch after the
-    waits before the statement; a handler after at least one wait when the body surely waits (an
-    engine's error comes back from a wait), the ``else`` after the body's, the ``finally`` after
-    any of them. So a helper collecting its failures (``except ayo.EngineError:
-    failed.append(d)``) touches ``failed`` after its wait, as a result appended after it would."""
-    out: list[Touch] = []
-    paths: list[tuple[float, float]] = []
-    if isinstance(stmt, cst.If):
-        for name in _names_in(stmt.test):
-            if (key := key_of(name)) is not None:
-                out.append(Touch(key, False, lo, hi, line))
-        orelse = stmt.orelse
-        parts = [stmt.body, [orelse] if isinstance(orelse, cst.If) else orelse.body if orelse else []]
-        for part in parts:
-            e, f, m = block(part, lo, hi)
-            out, paths = out + e, [*paths, (f, m)]
-    else:
-        e, bf, bm = block(stmt.body, lo, hi)
-        out += e
-        after = min(bf, 1.0)
-        for h in stmt.handlers:
-            e, f, m = block(h.body, lo + after, hi + bm)
-            out, paths = out + e, [*paths, (after + f, bm + m)]
-        e, f, m = block(stmt.orelse.body, lo + bf, hi + bm) if stmt.orelse else ([], 0.0, 0.0)
-        out, paths = out + e, [*paths, (bf + f, bm + m)]
-        if stmt.finalbody is not None:
-            e, f, m = block(stmt.finalbody.body, lo, hi + max(p[1] for p in paths))
-            out, paths = out + e, [(p[0] + f, p[1] + m) for p in paths]
-    if before:  # (only what it does before its awaits finish)
-        out = [t for t in out if t.lo == lo]
-    return out, min(p[0] for p in paths), max(p[1] for p in paths)
 
 
 def _most(found: tuple[Touches, bool] | None) -> float:
