@@ -349,12 +349,12 @@ def mutated_locals(comp: Builder, stmt: cst.CSTNode, lifted: frozenset[int] = fr
     through = closure_uses(comp.src, stmt, local)[1]  # what a closure it calls changes in place
     changed = list(dict.fromkeys([*(n for n in roots if n in local), *held, *through]))
     # a change of a name's own object only (`rec["ans"] = r`, `out.append(x)`) reaches the names
-    # of that object and the objects keeping it, not what it keeps (`rec = {"doc": d}`: `d`)
+    # of its strict group and the objects keeping it, not what it keeps (`rec = {"doc": d}`: `d`);
+    # a name of that group may be a part of it (`a, n = pair`), changed as reached into; an object
+    # keeping it (`state["log"] = log`) changes only in what it keeps
     direct = set(mutated_roots(stmt, helpers))
     own = {n for n in changed if n in direct and not kept_in.reaches_into(stmt, n, _mine(comp, n))}
     shared, strict = groups(comp.src), groups(comp.src, strict=True)
-    # (a name of its group may be a part of it or hold it, `a, n = pair`: a change reaching into
-    # that one; the object keeping it, `state["log"] = log`, changes only in what it keeps)
     for n in changed:  # (grows: every name that may hold the same object, an object keeping it)
         near = [*sorted((strict if n in own else shared).get(n, ()))]
         if n not in own:  # (`state["log"].append(x)`: `log`)

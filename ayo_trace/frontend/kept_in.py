@@ -1,7 +1,8 @@
-"""Objects of the workflow that come to keep another's object by a change of theirs (not a binding).
+"""Objects of the workflow that come to keep another's object: by a change of theirs, or made
+whole as a display of it.
 
 ``state["log"] = log``, ``box.items = items``, ``msgs.append(msg)``, ``setattr(box, "items",
-notes)``, ``log += [entry]``: after such a statement, changing the held object in place (``log.append(x)``,
+notes)``, ``log += [entry]``, ``rec = {"doc": d}``: after such a statement, changing the held object in place (``log.append(x)``,
 ``msg["content"] = answer``) changes what the holder holds, so a later read of the holder
 (``repr(msgs)``, ``len(state["log"])``) must run after that change. The relation is directed: a
 change of the holder (``out[d] = r``) is no change of what it holds, so unlike ``aliases.groups``
