@@ -7,7 +7,7 @@ long as every node reading one of the names runs after the node that changed it:
 changes a name in place therefore hands on every name of its group (``Compiler.mutated_locals``),
 and later reads depend on it. The groups are flow-insensitive and conservative: two names are in one
 group when anywhere in the workflow one is bound to a value that may hold the other's object
-(``_bindings``: every target of ``a = b = []``, the names a tuple target unpacks, a ``for``
+(``bindings``: every target of ``a = b = []``, the names a tuple target unpacks, a ``for``
 target and what it iterates, a ``case`` capture and the subject, ``with x as y``, ``d[k] = v``).
 Where the tracer cannot tell which object a value is, it takes every object of the workflow the
 value could reach: a name bound to a call's value holds what the call is handed, what its
@@ -60,7 +60,7 @@ def groups(src: FunctionSource, *, strict: bool = False) -> dict[str, frozenset[
         if ra != rb:
             parent[ra] = rb
 
-    for names, value in _bindings(src):
+    for names, value in bindings(src):
         if not names or _fresh(src, value):
             continue  # (nothing bound; a string, a number, an answer: no object to share)
         root = reference_root(value)
@@ -85,7 +85,7 @@ def groups(src: FunctionSource, *, strict: bool = False) -> dict[str, frozenset[
     return out
 
 
-def _bindings(src: FunctionSource) -> Iterator[tuple[list[str], cst.BaseExpression]]:
+def bindings(src: FunctionSource) -> Iterator[tuple[list[str], cst.BaseExpression]]:
     """Each binding of the workflow's names, as the names it binds to one value, which may be one
     object, and that value: every target of ``a = b = []``; a tuple target's names (``a, b =
     pair``, ``first, *rest = [inbox, []]``, ``name, shortest = min(queues.items(), ...)``),

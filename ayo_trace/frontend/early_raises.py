@@ -40,18 +40,53 @@ def seen_after_failure(comp: Builder) -> Callable[[str], bool]:
     whose objects may be an argument's or the module's: ``log = LOG`` is the module's) where no
     ``try`` is around the gather (the failure fails the workflow, and nothing reads them again)."""
     top, caught = comp, comp.catching
-    while (up := top.parent) is not None:
-        top, caught = up, caught or up.catching
+    while True:  # (up to the workflow: through the bodies that inlined a helper, too)
+        while (up := top.parent) is not None:
+            top, caught = up, caught or up.catching
+        if (outer := getattr(top, "caller", None)) is None:
+            break
+        top, caught = outer, caught or outer.catching
     if caught:
         return lambda key: True
     made = set(top.src.assigned_names(top.src.node.body)) - set(interleaving._params(top.src))
-    shared = aliases.groups(top.src)
+    shared = _references(top.src)
     own = {n for n in made if shared.get(n, frozenset()) <= made}
 
+    params = set(interleaving._params(top.src))
+    module = getattr(top.src.fn, "__globals__", {})
+
     def seen(key: str) -> bool:
-        return not {re.split(r"[.\[\x00]", k)[0] for k in (key, interleaving.shown(key))} & own
+        roots = {re.split(r"[.\[\x00]", k)[0] for k in (key, interleaving.shown(key))}
+        if roots & own:
+            return False
+        # an argument, a name sharing one or the module's, the module's own; a helper's parameter
+        # (`self.first` in a method of the workflow's object) is taken for what the workflow made
+        return any(r in params or r in made or (r in module and r not in made) for r in roots)
 
     return seen
+
+
+def _references(src: Any) -> dict[str, frozenset[str]]:
+    """The workflow's names joined by a binding to a reference into another (``log = LOG``,
+    ``first = rows[0]``, ``for d in docs``, ``a, b = pair``), each mapped to its group: a name
+    bound to a new object made of others (``yours = list(docs)``, ``Poster("bob", yours)``,
+    ``{"doc": d}``) is not joined with them, as changing that object changes none of theirs."""
+    parent: dict[str, str] = {}
+
+    def find(n: str) -> str:
+        while parent.get(n, n) != n:
+            n = parent[n]
+        return n
+
+    for names, value in aliases.bindings(src):
+        root = aliases.reference_root(value)
+        for n in [*names[1:], *([root] if root is not None else [])]:
+            if names and find(n) != find(names[0]):
+                parent[find(n)] = find(names[0])
+    groups: dict[str, set[str]] = {}
+    for n in list(parent):
+        groups.setdefault(find(n), {find(n)}).add(n)
+    return {n: frozenset(g) for g in groups.values() for n in g}
 
 
 def failing_early(

@@ -110,8 +110,10 @@ def test_a_call_run_as_a_task_keeps_its_context_variables_to_itself(
 
 
 def test_only_calls_that_set_a_variable_run_as_written(tmp_path: Path) -> None:
+    # (the readers append to a module list after their wait, which a failed gather's other calls
+    # still do in Python: that gather runs as written for that reason, not the variable's)
     readers = load(source([], [2], 1, True, 0), tmp_path).program
-    assert "graph breaks: 0" in readers.explain("q", ["a"])
+    assert "context variable" not in readers.explain("q", ["a"])
     for run in (0, 1, 2, 3, 4, 5):
         setters = load(source([1], [], run, True, 0), tmp_path).program
         text = setters.explain("q", ["a"])
