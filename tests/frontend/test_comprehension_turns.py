@@ -112,7 +112,7 @@ def _body(shape: str, iterable: str, kept: bool) -> str:
     return "\n".join(lines)
 
 
-@settings(max_examples=60, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+@settings(max_examples=25, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
 @given(shape=st.sampled_from(SHAPES + NOTING), iterable=st.sampled_from(LAZY + EAGER), kept=st.booleans())
 def test_a_comprehension_draws_its_items_in_turn_with_its_element(
     shape: str, iterable: str, kept: bool, tmp_path: Path
@@ -121,7 +121,7 @@ def test_a_comprehension_draws_its_items_in_turn_with_its_element(
     run_in_new_loop(lambda: three_runs_agree(wf, ["q"], DOCS))
 
 
-@settings(max_examples=30, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+@settings(max_examples=15, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
 @given(shape=st.sampled_from(SHAPES), iterable=st.sampled_from(EAGER), kept=st.booleans())
 def test_items_that_may_be_drawn_ahead_stay_a_map(
     shape: str, iterable: str, kept: bool, tmp_path: Path
@@ -149,7 +149,7 @@ def _arity(target: str) -> int:
     return 2 if "," in target else 1
 
 
-@settings(max_examples=20, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+@settings(max_examples=10, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
 @given(
     target=st.sampled_from(PART_TARGETS),
     form=st.sampled_from(["[{e} for {t} in {it}]", "[{e} for {t} in {it} if q]"]),

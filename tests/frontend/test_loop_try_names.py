@@ -92,7 +92,7 @@ LATER = [
 ]
 
 
-@settings(max_examples=25, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+@settings(max_examples=15, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
 @given(
     first=st.sampled_from(sorted(FIRST)),
     h=st.sampled_from(["pass", "continue", "break"]),
@@ -191,7 +191,7 @@ RECORDS = [
 ]
 
 
-@settings(max_examples=25, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+@settings(max_examples=15, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
 @given(
     record=st.sampled_from(RECORDS),
     jump=st.sampled_from(

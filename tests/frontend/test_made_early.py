@@ -62,7 +62,7 @@ def body(shape: str, bind: str, late: bool) -> str:
     return "\n".join(f"    {line}" for line in code.splitlines() if line.strip())
 
 
-@settings(max_examples=80, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+@settings(max_examples=30, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
 @given(shape=st.sampled_from(sorted(SHAPES)), bind=st.sampled_from(BINDS), late=st.booleans())
 def test_a_helper_call_run_later_reads_names_as_python_or_is_refused(
     shape: str, bind: str, late: bool, tmp_path: Path

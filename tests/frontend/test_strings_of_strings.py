@@ -48,7 +48,7 @@ READS = [
 ]
 
 
-@settings(max_examples=40, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+@settings(max_examples=25, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
 @given(
     builds=st.lists(st.sampled_from(BUILDS), min_size=2, max_size=3),
     start=st.sampled_from(["q", "draft"]),

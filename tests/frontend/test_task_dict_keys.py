@@ -48,7 +48,7 @@ AWAITS = [  # (the loop's body; `d` its key)
 ]
 
 
-@settings(max_examples=40, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+@settings(max_examples=20, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
 @given(keys=st.sampled_from(KEYS), wait=st.sampled_from(AWAITS), numbered=st.booleans())
 def test_tasks_awaited_by_key_in_a_loop_over_the_keys_trace(
     keys: str, wait: str, numbered: bool, tmp_path: Path
