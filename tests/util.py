@@ -61,5 +61,7 @@ async def three_runs_agree(
         for q in questions:
             for docs in docs_lists:
                 eager = await run(wf.eager, q, docs)
-                assert await run(unoptimized, q, docs) == eager, (q, docs)
-                assert await run(wf, q, docs) == eager, (q, docs)
+                traced = await run(unoptimized, q, docs)
+                assert traced == eager, (q, docs, "eager:", eager, "unoptimized:", traced)
+                optimized = await run(wf, q, docs)
+                assert optimized == eager, (q, docs, "eager:", eager, "optimized:", optimized)

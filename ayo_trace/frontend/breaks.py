@@ -19,6 +19,11 @@ _FIXES = (
         "traces whole",
     ),
     (
+        "task group cancels",
+        "return what each task found and change the shared object after the task group, so the "
+        "group traces whole",
+    ),
+    (
         "Python interleaves",
         "change the shared object on one side of the calls' awaits only (after the first, when a "
         "call may fail), or return what each call found and combine them after the gather, so the "

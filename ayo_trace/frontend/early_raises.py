@@ -7,7 +7,7 @@ by the workflow's caller for an argument, by anyone for module state). The graph
 in one node's body, chained where they share an object, and stops at the call that fails: the
 calls after it never make their changes. Any call may fail at a wait (an engine's error), so a
 gather whose calls change an object after a wait that is seen after a failure runs as written
-(``parallel._started`` makes it a graph break; calls made before it are refused), unless no call
+(``started`` makes it a graph break; calls made before it are refused), unless no call
 may fail (``may_fail``: each catches its engine's errors, ``except ayo.EngineError:
 failed.append(d)``).
 
@@ -15,10 +15,17 @@ A helper may also raise before it first waits (``if not d: raise ValueError(d)``
 that fails the gather before any call has come back from its wait, so no call's change after its
 wait has happened when the failure is seen, where the graph would have run the earlier calls whole;
 the reason then names that ``raise``.
+
+The tasks of a task group (``asyncio.TaskGroup``, anyio's) differ: when one fails the group
+cancels the others, as the graph does with the calls it runs at once. But the graph runs calls
+that touch one object one after another, the calls before the failing one whole, where Python
+started them all and cancelled them at their waits: so for a group, the same rules apply to the
+changes of an object another of its calls touches too (``started(..., group=True)``).
 """
 
 from __future__ import annotations
 
+import dataclasses
 import re
 from collections.abc import Callable
 from typing import TYPE_CHECKING, Any
@@ -32,6 +39,61 @@ from .state import _in_scope, contains_await, walk
 
 if TYPE_CHECKING:
     from .builder import Builder
+
+
+def started(comp: Builder, calls: list[interleaving.Part], group: bool = False) -> str | None:
+    """Why a gather of ``calls`` (not returning exceptions) runs as written: a call changes an
+    object seen after a failure of the gather (the workflow's own only when a ``try`` is around:
+    else the failure fails the workflow), or writes the store (an ``ingest``, a helper's at any
+    wait). Python runs every call up to its first wait before any fails and lets them all finish,
+    where the graph stops at the call that fails, so the calls after it would not have made the
+    change: before their first wait (``started.append(d)``, a counter of calls), or after their
+    wait (``res[d] = await ...``; ``early_raises``).
+
+    The tasks of a task group (``group``): Python cancels the others when one fails, as the graph
+    does with calls it runs at once; but calls touching one object it runs one after another, the
+    calls before the failing one whole, so only changes of an object another call touches count."""
+    if len(calls) < 2 and all(items is None for _, items in calls):
+        return None  # (one call)
+    helpers = [p for p in calls if not getattr(comp.exprs.callee(p[0]), "__ayo_primitive__", None)]
+    seen = seen_after_failure(comp)
+    everyone = interleaving.touches_of(comp, calls)
+    touches = interleaving.touches_of(comp, helpers)
+    if group:
+        touches, everyone = _chained(touches, everyone), _chained(everyone, everyone)
+    many, call = ("task group", "task") if group else ("gather", "call")
+    for name, t in touches:
+        x = next((x for x in t.entries if x.changes and x.lo == 0 and seen(x.key)), None)
+        if x is not None:
+            return (
+                f"`{name}(...)` changes `{interleaving.shown(x.key)}` before it first waits (line {x.line}), "
+                f"and Python runs every {call} of the {many} up to its first wait before any fails, where "
+                f"the graph stops at the {call} that fails"
+            )
+    for name, t in everyone:
+        x = next((x for x in t.entries if x.changes and x.key.split(".")[0] == "store"), None)
+        if x is not None:  # (a primitive's `ingest` too, and after a wait: it persists)
+            python = (
+                "Python's task group cancels when another of its tasks fails, where the graph runs the "
+                "tasks touching it before the failing one whole"
+                if group
+                else "Python's gather lets finish when another of its calls fails, where the graph stops at "
+                "the call that fails"
+            )
+            return f"`{name}(...)` writes the store's `{interleaving.shown(x.key)}` (line {x.line}), which {python}"
+    return failing_early(comp, [c for c, _ in calls], [c for c, _ in helpers], touches, seen, group)
+
+
+def _chained(
+    touches: list[tuple[str, interleaving.Touches]], everyone: list[tuple[str, interleaving.Touches]]
+) -> list[tuple[str, interleaving.Touches]]:
+    """``touches`` with only the touches of an object some other call of ``everyone`` touches too:
+    where the graph runs the calls one after another."""
+
+    def chained(x: interleaving.Touch) -> bool:
+        return sum(any(interleaving.overlap(x, y) for y in t.entries) for _, t in everyone) > 1
+
+    return [(n, dataclasses.replace(t, entries=[x for x in t.entries if chained(x)])) for n, t in touches]
 
 
 def seen_after_failure(comp: Builder) -> Callable[[str], bool]:
@@ -95,11 +157,12 @@ def failing_early(
     helpers: list[cst.Call],
     touches: list[tuple[str, Any]],
     seen: Callable[[str], bool],
+    group: bool = False,
 ) -> str | None:
-    """Why a gather of ``calls`` runs as written: a call changes an object after its wait that is
-    ``seen`` after a failure of the gather (``touches``: what each call touches,
-    ``interleaving.touches_of``), and a call may fail (``may_fail``), at its wait or (a call of
-    ``helpers``) before it."""
+    """Why a gather of ``calls`` (the tasks of a task group: ``group``) runs as written: a call
+    changes an object after its wait that is ``seen`` after a failure of the gather (``touches``:
+    what each call touches, ``interleaving.touches_of``), and a call may fail (``may_fail``), at its
+    wait or (a call of ``helpers``) before it."""
     if not any(may_fail(comp, c) for c in calls):
         return None
     for name, t in touches:
@@ -110,11 +173,18 @@ def failing_early(
         raising = next(
             ((c, line) for c in helpers if (line := raises_before_wait(comp, c)) is not None), None
         )
+        many, call = ("task group", "task") if group else ("gather", "call")
         if raising is not None:
             return (
                 f"`{comp.src.code(raising[0].func).strip()}(...)` may raise before it first waits (line "
-                f"{raising[1]}), which fails the gather before any call has come back from its wait, "
-                f"where the graph runs each call whole: {what}"
+                f"{raising[1]}), which fails the {many} before any {call} has come back from its wait, "
+                f"where the graph runs each {call} whole: {what}"
+            )
+        if group:
+            return (
+                f"{what}, which is seen after the task group fails, and Python's task group cancels its "
+                "other tasks when one fails (an engine's error at its wait), where the graph runs the "
+                "tasks before the failing one whole"
             )
         return (
             f"{what}, which is seen after the gather fails, and Python's gather lets every other call "

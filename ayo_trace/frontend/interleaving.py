@@ -12,7 +12,7 @@ before and filled after, a note taken after a second wait. A gather or task grou
 calls itself runs eagerly, as a graph break (``parallel.interleaved``, ``task_groups``); calls
 made before it (tasks, a list of coroutines) are refused at trace time; both name the calls, the
 object and both lines. Anything else (changes before the first wait only, as a counter of calls
-started, unless a failure of the gather is caught: ``parallel._started``; or all after the same
+started, unless a failure of the gather is caught: ``early_raises.started``; or all after the same
 wait, as results appended as they come) is traced.
 
 What a call touches is read from the helpers' source (``Touch``): the names a helper reads from

@@ -9,7 +9,7 @@
   ``try`` node handing back its error as its value (``try_except.caught``), as gather does; tasks
   made before it keep their errors (``_task``), which it hands back; not deferred lists or ``map``
   spreads (a graph break). Calls it makes itself that interleave at their awaits (``interleaving``)
-  or change before their first wait what a caught failure sees (``_started``) run eagerly, as a
+  or change before their first wait what a caught failure sees (``early_raises.started``) run eagerly, as a
   graph break (``interleaved``); calls made before it that do are refused.
 * ``async with asyncio.TaskGroup() as tg:`` with ``t = tg.create_task(f(...))`` lines, and anyio's
   ``async with anyio.create_task_group() as tg:`` with ``tg.start_soon(f, *args)`` lines: each task
@@ -116,39 +116,9 @@ def interleaved(comp: Builder, e: cst.Await) -> str | None:
         if not made:
             return None
     calls = _calls(comp, parts)
-    return interleaving.conflict(comp, calls) or (None if catches(comp, call) else _started(comp, calls))
-
-
-def _started(comp: Builder, calls: list[interleaving.Part]) -> str | None:
-    """Why a gather of ``calls`` (not returning exceptions) runs as written: a call changes an
-    object seen after a failure of the gather (the workflow's own only when a ``try`` is around:
-    else the failure fails the workflow), or writes the store (an ``ingest``, a helper's at any
-    wait). Python runs every call up to its first wait before any fails and lets them all finish,
-    where the graph stops at the call that fails, so the calls after it would not have made the
-    change: before their first wait (``started.append(d)``, a counter of calls), or after their
-    wait (``res[d] = await ...``; ``early_raises``)."""
-    if len(calls) < 2 and all(items is None for _, items in calls):
-        return None  # (one call)
-    helpers = [p for p in calls if not getattr(comp.exprs.callee(p[0]), "__ayo_primitive__", None)]
-    seen = early_raises.seen_after_failure(comp)
-    touches = interleaving.touches_of(comp, helpers)
-    for name, t in touches:
-        x = next((x for x in t.entries if x.changes and x.lo == 0 and seen(x.key)), None)
-        if x is not None:
-            return (
-                f"`{name}(...)` changes `{interleaving.shown(x.key)}` before it first waits (line {x.line}), "
-                "and Python runs every call of the gather up to its first wait before any fails, where "
-                "the graph stops at the call that fails"
-            )
-    for name, t in interleaving.touches_of(comp, calls):
-        x = next((x for x in t.entries if x.changes and x.key.split(".")[0] == "store"), None)
-        if x is not None:  # (a primitive's `ingest` too, and after a wait: it persists)
-            return (
-                f"`{name}(...)` writes the store's `{interleaving.shown(x.key)}` (line {x.line}), which "
-                "Python's gather lets finish when another of its calls fails, where the graph stops at "
-                "the call that fails"
-            )
-    return early_raises.failing_early(comp, [c for c, _ in calls], [c for c, _ in helpers], touches, seen)
+    return interleaving.conflict(comp, calls) or (
+        None if catches(comp, call) else early_raises.started(comp, calls)
+    )
 
 
 # --- gather ---------------------------------------------------------------------------------------------
@@ -344,7 +314,7 @@ def gathered(
 ) -> Value:
     calls = _calls(comp, parts)
     interleaving.check_gather(comp, calls, loc)
-    if not catches(comp, inner) and (why := _started(comp, calls)) is not None:
+    if not catches(comp, inner) and (why := early_raises.started(comp, calls)) is not None:
         raise TraceError(  # (calls made before this statement: it cannot run as written)
             f"{why}; gather the calls where they are made (`asyncio.gather(*(f(x) for x in xs))`), or "
             "with `return_exceptions=True`",

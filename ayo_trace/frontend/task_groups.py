@@ -17,7 +17,7 @@ from typing import TYPE_CHECKING, Any
 import libcst as cst
 
 from ..ir.code import SourceLoc
-from . import interleaving, task_windows
+from . import early_raises, interleaving, task_windows
 from .asyncio_calls import only_arg, traceable
 from .parallel import _task
 
@@ -94,7 +94,8 @@ def task_group(comp: Builder, stmt: cst.With, loc: SourceLoc) -> bool:
         ):
             return False  # the group used another way: a graph break runs it as written
     parts = [(c[1], None) if c is not None else _listed(s) for s, c in zip(body, calls, strict=True)]
-    why = interleaving.conflict(comp, [p for p in parts if p is not None])
+    listed = [p for p in parts if p is not None]
+    why = interleaving.conflict(comp, listed) or early_raises.started(comp, listed, group=True)
     if why is not None:  # a graph break runs the group as written
         reason = f"a task group whose tasks Python interleaves runs eagerly, as written: {why}"
         comp.statement_break(stmt, loc, reason)

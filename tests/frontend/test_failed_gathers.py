@@ -131,23 +131,7 @@ def test_the_other_calls_of_a_failed_gather_run_to_their_end(
         read=read,
     )
     module = load(source, tmp_path)
-    wf = module.program
-
-    async def main() -> None:
-        import ayo_trace as ayo
-        from ayo_trace.testing import ScriptedEmbedder, ScriptedLLM, ScriptedStore
-
-        llm = ScriptedLLM("llm", call_s=0.02, fail=lambda p: "FAIL" in p)
-        unoptimized = ayo.workflow(wf.fn, passes=[])
-        async with ayo.Runtime(
-            [llm, ScriptedEmbedder("embed"), ScriptedStore("store")], batching=False, retries=0
-        ):
-            for docs in DOCS:
-                eager = await _run(module, wf.eager, list(docs))
-                assert await _run(module, unoptimized, list(docs)) == eager, (docs, source)
-                assert await _run(module, wf, list(docs)) == eager, (docs, source)
-
-    run_in_new_loop(main)
+    _agree(module, source)
 
 
 GUARDED = """try:
@@ -182,3 +166,75 @@ def test_a_gather_of_calls_only_answering_traces_whole(tmp_path: Path) -> None:
         graph = _graph(tmp_path, change, body, log)
         assert "break(" not in graph and " = map(" in graph, graph
     assert "break(" in _graph(tmp_path, GUARDED + "\n    return int(d)", UNCAUGHT, "LOG")
+
+
+# The tasks of a task group: Python's group cancels the others when one fails, after each ran up to
+# its first wait (the graph ran the tasks before the failing one whole: their changes landed).
+GROUPS = [
+    "        ts = [tg.create_task(one(d, log)) for d in docs]",
+    "        for d in docs:\n            tg.create_task(one(d, log))",
+    "        tg.create_task(one(docs[0], log))\n        tg.create_task(one(docs[-1], log))",
+]
+GROUP = """    got = "ok"
+    async with asyncio.TaskGroup() as tg:
+{tasks}"""
+GROUP_HANDLERS = [
+    "    except* ayo.EngineError:\n        got = len(log)",
+    "    except ExceptionGroup:\n        await asyncio.sleep(0.25)\n        got = 'failed'",
+    "    except Exception:\n        got = sorted(map(str, log))",
+]
+
+
+@settings(max_examples=10, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+@given(
+    change=st.sampled_from(CHANGES),
+    local=st.booleans(),
+    tasks=st.sampled_from(GROUPS),
+    handler=st.sampled_from([None, *GROUP_HANDLERS]),
+    read=st.sampled_from(READS),
+    module_log=st.booleans(),
+)
+def test_the_other_tasks_of_a_failed_task_group_are_cancelled(
+    change: str,
+    local: bool,
+    tasks: str,
+    handler: str | None,
+    read: str,
+    module_log: bool,
+    tmp_path: Path,
+) -> None:
+    changed = change.format(a='await ayo.llm(f"Summarize {d}", max_tokens=3)')
+    body = GROUP.format(tasks=tasks)
+    if handler is not None:
+        body = "    try:\n" + "\n".join("    " + line for line in body.splitlines()) + "\n" + handler
+    source = MODULE.format(
+        change=changed,
+        log="LOG" if module_log else "[]",
+        local=LOCAL.format(change=changed.replace("\n    ", "\n        ")) if local else "",
+        body=body,
+        read=read,
+    )
+    module = load(source, tmp_path)
+    _agree(module, source)
+
+
+def _agree(module: Any, source: str) -> None:
+    """Eager ≡ traced ≡ optimized for ``module.program`` over ``DOCS``, on an LLM taking 20 ms a
+    call (which calls have come back when one fails is then the engine's, not the loop's turns)."""
+    wf = module.program
+
+    async def main() -> None:
+        import ayo_trace as ayo
+        from ayo_trace.testing import ScriptedEmbedder, ScriptedLLM, ScriptedStore
+
+        llm = ScriptedLLM("llm", call_s=0.02, fail=lambda p: "FAIL" in p)
+        unoptimized = ayo.workflow(wf.fn, passes=[])
+        async with ayo.Runtime(
+            [llm, ScriptedEmbedder("embed"), ScriptedStore("store")], batching=False, retries=0
+        ):
+            for docs in DOCS:
+                eager = await _run(module, wf.eager, list(docs))
+                assert await _run(module, unoptimized, list(docs)) == eager, (docs, source)
+                assert await _run(module, wf, list(docs)) == eager, (docs, source)
+
+    run_in_new_loop(main)
