@@ -235,8 +235,16 @@ class FunctionSource:
             elif not self.within(getattr(home, "node", None), root):
                 local[name.value] = None  # bound by an enclosing comprehension or lambda
         out = (list(local), list(other))
-        self._free_cache[key] = out
+        if self._kept(node) and self._kept(root):
+            self._free_cache[key] = out
         return out
+
+    def _kept(self, node: cst.CSTNode) -> bool:
+        """Whether ``node`` lives as long as this source (a node of the tree, or one the compiler
+        made and keeps: ``stand_in``), so that no other node can take its ``id`` in the caches
+        keyed by it; a node made for a moment (a folded constant, a block holding statements) and
+        gone may leave its ``id`` to another, which must not be given its cached names."""
+        return node in self.parents or id(node) in self.made
 
     def only_binding(self, e: cst.BaseExpression) -> tuple[cst.Name, cst.BaseExpression] | None:
         """``(target, value)`` of ``name = value`` when that is the one binding of local name ``e`` in
@@ -267,7 +275,7 @@ class FunctionSource:
     def assigned_names(self, node: cst.CSTNode) -> list[str]:
         """Names of the workflow's scope that ``node`` binds (targets, for-loop variables, ...)."""
         cached = self._assigned_cache.get(id(node))
-        if cached is not None and node in self.parents:  # (a node the compiler made is not cached)
+        if cached is not None and self._kept(node):  # (a node made for a moment is not cached)
             return list(cached)
         out: dict[str, None] = {}
         for name in _names_in(node):
@@ -285,7 +293,7 @@ class FunctionSource:
         for alias, stmt in _imports_in(node, self.parents):
             if self.scopes.get(stmt) is self.fn_scope:
                 out[_import_name(alias)] = None
-        if node in self.parents:
+        if self._kept(node):
             self._assigned_cache[id(node)] = list(out)
         return list(out)
 
