@@ -16,7 +16,9 @@ yields one buffer again, and for a generator that appends to a log the element r
   ``islice``), or a generator expression over such that calls only pure builtins and string
   methods;
 * a call of a plain function of the user's whose every ``return`` gives a container
-  (``return sorted(docs)``, ``out = []`` ... ``return out``);
+  (``return sorted(docs)``, ``out = []`` ... ``return out``), or of a function of the standard
+  library making a new list at every call (``re.findall``, a compiled pattern's ``findall``,
+  ``glob.glob``, ``json.loads``, ``textwrap.wrap``, ``heapq.nlargest``);
 * a value an engine returned, a loop's or map's item, or a workflow argument that is not an
   iterator.
 
@@ -29,9 +31,18 @@ from __future__ import annotations
 
 import ast
 import builtins
+import difflib
+import fnmatch
 import functools
+import glob
+import heapq
 import inspect
 import itertools
+import json
+import os
+import random
+import re
+import shlex
 import sys
 import textwrap
 from collections.abc import Iterator
@@ -39,7 +50,7 @@ from typing import TYPE_CHECKING, Any
 
 import libcst as cst
 
-from ..ir.code import PyCode
+from ..ir.code import PyCode, parsed
 from ..ir.graph import Node
 from ..ir.mutation import PURE_STR_METHODS
 from ..ir.spec import primitive_spec
@@ -59,6 +70,12 @@ _SPENT_TOGETHER = frozenset({itertools.groupby, itertools.tee})
 _PURE_FUNCS = frozenset({int, float, str, bool, len, abs, round, repr, ord, chr})
 # Methods whose value is a container or data of the object (not an iterator over it).
 _CONTAINER_METHODS = PURE_STR_METHODS | {"items", "keys", "values", "copy", "get", "most_common"}
+# Functions of the standard library whose value is a new list (or dict) at every call.
+_LIBRARY_CONTAINERS = frozenset({re.findall, re.split, os.listdir, glob.glob, textwrap.wrap, shlex.split,
+                                 json.loads, random.sample, heapq.nlargest, heapq.nsmallest,
+                                 difflib.get_close_matches, fnmatch.filter})  # fmt: skip
+# ... and the methods of a compiled pattern that are ``re``'s functions above.
+_PATTERN_CONTAINERS = frozenset({"findall", "split"})
 _UNKNOWN = object()
 _MAX_DEPTH = 32
 
@@ -71,7 +88,7 @@ def drawn_ahead(body: Builder, e: cst.BaseComp) -> bool:
     comp: cst.CompFor | None = e.for_in
     while comp is not None:
         try:
-            tree = ast.parse(body.src.expr_code(comp.iter).strip(), mode="eval").body
+            tree = _expression(body.src.expr_code(comp.iter))
         except SyntaxError:
             return False
         if not _iterable(tree, _ClauseScope(body, frozenset(own)), 0):
@@ -153,7 +170,7 @@ def _node_iterable(body: Builder, node: Node, depth: int) -> bool:
     if node.op not in ("python", "break") or not isinstance(code, PyCode) or len(code.returns) != 1:
         return False
     try:
-        stmt = ast.parse(textwrap.dedent(code.source)).body
+        stmt = parsed(textwrap.dedent(code.source)).body
     except SyntaxError:
         return False
     if len(stmt) != 1 or not isinstance(stmt[0], ast.Assign | ast.AnnAssign) or stmt[0].value is None:
@@ -168,7 +185,7 @@ def _makes_iterators(body: Builder, node: Node) -> bool:
     if not isinstance(code, PyCode):
         return True
     try:
-        tree = ast.parse(textwrap.dedent(code.source))
+        tree = parsed(textwrap.dedent(code.source))
     except SyntaxError:
         return True
     scope = _CodeScope(body, node, code)
@@ -219,7 +236,9 @@ def _call_iterable(e: ast.Call, scope: _Scope, depth: int) -> bool:
     ):
         return True  # (`d.items()`, `text.split()`)
     try:
-        if f in _MADE_AT_ONCE:
+        if f in _MADE_AT_ONCE or f in _LIBRARY_CONTAINERS:
+            return True
+        if isinstance(getattr(f, "__self__", None), re.Pattern) and f.__name__ in _PATTERN_CONTAINERS:
             return True
         if f in _SPENT_TOGETHER:
             return False
@@ -239,6 +258,13 @@ def _call_iterable(e: ast.Call, scope: _Scope, depth: int) -> bool:
     return False
 
 
+def _expression(text: str) -> ast.expr:
+    """The tree of expression ``text`` (parsed as ``parsed`` does: see there)."""
+    stmt = parsed(f"(\n{text.strip()}\n)").body[0]
+    assert isinstance(stmt, ast.Expr)
+    return stmt.value
+
+
 @functools.lru_cache(maxsize=256)
 def _returns_containers(fn: Any) -> bool:
     """Whether plain function ``fn`` (not a generator, not async) returns a container on every
@@ -247,7 +273,7 @@ def _returns_containers(fn: Any) -> bool:
     if inspect.isgeneratorfunction(fn) or inspect.iscoroutinefunction(fn) or not hasattr(fn, "__code__"):
         return False
     try:
-        tree = ast.parse(textwrap.dedent(inspect.getsource(fn.__code__)))
+        tree = parsed(textwrap.dedent(inspect.getsource(fn.__code__)))
     except (OSError, TypeError, SyntaxError):
         return False
     fn_def = next((n for n in tree.body if isinstance(n, ast.FunctionDef)), None)
