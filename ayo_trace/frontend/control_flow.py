@@ -27,7 +27,7 @@ import libcst as cst
 from ..errors import TraceError
 from ..ir.code import UNBOUND, SourceLoc
 from ..ir.graph import Node
-from . import branches, locks, unroll
+from . import aliases, branches, locks, unroll
 from .carried import read_before_bound
 from .deleted import carried_out, deleted_in
 from .flow import flow
@@ -343,11 +343,15 @@ def compile_loop(
         unroll.mark(child, comp, stmt)
         item_name = target.value if isinstance(target, cst.Name) else ITEM
         first.append(child.graph.add("input", (), {"name": item_name}, name=item_name.strip("_")))
+    # an object of a plain class the body changes only in place keeps its class and constant
+    # fields through the loop (`agent.memory.add(t)`: `await agent.think(q)` is inlined again)
+    classes = aliases.classes_of(comp, [n for n in carried if n != BROKE], comp.src.assigned_names(stmt))
     for n in carried:
         inp = child.graph.add("input", (), {"name": n}, name=n.strip("_"))
         first.append(inp)
         if n != BROKE:
-            child.env[n] = Traced(inp, unbound=n in maybe)
+            cls, fields = classes.get(n, (None, None))
+            child.env[n] = Traced(inp, cls=cls, fields=fields, unbound=n in maybe)
     child.env[BROKE] = Static(False)
     child.env[PART] = Static(False)  # (its jumps are its own, also in a `try` part)
     if isinstance(stmt, cst.For):
@@ -381,6 +385,7 @@ def compile_loop(
     }
     for n in names:
         comp.env[n] = Traced(values[n])
+    aliases.restore_classes(comp, classes)
     if stmt.orelse is not None and orelse:
         _loop_else(comp, stmt, stmt.orelse, values.get(BROKE), loc)
     # A name unbound before the loop is bound after it where Python's rules say so (flow.py): it is
