@@ -40,6 +40,7 @@ from . import (
     map_loops,
     matching,
     nested_loops,
+    object_classes,
     parallel,
     param_parts,
     partials,
@@ -223,7 +224,7 @@ class Compiler(Builder):
                 value = try_returns.compile_returning_try(self, stmt, stmts[i + 1 :])
                 if value is not None:
                     raise Returned(value)
-            if top and self._needs_rest_break(stmt):
+            if top and returning.needs_rest_break(self, stmt):
                 self.rest_break(stmts[i:])
             self.statement(stmt, top=top)
 
@@ -231,15 +232,11 @@ class Compiler(Builder):
         """An ``if`` on a traced value with a ``return`` inside (not inside a loop or ``try`` of it)."""
         return isinstance(stmt, cst.If) and _has(stmt, cst.Return) and self.static_test(stmt.test) is None
 
-    def _needs_rest_break(self, stmt: cst.BaseStatement) -> bool:
-        """A compound statement with a ``return`` inside, whose control flow depends on traced values."""
-        if isinstance(stmt, cst.SimpleStatementLine | cst.FunctionDef | cst.ClassDef):
-            return False  # a nested def's return is its own
-        if not _has(stmt, cst.Return):
-            return False
-        return not (isinstance(stmt, cst.If) and self.static_test(stmt.test) is not None)
-
     def statement(self, stmt: cst.BaseStatement, *, top: bool) -> None:
+        with object_classes.kept_through(self, stmt):  # (what it changes in place keeps its class)
+            self._statement(stmt, top=top)
+
+    def _statement(self, stmt: cst.BaseStatement, *, top: bool) -> None:
         loc = self.src.loc(stmt)
         if coroutine_lists.consumed(self, stmt):
             return  # it built a list of coroutines, traced where it is gathered

@@ -349,6 +349,17 @@ _GROUPED = (
 )
 
 
+def regrouping(stmt: cst.Try) -> bool:
+    """Whether ``stmt`` is the ``try`` made around a task group (``_grouped``), whose one handler
+    raises the group's error again, as an ``ExceptionGroup``: it catches nothing."""
+    return bool(stmt.handlers) and all(
+        isinstance(h.name, cst.AsName)
+        and isinstance(h.name.name, cst.Name)
+        and h.name.name.value == GROUP_ERROR
+        for h in stmt.handlers
+    )
+
+
 def _grouped(
     stmt: cst.With, names: dict[str, Any], added: list[cst.CSTNode], ahead: list[cst.CSTNode]
 ) -> cst.BaseStatement:

@@ -24,7 +24,7 @@ from .builder import Returned
 from .control_flow import RESULT, RETURNED, _branch_stmts, _has_return, branch, jumps
 from .matching import SUBJECT, _cases
 from .nested_loops import traced_loop
-from .state import contains_await
+from .state import _has, contains_await
 from .unroll import loop_key
 from .values import Static, Traced, Value
 
@@ -136,3 +136,12 @@ def compile_returning_match(comp: Builder, stmt: cst.Match, rest: list[cst.BaseS
     _cases(comp, stmt, 0, list(rest), [RESULT], run_rest, loc)
     comp.temps.pop(SUBJECT, None)
     return comp.env.pop(RESULT)
+
+
+def needs_rest_break(comp: Builder, stmt: cst.BaseStatement) -> bool:
+    """A compound statement with a ``return`` inside, whose control flow depends on traced values."""
+    if isinstance(stmt, cst.SimpleStatementLine | cst.FunctionDef | cst.ClassDef):
+        return False  # a nested def's return is its own
+    if not _has(stmt, cst.Return):
+        return False
+    return not (isinstance(stmt, cst.If) and comp.static_test(stmt.test) is not None)

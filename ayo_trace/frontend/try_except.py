@@ -32,7 +32,7 @@ import libcst as cst
 from ..errors import TraceError
 from ..ir.code import UNBOUND, PyCode, SourceLoc, compile_statement
 from ..ir.graph import Node
-from . import aliases, impure
+from . import aliases, impure, normalize
 from .control_flow import (
     BROKE,
     JUMP,
@@ -131,7 +131,7 @@ def try_statement(
 
     def part(role: str, stmts: list[cst.BaseStatement], first: list[str]) -> Builder:
         child = comp.nested(role)
-        child.catching = role == "body"
+        child.catching = role == "body" and not normalize.regrouping(stmt)  # (a group's: re-raises)
         if role.startswith("except"):
             child.handling = first[0]  # what a bare `raise` in it re-raises
         inputs = []

@@ -1,11 +1,11 @@
-"""An object of a plain class the workflow made (``agent = Agent("bot")``) that a loop changes in
-place (``self.memory.add(t)``, ``agent.history.append(t)``, ``self.turns += 1``) keeps its class
-through the loop: the methods it calls there and after (``await self.think(q)``) are inlined, as
-before the loop. The loop's body read it as an object of unknown class, so the method's call, and
-with it the whole ``await agent.run(q)``, ran as written (a graph break). Loop forms (a constant
-range, a field's range, the workflow's list, a ``while`` on a counter), exits (``break`` on the
-answer, ``return`` from the loop, none) and where the loop is (in a method, in the workflow): the
-loop traces whole, and eager ≡ traced ≡ optimized."""
+"""An object of a plain class the workflow made (``agent = Agent("bot")``) that a loop, an ``if``,
+a ``try`` or a ``match`` changes in place (``self.memory.add(t)``, ``agent.history.append(t)``,
+``self.turns += 1``) keeps its class through it: the methods it calls there and after (``await
+self.think(q)``) are inlined, as before it. The statement's node knew no class, so the method's
+call, and with it the whole ``await agent.run(q)``, ran as written (a graph break). Loop forms (a
+constant range, a field's range, the workflow's list, a ``while`` on a counter), exits (``break``
+on the answer, ``return`` from the loop, none) and where the loop is (in a method, in the
+workflow): it traces whole, and eager ≡ traced ≡ optimized."""
 
 from __future__ import annotations
 
@@ -111,11 +111,46 @@ def test_an_object_changed_in_a_loop_keeps_its_methods(
             workflow = body
     if after:  # a method of the object after the loop, and its state
         workflow += "\n    last = await agent.think(q + '!')"
-        workflow += "\n    return out, last, agent.history, agent.turns" if "    return t" not in workflow else ""
+        workflow += (
+            "\n    return out, last, agent.history, agent.turns" if "    return t" not in workflow else ""
+        )
     elif "    return t" not in workflow:
         workflow += "\n    return out, agent.history, agent.turns"
     source = MODULE.format(method=method, workflow=workflow)
     wf = load(source, tmp_path).program
     graph = wf.graph("q", ["a", "b"])
     assert [n.attrs["reason"] for n in graph.walk() if n.op == "break"] == [], source
+    run_in_new_loop(lambda: three_runs_agree(wf, ["q", "a q"], [[], ["a"], ["x", "y", "z"]]))
+
+
+# statements other than loops changing the object in place, an `await` inside or not
+STATEMENTS = [
+    'if "a" in q:\n    {change}',
+    'if "a" in q:\n    t = await agent.think(q)\n    {change}\nelse:\n    agent.history.append(q)',
+    "try:\n    t = await agent.think(q)\n    {change}\nexcept ayo.EngineError:\n    agent.history.append('failed')",
+    "match q.split():\n    case [w, *_]:\n        {change}\n    case _:\n        pass",
+    "with open(__file__) as f:\n    {change}",
+]
+
+
+@settings(max_examples=15, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+@given(
+    statement=st.sampled_from(STATEMENTS),
+    change=st.sampled_from(["agent.memory.add(q)", "agent.history.append(q)", "agent.turns += 1"]),
+    in_loop=st.booleans(),
+)
+def test_an_object_changed_in_a_statement_keeps_its_methods(
+    statement: str, change: str, in_loop: bool, tmp_path: Path
+) -> None:
+    indent = "        " if in_loop else "    "
+    text = statement.format(change=change.replace("\n", "\n" + indent))
+    body = "\n".join(indent + line for line in text.splitlines())
+    if in_loop:
+        body = "    for d in docs:\n" + body
+    workflow = body + "\n    last = await agent.think(q + '!')\n    return last, agent.history, agent.turns"
+    source = MODULE.format(method="        return None", workflow=workflow)
+    wf = load(source, tmp_path).program
+    graph = wf.graph("q", ["a", "b"])
+    breaks = [n.attrs["reason"] for n in graph.walk() if n.op == "break"]
+    assert breaks == [] or statement.startswith("with"), (breaks, source)  # (`with`: as written)
     run_in_new_loop(lambda: three_runs_agree(wf, ["q", "a q"], [[], ["a"], ["x", "y", "z"]]))
