@@ -123,15 +123,7 @@ def test_the_other_calls_of_a_failed_gather_run_to_their_end(
         body = f"    got = await asyncio.gather({calls})"
     else:
         body = (RETRY if shape == "retry" else CAUGHT).format(calls=calls, handler=handler)
-    source = MODULE.format(
-        change=changed,
-        log="LOG" if module_log else "[]",
-        local=LOCAL.format(change=changed.replace("\n    ", "\n        ")) if local else "",
-        body=body,
-        read=read,
-    )
-    module = load(source, tmp_path)
-    _agree(module, source)
+    _agree(changed, local, body, read, module_log, tmp_path)
 
 
 GUARDED = """try:
@@ -207,6 +199,13 @@ def test_the_other_tasks_of_a_failed_task_group_are_cancelled(
     body = GROUP.format(tasks=tasks)
     if handler is not None:
         body = "    try:\n" + "\n".join("    " + line for line in body.splitlines()) + "\n" + handler
+    _agree(changed, local, body, read, module_log, tmp_path)
+
+
+def _agree(changed: str, local: bool, body: str, read: str, module_log: bool, tmp_path: Path) -> None:
+    """Eager ≡ traced ≡ optimized for the ``MODULE`` of these parts over ``DOCS``, on an LLM taking
+    20 ms a call (which calls have come back when one fails is then the engine's, not the loop's
+    turns)."""
     source = MODULE.format(
         change=changed,
         log="LOG" if module_log else "[]",
@@ -215,12 +214,6 @@ def test_the_other_tasks_of_a_failed_task_group_are_cancelled(
         read=read,
     )
     module = load(source, tmp_path)
-    _agree(module, source)
-
-
-def _agree(module: Any, source: str) -> None:
-    """Eager ≡ traced ≡ optimized for ``module.program`` over ``DOCS``, on an LLM taking 20 ms a
-    call (which calls have come back when one fails is then the engine's, not the loop's turns)."""
     wf = module.program
 
     async def main() -> None:
