@@ -3,7 +3,8 @@
 a moment (a folded constant, a block holding the rest of a body for a graph break) and drops may
 leave its ``id`` to the next one, which must get its own names, not the dead node's. (Before, a
 block holding statements could be given a dead leaf's empty names: a graph break reading nothing,
-``NameError`` when it ran, depending on where the allocator put it: a failure seen once in CI.)"""
+``NameError`` when it ran, depending on where the allocator put it: the likely cause of a failure
+seen once in CI.)"""
 
 from __future__ import annotations
 
