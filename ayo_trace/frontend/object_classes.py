@@ -6,8 +6,7 @@ A statement changing it in place (``agent.memory.add(t)`` in an ``if``, a ``try`
 rebinds its name to the statement's node, which knows no class: a later ``await agent.think(q)``
 was then a graph break. What a statement does not bind still names the same object after it, of
 the same class, with the same constant fields (nothing sets one again), so ``kept_through`` gives
-them back. (Simple statements do so themselves: ``aliases.classes_of``; loops for their bodies'
-inputs too: ``control_flow``.)
+them back. (Loops give them to their bodies' inputs too: ``control_flow``.)
 """
 
 from __future__ import annotations
@@ -19,7 +18,6 @@ from typing import TYPE_CHECKING
 
 import libcst as cst
 
-from . import aliases
 from .values import Traced
 
 if TYPE_CHECKING:
@@ -30,13 +28,13 @@ if TYPE_CHECKING:
 def kept_through(comp: Builder, stmt: cst.BaseStatement) -> Iterator[None]:
     """Around the compiling of ``stmt``: each name holding an object of a plain class before it,
     that ``stmt`` does not bind, holds it after it with its class and fields."""
-    before = dict(comp.env)
-    if not any(isinstance(v, Traced) and v.cls for v in before.values()):
+    kept = {n: v for n, v in comp.env.items() if isinstance(v, Traced) and v.cls}
+    if not kept:
         yield  # (nothing to keep: the common case, and no `assigned_names` walk)
         return
-    classes = aliases.classes_of(comp, list(before), comp.src.assigned_names(stmt))
+    bound = set(comp.src.assigned_names(stmt))
     yield
-    for n, (cls, fields) in classes.items():
+    for n, v in kept.items():
         now = comp.env.get(n)
-        if isinstance(now, Traced) and now is not before.get(n) and now.cls is None:
-            comp.env[n] = dataclasses.replace(now, cls=cls, fields=fields)
+        if n not in bound and isinstance(now, Traced) and now is not v and now.cls is None:
+            comp.env[n] = dataclasses.replace(now, cls=v.cls, fields=v.fields)
