@@ -196,11 +196,13 @@ def changed_globals(src: FunctionSource) -> frozenset[str]:
     }
     # (`h += [q]`: in place; `log = LOG` handed to a helper changing it, `await one(d, log)`)
     changed += _aliased(src, set(mutated_roots(src.node.body)) | augmented | handed_on)
+    rebound = impure.rebound_globals(src.node.body)  # (`def bump(): global N; N += 1` in the body)
     out = frozenset(
         n
-        for n in [*changed, *through, *reads]
+        for n in [*changed, *through, *reads, *rebound]
         if (
-            (n in changed and impure.changed_object(module.get(n), n, assigned))
+            n in rebound
+            or (n in changed and impure.changed_object(module.get(n), n, assigned))
             or (n in handed_on and impure.stateful(module.get(n)))
             or id(module.get(n)) in objects
             or n in via_members

@@ -44,7 +44,14 @@ def handed(names: dict[str, Any], local: set[str], call: cst.Call, depth: int) -
     bare = [(i, a) for i, a in enumerate(call.args) if isinstance(a.value, cst.Name)]
     if not bare or (isinstance(call.func, cst.Attribute) and call.func.attr.value in READ_ONLY_METHODS):
         return []  # (`cache.get(question)`: a read)
-    fn = resolve(names, local, call.func)
+    table = _table(names, local, call.func)
+    if table is not None:  # (`TOOLS[name](items)`: whichever of a module table's functions)
+        return list(dict.fromkeys(n for fn in table for n in _handed_to(fn, call, bare, depth)))
+    return _handed_to(resolve(names, local, call.func), call, bare, depth)
+
+
+def _handed_to(fn: Any, call: cst.Call, bare: list[tuple[int, cst.Arg]], depth: int) -> list[str]:
+    """The names of ``bare`` (``call``'s bare arguments) that ``fn``, called so, may change."""
     if read_only(fn) or getattr(fn, "__module__", "") == primitives.__name__:
         return []
     user = user_function(fn) if fn is not UNKNOWN and depth >= 0 else None
@@ -70,6 +77,33 @@ def handed(names: dict[str, Any], local: set[str], call: cst.Call, depth: int) -
         if param is None or param in changed or a.star:
             out.append(a.value.value)  # type: ignore[attr-defined]
     return out
+
+
+_MAX_TABLE = 16
+
+
+def _table(names: dict[str, Any], local: set[str], func: cst.BaseExpression) -> list[Any] | None:
+    """The functions a call's callee may be when it is looked up in a module's table (a ``dict`` of
+    at most ``_MAX_TABLE`` entries) by a key known only when the workflow runs: ``TOOLS[name]``,
+    ``TOOLS.get(name, default)`` (the default too; a missing key raises before any call)."""
+    default: list[Any] = []
+    if isinstance(func, cst.Subscript):
+        owner = func.value
+    elif (
+        isinstance(func, cst.Call)
+        and isinstance(func.func, cst.Attribute)
+        and func.func.attr.value == "get"
+        and 1 <= len(func.args) <= 2
+        and not any(a.star or a.keyword for a in func.args)
+    ):
+        owner = func.func.value
+        default = [resolve(names, local, func.args[1].value)] if len(func.args) == 2 else []
+    else:
+        return None
+    table = resolve(names, local, owner)
+    if type(table) is not dict or len(table) > _MAX_TABLE:
+        return None
+    return [*table.values(), *default]
 
 
 UNKNOWN = object()

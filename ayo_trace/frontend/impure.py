@@ -536,6 +536,19 @@ def _globals_of(node: cst.FunctionDef) -> Iterator[cst.Global]:
             yield n
 
 
+def rebound_globals(body: cst.CSTNode) -> set[str]:
+    """The names that functions defined in ``body`` (a workflow's, read as source) declare
+    ``global`` and bind: module names the workflow changes when it calls them."""
+    return {
+        a.name.value
+        for n in walk(body)
+        if isinstance(n, cst.FunctionDef)
+        for g in _globals_of(n)
+        for a in g.names
+        if _assigned(n, a.name.value)
+    }
+
+
 def _assigned(node: cst.FunctionDef, name: str) -> bool:
     for n in walk(node.body):
         if isinstance(n, cst.AssignTarget | cst.AugAssign | cst.AnnAssign | cst.Del):

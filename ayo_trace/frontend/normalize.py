@@ -84,7 +84,7 @@ from typing import Any
 
 import libcst as cst
 
-from . import nonlocals
+from . import global_names, nonlocals
 from .state import contains_await
 
 
@@ -98,6 +98,7 @@ def rewrite(
     the line after them (a task group's ``try:``, a parameter's cell). ``names``: the function's
     globals and closure."""
     module, cells = nonlocals.rewrite(module)  # (first: its lines are found where it puts them)
+    module, setters = global_names.rewrite(module)  # (`global X`: functions binding it)
     added: list[cst.CSTNode] = []
     ahead: list[cst.CSTNode] = []  # (new lines standing for the line after them: a `try:`)
     shrunk: list[tuple[cst.CSTNode, int]] = []  # (a statement now on fewer lines: how many fewer)
@@ -176,9 +177,11 @@ def rewrite(
 
     rewritten = module.visit(Rewrite())
     assert isinstance(rewritten, cst.Module)
-    if cells:  # (a parameter's cell, first in the body: the first statement's line)
-        fn = next(s for s in rewritten.body if isinstance(s, cst.FunctionDef))
+    fn = next((s for s in rewritten.body if isinstance(s, cst.FunctionDef)), None)
+    if cells and fn is not None:  # (a parameter's cell, first in the body: the first statement's line)
         ahead.extend(fn.body.body[:cells])
+    if setters and fn is not None:  # (the second and later functions a `global` line became)
+        added.extend(s for s in fn.body.body if isinstance(s, cst.FunctionDef) and s.name.value in setters)
     return rewritten, added, ahead, shrunk
 
 

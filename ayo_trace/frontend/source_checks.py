@@ -20,6 +20,10 @@ they stand.
   (``"{q} has {n} docs".format(**locals())``): in the graph each statement runs in a function of
   its own, which holds only the names it reads, so these would see other names than Python's.
   Refused with the fix: name the values (``.format(q=q, n=n)``).
+* A ``global`` statement the rewrite left (``global_names``): declared in a branch or a loop, or a
+  name it declares bound otherwise than by ``X = v``, ``X op= v`` or ``del X`` (a loop target, a
+  tuple target, ``with ... as X``, a walrus, an import). Refused with the fix, before any other
+  rule reads the name as the workflow's own.
 """
 
 from __future__ import annotations
@@ -77,6 +81,16 @@ def check_all(src: FunctionSource) -> None:
         if isinstance(n, cst.Assign):
             _check_lazy(src, n)
     for n in walk(src.node.body, lambda n: isinstance(n, cst.FunctionDef | cst.ClassDef | cst.Lambda)):
+        if isinstance(n, cst.Global):
+            raise TraceError(
+                f"`{src.code(n).strip()}` cannot be traced: a workflow's `global` names are traced when "
+                "the declaration is a line of its own at the top of the body and the workflow binds "
+                "them only by `X = value`, `X += value` (any operator) or `del X`; here one is declared "
+                "in a block or bound otherwise (a loop or tuple target, `as X`, `:=`, an import). "
+                "Bind it so, or return the value and let the caller store it",
+                loc=src.loc(n),
+                construct="global",
+            )
         if not (isinstance(n, cst.Call) and not n.args and isinstance(fn := n.func, cst.Name)):
             continue
         if fn.value in _SCOPE_READERS and fn.value in src.free_names(fn)[1]:  # (the builtin's name)

@@ -14,6 +14,8 @@ async def fetch(q: str) -> str:
 @ayo.workflow
 async def assigns_global(question: str) -> str:
     global COUNTER
+    for COUNTER in range(2):  # (a loop target: the rewrite of `global` names does not take it)
+        pass
     return await ayo.llm(question)
 
 

@@ -92,8 +92,28 @@ async def gathered_as_a_comprehensions_items(q: str) -> list[list[str]]:
     return [[h.text for h in hits] for hits in await asyncio.gather(*coros)]  # evaluated once
 
 
+async def brief(text: str) -> str:
+    return await ayo.llm(f"Brief: {text}", max_tokens=2)
+
+
+TOOLS = {"summarize": summarize, "brief": brief}
+
+
+@ayo.workflow
+async def then_a_tool_from_a_table(q: str) -> tuple[list[str], str, str]:
+    """The question is handed to a tool looked up in a module table afterwards: none of the
+    table's functions changes what it is handed, so nothing the calls read changes."""
+    coros = [ayo.llm(f"Head {q}", max_tokens=2)]
+    coros.append(summarize(q))
+    heads = list(await asyncio.gather(*coros))
+    tool = "brief" if len(q) % 2 else "summarize"
+    return heads, await TOOLS[tool](q), await TOOLS.get(tool, brief)(q)
+
+
 TRACED = [
     (literal_list, ("tea",)),
+    (then_a_tool_from_a_table, ("tea",)),
+    (then_a_tool_from_a_table, ("teas",)),
     (appended_in_a_loop, ("passage",)),
     (tuple_target_loop, ("passage",)),
     (optional_call, ("q", True)),
@@ -156,7 +176,27 @@ async def traced_condition(q: str) -> list[str]:
     return list(await asyncio.gather(*coros))
 
 
+async def noted(parts: list[str]) -> str:
+    parts.append("noted")
+    return await ayo.llm(" ".join(parts), max_tokens=2)
+
+
+NOTERS = {"noted": noted, "brief": brief}
+
+
+@ayo.workflow
+async def a_table_tool_changes_what_the_calls_read(q: str) -> list[str]:
+    """One of the table's functions changes the list it is handed, which the first call's prompt
+    was made from: made where they stand, the calls read it before."""
+    parts = [q]
+    coros = [ayo.llm(" ".join(parts), max_tokens=2)]
+    tool = "noted" if q else "brief"
+    first = await NOTERS[tool](parts)
+    return [first, *await asyncio.gather(*coros)]
+
+
 BREAKS = [
+    (a_table_tool_changes_what_the_calls_read, ("q",)),
     (returning_exceptions, ("a b",)),
     (comprehension_returning_exceptions, ("a b",)),
     (name_bound_again, ("q",)),

@@ -111,6 +111,7 @@ KINDS = [
     "alias",
     "unpack_params",
     "global_helper",
+    "global_body",
     "note",
     "maybe_if",
     "maybe_loop",
@@ -416,6 +417,33 @@ def statement(kind: str, i: int, pick: int, scope: dict[str, list[str]], coll: i
             '        reply = await ayo.llm(f"{len(NOTES)} {item}", max_tokens=3)',
             f"        {record}",
             f"    l{i} = list(NOTES)",
+        ]
+    if kind == "global_body":  # a module name the workflow declares `global` (global_names.py)
+        scope["s"].append(f"s{i}")
+        g = f"G{i}"
+        if pick % 3 == 0:  # a counter bumped around a call that reads it
+            return [
+                f"    global {g}",
+                f"    {g} = len({s})",
+                f'    {g} += len(await ayo.llm(f"Count {{{g}}}: {{{s}}}", max_tokens=2))',
+                f'    s{i} = f"{{{g}}} {{{s}}}"',
+            ]
+        if pick % 3 == 1:  # a list rebuilt in a loop, in place (`+=`) and anew
+            return [
+                f"    global {g}",
+                f"    {g} = []",
+                f"    for item in {lst}:",
+                f'        {g} += [await ayo.llm(f"{{len({g})}} {{item}}", max_tokens=2)]',
+                f"    {g} = {g} + [{s}]",
+                f'    s{i} = " ".join({g})',
+            ]
+        return [  # the last answer kept, read by a helper of the workflow, then deleted
+            f"    global {g}",
+            f'    {g} = await ayo.llm(f"Last: {{{s}}}", max_tokens=3)',
+            f"    def read{i}():",
+            f"        return {g}",
+            f"    s{i} = read{i}() + {s}",
+            f"    del {g}",
         ]
     if kind == "maybe_if":  # bound under a condition, read under the same one (or raising)
         scope["s"].append(f"s{i}")

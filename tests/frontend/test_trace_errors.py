@@ -20,7 +20,7 @@ def line_of(text: str) -> int:
 
 
 CASES = [
-    (lambda: b.assigns_global.graph("q"), "global COUNTER", "return the value instead"),
+    (lambda: b.assigns_global.graph("q"), "global COUNTER", "return the value"),
     (
         lambda: b.traced_max_tokens.graph("q", [1]),
         "max_tokens=len(budget)",
