@@ -316,7 +316,8 @@ def compile_comprehension(comp: Builder, e: Any, loc: SourceLoc, hint: str, *, a
             for n, v in bind(comp, e.for_in.target, item).items():
                 comp.temps[n] = Static(v)
             for part in [e.key, e.value] if isinstance(e, cst.DictComp) else [e.elt]:
-                part = cst.Await(expression=part) if awaits else part
+                if awaits and part is not getattr(e, "key", None):  # (a dict's values are awaited)
+                    part = cst.Await(expression=part)
                 values.append(comp.materialize(comp.exprs.expr(part, loc, ""), loc, "item"))
     finally:
         for n in names:
