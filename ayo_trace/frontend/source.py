@@ -408,6 +408,8 @@ def _is_load(name: cst.Name, parents: Any) -> bool:
         return False  # a `match` capture (`case [w, *rest]:`) binds it
     if isinstance(parent, cst.MatchMapping) and parent.rest is name:
         return False  # `case {"k": v, **rest}:`
+    if isinstance(parent, cst.MatchKeywordElement) and parent.key is name:
+        return False  # `case Call(name="calc"):` matches an attribute's name, reads no variable
     return not isinstance(parent, cst.ImportAlias | cst.Global | cst.Nonlocal)
 
 
