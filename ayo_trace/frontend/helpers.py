@@ -404,20 +404,25 @@ class Helpers(Expressions):
         return Traced(node, cls=cls, fields=made_fields.fields_of(self.body, me), held=True)
 
     def known_defaults(self, fn: cst.FunctionDef) -> dict[str, Any]:
-        """The defaults of ``fn``'s parameters where its ``def`` stands: a value known at trace time,
-        or the ``Traced`` value of a name (or an attribute or item of one) of the workflow then
-        (``async def one(x=d)`` in a loop, the idiom binding the item now), which Python reads once,
-        when the ``def`` runs, as the graph does there."""
+        """The defaults of ``fn``'s parameters where its ``def`` stands: an immutable value known at
+        trace time, or the ``Traced`` value of a name (or an attribute or item of one) of the
+        workflow then (``async def one(x=d)`` in a loop, the idiom binding the item now), or of a new
+        object (``acc=[]``, ``cache={}``), which Python makes once each time the ``def`` runs, as
+        the graph does there."""
         params = fn.params
         out: dict[str, Any] = {}
         for p in [*params.posonly_params, *params.params, *params.kwonly_params]:
             if p.default is None:
                 continue
-            if (found := self.try_static(p.default)) is not None:
+            found = self.try_static(p.default)
+            made = found is not None and not _immutable(found.value) and not _names_object(p.default)
+            if found is not None and not made:
                 out[p.name.value] = found.value
-            elif _names_object(p.default) or _item_of_name(p.default):
+            elif made or _names_object(p.default) or _item_of_name(p.default):
+                # (`acc=[]`: a new list each time the `def` runs, in every query and every turn of a
+                # loop around it, shared by that function's calls: made where the def stands)
                 loc = self.body.src.loc(p.default)
-                value = self.expr(p.default, loc, p.name.value)
+                value = self._arg(p.default, loc, p.name.value)
                 key = f"__ayo_default_{id(fn)}_{p.name.value}"  # (found from any body inside: captured)
                 self.body.env[key] = Traced(self.body.materialize(value, loc, p.name.value))
                 out[p.name.value] = DefaultAtDef(key)
