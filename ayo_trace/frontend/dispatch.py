@@ -147,10 +147,13 @@ def _candidates(comp: Builder, e: cst.BaseExpression, depth: int) -> tuple[tuple
         if keys is not None:
             return _limited(_unique([table.get(k, default.value) for k in keys]), True)
         return _limited(_unique([*table.values(), default.value]), False)
-    bound = comp.src.only_binding(e)  # handler = TOOLS[name]; await handler(q)
-    if bound is not None:
-        return _candidates(comp, bound[1], depth + 1)
-    return None
+    bound = comp.src.bindings(e)  # handler = TOOLS[name]; await handler(q)
+    if bound is None:  # (`if docs: kb = "docs"` / `else: kb = "empty"`: each binding's values)
+        return None
+    found = [_candidates(comp, value, depth + 1) for _, value in bound]
+    if any(f is None for f in found):
+        return None
+    return _limited(_unique([v for f in found if f for v in f[0]]), all(f[1] for f in found if f))
 
 
 def _keys(

@@ -249,20 +249,29 @@ class FunctionSource:
     def only_binding(self, e: cst.BaseExpression) -> tuple[cst.Name, cst.BaseExpression] | None:
         """``(target, value)`` of ``name = value`` when that is the one binding of local name ``e`` in
         the function (nested functions' own names are not it)."""
+        found = self.bindings(e)
+        return found[0] if found is not None and len(found) == 1 else None
+
+    def bindings(self, e: cst.BaseExpression) -> list[tuple[cst.Name, cst.BaseExpression]] | None:
+        """``(target, value)`` of each ``name = value`` binding local name ``e`` in the function
+        (``if docs: kb = "docs"`` / ``else: kb = "empty"``), when those are all its bindings (none
+        a loop's target, an ``+=``, a parameter, ...; nested functions' own names are not it)."""
         if not isinstance(e, cst.Name) or e not in self.scopes:
             return None
         scope = self.scopes[e]
         if scope is None or scope is not self.fn_scope:
             return None
-        assignments = list(scope.assignments[e.value])
-        if len(assignments) != 1:
-            return None
-        target = getattr(assignments[0], "node", None)  # (an Assignment; not a builtin's)
-        stmt = self.parents.get(self.parents.get(target))
-        if not (isinstance(stmt, cst.Assign) and len(stmt.targets) == 1 and stmt.targets[0].target is target):
-            return None
-        assert isinstance(target, cst.Name)
-        return target, stmt.value
+        out: list[tuple[cst.Name, cst.BaseExpression]] = []
+        for assignment in scope.assignments[e.value]:
+            target = getattr(assignment, "node", None)  # (an Assignment; not a builtin's)
+            stmt = self.parents.get(self.parents.get(target))
+            if not (
+                isinstance(stmt, cst.Assign) and len(stmt.targets) == 1 and stmt.targets[0].target is target
+            ):
+                return None
+            assert isinstance(target, cst.Name)
+            out.append((target, stmt.value))
+        return out or None
 
     def within(self, node: cst.CSTNode | None, root: cst.CSTNode) -> bool:
         """Whether ``node`` is ``root`` or inside it."""
