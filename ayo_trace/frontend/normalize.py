@@ -79,13 +79,14 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import sys
 from collections.abc import Sequence
 from typing import Any
 
 import libcst as cst
 
 from . import global_names, nonlocals
-from .state import contains_await
+from .state import contains_await, walk
 
 
 def rewrite(
@@ -97,6 +98,7 @@ def rewrite(
     suppress(A), suppress(B):``; a task group's handler and ``raise``), then those standing for
     the line after them (a task group's ``try:``, a parameter's cell). ``names``: the function's
     globals and closure."""
+    names = {**names, **_imported(module)}  # (`import contextlib` in the function: the module's)
     module, cells = nonlocals.rewrite(module)  # (first: its lines are found where it puts them)
     module, setters = global_names.rewrite(module)  # (`global X`: functions binding it)
     added: list[cst.CSTNode] = []
@@ -407,6 +409,31 @@ def _suppressed(item: cst.WithItem, names: dict[str, Any]) -> list[cst.BaseExpre
     if any(a.star or a.keyword for a in call.args) or _resolve(call.func, names) is not contextlib.suppress:
         return None
     return [a.value for a in call.args]
+
+
+def _imported(module: cst.Module) -> dict[str, Any]:
+    """What the function's own imports bind (``import contextlib``, ``from contextlib import
+    suppress as s``), for modules already loaded: the objects Python's import will give it."""
+    out: dict[str, Any] = {}
+    for n in walk(module):
+        if isinstance(n, cst.Import):
+            for alias in n.names:
+                dotted = cst.Module([]).code_for_node(alias.name)
+                if alias.asname is not None and isinstance(alias.asname.name, cst.Name):
+                    if dotted in sys.modules:
+                        out[alias.asname.name.value] = sys.modules[dotted]
+                elif "." not in dotted and dotted in sys.modules:
+                    out[dotted] = sys.modules[dotted]
+        elif isinstance(n, cst.ImportFrom) and not n.relative and n.module is not None:
+            source = sys.modules.get(cst.Module([]).code_for_node(n.module))
+            if source is None or isinstance(n.names, cst.ImportStar):
+                continue
+            for alias in n.names:
+                bound = alias.asname.name if alias.asname is not None else alias.name
+                name = alias.name
+                if isinstance(bound, cst.Name) and isinstance(name, cst.Name) and hasattr(source, name.value):
+                    out[bound.value] = getattr(source, name.value)
+    return out
 
 
 def _resolve(e: cst.BaseExpression, names: dict[str, Any]) -> Any:
