@@ -100,10 +100,18 @@ def fields_of(comp: Builder, value: object) -> dict[str, Any] | None:
 
 
 def _known_fields(made: object, changed: frozenset[str], chains: Iterable[tuple[str, ...]]) -> dict[str, Any]:
-    """The constant fields of ``made`` that nothing sets again, and the objects it holds that
-    nothing changes (``self.retriever``) and that ``chains``, its reads, only read further."""
+    """The constant fields of ``made`` that nothing sets again (its own, and its class's constant
+    attributes it does not hide: ``collection = "docs"`` in the class body), and the objects it
+    holds that nothing changes (``self.retriever``) and that ``chains``, its reads, only read
+    further."""
     state = getattr(made, "__dict__", None) or {}  # (none: a class with `__slots__`)
     fields = {k: v for k, v in state.items() if _constant(v) and k not in changed}
+    seen = set(state)
+    for klass in type(made).__mro__[:-1]:  # (a class attribute, `collection = "docs"` in its body)
+        for k, v in vars(klass).items():
+            if k not in seen and not k.startswith("__") and _constant(v) and k not in changed:
+                fields[k] = v
+            seen.add(k)
     for k, v in state.items():
         if (
             k not in fields

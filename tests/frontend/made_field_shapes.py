@@ -98,7 +98,55 @@ async def plain_dataclass(question: str) -> list[str]:
     return [h.text for h in await ayo.search(question, collection=plan.source, top_k=plan.depth)]
 
 
-CASES = [rag_made_here, two_rags, rags_made_together, frozen_settings, plain_dataclass]
+class Scoped:
+    """Settings as class attributes (no ``__init__``)."""
+
+    collection = "kb1"
+    top_k = 2
+
+    async def look(self, question: str) -> list[str]:
+        return [h.text for h in await ayo.search(question, collection=self.collection, top_k=self.top_k)]
+
+
+class Narrow(Scoped):
+    """An inherited class attribute, one of its own, and a field its ``__init__`` sets."""
+
+    top_k = 1
+
+    def __init__(self, tokens: int = 2) -> None:
+        self.tokens = tokens
+
+    async def say(self, question: str) -> str:
+        hits = await self.look(question)
+        return await ayo.llm(f"{hits} {question}", max_tokens=self.tokens)
+
+
+class Shadowed(Scoped):
+    def __init__(self) -> None:
+        self.collection = "kb0"  # (the instance's field hides the class's)
+
+
+@ayo.workflow
+async def class_attributes(question: str) -> list[str]:
+    return await Scoped().look(question)
+
+
+@ayo.workflow
+async def class_attributes_bound_and_inherited(question: str) -> tuple[str, list[str]]:
+    narrow = Narrow(3)
+    shadowed = Shadowed()
+    return await narrow.say(question), await shadowed.look(question)
+
+
+CASES = [
+    rag_made_here,
+    two_rags,
+    rags_made_together,
+    frozen_settings,
+    plain_dataclass,
+    class_attributes,
+    class_attributes_bound_and_inherited,
+]
 
 
 @ayo.workflow
@@ -139,4 +187,30 @@ async def passed_on_by_a_method(question: str) -> str:
     return await rag.answer(question)
 
 
-AS_WRITTEN = [set_again, made_of_the_question, made_by_a_call, handed_on, passed_on_by_a_method]
+class Switchable:
+    shelf = "kb0"
+
+    @classmethod
+    def use(cls, shelf: str) -> None:
+        cls.shelf = shelf
+
+    async def look(self, question: str) -> list[str]:
+        return [h.text for h in await ayo.search(question, collection=self.shelf, top_k=1)]
+
+
+@ayo.workflow
+async def class_attribute_set_again(question: str) -> list[str]:
+    Switchable.use("kb0")  # (module state: every run starts from it)
+    found = await Switchable().look(question)
+    Switchable.use("kb1" if "1" in question else "kb0")
+    return found + await Switchable().look(question)
+
+
+AS_WRITTEN = [
+    set_again,
+    made_of_the_question,
+    made_by_a_call,
+    handed_on,
+    passed_on_by_a_method,
+    class_attribute_set_again,
+]
