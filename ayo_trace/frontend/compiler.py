@@ -217,7 +217,7 @@ class Compiler(Builder):
                 raise Returned(returning_if(self, stmt, stmts[i + 1 :], self.src.loc(stmt)))
             if top and returning.returning_loop(stmt):
                 raise Returned(returning.compile_returning_loop(self, stmt, stmts[i + 1 :]))
-            if top and isinstance(stmt, cst.Match) and _has(stmt, cst.Return) and matching.traced(stmt):
+            if top and matching.returning_match(stmt):
                 raise Returned(returning.compile_returning_match(self, stmt, stmts[i + 1 :]))
             if top and try_returns.returning_try(stmt):
                 assert isinstance(stmt, cst.Try)

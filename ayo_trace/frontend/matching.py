@@ -17,7 +17,7 @@ import libcst as cst
 from ..errors import TraceError
 from ..ir.code import UNBOUND, SourceLoc
 from .control_flow import _branch_stmts, bound_names, branch, in_loop, jump_block
-from .state import contains_await, pattern_captures
+from .state import _has, contains_await, pattern_captures
 from .values import Traced
 
 if TYPE_CHECKING:
@@ -30,6 +30,12 @@ def traced(stmt: cst.Match) -> bool:
     """Whether ``stmt`` is traced as ``cond`` nodes: it awaits, and no guard does (a guard is tested
     by Python with the pattern, in a ``python`` node; one that awaits runs as written)."""
     return contains_await(stmt) and not _guard_awaits(stmt)
+
+
+def returning_match(stmt: cst.CSTNode) -> bool:
+    """Whether ``stmt`` is a ``match`` with a ``return`` in it traced as ``cond`` nodes: awaiting or
+    not (a ``python`` node cannot return from the workflow), no guard awaiting."""
+    return isinstance(stmt, cst.Match) and _has(stmt, cst.Return) and not _guard_awaits(stmt)
 
 
 def _guard_awaits(stmt: cst.Match) -> bool:

@@ -78,3 +78,48 @@ def test_a_class_patterns_keyword_reads_no_variable(
     assert graph_breaks(wf.graph("q", [])) == []
     questions = ["calc", "search", "cab", "FAIL q"]  # (odd lengths match the first case)
     run_in_new_loop(lambda: three_runs_agree(wf, questions, [[]]))
+
+
+RETURNING = {
+    "mapping": ('{"answer": str(a)}', "a"),
+    "class": ('Call(name="calc", arg=a)', "a"),
+    "sequence": ("[first, *_]", "first"),
+    "literal_or": ('"stop" | "halt"', '"stopped"'),
+    "guarded": ('str(a) if a.startswith("c")', "a.upper()"),
+}
+AFTER = {
+    "falls_through": "    return 'other: ' + reply\n",
+    "awaits_after": "    return await ayo.llm(f'Other {reply}', max_tokens=2)\n",
+}
+
+
+def _returning(name: str, pattern: str, after: str) -> str:
+    case, value = RETURNING[pattern]
+    return (
+        f"\n\n@ayo.workflow\nasync def {name}(q, docs):\n"
+        "    reply = await ayo.llm(f'Say {q}', max_tokens=2)\n"
+        "    subject = {'answer': q} if q.startswith('a') else Call(q, q) if q.startswith('c') else "
+        "q.split() if q.startswith('l') else q\n"
+        "    match subject:\n"
+        f"        case {case}:\n            return {value}\n"
+        "        case {'answer': 5}:\n            return 'five'\n"
+        f"{AFTER[after]}"
+    )
+
+
+RETURNING_CASES = list(itertools.product(RETURNING, AFTER))
+
+
+@pytest.fixture(scope="module")
+def returning_module(tmp_path_factory: pytest.TempPathFactory) -> Any:
+    source = HEADER + "".join(_returning(f"wf_{p}_{a}", p, a) for p, a in RETURNING_CASES)
+    return load(source, Path(tmp_path_factory.mktemp("match_returning")))
+
+
+@pytest.mark.parametrize(("pattern", "after"), RETURNING_CASES, ids=["-".join(c) for c in RETURNING_CASES])
+def test_a_match_returning_without_awaits_is_a_cond(returning_module: Any, pattern: str, after: str) -> None:
+    """A ``match`` whose cases ``return`` and await nothing is a ``cond`` (it was a graph break)."""
+    wf = getattr(returning_module, f"wf_{pattern}_{after}")
+    assert graph_breaks(wf.graph("q", [])) == []
+    questions = ["answer", "calc", "list of words", "stop", "halt", "cab", "plain", "FAIL q"]
+    run_in_new_loop(lambda: three_runs_agree(wf, questions, [[]]))
