@@ -529,6 +529,7 @@ class Compiler(Builder):
         new_stmt, replaced = self.exprs.lift_awaits(stmt, loc)
         if new_stmt is None:
             awaits = [a for a in awaits_in(stmt) if self.exprs.break_call_target(a)]
+            awaits = awaits or [a for a in awaits_in(stmt) if self.exprs.reordered(a)]  # (operand_order)
             reason = self.exprs.await_break_reason(awaits[0]) if awaits else "await of a non-primitive"
             return self.statement_break(stmt, loc, reason)
         changed = aliases.mutated_locals(self, stmt, replaced)

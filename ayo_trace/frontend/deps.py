@@ -44,6 +44,9 @@ class TraceDeps:
     # the last arm of each call through a table traced as a conditional (``dispatch.arms``), by id
     # (held here, so no other node takes its id during the trace): not dispatched again
     fallbacks: dict[int, Any] = field(default_factory=dict)
+    # the awaits (code, line) of statements run as written to keep Python's order of evaluation
+    # around them (``operand_order.reordered``), for the reason their graph break gives
+    reordered: set[tuple[str, int]] = field(default_factory=set)
     # the task groups whose `async with` is being traced, by name (``task_groups.task_group``)
     task_groups: dict[str, Any] = field(default_factory=dict)
     # the calls (by id) of a `gather(..., return_exceptions=True)` being traced: each one's error is

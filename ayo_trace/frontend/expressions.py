@@ -367,6 +367,11 @@ class ExpressionCompiler(
         interleaving = interleaved(self.body, e)
         if interleaving is not None:
             return f"a gather whose calls Python interleaves runs eagerly, as written: {interleaving}"
+        if self.reordered(e):
+            return (
+                "a statement whose code Python runs before its await touches an object the awaited "
+                "call may change (or changes one it reads): run as written, in Python's order"
+            )
         if id(e) in self.body.deps.fallbacks:  # the last arm of `await TOOLS[name](q)` (dispatch.py)
             return (
                 "a call of a function (or with a graph constant) computed when the workflow runs that is "
@@ -402,6 +407,16 @@ class ExpressionCompiler(
                 "argument as it is)"
             )
         return "await of something that is not an ayo primitive, workflow or traced helper"
+
+    def reordered(self, e: cst.Await) -> bool:
+        """Whether ``e``, or an await in it, is of a statement run as written to keep Python's order
+        of evaluation (``operand_order``)."""
+        return any(self._await_key(a) in self.body.deps.reordered for a in [e, *awaits_in(e.expression)])
+
+    def _await_key(self, e: cst.Await) -> tuple[str, int]:
+        """An await's code and line (the compiler may hand on a copy of the tree's node)."""
+        src = self.body.src
+        return src.expr_code(e), src.loc(e).line if e in src.positions else -1
 
     def _calls_awaited_by(self, e: cst.BaseExpression) -> list[cst.CSTNode]:
         """The nodes of ``e`` and, for a ``*coros`` it unpacks, of the comprehension ``coros`` was
@@ -485,6 +500,7 @@ class ExpressionCompiler(
         if any(isinstance(t, cst.Await) and self.break_call_target(t) for t in targets):
             return None, frozenset()
         if operand_order.reordered(self.body, node, targets):
+            self.body.deps.reordered.update(self._await_key(t) for t in targets if isinstance(t, cst.Await))
             return None, frozenset()  # (run as written: a graph break)
         for t in targets:
             value = self.expr(t, self.body.src.loc(t), "value")  # type: ignore[arg-type]

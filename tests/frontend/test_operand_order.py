@@ -130,6 +130,8 @@ def test_parts_touching_nothing_in_common_stay_traced(tmp_path: Path) -> None:
             assert "graph breaks: 0" in wf.explain("q", []), (shape, local)
             touching = load(source(shape, 0, 0, 0, 0, local), tmp_path).program  # len(log), add(q)
             assert "graph breaks: 0" not in touching.explain("q", []), (shape, local)
+            # (the reason says why, not that the call is not traceable: `add` is a traced helper)
+            assert "Python runs before its await" in touching.explain("q", []), (shape, local)
 
 
 ARGUMENTS = ["note(2)", "(seen.append(2) or 2)", "count(2)", "pure_len(2)"]
