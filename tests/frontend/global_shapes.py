@@ -35,6 +35,23 @@ def last_or(default: str) -> str:
     return LAST if LAST is not None else default
 
 
+async def counted_ask(prompt: str) -> str:
+    """A module helper declaring ``global``, inlined (it was refused)."""
+    global TOKENS
+    TOKENS += 1
+    reply = await ayo.llm(f"{TOKENS}: {prompt}", max_tokens=3)
+    TOKENS += words(reply)
+    return reply
+
+
+@ayo.workflow
+async def calls_a_helper_declaring_it(q: str, docs: list[str]) -> tuple[list[str], int]:
+    outs = [await counted_ask(q)]
+    for d in docs:
+        outs.append(await counted_ask(d))
+    return outs, TOKENS
+
+
 @ayo.workflow
 async def counts_queries(q: str, docs: list[str]) -> tuple[str, int]:
     global QUERIES
@@ -153,6 +170,7 @@ async def declared_twice(q: str, docs: list[str]) -> tuple[int, str | None]:
 
 
 WORKFLOWS = [
+    calls_a_helper_declaring_it,
     counts_queries,
     keeps_the_last_answer,
     totals_in_a_loop,
