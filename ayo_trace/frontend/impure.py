@@ -55,7 +55,7 @@ import libcst as cst
 
 from ..ir.mutation import READ_ONLY_METHODS
 from .handed import handed
-from .state import change_root, changed_argument, mutated_roots, target_leaves, walk
+from .state import _target_names, change_root, changed_argument, mutated_roots, target_leaves, walk
 from .user_code import library_dirs, parse_function, user_function, user_wrappers
 
 _MUTABLE = (list, dict, set, bytearray, collections.deque)
@@ -550,11 +550,19 @@ def rebound_globals(body: cst.CSTNode) -> set[str]:
 
 
 def _assigned(node: cst.FunctionDef, name: str) -> bool:
+    """Whether ``node`` binds ``name`` (``N = ...``, ``N += ...``, ``del N``, in a tuple target
+    ``N, M = ...``, a loop's target, ``with ... as N``, ``N := ...``)."""
     for n in walk(node.body):
-        if isinstance(n, cst.AssignTarget | cst.AugAssign | cst.AnnAssign | cst.Del):
-            target = n.target
-            if isinstance(target, cst.Name) and target.value == name:
-                return True
+        if isinstance(n, cst.AssignTarget | cst.AugAssign | cst.AnnAssign | cst.Del | cst.For | cst.CompFor):
+            targets: cst.BaseExpression | None = n.target
+        elif isinstance(n, cst.WithItem):
+            targets = n.asname.name if n.asname is not None else None
+        elif isinstance(n, cst.NamedExpr):
+            targets = n.target
+        else:
+            continue
+        if targets is not None and name in _target_names(targets):
+            return True
     return False
 
 

@@ -52,6 +52,28 @@ async def calls_a_helper_declaring_it(q: str, docs: list[str]) -> tuple[list[str
     return outs, TOKENS
 
 
+def set_pair(tokens: int, last: str) -> None:
+    global TOKENS, LAST
+    TOKENS, LAST = tokens, last  # (a tuple target binds them too)
+
+
+@ayo.workflow
+async def helpers_bind_it_by_tuple_and_loop(q: str, docs: list[str]) -> tuple[str, str, int, str | None]:
+    """Functions declaring ``global`` that bind the names by a tuple target and a loop's: the
+    workflow's reads of them were folded at their trace-time values."""
+
+    def count_docs() -> None:
+        global TOKENS
+        for TOKENS in range(len(docs) + 1):  # noqa: B007
+            pass
+
+    set_pair(1, q)
+    first = await ayo.llm(f"{TOKENS} {LAST} {q}", max_tokens=3)
+    count_docs()
+    second = await ayo.llm(f"{TOKENS} {LAST} {q}", max_tokens=3)
+    return first, second, TOKENS, LAST
+
+
 @ayo.workflow
 async def counts_queries(q: str, docs: list[str]) -> tuple[str, int]:
     global QUERIES
@@ -171,6 +193,7 @@ async def declared_twice(q: str, docs: list[str]) -> tuple[int, str | None]:
 
 WORKFLOWS = [
     calls_a_helper_declaring_it,
+    helpers_bind_it_by_tuple_and_loop,
     counts_queries,
     keeps_the_last_answer,
     totals_in_a_loop,
