@@ -202,7 +202,8 @@ COUNTER = 0
 @ayo.workflow
 async def untraceable(question: str) -> str:
     global COUNTER
-    COUNTER += 1
+    for COUNTER in range(2):  # (a loop target of a `global` name: refused)  # noqa: B007
+        pass
     return await ayo.llm(f"Q: {question}", max_tokens=8)
 
 
