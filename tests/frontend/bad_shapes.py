@@ -14,7 +14,7 @@ async def fetch(q: str) -> str:
 @ayo.workflow
 async def assigns_global(question: str) -> str:
     global COUNTER
-    for COUNTER in range(2):  # (a loop target: the rewrite of `global` names does not take it)
+    for COUNTER in range(2):  # noqa: B007  (a loop target: the rewrite of `global` names does not take it)
         pass
     return await ayo.llm(question)
 
