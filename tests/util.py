@@ -65,3 +65,19 @@ async def three_runs_agree(
                 assert traced == eager, (q, docs, "eager:", eager, "unoptimized:", traced)
                 optimized = await run(wf, q, docs)
                 assert optimized == eager, (q, docs, "eager:", eager, "optimized:", optimized)
+
+
+def traces_whole_and_agrees(
+    wf: Any,
+    questions: list[str],
+    docs_lists: list[list[str]],
+    *,
+    graph: tuple[Any, ...] = ("q", []),
+    run: Callable[..., Awaitable[Any]] = outcome,
+) -> None:
+    """``wf`` traced for ``graph``'s arguments has no graph break, and its three runs agree
+    (``three_runs_agree``, in a new event loop): what the generated tests of a construct check."""
+    from ayo_trace.frontend.breaks import graph_breaks
+
+    assert graph_breaks(wf.graph(*graph)) == []
+    run_in_new_loop(lambda: three_runs_agree(wf, questions, docs_lists, run=run))

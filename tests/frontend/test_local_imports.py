@@ -11,8 +11,7 @@ from typing import Any
 
 import pytest
 
-from ayo_trace.frontend.breaks import graph_breaks
-from tests.util import run_in_new_loop, three_runs_agree
+from tests.util import traces_whole_and_agrees
 
 from .programs import load
 
@@ -48,5 +47,4 @@ def module(tmp_path_factory: pytest.TempPathFactory) -> Any:
 @pytest.mark.parametrize("form", CASES)
 def test_what_the_workflow_imports_itself_is_known(module: Any, form: str) -> None:
     wf = getattr(module, f"wf_{form}")
-    assert graph_breaks(wf.graph("q", [])) == []
-    run_in_new_loop(lambda: three_runs_agree(wf, ["q", "FAIL q"], [[]]))
+    traces_whole_and_agrees(wf, ["q", "FAIL q"], [[]])

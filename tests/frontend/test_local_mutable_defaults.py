@@ -14,8 +14,7 @@ from typing import Any
 
 import pytest
 
-from ayo_trace.frontend.breaks import graph_breaks
-from tests.util import outcome, run_in_new_loop, three_runs_agree
+from tests.util import outcome, traces_whole_and_agrees
 
 from .programs import load
 
@@ -73,5 +72,4 @@ async def _twice(wf: Any, q: str, docs: list[str]) -> tuple[Any, Any]:
 @pytest.mark.parametrize("case", CASES, ids=["-".join(c) for c in CASES])
 def test_a_mutable_default_is_new_each_time_the_def_runs(module: Any, case: tuple[str, ...]) -> None:
     wf = getattr(module, f"wf_{'_'.join(case)}")
-    assert graph_breaks(wf.graph("q", ["a", "b"])) == []
-    run_in_new_loop(lambda: three_runs_agree(wf, ["q", "FAIL q"], [[], ["a", "b", "a"]], run=_twice))
+    traces_whole_and_agrees(wf, ["q", "FAIL q"], [[], ["a", "b", "a"]], graph=("q", ["a", "b"]), run=_twice)

@@ -13,8 +13,7 @@ from typing import Any
 
 import pytest
 
-from ayo_trace.frontend.breaks import graph_breaks
-from tests.util import run_in_new_loop, three_runs_agree
+from tests.util import traces_whole_and_agrees
 
 from .programs import load
 
@@ -75,9 +74,8 @@ def test_a_class_patterns_keyword_reads_no_variable(
     module: Any, pattern: str, bound: str, awaits: str
 ) -> None:
     wf = getattr(module, f"wf_{pattern}_{bound}_{awaits}")
-    assert graph_breaks(wf.graph("q", [])) == []
     questions = ["calc", "search", "cab", "FAIL q"]  # (odd lengths match the first case)
-    run_in_new_loop(lambda: three_runs_agree(wf, questions, [[]]))
+    traces_whole_and_agrees(wf, questions, [[]])
 
 
 RETURNING = {
@@ -120,6 +118,5 @@ def returning_module(tmp_path_factory: pytest.TempPathFactory) -> Any:
 def test_a_match_returning_without_awaits_is_a_cond(returning_module: Any, pattern: str, after: str) -> None:
     """A ``match`` whose cases ``return`` and await nothing is a ``cond`` (it was a graph break)."""
     wf = getattr(returning_module, f"wf_{pattern}_{after}")
-    assert graph_breaks(wf.graph("q", [])) == []
     questions = ["answer", "calc", "list of words", "stop", "halt", "cab", "plain", "FAIL q"]
-    run_in_new_loop(lambda: three_runs_agree(wf, questions, [[]]))
+    traces_whole_and_agrees(wf, questions, [[]])

@@ -13,8 +13,7 @@ from typing import Any
 
 import pytest
 
-from ayo_trace.frontend.breaks import graph_breaks
-from tests.util import run_in_new_loop, three_runs_agree
+from tests.util import traces_whole_and_agrees
 
 from .programs import load
 
@@ -78,5 +77,4 @@ def test_a_dict_of_tasks_over_constants_awaits_its_values(
     module: Any, key: str, value: str, consume: str
 ) -> None:
     wf = getattr(module, f"wf_{key}_{value}_{consume}")
-    assert graph_breaks(wf.graph("q", [])) == []
-    run_in_new_loop(lambda: three_runs_agree(wf, ["q", "FAIL q"], [[]]))
+    traces_whole_and_agrees(wf, ["q", "FAIL q"], [[]])
