@@ -85,7 +85,7 @@ from typing import Any
 
 import libcst as cst
 
-from . import global_names, nonlocals
+from . import coroutine_factories, global_names, nonlocals
 from .state import contains_await, walk
 
 
@@ -101,6 +101,7 @@ def rewrite(
     names = {**names, **_imported(module)}  # (`import contextlib` in the function: the module's)
     module, cells = nonlocals.rewrite(module)  # (first: its lines are found where it puts them)
     module, setters = global_names.rewrite(module)  # (`global X`: functions binding it)
+    module = coroutine_factories.rewrite(module, names)  # (`ask(d)` of `def ask(x): return ayo.llm(..)`)
     added: list[cst.CSTNode] = []
     ahead: list[cst.CSTNode] = []  # (new lines standing for the line after them: a `try:`)
     shrunk: list[tuple[cst.CSTNode, int]] = []  # (a statement now on fewer lines: how many fewer)
