@@ -299,16 +299,18 @@ class Helpers(Expressions):
         # a bare `*` (keyword-only parameters follow) is a ParamStar, not a `*args` parameter
         star = params.star_arg if isinstance(params.star_arg, cst.Param) else None
         plain = [*params.posonly_params, *params.params]
-        if helper.self_value is not None:
-            plain = plain[1:]
         env: dict[str, Value] = {}
-        if helper.self_value is not None:
-            me = helper.self_value
-            env[params.params[0].name.value if params.params else "self"] = (
-                self._traced_self(me, loc) if isinstance(me, TracedSelf) else self._held_self(me, loc)
-            )
         # an argument is an expression, or the value of an item a `*xs`/`**kw` known now unpacks
         positional: list[cst.BaseExpression | Value] = []
+        me_param = None  # (the parameter taking `self`: none where a wrapper's `*args` takes it)
+        if helper.self_value is not None:
+            me = helper.self_value
+            value = self._traced_self(me, loc) if isinstance(me, TracedSelf) else self._held_self(me, loc)
+            if plain:
+                me_param, plain = plain[0].name.value, plain[1:]
+                env[me_param] = value
+            else:  # a decorator's `async def wrapper(*args, **kwargs)` on a method
+                positional.append(value)
         keywords: dict[str, cst.BaseExpression | Value] = {}
         for a in call.args:
             if a.star == "*":
@@ -374,8 +376,8 @@ class Helpers(Expressions):
         child = self.body.inlined(helper.src, env)
         given_as = {p.name.value: e for p, e in zip(plain, positional, strict=False)}
         given_as.update((k, e) for k, e in keywords.items() if k in names)
-        if isinstance(helper.self_value, TracedSelf) and isinstance(call.func, cst.Attribute):
-            given_as[params.params[0].name.value] = call.func.value  # (`await objs[0].step(q)`)
+        if isinstance(helper.self_value, TracedSelf) and isinstance(call.func, cst.Attribute) and me_param:
+            given_as[me_param] = call.func.value  # (`await objs[0].step(q)`)
         param_parts.bind(self.body, child, given_as, call)
         for name, values, keys in forwarded:  # passed on as they are: `await fn(*args, **kwargs)`
             forwarding.bind(child, name, values, keys)
