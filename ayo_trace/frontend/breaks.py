@@ -13,6 +13,11 @@ _FIXES = (
         "statement around the nested loop, so the loop traces whole",
     ),
     (
+        "before an earlier call's wait",
+        "check the arguments before the gather (raising there), or catch the error in the helper, so "
+        "the gather traces whole",
+    ),
+    (
         "lets every other call finish",
         "return what each call found and change the shared object after the gather, or gather with "
         "`return_exceptions=True` (every call then finishes, as the graph runs them), so the gather "

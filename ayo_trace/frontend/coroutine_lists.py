@@ -84,7 +84,7 @@ def deferred(comp: Builder, e: cst.BaseExpression) -> tuple[Part, ...] | None:
 
 def defer(comp: Builder, small: cst.BaseSmallStatement, traceable: Any, consumes: Any) -> bool:
     """``coros = [f(x) for x in xs]`` (calls not awaited) whose name is read only as ``*coros`` in
-    ``asyncio.gather`` calls (with no keyword: ``return_exceptions=`` is not traced), and whose
+    ``asyncio.gather`` calls (with no keyword but ``return_exceptions=True``), and whose
     comprehension reads no name assigned again later, or ``coros = [...]`` grown as ``built``
     says: bind its parts (a coroutine runs only when awaited, so creating them at the gather is the
     same), traced where it is gathered. ``traceable``: ``parallel``'s test of a call;
@@ -113,16 +113,8 @@ def _task_part(comp: Builder, part: Part) -> tuple[cst.Call, frozenset[str] | No
     from . import interleaving
     from .asyncio_calls import is_create_task, only_arg
 
-    made: cst.BaseExpression = part  # type: ignore[assignment]
-    items = None
-    if isinstance(part, cst.For):
-        (line,) = part.body.body
-        assert isinstance(line, cst.SimpleStatementLine)
-        (expr,) = line.body
-        assert isinstance(expr, cst.Expr) and isinstance(expr.value, cst.Call)
-        made, items = expr.value.args[0].value, interleaving.items_of(part)
-    elif isinstance(part, cst.ListComp | cst.GeneratorExp | cst.DictComp):
-        made = part.value if isinstance(part, cst.DictComp) else part.elt
+    made, items = _made_by(part)
+    if isinstance(part, cst.For | cst.ListComp | cst.GeneratorExp | cst.DictComp):
         items = interleaving.items_of(part)
     if not (isinstance(made, cst.Call) and is_create_task(comp, made)):
         return None
@@ -151,14 +143,18 @@ def _defer(comp: Builder, small: cst.Assign, traceable: Any, consumes: Any) -> b
         and (src.only_binding(target) or (None, None))[1] is not value
     ):
         return False  # (bound once; the loop below checks every read)
+    catching = True  # (whether every gather of the list hands its calls' errors back)
     for n in walk(src.node.body):
         if isinstance(n, cst.Name) and n.value == target.value and n is not target:
             arg = src.parents.get(n)
             call = src.parents.get(arg)
             if not (isinstance(call, cst.Call) and consumes(call, arg)) or _repeats(src, n, small):
                 return False
-            if any(a.keyword is not None for a in call.args):
+            if any(a.keyword is not None and not _returning_exceptions(comp, a, arg) for a in call.args):
                 return False
+            catching = catching and any(a.keyword is not None for a in call.args)
+    if not catching and _raises_first(comp, [value]):
+        return False  # (its gather runs as written: an early error is Python's gather's error)
     reads = set(src.free_names(value)[0])
     line = src.positions[small].end.line
     # (Python evaluates the calls' arguments where the list is made: an argument's content it reads
@@ -175,6 +171,49 @@ def _defer(comp: Builder, small: cst.Assign, traceable: Any, consumes: Any) -> b
         return False
     comp.env[target.value] = Static(Deferred((value,)))
     return True
+
+
+def _made_by(part: Any) -> tuple[cst.BaseExpression, frozenset[str] | None]:
+    """What a deferred part makes (a call; a comprehension's element; the call a loop appends),
+    and for one standing for many calls, names its items bind (none known here: empty)."""
+    if isinstance(part, cst.For):
+        (line,) = part.body.body
+        assert isinstance(line, cst.SimpleStatementLine)
+        (expr,) = line.body
+        assert isinstance(expr, cst.Expr) and isinstance(expr.value, cst.Call)
+        return expr.value.args[0].value, frozenset()
+    if isinstance(part, cst.DictComp):
+        return part.value, frozenset()
+    if isinstance(part, cst.ListComp | cst.GeneratorExp):
+        return part.elt, frozenset()
+    return part, None
+
+
+def _raises_first(comp: Builder, parts: Any) -> bool:
+    """Whether a call of a deferred list's ``parts`` (calls, comprehensions, loops appending one;
+    a task's call for ``create_task``) may raise before it first waits after one that may fail at
+    a wait (``early_raises.raising_first``): the gather of them would run as written, so the list
+    is made as written too (deferred, a gather that cannot trace it would be refused)."""
+    from .asyncio_calls import is_create_task, only_arg
+    from .early_raises import raising_first
+
+    calls: list[tuple[cst.Call, frozenset[str] | None]] = []
+    for part in parts:
+        made, items = _made_by(part)
+        call = only_arg(made) if isinstance(made, cst.Call) and is_create_task(comp, made) else made
+        if isinstance(call, cst.Call):
+            calls.append((call, items))
+    return raising_first(comp, calls) is not None
+
+
+def _returning_exceptions(comp: Builder, keyword: cst.Arg, spread: cst.Arg) -> bool:
+    """Whether a keyword of the gather spreading the list (``spread``, ``*coros``) is
+    ``return_exceptions=`` true when traced, which the gather traces (its calls' errors their
+    values)."""
+    if keyword.keyword is None or keyword.keyword.value != "return_exceptions" or spread.star != "*":
+        return False
+    found = comp.exprs.try_static(keyword.value)
+    return found is not None and found.value is True
 
 
 def _defer_dict(
@@ -376,8 +415,11 @@ def built(
     first = src.positions[small].start.line
     if _assigned_after(src, first, reads) or changed_after(src, first, reads):
         return None
+    ordered = tuple(p for _, p in sorted(parts, key=lambda lp: lp[0]))
+    if _raises_first(comp, ordered):
+        return None  # (its gather runs as written: an early error is Python's gather's error)
     comp.deps.deferred.update(id(s) for s in skip)
-    return tuple(p for _, p in sorted(parts, key=lambda lp: lp[0]))
+    return ordered
 
 
 def _grown(

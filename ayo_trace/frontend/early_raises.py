@@ -14,13 +14,17 @@ failed.append(d)``).
 A helper may also raise before it first waits (``if not d: raise ValueError(d)``, an ``assert``):
 that fails the gather before any call has come back from its wait, so no call's change after its
 wait has happened when the failure is seen, where the graph would have run the earlier calls whole;
-the reason then names that ``raise``.
+the reason then names that ``raise``. That early error is also the gather's error where an earlier
+call fails at its wait (an engine's error comes back only after every call has run to its first
+wait), where the graph raises the first failing call's error in argument order: such a gather runs
+as written too (``raising_first``).
 
 The tasks of a task group (``asyncio.TaskGroup``, anyio's) differ: when one fails the group
-cancels the others, as the graph does with the calls it runs at once. But the graph runs calls
-that touch one object one after another, the calls before the failing one whole, where Python
-started them all and cancelled them at their waits: so for a group, the same rules apply to the
-changes of an object another of its calls touches too (``started(..., group=True)``).
+cancels the others. The graph cancels the tasks after the failing one, but runs those before it
+whole (their errors would come first), and runs calls that touch one object one after another:
+so for a group, the same rules apply to a task's changes after its wait of an object seen after
+the failure, and to its changes of an object another of its tasks touches
+(``started(..., group=True)``).
 """
 
 from __future__ import annotations
@@ -59,6 +63,7 @@ def started(comp: Builder, calls: list[interleaving.Part], group: bool = False) 
     seen = seen_after_failure(comp)
     everyone = interleaving.touches_of(comp, calls)
     touches = interleaving.touches_of(comp, helpers)
+    unchained = touches  # (after a wait: the graph runs a task before the failing one whole)
     if group:
         touches, everyone = _chained(touches, everyone), _chained(everyone, everyone)
     many, call = ("task group", "task") if group else ("gather", "call")
@@ -81,7 +86,28 @@ def started(comp: Builder, calls: list[interleaving.Part], group: bool = False) 
                 "the call that fails"
             )
             return f"`{name}(...)` writes the store's `{interleaving.shown(x.key)}` (line {x.line}), which {python}"
-    return failing_early(comp, [c for c, _ in calls], [c for c, _ in helpers], touches, seen, group)
+    if not group and (why := raising_first(comp, calls)) is not None:
+        return why
+    return failing_early(comp, [c for c, _ in calls], [c for c, _ in helpers], unchained, seen, group)
+
+
+def raising_first(comp: Builder, calls: list[interleaving.Part]) -> str | None:
+    """Why a gather of ``calls`` runs as written: a call may raise before it first waits (``if not
+    d: raise ValueError(d)``) while a call before it (or the same comprehension's earlier items) may
+    fail at a wait. Python runs every call up to its first wait before any engine answers, so the
+    early error is the gather's; the graph's is the first failing call's in argument order."""
+    for j, (call, items) in enumerate(calls):
+        line = raises_before_wait(comp, call)
+        if line is None:
+            continue
+        earlier = [c for c, _ in calls[:j]] + ([call] if items is not None else [])
+        if any(may_fail(comp, c) for c in earlier):
+            return (
+                f"`{comp.src.code(call.func).strip()}(...)` may raise before it first waits (line {line}), "
+                "which Python's gather raises before an earlier call's wait comes back with an engine's "
+                "error, where the graph raises the first failing call's error in argument order"
+            )
+    return None
 
 
 def _chained(

@@ -146,9 +146,12 @@ def _gather_parts(comp: Builder, call: cst.Call) -> list[cst.BaseExpression | Sp
                 and (task_list_node(comp, a.value) is not None or task_dicts.tasks_spread(comp, a.value))
             )
             or (
-                not (a.star and coroutine_lists.deferred(comp, a.value))
-                and task_list_node(comp, a.value) is None
-                and (comprehension_spread(comp, a.value) if a.star else _raises_where_made(comp, a.value))
+                task_list_node(comp, a.value) is None
+                and (
+                    comprehension_spread(comp, _spread_of(comp, a.value))
+                    if a.star
+                    else _raises_where_made(comp, a.value)
+                )
             )
             for a in positional
         )
@@ -192,6 +195,16 @@ def _gather_parts(comp: Builder, call: cst.Call) -> list[cst.BaseExpression | Sp
         else:
             parts.append(a.value)
     return parts
+
+
+def _spread_of(comp: Builder, e: cst.BaseExpression) -> cst.BaseExpression:
+    """What ``*e`` spreads: the comprehension of a list of coroutines made before the gather
+    (``calls = [ayo.llm(...) for ...]``, ``coroutine_lists``; a list built statement by statement
+    is none), else ``e``."""
+    deferred = coroutine_lists.deferred(comp, e)
+    if deferred is None:
+        return e
+    return deferred[0] if len(deferred) == 1 and isinstance(deferred[0], COMPREHENSIONS) else cst.Name("None")
 
 
 def comprehension_spread(comp: Builder, e: cst.BaseExpression) -> bool:
