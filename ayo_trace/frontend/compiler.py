@@ -156,8 +156,8 @@ class Compiler(Builder):
                 inp = self.graph.add("input", (), {"name": name}, name=name)
                 self.captures[name] = (outer_node, inp)
             value = Traced(self.captures[name][1])
-            if isinstance(outer, Traced):  # its class and fields, and whether it may be unbound
-                value = dataclasses.replace(outer, node=value.node, imported=None)
+            if isinstance(outer, Traced):  # its class, fields, module imported, whether it may be unbound
+                value = dataclasses.replace(outer, node=value.node)
             self.env[name] = value
             return value if raw else checked(self, name, value, loc)
         if self.enclosing is not None:

@@ -345,13 +345,17 @@ def compile_loop(
         first.append(child.graph.add("input", (), {"name": item_name}, name=item_name.strip("_")))
     # an object of a plain class the body changes only in place keeps its class and constant
     # fields through the loop (`agent.memory.add(t)`: `await agent.think(q)` is inlined again)
-    classes = aliases.classes_of(comp, [n for n in carried if n != BROKE], comp.src.assigned_names(stmt))
+    assigned = comp.src.assigned_names(stmt)
+    classes = aliases.classes_of(comp, [n for n in carried if n != BROKE], assigned)
     for n in carried:
         inp = child.graph.add("input", (), {"name": n}, name=n.strip("_"))
         first.append(inp)
         if n != BROKE:
             cls, fields = classes.get(n, (None, None))
-            child.env[n] = Traced(inp, cls=cls, fields=fields, unbound=n in maybe)
+            # (a module imported before the loop, which the loop does not bind again, stays known)
+            outer = comp.env.get(n)
+            known = outer.imported if isinstance(outer, Traced) and n not in assigned else None
+            child.env[n] = Traced(inp, cls=cls, fields=fields, unbound=n in maybe, imported=known)
     child.env[BROKE] = Static(False)
     child.env[PART] = Static(False)  # (its jumps are its own, also in a `try` part)
     if isinstance(stmt, cst.For):

@@ -383,6 +383,8 @@ def _catch(comp: Builder, handler: cst.ExceptHandler, loc: SourceLoc) -> PyCode 
         return None
     local, other = comp.src.free_names(handler.type)
     known = [comp.lookup_local(n, loc, raw=True) for n in local]  # (`retryable = (ValueError, E)`)
+    # (a module the workflow imports itself, loaded already: `import json` ... `json.JSONDecodeError`)
+    known = [Static(v.imported) if isinstance(v, Traced) and v.imported is not None else v for v in known]
     if not all(isinstance(v, Static) for v in known):
         return False
     bindings: dict[str, Any] = {n: v.value for n, v in zip(local, known, strict=True)}  # type: ignore[union-attr]
