@@ -122,7 +122,10 @@ class PrimitiveCalls(Expressions):
         except KeyError:
             local = set()
         if root.value not in self.body.env and root.value not in local and root.value not in self.body.temps:
-            return True  # a global or a closure's name: static_arg reads it as before
+            # a closure's name: static_arg reads it as before; a module's that did not fold (state
+            # the workflow changes: `seed=CONFIG["seed"]` then `CONFIG["seed"] += 1`) is read when
+            # the workflow runs
+            return root.value not in getattr(self.body.src.fn, "__globals__", {})
         loc = self.body.src.loc(e) if e in self.body.src.positions else SourceLoc("<workflow>", 0)
         try:
             value = self.body.lookup_local(root.value, loc)
