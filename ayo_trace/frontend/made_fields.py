@@ -31,6 +31,7 @@ methods read it only further (``p.retriever.k``, ``self.retriever.search(q)``,
 
 from __future__ import annotations
 
+import abc
 import ast
 import dataclasses
 import functools
@@ -225,11 +226,12 @@ def _constant(value: object) -> bool:
 
 
 def plain_class(made: Any) -> bool:
-    """Whether ``made`` is a plain class of the user's (no metaclass, no ``__getattr__``): an
-    instance's methods are then the class's (``helpers.TracedSelf``)."""
+    """Whether ``made`` is a plain class of the user's (no metaclass but ``abc.ABCMeta``, which
+    makes objects and finds their methods as ``type`` does; no ``__getattr__``): an instance's
+    methods are then the class's (``helpers.TracedSelf``)."""
     return (
         isinstance(made, type)
-        and type(made) is type
+        and type(made) in (type, abc.ABCMeta)
         and made.__module__ != "builtins"
         and made.__getattribute__ is object.__getattribute__
         and not hasattr(made, "__getattr__")
