@@ -195,10 +195,12 @@ async def a_table_tool_changes_what_the_calls_read(q: str) -> list[str]:
     return [first, *await asyncio.gather(*coros)]
 
 
+# (a comprehension's list spread with `return_exceptions=True`: a graph break until 2026-12-06)
+TRACED.append((comprehension_returning_exceptions, ("a b",)))
+
 BREAKS = [
     (a_table_tool_changes_what_the_calls_read, ("q",)),
     (returning_exceptions, ("a b",)),
-    (comprehension_returning_exceptions, ("a b",)),
     (name_bound_again, ("q",)),
     (list_changed_in_place, ("q",)),
     (counted, ("q",)),
