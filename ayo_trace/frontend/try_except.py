@@ -357,8 +357,7 @@ def _trailing_jump(line: cst.BaseStatement) -> str | None:
 
 
 def _after_jumps(comp: Builder, stmt: cst.Try, rest: list[cst.BaseStatement], loc: SourceLoc) -> None:
-    """The loop body after a try that may have jumped: it runs only when no part jumped; a
-    ``break`` sets the loop's flag."""
+    """The loop body after a try that may have jumped: it runs only when no part jumped (a break sets the flag)."""
     went_on = comp.python_node(cst.Pass(), loc, ["went_on"], source=f"went_on = {JUMP} == ''", reads=[JUMP])
 
     def jumped(c: Builder) -> None:
@@ -491,9 +490,8 @@ def _reraises(handler: cst.ExceptHandler) -> bool:
 
 
 def _bare_raise(handlers: Any) -> bool:
-    """A bare ``raise`` in a function defined in a handler (it re-raises what is being handled
-    where the function is called, which the graph does not know). One in the handler itself
-    re-raises the handler's error (``reraising``)."""
+    """A bare ``raise`` in a function defined in a handler (it re-raises what is being handled where
+    the function is called, unknown to the graph; one in the handler itself: ``reraising``)."""
     found = False
 
     class V(cst.CSTVisitor):
