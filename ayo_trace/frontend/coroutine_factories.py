@@ -114,15 +114,20 @@ def _bound_names(fn: cst.FunctionDef) -> set[str]:
     return out
 
 
-def _reads(expr: cst.BaseExpression) -> list[str]:
-    """The names ``expr`` reads (not attribute names or keywords), one entry for each read."""
+def _read_names(expr: cst.BaseExpression) -> list[cst.Name]:
+    """The name nodes ``expr`` reads (not attribute names or keywords)."""
     skip: set[int] = set()
     for n in _walk(expr):
         if isinstance(n, cst.Attribute):
             skip.add(id(n.attr))
         elif isinstance(n, cst.Arg) and n.keyword is not None:
             skip.add(id(n.keyword))
-    return [n.value for n in _walk(expr) if isinstance(n, cst.Name) and id(n) not in skip]
+    return [n for n in _walk(expr) if isinstance(n, cst.Name) and id(n) not in skip]
+
+
+def _reads(expr: cst.BaseExpression) -> list[str]:
+    """The names ``expr`` reads, one entry for each read."""
+    return [n.value for n in _read_names(expr)]
 
 
 def _resolve(e: cst.BaseExpression, names: dict[str, Any]) -> Any:
@@ -412,18 +417,13 @@ def _bind(f: _Factory, args: Any, bound: set[str]) -> dict[str, cst.BaseExpressi
 
 
 def _substituted(f: _Factory, args: dict[str, cst.BaseExpression]) -> cst.BaseExpression:
-    skip: set[int] = set()
-    dotted: set[int] = set()  # (names whose attribute is read: `(3).real`, not `3.real`)
-    for n in _walk(f.expr):
-        if isinstance(n, cst.Attribute):
-            skip.add(id(n.attr))
-            dotted.add(id(n.value))
-        elif isinstance(n, cst.Arg) and n.keyword is not None:
-            skip.add(id(n.keyword))
+    reads = {id(n) for n in _read_names(f.expr)}
+    # (names whose attribute is read: `(3).real`, not `3.real`)
+    dotted = {id(n.value) for n in _walk(f.expr) if isinstance(n, cst.Attribute)}
 
     class Put(cst.CSTTransformer):
         def leave_Name(self, old: cst.Name, new: cst.Name) -> cst.BaseExpression:
-            if id(old) in skip or old.value not in args:
+            if id(old) not in reads or old.value not in args:
                 return new
             value = args[old.value]
             if isinstance(value, cst.Integer | cst.Float) and id(old) in dotted:
