@@ -16,9 +16,12 @@ A name may be changed when the code
   ``vars(x).update(d)``, ``vars(x)[k] = v`` change ``x``;
 * passes it to a function other than ``READ_ONLY_CALLS`` (builtins that never change their
   arguments), or calls it (``rec(x)``: a bound method, a callable object), when
-  ``calls_change_args`` (the passes' view: the frontend sees only the statement);
-* iterates over it in a ``for`` whose body changes the loop's item in place (``for row in rows:
-  row.append(x)`` changes what ``rows`` holds).
+  ``calls_change_args`` (the passes' view: the frontend sees only the statement); passing a value
+  that is or holds its object passes it too (``handed_names``: ``retag_all([a, b])``,
+  ``reset(box.values())``, ``f(list(box))``);
+* iterates over it in a ``for`` or a comprehension whose body (element, condition) changes the
+  item in place (``for row in rows: row.append(x)``, ``[retag(x) for x in box]`` change what
+  ``rows`` and ``box`` hold).
 
 Apart from those, ``iterated_names`` lists the names whose objects the code iterates (``for x in
 it``, ``[f(x) for x in it]``, ``list(it)``): on a one-shot iterator (``iter(docs)``, a generator,
@@ -52,6 +55,11 @@ READ_ONLY_CALLS = frozenset(
         "range", "reversed", "isinstance", "format", "hash", "id", "type", "ascii", "iter",
     }
 )  # fmt: skip
+
+# Builtins whose value holds the items of their arguments (``list(box)``, ``zip(xs, ys)``).
+HOLDING_CALLS = frozenset(
+    {"list", "tuple", "set", "frozenset", "dict", "sorted", "reversed", "iter", "zip", "enumerate"}
+)
 
 # Builtins that change their first argument in place (``setattr(x, "a", v)``).
 CHANGING_CALLS = frozenset({"setattr", "delattr"})
@@ -97,7 +105,9 @@ def changed_names(tree: ast.AST, *, calls_change_args: bool = True) -> set[str]:
             if calls_change_args and not (
                 isinstance(node.func, ast.Name) and node.func.id in READ_ONLY_CALLS
             ):
-                out.update(root_name(a) for a in [*node.args, *(k.value for k in node.keywords)])
+                out.update(
+                    n for a in [*node.args, *(k.value for k in node.keywords)] for n in handed_names(a)
+                )
                 if isinstance(node.func, ast.Name):  # (an object called: its `__call__` may change it)
                     out.add(node.func.id)
         elif isinstance(node, ast.Assign | ast.AugAssign | ast.AnnAssign | ast.Delete):
@@ -112,6 +122,14 @@ def changed_names(tree: ast.AST, *, calls_change_args: bool = True) -> set[str]:
             items = {n.id for n in ast.walk(node.target) if isinstance(n, ast.Name)}
             if changed_names(body, calls_change_args=calls_change_args) & items:
                 out.update(n.id for n in ast.walk(node.iter) if isinstance(n, ast.Name))
+        elif isinstance(node, ast.ListComp | ast.SetComp | ast.GeneratorExp | ast.DictComp):
+            parts = [node.key, node.value] if isinstance(node, ast.DictComp) else [node.elt]
+            parts += [c for g in node.generators for c in g.ifs]
+            inner = ast.Module(body=[ast.Expr(value=p) for p in parts], type_ignores=[])
+            changed = changed_names(inner, calls_change_args=calls_change_args)
+            for g in node.generators:  # (`[retag(x) for x in box]` changes what `box` holds)
+                if changed & {n.id for n in ast.walk(g.target) if isinstance(n, ast.Name)}:
+                    out.update(n.id for n in ast.walk(g.iter) if isinstance(n, ast.Name))
     out.discard(None)
     return out  # type: ignore[return-value]
 
@@ -131,6 +149,34 @@ def iterated_names(tree: ast.AST) -> set[str]:
             out.update(root_name(a.value if isinstance(a, ast.Starred) else a) for a in node.args)
     out.discard(None)
     return out  # type: ignore[return-value]
+
+
+def handed_names(expr: ast.expr) -> set[str]:
+    """The names whose objects ``expr``'s value is, or holds as it is made (``[a, b]``, ``{"k": a}``,
+    ``(*xs, y)``, ``a if c else b``, ``a or b``): a function handed it may change them."""
+    if isinstance(expr, ast.List | ast.Tuple | ast.Set):
+        return {n for e in expr.elts for n in handed_names(e)}
+    if isinstance(expr, ast.Dict):
+        return {n for e in [*expr.keys, *expr.values] if e is not None for n in handed_names(e)}
+    if isinstance(expr, ast.Starred):
+        return handed_names(expr.value)
+    if isinstance(expr, ast.IfExp):
+        return handed_names(expr.body) | handed_names(expr.orelse)
+    if isinstance(expr, ast.BoolOp):
+        return {n for v in expr.values for n in handed_names(v)}
+    if isinstance(expr, ast.NamedExpr):
+        return handed_names(expr.value) | {expr.target.id}
+    if isinstance(expr, ast.BinOp) and isinstance(expr.op, ast.Add):  # (`xs + ys` holds their items)
+        return handed_names(expr.left) | handed_names(expr.right)
+    if isinstance(expr, ast.ListComp | ast.SetComp | ast.GeneratorExp | ast.DictComp):
+        return {n for g in expr.generators for n in handed_names(g.iter)}  # (it may hold their items)
+    if isinstance(expr, ast.Call) and isinstance(expr.func, ast.Name) and expr.func.id in HOLDING_CALLS:
+        return {n for a in expr.args for n in handed_names(a)}  # (`list(box)` holds its items)
+    if isinstance(expr, ast.Call) and isinstance(expr.func, ast.Attribute):
+        # `box.values()`, `box.copy()`, `d.get(k)`: what a method gives may be its receiver's items
+        return set() if expr.func.attr in PURE_STR_METHODS else handed_names(expr.func.value)
+    name = root_name(expr)
+    return set() if name is None else {name}
 
 
 def _flat(targets: list[ast.expr]) -> list[ast.expr]:

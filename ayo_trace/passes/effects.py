@@ -42,7 +42,7 @@ from ..ir import Graph, Node, PyCode, primitive_spec
 from ..ir.blocks import BLOCK_OPS, bindings, named_bodies
 from ..ir.code import ITEMS_NAME, parsed
 from ..ir.mutation import PURE_STR_METHODS, changed_names, iterated_names
-from .objects import binds, origins
+from .objects import IMMUTABLE_TYPES, binds, may_change, origins, reach
 
 ANY_COLLECTION = "*"  # a collection named by a value the graph does not know
 
@@ -105,8 +105,8 @@ def access(node: Node) -> Access:
     acc = _own_access(node)
     return dataclasses.replace(
         acc,
-        holds=frozenset().union(*(origins(a) for a in node.inputs)),
-        changes_held=frozenset().union(*(origins(node.args[i]) for i in acc.changes)),
+        holds=frozenset().union(*(reach(a) for a in node.inputs)),
+        changes_held=frozenset().union(*(reach(node.args[i]) for i in acc.changes)),
     )
 
 
@@ -272,21 +272,8 @@ def _changeable(node: Node, indices: Iterable[int]) -> frozenset[int]:
     return frozenset(i for i in indices if may_change(node.args[i]))
 
 
-_IMMUTABLE = (str, bytes, int, float, bool, type(None), tuple, frozenset)
-
-
-def may_change(value: Node) -> bool:
-    """False when the value of ``value`` is known to be immutable (so no statement can change it)."""
-    spec = primitive_spec(value.op)
-    if spec is not None and spec.changeable is not None:
-        return spec.changeable(value)
-    if value.op == "const":
-        return not isinstance(value.attrs.get("value"), _IMMUTABLE)
-    return True
-
-
 # Values that iterate afresh each time they are iterated (or cannot be iterated at all).
-_REITERABLE = (*_IMMUTABLE, list, dict, set, range)
+_REITERABLE = (*IMMUTABLE_TYPES, list, dict, set, range)
 # Calls whose value is such a container (``x.split()``: a list or a str).
 _CONTAINER_CALLS = frozenset(
     {"list", "tuple", "dict", "set", "frozenset", "sorted", "range", "str", "len", ITEMS_NAME}

@@ -21,6 +21,12 @@ A value is handed on from an arg (``handed_from``) when it is
 
 Anything else is a new object, or a part of another (``h = self.history``), which the frontend
 hands on with the whole (``PyCode.changes``).
+
+A new object may hold others: ``box = [a, b]``, ``box.append(a)``, ``Agent(memory)`` put the
+objects of their arguments in it, so a change through ``box``'s items (``[retag(x) for x in
+box]``) changes ``a``, and a change of ``a`` is seen through ``box``. ``reach`` adds the origins of
+what the statements of a value's chain read (values known to be immutable hold nothing), and the
+passes compare those (``effects.access``).
 """
 
 from __future__ import annotations
@@ -28,7 +34,7 @@ from __future__ import annotations
 import ast
 import textwrap
 
-from ..ir import Graph, Node, PyCode
+from ..ir import Graph, Node, PyCode, primitive_spec
 from ..ir.blocks import bindings, named_bodies
 from ..ir.code import parsed
 
@@ -51,6 +57,48 @@ def origins(value: Node) -> frozenset[Node]:
             out.add(v)
         work.extend(handed)
     return frozenset(out)
+
+
+def reach(value: Node) -> frozenset[Node]:
+    """The ``origins`` of ``value`` and of every value an object of its chain may hold: a statement
+    of the chain reads them and may have put them in it (``box = [a]``, ``box.append(b)``,
+    ``agent = Agent(memory)``), so a change through ``box``'s items may change ``a``, and a change
+    of ``a`` is seen through ``box``. Values known to be immutable (an LLM's text) hold nothing."""
+    out: set[Node] = set()
+    seen: set[Node] = set()
+    work = [value]
+    while work:
+        v = work.pop()
+        if v in seen:
+            continue
+        seen.add(v)
+        handed, surely = handed_from(v)
+        if not surely:
+            out.add(v)
+        work.extend(handed)
+        work.extend(a for a in _statement_args(v) if a not in handed and may_change(a))
+    return frozenset(out)
+
+
+def _statement_args(value: Node) -> tuple[Node, ...]:
+    """The args of the statement ``value`` is the value of (or an item of: ``getitem``)."""
+    if value.op == "getitem" and value.args and value.args[0].op in _STATEMENTS:
+        value = value.args[0]
+    return value.args if value.op in _STATEMENTS else ()
+
+
+IMMUTABLE_TYPES = (str, bytes, int, float, bool, type(None), tuple, frozenset)
+
+
+def may_change(value: Node) -> bool:
+    """False when the value of ``value`` is known to be immutable (so no statement can change it,
+    and it holds nothing another value could change)."""
+    spec = primitive_spec(value.op)
+    if spec is not None and spec.changeable is not None:
+        return spec.changeable(value)
+    if value.op == "const":
+        return not isinstance(value.attrs.get("value"), IMMUTABLE_TYPES)
+    return True
 
 
 def handed_from(value: Node) -> tuple[list[Node], bool]:
