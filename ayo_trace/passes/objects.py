@@ -32,6 +32,7 @@ passes compare those (``effects.access``).
 from __future__ import annotations
 
 import ast
+import functools
 import textwrap
 
 from ..ir import Graph, Node, PyCode, primitive_spec
@@ -81,10 +82,41 @@ def reach(value: Node) -> frozenset[Node]:
 
 
 def _statement_args(value: Node) -> tuple[Node, ...]:
-    """The args of the statement ``value`` is the value of (or an item of: ``getitem``)."""
+    """The args of the statement ``value`` is the value of (or an item of: ``getitem``), but for a
+    statement whose value is a new immutable one (``prompt = f"... {q}"``: it holds nothing)."""
     if value.op == "getitem" and value.args and value.args[0].op in _STATEMENTS:
         value = value.args[0]
-    return value.args if value.op in _STATEMENTS else ()
+    if value.op not in _STATEMENTS:
+        return ()
+    code = value.attrs.get("code")
+    return () if isinstance(code, PyCode) and _makes_immutable(code.source) else value.args
+
+
+# calls whose value is a new number, string or bool, holding nothing of their arguments
+_IMMUTABLE_CALLS = frozenset({"str", "repr", "format", "len", "int", "float", "bool", "round", "abs", "hash"})
+
+
+@functools.lru_cache(maxsize=4096)
+def _makes_immutable(source: str) -> bool:
+    """Whether ``source`` is one assignment of a value that is a new string, number or bool by its
+    form: an f-string, a comparison, ``not``, a call of ``_IMMUTABLE_CALLS`` or of a ``str`` method."""
+    try:
+        body = parsed(textwrap.dedent(source)).body
+    except SyntaxError:
+        return False
+    if len(body) != 1 or not isinstance(body[0], ast.Assign):
+        return False
+    value = body[0].value
+    if isinstance(value, ast.JoinedStr | ast.Compare) or (
+        isinstance(value, ast.UnaryOp) and isinstance(value.op, ast.Not)
+    ):
+        return True
+    if not isinstance(value, ast.Call):
+        return False
+    func = value.func
+    if isinstance(func, ast.Name):
+        return func.id in _IMMUTABLE_CALLS
+    return isinstance(func, ast.Attribute) and isinstance(func.value, ast.Constant | ast.JoinedStr)
 
 
 IMMUTABLE_TYPES = (str, bytes, int, float, bool, type(None), tuple, frozenset)
