@@ -129,6 +129,29 @@ def _gather(name: str, lst: str, items: str, gather: str) -> str:
     return f"\n\n@ayo.workflow\nasync def {name}(q, docs):\n" + "".join(f"    {line}\n" for line in lines)
 
 
+TOOLS = """
+
+async def tool_a(x):
+    return await ayo.llm(f"tool a: {x}", max_tokens=3)
+
+
+async def tool_b(x):
+    return await ayo.llm(f"tool b: {x}", max_tokens=4)
+
+
+TOOLS = {"a": tool_a, "b": tool_b}
+NAMES = ("a", "b")
+OBJECTS = {"a": Upper("obj"), "b": Upper("other")}
+"""
+# a callee picked from a module's dict by the item of a loop or comprehension over constants
+KEYED = {
+    "gather_list": "out = list(await asyncio.gather(*[TOOLS[n](q) for n in ['a', 'b']]))",
+    "gather_generator": "out = list(await asyncio.gather(*(TOOLS[n](q) for n in NAMES)))",
+    "loop": "out = []\n    for n in ('b', 'a'):\n        out.append(await TOOLS[n](q))",
+    "loop_attribute": "out = []\n    for n in NAMES:\n        out.append(await OBJECTS[n].run(q))",
+}
+
+
 # loops the rule leaves alone: each must still agree with eager
 KEPT = {
     "appended_after": ["steps = [Upper('a'), Lower('b')]", "steps.append(Upper('c'))"],
@@ -140,11 +163,13 @@ KEPT_LOOP = ["for step in steps:", "    out.append(await step.run(q))", "return 
 
 @pytest.fixture(scope="module")
 def module(tmp_path_factory: pytest.TempPathFactory) -> Any:
-    source = HEAD + "\n\ndef make(tag):\n    return Lower(tag)\n"
+    source = HEAD + "\n\ndef make(tag):\n    return Lower(tag)\n" + TOOLS
     for case in CASES:
         source += _workflow("wf_" + "_".join(case), *case)
     for case in GATHER_CASES:
         source += _gather("gather_" + "_".join(case), *case)
+    for name, line in KEYED.items():
+        source += f"\n\n@ayo.workflow\nasync def keyed_{name}(q, docs):\n    {line}\n    return out\n"
     for name, lines in KEPT.items():
         body = "".join(f"    {line}\n" for line in ["SEEN.clear()", "out = []", *lines, *KEPT_LOOP])
         source += f"\n\n@ayo.workflow\nasync def kept_{name}(q, docs):\n{body}"
@@ -161,6 +186,11 @@ def test_a_gather_over_new_objects_is_unrolled_by_their_classes(module: Any, cas
     traces_whole_and_agrees(
         getattr(module, "gather_" + "_".join(case)), ["what is rust?", "FAIL q", ""], [[]]
     )
+
+
+@pytest.mark.parametrize("name", KEYED)
+def test_a_callee_keyed_by_a_constant_item_is_unrolled(module: Any, name: str) -> None:
+    traces_whole_and_agrees(getattr(module, "keyed_" + name), ["what is rust?", "FAIL q"], [[]])
 
 
 @pytest.mark.parametrize("name", KEPT)
