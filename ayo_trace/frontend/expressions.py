@@ -220,11 +220,13 @@ class ExpressionCompiler(
         """An await the tracer cannot follow whose callee is the item of a loop or comprehension over
         constants (`for step in (research, write): state = await step(state)`): unrolled, where the
         callee is known (``unroll.request``)."""
-        root = e.expression.func if isinstance(e.expression, cst.Call) else None
-        while isinstance(root, cst.Attribute):
-            root = root.value
-        if isinstance(root, cst.Name):
-            unroll.request(self.body, e, {root.value})
+        func = e.expression.func if isinstance(e.expression, cst.Call) else None
+        if func is None:
+            return
+        attrs = {id(n.attr) for n in walk(func) if isinstance(n, cst.Attribute)}
+        reads = {n.value for n in walk(func) if isinstance(n, cst.Name) and id(n) not in attrs}
+        if reads:  # (the root of `step.run`, and of `TOOLS[name]` the key `name` too)
+            unroll.request(self.body, e, reads)
 
     def messages_at_run_time(self, m: cst.BaseExpression) -> bool:
         """Whether ``ayo.llm(messages=m)`` gets a list built when the workflow runs (a chat history

@@ -30,6 +30,7 @@ import libcst as cst
 
 from ..ir.code import SourceLoc
 from ..ir.graph import Node
+from . import unrolled_objects
 from .closures import _assigned_after
 from .deps import NeedStatic
 from .guards import path_of, value_at
@@ -68,6 +69,14 @@ def static_items(comp: Builder, stmt: cst.For) -> list[Any] | None:
     return _items(comp, stmt.target, stmt.iter) if _shape(stmt) else None
 
 
+def _objects(comp: Builder, stmt: cst.For) -> list[tuple[cst.Call, type]] | None:
+    """The elements of the list of new objects ``stmt`` iterates over, when it can be unrolled
+    by their classes (``unrolled_objects``)."""
+    if not _shape(stmt):
+        return None
+    return unrolled_objects.made_items(comp, stmt.target, _literal(comp, stmt.iter), MAX_UNROLL)
+
+
 def _shape(stmt: cst.For) -> bool:
     """Whether loop ``stmt`` can be unrolled if its items are known: no jump, not ``async``."""
     if stmt.asynchronous is not None or _has(stmt.body, cst.Break | cst.Continue | cst.Return):
@@ -84,6 +93,23 @@ def comprehension_items(comp: Builder, e: cst.BaseComp) -> list[Any] | None:
     if clause.asynchronous is not None or clause.ifs or clause.inner_for_in is not None:
         return None
     return _items(comp, clause.target, clause.iter)
+
+
+def comprehension_objects(comp: Builder, e: cst.BaseComp) -> list[tuple[cst.Call, type]] | None:
+    """The elements of the list of new objects comprehension ``e`` iterates over, when it can be
+    unrolled by their classes (``unrolled_objects``): one plain ``for`` clause, as for constants."""
+    clause = e.for_in
+    if clause.asynchronous is not None or clause.ifs or clause.inner_for_in is not None:
+        return None
+    return unrolled_objects.made_items(comp, clause.target, _literal(comp, clause.iter), MAX_UNROLL)
+
+
+def _literal(comp: Builder, e: cst.BaseExpression) -> cst.BaseExpression | None:
+    """``e``, or the literal local ``e`` is bound to once when it is only iterated over."""
+    if isinstance(e, cst.Name):
+        bound = comp.src.only_binding(e)
+        return bound[1] if bound is not None and only_iterated(comp, bound[0]) else None
+    return e
 
 
 def _items(comp: Builder, target: cst.BaseExpression, iterable: cst.BaseExpression) -> list[Any] | None:
@@ -129,11 +155,20 @@ def literal_local(
     found = comp.exprs.try_static(value)
     if found is None:
         return None
+    return found if only_iterated(comp, target, read_ok) else None
+
+
+def only_iterated(
+    comp: Builder, target: cst.Name, read_ok: Callable[[cst.Name, Mapping[Any, Any]], bool] | None = None
+) -> bool:
+    """Whether every mention of local ``target`` but its binding is ``read_ok`` (by default a loop's
+    iterable or ``len()``'s argument), nested functions' mentions too."""
     ok = read_ok or _iterated_or_measured
-    for n in _names_in(comp.src.node.body):  # every mention, nested functions' too
-        if n.value == target.value and n is not target and not ok(n, comp.src.parents):
-            return None
-    return found
+    return all(
+        ok(n, comp.src.parents)
+        for n in _names_in(comp.src.node.body)
+        if n.value == target.value and n is not target
+    )
 
 
 def _iterated_or_measured(n: cst.Name, parents: Mapping[Any, Any]) -> bool:
@@ -161,7 +196,7 @@ def mark(child: Builder, comp: Builder, stmt: cst.For) -> None:
     items reach (its variables and what the body binds), for ``request``; or that it could once
     the workflow parameter it iterates over is made static (its value is a few constants now)."""
     names = {*_names(stmt.target), *comp.src.assigned_names(stmt.body)}
-    if static_items(comp, stmt) is not None:
+    if static_items(comp, stmt) is not None or _objects(comp, stmt) is not None:
         child.unrollable = (loop_key(comp, stmt), names, None)
     elif _shape(stmt) and (need := _parameter(comp, stmt.target, stmt.iter)) is not None:
         child.unrollable = (loop_key(comp, stmt), names, need)
@@ -223,15 +258,22 @@ def per_item(body: Builder, at: cst.Await, judge: Callable[[], T | None]) -> T |
         ),
         None,
     )
-    items = comprehension_items(body, e) if e is not None else None
-    if e is None or items is None:
+    if e is None:
+        return judge()
+    items = comprehension_items(body, e)
+    objects = comprehension_objects(body, e) if items is None else None
+    if items is None and objects is None:
         return judge()
     names = _names(e.for_in.target)
+    bound = (
+        [{n: Static(v) for n, v in bind(body, e.for_in.target, item).items()} for item in items]
+        if items is not None
+        else [{names[0]: v} for v in unrolled_objects.judged_values(body, names[0], objects or [])]
+    )
     saved = {n: body.temps[n] for n in names if n in body.temps}
     try:
-        for item in items:
-            for n, v in bind(body, e.for_in.target, item).items():
-                body.temps[n] = Static(v)
+        for values in bound:
+            body.temps.update(values)
             if (found := judge()) is not None:
                 return found
         return None
@@ -253,7 +295,7 @@ def request(body: Builder, at: cst.CSTNode, reads: set[str]) -> None:
             and comprehension_key(body, parent) not in body.deps.unrolled
         ):
             continue
-        if comprehension_items(body, parent) is not None:
+        if comprehension_items(body, parent) is not None or comprehension_objects(body, parent) is not None:
             raise UnrollLoop(comprehension_key(body, parent))
         clause = parent.for_in
         plain = clause.asynchronous is None and not clause.ifs and clause.inner_for_in is None
@@ -278,10 +320,13 @@ def compile_unrolled(comp: Builder, stmt: cst.For, loc: SourceLoc) -> bool:
     if loop_key(comp, stmt) not in comp.deps.unrolled:
         return False
     items = static_items(comp, stmt)
-    if items is None:  # cannot happen: the loop was marked because it could be unrolled
+    made = _objects(comp, stmt) if items is None else None
+    if items is None and made is None:  # cannot happen: the loop was marked because it could be
         return False
     assert isinstance(stmt.body, cst.IndentedBlock)
-    for item in items:
+    if made is not None:  # objects the workflow makes, of classes known now
+        unrolled_objects.compile_made(comp, stmt, made, loc)
+    for item in items or ():
         for n, v in bind(comp, stmt.target, item).items():
             comp.env[n] = Static(v)
         comp.block(stmt.body.body, top=False)
@@ -306,15 +351,23 @@ def compile_comprehension(comp: Builder, e: Any, loc: SourceLoc, hint: str, *, a
     if comprehension_key(comp, e) not in comp.deps.unrolled:
         return None
     items = comprehension_items(comp, e)
-    if items is None:
+    objects = comprehension_objects(comp, e) if items is None else None
+    if items is None and objects is None:
         return None
     names = _names(e.for_in.target)
+    bound = (
+        [{n: Static(v) for n, v in bind(comp, e.for_in.target, item).items()} for item in items]
+        if items is not None
+        else [
+            {names[0]: v}
+            for v in unrolled_objects.item_values(comp, e.for_in.iter, names[0], objects or [], loc)
+        ]
+    )
     saved = {n: comp.temps[n] for n in names if n in comp.temps}
     values: list[Node] = []
     try:
-        for item in items:
-            for n, v in bind(comp, e.for_in.target, item).items():
-                comp.temps[n] = Static(v)
+        for item_values in bound:
+            comp.temps.update(item_values)
             for part in [e.key, e.value] if isinstance(e, cst.DictComp) else [e.elt]:
                 if awaits and part is not getattr(e, "key", None):  # (a dict's values are awaited)
                     part = cst.Await(expression=part)
