@@ -13,7 +13,7 @@ import libcst as cst
 from ..ir.code import SourceLoc
 from ..ir.graph import Node
 from ..ir.template import Hole
-from . import aliases
+from . import aliases, closures
 from .builder import Expressions
 from .state import contains_await
 from .values import Static, Text, Traced, Value, pieces_of
@@ -295,7 +295,8 @@ class TextBuilding(Expressions):
         self, e: cst.BaseExpression, conv: str | None, spec: str, loc: SourceLoc
     ) -> Hole[Node] | None:
         """A hole of an object the workflow may change in place later (``f"History: {history}"``
-        then ``history.append(...)``: ``aliases.changed_anywhere``), formatted by a node of its own
+        then ``history.append(...)``: ``aliases.changed_anywhere``; a module's ``f"{HISTORY}"`` the
+        workflow or a helper it inlines changes: ``closures.reads_changed``), formatted by a node of its own
         where the string is built, as Python formats it then; None for any other hole (the text
         formats it where it is used: same value)."""
         root = e
@@ -303,8 +304,12 @@ class TextBuilding(Expressions):
             root = root.value
         if not isinstance(root, cst.Name) or contains_await(e):
             return None
-        if root.value not in aliases.changed_anywhere(self.body.src) or not self.body.is_bound(root.value):
-            return None
+        name = root.value
+        if self.body.is_bound(name):
+            if name not in aliases.changed_anywhere(self.body.src):
+                return None
+        elif not closures.reads_changed(self.body, [name]):
+            return None  # (a module's name: formatted now when the workflow changes its object)
         code = self.body.src.expr_code(e)
         convert = {"r": "repr", "s": "str", "a": "ascii"}.get(conv or "")
         source = f"field = format({f'{convert}({code})' if convert else code}, {spec!r})"
