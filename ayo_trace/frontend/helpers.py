@@ -373,6 +373,8 @@ class Helpers(Expressions):
                 loc=loc,
                 construct="call",
             )
+        if helper.self_value is None and _nothing_static(env) and self._inlining(helper.src):
+            raise RecursesAtRunTime(def_key(helper.src), _too_deep(self.body.src.code(call)))
         child = self.body.inlined(helper.src, env)
         given_as = {p.name.value: e for p, e in zip(plain, positional, strict=False)}
         given_as.update((k, e) for k, e in keywords.items() if k in names)
@@ -478,15 +480,41 @@ class Helpers(Expressions):
         a query inside the query)."""
         if self.body.depth < MAX_INLINE_DEPTH:
             return
-        message = (
-            f"`{self.body.src.code(call).strip()}` would inline helpers or workflows more than "
-            f"{MAX_INLINE_DEPTH} calls deep: recursion unrolls at trace time only while it recurses "
-            "on static arguments that reach the base case; make the argument that ends the "
-            "recursion static (an int is), or loop instead of recursing"
-        )
+        message = _too_deep(self.body.src.code(call))
         if helper is not None:
             raise RecursesAtRunTime(def_key(helper), message)
         raise TraceError(message, loc=loc, construct="recursion")
+
+    def _inlining(self, src: FunctionSource) -> bool:
+        """Whether the body being compiled is inside an inlined call of the function ``src``."""
+        key = def_key(src)
+        c: Any = self.body
+        while c is not None:
+            if def_key(c.src) == key:
+                return True
+            while c.parent is not None:
+                c = c.parent
+            c = c.caller
+        return False
+
+
+def _too_deep(call: str) -> str:
+    return (
+        f"`{call.strip()}` would inline helpers or workflows more than "
+        f"{MAX_INLINE_DEPTH} calls deep: recursion unrolls at trace time only while it recurses "
+        "on static arguments that reach the base case; make the argument that ends the "
+        "recursion static (an int is), or loop instead of recursing"
+    )
+
+
+def _nothing_static(env: dict[str, Value]) -> bool:
+    """Whether no argument of a call is known at trace time, nor an object of known class or fields
+    (``Traced.cls``): a call of a function from inside its own inlined call with such arguments
+    traces as the outer one did, and so on without end (``merge_sort(q, xs[:mid])``), so its
+    recursion ends only when the workflow runs (``RecursesAtRunTime`` at once, not
+    ``MAX_INLINE_DEPTH`` calls deep: each level traced again costs time). Not for a method,
+    whose object may differ from call to call (``child.summarize()``)."""
+    return all(isinstance(v, Traced) and v.cls is None and not v.fields for v in env.values())
 
 
 def _names_object(e: cst.BaseExpression) -> bool:

@@ -69,6 +69,33 @@ async def test_recursion_on_run_time_values_is_a_graph_break_with_eagers_answers
         ayo.workflow(wf.fn, strict=True).graph(*args)
 
 
+# (a method's recursion is found at the depth bound: its object may differ from call to call)
+RUN_TIME = [c for c in CASES if c[0] not in (r.deep_static_recursion, r.method_recursion)]
+
+
+@pytest.mark.parametrize(
+    ("wf", "args", "helper"), RUN_TIME, ids=[f"{c[0].fn.__name__}-{i}" for i, c in enumerate(RUN_TIME)]
+)
+def test_recursion_on_run_time_values_is_found_at_its_first_recursive_call(
+    wf: Any, args: tuple[Any, ...], helper: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # a call of the function inside its own inlined call with no argument known at trace time
+    # would trace as the outer one did, without end: it runs eagerly at once, rather than after
+    # MAX_INLINE_DEPTH nested calls (each traced again: a merge sort's first trace took 30 s)
+    from ayo_trace.frontend.compiler import Compiler
+
+    inlined = Compiler.inlined
+    calls: list[str] = []
+
+    def counting(self: Any, src: Any, env: Any) -> Any:
+        calls.append(src.node.name.value)
+        return inlined(self, src, env)
+
+    monkeypatch.setattr(Compiler, "inlined", counting)
+    ayo.workflow(wf.fn).graph(*args)
+    assert len(calls) <= 6, calls
+
+
 async def test_recursion_on_static_values_still_unrolls() -> None:
     graph = r.static_recursion.graph("g")
     assert [n for n in graph.walk() if n.op == "break"] == []
