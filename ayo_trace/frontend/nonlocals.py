@@ -19,7 +19,8 @@ means the workflow's variable (in the workflow, in the functions declaring it ``
 functions and comprehensions reading it) becomes ``calls__cell[0]``.
 
 Rewritten when the workflow's first binding of the name is a plain assignment in its body (not in
-a branch or a loop) that comes before any other use (or the name is a parameter: its cell is made on
+a branch or a loop; ``best, score = None, 0`` binds each name of a tuple of values so, the cell
+made in place of the value: ``best__cell, score = [None], 0``) that comes before any other use (or the name is a parameter: its cell is made on
 a line of its own, first in the body, ``q__cell = [q]``), the name is never deleted, bound as a walrus, an ``except ... as``, an
 import, a ``def`` or a ``class`` name, nor used in a class body, and the declaring function is
 defined in the workflow itself. Anything else keeps its ``nonlocal``, which the compiler refuses.
@@ -167,7 +168,7 @@ def _plan(fn: cst.FunctionDef, scopes: object, top: FunctionScope, name: str) ->
         inside = _ids_in(stmt) & ids
         if not inside:
             continue
-        target = _assigned(stmt)
+        target = _assigned(stmt) or next((t for t in _unpacked(stmt) if t.value == name), None)
         if target is None or target.value != name or inside != {id(target)}:
             return None  # used (or bound otherwise) before its first plain assignment
         plan = _Plan(stmt, ids - inside)
@@ -188,6 +189,24 @@ def _assigned(stmt: cst.CSTNode) -> cst.Name | None:
     else:
         return None
     return target if isinstance(target, cst.Name) else None
+
+
+def _unpacked(stmt: cst.CSTNode) -> list[cst.Name]:
+    """The names a line ``a, b = x, y`` alone assigns (names only, a tuple of as many values,
+    nothing starred), else none."""
+    if not (isinstance(stmt, cst.SimpleStatementLine) and len(stmt.body) == 1):
+        return []
+    small = stmt.body[0]
+    if not (isinstance(small, cst.Assign) and len(small.targets) == 1):
+        return []
+    target, value = small.targets[0].target, small.value
+    if not (isinstance(target, cst.Tuple | cst.List) and isinstance(value, cst.Tuple)):
+        return []
+    names = [el.value for el in target.elements if isinstance(el, cst.Element)]
+    if len(names) != len(target.elements) or not all(isinstance(n, cst.Name) for n in names):
+        return []
+    plain = all(isinstance(el, cst.Element) for el in value.elements)
+    return names if plain and len(value.elements) == len(names) else []  # type: ignore[return-value]
 
 
 def _means(scopes: object, n: cst.Name, top: FunctionScope, name: str) -> bool:
@@ -295,7 +314,10 @@ class _Rewrite(cst.CSTTransformer):
         self.top = top
         self.plans = plans
         self.uses = {u: name for name, p in plans.items() for u in p.uses}
-        self.firsts = {id(p.first): name for name, p in plans.items() if p.first is not None}
+        self.firsts: dict[int, list[str]] = {}
+        for name, p in plans.items():
+            if p.first is not None:
+                self.firsts.setdefault(id(p.first), []).append(name)
         self.declarations = {d: name for name, p in plans.items() for d in p.declarations}
         self.parameters = [name for name, p in plans.items() if p.first is None]
 
@@ -312,17 +334,32 @@ class _Rewrite(cst.CSTTransformer):
     def leave_SimpleStatementLine(
         self, old: cst.SimpleStatementLine, new: cst.SimpleStatementLine
     ) -> cst.SimpleStatementLine:
-        name = self.firsts.get(id(old))
-        if name is not None:
-            assign = new.body[0]
-            assert isinstance(assign, cst.Assign | cst.AnnAssign) and assign.value is not None
+        names = self.firsts.get(id(old))
+        if not names:
+            return new
+        assign = new.body[0]
+        assert isinstance(assign, cst.Assign | cst.AnnAssign) and assign.value is not None
+        target = assign.targets[0].target if isinstance(assign, cst.Assign) else assign.target
+        if isinstance(target, cst.Tuple | cst.List) and isinstance(assign.value, cst.Tuple):
+            # `a, b = None, 0` with `a` kept in a cell: `a__cell, b = [None], 0`
+            pairs = [
+                (cst.Name(t.value.value + SUFFIX), cst.List([cst.Element(v.value)]))
+                if isinstance(t.value, cst.Name) and t.value.value in names
+                else (t.value, v.value)
+                for t, v in zip(target.elements, assign.value.elements, strict=True)
+            ]
             made = cst.Assign(
-                targets=[cst.AssignTarget(cst.Name(name + SUFFIX))],
+                targets=[cst.AssignTarget(cst.Tuple([cst.Element(t) for t, _ in pairs]))],
+                value=cst.Tuple([cst.Element(v) for _, v in pairs]),
+                semicolon=assign.semicolon,
+            )
+        else:
+            made = cst.Assign(
+                targets=[cst.AssignTarget(cst.Name(names[0] + SUFFIX))],
                 value=cst.List([cst.Element(assign.value)]),
                 semicolon=assign.semicolon,
             )
-            return new.with_changes(body=[made, *new.body[1:]])
-        return new
+        return new.with_changes(body=[made, *new.body[1:]])
 
     def leave_Nonlocal(self, old: cst.Nonlocal, new: cst.Nonlocal) -> cst.BaseSmallStatement:
         if id(old) not in self.declarations:
