@@ -39,6 +39,11 @@ _FIXES = (
         "for a deadline the graph keeps, give the query one (`await wf.query(...).run(deadline_s=...)` "
         "raises QueryTimeout); a per-call timeout that raises TimeoutError runs eagerly",
     ),
+    (
+        "a task group used other than",
+        "start its tasks with one comprehension (`tasks = [tg.create_task(f(x)) for x in xs]`, their "
+        "results read after the group) or with `t = tg.create_task(...)` lines",
+    ),
     ("await of", "make it an ayo primitive, a workflow, or an `async def` helper that awaits them"),
     (
         "comprehension that awaits in",

@@ -255,7 +255,7 @@ class Compiler(Builder):
         # while, try, with, async for/with: plain code when they await nothing, else a graph break
         if not contains_await(stmt):
             return self.python_statement(stmt, loc, self.src.assigned_names(stmt), effect=True)
-        self.statement_break(stmt, loc, _construct(stmt))
+        self.statement_break(stmt, loc, task_groups.with_reason(self, stmt) or _construct(stmt))
 
     def _compound(self, stmt: cst.BaseStatement, loc: SourceLoc) -> bool:
         """Compile ``stmt`` if it is a loop, ``try``, ``match`` or task group traced into the IR;

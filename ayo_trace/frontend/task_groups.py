@@ -113,6 +113,24 @@ def task_group(comp: Builder, stmt: cst.With, loc: SourceLoc) -> bool:
     return True
 
 
+def with_reason(comp: Builder, stmt: cst.BaseStatement) -> str | None:
+    """Why an ``async with`` that awaits is a graph break, where its context says more than its
+    construct's name: a task group used another way, a timeout; else None."""
+    if not (isinstance(stmt, cst.With) and stmt.asynchronous is not None and len(stmt.items) == 1):
+        return None
+    made = stmt.items[0].item
+    fn = comp.exprs.callee(made) if isinstance(made, cst.Call) else None
+    if _group_factory(fn):
+        return (
+            "a task group used other than by `t = tg.create_task(f(...))` lines and `tasks = "
+            "[tg.create_task(f(x)) for x in xs]` comprehensions (a loop starting tasks, `tg` handed "
+            "on) runs as written"
+        )
+    if fn in (getattr(asyncio, "timeout", None), getattr(asyncio, "timeout_at", None)):
+        return "asyncio.wait_for or `async with asyncio.timeout(...)` around awaits: its body runs eagerly, under its timeout"
+    return None
+
+
 def _listed(stmt: cst.BaseStatement) -> interleaving.Part | None:
     """The call a ``tasks = [tg.create_task(f(x)) for x in xs]`` line makes for each item."""
     if not (isinstance(stmt, cst.SimpleStatementLine) and isinstance(stmt.body[0], cst.Assign)):
