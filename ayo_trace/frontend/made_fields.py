@@ -16,7 +16,10 @@ its class is plain, the call's arguments are known at trace time (constants, obj
 constants in the call, or an object made so before whose only bare use is this argument) and its
 ``__init__`` only sets fields (``self.x = <expression calling no function but a builtin
 constructor or such a class>``, ``super().__init__(...)`` of such an ``__init__``; a dataclass's
-with no ``__post_init__``), the tracer makes one too, to read the fields it starts with. A field
+with no ``__post_init__``), the tracer makes one too, to read the fields it starts with. An argument known only when the
+workflow runs (``req = Request(q)``) is given to that copy as a stand-in that only storing accepts
+(``_Unknown``): the fields the call does not set from it (a default ``collection="kb"``) are
+still known, and one holding it, or made from it, is not (making the copy raises). A field
 counts when its value is a constant (a string, a number, a tuple of them...) and no code of the
 class's module nor of the workflow's sets an attribute of that name again (``x.collection =
 ...``, ``del``, or ``setattr``/``vars`` anywhere there, but an ``__init__`` setting its own; a
@@ -76,16 +79,17 @@ def initial_fields(
     made = _make(comp, call, cls, 0)
     if made is _MISSING:
         return None
+    copy = _MISSING if _holds_unknown(_state(made)) else made  # (no copy of a partial one)
     if bare or chains is None:
-        return Fields({}, made)  # handed on bare: code elsewhere could set its fields
+        return Fields({}, copy)  # handed on bare: code elsewhere could set its fields
     frozen = dataclasses.is_dataclass(cls) and cls.__dataclass_params__.frozen  # type: ignore[attr-defined]
     changed = frozenset() if frozen else _set_again(cls)
     module = getattr(comp.src.fn, "__module__", "") or ""
     if module != cls.__module__:
         changed |= _module_sets(module)  # (the module that makes it)
     if "*" in changed:
-        return Fields({}, made)
-    return Fields(_known_fields(made, changed, (*uses, *chains)), made)
+        return Fields({}, copy)
+    return Fields(_known_fields(made, changed, (*uses, *chains)), copy)
 
 
 def fields_of(comp: Builder, value: object) -> dict[str, Any] | None:
@@ -127,7 +131,8 @@ def _known_fields(made: object, changed: frozenset[str], chains: Iterable[tuple[
 def _make(comp: Builder, call: cst.Call, cls: type, depth: int) -> Any:
     """A trace-time copy of what ``call`` (``cls(...)``) makes, or ``_MISSING``: its arguments
     are constants, objects made in them of constants (``RAG(Retriever("kb"))``), or objects made
-    before of constants that nothing else reads bare (``RAG(retriever)``)."""
+    before of constants that nothing else reads bare (``RAG(retriever)``); of the object the
+    workflow makes (``depth`` 0), an argument known only at run time is an ``_Unknown``."""
     args: list[Any] = []
     kwargs: dict[str, Any] = {}
     for a in call.args:
@@ -144,6 +149,42 @@ def _make(comp: Builder, call: cst.Call, cls: type, depth: int) -> Any:
         return _MISSING  # (it raises as it should when the workflow runs)
 
 
+class _Unknown:
+    """An argument known only when the workflow runs (``Req(q)``), given to the trace-time copy
+    of the object the workflow makes in its place: only storing it works (any other use raises,
+    as a value nothing may be computed from), so a field holding it, or made from it, is never
+    taken for a constant, and the fields the call does not set (a default ``collection="kb"``) are
+    still known."""
+
+    __slots__ = ()
+
+    def _unknown(self, *args: Any) -> Any:
+        raise TypeError("a value known only when the workflow runs")
+
+    __str__ = __repr__ = __format__ = __bool__ = __eq__ = __ne__ = __hash__ = _unknown
+
+
+def _state(made: object) -> list[Any]:
+    """The values of ``made``'s fields (its ``__dict__``'s, or its slots')."""
+    state = getattr(made, "__dict__", None)
+    if state is not None:
+        return list(state.values())
+    slots = [n for c in type(made).__mro__ for n in getattr(c, "__slots__", ())]
+    return [getattr(made, n, None) for n in slots]
+
+
+def _holds_unknown(values: Iterable[Any]) -> bool:
+    """Whether ``values`` (a copy's fields) hold an ``_Unknown``, in containers too."""
+    for v in values:
+        if isinstance(v, _Unknown):
+            return True
+        if isinstance(v, tuple | list | set | frozenset) and _holds_unknown(v):
+            return True
+        if isinstance(v, dict) and _holds_unknown([*v.keys(), *v.values()]):
+            return True
+    return False
+
+
 def _argument(comp: Builder, e: cst.BaseExpression, call: cst.Call, depth: int) -> Any:
     static = comp.exprs.try_static(e)
     if static is not None:
@@ -158,7 +199,7 @@ def _argument(comp: Builder, e: cst.BaseExpression, call: cst.Call, depth: int) 
         bare = _workflow_chains(comp, e.value)[1]
         if isinstance(fields, Fields) and len(bare) == 1 and bare[0] is e:
             return fields.made
-    return _MISSING
+    return _Unknown() if depth == 0 else _MISSING  # (an object made in it must be known whole)
 
 
 def _peek(comp: Any, name: str) -> Any:
@@ -188,7 +229,7 @@ def _frozen(value: object, changed: frozenset[str], depth: int) -> bool:
     read ``self`` only for its constant fields, its methods and such objects' (so it is the same
     in every query, and a trace-time copy stands for it)."""
     cls: Any = type(value)
-    if depth > _DEPTH or not plain_class(cls) or not _sets_fields_only(cls):
+    if depth > _DEPTH or cls is _Unknown or not plain_class(cls) or not _sets_fields_only(cls):
         return False
     changed = changed | _set_again(cls)
     chains = _self_chains(cls)
