@@ -11,24 +11,24 @@
     rag = RAG("docs", k=3)          # in the workflow
     return await rag.answer(q)      # `collection=self.collection`: the graph constant "docs"
 
-The object is still made where the workflow makes it, once per query (a ``python`` node). When
-its class is plain, the call's arguments are known at trace time (constants, objects made of
-constants in the call, or an object made so before whose only bare use is this argument) and its
-``__init__`` only sets fields (``self.x = <expression calling no function but a builtin
-constructor or such a class>``, ``super().__init__(...)`` of such an ``__init__``; a dataclass's
-with no ``__post_init__``), the tracer makes one too, to read the fields it starts with. An argument known only when the
-workflow runs (``req = Request(q)``) is given to that copy as a stand-in that only storing accepts
-(``_Unknown``): the fields the call does not set from it (a default ``collection="kb"``) are
-still known, and one holding it, or made from it, is not (making the copy raises). A field
-counts when its value is a constant (a string, a number, a tuple of them...) and no code of the
-class's module nor of the workflow's sets an attribute of that name again (``x.collection =
-...``, ``del``, or ``setattr``/``vars`` anywhere there, but an ``__init__`` setting its own; a
-frozen dataclass's are never set again): its reads (``self.collection``) are then that constant,
-as a module-level object's fields are, and a call using it as a graph constant (``collection=``,
-``max_tokens=``) is traced instead of being a graph break. A field holding an object (``self.
-retriever = Retriever(kb)``) counts when that object is *frozen* (``_frozen``: made the same way,
-its methods reading ``self`` only for such fields and methods) and the workflow and the holder's
-methods read it only further (``p.retriever.k``, ``self.retriever.search(q)``,
+The object is still made where the workflow makes it, once per query (a ``python`` node). When its
+class is plain, the call's arguments are known at trace time (constants, objects made of constants
+in the call, or an object made so before whose only bare use is this argument) and its ``__init__``
+only sets fields (``self.x = <expression calling no function but a builtin constructor or such a
+class>``, ``super().__init__(...)`` of such an ``__init__``; a dataclass's with no
+``__post_init__``), the tracer makes one too, to read the fields it starts with. An argument known
+only when the workflow runs (``req = Request(q)``) is given to that copy as a stand-in that only
+storing accepts (``_Unknown``): the fields the call does not set from it (a default
+``collection="kb"``) are still known, and one holding it, or made from it, is not (making the copy
+raises). A field counts when its value is a constant (a string, a number, a tuple of them...) and no
+code of the class's module nor of the workflow's sets an attribute of that name again
+(``x.collection = ...``, ``del``, or ``setattr``/``vars`` anywhere there, but an ``__init__``
+setting its own; a frozen dataclass's are never set again): its reads (``self.collection``) are then
+that constant, as a module-level object's fields are, and a call using it as a graph constant
+(``collection=``, ``max_tokens=``) is traced instead of being a graph break. A field holding an
+object (``self.retriever = Retriever(kb)``) counts when that object is *frozen* (``_frozen``: made
+the same way, its methods reading ``self`` only for such fields and methods) and the workflow and
+the holder's methods read it only further (``p.retriever.k``, ``self.retriever.search(q)``,
 ``self.retriever(q)``): the copy's object then stands for it in every query.
 """
 

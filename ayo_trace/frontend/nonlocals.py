@@ -18,12 +18,13 @@ at once that touch it on both sides of their awaits, ``interleaving``). Every us
 means the workflow's variable (in the workflow, in the functions declaring it ``nonlocal``, in
 functions and comprehensions reading it) becomes ``calls__cell[0]``.
 
-Rewritten when the workflow's first binding of the name is a plain assignment in its body (not in
-a branch or a loop; ``best, score = None, 0`` binds each name of a tuple of values so, the cell
-made in place of the value: ``best__cell, score = [None], 0``) that comes before any other use (or the name is a parameter: its cell is made on
-a line of its own, first in the body, ``q__cell = [q]``), the name is never deleted, bound as a walrus, an ``except ... as``, an
-import, a ``def`` or a ``class`` name, nor used in a class body, and the declaring function is
-defined in the workflow itself. Anything else keeps its ``nonlocal``, which the compiler refuses.
+Rewritten when the workflow's first binding of the name is a plain assignment in its body (not in a
+branch or a loop; ``best, score = None, 0`` binds each name of a tuple of values so, the cell made
+in place of the value: ``best__cell, score = [None], 0``) that comes before any other use (or the
+name is a parameter: its cell is made on a line of its own, first in the body, ``q__cell = [q]``),
+the name is never deleted, bound as a walrus, an ``except ... as``, an import, a ``def`` or a
+``class`` name, nor used in a class body, and the declaring function is defined in the workflow
+itself. Anything else keeps its ``nonlocal``, which the compiler refuses.
 """
 
 from __future__ import annotations

@@ -127,7 +127,10 @@ def with_reason(comp: Builder, stmt: cst.BaseStatement) -> str | None:
             "on) runs as written"
         )
     if fn in (getattr(asyncio, "timeout", None), getattr(asyncio, "timeout_at", None)):
-        return "asyncio.wait_for or `async with asyncio.timeout(...)` around awaits: its body runs eagerly, under its timeout"
+        return (
+            "asyncio.wait_for or `async with asyncio.timeout(...)` around awaits: its body runs "
+            "eagerly, under its timeout"
+        )
     return None
 
 
