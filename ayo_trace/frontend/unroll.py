@@ -321,7 +321,7 @@ def compile_unrolled(comp: Builder, stmt: cst.For, loc: SourceLoc) -> bool:
         return False
     items = static_items(comp, stmt)
     made = _objects(comp, stmt) if items is None else None
-    if items is None and made is None:  # cannot happen: the loop was marked because it could be
+    if items is None and made is None:  # cannot happen: the loop was marked as one to unroll
         return False
     assert isinstance(stmt.body, cst.IndentedBlock)
     if made is not None:  # objects the workflow makes, of classes known now
