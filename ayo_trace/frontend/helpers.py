@@ -23,7 +23,7 @@ import libcst as cst
 
 from ..errors import TraceError
 from ..ir.code import SourceLoc
-from . import forwarding, impure, made_fields, param_parts, supers, unpacking, user_code
+from . import forwarding, impure, local_defs, made_fields, param_parts, supers, unpacking, user_code
 from .builder import Expressions
 from .source import FunctionSource
 from .state import _immutable, walk
@@ -105,7 +105,7 @@ class Helpers(Expressions):
         if not self._spreads_known(call):
             return None  # `await helper(*items)` of items computed when the workflow runs
         if isinstance(call.func, cst.Name):
-            local = self._local_def(call.func.value)
+            local = self._local_def(call.func.value) or self._handed_def(call.func.value)
             if local is not None:
                 return local
         self_value, fn = self._function_of(call)
@@ -129,6 +129,8 @@ class Helpers(Expressions):
         """Whether ``call`` passes the helper a function known now that calls ayo (``await
         compose(q, rewrite, answer)``): the helper calls it, so it is inlined with it."""
         for arg in call.args:
+            if isinstance(arg.value, cst.Name) and not arg.star and self._handed_def(arg.value.value):
+                return True  # (`await apply(local, docs)` of the workflow's own `async def local`)
             found = self.try_static(arg.value)
             if found is None:
                 continue
@@ -267,30 +269,35 @@ class Helpers(Expressions):
 
     def _local_def(self, name: str) -> Helper | None:
         """The ``async def name`` of the workflow body, if ``name`` still holds it here."""
-        c: Any = self.body
-        while c is not None:
-            if name in c.local_defs and c.env.get(name) is c.local_defs[name][1]:
-                node = c.local_defs[name][0]
-                src = c.src
-                local = dataclasses.replace(
-                    src,
-                    node=node,
-                    fn_scope=src.scopes[node.body],
-                    _free_cache={},
-                    _assigned_cache={},
-                    closures=None,
-                    local_qualname=f"{src.qualname}.<locals>.{node.name.value}",
-                    # what it found of the workflow's names is not the helper's (its `h = o.log`)
-                    aliases=None,
-                    strict_aliases=None,
-                    changed_anywhere=None,
-                    immutable=None,
-                )
-                return None if def_key(local) in self.body.deps.eager_defs else Helper(None, local, None, c)
-            if name in c.env and name not in c.captures:
-                return None  # rebound to something else
-            c = c.parent if c.parent is not None else c.enclosing
-        return None
+        found = local_defs.named(self.body, name)
+        if found is None or self._shadowed(*found):
+            return None
+        return self._local_helper(*found)
+
+    def _handed_def(self, name: str) -> Helper | None:
+        """The workflow's own ``async def`` that ``name`` holds though it is not its name
+        (``local_defs.handed``), where its body can read the names of the body active at the call
+        (one of this graph: else a graph break)."""
+        found = local_defs.handed(self.body, name)
+        if found is None or self._shadowed(*found):
+            return None
+        return self._local_helper(*found)
+
+    def _shadowed(self, defining: Any, node: cst.FunctionDef) -> bool:
+        """Whether the body of ``node`` (defined in ``defining``) called here could not read the
+        names its closure reads (a graph break then): the body active at the call in its own
+        function is of another graph (no capture through the bodies between), and the names are
+        not read through bodies around this one, or a body of another function on the way binds
+        one of them (``local_defs.shadowed``)."""
+        if local_defs.scope_at_call(self.body, defining).graph is self.body.graph:
+            return False
+        return not _reaches(self.body, defining) or local_defs.shadowed(self.body, defining, node)
+
+    def _local_helper(self, c: Any, node: cst.FunctionDef) -> Helper | None:
+        """The helper for the ``async def`` ``node`` of the body ``c`` (None where its calls run
+        eagerly: ``RecursesAtRunTime``)."""
+        local = local_defs.source(c.src, node)
+        return None if def_key(local) in self.body.deps.eager_defs else Helper(None, local, None, c)
 
     def inline_helper(self, helper: Helper, call: cst.Call, loc: SourceLoc) -> Value:
         self.check_depth(call, loc, helper.src)
@@ -384,7 +391,10 @@ class Helpers(Expressions):
         for name, values, keys in forwarded:  # passed on as they are: `await fn(*args, **kwargs)`
             forwarding.bind(child, name, values, keys)
         # a helper defined in the workflow reads the workflow's variables as they are at the call
-        child.enclosing = self.body if _reaches(self.body, helper.enclosing) else helper.enclosing
+        frame = local_defs.scope_at_call(self.body, helper.enclosing)
+        if frame is not None and frame.graph is not self.body.graph:  # (no capture through a body between)
+            frame = self.body if _reaches(self.body, helper.enclosing) else helper.enclosing
+        child.enclosing = frame
         return child.compile_function()
 
     def _traced_self(self, me: TracedSelf, loc: SourceLoc) -> Value:
