@@ -70,7 +70,7 @@ from .asyncio_calls import (
     wrapped,
 )
 from .comprehensions import COMPREHENSIONS, MAP_ITEM, _clause_awaits
-from .task_uses import check_task_uses, eager_task, made_as_written, untraced_task
+from .task_uses import appended_task, check_task_uses, eager_task, made_as_written, untraced_task
 from .values import Traced, Value
 
 if TYPE_CHECKING:
@@ -474,6 +474,8 @@ def small_statement(comp: Builder, small: cst.BaseSmallStatement, loc: SourceLoc
         return True
     if not (isinstance(small, cst.Assign) and len(small.targets) == 1 and _task_assignment(comp, small, loc)):
         if isinstance(small, cst.Assign) and untraced_task(comp, small, loc):
+            return True
+        if appended_task(comp, small, loc):
             return True
         _refuse_unawaited(comp, small, loc)
         return False

@@ -169,6 +169,45 @@ def untraced_task(comp: Builder, small: cst.Assign, loc: SourceLoc) -> bool:
     )
 
 
+def appended_task(comp: Builder, small: cst.BaseSmallStatement, loc: SourceLoc) -> bool:
+    """Tasks added to a list the workflow keeps (``tasks.append(asyncio.create_task(f(d)))``,
+    ``tasks.extend(create_task(f(d)) for d in docs)``, ``tasks += [create_task(f(q))]``), run as
+    written as ``untraced_task``'s are: a graph break making Python's tasks, which the list holds
+    until the workflow awaits them (it was refused as work never awaited). False for any other
+    statement."""
+    if isinstance(small, cst.Expr) and isinstance(small.value, cst.Call):
+        call = small.value
+        if not (isinstance(call.func, cst.Attribute) and call.func.attr.value in ("append", "extend")):
+            return False
+        holder: cst.BaseExpression = call.func.value
+        added = [a.value for a in call.args]
+    elif isinstance(small, cst.AugAssign) and isinstance(small.operator, cst.AddAssign):
+        holder, added = small.target, [small.value]
+    else:
+        return False
+    if not isinstance(holder, cst.Name) or len(added) != 1:
+        return False
+    value = added[0]
+    parts: list[Any] = [value]
+    if isinstance(value, cst.List | cst.Tuple):
+        parts = [getattr(e, "value", None) for e in value.elements]
+    elif isinstance(value, cst.ListComp | cst.GeneratorExp):
+        parts = [value.elt]
+    calls = [c for p in parts for c in _made_tasks(comp, p)]
+    if not calls or None in calls:
+        return False
+    first = calls[0]
+    assert isinstance(first, cst.Call)
+    task_windows.check_untraced_window(comp, small, holder.value, first, loc)  # type: ignore[arg-type]
+    return made_as_written(
+        comp,
+        small,  # type: ignore[arg-type]
+        loc,
+        f"the task of `{comp.src.code(first).strip()[:60]}` is added to `{holder.value}`, a list the "
+        "graph does not keep tasks in: it is Python's task, its call run eagerly",
+    )
+
+
 def _made_tasks(comp: Builder, e: Any) -> list[cst.Call | None]:
     """The ``create_task``/``ensure_future`` calls ``e`` is (a branch of a conditional expression
     either one or ``None``); ``[None]`` when it is something else."""
