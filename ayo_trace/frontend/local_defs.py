@@ -96,15 +96,15 @@ def scope_at_call(body: Any, defining: Any) -> Any:
 
 def shadowed(body: Any, defining: Any, node: cst.FunctionDef) -> bool:
     """Whether a body of another function between ``body`` and ``defining`` (outwards by the bodies
-    around, then those a helper defined in the workflow reads) binds a name the function ``node``
-    reads: read through that body, the name would be that function's, not the one ``node``'s
-    closure reads (``wrap(x)``'s ``x`` for ``local``'s)."""
-    params = node.params
-    own = {p.name.value for p in [*params.posonly_params, *params.params, *params.kwonly_params]}
+    around, then those a helper defined in the workflow reads) binds, as a name of its own, a name
+    the function ``node`` reads but does not bind: read through that body, the name would be that
+    function's, not the one ``node``'s closure reads (``wrap(x)``'s ``x`` for ``local``'s). (A
+    body of ``node``'s own function, its recursion, binds only names ``node`` binds too.)"""
+    own = {a.name for a in defining.src.scopes[node.body].assignments}
     reads = {n.value for n in walk(node.body) if isinstance(n, cst.Name)} - own
     c = body
     while c is not None and c is not defining:
-        if c.src.node is not defining.src.node and reads & set(c.env):
+        if c.src.node is not defining.src.node and reads & {a.name for a in c.src.fn_scope.assignments}:
             return True
         c = c.parent if c.parent is not None else c.enclosing
     return False
