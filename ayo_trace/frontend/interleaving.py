@@ -47,7 +47,7 @@ import libcst as cst
 
 from ..errors import TraceError
 from ..ir.code import SourceLoc
-from . import branch_touches, closures, context_vars, nonlocals, sites
+from . import branch_touches, closures, context_vars, nonlocals, sites, unroll
 from .aliases import helper_aliases, local_defs
 from .comprehensions import MAP_ITEM
 from .holders import holder_key, holdings, with_held
@@ -109,6 +109,15 @@ def touches_of(comp: Builder, parts: list[Part]) -> list[tuple[str, Touches]]:
     found: list[tuple[str, Touches]] = []
     holds = holdings(comp.src)
     for call, items in parts:
+        each = unroll.each_item(comp, cst.Await(expression=call), functools.partial(_part, comp, call, None))
+        if items is not None and each is not None:  # (a comprehension traced unrolled: each item's
+            name = comp.src.code(call.func).strip()  # call, judged with its item bound; what they
+            for t in each:  # touch through the item's name counts as one object)
+                if t is not None and t.entries:
+                    found.append(
+                        (name, _one_name(comp, Touches(with_held(t.entries, holds, ITEM), t.fewest, t.most)))
+                    )
+            continue
         t = _part(comp, call, items)
         if t is None or not t.entries:
             continue

@@ -95,15 +95,6 @@ def comprehension_items(comp: Builder, e: cst.BaseComp) -> list[Any] | None:
     return _items(comp, clause.target, clause.iter)
 
 
-def comprehension_objects(comp: Builder, e: cst.BaseComp) -> list[tuple[cst.Call, type]] | None:
-    """The elements of the list of new objects comprehension ``e`` iterates over, when it can be
-    unrolled by their classes (``unrolled_objects``): one plain ``for`` clause, as for constants."""
-    clause = e.for_in
-    if clause.asynchronous is not None or clause.ifs or clause.inner_for_in is not None:
-        return None
-    return unrolled_objects.made_items(comp, clause.target, _literal(comp, clause.iter), MAX_UNROLL)
-
-
 def _literal(comp: Builder, e: cst.BaseExpression) -> cst.BaseExpression | None:
     """``e``, or the literal local ``e`` is bound to once when it is only iterated over."""
     if isinstance(e, cst.Name):
@@ -250,6 +241,16 @@ def per_item(body: Builder, at: cst.Await, judge: Callable[[], T | None]) -> T |
     """``judge()`` once per item of the innermost comprehension around ``at`` traced unrolled, with
     its variables bound to that item (so a call of its element is judged as it will be traced),
     or once when there is none: the first answer that is not None."""
+    each = each_item(body, at, judge)
+    if each is None:
+        return judge()
+    return next((found for found in each if found is not None), None)
+
+
+def each_item(body: Builder, at: cst.Await, judge: Callable[[], T]) -> list[T] | None:
+    """``judge()`` once per item of the innermost comprehension around ``at`` traced unrolled, with
+    its variables bound to that item (``interleaving`` judges what each item's call touches);
+    None when there is none."""
     e = next(
         (
             n
@@ -259,24 +260,19 @@ def per_item(body: Builder, at: cst.Await, judge: Callable[[], T | None]) -> T |
         None,
     )
     if e is None:
-        return judge()
+        return None
     items = comprehension_items(body, e)
-    objects = comprehension_objects(body, e) if items is None else None
-    if items is None and objects is None:
-        return judge()
+    if items is None:
+        return None
     names = _names(e.for_in.target)
-    bound = (
-        [{n: Static(v) for n, v in bind(body, e.for_in.target, item).items()} for item in items]
-        if items is not None
-        else [{names[0]: v} for v in unrolled_objects.judged_values(body, names[0], objects or [])]
-    )
+    bound = [{n: Static(v) for n, v in bind(body, e.for_in.target, item).items()} for item in items]
     saved = {n: body.temps[n] for n in names if n in body.temps}
+    out: list[T] = []
     try:
         for values in bound:
             body.temps.update(values)
-            if (found := judge()) is not None:
-                return found
-        return None
+            out.append(judge())
+        return out
     finally:
         for n in names:
             body.temps.pop(n, None)
@@ -295,7 +291,7 @@ def request(body: Builder, at: cst.CSTNode, reads: set[str]) -> None:
             and comprehension_key(body, parent) not in body.deps.unrolled
         ):
             continue
-        if comprehension_items(body, parent) is not None or comprehension_objects(body, parent) is not None:
+        if comprehension_items(body, parent) is not None:
             raise UnrollLoop(comprehension_key(body, parent))
         clause = parent.for_in
         plain = clause.asynchronous is None and not clause.ifs and clause.inner_for_in is None
@@ -351,18 +347,10 @@ def compile_comprehension(comp: Builder, e: Any, loc: SourceLoc, hint: str, *, a
     if comprehension_key(comp, e) not in comp.deps.unrolled:
         return None
     items = comprehension_items(comp, e)
-    objects = comprehension_objects(comp, e) if items is None else None
-    if items is None and objects is None:
+    if items is None:
         return None
     names = _names(e.for_in.target)
-    bound = (
-        [{n: Static(v) for n, v in bind(comp, e.for_in.target, item).items()} for item in items]
-        if items is not None
-        else [
-            {names[0]: v}
-            for v in unrolled_objects.item_values(comp, e.for_in.iter, names[0], objects or [], loc)
-        ]
-    )
+    bound = [{n: Static(v) for n, v in bind(comp, e.for_in.target, item).items()} for item in items]
     saved = {n: comp.temps[n] for n in names if n in comp.temps}
     values: list[Node] = []
     try:

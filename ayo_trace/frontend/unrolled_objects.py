@@ -26,7 +26,6 @@ from typing import TYPE_CHECKING
 import libcst as cst
 
 from ..ir.code import SourceLoc
-from ..ir.graph import Node
 from . import made_fields
 from .values import Traced
 
@@ -77,15 +76,6 @@ def item_values(
         ]
     finally:
         del comp.temps[_HELD]
-
-
-def judged_values(comp: Builder, var: str, made: list[tuple[cst.Call, type]]) -> list[Traced]:
-    """Values of the items' classes and fields, on a node of no graph: for judging how a call of
-    each will be traced (``unroll.per_item``) before any node is made."""
-    node = Node(comp.graph, var, "python", (), {}, None, ())
-    return [
-        Traced(node, cls=cls, fields=made_fields.initial_fields(comp, var, call, cls)) for call, cls in made
-    ]
 
 
 def compile_made(comp: Builder, stmt: cst.For, made: list[tuple[cst.Call, type]], loc: SourceLoc) -> None:

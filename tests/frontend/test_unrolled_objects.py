@@ -1,8 +1,8 @@
 """A ``for`` loop over a few objects the workflow makes of its plain classes (``for step in
-[Researcher(), Writer(q)]: draft = await step.run(draft)``), or a gather of a comprehension over
-them, is unrolled by their classes, so each item's ``async`` methods are inlined
-(``unrolled_objects``); awaiting one was a graph break. Every way to write the list x the items'
-classes x the loop's body (or the gather): no graph break, eager ≡ traced ≡ optimized. Loops the rule must leave alone (the list changed, handed on, or jumped out of) agree
+[Researcher(), Writer(q)]: draft = await step.run(draft)``) is unrolled by their classes, so each
+item's ``async`` methods are inlined (``unrolled_objects``); awaiting one was a graph break. Every
+way to write the list x the items' classes x the loop's body: no graph break, eager ≡ traced ≡
+optimized; a gather of a comprehension over them (not unrolled) agrees too. Loops the rule must leave alone (the list changed, handed on, or jumped out of) agree
 with eager too."""
 
 from __future__ import annotations
@@ -182,10 +182,11 @@ def test_a_loop_over_new_objects_is_unrolled_by_their_classes(module: Any, case:
 
 
 @pytest.mark.parametrize("case", GATHER_CASES, ids=["-".join(c) for c in GATHER_CASES])
-def test_a_gather_over_new_objects_is_unrolled_by_their_classes(module: Any, case: tuple[str, ...]) -> None:
-    traces_whole_and_agrees(
-        getattr(module, "gather_" + "_".join(case)), ["what is rust?", "FAIL q", ""], [[]]
-    )
+def test_a_gather_over_new_objects_agrees(module: Any, case: tuple[str, ...]) -> None:
+    # (not unrolled: its calls run at once and may interleave on what the objects share, which
+    # their constructors' arguments do not show: a graph break)
+    wf = getattr(module, "gather_" + "_".join(case))
+    run_in_new_loop(lambda: three_runs_agree(wf, ["what is rust?", "FAIL q", ""], [[]]))
 
 
 @pytest.mark.parametrize("name", KEYED)
