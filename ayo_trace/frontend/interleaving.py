@@ -109,8 +109,14 @@ def touches_of(comp: Builder, parts: list[Part]) -> list[tuple[str, Touches]]:
     found: list[tuple[str, Touches]] = []
     holds = holdings(comp.src)
     for call, items in parts:
-        each = unroll.each_item(comp, cst.Await(expression=call), functools.partial(_part, comp, call, None))
-        if items is not None and each is not None:  # (a comprehension traced unrolled: each item's
+        each = (
+            None
+            if items is None
+            else unroll.each_item(
+                comp, cst.Await(expression=call), functools.partial(_part, comp, call, None)
+            )
+        )
+        if each is not None:  # (a comprehension traced unrolled: each item's
             name = comp.src.code(call.func).strip()  # call, judged with its item bound; what they
             for t in each:  # touch through the item's name counts as one object)
                 if t is not None and t.entries:

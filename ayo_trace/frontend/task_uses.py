@@ -234,6 +234,8 @@ def _await_sites(comp: Builder, n: cst.Name, many: bool) -> list[cst.CSTNode] | 
     if isinstance(parent, cst.AssignTarget) and parent.target is n:
         return []  # `t = None` in another branch: bound again, not used
     if not many:
+        if finished_read(src, n) and waited_before(comp, n, n.value, many=False):
+            return []  # `t.result()` after `await t`: Python's task has finished there too
         if isinstance(parent, cst.Await) or (
             isinstance(parent, cst.Arg)
             and not parent.star
@@ -249,11 +251,16 @@ def _await_sites(comp: Builder, n: cst.Name, many: bool) -> list[cst.CSTNode] | 
         ):
             return [n]
         if is_as_completed(comp, call) or comp.exprs.callee(call) is reversed:  # `for t in reversed(tasks)`
-            return _loop_sites(comp, call)
+            return _loop_sites(comp, call, finished=not is_as_completed(comp, call) and _all_waited(comp, n))
         if (at := paired(comp, call, parent)) is not None:  # `for i, t in enumerate(tasks)`
-            return _loop_sites(comp, call, at)
+            return _loop_sites(comp, call, at, finished=_all_waited(comp, n))
         return None
-    return _loop_sites(comp, n)
+    return _loop_sites(comp, n, finished=_all_waited(comp, n))
+
+
+def _all_waited(comp: Builder, n: cst.Name) -> bool:
+    """Whether every task of the list ``n`` reads has finished in Python there (a loop over it)."""
+    return waited_before(comp, n, n.value, many=True)
 
 
 def _tested(parent: cst.CSTNode | None, n: cst.CSTNode) -> bool:
@@ -293,11 +300,12 @@ def paired(comp: Builder, call: cst.Call, arg: cst.CSTNode) -> tuple[int, int] |
 
 
 def _loop_sites(
-    comp: Builder, n: cst.BaseExpression, at: tuple[int, int] | None = None
+    comp: Builder, n: cst.BaseExpression, at: tuple[int, int] | None = None, finished: bool = False
 ) -> list[cst.CSTNode] | None:
     """For a loop over task list ``n`` (``for t in n``; ``at``: the place of ``t`` in the loop's
-    tuple target, ``for i, t in enumerate(n)``) whose every read of ``t`` awaits it: ``n`` and
-    those reads; else None."""
+    tuple target, ``for i, t in enumerate(n)``) whose every read of ``t`` awaits it (or, where the
+    tasks have ``finished`` in Python too, reads what a finished task answers: ``t.result()``):
+    ``n`` and the awaiting reads; else None."""
     src = comp.src
     parent = src.parents.get(n)
     if not (isinstance(parent, cst.CompFor | cst.For) and parent.iter is n):
@@ -313,5 +321,72 @@ def _loop_sites(
         reads = [
             m for m in walk(scope) if isinstance(m, cst.Name) and m.value == target and m is not variable
         ]
-        return [n, *reads] if all(isinstance(src.parents.get(m), cst.Await) for m in reads) else None
+        waits = [m for m in reads if isinstance(src.parents.get(m), cst.Await)]
+        if all(m in waits or (finished and finished_read(src, m)) for m in reads):
+            return [n, *waits]
     return None
+
+
+# what a finished task answers without waiting: its value or error, and that it is done
+_FINISHED = ("result", "exception", "done", "cancelled")
+
+
+def finished_read(src: Any, n: cst.CSTNode) -> bool:
+    """Whether ``n`` (a task's name) is read by calling what a finished task answers (``n.result()``,
+    ``n.exception()``, ``n.done()``, ``n.cancelled()``), which the graph's task answers as Python's
+    does once Python's has finished too."""
+    parent = src.parents.get(n)
+    call = src.parents.get(parent)
+    return (
+        isinstance(parent, cst.Attribute)
+        and parent.value is n
+        and parent.attr.value in _FINISHED
+        and isinstance(call, cst.Call)
+        and call.func is parent
+        and not call.args
+    )
+
+
+def waited_before(comp: Builder, at: cst.CSTNode, name: str, many: bool) -> bool:
+    """Whether Python's task ``name`` (``many``: every task of the list ``name``) has surely
+    finished at ``at``: a statement before it in a block holding it (so run whenever ``at`` is)
+    is an ``await`` of it, of a ``gather`` of it or of ``asyncio.wait`` for all of it
+    (``await t``, ``done, _ = await asyncio.wait(tasks)``, ``out = await asyncio.gather(*tasks)``)."""
+    src = comp.src
+    for up in [at, *ancestors(src, at)]:
+        block = getattr(src.parents.get(up), "body", None)
+        if not isinstance(block, list | tuple):
+            continue
+        index = next((i for i, s in enumerate(block) if s is up), 0)
+        if any(_waits_for(comp, before, name, many) for before in block[:index]):
+            return True
+    return False
+
+
+def _waits_for(comp: Builder, statement: cst.CSTNode, name: str, many: bool) -> bool:
+    """Whether ``statement`` is (a line of) one ``await`` of task ``name``, of a gather of it, or
+    of ``asyncio.wait`` for all of the tasks of list ``name``, its whole value (not under a
+    condition: ``await t if c else None``)."""
+    if isinstance(statement, cst.SimpleStatementLine):
+        return any(_waits_for(comp, s, name, many) for s in statement.body)
+    if not isinstance(statement, cst.Expr | cst.Assign | cst.AnnAssign):
+        return False
+    e = statement.value
+    if not isinstance(e, cst.Await):
+        return False
+    inner = e.expression
+    if not many:
+        return (isinstance(inner, cst.Name) and inner.value == name) or (
+            isinstance(inner, cst.Call)
+            and is_gather(comp, inner)
+            and any(_named(a.value, name) and not a.star and a.keyword is None for a in inner.args)
+        )
+    if not isinstance(inner, cst.Call):
+        return False
+    if is_gather(comp, inner):
+        return any(_named(a.value, name) and a.star == "*" for a in inner.args)
+    return waits_all(comp, inner) and _named(inner.args[0].value, name)
+
+
+def _named(e: cst.BaseExpression, name: str) -> bool:
+    return isinstance(e, cst.Name) and e.value == name

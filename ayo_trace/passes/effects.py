@@ -113,10 +113,12 @@ def access(node: Node) -> Access:
 @functools.lru_cache(maxsize=4096)
 def _unpacks(source: str) -> bool:
     """Whether ``source`` unpacks a value into several targets (``a, b = x``, ``for a, b in``),
-    which raises on a value of another length."""
+    which raises on a value of another length, or raises (``asyncio.wait`` of no tasks)."""
     try:
         tree = parsed(textwrap.dedent(source))
     except SyntaxError:
+        return True
+    if any(isinstance(n, ast.Raise) for n in ast.walk(tree)):
         return True
     targets = (
         t
@@ -145,7 +147,8 @@ def _own_access(node: Node) -> Access:
         changed = _changed_params(code) if isinstance(code, PyCode) else set(range(len(node.args)))
         # the user's statement may raise (`first = docs[0]` of no docs) even when nothing reads its
         # value, as it does eagerly; the compiler's own bookkeeping (`__ayo_` names) does not, but
-        # for a loop's item unpacked into the user's target (`head, rest = __ayo_item`)
+        # for a loop's item unpacked into the user's target (`head, rest = __ayo_item`) and what
+        # raises as Python would (`asyncio.wait` of no tasks)
         raises = isinstance(code, PyCode) and ("__ayo_" not in code.source or _unpacks(code.source))
         iterated = _iterated_params(code) if isinstance(code, PyCode) else set(range(len(node.args)))
         return _iterating(

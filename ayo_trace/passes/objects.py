@@ -45,19 +45,7 @@ _STATEMENTS = ("python", "break")
 def origins(value: Node) -> frozenset[Node]:
     """The values ``value`` may be the object of, as the first value of each chain (itself when it
     may be a new object). Two values may be one object when their origins meet."""
-    out: set[Node] = set()
-    seen: set[Node] = set()
-    work = [value]
-    while work:
-        v = work.pop()
-        if v in seen:
-            continue
-        seen.add(v)
-        handed, surely = handed_from(v)
-        if not surely:
-            out.add(v)
-        work.extend(handed)
-    return frozenset(out)
+    return _walk(value, held=False)
 
 
 def reach(value: Node) -> frozenset[Node]:
@@ -65,6 +53,10 @@ def reach(value: Node) -> frozenset[Node]:
     of the chain reads them and may have put them in it (``box = [a]``, ``box.append(b)``,
     ``agent = Agent(memory)``), so a change through ``box``'s items may change ``a``, and a change
     of ``a`` is seen through ``box``. Values known to be immutable (an LLM's text) hold nothing."""
+    return _walk(value, held=True)
+
+
+def _walk(value: Node, *, held: bool) -> frozenset[Node]:
     out: set[Node] = set()
     seen: set[Node] = set()
     work = [value]
@@ -77,7 +69,8 @@ def reach(value: Node) -> frozenset[Node]:
         if not surely:
             out.add(v)
         work.extend(handed)
-        work.extend(a for a in _statement_args(v) if a not in handed and may_change(a))
+        if held:
+            work.extend(a for a in _statement_args(v) if a not in handed and may_change(a))
     return frozenset(out)
 
 
