@@ -111,6 +111,8 @@ class Helpers(Expressions):
         self_value, fn = self._function_of(call)
         if not inspect.iscoroutinefunction(fn) or getattr(fn, "__ayo_workflow__", False):
             return None
+        if getattr(fn, "__ayo_primitive__", None) or user_code.runtime_code(fn):
+            return None  # (a primitive, `asyncio.sleep`: not the user's helper)
         if user_code.behind_library_decorator(fn):
             return None  # behind a library's decorator (retrying, tracing spans): run as written
         if not (
@@ -213,7 +215,7 @@ class Helpers(Expressions):
     def _awaits_ayo(self, fn: Any, self_value: Any, depth: int) -> bool:
         """Whether ``fn`` calls an ayo primitive or workflow, directly or through other helpers,
         awaited or gathered (names resolved in its globals, its closure and, for a method, its ``self`` at trace time)."""
-        if depth > 4:
+        if depth > 4 or user_code.runtime_code(fn):
             return False
         try:
             src = self.helper_source(fn)

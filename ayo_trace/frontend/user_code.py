@@ -21,6 +21,35 @@ def library_dirs() -> tuple[str, ...]:
     return tuple({paths[k] for k in ("stdlib", "platstdlib", "purelib", "platlib") if k in paths})
 
 
+def runtime_code(fn: Any) -> bool:
+    """Whether ``fn`` is the standard library's (``asyncio.wait``) or ayo-trace's own (its
+    runtime, a primitive's function): code that never calls a primitive as the user's helpers do,
+    so the tracer does not read it for one (parsing it cost more than the rest of a trace)."""
+    if getattr(fn, "__module__", None) in _AYO or str(getattr(fn, "__module__", "")).startswith(_AYO_PREFIX):
+        return True
+    code = getattr(fn, "__code__", None)
+    if code is None:
+        return False
+    filename = code.co_filename
+    return filename.startswith(_stdlib_dirs()) and not filename.startswith(_package_dirs())
+
+
+_AYO_PREFIX = __name__.split(".")[0] + "."  # (`ayo_trace.`)
+_AYO = (__name__.split(".")[0],)
+
+
+@functools.cache
+def _stdlib_dirs() -> tuple[str, ...]:
+    paths = sysconfig.get_paths()
+    return tuple({paths[k] for k in ("stdlib", "platstdlib") if k in paths})
+
+
+@functools.cache
+def _package_dirs() -> tuple[str, ...]:  # (a virtual environment's are inside its `platstdlib`)
+    paths = sysconfig.get_paths()
+    return tuple({paths[k] for k in ("purelib", "platlib") if k in paths})
+
+
 def behind_library_decorator(fn: Any) -> bool:
     """Whether ``fn`` is a decorator's wrapper (``functools.wraps``) whose own code is the standard
     library's or an installed package's (tenacity's retrying, a tracing span)."""
