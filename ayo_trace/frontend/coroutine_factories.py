@@ -33,6 +33,8 @@ from typing import Any
 
 import libcst as cst
 
+from .state import walk
+
 _LITERALS = (cst.Integer, cst.Float, cst.SimpleString)
 _TARGETED = (cst.AssignTarget, cst.AugAssign, cst.AnnAssign, cst.For, cst.CompFor, cst.NamedExpr, cst.Del)
 _COMPREHENSIONS = (cst.ListComp, cst.SetComp, cst.DictComp, cst.GeneratorExp)
@@ -81,10 +83,7 @@ def rewrite(module: cst.Module, names: dict[str, Any]) -> cst.Module:
 
 
 def _walk(node: cst.CSTNode) -> list[cst.CSTNode]:
-    out = [node]
-    for c in node.children:
-        out += _walk(c)
-    return out
+    return list(walk(node))  # (`state.walk`: libcst's own `children` rebuilds every node it passes)
 
 
 def _target_names(target: cst.CSTNode) -> set[str]:

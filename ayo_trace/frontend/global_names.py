@@ -31,7 +31,7 @@ from __future__ import annotations
 
 import libcst as cst
 
-from .state import walk
+from .state import children, walk
 
 SUFFIX = "__global"
 _VALUE, _OLD = "ayo_value__", "ayo_old__"
@@ -61,10 +61,10 @@ def _declares(line: cst.SimpleStatementLine) -> bool:
 
 
 def _own_scope(node: cst.CSTNode) -> list[cst.CSTNode]:
-    """The nodes of the function scope ``node`` is in, in source order, not those of functions,
+    """The nodes of the function scope ``node`` is in, not those of functions,
     lambdas and classes defined in it (their ``def``/``class`` nodes are: they bind a name here)."""
     out: list[cst.CSTNode] = [node]
-    for c in node.children:
+    for c in children(node):  # (not libcst's own `children`, which rebuilds every node it passes)
         if isinstance(c, cst.FunctionDef | cst.ClassDef):
             out.append(c)
         elif not isinstance(c, cst.Lambda):

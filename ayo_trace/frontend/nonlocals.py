@@ -32,6 +32,8 @@ from __future__ import annotations
 import libcst as cst
 from libcst.metadata import ClassScope, FunctionScope, MetadataWrapper, ScopeProvider
 
+from .state import walk
+
 SUFFIX = "__cell"
 
 
@@ -60,15 +62,7 @@ def rewrite(module: cst.Module) -> tuple[cst.Module, int]:
 
 
 def _has_nonlocal(fn: cst.FunctionDef) -> bool:
-    found = False
-
-    class V(cst.CSTVisitor):
-        def visit_Nonlocal(self, n: cst.Nonlocal) -> None:
-            nonlocal found
-            found = True
-
-    fn.body.visit(V())
-    return found
+    return any(isinstance(n, cst.Nonlocal) for n in walk(fn.body))
 
 
 def _declarations(fn: cst.FunctionDef, scopes: object, top: FunctionScope) -> list[str]:

@@ -28,13 +28,15 @@ Two nodes that ran in program order ``a`` then ``b`` keep that order when (``con
 from __future__ import annotations
 
 import ast
+import contextlib
+import contextvars
 import dataclasses
 import functools
 import inspect
 import itertools
 import sys
 import textwrap
-from collections.abc import Iterable
+from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
 from typing import Any
 
@@ -102,12 +104,36 @@ def _collection(node: Node) -> str:
 
 def access(node: Node) -> Access:
     """The access summary of ``node``, bodies included."""
+    memo = _MEMO.get()
+    if memo is not None and (known := memo.get(node)) is not None:
+        return known
     acc = _own_access(node)
-    return dataclasses.replace(
+    acc = dataclasses.replace(
         acc,
         holds=frozenset().union(*(reach(a) for a in node.inputs)),
         changes_held=frozenset().union(*(reach(node.args[i]) for i in acc.changes)),
     )
+    if memo is not None:
+        memo[node] = acc
+    return acc
+
+
+_MEMO: contextvars.ContextVar[dict[Node, Access] | None] = contextvars.ContextVar(
+    "ayo_access_memo", default=None
+)
+
+
+@contextlib.contextmanager
+def memoized() -> Iterator[None]:
+    """Within it, ``access`` finds each node's summary once: a node's holds that of every node of
+    its bodies, and the bodies' own ``mutated_values`` ask again, so nested loops asked each inner
+    node's three times a level. The caller changes no node's args or bodies meanwhile (it may
+    remove nodes: what stays is summarized as before)."""
+    token = _MEMO.set({})
+    try:
+        yield
+    finally:
+        _MEMO.reset(token)
 
 
 @functools.lru_cache(maxsize=4096)

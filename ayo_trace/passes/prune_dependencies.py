@@ -28,7 +28,7 @@ from typing import ClassVar
 
 from ..ir import Graph, Node
 from ..ir.blocks import named_bodies
-from .effects import NOT_STATEMENTS, Access, access, conflicts
+from .effects import NOT_STATEMENTS, Access, access, conflicts, memoized
 from .manager import PassResult
 
 
@@ -117,4 +117,5 @@ class PruneDependencies:
     name: ClassVar[str] = "prune_dependencies"
 
     def __call__(self, graph: Graph) -> PassResult:
-        return PassResult(graph, prune_graph(graph))
+        with memoized():
+            return PassResult(graph, prune_graph(graph))
