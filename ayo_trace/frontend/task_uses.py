@@ -353,6 +353,8 @@ def waited_before(comp: Builder, at: cst.CSTNode, name: str, many: bool) -> bool
     is an ``await`` of it, of a ``gather`` of it or of ``asyncio.wait`` for all of it
     (``await t``, ``done, _ = await asyncio.wait(tasks)``, ``out = await asyncio.gather(*tasks)``)."""
     src = comp.src
+    if len(src.fn_scope.assignments[name]) != 1 or _changed_in_place(src, name):
+        return False  # (the name may hold other tasks by then: `tasks.append(create_task(...))`)
     for up in [at, *ancestors(src, at)]:
         block = getattr(src.parents.get(up), "body", None)
         if not isinstance(block, list | tuple):
@@ -386,6 +388,24 @@ def _waits_for(comp: Builder, statement: cst.CSTNode, name: str, many: bool) -> 
     if is_gather(comp, inner):
         return any(_named(a.value, name) and a.star == "*" for a in inner.args)
     return waits_all(comp, inner) and _named(inner.args[0].value, name)
+
+
+def _changed_in_place(src: Any, name: str) -> bool:
+    """Whether the workflow may change the object ``name`` holds (``tasks.append(t)``, ``tasks +=
+    [t]``, ``tasks[0] = t``): any method of it called but a finished task's (``t.result()``)."""
+    for n in walk(src.node.body):
+        if not (isinstance(n, cst.Name) and n.value == name):
+            continue
+        parent = src.parents.get(n)
+        if isinstance(parent, cst.Attribute) and parent.value is n and not finished_read(src, n):
+            return True
+        if isinstance(parent, cst.AugAssign) and parent.target is n:
+            return True
+        if isinstance(parent, cst.Subscript) and isinstance(
+            src.parents.get(parent), cst.AssignTarget | cst.Del
+        ):
+            return True
+    return False
 
 
 def _named(e: cst.BaseExpression, name: str) -> bool:
