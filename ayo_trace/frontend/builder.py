@@ -98,9 +98,11 @@ class Builder(Protocol):
         self, stmt: cst.CSTNode, loc: SourceLoc, names: list[str], *, effect: bool
     ) -> None: ...
 
-    def statement_break(self, stmt: cst.CSTNode, loc: SourceLoc, reason: str) -> None: ...
+    def statement_break(
+        self, stmt: cst.CSTNode, loc: SourceLoc, reason: str, source: str | None = None
+    ) -> None: ...
 
-    def rest_break(self, stmts: list[cst.BaseStatement]) -> None:
+    def rest_break(self, stmts: list[cst.BaseStatement], reason: str | None = None) -> None:
         """The rest of the function (``stmts``) runs eagerly: raises ``Returned``."""
         ...
 

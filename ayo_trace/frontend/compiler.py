@@ -9,11 +9,10 @@ its meaning intact becomes a graph break (``break``: the runtime runs that state
 the function, eagerly with the values materialized) or a ``TraceError`` that names the line.
 
 This module holds the statement compiler and the state of a body (``builder.Builder``). Each body
-owns an ``ExpressionCompiler`` (``exprs``, ``expressions.py``) for its expressions; statements of
-one kind are compiled by their own modules, which ``_compound`` dispatches to: ``for`` loops that
-become ``map`` nodes in ``map_loops.py``, other loops in ``control_flow.py``, ``try`` in
-``try_except.py`` (with ``return``: ``try_returns.py``), ``match`` in ``matching.py``, task groups
-in ``parallel.py``, statements with a ``return`` inside in ``returning.py`` and ``returns.py``.
+owns an ``ExpressionCompiler`` (``exprs``, ``expressions.py``); statements of one kind have modules
+of their own: ``for`` loops that become ``map`` nodes ``map_loops.py``, other loops ``control_flow.py``,
+``try`` ``try_except.py`` (``try_returns.py``), ``match`` ``matching.py``, task groups
+``task_groups.py``, a ``return`` inside ``returning.py``, tasks run as written ``task_regions.py``.
 """
 
 from __future__ import annotations
@@ -47,6 +46,7 @@ from . import (
     returning,
     source_checks,
     task_groups,
+    task_regions,
     try_except,
     try_returns,
     unroll,
@@ -58,6 +58,7 @@ from .expressions import ExpressionCompiler, contains_await
 from .returns import Unbound, UnboundRead, checked, mark_unbound, may_be_unbound, returning_if, settle
 from .source import FunctionSource
 from .state import _construct, _has, _immutable, awaits_in, unshadowed
+from .task_windows import Interleaved
 from .values import Static, Text, Traced, Value
 
 __all__ = ["Chain", "Compiler", "TraceDeps"]
@@ -226,7 +227,10 @@ class Compiler(Builder):
                     raise Returned(value)
             if top and returning.needs_rest_break(self, stmt):
                 self.rest_break(stmts[i:])
-            self.statement(stmt, top=top)
+            try:
+                self.statement(stmt, top=top)
+            except Interleaved as err:  # (a task taking turns with the statements after it)
+                return self.block(task_regions.as_written(self, stmts, i, err, top=top), top=top)
 
     def _returning_if(self, stmt: cst.BaseStatement) -> bool:
         """An ``if`` on a traced value with a ``return`` inside (not inside a loop or ``try`` of it)."""
@@ -303,19 +307,14 @@ class Compiler(Builder):
             if small.value is None:
                 raise Returned(Static(None))
             raise Returned(self.exprs.expr(small.value, loc, "result", text=False))
-        if isinstance(small, cst.Pass):
-            return
+        if isinstance(small, cst.Pass) or (
+            isinstance(small, cst.Expr) and isinstance(small.value, cst.SimpleString | cst.ConcatenatedString)
+        ):
+            return  # (a docstring, or any bare string literal: nothing to run)
         if parallel.small_statement(self, small, loc):  # t = asyncio.create_task(...)
             return
-        if isinstance(small, cst.Expr) and isinstance(small.value, cst.SimpleString | cst.ConcatenatedString):
-            return  # a docstring, or any bare string literal: nothing to run
         if isinstance(small, cst.Global | cst.Nonlocal):
-            raise TraceError(
-                f"`{self.src.code(small).strip()}` cannot be traced: a workflow's graph cannot assign "
-                "names outside itself; return the value instead",
-                loc=loc,
-                construct=type(small).__name__.lower(),
-            )
+            source_checks.refuse_outer_names(self.src, small, loc)
         if isinstance(small, cst.AnnAssign) and small.value is None:
             return None  # `ctx: str`: binds nothing, evaluates nothing (in a function)
         if isinstance(small, cst.Assign | cst.AnnAssign) and small.value is not None:
@@ -552,7 +551,9 @@ class Compiler(Builder):
 
     # --- graph breaks ------------------------------------------------------------------------------
 
-    def statement_break(self, stmt: cst.CSTNode, loc: SourceLoc, reason: str) -> None:
+    def statement_break(
+        self, stmt: cst.CSTNode, loc: SourceLoc, reason: str, source: str | None = None
+    ) -> None:
         names = self.src.assigned_names(stmt)
         changed = self.mutated_locals(stmt)
         returns, keep, maybe = settle(self, stmt, list(dict.fromkeys([*names, *changed])), loc)
@@ -563,6 +564,7 @@ class Compiler(Builder):
             returns,
             is_async=True,
             op="break",
+            source=source,
             reason=reason,
             effect=True,
             name="break",
@@ -573,12 +575,12 @@ class Compiler(Builder):
             may_be_unbound(self, maybe)
             aliases.restore_classes(self, classes)
 
-    def rest_break(self, stmts: list[cst.BaseStatement]) -> None:
+    def rest_break(self, stmts: list[cst.BaseStatement], reason: str | None = None) -> None:
         """The rest of the function runs eagerly; its return value is the workflow's."""
         loc = self.src.loc(stmts[0])
         source = "".join(self.src.code(s) for s in stmts)
         holder = cst.IndentedBlock(body=stmts)
-        reason = f"{_construct(stmts[0])} with a return inside, on a traced value"
+        reason = reason or f"{_construct(stmts[0])} with a return inside, on a traced value"
         node = self.python_node(
             holder,
             loc,

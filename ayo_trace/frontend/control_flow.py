@@ -27,7 +27,7 @@ import libcst as cst
 from ..errors import TraceError
 from ..ir.code import UNBOUND, SourceLoc
 from ..ir.graph import Node
-from . import aliases, branches, locks, unroll
+from . import aliases, branches, locks, task_regions, task_windows, unroll
 from .carried import read_before_bound
 from .deleted import carried_out, deleted_in
 from .flow import flow
@@ -102,7 +102,10 @@ def jump_block(comp: Builder, stmts: Sequence[cst.BaseStatement]) -> None:
                     return
                 comp.small_statement(small, stmt, loc)
         if not jumps(stmt):
-            comp.statement(stmt, top=False)
+            try:
+                comp.statement(stmt, top=False)
+            except task_windows.Interleaved as err:  # (a task taking turns with the statements after it)
+                return jump_block(comp, task_regions.as_written(comp, stmts, i, err, top=False))
             continue
         rest = list(stmts[i + 1 :])
         if isinstance(stmt, cst.If):

@@ -94,6 +94,8 @@ def defer(comp: Builder, small: cst.BaseSmallStatement, traceable: Any, consumes
     does from there must not touch what they touch (``_started_early``, ``task_windows``)."""
     if not (isinstance(small, cst.Assign) and len(small.targets) == 1):
         return False
+    if _interleaving_tasks(comp, small.value):
+        return False  # (Python's tasks, made where they stand: ``parallel._task_list``)
     if not _defer(comp, small, traceable, consumes):
         return False
     target = small.targets[0].target
@@ -105,6 +107,15 @@ def defer(comp: Builder, small: cst.BaseSmallStatement, traceable: Any, consumes
         parts = [p for part in deferred.value.parts if (p := _task_part(comp, part)) is not None]
         task_windows.check_window(comp, small, target.value, parts, comp.src.loc(small), None, deferred=True)
     return True
+
+
+def _interleaving_tasks(comp: Builder, made: cst.BaseExpression) -> bool:
+    """Whether ``made`` is a comprehension of tasks whose calls take turns at their awaits on an
+    object one of them changes: Python's tasks, which the gather cannot make as if written there."""
+    from . import interleaving
+
+    part = _task_part(comp, made) if isinstance(made, cst.ListComp | cst.DictComp) else None
+    return part is not None and interleaving.conflict(comp, [part]) is not None
 
 
 def _task_part(comp: Builder, part: Part) -> tuple[cst.Call, frozenset[str] | None] | None:

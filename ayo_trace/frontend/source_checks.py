@@ -31,6 +31,7 @@ from __future__ import annotations
 import libcst as cst
 
 from ..errors import TraceError
+from ..ir.code import SourceLoc
 from . import loop_closures
 from .closures import _assigned_after
 from .source import FunctionSource
@@ -129,3 +130,13 @@ def _check_lazy(src: FunctionSource, stmt: cst.Assign) -> None:
             loc=src.loc(stmt),
             construct="closure",
         )
+
+
+def refuse_outer_names(src: FunctionSource, small: cst.Global | cst.Nonlocal, loc: SourceLoc) -> None:
+    """``global x`` or ``nonlocal x`` left in the code the compiler reads: refused."""
+    raise TraceError(
+        f"`{src.code(small).strip()}` cannot be traced: a workflow's graph cannot assign names outside "
+        "itself; return the value instead",
+        loc=loc,
+        construct=type(small).__name__.lower(),
+    )

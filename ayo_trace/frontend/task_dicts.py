@@ -31,7 +31,7 @@ import libcst as cst
 from ..errors import TraceError
 from ..ir.code import SourceLoc
 from ..ir.graph import Node
-from . import coroutine_lists, interleaving, task_windows
+from . import coroutine_lists, interleaving, task_uses, task_windows
 from .asyncio_calls import (
     DONE,
     MARKS,
@@ -120,8 +120,12 @@ def task_dict(comp: Builder, small: cst.Assign, target: str, made: cst.DictComp,
     call = wrapped(comp, made.value)
     if call is not None:
         part = (call, interleaving.items_of(made))
-        interleaving.check_gather(comp, [part], loc)  # (run at once)
+        why = interleaving.conflict(comp, [part])  # (the calls run at once)
         task_windows.check_window(comp, small, target, [part], loc, None)
+        if why is not None:  # Python's tasks, made as written (or refused, sharing their line)
+            if not task_uses.made_as_written(comp, small, loc, f"the tasks `{target}` are Python's: {why}"):
+                raise TraceError(why, loc=loc, construct="gather")
+            return True
     if call is not None:  # each call a `try` making its task: `Completed`, or `Failed` keeping its error
         comp.deps.caught[id(call)] = (Completed, Failed)
     try:

@@ -96,6 +96,8 @@ def task_group(comp: Builder, stmt: cst.With, loc: SourceLoc) -> bool:
     parts = [(c[1], None) if c is not None else _listed(s) for s, c in zip(body, calls, strict=True)]
     listed = [p for p in parts if p is not None]
     why = interleaving.conflict(comp, listed) or early_raises.started(comp, listed, group=True)
+    if why is None:  # (a task and the group's statements after it touching one object, one changing it)
+        why = _interleaved(comp, body, calls, stmt)
     if why is not None:  # a graph break runs the group as written
         reason = f"a task group whose tasks Python interleaves runs eagerly, as written: {why}"
         comp.statement_break(stmt, loc, reason)
@@ -111,6 +113,20 @@ def task_group(comp: Builder, stmt: cst.With, loc: SourceLoc) -> bool:
     finally:
         del comp.deps.task_groups[tg]
     return True
+
+
+def _interleaved(
+    comp: Builder, body: list[cst.BaseStatement], calls: list[Any], group: cst.With
+) -> str | None:
+    """Why a task of the group and the group's statements after it would take turns on one
+    object (``task_windows``), which only the group run as written does as Python; None if none."""
+    try:
+        for s, c in zip(body, calls, strict=True):
+            if c is not None:
+                task_windows.check_window(comp, s, None, [(c[1], None)], comp.src.loc(s), group)
+    except task_windows.Interleaved as err:
+        return err.why.split(". ")[0]
+    return None
 
 
 def with_reason(comp: Builder, stmt: cst.BaseStatement) -> str | None:

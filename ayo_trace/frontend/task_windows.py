@@ -6,8 +6,9 @@ the task is awaited. The graph traces ``await f(log)`` at the line making the ta
 workflow's statements between that line and the one awaiting the task see ``f``'s changes already
 made, and ``f`` sees none of theirs. The two agree unless ``f`` and those statements touch one
 object, one of them changing it: ``log.append("main")`` after making the task comes before ``f``'s
-first append in Python, after all of them in the graph. Those are refused at trace time, naming
-the task, the object and both lines. Tasks made within that stretch (``t2 = asyncio.create_task(
+first append in Python, after all of them in the graph. Those raise ``Interleaved``, naming the
+task, the object and both lines: the statements from the task's to the one awaiting it then run as
+written (``task_regions``), or the workflow is refused where they cannot. Tasks made within that stretch (``t2 = asyncio.create_task(
 g(log))``) run at once with the first, as a gather's calls do (``interleaving``'s rule). The same
 holds for a list or dict of tasks (``tasks = [asyncio.create_task(f(d)) for d in docs]``) up to
 the statement awaiting them, and for a task group's tasks up to the group's end (its other
@@ -35,6 +36,18 @@ if TYPE_CHECKING:
     from .builder import Builder
 
 
+class Interleaved(TraceError):
+    """A task (``made``: the small statement making it, its name ``name``) and the workflow's
+    statements until it is awaited touch one object, one side changing it: refused, unless the
+    statements from ``made`` to the one awaiting the task can run as written (``task_regions``)."""
+
+    def __init__(self, message: str, *, loc: SourceLoc, made: cst.CSTNode, name: str | None) -> None:
+        super().__init__(message, loc=loc, construct="task")
+        self.why = message
+        self.made = made
+        self.name = name
+
+
 def check_window(
     comp: Builder,
     made: cst.CSTNode,
@@ -44,7 +57,7 @@ def check_window(
     group: cst.With | None,
     deferred: bool = False,
 ) -> None:
-    """Refuse tasks (``parts``, made by the small statement ``made`` and bound to ``name``) that
+    """``Interleaved`` for tasks (``parts``, made by the small statement ``made`` and bound to ``name``) that
     touch an object the workflow's statements touch between making them and awaiting them, one
     side changing it (``group``: the tasks' task group, which awaits them at its end).
     ``deferred``: the graph runs the tasks where they are gathered, after those statements, so
@@ -64,18 +77,18 @@ def check_window(
             for second, b in interleaving.touches_of(comp, others):
                 why = interleaving.conflicting(task, mine[0][1], second, b)
                 if why is not None:
-                    raise TraceError(why, loc=loc, construct="gather")
+                    raise Interleaved(why, loc=loc, made=made, name=name)
             continue
         awaiting = name is not None and name in _names(stmt)  # (what it does after the task is after it)
         theirs = interleaving.workflow_statement(comp, stmt, line, before=awaiting) + _handed(
             comp, stmt, line
         )
         for _, a in mine:
-            _refuse(comp, task, a, theirs, loc)
+            _refuse(comp, task, a, theirs, loc, made, name)
 
 
 def check_untraced_window(comp: Builder, made: cst.Assign, name: str, call: cst.Call, loc: SourceLoc) -> None:
-    """Refuse Python's tasks of calls the tracer does not follow (``t = asyncio.create_task(
+    """``Interleaved`` for Python's tasks of calls the tracer does not follow (``t = asyncio.create_task(
     p.post(q))``, made by ``made`` and bound to ``name``; ``call`` the first) when a statement of the
     workflow changes an object between making them and awaiting them that the calls may reach:
     Python starts such a task at the workflow's next wait, the graph as soon as the statement making
@@ -98,7 +111,7 @@ def check_untraced_window(comp: Builder, made: cst.Assign, name: str, call: cst.
             if not (y.changes and (root in reach or root not in mine)):
                 continue
             what = interleaving.shown(y.key)
-            raise TraceError(
+            raise Interleaved(
                 f"the task `{name}` runs `{src.code(call).strip()[:60]}`, a call the tracer does not "
                 f"follow, and the workflow's line {y.line} changes `{what}` before awaiting it: Python "
                 "starts the task only when the workflow next waits, the graph as soon as it is made, "
@@ -106,7 +119,8 @@ def check_untraced_window(comp: Builder, made: cst.Assign, name: str, call: cst.
                 f"changing `{what}`, or make its call an `async def` helper or a method of an object "
                 "the tracer knows",
                 loc=loc,
-                construct="task",
+                made=made,
+                name=name,
             )
 
 
@@ -139,14 +153,22 @@ def _awaited(src: Any, call: cst.Call) -> bool:
     return isinstance(src.parents.get(call), cst.Await)
 
 
-def _refuse(comp: Builder, task: str, a: Touches, theirs: list[Touch], loc: SourceLoc) -> None:
+def _refuse(
+    comp: Builder,
+    task: str,
+    a: Touches,
+    theirs: list[Touch],
+    loc: SourceLoc,
+    made: cst.CSTNode,
+    name: str | None,
+) -> None:
     for x in a.entries:
         if context_vars.is_context_var(comp, x.key):
             continue  # (a task runs in a copy of the context it is made in: later sets are not its)
         for y in theirs:
             if interleaving.overlap(x, y) and (x.changes or y.changes):
                 what = interleaving.shown(x.key)
-                raise TraceError(
+                raise Interleaved(
                     f"the task running `{task}(...)` and the workflow's line {y.line} both touch "
                     f"`{what}` (`{task}` at line {x.line}), one of them changing it. Python starts the "
                     "task only when the workflow next waits, and runs the two in turns at their "
@@ -154,7 +176,8 @@ def _refuse(comp: Builder, task: str, a: Touches, theirs: list[Touch], loc: Sour
                     f"{y.line} would see `{what}` as the task left it. Await the task before "
                     f"touching `{what}` again, or pass it its own copy",
                     loc=loc,
-                    construct="task",
+                    made=made,
+                    name=name,
                 )
 
 

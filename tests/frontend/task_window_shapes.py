@@ -3,7 +3,8 @@ workflow next waits, then runs the two in turns at their awaits; the graph runs 
 where the task is made. ``TRACED`` are the shapes where the two agree (the task and the workflow's
 statements meanwhile touch different objects, or the workflow touches the shared one only after
 awaiting the task; a list of tasks gathered with no wait before the gather, which the graph runs
-there); ``REFUSED`` those where they do not. Each takes ``(q, docs)``."""
+there); ``AS_WRITTEN`` those where they do not, run from the task's statement to the one awaiting it
+as written (they were refused). Each takes ``(q, docs)``."""
 
 from __future__ import annotations
 
@@ -146,7 +147,7 @@ async def shared_list_touched_before_the_first_wait(q: str, docs: list[str]) -> 
     return out, head
 
 
-# --- refused ----------------------------------------------------------------------------------
+# --- run as written from the task to its await (they were refused) ----------------------------
 
 
 @ayo.workflow
@@ -226,7 +227,7 @@ TRACED = [
     listed_tasks_then_other_work,
     shared_list_touched_before_the_first_wait,
 ]
-REFUSED = [
+AS_WRITTEN = [
     note_between_making_and_awaiting,
     note_after_another_wait,
     two_tasks_on_one_list,
@@ -259,7 +260,7 @@ async def primitive_gathered_after_a_helper_changing_its_list(q: str, docs: list
     return tuple(await asyncio.gather(grow(), ayo.rerank(q, out, top_k=10)))
 
 
-REFUSED += [passages_grown_before_the_rerank_starts]
+AS_WRITTEN += [passages_grown_before_the_rerank_starts]
 # a gather making both calls itself: they interleave, so it runs eagerly, as a graph break
 EAGER = [primitive_gathered_after_a_helper_changing_its_list]
 
@@ -332,7 +333,7 @@ async def count_bumped_meanwhile(q: str, docs: list[str]) -> tuple[str, int]:
     return await t, n
 
 
-REFUSED += [notes_extended_in_place, notes_shuffled_by_a_library, notes_grown_by_a_local_function]
+AS_WRITTEN += [notes_extended_in_place, notes_shuffled_by_a_library, notes_grown_by_a_local_function]
 TRACED += [listed_prompts_read_a_list_grown_later, count_bumped_meanwhile]
 
 
@@ -356,5 +357,5 @@ async def notes_shuffled_by_the_random_module(q: str, docs: list[str]) -> str:
     return await t
 
 
-REFUSED += [notes_shuffled_by_the_random_module]
+AS_WRITTEN += [notes_shuffled_by_the_random_module]
 TRACED += [notes_logged_and_dumped_meanwhile]
