@@ -51,6 +51,9 @@
   would run first. A value that is a name or a constant is read the same after them and stays;
   an augmented assignment evaluates its target first (``d[await key(q)] += value(q)``) and stays.
 
+* A task group's ``for d in docs: tg.create_task(f(d))`` is the comprehension it stands for
+  (``group_loops``).
+
 * ``nonlocal calls`` in a function the workflow defines: the workflow's ``calls`` kept in a cell
   (``calls__cell = [0]``, every use ``calls__cell[0]``), as Python keeps it (``nonlocals``).
 
@@ -85,7 +88,7 @@ from typing import Any
 
 import libcst as cst
 
-from . import coroutine_factories, global_names, nonlocals
+from . import coroutine_factories, global_names, group_loops, nonlocals
 from .state import contains_await, walk
 
 
@@ -102,6 +105,7 @@ def rewrite(
     module, cells = nonlocals.rewrite(module)  # (first: its lines are found where it puts them)
     module, setters = global_names.rewrite(module)  # (`global X`: functions binding it)
     module = coroutine_factories.rewrite(module, names)  # (`ask(d)` of `def ask(x): return ayo.llm(..)`)
+    module = group_loops.rewrite(module, lambda e: _is_group(e, names))  # (a loop of `tg.create_task`)
     added: list[cst.CSTNode] = []
     ahead: list[cst.CSTNode] = []  # (new lines standing for the line after them: a `try:`)
     shrunk: list[tuple[cst.CSTNode, int]] = []  # (a statement now on fewer lines: how many fewer)
