@@ -6,10 +6,10 @@ method of an object the workflow made of a plain class (``agent = Agent(...)``: 
 an ``async def`` defined inside the workflow itself. It is inlined when
 it awaits (directly, or through other helpers) an ayo primitive or workflow; its nodes carry its own
 ``file:line``. Recursion unrolls while its arguments are static, up to ``MAX_INLINE_DEPTH`` nested
-calls; past that (recursion on a traced value never ends at trace time: a divide-and-conquer
-summary splitting its chunks in halves) the workflow is traced again with the calls of that
-function run eagerly, as graph breaks (``RecursesAtRunTime``). An ``await`` of anything else (an
-HTTP client, ``asyncio.sleep``) is a graph break.
+calls (``MAX_TRACED_RECURSION`` when one is known only at run time: ``rec(chunks[:k], depth + 1)``);
+past that (recursion on a traced value never ends at trace time: a divide-and-conquer summary
+splitting its chunks in halves) the workflow is traced again with the calls of that function run
+eagerly, as graph breaks (``RecursesAtRunTime``). An ``await`` of anything else is a graph break.
 """
 
 from __future__ import annotations
@@ -30,6 +30,7 @@ from .state import _immutable, walk
 from .values import Static, Traced, Value
 
 MAX_INLINE_DEPTH = 24
+MAX_TRACED_RECURSION = 6  # (calls deep, recursing with an argument known only at run time)
 
 
 class RecursesAtRunTime(Exception):
@@ -382,7 +383,9 @@ class Helpers(Expressions):
                 loc=loc,
                 construct="call",
             )
-        if helper.self_value is None and _nothing_static(env) and self._inlining(helper.src):
+        inside = self._inlining(helper.src) if helper.self_value is None else 0
+        static = all(isinstance(v, Static) for v in env.values())
+        if inside and (_nothing_static(env) or (inside >= MAX_TRACED_RECURSION and not static)):
             raise RecursesAtRunTime(def_key(helper.src), _too_deep(self.body.src.code(call)))
         child = self.body.inlined(helper.src, env)
         given_as = {p.name.value: e for p, e in zip(plain, positional, strict=False)}
@@ -497,17 +500,17 @@ class Helpers(Expressions):
             raise RecursesAtRunTime(def_key(helper), message)
         raise TraceError(message, loc=loc, construct="recursion")
 
-    def _inlining(self, src: FunctionSource) -> bool:
-        """Whether the body being compiled is inside an inlined call of the function ``src``."""
+    def _inlining(self, src: FunctionSource) -> int:
+        """How many inlined calls of the function ``src`` the body being compiled is inside."""
         key = def_key(src)
         c: Any = self.body
+        found = 0
         while c is not None:
-            if def_key(c.src) == key:
-                return True
+            found += def_key(c.src) == key
             while c.parent is not None:
                 c = c.parent
             c = c.caller
-        return False
+        return found
 
 
 def _too_deep(call: str) -> str:
