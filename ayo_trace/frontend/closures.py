@@ -23,7 +23,6 @@ made now and run later (a task, a coroutine kept), ``made_early``'s.
 
 from __future__ import annotations
 
-import collections
 import inspect
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
@@ -146,9 +145,6 @@ def check_definition(src: FunctionSource, node: cst.CSTNode) -> None:
         )
 
 
-_MUTABLE = (list, dict, set, bytearray, collections.deque)
-
-
 def _aliased(src: FunctionSource, changed: set[str]) -> list[str]:
     """The module's names the workflow binds a local to (``h = HISTORY``, ``items = REG.items``,
     ``a = b = LOG``, ``for h in [HISTORY]``) where that local is changed: its object is changed."""
@@ -162,6 +158,22 @@ def _aliased(src: FunctionSource, changed: set[str]) -> list[str]:
         else:
             continue
         out += [x.value for x in _names_in(value) if x.value not in local and _is_load(x, src.parents)]
+    return out
+
+
+def _method_aliases(src: FunctionSource) -> list[str]:
+    """The module's names whose method the workflow binds a local to and calls through it (``add =
+    ERRORS.append``, then ``add(x)``), but for a method never changing its object (``get``)."""
+    called = {
+        n.func.value for n in walk(src.node.body) if isinstance(n, cst.Call) and isinstance(n.func, cst.Name)
+    }
+    out: list[str] = []
+    for n in walk(src.node.body, lambda n: isinstance(n, cst.FunctionDef | cst.ClassDef | cst.Lambda)):
+        value = n.value if isinstance(n, cst.Assign) else None
+        if not (isinstance(value, cst.Attribute) and value.attr.value not in READ_ONLY_METHODS):
+            continue
+        if set(src.assigned_names(n)) & called:
+            out += [x.value for x in _names_in(value.value)]
     return out
 
 
@@ -196,6 +208,7 @@ def changed_globals(src: FunctionSource) -> frozenset[str]:
     }
     # (`h += [q]`: in place; `log = LOG` handed to a helper changing it, `await one(d, log)`)
     changed += _aliased(src, set(mutated_roots(src.node.body)) | augmented | handed_on)
+    changed += _method_aliases(src)  # (`add = ERRORS.append` then `add(x)`)
     rebound = impure.rebound_globals(src.node.body)  # (`def bump(): global N; N += 1` in the body)
     out = frozenset(
         n

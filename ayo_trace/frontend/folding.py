@@ -17,8 +17,12 @@ from ..ir.mutation import PURE_STR_METHODS
 from . import made_fields
 from .builder import Expressions
 from .closures import changed_globals
+from .impure import _users_class
 from .state import walk
+from .user_code import user_function
 from .values import Static, Traced
+
+_MISSING = object()
 
 _PURE_BUILTINS = frozenset(
     getattr(builtins, n)
@@ -108,7 +112,7 @@ class StaticFolding(Expressions):
         if scope is None:
             return None
         fn = self.body.src.fn
-        if not self._pure_calls(e, scope):
+        if not self._pure_calls(e, scope) or self._runs_code(e, scope):
             return None
         try:
             value = eval(self.body.src.expr_code(e), fn.__globals__, scope)
@@ -118,6 +122,34 @@ class StaticFolding(Expressions):
             return None  # (`enumerate(...)`, `zip(...)`: used up by one run, so no constant of the graph)
         self._saw_attributes(e, scope)
         return Static(value)
+
+    def _runs_code(self, e: cst.BaseExpression, scope: dict[str, Any]) -> bool:
+        """Whether reading an attribute in ``e`` runs code of the object's class: a property's
+        getter (``IDS.next_id`` counting the ids it hands out), another descriptor of a class's
+        own, or a ``__getattr__``; evaluated at trace time it would run there, once per trace."""
+        fn = self.body.src.fn
+        for n in walk(e):
+            if not isinstance(n, cst.Attribute):
+                continue
+            if self._runs_code(n.value, scope):
+                return True
+            try:
+                owner = eval(self.body.src.expr_code(n.value), fn.__globals__, scope)
+            except Exception:
+                return True
+            if inspect.ismodule(owner):
+                continue
+            found = inspect.getattr_static(owner, n.attr.value, _MISSING)
+            if found is _MISSING:
+                found = inspect.getattr_static(type(owner), "__getattr__", None)
+            if found is None or isinstance(found, types.FunctionType | staticmethod | classmethod):
+                continue  # (a method read, not called: no code runs)
+            getter = getattr(found, "fget", None) or getattr(found, "func", None)  # (`cached_property`)
+            if isinstance(getter, types.FunctionType) and user_function(getter) is not None:
+                return True
+            if hasattr(type(found), "__get__") and _users_class(type(found)):
+                return True
+        return False
 
     def _saw_attributes(self, e: cst.BaseExpression, scope: dict[str, Any]) -> None:
         """Record the attributes of objects ``e`` read (``CFG.tokens``), but methods: folded now,

@@ -39,11 +39,11 @@ statement an effect). A function whose source cannot be read is taken as pure, a
 
 from __future__ import annotations
 
-import collections
 import contextvars
 import dataclasses
 import functools
 import inspect
+import itertools
 import logging
 import random
 import sys
@@ -54,27 +54,22 @@ from typing import Any
 import libcst as cst
 
 from ..ir.mutation import READ_ONLY_METHODS
+from .class_changes import (
+    _MUTABLE,
+    _changed_expressions,
+    _function_of,
+    attribute_roots,
+    changes_self,
+    class_state_changes,
+    getters_change_self,
+    stateful,
+    vars_of,
+)
 from .handed import handed
-from .state import _target_names, change_root, changed_argument, mutated_roots, target_leaves, walk
+from .state import _target_names, mutated_roots, walk
 from .user_code import library_dirs, parse_function, user_function, user_wrappers
 
-_MUTABLE = (list, dict, set, bytearray, collections.deque)
 _MAX_DEPTH = 8
-
-
-def stateful(value: Any) -> bool:
-    """A container, or an object of the user's holding state in its attributes (a module-level
-    agent, a ``SimpleNamespace`` of counters): not a module, a function, a class, a logger or a
-    constant."""
-    if isinstance(value, _MUTABLE):
-        return True
-    if value is None or inspect.ismodule(value) or inspect.isroutine(value) or isinstance(value, type):
-        return False
-    if isinstance(value, str | bytes | int | float | complex | tuple | frozenset | range):
-        return False
-    if isinstance(value, logging.Logger | logging.LoggerAdapter):
-        return False
-    return hasattr(value, "__dict__")
 
 
 def changed_object(value: Any, name: str, assigned: set[str]) -> bool:
@@ -99,171 +94,6 @@ def changed_object(value: Any, name: str, assigned: set[str]) -> bool:
     module = sys.modules.get(cls.__module__)
     file = getattr(module, "__file__", None) or ""
     return bool(file) and not file.startswith(library_dirs()) and changes_self(cls)
-
-
-@functools.cache
-def class_state_changes(cls: type) -> bool:
-    """Whether code of the user's class ``cls`` (or of a base) changes what the class itself holds,
-    which all its objects share: a static or class method changing state in place
-    (``cls.names.append(x)``, ``Reg.count += 1``), or a method changing the class through its
-    object (``type(self).count += 1``, ``self.__class__.seen.add(x)``) or a container the class
-    holds (``self.log.append(x)`` of a class-level ``log = []`` its ``__init__`` does not shadow)."""
-    for member in vars_of(cls):
-        fn = _function_of(member)
-        fn = user_function(fn) if isinstance(fn, types.FunctionType) else None
-        node = parse_function(fn) if fn is not None else None
-        if fn is None or node is None:
-            continue
-        params = [p.name.value for p in (*node.params.posonly_params, *node.params.params)]
-        if not isinstance(member, staticmethod) and params:
-            if not isinstance(member, classmethod) and _changes_class_through(node, params[0], cls):
-                return True
-            if not isinstance(member, classmethod):
-                continue  # (`self`'s own changes are the object's: ``changes_self``)
-            params = params[1:]  # (`cls` is the class: its changes count)
-        own = set(params) | _assigned_names(node.body)
-        changed = (set(mutated_roots(node.body)) | attribute_roots(node.body)) - own
-        if any(not inspect.ismodule(fn.__globals__.get(n)) for n in changed):
-            return True  # (not a list of its own, nor `json.loads(text)`)
-    return False
-
-
-def vars_of(cls: type) -> list[Any]:
-    """The members ``cls`` and its bases (but ``object``) define."""
-    return [m for c in cls.__mro__[:-1] for m in vars(c).values()]
-
-
-def _function_of(member: Any) -> Any:
-    if isinstance(member, staticmethod | classmethod):
-        return member.__func__
-    return member.fget if isinstance(member, property) else member
-
-
-def _changes_class_through(node: cst.FunctionDef, me: str, cls: type) -> bool:
-    """Whether a method whose object is ``me`` changes its class through it: an attribute of
-    ``type(me)`` or ``me.__class__``, or a class-level container read as ``me.x``."""
-    shadowed = _set_in_init(cls)
-    for e in _changed_expressions(node.body):
-        chain: list[str] = []
-        while isinstance(e, cst.Attribute | cst.Subscript):
-            chain.insert(0, e.attr.value if isinstance(e, cst.Attribute) else "[]")
-            e = e.value
-        if (
-            isinstance(e, cst.Call)
-            and _is_name(e.func, "type")
-            and [_is_name(a.value, me) for a in e.args] == [True]
-        ):
-            return True  # (`type(self).count += 1`)
-        if not _is_name(e, me) or not chain:
-            continue
-        if chain[0] == "__class__":
-            return True  # (`self.__class__.count += 1`)
-        held = next((vars(c)[chain[0]] for c in cls.__mro__[:-1] if chain[0] in vars(c)), None)
-        if chain[0] not in shadowed and (isinstance(held, _MUTABLE) or stateful(held)):
-            return True  # (`self.log.append(x)` of the class's `log = []`)
-    return False
-
-
-def _is_name(e: cst.BaseExpression, name: str) -> bool:
-    return isinstance(e, cst.Name) and e.value == name
-
-
-def _changed_expressions(body: cst.CSTNode) -> Iterator[cst.BaseExpression]:
-    """The expressions whose objects ``body`` changes in place: ``x`` of ``x.append(v)``,
-    ``x[k] = v``, ``x.a = v``, ``setattr(x, ...)``; and ``x.a`` of ``x.a += v`` (a list's ``+=``)."""
-    for n in walk(body):
-        if isinstance(n, cst.Call) and isinstance(n.func, cst.Attribute):
-            if n.func.attr.value not in READ_ONLY_METHODS:
-                yield n.func.value
-        elif isinstance(n, cst.Call) and isinstance(n.func, cst.Name) and n.args:
-            if n.func.value in ("setattr", "delattr"):
-                yield n.args[0].value
-        elif isinstance(n, cst.AssignTarget | cst.AugAssign | cst.Del):
-            for t in target_leaves(n.target):
-                if isinstance(t, cst.Attribute | cst.Subscript):
-                    yield t.value
-                    if isinstance(n, cst.AugAssign):
-                        yield t
-
-
-@functools.cache
-def _set_in_init(cls: type) -> frozenset[str]:
-    """The attributes ``cls``'s ``__init__`` sets on its object in its own statements (``self.log =
-    []``): they shadow the class's, so changing them changes the object."""
-    init = next((vars(c)["__init__"] for c in cls.__mro__[:-1] if "__init__" in vars(c)), None)
-    fn = user_function(init) if isinstance(init, types.FunctionType) else None
-    node = parse_function(fn) if fn is not None else None
-    if node is None or not node.params.params or not isinstance(node.body, cst.IndentedBlock):
-        return frozenset()
-    me = node.params.params[0].name.value
-    out: set[str] = set()
-    for stmt in node.body.body:
-        for small in stmt.body if isinstance(stmt, cst.SimpleStatementLine) else ():
-            targets = [t.target for t in small.targets] if isinstance(small, cst.Assign) else []
-            if isinstance(small, cst.AnnAssign):
-                targets = [small.target]
-            for t in (leaf for target in targets for leaf in target_leaves(target)):
-                if isinstance(t, cst.Attribute) and _is_name(t.value, me):
-                    out.add(t.attr.value)
-    return frozenset(out)
-
-
-def _assigned_names(body: cst.CSTNode) -> set[str]:
-    """Names a function's body binds by an assignment, a ``for`` or a ``with ... as``: its locals."""
-    out: set[str] = set()
-    for n in walk(body):
-        targets = [t.target for t in n.targets] if isinstance(n, cst.Assign) else []
-        if isinstance(n, cst.AnnAssign | cst.For):
-            targets = [n.target]
-        out.update(t.value for target in targets for t in target_leaves(target) if isinstance(t, cst.Name))
-    return out
-
-
-def attribute_roots(body: cst.CSTNode) -> set[str]:
-    """Names whose attributes ``body`` assigns (``C.count += 1``, ``C.last = x``) or changes in
-    place (``STATE.items.append(q)``, ``STATE.cache[k] = v``), or sets by ``setattr(C, ...)``
-    (``delattr``)."""
-    out: set[str] = set()
-    for n in walk(body):
-        if (
-            isinstance(n, cst.Call)
-            and isinstance(n.func, cst.Attribute)
-            and n.func.attr.value not in READ_ONLY_METHODS
-        ):
-            out.update(_member_root(n.func.value))
-        if (
-            isinstance(n, cst.Call)
-            and isinstance(n.func, cst.Name)
-            and n.func.value in ("setattr", "delattr")
-            and n.args
-            and isinstance(n.args[0].value, cst.Name)
-        ):
-            out.add(n.args[0].value.value)
-        if not isinstance(n, cst.AssignTarget | cst.AugAssign):
-            continue
-        for target in target_leaves(n.target):
-            if isinstance(target, cst.Subscript):
-                out.update(_member_root(target.value))
-            elif isinstance(target, cst.Attribute):
-                while isinstance(target, cst.Attribute | cst.Subscript):
-                    target = target.value
-                if isinstance(target, cst.Name):
-                    out.add(target.value)
-    return out
-
-
-def _member_root(e: cst.BaseExpression) -> list[str]:
-    """``X`` of ``X.a``, ``X.a[i].b``, ``vars(X)``: an attribute of a name, at any depth (not ``X``
-    itself)."""
-    seen_attribute = False
-    while True:
-        if isinstance(e, cst.Attribute | cst.Subscript):
-            seen_attribute = seen_attribute or isinstance(e, cst.Attribute)
-            e = e.value
-        elif isinstance(e, cst.Call) and _is_name(e.func, "vars") and len(e.args) == 1:
-            seen_attribute, e = True, e.args[0].value  # (`vars(fn)["calls"] += 1`: an attribute)
-        else:
-            return [e.value] if isinstance(e, cst.Name) and seen_attribute else []
 
 
 @dataclasses.dataclass(frozen=True, eq=False)
@@ -297,7 +127,7 @@ def changed_objects(value: Any) -> tuple[Any, ...]:
     return _changes_of(value).objects
 
 
-def _changes_of(value: Any) -> Changes:
+def _changes_of(value: Any, depth: int = 0) -> Changes:
     fns, cls = _code_of(value)
     names: set[str] = set()
     objects: dict[int, Any] = {}
@@ -310,13 +140,48 @@ def _changes_of(value: Any) -> Changes:
         c = _changed_by(fn)
         names |= c.names
         objects.update((id(o), o) for o in c.objects)
+    objects.update((id(o), o) for o in _reached(value, depth))
     return Changes(frozenset(names), tuple(objects.values()))
+
+
+def _reached(value: Any, depth: int) -> list[Any]:
+    """Objects using ``value`` changes beside what its code says: the receiver of a bound method of
+    a container or buffer (``add = ERRORS.append``, ``CFG.on_error = ERRORS.append``), not a method
+    reading it; the containers a ``functools.partial`` is given, and those a ``lambda`` names (its
+    source is not read: as if it changed them); what a dispatch table's (a dict's, list's or tuple's) callables change, or the
+    callables a library object (a ``SimpleNamespace`` of hooks) holds; the containers an object
+    of the user's holds when its methods change their object (``self.target.append(m)``)."""
+    owner = getattr(value, "__self__", None)
+    if inspect.isbuiltin(value) and isinstance(owner, _MUTABLE):
+        return [] if value.__name__ in READ_ONLY_METHODS else [owner]
+    if isinstance(value, functools.partial):  # (`bump = partial(_bump, METRICS)`: what it is given)
+        given = [*value.args, *value.keywords.values()]
+        return [v for v in given if isinstance(v, _MUTABLE)] + list(
+            _changes_of(value.func, depth + 1).objects
+        )
+    if isinstance(value, types.LambdaType) and value.__name__ == "<lambda>":  # (its source is not read)
+        g = value.__globals__
+        return [o for n in value.__code__.co_names if isinstance(o := g.get(n), _MUTABLE)]
+    if depth > 1 or isinstance(value, type) or inspect.isroutine(value) or inspect.ismodule(value):
+        return []
+    try:
+        values = value.values() if isinstance(value, dict) else value.__dict__.values()
+    except Exception:
+        values = value if isinstance(value, list | tuple) else ()
+    held = list(itertools.islice(values, 64))  # (a table of hooks, not a cache of answers)
+    cls: Any = type(value)
+    if _users_class(cls):  # (and itself where reading a property changes it: `IDS.next_id`)
+        itself = [value] if getters_change_self(cls) else []
+        return [*itself, *(v for v in held if isinstance(v, _MUTABLE))] if changes_self(cls) else []
+    return [o for v in held if callable(v) for o in _changes_of(v, depth + 1).objects]
 
 
 def _code_of(value: Any) -> tuple[list[types.FunctionType], type | None]:
     """The user's functions using ``value`` may run (the function behind its decorators, their
     wrappers; a class's or an object's class's methods) and the class whose own state they change
     (``class_state_changes``), if any."""
+    if value is logging or isinstance(value, logging.Logger | logging.LoggerAdapter):
+        return _handlers_code(value), None  # (a log call runs its handlers: the user's may change state)
     try:
         cls = value if isinstance(value, type) else type(value) if stateful(value) else None
     except Exception:  # (an object whose `__dict__` cannot be read)
@@ -325,6 +190,31 @@ def _code_of(value: Any) -> tuple[list[types.FunctionType], type | None]:
         fn = user_function(value)
         return [*([fn] if fn is not None else []), *user_wrappers(value)], None
     return _methods(cls), cls if class_state_changes(cls) else None
+
+
+def _handlers_code(value: Any) -> list[types.FunctionType]:
+    """The user's code a log call of ``value`` (a logger, an adapter, the ``logging`` module: the
+    root logger) may run: the methods of the user's handler, filter and formatter classes on it and
+    on the loggers it propagates to, and filters that are plain functions, as they are now."""
+    logger = value.logger if isinstance(value, logging.LoggerAdapter) else value
+    if logger is logging:
+        logger = logging.getLogger()
+    found: list[Any] = []
+    current: Any = logger
+    while isinstance(current, logging.Logger):
+        for handler in current.handlers:
+            found += [handler, handler.formatter, *handler.filters]
+        found += current.filters
+        if not current.propagate:
+            break
+        current = current.parent
+    out: list[types.FunctionType] = []
+    for part in found:
+        if isinstance(part, types.FunctionType):
+            out += [f] if (f := user_function(part)) is not None else []
+        elif part is not None and _users_class(type(part)):
+            out += _methods(type(part))
+    return out
 
 
 def _methods(cls: type) -> list[types.FunctionType]:
@@ -460,74 +350,6 @@ def changed_members(body: cst.CSTNode, g: dict[str, Any], local: set[str]) -> di
             if stateful(member) or isinstance(member, type) or inspect.isroutine(member):
                 held.append(member)  # (not a number: one object every `1` of the program is)
     return out
-
-
-_CHANGING = frozenset(
-    {
-        "append",
-        "extend",
-        "insert",
-        "pop",
-        "remove",
-        "clear",
-        "update",
-        "setdefault",
-        "popitem",
-        "add",
-        "discard",
-        "sort",
-        "reverse",
-        "appendleft",
-        "extendleft",
-        "popleft",
-        "rotate",
-    }
-)
-
-
-@functools.cache
-def changes_self(cls: Any) -> bool:
-    """Whether a method of ``cls`` (or of a base of it; not ``__init__`` nor another special
-    method but ``__call__``) changes its object: sets an attribute of ``self`` or an item of one,
-    or changes a container it holds (``self.history.append(q)``). Its objects then keep state from
-    call to call, which a module-level one keeps from query to query."""
-    for c in cls.__mro__[:-1]:
-        for name, member in vars(c).items():
-            fn = member.__func__ if isinstance(member, classmethod) else member
-            special = name.startswith("__") and name.endswith("__") and name != "__call__"
-            if special or not isinstance(fn, types.FunctionType):
-                continue
-            node = parse_function(fn)
-            params = node.params.params if node is not None else ()
-            if params and _changes(node.body, params[0].name.value):  # type: ignore[union-attr]
-                return True
-    return False
-
-
-def _changes(body: cst.CSTNode, me: str) -> bool:
-    """Whether ``body`` sets an attribute of ``me`` (or an item of one; ``setattr(me, ...)``,
-    ``vars(me)[k] = v``) or changes a container held in one with a list, dict, set or deque
-    method."""
-
-    def of_me(e: cst.BaseExpression) -> bool:
-        root = None if isinstance(e, cst.Name) else change_root(e)
-        return root is not None and root.value == me
-
-    for n in walk(body):
-        if isinstance(n, cst.AssignTarget | cst.AugAssign | cst.Del) and any(
-            of_me(t) for t in target_leaves(n.target)
-        ):
-            return True
-        if isinstance(n, cst.Call) and (arg := changed_argument(n)) is not None and _is_name(arg, me):
-            return True  # (`setattr(self, "calls", ...)`)
-        if (
-            isinstance(n, cst.Call)
-            and isinstance(n.func, cst.Attribute)
-            and n.func.attr.value in _CHANGING
-            and of_me(n.func.value)
-        ):
-            return True
-    return False
 
 
 def _globals_of(node: cst.FunctionDef) -> Iterator[cst.Global]:

@@ -51,7 +51,16 @@ from . import branch_touches, closures, context_vars, nonlocals, sites, unroll
 from .aliases import helper_aliases, local_defs
 from .comprehensions import MAP_ITEM
 from .holders import holder_key, holdings, with_held
-from .sites import Touch, called_changes, primitive_op, same_names, statement_sites, store_touch, whole_sites
+from .sites import (
+    Touch,
+    called_changes,
+    logged_changes,
+    primitive_op,
+    same_names,
+    statement_sites,
+    store_touch,
+    whole_sites,
+)
 from .source import FunctionSource
 from .state import _names_in, awaits_in, change_root, contains_await, walk
 
@@ -427,6 +436,7 @@ def _statement(
         for name in called_changes(src, scope, c):
             if (key := key_of(name)) is not None:
                 out.append(Touch(key, True, *at[when], line))
+        out += [Touch(name, True, *at[when], line) for name in logged_changes(src, scope, c)]
         # awaiting an object's own method (`await ready.wait()`): it may wait for another call to
         # change the object, any number of waits on (the graph would run this call whole first)
         root = change_root(c.func.value) if id(c) in waits and isinstance(c.func, cst.Attribute) else None

@@ -7,6 +7,7 @@ import bisect
 import heapq
 import inspect
 import json
+import logging
 import operator
 import random
 from collections.abc import Callable, Collection
@@ -17,7 +18,7 @@ import libcst as cst
 
 from ..ir.mutation import READ_ONLY_METHODS
 from ..ir.spec import primitive_spec
-from . import aliases, user_code
+from . import aliases, impure, user_code
 from .closures import _changed_after
 from .handed import handed_changed
 from .source import FunctionSource
@@ -140,6 +141,21 @@ def called_changes(src: FunctionSource, scope: dict[str, Any], call: cst.Call) -
     if user_code.user_function(target) is not None and not inspect.iscoroutinefunction(target):
         return handed_changed(src, call)
     return []
+
+
+def logged_changes(src: FunctionSource, scope: dict[str, Any], call: cst.Call) -> list[str]:
+    """The module names a log call (``log.info(...)`` of a logger or an adapter, ``logging.info``)
+    changes through the user's handlers it runs (``impure.changes_module_state``: a handler
+    appending to ``RECORDS``); the names of the handler's module, which no helper need read."""
+    if not isinstance(call.func, cst.Attribute):
+        return []
+    try:
+        owner = eval(src.code(call.func.value).strip(), {}, scope)
+    except Exception:
+        return []
+    if not (owner is logging or isinstance(owner, logging.Logger | logging.LoggerAdapter)):
+        return []
+    return sorted(impure.changes_module_state(owner))
 
 
 def _mutator(value: Any) -> bool:

@@ -309,8 +309,10 @@ EAGER = [
     through_a_helper_it_awaits,
     in_a_task_group,
 ]
-# calls made before the statement awaiting them (tasks, a list of coroutines built in a loop): refused
-REFUSED = [a_list_grown_in_a_loop, a_list_of_tasks]
+# calls made before the statement awaiting them (a list of coroutines built in a loop): refused
+REFUSED = [a_list_grown_in_a_loop]
+# a list of tasks: Python's tasks, made as written (it was refused at its gather)
+PYTHONS_TASKS = [a_list_of_tasks]
 
 
 # changes made by calls rather than by a method of the object: a counter's `next`, the standard

@@ -34,11 +34,13 @@ def test_holders_of_nothing_shared_trace_whole() -> None:
     run_in_new_loop(lambda: three_runs_agree(wf, QUESTIONS, DOCS))
 
 
-def test_pythons_tasks_of_unfollowed_calls_refuse_a_change_before_their_await(tmp_path: Any) -> None:
-    # (the call is not followed: its task is Python's, which the graph starts sooner than Python)
-    import pytest as _pytest
-
-    from ayo_trace.errors import TraceError
+def test_pythons_tasks_of_unfollowed_calls_run_as_written_with_a_change_before_their_await(
+    tmp_path: Any,
+) -> None:
+    # (the call is not followed: its task is Python's, which the graph starts sooner than Python;
+    # it was refused, now the statements from the task's to its await run as written)
+    from ayo_trace.frontend.breaks import graph_breaks
+    from tests.util import run_in_new_loop, three_runs_agree
 
     from .programs import load
 
@@ -52,6 +54,8 @@ def test_pythons_tasks_of_unfollowed_calls_refuse_a_change_before_their_await(tm
         "    return [await t for t in tasks], board\n"
     )
     module = load(code, tmp_path)
-    with _pytest.raises(TraceError, match="changes `board` before awaiting it") as info:
-        module.program.graph("q", ["a", "b"])
-    assert "line 11" in str(info.value)
+    (found,) = graph_breaks(module.program.graph("q", ["a", "b"]))
+    reason = str(found.attrs["reason"])
+    assert "changes `board` before awaiting it" in reason and "line 11" in reason
+    assert "the statements from line 10 to the end run as written" in reason
+    run_in_new_loop(lambda: three_runs_agree(module.program, ["q", "FAIL q"], [["a", "b"], []]))

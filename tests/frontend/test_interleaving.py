@@ -56,6 +56,13 @@ def test_calls_made_before_touching_one_object_on_both_sides_of_their_wait_are_r
     assert re.search(r"before it first waits \(line \d+\) and `[\w.]+` after it waited \(line \d+\)", message)
 
 
+@pytest.mark.parametrize("wf", shapes.PYTHONS_TASKS, ids=[wf.fn.__name__ for wf in shapes.PYTHONS_TASKS])
+async def test_tasks_touching_one_object_on_both_sides_of_their_wait_are_pythons(wf: Any) -> None:
+    reasons = [str(b.attrs["reason"]) for b in graph_breaks(wf.graph("q", ["a", "b"]))]
+    assert any("are Python's" in r and "interleave at their awaits" in r for r in reasons), reasons
+    await three_runs_agree(wf, QUESTIONS, DOCS)
+
+
 async def test_the_refused_shapes_answer_otherwise_in_python() -> None:
     async with scripted_runtime():
         # both questions are asked before either reply comes back

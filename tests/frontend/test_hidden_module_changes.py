@@ -1,0 +1,170 @@
+"""Module state a workflow changes through code its statements do not show: eager ≡ traced ≡
+optimized, each variant on a fresh copy of the module and called twice (a value folded at trace
+time would repeat).
+
+Found by a probe of error-handling code (all wrong answers before): a log call whose handler is
+the user's (``impure._handlers_code``); a buffer, queue, array or iterator of the standard library
+changed by a method, ``print(file=)`` or ``next`` (``class_changes._MUTABLE``); a call through a
+dispatch table (of functions or lambdas), a bound method kept in a local or an attribute, a
+``functools.partial`` given the module's dict, or an object holding the module's list
+(``impure._reached``, ``closures._method_aliases``); a property getter counting, which the trace ran
+once per trace (``folding._runs_code``).
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from tests.util import outcome, run_in_new_loop, scripted_runtime
+
+from .programs import load
+
+HEAD = """
+import array
+import asyncio
+import collections
+import functools
+import io
+import itertools
+import logging
+import queue
+import types
+
+import ayo_trace as ayo
+"""
+
+LOGGED = """
+RECORDS = []
+
+
+class ListHandler(logging.Handler):
+    def emit(self, record):
+        RECORDS.append(record.getMessage())
+
+
+log = logging.getLogger(f"ayo.tests.hidden.{id(RECORDS)}")
+log.propagate = False
+log.addHandler(ListHandler())
+log.setLevel(logging.INFO)
+"""
+
+CASES: dict[str, tuple[str, list[str]]] = {
+    # name: (module lines, workflow body)
+    "log_call_then_len": (
+        LOGGED,
+        ["a = await ayo.llm(q, max_tokens=2)", "log.info('answered %s', a)", "return len(RECORDS)"],
+    ),
+    "log_before_await": (
+        LOGGED,
+        ["log.warning('asking')", "a = await ayo.llm(q, max_tokens=2)", "return a, RECORDS[-1]"],
+    ),
+    "adapter": (LOGGED, ["ad = logging.LoggerAdapter(log, {})", "ad.info('x')", "return len(RECORDS)"]),
+    "module_adapter": (
+        LOGGED + "AD = logging.LoggerAdapter(log, {})\n",
+        ["AD.error('x')", "return list(RECORDS)"],
+    ),
+    "logged_gather": (
+        LOGGED + "\nasync def logged(text):\n    log.info('start %s', text)\n"
+        "    a = await ayo.llm(text, max_tokens=2)\n    log.info('end %s', text)\n    return a\n",
+        [
+            "text = q.replace('FAIL', 'fail')  # (a failed gather leaves the other call running: timing)",
+            "answers = await asyncio.gather(logged(text), logged('second'))",
+            "return answers, list(RECORDS)",
+        ],
+    ),
+    "string_buffer": (
+        "BUF = io.StringIO()\n",
+        ["await ayo.llm(q, max_tokens=2)", "BUF.write('x')", "return len(BUF.getvalue())"],
+    ),
+    "print_to_buffer": (
+        "BUF = io.StringIO()\n",
+        ["a = await ayo.llm(q, max_tokens=2)", "print(a, file=BUF)", "return BUF.getvalue().count('\\n')"],
+    ),
+    "queue_put": ("Q = queue.Queue()\n", ["await ayo.llm(q, max_tokens=2)", "Q.put(q)", "return Q.qsize()"]),
+    "array_append": ("ARR = array.array('i')\n", ["ARR.append(len(q))", "return len(ARR), sum(ARR)"]),
+    "deque_append": (
+        "D = collections.deque(maxlen=3)\n",
+        ["D.append(await ayo.llm(q, max_tokens=2))", "return len(D)"],
+    ),
+    "counter_after_failing_call": (
+        "IDS = itertools.count(1)\n",
+        ["a = await ayo.llm(q, max_tokens=2)", "rid = next(IDS)", "return rid, a"],
+    ),
+    "dispatch_table": (
+        "ERRORS = []\n\ndef on_error(e):\n    ERRORS.append(e)\n\nHANDLERS = {'val': on_error}\n",
+        ["HANDLERS['val'](q)", "return len(ERRORS)"],
+    ),
+    "dispatch_get": (
+        "ERRORS = []\nHANDLERS = {'val': ERRORS.append}\n",
+        ["HANDLERS.get('val')(q)", "return len(ERRORS)"],
+    ),
+    "lambda_table": (
+        "ERRORS = []\nHANDLERS = {RuntimeError: lambda e: ERRORS.append('rt'), ValueError: lambda e: ERRORS.append('v')}\n",
+        [
+            "try:",
+            "    if not q.startswith('what'):",
+            "        raise ValueError(q)",
+            "    await ayo.llm(q, max_tokens=2)",
+            "except (RuntimeError, ValueError) as e:",
+            "    HANDLERS[type(e)](e)",
+            "return list(ERRORS)",
+        ],
+    ),
+    "module_partial": (
+        "METRICS = {'calls': 0}\n\ndef _bump(counter, key):\n    counter[key] = counter.get(key, 0) + 1\n\n"
+        "bump = functools.partial(_bump, METRICS)\n",
+        ["await ayo.llm(q, max_tokens=2)", "bump('calls')", "return dict(METRICS)"],
+    ),
+    "method_alias": ("ERRORS = []\n", ["add = ERRORS.append", "add(q)", "return len(ERRORS)"]),
+    "hook_attribute": (
+        "ERRORS = []\nCFG = types.SimpleNamespace(on_error=ERRORS.append)\n",
+        ["CFG.on_error(q)", "return len(ERRORS)"],
+    ),
+    "holder_method": (
+        "OUT = []\n\nclass Holder:\n    def __init__(self, target):\n        self.target = target\n\n"
+        "    def write(self, m):\n        self.target.append(m)\n\nHOLD = Holder(OUT)\n",
+        ["HOLD.write(q)", "return len(OUT)"],
+    ),
+    "counting_property": (
+        "class Ids:\n    def __init__(self):\n        self.n = 0\n\n    @property\n    def next_id(self):\n"
+        "        self.n += 1\n        return self.n\n\nIDS = Ids()\n",
+        ["rid = IDS.next_id", "a = await ayo.llm(f'{rid} {q}', max_tokens=2)", "return rid, a"],
+    ),
+    "counting_property_after_failing_call": (
+        "class Ids:\n    def __init__(self):\n        self.n = 0\n\n    @property\n    def next_id(self):\n"
+        "        self.n += 1\n        return self.n\n\nIDS = Ids()\n",
+        ["a = await ayo.llm(q, max_tokens=2)", "rid = IDS.next_id", "return rid, a"],
+    ),
+}
+
+
+def _source(name: str) -> str:
+    module, body = CASES[name]
+    lines = "".join(f"    {line}\n" for line in body)
+    return f"{HEAD}\n{module}\n\n@ayo.workflow\nasync def wf(q, docs):\n{lines}"
+
+
+def _runs(wf: Any, variant: str) -> list[Any]:
+    import ayo_trace as ayo
+
+    run = {"eager": wf.eager, "unoptimized": ayo.workflow(wf.fn, passes=[]), "optimized": wf}[variant]
+
+    async def go() -> list[Any]:
+        async with scripted_runtime():
+            return [await outcome(run, q, []) for q in ["what is rust", "FAIL x", "again"]]
+
+    return run_in_new_loop(go)
+
+
+@pytest.mark.parametrize("name", list(CASES))
+def test_state_changed_through_hidden_code_agrees(name: str, tmp_path: Path) -> None:
+    source = _source(name)
+    runs = {}
+    for v in ("eager", "unoptimized", "optimized"):
+        (tmp_path / v).mkdir()
+        runs[v] = _runs(load(source, tmp_path / v).wf, v)
+    assert runs["unoptimized"] == runs["eager"], runs
+    assert runs["optimized"] == runs["eager"], runs
