@@ -16,13 +16,20 @@ from ..ir.code import SourceLoc
 from ..ir.mutation import PURE_STR_METHODS
 from . import made_fields
 from .builder import Expressions
+from .class_changes import _changes_its_object
 from .closures import changed_globals
-from .impure import _users_class
+from .impure import _users_class, changed_objects, changes_module_state
 from .state import walk
 from .user_code import user_function
 from .values import Static, Traced
 
 _MISSING = object()
+
+
+def _changing(fn: types.FunctionType) -> bool:
+    """Whether running ``fn`` (a getter) changes its object or module state."""
+    return _changes_its_object(fn) or bool(changes_module_state(fn)) or bool(changed_objects(fn))
+
 
 _PURE_BUILTINS = frozenset(
     getattr(builtins, n)
@@ -124,9 +131,10 @@ class StaticFolding(Expressions):
         return Static(value)
 
     def _runs_code(self, e: cst.BaseExpression, scope: dict[str, Any]) -> bool:
-        """Whether reading an attribute in ``e`` runs code of the object's class: a property's
-        getter (``IDS.next_id`` counting the ids it hands out), another descriptor of a class's
-        own, or a ``__getattr__``; evaluated at trace time it would run there, once per trace."""
+        """Whether reading an attribute in ``e`` runs code of the user's that changes state: a
+        property's getter (``IDS.next_id`` counting the ids it hands out), a ``__getattr__``, a
+        descriptor class of the user's; evaluated at trace time it would run there, once per trace
+        (a getter computing a value, ``CFG.full_name``, is folded as before)."""
         fn = self.body.src.fn
         for n in walk(e):
             if not isinstance(n, cst.Attribute):
@@ -140,14 +148,15 @@ class StaticFolding(Expressions):
             if inspect.ismodule(owner):
                 continue
             found = inspect.getattr_static(owner, n.attr.value, _MISSING)
-            if found is _MISSING:
-                found = inspect.getattr_static(type(owner), "__getattr__", None)
-            if found is None or isinstance(found, types.FunctionType | staticmethod | classmethod):
+            if found is _MISSING:  # (`__getattr__` answers it)
+                code = inspect.getattr_static(type(owner), "__getattr__", None)
+            elif found is None or isinstance(found, types.FunctionType | staticmethod | classmethod):
                 continue  # (a method read, not called: no code runs)
-            getter = getattr(found, "fget", None) or getattr(found, "func", None)  # (`cached_property`)
-            if isinstance(getter, types.FunctionType) and user_function(getter) is not None:
-                return True
-            if hasattr(type(found), "__get__") and _users_class(type(found)):
+            elif hasattr(type(found), "__get__") and _users_class(type(found)):
+                return True  # (a descriptor of the user's)
+            else:
+                code = getattr(found, "fget", None) or getattr(found, "func", None)  # (`cached_property`)
+            if isinstance(code, types.FunctionType) and user_function(code) is not None and _changing(code):
                 return True
         return False
 

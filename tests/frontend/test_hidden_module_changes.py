@@ -168,3 +168,15 @@ def test_state_changed_through_hidden_code_agrees(name: str, tmp_path: Path) -> 
         runs[v] = _runs(load(source, tmp_path / v).wf, v)
     assert runs["unoptimized"] == runs["eager"], runs
     assert runs["optimized"] == runs["eager"], runs
+
+
+def test_a_getter_computing_a_value_is_still_folded(tmp_path: Path) -> None:
+    # (only a getter changing state is left to run time: `max_tokens=CFG.budget` stays a constant)
+    from ayo_trace.frontend.breaks import graph_breaks
+
+    source = (
+        f"{HEAD}\n\nclass Cfg:\n    base = 2\n\n    @property\n    def budget(self):\n"
+        "        return self.base + 1\n\nCFG = Cfg()\n\n\n@ayo.workflow\nasync def wf(q, docs):\n"
+        "    return await ayo.llm(q, max_tokens=CFG.budget)\n"
+    )
+    assert graph_breaks(load(source, tmp_path).wf.graph("q", [])) == []
