@@ -171,9 +171,18 @@ def _reached(value: Any, depth: int) -> list[Any]:
     held = list(itertools.islice(values, 64))  # (a table of hooks, not a cache of answers)
     cls: Any = type(value)
     if _users_class(cls):  # (and itself where reading a property changes it: `IDS.next_id`)
-        itself = [value] if getters_change_self(cls) else []
-        return [*itself, *(v for v in held if isinstance(v, _MUTABLE))] if changes_self(cls) else []
+        return [value, *_held_containers(value)] if getters_change_self(cls) else _held_containers(value)
     return [o for v in held if callable(v) for o in _changes_of(v, depth + 1).objects]
+
+
+def _held_containers(value: Any) -> list[Any]:
+    """The containers an object of the user's holds in its attributes when its class's methods
+    change their object (``self.sink.append(x)`` of a ``Recorder(EVENTS)``): changing the object may
+    change them."""
+    cls: Any = type(value)
+    if not (_users_class(cls) and hasattr(value, "__dict__") and changes_self(cls)):
+        return []
+    return [v for v in itertools.islice(vars(value).values(), 64) if isinstance(v, _MUTABLE)]
 
 
 def _code_of(value: Any) -> tuple[list[types.FunctionType], type | None]:
@@ -255,8 +264,9 @@ def _changed(fn: types.FunctionType, depth: int, memo: dict[types.FunctionType, 
 
     def changes(value: Any, name: str) -> None:
         if changed_object(value, name, assigned) or (name in handed_on and stateful(value)):
-            objects[id(value)] = value
-            names.update(n for n, v in g.items() if v is value)
+            for o in [value, *_held_containers(value)]:  # (`REC.on_start(p)` appends to `REC.sink`)
+                objects[id(o)] = o
+                names.update(n for n, v in g.items() if v is o)
 
     for n in touched:
         if n not in local or n in declared:

@@ -128,6 +128,17 @@ CASES: dict[str, tuple[str, list[str]]] = {
         "    def write(self, m):\n        self.target.append(m)\n\nHOLD = Holder(OUT)\n",
         ["HOLD.write(q)", "return len(OUT)"],
     ),
+    "recorder_in_gathered_helpers": (
+        "EVENTS = []\n\nclass Recorder:\n    def __init__(self, sink):\n        self.sink = sink\n\n"
+        "    def note(self, x):\n        self.sink.append(x)\n\nREC = Recorder(EVENTS)\n\n"
+        "async def call(p):\n    REC.note(('start', p))\n    out = await ayo.llm(p, max_tokens=2)\n"
+        "    REC.note(('end', p))\n    return out\n",
+        [
+            "n = len(EVENTS)",
+            "await asyncio.gather(call('a ' + q.replace('FAIL', 'f')), call('b'))",
+            "return EVENTS[n:]",
+        ],
+    ),
     "counting_property": (
         "class Ids:\n    def __init__(self):\n        self.n = 0\n\n    @property\n    def next_id(self):\n"
         "        self.n += 1\n        return self.n\n\nIDS = Ids()\n",
