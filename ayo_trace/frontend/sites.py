@@ -149,6 +149,11 @@ def logged_changes(src: FunctionSource, scope: dict[str, Any], call: cst.Call) -
     appending to ``RECORDS``); the names of the handler's module, which no helper need read."""
     if not isinstance(call.func, cst.Attribute):
         return []
+    receiver: cst.BaseExpression = call.func.value
+    while isinstance(receiver, cst.Attribute):  # (names and attributes only: nothing is called)
+        receiver = receiver.value
+    if not isinstance(receiver, cst.Name):
+        return []
     try:
         owner = eval(src.code(call.func.value).strip(), {}, scope)
     except Exception:
