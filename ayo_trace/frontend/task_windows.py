@@ -8,11 +8,12 @@ made, and ``f`` sees none of theirs. The two agree unless ``f`` and those statem
 object, one of them changing it: ``log.append("main")`` after making the task comes before ``f``'s
 first append in Python, after all of them in the graph. Those raise ``Interleaved``, naming the
 task, the object and both lines: the statements from the task's to the one awaiting it then run as
-written (``task_regions``), or the workflow is refused where they cannot. Tasks made within that stretch (``t2 = asyncio.create_task(
-g(log))``) run at once with the first, as a gather's calls do (``interleaving``'s rule). The same
-holds for a list or dict of tasks (``tasks = [asyncio.create_task(f(d)) for d in docs]``) up to
-the statement awaiting them, and for a task group's tasks up to the group's end (its other
-statements run before any task starts, unless they wait).
+written (``task_regions``), or the workflow is refused where they cannot. Tasks made within that
+stretch (``t2 = asyncio.create_task(g(log))``) run at once with the first, as a gather's calls do
+(``interleaving``'s rule). The same holds for a list or dict of tasks (``tasks =
+[asyncio.create_task(f(d)) for d in docs]``) up to the statement awaiting them, and for a task
+group's tasks up to the group's end (its other statements run before any task starts, unless
+they wait).
 
 What a statement touches is ``interleaving``'s reading (names, their fields, the helpers it
 calls); a compound statement touches everything in it, at any time.
