@@ -20,8 +20,8 @@ from typing import TYPE_CHECKING
 
 import libcst as cst
 
-from .state import leaves_loop, walk
-from .task_windows import Interleaved
+from .state import _has, _in_scope, leaves_loop, walk
+from .task_windows import Interleaved, _names
 
 if TYPE_CHECKING:
     from .builder import Builder
@@ -67,7 +67,7 @@ def _whole(comp: Builder, region: list[cst.BaseStatement], made_by: cst.CSTNode,
     if name is None or any(leaves_loop(s, (cst.Break, cst.Continue)) for s in region):
         return False
     everywhere = sum(1 for n in walk(comp.src.node.body) if isinstance(n, cst.Name) and n.value == name)
-    reads = [n for s in region for n in walk(s, _scope) if isinstance(n, cst.Name) and n.value == name]
+    reads = [n for s in region for n in walk(s, _in_scope) if isinstance(n, cst.Name) and n.value == name]
     if len(reads) != everywhere:
         return False  # (read elsewhere too: after a loop around it, in a function, another branch)
     made = [t.target for t in getattr(made_by, "targets", ())]
@@ -99,7 +99,7 @@ def _kept_in(comp: Builder, n: cst.Name, region: list[cst.BaseStatement]) -> boo
         uses = [
             u
             for s in region
-            for u in walk(s, _scope)
+            for u in walk(s, _in_scope)
             if isinstance(u, cst.Name) and u.value == target.value and u is not target
         ]
         return all(_kept_in(comp, u, region) for u in uses)
@@ -119,12 +119,4 @@ def _kept_in(comp: Builder, n: cst.Name, region: list[cst.BaseStatement]) -> boo
 
 
 def _returns(region: list[cst.BaseStatement]) -> bool:
-    return any(isinstance(n, cst.Return) for s in region for n in walk(s, _scope))
-
-
-def _scope(n: cst.CSTNode) -> bool:
-    return isinstance(n, cst.FunctionDef | cst.Lambda | cst.ClassDef)
-
-
-def _names(stmt: cst.CSTNode) -> set[str]:
-    return {n.value for n in walk(stmt) if isinstance(n, cst.Name)}
+    return any(_has(s, cst.Return) for s in region)
