@@ -141,6 +141,12 @@ def _changes_of(value: Any, depth: int = 0) -> Changes:
         names |= c.names
         objects.update((id(o), o) for o in c.objects)
     objects.update((id(o), o) for o in _reached(value, depth))
+    if isinstance(value, type) and dataclasses.is_dataclass(value) and depth < 2:
+        for f in dataclasses.fields(value):  # (making one calls its fields' factories: a counter)
+            if f.default_factory is not dataclasses.MISSING:
+                c = _changes_of(f.default_factory, depth + 1)
+                names |= c.names
+                objects.update((id(o), o) for o in c.objects)
     return Changes(frozenset(names), tuple(objects.values()))
 
 
@@ -150,7 +156,10 @@ def _reached(value: Any, depth: int) -> list[Any]:
     reading it; the containers a ``functools.partial`` is given, and those a ``lambda`` names (its
     source is not read: as if it changed them); what a dispatch table's (a dict's, list's or tuple's) callables change, or the
     callables a library object (a ``SimpleNamespace`` of hooks) holds; the containers an object
-    of the user's holds when its methods change their object (``self.target.append(m)``)."""
+    of the user's holds when its methods change their object (``self.target.append(m)``); the cache
+    of a function behind ``functools.cache``/``lru_cache``."""
+    if isinstance(value, functools._lru_cache_wrapper):  # (`@lru_cache`: each call fills its cache,
+        return [value]  # which `cache_info()` shows)
     owner = getattr(value, "__self__", None)
     if inspect.isbuiltin(value) and isinstance(owner, _MUTABLE):
         return [] if value.__name__ in READ_ONLY_METHODS else [owner]

@@ -16,7 +16,7 @@ class is plain, the call's arguments are known at trace time (constants, objects
 in the call, or an object made so before whose only bare use is this argument) and its ``__init__``
 only sets fields (``self.x = <expression calling no function but a builtin constructor or such a
 class>``, ``super().__init__(...)`` of such an ``__init__``; a dataclass's with no
-``__post_init__``), the tracer makes one too, to read the fields it starts with. An argument known
+``__post_init__`` and no ``default_factory`` but a builtin container's or such a class), the tracer makes one too, to read the fields it starts with. An argument known
 only when the workflow runs (``req = Request(q)``) is given to that copy as a stand-in that only
 storing accepts (``_Unknown``): the fields the call does not set from it (a default
 ``collection="kb"``) are still known, and one holding it, or made from it, is not (making the copy
@@ -279,6 +279,15 @@ def plain_class(made: Any) -> bool:
     )
 
 
+def _makes_new(factory: Any, depth: int) -> bool:
+    """Whether a dataclass field's ``default_factory`` only makes a new object (``list``, ``dict``,
+    a class of fields only): one that counts (``itertools.count(1).__next__``, a function appending
+    to a list of issued ids) makes each object differently, and the trace must not call it."""
+    if factory is dataclasses.MISSING or (isinstance(factory, type) and factory.__name__ in _BUILTIN_MAKERS):
+        return factory is dataclasses.MISSING or factory.__module__ == "builtins"
+    return plain_class(factory) and _sets_fields_only(factory, depth + 1)
+
+
 def _sets_fields_only(cls: type, depth: int = 0, above: type | None = None) -> bool:
     """Whether making a ``cls`` only sets its fields from the arguments (see the module's doc), or
     from new objects of such classes (``self.retriever = Retriever(kb)``), also by calling its
@@ -289,6 +298,8 @@ def _sets_fields_only(cls: type, depth: int = 0, above: type | None = None) -> b
     if cls.__new__ is not object.__new__ or (dataclasses.is_dataclass(cls) and hasattr(cls, "__post_init__")):
         return False
     if dataclasses.is_dataclass(cls):  # (a frozen one sets nothing again: its `__setattr__` raises)
+        if not all(_makes_new(f.default_factory, depth) for f in dataclasses.fields(cls)):
+            return False
         return cls.__dataclass_params__.frozen or cls.__setattr__ is object.__setattr__  # type: ignore[attr-defined]
     if cls.__setattr__ is not object.__setattr__:
         return False

@@ -48,8 +48,8 @@ class PrimitiveCalls(Expressions):
         field = path_of(e)
         if field is not None and self.try_static(e) is None:
             root, path = field
-            local = root.value in self.body.env or root.value in self.body.src.free_names(root)[0]
-            param = self.param_of(self.body.lookup_local(root.value, loc)) if local else None
+            held = self._root_value(root, loc)
+            param = self.param_of(held) if held is not None else None
             if param is not None:
                 if (param, path) in self.body.deps.fields:
                     return self.body.deps.fields[(param, path)]
@@ -117,21 +117,35 @@ class PrimitiveCalls(Expressions):
         root = field[0] if field is not None else v if isinstance(v, cst.Name) else None
         if root is None:
             return False
-        try:
-            local = set(self.body.src.free_names(root)[0])
-        except KeyError:
-            local = set()
-        if root.value not in self.body.env and root.value not in local and root.value not in self.body.temps:
-            # a closure's name: static_arg reads it as before; a module's that did not fold (state
-            # the workflow changes: `seed=CONFIG["seed"]` then `CONFIG["seed"] += 1`) is read when
-            # the workflow runs
-            return root.value not in getattr(self.body.src.fn, "__globals__", {})
         loc = self.body.src.loc(e) if e in self.body.src.positions else SourceLoc("<workflow>", 0)
-        try:
-            value = self.body.lookup_local(root.value, loc)
-        except TraceError:  # not bound yet: a comprehension's variable, seen from its statement
-            return False
+        value = self._root_value(root, loc)
+        if value is None:
+            # a module's name that did not fold (state the workflow changes: `seed=CONFIG["seed"]`
+            # then `CONFIG["seed"] += 1`) is read when the workflow runs; an outer function's
+            # closure cell as static_arg reads it
+            return root.value not in getattr(self.body.src.fn, "__globals__", {}) and not self._local(root)
         return isinstance(value, Static) or self.param_of(value) is not None
+
+    def _local(self, root: cst.Name) -> bool:
+        try:
+            return root.value in self.body.src.free_names(root)[0]
+        except KeyError:  # an expression the compiler made
+            return False
+
+    def _root_value(self, root: cst.Name, loc: SourceLoc) -> Value | None:
+        """The value of the name a field path starts at: the workflow's variable (or the body's),
+        also as a helper defined in the workflow reads it (``cfg`` in ``max_tokens=cfg.max_tokens``,
+        judged as the workflow's: computed after the workflow set ``cfg.max_tokens``); None for a
+        module's or an outer function's name, or one not bound yet (a comprehension's variable,
+        seen from its statement)."""
+        body = self.body
+        own = root.value in body.env or root.value in body.temps or self._local(root)
+        if not own and (root.value in getattr(body.src.fn, "__globals__", {}) or body.enclosing is None):
+            return None
+        try:
+            return body.lookup_local(root.value, loc)
+        except TraceError:
+            return None
 
     def param_of(self, value: Value) -> str | None:
         """The workflow parameter whose traced input ``value`` is, seen through map and branch

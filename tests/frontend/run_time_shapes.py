@@ -107,3 +107,51 @@ async def parameters_specialize(question: str, seed: int, cfg: dict[str, Any]) -
     hits = await ayo.search(question, collection=cfg["collection"], top_k=2)  # traced
     context = " ".join(h.text for h in hits)
     return await ayo.llm(f"{context}\n{question}", seed=seed, temperature=temperature, max_tokens=8)  # traced
+
+
+# A helper defined in the workflow reads the workflow's variable as a constant of its call: the
+# workflow's value decides, as for its own calls (a closure's name set from data, a parameter's
+# field the workflow changed, a dict of settings built per query).
+
+
+class Settings:
+    def __init__(self, max_tokens: int = 16) -> None:
+        self.max_tokens = max_tokens
+
+
+@ayo.workflow
+async def closure_budget(question: str, words: list[str]) -> list[str]:
+    budget = 2 + len(words)
+
+    async def gen(text: str) -> str:
+        return await ayo.llm(f"Say {text}", max_tokens=budget)  # break: closure
+
+    return await asyncio.gather(*(gen(w) for w in words))
+
+
+@ayo.workflow
+async def changed_setting_in_helper(question: str, cfg: Settings) -> str:
+    async def gen(text: str) -> str:
+        return await ayo.llm(f"Say {text}", max_tokens=cfg.max_tokens)  # break: changed field
+
+    cfg.max_tokens = 3
+    return await gen(question)
+
+
+@ayo.workflow
+async def closure_settings(question: str) -> str:
+    opts = {"seed": len(question)}
+
+    async def gen(text: str) -> str:
+        return await ayo.llm(f"Say {text}", seed=opts["seed"], max_tokens=4)  # break: opts
+
+    first = await ayo.llm(f"First {question}", max_tokens=4)  # traced
+    return first + await gen(question)
+
+
+@ayo.workflow
+async def closure_parameter(question: str, seed: int, cfg: Settings) -> list[str]:
+    async def gen(text: str) -> str:
+        return await ayo.llm(f"Say {text}", seed=seed, max_tokens=cfg.max_tokens)  # traced
+
+    return await asyncio.gather(gen(question), gen(question + "?"))

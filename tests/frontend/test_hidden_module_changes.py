@@ -9,6 +9,11 @@ dispatch table (of functions or lambdas), a bound method kept in a local or an a
 ``functools.partial`` given the module's dict, or an object holding the module's list
 (``impure._reached``, ``closures._method_aliases``); a property getter counting, which the trace ran
 once per trace (``folding._runs_code``).
+
+Found by a probe of typed Python (probe zn): the cache of a function behind ``functools.cache``
+(``impure._reached``); a dataclass field's ``default_factory`` that counts, which the trace called
+to make its copy of the object (``made_fields._makes_new``) and whose calls the graph reordered
+(``impure._changes_of``).
 """
 
 from __future__ import annotations
@@ -49,6 +54,24 @@ log = logging.getLogger(f"ayo.tests.hidden.{id(RECORDS)}")
 log.propagate = False
 log.addHandler(ListHandler())
 log.setLevel(logging.INFO)
+"""
+
+DATA = "import dataclasses\n"
+
+ISSUE = """
+ISSUED = []
+
+
+def next_id():
+    ISSUED.append(len(ISSUED) + 1)
+    return ISSUED[-1]
+
+
+@dataclasses.dataclass
+class Ticket:
+    text: str
+    id: int = dataclasses.field(default_factory=next_id)
+    tags: list = dataclasses.field(default_factory=list)
 """
 
 CASES: dict[str, tuple[str, list[str]]] = {
@@ -149,6 +172,53 @@ CASES: dict[str, tuple[str, list[str]]] = {
         "        self.n += 1\n        return self.n\n\nIDS = Ids()\n",
         ["a = await ayo.llm(q, max_tokens=2)", "rid = IDS.next_id", "return rid, a"],
     ),
+    # a function behind `functools.cache`/`lru_cache` fills its cache at each call (probe zn)
+    "lru_cache_info": (
+        "@functools.lru_cache(maxsize=None)\ndef words(s):\n    return len(s.split())\n",
+        [
+            "a = await ayo.llm(q, max_tokens=5)",
+            "n = words(a)",
+            "misses = words.cache_info().misses",
+            "return n, misses",
+        ],
+    ),
+    "cache_info_between_calls": (
+        "@functools.cache\ndef words(s):\n    return len(s.split())\n",
+        [
+            "b = words(q)",
+            "a = await ayo.llm(q, max_tokens=5)",
+            "n = words(a)",
+            "info = words.cache_info()",
+            "return b, n, info.hits, info.misses",
+        ],
+    ),
+    # a dataclass field's `default_factory` that counts: each object made draws from it
+    "dataclass_factory_counter": (
+        DATA + "@dataclasses.dataclass\nclass Msg:\n    text: str\n"
+        "    id: int = dataclasses.field(default_factory=itertools.count(1).__next__)\n",
+        [
+            "msgs = [Msg(q)]",
+            "a = await ayo.llm(q, max_tokens=2)",
+            "msgs.append(Msg(a))",
+            "return [m.id for m in msgs]",
+        ],
+    ),
+    "dataclass_factory_field_read": (
+        DATA + ISSUE,
+        ["a = await ayo.llm(q, max_tokens=2)", "t = Ticket(a)", "return t.id"],
+    ),
+    "dataclass_factory_made_of_constants": (
+        DATA + ISSUE,
+        ["t = Ticket('static')", "a = await ayo.llm(q, max_tokens=2)", "return t.id, len(ISSUED)"],
+    ),
+    "dataclass_factories_in_order": (
+        DATA + ISSUE,
+        ["a = await ayo.llm(q, max_tokens=2)", "t1 = Ticket(a)", "t2 = Ticket('x')", "return t1.id, t2.id"],
+    ),
+    "dataclass_factory_then_len": (
+        DATA + ISSUE,
+        ["a = await ayo.llm(q, max_tokens=2)", "t = Ticket(a)", "return t.id, len(ISSUED)"],
+    ),
 }
 
 
@@ -189,5 +259,18 @@ def test_a_getter_computing_a_value_is_still_folded(tmp_path: Path) -> None:
         f"{HEAD}\n\nclass Cfg:\n    base = 2\n\n    @property\n    def budget(self):\n"
         "        return self.base + 1\n\nCFG = Cfg()\n\n\n@ayo.workflow\nasync def wf(q, docs):\n"
         "    return await ayo.llm(q, max_tokens=CFG.budget)\n"
+    )
+    assert graph_breaks(load(source, tmp_path).wf.graph("q", [])) == []
+
+
+def test_a_dataclass_made_with_builtin_factories_keeps_its_constant_fields(tmp_path: Path) -> None:
+    # (only a factory with an effect is left to run time: `tags: list = field(default_factory=list)`
+    # still lets `collection=` of the object made of constants be a graph constant)
+    from ayo_trace.frontend.breaks import graph_breaks
+
+    source = (
+        f"{HEAD}\nimport dataclasses\n\n\n@dataclasses.dataclass\nclass Rag:\n    collection: str = 'kb'\n"
+        "    tags: list = dataclasses.field(default_factory=list)\n\n\n@ayo.workflow\nasync def wf(q, docs):\n"
+        "    rag = Rag()\n    return await ayo.search(q, collection=rag.collection)\n"
     )
     assert graph_breaks(load(source, tmp_path).wf.graph("q", [])) == []

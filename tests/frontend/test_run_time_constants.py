@@ -8,6 +8,7 @@ A constant known when traced, or a workflow parameter (the trace specializes on 
 from __future__ import annotations
 
 import inspect
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
@@ -52,9 +53,11 @@ def engines() -> tuple[list[Any], SamplingLLM]:
     return [llm, ScriptedEmbedder("embed"), store, ScriptedReranker("rerank")], llm
 
 
-async def three_ways(wf: Any, args: tuple[Any, ...]) -> list[tuple[Any, list[tuple[str, Any]]]]:
+async def three_ways(
+    wf: Any, args: tuple[Any, ...], fresh: Callable[[], tuple[Any, ...]] | None = None
+) -> list[tuple[Any, list[tuple[str, Any]]]]:
     """The answer and the (prompt, sampling) requests of ``wf`` eager, traced and optimized, each on
-    fresh engines."""
+    fresh engines (and with ``fresh()``'s arguments, where the workflow changes an argument)."""
     out = []
     plain = ayo.workflow(wf.fn, passes=[])
     if getattr(wf, "bound_self", None) is not None:  # a method's workflow, bound to its object
@@ -64,7 +67,7 @@ async def three_ways(wf: Any, args: tuple[Any, ...]) -> list[tuple[Any, list[tup
         async with ayo.Runtime(engs, batching=False):
             for name in ("kb0", "kb1"):
                 await ayo.ingest([f"{name} passage {i} about q" for i in range(3)], collection=name)
-            answer = await run(*args)
+            answer = await run(*(fresh() if fresh is not None else args))
         out.append((answer, sorted(llm.requests, key=repr)))
     return out
 
@@ -91,6 +94,11 @@ CASES = [
     (r.settings_per_query, ("q",), "`**opts` of ayo.llm() is computed"),
     (r.settings_per_query, ("a longer one",), "`**opts` of ayo.llm() is computed"),
     (r.settings_parameter, ("q", {"seed": 3, "max_tokens": 5}), "`**params` of ayo.llm() is computed"),
+    # a helper defined in the workflow, reading the workflow's variable
+    (r.closure_budget, ("q", ["a", "bb", "ccc"]), "`max_tokens=` of ayo.llm() is computed"),
+    (r.changed_setting_in_helper, ("q", r.Settings()), "`max_tokens=` of ayo.llm() is computed"),
+    (r.closure_settings, ("q",), "`seed=` of ayo.llm() is computed"),
+    (r.closure_settings, ("a longer one",), "`seed=` of ayo.llm() is computed"),
 ]
 
 
@@ -127,6 +135,20 @@ async def test_constants_known_when_traced_and_parameters_stay_traced() -> None:
     assert "s=5" in eager[0]
     other = await three_ways(wf, ("q", 6, {"collection": "kb0"}))  # another value traces again
     assert "s=6" in other[0][0] and other[0] == other[2]
+
+
+async def test_a_helpers_constants_from_parameters_stay_traced() -> None:
+    """A helper defined in the workflow reading a parameter (or its field) the workflow leaves as
+    it is: the trace specializes on it, as on the workflow's own calls."""
+    wf = r.closure_parameter
+    args = ("q", 7, r.Settings(5))
+    graph = wf.graph(*args)
+    assert [n for n in graph.walk() if n.op == "break"] == []
+    assert {
+        (n.attrs["sampling"].seed, n.attrs["sampling"].max_tokens) for n in graph.walk() if n.op == "llm"
+    } == {(7, 5)}
+    eager, plain, optimized = await three_ways(wf, args)
+    assert eager == plain == optimized
 
 
 def test_the_reason_names_the_keyword_and_the_way_out() -> None:
@@ -166,3 +188,65 @@ def test_a_pure_primitives_break_keeps_a_loops_items_running_at_once() -> None:
     assert maps(r.temperatures, "q") == [None]
     (search,) = [n for n in r.sharded.graph("q").walk() if n.op == "break"]
     assert search.attrs["code"].effect
+
+
+# The constant a helper defined in the workflow reads: how the workflow's variable is bound, what
+# changes it between the helper's calls, and how the helper is called.
+_ROOTS = {
+    "param_field": ("cfg.max_tokens", ""),
+    "param": ("seed", ""),
+    "local_from_field": ("budget", "    budget = cfg.max_tokens\n"),
+    "local_from_data": ("budget", "    budget = 2 + len(question)\n"),
+    "local_constant": ("budget", "    budget = 5\n"),
+    "module": ("LIMIT", ""),
+}
+_CHANGES = {
+    "none": "",
+    "field": "    cfg.max_tokens = 3\n",
+    "field_bump": "    cfg.max_tokens += len(question) % 3\n",
+    "alias": "    c = cfg\n    c.max_tokens = 2\n",
+    "budget": "    budget = 4\n",
+    "seed": "    seed = seed + 1\n",
+}
+_CALLS = {
+    "one": "    out.append(await gen(question))\n",
+    "gather": "    out += await asyncio.gather(gen(question), gen(question + '?'))\n",
+    "loop": "    for w in question.split()[:2]:\n        out.append(await gen(w))\n",
+}
+
+
+def _closure_program(root: str, before: str, after: str, first: str, second: str) -> str:
+    expr, bind = _ROOTS[root]
+    keyword = "seed" if root == "param" else "max_tokens"
+    return (
+        "import asyncio\nimport ayo_trace as ayo\n\nLIMIT = 6\n\n\n"
+        "class Settings:\n    def __init__(self, max_tokens):\n        self.max_tokens = max_tokens\n\n\n"
+        "@ayo.workflow\nasync def program(question, seed, cfg):\n"
+        f"{bind}    out = []\n\n    async def gen(text):\n"
+        f"        return await ayo.llm(f'Say {{text}}', {keyword}={expr})\n\n"
+        f"{_CHANGES[before]}{_CALLS[first]}{_CHANGES[after]}{_CALLS[second]}    return out\n"
+    )
+
+
+@settings(max_examples=40, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+@given(
+    root=st.sampled_from(sorted(_ROOTS)),
+    before=st.sampled_from(sorted(_CHANGES)),
+    after=st.sampled_from(sorted(_CHANGES)),
+    first=st.sampled_from(sorted(_CALLS)),
+    second=st.sampled_from(sorted(_CALLS)),
+)
+def test_a_helpers_constant_read_through_a_closure_runs_as_plain_python(
+    root: str, before: str, after: str, first: str, second: str, tmp_path: Path
+) -> None:
+    """Never refused, and the same answers with the same sampling parameters as plain Python: a
+    parameter's value the workflow keeps is a graph constant, one it computed or changed makes the
+    helper's call a graph break."""
+    module = load(_closure_program(root, before, after, first, second), tmp_path)
+
+    def args() -> tuple[Any, ...]:
+        return ("two words", 7, module.Settings(9))
+
+    module.program.graph(*args())  # (traced, not refused)
+    eager, plain, optimized = run_in_new_loop(three_ways, module.program, args(), args)
+    assert eager == plain == optimized
