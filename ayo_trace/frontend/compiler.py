@@ -9,11 +9,10 @@ its meaning intact becomes a graph break (``break``: the runtime runs that state
 the function, eagerly with the values materialized) or a ``TraceError`` that names the line.
 
 This module holds the statement compiler and the state of a body (``builder.Builder``). Each body
-owns an ``ExpressionCompiler`` (``exprs``, ``expressions.py``); statements of one kind have modules
-of their own: ``for`` loops that become ``map`` nodes ``map_loops.py``, other loops ``control_flow.py``,
-``try`` ``try_except.py`` (``try_returns.py``), ``match`` ``matching.py``, task groups
-``task_groups.py``, a ``return`` inside ``returning.py``, tasks run as written ``task_regions.py``.
-"""
+owns an ``ExpressionCompiler`` (``exprs``, ``expressions.py``); statements of one kind have modules of
+their own: ``for`` loops that become ``map`` nodes ``map_loops.py``, other loops ``control_flow.py``,
+``try`` ``try_except.py`` (``try_returns.py``), ``match`` ``matching.py``, task groups ``task_groups.py``,
+a ``return`` inside ``returning.py``, tasks run as written ``task_regions.py``."""
 
 from __future__ import annotations
 
@@ -45,6 +44,7 @@ from . import (
     partials,
     returning,
     source_checks,
+    supers,
     task_groups,
     task_regions,
     try_except,
@@ -446,11 +446,11 @@ class Compiler(Builder):
             used = [n for n in aliases.closure_uses(self.src, stmt, local)[0] if self.is_bound(n)]
             local = list(dict.fromkeys([*local, *used]))
         local, other = self.exprs.split_names(local, other)
+        source, local, bindings = supers.spelled_out(self, stmt, source, local)  # (run outside its class)
         if source is not None:  # (a temporary named after a function it calls: `prompt = prompt(q)`)
             source, returns = unshadowed(source, returns, set(other), {*local, *self.temps})
         params: list[str] = []
         args: list[Node] = []
-        bindings: dict[str, Any] = {}
         # names the code binds itself: read before any binding, Python raises as it would eagerly
         assigned = {*returns, *(self.src.assigned_names(stmt) if source is None or reads is None else ())}
         unbound: list[str] = []  # parameters a path may have left unbound: the code reads them itself

@@ -10,17 +10,19 @@ so the base's method is known too, and is inlined with the same ``self`` (it was
 from __future__ import annotations
 
 import inspect
+import re
 from typing import TYPE_CHECKING, Any
 
 import libcst as cst
 
+from .state import walk
 from .values import Static, Traced, Value
 
 if TYPE_CHECKING:
     from .builder import Builder
 
 
-def is_super(e: cst.BaseExpression) -> bool:
+def is_super(e: cst.CSTNode) -> bool:
     """Whether ``e`` is ``super()``, with no arguments."""
     return isinstance(e, cst.Call) and isinstance(e.func, cst.Name) and e.func.value == "super" and not e.args
 
@@ -75,3 +77,21 @@ class SuperView:
         if found is None:
             raise AttributeError(name)
         return found
+
+
+def spelled_out(
+    body: Builder, stmt: cst.CSTNode, source: str | None, local: list[str]
+) -> tuple[str | None, list[str], dict[str, Any]]:
+    """A statement of a method run as written (a graph break, a plain statement) with its bare
+    ``super()`` spelled out as ``super(__class__, self)``: compiled on its own, outside the class,
+    Python's zero-argument form finds no ``__class__`` cell and raises ``RuntimeError``. Returns
+    its source (None: the statement's own, unchanged), the names it reads (with the method's first
+    parameter) and the binding of ``__class__``, the class whose body defines the method."""
+    cls = owner(body.src.fn)
+    params = [*body.src.node.params.posonly_params, *body.src.node.params.params]
+    if cls is None or not params or not any(is_super(n) for n in walk(stmt)):
+        return source, local, {}
+    me = params[0].name.value
+    text = source if source is not None else body.src.code(stmt)
+    text = re.sub(r"\bsuper\(\s*\)", f"super(__class__, {me})", text)
+    return text, list(dict.fromkeys([*local, me])), {"__class__": cls}
