@@ -33,6 +33,7 @@ from . import (
     coroutine_lists,
     imports,
     impure,
+    lazy_effects,
     locks,
     made_fields,
     map_loops,
@@ -262,9 +263,8 @@ class Compiler(Builder):
         self.statement_break(stmt, loc, task_groups.with_reason(self, stmt) or _construct(stmt))
 
     def _compound(self, stmt: cst.BaseStatement, loc: SourceLoc) -> bool:
-        """Compile ``stmt`` if it is a loop, ``try``, ``match`` or task group traced into the IR;
-        False to leave it to ``statement``. Statements with a ``return`` inside never reach here
-        (``block`` takes them)."""
+        """Compile ``stmt`` if it is a loop, ``try``, ``match`` or task group traced into the IR; False
+        to leave it to ``statement``. Statements with a ``return`` inside never reach here (``block``)."""
         if isinstance(stmt, cst.With) and stmt.asynchronous is not None:
             return task_groups.task_group(self, stmt, loc)
         if isinstance(stmt, cst.Try):
@@ -365,15 +365,12 @@ class Compiler(Builder):
         static = self.exprs.try_static(value)
         if static is not None and _immutable(static.value):
             return static
-        # A Text is made whole later from its parts evaluated already (``as_text``): not for
-        # `s = s + "..."`, whose `s` will be the Text itself by then.
+        # A Text is made whole later from its parts evaluated (``as_text``): not `s = s + "..."`
         if name not in self.src.free_names(value)[0]:
             text = self.exprs.as_text(value, loc, name, stmt)
             if text is not None:
                 return text
-        cls = self._made_class(value)
-        fields = made_fields.initial_fields(self, name, value, cls)  # (a trace-time copy's constant fields)
-        return Traced(self.python_node(stmt, loc, [name], name=name), cls=cls, fields=fields)
+        return lazy_effects.assigned(self, stmt, value, name, loc, self._made_class(value))
 
     def _made_class(self, value: cst.BaseExpression) -> type | None:
         """The plain class of the user's ``value`` calls (its objects' methods: ``helpers.TracedSelf``)."""
@@ -465,7 +462,10 @@ class Compiler(Builder):
                 continue
             if isinstance(value, Traced) and value.unbound:
                 unbound.append(n)
-            effect = effect or (isinstance(value, Traced) and value.held)  # (state kept between queries)
+            # (state kept between queries; an object whose `__str__`, `__iter__`... has an effect)
+            effect = effect or (
+                isinstance(value, Traced) and (value.held or impure.implicit_changes(value.cls))
+            )
             params.append(n)
             args.append(self.materialize(value, loc, n))
         changes = param_parts.changes(self, stmt, params, args, returns, loc)  # (a helper's statement)

@@ -57,6 +57,7 @@ from ..ir.mutation import READ_ONLY_METHODS
 from .class_changes import (
     _MUTABLE,
     _changed_expressions,
+    _changes_its_object,
     _function_of,
     attribute_roots,
     changes_self,
@@ -180,8 +181,24 @@ def _reached(value: Any, depth: int) -> list[Any]:
     held = list(itertools.islice(values, 64))  # (a table of hooks, not a cache of answers)
     cls: Any = type(value)
     if _users_class(cls):  # (and itself where reading a property changes it: `IDS.next_id`)
-        return [value, *_held_containers(value)] if getters_change_self(cls) else _held_containers(value)
+        found = [value, *_held_containers(value)] if getters_change_self(cls) else _held_containers(value)
+        # (and what the callables it holds change, its methods may call them: an event bus's
+        # subscribers, `for s in self.subs: s(ev)`)
+        return found + [o for f in _held_callables(held) for o in _changes_of(f, depth + 1).objects]
     return [o for v in held if callable(v) for o in _changes_of(v, depth + 1).objects]
+
+
+def _held_callables(values: list[Any]) -> list[Any]:
+    """The functions among ``values`` (an object's fields) and in the lists, tuples, sets and
+    dicts among them."""
+    found: list[Any] = []
+    for v in values:
+        if isinstance(v, list | tuple | set | frozenset | dict):
+            items = v.values() if isinstance(v, dict) else v
+            found += [f for f in itertools.islice(items, 64) if callable(f) and not isinstance(f, type)]
+        elif callable(v) and not isinstance(v, type):
+            found.append(v)
+    return found
 
 
 def _held_containers(value: Any) -> list[Any]:
@@ -237,9 +254,40 @@ def _handlers_code(value: Any) -> list[types.FunctionType]:
 
 def _methods(cls: type) -> list[types.FunctionType]:
     """The functions of the user's code ``cls`` and its bases define (methods, static and class
-    methods, properties' getters)."""
-    members = [_function_of(m) for m in vars_of(cls)]
+    methods, properties' getters, setters and deleters: ``m.state = "done"`` runs its setter)."""
+    members = [
+        f
+        for m in vars_of(cls)
+        for f in ([m.fget, m.fset, m.fdel] if isinstance(m, property) else [_function_of(m)])
+    ]
     return [f for m in members if isinstance(m, types.FunctionType) and (f := user_function(m)) is not None]
+
+
+# Methods Python calls without the code naming them: formatting, iteration, comparison, membership,
+# truth, a missing attribute's lookup.
+IMPLICIT = frozenset(
+    {
+        "__str__", "__repr__", "__format__", "__bytes__", "__iter__", "__next__", "__contains__",
+        "__len__", "__bool__", "__getattr__", "__getitem__", "__eq__", "__ne__", "__lt__", "__le__",
+        "__gt__", "__ge__", "__hash__",
+    }
+)  # fmt: skip
+
+
+@functools.lru_cache(maxsize=256)
+def implicit_changes(cls: type | None, names: frozenset[str] = IMPLICIT) -> bool:
+    """Whether a method of ``names`` the user's class ``cls`` defines changes its object or module
+    state (``def __str__(self): self.turns += 1``, an ``__iter__`` moving a cursor, a
+    ``__getattr__`` logging its loads): reading an object of it anywhere (a prompt, ``", ".join``,
+    ``x in obj``) runs code with an effect."""
+    if cls is None or not _users_class(cls):
+        return False
+    for c in cls.__mro__[:-1]:
+        for name in names & vars(c).keys():
+            fn = user_function(vars(c)[name])
+            if fn is not None and (_changes_its_object(fn) or _changed_by(fn).any):
+                return True
+    return False
 
 
 def _users_class(cls: type) -> bool:

@@ -17,7 +17,7 @@ from typing import TYPE_CHECKING
 import libcst as cst
 
 from ..ir.code import UNBOUND, UNBOUND_NAME, SourceLoc
-from . import aliases, closures, unroll
+from . import aliases, closures, lazy_effects, unroll
 from .control_flow import close_map, first_iteration_binds, jumps, open_body
 from .expressions import contains_await
 from .returns import Unbound, held_unbound
@@ -33,6 +33,14 @@ def for_statement(comp: Builder, stmt: cst.For, loc: SourceLoc) -> None:
         return comp.python_statement(stmt, loc, comp.src.assigned_names(stmt), effect=True)
     if stmt.orelse is not None or jumps(stmt.body):  # (a nested loop's own `break` is no jump of it)
         return comp.statement_break(stmt, loc, "for loop with break/continue/else around primitives")
+    if lazy_effects.drawn_with_effects(comp, stmt.iter):
+        return comp.statement_break(
+            stmt,
+            loc,
+            "for loop drawing its items by code with an effect (a lazy `map`/`filter`/generator of a "
+            "function changing state, an `__iter__` of the user's moving a cursor): Python draws each "
+            "item just before its iteration, so the loop runs as written",
+        )
     accs = accumulators(comp, stmt)
     if accs is None:
         return comp.statement_break(

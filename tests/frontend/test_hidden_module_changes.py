@@ -13,7 +13,11 @@ once per trace (``folding._runs_code``).
 Found by a probe of typed Python (probe zn): the cache of a function behind ``functools.cache``
 (``impure._reached``); a dataclass field's ``default_factory`` that counts, which the trace called
 to make its copy of the object (``made_fields._makes_new``) and whose calls the graph reordered
-(``impure._changes_of``).
+(``impure._changes_of``). By a probe of stateful classes (probe zm): the callbacks an object holds
+(an event bus's subscribers, ``impure._held_callables``), a property's setter (``impure._methods``),
+and a method Python calls without the code naming it (``__str__`` of an object in a prompt,
+``__iter__`` in a ``join`` or a ``for``, ``__contains__``: ``impure.implicit_changes``), a lazy
+``map`` or generator over such a function drawn after other effects (``lazy_effects``).
 """
 
 from __future__ import annotations
@@ -72,6 +76,59 @@ class Ticket:
     text: str
     id: int = dataclasses.field(default_factory=next_id)
     tags: list = dataclasses.field(default_factory=list)
+"""
+
+BUS = """
+RECEIVED = []
+
+
+def store(ev):
+    RECEIVED.append(ev)
+
+
+class EventBus:
+    def __init__(self):
+        self.subs = []
+        self.handlers = {}
+
+    def publish(self, ev):
+        for s in self.subs:
+            s(ev)
+
+    def emit(self, kind, ev):
+        self.handlers[kind](ev)
+
+
+BUS = EventBus()
+BUS.subs.append(store)
+BUS.handlers["done"] = lambda ev: RECEIVED.append("done:" + ev)
+"""
+
+MACHINE = """
+RECEIVED = []
+
+
+class Machine:
+    def __init__(self):
+        self._s = "idle"
+
+    @property
+    def state(self):
+        return self._s
+
+    @state.setter
+    def state(self, v):
+        RECEIVED.append(f"{self._s}->{v}")
+        self._s = v
+"""
+
+RECORD = """
+LOG = []
+
+
+def record(x):
+    LOG.append(x)
+    return x
 """
 
 CASES: dict[str, tuple[str, list[str]]] = {
@@ -218,6 +275,114 @@ CASES: dict[str, tuple[str, list[str]]] = {
     "dataclass_factory_then_len": (
         DATA + ISSUE,
         ["a = await ayo.llm(q, max_tokens=2)", "t = Ticket(a)", "return t.id, len(ISSUED)"],
+    ),
+    # an object's stored callbacks, a property's setter, a method Python calls without the code
+    # naming it (probe zm)
+    "event_bus_subscribers": (
+        BUS,
+        ["a = await ayo.llm(q, max_tokens=2)", "BUS.publish(a[:4])", "return len(RECEIVED)"],
+    ),
+    "event_bus_handler_table": (
+        BUS,
+        ["a = await ayo.llm(q, max_tokens=2)", "BUS.emit('done', a[:3])", "return list(RECEIVED)"],
+    ),
+    "property_setter_of_module_object": (
+        MACHINE + "MACHINE = Machine()\n",
+        ["a = await ayo.llm(q, max_tokens=2)", "MACHINE.state = a[:5]", "return list(RECEIVED)"],
+    ),
+    "property_setter_of_own_object": (
+        MACHINE,
+        ["m = Machine()", "m.state = 'asking'", "return len(RECEIVED)"],
+    ),
+    "counting_str_in_prompt": (
+        "class Agent:\n    def __init__(self):\n        self.turns = 0\n\n    def __str__(self):\n"
+        "        self.turns += 1\n        return 'agent'\n",
+        [
+            "a = Agent()",
+            "x = await ayo.llm(q, max_tokens=2)",
+            "await ayo.llm(f'{a}: {x}', max_tokens=2)",
+            "return a.turns",
+        ],
+    ),
+    "logging_iter_in_join": (
+        "LOG = []\n\n\nclass Roster:\n    def __iter__(self):\n        LOG.append('iter')\n"
+        "        return iter(['amy', 'bo'])\n",
+        [
+            "r = Roster()",
+            "await ayo.llm(q, max_tokens=2)",
+            "LOG.append('mid')",
+            "await ayo.llm(f\"Team: {', '.join(r)}\", max_tokens=2)",
+            "return list(LOG)",
+        ],
+    ),
+    "cursor_iter_loop": (
+        "class Conversation:\n    def __init__(self, turns):\n        self.turns = turns\n        self.cursor = 0\n\n"
+        "    def __iter__(self):\n        for t in self.turns:\n            self.cursor += 1\n            yield t\n",
+        [
+            "conv = Conversation([q, q + '?', 'x'])",
+            "seen = []",
+            "for turn in conv:",
+            "    await ayo.llm(turn, max_tokens=2)",
+            "    seen.append(conv.cursor)",
+            "return seen",
+        ],
+    ),
+    "counting_contains": (
+        "class Seen:\n    def __init__(self):\n        self.asked = 0\n        self.items = {'x'}\n\n"
+        "    def __contains__(self, k):\n        self.asked += 1\n        return k in self.items\n",
+        ["s = Seen()", "a = await ayo.llm(q, max_tokens=2)", "hit = a in s", "return hit, s.asked"],
+    ),
+    # a lazy iterator over a function with an effect, drawn after other effects
+    "lazy_map_drawn_later": (
+        RECORD,
+        [
+            "pending = map(record, [q, 'x'])",
+            "await ayo.llm(q, max_tokens=2)",
+            "LOG.append('mid')",
+            "done = list(pending)",
+            "return done, list(LOG)",
+        ],
+    ),
+    "lazy_generator_drawn_later": (
+        RECORD,
+        [
+            "gen = (record(w) for w in q.split())",
+            "a = await ayo.llm(q, max_tokens=2)",
+            "LOG.append(a[-3:])",
+            "first = next(gen, None)",
+            "return first, list(LOG)",
+        ],
+    ),
+    "lazy_filter_in_loop": (
+        RECORD,
+        [
+            "kept = filter(record, [q, '', 'z'])",
+            "LOG.append('made')",
+            "out = []",
+            "for k in kept:",
+            "    out.append(await ayo.llm(k, max_tokens=2))",
+            "return out, list(LOG)",
+        ],
+    ),
+    "generator_function_drawn_in_loop": (
+        RECORD + "\n\ndef words(text):\n    for w in text.split():\n        yield record(w)\n",
+        [
+            "ws = words(q)",
+            "LOG.append('made')",
+            "out = []",
+            "for w in ws:",
+            "    out.append(await ayo.llm(w, max_tokens=2))",
+            "return out, list(LOG)",
+        ],
+    ),
+    "generator_function_in_header": (
+        RECORD + "\n\ndef words(text):\n    for w in text.split():\n        yield record(w)\n",
+        [
+            "out = []",
+            "for w in words(q):",
+            "    out.append(await ayo.llm(w, max_tokens=2))",
+            "return out, list(LOG)",
+        ],
     ),
 }
 
