@@ -85,6 +85,7 @@ _STATIC_NODES = (
     cst.Set,
     cst.Dict,
     cst.DictElement,
+    cst.StarredDictElement,  # (`{**DEFAULTS, "stop": s}`)
     cst.Element,
     cst.StarredElement,
     cst.IfExp,

@@ -47,7 +47,7 @@ import libcst as cst
 from ..errors import TraceError
 from ..ir.code import SourceLoc
 from ..ir.graph import Node
-from . import coroutine_lists, early_raises, interleaving, task_dicts, task_windows
+from . import coroutine_lists, early_raises, interleaving, task_dicts, task_windows, unroll
 from .asyncio_calls import (
     DONE,
     KEPT,
@@ -212,7 +212,7 @@ def comprehension_spread(comp: Builder, e: cst.BaseExpression) -> bool:
     (those would run once per item outside the element)."""
     return (
         isinstance(e, cst.GeneratorExp | cst.ListComp)
-        and traceable(comp, e.elt)
+        and (traceable(comp, e.elt) or unroll.over_objects(comp, e))
         and e.for_in.asynchronous is None
         and not _clause_awaits(e.for_in)
     )

@@ -15,7 +15,9 @@ run at once (the graph orders them by their data only). A comprehension with one
 clause is unrolled likewise: its element compiled once per item, the values collected as it would
 (``compile_comprehension``). Items may also be a local list bound once and only iterated, a
 constant dict's ``.items()``, or a workflow parameter (or a field of one) no line changes whose
-value now is a few constants: the trace is first specialized on it (``NeedStatic``, a guard).
+value now is a few constants: the trace is first specialized on it (``NeedStatic``, a guard); or
+a few objects the workflow makes of plain classes (``unrolled_objects``), in a loop or a
+comprehension (``gather(*(a.speak(q) for a in agents))`` of ``agents = [Pro(), Con()]``).
 What asks for it: ``PrimitiveCalls.static_at_run_time`` and an await the tracer cannot follow
 (``request``).
 """
@@ -30,7 +32,7 @@ import libcst as cst
 
 from ..ir.code import SourceLoc
 from ..ir.graph import Node
-from . import unrolled_objects
+from . import made_fields, unrolled_objects
 from .closures import _assigned_after
 from .deps import NeedStatic
 from .guards import path_of, value_at
@@ -93,6 +95,30 @@ def comprehension_items(comp: Builder, e: cst.BaseComp) -> list[Any] | None:
     if clause.asynchronous is not None or clause.ifs or clause.inner_for_in is not None:
         return None
     return _items(comp, clause.target, clause.iter)
+
+
+def _comprehension_objects(comp: Builder, e: cst.BaseComp) -> list[tuple[cst.Call, type]] | None:
+    """The elements of the list of new objects comprehension ``e`` iterates over (one plain ``for``
+    clause: ``gather(*(a.speak(q) for a in agents))`` of ``agents = [Pro(), Con()]``), when it can
+    be unrolled by their classes (``unrolled_objects``)."""
+    clause = e.for_in
+    if clause.asynchronous is not None or clause.ifs or clause.inner_for_in is not None:
+        return None
+    arg = comp.src.parents.get(e)  # (a `*` argument: not a list of coroutines made before its gather)
+    if not (isinstance(arg, cst.Arg) and arg.star == "*"):
+        return None
+    return unrolled_objects.made_items(comp, clause.target, _literal(comp, clause.iter), MAX_UNROLL)
+
+
+def over_objects(comp: Builder, e: cst.BaseComp) -> bool:
+    """Whether comprehension ``e`` iterates over a few objects the workflow makes of plain classes
+    (its element, ``a.speak(q)``, then names a method the tracer follows once it knows each item's
+    class): unrolled (``UnrollLoop`` asks for the trace again where it is not yet)."""
+    if _comprehension_objects(comp, e) is None:
+        return False
+    if comprehension_key(comp, e) not in comp.deps.unrolled:
+        raise UnrollLoop(comprehension_key(comp, e))
+    return True
 
 
 def _literal(comp: Builder, e: cst.BaseExpression) -> cst.BaseExpression | None:
@@ -262,10 +288,14 @@ def each_item(body: Builder, at: cst.Await, judge: Callable[[], T]) -> list[T] |
     if e is None:
         return None
     items = comprehension_items(body, e)
-    if items is None:
-        return None
     names = _names(e.for_in.target)
-    bound = [{n: Static(v) for n, v in bind(body, e.for_in.target, item).items()} for item in items]
+    bound: list[dict[str, Value]]
+    if items is not None:
+        bound = [{n: Static(v) for n, v in bind(body, e.for_in.target, item).items()} for item in items]
+    elif (objects := _comprehension_objects(body, e)) is not None:
+        bound = [{names[0]: _stand_in(body, names[0], call, cls)} for call, cls in objects]
+    else:
+        return None
     saved = {n: body.temps[n] for n in names if n in body.temps}
     out: list[T] = []
     try:
@@ -277,6 +307,13 @@ def each_item(body: Builder, at: cst.Await, judge: Callable[[], T]) -> list[T] |
         for n in names:
             body.temps.pop(n, None)
         body.temps.update(saved)
+
+
+def _stand_in(body: Builder, var: str, call: cst.Call, cls: type) -> Traced:
+    """An item of a comprehension over objects the workflow makes, of its class, for judging its
+    call (``each_item``): a node of no graph, as nothing is compiled from it."""
+    node = Node(body.graph, var, "input", (), {"name": var}, None, ())
+    return Traced(node, cls=cls, fields=made_fields.initial_fields(body, var, call, cls))
 
 
 def request(body: Builder, at: cst.CSTNode, reads: set[str]) -> None:
@@ -291,7 +328,7 @@ def request(body: Builder, at: cst.CSTNode, reads: set[str]) -> None:
             and comprehension_key(body, parent) not in body.deps.unrolled
         ):
             continue
-        if comprehension_items(body, parent) is not None:
+        if comprehension_items(body, parent) is not None or _comprehension_objects(body, parent) is not None:
             raise UnrollLoop(comprehension_key(body, parent))
         clause = parent.for_in
         plain = clause.asynchronous is None and not clause.ifs and clause.inner_for_in is None
@@ -347,10 +384,16 @@ def compile_comprehension(comp: Builder, e: Any, loc: SourceLoc, hint: str, *, a
     if comprehension_key(comp, e) not in comp.deps.unrolled:
         return None
     items = comprehension_items(comp, e)
-    if items is None:
+    objects = _comprehension_objects(comp, e) if items is None else None
+    if items is None and objects is None:
         return None
     names = _names(e.for_in.target)
-    bound = [{n: Static(v) for n, v in bind(comp, e.for_in.target, item).items()} for item in items]
+    bound: list[dict[str, Value]] = [
+        {n: Static(v) for n, v in bind(comp, e.for_in.target, item).items()} for item in items or ()
+    ]
+    if objects is not None:  # objects the workflow makes, of classes known now
+        var = names[0]
+        bound = [{var: v} for v in unrolled_objects.item_values(comp, e.for_in.iter, var, objects, loc)]
     saved = {n: comp.temps[n] for n in names if n in comp.temps}
     values: list[Node] = []
     try:

@@ -155,3 +155,13 @@ async def closure_parameter(question: str, seed: int, cfg: Settings) -> list[str
         return await ayo.llm(f"Say {text}", seed=seed, max_tokens=cfg.max_tokens)  # traced
 
     return await asyncio.gather(gen(question), gen(question + "?"))
+
+
+DEFAULTS = {"max_tokens": 6, "temperature": 0.0}
+
+
+@ayo.workflow
+async def spread_defaults(question: str) -> list[str]:
+    cfg = {**DEFAULTS, "stop": ["\n"]}
+    short = await ayo.llm(f"Say {question}", **{**DEFAULTS, "max_tokens": 2})  # traced
+    return [short, await ayo.llm(f"Again {question}", **cfg)]  # traced

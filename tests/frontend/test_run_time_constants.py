@@ -151,6 +151,17 @@ async def test_a_helpers_constants_from_parameters_stay_traced() -> None:
     assert eager == plain == optimized
 
 
+async def test_settings_spread_from_a_module_constant_stay_traced() -> None:
+    """``{**DEFAULTS, "stop": [...]}`` of a module constant is known when traced, as ``**DEFAULTS``
+    is: its items are the calls' graph constants."""
+    wf = r.spread_defaults
+    graph = wf.graph("q")
+    assert [n for n in graph.walk() if n.op == "break"] == []
+    assert sorted(n.attrs["sampling"].max_tokens for n in graph.walk() if n.op == "llm") == [2, 6]
+    eager, plain, optimized = await three_ways(wf, ("q",))
+    assert eager == plain == optimized
+
+
 def test_the_reason_names_the_keyword_and_the_way_out() -> None:
     (why,) = [n.attrs["reason"] for n in r.budget_from_hits.graph("q").walk() if n.op == "break"]
     assert why.startswith("`max_tokens=` of ayo.llm() is computed when the workflow runs")

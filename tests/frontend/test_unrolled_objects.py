@@ -2,8 +2,9 @@
 [Researcher(), Writer(q)]: draft = await step.run(draft)``) is unrolled by their classes, so each
 item's ``async`` methods are inlined (``unrolled_objects``); awaiting one was a graph break. Every
 way to write the list x the items' classes x the loop's body: no graph break, eager ≡ traced ≡
-optimized; a gather of a comprehension over them (not unrolled) agrees too. Loops the rule must leave alone (the list changed, handed on, or jumped out of) agree
-with eager too."""
+optimized; a gather of a comprehension over them agrees too (unrolled likewise when the calls touch
+nothing they share). Loops the rule must leave alone (the list changed, handed on, or jumped out
+of) agree with eager too."""
 
 from __future__ import annotations
 
@@ -183,9 +184,16 @@ def test_a_loop_over_new_objects_is_unrolled_by_their_classes(module: Any, case:
 
 @pytest.mark.parametrize("case", GATHER_CASES, ids=["-".join(c) for c in GATHER_CASES])
 def test_a_gather_over_new_objects_agrees(module: Any, case: tuple[str, ...]) -> None:
-    # (not unrolled: its calls run at once and may interleave on what the objects share, which
-    # their constructors' arguments do not show: a graph break)
+    # A comprehension written as gather's `*` argument is unrolled by the objects' classes: calls
+    # touching nothing outside themselves trace (`Upper`, `Caller`); the others may interleave on
+    # what the objects share, which their constructors' arguments do not show, and run as written
+    # (a graph break), as does a list of coroutines made before the gather.
+    from ayo_trace.frontend.breaks import graph_breaks
+
     wf = getattr(module, "gather_" + "_".join(case))
+    _, items, gather = case
+    if gather != "named" and items in ("same_class", "callable"):
+        assert graph_breaks(wf.graph("q", [])) == []
     run_in_new_loop(lambda: three_runs_agree(wf, ["what is rust?", "FAIL q", ""], [[]]))
 
 
@@ -204,3 +212,27 @@ def test_the_list_is_made_once_before_the_bodies(module: Any) -> None:
     graph = str(module.wf_literal_two_classes_chain.graph("q", []))
     assert graph.count("items = [Upper('u'), Lower(q)]") == 1
     assert graph.index("items = [") < graph.index("llm(")
+
+
+# (workflow, whether it traces whole)
+AGENTS = {
+    "shared_board": False,
+    "module_board": False,
+    "quiet_agents": True,
+    "list_comp_awaits": False,
+    "mixed_classes": True,
+    "agents_reused": False,
+}
+
+
+@pytest.mark.parametrize("name", AGENTS)
+def test_gathered_agents_sharing_a_board_take_turns_as_python_runs_them(name: str) -> None:
+    from ayo_trace.frontend.breaks import graph_breaks
+
+    from . import gathered_agents_shapes
+
+    wf = getattr(gathered_agents_shapes, name)
+    assert (graph_breaks(wf.graph("q", [])) == []) is AGENTS[name]
+    gathered_agents_shapes.BOARD.clear()
+    questions = ["what is rust?", "FAIL q", ""]
+    run_in_new_loop(lambda: three_runs_agree(wf, questions, [[], ["d"]]))
