@@ -68,7 +68,8 @@ def drawn_with_effects(comp: Builder, iterable: cst.BaseExpression) -> bool:
         value = peek(comp, iterable.value)
         if not isinstance(value, Traced):
             return False
-        return value.held or impure.implicit_changes(value.cls, _DRAWING)
+        lazy = value.held and value.node.op == "python"  # (`assigned`'s: not a held `self` or default)
+        return lazy or impure.implicit_changes(value.cls, _DRAWING)
     if not _lazy(comp, iterable):
         return False
     g = getattr(comp.src.fn, "__globals__", {})

@@ -16,11 +16,12 @@ class is plain, the call's arguments are known at trace time (constants, objects
 in the call, or an object made so before whose only bare use is this argument) and its ``__init__``
 only sets fields (``self.x = <expression calling no function but a builtin constructor or such a
 class>``, ``super().__init__(...)`` of such an ``__init__``; a dataclass's with no
-``__post_init__`` and no ``default_factory`` but a builtin container's or such a class), the tracer makes one too, to read the fields it starts with. An argument known
-only when the workflow runs (``req = Request(q)``) is given to that copy as a stand-in that only
-storing accepts (``_Unknown``): the fields the call does not set from it (a default
-``collection="kb"``) are still known, and one holding it, or made from it, is not (making the copy
-raises). A field counts when its value is a constant (a string, a number, a tuple of them...) and no
+``__post_init__`` and no ``default_factory`` but a builtin container's or such a class: one that
+counts, ``itertools.count(1).__next__``, must not run at trace time), the tracer makes one too, to
+read the fields it starts with. An argument known only when the workflow runs (``req =
+Request(q)``) is given to that copy as a stand-in that only storing accepts (``_Unknown``): the
+fields the call does not set from it (a default ``collection="kb"``) are still known, and one
+holding it, or made from it, is not (making the copy raises). A field counts when its value is a constant (a string, a number, a tuple of them...) and no
 code of the class's module nor of the workflow's sets an attribute of that name again
 (``x.collection = ...``, ``del``, or ``setattr``/``vars`` anywhere there, but an ``__init__``
 setting its own; a frozen dataclass's are never set again): its reads (``self.collection``) are then
@@ -283,8 +284,10 @@ def _makes_new(factory: Any, depth: int) -> bool:
     """Whether a dataclass field's ``default_factory`` only makes a new object (``list``, ``dict``,
     a class of fields only): one that counts (``itertools.count(1).__next__``, a function appending
     to a list of issued ids) makes each object differently, and the trace must not call it."""
-    if factory is dataclasses.MISSING or (isinstance(factory, type) and factory.__name__ in _BUILTIN_MAKERS):
-        return factory is dataclasses.MISSING or factory.__module__ == "builtins"
+    if factory is dataclasses.MISSING:
+        return True
+    if isinstance(factory, type) and factory.__module__ == "builtins":
+        return factory.__name__ in _BUILTIN_MAKERS
     return plain_class(factory) and _sets_fields_only(factory, depth + 1)
 
 

@@ -38,7 +38,7 @@ from .deps import NeedStatic
 from .guards import path_of, value_at
 from .sites import changed_after
 from .source import _names_in
-from .state import _has, _immutable, ancestors
+from .state import _has, _immutable, ancestors, walk
 from .values import Static, Traced, Value
 
 if TYPE_CHECKING:
@@ -107,7 +107,29 @@ def _comprehension_objects(comp: Builder, e: cst.BaseComp) -> list[tuple[cst.Cal
     arg = comp.src.parents.get(e)  # (a `*` argument: not a list of coroutines made before its gather)
     if not (isinstance(arg, cst.Arg) and arg.star == "*"):
         return None
-    return unrolled_objects.made_items(comp, clause.target, _literal(comp, clause.iter), MAX_UNROLL)
+    made = unrolled_objects.made_items(comp, clause.target, _literal(comp, clause.iter), MAX_UNROLL)
+    if made is None or not all(_own_arguments(comp, call) for call, _ in made):
+        return None
+    return made
+
+
+def _own_arguments(comp: Builder, call: cst.Call) -> bool:
+    """Whether the object ``call`` makes holds nothing another item could hold too: each argument
+    is a constant, or a new string or number made from the workflow's parameters (``f"pro {q}"``,
+    ``n + 1``), not an object the workflow or its module keeps (``Agent("pro", board)``,
+    ``Team([Agent("a", log)])``, an element ``docs[0]``: the gathered calls may take turns on it,
+    which judging each item by its class does not show)."""
+    p = comp.src.node.params
+    params = {x.name.value for x in [*p.posonly_params, *p.params, *p.kwonly_params]}
+    for a in call.args:
+        static = comp.exprs.try_static(a.value)
+        if static is not None and _immutable(static.value):
+            continue
+        if not isinstance(a.value, cst.FormattedString | cst.BinaryOperation):
+            return False
+        if not {n.value for n in walk(a.value) if isinstance(n, cst.Name)} <= params:
+            return False
+    return True
 
 
 def over_objects(comp: Builder, e: cst.BaseComp) -> bool:

@@ -47,7 +47,7 @@ async def module_board(q: str, docs: list[str]):
 
 @ayo.workflow
 async def quiet_agents(q: str, docs: list[str]):
-    agents = [Quiet("a"), Quiet("b"), Quiet(q[:3])]
+    agents = [Quiet("a"), Quiet("b"), Quiet(f"c {q[:3]}")]
     res = await asyncio.gather(*(a.speak(q) for a in agents), return_exceptions=True)
     return [r if isinstance(r, str) else type(r).__name__ for r in res]
 
