@@ -16,8 +16,9 @@ clause is unrolled likewise: its element compiled once per item, the values coll
 (``compile_comprehension``). Items may also be a local list bound once and only iterated, a
 constant dict's ``.items()``, or a workflow parameter (or a field of one) no line changes whose
 value now is a few constants: the trace is first specialized on it (``NeedStatic``, a guard); or
-a few objects the workflow makes of plain classes (``unrolled_objects``), in a loop or a
-comprehension (``gather(*(a.speak(q) for a in agents))`` of ``agents = [Pro(), Con()]``).
+a few objects the workflow makes of plain classes (``unrolled_objects``), in a loop or a gathered
+comprehension (``gather(*(a.speak(q) for a in agents))`` of ``agents = [Pro("p"), Con("c")]``,
+each made of constants: ``_own_arguments``).
 What asks for it: ``PrimitiveCalls.static_at_run_time`` and an await the tracer cannot follow
 (``request``).
 """
@@ -99,8 +100,9 @@ def comprehension_items(comp: Builder, e: cst.BaseComp) -> list[Any] | None:
 
 def _comprehension_objects(comp: Builder, e: cst.BaseComp) -> list[tuple[cst.Call, type]] | None:
     """The elements of the list of new objects comprehension ``e`` iterates over (one plain ``for``
-    clause: ``gather(*(a.speak(q) for a in agents))`` of ``agents = [Pro(), Con()]``), when it can
-    be unrolled by their classes (``unrolled_objects``)."""
+    clause: ``gather(*(a.speak(q) for a in agents))`` of ``agents = [Pro("p"), Con("c")]``), when it
+    can be unrolled by their classes (``unrolled_objects``) and each object holds only its own
+    values (``_own_arguments``)."""
     clause = e.for_in
     if clause.asynchronous is not None or clause.ifs or clause.inner_for_in is not None:
         return None
