@@ -81,3 +81,24 @@ def traces_whole_and_agrees(
 
     assert graph_breaks(wf.graph(*graph)) == []
     run_in_new_loop(lambda: three_runs_agree(wf, questions, docs_lists, run=run))
+
+
+def runs_on_fresh_copies(source: str, tmp_path: Any, questions: list[str]) -> dict[str, list[Any]]:
+    """The ``outcome`` of module ``source``'s workflow ``wf`` for each question (no documents),
+    run eagerly, unoptimized and optimized, each on its own fresh copy of the module (its state
+    as the import left it) and its own ``scripted_runtime``, by variant."""
+    import ayo_trace as ayo
+    from tests.frontend.programs import load
+
+    runs: dict[str, list[Any]] = {}
+    for variant in ("eager", "unoptimized", "optimized"):
+        (tmp_path / variant).mkdir()
+        wf = load(source, tmp_path / variant).wf
+        run = {"eager": wf.eager, "unoptimized": ayo.workflow(wf.fn, passes=[]), "optimized": wf}[variant]
+
+        async def go(run: Any = run) -> list[Any]:
+            async with scripted_runtime():
+                return [await outcome(run, q, []) for q in questions]
+
+        runs[variant] = run_in_new_loop(go)
+    return runs

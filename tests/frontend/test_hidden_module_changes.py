@@ -23,11 +23,10 @@ and a method Python calls without the code naming it (``__str__`` of an object i
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Any
 
 import pytest
 
-from tests.util import outcome, run_in_new_loop, scripted_runtime
+from tests.util import runs_on_fresh_copies
 
 from .programs import load
 
@@ -393,25 +392,10 @@ def _source(name: str) -> str:
     return f"{HEAD}\n{module}\n\n@ayo.workflow\nasync def wf(q, docs):\n{lines}"
 
 
-def _runs(wf: Any, variant: str) -> list[Any]:
-    import ayo_trace as ayo
-
-    run = {"eager": wf.eager, "unoptimized": ayo.workflow(wf.fn, passes=[]), "optimized": wf}[variant]
-
-    async def go() -> list[Any]:
-        async with scripted_runtime():
-            return [await outcome(run, q, []) for q in ["what is rust", "FAIL x", "again"]]
-
-    return run_in_new_loop(go)
-
-
 @pytest.mark.parametrize("name", list(CASES))
 def test_state_changed_through_hidden_code_agrees(name: str, tmp_path: Path) -> None:
     source = _source(name)
-    runs = {}
-    for v in ("eager", "unoptimized", "optimized"):
-        (tmp_path / v).mkdir()
-        runs[v] = _runs(load(source, tmp_path / v).wf, v)
+    runs = runs_on_fresh_copies(source, tmp_path, ["what is rust", "FAIL x", "again"])
     assert runs["unoptimized"] == runs["eager"], runs
     assert runs["optimized"] == runs["eager"], runs
 

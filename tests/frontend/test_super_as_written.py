@@ -10,13 +10,10 @@ from __future__ import annotations
 
 import itertools
 from pathlib import Path
-from typing import Any
 
 import pytest
 
-from tests.util import outcome, run_in_new_loop, scripted_runtime
-
-from .programs import load
+from tests.util import runs_on_fresh_copies
 
 HIERARCHIES = {
     # (class definitions, the class the workflow makes); `Base.prep` awaits nothing
@@ -68,25 +65,10 @@ def _source(hierarchy: str, method: str) -> str:
     )
 
 
-def _runs(wf: Any, variant: str) -> list[Any]:
-    import ayo_trace as ayo
-
-    run = {"eager": wf.eager, "unoptimized": ayo.workflow(wf.fn, passes=[]), "optimized": wf}[variant]
-
-    async def go() -> list[Any]:
-        async with scripted_runtime():
-            return [await outcome(run, q, []) for q in [" what is rust ", "FAIL x", ""]]
-
-    return run_in_new_loop(go)
-
-
 @pytest.mark.parametrize(("hierarchy", "method"), list(itertools.product(HIERARCHIES, METHODS)))
 def test_super_in_code_run_as_written_agrees(hierarchy: str, method: str, tmp_path: Path) -> None:
     source = _source(hierarchy, method)
-    runs = {}
-    for v in ("eager", "unoptimized", "optimized"):
-        (tmp_path / v).mkdir()
-        runs[v] = _runs(load(source, tmp_path / v).wf, v)
+    runs = runs_on_fresh_copies(source, tmp_path, [" what is rust ", "FAIL x", ""])
     assert "__class__ cell" not in repr(runs), runs
     assert runs["unoptimized"] == runs["eager"], runs
     assert runs["optimized"] == runs["eager"], runs
