@@ -102,3 +102,11 @@ def runs_on_fresh_copies(source: str, tmp_path: Any, questions: list[str]) -> di
 
         runs[variant] = run_in_new_loop(go)
     return runs
+
+
+def fresh_copies_agree(source: str, tmp_path: Any, questions: list[str]) -> None:
+    """``runs_on_fresh_copies`` of module ``source``'s ``wf``: the unoptimized and the optimized
+    graph come to eager's outcomes (the tracer's oracle, for workflows changing module state)."""
+    runs = runs_on_fresh_copies(source, tmp_path, questions)
+    assert runs["unoptimized"] == runs["eager"], runs
+    assert runs["optimized"] == runs["eager"], runs
