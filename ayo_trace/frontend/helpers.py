@@ -16,14 +16,24 @@ from __future__ import annotations
 
 import dataclasses
 import inspect
-from dataclasses import dataclass
 from typing import Any
 
 import libcst as cst
 
 from ..errors import TraceError
 from ..ir.code import SourceLoc
-from . import forwarding, impure, local_defs, made_fields, param_parts, supers, unpacking, user_code
+from . import (
+    forwarding,
+    handed_objects,
+    helper_defaults,
+    impure,
+    local_defs,
+    made_fields,
+    param_parts,
+    supers,
+    unpacking,
+    user_code,
+)
 from .builder import Expressions
 from .source import FunctionSource
 from .state import _immutable, walk
@@ -116,13 +126,19 @@ class Helpers(Expressions):
             return None  # (a primitive, `asyncio.sleep`: not the user's helper)
         if user_code.behind_library_decorator(fn):
             return None  # behind a library's decorator (retrying, tracing spans): run as written
-        if not (
-            self._awaits_ayo(fn, self_value, 0) or self._passed_ayo(call) or _waits_for_nothing(self, fn)
-        ):
-            return None
         try:
             src = self.helper_source(fn)
-        except TraceError:
+        except (TraceError, SyntaxError):
+            return None
+        if _binds_outer(src):
+            return None  # (a factory's closure binding its variable, `nonlocal calls`: run as written)
+        # (what the call hands it: `await run_with(agent, q)` awaiting `agent.generate(q)`)
+        handed = handed_objects.seen_arguments(self, src, call, self_value is not None)
+        if not (
+            self._awaits_ayo(fn, self_value, 0, handed)
+            or self._passed_ayo(call)
+            or _waits_for_nothing(self, fn)
+        ):
             return None
         if def_key(src) in self.body.deps.eager_defs:
             return None  # its recursion does not end at trace time: a graph break
@@ -213,9 +229,10 @@ class Helpers(Expressions):
             cache[fn] = FunctionSource.parse(fn)
         return cache[fn]
 
-    def _awaits_ayo(self, fn: Any, self_value: Any, depth: int) -> bool:
+    def _awaits_ayo(self, fn: Any, self_value: Any, depth: int, handed: dict[str, Any] | None = None) -> bool:
         """Whether ``fn`` calls an ayo primitive or workflow, directly or through other helpers,
-        awaited or gathered (names resolved in its globals, its closure and, for a method, its ``self`` at trace time)."""
+        awaited or gathered (names resolved in its globals, its closure, what the call hands its
+        parameters (``handed``) and, for a method, its ``self`` at trace time)."""
         if depth > 4 or user_code.runtime_code(fn):
             return False
         try:
@@ -231,6 +248,7 @@ class Helpers(Expressions):
             scope[params[0].name.value] = (
                 self_value.seen() if isinstance(self_value, TracedSelf) else self_value
             )
+        scope.update(handed or {})
 
         class V(cst.CSTVisitor):
             # every call, awaited or not (`await asyncio.gather(ayo.llm(a), ayo.llm(b))`,
@@ -344,9 +362,14 @@ class Helpers(Expressions):
         slots = [p.name.value for p in plain] + [star.name.value if star is not None else ""] * len(
             positional
         )
-        given = [self._arg(e, loc, slots[i]) for i, e in enumerate(positional)]
+        given = [
+            handed_objects.made_argument(self, e, self._arg(e, loc, slots[i]), helper.src, slots[i])
+            for i, e in enumerate(positional)
+        ]
         named = {
-            k: self._arg(e, loc, k if k in names or kwargs is None else kwargs) for k, e in keywords.items()
+            k: handed_objects.made_argument(self, e, self._arg(e, loc, slot), helper.src, slot)
+            for k, e in keywords.items()
+            for slot in [k if k in names or kwargs is None else kwargs]
         }
         forwarded: list[tuple[str, list[Value], list[str] | None]] = []
         if star is not None:  # `*args`: the extra positional arguments, as a tuple
@@ -360,14 +383,16 @@ class Helpers(Expressions):
             fresh = not forwarding.only_read(helper.src, kwargs)
             env[kwargs] = self.packed(kwargs, values, list(extra), loc, fresh=fresh)
             forwarded.append((kwargs, values, list(extra)))
-        defaults = _defaults(helper, self.body.deps.def_defaults.get(id(helper.src.node), {}))
+        defaults = helper_defaults.of(helper, self.body.deps.def_defaults.get(id(helper.src.node), {}))
         for i, p in enumerate([*plain, *params.kwonly_params]):
             pname = p.name.value
             if i < len(given) and p in plain:
                 env[pname] = given[i]
             elif pname in named:
                 env[pname] = named.pop(pname)
-            elif pname in defaults and isinstance(defaults[pname], DefaultAtDef):  # (read where the def ran)
+            elif pname in defaults and isinstance(
+                defaults[pname], helper_defaults.DefaultAtDef
+            ):  # (read where the def ran)
                 env[pname] = self.body.lookup_local(defaults[pname].key, loc, raw=True)
             elif pname in defaults and not isinstance(defaults[pname], list | dict | set | bytearray):
                 env[pname] = Static(defaults[pname])
@@ -444,7 +469,7 @@ class Helpers(Expressions):
                 value = self._arg(p.default, loc, p.name.value)
                 key = f"__ayo_default_{id(fn)}_{p.name.value}"  # (found from any body inside: captured)
                 self.body.env[key] = Traced(self.body.materialize(value, loc, p.name.value))
-                out[p.name.value] = DefaultAtDef(key)
+                out[p.name.value] = helper_defaults.DefaultAtDef(key)
         return out
 
     def _arg(self, e: cst.BaseExpression | Value, loc: SourceLoc, name: str) -> Value:
@@ -540,14 +565,6 @@ def _names_object(e: cst.BaseExpression) -> bool:
     return isinstance(e, cst.Name)
 
 
-@dataclass(frozen=True)
-class DefaultAtDef:
-    """A default of a ``def`` of the workflow read when the ``def`` ran: the hidden name ``key``
-    the defining body binds it to."""
-
-    key: str
-
-
 def _item_of_name(e: cst.BaseExpression) -> bool:
     """Whether ``e`` is an item of a name (``pair[0]``, ``row["k"]``) with a constant index."""
     while isinstance(e, cst.Subscript):
@@ -567,29 +584,12 @@ def _reaches(c: Any, target: Any) -> bool:
     return False
 
 
-def _defaults(helper: Helper, known: dict[str, Any]) -> dict[str, Any]:
-    """The default values of the helper's parameters (evaluated when its ``def`` ran; ``known``:
-    those of a ``def`` of the workflow, known at trace time where it stands)."""
-    if helper.fn is not None:
-        sig = inspect.signature(helper.fn)
-        return {n: p.default for n, p in sig.parameters.items() if p.default is not inspect.Parameter.empty}
-    out: dict[str, Any] = {}
-    params = helper.src.node.params
-    for p in [*params.posonly_params, *params.params, *params.kwonly_params]:
-        if p.name.value in known:
-            out[p.name.value] = known[p.name.value]
-        elif p.default is not None:
-            try:
-                out[p.name.value] = eval(helper.src.code(p.default).strip(), helper.src.fn.__globals__, {})
-            except Exception:
-                raise TraceError(
-                    f"the default of `{p.name.value}` in helper `{helper.src.node.name.value}` must be "
-                    "known when the workflow is traced (a constant, or a variable of the workflow holding "
-                    "one where the `def` stands) to be traced; pass the value as an argument instead",
-                    loc=helper.src.loc(p),
-                    construct="helper",
-                ) from None
-    return out
+def _binds_outer(src: FunctionSource) -> bool:
+    """Whether the function ``src`` (defined outside the workflow) declares ``nonlocal`` in its own
+    body: it binds a variable of the function that made it, which no graph node can."""
+    return any(
+        isinstance(n, cst.Nonlocal) for n in walk(src.node.body, lambda n: isinstance(n, cst.FunctionDef))
+    )
 
 
 def _few(items: Any) -> list[Any]:

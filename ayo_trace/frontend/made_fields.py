@@ -48,6 +48,7 @@ from typing import TYPE_CHECKING, Any
 import libcst as cst
 
 from ..ir.code import dedented, parsed
+from .source import FunctionSource
 from .state import walk
 
 if TYPE_CHECKING:
@@ -269,14 +270,16 @@ def _constant(value: object) -> bool:
 
 def plain_class(made: Any) -> bool:
     """Whether ``made`` is a plain class of the user's (no metaclass but ``abc.ABCMeta``, which
-    makes objects and finds their methods as ``type`` does; no ``__getattr__``): an instance's
-    methods are then the class's (``helpers.TracedSelf``)."""
+    makes objects and finds their methods as ``type`` does; no ``__getattr__``; no ``__new__`` of
+    its own, which may hand back an object made before, a singleton's): calling it makes a new
+    object, whose methods are the class's (``helpers.TracedSelf``)."""
     return (
         isinstance(made, type)
         and type(made) in (type, abc.ABCMeta)
         and made.__module__ != "builtins"
         and made.__getattribute__ is object.__getattribute__
         and not hasattr(made, "__getattr__")
+        and made.__new__ is object.__new__
     )
 
 
@@ -385,7 +388,8 @@ def _set_again(cls: type) -> frozenset[str]:
 
 def _workflow_chains(comp: Builder, name: str) -> tuple[list[tuple[str, ...]], list[cst.Name]]:
     """The attribute chains the function making the object reads of ``name`` (``rag.k``:
-    ``("k",)``), and the reads of ``name`` bare (handing it on)."""
+    ``("k",)``), and the reads of ``name`` bare (handing it on); one handed to a helper of the
+    module that only reads it (``await answer(rag, q)``) counts as that helper's chains."""
     src = comp.src
     chains = []
     bare = []
@@ -398,18 +402,81 @@ def _workflow_chains(comp: Builder, name: str) -> tuple[list[tuple[str, ...]], l
             and isinstance(src.parents.get(src.parents.get(parent)), cst.AssignTarget)
         ):
             continue  # (a binding: this one, or another object's; `a, b = A(), B()`)
-        chain: list[str] = []
-        at: cst.CSTNode = n
-        while isinstance(up := src.parents.get(at), cst.Attribute) and up.value is at:
-            chain.append(up.attr.value)
-            at = up
-        if chain and isinstance(up, cst.Call) and up.func is at:
-            chain.append("__call__")  # (`rag.retriever(q)`)
+        chain, _ = _chain_at(src.parents, n)
+        helper = None if chain else _helper_reads(comp, n)
         if chain:
-            chains.append(tuple(chain))
+            chains.append(chain)
+        elif helper is not None:
+            chains.extend(helper)
         else:
             bare.append(n)
     return chains, bare
+
+
+def _chain_at(parents: Any, n: cst.CSTNode) -> tuple[tuple[str, ...], cst.CSTNode | None]:
+    """The attribute chain read of the name ``n`` (``rag.retriever(q)``: ``("retriever",
+    "__call__")``; none for a bare read), and the node above it."""
+    chain: list[str] = []
+    at: cst.CSTNode = n
+    while isinstance(up := parents.get(at), cst.Attribute) and up.value is at:
+        chain.append(up.attr.value)
+        at = up
+    if chain and isinstance(up, cst.Call) and up.func is at:
+        chain.append("__call__")  # (`rag.retriever(q)`)
+    return tuple(chain), up
+
+
+def param_chains(src: FunctionSource, param: str) -> list[tuple[str, ...]] | None:
+    """The attribute chains the function ``src`` reads of its parameter ``param`` (``p.k``,
+    ``p.step(q)``), or None where it uses it otherwise: binds it again, hands it on bare, sets,
+    deletes or unpacks into one of its attributes (what the object's own methods set, ``_set_again``
+    leaves out)."""
+    bindings = src.fn_scope.assignments[param]
+    if len(bindings) != 1:
+        return None  # (bound again in the function)
+    chains = []
+    for ref in next(iter(bindings)).references:
+        chain, up = _chain_at(src.parents, ref.node)
+        top = ref.node
+        while isinstance(above := src.parents.get(top), cst.Attribute) and above.value is top:
+            top = above
+        if not chain or isinstance(up, cst.AssignTarget | cst.Del | cst.Element | cst.StarredElement):
+            return None
+        if isinstance(up, cst.AugAssign | cst.AnnAssign | cst.For | cst.CompFor) and up.target is top:
+            return None  # (`p.n += 1`, `for p.item in xs`)
+        chains.append(chain)
+    return chains
+
+
+def _helper_reads(comp: Builder, n: cst.Name) -> list[tuple[str, ...]] | None:
+    """The chains a helper of the module reads of the parameter the bare name ``n`` is the argument
+    of (``await answer(rag, q)``), where it only reads it that way; else None."""
+    arg = comp.src.parents.get(n)
+    call = comp.src.parents.get(arg) if isinstance(arg, cst.Arg) and arg.value is n and not arg.star else None
+    if not isinstance(call, cst.Call) or any(a.star for a in call.args):
+        return None
+    fn = comp.exprs.callee(call)
+    if not inspect.isfunction(fn) or not inspect.iscoroutinefunction(fn) or hasattr(fn, "__ayo_workflow__"):
+        return None
+    try:
+        params = list(inspect.signature(fn).parameters.values())
+    except (TypeError, ValueError):
+        return None
+    assert isinstance(arg, cst.Arg)
+    if arg.keyword is not None:
+        name = arg.keyword.value
+    else:
+        index = [a for a in call.args if a.keyword is None].index(arg)
+        name = params[index].name if index < len(params) else ""
+    found = [p for p in params if p.name == name and p.kind not in (p.VAR_POSITIONAL, p.VAR_KEYWORD)]
+    if not found:
+        return None
+    sources = comp.deps.sources
+    try:
+        src = sources[fn] if fn in sources else sources.setdefault(fn, FunctionSource.parse(fn))
+    except Exception:
+        return None
+    return param_chains(src, name)
 
 
 @functools.lru_cache(maxsize=256)
