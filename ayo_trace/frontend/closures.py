@@ -23,6 +23,8 @@ made now and run later (a task, a coroutine kept), ``made_early``'s.
 
 from __future__ import annotations
 
+import collections
+import contextlib
 import inspect
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
@@ -177,6 +179,19 @@ def _method_aliases(src: FunctionSource) -> list[str]:
     return out
 
 
+def closure_calls(comp: Any, stmt: cst.CSTNode, key_of: Any) -> list[tuple[str, bool]]:
+    """What the workflow's own plain functions a statement calls (``bump()``) read and change, by
+    ``key_of`` their names (``interleaving``: a statement of calls run at once)."""
+    defs = closures(comp.src)
+    out: list[tuple[str, bool]] = []
+    for n in walk(stmt):
+        if isinstance(n, cst.Call) and isinstance(n.func, cst.Name) and n.func.value in defs:
+            c = defs[n.func.value]
+            out += [(k, False) for r in c.reads if (k := key_of(r)) is not None]
+            out += [(k, True) for r in c.mutates if (k := key_of(r)) is not None]
+    return out
+
+
 def changed_globals(src: FunctionSource) -> frozenset[str]:
     """Module-level lists, dicts and sets the workflow changes in place somewhere (``HISTORY.append``,
     ``bump(STATS)`` of a function changing its argument), objects whose attributes it sets or
@@ -189,7 +204,9 @@ def changed_globals(src: FunctionSource) -> frozenset[str]:
     effect, in program order with the statements changing it."""
     if src.changed_globals is not None:
         return src.changed_globals
+    # (a closure's variables first: a factory's `st = {"n": 0}` that the function it makes changes)
     module = src.fn.__globals__
+    values = collections.ChainMap(_cells(src.fn), module)
     reads = _global_reads(src)
     # what the user's code the workflow uses changes too (``impure.py``)
     used = list(impure.used_values(src.node.body, module, reads))
@@ -215,16 +232,27 @@ def changed_globals(src: FunctionSource) -> frozenset[str]:
         for n in [*changed, *through, *reads, *rebound]
         if (
             n in rebound
-            or (n in changed and impure.changed_object(module.get(n), n, assigned))
-            or (n in handed_on and impure.stateful(module.get(n)))
-            or id(module.get(n)) in objects
+            or (n in changed and impure.changed_object(values.get(n), n, assigned))
+            or (n in handed_on and impure.stateful(values.get(n)))
+            or id(values.get(n)) in objects
             or n in via_members
-            or (n in through and not inspect.isroutine(module.get(n)) and not isinstance(module.get(n), type))
+            or (n in through and not inspect.isroutine(values.get(n)) and not isinstance(values.get(n), type))
         )
         and not src.fn_scope.assignments[n]  # a local of the workflow is not the module's
         and not _is_param(src, n)
     )
     src.changed_globals = out
+    return out
+
+
+def _cells(fn: Any) -> dict[str, Any]:
+    """The values of ``fn``'s closure variables, by name (none for a cell not filled yet)."""
+    out: dict[str, Any] = {}
+    code = getattr(fn, "__code__", None)
+    names = code.co_freevars if code is not None else ()
+    for name, cell in zip(names, getattr(fn, "__closure__", None) or (), strict=False):
+        with contextlib.suppress(ValueError):
+            out[name] = cell.cell_contents
     return out
 
 

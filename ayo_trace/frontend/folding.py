@@ -17,7 +17,7 @@ from ..ir.mutation import PURE_STR_METHODS
 from . import made_fields
 from .builder import Expressions
 from .class_changes import _changes_its_object
-from .closures import changed_globals
+from .closures import reads_changed
 from .impure import _users_class, changed_objects, changes_module_state
 from .state import walk
 from .user_code import user_function
@@ -249,10 +249,11 @@ class StaticFolding(Expressions):
                 return None
             scope[n] = v.value
         fn = self.body.src.fn
-        changed = changed_globals(self.body.src)
         for n in other:
-            if n in changed and not callee:
-                return None  # module state the workflow changes: read when the graph runs
+            if not callee and reads_changed(self.body, [n]):
+                # module state the workflow (or a helper around this one) changes: read when the
+                # graph runs (a helper's `if STATE["docs"]:` after the workflow's `STATE["docs"] = d`)
+                return None
             closure = self.body.closure_binding(n)
             if closure:
                 scope.update(closure)
@@ -347,8 +348,7 @@ class StaticFolding(Expressions):
             value = eval(self.body.src.expr_code(func), self.body.src.fn.__globals__, scope)
         except Exception:
             return None
-        changed = changed_globals(self.body.src)
-        if changed and set(self.body.src.free_names(func)[1]) & changed and not inspect.isroutine(value):
+        if reads_changed(self.body, self.body.src.free_names(func)[1]) and not inspect.isroutine(value):
             return None  # (an attribute of module state the workflow changes: read when it runs)
         return Static(value)
 

@@ -47,13 +47,14 @@ import libcst as cst
 
 from ..errors import TraceError
 from ..ir.code import SourceLoc
-from . import branch_touches, closures, context_vars, nonlocals, sites, unroll
+from . import branch_touches, closures, context_vars, nonlocals, shared_names, sites, unroll
 from .aliases import helper_aliases, local_defs
 from .comprehensions import MAP_ITEM
 from .holders import holder_key, holdings, with_held
 from .sites import (
     Touch,
     called_changes,
+    function_changes,
     logged_changes,
     primitive_op,
     same_names,
@@ -347,6 +348,7 @@ def _touches(
     out = Touches()
     local = _locals(src)
     outside = set(src.free_names(src.node.body)[1]) - local
+    shared = shared_names.declared(src)  # (a constant there is bound again: `global N` then `N += 1`)
     lo, hi = 0.0, 0.0  # the waits made before the statement, fewest and most
 
     aliased = helper_aliases(src)  # (`h = self.history`: `h.append(x)` changes `self.history`)
@@ -357,6 +359,8 @@ def _touches(
         if name in aliased and depth < _MAX_DEPTH:
             base = key_of(aliased[name][0], depth + 1)
             return None if base is None else base + aliased[name][1]
+        if name in shared:
+            return name
         return name if name in outside and not _opaque(scope.get(name)) else None
 
     for stmt in src.node.body.body:
@@ -388,6 +392,8 @@ def _statement(
     keys of the helper's parameters (None: ``src`` is the workflow itself); ``before``: only what
     it does before its awaits finish (not ``out.append(await t)``'s change)."""
     out: list[Touch] = []
+    if shared_names.declaring(stmt):
+        return out, 0.0, 0.0  # (a `global` line as ``global_names`` writes it: its calls bind)
     if line is None:
         line = src.file_line(src.positions[stmt].start.line) if stmt in src.positions else 0
     if isinstance(stmt, cst.If | cst.Try) and contains_await(stmt) and not branch_touches.test_awaits(stmt):
@@ -420,6 +426,8 @@ def _statement(
             continue
         if (key := key_of(name)) is not None:
             out.append(Touch(f"{key}.{attr}" if attr else key, changes, *at[where], line))
+    if simple:  # (`global N` then `N += 1`: the module's `N`)
+        out += shared_names.rebound(src, stmt, key_of, at, line)
     for c in calls:  # (a helper's touches after the waits the statement makes besides it)
         if (found := nested[id(c)]) is not None:
             besides = _besides(stmt, c, nested) if simple and _is_awaited(stmt, c) else most
@@ -427,7 +435,7 @@ def _statement(
                 dataclasses.replace(x, lo=lo + x.lo, hi=hi + besides + x.hi if simple else INF)
                 for x in found[0].entries
             ]
-    for key, changes in _closure_calls(comp, src, stmt, key_of):
+    for key, changes in closures.closure_calls(comp, stmt, key_of):
         out.append(Touch(key, changes, *at["both"], line))
     awaited = {id(m) for a in walk(stmt) if isinstance(a, cst.Await) for m in walk(a.expression)}
     waits = {id(a.expression) for a in walk(stmt) if isinstance(a, cst.Await)}
@@ -436,7 +444,8 @@ def _statement(
         for name in called_changes(src, scope, c):
             if (key := key_of(name)) is not None:
                 out.append(Touch(key, True, *at[when], line))
-        out += [Touch(name, True, *at[when], line) for name in logged_changes(src, scope, c)]
+        changed = [*logged_changes(src, scope, c), *function_changes(src, scope, c)]
+        out += [Touch(name, True, *at[when], line) for name in changed]
         # awaiting an object's own method (`await ready.wait()`): it may wait for another call to
         # change the object, any number of waits on (the graph would run this call whole first)
         root = change_root(c.func.value) if id(c) in waits and isinstance(c.func, cst.Attribute) else None
@@ -579,17 +588,3 @@ def _resolve(comp: Builder, src: FunctionSource, scope: dict[str, Any], call: cs
 
 def _exprs(comp: Builder) -> Any:
     return comp.exprs  # (a ``Helpers``: it resolves the workflow's own ``async def``s)
-
-
-def _closure_calls(
-    comp: Builder, src: FunctionSource, stmt: cst.CSTNode, key_of: Any
-) -> list[tuple[str, bool]]:
-    """What the workflow's own plain functions a statement calls (``bump()``) read and change."""
-    defs = closures.closures(comp.src)
-    out: list[tuple[str, bool]] = []
-    for n in walk(stmt):
-        if isinstance(n, cst.Call) and isinstance(n.func, cst.Name) and n.func.value in defs:
-            c = defs[n.func.value]
-            out += [(k, False) for r in c.reads if (k := key_of(r)) is not None]
-            out += [(k, True) for r in c.mutates if (k := key_of(r)) is not None]
-    return out

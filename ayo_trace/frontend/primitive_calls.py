@@ -28,6 +28,7 @@ from ..ir.spec import PrimitiveSpec, primitive_spec
 from ..ir.template import Hole, Template
 from . import unpacking, unroll
 from .builder import Expressions
+from .closures import reads_changed
 from .deps import NeedStatic
 from .guards import path_of
 from .values import Static, Text, Traced, Value
@@ -122,8 +123,13 @@ class PrimitiveCalls(Expressions):
         if value is None:
             # a module's name that did not fold (state the workflow changes: `seed=CONFIG["seed"]`
             # then `CONFIG["seed"] += 1`) is read when the workflow runs; an outer function's
-            # closure cell as static_arg reads it
-            return root.value not in getattr(self.body.src.fn, "__globals__", {}) and not self._local(root)
+            # closure cell as static_arg reads it, unless the function changes what it holds (a
+            # factory's `st = {"n": 0}`: read when it runs, as a module's would be)
+            return (
+                root.value not in getattr(self.body.src.fn, "__globals__", {})
+                and not self._local(root)
+                and not reads_changed(self.body, [root.value])
+            )
         return isinstance(value, Static) or self.param_of(value) is not None
 
     def _local(self, root: cst.Name) -> bool:

@@ -163,6 +163,22 @@ def logged_changes(src: FunctionSource, scope: dict[str, Any], call: cst.Call) -
     return sorted(impure.changes_module_state(owner))
 
 
+def function_changes(src: FunctionSource, scope: dict[str, Any], call: cst.Call) -> list[str]:
+    """The module names a plain call of a function of the user's code changes there (``mark(x)``
+    appending to its module's ``LOG``; ``impure.changes_module_state``), which the helper calling
+    it need not read: two calls at once, each calling it on both sides of its await, interleave
+    on ``LOG`` as if they appended to it themselves."""
+    if not isinstance(call.func, cst.Name | cst.Attribute):
+        return []
+    try:
+        target = eval(src.code(call.func).strip(), {}, scope)
+    except Exception:
+        return []
+    if user_code.user_function(target) is None or inspect.iscoroutinefunction(target):
+        return []
+    return sorted(impure.changes_module_state(target))
+
+
 def _mutator(value: Any) -> bool:
     try:
         return value in _MUTATORS
