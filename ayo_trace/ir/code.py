@@ -199,9 +199,19 @@ def compile_statement(code: PyCode, globals_: dict[str, Any] | None = None) -> C
     namespace: dict[str, Any] = {}
     exec(compiled, globals_, namespace)
     fn: Callable[..., Any] = namespace["__ayo_make"](
-        UNBOUND, items_until_error, *(code.bindings[b] for b in binds[2:])
+        UNBOUND, items_until_error, *(_as_made(code.bindings[b]) for b in binds[2:])
     )
     return fn
+
+
+def _as_made(value: Any) -> Any:
+    """A binding as the statement gets it: a ``functools.partial`` the tracer looked into has an
+    attribute dict now (reading ``__dict__`` makes one), and Python no longer merges a partial made
+    of it (``partial(p2, q).keywords`` would be empty, not ``p2``'s): the statement gets a new
+    partial of the same function, arguments and keywords, as Python made it."""
+    if type(value) is functools.partial and not value.__dict__:
+        return functools.partial(value.func, *value.args, **value.keywords)
+    return value
 
 
 _STMT_SCOPE = "__ayo_make.<locals>.__ayo_stmt.<locals>."  # (where a statement's definitions are)
