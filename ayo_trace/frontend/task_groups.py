@@ -87,9 +87,13 @@ def task_group(comp: Builder, stmt: cst.With, loc: SourceLoc) -> bool:
     body = [s for s in stmt.body.body if isinstance(s, cst.BaseStatement)]
     calls = [_group_call(comp, s, tg) for s in body]
     for s, c in zip(body, calls, strict=True):
+        group_list = c is None and _group_list(s, tg)
+        made = _listed(s) if group_list else None
+        if made is not None and not traceable(comp, made[0]):
+            return False  # (tasks of calls run as written, `tg.create_task(decorated(d))`: the group too)
         if (
             c is None
-            and not _group_list(s, tg)
+            and not group_list
             and (tg in comp.src.free_names(s)[0] or not isinstance(s, cst.SimpleStatementLine))
         ):
             return False  # the group used another way: a graph break runs it as written
