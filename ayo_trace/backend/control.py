@@ -12,6 +12,8 @@ re-labels an engine's error with the node that failed, so matching (and the valu
 
 from __future__ import annotations
 
+import contextlib
+import types
 from collections.abc import Awaitable, Callable, Sequence
 from contextvars import ContextVar
 from typing import Any
@@ -50,11 +52,19 @@ async def run_loop(node: Node, args: Sequence[Any], run_body: RunBody) -> tuple[
     count = len(a["carried"])
     if a.get("item") is not None:
         items, state, captured = args[0], list(args[1 : 1 + count]), list(args[1 + count :])
-        for i, item in enumerate(items):
-            out = as_values(await run_body(body, [item, *state, *captured], f"[{i}]"), count + 1)
-            state = list(out[1:])
-            if not out[0]:
-                break
+        try:
+            for i, item in enumerate(items):
+                out = as_values(await run_body(body, [item, *state, *captured], f"[{i}]"), count + 1)
+                state = list(out[1:])
+                if not out[0]:
+                    break
+        finally:
+            if a.get("closes") and isinstance(items, types.GeneratorType):
+                # (the header's generator, left early by a `break`, a `return` or an error:
+                # Python's loop drops it, which closes it; an error its `finally` raises then is
+                # ignored, as Python ignores it)
+                with contextlib.suppress(Exception):
+                    items.close()
         return tuple(state)
     limit = a["max_iterations"]
     state, captured = list(args[:count]), list(args[count:])

@@ -19,6 +19,7 @@ plain code, or a graph break).
 
 from __future__ import annotations
 
+import inspect
 from collections.abc import Callable, Sequence
 from typing import TYPE_CHECKING, Any
 
@@ -383,6 +384,10 @@ def compile_loop(
         "carried": tuple(n.strip("_") if n == BROKE else n for n in carried),
         "item": comp.src.code(stmt.target).strip() if isinstance(stmt, cst.For) else None,
         "max_iterations": None if is_for else MAX_ITERATIONS,
+        # a generator the header makes is the loop's alone: left early, it is closed there, as
+        # Python's loop dropping its iterator closes it (its `finally` runs then, not after the query)
+        "closes": (isinstance(stmt, cst.For) and inspect.isgeneratorfunction(_callee(comp, stmt.iter)))
+        or None,
     }
     args = [*([iterable] if iterable is not None else []), *init, *(child.captures[n][0] for n in order)]
     node = comp.emit("loop", args, attrs, loc, "loop")
@@ -405,6 +410,10 @@ def compile_loop(
     for n in dead:
         comp.leave_unbound(n, stmt, loc)
     return values.get(BROKE)
+
+
+def _callee(comp: Builder, e: cst.BaseExpression) -> Any:
+    return comp.exprs.callee(e) if isinstance(e, cst.Call) else None
 
 
 def open_body(comp: Builder, stmt: cst.For, loc: SourceLoc) -> tuple[Node, Builder, Node]:

@@ -130,6 +130,17 @@ def record(x):
     return x
 """
 
+CLOSING = """
+LOG = []
+
+
+def words(text):
+    try:
+        yield from text.split() or ["none"]
+    finally:
+        LOG.append("closed")
+"""
+
 SINGLE = """
 class Single:
     _made = None
@@ -403,6 +414,42 @@ CASES: dict[str, tuple[str, list[str]]] = {
             "x = await a.ask(q)",
             "y = await b.ask(x[-4:])",
             "return a.calls, b.calls",
+        ],
+    ),
+    # a generator the loop's header makes, left early: Python closes it there (its `finally` runs
+    # before the next statement), not when the query ends (probe zs)
+    "generator_left_by_break": (
+        CLOSING,
+        ["for w in words(q):", "    await ayo.llm(w, max_tokens=2)", "    break", "return list(LOG)"],
+    ),
+    "generator_left_in_a_branch": (
+        CLOSING,
+        [
+            "out = []",
+            "for w in words(q):",
+            "    a = await ayo.llm(w, max_tokens=2)",
+            "    if len(out) == 1:",
+            "        break",
+            "    out.append(a)",
+            "return out, list(LOG)",
+        ],
+    ),
+    "generator_left_by_return": (
+        CLOSING,
+        [
+            "for w in words(q):",
+            "    a = await ayo.llm(w, max_tokens=2)",
+            "    return a, list(LOG)",
+            "return list(LOG)",
+        ],
+    ),
+    "generator_run_out": (
+        CLOSING,
+        [
+            "out = []",
+            "for w in words(q):",
+            "    out.append(await ayo.llm(w, max_tokens=2))",
+            "return out, list(LOG)",
         ],
     ),
     "generator_function_in_header": (
