@@ -4,7 +4,7 @@ awaits ``agent.generate(q)``): the helper is traced, with the object's methods i
 Protocol-typed object as a parameter"). Every way to hand the object x what the helper does with it
 x the object's class: eager ≡ traced ≡ optimized, each variant on a fresh copy of the module and
 called three times (state an object keeps from query to query shows); where the helper only reads
-the object and it is made in the call or is the module's, no graph break at all (its constant
+the object (made in the call, before it, or the module's), no graph break at all (its constant
 fields, ``max_tokens=self.budget``, are known)."""
 
 from __future__ import annotations
