@@ -3,7 +3,7 @@ function of the module (``note(x)`` appending to ``LOG``, ``bump()`` counting in
 name the helper declares ``global`` (``CALLS += 1``, a lazily made client). Python interleaves the
 calls at their awaits; where one call's change before its wait and another's touch after it meet,
 the gather (or task group) runs eagerly, as a graph break (``interleaving``: ``sites.function_changes``,
-``_declared_shared``). Found by probes zq (a timing decorator's ``mark("start")``/``mark("end")``
+``shared_names``). Found by probes zq (a timing decorator's ``mark("start")``/``mark("end")``
 around the call) and zo (a lazily made singleton behind ``global``): the graph ran each call whole,
 one after another, and the log, the counters and the clients differed. Every way to change the
 state x where the helper changes it x how the calls are made together: eager ≡ traced ≡
@@ -41,7 +41,7 @@ def bump():
     STATS["n"] += 1
 """
 
-# how a helper changes the state (GLOBAL: the declaration it needs), and a read of it
+# how a helper changes the state (the declaration it needs, the change), and a read of it
 CHANGES = {
     "function_list": ("", "note(text)", "str(len(LOG))"),
     "function_counter": ("", "bump()", 'str(STATS["n"])'),
