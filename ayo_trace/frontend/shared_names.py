@@ -14,7 +14,7 @@ import libcst as cst
 from . import global_names
 from .sites import Touch
 from .source import FunctionSource
-from .state import contains_await, walk
+from .state import _target_names, contains_await, walk
 
 
 def rebound(
@@ -72,17 +72,6 @@ def _rebinds(stmt: cst.CSTNode) -> list[tuple[str, cst.BaseExpression | None]]:
             continue
         out += [(name, n.value) for t in targets for name in _target_names(t)]
     return out
-
-
-def _target_names(t: cst.BaseExpression | cst.BaseElement) -> list[str]:
-    """The bare names a target binds (``N``, ``a, (N, *rest)``), not an item's or attribute's."""
-    if isinstance(t, cst.Name):
-        return [t.value]
-    if isinstance(t, cst.StarredElement | cst.Element):
-        return _target_names(t.value)
-    if isinstance(t, cst.Tuple | cst.List):
-        return [name for e in t.elements for name in _target_names(e)]
-    return []
 
 
 __all__ = ["declared", "declaring", "rebound"]
