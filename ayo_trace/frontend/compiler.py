@@ -373,9 +373,9 @@ class Compiler(Builder):
         return lazy_effects.assigned(self, stmt, value, name, loc, self._made_class(value))
 
     def _made_class(self, value: cst.BaseExpression) -> type | None:
-        """The plain class of the user's ``value`` calls (its objects' methods: ``helpers.TracedSelf``)."""
+        """The plain class of what ``value`` makes: a class's call, a factory's (``factories``)."""
         made = self.exprs.callee(value) if isinstance(value, cst.Call) else None
-        return made if made_fields.plain_class(made) else None
+        return made if made_fields.plain_class(made) else made_fields.factory_class(self, value)
 
     def unpack(self, stmt: cst.CSTNode, value: cst.BaseExpression, names: list[str], loc: SourceLoc) -> None:
         if not contains_await(value):

@@ -242,7 +242,7 @@ class StaticFolding(Expressions):
             if isinstance(v, Traced) and v.imported is not None:
                 scope[n] = v.imported  # `import asyncio as aio` in the workflow
                 continue
-            if isinstance(v, Traced) and v.fields and made_fields.field_reads_only(e, n, v.fields):
+            if isinstance(v, Traced) and v.fields and _field_reads_only(e, n, v.fields):
                 scope[n] = types.SimpleNamespace(**v.fields)  # `self.collection` of a made object
                 continue
             if not isinstance(v, Static) or getattr(v, "unbound", False):
@@ -375,3 +375,31 @@ def _lambdas(e: cst.CSTNode) -> list[cst.Lambda]:
 
     e.visit(V())
     return found
+
+
+def _field_reads_only(e: cst.CSTNode, name: str, fields: dict[str, Any]) -> bool:
+    """Whether ``e`` reads ``name`` only as ``name.<field>`` of ``fields``, an object's field only
+    further (``name.retriever.k``, ``name.retriever.search(...)``: nothing else of it) or as the
+    whole of ``e`` (the function of ``name.retriever(q)``: its uses are all such, see
+    ``initial_fields``)."""
+    ok = set()
+    names = []
+
+    class V(cst.CSTVisitor):
+        def visit_Attribute(self, n: cst.Attribute) -> None:
+            if (
+                isinstance(n.value, cst.Name)
+                and n.value.value == name
+                and n.attr.value in fields
+                and (made_fields._constant(fields[n.attr.value]) or id(n) in further or n is e)
+            ):
+                ok.add(id(n.value))
+            further.add(id(n.value))
+
+        def visit_Name(self, n: cst.Name) -> None:
+            if n.value == name:
+                names.append(n)
+
+    further: set[int] = set()  # (the values of attributes, so read further)
+    e.visit(V())
+    return all(id(n) in ok for n in names)

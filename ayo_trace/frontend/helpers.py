@@ -29,12 +29,14 @@ from . import (
     impure,
     local_defs,
     made_fields,
+    made_methods,
     param_parts,
     supers,
     unpacking,
     user_code,
 )
 from .builder import Expressions
+from .made_methods import TracedSelf
 from .source import FunctionSource
 from .state import _immutable, walk
 from .values import Static, Traced, Value
@@ -68,26 +70,6 @@ class Helper:
     src: FunctionSource
     self_value: Any = None
     enclosing: Any = None
-
-
-@dataclasses.dataclass(frozen=True)
-class TracedSelf:
-    """The ``self`` of a method called on an object the workflow made (``agent = Agent(...)`` then
-    ``await agent.step(q)``): a traced value whose class is known at trace time."""
-
-    value: Traced | None
-    # `await Agent(...).step(q)`: the class and the call making the object where it is called
-    made: tuple[type, cst.Call] | None = None
-
-    @property
-    def cls(self) -> type:
-        return self.value.cls if self.value is not None else self.made[0]  # type: ignore[index]
-
-    def seen(self) -> Any:
-        """What ``self`` stands for when a helper's calls are looked up: its class, and the objects
-        it holds (``self.retriever.search``) when they are known (``made_fields``)."""
-        fields = self.value.fields if self.value is not None else None
-        return made_fields.TraceView(self.cls, fields) if fields else self.cls
 
 
 def _waits_for_nothing(comp: Any, fn: Any) -> bool:
@@ -167,7 +149,7 @@ class Helpers(Expressions):
             me, method_fn = above
             return (TracedSelf(me) if isinstance(me, Traced) else me.value), method_fn  # type: ignore[union-attr]
         fn = self.callee(call)
-        if fn is None and (method := self._method_of_made_object(call)) is not None:
+        if fn is None and (method := made_methods.method_of(self, call)) is not None:
             return method
         if inspect.ismethod(fn):
             return fn.__self__, fn.__func__
@@ -176,32 +158,6 @@ class Helpers(Expressions):
             if inspect.iscoroutinefunction(call_method):
                 return fn, call_method
         return None, fn
-
-    def _method_of_made_object(self, call: cst.Call) -> tuple[TracedSelf, Any] | None:
-        """``(self, function)`` for ``obj.m(...)`` where ``obj`` is an object the workflow made of a
-        plain class (``Traced.cls``) and ``m`` an ``async def`` of that class; for ``obj(...)``, its
-        class's ``async def __call__``."""
-        func = call.func
-        if isinstance(func, cst.Attribute) and isinstance(func.value, cst.Call):  # `Agent(...).step(q)`
-            cls = self.callee(func.value)
-            if not made_fields.plain_class(cls):
-                return None
-            fn = inspect.getattr_static(cls, func.attr.value, None)
-            return (TracedSelf(None, (cls, func.value)), fn) if inspect.iscoroutinefunction(fn) else None
-        if isinstance(func, cst.Attribute) and isinstance(func.value, cst.Name):
-            name, method = func.value.value, func.attr.value
-        elif isinstance(func, cst.Name):
-            name, method = func.value, "__call__"
-        else:
-            return None
-        try:
-            value = self.body.lookup_local(name, SourceLoc(self.body.src.filename, 0))
-        except TraceError:
-            return None
-        if not isinstance(value, Traced) or value.cls is None:
-            return None
-        fn = inspect.getattr_static(value.cls, method, None)
-        return (TracedSelf(value), fn) if inspect.iscoroutinefunction(fn) else None
 
     def eager_recursion(self, e: cst.Await) -> str | None:
         """The name of the helper ``await e`` calls when its calls run eagerly because its
@@ -431,10 +387,11 @@ class Helpers(Expressions):
         if me.value is not None:
             return me.value
         cls, make = me.made  # type: ignore[misc]
-        made = self.expr(make, loc, "self")  # (made here, once per query, as Python makes it)
+        made = self.expr(make, loc, "self")  # (made here, once per query, as Python makes it; or read)
         if not isinstance(made, Traced):
             return made
-        return Traced(made.node, cls=cls, fields=made_fields.initial_fields(self.body, None, make, cls))
+        fields = made_fields.initial_fields(self.body, None, make, cls) if me.fields is None else me.fields
+        return Traced(made.node, cls=cls, fields=fields)
 
     def _held_self(self, me: Any, loc: SourceLoc) -> Value:
         """The ``self`` of a method of an object known at trace time (a module's ``BOT``): the

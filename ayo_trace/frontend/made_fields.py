@@ -18,19 +18,25 @@ only sets fields (``self.x = <expression calling no function but a builtin const
 class>``, ``super().__init__(...)`` of such an ``__init__``; a dataclass's with no
 ``__post_init__`` and no ``default_factory`` but a builtin container's or such a class: one that
 counts, ``itertools.count(1).__next__``, must not run at trace time), the tracer makes one too, to
-read the fields it starts with. An argument known only when the workflow runs (``req =
-Request(q)``) is given to that copy as a stand-in that only storing accepts (``_Unknown``): the
-fields the call does not set from it (a default ``collection="kb"``) are still known, and one
-holding it, or made from it, is not (making the copy raises). A field counts when its value is a constant (a string, a number, a tuple of them...) and no
-code of the class's module nor of the workflow's sets an attribute of that name again
-(``x.collection = ...``, ``del``, or ``setattr``/``vars`` anywhere there, but an ``__init__``
-setting its own; a frozen dataclass's are never set again): its reads (``self.collection``) are then
-that constant, as a module-level object's fields are, and a call using it as a graph constant
+read the fields it starts with; so it does for a factory function's call (``build_app(cfg)``:
+``factories``), whose arguments must all be known. An argument known only when the workflow runs
+(``req = Request(q)``) is given to that copy as a stand-in that only storing accepts
+(``_Unknown``): the fields the call does not set from it (a default ``collection="kb"``) are still
+known, and one holding it, or made from it, is not (making the copy raises); where an ``__init__``
+compares by identity (``k is None``), which the stand-in cannot refuse, there is no copy. A field
+counts when its value is a constant (a string, a number, a tuple of them...) and no code of the
+class's module nor of the workflow's sets an attribute of that name again (``x.collection = ...``,
+``del``, or ``setattr``/``vars`` anywhere there, but an ``__init__`` setting its own; a frozen
+dataclass's are never set again; ``attribute_uses``): its reads (``self.collection``) are then that
+constant, as a module-level object's fields are, and a call using it as a graph constant
 (``collection=``, ``max_tokens=``) is traced instead of being a graph break. A field holding an
 object (``self.retriever = Retriever(kb)``) counts when that object is *frozen* (``_frozen``: made
 the same way, its methods reading ``self`` only for such fields and methods) and the workflow and
 the holder's methods read it only further (``p.retriever.k``, ``self.retriever.search(q)``,
-``self.retriever(q)``): the copy's object then stands for it in every query.
+``self.retriever(q)``): the copy's object then stands for it in every query. One that changes (a
+repository adding to its index) is *held* (``Fields.held``): its class is known for good, so its
+methods are inlined (``made_methods``). An object handed bare to such a holder's constructor
+(``QAService(repo)``) is read as the holder's methods read that field.
 """
 
 from __future__ import annotations
@@ -38,9 +44,7 @@ from __future__ import annotations
 import abc
 import ast
 import dataclasses
-import functools
 import inspect
-import sys
 import types
 from collections.abc import Iterable
 from typing import TYPE_CHECKING, Any
@@ -48,6 +52,7 @@ from typing import TYPE_CHECKING, Any
 import libcst as cst
 
 from ..ir.code import dedented, parsed
+from . import attribute_uses, closures, factories
 from .source import FunctionSource
 from .state import walk
 
@@ -60,12 +65,14 @@ _BUILTIN_MAKERS = frozenset({"list", "dict", "set", "tuple", "str", "int", "floa
 
 
 class Fields(dict[str, Any]):
-    """The constant fields of a made object, by name, and ``made``: the trace-time copy (an
-    argument of another object made of constants: ``RAG(retriever, writer)``)."""
+    """The constant fields of a made object, by name; ``made``: the trace-time copy (an argument
+    of another object made of constants: ``RAG(retriever, writer)``); ``held``: the objects it
+    holds for good that change (``_held``), by field, with their class and constant fields."""
 
-    def __init__(self, fields: dict[str, Any], made: object) -> None:
+    def __init__(self, fields: dict[str, Any], made: object, held: dict[str, Any] | None = None) -> None:
         super().__init__(fields)
         self.made = made
+        self.held = held or {}
 
 
 def initial_fields(
@@ -77,7 +84,7 @@ def initial_fields(
     if cls is None or not isinstance(call, cst.Call) or not _sets_fields_only(cls):
         return None
     uses, bare = ([], []) if name is None else _workflow_chains(comp, name)  # (None: `A(...).m()`)
-    chains = _self_chains(cls)
+    chains = attribute_uses.self_chains(cls)
     made = _make(comp, call, cls, 0)
     if made is _MISSING:
         return None
@@ -85,13 +92,31 @@ def initial_fields(
     if bare or chains is None:
         return Fields({}, copy)  # handed on bare: code elsewhere could set its fields
     frozen = dataclasses.is_dataclass(cls) and cls.__dataclass_params__.frozen  # type: ignore[attr-defined]
-    changed = frozenset() if frozen else _set_again(cls)
+    changed = frozenset() if frozen else attribute_uses.set_again(cls)
     module = getattr(comp.src.fn, "__module__", "") or ""
     if module != cls.__module__:
-        changed |= _module_sets(module)  # (the module that makes it)
+        changed |= attribute_uses.module_sets(module)  # (the module that makes it)
     if "*" in changed:
         return Fields({}, copy)
-    return Fields(_known_fields(made, changed, (*uses, *chains)), copy)
+    fields = _known_fields(made, changed, (*uses, *chains))
+    return Fields(fields, copy, _held(made, fields, changed, {*uses, *chains}))
+
+
+def _held(made: object, fields: dict[str, Any], changed: frozenset[str], reads: set[Any]) -> dict[str, Any]:
+    """The objects of plain classes ``made`` holds in fields nothing sets again but that are no
+    constants (``self.repo = repo``, a repository adding to its index), by field: their class,
+    the same in every query, and their own constant fields (``self.repo.collection``) unless the
+    object is read bare (``reads``: ``("repo",)``, handed on, where code elsewhere may set them)."""
+    out: dict[str, Any] = {}
+    for k, v in (getattr(made, "__dict__", None) or {}).items():
+        cls: Any = type(v)
+        if k in fields or k in changed or not plain_class(cls):
+            continue
+        mine = changed | attribute_uses.set_again(cls)
+        chains = attribute_uses.self_chains(cls)
+        known = chains is not None and "*" not in mine and (k,) not in reads
+        out[k] = (cls, _known_fields(v, mine, chains or ()) if known else {})
+    return out
 
 
 def fields_of(comp: Builder, value: object) -> dict[str, Any] | None:
@@ -99,8 +124,10 @@ def fields_of(comp: Builder, value: object) -> dict[str, Any] | None:
     (``self.seen.append(q)``), as ``initial_fields`` finds them (its methods, and the modules of
     its class and of the workflow, say what may change)."""
     cls: Any = type(value)
-    chains = _self_chains(cls)
-    changed = _set_again(cls) | _module_sets(getattr(comp.src.fn, "__module__", "") or "")
+    chains = attribute_uses.self_chains(cls)
+    changed = attribute_uses.set_again(cls) | attribute_uses.module_sets(
+        getattr(comp.src.fn, "__module__", "") or ""
+    )
     if chains is None or "*" in changed:
         return None
     return _known_fields(value, changed, chains) or None
@@ -130,11 +157,17 @@ def _known_fields(made: object, changed: frozenset[str], chains: Iterable[tuple[
     return fields
 
 
-def _make(comp: Builder, call: cst.Call, cls: type, depth: int) -> Any:
-    """A trace-time copy of what ``call`` (``cls(...)``) makes, or ``_MISSING``: its arguments
-    are constants, objects made in them of constants (``RAG(Retriever("kb"))``), or objects made
-    before of constants that nothing else reads bare (``RAG(retriever)``); of the object the
-    workflow makes (``depth`` 0), an argument known only at run time is an ``_Unknown``."""
+def _make(comp: Builder, call: cst.Call, cls: Any, depth: int) -> Any:
+    """A trace-time copy of what ``call`` (``cls(...)``, or a factory's call: ``factories``)
+    makes, or ``_MISSING``: its arguments are constants, objects made in them of constants
+    (``RAG(Retriever("kb"))``), or objects made before of constants that nothing else reads bare
+    (``RAG(retriever)``); of the object the workflow makes (``depth`` 0), an argument known only at
+    run time is an ``_Unknown`` (a factory's must all be known)."""
+    found = comp.exprs.callee(call) if depth == 0 else None
+    maker = found if found is not None and not isinstance(found, type) else cls
+    reads = None if isinstance(maker, type) else factories.pure(maker, _simple)
+    if not isinstance(maker, type) and (reads is None or closures.reads_changed(comp, [r[0] for r in reads])):
+        return _MISSING  # (not a class, nor a factory whose module names the workflow leaves alone)
     args: list[Any] = []
     kwargs: dict[str, Any] = {}
     for a in call.args:
@@ -145,10 +178,44 @@ def _make(comp: Builder, call: cst.Call, cls: type, depth: int) -> Any:
             args.append(value)
         else:
             kwargs[a.keyword.value] = value
+    unknown = _holds_unknown([*args, *kwargs.values()])
+    if unknown and (reads is not None or attribute_uses.tests_identity(maker)):
+        return _MISSING  # (a stand-in would take a branch the value may not: `k is None`)
+    if reads is not None:
+        _saw_reads(comp, maker.__globals__, reads)
     try:
-        return cls(*args, **kwargs)
+        made = maker(*args, **kwargs)
     except Exception:
         return _MISSING  # (it raises as it should when the workflow runs)
+    if reads is not None and not _simple(type(made)):
+        return _MISSING
+    return made if not isinstance(cls, type) or type(made) is cls else _MISSING
+
+
+def _saw_reads(comp: Builder, module: dict[str, Any], reads: Iterable[tuple[str, ...]]) -> None:
+    """Record the module names a factory reads, and their attributes (``CFG.budget``), as folding
+    records its own: the graph is traced again when one holds another value."""
+    for name, *attrs in reads:
+        if name not in module:
+            continue
+        comp.deps.saw_global(module, name)
+        owner = module[name]
+        for attr in attrs:
+            value = getattr(owner, attr, _MISSING)
+            if value is _MISSING or callable(value):
+                break
+            comp.deps.saw_attribute(owner, attr, value)
+            owner = value
+
+
+def factory_class(comp: Builder, call: cst.BaseExpression) -> type | None:
+    """The plain class of the object ``call``, a factory's with arguments known now, makes
+    (``build_app(Config(top_k=2))``: ``factories``); None for any other expression."""
+    if not isinstance(call, cst.Call):
+        return None
+    fn = comp.exprs.callee(call)
+    made = _MISSING if fn is None or isinstance(fn, type) else _make(comp, call, fn, 0)
+    return None if made is _MISSING else type(made)
 
 
 class _Unknown:
@@ -193,13 +260,13 @@ def _argument(comp: Builder, e: cst.BaseExpression, call: cst.Call, depth: int) 
         return static.value
     if isinstance(e, cst.Call) and depth < _DEPTH:  # `RAG(Retriever("kb"), ...)`
         made = comp.exprs.callee(e)
-        if _simple_class(made, depth):
+        if _simple_class(made, depth) or factories.pure(made, _simple) is not None:
             return _make(comp, e, made, depth + 1)
     if isinstance(e, cst.Name):  # `RAG(retriever, ...)`: its one bare read is this argument
         value = _peek(comp, e.value)
         fields = getattr(value, "fields", None)
         bare = _workflow_chains(comp, e.value)[1]
-        if isinstance(fields, Fields) and len(bare) == 1 and bare[0] is e:
+        if isinstance(fields, Fields) and all(b is e for b in bare):
             return fields.made
     return _Unknown() if depth == 0 else _MISSING  # (an object made in it must be known whole)
 
@@ -213,7 +280,8 @@ def _peek(comp: Any, name: str) -> Any:
 
 
 class TraceView:
-    """A made object as the tracer sees it: its known fields, else its class's attributes."""
+    """A made object as the tracer sees it: its known fields, the objects it holds for good
+    (``Fields.held``) as views of theirs, else its class's attributes."""
 
     def __init__(self, cls: type, fields: dict[str, Any]) -> None:
         self._cls, self._fields = cls, fields
@@ -221,6 +289,8 @@ class TraceView:
     def __getattr__(self, name: str) -> Any:
         if name in self._fields:
             return self._fields[name]
+        if name in (held := getattr(self._fields, "held", {})):
+            return TraceView(*held[name])
         found = getattr(self._cls, name)
         # a method, bound to the view: what it calls of `self` is looked up here too
         return types.MethodType(found, self) if inspect.isfunction(found) else found
@@ -233,8 +303,8 @@ def _frozen(value: object, changed: frozenset[str], depth: int) -> bool:
     cls: Any = type(value)
     if depth > _DEPTH or cls is _Unknown or not plain_class(cls) or not _sets_fields_only(cls):
         return False
-    changed = changed | _set_again(cls)
-    chains = _self_chains(cls)
+    changed = changed | attribute_uses.set_again(cls)
+    chains = attribute_uses.self_chains(cls)
     if "*" in changed or chains is None:
         return False
     return all(_chain_ok(value, c, changed, depth) for c in chains)
@@ -369,6 +439,10 @@ def _simple_class(made: Any, depth: int) -> bool:
     return plain_class(made) and _sets_fields_only(made, depth + 1)
 
 
+def _simple(made: Any) -> bool:  # (what a factory may make: `factories.pure`)
+    return _simple_class(made, 0)
+
+
 def _is_docstring(stmt: ast.stmt) -> bool:
     return (
         isinstance(stmt, ast.Expr)
@@ -377,19 +451,13 @@ def _is_docstring(stmt: ast.stmt) -> bool:
     )
 
 
-def _set_again(cls: type) -> frozenset[str]:
-    """The attribute names set in the modules of ``cls`` and its bases, but by an ``__init__`` on
-    the object it makes."""
-    out: frozenset[str] = frozenset()
-    for c in cls.__mro__[:-1]:
-        out |= _module_sets(c.__module__)
-    return out
-
-
-def _workflow_chains(comp: Builder, name: str) -> tuple[list[tuple[str, ...]], list[cst.Name]]:
+def _workflow_chains(
+    comp: Builder, name: str, depth: int = 0
+) -> tuple[list[tuple[str, ...]], list[cst.Name]]:
     """The attribute chains the function making the object reads of ``name`` (``rag.k``:
     ``("k",)``), and the reads of ``name`` bare (handing it on); one handed to a helper of the
-    module that only reads it (``await answer(rag, q)``) counts as that helper's chains."""
+    module that only reads it (``await answer(rag, q)``) counts as that helper's chains, one handed
+    to a class that keeps it for good (``QAService(repo)``) as that class's methods' reads of it."""
     src = comp.src
     chains = []
     bare = []
@@ -404,13 +472,42 @@ def _workflow_chains(comp: Builder, name: str) -> tuple[list[tuple[str, ...]], l
             continue  # (a binding: this one, or another object's; `a, b = A(), B()`)
         chain, _ = _chain_at(src.parents, n)
         helper = None if chain else _helper_reads(comp, n)
+        held = None if chain or helper is not None or depth >= _DEPTH else _holder_reads(comp, n, depth)
         if chain:
             chains.append(chain)
         elif helper is not None:
             chains.extend(helper)
+        elif held is not None:
+            chains.extend(held)
         else:
             bare.append(n)
     return chains, bare
+
+
+def _holder_reads(comp: Builder, n: cst.Name, depth: int) -> list[tuple[str, ...]] | None:
+    """The chains a plain class's methods read of the object the bare name ``n`` is handed to its
+    constructor as (``QAService(repo)``, reading ``self.repo.find(q)``: ``attribute_uses.
+    holder_reads``), where the holder is itself only read further (``QAService(repo).answer(q)``,
+    or a name with no bare use); else None."""
+    arg = comp.src.parents.get(n)
+    call = comp.src.parents.get(arg) if isinstance(arg, cst.Arg) and arg.value is n and not arg.star else None
+    if not isinstance(call, cst.Call) or any(a.star for a in call.args) or not isinstance(arg, cst.Arg):
+        return None
+    cls = comp.exprs.callee(call)
+    if not plain_class(cls):
+        return None
+    index = None if arg.keyword is not None else [a for a in call.args if a.keyword is None].index(arg)
+    found = attribute_uses.holder_reads(cls, index, arg.keyword.value if arg.keyword is not None else None)
+    if found is None:
+        return None
+    field, reads = found
+    up = comp.src.parents.get(call)
+    if isinstance(up, cst.Assign) and len(up.targets) == 1 and isinstance(up.targets[0].target, cst.Name):
+        chains, bare = _workflow_chains(comp, up.targets[0].target.value, depth + 1)
+    else:
+        chains, bare = [_chain_at(comp.src.parents, call)[0]], []
+    # the holder read only further (`QAService(repo).answer(q)`), and never its field bare
+    return reads if not bare and all(c and c != (field,) for c in chains) else None
 
 
 def _chain_at(parents: Any, n: cst.CSTNode) -> tuple[tuple[str, ...], cst.CSTNode | None]:
@@ -429,7 +526,7 @@ def _chain_at(parents: Any, n: cst.CSTNode) -> tuple[tuple[str, ...], cst.CSTNod
 def param_chains(src: FunctionSource, param: str) -> list[tuple[str, ...]] | None:
     """The attribute chains the function ``src`` reads of its parameter ``param`` (``p.k``,
     ``p.step(q)``), or None where it uses it otherwise: binds it again, hands it on bare, sets,
-    deletes or unpacks into one of its attributes (what the object's own methods set, ``_set_again``
+    deletes or unpacks into one of its attributes (what the object's own methods set, ``set_again``
     leaves out)."""
     bindings = src.fn_scope.assignments[param]
     if len(bindings) != 1:
@@ -477,107 +574,3 @@ def _helper_reads(comp: Builder, n: cst.Name) -> list[tuple[str, ...]] | None:
     except Exception:
         return None
     return param_chains(src, name)
-
-
-@functools.lru_cache(maxsize=256)
-def _self_chains(cls: type) -> tuple[tuple[str, ...], ...] | None:
-    """The attribute chains the methods of ``cls`` (and of its bases) but ``__init__`` read of
-    ``self`` (``self.retriever.k``: ``("retriever", "k")``); None when one reads ``self`` bare
-    (``return self``, ``register(self)``): code elsewhere may then set its fields."""
-    chains: list[tuple[str, ...]] = []
-    for c in cls.__mro__[:-1]:
-        for key, fn in vars(c).items():
-            if isinstance(fn, staticmethod | classmethod):
-                continue  # (no `self`)
-            if not inspect.isfunction(fn):
-                continue
-            where = fn.__code__.co_filename
-            if dataclasses.is_dataclass(c) and (where.startswith("<") or where == dataclasses.__file__):
-                continue  # (made by the dataclass: `__init__`, `__repr__`, `__eq__`...)
-            try:
-                tree = parsed(dedented(inspect.getsource(fn)))
-            except (OSError, TypeError, SyntaxError):
-                return None
-            node = tree.body[0]
-            if not isinstance(node, ast.FunctionDef | ast.AsyncFunctionDef) or not node.args.args:
-                continue
-            me = node.args.args[0].arg
-            up = {id(child): n for n in ast.walk(node) for child in ast.iter_child_nodes(n)}
-            for n in ast.walk(node):
-                if not (isinstance(n, ast.Name) and n.id == me):
-                    continue
-                chain: list[str] = []
-                at: ast.AST = n
-                while isinstance(parent := up.get(id(at)), ast.Attribute) and parent.value is at:
-                    chain.append(parent.attr)
-                    at = parent
-                if chain and isinstance(parent, ast.Call) and parent.func is at:
-                    chain.append("__call__")  # (`await self.retriever(q)`)
-                if not chain:
-                    return None
-                if key != "__init__":
-                    chains.append(tuple(chain))
-    return tuple(chains)
-
-
-@functools.lru_cache(maxsize=256)
-def _module_sets(module: str) -> frozenset[str]:
-    """The attribute names the module's code sets (``x.a = ``, ``x.a += ``, ``del x.a``), but an
-    ``__init__`` on the object it makes (``self.a = a``); every name (``"*"``) when it calls
-    ``setattr``, ``delattr`` or ``vars``, reads ``__dict__``, or calls ``__init__`` outside one
-    (``obj.__init__(...)`` makes an object again)."""
-    mod = sys.modules.get(module)
-    try:
-        tree = parsed(inspect.getsource(mod)) if mod is not None else None
-    except (OSError, TypeError, SyntaxError):
-        tree = None
-    if tree is None:
-        return frozenset({"*"})
-    names: set[str] = set()
-    making: set[int] = set()  # (the `self.a` an `__init__` sets; what any `__init__` reads)
-    for node in ast.walk(tree):
-        if isinstance(node, ast.FunctionDef) and node.name == "__init__" and node.args.args:
-            me = node.args.args[0].arg
-            for n in ast.walk(node):
-                if isinstance(n, ast.Attribute) and isinstance(n.value, ast.Name) and n.value.id == me:
-                    making.add(id(n))
-                elif isinstance(n, ast.Attribute) and n.attr == "__init__":
-                    making.add(id(n))  # (`super().__init__(...)`, `Base.__init__(self, ...)`)
-    for node in ast.walk(tree):
-        if id(node) in making:
-            continue
-        if isinstance(node, ast.Attribute) and isinstance(node.ctx, ast.Store | ast.Del):
-            names.add(node.attr)
-        elif (isinstance(node, ast.Name) and node.id in ("setattr", "vars", "delattr")) or (
-            isinstance(node, ast.Attribute) and node.attr in ("__dict__", "__init__")
-        ):
-            names.add("*")
-    return frozenset(names)
-
-
-def field_reads_only(e: cst.CSTNode, name: str, fields: dict[str, Any]) -> bool:
-    """Whether ``e`` reads ``name`` only as ``name.<field>`` of ``fields``, an object's field only
-    further (``name.retriever.k``, ``name.retriever.search(...)``: nothing else of it) or as the
-    whole of ``e`` (the function of ``name.retriever(q)``: its uses are all such, see
-    ``initial_fields``)."""
-    ok = set()
-    names = []
-
-    class V(cst.CSTVisitor):
-        def visit_Attribute(self, n: cst.Attribute) -> None:
-            if (
-                isinstance(n.value, cst.Name)
-                and n.value.value == name
-                and n.attr.value in fields
-                and (_constant(fields[n.attr.value]) or id(n) in further or n is e)
-            ):
-                ok.add(id(n.value))
-            further.add(id(n.value))
-
-        def visit_Name(self, n: cst.Name) -> None:
-            if n.value == name:
-                names.append(n)
-
-    further: set[int] = set()  # (the values of attributes, so read further)
-    e.visit(V())
-    return all(id(n) in ok for n in names)

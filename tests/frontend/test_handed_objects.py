@@ -17,8 +17,10 @@ import pytest
 from tests.util import fresh_copies_agree
 
 from .programs import load
+from .service_classes import COUNTING
 
-HEAD = """
+HEAD = (
+    """
 import asyncio
 from dataclasses import dataclass
 
@@ -39,20 +41,9 @@ class Plain:
         return self.prefix.strip()
 
 
-class Counting:
-    def __init__(self, prefix="C: ", budget=3):
-        self.prefix = prefix
-        self.budget = budget
-        self.calls = 0
-
-    async def generate(self, q):
-        self.calls += 1
-        LOG.append(self.calls)
-        return await ayo.llm(f"{self.prefix}{self.calls} {q}", max_tokens=self.budget)
-
-    def tag(self):
-        return f"{self.prefix.strip()}{self.calls}"
-
+"""
+    + COUNTING
+    + """
 
 @dataclass
 class Data:
@@ -78,6 +69,7 @@ class Team:
     async def run_with(self, agent, q):
         return self.name + (await agent.generate(q))
 """
+)
 
 # how the workflow hands the object over (CLS: the class)
 GIVEN = {
