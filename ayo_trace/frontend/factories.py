@@ -10,14 +10,17 @@
 Services reached through a container a function builds have no class the call shows; the object
 made in place (``App(Retriever("kb"), ...)``) has (``made_fields``). ``pure`` says whether a function
 only makes objects: its body binds local names, may branch with ``if`` and returns the object a call
-makes, and every call in it is of a builtin constructor (``list``, ``dict``...), of a class making its
-object by setting fields only (the caller's ``simple_class``) or of such a function; nothing in it
+makes, and every call in it is of a pure builtin (``list``, ``dict``, ``len``, ``max``...), of a class
+making its object by setting fields only (the caller's ``simple_class``) or of such a function; nothing in it
 awaits, yields, defines a function or names a global or nonlocal to bind. Called with arguments
 known at trace time, such a function makes an equal object at every call: the tracer calls it once
 (``made_fields``) to learn the class and the constant fields, and the graph still calls it where the
 workflow does, once per query. Its reads of module names (and of their attributes) are handed
 back, so the caller can check that the workflow does not change them and trace again when one is
-bound anew.
+bound anew. An argument known only when the workflow runs is given to it as a stand-in that raises
+at any use but storing (``made_fields._Unknown``), so nothing the factory computes can depend on it
+but through identity (``is``, ``isinstance``), which ``sees_identity`` looks for: where it could,
+there is no copy.
 """
 
 from __future__ import annotations
@@ -31,6 +34,7 @@ from collections.abc import Callable
 from typing import Any
 
 from ..ir.code import dedented, parsed
+from . import attribute_uses
 from .user_code import user_function
 
 _DEPTH = 3  # (factories calling factories, at most)
@@ -177,3 +181,70 @@ def _maker_ok(fn: types.FunctionType, call: ast.Call, local: set[str], simple_cl
     if isinstance(target, type):
         return simple_class(target)
     return pure(target, simple_class, depth + 1) is not None
+
+
+def sees_identity(fn: types.FunctionType, unknown: frozenset[str], depth: int = 0) -> bool:
+    """Whether the factory ``fn``, given stand-ins for the arguments of its parameters ``unknown``,
+    could tell one from a value by identity: an ``is`` or ``isinstance`` of anything but a
+    constant or a parameter known whole (bound again only to new objects: ``cfg = cfg or
+    Config()``), or a call of a class whose ``__init__`` compares by identity
+    (``attribute_uses.tests_identity``) or of a factory that could (any of its arguments may be
+    one)."""
+    try:
+        node = parsed(dedented(inspect.getsource(fn))).body[0]
+    except (OSError, TypeError, SyntaxError, IndexError):
+        return True
+    if not isinstance(node, ast.FunctionDef) or depth > _DEPTH:
+        return True
+    args = node.args
+    params = {a.arg for a in [*args.posonlyargs, *args.args, *args.kwonlyargs]}
+    known = {p for p in params - unknown if all(_keeps_identity(v, p) for v in _assigned(node, p))}
+    for n in ast.walk(node):
+        if (
+            isinstance(n, ast.Compare)
+            and any(isinstance(op, ast.Is | ast.IsNot) for op in n.ops)
+            and not all(_whole(o, known) for o in [n.left, *n.comparators])
+        ):
+            return True
+        if not (isinstance(n, ast.Call) and isinstance(n.func, ast.Name)):
+            continue
+        target = fn.__globals__.get(n.func.id)
+        if n.func.id == "isinstance" and target is None and not (n.args and _whole(n.args[0], known)):
+            return True
+        if isinstance(target, type) and attribute_uses.tests_identity(target):
+            return True
+        if isinstance(target, types.FunctionType):
+            inner = inspect.signature(target).parameters
+            if sees_identity(target, frozenset(inner), depth + 1):
+                return True
+    return False
+
+
+def _whole(e: ast.expr, known: set[str]) -> bool:
+    return isinstance(e, ast.Constant) or (isinstance(e, ast.Name) and e.id in known)
+
+
+def _assigned(node: ast.FunctionDef, name: str) -> list[ast.expr]:
+    """The values ``name`` is bound to in ``node``'s body (a target of several names: ``None``)."""
+    out: list[ast.expr] = []
+    for n in ast.walk(node):
+        if isinstance(n, ast.Assign | ast.AnnAssign) and n.value is not None:
+            for t in n.targets if isinstance(n, ast.Assign) else [n.target]:
+                if isinstance(t, ast.Name) and t.id == name:
+                    out.append(n.value)
+                elif any(isinstance(x, ast.Name) and x.id == name for x in ast.walk(t)):
+                    out.append(ast.Constant(None, kind="several"))  # (unpacked: not followed)
+    return out
+
+
+def _keeps_identity(value: ast.expr, name: str) -> bool:
+    """Whether binding ``name`` to ``value`` keeps it a value known whole: a new object (a call),
+    the name itself, or a choice of those (``cfg or Config()``, ``cfg if cfg is not None else
+    Config()``)."""
+    if isinstance(value, ast.Call) or (isinstance(value, ast.Name) and value.id == name):
+        return True
+    if isinstance(value, ast.BoolOp):
+        return all(_keeps_identity(v, name) for v in value.values)
+    if isinstance(value, ast.IfExp):
+        return _keeps_identity(value.body, name) and _keeps_identity(value.orelse, name)
+    return False

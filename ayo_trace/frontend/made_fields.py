@@ -178,8 +178,9 @@ def _make(comp: Builder, call: cst.Call, cls: Any, depth: int) -> Any:
             args.append(value)
         else:
             kwargs[a.keyword.value] = value
-    unknown = _holds_unknown([*args, *kwargs.values()])
-    if unknown and (reads is not None or attribute_uses.tests_identity(maker)):
+    if _holds_unknown([*args, *kwargs.values()]) and (
+        attribute_uses.tests_identity(maker) if reads is None else _factory_sees(maker, args, kwargs)
+    ):
         return _MISSING  # (a stand-in would take a branch the value may not: `k is None`)
     if reads is not None:
         _saw_reads(comp, maker.__globals__, reads)
@@ -190,6 +191,16 @@ def _make(comp: Builder, call: cst.Call, cls: Any, depth: int) -> Any:
     if reads is not None and not _simple(type(made)):
         return _MISSING
     return made if not isinstance(cls, type) or type(made) is cls else _MISSING
+
+
+def _factory_sees(fn: Any, args: list[Any], kwargs: dict[str, Any]) -> bool:
+    """Whether the factory ``fn`` could tell the stand-ins among its arguments from their values."""
+    try:
+        bound = inspect.signature(fn).bind(*args, **kwargs)
+    except TypeError:
+        return True
+    unknown = frozenset(k for k, v in bound.arguments.items() if _holds_unknown([v]))
+    return factories.sees_identity(fn, unknown)
 
 
 def _saw_reads(comp: Builder, module: dict[str, Any], reads: Iterable[tuple[str, ...]]) -> None:

@@ -58,7 +58,7 @@ class Other:
         self.tag = tag
 
     async def generate(self, q):
-        return self.tag + (await ayo.llm(q + "?", max_tokens=2))
+        return self.tag + (await ayo.llm(q + "?", max_tokens=3))
 
 
 @dataclass
@@ -90,14 +90,14 @@ FACTORIES = {
         "return App(Counting(cfg.prefix, cfg.budget))",
     ],
     "module_object": ["return DEFAULT_APP"],
-    "changes_it": ["app = App(Gen((cfg or Config()).prefix))", "app.gen.budget = 2", "return app"],
+    "changes_it": ["app = App(Gen((cfg or Config()).prefix))", "app.gen.budget = 5", "return app"],
     "reads_changed": ["return App(Gen((cfg or Config()).prefix, SETTINGS['budget']))"],
 }
 # how the workflow calls it
 ARGS = {
     "none": ([], "make()"),
     "config": ([], "make(Config('C: ', 3))"),
-    "config_before": (["cfg = Config(budget=2)"], "make(cfg)"),
+    "config_before": (["cfg = Config(budget=3)"], "make(cfg)"),
     "from_query": ([], "make(Config(q[:3], 3))"),
 }
 # what the workflow does with what it made (`app`)
@@ -182,7 +182,7 @@ def test_a_factory_given_an_argument_known_when_the_workflow_runs_runs_as_writte
 BRANCHING = """
 def make(kind=None):
     if kind is None:
-        return App(Gen("N: ", 2))
+        return App(Gen("N: ", 3))
     if kind == "other":
         return App(Other("O: "))
     return App(Counting(kind))
@@ -270,7 +270,7 @@ class Tally:
     async def __call__(self, q):
         self.calls += 1
         LOG.append(self.calls)
-        return await ayo.llm(f"{self.calls} {q}", max_tokens=2)
+        return await ayo.llm(f"{self.calls} {q}", max_tokens=3)
 
 
 @ayo.workflow
@@ -278,7 +278,7 @@ async def wf(q, docs):
     out = await MADE(q)
     return out, list(LOG)
 """
-MADE = ["Judge()", "Judge('K: ', 2)", "Judge(q[:3])", "Tally()", "make_judge()"]
+MADE = ["Judge()", "Judge('K: ', 5)", "Judge(q[:3])", "Tally()", "make_judge()"]
 
 
 @pytest.mark.parametrize("made", MADE)
@@ -286,7 +286,69 @@ def test_awaiting_an_object_made_in_the_call_agrees(made: str, tmp_path: Path) -
     # (`await Judge()(q)`: its class's `async def __call__`, inlined; it was a graph break)
     source = HEAD + CALLABLE.replace("MADE", made) + "\n\ndef make_judge():\n    return Judge('M: ')\n"
     fresh_copies_agree(source, tmp_path, ["what is rust", "FAIL x", "again"])
-    if made in ("Judge()", "Judge('K: ', 2)"):
+    if made in ("Judge()", "Judge('K: ', 5)"):
         from ayo_trace.frontend.breaks import graph_breaks
 
         assert graph_breaks(load(source, tmp_path).wf.graph("q", [])) == []
+
+
+# a factory given an argument known only when the workflow runs (`make(q[:3])`): traced where
+# nothing it does could tell the trace's stand-in from the value; run as written where it could
+RUN_TIME = {
+    "stores_it": (["return App(Gen(prefix, 3))"], True),
+    "formats_it_in_a_method": (["return App(Gen(prefix))"], True),
+    "is_none": (["if prefix is None:", "    prefix = 'D: '", "return App(Gen(prefix))"], False),
+    "is_none_decides_a_constant": (["return App(Gen('N: ' if prefix is None else 'S: ', 3))"], False),
+    "is_none_decides_the_class": (["return App(Other('o') if prefix is None else Gen(prefix))"], False),
+    "or_default": (["return App(Gen(prefix or 'D: '))"], False),
+    "isinstance": (["return App(Gen(prefix if isinstance(prefix, str) else 'D: '))"], False),
+    "equals": (["return App(Other(prefix)) if prefix == 'O' else App(Gen(prefix))"], False),
+    "inner_is_none": (["return App(Defaulting(prefix))"], False),
+    "nested_factory_is_none": (["return App(make_gen_or_default(prefix))"], False),
+    "known_default": (["cfg = cfg or Config()", "return App(Gen(prefix, cfg.budget))"], True),
+    "known_is_none": (["if cfg is None:", "    cfg = Config()", "return App(Gen(prefix, cfg.budget))"], True),
+    "computes_with_it": (["return App(Gen(prefix + ': '))"], False),
+}
+RUN_TIME_ARGS = ["q[:3]", "None if q.startswith('F') else q[:2]", "q[:1] or None"]
+RUN_TIME_HEAD = """
+class Defaulting:
+    def __init__(self, prefix):
+        self.prefix = "DEF: " if prefix is None else "SET: "
+        self.budget = 4
+
+    async def generate(self, q):
+        return await ayo.llm(f"{self.prefix}{q}", max_tokens=self.budget)
+
+
+def make_gen_or_default(prefix):
+    if prefix is None:
+        return Other("n")
+    return Gen(prefix)
+"""
+
+
+def _run_time_source(factory: str, arg: str) -> str:
+    body = "".join(f"    {line}\n" for line in RUN_TIME[factory][0])
+    return (
+        f"{HEAD}{RUN_TIME_HEAD}\n\ndef make(prefix, cfg=None):\n{body}\n\n@ayo.workflow\n"
+        f"async def wf(q, docs):\n    app = make({arg})\n    out = await app.gen.generate(q)\n"
+        "    return out, list(LOG)\n"
+    )
+
+
+@pytest.mark.parametrize("factory", RUN_TIME)
+@pytest.mark.parametrize("arg", RUN_TIME_ARGS)
+def test_a_factory_given_an_argument_known_when_it_runs_agrees(
+    factory: str, arg: str, tmp_path: Path
+) -> None:
+    fresh_copies_agree(_run_time_source(factory, arg), tmp_path, ["what is rust", "Fx", "again", ""])
+
+
+@pytest.mark.parametrize("factory", RUN_TIME)
+def test_a_factory_blind_to_its_argument_known_when_it_runs_traces_whole(
+    factory: str, tmp_path: Path
+) -> None:
+    from ayo_trace.frontend.breaks import graph_breaks
+
+    graph = load(_run_time_source(factory, "q[:3]"), tmp_path).wf.graph("q", [])
+    assert (graph_breaks(graph) == []) is RUN_TIME[factory][1]

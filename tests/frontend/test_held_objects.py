@@ -37,7 +37,7 @@ SEEN = []
     + """
 
 class Repo:
-    def __init__(self, prefix="R: ", budget=2):
+    def __init__(self, prefix="R: ", budget=5):
         self.prefix = prefix
         self.budget = budget
         self.seen = {}
@@ -142,4 +142,4 @@ def test_a_held_object_read_only_through_its_holder_traces_whole(
     graph = load(_source(*case), tmp_path).wf.graph("q", [])
     assert graph_breaks(graph) == []
     if case[2] == "Repo":  # (its constant field, a graph constant)
-        assert "max_tokens=2" in str(graph)
+        assert "max_tokens=5" in str(graph)
