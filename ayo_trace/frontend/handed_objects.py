@@ -21,7 +21,7 @@ import libcst as cst
 
 from ..errors import TraceError
 from ..ir.code import SourceLoc
-from . import made_fields
+from . import made_fields, made_methods
 from .builder import Expressions
 from .source import FunctionSource
 from .values import Traced, Value
@@ -68,7 +68,7 @@ def _seen(comp: Expressions, e: cst.BaseExpression) -> Any:
         except TraceError:
             return None
         if isinstance(value, Traced) and value.cls is not None:
-            return made_fields.TraceView(value.cls, value.fields) if value.fields else value.cls
+            return made_methods.view(value.cls, value.fields)
     return None
 
 

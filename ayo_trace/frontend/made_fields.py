@@ -45,7 +45,6 @@ import abc
 import ast
 import dataclasses
 import inspect
-import types
 from collections.abc import Iterable
 from typing import TYPE_CHECKING, Any
 
@@ -290,23 +289,6 @@ def _peek(comp: Any, name: str) -> Any:
     return None
 
 
-class TraceView:
-    """A made object as the tracer sees it: its known fields, the objects it holds for good
-    (``Fields.held``) as views of theirs, else its class's attributes."""
-
-    def __init__(self, cls: type, fields: dict[str, Any]) -> None:
-        self._cls, self._fields = cls, fields
-
-    def __getattr__(self, name: str) -> Any:
-        if name in self._fields:
-            return self._fields[name]
-        if name in (held := getattr(self._fields, "held", {})):
-            return TraceView(*held[name])
-        found = getattr(self._cls, name)
-        # a method, bound to the view: what it calls of `self` is looked up here too
-        return types.MethodType(found, self) if inspect.isfunction(found) else found
-
-
 def _frozen(value: object, changed: frozenset[str], depth: int) -> bool:
     """Whether ``value`` is an object of a plain class made by setting fields only, whose methods
     read ``self`` only for its constant fields, its methods and such objects' (so it is the same
@@ -403,25 +385,8 @@ def _sets_fields_only(cls: type, depth: int = 0, above: type | None = None) -> b
     if not isinstance(fn, ast.FunctionDef) or not fn.args.args:
         return False
     me = fn.args.args[0].arg
-    body = fn.body[1:] if fn.body and _is_docstring(fn.body[0]) else fn.body
-    for stmt in body:
-        if _calls_super_init(stmt):  # `super().__init__(kb)`: the next `__init__` must set fields only
-            assert isinstance(stmt, ast.Expr)
-            targets, value = [], stmt.value
-            if not _sets_fields_only(cls, depth + 1, defines):
-                return False
-            value = ast.Tuple([*value.args, *(k.value for k in value.keywords)])  # type: ignore[attr-defined]
-        elif isinstance(stmt, ast.Assign):
-            targets, value = stmt.targets, stmt.value
-        elif isinstance(stmt, ast.AnnAssign) and stmt.value is not None:
-            targets, value = [stmt.target], stmt.value
-        else:
-            return False
-        if not all(
-            isinstance(t, ast.Attribute) and isinstance(t.value, ast.Name) and t.value.id == me
-            for t in targets
-        ):
-            return False
+
+    def value_ok(value: ast.AST) -> bool:
         for n in ast.walk(value):
             if isinstance(n, ast.Call) and not (
                 isinstance(n.func, ast.Name)
@@ -430,7 +395,37 @@ def _sets_fields_only(cls: type, depth: int = 0, above: type | None = None) -> b
                 return False
             if isinstance(n, ast.Await | ast.Yield | ast.YieldFrom | ast.NamedExpr | ast.Lambda):
                 return False
-    return True
+        return True
+
+    def statements_ok(stmts: list[ast.stmt]) -> bool:  # (fields set, locals bound: `cfg = cfg or Cfg()`)
+        for stmt in stmts:
+            if isinstance(stmt, ast.If):
+                if not (value_ok(stmt.test) and statements_ok(stmt.body) and statements_ok(stmt.orelse)):
+                    return False
+                continue
+            if _calls_super_init(stmt):  # `super().__init__(kb)`: the next `__init__` must set fields only
+                assert isinstance(stmt, ast.Expr)
+                targets, value = [], stmt.value
+                if not _sets_fields_only(cls, depth + 1, defines):
+                    return False
+                value = ast.Tuple([*value.args, *(k.value for k in value.keywords)])  # type: ignore[attr-defined]
+            elif isinstance(stmt, ast.Assign):
+                targets, value = stmt.targets, stmt.value
+            elif isinstance(stmt, ast.AnnAssign) and stmt.value is not None:
+                targets, value = [stmt.target], stmt.value
+            else:
+                return False
+            if not all(
+                (isinstance(t, ast.Attribute) and isinstance(t.value, ast.Name) and t.value.id == me)
+                or (isinstance(t, ast.Name) and t.id != me)
+                for t in targets
+            ):
+                return False
+            if not value_ok(value):
+                return False
+        return True
+
+    return statements_ok(fn.body[1:] if fn.body and _is_docstring(fn.body[0]) else fn.body)
 
 
 def _calls_super_init(stmt: ast.stmt) -> bool:
@@ -523,14 +518,14 @@ def _holder_reads(comp: Builder, n: cst.Name, depth: int) -> list[tuple[str, ...
 
 def _chain_at(parents: Any, n: cst.CSTNode) -> tuple[tuple[str, ...], cst.CSTNode | None]:
     """The attribute chain read of the name ``n`` (``rag.retriever(q)``: ``("retriever",
-    "__call__")``; none for a bare read), and the node above it."""
+    "__call__")``; ``judge(q)``: ``("__call__",)``; none for a bare read), and the node above it."""
     chain: list[str] = []
     at: cst.CSTNode = n
     while isinstance(up := parents.get(at), cst.Attribute) and up.value is at:
         chain.append(up.attr.value)
         at = up
-    if chain and isinstance(up, cst.Call) and up.func is at:
-        chain.append("__call__")  # (`rag.retriever(q)`)
+    if isinstance(up, cst.Call) and up.func is at:
+        chain.append("__call__")  # (`rag.retriever(q)`, `judge(q)`: its class's `__call__`)
     return tuple(chain), up
 
 

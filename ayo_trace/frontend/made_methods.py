@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import dataclasses
 import inspect
+import types
 from typing import Any
 
 import libcst as cst
@@ -43,7 +44,7 @@ class TracedSelf:
         """What ``self`` stands for when a helper's calls are looked up: its class, and the objects
         it holds (``self.retriever.search``) when they are known (``made_fields``)."""
         fields = self.value.fields if self.value is not None else self.fields
-        return made_fields.TraceView(self.cls, fields) if fields else self.cls
+        return view(self.cls, fields)
 
 
 def method_of(comp: Any, call: cst.Call) -> tuple[TracedSelf, Any] | None:
@@ -82,3 +83,26 @@ def _local(comp: Any, name: str) -> Traced | None:
     except TraceError:
         return None
     return value if isinstance(value, Traced) and value.cls is not None else None
+
+
+def view(cls: type, fields: dict[str, Any] | None) -> Any:
+    """What a made object of ``cls`` stands for where a helper's calls are looked up: a view of
+    its known fields and of the objects it holds for good (``TraceView``), else its class."""
+    return TraceView(cls, fields) if fields is not None and (fields or getattr(fields, "held", None)) else cls
+
+
+class TraceView:
+    """A made object as the tracer sees it: its known fields, the objects it holds for good
+    (``Fields.held``) as views of theirs, else its class's attributes."""
+
+    def __init__(self, cls: type, fields: dict[str, Any]) -> None:
+        self._cls, self._fields = cls, fields
+
+    def __getattr__(self, name: str) -> Any:
+        if name in self._fields:
+            return self._fields[name]
+        if name in (held := getattr(self._fields, "held", {})):
+            return view(*held[name])
+        found = getattr(self._cls, name)
+        # a method, bound to the view: what it calls of `self` is looked up here too
+        return types.MethodType(found, self) if inspect.isfunction(found) else found

@@ -56,6 +56,9 @@ class Service:
         first = await self.gen.generate(q)
         return self.tag + first
 
+    async def __call__(self, q):
+        return await self.answer(q)
+
 
 @dataclass
 class Box:
@@ -65,6 +68,20 @@ class Box:
     async def answer(self, q):
         first = await self.gen.generate(q)
         return self.tag + first
+
+    async def __call__(self, q):
+        return await self.answer(q)
+
+
+class Bare:
+    def __init__(self, gen):
+        self.gen = gen
+
+    async def answer(self, q):
+        return await self.gen.generate(q)
+
+    async def __call__(self, q):
+        return await self.gen.generate(q)
 
 
 def register(svc):
@@ -78,6 +95,7 @@ HOLDS = {
     "keyword": (["g = HELD()"], "Service(gen=g, tag='k')"),
     "dataclass": (["g = HELD()"], "Box(g)"),
     "used_before": (["g = HELD()", "pre = await g.generate('pre ' + q)"], "Service(g)"),
+    "bare_holder": (["g = HELD()"], "Bare(g)"),  # (a holder with no constant field)
 }
 # what the workflow does with the holder (`svc`)
 USES = {
@@ -86,6 +104,8 @@ USES = {
     "twice": ["a = await svc.answer(q)", "out = a + (await svc.gen.generate(a[:5]))"],
     "gathers": ["a, b = await asyncio.gather(svc.answer(q), svc.gen.generate(q + '!'))", "out = a + b"],
     "inline": ["out = await HOLDER.answer(q)"],
+    "calls_it": ["out = await svc(q)"],
+    "calls_it_inline": ["out = await HOLDER(q)"],
     "handed_bare": ["register(svc)", "out = await svc.answer(q)"],
     "swapped": ["swap(svc)", "out = await svc.gen.generate(q)"],
     "field_set": ["svc.gen.budget = 1 + len(q) % 3", "out = await svc.answer(q)"],
@@ -95,7 +115,14 @@ USES = {
         "out = await svc.answer(q)",
     ],
 }
-READ_ONLY = {"method", "through", "twice", "inline"}  # (`gathers`: the calls interleave)
+READ_ONLY = {
+    "method",
+    "through",
+    "twice",
+    "inline",
+    "calls_it",
+    "calls_it_inline",
+}  # (`gathers`: the calls interleave)
 CASES = [
     *itertools.product(HOLDS, USES, ["Counting"]),
     *itertools.product(HOLDS, ["method", "through", "field_set", "handed_bare", "escapes"], ["Repo"]),
@@ -106,7 +133,7 @@ def _source(hold: str, use: str, held: str) -> str:
     made, holder = HOLDS[hold]
     holder = holder.replace("HELD", held)
     lines = [line.replace("HELD", held) for line in made]
-    if use == "inline":
+    if use in ("inline", "calls_it_inline"):
         lines += [line.replace("HOLDER", holder) for line in USES[use]]
     else:
         lines += [f"svc = {holder}", *USES[use]]
@@ -126,11 +153,7 @@ def test_an_object_held_by_another_agrees(case: tuple[str, str, str], tmp_path: 
     fresh_copies_agree(_source(*case), tmp_path, ["what is rust", "FAIL x", "again"])
 
 
-WHOLE = [
-    (hold, use, held)
-    for hold, use, held in itertools.product(HOLDS, sorted(READ_ONLY), ["Counting", "Repo"])
-    if not (use == "inline" and hold == "used_before")  # (the holder made in the call holds `g`)
-]
+WHOLE = list(itertools.product(HOLDS, sorted(READ_ONLY), ["Counting", "Repo"]))
 
 
 @pytest.mark.parametrize("case", WHOLE, ids=["-".join(c) for c in WHOLE])

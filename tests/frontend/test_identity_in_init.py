@@ -48,6 +48,8 @@ INITS = {
     "in_a_key": ["self.prefix = {True: 'A: ', False: 'B: '}[k is None]"],
     "in_a_base": ["super().__init__(k)"],
     "in_an_inner": ["self.inner = Inner(k)", "self.prefix = self.inner.prefix"],
+    "in_a_local": ["p = 'NONE: ' if k is None else 'SOME: '", "self.prefix = p"],
+    "in_an_if": ["if k is None:", "    self.prefix = 'NONE: '", "else:", "    self.prefix = 'SOME: '"],
     "no_identity": ["self.k = k", "self.prefix = 'P: '"],
 }
 ARGS = {
@@ -77,7 +79,7 @@ def test_an_init_comparing_an_argument_by_identity_agrees(case: tuple[str, str, 
     fresh_copies_agree(_source(*case), tmp_path, ["q", "Fx", "again"])
 
 
-@pytest.mark.parametrize("init", ["is_none", "in_a_base"])
+@pytest.mark.parametrize("init", ["is_none", "in_a_base", "in_a_local", "in_an_if"])
 def test_a_known_argument_still_gives_a_constant_field(init: str, tmp_path: Path) -> None:
     wf = load(_source(init, "int", "field"), tmp_path).wf
     assert 'f"SOME: ' in str(wf.graph("q", []))
