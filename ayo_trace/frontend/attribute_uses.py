@@ -79,10 +79,11 @@ def self_chains(cls: type) -> tuple[tuple[str, ...], ...] | None:
 
 @functools.lru_cache(maxsize=256)
 def module_sets(module: str) -> frozenset[str]:
-    """The attribute names the module's code sets (``x.a = ``, ``x.a += ``, ``del x.a``), but an
-    ``__init__`` on the object it makes (``self.a = a``); every name (``"*"``) when it calls
-    ``setattr``, ``delattr`` or ``vars``, reads ``__dict__``, or calls ``__init__`` outside one
-    (``obj.__init__(...)`` makes an object again)."""
+    """The attribute names the module's code sets (``x.a = ``, ``x.a += ``, ``del x.a``,
+    ``setattr(x, "a", v)``), but an ``__init__`` on the object it makes (``self.a = a``); every
+    name (``"*"``) when it calls ``setattr`` or ``delattr`` with a name computed, may change an
+    object's ``__dict__`` (``vars(x).update(d)``: ``_changes_dict``), or calls ``__init__``
+    outside one (``obj.__init__(...)`` makes an object again)."""
     mod = sys.modules.get(module)
     try:
         tree = parsed(inspect.getsource(mod)) if mod is not None else None
@@ -100,16 +101,56 @@ def module_sets(module: str) -> frozenset[str]:
                     making.add(id(n))
                 elif isinstance(n, ast.Attribute) and n.attr == "__init__":
                     making.add(id(n))  # (`super().__init__(...)`, `Base.__init__(self, ...)`)
+    up = {id(c): n for n in ast.walk(tree) for c in ast.iter_child_nodes(n)}
     for node in ast.walk(tree):
         if id(node) in making:
             continue
         if isinstance(node, ast.Attribute) and isinstance(node.ctx, ast.Store | ast.Del):
-            names.add(node.attr)
-        elif (isinstance(node, ast.Name) and node.id in ("setattr", "vars", "delattr")) or (
-            isinstance(node, ast.Attribute) and node.attr in ("__dict__", "__init__")
-        ):
+            names.add("*" if node.attr == "__dict__" else node.attr)
+        elif isinstance(node, ast.Name) and node.id in ("setattr", "delattr"):
+            call = up.get(id(node))
+            named = isinstance(call, ast.Call) and call.func is node and len(call.args) >= 2
+            name = call.args[1] if named else None  # type: ignore[union-attr]
+            names.add(name.value if isinstance(name, ast.Constant) and isinstance(name.value, str) else "*")
+        elif isinstance(node, ast.Name) and node.id == "vars":
+            call = up.get(id(node))
+            whole = call if isinstance(call, ast.Call) and call.func is node else node
+            names |= {"*"} if _changes_dict(whole, up) else set()
+        elif isinstance(node, ast.Attribute) and node.attr == "__dict__":
+            names |= {"*"} if _changes_dict(node, up) else set()
+        elif isinstance(node, ast.Attribute) and node.attr == "__init__":
             names.add("*")
     return frozenset(names)
+
+
+_DICT_READS = frozenset({"items", "keys", "values", "get", "copy", "__contains__", "__len__", "__iter__"})
+_READERS = frozenset(
+    {"dict", "list", "tuple", "set", "frozenset", "sorted", "len", "print", "str", "repr", "iter"}
+    | {"any", "all", "sum", "max", "min", "enumerate", "zip", "isinstance", "type", "id"}
+    | {"dumps", "pformat", "pprint", "deepcopy"}  # (`json.dumps(vars(x))`)
+)
+
+
+def _changes_dict(d: ast.AST, up: dict[int, ast.AST]) -> bool:
+    """Whether the module's use of an object's ``__dict__`` (``x.__dict__``, ``vars(x)``) may set
+    its attributes: anything but reading it there (an item read, ``items()``, ``get``, iterating,
+    ``in``, formatting it, spreading it, ``**vars(cfg)``, handing it to a builtin that only reads,
+    ``json.dumps``): an item set, ``update``, an alias, an argument of other code, a return."""
+    p = up.get(id(d))
+    if isinstance(p, ast.Subscript) and p.value is d:
+        return not isinstance(p.ctx, ast.Load)
+    if isinstance(p, ast.Attribute) and p.value is d:
+        return p.attr not in _DICT_READS
+    if isinstance(p, ast.Call):
+        reader = p.func.id if isinstance(p.func, ast.Name) else getattr(p.func, "attr", "")
+        return p.func is d or reader not in _READERS
+    if isinstance(p, ast.keyword):
+        return p.arg is not None  # (`f(**vars(cfg))` copies it; `f(state=vars(x))` hands it on)
+    if isinstance(p, ast.Dict):
+        return not any(k is None and v is d for k, v in zip(p.keys, p.values, strict=True))
+    if isinstance(p, ast.For | ast.comprehension):
+        return p.iter is not d
+    return not isinstance(p, ast.FormattedValue | ast.Compare | ast.Starred)
 
 
 def holder_reads(

@@ -107,13 +107,14 @@ def _held(made: object, fields: dict[str, Any], changed: frozenset[str], reads: 
     the same in every query, and their own constant fields (``self.repo.collection``) unless the
     object is read bare (``reads``: ``("repo",)``, handed on, where code elsewhere may set them)."""
     out: dict[str, Any] = {}
-    for k, v in (getattr(made, "__dict__", None) or {}).items():
+    for k, v in _attrs(made).items():
         cls: Any = type(v)
         if k in fields or k in changed or not plain_class(cls):
             continue
         mine = changed | attribute_uses.set_again(cls)
         chains = attribute_uses.self_chains(cls)
-        known = chains is not None and "*" not in mine and (k,) not in reads
+        escapes = (k,) in reads or any(c[:1] == ("__dict__",) for c in reads)
+        known = chains is not None and "*" not in mine and not escapes
         out[k] = (cls, _known_fields(v, mine, chains or ()) if known else {})
     return out
 
@@ -137,7 +138,7 @@ def _known_fields(made: object, changed: frozenset[str], chains: Iterable[tuple[
     attributes it does not hide: ``collection = "docs"`` in the class body), and the objects it
     holds that nothing changes (``self.retriever``) and that ``chains``, its reads, only read
     further."""
-    state = getattr(made, "__dict__", None) or {}  # (none: a class with `__slots__`)
+    state = _attrs(made)
     fields = {k: v for k, v in state.items() if _constant(v) and k not in changed}
     seen = set(state)
     for klass in type(made).__mro__[:-1]:  # (a class attribute, `collection = "docs"` in its body)
@@ -145,9 +146,12 @@ def _known_fields(made: object, changed: frozenset[str], chains: Iterable[tuple[
             if k not in seen and not k.startswith("__") and _constant(v) and k not in changed:
                 fields[k] = v
             seen.add(k)
+    chains = tuple(chains)
+    whole = any(c[:1] == ("__dict__",) for c in chains)  # (its namespace read: what it holds escapes)
     for k, v in state.items():
         if (
-            k not in fields
+            not whole
+            and k not in fields
             and k not in changed
             and _frozen(v, changed, 1)
             and all(_chain_ok(made, c, changed, 0) for c in chains if c[0] == k)
@@ -244,12 +248,20 @@ class _Unknown:
 
 
 def _state(made: object) -> list[Any]:
-    """The values of ``made``'s fields (its ``__dict__``'s, or its slots')."""
+    """The values of ``made``'s fields."""
+    return list(_attrs(made).values())
+
+
+def _attrs(made: object) -> dict[str, Any]:
+    """``made``'s fields by name: its ``__dict__``, or the slots it has set (``__slots__``)."""
     state = getattr(made, "__dict__", None)
     if state is not None:
-        return list(state.values())
-    slots = [n for c in type(made).__mro__ for n in getattr(c, "__slots__", ())]
-    return [getattr(made, n, None) for n in slots]
+        return state
+    names = []
+    for c in type(made).__mro__:
+        slots = getattr(c, "__slots__", ())
+        names += [slots] if isinstance(slots, str) else list(slots)
+    return {n: getattr(made, n) for n in names if not n.startswith("__") and hasattr(made, n)}
 
 
 def _holds_unknown(values: Iterable[Any]) -> bool:
@@ -309,7 +321,7 @@ def _chain_ok(value: object, chain: tuple[str, ...], changed: frozenset[str], de
     name, rest = chain[0], chain[1:]
     if name in changed:
         return False
-    own = getattr(value, "__dict__", None) or {}
+    own = _attrs(value)
     if name in own:
         field = own[name]
         if _constant(field):
@@ -477,6 +489,8 @@ def _workflow_chains(
         ):
             continue  # (a binding: this one, or another object's; `a, b = A(), B()`)
         chain, _ = _chain_at(src.parents, n)
+        if not chain and _in_vars(comp, n):
+            chain = ("__dict__",)  # (`vars(c)`: what the module does with it, `module_sets` says)
         helper = None if chain else _helper_reads(comp, n)
         held = None if chain or helper is not None or depth >= _DEPTH else _holder_reads(comp, n, depth)
         if chain:
@@ -488,6 +502,15 @@ def _workflow_chains(
         else:
             bare.append(n)
     return chains, bare
+
+
+def _in_vars(comp: Builder, n: cst.Name) -> bool:
+    """Whether ``n`` is the argument of a call of the builtin ``vars`` (``vars(c)``)."""
+    arg = comp.src.parents.get(n)
+    call = (
+        comp.src.parents.get(arg) if isinstance(arg, cst.Arg) and not arg.star and not arg.keyword else None
+    )
+    return isinstance(call, cst.Call) and len(call.args) == 1 and comp.exprs.callee(call) is vars
 
 
 def _holder_reads(comp: Builder, n: cst.Name, depth: int) -> list[tuple[str, ...]] | None:

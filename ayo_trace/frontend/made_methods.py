@@ -53,9 +53,11 @@ def method_of(comp: Any, call: cst.Call) -> tuple[TracedSelf, Any] | None:
     ``m`` an ``async def`` of that class; for ``obj(...)``, its class's ``async def __call__``."""
     func = call.func
     made, method = (func.value, func.attr.value) if isinstance(func, cst.Attribute) else (func, "__call__")
-    if isinstance(made, cst.Call):  # `Agent(...).step(q)`, `Judge()(q)`
+    if isinstance(made, cst.Call):  # `Agent(...).step(q)`, `Judge()(q)`, `build_agent().step(q)`
         cls = comp.callee(made)
         if not made_fields.plain_class(cls):
+            cls = made_fields.factory_class(comp.body, made)
+        if cls is None:
             return None
         fn = inspect.getattr_static(cls, method, None)
         if not inspect.iscoroutinefunction(fn):

@@ -449,7 +449,7 @@ async def made_by_a_factory(q: str) -> tuple[int, int]:
 
 
 class Slotted:
-    """No ``__dict__``: the tracer reads none of its fields (it crashed on ``vars()``)."""
+    """No ``__dict__``: its slots are its fields (the tracer crashed on ``vars()`` once)."""
 
     __slots__ = ("k", "kb")
 
@@ -481,14 +481,18 @@ async def slotted_held(q: str) -> list[ayo.Hit]:
 
 
 AS_WRITTEN = [
+    given_and_handed_on,
+    given_to_two,
+    handed_on_bare,
+    reads_itself_bare,
+]
+# (these ran as written too, until held objects (`made_fields.Fields.held`), factories, objects
+# handed to a holder's constructor and slots were read: now traced whole)
+HELD = [
     slotted_made_here,
     slotted_held,
     made_by_a_factory,
-    given_and_handed_on,
-    given_to_two,
     given_a_memory,
     changed_by_its_method,
     memory_inside,
-    handed_on_bare,
-    reads_itself_bare,
 ]

@@ -1,8 +1,9 @@
 """Objects held by an object the workflow makes (``self.retriever = Retriever(kb)`` in its
 ``__init__``) whose class only sets fields and whose methods only read them: their methods are
 inlined with their fields as graph constants, at any depth, also gathered (they were graph breaks),
-and eager ≡ traced ≡ optimized. Held objects their methods change, handed on bare, reading
-``self`` bare, or whose fields a module sets, run as written. ``await Chat().ask(q)`` makes its
+and eager ≡ traced ≡ optimized. Held objects their methods change are traced by their class
+(``Fields.held``); held objects handed on bare, reading ``self`` bare, or whose fields a module
+sets, run as written. ``await Chat().ask(q)`` makes its
 object once per query (the trace made one object, which every query then shared: a wrong answer
 from the second query on)."""
 
@@ -50,6 +51,14 @@ def test_a_held_objects_fields_are_the_calls_constants() -> None:
 @pytest.mark.parametrize("question", ["what is q", "q1"])
 async def test_held_objects_that_change_or_escape_run_as_written(wf: Any, question: str) -> None:
     assert breaks(wf, question)
+    eager, plain, optimized = await three_ways(wf, (question,))
+    assert eager == plain == optimized
+
+
+@pytest.mark.parametrize("wf", m.HELD, ids=[wf.fn.__name__ for wf in m.HELD])
+@pytest.mark.parametrize("question", ["what is q", "q1"])
+async def test_held_objects_that_change_are_traced_by_their_class(wf: Any, question: str) -> None:
+    assert breaks(wf, question) == []
     eager, plain, optimized = await three_ways(wf, (question,))
     assert eager == plain == optimized
 
