@@ -7,20 +7,20 @@
     app = build_app(Config(top_k=2))      # in the workflow
     await app.retriever.retrieve(q)       # `Retriever.retrieve`, inlined: no graph break
 
-Services reached through a container a function builds have no class the call shows; the object
-made in place (``App(Retriever("kb"), ...)``) has (``made_fields``). ``pure`` says whether a function
+Services reached through a container a function builds have no class the call shows; the object made
+in place (``App(Retriever("kb"), ...)``) has (``made_fields``). ``pure`` says whether a function
 only makes objects: its body binds local names, may branch with ``if`` and returns the object a call
-makes, and every call in it is of a pure builtin (``list``, ``dict``, ``len``, ``max``...), of a class
-making its object by setting fields only (the caller's ``simple_class``) or of such a function; nothing in it
-awaits, yields, defines a function or names a global or nonlocal to bind. Called with arguments
-known at trace time, such a function makes an equal object at every call: the tracer calls it once
-(``made_fields``) to learn the class and the constant fields, and the graph still calls it where the
-workflow does, once per query. Its reads of module names (and of their attributes) are handed
-back, so the caller can check that the workflow does not change them and trace again when one is
-bound anew. An argument known only when the workflow runs is given to it as a stand-in that raises
-at any use but storing (``made_fields._Unknown``), so nothing the factory computes can depend on it
-but through identity (``is``, ``isinstance``), which ``sees_identity`` looks for: where it could,
-there is no copy.
+makes, and every call in it is of a pure builtin (``list``, ``dict``, ``len``, ``max``...), of a
+class making its object by setting fields only (the caller's ``simple_class``) or of such a
+function; nothing in it awaits, yields, defines a function or names a global or nonlocal to bind.
+Called with arguments known at trace time, such a function makes an equal object at every call: the
+tracer calls it once (``made_fields``) to learn the class and the constant fields, and the graph
+still calls it where the workflow does, once per query. Its reads of module names (and of their
+attributes) are handed back, so the caller can check that the workflow does not change them and
+trace again when one is bound anew. An argument known only when the workflow runs is given to it as
+a stand-in that raises at any use but storing (``made_fields._Unknown``), so nothing the factory
+computes can depend on it but through identity (``is``, ``isinstance``), which ``sees_identity``
+looks for: where it could, there is no copy.
 """
 
 from __future__ import annotations
@@ -248,3 +248,20 @@ def _keeps_identity(value: ast.expr, name: str) -> bool:
     if isinstance(value, ast.IfExp):
         return _keeps_identity(value.body, name) and _keeps_identity(value.orelse, name)
     return False
+
+
+def saw_reads(deps: Any, module: dict[str, Any], reads: frozenset[tuple[str, ...]]) -> None:
+    """Record the module names a factory reads, and their attributes (``CFG.budget``), as folding
+    records its own: the graph is traced again when one holds another value."""
+    for name, *attrs in reads:
+        if name not in module:
+            continue
+        deps.saw_global(module, name)
+        owner = module[name]
+        missing = object()
+        for attr in attrs:
+            value = getattr(owner, attr, missing)
+            if value is missing or callable(value):
+                break
+            deps.saw_attribute(owner, attr, value)
+            owner = value

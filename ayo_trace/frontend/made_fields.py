@@ -15,24 +15,25 @@ The object is still made where the workflow makes it, once per query (a ``python
 class is plain, the call's arguments are known at trace time (constants, objects made of constants
 in the call, or an object made so before whose only bare use is this argument) and its ``__init__``
 only sets fields (``self.x = <expression calling no function but a builtin constructor or such a
-class>``, ``super().__init__(...)`` of such an ``__init__``; a dataclass's with no
-``__post_init__`` and no ``default_factory`` but a builtin container's or such a class: one that
-counts, ``itertools.count(1).__next__``, must not run at trace time), the tracer makes one too, to
-read the fields it starts with; so it does for a factory function's call (``build_app(cfg)``:
-``factories``), whose arguments must all be known. An argument known only when the workflow runs
-(``req = Request(q)``) is given to that copy as a stand-in that only storing accepts
-(``_Unknown``): the fields the call does not set from it (a default ``collection="kb"``) are still
-known, and one holding it, or made from it, is not (making the copy raises); where an ``__init__``
+class>``, also through locals and ``if``s, ``super().__init__(...)`` of such an ``__init__``; a
+dataclass's with no ``__post_init__`` and no ``default_factory`` but a builtin container's or such a
+class: one that counts, ``itertools.count(1).__next__``, must not run at trace time), the tracer
+makes one too, to read the fields it starts with; so it does for a factory function's call
+(``build_app(cfg)``: ``factories``). An argument known only when the workflow runs (``req =
+Request(q)``) is given to that copy as a stand-in that only storing accepts (``_Unknown``): the
+fields the call does not set from it (a default ``collection="kb"``) are still known, and one
+holding it, or made from it, is not (making the copy raises); where an ``__init__`` (or a factory)
 compares by identity (``k is None``), which the stand-in cannot refuse, there is no copy. A field
 counts when its value is a constant (a string, a number, a tuple of them...) and no code of the
 class's module nor of the workflow's sets an attribute of that name again (``x.collection = ...``,
-``del``, or ``setattr``/``vars`` anywhere there, but an ``__init__`` setting its own; a frozen
-dataclass's are never set again; ``attribute_uses``): its reads (``self.collection``) are then that
-constant, as a module-level object's fields are, and a call using it as a graph constant
-(``collection=``, ``max_tokens=``) is traced instead of being a graph break. A field holding an
-object (``self.retriever = Retriever(kb)``) counts when that object is *frozen* (``_frozen``: made
-the same way, its methods reading ``self`` only for such fields and methods) and the workflow and
-the holder's methods read it only further (``p.retriever.k``, ``self.retriever.search(q)``,
+``del``, ``setattr`` of that name, or of any name computed or through a ``__dict__`` that may
+change, anywhere there, but an ``__init__`` setting its own; a frozen dataclass's are never set
+again; ``attribute_uses``): its reads (``self.collection``) are then that constant, as a
+module-level object's fields are, and a call using it as a graph constant (``collection=``,
+``max_tokens=``) is traced instead of being a graph break. A field holding an object
+(``self.retriever = Retriever(kb)``) counts when that object is *frozen* (``_frozen``: made the same
+way, its methods reading ``self`` only for such fields and methods) and the workflow and the
+holder's methods read it only further (``p.retriever.k``, ``self.retriever.search(q)``,
 ``self.retriever(q)``): the copy's object then stands for it in every query. One that changes (a
 repository adding to its index) is *held* (``Fields.held``): its class is known for good, so its
 methods are inlined (``made_methods``). An object handed bare to such a holder's constructor
@@ -186,7 +187,7 @@ def _make(comp: Builder, call: cst.Call, cls: Any, depth: int) -> Any:
     ):
         return _MISSING  # (a stand-in would take a branch the value may not: `k is None`)
     if reads is not None:
-        _saw_reads(comp, maker.__globals__, reads)
+        factories.saw_reads(comp.deps, maker.__globals__, reads)
     try:
         made = maker(*args, **kwargs)
     except Exception:
@@ -204,22 +205,6 @@ def _factory_sees(fn: Any, args: list[Any], kwargs: dict[str, Any]) -> bool:
         return True
     unknown = frozenset(k for k, v in bound.arguments.items() if _holds_unknown([v]))
     return factories.sees_identity(fn, unknown)
-
-
-def _saw_reads(comp: Builder, module: dict[str, Any], reads: Iterable[tuple[str, ...]]) -> None:
-    """Record the module names a factory reads, and their attributes (``CFG.budget``), as folding
-    records its own: the graph is traced again when one holds another value."""
-    for name, *attrs in reads:
-        if name not in module:
-            continue
-        comp.deps.saw_global(module, name)
-        owner = module[name]
-        for attr in attrs:
-            value = getattr(owner, attr, _MISSING)
-            if value is _MISSING or callable(value):
-                break
-            comp.deps.saw_attribute(owner, attr, value)
-            owner = value
 
 
 def factory_class(comp: Builder, call: cst.BaseExpression) -> type | None:
