@@ -113,7 +113,7 @@ def made_argument(
     if not made_fields.plain_class(cls):
         return value
     fields: Any = None
-    if made_fields.param_chains(src, param) is not None:
+    if made_fields.param_chains(src, param, getattr(comp.body.src.fn, "__module__", "") or "") is not None:
         fields = (
             made_fields.initial_fields(comp.body, None, e, cls)
             if known is None

@@ -537,11 +537,13 @@ def _chain_at(parents: Any, n: cst.CSTNode) -> tuple[tuple[str, ...], cst.CSTNod
     return tuple(chain), up
 
 
-def param_chains(src: FunctionSource, param: str) -> list[tuple[str, ...]] | None:
+def param_chains(src: FunctionSource, param: str, module: str = "") -> list[tuple[str, ...]] | None:
     """The attribute chains the function ``src`` reads of its parameter ``param`` (``p.k``,
     ``p.step(q)``), or None where it uses it otherwise: binds it again, hands it on bare, sets,
     deletes or unpacks into one of its attributes (what the object's own methods set, ``set_again``
-    leaves out)."""
+    leaves out), but for a function of the ``module`` making the object, whose sets count there
+    (``attribute_uses.module_sets``: ``repo.loaded = True`` keeps ``repo.collection`` known)."""
+    sets_ok = bool(module) and getattr(src.fn, "__module__", None) == module
     bindings = src.fn_scope.assignments[param]
     if len(bindings) != 1:
         return None  # (bound again in the function)
@@ -551,10 +553,11 @@ def param_chains(src: FunctionSource, param: str) -> list[tuple[str, ...]] | Non
         top = ref.node
         while isinstance(above := src.parents.get(top), cst.Attribute) and above.value is top:
             top = above
-        if not chain or isinstance(up, cst.AssignTarget | cst.Del | cst.Element | cst.StarredElement):
+        stored = isinstance(up, cst.AssignTarget | cst.Del | cst.Element | cst.StarredElement) or (
+            isinstance(up, cst.AugAssign | cst.AnnAssign | cst.For | cst.CompFor) and up.target is top
+        )  # (`p.n = 1`, `p.n += 1`, `for p.item in xs`)
+        if not chain or (stored and not (sets_ok and top is not ref.node)):
             return None
-        if isinstance(up, cst.AugAssign | cst.AnnAssign | cst.For | cst.CompFor) and up.target is top:
-            return None  # (`p.n += 1`, `for p.item in xs`)
         chains.append(chain)
     return chains
 
@@ -587,4 +590,4 @@ def _helper_reads(comp: Builder, n: cst.Name) -> list[tuple[str, ...]] | None:
         src = sources[fn] if fn in sources else sources.setdefault(fn, FunctionSource.parse(fn))
     except Exception:
         return None
-    return param_chains(src, name)
+    return param_chains(src, name, getattr(comp.src.fn, "__module__", "") or "")

@@ -148,3 +148,57 @@ def test_a_helper_setting_a_field_reads_it_when_it_runs(tmp_path: Path) -> None:
     wf = load(_source("made_in_call", "sets_then_awaits", "Plain"), tmp_path).wf
     graph = str(wf.graph("q", [], optimized=True))
     assert "max_tokens=4" not in graph
+
+
+SETTING = """
+import ayo_trace as ayo
+
+
+class Repo:
+    def __init__(self, collection="kb"):
+        self.collection = collection
+        self.loaded = False
+        self.count = 0
+
+
+async def load(repo, docs):
+    if repo.loaded or not docs:
+        return 0
+    n = await ayo.ingest(docs, collection=repo.collection)
+    CHANGE
+    return n
+
+
+async def retrieve(repo, q):
+    if not repo.loaded:
+        return []
+    hits = await ayo.search(q, collection=repo.collection, top_k=2)
+    return [h.text for h in hits]
+
+
+@ayo.workflow
+async def wf(q, docs):
+    repo = Repo("kb")
+    n = await load(repo, [q + " one", q + " two"])
+    return n, await retrieve(repo, q), repo.loaded, repo.count, repo.collection
+"""
+CHANGES = {
+    "flag": ("repo.loaded = True", True),
+    "counter": ("repo.loaded = True\n    repo.count += 1", True),
+    "the_field_itself": ("repo.loaded = True\n    repo.collection = 'other'", False),
+    "nothing": ("pass", True),
+}
+
+
+@pytest.mark.parametrize("change", CHANGES)
+def test_a_helper_of_the_module_setting_other_attributes_keeps_the_constant(
+    change: str, tmp_path: Path
+) -> None:
+    # (`repo.loaded = True` in the module's helper: the module's sets count, so `repo.collection`
+    # stays the graph constant "kb"; it was a graph break of both calls)
+    from ayo_trace.frontend.breaks import graph_breaks
+
+    source = SETTING.replace("CHANGE", CHANGES[change][0])
+    fresh_copies_agree(source, tmp_path, ["what is rust", "FAIL x", "again"])
+    graph = load(source, tmp_path).wf.graph("q", [])
+    assert (graph_breaks(graph) == []) is CHANGES[change][1]
