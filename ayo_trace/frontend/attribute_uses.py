@@ -82,8 +82,9 @@ def module_sets(module: str) -> frozenset[str]:
     """The attribute names the module's code sets (``x.a = ``, ``x.a += ``, ``del x.a``,
     ``setattr(x, "a", v)``), but an ``__init__`` on the object it makes (``self.a = a``); every
     name (``"*"``) when it calls ``setattr`` or ``delattr`` with a name computed, may change an
-    object's ``__dict__`` (``vars(x).update(d)``: ``_changes_dict``), or calls ``__init__``
-    outside one (``obj.__init__(...)`` makes an object again)."""
+    object's ``__dict__`` (``vars(x).update(d)``: ``_changes_dict``), calls ``__setattr__`` or
+    ``__delattr__`` by name, or calls ``__init__`` outside one (``obj.__init__(...)`` makes an
+    object again)."""
     mod = sys.modules.get(module)
     try:
         tree = parsed(inspect.getsource(mod)) if mod is not None else None
@@ -118,9 +119,30 @@ def module_sets(module: str) -> frozenset[str]:
             names |= {"*"} if _changes_dict(whole, up) else set()
         elif isinstance(node, ast.Attribute) and node.attr == "__dict__":
             names |= {"*"} if _changes_dict(node, up) else set()
+        elif isinstance(node, ast.Attribute) and node.attr in ("__setattr__", "__delattr__"):
+            names |= set() if _making_itself(node, up) else {"*"}  # (`object.__setattr__(x, k, v)`)
         elif isinstance(node, ast.Attribute) and node.attr == "__init__":
             names.add("*")
     return frozenset(names)
+
+
+def _making_itself(node: ast.Attribute, up: dict[int, ast.AST]) -> bool:
+    """Whether ``node`` (``object.__setattr__``) is called on the object an ``__init__`` or a
+    ``__post_init__`` makes (a frozen dataclass setting a field it computes)."""
+    call = up.get(id(node))
+    fn = up.get(id(call))
+    while fn is not None and not isinstance(fn, ast.FunctionDef):
+        fn = up.get(id(fn))
+    return (
+        isinstance(call, ast.Call)
+        and call.func is node
+        and isinstance(fn, ast.FunctionDef)
+        and fn.name in ("__init__", "__post_init__")
+        and bool(fn.args.args)
+        and bool(call.args)
+        and isinstance(call.args[0], ast.Name)
+        and call.args[0].id == fn.args.args[0].arg
+    )
 
 
 _DICT_READS = frozenset({"items", "keys", "values", "get", "copy", "__contains__", "__len__", "__iter__"})

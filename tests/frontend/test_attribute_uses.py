@@ -70,6 +70,7 @@ CHANGES = {
     "replaced": ["c.__dict__ = {'prefix': q[:3], 'budget': 3}"],
     "in_a_function": ["reset(c)"],
     "handed_on": ["d = dict(budget=3)", "vars(c).update(d)"],
+    "object_setattr": ["object.__setattr__(c, 'prefix', q[:3])"],
 }
 QUESTIONS = ["what is rust", "FAIL x", "again"]
 
@@ -132,6 +133,8 @@ MODULE_SETS = {
     "g(vars(x))": {"*"},
     "f = vars": {"*"},
     "setattr(x, k, 1)": {"*"},
+    "object.__setattr__(x, 'a', 1)": {"*"},
+    "def __post_init__(self):\n    object.__setattr__(self, 'a', 1)": set(),
 }
 
 
