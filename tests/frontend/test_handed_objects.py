@@ -99,8 +99,9 @@ HELPERS = {
 }
 MODULE = {"Plain": "PLAIN", "Counting": "COUNTING", "Data": "DATA"}
 HANDED = [g for g in GIVEN if g != "to_a_method"]
-CASES = [
-    *itertools.product(HANDED, HELPERS, ["Plain", "Counting"]),
+CASES = [  # (every way to hand it x every helper with the class that changes, a few with the other)
+    *itertools.product(HANDED, HELPERS, ["Counting"]),
+    *itertools.product(["local", "module"], HELPERS, ["Plain"]),
     *itertools.product(HANDED, ["awaits_method", "sets_then_awaits"], ["Data"]),
     *(("to_a_method", "awaits_method", cls) for cls in MODULE),
 ]
