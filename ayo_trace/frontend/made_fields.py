@@ -166,7 +166,8 @@ def _make(comp: Builder, call: cst.Call, cls: Any, depth: int) -> Any:
     makes, or ``_MISSING``: its arguments are constants, objects made in them of constants
     (``RAG(Retriever("kb"))``), or objects made before of constants that nothing else reads bare
     (``RAG(retriever)``); of the object the workflow makes (``depth`` 0), an argument known only at
-    run time is an ``_Unknown`` (a factory's must all be known)."""
+    run time is an ``_Unknown``, where what it is handed to cannot tell one from a value by
+    identity (``attribute_uses.tests_identity``, ``factories.sees_identity``)."""
     found = comp.exprs.callee(call) if depth == 0 else None
     maker = found if found is not None and not isinstance(found, type) else cls
     reads = None if isinstance(maker, type) else factories.pure(maker, _simple)
