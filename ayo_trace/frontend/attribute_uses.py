@@ -175,6 +175,7 @@ def _changes_dict(d: ast.AST, up: dict[int, ast.AST]) -> bool:
     return not isinstance(p, ast.FormattedValue | ast.Compare | ast.Starred)
 
 
+@functools.lru_cache(maxsize=256)
 def holder_reads(
     cls: type, index: int | None, keyword: str | None
 ) -> tuple[str, list[tuple[str, ...]]] | None:

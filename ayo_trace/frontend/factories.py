@@ -183,6 +183,7 @@ def _maker_ok(fn: types.FunctionType, call: ast.Call, local: set[str], simple_cl
     return pure(target, simple_class, depth + 1) is not None
 
 
+@functools.lru_cache(maxsize=256)
 def sees_identity(fn: types.FunctionType, unknown: frozenset[str], depth: int = 0) -> bool:
     """Whether the factory ``fn``, given stand-ins for the arguments of its parameters ``unknown``,
     could tell one from a value by identity: an ``is`` or ``isinstance`` of anything but a
