@@ -521,9 +521,11 @@ def _task_assignment(comp: Builder, small: cst.Assign, loc: SourceLoc) -> bool:
         return _task_list(comp, small, target.value, call, loc)
     if isinstance(target, cst.Name) and isinstance(call, cst.DictComp):
         return task_dicts.task_dict(comp, small, target.value, call, loc)
-    if not (isinstance(target, cst.Name) and isinstance(call, cst.Call) and is_create_task(comp, call)):
+    if not (isinstance(target, cst.Name) and isinstance(call, cst.Call)):
         return False
-    coro = only_arg(call)
+    # (`jobs = asyncio.gather(...)` awaited later: the gather's future starts its calls here, as a
+    # task of the gather would, and hands back their results, or the first error, where awaited)
+    coro = call if is_gather(comp, call) else only_arg(call) if is_create_task(comp, call) else None
     if coro is None or not traceable(comp, coro):
         return False
     assert isinstance(coro, cst.Call)

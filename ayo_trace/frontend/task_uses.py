@@ -209,12 +209,16 @@ def appended_task(comp: Builder, small: cst.BaseSmallStatement, loc: SourceLoc) 
 
 
 def _made_tasks(comp: Builder, e: Any) -> list[cst.Call | None]:
-    """The ``create_task``/``ensure_future`` calls ``e`` is (a branch of a conditional expression
-    either one or ``None``); ``[None]`` when it is something else."""
+    """The ``create_task``/``ensure_future`` (or unawaited ``gather``) calls ``e`` is (a branch of a
+    conditional expression either one or ``None``); ``[None]`` when it is something else."""
     if isinstance(e, cst.IfExp):
         branches = [b for b in (e.body, e.orelse) if not (isinstance(b, cst.Name) and b.value == "None")]
         return [c for b in branches for c in _made_tasks(comp, b)]
-    if isinstance(e, cst.Call) and comp.exprs.callee(e) in (asyncio.create_task, asyncio.ensure_future):
+    if isinstance(e, cst.Call) and comp.exprs.callee(e) in (
+        asyncio.create_task,
+        asyncio.ensure_future,
+        asyncio.gather,
+    ):
         return [e]
     return [None]
 
