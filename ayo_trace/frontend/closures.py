@@ -147,14 +147,27 @@ def check_definition(src: FunctionSource, node: cst.CSTNode) -> None:
         )
 
 
-def _aliased(src: FunctionSource, changed: set[str]) -> list[str]:
+def _aliased(src: FunctionSource, changed: set[str], calls_only: set[str]) -> list[str]:
     """The module's names the workflow binds a local to (``h = HISTORY``, ``items = REG.items``,
-    ``a = b = LOG``, ``for h in [HISTORY]``) where that local is changed: its object is changed."""
+    ``a = b = LOG``, ``for h in [HISTORY]``) where that local is changed: its object is changed.
+    But for ``agent = AGENTS[kind]`` (or ``AGENTS.get(kind, default)``) of a table whose items no
+    method changes (``impure.item_method_calls``) where ``agent`` is changed only by calls of its
+    methods (``calls_only``): the item is changed, not the table."""
     local = {a.name for a in src.fn_scope.assignments if src.fn_scope.assignments[a.name]}
+    values = src.fn.__globals__
     out: list[str] = []
     for n in walk(src.node.body, lambda n: isinstance(n, cst.FunctionDef | cst.ClassDef | cst.Lambda)):
         if isinstance(n, cst.Assign) and set(src.assigned_names(n)) & changed:
             value: cst.CSTNode = n.value
+            table = impure.looked_up_table(n.value)
+            if (
+                table is not None
+                and table.value not in local
+                and set(src.assigned_names(n)) <= calls_only
+                and impure.unchanging_items(values.get(table.value))
+            ):
+                out += [x.value for x in _names_in(value) if x is not table and x.value not in local]
+                continue
         elif isinstance(n, cst.For) and set(src.assigned_names(n.target)) & changed:
             value = n.iter
         else:
@@ -211,20 +224,24 @@ def changed_globals(src: FunctionSource) -> frozenset[str]:
     # what the user's code the workflow uses changes too (``impure.py``)
     used = list(impure.used_values(src.node.body, module, reads))
     through = {m for _, v in used for m in impure.changes_module_state(v)}
-    objects = {id(o) for _, v in used for o in impure.changed_objects(v)}
+    found = {id(o): o for _, v in used for o in impure.changed_objects(v)}
     members = impure.changed_members(src.node.body, module, {a.name for a in src.fn_scope.assignments})
-    objects |= {id(o) for held in members.values() for o in held}
+    found |= {id(o): o for held in members.values() for o in held}
+    objects = set(found)
     via_members = {m for m, v in used if id(v) in objects}  # (`helpers.SINK` of a changed `SINK`)
     assigned = impure.attribute_roots(src.node.body)
     handed_on = set(_handed_here(src))
-    changed = [*mutated_roots(src.node.body), *handed_on, *impure.called_names(src.node.body)]
+    items = impure.item_method_calls(src.node.body, values)  # (`AGENTS[kind].run(q)` changing no agent)
+    roots = mutated_roots(src.node.body, items)
+    calls_only = set(roots) - assigned - set(mutated_roots(src.node.body, impure.method_calls(src.node.body)))
+    changed = [*roots, *handed_on, *impure.called_names(src.node.body)]
     augmented = {
         a.target.value
         for a in walk(src.node.body)
         if isinstance(a, cst.AugAssign) and isinstance(a.target, cst.Name)
     }
     # (`h += [q]`: in place; `log = LOG` handed to a helper changing it, `await one(d, log)`)
-    changed += _aliased(src, set(mutated_roots(src.node.body)) | augmented | handed_on)
+    changed += _aliased(src, set(roots) | augmented | handed_on, calls_only - augmented - set(handed_on))
     changed += _method_aliases(src)  # (`add = ERRORS.append` then `add(x)`)
     rebound = impure.rebound_globals(src.node.body)  # (`def bump(): global N; N += 1` in the body)
     out = frozenset(
@@ -242,6 +259,9 @@ def changed_globals(src: FunctionSource) -> frozenset[str]:
         and not _is_param(src, n)
     )
     src.changed_globals = out
+    # (what the changed containers and objects hold may be changed through them: `AGENTS[k].style = s`)
+    holders = [*found.values(), *(values.get(n) for n in out)]
+    src.changed_ids = frozenset(objects | {id(o) for o in impure.held_items(holders)})
     return out
 
 
@@ -282,6 +302,23 @@ def reads_changed(body: Any, names: list[str]) -> bool:
         while b.parent is not None:
             b = b.parent
         b = b.caller  # (the body that inlined this helper)
+    return False
+
+
+def object_changed(body: Any, obj: Any) -> bool:
+    """Whether the workflow, or a helper around ``body`` inlined in it, may change ``obj`` in place
+    by code it runs (``changed_globals``' objects: a method of one module object setting a field of
+    another, ``CODE.style = s``), whatever names it there."""
+    seen: set[int] = set()
+    b = body
+    while b is not None and id(b.src) not in seen:
+        seen.add(id(b.src))
+        changed_globals(b.src)
+        if id(obj) in b.src.changed_ids:
+            return True
+        while b.parent is not None:
+            b = b.parent
+        b = b.caller
     return False
 
 

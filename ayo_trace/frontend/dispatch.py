@@ -29,6 +29,8 @@ one candidate's call is traced (otherwise nothing is gained)."""
 
 from __future__ import annotations
 
+import inspect
+import types
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
@@ -84,10 +86,34 @@ def choice(comp: Builder, e: cst.Await) -> Choice | None:
 def _callee_choice(comp: Builder, call: cst.Call) -> Choice | None:
     if comp.exprs.try_static_callable(call.func) is not None:
         return None  # known now: an ordinary call
-    found = _candidates(comp, call.func, 0)
+    found = _candidates(comp, call.func, 0) or _methods(comp, call.func)
     if found is None:
         return None
     return Choice(call.func, *found, f"{_TEMP}callee", lambda c, temp: c.with_changes(func=cst.Name(temp)))
+
+
+def _methods(comp: Builder, e: cst.BaseExpression) -> tuple[tuple[Any, ...], bool] | None:
+    """``AGENTS[kind].run``: the bound methods of the objects the value may be (a router's table of
+    agents), each a plain function of the object's class that nothing of its own hides (no
+    attribute of its ``__dict__``, no ``__getattribute__`` or ``__getattr__`` of the class: reading
+    it at trace time runs none of the user's code)."""
+    if not isinstance(e, cst.Attribute):
+        return None
+    found = _candidates(comp, e.value, 0)
+    if found is None:
+        return None
+    name, methods = e.attr.value, []
+    for obj in found[0]:
+        cls = type(obj)
+        if isinstance(obj, type | types.ModuleType) or cls.__getattribute__ is not object.__getattribute__:
+            return None
+        own = getattr(obj, "__dict__", {})
+        if hasattr(cls, "__getattr__") or not isinstance(own, dict) or name in own:
+            return None
+        if not isinstance(inspect.getattr_static(cls, name, None), types.FunctionType):
+            return None
+        methods.append(getattr(obj, name))
+    return _limited(_unique(methods), found[1])
 
 
 def _argument_choice(comp: Builder, e: cst.Await, call: cst.Call) -> Choice | None:
@@ -129,7 +155,7 @@ def _candidates(comp: Builder, e: cst.BaseExpression, depth: int) -> tuple[tuple
             return None
         return _limited(_unique([*then[0], *orelse[0]]), then[1] and orelse[1])
     if isinstance(e, cst.Subscript) and len(e.slice) == 1 and isinstance(e.slice[0].slice, cst.Index):
-        table = _table(comp, e.value)
+        table = _table(comp, e.value, sequence=True)
         if table is None:
             return None
         keys = _keys(comp, e.slice[0].slice.value, table, depth)
@@ -175,9 +201,12 @@ def _limited(values: list[Any], exhaustive: bool) -> tuple[tuple[Any, ...], bool
     return (tuple(values), exhaustive) if 0 < len(values) <= MAX_ARMS else None
 
 
-def _table(comp: Builder, e: cst.BaseExpression) -> dict[Any, Any] | None:
-    """A dict known now: a constant, or a local bound once to one and only looked up."""
+def _table(comp: Builder, e: cst.BaseExpression, sequence: bool = False) -> dict[Any, Any] | None:
+    """A dict known now: a constant, or a local bound once to one and only looked up; with
+    ``sequence``, a list or tuple too (``WORKERS[i % 2]``), as the dict of its items by position."""
     found = comp.exprs.try_static(e) or unroll.literal_local(comp, e, _looked_up)
+    if found is not None and sequence and isinstance(found.value, list | tuple):
+        return dict(enumerate(found.value))
     if found is None or type(found.value) is not dict:
         return None
     return found.value

@@ -23,6 +23,7 @@ import libcst as cst
 from ..errors import TraceError
 from ..ir.code import SourceLoc
 from . import (
+    closures,
     forwarding,
     handed_objects,
     helper_defaults,
@@ -397,12 +398,19 @@ class Helpers(Expressions):
         """The ``self`` of a method of an object known at trace time (a module's ``BOT``): the
         object itself, unless its class's methods change their object: then it keeps state from
         query to query, so its reads (``self.history`` in a prompt) are made when the graph runs,
-        on that object (its constant fields nothing sets again are still read now)."""
+        on that object (its constant fields nothing sets again are still read now). Likewise
+        when code the workflow runs changes it otherwise (another object's method setting its
+        field, ``CODE.style = s``): then every read is made when the graph runs."""
         cls: Any = type(me)
-        if isinstance(me, type) or not made_fields.plain_class(cls) or not impure.changes_self(cls):
+        if isinstance(me, type) or not made_fields.plain_class(cls):
             return Static(me)
-        node = self.body.const(me, loc, "self")
-        return Traced(node, cls=cls, fields=made_fields.fields_of(self.body, me), held=True)
+        if impure.changes_self(cls):
+            fields = made_fields.fields_of(self.body, me)
+        elif closures.object_changed(self.body, me):
+            fields = None
+        else:
+            return Static(me)
+        return Traced(self.body.const(me, loc, "self"), cls=cls, fields=fields, held=True)
 
     def known_defaults(self, fn: cst.FunctionDef) -> dict[str, Any]:
         """The defaults of ``fn``'s parameters where its ``def`` stands: an immutable value known at

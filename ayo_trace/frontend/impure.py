@@ -92,9 +92,7 @@ def changed_object(value: Any, name: str, assigned: set[str]) -> bool:
     if name in assigned:
         return True
     cls: Any = type(value)
-    module = sys.modules.get(cls.__module__)
-    file = getattr(module, "__file__", None) or ""
-    return bool(file) and not file.startswith(library_dirs()) and changes_self(cls)
+    return _users_class(cls) and changes_self(cls)
 
 
 @dataclasses.dataclass(frozen=True, eq=False)
@@ -142,6 +140,10 @@ def _changes_of(value: Any, depth: int = 0) -> Changes:
         names |= c.names
         objects.update((id(o), o) for o in c.objects)
     objects.update((id(o), o) for o in _reached(value, depth))
+    for item in _table_objects(value) if depth < 2 else ():  # (a router's table of agents)
+        c = _changes_of(item, depth + 1)
+        names |= c.names
+        objects.update((id(o), o) for o in c.objects)
     if isinstance(value, type) and dataclasses.is_dataclass(value) and depth < 2:
         for f in dataclasses.fields(value):  # (making one calls its fields' factories: a counter)
             if f.default_factory is not dataclasses.MISSING:
@@ -186,6 +188,27 @@ def _reached(value: Any, depth: int) -> list[Any]:
         # subscribers, `for s in self.subs: s(ev)`)
         return found + [o for f in _held_callables(held) for o in _changes_of(f, depth + 1).objects]
     return [o for v in held if callable(v) for o in _changes_of(v, depth + 1).objects]
+
+
+def _table_objects(value: Any) -> list[Any]:
+    """The objects of the user's classes a list, tuple or dict holds (``AGENTS = {"math":
+    MathAgent(), ...}``): calling their methods through it runs their code."""
+    if type(value) not in (list, tuple, dict):
+        return []
+    items = value.values() if isinstance(value, dict) else value
+    return [v for v in itertools.islice(items, 64) if stateful(v) and _users_class(type(v))]
+
+
+def held_items(values: Iterable[Any]) -> list[Any]:
+    """What the containers and the user's objects among ``values`` hold (a table's agents, an
+    object's fields): changing a container in place may change them."""
+    found: list[Any] = []
+    for v in values:
+        if isinstance(v, list | tuple | set | frozenset | dict):
+            found += list(itertools.islice(v.values() if isinstance(v, dict) else v, 256))
+        elif stateful(v) and _users_class(type(v)) and isinstance(getattr(v, "__dict__", None), dict):
+            found += list(itertools.islice(vars(v).values(), 256))
+    return found
 
 
 def _held_callables(values: list[Any]) -> list[Any]:
@@ -357,6 +380,61 @@ def _handed_on(node: cst.FunctionDef, g: dict[str, Any], local: set[str]) -> set
         elif isinstance(n, cst.AugAssign) and isinstance(n.target, cst.Name):
             out.add(n.target.value)
     return out
+
+
+def item_method_calls(body: cst.CSTNode, values: Mapping[str, Any]) -> frozenset[int]:
+    """The ids of ``body``'s calls of a method of an item of a module-level list, tuple or dict
+    (``AGENTS[kind].run(q)``: a router's table of agents) whose every item is an object that no
+    call of its methods changes (``changed_object``): such a call changes the container no more
+    than ``agent.run(q)`` changes ``agent`` (``mutated_roots``' ``traced_calls``)."""
+    out: set[int] = set()
+    for n in walk(body):
+        if not (isinstance(n, cst.Call) and isinstance(n.func, cst.Attribute)):
+            continue
+        item = n.func.value
+        if (
+            isinstance(item, cst.Subscript)
+            and isinstance(item.value, cst.Name)
+            and unchanging_items(values.get(item.value.value))
+        ):
+            out.add(id(n))
+    return frozenset(out)
+
+
+def method_calls(body: cst.CSTNode) -> frozenset[int]:
+    """The ids of ``body``'s calls of a method (``x.m(...)``)."""
+    return frozenset(
+        id(n) for n in walk(body) if isinstance(n, cst.Call) and isinstance(n.func, cst.Attribute)
+    )
+
+
+def looked_up_table(e: cst.BaseExpression) -> cst.Name | None:
+    """``AGENTS`` of ``AGENTS[kind]`` or ``AGENTS.get(kind)`` (``AGENTS.get(kind, default)``)."""
+    if isinstance(e, cst.Subscript) and isinstance(e.value, cst.Name):
+        return e.value
+    if (
+        isinstance(e, cst.Call)
+        and isinstance(e.func, cst.Attribute)
+        and e.func.attr.value == "get"
+        and isinstance(e.func.value, cst.Name)
+    ):
+        return e.func.value
+    return None
+
+
+def unchanging_items(value: Any) -> bool:
+    """Whether ``value`` is a non-empty list, tuple or dict of objects no call of whose methods
+    changes them (``changed_object``)."""
+    if type(value) is dict:
+        items = list(value.values())
+    elif type(value) in (list, tuple):
+        items = list(value)
+    else:
+        return False
+    return bool(items) and all(
+        stateful(v) and not isinstance(v, _MUTABLE) and _users_class(type(v)) and not changed_object(v, "", set())
+        for v in items
+    )
 
 
 def called_names(body: cst.CSTNode) -> set[str]:

@@ -49,6 +49,7 @@ class FunctionSource:
     aliases: Any = None  # names that may share an object (``aliases.py``), found on first use
     strict_aliases: Any = None  # the same, a display not joined with what it holds (``aliases.py``)
     changed_globals: Any = None  # module containers the body changes in place (``closures.py``)
+    changed_ids: Any = None  # the ids of the objects the body may change in place (``closures.py``)
     loop_closures_checked: bool = False  # (``loop_closures.check_all`` ran)
     made: dict[int, cst.CSTNode] = field(default_factory=dict)  # nodes standing in (``stand_in``)
     changed_anywhere: Any = None  # names whose object the body may change in place (``aliases.py``)

@@ -1,0 +1,79 @@
+"""A module-level object whose field code the workflow runs sets from elsewhere (another object's
+method, a helper that method calls, through a table holding it: ``AGENTS["code"].style = s``):
+its methods inlined into the graph read that field when the graph runs, not when it was traced
+(``helpers._held_self``, ``closures.object_changed``); where the table's own objects change it, a
+call through the table runs as written (``impure._table_objects``). Both were wrong answers:
+the field was folded as it was at the trace. Generated over who sets it, how it names the object
+and how the workflow reaches it; eager ≡ traced ≡ optimized on fresh module copies."""
+
+from __future__ import annotations
+
+import itertools
+from typing import Any
+
+import pytest
+
+from tests.util import fresh_copies_agree
+
+HEAD = """import ayo_trace as ayo
+
+
+class Agent:
+    def __init__(self, style):
+        self.style = style
+
+    async def run(self, q):
+        return await ayo.llm(f"{{self.style}}: {{q}}", max_tokens=4)
+
+
+def retune(s):
+    {target}.style = s
+
+
+class Tuner:
+    async def run(self, q):
+        {setter}
+        return await ayo.llm(f"tune {{q}}", max_tokens=4)
+
+
+CODE = Agent("c")
+TUNER = Tuner()
+AGENTS = {{"code": CODE, "math": Agent("m"), "tune": TUNER}}
+
+
+@ayo.workflow
+async def wf(q, docs):
+    kind = q.split()[0]
+"""
+
+TARGETS = {"name": "CODE", "table": 'AGENTS["code"]'}
+SETTERS = {
+    "helper": "retune(q[:3])",
+    "method": "{target}.style = q[:3]",
+}
+READERS = {
+    "name": "    b = await CODE.run(q)\n",
+    "table": "    b = await AGENTS[kind].run(q)\n",
+    "alias": "    agent = AGENTS.get(kind, CODE)\n    b = await agent.run(q)\n",
+}
+ORDERS = {
+    "set_first": "    a = await TUNER.run(q)\n{read}    return a, b, CODE.style\n",
+    "read_first": "{read}    a = await TUNER.run(q)\n    return a, b, CODE.style\n",
+    "tuned_through_the_table": "    a = await AGENTS[kind].run(q)\n{read}    return a, b, CODE.style\n",
+}
+
+QUESTIONS = ["code one", "tune two", "math three", "code FAIL four", "code five"]
+CASES = list(itertools.product(TARGETS, SETTERS, READERS, ORDERS))
+
+
+def source(target: str, setter: str, reader: str, order: str) -> str:
+    t = TARGETS[target]
+    head = HEAD.format(target=t, setter=SETTERS[setter].format(target=t))
+    return head + ORDERS[order].format(read=READERS[reader])
+
+
+@pytest.mark.parametrize(("target", "setter", "reader", "order"), CASES, ids=["-".join(c) for c in CASES])
+def test_a_field_set_elsewhere_is_read_when_the_graph_runs(
+    target: str, setter: str, reader: str, order: str, tmp_path: Any
+) -> None:
+    fresh_copies_agree(source(target, setter, reader, order), tmp_path, QUESTIONS)
