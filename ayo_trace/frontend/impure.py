@@ -199,15 +199,27 @@ def _table_objects(value: Any) -> list[Any]:
     return [v for v in itertools.islice(items, 64) if stateful(v) and _users_class(type(v))]
 
 
-def held_items(values: Iterable[Any]) -> list[Any]:
-    """What the containers and the user's objects among ``values`` hold (a table's agents, an
-    object's fields): changing a container in place may change them."""
+def held_items(values: Iterable[Any], depth: int = 3, most: int = 4096) -> list[Any]:
+    """What the containers and the user's objects among ``values`` hold, and what those hold, to
+    ``depth`` levels (a table's agents, an object's fields, ``APP.team.lead``): changing one in
+    place may change them."""
     found: list[Any] = []
-    for v in values:
-        if isinstance(v, list | tuple | set | frozenset | dict):
-            found += list(itertools.islice(v.values() if isinstance(v, dict) else v, 256))
-        elif stateful(v) and _users_class(type(v)) and isinstance(getattr(v, "__dict__", None), dict):
-            found += list(itertools.islice(vars(v).values(), 256))
+    seen: set[int] = set()
+    level = list(values)
+    for _ in range(depth):
+        below: list[Any] = []
+        for v in level:
+            if id(v) in seen:
+                continue
+            seen.add(id(v))
+            if isinstance(v, list | tuple | set | frozenset | dict):
+                below += itertools.islice(v.values() if isinstance(v, dict) else v, 256)
+            elif stateful(v) and _users_class(type(v)) and isinstance(getattr(v, "__dict__", None), dict):
+                below += itertools.islice(vars(v).values(), 256)
+        found += below
+        if len(found) > most:
+            break
+        level = below
     return found
 
 

@@ -1,10 +1,11 @@
 """A module-level object whose field code the workflow runs sets from elsewhere (another object's
-method, a helper that method calls, through a table holding it: ``AGENTS["code"].style = s``):
-its methods inlined into the graph read that field when the graph runs, not when it was traced
-(``helpers._held_self``, ``closures.object_changed``); where the table's own objects change it, a
-call through the table runs as written (``impure._table_objects``). Both were wrong answers:
-the field was folded as it was at the trace. Generated over who sets it, how it names the object
-and how the workflow reaches it; eager ≡ traced ≡ optimized on fresh module copies."""
+method, a helper that method calls, through a table or an object holding it: ``AGENTS["code"].style
+= s``, ``APP.team.lead.style = s``): its methods inlined into the graph read that field when the
+graph runs, not when it was traced (``helpers._held_self``, ``closures.object_changed``); where
+the table's own objects change it, a call through the table runs as written
+(``impure._table_objects``). Both were wrong answers: the field was folded as it was at the
+trace. Generated over who sets it, how it names the object and how the workflow reaches it (the
+change also carries over to the next query); eager ≡ traced ≡ optimized on fresh module copies."""
 
 from __future__ import annotations
 
@@ -36,7 +37,18 @@ class Tuner:
         return await ayo.llm(f"tune {{q}}", max_tokens=4)
 
 
+class Team:
+    def __init__(self, lead):
+        self.lead = lead
+
+
+class App:
+    def __init__(self, lead):
+        self.team = Team(lead)
+
+
 CODE = Agent("c")
+APP = App(CODE)
 TUNER = Tuner()
 AGENTS = {{"code": CODE, "math": Agent("m"), "tune": TUNER}}
 
@@ -46,7 +58,7 @@ async def wf(q, docs):
     kind = q.split()[0]
 """
 
-TARGETS = {"name": "CODE", "table": 'AGENTS["code"]'}
+TARGETS = {"name": "CODE", "table": 'AGENTS["code"]', "nested": "APP.team.lead"}
 SETTERS = {
     "helper": "retune(q[:3])",
     "method": "{target}.style = q[:3]",
@@ -54,11 +66,11 @@ SETTERS = {
 READERS = {
     "name": "    b = await CODE.run(q)\n",
     "table": "    b = await AGENTS[kind].run(q)\n",
+    "nested": "    b = await APP.team.lead.run(q)\n",
     "alias": "    agent = AGENTS.get(kind, CODE)\n    b = await agent.run(q)\n",
 }
 ORDERS = {
     "set_first": "    a = await TUNER.run(q)\n{read}    return a, b, CODE.style\n",
-    "read_first": "{read}    a = await TUNER.run(q)\n    return a, b, CODE.style\n",
     "tuned_through_the_table": "    a = await AGENTS[kind].run(q)\n{read}    return a, b, CODE.style\n",
 }
 
