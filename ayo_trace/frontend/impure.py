@@ -444,7 +444,10 @@ def unchanging_items(value: Any) -> bool:
     else:
         return False
     return bool(items) and all(
-        stateful(v) and not isinstance(v, _MUTABLE) and _users_class(type(v)) and not changed_object(v, "", set())
+        stateful(v)
+        and not isinstance(v, _MUTABLE)
+        and _users_class(type(v))
+        and not changed_object(v, "", set())
         for v in items
     )
 
