@@ -7,6 +7,7 @@ arguments alone (``len``, ``sorted``), read-only library functions and ayo's pri
 from __future__ import annotations
 
 import builtins
+import collections
 import copy
 import json
 import logging
@@ -52,7 +53,7 @@ def handed(names: dict[str, Any], local: set[str], call: cst.Call, depth: int) -
 
 def _handed_to(fn: Any, call: cst.Call, bare: list[tuple[int, cst.Arg]], depth: int) -> list[str]:
     """The names of ``bare`` (``call``'s bare arguments) that ``fn``, called so, may change."""
-    if read_only(fn) or getattr(fn, "__module__", "") == primitives.__name__:
+    if read_only(fn) or stores_only(fn) or getattr(fn, "__module__", "") == primitives.__name__:
         return []
     user = user_function(fn) if fn is not UNKNOWN and depth >= 0 else None
     node = parse_function(user) if user is not None else None
@@ -125,6 +126,21 @@ def read_only(fn: Any) -> bool:
         return False
 
 
+_STORING = frozenset({"append", "appendleft", "add", "insert", "remove", "discard", "index", "count", "get"})
+
+
+def stores_only(fn: Any) -> bool:
+    """Whether ``fn`` is a method of a built-in list, set, dict or deque that keeps, drops or looks
+    up its arguments without changing them (``SEEN.add(text)``, ``LOG.append(x)``): not
+    ``extend`` or ``update``, which use up an iterator handed to them."""
+    owner = getattr(fn, "__self__", None)
+    return (
+        isinstance(fn, types.BuiltinMethodType)
+        and type(owner) in (list, set, dict, collections.deque)
+        and fn.__name__ in _STORING
+    )
+
+
 def resolve(names: dict[str, Any], local: set[str], e: cst.BaseExpression) -> Any:
     """The object ``e`` names at trace time among ``names`` (a module's globals; ``local``: names of
     the function, which are not), attributes of one (a module's function); ``UNKNOWN`` for
@@ -135,7 +151,7 @@ def resolve(names: dict[str, Any], local: set[str], e: cst.BaseExpression) -> An
             return UNKNOWN
         if not isinstance(owner, types.ModuleType | type):  # (a module's logger's `info`: read-only)
             bound = getattr(owner, e.attr.value, UNKNOWN)
-            return bound if read_only(bound) else UNKNOWN
+            return bound if read_only(bound) or stores_only(bound) else UNKNOWN
         return getattr(owner, e.attr.value, UNKNOWN)
     if not isinstance(e, cst.Name) or e.value in local:
         return UNKNOWN
