@@ -144,8 +144,8 @@ async def test_releasing_one_session_leaves_the_rest_of_its_batch_decoding(engin
     released, kept = chunks
     assert (released.done, released.finish_reason) == (True, "abort")
     assert kept.n_tokens > released.n_tokens  # it went on after the release
-    alone = await complete(engine, sid(), FRANCE, SamplingParams(max_tokens=kept.n_tokens))
-    assert kept.text[:6] == alone[:6]
+    alone = await complete(engine, sid(), FRANCE, SamplingParams(max_tokens=min(kept.n_tokens, 8)))
+    assert kept.text[:6] == alone[:6]  # (the first tokens suffice: a slow engine decodes 200 twice)
 
 
 async def test_release_while_decoding_stops_the_work(engine: LLMEngine, sid) -> None:

@@ -88,7 +88,7 @@ async def in_own_context(run: Any, *args: Any) -> Any:
 steps = st.lists(st.integers(0, len(STEPS) - 1), max_size=2)
 
 
-@settings(max_examples=60, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+@settings(max_examples=30, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
 @given(
     before=steps,
     after=steps,

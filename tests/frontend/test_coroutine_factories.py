@@ -9,7 +9,6 @@ does: not spelled out, and the three runs still agree."""
 from __future__ import annotations
 
 import inspect
-import itertools
 import re
 import textwrap
 from pathlib import Path
@@ -19,7 +18,7 @@ import libcst as cst
 import pytest
 
 from ayo_trace.frontend import coroutine_factories
-from tests.util import run_in_new_loop, three_runs_agree, traces_whole_and_agrees
+from tests.util import every_pair, run_in_new_loop, three_runs_agree, traces_whole_and_agrees
 
 from .programs import load
 
@@ -81,7 +80,7 @@ def _renamed(text: str, name: str) -> str:
     return re.sub(r"\bask\b", f"ask_{name}", text)
 
 
-CASES = list(itertools.product(KINDS, TARGETS, USES))
+CASES = every_pair(KINDS, TARGETS, USES)
 
 
 @pytest.fixture(scope="module")

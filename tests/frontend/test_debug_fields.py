@@ -46,7 +46,7 @@ async def program(q, docs):
 '''
 
 
-@settings(max_examples=40, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+@settings(max_examples=20, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
 @given(
     expression=st.integers(0, len(EXPRESSIONS) - 1),
     spaced=st.booleans(),

@@ -83,7 +83,7 @@ async def every_mode(module: Any, seed: int, subset: list[Any], question: str) -
     return results
 
 
-@settings(max_examples=40, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+@settings(max_examples=25, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
 @given(
     spec=programs,
     seed=st.integers(0, 2**16),

@@ -11,7 +11,6 @@ optimized graph dropped the statement, its value unread (``effects``: a statemen
 
 from __future__ import annotations
 
-import itertools
 from pathlib import Path
 from typing import Any
 
@@ -19,7 +18,7 @@ import pytest
 
 from ayo_trace.errors import TraceError
 from ayo_trace.frontend.breaks import graph_breaks
-from tests.util import run_in_new_loop, three_runs_agree, traces_whole_and_agrees
+from tests.util import every_pair, run_in_new_loop, three_runs_agree, traces_whole_and_agrees
 
 from .programs import load
 
@@ -102,8 +101,8 @@ STILL_RUNNING = {  # Python's task may not have finished: not the graph's to ans
         "return [t.done() for t in tasks], [repr(r) for r in await asyncio.gather(*tasks, return_exceptions=True)]",
     ],
 }
-CASES = list(itertools.product(MADE, WAITED, READ))
-PYTHONS = list(itertools.product(MADE_BY_PYTHON, WAITED, ["comprehension", "caught"]))
+CASES = every_pair(MADE, WAITED, READ)
+PYTHONS = every_pair(MADE_BY_PYTHON, WAITED, ["comprehension", "caught"])
 
 HEAD = """
 import asyncio

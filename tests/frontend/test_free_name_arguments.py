@@ -71,7 +71,7 @@ GATHERED = """    async def one(d):
     return await asyncio.gather(*[one(d) for d in docs])"""
 
 
-@settings(max_examples=30, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+@settings(max_examples=15, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
 @given(
     shape=st.sampled_from(["direct", "nested", "gathered"]),
     name=st.sampled_from(["q", "ctx", "docs", "d"]),

@@ -108,7 +108,7 @@ def test_the_graph_reports_the_source_lines() -> None:
 _OTHERS = st.sampled_from([k for k in KINDS + CONTROL_KINDS if k != "global_body"])
 
 
-@settings(max_examples=20, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+@settings(max_examples=12, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
 @given(
     before=st.lists(st.tuples(_OTHERS, st.integers(0, 7), st.integers(0, 1)), max_size=3),
     globals_=st.lists(

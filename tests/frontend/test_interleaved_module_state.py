@@ -12,12 +12,11 @@ finishing: ``return_exceptions=True``) are still traced whole."""
 
 from __future__ import annotations
 
-import itertools
 from pathlib import Path
 
 import pytest
 
-from tests.util import fresh_copies_agree
+from tests.util import every_pair, fresh_copies_agree
 
 from .programs import load
 
@@ -66,7 +65,7 @@ GATHERS = {
         "out = [t1.result(), t2.result()]",
     ],
 }
-CASES = list(itertools.product(CHANGES, WHERE, GATHERS))
+CASES = every_pair(CHANGES, WHERE, GATHERS)
 
 
 def _source(change: str, where: str, gather: str) -> str:

@@ -8,12 +8,11 @@ variant called three times."""
 
 from __future__ import annotations
 
-import itertools
 from pathlib import Path
 
 import pytest
 
-from tests.util import fresh_copies_agree
+from tests.util import every_pair, fresh_copies_agree
 
 HEAD = """
 import ayo_trace as ayo
@@ -68,7 +67,7 @@ SOURCES = {
     "async_helper": ("ITEMS", 'STATE["budget"]'),
 }
 WHERE = ["helper", "nested_helper"]
-CASES = list(itertools.product(WRITES, READS, WHERE))
+CASES = every_pair(WRITES, READS, WHERE)
 
 
 def _source(write: str, read: str, where: str) -> str:

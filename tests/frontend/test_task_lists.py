@@ -18,7 +18,7 @@ import pytest
 
 from ayo_trace.errors import TraceError
 from ayo_trace.passes import DEFAULT_PASSES
-from tests.util import run_in_new_loop
+from tests.util import every_pair, run_in_new_loop
 
 from .programs import load
 from .test_corpus_control import run_modes
@@ -67,7 +67,7 @@ def source(maker: str, items: str, consumer: str) -> str:
     return HEADER + "".join(f"    {line}\n" for line in lines)
 
 
-COMBINATIONS = list(itertools.product(MAKERS, ITEMS, CONSUMERS))
+COMBINATIONS = every_pair(MAKERS, ITEMS, CONSUMERS)
 
 
 @pytest.mark.parametrize(("maker", "items", "consumer"), COMBINATIONS)
@@ -331,7 +331,7 @@ WAITED = {  # what code does with `done` after `asyncio.wait(tasks)`: wait itsel
 }
 
 
-@pytest.mark.parametrize(("maker", "items", "use"), list(itertools.product(MAKERS, ITEMS, WAITED)))
+@pytest.mark.parametrize(("maker", "items", "use"), every_pair(MAKERS, ITEMS, WAITED))
 @pytest.mark.parametrize("docs", [DOCS, ["one", "FAIL two", "three"], ["FAIL"]])
 def test_tasks_waited_keep_their_errors_as_python_does(
     maker: str, items: str, use: str, docs: list[str], tmp_path: Path

@@ -12,7 +12,6 @@ task group. Where the stretch is not whole (the task read after the loop making 
 
 from __future__ import annotations
 
-import itertools
 from pathlib import Path
 from typing import Any
 
@@ -20,7 +19,7 @@ import pytest
 
 from ayo_trace.errors import TraceError
 from ayo_trace.frontend.breaks import graph_breaks
-from tests.util import run_in_new_loop, three_runs_agree
+from tests.util import every_pair, run_in_new_loop, three_runs_agree
 
 from .programs import load
 
@@ -53,7 +52,7 @@ PLACES = {
     "if": lambda lines: ["if q:", *("    " + s for s in lines), "else:", "    x = None"],
     "loop": lambda lines: ["for _ in range(2):", *("    " + s for s in lines)],
 }
-CASES = list(itertools.product(MAKERS, MEANWHILE, AWAITED, PLACES))
+CASES = every_pair(MAKERS, MEANWHILE, AWAITED, PLACES)
 
 HEAD = """
 import asyncio

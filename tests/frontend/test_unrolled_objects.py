@@ -8,13 +8,12 @@ of) agree with eager too."""
 
 from __future__ import annotations
 
-import itertools
 from pathlib import Path
 from typing import Any
 
 import pytest
 
-from tests.util import run_in_new_loop, three_runs_agree, traces_whole_and_agrees
+from tests.util import every_pair, run_in_new_loop, three_runs_agree, traces_whole_and_agrees
 
 from .programs import load
 
@@ -41,14 +40,14 @@ BODIES = {
     "branch": ["if 'rust' in q:", "    out.append(await CALL)", "else:", "    out.append(S.tag)"],
     "two_calls": ["first = await CALL", "out.append(first + (await CALL))"],
 }
-CASES = list(itertools.product(LISTS, ITEMS, BODIES))
+CASES = every_pair(LISTS, ITEMS, BODIES)
 # a gather of a comprehension over the objects, unrolled likewise
 GATHERS = {
     "list": "out = list(await asyncio.gather(*[CALL for step in ITER]))",
     "generator": "out = list(await asyncio.gather(*(CALL for step in ITER)))",
     "named": "calls = [CALL for step in ITER]\n    out = list(await asyncio.gather(*calls))",
 }
-GATHER_CASES = list(itertools.product(LISTS, ITEMS, GATHERS))
+GATHER_CASES = every_pair(LISTS, ITEMS, GATHERS)
 
 HEAD = """
 import asyncio
