@@ -18,8 +18,11 @@ results.append(rec)`` stays a map of independent iterations).
 from __future__ import annotations
 
 import collections
+import functools
+import types
 from collections.abc import Callable
 from dataclasses import dataclass
+from typing import Any
 
 import libcst as cst
 
@@ -27,6 +30,7 @@ from ..ir.mutation import CHANGING_CALLS, READ_ONLY_CALLS, READ_ONLY_METHODS
 from .handed import resolve
 from .source import FunctionSource
 from .state import change_root, target_leaves, walk
+from .user_code import parse_function, user_function
 
 # methods of the built-in containers that put their arguments into them
 _STORING_METHODS = frozenset(
@@ -65,6 +69,7 @@ def holds(src: FunctionSource, held: Held) -> list[Holds]:
         out.extend(Holds(n, root, site) for n in sorted(held(src, value)) if n != root)
 
     scoped = lambda n: isinstance(n, cst.FunctionDef | cst.ClassDef | cst.Lambda)  # noqa: E731
+    local = set(src.assigned_names(src.node.body))
     for node in walk(src.node.body, scoped):
         if isinstance(node, cst.Assign | cst.AnnAssign) and node.value is not None:
             targets = [t.target for t in node.targets] if isinstance(node, cst.Assign) else [node.target]
@@ -82,8 +87,40 @@ def holds(src: FunctionSource, held: Held) -> list[Holds]:
                     add(func.value, a.value, node)
             elif isinstance(func, cst.Name) and func.value in CHANGING_CALLS and len(args) == 3:
                 add(args[0].value, args[2].value, node)  # (`setattr(box, "items", notes)`)
+            elif isinstance(func, cst.Name) and func.value not in local:  # (`keep(items)`: `LOG.append(x)`)
+                helper = resolve(getattr(src.fn, "__globals__", {}), local, func)
+                for holder, i in _stored_params(helper) if isinstance(helper, types.FunctionType) else ():
+                    if i < len(args) and args[i].keyword is None and not args[i].star:
+                        add(cst.Name(holder), args[i].value, node)
     src.kept = tuple(out)
     return out
+
+
+@functools.cache
+def _stored_params(fn: Any) -> tuple[tuple[str, int], ...]:
+    """``(module name, parameter index)`` for each parameter a plain function of the user's puts
+    as it is into a module's container (``def keep(x): LOG.append(x)``: ``("LOG", 0)``)."""
+    user = user_function(fn)
+    node = parse_function(user) if user is not None else None
+    if node is None:
+        return ()
+    params = [p.name.value for p in (*node.params.posonly_params, *node.params.params)]
+    bound = {n.value for n in walk(node.body) if isinstance(n, cst.Name)} - set(user.__globals__)  # type: ignore[union-attr]
+    out: list[tuple[str, int]] = []
+    for n in walk(node.body):
+        if not (isinstance(n, cst.Call) and isinstance(n.func, cst.Attribute)):
+            continue
+        holder = n.func.value
+        if n.func.attr.value not in _KEEPING_METHODS or not isinstance(holder, cst.Name):
+            continue
+        if holder.value in params or holder.value in bound:
+            continue
+        out += [
+            (holder.value, params.index(a.value.value))
+            for a in n.args
+            if isinstance(a.value, cst.Name) and a.value.value in params
+        ]
+    return tuple(out)
 
 
 def _root(e: cst.BaseExpression) -> str | None:
