@@ -1,30 +1,32 @@
 """A module-level object whose field code the workflow runs sets from elsewhere (another object's
 method, a helper that method calls, through a table or an object holding it: ``AGENTS["code"].style
-= s``, ``APP.team.lead.style = s``): its methods inlined into the graph read that field when the
-graph runs, not when it was traced (``helpers._held_self``, ``closures.object_changed``); where
-the table's own objects change it, a call through the table runs as written
-(``impure._table_objects``). Both were wrong answers: the field was folded as it was at the
-trace. Generated over who sets it, how it names the object and how the workflow reaches it (the
-change also carries over to the next query); eager ≡ traced ≡ optimized on fresh module copies."""
+= s``, ``APP.team.lead.style = s``; a class attribute it reads, ``Agent.prefix = s``): its methods
+inlined into the graph read that field when the graph runs, not when it was traced
+(``helpers._held_self``, ``closures.object_changed``); where the table's own objects change it, a
+call through the table runs as written (``impure._table_objects``). Each was a wrong answer: the
+field was folded as it was at the trace. Generated over who sets it, how it names the object and
+how the workflow reaches it (every pair of choices; the change also carries over to the next
+query); eager ≡ traced ≡ optimized on fresh module copies."""
 
 from __future__ import annotations
 
-import itertools
 from typing import Any
 
 import pytest
 
-from tests.util import fresh_copies_agree
+from tests.util import every_pair, fresh_copies_agree
 
 HEAD = """import ayo_trace as ayo
 
 
 class Agent:
+    prefix = "P"
+
     def __init__(self, style):
         self.style = style
 
     async def run(self, q):
-        return await ayo.llm(f"{{self.style}}: {{q}}", max_tokens=4)
+        return await ayo.llm(f"{{self.prefix}} {{self.style}}: {{q}}", max_tokens=4)
 
 
 def retune(s):
@@ -62,6 +64,7 @@ TARGETS = {"name": "CODE", "table": 'AGENTS["code"]', "nested": "APP.team.lead"}
 SETTERS = {
     "helper": "retune(q[:3])",
     "method": "{target}.style = q[:3]",
+    "class": "Agent.prefix = q[:3]",
 }
 READERS = {
     "name": "    b = await CODE.run(q)\n",
@@ -75,7 +78,7 @@ ORDERS = {
 }
 
 QUESTIONS = ["code one", "tune two", "math three", "code FAIL four", "code five"]
-CASES = list(itertools.product(TARGETS, SETTERS, READERS, ORDERS))
+CASES = every_pair(TARGETS, SETTERS, READERS, ORDERS)
 
 
 def source(target: str, setter: str, reader: str, order: str) -> str:
