@@ -37,7 +37,7 @@ from ..ir.mutation import READ_ONLY_METHODS
 from . import impure, made_early
 from .handed import handed
 from .source import FunctionSource, _is_load, _names_in
-from .state import mutated_roots, walk
+from .state import change_root, mutated_roots, walk
 
 if TYPE_CHECKING:
     from .builder import Builder
@@ -176,6 +176,24 @@ def _aliased(src: FunctionSource, changed: set[str], calls_only: set[str]) -> li
     return out
 
 
+def _referred(src: FunctionSource, names: set[str]) -> set[str]:
+    """The module's names the workflow binds one of its ``names`` to, or a part of (``agent =
+    CODE``, ``bot = AGENTS["code"]``, ``w = APP.writer``): setting an attribute through the local
+    sets one of theirs."""
+    local = {a.name for a in src.fn_scope.assignments if src.fn_scope.assignments[a.name]}
+    out: set[str] = set()
+    for n in walk(src.node.body, lambda n: isinstance(n, cst.FunctionDef | cst.ClassDef | cst.Lambda)):
+        if isinstance(n, cst.Assign) and set(src.assigned_names(n)) & names:
+            root = (
+                change_root(n.value)
+                if isinstance(n.value, cst.Name | cst.Attribute | cst.Subscript)
+                else None
+            )
+            if root is not None and root.value not in local:
+                out.add(root.value)
+    return out
+
+
 def _method_aliases(src: FunctionSource) -> list[str]:
     """The module's names whose method the workflow binds a local to and calls through it (``add =
     ERRORS.append``, then ``add(x)``), but for a method never changing its object (``get``)."""
@@ -230,6 +248,7 @@ def changed_globals(src: FunctionSource) -> frozenset[str]:
     objects = set(found)
     via_members = {m for m, v in used if id(v) in objects}  # (`helpers.SINK` of a changed `SINK`)
     assigned = impure.attribute_roots(src.node.body)
+    assigned |= _referred(src, assigned)  # (`agent = CODE` then `agent.style = s`)
     handed_on = set(_handed_here(src))
     items = impure.item_method_calls(src.node.body, values)  # (`AGENTS[kind].run(q)` changing no agent)
     roots = mutated_roots(src.node.body, items)
@@ -260,8 +279,8 @@ def changed_globals(src: FunctionSource) -> frozenset[str]:
     )
     src.changed_globals = out
     # (what the changed containers and objects hold may be changed through them: `AGENTS[k].style = s`)
-    holders = [*found.values(), *(values.get(n) for n in out)]
-    src.changed_ids = frozenset(objects | {id(o) for o in impure.held_items(holders)})
+    holders = [*found.values(), *(values[n] for n in out if n in values)]
+    src.changed_ids = frozenset({id(o) for o in [*holders, *impure.held_items(holders)]})
     return out
 
 
