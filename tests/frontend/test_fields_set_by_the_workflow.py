@@ -15,7 +15,7 @@ import pytest
 
 from tests.util import every_pair, fresh_copies_agree
 
-HEAD = '''import ayo_trace as ayo
+HEAD = """import ayo_trace as ayo
 
 
 class Agent:
@@ -42,7 +42,7 @@ async def go(q):
 
 @ayo.workflow
 async def wf(q, docs):
-'''
+"""
 SETS = {
     "attribute": "    CODE.style = q[:3]\n",
     "augmented": "    CODE.style += q[:1]\n",
