@@ -176,19 +176,16 @@ def _aliased(src: FunctionSource, changed: set[str], calls_only: set[str]) -> li
     return out
 
 
-def _referred(src: FunctionSource, names: set[str]) -> set[str]:
+def _referred(src: FunctionSource, names: set[str], parts: bool = False) -> set[str]:
     """The module's names the workflow binds one of its ``names`` to, or a part of (``agent =
-    CODE``, ``bot = AGENTS["code"]``, ``w = APP.writer``): setting an attribute through the local
-    sets one of theirs."""
+    CODE``, ``bot = AGENTS["code"]``, ``w = APP.writer``; with ``parts``, only a part: ``notes =
+    CODE.notes``): setting an attribute through the local (changing it in place) sets theirs."""
     local = {a.name for a in src.fn_scope.assignments if src.fn_scope.assignments[a.name]}
+    kinds = (cst.Attribute, cst.Subscript) if parts else (cst.Name, cst.Attribute, cst.Subscript)
     out: set[str] = set()
     for n in walk(src.node.body, lambda n: isinstance(n, cst.FunctionDef | cst.ClassDef | cst.Lambda)):
         if isinstance(n, cst.Assign) and set(src.assigned_names(n)) & names:
-            root = (
-                change_root(n.value)
-                if isinstance(n.value, cst.Name | cst.Attribute | cst.Subscript)
-                else None
-            )
+            root = change_root(n.value) if isinstance(n.value, kinds) else None
             if root is not None and root.value not in local:
                 out.add(root.value)
     return out
@@ -248,7 +245,8 @@ def changed_globals(src: FunctionSource) -> frozenset[str]:
     objects = set(found)
     via_members = {m for m, v in used if id(v) in objects}  # (`helpers.SINK` of a changed `SINK`)
     assigned = impure.attribute_roots(src.node.body)
-    assigned |= _referred(src, assigned)  # (`agent = CODE` then `agent.style = s`)
+    # (`agent = CODE` then `agent.style = s`; `notes = CODE.notes` then `notes.append(q)`)
+    assigned |= _referred(src, assigned) | _referred(src, set(mutated_roots(src.node.body)), parts=True)
     handed_on = set(_handed_here(src))
     items = impure.item_method_calls(src.node.body, values)  # (`AGENTS[kind].run(q)` changing no agent)
     roots = mutated_roots(src.node.body, items)

@@ -1,7 +1,8 @@
 """A module-level object whose field (or class attribute) the workflow sets, then calls a method
 of that reads it (``CODE.style = q[:3]`` then ``await CODE.run(q)``; through an alias, a table,
-``setattr``, a helper of the module, a class attribute ``Agent.prefix = ...``): the method inlined
-into the graph reads the field when the graph runs (``closures.changed_globals``'
+``setattr``, a helper of the module, a class attribute ``Agent.prefix = ...``, a list or dict it
+holds, ``CODE.notes.append(q)``, also through a local, ``notes = CODE.notes``): the method
+inlined into the graph reads the field when the graph runs (``closures.changed_globals``'
 ``changed_ids``, ``helpers._held_self``). It was folded as it was at the trace, a wrong answer
 from the first query on. Generated over how the field is set, how the method is reached and
 whether the change comes before the call or after it (seen by the next query), every pair of
@@ -23,9 +24,15 @@ class Agent:
 
     def __init__(self, style):
         self.style = style
+        self.notes = []
+        self.cfg = {"t": 4}
+
+    @property
+    def label(self):
+        return f"{self.prefix} {self.style}"
 
     async def run(self, q):
-        return await ayo.llm(f"{self.prefix} {self.style}: {q}", max_tokens=4)
+        return await ayo.llm(f"{self.label} {len(self.notes)} {self.cfg['t']}: {q}", max_tokens=4)
 
 
 CODE = Agent("c")
@@ -52,6 +59,9 @@ SETS = {
     "class_attribute": "    Agent.prefix = q[:2]\n",
     "helper": "    retune(q[:3])\n",
     "namespace": '    vars(CODE)["style"] = q[:3]\n',
+    "list_field": "    CODE.notes.append(q)\n",
+    "dict_field": '    CODE.cfg["t"] = len(q)\n',
+    "part_alias": "    notes = CODE.notes\n    notes.append(q)\n",
 }
 CALLS = {
     "method": "    out = await CODE.run(q)\n",
