@@ -26,6 +26,7 @@ from __future__ import annotations
 import collections
 import contextlib
 import inspect
+from collections.abc import Iterable
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
@@ -278,7 +279,9 @@ def changed_globals(src: FunctionSource) -> frozenset[str]:
     src.changed_globals = out
     # (what the changed containers and objects hold may be changed through them: `AGENTS[k].style = s`)
     holders = [*found.values(), *(values[n] for n in out if n in values)]
-    src.changed_ids = frozenset({id(o) for o in [*holders, *impure.held_items(holders)]})
+    src.changed_ids = frozenset(
+        {id(o) for o in [*holders, *impure.held_items(holders)] if impure.stateful(o) or isinstance(o, type)}
+    )
     return out
 
 
@@ -322,16 +325,17 @@ def reads_changed(body: Any, names: list[str]) -> bool:
     return False
 
 
-def object_changed(body: Any, obj: Any) -> bool:
-    """Whether the workflow, or a helper around ``body`` inlined in it, may change ``obj`` in place
-    by code it runs (``changed_globals``' objects: a method of one module object setting a field of
-    another, ``CODE.style = s``), whatever names it there."""
+def object_changed(body: Any, objects: Iterable[Any]) -> bool:
+    """Whether the workflow, or a helper around ``body`` inlined in it, may change one of
+    ``objects`` in place by code it runs (``changed_globals``' objects: a method of one module
+    object setting a field of another, ``CODE.style = s``), whatever names it there."""
+    ids = {id(o) for o in objects}
     seen: set[int] = set()
     b = body
     while b is not None and id(b.src) not in seen:
         seen.add(id(b.src))
         changed_globals(b.src)
-        if id(obj) in b.src.changed_ids:
+        if ids & b.src.changed_ids:
             return True
         while b.parent is not None:
             b = b.parent

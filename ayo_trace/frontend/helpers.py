@@ -400,15 +400,15 @@ class Helpers(Expressions):
         query to query, so its reads (``self.history`` in a prompt) are made when the graph runs,
         on that object (its constant fields nothing sets again are still read now). Likewise
         when code the workflow runs changes it otherwise (another object's method setting its
-        field, ``CODE.style = s``, or its class's, ``Agent.prefix = s``): then every read is made
-        when the graph runs."""
+        field, ``CODE.style = s``, its class's, ``Agent.prefix = s``, or one of an object it holds,
+        ``CFG.style = s`` of ``Service(CFG)``): then every read is made when the graph runs."""
         cls: Any = type(me)
         if isinstance(me, type) or not made_fields.plain_class(cls):
             return Static(me)
         if impure.changes_self(cls):
             fields = made_fields.fields_of(self.body, me)
-        elif any(closures.object_changed(self.body, o) for o in (me, *cls.__mro__[:-1])):
-            fields = None  # (the object, or a class it reads attributes of: `Agent.prefix = s`)
+        elif closures.object_changed(self.body, [me, *cls.__mro__[:-1], *impure.held_items([me])]):
+            fields = None  # (it, a class it reads attributes of, `Agent.prefix = s`, or what it holds)
         else:
             return Static(me)
         return Traced(self.body.const(me, loc, "self"), cls=cls, fields=fields, held=True)

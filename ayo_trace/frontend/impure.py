@@ -201,8 +201,8 @@ def _table_objects(value: Any) -> list[Any]:
 
 def held_items(values: Iterable[Any], depth: int = 3, most: int = 4096) -> list[Any]:
     """What the containers and the user's objects among ``values`` hold, and what those hold, to
-    ``depth`` levels (a table's agents, an object's fields, ``APP.team.lead``): changing one in
-    place may change them."""
+    ``depth`` levels (a table's agents, an object's fields, ``APP.team.lead``), but strings,
+    numbers and other values nothing changes in place: changing one may change them."""
     found: list[Any] = []
     seen: set[int] = set()
     level = list(values)
@@ -216,7 +216,7 @@ def held_items(values: Iterable[Any], depth: int = 3, most: int = 4096) -> list[
                 below += itertools.islice(v.values() if isinstance(v, dict) else v, 256)
             elif stateful(v) and _users_class(type(v)) and isinstance(getattr(v, "__dict__", None), dict):
                 below += itertools.islice(vars(v).values(), 256)
-        found += below
+        found += [v for v in below if stateful(v)]  # (a string or number is changed in no place)
         if len(found) > most:
             break
         level = below

@@ -1,12 +1,13 @@
 """A module-level object whose field (or class attribute) the workflow sets, then calls a method
 of that reads it (``CODE.style = q[:3]`` then ``await CODE.run(q)``; through an alias, a table,
 ``setattr``, a helper of the module, a class attribute ``Agent.prefix = ...``, a list or dict it
-holds, ``CODE.notes.append(q)``, also through a local, ``notes = CODE.notes``): the method
-inlined into the graph reads the field when the graph runs (``closures.changed_globals``'
-``changed_ids``, ``helpers._held_self``). It was folded as it was at the trace, a wrong answer
-from the first query on. Generated over how the field is set, how the method is reached and
-whether the change comes before the call or after it (seen by the next query), every pair of
-choices; eager ≡ traced ≡ optimized on fresh module copies."""
+holds, ``CODE.notes.append(q)``, also through a local, ``notes = CODE.notes``): the method, or
+one of an object holding it (``Reader(CODE)``), inlined into the graph reads the field when the
+graph runs (``closures.changed_globals``' ``changed_ids``, ``helpers._held_self``). It was
+folded as it was at the trace, a wrong answer from the first query on. Generated over how the
+field is set, how the method is reached and whether the change comes before the call or after it
+(seen by the next query), every pair of choices; eager ≡ traced ≡ optimized on fresh module
+copies."""
 
 from __future__ import annotations
 
@@ -35,8 +36,17 @@ class Agent:
         return await ayo.llm(f"{self.label} {len(self.notes)} {self.cfg['t']}: {q}", max_tokens=4)
 
 
+class Reader:
+    def __init__(self, agent):
+        self.agent = agent
+
+    async def run(self, q):
+        return await ayo.llm(f"{self.agent.label} {self.agent.notes} {self.agent.cfg}: {q}", max_tokens=4)
+
+
 CODE = Agent("c")
 AGENTS = {"code": CODE}
+READER = Reader(CODE)
 
 
 def retune(s):
@@ -68,6 +78,7 @@ CALLS = {
     "table": '    out = await AGENTS["code"].run(q)\n',
     "alias": "    bot = CODE\n    out = await bot.run(q)\n",
     "helper": "    out = await go(q)\n",
+    "holder": "    out = await READER.run(q)\n",
 }
 ORDERS = ["set_then_call", "call_then_set"]
 CASES = every_pair(SETS, CALLS, ORDERS)
