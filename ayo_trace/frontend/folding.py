@@ -17,8 +17,8 @@ from ..ir.mutation import PURE_STR_METHODS
 from . import made_fields
 from .builder import Expressions
 from .class_changes import _changes_its_object
-from .closures import reads_changed
-from .impure import _users_class, changed_objects, changes_module_state
+from .closures import object_changed, reads_changed
+from .impure import _users_class, changed_objects, changes_module_state, held_items, stateful
 from .state import walk
 from .user_code import user_function
 from .values import Static, Traced
@@ -247,6 +247,8 @@ class StaticFolding(Expressions):
                 continue
             if not isinstance(v, Static) or getattr(v, "unbound", False):
                 return None
+            if not callee and _changed_here(self.body, v.value):
+                return None  # (`cfg.style` of a closure's, a partial's or a default's `cfg = CFG`)
             scope[n] = v.value
         fn = self.body.src.fn
         for n in other:
@@ -255,6 +257,8 @@ class StaticFolding(Expressions):
                 # graph runs (a helper's `if STATE["docs"]:` after the workflow's `STATE["docs"] = d`)
                 return None
             closure = self.body.closure_binding(n)
+            if closure and not callee and any(_changed_here(self.body, v) for v in closure.values()):
+                return None  # (`cfg.style` of a factory's `cfg`, the workflow's `CFG`)
             if closure:
                 scope.update(closure)
             elif n in fn.__globals__:
@@ -364,6 +368,15 @@ class StaticFolding(Expressions):
                 return value if isinstance(value, Static) else None
             body = body.parent
         return None
+
+
+def _changed_here(body: Any, value: Any) -> bool:
+    """Whether ``value``, an object a local name holds at trace time (a closure's cell, an
+    argument a ``functools.partial`` or a default gives), is one the workflow's code changes in
+    place, or holds one (``closures.object_changed``): its fields are read when the graph runs."""
+    if not stateful(value) or inspect.ismodule(value):
+        return False
+    return object_changed(body, [value, *held_items([value])])
 
 
 def _lambdas(e: cst.CSTNode) -> list[cst.Lambda]:
