@@ -14,7 +14,7 @@ import pytest
 
 from tests.util import every_pair, fresh_copies_agree
 
-HEAD = '''import functools
+HEAD = """import functools
 
 import ayo_trace as ayo
 
@@ -57,7 +57,7 @@ PWRITE = functools.partial(write_with, CFG)
 
 @ayo.workflow
 async def wf(q, docs):
-'''
+"""
 CHANGES = {
     "attribute": "    CFG.style = q[:2]\n",
     "list": "    CFG.notes.append(q)\n",
