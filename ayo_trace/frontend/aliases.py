@@ -348,15 +348,11 @@ def mutated_locals(comp: Builder, stmt: cst.CSTNode, lifted: frozenset[int] = fr
     roots += [t.value for t in grown if isinstance(t, cst.Name) and t.value not in fixed]
     through = closure_uses(comp.src, stmt, local)[1]  # what a closure it calls changes in place
     changed = list(dict.fromkeys([*(n for n in roots if n in local), *held, *through]))
-    # (a module's container changed in what it holds, `LOG[-1].append(a)`: the workflow's objects
-    # put into it, `LOG.append(items)`)
-    changed += [
-        k
-        for n in dict.fromkeys(roots)
-        if n not in local
-        for k in kept_in.kept_by(comp.src, n, stmt, _held)
-        if k not in changed and comp.is_bound(k)
+    # (`LOG[-1].append(a)` of a module's container: the workflow's objects put into it, `LOG.append(x)`)
+    kept = [
+        k for n in dict.fromkeys(roots) if n not in local for k in kept_in.kept_by(comp.src, n, stmt, _held)
     ]
+    changed += [k for k in dict.fromkeys(kept) if k not in changed and comp.is_bound(k)]
     # a change of a name's own object only (`rec["ans"] = r`, `out.append(x)`) reaches the names
     # of its strict group and the objects keeping it, not what it keeps (`rec = {"doc": d}`: `d`);
     # a name of that group may be a part of it (`a, n = pair`), changed as reached into; an object
