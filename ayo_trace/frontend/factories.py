@@ -49,13 +49,17 @@ _REFUSED = (ast.Await, ast.Yield, ast.YieldFrom, ast.NamedExpr, ast.Lambda, ast.
 def pure(fn: Any, simple_class: Callable[[Any], bool], depth: int = 0) -> frozenset[tuple[str, ...]] | None:
     """The module names the factory ``fn`` reads, each with the attribute chain it reads of it
     (``("CFG", "budget")``), when it is one (see the module's doc); else None."""
+    if inspect.ismethod(fn) and isinstance(fn.__self__, type) and isinstance(fn.__func__, types.FunctionType):
+        return _pure(fn.__func__, simple_class, depth, fn.__self__)  # (`Retriever.default()`)
     return _pure(fn, simple_class, depth) if isinstance(fn, types.FunctionType) else None
 
 
 @functools.lru_cache(maxsize=256)
 def _pure(
-    fn: types.FunctionType, simple_class: Callable[[Any], bool], depth: int
+    fn: types.FunctionType, simple_class: Callable[[Any], bool], depth: int, owner: type | None = None
 ) -> frozenset[tuple[str, ...]] | None:
+    """``pure``'s answer for ``fn``; ``owner``: the class a class method of it is bound to, which
+    its first parameter names (called only: ``return cls(2)``)."""
     if (
         depth > _DEPTH
         or fn.__closure__
@@ -70,13 +74,16 @@ def _pure(
     except (OSError, TypeError, SyntaxError):
         return None
     node = tree.body[0] if tree.body else None
-    if not isinstance(node, ast.FunctionDef) or node.decorator_list:
+    if not isinstance(node, ast.FunctionDef) or not _plain_decorators(node, owner):
         return None
     args = node.args
     params = {a.arg for a in [*args.posonlyargs, *args.args, *args.kwonlyargs, args.vararg, args.kwarg] if a}
     local = params | {name for n in ast.walk(node) for name in _bound(n)}
     made = _made_names(node)
     if made is None or not _statements_ok(node.body, made):
+        return None
+    maker = args.args[0].arg if owner is not None and args.args else None
+    if maker is not None and not simple_class(owner):
         return None
     reads: set[tuple[str, ...]] = set()
     up = {id(c): n for n in ast.walk(node) for c in ast.iter_child_nodes(n)}
@@ -85,9 +92,22 @@ def _pure(
             return None
         if isinstance(n, ast.Name) and isinstance(n.ctx, ast.Load) and _module_name(fn, n.id, local):
             reads.add(_chain(n, up))
-        if isinstance(n, ast.Call) and not _maker_ok(fn, n, local, simple_class, depth):
+        if isinstance(n, ast.Name) and n.id == maker and getattr(up.get(id(n)), "func", None) is not n:
+            return None  # (the class read otherwise than called: `cls.DEFAULT`)
+        if isinstance(n, ast.Call) and not (
+            (isinstance(n.func, ast.Name) and n.func.id == maker)
+            or _maker_ok(fn, n, local, simple_class, depth)
+        ):
             return None
     return frozenset(reads)
+
+
+def _plain_decorators(node: ast.FunctionDef, owner: type | None) -> bool:
+    """Whether ``node`` has no decorator, or only ``@classmethod`` for a class method."""
+    decorators = node.decorator_list
+    if owner is None:
+        return not decorators
+    return len(decorators) == 1 and isinstance(decorators[0], ast.Name) and decorators[0].id == "classmethod"
 
 
 def _module_name(fn: types.FunctionType, name: str, local: set[str]) -> bool:

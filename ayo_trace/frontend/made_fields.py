@@ -188,7 +188,7 @@ def _make(comp: Builder, call: cst.Call, cls: Any, depth: int) -> Any:
     ):
         return _MISSING  # (a stand-in would take a branch the value may not: `k is None`)
     if reads is not None:
-        factories.saw_reads(comp.deps, maker.__globals__, reads)
+        factories.saw_reads(comp.deps, getattr(maker, "__func__", maker).__globals__, reads)
     try:
         made = maker(*args, **kwargs)
     except Exception:
