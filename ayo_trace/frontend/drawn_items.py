@@ -314,8 +314,15 @@ def _returns_containers(fn: Any) -> bool:
             return made(v.body, depth) and made(v.orelse, depth)
         if isinstance(v, ast.BoolOp):
             return all(made(x, depth) for x in v.values)
+        if isinstance(v, ast.Subscript) and isinstance(v.slice, ast.Slice):
+            return made(v.value, depth)  # (a slice of a container: `plan.split()[:2]`)
         if isinstance(v, ast.Call) and isinstance(v.func, ast.Attribute):
-            return v.func.attr in _CONTAINER_METHODS
+            owner = v.func.value
+            name = owner.id if isinstance(owner, ast.Name) else None
+            module = getattr(fn, "__globals__", {}).get(name) if name and name not in assigned else None
+            return v.func.attr in _CONTAINER_METHODS or (  # (`re.findall(...)`, `json.loads(...)`)
+                inspect.ismodule(module) and getattr(module, v.func.attr, None) in _LIBRARY_CONTAINERS
+            )
         if isinstance(v, ast.Call) and isinstance(v.func, ast.Name):
             f = getattr(builtins, v.func.id, None)
             return v.func.id not in shadowed and v.func.id not in assigned and f in _MADE_AT_ONCE
