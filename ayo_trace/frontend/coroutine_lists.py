@@ -144,6 +144,9 @@ def _defer(comp: Builder, small: cst.Assign, traceable: Any, consumes: Any) -> b
         return parts is not None
     if isinstance(target, cst.Name) and isinstance(value, cst.DictComp):
         return _defer_dict(comp, small, target, value, traceable, consumes)
+    if isinstance(target, cst.Name) and isinstance(value, cst.Call) and kept(comp, small, target, traceable):
+        comp.env[target.value] = Static(Deferred((value,)))
+        return True
     if not (isinstance(target, cst.Name) and isinstance(value, cst.ListComp | cst.GeneratorExp)):
         return False
     if isinstance(value.elt, cst.Await) or not traceable(value.elt):
@@ -182,6 +185,36 @@ def _defer(comp: Builder, small: cst.Assign, traceable: Any, consumes: Any) -> b
         return False
     comp.env[target.value] = Static(Deferred((value,)))
     return True
+
+
+def kept(comp: Builder, small: cst.Assign, target: cst.Name, traceable: Any) -> bool:
+    """``pending = ask(q)`` (a call the tracer follows, not awaited), its name bound once and read
+    once after, by ``await pending`` outside any loop around the assignment, no name the call
+    reads bound again or changed in place before: the coroutine runs only when awaited, with the
+    arguments it was made with, so the call is traced at the await (``asyncio_calls.wrapped``)."""
+    from .asyncio_calls import is_create_task
+
+    value = small.value
+    src = comp.src
+    if not (isinstance(value, cst.Call) and traceable(value)) or is_create_task(comp, value):
+        return False
+    if any(isinstance(n, cst.Call) for a in value.args for n in walk(a)):
+        return False  # (Python runs a call in its arguments where the coroutine is made)
+    if (src.only_binding(target) or (None, None))[1] is not value:
+        return False
+    reads = [n for n in walk(src.node.body) if isinstance(n, cst.Name) and n.value == target.value]
+    reads = [n for n in reads if n is not target]
+    if (
+        len(reads) != 1
+        or not isinstance(src.parents.get(reads[0]), cst.Await)
+        or _repeats(src, reads[0], small)
+    ):
+        return False
+    if src.positions[reads[0]].start.line <= src.positions[small].end.line:
+        return False
+    names = set(src.free_names(value)[0])
+    line = src.positions[small].end.line
+    return not (_assigned_after(src, line, names) or changed_after(src, line, names))
 
 
 def _made_by(part: Any) -> tuple[cst.BaseExpression, frozenset[str] | None]:
