@@ -42,13 +42,29 @@ def handed(names: dict[str, Any], local: set[str], call: cst.Call, depth: int) -
     or hands it bare to another function that may (``depth`` calls deep, then any); any function
     not found at trace time. ``names``: the globals the call's function is looked up in; ``local``:
     the calling function's own names, which are not."""
-    bare = [(i, a) for i, a in enumerate(call.args) if isinstance(a.value, cst.Name)]
+    bare = [
+        (i, a)
+        for i, a in enumerate(call.args)
+        if isinstance(a.value, cst.Name) and not (a.star and _flat(names.get(a.value.value)))
+    ]
     if not bare or (isinstance(call.func, cst.Attribute) and call.func.attr.value in READ_ONLY_METHODS):
         return []  # (`cache.get(question)`: a read)
     table = _table(names, local, call.func)
     if table is not None:  # (`TOOLS[name](items)`: whichever of a module table's functions)
         return list(dict.fromkeys(n for fn in table for n in _handed_to(fn, call, bare, depth)))
     return _handed_to(resolve(names, local, call.func), call, bare, depth)
+
+
+def _flat(value: Any) -> bool:
+    """Whether ``value`` is a list, tuple or dict of strings and numbers: spread into a call
+    (``f(**DEFAULTS)``, ``f(*PARTS)``), the callee gets a new container of values nothing changes."""
+    if isinstance(value, dict):
+        items: Any = value.values()
+    elif isinstance(value, list | tuple):
+        items = value
+    else:
+        return False
+    return all(v is None or isinstance(v, str | bytes | int | float | bool) for v in items)
 
 
 def _handed_to(fn: Any, call: cst.Call, bare: list[tuple[int, cst.Arg]], depth: int) -> list[str]:
