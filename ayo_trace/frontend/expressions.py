@@ -372,7 +372,8 @@ class ExpressionCompiler(
         if self.reordered(e):
             return (
                 "a statement whose code Python runs before its await touches an object the awaited "
-                "call may change (or changes one it reads): run as written, in Python's order"
+                "call may change (or changes one it reads, or changes anything, which Python does "
+                "even when the call fails): run as written, in Python's order"
             )
         if id(e) in self.body.deps.fallbacks:  # the last arm of `await TOOLS[name](q)` (dispatch.py)
             return (

@@ -19,7 +19,9 @@ functions the workflow defines, the module's names they change); what a plain ca
 changes: the object a method is called on, the names handed to a function that may change them
 (``handed.handed_changed``), the names a function the workflow defines changes (``closures``,
 and the functions it calls in turn), the module's names a function of the module changes
-(``impure.changes_module_state``). Such a statement runs as written, a graph break. An
+(``impure.changes_module_state``). Such a statement runs as written, a graph break, as does one
+whose code left of an awaited call changes anything at all: Python makes that change even when the
+call fails (``str(log.append(q)) + await ayo.llm(q)``, a ``clock.tick()`` in an f-string). An
 assignment's targets (``d[k] = await f()``) are evaluated after its value in both, and are left
 out.
 """
@@ -71,8 +73,11 @@ def reordered(comp: Builder, node: cst.CSTNode, targets: list[cst.CSTNode]) -> b
         reads, changes = _touched(comp, t)
         if (changes - fixed) & names:
             return True
-        if calls and (_changed_by(comp, calls, lifted) - fixed) & (reads | changes):
+        changed = _changed_by(comp, calls, lifted) - fixed if calls else set()
+        if changed & (reads | changes):
             return True
+        if changed and any(isinstance(n, cst.Await) for n in walk(t)):
+            return True  # (its change must happen even when the call fails: `log.append(...)`)
     return False
 
 

@@ -12,7 +12,7 @@ from pathlib import Path
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from tests.util import run_in_new_loop, three_runs_agree
+from tests.util import fresh_copies_agree, run_in_new_loop, three_runs_agree
 
 from .programs import load
 
@@ -193,3 +193,37 @@ async def program(q, docs):
     wf = load(text, tmp_path).program
     assert "graph breaks: 0" in wf.explain("q", ["a"])
     run_in_new_loop(lambda: three_runs_agree(wf, ["q", "FAIL q"], [[], ["a"]]))
+
+
+EFFECTS = ["log.append('L')", "note('L')", "TICKS.append(len(TICKS))"]  # (a change left of the await)
+
+
+def failing_source(effect: int, shape: int) -> str:
+    statement = SHAPES[shape].format(
+        left=EFFECTS[effect], left2="len(q)", awaited="plain(q)", awaited2="plain(q)"
+    )
+    return f"""import ayo_trace as ayo
+
+log = []
+TICKS = []
+{FUNCTIONS}
+
+@ayo.workflow
+async def wf(q, docs):
+    log.clear()
+    try:
+        {statement}
+    except ayo.EngineError:
+        r = "failed"
+    return r, list(log), len(TICKS)
+"""
+
+
+def test_a_change_left_of_a_failing_call_happens(tmp_path: Path) -> None:
+    """Python makes a change left of an await even when the awaited call fails (a question holding
+    FAIL): the statement runs as written, in Python's order, and the caught failure shows it."""
+    for effect in range(len(EFFECTS)):
+        for shape in range(len(SHAPES)):
+            (tmp_path / f"{effect}-{shape}").mkdir()
+            source = failing_source(effect, shape)
+            fresh_copies_agree(source, tmp_path / f"{effect}-{shape}", ["q", "FAIL q", "FAIL again"])
