@@ -26,6 +26,7 @@ from __future__ import annotations
 import collections
 import contextlib
 import inspect
+import types
 from collections.abc import Iterable
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
@@ -36,6 +37,7 @@ from ..errors import TraceError
 from ..ir.code import SourceLoc
 from ..ir.mutation import READ_ONLY_METHODS
 from . import impure, made_early
+from .class_changes import _CHANGING
 from .handed import handed
 from .source import FunctionSource, _is_load, _names_in
 from .state import change_root, mutated_roots, walk
@@ -171,6 +173,13 @@ def _aliased(src: FunctionSource, changed: set[str], calls_only: set[str]) -> li
                 continue
         elif isinstance(n, cst.For) and set(src.assigned_names(n.target)) & changed:
             value = n.iter
+            if (  # (`for agent in TEAM: await agent.run(q)`: likewise, an item is changed, if any)
+                isinstance(value, cst.Name)
+                and value.value not in local
+                and set(src.assigned_names(n.target)) <= calls_only
+                and impure.unchanging_items(values.get(value.value))
+            ):
+                continue
         else:
             continue
         out += [x.value for x in _names_in(value) if x.value not in local and _is_load(x, src.parents)]
@@ -243,14 +252,16 @@ def changed_globals(src: FunctionSource) -> frozenset[str]:
     found = {id(o): o for _, v in used for o in impure.changed_objects(v)}
     members = impure.changed_members(src.node.body, module, {a.name for a in src.fn_scope.assignments})
     found |= {id(o): o for held in members.values() for o in held}
-    objects = set(found)
-    via_members = {m for m, v in used if id(v) in objects}  # (`helpers.SINK` of a changed `SINK`)
     assigned = impure.attribute_roots(src.node.body)
     # (`agent = CODE` then `agent.style = s`; `notes = CODE.notes` then `notes.append(q)`)
     assigned |= _referred(src, assigned) | _referred(src, set(mutated_roots(src.node.body)), parts=True)
     handed_on = set(_handed_here(src))
-    items = impure.item_method_calls(src.node.body, values)  # (`AGENTS[kind].run(q)` changing no agent)
-    roots = mutated_roots(src.node.body, items)
+    local = {a.name for a in src.fn_scope.assignments if src.fn_scope.assignments[a.name]}
+    items = impure.item_method_calls(src.node.body, values, local)  # (`AGENTS[kind].run(q)` changing none)
+    unnamed: list[cst.BaseExpression] = []  # (`flags()["seen"] = q`, `(c := CACHE)[q] = 1`)
+    roots = mutated_roots(src.node.body, items, unnamed)
+    reached = _reached_by(src, [*unnamed, *_bound_then_changed(src, local, values)], values, local)
+    found |= {id(o): o for o in reached if not isinstance(o, type)}
     calls_only = set(roots) - assigned - set(mutated_roots(src.node.body, impure.method_calls(src.node.body)))
     changed = [*roots, *handed_on, *impure.called_names(src.node.body)]
     augmented = {
@@ -261,7 +272,10 @@ def changed_globals(src: FunctionSource) -> frozenset[str]:
     # (`h += [q]`: in place; `log = LOG` handed to a helper changing it, `await one(d, log)`)
     changed += _aliased(src, set(roots) | augmented | handed_on, calls_only - augmented - set(handed_on))
     changed += _method_aliases(src)  # (`add = ERRORS.append` then `add(x)`)
+    found |= {id(o): o for o in _methods_handed(src, values, local)}  # (`map(TOPICS.append, qs)`)
     rebound = impure.rebound_globals(src.node.body)  # (`def bump(): global N; N += 1` in the body)
+    objects = set(found)
+    via_members = {m for m, v in used if id(v) in objects}  # (`helpers.SINK` of a changed `SINK`)
     out = frozenset(
         n
         for n in [*changed, *through, *reads, *rebound]
@@ -281,7 +295,92 @@ def changed_globals(src: FunctionSource) -> frozenset[str]:
     holders = [*found.values(), *(values[n] for n in out if n in values)]
     src.changed_ids = frozenset(
         {id(o) for o in [*holders, *impure.held_items(holders)] if impure.stateful(o) or isinstance(o, type)}
+        | {id(o) for o in reached if isinstance(o, type)}  # (a class whose call returned what changed)
     )
+    return out
+
+
+def _reached_by(
+    src: FunctionSource, changed: list[cst.BaseExpression], values: Any, local: set[str]
+) -> list[Any]:
+    """What a change the workflow makes through an expression no name is the root of may change:
+    the module's objects the expression names (``(c := CACHE)[q] = 1``, ``REG.bucket().append(q)``)
+    and those the user's code it calls reads (``flags()["seen"] = q`` of ``def flags(): return
+    FLAGS``), and what they hold (``changed_ids``)."""
+    from .module_reads import reached_objects
+
+    named = [values.get(n.value) for e in changed for n in _names_in(e) if n.value not in local]
+    # (and the user's classes named there: what they hold may be what changed, a singleton's
+    # `_instance`, made when it is first called)
+    classes = [c for c in named if isinstance(c, type) and impure._users_class(c)]
+    return [*classes, *(v for v in [*named, *reached_objects(named)] if impure.stateful(v))]
+
+
+def _bound_then_changed(src: FunctionSource, local: set[str], values: Any) -> list[cst.BaseExpression]:
+    """The values the workflow binds a local to by a call or a walrus (``t = table()``, ``(c :=
+    CACHE)``) where it then changes that local in place other than by calling its methods, or by a
+    container's changing method (``t["n"] += 1``, ``t.append(x)``), or by a method of the user's
+    class that made it changing its object (``b = Agent(); b.post(x)``): the object may hold the
+    module's."""
+    body = src.node.body
+    called = {r for n in walk(body) if (r := _receiver(n)) is not None} & local
+    changed = set(mutated_roots(body, impure.method_calls(body)))
+    changed |= {  # (`t.append(x)`, `a.inbox.append(x)`)
+        root.value
+        for n in walk(body)
+        if isinstance(n, cst.Call)
+        and isinstance(n.func, cst.Attribute)
+        and n.func.attr.value in _CHANGING
+        and (root := change_root(n.func.value)) is not None
+    }
+    changed &= local
+    out: list[cst.BaseExpression] = []
+    for n in walk(body):
+        if not (isinstance(n, cst.Assign) and isinstance(n.value, cst.Call)):
+            if isinstance(n, cst.NamedExpr) and isinstance(n.target, cst.Name) and n.target.value in changed:
+                out.append(n.value)
+            continue
+        names = set(src.assigned_names(n))
+        made = values.get(n.value.func.value) if isinstance(n.value.func, cst.Name) else None
+        if names & changed or (
+            names & called
+            and isinstance(made, type)
+            and impure._users_class(made)
+            and impure.changes_self(made)
+        ):
+            out.append(n.value)
+    return out
+
+
+def _receiver(n: cst.CSTNode) -> str | None:
+    """``x`` of a call ``x.m(...)`` of a name ``x``."""
+    if isinstance(n, cst.Call) and isinstance(n.func, cst.Attribute) and isinstance(n.func.value, cst.Name):
+        return n.func.value.value
+    return None
+
+
+def _methods_handed(src: FunctionSource, values: Any, local: set[str]) -> list[Any]:
+    """The module's objects whose method changing them the workflow hands on as a value, not
+    calling it there (``map(TOPICS.append, qs)``, ``each(xs, LOG.append)``, ``key=SEEN.add``)."""
+    out: list[Any] = []
+    for n in walk(src.node.body):
+        if not (
+            isinstance(n, cst.Attribute) and isinstance(n.value, cst.Name) and n.value.value not in local
+        ):
+            continue
+        parent = src.parents.get(n)
+        if (isinstance(parent, cst.Call) and parent.func is n) or n.attr.value in READ_ONLY_METHODS:
+            continue
+        owner = values.get(n.value.value)
+        if not impure.stateful(owner):
+            continue
+        # (read without running it: `IDS.next_id` may be a property counting its reads)
+        found = inspect.getattr_static(owner, n.attr.value, None)
+        method = isinstance(found, types.FunctionType) and n.attr.value not in getattr(owner, "__dict__", {})
+        if (callable(found) and isinstance(owner, impure._MUTABLE)) or (
+            method and impure.changed_object(owner, n.value.value, set())
+        ):
+            out.append(owner)
     return out
 
 
@@ -319,6 +418,8 @@ def reads_changed(body: Any, names: list[str]) -> bool:
         there = getattr(b.src.fn, "__globals__", {})
         if any(here.get(n) is there.get(n) for n in set(names) & changed_globals(b.src)):
             return True
+        if any(id(here[n]) in b.src.changed_ids for n in names if n in here and impure.stateful(here[n])):
+            return True  # (`NOTES` of the workflow's `SHELVES[0].append(q)`, `SHELVES = [NOTES]`)
         while b.parent is not None:
             b = b.parent
         b = b.caller  # (the body that inlined this helper)

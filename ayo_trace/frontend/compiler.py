@@ -38,6 +38,7 @@ from . import (
     made_fields,
     map_loops,
     matching,
+    module_reads,
     nested_loops,
     object_classes,
     parallel,
@@ -199,8 +200,6 @@ class Compiler(Builder):
         if name in self.env:
             return not isinstance(self.env[name], Unbound)
         return self.parent is not None and self.parent.is_bound(name)
-
-    # --- bodies ----------------------------------------------------------------------------------
 
     def compile_function(self) -> Value:
         """Compile the whole function body; returns the value it returns."""
@@ -488,8 +487,8 @@ class Compiler(Builder):
             scope=self.src.qualname,
         )
         fn = compile_statement(code, self.src.fn.__globals__)
-        if not effect and impure.calls_state_changing(fn.__code__, {**self.src.fn.__globals__, **bindings}):
-            # it calls a function of the user's that changes module state: keep its place among effects
+        if not effect and module_reads.effect_in(self, fn.__code__, {**self.src.fn.__globals__, **bindings}):
+            # it calls code of the user's changing module state, or reading what the workflow changes
             code = dataclasses.replace(code, effect=True)  # (the same function: `effect` is not compiled)
         object.__setattr__(code, "fn", fn)
         attrs: dict[str, Any] = {"code": code}

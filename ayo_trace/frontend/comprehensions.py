@@ -19,7 +19,7 @@ import libcst as cst
 from ..errors import TraceError
 from ..ir.code import ITEMS_NAME, SourceLoc
 from ..ir.graph import Node
-from . import param_parts, unroll
+from . import impure, param_parts, unroll
 from .builder import Builder, Expressions, align_inputs, cond_node
 from .drawn_items import drawn_ahead
 from .handed import handed_changed
@@ -57,7 +57,7 @@ class ComprehensionMaps(Expressions):
         interleaved = not awaits and (
             parts_target is not None
             or _interleaved(self.body, e)
-            or bool(_items_changed(e, frozenset()))
+            or bool(_items_changed(e, self._table_calls(e)))
             or (not simple and not drawn_ahead(self.body, e))
         )
         if comp.asynchronous is not None or _clause_awaits(comp) or interleaved:
@@ -109,6 +109,13 @@ class ComprehensionMaps(Expressions):
             return Traced(node)
         make = "dict" if isinstance(e, cst.DictComp) else "set"
         return Traced(self._wrap(node, f"{hint} = {make}({node.name})", e, loc, hint))
+
+    def _table_calls(self, e: cst.BaseComp) -> frozenset[int]:
+        """The calls in ``e`` of a method of an item of a module's table of agents no method
+        changes (``[await a.run(q) for a in TEAM]``): they change no item (``item_method_calls``)."""
+        src = self.body.src
+        local = {a.name for a in src.fn_scope.assignments if src.fn_scope.assignments[a.name]}
+        return impure.item_method_calls(e, src.fn.__globals__, local)
 
     def call_map(
         self, func: cst.BaseExpression, iterable: cst.BaseExpression, loc: SourceLoc, hint: str

@@ -87,8 +87,12 @@ class TraceDeps:
             copied = copy.deepcopy(value)
             if bool(copied == value):  # (not for contents that do not compare: numpy arrays)
                 self.contents[key] = copied
+                return
         except Exception:
-            return
+            pass
+        # objects that compare by identity (`TEAM = [Agent("a"), Agent("b")]`, a table of agents):
+        # which objects it holds, compared by identity (their fields are ``attributes``)
+        self.contents[key] = _Held(value)
 
     def saw_attribute(self, owner: Any, name: str, value: Any) -> None:
         """The trace folded ``owner.name`` (``CFG.tokens`` of a module's object) as ``value``."""
@@ -105,7 +109,10 @@ class TraceDeps:
                 return False
         for key, copied in self.contents.items():
             try:
-                if not bool(self.seen[key][1] == copied):
+                if isinstance(copied, _Held):
+                    if not copied.holds(self.seen[key][1]):
+                        return False
+                elif not bool(self.seen[key][1] == copied):
                     return False
             except Exception:
                 return False
@@ -132,3 +139,24 @@ class TraceDeps:
 
 
 _MISSING = object()
+
+
+class _Held:
+    """What a list, dict or set held when the trace saw it, by identity: ``holds`` tells whether
+    it holds the same objects now (in the same order, under the same keys)."""
+
+    def __init__(self, value: Any) -> None:
+        self.kind = type(value)
+        self.items = list(value.items()) if isinstance(value, dict) else list(value)
+
+    def holds(self, value: Any) -> bool:
+        if type(value) is not self.kind:
+            return False
+        if isinstance(value, set):
+            return len(value) == len(self.items) and {id(v) for v in value} == {id(v) for v in self.items}
+        now = list(value.items()) if isinstance(value, dict) else list(value)
+        if isinstance(value, dict):
+            return len(now) == len(self.items) and all(
+                k == k0 and v is v0 for (k, v), (k0, v0) in zip(now, self.items, strict=True)
+            )
+        return len(now) == len(self.items) and all(v is v0 for v, v0 in zip(now, self.items, strict=True))

@@ -19,6 +19,7 @@ from .builder import Expressions
 from .class_changes import _changes_its_object
 from .closures import object_changed, reads_changed
 from .impure import _users_class, changed_objects, changes_module_state, held_items, stateful
+from .module_reads import value_reads_changed
 from .state import walk
 from .user_code import user_function
 from .values import Static, Traced
@@ -157,8 +158,12 @@ class StaticFolding(Expressions):
                 return True  # (a descriptor of the user's)
             else:
                 code = getattr(found, "fget", None) or getattr(found, "func", None)  # (`cached_property`)
-            if isinstance(code, types.FunctionType) and user_function(code) is not None and _changing(code):
-                return True
+            if (
+                isinstance(code, types.FunctionType)
+                and user_function(code) is not None
+                and (_changing(code) or value_reads_changed(self.body, code))
+            ):
+                return True  # (it changes state, or reads what the workflow changes: `S.tone`)
         return False
 
     def _saw_attributes(self, e: cst.BaseExpression, scope: dict[str, Any]) -> None:

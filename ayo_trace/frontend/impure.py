@@ -49,6 +49,7 @@ import random
 import sys
 import types
 from collections.abc import Iterable, Iterator, Mapping
+from collections.abc import Set as AbstractSet
 from typing import Any
 
 import libcst as cst
@@ -67,7 +68,7 @@ from .class_changes import (
     vars_of,
 )
 from .handed import handed
-from .state import _target_names, mutated_roots, walk
+from .state import _target_names, binds, mutated_roots, walk
 from .user_code import library_dirs, parse_function, user_function, user_wrappers
 
 _MAX_DEPTH = 8
@@ -394,22 +395,48 @@ def _handed_on(node: cst.FunctionDef, g: dict[str, Any], local: set[str]) -> set
     return out
 
 
-def item_method_calls(body: cst.CSTNode, values: Mapping[str, Any]) -> frozenset[int]:
+def item_method_calls(
+    body: cst.CSTNode, values: Mapping[str, Any], local: AbstractSet[str] = frozenset()
+) -> frozenset[int]:
     """The ids of ``body``'s calls of a method of an item of a module-level list, tuple or dict
-    (``AGENTS[kind].run(q)``: a router's table of agents) whose every item is an object that no
-    call of its methods changes (``changed_object``): such a call changes the container no more
-    than ``agent.run(q)`` changes ``agent`` (``mutated_roots``' ``traced_calls``)."""
+    (``AGENTS[kind].run(q)``: a router's table of agents; ``agent.run(q)`` in ``for agent in
+    TEAM`` or ``(a.run(q) for a in TEAM)``) whose every item is an object that no call of its
+    methods changes (``changed_object``): such a call changes the container no more than
+    ``agent.run(q)`` changes ``agent`` (``mutated_roots``' ``traced_calls``). ``local``: names
+    the workflow binds (not the module's)."""
+
+    def table(e: cst.BaseExpression) -> bool:
+        return isinstance(e, cst.Name) and e.value not in local and unchanging_items(values.get(e.value))
+
     out: set[int] = set()
     for n in walk(body):
-        if not (isinstance(n, cst.Call) and isinstance(n.func, cst.Attribute)):
+        if isinstance(n, cst.Call) and isinstance(n.func, cst.Attribute):
+            item = n.func.value
+            if isinstance(item, cst.Subscript) and table(item.value):
+                out.add(id(n))
             continue
-        item = n.func.value
-        if (
-            isinstance(item, cst.Subscript)
-            and isinstance(item.value, cst.Name)
-            and unchanging_items(values.get(item.value.value))
-        ):
-            out.add(id(n))
+        clause: cst.For | cst.CompFor
+        parts: list[cst.CSTNode]
+        if isinstance(n, cst.For):
+            clause, parts = n, [n.body]
+        elif isinstance(n, cst.ListComp | cst.SetComp | cst.GeneratorExp) and n.for_in.inner_for_in is None:
+            clause, parts = n.for_in, [n.elt, *n.for_in.ifs]
+        else:
+            continue
+        if not (isinstance(clause.target, cst.Name) and table(clause.iter)):
+            continue
+        var = clause.target.value
+        inside = [x for part in parts for x in walk(part)]
+        if any(binds(x, var) for x in inside):
+            continue  # (the name is bound to something else in the loop)
+        out |= {
+            id(x)
+            for x in inside
+            if isinstance(x, cst.Call)
+            and isinstance(x.func, cst.Attribute)
+            and isinstance(x.func.value, cst.Name)
+            and x.func.value.value == var
+        }
     return frozenset(out)
 
 

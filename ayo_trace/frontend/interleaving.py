@@ -178,6 +178,7 @@ def _renamed(t: Touches) -> Touches:
 
 
 ITEM = "\x00item"  # marks a key standing for a comprehension's item
+RAISED = "\x00raised"  # the key a helper's `raise` touches: which error a gather raises
 
 
 def conflicting(first: str, a: Touches, second: str, b: Touches) -> str | None:
@@ -189,6 +190,8 @@ def conflicting(first: str, a: Touches, second: str, b: Touches) -> str | None:
         for y in b.entries:
             if not (overlap(x, y) and (x.changes or y.changes) and y.lo < x.hi):
                 continue
+            if x.key == RAISED:
+                return sites.raise_order(first, second, (_times(y.lo), y.line), (_times(x.hi), x.line))
             what = shown(x.key)
             when = "before it first waits" if y.lo == 0 else f"after waiting {_times(y.lo)}"
             then = "after it waited" if y.lo == 0 else f"after waiting {_times(x.hi)}"
@@ -420,14 +423,17 @@ def _statement(
     at = {"pre": (lo, hi), "post": (lo + fewest, hi + most), "both": (lo, hi + most)}
     if not simple:
         at = {k: (lo, hi + most) for k in at}
-    sites = statement_sites(stmt) if simple else whole_sites(stmt)
-    for name, attr, changes, where in sites:
+    reading = {id(c) for c in calls if nested[id(c)] is None and sites.reading_method(scope, src, c)}
+    sites_ = statement_sites(stmt, reading) if simple else whole_sites(stmt)
+    for name, attr, changes, where in sites_:
         if before and where == "post":
             continue
         if (key := key_of(name)) is not None:
             out.append(Touch(f"{key}.{attr}" if attr else key, changes, *at[where], line))
     if simple:  # (`global N` then `N += 1`: the module's `N`)
         out += shared_names.rebound(src, stmt, key_of, at, line)
+    if args is not None and sites.uncaught_raise(src, stmt):  # (which call's error a gather raises)
+        out.append(Touch(RAISED, True, *at["both"], line))
     for c in calls:  # (a helper's touches after the waits the statement makes besides it)
         if (found := nested[id(c)]) is not None:
             besides = _besides(stmt, c, nested) if simple and _is_awaited(stmt, c) else most

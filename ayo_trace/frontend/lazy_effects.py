@@ -18,7 +18,7 @@ from typing import TYPE_CHECKING
 import libcst as cst
 
 from ..ir.code import SourceLoc
-from . import impure, made_fields
+from . import impure, made_fields, shared_fields
 from .aliases import peek
 from .state import walk
 from .values import Traced
@@ -37,7 +37,9 @@ def assigned(
     held."""
     fields = made_fields.initial_fields(comp, name, value, cls)  # (a trace-time copy's constant fields)
     node = comp.python_node(stmt, loc, [name], name=name)
-    return Traced(node, cls=cls, fields=fields, held=node.attrs["code"].effect and _lazy(comp, value))
+    lazy = node.attrs["code"].effect and _lazy(comp, value)
+    held = lazy or shared_fields.held(comp, value, cls) or shared_fields.returns_changed(comp, value)
+    return Traced(node, cls=cls, fields=fields, held=held)
 
 
 def _lazy(comp: Builder, value: cst.BaseExpression) -> bool:

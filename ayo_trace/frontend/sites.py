@@ -32,13 +32,16 @@ def whole_sites(stmt: cst.CSTNode) -> list[tuple[str, str | None, bool, str]]:
     return out + [(n, None, True, "both") for n in mutated_roots(stmt)]
 
 
-def statement_sites(stmt: cst.CSTNode) -> list[tuple[str, str | None, bool, str]]:
+def statement_sites(
+    stmt: cst.CSTNode, reading: Collection[int] = ()
+) -> list[tuple[str, str | None, bool, str]]:
     """What a simple statement reads and changes, each ``(name, field, changes, when)``: ``field``
     the attribute of the name it reaches (``self.history.append(x)``: ``history`` of ``self``),
     ``when`` is ``pre`` when it is evaluated before the statement's awaits (inside an awaited
     call's arguments), ``post`` after them (a change made by a call or an assignment whose value
     awaits: ``out.append(await f())``, ``d[k] = await f()``), else ``both``. The receiver of a
-    change (``out`` in ``out.append``) is not a read of the object's contents."""
+    change (``out`` in ``out.append``) is not a read of the object's contents. ``reading``: the
+    ids of method calls known to change nothing (``reading_method``): their receiver is read."""
     out: list[tuple[str, str | None, bool, str]] = []
     receivers: set[int] = set()
     inside_await: set[int] = set()
@@ -79,7 +82,7 @@ def statement_sites(stmt: cst.CSTNode) -> list[tuple[str, str | None, bool, str]
 
     for n in walk(stmt):
         if isinstance(n, cst.Call) and isinstance(n.func, cst.Attribute):
-            if n.func.attr.value not in READ_ONLY_METHODS:
+            if n.func.attr.value not in READ_ONLY_METHODS and id(n) not in reading:
                 args = cst.Tuple([cst.Element(a.value) for a in n.args]) if n.args else None
                 change(n.func.value, when(n, args))
         elif isinstance(n, cst.Call) and (changed := changed_argument(n)) is not None:
@@ -113,6 +116,25 @@ _MUTATORS = frozenset(
      bisect.insort, bisect.insort_left, bisect.insort_right, random.shuffle, operator.iadd,
      operator.iconcat, operator.setitem, operator.delitem}
 )  # fmt: skip
+
+
+def reading_method(scope: dict[str, Any], src: FunctionSource, call: cst.Call) -> bool:
+    """Whether ``call`` is of a plain (not ``async``) method of an object of the user's whose
+    class's methods never change their object and which changes no module state
+    (``self.prompt(q)`` building a string from ``self.style``): it only reads its object."""
+    if not isinstance(call.func, cst.Attribute):
+        return False
+    try:
+        target = eval(src.code(call.func).strip(), {}, scope)
+    except Exception:
+        return False
+    if not inspect.ismethod(target) or inspect.iscoroutinefunction(target):
+        return False
+    fn, owner = target.__func__, target.__self__
+    cls: Any = owner if isinstance(owner, type) else type(owner)
+    if user_code.user_function(fn) is None or not impure._users_class(cls):
+        return False
+    return not (impure.changes_self(cls) or impure.changes_module_state(fn) or impure.changed_objects(fn))
 
 
 def called_changes(src: FunctionSource, scope: dict[str, Any], call: cst.Call) -> list[str]:
@@ -276,3 +298,29 @@ def changed_after(src: FunctionSource, line: int, names: set[str]) -> bool:
         ):
             return True
     return False
+
+
+def uncaught_raise(src: FunctionSource, stmt: cst.CSTNode) -> bool:
+    """Whether ``stmt`` holds a ``raise`` that no ``try`` with handlers of its function catches."""
+    return any(isinstance(n, cst.Raise) and not _caught(src, n) for n in walk(stmt))
+
+
+def _caught(src: FunctionSource, n: cst.CSTNode) -> bool:
+    """Whether ``n`` stands in the body of a ``try`` with handlers (not in a handler)."""
+    child, node = n, src.parents.get(n)
+    while node is not None and not isinstance(node, cst.FunctionDef):
+        if isinstance(node, cst.Try | cst.TryStar) and node.handlers and child is node.body:
+            return True
+        child, node = node, src.parents.get(node)
+    return False
+
+
+def raise_order(first: str, second: str, later: tuple[str, int], earlier: tuple[str, int]) -> str:
+    """Why a gather of ``first`` and ``second``, both of which may raise, runs as written: the
+    later call may raise after fewer waits (``later``: how many, the line) than the earlier."""
+    return (
+        f"`{first}(...)` and `{second}(...)` run at once and both may raise: `{second}` after waiting "
+        f"{later[0]} (line {later[1]}), `{first}` after waiting {earlier[0]} (line {earlier[1]}). "
+        "Python raises the error that comes first in time, the graph the earlier call's; raise in "
+        "one of them only, or return what each found and raise after the gather"
+    )

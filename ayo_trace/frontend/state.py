@@ -308,3 +308,15 @@ def accumulated(loop: cst.For | cst.While) -> set[str]:
         ):
             out.add(n.target.value.value)
     return out
+
+
+def binds(n: cst.CSTNode, name: str) -> bool:
+    """Whether ``n`` binds ``name`` (an assignment's, a loop's, a ``with``'s or a walrus's target)."""
+    targets: list[cst.BaseExpression] = []
+    if isinstance(
+        n, cst.AssignTarget | cst.AugAssign | cst.AnnAssign | cst.For | cst.CompFor | cst.NamedExpr
+    ):
+        targets = [n.target]
+    elif isinstance(n, cst.AsName):
+        targets = [n.name]
+    return any(isinstance(x, cst.Name) and x.value == name for t in targets for x in walk(t))
