@@ -246,13 +246,7 @@ def kept_task(comp: Builder, e: cst.BaseExpression) -> Node | None:
 
 def wrapped(comp: Builder, e: cst.BaseExpression) -> cst.Call | None:
     """The call in ``asyncio.create_task(call)`` (or ``ensure_future``) when ``await call`` traces:
-    awaiting a task at once is awaiting its call; the call a kept coroutine stands for
-    (``pending = ask(q)`` ... ``await pending``: ``coroutine_lists.kept``)."""
-    if isinstance(e, cst.Name):
-        from .coroutine_lists import deferred
-
-        parts = deferred(comp, e)
-        return parts[0] if parts is not None and len(parts) == 1 and isinstance(parts[0], cst.Call) else None
+    awaiting a task at once is awaiting its call."""
     if not (isinstance(e, cst.Call) and is_create_task(comp, e)):
         return None
     coro = only_arg(e)

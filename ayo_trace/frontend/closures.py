@@ -38,6 +38,7 @@ from ..ir.code import SourceLoc
 from ..ir.mutation import READ_ONLY_METHODS
 from . import impure, made_early
 from .class_changes import _CHANGING
+from .code_reads import reached_objects
 from .handed import handed
 from .source import FunctionSource, _is_load, _names_in
 from .state import change_root, mutated_roots, walk
@@ -307,8 +308,6 @@ def _reached_by(
     the module's objects the expression names (``(c := CACHE)[q] = 1``, ``REG.bucket().append(q)``)
     and those the user's code it calls reads (``flags()["seen"] = q`` of ``def flags(): return
     FLAGS``), and what they hold (``changed_ids``)."""
-    from .module_reads import reached_objects
-
     named = [values.get(n.value) for e in changed for n in _names_in(e) if n.value not in local]
     # (and the user's classes named there: what they hold may be what changed, a singleton's
     # `_instance`, made when it is first called)

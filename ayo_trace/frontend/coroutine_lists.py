@@ -191,30 +191,37 @@ def kept(comp: Builder, small: cst.Assign, target: cst.Name, traceable: Any) -> 
     """``pending = ask(q)`` (a call the tracer follows, not awaited), its name bound once and read
     once after, by ``await pending`` outside any loop around the assignment, no name the call
     reads bound again or changed in place before: the coroutine runs only when awaited, with the
-    arguments it was made with, so the call is traced at the await (``asyncio_calls.wrapped``)."""
+    arguments it was made with, so the call is traced at the await (``kept_call``). The shape is
+    checked before asking whether the tracer follows the call (asking may ask for a trace again:
+    a loop unrolled, a parameter made static)."""
     from .asyncio_calls import is_create_task
 
     value = small.value
     src = comp.src
-    if not (isinstance(value, cst.Call) and traceable(value)) or is_create_task(comp, value):
+    if not isinstance(value, cst.Call) or (src.only_binding(target) or (None, None))[1] is not value:
         return False
     if any(isinstance(n, cst.Call) for a in value.args for n in walk(a)):
         return False  # (Python runs a call in its arguments where the coroutine is made)
-    if (src.only_binding(target) or (None, None))[1] is not value:
-        return False
     reads = [n for n in walk(src.node.body) if isinstance(n, cst.Name) and n.value == target.value]
     reads = [n for n in reads if n is not target]
     if (
         len(reads) != 1
         or not isinstance(src.parents.get(reads[0]), cst.Await)
         or _repeats(src, reads[0], small)
+        or src.positions[reads[0]].start.line <= src.positions[small].end.line
     ):
         return False
-    if src.positions[reads[0]].start.line <= src.positions[small].end.line:
+    if is_create_task(comp, value) or not traceable(value):
         return False
     names = set(src.free_names(value)[0])
     line = src.positions[small].end.line
     return not (_assigned_after(src, line, names) or changed_after(src, line, names))
+
+
+def kept_call(comp: Builder, e: cst.BaseExpression) -> cst.Call | None:
+    """The call a kept coroutine ``e`` stands for (``pending`` of ``pending = ask(q)``: ``kept``)."""
+    parts = deferred(comp, e) if isinstance(e, cst.Name) else None
+    return parts[0] if parts is not None and len(parts) == 1 and isinstance(parts[0], cst.Call) else None
 
 
 def _made_by(part: Any) -> tuple[cst.BaseExpression, frozenset[str] | None]:

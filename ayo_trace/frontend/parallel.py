@@ -84,6 +84,7 @@ def traceable_await(comp: Builder, e: cst.Await) -> bool:
         task_node(comp, inner) is not None
         or kept_task(comp, inner) is not None
         or wrapped(comp, inner) is not None
+        or coroutine_lists.kept_call(comp, inner) is not None  # (`pending = ask(q)`, `await pending`)
     ):
         return True
     if _waited(comp, inner) is not None or task_dicts.awaits_item(comp, e):
@@ -280,7 +281,7 @@ def awaited(comp: Builder, e: cst.Await, loc: SourceLoc, hint: str | None) -> Va
         node = comp.python_node(inner, loc, [name], source=source, reads=[TASKS], name=name)
         comp.temps.pop(TASKS, None)
         return Traced(node)
-    call = wrapped(comp, inner)
+    call = wrapped(comp, inner) or coroutine_lists.kept_call(comp, inner)
     if call is not None:
         return comp.exprs.await_expr(cst.Await(expression=call), loc, hint)
     if not isinstance(inner, cst.Call) or not is_gather(comp, inner):

@@ -23,6 +23,7 @@ import libcst as cst
 
 from . import impure, module_reads
 from .class_changes import _CHANGING
+from .code_reads import reached_objects
 from .state import walk
 
 if TYPE_CHECKING:
@@ -90,4 +91,4 @@ def _defaults_shared(cls: type) -> bool:
 
 def _reads_shared(cls: type) -> bool:
     """Whether the code of ``cls`` reads a module's container or object (``self.inbox = SHARED``)."""
-    return any(impure.stateful(o) and not isinstance(o, type) for o in module_reads.reached_objects([cls]))
+    return any(impure.stateful(o) and not isinstance(o, type) for o in reached_objects([cls]))
