@@ -25,6 +25,8 @@ _MOST = 256
 
 
 def runs_users_code(value: Any) -> bool:
+    """Whether using ``value`` runs code of the user's: a function of theirs, a method, a
+    partial, a property, a class of theirs or an object of one."""
     if isinstance(value, functools.partial | types.MethodType | property):
         return True
     if user_function(value) is not None:
@@ -90,7 +92,7 @@ def _code(value: Any) -> tuple[list[types.FunctionType], list[Any]]:
 
 def reached_objects(values: list[Any]) -> list[Any]:
     """The objects the user's code among ``values`` reads: module objects its functions name, the
-    objects it holds (``_reads``)."""
+    objects it holds (``reads_of``)."""
     code = [v for v in values if runs_users_code(v)]
     if not code:
         return []
