@@ -51,6 +51,12 @@ def _any_changed(body: Any, values: list[Any]) -> bool:
     return any((id(ns), n) in changed or id(ns.get(n)) in ids for ns, n in globals_read)
 
 
+def changes_any(body: Any) -> bool:
+    """Whether the workflow, or a helper around ``body`` inlined in it, changes any module state."""
+    names, ids = _changed(body)
+    return bool(names or ids)
+
+
 def _changed(body: Any) -> tuple[set[tuple[int, str]], frozenset[int]]:
     """The module names (by namespace) and the objects the workflow and the helpers around
     ``body`` change (``closures.changed_globals``)."""

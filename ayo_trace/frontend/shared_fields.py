@@ -44,7 +44,9 @@ def returns_changed(comp: Builder, value: cst.BaseExpression) -> bool:
     """Whether ``value`` calls code of the user's reading state the workflow changes, so what it
     returns may be that state (``cfg = Config()`` of a singleton whose fields the workflow sets,
     ``t = table()`` returning a module dict it changes)."""
-    callee = comp.exprs.callee(value) if isinstance(value, cst.Call) else None
+    if not isinstance(value, cst.Call) or not module_reads.changes_any(comp):
+        return False  # (nothing changed: no need to find the callee)
+    callee = comp.exprs.callee(value)
     return callee is not None and module_reads.value_reads_changed(comp, callee)
 
 
