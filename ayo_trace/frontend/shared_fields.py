@@ -11,7 +11,7 @@ An object is held so when its class's code may change what it holds (``impure.ch
 or the workflow changes in place a field of an object (``x.inbox.append(v)``, ``x.notes[k] =
 v``), and what it holds may be shared: an argument of its making is not made there (a name, not
 a literal or a constant), a default of its class's ``__init__`` is a container or an object, or
-its class's code reads a module's container or object (``module_reads.reached_objects``).
+its class's code reads a module's container or object (``code_reads.reached_objects``).
 """
 
 from __future__ import annotations

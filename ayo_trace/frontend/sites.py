@@ -306,13 +306,20 @@ def uncaught_raise(src: FunctionSource, stmt: cst.CSTNode) -> bool:
 
 
 def _caught(src: FunctionSource, n: cst.CSTNode) -> bool:
-    """Whether ``n`` stands in the body of a ``try`` with handlers (not in a handler)."""
+    """Whether ``n`` stands in the body of a ``try`` (not in a handler) one of whose handlers
+    catches everything (bare, ``Exception``, ``BaseException``): which a narrower one catches is
+    not known here, so its ``raise`` counts."""
     child, node = n, src.parents.get(n)
     while node is not None and not isinstance(node, cst.FunctionDef):
-        if isinstance(node, cst.Try | cst.TryStar) and node.handlers and child is node.body:
+        if isinstance(node, cst.Try) and child is node.body and any(_catches_all(h) for h in node.handlers):
             return True
         child, node = node, src.parents.get(node)
     return False
+
+
+def _catches_all(handler: cst.ExceptHandler) -> bool:
+    kind = handler.type
+    return kind is None or (isinstance(kind, cst.Name) and kind.value in ("Exception", "BaseException"))
 
 
 def raise_order(first: str, second: str, later: tuple[str, int], earlier: tuple[str, int]) -> str:

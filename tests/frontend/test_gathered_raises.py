@@ -32,6 +32,8 @@ RAISES = {
     "plain": "if len(q) > 3:\n        raise ValueError(tag)",
     "in_handler": "try:\n        int(q)\n    except ValueError:\n        raise KeyError(tag) from None",
     "caught": "try:\n        raise ValueError(tag)\n    except ValueError:\n        pass",
+    # (a handler that does not match: the error leaves the helper)
+    "missed": "try:\n        if len(q) > 3:\n            raise ValueError(tag)\n    except KeyError:\n        pass",
     # (the engine's error, for a question holding FAIL, turned into the helper's own)
     "engine": (
         "try:\n        await ayo.llm(f'check {tag} {q}', max_tokens=3)\n"
