@@ -45,7 +45,8 @@ def handed(names: dict[str, Any], local: set[str], call: cst.Call, depth: int) -
     bare = [
         (i, a)
         for i, a in enumerate(call.args)
-        if isinstance(a.value, cst.Name) and not (a.star and _flat(names.get(a.value.value)))
+        if isinstance(a.value, cst.Name)
+        and not (a.star and a.value.value not in local and _flat(names.get(a.value.value)))
     ]
     if not bare or (isinstance(call.func, cst.Attribute) and call.func.attr.value in READ_ONLY_METHODS):
         return []  # (`cache.get(question)`: a read)
