@@ -1,4 +1,4 @@
-"""``for`` loops starting a task group's tasks, as the comprehensions the tracer reads::
+"""``for`` loops starting tasks, as the comprehensions the tracer reads::
 
     async with asyncio.TaskGroup() as tg:          async with asyncio.TaskGroup() as tg:
         for d in docs:                       ->        ayo_group_tasks__ = [
@@ -6,12 +6,21 @@
 
 and, where the statement before the loop (in the group's body, or before the group when the loop
 comes first in it) is ``tasks = []``, ``tasks.append(tg.create_task(f(d)))`` as the loop's body:
-``tasks = [tg.create_task(f(d)) for d in docs]``. The same tasks are made in the same order, from
-the same items, and the list is the same; a comprehension's names are its own, so only where the
-loop's names are read nowhere else in the function, the loop has no ``else`` and its header and its
-one body line are a line each (the comprehension takes the same two lines, so every line keeps its
-number). A task group's comprehension is traced as one ``map`` (``task_groups``); the loop was a
-graph break running the whole group as written.
+``tasks = [tg.create_task(f(d)) for d in docs]``. Outside a group the same holds for a loop keeping
+``asyncio.create_task(...)`` or ``asyncio.ensure_future(...)`` after ``tasks = []``
+(``tasks.append(...)``, or ``t = ...`` then ``tasks.append(t)``) or after ``tasks = {}``
+(``tasks[k] = ...``, ``k`` a name or a constant: ``{k: ... for ...}``), so the tasks can be awaited
+one by one later as a comprehension's can. The same tasks are made in the same order, from the
+same items, and the list is the same; a comprehension's names are its own, so only where the
+loop's names are read nowhere else in the function, the loop has no ``else``, its header and its
+body lines are a line each (the comprehension takes as many lines, so every line keeps its
+number), and it is in no class body. Where a call's arguments may raise, the loop keeps the tasks
+made before the error and the comprehension none: so a ``try`` around the loop must not read the
+list past its body, unless the arguments are names, constants and attributes. A dict is rewritten
+only where every other read of it is one a dict of tasks allows before they are awaited
+(``task_dicts``): the comprehension's would be refused where the loop ran as written. A task
+group's comprehension is traced as one ``map`` (``task_groups``); the loop was a graph break
+running the whole group as written, and a loop of plain tasks awaited one by one was one too.
 """
 
 from __future__ import annotations
@@ -26,22 +35,55 @@ from .state import children, walk
 TASKS = "ayo_group_tasks__"
 
 
-def rewrite(module: cst.Module, is_group: Callable[[cst.BaseExpression], bool]) -> cst.Module:
-    """``module`` with its task groups' loops rewritten (above); ``is_group(e)``: whether ``e``
-    makes a task group."""
+def rewrite(
+    module: cst.Module,
+    is_group: Callable[[cst.BaseExpression], bool],
+    makes_task: Callable[[cst.BaseExpression], bool],
+) -> cst.Module:
+    """``module`` with its task-starting loops rewritten (above); ``is_group(e)``: whether ``e``
+    makes a task group; ``makes_task(f)``: whether calling ``f`` makes an asyncio task
+    (``asyncio.create_task``, ``asyncio.ensure_future``)."""
     counts = _reads(module)
+    tries = _tries(module)
 
     class Loops(cst.CSTTransformer):
+        def __init__(self) -> None:
+            super().__init__()
+            self.scopes: list[bool] = [False]  # whether each scope around is a class body
+
+        def visit_ClassDef(self, node: cst.ClassDef) -> None:
+            self.scopes.append(True)
+
+        def leave_ClassDef(self, old: cst.ClassDef, new: cst.ClassDef) -> cst.ClassDef:
+            self.scopes.pop()
+            return new
+
+        def visit_FunctionDef(self, node: cst.FunctionDef) -> None:
+            self.scopes.append(False)
+
+        def leave_FunctionDef(self, old: cst.FunctionDef, new: cst.FunctionDef) -> cst.FunctionDef:
+            self.scopes.pop()
+            return new
+
         def leave_IndentedBlock(self, old: cst.IndentedBlock, new: cst.IndentedBlock) -> cst.IndentedBlock:
+            if self.scopes[-1]:  # (a comprehension in a class body cannot see the class's names)
+                return new
             body = list(new.body)
             for k, stmt in enumerate(body):
+                if k:  # `tasks = []`, then a loop appending `asyncio.create_task(...)` to it
+                    made = _made(module, old.body[k], makes_task, body[k - 1], counts, tries, bare=False)
+                    if made is not None:
+                        body[k] = made
+                        continue
                 tg = _group(stmt, is_group)
                 if tg is None or not isinstance(stmt, cst.With):
                     continue
                 inner = list(stmt.body.body)
-                for j, loop in enumerate(inner):
+                was = old.body[k]
+                old_inner = was.body.body if isinstance(was, cst.With) else inner
+                for j, loop in enumerate(old_inner):
                     before = inner[j - 1] if j else body[k - 1] if k else None
-                    made = _made(module, loop, tg, before, counts)
+                    made = _made(module, loop, _starts_in(tg), before, counts, tries, bare=True)
                     if made is not None:
                         inner[j] = made
                 body[k] = stmt.with_changes(body=stmt.body.with_changes(body=inner))
@@ -62,36 +104,203 @@ def _group(stmt: cst.BaseStatement, is_group: Callable[[cst.BaseExpression], boo
     return item.asname.name.value
 
 
+def _starts_in(tg: str) -> Callable[[cst.BaseExpression], bool]:
+    """Whether a called function is ``tg.create_task``."""
+    return lambda f: (
+        isinstance(f, cst.Attribute)
+        and isinstance(f.value, cst.Name)
+        and f.value.value == tg
+        and f.attr.value == "create_task"
+    )
+
+
 def _made(
-    module: cst.Module, loop: cst.CSTNode, tg: str, before: cst.CSTNode | None, counts: Counter[str]
+    module: cst.Module,
+    loop: cst.CSTNode,
+    starts: Callable[[cst.BaseExpression], bool],
+    before: cst.CSTNode | None,
+    counts: Counter[str],
+    tries: dict[cst.CSTNode, list[cst.Try | cst.TryStar]],
+    *,
+    bare: bool,
 ) -> cst.BaseStatement | None:
-    """The comprehension ``loop`` stands for, or None when it is not such a loop."""
+    """The comprehension ``loop`` stands for, or None when it is not such a loop. ``starts(f)``:
+    whether calling ``f`` starts a task; ``bare``: whether a loop whose one line starts a task
+    kept nowhere counts (a task group's, which keeps it)."""
     if not (isinstance(loop, cst.For) and loop.asynchronous is None and loop.orelse is None):
         return None
     lines = loop.body.body
-    if len(lines) != 1 or not isinstance(lines[0], cst.SimpleStatementLine) or len(lines[0].body) != 1:
+    if not (1 <= len(lines) <= 2) or not all(
+        isinstance(line, cst.SimpleStatementLine) and len(line.body) == 1 for line in lines
+    ):
         return None
-    small = lines[0].body[0]
-    call = small.value if isinstance(small, cst.Expr) else None
-    if not isinstance(call, cst.Call):
-        return None
-    name = TASKS
-    if _method(call) == ("append", None) and len(call.args) == 1:  # `tasks.append(tg.create_task(...))`
-        assert isinstance(call.func, cst.Attribute) and isinstance(call.func.value, cst.Name)
-        name, call = call.func.value.value, call.args[0].value
-        if not (isinstance(call, cst.Call) and _emptied(before, name)):
+    smalls = [line.body[0] for line in lines if isinstance(line, cst.SimpleStatementLine)]
+    stored = _stored(smalls[-1], before)
+    if stored is None:
+        if not bare or len(smalls) != 1 or not isinstance(smalls[0], cst.Expr):
             return None
-    if _method(call) != ("create_task", tg):
+        name, key, element = TASKS, None, smalls[0].value
+    else:
+        name, key, element = stored
+    temps: list[str] = []
+    if len(smalls) == 2:  # `t = asyncio.create_task(...)`, then `tasks.append(t)`
+        first = smalls[0]
+        if not (
+            isinstance(first, cst.Assign)
+            and len(first.targets) == 1
+            and isinstance(first.targets[0].target, cst.Name)
+            and isinstance(element, cst.Name)
+            and element.value == first.targets[0].target.value
+        ):
+            return None
+        temps, element = [element.value], first.value
+    if not (isinstance(element, cst.Call) and starts(element.func)):
         return None
     own = _reads(loop)
-    if any(own[n.value] != counts[n.value] for n in walk(loop.target) if isinstance(n, cst.Name)):
+    if any(
+        own[n] != counts[n]
+        for n in [*temps, *(n.value for n in walk(loop.target) if isinstance(n, cst.Name))]
+    ):
         return None  # (a name the loop binds is read after it, or elsewhere)
-    code = module.code_for_node
-    header, element = code(loop.target) + " in " + code(loop.iter), code(call)
-    if "\n" in header or "\n" in element or "#" in header:
+    if (stored is not None and own[name] != 1) or any(
+        isinstance(n, cst.NamedExpr | cst.Await) for n in walk(loop)
+    ):
+        return None  # (the list read, or a name bound, by the loop's own expressions)
+    if not _same_when_raising(loop, element, name, counts, tries):
         return None
-    made = cst.parse_statement(f"{name} = [\n    {element} for {header}]\n")
-    return made.with_changes(leading_lines=loop.leading_lines)
+    if key is not None and not _awaited_as_dict(module, name, loop):
+        return None
+    code = module.code_for_node
+    header, made = code(loop.target) + " in " + code(loop.iter), code(element)
+    if key is not None:
+        made = f"{code(key)}: {made}"
+    if "\n" in header or "\n" in made or "#" in header:
+        return None
+    opening, closing = ("{", "}") if key is not None else ("[", "]")
+    text = (
+        f"{name} = {opening}\n    {made}\n    for {header}{closing}\n"
+        if temps
+        else (f"{name} = {opening}\n    {made} for {header}{closing}\n")
+    )
+    return cst.parse_statement(text).with_changes(leading_lines=loop.leading_lines)
+
+
+def _stored(
+    small: cst.BaseSmallStatement, before: cst.CSTNode | None
+) -> tuple[str, cst.BaseExpression | None, cst.BaseExpression] | None:
+    """``(name, key, value)`` of ``name.append(value)`` after ``name = []`` (key None), or of
+    ``name[key] = value`` after ``name = {}`` where the key is a name or a constant (a dict
+    comprehension evaluates its key first, the assignment its value: the same only for those)."""
+    if isinstance(small, cst.Expr) and isinstance(call := small.value, cst.Call):
+        func = call.func
+        if (
+            isinstance(func, cst.Attribute)
+            and isinstance(func.value, cst.Name)
+            and func.attr.value == "append"
+            and len(call.args) == 1
+            and not call.args[0].star
+            and call.args[0].keyword is None
+            and _emptied(before, func.value.value, cst.List)
+        ):
+            return func.value.value, None, call.args[0].value
+        return None
+    if not (isinstance(small, cst.Assign) and len(small.targets) == 1):
+        return None
+    target = small.targets[0].target
+    if not (
+        isinstance(target, cst.Subscript) and isinstance(target.value, cst.Name) and len(target.slice) == 1
+    ):
+        return None
+    index = target.slice[0].slice
+    if not isinstance(index, cst.Index) or index.star is not None:
+        return None
+    key = index.value
+    if not isinstance(key, cst.Name | cst.SimpleString | cst.Integer) or not _emptied(
+        before, target.value.value, cst.Dict
+    ):
+        return None
+    return target.value.value, key, small.value
+
+
+def _same_when_raising(
+    loop: cst.For,
+    element: cst.Call,
+    name: str,
+    counts: Counter[str],
+    tries: dict[cst.CSTNode, list[cst.Try | cst.TryStar]],
+) -> bool:
+    """Whether the comprehension leaves ``name`` as the loop would when the task's call raises
+    before it starts (its arguments raising): the loop kept the tasks made so far, the
+    comprehension none. Either no ``try`` around it reads ``name`` past its body, or the call's
+    arguments are names, constants, attributes and strings made of them (no call, no item)."""
+    read_past = any(_reads(t.body)[name] != counts[name] for t in tries.get(loop, []))
+    if not read_past:
+        return True
+    inner = element.args[0].value if element.args else None
+    parts = [a.value for a in inner.args] if isinstance(inner, cst.Call) else [inner] if inner else []
+    return all(not isinstance(n, cst.Call | cst.Subscript) for p in parts for n in walk(p))
+
+
+def _awaited_as_dict(module: cst.Module, name: str, loop: cst.CSTNode) -> bool:
+    """Whether every other read of the dict ``name`` is one a dict of tasks made by a comprehension
+    may have before its tasks are awaited (``task_dicts``): ``for k, t in name.items()`` (or
+    ``.values()``, in a loop or a comprehension), ``*name.values()`` spread into a call, ``await
+    name[key]``. Another read is refused there, where the loop ran as written."""
+    parents: dict[cst.CSTNode, cst.CSTNode] = {}
+    for n in walk(module):
+        for c in children(n):
+            parents[c] = n
+    skip = {id(n) for n in walk(loop)}
+    for n in walk(module):
+        if not (isinstance(n, cst.Name) and n.value == name) or id(n) in skip:
+            continue
+        up = parents.get(n)
+        line = parents.get(parents[up]) if isinstance(up, cst.AssignTarget) else None
+        if line is not None and _emptied(line, name, cst.Dict):
+            continue  # (`name = {}`)
+        if isinstance(up, cst.Subscript) and up.value is n and isinstance(parents.get(up), cst.Await):
+            continue
+        if not (isinstance(up, cst.Attribute) and up.value is n and up.attr.value in ("items", "values")):
+            return False
+        call = parents.get(up)
+        held = parents.get(call) if isinstance(call, cst.Call) and not call.args else None
+        if isinstance(held, cst.For | cst.CompFor) and held.iter is call:
+            continue
+        if not (isinstance(held, cst.Arg) and held.star == "*" and up.attr.value == "values"):
+            return False
+    return True
+
+
+def _tries(module: cst.Module) -> dict[cst.CSTNode, list[cst.Try | cst.TryStar]]:
+    """Each loop of ``module`` in a ``try``'s body: those ``try`` statements."""
+    out: dict[cst.CSTNode, list[cst.Try | cst.TryStar]] = {}
+
+    class Find(cst.CSTVisitor):
+        def __init__(self) -> None:
+            super().__init__()
+            self.around: list[cst.Try | cst.TryStar] = []
+
+        def visit_Try(self, node: cst.Try) -> bool:
+            return self._around(node)
+
+        def visit_TryStar(self, node: cst.TryStar) -> bool:
+            return self._around(node)
+
+        def _around(self, node: cst.Try | cst.TryStar) -> bool:
+            self.around.append(node)
+            node.body.visit(self)
+            self.around.pop()
+            for part in [*node.handlers, node.orelse, node.finalbody]:
+                if part is not None:
+                    part.visit(self)
+            return False
+
+        def visit_For(self, node: cst.For) -> None:
+            if self.around:
+                out[node] = list(self.around)
+
+    module.visit(Find())
+    return out
 
 
 def _reads(node: cst.CSTNode) -> Counter[str]:
@@ -115,16 +324,8 @@ def _params(params: cst.Parameters) -> list[cst.Param]:
     return [*params.posonly_params, *params.params, *star, *params.kwonly_params, *kw]
 
 
-def _method(call: cst.Call) -> tuple[str, str | None] | None:
-    """``(method, receiver)`` of ``receiver.method(...)`` (receiver None: not ``tg``-like)."""
-    func = call.func
-    if not (isinstance(func, cst.Attribute) and isinstance(func.value, cst.Name)):
-        return None
-    return func.attr.value, func.value.value if func.attr.value == "create_task" else None
-
-
-def _emptied(before: cst.CSTNode | None, name: str) -> bool:
-    """Whether ``before`` is ``name = []``."""
+def _emptied(before: cst.CSTNode | None, name: str, kind: type[cst.List] | type[cst.Dict]) -> bool:
+    """Whether ``before`` is ``name = []`` (``kind`` List) or ``name = {}`` (Dict)."""
     if not (isinstance(before, cst.SimpleStatementLine) and len(before.body) == 1):
         return False
     small = before.body[0]
@@ -133,6 +334,6 @@ def _emptied(before: cst.CSTNode | None, name: str) -> bool:
         and len(small.targets) == 1
         and isinstance(small.targets[0].target, cst.Name)
         and small.targets[0].target.value == name
-        and isinstance(small.value, cst.List)
+        and isinstance(small.value, kind)
         and not small.value.elements
     )

@@ -105,7 +105,9 @@ def rewrite(
     module, cells = nonlocals.rewrite(module)  # (first: its lines are found where it puts them)
     module, setters = global_names.rewrite(module)  # (`global X`: functions binding it)
     module = coroutine_factories.rewrite(module, names)  # (`ask(d)` of `def ask(x): return ayo.llm(..)`)
-    module = group_loops.rewrite(module, lambda e: _is_group(e, names))  # (a loop of `tg.create_task`)
+    module = group_loops.rewrite(  # (a loop of `tg.create_task`, or appending `asyncio.create_task`)
+        module, lambda e: _is_group(e, names), lambda f: _resolve(f, names) in _TASK_MAKERS
+    )
     added: list[cst.CSTNode] = []
     ahead: list[cst.CSTNode] = []  # (new lines standing for the line after them: a `try:`)
     shrunk: list[tuple[cst.CSTNode, int]] = []  # (a statement now on fewer lines: how many fewer)
@@ -344,7 +346,7 @@ def _makes_task(e: cst.BaseExpression, names: dict[str, Any]) -> bool:
 
         def visit_Call(self, node: cst.Call) -> None:
             fn = _resolve(node.func, names)
-            if fn is asyncio.create_task or fn is asyncio.ensure_future:
+            if fn in _TASK_MAKERS:
                 self.found = True
 
     finder = Find()
@@ -352,6 +354,7 @@ def _makes_task(e: cst.BaseExpression, names: dict[str, Any]) -> bool:
     return finder.found
 
 
+_TASK_MAKERS = (asyncio.create_task, asyncio.ensure_future)
 GROUP_ERROR = "ayo_task_group_error__"
 _GROUPED = (
     f"raise ({GROUP_ERROR} if isinstance({GROUP_ERROR}, BaseExceptionGroup) "

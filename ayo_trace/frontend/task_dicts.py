@@ -171,7 +171,10 @@ def _check_uses(comp: Builder, made: cst.CSTNode, name: str, loc: SourceLoc) -> 
     reads = [
         n
         for n in walk(src.node.body)
-        if isinstance(n, cst.Name) and n.value == name and not src.within(n, made)
+        if isinstance(n, cst.Name)
+        and n.value == name
+        and not src.within(n, made)
+        and not _bound_before(comp, n, made)
     ]
     reads.sort(key=lambda n: (src.positions[n].start.line, src.positions[n].start.column))  # in order
     done_at = None  # the end of the first statement of the block gathering all the values
@@ -213,6 +216,16 @@ def _check_uses(comp: Builder, made: cst.CSTNode, name: str, loc: SourceLoc) -> 
             loc=src.loc(n),
             construct="task",
         )
+
+
+def _bound_before(comp: Builder, n: cst.Name, made: cst.CSTNode) -> bool:
+    """Whether ``n`` is the target of an assignment before the dict is made (``tasks = {}``, then
+    a loop filling it, read as the comprehension it stands for): a name bound, not the tasks used."""
+    src = comp.src
+    return (
+        isinstance(src.parents.get(n), cst.AssignTarget)
+        and src.positions[n].end.line < src.positions[made].start.line
+    )
 
 
 def _excerpt(comp: Builder, n: cst.Name) -> str:
