@@ -502,7 +502,8 @@ def stays_inside(src: FunctionSource, stmts: list[cst.BaseStatement]) -> bool:
     sees what they do when the query then fails (a ``finally`` run after the ``try`` node): no
     argument or module object changed (``docs.append(...)``, ``LOG.append(ok)``, a budget given
     back), no call but methods of its own objects, read-only ones (``", ".join``) and builtins
-    that change nothing (``print``)."""
+    that change nothing; a ``print`` is seen (on the terminal, or in the file it writes to), so
+    it is not one of them."""
     params = {p.name.value for p in (*src.node.params.posonly_params, *src.node.params.params)}
     params |= {p.name.value for p in src.node.params.kwonly_params}
     made = set(src.assigned_names(src.node.body)) - params
@@ -520,8 +521,8 @@ def stays_inside(src: FunctionSource, stmts: list[cst.BaseStatement]) -> bool:
             func = call.func
             if isinstance(func, cst.Attribute) and func.attr.value not in READ_ONLY_METHODS:
                 changed.add(reference_root(func.value) or "")  # (a method of something not its own: outside)
-            elif isinstance(func, cst.Name) and func.value not in READ_ONLY_CALLS:
-                return False  # (a function, or an object called: it may change anything)
+            elif isinstance(func, cst.Name) and (func.value not in READ_ONLY_CALLS or func.value == "print"):
+                return False  # (a function, or an object called: it may change anything; a line printed)
             elif not isinstance(func, cst.Name | cst.Attribute):
                 return False  # (`ops["add"](x)`, `make()(x)`: a function held by a value)
             if not kept_in.keeps_as_is(src, call):  # (`seen.append(d)` keeps `d`, no change of it)

@@ -54,6 +54,9 @@
 * A task group's ``for d in docs: tg.create_task(f(d))`` is the comprehension it stands for
   (``group_loops``).
 
+* A list or set comprehension whose ``if`` filter awaits is one whose element awaits
+  (``filter_awaits``).
+
 * ``nonlocal calls`` in a function the workflow defines: the workflow's ``calls`` kept in a cell
   (``calls__cell = [0]``, every use ``calls__cell[0]``), as Python keeps it (``nonlocals``).
 
@@ -88,7 +91,7 @@ from typing import Any
 
 import libcst as cst
 
-from . import coroutine_factories, global_names, group_loops, nonlocals
+from . import coroutine_factories, filter_awaits, global_names, group_loops, nonlocals
 from .state import contains_await, walk
 
 
@@ -108,6 +111,7 @@ def rewrite(
     module = group_loops.rewrite(  # (a loop of `tg.create_task`, or appending `asyncio.create_task`)
         module, lambda e: _is_group(e, names), lambda f: _resolve(f, names) in _TASK_MAKERS
     )
+    module = filter_awaits.rewrite(module)  # (`[c for c in cs if await ok(c)]`: the filter in the element)
     added: list[cst.CSTNode] = []
     ahead: list[cst.CSTNode] = []  # (new lines standing for the line after them: a `try:`)
     shrunk: list[tuple[cst.CSTNode, int]] = []  # (a statement now on fewer lines: how many fewer)

@@ -181,7 +181,7 @@ CASES = [
     case(cached_or_generated, "what is a list", {"what is a list": "an ordered sequence"}, label="cache_hit"),
     case(cached_or_generated, "what is a set", {"what is a list": "an ordered sequence"}),
     case(nested_comprehension_in_a_prompt, DOCS, "how are values produced"),
-    case(awaiting_filter, ["what yields", "what holds", "what awaits"], breaks=1),
+    case(awaiting_filter, ["what yields", "what holds", "what awaits"]),  # (`frontend/filter_awaits`)
     case(try_except_as, "what is a coroutine"),
     case(try_except_as_after_a_draft, "what is a coroutine"),  # (the `try` is cut in two)
     case(try_except_maybe_unassigned, "what is a coroutine"),
