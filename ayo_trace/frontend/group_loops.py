@@ -10,7 +10,12 @@ comes first in it) is ``tasks = []``, ``tasks.append(tg.create_task(f(d)))`` as 
 ``asyncio.create_task(...)`` or ``asyncio.ensure_future(...)`` after ``tasks = []``
 (``tasks.append(...)``, or ``t = ...`` then ``tasks.append(t)``) or after ``tasks = {}``
 (``tasks[k] = ...``, ``k`` a name or a constant: ``{k: ... for ...}``), so the tasks can be awaited
-one by one later as a comprehension's can. The same tasks are made in the same order, from the
+one by one later as a comprehension's can; and for a list of any calls (coroutines) read only
+spread into a call (``gather(*coros)``), whose ``coros = []`` then goes (a ``pass`` stands
+there: the tracer defers a comprehension of calls to its gather, ``coroutine_lists``). Before the
+line keeping the task, the body may filter (``if cond: continue``) and bind names per item
+(``text = d.strip()``), and that line may stand in an ``if cond:``: the comprehension's clauses
+(``if not (cond)``, ``for text in [d.strip()]``, ``if (cond)``), in the same order. The same tasks are made in the same order, from the
 same items, and the list is the same; a comprehension's names are its own, so only where the
 loop's names are read nowhere else in the function, the loop has no ``else``, its header and its
 body lines are a line each (the comprehension takes as many lines, so every line keeps its
@@ -27,6 +32,8 @@ from __future__ import annotations
 
 from collections import Counter
 from collections.abc import Callable
+from dataclasses import dataclass
+from typing import Any
 
 import libcst as cst
 
@@ -73,7 +80,11 @@ def rewrite(
                 if k:  # `tasks = []`, then a loop appending `asyncio.create_task(...)` to it
                     made = _made(module, old.body[k], makes_task, body[k - 1], counts, tries, bare=False)
                     if made is not None:
-                        body[k] = made
+                        body[k], unbound = made
+                        if unbound:  # (a list of calls: its `coros = []` would be a read of it)
+                            was = body[k - 1]
+                            assert isinstance(was, cst.SimpleStatementLine)  # (`_emptied`)
+                            body[k - 1] = was.with_changes(body=[cst.Pass()])
                         continue
                 tg = _group(stmt, is_group)
                 if tg is None or not isinstance(stmt, cst.With):
@@ -85,7 +96,7 @@ def rewrite(
                     before = inner[j - 1] if j else body[k - 1] if k else None
                     made = _made(module, loop, _starts_in(tg), before, counts, tries, bare=True)
                     if made is not None:
-                        inner[j] = made
+                        inner[j] = made[0]
                 body[k] = stmt.with_changes(body=stmt.body.with_changes(body=inner))
             return new.with_changes(body=body)
 
@@ -123,39 +134,35 @@ def _made(
     tries: dict[cst.CSTNode, list[cst.Try | cst.TryStar]],
     *,
     bare: bool,
-) -> cst.BaseStatement | None:
-    """The comprehension ``loop`` stands for, or None when it is not such a loop. ``starts(f)``:
-    whether calling ``f`` starts a task; ``bare``: whether a loop whose one line starts a task
-    kept nowhere counts (a task group's, which keeps it)."""
+) -> tuple[cst.BaseStatement, bool] | None:
+    """The comprehension ``loop`` stands for, and whether the ``name = []`` before it goes (a
+    list of calls, spread into a call: a ``pass`` stands there), or None when it is not such a
+    loop. ``starts(f)``: whether calling ``f`` starts a task; ``bare``: whether a loop whose one
+    line starts a task kept nowhere counts (a task group's, which keeps it)."""
     if not (isinstance(loop, cst.For) and loop.asynchronous is None and loop.orelse is None):
         return None
-    lines = loop.body.body
-    if not (1 <= len(lines) <= 2) or not all(
-        isinstance(line, cst.SimpleStatementLine) and len(line.body) == 1 for line in lines
-    ):
+    body = _body(loop.body)
+    if body is None:
         return None
-    smalls = [line.body[0] for line in lines if isinstance(line, cst.SimpleStatementLine)]
-    stored = _stored(smalls[-1], before)
+    clauses, last = body
+    stored = _stored(last, before)
     if stored is None:
-        if not bare or len(smalls) != 1 or not isinstance(smalls[0], cst.Expr):
+        if not bare or not isinstance(last, cst.Expr):
             return None
-        name, key, element = TASKS, None, smalls[0].value
+        name, key, element = TASKS, None, last.value
     else:
         name, key, element = stored
-    temps: list[str] = []
-    if len(smalls) == 2:  # `t = asyncio.create_task(...)`, then `tasks.append(t)`
-        first = smalls[0]
-        if not (
-            isinstance(first, cst.Assign)
-            and len(first.targets) == 1
-            and isinstance(first.targets[0].target, cst.Name)
-            and isinstance(element, cst.Name)
-            and element.value == first.targets[0].target.value
-        ):
-            return None
-        temps, element = [element.value], first.value
-    if not (isinstance(element, cst.Call) and starts(element.func)):
+    temps = [c.target.value for c in clauses if isinstance(c, _Temp)]
+    kept = clauses[-1] if clauses else None
+    if isinstance(kept, _Temp) and isinstance(element, cst.Name) and element.value == temps[-1]:
+        clauses, element = clauses[:-1], kept.value  # `t = asyncio.create_task(...)`, then `tasks.append(t)`
+    if not isinstance(element, cst.Call):
         return None
+    plain = not starts(element.func)  # (a coroutine, or any call: only for a list spread into a call)
+    if plain and (bare or key is not None or stored is None or not _only_spread(module, name, loop)):
+        return None
+    if plain and any(_reads(t.body)[name] != counts[name] for t in tries.get(loop, [])):
+        return None  # (read past a `try` around: unbound where the comprehension raised, not `[]`)
     own = _reads(loop)
     if any(
         own[n] != counts[n]
@@ -163,26 +170,105 @@ def _made(
     ):
         return None  # (a name the loop binds is read after it, or elsewhere)
     if (stored is not None and own[name] != 1) or any(
-        isinstance(n, cst.NamedExpr | cst.Await) for n in walk(loop)
+        isinstance(n, cst.NamedExpr | cst.Await | cst.Lambda | cst.FunctionDef) for n in walk(loop)
     ):
         return None  # (the list read, or a name bound, by the loop's own expressions)
-    if not _same_when_raising(loop, element, name, counts, tries):
+    tested = [c.value if isinstance(c, _Temp) else c.test for c in clauses]
+    if any(isinstance(n, cst.Call) and starts(n.func) for e in tested for n in walk(e)):
+        return None  # (a task started by a filter or a name bound per item)
+    inner = element if plain else element.args[0].value if element.args else None
+    arguments = [a.value for a in inner.args] if isinstance(inner, cst.Call) else [inner] if inner else []
+    if not _same_when_raising(loop, [*arguments, *tested], name, counts, tries):
         return None
     if key is not None and not _awaited_as_dict(module, name, loop):
         return None
     code = module.code_for_node
-    header, made = code(loop.target) + " in " + code(loop.iter), code(element)
+    made = code(element)
     if key is not None:
         made = f"{code(key)}: {made}"
-    if "\n" in header or "\n" in made or "#" in header:
+    parts = [f"for {code(loop.target)} in {code(loop.iter)}"]
+    for c in clauses:
+        if isinstance(c, _Temp):
+            parts.append(f"for {c.target.value} in [{code(c.value)}]")
+        else:
+            parts.append(f"if {'not ' if c.skips else ''}({code(c.test)})")
+    if any("\n" in p or "#" in p for p in [made, *parts]):
         return None
     opening, closing = ("{", "}") if key is not None else ("[", "]")
-    text = (
-        f"{name} = {opening}\n    {made}\n    for {header}{closing}\n"
-        if temps
-        else (f"{name} = {opening}\n    {made} for {header}{closing}\n")
-    )
-    return cst.parse_statement(text).with_changes(leading_lines=loop.leading_lines)
+    text = f"{name} = {opening}\n    {made}" + "".join(f"\n    {p}" for p in parts)
+    lines = code(loop.with_changes(leading_lines=[])).strip("\n").count("\n") + 1
+    if text.count("\n") + 1 > lines:  # (the loop's lines are fewer: the clauses on one line)
+        text = f"{name} = {opening}\n    {made} " + " ".join(parts)
+    text += "\n" * (lines - text.count("\n") - 1) + closing + "\n"
+    return cst.parse_statement(text).with_changes(leading_lines=loop.leading_lines), plain
+
+
+@dataclass(frozen=True)
+class _Guard:
+    """An ``if`` clause of the comprehension: ``test``, or ``not test`` for ``if test: continue``."""
+
+    test: cst.BaseExpression
+    skips: bool
+
+
+@dataclass(frozen=True)
+class _Temp:
+    """A name bound per item (``text = c.strip()``): a ``for text in [c.strip()]`` clause."""
+
+    target: cst.Name
+    value: cst.BaseExpression
+
+
+Clause = _Guard | _Temp
+
+
+def _body(block: cst.BaseSuite) -> tuple[list[Any], cst.BaseSmallStatement] | None:
+    """A loop body's clauses and its last statement (what keeps the task): lines of one statement
+    each, names bound (``text = c.strip()``) and ``if test: continue`` before it, the last one in
+    an ``if test:`` of its own or not; None for any other body."""
+    lines = list(block.body) if isinstance(block, cst.IndentedBlock) else None
+    if not lines:
+        return None
+    clauses: list[Any] = []
+    for k, line in enumerate(lines):
+        last = k == len(lines) - 1
+        small = _one(line)
+        if small is not None:
+            if last:
+                return clauses, small
+            if not (isinstance(small, cst.Assign) and len(small.targets) == 1):
+                return None
+            target = small.targets[0].target
+            if not isinstance(target, cst.Name):
+                return None
+            clauses.append(_Temp(target, small.value))
+            continue
+        if not (isinstance(line, cst.If) and line.orelse is None):
+            return None
+        inner = _only(line.body)
+        if inner is None:
+            return None
+        if isinstance(inner, cst.Continue) and not last:
+            clauses.append(_Guard(line.test, skips=True))
+        elif last and not isinstance(inner, cst.Continue | cst.Break | cst.Return | cst.Pass):
+            clauses.append(_Guard(line.test, skips=False))
+            return clauses, inner
+        else:
+            return None
+    return None
+
+
+def _one(line: cst.CSTNode) -> cst.BaseSmallStatement | None:
+    if isinstance(line, cst.SimpleStatementLine) and len(line.body) == 1:
+        return line.body[0]
+    return None
+
+
+def _only(block: cst.BaseSuite) -> cst.BaseSmallStatement | None:
+    """The one statement of an ``if``'s body (on its line, or the next)."""
+    if isinstance(block, cst.SimpleStatementSuite):
+        return block.body[0] if len(block.body) == 1 else None
+    return _one(block.body[0]) if len(block.body) == 1 else None
 
 
 def _stored(
@@ -224,21 +310,46 @@ def _stored(
 
 def _same_when_raising(
     loop: cst.For,
-    element: cst.Call,
+    evaluated: list[cst.BaseExpression],
     name: str,
     counts: Counter[str],
     tries: dict[cst.CSTNode, list[cst.Try | cst.TryStar]],
 ) -> bool:
-    """Whether the comprehension leaves ``name`` as the loop would when the task's call raises
-    before it starts (its arguments raising): the loop kept the tasks made so far, the
-    comprehension none. Either no ``try`` around it reads ``name`` past its body, or the call's
-    arguments are names, constants, attributes and strings made of them (no call, no item)."""
+    """Whether the comprehension leaves ``name`` as the loop would when an item's expression raises
+    (``evaluated``: the call's arguments, a filter, a name bound per item): the loop kept the tasks
+    made so far, the comprehension none. Either no ``try`` around it reads ``name`` past its body,
+    or those expressions are names, constants, attributes and strings made of them (no call, no
+    item)."""
     read_past = any(_reads(t.body)[name] != counts[name] for t in tries.get(loop, []))
-    if not read_past:
-        return True
-    inner = element.args[0].value if element.args else None
-    parts = [a.value for a in inner.args] if isinstance(inner, cst.Call) else [inner] if inner else []
-    return all(not isinstance(n, cst.Call | cst.Subscript) for p in parts for n in walk(p))
+    return not read_past or all(
+        not isinstance(n, cst.Call | cst.Subscript) for e in evaluated for n in walk(e)
+    )
+
+
+def _only_spread(module: cst.Module, name: str, loop: cst.CSTNode) -> bool:
+    """Whether every other read of the list ``name`` is ``*name`` in a call (``gather(*coros)``):
+    a list of calls made by a comprehension, spread where it is awaited, is one the tracer
+    traces there (``coroutine_lists``)."""
+    parents = _parents(module)
+    skip = {id(n) for n in walk(loop)}
+    for n in walk(module):
+        if not (isinstance(n, cst.Name) and n.value == name) or id(n) in skip:
+            continue
+        up = parents.get(n)
+        line = parents.get(parents[up]) if isinstance(up, cst.AssignTarget) else None
+        if line is not None and _emptied(line, name, cst.List):
+            continue  # (`name = []`)
+        if not (isinstance(up, cst.Arg) and up.star == "*" and isinstance(parents.get(up), cst.Call)):
+            return False
+    return True
+
+
+def _parents(module: cst.Module) -> dict[cst.CSTNode, cst.CSTNode]:
+    parents: dict[cst.CSTNode, cst.CSTNode] = {}
+    for n in walk(module):
+        for c in children(n):
+            parents[c] = n
+    return parents
 
 
 def _awaited_as_dict(module: cst.Module, name: str, loop: cst.CSTNode) -> bool:
@@ -246,10 +357,7 @@ def _awaited_as_dict(module: cst.Module, name: str, loop: cst.CSTNode) -> bool:
     may have before its tasks are awaited (``task_dicts``): ``for k, t in name.items()`` (or
     ``.values()``, in a loop or a comprehension), ``*name.values()`` spread into a call, ``await
     name[key]``. Another read is refused there, where the loop ran as written."""
-    parents: dict[cst.CSTNode, cst.CSTNode] = {}
-    for n in walk(module):
-        for c in children(n):
-            parents[c] = n
+    parents = _parents(module)
     skip = {id(n) for n in walk(loop)}
     for n in walk(module):
         if not (isinstance(n, cst.Name) and n.value == name) or id(n) in skip:
@@ -305,7 +413,8 @@ def _tries(module: cst.Module) -> dict[cst.CSTNode, list[cst.Try | cst.TryStar]]
 
 def _reads(node: cst.CSTNode) -> Counter[str]:
     """How often each name stands in ``node``, but in a function or ``lambda`` it defines where
-    the name is one of its parameters (its own variable, not the loop's)."""
+    the name is one of its parameters, or in a comprehension whose ``for`` binds it (its own
+    variable, not the loop's; its first iterable is read around it)."""
     out: Counter[str] = Counter()
     stack: list[tuple[cst.CSTNode, frozenset[str]]] = [(node, frozenset())]
     while stack:
@@ -314,6 +423,15 @@ def _reads(node: cst.CSTNode) -> Counter[str]:
             out[n.value] += 1
         if isinstance(n, cst.FunctionDef | cst.Lambda):
             own = own | {p.name.value for p in _params(n.params)}
+        if isinstance(n, cst.ListComp | cst.SetComp | cst.DictComp | cst.GeneratorExp):
+            stack.append((n.for_in.iter, own))  # (evaluated in the scope around it)
+            clause: cst.CompFor | None = n.for_in
+            while clause is not None:
+                own = own | {t.value for t in walk(clause.target) if isinstance(t, cst.Name)}
+                clause = clause.inner_for_in
+            stack.extend((c, own) for c in children(n) if c is not n.for_in)
+            stack.extend((c, own) for c in children(n.for_in) if c is not n.for_in.iter)
+            continue
         stack.extend((c, own) for c in children(n))
     return out
 
