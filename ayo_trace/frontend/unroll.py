@@ -33,7 +33,7 @@ import libcst as cst
 
 from ..ir.code import SourceLoc
 from ..ir.graph import Node
-from . import made_fields, unrolled_objects
+from . import impure, made_fields, unrolled_objects
 from .closures import _assigned_after
 from .deps import NeedStatic
 from .guards import path_of, value_at
@@ -167,7 +167,11 @@ def _items(comp: Builder, target: cst.BaseExpression, iterable: cst.BaseExpressi
         items = list(itertools.islice(found.value, MAX_UNROLL + 1))  # type: ignore[call-overload]
     except Exception:
         return None
-    return items if len(items) <= MAX_UNROLL and all(_immutable(v) for v in items) else None
+    if len(items) > MAX_UNROLL:
+        return None
+    # (objects of the user's class no method changes count as hashable ones do, an `@dataclass`'s
+    # too, whose `__eq__` leaves it unhashable: `for p in PANEL: await p.answer(q)`)
+    return items if all(_immutable(v) for v in items) or impure.unchanging_items(items) else None
 
 
 def _dict_view(comp: Builder, e: cst.BaseExpression) -> Static | None:
