@@ -16,7 +16,9 @@ changing it:
 
 What a lifted call touches is ``interleaving``'s reading of it (through the helpers it awaits, the
 functions the workflow defines, the module's names they change); what a plain call left of it
-changes: the object a method is called on, the names handed to a function that may change them
+changes: the object a method is called on (not for a method only reading its object,
+``reading_calls``: ``THREAD.add(await ayo.llm(THREAD.render()))`` keeps its meaning), the names
+handed to a function that may change them
 (``handed.handed_changed``), the names a function the workflow defines changes (``closures``,
 and the functions it calls in turn), the module's names a function of the module changes
 (``impure.changes_module_state``). Such a statement runs as written, a graph break, as does one
@@ -29,14 +31,20 @@ out.
 from __future__ import annotations
 
 import inspect
+import types
 from typing import TYPE_CHECKING
 
 import libcst as cst
 
+from ..ir.mutation import READ_ONLY_CALLS
 from . import closures, impure, interleaving
+from .aliases import peek
+from .class_changes import _changes_its_object
 from .handed import handed_changed
 from .immutables import immutable_names
 from .state import mutated_roots, walk
+from .user_code import parse_function, user_function
+from .values import Static, Traced
 
 if TYPE_CHECKING:
     from .builder import Builder
@@ -95,7 +103,8 @@ def _touched(comp: Builder, t: cst.CSTNode) -> tuple[set[str], set[str]]:
     """The names (of the workflow, of the module) a lifted part reads and those it may change."""
     src = comp.src
     local, other = src.free_names(t)
-    reads, changes = {*local, *other}, set(mutated_roots(t))
+    reading = reading_calls(comp, t)
+    reads, changes = {*local, *other}, set(mutated_roots(t, reading))
     for n in walk(t):
         if isinstance(n, cst.Await) and isinstance(n.expression, cst.Call):
             for _, touches in interleaving.touches_of(comp, [(n.expression, None)]):
@@ -104,8 +113,74 @@ def _touched(comp: Builder, t: cst.CSTNode) -> tuple[set[str], set[str]]:
                     (changes if x.changes else reads).update(roots)
             changes |= _helper_changes(comp, n, n.expression)
         elif isinstance(n, cst.Call) and not isinstance(src.parents.get(n), cst.Await):
-            changes |= _changed_by(comp, [n])
+            changes |= _changed_by(comp, [n], reading)
     return reads, changes
+
+
+def reading_calls(comp: Builder, node: cst.CSTNode) -> frozenset[int]:
+    """The ids of ``node``'s calls of a plain method that only reads its object (``THREAD.render()``
+    of ``def render(self): return "\\n".join(self.lines)``): a method of the user's, not
+    ``async``, that sets nothing of ``self``, changes no container it holds nor any of its
+    arguments, hands ``self`` or an argument to no call but a builtin reading it (``len(q)``),
+    changes no module state, and calls only methods of ``self`` that are such methods too;
+    its object a name of the module or of the workflow whose class is known (looked up without
+    running the user's code: ``inspect.getattr_static``). Calling it changes nothing."""
+    module = getattr(comp.src.fn, "__globals__", {})
+    out: set[int] = set()
+    for n in walk(node):
+        if not (
+            isinstance(n, cst.Call)
+            and isinstance(n.func, cst.Attribute)
+            and isinstance(n.func.value, cst.Name)
+        ):
+            continue
+        name = n.func.value.value
+        value = peek(comp, name) if comp.src.fn_scope.assignments[name] else Static(module.get(name))
+        cls = (
+            type(value.value)
+            if isinstance(value, Static)
+            else value.cls
+            if isinstance(value, Traced)
+            else None
+        )
+        if cls is not None and _reads_only(cls, n.func.attr.value, 0):
+            out.add(id(n))
+    return frozenset(out)
+
+
+def _reads_only(cls: type, method: str, depth: int) -> bool:
+    try:
+        member = inspect.getattr_static(cls, method)
+    except AttributeError:
+        return False
+    fn = member if isinstance(member, types.FunctionType) else None
+    if fn is None or depth > 3 or inspect.iscoroutinefunction(fn) or user_function(fn) is None:
+        return False
+    if not impure._users_class(cls) or _changes_its_object(fn) or impure.changes_module_state(fn):
+        return False
+    if impure.changed_objects(fn):
+        return False
+    node = parse_function(fn)
+    if node is None or not node.params.params:
+        return False
+    me = node.params.params[0].name.value
+    params = {q.name.value for q in (*node.params.params, *node.params.kwonly_params)}
+    own: set[int] = set()  # (calls of its object's methods: such methods too, or it is not one)
+    for c in walk(node.body):
+        if not isinstance(c, cst.Call):
+            continue
+        plain = isinstance(c.func, cst.Name) and c.func.value in READ_ONLY_CALLS
+        if not plain and any(isinstance(a.value, cst.Name) and a.value.value in params for a in c.args):
+            return False  # (`self` or an argument handed on: whatever it is handed to may change it)
+        func = c.func
+        if not (
+            isinstance(func, cst.Attribute) and isinstance(func.value, cst.Name) and func.value.value == me
+        ):
+            continue
+        if not _reads_only(cls, func.attr.value, depth + 1):
+            return False
+        own.add(id(c))
+    return not set(mutated_roots(node.body, frozenset(own))) & params  # (an argument or `self` changed)
 
 
 def _root(key: str) -> str:
@@ -114,14 +189,17 @@ def _root(key: str) -> str:
 
 def _changed_by(comp: Builder, calls: list[cst.Call], lifted: frozenset[int] = frozenset()) -> set[str]:
     """The names plain (not awaited) calls may change in place (``lifted``: the calls inside the
-    lifted parts, which those parts make: ``(await ayo.llm(q)).strip()``)."""
+    lifted parts, which those parts make: ``(await ayo.llm(q)).strip()``; and calls of methods
+    only reading their object, ``reading_calls``)."""
     src = comp.src
     defined = closures.closures(src)
     module = getattr(src.fn, "__globals__", {})
     out: set[str] = set()
     for c in calls:
-        out.update(mutated_roots(c, lifted))
-        out.update(handed_changed(src, c))
+        reading = reading_calls(comp, c)
+        out.update(mutated_roots(c, lifted | reading))
+        if id(c) not in reading:  # (a reading method changes none of its arguments either)
+            out.update(handed_changed(src, c))
         if isinstance(c.func, cst.Name):
             name = c.func.value
             if name in defined:
