@@ -130,6 +130,10 @@ class PrimitiveCalls(Expressions):
                 and not self._local(root)
                 and not reads_changed(self.body, [root.value])
             )
+        if isinstance(value, Static) and field is not None:
+            # (a field of a static object that did not fold: state the workflow changes, reached
+            # through a helper's default `persona=BOT`; read when it runs, so the call is a break)
+            return False
         return isinstance(value, Static) or self.param_of(value) is not None
 
     def _local(self, root: cst.Name) -> bool:
