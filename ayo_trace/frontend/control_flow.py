@@ -122,8 +122,9 @@ def jump_block(comp: Builder, stmts: Sequence[cst.BaseStatement]) -> None:
             if isinstance(stmt, cst.Try)
             else "move it into an `if` of the loop body"
         )
-        # (one of a nested loop's `else` or body only: the loop around runs as written instead)
-        error = TraceError if _leaves_directly(stmt) else NestedJump
+        # (one of a nested loop's `else` or body, or a `break`/`continue` of this loop's: the loop
+        # around runs as written instead; a `return` through it is refused)
+        error = TraceError if _leaves_directly(stmt) and _has_return(stmt) else NestedJump
         raise error(
             f"a `break`, `continue` or `return` inside this `{type(stmt).__name__.lower()}` statement of a loop "
             f"that awaits primitives cannot be traced: {why}",

@@ -68,7 +68,10 @@ def traced_loop(
         return compile_loop(comp, stmt, loc, orelse=orelse)
     except NestedJump as refusal:
         kind = "for" if isinstance(stmt, cst.For) else "while"
-        reason = f"{kind} loop whose nested loop leaves it through a statement that cannot carry the jump ({refusal})"
+        reason = (
+            f"{kind} loop whose body, or a loop nested in it, jumps through a statement that cannot carry "
+            f"the jump ({refusal})"
+        )
         raise LoopAsWritten(loop_key(comp, stmt), reason) from None
 
 
