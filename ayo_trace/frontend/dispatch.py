@@ -49,6 +49,7 @@ if TYPE_CHECKING:
     from .builder import Builder
 
 MAX_ARMS = 16
+MAX_DEPTH = 8  # conditionals, names and keys followed for the candidates
 _TEMP = "__ayo_choice_"
 
 
@@ -143,8 +144,10 @@ def _argument_choice(comp: Builder, e: cst.Await, call: cst.Call) -> Choice | No
 
 
 def _candidates(comp: Builder, e: cst.BaseExpression, depth: int) -> tuple[tuple[Any, ...], bool] | None:
-    """``(values, exhaustive)`` for expression ``e``, or None."""
-    if depth > 3:
+    """``(values, exhaustive)`` for expression ``e``, or None. ``depth``: how many conditionals,
+    names and keys deep ``e`` stands (a chain of conditional expressions, `"a" if x else "b" if y
+    else "c"`, one a level); beyond ``MAX_DEPTH``, None."""
+    if depth > MAX_DEPTH:
         return None
     static = comp.exprs.try_static_callable(e) or comp.exprs.try_static(e)
     if static is not None:

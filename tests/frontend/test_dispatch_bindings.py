@@ -1,6 +1,7 @@
 """A graph constant (``collection=``, ``max_tokens=``) or a callee taken from a name the workflow
 binds to a few known values in several places (``if docs: kb = "docs"`` / ``else: kb = "empty"``,
-a ``try`` and its handler, ``match`` cases, an override after a default) is traced as a ``cond``
+a ``try`` and its handler, ``match`` cases, an override after a default, a chain of conditional
+expressions ``"a" if x else "b" if y else "c"``) is traced as a ``cond``
 over those values (``dispatch._candidates``, ``source.bindings``): no graph break. It was a break
 of every call reading it, where the same choice written as a conditional expression traced. Every
 binding form x every use, over inputs taking each path: eager ≡ traced ≡ optimized."""
@@ -35,6 +36,9 @@ BINDINGS = {
         "except ayo.EngineError:",
         "    pick = {b}",
     ],
+    # (a chain of conditional expressions, each a level deeper: `dispatch.MAX_DEPTH`)
+    "chain_three": ["pick = {a} if len(docs) > 2 else {b} if docs else {a}"],
+    "chain_four": ["pick = {a} if len(docs) > 2 else {b} if len(docs) > 1 else {a} if docs else {b}"],
     "match_cases": [
         "match len(docs):",
         "    case 0:",
