@@ -8,6 +8,7 @@ sub-workflow or of a collection.
     step = summarize if short else expand; await step(text)
     kb = "code" if "def " in q else "docs"; await ayo.search(q, collection=kb)
     await ayo.llm(p, max_tokens=BUDGET[kind])
+    p = PERSONAS[kind]; await ayo.llm(q, max_tokens=p.budget)   # a field of each object
 
 The callee (or ``collection=``, ``max_tokens=``, any argument the primitive needs as a graph
 constant) is not known at trace time, so the await would be a graph break: run eagerly, none of its
@@ -176,6 +177,8 @@ def _candidates(comp: Builder, e: cst.BaseExpression, depth: int) -> tuple[tuple
         if keys is not None:
             return _limited(_unique([table.get(k, default.value) for k in keys]), True)
         return _limited(_unique([*table.values(), default.value]), False)
+    if isinstance(e, cst.Attribute):  # PERSONAS[kind].budget: that field of each object
+        return _fields(comp, e, depth)
     bound = comp.src.bindings(e)  # handler = TOOLS[name]; await handler(q)
     if bound is None:  # (`if docs: kb = "docs"` / `else: kb = "empty"`: each binding's values)
         return None
@@ -183,6 +186,30 @@ def _candidates(comp: Builder, e: cst.BaseExpression, depth: int) -> tuple[tuple
     if any(f is None for f in found):
         return None
     return _limited(_unique([v for f in found if f for v in f[0]]), all(f[1] for f in found if f))
+
+
+def _fields(comp: Builder, e: cst.Attribute, depth: int) -> tuple[tuple[Any, ...], bool] | None:
+    """The field ``e.attr`` of each object ``e.value`` may be, read from the object's own
+    ``__dict__`` (nothing of its class hides it, nothing of the user's runs to read it). Never all
+    the value can be: a field may have been set since the trace, a frozen dataclass's too
+    (``object.__setattr__``); then the last arm runs the call as written."""
+    owners = _candidates(comp, e.value, depth + 1)
+    if owners is None:
+        return None
+    name, values = e.attr.value, []
+    for obj in owners[0]:
+        cls = type(obj)
+        own = getattr(obj, "__dict__", None) if not isinstance(obj, type | types.ModuleType) else None
+        if (
+            not isinstance(own, dict)
+            or name not in own
+            or cls.__getattribute__ is not object.__getattribute__
+        ):
+            return None
+        if hasattr(inspect.getattr_static(cls, name, None), "__set__"):
+            return None  # (a data descriptor of the class, a property: it wins over the object's own)
+        values.append(own[name])
+    return _limited(_unique(values), False)
 
 
 def _keys(
