@@ -60,6 +60,16 @@ def _lazy(comp: Builder, value: cst.BaseExpression) -> bool:
     )
 
 
+def lazy_builtin(comp: Builder, value: cst.Call) -> bool:
+    """Whether ``value`` calls one of the lazy builtins (``map``, ``filter``, ...), not a name bound
+    otherwise."""
+    return (
+        isinstance(value.func, cst.Name)
+        and value.func.value in _LAZY
+        and comp.exprs.callee(value) is getattr(builtins, value.func.value)
+    )
+
+
 def drawn_with_effects(comp: Builder, iterable: cst.BaseExpression) -> bool:
     """Whether a ``for`` loop over ``iterable`` draws items by running code with an effect: a held
     lazy iterator (``kept = filter(record, xs)``), one made in the loop's header (``for k in

@@ -21,11 +21,23 @@ from . import aliases, closures, lazy_effects, unroll
 from .control_flow import close_map, first_iteration_binds, jumps, open_body
 from .expressions import contains_await
 from .returns import Unbound, held_unbound
-from .state import _contains_node
+from .state import _contains_node, walk
 from .values import Traced
 
 if TYPE_CHECKING:
     from .builder import Builder
+
+
+def _drawn(comp: Builder, stmt: cst.For) -> cst.BaseExpression:
+    """What loop ``stmt`` draws its items from, as code: for a name bound once to a lazy builtin
+    (``it = filter(None, RAW)``, ``map(str.strip, RAW)``) read only as this loop's iterable, that
+    call, judged as if written in the header; else the header's iterable."""
+    it = stmt.iter
+    bound = comp.src.only_binding(it) if isinstance(it, cst.Name) else None
+    if bound is None or not isinstance(bound[1], cst.Call) or not lazy_effects.lazy_builtin(comp, bound[1]):
+        return it
+    mentions = [n for n in walk(comp.src.node.body) if isinstance(n, cst.Name) and n.value == bound[0].value]
+    return bound[1] if len(mentions) == 2 and unroll.only_iterated(comp, bound[0]) else it
 
 
 def for_statement(comp: Builder, stmt: cst.For, loc: SourceLoc) -> None:
@@ -33,7 +45,7 @@ def for_statement(comp: Builder, stmt: cst.For, loc: SourceLoc) -> None:
         return comp.python_statement(stmt, loc, comp.src.assigned_names(stmt), effect=True)
     if stmt.orelse is not None or jumps(stmt.body):  # (a nested loop's own `break` is no jump of it)
         return comp.statement_break(stmt, loc, "for loop with break/continue/else around primitives")
-    if lazy_effects.drawn_with_effects(comp, stmt.iter):
+    if lazy_effects.drawn_with_effects(comp, _drawn(comp, stmt)):
         return comp.statement_break(
             stmt,
             loc,
