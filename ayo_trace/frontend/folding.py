@@ -4,6 +4,7 @@ pure operations (so folding it can never freeze a side effect or a clock into th
 from __future__ import annotations
 
 import builtins
+import functools
 import inspect
 import types
 from collections.abc import Iterator, Sequence
@@ -14,7 +15,7 @@ import libcst as cst
 from ..errors import TraceError
 from ..ir.code import SourceLoc
 from ..ir.mutation import PURE_STR_METHODS
-from . import made_fields
+from . import made_fields, user_code
 from .builder import Expressions
 from .class_changes import _changes_its_object
 from .closures import object_changed, reads_changed
@@ -330,6 +331,8 @@ class StaticFolding(Expressions):
                 return False
             if fn in _PURE_BUILTINS or (cached and callable(getattr(fn, "cache_info", None))):
                 continue
+            if function_factory(fn) and all(_literal(a.value) and not a.star for a in call.args):
+                continue  # (`make_judge("correctness")`: a function made of constants, the same each call)
             owner = getattr(fn, "__self__", None)
             if isinstance(owner, str) and getattr(fn, "__name__", "") in PURE_STR_METHODS:
                 continue
@@ -421,3 +424,63 @@ def _field_reads_only(e: cst.CSTNode, name: str, fields: dict[str, Any]) -> bool
     further: set[int] = set()  # (the values of attributes, so read further)
     e.visit(V())
     return all(id(n) in ok for n in names)
+
+
+def _literal(e: cst.BaseExpression) -> bool:
+    """Whether ``e`` is a constant written out: a string, a number, ``True``/``False``/``None``, a
+    tuple of them."""
+    if isinstance(e, cst.SimpleString | cst.Integer | cst.Float | cst.ConcatenatedString):
+        return True
+    if isinstance(e, cst.Name):
+        return e.value in ("True", "False", "None")
+    if isinstance(e, cst.UnaryOperation) and isinstance(e.operator, cst.Minus):
+        return _literal(e.expression)
+    return isinstance(e, cst.Tuple) and all(_literal(el.value) for el in e.elements)
+
+
+@functools.lru_cache(maxsize=256)
+def function_factory(fn: Any) -> bool:
+    """Whether ``fn`` is a plain function of the user's whose body only defines functions (no
+    decorator, no default but a constant, no ``nonlocal``, no ``global``) and returns one of them
+    (``def make_judge(rubric): async def judge(a): ...; return judge``): called with constants, it
+    makes a function that reads only those constants, so calling it at trace time is calling it
+    when the workflow runs."""
+    if not isinstance(fn, types.FunctionType) or user_function(fn) is None:
+        return False
+    node = user_code.parse_function(fn)
+    if node is None or node.asynchronous is not None or node.decorators:
+        return False
+    lines = list(node.body.body)
+    if lines and _docstring(lines[0]):
+        lines = lines[1:]
+    if len(lines) < 2 or not all(isinstance(line, cst.FunctionDef) for line in lines[:-1]):
+        return False
+    made = {line.name.value for line in lines[:-1] if isinstance(line, cst.FunctionDef)}
+    last = lines[-1]
+    returned = (
+        last.body[0].value
+        if isinstance(last, cst.SimpleStatementLine)
+        and len(last.body) == 1
+        and isinstance(last.body[0], cst.Return)
+        else None
+    )
+    if not (isinstance(returned, cst.Name) and returned.value in made):
+        return False
+    for inner in lines[:-1]:
+        assert isinstance(inner, cst.FunctionDef)
+        if inner.decorators or any(isinstance(n, cst.Nonlocal | cst.Global) for n in walk(inner)):
+            return False
+        params = inner.params
+        defaults = [p.default for p in (*params.posonly_params, *params.params, *params.kwonly_params)]
+        if any(d is not None and not _literal(d) for d in defaults):
+            return False
+    return True
+
+
+def _docstring(line: cst.CSTNode) -> bool:
+    return (
+        isinstance(line, cst.SimpleStatementLine)
+        and len(line.body) == 1
+        and isinstance(line.body[0], cst.Expr)
+        and isinstance(line.body[0].value, cst.SimpleString | cst.ConcatenatedString)
+    )
