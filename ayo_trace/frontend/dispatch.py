@@ -9,6 +9,7 @@ sub-workflow or of a collection.
     kb = "code" if "def " in q else "docs"; await ayo.search(q, collection=kb)
     await ayo.llm(p, max_tokens=BUDGET[kind])
     p = PERSONAS[kind]; await ayo.llm(q, max_tokens=p.budget)   # a field of each object
+    await pick(q)(q)                         # what `def pick(q): return a if ... else b` returns
 
 The callee (or ``collection=``, ``max_tokens=``, any argument the primitive needs as a graph
 constant) is not known at trace time, so the await would be a graph break: run eagerly, none of its
@@ -41,9 +42,10 @@ import libcst as cst
 from ..ir.code import SourceLoc
 from ..ir.graph import Node
 from ..ir.spec import primitive_spec
-from . import unroll
+from . import impure, unroll
 from .builder import cond_node
-from .state import contains_await
+from .state import contains_await, walk
+from .user_code import parse_function, user_function
 from .values import Static, Traced, Value
 
 if TYPE_CHECKING:
@@ -179,6 +181,8 @@ def _candidates(comp: Builder, e: cst.BaseExpression, depth: int) -> tuple[tuple
         return _limited(_unique([*table.values(), default.value]), False)
     if isinstance(e, cst.Attribute):  # PERSONAS[kind].budget: that field of each object
         return _fields(comp, e, depth)
+    if isinstance(e, cst.Call):  # pick(q), of `def pick(q): return short if ... else long`
+        return _returned(comp, e)
     bound = comp.src.bindings(e)  # handler = TOOLS[name]; await handler(q)
     if bound is None:  # (`if docs: kb = "docs"` / `else: kb = "empty"`: each binding's values)
         return None
@@ -186,6 +190,44 @@ def _candidates(comp: Builder, e: cst.BaseExpression, depth: int) -> tuple[tuple
     if any(f is None for f in found):
         return None
     return _limited(_unique([v for f in found if f for v in f[0]]), all(f[1] for f in found if f))
+
+
+def _returned(comp: Builder, e: cst.Call) -> tuple[tuple[Any, ...], bool] | None:
+    """What a plain function of the user's returns, where every ``return`` of it gives a name of
+    its module (or a conditional expression of such names: ``return short if len(q) < 14 else
+    long``) that is none of its own names: those objects, when calling it changes nothing (the
+    last arm calls it again). Never all it can be (a module's name may be bound anew since the
+    trace)."""
+    fn = comp.exprs.callee(e)
+    if (
+        not isinstance(fn, types.FunctionType)
+        or inspect.iscoroutinefunction(fn)
+        or inspect.isgeneratorfunction(fn)
+    ):
+        return None
+    node = parse_function(fn) if user_function(fn) is not None else None
+    if node is None or impure.changes_module_state(fn) or impure.changed_objects(fn):
+        return None  # (the last arm calls it again: only where calling it changes nothing)
+    if any(isinstance(n, cst.Name) and n.value == "print" for n in walk(node.body)):
+        return None
+    own = set(fn.__code__.co_varnames) | set(fn.__code__.co_cellvars)
+    values: list[Any] = []
+    returns = [
+        n for n in walk(node.body, lambda n: isinstance(n, cst.FunctionDef | cst.Lambda | cst.ClassDef))
+    ]
+    for r in (n for n in returns if isinstance(n, cst.Return)):
+        leaves, stack = [], [r.value]
+        while stack:
+            x = stack.pop()
+            if isinstance(x, cst.IfExp):
+                stack += [x.body, x.orelse]
+            else:
+                leaves.append(x)
+        for leaf in leaves:
+            if not isinstance(leaf, cst.Name) or leaf.value in own or leaf.value not in fn.__globals__:
+                return None
+            values.append(fn.__globals__[leaf.value])
+    return _limited(_unique(values), False) if values else None
 
 
 def _fields(comp: Builder, e: cst.Attribute, depth: int) -> tuple[tuple[Any, ...], bool] | None:
