@@ -10,6 +10,7 @@ sub-workflow or of a collection.
     await ayo.llm(p, max_tokens=BUDGET[kind])
     p = PERSONAS[kind]; await ayo.llm(q, max_tokens=p.budget)   # a field of each object
     await pick(q)(q)                         # what `def pick(q): return a if ... else b` returns
+    for kb in KBS: ...collection=kb...; break  # a loop's items, where it is not unrolled
 
 The callee (or ``collection=``, ``max_tokens=``, any argument the primitive needs as a graph
 constant) is not known at trace time, so the await would be a graph break: run eagerly, none of its
@@ -185,11 +186,47 @@ def _candidates(comp: Builder, e: cst.BaseExpression, depth: int) -> tuple[tuple
         return _returned(comp, e)
     bound = comp.src.bindings(e)  # handler = TOOLS[name]; await handler(q)
     if bound is None:  # (`if docs: kb = "docs"` / `else: kb = "empty"`: each binding's values)
-        return None
+        return _loop_items(comp, e)
     found = [_candidates(comp, value, depth + 1) for _, value in bound]
     if any(f is None for f in found):
         return None
     return _limited(_unique([v for f in found if f for v in f[0]]), all(f[1] for f in found if f))
+
+
+def _loop_items(comp: Builder, e: cst.BaseExpression) -> tuple[tuple[Any, ...], bool] | None:
+    """The values a name bound only as the target of one ``for`` loop over a few constants known
+    now takes (``for kb in KBS:`` ... ``collection=kb``, ``for attempt in range(3):`` ... ``seed=
+    attempt``), in a loop the tracer does not unroll (one with a ``break`` or ``continue``).
+    All it can be only where the items are written out (``range(3)``, a tuple of constants); a
+    name's list may be another by the time the workflow runs."""
+    src = comp.src
+    if not isinstance(e, cst.Name) or src.scopes.get(e) is not src.fn_scope:
+        return None
+    assigned = list(src.fn_scope.assignments[e.value])
+    target = getattr(assigned[0], "node", None) if len(assigned) == 1 else None
+    loop = src.parents.get(target) if target is not None else None
+    while isinstance(loop, cst.Tuple | cst.List | cst.Element):
+        loop = src.parents.get(loop)
+    if not isinstance(loop, cst.For) or loop.asynchronous is not None:
+        return None
+    items = unroll._items(comp, loop.target, loop.iter)
+    if not items:
+        return None
+    try:
+        values = [unroll.bind(comp, loop.target, item)[e.value] for item in items]
+    except Exception:  # (an item the target does not unpack: Python raises it when the loop runs)
+        return None
+    written = all(  # (`range(3)`, `("a", "b")`: the items are those wherever it runs)
+        n.value in _WRITTEN
+        and n.value not in getattr(src.fn, "__globals__", {})
+        and not src.fn_scope.assignments[n.value]
+        for n in walk(loop.iter)
+        if isinstance(n, cst.Name)
+    )
+    return _limited(_unique(values), written)
+
+
+_WRITTEN = frozenset({"range", "enumerate", "zip", "reversed", "True", "False", "None"})
 
 
 def _returned(comp: Builder, e: cst.Call) -> tuple[tuple[Any, ...], bool] | None:

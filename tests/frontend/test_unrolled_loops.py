@@ -42,6 +42,15 @@ async def test_past_its_bounds_a_loop_keeps_its_graph_break(wf: Any, args: tuple
     assert eager == plain == optimized
 
 
+async def test_a_loop_that_breaks_is_not_unrolled_but_a_cond_over_its_items() -> None:
+    """(It stayed a graph break: ``dispatch._loop_items``, test_loop_item_constants.py.)"""
+    graph = u.loop_that_breaks.graph("q")
+    ops = [n.op for n in graph.walk()]
+    assert "break" not in ops and "loop" in ops and "cond" in ops, graph
+    eager, plain, optimized = await three_ways(u.loop_that_breaks, ("q",))
+    assert eager == plain == optimized
+
+
 def _upstream(node: Any) -> set[Any]:
     seen: set[Any] = set()
     todo = [*node.args, *node.after]

@@ -291,6 +291,5 @@ BOUNDARY = [
     (list_changed_by_a_closure, ("q",)),
     (over_a_long_parameter, ("q", ["a"] * 17)),
     (too_many_items, ("q",)),
-    (loop_that_breaks, ("q",)),
     (list_changed_later, ("q",)),
 ]
