@@ -11,20 +11,20 @@ comes first in it) is ``tasks = []``, ``tasks.append(tg.create_task(f(d)))`` as 
 (``tasks.append(...)``, or ``t = ...`` then ``tasks.append(t)``) or after ``tasks = {}``
 (``tasks[k] = ...``, ``k`` a name or a constant: ``{k: ... for ...}``), so the tasks can be awaited
 one by one later as a comprehension's can; and for a list of any calls (coroutines) read only
-spread into a call (``gather(*coros)``), whose ``coros = []`` then goes (a ``pass`` stands
-there: the tracer defers a comprehension of calls to its gather, ``coroutine_lists``). Before the
-line keeping the task, the body may filter (``if cond: continue``) and bind names per item
-(``text = d.strip()``), and that line may stand in an ``if cond:``: the comprehension's clauses
-(``if not (cond)``, ``for text in [d.strip()]``, ``if (cond)``), in the same order. The same tasks are made in the same order, from the
-same items, and the list is the same; a comprehension's names are its own, so only where the
-loop's names are read nowhere else in the function, the loop has no ``else``, its header and its
-body lines are a line each (the comprehension takes as many lines, so every line keeps its
-number), and it is in no class body. Where a call's arguments may raise, the loop keeps the tasks
-made before the error and the comprehension none: so a ``try`` around the loop must not read the
-list past its body, unless the arguments are names, constants and attributes. A dict is rewritten
-only where every other read of it is one a dict of tasks allows before they are awaited
-(``task_dicts``): the comprehension's would be refused where the loop ran as written. A task
-group's comprehension is traced as one ``map`` (``task_groups``); the loop was a graph break
+spread into a call (``gather(*coros)``), whose ``coros = []`` then goes (a ``pass`` stands there:
+the tracer defers a comprehension of calls to its gather, ``coroutine_lists``). Before the line
+keeping the task, the body may filter (``if cond: continue``) and bind names per item (``text =
+d.strip()``), and that line may stand in an ``if cond:``: the comprehension's clauses (``if not
+(cond)``, ``for text in [d.strip()]``, ``if (cond)``), in the same order. The same tasks are made
+in the same order, from the same items, and the list is the same; a comprehension's names are its
+own, so only where the loop's names are read nowhere else in the function, the loop has no
+``else``, its header and its body lines are a line each (the comprehension takes as many lines, so
+every line keeps its number), and it is in no class body. Where a call's arguments may raise, the
+loop keeps the tasks made before the error and the comprehension none: so a ``try`` around the loop
+must not read the list past its body, unless the arguments are names, constants and attributes. A
+dict is rewritten only where every other read of it is one a dict of tasks allows before they are
+awaited (``task_dicts``): the comprehension's would be refused where the loop ran as written. A
+task group's comprehension is traced as one ``map`` (``task_groups``); the loop was a graph break
 running the whole group as written, and a loop of plain tasks awaited one by one was one too.
 """
 
@@ -33,7 +33,6 @@ from __future__ import annotations
 from collections import Counter
 from collections.abc import Callable
 from dataclasses import dataclass
-from typing import Any
 
 import libcst as cst
 
@@ -222,14 +221,14 @@ class _Temp:
 Clause = _Guard | _Temp
 
 
-def _body(block: cst.BaseSuite) -> tuple[list[Any], cst.BaseSmallStatement] | None:
+def _body(block: cst.BaseSuite) -> tuple[list[Clause], cst.BaseSmallStatement] | None:
     """A loop body's clauses and its last statement (what keeps the task): lines of one statement
     each, names bound (``text = c.strip()``) and ``if test: continue`` before it, the last one in
     an ``if test:`` of its own or not; None for any other body."""
     lines = list(block.body) if isinstance(block, cst.IndentedBlock) else None
     if not lines:
         return None
-    clauses: list[Any] = []
+    clauses: list[Clause] = []
     for k, line in enumerate(lines):
         last = k == len(lines) - 1
         small = _one(line)

@@ -109,7 +109,7 @@ def rewrite(
     module, setters = global_names.rewrite(module)  # (`global X`: functions binding it)
     module = coroutine_factories.rewrite(module, names)  # (`ask(d)` of `def ask(x): return ayo.llm(..)`)
     module = group_loops.rewrite(  # (a loop of `tg.create_task`, or appending `asyncio.create_task`)
-        module, lambda e: _is_group(e, names), lambda f: _resolve(f, names) in _TASK_MAKERS
+        module, lambda e: _is_group(e, names), lambda f: _is_task_maker(_resolve(f, names))
     )
     module = filter_awaits.rewrite(module)  # (`[c for c in cs if await ok(c)]`: the filter in the element)
     added: list[cst.CSTNode] = []
@@ -350,7 +350,7 @@ def _makes_task(e: cst.BaseExpression, names: dict[str, Any]) -> bool:
 
         def visit_Call(self, node: cst.Call) -> None:
             fn = _resolve(node.func, names)
-            if fn in _TASK_MAKERS:
+            if _is_task_maker(fn):
                 self.found = True
 
     finder = Find()
@@ -359,6 +359,12 @@ def _makes_task(e: cst.BaseExpression, names: dict[str, Any]) -> bool:
 
 
 _TASK_MAKERS = (asyncio.create_task, asyncio.ensure_future)
+
+
+def _is_task_maker(fn: Any) -> bool:
+    return any(fn is maker for maker in _TASK_MAKERS)  # (by identity: no `__eq__` of the user's runs)
+
+
 GROUP_ERROR = "ayo_task_group_error__"
 _GROUPED = (
     f"raise ({GROUP_ERROR} if isinstance({GROUP_ERROR}, BaseExceptionGroup) "
