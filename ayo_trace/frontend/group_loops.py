@@ -31,12 +31,12 @@ running the whole group as written, and a loop of plain tasks awaited one by one
 from __future__ import annotations
 
 from collections import Counter
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 
 import libcst as cst
 
-from .state import children, walk
+from .state import ScopedTransformer, children, set_item, walk
 
 TASKS = "ayo_group_tasks__"
 
@@ -52,25 +52,7 @@ def rewrite(
     counts = _reads(module)
     tries = _tries(module)
 
-    class Loops(cst.CSTTransformer):
-        def __init__(self) -> None:
-            super().__init__()
-            self.scopes: list[bool] = [False]  # whether each scope around is a class body
-
-        def visit_ClassDef(self, node: cst.ClassDef) -> None:
-            self.scopes.append(True)
-
-        def leave_ClassDef(self, old: cst.ClassDef, new: cst.ClassDef) -> cst.ClassDef:
-            self.scopes.pop()
-            return new
-
-        def visit_FunctionDef(self, node: cst.FunctionDef) -> None:
-            self.scopes.append(False)
-
-        def leave_FunctionDef(self, old: cst.FunctionDef, new: cst.FunctionDef) -> cst.FunctionDef:
-            self.scopes.pop()
-            return new
-
+    class Loops(ScopedTransformer):
         def leave_IndentedBlock(self, old: cst.IndentedBlock, new: cst.IndentedBlock) -> cst.IndentedBlock:
             if self.scopes[-1]:  # (a comprehension in a class body cannot see the class's names)
                 return new
@@ -289,22 +271,13 @@ def _stored(
         ):
             return func.value.value, None, call.args[0].value
         return None
-    if not (isinstance(small, cst.Assign) and len(small.targets) == 1):
+    found = set_item(small)
+    if found is None:
         return None
-    target = small.targets[0].target
-    if not (
-        isinstance(target, cst.Subscript) and isinstance(target.value, cst.Name) and len(target.slice) == 1
-    ):
+    name, key, value = found
+    if not isinstance(key, cst.Name | cst.SimpleString | cst.Integer) or not _emptied(before, name, cst.Dict):
         return None
-    index = target.slice[0].slice
-    if not isinstance(index, cst.Index) or index.star is not None:
-        return None
-    key = index.value
-    if not isinstance(key, cst.Name | cst.SimpleString | cst.Integer) or not _emptied(
-        before, target.value.value, cst.Dict
-    ):
-        return None
-    return target.value.value, key, small.value
+    return name, key, value
 
 
 def _same_when_raising(
@@ -329,26 +302,29 @@ def _only_spread(module: cst.Module, name: str, loop: cst.CSTNode) -> bool:
     """Whether every other read of the list ``name`` is ``*name`` in a call (``gather(*coros)``):
     a list of calls made by a comprehension, spread where it is awaited, is one the tracer
     traces there (``coroutine_lists``)."""
-    parents = _parents(module)
+    for _, up, parents in _other_reads(module, name, loop, cst.List):
+        if not (isinstance(up, cst.Arg) and up.star == "*" and isinstance(parents.get(up), cst.Call)):
+            return False
+    return True
+
+
+def _other_reads(
+    module: cst.Module, name: str, loop: cst.CSTNode, kind: type[cst.List] | type[cst.Dict]
+) -> Iterator[tuple[cst.Name, cst.CSTNode | None, dict[cst.CSTNode, cst.CSTNode]]]:
+    """Each mention of ``name`` outside ``loop`` but its ``name = []`` (``kind`` List) or ``name =
+    {}``, with what holds it, and the parent links."""
+    parents: dict[cst.CSTNode, cst.CSTNode] = {}
+    for n in walk(module):
+        for c in children(n):
+            parents[c] = n
     skip = {id(n) for n in walk(loop)}
     for n in walk(module):
         if not (isinstance(n, cst.Name) and n.value == name) or id(n) in skip:
             continue
         up = parents.get(n)
         line = parents.get(parents[up]) if isinstance(up, cst.AssignTarget) else None
-        if line is not None and _emptied(line, name, cst.List):
-            continue  # (`name = []`)
-        if not (isinstance(up, cst.Arg) and up.star == "*" and isinstance(parents.get(up), cst.Call)):
-            return False
-    return True
-
-
-def _parents(module: cst.Module) -> dict[cst.CSTNode, cst.CSTNode]:
-    parents: dict[cst.CSTNode, cst.CSTNode] = {}
-    for n in walk(module):
-        for c in children(n):
-            parents[c] = n
-    return parents
+        if line is None or not _emptied(line, name, kind):
+            yield n, up, parents
 
 
 def _awaited_as_dict(module: cst.Module, name: str, loop: cst.CSTNode) -> bool:
@@ -356,15 +332,7 @@ def _awaited_as_dict(module: cst.Module, name: str, loop: cst.CSTNode) -> bool:
     may have before its tasks are awaited (``task_dicts``): ``for k, t in name.items()`` (or
     ``.values()``, in a loop or a comprehension), ``*name.values()`` spread into a call, ``await
     name[key]``. Another read is refused there, where the loop ran as written."""
-    parents = _parents(module)
-    skip = {id(n) for n in walk(loop)}
-    for n in walk(module):
-        if not (isinstance(n, cst.Name) and n.value == name) or id(n) in skip:
-            continue
-        up = parents.get(n)
-        line = parents.get(parents[up]) if isinstance(up, cst.AssignTarget) else None
-        if line is not None and _emptied(line, name, cst.Dict):
-            continue  # (`name = {}`)
+    for n, up, parents in _other_reads(module, name, loop, cst.Dict):
         if isinstance(up, cst.Subscript) and up.value is n and isinstance(parents.get(up), cst.Await):
             continue
         if not (isinstance(up, cst.Attribute) and up.value is n and up.attr.value in ("items", "values")):

@@ -21,7 +21,7 @@ from . import aliases, closures, lazy_effects, unroll
 from .control_flow import close_map, first_iteration_binds, jumps, open_body
 from .expressions import contains_await
 from .returns import Unbound, held_unbound
-from .state import _contains_node, walk
+from .state import _contains_node, set_item, walk
 from .values import Traced
 
 if TYPE_CHECKING:
@@ -165,7 +165,7 @@ def accumulators(comp: Builder, stmt: cst.For) -> list[Accumulator] | None:
         if not isinstance(line, cst.SimpleStatementLine) or len(line.body) != 1:
             continue
         small = line.body[0]
-        item = _set_item(small)
+        item = set_item(small)
         if item is not None and item[0] not in assigned_in_body:
             out.append((item[0], "setitem", line, [item[2], item[1]]))  # Python's order: value, key
             continue
@@ -207,21 +207,6 @@ def accumulators(comp: Builder, stmt: cst.For) -> list[Accumulator] | None:
     if _reads_accumulated(comp, stmt, out):
         return None
     return out
-
-
-def _set_item(small: cst.BaseSmallStatement) -> tuple[str, cst.BaseExpression, cst.BaseExpression] | None:
-    """``(acc, key, value)`` of ``acc[key] = value`` (one target, one index, no slice)."""
-    if not (isinstance(small, cst.Assign) and len(small.targets) == 1):
-        return None
-    target = small.targets[0].target
-    if not (
-        isinstance(target, cst.Subscript) and isinstance(target.value, cst.Name) and len(target.slice) == 1
-    ):
-        return None
-    index = target.slice[0].slice
-    if not isinstance(index, cst.Index) or index.star is not None or contains_await(index.value):
-        return None
-    return target.value.value, index.value, small.value
 
 
 def _reads_accumulated(comp: Builder, stmt: cst.For, accs: list[Accumulator]) -> bool:

@@ -92,7 +92,7 @@ from typing import Any
 import libcst as cst
 
 from . import coroutine_factories, filter_awaits, global_names, group_loops, nonlocals
-from .state import contains_await, walk
+from .state import ScopedTransformer, contains_await, walk
 
 
 def rewrite(
@@ -116,25 +116,7 @@ def rewrite(
     ahead: list[cst.CSTNode] = []  # (new lines standing for the line after them: a `try:`)
     shrunk: list[tuple[cst.CSTNode, int]] = []  # (a statement now on fewer lines: how many fewer)
 
-    class Rewrite(cst.CSTTransformer):
-        def __init__(self) -> None:
-            super().__init__()
-            self.scopes: list[bool] = [False]  # whether each scope around is a class body
-
-        def visit_ClassDef(self, node: cst.ClassDef) -> None:
-            self.scopes.append(True)
-
-        def leave_ClassDef(self, old: cst.ClassDef, new: cst.ClassDef) -> cst.ClassDef:
-            self.scopes.pop()
-            return new
-
-        def visit_FunctionDef(self, node: cst.FunctionDef) -> None:
-            self.scopes.append(False)
-
-        def leave_FunctionDef(self, old: cst.FunctionDef, new: cst.FunctionDef) -> cst.FunctionDef:
-            self.scopes.pop()
-            return new
-
+    class Rewrite(ScopedTransformer):
         def leave_AnnAssign(self, old: cst.AnnAssign, new: cst.AnnAssign) -> cst.BaseSmallStatement:
             if self.scopes[-1] or new.value is None or not isinstance(new.target, cst.Name):
                 return new

@@ -320,3 +320,41 @@ def binds(n: cst.CSTNode, name: str) -> bool:
     elif isinstance(n, cst.AsName):
         targets = [n.name]
     return any(isinstance(x, cst.Name) and x.value == name for t in targets for x in walk(t))
+
+
+def set_item(small: cst.BaseSmallStatement) -> tuple[str, cst.BaseExpression, cst.BaseExpression] | None:
+    """``(acc, key, value)`` of ``acc[key] = value`` (one target, one index, no slice)."""
+    if not (isinstance(small, cst.Assign) and len(small.targets) == 1):
+        return None
+    target = small.targets[0].target
+    if not (
+        isinstance(target, cst.Subscript) and isinstance(target.value, cst.Name) and len(target.slice) == 1
+    ):
+        return None
+    index = target.slice[0].slice
+    if not isinstance(index, cst.Index) or index.star is not None or contains_await(index.value):
+        return None
+    return target.value.value, index.value, small.value
+
+
+class ScopedTransformer(cst.CSTTransformer):
+    """A transformer that knows whether the innermost scope around is a class body
+    (``self.scopes[-1]``): a comprehension or a name there is the class's, not a function's."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.scopes: list[bool] = [False]  # whether each scope around is a class body
+
+    def visit_ClassDef(self, node: cst.ClassDef) -> None:
+        self.scopes.append(True)
+
+    def leave_ClassDef(self, old: cst.ClassDef, new: cst.ClassDef) -> cst.ClassDef:
+        self.scopes.pop()
+        return new
+
+    def visit_FunctionDef(self, node: cst.FunctionDef) -> None:
+        self.scopes.append(False)
+
+    def leave_FunctionDef(self, old: cst.FunctionDef, new: cst.FunctionDef) -> cst.FunctionDef:
+        self.scopes.pop()
+        return new
