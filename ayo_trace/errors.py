@@ -7,6 +7,7 @@
     ├── GraphError          a graph that breaks an IR invariant (``Graph.lint``)
     ├── PassError           a pass that failed or produced an invalid graph (names the pass)
     ├── ConfigError         an engine or runtime configuration that cannot work
+    │   └── NoChatTemplate  ``messages=`` for an engine with no chat template
     ├── OutputError         an LLM's output that its ``parse=`` rejects (not valid for the schema)
     ├── NodeError           a node failed while running (names the node and the user's file:line)
     │   ├── QueryTimeout    a query's deadline or a node's timeout expired
@@ -79,6 +80,10 @@ class PassError(AyoError):
 
 class ConfigError(AyoError):
     """An engine or runtime configuration that cannot work."""
+
+
+class NoChatTemplate(ConfigError):
+    """``messages=`` for an LLM engine whose model has no chat template and was given none."""
 
 
 class OutputError(AyoError):
@@ -178,6 +183,7 @@ __all__ = [
     "GraphError",
     "InvalidParams",
     "InvalidRequest",
+    "NoChatTemplate",
     "NodeError",
     "OutputError",
     "Overloaded",

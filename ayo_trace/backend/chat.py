@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from ..errors import ConfigError
+from ..errors import ConfigError, NoChatTemplate
 from ..ir.prompt import ChatTemplate
 
 
@@ -19,7 +19,7 @@ def chat_template_of(pool: Any) -> ChatTemplate:
         )
     tpl = getattr(pool.engines[0], "chat_template", lambda: None)()
     if not isinstance(tpl, ChatTemplate):
-        raise ConfigError(
+        raise NoChatTemplate(
             f"LLM engine {pool.name!r} has no chat template: its model has none. A base model (such as the "
             "shipped gemma3 270m) is prompted completion-style, with a prompt string; for chat, use an "
             "instruct model (model_path= any GGUF whose metadata has tokenizer.chat_template) or give the "

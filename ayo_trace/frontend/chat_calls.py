@@ -21,7 +21,7 @@ from typing import Any
 
 import libcst as cst
 
-from ..errors import AyoError, TraceError
+from ..errors import AyoError, NoChatTemplate, TraceError
 from ..host import host
 from ..ir.code import SourceLoc
 from ..ir.graph import Node
@@ -86,6 +86,30 @@ class ChatMessages(Expressions):
             for k in temps:
                 del self.body.temps[k]
         return Template((Hole(0, "prompt"),)), [node]
+
+    def no_chat_template(self, e: cst.Await) -> bool:
+        """Whether ``await ayo.llm(messages=...)`` is for an engine known now to have no chat
+        template (``NoChatTemplate``, not a runtime not started): it runs as written, raising that
+        error where it stands, as eagerly (a ``try`` around may catch it)."""
+        call = e.expression
+        if not isinstance(call, cst.Call) or self.primitive_of(e) != "llm":
+            return False
+        if not any(a.keyword is not None and a.keyword.value == "messages" for a in call.args):
+            return False
+        named = next(
+            (a.value for a in call.args if a.keyword is not None and a.keyword.value == "engine"), None
+        )
+        engine = self.try_static(named) if named is not None else Static(None)
+        if engine is None or not isinstance(engine.value, str | None):
+            return False
+        try:
+            host().runtime().chat_template(engine.value)
+        except NoChatTemplate:
+            self.body.deps.saw_chat_template(engine.value, None)  # (one given later: traced again)
+            return True
+        except Exception:
+            return False
+        return False
 
     def _chat_template(self, engine: str | None, loc: SourceLoc) -> ChatTemplate:
         try:

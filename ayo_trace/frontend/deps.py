@@ -6,6 +6,7 @@ import copy
 from dataclasses import dataclass, field
 from typing import Any
 
+from ..errors import NoChatTemplate
 from ..host import host
 from .source import FunctionSource
 
@@ -103,9 +104,12 @@ class TraceDeps:
         trace saw, and every engine whose chat template rendered messages still has that template."""
         for engine, template in self.chat.items():
             try:
-                if host().runtime().chat_template(engine) != template:
-                    return False
+                current = host().runtime().chat_template(engine)
+            except NoChatTemplate:
+                current = None  # (seen so: the call ran as written, `ChatMessages.no_chat_template`)
             except Exception:
+                return False
+            if current != template:
                 return False
         for key, copied in self.contents.items():
             try:

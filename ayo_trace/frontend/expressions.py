@@ -202,6 +202,8 @@ class ExpressionCompiler(
             finally:
                 for k in temps:
                     self.body.temps.pop(k, None)
+        if self.no_chat_template(e):
+            return True  # (raising `NoChatTemplate` where it stands, as eagerly)
         if self.static_at_run_time(e) is not None:
             return dispatch.choice(self.body, e) is None  # (a choice among a few constants traces)
         if (
@@ -317,7 +319,7 @@ class ExpressionCompiler(
                 for k in temps:
                     self.body.temps.pop(k, None)
         op = self.primitive_of(e)
-        if op is not None and self.static_at_run_time(e) is None:
+        if op is not None and self.static_at_run_time(e) is None and not self.no_chat_template(e):
             assert isinstance(call, cst.Call)
             return Traced(self.primitive_call(op, call, call_loc, hint))
         wf = self.workflow_of(e)
@@ -366,6 +368,8 @@ class ExpressionCompiler(
             # which the code around may catch. Run as a break, the call keeps exactly that meaning
             # (the runtime has no per-node deadline that raises `TimeoutError`).
             return "asyncio.wait_for around an await: the call runs eagerly, under its timeout"
+        if self.no_chat_template(e):
+            return "ayo.llm(messages=...) on an LLM engine with no chat template: the call runs eagerly, raising its error where it stands"
         interleaving = interleaved(self.body, e)
         if interleaving is not None:
             return f"a gather whose calls Python interleaves runs eagerly, as written: {interleaving}"

@@ -255,14 +255,18 @@ async def test_the_same_shapes_are_invalid_params_when_eager(wf, args) -> None:
             await wf.eager(*args)
 
 
-async def test_a_model_without_a_chat_template_is_refused_with_the_way_out() -> None:
+async def test_a_model_without_a_chat_template_runs_the_call_as_written_raising_the_way_out() -> None:
+    """(It was refused at trace time; raised where the call stands, a ``try`` around catches it as
+    eagerly: test_no_chat_template.py.)"""
     rt, _ = runtime(None)
     async with rt:
-        with pytest.raises(ayo.TraceError, match=r"has no chat template.*chat_template=") as info:
-            c.dict_literals.graph("q")
-        assert info.value.loc.line == line_of("async def dict_literals") + 1
-        with pytest.raises(ayo.ConfigError, match="completion-style"):
-            await c.dict_literals.eager("q")
+        (b,) = [n for n in c.dict_literals.graph("q").walk() if n.op == "break"]
+        assert (
+            "no chat template" in b.attrs["reason"] and b.loc.line == line_of("async def dict_literals") + 1
+        )
+        for run in (c.dict_literals, c.dict_literals.eager):
+            with pytest.raises(ayo.ConfigError, match=r"completion-style.*chat_template="):
+                await run("q")
 
 
 def test_tracing_outside_a_running_runtime_says_to_start_it() -> None:
