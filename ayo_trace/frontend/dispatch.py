@@ -39,6 +39,7 @@ from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
 import libcst as cst
+from libcst.metadata import ComprehensionScope
 
 from ..ir.code import SourceLoc
 from ..ir.graph import Node
@@ -163,8 +164,8 @@ def _candidates(comp: Builder, e: cst.BaseExpression, depth: int) -> tuple[tuple
         return _limited(_unique([*then[0], *orelse[0]]), then[1] and orelse[1])
     if isinstance(e, cst.Subscript) and len(e.slice) == 1 and isinstance(e.slice[0].slice, cst.Index):
         table = _table(comp, e.value, sequence=True)
-        if table is None:
-            return None
+        if table is None:  # s["tokens"] of `for s in SPECS`: that entry of each dict
+            return _entries(comp, e, depth)
         keys = _keys(comp, e.slice[0].slice.value, table, depth)
         if keys is not None:  # TOOLS["a" if x else "b"]: those entries, and nothing else
             return _limited(_unique([table[k] for k in keys]), True)
@@ -194,22 +195,24 @@ def _candidates(comp: Builder, e: cst.BaseExpression, depth: int) -> tuple[tuple
 
 
 def _loop_items(comp: Builder, e: cst.BaseExpression) -> tuple[tuple[Any, ...], bool] | None:
-    """The values a name bound only as the target of one ``for`` loop over a few constants known
-    now takes (``for kb in KBS:`` ... ``collection=kb``, ``for attempt in range(3):`` ... ``seed=
-    attempt``), in a loop the tracer does not unroll (one with a ``break`` or ``continue``).
+    """The values a name bound only as the target of one ``for`` loop (or comprehension clause)
+    over a few constants known now takes (``for kb in KBS:`` ... ``collection=kb``, ``for attempt
+    in range(3):`` ... ``seed=attempt``; also dicts, ``s["tokens"]`` of ``for s in SPECS``), where
+    the tracer does not unroll it (a ``break`` or ``continue``, items that are dicts).
     All it can be only where the items are written out (``range(3)``, a tuple of constants); a
     name's list may be another by the time the workflow runs."""
     src = comp.src
-    if not isinstance(e, cst.Name) or src.scopes.get(e) is not src.fn_scope:
+    scope = src.scopes.get(e) if isinstance(e, cst.Name) else None
+    if not isinstance(e, cst.Name) or not (scope is src.fn_scope or isinstance(scope, ComprehensionScope)):
         return None
-    assigned = list(src.fn_scope.assignments[e.value])
+    assigned = list(scope.assignments[e.value])
     target = getattr(assigned[0], "node", None) if len(assigned) == 1 else None
     loop = src.parents.get(target) if target is not None else None
     while isinstance(loop, cst.Tuple | cst.List | cst.Element):
         loop = src.parents.get(loop)
-    if not isinstance(loop, cst.For) or loop.asynchronous is not None:
+    if not isinstance(loop, cst.For | cst.CompFor) or loop.asynchronous is not None:
         return None
-    items = unroll._items(comp, loop.target, loop.iter)
+    items = unroll._items(comp, loop.target, loop.iter, objects=True)
     if not items:
         return None
     try:
@@ -265,6 +268,28 @@ def _returned(comp: Builder, e: cst.Call) -> tuple[tuple[Any, ...], bool] | None
                 return None
             values.append(fn.__globals__[leaf.value])
     return _limited(_unique(values), False) if values else None
+
+
+def _entries(comp: Builder, e: cst.Subscript, depth: int) -> tuple[tuple[Any, ...], bool] | None:
+    """The entry of a constant key (``s["tokens"]``) of each dict ``e.value`` may be (a loop's
+    items, ``for s in SPECS``). Never all the value can be: a dict may have changed since the
+    trace; then the last arm runs the call as written."""
+    index = e.slice[0].slice
+    key = comp.exprs.try_static(index.value) if isinstance(index, cst.Index) else None
+    owners = _candidates(comp, e.value, depth + 1) if key is not None else None
+    if key is None or owners is None:
+        return None
+    if not all(type(o) is dict and _hashable(key.value) and key.value in o for o in owners[0]):
+        return None
+    return _limited(_unique([o[key.value] for o in owners[0]]), False)
+
+
+def _hashable(value: Any) -> bool:
+    try:
+        hash(value)
+    except TypeError:
+        return False
+    return True
 
 
 def _fields(comp: Builder, e: cst.Attribute, depth: int) -> tuple[tuple[Any, ...], bool] | None:

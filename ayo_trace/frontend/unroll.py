@@ -153,7 +153,11 @@ def _literal(comp: Builder, e: cst.BaseExpression) -> cst.BaseExpression | None:
     return e
 
 
-def _items(comp: Builder, target: cst.BaseExpression, iterable: cst.BaseExpression) -> list[Any] | None:
+def _items(
+    comp: Builder, target: cst.BaseExpression, iterable: cst.BaseExpression, *, objects: bool = False
+) -> list[Any] | None:
+    """The items of a loop over ``iterable`` known now, when few, and immutable (or objects no
+    method changes); ``objects``: any items (for candidates compared when the workflow runs)."""
     if not all(isinstance(n, cst.Name) for n in _target_leaves(target)):
         return None
     found = (
@@ -171,6 +175,8 @@ def _items(comp: Builder, target: cst.BaseExpression, iterable: cst.BaseExpressi
         return None
     # (objects of the user's class no method changes count as hashable ones do, an `@dataclass`'s
     # too, whose `__eq__` leaves it unhashable: `for p in PANEL: await p.answer(q)`)
+    if objects:
+        return items
     return items if all(_immutable(v) for v in items) or impure.unchanging_items(items) else None
 
 
