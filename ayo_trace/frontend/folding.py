@@ -356,6 +356,8 @@ class StaticFolding(Expressions):
         scope = self._static_scope(func, peek_outside=True, callee=True)
         if scope is None or not self._pure_calls(func, scope, cached=True):
             return None  # (`Chat().ask`: an object made now would be every query's)
+        if self._runs_code(func, scope):
+            return None  # (a property of the user's changing state: read when the workflow runs)
         try:
             value = eval(self.body.src.expr_code(func), self.body.src.fn.__globals__, scope)
         except Exception:

@@ -57,6 +57,8 @@
 * A list or set comprehension whose ``if`` filter awaits is one whose element awaits
   (``filter_awaits``).
 
+* ``getattr(obj, "name")`` (two arguments, a name written out) is ``obj.name``, the same read.
+
 * ``nonlocal calls`` in a function the workflow defines: the workflow's ``calls`` kept in a cell
   (``calls__cell = [0]``, every use ``calls__cell[0]``), as Python keeps it (``nonlocals``).
 
@@ -84,7 +86,9 @@ which ``lines`` undoes for the file's line numbers (a new line stands for the on
 from __future__ import annotations
 
 import asyncio
+import builtins
 import contextlib
+import keyword
 import sys
 from collections.abc import Sequence
 from typing import Any
@@ -143,6 +147,9 @@ def rewrite(
             self, old: cst.FormattedString, new: cst.FormattedString
         ) -> cst.FormattedString:
             return _spelled_out(old, new)
+
+        def leave_Call(self, old: cst.Call, new: cst.Call) -> cst.BaseExpression:
+            return _attribute_read(new, names)
 
         def leave_With(self, old: cst.With, new: cst.With) -> cst.BaseStatement:
             if new.asynchronous is not None:
@@ -322,6 +329,22 @@ def _nodes(e: cst.CSTNode) -> list[cst.CSTNode]:
 
     e.visit(All())
     return out
+
+
+def _attribute_read(call: cst.Call, names: dict[str, Any]) -> cst.BaseExpression:
+    """``getattr(obj, "name")`` (the builtin, two arguments, a name written out) is ``obj.name``:
+    Python reads the attribute the same way (a property, ``__getattr__`` too)."""
+    if len(call.args) != 2 or any(a.keyword is not None or a.star for a in call.args):
+        return call
+    attr = call.args[1].value
+    text = attr.evaluated_value if isinstance(attr, cst.SimpleString) else None
+    if not (isinstance(text, str) and text.isidentifier() and not keyword.iskeyword(text)):
+        return call
+    func = call.func
+    builtin = isinstance(func, cst.Name) and func.value == "getattr" and "getattr" not in names
+    if not builtin and _resolve(func, names) is not builtins.getattr:
+        return call
+    return cst.Attribute(value=call.args[0].value, attr=cst.Name(text), lpar=call.lpar, rpar=call.rpar)
 
 
 def _makes_task(e: cst.BaseExpression, names: dict[str, Any]) -> bool:
