@@ -122,7 +122,7 @@ class StaticFolding(Expressions):
         if scope is None:
             return None
         fn = self.body.src.fn
-        if not self._pure_calls(e, scope) or self._runs_code(e, scope):
+        if not self._pure_calls(e, scope) or self._runs_code(e, scope) or self._formats_user_code(e, scope):
             return None
         try:
             value = eval(self.body.src.expr_code(e), fn.__globals__, scope)
@@ -132,6 +132,35 @@ class StaticFolding(Expressions):
             return None  # (`enumerate(...)`, `zip(...)`: used up by one run, so no constant of the graph)
         self._saw_attributes(e, scope)
         return Static(value)
+
+    def _formats_user_code(self, e: cst.BaseExpression, scope: dict[str, Any]) -> bool:
+        """Whether ``e`` formats an object whose class of the user's defines how it is written
+        (``__str__``, ``__repr__``, ``__format__``): in an f-string's field, ``str()``, ``repr()``,
+        ``format()``, ``%``, ``str.format``; also one a list, tuple, set or dict holds. Python runs
+        that code each time the workflow does (it may read state that changes, or count its calls),
+        so the expression is read when the graph runs, never folded at trace time."""
+        fn = self.body.src.fn
+        formatted: list[cst.BaseExpression] = []
+        for n in walk(e):
+            if isinstance(n, cst.FormattedStringExpression):
+                formatted.append(n.expression)
+            elif isinstance(n, cst.Call):
+                func = n.func
+                named = func.value if isinstance(func, cst.Name) else None
+                if named in ("str", "repr", "format", "ascii") or (
+                    isinstance(func, cst.Attribute) and func.attr.value in ("format", "format_map")
+                ):
+                    formatted += [a.value for a in n.args]
+            elif isinstance(n, cst.BinaryOperation) and isinstance(n.operator, cst.Modulo):
+                formatted.append(n.right)
+        for x in formatted:
+            try:
+                value = eval(self.body.src.expr_code(x), fn.__globals__, scope)
+            except Exception:
+                return True  # (not known: not folded)
+            if _written_by_user(value, 0):
+                return True
+        return False
 
     def _runs_code(self, e: cst.BaseExpression, scope: dict[str, Any]) -> bool:
         """Whether reading an attribute in ``e`` runs code of the user's that changes state: a
@@ -486,3 +515,26 @@ def _docstring(line: cst.CSTNode) -> bool:
         and isinstance(line.body[0], cst.Expr)
         and isinstance(line.body[0].value, cst.SimpleString | cst.ConcatenatedString)
     )
+
+
+_WRITERS = ("__str__", "__repr__", "__format__")
+
+
+def _written_by_user(value: Any, depth: int) -> bool:
+    """Whether formatting ``value`` runs a ``__str__``/``__repr__``/``__format__`` of the user's
+    (of its class, or of an object a list, tuple, set or dict of it holds, a few levels down)."""
+    if isinstance(value, list | tuple | set | frozenset):
+        return depth < 3 and any(_written_by_user(v, depth + 1) for v in list(value)[:64])
+    if isinstance(value, dict):
+        items = list(value.items())[:64]
+        return depth < 3 and any(
+            _written_by_user(k, depth + 1) or _written_by_user(v, depth + 1) for k, v in items
+        )
+    cls = type(value)
+    if isinstance(value, type) or not _users_class(cls):
+        return False
+    for name in _WRITERS:
+        member = inspect.getattr_static(cls, name, None)
+        if isinstance(member, types.FunctionType) and user_function(member) is not None:
+            return True
+    return False

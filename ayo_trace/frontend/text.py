@@ -15,7 +15,8 @@ from ..ir.graph import Node
 from ..ir.template import Hole
 from . import aliases, closures
 from .builder import Expressions
-from .state import contains_await
+from .folding import _written_by_user
+from .state import contains_await, walk
 from .values import Static, Text, Traced, Value, pieces_of
 
 # The parts of an expression evaluated while its string was built, by the id of their syntax: the
@@ -135,6 +136,27 @@ class TextBuilding(Expressions):
         for name in names:
             del self.body.temps[name]
         return node
+
+    def _written_by_user(self, e: cst.BaseExpression) -> bool:
+        """Whether field ``e`` is an object known now whose class of the user's writes it
+        (``__str__``/``__repr__``/``__format__``, ``folding._written_by_user``): Python formats it
+        where the f-string stands, each time (its code may read state that changes, or count its
+        calls), so the f-string is not made a template of the graph at trace time."""
+        static = self.try_static(e)
+        if static is not None:
+            return _written_by_user(static.value, 0)
+        module = getattr(self.body.src.fn, "__globals__", {})
+        for n in walk(e):  # (`[OBJ, OBJ]`, not known as a whole: the objects it names)
+            if not isinstance(n, cst.Name):
+                continue
+            bound = (
+                aliases.peek(self.body, n.value)
+                if self.body.is_bound(n.value)
+                else Static(module.get(n.value))
+            )
+            if isinstance(bound, Static) and _written_by_user(bound.value, 0):
+                return True
+        return False
 
     def _text_parts(self, e: cst.BaseExpression, loc: SourceLoc, made: Made) -> list[str | Hole[Node]] | None:
         if isinstance(e, cst.FormattedString):
@@ -297,23 +319,29 @@ class TextBuilding(Expressions):
         """A hole of an object the workflow may change in place later (``f"History: {history}"``
         then ``history.append(...)``: ``aliases.changed_anywhere``; a module's ``f"{HISTORY}"`` the
         workflow or a helper it inlines changes: ``closures.reads_changed``), formatted by a node of its own
-        where the string is built, as Python formats it then; None for any other hole (the text
-        formats it where it is used: same value)."""
+        where the string is built, as Python formats it then; so is an object known now whose class
+        of the user's writes it (``_written_by_user``: its code may read state that changes, or
+        count its calls), in program order with the workflow's effects. None for any other hole
+        (the text formats it where it is used: same value)."""
+        written = not contains_await(e) and self._written_by_user(e)
         root = e
         while isinstance(root, cst.Attribute | cst.Subscript):
             root = root.value
-        if not isinstance(root, cst.Name) or contains_await(e):
-            return None
-        name = root.value
-        if self.body.is_bound(name):
-            if name not in aliases.changed_anywhere(self.body.src):
+        if not written:
+            if not isinstance(root, cst.Name) or contains_await(e):
                 return None
-        elif not closures.reads_changed(self.body, [name]):
-            return None  # (a module's name: formatted now when the workflow changes its object)
+            name = root.value
+            if self.body.is_bound(name):
+                if name not in aliases.changed_anywhere(self.body.src):
+                    return None
+            elif not closures.reads_changed(self.body, [name]):
+                return None  # (a module's name: formatted now when the workflow changes its object)
         code = self.body.src.expr_code(e)
         convert = {"r": "repr", "s": "str", "a": "ascii"}.get(conv or "")
         source = f"field = format({f'{convert}({code})' if convert else code}, {spec!r})"
-        node = self.body.python_node(e, loc, ["field"], source=source, name="field")
+        # (an object writing itself with code of the user's: in program order with the effects,
+        # as what that code reads or changes is not seen here)
+        node = self.body.python_node(e, loc, ["field"], source=source, name="field", effect=written)
         self.body.deps.formatted_now[id(node)] = node
         return Hole(node, "format", None, "")
 
