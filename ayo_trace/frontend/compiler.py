@@ -59,7 +59,7 @@ from .deps import TraceDeps
 from .expressions import ExpressionCompiler, contains_await
 from .returns import Unbound, UnboundRead, checked, mark_unbound, may_be_unbound, returning_if, settle
 from .source import FunctionSource
-from .state import _construct, _has, _immutable, awaits_in, unshadowed
+from .state import HEADER_AWAITS, _construct, _has, _immutable, awaits_in, header_awaits, unshadowed
 from .task_windows import Interleaved
 from .values import Static, Text, Traced, Value
 
@@ -244,6 +244,8 @@ class Compiler(Builder):
         loc = self.src.loc(stmt)
         if coroutine_lists.consumed(self, stmt):
             return  # it built a list of coroutines, traced where it is gathered
+        if isinstance(stmt, cst.SimpleStatementLine | cst.FunctionDef | cst.ClassDef) and header_awaits(stmt):
+            return self.statement_break(stmt, loc, HEADER_AWAITS)  # (`def f(p=await g())`: as written)
         if isinstance(stmt, cst.SimpleStatementLine):
             for small in stmt.body:
                 self.small_statement(small, stmt, loc)
@@ -256,8 +258,7 @@ class Compiler(Builder):
             return map_loops.for_statement(self, stmt, loc)
         if isinstance(stmt, cst.FunctionDef | cst.ClassDef):
             return closures.define(self, stmt, loc)
-        # while, try, with, async for/with: plain code when they await nothing, else a graph break
-        if not contains_await(stmt):
+        if not contains_await(stmt):  # while, try, with, async for/with: plain code, else a break
             return self.python_statement(stmt, loc, self.src.assigned_names(stmt), effect=True)
         self.statement_break(stmt, loc, task_groups.with_reason(self, stmt) or _construct(stmt))
 

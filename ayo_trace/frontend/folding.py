@@ -162,16 +162,18 @@ class StaticFolding(Expressions):
                 return True
         return False
 
-    def _runs_code(self, e: cst.BaseExpression, scope: dict[str, Any]) -> bool:
+    def _runs_code(self, e: cst.BaseExpression, scope: dict[str, Any], *, getters_only: bool = False) -> bool:
         """Whether reading an attribute in ``e`` runs code of the user's that changes state: a
         property's getter (``IDS.next_id`` counting the ids it hands out), a ``__getattr__``, a
         descriptor class of the user's; evaluated at trace time it would run there, once per trace
-        (a getter computing a value, ``CFG.full_name``, is folded as before)."""
+        (a getter computing a value, ``CFG.full_name``, is folded as before). ``getters_only``: a
+        property, a ``cached_property`` or ``__getattr__`` only (a callee: a descriptor binding a
+        method, ``PIRATE.reply`` of a method workflow, runs none of the user's code)."""
         fn = self.body.src.fn
         for n in walk(e):
             if not isinstance(n, cst.Attribute):
                 continue
-            if self._runs_code(n.value, scope):
+            if self._runs_code(n.value, scope, getters_only=getters_only):
                 return True
             try:
                 owner = eval(self.body.src.expr_code(n.value), fn.__globals__, scope)
@@ -184,6 +186,8 @@ class StaticFolding(Expressions):
                 code = inspect.getattr_static(type(owner), "__getattr__", None)
             elif found is None or isinstance(found, types.FunctionType | staticmethod | classmethod):
                 continue  # (a method read, not called: no code runs)
+            elif getters_only and not isinstance(found, property | functools.cached_property):
+                continue
             elif hasattr(type(found), "__get__") and _users_class(type(found)):
                 return True  # (a descriptor of the user's)
             else:
@@ -385,7 +389,7 @@ class StaticFolding(Expressions):
         scope = self._static_scope(func, peek_outside=True, callee=True)
         if scope is None or not self._pure_calls(func, scope, cached=True):
             return None  # (`Chat().ask`: an object made now would be every query's)
-        if self._runs_code(func, scope):
+        if self._runs_code(func, scope, getters_only=True):
             return None  # (a property of the user's changing state: read when the workflow runs)
         try:
             value = eval(self.body.src.expr_code(func), self.body.src.fn.__globals__, scope)

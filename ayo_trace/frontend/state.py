@@ -62,12 +62,40 @@ def leaves_loop(node: cst.CSTNode, kinds: tuple[type[cst.CSTNode], ...]) -> bool
 
 def contains_await(node: cst.CSTNode) -> bool:
     """Whether ``node`` awaits anything outside nested functions (``async with``/``async for``
-    await too)."""
+    await too), also in the header of one it defines (``def f(p=await g())``: ``header_awaits``)."""
     return any(
         isinstance(n, cst.Await)
         or (isinstance(n, cst.With | cst.For | cst.CompFor) and n.asynchronous is not None)
+        or (isinstance(n, _SCOPE_NODES) and _header_await(n))
         for n in walk(node, _in_scope)
     )
+
+
+HEADER_AWAITS = (
+    "a `def`, `class` or `lambda` whose header awaits (a default, a decorator, a base: `def f(p=await "
+    "g())`), evaluated where it stands, in the workflow's scope: run as written"
+)
+
+
+def header_awaits(node: cst.CSTNode) -> bool:
+    """Whether an ``await`` stands in the header of a function, class or ``lambda`` in ``node``
+    (a default, a decorator, an annotation, a base class): Python evaluates it where the ``def``
+    stands, in the scope around."""
+    return any(isinstance(n, _SCOPE_NODES) and _header_await(n) for n in walk(node, _in_scope))
+
+
+def _header_await(n: cst.CSTNode) -> bool:
+    parts: list[cst.CSTNode] = []
+    if isinstance(n, cst.FunctionDef | cst.Lambda):
+        params = n.params
+        parts += [
+            p.default for p in (*params.posonly_params, *params.params, *params.kwonly_params) if p.default
+        ]
+        if isinstance(n, cst.FunctionDef):
+            parts += [*n.decorators, *(p.annotation for p in params.params if p.annotation)]
+    elif isinstance(n, cst.ClassDef):
+        parts += [*n.decorators, *n.bases, *n.keywords]
+    return any(isinstance(x, cst.Await) for part in parts for x in walk(part))
 
 
 def awaits_in(node: cst.CSTNode) -> list[cst.Await]:

@@ -197,10 +197,12 @@ async def a_table_tool_changes_what_the_calls_read(q: str) -> list[str]:
 
 # (a comprehension's list spread with `return_exceptions=True`: a graph break until 2026-12-06)
 TRACED.append((comprehension_returning_exceptions, ("a b",)))
+# (the loop growing the list right after `coros = []` is the comprehension it stands for:
+# `frontend/group_loops`)
+TRACED.append((returning_exceptions, ("a b",)))
 
 BREAKS = [
     (a_table_tool_changes_what_the_calls_read, ("q",)),
-    (returning_exceptions, ("a b",)),
     (name_bound_again, ("q",)),
     (list_changed_in_place, ("q",)),
     (counted, ("q",)),
