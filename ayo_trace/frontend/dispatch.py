@@ -32,6 +32,7 @@ one candidate's call is traced (otherwise nothing is gained)."""
 
 from __future__ import annotations
 
+import enum
 import inspect
 import types
 from collections.abc import Callable, Mapping
@@ -296,11 +297,15 @@ def _fields(comp: Builder, e: cst.Attribute, depth: int) -> tuple[tuple[Any, ...
     """The field ``e.attr`` of each object ``e.value`` may be, read from the object's own
     ``__dict__`` (nothing of its class hides it, nothing of the user's runs to read it). Never all
     the value can be: a field may have been set since the trace, a frozen dataclass's too
-    (``object.__setattr__``); then the last arm runs the call as written."""
+    (``object.__setattr__``); then the last arm runs the call as written. An enum member's
+    ``value`` or ``name`` is its own for good: all it can be, where the members are."""
     owners = _candidates(comp, e.value, depth + 1)
     if owners is None:
         return None
     name, values = e.attr.value, []
+    if name in ("value", "name") and all(isinstance(o, enum.Enum) for o in owners[0]):
+        # (`mode.value` of `mode = Mode.DETAILED if ... else Mode.BRIEF`: an enum member's own)
+        return _limited(_unique([getattr(o, name) for o in owners[0]]), owners[1])
     for obj in owners[0]:
         cls = type(obj)
         own = getattr(obj, "__dict__", None) if not isinstance(obj, type | types.ModuleType) else None

@@ -98,3 +98,45 @@ def test_a_field_set_between_queries_is_read_anew(tmp_path: Any) -> None:
                     assert await outcome(module.wf, q, []) == await outcome(module.wf.eager, q, [])
 
     run_in_new_loop(go)
+
+
+ENUM = """
+import enum
+
+import ayo_trace as ayo
+
+
+class Mode(enum.Enum):
+    BRIEF = 2
+    DETAILED = 5
+
+
+class Kb(enum.Enum):
+    kb_a = "first"
+    kb_b = "second"
+"""
+ENUM_USES = {
+    "conditional_value": (
+        "    mode = Mode.DETAILED if 'explain' in q else Mode.BRIEF\n"
+        "    return await ayo.llm(q, max_tokens=mode.value)\n"
+    ),
+    "bound_value": (
+        "    mode = Mode.BRIEF\n    if len(q) > 12:\n        mode = Mode.DETAILED\n"
+        "    return await ayo.llm(q, max_tokens=mode.value)\n"
+    ),
+    "member_name": (
+        "    kb = Kb.kb_b if 'sort' in q else Kb.kb_a\n"
+        "    await ayo.ingest([f'doc {q}'], collection=kb.name)\n"
+        "    return [h.text for h in await ayo.search(q, collection=kb.name, top_k=1)]\n"
+    ),
+}
+
+
+@pytest.mark.parametrize("use", list(ENUM_USES))
+def test_an_enum_members_value_or_name_is_a_cond(use: str, tmp_path: Any) -> None:
+    """(`mode.value`: an enum member's own for good, all it can be: no last arm.)"""
+    src = ENUM + "\n\n@ayo.workflow\nasync def wf(q, docs):\n" + ENUM_USES[use]
+    graph = load(src, tmp_path).wf.graph("explain q", [])
+    assert "cond" in [n.op for n in graph.walk()] and graph_breaks(graph) == [], graph
+    (tmp_path / "runs").mkdir()
+    fresh_copies_agree(src, tmp_path / "runs", QUESTIONS)
