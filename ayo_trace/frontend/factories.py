@@ -93,7 +93,11 @@ def _pure(
         if isinstance(n, ast.Name) and isinstance(n.ctx, ast.Load) and _module_name(fn, n.id, local):
             reads.add(_chain(n, up))
         if isinstance(n, ast.Name) and n.id == maker and getattr(up.get(id(n)), "func", None) is not n:
-            return None  # (the class read otherwise than called: `cls.DEFAULT`)
+            named = owner is not None and fn.__globals__.get(owner.__name__) is owner
+            if not (named and isinstance(up.get(id(n)), ast.Attribute)):
+                return None  # (the class read otherwise than called or by attribute: `f(cls)`)
+            assert owner is not None  # (`cls.presets["fast"]`: the module's class, read as a name)
+            reads.add((owner.__name__, *_chain(n, up)[1:]))
         if isinstance(n, ast.Call) and not (
             (isinstance(n.func, ast.Name) and n.func.id == maker)
             or _maker_ok(fn, n, local, simple_class, depth)
