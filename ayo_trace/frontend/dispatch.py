@@ -34,6 +34,7 @@ from __future__ import annotations
 
 import enum
 import inspect
+import itertools
 import types
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
@@ -182,6 +183,8 @@ def _candidates(comp: Builder, e: cst.BaseExpression, depth: int) -> tuple[tuple
         if keys is not None:
             return _limited(_unique([table.get(k, default.value) for k in keys]), True)
         return _limited(_unique([*table.values(), default.value]), False)
+    if isinstance(e, cst.BinaryOperation | cst.UnaryOperation):  # 2 + attempt, of a loop's items
+        return _computed(comp, e, depth)
     if isinstance(e, cst.Attribute):  # PERSONAS[kind].budget: that field of each object
         return _fields(comp, e, depth)
     if isinstance(e, cst.Call):  # pick(q), of `def pick(q): return short if ... else long`
@@ -193,6 +196,45 @@ def _candidates(comp: Builder, e: cst.BaseExpression, depth: int) -> tuple[tuple
     if any(f is None for f in found):
         return None
     return _limited(_unique([v for f in found if f for v in f[0]]), all(f[1] for f in found if f))
+
+
+def _computed(comp: Builder, e: cst.BaseExpression, depth: int) -> tuple[tuple[Any, ...], bool] | None:
+    """The values of arithmetic on names with candidates and constants (``2 + attempt``,
+    ``base * 2``): computed for each combination of the names' values (numbers and strings only,
+    so no code of the user's runs); all it can be when every name's are."""
+    names: list[str] = []
+    for n in walk(e):
+        if isinstance(n, cst.Name):
+            names.append(n.value)
+        elif not isinstance(n, _ARITHMETIC):
+            return None
+    names = list(dict.fromkeys(names))
+    found = [_named(comp, e, n, depth) for n in names]
+    if not names or len(names) > 2 or any(f is None for f in found):
+        return None
+    combos = list(itertools.product(*(f[0] for f in found if f is not None)))
+    if len(combos) > MAX_ARMS or not all(type(v) in (int, float, str, bool) for c in combos for v in c):
+        return None
+    code = cst.Module([]).code_for_node(e)
+    try:
+        values = [eval(code, {"__builtins__": {}}, dict(zip(names, c, strict=True))) for c in combos]
+    except Exception:  # (a combination Python would fail on: left to the last arm)
+        return None
+    return _limited(_unique(values), all(f is not None and f[1] for f in found))
+
+
+def _named(
+    comp: Builder, e: cst.BaseExpression, name: str, depth: int
+) -> tuple[tuple[Any, ...], bool] | None:
+    """The candidates of the name ``name`` as read in ``e`` (the node of ``e`` itself: its scope)."""
+    node = next(n for n in walk(e) if isinstance(n, cst.Name) and n.value == name)
+    return _candidates(comp, node, depth + 1)
+
+
+_ARITHMETIC = (
+    cst.Name, cst.Integer, cst.Float, cst.SimpleString, cst.BinaryOperation, cst.UnaryOperation,
+    cst.BaseBinaryOp, cst.BaseUnaryOp, cst.LeftParen, cst.RightParen, cst.BaseParenthesizableWhitespace,
+)  # fmt: skip
 
 
 def _loop_items(comp: Builder, e: cst.BaseExpression) -> tuple[tuple[Any, ...], bool] | None:

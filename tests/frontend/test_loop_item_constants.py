@@ -116,3 +116,29 @@ def test_a_module_list_changed_between_queries_is_read_anew(tmp_path: Any) -> No
                     assert await outcome(module.wf, q, []) == await outcome(module.wf.eager, q, [])
 
     run_in_new_loop(go)
+
+
+COMPUTED = {  # (the graph constant, computed from the loop's variable)
+    "sum": "max_tokens=2 + attempt",
+    "product": "max_tokens=attempt * 2 + 1",
+    "seed": "seed=attempt * 7, temperature=0.5, max_tokens=3",
+    "negated": "max_tokens=-(-attempt - 2)",
+}
+
+
+@pytest.mark.parametrize("computed", list(COMPUTED))
+def test_a_constant_computed_from_a_retry_loops_variable_is_a_cond(computed: str, tmp_path: Any) -> None:
+    """(`max_tokens=2 + attempt` in a retry loop that returns: each value of the arithmetic for
+    each item, `dispatch._computed`; it was a graph break.)"""
+    src = MODULE + (
+        "\n\n@ayo.workflow\nasync def wf(q, docs):\n"
+        "    for attempt in range(3):\n"
+        f"        ans = await ayo.llm(q + str(attempt), {COMPUTED[computed]})\n"
+        "        if ans.endswith(('1', '3', '5')):\n"
+        "            return ans, attempt\n"
+        "    return None\n"
+    )
+    graph = load(src, tmp_path).wf.graph("q", [])
+    assert "cond" in [n.op for n in graph.walk()] and graph_breaks(graph) == [], graph
+    (tmp_path / "runs").mkdir()
+    fresh_copies_agree(src, tmp_path / "runs", QUESTIONS)
