@@ -139,9 +139,9 @@ class TextBuilding(Expressions):
 
     def _written_by_user(self, e: cst.BaseExpression) -> bool:
         """Whether field ``e`` is an object known now whose class of the user's writes it
-        (``__str__``/``__repr__``/``__format__``, ``folding._written_by_user``): Python formats it
-        where the f-string stands, each time (its code may read state that changes, or count its
-        calls), so the f-string is not made a template of the graph at trace time."""
+        (``__str__``/``__repr__``/``__format__``, ``folding._written_by_user``), or a container
+        naming one: Python formats it where the f-string stands, each time (its code may read state
+        that changes, or count its calls), so ``_formatted_now`` formats it by a node there."""
         static = self.try_static(e)
         if static is not None:
             return _written_by_user(static.value, 0)
