@@ -57,6 +57,10 @@
 * A list or set comprehension whose ``if`` filter awaits is one whose element awaits
   (``filter_awaits``).
 
+* A ``try`` whose body is a loop that awaits is the loop with the ``try`` inside it, each handler
+  ending with a ``break`` (``try_loops``), where nothing it catches can be raised outside the
+  loop's body.
+
 * ``getattr(obj, "name")`` (two arguments, a name written out) is ``obj.name``, the same read.
 
 * ``nonlocal calls`` in a function the workflow defines: the workflow's ``calls`` kept in a cell
@@ -87,6 +91,7 @@ from __future__ import annotations
 
 import asyncio
 import builtins
+import collections
 import contextlib
 import keyword
 import sys
@@ -95,7 +100,7 @@ from typing import Any
 
 import libcst as cst
 
-from . import coroutine_factories, filter_awaits, global_names, group_loops, nonlocals
+from . import coroutine_factories, filter_awaits, global_names, group_loops, nonlocals, try_loops
 from .state import ScopedTransformer, contains_await, walk
 
 
@@ -116,6 +121,7 @@ def rewrite(
         module, lambda e: _is_group(e, names), lambda f: _is_task_maker(_resolve(f, names))
     )
     module = filter_awaits.rewrite(module)  # (`[c for c in cs if await ok(c)]`: the filter in the element)
+    reads = collections.Counter(n.value for n in walk(module) if isinstance(n, cst.Name))
     added: list[cst.CSTNode] = []
     ahead: list[cst.CSTNode] = []  # (new lines standing for the line after them: a `try:`)
     shrunk: list[tuple[cst.CSTNode, int]] = []  # (a statement now on fewer lines: how many fewer)
@@ -147,6 +153,13 @@ def rewrite(
             self, old: cst.FormattedString, new: cst.FormattedString
         ) -> cst.FormattedString:
             return _spelled_out(old, new)
+
+        def leave_Try(
+            self, old: cst.Try, new: cst.Try
+        ) -> cst.BaseStatement | cst.FlattenSentinel[cst.BaseStatement]:
+            if self.scopes[-1]:
+                return new
+            return try_loops.rewrite(old, new, names, reads, added, ahead)
 
         def leave_Call(self, old: cst.Call, new: cst.Call) -> cst.BaseExpression:
             return _attribute_read(new, names)

@@ -1,0 +1,166 @@
+"""A ``try`` around a loop that awaits, whose names are read after it (``out`` of ``try: for c in
+items: out.append(await ask(c))``), is the loop with the ``try`` inside it and each handler ending
+with a ``break`` (``frontend/try_loops.py``): Python keeps what the items before a failing one
+did, which a ``try`` node around the loop could not (a graph break). Rewritten where nothing the
+handlers catch can be raised outside the loop's body: ayo's errors and a header that calls no
+code of the user's, or any error and a header that cannot raise. Generated over the handler,
+the loop's header, its body and where the list is made; eager ≡ traced ≡ optimized on fresh
+module copies, a failing call among the items."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import pytest
+
+from ayo_trace.frontend.breaks import graph_breaks
+from tests.frontend.programs import load
+from tests.util import every_pair, fresh_copies_agree
+
+# (the clause, the handler's body, whether it catches ayo's errors only)
+HANDLERS = {
+    "engine": ("except ayo.EngineError:", ["out.append('failed')"], True),
+    "engine_as": (
+        "except (ayo.EngineError, ayo.Overloaded) as e:",
+        ["out.append(f'failed: {type(e).__name__} after {len(out)}')"],
+        True,
+    ),
+    "returns": ("except ayo.EngineError:", ["return out, 'failed'"], True),
+    "reads_item": ("except ayo.EngineError:", ["out.append(f'failed at {c}')"], True),
+    "exception": ("except Exception as e:", ["out.append(type(e).__name__)"], False),
+    "bare": ("except:", ["out.append('error')"], False),
+}
+# (the loop's header and first lines, whether it can raise nothing)
+HEADERS = {
+    "split": (["for c in q.split():"], False),
+    "enumerate": (["for i, c in enumerate(q.split()):"], False),
+    "range": (["for i in range(3):", "    c = f'{q} {i}'"], True),
+    "literal": (["for c in ['a', 'FAIL', 'b']:"], True),
+    "zip": (["for i, c in zip(range(3), ('x', 'FAIL', 'z')):"], True),
+    "while": (["while len(out) < 3:", "    c = q if len(out) == 1 else str(len(out))"], False),
+}
+BODIES = {
+    "append": ["out.append(await ayo.llm(f'{q} {c}', max_tokens=3))"],
+    "two_awaits": [
+        "first = await ayo.llm(f'first {c}', max_tokens=3)",
+        "out.append(await ayo.llm(f'{first} {q} {c}', max_tokens=3))",
+    ],
+    "stops": [
+        "reply = await ayo.llm(f'{q} {c}', max_tokens=3)",
+        "out.append(reply)",
+        "if len(out) >= 2:",
+        "    break",
+    ],
+    "skips": ["if c == 'a':", "    continue", "out.append(await ayo.llm(f'{q} {c}', max_tokens=3))"],
+}
+MADE = ["before", "inside"]
+CASES = [
+    c
+    for c in every_pair(HANDLERS, HEADERS, BODIES, MADE)
+    if not (c[1] == "while" and c[2] == "skips")  # (skipping makes no progress)
+]
+
+
+def source(handler: str, header: str, body: str, made: str) -> str:
+    clause, handling, _ = HANDLERS[handler]
+    loop = [*HEADERS[header][0], *("    " + b for b in BODIES[body])]
+    inside = ["out = []"] if made == "inside" else []
+    lines = [
+        *(["out = []"] if made == "before" else []),
+        "try:",
+        *("    " + x for x in [*inside, *loop]),
+        clause,
+        *("    " + x for x in handling),
+        "return out, 'done'",
+    ]
+    return "import ayo_trace as ayo\n\n\n@ayo.workflow\nasync def wf(q, docs):\n" + "".join(
+        f"    {x}\n" for x in lines
+    )
+
+
+QUESTIONS = ["what is a heap", "explain FAIL here", "sort"]
+
+
+@pytest.mark.parametrize(("handler", "header", "body", "made"), CASES, ids=["-".join(c) for c in CASES])
+def test_a_try_around_a_loop_agrees_and_traces_where_nothing_else_can_raise(
+    handler: str, header: str, body: str, made: str, tmp_path: Any
+) -> None:
+    src = source(handler, header, body, made)
+    breaks = graph_breaks(load(src, tmp_path).wf.graph("q", []))
+    jumps = body in ("stops", "skips") and handler == "returns"
+    if (HANDLERS[handler][2] or HEADERS[header][1]) and not jumps:
+        assert breaks == [], src
+    else:  # (`except Exception` around `q.split()`: its error would be caught too; a `return` in a
+        # handler of a loop that jumps: the loop runs as written, where the rewritten one is refused)
+        assert breaks != [], src
+    (tmp_path / "runs").mkdir()
+    fresh_copies_agree(src, tmp_path / "runs", QUESTIONS)
+
+
+def test_the_rewritten_lines_keep_their_numbers(tmp_path: Any) -> None:
+    src = (
+        "import ayo_trace as ayo\n\n\n@ayo.workflow\nasync def wf(q, docs):\n"
+        "    out = []\n"
+        "    try:  # the whole plan\n"
+        "        n = 0\n"
+        "        # one part at a time\n"
+        "        for part in q.split():  # each\n"
+        "            n += 1\n"
+        "            out.append(await ayo.llm(f'about {part}', max_tokens=3))\n"
+        "\n"
+        "    except ayo.EngineError as e:\n"
+        "        out.append(f'failed after {n}: {e}')\n"
+        "    return await ayo.llm(' | '.join(out), max_tokens=3)\n"
+    )
+    graph = load(src, tmp_path).wf.graph("q", [])
+    assert graph_breaks(graph) == []
+    lines = sorted({n.loc.line for n in graph.walk() if n.op == "llm"})
+    written = src.splitlines()
+    assert [written[line - 1].strip()[:10] for line in lines] == ["out.append", "return awa"]
+    handled = {n.loc.line for n in graph.walk() if n.op == "python" and "failed after" in str(n.attrs)}
+    assert [written[line - 1].strip()[:10] for line in handled] == ["out.append"]
+    assert all("failed after" in written[line - 1] for line in handled)
+
+
+def test_what_the_rewrite_leaves_as_written(tmp_path: Any) -> None:
+    """Each shape is a ``try`` node or a break as before: a handler jumping out of an outer loop,
+    a ``finally``, a loop ``else``, a header calling the user's code, a loop whose changes
+    nothing reads after."""
+    shapes = {
+        "outer_jump": [
+            "for d in ['x', 'y']:",
+            "    try:",
+            "        for c in q.split():",
+            "            out.append(await ayo.llm(f'{d} {c}', max_tokens=3))",
+            "    except ayo.EngineError:",
+            "        continue",
+        ],
+        "finally": [
+            "try:",
+            "    for c in q.split():",
+            "        out.append(await ayo.llm(c, max_tokens=3))",
+            "except ayo.EngineError:",
+            "    out.append('failed')",
+            "finally:",
+            "    out.append('end')",
+        ],
+        "user_header": [
+            "try:",
+            "    for c in parts(q):",
+            "        out.append(await ayo.llm(c, max_tokens=3))",
+            "except ayo.EngineError:",
+            "    out.append('failed')",
+        ],
+    }
+    for name, lines in shapes.items():
+        src = (
+            "import ayo_trace as ayo\n\n\ndef parts(q):\n    return q.split()\n\n\n@ayo.workflow\n"
+            "async def wf(q, docs):\n    out = []\n"
+            + "".join(f"    {x}\n" for x in lines)
+            + "    return out\n"
+        )
+        (tmp_path / name).mkdir()
+        graph = load(src, tmp_path / name).wf.graph("q", [])
+        assert graph_breaks(graph) != [] or name == "outer_jump", name
+        (tmp_path / name / "runs").mkdir()
+        fresh_copies_agree(src, tmp_path / name / "runs", QUESTIONS)
