@@ -106,13 +106,14 @@ from .state import ScopedTransformer, contains_await, walk
 
 def rewrite(
     module: cst.Module, names: dict[str, Any]
-) -> tuple[cst.Module, list[cst.CSTNode], list[cst.CSTNode], list[tuple[cst.CSTNode, int]]]:
+) -> tuple[cst.Module, try_loops.Lines, list[tuple[cst.CSTNode, int]]]:
     """``module`` rewritten (above), and the nodes starting a line the source does not have, to
     find those lines once the tree is laid out: those standing for the line before them (a body
     moved to its own line; each handler and its ``pass``; the inner ``try`` of ``with
-    suppress(A), suppress(B):``; a task group's handler and ``raise``), then those standing for
-    the line after them (a task group's ``try:``, a parameter's cell). ``names``: the function's
-    globals and closure."""
+    suppress(A), suppress(B):``; a task group's handler and ``raise``), those standing for the
+    line after them (a task group's ``try:``, a parameter's cell), and copies of handlers standing
+    for the lines of the handler they copy (``try_loops``); then the statements now on fewer
+    lines. ``names``: the function's globals and closure."""
     names = {**names, **_imported(module)}  # (`import contextlib` in the function: the module's)
     module, cells = nonlocals.rewrite(module)  # (first: its lines are found where it puts them)
     module, setters = global_names.rewrite(module)  # (`global X`: functions binding it)
@@ -124,6 +125,7 @@ def rewrite(
     reads = collections.Counter(n.value for n in walk(module) if isinstance(n, cst.Name))
     added: list[cst.CSTNode] = []
     ahead: list[cst.CSTNode] = []  # (new lines standing for the line after them: a `try:`)
+    made = try_loops.Lines(added, ahead)
     shrunk: list[tuple[cst.CSTNode, int]] = []  # (a statement now on fewer lines: how many fewer)
 
     class Rewrite(ScopedTransformer):
@@ -159,7 +161,7 @@ def rewrite(
         ) -> cst.BaseStatement | cst.FlattenSentinel[cst.BaseStatement]:
             if self.scopes[-1]:
                 return new
-            return try_loops.rewrite(old, new, names, reads, added, ahead)
+            return try_loops.rewrite(old, new, names, reads, made)
 
         def leave_Call(self, old: cst.Call, new: cst.Call) -> cst.BaseExpression:
             return _attribute_read(new, names)
@@ -197,7 +199,7 @@ def rewrite(
         ahead.extend(fn.body.body[:cells])
     if setters and fn is not None:  # (the second and later functions a `global` line became)
         added.extend(s for s in fn.body.body if isinstance(s, cst.FunctionDef) and s.name.value in setters)
-    return rewritten, added, ahead, shrunk
+    return rewritten, made, shrunk
 
 
 def _spelled_out(old: cst.FormattedString, new: cst.FormattedString) -> cst.FormattedString:
@@ -482,17 +484,25 @@ def _resolve(e: cst.BaseExpression, names: dict[str, Any]) -> Any:
     return None
 
 
-def lines(added: Sequence[int], ahead: Sequence[int] = (), shrunk: dict[int, int] | None = None) -> Any:
+def lines(
+    added: Sequence[int],
+    ahead: Sequence[int] = (),
+    shrunk: dict[int, int] | None = None,
+    copied: dict[int, int] | None = None,
+) -> Any:
     """A function from a line of the rewritten code to the line it was in the source, given the
     lines (in the rewritten code) added: each of ``added`` stands for the line before it (an
     ``except ...: pass`` for the body's last), each of ``ahead`` for the line after it (a ``try:``
-    for the statement it wraps); ``shrunk``: the first lines of statements now on fewer lines than
-    in the source, and how many fewer."""
-    before, after = frozenset(added), frozenset(ahead)
-    marks = before | after
+    for the statement it wraps), each of ``copied`` for the line (in the rewritten code) of what
+    it copies; ``shrunk``: the first lines of statements now on fewer lines than in the source, and
+    how many fewer."""
+    before, after, copies = frozenset(added), frozenset(ahead), copied or {}
+    marks = before | after | frozenset(copies)
     fewer = shrunk or {}
 
     def original(line: int) -> int:
+        if line in copies:
+            return original(copies[line])
         while line in after:
             line += 1
         while line in before:

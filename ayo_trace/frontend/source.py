@@ -86,15 +86,21 @@ class FunctionSource:
             for name, cell in zip(fn.__code__.co_freevars, cells, strict=False):
                 with contextlib.suppress(ValueError):
                     names[name] = cell.cell_contents
-        module, added, ahead, shrunk = normalize.rewrite(cst.parse_module(text), names)
+        module, made, shrunk = normalize.rewrite(cst.parse_module(text), names)
         wrapper = MetadataWrapper(module, unsafe_skip_copy=True)
         scopes = wrapper.resolve(ScopeProvider)
         positions = wrapper.resolve(PositionProvider)
         parents = wrapper.resolve(ParentNodeProvider)
+        copied: dict[int, int] = {}
+        for copy, of in made.copies:  # (a handler written again: its lines stand for the handler's)
+            at, was, end = positions[copy].start.line, positions[of].start.line, positions[of].end.line
+            for i in range(positions[copy].end.line - at + 1):
+                copied[at + i] = min(was + i, end)
         original = normalize.lines(
-            [positions[h].start.line for h in added],
-            [positions[h].start.line for h in ahead],
+            [positions[h].start.line for h in made.added],
+            [positions[h].start.line for h in made.ahead],
             {positions[h].start.line: n for h, n in shrunk},
+            copied,
         )
         node = next(s for s in module.body if isinstance(s, cst.FunctionDef))
         if node.asynchronous is None:

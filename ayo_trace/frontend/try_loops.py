@@ -42,6 +42,7 @@ added for the line before it (the handler's last).
 from __future__ import annotations
 
 import builtins
+import dataclasses
 from typing import Any
 
 import libcst as cst
@@ -49,6 +50,26 @@ import libcst as cst
 from ..errors import AyoError
 from ..ir.mutation import READ_ONLY_METHODS
 from .state import _target_names, contains_await, leaves_loop, mutated_roots, target_leaves, walk
+
+ITEMS = "ayo_items__"
+
+
+@dataclasses.dataclass
+class Lines:
+    """The lines a rewrite adds, for ``normalize.lines``: ``added`` stand for the line before them,
+    ``ahead`` for the line after them, and each of ``copies`` (a copy, then what it copies: a
+    handler written again) for the lines of what it copies."""
+
+    added: list[cst.CSTNode]
+    ahead: list[cst.CSTNode]
+    copies: list[tuple[cst.CSTNode, cst.CSTNode]] = dataclasses.field(default_factory=list)
+
+    def copy(self, of: cst.ExceptHandler, made: cst.ExceptHandler) -> cst.ExceptHandler:
+        """``made`` (``of`` changed) as a new copy of ``of``, standing for its lines."""
+        fresh = made.deep_clone().with_changes(leading_lines=[])
+        self.copies.append((fresh, of))
+        return fresh
+
 
 # Methods of builtin types that only read (or make a new value) and never run a user's code on
 # the builtin values they are meant for.
@@ -70,65 +91,117 @@ def rewrite(
     stmt: cst.Try,
     names: dict[str, Any],
     reads: dict[str, int],
-    added: list[cst.CSTNode],
-    ahead: list[cst.CSTNode],
+    lines: Lines,
 ) -> cst.BaseStatement | cst.FlattenSentinel[cst.BaseStatement]:
     """``stmt`` (``old`` as the other rewrites left it) as its loop around a ``try`` (above), or
     itself. ``names``: the function's globals and closure; ``reads``: how many times each name
-    stands in the whole function, as parsed (``old`` too); ``added`` and ``ahead``: where to put
-    the new lines (``normalize.rewrite``)."""
-    was = old.body.body[-1] if old.body.body else None
-    if not isinstance(was, cst.For | cst.While) or not _changes_what_is_read(was, reads):
+    stands in the whole function, as parsed (``old`` too); ``lines``: where to put the new lines
+    and the copies (``normalize.rewrite``)."""
+    at = _loop_at(old, reads)
+    if not isinstance(stmt.body, cst.IndentedBlock) or stmt.orelse or stmt.finalbody:
         return stmt
-    body = list(stmt.body.body)
-    if not body or stmt.orelse is not None or stmt.finalbody is not None or not stmt.handlers:
+    written: list[cst.BaseStatement] = list(stmt.body.body)
+    if at is None or len(written) != len(old.body.body):
         return stmt
-    loop, before = body[-1], body[:-1]
-    if not isinstance(loop, cst.For | cst.While) or loop.orelse is not None:
+    loop, before, after = written[at], written[:at], written[at + 1 :]
+    if not isinstance(loop, cst.For | cst.While) or loop.orelse is not None or not stmt.handlers:
         return stmt
-    if isinstance(loop, cst.For) and loop.asynchronous is not None:
+    if (isinstance(loop, cst.For) and loop.asynchronous is not None) or not contains_await(loop.body):
         return stmt
-    if not contains_await(loop.body):
+    if not all(isinstance(h.body, cst.IndentedBlock) for h in stmt.handlers):
         return stmt
     if any(leaves_loop(h, (cst.Break, cst.Continue)) for h in stmt.handlers):
         return stmt
-    if _returns(stmt) and (_returns(loop.body) or leaves_loop(loop.body, (cst.Break, cst.Continue))):
+    stops = leaves_loop(loop.body, (cst.Break,))
+    if after and stops:
+        return stmt  # (`after` runs after the loop's own `break` too, where a `for` `else` would not)
+    if _returns(stmt) and (_returns(loop.body) or stops or leaves_loop(loop.body, (cst.Continue,))):
         return stmt  # (a `return` in a `try` of a loop that jumps: refused where the loop runs as written)
-    lines = [s for s in before if isinstance(s, cst.SimpleStatementLine)]
-    if len(lines) < len(before):
+    ayo_only = all(_catches_ayo_only(h, names) for h in stmt.handlers)
+    header: list[cst.CSTNode] = [loop.iter] if isinstance(loop, cst.For) else [loop.test]
+    if isinstance(loop, cst.For) and not _target_names(loop.target):
+        return stmt  # (an item or attribute target runs a `__setitem__` or a setter)
+    guard = not (ayo_only and all(_runs_nothing(h, names) for h in header)) and not _never_raises(loop, names)
+    if guard and not (isinstance(loop, cst.For) and _runs_nothing(loop.iter, names) and _unpacks(loop)):
         return stmt
-    if all(_catches_ayo_only(h, names) for h in stmt.handlers):
-        header = [loop.iter] if isinstance(loop, cst.For) else [loop.test]
-        if isinstance(loop, cst.For) and not _target_names(loop.target):
-            return stmt  # (an item or attribute target runs a `__setitem__` or a setter)
-        if not all(_runs_nothing(part, names) for part in [*lines, *header]):
-            return stmt
-    elif not (all(_binds_constants(s) for s in lines) and _never_raises(loop, names)):
-        return stmt
-    handlers = []
-    if not all(isinstance(h.body, cst.IndentedBlock) for h in stmt.handlers):
-        return stmt
-    for h in stmt.handlers:
-        assert isinstance(h.body, cst.IndentedBlock)
-        last = h.body.body[-1]
-        if isinstance(last, cst.SimpleStatementLine) and isinstance(last.body[-1], cst.Return | cst.Raise):
-            handlers.append(h)  # (it leaves already)
-            continue
-        leave = cst.SimpleStatementLine([cst.Break()])
-        added.append(leave)
-        handlers.append(h.with_changes(body=h.body.with_changes(body=[*h.body.body, leave])))
+    handlers = list(stmt.handlers)
+    guarded = guard or not all(_plain(s, names, ayo_only) for s in before)
+    if guarded:  # (what comes before the loop may raise: in a `try` of its own)
+        read = {n.value for h in handlers for n in walk(h) if isinstance(n, cst.Name)}
+        if _returns(loop.body) or _returns(cst.IndentedBlock(after)) or read & _changed(loop, bound=True):
+            return stmt  # (a `return` it would hold in its `else`; a handler reading the loop's names,
+            # which may be unbound in the first `try`'s: Python raises there, the tracer refuses)
+    if guard:  # (its items taken first, where the handlers catch what that raises: `for w in ITEMS`)
+        assert isinstance(loop, cst.For)
+        taken = cst.parse_statement(f"{ITEMS} = {cst.Module([]).code_for_node(loop.iter)}")
+        checked = cst.parse_statement(f"iter({ITEMS})")
+        lines.added.extend([taken, checked])
+        before = [*before, taken, checked]
+        loop = loop.with_changes(iter=cst.Name(ITEMS))
+    last = not after  # (the loop's handlers are the written ones when nothing follows the loop)
+    looped = [_leaving(h, lines if last else None) for h in handlers]
+    if not last:
+        looped = [lines.copy(h, c) for h, c in zip(handlers, looped, strict=True)]
     assert isinstance(loop.body, cst.IndentedBlock)  # (`normalize` put every body on lines of its own)
-    inner = cst.Try(body=loop.body.with_changes(header=cst.TrailingWhitespace()), handlers=handlers)
-    ahead.append(inner)
-    made = loop.with_changes(body=cst.IndentedBlock([inner], header=loop.body.header))
+    inner = cst.Try(body=loop.body.with_changes(header=cst.TrailingWhitespace()), handlers=looped)
+    lines.ahead.append(inner)
+    made: cst.BaseStatement = loop.with_changes(body=cst.IndentedBlock([inner], header=loop.body.header))
+    if after:  # (in a `try` of its own, whose handlers are the written ones, standing last)
+        rest = stmt.with_changes(body=cst.IndentedBlock(after), leading_lines=[])
+        lines.ahead.append(rest)
+        otherwise = cst.Else(body=cst.IndentedBlock([rest]))
+        lines.added.append(otherwise)
+        assert isinstance(made, cst.For | cst.While)
+        made = made.with_changes(orelse=otherwise)
+    if guarded:
+        standing = looped if last else handlers  # (the written ones, where they stand now)
+        copied = [lines.copy(w, h) for w, h in zip(standing, handlers, strict=True)]
+        otherwise = cst.Else(body=cst.IndentedBlock([made]))
+        lines.added.append(otherwise)
+        return stmt.with_changes(body=stmt.body.with_changes(body=before), handlers=copied, orelse=otherwise)
     # (the `try:` line, with its comment, stands empty before what is moved out of it)
-    said = stmt.body.header.comment if isinstance(stmt.body, cst.IndentedBlock) else None
-    lead = [*stmt.leading_lines, cst.EmptyLine(comment=said)]
-    if lines:
-        return cst.FlattenSentinel(
-            [lines[0].with_changes(leading_lines=[*lead, *lines[0].leading_lines]), *lines[1:], made]
-        )
-    return made.with_changes(leading_lines=[*lead, *made.leading_lines])
+    lead = [*stmt.leading_lines, cst.EmptyLine(comment=stmt.body.header.comment)]
+    first = [*before, made][0]
+    assert isinstance(first, cst.SimpleStatementLine | cst.BaseCompoundStatement)
+    first = first.with_changes(leading_lines=[*lead, *first.leading_lines])
+    return cst.FlattenSentinel([first, *before[1:], made]) if before else first
+
+
+def _loop_at(old: cst.Try, reads: dict[str, int]) -> int | None:
+    """Where in ``old``'s body the one loop stands that awaits and changes a name read outside the
+    body (after the ``try``, by a handler); None when there is not exactly one loop awaiting."""
+    body = old.body.body
+    loops = [i for i, s in enumerate(body) if isinstance(s, cst.For | cst.While) and contains_await(s)]
+    if len(loops) != 1:
+        return None
+    at = loops[0]
+    loop = body[at]
+    assert isinstance(loop, cst.For | cst.While)
+    return at if _changes_what_is_read(loop, old.body, reads) else None
+
+
+def _leaving(h: cst.ExceptHandler, lines: Lines | None) -> cst.ExceptHandler:
+    """``h`` ending with a ``break``, unless it ends with a ``return`` or ``raise``."""
+    assert isinstance(h.body, cst.IndentedBlock)
+    last = h.body.body[-1]
+    if isinstance(last, cst.SimpleStatementLine) and isinstance(last.body[-1], cst.Return | cst.Raise):
+        return h
+    leave = cst.SimpleStatementLine([cst.Break()])
+    if lines is not None:
+        lines.added.append(leave)
+    return h.with_changes(body=h.body.with_changes(body=[*h.body.body, leave]))
+
+
+def _plain(stmt: cst.CSTNode, names: dict[str, Any], ayo_only: bool) -> bool:
+    """Whether ``stmt`` can raise nothing the handlers catch (``ayo_only``: of ayo's errors)."""
+    if not isinstance(stmt, cst.SimpleStatementLine):
+        return False
+    return _runs_nothing(stmt, names) if ayo_only else _binds_constants(stmt)
+
+
+def _unpacks(loop: cst.For) -> bool:
+    """Whether binding the loop's target cannot fail: a name."""
+    return isinstance(loop.target, cst.Name)
 
 
 def _returns(node: cst.CSTNode) -> bool:
@@ -137,9 +210,19 @@ def _returns(node: cst.CSTNode) -> bool:
     )
 
 
-def _changes_what_is_read(loop: cst.For | cst.While, reads: dict[str, int]) -> bool:
-    """Whether ``loop`` binds or changes a name that stands somewhere outside it."""
-    changed = set(mutated_roots(loop))
+def _changes_what_is_read(loop: cst.For | cst.While, body: cst.CSTNode, reads: dict[str, int]) -> bool:
+    """Whether ``loop`` binds or changes a name that stands somewhere outside ``body``."""
+    changed = _changed(loop)
+    inside: dict[str, int] = {}
+    for n in walk(body):
+        if isinstance(n, cst.Name):
+            inside[n.value] = inside.get(n.value, 0) + 1
+    return any(reads.get(name, 0) > inside.get(name, 0) for name in changed)
+
+
+def _changed(loop: cst.For | cst.While, *, bound: bool = False) -> set[str]:
+    """The names ``loop`` binds or changes in place (``bound``: binds)."""
+    changed = set() if bound else set(mutated_roots(loop))
     for n in walk(loop):
         if isinstance(n, cst.AssignTarget | cst.AugAssign):
             changed.update(t.value for t in target_leaves(n.target) if isinstance(t, cst.Name))
@@ -147,11 +230,7 @@ def _changes_what_is_read(loop: cst.For | cst.While, reads: dict[str, int]) -> b
             changed.update(_target_names(n.target))
         elif isinstance(n, cst.NamedExpr) and isinstance(n.target, cst.Name):
             changed.add(n.target.value)
-    inside: dict[str, int] = {}
-    for n in walk(loop):
-        if isinstance(n, cst.Name):
-            inside[n.value] = inside.get(n.value, 0) + 1
-    return any(reads.get(name, 0) > inside.get(name, 0) for name in changed)
+    return changed
 
 
 def _catches_ayo_only(handler: cst.ExceptHandler, names: dict[str, Any]) -> bool:
@@ -207,9 +286,8 @@ def _constant(e: cst.BaseExpression) -> bool:
     return False
 
 
-def _binds_constants(stmt: cst.BaseStatement) -> bool:
+def _binds_constants(stmt: cst.SimpleStatementLine) -> bool:
     """Whether ``stmt`` only binds names to constants (``out = []``, ``a = b = 0``)."""
-    assert isinstance(stmt, cst.SimpleStatementLine)
     return all(
         isinstance(s, cst.Assign)
         and all(isinstance(t.target, cst.Name) for t in s.targets)

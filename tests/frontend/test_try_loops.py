@@ -53,22 +53,45 @@ BODIES = {
     ],
     "skips": ["if c == 'a':", "    continue", "out.append(await ayo.llm(f'{q} {c}', max_tokens=3))"],
 }
-MADE = ["before", "inside"]
+# (what stands in the `try` before the loop)
+FIRST = {
+    "list_before": [],
+    "list_inside": ["out = []"],
+    "awaits": ["plan = await ayo.llm(f'plan {q}', max_tokens=3)", "out.append(plan)"],
+}
+# (what stands in the `try` after the loop)
+THEN = {
+    "nothing": [],
+    "awaits": ["out.append(await ayo.llm(' '.join(out), max_tokens=3))"],
+    "plain": ["out.append(len(out))"],
+    "returns": ["return out, 'early'"],
+}
 CASES = [
     c
-    for c in every_pair(HANDLERS, HEADERS, BODIES, MADE)
+    for c in every_pair(HANDLERS, HEADERS, BODIES, FIRST, THEN)
     if not (c[1] == "while" and c[2] == "skips")  # (skipping makes no progress)
 ]
 
 
-def source(handler: str, header: str, body: str, made: str) -> str:
+def traces(handler: str, header: str, body: str, first: str, then: str) -> bool:
+    """Whether the case is rewritten (and so traced whole)."""
+    if then != "nothing" and body == "stops":
+        return False  # (what follows the loop runs after its own `break` too)
+    if "returns" in (handler, then) and body in ("stops", "skips"):
+        return False  # (a `return` in the `try` of a loop that jumps)
+    if first == "awaits" and (then == "returns" or handler == "reads_item"):
+        return False  # (a `try` around what comes first, whose `else` would hold the `return`, whose
+        # handler would read the loop's name, which may be unbound there)
+    return HANDLERS[handler][2] or HEADERS[header][1] or header == "split"
+
+
+def source(handler: str, header: str, body: str, first: str, then: str) -> str:
     clause, handling, _ = HANDLERS[handler]
     loop = [*HEADERS[header][0], *("    " + b for b in BODIES[body])]
-    inside = ["out = []"] if made == "inside" else []
     lines = [
-        *(["out = []"] if made == "before" else []),
+        *(["out = []"] if first != "list_inside" else []),
         "try:",
-        *("    " + x for x in [*inside, *loop]),
+        *("    " + x for x in [*FIRST[first], *loop, *THEN[then]]),
         clause,
         *("    " + x for x in handling),
         "return out, 'done'",
@@ -81,18 +104,16 @@ def source(handler: str, header: str, body: str, made: str) -> str:
 QUESTIONS = ["what is a heap", "explain FAIL here", "sort"]
 
 
-@pytest.mark.parametrize(("handler", "header", "body", "made"), CASES, ids=["-".join(c) for c in CASES])
+@pytest.mark.parametrize(
+    ("handler", "header", "body", "first", "then"), CASES, ids=["-".join(c) for c in CASES]
+)
 def test_a_try_around_a_loop_agrees_and_traces_where_nothing_else_can_raise(
-    handler: str, header: str, body: str, made: str, tmp_path: Any
+    handler: str, header: str, body: str, first: str, then: str, tmp_path: Any
 ) -> None:
-    src = source(handler, header, body, made)
+    src = source(handler, header, body, first, then)
     breaks = graph_breaks(load(src, tmp_path).wf.graph("q", []))
-    jumps = body in ("stops", "skips") and handler == "returns"
-    if (HANDLERS[handler][2] or HEADERS[header][1]) and not jumps:
+    if traces(handler, header, body, first, then):
         assert breaks == [], src
-    else:  # (`except Exception` around `q.split()`: its error would be caught too; a `return` in a
-        # handler of a loop that jumps: the loop runs as written, where the rewritten one is refused)
-        assert breaks != [], src
     (tmp_path / "runs").mkdir()
     fresh_copies_agree(src, tmp_path / "runs", QUESTIONS)
 
@@ -120,6 +141,37 @@ def test_the_rewritten_lines_keep_their_numbers(tmp_path: Any) -> None:
     handled = {n.loc.line for n in graph.walk() if n.op == "python" and "failed after" in str(n.attrs)}
     assert [written[line - 1].strip()[:10] for line in handled] == ["out.append"]
     assert all("failed after" in written[line - 1] for line in handled)
+
+
+def test_copied_handlers_stand_for_the_written_lines(tmp_path: Any) -> None:
+    """A ``try`` around what comes first (it awaits) and one around what follows the loop (it
+    awaits) hold copies of the handlers: every node of each copy has the handler's line."""
+    src = (
+        "import ayo_trace as ayo\n\n\n@ayo.workflow\nasync def wf(q, docs):\n"
+        "    out = []\n"
+        "    try:\n"
+        "        plan = await ayo.llm(f'plan {q}', max_tokens=3)\n"
+        "        for part in plan.split():\n"
+        "            out.append(await ayo.llm(f'about {part}', max_tokens=3))\n"
+        "        out.append(await ayo.llm(' '.join(out), max_tokens=3))\n"
+        "    except Exception as e:  # any error\n"
+        "        # noted\n"
+        "        out.append(f'failed: {type(e).__name__}')\n"
+        "        out.append(len(out))\n"
+        "    return out\n"
+    )
+    graph = load(src, tmp_path).wf.graph("q", [])
+    assert graph_breaks(graph) == []
+    written = src.splitlines()
+    calls = sorted({n.loc.line for n in graph.walk() if n.op == "llm"})
+    assert [written[line - 1].strip()[:12] for line in calls] == ["plan = await", "out.append(a", "out.append(a"]
+    assert calls[1] != calls[2]
+    handled = [n.loc.line for n in graph.walk() if n.op == "python" and "failed:" in str(n.attrs)]
+    assert len(handled) == 3 and {written[line - 1].strip()[:18] for line in handled} == {"out.append(f'faile"}
+    counted = [n.loc.line for n in graph.walk() if n.op == "python" and "len(out)" in str(n.attrs)]
+    assert len(counted) == 3 and {written[line - 1].strip() for line in counted} == {"out.append(len(out))"}
+    (tmp_path / "runs").mkdir()
+    fresh_copies_agree(src, tmp_path / "runs", QUESTIONS)
 
 
 def test_what_the_rewrite_leaves_as_written(tmp_path: Any) -> None:
