@@ -57,9 +57,9 @@
 * A list or set comprehension whose ``if`` filter awaits is one whose element awaits
   (``filter_awaits``).
 
-* A ``try`` whose body is a loop that awaits is the loop with the ``try`` inside it, each handler
-  ending with a ``break`` (``try_loops``), where nothing it catches can be raised outside the
-  loop's body.
+* A ``try`` whose body holds a loop that awaits is the loop with the ``try`` inside it, each
+  handler ending with a ``break``, what stands before and after the loop in ``try`` statements of
+  their own with copies of the handlers (``try_loops``), where that means the same.
 
 * ``getattr(obj, "name")`` (two arguments, a name written out) is ``obj.name``, the same read.
 
@@ -91,7 +91,6 @@ from __future__ import annotations
 
 import asyncio
 import builtins
-import collections
 import contextlib
 import keyword
 import sys
@@ -122,7 +121,7 @@ def rewrite(
         module, lambda e: _is_group(e, names), lambda f: _is_task_maker(_resolve(f, names))
     )
     module = filter_awaits.rewrite(module)  # (`[c for c in cs if await ok(c)]`: the filter in the element)
-    reads = collections.Counter(n.value for n in walk(module) if isinstance(n, cst.Name))
+    seen = try_loops.survey(module)
     added: list[cst.CSTNode] = []
     ahead: list[cst.CSTNode] = []  # (new lines standing for the line after them: a `try:`)
     made = try_loops.Lines(added, ahead)
@@ -161,7 +160,7 @@ def rewrite(
         ) -> cst.BaseStatement | cst.FlattenSentinel[cst.BaseStatement]:
             if self.scopes[-1]:
                 return new
-            return try_loops.rewrite(old, new, names, reads, made)
+            return try_loops.rewrite(old, new, names, seen, made)
 
         def leave_Call(self, old: cst.Call, new: cst.Call) -> cst.BaseExpression:
             return _attribute_read(new, names)

@@ -1,4 +1,4 @@
-"""A ``try`` whose body is a loop that awaits, as the loop with the ``try`` inside it::
+"""A ``try`` whose body holds a loop that awaits, as the loop with the ``try`` inside it::
 
     try:                                          for part in parts:
         for part in parts:                            try:
@@ -12,31 +12,43 @@ holds their answers), runs the handler and goes on after the ``try``. The loop o
 the same: an item's error is caught where it is raised, the handler runs with every name as the
 failing item left it, and the ``break`` goes on after the loop, which is after the ``try``. A
 ``break``, ``continue`` or ``return`` of the body means what it meant. The tracer cannot trace
-the left one (a subgraph that fails gives no partial results: ``try_except``), and traces the
-right one: a loop whose body is a ``try`` whose handlers end by leaving the loop.
+the left one where the loop's names are read after it (a subgraph that fails gives no partial
+results: ``try_except``), and traces the right one: a loop whose body is a ``try`` whose
+handlers end by leaving the loop.
 
-The two differ only if something the ``try`` catches can be raised outside the loop's body: by
-the statements before the loop in the ``try`` (moved before the loop), by the loop's header
-(the iterable, taking its items, binding the target, a ``while``'s test), or by the handlers'
-own jumps. So it is rewritten only where none can:
+What else the ``try`` holds keeps its handlers. Statements before the loop that may raise what
+they catch (``plan = await ayo.llm(...)``) stay in a ``try`` with a copy of the handlers, whose
+``else`` holds the loop; statements after the loop go into a ``try`` with the handlers in the
+loop's ``else`` (so they run only when no item failed, and not after a ``break`` of the loop's
+own, which is then not rewritten). Where the handlers catch more than ayo's errors and the
+loop's header may raise (``for w in q.split()`` under ``except Exception``: ``q`` may be
+``None``), the items are taken first, in the first ``try`` (``ayo_items__ = q.split()``, then
+``iter(ayo_items__)``), and the loop iterates them. Python raises, in both, what the same code
+raises in the same order; each part catches what its part of the body raised.
 
-* the ``try`` has handlers (not ``except*``), no ``else``, no ``finally``; its body is plain
-  statements, then the loop (``for`` or ``while``, not ``async``, no ``else``), last; the loop
-  awaits, and binds or changes a name read outside it (else the ``try`` traces as it stands);
-* no handler holds a ``break`` or ``continue`` of a loop around the ``try``;
-* if every class the handlers catch is one of ayo's errors (``except ayo.EngineError``): the
-  statements before the loop and the loop's header await nothing and call nothing but builtins
-  and methods that read (``range(len(docs))``, ``q.split()``, ``enumerate(pairs)``): no ayo
-  error can be raised there;
-* else (``except Exception``, a bare ``except``, a class of the user's): nothing there can raise
-  at all: the statements before the loop bind names to constants (``out = []``), the ``for``
-  iterates a display of constants, ``range`` of whole numbers, or ``enumerate``/``zip``/
-  ``reversed`` of those, into a name (or the tuple ``enumerate`` and ``zip`` make), or the loop
-  is ``while True``.
+Rewritten only where nothing the handlers catch can be raised outside those parts:
+
+* the ``try`` has handlers (not ``except*``), no ``else``, no ``finally``; its body holds one
+  loop that awaits (``for`` or ``while``, not ``async``, no ``else``), which binds or changes a
+  name read after the ``try`` or by a handler (else the ``try`` traces as it stands);
+* no handler holds a ``break`` or ``continue`` of a loop around the ``try``, nor a ``return``
+  where the loop's body jumps (the loop would run as written with it: refused); a handler of
+  the first ``try`` reads no name the loop binds, and neither the loop's body nor what follows
+  it returns when there is one (the tracer would not take them there);
+* the loop's header: a ``for`` target of names; if every class the handlers catch is one of
+  ayo's errors (``except ayo.EngineError``), the header awaits nothing and calls nothing but
+  builtins and methods that read (``range(len(docs))``, ``q.split()``, ``enumerate(pairs)``,
+  ``while len(out) < 3``); else it can raise nothing (a display of constants, ``range`` of whole
+  numbers, ``enumerate``/``zip``/``reversed`` of those, ``while True``) or it is a ``for`` into
+  a name over such calls, whose items are taken first (above);
+* statements before the loop that can raise nothing the handlers catch (the same calls for ayo's
+  errors; names bound to constants, ``out = []``, for others) are moved before the loop
+  instead.
 
 The lines keep their numbers: the ``try:`` line becomes an empty line before the statements
-moved out, the new ``try:`` stands for the line after it (the body's first), and each ``break``
-added for the line before it (the handler's last).
+moved out, a new ``try:`` stands for the line after it, each ``else:``, ``break`` and line
+taking the items for the line before it, and each copy of a handler for the handler's lines
+(``normalize.lines``).
 """
 
 from __future__ import annotations
@@ -71,6 +83,37 @@ class Lines:
         return fresh
 
 
+@dataclasses.dataclass(frozen=True)
+class Survey:
+    """What the rewrite reads of the whole function (``survey``): how many times each name stands
+    in it, and for each ``try`` (by id) the names its function's top-level assignments before the
+    statement holding it bind (``out = []`` first: bound wherever the ``try`` stands)."""
+
+    reads: dict[str, int]
+    bound: dict[int, frozenset[str]]
+
+
+def survey(module: cst.Module) -> Survey:
+    """The ``Survey`` of the function ``module`` defines (the first ``def`` in it)."""
+    reads: dict[str, int] = {}
+    for n in walk(module):
+        if isinstance(n, cst.Name):
+            reads[n.value] = reads.get(n.value, 0) + 1
+    bound: dict[int, frozenset[str]] = {}
+    fn = next((s for s in module.body if isinstance(s, cst.FunctionDef)), None)
+    if fn is not None and isinstance(fn.body, cst.IndentedBlock):
+        so_far: set[str] = set()
+        for top in fn.body.body:
+            for n in walk(top, lambda n: isinstance(n, cst.FunctionDef | cst.Lambda | cst.ClassDef)):
+                if isinstance(n, cst.Try):
+                    bound[id(n)] = frozenset(so_far)
+            if isinstance(top, cst.SimpleStatementLine):
+                for small in top.body:
+                    if isinstance(small, cst.Assign):
+                        so_far.update(t.target.value for t in small.targets if isinstance(t.target, cst.Name))
+    return Survey(reads, bound)
+
+
 # Methods of builtin types that only read (or make a new value) and never run a user's code on
 # the builtin values they are meant for.
 _READING = READ_ONLY_METHODS | {
@@ -90,14 +133,14 @@ def rewrite(
     old: cst.Try,
     stmt: cst.Try,
     names: dict[str, Any],
-    reads: dict[str, int],
+    seen: Survey,
     lines: Lines,
 ) -> cst.BaseStatement | cst.FlattenSentinel[cst.BaseStatement]:
     """``stmt`` (``old`` as the other rewrites left it) as its loop around a ``try`` (above), or
-    itself. ``names``: the function's globals and closure; ``reads``: how many times each name
-    stands in the whole function, as parsed (``old`` too); ``lines``: where to put the new lines
-    and the copies (``normalize.rewrite``)."""
-    at = _loop_at(old, reads)
+    itself. ``names``: the function's globals and closure; ``seen``: the function as parsed, of
+    which ``old`` is part; ``lines``: where to put the new lines and the copies
+    (``normalize.rewrite``)."""
+    at = _loop_at(old, seen.reads)
     if not isinstance(stmt.body, cst.IndentedBlock) or stmt.orelse or stmt.finalbody:
         return stmt
     written: list[cst.BaseStatement] = list(stmt.body.body)
@@ -119,7 +162,7 @@ def rewrite(
         return stmt  # (a `return` in a `try` of a loop that jumps: refused where the loop runs as written)
     ayo_only = all(_catches_ayo_only(h, names) for h in stmt.handlers)
     header: list[cst.CSTNode] = [loop.iter] if isinstance(loop, cst.For) else [loop.test]
-    if isinstance(loop, cst.For) and not _target_names(loop.target):
+    if isinstance(loop, cst.For) and not all(isinstance(t, cst.Name) for t in target_leaves(loop.target)):
         return stmt  # (an item or attribute target runs a `__setitem__` or a setter)
     guard = not (ayo_only and all(_runs_nothing(h, names) for h in header)) and not _never_raises(loop, names)
     if guard and not (isinstance(loop, cst.For) and _runs_nothing(loop.iter, names) and _unpacks(loop)):
@@ -128,7 +171,8 @@ def rewrite(
     guarded = guard or not all(_plain(s, names, ayo_only) for s in before)
     if guarded:  # (what comes before the loop may raise: in a `try` of its own)
         read = {n.value for h in handlers for n in walk(h) if isinstance(n, cst.Name)}
-        if _returns(loop.body) or _returns(cst.IndentedBlock(after)) or read & _changed(loop, bound=True):
+        unbound = _changed(loop, bound=True) - seen.bound.get(id(old), frozenset())
+        if _returns(loop.body) or _returns(cst.IndentedBlock(after)) or read & unbound:
             return stmt  # (a `return` it would hold in its `else`; a handler reading the loop's names,
             # which may be unbound in the first `try`'s: Python raises there, the tracer refuses)
     if guard:  # (its items taken first, where the handlers catch what that raises: `for w in ITEMS`)

@@ -118,6 +118,86 @@ def test_a_try_around_a_loop_agrees_and_traces_where_nothing_else_can_raise(
     fresh_copies_agree(src, tmp_path / "runs", QUESTIONS)
 
 
+# (shapes written as people write them: each traces whole)
+STYLES = {
+    "dict_by_index": [
+        "summaries = {}",
+        "try:",
+        "    for i, chunk in enumerate(q.split()):",
+        "        summaries[i] = await ayo.llm(f'Summarize: {chunk}', max_tokens=3)",
+        "except ayo.EngineError as err:",
+        "    summaries['error'] = str(err)[:20]",
+        "return summaries",
+    ],
+    "retry_while": [
+        "attempts = 0",
+        "answer = None",
+        "try:",
+        "    while answer is None and attempts < 3:",
+        "        attempts += 1",
+        "        reply = await ayo.llm(f'Attempt {attempts}: {q}', max_tokens=3)",
+        "        if reply.strip():",
+        "            answer = reply",
+        "except ayo.EngineError:",
+        "    answer = 'gave up'",
+        "return answer, attempts",
+    ],
+    "context_built_first": [
+        "context = ''",
+        "try:",
+        "    hits = (await ayo.llm(f'find {q}', max_tokens=3)).split()",
+        "    for h in hits:",
+        "        context += await ayo.llm(f'Extract: {h} {q}', max_tokens=3)",
+        "except Exception as e:",
+        "    context = context or f'(no context: {type(e).__name__})'",
+        "return await ayo.llm(f'{context} Q: {q}', max_tokens=3)",
+    ],
+    "chain_of_steps": [
+        "text = q",
+        "done = []",
+        "try:",
+        "    for step in ['outline', 'draft', 'polish']:",
+        "        text = await ayo.llm(f'{step}: {text}', max_tokens=3)",
+        "        done.append(step)",
+        "except ayo.EngineError:",
+        "    pass",
+        "return text, done",
+    ],
+    "judged_after": [
+        "results = []",
+        "try:",
+        "    for word in q.split():",
+        "        if len(word) < 3:",
+        "            continue",
+        "        r = await ayo.llm(f'Define {word}', max_tokens=3)",
+        "        results.append((word, r))",
+        "    verdict = await ayo.llm(f'Judge {len(results)} answers', max_tokens=3)",
+        "except ayo.EngineError as e:",
+        "    verdict = f'incomplete after {len(results)}'",
+        "return verdict, results",
+    ],
+    "ideas_logged": [
+        "answers = []",
+        "try:",
+        "    for n in range(3):",
+        "        answers.append(await ayo.llm(f'Idea {n} for {q}', max_tokens=3))",
+        "except Exception:",
+        "    print('idea generation failed')",
+        "return answers",
+    ],
+}
+
+
+@pytest.mark.parametrize("style", STYLES)
+def test_shapes_as_people_write_them_trace_whole_and_agree(style: str, tmp_path: Any) -> None:
+    src = "import ayo_trace as ayo\n\n\n@ayo.workflow\nasync def wf(q, docs):\n" + "".join(
+        f"    {x}\n" for x in STYLES[style]
+    )
+    assert graph_breaks(load(src, tmp_path).wf.graph("q", [])) == [], src
+    (tmp_path / "runs").mkdir()
+    fresh_copies_agree(src, tmp_path / "runs", QUESTIONS)
+
+
 def test_the_rewritten_lines_keep_their_numbers(tmp_path: Any) -> None:
     src = (
         "import ayo_trace as ayo\n\n\n@ayo.workflow\nasync def wf(q, docs):\n"
@@ -164,10 +244,16 @@ def test_copied_handlers_stand_for_the_written_lines(tmp_path: Any) -> None:
     assert graph_breaks(graph) == []
     written = src.splitlines()
     calls = sorted({n.loc.line for n in graph.walk() if n.op == "llm"})
-    assert [written[line - 1].strip()[:12] for line in calls] == ["plan = await", "out.append(a", "out.append(a"]
+    assert [written[line - 1].strip()[:12] for line in calls] == [
+        "plan = await",
+        "out.append(a",
+        "out.append(a",
+    ]
     assert calls[1] != calls[2]
     handled = [n.loc.line for n in graph.walk() if n.op == "python" and "failed:" in str(n.attrs)]
-    assert len(handled) == 3 and {written[line - 1].strip()[:18] for line in handled} == {"out.append(f'faile"}
+    assert len(handled) == 3 and {written[line - 1].strip()[:18] for line in handled} == {
+        "out.append(f'faile"
+    }
     counted = [n.loc.line for n in graph.walk() if n.op == "python" and "len(out)" in str(n.attrs)]
     assert len(counted) == 3 and {written[line - 1].strip() for line in counted} == {"out.append(len(out))"}
     (tmp_path / "runs").mkdir()
