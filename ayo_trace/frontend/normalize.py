@@ -61,6 +61,12 @@
   handler ending with a ``break``, what stands before and after the loop in ``try`` statements of
   their own with copies of the handlers (``try_loops``), where that means the same.
 
+* ``groups.setdefault(k, []).append(await ask(w))``, a method call awaiting in its arguments on
+  a receiver that calls something (and awaits nothing), is ``ayo_receiver__ =
+  groups.setdefault(k, [])`` then ``ayo_receiver__.append(await ask(w))`` (a new line, standing
+  for the one before it): Python runs the receiver's code, then looks the method up, then
+  evaluates the arguments, in both.
+
 * ``getattr(obj, "name")`` (two arguments, a name written out) is ``obj.name``, the same read.
 
 * ``nonlocal calls`` in a function the workflow defines: the workflow's ``calls`` kept in a cell
@@ -142,12 +148,14 @@ def rewrite(
                 cst.SimpleStatementLine(body=new.body, trailing_whitespace=new.trailing_whitespace)
             )
             added.append(line)
-            return cst.IndentedBlock(body=[line])
+            return cst.IndentedBlock(body=_receiver_first(line, added) or [line])
 
         def leave_SimpleStatementLine(
             self, old: cst.SimpleStatementLine, new: cst.SimpleStatementLine
         ) -> cst.BaseStatement | cst.FlattenSentinel[cst.BaseStatement]:
             split = _split(new, names, added)
+            if split is None and (two := _receiver_first(new, added)) is not None:
+                return cst.FlattenSentinel(two)
             return split if split is not None else _branched(_value_first(new), names, added, shrunk)
 
         def leave_FormattedString(
@@ -277,6 +285,7 @@ def _branched(
 
 
 VALUE = "ayo_value__"
+RECEIVER = "ayo_receiver__"  # (a method call's receiver that runs code, awaiting in its arguments)
 _CONSTANTS = (cst.Name, cst.SimpleString, cst.Integer, cst.Float, cst.Imaginary, cst.Ellipsis)
 
 
@@ -297,6 +306,51 @@ def _value_first(line: cst.SimpleStatementLine) -> cst.SimpleStatementLine:
         body.append(cst.Assign([cst.AssignTarget(cst.Name(VALUE))], value))
         body.append(small.with_changes(value=cst.Name(VALUE)))
     return line.with_changes(body=body) if len(body) != len(line.body) else line
+
+
+def _receiver_first(
+    line: cst.SimpleStatementLine, added: list[cst.CSTNode]
+) -> list[cst.SimpleStatementLine] | None:
+    """``line`` as two lines when its one statement's value is a method call awaiting in its
+    arguments on a receiver that runs code (``_receiver``): the receiver assigned to
+    ``RECEIVER``, then the call on it, a line standing for the one before it (two statements, so
+    that a ``try`` around them can be cut between them); None for any other line."""
+    if len(line.body) != 1 or (receiver := _receiver(line.body[0])) is None:
+        return None
+    small = line.body[0]
+    assert isinstance(small, cst.Expr | cst.Assign)
+    assert isinstance(small.value, cst.Call) and isinstance(small.value.func, cst.Attribute)
+    call = small.value
+    first = cst.SimpleStatementLine(
+        [cst.Assign([cst.AssignTarget(cst.Name(RECEIVER))], receiver)], leading_lines=line.leading_lines
+    )
+    then = line.with_changes(
+        body=[
+            small.with_changes(value=call.with_changes(func=call.func.with_changes(value=cst.Name(RECEIVER))))
+        ],
+        leading_lines=[],
+    )
+    added.append(then)
+    return [first, then]
+
+
+def _receiver(small: cst.BaseSmallStatement) -> cst.BaseExpression | None:
+    """The receiver of ``small``'s value when that is a method call awaiting in its arguments
+    (``groups.setdefault(k, []).append(await ask(w))``) on a receiver that calls something and
+    awaits nothing: Python runs the receiver's code first, before the await, so it is assigned
+    first (``RECEIVER``), where the tracer would run it with the call; None for anything else."""
+    value = small.value if isinstance(small, cst.Expr | cst.Assign) else None
+    if not isinstance(value, cst.Call) or not isinstance(value.func, cst.Attribute):
+        return None
+    receiver = value.func.value
+    if contains_await(receiver) or not any(contains_await(a) for a in value.args):
+        return None
+    scopes = (cst.Lambda, cst.FunctionDef, cst.ClassDef)
+    return (
+        receiver
+        if any(isinstance(n, cst.Call) for n in walk(receiver, lambda n: isinstance(n, scopes)))
+        else None
+    )
 
 
 def _split(
