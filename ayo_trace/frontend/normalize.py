@@ -147,8 +147,9 @@ def rewrite(
             line = _value_first(
                 cst.SimpleStatementLine(body=new.body, trailing_whitespace=new.trailing_whitespace)
             )
-            added.append(line)
-            return cst.IndentedBlock(body=_receiver_first(line, added) or [line])
+            lines = _receiver_first(line, added) or [line]
+            added.append(lines[0])
+            return cst.IndentedBlock(body=lines)
 
         def leave_SimpleStatementLine(
             self, old: cst.SimpleStatementLine, new: cst.SimpleStatementLine

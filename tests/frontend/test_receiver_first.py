@@ -47,6 +47,8 @@ PLACES = {
     "loop": ["for w in q.split():", "    {stmt}"],
     "once": ["w = q[:4]", "{stmt}"],
     "assigned": ["for w in q.split():", "    got = {stmt}"],
+    "one_line_loop": ["for w in q.split(): {stmt}"],
+    "one_line_if": ["w = q[:4]", "if w: got = {stmt}"],
     "in_try": [
         "for w in q.split():",
         "    try:",
