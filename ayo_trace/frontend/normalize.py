@@ -337,9 +337,10 @@ def _receiver_first(
 
 def _receiver(small: cst.BaseSmallStatement) -> cst.BaseExpression | None:
     """The receiver of ``small``'s value when that is a method call awaiting in its arguments
-    (``groups.setdefault(k, []).append(await ask(w))``) on a receiver that calls something and
-    awaits nothing: Python runs the receiver's code first, before the await, so it is assigned
-    first (``RECEIVER``), where the tracer would run it with the call; None for anything else."""
+    (``groups.setdefault(k, []).append(await ask(w))``) on a receiver that calls something, awaits
+    nothing and is held (``_held``): Python runs the receiver's code first, before the await, so
+    it is assigned first (``RECEIVER``), where the tracer would run it with the call; None for
+    anything else."""
     value = small.value if isinstance(small, cst.Expr | cst.Assign) else None
     if not isinstance(value, cst.Call) or not isinstance(value.func, cst.Attribute):
         return None
@@ -347,11 +348,25 @@ def _receiver(small: cst.BaseSmallStatement) -> cst.BaseExpression | None:
     if contains_await(receiver) or not any(contains_await(a) for a in value.args):
         return None
     scopes = (cst.Lambda, cst.FunctionDef, cst.ClassDef)
-    return (
-        receiver
-        if any(isinstance(n, cst.Call) for n in walk(receiver, lambda n: isinstance(n, scopes)))
-        else None
-    )
+    if not any(isinstance(n, cst.Call) for n in walk(receiver, lambda n: isinstance(n, scopes))):
+        return None
+    return receiver if _held(receiver) else None
+
+
+def _held(e: cst.BaseExpression) -> bool:
+    """Whether ``e`` is made by method calls, items and attributes on a name, at any depth
+    (``groups.setdefault(k, [])``, ``self.store.bucket(k).items``): what it hands back is likely
+    held by that name's object, so keeping it a statement longer (in ``RECEIVER``) keeps nothing
+    alive that Python would drop (``make_session(k)``'s object, which only a weak table holds)."""
+    while True:
+        if isinstance(e, cst.Call):
+            if not isinstance(e.func, cst.Attribute):
+                return False
+            e = e.func.value
+        elif isinstance(e, cst.Attribute | cst.Subscript):
+            e = e.value
+        else:
+            return isinstance(e, cst.Name)
 
 
 def _split(

@@ -78,6 +78,10 @@ def reordered(comp: Builder, node: cst.CSTNode, targets: list[cst.CSTNode]) -> b
         calls = [n for n in left if isinstance(n, cst.Call)]
         if not names and not calls:
             continue
+        if any(_item_read_runs_code(comp, n) for n in left) and any(
+            isinstance(n, cst.Await) for n in walk(t)
+        ):
+            return True  # (`groups[k].append(await f())` of a defaultdict: the key is made even when f fails)
         reads, changes = _touched(comp, t)
         if (changes - fixed) & names:
             return True
@@ -87,6 +91,37 @@ def reordered(comp: Builder, node: cst.CSTNode, targets: list[cst.CSTNode]) -> b
         if changed and any(isinstance(n, cst.Await) for n in walk(t)):
             return True  # (its change must happen even when the call fails: `log.append(...)`)
     return False
+
+
+def _item_read_runs_code(comp: Builder, n: cst.CSTNode) -> bool:
+    """Whether ``n`` is an item read (``groups[k]``) of a name whose object may run code reading
+    it: of a class with ``__missing__`` (a ``defaultdict`` makes the entry) or a ``__getitem__``
+    of the user's. The name's object is the module's, or what each of the workflow's assignments
+    of it makes (a class called); an object of a class not known is taken as a plain one."""
+    if not (isinstance(n, cst.Subscript) and isinstance(n.value, cst.Name)):
+        return False
+    name = n.value.value
+    src = comp.src
+    if not src.fn_scope.assignments[name]:
+        return _reading_runs_code(type(getattr(src.fn, "__globals__", {}).get(name)))
+    made: list[cst.Call] = []
+    for a in src.fn_scope.assignments[name]:
+        at = getattr(a, "node", None)  # (the name assigned: its statement is two levels up)
+        for _ in range(2):
+            at = src.parents.get(at) if at is not None else None
+        if isinstance(at, cst.Assign | cst.AnnAssign) and isinstance(at.value, cst.Call):
+            made.append(at.value)
+    return any(isinstance(k := comp.exprs.callee(m), type) and _reading_runs_code(k) for m in made)
+
+
+def _reading_runs_code(cls: type) -> bool:
+    if hasattr(cls, "__missing__"):
+        return True
+    try:
+        getter = inspect.getattr_static(cls, "__getitem__")
+    except AttributeError:
+        return False
+    return isinstance(getter, types.FunctionType)  # (one written in Python, the user's)
 
 
 def _stored(node: cst.CSTNode) -> list[cst.CSTNode]:

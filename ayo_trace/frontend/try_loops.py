@@ -16,38 +16,41 @@ the left one where the loop's names are read after it (a subgraph that fails giv
 results: ``try_except``), and traces the right one: a loop whose body is a ``try`` whose
 handlers end by leaving the loop.
 
-What else the ``try`` holds keeps its handlers. Statements before the loop that may raise what
-they catch (``plan = await ayo.llm(...)``) stay in a ``try`` with a copy of the handlers, whose
+What else the ``try`` holds keeps its handlers. Statements before the loop (but for names bound
+to literals, ``out = []``, moved before it) stay in a ``try`` with a copy of the handlers, whose
 ``else`` holds the loop; statements after the loop go into a ``try`` with the handlers in the
 loop's ``else`` (so they run only when no item failed, and not after a ``break`` of the loop's
-own, which is then not rewritten). Where the handlers catch more than ayo's errors and the
-loop's header may raise (``for w in q.split()`` under ``except Exception``: ``q`` may be
-``None``), the items are taken first, in the first ``try`` (``ayo_items__ = q.split()``, then
-``iter(ayo_items__)``), and the loop iterates them. Python raises, in both, what the same code
-raises in the same order; each part catches what its part of the body raised.
+own, which is then not rewritten). Where making the loop's iterable may raise what the handlers
+catch (``for d in sorted(items)``, a user's ``__lt__`` raising; ``for w in q.split()`` under
+``except Exception``, ``q`` may be ``None``), it is made first, in that first ``try``
+(``ayo_items__ = sorted(items)``), and the loop iterates it. Python raises, in both, what the
+same code raises in the same order; each part catches what its part of the body raised.
 
-Rewritten only where nothing the handlers catch can be raised outside those parts:
+Rewritten only where taking the items and testing a ``while`` (outside every ``try`` then) can
+raise nothing the handlers catch:
 
 * the ``try`` has handlers (not ``except*``), no ``else``, no ``finally``; its body holds one
   loop that awaits (``for`` or ``while``, not ``async``, no ``else``), which binds or changes a
   name read after the ``try`` or by a handler (else the ``try`` traces as it stands);
 * no handler holds a ``break`` or ``continue`` of a loop around the ``try``, nor a ``return``
-  where the loop's body jumps (the loop would run as written with it: refused); a handler of
-  the first ``try`` reads no name the loop binds, and neither the loop's body nor what follows
-  it returns when there is one (the tracer would not take them there);
-* the loop's header: a ``for`` target of names; if every class the handlers catch is one of
-  ayo's errors (``except ayo.EngineError``), the header awaits nothing and calls nothing but
-  builtins and methods that read (``range(len(docs))``, ``q.split()``, ``enumerate(pairs)``,
-  ``while len(out) < 3``); else it can raise nothing (a display of constants, ``range`` of whole
-  numbers, ``enumerate``/``zip``/``reversed`` of those, ``while True``) or it is a ``for`` into
-  a name over such calls, whose items are taken first (above);
-* statements before the loop that can raise nothing the handlers catch (the same calls for ayo's
-  errors; names bound to constants, ``out = []``, for others) are moved before the loop
-  instead.
+  where the loop's body jumps (the loop would run as written with it: refused), nor binds a
+  name (``as e``) read outside the ``try``; a handler of the first ``try`` reads no name the
+  loop binds that nothing bound before, and neither the loop's body nor what follows it returns
+  when there is one (the tracer would not take them there);
+* a ``for`` binds names, and iterates what taking the items of runs no code (``_sure_items``):
+  a display, a comprehension, a string, ``list``/``tuple``/``sorted``/``range`` of anything,
+  what ``.split()`` makes, ``enumerate``/``zip``/``reversed`` of those, a name of the function's
+  bound only to a list or tuple so made (not a parameter, a generator, ``map``, a dict's view,
+  nor a set or dict a body may grow); under handlers of more than ayo's errors, a tuple target
+  only of ``enumerate`` and ``zip``, as wide;
+* a ``while`` tests ``True``, or names, literals, ``not``/``and``/``or``, ``is``, and comparisons
+  of names bound only to numbers and of ``len`` of such a list (any names, with handlers of
+  ayo's errors only: no code of the user's raising one of them there).
 
 The lines keep their numbers: the ``try:`` line becomes an empty line before the statements
-moved out, a new ``try:`` stands for the line after it, each ``else:``, ``break`` and line
-taking the items for the line before it, and each copy of a handler for the handler's lines
+moved out, a new ``try:`` stands for the line after it (that of the first statement after the
+loop, its comments above it), each ``else:``, ``break`` and line taking the items for the line
+before it, and each copy of a handler for the handler's lines
 (``normalize.lines``).
 """
 
@@ -60,7 +63,6 @@ from typing import Any
 import libcst as cst
 
 from ..errors import AyoError
-from ..ir.mutation import READ_ONLY_METHODS
 from .state import _target_names, contains_await, leaves_loop, mutated_roots, target_leaves, walk
 
 ITEMS = "ayo_items__"
@@ -91,6 +93,9 @@ class Survey:
 
     reads: dict[str, int]
     bound: dict[int, frozenset[str]]
+    # each name the function binds in its own scope: the values assigned to it (an augmented
+    # assignment's node for `+=`), None for any other binding (a parameter, a loop's target)
+    bindings: dict[str, list[cst.CSTNode | None]]
 
 
 def survey(module: cst.Module) -> Survey:
@@ -111,22 +116,56 @@ def survey(module: cst.Module) -> Survey:
                 for small in top.body:
                     if isinstance(small, cst.Assign):
                         so_far.update(t.target.value for t in small.targets if isinstance(t.target, cst.Name))
-    return Survey(reads, bound)
+    return Survey(reads, bound, _bindings(fn) if fn is not None else {})
 
 
-# Methods of builtin types that only read (or make a new value) and never run a user's code on
-# the builtin values they are meant for.
-_READING = READ_ONLY_METHODS | {
-    "append",
-    "extend",
-    "add",
-    "update",
-    "insert",
-    "setdefault",
-    "pop",
-    "index",
-    "count",
-}
+def _bindings(fn: cst.FunctionDef) -> dict[str, list[cst.CSTNode | None]]:
+    out: dict[str, list[cst.CSTNode | None]] = {}
+
+    def bind(name: str, value: cst.CSTNode | None) -> None:
+        out.setdefault(name, []).append(value)
+
+    for p in (*fn.params.params, *fn.params.kwonly_params, *fn.params.posonly_params):
+        bind(p.name.value, None)
+    for star in (fn.params.star_arg, fn.params.star_kwarg):
+        if isinstance(star, cst.Param):
+            bind(star.name.value, None)
+    scopes = (
+        cst.FunctionDef,
+        cst.Lambda,
+        cst.ClassDef,
+        cst.ListComp,
+        cst.SetComp,
+        cst.DictComp,
+        cst.GeneratorExp,
+    )
+    for n in walk(fn.body, lambda n: isinstance(n, scopes)):
+        if isinstance(n, cst.Assign):
+            for t in n.targets:
+                one = isinstance(t.target, cst.Name)
+                for leaf in target_leaves(t.target):
+                    if isinstance(leaf, cst.Name):
+                        bind(leaf.value, n.value if one else None)
+        elif isinstance(n, cst.AugAssign) and isinstance(n.target, cst.Name):
+            bind(n.target.value, n)
+        elif isinstance(n, cst.For | cst.AsName | cst.NamedExpr):
+            for name in _target_names(n.target if not isinstance(n, cst.AsName) else n.name):
+                bind(name, None)
+        elif isinstance(n, cst.FunctionDef | cst.ClassDef):
+            bind(n.name.value, None)
+        elif isinstance(n, cst.Global | cst.Nonlocal):
+            for item in n.names:
+                bind(item.name.value, None)
+        elif isinstance(n, cst.AnnAssign) and isinstance(n.target, cst.Name):
+            bind(n.target.value, n.value)
+        elif isinstance(n, cst.Del):
+            for name in _target_names(n.target):
+                bind(name, None)
+        elif isinstance(n, cst.ImportAlias) and n.asname is None:
+            bind(cst.Module([]).code_for_node(n.name).split(".")[0], None)
+        elif isinstance(n, cst.MatchAs | cst.MatchStar) and isinstance(n.name, cst.Name):
+            bind(n.name.value, None)
+    return out
 
 
 def rewrite(
@@ -155,20 +194,33 @@ def rewrite(
         return stmt
     if any(leaves_loop(h, (cst.Break, cst.Continue)) for h in stmt.handlers):
         return stmt
+    caught = {h.name.name.value for h in old.handlers if h.name and isinstance(h.name.name, cst.Name)}
+    if caught and any(seen.reads.get(c, 0) > _count(old, c) for c in caught):
+        return stmt  # (`except E as e` with `e` read elsewhere: deleted where the loop would go on)
     stops = leaves_loop(loop.body, (cst.Break,))
     if after and stops:
         return stmt  # (`after` runs after the loop's own `break` too, where a `for` `else` would not)
     if _returns(stmt) and (_returns(loop.body) or stops or leaves_loop(loop.body, (cst.Continue,))):
         return stmt  # (a `return` in a `try` of a loop that jumps: refused where the loop runs as written)
     ayo_only = all(_catches_ayo_only(h, names) for h in stmt.handlers)
-    header: list[cst.CSTNode] = [loop.iter] if isinstance(loop, cst.For) else [loop.test]
-    if isinstance(loop, cst.For) and not all(isinstance(t, cst.Name) for t in target_leaves(loop.target)):
-        return stmt  # (an item or attribute target runs a `__setitem__` or a setter)
-    guard = not (ayo_only and all(_runs_nothing(h, names) for h in header)) and not _never_raises(loop, names)
-    if guard and not (isinstance(loop, cst.For) and _runs_nothing(loop.iter, names) and _unpacks(loop)):
+    shadowed = {*names, *seen.bindings}  # (a builtin's name bound by the module or the function)
+    guard = False  # (whether the loop's items are taken first, in a `try` with the handlers)
+    if isinstance(loop, cst.For):
+        if not all(isinstance(t, cst.Name) for t in target_leaves(loop.target)):
+            return stmt  # (an item or attribute target runs a `__setitem__` or a setter)
+        if not _sure_items(loop.iter, seen, shadowed):
+            return stmt  # (taking an item of a generator, a map, a dict's view runs code)
+        if (
+            not ayo_only
+            and not isinstance(loop.target, cst.Name)
+            and _width(loop.iter) != _arity(loop.target)
+        ):
+            return stmt  # (unpacking an item may raise)
+        guard = not _fixed(loop.iter, shadowed) and not (ayo_only and _plain_read(loop.iter, shadowed))
+    elif not _steady_test(loop.test, seen, ayo_only):
         return stmt
     handlers = list(stmt.handlers)
-    guarded = guard or not all(_plain(s, names, ayo_only) for s in before)
+    guarded = guard or not all(_binds_constants(s) for s in before)
     if guarded:  # (what comes before the loop may raise: in a `try` of its own)
         read = {n.value for h in handlers for n in walk(h) if isinstance(n, cst.Name)}
         unbound = _changed(loop, bound=True) - seen.bound.get(id(old), frozenset())
@@ -178,9 +230,8 @@ def rewrite(
     if guard:  # (its items taken first, where the handlers catch what that raises: `for w in ITEMS`)
         assert isinstance(loop, cst.For)
         taken = cst.parse_statement(f"{ITEMS} = {cst.Module([]).code_for_node(loop.iter)}")
-        checked = cst.parse_statement(f"iter({ITEMS})")
-        lines.added.extend([taken, checked])
-        before = [*before, taken, checked]
+        lines.added.append(taken)
+        before = [*before, taken]
         loop = loop.with_changes(iter=cst.Name(ITEMS))
     last = not after  # (the loop's handlers are the written ones when nothing follows the loop)
     looped = [_leaving(h, lines if last else None) for h in handlers]
@@ -191,7 +242,11 @@ def rewrite(
     lines.ahead.append(inner)
     made: cst.BaseStatement = loop.with_changes(body=cst.IndentedBlock([inner], header=loop.body.header))
     if after:  # (in a `try` of its own, whose handlers are the written ones, standing last)
-        rest = stmt.with_changes(body=cst.IndentedBlock(after), leading_lines=[])
+        head = after[0]
+        assert isinstance(head, cst.SimpleStatementLine | cst.BaseCompoundStatement)
+        lead = head.leading_lines  # (its comments before the `try:`, which stands for its line)
+        after = [head.with_changes(leading_lines=[]), *after[1:]]
+        rest = stmt.with_changes(body=cst.IndentedBlock(after), leading_lines=lead)
         lines.ahead.append(rest)
         otherwise = cst.Else(body=cst.IndentedBlock([rest]))
         lines.added.append(otherwise)
@@ -224,6 +279,10 @@ def _loop_at(old: cst.Try, reads: dict[str, int]) -> int | None:
     return at if _changes_what_is_read(loop, old.body, reads) else None
 
 
+def _count(node: cst.CSTNode, name: str) -> int:
+    return sum(1 for n in walk(node) if isinstance(n, cst.Name) and n.value == name)
+
+
 def _leaving(h: cst.ExceptHandler, lines: Lines | None) -> cst.ExceptHandler:
     """``h`` ending with a ``break``, unless it ends with a ``return`` or ``raise``."""
     assert isinstance(h.body, cst.IndentedBlock)
@@ -234,18 +293,6 @@ def _leaving(h: cst.ExceptHandler, lines: Lines | None) -> cst.ExceptHandler:
     if lines is not None:
         lines.added.append(leave)
     return h.with_changes(body=h.body.with_changes(body=[*h.body.body, leave]))
-
-
-def _plain(stmt: cst.CSTNode, names: dict[str, Any], ayo_only: bool) -> bool:
-    """Whether ``stmt`` can raise nothing the handlers catch (``ayo_only``: of ayo's errors)."""
-    if not isinstance(stmt, cst.SimpleStatementLine):
-        return False
-    return _runs_nothing(stmt, names) if ayo_only else _binds_constants(stmt)
-
-
-def _unpacks(loop: cst.For) -> bool:
-    """Whether binding the loop's target cannot fail: a name."""
-    return isinstance(loop.target, cst.Name)
 
 
 def _returns(node: cst.CSTNode) -> bool:
@@ -295,96 +342,199 @@ def _resolve(e: cst.BaseExpression, names: dict[str, Any]) -> Any:
     return None
 
 
-def _runs_nothing(node: cst.CSTNode, names: dict[str, Any]) -> bool:
-    """Whether ``node`` awaits nothing, defines nothing and calls only builtins (not shadowed by a
-    global of the function's) and reading methods."""
-    for n in walk(node):
-        if isinstance(n, cst.Await | cst.Lambda | cst.FunctionDef | cst.ClassDef | cst.Yield):
-            return False
-        if isinstance(n, cst.Call):
-            f = n.func
-            if isinstance(f, cst.Name):
-                if f.value in names or not hasattr(builtins, f.value):
-                    return False
-            elif not (isinstance(f, cst.Attribute) and f.attr.value in _READING):
-                return False
-    return True
-
-
-def _constant(e: cst.BaseExpression) -> bool:
-    """A literal, or a display of literals (``[]``, ``{"a": 1}``, ``("x", 2)``)."""
+def _literal(e: cst.BaseExpression, *, hashable: bool = False) -> bool:
+    """A literal, or a display of literals (``[]``, ``{"a": 1}``, ``("x", 2)``): it evaluates
+    without raising (``hashable``: and is hashable, a set's element or a dict's key)."""
     if isinstance(e, cst.SimpleString | cst.Integer | cst.Float | cst.Imaginary):
         return True
     if isinstance(e, cst.ConcatenatedString):
-        return _constant(e.left) and _constant(e.right)
+        return _literal(e.left) and _literal(e.right)
     if isinstance(e, cst.Name):
         return e.value in ("True", "False", "None")
     if isinstance(e, cst.UnaryOperation) and isinstance(e.operator, cst.Minus):
         return isinstance(e.expression, cst.Integer | cst.Float)
-    if isinstance(e, cst.List | cst.Tuple | cst.Set):
-        return all(isinstance(el, cst.Element) and _constant(el.value) for el in e.elements)
+    if isinstance(e, cst.Tuple):
+        return all(isinstance(el, cst.Element) and _literal(el.value, hashable=hashable) for el in e.elements)
+    if hashable:
+        return False
+    if isinstance(e, cst.List | cst.Set):
+        kept = isinstance(e, cst.Set)
+        return all(isinstance(el, cst.Element) and _literal(el.value, hashable=kept) for el in e.elements)
     if isinstance(e, cst.Dict):
         return all(
-            isinstance(el, cst.DictElement) and _constant(el.key) and _constant(el.value) for el in e.elements
+            isinstance(el, cst.DictElement) and _literal(el.key, hashable=True) and _literal(el.value)
+            for el in e.elements
         )
     return False
 
 
-def _binds_constants(stmt: cst.SimpleStatementLine) -> bool:
-    """Whether ``stmt`` only binds names to constants (``out = []``, ``a = b = 0``)."""
-    return all(
+def _binds_constants(stmt: cst.BaseStatement) -> bool:
+    """Whether ``stmt`` only binds names to literals (``out = []``, ``a = b = 0``)."""
+    return isinstance(stmt, cst.SimpleStatementLine) and all(
         isinstance(s, cst.Assign)
         and all(isinstance(t.target, cst.Name) for t in s.targets)
-        and _constant(s.value)
+        and _literal(s.value)
         for s in stmt.body
     )
 
 
-def _never_raises(loop: cst.For | cst.While, names: dict[str, Any]) -> bool:
-    """Whether the loop's header can raise nothing: ``while True``, or a ``for`` over a sure
-    iterable (``_items``) into a name or the tuple its items are."""
-    if isinstance(loop, cst.While):
-        return isinstance(loop.test, cst.Name) and loop.test.value == "True"
-    width = _items(loop.iter, names)
-    if width is None:
-        return False
-    if isinstance(loop.target, cst.Name):
-        return True
-    return (
-        width > 0
-        and isinstance(loop.target, cst.Tuple)
-        and len(loop.target.elements) == width
-        and all(isinstance(e, cst.Element) and isinstance(e.value, cst.Name) for e in loop.target.elements)
-    )
+_CONTAINERS = frozenset({"list", "tuple", "sorted", "set", "frozenset", "dict"})
+_SPLITS = frozenset({"split", "rsplit", "splitlines"})
 
 
-def _items(e: cst.BaseExpression, names: dict[str, Any]) -> int | None:
-    """For an iterable that can raise nothing, the length of the tuples it yields (0: not tuples);
-    None for anything else."""
-    if isinstance(e, cst.List | cst.Tuple | cst.Set | cst.SimpleString) and _constant(e):
-        return 0
-    if not (isinstance(e, cst.Call) and isinstance(e.func, cst.Name)) or any(
-        a.keyword or a.star for a in e.args
-    ):
-        return None
-    if e.func.value in names:
-        return None  # (a global of the function's shadowing the builtin)
-    args = [a.value for a in e.args]
-    if e.func.value == "range":
-        ok = 1 <= len(args) <= 3 and all(isinstance(a, cst.Integer) for a in args)
-        return 0 if ok and all(_int(a) != 0 for a in args[2:]) else None
-    inner = [_items(a, names) for a in args]
-    if any(i is None for i in inner):
-        return None
-    if e.func.value == "enumerate" and len(args) == 1:
-        return 2
-    if e.func.value == "zip" and args:
-        return len(args)
-    if e.func.value == "reversed" and len(args) == 1:
-        a = args[0]
-        ranged = isinstance(a, cst.Call) and isinstance(a.func, cst.Name) and a.func.value == "range"
-        return inner[0] if ranged or isinstance(a, cst.List | cst.Tuple) else None
+def _builtin(e: cst.BaseExpression, shadowed: set[str]) -> str | None:
+    """The name of the builtin ``e`` calls (not one the module or the function binds again)."""
+    if isinstance(e, cst.Call) and isinstance(e.func, cst.Name) and e.func.value not in shadowed:
+        return e.func.value if hasattr(builtins, e.func.value) else None
     return None
+
+
+def _sure_items(e: cst.BaseExpression, seen: Survey, shadowed: set[str], *, named: bool = False) -> bool:
+    """Whether taking the items of ``e``'s value runs no code, once it is made: a display, a
+    list, set or dict comprehension, a string, a builtin container made of anything (``sorted(xs)``,
+    ``list(gen)``), ``range``, what ``str.split`` makes (``q.split()``: a list; a method of that
+    name is taken as the string's), ``enumerate``/``zip``/``reversed`` of such, or a name of the
+    function's bound only to such values (not a parameter: it may hold a generator; not a set or
+    dict, which raises when the loop's body changes its size: ``named``)."""
+    if isinstance(e, cst.List | cst.Tuple | cst.ListComp | cst.SimpleString | cst.ConcatenatedString):
+        return True
+    if isinstance(e, cst.Set | cst.SetComp | cst.DictComp):
+        return not named
+    if isinstance(e, cst.Call) and isinstance(e.func, cst.Attribute):
+        return e.func.attr.value in _SPLITS
+    called = _builtin(e, shadowed)
+    if called is not None:
+        assert isinstance(e, cst.Call)
+        args = [a.value for a in e.args if a.keyword is None]
+        if called in _CONTAINERS or called == "range":
+            return not named or called in ("list", "tuple", "sorted", "frozenset", "range")
+        if any(a.star for a in e.args):
+            return False
+        if called == "enumerate" and len(args) == 1:
+            return _sure_items(args[0], seen, shadowed)
+        if called == "zip" and args and len(args) == len(e.args):
+            return all(_sure_items(a, seen, shadowed) for a in args)
+        if called == "reversed" and len(args) == 1 and len(e.args) == 1:
+            a = args[0]
+            return isinstance(a, cst.List | cst.Tuple | cst.ListComp) or _builtin(a, shadowed) in (
+                "list",
+                "tuple",
+                "sorted",
+                "range",
+            )
+        return False
+    if isinstance(e, cst.Name) and e.value in seen.bindings:
+        return all(
+            isinstance(v, cst.AugAssign)
+            or (isinstance(v, cst.BaseExpression) and _sure_items(v, seen, shadowed - {e.value}, named=True))
+            for v in seen.bindings[e.value]
+        )
+    return False
+
+
+def _fixed(e: cst.BaseExpression, shadowed: set[str]) -> bool:
+    """Whether making ``e``'s value can raise nothing: a display of literals, ``range`` of whole
+    numbers, ``enumerate``/``zip``/``reversed`` of those."""
+    if isinstance(e, cst.List | cst.Tuple | cst.Set | cst.SimpleString):
+        return _literal(e)
+    called = _builtin(e, shadowed)
+    if called is None:
+        return False
+    assert isinstance(e, cst.Call)
+    if any(a.keyword or a.star for a in e.args):
+        return False
+    args = [a.value for a in e.args]
+    if called == "range":
+        numbers = 1 <= len(args) <= 3 and all(isinstance(a, cst.Integer) for a in args)
+        return numbers and all(_int(a) != 0 for a in args[2:])
+    if called in ("enumerate", "reversed") and len(args) == 1:
+        return _fixed(args[0], shadowed) and (called == "enumerate" or not isinstance(args[0], cst.Set))
+    return called == "zip" and bool(args) and all(_fixed(a, shadowed) for a in args)
+
+
+def _width(e: cst.BaseExpression) -> int | None:
+    """How many values each item of ``e`` holds, where it is sure: 2 for ``enumerate(...)``, the
+    number of its arguments for ``zip(...)``."""
+    if isinstance(e, cst.Call) and isinstance(e.func, cst.Name):
+        if e.func.value == "enumerate":
+            return 2
+        if e.func.value == "zip":
+            return len(e.args)
+    return None
+
+
+def _arity(target: cst.BaseExpression) -> int | None:
+    if isinstance(target, cst.Tuple | cst.List) and all(isinstance(e, cst.Element) for e in target.elements):
+        return len(target.elements)
+    return None
+
+
+def _plain_read(e: cst.BaseExpression, shadowed: set[str]) -> bool:
+    """A name, ``x.split(...)`` of a name, ``range`` of names, ``enumerate``/``zip`` of such, with
+    arguments of names and literals: making it runs no code of the user's, so raises none of
+    ayo's errors."""
+    if isinstance(e, cst.Name):
+        return True
+    if not isinstance(e, cst.Call) or any(a.keyword is not None or a.star for a in e.args):
+        return False
+    if isinstance(e.func, cst.Attribute):
+        plain = all(_literal(a.value) for a in e.args)
+        return e.func.attr.value in _SPLITS and isinstance(e.func.value, cst.Name) and plain
+    called = _builtin(e, shadowed)
+    if called == "range":
+        return all(isinstance(a.value, cst.Name) or _literal(a.value) for a in e.args)
+    return called in ("enumerate", "zip") and all(_plain_read(a.value, shadowed) for a in e.args)
+
+
+def _steady_test(test: cst.BaseExpression, seen: Survey, ayo_only: bool) -> bool:
+    """Whether a ``while`` loop's test can raise nothing the handlers catch (it is evaluated
+    outside them): ``True``; names, literals, ``not``/``and``/``or``, ``is`` comparisons; others
+    of names bound only to literals (``attempts < 3``); ``len`` of a list the function made.
+    With handlers of ayo's errors only, any name may be compared (no code of the user's raising
+    one of them)."""
+    if isinstance(test, cst.Name) and test.value in ("True", "False", "None"):
+        return True
+    if _literal(test, hashable=True):
+        return True
+    if isinstance(test, cst.Name):
+        return ayo_only or _literal_name(test.value, seen) or _sure_items(test, seen, set())
+    if isinstance(test, cst.UnaryOperation) and isinstance(test.operator, cst.Not):
+        return _steady_test(test.expression, seen, ayo_only)
+    if isinstance(test, cst.BooleanOperation):
+        return _steady_test(test.left, seen, ayo_only) and _steady_test(test.right, seen, ayo_only)
+    if isinstance(test, cst.Call):
+        return (
+            isinstance(test.func, cst.Name)
+            and test.func.value == "len"
+            and test.func.value not in seen.bindings
+            and len(test.args) == 1
+            and isinstance(arg := test.args[0].value, cst.Name)
+            and _sure_items(arg, seen, set())
+        )
+    if isinstance(test, cst.Comparison):
+        parts = [test.left, *(c.comparator for c in test.comparisons)]
+        if all(isinstance(c.operator, cst.Is | cst.IsNot) for c in test.comparisons):
+            return all(isinstance(p, cst.Name) or _literal(p) for p in parts)
+        if ayo_only:
+            return all(_steady_test(p, seen, ayo_only) for p in parts)
+        numbers = all(
+            isinstance(p, cst.Integer | cst.Float)
+            or (isinstance(p, cst.Name) and _literal_name(p.value, seen))
+            or (isinstance(p, cst.Call) and _steady_test(p, seen, ayo_only))
+            for p in parts
+        )
+        return numbers and not any(isinstance(c.operator, cst.In | cst.NotIn) for c in test.comparisons)
+    return False
+
+
+def _literal_name(name: str, seen: Survey) -> bool:
+    """Whether the function binds ``name`` only to numbers (``attempts = 0``, ``attempts += 1``)."""
+    values = seen.bindings.get(name, [None])
+    return all(
+        isinstance(v, cst.Integer | cst.Float)
+        or (isinstance(v, cst.AugAssign) and isinstance(v.value, cst.Integer | cst.Float))
+        for v in values
+    )
 
 
 def _int(e: cst.BaseExpression) -> int:

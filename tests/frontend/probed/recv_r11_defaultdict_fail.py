@@ -1,0 +1,14 @@
+from collections import defaultdict
+
+import ayo_trace as ayo
+
+D = defaultdict(list)
+
+
+@ayo.workflow
+async def wf(q, docs):
+    try:
+        D[q.split()[0]].append(await ayo.llm(q, max_tokens=3))
+    except ayo.EngineError:
+        pass
+    return {k: list(v) for k, v in D.items()}
