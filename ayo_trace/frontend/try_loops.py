@@ -40,9 +40,10 @@ raise nothing the handlers catch:
 * a ``for`` binds names, and iterates what taking the items of runs no code (``_sure_items``):
   a display, a comprehension, a string, ``list``/``tuple``/``sorted``/``range`` of anything,
   what ``.split()`` makes, ``enumerate``/``zip``/``reversed`` of those, a name of the function's
-  bound only to a list or tuple so made (not a parameter, a generator, ``map``, a dict's view,
-  nor a set or dict a body may grow); under handlers of more than ayo's errors, a tuple target
-  only of ``enumerate`` and ``zip``, as wide;
+  bound only to a list or tuple so made (not a generator, ``map``, a dict's view, nor a set or
+  dict a body may grow), or, with handlers of ayo's errors only, a parameter (``for d in docs``:
+  an input, whose items no code of the user's raising one of them takes); under handlers of
+  more than ayo's errors, a tuple target only of ``enumerate`` and ``zip``, as wide;
 * a ``while`` tests ``True``, or names, literals, ``not``/``and``/``or``, ``is``, and comparisons
   of names bound only to numbers and of ``len`` of such a list (any names, with handlers of
   ayo's errors only: no code of the user's raising one of them there).
@@ -96,6 +97,7 @@ class Survey:
     # each name the function binds in its own scope: the values assigned to it (an augmented
     # assignment's node for `+=`), None for any other binding (a parameter, a loop's target)
     bindings: dict[str, list[cst.CSTNode | None]]
+    params: frozenset[str] = frozenset()  # (those of them that are the function's parameters)
 
 
 def survey(module: cst.Module) -> Survey:
@@ -116,7 +118,11 @@ def survey(module: cst.Module) -> Survey:
                 for small in top.body:
                     if isinstance(small, cst.Assign):
                         so_far.update(t.target.value for t in small.targets if isinstance(t.target, cst.Name))
-    return Survey(reads, bound, _bindings(fn) if fn is not None else {})
+    if fn is None:
+        return Survey(reads, bound, {})
+    params = fn.params
+    named = (*params.params, *params.kwonly_params, *params.posonly_params)
+    return Survey(reads, bound, _bindings(fn), frozenset(p.name.value for p in named))
 
 
 def _bindings(fn: cst.FunctionDef) -> dict[str, list[cst.CSTNode | None]]:
@@ -208,7 +214,7 @@ def rewrite(
     if isinstance(loop, cst.For):
         if not all(isinstance(t, cst.Name) for t in target_leaves(loop.target)):
             return stmt  # (an item or attribute target runs a `__setitem__` or a setter)
-        if not _sure_items(loop.iter, seen, shadowed):
+        if not (_sure_items(loop.iter, seen, shadowed) or (ayo_only and _input(loop.iter, seen))):
             return stmt  # (taking an item of a generator, a map, a dict's view runs code)
         if (
             not ayo_only
@@ -430,6 +436,12 @@ def _sure_items(e: cst.BaseExpression, seen: Survey, shadowed: set[str], *, name
             for v in seen.bindings[e.value]
         )
     return False
+
+
+def _input(e: cst.BaseExpression, seen: Survey) -> bool:
+    """A parameter nothing binds again (``for d in docs``): what the caller hands in, whose items
+    no code of the user's raising one of ayo's errors takes (a list of documents)."""
+    return isinstance(e, cst.Name) and e.value in seen.params and seen.bindings.get(e.value) == [None]
 
 
 def _fixed(e: cst.BaseExpression, shadowed: set[str]) -> bool:
