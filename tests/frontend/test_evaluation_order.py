@@ -185,7 +185,7 @@ def test_a_call_evaluates_its_arguments_as_written(call: str, tmp_path: Path) ->
     agree(call_program(call), tmp_path)
 
 
-@settings(max_examples=30, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+@settings(max_examples=15, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
 @given(
     callee=st.integers(0, len(CALLEES) - 1),
     n_positional=st.integers(0, 4),
@@ -238,7 +238,7 @@ def test_an_assignment_evaluates_its_value_before_its_target(shape: int, tmp_pat
     agree(assign_program(shape, 0, 0), tmp_path)
 
 
-@settings(max_examples=30, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+@settings(max_examples=15, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
 @given(
     shape=st.integers(0, len(ASSIGNS) - 1),
     key=st.integers(0, len(KEYS) - 1),

@@ -15,7 +15,7 @@ from pathlib import Path
 
 import pytest
 
-from tests.util import fresh_copies_agree
+from tests.util import every_pair, fresh_copies_agree
 
 from .programs import load
 from .service_classes import COUNTING
@@ -158,7 +158,7 @@ def test_an_object_held_by_another_agrees(case: tuple[str, str, str], tmp_path: 
     fresh_copies_agree(_source(*case), tmp_path, ["what is rust", "FAIL x", "again"])
 
 
-WHOLE = list(itertools.product(HOLDS, sorted(READ_ONLY), ["Counting", "Repo"]))
+WHOLE = every_pair(HOLDS, sorted(READ_ONLY), ["Counting", "Repo"])  # (every pair of choices)
 
 
 @pytest.mark.parametrize("case", WHOLE, ids=["-".join(c) for c in WHOLE])

@@ -8,13 +8,12 @@ unordered."""
 
 from __future__ import annotations
 
-import itertools
 from pathlib import Path
 from typing import Any
 
 import pytest
 
-from tests.util import outcome, run_in_new_loop, three_runs_agree
+from tests.util import every_pair, outcome, run_in_new_loop, three_runs_agree
 
 from .programs import load
 
@@ -76,12 +75,7 @@ async def program(q, docs):
 
 DOCS = [["alpha"], ["alpha", "beta FAIL", "gamma"], ["a b", "c", "d"], []]
 
-CASES = [
-    (m, f, t, w)
-    for (m, f, t), w in zip(
-        itertools.product(MAKERS, FIRST, THEN), itertools.cycle([False, True, True]), strict=False
-    )
-]
+CASES = every_pair(MAKERS, FIRST, THEN, [False, True])  # (every pair of choices; the suite's time kept)
 
 
 @pytest.mark.parametrize(("maker", "first", "then", "wait"), CASES)

@@ -7,14 +7,13 @@ eager ≡ traced ≡ optimized on fresh module copies, a failing call among them
 
 from __future__ import annotations
 
-import itertools
 from typing import Any
 
 import pytest
 
 from ayo_trace.frontend.breaks import graph_breaks
 from tests.frontend.programs import load
-from tests.util import fresh_copies_agree
+from tests.util import every_pair, fresh_copies_agree
 
 MODULE = """
 async def ask(p):
@@ -64,7 +63,7 @@ def source(call: str, between: str, place: str) -> str:
     )
 
 
-CASES = list(itertools.product(CALLS, BETWEEN, AWAITS))
+CASES = every_pair(CALLS, BETWEEN, AWAITS)  # (every pair of choices; the suite's time kept)
 QUESTIONS = ["what is a heap", "explain FAIL here", "sort"]
 
 

@@ -9,7 +9,6 @@ the agents' class; eager ≡ traced ≡ optimized on fresh module copies, a fail
 
 from __future__ import annotations
 
-import itertools
 from typing import Any
 
 import pytest
@@ -17,7 +16,7 @@ import pytest
 from ayo_trace.frontend.breaks import graph_breaks
 from tests.frontend.programs import load
 from tests.frontend.test_agent_tables import CLASSES as TABLE_CLASSES
-from tests.util import fresh_copies_agree, run_in_new_loop, scripted_runtime
+from tests.util import every_pair, fresh_copies_agree, run_in_new_loop, scripted_runtime
 
 CLASSES = {
     "plain": TABLE_CLASSES["plain"],
@@ -89,7 +88,7 @@ def source(cls: str, container: str, loop: str, sets_field: bool = False) -> str
     )
 
 
-CASES = list(itertools.product(CLASSES, CONTAINERS, LOOPS))
+CASES = every_pair(CLASSES, CONTAINERS, LOOPS)  # (every pair of choices; the suite's time kept)
 
 
 @pytest.mark.parametrize(("cls", "container", "loop"), CASES, ids=["-".join(c) for c in CASES])

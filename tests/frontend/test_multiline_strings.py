@@ -54,7 +54,7 @@ def source(string: int, margin: int, use: int, where: int) -> str:
     )
 
 
-@settings(max_examples=50, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+@settings(max_examples=25, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
 @given(
     string=st.integers(0, len(STRINGS) - 1),
     margin=st.integers(0, len(MARGINS) - 1),

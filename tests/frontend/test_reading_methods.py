@@ -8,14 +8,13 @@ optimized on fresh module copies, a failing call among them."""
 
 from __future__ import annotations
 
-import itertools
 from typing import Any
 
 import pytest
 
 from ayo_trace.frontend.breaks import graph_breaks
 from tests.frontend.programs import load
-from tests.util import fresh_copies_agree
+from tests.util import every_pair, fresh_copies_agree
 
 MODULE = """
 import ayo_trace as ayo
@@ -69,7 +68,7 @@ STATEMENTS = {
 }
 READING = {"render": "render()", "summary": "summary(q)", "size": "size()"}
 CHANGING = {"pop_last": "pop_last()", "described": "described()", "noted": "noted()"}
-CASES = list(itertools.product(OBJECTS, STATEMENTS, [*READING, *CHANGING]))
+CASES = every_pair(OBJECTS, STATEMENTS, [*READING, *CHANGING])  # (every pair of choices)
 
 
 def source(obj: str, statement: str, method: str) -> str:

@@ -239,7 +239,7 @@ def _closure_program(root: str, before: str, after: str, first: str, second: str
     )
 
 
-@settings(max_examples=40, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+@settings(max_examples=20, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
 @given(
     root=st.sampled_from(sorted(_ROOTS)),
     before=st.sampled_from(sorted(_CHANGES)),

@@ -75,7 +75,7 @@ CHANGES = [
 DECORATORS = {"function": ["@counted"], "object": ["@Counted"], "stacked": ["@counted", "@tagged"]}
 
 
-@settings(max_examples=30, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+@settings(max_examples=15, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
 @given(
     change=st.integers(0, len(CHANGES) - 1),
     wraps=st.booleans(),
