@@ -62,10 +62,11 @@
   their own with copies of the handlers (``try_loops``), where that means the same.
 
 * ``groups.setdefault(k, []).append(await ask(w))``, a method call awaiting in its arguments on
-  a receiver that calls something (and awaits nothing), is ``ayo_receiver__ =
-  groups.setdefault(k, [])`` then ``ayo_receiver__.append(await ask(w))`` (a new line, standing
-  for the one before it): Python runs the receiver's code, then looks the method up, then
-  evaluates the arguments, in both.
+  a receiver that calls something, awaits nothing and is made from a name by method calls, items
+  and attributes (``_held``: not ``make_session(k)``, whose object the temporary would keep
+  alive), is ``ayo_receiver__ = groups.setdefault(k, [])`` then ``ayo_receiver__.append(await
+  ask(w))`` (a new line, standing for the one before it): Python runs the receiver's code, then
+  looks the method up, then evaluates the arguments, in both.
 
 * ``getattr(obj, "name")`` (two arguments, a name written out) is ``obj.name``, the same read.
 
