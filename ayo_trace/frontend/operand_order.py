@@ -239,9 +239,27 @@ def _changed_by(comp: Builder, calls: list[cst.Call], lifted: frozenset[int] = f
             name = c.func.value
             if name in defined:
                 out |= _closure_changes(comp, name, set())
+            elif (outer := _defined_around(comp, name)) is not None:
+                out |= _closure_changes(outer, name, set())  # (of the workflow, called by its helper)
             elif not src.fn_scope.assignments[name]:
                 out |= impure.changes_module_state(module.get(name))
     return out
+
+
+def _defined_around(comp: Builder, name: str) -> Builder | None:
+    """The body around an inlined local helper (``comp``) that defines the function ``name`` the
+    helper calls (``slot(k)`` of ``async def add(w)``, both the workflow's), when the helper binds
+    no such name itself; None when none does."""
+    if comp.src.fn_scope.assignments[name]:
+        return None
+    c = comp.enclosing
+    while c is not None:
+        if name in closures.closures(c.src):
+            return c
+        if c.src.fn_scope.assignments[name]:
+            return None
+        c = c.enclosing
+    return None
 
 
 def _closure_changes(comp: Builder, name: str, seen: set[str]) -> set[str]:
