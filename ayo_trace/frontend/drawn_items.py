@@ -45,6 +45,7 @@ import re
 import shlex
 import sys
 import textwrap
+import types
 from collections.abc import Iterator
 from typing import TYPE_CHECKING, Any
 
@@ -238,7 +239,11 @@ def _call_iterable(e: ast.Call, scope: _Scope, depth: int) -> bool:
     try:
         if f in _MADE_AT_ONCE or f in _LIBRARY_CONTAINERS:
             return True
-        if isinstance(getattr(f, "__self__", None), re.Pattern) and f.__name__ in _PATTERN_CONTAINERS:
+        if (
+            isinstance(f, types.BuiltinMethodType)
+            and isinstance(f.__self__, re.Pattern)
+            and f.__name__ in _PATTERN_CONTAINERS
+        ):
             return True
         if f in _SPENT_TOGETHER:
             return False

@@ -366,7 +366,7 @@ class StaticFolding(Expressions):
                 continue
             if function_factory(fn) and all(_literal(a.value) and not a.star for a in call.args):
                 continue  # (`make_judge("correctness")`: a function made of constants, the same each call)
-            owner = getattr(fn, "__self__", None)
+            owner = fn.__self__ if isinstance(fn, types.BuiltinMethodType) else None
             if isinstance(owner, str) and getattr(fn, "__name__", "") in PURE_STR_METHODS:
                 continue
             return False

@@ -150,7 +150,7 @@ def stores_only(fn: Any) -> bool:
     """Whether ``fn`` is a method of a built-in list, set, dict or deque that keeps, drops or looks
     up its arguments without changing them (``SEEN.add(text)``, ``LOG.append(x)``): not
     ``extend`` or ``update``, which use up an iterator handed to them."""
-    owner = getattr(fn, "__self__", None)
+    owner = fn.__self__ if isinstance(fn, types.BuiltinMethodType) else None  # (no `__getattr__` run)
     return (
         isinstance(fn, types.BuiltinMethodType)
         and type(owner) in (list, set, dict, collections.deque)

@@ -164,7 +164,7 @@ def _reached(value: Any, depth: int) -> list[Any]:
     of a function behind ``functools.cache``/``lru_cache``."""
     if isinstance(value, functools._lru_cache_wrapper):  # (`@lru_cache`: each call fills its cache,
         return [value]  # which `cache_info()` shows)
-    owner = getattr(value, "__self__", None)
+    owner = value.__self__ if isinstance(value, types.BuiltinMethodType) else None  # (no `__getattr__` run)
     if inspect.isbuiltin(value) and isinstance(owner, _MUTABLE):
         return [] if value.__name__ in READ_ONLY_METHODS else [owner]
     if isinstance(value, functools.partial):  # (`bump = partial(_bump, METRICS)`: what it is given)
