@@ -2,8 +2,8 @@
 items: out.append(await ask(c))``), is the loop with the ``try`` inside it and each handler ending
 with a ``break`` (``frontend/try_loops.py``): Python keeps what the items before a failing one
 did, which a ``try`` node around the loop could not (a graph break). Rewritten where nothing the
-handlers catch can be raised outside the loop's body: ayo's errors and a header that calls no
-code of the user's, or any error and a header that cannot raise. Generated over the handler,
+handlers catch can be raised outside the parts it puts in ``try`` statements: a header taking
+its items (or testing) without running code. Generated over the handler,
 the loop's header, its body and where the list is made; eager ≡ traced ≡ optimized on fresh
 module copies, a failing call among the items."""
 
@@ -30,14 +30,15 @@ HANDLERS = {
     "exception": ("except Exception as e:", ["out.append(type(e).__name__)"], False),
     "bare": ("except:", ["out.append('error')"], False),
 }
-# (the loop's header and first lines, whether it can raise nothing)
+# (the loop's header and first lines: each takes its items, or tests, without running code; the
+# first two may raise making the items, made first in a `try` of their own under `except Exception`)
 HEADERS = {
-    "split": (["for c in q.split():"], False),
-    "enumerate": (["for i, c in enumerate(q.split()):"], False),
-    "range": (["for i in range(3):", "    c = f'{q} {i}'"], True),
-    "literal": (["for c in ['a', 'FAIL', 'b']:"], True),
-    "zip": (["for i, c in zip(range(3), ('x', 'FAIL', 'z')):"], True),
-    "while": (["while len(out) < 3:", "    c = q if len(out) == 1 else str(len(out))"], False),
+    "split": ["for c in q.split():"],
+    "enumerate": ["for i, c in enumerate(q.split()):"],
+    "range": ["for i in range(3):", "    c = f'{q} {i}'"],
+    "literal": ["for c in ['a', 'FAIL', 'b']:"],
+    "zip": ["for i, c in zip(range(3), ('x', 'FAIL', 'z')):"],
+    "while": ["while len(out) < 3:", "    c = q if len(out) == 1 else str(len(out))"],
 }
 BODIES = {
     "append": ["out.append(await ayo.llm(f'{q} {c}', max_tokens=3))"],
@@ -79,15 +80,15 @@ def traces(handler: str, header: str, body: str, first: str, then: str) -> bool:
         return False  # (what follows the loop runs after its own `break` too)
     if "returns" in (handler, then) and body in ("stops", "skips"):
         return False  # (a `return` in the `try` of a loop that jumps)
-    if first == "awaits" and (then == "returns" or handler == "reads_item"):
-        return False  # (a `try` around what comes first, whose `else` would hold the `return`, whose
-        # handler would read the loop's name, which may be unbound there)
-    return HANDLERS[handler][2] or HEADERS[header][1] or header == "split"
+    # (a `try` around what comes first, or around making the items, whose `else` would hold the
+    # `return`, whose handler would read the loop's name, which may be unbound there)
+    first_try = first == "awaits" or (not HANDLERS[handler][2] and header in ("split", "enumerate"))
+    return not (first_try and (then == "returns" or handler == "reads_item"))
 
 
 def source(handler: str, header: str, body: str, first: str, then: str) -> str:
     clause, handling, _ = HANDLERS[handler]
-    loop = [*HEADERS[header][0], *("    " + b for b in BODIES[body])]
+    loop = [*HEADERS[header], *("    " + b for b in BODIES[body])]
     lines = [
         *(["out = []"] if first != "list_inside" else []),
         "try:",
