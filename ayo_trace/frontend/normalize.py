@@ -168,8 +168,8 @@ def rewrite(
         def leave_Try(
             self, old: cst.Try, new: cst.Try
         ) -> cst.BaseStatement | cst.FlattenSentinel[cst.BaseStatement]:
-            if self.scopes[-1]:
-                return new
+            if len(self.scopes) != 2:  # (the function's own body: `seen` is of its names, not a
+                return new  # nested function's, whose `items` may be another object)
             return try_loops.rewrite(old, new, names, seen, made)
 
         def leave_Call(self, old: cst.Call, new: cst.Call) -> cst.BaseExpression:

@@ -29,7 +29,9 @@ same code raises in the same order; each part catches what its part of the body 
 Rewritten only where taking the items and testing a ``while`` (outside every ``try`` then) can
 raise nothing the handlers catch:
 
-* the ``try`` has handlers (not ``except*``), no ``else``, no ``finally``; its body holds one
+* the ``try`` stands in the function's own body (not in a function it defines, whose names are
+  its own: ``seen`` is the function's); it has handlers (not ``except*``), no ``else``, no
+  ``finally``; its body holds one
   loop that awaits (``for`` or ``while``, not ``async``, no ``else``), which binds or changes a
   name read after the ``try`` or by a handler (else the ``try`` traces as it stands);
 * no handler holds a ``break`` or ``continue`` of a loop around the ``try``, nor a ``return``
