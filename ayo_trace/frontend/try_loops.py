@@ -31,9 +31,9 @@ raise nothing the handlers catch:
 
 * the ``try`` stands in the function's own body (not in a function it defines, whose names are
   its own: ``seen`` is the function's); it has handlers (not ``except*``), no ``else``, no
-  ``finally``; its body holds one
-  loop that awaits (``for`` or ``while``, not ``async``, no ``else``), which binds or changes a
-  name read after the ``try`` or by a handler (else the ``try`` traces as it stands);
+  ``finally``; its body holds one loop that awaits (``for`` or ``while``, not ``async``, no
+  ``else``), which binds or changes a name read after the ``try`` or by a handler (else the
+  ``try`` traces as it stands);
 * no handler holds a ``break`` or ``continue`` of a loop around the ``try``, nor a ``return``
   where the loop's body jumps (the loop would run as written with it: refused), nor binds a
   name (``as e``) read outside the ``try``; a handler of the first ``try`` reads no name the
@@ -53,8 +53,7 @@ raise nothing the handlers catch:
 The lines keep their numbers: the ``try:`` line becomes an empty line before the statements
 moved out, a new ``try:`` stands for the line after it (that of the first statement after the
 loop, its comments above it), each ``else:``, ``break`` and line taking the items for the line
-before it, and each copy of a handler for the handler's lines
-(``normalize.lines``).
+before it, and each copy of a handler for the handler's lines (``normalize.lines``).
 """
 
 from __future__ import annotations
