@@ -33,7 +33,7 @@ from .carried import read_before_bound
 from .deleted import carried_out, deleted_in
 from .flow import flow
 from .returns import may_be_unbound, reads_outside
-from .state import children, contains_await, leaves_loop, pattern_captures, walk
+from .state import children, contains_await, has_return, leaves_loop, pattern_captures, walk
 from .values import Static, Traced, Value
 
 if TYPE_CHECKING:
@@ -76,8 +76,7 @@ def leaves_surely(line: cst.BaseStatement) -> bool:
     return all(isinstance(n, plain) for n in walk(last.value) if isinstance(n, cst.BaseExpression))
 
 
-def _has_return(node: cst.CSTNode) -> bool:
-    return any(isinstance(n, cst.Return) for n in walk(node, lambda n: isinstance(n, _SCOPES)))
+_has_return = has_return
 
 
 def jump_block(comp: Builder, stmts: Sequence[cst.BaseStatement]) -> None:

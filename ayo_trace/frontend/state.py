@@ -60,6 +60,11 @@ def leaves_loop(node: cst.CSTNode, kinds: tuple[type[cst.CSTNode], ...]) -> bool
     )
 
 
+def has_return(node: cst.CSTNode) -> bool:
+    """Whether ``node`` holds a ``return`` outside nested functions and classes."""
+    return any(isinstance(n, cst.Return) for n in walk(node, _in_scope))
+
+
 def contains_await(node: cst.CSTNode) -> bool:
     """Whether ``node`` awaits anything outside nested functions (``async with``/``async for``
     await too), also in the header of one it defines (``def f(p=await g())``: ``header_awaits``)."""

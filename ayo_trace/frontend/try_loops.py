@@ -65,7 +65,7 @@ from typing import Any
 import libcst as cst
 
 from ..errors import AyoError
-from .state import _target_names, contains_await, leaves_loop, mutated_roots, target_leaves, walk
+from .state import _target_names, contains_await, has_return, leaves_loop, mutated_roots, target_leaves, walk
 
 ITEMS = "ayo_items__"
 
@@ -207,7 +207,7 @@ def rewrite(
     stops = leaves_loop(loop.body, (cst.Break,))
     if after and stops:
         return stmt  # (`after` runs after the loop's own `break` too, where a `for` `else` would not)
-    if _returns(stmt) and (_returns(loop.body) or stops or leaves_loop(loop.body, (cst.Continue,))):
+    if has_return(stmt) and (has_return(loop.body) or stops or leaves_loop(loop.body, (cst.Continue,))):
         return stmt  # (a `return` in a `try` of a loop that jumps: refused where the loop runs as written)
     ayo_only = all(_catches_ayo_only(h, names) for h in stmt.handlers)
     shadowed = {*names, *seen.bindings}  # (a builtin's name bound by the module or the function)
@@ -231,7 +231,7 @@ def rewrite(
     if guarded:  # (what comes before the loop may raise: in a `try` of its own)
         read = {n.value for h in handlers for n in walk(h) if isinstance(n, cst.Name)}
         unbound = _changed(loop, bound=True) - seen.bound.get(id(old), frozenset())
-        if _returns(loop.body) or _returns(cst.IndentedBlock(after)) or read & unbound:
+        if has_return(loop.body) or has_return(cst.IndentedBlock(after)) or read & unbound:
             return stmt  # (a `return` it would hold in its `else`; a handler reading the loop's names,
             # which may be unbound in the first `try`'s: Python raises there, the tracer refuses)
     if guard:  # (its items taken first, where the handlers catch what that raises: `for w in ITEMS`)
@@ -300,12 +300,6 @@ def _leaving(h: cst.ExceptHandler, lines: Lines | None) -> cst.ExceptHandler:
     if lines is not None:
         lines.added.append(leave)
     return h.with_changes(body=h.body.with_changes(body=[*h.body.body, leave]))
-
-
-def _returns(node: cst.CSTNode) -> bool:
-    return any(
-        isinstance(n, cst.Return) for n in walk(node, lambda n: isinstance(n, cst.FunctionDef | cst.Lambda))
-    )
 
 
 def _changes_what_is_read(loop: cst.For | cst.While, body: cst.CSTNode, reads: dict[str, int]) -> bool:
