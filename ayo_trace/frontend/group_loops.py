@@ -4,7 +4,9 @@
         for d in docs:                       ->        ayo_group_tasks__ = [
             tg.create_task(summarize(d))                   tg.create_task(summarize(d)) for d in docs]
 
-and, where the statement before the loop (in the group's body, or before the group when the loop
+(anyio's ``tg.start_soon(f, d)`` alike: ``[tg.start_soon(f, d) for d in docs]``, a list of Nones
+read nowhere, which ``task_groups`` traces as the ``tg.create_task(f(d))`` comprehension), and,
+where the statement before the loop (in the group's body, or before the group when the loop
 comes first in it) is ``tasks = []``, ``tasks.append(tg.create_task(f(d)))`` as the loop's body:
 ``tasks = [tg.create_task(f(d)) for d in docs]``. Outside a group the same holds for a loop keeping
 ``asyncio.create_task(...)`` or ``asyncio.ensure_future(...)`` after ``tasks = []``
@@ -97,13 +99,18 @@ def _group(stmt: cst.BaseStatement, is_group: Callable[[cst.BaseExpression], boo
 
 
 def _starts_in(tg: str) -> Callable[[cst.BaseExpression], bool]:
-    """Whether a called function is ``tg.create_task``."""
+    """Whether a called function is ``tg.create_task`` (asyncio) or ``tg.start_soon`` (anyio)."""
     return lambda f: (
         isinstance(f, cst.Attribute)
         and isinstance(f.value, cst.Name)
         and f.value.value == tg
-        and f.attr.value == "create_task"
+        and f.attr.value in ("create_task", "start_soon")
     )
+
+
+def _soon(element: cst.Call) -> bool:
+    """``tg.start_soon(f, *args)``: anyio's, which returns None (kept nowhere, so only a bare line)."""
+    return isinstance(element.func, cst.Attribute) and element.func.attr.value == "start_soon"
 
 
 def _made(
@@ -140,6 +147,9 @@ def _made(
     if not isinstance(element, cst.Call):
         return None
     plain = not starts(element.func)  # (a coroutine, or any call: only for a list spread into a call)
+    soon = not plain and _soon(element)
+    if soon and (stored is not None or not element.args or any(a.keyword or a.star for a in element.args)):
+        return None  # (`tg.start_soon(f, x)` alone on its line: the comprehension's list is never read)
     if plain and (bare or key is not None or stored is None or not _only_spread(module, name, loop)):
         return None
     if plain and any(_reads(t.body)[name] != counts[name] for t in tries.get(loop, [])):
@@ -159,6 +169,8 @@ def _made(
         return None  # (a task started by a filter or a name bound per item)
     inner = element if plain else element.args[0].value if element.args else None
     arguments = [a.value for a in inner.args] if isinstance(inner, cst.Call) else [inner] if inner else []
+    if soon:  # (`tg.start_soon(f, a, b)` calls `f(a, b)`)
+        arguments = [a.value for a in element.args]
     if not _same_when_raising(loop, [*arguments, *tested], name, counts, tries):
         return None
     if key is not None and not _awaited_as_dict(module, name, loop):

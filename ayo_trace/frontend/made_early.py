@@ -206,7 +206,7 @@ def window(
         body = getattr(block, "body", None)
         if isinstance(block, cst.IndentedBlock | cst.Module) and isinstance(body, tuple | list):
             siblings = list(body)
-            for stmt in siblings[siblings.index(node) + 1 :]:
+            for stmt in siblings[siblings.index(src.in_tree(node)) + 1 :]:
                 out.append((stmt, None))
                 if name is not None and name in _names(stmt):
                     return out

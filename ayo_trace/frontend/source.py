@@ -52,6 +52,8 @@ class FunctionSource:
     changed_ids: Any = None  # the ids of the objects the body may change in place (``closures.py``)
     loop_closures_checked: bool = False  # (``loop_closures.check_all`` ran)
     made: dict[int, cst.CSTNode] = field(default_factory=dict)  # nodes standing in (``stand_in``)
+    stands_for: dict[int, cst.CSTNode] = field(default_factory=dict)  # the tree's node each stands for
+    same_reads: dict[int, cst.CSTNode] = field(default_factory=dict)  # (``reads_as``)
     changed_anywhere: Any = None  # names whose object the body may change in place (``aliases.py``)
     kept: Any = None  # objects put into others by a change of those (``kept_in.py``), found on first use
     immutable: Any = None  # names only ever holding strings or numbers (``immutables.immutable_names``)
@@ -126,6 +128,18 @@ class FunctionSource:
         self.positions.extra[new] = self.positions[old]
         self.parents.extra[new] = parent if parent is not None else self.parents.get(old)
         self.made[id(new)] = new  # (kept, so that no other node takes its id in the caches)
+        self.stands_for[id(new)] = self.in_tree(old)
+
+    def reads_as(self, new: cst.CSTNode, old: cst.CSTNode, parent: cst.CSTNode | None = None) -> None:
+        """Take ``new``, standing in for ``old`` (``stand_in``) and reading the same names (a
+        comprehension made again around ``old``'s ``for`` clauses, its element spelled another
+        way), as reading what ``old`` reads: its names are ``old``'s (``free_names``)."""
+        self.stand_in(new, old, parent)
+        self.same_reads[id(new)] = old
+
+    def in_tree(self, node: cst.CSTNode) -> cst.CSTNode:
+        """The node of the tree ``node`` stands for (``stand_in``), or ``node`` itself."""
+        return self.stands_for.get(id(node), node)
 
     def tree_parts(self, node: cst.CSTNode, keep: type | tuple[type, ...] = ()) -> list[cst.CSTNode]:
         """The nodes of the tree ``node`` is made of: itself when it is one, else (a node the compiler
@@ -216,6 +230,8 @@ class FunctionSource:
         is a global, a closure cell or a builtin. Names bound by a comprehension, lambda or function
         inside ``root`` are not free.
         """
+        if id(node) in self.same_reads and (root is None or root is node):
+            return self.free_names(self.same_reads[id(node)])
         root = node if root is None else root
         key = (id(node), id(root))
         if key in self._free_cache:
@@ -282,8 +298,9 @@ class FunctionSource:
 
     def within(self, node: cst.CSTNode | None, root: cst.CSTNode) -> bool:
         """Whether ``node`` is ``root`` or inside it."""
+        old = self.same_reads.get(id(root))  # (a comprehension made again: its clauses are the tree's)
         while node is not None:
-            if node is root:
+            if node is root or node is old:
                 return True
             node = self.parents.get(node)
         return False

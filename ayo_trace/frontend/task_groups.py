@@ -4,9 +4,13 @@ says how a task is traced):
 * ``async with asyncio.TaskGroup() as tg:`` with ``t = tg.create_task(f(...))`` lines (``t`` a
   ``Completed`` task once the group exits), ``tasks = [tg.create_task(f(x)) for x in xs]`` lines
   (one ``map``: ``parallel._task_list``), and anyio's ``async with anyio.create_task_group() as
-  tg:`` with ``tg.start_soon(f, *args)`` lines.
-* Any other use of the group in its body (a loop starting tasks, ``tg`` passed on) leaves the whole
-  statement a graph break, run as written.
+  tg:`` with ``tg.start_soon(f, *args)`` lines, and ``ayo_group_tasks__ = [tg.start_soon(f, x) for
+  x in xs]``, ``group_loops``' rewrite of a loop starting them, traced as the comprehension of
+  ``tg.create_task(f(x))`` (its list of Nones is read nowhere).
+* Any other use of the group in its body (a loop starting tasks ``group_loops`` leaves, ``tg``
+  passed on) leaves the whole statement a graph break, run as written; so does a line after one
+  starting a task, before the body's first wait (``_run_after_tasks``): Python runs it before any
+  task starts, the graph runs each task where it is made.
 """
 
 from __future__ import annotations
@@ -17,9 +21,10 @@ from typing import TYPE_CHECKING, Any
 import libcst as cst
 
 from ..ir.code import SourceLoc
-from . import early_raises, interleaving, task_windows
+from . import early_raises, group_loops, interleaving, task_windows
 from .asyncio_calls import only_arg, traceable
 from .parallel import _task
+from .state import contains_await
 
 if TYPE_CHECKING:
     from .builder import Builder
@@ -32,9 +37,12 @@ def _group_factory(fn: Any) -> bool:
     return module.split(".")[0] == "anyio" and getattr(fn, "__name__", "") == "create_task_group"
 
 
-def _group_call(comp: Builder, stmt: cst.BaseStatement, tg: str) -> tuple[str | None, cst.Call] | None:
-    """``(target, call)`` for a ``t = tg.create_task(call)``, ``tg.create_task(call)`` or
-    ``tg.start_soon(f, *args)`` line (the latter as the call ``f(*args)``), else None."""
+def _group_call(
+    comp: Builder, stmt: cst.BaseStatement, tg: str, anyio_group: bool
+) -> tuple[str | None, cst.Call] | None:
+    """``(target, call)`` for a ``t = tg.create_task(call)``, ``tg.create_task(call)`` or (an
+    anyio group's) ``tg.start_soon(f, *args)`` line (the latter as the call ``f(*args)``), else
+    None."""
     if not isinstance(stmt, cst.SimpleStatementLine) or len(stmt.body) != 1:
         return None
     small = stmt.body[0]
@@ -60,15 +68,67 @@ def _group_call(comp: Builder, stmt: cst.BaseStatement, tg: str) -> tuple[str | 
     if method == "create_task":
         coro = only_arg(value)
         return (target, coro) if isinstance(coro, cst.Call) and traceable(comp, coro) else None
-    if method == "start_soon" and target is None and value.args:
-        if any(a.keyword is not None or a.star for a in value.args):
-            return None
-        call = cst.Call(
-            func=value.args[0].value,
-            args=[a.with_changes(comma=cst.MaybeSentinel.DEFAULT) for a in value.args[1:]],
-        )
+    if method == "start_soon" and anyio_group and target is None and _soon_args(value):
+        call = _soon_call(value)
         return (None, call) if traceable(comp, call) else None
     return None
+
+
+def _soon_args(call: cst.Call) -> bool:
+    """Whether ``tg.start_soon(...)`` has a function and positional arguments only (no ``name=``)."""
+    return bool(call.args) and not any(a.keyword is not None or a.star for a in call.args)
+
+
+def _soon_call(call: cst.Call) -> cst.Call:
+    """The call ``f(*args)`` that ``tg.start_soon(f, *args)`` starts."""
+    args = [a.with_changes(comma=cst.MaybeSentinel.DEFAULT) for a in call.args[1:]]
+    return cst.Call(func=call.args[0].value, args=args)
+
+
+def _soon_list(comp: Builder, stmt: cst.BaseStatement, tg: str) -> cst.BaseStatement | None:
+    """For ``ayo_group_tasks__ = [tg.start_soon(f, x) for x in xs]`` (``group_loops``' rewrite of a
+    loop starting an anyio group's tasks; its list of Nones is read nowhere), the comprehension
+    ``[tg.create_task(f(x)) for x in xs]`` the tracer traces as one ``map``, standing where it
+    stands; None for any other statement."""
+    if not (isinstance(stmt, cst.SimpleStatementLine) and len(stmt.body) == 1):
+        return None
+    small = stmt.body[0]
+    if not (
+        isinstance(small, cst.Assign)
+        and len(small.targets) == 1
+        and isinstance(small.targets[0].target, cst.Name)
+        and small.targets[0].target.value == group_loops.TASKS
+        and isinstance(made := small.value, cst.ListComp)
+        and isinstance(soon := made.elt, cst.Call)
+        and isinstance(func := soon.func, cst.Attribute)
+        and isinstance(func.value, cst.Name)
+        and func.value.value == tg
+        and func.attr.value == "start_soon"
+        and _soon_args(soon)
+    ):
+        return None
+    call = _soon_call(soon)
+    create = func.with_changes(attr=cst.Name("create_task"))
+    elt = soon.with_changes(func=create, args=[cst.Arg(call)])
+    listed = made.with_changes(elt=elt)
+    assign = small.with_changes(value=listed)
+    line = stmt.with_changes(body=[assign])
+    same: list[tuple[cst.CSTNode, cst.CSTNode, cst.CSTNode | None]] = [
+        (line, stmt, None),
+        (assign, small, line),
+        (listed, made, assign),
+    ]
+    for new, old, parent in same:
+        comp.src.reads_as(new, old, parent)  # (the same names: `tg`, the function, its arguments, items)
+    parts: list[tuple[cst.CSTNode, cst.CSTNode, cst.CSTNode]] = [
+        (elt, soon, listed),
+        (create, func, elt),
+        (create.attr, func.attr, create),
+        (call, soon, elt),
+    ]
+    for new, old, parent in parts:
+        comp.src.stand_in(new, old, parent)
+    return line
 
 
 def task_group(comp: Builder, stmt: cst.With, loc: SourceLoc) -> bool:
@@ -84,8 +144,11 @@ def task_group(comp: Builder, stmt: cst.With, loc: SourceLoc) -> bool:
     if item.asname is None or not isinstance(item.asname.name, cst.Name):
         return False
     tg = item.asname.name.value
+    anyio_group = comp.exprs.callee(factory) is not asyncio.TaskGroup  # (`start_soon` is anyio's only)
     body = [s for s in stmt.body.body if isinstance(s, cst.BaseStatement)]
-    calls = [_group_call(comp, s, tg) for s in body]
+    if anyio_group:
+        body = [_soon_list(comp, s, tg) or s for s in body]
+    calls = [_group_call(comp, s, tg, anyio_group) for s in body]
     for s, c in zip(body, calls, strict=True):
         group_list = c is None and _group_list(s, tg)
         made = _listed(s) if group_list else None
@@ -100,6 +163,7 @@ def task_group(comp: Builder, stmt: cst.With, loc: SourceLoc) -> bool:
     parts = [(c[1], None) if c is not None else _listed(s) for s, c in zip(body, calls, strict=True)]
     listed = [p for p in parts if p is not None]
     why = interleaving.conflict(comp, listed) or early_raises.started(comp, listed, group=True)
+    why = why or _run_after_tasks(comp, body, parts)
     if why is None:  # (a task and the group's statements after it touching one object, one changing it)
         why = _interleaved(comp, body, calls, stmt)
     if why is not None:  # a graph break runs the group as written
@@ -117,6 +181,37 @@ def task_group(comp: Builder, stmt: cst.With, loc: SourceLoc) -> bool:
     finally:
         del comp.deps.task_groups[tg]
     return True
+
+
+def _run_after_tasks(comp: Builder, body: list[cst.BaseStatement], parts: list[Any]) -> str | None:
+    """Why a statement of the group's body after one starting a task keeps the group as written:
+    Python runs it before any task starts (the group's tasks run from the end of its body), so
+    it has run when a task fails, and its own error comes before every task's; the graph runs each
+    task where it is made. None when every statement after the first task, up to the first that
+    awaits, starts tasks too (or is a ``pass`` or a constant)."""
+    started = False
+    for s, part in zip(body, parts, strict=True):
+        if part is not None:
+            started = True
+        elif started and contains_await(s):
+            return None  # (Python runs the tasks where the body waits: the windows' question)
+        elif started and not _nothing(s):
+            line = comp.src.loc(s).line
+            return (
+                f"its line {line} runs after a task is started, and Python runs it before any of the "
+                "group's tasks (they start where its body ends), so a failing task leaves it run; "
+                "the graph runs each task where it is made"
+            )
+    return None
+
+
+def _nothing(stmt: cst.BaseStatement) -> bool:
+    """A line of ``pass`` or of a constant (a docstring, ``...``)."""
+    return isinstance(stmt, cst.SimpleStatementLine) and all(
+        isinstance(small, cst.Pass)
+        or (isinstance(small, cst.Expr) and isinstance(small.value, cst.SimpleString | cst.Ellipsis))
+        for small in stmt.body
+    )
 
 
 def _interleaved(
@@ -143,8 +238,8 @@ def with_reason(comp: Builder, stmt: cst.BaseStatement) -> str | None:
     if _group_factory(fn):
         return (
             "a task group used other than by `t = tg.create_task(f(...))` lines and `tasks = "
-            "[tg.create_task(f(x)) for x in xs]` comprehensions (a loop starting tasks, `tg` handed "
-            "on) runs as written"
+            "[tg.create_task(f(x)) for x in xs]` comprehensions (a loop doing more than starting "
+            "one task, its names read after it, `tg` handed on) runs as written"
         )
     if fn in (getattr(asyncio, "timeout", None), getattr(asyncio, "timeout_at", None)):
         return (

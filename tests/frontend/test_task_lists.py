@@ -303,15 +303,23 @@ def test_a_task_groups_list_of_tasks_runs_as_one_map(items: str, consumer: str, 
     assert_all_equal(results)
 
 
-def test_a_task_groups_task_inspected_inside_the_group_is_refused(tmp_path: Path) -> None:
+def test_a_task_groups_task_inspected_inside_the_group_runs_the_group_as_written(tmp_path: Path) -> None:
+    # (Python runs the line before any task starts: `done()` is False there, and the line has run
+    # when a task fails; the graph would run the tasks first)
     code = (
         HEADER
         + GROUP.format(prompt='f"Sum: {d}"', clauses="for d in docs")
         + ("        first = tasks[0].done()\n    return first\n")
     )
     module = load(code, tmp_path)
-    with pytest.raises(TraceError, match="other than by awaiting"):
-        module.program.graph(QUESTION, DOCS)
+    graph = module.program.graph(QUESTION, DOCS)
+    assert [n.attrs["reason"] for n in graph.walk() if n.op == "break"] == [
+        "a task group whose tasks Python interleaves runs eagerly, as written: its line 9 runs after "
+        "a task is started, and Python runs it before any of the group's tasks (they start where its "
+        "body ends), so a failing task leaves it run; the graph runs each task where it is made"
+    ]
+    results = run_in_new_loop(run_modes, module.program, (QUESTION, DOCS), 3, [[], list(DEFAULT_PASSES)])
+    assert_all_equal(results)
 
 
 WAITED = {  # what code does with `done` after `asyncio.wait(tasks)`: wait itself raises no task's error
