@@ -542,3 +542,25 @@ def _written_by_user(value: Any, depth: int) -> bool:
         if isinstance(member, types.FunctionType) and user_function(member) is not None:
             return True
     return False
+
+
+def writers_change_state(module: dict[str, Any]) -> bool:
+    """Whether a class of the user's that ``module`` names writes its objects with code changing
+    state (a ``__repr__`` counting its calls, ``Chunk.renders += 1``): formatting an object whose
+    class the trace does not know may then be seen, so it is done in program order."""
+    return any(isinstance(v, type) and writer_changes(v) for v in list(module.values()))
+
+
+@functools.lru_cache(maxsize=1024)
+def writer_changes(cls: type) -> bool:
+    """Whether ``cls``, a class of the user's, writes its objects (``__str__``, ``__repr__``,
+    ``__format__``) with code changing state."""
+    if not _users_class(cls):
+        return False
+    members = [inspect.getattr_static(cls, name, None) for name in _WRITERS]
+    return any(
+        isinstance(m, types.FunctionType)
+        and user_function(m) is not None
+        and bool(changes_module_state(m) or changed_objects(m))
+        for m in members
+    )

@@ -15,7 +15,7 @@ from ..ir.graph import Node
 from ..ir.template import Hole
 from . import aliases, closures
 from .builder import Expressions
-from .folding import _written_by_user
+from .folding import _written_by_user, writer_changes, writers_change_state
 from .state import contains_await, walk
 from .values import Static, Text, Traced, Value, pieces_of
 
@@ -155,6 +155,13 @@ class TextBuilding(Expressions):
                 else Static(module.get(n.value))
             )
             if isinstance(bound, Static) and _written_by_user(bound.value, 0):
+                return True
+            if not isinstance(bound, Traced) or bound.node.op in _KNOWN_VALUES:
+                continue
+            # (formatted where a map's items run at once, a class writing with code changing state
+            # would show it: an object the workflow makes, `c = Chunk(t)`, or an item of
+            # `[Chunk(i, w) ...]`, whose class is not known here)
+            if writer_changes(bound.cls) if bound.cls is not None else writers_change_state(module):
                 return True
         return False
 
@@ -346,6 +353,10 @@ class TextBuilding(Expressions):
         return Hole(node, "format", None, "")
 
     # --- awaits ------------------------------------------------------------------------------------
+
+
+# (what these hand back is never an object of the user's: a text, vectors, hits)
+_KNOWN_VALUES = frozenset({"llm", "llm_decode", "embed", "search", "rerank"})
 
 
 def _evaluated(made: Made) -> bool:
