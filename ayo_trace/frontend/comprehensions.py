@@ -88,7 +88,9 @@ class ComprehensionMaps(Expressions):
             return Traced(node)
         names = _bound_names(comp)
         items = self.body.materialize(self.expr(comp.iter, loc, "items"), loc, "items")
-        if not simple:
+        if not simple or (awaits and not drawn_ahead(self.body, e)):
+            # (spread into a gather, Python makes every item before the first call: a generator
+            # of the user's changing state runs whole first, as the list the clauses make)
             items = self._comprehension_items(e, comp, items, names, loc, hint, lazy=not awaits)
         item = names[0] if len(names) == 1 else "item"
         child = self.body.nested("body")

@@ -163,9 +163,8 @@ def task_group(comp: Builder, stmt: cst.With, loc: SourceLoc) -> bool:
     parts = [(c[1], None) if c is not None else _listed(s) for s, c in zip(body, calls, strict=True)]
     listed = [p for p in parts if p is not None]
     why = interleaving.conflict(comp, listed) or early_raises.started(comp, listed, group=True)
-    why = why or _run_after_tasks(comp, body, parts)
     if why is None:  # (a task and the group's statements after it touching one object, one changing it)
-        why = _interleaved(comp, body, calls, stmt)
+        why = _interleaved(comp, body, calls, stmt) or _run_after_tasks(comp, body, parts)
     if why is not None:  # a graph break runs the group as written
         reason = f"a task group whose tasks Python interleaves runs eagerly, as written: {why}"
         comp.statement_break(stmt, loc, reason)

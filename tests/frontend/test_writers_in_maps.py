@@ -60,7 +60,9 @@ QUESTIONS = ["what is a heap", "explain FAIL here now", "sort lists"]
 
 
 @pytest.mark.parametrize("case", CASES, ids=["-".join(c) for c in CASES])
-def test_an_object_writing_itself_with_effects_keeps_the_loop_in_order(case: tuple[str, ...], tmp_path: Any) -> None:
+def test_an_object_writing_itself_with_effects_keeps_the_loop_in_order(
+    case: tuple[str, ...], tmp_path: Any
+) -> None:
     fresh_copies_agree(_source(*case), tmp_path, QUESTIONS)
 
 
