@@ -65,6 +65,7 @@ from typing import Any
 import libcst as cst
 
 from ..errors import AyoError
+from . import primitives
 from .state import _target_names, contains_await, has_return, leaves_loop, mutated_roots, target_leaves, walk
 
 ITEMS = "ayo_items__"
@@ -215,7 +216,9 @@ def rewrite(
     if isinstance(loop, cst.For):
         if not all(isinstance(t, cst.Name) for t in target_leaves(loop.target)):
             return stmt  # (an item or attribute target runs a `__setitem__` or a setter)
-        if not (_sure_items(loop.iter, seen, shadowed) or (ayo_only and _input(loop.iter, seen))):
+        if not (
+            _sure_items(loop.iter, seen, shadowed, names=names) or (ayo_only and _input(loop.iter, seen))
+        ):
             return stmt  # (taking an item of a generator, a map, a dict's view runs code)
         if (
             not ayo_only
@@ -390,15 +393,25 @@ def _builtin(e: cst.BaseExpression, shadowed: set[str]) -> str | None:
     return None
 
 
-def _sure_items(e: cst.BaseExpression, seen: Survey, shadowed: set[str], *, named: bool = False) -> bool:
+def _sure_items(
+    e: cst.BaseExpression,
+    seen: Survey,
+    shadowed: set[str],
+    *,
+    named: bool = False,
+    names: dict[str, Any] | None = None,
+) -> bool:
     """Whether taking the items of ``e``'s value runs no code, once it is made: a display, a
     list, set or dict comprehension, a string, a builtin container made of anything (``sorted(xs)``,
     ``list(gen)``), ``range``, what ``str.split`` makes (``q.split()``: a list; a method of that
     name is taken as the string's), ``enumerate``/``zip``/``reversed`` of such, or a name of the
     function's bound only to such values (not a parameter: it may hold a generator; not a set or
-    dict, which raises when the loop's body changes its size: ``named``)."""
+    dict, which raises when the loop's body changes its size: ``named``), or the list an awaited
+    ``ayo.search`` or ``ayo.rerank`` hands back (``names``: the function's globals and closure)."""
     if isinstance(e, cst.List | cst.Tuple | cst.ListComp | cst.SimpleString | cst.ConcatenatedString):
         return True
+    if isinstance(e, cst.Await) and isinstance(e.expression, cst.Call) and names is not None:
+        return any(_resolve(e.expression.func, names) is f for f in (primitives.search, primitives.rerank))
     if isinstance(e, cst.Set | cst.SetComp | cst.DictComp):
         return not named
     if isinstance(e, cst.Call) and isinstance(e.func, cst.Attribute):
@@ -412,9 +425,9 @@ def _sure_items(e: cst.BaseExpression, seen: Survey, shadowed: set[str], *, name
         if any(a.star for a in e.args):
             return False
         if called == "enumerate" and len(args) == 1:
-            return _sure_items(args[0], seen, shadowed)
+            return _sure_items(args[0], seen, shadowed, names=names)
         if called == "zip" and args and len(args) == len(e.args):
-            return all(_sure_items(a, seen, shadowed) for a in args)
+            return all(_sure_items(a, seen, shadowed, names=names) for a in args)
         if called == "reversed" and len(args) == 1 and len(e.args) == 1:
             a = args[0]
             return isinstance(a, cst.List | cst.Tuple | cst.ListComp) or _builtin(a, shadowed) in (
@@ -427,7 +440,10 @@ def _sure_items(e: cst.BaseExpression, seen: Survey, shadowed: set[str], *, name
     if isinstance(e, cst.Name) and e.value in seen.bindings:
         return all(
             isinstance(v, cst.AugAssign)
-            or (isinstance(v, cst.BaseExpression) and _sure_items(v, seen, shadowed - {e.value}, named=True))
+            or (
+                isinstance(v, cst.BaseExpression)
+                and _sure_items(v, seen, shadowed - {e.value}, named=True, names=names)
+            )
             for v in seen.bindings[e.value]
         )
     return False
