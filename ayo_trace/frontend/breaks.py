@@ -55,6 +55,31 @@ _FIXES = (
     ("for loop with", "filter the items first (a comprehension with `if`), then loop without break"),
     ("if with break", "compute the condition in the loop, then break outside the `if`"),
     (
+        "handler defines a function with a bare",
+        "raise the error by name in that function (`raise err` of `except E as err`), or re-raise it "
+        "in the handler itself",
+    ),
+    ("a `return` in its `finally`", "return after the `try` statement, not from its `finally`"),
+    ("`finally` holds a", "set a flag in the `finally` and jump on it after the `try` statement"),
+    (
+        "could not be rewritten as the loop",
+        "put the `try` inside the loop around its awaits (`for x in xs:`, `try: ...`, `except ...: "
+        "break`), or loop over a list (a display, `list(...)`, `q.split()`)",
+    ),
+    (
+        "class is known only when",
+        "catch a class the module defines or imports (or a tuple of them bound at module level)",
+    ),
+    (
+        "`finally` binds or changes a name",
+        "keep the `finally` to code changing no name and reading none the `try` binds (closing, "
+        "logging), and bind or change the names after the `try` statement",
+    ),
+    (
+        "with `except*` handlers",
+        "catch `ExceptionGroup` (`except ExceptionGroup as eg:`, then `eg.exceptions`), which traces",
+    ),
+    (
         "try",
         "assign names in the `try` body's last statement only (or again in every handler), "
         "so the `try` traces whole; or let the error propagate",

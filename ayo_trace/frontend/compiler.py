@@ -8,11 +8,11 @@ branches on traced values that await primitives become ``cond`` nodes; what cann
 its meaning intact becomes a graph break (``break``: the runtime runs that statement, or the rest of
 the function, eagerly with the values materialized) or a ``TraceError`` that names the line.
 
-This module holds the statement compiler and the state of a body (``builder.Builder``). Each body
-owns an ``ExpressionCompiler`` (``exprs``, ``expressions.py``); statements of one kind have modules of
-their own: ``for`` loops that become ``map`` nodes ``map_loops.py``, other loops ``control_flow.py``,
-``try`` ``try_except.py`` (``try_returns.py``), ``match`` ``matching.py``, task groups ``task_groups.py``,
-a ``return`` inside ``returning.py``, tasks run as written ``task_regions.py``."""
+This module holds the statement compiler and the state of a body (``builder.Builder``), which owns an
+``ExpressionCompiler`` (``exprs``, ``expressions.py``); statements of one kind have modules of their own:
+``for`` loops that become ``map`` nodes ``map_loops.py``, other loops ``control_flow.py``, ``try``
+``try_except.py`` (``try_returns.py``, ``try_reasons.py``), ``match`` ``matching.py``, task groups
+``task_groups.py``, a ``return`` inside ``returning.py``, tasks run as written ``task_regions.py``."""
 
 from __future__ import annotations
 
@@ -50,6 +50,7 @@ from . import (
     task_groups,
     task_regions,
     try_except,
+    try_reasons,
     try_returns,
     unroll,
 )
@@ -260,7 +261,8 @@ class Compiler(Builder):
             return closures.define(self, stmt, loc)
         if not contains_await(stmt):  # while, try, with, async for/with: plain code, else a break
             return self.python_statement(stmt, loc, self.src.assigned_names(stmt), effect=True)
-        self.statement_break(stmt, loc, task_groups.with_reason(self, stmt) or _construct(stmt))
+        why = task_groups.with_reason(self, stmt) or try_reasons.taken(self, stmt) or _construct(stmt)
+        self.statement_break(stmt, loc, why)
 
     def _compound(self, stmt: cst.BaseStatement, loc: SourceLoc) -> bool:
         """Compile ``stmt`` if it is a loop, ``try``, ``match`` or task group traced into the IR; False
@@ -593,8 +595,6 @@ class Compiler(Builder):
             name="break",
         )
         raise Returned(Traced(node))
-
-    # --- if ----------------------------------------------------------------------------------------
 
     def static_test(self, test: cst.BaseExpression) -> Static | None:
         return None if contains_await(test) else self.exprs.try_static(test)

@@ -56,6 +56,8 @@ class TraceDeps:
     caught: dict[int, tuple[Any, ...] | None] = field(default_factory=dict)
     # the nodes formatting a string's hole where the string is built (``text._formatted_now``), by id
     formatted_now: dict[int, Any] = field(default_factory=dict)
+    # why each `try` that runs as written does, by its place in the source (``try_reasons``)
+    try_reasons: dict[Any, str] = field(default_factory=dict)
     # the `asyncio.as_completed(...)` calls (by id) traced as lists of outcomes (``completion``)
     outcomes: set[int] = field(default_factory=set)
     # the defaults of the workflow's own `async def`s known when each `def` ran, by the def's id

@@ -51,6 +51,17 @@ from .control_flow import (
 )
 from .returns import UnboundRead, held_unbound, may_be_unbound, reads_outside
 from .state import accumulated, ancestors, contains_await, walk
+from .try_reasons import (
+    BARE_RAISE,
+    BOUND_EARLY,
+    CLASS_AT_RUN_TIME,
+    FINALLY_JUMPS,
+    FINALLY_NAMES,
+    FINALLY_RETURNS,
+    KEEPS_PROGRESS,
+    bare_raise_in_def,
+    refused,
+)
 from .values import Static, Traced, Value
 
 if TYPE_CHECKING:
@@ -79,16 +90,18 @@ def try_statement(
     (``_finally_after``), not into it. ``returns``: a part may
     ``return`` (``try_returns.py``): the caller has bound ``RETURNED``/``RESULT``, which the node
     also outputs, and the ``else`` runs only when the body did not return."""
-    if (_has_return(stmt) and not returns) or _bare_raise(stmt.handlers):
+    if _has_return(stmt) and not returns:
         return False
+    if bare_raise_in_def(stmt.handlers):
+        return refused(comp, stmt, BARE_RAISE)
     if returns and stmt.finalbody is not None and _has_return(stmt.finalbody):
-        return False  # a `return` in `finally` overrides the others: left to a graph break
+        return refused(comp, stmt, FINALLY_RETURNS)  # a `return` in `finally` overrides the others
     if rest is None and not returns and (jumps(stmt) or not contains_await(stmt)):
         return False
     if not finally_after and rest is None and _finally_after(comp, stmt, loc, returns=returns):
         return True
     if rest is not None and stmt.finalbody is not None and jumps(stmt.finalbody):
-        return False
+        return refused(comp, stmt, FINALLY_JUMPS)
     if rest is not None and stmt.finalbody is not None and not finally_after and _plain_finally(comp, stmt):
         return try_statement(comp, stmt, loc, rest, finally_after=True, returns=returns)
     body = _branch_stmts(stmt.body)
@@ -98,20 +111,22 @@ def try_statement(
     early.discard(BROKE)
     relevant = early & reads_outside(comp, stmt)
     if _loop_keeps_progress(comp, stmt, body):
-        return False
+        return refused(comp, stmt, KEEPS_PROGRESS)
     trouble = {n for h in stmt.handlers for n in comp.src.free_names(h.body)[0] if n in early}
     for h in stmt.handlers:
         if not (_reraises(h) or (returns and _returns(h)) or relevant <= set(bound_names(comp, [h.body]))):
             trouble |= relevant
     if trouble:
         cut = None if returns else _cut(comp, stmt, ends, trouble)
-        return cut is not None and try_statement(comp, cut, loc, rest, finally_after=finally_after)
+        if cut is None:
+            return refused(comp, stmt, BOUND_EARLY)
+        return try_statement(comp, cut, loc, rest, finally_after=finally_after)
     bind = [
         h.name.name.value if h.name and isinstance(h.name.name, cst.Name) else None for h in stmt.handlers
     ]
     catches = [_catch(comp, h, comp.src.loc(h)) for h in stmt.handlers]
     if any(c is False for c in catches):
-        return False
+        return refused(comp, stmt, CLASS_AT_RUN_TIME)
     parts: list[cst.CSTNode] = [*body, *(h.body for h in stmt.handlers)]
     if stmt.orelse is not None:
         parts.append(stmt.orelse.body)
@@ -120,7 +135,7 @@ def try_statement(
     if final:
         final_reads = set(comp.src.free_names(stmt.finalbody.body)[0])  # type: ignore[union-attr]
         if bound_names(comp, final) or final_reads & {*names, *(b for b in bind if b)}:
-            return False
+            return refused(comp, stmt, FINALLY_NAMES)
 
     children: list[tuple[str, Builder, list[Node]]] = []
 
@@ -487,31 +502,6 @@ def _returns(handler: cst.ExceptHandler) -> bool:
 def _reraises(handler: cst.ExceptHandler) -> bool:
     last = handler.body.body[-1] if handler.body.body else None
     return isinstance(last, cst.SimpleStatementLine) and any(isinstance(s, cst.Raise) for s in last.body)
-
-
-def _bare_raise(handlers: Any) -> bool:
-    """A bare ``raise`` in a function defined in a handler (it re-raises what is being handled where
-    the function is called, unknown to the graph; one in the handler itself: ``reraising``)."""
-    found = False
-
-    class V(cst.CSTVisitor):
-        def __init__(self) -> None:
-            super().__init__()
-            self.depth = 0
-
-        def visit_FunctionDef(self, n: cst.FunctionDef) -> None:
-            self.depth += 1
-
-        def leave_FunctionDef(self, n: cst.FunctionDef) -> None:
-            self.depth -= 1
-
-        def visit_Raise(self, n: cst.Raise) -> None:
-            nonlocal found
-            found = found or (n.exc is None and self.depth > 0)
-
-    for h in handlers:
-        h.visit(V())
-    return found
 
 
 def caught(
