@@ -69,19 +69,32 @@ def rewrite(
                             assert isinstance(was, cst.SimpleStatementLine)  # (`_emptied`)
                             body[k - 1] = was.with_changes(body=[cst.Pass()])
                         continue
-                tg = _group(stmt, is_group)
-                if tg is None or not isinstance(stmt, cst.With):
-                    continue
-                inner = list(stmt.body.body)
                 was = old.body[k]
-                old_inner = was.body.body if isinstance(was, cst.With) else inner
-                for j, loop in enumerate(old_inner):
-                    before = inner[j - 1] if j else body[k - 1] if k else None
-                    made = _made(module, loop, _starts_in(tg), before, counts, tries, bare=True)
-                    if made is not None:
-                        inner[j] = made[0]
-                body[k] = stmt.with_changes(body=stmt.body.with_changes(body=inner))
+                ahead = body[k - 1] if k else None
+                if isinstance(stmt, cst.With):
+                    body[k] = group(stmt, was, ahead)
+                elif isinstance(stmt, cst.Try) and isinstance(was, cst.Try) and stmt.body.body:
+                    # (a group first in a `try`: what stands before the `try` stands before it)
+                    first = stmt.body.body[0]
+                    if isinstance(first, cst.With):
+                        lines = [group(first, was.body.body[0], ahead), *stmt.body.body[1:]]
+                        body[k] = stmt.with_changes(body=stmt.body.with_changes(body=lines))
             return new.with_changes(body=body)
+
+    def group(stmt: cst.With, was: cst.CSTNode, ahead: cst.CSTNode | None) -> cst.With:
+        """``stmt`` (``was`` as parsed), a task group, with its loops rewritten (``ahead``: the
+        statement before it)."""
+        tg = _group(stmt, is_group)
+        if tg is None:
+            return stmt
+        inner = list(stmt.body.body)
+        old_inner = was.body.body if isinstance(was, cst.With) else inner
+        for j, loop in enumerate(old_inner):
+            before = inner[j - 1] if j else ahead
+            made = _made(module, loop, _starts_in(tg), before, counts, tries, bare=True)
+            if made is not None:
+                inner[j] = made[0]
+        return stmt.with_changes(body=stmt.body.with_changes(body=inner))
 
     out = module.visit(Loops())
     assert isinstance(out, cst.Module)

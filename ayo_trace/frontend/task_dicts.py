@@ -41,6 +41,7 @@ from .asyncio_calls import (
     Failed,
     bind_completed,
     catches,
+    group_of,
     is_gather,
     made_node,
     wrapped,
@@ -116,24 +117,31 @@ def task_dict(comp: Builder, small: cst.Assign, target: str, made: cst.DictComp,
     tasks start here), ``tasks`` the dict of their ``Completed`` tasks."""
     if wrapped(comp, made.value) is None or made.for_in.asynchronous or _clause_awaits(made.for_in):
         return False
-    _check_uses(comp, small, target, loc)
+    # (a task group's tasks have finished once it exits, and a failing one fails the group)
+    group = group_of(comp, made.value) if isinstance(made.value, cst.Call) else None
+    if group is None:
+        _check_uses(comp, small, target, loc)
+    else:
+        task_uses.check_task_uses(comp, small, target, loc, many=True, within=group)
     call = wrapped(comp, made.value)
     if call is not None:
         part = (call, interleaving.items_of(made))
         why = interleaving.conflict(comp, [part])  # (the calls run at once)
-        task_windows.check_window(comp, small, target, [part], loc, None)
+        task_windows.check_window(comp, small, None if group else target, [part], loc, group)
         if why is not None:  # Python's tasks, made as written (or refused, sharing their line)
             if not task_uses.made_as_written(comp, small, loc, f"the tasks `{target}` are Python's: {why}"):
                 raise TraceError(why, loc=loc, construct="gather")
             return True
-    if call is not None:  # each call a `try` making its task: `Completed`, or `Failed` keeping its error
+    kept = call is not None and group is None
+    if kept:  # each call a `try` making its task: `Completed`, or `Failed` keeping its error
+        assert call is not None
         comp.deps.caught[id(call)] = (Completed, Failed)
     try:
         results = comp.exprs.comprehension_map(made, loc, target, awaits=True)  # await create_task(f(x))
     finally:
         if call is not None:
             comp.deps.caught.pop(id(call), None)
-    made_tasks = f"dict({RESULT})  # {DONE}" if call is not None else _completed_dict()
+    made_tasks = f"dict({RESULT})  # {DONE}" if kept else _completed_dict()
     source = f"{target} = {made_tasks}  # {MARKS['dict']}"
     bind_completed(comp, small, target, comp.materialize(results, loc, "results"), source, loc)
     return True

@@ -18,6 +18,7 @@ from __future__ import annotations
 import asyncio
 from typing import TYPE_CHECKING, Any
 
+import anyio.abc
 import libcst as cst
 
 from ..ir.code import SourceLoc
@@ -72,6 +73,32 @@ def _group_call(
         call = _soon_call(value)
         return (None, call) if traceable(comp, call) else None
     return None
+
+
+def _anyio_handles_unread(stmt: cst.BaseStatement, call: Any, group_list: bool) -> bool:
+    """Whether an anyio group's line starting tasks keeps no handle: ``tg.start_soon(...)``, a bare
+    ``tg.create_task(...)`` (where anyio has it), or ``group_loops``' list read nowhere. A handle
+    kept (``h = tg.create_task(...)``, a list or dict of them) is anyio's ``TaskHandle``
+    (``return_value``, no ``result()``), which the tracer's finished tasks do not stand for."""
+    if group_list:
+        small = stmt.body[0] if isinstance(stmt, cst.SimpleStatementLine) else None
+        assert isinstance(small, cst.Assign)
+        target = small.targets[0].target
+        return isinstance(target, cst.Name) and target.value == group_loops.TASKS and _anyio_creates()
+    if call is None:
+        return True
+    if call[0] is not None:
+        return False
+    line = stmt.body[0] if isinstance(stmt, cst.SimpleStatementLine) else None
+    made = line.value if isinstance(line, cst.Expr) else None
+    started = isinstance(made, cst.Call) and isinstance(made.func, cst.Attribute) and made.func.attr.value
+    return started == "start_soon" or _anyio_creates()
+
+
+def _anyio_creates() -> bool:
+    """Whether the anyio installed has ``TaskGroup.create_task`` (4.16 and later): before, calling
+    it raises ``AttributeError``, as a graph break running the group as written does."""
+    return hasattr(anyio.abc.TaskGroup, "create_task")
 
 
 def _soon_args(call: cst.Call) -> bool:
@@ -151,6 +178,8 @@ def task_group(comp: Builder, stmt: cst.With, loc: SourceLoc) -> bool:
     calls = [_group_call(comp, s, tg, anyio_group) for s in body]
     for s, c in zip(body, calls, strict=True):
         group_list = c is None and _group_list(s, tg)
+        if anyio_group and not _anyio_handles_unread(s, c, group_list):
+            return False  # (anyio's `create_task` hands back a `TaskHandle`, not a task: run as written)
         made = _listed(s) if group_list else None
         if made is not None and not traceable(comp, made[0]):
             return False  # (tasks of calls run as written, `tg.create_task(decorated(d))`: the group too)
@@ -253,9 +282,12 @@ def _listed(stmt: cst.BaseStatement) -> interleaving.Part | None:
     if not (isinstance(stmt, cst.SimpleStatementLine) and isinstance(stmt.body[0], cst.Assign)):
         return None
     made = stmt.body[0].value
-    if not isinstance(made, cst.ListComp) or not isinstance(made.elt, cst.Call):
+    task = (
+        made.elt if isinstance(made, cst.ListComp) else made.value if isinstance(made, cst.DictComp) else None
+    )
+    if not isinstance(task, cst.Call):
         return None
-    coro = only_arg(made.elt)
+    coro = only_arg(task)
     return (coro, interleaving.items_of(made)) if isinstance(coro, cst.Call) else None
 
 
@@ -265,11 +297,12 @@ def _group_list(stmt: cst.BaseStatement, tg: str) -> bool:
     if not (isinstance(stmt, cst.SimpleStatementLine) and len(stmt.body) == 1):
         return False
     small = stmt.body[0]
-    if not (
-        isinstance(small, cst.Assign) and len(small.targets) == 1 and isinstance(small.value, cst.ListComp)
-    ):
+    if not (isinstance(small, cst.Assign) and len(small.targets) == 1):
         return False
-    elt = small.value.elt
+    made = small.value
+    elt = (
+        made.elt if isinstance(made, cst.ListComp) else made.value if isinstance(made, cst.DictComp) else None
+    )
     return (
         isinstance(elt, cst.Call)
         and isinstance(elt.func, cst.Attribute)

@@ -1,5 +1,5 @@
 """An ``async with`` run as written says why in its own terms: a task group its body uses another
-way than the tracer takes (a loop keeping its tasks in a dict) names the shapes that trace
+way than the tracer takes (a loop doing more than starting a task) names the shapes that trace
 and how to write them; ``asyncio.timeout`` says it runs under its timeout and how to keep a
 deadline in the graph. Each break's answers agree with eager's."""
 
@@ -36,23 +36,14 @@ async def loop_and_more(q, docs):
 
 
 @ayo.workflow
-async def loop_keyed(q, docs):
-    tasks = {}
-    async with asyncio.TaskGroup() as tg:
-        for i, d in enumerate(docs):
-            tasks[i] = tg.create_task(summarize(d))
-    return {k: t.result() for k, t in tasks.items()}
-
-
-@ayo.workflow
 async def under_a_timeout(q, docs):
     async with asyncio.timeout(30):
         first = await summarize(q)
     return first
 """
-# (a loop whose one line starts a task, or appends it to a list made just before, traces:
-# ``test_group_loops``; a loop keeping its tasks in a dict is such a break still)
-GROUPS = ["loop_keyed", "loop_and_more"]
+# (a loop whose one line starts a task, appends it to a list made just before, or keeps it in a
+# dict, traces: ``test_group_loops``, ``test_group_task_dicts``)
+GROUPS = ["loop_and_more"]
 
 
 @pytest.fixture(scope="module")
