@@ -55,6 +55,7 @@ from ..ir.code import PyCode, parsed
 from ..ir.graph import Node
 from ..ir.mutation import PURE_STR_METHODS
 from ..ir.spec import primitive_spec
+from .user_code import read_attribute
 from .values import Static, Traced
 
 if TYPE_CHECKING:
@@ -368,7 +369,7 @@ def _callee(func: ast.expr, scope: _Scope) -> Any:
     for attr in reversed(parts):
         if obj is _UNKNOWN:
             return _UNKNOWN
-        obj = getattr(obj, attr, _UNKNOWN)
+        obj = read_attribute(obj, attr, _UNKNOWN)
     return obj
 
 

@@ -35,7 +35,7 @@ from typing import Any
 
 from ..ir.code import dedented, parsed
 from . import attribute_uses
-from .user_code import user_function
+from .user_code import read_attribute, user_function
 
 _DEPTH = 3  # (factories calling factories, at most)
 _BUILTINS = frozenset(
@@ -285,7 +285,7 @@ def saw_reads(deps: Any, module: dict[str, Any], reads: frozenset[tuple[str, ...
         owner = module[name]
         missing = object()
         for attr in attrs:
-            value = getattr(owner, attr, missing)
+            value = read_attribute(owner, attr, missing)
             if value is missing or callable(value):
                 break
             deps.saw_attribute(owner, attr, value)

@@ -186,6 +186,8 @@ class StaticFolding(Expressions):
                 code = inspect.getattr_static(type(owner), "__getattr__", None)
             elif found is None or isinstance(found, types.FunctionType | staticmethod | classmethod):
                 continue  # (a method read, not called: no code runs)
+            elif getters_only and hasattr(type(found), "__get__") and _users_class(type(found)):
+                code = inspect.getattr_static(type(found), "__get__", None)  # (a descriptor of the user's)
             elif getters_only and not isinstance(found, property | functools.cached_property):
                 continue
             elif hasattr(type(found), "__get__") and _users_class(type(found)):

@@ -22,7 +22,7 @@ from ..ir.mutation import READ_ONLY_CALLS, READ_ONLY_METHODS
 from . import primitives
 from .source import FunctionSource
 from .state import mutated_roots, walk
-from .user_code import parse_function, user_function
+from .user_code import parse_function, read_attribute, user_function
 
 
 def handed_changed(src: FunctionSource, call: cst.Call) -> list[str]:
@@ -167,9 +167,9 @@ def resolve(names: dict[str, Any], local: set[str], e: cst.BaseExpression) -> An
         if owner is UNKNOWN:
             return UNKNOWN
         if not isinstance(owner, types.ModuleType | type):  # (a module's logger's `info`: read-only)
-            bound = getattr(owner, e.attr.value, UNKNOWN)
+            bound = read_attribute(owner, e.attr.value, UNKNOWN)
             return bound if read_only(bound) or stores_only(bound) else UNKNOWN
-        return getattr(owner, e.attr.value, UNKNOWN)
+        return read_attribute(owner, e.attr.value, UNKNOWN)
     if not isinstance(e, cst.Name) or e.value in local:
         return UNKNOWN
     if e.value in names:

@@ -108,6 +108,7 @@ import libcst as cst
 
 from . import coroutine_factories, filter_awaits, global_names, group_loops, nonlocals, try_loops
 from .state import ScopedTransformer, contains_await, walk
+from .user_code import read_attribute
 
 
 def rewrite(
@@ -550,7 +551,7 @@ def _resolve(e: cst.BaseExpression, names: dict[str, Any]) -> Any:
         return names.get(e.value)
     if isinstance(e, cst.Attribute):
         base = _resolve(e.value, names)
-        return getattr(base, e.attr.value, None) if base is not None else None
+        return read_attribute(base, e.attr.value, None) if base is not None else None
     return None
 
 

@@ -78,6 +78,43 @@ def user_function(value: Any) -> types.FunctionType | None:
     return _users(fn)
 
 
+_ABSENT = object()
+
+
+def read_attribute(owner: Any, name: str, default: Any) -> Any:
+    """``getattr(owner, name, default)`` where reading it runs none of the user's code, else
+    ``default`` unread: a property's getter, a ``cached_property``, a descriptor, a ``__getattr__``
+    or ``__getattribute__`` of the user's class, a module's ``__getattr__`` of the user's would run
+    at trace time (a proxy logging each lookup, a getter counting reads), once per trace, where
+    Python runs it when the workflow does."""
+    if isinstance(owner, types.ModuleType):
+        if name in vars(owner):
+            return vars(owner)[name]
+        return default if _users_code(vars(owner).get("__getattr__")) else getattr(owner, name, default)
+    kind = type(owner)
+    if _users_code(inspect.getattr_static(kind, "__getattribute__", None)):
+        return default
+    found = inspect.getattr_static(owner, name, _ABSENT)
+    if found is _ABSENT:
+        return (
+            default
+            if _users_code(inspect.getattr_static(kind, "__getattr__", None))
+            else getattr(owner, name, default)
+        )
+    if isinstance(found, property | functools.cached_property):
+        getter = found.fget if isinstance(found, property) else found.func
+        return default if _users_code(getter) else getattr(owner, name, default)
+    if not isinstance(found, types.FunctionType | staticmethod | classmethod) and _users_code(
+        inspect.getattr_static(type(found), "__get__", None)
+    ):
+        return default  # (a descriptor of the user's)
+    return getattr(owner, name, default)
+
+
+def _users_code(fn: Any) -> bool:
+    return isinstance(fn, types.FunctionType) and _users(fn) is not None
+
+
 def user_wrappers(value: Any) -> list[types.FunctionType]:
     """The decorators' wrappers of the user's code around ``value`` (``functools.wraps``), outermost
     first: code calling ``value`` runs them too (``wrapper.calls += 1``)."""
