@@ -62,6 +62,7 @@ from .try_reasons import (
     bare_raise_in_def,
     refused,
 )
+from .try_tails import before_last_await
 from .values import Static, Traced, Value
 
 if TYPE_CHECKING:
@@ -107,7 +108,7 @@ def try_statement(
     body = _branch_stmts(stmt.body)
     early: set[str] = set()  # names bound before the body's last statement, which a failure keeps
     ends = body[:-1] if rest is not None and body and leaves_surely(body[-1]) else body
-    early.update(_bound_early(comp, ends))  # (a trailing `break`/`continue`/`return x` cannot fail)
+    early.update(_bound_early(comp, before_last_await(comp, ends, stmt.handlers)))  # (`return x` cannot fail)
     early.discard(BROKE)
     relevant = early & reads_outside(comp, stmt)
     if _loop_keeps_progress(comp, stmt, body):
