@@ -71,7 +71,7 @@ def started(comp: Builder, calls: list[interleaving.Part], group: bool = False) 
         x = next((x for x in t.entries if x.changes and x.lo == 0 and seen(x.key)), None)
         if x is not None:
             return (
-                f"`{name}(...)` changes `{interleaving.shown(x.key)}` before it first waits (line {x.line}), "
+                f"`{name}(...)` {interleaving.changing(x.key)} before it first waits (line {x.line}), "
                 f"and Python runs every {call} of the {many} up to its first wait before any fails, where "
                 f"the graph stops at the {call} that fails"
             )
@@ -195,7 +195,7 @@ def failing_early(
         x = next((x for x in t.entries if x.changes and x.hi > 0 and seen(x.key)), None)
         if x is None:
             continue
-        what = f"`{name}(...)` changes `{interleaving.shown(x.key)}` after it waits (line {x.line})"
+        what = f"`{name}(...)` {interleaving.changing(x.key)} after it waits (line {x.line})"
         raising = next(
             ((c, line) for c in helpers if (line := raises_before_wait(comp, c)) is not None), None
         )

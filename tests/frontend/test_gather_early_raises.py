@@ -149,3 +149,33 @@ def test_a_failing_task_group_changes_what_python_s_does(
 
     eager, traced, optimized = run_in_new_loop(runs)
     assert traced == eager and optimized == eager, (eager, traced, optimized)
+
+
+SAID = """
+import asyncio
+
+import ayo_trace as ayo
+
+
+async def summarize(chunk):
+    if not chunk.strip():
+        raise ValueError("empty chunk")
+    return await ayo.llm(f"sum: {chunk}", max_tokens=3)
+
+
+@ayo.workflow
+async def wf(q, docs):
+    try:
+        return await asyncio.gather(*(summarize(c) for c in q.split(" ") + [""]))
+    except (ValueError, ayo.EngineError) as e:
+        return type(e).__name__
+"""
+
+
+def test_the_reason_says_the_helper_raises(tmp_path: Path) -> None:
+    # (it named the tracer's own key for a `raise`, "changes `\x00raised`": found by probe d43)
+    wf = load(SAID, tmp_path).wf
+    reasons = [str(b.attrs["reason"]) for b in graph_breaks(wf.graph("a b", []))]
+    assert any("`summarize(...)` raises before it first waits" in r for r in reasons), reasons
+    assert not any("\x00" in r for r in reasons), reasons
+    run_in_new_loop(lambda: three_runs_agree(wf, ["a b", "explain FAIL here"], [[]]))
