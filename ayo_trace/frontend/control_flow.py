@@ -28,7 +28,8 @@ import libcst as cst
 from ..errors import TraceError
 from ..ir.code import UNBOUND, SourceLoc
 from ..ir.graph import Node
-from . import aliases, branches, locks, task_regions, task_windows, unroll
+from . import aliases, branches, locks, task_regions, task_windows, try_reasons, unroll
+from .breaks import fix_for
 from .carried import read_before_bound
 from .deleted import carried_out, deleted_in
 from .flow import flow
@@ -112,8 +113,11 @@ def jump_block(comp: Builder, stmts: Sequence[cst.BaseStatement]) -> None:
             return if_with_jumps(comp, stmt, rest, loc)
         if comp.loop_statement(stmt, loc, rest):  # a `match`, a `try` whose parts may jump, a loop
             return  # whose `else` may jump or that may return (`nested_loops.py`)
+        said = try_reasons.taken(comp, stmt)  # (the rule the `try` stopped at, with its fix)
         why = (
-            "its `try` cannot be traced here (a name its body binds before the await that may fail is "
+            f"its `try` cannot be traced here: {said}; {fix_for(said)}"
+            if said is not None and fix_for(said) is not None
+            else "its `try` cannot be traced here (a name its body binds before the await that may fail is "
             "read after it and a handler does not bind it again, as Python keeps what the body bound "
             "before it failed, a loop's progress included; a handler's class made when the workflow "
             "runs, a class it defines; or a bare `raise`, a `return` or jump in `finally`): bind the "

@@ -71,7 +71,7 @@ def started(comp: Builder, calls: list[interleaving.Part], group: bool = False) 
         x = next((x for x in t.entries if x.changes and x.lo == 0 and seen(x.key)), None)
         if x is not None:
             return (
-                f"`{name}(...)` {interleaving.changing(x.key)} before it first waits (line {x.line}), "
+                f"`{name}(...)` {_changing(x.key)} before it first waits (line {x.line}), "
                 f"and Python runs every {call} of the {many} up to its first wait before any fails, where "
                 f"the graph stops at the {call} that fails"
             )
@@ -177,6 +177,12 @@ def _references(src: Any) -> dict[str, frozenset[str]]:
     return {n: frozenset(g) for g in groups.values() for n in g}
 
 
+def _changing(key: str) -> str:
+    """What a change of ``key`` is, said in a reason: "changes `x`", or for a helper's ``raise``
+    (the key standing for which error a gather raises) "raises"."""
+    return "raises" if key == interleaving.RAISED else f"changes `{interleaving.shown(key)}`"
+
+
 def failing_early(
     comp: Builder,
     calls: list[cst.Call],
@@ -195,7 +201,7 @@ def failing_early(
         x = next((x for x in t.entries if x.changes and x.hi > 0 and seen(x.key)), None)
         if x is None:
             continue
-        what = f"`{name}(...)` {interleaving.changing(x.key)} after it waits (line {x.line})"
+        what = f"`{name}(...)` {_changing(x.key)} after it waits (line {x.line})"
         raising = next(
             ((c, line) for c in helpers if (line := raises_before_wait(comp, c)) is not None), None
         )

@@ -211,12 +211,6 @@ def shown(key: str) -> str:
     return key.split(ITEM)[0].replace(nonlocals.SUFFIX + "[0]", "").removesuffix(nonlocals.SUFFIX)
 
 
-def changing(key: str) -> str:
-    """What a change of ``key`` is, said in a reason: "changes `x`", or for a helper's ``raise``
-    (the key standing for which error a gather raises) "raises"."""
-    return "raises" if key == RAISED else f"changes `{shown(key)}`"
-
-
 def _times(n: float) -> str:
     return "any number of times" if n == INF else f"{int(n)} time" + ("s" if n != 1 else "")
 
