@@ -75,16 +75,20 @@ def _group_call(
     return None
 
 
-def _anyio_handles_unread(stmt: cst.BaseStatement, call: Any, group_list: bool) -> bool:
+def _anyio_handles_unread(comp: Builder, stmt: cst.BaseStatement, call: Any, group_list: bool) -> bool:
     """Whether an anyio group's line starting tasks keeps no handle: ``tg.start_soon(...)``, a bare
-    ``tg.create_task(...)`` (where anyio has it), or ``group_loops``' list read nowhere. A handle
-    kept (``h = tg.create_task(...)``, a list or dict of them) is anyio's ``TaskHandle``
+    ``tg.create_task(...)`` (where anyio has it), or ``group_loops``' list read nowhere (of
+    ``start_soon``, made a list of ``create_task`` by ``_soon_list``; or of ``create_task``). A
+    handle kept (``h = tg.create_task(...)``, a list or dict of them) is anyio's ``TaskHandle``
     (``return_value``, no ``result()``), which the tracer's finished tasks do not stand for."""
     if group_list:
         small = stmt.body[0] if isinstance(stmt, cst.SimpleStatementLine) else None
         assert isinstance(small, cst.Assign)
         target = small.targets[0].target
-        return isinstance(target, cst.Name) and target.value == group_loops.TASKS and _anyio_creates()
+        soon = id(stmt) in comp.src.same_reads  # (`start_soon`, which every anyio has)
+        return (
+            isinstance(target, cst.Name) and target.value == group_loops.TASKS and (soon or _anyio_creates())
+        )
     if call is None:
         return True
     if call[0] is not None:
@@ -178,7 +182,7 @@ def task_group(comp: Builder, stmt: cst.With, loc: SourceLoc) -> bool:
     calls = [_group_call(comp, s, tg, anyio_group) for s in body]
     for s, c in zip(body, calls, strict=True):
         group_list = c is None and _group_list(s, tg)
-        if anyio_group and not _anyio_handles_unread(s, c, group_list):
+        if anyio_group and not _anyio_handles_unread(comp, s, c, group_list):
             return False  # (anyio's `create_task` hands back a `TaskHandle`, not a task: run as written)
         made = _listed(s) if group_list else None
         if made is not None and not traceable(comp, made[0]):
