@@ -86,7 +86,7 @@ def read_attribute(owner: Any, name: str, default: Any) -> Any:
     ``default`` unread: a property's getter, a ``cached_property``, a descriptor, a ``__getattr__``
     or ``__getattribute__`` of the user's class, a module's ``__getattr__`` of the user's would run
     at trace time (a proxy logging each lookup, a getter counting reads), once per trace, where
-    Python runs it when the workflow does."""
+    Python runs it when the workflow does. (A class's property read on the class is the property.)"""
     if isinstance(owner, types.ModuleType):
         if name in vars(owner):
             return vars(owner)[name]
@@ -101,7 +101,7 @@ def read_attribute(owner: Any, name: str, default: Any) -> Any:
             if _users_code(inspect.getattr_static(kind, "__getattr__", None))
             else getattr(owner, name, default)
         )
-    if isinstance(found, property | functools.cached_property):
+    if isinstance(found, property | functools.cached_property) and not isinstance(owner, type):
         getter = found.fget if isinstance(found, property) else found.func
         return default if _users_code(getter) else getattr(owner, name, default)
     if not isinstance(found, types.FunctionType | staticmethod | classmethod) and _users_code(
