@@ -85,6 +85,19 @@ async def run_loop(node: Node, args: Sequence[Any], run_body: RunBody) -> tuple[
             )
 
 
+def _chain(raised: BaseException, handled: BaseException) -> None:
+    """Give an error a handler raised without its code (a primitive's, at an await in it) the
+    error handled as its ``__context__``, as Python's ``except`` gives every error raised in it
+    (the handler's own code runs inside one already: ``dispatch.run_user_code``)."""
+    seen = handled
+    while seen is not None:  # (no cycle: Python leaves the context unset where it would make one)
+        if seen is raised:
+            return
+        seen = seen.__context__  # type: ignore[assignment]
+    if raised.__context__ is None:
+        raised.__context__ = handled
+
+
 async def run_try(node: Node, args: Sequence[Any], run_body: RunBody) -> tuple[Any, ...]:
     """Run a ``try`` node: body, then the first matching handler on an error, else ``orelse``;
     ``finalbody`` runs after all of them, also when an error propagates. Cancellation is never a
@@ -99,11 +112,16 @@ async def run_try(node: Node, args: Sequence[Any], run_body: RunBody) -> tuple[A
             out = as_values(await run_body(a["body"], captured, "/try"), count)
         except Exception as exc:
             err = user_exception(exc)
+            if (outer := HANDLING.get()) is not None:  # (a `try` in a handler: raised inside its `except`)
+                _chain(err, outer)
             for k, (handler, catch) in enumerate(zip(a["handlers"], a["catches"], strict=True)):
                 if catch is None or isinstance(err, catch.resolve()()):
                     token = HANDLING.set(err)
                     try:
                         value = await run_body(handler, [err, *captured], f"/except{k}")
+                    except Exception as raised:
+                        _chain(user_exception(raised), err)
+                        raise
                     finally:
                         HANDLING.reset(token)
                     out = as_values(value, count)

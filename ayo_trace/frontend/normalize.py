@@ -106,7 +106,7 @@ from typing import Any
 
 import libcst as cst
 
-from . import coroutine_factories, filter_awaits, global_names, group_loops, nonlocals, try_loops
+from . import coroutine_factories, filter_awaits, global_names, group_loops, nonlocals, try_loops, with_blocks
 from .state import ScopedTransformer, contains_await, walk
 from .user_code import read_attribute
 
@@ -134,6 +134,7 @@ def rewrite(
     ahead: list[cst.CSTNode] = []  # (new lines standing for the line after them: a `try:`)
     made = try_loops.Lines(added, ahead)
     shrunk: list[tuple[cst.CSTNode, int]] = []  # (a statement now on fewer lines: how many fewer)
+    withs: list[cst.With] = []  # (those `with_blocks` rewrote: each one's names its own)
 
     class Rewrite(ScopedTransformer):
         def leave_AnnAssign(self, old: cst.AnnAssign, new: cst.AnnAssign) -> cst.BaseSmallStatement:
@@ -176,12 +177,17 @@ def rewrite(
         def leave_Call(self, old: cst.Call, new: cst.Call) -> cst.BaseExpression:
             return _attribute_read(new, names)
 
-        def leave_With(self, old: cst.With, new: cst.With) -> cst.BaseStatement:
+        def leave_With(
+            self, old: cst.With, new: cst.With
+        ) -> cst.BaseStatement | cst.FlattenSentinel[cst.BaseStatement]:
             if new.asynchronous is not None:
                 return _grouped(new, names, added, ahead)
             caught = [_suppressed(item, names) for item in new.items]
-            if any(c is None for c in caught):
-                return new
+            if any(c is None for c in caught):  # (a context manager's: the `try` it stands for)
+                if self.scopes[-1] or (tried := with_blocks.rewrite(new, names, added, len(withs))) is None:
+                    return new
+                withs.append(new)
+                return tried
             made: cst.Try | None = None
             for kinds in reversed(caught):  # `with suppress(A), suppress(B):` is A around B
                 assert kinds is not None
