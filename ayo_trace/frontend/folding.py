@@ -22,7 +22,7 @@ from .closures import object_changed, reads_changed
 from .impure import _users_class, changed_objects, changes_module_state, held_items, stateful
 from .module_reads import value_reads_changed
 from .state import walk
-from .user_code import user_function
+from .user_code import runtime_code, user_function
 from .values import Static, Traced
 
 _MISSING = object()
@@ -186,7 +186,7 @@ class StaticFolding(Expressions):
                 code = inspect.getattr_static(type(owner), "__getattr__", None)
             elif found is None or isinstance(found, types.FunctionType | staticmethod | classmethod):
                 continue  # (a method read, not called: no code runs)
-            elif getters_only and hasattr(type(found), "__get__") and _users_class(type(found)):
+            elif getters_only and _users_descriptor(found):
                 code = inspect.getattr_static(type(found), "__get__", None)  # (a descriptor of the user's)
             elif getters_only and not isinstance(found, property | functools.cached_property):
                 continue
@@ -546,11 +546,18 @@ def _written_by_user(value: Any, depth: int) -> bool:
     return False
 
 
-def writers_change_state(module: dict[str, Any]) -> bool:
-    """Whether a class of the user's that ``module`` names writes its objects with code changing
-    state (a ``__repr__`` counting its calls, ``Chunk.renders += 1``): formatting an object whose
-    class the trace does not know may then be seen, so it is done in program order."""
-    return any(isinstance(v, type) and writer_changes(v) for v in list(module.values()))
+def _users_descriptor(found: Any) -> bool:
+    """An object of a class of the user's with a ``__get__`` (not ayo-trace's: a method workflow)."""
+    get = inspect.getattr_static(type(found), "__get__", None)
+    return get is not None and _users_class(type(found)) and not runtime_code(get)
+
+
+def writers_change_state(module: dict[str, Any], called: set[str]) -> bool:
+    """Whether a class of the user's that ``module`` names and the workflow calls (``called``: the
+    names its code calls, ``Chunk(i, w)``) writes its objects with code changing state (a
+    ``__repr__`` counting its calls, ``Chunk.renders += 1``): formatting an object whose class the
+    trace does not know may then be seen, so it is done in program order."""
+    return any(isinstance(v := module.get(n), type) and writer_changes(v) for n in called)
 
 
 @functools.lru_cache(maxsize=1024)

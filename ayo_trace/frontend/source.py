@@ -54,6 +54,7 @@ class FunctionSource:
     made: dict[int, cst.CSTNode] = field(default_factory=dict)  # nodes standing in (``stand_in``)
     stands_for: dict[int, cst.CSTNode] = field(default_factory=dict)  # the tree's node each stands for
     same_reads: dict[int, cst.CSTNode] = field(default_factory=dict)  # (``reads_as``)
+    called: Any = None  # the names the code calls (``text._called_names``), found on first use
     changed_anywhere: Any = None  # names whose object the body may change in place (``aliases.py``)
     kept: Any = None  # objects put into others by a change of those (``kept_in.py``), found on first use
     immutable: Any = None  # names only ever holding strings or numbers (``immutables.immutable_names``)

@@ -161,7 +161,9 @@ class TextBuilding(Expressions):
             # (formatted where a map's items run at once, a class writing with code changing state
             # would show it: an object the workflow makes, `c = Chunk(t)`, or an item of
             # `[Chunk(i, w) ...]`, whose class is not known here)
-            if writer_changes(bound.cls) if bound.cls is not None else writers_change_state(module):
+            if bound.cls is not None and writer_changes(bound.cls):
+                return True
+            if bound.cls is None and writers_change_state(module, _called_names(self.body.src)):
                 return True
         return False
 
@@ -353,6 +355,24 @@ class TextBuilding(Expressions):
         return Hole(node, "format", None, "")
 
     # --- awaits ------------------------------------------------------------------------------------
+
+
+def _called_names(src: Any) -> set[str]:
+    """The names the workflow's code calls (``Chunk`` of ``Chunk(i, w)``, ``models.Chunk``'s
+    ``Chunk``), in comprehensions and nested functions too; kept on ``src``."""
+    if src.called is None:
+        found: set[str] = set()
+
+        class V(cst.CSTVisitor):
+            def visit_Call(self, n: cst.Call) -> None:
+                if isinstance(n.func, cst.Name):
+                    found.add(n.func.value)
+                elif isinstance(n.func, cst.Attribute):
+                    found.add(n.func.attr.value)
+
+        src.node.visit(V())
+        src.called = found
+    return src.called
 
 
 # (what these hand back is never an object of the user's: a text, vectors, hits)

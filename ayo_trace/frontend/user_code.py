@@ -112,7 +112,8 @@ def read_attribute(owner: Any, name: str, default: Any) -> Any:
 
 
 def _users_code(fn: Any) -> bool:
-    return isinstance(fn, types.FunctionType) and _users(fn) is not None
+    """A function of the user's (not ayo-trace's own: a method workflow's ``__get__``)."""
+    return isinstance(fn, types.FunctionType) and _users(fn) is not None and not runtime_code(fn)
 
 
 def user_wrappers(value: Any) -> list[types.FunctionType]:

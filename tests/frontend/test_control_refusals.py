@@ -24,7 +24,9 @@ def test_a_break_inside_a_try_that_cannot_carry_it_runs_the_loop_as_written(args
     bound by a statement of the body before its last is traced: test_cut_try.py.)"""
     wf = refused.bound_in_the_last_statement_before_its_await
     (reason,) = breaks(wf.graph(["a"]))
-    assert ": for loop whose body" in reason and "bind the name again" in reason, reason
+    # (the `try`'s own rule and its fix: ``try_reasons``)
+    assert ": for loop whose body" in reason and "binds a name before its last await" in reason, reason
+    assert "again in every handler" in reason, reason
     assert_all_equal(run_in_new_loop(run_modes, wf, (args,), 3, [[]]))
 
 
