@@ -209,7 +209,7 @@ def test_eager_equals_traced_under_every_pass_subset(name: str) -> None:
     assert_all_equal(results)
 
 
-@settings(max_examples=15, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+@settings(max_examples=8, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
 @given(spec=control_programs, seed=st.integers(0, 2**16), subset=st.sampled_from(ALL_SUBSETS))
 def test_random_control_programs_trace_whole_and_equal_eager(
     spec: Any, seed: int, subset: list[Any], tmp_path: Path

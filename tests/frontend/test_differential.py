@@ -136,7 +136,7 @@ ALL_SUBSETS = [
 ]
 
 
-@settings(max_examples=20, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+@settings(max_examples=10, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
 @given(spec=programs, seed=st.integers(0, 2**16), subset=st.sampled_from(ALL_SUBSETS))
 def test_random_programs_traced_equals_eager(spec: Any, seed: int, subset: list[Any], tmp_path: Path) -> None:
     module = load(program_source(spec), tmp_path)

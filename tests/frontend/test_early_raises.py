@@ -62,7 +62,7 @@ CALLS = [
 ]
 
 
-@settings(max_examples=10, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+@settings(max_examples=5, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
 @given(
     check=st.sampled_from(CHECKS),
     change=st.sampled_from(CHANGES),

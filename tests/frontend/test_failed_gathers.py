@@ -97,7 +97,7 @@ async def _run(module: Any, fn: Any, docs: list[str]) -> tuple[Any, list[str]]:
     return found, sorted(map(str, module.LOG))
 
 
-@settings(max_examples=6, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+@settings(max_examples=4, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
 @given(
     change=st.sampled_from(CHANGES),
     local=st.booleans(),
@@ -177,7 +177,7 @@ GROUP_HANDLERS = [
 ]
 
 
-@settings(max_examples=6, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+@settings(max_examples=4, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
 @given(
     change=st.sampled_from(CHANGES),
     local=st.booleans(),

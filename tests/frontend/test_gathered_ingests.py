@@ -70,7 +70,7 @@ async def _run(fn: Any, q: str, docs: list[str]) -> tuple[Any, dict[str, list[st
         return found, {k: sorted(r.text for r in v) for k, v in sorted(store.collections.items())}
 
 
-@settings(max_examples=20, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+@settings(max_examples=10, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
 @given(gather=st.sampled_from(GATHERS), caught=st.booleans(), constant=st.booleans())
 def test_a_gathered_store_write_lands_when_another_call_fails(
     gather: str, caught: bool, constant: bool, tmp_path: Path
@@ -123,7 +123,7 @@ async def program(q, docs):
 '''
 
 
-@settings(max_examples=8, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+@settings(max_examples=5, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
 @given(
     side=st.sampled_from(["SIDE", "'side'"]),
     kb=st.sampled_from(["KB", "'kb'"]),

@@ -122,7 +122,7 @@ OBJECTS = """    objs = [Doc(d) for d in docs] + [Doc(q)]
     return seen, await ayo.llm(f"Last {{q}}", max_tokens=2)"""
 
 
-@settings(max_examples=12, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+@settings(max_examples=6, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
 @given(
     helper=st.sampled_from(HELPERS),
     some=st.sampled_from(SOME),
@@ -137,7 +137,7 @@ def test_a_helper_changing_objects_of_a_new_list_of_them_changes_the_callers_lis
     run_in_new_loop(lambda: three_runs_agree(wf, ["q"], [["alpha"], ["alpha", "beta", "gamma"]]))
 
 
-@settings(max_examples=10, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+@settings(max_examples=5, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
 @given(
     helper=st.sampled_from(HELPERS),
     one=st.sampled_from(ONE),
@@ -172,7 +172,7 @@ NOTES = """    {setup}
     return seen, await ayo.llm(f"Last {{q}}", max_tokens=2)"""
 
 
-@settings(max_examples=10, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+@settings(max_examples=5, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
 @given(
     held=st.sampled_from(LISTS),
     helper=st.sampled_from(NOTERS),
@@ -207,7 +207,7 @@ LOCAL = """    state = {{"notes": [], "docs": [Doc(d) for d in docs]}}
     return repr(state["notes"]), [o.summary for o in state["docs"]]"""
 
 
-@settings(max_examples=10, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+@settings(max_examples=5, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
 @given(
     call=st.sampled_from(
         [

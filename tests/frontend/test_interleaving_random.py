@@ -81,7 +81,7 @@ async def program(q, docs):
 touches = st.lists(st.integers(0, len(TOUCHES) - 1), max_size=2)
 
 
-@settings(max_examples=20, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+@settings(max_examples=10, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
 @given(
     before=touches,
     after=touches,

@@ -119,7 +119,7 @@ def _pick(options: list[str] | list[list[str]]) -> st.SearchStrategy[int]:
     return st.integers(0, len(options) - 1)
 
 
-@settings(max_examples=15, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+@settings(max_examples=8, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
 @given(
     before=_pick(CHANGES),
     waits=_pick(WAITS),

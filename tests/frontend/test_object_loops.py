@@ -88,7 +88,7 @@ def _loop(loop: str, change: str, exit_: tuple[str, str], me: str, indent: str) 
     return "\n".join(lines)
 
 
-@settings(max_examples=20, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+@settings(max_examples=10, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
 @given(
     loop=st.sampled_from(LOOPS),
     change=st.sampled_from(CHANGES),
@@ -133,7 +133,7 @@ STATEMENTS = [
 ]
 
 
-@settings(max_examples=15, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+@settings(max_examples=8, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
 @given(
     statement=st.sampled_from(STATEMENTS),
     change=st.sampled_from(["agent.memory.add(q)", "agent.history.append(q)", "agent.turns += 1"]),
