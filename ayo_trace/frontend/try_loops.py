@@ -335,14 +335,16 @@ def _catches_ayo_only(handler: cst.ExceptHandler, names: dict[str, Any]) -> bool
     kinds = (
         [e.value for e in handler.type.elements] if isinstance(handler.type, cst.Tuple) else [handler.type]
     )
-    return all(isinstance(k := _resolve(e, names), type) and issubclass(k, AyoError) for e in kinds)
+    return all(isinstance(k := resolve(e, names), type) and issubclass(k, AyoError) for e in kinds)
 
 
-def _resolve(e: cst.BaseExpression, names: dict[str, Any]) -> Any:
+def resolve(e: cst.BaseExpression, names: dict[str, Any]) -> Any:
+    """The object a name or a dotted name of modules stands for in ``names`` (a function's globals
+    and closure), read without running code (a module's ``__getattr__``); None when unknown."""
     if isinstance(e, cst.Name):
         return names.get(e.value)
-    if isinstance(e, cst.Attribute) and isinstance(base := _resolve(e.value, names), type(builtins)):
-        return getattr(base, e.attr.value, None)  # (an attribute of a module only)
+    if isinstance(e, cst.Attribute) and isinstance(base := resolve(e.value, names), type(builtins)):
+        return vars(base).get(e.attr.value)  # (an attribute of a module only)
     return None
 
 
@@ -411,7 +413,7 @@ def _sure_items(
     if isinstance(e, cst.List | cst.Tuple | cst.ListComp | cst.SimpleString | cst.ConcatenatedString):
         return True
     if isinstance(e, cst.Await) and isinstance(e.expression, cst.Call) and names is not None:
-        return any(_resolve(e.expression.func, names) is f for f in (primitives.search, primitives.rerank))
+        return any(resolve(e.expression.func, names) is f for f in (primitives.search, primitives.rerank))
     if isinstance(e, cst.Set | cst.SetComp | cst.DictComp):
         return not named
     if isinstance(e, cst.Call) and isinstance(e.func, cst.Attribute):

@@ -33,6 +33,7 @@ from typing import Any
 import libcst as cst
 
 from .state import contains_await, leaves_loop, walk
+from .try_loops import resolve
 
 PREFIX = "ayo_with_"
 
@@ -81,7 +82,7 @@ def _manager(e: cst.BaseExpression, names: dict[str, Any]) -> bool:
     ``contextlib.contextmanager`` made (what calling it makes is such an object)."""
     if not isinstance(e, cst.Call):
         return False
-    fn = _resolve(e.func, names)
+    fn = resolve(e.func, names)
     if isinstance(fn, type):
         return (
             fn is not contextlib.suppress
@@ -94,12 +95,3 @@ def _manager(e: cst.BaseExpression, names: dict[str, Any]) -> bool:
         and inspect.isgeneratorfunction(wrapped)
         and fn.__code__ is contextlib.contextmanager(wrapped).__code__
     )
-
-
-def _resolve(e: cst.BaseExpression, names: dict[str, Any]) -> Any:
-    if isinstance(e, cst.Name):
-        return names.get(e.value)
-    if isinstance(e, cst.Attribute):
-        base = _resolve(e.value, names)
-        return vars(base).get(e.attr.value) if inspect.ismodule(base) else None
-    return None
