@@ -16,6 +16,7 @@ import sys
 import typing
 
 from ..ir.code import dedented, parsed
+from .user_code import weak_cache
 
 _DEPTH = 3  # (classes made in an `__init__`, followed at most)
 
@@ -34,7 +35,7 @@ def set_again(cls: type) -> frozenset[str]:
     return out
 
 
-@functools.lru_cache(maxsize=256)
+@weak_cache
 def self_chains(cls: type) -> tuple[tuple[str, ...], ...] | None:
     """The attribute chains the methods of ``cls`` (and of its bases) but ``__init__`` read of
     ``self`` (``self.retriever.k``: ``("retriever", "k")``); None when one reads ``self`` bare
@@ -175,7 +176,7 @@ def _changes_dict(d: ast.AST, up: dict[int, ast.AST]) -> bool:
     return not isinstance(p, ast.FormattedValue | ast.Compare | ast.Starred)
 
 
-@functools.lru_cache(maxsize=256)
+@weak_cache
 def holder_reads(
     cls: type, index: int | None, keyword: str | None
 ) -> tuple[str, list[tuple[str, ...]]] | None:
@@ -227,7 +228,7 @@ def _field_of(cls: type, index: int | None, keyword: str | None) -> str | None:
     return kept[0] if len(uses) == 1 and len(kept) == 1 else None
 
 
-@functools.lru_cache(maxsize=256)
+@weak_cache
 def tests_identity(cls: type, depth: int = 0) -> bool:
     """Whether an ``__init__`` of ``cls``, of a base or of a class one makes compares by identity
     (``k is None``): given a stand-in (``_Unknown``) for an argument known only when the workflow

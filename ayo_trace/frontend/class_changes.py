@@ -7,7 +7,6 @@ from __future__ import annotations
 
 import asyncio
 import collections.abc
-import functools
 import inspect
 import io
 import logging
@@ -20,7 +19,7 @@ import libcst as cst
 
 from ..ir.mutation import READ_ONLY_METHODS
 from .state import change_root, changed_argument, mutated_roots, target_leaves, walk
-from .user_code import parse_function, user_function
+from .user_code import parse_function, user_function, weak_cache
 
 # containers, buffers, queues and iterators (``next(ids)`` of ``itertools.count()`` advances it):
 # a method call or ``next`` changes them, whatever library made them
@@ -46,7 +45,7 @@ def stateful(value: Any) -> bool:
     return hasattr(value, "__dict__")
 
 
-@functools.cache
+@weak_cache
 def class_state_changes(cls: type) -> bool:
     """Whether code of the user's class ``cls`` (or of a base) changes what the class itself holds,
     which all its objects share: a static or class method changing state in place
@@ -131,7 +130,7 @@ def _changed_expressions(body: cst.CSTNode) -> Iterator[cst.BaseExpression]:
                         yield t
 
 
-@functools.cache
+@weak_cache
 def _set_in_init(cls: type) -> frozenset[str]:
     """The attributes ``cls``'s ``__init__`` sets on its object in its own statements (``self.log =
     []``): they shadow the class's, so changing them changes the object."""
@@ -234,7 +233,7 @@ _CHANGING = frozenset(
 )
 
 
-@functools.cache
+@weak_cache
 def changes_self(cls: Any) -> bool:
     """Whether a method of ``cls`` (or of a base of it; not ``__init__`` nor another special
     method but ``__call__``) changes its object: sets an attribute of ``self`` or an item of one,
@@ -249,7 +248,7 @@ def changes_self(cls: Any) -> bool:
     return False
 
 
-@functools.cache
+@weak_cache
 def getters_change_self(cls: Any) -> bool:
     """Whether reading a property of ``cls`` (or a ``cached_property``) runs a getter changing its
     object (``self.n += 1; return self.n``): a read of such an attribute is a change."""

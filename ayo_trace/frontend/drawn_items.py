@@ -33,7 +33,6 @@ import ast
 import builtins
 import difflib
 import fnmatch
-import functools
 import glob
 import heapq
 import inspect
@@ -55,7 +54,7 @@ from ..ir.code import PyCode, parsed
 from ..ir.graph import Node
 from ..ir.mutation import PURE_STR_METHODS
 from ..ir.spec import primitive_spec
-from .user_code import read_attribute
+from .user_code import read_attribute, weak_cache
 from .values import Static, Traced
 
 if TYPE_CHECKING:
@@ -271,7 +270,7 @@ def _expression(text: str) -> ast.expr:
     return stmt.value
 
 
-@functools.lru_cache(maxsize=256)
+@weak_cache
 def _returns_containers(fn: Any) -> bool:
     """Whether plain function ``fn`` (not a generator, not async) returns a container on every
     ``return``: a literal, a list, set or dict comprehension, ``sorted(...)``, ``x.split()``, or a

@@ -27,7 +27,6 @@ from __future__ import annotations
 
 import ast
 import builtins
-import functools
 import inspect
 import types
 from collections.abc import Callable
@@ -35,7 +34,7 @@ from typing import Any
 
 from ..ir.code import dedented, parsed
 from . import attribute_uses
-from .user_code import read_attribute, user_function
+from .user_code import read_attribute, user_function, weak_cache
 
 _DEPTH = 3  # (factories calling factories, at most)
 _BUILTINS = frozenset(
@@ -54,7 +53,7 @@ def pure(fn: Any, simple_class: Callable[[Any], bool], depth: int = 0) -> frozen
     return _pure(fn, simple_class, depth) if isinstance(fn, types.FunctionType) else None
 
 
-@functools.lru_cache(maxsize=256)
+@weak_cache
 def _pure(
     fn: types.FunctionType, simple_class: Callable[[Any], bool], depth: int, owner: type | None = None
 ) -> frozenset[tuple[str, ...]] | None:
@@ -207,7 +206,7 @@ def _maker_ok(fn: types.FunctionType, call: ast.Call, local: set[str], simple_cl
     return pure(target, simple_class, depth + 1) is not None
 
 
-@functools.lru_cache(maxsize=256)
+@weak_cache
 def sees_identity(fn: types.FunctionType, unknown: frozenset[str], depth: int = 0) -> bool:
     """Whether the factory ``fn``, given stand-ins for the arguments of its parameters ``unknown``,
     could tell one from a value by identity: an ``is`` or ``isinstance`` of anything but a

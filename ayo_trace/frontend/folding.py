@@ -22,7 +22,7 @@ from .closures import object_changed, reads_changed
 from .impure import _users_class, changed_objects, changes_module_state, held_items, stateful
 from .module_reads import value_reads_changed
 from .state import walk
-from .user_code import runtime_code, user_function
+from .user_code import runtime_code, user_function, weak_cache
 from .values import Static, Traced
 
 _MISSING = object()
@@ -475,7 +475,7 @@ def _literal(e: cst.BaseExpression) -> bool:
     return isinstance(e, cst.Tuple) and all(_literal(el.value) for el in e.elements)
 
 
-@functools.lru_cache(maxsize=256)
+@weak_cache
 def function_factory(fn: Any) -> bool:
     """Whether ``fn`` is a plain function of the user's whose body only defines functions (no
     decorator, no default but a constant, no ``nonlocal``, no ``global``) and returns one of them
@@ -560,7 +560,7 @@ def writers_change_state(module: dict[str, Any], called: set[str]) -> bool:
     return any(isinstance(v := module.get(n), type) and writer_changes(v) for n in called)
 
 
-@functools.lru_cache(maxsize=1024)
+@weak_cache
 def writer_changes(cls: type) -> bool:
     """Whether ``cls``, a class of the user's, writes its objects (``__str__``, ``__repr__``,
     ``__format__``) with code changing state."""

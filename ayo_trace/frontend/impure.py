@@ -69,7 +69,7 @@ from .class_changes import (
 )
 from .handed import handed
 from .state import _target_names, binds, mutated_roots, walk
-from .user_code import library_dirs, parse_function, user_function, user_wrappers
+from .user_code import library_dirs, parse_function, user_function, user_wrappers, weak_cache
 
 _MAX_DEPTH = 8
 
@@ -310,7 +310,7 @@ IMPLICIT = frozenset(
 )  # fmt: skip
 
 
-@functools.lru_cache(maxsize=256)
+@weak_cache
 def implicit_changes(cls: type | None, names: frozenset[str] = IMPLICIT) -> bool:
     """Whether a method of ``names`` the user's class ``cls`` defines changes its object or module
     state (``def __str__(self): self.turns += 1``, an ``__iter__`` moving a cursor, a
@@ -332,7 +332,7 @@ def _users_class(cls: type) -> bool:
     return bool(file) and not file.startswith(library_dirs())
 
 
-@functools.cache
+@weak_cache
 def _changed_by(fn: types.FunctionType) -> Changes:
     return _changed(fn, 0, {})
 

@@ -18,7 +18,6 @@ results.append(rec)`` stays a map of independent iterations).
 from __future__ import annotations
 
 import collections
-import functools
 import types
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -30,7 +29,7 @@ from ..ir.mutation import CHANGING_CALLS, READ_ONLY_CALLS, READ_ONLY_METHODS
 from .handed import resolve
 from .source import FunctionSource
 from .state import change_root, target_leaves, walk
-from .user_code import parse_function, user_function
+from .user_code import parse_function, user_function, weak_cache
 
 # methods of the built-in containers that put their arguments into them
 _STORING_METHODS = frozenset(
@@ -96,7 +95,7 @@ def holds(src: FunctionSource, held: Held) -> list[Holds]:
     return out
 
 
-@functools.cache
+@weak_cache
 def _stored_params(fn: Any) -> tuple[tuple[str, int], ...]:
     """``(module name, parameter index)`` for each parameter a plain function of the user's puts
     as it is into a module's container (``def keep(x): LOG.append(x)``: ``("LOG", 0)``)."""

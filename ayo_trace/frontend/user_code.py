@@ -8,11 +8,39 @@ import functools
 import inspect
 import sysconfig
 import types
-from typing import Any
+import weakref
+from collections.abc import Callable
+from typing import Any, TypeVar, cast
 
 import libcst as cst
 
 from ..ir.code import dedented
+
+F = TypeVar("F", bound=Callable[..., Any])
+
+
+def weak_cache(fn: F) -> F:
+    """``functools.cache`` for an analysis of the user's function or class (its first argument),
+    held weakly: an entry goes with the code it describes, so tracing never keeps a module alive
+    (a notebook or a server defining workflows again and again). A first argument that takes no
+    weak reference (None, a slotted object) is answered uncached."""
+    entries: weakref.WeakKeyDictionary[Any, dict[Any, Any]] = weakref.WeakKeyDictionary()
+
+    @functools.wraps(fn)
+    def cached(first: Any, *args: Any, **kwargs: Any) -> Any:
+        key = (args, tuple(sorted(kwargs.items()))) if kwargs else args
+        try:
+            found = entries.get(first)
+            if found is None:
+                found = entries[first] = {}
+        except TypeError:
+            return fn(first, *args, **kwargs)
+        if key not in found:
+            found[key] = fn(first, *args, **kwargs)
+        return found[key]
+
+    cached.cache_clear = entries.clear  # type: ignore[attr-defined]
+    return cast(F, cached)
 
 
 @functools.cache
@@ -129,7 +157,7 @@ def user_wrappers(value: Any) -> list[types.FunctionType]:
     return out
 
 
-@functools.cache
+@weak_cache
 def parse_function(fn: types.FunctionType) -> cst.FunctionDef | None:
     """The ``def`` of ``fn``, parsed from its source; None when the source cannot be read."""
     try:  # (of its code: `getsource(fn)` reads the function a wrapper's `__wrapped__` names)
