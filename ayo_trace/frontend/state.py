@@ -20,17 +20,28 @@ def _child_fields(kind: type) -> tuple[str, ...]:
     return tuple(f.name for f in dataclasses.fields(kind))
 
 
-def children(node: cst.CSTNode) -> Iterator[cst.CSTNode]:
+_NODE_KINDS: dict[type, bool] = {}
+
+
+def _is_node(kind: type) -> bool:  # (`isinstance` of libcst's abstract base runs Python code)
+    found = _NODE_KINDS.get(kind)
+    if found is None:
+        found = _NODE_KINDS[kind] = issubclass(kind, cst.CSTNode)
+    return found
+
+
+def children(node: cst.CSTNode) -> list[cst.CSTNode]:
     """The nodes directly under ``node``. libcst's own ``children`` and ``visit`` rebuild every node
     they pass; the compiler asks such questions of the same statements many times per trace."""
+    out: list[cst.CSTNode] = []
     for name in _child_fields(type(node)):
         value = getattr(node, name)
-        if isinstance(value, cst.CSTNode):
-            yield value
-        elif isinstance(value, list | tuple):
-            for item in value:
-                if isinstance(item, cst.CSTNode):
-                    yield item
+        kind = type(value)
+        if kind is list or kind is tuple:
+            out.extend(item for item in value if _is_node(type(item)))
+        elif _is_node(kind):
+            out.append(value)
+    return out
 
 
 def walk(node: cst.CSTNode, prune: Callable[[cst.CSTNode], bool] | None = None) -> Iterator[cst.CSTNode]:

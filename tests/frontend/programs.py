@@ -798,8 +798,10 @@ run_time_programs = st.lists(
 
 
 def load(source: str, directory: Path) -> Any:
-    """Import ``source`` as a fresh module from a real file (the tracer reads source files)."""
-    name = "ayo_generated_" + hashlib.sha1(source.encode()).hexdigest()[:12]
+    """Import ``source`` as a fresh module from a real file (the tracer reads source files). The
+    name ends in ``_test`` so that Hypothesis, which reads the constants of every module of the
+    project it finds in ``sys.modules``, leaves it alone (it parsed each and kept thousands alive)."""
+    name = "ayo_generated_" + hashlib.sha1(source.encode()).hexdigest()[:12] + "_test"
     path = directory / f"{name}.py"
     path.write_text(source)
     spec = importlib.util.spec_from_file_location(name, path)
