@@ -22,13 +22,15 @@ from __future__ import annotations
 
 import libcst as cst
 
-from .state import contains_await
+from .state import contains_await, walk
 
 KEPT = "ayo_kept__"
 
 
 def rewrite(module: cst.Module) -> cst.Module:
     """``module`` with its comprehensions filtering by an await rewritten (above)."""
+    if not any(type(n) is cst.CompFor and any(contains_await(c.test) for c in n.ifs) for n in walk(module)):
+        return module  # (none: libcst's visit would only build the tree again)
 
     class Filters(cst.CSTTransformer):
         def leave_ListComp(self, old: cst.ListComp, new: cst.ListComp) -> cst.BaseExpression:

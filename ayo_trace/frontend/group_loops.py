@@ -39,6 +39,7 @@ from dataclasses import dataclass
 import libcst as cst
 
 from .state import ScopedTransformer, children, set_item, walk
+from .visiting import visit
 
 TASKS = "ayo_group_tasks__"
 
@@ -51,6 +52,8 @@ def rewrite(
     """``module`` with its task-starting loops rewritten (above); ``is_group(e)``: whether ``e``
     makes a task group; ``makes_task(f)``: whether calling ``f`` makes an asyncio task
     (``asyncio.create_task``, ``asyncio.ensure_future``)."""
+    if not any(type(n) is cst.For for n in walk(module)):
+        return module  # (no loop to rewrite: libcst's visit would only build the tree again)
     counts = _reads(module)
     tries = _tries(module)
 
@@ -388,18 +391,18 @@ def _tries(module: cst.Module) -> dict[cst.CSTNode, list[cst.Try | cst.TryStar]]
 
         def _around(self, node: cst.Try | cst.TryStar) -> bool:
             self.around.append(node)
-            node.body.visit(self)
+            visit(node.body, self)
             self.around.pop()
             for part in [*node.handlers, node.orelse, node.finalbody]:
                 if part is not None:
-                    part.visit(self)
+                    visit(part, self)
             return False
 
         def visit_For(self, node: cst.For) -> None:
             if self.around:
                 out[node] = list(self.around)
 
-    module.visit(Find())
+    visit(module, Find())
     return out
 
 
