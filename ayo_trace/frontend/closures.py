@@ -42,6 +42,7 @@ from .code_reads import reached_objects
 from .handed import handed
 from .source import FunctionSource, _is_load, _names_in
 from .state import change_root, mutated_roots, walk
+from .visiting import visit
 
 if TYPE_CHECKING:
     from .builder import Builder
@@ -88,7 +89,7 @@ def closures(src: FunctionSource) -> dict[str, Closure]:
         def visit_Lambda(self, n: cst.Lambda) -> bool:
             return False
 
-    src.node.visit(V())
+    visit(src.node, V())
     src.closures = out
     return out
 
@@ -461,7 +462,7 @@ def _nonlocals(node: cst.CSTNode) -> list[cst.Nonlocal]:
         def visit_Nonlocal(self, n: cst.Nonlocal) -> None:
             found.append(n)
 
-    node.visit(V())
+    visit(node, V())
     return found
 
 

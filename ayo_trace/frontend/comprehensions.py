@@ -26,6 +26,7 @@ from .handed import handed_changed
 from .immutables import immutable_names
 from .state import _items_changed, contains_await, mutated_roots, walk
 from .values import Static, Traced, Value
+from .visiting import visit
 
 COMPREHENSIONS = (cst.ListComp, cst.SetComp, cst.DictComp, cst.GeneratorExp)
 MAP_ITEM = "__ayo_item"  # the item a map body of `map(f, items)` passes to `f`
@@ -315,6 +316,6 @@ def _bound_names(comp: cst.CompFor | None) -> list[str]:
             def visit_Name(self, n: cst.Name) -> None:
                 out[n.value] = None
 
-        comp.target.visit(V())
+        visit(comp.target, V())
         comp = comp.inner_for_in
     return list(out)

@@ -36,6 +36,7 @@ from .flow import flow
 from .returns import may_be_unbound, reads_outside
 from .state import children, contains_await, has_return, leaves_loop, pattern_captures, walk
 from .values import Static, Traced, Value
+from .visiting import visit
 
 if TYPE_CHECKING:
     from .builder import Builder
@@ -510,7 +511,7 @@ def target_names(target: cst.CSTNode) -> list[str]:
         def visit_Subscript(self, n: cst.Subscript) -> bool:
             return False
 
-    target.visit(V())
+    visit(target, V())
     return list(out)
 
 

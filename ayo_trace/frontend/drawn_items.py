@@ -56,6 +56,7 @@ from ..ir.mutation import PURE_STR_METHODS
 from ..ir.spec import primitive_spec
 from .user_code import read_attribute, weak_cache
 from .values import Static, Traced
+from .visiting import visit
 
 if TYPE_CHECKING:
     from .builder import Builder
@@ -383,7 +384,7 @@ def _names(target: cst.BaseExpression) -> set[str]:
         def visit_Name(self, n: cst.Name) -> None:
             out.add(n.value)
 
-    target.visit(V())
+    visit(target, V())
     return out
 
 

@@ -27,6 +27,7 @@ from .primitive_calls import PrimitiveCalls
 from .state import _in_scope, awaits_in, contains_await, mutated_roots, walk
 from .text import TextBuilding
 from .values import Static, Traced, Value
+from .visiting import visit
 
 __all__ = ["ExpressionCompiler", "contains_await", "mutated_roots"]
 
@@ -502,7 +503,7 @@ class ExpressionCompiler(
                     return False
                 return not isinstance(n, cst.FunctionDef | cst.Lambda | cst.ClassDef)
 
-        node.visit(Find())
+        visit(node, Find())
         replacements: dict[cst.CSTNode, cst.CSTNode] = {}
         if any(isinstance(t, cst.Await) and self.break_call_target(t) for t in targets):
             return None, frozenset()
@@ -542,7 +543,7 @@ class ExpressionCompiler(
                     other.update(dict.fromkeys(ot))
                 return True
 
-        node.visit(V())
+        visit(node, V())
         return list(local), list(other)
 
 

@@ -20,6 +20,8 @@ from dataclasses import dataclass
 
 import libcst as cst
 
+from .visiting import visit
+
 Assigned = Callable[[cst.CSTNode], list[str]]
 
 
@@ -111,7 +113,7 @@ def _walk(node: cst.CSTNode) -> list[cst.CSTNode]:
             out.append(n)
             return not isinstance(n, cst.Lambda | cst.FunctionDef | cst.ClassDef)
 
-    node.visit(V())
+    visit(node, V())
     return out
 
 

@@ -24,6 +24,7 @@ from .module_reads import value_reads_changed
 from .state import walk
 from .user_code import runtime_code, user_function, weak_cache
 from .values import Static, Traced
+from .visiting import visit
 
 _MISSING = object()
 
@@ -345,7 +346,7 @@ class StaticFolding(Expressions):
                     ok = False
                 return ok
 
-        e.visit(V())
+        visit(e, V())
         return ok
 
     def _pure_calls(self, e: cst.CSTNode, scope: dict[str, Any], *, cached: bool = False) -> bool:
@@ -358,7 +359,7 @@ class StaticFolding(Expressions):
             def visit_Call(self, n: cst.Call) -> None:
                 calls.append(n)
 
-        e.visit(V())
+        visit(e, V())
         for call in calls:
             try:
                 fn = eval(self.body.src.expr_code(call.func), self.body.src.fn.__globals__, scope)
@@ -431,7 +432,7 @@ def _lambdas(e: cst.CSTNode) -> list[cst.Lambda]:
         def visit_Lambda(self, n: cst.Lambda) -> None:
             found.append(n)
 
-    e.visit(V())
+    visit(e, V())
     return found
 
 
@@ -459,7 +460,7 @@ def _field_reads_only(e: cst.CSTNode, name: str, fields: dict[str, Any]) -> bool
                 names.append(n)
 
     further: set[int] = set()  # (the values of attributes, so read further)
-    e.visit(V())
+    visit(e, V())
     return all(id(n) in ok for n in names)
 
 

@@ -41,6 +41,7 @@ from .made_methods import TracedSelf
 from .source import FunctionSource
 from .state import _immutable, walk
 from .values import Static, Traced, Value
+from .visiting import visit
 
 MAX_INLINE_DEPTH = 24
 MAX_TRACED_RECURSION = 6  # (calls deep, recursing with an argument known only at run time)
@@ -217,7 +218,7 @@ class Helpers(Expressions):
 
         targets: list[cst.BaseExpression] = []
         loops: list[cst.BaseExpression] = []  # `for step in self.steps: x = await step(x)`
-        src.node.body.visit(V())
+        visit(src.node.body, V())
         for node in walk(src.node.body):
             if isinstance(node, cst.For):
                 loops.append(node.iter)

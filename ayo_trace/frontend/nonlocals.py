@@ -33,6 +33,7 @@ import libcst as cst
 from libcst.metadata import ClassScope, FunctionScope, MetadataWrapper, ScopeProvider
 
 from .state import walk
+from .visiting import visit
 
 SUFFIX = "__cell"
 
@@ -77,7 +78,7 @@ def _declarations(fn: cst.FunctionDef, scopes: object, top: FunctionScope) -> li
                     if top.assignments[a.name.value]:
                         out[a.name.value] = None
 
-    fn.body.visit(V())
+    visit(fn.body, V())
     return list(out)
 
 
@@ -115,16 +116,16 @@ def _plan(fn: cst.FunctionDef, scopes: object, top: FunctionScope, name: str) ->
             uses.append(n)
 
         def visit_Attribute(self, n: cst.Attribute) -> bool:
-            n.value.visit(self)
+            visit(n.value, self)
             return False
 
         def visit_Arg(self, n: cst.Arg) -> bool:
-            n.value.visit(self)
+            visit(n.value, self)
             return False
 
         def visit_Param(self, n: cst.Param) -> bool:
             if n.default is not None:
-                n.default.visit(self)
+                visit(n.default, self)
             return False
 
         def visit_Nonlocal(self, n: cst.Nonlocal) -> bool:
@@ -147,7 +148,7 @@ def _plan(fn: cst.FunctionDef, scopes: object, top: FunctionScope, name: str) ->
                 bad = True
             return False
 
-    fn.body.visit(V())
+    visit(fn.body, V())
     if bad or not uses:
         return None
     ids = {id(u) for u in uses}
@@ -244,7 +245,7 @@ def _declares(scope: FunctionScope, name: str) -> bool:
             nonlocal found
             found = found or any(a.name.value == name for a in n.names)
 
-    node.visit(V())
+    visit(node, V())
     return found
 
 
@@ -282,7 +283,7 @@ def _bad_binding(fn: cst.FunctionDef, ids: set[int], name: str) -> list[cst.CSTN
             if n.name is not None and n.name.value == name:
                 out.append(n)
 
-    fn.body.visit(V())
+    visit(fn.body, V())
     return out
 
 
@@ -293,7 +294,7 @@ def _ids_in(node: cst.CSTNode) -> set[int]:
         def visit_Name(self, n: cst.Name) -> None:
             out.add(id(n))
 
-    node.visit(V())
+    visit(node, V())
     return out
 
 

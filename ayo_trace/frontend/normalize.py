@@ -109,6 +109,7 @@ import libcst as cst
 from . import coroutine_factories, filter_awaits, global_names, group_loops, nonlocals, try_loops, with_blocks
 from .state import ScopedTransformer, contains_await, walk
 from .user_code import read_attribute
+from .visiting import visit
 
 
 def rewrite(
@@ -419,7 +420,7 @@ def _nodes(e: cst.CSTNode) -> list[cst.CSTNode]:
             out.append(node)
             return True
 
-    e.visit(All())
+    visit(e, All())
     return out
 
 
@@ -451,7 +452,7 @@ def _makes_task(e: cst.BaseExpression, names: dict[str, Any]) -> bool:
                 self.found = True
 
     finder = Find()
-    e.visit(finder)
+    visit(e, finder)
     return finder.found
 
 

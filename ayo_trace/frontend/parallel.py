@@ -72,6 +72,7 @@ from .asyncio_calls import (
 from .comprehensions import COMPREHENSIONS, MAP_ITEM, _clause_awaits
 from .task_uses import appended_task, check_task_uses, eager_task, made_as_written, untraced_task
 from .values import Traced, Value
+from .visiting import visit
 
 if TYPE_CHECKING:
     from .builder import Builder
@@ -504,7 +505,7 @@ def _refuse_unawaited(comp: Builder, small: cst.BaseSmallStatement, loc: SourceL
                 found.append(n)
             return not isinstance(n, cst.FunctionDef | cst.Lambda | cst.ClassDef)
 
-    small.visit(V())
+    visit(small, V())
     if found:
         raise TraceError(
             f"`{comp.src.code(found[0]).strip()}` starts work this statement does not await, which a "

@@ -29,6 +29,7 @@ from .flow import Assigned, flow
 from .source import _is_load
 from .state import _construct
 from .values import Static, Traced, Value
+from .visiting import visit
 
 
 class Unbound(Static):
@@ -133,7 +134,7 @@ def _catches_as(stmt: cst.CSTNode, name: str) -> bool:
                 h.name is not None and isinstance(h.name.name, cst.Name) and h.name.name.value == name
             )
 
-    stmt.visit(V())
+    visit(stmt, V())
     return found
 
 
@@ -248,18 +249,18 @@ def reads_outside(comp: Builder, stmt: cst.CSTNode) -> set[str]:
             if id(n) in inside:
                 return False
             if isinstance(n, cst.For):
-                n.iter.visit(self)
+                visit(n.iter, self)
                 shadowed.append(set(src.assigned_names(n.target)))
-                n.body.visit(self)
+                visit(n.body, self)
                 shadowed.pop()
                 if n.orelse is not None:
-                    n.orelse.visit(self)
+                    visit(n.orelse, self)
                 return False
             if isinstance(n, cst.ExceptHandler) and n.name is not None:  # (binds its own `e` first)
                 if n.type is not None:
-                    n.type.visit(self)
+                    visit(n.type, self)
                 shadowed.append(set(src.assigned_names(n.name)))
-                n.body.visit(self)
+                visit(n.body, self)
                 shadowed.pop()
                 return False
             if (
@@ -272,5 +273,5 @@ def reads_outside(comp: Builder, stmt: cst.CSTNode) -> set[str]:
                     out.add(n.value)
             return True
 
-    src.node.body.visit(V())
+    visit(src.node.body, V())
     return out

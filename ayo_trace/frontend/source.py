@@ -26,7 +26,8 @@ from libcst.metadata import (
 from ..errors import TraceError
 from ..ir.code import SourceLoc, dedented
 from . import normalize
-from .state import pattern_captures
+from .state import parents_of, pattern_captures
+from .visiting import visit
 
 
 @dataclass
@@ -93,7 +94,8 @@ class FunctionSource:
         wrapper = MetadataWrapper(module, unsafe_skip_copy=True)
         scopes = wrapper.resolve(ScopeProvider)
         positions = wrapper.resolve(PositionProvider)
-        parents = wrapper.resolve(ParentNodeProvider)
+        found = parents_of(module)
+        parents = found if found is not None else wrapper.resolve(ParentNodeProvider)
         copied: dict[int, int] = {}
         for copy, of in made.copies:  # (a handler written again: its lines stand for the handler's)
             at, was, end = positions[copy].start.line, positions[of].start.line, positions[of].end.line
@@ -208,7 +210,7 @@ class FunctionSource:
                         walrus.add(n.target.value)
 
             scopes = self.scopes
-            self.node.body.visit(V())
+            visit(self.node.body, V())
             self.captures = (found, walrus)
         return self.captures
 
@@ -364,7 +366,7 @@ def _imports_in(node: cst.CSTNode, parents: Any) -> list[tuple[cst.ImportAlias, 
         def visit_ImportAlias(self, n: cst.ImportAlias) -> None:
             found.append((n, parents.get(n)))
 
-    node.visit(V())
+    visit(node, V())
     return found
 
 
@@ -401,14 +403,14 @@ def _names_in(node: cst.CSTNode) -> Iterable[cst.Name]:
             found.append(n)
 
         def visit_Attribute(self, n: cst.Attribute) -> bool:
-            n.value.visit(self)  # the attribute name itself is not a variable
+            visit(n.value, self)  # the attribute name itself is not a variable
             return False
 
         def visit_Arg(self, n: cst.Arg) -> bool:
-            n.value.visit(self)  # keyword names are not variables
+            visit(n.value, self)  # keyword names are not variables
             return False
 
-    node.visit(V())
+    visit(node, V())
     return found
 
 

@@ -11,6 +11,7 @@ from typing import Any
 import libcst as cst
 
 from ..ir.mutation import CHANGING_CALLS, NAMESPACE_CALLS, READ_ONLY_METHODS
+from .visiting import is_node, visit
 
 _SCOPE_NODES = (cst.FunctionDef, cst.Lambda, cst.ClassDef)
 
@@ -18,16 +19,6 @@ _SCOPE_NODES = (cst.FunctionDef, cst.Lambda, cst.ClassDef)
 @functools.cache
 def _child_fields(kind: type) -> tuple[str, ...]:
     return tuple(f.name for f in dataclasses.fields(kind))
-
-
-_NODE_KINDS: dict[type, bool] = {}
-
-
-def _is_node(kind: type) -> bool:  # (`isinstance` of libcst's abstract base runs Python code)
-    found = _NODE_KINDS.get(kind)
-    if found is None:
-        found = _NODE_KINDS[kind] = issubclass(kind, cst.CSTNode)
-    return found
 
 
 def children(node: cst.CSTNode) -> list[cst.CSTNode]:
@@ -38,8 +29,8 @@ def children(node: cst.CSTNode) -> list[cst.CSTNode]:
         value = getattr(node, name)
         kind = type(value)
         if kind is list or kind is tuple:
-            out.extend(item for item in value if _is_node(type(item)))
-        elif _is_node(kind):
+            out.extend(item for item in value if is_node(type(item)))
+        elif is_node(kind):
             out.append(value)
     return out
 
@@ -52,6 +43,23 @@ def walk(node: cst.CSTNode, prune: Callable[[cst.CSTNode], bool] | None = None) 
         yield n
         if prune is None or not prune(n):
             stack.extend(children(n))
+
+
+def parents_of(root: cst.CSTNode) -> dict[cst.CSTNode, cst.CSTNode] | None:
+    """Each node under ``root`` and the node it stands in: what libcst's ``ParentNodeProvider``
+    finds, without its visit (which rebuilds every node and lists the visitor's methods with
+    ``inspect.getmembers`` each time). None when a node stands in two places (a rewrite may put one
+    node object twice), where which parent libcst records depends on its order of visiting."""
+    out: dict[cst.CSTNode, cst.CSTNode] = {}
+    stack = [root]
+    while stack:
+        n = stack.pop()
+        for c in children(n):
+            if c in out:
+                return None
+            out[c] = n
+            stack.append(c)
+    return out
 
 
 def _in_scope(n: cst.CSTNode) -> bool:
@@ -242,17 +250,17 @@ def _names_in(expr: cst.CSTNode) -> list[str]:
             out[n.value] = None
 
         def visit_Attribute(self, n: cst.Attribute) -> bool:
-            n.value.visit(self)
+            visit(n.value, self)
             return False
 
         def visit_Arg(self, n: cst.Arg) -> bool:
-            n.value.visit(self)
+            visit(n.value, self)
             return False
 
         def visit_Lambda(self, n: cst.Lambda) -> bool:
             return False
 
-    expr.visit(V())
+    visit(expr, V())
     return list(out)
 
 
@@ -314,7 +322,7 @@ def pattern_captures(pattern: cst.CSTNode) -> list[str]:
             if n.rest is not None:
                 out[n.rest.value] = None
 
-    pattern.visit(V())
+    visit(pattern, V())
     return list(out)
 
 

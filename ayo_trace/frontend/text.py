@@ -18,6 +18,7 @@ from .builder import Expressions
 from .folding import _written_by_user, writer_changes, writers_change_state
 from .state import contains_await, walk
 from .values import Static, Text, Traced, Value, pieces_of
+from .visiting import visit
 
 # The parts of an expression evaluated while its string was built, by the id of their syntax: the
 # string is made whole from these values, never by evaluating them again (Python evaluates each once).
@@ -370,7 +371,7 @@ def _called_names(src: Any) -> set[str]:
                 elif isinstance(n.func, cst.Attribute):
                     found.add(n.func.attr.value)
 
-        src.node.visit(V())
+        visit(src.node, V())
         src.called = found
     return src.called
 

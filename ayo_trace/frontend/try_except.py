@@ -64,6 +64,7 @@ from .try_reasons import (
 )
 from .try_tails import before_last_await
 from .values import Static, Traced, Value
+from .visiting import visit
 
 if TYPE_CHECKING:
     from .builder import Builder
@@ -362,7 +363,7 @@ def _exits(node: cst.CSTNode) -> bool:
             found = found or isinstance(n, cst.Return | cst.Raise | cst.Break | cst.Continue)
             return not found and not isinstance(n, cst.FunctionDef | cst.ClassDef | cst.Lambda)
 
-    node.visit(V())
+    visit(node, V())
     return found
 
 

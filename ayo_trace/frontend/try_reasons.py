@@ -11,6 +11,8 @@ from typing import TYPE_CHECKING
 
 import libcst as cst
 
+from .visiting import visit
+
 if TYPE_CHECKING:
     from .builder import Builder
 
@@ -69,5 +71,5 @@ def bare_raise_in_def(handlers: Sequence[cst.ExceptHandler]) -> bool:
             found = found or (n.exc is None and self.depth > 0)
 
     for h in handlers:
-        h.visit(V())
+        visit(h, V())
     return found
