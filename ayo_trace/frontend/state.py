@@ -21,28 +21,67 @@ def _child_fields(kind: type) -> tuple[str, ...]:
     return tuple(f.name for f in dataclasses.fields(kind))
 
 
+# Whitespace and comments: nodes no question of the tracer's is about (more than half of a tree's)
+_WHITESPACE = (
+    cst.BaseParenthesizableWhitespace,
+    cst.TrailingWhitespace,
+    cst.EmptyLine,
+    cst.Newline,
+    cst.Comment,
+)
+_WALKED: dict[type, bool] = {}
+
+
+def _walked(kind: type) -> bool:
+    """Whether ``children`` lists a value of type ``kind``: a libcst node, not whitespace."""
+    found = _WALKED.get(kind)
+    if found is None:
+        found = _WALKED[kind] = issubclass(kind, cst.CSTNode) and not issubclass(kind, _WHITESPACE)
+    return found
+
+
 def children(node: cst.CSTNode) -> list[cst.CSTNode]:
-    """The nodes directly under ``node``. libcst's own ``children`` and ``visit`` rebuild every node
-    they pass; the compiler asks such questions of the same statements many times per trace."""
+    """The nodes directly under ``node``, but whitespace and comments. libcst's own ``children``
+    and ``visit`` rebuild every node they pass; the compiler asks such questions of the same
+    statements many times per trace (so the checks are written out here: a third of its time)."""
     out: list[cst.CSTNode] = []
+    walked = _WALKED.get
     for name in _child_fields(type(node)):
         value = getattr(node, name)
         kind = type(value)
         if kind is list or kind is tuple:
-            out.extend(item for item in value if is_node(type(item)))
-        elif is_node(kind):
-            out.append(value)
+            for item in value:
+                found = walked(type(item))
+                if found or (found is None and _walked(type(item))):
+                    out.append(item)
+        else:
+            found = walked(kind)
+            if found or (found is None and _walked(kind)):
+                out.append(value)
     return out
 
 
 def walk(node: cst.CSTNode, prune: Callable[[cst.CSTNode], bool] | None = None) -> Iterator[cst.CSTNode]:
-    """``node`` and every node under it; below a node for which ``prune`` is true, nothing."""
+    """``node`` and every node under it (but whitespace and comments: ``children``); below a node
+    for which ``prune`` is true, nothing."""
     stack = [node]
     while stack:
         n = stack.pop()
         yield n
         if prune is None or not prune(n):
             stack.extend(children(n))
+
+
+def _every_child(node: cst.CSTNode) -> list[cst.CSTNode]:
+    """The nodes directly under ``node``, whitespace too (libcst's provider has their parents)."""
+    out: list[cst.CSTNode] = []
+    for name in _child_fields(type(node)):
+        value = getattr(node, name)
+        if type(value) is list or type(value) is tuple:
+            out.extend(item for item in value if is_node(type(item)))
+        elif is_node(type(value)):
+            out.append(value)
+    return out
 
 
 def parents_of(root: cst.CSTNode) -> dict[cst.CSTNode, cst.CSTNode] | None:
@@ -54,7 +93,7 @@ def parents_of(root: cst.CSTNode) -> dict[cst.CSTNode, cst.CSTNode] | None:
     stack = [root]
     while stack:
         n = stack.pop()
-        for c in children(n):
+        for c in _every_child(n):
             if c in out:
                 return None
             out[c] = n
