@@ -30,10 +30,10 @@ itself. Anything else keeps its ``nonlocal``, which the compiler refuses.
 from __future__ import annotations
 
 import libcst as cst
-from libcst.metadata import ClassScope, FunctionScope, MetadataWrapper, ScopeProvider
+from libcst.metadata import ClassScope, FunctionScope, MetadataWrapper
 
 from .state import walk
-from .visiting import visit
+from .visiting import Scopes, visit
 
 SUFFIX = "__cell"
 
@@ -46,7 +46,7 @@ def rewrite(module: cst.Module) -> tuple[cst.Module, int]:
     if fn is None or not _has_nonlocal(fn):
         return module, 0
     wrapper = MetadataWrapper(module, unsafe_skip_copy=True)
-    scopes = wrapper.resolve(ScopeProvider)
+    scopes = wrapper.resolve(Scopes)
     top = scopes.get(fn.body.body[0]) if fn.body.body else None
     if not isinstance(top, FunctionScope):
         return module, 0

@@ -20,14 +20,13 @@ from libcst.metadata import (
     ParentNodeProvider,
     PositionProvider,
     Scope,
-    ScopeProvider,
 )
 
 from ..errors import TraceError
 from ..ir.code import SourceLoc, dedented
 from . import normalize
 from .state import parents_of, pattern_captures
-from .visiting import visit
+from .visiting import Scopes, visit
 
 
 @dataclass
@@ -92,7 +91,7 @@ class FunctionSource:
                     names[name] = cell.cell_contents
         module, made, shrunk = normalize.rewrite(cst.parse_module(text), names)
         wrapper = MetadataWrapper(module, unsafe_skip_copy=True)
-        scopes = wrapper.resolve(ScopeProvider)
+        scopes = wrapper.resolve(Scopes)
         positions = wrapper.resolve(PositionProvider)
         found = parents_of(module)
         parents = found if found is not None else wrapper.resolve(ParentNodeProvider)

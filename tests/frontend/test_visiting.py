@@ -12,11 +12,11 @@ from typing import Any
 
 import libcst as cst
 import pytest
-from libcst.metadata import MetadataWrapper, ParentNodeProvider
+from libcst.metadata import MetadataWrapper, ParentNodeProvider, ScopeProvider
 
 from ayo_trace.frontend.source import FunctionSource
 from ayo_trace.frontend.state import parents_of
-from ayo_trace.frontend.visiting import field_order, visit
+from ayo_trace.frontend.visiting import Scopes, field_order, visit
 
 ROOT = Path(__file__).resolve().parents[2]
 _STDLIB = Path(sysconfig.get_paths()["stdlib"])
@@ -153,3 +153,25 @@ def test_parents_of_rewritten_trees_are_libcsts() -> None:
         assert len(found) == len(theirs) and all(theirs[n] is p for n, p in found.items()), fn
         checked += 1
     assert checked > 200 // 3, (checked, fallbacks)
+
+
+@pytest.mark.parametrize("path", FILES[::8], ids=lambda p: str(p.relative_to(p.parents[1])))
+def test_scopes_are_libcsts(path: Path) -> None:
+    """``visiting.Scopes`` (its visitor methods listed once) finds what ``ScopeProvider`` does."""
+    tree = _parsed(path)
+    if tree is None:
+        pytest.skip("libcst cannot parse this file")
+
+    def described(provider: Any) -> dict[int, tuple[str, list[str], list[str]]]:
+        found = MetadataWrapper(tree, unsafe_skip_copy=True).resolve(provider)
+        return {
+            id(node): (
+                type(scope).__name__,
+                sorted(a.name for a in scope.assignments),
+                sorted(a.node.value for a in scope.accesses if isinstance(a.node, cst.Name)),
+            )
+            for node, scope in found.items()
+            if scope is not None
+        }
+
+    assert described(Scopes) == described(ScopeProvider)
