@@ -41,7 +41,8 @@ raise nothing the handlers catch:
   when there is one (the tracer would not take them there);
 * a ``for`` binds names, and iterates what taking the items of runs no code (``_sure_items``):
   a display, a comprehension, a string, ``list``/``tuple``/``sorted``/``range`` of anything,
-  what ``.split()`` makes, ``enumerate``/``zip``/``reversed`` of those, a name of the function's
+  what ``.split()`` makes, ``enumerate``/``zip``/``reversed`` of those, a slice of one of those
+  (``q.split()[:3]``), a name of the function's
   bound only to a list or tuple so made (not a generator, ``map``, a dict's view, nor a set or
   dict a body may grow), or, with handlers of ayo's errors only, a parameter (``for d in docs``:
   an input, whose items no code of the user's raising one of them takes); under handlers of
@@ -406,7 +407,8 @@ def _sure_items(
     """Whether taking the items of ``e``'s value runs no code, once it is made: a display, a
     list, set or dict comprehension, a string, a builtin container made of anything (``sorted(xs)``,
     ``list(gen)``), ``range``, what ``str.split`` makes (``q.split()``: a list; a method of that
-    name is taken as the string's), ``enumerate``/``zip``/``reversed`` of such, or a name of the
+    name is taken as the string's), ``enumerate``/``zip``/``reversed`` of such, a slice of one
+    (``q.split()[:3]``: making it may raise, taking its items not), or a name of the
     function's bound only to such values (not a parameter: it may hold a generator; not a set or
     dict, which raises when the loop's body changes its size: ``named``), or the list an awaited
     ``ayo.search`` or ``ayo.rerank`` hands back (``names``: the function's globals and closure)."""
@@ -416,6 +418,8 @@ def _sure_items(
         return any(resolve(e.expression.func, names) is f for f in (primitives.search, primitives.rerank))
     if isinstance(e, cst.Set | cst.SetComp | cst.DictComp):
         return not named
+    if (sliced := _sliced(e)) is not None:  # (`q.split()[:3]`: a list, tuple, string, range: one too)
+        return _sure_items(sliced[0], seen, shadowed, named=named, names=names)
     if isinstance(e, cst.Call) and isinstance(e.func, cst.Attribute):
         return e.func.attr.value in _SPLITS
     called = _builtin(e, shadowed)
@@ -495,11 +499,14 @@ def _arity(target: cst.BaseExpression) -> int | None:
 
 
 def _plain_read(e: cst.BaseExpression, shadowed: set[str]) -> bool:
-    """A name, ``x.split(...)`` of a name, ``range`` of names, ``enumerate``/``zip`` of such, with
-    arguments of names and literals: making it runs no code of the user's, so raises none of
+    """A name, ``x.split(...)`` of a name, ``range`` of names, ``enumerate``/``zip`` of such, a slice
+    of one of those (``q.split()[:n]``), with arguments and bounds of names and literals: making it runs no code of the user's, so raises none of
     ayo's errors."""
     if isinstance(e, cst.Name):
         return True
+    if (sliced := _sliced(e)) is not None:
+        value, bounds = sliced
+        return all(isinstance(b, cst.Name) or _literal(b) for b in bounds) and _plain_read(value, shadowed)
     if not isinstance(e, cst.Call) or any(a.keyword is not None or a.star for a in e.args):
         return False
     if isinstance(e.func, cst.Attribute):
@@ -509,6 +516,16 @@ def _plain_read(e: cst.BaseExpression, shadowed: set[str]) -> bool:
     if called == "range":
         return all(isinstance(a.value, cst.Name) or _literal(a.value) for a in e.args)
     return called in ("enumerate", "zip") and all(_plain_read(a.value, shadowed) for a in e.args)
+
+
+def _sliced(e: cst.BaseExpression) -> tuple[cst.BaseExpression, list[cst.BaseExpression]] | None:
+    """The value ``e`` slices and the bounds written, where it is one slice (``xs[1:]``,
+    ``xs[::-1]``), else None: the items of a slice of a list, tuple, string or range are taken as
+    the value's are."""
+    if not (isinstance(e, cst.Subscript) and len(e.slice) == 1 and isinstance(e.slice[0].slice, cst.Slice)):
+        return None
+    part = e.slice[0].slice
+    return e.value, [b for b in (part.lower, part.upper, part.step) if b is not None]
 
 
 def _steady_test(test: cst.BaseExpression, seen: Survey, ayo_only: bool) -> bool:

@@ -39,6 +39,9 @@ HEADERS = {
     "literal": ["for c in ['a', 'FAIL', 'b']:"],
     "zip": ["for i, c in zip(range(3), ('x', 'FAIL', 'z')):"],
     "while": ["while len(out) < 3:", "    c = q if len(out) == 1 else str(len(out))"],
+    # (slices: of a plain read, made first only under wider handlers; of `sorted`, made first always)
+    "split_slice": ["for c in q.split()[:2]:"],
+    "sorted_slice": ["for c in sorted(q.split())[::-1]:"],
 }
 BODIES = {
     "append": ["out.append(await ayo.llm(f'{q} {c}', max_tokens=3))"],
@@ -82,7 +85,11 @@ def traces(handler: str, header: str, body: str, first: str, then: str) -> bool:
         return False  # (a `return` in the `try` of a loop that jumps)
     # (a `try` around what comes first, or around making the items, whose `else` would hold the
     # `return`, whose handler would read the loop's name, which may be unbound there)
-    first_try = first == "awaits" or (not HANDLERS[handler][2] and header in ("split", "enumerate"))
+    first_try = (
+        first == "awaits"
+        or header == "sorted_slice"
+        or (not HANDLERS[handler][2] and header in ("split", "enumerate", "split_slice"))
+    )
     return not (first_try and (then == "returns" or handler == "reads_item"))
 
 
@@ -121,6 +128,16 @@ def test_a_try_around_a_loop_agrees_and_traces_where_nothing_else_can_raise(
 
 # (shapes written as people write them: each traces whole)
 STYLES = {
+    "first_words_limit_from_the_question": [  # (the slice's bound raises for one question: caught)
+        "notes = []",
+        "limit = 2 if 'heap' in q else 'two'",
+        "try:",
+        "    for word in q.split()[:limit]:",
+        "        notes.append(await ayo.llm(f'Define {word}', max_tokens=3))",
+        "except (TypeError, ayo.EngineError) as e:",
+        "    notes.append(type(e).__name__)",
+        "return notes",
+    ],
     "dict_by_index": [
         "summaries = {}",
         "try:",
