@@ -42,11 +42,11 @@ raise nothing the handlers catch:
 * a ``for`` binds names, and iterates what taking the items of runs no code (``_sure_items``):
   a display, a comprehension, a string, ``list``/``tuple``/``sorted``/``range`` of anything,
   what ``.split()`` makes, ``enumerate``/``zip``/``reversed`` of those, a slice of one of those
-  (``q.split()[:3]``), a name of the function's
-  bound only to a list or tuple so made (not a generator, ``map``, a dict's view, nor a set or
-  dict a body may grow), or, with handlers of ayo's errors only, a parameter (``for d in docs``:
-  an input, whose items no code of the user's raising one of them takes); under handlers of
-  more than ayo's errors, a tuple target only of ``enumerate`` and ``zip``, as wide;
+  (``q.split()[:3]``), a name of the function's bound only to a list or tuple so made (not a
+  generator, ``map``, a dict's view, nor a set or dict a body may grow), or, with handlers of
+  ayo's errors only, a parameter (``for d in docs``: an input, whose items no code of the user's
+  raising one of them takes); under handlers of more than ayo's errors, a tuple target only of
+  ``enumerate`` and ``zip``, as wide;
 * a ``while`` tests ``True``, or names, literals, ``not``/``and``/``or``, ``is``, and comparisons
   of names bound only to numbers and of ``len`` of such a list (any names, with handlers of
   ayo's errors only: no code of the user's raising one of them there).
@@ -499,9 +499,9 @@ def _arity(target: cst.BaseExpression) -> int | None:
 
 
 def _plain_read(e: cst.BaseExpression, shadowed: set[str]) -> bool:
-    """A name, ``x.split(...)`` of a name, ``range`` of names, ``enumerate``/``zip`` of such, a slice
-    of one of those (``q.split()[:n]``), with arguments and bounds of names and literals: making it runs no code of the user's, so raises none of
-    ayo's errors."""
+    """A name, ``x.split(...)`` of a name, ``range`` of names, ``enumerate``/``zip`` of such, a
+    slice of one of those (``q.split()[:n]``), with arguments and bounds of names and literals:
+    making it runs no code of the user's, so raises none of ayo's errors."""
     if isinstance(e, cst.Name):
         return True
     if (sliced := _sliced(e)) is not None:
