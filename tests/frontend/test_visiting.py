@@ -1,6 +1,7 @@
 """The tracer's own tree walks agree with libcst's: ``visiting.visit`` calls a visitor's methods on
-the same nodes in the same order as ``node.visit``, and ``state.parents_of`` finds the parents
-libcst's ``ParentNodeProvider`` does, on real files and on the trees the tracer rewrites."""
+the same nodes in the same order as ``node.visit``, ``state.parents_of`` finds the parents
+libcst's ``ParentNodeProvider`` does and ``visiting.Scopes`` the scopes ``ScopeProvider`` does, on
+real files and on the trees the tracer rewrites."""
 
 from __future__ import annotations
 
