@@ -30,8 +30,9 @@ Rewritten only where taking the items and testing a ``while`` (outside every ``t
 raise nothing the handlers catch:
 
 * the ``try`` stands in the function's own body (not in a function it defines, whose names are
-  its own: ``seen`` is the function's); it has handlers (not ``except*``), no ``else``, no
-  ``finally``; its body holds one loop that awaits (``for`` or ``while``, not ``async``, no
+  its own: ``seen`` is the function's); it has handlers (not ``except*``), no ``else`` (a
+  ``finally`` stays around what the ``try`` becomes: the first ``try``'s, or one of its own
+  with the ``try:`` line); its body holds one loop that awaits (``for`` or ``while``, not ``async``, no
   ``else``), which binds or changes a name read after the ``try`` or by a handler (else the
   ``try`` traces as it stands);
 * no handler holds a ``break`` or ``continue`` of a loop around the ``try``, nor a ``return``
@@ -189,7 +190,7 @@ def rewrite(
     which ``old`` is part; ``lines``: where to put the new lines and the copies
     (``normalize.rewrite``)."""
     at = _loop_at(old, seen.reads)
-    if not isinstance(stmt.body, cst.IndentedBlock) or stmt.orelse or stmt.finalbody:
+    if not isinstance(stmt.body, cst.IndentedBlock) or stmt.orelse:
         return stmt
     written: list[cst.BaseStatement] = list(stmt.body.body)
     if at is None or len(written) != len(old.body.body):
@@ -269,6 +270,8 @@ def rewrite(
         otherwise = cst.Else(body=cst.IndentedBlock([made]))
         lines.added.append(otherwise)
         return stmt.with_changes(body=stmt.body.with_changes(body=before), handlers=copied, orelse=otherwise)
+    if stmt.finalbody is not None:  # (what the `try` became, in a `try` with its `finally`)
+        return stmt.with_changes(body=stmt.body.with_changes(body=[*before, made]), handlers=[])
     # (the `try:` line, with its comment, stands empty before what is moved out of it)
     lead = [*stmt.leading_lines, cst.EmptyLine(comment=stmt.body.header.comment)]
     first = [*before, made][0]

@@ -93,7 +93,7 @@ def traces(handler: str, header: str, body: str, first: str, then: str) -> bool:
     return not (first_try and (then == "returns" or handler == "reads_item"))
 
 
-def source(handler: str, header: str, body: str, first: str, then: str) -> str:
+def source(handler: str, header: str, body: str, first: str, then: str, finally_: str = "none") -> str:
     clause, handling, _ = HANDLERS[handler]
     loop = [*HEADERS[header], *("    " + b for b in BODIES[body])]
     lines = [
@@ -102,6 +102,7 @@ def source(handler: str, header: str, body: str, first: str, then: str) -> str:
         *("    " + x for x in [*FIRST[first], *loop, *THEN[then]]),
         clause,
         *("    " + x for x in handling),
+        *(["finally:", *("    " + x for x in FINALLY[finally_])] if finally_ != "none" else []),
         "return out, 'done'",
     ]
     return "import ayo_trace as ayo\n\n\n@ayo.workflow\nasync def wf(q, docs):\n" + "".join(
@@ -110,6 +111,12 @@ def source(handler: str, header: str, body: str, first: str, then: str) -> str:
 
 
 QUESTIONS = ["what is a heap", "explain FAIL here", "sort"]
+# (a `finally` after the handlers, changing no name and reading none the `try` binds, as the
+# tracer takes one: it stays around what the `try` becomes)
+FINALLY = {
+    "plain": ["print(end='')"],
+    "awaits": ["await ayo.llm(f'close {q}', max_tokens=2)"],
+}
 
 
 @pytest.mark.parametrize(
@@ -126,8 +133,35 @@ def test_a_try_around_a_loop_agrees_and_traces_where_nothing_else_can_raise(
     fresh_copies_agree(src, tmp_path / "runs", QUESTIONS)
 
 
+@pytest.mark.parametrize("finally_", FINALLY)
+@pytest.mark.parametrize(
+    ("handler", "header", "body", "first", "then"), CASES[::3], ids=["-".join(c) for c in CASES[::3]]
+)
+def test_a_finally_after_the_handlers_is_kept_around_the_rewritten_try(
+    handler: str, header: str, body: str, first: str, then: str, finally_: str, tmp_path: Any
+) -> None:
+    src = source(handler, header, body, first, then, finally_)
+    breaks = graph_breaks(load(src, tmp_path).wf.graph("q", []))
+    # (a `return` in a `try` that has a `finally` is a break of the tracer's `try` nodes, rewritten or not)
+    if traces(handler, header, body, first, then) and "returns" not in (handler, then):
+        assert breaks == [], src
+    (tmp_path / "runs").mkdir()
+    fresh_copies_agree(src, tmp_path / "runs", QUESTIONS)
+
+
 # (shapes written as people write them: each traces whole)
 STYLES = {
+    "finally_after_the_handler": [  # (a break before f3ec953)
+        "out = []",
+        "try:",
+        "    for c in q.split():",
+        "        out.append(await ayo.llm(c, max_tokens=3))",
+        "except ayo.EngineError:",
+        "    out.append('failed')",
+        "finally:",
+        "    out.append('end')",
+        "return out",
+    ],
     "first_words_limit_from_the_question": [  # (the slice's bound raises for one question: caught)
         "notes = []",
         "limit = 2 if 'heap' in q else 'two'",
@@ -302,8 +336,7 @@ def test_copied_handlers_stand_for_the_written_lines(tmp_path: Any) -> None:
 
 def test_what_the_rewrite_leaves_as_written(tmp_path: Any) -> None:
     """Each shape is a ``try`` node or a break as before: a handler jumping out of an outer loop,
-    a ``finally``, a loop ``else``, a header calling the user's code, a loop whose changes
-    nothing reads after."""
+    a header calling the user's code."""
     shapes = {
         "outer_jump": [
             "for d in ['x', 'y']:",
@@ -312,15 +345,6 @@ def test_what_the_rewrite_leaves_as_written(tmp_path: Any) -> None:
             "            out.append(await ayo.llm(f'{d} {c}', max_tokens=3))",
             "    except ayo.EngineError:",
             "        continue",
-        ],
-        "finally": [
-            "try:",
-            "    for c in q.split():",
-            "        out.append(await ayo.llm(c, max_tokens=3))",
-            "except ayo.EngineError:",
-            "    out.append('failed')",
-            "finally:",
-            "    out.append('end')",
         ],
         "user_header": [
             "try:",
