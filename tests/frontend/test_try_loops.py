@@ -151,7 +151,7 @@ def test_a_finally_after_the_handlers_is_kept_around_the_rewritten_try(
 
 # (shapes written as people write them: each traces whole)
 STYLES = {
-    "finally_after_the_handler": [  # (a break before f3ec953)
+    "finally_after_the_handler": [  # (ran as written until the `finally` was kept around the rewrite)
         "out = []",
         "try:",
         "    for c in q.split():",
