@@ -185,7 +185,11 @@ def rewrite(
                 return _grouped(new, names, added, ahead)
             caught = [_suppressed(item, names) for item in new.items]
             if any(c is None for c in caught):  # (a context manager's: the `try` it stands for)
-                if self.scopes[-1] or (tried := with_blocks.rewrite(new, names, added, len(withs))) is None:
+                kept = [c is not None for c in caught]  # (`suppress` among managers: one more)
+                if (
+                    self.scopes[-1]
+                    or (tried := with_blocks.rewrite(new, names, added, len(withs), kept)) is None
+                ):
                     return new
                 withs.append(new)
                 return tried
