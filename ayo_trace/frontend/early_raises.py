@@ -38,7 +38,7 @@ import libcst as cst
 
 from ..errors import EngineError
 from ..ir.mutation import READ_ONLY_METHODS
-from . import aliases, interleaving
+from . import aliases, hidden_state, interleaving
 from .state import _in_scope, contains_await, walk
 
 if TYPE_CHECKING:
@@ -144,6 +144,8 @@ def seen_after_failure(comp: Builder) -> Callable[[str], bool]:
     module = getattr(top.src.fn, "__globals__", {})
 
     def seen(key: str) -> bool:
+        if hidden_state.process_wide(key):  # (`random`'s draws, `print`: whatever names them)
+            return True
         roots = {re.split(r"[.\[\x00]", k)[0] for k in (key, interleaving.shown(key))}
         if roots & own:
             return False

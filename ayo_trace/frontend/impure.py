@@ -30,7 +30,8 @@ decorator's wrapper (``wrapper.calls += 1``, read as ``ask.calls``), its class t
 (``type(self).count += 1``, ``self.log.append(x)`` of a class-level list: ``class_state_changes``),
 a module's member (``helpers.SINK``). ``changed_objects(value)`` returns those objects by identity,
 through the functions, wrappers and classes' methods the code uses, so the workflow's names for
-them count as changed wherever they are named.
+them count as changed wherever they are named. A draw of a random number generator
+(``random.choice``), a ``print`` and an ``open`` change process-wide state (``hidden_state``).
 
 Only the user's own code is read: functions whose source file is outside the standard library and
 the installed packages (their module state is theirs to manage, and reading it all would make every
@@ -55,6 +56,7 @@ from typing import Any
 import libcst as cst
 
 from ..ir.mutation import READ_ONLY_METHODS
+from . import hidden_state
 from .class_changes import (
     _MUTABLE,
     _changed_expressions,
@@ -161,9 +163,11 @@ def _reached(value: Any, depth: int) -> list[Any]:
     source is not read: as if it changed them); what a dispatch table's (a dict's, list's or tuple's) callables change, or the
     callables a library object (a ``SimpleNamespace`` of hooks) holds; the containers an object
     of the user's holds when its methods change their object (``self.target.append(m)``); the cache
-    of a function behind ``functools.cache``/``lru_cache``."""
+    of a function behind ``functools.cache``/``lru_cache``; the generator a draw changes."""
     if isinstance(value, functools._lru_cache_wrapper):  # (`@lru_cache`: each call fills its cache,
         return [value]  # which `cache_info()` shows)
+    if drawn := hidden_state.draws_from(value):  # (`random.choice`: the module's hidden generator)
+        return drawn
     owner = value.__self__ if isinstance(value, types.BuiltinMethodType) else None  # (no `__getattr__` run)
     if inspect.isbuiltin(value) and isinstance(owner, _MUTABLE):
         return [] if value.__name__ in READ_ONLY_METHODS else [owner]
@@ -367,6 +371,10 @@ def _changed(fn: types.FunctionType, depth: int, memo: dict[types.FunctionType, 
     for n, value in _held_objects(fn, node).items():  # (`sink=LOG`, a wrapper's own `wrapper`)
         if n in touched:
             changes(value, n)
+    shadowed = g.keys() | local  # (`print(...)`, `open(...)`: the terminal's, the files', in order)
+    for c in walk(node.body):
+        if isinstance(c, cst.Call) and isinstance(c.func, cst.Name) and c.func.value not in shadowed:
+            names.update(hidden_state.changed_by(hidden_state.BUILTINS.get(c.func.value), c))
     for n, held in changed_members(node.body, g, local).items():  # (`helpers.SINK.append(x)`)
         names.add(n)
         objects.update((id(o), o) for o in held)
@@ -376,6 +384,9 @@ def _changed(fn: types.FunctionType, depth: int, memo: dict[types.FunctionType, 
             found = [memo[f] if f in memo else _changed(f, depth + 1, memo) for f in fns if f is not fn]
             if cls is not None:
                 found.append(Changes(objects=(cls,)))
+            if drawn := hidden_state.draws_from(value):  # (also by the generator's key: `choice`'s is
+                names.update([name, *map(hidden_state.generator_key, drawn)])  # `random`)
+                objects.update((id(o), o) for o in drawn)
             if any(c.any for c in found):
                 names.add(name)  # using it changes state: the caller's statement is an effect
             objects.update((id(o), o) for c in found for o in c.objects)

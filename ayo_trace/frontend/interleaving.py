@@ -55,6 +55,7 @@ from .sites import (
     Touch,
     called_changes,
     function_changes,
+    hidden_changes,
     logged_changes,
     primitive_op,
     same_names,
@@ -450,7 +451,7 @@ def _statement(
         for name in called_changes(src, scope, c):
             if (key := key_of(name)) is not None:
                 out.append(Touch(key, True, *at[when], line))
-        changed = [*logged_changes(src, scope, c), *function_changes(src, scope, c)]
+        changed = [n for f in (logged_changes, function_changes, hidden_changes) for n in f(src, scope, c)]
         out += [Touch(name, True, *at[when], line) for name in changed]
         # awaiting an object's own method (`await ready.wait()`): it may wait for another call to
         # change the object, any number of waits on (the graph would run this call whole first)

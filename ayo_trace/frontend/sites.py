@@ -18,7 +18,7 @@ import libcst as cst
 
 from ..ir.mutation import READ_ONLY_METHODS
 from ..ir.spec import primitive_spec
-from . import aliases, impure, user_code
+from . import aliases, hidden_state, impure, user_code
 from .closures import _changed_after
 from .handed import handed_changed
 from .source import FunctionSource
@@ -199,6 +199,19 @@ def function_changes(src: FunctionSource, scope: dict[str, Any], call: cst.Call)
     if user_code.user_function(target) is None or inspect.iscoroutinefunction(target):
         return []
     return sorted(impure.changes_module_state(target))
+
+
+def hidden_changes(src: FunctionSource, scope: dict[str, Any], call: cst.Call) -> list[str]:
+    """The process-wide state a call changes without naming it, by its key (``hidden_state``): the
+    generator ``random.choice(styles)`` draws from, the stream ``print(...)`` writes to, the files
+    ``open(...)`` reaches."""
+    if not isinstance(call.func, cst.Name | cst.Attribute):
+        return []
+    try:
+        target = eval(src.code(call.func).strip(), {}, scope)
+    except Exception:
+        return []
+    return hidden_state.changed_by(target, call)
 
 
 def _mutator(value: Any) -> bool:
