@@ -17,7 +17,10 @@ failure does not hide a change of it (``early_raises``).
 from __future__ import annotations
 
 import builtins
+import inspect
+import logging
 import random
+import re
 import sys
 import types
 from typing import Any
@@ -69,6 +72,15 @@ def changed_by(target: Any, call: cst.Call) -> list[str]:
     if isinstance(target, types.BuiltinMethodType | types.MethodType) and owner is not None:
         return [n for n in STREAMS if owner is getattr(sys, n.split(".")[1])]
     return []
+
+
+def holds_state(value: Any) -> bool:
+    """Whether a method of ``value`` may change it, as far as its type tells (a database connection,
+    a client): not a constant, a class, a module, a function, a logger or a compiled pattern."""
+    inert = (str, bytes, int, float, complex, tuple, frozenset, range, type, re.Pattern, logging.Logger)
+    if value is None or isinstance(value, (*inert, logging.LoggerAdapter)) or inspect.ismodule(value):
+        return False
+    return not inspect.isroutine(value)
 
 
 def process_wide(key: str) -> bool:

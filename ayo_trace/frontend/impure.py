@@ -80,8 +80,9 @@ def changed_object(value: Any, name: str, assigned: set[str]) -> bool:
     """Whether code changing ``name`` (calling a method of it, setting an item or attribute of it:
     ``mutated_roots``), which holds ``value``, changes state: a container; a class or an object
     whose attributes it sets (``assigned``); an object of the user's whose class's methods change
-    their object (``changes_self``: not ``TEMPLATE.render(q)``); a ``ContextVar`` (``V.set(x)``)
-    or a ``random.Random`` (each draw changes it)."""
+    their object (``changes_self``: not ``TEMPLATE.render(q)`` of the user's class); a ``ContextVar``
+    (``V.set(x)``); an object of a library's class (``DB.execute(...)``, ``random.Random``: its code is
+    not read), but a constant, a logger or a compiled pattern (``hidden_state.holds_state``)."""
     if isinstance(value, (*_MUTABLE, contextvars.ContextVar, random.Random)):
         return True
     if isinstance(value, tuple):  # (`PAIR[0].append(q)`: a list the tuple holds)
@@ -90,12 +91,11 @@ def changed_object(value: Any, name: str, assigned: set[str]) -> bool:
         return name in assigned or class_state_changes(value)
     if inspect.isroutine(value):
         return name in assigned  # (`helper.calls += 1`)
+    if hidden_state.holds_state(value) and not _users_class(type(value)):
+        return True  # (a library's object: its code is not read)
     if not stateful(value):
         return False
-    if name in assigned:
-        return True
-    cls: Any = type(value)
-    return _users_class(cls) and changes_self(cls)
+    return name in assigned or (_users_class(type(value)) and changes_self(type(value)))
 
 
 @dataclasses.dataclass(frozen=True, eq=False)
