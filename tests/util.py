@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import contextlib
+import io
 import itertools
 from collections.abc import Awaitable, Callable, Iterable, Sequence
 from concurrent.futures import ThreadPoolExecutor
@@ -84,14 +86,17 @@ def traces_whole_and_agrees(
     run_in_new_loop(lambda: three_runs_agree(wf, questions, docs_lists, run=run))
 
 
-def runs_on_fresh_copies(source: str, tmp_path: Any, questions: list[str]) -> dict[str, list[Any]]:
+def runs_on_fresh_copies(
+    source: str, tmp_path: Any, questions: list[str], *, written: bool = False
+) -> dict[str, Any]:
     """The ``outcome`` of module ``source``'s workflow ``wf`` for each question (no documents),
     run eagerly, unoptimized and optimized, each on its own fresh copy of the module (its state
-    as the import left it) and its own ``scripted_runtime``, by variant."""
+    as the import left it) and its own ``scripted_runtime``, by variant. ``written``: each variant's
+    outcomes with what it wrote to ``sys.stdout`` and to ``sys.stderr``, a triple."""
     import ayo_trace as ayo
     from tests.frontend.programs import load
 
-    runs: dict[str, list[Any]] = {}
+    runs: dict[str, Any] = {}
     for variant in ("eager", "unoptimized", "optimized"):
         (tmp_path / variant).mkdir()
         wf = load(source, tmp_path / variant).wf
@@ -101,7 +106,13 @@ def runs_on_fresh_copies(source: str, tmp_path: Any, questions: list[str]) -> di
             async with scripted_runtime():
                 return [await outcome(run, q, []) for q in questions]
 
-        runs[variant] = run_in_new_loop(go)
+        out, err = io.StringIO(), io.StringIO()
+        with contextlib.ExitStack() as capturing:
+            if written:
+                capturing.enter_context(contextlib.redirect_stdout(out))
+                capturing.enter_context(contextlib.redirect_stderr(err))
+            results = run_in_new_loop(go)
+        runs[variant] = (results, out.getvalue(), err.getvalue()) if written else results
     return runs
 
 

@@ -190,12 +190,7 @@ def function_changes(src: FunctionSource, scope: dict[str, Any], call: cst.Call)
     appending to its module's ``LOG``; ``impure.changes_module_state``), which the helper calling
     it need not read: two calls at once, each calling it on both sides of its await, interleave
     on ``LOG`` as if they appended to it themselves."""
-    if not isinstance(call.func, cst.Name | cst.Attribute):
-        return []
-    try:
-        target = eval(src.code(call.func).strip(), {}, scope)
-    except Exception:
-        return []
+    target = _callee(src, scope, call)
     if user_code.user_function(target) is None or inspect.iscoroutinefunction(target):
         return []
     return sorted(impure.changes_module_state(target))
@@ -205,13 +200,17 @@ def hidden_changes(src: FunctionSource, scope: dict[str, Any], call: cst.Call) -
     """The process-wide state a call changes without naming it, by its key (``hidden_state``): the
     generator ``random.choice(styles)`` draws from, the stream ``print(...)`` writes to, the files
     ``open(...)`` reaches."""
+    return hidden_state.changed_by(_callee(src, scope, call), call)
+
+
+def _callee(src: FunctionSource, scope: dict[str, Any], call: cst.Call) -> Any:
+    """What the name or dotted name ``call`` calls is in ``scope``; None for anything else."""
     if not isinstance(call.func, cst.Name | cst.Attribute):
-        return []
+        return None
     try:
-        target = eval(src.code(call.func).strip(), {}, scope)
+        return eval(src.code(call.func).strip(), {}, scope)
     except Exception:
-        return []
-    return hidden_state.changed_by(target, call)
+        return None
 
 
 def _mutator(value: Any) -> bool:

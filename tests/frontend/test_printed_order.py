@@ -12,16 +12,12 @@ streams as well as what it returned."""
 
 from __future__ import annotations
 
-import contextlib
-import io
 from pathlib import Path
-from typing import Any
 
 import pytest
 
-import ayo_trace as ayo
 from ayo_trace.frontend.breaks import graph_breaks
-from tests.util import every_pair, outcome, run_in_new_loop, scripted_runtime
+from tests.util import every_pair, runs_on_fresh_copies
 
 from .programs import load
 
@@ -90,25 +86,6 @@ async def wf(q, docs):
 QUESTIONS = ["what is a heap", "explain FAIL here", "sort lists"]
 
 
-def _written_runs(source: str, tmp_path: Path) -> dict[str, Any]:
-    """Each variant's outcomes and what it wrote to stdout and stderr, on a fresh module copy."""
-    runs: dict[str, Any] = {}
-    for variant in ("eager", "unoptimized", "optimized"):
-        (tmp_path / variant).mkdir()
-        wf = load(source, tmp_path / variant).wf
-        run = {"eager": wf.eager, "unoptimized": ayo.workflow(wf.fn, passes=[]), "optimized": wf}[variant]
-
-        async def go(run: Any = run) -> list[Any]:
-            async with scripted_runtime():
-                return [await outcome(run, q, []) for q in QUESTIONS]
-
-        out, err = io.StringIO(), io.StringIO()
-        with contextlib.redirect_stdout(out), contextlib.redirect_stderr(err):
-            results = run_in_new_loop(go)
-        runs[variant] = (results, out.getvalue(), err.getvalue())
-    return runs
-
-
 @pytest.mark.parametrize("case", CASES, ids=["-".join(c) for c in CASES])
 def test_what_is_printed_comes_in_pythons_order(case: tuple[str, str, str], tmp_path: Path) -> None:
     source = _source(*case)
@@ -119,7 +96,7 @@ def test_what_is_printed_comes_in_pythons_order(case: tuple[str, str, str], tmp_
     else:  # (before the waits: Python's other calls print before any fails; after: they print on)
         stream = {"stderr": "`sys.stderr`", "file": "`files`"}.get(case[0], "`sys.stdout`")
         assert [stream in r for r in reasons] == [True], reasons
-    runs = _written_runs(source, tmp_path)
+    runs = runs_on_fresh_copies(source, tmp_path, QUESTIONS, written=True)
     assert runs["eager"][1] or runs["eager"][2] or case[0] == "file", runs  # (something was written)
     assert runs["unoptimized"] == runs["eager"], runs
     assert runs["optimized"] == runs["eager"], runs
