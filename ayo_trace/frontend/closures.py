@@ -528,9 +528,10 @@ def uses(src: FunctionSource, local: list[str]) -> tuple[list[str], list[str]]:
     return list(reads), list(mutates)
 
 
-def cell_binding(src: FunctionSource, deps: Any, name: str) -> dict[str, Any]:
+def cell_binding(src: FunctionSource, deps: Any, name: str, *, contents: bool = True) -> dict[str, Any]:
     """``{name: value}`` of the function's closure cell ``name`` now (recorded in ``deps``, so the
-    trace is redone when it changes); empty when it has none or it is empty."""
+    trace is redone when it changes, ``contents``: or what it holds, ``TraceDeps.saw_cell``);
+    empty when it has none or it is empty."""
     code = src.fn.__code__
     if name in code.co_freevars and src.fn.__closure__:
         cell = src.fn.__closure__[code.co_freevars.index(name)]
@@ -538,6 +539,6 @@ def cell_binding(src: FunctionSource, deps: Any, name: str) -> dict[str, Any]:
             value = cell.cell_contents
         except ValueError:
             return {}
-        deps.saw_cell(cell, value)
+        deps.saw_cell(cell, value, contents=contents)
         return {name: value}
     return {}

@@ -471,8 +471,8 @@ class Compiler(Builder):
             params.append(n)
             args.append(self.materialize(value, loc, n))
         changes = param_parts.changes(self, stmt, params, args, returns, loc)  # (a helper's statement)
-        for n in other:
-            bindings.update(self.closure_binding(n))
+        for n in other:  # (the object itself, read when the node runs: its contents are not folded)
+            bindings.update(self.closure_binding(n, contents=False))
         if not effect and closures.reads_changed(self, other):
             effect = True  # it reads module state the workflow changes: keep its place among effects
         code = PyCode(
@@ -501,8 +501,8 @@ class Compiler(Builder):
                 attrs["fix"] = fix
         return self.emit(op, args, attrs, loc, name or (returns[0] if len(returns) == 1 else op))
 
-    def closure_binding(self, name: str) -> dict[str, Any]:
-        return closures.cell_binding(self.src, self.deps, name)
+    def closure_binding(self, name: str, *, contents: bool = True) -> dict[str, Any]:
+        return closures.cell_binding(self.src, self.deps, name, contents=contents)
 
     def python_statement(self, stmt: cst.CSTNode, loc: SourceLoc, names: list[str], *, effect: bool) -> None:
         changed = self.mutated_locals(stmt)

@@ -75,13 +75,19 @@ class TraceDeps:
     # which traces the workflow again, as binding the name again does
     contents: dict[tuple[int, str], Any] = field(default_factory=dict)
 
-    def saw_global(self, namespace: dict[str, Any], name: str) -> None:
+    def saw_global(self, namespace: dict[str, Any], name: str, *, contents: bool = True) -> None:
+        """The trace read module name ``name``; ``contents``: it may have folded what the list,
+        dict or set there holds (not for a method it resolved, ``LOG.append``: the object's identity
+        is all that call depends on, and a workflow changing the object would trace again per query)."""
         self.seen[(id(namespace), name)] = (namespace, namespace[name])
-        self._keep_contents((id(namespace), name), namespace[name])
+        if contents:
+            self._keep_contents((id(namespace), name), namespace[name])
 
-    def saw_cell(self, cell: Any, value: Any) -> None:
+    def saw_cell(self, cell: Any, value: Any, *, contents: bool = True) -> None:
+        """The trace read a closure's cell holding ``value`` (``contents``: as ``saw_global``)."""
         self.seen[(id(cell), "")] = (cell, value)
-        self._keep_contents((id(cell), ""), value)
+        if contents:
+            self._keep_contents((id(cell), ""), value)
 
     def _keep_contents(self, key: tuple[int, str], value: Any) -> None:
         if type(value) not in (list, dict, set) or key in self.contents:

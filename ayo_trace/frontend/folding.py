@@ -298,13 +298,13 @@ class StaticFolding(Expressions):
                 # module state the workflow (or a helper around this one) changes: read when the
                 # graph runs (a helper's `if STATE["docs"]:` after the workflow's `STATE["docs"] = d`)
                 return None
-            closure = self.body.closure_binding(n)
+            closure = self.body.closure_binding(n, contents=not callee)
             if closure and not callee and any(_changed_here(self.body, v) for v in closure.values()):
                 return None  # (`cfg.style` of a factory's `cfg`, the workflow's `CFG`)
             if closure:
                 scope.update(closure)
-            elif n in fn.__globals__:
-                self.body.deps.saw_global(fn.__globals__, n)
+            elif n in fn.__globals__:  # (a callee's object: by identity, ``TraceDeps.saw_global``)
+                self.body.deps.saw_global(fn.__globals__, n, contents=not callee)
         return scope
 
     def _outer_static(self, name: str) -> Static | None:

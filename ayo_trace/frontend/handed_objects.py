@@ -87,7 +87,7 @@ def _module_object(comp: Expressions, e: cst.Name) -> object | None:
         found = closure.get(e.value)
     elif e.value in namespace:
         found = namespace[e.value]
-        comp.body.deps.saw_global(namespace, e.value)
+        comp.body.deps.saw_global(namespace, e.value, contents=False)  # (a plain class's object)
     else:
         return None
     return found if made_fields.plain_class(type(found)) else None
