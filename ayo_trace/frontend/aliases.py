@@ -238,7 +238,7 @@ def _returns_held(src: FunctionSource, func: cst.Name) -> bool:
     what it was handed (``return answer``: the call's arguments, counted as such), holds nothing
     else."""
     found = closures.closures(src).get(func.value)
-    d = found.node if found is not None else local_defs(src).get(func.value)
+    d = found.node if found is not None else src.defs_by_name().get(func.value)
     if not isinstance(d, cst.FunctionDef | cst.Lambda):
         return False
     ps = d.params
@@ -263,11 +263,6 @@ def _module(src: FunctionSource, e: cst.BaseExpression) -> bool:
     return bool(found) and all(
         isinstance(getattr(a, "node", None), cst.Import | cst.ImportFrom) for a in found
     )
-
-
-def local_defs(src: FunctionSource) -> dict[str, cst.FunctionDef | cst.ClassDef]:
-    """The functions and classes the function ``src`` defines, at any depth, by name."""
-    return {d.name.value: d for d in walk(src.node.body) if isinstance(d, cst.FunctionDef | cst.ClassDef)}
 
 
 def _dict_parts(el: cst.BaseDictElement) -> list[cst.BaseExpression]:
@@ -438,7 +433,7 @@ def _called_objects(comp: Builder, stmt: cst.CSTNode) -> list[str]:
     """The workflow's objects ``stmt`` calls (``rec(a)`` of ``rec = Recorder()``, whose
     ``__call__`` may change it), not its own functions, nor an awaited call (a traced helper's
     changes are its nodes')."""
-    defs = local_defs(comp.src)
+    defs = comp.src.defs_by_name()
     awaited = {id(a.expression) for a in walk(stmt) if isinstance(a, cst.Await)}
     return [
         n.func.value

@@ -48,7 +48,7 @@ import libcst as cst
 from ..errors import TraceError
 from ..ir.code import SourceLoc
 from . import branch_touches, closures, context_vars, nonlocals, shared_names, sites, unroll
-from .aliases import helper_aliases, local_defs
+from .aliases import helper_aliases
 from .comprehensions import MAP_ITEM
 from .holders import holder_key, holdings, with_held
 from .sites import (
@@ -498,7 +498,7 @@ def _defined(comp: Builder, src: FunctionSource, call: cst.Call) -> bool:
     """Whether ``call`` calls a function or class the workflow or the helper defines (what its
     own functions touch is ``_closure_calls``'s)."""
     func = call.func
-    return isinstance(func, cst.Name) and any(func.value in local_defs(s) for s in (comp.src, src))
+    return isinstance(func, cst.Name) and any(func.value in s.defs_by_name() for s in (comp.src, src))
 
 
 def _opaque(value: Any) -> bool:

@@ -25,7 +25,7 @@ from libcst.metadata import (
 from ..errors import TraceError
 from ..ir.code import SourceLoc, dedented
 from . import normalize
-from .state import parents_of, pattern_captures
+from .state import parents_of, pattern_captures, walk
 from .visiting import Scopes, visit
 
 
@@ -59,6 +59,7 @@ class FunctionSource:
     kept: Any = None  # objects put into others by a change of those (``kept_in.py``), found on first use
     immutable: Any = None  # names only ever holding strings or numbers (``immutables.immutable_names``)
     captures: tuple[set[str], set[str]] | None = None  # (``_unseen_bindings``, found on first use)
+    defs: dict[str, cst.FunctionDef | cst.ClassDef] | None = None  # (``defs_by_name``)
     local_qualname: str = ""  # a local ``async def`` of ``fn`` read from ``fn``'s tree: its qualname
 
     @property
@@ -222,6 +223,13 @@ class FunctionSource:
         except KeyError:  # (a node the compiler made: only its own names)
             local, other = [], []
         return hint if hint not in {*local, *other, *taken} else hint + "_"
+
+    def defs_by_name(self) -> dict[str, cst.FunctionDef | cst.ClassDef]:
+        """The functions and classes the function defines, at any depth, by name (found once)."""
+        if self.defs is None:
+            kinds = cst.FunctionDef | cst.ClassDef
+            self.defs = {d.name.value: d for d in walk(self.node.body) if isinstance(d, kinds)}
+        return self.defs
 
     def free_names(self, node: cst.CSTNode, root: cst.CSTNode | None = None) -> tuple[list[str], list[str]]:
         """Names ``node`` reads from outside ``root`` (default: ``node`` itself): (locals, everything else).

@@ -11,7 +11,7 @@ from typing import Any
 import libcst as cst
 
 from ..ir.mutation import CHANGING_CALLS, NAMESPACE_CALLS, READ_ONLY_METHODS
-from .visiting import is_node, visit
+from .visiting import WHITESPACE, is_node, memo, visit
 
 _SCOPE_NODES = (cst.FunctionDef, cst.Lambda, cst.ClassDef)
 
@@ -21,14 +21,6 @@ def _child_fields(kind: type) -> tuple[str, ...]:
     return tuple(f.name for f in dataclasses.fields(kind))
 
 
-# Whitespace and comments: nodes no question of the tracer's is about (more than half of a tree's)
-_WHITESPACE = (
-    cst.BaseParenthesizableWhitespace,
-    cst.TrailingWhitespace,
-    cst.EmptyLine,
-    cst.Newline,
-    cst.Comment,
-)
 _WALKED: dict[type, bool] = {}
 
 
@@ -36,14 +28,25 @@ def _walked(kind: type) -> bool:
     """Whether ``children`` lists a value of type ``kind``: a libcst node, not whitespace."""
     found = _WALKED.get(kind)
     if found is None:
-        found = _WALKED[kind] = issubclass(kind, cst.CSTNode) and not issubclass(kind, _WHITESPACE)
+        found = _WALKED[kind] = issubclass(kind, cst.CSTNode) and not issubclass(kind, WHITESPACE)
     return found
 
 
 def children(node: cst.CSTNode) -> list[cst.CSTNode]:
     """The nodes directly under ``node``, but whitespace and comments. libcst's own ``children``
     and ``visit`` rebuild every node they pass; the compiler asks such questions of the same
-    statements many times per trace (so the checks are written out here: a third of its time)."""
+    statements many times per trace (so the checks are written out here, and what is found kept
+    while ``visiting.remembering``: a third of its time)."""
+    found = memo()
+    if found is not None:
+        hit = found[0].get(id(node))
+        if hit is None:
+            hit = found[0][id(node)] = (node, _children(node))
+        return hit[1]
+    return _children(node)
+
+
+def _children(node: cst.CSTNode) -> list[cst.CSTNode]:
     out: list[cst.CSTNode] = []
     walked = _WALKED.get
     for name in _child_fields(type(node)):

@@ -10,15 +10,57 @@ a visitor with per-attribute hooks (``visit_Name_value``), a node type whose ord
 
 from __future__ import annotations
 
+import contextlib
+import contextvars
 import inspect
 import re
-from collections.abc import Callable, Mapping
+import weakref
+from collections.abc import Callable, Iterator, Mapping
 from typing import Any, ClassVar, TypeVar
 
 import libcst as cst
 from libcst.metadata import ScopeProvider
 
 N = TypeVar("N", bound=cst.CSTNode)
+
+# Whitespace and comments: nodes no question of the tracer's is about (more than half of a tree's);
+# under one, only others of these
+WHITESPACE = (
+    cst.BaseParenthesizableWhitespace,
+    cst.TrailingWhitespace,
+    cst.EmptyLine,
+    cst.Newline,
+    cst.Comment,
+)
+_WHITESPACE_NAMES = frozenset(
+    name for name in dir(cst) if isinstance(kind := getattr(cst, name), type) and issubclass(kind, WHITESPACE)
+)
+
+# What is found under a node, by the node's id, while ``remembering``: (the node, so that no other
+# takes its id, and what was found), for ``children`` (state.py) and for ``visit``
+Memo = tuple[dict[int, tuple[Any, Any]], dict[int, tuple[Any, Any]], dict[int, tuple[Any, Any]]]
+_MEMO: contextvars.ContextVar[Memo | None] = contextvars.ContextVar("ayo_tree_memo", default=None)
+
+
+@contextlib.contextmanager
+def remembering() -> Iterator[None]:
+    """Within it, the nodes under a node are listed once (``state.children``, ``visit``): a trace
+    asks many questions of the same statements, each a walk of them. The trees are not changed in
+    place (libcst's are immutable), so what was found stays true; it is dropped at the end."""
+    if _MEMO.get() is not None:
+        yield
+        return
+    token = _MEMO.set(({}, {}, {}))
+    try:
+        yield
+    finally:
+        _MEMO.reset(token)
+
+
+def memo() -> Memo | None:
+    """The dicts ``remembering`` fills, or None outside it."""
+    return _MEMO.get()
+
 
 _FIELD = re.compile(r'visit_\w+\(\s*self,\s*"(\w+)"')
 _HOOK = re.compile(r"^(visit|leave)_[A-Z][A-Za-z]*_\w+$")
@@ -36,11 +78,15 @@ def is_node(kind: type) -> bool:
 
 
 def visit(node: N, visitor: cst.CSTVisitor) -> N:
-    """``node.visit(visitor)``, for a ``CSTVisitor``: the same calls, the tree not rebuilt."""
-    if not _plain(type(visitor)):
+    """``node.visit(visitor)``, for a ``CSTVisitor``: the same calls, the tree not rebuilt; for a
+    visitor with no hook for whitespace or comments (nor its own ``on_visit``/``on_leave``), which
+    libcst calls nothing of there, those nodes are not entered."""
+    plain, skips = _kind(type(visitor))
+    if not plain:
         node.visit(visitor)
         return node
-    _visit(node, visitor)
+    found = _MEMO.get()
+    _visit(node, visitor, None if found is None else found[2 if skips else 1], skips)
     return node
 
 
@@ -61,30 +107,61 @@ def field_order(kind: type) -> tuple[str, ...] | None:
     return order
 
 
-def _plain(kind: type) -> bool:
-    """Whether a visitor class only reads (not a transformer) and has no per-attribute hooks."""
-    return issubclass(kind, cst.CSTVisitor) and not any(  # (not cached: most are classes made per call)
-        name in ("on_visit_attribute", "on_leave_attribute") or _HOOK.match(name)
-        for klass in kind.__mro__
-        if not klass.__module__.startswith("libcst")
-        for name in vars(klass)
-    )
+_KINDS: weakref.WeakKeyDictionary[type, tuple[bool, bool]] = weakref.WeakKeyDictionary()
 
 
-def _visit(node: cst.CSTNode, visitor: Any) -> None:
+def _kind(kind: type) -> tuple[bool, bool]:
+    """Whether a visitor class only reads (not a transformer) and has no per-attribute hooks; and
+    whether it would do nothing at whitespace and comments (no hook for them, libcst's own
+    ``on_visit``/``on_leave``). Kept by class (most are classes made per call: weakly)."""
+    found = _KINDS.get(kind)
+    if found is None:
+        own = [
+            name
+            for klass in kind.__mro__
+            if not klass.__module__.startswith("libcst")
+            for name in vars(klass)
+        ]
+        plain = issubclass(kind, cst.CSTVisitor) and not any(
+            name in ("on_visit_attribute", "on_leave_attribute") or _HOOK.match(name) for name in own
+        )
+        skips = plain and not any(
+            name in ("on_visit", "on_leave") or name.partition("_")[2] in _WHITESPACE_NAMES for name in own
+        )
+        found = _KINDS[kind] = (plain, skips)
+    return found
+
+
+def _ordered(node: cst.CSTNode, skips: bool) -> list[cst.CSTNode] | None:
+    """The nodes directly under ``node`` in libcst's order of visiting (but whitespace and comments
+    when ``skips``); None when that order is unknown."""
     order = field_order(type(node))
-    if order is None:  # (libcst's own walk, for this node and those under it)
+    if order is None:
+        return None
+    out: list[cst.CSTNode] = []
+    for name in order:
+        value = getattr(node, name)
+        for item in value if type(value) is list or type(value) is tuple else (value,):
+            kind = type(item)
+            if is_node(kind) and not (skips and kind.__name__ in _WHITESPACE_NAMES):
+                out.append(item)
+    return out
+
+
+def _visit(node: cst.CSTNode, visitor: Any, memo: dict[int, tuple[Any, Any]] | None, skips: bool) -> None:
+    if memo is None:
+        under = _ordered(node, skips)
+    else:
+        hit = memo.get(id(node))
+        if hit is None:
+            hit = memo[id(node)] = (node, _ordered(node, skips))
+        under = hit[1]
+    if under is None:  # (libcst's own walk, for this node and those under it)
         node.visit(visitor)
         return
     if visitor.on_visit(node):
-        for name in order:
-            value = getattr(node, name)
-            if type(value) is list or type(value) is tuple:
-                for item in value:
-                    if is_node(type(item)):
-                        _visit(item, visitor)
-            elif is_node(type(value)):
-                _visit(value, visitor)
+        for item in under:
+            _visit(item, visitor, memo, skips)
     visitor.on_leave(node)
 
 

@@ -42,6 +42,7 @@ from .source import FunctionSource
 from .unroll import UnrollLoop
 from .user_code import behind_library_decorator
 from .values import Static, Traced, Value
+from .visiting import remembering
 
 _EAGER: ContextVar[bool] = ContextVar("ayo_eager", default=False)
 _AUTO_STATIC = (bool, int, float, type(None), enum.Enum)
@@ -294,7 +295,7 @@ class Workflow:
 
     def _entry(self, args: tuple[Any, ...], kwargs: dict[str, Any]) -> tuple[_Entry, dict[str, Any]]:
         bound = self._bind(args, kwargs)
-        with self._lock:
+        with self._lock, remembering():  # (the trees' walks kept while tracing: `visiting.remembering`)
             while True:
                 key = self._key(bound)
                 entry = self._cache.get(key)

@@ -16,8 +16,8 @@ import pytest
 from libcst.metadata import MetadataWrapper, ParentNodeProvider, ScopeProvider
 
 from ayo_trace.frontend.source import FunctionSource
-from ayo_trace.frontend.state import parents_of
-from ayo_trace.frontend.visiting import Scopes, field_order, visit
+from ayo_trace.frontend.state import parents_of, walk
+from ayo_trace.frontend.visiting import Scopes, field_order, remembering, visit
 
 ROOT = Path(__file__).resolve().parents[2]
 _STDLIB = Path(sysconfig.get_paths()["stdlib"])
@@ -67,6 +67,16 @@ class Typed(cst.CSTVisitor):
         self.seen.append("call")
 
 
+class Spaced(Typed):
+    """A visitor with hooks for comments and whitespace, which ``visit`` must then enter."""
+
+    def visit_Comment(self, node: cst.Comment) -> None:
+        self.seen.append(node.value)
+
+    def leave_SimpleWhitespace(self, original_node: cst.SimpleWhitespace) -> None:
+        self.seen.append(repr(original_node.value))
+
+
 def _calls(tree: cst.CSTNode, visitor: Any, ours: bool) -> Any:
     if ours:
         visit(tree, visitor)
@@ -77,11 +87,22 @@ def _calls(tree: cst.CSTNode, visitor: Any, ours: bool) -> Any:
 
 @pytest.mark.parametrize("path", FILES, ids=lambda p: str(p.relative_to(p.parents[1])))
 def test_visit_order_is_libcsts(path: Path) -> None:
+    """Also while ``remembering`` (twice: what was found is read back the second time), and for
+    visitors entering whitespace or not; and ``state.walk`` the same with or without it."""
     tree = _parsed(path)
     if tree is None:
         pytest.skip("libcst cannot parse this file")
-    for make in (Recorder, lambda: Recorder((cst.Attribute, cst.Lambda, cst.Subscript)), Typed):
-        assert _calls(tree, make(), ours=True) == _calls(tree, make(), ours=False)
+    for make in (Recorder, lambda: Recorder((cst.Attribute, cst.Lambda, cst.Subscript)), Typed, Spaced):
+        libcsts = _calls(tree, make(), ours=False)
+        assert _calls(tree, make(), ours=True) == libcsts
+        if make in (Recorder, Typed):  # (one entering whitespace, one not: each its own memo)
+            with remembering():
+                assert _calls(tree, make(), ours=True) == libcsts
+                assert _calls(tree, make(), ours=True) == libcsts
+    walked = [id(n) for n in walk(tree)]
+    with remembering():
+        assert [id(n) for n in walk(tree)] == walked
+        assert [id(n) for n in walk(tree)] == walked
     found = parents_of(tree)
     theirs = MetadataWrapper(tree, unsafe_skip_copy=True).resolve(ParentNodeProvider)
     assert found is not None
