@@ -30,10 +30,10 @@ itself. Anything else keeps its ``nonlocal``, which the compiler refuses.
 from __future__ import annotations
 
 import libcst as cst
-from libcst.metadata import ClassScope, FunctionScope, MetadataWrapper
+from libcst.metadata import ClassScope, FunctionScope
 
 from .state import walk
-from .visiting import Scopes, visit
+from .visiting import Scopes, Wrapper, visit
 
 SUFFIX = "__cell"
 
@@ -45,7 +45,7 @@ def rewrite(module: cst.Module) -> tuple[cst.Module, int]:
     fn = next((s for s in module.body if isinstance(s, cst.FunctionDef)), None)
     if fn is None or not _has_nonlocal(fn):
         return module, 0
-    wrapper = MetadataWrapper(module, unsafe_skip_copy=True)
+    wrapper = Wrapper(module, unsafe_skip_copy=True)
     scopes = wrapper.resolve(Scopes)
     top = scopes.get(fn.body.body[0]) if fn.body.body else None
     if not isinstance(top, FunctionScope):

@@ -16,7 +16,6 @@ from libcst.metadata import (
     ClassScope,
     ComprehensionScope,
     FunctionScope,
-    MetadataWrapper,
     ParentNodeProvider,
     PositionProvider,
     Scope,
@@ -26,7 +25,7 @@ from ..errors import TraceError
 from ..ir.code import SourceLoc, dedented
 from . import normalize
 from .state import parents_of, pattern_captures, walk
-from .visiting import Scopes, visit
+from .visiting import Scopes, Wrapper, visit
 
 
 @dataclass
@@ -91,7 +90,7 @@ class FunctionSource:
                 with contextlib.suppress(ValueError):
                     names[name] = cell.cell_contents
         module, made, shrunk = normalize.rewrite(cst.parse_module(text), names)
-        wrapper = MetadataWrapper(module, unsafe_skip_copy=True)
+        wrapper = Wrapper(module, unsafe_skip_copy=True)
         scopes = wrapper.resolve(Scopes)
         positions = wrapper.resolve(PositionProvider)
         found = parents_of(module)

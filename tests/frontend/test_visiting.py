@@ -13,11 +13,11 @@ from typing import Any
 
 import libcst as cst
 import pytest
-from libcst.metadata import MetadataWrapper, ParentNodeProvider, ScopeProvider
+from libcst.metadata import ExpressionContextProvider, MetadataWrapper, ParentNodeProvider, ScopeProvider
 
 from ayo_trace.frontend.source import FunctionSource
 from ayo_trace.frontend.state import parents_of, walk
-from ayo_trace.frontend.visiting import Scopes, field_order, remembering, visit
+from ayo_trace.frontend.visiting import Scopes, Wrapper, field_order, remembering, visit
 
 ROOT = Path(__file__).resolve().parents[2]
 _STDLIB = Path(sysconfig.get_paths()["stdlib"])
@@ -179,13 +179,17 @@ def test_parents_of_rewritten_trees_are_libcsts() -> None:
 
 @pytest.mark.parametrize("path", FILES[::8], ids=lambda p: str(p.relative_to(p.parents[1])))
 def test_scopes_are_libcsts(path: Path) -> None:
-    """``visiting.Scopes`` (its visitor methods listed once) finds what ``ScopeProvider`` does."""
+    """``visiting.Scopes`` (its visitor methods listed once) finds what ``ScopeProvider`` does,
+    resolved through ``visiting.Wrapper`` (the providers' batched visit without rebuilding the tree)
+    or libcst's wrapper; and so do the expression contexts."""
     tree = _parsed(path)
     if tree is None:
         pytest.skip("libcst cannot parse this file")
 
-    def described(provider: Any) -> dict[int, tuple[str, list[str], list[str]]]:
-        found = MetadataWrapper(tree, unsafe_skip_copy=True).resolve(provider)
+    def described(
+        provider: Any, wrapper: Any = MetadataWrapper
+    ) -> dict[int, tuple[str, list[str], list[str]]]:
+        found = wrapper(tree, unsafe_skip_copy=True).resolve(provider)
         return {
             id(node): (
                 type(scope).__name__,
@@ -196,4 +200,52 @@ def test_scopes_are_libcsts(path: Path) -> None:
             if scope is not None
         }
 
-    assert described(Scopes) == described(ScopeProvider)
+    theirs = described(ScopeProvider)
+    assert described(Scopes) == theirs
+    assert described(Scopes, Wrapper) == theirs
+    assert described(ScopeProvider, Wrapper) == theirs
+    contexts = MetadataWrapper(tree, unsafe_skip_copy=True).resolve(ExpressionContextProvider)
+    assert dict(Wrapper(tree, unsafe_skip_copy=True).resolve(ExpressionContextProvider)) == dict(contexts)
+
+
+def test_batched_hooks_run_as_libcsts_do() -> None:
+    """``visiting.Wrapper``'s batched visit calls each provider's node hooks on every node, in
+    libcst's order, whitespace included when a provider hooks it; a per-attribute hook is left to
+    libcst's walk."""
+    from libcst.metadata import BatchableMetadataProvider
+
+    tree = cst.parse_module(
+        "def f(a, b=1):  # note\n    return a + b\n\n\nclass C(f):\n    x = [f(i) for i in 'ab']\n"
+    )
+
+    def seen_by(wrapper: Any, extra: dict[str, Any]) -> list[str]:
+        seen: list[str] = []
+
+        class Base(BatchableMetadataProvider[int]):
+            def visit_Name(self, node: cst.Name) -> None:
+                seen.append("name " + node.value)
+
+            def leave_FunctionDef(self, original_node: cst.FunctionDef) -> None:
+                seen.append("left " + original_node.name.value)
+
+            def visit_Call(self, node: cst.Call) -> bool:
+                seen.append("call")
+                return False  # (a batched visit enters it all the same)
+
+        Hooks = type("Hooks", (Base,), dict(extra))  # (libcst lists the hooks a class is made with)
+        wrapper(tree, unsafe_skip_copy=True).resolve(Hooks)
+        return seen
+
+    def visit_Comment(self: Any, node: cst.Comment) -> None:  # (libcst finds a hook by its __name__)
+        seen_hook.append(node.value)
+
+    def visit_ClassDef_bases(self: Any, node: cst.ClassDef) -> None:
+        seen_hook.append("bases of " + node.name.value)
+
+    for extra in ({}, {"visit_Comment": visit_Comment}, {"visit_ClassDef_bases": visit_ClassDef_bases}):
+        seen_hook: list[str] = []
+        ours = seen_by(Wrapper, extra), list(seen_hook)
+        seen_hook.clear()
+        theirs = seen_by(MetadataWrapper, extra), list(seen_hook)
+        assert ours == theirs and ours[0], (extra, ours, theirs)
+        assert bool(ours[1]) == bool(extra)
