@@ -332,8 +332,9 @@ def mutated_locals(comp: Builder, stmt: cst.CSTNode, lifted: frozenset[int] = fr
         inside = (n for part in walk(stmt) if id(part) in lifted for n in walk(part))
         helpers |= frozenset(id(n) for n in inside if isinstance(n, cst.Call))
     unnamed: list[cst.BaseExpression] = []
+    direct = mutated_roots(stmt, helpers, unnamed)
     roots = [
-        *mutated_roots(stmt, helpers, unnamed),
+        *direct,
         *called_holders(comp.src, stmt),
         *_called_objects(comp, stmt),
     ]
@@ -352,7 +353,6 @@ def mutated_locals(comp: Builder, stmt: cst.CSTNode, lifted: frozenset[int] = fr
     # of its strict group and the objects keeping it, not what it keeps (`rec = {"doc": d}`: `d`);
     # a name of that group may be a part of it (`a, n = pair`), changed as reached into; an object
     # keeping it (`state["log"] = log`) changes only in what it keeps
-    direct = set(mutated_roots(stmt, helpers))
     own = {n for n in changed if n in direct and not kept_in.reaches_into(stmt, n, _mine(comp, n))}
     shared, strict = groups(comp.src), groups(comp.src, strict=True)
     for n in changed:  # (grows: every name that may hold the same object, an object keeping it)

@@ -185,7 +185,26 @@ def mutated_roots(
     ``self``), which are not such a change here: their bodies are traced. ``unnamed``: where to
     add what a change reaches that no name is the root of (``memory.get("facts")`` of
     ``memory.get("facts").append(x)``, ``min(queues, key=len)``, ``facts()``), whose object may
-    be any the expression holds (``aliases.held_by``)."""
+    be any the expression holds (``aliases.held_by``). Found once per node while
+    ``visiting.remembering``."""
+    found = memo()
+    if found is None:
+        return _mutated_roots(node, traced_calls, unnamed)
+    hit = found[3].get((id(node), traced_calls))
+    if hit is None:
+        reached: list[cst.BaseExpression] = []
+        hit = found[3][(id(node), traced_calls)] = (
+            node,
+            (_mutated_roots(node, traced_calls, reached), reached),
+        )
+    if unnamed is not None:
+        unnamed += hit[1][1]
+    return list(hit[1][0])
+
+
+def _mutated_roots(
+    node: cst.CSTNode, traced_calls: frozenset[int], unnamed: list[cst.BaseExpression] | None
+) -> list[str]:
     out: dict[str, None] = {}
 
     def root(e: cst.BaseExpression) -> str | None:

@@ -37,8 +37,14 @@ _WHITESPACE_NAMES = frozenset(
 )
 
 # What is found under a node, by the node's id, while ``remembering``: (the node, so that no other
-# takes its id, and what was found), for ``children`` (state.py) and for ``visit``
-Memo = tuple[dict[int, tuple[Any, Any]], dict[int, tuple[Any, Any]], dict[int, tuple[Any, Any]]]
+# takes its id, and what was found), for ``children`` (state.py), for ``visit`` (entering whitespace
+# or not) and for ``state.mutated_roots`` (by the node's id and the calls it leaves out)
+Memo = tuple[
+    dict[int, tuple[Any, Any]],
+    dict[int, tuple[Any, Any]],
+    dict[int, tuple[Any, Any]],
+    dict[tuple[int, frozenset[int]], tuple[Any, Any]],
+]
 _MEMO: contextvars.ContextVar[Memo | None] = contextvars.ContextVar("ayo_tree_memo", default=None)
 
 
@@ -50,7 +56,7 @@ def remembering() -> Iterator[None]:
     if _MEMO.get() is not None:
         yield
         return
-    token = _MEMO.set(({}, {}, {}))
+    token = _MEMO.set(({}, {}, {}, {}))
     try:
         yield
     finally:
@@ -86,7 +92,7 @@ def visit(node: N, visitor: cst.CSTVisitor) -> N:
         node.visit(visitor)
         return node
     found = _MEMO.get()
-    _visit(node, visitor, None if found is None else found[2 if skips else 1], skips)
+    _visit(node, visitor, None if found is None else (found[2] if skips else found[1]), skips)
     return node
 
 
