@@ -15,7 +15,9 @@ from typing import Any
 import pytest
 
 from ayo_trace.frontend.workflow import Workflow
-from tests.util import every_pair, runs_on_fresh_copies
+from tests.util import every_pair, outcome, run_in_new_loop, runs_on_fresh_copies, scripted_runtime
+
+from .programs import load
 
 HEAD = """
 import ayo_trace as ayo
@@ -78,20 +80,26 @@ def _source(place: str, change: str, stands: str, read: str) -> str:
 CASES = every_pair(PLACES, CHANGES, STANDS, READS)
 
 
+@pytest.fixture
+def traced(monkeypatch: pytest.MonkeyPatch) -> list[str]:
+    """The workflows traced during the test, one entry per trace (``Workflow._trace`` counted)."""
+    found: list[str] = []
+    real = Workflow._trace
+
+    def counting(self: Workflow, bound: Any) -> Any:
+        found.append(self.fn.__qualname__)
+        return real(self, bound)
+
+    monkeypatch.setattr(Workflow, "_trace", counting)
+    return found
+
+
 @pytest.mark.parametrize(
     "case", CASES, ids=["-".join(c).split("(")[0] + f"-{i}" for i, c in enumerate(CASES)]
 )
 def test_a_workflow_changing_state_in_place_is_traced_once(
-    case: tuple[str, str, str, str], tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+    case: tuple[str, str, str, str], tmp_path: Path, traced: list[str]
 ) -> None:
-    traced: list[str] = []
-    real = Workflow._trace
-
-    def counting(self: Workflow, bound: Any) -> Any:
-        traced.append(self.fn.__qualname__)
-        return real(self, bound)
-
-    monkeypatch.setattr(Workflow, "_trace", counting)
     source = _source(*case)
     runs = runs_on_fresh_copies(source, tmp_path, QUESTIONS)
     assert runs["unoptimized"] == runs["eager"], runs
@@ -99,22 +107,29 @@ def test_a_workflow_changing_state_in_place_is_traced_once(
     assert len(traced) == 2, traced  # (the unoptimized and the optimized variant, once each)
 
 
-def test_contents_the_trace_folds_still_trace_again(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
-    """The counterpart: a workflow whose prompt holds a module list's contents, and that appends
-    to it, is traced again when they changed (the graph folded them), and answers as eagerly."""
-    traced: list[str] = []
-    real = Workflow._trace
-
-    def counting(self: Workflow, bound: Any) -> Any:
-        traced.append(self.fn.__qualname__)
-        return real(self, bound)
-
-    monkeypatch.setattr(Workflow, "_trace", counting)
+def test_contents_the_trace_folds_still_trace_again(tmp_path: Path, traced: list[str]) -> None:
+    """The counterpart: a workflow whose prompt holds a module list's contents (the graph folds
+    them) is traced again after code outside it appended to the list, once, and answers as eagerly."""
     source = HEAD.replace("CHANGE", "HISTORY.append(ARG)") + (
         "\nTOPICS = ['heaps']\n\n\n@ayo.workflow\nasync def wf(q, docs):\n"
+        "    HISTORY.append(q)\n"
         "    answer = await ayo.llm(f'{TOPICS} {q}', max_tokens=3)\n"
-        "    return answer\n\n\ndef admin(t):\n    TOPICS.append(t)\n"
+        "    return answer, len(HISTORY)\n\n\ndef admin(t):\n    TOPICS.append(t)\n"
     )
-    runs = runs_on_fresh_copies(source, tmp_path, QUESTIONS)
-    assert runs["unoptimized"] == runs["eager"] and runs["optimized"] == runs["eager"], runs
-    assert len(traced) == 2, traced
+    answers: dict[str, list[Any]] = {}
+    for variant in ("eager", "optimized"):
+        (tmp_path / variant).mkdir()
+        module = load(source, tmp_path / variant)
+        run = module.wf.eager if variant == "eager" else module.wf
+
+        async def go(run: Any = run, module: Any = module) -> list[Any]:
+            async with scripted_runtime():
+                got = [await outcome(run, "what is a heap", [])]
+                module.admin("sorting")
+                got += [await outcome(run, q, []) for q in ("sort lists", "what is a heap")]
+                return got
+
+        answers[variant] = run_in_new_loop(go)
+    assert answers["optimized"] == answers["eager"], answers
+    assert answers["eager"][0][0] != answers["eager"][2][0]  # (the topic is in the prompt)
+    assert len(traced) == 2, traced  # (before and after the topic was added)
