@@ -320,47 +320,17 @@ class StaticFolding(Expressions):
                 return v if isinstance(v, Static) else None
 
     def _static_shape(self, e: cst.CSTNode) -> bool:
-        ok = True
-
-        class V(cst.CSTVisitor):
-            def on_visit(self, n: cst.CSTNode) -> bool:
-                nonlocal ok
-                if not isinstance(n, _STATIC_NODES) and not isinstance(
-                    n,
-                    (
-                        cst.BaseBinaryOp,
-                        cst.BaseBooleanOp,
-                        cst.BaseUnaryOp,
-                        cst.BaseCompOp,
-                        cst.BaseParenthesizableWhitespace,
-                        cst.TrailingWhitespace,  # the line breaks and comments of an expression
-                        cst.EmptyLine,  # written over several lines
-                        cst.Newline,
-                        cst.Comment,
-                        cst.Comma,
-                        cst.Dot,
-                        cst.Colon,
-                        cst.AssignEqual,
-                    ),
-                ):
-                    ok = False
-                return ok
-
-        visit(e, V())
-        return ok
+        shape = _Shape()
+        visit(e, shape)
+        return shape.ok
 
     def _pure_calls(self, e: cst.CSTNode, scope: dict[str, Any], *, cached: bool = False) -> bool:
         """Whether the calls in ``e`` are of pure builtins (``cached``: or of functions behind
         ``functools.cache``/``lru_cache``, whose result is the same object at every call: a
         ``get_client()`` singleton)."""
-        calls: list[cst.Call] = []
-
-        class V(cst.CSTVisitor):
-            def visit_Call(self, n: cst.Call) -> None:
-                calls.append(n)
-
-        visit(e, V())
-        for call in calls:
+        found = _Calls()
+        visit(e, found)
+        for call in found.calls:
             try:
                 fn = eval(self.body.src.expr_code(call.func), self.body.src.fn.__globals__, scope)
             except Exception:
@@ -414,6 +384,52 @@ class StaticFolding(Expressions):
                 return value if isinstance(value, Static) else None
             body = body.parent
         return None
+
+
+class _Shape(cst.CSTVisitor):
+    """Whether an expression is made of nodes folding can evaluate (``ok``); at module level, as a
+    class made per call costs more than the walk of an expression."""
+
+    def __init__(self) -> None:
+        self.ok = True
+
+    def on_visit(self, n: cst.CSTNode) -> bool:
+        kind = type(n)
+        found = _SHAPED.get(kind)
+        if found is None:  # (by type, once: libcst's abstract base classes check in Python code)
+            found = _SHAPED[kind] = isinstance(
+                n,
+                (
+                    *_STATIC_NODES,
+                    cst.BaseBinaryOp,
+                    cst.BaseBooleanOp,
+                    cst.BaseUnaryOp,
+                    cst.BaseCompOp,
+                    cst.BaseParenthesizableWhitespace,
+                    cst.TrailingWhitespace,  # the line breaks and comments of an expression
+                    cst.EmptyLine,  # written over several lines
+                    cst.Newline,
+                    cst.Comment,
+                    cst.Comma,
+                    cst.Dot,
+                    cst.Colon,
+                    cst.AssignEqual,
+                ),
+            )
+        if not found:
+            self.ok = False
+        return self.ok
+
+
+_SHAPED: dict[type, bool] = {}
+
+
+class _Calls(cst.CSTVisitor):
+    def __init__(self) -> None:
+        self.calls: list[cst.Call] = []
+
+    def visit_Call(self, n: cst.Call) -> None:
+        self.calls.append(n)
 
 
 def _changed_here(body: Any, value: Any) -> bool:

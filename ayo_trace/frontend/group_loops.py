@@ -52,8 +52,13 @@ def rewrite(
     """``module`` with its task-starting loops rewritten (above); ``is_group(e)``: whether ``e``
     makes a task group; ``makes_task(f)``: whether calling ``f`` makes an asyncio task
     (``asyncio.create_task``, ``asyncio.ensure_future``)."""
-    if not any(type(n) is cst.For for n in walk(module)):
-        return module  # (no loop to rewrite: libcst's visit would only build the tree again)
+    nodes = list(walk(module))
+    if not any(type(n) is cst.For for n in nodes) or not any(
+        (type(n) is cst.With and n.asynchronous is not None)
+        or (type(n) is cst.Call and (any(a.star == "*" for a in n.args) or makes_task(n.func)))
+        for n in nodes
+    ):  # (no loop, or none of a task group, a task made, a list spread into a call: libcst's
+        return module  # visit would only build the tree again)
     counts = _reads(module)
     tries = _tries(module)
 

@@ -366,14 +366,18 @@ class _Overlay(Mapping[Any, Any]):
 
 def _imports_in(node: cst.CSTNode, parents: Any) -> list[tuple[cst.ImportAlias, cst.CSTNode]]:
     """The aliases of the imports in ``node``, each with its import statement."""
-    found: list[tuple[cst.ImportAlias, cst.CSTNode]] = []
+    visitor = _Imports()
+    visit(node, visitor)
+    return [(n, parents.get(n)) for n in visitor.found]
 
-    class V(cst.CSTVisitor):
-        def visit_ImportAlias(self, n: cst.ImportAlias) -> None:
-            found.append((n, parents.get(n)))
 
-    visit(node, V())
-    return found
+class _Imports(cst.CSTVisitor):
+    # (visitors at module level: a class made per call costs more than the walk of a statement)
+    def __init__(self) -> None:
+        self.found: list[cst.ImportAlias] = []
+
+    def visit_ImportAlias(self, n: cst.ImportAlias) -> None:
+        self.found.append(n)
 
 
 def _import_name(alias: cst.ImportAlias) -> str:
@@ -402,57 +406,64 @@ def _inside(scope: Scope, outer: Scope) -> bool:
 
 
 def _names_in(node: cst.CSTNode) -> Iterable[cst.Name]:
-    found: list[cst.Name] = []
+    visitor = _Names()
+    visit(node, visitor)
+    return visitor.found
 
-    class V(cst.CSTVisitor):
-        def visit_Name(self, n: cst.Name) -> None:
-            found.append(n)
 
-        def visit_Attribute(self, n: cst.Attribute) -> bool:
-            visit(n.value, self)  # the attribute name itself is not a variable
-            return False
+class _Names(cst.CSTVisitor):
+    def __init__(self) -> None:
+        self.found: list[cst.Name] = []
 
-        def visit_Arg(self, n: cst.Arg) -> bool:
-            visit(n.value, self)  # keyword names are not variables
-            return False
+    def visit_Name(self, n: cst.Name) -> None:
+        self.found.append(n)
 
-    visit(node, V())
-    return found
+    def visit_Attribute(self, n: cst.Attribute) -> bool:
+        visit(n.value, self)  # the attribute name itself is not a variable
+        return False
+
+    def visit_Arg(self, n: cst.Arg) -> bool:
+        visit(n.value, self)  # keyword names are not variables
+        return False
 
 
 def _is_load(name: cst.Name, parents: Any) -> bool:
     parent = parents.get(name)
-    if isinstance(parent, cst.AssignTarget) and parent.target is name:
-        return False
-    if isinstance(parent, cst.AnnAssign) and parent.target is name:
-        return False
-    if isinstance(parent, cst.AugAssign) and parent.target is name:
-        return True  # x += 1 reads x too
-    if isinstance(parent, cst.For | cst.CompFor) and parent.target is name:
-        return False
-    if isinstance(parent, cst.Tuple | cst.List | cst.StarredElement):
+    kind = type(parent)  # (concrete node types: `type(p) is` is `isinstance`, without libcst's ABC check)
+    if kind in _TARGETED and parent.target is name:
+        return kind is cst.AugAssign  # x += 1 reads x too
+    if kind in _DISPLAYS:
         # an element of a target tuple (`a, *rest = ...` too): climb to see whether it is a target
         p = parent
-        while isinstance(p, cst.Tuple | cst.List | cst.Element | cst.StarredElement):
+        while type(p) in _TARGET_PARTS:
             child, p = p, parents.get(p)
-            if isinstance(p, cst.AssignTarget | cst.For | cst.CompFor) and p.target is child:
+            if type(p) in _BINDING_TARGETS and p.target is child:
                 return False
         return True
-    if isinstance(parent, cst.Element):
+    if kind is cst.Element:
         return _is_load_element(name, parents)
-    if isinstance(parent, cst.Param):
+    if kind is cst.Param:
         return parent.default is name  # (a default is read where the function is made)
-    if isinstance(parent, cst.AsName | cst.FunctionDef | cst.ClassDef):
+    if kind in _NAMING:
         return False
-    if isinstance(parent, cst.NamedExpr) and parent.target is name:
+    if kind is cst.NamedExpr and parent.target is name:
         return False
-    if isinstance(parent, cst.MatchAs | cst.MatchStar) and parent.name is name:
+    if kind in _CAPTURES and parent.name is name:
         return False  # a `match` capture (`case [w, *rest]:`) binds it
-    if isinstance(parent, cst.MatchMapping) and parent.rest is name:
+    if kind is cst.MatchMapping and parent.rest is name:
         return False  # `case {"k": v, **rest}:`
-    if isinstance(parent, cst.MatchKeywordElement) and parent.key is name:
+    if kind is cst.MatchKeywordElement and parent.key is name:
         return False  # `case Call(name="calc"):` matches an attribute's name, reads no variable
-    return not isinstance(parent, cst.ImportAlias | cst.Global | cst.Nonlocal)
+    return kind not in _DECLARING
+
+
+_TARGETED = frozenset((cst.AssignTarget, cst.AnnAssign, cst.AugAssign, cst.For, cst.CompFor))
+_DISPLAYS = frozenset((cst.Tuple, cst.List, cst.StarredElement))
+_TARGET_PARTS = frozenset((cst.Tuple, cst.List, cst.Element, cst.StarredElement))
+_BINDING_TARGETS = frozenset((cst.AssignTarget, cst.For, cst.CompFor))
+_NAMING = frozenset((cst.AsName, cst.FunctionDef, cst.ClassDef))
+_CAPTURES = frozenset((cst.MatchAs, cst.MatchStar))
+_DECLARING = frozenset((cst.ImportAlias, cst.Global, cst.Nonlocal))
 
 
 def _is_load_element(name: cst.Name, parents: Any) -> bool:

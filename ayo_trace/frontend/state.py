@@ -104,8 +104,17 @@ def parents_of(root: cst.CSTNode) -> dict[cst.CSTNode, cst.CSTNode] | None:
     return out
 
 
+# Sets of concrete node types, which no node's type derives from: `type(n) in` them is `isinstance`
+# without libcst's abstract base class's check, which runs Python code for each node not of them
+_SCOPE_TYPES = frozenset(_SCOPE_NODES)
+_LOOPS = frozenset((cst.For, cst.While))
+_ASYNC_KINDS = frozenset((cst.With, cst.For, cst.CompFor))
+_STORES = frozenset((cst.AssignTarget, cst.AugAssign, cst.Del))
+_COMPREHENSIONS = frozenset((cst.ListComp, cst.SetComp, cst.GeneratorExp, cst.DictComp))
+
+
 def _in_scope(n: cst.CSTNode) -> bool:
-    return isinstance(n, _SCOPE_NODES)
+    return type(n) in _SCOPE_TYPES
 
 
 def leaves_loop(node: cst.CSTNode, kinds: tuple[type[cst.CSTNode], ...]) -> bool:
@@ -113,26 +122,26 @@ def leaves_loop(node: cst.CSTNode, kinds: tuple[type[cst.CSTNode], ...]) -> bool
     not one of a nested loop's body (its own), but one of a nested loop's ``else``."""
     if isinstance(node, cst.For | cst.While):  # its own body's jumps are its own; its `else` may jump out
         return node.orelse is not None and leaves_loop(node.orelse, kinds)
-    nested = (cst.For, cst.While, *_SCOPE_NODES)
+    nested = frozenset((cst.For, cst.While, *_SCOPE_NODES))
     return any(
-        isinstance(n, kinds) or (isinstance(n, cst.For | cst.While) and leaves_loop(n, kinds))
+        isinstance(n, kinds) or (type(n) in _LOOPS and leaves_loop(n, kinds))
         for c in children(node)
-        for n in walk(c, lambda n: isinstance(n, nested))
+        for n in walk(c, lambda n: type(n) in nested)
     )
 
 
 def has_return(node: cst.CSTNode) -> bool:
     """Whether ``node`` holds a ``return`` outside nested functions and classes."""
-    return any(isinstance(n, cst.Return) for n in walk(node, _in_scope))
+    return any(type(n) is cst.Return for n in walk(node, _in_scope))
 
 
 def contains_await(node: cst.CSTNode) -> bool:
     """Whether ``node`` awaits anything outside nested functions (``async with``/``async for``
     await too), also in the header of one it defines (``def f(p=await g())``: ``header_awaits``)."""
     return any(
-        isinstance(n, cst.Await)
-        or (isinstance(n, cst.With | cst.For | cst.CompFor) and n.asynchronous is not None)
-        or (isinstance(n, _SCOPE_NODES) and _header_await(n))
+        type(n) is cst.Await
+        or (type(n) in _ASYNC_KINDS and n.asynchronous is not None)  # type: ignore[attr-defined]
+        or (type(n) in _SCOPE_TYPES and _header_await(n))
         for n in walk(node, _in_scope)
     )
 
@@ -215,27 +224,31 @@ def _mutated_roots(
 
     for n in walk(node):
         r = None
-        if isinstance(n, cst.Call):
+        kind = type(n)  # (concrete types: as `_SCOPE_TYPES`)
+        if kind is cst.Call:
+            assert isinstance(n, cst.Call)
             func = n.func
             if (
-                isinstance(func, cst.Attribute)
+                type(func) is cst.Attribute
                 and func.attr.value not in _READ_ONLY_METHODS
                 and id(n) not in traced_calls
             ):
                 r = root(func.value)
             elif (changed := changed_argument(n)) is not None:
                 r = root(changed)
-        elif isinstance(n, cst.AssignTarget | cst.AugAssign | cst.Del):
+        elif kind in _STORES:
+            assert isinstance(n, cst.AssignTarget | cst.AugAssign | cst.Del)
             if isinstance(n.target, cst.Attribute | cst.Subscript):
                 r = root(n.target)
             elif isinstance(n.target, cst.Tuple | cst.List):  # `st.last, st.n = r, st.n + 1`
                 leaves = [e for e in target_leaves(n.target) if isinstance(e, cst.Attribute | cst.Subscript)]
                 out.update(dict.fromkeys(x for e in leaves if (x := root(e)) is not None))
-        elif isinstance(n, cst.For) and set(mutated_roots(n.body, traced_calls)) & set(
-            _target_names(n.target)
-        ):
-            out.update(dict.fromkeys(_names_in(n.iter)))
-        elif isinstance(n, cst.ListComp | cst.SetComp | cst.GeneratorExp | cst.DictComp):
+        elif kind is cst.For:
+            assert isinstance(n, cst.For)
+            if set(mutated_roots(n.body, traced_calls)) & set(_target_names(n.target)):
+                out.update(dict.fromkeys(_names_in(n.iter)))
+        elif kind in _COMPREHENSIONS:
+            assert isinstance(n, cst.ListComp | cst.SetComp | cst.GeneratorExp | cst.DictComp)
             out.update(dict.fromkeys(_items_changed(n, traced_calls)))
         if r:
             out[r] = None
@@ -304,25 +317,29 @@ def _target_names(target: cst.CSTNode) -> list[str]:
 
 def _names_in(expr: cst.CSTNode) -> list[str]:
     """The variable names ``expr`` reads (not attribute names or keywords), outside nested scopes."""
-    out: dict[str, None] = {}
+    visitor = _Reads()
+    visit(expr, visitor)
+    return list(visitor.out)
 
-    class V(cst.CSTVisitor):
-        def visit_Name(self, n: cst.Name) -> None:
-            out[n.value] = None
 
-        def visit_Attribute(self, n: cst.Attribute) -> bool:
-            visit(n.value, self)
-            return False
+class _Reads(cst.CSTVisitor):
+    # (at module level: a class made per call costs more than the walk of an expression)
+    def __init__(self) -> None:
+        self.out: dict[str, None] = {}
 
-        def visit_Arg(self, n: cst.Arg) -> bool:
-            visit(n.value, self)
-            return False
+    def visit_Name(self, n: cst.Name) -> None:
+        self.out[n.value] = None
 
-        def visit_Lambda(self, n: cst.Lambda) -> bool:
-            return False
+    def visit_Attribute(self, n: cst.Attribute) -> bool:
+        visit(n.value, self)
+        return False
 
-    visit(expr, V())
-    return list(out)
+    def visit_Arg(self, n: cst.Arg) -> bool:
+        visit(n.value, self)
+        return False
+
+    def visit_Lambda(self, n: cst.Lambda) -> bool:
+        return False
 
 
 def _immutable(value: object) -> bool:

@@ -247,3 +247,20 @@ def test_batched_hooks_run_as_libcsts_do() -> None:
         theirs = seen_by(MetadataWrapper, extra), list(seen_hook)
         assert ours == theirs and ours[0], (extra, ours, theirs)
         assert bool(ours[1]) == bool(extra)
+
+
+def test_the_sets_of_node_types_checked_by_type_hold_types_nothing_derives_from() -> None:
+    """The tracer asks ``type(n) in`` a set rather than ``isinstance`` where libcst's abstract
+    base class would run Python code for every other node: only sound for types no libcst
+    class derives from."""
+    from ayo_trace.frontend import source, state
+
+    sets = [
+        v
+        for m in (state, source)
+        for k, v in vars(m).items()
+        if k.startswith("_") and isinstance(v, frozenset)
+    ]
+    kinds = {k for s in sets for k in s if isinstance(k, type)}
+    assert len(kinds) > 20
+    assert all(issubclass(k, cst.CSTNode) and not k.__subclasses__() for k in kinds), kinds
