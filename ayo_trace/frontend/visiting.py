@@ -6,6 +6,8 @@ small visitors cost. ``visit`` calls the same ``on_visit``/``on_leave`` on the s
 same order (the order libcst's own ``_visit_and_replace_children`` takes each node type's fields
 in, read once from its source), and leaves to libcst what it cannot do the same way: a transformer,
 a visitor with per-attribute hooks (``visit_Name_value``), a node type whose order is unknown.
+While ``remembering`` (a trace), what is found under each node is kept; ``Wrapper`` resolves
+libcst's metadata providers with the same walk.
 """
 
 from __future__ import annotations
@@ -186,7 +188,7 @@ class Scopes(ScopeProvider):
         return {name: getattr(self, name) for name in kind._names}
 
 
-_PROVIDER_HOOKS: dict[type, tuple[str, ...]] = {}
+_PROVIDER_HOOKS: weakref.WeakKeyDictionary[type, tuple[str, ...]] = weakref.WeakKeyDictionary()
 
 
 class Wrapper(MetadataWrapper):
